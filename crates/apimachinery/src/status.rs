@@ -1,0 +1,300 @@
+//! `metav1.Status` errors with kube-apiserver's exact reasons, codes and message
+//! templates (k8s.io/apimachinery `api/errors`). Every error a client sees is one of these.
+
+use crate::gvr::{GroupKind, GroupResource};
+use serde_json::{json, Map, Value};
+
+/// One field error inside an Invalid Status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCause {
+    pub reason: String,
+    pub message: String,
+    pub field: String,
+}
+
+/// `details` of a Status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusDetails {
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub causes: Vec<StatusCause>,
+    pub retry_after_seconds: u32,
+}
+
+/// A failed request as kube reports it: HTTP code, reason, message, details.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StatusError {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    pub details: Option<StatusDetails>,
+}
+
+fn details_for(gr: &GroupResource, name: &str) -> Option<StatusDetails> {
+    Some(StatusDetails {
+        name: name.to_string(),
+        group: gr.group.clone(),
+        kind: gr.resource.clone(),
+        ..Default::default()
+    })
+}
+
+/// Go's `%q` for the plain strings kube quotes (names, users, paths).
+pub fn quote(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+impl StatusError {
+    fn new(code: u16, reason: &'static str, message: String, details: Option<StatusDetails>) -> Self {
+        Self { code, reason, message, details }
+    }
+
+    pub fn not_found(gr: &GroupResource, name: &str) -> Self {
+        Self::new(404, "NotFound", format!("{gr} {} not found", quote(name)), details_for(gr, name))
+    }
+
+    pub fn already_exists(gr: &GroupResource, name: &str) -> Self {
+        Self::new(409, "AlreadyExists", format!("{gr} {} already exists", quote(name)), details_for(gr, name))
+    }
+
+    pub fn conflict(gr: &GroupResource, name: &str, err: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {gr} {}: {err}", quote(name)),
+            details_for(gr, name),
+        )
+    }
+
+    /// The usual optimistic-concurrency conflict on update.
+    pub fn stale_update(gr: &GroupResource, name: &str) -> Self {
+        Self::conflict(
+            gr,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
+    /// `NewForbidden(gr, name, err)`.
+    pub fn forbidden(gr: &GroupResource, name: &str, err: &str) -> Self {
+        let message = if gr.group.is_empty() && gr.resource.is_empty() {
+            format!("forbidden: {err}")
+        } else if name.is_empty() {
+            format!("{gr} is forbidden: {err}")
+        } else {
+            format!("{gr} {} is forbidden: {err}", quote(name))
+        };
+        let details = if gr.group.is_empty() && gr.resource.is_empty() && name.is_empty() {
+            Some(StatusDetails::default())
+        } else {
+            details_for(gr, name)
+        };
+        Self::new(403, "Forbidden", message, details)
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        let m = if message.is_empty() { "not authorized" } else { message };
+        Self::new(401, "Unauthorized", m.to_string(), None)
+    }
+
+    pub fn invalid(gk: &GroupKind, name: &str, causes: Vec<StatusCause>) -> Self {
+        let mut texts: Vec<String> = Vec::new();
+        for c in &causes {
+            let t =
+                if c.field.is_empty() { c.message.clone() } else { format!("{}: {}", c.field, c.message) };
+            if !texts.contains(&t) {
+                texts.push(t);
+            }
+        }
+        let message = match texts.len() {
+            0 => format!("{gk} {} is invalid", quote(name)),
+            1 => format!("{gk} {} is invalid: {}", quote(name), texts[0]),
+            _ => format!("{gk} {} is invalid: [{}]", quote(name), texts.join(", ")),
+        };
+        let details = StatusDetails {
+            name: name.to_string(),
+            group: gk.group.clone(),
+            kind: gk.kind.clone(),
+            causes,
+            retry_after_seconds: 0,
+        };
+        Self::new(422, "Invalid", message, Some(details))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message.into(), None)
+    }
+
+    pub fn method_not_supported(gr: &GroupResource, action: &str) -> Self {
+        let details =
+            StatusDetails { group: gr.group.clone(), kind: gr.resource.clone(), ..Default::default() };
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("{action} is not supported on resources of kind {}", quote(&gr.to_string())),
+            Some(details),
+        )
+    }
+
+    pub fn resource_expired(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message.into(), None)
+    }
+
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
+        let details = StatusDetails { retry_after_seconds, ..Default::default() };
+        Self::new(429, "TooManyRequests", message.into(), Some(details))
+    }
+
+    pub fn request_entity_too_large(message: &str) -> Self {
+        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: {message}"), None)
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type}"), None)
+    }
+
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::new(406, "NotAcceptable", message.into(), None)
+    }
+
+    pub fn internal(err: &str) -> Self {
+        let details = StatusDetails {
+            causes: vec![StatusCause {
+                reason: String::new(),
+                message: err.to_string(),
+                field: String::new(),
+            }],
+            ..Default::default()
+        };
+        Self::new(500, "InternalError", format!("Internal error occurred: {err}"), Some(details))
+    }
+
+    pub fn timeout(message: &str, retry_after_seconds: u32) -> Self {
+        let details = StatusDetails { retry_after_seconds, ..Default::default() };
+        Self::new(504, "Timeout", format!("Timeout: {message}"), Some(details))
+    }
+
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "ServiceUnavailable", message.into(), None)
+    }
+
+    pub fn not_found_path() -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource".into(),
+            Some(StatusDetails::default()),
+        )
+    }
+
+    /// The Status object, fields in kube's order, empty fields omitted.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("kind".into(), json!("Status"));
+        m.insert("apiVersion".into(), json!("v1"));
+        m.insert("metadata".into(), json!({}));
+        m.insert("status".into(), json!("Failure"));
+        m.insert("message".into(), json!(self.message));
+        m.insert("reason".into(), json!(self.reason));
+        if let Some(d) = &self.details {
+            let mut dm = Map::new();
+            for (k, v) in [("name", &d.name), ("group", &d.group), ("kind", &d.kind)] {
+                if !v.is_empty() {
+                    dm.insert(k.into(), json!(v));
+                }
+            }
+            if !d.causes.is_empty() {
+                let causes: Vec<Value> = d
+                    .causes
+                    .iter()
+                    .map(|c| {
+                        let mut cm = Map::new();
+                        for (k, v) in [("reason", &c.reason), ("message", &c.message), ("field", &c.field)] {
+                            if !v.is_empty() {
+                                cm.insert(k.into(), json!(v));
+                            }
+                        }
+                        Value::Object(cm)
+                    })
+                    .collect();
+                dm.insert("causes".into(), Value::Array(causes));
+            }
+            if d.retry_after_seconds > 0 {
+                dm.insert("retryAfterSeconds".into(), json!(d.retry_after_seconds));
+            }
+            m.insert("details".into(), Value::Object(dm));
+        }
+        m.insert("code".into(), json!(self.code));
+        Value::Object(m)
+    }
+
+    /// Compact JSON as Go's encoder writes it (HTML characters escaped, trailing newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut s = go_json(&self.to_value());
+        s.push('\n');
+        s.into_bytes()
+    }
+}
+
+/// Compact JSON with `<`, `>`, `&` escaped as Go's `encoding/json` does.
+pub fn go_json(v: &Value) -> String {
+    let s = v.to_string();
+    if !s.contains(['<', '>', '&']) {
+        return s;
+    }
+    s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_list_pods_matches_kube() {
+        let e = StatusError::forbidden(
+            &GroupResource::new("", "pods"),
+            "",
+            "User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"",
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&e.to_json()).trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
+        );
+    }
+
+    #[test]
+    fn non_resource_forbidden_has_empty_details() {
+        let e = StatusError::forbidden(
+            &GroupResource::default(),
+            "",
+            "User \"system:anonymous\" cannot get path \"/metrics\"",
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&e.to_json()).trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"forbidden: User \"system:anonymous\" cannot get path \"/metrics\"","reason":"Forbidden","details":{},"code":403}"#
+        );
+    }
+
+    #[test]
+    fn unauthorized_and_not_found() {
+        assert_eq!(
+            String::from_utf8_lossy(&StatusError::unauthorized("Unauthorized").to_json()).trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
+        );
+        assert_eq!(
+            String::from_utf8_lossy(
+                &StatusError::not_found(&GroupResource::new("apps", "deployments"), "web").to_json()
+            )
+            .trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments.apps \"web\" not found","reason":"NotFound","details":{"name":"web","group":"apps","kind":"deployments"},"code":404}"#
+        );
+    }
+
+    #[test]
+    fn conflict_message() {
+        let e = StatusError::stale_update(&GroupResource::new("", "configmaps"), "cfg");
+        assert_eq!(e.message, "Operation cannot be fulfilled on configmaps \"cfg\": the object has been modified; please apply your changes to the latest version and try again");
+    }
+}
