@@ -1,0 +1,47 @@
+//! Authentication: turning a request's credentials into a [`UserInfo`].
+//!
+//! Mirrors k8s.io/apiserver `pkg/authentication`: each [`Authenticator`] answers
+//! authenticated / not mine / failed; [`Union`] asks them in order, first success wins,
+//! and a credential that was presented but rejected makes the request fail (401).
+
+pub mod anonymous;
+pub mod union;
+pub mod x509;
+
+use apimachinery::UserInfo;
+pub use union::Union;
+
+/// What an authenticator sees of a request.
+pub struct AuthRequest<'a> {
+    pub headers: &'a http::HeaderMap,
+    /// The TLS client certificate chain as presented (leaf first), not yet verified.
+    pub peer_certificates: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
+    pub path: &'a str,
+}
+
+/// The answer of one authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// The request proves this identity.
+    Authenticated(UserInfo),
+    /// No credential of this authenticator's kind is present.
+    NotApplicable,
+    /// A credential of this kind is present but invalid; the reason goes to the log only.
+    Failed(String),
+}
+
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome;
+}
+
+/// Errors building authenticators from their configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnConfigError {
+    /// The client CA file could not be read.
+    #[error("client CA file {path}: {source}")]
+    ClientCa { path: String, source: std::io::Error },
+    /// The client CA file holds no usable certificate.
+    #[error("client CA file {0}: no CA certificate could be loaded")]
+    NoCaCertificate(String),
+}

@@ -1,0 +1,170 @@
+//! x509 client-certificate authentication: the chain must verify against the client CA
+//! for client use (extended key usage clientAuth) and be within its validity; the user is
+//! the subject's CN, the groups its O values. TLS accepts any certificate whose key the
+//! client proves it holds (see [`RequestClientCert`]), so a bad certificate gets a
+//! Kubernetes 401 here, as kube-apiserver gives, rather than a TLS alert.
+
+use crate::{AuthOutcome, AuthRequest, Authenticator, AuthnConfigError};
+use apimachinery::UserInfo;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use std::sync::Arc;
+
+/// Loads a PEM bundle of CA certificates.
+pub fn load_ca_file(path: &str) -> Result<RootCertStore, AuthnConfigError> {
+    let pem =
+        std::fs::read(path).map_err(|source| AuthnConfigError::ClientCa { path: path.into(), source })?;
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(AuthnConfigError::NoCaCertificate(path.into()));
+    }
+    Ok(roots)
+}
+
+/// Verifies client certificate chains against a CA bundle.
+pub struct X509Authenticator {
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl X509Authenticator {
+    pub fn new(roots: RootCertStore) -> Result<Self, rustls::server::VerifierBuilderError> {
+        let verifier = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()?;
+        Ok(Self { verifier })
+    }
+
+    /// The TLS-level verifier to install in the server config for this CA.
+    pub fn tls_verifier(&self) -> Arc<dyn ClientCertVerifier> {
+        Arc::new(RequestClientCert { inner: self.verifier.clone() })
+    }
+}
+
+/// Reads CN and O values of a certificate's subject.
+pub fn subject_identity(cert: &CertificateDer<'_>) -> Result<(String, Vec<String>), String> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|e| format!("unparsable certificate: {e}"))?;
+    let subject = parsed.subject();
+    let cn = subject.iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default().to_string();
+    let groups = subject.iter_organization().filter_map(|a| a.as_str().ok()).map(str::to_string).collect();
+    Ok((cn, groups))
+}
+
+#[async_trait::async_trait]
+impl Authenticator for X509Authenticator {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
+        let Some((leaf, intermediates)) = req.peer_certificates.and_then(|c| c.split_first()) else {
+            return AuthOutcome::NotApplicable;
+        };
+        if let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, UnixTime::now()) {
+            return AuthOutcome::Failed(format!("verifying certificate: {e}"));
+        }
+        match subject_identity(leaf) {
+            Ok((cn, _)) if cn.is_empty() => AuthOutcome::Failed("certificate has no common name".into()),
+            Ok((cn, groups)) => AuthOutcome::Authenticated(UserInfo::new(cn, groups)),
+            Err(e) => AuthOutcome::Failed(e),
+        }
+    }
+}
+
+/// TLS client-certificate policy: ask for a certificate (hinting the client CA), accept
+/// any, and verify only the handshake signature (proof the client holds the key).
+/// Chain validation happens in [`X509Authenticator`], per request.
+#[derive(Debug)]
+struct RequestClientCert {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        rustls_pemfile::certs(&mut pem.as_bytes()).next().unwrap().unwrap()
+    }
+
+    async fn auth(a: &X509Authenticator, chain: Vec<CertificateDer<'static>>) -> AuthOutcome {
+        let headers = http::HeaderMap::new();
+        a.authenticate(&AuthRequest { headers: &headers, peer_certificates: Some(&chain), path: "/api" })
+            .await
+    }
+
+    #[tokio::test]
+    async fn accepts_client_cert_of_the_ca_and_rejects_others() {
+        let ca = pki::Ca::generate("ca").unwrap();
+        let other = pki::Ca::generate("other").unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(der(&ca.cert_pem)).unwrap();
+        let a = X509Authenticator::new(roots).unwrap();
+
+        let good = ca.issue_client("jane", &["devs".into(), "ops".into()]).unwrap();
+        assert_eq!(
+            auth(&a, vec![der(&good.cert_pem)]).await,
+            AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into(), "ops".into()]))
+        );
+        let foreign = other.issue_client("mallory", &[]).unwrap();
+        assert!(matches!(auth(&a, vec![der(&foreign.cert_pem)]).await, AuthOutcome::Failed(_)));
+        let server = ca.issue_serving("srv", &["localhost".into()]).unwrap();
+        assert!(
+            matches!(auth(&a, vec![der(&server.cert_pem)]).await, AuthOutcome::Failed(_)),
+            "server-only EKU"
+        );
+        let headers = http::HeaderMap::new();
+        let none =
+            a.authenticate(&AuthRequest { headers: &headers, peer_certificates: None, path: "/" }).await;
+        assert_eq!(none, AuthOutcome::NotApplicable);
+    }
+}
