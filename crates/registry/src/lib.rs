@@ -1,0 +1,12 @@
+//! The catalog of resources kubeward serves and each one's strategy, as kube's
+//! `registry/<group>/<resource>/strategy.go` files hold them: defaulting, validation,
+//! which fields field selectors may use, and the columns `kubectl get` prints.
+//! Discovery and OpenAPI are generated from the catalog.
+
+pub mod catalog;
+pub mod fields;
+pub mod strategy;
+pub mod table;
+mod typed;
+
+pub use catalog::{Catalog, ResourceType};
