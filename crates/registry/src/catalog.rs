@@ -91,7 +91,14 @@ impl Default for Catalog {
     }
 }
 
+static GLOBAL: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+
 impl Catalog {
+    /// The process-wide built-in catalog (resource types live as long as the server).
+    pub fn global() -> &'static Catalog {
+        GLOBAL.get_or_init(Catalog::builtin)
+    }
+
     pub fn builtin() -> Self {
         use Typed as T;
         let r = |group, version, kind, plural, singular, namespaced, short_names, typed| ResourceType {

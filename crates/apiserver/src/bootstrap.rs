@@ -1,0 +1,57 @@
+//! Objects every cluster starts with: the system namespaces, kube's default RBAC roles
+//! and bindings, and the admin binding of `kubeward up`. Missing ones are created at
+//! every start; existing ones are left as they are.
+
+use crate::rest::{decode_kv, key, now_rfc3339};
+use crate::state::ApiState;
+use registry::strategy;
+use serde_json::{json, Value};
+
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const ADMIN_BINDING: &str = "kubeward-admin";
+
+async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
+    let group = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let group = group.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let rt = state.catalog.by_kind(group, &kind).ok_or_else(|| format!("unknown kind {kind}"))?;
+    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let k = key(rt, &ns, &name);
+    if state.store.get(&k).await.map_err(|e| e.to_string())?.is_some() {
+        return Ok(());
+    }
+    strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
+    if rt.namespaced {
+        obj["metadata"]["namespace"] = json!(ns);
+    }
+    let bytes = bytes::Bytes::from(serde_json::to_vec(&obj).map_err(|e| e.to_string())?);
+    match state.store.create(&k, bytes).await {
+        Ok(kv) => {
+            let _ = decode_kv(&kv);
+            Ok(())
+        }
+        Err(storage::StoreError::AlreadyExists) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), String> {
+    for ns in SYSTEM_NAMESPACES {
+        ensure_object(state, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).await?;
+    }
+    for obj in authz::bootstrap::all() {
+        ensure_object(state, obj).await?;
+    }
+    if let Some(user) = admin_user {
+        let binding = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": ADMIN_BINDING, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        });
+        ensure_object(state, binding).await?;
+    }
+    Ok(())
+}

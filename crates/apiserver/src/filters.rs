@@ -1,0 +1,106 @@
+//! The handler chain, in kube-apiserver's order: panic recovery, RequestInfo, in-flight
+//! limit, authentication, authorization, then the REST or non-resource handlers.
+
+use crate::negotiate::{self, Output};
+use crate::response::{self, Body};
+use crate::server::ConnInfo;
+use crate::state::State;
+use crate::{nonresource, rest};
+use apimachinery::{Attributes, GroupResource, RequestInfo, StatusError, UserInfo};
+use futures::FutureExt;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a handler needs about the request being served.
+pub struct Ctx {
+    pub state: State,
+    pub info: RequestInfo,
+    pub user: UserInfo,
+    pub output: Output,
+}
+
+pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let result = AssertUnwindSafe(chain(state, conn, req)).catch_unwind().await;
+    let (resp, user) = match result {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!(%method, %path, "handler panicked");
+            (response::status_error(&StatusError::internal("the server hit an unexpected error"), Output::Json), String::new())
+        }
+    };
+    tracing::debug!(%method, %path, %user, code = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Response<Body>, String) {
+    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
+    let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(output) = negotiate::output(accept.as_deref()) else {
+        let e = StatusError::not_acceptable(format!(
+            "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io; got {}",
+            accept.unwrap_or_default()
+        ));
+        return (response::status_error(&e, Output::Json), String::new());
+    };
+    let long_running = info.verb == "watch";
+    let _permit = if long_running {
+        None
+    } else {
+        match state.inflight.try_acquire() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let e = StatusError::too_many_requests("Too many requests, please try again later.", 1);
+                return (response::status_error(&e, output), String::new());
+            }
+        }
+    };
+
+    let auth_req = authn::AuthRequest {
+        headers: req.headers(),
+        peer_certificates: conn.peer_certificates.as_deref(),
+        path: req.uri().path(),
+    };
+    let user = match state.authn.authenticate(&auth_req).await {
+        authn::AuthOutcome::Authenticated(u) => u,
+        authn::AuthOutcome::Failed(why) => {
+            tracing::info!(remote = %conn.remote, reason = %why, "authentication failed");
+            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), String::new());
+        }
+        authn::AuthOutcome::NotApplicable => {
+            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), String::new());
+        }
+    };
+    let user_name = user.name.clone();
+
+    let attrs = Attributes::from_request(user.clone(), &info);
+    let decision = state.authorizer.authorize(&attrs);
+    if !decision.is_allowed() {
+        return (response::status_error(&forbidden(&attrs, decision.reason()), output), user_name);
+    }
+    let ctx = Ctx { state, info, user, output };
+    let resp = if ctx.info.is_resource_request {
+        rest::dispatch(ctx, req).await
+    } else {
+        nonresource::dispatch(ctx, req).await
+    };
+    (resp, user_name)
+}
+
+/// kube's Forbidden Status for a refused request; the authorizers' reason follows `: `.
+pub fn forbidden(attrs: &Attributes, reason: &str) -> StatusError {
+    let mut msg = authz::forbidden_message(attrs);
+    if !reason.is_empty() {
+        msg = format!("{msg}: {reason}");
+    }
+    if attrs.resource_request {
+        StatusError::forbidden(&GroupResource::new(attrs.api_group.clone(), attrs.resource.clone()), &attrs.name, &msg)
+    } else {
+        StatusError::forbidden(&GroupResource::default(), "", &msg)
+    }
+}

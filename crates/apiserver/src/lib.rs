@@ -1,0 +1,145 @@
+//! kubeward's API server: TLS -> authentication -> authorization -> REST handlers ->
+//! storage, answering as kube-apiserver does. [`start`] builds it from a [`Config`].
+
+pub mod bootstrap;
+pub mod controllers;
+pub mod discovery;
+pub mod filters;
+pub mod negotiate;
+pub mod nonresource;
+pub mod response;
+pub mod rest;
+pub mod reviews;
+pub mod server;
+pub mod state;
+
+use state::ApiState;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use storage::Store;
+
+/// kube-apiserver's default --max-request-body-bytes (3 MiB).
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Server settings, named after kube-apiserver's flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_address: IpAddr,
+    pub secure_port: u16,
+    pub tls_cert_file: String,
+    pub tls_private_key_file: String,
+    pub client_ca_file: Option<String>,
+    /// `--authorization-mode`, in order: RBAC, AlwaysAllow, AlwaysDeny.
+    pub authorization_modes: Vec<String>,
+    pub anonymous_auth: bool,
+    pub max_requests_inflight: usize,
+    pub max_request_body_bytes: usize,
+    /// A user bound to cluster-admin at start (the admin of `kubeward up`).
+    pub bootstrap_admin_user: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] server::TlsSetupError),
+    #[error(transparent)]
+    ClientCa(#[from] authn::AuthnConfigError),
+    #[error("client CA: {0}")]
+    Verifier(String),
+    #[error("unknown authorization mode {0:?} (supported: RBAC, AlwaysAllow, AlwaysDeny)")]
+    AuthorizationMode(String),
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// A started server: its address and state; it runs until the process ends.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: state::State,
+}
+
+/// Adapts a shared authorizer to the chain's boxed form.
+struct Shared<A>(Arc<A>);
+
+impl<A: authz::Authorizer> authz::Authorizer for Shared<A> {
+    fn authorize(&self, attrs: &apimachinery::Attributes) -> apimachinery::Decision {
+        self.0.authorize(attrs)
+    }
+}
+
+pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
+    let mut authenticators: Vec<Box<dyn authn::Authenticator>> = Vec::new();
+    let mut client_verifier = None;
+    if let Some(ca) = &config.client_ca_file {
+        let roots = authn::x509::load_ca_file(ca)?;
+        let x509 = authn::x509::X509Authenticator::new(roots).map_err(|e| StartError::Verifier(e.to_string()))?;
+        client_verifier = Some(x509.tls_verifier());
+        authenticators.push(Box::new(x509));
+    }
+    let anonymous =
+        config.anonymous_auth.then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
+
+    let mut rbac = None;
+    let mut authorizers: Vec<Box<dyn authz::Authorizer>> = Vec::new();
+    for mode in &config.authorization_modes {
+        match mode.as_str() {
+            "RBAC" => {
+                let r = Arc::new(authz::RbacAuthorizer::new());
+                authorizers.push(Box::new(Shared(r.clone())));
+                rbac = Some(r);
+            }
+            "AlwaysAllow" => {
+                tracing::warn!("authorization mode AlwaysAllow: every authenticated request is allowed");
+                authorizers.push(Box::new(authz::AlwaysAllow));
+            }
+            "AlwaysDeny" => authorizers.push(Box::new(authz::AlwaysDeny)),
+            other => return Err(StartError::AuthorizationMode(other.to_string())),
+        }
+    }
+
+    let tls = server::tls_config(&config.tls_cert_file, &config.tls_private_key_file, client_verifier)?;
+    let addr = SocketAddr::new(config.bind_address, config.secure_port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let catalog = registry::Catalog::global();
+    let server_address = addr.to_string();
+    let specs: Vec<openapi::ResourceSpec> = catalog
+        .all()
+        .iter()
+        .map(|r| openapi::ResourceSpec {
+            group: r.group.into(),
+            version: r.version.into(),
+            kind: r.kind.into(),
+            plural: r.plural.into(),
+            namespaced: r.namespaced,
+            verbs: r.verbs.iter().map(|v| v.to_string()).collect(),
+            subresources: r.subresources.iter().map(|s| s.name.to_string()).collect(),
+        })
+        .collect();
+    let state = Arc::new(ApiState {
+        catalog,
+        store: store.clone(),
+        authn: authn::Union::new(authenticators, anonymous),
+        authorizer: Box::new(authz::Union::new(authorizers)),
+        rbac: rbac.clone(),
+        discovery: discovery::Discovery::new(catalog, &server_address),
+        openapi: openapi::OpenApi::new(&specs),
+        ready: AtomicBool::new(false),
+        inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
+        max_request_body_bytes: config.max_request_body_bytes,
+        server_address,
+    });
+
+    bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
+    if let Some(r) = rbac {
+        controllers::rbac::start(state.clone(), r).await.map_err(StartError::Bootstrap)?;
+    }
+    controllers::namespace::start(state.clone()).await.map_err(StartError::Bootstrap)?;
+    state.ready.store(true, Ordering::Release);
+    tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
+    tracing::info!(%addr, "kubeward API server listening");
+    Ok(Running { addr, state })
+}

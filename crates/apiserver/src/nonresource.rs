@@ -1,0 +1,94 @@
+//! Non-resource endpoints: health, version, discovery and OpenAPI.
+
+use crate::discovery::{self, Doc};
+use crate::filters::Ctx;
+use crate::negotiate::{self, DiscoveryOutput};
+use crate::response::{self, Body};
+use apimachinery::StatusError;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use std::sync::atomic::Ordering;
+
+const OPENAPI_V2_PROTO: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+fn not_found(ctx: &Ctx) -> Response<Body> {
+    response::status_error(&StatusError::not_found_path(), ctx.output)
+}
+
+/// A cached document with ETag / If-None-Match handling.
+fn doc_response(req: &Request<Incoming>, doc: &Doc, content_type: &str) -> Response<Body> {
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == doc.etag));
+    let mut resp = if matches {
+        let mut r = Response::new(response::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        response::bytes_response(200, content_type, doc.bytes.clone())
+    };
+    if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        let e = StatusError::method_not_supported(&Default::default(), req.method().as_str());
+        return response::status_error(&e, ctx.output);
+    }
+    let path = req.uri().path().trim_end_matches('/');
+    let state = &ctx.state;
+    match path {
+        "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" => {
+            response::bytes_response(200, "text/plain; charset=utf-8", "ok")
+        }
+        "/readyz" | "/readyz/ping" => {
+            if state.ready.load(Ordering::Acquire) {
+                response::bytes_response(200, "text/plain; charset=utf-8", "ok")
+            } else {
+                response::bytes_response(500, "text/plain; charset=utf-8", "[-]storage not ready\nreadyz check failed")
+            }
+        }
+        "/version" => response::json(200, &discovery::version()),
+        "/api" | "/apis" => {
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+            match negotiate::discovery_output(accept) {
+                DiscoveryOutput::Aggregated(v) => {
+                    let Some(doc) = state.discovery.aggregated.get(&(path == "/api", v)) else {
+                        return not_found(&ctx);
+                    };
+                    let ct = format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList");
+                    doc_response(&req, doc, &ct)
+                }
+                DiscoveryOutput::Legacy => {
+                    let doc = if path == "/api" { &state.discovery.api } else { &state.discovery.apis };
+                    doc_response(&req, doc, "application/json")
+                }
+            }
+        }
+        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi.v2_protobuf()),
+        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.v3_index()),
+        _ => {
+            if let Some(gv) = path.strip_prefix("/openapi/v3/") {
+                return match state.openapi.v3_document(gv) {
+                    Some((bytes, etag)) => {
+                        let doc = Doc { bytes: bytes.to_vec(), etag: format!("\"{etag}\"") };
+                        doc_response(&req, &doc, "application/json")
+                    }
+                    None => not_found(&ctx),
+                };
+            }
+            match state.discovery.by_path.get(path.trim_start_matches('/')) {
+                Some(doc) => doc_response(&req, doc, "application/json"),
+                None => not_found(&ctx),
+            }
+        }
+    }
+}

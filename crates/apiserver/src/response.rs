@@ -1,0 +1,67 @@
+//! Building responses: objects in the negotiated format, Status errors, streaming bodies.
+
+use crate::negotiate::Output;
+use apimachinery::status::go_json;
+use apimachinery::StatusError;
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use serde_json::Value;
+
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
+
+fn with_type(status: u16, content_type: &str, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+pub fn bytes_response(status: u16, content_type: &str, bytes: impl Into<Bytes>) -> Response<Body> {
+    with_type(status, content_type, full(bytes))
+}
+
+/// Serializes a value in the negotiated format (Tables are built by the caller).
+pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
+    match out {
+        Output::Yaml => ("application/yaml", serde_yaml::to_string(v).unwrap_or_default().into_bytes()),
+        Output::Json | Output::Table(_) => {
+            let mut s = go_json(v);
+            s.push('\n');
+            ("application/json", s.into_bytes())
+        }
+    }
+}
+
+pub fn object(status: u16, v: &Value, out: Output) -> Response<Body> {
+    let (ct, bytes) = encode(v, out);
+    bytes_response(status, ct, bytes)
+}
+
+pub fn json(status: u16, v: &Value) -> Response<Body> {
+    object(status, v, Output::Json)
+}
+
+/// A Status error as kube writes it: HTTP code = Status code, Retry-After when set.
+pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
+    let mut resp = match out {
+        Output::Yaml => object(err.code, &err.to_value(), Output::Yaml),
+        _ => bytes_response(err.code, "application/json", err.to_json()),
+    };
+    if let Some(d) = &err.details {
+        if d.retry_after_seconds > 0 {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(d.retry_after_seconds));
+        }
+    }
+    resp
+}

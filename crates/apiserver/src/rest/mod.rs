@@ -1,0 +1,163 @@
+//! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
+
+mod delete;
+mod objects;
+mod read;
+mod watch;
+mod write;
+
+pub use objects::{decode_kv, key, now_rfc3339, prefix};
+
+use crate::filters::Ctx;
+use crate::response::{self, Body};
+use crate::reviews;
+use apimachinery::StatusError;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use registry::ResourceType;
+use serde_json::Value;
+
+pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
+    let out = ctx.output;
+    match route(ctx, req).await {
+        Ok(resp) => resp,
+        Err(e) => response::status_error(&e, out),
+    }
+}
+
+async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, StatusError> {
+    let state = ctx.state.clone();
+    let info = &ctx.info;
+    let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
+        return Err(StatusError::not_found_path());
+    };
+    if !info.parts.is_empty() {
+        return Err(StatusError::not_found_path());
+    }
+    if !rt.stored {
+        if info.verb != "create" || !info.subresource.is_empty() {
+            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+        }
+        let body = read_object(&ctx, req).await?;
+        return reviews::create(&ctx, rt, body).await;
+    }
+    if !info.subresource.is_empty() {
+        let Some(sub) = rt.subresource(&info.subresource) else {
+            return Err(StatusError::not_found_path());
+        };
+        if !sub.verbs.contains(&info.verb.as_str()) {
+            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+        }
+        return match (sub.name, info.verb.as_str()) {
+            ("status", "get") => read::get(&ctx, rt).await,
+            ("status", "update") | ("finalize", "update") => {
+                let body = read_object(&ctx, req).await?;
+                write::update(&ctx, rt, body, true).await
+            }
+            ("status", "patch") => {
+                let (bytes, ct) = read_body(&ctx, req).await?;
+                write::patch(&ctx, rt, &bytes, &ct, true).await
+            }
+            _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+        };
+    }
+    if !rt.has_verb(&info.verb) {
+        return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+    }
+    if rt.namespaced && info.namespace.is_empty() && !matches!(info.verb.as_str(), "list" | "watch") {
+        return Err(StatusError::not_found_path());
+    }
+    match info.verb.as_str() {
+        "get" => read::get(&ctx, rt).await,
+        "list" => read::list(&ctx, rt).await,
+        "watch" => watch::watch(&ctx, rt).await,
+        "create" => {
+            let body = read_object(&ctx, req).await?;
+            write::create(&ctx, rt, body).await
+        }
+        "update" => {
+            let body = read_object(&ctx, req).await?;
+            write::update(&ctx, rt, body, false).await
+        }
+        "patch" => {
+            let (bytes, ct) = read_body(&ctx, req).await?;
+            write::patch(&ctx, rt, &bytes, &ct, false).await
+        }
+        "delete" => {
+            let (bytes, ct) = read_body(&ctx, req).await?;
+            delete::delete(&ctx, rt, &bytes, &ct).await
+        }
+        "deletecollection" => {
+            let (bytes, ct) = read_body(&ctx, req).await?;
+            delete::delete_collection(&ctx, rt, &bytes, &ct).await
+        }
+        _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+    }
+}
+
+/// Reads the body up to the size limit (413 past it), with its Content-Type.
+pub async fn read_body(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, String), StatusError> {
+    let ct = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let limit = ctx.state.max_request_body_bytes;
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(c) => Ok((c.to_bytes(), ct)),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(StatusError::request_entity_too_large(&format!("limit is {limit}")))
+        }
+        Err(e) => Err(StatusError::bad_request(format!("error reading request body: {e}"))),
+    }
+}
+
+fn media_type(ct: &str) -> String {
+    ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// Decodes an object body: JSON, YAML, or the Kubernetes protobuf envelope.
+pub fn decode_object(bytes: &[u8], ct: &str) -> Result<Value, StatusError> {
+    let v: Value = match media_type(ct).as_str() {
+        "application/json" | "" => serde_json::from_slice(bytes)
+            .map_err(|e| StatusError::bad_request(format!("error decoding JSON body: {e}")))?,
+        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(bytes)
+            .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))?,
+        "application/vnd.kubernetes.protobuf" => kube_protobuf::decode_to_json(bytes)
+            .map_err(|e| StatusError::bad_request(format!("error decoding protobuf body: {e}")))?,
+        other => return Err(StatusError::unsupported_media_type(other)),
+    };
+    if !v.is_object() {
+        return Err(StatusError::bad_request("the request body must be an object"));
+    }
+    Ok(v)
+}
+
+async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusError> {
+    let (bytes, ct) = read_body(ctx, req).await?;
+    if bytes.is_empty() {
+        return Err(StatusError::bad_request("the request body is empty"));
+    }
+    decode_object(&bytes, &ct)
+}
+
+/// Maps a storage error to the Status kube gives for it.
+pub fn store_error(rt: &ResourceType, name: &str, e: storage::StoreError) -> StatusError {
+    use storage::StoreError as E;
+    match e {
+        E::NotFound => StatusError::not_found(&rt.group_resource(), name),
+        E::AlreadyExists => StatusError::already_exists(&rt.group_resource(), name),
+        E::Conflict { .. } => StatusError::stale_update(&rt.group_resource(), name),
+        E::Compacted { compacted, current } => {
+            let _ = current;
+            StatusError::resource_expired(format!("too old resource version: {compacted}"))
+        }
+        other => {
+            tracing::error!(error = %other, "storage error");
+            StatusError::internal(&other.to_string())
+        }
+    }
+}

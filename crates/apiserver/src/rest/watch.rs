@@ -1,0 +1,200 @@
+//! watch: a chunked stream of `{"type":...,"object":...}` lines. From resourceVersion
+//! "" or "0" it opens with ADDED events for the current state; from a newer revision it
+//! replays history; a compacted revision gets an ERROR event carrying a 410 Expired Status.
+//! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
+
+use super::objects::{decode_kv, prefix};
+use super::read::{list_objects, Filter};
+use crate::filters::Ctx;
+use crate::negotiate::Output;
+use crate::response::Body;
+use apimachinery::status::go_json;
+use apimachinery::StatusError;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{header, HeaderValue, Response};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use registry::ResourceType;
+use serde_json::{json, Value};
+use std::time::Duration;
+use storage::EventType;
+use tokio::sync::mpsc;
+
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+/// Default watch length when the client sets none (kube: 30-60 minutes).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+struct Encoder {
+    rt: &'static ResourceType,
+    output: Output,
+}
+
+impl Encoder {
+    fn event(&self, kind: &str, obj: &Value) -> Bytes {
+        let object = match self.output {
+            Output::Table(v) => {
+                let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
+                let mut t = registry::table::table(
+                    self.rt,
+                    std::slice::from_ref(obj),
+                    json!({"resourceVersion": rv}),
+                    chrono::Utc::now(),
+                );
+                t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+                t
+            }
+            _ => obj.clone(),
+        };
+        let mut line = go_json(&json!({"type": kind, "object": object}));
+        line.push('\n');
+        Bytes::from(line)
+    }
+
+    fn bookmark(&self, rv: u64) -> Bytes {
+        let obj = json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(),
+            "metadata": {"resourceVersion": rv.to_string(), "creationTimestamp": null}});
+        let mut line = go_json(&json!({"type": "BOOKMARK", "object": obj}));
+        line.push('\n');
+        Bytes::from(line)
+    }
+
+    fn error(&self, e: &StatusError) -> Bytes {
+        let mut line = go_json(&json!({"type": "ERROR", "object": e.to_value()}));
+        line.push('\n');
+        Bytes::from(line)
+    }
+}
+
+fn timeout_of(ctx: &Ctx) -> Duration {
+    if let Some(t) = ctx.info.query_param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
+        return Duration::from_secs(t);
+    }
+    if let Some(t) = ctx.info.query_param("timeout").and_then(parse_go_duration) {
+        return t;
+    }
+    DEFAULT_TIMEOUT
+}
+
+/// Go duration strings as clients send them (`32s`, `1m30s`, `500ms`).
+pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push('s');
+            chars.next();
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
+    let filter = Filter::from_query(ctx, rt)?;
+    let output = match ctx.output {
+        Output::Yaml => Output::Json,
+        o => o,
+    };
+    let enc = Encoder { rt, output };
+    let bookmarks = ctx.info.query_bool("allowWatchBookmarks") && !matches!(output, Output::Table(_));
+    let timeout = timeout_of(ctx);
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+
+    let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
+    let mut initial = Vec::new();
+    let after = if requested.is_empty() || requested == "0" {
+        let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
+        initial = items;
+        rv
+    } else {
+        requested.parse::<u64>().map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))?
+    };
+    let store = ctx.state.store.clone();
+    let pfx = prefix(rt, &ctx.info.namespace);
+    tokio::spawn(async move {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        for obj in &initial {
+            if tx.send(enc.event("ADDED", obj)).await.is_err() {
+                return;
+            }
+        }
+        let mut stream = match store.watch(&pfx, after).await {
+            Ok(s) => s,
+            Err(storage::StoreError::Compacted { compacted, .. }) => {
+                let e = StatusError::resource_expired(format!("too old resource version: {after} ({compacted})"));
+                let _ = tx.send(enc.error(&e)).await;
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(enc.error(&StatusError::internal(&e.to_string()))).await;
+                return;
+            }
+        };
+        let mut last_rv = after;
+        let mut tick = tokio::time::interval(BOOKMARK_INTERVAL);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                _ = tx.closed() => return,
+                _ = tick.tick(), if bookmarks => {
+                    if tx.send(enc.bookmark(last_rv)).await.is_err() { return; }
+                }
+                ev = stream.next() => {
+                    let Some(ev) = ev else { return };
+                    let ev = match ev {
+                        Ok(ev) => ev,
+                        Err(e) => {
+                            let status = match e {
+                                storage::StoreError::Compacted { compacted, .. } => StatusError::resource_expired(
+                                    format!("too old resource version: {last_rv} ({compacted})")),
+                                other => StatusError::internal(&other.to_string()),
+                            };
+                            let _ = tx.send(enc.error(&status)).await;
+                            return;
+                        }
+                    };
+                    last_rv = ev.kv.mod_revision;
+                    let Some(obj) = decode_kv(&ev.kv) else { continue };
+                    let now_matches = filter.matches(&obj);
+                    let was_matching = ev.prev.as_ref().and_then(decode_kv).is_some_and(|p| filter.matches(&p));
+                    let kind = match ev.event_type {
+                        EventType::Added if now_matches => "ADDED",
+                        EventType::Modified if now_matches && was_matching => "MODIFIED",
+                        EventType::Modified if now_matches => "ADDED",
+                        EventType::Modified if was_matching => "DELETED",
+                        EventType::Deleted if now_matches => "DELETED",
+                        _ => continue,
+                    };
+                    if tx.send(enc.event(kind, &obj)).await.is_err() { return; }
+                }
+            }
+        }
+    });
+    let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(Frame::data(b)), rx))
+    }));
+    let mut resp = Response::new(BodyExt::boxed(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    Ok(resp)
+}

@@ -1,0 +1,378 @@
+//! create, update and patch: decode, check fields (fieldValidation), default, validate,
+//! then write with optimistic concurrency on resourceVersion.
+
+use super::objects::{decode_kv, encode_for_store, key, now_rfc3339, object_response};
+use super::store_error;
+use crate::filters::Ctx;
+use crate::negotiate::Output;
+use crate::response::Body;
+use apimachinery::StatusError;
+use http::{HeaderValue, Response};
+use rand::Rng;
+use registry::{strategy, ResourceType};
+use serde_json::{json, Value};
+use storage::KeyValue;
+
+const GENERATE_NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const MAX_PATCH_ATTEMPTS: usize = 5;
+
+/// Warnings to return in `Warning` headers (fieldValidation=Warn).
+type Warnings = Vec<String>;
+
+fn field_validation(ctx: &Ctx) -> &str {
+    ctx.info.query_param("fieldValidation").unwrap_or("Warn")
+}
+
+fn dry_run(ctx: &Ctx) -> bool {
+    ctx.info.query_param("dryRun") == Some("All")
+}
+
+/// Type-checks through the typed struct; unknown fields are refused (Strict), warned
+/// about (Warn) or dropped (Ignore).
+fn normalize(ctx: &Ctx, rt: &ResourceType, obj: &Value, warnings: &mut Warnings) -> Result<Value, StatusError> {
+    let (out, unknown) = rt.normalize(obj).map_err(|e| {
+        StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind))
+    })?;
+    if !unknown.is_empty() {
+        match field_validation(ctx) {
+            "Strict" => {
+                let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+                return Err(StatusError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
+            }
+            "Ignore" => {}
+            _ => warnings.extend(unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f)))),
+        }
+    }
+    Ok(out)
+}
+
+fn check_type_meta(rt: &ResourceType, obj: &mut Value) -> Result<(), StatusError> {
+    let api_version = rt.api_version();
+    if let Some(v) = obj.get("apiVersion").and_then(Value::as_str) {
+        if v != api_version {
+            return Err(StatusError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({api_version})"
+            )));
+        }
+    }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
+        if k != rt.kind {
+            return Err(StatusError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                rt.kind
+            )));
+        }
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".into(), json!(api_version));
+        o.insert("kind".into(), json!(rt.kind));
+    }
+    Ok(())
+}
+
+fn set_namespace(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Result<(), StatusError> {
+    if !rt.namespaced {
+        return Ok(());
+    }
+    let ns = &ctx.info.namespace;
+    let meta = obj.as_object_mut().map(|o| o.entry("metadata").or_insert_with(|| json!({})));
+    if let Some(Value::Object(m)) = meta {
+        match m.get("namespace").and_then(Value::as_str) {
+            Some(given) if !given.is_empty() && given != ns => {
+                return Err(StatusError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ))
+            }
+            _ => {
+                m.insert("namespace".into(), json!(ns));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn with_warnings(mut resp: Response<Body>, warnings: &Warnings) -> Response<Body> {
+    for w in warnings {
+        let text = format!("299 - {}", apimachinery::status::quote(w));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append("Warning", v);
+        }
+    }
+    resp
+}
+
+fn invalid(rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
+    let causes = strategy::validate(rt, obj);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    Err(StatusError::invalid(&rt.group_kind(), name, causes))
+}
+
+/// Refuses creates in a namespace that is missing or terminating (NamespaceLifecycle).
+async fn check_namespace(ctx: &Ctx, rt: &ResourceType) -> Result<(), StatusError> {
+    if !rt.namespaced {
+        return Ok(());
+    }
+    let ns_rt = ctx.state.catalog.lookup("", "v1", "namespaces").ok_or_else(|| StatusError::internal("no namespaces"))?;
+    let ns = &ctx.info.namespace;
+    let kv = ctx.state.store.get(&key(ns_rt, "", ns)).await.map_err(|e| store_error(ns_rt, ns, e))?;
+    let Some(obj) = kv.as_ref().and_then(decode_kv) else {
+        return Err(StatusError::not_found(&ns_rt.group_resource(), ns));
+    };
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        let msg = format!("unable to create new content in namespace {ns} because it is being terminated");
+        let name = ctx.info.name.clone();
+        return Err(StatusError::forbidden(&rt.group_resource(), &name, &msg));
+    }
+    Ok(())
+}
+
+/// Kind-specific allocation on create (a Service's cluster IP).
+async fn allocate(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) {
+    if rt.kind != "Service" {
+        return;
+    }
+    let has_ip = obj.pointer("/spec/clusterIP").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    if has_ip || obj.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
+        return;
+    }
+    // 10.96.0.0/12, random and checked against the services that exist.
+    let mut used = std::collections::HashSet::new();
+    if let Ok(page) = ctx.state.store.list("/registry/core/services/", None, 0).await {
+        for kv in page.items {
+            if let Some(ip) = decode_kv(&kv).and_then(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string)) {
+                used.insert(ip);
+            }
+        }
+    }
+    let mut rng = rand::rng();
+    for _ in 0..64 {
+        let n: u32 = rng.random_range(10..(1 << 20) - 1);
+        let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+        if !used.contains(&ip) {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("clusterIP".into(), json!(ip));
+                spec.insert("clusterIPs".into(), json!([ip]));
+                spec.insert("ipFamilies".into(), json!(["IPv4"]));
+                spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
+                spec.insert("internalTrafficPolicy".into(), json!("Cluster"));
+            }
+            return;
+        }
+    }
+}
+
+pub async fn create(ctx: &Ctx, rt: &ResourceType, mut body: Value) -> Result<Response<Body>, StatusError> {
+    check_type_meta(rt, &mut body)?;
+    set_namespace(ctx, rt, &mut body)?;
+    let mut warnings = Vec::new();
+    let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
+    let created = create_object(ctx, rt, &mut obj).await?;
+    Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings))
+}
+
+/// Defaults, validates and stores a new object (generateName handled); returns it as stored.
+pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Result<Value, StatusError> {
+    strategy::prepare_for_create(rt, obj, &now_rfc3339());
+    let generate = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string);
+    let has_name = obj.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let attempts = if has_name { 1 } else { 8 };
+    check_namespace(ctx, rt).await?;
+    allocate(ctx, rt, obj).await;
+    for _ in 0..attempts {
+        if !has_name {
+            if let Some(base) = &generate {
+                let mut rng = rand::rng();
+                let suffix: String =
+                    (0..5).map(|_| GENERATE_NAME_CHARS[rng.random_range(0..GENERATE_NAME_CHARS.len())] as char).collect();
+                obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
+            }
+        }
+        invalid(rt, obj)?;
+        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        if dry_run(ctx) {
+            return Ok(obj.clone());
+        }
+        let k = key(rt, &ctx.info.namespace, &name);
+        match ctx.state.store.create(&k, encode_for_store(obj)).await {
+            Ok(kv) => return decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON")),
+            Err(storage::StoreError::AlreadyExists) if !has_name && generate.is_some() => continue,
+            Err(e) => return Err(store_error(rt, &name, e)),
+        }
+    }
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut e = StatusError::already_exists(&rt.group_resource(), &name);
+    e.message.push_str(", the server was not able to generate a unique name for the object");
+    if let Some(d) = e.details.as_mut() {
+        d.retry_after_seconds = 1;
+    }
+    Err(e)
+}
+
+fn check_name(ctx: &Ctx, obj: &Value) -> Result<(), StatusError> {
+    let body_name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    if body_name != ctx.info.name {
+        return Err(StatusError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            ctx.info.name
+        )));
+    }
+    Ok(())
+}
+
+pub async fn update(ctx: &Ctx, rt: &ResourceType, mut body: Value, status_only: bool) -> Result<Response<Body>, StatusError> {
+    check_type_meta(rt, &mut body)?;
+    set_namespace(ctx, rt, &mut body)?;
+    check_name(ctx, &body)?;
+    let mut warnings = Vec::new();
+    let obj = normalize(ctx, rt, &body, &mut warnings)?;
+    let name = ctx.info.name.clone();
+    let current = ctx
+        .state
+        .store
+        .get(&key(rt, &ctx.info.namespace, &name))
+        .await
+        .map_err(|e| store_error(rt, &name, e))?
+        .ok_or_else(|| StatusError::not_found(&rt.group_resource(), &name))?;
+    if let Some(rv) = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if rv != current.mod_revision.to_string() {
+            return Err(StatusError::stale_update(&rt.group_resource(), &name));
+        }
+    }
+    let stored = persist_update(ctx, rt, &current, obj, status_only).await?;
+    Ok(with_warnings(object_response(200, rt, &stored, ctx.output), &warnings))
+}
+
+/// Applies update rules and writes `new` over `current` (compare-and-swap on its revision).
+/// An object being deleted whose last finalizer is removed is deleted instead.
+pub async fn persist_update(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    current: &KeyValue,
+    mut new: Value,
+    status_only: bool,
+) -> Result<Value, StatusError> {
+    let name = ctx.info.name.clone();
+    let old = decode_kv(current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+    strategy::prepare_for_update(rt, &mut new, &old, status_only);
+    if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.insert("resourceVersion".into(), json!(current.mod_revision.to_string()));
+    }
+    invalid(rt, &new)?;
+    if new == old || dry_run(ctx) {
+        return Ok(new);
+    }
+    let k = key(rt, &ctx.info.namespace, &name);
+    let finalizers_empty =
+        new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
+    if old.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty {
+        let kv = ctx.state.store.delete(&k, Some(current.mod_revision)).await.map_err(|e| store_error(rt, &name, e))?;
+        let mut gone = new;
+        gone["metadata"]["resourceVersion"] = json!(kv.mod_revision.to_string());
+        return Ok(gone);
+    }
+    let kv = ctx
+        .state
+        .store
+        .update(&k, encode_for_store(&new), Some(current.mod_revision))
+        .await
+        .map_err(|e| store_error(rt, &name, e))?;
+    decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
+}
+
+/// The PATCH flavours kube accepts, by Content-Type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PatchType {
+    Json,
+    Merge,
+    Strategic,
+    Apply,
+}
+
+fn patch_type(ct: &str) -> Result<PatchType, StatusError> {
+    match ct.split(';').next().unwrap_or_default().trim() {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+        "application/apply-patch+yaml" => Ok(PatchType::Apply),
+        other => Err(StatusError::unsupported_media_type(other)),
+    }
+}
+
+fn apply_patch(rt: &ResourceType, kind: PatchType, original: &Value, patch: &[u8]) -> Result<Value, StatusError> {
+    use apimachinery::patch;
+    let name = original.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let decode = |bytes: &[u8]| -> Result<Value, StatusError> {
+        serde_json::from_slice(bytes)
+            .or_else(|_| serde_yaml::from_slice(bytes))
+            .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))
+    };
+    let result = match kind {
+        PatchType::Json => patch::json_patch(original, &decode(patch)?),
+        PatchType::Merge => patch::merge_patch(original, &decode(patch)?),
+        PatchType::Strategic | PatchType::Apply => {
+            let meta = patch::builtin_patch_meta(rt.group, rt.kind)
+                .ok_or_else(|| StatusError::unsupported_media_type("application/strategic-merge-patch+json"))?;
+            patch::strategic_merge_patch(original, &decode(patch)?, meta.as_ref())
+        }
+    };
+    result.map_err(|e| patch_error(rt, name, e))
+}
+
+fn patch_error(rt: &ResourceType, name: &str, e: apimachinery::patch::PatchError) -> StatusError {
+    let cause = apimachinery::status::StatusCause { reason: String::new(), message: e.to_string(), field: String::new() };
+    StatusError::invalid(&rt.group_kind(), name, vec![cause])
+}
+
+pub async fn patch(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    bytes: &[u8],
+    ct: &str,
+    status_only: bool,
+) -> Result<Response<Body>, StatusError> {
+    let kind = patch_type(ct)?;
+    let name = ctx.info.name.clone();
+    let k = key(rt, &ctx.info.namespace, &name);
+    let mut warnings = Vec::new();
+    for _ in 0..MAX_PATCH_ATTEMPTS {
+        let current = ctx.state.store.get(&k).await.map_err(|e| store_error(rt, &name, e))?;
+        let Some(current) = current else {
+            if kind == PatchType::Apply {
+                // Server-side apply creates what is absent.
+                let mut body: Value = serde_json::from_slice(bytes)
+                    .or_else(|_| serde_yaml::from_slice(bytes))
+                    .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
+                check_type_meta(rt, &mut body)?;
+                set_namespace(ctx, rt, &mut body)?;
+                check_name(ctx, &body)?;
+                let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
+                let created = create_object(ctx, rt, &mut obj).await?;
+                return Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings));
+            }
+            return Err(StatusError::not_found(&rt.group_resource(), &name));
+        };
+        let original = decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        let patched = apply_patch(rt, kind, &original, bytes)?;
+        let precondition = patched
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .filter(|rv| *rv != current.mod_revision.to_string());
+        if precondition.is_some() {
+            return Err(StatusError::stale_update(&rt.group_resource(), &name));
+        }
+        check_name(ctx, &patched)?;
+        let obj = normalize(ctx, rt, &patched, &mut warnings)?;
+        match persist_update(ctx, rt, &current, obj, status_only).await {
+            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) => return Err(e),
+            Ok(stored) => {
+                let out = if ctx.output == Output::Yaml { Output::Yaml } else { ctx.output };
+                return Ok(with_warnings(object_response(200, rt, &stored, out), &warnings));
+            }
+        }
+    }
+    Err(StatusError::stale_update(&rt.group_resource(), &name))
+}

@@ -1,0 +1,110 @@
+//! The HTTPS listener: rustls (TLS 1.2/1.3, ALPN h2 and http/1.1, client certificates
+//! requested but verified per request by the x509 authenticator), one task per
+//! connection, handshake and header-read timeouts so slow clients cannot pin resources.
+
+use crate::filters;
+use crate::state::ApiState;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the handler knows of the connection a request came on.
+pub struct ConnInfo {
+    pub remote: SocketAddr,
+    pub peer_certificates: Option<Vec<CertificateDer<'static>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}: no certificate found")]
+    NoCertificate(String),
+    #[error("{0}: no private key found")]
+    NoKey(String),
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).flatten().collect();
+    if certs.is_empty() {
+        return Err(TlsSetupError::NoCertificate(path.into()));
+    }
+    Ok(certs)
+}
+
+pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
+    rustls_pemfile::private_key(&mut pem.as_slice()).ok().flatten().ok_or_else(|| TlsSetupError::NoKey(path.into()))
+}
+
+pub fn tls_config(
+    cert_file: &str,
+    key_file: &str,
+    client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<rustls::ServerConfig, TlsSetupError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let builder = match client_verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut cfg = builder.with_single_cert(load_certs(cert_file)?, load_key(key_file)?)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// Accepts connections until the listener fails; each connection runs on its own task.
+pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, state: Arc<ApiState>) {
+    let acceptor = TlsAcceptor::from(tls);
+    loop {
+        let (tcp, remote) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%remote, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let peer_certificates = tls.get_ref().1.peer_certificates().map(|c| c.to_vec());
+            let conn = Arc::new(ConnInfo { remote, peer_certificates });
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                let conn = conn.clone();
+                async move { Ok::<_, std::convert::Infallible>(filters::handle(state, conn, req).await) }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+            builder.http2().timer(TokioTimer::new()).max_concurrent_streams(250);
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(%remote, error = %e, "connection closed with error");
+            }
+        });
+    }
+}

@@ -1,0 +1,27 @@
+//! The server's shared state: catalog, store, authenticators, authorizers, precomputed
+//! discovery and OpenAPI documents, and limits.
+
+use crate::discovery::Discovery;
+use registry::Catalog;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use storage::Store;
+use tokio::sync::Semaphore;
+
+pub struct ApiState {
+    pub catalog: &'static Catalog,
+    pub store: Arc<dyn Store>,
+    pub authn: authn::Union,
+    pub authorizer: Box<dyn authz::Authorizer>,
+    /// The RBAC authorizer when RBAC is in the chain: rules for SelfSubjectRulesReview.
+    pub rbac: Option<Arc<authz::RbacAuthorizer>>,
+    pub discovery: Discovery,
+    pub openapi: openapi::OpenApi,
+    pub ready: AtomicBool,
+    /// Non-long-running requests in flight (kube's --max-requests-inflight).
+    pub inflight: Semaphore,
+    pub max_request_body_bytes: usize,
+    pub server_address: String,
+}
+
+pub type State = Arc<ApiState>;
