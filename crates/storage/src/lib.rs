@@ -10,5 +10,8 @@
 pub mod embedded;
 pub mod store;
 
+#[cfg(feature = "testing")]
+pub mod conformance;
+
 pub use embedded::{EmbeddedOptions, EmbeddedStats, EmbeddedStore};
 pub use store::{EventType, KeyValue, ListResult, Revision, Store, StoreError, WatchEvent, WatchStream};
