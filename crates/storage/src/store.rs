@@ -122,16 +122,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keys starting with `prefix`, in key order, strictly after `start_after` when given, at most
     /// `limit` (0 = no limit).
-    async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize)
-        -> Result<ListResult, StoreError>;
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListResult, StoreError>;
 
     /// Create the key; [`StoreError::AlreadyExists`] if it exists.
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError>;
 
     /// Replace the key's value; [`StoreError::NotFound`] if it does not exist. When `expected` is
     /// `Some(rev)` the current `mod_revision` must equal it, else [`StoreError::Conflict`].
-    async fn update(&self, key: &str, value: Bytes, expected: Option<Revision>)
-        -> Result<KeyValue, StoreError>;
+    async fn update(
+        &self,
+        key: &str,
+        value: Bytes,
+        expected: Option<Revision>,
+    ) -> Result<KeyValue, StoreError>;
 
     /// Delete the key; same precondition rule as [`Store::update`]. Returns the deleted value with
     /// `mod_revision` = the deletion's revision.

@@ -1,5 +1,7 @@
 //! The conformance suite against the embedded store, each case in a fresh temporary directory.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Mutex;
 
 use storage::{conformance, EmbeddedStore};

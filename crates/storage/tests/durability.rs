@@ -5,6 +5,8 @@
 //! `crash_child_writer` test, which writes continuously and prints `ACK <key> <revision>` after
 //! each acknowledged write.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

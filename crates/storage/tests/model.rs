@@ -1,6 +1,8 @@
 //! Property test: random operation sequences against the embedded store and a `BTreeMap`
 //! reference model agree on every answer, on the final contents, and on the watch history.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -108,7 +110,12 @@ async fn run(ops: Vec<Op>) {
                 let want = if m.objects.contains_key(key) {
                     Err("AlreadyExists".into())
                 } else {
-                    let kv = KeyValue { key: key.into(), value: Bytes::from(vec![v]), create_revision: next, mod_revision: next };
+                    let kv = KeyValue {
+                        key: key.into(),
+                        value: Bytes::from(vec![v]),
+                        create_revision: next,
+                        mod_revision: next,
+                    };
                     Ok(m.write(EventType::Added, kv))
                 };
                 assert_eq!(got, want, "create {key}");
@@ -140,7 +147,9 @@ async fn run(ops: Vec<Op>) {
                 let all: Vec<_> = m
                     .objects
                     .values()
-                    .filter(|kv| kv.key.starts_with(prefix) && start_after.is_none_or(|a| kv.key.as_str() > a))
+                    .filter(|kv| {
+                        kv.key.starts_with(prefix) && start_after.is_none_or(|a| kv.key.as_str() > a)
+                    })
                     .cloned()
                     .collect();
                 let take = if limit == 0 { all.len() } else { limit.min(all.len()) };
@@ -171,7 +180,8 @@ async fn run(ops: Vec<Op>) {
     }
     let mut watch = s.watch("/", m.compacted).await.unwrap();
     for (event_type, kv) in m.events.iter().filter(|(_, kv)| kv.mod_revision > m.compacted) {
-        let event = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
+        let event =
+            tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
         assert_eq!((event.event_type, &event.kv), (*event_type, kv));
     }
     assert!(tokio::time::timeout(Duration::from_millis(20), watch.next()).await.is_err());

@@ -7,6 +7,9 @@
 //! it observed, so the cases also hold on a store shared with other writers (one etcd cluster),
 //! except that [`compaction`] compacts the whole store.
 
+// This is test code: a panic is how a case reports a failing backend.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 mod crud;
 mod watch;
 

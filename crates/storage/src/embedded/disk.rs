@@ -151,11 +151,9 @@ fn create_dir(dir: &Path) -> Result<(), StoreError> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| StoreError::Unavailable(format!("cannot create data directory `{}`: {e}", dir.display())))?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
+        StoreError::Unavailable(format!("cannot create data directory `{}`: {e}", dir.display()))
+    })?;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
     }
@@ -181,12 +179,14 @@ fn io_err(e: impl Into<redb::Error>) -> StoreError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn records_round_trip() {
-        let entry = Entry { value: bytes::Bytes::from_static(b"{\"a\":1}"), create_revision: 3, mod_revision: 9 };
+        let entry =
+            Entry { value: bytes::Bytes::from_static(b"{\"a\":1}"), create_revision: 3, mod_revision: 9 };
         let mut buf = Vec::new();
         encode(&entry, &mut buf);
         assert_eq!(buf.len(), RECORD_HEADER + 7);

@@ -154,6 +154,7 @@ fn event_size(event: &WatchEvent) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::store::EventType;

@@ -41,8 +41,14 @@ pub(crate) fn stream(
             return Err(StoreError::Compacted { compacted: state.compacted, current: state.revision });
         }
     }
-    let cursor =
-        Cursor { shared, prefix: prefix.to_owned(), last: after, pending: VecDeque::new(), notify, done: false };
+    let cursor = Cursor {
+        shared,
+        prefix: prefix.to_owned(),
+        last: after,
+        pending: VecDeque::new(),
+        notify,
+        done: false,
+    };
     Ok(futures::stream::unfold(cursor, next).boxed())
 }
 

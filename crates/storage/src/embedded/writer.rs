@@ -34,7 +34,12 @@ pub(crate) struct Request {
 }
 
 /// Runs until every sender is dropped and the channel is drained.
-pub(crate) fn run(disk: Disk, shared: Arc<Shared>, mut rx: mpsc::Receiver<Request>, notify: watch::Sender<Revision>) {
+pub(crate) fn run(
+    disk: Disk,
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Request>,
+    notify: watch::Sender<Revision>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -105,14 +110,20 @@ impl Plan {
             }
             Op::Update { key, value, expected } => {
                 let prev = checked(self.current(state, key), key, *expected)?;
-                let entry =
-                    Entry { value: value.clone(), create_revision: prev.create_revision, mod_revision: revision };
+                let entry = Entry {
+                    value: value.clone(),
+                    create_revision: prev.create_revision,
+                    mod_revision: revision,
+                };
                 (key, EventType::Modified, entry, Some(prev))
             }
             Op::Delete { key, expected } => {
                 let prev = checked(self.current(state, key), key, *expected)?;
-                let entry =
-                    Entry { value: prev.value.clone(), create_revision: prev.create_revision, mod_revision: revision };
+                let entry = Entry {
+                    value: prev.value.clone(),
+                    create_revision: prev.create_revision,
+                    mod_revision: revision,
+                };
                 (key, EventType::Deleted, entry, Some(prev))
             }
         };
