@@ -2,10 +2,10 @@
 //! history in memory, and one writer thread that group-commits concurrent writes.
 //!
 //! - Reads (`get`, `list`, `current_revision`) are served from memory under a read lock.
-//! - Writes go over a bounded channel to the writer ([`writer`]), which folds all waiting
+//! - Writes go over a bounded channel to the writer (module `writer`), which folds all waiting
 //!   requests into one durable redb transaction, then publishes to memory and answers. A write
 //!   is visible to readers only once it is on disk.
-//! - Watches ([`watch`]) read the in-memory history, which keeps the last
+//! - Watches (module `watch`) read the in-memory history, which keeps the last
 //!   [`EmbeddedOptions::history_events`] events (and at most
 //!   [`EmbeddedOptions::history_bytes`]); older revisions are compacted as new ones arrive.
 //! - History is not persisted: after a restart it starts empty with the compacted revision equal
