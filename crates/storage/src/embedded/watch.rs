@@ -1,0 +1,87 @@
+//! Watch streams over the embedded store's in-memory history.
+//!
+//! A watcher is a cursor: the last revision it has scanned. It reads the history in chunks under
+//! the state's read lock and, when it has caught up, sleeps on a `watch` channel the writer
+//! bumps after every commit. Replay and live delivery are the same code path, so registration
+//! cannot lose or repeat an event, and a watcher holds no queue of its own: memory stays bounded
+//! however slow it is. A watcher whose cursor falls out of the kept history gets
+//! [`StoreError::Compacted`] and the stream ends (the client re-lists).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use super::Shared;
+use crate::store::{Revision, StoreError, WatchEvent, WatchStream};
+
+/// The most history entries scanned per read-lock hold.
+const SCAN_CHUNK: usize = 1024;
+
+struct Cursor {
+    shared: Arc<Shared>,
+    prefix: String,
+    last: Revision,
+    pending: VecDeque<WatchEvent>,
+    notify: watch::Receiver<Revision>,
+    done: bool,
+}
+
+/// A stream of the events under `prefix` after `after`. Fails at once if `after` is compacted.
+pub(crate) fn stream(
+    shared: Arc<Shared>,
+    notify: watch::Receiver<Revision>,
+    prefix: &str,
+    after: Revision,
+) -> Result<WatchStream, StoreError> {
+    {
+        let state = shared.read();
+        if after < state.compacted {
+            return Err(StoreError::Compacted { compacted: state.compacted, current: state.revision });
+        }
+    }
+    let cursor = Cursor {
+        shared,
+        prefix: prefix.to_owned(),
+        last: after,
+        pending: VecDeque::new(),
+        notify,
+        done: false,
+    };
+    Ok(futures::stream::unfold(cursor, next).boxed())
+}
+
+async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cursor)> {
+    loop {
+        if cursor.done {
+            return None;
+        }
+        if let Some(event) = cursor.pending.pop_front() {
+            return Some((Ok(event), cursor));
+        }
+        // Mark the current commit seen before reading, so a commit after the read wakes us.
+        cursor.notify.borrow_and_update();
+        let scanned = {
+            let state = cursor.shared.read();
+            state.events_after(&cursor.prefix, cursor.last, SCAN_CHUNK)
+        };
+        match scanned {
+            Err(err) => {
+                tracing::debug!(prefix = %cursor.prefix, last = cursor.last, "watcher fell behind compaction");
+                cursor.done = true;
+                return Some((Err(err), cursor));
+            }
+            Ok((events, last)) if last > cursor.last => {
+                cursor.last = last;
+                cursor.pending.extend(events);
+            }
+            Ok(_) => {
+                if cursor.notify.changed().await.is_err() {
+                    cursor.done = true;
+                    return Some((Err(StoreError::Unavailable("store closed".into())), cursor));
+                }
+            }
+        }
+    }
+}

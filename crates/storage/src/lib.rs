@@ -1,0 +1,17 @@
+//! kubeward's storage layer.
+//!
+//! - [`store`]: the [`Store`] trait every backend implements (etcd v3 semantics: global
+//!   revisions, compare-and-swap on `mod_revision`, watches resumable from a revision).
+//! - [`embedded`]: the default backend, one data directory on redb with group commit.
+//! - `conformance` (feature `testing`): the suite every backend must pass, for use from tests.
+//!
+//! The crate's README describes the embedded on-disk format and commit protocol.
+
+pub mod embedded;
+pub mod store;
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+
+pub use embedded::{EmbeddedOptions, EmbeddedStats, EmbeddedStore};
+pub use store::{EventType, KeyValue, ListResult, Revision, Store, StoreError, WatchEvent, WatchStream};
