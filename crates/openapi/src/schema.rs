@@ -98,6 +98,7 @@ impl SchemaCatalog {
             group_versions.insert((g.clone(), v.clone()));
             if let Some(Value::Object(schema)) = definitions.get_mut(name) {
                 schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value(g, v, k)]));
+                drop_required_metadata(schema);
             }
         }
         for (g, v, k) in &with_list {
@@ -149,6 +150,21 @@ impl SchemaCatalog {
     #[cfg(test)]
     pub(crate) fn definitions(&self) -> &Map<String, Value> {
         &self.definitions
+    }
+}
+
+/// k8s-openapi lists `metadata` as required (its Rust field is not optional); kube never does, and
+/// `kubectl explain` would print `-required-` beside it.
+fn drop_required_metadata(schema: &mut Map<String, Value>) {
+    let now_empty = match schema.get_mut("required") {
+        Some(Value::Array(required)) => {
+            required.retain(|r| r != "metadata");
+            required.is_empty()
+        }
+        _ => false,
+    };
+    if now_empty {
+        schema.remove("required");
     }
 }
 
@@ -329,6 +345,7 @@ mod tests {
         let containers = &defs["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
         assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
         assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
+        assert!(defs["io.k8s.api.core.v1.Pod"].get("required").is_none());
         assert_eq!(defs[INT_OR_STRING]["format"], "int-or-string");
         assert_eq!(defs[QUANTITY]["oneOf"][1]["type"], "number");
     }
