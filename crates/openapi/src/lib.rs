@@ -1,0 +1,245 @@
+//! The OpenAPI documents kube-apiserver serves, generated once from the list of served resources.
+//!
+//! - `/openapi/v3`: an index `{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=<HEX>"}}}`
+//!   ([`OpenApi::v3_index`]);
+//! - `/openapi/v3/<gv>`: one JSON OpenAPI 3.0 document per group-version ([`OpenApi::v3_document`]),
+//!   with schemas from `k8s-openapi` (descriptions kept, so `kubectl explain` prints real docs);
+//! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]).
+//!
+//! Modules: `kinds` maps kinds to `k8s-openapi` types, `schema` reshapes their schemas as kube
+//! does, `paths` writes the operations, `v2` encodes the protobuf document.
+
+mod kinds;
+mod paths;
+mod schema;
+pub mod v2;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use prost::Message;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha512};
+
+use crate::schema::SchemaCatalog;
+
+/// The Kubernetes version written into `info.version`.
+pub const KUBERNETES_VERSION: &str = "v1.34.0";
+
+/// The Content-Type of the `/openapi/v2` answer. kubectl asks with the `@` form
+/// (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`) but fails to parse it back:
+/// the answer must use this dotted form.
+pub const V2_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// The Content-Type of the v3 index and documents.
+pub const V3_CONTENT_TYPE: &str = "application/json";
+
+/// One served resource, as the server's catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSpec {
+    /// API group, `""` for the core group.
+    pub group: String,
+    /// API version, e.g. `v1`.
+    pub version: String,
+    /// Kind, e.g. `Pod`.
+    pub kind: String,
+    /// Resource (plural) name, e.g. `pods`.
+    pub plural: String,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+    /// Verbs: `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`.
+    pub verbs: Vec<String>,
+    /// Subresources, e.g. `status`, `token`, `log`, `scale`.
+    pub subresources: Vec<String>,
+}
+
+impl ResourceSpec {
+    /// Convenience constructor from borrowed parts.
+    pub fn new(
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        namespaced: bool,
+        verbs: &[&str],
+        subresources: &[&str],
+    ) -> Self {
+        ResourceSpec {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+            verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
+            subresources: subresources.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// `api/v1` or `apis/<group>/<version>`: the key of this resource's document.
+    pub fn gv_path(&self) -> String {
+        gv_path(&self.group, &self.version)
+    }
+}
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
+}
+
+/// A served v3 document: its bytes and hash.
+#[derive(Debug, Clone)]
+struct Document {
+    bytes: Bytes,
+    hash: String,
+}
+
+/// All OpenAPI documents, computed at construction; serving them is a clone of [`Bytes`].
+#[derive(Debug, Clone)]
+pub struct OpenApi {
+    index: Bytes,
+    documents: BTreeMap<String, Document>,
+    v2: Bytes,
+}
+
+impl OpenApi {
+    /// Builds every document for `resources`. Kinds without a known schema get no paths.
+    pub fn new(resources: &[ResourceSpec]) -> Self {
+        let catalog = SchemaCatalog::build(resources);
+        let mut by_gv: BTreeMap<String, Vec<&ResourceSpec>> = BTreeMap::new();
+        for spec in resources {
+            by_gv.entry(spec.gv_path()).or_default().push(spec);
+        }
+
+        let mut documents = BTreeMap::new();
+        let mut index_paths = Map::new();
+        for (gv, specs) in &by_gv {
+            let Some(first) = specs.first() else { continue };
+            let doc = group_version_document(&first.group, &first.version, specs, &catalog);
+            let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+            let hash = hash_hex(&bytes);
+            index_paths
+                .insert(gv.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}") }));
+            documents.insert(gv.clone(), Document { bytes, hash });
+        }
+        let index = json!({ "paths": index_paths });
+        let index = Bytes::from(serde_json::to_vec(&index).unwrap_or_default());
+
+        let patches = v2_patch_paths(resources, &catalog);
+        let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION).encode_to_vec());
+        OpenApi { index, documents, v2 }
+    }
+
+    /// The `/openapi/v3` index.
+    pub fn v3_index(&self) -> Bytes {
+        self.index.clone()
+    }
+
+    /// The document of one group-version (`api/v1`, `apis/apps/v1`) and its hash, which is also
+    /// its ETag (send it quoted: `ETag: "<hash>"`).
+    pub fn v3_document(&self, gv_path: &str) -> Option<(Bytes, String)> {
+        let gv_path = gv_path.trim_matches('/');
+        self.documents.get(gv_path).map(|d| (d.bytes.clone(), d.hash.clone()))
+    }
+
+    /// The group-version paths that have a document.
+    pub fn v3_group_versions(&self) -> impl Iterator<Item = &str> {
+        self.documents.keys().map(String::as_str)
+    }
+
+    /// The `/openapi/v2` answer, a gnostic `openapi.v2.Document` in protobuf; serve it with
+    /// [`V2_CONTENT_TYPE`].
+    pub fn v2_protobuf(&self) -> Bytes {
+        self.v2.clone()
+    }
+
+    /// The hash (and ETag) of the v2 document.
+    pub fn v2_hash(&self) -> String {
+        hash_hex(&self.v2)
+    }
+}
+
+/// Upper-case hex SHA-512, as kube-openapi computes document hashes and ETags.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    hex::encode_upper(Sha512::digest(bytes))
+}
+
+fn group_version_document(
+    group: &str,
+    version: &str,
+    specs: &[&ResourceSpec],
+    catalog: &SchemaCatalog,
+) -> Value {
+    let mut paths = Map::new();
+    paths::add_resource_list_path(&mut paths, group, version);
+    for spec in specs {
+        paths::add_resource_paths(&mut paths, spec, catalog);
+    }
+    let paths = Value::Object(paths);
+    let schemas = catalog.closure(std::iter::empty(), &paths);
+    let mut doc = json!({
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "BearerToken": {
+                    "description": "Bearer Token authentication",
+                    "in": "header",
+                    "name": "authorization",
+                    "type": "apiKey",
+                }
+            }
+        },
+        "info": { "title": "Kubernetes", "version": KUBERNETES_VERSION },
+        "openapi": "3.0.0",
+        "paths": paths,
+        "security": [{ "BearerToken": [] }],
+    });
+    sort_keys(&mut doc);
+    doc
+}
+
+/// Sorts object keys recursively, as Go's encoder writes maps, so documents are stable.
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+fn v2_patch_paths(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> Vec<v2::PatchPath> {
+    let mut out = Vec::new();
+    for spec in resources {
+        if !spec.verbs.iter().any(|v| v == "patch") {
+            continue;
+        }
+        if catalog.kind_name(&spec.group, &spec.version, &spec.kind).is_none() {
+            continue;
+        }
+        let mut paths = Map::new();
+        paths::add_resource_paths(&mut paths, spec, catalog);
+        for (path, item) in paths {
+            let Some(op) = item.get("patch") else { continue };
+            if path.ends_with("/status") || path.ends_with("/scale") {
+                continue;
+            }
+            out.push(v2::PatchPath {
+                path,
+                operation_id: op["operationId"].as_str().unwrap_or_default().to_owned(),
+                tag: op["tags"][0].as_str().unwrap_or_default().to_owned(),
+                group: spec.group.clone(),
+                version: spec.version.clone(),
+                kind: spec.kind.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,365 @@
+//! The schema catalog: every `components/schemas` entry the documents can use, built once from
+//! `k8s-openapi`'s schemars schemas and reshaped the way kube-apiserver serves them in OpenAPI v3:
+//! `$ref` with siblings wrapped in `allOf`, `x-kubernetes-group-version-kind` on each kind and its
+//! List, strategic-merge-patch extensions, and kube's representation of IntOrString and Quantity.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use schemars::generate::SchemaSettings;
+use schemars::SchemaGenerator;
+use serde_json::{json, Map, Value};
+
+use crate::kinds::{definition_name, register_kind};
+use crate::ResourceSpec;
+
+/// Prefix of every schema reference in an OpenAPI v3 document.
+pub(crate) const REF_PREFIX: &str = "#/components/schemas/";
+
+pub(crate) const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+pub(crate) const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
+pub(crate) const STATUS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Status";
+pub(crate) const DELETE_OPTIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions";
+pub(crate) const PATCH: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
+pub(crate) const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
+pub(crate) const API_RESOURCE_LIST: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList";
+const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
+const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+/// A group/version/kind triple, as used for lookups.
+pub(crate) type Gvk = (String, String, String);
+
+/// All definitions, reshaped, with the definition name of every served kind and list.
+pub(crate) struct SchemaCatalog {
+    definitions: Map<String, Value>,
+    kinds: BTreeMap<Gvk, String>,
+}
+
+impl SchemaCatalog {
+    /// Builds the catalog for `resources` (kinds `k8s-openapi` does not know are left out).
+    pub(crate) fn build(resources: &[ResourceSpec]) -> Self {
+        let mut generator = SchemaSettings::openapi3()
+            .with(|s| {
+                s.transforms.clear();
+                s.meta_schema = None;
+            })
+            .into_generator();
+        for register in [
+            SchemaGenerator::subschema_for::<meta::ObjectMeta>,
+            SchemaGenerator::subschema_for::<meta::ListMeta>,
+            SchemaGenerator::subschema_for::<meta::Status>,
+            SchemaGenerator::subschema_for::<meta::DeleteOptions>,
+            SchemaGenerator::subschema_for::<meta::Patch>,
+            SchemaGenerator::subschema_for::<meta::WatchEvent<Pod>>,
+            SchemaGenerator::subschema_for::<meta::APIResourceList>,
+        ] {
+            register(&mut generator);
+        }
+
+        let mut kinds: BTreeMap<Gvk, String> = BTreeMap::new();
+        let mut aliases: Vec<(String, String, Gvk)> = Vec::new();
+        let mut with_list: BTreeSet<Gvk> = BTreeSet::new();
+        for spec in resources {
+            for (g, v, k) in crate::paths::kinds_of(spec) {
+                let key = (g.clone(), v.clone(), k.clone());
+                if kinds.contains_key(&key) {
+                    continue;
+                }
+                if let Some(name) = register_kind(&mut generator, &g, &v, &k) {
+                    kinds.insert(key.clone(), name);
+                } else if let Some(source) = register_kind(&mut generator, &g, "v1", &k) {
+                    // A kind served in an older version whose shape equals v1's (e.g.
+                    // authentication.k8s.io/v1beta1 SelfSubjectReview): copy v1's schema.
+                    let name = definition_name(&g, &v, &k);
+                    kinds.insert(key.clone(), name.clone());
+                    aliases.push((source, name, key.clone()));
+                }
+            }
+            if spec.verbs.iter().any(|v| v == "list") {
+                with_list.insert((spec.group.clone(), spec.version.clone(), spec.kind.clone()));
+            }
+        }
+
+        let mut definitions = generator.take_definitions(false);
+        for (source, name, _) in &aliases {
+            if let Some(schema) = definitions.get(source).cloned() {
+                definitions.insert(name.clone(), schema);
+            }
+        }
+        for schema in definitions.values_mut() {
+            normalize_schema(schema);
+        }
+        kube_scalar_shapes(&mut definitions);
+        add_patch_extensions(&mut definitions);
+
+        let mut group_versions = BTreeSet::new();
+        for ((g, v, k), name) in &kinds {
+            group_versions.insert((g.clone(), v.clone()));
+            if let Some(Value::Object(schema)) = definitions.get_mut(name) {
+                schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value(g, v, k)]));
+                drop_required_metadata(schema);
+            }
+        }
+        for (g, v, k) in &with_list {
+            if let Some(item) = kinds.get(&(g.clone(), v.clone(), k.clone())) {
+                let list_name = format!("{item}List");
+                definitions.insert(list_name.clone(), list_schema(item, g, v, k));
+                kinds.insert((g.clone(), v.clone(), format!("{k}List")), list_name);
+            }
+        }
+        for (name, kind) in [(DELETE_OPTIONS, "DeleteOptions"), (WATCH_EVENT, "WatchEvent")] {
+            let gvks: Vec<Value> = group_versions.iter().map(|(g, v)| gvk_value(g, v, kind)).collect();
+            if let Some(Value::Object(schema)) = definitions.get_mut(name) {
+                schema.insert("x-kubernetes-group-version-kind".into(), Value::Array(gvks));
+            }
+        }
+        if let Some(Value::Object(schema)) = definitions.get_mut(STATUS) {
+            schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value("", "v1", "Status")]));
+        }
+        SchemaCatalog { definitions, kinds }
+    }
+
+    /// The definition name of a kind (or `<Kind>List`), when known.
+    pub(crate) fn kind_name(&self, group: &str, version: &str, kind: &str) -> Option<&str> {
+        self.kinds.get(&(group.to_owned(), version.to_owned(), kind.to_owned())).map(String::as_str)
+    }
+
+    /// The definitions referenced, directly or not, from `roots` and from any `$ref` inside `doc`.
+    pub(crate) fn closure<'a>(
+        &self,
+        roots: impl IntoIterator<Item = &'a str>,
+        doc: &Value,
+    ) -> Map<String, Value> {
+        let mut pending: Vec<String> = roots.into_iter().map(str::to_owned).collect();
+        collect_refs(doc, &mut pending);
+        let mut seen = BTreeMap::new();
+        while let Some(name) = pending.pop() {
+            if seen.contains_key(&name) {
+                continue;
+            }
+            if let Some(schema) = self.definitions.get(&name) {
+                collect_refs(schema, &mut pending);
+                seen.insert(name, schema.clone());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// Every definition, for tests and the v2 document.
+    #[cfg(test)]
+    pub(crate) fn definitions(&self) -> &Map<String, Value> {
+        &self.definitions
+    }
+}
+
+/// k8s-openapi lists `metadata` as required (its Rust field is not optional); kube never does, and
+/// `kubectl explain` would print `-required-` beside it.
+fn drop_required_metadata(schema: &mut Map<String, Value>) {
+    let now_empty = match schema.get_mut("required") {
+        Some(Value::Array(required)) => {
+            required.retain(|r| r != "metadata");
+            required.is_empty()
+        }
+        _ => false,
+    };
+    if now_empty {
+        schema.remove("required");
+    }
+}
+
+/// `{"group": g, "kind": k, "version": v}` as kube writes it.
+pub(crate) fn gvk_value(group: &str, version: &str, kind: &str) -> Value {
+    json!({"group": group, "kind": kind, "version": version})
+}
+
+/// A `$ref` to a definition.
+pub(crate) fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("{REF_PREFIX}{name}") })
+}
+
+/// Pushes the definition name of every `$ref` found anywhere in `value`.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                if let Some(name) = r.strip_prefix(REF_PREFIX) {
+                    out.push(name.to_owned());
+                }
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Rewrites `{"$ref": r, "description": d}` into kube's `{"allOf": [{"$ref": r}], "description": d}`
+/// (OpenAPI 3.0 ignores siblings of `$ref`), walking only schema positions so a property that
+/// happens to be named `$ref` is left alone.
+fn normalize_schema(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    if map.len() > 1 {
+        if let Some(reference) = map.remove("$ref") {
+            map.insert("allOf".into(), json!([{ "$ref": reference }]));
+        }
+    }
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        props.values_mut().for_each(normalize_schema);
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            normalize_schema(child);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            children.iter_mut().for_each(normalize_schema);
+        }
+    }
+}
+
+/// IntOrString and Quantity as kube-apiserver serves them in v3.
+fn kube_scalar_shapes(definitions: &mut Map<String, Value>) {
+    let shapes = [
+        (
+            INT_OR_STRING,
+            json!({"format": "int-or-string", "oneOf": [{"type": "integer"}, {"type": "string"}]}),
+        ),
+        (QUANTITY, json!({"oneOf": [{"type": "string"}, {"type": "number"}]})),
+    ];
+    for (name, mut shape) in shapes {
+        let Some(Value::Object(existing)) = definitions.get(name) else { continue };
+        if let (Some(description), Value::Object(shape_map)) = (existing.get("description"), &mut shape) {
+            shape_map.insert("description".into(), description.clone());
+        }
+        definitions.insert(name.to_owned(), shape);
+    }
+}
+
+/// `(definition, property, patch strategy, merge key)` as declared by kube's Go struct tags.
+const PATCH_EXTENSIONS: &[(&str, &str, &str, Option<&str>)] = &[
+    (OBJECT_META, "finalizers", "merge", None),
+    (OBJECT_META, "ownerReferences", "merge", Some("uid")),
+    ("io.k8s.api.core.v1.PodSpec", "containers", "merge", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "initContainers", "merge", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "ephemeralContainers", "merge", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "volumes", "merge,retainKeys", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "imagePullSecrets", "merge", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "hostAliases", "merge", Some("ip")),
+    ("io.k8s.api.core.v1.PodSpec", "topologySpreadConstraints", "merge", Some("topologyKey")),
+    ("io.k8s.api.core.v1.PodSpec", "resourceClaims", "merge,retainKeys", Some("name")),
+    ("io.k8s.api.core.v1.PodSpec", "schedulingGates", "merge", Some("name")),
+    ("io.k8s.api.core.v1.Container", "ports", "merge", Some("containerPort")),
+    ("io.k8s.api.core.v1.Container", "env", "merge", Some("name")),
+    ("io.k8s.api.core.v1.Container", "volumeMounts", "merge", Some("mountPath")),
+    ("io.k8s.api.core.v1.Container", "volumeDevices", "merge", Some("devicePath")),
+    ("io.k8s.api.core.v1.EphemeralContainer", "env", "merge", Some("name")),
+    ("io.k8s.api.core.v1.EphemeralContainer", "volumeMounts", "merge", Some("mountPath")),
+    ("io.k8s.api.core.v1.EphemeralContainer", "volumeDevices", "merge", Some("devicePath")),
+    ("io.k8s.api.core.v1.PodStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.PodStatus", "podIPs", "merge", Some("ip")),
+    ("io.k8s.api.core.v1.PodStatus", "hostIPs", "merge", Some("ip")),
+    ("io.k8s.api.core.v1.ServiceSpec", "ports", "merge", Some("port")),
+    ("io.k8s.api.core.v1.ServiceAccount", "secrets", "merge", Some("name")),
+    ("io.k8s.api.core.v1.NodeSpec", "podCIDRs", "merge", None),
+    ("io.k8s.api.core.v1.NodeStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.NodeStatus", "addresses", "merge", Some("type")),
+    ("io.k8s.api.core.v1.NamespaceStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.apps.v1.DeploymentSpec", "strategy", "retainKeys", None),
+    ("io.k8s.api.apps.v1.DeploymentStatus", "conditions", "merge", Some("type")),
+];
+
+fn add_patch_extensions(definitions: &mut Map<String, Value>) {
+    for (definition, property, strategy, key) in PATCH_EXTENSIONS {
+        let Some(Value::Object(prop)) = definitions
+            .get_mut(*definition)
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.get_mut(*property))
+        else {
+            continue;
+        };
+        prop.insert("x-kubernetes-patch-strategy".into(), Value::from(*strategy));
+        if let Some(key) = key {
+            prop.insert("x-kubernetes-patch-merge-key".into(), Value::from(*key));
+        }
+    }
+}
+
+/// The `<Kind>List` schema kube generates for a listable kind.
+fn list_schema(item: &str, group: &str, version: &str, kind: &str) -> Value {
+    let type_meta = json!({
+        "apiVersion": {"description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources", "type": "string"},
+        "kind": {"description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds", "type": "string"},
+    });
+    let mut properties = Map::new();
+    if let Value::Object(tm) = type_meta {
+        properties.extend(tm);
+    }
+    properties.insert("items".into(), json!({"description": format!("List of {kind} objects."), "items": schema_ref(item), "type": "array"}));
+    properties.insert(
+        "metadata".into(),
+        json!({"allOf": [schema_ref(LIST_META)], "default": {}, "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"}),
+    );
+    json!({
+        "description": format!("{kind}List is a list of {kind} objects."),
+        "properties": properties,
+        "required": ["items"],
+        "type": "object",
+        "x-kubernetes-group-version-kind": [gvk_value(group, version, &format!("{kind}List"))],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod_only() -> Vec<ResourceSpec> {
+        vec![ResourceSpec::new("", "v1", "Pod", "pods", true, &["get", "list", "create", "patch"], &[])]
+    }
+
+    #[test]
+    fn ref_with_description_becomes_all_of() {
+        let catalog = SchemaCatalog::build(&pod_only());
+        let pod = &catalog.definitions()["io.k8s.api.core.v1.Pod"];
+        let metadata = &pod["properties"]["metadata"];
+        assert_eq!(metadata["allOf"][0]["$ref"], format!("{REF_PREFIX}{OBJECT_META}"));
+        assert!(metadata.get("$ref").is_none());
+        assert!(metadata["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Standard object's metadata")));
+    }
+
+    #[test]
+    fn gvk_and_patch_extensions_are_set() {
+        let catalog = SchemaCatalog::build(&pod_only());
+        let defs = catalog.definitions();
+        assert_eq!(
+            defs["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"],
+            json!([{"group": "", "kind": "Pod", "version": "v1"}])
+        );
+        assert_eq!(
+            defs["io.k8s.api.core.v1.PodList"]["x-kubernetes-group-version-kind"][0]["kind"],
+            "PodList"
+        );
+        let containers = &defs["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+        assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
+        assert!(defs["io.k8s.api.core.v1.Pod"].get("required").is_none());
+        assert_eq!(defs[INT_OR_STRING]["format"], "int-or-string");
+        assert_eq!(defs[QUANTITY]["oneOf"][1]["type"], "number");
+    }
+
+    #[test]
+    fn closure_contains_every_reference() {
+        let catalog = SchemaCatalog::build(&pod_only());
+        let closure = catalog.closure(["io.k8s.api.core.v1.Pod"], &Value::Null);
+        let mut refs = Vec::new();
+        collect_refs(&Value::Object(closure.clone()), &mut refs);
+        assert!(!refs.is_empty());
+        for name in refs {
+            assert!(closure.contains_key(&name), "{name} is referenced but missing");
+        }
+        assert!(closure.contains_key("io.k8s.api.core.v1.Container"));
+    }
+}

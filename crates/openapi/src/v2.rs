@@ -1,0 +1,246 @@
+//! The `/openapi/v2` answer: a gnostic `openapi.v2.Document` in protobuf, the only form kubectl
+//! asks for. It carries `swagger`, `info` and, per served kind, the item path's PATCH operation
+//! with its `x-kubernetes-group-version-kind` extension and query parameters, so that kubectl
+//! 1.27–1.28 see that the server supports `fieldValidation` and leave validation to it.
+//! Definitions are not included: `kubectl explain` renders from v3.
+//!
+//! The messages below are hand-written prost structs holding only the fields used, with the
+//! field numbers of gnostic's `openapiv2/OpenAPIv2.proto`.
+
+use prost::Message;
+
+/// `openapi.v2.Document`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Document {
+    #[prost(string, tag = "1")]
+    pub swagger: String,
+    #[prost(message, optional, tag = "2")]
+    pub info: Option<Info>,
+    #[prost(message, optional, tag = "8")]
+    pub paths: Option<Paths>,
+}
+
+/// `openapi.v2.Info`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Info {
+    #[prost(string, tag = "1")]
+    pub title: String,
+    #[prost(string, tag = "2")]
+    pub version: String,
+}
+
+/// `openapi.v2.Paths`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Paths {
+    #[prost(message, repeated, tag = "2")]
+    pub path: Vec<NamedPathItem>,
+}
+
+/// `openapi.v2.NamedPathItem`.
+#[derive(Clone, PartialEq, Message)]
+pub struct NamedPathItem {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub value: Option<PathItem>,
+}
+
+/// `openapi.v2.PathItem` (only `patch`).
+#[derive(Clone, PartialEq, Message)]
+pub struct PathItem {
+    #[prost(message, optional, tag = "8")]
+    pub patch: Option<Operation>,
+}
+
+/// `openapi.v2.Operation`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Operation {
+    #[prost(string, repeated, tag = "1")]
+    pub tags: Vec<String>,
+    #[prost(string, tag = "3")]
+    pub description: String,
+    #[prost(string, tag = "5")]
+    pub operation_id: String,
+    #[prost(string, repeated, tag = "6")]
+    pub produces: Vec<String>,
+    #[prost(string, repeated, tag = "7")]
+    pub consumes: Vec<String>,
+    #[prost(message, repeated, tag = "8")]
+    pub parameters: Vec<ParametersItem>,
+    #[prost(message, repeated, tag = "13")]
+    pub vendor_extension: Vec<NamedAny>,
+}
+
+/// `openapi.v2.ParametersItem` (oneof, `parameter` arm).
+#[derive(Clone, PartialEq, Message)]
+pub struct ParametersItem {
+    #[prost(message, optional, tag = "1")]
+    pub parameter: Option<Parameter>,
+}
+
+/// `openapi.v2.Parameter` (oneof, `non_body_parameter` arm).
+#[derive(Clone, PartialEq, Message)]
+pub struct Parameter {
+    #[prost(message, optional, tag = "2")]
+    pub non_body_parameter: Option<NonBodyParameter>,
+}
+
+/// `openapi.v2.NonBodyParameter` (oneof, `query_parameter_sub_schema` arm).
+#[derive(Clone, PartialEq, Message)]
+pub struct NonBodyParameter {
+    #[prost(message, optional, tag = "3")]
+    pub query_parameter_sub_schema: Option<QueryParameterSubSchema>,
+}
+
+/// `openapi.v2.QueryParameterSubSchema`.
+#[derive(Clone, PartialEq, Message)]
+pub struct QueryParameterSubSchema {
+    #[prost(bool, tag = "1")]
+    pub required: bool,
+    #[prost(string, tag = "2")]
+    pub r#in: String,
+    #[prost(string, tag = "3")]
+    pub description: String,
+    #[prost(string, tag = "4")]
+    pub name: String,
+    #[prost(string, tag = "6")]
+    pub r#type: String,
+    #[prost(bool, tag = "20")]
+    pub unique_items: bool,
+}
+
+/// `openapi.v2.NamedAny`.
+#[derive(Clone, PartialEq, Message)]
+pub struct NamedAny {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub value: Option<Any>,
+}
+
+/// `openapi.v2.Any` (the `yaml` form).
+#[derive(Clone, PartialEq, Message)]
+pub struct Any {
+    #[prost(string, tag = "2")]
+    pub yaml: String,
+}
+
+/// One PATCH operation of the v2 document.
+pub(crate) struct PatchPath {
+    pub(crate) path: String,
+    pub(crate) operation_id: String,
+    pub(crate) tag: String,
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) kind: String,
+}
+
+fn extension(name: &str, yaml: String) -> NamedAny {
+    NamedAny { name: name.into(), value: Some(Any { yaml }) }
+}
+
+/// A YAML scalar for a string: quoted when empty, bare otherwise (Kubernetes names need no quoting).
+fn yaml_str(s: &str) -> String {
+    if s.is_empty() {
+        "\"\"".into()
+    } else {
+        s.into()
+    }
+}
+
+fn query(name: &str, ty: &str, description: &str) -> ParametersItem {
+    ParametersItem {
+        parameter: Some(Parameter {
+            non_body_parameter: Some(NonBodyParameter {
+                query_parameter_sub_schema: Some(QueryParameterSubSchema {
+                    required: false,
+                    r#in: "query".into(),
+                    description: description.into(),
+                    name: name.into(),
+                    r#type: ty.into(),
+                    unique_items: true,
+                }),
+            }),
+        }),
+    }
+}
+
+/// Builds the document from the PATCH operations of the served kinds.
+pub(crate) fn document(patches: &[PatchPath], version: &str) -> Document {
+    let path = patches
+        .iter()
+        .map(|p| {
+            let gvk = format!(
+                "group: {}\nkind: {}\nversion: {}\n",
+                yaml_str(&p.group),
+                yaml_str(&p.kind),
+                yaml_str(&p.version)
+            );
+            let operation = Operation {
+                tags: vec![p.tag.clone()],
+                description: format!("partially update the specified {}", p.kind),
+                operation_id: p.operation_id.clone(),
+                produces: vec![
+                    "application/json".into(),
+                    "application/yaml".into(),
+                    "application/vnd.kubernetes.protobuf".into(),
+                ],
+                consumes: crate::paths::PATCH_CONTENT_TYPES.iter().map(|s| (*s).to_owned()).collect(),
+                parameters: vec![
+                    query("dryRun", "string", "When present, indicates that modifications should not be persisted."),
+                    query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes."),
+                    query("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields."),
+                    query("force", "boolean", "Force is going to \"force\" Apply requests."),
+                ],
+                vendor_extension: vec![
+                    extension("x-kubernetes-action", "patch\n".into()),
+                    extension("x-kubernetes-group-version-kind", gvk),
+                ],
+            };
+            NamedPathItem { name: p.path.clone(), value: Some(PathItem { patch: Some(operation) }) }
+        })
+        .collect();
+    Document {
+        swagger: "2.0".into(),
+        info: Some(Info { title: "Kubernetes".into(), version: version.into() }),
+        paths: Some(Paths { path }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_document_bytes_are_exact() {
+        let doc = document(&[], "v1.34.0");
+        let bytes = doc.encode_to_vec();
+        // field 1 "2.0", field 2 Info{1 "Kubernetes", 2 "v1.34.0"}, field 8 empty Paths.
+        let mut want = vec![0x0a, 3];
+        want.extend_from_slice(b"2.0");
+        want.extend_from_slice(&[0x12, 21, 0x0a, 10]);
+        want.extend_from_slice(b"Kubernetes");
+        want.extend_from_slice(&[0x12, 7]);
+        want.extend_from_slice(b"v1.34.0");
+        want.extend_from_slice(&[0x42, 0]);
+        assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn core_group_is_quoted_in_gvk_yaml() {
+        let doc = document(
+            &[PatchPath {
+                path: "/api/v1/namespaces/{namespace}/pods/{name}".into(),
+                operation_id: "patchCoreV1NamespacedPod".into(),
+                tag: "core_v1".into(),
+                group: String::new(),
+                version: "v1".into(),
+                kind: "Pod".into(),
+            }],
+            "v1.34.0",
+        );
+        let op = doc.paths.as_ref().and_then(|p| p.path[0].value.as_ref()).and_then(|v| v.patch.as_ref());
+        let yaml = op.map(|o| o.vendor_extension[1].value.clone().unwrap_or_default().yaml);
+        assert_eq!(yaml.as_deref(), Some("group: \"\"\nkind: Pod\nversion: v1\n"));
+    }
+}
