@@ -1,0 +1,91 @@
+//! RBAC decision cost against the number of bindings, indexed vs a naive scan.
+//!
+//! Policy: kube's bootstrap roles and bindings plus N generated bindings of the ClusterRole
+//! `reader` (get/list/watch pods), either N RoleBindings (one per namespace, one user each)
+//! or N ClusterRoleBindings (one user each). The request comes from a user in the middle,
+//! with the group `system:authenticated` (so group lookups happen, as in a real server):
+//! allow = get pods, deny = delete pods.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use apimachinery::{Attributes, UserInfo};
+use authz::aggregation::aggregated;
+use authz::naive::NaiveRbac;
+use authz::{bootstrap, Authorizer, RbacAuthorizer};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use serde_json::{json, Value};
+
+fn policy(n: usize, cluster: bool) -> Vec<Value> {
+    let mut objs = aggregated(&bootstrap::cluster_roles());
+    objs.extend(bootstrap::cluster_role_bindings());
+    objs.push(json!({"kind": "ClusterRole", "metadata": {"name": "reader"},
+        "rules": [{"verbs": ["get", "list", "watch"], "apiGroups": [""], "resources": ["pods"]}]}));
+    for i in 0..n {
+        let subjects = json!([{"kind": "User", "name": format!("user-{i}")}]);
+        let role_ref =
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "reader"});
+        objs.push(if cluster {
+            json!({"kind": "ClusterRoleBinding", "metadata": {"name": format!("b-{i}")},
+                "roleRef": role_ref, "subjects": subjects})
+        } else {
+            json!({"kind": "RoleBinding", "metadata": {"name": format!("b-{i}"), "namespace": format!("ns-{i}")},
+                "roleRef": role_ref, "subjects": subjects})
+        });
+    }
+    objs
+}
+
+fn request(n: usize, verb: &str) -> Attributes {
+    let i = n / 2;
+    Attributes {
+        user: UserInfo::new(format!("user-{i}"), vec!["system:authenticated".into()]),
+        verb: verb.into(),
+        resource_request: true,
+        api_group: String::new(),
+        api_version: "v1".into(),
+        resource: "pods".into(),
+        namespace: format!("ns-{i}"),
+        name: "web-0".into(),
+        ..Default::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    for (label, cluster) in [("rolebindings", false), ("clusterrolebindings", true)] {
+        let mut group = c.benchmark_group(format!("rbac/{label}"));
+        group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        for n in [10usize, 1_000, 10_000, 100_000] {
+            let objs = policy(n, cluster);
+            let indexed = RbacAuthorizer::from_objects(&objs).expect("policy loads");
+            let mut naive = NaiveRbac::new();
+            for o in &objs {
+                naive.upsert(o).expect("policy loads");
+            }
+            let (allow, deny) = (request(n, "get"), request(n, "delete"));
+            assert!(indexed.authorize(&allow).is_allowed() && naive.authorize(&allow).is_allowed());
+            assert!(!indexed.authorize(&deny).is_allowed() && !naive.authorize(&deny).is_allowed());
+            for (what, attrs) in [("allow", &allow), ("deny", &deny)] {
+                group.bench_with_input(BenchmarkId::new(format!("indexed/{what}"), n), attrs, |b, a| {
+                    b.iter(|| indexed.authorize(black_box(a)))
+                });
+                group.bench_with_input(BenchmarkId::new(format!("indexed-bool/{what}"), n), attrs, |b, a| {
+                    b.iter(|| indexed.is_allowed(black_box(a)))
+                });
+                if n <= 10_000 || what == "allow" || cluster {
+                    group.bench_with_input(BenchmarkId::new(format!("naive/{what}"), n), attrs, |b, a| {
+                        b.iter(|| naive.authorize(black_box(a)))
+                    });
+                }
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,62 @@
+//! Authorization for kubeward, named as in k8s.io/apiserver and kube's RBAC plugin.
+//!
+//! - [`Authorizer`] and [`RuleResolver`]: the two questions an authorizer answers
+//!   ("may this request proceed?" and "what may this user do here?", SelfSubjectRulesReview).
+//! - [`union`]: the authorizer chain (`--authorization-mode=A,B`), [`AlwaysAllow`], [`AlwaysDeny`].
+//! - [`rbac`]: the RBAC authorizer, fed with Role/ClusterRole/RoleBinding/ClusterRoleBinding
+//!   objects and indexed by subject so a decision never scans all bindings.
+//! - [`policy`]: `PolicyRule` and kube's rule-matching helpers (one place for the semantics).
+//! - [`bootstrap`]: kube's default roles and bindings; [`aggregation`]: ClusterRole aggregation;
+//!   [`escalation`]: the "cannot grant what you do not hold" check; [`forbidden`]: the 403 text.
+//! - [`naive`]: a plain scan over all objects, kept as the reference model for tests and benches.
+//!
+//! Nothing here knows about HTTP: the server turns a [`Decision`] into a response.
+
+pub mod aggregation;
+pub mod bootstrap;
+pub mod error;
+pub mod escalation;
+pub mod forbidden;
+pub mod naive;
+pub mod policy;
+mod quote;
+pub mod rbac;
+pub mod union;
+
+pub use apimachinery::{Attributes, Decision, UserInfo};
+pub use error::AuthzError;
+pub use policy::{NonResourceRule, PolicyRule, ResourceRule};
+pub use rbac::{Explanation, RbacAuthorizer};
+pub use union::{AlwaysAllow, AlwaysDeny, Union};
+
+/// Decides whether a request may proceed (kube's `authorizer.Authorizer`).
+///
+/// `Allow` and `Deny` end a chain; `NoOpinion` lets the next authorizer decide.
+/// The reason explains the answer (audit, the 403 text, `kubeward explain`).
+pub trait Authorizer: Send + Sync {
+    fn authorize(&self, attrs: &Attributes) -> Decision;
+}
+
+/// Lists what a user may do in a namespace (kube's `authorizer.RuleResolver`).
+pub trait RuleResolver: Send + Sync {
+    fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRules;
+}
+
+/// The answer of a [`RuleResolver`], shaped like `SelfSubjectRulesReview.status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectRules {
+    pub resource_rules: Vec<ResourceRule>,
+    pub non_resource_rules: Vec<NonResourceRule>,
+    /// True when the list may miss rules (an authorizer that cannot enumerate them).
+    pub incomplete: bool,
+    /// Errors met while resolving rules (e.g. a binding whose role does not exist);
+    /// kube reports them as `status.evaluationError`.
+    pub evaluation_errors: Vec<String>,
+}
+
+impl SubjectRules {
+    /// `status.evaluationError` text: the errors aggregated the way kube prints them.
+    pub fn evaluation_error(&self) -> String {
+        quote::aggregate(&self.evaluation_errors)
+    }
+}

@@ -1,0 +1,303 @@
+//! The subject index behind [`super::RbacAuthorizer`].
+//!
+//! Bindings are filed under each subject they name: users (ServiceAccounts as their user
+//! name `system:serviceaccount:<ns>:<name>`) and groups, and within a subject under
+//! "cluster" (ClusterRoleBindings) or the RoleBinding's namespace. A decision looks up the
+//! user's name and each of its groups, never scanning unrelated bindings.
+//!
+//! Readers load an immutable [`Index`] snapshot; writers copy only the shard they touch
+//! (copy-on-write through `Arc::make_mut`) and publish a new snapshot. Roles live in
+//! [`RoleCell`]s shared by every grant that references them, so a role edit is one atomic
+//! swap and needs no index change.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
+
+use crate::policy::{CompiledRule, PolicyRule};
+use crate::rbac::objects::{BindingObject, SERVICE_ACCOUNT_USERNAME_PREFIX};
+
+const SHARDS: usize = 64;
+
+/// A role's rules as currently stored, or "missing" (a binding may name a role not yet created).
+#[derive(Debug, Default)]
+pub(crate) struct RoleRules {
+    pub exists: bool,
+    pub compiled: Box<[CompiledRule]>,
+    pub rules: Vec<PolicyRule>,
+}
+
+impl RoleRules {
+    pub fn new(rules: Vec<PolicyRule>) -> Self {
+        Self { exists: true, compiled: rules.iter().map(CompiledRule::new).collect(), rules }
+    }
+}
+
+/// The current rules of one role, shared by all grants naming it.
+#[derive(Debug, Default)]
+pub(crate) struct RoleCell {
+    pub rules: ArcSwap<RoleRules>,
+}
+
+/// One binding as seen from one of its subjects.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub binding: Arc<BindingObject>,
+    pub role: Arc<RoleCell>,
+}
+
+/// The bindings naming one subject: cluster-wide, and per namespace.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SubjectGrants {
+    pub cluster: Vec<Grant>,
+    pub namespaced: HashMap<Box<str>, Vec<Grant>, RandomState>,
+}
+
+impl SubjectGrants {
+    fn is_empty(&self) -> bool {
+        self.cluster.is_empty() && self.namespaced.is_empty()
+    }
+}
+
+type Shard = HashMap<Arc<str>, Arc<SubjectGrants>, RandomState>;
+
+/// A map from subject name to its grants, split in shards that are copied on write.
+#[derive(Debug, Clone)]
+pub(crate) struct Sharded {
+    selector: RandomState,
+    shards: Box<[Arc<Shard>]>,
+}
+
+impl Default for Sharded {
+    fn default() -> Self {
+        Self { selector: RandomState::default(), shards: (0..SHARDS).map(|_| Arc::default()).collect() }
+    }
+}
+
+impl Sharded {
+    #[inline]
+    fn shard_of(&self, key: &str) -> usize {
+        // Middle bits: hashbrown uses the low bits for buckets and the top 7 for tags.
+        (self.selector.hash_one(key) >> 32) as usize % SHARDS
+    }
+
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<&SubjectGrants> {
+        self.shards.get(self.shard_of(key))?.get(key).map(|g| &**g)
+    }
+
+    fn entry_mut(&mut self, key: &str) -> Option<&mut SubjectGrants> {
+        let i = self.shard_of(key);
+        let shard = Arc::make_mut(self.shards.get_mut(i)?);
+        if !shard.contains_key(key) {
+            shard.insert(key.into(), Arc::default());
+        }
+        shard.get_mut(key).map(Arc::make_mut)
+    }
+
+    fn insert(&mut self, key: &str, grant: Grant) {
+        let Some(entry) = self.entry_mut(key) else { return };
+        let list = match grant.binding.namespace.as_str() {
+            "" => &mut entry.cluster,
+            ns => entry.namespaced.entry(ns.into()).or_default(),
+        };
+        // Sorted by binding name: the walk order does not depend on insertion order.
+        let at = list.partition_point(|g| g.binding.name < grant.binding.name);
+        list.insert(at, grant);
+    }
+
+    fn remove(&mut self, key: &str, binding: &Arc<BindingObject>) {
+        let i = self.shard_of(key);
+        let Some(shard) = self.shards.get_mut(i) else { return };
+        if !shard.contains_key(key) {
+            return;
+        }
+        let shard = Arc::make_mut(shard);
+        let Some(entry) = shard.get_mut(key).map(Arc::make_mut) else { return };
+        let ns = binding.namespace.as_str();
+        if ns.is_empty() {
+            entry.cluster.retain(|g| !Arc::ptr_eq(&g.binding, binding));
+        } else if let Some(list) = entry.namespaced.get_mut(ns) {
+            list.retain(|g| !Arc::ptr_eq(&g.binding, binding));
+            if list.is_empty() {
+                entry.namespaced.remove(ns);
+            }
+        }
+        if entry.is_empty() {
+            shard.remove(key);
+        }
+    }
+
+    pub fn subjects(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+}
+
+/// Where a binding is filed: user names and group names, deduplicated.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SubjectKeys {
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// The index keys of a binding's subjects. A ServiceAccount subject without a namespace
+/// takes the binding's; in a ClusterRoleBinding it then matches no one (as in kube), and
+/// subjects of unknown kinds never match.
+pub(crate) fn subject_keys(binding: &BindingObject) -> SubjectKeys {
+    let mut keys = SubjectKeys::default();
+    for s in &binding.subjects {
+        let (list, key) = match s.kind.as_str() {
+            "User" => (&mut keys.users, s.name.clone()),
+            "Group" => (&mut keys.groups, s.name.clone()),
+            "ServiceAccount" => {
+                let ns = if s.namespace.is_empty() { &binding.namespace } else { &s.namespace };
+                if ns.is_empty() {
+                    continue;
+                }
+                (&mut keys.users, format!("{SERVICE_ACCOUNT_USERNAME_PREFIX}{ns}:{}", s.name))
+            }
+            _ => continue,
+        };
+        if !list.contains(&key) {
+            list.push(key);
+        }
+    }
+    keys
+}
+
+/// An immutable view of all bindings, by subject.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Index {
+    pub users: Sharded,
+    pub groups: Sharded,
+    pub bindings: usize,
+}
+
+impl Index {
+    pub fn add(&mut self, binding: &Arc<BindingObject>, role: &Arc<RoleCell>) {
+        let keys = subject_keys(binding);
+        for u in &keys.users {
+            self.users.insert(u, Grant { binding: binding.clone(), role: role.clone() });
+        }
+        for g in &keys.groups {
+            self.groups.insert(g, Grant { binding: binding.clone(), role: role.clone() });
+        }
+        self.bindings += 1;
+    }
+
+    pub fn remove(&mut self, binding: &Arc<BindingObject>) {
+        let keys = subject_keys(binding);
+        for u in &keys.users {
+            self.users.remove(u, binding);
+        }
+        for g in &keys.groups {
+            self.groups.remove(g, binding);
+        }
+        self.bindings = self.bindings.saturating_sub(1);
+    }
+
+    /// Calls `visit` with every grant that applies to a user named `user` with `groups` in
+    /// `namespace`, until it returns true. A binding naming the user in several ways is
+    /// visited once per way.
+    #[inline]
+    pub fn walk<'a>(
+        &'a self,
+        user: &str,
+        groups: &[String],
+        namespace: &str,
+        mut visit: impl FnMut(&'a Grant) -> bool,
+    ) -> bool {
+        let mut visit_subject = |grants: &'a SubjectGrants| {
+            if grants.cluster.iter().any(&mut visit) {
+                return true;
+            }
+            !namespace.is_empty()
+                && grants.namespaced.get(namespace).is_some_and(|list| list.iter().any(&mut visit))
+        };
+        if self.users.get(user).is_some_and(&mut visit_subject) {
+            return true;
+        }
+        groups.iter().any(|g| self.groups.get(g).is_some_and(&mut visit_subject))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbac::objects::{BindingKind, RoleRef, Subject};
+
+    fn binding(kind: BindingKind, ns: &str, subjects: &[(&str, &str, &str)]) -> BindingObject {
+        BindingObject {
+            kind,
+            namespace: ns.into(),
+            name: "b".into(),
+            role_ref: RoleRef::default(),
+            subjects: subjects
+                .iter()
+                .map(|(k, n, ns)| Subject {
+                    kind: k.to_string(),
+                    name: n.to_string(),
+                    namespace: ns.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn keys_of_subjects() {
+        let b = binding(
+            BindingKind::RoleBinding,
+            "ns1",
+            &[
+                ("User", "a", ""),
+                ("User", "a", ""),
+                ("Group", "g", ""),
+                ("ServiceAccount", "sa", ""),
+                ("ServiceAccount", "sb", "ns2"),
+                ("Other", "x", ""),
+            ],
+        );
+        assert_eq!(
+            subject_keys(&b),
+            SubjectKeys {
+                users: vec![
+                    "a".into(),
+                    "system:serviceaccount:ns1:sa".into(),
+                    "system:serviceaccount:ns2:sb".into()
+                ],
+                groups: vec!["g".into()],
+            }
+        );
+        let crb = binding(BindingKind::ClusterRoleBinding, "", &[("ServiceAccount", "sa", "")]);
+        assert_eq!(subject_keys(&crb), SubjectKeys::default());
+    }
+
+    #[test]
+    fn add_walk_remove() {
+        let mut idx = Index::default();
+        let b = Arc::new(binding(BindingKind::RoleBinding, "ns1", &[("User", "a", ""), ("Group", "g", "")]));
+        let role = Arc::new(RoleCell::default());
+        idx.add(&b, &role);
+        let published = idx.clone();
+        let count = |idx: &Index, user: &str, groups: &[String], ns: &str| {
+            let mut n = 0;
+            idx.walk(user, groups, ns, |_| {
+                n += 1;
+                false
+            });
+            n
+        };
+        assert_eq!(count(&idx, "a", &["g".into()], "ns1"), 2);
+        assert_eq!(count(&idx, "a", &[], "ns2"), 0);
+        assert_eq!(count(&idx, "a", &[], ""), 0);
+        idx.remove(&b);
+        assert_eq!(count(&idx, "a", &["g".into()], "ns1"), 0);
+        assert_eq!((idx.users.subjects(), idx.groups.subjects()), (0, 0));
+        // The published snapshot is untouched by later writes.
+        assert_eq!(count(&published, "a", &["g".into()], "ns1"), 2);
+    }
+}
