@@ -6,7 +6,9 @@
 
 pub mod attributes;
 pub mod gvr;
+
 pub mod request_info;
+pub mod selectors;
 pub mod status;
 pub mod user;
 

@@ -1,0 +1,631 @@
+//! Label selectors (k8s.io/apimachinery `pkg/labels`): the string syntax of the
+//! `labelSelector` query parameter, `metav1.LabelSelector` objects, and matching.
+//!
+//! The parser follows kube's lexer and recursive-descent parser token for token so that
+//! the same inputs are accepted and rejected with the same messages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::validation::{label_value_errors, qualified_name_errors};
+use super::SelectorError;
+use crate::status::quote;
+
+/// A selector operator (`selection.Operator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    /// `a=b`
+    Equals,
+    /// `a==b`
+    DoubleEquals,
+    /// `a!=b`
+    NotEquals,
+    /// `a in (x,y)`
+    In,
+    /// `a notin (x,y)`
+    NotIn,
+    /// `a`
+    Exists,
+    /// `!a`
+    DoesNotExist,
+    /// `a>1`
+    GreaterThan,
+    /// `a<1`
+    LessThan,
+}
+
+/// One condition on one label key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    key: String,
+    operator: Operator,
+    values: Vec<String>,
+}
+
+/// Anything labels can be read from.
+pub trait Labels {
+    /// The value of label `key`, if set.
+    fn get_label(&self, key: &str) -> Option<&str>;
+}
+
+impl Labels for BTreeMap<String, String> {
+    fn get_label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+}
+
+impl<S: std::hash::BuildHasher> Labels for HashMap<String, String, S> {
+    fn get_label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+}
+
+/// `metadata.labels` as JSON; a non-string value counts as absent.
+impl Labels for Map<String, Value> {
+    fn get_label(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+}
+
+/// A field error in kube's `<path>: Invalid value: <value>: <detail>` form.
+fn invalid(path: &str, value: &str, detail: &str) -> String {
+    format!("{path}: Invalid value: {value}: {detail}")
+}
+
+/// kube's aggregate of field errors: one as is, several as `[e1, e2]`.
+fn aggregate(mut errs: Vec<String>) -> Option<String> {
+    errs.dedup();
+    match errs.len() {
+        0 => None,
+        1 => errs.pop(),
+        _ => Some(format!("[{}]", errs.join(", "))),
+    }
+}
+
+fn json_list(values: &[String]) -> String {
+    Value::from(values.to_vec()).to_string()
+}
+
+impl Requirement {
+    /// `labels.NewRequirement`: validates the key, the operator's arity and the values;
+    /// messages name the fields `key` and `values[i][key]` as kube does.
+    pub fn new(key: &str, operator: Operator, values: Vec<String>) -> Result<Self, SelectorError> {
+        let mut errs = Vec::new();
+        let key_errs = qualified_name_errors(key);
+        if !key_errs.is_empty() {
+            errs.push(invalid("key", &quote(key), &key_errs.join("; ")));
+        }
+        match operator {
+            Operator::In | Operator::NotIn if values.is_empty() => errs.push(invalid(
+                "values",
+                &json_list(&values),
+                "for 'in', 'notin' operators, values set can't be empty",
+            )),
+            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals if values.len() != 1 => errs
+                .push(invalid(
+                    "values",
+                    &json_list(&values),
+                    "exact-match compatibility requires one single value",
+                )),
+            Operator::Exists | Operator::DoesNotExist if !values.is_empty() => errs.push(invalid(
+                "values",
+                &json_list(&values),
+                "values set must be empty for exists and does not exist",
+            )),
+            Operator::GreaterThan | Operator::LessThan => {
+                if values.len() != 1 {
+                    errs.push(invalid(
+                        "values",
+                        &json_list(&values),
+                        "for 'Gt', 'Lt' operators, exactly one value is required",
+                    ));
+                }
+                for (i, v) in values.iter().enumerate() {
+                    if v.parse::<i64>().is_err() {
+                        errs.push(invalid(
+                            &format!("values[{i}]"),
+                            &quote(v),
+                            "for 'Gt', 'Lt' operators, the value must be an integer",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (i, v) in values.iter().enumerate() {
+            let v_errs = label_value_errors(v);
+            if !v_errs.is_empty() {
+                errs.push(invalid(&format!("values[{i}][{key}]"), &quote(v), &v_errs.join("; ")));
+            }
+        }
+        match aggregate(errs) {
+            Some(message) => Err(SelectorError(message)),
+            None => Ok(Self { key: key.to_string(), operator, values }),
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn operator(&self) -> Operator {
+        self.operator
+    }
+
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    fn has_value(&self, v: &str) -> bool {
+        self.values.iter().any(|x| x == v)
+    }
+
+    /// Whether `labels` satisfy this requirement (`Requirement.Matches`).
+    pub fn matches(&self, labels: &dyn Labels) -> bool {
+        let got = labels.get_label(&self.key);
+        match self.operator {
+            Operator::In | Operator::Equals | Operator::DoubleEquals => {
+                got.is_some_and(|v| self.has_value(v))
+            }
+            Operator::NotIn | Operator::NotEquals => got.is_none_or(|v| !self.has_value(v)),
+            Operator::Exists => got.is_some(),
+            Operator::DoesNotExist => got.is_none(),
+            Operator::GreaterThan | Operator::LessThan => {
+                let (Some(have), [want]) = (got.and_then(|v| v.parse::<i64>().ok()), self.values.as_slice())
+                else {
+                    return false;
+                };
+                let Ok(want) = want.parse::<i64>() else {
+                    return false;
+                };
+                if self.operator == Operator::GreaterThan {
+                    have > want
+                } else {
+                    have < want
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.operator == Operator::DoesNotExist {
+            f.write_str("!")?;
+        }
+        f.write_str(&self.key)?;
+        let op = match self.operator {
+            Operator::Equals => "=",
+            Operator::DoubleEquals => "==",
+            Operator::NotEquals => "!=",
+            Operator::In => " in ",
+            Operator::NotIn => " notin ",
+            Operator::GreaterThan => ">",
+            Operator::LessThan => "<",
+            Operator::Exists | Operator::DoesNotExist => return Ok(()),
+        };
+        f.write_str(op)?;
+        let set = matches!(self.operator, Operator::In | Operator::NotIn);
+        let mut values = self.values.clone();
+        values.sort();
+        if set {
+            f.write_str("(")?;
+        }
+        f.write_str(&values.join(","))?;
+        if set {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed label selector: an AND of requirements, or the selector that matches nothing
+/// (what a missing `metav1.LabelSelector` means).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelSelector {
+    /// Matches no object (`labels.Nothing()`).
+    Nothing,
+    /// Matches objects meeting every requirement; empty matches everything.
+    Requirements(Vec<Requirement>),
+}
+
+impl Default for LabelSelector {
+    fn default() -> Self {
+        Self::everything()
+    }
+}
+
+impl LabelSelector {
+    /// The selector that matches every object.
+    pub fn everything() -> Self {
+        Self::Requirements(Vec::new())
+    }
+
+    /// Parses the `labelSelector` syntax (`labels.Parse`). Errors carry kube's message,
+    /// which the server returns as a 400 BadRequest.
+    pub fn parse(s: &str) -> Result<Self, SelectorError> {
+        let mut reqs = Parser::new(s).parse()?;
+        reqs.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Self::Requirements(reqs))
+    }
+
+    /// Builds the selector a `metav1.LabelSelector` JSON value stands for
+    /// (`metav1.LabelSelectorAsSelector`): `null` matches nothing, `{}` everything.
+    pub fn from_label_selector(v: &Value) -> Result<Self, SelectorError> {
+        let obj = match v {
+            Value::Null => return Ok(Self::Nothing),
+            Value::Object(o) => o,
+            _ => return Err(SelectorError("a label selector must be an object".into())),
+        };
+        let mut reqs = Vec::new();
+        match obj.get("matchLabels") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    let Some(v) = v.as_str() else {
+                        return Err(SelectorError(format!("matchLabels[{k}]: value must be a string")));
+                    };
+                    reqs.push(Requirement::new(k, Operator::Equals, vec![v.to_string()])?);
+                }
+            }
+            Some(_) => return Err(SelectorError("matchLabels must be an object".into())),
+        }
+        match obj.get("matchExpressions") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(exprs)) => {
+                for e in exprs {
+                    reqs.push(expression_requirement(e)?);
+                }
+            }
+            Some(_) => return Err(SelectorError("matchExpressions must be a list".into())),
+        }
+        reqs.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Self::Requirements(reqs))
+    }
+
+    /// The requirements (none for `Nothing`).
+    pub fn requirements(&self) -> &[Requirement] {
+        match self {
+            Self::Nothing => &[],
+            Self::Requirements(r) => r,
+        }
+    }
+
+    /// Whether this selector places no restriction (matches everything).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Requirements(r) if r.is_empty())
+    }
+
+    /// Whether `labels` satisfy every requirement.
+    pub fn matches(&self, labels: &dyn Labels) -> bool {
+        match self {
+            Self::Nothing => false,
+            Self::Requirements(r) => r.iter().all(|r| r.matches(labels)),
+        }
+    }
+
+    /// Matches an object's `metadata.labels` JSON value (absent or `null` means no labels).
+    pub fn matches_json(&self, labels: Option<&Value>) -> bool {
+        let empty = Map::new();
+        let map = labels.and_then(Value::as_object).unwrap_or(&empty);
+        self.matches(map)
+    }
+
+    /// If the selector requires `label` to have one exact value, that value.
+    pub fn requires_exact_match(&self, label: &str) -> Option<&str> {
+        let r = self.requirements().iter().find(|r| r.key == label)?;
+        match (r.operator, r.values.as_slice()) {
+            (Operator::Equals | Operator::DoubleEquals | Operator::In, [v]) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.requirements().iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
+
+fn expression_requirement(e: &Value) -> Result<Requirement, SelectorError> {
+    let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+    let op = e.get("operator").and_then(Value::as_str).unwrap_or_default();
+    let operator = match op {
+        "In" => Operator::In,
+        "NotIn" => Operator::NotIn,
+        "Exists" => Operator::Exists,
+        "DoesNotExist" => Operator::DoesNotExist,
+        other => {
+            return Err(SelectorError(format!("{} is not a valid label selector operator", quote(other))))
+        }
+    };
+    let values = match e.get("values") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(vs)) => vs.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        Some(_) => return Err(SelectorError("matchExpressions values must be a list".into())),
+    };
+    Requirement::new(key, operator, values)
+}
+
+// ---- lexer -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    End,
+    ClosedPar,
+    Comma,
+    DoesNotExist,
+    DoubleEquals,
+    Equals,
+    GreaterThan,
+    Identifier,
+    In,
+    LessThan,
+    NotEquals,
+    NotIn,
+    OpenPar,
+}
+
+fn keyword(s: &str) -> Option<Tok> {
+    Some(match s {
+        ")" => Tok::ClosedPar,
+        "," => Tok::Comma,
+        "!" => Tok::DoesNotExist,
+        "==" => Tok::DoubleEquals,
+        "=" => Tok::Equals,
+        ">" => Tok::GreaterThan,
+        "in" => Tok::In,
+        "<" => Tok::LessThan,
+        "!=" => Tok::NotEquals,
+        "notin" => Tok::NotIn,
+        "(" => Tok::OpenPar,
+        _ => return None,
+    })
+}
+
+fn is_special(c: u8) -> bool {
+    matches!(c, b'=' | b'!' | b'(' | b')' | b',' | b'>' | b'<')
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Splits the input into kube's tokens; the literal is kept for messages.
+fn lex(s: &str) -> Vec<(Tok, String)> {
+    let b = s.as_bytes();
+    let mut pos = 0;
+    let mut out = Vec::new();
+    loop {
+        while pos < b.len() && is_space(b[pos]) {
+            pos += 1;
+        }
+        if pos >= b.len() {
+            out.push((Tok::End, String::new()));
+            return out;
+        }
+        let start = pos;
+        if is_special(b[pos]) {
+            // Longest run of special characters that is still a token ("!=", "==").
+            let mut best = None;
+            while pos < b.len() && is_special(b[pos]) {
+                match keyword(&s[start..=pos]) {
+                    Some(t) => best = Some((t, pos + 1)),
+                    None if best.is_some() => break,
+                    None => {}
+                }
+                pos += 1;
+            }
+            // Every single special character is a token, so `best` is set.
+            let (tok, end) = best.unwrap_or((Tok::Identifier, pos));
+            pos = end;
+            out.push((tok, s[start..end].to_string()));
+        } else {
+            while pos < b.len() && !is_special(b[pos]) && !is_space(b[pos]) {
+                pos += 1;
+            }
+            let lit = &s[start..pos];
+            out.push((keyword(lit).unwrap_or(Tok::Identifier), lit.to_string()));
+        }
+    }
+}
+
+// ---- parser ------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    KeyAndOperator,
+    Values,
+}
+
+struct Parser {
+    items: Vec<(Tok, String)>,
+    pos: usize,
+}
+
+fn err(msg: String) -> SelectorError {
+    SelectorError(msg)
+}
+
+impl Parser {
+    fn new(s: &str) -> Self {
+        Self { items: lex(s), pos: 0 }
+    }
+
+    fn item(&self, at: usize, ctx: Ctx) -> (Tok, String) {
+        let (tok, lit) = self.items.get(at).cloned().unwrap_or((Tok::End, String::new()));
+        match (ctx, tok) {
+            (Ctx::Values, Tok::In | Tok::NotIn) => (Tok::Identifier, lit),
+            _ => (tok, lit),
+        }
+    }
+
+    fn lookahead(&self, ctx: Ctx) -> (Tok, String) {
+        self.item(self.pos, ctx)
+    }
+
+    fn consume(&mut self, ctx: Ctx) -> (Tok, String) {
+        let it = self.item(self.pos, ctx);
+        if self.pos < self.items.len() {
+            self.pos += 1;
+        }
+        it
+    }
+
+    fn parse(&mut self) -> Result<Vec<Requirement>, SelectorError> {
+        let mut reqs = Vec::new();
+        loop {
+            let (tok, lit) = self.lookahead(Ctx::Values);
+            match tok {
+                Tok::Identifier | Tok::DoesNotExist => {
+                    let r = self
+                        .parse_requirement()
+                        .map_err(|e| err(format!("unable to parse requirement: {}", e.0)))?;
+                    reqs.push(r);
+                    let (t, l) = self.consume(Ctx::Values);
+                    match t {
+                        Tok::End => return Ok(reqs),
+                        Tok::Comma => {
+                            let (t2, l2) = self.lookahead(Ctx::Values);
+                            if t2 != Tok::Identifier && t2 != Tok::DoesNotExist {
+                                return Err(err(format!("found '{l2}', expected: identifier after ','")));
+                            }
+                        }
+                        _ => return Err(err(format!("found '{l}', expected: ',' or 'end of string'"))),
+                    }
+                }
+                Tok::End => return Ok(reqs),
+                _ => return Err(err(format!("found '{lit}', expected: !, identifier, or 'end of string'"))),
+            }
+        }
+    }
+
+    fn parse_requirement(&mut self) -> Result<Requirement, SelectorError> {
+        let (key, inferred) = self.parse_key_and_infer_operator()?;
+        if let Some(op) = inferred {
+            return Requirement::new(&key, op, Vec::new());
+        }
+        let op = self.parse_operator()?;
+        let mut values = match op {
+            Operator::In | Operator::NotIn => self.parse_values()?,
+            _ => self.parse_exact_value()?,
+        };
+        values.sort();
+        values.dedup();
+        Requirement::new(&key, op, values)
+    }
+
+    fn parse_key_and_infer_operator(&mut self) -> Result<(String, Option<Operator>), SelectorError> {
+        let mut op = None;
+        let (mut tok, mut lit) = self.consume(Ctx::Values);
+        if tok == Tok::DoesNotExist {
+            op = Some(Operator::DoesNotExist);
+            (tok, lit) = self.consume(Ctx::Values);
+        }
+        if tok != Tok::Identifier {
+            return Err(err(format!("found '{lit}', expected: identifier")));
+        }
+        let key_errs = qualified_name_errors(&lit);
+        if !key_errs.is_empty() {
+            return Err(err(invalid("<nil>", &quote(&lit), &key_errs.join("; "))));
+        }
+        let (next, _) = self.lookahead(Ctx::Values);
+        if (next == Tok::End || next == Tok::Comma) && op.is_none() {
+            op = Some(Operator::Exists);
+        }
+        Ok((lit, op))
+    }
+
+    fn parse_operator(&mut self) -> Result<Operator, SelectorError> {
+        let (tok, lit) = self.consume(Ctx::KeyAndOperator);
+        Ok(match tok {
+            Tok::In => Operator::In,
+            Tok::Equals => Operator::Equals,
+            Tok::DoubleEquals => Operator::DoubleEquals,
+            Tok::GreaterThan => Operator::GreaterThan,
+            Tok::LessThan => Operator::LessThan,
+            Tok::NotIn => Operator::NotIn,
+            Tok::NotEquals => Operator::NotEquals,
+            _ => return Err(err(format!("found '{lit}', expected: in, notin, =, ==, !=, gt, lt"))),
+        })
+    }
+
+    fn parse_values(&mut self) -> Result<Vec<String>, SelectorError> {
+        let (tok, lit) = self.consume(Ctx::Values);
+        if tok != Tok::OpenPar {
+            return Err(err(format!("found '{lit}' expected: '('")));
+        }
+        let (tok, lit) = self.lookahead(Ctx::Values);
+        match tok {
+            Tok::Identifier | Tok::Comma => {
+                let s = self.parse_identifiers_list()?;
+                if self.consume(Ctx::Values).0 != Tok::ClosedPar {
+                    return Err(err(format!("found '{lit}', expected: ')'")));
+                }
+                Ok(s)
+            }
+            Tok::ClosedPar => {
+                self.consume(Ctx::Values);
+                Ok(vec![String::new()])
+            }
+            _ => Err(err(format!("found '{lit}', expected: ',', ')' or identifier"))),
+        }
+    }
+
+    fn parse_identifiers_list(&mut self) -> Result<Vec<String>, SelectorError> {
+        let mut s: Vec<String> = Vec::new();
+        loop {
+            let (tok, lit) = self.consume(Ctx::Values);
+            match tok {
+                Tok::Identifier => {
+                    s.push(lit);
+                    let (t2, l2) = self.lookahead(Ctx::Values);
+                    match t2 {
+                        Tok::Comma => continue,
+                        Tok::ClosedPar => return Ok(s),
+                        _ => return Err(err(format!("found '{l2}', expected: ',' or ')'"))),
+                    }
+                }
+                Tok::Comma => {
+                    if s.is_empty() {
+                        s.push(String::new());
+                    }
+                    let (t2, _) = self.lookahead(Ctx::Values);
+                    if t2 == Tok::ClosedPar {
+                        s.push(String::new());
+                        return Ok(s);
+                    }
+                    if t2 == Tok::Comma {
+                        self.consume(Ctx::Values);
+                        s.push(String::new());
+                    }
+                }
+                _ => return Err(err(format!("found '{lit}', expected: ',', or identifier"))),
+            }
+        }
+    }
+
+    fn parse_exact_value(&mut self) -> Result<Vec<String>, SelectorError> {
+        let (tok, _) = self.lookahead(Ctx::Values);
+        if tok == Tok::End || tok == Tok::Comma {
+            return Ok(vec![String::new()]);
+        }
+        let (tok, lit) = self.consume(Ctx::Values);
+        if tok == Tok::Identifier {
+            return Ok(vec![lit]);
+        }
+        Err(err(format!("found '{lit}', expected: identifier")))
+    }
+}
+
+#[cfg(test)]
+#[path = "labels_tests.rs"]
+mod tests;
