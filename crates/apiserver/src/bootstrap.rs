@@ -38,7 +38,8 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
 
 pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), String> {
     for ns in SYSTEM_NAMESPACES {
-        ensure_object(state, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).await?;
+        ensure_object(state, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+            .await?;
     }
     for obj in authz::bootstrap::all() {
         ensure_object(state, obj).await?;

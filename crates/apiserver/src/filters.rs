@@ -31,7 +31,13 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
         Ok(r) => r,
         Err(_) => {
             tracing::error!(%method, %path, "handler panicked");
-            (response::status_error(&StatusError::internal("the server hit an unexpected error"), Output::Json), String::new())
+            (
+                response::status_error(
+                    &StatusError::internal("the server hit an unexpected error"),
+                    Output::Json,
+                ),
+                String::new(),
+            )
         }
     };
     tracing::debug!(%method, %path, %user, code = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
@@ -49,10 +55,11 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
         return (response::status_error(&e, Output::Json), String::new());
     };
     let long_running = info.verb == "watch";
+    let limiter = state.clone();
     let _permit = if long_running {
         None
     } else {
-        match state.inflight.try_acquire() {
+        match limiter.inflight.try_acquire() {
             Ok(p) => Some(p),
             Err(_) => {
                 let e = StatusError::too_many_requests("Too many requests, please try again later.", 1);
@@ -70,10 +77,16 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
         authn::AuthOutcome::Authenticated(u) => u,
         authn::AuthOutcome::Failed(why) => {
             tracing::info!(remote = %conn.remote, reason = %why, "authentication failed");
-            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), String::new());
+            return (
+                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
+                String::new(),
+            );
         }
         authn::AuthOutcome::NotApplicable => {
-            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), String::new());
+            return (
+                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
+                String::new(),
+            );
         }
     };
     let user_name = user.name.clone();
@@ -94,12 +107,16 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
 
 /// kube's Forbidden Status for a refused request; the authorizers' reason follows `: `.
 pub fn forbidden(attrs: &Attributes, reason: &str) -> StatusError {
-    let mut msg = authz::forbidden_message(attrs);
+    let mut msg = authz::forbidden::forbidden_message(attrs);
     if !reason.is_empty() {
         msg = format!("{msg}: {reason}");
     }
     if attrs.resource_request {
-        StatusError::forbidden(&GroupResource::new(attrs.api_group.clone(), attrs.resource.clone()), &attrs.name, &msg)
+        StatusError::forbidden(
+            &GroupResource::new(attrs.api_group.clone(), attrs.resource.clone()),
+            &attrs.name,
+            &msg,
+        )
     } else {
         StatusError::forbidden(&GroupResource::default(), "", &msg)
     }

@@ -75,12 +75,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let mut client_verifier = None;
     if let Some(ca) = &config.client_ca_file {
         let roots = authn::x509::load_ca_file(ca)?;
-        let x509 = authn::x509::X509Authenticator::new(roots).map_err(|e| StartError::Verifier(e.to_string()))?;
+        let x509 =
+            authn::x509::X509Authenticator::new(roots).map_err(|e| StartError::Verifier(e.to_string()))?;
         client_verifier = Some(x509.tls_verifier());
         authenticators.push(Box::new(x509));
     }
-    let anonymous =
-        config.anonymous_auth.then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
+    let anonymous = config
+        .anonymous_auth
+        .then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
 
     let mut rbac = None;
     let mut authorizers: Vec<Box<dyn authz::Authorizer>> = Vec::new();
@@ -102,7 +104,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
 
     let tls = server::tls_config(&config.tls_cert_file, &config.tls_private_key_file, client_verifier)?;
     let addr = SocketAddr::new(config.bind_address, config.secure_port);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let catalog = registry::Catalog::global();
     let server_address = addr.to_string();

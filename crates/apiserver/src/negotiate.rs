@@ -64,7 +64,9 @@ pub fn output(accept: Option<&str>) -> Option<Output> {
                 Some(_) => continue,
             }
         }
-        if matches!(m.essence.as_str(), "application/yaml" | "application/x-yaml" | "text/yaml") && m.params.is_empty() {
+        if matches!(m.essence.as_str(), "application/yaml" | "application/x-yaml" | "text/yaml")
+            && m.params.is_empty()
+        {
             return Some(Output::Yaml);
         }
     }
@@ -105,7 +107,9 @@ mod tests {
         assert_eq!(output(Some("text/html")), None);
         assert_eq!(discovery_output(Some(AGG2)), DiscoveryOutput::Aggregated("v2"));
         assert_eq!(
-            discovery_output(Some("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")),
+            discovery_output(Some(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+            )),
             DiscoveryOutput::Aggregated("v2beta1")
         );
         assert_eq!(discovery_output(Some("application/json, */*")), DiscoveryOutput::Legacy);

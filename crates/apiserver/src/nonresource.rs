@@ -53,7 +53,11 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             if state.ready.load(Ordering::Acquire) {
                 response::bytes_response(200, "text/plain; charset=utf-8", "ok")
             } else {
-                response::bytes_response(500, "text/plain; charset=utf-8", "[-]storage not ready\nreadyz check failed")
+                response::bytes_response(
+                    500,
+                    "text/plain; charset=utf-8",
+                    "[-]storage not ready\nreadyz check failed",
+                )
             }
         }
         "/version" => response::json(200, &discovery::version()),

@@ -47,7 +47,9 @@ fn attributes(spec: &Value, user: UserInfo) -> Result<Attributes, StatusError> {
     } else if let Some(n) = spec.get("nonResourceAttributes") {
         Ok(Attributes { user, verb: s(n, "/verb"), path: s(n, "/path"), ..Default::default() })
     } else {
-        Err(StatusError::bad_request("exactly one of nonResourceAttributes or resourceAttributes must be specified"))
+        Err(StatusError::bad_request(
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ))
     }
 }
 
@@ -75,7 +77,9 @@ fn answer(mut body: Value, status: Value) -> Response<Body> {
 }
 
 pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Response<Body>, StatusError> {
-    let (mut body, _) = rt.normalize(&body).map_err(|e| StatusError::bad_request(format!("error decoding {}: {e}", rt.kind)))?;
+    let (mut body, _) = rt
+        .normalize(&body)
+        .map_err(|e| StatusError::bad_request(format!("error decoding {}: {e}", rt.kind)))?;
     body["apiVersion"] = json!(rt.api_version());
     body["kind"] = json!(rt.kind);
     let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
@@ -92,7 +96,10 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
                     let name = rt.group_kind();
                     let cause = apimachinery::status::StatusCause {
                         reason: "FieldValueInvalid".into(),
-                        message: format!("Invalid value: {}: must match metadata.namespace", apimachinery::status::quote(&ns)),
+                        message: format!(
+                            "Invalid value: {}: must match metadata.namespace",
+                            apimachinery::status::quote(&ns)
+                        ),
                         field: "spec.resourceAttributes.namespace".into(),
                     };
                     return Err(StatusError::invalid(&name, "", vec![cause]));
@@ -155,7 +162,9 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
                 authn::AuthOutcome::Authenticated(u) if u.name != apimachinery::user::ANONYMOUS => {
                     json!({"authenticated": true, "user": user_json(&u), "audiences": strings(spec.get("audiences"))})
                 }
-                authn::AuthOutcome::Failed(_) => json!({"authenticated": false, "error": "invalid bearer token"}),
+                authn::AuthOutcome::Failed(_) => {
+                    json!({"authenticated": false, "error": "invalid bearer token"})
+                }
                 _ => json!({"authenticated": false}),
             };
             Ok(answer(body, status))

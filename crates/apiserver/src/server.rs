@@ -45,7 +45,10 @@ pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupEr
 
 pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
     let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
-    rustls_pemfile::private_key(&mut pem.as_slice()).ok().flatten().ok_or_else(|| TlsSetupError::NoKey(path.into()))
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .ok()
+        .flatten()
+        .ok_or_else(|| TlsSetupError::NoKey(path.into()))
 }
 
 pub fn tls_config(

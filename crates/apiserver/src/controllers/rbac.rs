@@ -47,8 +47,12 @@ async fn follow(state: State, rbac: Arc<authz::RbacAuthorizer>, mut rev: u64) {
                     match ev.event_type {
                         EventType::Deleted => {
                             if let Some(obj) = decode_kv(&ev.kv) {
-                                let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
-                                let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                                let ns = obj
+                                    .pointer("/metadata/namespace")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default();
+                                let name =
+                                    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
                                 let _ = rbac.remove(kind, ns, name);
                             }
                         }
@@ -83,8 +87,11 @@ async fn follow(state: State, rbac: Arc<authz::RbacAuthorizer>, mut rev: u64) {
 /// Writes the aggregated rules of ClusterRoles with an aggregationRule that changed
 /// (kube's clusterrole-aggregation controller).
 async fn reconcile_aggregation(state: &State, objs: &[Value]) {
-    let roles: Vec<Value> =
-        objs.iter().filter(|o| o.get("kind").and_then(Value::as_str) == Some("ClusterRole")).cloned().collect();
+    let roles: Vec<Value> = objs
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("ClusterRole"))
+        .cloned()
+        .collect();
     for updated in authz::aggregation::aggregate(&roles) {
         let Some(name) = updated.pointer("/metadata/name").and_then(Value::as_str) else { continue };
         let key = format!("{CLUSTER_ROLES}{name}");

@@ -25,7 +25,11 @@ fn options(ctx: &Ctx, bytes: &[u8], ct: &str) -> Result<DeleteOptions, StatusErr
     let dry = body.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"))
         || ctx.info.query_param("dryRun") == Some("All");
     let s = |p: &str| body.pointer(p).and_then(Value::as_str).map(str::to_string);
-    Ok(DeleteOptions { uid: s("/preconditions/uid"), resource_version: s("/preconditions/resourceVersion"), dry_run: dry })
+    Ok(DeleteOptions {
+        uid: s("/preconditions/uid"),
+        resource_version: s("/preconditions/resourceVersion"),
+        dry_run: dry,
+    })
 }
 
 fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, got: &str) -> StatusError {
@@ -43,7 +47,13 @@ enum Outcome {
     Pending(Value),
 }
 
-async fn delete_one(ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, opts: &DeleteOptions) -> Result<Outcome, StatusError> {
+async fn delete_one(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<Outcome, StatusError> {
     let k = key(rt, ns, name);
     for _ in 0..5 {
         let Some(kv) = ctx.state.store.get(&k).await.map_err(|e| store_error(rt, name, e))? else {
@@ -58,7 +68,10 @@ async fn delete_one(ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, opts: &D
         if let Some(want) = opts.resource_version.as_deref().filter(|r| *r != rv) {
             return Err(precondition_failed(rt, name, "ResourceVersion", want, &rv));
         }
-        let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+        let has_finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
             || (rt.kind == "Namespace"
                 && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty()));
         if has_finalizers {
@@ -89,7 +102,12 @@ async fn delete_one(ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, opts: &D
     Err(StatusError::stale_update(&rt.group_resource(), name))
 }
 
-pub async fn delete(ctx: &Ctx, rt: &ResourceType, bytes: &[u8], ct: &str) -> Result<Response<Body>, StatusError> {
+pub async fn delete(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    bytes: &[u8],
+    ct: &str,
+) -> Result<Response<Body>, StatusError> {
     let name = ctx.info.name.clone();
     if rt.kind == "Namespace" && IMMORTAL_NAMESPACES.contains(&name.as_str()) {
         return Err(StatusError::forbidden(&rt.group_resource(), &name, "this namespace may not be deleted"));
@@ -109,7 +127,12 @@ pub async fn delete(ctx: &Ctx, rt: &ResourceType, bytes: &[u8], ct: &str) -> Res
     }
 }
 
-pub async fn delete_collection(ctx: &Ctx, rt: &ResourceType, bytes: &[u8], ct: &str) -> Result<Response<Body>, StatusError> {
+pub async fn delete_collection(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    bytes: &[u8],
+    ct: &str,
+) -> Result<Response<Body>, StatusError> {
     let opts = options(ctx, bytes, ct)?;
     let filter = Filter::from_query(ctx, rt)?;
     let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;

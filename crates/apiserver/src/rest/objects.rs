@@ -60,7 +60,12 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
     match out {
         Output::Table(v) => {
             let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
-            let mut t = registry::table::table(rt, std::slice::from_ref(obj), json!({"resourceVersion": rv}), chrono::Utc::now());
+            let mut t = registry::table::table(
+                rt,
+                std::slice::from_ref(obj),
+                json!({"resourceVersion": rv}),
+                chrono::Utc::now(),
+            );
             t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
             response::object(status, &t, Output::Json)
         }
@@ -69,7 +74,13 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
 }
 
 /// A list in the negotiated output.
-pub fn list_response(rt: &ResourceType, items: Vec<Value>, rv: u64, cont: Option<String>, out: Output) -> Response<Body> {
+pub fn list_response(
+    rt: &ResourceType,
+    items: Vec<Value>,
+    rv: u64,
+    cont: Option<String>,
+    out: Output,
+) -> Response<Body> {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some(c) = cont {
         meta["continue"] = json!(c);

@@ -125,7 +125,9 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
         initial = items;
         rv
     } else {
-        requested.parse::<u64>().map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))?
+        requested
+            .parse::<u64>()
+            .map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))?
     };
     let store = ctx.state.store.clone();
     let pfx = prefix(rt, &ctx.info.namespace);
@@ -140,7 +142,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
         let mut stream = match store.watch(&pfx, after).await {
             Ok(s) => s,
             Err(storage::StoreError::Compacted { compacted, .. }) => {
-                let e = StatusError::resource_expired(format!("too old resource version: {after} ({compacted})"));
+                let e =
+                    StatusError::resource_expired(format!("too old resource version: {after} ({compacted})"));
                 let _ = tx.send(enc.error(&e)).await;
                 return;
             }

@@ -29,18 +29,27 @@ fn dry_run(ctx: &Ctx) -> bool {
 
 /// Type-checks through the typed struct; unknown fields are refused (Strict), warned
 /// about (Warn) or dropped (Ignore).
-fn normalize(ctx: &Ctx, rt: &ResourceType, obj: &Value, warnings: &mut Warnings) -> Result<Value, StatusError> {
-    let (out, unknown) = rt.normalize(obj).map_err(|e| {
-        StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind))
-    })?;
+fn normalize(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    obj: &Value,
+    warnings: &mut Warnings,
+) -> Result<Value, StatusError> {
+    let (out, unknown) = rt
+        .normalize(obj)
+        .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
     if !unknown.is_empty() {
         match field_validation(ctx) {
             "Strict" => {
-                let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+                let msgs: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field {}", apimachinery::status::quote(f)))
+                    .collect();
                 return Err(StatusError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
             }
             "Ignore" => {}
-            _ => warnings.extend(unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f)))),
+            _ => warnings
+                .extend(unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f)))),
         }
     }
     Ok(out)
@@ -115,7 +124,11 @@ async fn check_namespace(ctx: &Ctx, rt: &ResourceType) -> Result<(), StatusError
     if !rt.namespaced {
         return Ok(());
     }
-    let ns_rt = ctx.state.catalog.lookup("", "v1", "namespaces").ok_or_else(|| StatusError::internal("no namespaces"))?;
+    let ns_rt = ctx
+        .state
+        .catalog
+        .lookup("", "v1", "namespaces")
+        .ok_or_else(|| StatusError::internal("no namespaces"))?;
     let ns = &ctx.info.namespace;
     let kv = ctx.state.store.get(&key(ns_rt, "", ns)).await.map_err(|e| store_error(ns_rt, ns, e))?;
     let Some(obj) = kv.as_ref().and_then(decode_kv) else {
@@ -142,7 +155,9 @@ async fn allocate(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) {
     let mut used = std::collections::HashSet::new();
     if let Ok(page) = ctx.state.store.list("/registry/core/services/", None, 0).await {
         for kv in page.items {
-            if let Some(ip) = decode_kv(&kv).and_then(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string)) {
+            if let Some(ip) = decode_kv(&kv)
+                .and_then(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string))
+            {
                 used.insert(ip);
             }
         }
@@ -185,8 +200,9 @@ pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Res
         if !has_name {
             if let Some(base) = &generate {
                 let mut rng = rand::rng();
-                let suffix: String =
-                    (0..5).map(|_| GENERATE_NAME_CHARS[rng.random_range(0..GENERATE_NAME_CHARS.len())] as char).collect();
+                let suffix: String = (0..5)
+                    .map(|_| GENERATE_NAME_CHARS[rng.random_range(0..GENERATE_NAME_CHARS.len())] as char)
+                    .collect();
                 obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
             }
         }
@@ -197,7 +213,9 @@ pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Res
         }
         let k = key(rt, &ctx.info.namespace, &name);
         match ctx.state.store.create(&k, encode_for_store(obj)).await {
-            Ok(kv) => return decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON")),
+            Ok(kv) => {
+                return decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
+            }
             Err(storage::StoreError::AlreadyExists) if !has_name && generate.is_some() => continue,
             Err(e) => return Err(store_error(rt, &name, e)),
         }
@@ -222,7 +240,12 @@ fn check_name(ctx: &Ctx, obj: &Value) -> Result<(), StatusError> {
     Ok(())
 }
 
-pub async fn update(ctx: &Ctx, rt: &ResourceType, mut body: Value, status_only: bool) -> Result<Response<Body>, StatusError> {
+pub async fn update(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    mut body: Value,
+    status_only: bool,
+) -> Result<Response<Body>, StatusError> {
     check_type_meta(rt, &mut body)?;
     set_namespace(ctx, rt, &mut body)?;
     check_name(ctx, &body)?;
@@ -236,7 +259,9 @@ pub async fn update(ctx: &Ctx, rt: &ResourceType, mut body: Value, status_only: 
         .await
         .map_err(|e| store_error(rt, &name, e))?
         .ok_or_else(|| StatusError::not_found(&rt.group_resource(), &name))?;
-    if let Some(rv) = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(rv) =
+        obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty())
+    {
         if rv != current.mod_revision.to_string() {
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
@@ -268,7 +293,12 @@ pub async fn persist_update(
     let finalizers_empty =
         new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
     if old.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty {
-        let kv = ctx.state.store.delete(&k, Some(current.mod_revision)).await.map_err(|e| store_error(rt, &name, e))?;
+        let kv = ctx
+            .state
+            .store
+            .delete(&k, Some(current.mod_revision))
+            .await
+            .map_err(|e| store_error(rt, &name, e))?;
         let mut gone = new;
         gone["metadata"]["resourceVersion"] = json!(kv.mod_revision.to_string());
         return Ok(gone);
@@ -282,48 +312,46 @@ pub async fn persist_update(
     decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
 }
 
-/// The PATCH flavours kube accepts, by Content-Type.
+/// The PATCH flavours kube accepts, by Content-Type; server-side apply is handled here
+/// as a strategic merge of the applied configuration (no field ownership yet).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum PatchType {
-    Json,
-    Merge,
-    Strategic,
+enum PatchKind {
+    Patch(apimachinery::patch::PatchType),
     Apply,
 }
 
-fn patch_type(ct: &str) -> Result<PatchType, StatusError> {
+fn patch_kind(ct: &str) -> Result<PatchKind, StatusError> {
+    if let Some(t) = apimachinery::patch::PatchType::from_content_type(ct) {
+        return Ok(PatchKind::Patch(t));
+    }
     match ct.split(';').next().unwrap_or_default().trim() {
-        "application/json-patch+json" => Ok(PatchType::Json),
-        "application/merge-patch+json" => Ok(PatchType::Merge),
-        "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
-        "application/apply-patch+yaml" => Ok(PatchType::Apply),
+        "application/apply-patch+yaml" => Ok(PatchKind::Apply),
         other => Err(StatusError::unsupported_media_type(other)),
     }
 }
 
-fn apply_patch(rt: &ResourceType, kind: PatchType, original: &Value, patch: &[u8]) -> Result<Value, StatusError> {
-    use apimachinery::patch;
-    let name = original.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-    let decode = |bytes: &[u8]| -> Result<Value, StatusError> {
-        serde_json::from_slice(bytes)
-            .or_else(|_| serde_yaml::from_slice(bytes))
-            .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))
-    };
-    let result = match kind {
-        PatchType::Json => patch::json_patch(original, &decode(patch)?),
-        PatchType::Merge => patch::merge_patch(original, &decode(patch)?),
-        PatchType::Strategic | PatchType::Apply => {
-            let meta = patch::builtin_patch_meta(rt.group, rt.kind)
-                .ok_or_else(|| StatusError::unsupported_media_type("application/strategic-merge-patch+json"))?;
-            patch::strategic_merge_patch(original, &decode(patch)?, meta.as_ref())
-        }
-    };
-    result.map_err(|e| patch_error(rt, name, e))
+fn decode_apply(bytes: &[u8]) -> Result<Value, StatusError> {
+    serde_json::from_slice(bytes)
+        .or_else(|_| serde_yaml::from_slice(bytes))
+        .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))
 }
 
-fn patch_error(rt: &ResourceType, name: &str, e: apimachinery::patch::PatchError) -> StatusError {
-    let cause = apimachinery::status::StatusCause { reason: String::new(), message: e.to_string(), field: String::new() };
-    StatusError::invalid(&rt.group_kind(), name, vec![cause])
+fn apply_patch(
+    rt: &ResourceType,
+    kind: PatchKind,
+    original: &Value,
+    body: &[u8],
+) -> Result<Value, StatusError> {
+    use apimachinery::patch::{self, PatchType};
+    let meta = patch::builtin_patch_meta(rt.group, rt.kind);
+    match kind {
+        PatchKind::Patch(t) => patch::apply_patch(t, original, body, meta).map_err(|e| e.to_status()),
+        PatchKind::Apply => {
+            let applied = serde_json::to_vec(&decode_apply(body)?).unwrap_or_default();
+            let t = if meta.is_some() { PatchType::StrategicMerge } else { PatchType::Merge };
+            patch::apply_patch(t, original, &applied, meta).map_err(|e| e.to_status())
+        }
+    }
 }
 
 pub async fn patch(
@@ -333,18 +361,16 @@ pub async fn patch(
     ct: &str,
     status_only: bool,
 ) -> Result<Response<Body>, StatusError> {
-    let kind = patch_type(ct)?;
+    let kind = patch_kind(ct)?;
     let name = ctx.info.name.clone();
     let k = key(rt, &ctx.info.namespace, &name);
     let mut warnings = Vec::new();
     for _ in 0..MAX_PATCH_ATTEMPTS {
         let current = ctx.state.store.get(&k).await.map_err(|e| store_error(rt, &name, e))?;
         let Some(current) = current else {
-            if kind == PatchType::Apply {
+            if kind == PatchKind::Apply {
                 // Server-side apply creates what is absent.
-                let mut body: Value = serde_json::from_slice(bytes)
-                    .or_else(|_| serde_yaml::from_slice(bytes))
-                    .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
+                let mut body = decode_apply(bytes)?;
                 check_type_meta(rt, &mut body)?;
                 set_namespace(ctx, rt, &mut body)?;
                 check_name(ctx, &body)?;
@@ -354,7 +380,8 @@ pub async fn patch(
             }
             return Err(StatusError::not_found(&rt.group_resource(), &name));
         };
-        let original = decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        let original =
+            decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
         let patched = apply_patch(rt, kind, &original, bytes)?;
         let precondition = patched
             .pointer("/metadata/resourceVersion")
