@@ -67,7 +67,8 @@ impl ClusterPki {
     /// Returns true when anything was created.
     pub fn ensure(&self, hostnames: &[String]) -> Result<bool, PkiError> {
         let mut created = false;
-        std::fs::create_dir_all(&self.dir).map_err(|source| PkiError::Io { path: self.dir.clone(), source })?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|source| PkiError::Io { path: self.dir.clone(), source })?;
         files::restrict_dir(&self.dir)?;
         if !self.ca_cert.exists() || !self.ca_key.exists() {
             let ca = Ca::generate("kubeward-ca")?;

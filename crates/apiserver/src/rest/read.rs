@@ -48,10 +48,6 @@ impl Filter {
         Ok(Self { labels, fields })
     }
 
-    pub fn is_everything(&self) -> bool {
-        self.labels.is_empty() && self.fields.is_empty()
-    }
-
     pub fn matches(&self, obj: &Value) -> bool {
         if !self.labels.is_empty() {
             let empty = serde_json::Map::new();
