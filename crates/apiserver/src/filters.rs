@@ -89,6 +89,10 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
             );
         }
     };
+    let user = match crate::impersonation::apply(state.authorizer.as_ref(), req.headers(), user) {
+        Ok(u) => u,
+        Err(e) => return (response::status_error(&e, output), String::new()),
+    };
     let user_name = user.name.clone();
 
     let attrs = Attributes::from_request(user.clone(), &info);

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod controllers;
 pub mod discovery;
 pub mod filters;
+pub mod impersonation;
 pub mod negotiate;
 pub mod nonresource;
 pub mod response;
