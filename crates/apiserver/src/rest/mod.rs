@@ -1,6 +1,7 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
 mod delete;
+mod escalation;
 mod objects;
 mod read;
 mod watch;

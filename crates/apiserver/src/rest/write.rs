@@ -207,6 +207,7 @@ pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Res
             }
         }
         invalid(rt, obj)?;
+        super::escalation::check(ctx, rt, obj).await?;
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         if dry_run(ctx) {
             return Ok(obj.clone());
@@ -287,6 +288,10 @@ pub async fn persist_update(
     }
     invalid(rt, &new)?;
     if new == old || dry_run(ctx) {
+        return Ok(new);
+    }
+    super::escalation::check(ctx, rt, &new).await?;
+    if dry_run(ctx) {
         return Ok(new);
     }
     let k = key(rt, &ctx.info.namespace, &name);
