@@ -627,5 +627,6 @@ impl Parser {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 #[path = "labels_tests.rs"]
 mod tests;
