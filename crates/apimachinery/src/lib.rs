@@ -6,7 +6,7 @@
 
 pub mod attributes;
 pub mod gvr;
-
+pub mod patch;
 pub mod request_info;
 pub mod selectors;
 pub mod status;

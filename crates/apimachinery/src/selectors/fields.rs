@@ -231,6 +231,7 @@ fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

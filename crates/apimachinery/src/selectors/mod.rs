@@ -5,6 +5,7 @@
 //! resource can be selected by (the server decides, using [`FieldSelector::requirements`]).
 
 pub mod fields;
+mod label_parser;
 pub mod labels;
 mod validation;
 

@@ -115,6 +115,7 @@ pub fn label_value_errors(value: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
