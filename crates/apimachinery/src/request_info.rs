@@ -75,12 +75,10 @@ impl RequestInfo {
         if watch_path {
             info.verb = "watch".into();
         }
-        if parts.first() == Some(&"namespaces") {
-            if parts.len() > 1 {
-                info.namespace = parts[1].to_string();
-                if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
-                    parts = &parts[2..];
-                }
+        if parts.first() == Some(&"namespaces") && parts.len() > 1 {
+            info.namespace = parts[1].to_string();
+            if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2]) {
+                parts = &parts[2..];
             }
         }
         if let Some(r) = parts.first() {
@@ -106,10 +104,8 @@ impl RequestInfo {
             info.verb = "deletecollection".into();
         }
         if matches!(info.verb.as_str(), "list" | "watch" | "deletecollection") {
-            if let Some(fs) = info.query_param("fieldSelector") {
-                if let Some(name) = single_name_selector(fs) {
-                    info.name = name.to_string();
-                }
+            if let Some(name) = info.query_param("fieldSelector").and_then(single_name_selector) {
+                info.name = name.to_string();
             }
         }
         info

@@ -197,7 +197,9 @@ impl StatusError {
         m.insert("metadata".into(), json!({}));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
-        m.insert("reason".into(), json!(self.reason));
+        if !self.reason.is_empty() {
+            m.insert("reason".into(), json!(self.reason));
+        }
         if let Some(d) = &self.details {
             let mut dm = Map::new();
             for (k, v) in [("name", &d.name), ("group", &d.group), ("kind", &d.kind)] {

@@ -47,7 +47,10 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
 async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Response<Body>, String) {
     let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
     let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let Some(output) = negotiate::output(accept.as_deref()) else {
+    // Non-resource documents (OpenAPI v2 protobuf, discovery) negotiate for themselves.
+    let negotiated =
+        negotiate::output(accept.as_deref()).or((!info.is_resource_request).then_some(Output::Json));
+    let Some(output) = negotiated else {
         let e = StatusError::not_acceptable(format!(
             "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io; got {}",
             accept.unwrap_or_default()
