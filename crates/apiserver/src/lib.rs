@@ -36,6 +36,8 @@ pub struct Config {
     pub anonymous_auth: bool,
     pub max_requests_inflight: usize,
     pub max_request_body_bytes: usize,
+    /// The cluster CA published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_file: Option<String>,
     /// A user bound to cluster-admin at start (the admin of `kubeward up`).
     pub bootstrap_admin_user: Option<String>,
 }
@@ -142,6 +144,13 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         controllers::rbac::start(state.clone(), r).await.map_err(StartError::Bootstrap)?;
     }
     controllers::namespace::start(state.clone()).await.map_err(StartError::Bootstrap)?;
+    let root_ca = match &config.root_ca_file {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)
+        }
+        None => None,
+    };
+    controllers::serviceaccounts::start(state.clone(), root_ca).await.map_err(StartError::Bootstrap)?;
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

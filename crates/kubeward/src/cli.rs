@@ -59,6 +59,9 @@ struct ServerArgs {
     anonymous_auth: bool,
     #[arg(long, default_value_t = 400)]
     max_requests_inflight: usize,
+    /// CA bundle published as the kube-root-ca.crt ConfigMap (default: --client-ca-file).
+    #[arg(long)]
+    root_ca_file: Option<String>,
     #[arg(long, default_value_t = apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES)]
     max_request_body_bytes: usize,
 }
@@ -132,6 +135,7 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
         anonymous_auth: true,
         max_requests_inflight: 400,
         max_request_body_bytes: apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES,
+        root_ca_file: Some(cluster.ca_cert.display().to_string()),
         bootstrap_admin_user: Some(pki::ADMIN_USER.into()),
     };
     let running = apiserver::start(config, store).await.map_err(err)?;
@@ -168,11 +172,12 @@ async fn server(a: ServerArgs) -> Result<(), CliError> {
         secure_port: a.secure_port,
         tls_cert_file: a.tls_cert_file,
         tls_private_key_file: a.tls_private_key_file,
-        client_ca_file: a.client_ca_file,
+        client_ca_file: a.client_ca_file.clone(),
         authorization_modes: a.authorization_mode,
         anonymous_auth: a.anonymous_auth,
         max_requests_inflight: a.max_requests_inflight,
         max_request_body_bytes: a.max_request_body_bytes,
+        root_ca_file: a.root_ca_file.or_else(|| a.client_ca_file.clone()),
         bootstrap_admin_user: None,
     };
     let running = apiserver::start(config, store).await.map_err(err)?;

@@ -3,6 +3,7 @@
 
 pub mod namespace;
 pub mod rbac;
+pub mod serviceaccounts;
 
 use std::time::Duration;
 
