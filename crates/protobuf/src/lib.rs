@@ -194,3 +194,7 @@ fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, Pro
 mod tests;
 #[cfg(test)]
 mod tests_kubectl;
+#[cfg(test)]
+mod tests_objects;
+#[cfg(test)]
+mod tests_pod;
