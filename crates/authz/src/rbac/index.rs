@@ -18,7 +18,11 @@ use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 
 use crate::policy::{CompiledRule, PolicyRule};
-use crate::rbac::objects::{BindingObject, SERVICE_ACCOUNT_USERNAME_PREFIX};
+use apimachinery::UserInfo;
+
+use crate::rbac::objects::{
+    allowed_reason, first_applicable_subject, BindingObject, Subject, SERVICE_ACCOUNT_USERNAME_PREFIX,
+};
 
 const SHARDS: usize = 64;
 
@@ -42,10 +46,40 @@ pub(crate) struct RoleCell {
     pub rules: ArcSwap<RoleRules>,
 }
 
+/// A binding with its allow reasons prepared, one per subject (the reason names the first
+/// subject that applies to the user), so an allow costs one string copy.
+#[derive(Debug)]
+pub(crate) struct IndexedBinding {
+    pub object: BindingObject,
+    reasons: Box<[Box<str>]>,
+}
+
+impl IndexedBinding {
+    pub fn new(object: BindingObject) -> Self {
+        let reasons = object.subjects.iter().map(|s| allowed_reason(&object, s).into()).collect();
+        Self { object, reasons }
+    }
+
+    /// kube's allow reason for `user`, who must be named by one of the subjects.
+    pub fn reason_for(&self, user: &UserInfo) -> String {
+        match first_applicable_subject(user, &self.object).and_then(|i| self.reasons.get(i)) {
+            Some(reason) => reason.to_string(),
+            None => allowed_reason(&self.object, &Subject::default()),
+        }
+    }
+}
+
+impl std::ops::Deref for IndexedBinding {
+    type Target = BindingObject;
+    fn deref(&self) -> &BindingObject {
+        &self.object
+    }
+}
+
 /// One binding as seen from one of its subjects.
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
-    pub binding: Arc<BindingObject>,
+    pub binding: Arc<IndexedBinding>,
     pub role: Arc<RoleCell>,
 }
 
@@ -109,7 +143,7 @@ impl Sharded {
         list.insert(at, grant);
     }
 
-    fn remove(&mut self, key: &str, binding: &Arc<BindingObject>) {
+    fn remove(&mut self, key: &str, binding: &Arc<IndexedBinding>) {
         let i = self.shard_of(key);
         let Some(shard) = self.shards.get_mut(i) else { return };
         if !shard.contains_key(key) {
@@ -177,7 +211,7 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    pub fn add(&mut self, binding: &Arc<BindingObject>, role: &Arc<RoleCell>) {
+    pub fn add(&mut self, binding: &Arc<IndexedBinding>, role: &Arc<RoleCell>) {
         let keys = subject_keys(binding);
         for u in &keys.users {
             self.users.insert(u, Grant { binding: binding.clone(), role: role.clone() });
@@ -188,7 +222,7 @@ impl Index {
         self.bindings += 1;
     }
 
-    pub fn remove(&mut self, binding: &Arc<BindingObject>) {
+    pub fn remove(&mut self, binding: &Arc<IndexedBinding>) {
         let keys = subject_keys(binding);
         for u in &keys.users {
             self.users.remove(u, binding);
@@ -279,7 +313,11 @@ mod tests {
     #[test]
     fn add_walk_remove() {
         let mut idx = Index::default();
-        let b = Arc::new(binding(BindingKind::RoleBinding, "ns1", &[("User", "a", ""), ("Group", "g", "")]));
+        let b = Arc::new(IndexedBinding::new(binding(
+            BindingKind::RoleBinding,
+            "ns1",
+            &[("User", "a", ""), ("Group", "g", "")],
+        )));
         let role = Arc::new(RoleCell::default());
         idx.add(&b, &role);
         let published = idx.clone();

@@ -20,10 +20,9 @@ use serde_json::Value;
 use crate::error::AuthzError;
 use crate::policy::PolicyRule;
 use crate::{quote, Authorizer, RuleResolver, SubjectRules};
-use index::{Grant, Index, RoleCell, RoleRules};
+use index::{Grant, Index, IndexedBinding, RoleCell, RoleRules};
 use objects::{
-    allowed_reason, first_applicable_subject, missing_role_error, BindingKind, BindingObject, RbacObject,
-    Subject,
+    first_applicable_subject, missing_role_error, BindingKind, BindingObject, RbacObject, Subject,
 };
 
 /// Identifies a role as a binding's roleRef names it: (kind as written, namespace, name).
@@ -34,7 +33,7 @@ type BindingKey = (BindingKind, String, String);
 #[derive(Default)]
 struct Sources {
     roles: HashMap<RoleKey, Arc<RoleCell>>,
-    bindings: HashMap<BindingKey, Arc<BindingObject>>,
+    bindings: HashMap<BindingKey, Arc<IndexedBinding>>,
 }
 
 impl Sources {
@@ -60,7 +59,7 @@ impl Sources {
             RbacObject::Binding(b) => {
                 let key = (b.kind, b.namespace.clone(), b.name.clone());
                 let role_key = role_key_of(&b);
-                let binding = Arc::new(b);
+                let binding = Arc::new(IndexedBinding::new(b));
                 let role = self.cell(role_key);
                 if let Some(old) = self.bindings.insert(key, binding.clone()) {
                     index.remove(&old);
@@ -270,7 +269,7 @@ impl RbacAuthorizer {
                 let subject = Self::subject_of(&attrs.user, b);
                 Explanation {
                     allowed: true,
-                    reason: allowed_reason(b, &subject),
+                    reason: b.reason_for(&attrs.user),
                     binding_kind: Some(b.kind),
                     binding_namespace: b.namespace.clone(),
                     binding_name: b.name.clone(),
@@ -301,12 +300,7 @@ impl Authorizer for RbacAuthorizer {
         let index = self.index.load();
         let mut missing = false;
         if let Some((grant, _)) = self.find(&index, attrs, &mut missing) {
-            let subject = first_applicable_subject(&attrs.user, &grant.binding)
-                .and_then(|i| grant.binding.subjects.get(i));
-            return match subject {
-                Some(s) => Decision::Allow(allowed_reason(&grant.binding, s)),
-                None => Decision::Allow(allowed_reason(&grant.binding, &Subject::default())),
-            };
+            return Decision::Allow(grant.binding.reason_for(&attrs.user));
         }
         if !missing {
             return Decision::NoOpinion(String::new());
@@ -322,7 +316,7 @@ impl RuleResolver for RbacAuthorizer {
     fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRules {
         let index = self.index.load();
         let mut out = SubjectRules::default();
-        let mut seen: HashSet<*const BindingObject> = HashSet::new();
+        let mut seen: HashSet<*const IndexedBinding> = HashSet::new();
         index.walk(&user.name, &user.groups, namespace, |g| {
             if !seen.insert(Arc::as_ptr(&g.binding)) {
                 return false;
