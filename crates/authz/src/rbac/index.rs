@@ -234,8 +234,9 @@ impl Index {
     }
 
     /// Calls `visit` with every grant that applies to a user named `user` with `groups` in
-    /// `namespace`, until it returns true. A binding naming the user in several ways is
-    /// visited once per way.
+    /// `namespace`, until it returns true: ClusterRoleBindings first, then RoleBindings of
+    /// `namespace`, as kube walks them. A binding naming the user in several ways is visited
+    /// once per way.
     #[inline]
     pub fn walk<'a>(
         &'a self,
@@ -244,17 +245,36 @@ impl Index {
         namespace: &str,
         mut visit: impl FnMut(&'a Grant) -> bool,
     ) -> bool {
-        let mut visit_subject = |grants: &'a SubjectGrants| {
-            if grants.cluster.iter().any(&mut visit) {
-                return true;
-            }
-            !namespace.is_empty()
-                && grants.namespaced.get(namespace).is_some_and(|list| list.iter().any(&mut visit))
-        };
-        if self.users.get(user).is_some_and(&mut visit_subject) {
+        // The subjects found in the cluster pass, kept for the namespace pass so each name
+        // is hashed once (users rarely have more groups than this).
+        const KEPT: usize = 8;
+        let mut kept: [Option<&'a SubjectGrants>; KEPT] = [None; KEPT];
+        let own = self.users.get(user);
+        if own.is_some_and(|g| g.cluster.iter().any(&mut visit)) {
             return true;
         }
-        groups.iter().any(|g| self.groups.get(g).is_some_and(&mut visit_subject))
+        for (i, group) in groups.iter().enumerate() {
+            let found = self.groups.get(group);
+            if let Some(slot) = kept.get_mut(i) {
+                *slot = found;
+            }
+            if found.is_some_and(|g| g.cluster.iter().any(&mut visit)) {
+                return true;
+            }
+        }
+        if namespace.is_empty() {
+            return false;
+        }
+        let mut in_namespace = |g: &'a SubjectGrants| {
+            g.namespaced.get(namespace).is_some_and(|list| list.iter().any(&mut visit))
+        };
+        if own.is_some_and(&mut in_namespace) {
+            return true;
+        }
+        groups.iter().enumerate().any(|(i, group)| {
+            let found = if i < KEPT { kept.get(i).copied().flatten() } else { self.groups.get(group) };
+            found.is_some_and(&mut in_namespace)
+        })
     }
 }
 
