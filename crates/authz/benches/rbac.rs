@@ -83,9 +83,37 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Write path: one RoleBinding upsert into a policy of N bindings (copy-on-write of one
+/// shard), and a whole-policy load.
+fn bench_writes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rbac/write");
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    for n in [1_000usize, 100_000] {
+        let objs = policy(n, false);
+        let authz = RbacAuthorizer::from_objects(&objs).expect("policy loads");
+        let mut i = 0usize;
+        group.bench_function(BenchmarkId::new("upsert", n), |b| {
+            b.iter(|| {
+                i += 1;
+                let obj = json!({"kind": "RoleBinding", "metadata": {"name": "new", "namespace": format!("ns-{}", i % 64)},
+                    "roleRef": {"kind": "ClusterRole", "name": "reader"},
+                    "subjects": [{"kind": "User", "name": format!("new-{}", i % 64)}]});
+                authz.upsert(&obj).expect("upsert");
+            })
+        });
+        if n == 100_000 {
+            group.sample_size(10);
+            group.bench_function(BenchmarkId::new("replace_all", n), |b| {
+                b.iter(|| authz.replace_all(black_box(&objs)).expect("load"))
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench
+    targets = bench, bench_writes
 }
 criterion_main!(benches);
