@@ -10,7 +10,6 @@
 //! [`RoleCell`]s shared by every grant that references them, so a role edit is one atomic
 //! swap and needs no index change.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -23,6 +22,7 @@ use apimachinery::UserInfo;
 use crate::rbac::objects::{
     allowed_reason, first_applicable_subject, BindingObject, Subject, SERVICE_ACCOUNT_USERNAME_PREFIX,
 };
+use crate::rbac::table::StrTable;
 
 const SHARDS: usize = 64;
 
@@ -83,11 +83,12 @@ pub(crate) struct Grant {
     pub role: Arc<RoleCell>,
 }
 
-/// The bindings naming one subject: cluster-wide, and per namespace.
+/// The bindings naming one subject: cluster-wide, and per namespace (keyed by the
+/// namespace's hash from the index's hasher).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SubjectGrants {
     pub cluster: Vec<Grant>,
-    pub namespaced: HashMap<Box<str>, Vec<Grant>, RandomState>,
+    pub namespaced: StrTable<Vec<Grant>>,
 }
 
 impl SubjectGrants {
@@ -96,72 +97,62 @@ impl SubjectGrants {
     }
 }
 
-type Shard = HashMap<Arc<str>, Arc<SubjectGrants>, RandomState>;
+type Shard = StrTable<Arc<SubjectGrants>>;
 
 /// A map from subject name to its grants, split in shards that are copied on write.
 #[derive(Debug, Clone)]
 pub(crate) struct Sharded {
-    selector: RandomState,
     shards: Box<[Arc<Shard>]>,
 }
 
 impl Default for Sharded {
     fn default() -> Self {
-        Self { selector: RandomState::default(), shards: (0..SHARDS).map(|_| Arc::default()).collect() }
+        Self { shards: (0..SHARDS).map(|_| Arc::default()).collect() }
     }
+}
+
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    // Middle bits: the table uses the low bits for buckets and the top 7 for tags.
+    (hash >> 32) as usize % SHARDS
 }
 
 impl Sharded {
     #[inline]
-    fn shard_of(&self, key: &str) -> usize {
-        // Middle bits: hashbrown uses the low bits for buckets and the top 7 for tags.
-        (self.selector.hash_one(key) >> 32) as usize % SHARDS
+    pub fn get(&self, hash: u64, key: &str) -> Option<&SubjectGrants> {
+        self.shards.get(shard_of(hash))?.get(hash, key).map(|g| &**g)
     }
 
-    #[inline]
-    pub fn get(&self, key: &str) -> Option<&SubjectGrants> {
-        self.shards.get(self.shard_of(key))?.get(key).map(|g| &**g)
-    }
-
-    fn entry_mut(&mut self, key: &str) -> Option<&mut SubjectGrants> {
-        let i = self.shard_of(key);
-        let shard = Arc::make_mut(self.shards.get_mut(i)?);
-        if !shard.contains_key(key) {
-            shard.insert(key.into(), Arc::default());
-        }
-        shard.get_mut(key).map(Arc::make_mut)
-    }
-
-    fn insert(&mut self, key: &str, grant: Grant) {
-        let Some(entry) = self.entry_mut(key) else { return };
+    fn insert(&mut self, hash: u64, key: &str, ns_hash: u64, grant: Grant) {
+        let Some(shard) = self.shards.get_mut(shard_of(hash)) else { return };
+        let entry = Arc::make_mut(Arc::make_mut(shard).get_or_insert_with(hash, key, Arc::default));
         let list = match grant.binding.namespace.as_str() {
             "" => &mut entry.cluster,
-            ns => entry.namespaced.entry(ns.into()).or_default(),
+            ns => entry.namespaced.get_or_insert_with(ns_hash, ns, Vec::new),
         };
         // Sorted by binding name: the walk order does not depend on insertion order.
         let at = list.partition_point(|g| g.binding.name < grant.binding.name);
         list.insert(at, grant);
     }
 
-    fn remove(&mut self, key: &str, binding: &Arc<IndexedBinding>) {
-        let i = self.shard_of(key);
-        let Some(shard) = self.shards.get_mut(i) else { return };
-        if !shard.contains_key(key) {
+    fn remove(&mut self, hash: u64, key: &str, ns_hash: u64, binding: &Arc<IndexedBinding>) {
+        let Some(shard) = self.shards.get_mut(shard_of(hash)) else { return };
+        if shard.get(hash, key).is_none() {
             return;
         }
         let shard = Arc::make_mut(shard);
-        let Some(entry) = shard.get_mut(key).map(Arc::make_mut) else { return };
+        let Some(entry) = shard.get_mut(hash, key).map(Arc::make_mut) else { return };
         let ns = binding.namespace.as_str();
         if ns.is_empty() {
             entry.cluster.retain(|g| !Arc::ptr_eq(&g.binding, binding));
-        } else if let Some(list) = entry.namespaced.get_mut(ns) {
+        } else if let Some(list) = entry.namespaced.get_mut(ns_hash, ns) {
             list.retain(|g| !Arc::ptr_eq(&g.binding, binding));
             if list.is_empty() {
-                entry.namespaced.remove(ns);
+                entry.namespaced.remove(ns_hash, ns);
             }
         }
         if entry.is_empty() {
-            shard.remove(key);
+            shard.remove(hash, key);
         }
     }
 
@@ -205,30 +196,40 @@ pub(crate) fn subject_keys(binding: &BindingObject) -> SubjectKeys {
 /// An immutable view of all bindings, by subject.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
+    hasher: RandomState,
     pub users: Sharded,
     pub groups: Sharded,
     pub bindings: usize,
 }
 
 impl Index {
+    #[inline]
+    fn hash(&self, s: &str) -> u64 {
+        self.hasher.hash_one(s)
+    }
+
     pub fn add(&mut self, binding: &Arc<IndexedBinding>, role: &Arc<RoleCell>) {
         let keys = subject_keys(binding);
+        let ns_hash = self.hash(&binding.namespace);
         for u in &keys.users {
-            self.users.insert(u, Grant { binding: binding.clone(), role: role.clone() });
+            let grant = Grant { binding: binding.clone(), role: role.clone() };
+            self.users.insert(self.hasher.hash_one(u.as_str()), u, ns_hash, grant);
         }
         for g in &keys.groups {
-            self.groups.insert(g, Grant { binding: binding.clone(), role: role.clone() });
+            let grant = Grant { binding: binding.clone(), role: role.clone() };
+            self.groups.insert(self.hasher.hash_one(g.as_str()), g, ns_hash, grant);
         }
         self.bindings += 1;
     }
 
     pub fn remove(&mut self, binding: &Arc<IndexedBinding>) {
         let keys = subject_keys(binding);
+        let ns_hash = self.hash(&binding.namespace);
         for u in &keys.users {
-            self.users.remove(u, binding);
+            self.users.remove(self.hasher.hash_one(u.as_str()), u, ns_hash, binding);
         }
         for g in &keys.groups {
-            self.groups.remove(g, binding);
+            self.groups.remove(self.hasher.hash_one(g.as_str()), g, ns_hash, binding);
         }
         self.bindings = self.bindings.saturating_sub(1);
     }
@@ -249,12 +250,12 @@ impl Index {
         // is hashed once (users rarely have more groups than this).
         const KEPT: usize = 8;
         let mut kept: [Option<&'a SubjectGrants>; KEPT] = [None; KEPT];
-        let own = self.users.get(user);
+        let own = self.users.get(self.hash(user), user);
         if own.is_some_and(|g| g.cluster.iter().any(&mut visit)) {
             return true;
         }
         for (i, group) in groups.iter().enumerate() {
-            let found = self.groups.get(group);
+            let found = self.groups.get(self.hash(group), group);
             if let Some(slot) = kept.get_mut(i) {
                 *slot = found;
             }
@@ -265,14 +266,19 @@ impl Index {
         if namespace.is_empty() {
             return false;
         }
+        let ns_hash = self.hash(namespace);
         let mut in_namespace = |g: &'a SubjectGrants| {
-            g.namespaced.get(namespace).is_some_and(|list| list.iter().any(&mut visit))
+            g.namespaced.get(ns_hash, namespace).is_some_and(|list| list.iter().any(&mut visit))
         };
         if own.is_some_and(&mut in_namespace) {
             return true;
         }
         groups.iter().enumerate().any(|(i, group)| {
-            let found = if i < KEPT { kept.get(i).copied().flatten() } else { self.groups.get(group) };
+            let found = if i < KEPT {
+                kept.get(i).copied().flatten()
+            } else {
+                self.groups.get(self.hash(group), group)
+            };
             found.is_some_and(&mut in_namespace)
         })
     }

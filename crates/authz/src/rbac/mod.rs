@@ -9,6 +9,7 @@
 
 mod index;
 pub mod objects;
+mod table;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
