@@ -9,6 +9,7 @@
 //! - `testing`: an in-memory context.
 
 pub mod chain;
+pub mod pod_security;
 pub mod plugins;
 pub mod quantity;
 pub mod testing;

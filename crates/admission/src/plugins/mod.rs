@@ -35,6 +35,7 @@ pub fn build(name: &str) -> Option<Built> {
             mutating: Some(Arc::new(limit_ranger::LimitRanger)),
             validating: Some(Arc::new(limit_ranger::LimitRanger)),
         }),
+        "PodSecurity" => validating(crate::pod_security::PodSecurity),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
