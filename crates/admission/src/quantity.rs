@@ -140,12 +140,16 @@ impl Quantity {
         Ok(Self { nanos: if negative { -nanos } else { nanos }, format })
     }
 
+    /// Sum; a zero receiver takes the other's format, as kube's `Add` does.
     pub fn add(&self, other: &Self) -> Self {
-        Self { nanos: self.nanos.saturating_add(other.nanos), format: self.format }
+        let format = if self.nanos == 0 { other.format } else { self.format };
+        Self { nanos: self.nanos.saturating_add(other.nanos), format }
     }
 
+    /// Difference; a zero receiver takes the other's format, as kube's `Sub` does.
     pub fn sub(&self, other: &Self) -> Self {
-        Self { nanos: self.nanos.saturating_sub(other.nanos), format: self.format }
+        let format = if self.nanos == 0 { other.format } else { self.format };
+        Self { nanos: self.nanos.saturating_sub(other.nanos), format }
     }
 
     /// The same value printed in another format.

@@ -4,6 +4,8 @@ pub mod always;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod node_taints;
+pub mod quota_usage;
+pub mod resource_quota;
 pub mod service_account;
 
 use crate::types::{MutatingPlugin, ValidatingPlugin};
@@ -36,6 +38,7 @@ pub fn build(name: &str) -> Option<Built> {
             validating: Some(Arc::new(limit_ranger::LimitRanger)),
         }),
         "PodSecurity" => validating(crate::pod_security::PodSecurity),
+        "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
