@@ -43,10 +43,16 @@ impl fmt::Display for Operation {
 #[derive(Debug)]
 pub struct AdmissionRequest {
     pub operation: Operation,
+    /// API group of the resource (`""` for core, `apps`).
     pub group: String,
+    /// API version of the resource.
     pub version: String,
     /// The object's Kind (`Pod`), or the subresource's kind (`Eviction`, `TokenRequest`).
     pub kind: String,
+    /// Group and version of `kind` (differ from the resource's for some subresources:
+    /// `policy/v1` Eviction on `pods/eviction`).
+    pub kind_group: String,
+    pub kind_version: String,
     /// Plural resource name (`pods`).
     pub resource: String,
     pub subresource: String,
@@ -67,6 +73,7 @@ pub struct AdmissionRequest {
 
 impl AdmissionRequest {
     /// A request with no object, no subresource and no warnings; fill the rest with the setters.
+    /// `gvk` gives the resource's group and version and the object's kind.
     pub fn new(
         operation: Operation,
         gvk: (&str, &str, &str),
@@ -80,6 +87,8 @@ impl AdmissionRequest {
             group: gvk.0.to_string(),
             version: gvk.1.to_string(),
             kind: gvk.2.to_string(),
+            kind_group: gvk.0.to_string(),
+            kind_version: gvk.1.to_string(),
             resource: resource.to_string(),
             subresource: String::new(),
             namespace: namespace.to_string(),
@@ -100,6 +109,14 @@ impl AdmissionRequest {
 
     pub fn with_old_object(mut self, old: Value) -> Self {
         self.old_object = Some(old);
+        self
+    }
+
+    /// Sets the kind when its group/version differ from the resource's.
+    pub fn with_kind(mut self, group: &str, version: &str, kind: &str) -> Self {
+        self.kind_group = group.to_string();
+        self.kind_version = version.to_string();
+        self.kind = kind.to_string();
         self
     }
 

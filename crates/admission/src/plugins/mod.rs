@@ -4,6 +4,7 @@ pub mod always;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod node_taints;
+pub mod node_restriction;
 pub mod quota_usage;
 pub mod resource_quota;
 pub mod service_account;
@@ -39,6 +40,7 @@ pub fn build(name: &str) -> Option<Built> {
         }),
         "PodSecurity" => validating(crate::pod_security::PodSecurity),
         "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
+        "NodeRestriction" => validating(node_restriction::NodeRestriction),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
