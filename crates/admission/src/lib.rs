@@ -14,6 +14,7 @@ pub mod plugins;
 pub mod quantity;
 pub mod testing;
 pub mod types;
+pub mod webhook;
 
 pub use chain::{enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, RECOMMENDED};
 pub use quantity::Quantity;

@@ -41,6 +41,8 @@ pub fn build(name: &str) -> Option<Built> {
         "PodSecurity" => validating(crate::pod_security::PodSecurity),
         "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
         "NodeRestriction" => validating(node_restriction::NodeRestriction),
+        "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook),
+        "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
