@@ -202,7 +202,11 @@ impl Chain {
     }
 
     /// Runs the mutating phase: each plugin that handles the operation, in order.
-    pub async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    pub async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         for p in &self.mutating {
             if p.handles(req.operation) {
                 p.admit(req, ctx).await?;
@@ -212,7 +216,11 @@ impl Chain {
     }
 
     /// Runs the validating phase.
-    pub async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    pub async fn validate(
+        &self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         for p in &self.validating {
             if p.handles(req.operation) {
                 p.validate(req, ctx).await?;
@@ -222,7 +230,11 @@ impl Chain {
     }
 
     /// Both phases: what a REST handler calls before writing to storage.
-    pub async fn run(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    pub async fn run(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         self.admit(req, ctx).await?;
         self.validate(req, ctx).await
     }
@@ -250,10 +262,16 @@ mod tests {
         let expect: Vec<&str> = ALL_ORDERED
             .iter()
             .copied()
-            .filter(|n| (DEFAULT_ON.contains(n) || *n == "NodeRestriction" || *n == "AlwaysPullImages") && *n != "LimitRanger")
+            .filter(|n| {
+                (DEFAULT_ON.contains(n) || *n == "NodeRestriction" || *n == "AlwaysPullImages")
+                    && *n != "LimitRanger"
+            })
             .collect();
         assert_eq!(names, expect);
-        assert_eq!(&names[..4], &["NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "TaintNodesByCondition"]);
+        assert_eq!(
+            &names[..4],
+            &["NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "TaintNodesByCondition"]
+        );
     }
 
     #[test]
@@ -276,7 +294,13 @@ mod tests {
         let chain = Chain::from_names(RECOMMENDED);
         assert_eq!(
             chain.mutating_names(),
-            vec!["LimitRanger", "ServiceAccount", "TaintNodesByCondition", "DefaultTolerationSeconds", "MutatingAdmissionWebhook"]
+            vec![
+                "LimitRanger",
+                "ServiceAccount",
+                "TaintNodesByCondition",
+                "DefaultTolerationSeconds",
+                "MutatingAdmissionWebhook"
+            ]
         );
         assert_eq!(
             chain.validating_names(),

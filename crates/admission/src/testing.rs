@@ -91,7 +91,9 @@ impl AdmissionContext for MemoryContext {
     async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
         let m = self.objects.lock().map_err(internal)?;
         Ok(m.iter()
-            .filter(|((g, r, ns, _), _)| g == group && r == resource && (namespace.is_empty() || ns == namespace))
+            .filter(|((g, r, ns, _), _)| {
+                g == group && r == resource && (namespace.is_empty() || ns == namespace)
+            })
             .map(|(_, v)| v.clone())
             .collect())
     }

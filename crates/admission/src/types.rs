@@ -291,7 +291,14 @@ mod tests {
 
     #[test]
     fn warnings_are_deduplicated() {
-        let r = AdmissionRequest::new(Operation::Create, ("", "v1", "Pod"), "pods", "ns", "p", UserInfo::default());
+        let r = AdmissionRequest::new(
+            Operation::Create,
+            ("", "v1", "Pod"),
+            "pods",
+            "ns",
+            "p",
+            UserInfo::default(),
+        );
         r.add_warning("a");
         r.add_warning("a");
         r.add_warning("b");

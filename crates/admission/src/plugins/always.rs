@@ -24,7 +24,11 @@ impl ValidatingPlugin for AlwaysAdmit {
     fn handles(&self, _op: Operation) -> bool {
         true
     }
-    async fn validate(&self, _req: &AdmissionRequest, _ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn validate(
+        &self,
+        _req: &AdmissionRequest,
+        _ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         Ok(())
     }
 }
@@ -71,7 +75,14 @@ mod tests {
     #[tokio::test]
     async fn deny_and_exists() {
         let ctx = MemoryContext::new();
-        let req = AdmissionRequest::new(Operation::Update, ("", "v1", "Secret"), "secrets", "gone", "s", UserInfo::default());
+        let req = AdmissionRequest::new(
+            Operation::Update,
+            ("", "v1", "Secret"),
+            "secrets",
+            "gone",
+            "s",
+            UserInfo::default(),
+        );
         assert_eq!(
             AlwaysDeny.validate(&req, &ctx).await.unwrap_err().message,
             "secrets \"s\" is forbidden: admission control is denying all modifications"

@@ -3,7 +3,9 @@
 //! PVC requests with min / max / maxLimitRequestRatio (validating), with kube's messages.
 
 use crate::quantity::{self, Quantity};
-use crate::types::{array_at, at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};
+use crate::types::{
+    array_at, at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
+};
 use apimachinery::StatusError;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
@@ -19,7 +21,7 @@ pub struct LimitRanger;
 
 /// Whether the request is one LimitRanger looks at (`SupportsAttributes`).
 fn supports(req: &AdmissionRequest) -> bool {
-    if !req.subresource.is_empty() || req.group != "" {
+    if !req.subresource.is_empty() || !req.group.is_empty() {
         return false;
     }
     match req.resource.as_str() {
@@ -57,7 +59,8 @@ fn defaulted_item(item: &Value) -> Value {
         return item;
     }
     let Some(obj) = item.as_object_mut() else { return item };
-    let get = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
+    let get =
+        |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
     let (max, min) = (get(obj, "max"), get(obj, "min"));
     let mut default = get(obj, "default");
     for (k, v) in &max {
@@ -81,7 +84,12 @@ fn limit_items(lr: &Value) -> Vec<Value> {
 }
 
 /// Merges defaults into one container; returns the annotation fragments it produced.
-fn merge_container(c: &mut Value, req_defaults: &Map<String, Value>, lim_defaults: &Map<String, Value>, prefix: &str) -> Vec<String> {
+fn merge_container(
+    c: &mut Value,
+    req_defaults: &Map<String, Value>,
+    lim_defaults: &Map<String, Value>,
+    prefix: &str,
+) -> Vec<String> {
     let name = str_at(c, &["name"]).unwrap_or("").to_string();
     let Some(obj) = c.as_object_mut() else { return vec![] };
     let res = obj.entry("resources").or_insert_with(|| json!({}));
@@ -89,7 +97,8 @@ fn merge_container(c: &mut Value, req_defaults: &Map<String, Value>, lim_default
         *res = json!({});
     }
     let mut notes = Vec::new();
-    for (field, defaults, word) in [("limits", lim_defaults, "limit"), ("requests", req_defaults, "request")] {
+    for (field, defaults, word) in [("limits", lim_defaults, "limit"), ("requests", req_defaults, "request")]
+    {
         let Some(res) = res.as_object_mut() else { break };
         let list = res.entry(field).or_insert_with(|| json!({}));
         if !list.is_object() {
@@ -148,7 +157,13 @@ fn mutate_pod(pod: &mut Value, lr: &Value) {
     }
 }
 
-fn min_constraint(kind: &str, res: &str, enforced: &Quantity, request: &ResourceList, limit: &ResourceList) -> Option<String> {
+fn min_constraint(
+    kind: &str,
+    res: &str,
+    enforced: &Quantity,
+    request: &ResourceList,
+    limit: &ResourceList,
+) -> Option<String> {
     let Some(req) = request.get(res) else {
         return Some(format!("minimum {res} usage per {kind} is {enforced}.  No request is specified"));
     };
@@ -163,7 +178,13 @@ fn min_constraint(kind: &str, res: &str, enforced: &Quantity, request: &Resource
     }
 }
 
-fn max_constraint(kind: &str, res: &str, enforced: &Quantity, request: &ResourceList, limit: &ResourceList) -> Option<String> {
+fn max_constraint(
+    kind: &str,
+    res: &str,
+    enforced: &Quantity,
+    request: &ResourceList,
+    limit: &ResourceList,
+) -> Option<String> {
     let Some(lim) = limit.get(res) else {
         return Some(format!("maximum {res} usage per {kind} is {enforced}.  No limit is specified"));
     };
@@ -178,7 +199,12 @@ fn max_constraint(kind: &str, res: &str, enforced: &Quantity, request: &Resource
     }
 }
 
-fn max_request_constraint(kind: &str, res: &str, enforced: &Quantity, request: &ResourceList) -> Option<String> {
+fn max_request_constraint(
+    kind: &str,
+    res: &str,
+    enforced: &Quantity,
+    request: &ResourceList,
+) -> Option<String> {
     match request.get(res) {
         None => Some(format!("maximum {res} usage per {kind} is {enforced}.  No request is specified")),
         Some(req) if req.milli_value() > enforced.milli_value() => {
@@ -188,7 +214,13 @@ fn max_request_constraint(kind: &str, res: &str, enforced: &Quantity, request: &
     }
 }
 
-fn ratio_constraint(kind: &str, res: &str, enforced: &Quantity, request: &ResourceList, limit: &ResourceList) -> Option<String> {
+fn ratio_constraint(
+    kind: &str,
+    res: &str,
+    enforced: &Quantity,
+    request: &ResourceList,
+    limit: &ResourceList,
+) -> Option<String> {
     let req = request.get(res).map(Quantity::milli_value).unwrap_or(0);
     let lim = limit.get(res).map(Quantity::milli_value).unwrap_or(0);
     if req == 0 {
@@ -203,12 +235,20 @@ fn ratio_constraint(kind: &str, res: &str, enforced: &Quantity, request: &Resour
     }
     let ratio = lim as f64 / req as f64;
     if ratio * 1000.0 > enforced.milli_value() as f64 {
-        return Some(format!("{res} max limit to request ratio per {kind} is {enforced}, but provided ratio is {ratio:.6}"));
+        return Some(format!(
+            "{res} max limit to request ratio per {kind} is {enforced}, but provided ratio is {ratio:.6}"
+        ));
     }
     None
 }
 
-fn check_item(errs: &mut Vec<String>, item: &Value, kind: &str, request: &ResourceList, limit: &ResourceList) {
+fn check_item(
+    errs: &mut Vec<String>,
+    item: &Value,
+    kind: &str,
+    request: &ResourceList,
+    limit: &ResourceList,
+) {
     for (k, v) in entries(item, "min") {
         errs.extend(min_constraint(kind, &k, &v, request, limit));
     }

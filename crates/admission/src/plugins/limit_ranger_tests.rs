@@ -4,13 +4,19 @@ use apimachinery::UserInfo;
 
 fn ctx(limits: Value) -> MemoryContext {
     let ctx = MemoryContext::new();
-    ctx.put("", "limitranges", json!({"metadata": {"name": "lr", "namespace": "ns"}, "spec": {"limits": limits}}));
+    ctx.put(
+        "",
+        "limitranges",
+        json!({"metadata": {"name": "lr", "namespace": "ns"}, "spec": {"limits": limits}}),
+    );
     ctx
 }
 
 fn pod(containers: Value) -> AdmissionRequest {
     AdmissionRequest::new(Operation::Create, ("", "v1", "Pod"), "pods", "ns", "", UserInfo::default())
-        .with_object(json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": containers}}))
+        .with_object(
+            json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"containers": containers}}),
+        )
 }
 
 #[tokio::test]
@@ -20,7 +26,10 @@ async fn defaults_requests_and_limits_with_annotation() {
     let mut req = pod(json!([{"name": "a"}, {"name": "b", "resources": {"requests": {"cpu": "200m"}}}]));
     MutatingPlugin::admit(&LimitRanger, &mut req, &ctx).await.unwrap();
     let p = req.object.as_ref().unwrap();
-    assert_eq!(p["spec"]["containers"][0]["resources"], json!({"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "256Mi"}}));
+    assert_eq!(
+        p["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "256Mi"}})
+    );
     assert_eq!(p["spec"]["containers"][1]["resources"]["requests"]["cpu"], "200m");
     assert_eq!(
         p["metadata"]["annotations"][ANNOTATION],
@@ -32,10 +41,14 @@ async fn defaults_requests_and_limits_with_annotation() {
 #[tokio::test]
 async fn min_and_max_use_kube_messages() {
     let ctx = ctx(json!([{"type": "Container", "min": {"cpu": "200m"}, "max": {"cpu": "1"}}]));
-    let req = pod(json!([{"name": "a", "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "800m"}}}]));
+    let req =
+        pod(json!([{"name": "a", "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "800m"}}}]));
     let e = ValidatingPlugin::validate(&LimitRanger, &req, &ctx).await.unwrap_err();
     assert_eq!(e.code, 403);
-    assert_eq!(e.message, "pods \"p\" is forbidden: minimum cpu usage per Container is 200m, but request is 100m");
+    assert_eq!(
+        e.message,
+        "pods \"p\" is forbidden: minimum cpu usage per Container is 200m, but request is 100m"
+    );
     let req = pod(json!([{"name": "a", "resources": {"requests": {"cpu": "300m"}, "limits": {"cpu": "2"}}},
                          {"name": "b", "resources": {"requests": {"cpu": "300m"}}}]));
     let e = ValidatingPlugin::validate(&LimitRanger, &req, &ctx).await.unwrap_err();
@@ -73,10 +86,21 @@ async fn ratio_and_pod_totals() {
 
 #[tokio::test]
 async fn pvc_storage_bounds() {
-    let ctx = ctx(json!([{"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "10Gi"}}]));
+    let ctx = ctx(
+        json!([{"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "10Gi"}}]),
+    );
     let mk = |size: &str| {
-        AdmissionRequest::new(Operation::Create, ("", "v1", "PersistentVolumeClaim"), "persistentvolumeclaims", "ns", "", UserInfo::default())
-            .with_object(json!({"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": size}}}}))
+        AdmissionRequest::new(
+            Operation::Create,
+            ("", "v1", "PersistentVolumeClaim"),
+            "persistentvolumeclaims",
+            "ns",
+            "",
+            UserInfo::default(),
+        )
+        .with_object(
+            json!({"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": size}}}}),
+        )
     };
     let e = ValidatingPlugin::validate(&LimitRanger, &mk("20Gi"), &ctx).await.unwrap_err();
     assert_eq!(e.message, "persistentvolumeclaims \"data\" is forbidden: maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi");

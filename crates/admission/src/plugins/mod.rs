@@ -3,8 +3,8 @@
 pub mod always;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
-pub mod node_taints;
 pub mod node_restriction;
+pub mod node_taints;
 pub mod quota_usage;
 pub mod resource_quota;
 pub mod service_account;

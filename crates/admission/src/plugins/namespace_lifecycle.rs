@@ -68,8 +68,15 @@ mod tests {
     use serde_json::json;
 
     fn create_cm(ns: &str) -> AdmissionRequest {
-        AdmissionRequest::new(Operation::Create, ("", "v1", "ConfigMap"), "configmaps", ns, "", UserInfo::default())
-            .with_object(json!({"metadata": {"name": "cfg", "namespace": ns}}))
+        AdmissionRequest::new(
+            Operation::Create,
+            ("", "v1", "ConfigMap"),
+            "configmaps",
+            ns,
+            "",
+            UserInfo::default(),
+        )
+        .with_object(json!({"metadata": {"name": "cfg", "namespace": ns}}))
     }
 
     #[tokio::test]
@@ -105,13 +112,28 @@ mod tests {
     async fn system_namespaces_cannot_be_deleted() {
         let ctx = MemoryContext::new();
         for ns in IMMORTAL_NAMESPACES {
-            let req =
-                AdmissionRequest::new(Operation::Delete, ("", "v1", "Namespace"), "namespaces", "", ns, UserInfo::default());
+            let req = AdmissionRequest::new(
+                Operation::Delete,
+                ("", "v1", "Namespace"),
+                "namespaces",
+                "",
+                ns,
+                UserInfo::default(),
+            );
             let e = NamespaceLifecycle.validate(&req, &ctx).await.unwrap_err();
-            assert_eq!(e.message, format!("namespaces \"{ns}\" is forbidden: this namespace may not be deleted"));
+            assert_eq!(
+                e.message,
+                format!("namespaces \"{ns}\" is forbidden: this namespace may not be deleted")
+            );
         }
-        let req =
-            AdmissionRequest::new(Operation::Delete, ("", "v1", "Namespace"), "namespaces", "", "team", UserInfo::default());
+        let req = AdmissionRequest::new(
+            Operation::Delete,
+            ("", "v1", "Namespace"),
+            "namespaces",
+            "",
+            "team",
+            UserInfo::default(),
+        );
         NamespaceLifecycle.validate(&req, &ctx).await.unwrap();
     }
 }

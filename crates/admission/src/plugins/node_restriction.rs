@@ -50,7 +50,8 @@ fn in_namespace(ns: &str, domain: &str) -> bool {
 }
 
 fn is_kubelet_label(key: &str) -> bool {
-    KUBELET_LABELS.contains(&key) || KUBELET_LABEL_NAMESPACES.iter().any(|d| in_namespace(label_namespace(key), d))
+    KUBELET_LABELS.contains(&key)
+        || KUBELET_LABEL_NAMESPACES.iter().any(|d| in_namespace(label_namespace(key), d))
 }
 
 /// Modified label keys a node may not touch, sorted.
@@ -98,13 +99,22 @@ fn references(pod: &Value, ref_keys: &[&str], volume_key: &str, env_key: &str, e
     array_at(spec, &["volumes"]).iter().any(|v| {
         at(v, &[volume_key]).is_some()
             || array_at(v, &["projected", "sources"]).iter().any(|s| at(s, &[volume_key]).is_some())
-            || v.as_object().into_iter().flatten().any(|(_, src)| ref_keys.iter().any(|k| at(src, &[k]).is_some()))
+            || v.as_object()
+                .into_iter()
+                .flatten()
+                .any(|(_, src)| ref_keys.iter().any(|k| at(src, &[k]).is_some()))
     })
 }
 
 fn references_secrets(pod: &Value) -> bool {
     !array_at(pod, &["spec", "imagePullSecrets"]).is_empty()
-        || references(pod, &["secretRef", "nodePublishSecretRef", "controllerPublishSecretRef"], "secret", "secretKeyRef", "secretRef")
+        || references(
+            pod,
+            &["secretRef", "nodePublishSecretRef", "controllerPublishSecretRef"],
+            "secret",
+            "secretKeyRef",
+            "secretRef",
+        )
 }
 
 fn references_configmaps(pod: &Value) -> bool {
@@ -112,7 +122,12 @@ fn references_configmaps(pod: &Value) -> bool {
 }
 
 impl NodeRestriction {
-    async fn existing_pod(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext, name: &str) -> Result<Value, StatusError> {
+    async fn existing_pod(
+        &self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+        name: &str,
+    ) -> Result<Value, StatusError> {
         match ctx.get("", "pods", &req.namespace, name).await {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(StatusError::not_found(&apimachinery::GroupResource::new("", "pods"), name)),
@@ -120,42 +135,69 @@ impl NodeRestriction {
         }
     }
 
-    async fn pod_create(&self, node: &str, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn pod_create(
+        &self,
+        node: &str,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         let pod = req.object.as_ref().unwrap_or(&Value::Null);
         let f = |m: String| Err(req.forbidden(m));
         if at(pod, &["metadata", "annotations", MIRROR]).is_none() {
-            return f(format!("pod does not have \"{MIRROR}\" annotation, node \"{node}\" can only create mirror pods"));
+            return f(format!(
+                "pod does not have \"{MIRROR}\" annotation, node \"{node}\" can only create mirror pods"
+            ));
         }
         if str_at(pod, &["spec", "nodeName"]).unwrap_or("") != node {
             return f(format!("node \"{node}\" can only create pods with spec.nodeName set to itself"));
         }
         let owners = array_at(pod, &["metadata", "ownerReferences"]);
         match owners {
-            [] => return f(format!("node \"{node}\" can only create pods with an owner reference set to itself")),
+            [] => {
+                return f(format!(
+                    "node \"{node}\" can only create pods with an owner reference set to itself"
+                ))
+            }
             [owner] => {
                 if str_at(owner, &["apiVersion"]) != Some("v1")
                     || str_at(owner, &["kind"]) != Some("Node")
                     || str_at(owner, &["name"]) != Some(node)
                 {
-                    return f(format!("node \"{node}\" can only create pods with an owner reference set to itself"));
+                    return f(format!(
+                        "node \"{node}\" can only create pods with an owner reference set to itself"
+                    ));
                 }
                 if at(owner, &["controller"]).and_then(Value::as_bool) != Some(true) {
                     return f(format!("node \"{node}\" can only create pods with a controller owner reference set to itself"));
                 }
                 if at(owner, &["blockOwnerDeletion"]).and_then(Value::as_bool) == Some(true) {
-                    return f(format!("node \"{node}\" must not set blockOwnerDeletion on an owner reference"));
+                    return f(format!(
+                        "node \"{node}\" must not set blockOwnerDeletion on an owner reference"
+                    ));
                 }
                 let node_obj = match ctx.get("", "nodes", "", node).await {
                     Ok(Some(n)) => n,
-                    Ok(None) => return Err(StatusError::not_found(&apimachinery::GroupResource::new("", "nodes"), node)),
+                    Ok(None) => {
+                        return Err(StatusError::not_found(
+                            &apimachinery::GroupResource::new("", "nodes"),
+                            node,
+                        ))
+                    }
                     Err(e) => return f(format!("error looking up node {node} to verify uid: {}", e.message)),
                 };
-                let (want, got) = (str_at(&node_obj, &["metadata", "uid"]).unwrap_or(""), str_at(owner, &["uid"]).unwrap_or(""));
+                let (want, got) = (
+                    str_at(&node_obj, &["metadata", "uid"]).unwrap_or(""),
+                    str_at(owner, &["uid"]).unwrap_or(""),
+                );
                 if want != got {
                     return f(format!("node {node} UID mismatch: expected {got} got {want}"));
                 }
             }
-            _ => return f(format!("node \"{node}\" can only create pods with a single owner reference set to itself")),
+            _ => {
+                return f(format!(
+                    "node \"{node}\" can only create pods with a single owner reference set to itself"
+                ))
+            }
         }
         if !str_at(pod, &["spec", "serviceAccountName"]).unwrap_or("").is_empty() {
             return f(format!("node \"{node}\" can not create pods that reference a service account"));
@@ -167,7 +209,9 @@ impl NodeRestriction {
             return f(format!("node \"{node}\" can not create pods that reference configmaps"));
         }
         let volumes = array_at(pod, &["spec", "volumes"]);
-        if volumes.iter().any(|v| array_at(v, &["projected", "sources"]).iter().any(|s| at(s, &["clusterTrustBundle"]).is_some())) {
+        if volumes.iter().any(|v| {
+            array_at(v, &["projected", "sources"]).iter().any(|s| at(s, &["clusterTrustBundle"]).is_some())
+        }) {
             return f(format!("node \"{node}\" can not create pods that reference clustertrustbundles"));
         }
         if volumes.iter().any(|v| at(v, &["persistentVolumeClaim"]).is_some()) {
@@ -176,7 +220,12 @@ impl NodeRestriction {
         Ok(())
     }
 
-    async fn pods(&self, node: &str, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn pods(
+        &self,
+        node: &str,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         let op = req.operation;
         match req.subresource.as_str() {
             "" => match op {
@@ -184,7 +233,9 @@ impl NodeRestriction {
                 Operation::Delete => {
                     let pod = self.existing_pod(req, ctx, &req.name).await?;
                     if str_at(&pod, &["spec", "nodeName"]) != Some(node) {
-                        return Err(req.forbidden(format!("node \"{node}\" can only delete pods with spec.nodeName set to itself")));
+                        return Err(req.forbidden(format!(
+                            "node \"{node}\" can only delete pods with spec.nodeName set to itself"
+                        )));
                     }
                     Ok(())
                 }
@@ -204,10 +255,16 @@ impl NodeRestriction {
                     )));
                 }
                 if norm(at(old, &["metadata", "labels"])) != norm(at(new, &["metadata", "labels"])) {
-                    return Err(req.forbidden(format!("node \"{node}\" cannot update labels through pod status")));
+                    return Err(
+                        req.forbidden(format!("node \"{node}\" cannot update labels through pod status"))
+                    );
                 }
-                if norm(at(old, &["status", "resourceClaimStatuses"])) != norm(at(new, &["status", "resourceClaimStatuses"])) {
-                    return Err(req.forbidden(format!("node \"{node}\" cannot update resource claim statues")));
+                if norm(at(old, &["status", "resourceClaimStatuses"]))
+                    != norm(at(new, &["status", "resourceClaimStatuses"]))
+                {
+                    return Err(
+                        req.forbidden(format!("node \"{node}\" cannot update resource claim statues"))
+                    );
                 }
                 Ok(())
             }
@@ -217,14 +274,21 @@ impl NodeRestriction {
                 }
                 let mut pod_name = req.name.clone();
                 if pod_name.is_empty() {
-                    pod_name = req.object.as_ref().and_then(|o| str_at(o, &["metadata", "name"])).unwrap_or("").to_string();
+                    pod_name = req
+                        .object
+                        .as_ref()
+                        .and_then(|o| str_at(o, &["metadata", "name"]))
+                        .unwrap_or("")
+                        .to_string();
                 }
                 if pod_name.is_empty() {
                     return Err(req.forbidden("could not determine pod from request data"));
                 }
                 let pod = self.existing_pod(req, ctx, &pod_name).await?;
                 if str_at(&pod, &["spec", "nodeName"]) != Some(node) {
-                    return Err(req.forbidden(format!("node {node} can only evict pods with spec.nodeName set to itself")));
+                    return Err(req.forbidden(format!(
+                        "node {node} can only evict pods with spec.nodeName set to itself"
+                    )));
                 }
                 Ok(())
             }
@@ -241,12 +305,16 @@ impl NodeRestriction {
             requested = str_at(new, &["metadata", "name"]).unwrap_or("").to_string();
         }
         if requested != node {
-            return Err(req.forbidden(format!("node \"{node}\" is not allowed to modify node \"{requested}\"")));
+            return Err(
+                req.forbidden(format!("node \"{node}\" is not allowed to modify node \"{requested}\""))
+            );
         }
         match req.operation {
             Operation::Create => {
                 if norm(at(new, &["spec", "configSource"])).is_some() {
-                    return Err(req.forbidden(format!("node \"{node}\" is not allowed to create pods with a non-nil configSource")));
+                    return Err(req.forbidden(format!(
+                        "node \"{node}\" is not allowed to create pods with a non-nil configSource"
+                    )));
                 }
                 let bad = forbidden_labels(at(new, &["metadata", "labels"]), None);
                 if !bad.is_empty() {
@@ -267,7 +335,8 @@ impl NodeRestriction {
                 if norm(at(new, &["spec", "taints"])) != norm(at(old, &["spec", "taints"])) {
                     return Err(req.forbidden(format!("node \"{node}\" is not allowed to modify taints")));
                 }
-                let bad = forbidden_labels(at(new, &["metadata", "labels"]), at(old, &["metadata", "labels"]));
+                let bad =
+                    forbidden_labels(at(new, &["metadata", "labels"]), at(old, &["metadata", "labels"]));
                 if !bad.is_empty() {
                     return Err(req.forbidden(format!("is not allowed to modify labels: {}", bad.join(", "))));
                 }
@@ -299,7 +368,8 @@ impl NodeRestriction {
         };
         let (old, new) = (strip(req.old_object.as_ref()), strip(req.object.as_ref()));
         if old != new {
-            let changed: Vec<&str> = ["metadata", "spec", "status"].into_iter().filter(|k| old.get(k) != new.get(k)).collect();
+            let changed: Vec<&str> =
+                ["metadata", "spec", "status"].into_iter().filter(|k| old.get(k) != new.get(k)).collect();
             return Err(req.forbidden(format!(
                 "node \"{node}\" is not allowed to update fields other than status.capacity and status.conditions: {}",
                 changed.join(", ")
@@ -308,14 +378,20 @@ impl NodeRestriction {
         Ok(())
     }
 
-    async fn token(&self, node: &str, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn token(
+        &self,
+        node: &str,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         if req.operation != Operation::Create || req.subresource != "token" {
             return Ok(());
         }
         let tr = req.object.as_ref().unwrap_or(&Value::Null);
         let r = at(tr, &["spec", "boundObjectRef"]).unwrap_or(&Value::Null);
         let name = str_at(r, &["name"]).unwrap_or("");
-        if str_at(r, &["apiVersion"]) != Some("v1") || str_at(r, &["kind"]) != Some("Pod") || name.is_empty() {
+        if str_at(r, &["apiVersion"]) != Some("v1") || str_at(r, &["kind"]) != Some("Pod") || name.is_empty()
+        {
             return Err(req.forbidden("node requested token not bound to a pod"));
         }
         let uid = str_at(r, &["uid"]).unwrap_or("");
@@ -340,7 +416,9 @@ impl NodeRestriction {
             req.name.clone()
         };
         if name != node {
-            return Err(req.forbidden(format!("can only access {what} with the same name as the requesting node")));
+            return Err(
+                req.forbidden(format!("can only access {what} with the same name as the requesting node"))
+            );
         }
         Ok(())
     }
@@ -368,7 +446,9 @@ impl ValidatingPlugin for NodeRestriction {
             ("", "serviceaccounts") => self.token(node, req, ctx).await,
             ("coordination.k8s.io", "leases") => {
                 if req.namespace != NODE_LEASE_NAMESPACE {
-                    return Err(req.forbidden(format!("can only access leases in the \"{NODE_LEASE_NAMESPACE}\" system namespace")));
+                    return Err(req.forbidden(format!(
+                        "can only access leases in the \"{NODE_LEASE_NAMESPACE}\" system namespace"
+                    )));
                 }
                 self.own_named(node, req, "node lease")
             }

@@ -43,7 +43,11 @@ impl MutatingPlugin for TaintNodesByCondition {
     fn handles(&self, op: Operation) -> bool {
         op == Operation::Create
     }
-    async fn admit(&self, req: &mut AdmissionRequest, _ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        _ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         if !req.is("", "nodes") {
             return Ok(());
         }
@@ -76,7 +80,11 @@ impl MutatingPlugin for DefaultTolerationSeconds {
     fn handles(&self, op: Operation) -> bool {
         op == Operation::Create
     }
-    async fn admit(&self, req: &mut AdmissionRequest, _ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+    async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        _ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         if !req.is("", "pods") {
             return Ok(());
         }
@@ -105,11 +113,21 @@ mod tests {
     #[tokio::test]
     async fn nodes_get_the_not_ready_taint_once() {
         let ctx = MemoryContext::new();
-        let mut req = AdmissionRequest::new(Operation::Create, ("", "v1", "Node"), "nodes", "", "n1", UserInfo::default())
-            .with_object(json!({"metadata": {"name": "n1"}}));
+        let mut req = AdmissionRequest::new(
+            Operation::Create,
+            ("", "v1", "Node"),
+            "nodes",
+            "",
+            "n1",
+            UserInfo::default(),
+        )
+        .with_object(json!({"metadata": {"name": "n1"}}));
         TaintNodesByCondition.admit(&mut req, &ctx).await.unwrap();
         TaintNodesByCondition.admit(&mut req, &ctx).await.unwrap();
-        assert_eq!(req.object.unwrap()["spec"]["taints"], json!([{"key": NOT_READY, "effect": "NoSchedule"}]));
+        assert_eq!(
+            req.object.unwrap()["spec"]["taints"],
+            json!([{"key": NOT_READY, "effect": "NoSchedule"}])
+        );
     }
 
     #[tokio::test]

@@ -11,8 +11,15 @@ use std::collections::BTreeMap;
 pub type Usage = BTreeMap<String, Quantity>;
 
 /// Core resources that also have a legacy un-prefixed count name.
-const LEGACY_COUNTS: &[&str] =
-    &["pods", "services", "configmaps", "secrets", "replicationcontrollers", "resourcequotas", "persistentvolumeclaims"];
+const LEGACY_COUNTS: &[&str] = &[
+    "pods",
+    "services",
+    "configmaps",
+    "secrets",
+    "replicationcontrollers",
+    "resourcequotas",
+    "persistentvolumeclaims",
+];
 
 /// `count/<resource>` or `count/<resource>.<group>`.
 pub fn count_name(group: &str, resource: &str) -> String {
@@ -59,7 +66,8 @@ fn pod_usage(pod: &Value, out: &mut Usage) {
     for (field, prefix) in [("requests", "requests."), ("limits", "limits.")] {
         for (name, q) in pod_total(pod, field) {
             out.insert(format!("{prefix}{name}"), q);
-            let plain = matches!(name.as_str(), "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-");
+            let plain = matches!(name.as_str(), "cpu" | "memory" | "ephemeral-storage")
+                || name.starts_with("hugepages-");
             if field == "requests" && plain {
                 out.insert(name, q);
             }
@@ -116,7 +124,9 @@ pub fn usage(group: &str, resource: &str, obj: &Value) -> Usage {
 
 fn best_effort(pod: &Value) -> bool {
     ["initContainers", "containers"].iter().flat_map(|l| array_at(pod, &["spec", l])).all(|c| {
-        ["requests", "limits"].iter().all(|f| at(c, &["resources", f]).and_then(Value::as_object).is_none_or(|m| m.is_empty()))
+        ["requests", "limits"]
+            .iter()
+            .all(|f| at(c, &["resources", f]).and_then(Value::as_object).is_none_or(|m| m.is_empty()))
     })
 }
 
@@ -162,7 +172,8 @@ pub fn quota_selects(quota: &Value, group: &str, resource: &str, obj: &Value) ->
     if !(group.is_empty() && resource == "pods") {
         return false;
     }
-    scopes.iter().filter_map(Value::as_str).all(|s| scope_matches(s, obj)) && exprs.iter().all(|e| selector_matches(e, obj))
+    scopes.iter().filter_map(Value::as_str).all(|s| scope_matches(s, obj))
+        && exprs.iter().all(|e| selector_matches(e, obj))
 }
 
 /// Resource list of a JSON map (`spec.hard`, `status.used`).
@@ -199,9 +210,13 @@ mod tests {
     #[test]
     fn other_resources() {
         let svc = json!({"spec": {"type": "LoadBalancer", "ports": [{"port": 80}, {"port": 443}]}});
-        assert_eq!(pretty(&usage("", "services", &svc)), "count/services=1,services=1,services.loadbalancers=1,services.nodeports=2");
+        assert_eq!(
+            pretty(&usage("", "services", &svc)),
+            "count/services=1,services=1,services.loadbalancers=1,services.nodeports=2"
+        );
         assert_eq!(pretty(&usage("apps", "deployments", &json!({}))), "count/deployments.apps=1");
-        let pvc = json!({"spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "5Gi"}}}});
+        let pvc =
+            json!({"spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "5Gi"}}}});
         assert_eq!(
             pretty(&usage("", "persistentvolumeclaims", &pvc)),
             "count/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/requests.storage=5Gi,persistentvolumeclaims=1,requests.storage=5Gi"
@@ -214,7 +229,12 @@ mod tests {
     fn scopes_select_pods_only() {
         let q = json!({"spec": {"scopes": ["BestEffort"]}});
         assert!(quota_selects(&q, "", "pods", &json!({"spec": {"containers": [{"name": "a"}]}})));
-        assert!(!quota_selects(&q, "", "pods", &json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "1"}}}]}})));
+        assert!(!quota_selects(
+            &q,
+            "",
+            "pods",
+            &json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"cpu": "1"}}}]}})
+        ));
         assert!(!quota_selects(&q, "", "configmaps", &json!({})));
         let pc = json!({"spec": {"scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]}}});
         assert!(quota_selects(&pc, "", "pods", &json!({"spec": {"priorityClassName": "high"}})));

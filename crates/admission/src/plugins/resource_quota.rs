@@ -30,7 +30,11 @@ fn to_json(list: &Usage) -> Value {
 }
 
 /// Recounts what a quota's tracked resources use in a namespace, from the stored objects.
-pub async fn recount(ctx: &dyn AdmissionContext, namespace: &str, quota: &Value) -> Result<Usage, StatusError> {
+pub async fn recount(
+    ctx: &dyn AdmissionContext,
+    namespace: &str,
+    quota: &Value,
+) -> Result<Usage, StatusError> {
     let hard = parse_list(at(quota, &["spec", "hard"]));
     let sources: BTreeSet<(String, String)> = hard.keys().filter_map(|k| quota_usage::source_of(k)).collect();
     let mut used: Usage = hard.keys().map(|k| (k.clone(), Quantity::zero())).collect();
@@ -68,7 +72,8 @@ pub async fn recalculate(ctx: &dyn AdmissionContext, namespace: &str) -> Result<
 }
 
 /// Compute resources a pod must request or limit explicitly when a quota tracks them.
-const VALIDATION_SET: &[&str] = &["cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"];
+const VALIDATION_SET: &[&str] =
+    &["cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"];
 
 fn pod_constraints(pod: &Value, hard: &Usage) -> Option<String> {
     let mut missing: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -89,15 +94,22 @@ fn pod_constraints(pod: &Value, hard: &Usage) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
-    let parts: Vec<String> =
-        missing.iter().map(|(k, names)| format!("{k} for: {}", names.iter().cloned().collect::<Vec<_>>().join(","))).collect();
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(k, names)| format!("{k} for: {}", names.iter().cloned().collect::<Vec<_>>().join(",")))
+        .collect();
     Some(format!("must specify {}", parts.join("; ")))
 }
 
 impl ResourceQuota {
     /// One pass: check every quota, then write the new usage. `Ok(false)` means a write
     /// conflicted and the caller should retry.
-    async fn check_once(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext, obj: &Value) -> Result<bool, StatusError> {
+    async fn check_once(
+        &self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+        obj: &Value,
+    ) -> Result<bool, StatusError> {
         let quotas = ctx.list("", "resourcequotas", &req.namespace).await?;
         let mut writes = Vec::new();
         for quota in quotas {
@@ -136,7 +148,10 @@ impl ResourceQuota {
                 .collect();
             if !exceeded.is_empty() {
                 let mask = |l: &Usage| -> Usage {
-                    exceeded.iter().map(|k| ((*k).clone(), l.get(*k).copied().unwrap_or_else(Quantity::zero))).collect()
+                    exceeded
+                        .iter()
+                        .map(|k| ((*k).clone(), l.get(*k).copied().unwrap_or_else(Quantity::zero)))
+                        .collect()
                 };
                 return Err(req.forbidden(format!(
                     "exceeded quota: {name}, requested: {}, used: {}, limited: {}",

@@ -3,11 +3,16 @@ use crate::testing::MemoryContext;
 use apimachinery::UserInfo;
 
 fn create(resource: &str, kind: &str, obj: Value) -> AdmissionRequest {
-    AdmissionRequest::new(Operation::Create, ("", "v1", kind), resource, "ns", "", UserInfo::default()).with_object(obj)
+    AdmissionRequest::new(Operation::Create, ("", "v1", kind), resource, "ns", "", UserInfo::default())
+        .with_object(obj)
 }
 
 fn quota(ctx: &MemoryContext, name: &str, hard: Value) {
-    ctx.put("", "resourcequotas", json!({"metadata": {"name": name, "namespace": "ns"}, "spec": {"hard": hard}}));
+    ctx.put(
+        "",
+        "resourcequotas",
+        json!({"metadata": {"name": name, "namespace": "ns"}, "spec": {"hard": hard}}),
+    );
 }
 
 #[tokio::test]
@@ -15,15 +20,27 @@ async fn count_quota_charges_status_and_rejects_over_the_limit() {
     let ctx = MemoryContext::new();
     quota(&ctx, "q", json!({"pods": "2", "count/configmaps": "5"}));
     let rq = ResourceQuota::default();
-    let pod = |n: &str| create("pods", "Pod", json!({"metadata": {"name": n, "namespace": "ns"}, "spec": {"containers": [{"name": "c"}]}}));
+    let pod = |n: &str| {
+        create(
+            "pods",
+            "Pod",
+            json!({"metadata": {"name": n, "namespace": "ns"}, "spec": {"containers": [{"name": "c"}]}}),
+        )
+    };
     for n in ["a", "b"] {
         rq.validate(&pod(n), &ctx).await.unwrap();
     }
     let q = ctx.object("", "resourcequotas", "ns", "q").unwrap();
-    assert_eq!(q["status"], json!({"hard": {"count/configmaps": "5", "pods": "2"}, "used": {"count/configmaps": "0", "pods": "2"}}));
+    assert_eq!(
+        q["status"],
+        json!({"hard": {"count/configmaps": "5", "pods": "2"}, "used": {"count/configmaps": "0", "pods": "2"}})
+    );
     let e = rq.validate(&pod("c"), &ctx).await.unwrap_err();
     assert_eq!(e.code, 403);
-    assert_eq!(e.message, "pods \"c\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2");
+    assert_eq!(
+        e.message,
+        "pods \"c\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"
+    );
     // configmaps are counted independently
     rq.validate(&create("configmaps", "ConfigMap", json!({"metadata": {"name": "cm"}})), &ctx).await.unwrap();
     let q = ctx.object("", "resourcequotas", "ns", "q").unwrap();
@@ -35,11 +52,18 @@ async fn compute_quota_requires_requests_and_sums_them() {
     let ctx = MemoryContext::new();
     quota(&ctx, "compute", json!({"requests.cpu": "1", "limits.memory": "1Gi"}));
     let rq = ResourceQuota::default();
-    let bare = create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}));
+    let bare =
+        create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}));
     let e = rq.validate(&bare, &ctx).await.unwrap_err();
     assert_eq!(e.message, "pods \"p\" is forbidden: failed quota: compute: must specify limits.memory for: c; requests.cpu for: c");
-    let sized = |cpu: &str| create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c",
-        "resources": {"requests": {"cpu": cpu}, "limits": {"memory": "256Mi"}}}]}}));
+    let sized = |cpu: &str| {
+        create(
+            "pods",
+            "Pod",
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c",
+        "resources": {"requests": {"cpu": cpu}, "limits": {"memory": "256Mi"}}}]}}),
+        )
+    };
     rq.validate(&sized("600m"), &ctx).await.unwrap();
     let e = rq.validate(&sized("500m"), &ctx).await.unwrap_err();
     assert_eq!(

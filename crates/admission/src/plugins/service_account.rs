@@ -68,7 +68,8 @@ fn mount_token(pod: &mut Value) {
                 *mounts = json!([]);
             }
             let Some(mounts) = mounts.as_array_mut() else { continue };
-            let taken = mounts.iter().any(|m| m.get("mountPath").and_then(Value::as_str) == Some(TOKEN_MOUNT_PATH));
+            let taken =
+                mounts.iter().any(|m| m.get("mountPath").and_then(Value::as_str) == Some(TOKEN_MOUNT_PATH));
             if !taken {
                 mounts.push(mount.clone());
                 needs_volume = true;
@@ -130,7 +131,8 @@ impl MutatingPlugin for ServiceAccount {
             return Ok(());
         };
         spec.insert("serviceAccountName".into(), json!(sa_name));
-        let has_pull_secrets = spec.get("imagePullSecrets").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        let has_pull_secrets =
+            spec.get("imagePullSecrets").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
         let sa_pull = array_at(&sa, &["imagePullSecrets"]);
         if !has_pull_secrets && !sa_pull.is_empty() {
             let copied: Vec<Value> = sa_pull
@@ -172,7 +174,8 @@ mod tests {
     async fn defaults_sa_and_mounts_token_in_kube_shape() {
         let ctx = ctx_with_default(json!({"metadata": {"name": "default", "namespace": "ns"},
             "imagePullSecrets": [{"name": "regcred"}]}));
-        let mut req = pod(json!({"initContainers": [{"name": "init"}], "containers": [{"name": "a"}, {"name": "b",
+        let mut req =
+            pod(json!({"initContainers": [{"name": "init"}], "containers": [{"name": "a"}, {"name": "b",
             "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}));
         ServiceAccount.admit(&mut req, &ctx).await.unwrap();
         let p = req.object.unwrap();
@@ -231,7 +234,9 @@ mod tests {
     #[tokio::test]
     async fn existing_mount_at_the_path_is_kept() {
         let ctx = ctx_with_default(json!({"metadata": {"name": "default", "namespace": "ns"}}));
-        let mut req = pod(json!({"containers": [{"name": "a", "volumeMounts": [{"name": "own", "mountPath": TOKEN_MOUNT_PATH}]}]}));
+        let mut req = pod(
+            json!({"containers": [{"name": "a", "volumeMounts": [{"name": "own", "mountPath": TOKEN_MOUNT_PATH}]}]}),
+        );
         ServiceAccount.admit(&mut req, &ctx).await.unwrap();
         let p = req.object.unwrap();
         assert!(p["spec"].get("volumes").is_none());

@@ -34,23 +34,89 @@ pub struct Check {
 
 /// Every check, in kube's order.
 pub const CHECKS: &[Check] = &[
-    Check { id: "allowPrivilegeEscalation", level: Level::Restricted, overlap: false, min_minor: 8, run: allow_privilege_escalation },
+    Check {
+        id: "allowPrivilegeEscalation",
+        level: Level::Restricted,
+        overlap: false,
+        min_minor: 8,
+        run: allow_privilege_escalation,
+    },
     Check { id: "appArmorProfile", level: Level::Baseline, overlap: false, min_minor: 0, run: app_armor },
-    Check { id: "capabilities_baseline", level: Level::Baseline, overlap: true, min_minor: 0, run: capabilities_baseline },
-    Check { id: "capabilities_restricted", level: Level::Restricted, overlap: false, min_minor: 22, run: capabilities_restricted },
-    Check { id: "hostNamespaces", level: Level::Baseline, overlap: false, min_minor: 0, run: host_namespaces },
-    Check { id: "hostPathVolumes", level: Level::Baseline, overlap: true, min_minor: 0, run: host_path_volumes },
+    Check {
+        id: "capabilities_baseline",
+        level: Level::Baseline,
+        overlap: true,
+        min_minor: 0,
+        run: capabilities_baseline,
+    },
+    Check {
+        id: "capabilities_restricted",
+        level: Level::Restricted,
+        overlap: false,
+        min_minor: 22,
+        run: capabilities_restricted,
+    },
+    Check {
+        id: "hostNamespaces",
+        level: Level::Baseline,
+        overlap: false,
+        min_minor: 0,
+        run: host_namespaces,
+    },
+    Check {
+        id: "hostPathVolumes",
+        level: Level::Baseline,
+        overlap: true,
+        min_minor: 0,
+        run: host_path_volumes,
+    },
     Check { id: "hostPorts", level: Level::Baseline, overlap: false, min_minor: 0, run: host_ports },
     Check { id: "privileged", level: Level::Baseline, overlap: false, min_minor: 0, run: privileged },
     Check { id: "procMount", level: Level::Baseline, overlap: false, min_minor: 0, run: proc_mount },
-    Check { id: "restrictedVolumes", level: Level::Restricted, overlap: false, min_minor: 0, run: restricted_volumes },
-    Check { id: "runAsNonRoot", level: Level::Restricted, overlap: false, min_minor: 0, run: run_as_non_root },
+    Check {
+        id: "restrictedVolumes",
+        level: Level::Restricted,
+        overlap: false,
+        min_minor: 0,
+        run: restricted_volumes,
+    },
+    Check {
+        id: "runAsNonRoot",
+        level: Level::Restricted,
+        overlap: false,
+        min_minor: 0,
+        run: run_as_non_root,
+    },
     Check { id: "runAsUser", level: Level::Restricted, overlap: false, min_minor: 23, run: run_as_user },
-    Check { id: "seLinuxOptions", level: Level::Baseline, overlap: false, min_minor: 0, run: se_linux_options },
-    Check { id: "seccompProfile_baseline", level: Level::Baseline, overlap: true, min_minor: 0, run: seccomp_baseline },
-    Check { id: "seccompProfile_restricted", level: Level::Restricted, overlap: false, min_minor: 19, run: seccomp_restricted },
+    Check {
+        id: "seLinuxOptions",
+        level: Level::Baseline,
+        overlap: false,
+        min_minor: 0,
+        run: se_linux_options,
+    },
+    Check {
+        id: "seccompProfile_baseline",
+        level: Level::Baseline,
+        overlap: true,
+        min_minor: 0,
+        run: seccomp_baseline,
+    },
+    Check {
+        id: "seccompProfile_restricted",
+        level: Level::Restricted,
+        overlap: false,
+        min_minor: 19,
+        run: seccomp_restricted,
+    },
     Check { id: "sysctls", level: Level::Baseline, overlap: false, min_minor: 0, run: sysctls },
-    Check { id: "windowsHostProcess", level: Level::Baseline, overlap: false, min_minor: 0, run: windows_host_process },
+    Check {
+        id: "windowsHostProcess",
+        level: Level::Baseline,
+        overlap: false,
+        min_minor: 0,
+        run: windows_host_process,
+    },
 ];
 
 /// Runs the checks of a level (`EvaluatePod`): baseline checks that no restricted check covers,
@@ -91,7 +157,9 @@ fn violation(reason: &str, detail: String) -> Option<Violation> {
 
 /// Init containers, containers, then ephemeral containers (kube's `visitContainers`).
 fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
-    ["initContainers", "containers", "ephemeralContainers"].into_iter().flat_map(move |l| array_at(spec, &[l]).iter())
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |l| array_at(spec, &[l]).iter())
 }
 
 fn cname(c: &Value) -> String {
@@ -125,7 +193,9 @@ fn setters(pod: bool, names: &[String]) -> Vec<String> {
 }
 
 fn allow_privilege_escalation(_m: &Value, spec: &Value) -> Option<Violation> {
-    let bad = containers_where(spec, |c| sc(c, &["allowPrivilegeEscalation"]).and_then(Value::as_bool) != Some(false));
+    let bad = containers_where(spec, |c| {
+        sc(c, &["allowPrivilegeEscalation"]).and_then(Value::as_bool) != Some(false)
+    });
     if bad.is_empty() {
         return None;
     }
@@ -157,8 +227,19 @@ fn app_armor(meta: &Value, _spec: &Value) -> Option<Violation> {
 }
 
 const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 fn caps(c: &Value, list: &str) -> Vec<String> {
@@ -172,7 +253,8 @@ fn capabilities_baseline(_m: &Value, spec: &Value) -> Option<Violation> {
     let mut bad = Vec::new();
     let mut extra = BTreeSet::new();
     for c in containers(spec) {
-        let added: Vec<String> = caps(c, "add").into_iter().filter(|a| !BASELINE_CAPS.contains(&a.as_str())).collect();
+        let added: Vec<String> =
+            caps(c, "add").into_iter().filter(|a| !BASELINE_CAPS.contains(&a.as_str())).collect();
         if !added.is_empty() {
             bad.push(cname(c));
             extra.extend(added);
@@ -184,7 +266,11 @@ fn capabilities_baseline(_m: &Value, spec: &Value) -> Option<Violation> {
     let extra: Vec<String> = extra.into_iter().collect();
     violation(
         "non-default capabilities",
-        format!("{} must not include {} in securityContext.capabilities.add", containers_phrase(&bad), join_quote(&extra)),
+        format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            containers_phrase(&bad),
+            join_quote(&extra)
+        ),
     )
 }
 
@@ -208,7 +294,10 @@ fn capabilities_restricted(_m: &Value, spec: &Value) -> Option<Violation> {
     }
     let mut details = Vec::new();
     if !missing_drop.is_empty() {
-        details.push(format!("{} must set securityContext.capabilities.drop=[\"ALL\"]", containers_phrase(&missing_drop)));
+        details.push(format!(
+            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+            containers_phrase(&missing_drop)
+        ));
     }
     if !adding.is_empty() {
         let forbidden: Vec<String> = forbidden.into_iter().collect();
@@ -244,7 +333,10 @@ fn host_path_volumes(_m: &Value, spec: &Value) -> Option<Violation> {
     if names.is_empty() {
         return None;
     }
-    violation("hostPath volumes", format!("{} {}", pluralize("volume", "volumes", names.len()), join_quote(&names)))
+    violation(
+        "hostPath volumes",
+        format!("{} {}", pluralize("volume", "volumes", names.len()), join_quote(&names)),
+    )
 }
 
 fn host_ports(_m: &Value, spec: &Value) -> Option<Violation> {
@@ -283,7 +375,10 @@ fn privileged(_m: &Value, spec: &Value) -> Option<Violation> {
     if bad.is_empty() {
         return None;
     }
-    violation("privileged", format!("{} must not set securityContext.privileged=true", containers_phrase(&bad)))
+    violation(
+        "privileged",
+        format!("{} must not set securityContext.privileged=true", containers_phrase(&bad)),
+    )
 }
 
 fn proc_mount(_m: &Value, spec: &Value) -> Option<Violation> {
@@ -303,12 +398,24 @@ fn proc_mount(_m: &Value, spec: &Value) -> Option<Violation> {
     let types: Vec<String> = types.into_iter().collect();
     violation(
         "procMount",
-        format!("{} must not set securityContext.procMount to {}", containers_phrase(&bad), join_quote(&types)),
+        format!(
+            "{} must not set securityContext.procMount to {}",
+            containers_phrase(&bad),
+            join_quote(&types)
+        ),
     )
 }
 
-const ALLOWED_RESTRICTED_VOLUMES: &[&str] =
-    &["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+const ALLOWED_RESTRICTED_VOLUMES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
 
 fn restricted_volumes(_m: &Value, spec: &Value) -> Option<Violation> {
     let mut names: Vec<String> = volume_names(spec, |v| {
@@ -330,8 +437,10 @@ fn run_as_non_root(_m: &Value, spec: &Value) -> Option<Violation> {
     let pod_value = at(spec, &["securityContext", "runAsNonRoot"]).and_then(Value::as_bool);
     let pod_bad = pod_value == Some(false);
     let pod_ok = pod_value == Some(true);
-    let explicit = containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool) == Some(false));
-    let implicit = containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool).is_none() && !pod_ok);
+    let explicit =
+        containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool) == Some(false));
+    let implicit =
+        containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool).is_none() && !pod_ok);
     let bad = setters(pod_bad, &explicit);
     if !bad.is_empty() {
         return violation(
@@ -413,7 +522,8 @@ fn valid_seccomp(t: &str) -> bool {
 
 fn seccomp_setters(spec: &Value) -> (bool, bool, Vec<String>, Vec<String>, BTreeSet<String>) {
     let mut bad_values = BTreeSet::new();
-    let pod_type = at(spec, &["securityContext", "seccompProfile"]).map(|p| str_at(p, &["type"]).unwrap_or(""));
+    let pod_type =
+        at(spec, &["securityContext", "seccompProfile"]).map(|p| str_at(p, &["type"]).unwrap_or(""));
     let pod_bad = pod_type.is_some_and(|t| !valid_seccomp(t));
     let pod_set = pod_type.is_some_and(valid_seccomp);
     if let Some(t) = pod_type.filter(|t| !valid_seccomp(t)) {
@@ -445,7 +555,11 @@ fn seccomp_explicit(pod_bad: bool, explicit: &[String], values: BTreeSet<String>
     let values: Vec<String> = values.into_iter().collect();
     violation(
         "seccompProfile",
-        format!("{} must not set securityContext.seccompProfile.type to {}", bad.join(" and "), join_quote(&values)),
+        format!(
+            "{} must not set securityContext.seccompProfile.type to {}",
+            bad.join(" and "),
+            join_quote(&values)
+        ),
     )
 }
 
@@ -499,5 +613,8 @@ fn windows_host_process(_m: &Value, spec: &Value) -> Option<Violation> {
     if bad.is_empty() {
         return None;
     }
-    violation("hostProcess", format!("{} must not set securityContext.windowsOptions.hostProcess=true", bad.join(" and ")))
+    violation(
+        "hostProcess",
+        format!("{} must not set securityContext.windowsOptions.hostProcess=true", bad.join(" and ")),
+    )
 }

@@ -84,11 +84,15 @@ fn template_path(group: &str, resource: &str) -> Option<&'static [&'static str]>
 /// Whether a pod update can change what the checks see (kube's `isSignificantPodUpdate`).
 fn significant_update(req: &AdmissionRequest) -> bool {
     let (Some(new), Some(old)) = (&req.object, &req.old_object) else { return true };
-    new.get("spec") != old.get("spec") || at(new, &["metadata", "annotations"]) != at(old, &["metadata", "annotations"])
+    new.get("spec") != old.get("spec")
+        || at(new, &["metadata", "annotations"]) != at(old, &["metadata", "annotations"])
 }
 
 impl PodSecurity {
-    async fn namespace_labels(req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<Option<Value>, StatusError> {
+    async fn namespace_labels(
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<Option<Value>, StatusError> {
         let ns = ctx.get("", "namespaces", "", &req.namespace).await.map_err(|e| req.forbidden_from(e))?;
         Ok(ns.and_then(|n| at(&n, &["metadata", "labels"]).cloned()))
     }

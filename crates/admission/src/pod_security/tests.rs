@@ -17,7 +17,10 @@ fn pod(spec: Value) -> AdmissionRequest {
 #[tokio::test]
 async fn restricted_message_matches_kube() {
     let ctx = ctx(json!({"pod-security.kubernetes.io/enforce": "restricted"}));
-    let e = PodSecurity.validate(&pod(json!({"containers": [{"name": "c", "image": "nginx"}]})), &ctx).await.unwrap_err();
+    let e = PodSecurity
+        .validate(&pod(json!({"containers": [{"name": "c", "image": "nginx"}]})), &ctx)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, 403);
     assert_eq!(
         e.message,
@@ -27,7 +30,9 @@ async fn restricted_message_matches_kube() {
 
 #[tokio::test]
 async fn compliant_restricted_pod_passes() {
-    let ctx = ctx(json!({"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.30"}));
+    let ctx = ctx(
+        json!({"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.30"}),
+    );
     let spec = json!({"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
         "volumes": [{"name": "t", "projected": {"sources": []}}, {"name": "e", "emptyDir": {}}],
         "containers": [{"name": "c", "securityContext": {"allowPrivilegeEscalation": false,
@@ -37,7 +42,9 @@ async fn compliant_restricted_pod_passes() {
 
 #[tokio::test]
 async fn baseline_checks() {
-    let ctx = ctx(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.29"}));
+    let ctx = ctx(
+        json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/enforce-version": "v1.29"}),
+    );
     let spec = json!({"hostNetwork": true, "hostPID": true,
         "securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]},
         "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
@@ -68,12 +75,17 @@ async fn restricted_volumes_and_run_as_user() {
 #[tokio::test]
 async fn privileged_or_unlabelled_namespace_allows_everything() {
     let ctx = ctx(json!({}));
-    PodSecurity.validate(&pod(json!({"hostNetwork": true, "containers": [{"name": "c"}]})), &ctx).await.unwrap();
+    PodSecurity
+        .validate(&pod(json!({"hostNetwork": true, "containers": [{"name": "c"}]})), &ctx)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn warn_label_and_workloads_produce_warnings() {
-    let ctx = ctx(json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"}));
+    let ctx = ctx(
+        json!({"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"}),
+    );
     let req = pod(json!({"containers": [{"name": "c", "securityContext": {"allowPrivilegeEscalation": false,
         "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}}}]}));
     PodSecurity.validate(&req, &ctx).await.unwrap();
@@ -81,7 +93,8 @@ async fn warn_label_and_workloads_produce_warnings() {
     let req = pod(json!({"containers": [{"name": "c"}]}));
     PodSecurity.validate(&req, &ctx).await.unwrap();
     assert_eq!(req.warnings().len(), 1);
-    assert!(req.warnings()[0].starts_with("would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"));
+    assert!(req.warnings()[0]
+        .starts_with("would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"));
 
     let deploy = AdmissionRequest::new(Operation::Create, ("apps", "v1", "Deployment"), "deployments", "ns", "", UserInfo::default())
         .with_object(json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"hostPID": true, "containers": [{"name": "c"}]}}}}));

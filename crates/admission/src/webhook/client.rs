@@ -48,7 +48,12 @@ fn root_store(ca_pem: Option<&[u8]>) -> Result<rustls::RootCertStore, String> {
     Ok(store)
 }
 
-async fn exchange(uri: &Uri, url: &str, ca_pem: Option<&[u8]>, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+async fn exchange(
+    uri: &Uri,
+    url: &str,
+    ca_pem: Option<&[u8]>,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), String> {
     let host = uri.host().ok_or("missing host")?.trim_start_matches('[').trim_end_matches(']').to_string();
     let port = uri.port_u16().unwrap_or(443);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -58,9 +63,13 @@ async fn exchange(uri: &Uri, url: &str, ca_pem: Option<&[u8]>, body: Vec<u8>) ->
         .with_root_certificates(root_store(ca_pem)?)
         .with_no_client_auth();
     let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-    let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| format!("dial tcp {host}:{port}: {e}"))?;
-    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("tls: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("dial tcp {host}:{port}: {e}"))?;
+    let tls =
+        TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("tls: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!(error = %e, "webhook connection closed");
@@ -76,14 +85,21 @@ async fn exchange(uri: &Uri, url: &str, ca_pem: Option<&[u8]>, body: Vec<u8>) ->
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let body = Limited::new(resp.into_body(), MAX_RESPONSE_BYTES).collect().await.map_err(|e| e.to_string())?;
+    let body =
+        Limited::new(resp.into_body(), MAX_RESPONSE_BYTES).collect().await.map_err(|e| e.to_string())?;
     tracing::debug!(url, status, "webhook answered");
     Ok((status, body.to_bytes().to_vec()))
 }
 
 /// POSTs `body` to an `https://` URL and returns the status code and body.
-pub async fn post(url: &str, ca_pem: Option<&[u8]>, body: Vec<u8>, timeout: Duration) -> Result<(u16, Vec<u8>), CallError> {
-    let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| CallError::BadUrl(url.into(), e.to_string()))?;
+pub async fn post(
+    url: &str,
+    ca_pem: Option<&[u8]>,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), CallError> {
+    let uri: Uri =
+        url.parse().map_err(|e: http::uri::InvalidUri| CallError::BadUrl(url.into(), e.to_string()))?;
     if uri.scheme_str() != Some("https") {
         return Err(CallError::BadUrl(url.into(), "scheme must be https".into()));
     }

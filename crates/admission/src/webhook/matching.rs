@@ -82,7 +82,8 @@ mod tests {
     use serde_json::json;
 
     fn req(op: Operation, group: &str, resource: &str, sub: &str, ns: &str) -> AdmissionRequest {
-        AdmissionRequest::new(op, (group, "v1", "X"), resource, ns, "n", UserInfo::default()).with_subresource(sub)
+        AdmissionRequest::new(op, (group, "v1", "X"), resource, ns, "n", UserInfo::default())
+            .with_subresource(sub)
     }
 
     #[test]
@@ -105,7 +106,10 @@ mod tests {
 
     #[test]
     fn object_selector_uses_new_or_old_labels() {
-        let sel = LabelSelector::from_label_selector(&json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["a"]}]})).unwrap();
+        let sel = LabelSelector::from_label_selector(
+            &json!({"matchExpressions": [{"key": "team", "operator": "In", "values": ["a"]}]}),
+        )
+        .unwrap();
         let r = req(Operation::Update, "", "pods", "", "ns")
             .with_object(json!({"metadata": {"labels": {"team": "b"}}}))
             .with_old_object(json!({"metadata": {"labels": {"team": "a"}}}));

@@ -7,7 +7,9 @@ pub mod client;
 pub mod matching;
 pub mod review;
 
-use crate::types::{at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};
+use crate::types::{
+    at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
+};
 use apimachinery::StatusError;
 use async_trait::async_trait;
 use base64::Engine;
@@ -36,7 +38,10 @@ enum CallFailure {
     Other(String),
 }
 
-async fn namespace_labels(req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<Option<Value>, StatusError> {
+async fn namespace_labels(
+    req: &AdmissionRequest,
+    ctx: &dyn AdmissionContext,
+) -> Result<Option<Value>, StatusError> {
     if req.group.is_empty() && req.resource == "namespaces" {
         return Ok(req.labels().cloned());
     }
@@ -46,7 +51,11 @@ async fn namespace_labels(req: &AdmissionRequest, ctx: &dyn AdmissionContext) ->
 
 /// The webhooks of every configuration of `resource` that apply to the request, in order
 /// (configurations sorted by name, as kube does).
-async fn matching_webhooks(resource: &str, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<Vec<Value>, StatusError> {
+async fn matching_webhooks(
+    resource: &str,
+    req: &AdmissionRequest,
+    ctx: &dyn AdmissionContext,
+) -> Result<Vec<Value>, StatusError> {
     if matching::exempt(req) {
         return Ok(Vec::new());
     }
@@ -55,7 +64,8 @@ async fn matching_webhooks(resource: &str, req: &AdmissionRequest, ctx: &dyn Adm
         return Ok(Vec::new());
     }
     configs.sort_by(|a, b| str_at(a, &["metadata", "name"]).cmp(&str_at(b, &["metadata", "name"])));
-    let cluster_scoped_other = req.namespace.is_empty() && !(req.group.is_empty() && req.resource == "namespaces");
+    let cluster_scoped_other =
+        req.namespace.is_empty() && !(req.group.is_empty() && req.resource == "namespaces");
     let mut ns_labels: Option<Option<Value>> = None;
     let mut out = Vec::new();
     for cfg in &configs {
@@ -64,7 +74,8 @@ async fn matching_webhooks(resource: &str, req: &AdmissionRequest, ctx: &dyn Adm
                 continue;
             }
             let name = str_at(wh, &["name"]).unwrap_or("");
-            let bad_selector = |e: String| StatusError::internal(&format!("webhook {name:?}: invalid selector: {e}"));
+            let bad_selector =
+                |e: String| StatusError::internal(&format!("webhook {name:?}: invalid selector: {e}"));
             let obj_sel = matching::selector(wh, "objectSelector").map_err(bad_selector)?;
             if !matching::object_selected(&obj_sel, req) {
                 continue;
@@ -86,13 +97,16 @@ async fn matching_webhooks(resource: &str, req: &AdmissionRequest, ctx: &dyn Adm
 
 /// Calls one webhook: `Ok(response)` or a failure to be handled by failurePolicy.
 async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> {
-    let versions: Vec<&str> = crate::types::array_at(wh, &["admissionReviewVersions"]).iter().filter_map(Value::as_str).collect();
+    let versions: Vec<&str> =
+        crate::types::array_at(wh, &["admissionReviewVersions"]).iter().filter_map(Value::as_str).collect();
     let api_version = if versions.is_empty() || versions.contains(&"v1") {
         "admission.k8s.io/v1"
     } else if versions.contains(&"v1beta1") {
         "admission.k8s.io/v1beta1"
     } else {
-        return Err(CallFailure::Other(format!("webhook does not accept known AdmissionReview versions: {versions:?}")));
+        return Err(CallFailure::Other(format!(
+            "webhook does not accept known AdmissionReview versions: {versions:?}"
+        )));
     };
     let url = match (str_at(wh, &["clientConfig", "url"]), at(wh, &["clientConfig", "service"])) {
         (Some(u), _) => u.to_string(),
@@ -109,10 +123,13 @@ async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> 
     };
     let timeout = at(wh, &["timeoutSeconds"]).and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     let uid = uuid::Uuid::new_v4().to_string();
-    let body = serde_json::to_vec(&review::review(req, &uid, api_version)).map_err(|e| CallFailure::Other(e.to_string()))?;
+    let body = serde_json::to_vec(&review::review(req, &uid, api_version))
+        .map_err(|e| CallFailure::Other(e.to_string()))?;
     let (status, bytes) = client::post(&url, ca.as_deref(), body, Duration::from_secs(timeout)).await?;
     if !(200..300).contains(&status) {
-        return Err(CallFailure::Other(format!("received invalid webhook response status code {status} from {url}")));
+        return Err(CallFailure::Other(format!(
+            "received invalid webhook response status code {status} from {url}"
+        )));
     }
     let answer: Value = serde_json::from_slice(&bytes)
         .map_err(|e| CallFailure::Other(format!("received invalid webhook response: {e}")))?;
@@ -140,7 +157,9 @@ async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, S
             }
             Ok(Some(resp))
         }
-        Err(e) if fail_closed(wh) => Err(StatusError::internal(&format!("failed calling webhook {name:?}: {e}"))),
+        Err(e) if fail_closed(wh) => {
+            Err(StatusError::internal(&format!("failed calling webhook {name:?}: {e}")))
+        }
         Err(e) => {
             tracing::warn!(webhook = name, error = %e, "failed calling webhook, failing open");
             Ok(None)
@@ -150,7 +169,9 @@ async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, S
 
 fn apply_patch(req: &mut AdmissionRequest, name: &str, resp: &Value) -> Result<(), StatusError> {
     let Some(patch) = str_at(resp, &["patch"]) else { return Ok(()) };
-    let bad = |m: String| StatusError::internal(&format!("admission webhook {name:?} returned an invalid patch: {m}"));
+    let bad = |m: String| {
+        StatusError::internal(&format!("admission webhook {name:?} returned an invalid patch: {m}"))
+    };
     if let Some(t) = str_at(resp, &["patchType"]) {
         if t != "JSONPatch" {
             return Err(bad(format!("unsupported patch type {t:?}")));

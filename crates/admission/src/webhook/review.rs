@@ -68,9 +68,24 @@ pub fn response<'a>(answer: &'a Value, uid: &str, api_version: &str) -> Result<&
 
 fn static_reason(r: &str) -> &'static str {
     const KNOWN: &[&str] = &[
-        "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid", "ServerTimeout",
-        "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed", "NotAcceptable", "RequestEntityTooLarge",
-        "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable",
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
     ];
     KNOWN.iter().copied().find(|k| *k == r).unwrap_or("")
 }
@@ -101,10 +116,17 @@ mod tests {
 
     #[test]
     fn review_shape() {
-        let req = AdmissionRequest::new(Operation::Create, ("", "v1", "Eviction"), "pods", "ns", "p", UserInfo::new("alice", vec!["g".into()]))
-            .with_kind("policy", "v1", "Eviction")
-            .with_subresource("eviction")
-            .with_object(json!({"a": 1}));
+        let req = AdmissionRequest::new(
+            Operation::Create,
+            ("", "v1", "Eviction"),
+            "pods",
+            "ns",
+            "p",
+            UserInfo::new("alice", vec!["g".into()]),
+        )
+        .with_kind("policy", "v1", "Eviction")
+        .with_subresource("eviction")
+        .with_object(json!({"a": 1}));
         let v = review(&req, "u-1", "admission.k8s.io/v1");
         assert_eq!(v["request"]["kind"], json!({"group": "policy", "version": "v1", "kind": "Eviction"}));
         assert_eq!(v["request"]["resource"], json!({"group": "", "version": "v1", "resource": "pods"}));
@@ -115,10 +137,19 @@ mod tests {
 
     #[test]
     fn denial_messages() {
-        let e = denial("w.example.com", &json!({"allowed": false, "status": {"message": "no way", "code": 403, "reason": "Forbidden"}}));
-        assert_eq!((e.code, e.reason, e.message.as_str()), (403, "Forbidden", "admission webhook \"w.example.com\" denied the request: no way"));
+        let e = denial(
+            "w.example.com",
+            &json!({"allowed": false, "status": {"message": "no way", "code": 403, "reason": "Forbidden"}}),
+        );
+        assert_eq!(
+            (e.code, e.reason, e.message.as_str()),
+            (403, "Forbidden", "admission webhook \"w.example.com\" denied the request: no way")
+        );
         let e = denial("w", &json!({"allowed": false}));
-        assert_eq!((e.code, e.message.as_str()), (400, "admission webhook \"w\" denied the request without explanation"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (400, "admission webhook \"w\" denied the request without explanation")
+        );
         assert!(response(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {"uid": "x"}}), "y", "admission.k8s.io/v1").is_err());
     }
 }

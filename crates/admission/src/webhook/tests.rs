@@ -20,12 +20,13 @@ async fn server(handler: Handler) -> (String, String) {
     let cert = ca.issue_serving("localhost", &["127.0.0.1".into()]).unwrap();
     let chain: Vec<_> = rustls_pemfile::certs(&mut cert.cert_pem.as_bytes()).map(|c| c.unwrap()).collect();
     let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes()).unwrap().unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -46,10 +47,13 @@ async fn server(handler: Handler) -> (String, String) {
                         let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let out = handler(review["request"].clone());
                         let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": out});
-                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(answer.to_string()))))
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(
+                            answer.to_string(),
+                        ))))
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), svc).await;
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), svc).await;
             });
         }
     });
@@ -58,8 +62,12 @@ async fn server(handler: Handler) -> (String, String) {
 }
 
 fn config(ctx: &MemoryContext, resource: &str, kind: &str, webhook: Value) {
-    ctx.put(GROUP, resource, json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
-        "metadata": {"name": "cfg"}, "webhooks": [webhook]}));
+    ctx.put(
+        GROUP,
+        resource,
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+        "metadata": {"name": "cfg"}, "webhooks": [webhook]}),
+    );
 }
 
 fn webhook(name: &str, url: &str, ca: &str, extra: Value) -> Value {
@@ -73,8 +81,17 @@ fn webhook(name: &str, url: &str, ca: &str, extra: Value) -> Value {
 }
 
 fn pod_create() -> AdmissionRequest {
-    AdmissionRequest::new(Operation::Create, ("", "v1", "Pod"), "pods", "ns", "p", UserInfo::new("alice", vec![]))
-        .with_object(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": {}}))
+    AdmissionRequest::new(
+        Operation::Create,
+        ("", "v1", "Pod"),
+        "pods",
+        "ns",
+        "p",
+        UserInfo::new("alice", vec![]),
+    )
+    .with_object(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": {}}),
+    )
 }
 
 #[tokio::test]
@@ -84,7 +101,12 @@ async fn validating_webhook_denial_uses_kube_message() {
     }))
     .await;
     let ctx = MemoryContext::new();
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", webhook("deny.example.com", &url, &ca, json!({})));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("deny.example.com", &url, &ca, json!({})),
+    );
     let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
     assert_eq!((e.code, e.reason), (403, "Forbidden"));
     assert_eq!(e.message, "admission webhook \"deny.example.com\" denied the request: no pods today");
@@ -106,7 +128,12 @@ async fn mutating_webhook_applies_json_patch_and_sees_the_request() {
     }))
     .await;
     let ctx = MemoryContext::new();
-    config(&ctx, "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", webhook("inject.example.com", &url, &ca, json!({})));
+    config(
+        &ctx,
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        webhook("inject.example.com", &url, &ca, json!({})),
+    );
     let mut req = pod_create();
     MutatingWebhook.admit(&mut req, &ctx).await.unwrap();
     assert_eq!(req.object.as_ref().unwrap()["metadata"]["labels"], json!({"injected": "p"}));
@@ -118,16 +145,24 @@ async fn failure_policy_timeout_and_service_refs() {
     let (url, ca) = server(Arc::new(|r: Value| json!({"uid": r["uid"], "allowed": true}))).await;
     let ctx = MemoryContext::new();
     let slow = format!("{url}/slow");
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
-        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Fail"})));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Fail"})),
+    );
     let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
     assert_eq!(e.code, 500);
     assert_eq!(
         e.message,
         format!("Internal error occurred: failed calling webhook \"slow.example.com\": failed to call webhook: Post \"{slow}\": context deadline exceeded")
     );
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
-        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"})));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"})),
+    );
     ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
 
     let svc = json!({"name": "svc.example.com", "clientConfig": {"service": {"namespace": "ns", "name": "hook"}},
@@ -140,9 +175,18 @@ async fn failure_policy_timeout_and_service_refs() {
     // a CA that did not sign the server certificate fails the TLS handshake
     let other = pki::Ca::generate("other").unwrap();
     let wrong = base64::engine::general_purpose::STANDARD.encode(other.cert_pem.as_bytes());
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", webhook("tls.example.com", &url, &wrong, json!({})));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("tls.example.com", &url, &wrong, json!({})),
+    );
     let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
-    assert!(e.message.contains("failed calling webhook \"tls.example.com\": failed to call webhook: Post"), "{}", e.message);
+    assert!(
+        e.message.contains("failed calling webhook \"tls.example.com\": failed to call webhook: Post"),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]
@@ -151,13 +195,26 @@ async fn selectors_skip_unselected_requests() {
     let ctx = MemoryContext::new();
     ctx.put_namespace("ns", json!({"env": "dev"}), "Active");
     let sel = json!({"namespaceSelector": {"matchLabels": {"env": "prod"}}});
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", webhook("prod-only", &url, &ca, sel));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("prod-only", &url, &ca, sel),
+    );
     ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
     ctx.put_namespace("ns", json!({"env": "prod"}), "Active");
     let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
-    assert_eq!((e.code, e.message.as_str()), (400, "admission webhook \"prod-only\" denied the request without explanation"));
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (400, "admission webhook \"prod-only\" denied the request without explanation")
+    );
     let obj = json!({"objectSelector": {"matchExpressions": [{"key": "skip", "operator": "DoesNotExist"}]}});
-    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", webhook("obj", &url, &ca, obj));
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("obj", &url, &ca, obj),
+    );
     let mut req = pod_create();
     req.object.as_mut().unwrap()["metadata"]["labels"] = json!({"skip": "yes"});
     ValidatingWebhook.validate(&req, &ctx).await.unwrap();
