@@ -1,10 +1,16 @@
 //! The Pod Security Standards checks (k8s.io/pod-security-admission `policy/check_*.go`): each
 //! looks at pod metadata and spec JSON and returns a forbidden reason and detail in kube's
-//! wording. Checks are listed in kube's registration order (file-name order).
+//! wording. Checks are listed in kube's registration order (file-name order); the restricted
+//! checks themselves are in `restricted`.
 
 use crate::types::{array_at, at, str_at};
 use serde_json::Value;
 use std::collections::BTreeSet;
+
+use super::restricted::{
+    allow_privilege_escalation, capabilities_restricted, restricted_volumes, run_as_non_root, run_as_user,
+    seccomp_restricted,
+};
 
 /// Policy level of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,14 +142,14 @@ pub fn evaluate(level: Level, minor: Option<u32>, meta: &Value, spec: &Value) ->
     base.chain(second).filter(applies).filter_map(|c| (c.run)(meta, spec)).collect()
 }
 
-fn join_quote(items: &[String]) -> String {
+pub(super) fn join_quote(items: &[String]) -> String {
     if items.is_empty() {
         return String::new();
     }
     format!("\"{}\"", items.join("\", \""))
 }
 
-fn pluralize<'a>(one: &'a str, many: &'a str, n: usize) -> &'a str {
+pub(super) fn pluralize<'a>(one: &'a str, many: &'a str, n: usize) -> &'a str {
     if n == 1 {
         one
     } else {
@@ -151,37 +157,37 @@ fn pluralize<'a>(one: &'a str, many: &'a str, n: usize) -> &'a str {
     }
 }
 
-fn violation(reason: &str, detail: String) -> Option<Violation> {
+pub(super) fn violation(reason: &str, detail: String) -> Option<Violation> {
     Some(Violation { reason: reason.to_string(), detail })
 }
 
 /// Init containers, containers, then ephemeral containers (kube's `visitContainers`).
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+pub(super) fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
     ["initContainers", "containers", "ephemeralContainers"]
         .into_iter()
         .flat_map(move |l| array_at(spec, &[l]).iter())
 }
 
-fn cname(c: &Value) -> String {
+pub(super) fn cname(c: &Value) -> String {
     str_at(c, &["name"]).unwrap_or("").to_string()
 }
 
-fn sc<'a>(c: &'a Value, path: &[&str]) -> Option<&'a Value> {
+pub(super) fn sc<'a>(c: &'a Value, path: &[&str]) -> Option<&'a Value> {
     let mut full = vec!["securityContext"];
     full.extend_from_slice(path);
     at(c, &full)
 }
 
-fn containers_where(spec: &Value, pred: impl Fn(&Value) -> bool) -> Vec<String> {
+pub(super) fn containers_where(spec: &Value, pred: impl Fn(&Value) -> bool) -> Vec<String> {
     containers(spec).filter(|c| pred(c)).map(cname).collect()
 }
 
-fn containers_phrase(names: &[String]) -> String {
+pub(super) fn containers_phrase(names: &[String]) -> String {
     format!("{} {}", pluralize("container", "containers", names.len()), join_quote(names))
 }
 
 /// "pod and containers \"a\"" style list of setters.
-fn setters(pod: bool, names: &[String]) -> Vec<String> {
+pub(super) fn setters(pod: bool, names: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     if pod {
         out.push("pod".to_string());
@@ -190,19 +196,6 @@ fn setters(pod: bool, names: &[String]) -> Vec<String> {
         out.push(containers_phrase(names));
     }
     out
-}
-
-fn allow_privilege_escalation(_m: &Value, spec: &Value) -> Option<Violation> {
-    let bad = containers_where(spec, |c| {
-        sc(c, &["allowPrivilegeEscalation"]).and_then(Value::as_bool) != Some(false)
-    });
-    if bad.is_empty() {
-        return None;
-    }
-    violation(
-        "allowPrivilegeEscalation != false",
-        format!("{} must set securityContext.allowPrivilegeEscalation=false", containers_phrase(&bad)),
-    )
 }
 
 fn app_armor(meta: &Value, _spec: &Value) -> Option<Violation> {
@@ -242,7 +235,7 @@ const BASELINE_CAPS: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn caps(c: &Value, list: &str) -> Vec<String> {
+pub(super) fn caps(c: &Value, list: &str) -> Vec<String> {
     sc(c, &["capabilities", list])
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
@@ -274,45 +267,6 @@ fn capabilities_baseline(_m: &Value, spec: &Value) -> Option<Violation> {
     )
 }
 
-fn capabilities_restricted(_m: &Value, spec: &Value) -> Option<Violation> {
-    let mut missing_drop = Vec::new();
-    let mut adding = Vec::new();
-    let mut forbidden = BTreeSet::new();
-    for c in containers(spec) {
-        if sc(c, &["capabilities"]).is_none() {
-            missing_drop.push(cname(c));
-            continue;
-        }
-        if !caps(c, "drop").iter().any(|d| d == "ALL") {
-            missing_drop.push(cname(c));
-        }
-        let bad: Vec<String> = caps(c, "add").into_iter().filter(|a| a != "NET_BIND_SERVICE").collect();
-        if !bad.is_empty() {
-            adding.push(cname(c));
-            forbidden.extend(bad);
-        }
-    }
-    let mut details = Vec::new();
-    if !missing_drop.is_empty() {
-        details.push(format!(
-            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-            containers_phrase(&missing_drop)
-        ));
-    }
-    if !adding.is_empty() {
-        let forbidden: Vec<String> = forbidden.into_iter().collect();
-        details.push(format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&adding),
-            join_quote(&forbidden)
-        ));
-    }
-    if details.is_empty() {
-        return None;
-    }
-    violation("unrestricted capabilities", details.join("; "))
-}
-
 fn host_namespaces(_m: &Value, spec: &Value) -> Option<Violation> {
     let set: Vec<&str> = ["hostIPC", "hostNetwork", "hostPID"]
         .into_iter()
@@ -324,7 +278,7 @@ fn host_namespaces(_m: &Value, spec: &Value) -> Option<Violation> {
     violation("host namespaces", set.join(", "))
 }
 
-fn volume_names(spec: &Value, pred: impl Fn(&Value) -> bool) -> Vec<String> {
+pub(super) fn volume_names(spec: &Value, pred: impl Fn(&Value) -> bool) -> Vec<String> {
     array_at(spec, &["volumes"]).iter().filter(|v| pred(v)).map(cname).collect()
 }
 
@@ -406,67 +360,6 @@ fn proc_mount(_m: &Value, spec: &Value) -> Option<Violation> {
     )
 }
 
-const ALLOWED_RESTRICTED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
-fn restricted_volumes(_m: &Value, spec: &Value) -> Option<Violation> {
-    let mut names: Vec<String> = volume_names(spec, |v| {
-        !v.as_object().is_some_and(|o| {
-            o.iter().any(|(k, val)| !val.is_null() && ALLOWED_RESTRICTED_VOLUMES.contains(&k.as_str()))
-        })
-    });
-    if names.is_empty() {
-        return None;
-    }
-    names.sort();
-    names.dedup();
-    // Go's %q of a []string: ["a" "b"]
-    let quoted: Vec<String> = names.iter().map(|n| Value::String(n.clone()).to_string()).collect();
-    violation("restricted volume types", format!("volumes [{}] have restricted types", quoted.join(" ")))
-}
-
-fn run_as_non_root(_m: &Value, spec: &Value) -> Option<Violation> {
-    let pod_value = at(spec, &["securityContext", "runAsNonRoot"]).and_then(Value::as_bool);
-    let pod_bad = pod_value == Some(false);
-    let pod_ok = pod_value == Some(true);
-    let explicit =
-        containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool) == Some(false));
-    let implicit =
-        containers_where(spec, |c| sc(c, &["runAsNonRoot"]).and_then(Value::as_bool).is_none() && !pod_ok);
-    let bad = setters(pod_bad, &explicit);
-    if !bad.is_empty() {
-        return violation(
-            "runAsNonRoot != true",
-            format!("{} must not set securityContext.runAsNonRoot=false", bad.join(" and ")),
-        );
-    }
-    if !implicit.is_empty() {
-        return violation(
-            "runAsNonRoot != true",
-            format!("pod or {} must set securityContext.runAsNonRoot=true", containers_phrase(&implicit)),
-        );
-    }
-    None
-}
-
-fn run_as_user(_m: &Value, spec: &Value) -> Option<Violation> {
-    let pod_bad = at(spec, &["securityContext", "runAsUser"]).and_then(Value::as_i64) == Some(0);
-    let explicit = containers_where(spec, |c| sc(c, &["runAsUser"]).and_then(Value::as_i64) == Some(0));
-    let bad = setters(pod_bad, &explicit);
-    if bad.is_empty() {
-        return None;
-    }
-    violation("runAsUser=0", format!("{} must not set runAsUser=0", bad.join(" and ")))
-}
-
 fn se_linux_options(_m: &Value, spec: &Value) -> Option<Violation> {
     const TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
     let mut bad_types = BTreeSet::new();
@@ -520,7 +413,7 @@ fn valid_seccomp(t: &str) -> bool {
     t == "RuntimeDefault" || t == "Localhost"
 }
 
-fn seccomp_setters(spec: &Value) -> (bool, bool, Vec<String>, Vec<String>, BTreeSet<String>) {
+pub(super) fn seccomp_setters(spec: &Value) -> (bool, bool, Vec<String>, Vec<String>, BTreeSet<String>) {
     let mut bad_values = BTreeSet::new();
     let pod_type =
         at(spec, &["securityContext", "seccompProfile"]).map(|p| str_at(p, &["type"]).unwrap_or(""));
@@ -547,7 +440,11 @@ fn seccomp_setters(spec: &Value) -> (bool, bool, Vec<String>, Vec<String>, BTree
     (pod_bad, pod_set, explicit, implicit, bad_values)
 }
 
-fn seccomp_explicit(pod_bad: bool, explicit: &[String], values: BTreeSet<String>) -> Option<Violation> {
+pub(super) fn seccomp_explicit(
+    pod_bad: bool,
+    explicit: &[String],
+    values: BTreeSet<String>,
+) -> Option<Violation> {
     let bad = setters(pod_bad, explicit);
     if bad.is_empty() {
         return None;
@@ -566,23 +463,6 @@ fn seccomp_explicit(pod_bad: bool, explicit: &[String], values: BTreeSet<String>
 fn seccomp_baseline(_m: &Value, spec: &Value) -> Option<Violation> {
     let (pod_bad, _, explicit, _, values) = seccomp_setters(spec);
     seccomp_explicit(pod_bad, &explicit, values)
-}
-
-fn seccomp_restricted(_m: &Value, spec: &Value) -> Option<Violation> {
-    let (pod_bad, _, explicit, implicit, values) = seccomp_setters(spec);
-    if let Some(v) = seccomp_explicit(pod_bad, &explicit, values) {
-        return Some(v);
-    }
-    if implicit.is_empty() {
-        return None;
-    }
-    violation(
-        "seccompProfile",
-        format!(
-            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
-            containers_phrase(&implicit)
-        ),
-    )
 }
 
 const SAFE_SYSCTLS: &[&str] = &[

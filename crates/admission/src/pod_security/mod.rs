@@ -5,6 +5,7 @@
 //! violations in workload pod templates become `would violate PodSecurity ...` warnings.
 
 pub mod checks;
+mod restricted;
 
 use crate::types::{at, AdmissionContext, AdmissionRequest, Operation, ValidatingPlugin};
 use apimachinery::StatusError;
