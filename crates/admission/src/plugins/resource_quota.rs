@@ -96,7 +96,7 @@ fn pod_constraints(pod: &Value, hard: &Usage) -> Option<String> {
     }
     let parts: Vec<String> = missing
         .iter()
-        .map(|(k, names)| format!("{k} for: {}", names.iter().cloned().collect::<Vec<_>>().join(",")))
+        .map(|(k, names)| format!("{k} for: {}", names.iter().cloned().collect::<Vec<_>>().join(", ")))
         .collect();
     Some(format!("must specify {}", parts.join("; ")))
 }

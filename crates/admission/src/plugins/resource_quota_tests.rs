@@ -55,7 +55,7 @@ async fn compute_quota_requires_requests_and_sums_them() {
     let bare =
         create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}));
     let e = rq.validate(&bare, &ctx).await.unwrap_err();
-    assert_eq!(e.message, "pods \"p\" is forbidden: failed quota: compute: must specify limits.memory for: c; requests.cpu for: c");
+    assert_eq!(e.message, "pods \"p\" is forbidden: failed quota: compute: must specify limits.memory for: c, d; requests.cpu for: c");
     let sized = |cpu: &str| {
         create(
             "pods",

@@ -2,8 +2,8 @@
 //! non-root users, seccomp); the baseline checks and shared helpers live in `checks`.
 
 use super::checks::{
-    caps, cname, containers, containers_phrase, containers_where, join_quote, sc, seccomp_explicit,
-    seccomp_setters, setters, violation, volume_names, Violation,
+    caps, cname, containers, containers_phrase, containers_where, join_quote, pluralize, sc,
+    seccomp_explicit, seccomp_setters, setters, violation, volume_names, Violation,
 };
 use crate::types::at;
 use serde_json::Value;
@@ -72,20 +72,64 @@ const ALLOWED_RESTRICTED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
+/// Volume source keys kube names in its message (anything else is `unknown`).
+const KNOWN_RESTRICTED_TYPES: &[&str] = &[
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "fc",
+    "azureFile",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+];
+
 pub(super) fn restricted_volumes(_m: &Value, spec: &Value) -> Option<Violation> {
-    let mut names: Vec<String> = volume_names(spec, |v| {
-        !v.as_object().is_some_and(|o| {
+    let allowed = |v: &Value| {
+        v.as_object().is_some_and(|o| {
             o.iter().any(|(k, val)| !val.is_null() && ALLOWED_RESTRICTED_VOLUMES.contains(&k.as_str()))
         })
-    });
+    };
+    let names = volume_names(spec, |v| !allowed(v));
     if names.is_empty() {
         return None;
     }
-    names.sort();
-    names.dedup();
-    // Go's %q of a []string: ["a" "b"]
-    let quoted: Vec<String> = names.iter().map(|n| Value::String(n.clone()).to_string()).collect();
-    violation("restricted volume types", format!("volumes [{}] have restricted types", quoted.join(" ")))
+    let types: BTreeSet<String> = crate::types::array_at(spec, &["volumes"])
+        .iter()
+        .filter(|v| !allowed(v))
+        .map(|v| {
+            let key = v.as_object().into_iter().flatten().find(|(k, val)| *k != "name" && !val.is_null());
+            match key {
+                Some((k, _)) if KNOWN_RESTRICTED_TYPES.contains(&k.as_str()) => k.clone(),
+                _ => "unknown".to_string(),
+            }
+        })
+        .collect();
+    let types: Vec<String> = types.into_iter().collect();
+    violation(
+        "restricted volume types",
+        format!(
+            "{} {} {} {} {}",
+            pluralize("volume", "volumes", names.len()),
+            join_quote(&names),
+            pluralize("uses", "use", names.len()),
+            pluralize("restricted volume type", "restricted volume types", types.len()),
+            join_quote(&types)
+        ),
+    )
 }
 
 pub(super) fn run_as_non_root(_m: &Value, spec: &Value) -> Option<Violation> {

@@ -68,7 +68,7 @@ async fn restricted_volumes_and_run_as_user() {
     let e = PodSecurity.validate(&pod(spec), &ctx).await.unwrap_err();
     assert_eq!(
         e.message,
-        "pods \"x\" is forbidden: violates PodSecurity \"restricted:latest\": restricted volume types (volumes [\"h\" \"n\"] have restricted types), runAsUser=0 (pod must not set runAsUser=0)"
+        "pods \"x\" is forbidden: violates PodSecurity \"restricted:latest\": restricted volume types (volumes \"h\", \"n\" use restricted volume types \"hostPath\", \"nfs\"), runAsUser=0 (pod must not set runAsUser=0)"
     );
 }
 
