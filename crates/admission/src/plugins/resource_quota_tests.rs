@@ -52,8 +52,8 @@ async fn compute_quota_requires_requests_and_sums_them() {
     let ctx = MemoryContext::new();
     quota(&ctx, "compute", json!({"requests.cpu": "1", "limits.memory": "1Gi"}));
     let rq = ResourceQuota::default();
-    let bare =
-        create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}));
+    let containers = json!([{"name": "c"}, {"name": "d", "resources": {"requests": {"cpu": "1m"}}}]);
+    let bare = create("pods", "Pod", json!({"metadata": {"name": "p"}, "spec": {"containers": containers}}));
     let e = rq.validate(&bare, &ctx).await.unwrap_err();
     assert_eq!(e.message, "pods \"p\" is forbidden: failed quota: compute: must specify limits.memory for: c, d; requests.cpu for: c");
     let sized = |cpu: &str| {
