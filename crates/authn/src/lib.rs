@@ -5,10 +5,23 @@
 //! and a credential that was presented but rejected makes the request fail (401).
 
 pub mod anonymous;
+pub mod basic_auth;
+pub mod bearer;
+pub mod bootstrap_token;
+pub mod cache;
+mod csv;
+mod reload;
+pub mod request_header;
+pub mod serviceaccount;
+pub mod token_file;
 pub mod union;
+pub mod webhook;
 pub mod x509;
 
 use apimachinery::UserInfo;
+pub use bearer::bearer_token;
+pub use csv::CsvError;
+pub use reload::CredentialFileError;
 pub use union::Union;
 
 /// What an authenticator sees of a request.
