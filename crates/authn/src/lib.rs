@@ -4,6 +4,8 @@
 //! authenticated / not mine / failed; [`Union`] asks them in order, first success wins,
 //! and a credential that was presented but rejected makes the request fail (401).
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod anonymous;
 pub mod basic_auth;
 pub mod bearer;

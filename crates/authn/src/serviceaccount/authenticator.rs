@@ -154,7 +154,8 @@ impl ServiceAccountAuthenticator {
         let decoded = jwt::decode(token).ok_or(SaTokenError::NotServiceAccountToken)?;
         let iss = decoded.claims.iss.as_deref().unwrap_or_default();
         let legacy = iss == LEGACY_ISSUER;
-        if !(legacy && self.legacy) && !self.issuers.iter().any(|i| i == iss) {
+        let accepted = (legacy && self.legacy) || self.issuers.iter().any(|i| i == iss);
+        if !accepted {
             return Err(SaTokenError::NotServiceAccountToken);
         }
         let mut candidates =
