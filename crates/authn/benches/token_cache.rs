@@ -39,6 +39,12 @@ fn main() {
     g.bench_function("sa_verify_uncached", |b| {
         b.iter(|| uncached.rt.block_on(uncached.authn.authenticate_token(black_box(&token))).unwrap())
     });
+    g.bench_function("sha256_only_sha2", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(black_box(token.as_bytes())))
+    });
+    g.bench_function("sha256_only_ring", |b| {
+        b.iter(|| ring::digest::digest(&ring::digest::SHA256, black_box(token.as_bytes())))
+    });
     g.finish();
     c.final_summary();
 

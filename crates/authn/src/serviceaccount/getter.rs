@@ -33,19 +33,16 @@ pub trait ServiceAccountGetter: Send + Sync {
     }
 }
 
-type Key = (String, String);
+/// namespace → name → value, so that lookups by `&str` allocate nothing.
+type Namespaced<V> = RwLock<HashMap<String, HashMap<String, V>>>;
 
 /// A [`ServiceAccountGetter`] over maps.
 #[derive(Default)]
 pub struct InMemoryGetter {
-    service_accounts: RwLock<HashMap<Key, String>>,
-    secrets: RwLock<HashMap<Key, SecretInfo>>,
-    pods: RwLock<HashMap<Key, String>>,
+    service_accounts: Namespaced<String>,
+    secrets: Namespaced<SecretInfo>,
+    pods: Namespaced<String>,
     nodes: RwLock<HashMap<String, String>>,
-}
-
-fn key(ns: &str, name: &str) -> Key {
-    (ns.to_string(), name.to_string())
 }
 
 impl InMemoryGetter {
@@ -55,33 +52,42 @@ impl InMemoryGetter {
 
     /// Sets (or with `None` deletes) a ServiceAccount.
     pub fn set_service_account(&self, ns: &str, name: &str, uid: Option<&str>) {
-        set(&self.service_accounts, key(ns, name), uid.map(str::to_string));
+        set(&self.service_accounts, ns, name, uid.map(str::to_string));
     }
 
     pub fn set_secret(&self, ns: &str, name: &str, secret: Option<SecretInfo>) {
-        set(&self.secrets, key(ns, name), secret);
+        set(&self.secrets, ns, name, secret);
     }
 
     pub fn set_pod(&self, ns: &str, name: &str, uid: Option<&str>) {
-        set(&self.pods, key(ns, name), uid.map(str::to_string));
+        set(&self.pods, ns, name, uid.map(str::to_string));
     }
 
     pub fn set_node(&self, name: &str, uid: Option<&str>) {
-        set(&self.nodes, name.to_string(), uid.map(str::to_string));
+        let mut nodes = self.nodes.write().unwrap_or_else(|p| p.into_inner());
+        match uid {
+            Some(uid) => nodes.insert(name.to_string(), uid.to_string()),
+            None => nodes.remove(name),
+        };
     }
 }
 
-fn set<K: std::hash::Hash + Eq, V>(map: &RwLock<HashMap<K, V>>, k: K, v: Option<V>) {
+fn set<V>(map: &Namespaced<V>, ns: &str, name: &str, v: Option<V>) {
     let mut m = map.write().unwrap_or_else(|p| p.into_inner());
     match v {
-        Some(v) => m.insert(k, v),
-        None => m.remove(&k),
-    };
+        Some(v) => {
+            m.entry(ns.to_string()).or_default().insert(name.to_string(), v);
+        }
+        None => {
+            if let Some(names) = m.get_mut(ns) {
+                names.remove(name);
+            }
+        }
+    }
 }
 
-fn get<V: Clone>(map: &RwLock<HashMap<Key, V>>, ns: &str, name: &str) -> Option<V> {
-    let m = map.read().unwrap_or_else(|p| p.into_inner());
-    m.get(&key(ns, name)).cloned()
+fn get<V: Clone>(map: &Namespaced<V>, ns: &str, name: &str) -> Option<V> {
+    map.read().unwrap_or_else(|p| p.into_inner()).get(ns)?.get(name).cloned()
 }
 
 #[async_trait::async_trait]
