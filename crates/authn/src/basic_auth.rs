@@ -102,8 +102,8 @@ impl BasicAuthAuthenticator {
     }
 
     /// Re-reads the file now; `Ok(true)` when a new table took effect.
-    pub fn reload(&self, path: &Path) -> Result<bool, CredentialFileError> {
-        self.table.reload(std::fs::read(path))
+    pub fn reload(&self) -> Result<bool, CredentialFileError> {
+        self.table.reload_from_disk()
     }
 }
 
@@ -150,10 +150,10 @@ mod tests {
         assert_eq!(none, AuthOutcome::NotApplicable);
 
         std::fs::write(&path, "n3w,admin,1\n").unwrap();
-        assert!(a.reload(&path).unwrap());
+        assert!(a.reload().unwrap());
         assert!(matches!(auth(&a, "admin", "n3w").await, AuthOutcome::Authenticated(_)));
         std::fs::write(&path, "only-two,columns\n").unwrap();
-        let e = a.reload(&path).unwrap_err().to_string();
+        let e = a.reload().unwrap_err().to_string();
         assert!(e.contains("line 1") && !e.contains("only-two"), "{e}");
         assert!(matches!(auth(&a, "admin", "n3w").await, AuthOutcome::Authenticated(_)));
     }

@@ -3,6 +3,12 @@
 //! Mirrors k8s.io/apiserver `pkg/authentication`: each [`Authenticator`] answers
 //! authenticated / not mine / failed; [`Union`] asks them in order, first success wins,
 //! and a credential that was presented but rejected makes the request fail (401).
+//!
+//! Request authenticators: [`x509`] (client certificates), [`request_header`] (front
+//! proxy), [`basic_auth`] (legacy passwords), [`anonymous`]. Bearer-token authenticators
+//! ([`bearer_token`] reads the header): [`token_file`], [`serviceaccount`],
+//! [`bootstrap_token`], [`webhook`]. Tokens are only ever held or cached as SHA-256 keys
+//! ([`cache`]), compared in constant time, and never logged.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

@@ -86,6 +86,11 @@ impl<T: Send + Sync + 'static> Reloading<T> {
         Ok(true)
     }
 
+    /// Re-reads the file now.
+    pub fn reload_from_disk(&self) -> Result<bool, CredentialFileError> {
+        self.reload(std::fs::read(&self.path))
+    }
+
     /// Polls the file every `every` until the returned guard is dropped.
     pub fn watch(self: &Arc<Self>, every: Duration) -> Result<Watch, CredentialFileError> {
         let handle = tokio::runtime::Handle::try_current()

@@ -109,8 +109,8 @@ impl TokenFileAuthenticator {
     }
 
     /// Re-reads the file now; `Ok(true)` when a new table took effect.
-    pub fn reload(&self, path: &Path) -> Result<bool, CredentialFileError> {
-        self.table.reload(std::fs::read(path))
+    pub fn reload(&self) -> Result<bool, CredentialFileError> {
+        self.table.reload_from_disk()
     }
 
     /// Number of tokens in force.
@@ -208,11 +208,11 @@ mod tests {
         assert!(matches!(auth(&a, Some("Bearer old")).await, AuthOutcome::Failed(_)));
 
         std::fs::write(&path, "new,john,2\nbroken\n").unwrap();
-        assert!(a.reload(&path).is_err());
+        assert!(a.reload().is_err());
         assert_eq!(auth(&a, Some("Bearer new")).await, user("john", "2", &[]), "last good file in force");
-        assert!(!a.reload(&path).unwrap(), "same bad content is not re-reported");
+        assert!(!a.reload().unwrap(), "same bad content is not re-reported");
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(a.reload(&path), Err(CredentialFileError::Io { .. })));
+        assert!(matches!(a.reload(), Err(CredentialFileError::Io { .. })));
         assert_eq!(a.len(), 1);
     }
 
