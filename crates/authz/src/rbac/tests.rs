@@ -337,3 +337,42 @@ fn many_groups_are_all_consulted() {
     );
     assert!(!a.is_allowed(&res(&many, "get", "", "pods", "ns2", "")));
 }
+
+#[test]
+fn explain_reports_resolution_errors_on_a_miss() {
+    let a = authz(&[
+        rb("ns1", "x", "Role", "gone", json!([{"kind": "User", "name": "alice"}])),
+        crb("y", "gone-too", json!([{"kind": "Group", "name": "devs"}])),
+    ]);
+    let e = a.explain(&res(&user("alice", &["devs"]), "get", "", "pods", "ns1", ""));
+    assert!(!e.allowed);
+    assert_eq!(
+        e.errors,
+        vec![
+            r#"clusterrole.rbac.authorization.k8s.io "gone-too" not found"#.to_string(),
+            r#"role.rbac.authorization.k8s.io "gone" not found"#.to_string(),
+        ]
+    );
+    assert_eq!(
+        e.reason,
+        r#"RBAC: [clusterrole.rbac.authorization.k8s.io "gone-too" not found, role.rbac.authorization.k8s.io "gone" not found]"#
+    );
+}
+
+#[test]
+fn upsert_many_is_all_or_nothing() {
+    let a = RbacAuthorizer::new();
+    let bad = json!({"kind": "ClusterRoleBinding", "metadata": {"name": "b"}});
+    assert_eq!(
+        a.upsert_many(&[cluster_role("reader", pod_reader()), bad]),
+        Err(AuthzError::MissingField("roleRef"))
+    );
+    assert_eq!((a.roles(), a.bindings()), (0, 0));
+    a.upsert_many(&[
+        crb("b", "reader", json!([{"kind": "User", "name": "u"}])),
+        cluster_role("reader", pod_reader()),
+    ])
+    .unwrap();
+    assert!(a.is_allowed(&res(&user("u", &[]), "get", "", "pods", "", "")));
+    assert_eq!(a.subjects(), 1);
+}
