@@ -1,10 +1,13 @@
 //! kubeward's API server: TLS -> authentication -> authorization -> REST handlers ->
 //! storage, answering as kube-apiserver does. [`start`] builds it from a [`Config`].
 
+pub mod admit;
+pub mod authn_setup;
 pub mod bootstrap;
 pub mod controllers;
 pub mod discovery;
 pub mod filters;
+pub mod getters;
 pub mod impersonation;
 pub mod negotiate;
 pub mod nonresource;
@@ -16,9 +19,13 @@ pub mod state;
 
 use state::ApiState;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use storage::Store;
+
+/// The issuer of service-account tokens when `--service-account-issuer` is not given.
+pub const DEFAULT_SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// kube-apiserver's default --max-request-body-bytes (3 MiB).
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -31,6 +38,29 @@ pub struct Config {
     pub tls_cert_file: String,
     pub tls_private_key_file: String,
     pub client_ca_file: Option<String>,
+    /// `--token-auth-file`: static bearer tokens (CSV), reloaded on change.
+    pub token_auth_file: Option<PathBuf>,
+    /// `--basic-auth-file`: legacy passwords (CSV), reloaded on change.
+    pub basic_auth_file: Option<PathBuf>,
+    /// `--service-account-key-file`: public (or private) keys that verify SA tokens.
+    pub service_account_key_files: Vec<PathBuf>,
+    /// `--service-account-signing-key-file`: signs TokenRequest and legacy tokens.
+    pub service_account_signing_key_file: Option<PathBuf>,
+    /// `--service-account-issuer` (the first one signs).
+    pub service_account_issuers: Vec<String>,
+    /// `--api-audiences` (default: the issuer).
+    pub api_audiences: Vec<String>,
+    /// `--enable-bootstrap-token-auth`.
+    pub enable_bootstrap_token_auth: bool,
+    /// `--authentication-token-webhook-config-file` and its cache TTL.
+    pub authentication_token_webhook_config_file: Option<PathBuf>,
+    pub authentication_token_webhook_cache_ttl: std::time::Duration,
+    /// `--requestheader-client-ca-file` and `--requestheader-allowed-names` (front proxy).
+    pub requestheader_client_ca_file: Option<String>,
+    pub requestheader_allowed_names: Vec<String>,
+    /// `--enable-admission-plugins` / `--disable-admission-plugins` (kube's default set when empty).
+    pub enable_admission_plugins: Vec<String>,
+    pub disable_admission_plugins: Vec<String>,
     /// `--authorization-mode`, in order: RBAC, AlwaysAllow, AlwaysDeny.
     pub authorization_modes: Vec<String>,
     pub anonymous_auth: bool,
@@ -48,12 +78,14 @@ pub enum StartError {
     Tls(#[from] server::TlsSetupError),
     #[error(transparent)]
     ClientCa(#[from] authn::AuthnConfigError),
-    #[error("client CA: {0}")]
-    Verifier(String),
     #[error("unknown authorization mode {0:?} (supported: RBAC, AlwaysAllow, AlwaysDeny)")]
     AuthorizationMode(String),
     #[error("binding {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("authentication: {0}")]
+    Authentication(String),
+    #[error("admission: {0}")]
+    Admission(String),
     #[error("bootstrap: {0}")]
     Bootstrap(String),
 }
@@ -74,15 +106,11 @@ impl<A: authz::Authorizer> authz::Authorizer for Shared<A> {
 }
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
-    let mut authenticators: Vec<Box<dyn authn::Authenticator>> = Vec::new();
-    let mut client_verifier = None;
-    if let Some(ca) = &config.client_ca_file {
-        let roots = authn::x509::load_ca_file(ca)?;
-        let x509 =
-            authn::x509::X509Authenticator::new(roots).map_err(|e| StartError::Verifier(e.to_string()))?;
-        client_verifier = Some(x509.tls_verifier());
-        authenticators.push(Box::new(x509));
-    }
+    let authn_setup::Authentication { authenticators, client_verifier, issuer } =
+        authn_setup::build(&config, store.clone())?;
+    let admission =
+        admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
+            .map_err(|e| StartError::Admission(e.to_string()))?;
     let anonymous = config
         .anonymous_auth
         .then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
@@ -131,6 +159,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         authn: authn::Union::new(authenticators, anonymous),
         authorizer: Box::new(authz::Union::new(authorizers)),
         rbac: rbac.clone(),
+        token_issuer: issuer.clone(),
+        admission,
         discovery: discovery::Discovery::new(catalog, &server_address),
         openapi: openapi::OpenApi::new(&specs),
         ready: AtomicBool::new(false),
@@ -150,6 +180,11 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         }
         None => None,
     };
+    if let Some(issuer) = issuer {
+        controllers::tokens::start(state.clone(), issuer, root_ca.clone())
+            .await
+            .map_err(StartError::Bootstrap)?;
+    }
     controllers::serviceaccounts::start(state.clone(), root_ca).await.map_err(StartError::Bootstrap)?;
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));

@@ -15,6 +15,9 @@ pub struct ApiState {
     pub authorizer: Box<dyn authz::Authorizer>,
     /// The RBAC authorizer when RBAC is in the chain: rules for SelfSubjectRulesReview.
     pub rbac: Option<Arc<authz::RbacAuthorizer>>,
+    /// Signs TokenRequest and legacy Secret tokens (when a signing key is configured).
+    pub token_issuer: Option<Arc<authn::serviceaccount::TokenIssuer>>,
+    pub admission: admission::Chain,
     pub discovery: Discovery,
     pub openapi: openapi::OpenApi,
     pub ready: AtomicBool,

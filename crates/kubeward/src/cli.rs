@@ -1,6 +1,7 @@
 //! Command line: `kubeward up` (safe defaults, PKI and admin kubeconfig in one go) and
 //! `kubeward server` (kube-apiserver's flags and meanings).
 
+use crate::flags::ApiServerFlags;
 use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -59,12 +60,8 @@ struct UpArgs {
     /// Where the store, PKI and kubeconfigs live.
     #[arg(long, default_value = ".kubeward", env = "KUBEWARD_DATA_DIR")]
     data_dir: PathBuf,
-    /// The port to serve HTTPS on (0 picks a free port).
-    #[arg(long, default_value_t = 6443)]
-    secure_port: u16,
-    /// The address to listen on; loopback unless told otherwise.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind_address: IpAddr,
+    #[command(flatten)]
+    flags: ApiServerFlags,
 }
 
 #[derive(Args)]
@@ -72,30 +69,15 @@ struct ServerArgs {
     /// Embedded store directory.
     #[arg(long)]
     data_dir: PathBuf,
-    #[arg(long, default_value_t = 6443)]
-    secure_port: u16,
-    #[arg(long, default_value = "127.0.0.1")]
-    bind_address: IpAddr,
     #[arg(long)]
     tls_cert_file: String,
     #[arg(long)]
     tls_private_key_file: String,
-    /// CA bundle that client certificates must chain to (x509 authentication).
-    #[arg(long)]
-    client_ca_file: Option<String>,
-    /// Ordered authorizers: RBAC, AlwaysAllow, AlwaysDeny.
-    #[arg(long, default_value = "RBAC", value_delimiter = ',')]
-    authorization_mode: Vec<String>,
-    /// Allow anonymous requests to the health and version endpoints.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    anonymous_auth: bool,
-    #[arg(long, default_value_t = 400)]
-    max_requests_inflight: usize,
     /// CA bundle published as the kube-root-ca.crt ConfigMap (default: --client-ca-file).
     #[arg(long)]
     root_ca_file: Option<String>,
-    #[arg(long, default_value_t = apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES)]
-    max_request_body_bytes: usize,
+    #[command(flatten)]
+    flags: ApiServerFlags,
 }
 
 #[derive(Debug)]
@@ -152,26 +134,32 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
             hostnames.push(h.to_string());
         }
     }
-    if !a.bind_address.is_loopback() && !a.bind_address.is_unspecified() {
-        hostnames.push(a.bind_address.to_string());
+    let bind = a.flags.bind_address;
+    if !bind.is_loopback() && !bind.is_unspecified() {
+        hostnames.push(bind.to_string());
     }
     if cluster.ensure(&hostnames).map_err(err)? {
         tracing::info!(dir = %cluster.dir.display(), "created cluster PKI");
     }
     let store = open_store(&data_dir)?;
-    let config = apiserver::Config {
-        bind_address: a.bind_address,
-        secure_port: a.secure_port,
-        tls_cert_file: cluster.serving_cert.display().to_string(),
-        tls_private_key_file: cluster.serving_key.display().to_string(),
-        client_ca_file: Some(cluster.ca_cert.display().to_string()),
-        authorization_modes: vec!["RBAC".into()],
-        anonymous_auth: true,
-        max_requests_inflight: 400,
-        max_request_body_bytes: apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES,
-        root_ca_file: Some(cluster.ca_cert.display().to_string()),
-        bootstrap_admin_user: Some(pki::ADMIN_USER.into()),
-    };
+    let mut flags = a.flags;
+    // Safe defaults for what the user left unset.
+    flags.client_ca_file.get_or_insert_with(|| cluster.ca_cert.display().to_string());
+    flags.service_account_signing_key_file.get_or_insert_with(|| cluster.sa_key.clone());
+    flags
+        .requestheader_client_ca_file
+        .get_or_insert_with(|| cluster.front_proxy_ca_cert.display().to_string());
+    if flags.requestheader_allowed_names.is_empty() {
+        flags.requestheader_allowed_names = vec!["front-proxy-client".into()];
+    }
+    if flags.enable_admission_plugins.is_empty() {
+        flags.enable_admission_plugins = vec!["NodeRestriction".into()];
+    }
+    flags.enable_bootstrap_token_auth = true;
+    let mut config =
+        flags.config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string());
+    config.root_ca_file = Some(cluster.ca_cert.display().to_string());
+    config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
     let running = apiserver::start(config, store).await.map_err(err)?;
     let host = match running.addr.ip() {
         IpAddr::V6(ip) => format!("[{ip}]"),
@@ -201,19 +189,11 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
 
 async fn server(a: ServerArgs) -> Result<(), CliError> {
     let store = open_store(&a.data_dir)?;
-    let config = apiserver::Config {
-        bind_address: a.bind_address,
-        secure_port: a.secure_port,
-        tls_cert_file: a.tls_cert_file,
-        tls_private_key_file: a.tls_private_key_file,
-        client_ca_file: a.client_ca_file.clone(),
-        authorization_modes: a.authorization_mode,
-        anonymous_auth: a.anonymous_auth,
-        max_requests_inflight: a.max_requests_inflight,
-        max_request_body_bytes: a.max_request_body_bytes,
-        root_ca_file: a.root_ca_file.or_else(|| a.client_ca_file.clone()),
-        bootstrap_admin_user: None,
-    };
+    let root_ca = a.root_ca_file.clone();
+    let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file);
+    if root_ca.is_some() {
+        config.root_ca_file = root_ca;
+    }
     let running = apiserver::start(config, store).await.map_err(err)?;
     println!("kubeward is ready at https://{}", running.addr);
     wait_for_shutdown().await;

@@ -2,7 +2,9 @@
 //! type and encoded again, which checks every field's type and drops unknown fields
 //! (reported so `fieldValidation=Strict` can refuse them, as kube does).
 
-use k8s_openapi::api::{apps, authentication, authorization, coordination, core, rbac};
+use k8s_openapi::api::{
+    admissionregistration, apps, authentication, authorization, coordination, core, rbac,
+};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +24,10 @@ pub(crate) enum Typed {
     Role,
     RoleBinding,
     Lease,
+    LimitRange,
+    ResourceQuota,
+    MutatingWebhookConfiguration,
+    ValidatingWebhookConfiguration,
     TokenReview,
     SelfSubjectReview,
     SubjectAccessReview,
@@ -53,6 +59,12 @@ pub(crate) fn round_trip(t: Typed, v: &Value) -> Result<(Value, Vec<String>), St
         T::Role => via::<rbac::v1::Role>(v),
         T::RoleBinding => via::<rbac::v1::RoleBinding>(v),
         T::Lease => via::<coordination::v1::Lease>(v),
+        T::LimitRange => via::<core::v1::LimitRange>(v),
+        T::ResourceQuota => via::<core::v1::ResourceQuota>(v),
+        T::MutatingWebhookConfiguration => via::<admissionregistration::v1::MutatingWebhookConfiguration>(v),
+        T::ValidatingWebhookConfiguration => {
+            via::<admissionregistration::v1::ValidatingWebhookConfiguration>(v)
+        }
         T::TokenReview => via::<authentication::v1::TokenReview>(v),
         T::SelfSubjectReview => {
             via::<authentication::v1::SelfSubjectReview>(&with_api_version(v, "authentication.k8s.io/v1"))

@@ -4,6 +4,7 @@
 pub mod namespace;
 pub mod rbac;
 pub mod serviceaccounts;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -68,6 +68,8 @@ async fn delete_one(
         if let Some(want) = opts.resource_version.as_deref().filter(|r| *r != rv) {
             return Err(precondition_failed(rt, name, "ResourceVersion", want, &rv));
         }
+        let review = crate::admit::request(ctx, rt, admission::Operation::Delete, None, Some(obj.clone()));
+        crate::admit::validate(ctx, &review).await?;
         let has_finalizers = obj
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
@@ -94,7 +96,12 @@ async fn delete_one(
             return Ok(Outcome::Gone(obj));
         }
         match ctx.state.store.delete(&k, Some(kv.mod_revision)).await {
-            Ok(_) => return Ok(Outcome::Gone(obj)),
+            Ok(_) => {
+                if rt.namespaced && rt.kind != "ResourceQuota" {
+                    crate::admit::release_quota(ctx, ns).await;
+                }
+                return Ok(Outcome::Gone(obj));
+            }
             Err(storage::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(store_error(rt, name, e)),
         }

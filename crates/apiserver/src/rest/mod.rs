@@ -4,10 +4,11 @@ mod delete;
 mod escalation;
 mod objects;
 mod read;
+mod token;
 mod watch;
 mod write;
 
-pub use objects::{decode_kv, key, now_rfc3339, prefix};
+pub use objects::{decode_kv, encode_for_store, key, now_rfc3339, prefix};
 
 use crate::filters::Ctx;
 use crate::response::{self, Body};
@@ -56,6 +57,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             ("status", "update") | ("finalize", "update") => {
                 let body = read_object(&ctx, req).await?;
                 write::update(&ctx, rt, body, true).await
+            }
+            ("token", "create") => {
+                let body = read_object(&ctx, req).await?;
+                token::create(&ctx, rt, body).await
             }
             ("status", "patch") => {
                 let (bytes, ct) = read_body(&ctx, req).await?;

@@ -3,9 +3,11 @@
 
 use super::objects::{decode_kv, encode_for_store, key, now_rfc3339, object_response};
 use super::store_error;
+use crate::admit;
 use crate::filters::Ctx;
 use crate::negotiate::Output;
 use crate::response::Body;
+use admission::Operation;
 use apimachinery::StatusError;
 use http::{HeaderValue, Response};
 use rand::Rng;
@@ -119,29 +121,6 @@ fn invalid(rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
     Err(StatusError::invalid(&rt.group_kind(), name, causes))
 }
 
-/// Refuses creates in a namespace that is missing or terminating (NamespaceLifecycle).
-async fn check_namespace(ctx: &Ctx, rt: &ResourceType) -> Result<(), StatusError> {
-    if !rt.namespaced {
-        return Ok(());
-    }
-    let ns_rt = ctx
-        .state
-        .catalog
-        .lookup("", "v1", "namespaces")
-        .ok_or_else(|| StatusError::internal("no namespaces"))?;
-    let ns = &ctx.info.namespace;
-    let kv = ctx.state.store.get(&key(ns_rt, "", ns)).await.map_err(|e| store_error(ns_rt, ns, e))?;
-    let Some(obj) = kv.as_ref().and_then(decode_kv) else {
-        return Err(StatusError::not_found(&ns_rt.group_resource(), ns));
-    };
-    if obj.pointer("/metadata/deletionTimestamp").is_some() {
-        let msg = format!("unable to create new content in namespace {ns} because it is being terminated");
-        let name = ctx.info.name.clone();
-        return Err(StatusError::forbidden(&rt.group_resource(), &name, &msg));
-    }
-    Ok(())
-}
-
 /// Kind-specific allocation on create (a Service's cluster IP).
 async fn allocate(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) {
     if rt.kind != "Service" {
@@ -184,17 +163,28 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, mut body: Value) -> Result<Res
     set_namespace(ctx, rt, &mut body)?;
     let mut warnings = Vec::new();
     let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
-    let created = create_object(ctx, rt, &mut obj).await?;
+    let created = create_object(ctx, rt, &mut obj, &mut warnings).await?;
     Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings))
 }
 
 /// Defaults, validates and stores a new object (generateName handled); returns it as stored.
-pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Result<Value, StatusError> {
+pub async fn create_object(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    obj: &mut Value,
+    warnings: &mut Warnings,
+) -> Result<Value, StatusError> {
     strategy::prepare_for_create(rt, obj, &now_rfc3339());
+    let mut review = admit::request(ctx, rt, Operation::Create, Some(obj.clone()), None);
+    let mutated = admit::mutate(ctx, &mut review).await;
+    warnings.extend(review.warnings());
+    mutated?;
+    if let Some(o) = review.object.take() {
+        *obj = o;
+    }
     let generate = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string);
     let has_name = obj.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     let attempts = if has_name { 1 } else { 8 };
-    check_namespace(ctx, rt).await?;
     allocate(ctx, rt, obj).await;
     for _ in 0..attempts {
         if !has_name {
@@ -208,6 +198,10 @@ pub async fn create_object(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) -> Res
         }
         invalid(rt, obj)?;
         super::escalation::check(ctx, rt, obj).await?;
+        review.object = Some(obj.clone());
+        let validated = admit::validate(ctx, &review).await;
+        warnings.extend(review.warnings());
+        validated?;
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         if dry_run(ctx) {
             return Ok(obj.clone());
@@ -286,7 +280,12 @@ pub async fn persist_update(
     if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
         m.insert("resourceVersion".into(), json!(current.mod_revision.to_string()));
     }
+    let mut review = admit::request(ctx, rt, Operation::Update, Some(new), Some(old.clone()));
+    admit::mutate(ctx, &mut review).await?;
+    let new = review.object.take().unwrap_or_default();
     invalid(rt, &new)?;
+    review.object = Some(new.clone());
+    admit::validate(ctx, &review).await?;
     if new == old || dry_run(ctx) {
         return Ok(new);
     }
@@ -380,7 +379,7 @@ pub async fn patch(
                 set_namespace(ctx, rt, &mut body)?;
                 check_name(ctx, &body)?;
                 let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
-                let created = create_object(ctx, rt, &mut obj).await?;
+                let created = create_object(ctx, rt, &mut obj, &mut warnings).await?;
                 return Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings));
             }
             return Err(StatusError::not_found(&rt.group_resource(), &name));

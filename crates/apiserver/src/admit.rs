@@ -1,0 +1,142 @@
+//! Admission inside the REST handlers, as kube runs it: mutating plugins on the decoded,
+//! defaulted object, then validation, then validating plugins, then storage. The plugins
+//! read the cluster through [`StoreContext`].
+
+use crate::filters::Ctx;
+use crate::rest::{decode_kv, key};
+use admission::{AdmissionContext, AdmissionRequest, Operation};
+use apimachinery::StatusError;
+use registry::{Catalog, ResourceType};
+use serde_json::Value;
+use std::sync::Arc;
+use storage::Store;
+
+/// Plugin lookups served from the store.
+pub struct StoreContext {
+    pub store: Arc<dyn Store>,
+    pub catalog: &'static Catalog,
+}
+
+impl StoreContext {
+    fn rt(&self, group: &str, resource: &str) -> Result<&'static ResourceType, StatusError> {
+        self.catalog.all().iter().find(|r| r.group == group && r.plural == resource && r.stored).ok_or_else(
+            || StatusError::internal(&format!("admission asked for unknown resource {resource}.{group}")),
+        )
+    }
+}
+
+fn internal(e: storage::StoreError) -> StatusError {
+    StatusError::internal(&e.to_string())
+}
+
+#[async_trait::async_trait]
+impl AdmissionContext for StoreContext {
+    async fn get(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, StatusError> {
+        let rt = self.rt(group, resource)?;
+        let kv = self.store.get(&key(rt, namespace, name)).await.map_err(internal)?;
+        Ok(kv.as_ref().and_then(decode_kv))
+    }
+
+    async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
+        let rt = self.rt(group, resource)?;
+        let page = self.store.list(&crate::rest::prefix(rt, namespace), None, 0).await.map_err(internal)?;
+        Ok(page.items.iter().filter_map(decode_kv).collect())
+    }
+
+    async fn update_status(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        object: Value,
+    ) -> Result<Value, StatusError> {
+        let rt = self.rt(group, resource)?;
+        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let expected = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse::<u64>().ok());
+        let k = key(rt, namespace, &name);
+        let Some(current) = self.store.get(&k).await.map_err(internal)? else {
+            return Err(StatusError::not_found(&rt.group_resource(), &name));
+        };
+        if expected.is_some_and(|e| e != current.mod_revision) {
+            return Err(StatusError::stale_update(&rt.group_resource(), &name));
+        }
+        let mut stored =
+            decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        stored["status"] = object.get("status").cloned().unwrap_or(Value::Null);
+        let bytes = crate::rest::encode_for_store(&stored);
+        match self.store.update(&k, bytes, Some(current.mod_revision)).await {
+            Ok(kv) => decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON")),
+            Err(storage::StoreError::Conflict { .. }) => {
+                Err(StatusError::stale_update(&rt.group_resource(), &name))
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+}
+
+/// Builds the admission request for a write of `rt` by the request's user.
+pub fn request(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    op: Operation,
+    obj: Option<Value>,
+    old: Option<Value>,
+) -> AdmissionRequest {
+    let name = obj
+        .as_ref()
+        .or(old.as_ref())
+        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or(&ctx.info.name)
+        .to_string();
+    let mut req = AdmissionRequest::new(
+        op,
+        (rt.group, rt.version, rt.kind),
+        rt.plural,
+        &ctx.info.namespace,
+        &name,
+        ctx.user.clone(),
+    )
+    .with_subresource(&ctx.info.subresource)
+    .with_dry_run(ctx.info.query_param("dryRun") == Some("All"));
+    if let Some(o) = obj {
+        req = req.with_object(o);
+    }
+    if let Some(o) = old {
+        req = req.with_old_object(o);
+    }
+    req
+}
+
+fn context(ctx: &Ctx) -> StoreContext {
+    StoreContext { store: ctx.state.store.clone(), catalog: ctx.state.catalog }
+}
+
+/// The mutating phase; returns the (possibly changed) object.
+pub async fn mutate(ctx: &Ctx, req: &mut AdmissionRequest) -> Result<(), StatusError> {
+    ctx.state.admission.admit(req, &context(ctx)).await
+}
+
+/// The validating phase.
+pub async fn validate(ctx: &Ctx, req: &AdmissionRequest) -> Result<(), StatusError> {
+    ctx.state.admission.validate(req, &context(ctx)).await
+}
+
+/// Recounts quota usage in a namespace after objects left it (kube's quota controller).
+pub async fn release_quota(ctx: &Ctx, namespace: &str) {
+    if namespace.is_empty() || !ctx.state.admission.enabled().contains(&"ResourceQuota") {
+        return;
+    }
+    if let Err(e) = admission::plugins::resource_quota::recalculate(&context(ctx), namespace).await {
+        tracing::debug!(namespace, error = %e.message, "quota recount failed");
+    }
+}

@@ -1,0 +1,130 @@
+//! Builds the authenticator chain from kube-apiserver's flags, in kube's order:
+//! front proxy, client certificates, then bearer tokens (token file, service accounts,
+//! bootstrap tokens, webhook), then the legacy basic-auth file.
+
+use crate::getters::StoreGetter;
+use crate::{Config, StartError};
+use authn::serviceaccount::{self, AuthenticatorConfig, IssuerConfig, TokenIssuer};
+use authn::Authenticator;
+use rustls::server::danger::ClientCertVerifier;
+use std::sync::Arc;
+use std::time::Duration;
+use storage::Store;
+
+/// How often credential files are checked for changes.
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+pub struct Authentication {
+    pub authenticators: Vec<Box<dyn Authenticator>>,
+    /// The TLS policy for client certificates (requested when any CA is configured).
+    pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    /// Signs TokenRequest and legacy Secret tokens when a signing key is configured.
+    pub issuer: Option<Arc<TokenIssuer>>,
+}
+
+fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
+    StartError::Authentication(format!("{what}: {e}"))
+}
+
+pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, StartError> {
+    let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
+    let mut client_verifier = None;
+    let mut roots = rustls::RootCertStore::empty();
+
+    if let Some(ca) = &config.requestheader_client_ca_file {
+        let proxy_roots = authn::x509::load_ca_file(ca)?;
+        let rh = authn::request_header::RequestHeaderAuthenticator::new(
+            proxy_roots,
+            authn::request_header::RequestHeaderConfig {
+                allowed_names: config.requestheader_allowed_names.clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| fail("--requestheader-client-ca-file", e))?;
+        authenticators.push(Box::new(rh));
+        // The front proxy's certificates must be requested at the TLS layer too.
+        let pem = std::fs::read(ca).map_err(|e| fail(ca, e))?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    if let Some(ca) = &config.client_ca_file {
+        let ca_roots = authn::x509::load_ca_file(ca)?;
+        let x509 = authn::x509::X509Authenticator::new(ca_roots).map_err(|e| fail("--client-ca-file", e))?;
+        let pem = std::fs::read(ca).map_err(|e| fail(ca, e))?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+            let _ = roots.add(cert);
+        }
+        authenticators.push(Box::new(x509));
+    }
+    if !roots.is_empty() {
+        let hints = authn::x509::X509Authenticator::new(roots).map_err(|e| fail("client CA", e))?;
+        client_verifier = Some(hints.tls_verifier());
+    }
+
+    if let Some(path) = &config.token_auth_file {
+        let a = authn::token_file::TokenFileAuthenticator::load_and_watch(path, FILE_POLL)
+            .map_err(|e| fail("--token-auth-file", e))?;
+        authenticators.push(Box::new(a));
+    }
+
+    let getter = Arc::new(StoreGetter { store });
+    let mut issuer = None;
+    let signing_key = match &config.service_account_signing_key_file {
+        Some(p) => Some(
+            serviceaccount::keys::load_private_key(p)
+                .map_err(|e| fail("--service-account-signing-key-file", e))?,
+        ),
+        None => None,
+    };
+    let mut keys = if config.service_account_key_files.is_empty() {
+        Vec::new()
+    } else {
+        serviceaccount::keys::load_public_keys(&config.service_account_key_files)
+            .map_err(|e| fail("--service-account-key-file", e))?
+    };
+    if let (Some(path), true) = (&config.service_account_signing_key_file, keys.is_empty()) {
+        // A private key file also yields its public key (kube accepts either form).
+        keys = serviceaccount::keys::load_public_keys(std::slice::from_ref(path))
+            .map_err(|e| fail("--service-account-signing-key-file", e))?;
+    }
+    if !keys.is_empty() {
+        let issuers = if config.service_account_issuers.is_empty() {
+            vec![crate::DEFAULT_SERVICE_ACCOUNT_ISSUER.to_string()]
+        } else {
+            config.service_account_issuers.clone()
+        };
+        let mut cfg = AuthenticatorConfig::new(issuers.clone(), keys);
+        cfg.api_audiences = config.api_audiences.clone();
+        authenticators.push(Box::new(serviceaccount::ServiceAccountAuthenticator::new(cfg, getter.clone())));
+        if let Some(key) = signing_key {
+            let icfg = IssuerConfig {
+                issuer: issuers[0].clone(),
+                api_audiences: if config.api_audiences.is_empty() {
+                    vec![issuers[0].clone()]
+                } else {
+                    config.api_audiences.clone()
+                },
+                ..Default::default()
+            };
+            issuer = Some(Arc::new(TokenIssuer::new(key, icfg)));
+        }
+    }
+    if config.enable_bootstrap_token_auth {
+        authenticators.push(Box::new(authn::bootstrap_token::BootstrapTokenAuthenticator::new(getter)));
+    }
+    if let Some(path) = &config.authentication_token_webhook_config_file {
+        let a = authn::webhook::WebhookTokenAuthenticator::from_config_file(
+            path,
+            config.authentication_token_webhook_cache_ttl,
+        )
+        .map_err(|e| fail("--authentication-token-webhook-config-file", e))?;
+        authenticators.push(Box::new(a));
+    }
+    if let Some(path) = &config.basic_auth_file {
+        let a = authn::basic_auth::BasicAuthAuthenticator::load_and_watch(path, FILE_POLL)
+            .map_err(|e| fail("--basic-auth-file", e))?;
+        authenticators.push(Box::new(a));
+    }
+    Ok(Authentication { authenticators, client_verifier, issuer })
+}
