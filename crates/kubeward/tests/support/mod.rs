@@ -331,13 +331,20 @@ impl Server {
     /// Issues a client certificate for `user` in `groups` (at most 2) from the cluster CA
     /// and writes a kubeconfig for it; returns the kubeconfig's path.
     pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let (cert, key) = self.issue_client(user, groups);
+        let ca_pem = std::fs::read_to_string(self.pki_dir().join("ca.crt")).expect("ca.crt");
+        self.write_kubeconfig(user, &ca_pem, &cert, &key)
+    }
+
+    /// A client certificate and key (PEM) for `user` in `groups`, signed by the cluster CA.
+    pub fn issue_client(&self, user: &str, groups: &[&str]) -> (String, String) {
         let pki = self.pki_dir();
         let ca_pem = std::fs::read_to_string(pki.join("ca.crt")).expect("ca.crt");
         let ca_key = std::fs::read_to_string(pki.join("ca.key")).expect("ca.key");
         let ca = pki::Ca::load(&ca_pem, &ca_key).expect("load the cluster CA");
         let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
         let cert = ca.issue_client(user, &groups).expect("issue a client certificate");
-        self.write_kubeconfig(user, &ca_pem, &cert.cert_pem, &cert.key_pem)
+        (cert.cert_pem, cert.key_pem)
     }
 
     /// Writes a kubeconfig for this server with the given client certificate and key.
