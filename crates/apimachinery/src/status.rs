@@ -29,7 +29,8 @@ pub struct StatusError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<StatusDetails>,
+    /// Boxed: most errors carry none, and a small error keeps `Result`s small.
+    pub details: Option<Box<StatusDetails>>,
 }
 
 fn details_for(gr: &GroupResource, name: &str) -> Option<StatusDetails> {
@@ -48,7 +49,7 @@ pub fn quote(s: &str) -> String {
 
 impl StatusError {
     fn new(code: u16, reason: &'static str, message: String, details: Option<StatusDetails>) -> Self {
-        Self { code, reason, message, details }
+        Self { code, reason, message, details: details.map(Box::new) }
     }
 
     pub fn not_found(gr: &GroupResource, name: &str) -> Self {

@@ -11,7 +11,8 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Loads a PEM bundle of CA certificates.
 pub fn load_ca_file(path: &str) -> Result<RootCertStore, AuthnConfigError> {
@@ -30,7 +31,20 @@ pub fn load_ca_file(path: &str) -> Result<RootCertStore, AuthnConfigError> {
 /// Verifies client certificate chains against a CA bundle.
 pub struct X509Authenticator {
     verifier: Arc<dyn ClientCertVerifier>,
+    /// Chains already verified, by the leaf's DER: the identity and validity window, so a
+    /// keep-alive client pays for chain verification once, not per request.
+    verified: Mutex<HashMap<Vec<u8>, Verified>>,
 }
+
+#[derive(Clone)]
+struct Verified {
+    user: UserInfo,
+    not_before: i64,
+    not_after: i64,
+}
+
+/// Bound on remembered certificates; the map is cleared when it is reached.
+const MAX_VERIFIED: usize = 4096;
 
 impl X509Authenticator {
     pub fn new(roots: RootCertStore) -> Result<Self, rustls::server::VerifierBuilderError> {
@@ -39,7 +53,7 @@ impl X509Authenticator {
             Arc::new(rustls::crypto::ring::default_provider()),
         )
         .build()?;
-        Ok(Self { verifier })
+        Ok(Self { verifier, verified: Mutex::new(HashMap::new()) })
     }
 
     /// The TLS-level verifier to install in the server config for this CA.
@@ -58,20 +72,46 @@ pub fn subject_identity(cert: &CertificateDer<'_>) -> Result<(String, Vec<String
     Ok((cn, groups))
 }
 
+fn validity(cert: &CertificateDer<'_>) -> Option<(i64, i64)> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let v = parsed.validity();
+    Some((v.not_before.timestamp(), v.not_after.timestamp()))
+}
+
 #[async_trait::async_trait]
 impl Authenticator for X509Authenticator {
     async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
         let Some((leaf, intermediates)) = req.peer_certificates.and_then(|c| c.split_first()) else {
             return AuthOutcome::NotApplicable;
         };
-        if let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, UnixTime::now()) {
+        let now = UnixTime::now();
+        let secs = now.as_secs() as i64;
+        if intermediates.is_empty() {
+            let hit = self.verified.lock().ok().and_then(|m| m.get(leaf.as_ref()).cloned());
+            if let Some(v) = hit.filter(|v| v.not_before <= secs && secs <= v.not_after) {
+                return AuthOutcome::Authenticated(v.user);
+            }
+        }
+        if let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, now) {
             return AuthOutcome::Failed(format!("verifying certificate: {e}"));
         }
-        match subject_identity(leaf) {
-            Ok((cn, _)) if cn.is_empty() => AuthOutcome::Failed("certificate has no common name".into()),
-            Ok((cn, groups)) => AuthOutcome::Authenticated(UserInfo::new(cn, groups)),
-            Err(e) => AuthOutcome::Failed(e),
+        let (cn, groups) = match subject_identity(leaf) {
+            Ok((cn, _)) if cn.is_empty() => {
+                return AuthOutcome::Failed("certificate has no common name".into())
+            }
+            Ok(id) => id,
+            Err(e) => return AuthOutcome::Failed(e),
+        };
+        let user = UserInfo::new(cn, groups);
+        if let (true, Some((not_before, not_after))) = (intermediates.is_empty(), validity(leaf)) {
+            if let Ok(mut m) = self.verified.lock() {
+                if m.len() >= MAX_VERIFIED {
+                    m.clear();
+                }
+                m.insert(leaf.as_ref().to_vec(), Verified { user: user.clone(), not_before, not_after });
+            }
         }
+        AuthOutcome::Authenticated(user)
     }
 }
 
@@ -151,6 +191,11 @@ mod tests {
         let a = X509Authenticator::new(roots).unwrap();
 
         let good = ca.issue_client("jane", &["devs".into(), "ops".into()]).unwrap();
+        assert_eq!(
+            auth(&a, vec![der(&good.cert_pem)]).await,
+            AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into(), "ops".into()]))
+        );
+        // Second time from the cache: same answer.
         assert_eq!(
             auth(&a, vec![der(&good.cert_pem)]).await,
             AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into(), "ops".into()]))

@@ -20,6 +20,38 @@ enum Command {
     Up(UpArgs),
     /// Run the API server with kube-apiserver's flags.
     Server(ServerArgs),
+    /// List the users, groups and service accounts allowed to do VERB on RESOURCE.
+    WhoCan(WhoCanArgs),
+    /// Say which binding, role and rule allow a user's request, or that none does.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+struct WhoCanArgs {
+    verb: String,
+    /// `pods`, `deployments.apps`, `pods/log`, or a non-resource path like `/metrics`.
+    resource: String,
+    name: Option<String>,
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    #[arg(long)]
+    kubeconfig: Option<String>,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    verb: String,
+    resource: String,
+    name: Option<String>,
+    #[arg(short, long, default_value = "default")]
+    namespace: String,
+    /// The user to explain for.
+    #[arg(long = "as")]
+    as_user: String,
+    #[arg(long = "as-group")]
+    as_groups: Vec<String>,
+    #[arg(long)]
+    kubeconfig: Option<String>,
 }
 
 #[derive(Args)]
@@ -67,7 +99,7 @@ struct ServerArgs {
 }
 
 #[derive(Debug)]
-pub struct CliError(String);
+pub struct CliError(pub String);
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,6 +115,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Up(a) => up(a).await,
         Command::Server(a) => server(a).await,
+        Command::WhoCan(a) => who_can(a).await,
+        Command::Explain(a) => explain(a).await,
     }
 }
 
@@ -183,5 +217,60 @@ async fn server(a: ServerArgs) -> Result<(), CliError> {
     let running = apiserver::start(config, store).await.map_err(err)?;
     println!("kubeward is ready at https://{}", running.addr);
     wait_for_shutdown().await;
+    Ok(())
+}
+
+async fn who_can(a: WhoCanArgs) -> Result<(), CliError> {
+    use crate::rbac_tools;
+    let client = rbac_tools::client(a.kubeconfig.as_deref()).await?;
+    let target = rbac_tools::resolve(&client, &a.resource).await?;
+    let policy = rbac_tools::fetch_policy(&client, &a.namespace).await?;
+    let grants =
+        rbac_tools::who_can(&policy, &a.verb, &target, &a.namespace, a.name.as_deref().unwrap_or(""))?;
+    if grants.is_empty() {
+        println!("No subjects found with permission to {} {}", a.verb, a.resource);
+        return Ok(());
+    }
+    let w = grants.iter().map(|g| g.subject.len()).max().unwrap_or(0).max(7);
+    let wb = grants.iter().map(|g| g.binding.len()).max().unwrap_or(0).max(7);
+    println!("{:<14} {:<w$} {:<wb$} ROLE", "KIND", "SUBJECT", "BINDING");
+    for g in grants {
+        println!("{:<14} {:<w$} {:<wb$} {}", g.subject_kind, g.subject, g.binding, g.role);
+    }
+    Ok(())
+}
+
+async fn explain(a: ExplainArgs) -> Result<(), CliError> {
+    use crate::rbac_tools;
+    let client = rbac_tools::client(a.kubeconfig.as_deref()).await?;
+    let target = rbac_tools::resolve(&client, &a.resource).await?;
+    let name = a.name.as_deref().unwrap_or("");
+    // The server's own verdict, through every authorizer it runs.
+    let sar = serde_json::json!({
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": match &target.non_resource_path {
+            Some(p) => serde_json::json!({"user": a.as_user, "groups": a.as_groups, "nonResourceAttributes": {"path": p, "verb": a.verb}}),
+            None => serde_json::json!({"user": a.as_user, "groups": a.as_groups, "resourceAttributes": {
+                "namespace": a.namespace, "verb": a.verb, "group": target.group, "resource": target.resource,
+                "subresource": target.subresource, "name": name}}),
+        },
+    });
+    let sar: k8s_openapi::api::authorization::v1::SubjectAccessReview =
+        serde_json::from_value(sar).map_err(err)?;
+    let api: kube::Api<k8s_openapi::api::authorization::v1::SubjectAccessReview> =
+        kube::Api::all(client.clone());
+    let answer = api.create(&Default::default(), &sar).await.map_err(err)?;
+    let status = answer.status.unwrap_or_default();
+    println!(
+        "server: {}{}",
+        if status.allowed { "allowed" } else { "denied" },
+        status.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    );
+    let policy = rbac_tools::fetch_policy(&client, &a.namespace).await?;
+    let mut groups = a.as_groups.clone();
+    groups.push(apimachinery::user::ALL_AUTHENTICATED.to_string());
+    let user = apimachinery::UserInfo::new(a.as_user.clone(), groups);
+    println!("rbac: {}", rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The kubeward binary: subcommands wire the crates together.
 
 mod cli;
+mod rbac_tools;
 
 use clap::Parser;
 

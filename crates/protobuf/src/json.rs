@@ -37,18 +37,27 @@ impl Obj {
         self
     }
 
-    /// A non-pointer integer (Go `int64`): zero is unset.
-    pub(crate) fn int_nonzero(mut self, key: &str, value: Option<i64>) -> Self {
-        if let Some(v) = value.filter(|v| *v != 0) {
+    /// A non-pointer integer (Go `int32`/`int64`): zero is unset.
+    pub(crate) fn int_nonzero<I: Into<i64>>(mut self, key: &str, value: Option<I>) -> Self {
+        if let Some(v) = value.map(Into::into).filter(|v| *v != 0) {
             self.0.insert(key.into(), Value::from(v));
         }
         self
     }
 
-    /// A pointer integer (Go `*int64`): present means set, even when zero.
-    pub(crate) fn int_opt(mut self, key: &str, value: Option<i64>) -> Self {
+    /// A pointer integer (Go `*int32`/`*int64`): present means set, even when zero.
+    pub(crate) fn int_opt<I: Into<i64>>(mut self, key: &str, value: Option<I>) -> Self {
         if let Some(v) = value {
-            self.0.insert(key.into(), Value::from(v));
+            self.0.insert(key.into(), Value::from(v.into()));
+        }
+        self
+    }
+
+    /// A repeated integer; empty is unset.
+    pub(crate) fn ints<I: Copy + Into<i64>>(mut self, key: &str, values: &[I]) -> Self {
+        if !values.is_empty() {
+            let list: Vec<Value> = values.iter().map(|v| Value::from((*v).into())).collect();
+            self.0.insert(key.into(), Value::Array(list));
         }
         self
     }
@@ -79,6 +88,14 @@ impl Obj {
     pub(crate) fn msg<T: ToJson>(mut self, key: &str, value: &Option<T>) -> Self {
         if let Some(v) = value {
             self.0.insert(key.into(), v.to_json());
+        }
+        self
+    }
+
+    /// An embedded message whose fields Go inlines into this object (`json:",inline"`).
+    pub(crate) fn inline<T: ToJson>(mut self, value: &Option<T>) -> Self {
+        if let Some(Value::Object(fields)) = value.as_ref().map(ToJson::to_json) {
+            self.0.extend(fields);
         }
         self
     }

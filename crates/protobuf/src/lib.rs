@@ -6,13 +6,28 @@
 //! whose `raw` is the object's own message. gogo writes every non-pointer field, so empty
 //! strings, zero integers and the zero `Time` are read as unset and left out of the JSON.
 //!
-//! Modules: `json` (the JSON builder), `meta` (ObjectMeta and friends), `core` (core and RBAC
-//! kinds), `review` (access reviews, token reviews and requests).
+//! Modules: `json` (the JSON builder), `meta` (ObjectMeta, Time, MicroTime and friends), `values`
+//! (IntOrString, Quantity), `core` (namespaces, secrets, config maps, RBAC kinds), `review`
+//! (access reviews, token reviews and requests), `workloads` (Deployment, Job, CronJob), `pod`
+//! (Pod, PodSpec, PodTemplateSpec), `container`, `security`, `volume` and `affinity` (what a
+//! PodSpec holds), `service` (Service, Endpoints), `cluster` (Node, Event, Lease).
+//!
+//! Fields a message does not model are skipped, as protobuf decoders do; a kind it does not
+//! model is refused with [`ProtobufError::UnsupportedKind`].
 
+pub mod affinity;
+pub mod cluster;
+pub mod container;
 pub mod core;
 mod json;
 pub mod meta;
+pub mod pod;
 pub mod review;
+pub mod security;
+pub mod service;
+pub mod values;
+pub mod volume;
+pub mod workloads;
 
 use prost::Message;
 use serde_json::{Map, Value};
@@ -132,9 +147,20 @@ fn decode_as<T: Message + Default + ToJson>(kind: &str, raw: &[u8]) -> Result<Va
 
 /// The object's own fields as JSON, chosen by apiVersion and kind.
 fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, ProtobufError> {
+    use crate::cluster as cl;
     use crate::core as c;
     use crate::review as r;
+    use crate::workloads as w;
     match (api_version, kind) {
+        ("v1", "Pod") => decode_as::<crate::pod::Pod>(kind, raw),
+        ("v1", "Service") => decode_as::<crate::service::Service>(kind, raw),
+        ("v1", "Endpoints") => decode_as::<crate::service::Endpoints>(kind, raw),
+        ("v1", "Node") => decode_as::<cl::Node>(kind, raw),
+        ("v1", "Event") => decode_as::<cl::Event>(kind, raw),
+        ("coordination.k8s.io/v1", "Lease") => decode_as::<cl::Lease>(kind, raw),
+        ("apps/v1", "Deployment") => decode_as::<w::Deployment>(kind, raw),
+        ("batch/v1", "Job") => decode_as::<w::Job>(kind, raw),
+        ("batch/v1", "CronJob") => decode_as::<w::CronJob>(kind, raw),
         ("v1", "Namespace") => decode_as::<c::Namespace>(kind, raw),
         ("v1", "ServiceAccount") => decode_as::<c::ServiceAccount>(kind, raw),
         ("v1", "Secret") => decode_as::<c::Secret>(kind, raw),
@@ -166,3 +192,9 @@ fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, Pro
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_kubectl;
+#[cfg(test)]
+mod tests_objects;
+#[cfg(test)]
+mod tests_pod;

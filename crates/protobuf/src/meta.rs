@@ -1,5 +1,5 @@
 //! `k8s.io.apimachinery.pkg.apis.meta.v1` messages carried inside objects: ObjectMeta, Time,
-//! OwnerReference, ManagedFieldsEntry, LabelSelector. Field numbers are those of apimachinery's
+//! MicroTime, OwnerReference, ManagedFieldsEntry, LabelSelector. Field numbers are those of apimachinery's
 //! `pkg/apis/meta/v1/generated.proto`.
 
 use std::collections::BTreeMap;
@@ -82,6 +82,29 @@ pub(crate) fn time_json(time: &Option<Time>) -> Option<Value> {
     let seconds = time.as_ref().and_then(|t| t.seconds).filter(|s| *s != 0)?;
     let at = DateTime::from_timestamp(seconds, 0)?;
     Some(Value::from(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
+}
+
+/// `meta.v1.MicroTime`: the same layout as `Time`, marshalled with microseconds.
+#[derive(Clone, PartialEq, Message)]
+pub struct MicroTime {
+    #[prost(int64, optional, tag = "1")]
+    pub seconds: Option<i64>,
+    #[prost(int32, optional, tag = "2")]
+    pub nanos: Option<i32>,
+}
+
+/// RFC 3339 with six fractional digits, as `metav1.MicroTime` marshals (`null`, so unset, for the
+/// zero time); `None` also for a value outside chrono's range.
+pub(crate) fn micro_time_json(time: &Option<MicroTime>) -> Option<Value> {
+    let time = time.as_ref()?;
+    let seconds = time.seconds.unwrap_or(0);
+    let nanos = time.nanos.unwrap_or(0);
+    if seconds == 0 && nanos == 0 {
+        return None;
+    }
+    let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    let at = DateTime::from_timestamp(seconds, nanos)?;
+    Some(Value::from(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
 }
 
 /// `meta.v1.OwnerReference`.
@@ -200,6 +223,17 @@ impl ToJson for LabelSelectorRequirement {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn micro_time_has_six_fraction_digits() {
+        let at = Some(MicroTime { seconds: Some(1_199_149_261), nanos: Some(123_456_789) });
+        assert_eq!(micro_time_json(&at), Some(json!("2008-01-01T01:01:01.123456Z")));
+        let whole = Some(MicroTime { seconds: Some(1_199_149_261), nanos: None });
+        assert_eq!(micro_time_json(&whole), Some(json!("2008-01-01T01:01:01.000000Z")));
+        assert_eq!(micro_time_json(&Some(MicroTime::default())), None);
+        assert_eq!(micro_time_json(&Some(MicroTime { seconds: Some(1), nanos: Some(-1) })), None);
+        assert_eq!(micro_time_json(&None), None);
+    }
 
     #[test]
     fn gogo_empty_object_meta_is_empty_json() {

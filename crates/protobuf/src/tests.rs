@@ -321,10 +321,12 @@ fn rbac_roles_and_bindings() {
 fn errors_are_clear() {
     assert!(matches!(decode_to_json(b"{\"kind\":\"Pod\"}"), Err(ProtobufError::NotProtobuf)));
     assert!(!is_protobuf(b"{}"));
-    let pod = Unknown::envelope("v1", "Pod", vec![]);
-    let err = decode_to_json(&pod).expect_err("pods are not decoded");
-    assert!(matches!(&err, ProtobufError::UnsupportedKind { kind, .. } if kind == "Pod"));
-    assert_eq!(err.to_string(), "protobuf is not supported for kind `Pod` in `v1`, send JSON");
+    let sts = Unknown::envelope("apps/v1", "StatefulSet", vec![]);
+    let err = decode_to_json(&sts).expect_err("stateful sets are not decoded");
+    assert!(matches!(&err, ProtobufError::UnsupportedKind { kind, .. } if kind == "StatefulSet"));
+    assert_eq!(err.to_string(), "protobuf is not supported for kind `StatefulSet` in `apps/v1`, send JSON");
+    let wrong_group = Unknown::envelope("extensions/v1beta1", "Deployment", vec![]);
+    assert!(matches!(decode_to_json(&wrong_group), Err(ProtobufError::UnsupportedKind { .. })));
     let mut gz = MAGIC.to_vec();
     gz.extend(
         Unknown {
@@ -355,6 +357,13 @@ fn random_and_truncated_bytes_never_panic() {
         ("rbac.authorization.k8s.io/v1", "ClusterRole"),
         ("authentication.k8s.io/v1", "TokenRequest"),
         ("authorization.k8s.io/v1", "SubjectAccessReview"),
+        ("apps/v1", "Deployment"),
+        ("batch/v1", "CronJob"),
+        ("v1", "Pod"),
+        ("v1", "Service"),
+        ("v1", "Node"),
+        ("v1", "Event"),
+        ("coordination.k8s.io/v1", "Lease"),
     ];
     for round in 0..4000 {
         let len = rng.random_range(0..96);

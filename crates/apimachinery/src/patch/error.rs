@@ -1,7 +1,7 @@
 //! Why a PATCH could not be applied, and the Status kube answers with for each case
 //! (k8s.io/apiserver `endpoints/handlers/patch.go`).
 
-use crate::status::{StatusDetails, StatusError};
+use crate::status::StatusError;
 
 /// kube's `mergepatch.ErrBadPatchFormatForPrimitiveList`.
 pub const BAD_PRIMITIVE_LIST: &str = "invalid patch format of primitive list";
@@ -82,7 +82,7 @@ impl PatchError {
                 code: 422,
                 reason: "Invalid",
                 message: GENERIC_INVALID.to_string(),
-                details: Some(StatusDetails::default()),
+                details: Some(Box::default()),
             },
             Self::StrategicMergeFailed(m) => {
                 StatusError { code: 500, reason: "", message: m.clone(), details: None }
