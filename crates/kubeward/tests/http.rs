@@ -238,6 +238,12 @@ fn request_errors() {
     );
     assert_eq!(curl.get(&admin, &format!("{cms}/cfg")).json()["data"]["a"], "2");
 
+    // Validation: neither name nor generateName.
+    curl.request(&admin, "POST", cms, Some(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}"#), &[]).assert_status(
+        422,
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required","reason":"Invalid","details":{"kind":"ConfigMap","causes":[{"reason":"FieldValueRequired","message":"Required value: name or generateName is required","field":"metadata.name"}]},"code":422}"#,
+    );
+
     // Malformed JSON.
     let r = curl.request(
         &admin,
@@ -274,4 +280,37 @@ fn request_errors() {
         r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Request entity too large: limit is 3145728","reason":"RequestEntityTooLarge","code":413}"#,
     );
     assert_eq!(curl.get(&admin, &format!("{cms}/big")).code, 404, "the oversized object must not be stored");
+}
+
+/// The review APIs answer for someone else (SAR, LSAR) and check tokens (TokenReview).
+#[test]
+fn access_reviews() {
+    let server = Server::start();
+    let Some(curl) = Curl::new(&server) else { return };
+    let admin = curl.admin();
+    let review = |path: &str, body: &str| {
+        let r = curl.request(&admin, "POST", path, Some(body.as_bytes()), &[]);
+        assert_eq!(r.code, 201, "{path}: {}", r.body);
+        r.json()
+    };
+    let sar = |user: &str, group: &str, verb: &str, resource: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{{"user":"{user}","groups":["{group}"],"resourceAttributes":{{"namespace":"default","verb":"{verb}","resource":"{resource}"}}}}}}"#
+        );
+        review("/apis/authorization.k8s.io/v1/subjectaccessreviews", &body)
+    };
+    assert_eq!(sar("jane", "devs", "list", "pods")["status"]["allowed"], false);
+    assert_eq!(sar("root", "system:masters", "delete", "secrets")["status"]["allowed"], true);
+
+    let lsar = review(
+        "/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews",
+        r#"{"apiVersion":"authorization.k8s.io/v1","kind":"LocalSubjectAccessReview","metadata":{"namespace":"default"},"spec":{"user":"kubeward-admin","resourceAttributes":{"namespace":"default","verb":"get","resource":"configmaps"}}}"#,
+    );
+    assert_eq!(lsar["status"]["allowed"], true, "{lsar}");
+
+    let tr = review(
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        r#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"not-a-real-token"}}"#,
+    );
+    assert_ne!(tr["status"]["authenticated"], true, "{tr}");
 }

@@ -29,6 +29,8 @@ spec:
     - containerPort: 80
 "#;
 
+const SSA_MANIFEST: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: default\ndata:\n  mode: server-side\n";
+
 /// The header cells of the first line of a table kubectl printed.
 fn header(out: &Output) -> Vec<String> {
     out.stdout.lines().next().unwrap_or_default().split_whitespace().map(str::to_string).collect()
@@ -88,6 +90,18 @@ fn everyday_commands(version: &str) {
             assert!(last.as_str().is_some_and(|s| s.contains("hello")), "{out}");
         }
     }
+
+    // Server-side apply creates when absent, then applies again without conflict.
+    let ssa = server.scratch("manifests").join("ssa.yaml");
+    std::fs::write(&ssa, SSA_MANIFEST).expect("write manifest");
+    let ssa = ssa.to_str().expect("utf-8 path");
+    for _ in 0..2 {
+        k.ok(&["apply", "--server-side", "-f", ssa])
+            .assert_stdout_contains("configmap/ssa serverside-applied");
+    }
+    let out = k.ok(&["get", "configmap", "ssa", "-o", "jsonpath={.data.mode}"]);
+    assert_eq!(out.stdout, "server-side", "{out}");
+    k.ok(&["delete", "-f", ssa]);
 
     let out = k.ok(&["describe", "pod", "web"]);
     out.assert_stdout_contains("Name:").assert_stdout_contains("web").assert_stdout_contains("nginx:1.27");

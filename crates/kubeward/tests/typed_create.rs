@@ -139,7 +139,7 @@ fn typed_service_json() {
     typed_service("1.31");
 }
 
-/// Fails while the server cannot decode a protobuf `v1.Service`.
+/// kubectl 1.33 sends the Service as protobuf.
 #[test]
 fn typed_service_protobuf() {
     typed_service("1.33");
@@ -150,7 +150,7 @@ fn typed_deployment_json() {
     typed_deployment("1.31");
 }
 
-/// Fails while the server cannot decode a protobuf `apps/v1.Deployment`.
+/// kubectl 1.33 sends the Deployment as protobuf.
 #[test]
 fn typed_deployment_protobuf() {
     typed_deployment("1.33");
