@@ -3,12 +3,33 @@
 //! Mirrors k8s.io/apiserver `pkg/authentication`: each [`Authenticator`] answers
 //! authenticated / not mine / failed; [`Union`] asks them in order, first success wins,
 //! and a credential that was presented but rejected makes the request fail (401).
+//!
+//! Request authenticators: [`x509`] (client certificates), [`request_header`] (front
+//! proxy), [`basic_auth`] (legacy passwords), [`anonymous`]. Bearer-token authenticators
+//! ([`bearer_token`] reads the header): [`token_file`], [`serviceaccount`],
+//! [`bootstrap_token`], [`webhook`]. Tokens are only ever held or cached as SHA-256 keys
+//! ([`cache`]), compared in constant time, and never logged.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod anonymous;
+pub mod basic_auth;
+pub mod bearer;
+pub mod bootstrap_token;
+pub mod cache;
+mod csv;
+mod reload;
+pub mod request_header;
+pub mod serviceaccount;
+pub mod token_file;
 pub mod union;
+pub mod webhook;
 pub mod x509;
 
 use apimachinery::UserInfo;
+pub use bearer::bearer_token;
+pub use csv::CsvError;
+pub use reload::CredentialFileError;
 pub use union::Union;
 
 /// What an authenticator sees of a request.

@@ -159,6 +159,11 @@ proptest! {
                 Decision::Allow(reason) => {
                     let reasons = naive.allowing_reasons(attrs);
                     prop_assert!(reasons.contains(reason), "{} not in {:?}", reason, reasons);
+                    // ClusterRoleBindings are walked before RoleBindings, as in kube.
+                    let crb = "RBAC: allowed by ClusterRoleBinding";
+                    if reasons.iter().any(|r| r.starts_with(crb)) {
+                        prop_assert!(reason.starts_with(crb), "{}", reason);
+                    }
                 }
                 other => prop_assert_eq!(other, &want),
             }

@@ -9,6 +9,7 @@
 
 mod index;
 pub mod objects;
+mod table;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,55 +21,79 @@ use serde_json::Value;
 use crate::error::AuthzError;
 use crate::policy::PolicyRule;
 use crate::{quote, Authorizer, RuleResolver, SubjectRules};
-use index::{Grant, Index, RoleCell, RoleRules};
+use index::{Grant, Index, IndexedBinding, RoleRules};
 use objects::{
-    allowed_reason, first_applicable_subject, missing_role_error, BindingKind, BindingObject, RbacObject,
-    Subject,
+    first_applicable_subject, missing_role_error, BindingKind, BindingObject, RbacObject, Subject,
 };
 
-/// Identifies a role as a binding's roleRef names it: (kind as written, namespace, name).
+/// Identifies a role as a binding's roleRef names it: (kind as written, namespace, name);
+/// a roleRef of another kind names a role that never exists.
 type RoleKey = (String, String, String);
 type BindingKey = (BindingKind, String, String);
 
-/// Writer-side state: every role cell and binding, to find what an update replaces.
+/// Writer-side state: every role and binding, and which bindings name each role, to find
+/// what an update touches.
 #[derive(Default)]
 struct Sources {
-    roles: HashMap<RoleKey, Arc<RoleCell>>,
-    bindings: HashMap<BindingKey, Arc<BindingObject>>,
+    roles: HashMap<RoleKey, Arc<RoleRules>>,
+    bindings: HashMap<BindingKey, Arc<IndexedBinding>>,
+    by_role: HashMap<RoleKey, Vec<Arc<IndexedBinding>>>,
+    /// Shared "role not found" rules.
+    missing: Arc<RoleRules>,
 }
 
 impl Sources {
-    fn cell(&mut self, key: RoleKey) -> Arc<RoleCell> {
-        self.roles.entry(key).or_default().clone()
+    fn rules_for_key(&self, key: &RoleKey) -> Arc<RoleRules> {
+        self.roles.get(key).cloned().unwrap_or_else(|| self.missing.clone())
     }
 
-    /// Forgets a role cell nothing uses any more (no role stored, no binding naming it).
-    fn collect(&mut self, key: &RoleKey) {
-        if let Some(cell) = self.roles.get(key) {
-            if Arc::strong_count(cell) == 1 && !cell.rules.load().exists {
-                self.roles.remove(key);
+    /// Sets (or, with `None`, deletes) a role and repoints the bindings that name it.
+    fn set_role(&mut self, index: &mut Index, key: RoleKey, rules: Option<Vec<PolicyRule>>) -> bool {
+        let rules = match rules {
+            Some(rules) => {
+                let rules = Arc::new(RoleRules::new(rules));
+                self.roles.insert(key.clone(), rules.clone());
+                rules
+            }
+            None => {
+                if self.roles.remove(&key).is_none() {
+                    return false;
+                }
+                self.missing.clone()
+            }
+        };
+        for binding in self.by_role.get(&key).into_iter().flatten() {
+            index.set_rules(binding, &rules);
+        }
+        true
+    }
+
+    fn remove_binding(&mut self, index: &mut Index, key: &BindingKey) -> bool {
+        let Some(old) = self.bindings.remove(key) else { return false };
+        index.remove(&old);
+        let role_key = role_key_of(&old);
+        if let Some(list) = self.by_role.get_mut(&role_key) {
+            list.retain(|b| !Arc::ptr_eq(b, &old));
+            if list.is_empty() {
+                self.by_role.remove(&role_key);
             }
         }
+        true
     }
 
     fn apply(&mut self, index: &mut Index, obj: RbacObject) {
         match obj {
             RbacObject::Role(r) => {
-                let key = (r.kind.as_str().to_string(), r.namespace, r.name);
-                self.cell(key).rules.store(Arc::new(RoleRules::new(r.rules)));
+                self.set_role(index, (r.kind.as_str().to_string(), r.namespace, r.name), Some(r.rules));
             }
             RbacObject::Binding(b) => {
                 let key = (b.kind, b.namespace.clone(), b.name.clone());
+                self.remove_binding(index, &key);
                 let role_key = role_key_of(&b);
-                let binding = Arc::new(b);
-                let role = self.cell(role_key);
-                if let Some(old) = self.bindings.insert(key, binding.clone()) {
-                    index.remove(&old);
-                    let old_key = role_key_of(&old);
-                    drop(old);
-                    self.collect(&old_key);
-                }
-                index.add(&binding, &role);
+                let binding = Arc::new(IndexedBinding::new(b));
+                index.add(&binding, &self.rules_for_key(&role_key));
+                self.by_role.entry(role_key).or_default().push(binding.clone());
+                self.bindings.insert(key, binding);
             }
         }
     }
@@ -167,31 +192,21 @@ impl RbacAuthorizer {
     /// Returns whether it was present.
     pub fn remove(&self, kind: &str, namespace: &str, name: &str) -> Result<bool, AuthzError> {
         let mut sources = self.sources();
-        let binding_kind = match kind {
-            "Role" | "ClusterRole" => {
-                let ns = if kind == "Role" { namespace } else { "" };
-                let key = (kind.to_string(), ns.to_string(), name.to_string());
-                let Some(cell) = sources.roles.get(&key) else { return Ok(false) };
-                let existed = cell.rules.load().exists;
-                cell.rules.store(Arc::new(RoleRules::default()));
-                sources.collect(&key);
-                return Ok(existed);
+        let mut index = Index::clone(&self.index.load());
+        let removed = match kind {
+            "Role" => sources.set_role(&mut index, (kind.into(), namespace.into(), name.into()), None),
+            "ClusterRole" => sources.set_role(&mut index, (kind.into(), String::new(), name.into()), None),
+            "RoleBinding" => {
+                sources.remove_binding(&mut index, &(BindingKind::RoleBinding, namespace.into(), name.into()))
             }
-            "RoleBinding" => BindingKind::RoleBinding,
-            "ClusterRoleBinding" => BindingKind::ClusterRoleBinding,
+            "ClusterRoleBinding" => sources
+                .remove_binding(&mut index, &(BindingKind::ClusterRoleBinding, String::new(), name.into())),
             other => return Err(AuthzError::UnsupportedKind(other.to_string())),
         };
-        let ns = if binding_kind == BindingKind::RoleBinding { namespace } else { "" };
-        let Some(old) = sources.bindings.remove(&(binding_kind, ns.to_string(), name.to_string())) else {
-            return Ok(false);
-        };
-        let mut index = Index::clone(&self.index.load());
-        index.remove(&old);
-        self.index.store(Arc::new(index));
-        let role_key = role_key_of(&old);
-        drop(old);
-        sources.collect(&role_key);
-        Ok(true)
+        if removed {
+            self.index.store(Arc::new(index));
+        }
+        Ok(removed)
     }
 
     /// Number of bindings held.
@@ -207,7 +222,7 @@ impl RbacAuthorizer {
 
     /// Number of roles held (stored roles, not bindings' dangling references).
     pub fn roles(&self) -> usize {
-        self.sources().roles.values().filter(|c| c.rules.load().exists).count()
+        self.sources().roles.len()
     }
 
     /// The decision without its reason: the cheapest question.
@@ -215,7 +230,7 @@ impl RbacAuthorizer {
         let index = self.index.load();
         let user = &attrs.user;
         index.walk(&user.name, &user.groups, &attrs.namespace, |g| {
-            g.role.rules.load().compiled.iter().any(|r| r.allows(attrs))
+            g.rules.compiled.iter().any(|r| r.allows(attrs))
         })
     }
 
@@ -224,7 +239,7 @@ impl RbacAuthorizer {
         let user = &attrs.user;
         let mut hit = None;
         index.walk(&user.name, &user.groups, &attrs.namespace, |g| {
-            let rules = g.role.rules.load();
+            let rules = &g.rules;
             if !rules.exists {
                 *missing = true;
                 return false;
@@ -243,7 +258,7 @@ impl RbacAuthorizer {
     fn errors(index: &Index, user: &UserInfo, namespace: &str) -> Vec<String> {
         let mut errors = Vec::new();
         index.walk(&user.name, &user.groups, namespace, |g| {
-            if !g.role.rules.load().exists {
+            if !g.rules.exists {
                 errors.push(missing_role_error(&g.binding.role_ref));
             }
             false
@@ -270,7 +285,7 @@ impl RbacAuthorizer {
                 let subject = Self::subject_of(&attrs.user, b);
                 Explanation {
                     allowed: true,
-                    reason: allowed_reason(b, &subject),
+                    reason: b.reason_for(&attrs.user),
                     binding_kind: Some(b.kind),
                     binding_namespace: b.namespace.clone(),
                     binding_name: b.name.clone(),
@@ -278,7 +293,7 @@ impl RbacAuthorizer {
                     role_name: b.role_ref.name.clone(),
                     subject: Some(subject),
                     rule_index: Some(rule_index),
-                    rule: grant.role.rules.load().rules.get(rule_index).cloned(),
+                    rule: grant.rules.rules.get(rule_index).cloned(),
                     errors: Vec::new(),
                 }
             }
@@ -301,12 +316,7 @@ impl Authorizer for RbacAuthorizer {
         let index = self.index.load();
         let mut missing = false;
         if let Some((grant, _)) = self.find(&index, attrs, &mut missing) {
-            let subject = first_applicable_subject(&attrs.user, &grant.binding)
-                .and_then(|i| grant.binding.subjects.get(i));
-            return match subject {
-                Some(s) => Decision::Allow(allowed_reason(&grant.binding, s)),
-                None => Decision::Allow(allowed_reason(&grant.binding, &Subject::default())),
-            };
+            return Decision::Allow(grant.binding.reason_for(&attrs.user));
         }
         if !missing {
             return Decision::NoOpinion(String::new());
@@ -322,12 +332,12 @@ impl RuleResolver for RbacAuthorizer {
     fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRules {
         let index = self.index.load();
         let mut out = SubjectRules::default();
-        let mut seen: HashSet<*const BindingObject> = HashSet::new();
+        let mut seen: HashSet<*const IndexedBinding> = HashSet::new();
         index.walk(&user.name, &user.groups, namespace, |g| {
             if !seen.insert(Arc::as_ptr(&g.binding)) {
                 return false;
             }
-            let rules = g.role.rules.load();
+            let rules = &g.rules;
             if !rules.exists {
                 out.evaluation_errors.push(missing_role_error(&g.binding.role_ref));
             }

@@ -302,3 +302,38 @@ fn concurrent_reads_and_writes() {
         assert!(a.is_allowed(&res(&user(&format!("u{i}"), &[]), "get", "", "pods", "", "")));
     }
 }
+
+#[test]
+fn cluster_role_bindings_are_walked_first() {
+    let a = authz(&[
+        cluster_role("reader", pod_reader()),
+        rb("ns1", "a-local", "ClusterRole", "reader", json!([{"kind": "User", "name": "alice"}])),
+        crb("z-global", "reader", json!([{"kind": "Group", "name": "devs"}])),
+    ]);
+    assert_eq!(
+        a.authorize(&res(&user("alice", &["devs"]), "get", "", "pods", "ns1", "")).reason(),
+        r#"RBAC: allowed by ClusterRoleBinding "z-global" of ClusterRole "reader" to Group "devs""#
+    );
+}
+
+#[test]
+fn many_groups_are_all_consulted() {
+    let a = authz(&[
+        cluster_role("reader", pod_reader()),
+        rb("ns1", "late", "ClusterRole", "reader", json!([{"kind": "Group", "name": "g11"}])),
+        crb("late-c", "reader", json!([{"kind": "Group", "name": "g10"}])),
+    ]);
+    let groups: Vec<String> = (0..12).map(|i| format!("g{i}")).collect();
+    let many = UserInfo::new("m", groups);
+    assert!(a.is_allowed(&res(&many, "get", "", "pods", "ns1", "")));
+    assert_eq!(
+        a.authorize(&res(&many, "get", "", "pods", "ns1", "")).reason(),
+        r#"RBAC: allowed by ClusterRoleBinding "late-c" of ClusterRole "reader" to Group "g10""#
+    );
+    a.remove("ClusterRoleBinding", "", "late-c").unwrap();
+    assert_eq!(
+        a.authorize(&res(&many, "get", "", "pods", "ns1", "")).reason(),
+        r#"RBAC: allowed by RoleBinding "late/ns1" of ClusterRole "reader" to Group "g11""#
+    );
+    assert!(!a.is_allowed(&res(&many, "get", "", "pods", "ns2", "")));
+}

@@ -1,0 +1,319 @@
+//! The plugin chain (k8s.io/apiserver `pkg/admission/chain.go` and kube-apiserver's
+//! `options/plugins.go`): kube's fixed plugin order, its default-on set, building the enabled
+//! list from `--enable-admission-plugins` / `--disable-admission-plugins`, and running the two
+//! phases (every mutating plugin in order, then every validating one), stopping at the first
+//! rejection.
+
+use crate::plugins;
+use crate::types::{AdmissionContext, AdmissionRequest, MutatingPlugin, ValidatingPlugin};
+use apimachinery::StatusError;
+use std::sync::Arc;
+
+/// `AllOrderedPlugins` of the Kubernetes 1.33/1.34 line: the execution order.
+pub const ALL_ORDERED: &[&str] = &[
+    "AlwaysAdmit",
+    "NamespaceAutoProvision",
+    "NamespaceLifecycle",
+    "NamespaceExists",
+    "LimitPodHardAntiAffinityTopology",
+    "LimitRanger",
+    "ServiceAccount",
+    "NodeRestriction",
+    "TaintNodesByCondition",
+    "AlwaysPullImages",
+    "ImagePolicyWebhook",
+    "PodSecurity",
+    "PodNodeSelector",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "PodTolerationRestriction",
+    "EventRateLimit",
+    "ExtendedResourceToleration",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "OwnerReferencesPermissionEnforcement",
+    "PersistentVolumeClaimResize",
+    "RuntimeClass",
+    "CertificateApproval",
+    "CertificateSigning",
+    "ClusterTrustBundleAttest",
+    "CertificateSubjectRestriction",
+    "DefaultIngressClass",
+    "DenyServiceExternalIPs",
+    "PodTopologyLabels",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionWebhook",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook",
+    "ResourceQuota",
+    "AlwaysDeny",
+];
+
+/// The plugins kube-apiserver enables when no flag says otherwise (`DefaultOffAdmissionPlugins`'
+/// complement), in execution order.
+pub const DEFAULT_ON: &[&str] = &[
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "TaintNodesByCondition",
+    "PodSecurity",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "PersistentVolumeClaimResize",
+    "RuntimeClass",
+    "CertificateApproval",
+    "CertificateSigning",
+    "ClusterTrustBundleAttest",
+    "CertificateSubjectRestriction",
+    "DefaultIngressClass",
+    "PodTopologyLabels",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionWebhook",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook",
+    "ResourceQuota",
+];
+
+/// What `kubeward up` enables: kube's default-on set plus NodeRestriction (as kubeadm does).
+pub const RECOMMENDED: &[&str] = &[
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "NodeRestriction",
+    "TaintNodesByCondition",
+    "PodSecurity",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "PersistentVolumeClaimResize",
+    "RuntimeClass",
+    "CertificateApproval",
+    "CertificateSigning",
+    "ClusterTrustBundleAttest",
+    "CertificateSubjectRestriction",
+    "DefaultIngressClass",
+    "PodTopologyLabels",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionWebhook",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionWebhook",
+    "ResourceQuota",
+];
+
+/// Errors building a chain from flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// A name on a flag is not a kube admission plugin.
+    #[error("{flag} plugin {name:?} is unknown; valid plugin names are: {}", ALL_ORDERED.join(", "))]
+    UnknownPlugin { flag: &'static str, name: String },
+    /// The same names were given on both flags.
+    #[error("{0:?} in enable-admission-plugins and disable-admission-plugins overlapped")]
+    Overlap(Vec<String>),
+}
+
+/// The names a pair of flags enables, in kube's execution order.
+pub fn enabled_plugin_names(enable: &[String], disable: &[String]) -> Result<Vec<&'static str>, ChainError> {
+    for (flag, names) in [("enable-admission-plugins", enable), ("disable-admission-plugins", disable)] {
+        if let Some(bad) = names.iter().find(|n| !ALL_ORDERED.contains(&n.as_str())) {
+            return Err(ChainError::UnknownPlugin { flag, name: bad.clone() });
+        }
+    }
+    let overlap: Vec<String> = enable.iter().filter(|n| disable.contains(n)).cloned().collect();
+    if !overlap.is_empty() {
+        return Err(ChainError::Overlap(overlap));
+    }
+    Ok(ALL_ORDERED
+        .iter()
+        .copied()
+        .filter(|n| {
+            let on = enable.iter().any(|e| e == n) || DEFAULT_ON.contains(n);
+            on && !disable.iter().any(|d| d == n)
+        })
+        .collect())
+}
+
+/// An ordered admission chain.
+#[derive(Clone, Default)]
+pub struct Chain {
+    enabled: Vec<&'static str>,
+    not_implemented: Vec<&'static str>,
+    mutating: Vec<Arc<dyn MutatingPlugin>>,
+    validating: Vec<Arc<dyn ValidatingPlugin>>,
+}
+
+impl Chain {
+    /// Builds the chain kube-apiserver would run for these flag values.
+    pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
+        let enabled = enabled_plugin_names(enable, disable)?;
+        Ok(Self::from_names(&enabled))
+    }
+
+    /// Builds the chain for known plugin names (order taken from `ALL_ORDERED`).
+    pub fn from_names(names: &[&'static str]) -> Self {
+        let mut chain = Self::default();
+        for name in ALL_ORDERED.iter().copied().filter(|n| names.contains(n)) {
+            chain.enabled.push(name);
+            match plugins::build(name) {
+                Some(built) => {
+                    chain.mutating.extend(built.mutating);
+                    chain.validating.extend(built.validating);
+                }
+                None => chain.not_implemented.push(name),
+            }
+        }
+        chain
+    }
+
+    /// A chain of explicit plugin instances, run in the order given (tests and embedders).
+    pub fn from_plugins(
+        mutating: Vec<Arc<dyn MutatingPlugin>>,
+        validating: Vec<Arc<dyn ValidatingPlugin>>,
+    ) -> Self {
+        let mut enabled: Vec<&'static str> = mutating.iter().map(|p| p.name()).collect();
+        for v in &validating {
+            if !enabled.contains(&v.name()) {
+                enabled.push(v.name());
+            }
+        }
+        Self { enabled, not_implemented: Vec::new(), mutating, validating }
+    }
+
+    /// Enabled plugin names in execution order.
+    pub fn enabled(&self) -> &[&'static str] {
+        &self.enabled
+    }
+
+    /// Enabled names that kubeward does not implement (they admit everything).
+    pub fn not_implemented(&self) -> &[&'static str] {
+        &self.not_implemented
+    }
+
+    /// Names of the mutating phase, in order.
+    pub fn mutating_names(&self) -> Vec<&'static str> {
+        self.mutating.iter().map(|p| p.name()).collect()
+    }
+
+    /// Names of the validating phase, in order.
+    pub fn validating_names(&self) -> Vec<&'static str> {
+        self.validating.iter().map(|p| p.name()).collect()
+    }
+
+    /// Runs the mutating phase: each plugin that handles the operation, in order.
+    pub async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        for p in &self.mutating {
+            if p.handles(req.operation) {
+                p.admit(req, ctx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the validating phase.
+    pub async fn validate(
+        &self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        for p in &self.validating {
+            if p.handles(req.operation) {
+                p.validate(req, ctx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Both phases: what a REST handler calls before writing to storage.
+    pub async fn run(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        self.admit(req, ctx).await?;
+        self.validate(req, ctx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_22_default_on_plugins_in_order() {
+        let names = enabled_plugin_names(&[], &[]).unwrap();
+        assert_eq!(names, DEFAULT_ON);
+        assert_eq!(names.len(), 22);
+    }
+
+    #[test]
+    fn flag_order_does_not_matter_and_disable_keeps_the_rest() {
+        let names =
+            enabled_plugin_names(&s(&["NodeRestriction", "AlwaysPullImages"]), &s(&["LimitRanger"])).unwrap();
+        let expect: Vec<&str> = ALL_ORDERED
+            .iter()
+            .copied()
+            .filter(|n| {
+                (DEFAULT_ON.contains(n) || *n == "NodeRestriction" || *n == "AlwaysPullImages")
+                    && *n != "LimitRanger"
+            })
+            .collect();
+        assert_eq!(names, expect);
+        assert_eq!(
+            &names[..4],
+            &["NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "TaintNodesByCondition"]
+        );
+    }
+
+    #[test]
+    fn recommended_is_defaults_plus_node_restriction() {
+        assert_eq!(enabled_plugin_names(&s(&["NodeRestriction"]), &[]).unwrap(), RECOMMENDED);
+    }
+
+    #[test]
+    fn unknown_and_overlapping_names_are_errors() {
+        let e = enabled_plugin_names(&s(&["Nope"]), &[]).unwrap_err();
+        assert!(e.to_string().starts_with("enable-admission-plugins plugin \"Nope\" is unknown; valid plugin names are: AlwaysAdmit, NamespaceAutoProvision"));
+        let e = enabled_plugin_names(&[], &s(&["namespacelifecycle"])).unwrap_err();
+        assert!(matches!(e, ChainError::UnknownPlugin { flag: "disable-admission-plugins", .. }));
+        let e = enabled_plugin_names(&s(&["PodSecurity"]), &s(&["PodSecurity"])).unwrap_err();
+        assert_eq!(e, ChainError::Overlap(s(&["PodSecurity"])));
+    }
+
+    #[test]
+    fn chain_phases_follow_kube_order() {
+        let chain = Chain::from_names(RECOMMENDED);
+        assert_eq!(
+            chain.mutating_names(),
+            vec![
+                "LimitRanger",
+                "ServiceAccount",
+                "TaintNodesByCondition",
+                "DefaultTolerationSeconds",
+                "MutatingAdmissionWebhook"
+            ]
+        );
+        assert_eq!(
+            chain.validating_names(),
+            vec![
+                "NamespaceLifecycle",
+                "LimitRanger",
+                "NodeRestriction",
+                "PodSecurity",
+                "ValidatingAdmissionWebhook",
+                "ResourceQuota"
+            ]
+        );
+        assert!(chain.not_implemented().contains(&"Priority"));
+        assert!(!chain.not_implemented().contains(&"PodSecurity"));
+    }
+}

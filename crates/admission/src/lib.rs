@@ -1,0 +1,25 @@
+//! kube-apiserver's admission layer as a library. The server calls [`Chain::run`] inside its
+//! REST handlers, after decoding and defaulting and before storage, with an [`AdmissionRequest`]
+//! and an [`AdmissionContext`] over its store.
+//!
+//! - `types`: operations, the request, the plugin traits and the store context.
+//! - `chain`: kube's plugin order, default set, flags, and the two-phase run.
+//! - `plugins`: the built-in plugins (one module each); `pod_security` and `webhook` are larger.
+//! - `quantity`: Kubernetes resource quantities.
+//! - `testing`: an in-memory context.
+
+// Every plugin returns kube's `StatusError` as is; boxing it would only move the allocation.
+#![allow(clippy::result_large_err)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod chain;
+pub mod plugins;
+pub mod pod_security;
+pub mod quantity;
+pub mod testing;
+pub mod types;
+pub mod webhook;
+
+pub use chain::{enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, RECOMMENDED};
+pub use quantity::Quantity;
+pub use types::{AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};

@@ -1,0 +1,51 @@
+//! The built-in plugins and the registry that builds one by its kube name.
+
+pub mod always;
+pub mod limit_ranger;
+pub mod namespace_lifecycle;
+pub mod node_restriction;
+pub mod node_taints;
+pub mod quota_usage;
+pub mod resource_quota;
+pub mod service_account;
+
+use crate::types::{MutatingPlugin, ValidatingPlugin};
+use std::sync::Arc;
+
+/// The phases one named plugin takes part in.
+#[derive(Default)]
+pub struct Built {
+    pub mutating: Option<Arc<dyn MutatingPlugin>>,
+    pub validating: Option<Arc<dyn ValidatingPlugin>>,
+}
+
+fn validating(p: impl ValidatingPlugin + 'static) -> Option<Built> {
+    Some(Built { mutating: None, validating: Some(Arc::new(p)) })
+}
+
+fn mutating(p: impl MutatingPlugin + 'static) -> Option<Built> {
+    Some(Built { mutating: Some(Arc::new(p)), validating: None })
+}
+
+/// The plugin registered under `name`, or `None` when kubeward does not implement it.
+pub fn build(name: &str) -> Option<Built> {
+    match name {
+        "AlwaysAdmit" => validating(always::AlwaysAdmit),
+        "AlwaysDeny" => validating(always::AlwaysDeny),
+        "NamespaceLifecycle" => validating(namespace_lifecycle::NamespaceLifecycle),
+        "NamespaceExists" => validating(always::NamespaceExists),
+        "LimitRanger" => Some(Built {
+            mutating: Some(Arc::new(limit_ranger::LimitRanger)),
+            validating: Some(Arc::new(limit_ranger::LimitRanger)),
+        }),
+        "PodSecurity" => validating(crate::pod_security::PodSecurity),
+        "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
+        "NodeRestriction" => validating(node_restriction::NodeRestriction),
+        "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook),
+        "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook),
+        "ServiceAccount" => mutating(service_account::ServiceAccount),
+        "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
+        "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
+        _ => None,
+    }
+}

@@ -1,0 +1,147 @@
+//! An in-memory `AdmissionContext` for tests: objects keyed by group, resource, namespace and
+//! name, with a resourceVersion counter so `update_status` can compare-and-swap like a store.
+
+use crate::types::AdmissionContext;
+use apimachinery::{GroupResource, StatusError};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+type Key = (String, String, String, String);
+
+/// Objects held in memory.
+#[derive(Default)]
+pub struct MemoryContext {
+    objects: Mutex<BTreeMap<Key, Value>>,
+    revision: Mutex<u64>,
+}
+
+fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.get("metadata").and_then(|m| m.get(key)).and_then(Value::as_str).unwrap_or("")
+}
+
+fn internal(e: impl std::fmt::Display) -> StatusError {
+    StatusError::internal(&e.to_string())
+}
+
+impl MemoryContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn next_rv(&self) -> Result<String, StatusError> {
+        let mut r = self.revision.lock().map_err(internal)?;
+        *r += 1;
+        Ok(r.to_string())
+    }
+
+    /// Stores (or replaces) an object, giving it a new resourceVersion; returns the stored copy.
+    pub fn put(&self, group: &str, resource: &str, mut obj: Value) -> Value {
+        let rv = self.next_rv().unwrap_or_default();
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(rv));
+        }
+        let key = (
+            group.to_string(),
+            resource.to_string(),
+            meta_str(&obj, "namespace").to_string(),
+            meta_str(&obj, "name").to_string(),
+        );
+        if let Ok(mut m) = self.objects.lock() {
+            m.insert(key, obj.clone());
+        }
+        obj
+    }
+
+    /// A namespace object with optional labels and phase.
+    pub fn put_namespace(&self, name: &str, labels: Value, phase: &str) -> Value {
+        self.put(
+            "",
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels},
+                   "status": {"phase": phase}}),
+        )
+    }
+
+    /// The stored object, if any.
+    pub fn object(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value> {
+        let key = (group.to_string(), resource.to_string(), namespace.to_string(), name.to_string());
+        self.objects.lock().ok()?.get(&key).cloned()
+    }
+
+    pub fn remove(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value> {
+        let key = (group.to_string(), resource.to_string(), namespace.to_string(), name.to_string());
+        self.objects.lock().ok()?.remove(&key)
+    }
+}
+
+#[async_trait]
+impl AdmissionContext for MemoryContext {
+    async fn get(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, StatusError> {
+        Ok(self.object(group, resource, namespace, name))
+    }
+
+    async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
+        let m = self.objects.lock().map_err(internal)?;
+        Ok(m.iter()
+            .filter(|((g, r, ns, _), _)| {
+                g == group && r == resource && (namespace.is_empty() || ns == namespace)
+            })
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    async fn update_status(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        object: Value,
+    ) -> Result<Value, StatusError> {
+        let name = meta_str(&object, "name").to_string();
+        let gr = GroupResource::new(group, resource);
+        let key = (group.to_string(), resource.to_string(), namespace.to_string(), name.clone());
+        let rv = self.next_rv()?;
+        let mut m = self.objects.lock().map_err(internal)?;
+        let Some(stored) = m.get_mut(&key) else {
+            return Err(StatusError::not_found(&gr, &name));
+        };
+        if meta_str(stored, "resourceVersion") != meta_str(&object, "resourceVersion") {
+            return Err(StatusError::stale_update(&gr, &name));
+        }
+        if let Some(o) = stored.as_object_mut() {
+            o.insert("status".into(), object.get("status").cloned().unwrap_or(Value::Null));
+        }
+        if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(rv));
+        }
+        Ok(stored.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn update_status_is_compare_and_swap() {
+        let ctx = MemoryContext::new();
+        let obj = ctx.put("", "resourcequotas", json!({"metadata": {"name": "q", "namespace": "ns"}}));
+        let mut next = obj.clone();
+        next["status"] = json!({"used": {"pods": "1"}});
+        let stored = ctx.update_status("", "resourcequotas", "ns", next.clone()).await.unwrap();
+        assert_eq!(stored["status"]["used"]["pods"], "1");
+        // the same stale version again conflicts
+        let e = ctx.update_status("", "resourcequotas", "ns", next).await.unwrap_err();
+        assert_eq!(e.code, 409);
+        assert_eq!(ctx.list("", "resourcequotas", "").await.unwrap().len(), 1);
+        assert!(ctx.get("", "resourcequotas", "other", "q").await.unwrap().is_none());
+    }
+}

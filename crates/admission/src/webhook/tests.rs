@@ -1,0 +1,226 @@
+//! Webhook plugins against a real HTTPS server on 127.0.0.1.
+
+use super::*;
+use crate::testing::MemoryContext;
+use apimachinery::UserInfo;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+type Handler = Arc<dyn Fn(Value) -> Value + Send + Sync>;
+
+/// Starts an HTTPS server answering every AdmissionReview with `handler(request)`; requests to
+/// `/slow` wait two seconds first. Returns the base URL and the CA bundle (base64 PEM).
+async fn server(handler: Handler) -> (String, String) {
+    let ca = pki::Ca::generate("webhook-ca").unwrap();
+    let cert = ca.issue_serving("localhost", &["127.0.0.1".into()]).unwrap();
+    let chain: Vec<_> = rustls_pemfile::certs(&mut cert.cert_pem.as_bytes()).map(|c| c.unwrap()).collect();
+    let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes()).unwrap().unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let handler = handler.clone();
+                    async move {
+                        let slow = req.uri().path() == "/slow";
+                        let body = req.into_body().collect().await?.to_bytes();
+                        if slow {
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                        let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let out = handler(review["request"].clone());
+                        let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": out});
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(
+                            answer.to_string(),
+                        ))))
+                    }
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), svc).await;
+            });
+        }
+    });
+    let bundle = base64::engine::general_purpose::STANDARD.encode(ca.cert_pem.as_bytes());
+    (format!("https://127.0.0.1:{}", addr.port()), bundle)
+}
+
+fn config(ctx: &MemoryContext, resource: &str, kind: &str, webhook: Value) {
+    ctx.put(
+        GROUP,
+        resource,
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+        "metadata": {"name": "cfg"}, "webhooks": [webhook]}),
+    );
+}
+
+fn webhook(name: &str, url: &str, ca: &str, extra: Value) -> Value {
+    let mut w = json!({"name": name, "clientConfig": {"url": url, "caBundle": ca},
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+        "sideEffects": "None", "admissionReviewVersions": ["v1"]});
+    if let (Some(w), Some(e)) = (w.as_object_mut(), extra.as_object()) {
+        w.extend(e.clone());
+    }
+    w
+}
+
+fn pod_create() -> AdmissionRequest {
+    AdmissionRequest::new(
+        Operation::Create,
+        ("", "v1", "Pod"),
+        "pods",
+        "ns",
+        "p",
+        UserInfo::new("alice", vec![]),
+    )
+    .with_object(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": {}}),
+    )
+}
+
+#[tokio::test]
+async fn validating_webhook_denial_uses_kube_message() {
+    let (url, ca) = server(Arc::new(|r: Value| {
+        json!({"uid": r["uid"], "allowed": false, "status": {"code": 403, "reason": "Forbidden", "message": "no pods today"}})
+    }))
+    .await;
+    let ctx = MemoryContext::new();
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("deny.example.com", &url, &ca, json!({})),
+    );
+    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    assert_eq!((e.code, e.reason), (403, "Forbidden"));
+    assert_eq!(e.message, "admission webhook \"deny.example.com\" denied the request: no pods today");
+    // an update is not covered by the rule
+    let mut upd = pod_create();
+    upd.operation = Operation::Update;
+    ValidatingWebhook.validate(&upd, &ctx).await.unwrap();
+}
+
+#[tokio::test]
+async fn mutating_webhook_applies_json_patch_and_sees_the_request() {
+    let (url, ca) = server(Arc::new(|r: Value| {
+        assert_eq!(r["kind"], json!({"group": "", "version": "v1", "kind": "Pod"}));
+        assert_eq!(r["userInfo"]["username"], "alice");
+        assert_eq!(r["operation"], "CREATE");
+        let patch = json!([{"op": "add", "path": "/metadata/labels", "value": {"injected": r["object"]["metadata"]["name"]}}]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(patch.to_string());
+        json!({"uid": r["uid"], "allowed": true, "patchType": "JSONPatch", "patch": b64, "warnings": ["patched"]})
+    }))
+    .await;
+    let ctx = MemoryContext::new();
+    config(
+        &ctx,
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        webhook("inject.example.com", &url, &ca, json!({})),
+    );
+    let mut req = pod_create();
+    MutatingWebhook.admit(&mut req, &ctx).await.unwrap();
+    assert_eq!(req.object.as_ref().unwrap()["metadata"]["labels"], json!({"injected": "p"}));
+    assert_eq!(req.warnings(), vec!["patched"]);
+}
+
+#[tokio::test]
+async fn failure_policy_timeout_and_service_refs() {
+    let (url, ca) = server(Arc::new(|r: Value| json!({"uid": r["uid"], "allowed": true}))).await;
+    let ctx = MemoryContext::new();
+    let slow = format!("{url}/slow");
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Fail"})),
+    );
+    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    assert_eq!(e.code, 500);
+    assert_eq!(
+        e.message,
+        format!("Internal error occurred: failed calling webhook \"slow.example.com\": failed to call webhook: Post \"{slow}\": context deadline exceeded")
+    );
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"})),
+    );
+    ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
+
+    let svc = json!({"name": "svc.example.com", "clientConfig": {"service": {"namespace": "ns", "name": "hook"}},
+        "rules": [{"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]}],
+        "sideEffects": "None", "admissionReviewVersions": ["v1"]});
+    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", svc);
+    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    assert!(e.message.ends_with("service references not supported"), "{}", e.message);
+
+    // a CA that did not sign the server certificate fails the TLS handshake
+    let other = pki::Ca::generate("other").unwrap();
+    let wrong = base64::engine::general_purpose::STANDARD.encode(other.cert_pem.as_bytes());
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("tls.example.com", &url, &wrong, json!({})),
+    );
+    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    assert!(
+        e.message.contains("failed calling webhook \"tls.example.com\": failed to call webhook: Post"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn selectors_skip_unselected_requests() {
+    let (url, ca) = server(Arc::new(|r: Value| json!({"uid": r["uid"], "allowed": false}))).await;
+    let ctx = MemoryContext::new();
+    ctx.put_namespace("ns", json!({"env": "dev"}), "Active");
+    let sel = json!({"namespaceSelector": {"matchLabels": {"env": "prod"}}});
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("prod-only", &url, &ca, sel),
+    );
+    ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
+    ctx.put_namespace("ns", json!({"env": "prod"}), "Active");
+    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (400, "admission webhook \"prod-only\" denied the request without explanation")
+    );
+    let obj = json!({"objectSelector": {"matchExpressions": [{"key": "skip", "operator": "DoesNotExist"}]}});
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("obj", &url, &ca, obj),
+    );
+    let mut req = pod_create();
+    req.object.as_mut().unwrap()["metadata"]["labels"] = json!({"skip": "yes"});
+    ValidatingWebhook.validate(&req, &ctx).await.unwrap();
+    // dry run against a webhook with side effects is refused
+    let fx = webhook("fx", &url, &ca, json!({"sideEffects": "Some"}));
+    config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", fx);
+    let e = ValidatingWebhook.validate(&pod_create().with_dry_run(true), &ctx).await.unwrap_err();
+    assert_eq!(e.message, "admission webhook \"fx\" does not support dry run");
+}

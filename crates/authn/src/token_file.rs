@@ -1,0 +1,229 @@
+//! Static bearer tokens from `--token-auth-file` (kube's `tokenfile`): a CSV of
+//! `token,user,uid[,"group1,group2"]`. The file is re-read while the server runs.
+//!
+//! Tokens are held only as SHA-256 keys: the table is indexed by the first 8 bytes of
+//! the key and the full key compared in constant time, so neither a lookup nor a log line
+//! reveals a token.
+
+use crate::cache::TokenKey;
+use crate::reload::{self, CredentialFileError, Reloading, Watch};
+use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use apimachinery::UserInfo;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a watched file is polled by default.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The parsed file: users by token key.
+pub struct TokenTable {
+    by_prefix: HashMap<u64, Vec<(TokenKey, UserInfo)>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for TokenTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenTable").field("tokens", &self.len).finish()
+    }
+}
+
+impl TokenTable {
+    /// Parses the file's text (kube's `tokenfile.NewCSV`). An empty token is skipped with a
+    /// warning, a duplicate token replaces the earlier line, as in kube.
+    pub fn parse(path: &str, text: &str) -> Result<Self, CredentialFileError> {
+        let records = crate::csv::parse(text).map_err(|e| reload::syntax(path, e))?;
+        let mut by_prefix: HashMap<u64, Vec<(TokenKey, UserInfo)>> = HashMap::new();
+        let mut len = 0;
+        for rec in records {
+            reload::require_columns(path, rec.line, rec.fields.len(), "token, user name, user uid")?;
+            let [token, name, uid, rest @ ..] = rec.fields.as_slice() else { continue };
+            if token.is_empty() {
+                tracing::warn!(path, line = rec.line, "empty token in token file, line skipped");
+                continue;
+            }
+            let user = UserInfo {
+                name: name.clone(),
+                uid: uid.clone(),
+                groups: reload::split_groups(rest.first()),
+                ..Default::default()
+            };
+            let key = TokenKey::of(token);
+            let bucket = by_prefix.entry(prefix(&key)).or_default();
+            if let Some(slot) = bucket.iter_mut().find(|(k, _)| *k == key) {
+                tracing::warn!(path, line = rec.line, "duplicate token in token file, the later line wins");
+                slot.1 = user;
+            } else {
+                bucket.push((key, user));
+                len += 1;
+            }
+        }
+        Ok(Self { by_prefix, len })
+    }
+
+    /// The user of a token.
+    pub fn lookup(&self, token: &str) -> Option<&UserInfo> {
+        let key = TokenKey::of(token);
+        let bucket = self.by_prefix.get(&prefix(&key))?;
+        let mut found = None;
+        for (k, user) in bucket {
+            if k.ct_eq(&key) {
+                found = Some(user);
+            }
+        }
+        found
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+fn prefix(key: &TokenKey) -> u64 {
+    key.prefix()
+}
+
+/// The `--token-auth-file` authenticator.
+pub struct TokenFileAuthenticator {
+    table: Arc<Reloading<TokenTable>>,
+    _watch: Option<Watch>,
+}
+
+impl TokenFileAuthenticator {
+    /// Loads the file once; it is not re-read.
+    pub fn load(path: &Path) -> Result<Self, CredentialFileError> {
+        Ok(Self { table: Reloading::load(path, TokenTable::parse)?, _watch: None })
+    }
+
+    /// Loads the file and polls it every `every` (needs a Tokio runtime). A changed file
+    /// that parses replaces the table; a bad one is logged and ignored.
+    pub fn load_and_watch(path: &Path, every: Duration) -> Result<Self, CredentialFileError> {
+        let table = Reloading::load(path, TokenTable::parse)?;
+        let watch = table.watch(every)?;
+        Ok(Self { table, _watch: Some(watch) })
+    }
+
+    /// Re-reads the file now; `Ok(true)` when a new table took effect.
+    pub fn reload(&self) -> Result<bool, CredentialFileError> {
+        self.table.reload_from_disk()
+    }
+
+    /// Number of tokens in force.
+    pub fn len(&self) -> usize {
+        self.table.current().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for TokenFileAuthenticator {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
+        let Some(token) = bearer_token(req.headers) else { return AuthOutcome::NotApplicable };
+        match self.table.current().lookup(token) {
+            Some(user) => AuthOutcome::Authenticated(user.clone()),
+            None => AuthOutcome::Failed("invalid bearer token".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn auth(a: &TokenFileAuthenticator, header: Option<&str>) -> AuthOutcome {
+        let mut headers = http::HeaderMap::new();
+        if let Some(h) = header {
+            headers.insert(http::header::AUTHORIZATION, h.parse().unwrap());
+        }
+        a.authenticate(&AuthRequest { headers: &headers, peer_certificates: None, path: "/api" }).await
+    }
+
+    fn user(name: &str, uid: &str, groups: &[&str]) -> AuthOutcome {
+        AuthOutcome::Authenticated(UserInfo {
+            name: name.into(),
+            uid: uid.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn parses_kube_format() {
+        let t = TokenTable::parse("f", "tok1,alice,1,\"dev,ops\"\n,skipped,2\ntok3,carol,3\ntok3,dave,4\n")
+            .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.lookup("tok1").unwrap().groups, vec!["dev", "ops"]);
+        assert_eq!(t.lookup("tok3").unwrap().name, "dave", "later duplicate wins");
+        assert!(t.lookup("tok2").is_none());
+        assert!(t.lookup("").is_none());
+        assert_eq!(format!("{t:?}"), "TokenTable { tokens: 2 }");
+    }
+
+    #[test]
+    fn bad_lines_name_the_line_not_the_token() {
+        let e = TokenTable::parse("/etc/tokens.csv", "good,a,1\nsupersecret,b\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(!msg.contains("supersecret"), "{msg}");
+        let e = TokenTable::parse("f", "ok,a,1\nsec\"ret,b,2\n").unwrap_err();
+        assert!(e.to_string().contains("line 2") && !e.to_string().contains("sec"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn authenticates_and_rejects() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        std::fs::write(&path, "abc123,jane,u-1,\"g1,g2\"\n").unwrap();
+        let a = TokenFileAuthenticator::load(&path).unwrap();
+        assert_eq!(auth(&a, Some("Bearer abc123")).await, user("jane", "u-1", &["g1", "g2"]));
+        assert_eq!(auth(&a, Some("Bearer abc124")).await, AuthOutcome::Failed("invalid bearer token".into()));
+        assert_eq!(auth(&a, Some("Basic abc123")).await, AuthOutcome::NotApplicable);
+        assert_eq!(auth(&a, None).await, AuthOutcome::NotApplicable);
+    }
+
+    #[tokio::test]
+    async fn reloads_good_files_and_keeps_the_last_good_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        std::fs::write(&path, "old,jane,1\n").unwrap();
+        let a = TokenFileAuthenticator::load_and_watch(&path, Duration::from_millis(20)).unwrap();
+        std::fs::write(&path, "new,john,2\n").unwrap();
+        let mut ok = false;
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if matches!(auth(&a, Some("Bearer new")).await, AuthOutcome::Authenticated(_)) {
+                ok = true;
+                break;
+            }
+        }
+        assert!(ok, "the poll picked up the new file");
+        assert!(matches!(auth(&a, Some("Bearer old")).await, AuthOutcome::Failed(_)));
+
+        std::fs::write(&path, "new,john,2\nbroken\n").unwrap();
+        assert!(a.reload().is_err());
+        assert_eq!(auth(&a, Some("Bearer new")).await, user("john", "2", &[]), "last good file in force");
+        assert!(!a.reload().unwrap(), "same bad content is not re-reported");
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(a.reload(), Err(CredentialFileError::Io { .. })));
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn watching_needs_a_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.csv");
+        std::fs::write(&path, "t,u,1\n").unwrap();
+        assert!(matches!(
+            TokenFileAuthenticator::load_and_watch(&path, DEFAULT_POLL_INTERVAL),
+            Err(CredentialFileError::NoRuntime { .. })
+        ));
+    }
+}

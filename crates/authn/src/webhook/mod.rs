@@ -1,0 +1,179 @@
+//! Webhook token authentication (`--authentication-token-webhook-config-file`): the
+//! bearer token is sent in an `authentication.k8s.io/v1` TokenReview to a remote service,
+//! whose answer is cached for `--authentication-token-webhook-cache-ttl` (default 2m),
+//! authenticated or not, under the token's SHA-256. Transport errors are not cached.
+
+mod client;
+pub mod kubeconfig;
+
+use crate::cache::{TokenCache, TokenKey};
+use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use apimachinery::UserInfo;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use client::REQUEST_TIMEOUT;
+pub use kubeconfig::WebhookTarget;
+
+/// kube-apiserver's default `--authentication-token-webhook-cache-ttl`.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(120);
+const CACHE_ENTRIES: usize = 16_384;
+
+/// Errors of the webhook: its configuration, or one review.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The kubeconfig file could not be read.
+    #[error("{path}: {source}")]
+    ConfigIo { path: String, source: std::io::Error },
+    /// The kubeconfig is unusable.
+    #[error("{path}: {reason}")]
+    Config { path: String, reason: String },
+    /// The TLS settings (CA, client certificate) are unusable.
+    #[error("webhook TLS configuration: {0}")]
+    Tls(String),
+    /// Connecting or talking to the webhook failed.
+    #[error("webhook request failed: {0}")]
+    Transport(String),
+    /// The webhook did not answer in time.
+    #[error("webhook request timed out")]
+    Timeout,
+    /// The webhook answered with a non-2xx status.
+    #[error("webhook returned HTTP status {0}")]
+    Status(u16),
+    /// The webhook's answer is not a TokenReview.
+    #[error("webhook returned an invalid TokenReview: {0}")]
+    Decode(String),
+}
+
+/// A cached review result.
+#[derive(Debug, Clone)]
+enum Review {
+    Authenticated(UserInfo),
+    Denied(String),
+}
+
+/// The TokenReview webhook authenticator.
+pub struct WebhookTokenAuthenticator {
+    client: client::Client,
+    audiences: Vec<String>,
+    cache: TokenCache<Arc<Review>>,
+}
+
+#[derive(Deserialize)]
+struct TokenReview {
+    #[serde(default, deserialize_with = "nullable")]
+    status: ReviewStatus,
+}
+
+#[derive(Deserialize, Default)]
+struct ReviewStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    authenticated: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    user: ReviewUser,
+    #[serde(default, deserialize_with = "nullable")]
+    audiences: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ReviewUser {
+    #[serde(default, deserialize_with = "nullable")]
+    username: String,
+    #[serde(default, deserialize_with = "nullable")]
+    uid: String,
+    #[serde(default, deserialize_with = "nullable")]
+    groups: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    extra: BTreeMap<String, Vec<String>>,
+}
+
+/// Go writes nil slices and maps as `null`: read it as empty.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+impl WebhookTokenAuthenticator {
+    /// From the webhook kubeconfig file, with a cache TTL (zero disables the cache).
+    pub fn from_config_file(path: &Path, cache_ttl: Duration) -> Result<Self, WebhookError> {
+        Self::new(WebhookTarget::from_kubeconfig_file(path)?, cache_ttl, Vec::new())
+    }
+
+    /// `audiences` go into `spec.audiences`; when set, the webhook must answer with at
+    /// least one of them.
+    pub fn new(
+        target: WebhookTarget,
+        cache_ttl: Duration,
+        audiences: Vec<String>,
+    ) -> Result<Self, WebhookError> {
+        Ok(Self {
+            client: client::Client::new(target)?,
+            audiences,
+            cache: TokenCache::new(cache_ttl, CACHE_ENTRIES),
+        })
+    }
+
+    /// Reviews one token (from the cache when it was reviewed within the TTL).
+    pub async fn authenticate_token(&self, token: &str) -> Result<UserInfo, String> {
+        let key = TokenKey::of(token);
+        let review = match self.cache.get(&key) {
+            Some(r) => r,
+            None => {
+                let r = Arc::new(self.review(token).await.map_err(|e| e.to_string())?);
+                self.cache.insert(key, r.clone(), None);
+                r
+            }
+        };
+        match &*review {
+            Review::Authenticated(user) => Ok(user.clone()),
+            Review::Denied(why) => Err(why.clone()),
+        }
+    }
+
+    async fn review(&self, token: &str) -> Result<Review, WebhookError> {
+        let mut spec = json!({"token": token});
+        if !self.audiences.is_empty() {
+            spec["audiences"] = json!(self.audiences);
+        }
+        let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec});
+        let bytes = self.client.post(body.to_string().into_bytes()).await?;
+        let review: TokenReview =
+            serde_json::from_slice(&bytes).map_err(|e| WebhookError::Decode(e.to_string()))?;
+        let status = review.status;
+        if !status.authenticated {
+            let why = if status.error.is_empty() { "invalid bearer token".into() } else { status.error };
+            return Ok(Review::Denied(why));
+        }
+        if !self.audiences.is_empty() && !status.audiences.iter().any(|a| self.audiences.contains(a)) {
+            return Ok(Review::Denied("webhook authenticated the token for other audiences".into()));
+        }
+        let u = status.user;
+        if u.username.is_empty() {
+            return Err(WebhookError::Decode("authenticated without a user name".into()));
+        }
+        Ok(Review::Authenticated(UserInfo { name: u.username, uid: u.uid, groups: u.groups, extra: u.extra }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for WebhookTokenAuthenticator {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
+        let Some(token) = bearer_token(req.headers) else { return AuthOutcome::NotApplicable };
+        match self.authenticate_token(token).await {
+            Ok(user) => AuthOutcome::Authenticated(user),
+            Err(why) => AuthOutcome::Failed(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

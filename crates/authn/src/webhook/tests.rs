@@ -1,0 +1,157 @@
+//! Against a real HTTPS TokenReview server on 127.0.0.1 that requires a client certificate.
+
+use super::*;
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Server {
+    url: String,
+    calls: Arc<AtomicUsize>,
+    ca: pki::Ca,
+}
+
+fn der_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes()).map(|c| c.unwrap()).collect()
+}
+
+async fn answer(body: Bytes) -> (u16, serde_json::Value) {
+    let review: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(review["apiVersion"], "authentication.k8s.io/v1");
+    assert_eq!(review["kind"], "TokenReview");
+    match review["spec"]["token"].as_str().unwrap() {
+        "good-token" => (
+            201,
+            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": {
+                "authenticated": true,
+                "user": {"username": "jane", "uid": "42", "groups": ["devs"], "extra": {"scopes": ["a", "b"]}},
+                "audiences": review["spec"]["audiences"].clone(),
+            }}),
+        ),
+        "broken-token" => (500, json!({})),
+        _ => (200, json!({"status": {"authenticated": false, "error": "unknown token"}})),
+    }
+}
+
+async fn start_server() -> Server {
+    let ca = pki::Ca::generate("webhook-ca").unwrap();
+    let serving = ca.issue_serving("webhook", &["127.0.0.1".into()]).unwrap();
+    let key = rustls_pemfile::private_key(&mut serving.key_pem.as_bytes()).unwrap().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der_certs(&ca.cert_pem).remove(0)).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(der_certs(&serving.cert_pem), key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://127.0.0.1:{}/authenticate", listener.local_addr().unwrap().port());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let counter = counter.clone();
+                    async move {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        assert_eq!(req.uri().path(), "/authenticate");
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let (status, json) = answer(body).await;
+                        let resp = http::Response::builder()
+                            .status(status)
+                            .body(Full::new(Bytes::from(json.to_string())))
+                            .unwrap();
+                        Ok::<_, hyper::Error>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    Server { url, calls, ca }
+}
+
+fn kubeconfig(server: &Server, with_client_cert: bool) -> String {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let client = server.ca.issue_client("kube-apiserver", &[]).unwrap();
+    let user = if with_client_cert {
+        format!(
+            "{{client-certificate-data: {}, client-key-data: {}}}",
+            b64(&client.cert_pem),
+            b64(&client.key_pem)
+        )
+    } else {
+        "{}".into()
+    };
+    format!(
+        "clusters:\n- name: w\n  cluster: {{server: \"{}\", certificate-authority-data: {}}}\n\
+         users:\n- name: u\n  user: {user}\n\
+         contexts:\n- name: c\n  context: {{cluster: w, user: u}}\ncurrent-context: c\n",
+        server.url,
+        b64(&server.ca.cert_pem)
+    )
+}
+
+#[tokio::test]
+async fn reviews_tokens_and_caches_answers() {
+    let server = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webhook.kubeconfig");
+    std::fs::write(&path, kubeconfig(&server, true)).unwrap();
+    let a = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).unwrap();
+
+    let user = a.authenticate_token("good-token").await.unwrap();
+    assert_eq!((user.name.as_str(), user.uid.as_str()), ("jane", "42"));
+    assert_eq!(user.groups, vec!["devs"]);
+    assert_eq!(user.extra["scopes"], vec!["a", "b"]);
+    assert_eq!(a.authenticate_token("good-token").await.unwrap(), user);
+    assert_eq!(server.calls.load(Ordering::SeqCst), 1, "second review came from the cache");
+
+    assert_eq!(a.authenticate_token("bad-token").await, Err("unknown token".into()));
+    assert_eq!(a.authenticate_token("bad-token").await, Err("unknown token".into()));
+    assert_eq!(server.calls.load(Ordering::SeqCst), 2, "denials are cached too");
+
+    let err = a.authenticate_token("broken-token").await.unwrap_err();
+    assert!(err.contains("500"), "{err}");
+    let _ = a.authenticate_token("broken-token").await;
+    assert_eq!(server.calls.load(Ordering::SeqCst), 4, "errors are not cached");
+
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, "Bearer good-token".parse().unwrap());
+    let req = AuthRequest { headers: &headers, peer_certificates: None, path: "/api" };
+    assert!(matches!(a.authenticate(&req).await, AuthOutcome::Authenticated(_)));
+}
+
+#[tokio::test]
+async fn audiences_and_no_cache() {
+    let server = start_server().await;
+    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, true), Path::new(".")).unwrap();
+    let a = WebhookTokenAuthenticator::new(target, Duration::ZERO, vec!["api".into()]).unwrap();
+    assert_eq!(a.authenticate_token("good-token").await.unwrap().name, "jane");
+    assert!(a.authenticate_token("good-token").await.is_ok());
+    assert_eq!(server.calls.load(Ordering::SeqCst), 2, "TTL zero: no cache");
+}
+
+#[tokio::test]
+async fn server_refuses_a_client_without_certificate() {
+    let server = start_server().await;
+    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, false), Path::new(".")).unwrap();
+    let a = WebhookTokenAuthenticator::new(target, DEFAULT_CACHE_TTL, Vec::new()).unwrap();
+    let err = a.authenticate_token("good-token").await.unwrap_err();
+    assert!(err.contains("webhook request failed"), "{err}");
+}
