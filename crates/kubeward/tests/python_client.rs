@@ -1,0 +1,30 @@
+//! The official Python `kubernetes` client against a real server (tests/python/).
+//! Skipped, with a note, when `python3 -c 'import kubernetes'` fails; scripts/test installs it.
+
+mod support;
+
+use std::process::Command;
+use support::Server;
+
+fn python_client_available() -> bool {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", "import kubernetes"]);
+    support::have_program("python3") && support::run(cmd, support::COMMAND_TIMEOUT).ok()
+}
+
+#[test]
+fn python_client_lists_creates_reads() {
+    if !python_client_available() {
+        support::skip("the Python kubernetes client is not installed (pip install kubernetes)");
+        return;
+    }
+    let server = Server::start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/client_smoke.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).arg(&server.kubeconfig).arg("from-python");
+    let out = support::run(cmd, support::COMMAND_TIMEOUT);
+    out.assert_ok();
+    out.assert_stdout_contains("configmap: hello from python").assert_stdout_contains("deleted: 404");
+    let namespaces = out.stdout.lines().find_map(|l| l.strip_prefix("namespaces: ")).unwrap_or_default();
+    assert!(namespaces.split(',').any(|n| n == "kube-system"), "{out}");
+}

@@ -1,0 +1,157 @@
+//! `kubectl create <kind> ...`: the typed clientset path, which sends JSON up to 1.31 and
+//! protobuf (`k8s\0` envelope) from 1.32. Each object is read back to check the server
+//! decoded what kubectl meant.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{Kubectl, Server};
+
+fn get_json(k: &Kubectl, args: &[&str]) -> Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = k.ok(&all);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn typed_creates(version: &str) {
+    let server = Server::start();
+    let Some(k) = server.kubectl(version) else {
+        support::skip(&format!("kubectl {version} is not installed"));
+        return;
+    };
+    let ns = "typed";
+    k.ok(&["create", "namespace", ns]).assert_stdout_contains("namespace/typed created");
+    assert_eq!(get_json(&k, &["namespace", ns])["status"]["phase"], "Active");
+
+    k.ok(&["create", "serviceaccount", "builder", "-n", ns]);
+    assert_eq!(get_json(&k, &["serviceaccount", "builder", "-n", ns])["metadata"]["name"], "builder");
+
+    // Secret data travels base64 in JSON and as raw bytes in protobuf.
+    k.ok(&["create", "secret", "generic", "db", "-n", ns, "--from-literal=password=s3cr\u{e9}t=="]);
+    let secret = get_json(&k, &["secret", "db", "-n", ns]);
+    assert_eq!(secret["type"], "Opaque");
+    assert_eq!(secret["data"]["password"], "czNjcsOpdD09", "base64 of the UTF-8 bytes: {secret}");
+
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        ns,
+        "--from-literal=mode=fast",
+        "--from-literal=level=3",
+    ]);
+    assert_eq!(
+        get_json(&k, &["configmap", "settings", "-n", ns])["data"],
+        json!({"level": "3", "mode": "fast"})
+    );
+
+    k.ok(&["create", "clusterrole", "typed-reader", "--verb=get,list", "--resource=pods,configmaps"]);
+    let cr = get_json(&k, &["clusterrole", "typed-reader"]);
+    assert_eq!(cr["rules"][0]["verbs"], json!(["get", "list"]), "{cr}");
+    let resources = cr["rules"].as_array().map(|r| r.len()).unwrap_or(0);
+    assert!(resources >= 1, "{cr}");
+
+    k.ok(&[
+        "create",
+        "clusterrolebinding",
+        "typed-reader",
+        "--clusterrole=typed-reader",
+        "--serviceaccount=typed:builder",
+    ]);
+    let crb = get_json(&k, &["clusterrolebinding", "typed-reader"]);
+    assert_eq!(crb["subjects"], json!([{"kind": "ServiceAccount", "name": "builder", "namespace": "typed"}]));
+    assert_eq!(
+        crb["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "typed-reader"})
+    );
+
+    k.ok(&[
+        "create",
+        "role",
+        "cm-editor",
+        "-n",
+        ns,
+        "--verb=update",
+        "--resource=configmaps",
+        "--resource-name=settings",
+    ]);
+    assert_eq!(
+        get_json(&k, &["role", "cm-editor", "-n", ns])["rules"][0]["resourceNames"],
+        json!(["settings"])
+    );
+    k.ok(&["create", "rolebinding", "cm-editor", "-n", ns, "--role=cm-editor", "--group=devs"]);
+    assert_eq!(
+        get_json(&k, &["rolebinding", "cm-editor", "-n", ns])["subjects"],
+        json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"}])
+    );
+
+    // The builder ServiceAccount now reads pods everywhere through the binding.
+    let out = k.ok(&["auth", "can-i", "list", "pods", "--as=system:serviceaccount:typed:builder"]);
+    assert_eq!(out.stdout.trim(), "yes", "{out}");
+}
+
+fn typed_service(version: &str) {
+    let server = Server::start();
+    let Some(k) = server.kubectl(version) else {
+        support::skip(&format!("kubectl {version} is not installed"));
+        return;
+    };
+    k.ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    let svc = get_json(&k, &["service", "web"]);
+    assert_eq!(svc["spec"]["type"], "ClusterIP", "{svc}");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80, "{svc}");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080, "{svc}");
+    assert_eq!(svc["spec"]["selector"], json!({"app": "web"}), "{svc}");
+}
+
+fn typed_deployment(version: &str) {
+    let server = Server::start();
+    let Some(k) = server.kubectl(version) else {
+        support::skip(&format!("kubectl {version} is not installed"));
+        return;
+    };
+    k.ok(&["create", "deployment", "web", "--image=nginx:1.27", "--replicas=2"]);
+    let deploy = get_json(&k, &["deployment", "web"]);
+    assert_eq!(deploy["spec"]["replicas"], 2, "{deploy}");
+    assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27", "{deploy}");
+    assert_eq!(deploy["spec"]["selector"]["matchLabels"], json!({"app": "web"}), "{deploy}");
+    let out = k.ok(&["get", "deployments"]);
+    assert!(out.stdout.lines().skip(1).any(|l| l.starts_with("web ")), "{out}");
+}
+
+/// kubectl 1.31: typed writes are JSON.
+#[test]
+fn typed_creates_json() {
+    typed_creates("1.31");
+}
+
+/// kubectl 1.33: typed writes are protobuf.
+#[test]
+fn typed_creates_protobuf() {
+    typed_creates("1.33");
+}
+
+#[test]
+fn typed_service_json() {
+    typed_service("1.31");
+}
+
+/// kubectl 1.33 sends the Service as protobuf.
+#[test]
+fn typed_service_protobuf() {
+    typed_service("1.33");
+}
+
+#[test]
+fn typed_deployment_json() {
+    typed_deployment("1.31");
+}
+
+/// kubectl 1.33 sends the Deployment as protobuf.
+#[test]
+fn typed_deployment_protobuf() {
+    typed_deployment("1.33");
+}

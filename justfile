@@ -1,0 +1,24 @@
+# kubeward: the commands a newcomer needs. `just --list` shows them.
+
+default:
+    @just --list
+
+# Run a local cluster: PKI and admin kubeconfig in .kubeward/, HTTPS on 127.0.0.1:6443.
+up:
+    cargo run --release -p kubeward -- up
+
+# Install what the tests need, lint, build and run every test (what CI runs).
+test:
+    scripts/test
+
+# cargo fmt --check and clippy with warnings as errors.
+lint:
+    scripts/lint
+
+# Only the end-to-end tests of the kubeward binary (real kubectl, curl, Python client).
+e2e:
+    cargo nextest run -p kubeward --no-fail-fast
+
+# Criterion benchmarks.
+bench:
+    cargo bench --workspace
