@@ -83,7 +83,10 @@ async fn a_watch_ends_with_unavailable_when_etcd_dies() {
     etcd.kill();
     let began = Instant::now();
     match tokio::time::timeout(Duration::from_secs(20), watch.next()).await {
-        Ok(Some(Err(StoreError::Unavailable(message)))) => assert!(message.contains("etcd"), "{message}"),
+        Ok(Some(Err(StoreError::Unavailable(message)))) => {
+            eprintln!("the watch ended with: {message}");
+            assert!(message.contains("etcd"), "{message}");
+        }
         other => panic!("expected Unavailable, got {other:?}"),
     }
     match tokio::time::timeout(Duration::from_secs(5), watch.next()).await {
@@ -92,6 +95,7 @@ async fn a_watch_ends_with_unavailable_when_etcd_dies() {
     }
     // Requests fail too, within the request timeout, and so does a new watch.
     let err = store.get("/w/a").await.unwrap_err();
+    eprintln!("a get then fails with: {err}");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     let err = store.watch("/w/", kv.mod_revision).await.err().unwrap();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -106,6 +110,7 @@ async fn connection_failures_are_unavailable_with_the_reason() {
     let began = Instant::now();
     let err = EtcdStore::connect(&[format!("http://127.0.0.1:{port}")], quick()).await.err().unwrap();
     assert!(began.elapsed() < Duration::from_secs(5), "took {:?}", began.elapsed());
+    eprintln!("connecting to nothing fails with: {err}");
     match err {
         StoreError::Unavailable(message) => assert!(message.contains(&port.to_string()), "{message}"),
         other => panic!("expected Unavailable, got {other:?}"),

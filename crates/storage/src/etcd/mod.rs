@@ -290,7 +290,7 @@ impl Store for EtcdStore {
         let etcd_key = conn.keys.key(key);
         let put =
             TxnOp::put(etcd_key.clone(), Vec::from(value.clone()), Some(PutOptions::new().with_prev_key()));
-        let answer = conn.txn("update", precondition(&etcd_key, expected)?.and_then([put])).await?;
+        let answer = conn.txn("update", guarded(&etcd_key, expected, put)?).await?;
         if !answer.succeeded() {
             return Err(failed_precondition(conn.read_back(&answer)?));
         }
@@ -310,7 +310,7 @@ impl Store for EtcdStore {
         let conn = &self.conn;
         let etcd_key = conn.keys.key(key);
         let delete = TxnOp::delete(etcd_key.clone(), Some(DeleteOptions::new().with_prev_key()));
-        let answer = conn.txn("delete", precondition(&etcd_key, expected)?.and_then([delete])).await?;
+        let answer = conn.txn("delete", guarded(&etcd_key, expected, delete)?).await?;
         if !answer.succeeded() {
             return Err(failed_precondition(conn.read_back(&answer)?));
         }
@@ -357,14 +357,14 @@ impl Store for EtcdStore {
     }
 }
 
-/// A write transaction's guard: the key exists, and (with `expected`) is at that revision. The
-/// failure branch reads the key.
-fn precondition(etcd_key: &[u8], expected: Option<Revision>) -> Result<Txn, StoreError> {
+/// A transaction that does `write` if the key exists and (with `expected`) is at that revision,
+/// and otherwise reads the key.
+fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: TxnOp) -> Result<Txn, StoreError> {
     let mut compares = vec![Compare::create_revision(etcd_key.to_vec(), CompareOp::Greater, 0)];
     if let Some(rev) = expected {
         compares.push(Compare::mod_revision(etcd_key.to_vec(), CompareOp::Equal, etcd_revision(rev)?));
     }
-    Ok(Txn::new().when(compares).or_else([TxnOp::get(etcd_key.to_vec(), None)]))
+    Ok(Txn::new().when(compares).and_then([write]).or_else([TxnOp::get(etcd_key.to_vec(), None)]))
 }
 
 /// Why a guarded write failed, from the key as it is now.

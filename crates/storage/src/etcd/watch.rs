@@ -14,14 +14,12 @@
 //! etcd.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{EventType as EtcdEventType, WatchOptions, WatchResponse};
 use futures::StreamExt;
 
-use super::convert::{etcd_revision, fault, header_revision, key_value, revision, Fault};
-use super::keys::KeySpace;
+use super::convert::{etcd_revision, fault, key_value, revision, Fault};
 use super::Conn;
 use crate::store::{EventType, KeyValue, Revision, StoreError, WatchEvent, WatchStream};
 
@@ -30,8 +28,7 @@ const COMPACTED_LOOKUP: Duration = Duration::from_secs(5);
 
 struct Cursor {
     stream: etcd_client::WatchStream,
-    keys: KeySpace,
-    endpoints: Arc<str>,
+    conn: Conn,
     pending: VecDeque<WatchEvent>,
     done: bool,
 }
@@ -56,13 +53,7 @@ pub(super) async fn open(conn: Conn, prefix: &str, after: Revision) -> Result<Wa
         .await
         .map_err(|fault| fault.into_store_error("watch", &conn.endpoints))?;
     confirm(&conn, &mut stream).await?;
-    let cursor = Cursor {
-        stream,
-        keys: conn.keys.clone(),
-        endpoints: conn.endpoints.clone(),
-        pending: VecDeque::new(),
-        done: false,
-    };
+    let cursor = Cursor { stream, conn, pending: VecDeque::new(), done: false };
     Ok(futures::stream::unfold(cursor, next).boxed())
 }
 
@@ -74,7 +65,9 @@ async fn confirm(conn: &Conn, stream: &mut etcd_client::WatchStream) -> Result<(
         .await
         .map_err(|fault| fault.into_store_error("watch", &conn.endpoints))?;
     match first {
-        Some(response) if response.compact_revision() != 0 => Err(compacted_from(&response)?),
+        Some(response) if response.compact_revision() != 0 => {
+            Err(compacted_at(conn, response.compact_revision()).await)
+        }
         Some(response) if response.canceled() => Err(StoreError::Unavailable(format!(
             "etcd at {}: watch refused: {}",
             conn.endpoints,
@@ -98,14 +91,21 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
             return Some((Ok(event), cursor));
         }
         let failure = match cursor.stream.message().await {
+            Ok(Some(response)) if response.compact_revision() != 0 => {
+                // The watcher fell behind a compaction.
+                compacted_at(&cursor.conn, response.compact_revision()).await
+            }
             Ok(Some(response)) => match absorb(&mut cursor, &response) {
                 Ok(()) => continue,
                 Err(err) => err,
             },
             Ok(None) => {
-                StoreError::Unavailable(format!("etcd at {}: the watch stream closed", cursor.endpoints))
+                StoreError::Unavailable(format!("etcd at {}: the watch stream closed", cursor.conn.endpoints))
             }
-            Err(err) => fault("watch", &cursor.endpoints, err).into_store_error("watch", &cursor.endpoints),
+            Err(err) => {
+                let endpoints = &cursor.conn.endpoints;
+                fault("watch", endpoints, err).into_store_error("watch", endpoints)
+            }
         };
         tracing::debug!(error = %failure, "etcd watch ended");
         cursor.done = true;
@@ -115,21 +115,18 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
 
 /// Queues the events of one response; an error ends the stream.
 fn absorb(cursor: &mut Cursor, response: &WatchResponse) -> Result<(), StoreError> {
-    if response.compact_revision() != 0 {
-        return Err(compacted_from(response)?);
-    }
     for event in response.events() {
         let Some(kv) = event.kv() else {
             return Err(StoreError::Internal("etcd sent a watch event without a key".into()));
         };
-        let kv = key_value(&cursor.keys, kv.clone())?;
-        let prev = event.prev_kv().map(|prev| key_value(&cursor.keys, prev.clone())).transpose()?;
+        let kv = key_value(&cursor.conn.keys, kv.clone())?;
+        let prev = event.prev_kv().map(|prev| key_value(&cursor.conn.keys, prev.clone())).transpose()?;
         cursor.pending.push_back(watch_event(event.event_type(), kv, prev));
     }
     if response.canceled() {
         return Err(StoreError::Unavailable(format!(
             "etcd at {}: the watch was cancelled: {}",
-            cursor.endpoints,
+            cursor.conn.endpoints,
             response.cancel_reason()
         )));
     }
@@ -158,11 +155,15 @@ fn watch_event(kind: EtcdEventType, kv: KeyValue, prev: Option<KeyValue>) -> Wat
     }
 }
 
-fn compacted_from(response: &WatchResponse) -> Result<StoreError, StoreError> {
-    Ok(StoreError::Compacted {
-        compacted: revision(response.compact_revision())?,
-        current: header_revision(response.header())?,
-    })
+/// `Compacted` at etcd's compacted revision. etcd's compaction notice carries no current
+/// revision, so it is read (and taken as the compacted one if etcd does not answer).
+async fn compacted_at(conn: &Conn, compact_revision: i64) -> StoreError {
+    let compacted = match revision(compact_revision) {
+        Ok(rev) => rev,
+        Err(err) => return err,
+    };
+    let current = conn.current_revision().await.unwrap_or(compacted);
+    StoreError::Compacted { compacted, current }
 }
 
 /// The `Compacted` error for a start known to be compacted. etcd's read only says "compacted";
@@ -175,7 +176,7 @@ async fn compacted(conn: &Conn, after: Revision) -> StoreError {
         let mut stream = client.watch(conn.keys.probe_key(), Some(options)).await.ok()?;
         while let Ok(Some(response)) = stream.message().await {
             if response.compact_revision() != 0 {
-                return compacted_from(&response).ok();
+                return Some(response.compact_revision());
             }
             if response.canceled() {
                 return None;
@@ -184,7 +185,7 @@ async fn compacted(conn: &Conn, after: Revision) -> StoreError {
         None
     };
     match tokio::time::timeout(COMPACTED_LOOKUP, lookup).await {
-        Ok(Some(err)) => err,
+        Ok(Some(compact_revision)) => compacted_at(conn, compact_revision).await,
         _ => {
             let current = conn.current_revision().await.unwrap_or(after);
             StoreError::Compacted { compacted: after.saturating_add(1), current }
