@@ -1,10 +1,11 @@
 //! The etcd backend against a real etcd (started per test by `TestEtcd`): the conformance suite,
-//! two stores sharing one etcd (several kubeward servers), etcd dying under a watch, and
-//! connection failures. Needs the `etcd` binary (Debian: etcd-server); `KUBEWARD_SKIP_ETCD=1`
+//! two stores sharing one etcd (several kubeward servers), etcd dying under a watch, acknowledged
+//! writes surviving `kill -9` of etcd, and connection failures. Needs the `etcd` binary (Debian: etcd-server); `KUBEWARD_SKIP_ETCD=1`
 //! skips these tests.
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -100,6 +101,42 @@ async fn a_watch_ends_with_unavailable_when_etcd_dies() {
     let err = store.watch("/w/", kv.mod_revision).await.err().unwrap();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(began.elapsed() < Duration::from_secs(30), "took {:?}", began.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_a_kill_9_of_etcd() {
+    let Some(mut etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = Arc::new(etcd.connect("/durable").await.unwrap());
+    let mut writers = Vec::new();
+    for t in 0..8 {
+        let store = Arc::clone(&store);
+        writers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0.. {
+                match store.create(&format!("/k/{t}-{i}"), conformance::value("v")).await {
+                    Ok(kv) => acked.push(kv),
+                    Err(_) => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    etcd.kill();
+    let mut acked = Vec::new();
+    for writer in writers {
+        acked.extend(tokio::time::timeout(Duration::from_secs(20), writer).await.unwrap().unwrap());
+    }
+    assert!(!acked.is_empty(), "no write was acknowledged before the kill");
+
+    etcd.restart().await.unwrap();
+    let store = etcd.connect("/durable").await.unwrap();
+    for kv in &acked {
+        assert_eq!(store.get(&kv.key).await.unwrap().as_ref(), Some(kv), "lost an acknowledged write");
+    }
+    let max = acked.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
+    assert!(store.current_revision().await.unwrap() >= max);
+    eprintln!("{} acknowledged writes survived kill -9", acked.len());
 }
 
 #[tokio::test]

@@ -169,9 +169,12 @@ impl EtcdStore {
         if endpoints.is_empty() {
             return Err(StoreError::Unavailable("no etcd endpoints given".into()));
         }
+        // Require a leader, as kube-apiserver does for watches: a member cut off from its cluster
+        // then fails requests and watches instead of serving stale reads or going silent.
         let mut connect = ConnectOptions::new()
             .with_connect_timeout(options.dial_timeout)
-            .with_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT);
+            .with_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT)
+            .with_require_leader(true);
         if let Some(tls) = &options.tls {
             connect = connect.with_tls(tls_options(tls)?);
         }

@@ -1,6 +1,7 @@
 //! A throwaway single-member etcd for tests (feature `testing`): its own data directory, free
 //! loopback ports for clients and peers, default durability (every write fsync'd; never
-//! `--unsafe-no-fsync`), a bounded wait for health, and `SIGKILL` on drop.
+//! `--unsafe-no-fsync`), a bounded wait for health, restart on the same data, and `SIGKILL` on
+//! drop.
 //!
 //! The binary is `$KUBEWARD_ETCD_BIN`, else `etcd` on `PATH` (Debian: `apt-get install
 //! etcd-server`). [`TestEtcd::start_or_skip`] fails a test loudly when it is missing, unless
@@ -23,8 +24,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// A running etcd, killed when dropped.
 pub struct TestEtcd {
     child: Option<Child>,
+    binary: PathBuf,
     dir: tempfile::TempDir,
     client: SocketAddr,
+    peer: SocketAddr,
 }
 
 impl TestEtcd {
@@ -82,13 +85,32 @@ impl TestEtcd {
         let (client_socket, peer_socket) = (free_port()?, free_port()?);
         let (client, peer) = (address(&client_socket)?, address(&peer_socket)?);
         drop((client_socket, peer_socket));
-        let log_path = dir.path().join("etcd.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create the etcd log: {e}"))?;
-        let client_url = format!("http://{client}");
-        let peer_url = format!("http://{peer}");
-        let child = Command::new(binary)
+        let mut etcd = TestEtcd { child: None, binary: binary.to_owned(), dir, client, peer };
+        etcd.spawn()?;
+        etcd.wait_healthy().await?;
+        Ok(etcd)
+    }
+
+    /// Starts etcd again on the same data directory and ports (after [`TestEtcd::kill`]) and
+    /// waits until it answers: what it acknowledged before must still be there.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        self.spawn()?;
+        self.wait_healthy().await
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("etcd.log"))
+            .map_err(|e| format!("cannot open the etcd log: {e}"))?;
+        let client_url = format!("http://{}", self.client);
+        let peer_url = format!("http://{}", self.peer);
+        // Default durability: etcd fsyncs its log before it acknowledges (no --unsafe-no-fsync).
+        let child = Command::new(&self.binary)
             .arg("--name=test")
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            .arg(format!("--data-dir={}", self.data_dir().display()))
             .arg(format!("--listen-client-urls={client_url}"))
             .arg(format!("--advertise-client-urls={client_url}"))
             .arg(format!("--listen-peer-urls={peer_url}"))
@@ -102,10 +124,9 @@ impl TestEtcd {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("cannot start etcd `{}`: {e}", binary.display()))?;
-        let mut etcd = TestEtcd { child: Some(child), dir, client };
-        etcd.wait_healthy().await?;
-        Ok(etcd)
+            .map_err(|e| format!("cannot start etcd `{}`: {e}", self.binary.display()))?;
+        self.child = Some(child);
+        Ok(())
     }
 
     async fn wait_healthy(&mut self) -> Result<(), String> {
