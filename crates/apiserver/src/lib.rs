@@ -196,6 +196,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             .map_err(StartError::Bootstrap)?;
     }
     controllers::serviceaccounts::start(state.clone(), root_ca).await.map_err(StartError::Bootstrap)?;
+    controllers::compaction::start(state.clone());
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

@@ -102,7 +102,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-fn open_store(data_dir: &Path) -> Result<Arc<dyn storage::Store>, CliError> {
+async fn open_store(data_dir: &Path, flags: &ApiServerFlags) -> Result<Arc<dyn storage::Store>, CliError> {
+    if !flags.etcd_servers.is_empty() {
+        let tls = flags.etcd_cafile.clone().map(|ca_file| storage::etcd::EtcdTls {
+            ca_file,
+            cert_file: flags.etcd_certfile.clone(),
+            key_file: flags.etcd_keyfile.clone(),
+        });
+        let options =
+            storage::etcd::EtcdOptions { prefix: flags.etcd_prefix.clone(), tls, ..Default::default() };
+        let store = storage::etcd::EtcdStore::connect(&flags.etcd_servers, options)
+            .await
+            .map_err(|e| CliError(format!("connecting to etcd {}: {e}", flags.etcd_servers.join(","))))?;
+        tracing::info!(endpoints = %flags.etcd_servers.join(","), "storing objects in etcd");
+        return Ok(Arc::new(store));
+    }
     let store = storage::EmbeddedStore::open(&data_dir.join("store"))
         .map_err(|e| CliError(format!("opening the store in {}: {e}", data_dir.display())))?;
     Ok(Arc::new(store))
@@ -141,7 +155,7 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     if cluster.ensure(&hostnames).map_err(err)? {
         tracing::info!(dir = %cluster.dir.display(), "created cluster PKI");
     }
-    let store = open_store(&data_dir)?;
+    let store = open_store(&data_dir, &a.flags).await?;
     let mut flags = a.flags;
     // Safe defaults for what the user left unset.
     flags.client_ca_file.get_or_insert_with(|| cluster.ca_cert.display().to_string());
@@ -189,7 +203,7 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
 }
 
 async fn server(a: ServerArgs) -> Result<(), CliError> {
-    let store = open_store(&a.data_dir)?;
+    let store = open_store(&a.data_dir, &a.flags).await?;
     let root_ca = a.root_ca_file.clone();
     let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file);
     if root_ca.is_some() {

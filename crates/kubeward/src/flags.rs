@@ -6,6 +6,20 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug, Clone)]
 pub struct ApiServerFlags {
+    /// etcd v3 endpoints (`https://host:2379,...`): store objects there instead of the
+    /// embedded store, so several servers can share one cluster.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+    /// Key prefix in etcd (kubeward's keys already start with `/registry`).
+    #[arg(long, default_value = "")]
+    pub etcd_prefix: String,
+    /// CA, client certificate and key for TLS to etcd.
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
     /// The port to serve HTTPS on (0 picks a free port).
     #[arg(long, default_value_t = 6443)]
     pub secure_port: u16,

@@ -1,6 +1,7 @@
 //! Loops that watch the store and keep derived state current: the RBAC authorizer's
 //! policy (and ClusterRole aggregation), and namespace deletion.
 
+pub mod compaction;
 pub mod namespace;
 pub mod rbac;
 pub mod serviceaccounts;
