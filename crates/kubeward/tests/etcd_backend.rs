@@ -21,7 +21,7 @@ impl Drop for Up {
 }
 
 fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubeward"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kubeward"))
         .args(["up", "--secure-port", "0", "--etcd-servers", endpoint, "--data-dir"])
         .arg(dir)
         .stdin(Stdio::null())
@@ -29,7 +29,8 @@ fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
         .stderr(Stdio::null())
         .spawn()
         .expect("start kubeward");
-    let stdout = child.stdout.take().expect("piped");
+    let mut up = Up { child, kubeconfig: Default::default() };
+    let stdout = up.child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
