@@ -39,11 +39,13 @@ fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // On a timeout `up` is dropped, which kills and waits for the child.
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("kubeward did not get ready");
         if let Some(k) = line.strip_prefix("admin kubeconfig: ") {
-            return Up { child, kubeconfig: k.trim().into() };
+            up.kubeconfig = k.trim().into();
+            return up;
         }
     }
 }
