@@ -25,7 +25,7 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(ns);
     }
-    let bytes = bytes::Bytes::from(serde_json::to_vec(&obj).map_err(|e| e.to_string())?);
+    let bytes = crate::rest::encode_for_store(&obj);
     match state.store.create(&k, bytes).await {
         Ok(kv) => {
             let _ = decode_kv(&kv);

@@ -1,6 +1,7 @@
 //! The handler chain, in kube-apiserver's order: panic recovery, RequestInfo, in-flight
 //! limit, authentication, authorization, then the REST or non-resource handlers.
 
+use crate::audit::Record;
 use crate::negotiate::{self, Output};
 use crate::response::{self, Body};
 use crate::server::ConnInfo;
@@ -26,26 +27,49 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let audit_state = state.clone();
     let result = AssertUnwindSafe(chain(state, conn, req)).catch_unwind().await;
-    let (resp, user) = match result {
+    let (resp, record) = match result {
         Ok(r) => r,
         Err(_) => {
             tracing::error!(%method, %path, "handler panicked");
-            (
-                response::status_error(
-                    &StatusError::internal("the server hit an unexpected error"),
-                    Output::Json,
-                ),
-                String::new(),
-            )
+            let e = StatusError::internal("the server hit an unexpected error");
+            (response::status_error(&e, Output::Json), None)
         }
     };
-    tracing::debug!(%method, %path, %user, code = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    let code = resp.status().as_u16();
+    if let Some(rec) = record {
+        if let Some(log) = &audit_state.audit {
+            log.emit(&rec, code);
+        }
+        let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
+        tracing::debug!(%method, %path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
+    }
     resp
 }
 
-async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Response<Body>, String) {
+async fn chain(
+    state: State,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> (Response<Body>, Option<Record>) {
     let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
+    let mut rec = Record {
+        id: uuid::Uuid::new_v4().to_string(),
+        info: info.clone(),
+        uri: req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        source: conn.remote.ip(),
+        user_agent: req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        received: chrono::Utc::now(),
+        user: None,
+        impersonated: None,
+        decision: None,
+    };
     let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
     // Non-resource documents (OpenAPI v2 protobuf, discovery) negotiate for themselves.
     let negotiated =
@@ -55,7 +79,7 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
             "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io; got {}",
             accept.unwrap_or_default()
         ));
-        return (response::status_error(&e, Output::Json), String::new());
+        return (response::status_error(&e, Output::Json), Some(rec));
     };
     let long_running = info.verb == "watch";
     let limiter = state.clone();
@@ -66,7 +90,7 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
             Ok(p) => Some(p),
             Err(_) => {
                 let e = StatusError::too_many_requests("Too many requests, please try again later.", 1);
-                return (response::status_error(&e, output), String::new());
+                return (response::status_error(&e, output), Some(rec));
             }
         }
     };
@@ -80,28 +104,27 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
         authn::AuthOutcome::Authenticated(u) => u,
         authn::AuthOutcome::Failed(why) => {
             tracing::info!(remote = %conn.remote, reason = %why, "authentication failed");
-            return (
-                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
-                String::new(),
-            );
+            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), Some(rec));
         }
         authn::AuthOutcome::NotApplicable => {
-            return (
-                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
-                String::new(),
-            );
+            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), Some(rec));
         }
     };
+    rec.user = Some(user.clone());
+    let actor = user.name.clone();
     let user = match crate::impersonation::apply(state.authorizer.as_ref(), req.headers(), user) {
         Ok(u) => u,
-        Err(e) => return (response::status_error(&e, output), String::new()),
+        Err(e) => return (response::status_error(&e, output), Some(rec)),
     };
-    let user_name = user.name.clone();
+    if user.name != actor {
+        rec.impersonated = Some(user.clone());
+    }
 
     let attrs = Attributes::from_request(user.clone(), &info);
     let decision = state.authorizer.authorize(&attrs);
+    rec.decision = Some((decision.is_allowed(), decision.reason().to_string()));
     if !decision.is_allowed() {
-        return (response::status_error(&forbidden(&attrs, decision.reason()), output), user_name);
+        return (response::status_error(&forbidden(&attrs, decision.reason()), output), Some(rec));
     }
     let ctx = Ctx { state, info, user, output };
     let resp = if ctx.info.is_resource_request {
@@ -109,7 +132,7 @@ async fn chain(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> (Re
     } else {
         nonresource::dispatch(ctx, req).await
     };
-    (resp, user_name)
+    (resp, Some(rec))
 }
 
 /// kube's Forbidden Status for a refused request; the authorizers' reason follows `: `.

@@ -2,6 +2,7 @@
 //! storage, answering as kube-apiserver does. [`start`] builds it from a [`Config`].
 
 pub mod admit;
+pub mod audit;
 pub mod authn_setup;
 pub mod bootstrap;
 pub mod controllers;
@@ -61,6 +62,8 @@ pub struct Config {
     /// `--enable-admission-plugins` / `--disable-admission-plugins` (kube's default set when empty).
     pub enable_admission_plugins: Vec<String>,
     pub disable_admission_plugins: Vec<String>,
+    /// `--audit-log-path`: one JSON audit event per request (level Metadata).
+    pub audit_log_path: Option<PathBuf>,
     /// `--authorization-mode`, in order: RBAC, AlwaysAllow, AlwaysDeny.
     pub authorization_modes: Vec<String>,
     pub anonymous_auth: bool,
@@ -160,6 +163,13 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         authorizer: Box::new(authz::Union::new(authorizers)),
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
+        audit: match &config.audit_log_path {
+            Some(p) => Some(
+                audit::AuditLog::open(p)
+                    .map_err(|e| StartError::Bootstrap(format!("{}: {e}", p.display())))?,
+            ),
+            None => None,
+        },
         admission,
         discovery: discovery::Discovery::new(catalog, &server_address),
         openapi: openapi::OpenApi::new(&specs),

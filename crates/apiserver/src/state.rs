@@ -18,6 +18,7 @@ pub struct ApiState {
     /// Signs TokenRequest and legacy Secret tokens (when a signing key is configured).
     pub token_issuer: Option<Arc<authn::serviceaccount::TokenIssuer>>,
     pub admission: admission::Chain,
+    pub audit: Option<crate::audit::AuditLog>,
     pub discovery: Discovery,
     pub openapi: openapi::OpenApi,
     pub ready: AtomicBool,

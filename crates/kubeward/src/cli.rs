@@ -156,6 +156,7 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
         flags.enable_admission_plugins = vec!["NodeRestriction".into()];
     }
     flags.enable_bootstrap_token_auth = true;
+    flags.audit_log_path.get_or_insert_with(|| data_dir.join("audit.log"));
     let mut config =
         flags.config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string());
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());

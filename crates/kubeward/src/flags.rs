@@ -48,6 +48,9 @@ pub struct ApiServerFlags {
     /// Common names the front proxy's certificate may have (empty: any).
     #[arg(long, value_delimiter = ',')]
     pub requestheader_allowed_names: Vec<String>,
+    /// Write one JSON audit event per request here (`-` is not supported).
+    #[arg(long)]
+    pub audit_log_path: Option<PathBuf>,
     /// Ordered authorizers: RBAC, AlwaysAllow, AlwaysDeny.
     #[arg(long, default_value = "RBAC", value_delimiter = ',')]
     pub authorization_mode: Vec<String>,
@@ -89,6 +92,7 @@ impl ApiServerFlags {
             requestheader_allowed_names: self.requestheader_allowed_names,
             enable_admission_plugins: self.enable_admission_plugins,
             disable_admission_plugins: self.disable_admission_plugins,
+            audit_log_path: self.audit_log_path,
             authorization_modes: self.authorization_mode,
             anonymous_auth: self.anonymous_auth,
             max_requests_inflight: self.max_requests_inflight,

@@ -3,15 +3,20 @@
 //! - [`store`]: the [`Store`] trait every backend implements (etcd v3 semantics: global
 //!   revisions, compare-and-swap on `mod_revision`, watches resumable from a revision).
 //! - [`embedded`]: the default backend, one data directory on redb with group commit.
-//! - `conformance` (feature `testing`): the suite every backend must pass, for use from tests.
+//! - [`etcd`]: the same contract over an etcd v3 cluster, shared by several servers.
+//! - `conformance` (feature `testing`): the suite every backend must pass, for use from tests;
+//!   with it, `etcd::TestEtcd` runs a throwaway etcd.
 //!
-//! The crate's README describes the embedded on-disk format and commit protocol.
+//! The crate's README describes the embedded on-disk format and commit protocol, and how the
+//! etcd backend maps the contract onto etcd.
 
 pub mod embedded;
+pub mod etcd;
 pub mod store;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
 
 pub use embedded::{EmbeddedOptions, EmbeddedStats, EmbeddedStore};
+pub use etcd::{EtcdOptions, EtcdStore, EtcdTls};
 pub use store::{EventType, KeyValue, ListResult, Revision, Store, StoreError, WatchEvent, WatchStream};

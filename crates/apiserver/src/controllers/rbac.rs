@@ -104,7 +104,7 @@ async fn reconcile_aggregation(state: &State, objs: &[Value]) {
             m.remove("resourceVersion");
             m.entry("creationTimestamp").or_insert_with(|| Value::String(now_rfc3339()));
         }
-        let bytes = bytes::Bytes::from(serde_json::to_vec(&obj).unwrap_or_default());
+        let bytes = crate::rest::encode_for_store(&obj);
         if let Err(e) = state.store.update(&key, bytes, expected).await {
             tracing::debug!(role = name, error = %e, "aggregation update raced; will retry on next change");
         }

@@ -74,7 +74,7 @@ async fn create_if_missing(state: &State, group: &str, plural: &str, ns: &str, m
     }
     strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
     obj["metadata"]["namespace"] = json!(ns);
-    let bytes = bytes::Bytes::from(serde_json::to_vec(&obj).unwrap_or_default());
+    let bytes = crate::rest::encode_for_store(&obj);
     if let Err(e) = state.store.create(&k, bytes).await {
         tracing::debug!(namespace = ns, name = %name, error = %e, "default object not created");
     }

@@ -3,7 +3,7 @@
 //! replays history; a compacted revision gets an ERROR event carrying a 410 Expired Status.
 //! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
 
-use super::objects::{decode_kv, prefix};
+use super::objects::{decode_kv, json_bytes, prefix};
 use super::read::{list_objects, Filter};
 use crate::filters::Ctx;
 use crate::negotiate::Output;
@@ -48,6 +48,17 @@ impl Encoder {
         };
         let mut line = go_json(&json!({"type": kind, "object": object}));
         line.push('\n');
+        Bytes::from(line)
+    }
+
+    /// An event around an object's JSON bytes, without parsing them.
+    fn event_raw(&self, kind: &str, object: &[u8]) -> Bytes {
+        let mut line = Vec::with_capacity(object.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(object);
+        line.extend_from_slice(b"}\n");
         Bytes::from(line)
     }
 
@@ -118,12 +129,25 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let timeout = timeout_of(ctx);
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 
+    // Without selectors and with JSON output, events are built from the stored bytes.
+    let fast = filter.is_everything() && output == Output::Json;
     let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
-    let mut initial = Vec::new();
+    let mut initial: Vec<Bytes> = Vec::new();
     let after = if requested.is_empty() || requested == "0" {
-        let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
-        initial = items;
-        rv
+        if fast {
+            let page = ctx
+                .state
+                .store
+                .list(&prefix(rt, &ctx.info.namespace), None, 0)
+                .await
+                .map_err(|e| super::store_error(rt, "", e))?;
+            initial = page.items.iter().filter_map(json_bytes).map(|b| enc.event_raw("ADDED", &b)).collect();
+            page.revision
+        } else {
+            let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
+            initial = items.iter().map(|o| enc.event("ADDED", o)).collect();
+            rv
+        }
     } else {
         requested
             .parse::<u64>()
@@ -134,8 +158,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        for obj in &initial {
-            if tx.send(enc.event("ADDED", obj)).await.is_err() {
+        for line in initial {
+            if tx.send(line).await.is_err() {
                 return;
             }
         }
@@ -177,6 +201,16 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
                         }
                     };
                     last_rv = ev.kv.mod_revision;
+                    if fast {
+                        let kind = match ev.event_type {
+                            EventType::Added => "ADDED",
+                            EventType::Modified => "MODIFIED",
+                            EventType::Deleted => "DELETED",
+                        };
+                        let Some(bytes) = json_bytes(&ev.kv) else { continue };
+                        if tx.send(enc.event_raw(kind, &bytes)).await.is_err() { return; }
+                        continue;
+                    }
                     let Some(obj) = decode_kv(&ev.kv) else { continue };
                     let now_matches = filter.matches(&obj);
                     let was_matching = ev.prev.as_ref().and_then(decode_kv).is_some_and(|p| filter.matches(&p));

@@ -1,0 +1,379 @@
+//! The etcd backend: the [`Store`] trait over an etcd v3 cluster, so several kubeward servers can
+//! share one etcd (kube-apiserver's `--etcd-servers` model).
+//!
+//! etcd's revision is the store's revision: a key's `mod_revision` is the object's
+//! `resourceVersion`, as in kube. Every key is stored under [`EtcdOptions::prefix`].
+//!
+//! - Reads are linearizable range requests (a prefix is the range `[prefix, prefix_end)`).
+//! - Writes are transactions whose compare decides the precondition (`create_revision == 0` for
+//!   create, `mod_revision == expected` for compare-and-swap); the failure branch reads the key so
+//!   `Conflict` carries its current value. etcd acknowledges a write once it is in a quorum's
+//!   fsync'd log, which is the store's durability rule.
+//! - Watches (module `watch`) are etcd watches from `after + 1` with previous values.
+//! - Module `keys` owns the key mapping, `convert` the mapping of etcd's answers and errors.
+//! - `TestEtcd` (feature `testing`, module `process`) runs a throwaway etcd for tests.
+
+mod convert;
+mod keys;
+#[cfg(feature = "testing")]
+mod process;
+mod watch;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use etcd_client::{
+    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity, KvClient,
+    PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
+};
+
+use self::convert::{etcd_revision, header_revision, key_value, Fault};
+use self::keys::KeySpace;
+use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
+
+#[cfg(feature = "testing")]
+pub use self::process::TestEtcd;
+
+/// The largest gRPC message accepted from etcd (etcd itself sends up to 2 GiB); a list of many
+/// large objects can pass tonic's default of 4 MiB.
+const MAX_MESSAGE: usize = i32::MAX as usize;
+
+/// HTTP/2 keep-alive pings, so a watch on a silently dead connection fails instead of hanging.
+/// etcd refuses pings more often than every 5 s (`--grpc-keepalive-min-time`).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS towards etcd (kube-apiserver's `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdTls {
+    /// PEM bundle of the CA(s) that sign etcd's serving certificate.
+    pub ca_file: PathBuf,
+    /// PEM client certificate, for etcd's `--client-cert-auth`; together with `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// How to reach etcd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdOptions {
+    /// Prepended to every key in etcd (kube's `--etcd-prefix` lives above this layer; this one
+    /// lets several independent stores share a cluster). Default: empty.
+    pub prefix: String,
+    /// TLS settings; endpoints without a scheme then use `https`. Default: none (plain HTTP/2).
+    pub tls: Option<EtcdTls>,
+    /// The most time to establish a connection, and for [`EtcdStore::connect`]'s first request.
+    pub dial_timeout: Duration,
+    /// The most time one request (not a watch) may take before it fails with `Unavailable`.
+    pub request_timeout: Duration,
+}
+
+impl Default for EtcdOptions {
+    fn default() -> Self {
+        EtcdOptions {
+            prefix: String::new(),
+            tls: None,
+            dial_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every clone of the store's handles shares.
+#[derive(Clone)]
+pub(crate) struct Conn {
+    kv: KvClient,
+    watch: WatchClient,
+    keys: KeySpace,
+    /// The endpoints, for error messages.
+    endpoints: Arc<str>,
+    request_timeout: Duration,
+}
+
+impl Conn {
+    /// Runs one etcd request within the request timeout, classifying its failure.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        request: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, Fault> {
+        match tokio::time::timeout(self.request_timeout, request).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(err)) => Err(convert::fault(what, &self.endpoints, err)),
+            Err(_) => Err(Fault::Other(StoreError::Unavailable(format!(
+                "etcd at {}: {what}: no answer within {:?}",
+                self.endpoints, self.request_timeout
+            )))),
+        }
+    }
+
+    /// [`Conn::bounded`] for requests where compaction and future revisions are not expected.
+    async fn request<T>(
+        &self,
+        what: &str,
+        request: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, StoreError> {
+        self.bounded(what, request).await.map_err(|fault| fault.into_store_error(what, &self.endpoints))
+    }
+
+    /// A cheap linearizable read of one key, for its header: the current revision, or (with
+    /// `at`) whether that revision is still in history.
+    async fn probe(&self, at: Option<i64>) -> Result<Revision, Fault> {
+        let mut options = GetOptions::new().with_count_only();
+        if let Some(rev) = at {
+            options = options.with_revision(rev);
+        }
+        let mut kv = self.kv.clone();
+        let answer = self.bounded("read the revision", kv.get(self.keys.probe_key(), Some(options))).await?;
+        header_revision(answer.header()).map_err(Fault::Other)
+    }
+
+    /// The store's current revision.
+    async fn current_revision(&self) -> Result<Revision, StoreError> {
+        self.probe(None).await.map_err(|fault| fault.into_store_error("read the revision", &self.endpoints))
+    }
+
+    async fn txn(&self, what: &str, txn: Txn) -> Result<TxnResponse, StoreError> {
+        let mut kv = self.kv.clone();
+        self.request(what, kv.txn(txn)).await
+    }
+
+    /// The key as the failure branch of a write transaction read it.
+    fn read_back(&self, answer: &TxnResponse) -> Result<Option<KeyValue>, StoreError> {
+        for op in answer.op_responses() {
+            if let TxnOpResponse::Get(mut get) = op {
+                return get.take_kvs().into_iter().next().map(|kv| key_value(&self.keys, kv)).transpose();
+            }
+        }
+        Err(StoreError::Internal("etcd answered a failed transaction without the key's value".into()))
+    }
+}
+
+/// The [`Store`] over an etcd v3 cluster. Cheap to share behind an `Arc`; every request is
+/// bounded by [`EtcdOptions::request_timeout`].
+pub struct EtcdStore {
+    /// Kept for the life of the store: it owns the endpoint set of the balanced channel.
+    _client: Client,
+    conn: Conn,
+}
+
+impl EtcdStore {
+    /// Connects to the etcd cluster at `endpoints` (`host:port`, `http://host:port` or
+    /// `https://host:port`) and checks that it answers within [`EtcdOptions::dial_timeout`].
+    /// Every failure is [`StoreError::Unavailable`] with the reason.
+    pub async fn connect(endpoints: &[String], options: EtcdOptions) -> Result<EtcdStore, StoreError> {
+        let listed = endpoints.join(",");
+        if endpoints.is_empty() {
+            return Err(StoreError::Unavailable("no etcd endpoints given".into()));
+        }
+        // Require a leader, as kube-apiserver does for watches: a member cut off from its cluster
+        // then fails requests and watches instead of serving stale reads or going silent.
+        let mut connect = ConnectOptions::new()
+            .with_connect_timeout(options.dial_timeout)
+            .with_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT)
+            .with_require_leader(true);
+        if let Some(tls) = &options.tls {
+            connect = connect.with_tls(tls_options(tls)?);
+        }
+        let unreachable =
+            |reason: String| StoreError::Unavailable(format!("cannot connect to etcd at {listed}: {reason}"));
+        let client =
+            match tokio::time::timeout(options.dial_timeout, Client::connect(endpoints, Some(connect))).await
+            {
+                Ok(Ok(client)) => client,
+                Ok(Err(err)) => return Err(unreachable(err.to_string())),
+                Err(_) => {
+                    return Err(unreachable(format!("no connection within {:?}", options.dial_timeout)))
+                }
+            };
+        let conn = Conn {
+            kv: client
+                .kv_client()
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+            watch: client.watch_client().max_decoding_message_size(MAX_MESSAGE),
+            keys: KeySpace::new(&options.prefix),
+            endpoints: Arc::from(listed.as_str()),
+            request_timeout: options.dial_timeout,
+        };
+        let revision = conn.probe(None).await.map_err(|fault| match fault {
+            Fault::Other(StoreError::Unavailable(reason)) => StoreError::Unavailable(reason),
+            Fault::Other(err) => unreachable(err.to_string()),
+            Fault::Compacted | Fault::FutureRevision => unreachable("unexpected answer".into()),
+        })?;
+        tracing::info!(endpoints = %listed, prefix = %options.prefix, revision, "connected to etcd");
+        Ok(EtcdStore { _client: client, conn: Conn { request_timeout: options.request_timeout, ..conn } })
+    }
+
+    /// The endpoints this store talks to, comma-separated.
+    pub fn endpoints(&self) -> &str {
+        &self.conn.endpoints
+    }
+}
+
+/// Reads the TLS files into etcd-client's options.
+fn tls_options(tls: &EtcdTls) -> Result<TlsOptions, StoreError> {
+    let read = |what: &str, path: &Path| {
+        std::fs::read(path).map_err(|err| {
+            StoreError::Unavailable(format!("cannot read the etcd {what} `{}`: {err}", path.display()))
+        })
+    };
+    let mut options = TlsOptions::new().ca_certificate(Certificate::from_pem(read("CA file", &tls.ca_file)?));
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => {
+            options = options
+                .identity(Identity::from_pem(read("client certificate", cert)?, read("client key", key)?));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(StoreError::Unavailable(
+                "the etcd client certificate and key must be given together".into(),
+            ))
+        }
+    }
+    Ok(options)
+}
+
+#[async_trait::async_trait]
+impl Store for EtcdStore {
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        let conn = &self.conn;
+        let mut kv = conn.kv.clone();
+        let mut answer = conn.request("get", kv.get(conn.keys.key(key), None)).await?;
+        answer.take_kvs().into_iter().next().map(|kv| key_value(&conn.keys, kv)).transpose()
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListResult, StoreError> {
+        let conn = &self.conn;
+        let range = conn.keys.list_range(prefix, start_after);
+        if range.is_empty() {
+            let revision = conn.current_revision().await?;
+            return Ok(ListResult { items: Vec::new(), revision, remaining: false });
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let options = GetOptions::new().with_range(range.end).with_limit(limit);
+        let mut kv = conn.kv.clone();
+        let mut answer = conn.request("list", kv.get(range.key, Some(options))).await?;
+        let revision = header_revision(answer.header())?;
+        let remaining = answer.more();
+        let items =
+            answer.take_kvs().into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
+        Ok(ListResult { items, revision, remaining })
+    }
+
+    async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
+        let conn = &self.conn;
+        let etcd_key = conn.keys.key(key);
+        let txn = Txn::new()
+            .when([Compare::create_revision(etcd_key.clone(), CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(etcd_key, Vec::from(value.clone()), None)]);
+        let answer = conn.txn("create", txn).await?;
+        if !answer.succeeded() {
+            return Err(StoreError::AlreadyExists);
+        }
+        let revision = header_revision(answer.header())?;
+        Ok(KeyValue { key: key.to_owned(), value, create_revision: revision, mod_revision: revision })
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        value: Bytes,
+        expected: Option<Revision>,
+    ) -> Result<KeyValue, StoreError> {
+        let conn = &self.conn;
+        let etcd_key = conn.keys.key(key);
+        let put =
+            TxnOp::put(etcd_key.clone(), Vec::from(value.clone()), Some(PutOptions::new().with_prev_key()));
+        let answer = conn.txn("update", guarded(&etcd_key, expected, put)?).await?;
+        if !answer.succeeded() {
+            return Err(failed_precondition(conn.read_back(&answer)?));
+        }
+        let revision = header_revision(answer.header())?;
+        let previous = answer.op_responses().into_iter().find_map(|op| match op {
+            TxnOpResponse::Put(mut put) => put.take_prev_key(),
+            _ => None,
+        });
+        let Some(previous) = previous else {
+            return Err(StoreError::Internal("etcd answered an update without the previous value".into()));
+        };
+        let create_revision = convert::revision(previous.create_revision())?;
+        Ok(KeyValue { key: key.to_owned(), value, create_revision, mod_revision: revision })
+    }
+
+    async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue, StoreError> {
+        let conn = &self.conn;
+        let etcd_key = conn.keys.key(key);
+        let delete = TxnOp::delete(etcd_key.clone(), Some(DeleteOptions::new().with_prev_key()));
+        let answer = conn.txn("delete", guarded(&etcd_key, expected, delete)?).await?;
+        if !answer.succeeded() {
+            return Err(failed_precondition(conn.read_back(&answer)?));
+        }
+        let revision = header_revision(answer.header())?;
+        let deleted = answer.op_responses().into_iter().find_map(|op| match op {
+            TxnOpResponse::Delete(mut delete) => delete.take_prev_kvs().into_iter().next(),
+            _ => None,
+        });
+        let Some(deleted) = deleted else {
+            return Err(StoreError::Internal("etcd answered a delete without the deleted value".into()));
+        };
+        let mut kv = key_value(&conn.keys, deleted)?;
+        kv.mod_revision = revision;
+        Ok(kv)
+    }
+
+    async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+        watch::open(self.conn.clone(), prefix, after).await
+    }
+
+    async fn current_revision(&self) -> Result<Revision, StoreError> {
+        self.conn.current_revision().await
+    }
+
+    async fn compact(&self, rev: Revision) -> Result<(), StoreError> {
+        if rev == 0 {
+            return Ok(());
+        }
+        let conn = &self.conn;
+        let mut kv = conn.kv.clone();
+        match conn.bounded("compact", kv.compact(etcd_revision(rev)?, None)).await {
+            Ok(_) => {
+                tracing::debug!(revision = rev, "etcd compacted");
+                Ok(())
+            }
+            // At or below an earlier compaction: nothing to do.
+            Err(Fault::Compacted) => Ok(()),
+            Err(Fault::FutureRevision) => {
+                let current = self.current_revision().await?;
+                Err(StoreError::FutureRevision { requested: rev, current })
+            }
+            Err(Fault::Other(err)) => Err(err),
+        }
+    }
+}
+
+/// A transaction that does `write` if the key exists and (with `expected`) is at that revision,
+/// and otherwise reads the key.
+fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: TxnOp) -> Result<Txn, StoreError> {
+    let mut compares = vec![Compare::create_revision(etcd_key.to_vec(), CompareOp::Greater, 0)];
+    if let Some(rev) = expected {
+        compares.push(Compare::mod_revision(etcd_key.to_vec(), CompareOp::Equal, etcd_revision(rev)?));
+    }
+    Ok(Txn::new().when(compares).and_then([write]).or_else([TxnOp::get(etcd_key.to_vec(), None)]))
+}
+
+/// Why a guarded write failed, from the key as it is now.
+fn failed_precondition(current: Option<KeyValue>) -> StoreError {
+    match current {
+        None => StoreError::NotFound,
+        Some(current) => StoreError::Conflict { current },
+    }
+}
