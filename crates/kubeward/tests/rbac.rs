@@ -132,3 +132,41 @@ fn admin_can_ask_on_behalf_of_jane() {
     let out = jane.run(&["get", "pods", "--as", "kubeward-admin"]);
     out.assert_code(1).assert_stderr_contains("Error from server (Forbidden)");
 }
+
+/// Escalation prevention: a user allowed to write Roles may not grant what she does not hold.
+#[test]
+fn roles_cannot_grant_more_than_the_writer_holds() {
+    let server = Server::start();
+    let Some(admin) = server.kubectl("") else {
+        support::skip("kubectl is not installed");
+        return;
+    };
+    admin.ok(&[
+        "create",
+        "role",
+        "role-writer",
+        "--verb=create,get,list",
+        "--resource=roles.rbac.authorization.k8s.io,pods",
+    ]);
+    admin.ok(&["create", "rolebinding", "role-writer", "--role=role-writer", "--user=jane"]);
+    let jane_kc = server.user_kubeconfig("jane", &["devs"]);
+    let jane = server.kubectl_as("", "jane", &jane_kc).expect("same binary");
+
+    // Within her own rights: allowed.
+    let mut last = None;
+    let ok = eventually(Duration::from_secs(5), || {
+        let out = jane.run(&["create", "role", "pod-lister", "--verb=list", "--resource=pods"]);
+        let ok = out.ok();
+        last = Some(out);
+        ok.then_some(())
+    });
+    assert!(ok.is_some(), "jane may create a role within her rights: {}", last.expect("ran"));
+
+    // Beyond them: refused, whatever protocol kubectl used.
+    let out = jane.run(&["create", "role", "secret-reader", "--verb=get", "--resource=secrets"]);
+    out.assert_code(1).assert_stderr_contains(
+        r#"roles.rbac.authorization.k8s.io "secret-reader" is forbidden: user "jane""#,
+    );
+    out.assert_stderr_contains("is attempting to grant RBAC permissions not currently held");
+    admin.run(&["get", "role", "secret-reader"]).assert_code(1);
+}

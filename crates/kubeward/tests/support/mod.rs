@@ -349,16 +349,32 @@ impl Server {
 
     /// Writes a kubeconfig for this server with the given client certificate and key.
     pub fn write_kubeconfig(&self, user: &str, ca_pem: &str, cert_pem: &str, key_pem: &str) -> PathBuf {
+        self.kubeconfig_file(user, ca_pem, Some((cert_pem, key_pem)), None)
+    }
+
+    /// Writes a kubeconfig for this server that authenticates with a bearer token.
+    pub fn token_kubeconfig(&self, name: &str, token: &str) -> PathBuf {
+        let ca_pem = std::fs::read_to_string(self.pki_dir().join("ca.crt")).expect("ca.crt");
+        self.kubeconfig_file(name, &ca_pem, None, Some(token))
+    }
+
+    fn kubeconfig_file(
+        &self,
+        name: &str,
+        ca_pem: &str,
+        cert: Option<(&str, &str)>,
+        token: Option<&str>,
+    ) -> PathBuf {
         let kc = pki::Kubeconfig {
             cluster_name: "kubeward".into(),
             server: self.url.clone(),
             ca_pem: ca_pem.to_string(),
-            user_name: user.to_string(),
-            client_cert_pem: Some(cert_pem.to_string()),
-            client_key_pem: Some(key_pem.to_string()),
-            token: None,
+            user_name: name.to_string(),
+            client_cert_pem: cert.map(|c| c.0.to_string()),
+            client_key_pem: cert.map(|c| c.1.to_string()),
+            token: token.map(str::to_string),
         };
-        let path = self.scratch("kubeconfigs").join(format!("{user}.kubeconfig"));
+        let path = self.scratch("kubeconfigs").join(format!("{name}.kubeconfig"));
         std::fs::write(&path, kc.to_yaml()).expect("write kubeconfig");
         path
     }
