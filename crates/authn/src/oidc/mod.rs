@@ -9,7 +9,8 @@
 //! - [`http`]: the small HTTPS client shared with `kubeward-login`;
 //! - [`authenticator`]: [`OidcAuthenticator`], the verification itself, the verified-token
 //!   cache and the [`RevocationList`] hook;
-//! - [`reload`]: polling the configuration file.
+//! - [`reload`]: polling the configuration file;
+//! - [`revocations`]: the cluster-stored revocation table (ConfigMap) behind [`RevocationList`].
 
 pub mod authenticator;
 pub mod cel;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod jwt;
 pub mod keyset;
 pub mod reload;
+pub mod revocations;
 
 pub use authenticator::{
     discovery_key_source, KeySourceFactory, OidcAuthenticator, OidcOptions, OidcTokenError, RevocationList,
@@ -29,3 +31,6 @@ pub use config::{
 pub use jwt::SigningAlg;
 pub use keyset::{JwksSource, RemoteKeySet};
 pub use reload::{load_authentication_config, ConfigWatch, DEFAULT_RELOAD_INTERVAL};
+pub use revocations::{
+    parse_revocations, revocation_key, RevocationTable, REVOCATION_CONFIGMAP, REVOCATION_NAMESPACE,
+};
