@@ -10,6 +10,10 @@ import { createServer } from 'node:https';
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
+// stdout carries only the issuer line; the provider's notices go to stderr.
+console.log = console.error;
+console.info = console.error;
+
 const [certFile, keyFile, ttlArg] = process.argv.slice(2);
 const idTokenTtl = Number(ttlArg || 10);
 
@@ -51,7 +55,15 @@ server.listen(0, '127.0.0.1', () => {
       deviceFlow: { enabled: true },
       revocation: { enabled: true },
     },
-    ttl: { IdToken: idTokenTtl, AccessToken: idTokenTtl, RefreshToken: 3600, DeviceCode: 300 },
+    ttl: {
+      IdToken: idTokenTtl,
+      AccessToken: idTokenTtl,
+      RefreshToken: 3600,
+      DeviceCode: 300,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     findAccount: async (_ctx, id) => {
