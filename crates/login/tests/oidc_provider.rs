@@ -163,3 +163,25 @@ async fn login_caches_refreshes_and_logs_out() {
     token_of(&get_token(&opts).await.unwrap());
     assert_eq!(prompts.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_signs_in() {
+    let Some(idp) = start_idp(30) else { return };
+    let mut o = login_options(&idp, "alice", Arc::new(AtomicUsize::new(0)));
+    o.grant_type = kubeward_login::GrantType::DeviceCode;
+    let ca = idp.ca_pem.clone();
+    o.prompt = Arc::new(move |p| {
+        let Prompt::Device { verification_uri_complete: Some(url), user_code, .. } = p else {
+            panic!("unexpected prompt {p:?}")
+        };
+        assert!(!user_code.is_empty());
+        let ca = ca.clone();
+        tokio::spawn(async move {
+            let page = Browser::new(&ca).sign_in(&url, "alice").await;
+            assert!(page.contains("Sign-in Success"), "device flow ended on {page:?}");
+        });
+    });
+    let token = token_of(&get_token(&o).await.unwrap());
+    let a = OidcAuthenticator::new(vec![flags(&idp).to_spec().unwrap()], OidcOptions::default()).unwrap();
+    assert_eq!(a.authenticate_token(&token).await.unwrap().unwrap().groups, vec!["oidc:devs"]);
+}
