@@ -78,3 +78,35 @@ impl OidcAuthenticator {
         })))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(issuers: &[&str]) -> String {
+        let mut s =
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n".to_string();
+        for i in issuers {
+            s.push_str(&format!(
+                "- issuer: {{url: '{i}', audiences: [k]}}\n  claimMappings: {{username: {{claim: sub, prefix: ''}}}}\n"
+            ));
+        }
+        s
+    }
+
+    #[tokio::test]
+    async fn changed_file_is_applied_and_bad_file_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("authn.yaml");
+        std::fs::write(&path, doc(&["https://127.0.0.1:1"])).unwrap();
+        let a = load_authentication_config(&path, OidcOptions::default()).unwrap();
+        let _watch = a.watch_config_file(&path, Duration::from_millis(20)).unwrap();
+        std::fs::write(&path, doc(&["https://127.0.0.1:1", "https://127.0.0.1:2"])).unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(a.issuers(), vec!["https://127.0.0.1:1", "https://127.0.0.1:2"]);
+        std::fs::write(&path, doc(&["http://insecure"])).unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(a.issuers().len(), 2, "the last good configuration stays");
+        assert!(load_authentication_config(&path, OidcOptions::default()).is_err());
+    }
+}
