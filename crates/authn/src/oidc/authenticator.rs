@@ -499,6 +499,17 @@ impl Authenticator for OidcAuthenticator {
     }
 }
 
+/// An [`OidcAuthenticator`] shared with its reload watch, as a boxed [`Authenticator`] for
+/// the union (`Box::new(SharedOidcAuthenticator(oidc.clone()))`).
+pub struct SharedOidcAuthenticator(pub Arc<OidcAuthenticator>);
+
+#[async_trait::async_trait]
+impl Authenticator for SharedOidcAuthenticator {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
+        self.0.authenticate(req).await
+    }
+}
+
 #[cfg(test)]
 #[path = "authenticator_tests.rs"]
 mod tests;

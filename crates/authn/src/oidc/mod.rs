@@ -23,7 +23,7 @@ pub mod revocations;
 
 pub use authenticator::{
     discovery_key_source, KeySourceFactory, OidcAuthenticator, OidcOptions, OidcTokenError, RevocationList,
-    StaticRevocations,
+    SharedOidcAuthenticator, StaticRevocations,
 };
 pub use config::{
     parse_authentication_configuration, ClaimRule, JwtAuthenticatorSpec, Mapping, OidcConfigError, OidcFlags,
