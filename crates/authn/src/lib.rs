@@ -7,7 +7,7 @@
 //! Request authenticators: [`x509`] (client certificates), [`request_header`] (front
 //! proxy), [`basic_auth`] (legacy passwords), [`anonymous`]. Bearer-token authenticators
 //! ([`bearer_token`] reads the header): [`token_file`], [`serviceaccount`],
-//! [`bootstrap_token`], [`webhook`]. Tokens are only ever held or cached as SHA-256 keys
+//! [`bootstrap_token`], [`webhook`], [`oidc`]. Tokens are only ever held or cached as SHA-256 keys
 //! ([`cache`]), compared in constant time, and never logged.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -18,6 +18,7 @@ pub mod bearer;
 pub mod bootstrap_token;
 pub mod cache;
 mod csv;
+pub mod oidc;
 mod reload;
 pub mod request_header;
 pub mod serviceaccount;
