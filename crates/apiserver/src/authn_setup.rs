@@ -20,6 +20,10 @@ pub struct Authentication {
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
     /// Signs TokenRequest and legacy Secret tokens when a signing key is configured.
     pub issuer: Option<Arc<TokenIssuer>>,
+    /// OIDC revocations, fed from the cluster (`kubeward oidc revoke`), when OIDC is on.
+    pub revocations: Option<Arc<authn::oidc::RevocationTable>>,
+    /// Polls the AuthenticationConfiguration file while it lives.
+    pub config_watch: Option<authn::oidc::ConfigWatch>,
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
@@ -110,6 +114,39 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, S
             issuer = Some(Arc::new(TokenIssuer::new(key, icfg)));
         }
     }
+    let mut revocations = None;
+    let mut config_watch = None;
+    let oidc = match (&config.authentication_config, config.oidc.is_set()) {
+        (Some(_), true) => {
+            return Err(fail(
+                "--authentication-config",
+                "authentication-config file and oidc-* flags are mutually exclusive",
+            ))
+        }
+        (Some(path), false) => {
+            let a = authn::oidc::load_authentication_config(path, Default::default())
+                .map_err(|e| fail("--authentication-config", e))?;
+            config_watch = Some(
+                a.watch_config_file(path, authn::oidc::DEFAULT_RELOAD_INTERVAL)
+                    .map_err(|e| fail("--authentication-config", e))?,
+            );
+            Some(a)
+        }
+        (None, true) => {
+            let spec = config.oidc.to_spec().map_err(|e| fail("--oidc-*", e))?;
+            Some(
+                authn::oidc::OidcAuthenticator::new(vec![spec], Default::default())
+                    .map_err(|e| fail("--oidc-*", e))?,
+            )
+        }
+        (None, false) => None,
+    };
+    if let Some(oidc) = oidc {
+        let table = Arc::new(authn::oidc::RevocationTable::default());
+        oidc.set_revocation_list(table.clone());
+        revocations = Some(table);
+        authenticators.push(Box::new(authn::oidc::SharedOidcAuthenticator(oidc)));
+    }
     if config.enable_bootstrap_token_auth {
         authenticators.push(Box::new(authn::bootstrap_token::BootstrapTokenAuthenticator::new(getter)));
     }
@@ -126,5 +163,5 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, S
             .map_err(|e| fail("--basic-auth-file", e))?;
         authenticators.push(Box::new(a));
     }
-    Ok(Authentication { authenticators, client_verifier, issuer })
+    Ok(Authentication { authenticators, client_verifier, issuer, revocations, config_watch })
 }

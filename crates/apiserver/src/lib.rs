@@ -59,6 +59,10 @@ pub struct Config {
     /// `--requestheader-client-ca-file` and `--requestheader-allowed-names` (front proxy).
     pub requestheader_client_ca_file: Option<String>,
     pub requestheader_allowed_names: Vec<String>,
+    /// `--oidc-*` flags (an OpenID issuer whose id_tokens are accepted).
+    pub oidc: authn::oidc::OidcFlags,
+    /// `--authentication-config`: kube's AuthenticationConfiguration (JWT issuers), reloaded.
+    pub authentication_config: Option<PathBuf>,
     /// `--enable-admission-plugins` / `--disable-admission-plugins` (kube's default set when empty).
     pub enable_admission_plugins: Vec<String>,
     pub disable_admission_plugins: Vec<String>,
@@ -109,7 +113,7 @@ impl<A: authz::Authorizer> authz::Authorizer for Shared<A> {
 }
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
-    let authn_setup::Authentication { authenticators, client_verifier, issuer } =
+    let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
         authn_setup::build(&config, store.clone())?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
@@ -163,6 +167,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         authorizer: Box::new(authz::Union::new(authorizers)),
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
+        authentication_config_watch: config_watch,
         audit: match &config.audit_log_path {
             Some(p) => Some(
                 audit::AuditLog::open(p)
@@ -197,6 +202,10 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     }
     controllers::serviceaccounts::start(state.clone(), root_ca).await.map_err(StartError::Bootstrap)?;
     controllers::compaction::start(state.clone());
+    if let Some(table) = revocations {
+        controllers::revocations::start(state.clone(), table).await.map_err(StartError::Bootstrap)?;
+    }
+
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

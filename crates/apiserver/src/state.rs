@@ -18,6 +18,8 @@ pub struct ApiState {
     /// Signs TokenRequest and legacy Secret tokens (when a signing key is configured).
     pub token_issuer: Option<Arc<authn::serviceaccount::TokenIssuer>>,
     pub admission: admission::Chain,
+    /// Polls `--authentication-config` for changes while the server lives.
+    pub authentication_config_watch: Option<authn::oidc::ConfigWatch>,
     pub audit: Option<crate::audit::AuditLog>,
     pub discovery: Discovery,
     pub openapi: openapi::OpenApi,

@@ -25,6 +25,10 @@ enum Command {
     WhoCan(WhoCanArgs),
     /// Say which binding, role and rule allow a user's request, or that none does.
     Explain(ExplainArgs),
+    /// OIDC sign-in for kubectl: an exec credential plugin (`get-token`) and its `setup`.
+    Login(crate::oidc_cmds::LoginArgs),
+    /// OIDC administration: `revoke --user NAME`.
+    Oidc(crate::oidc_cmds::OidcArgs),
 }
 
 #[derive(Args)]
@@ -99,6 +103,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Server(a) => server(a).await,
         Command::WhoCan(a) => who_can(a).await,
         Command::Explain(a) => explain(a).await,
+        Command::Login(a) => crate::oidc_cmds::login(a).await,
+        Command::Oidc(a) => crate::oidc_cmds::oidc(a).await,
     }
 }
 

@@ -62,6 +62,36 @@ pub struct ApiServerFlags {
     /// Common names the front proxy's certificate may have (empty: any).
     #[arg(long, value_delimiter = ',')]
     pub requestheader_allowed_names: Vec<String>,
+    /// OpenID issuer whose id_tokens are accepted (https).
+    #[arg(long)]
+    pub oidc_issuer_url: Option<String>,
+    /// The client id tokens must be issued for (their audience).
+    #[arg(long)]
+    pub oidc_client_id: Option<String>,
+    /// The claim naming the user (default `sub`; non-email claims get the issuer as prefix).
+    #[arg(long)]
+    pub oidc_username_claim: Option<String>,
+    /// Prefix of OIDC user names (`-` for none).
+    #[arg(long)]
+    pub oidc_username_prefix: Option<String>,
+    /// The claim listing the user's groups.
+    #[arg(long)]
+    pub oidc_groups_claim: Option<String>,
+    /// Prefix of OIDC group names.
+    #[arg(long)]
+    pub oidc_groups_prefix: Option<String>,
+    /// CA that signed the issuer's serving certificate.
+    #[arg(long)]
+    pub oidc_ca_file: Option<PathBuf>,
+    /// `key=value` a token must carry (repeatable).
+    #[arg(long)]
+    pub oidc_required_claim: Vec<String>,
+    /// Accepted signing algorithms (default RS256).
+    #[arg(long, value_delimiter = ',')]
+    pub oidc_signing_algs: Vec<String>,
+    /// kube's AuthenticationConfiguration file (several JWT issuers), reloaded on change.
+    #[arg(long)]
+    pub authentication_config: Option<PathBuf>,
     /// Write one JSON audit event per request here (`-` is not supported).
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
@@ -107,6 +137,23 @@ impl ApiServerFlags {
             enable_admission_plugins: self.enable_admission_plugins,
             disable_admission_plugins: self.disable_admission_plugins,
             audit_log_path: self.audit_log_path,
+            oidc: authn::oidc::OidcFlags {
+                issuer_url: self.oidc_issuer_url.unwrap_or_default(),
+                client_id: self.oidc_client_id.unwrap_or_default(),
+                username_claim: self.oidc_username_claim.unwrap_or_default(),
+                username_prefix: self.oidc_username_prefix,
+                groups_claim: self.oidc_groups_claim.unwrap_or_default(),
+                groups_prefix: self.oidc_groups_prefix.unwrap_or_default(),
+                ca_file: self.oidc_ca_file,
+                required_claims: self
+                    .oidc_required_claim
+                    .iter()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                signing_algs: self.oidc_signing_algs,
+            },
+            authentication_config: self.authentication_config,
             authorization_modes: self.authorization_mode,
             anonymous_auth: self.anonymous_auth,
             max_requests_inflight: self.max_requests_inflight,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod flags;
+mod oidc_cmds;
 mod rbac_tools;
 
 use clap::Parser;

@@ -4,6 +4,7 @@
 pub mod compaction;
 pub mod namespace;
 pub mod rbac;
+pub mod revocations;
 pub mod serviceaccounts;
 pub mod tokens;
 
