@@ -14,6 +14,15 @@ fn groups(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// POSTs a SelfSubjectReview that is expected to be refused. Over HTTP/1.1: the HTTP/2
+/// reset of an early 401 is a separate server bug, shown by
+/// `unauthorized_post_over_http2_gets_its_401`.
+fn refused_review(server: &impl Cluster, args: &[&str]) -> more::Http {
+    let mut all = vec!["--http1.1"];
+    all.extend_from_slice(args);
+    server.self_subject_review(&all)
+}
+
 /// Checks that a 401 answer is kube's Status object.
 #[track_caller]
 fn assert_unauthorized_status(h: &more::Http) {
@@ -108,8 +117,8 @@ fn basic_auth_file_is_legacy_but_works() {
     assert_eq!(v["status"]["userInfo"]["uid"], "uid3", "{h}");
     assert_eq!(v["status"]["userInfo"]["groups"], serde_json::json!(["devs", "system:authenticated"]), "{h}");
 
-    assert_unauthorized_status(&server.self_subject_review(&["-u", "carol:wrong"]));
-    assert_unauthorized_status(&server.self_subject_review(&["-u", "nobody:pw1"]));
+    assert_unauthorized_status(&refused_review(&server, &["-u", "carol:wrong"]));
+    assert_unauthorized_status(&refused_review(&server, &["-u", "nobody:pw1"]));
     // carol may authenticate but was granted nothing.
     let h = server.curl("/api/v1/namespaces/default/pods", &["-u", "carol:pw1"]);
     assert_eq!(h.status, 403, "{h}");
@@ -230,10 +239,10 @@ fn front_proxy_asserts_users_only_with_its_own_certificate() {
     let (oc, ok) = more::write_pair(&dir, "other", &other.cert_pem, &other.key_pem);
     let mut args = vec!["--cert", oc.as_str(), "--key", ok.as_str()];
     args.extend_from_slice(&headers);
-    assert_unauthorized_status(&server.self_subject_review(&args));
+    assert_unauthorized_status(&refused_review(&server, &args));
 
     // The proxy's certificate without the user header asserts nobody.
-    assert_unauthorized_status(&server.self_subject_review(&["--cert", pc.as_str(), "--key", pk.as_str()]));
+    assert_unauthorized_status(&refused_review(&server, &["--cert", pc.as_str(), "--key", pk.as_str()]));
 }
 
 #[test]
@@ -244,10 +253,30 @@ fn impersonation_needs_the_impersonate_verb() {
     assert_eq!((u.as_str(), g), ("jane", groups(&["devs", "system:authenticated"])));
 
     let x = server.kubectl_user("x", &[]);
+    let want = r#"users "jane" is forbidden: User "x" cannot impersonate resource "users" in API group "" at the cluster scope"#;
+    let out = x.run(&["get", "--raw", "/api/v1/namespaces/default/configmaps", "--as", "jane"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim(), format!("Error from server (Forbidden): {want}"), "{out}");
+    let out = x.run(&["auth", "can-i", "list", "pods", "--as", "jane"]);
+    out.assert_code(1);
+    assert!(out.stderr.lines().any(|l| l == format!("Error from server (Forbidden): {want}")), "{out}");
+    // kubectl auth whoami turns any 403 into its own words (as against kube-apiserver).
     let out = x.run(&["auth", "whoami", "--as", "jane"]);
     out.assert_code(1);
-    let want = r#"users "jane" is forbidden: User "x" cannot impersonate resource "users" in API group "" at the cluster scope"#;
-    assert_eq!(out.stderr.trim(), format!("Error from server (Forbidden): {want}"), "{out}");
+    assert_eq!(
+        out.stderr.trim(),
+        "error: the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it",
+        "{out}"
+    );
+    // The Status over HTTP, with kube's details.
+    let (xc, xk) = server.issue_client("x", &[]);
+    let (xc, xk) = more::write_pair(&server.scratch_dir("x"), "x", &xc, &xk);
+    let h = server.curl("/api", &["--cert", xc.as_str(), "--key", xk.as_str(), "-H", "Impersonate-User: jane"]);
+    assert_eq!(h.status, 403, "{h}");
+    let v = h.json();
+    assert_eq!(v["message"], want, "{h}");
+    assert_eq!(v["reason"], "Forbidden", "{h}");
+    assert_eq!(v["details"], serde_json::json!({"name": "jane", "kind": "users"}), "{h}");
 
     // Granting impersonation of that one user (kube's resourceNames) lets x through.
     admin.ok(&["create", "clusterrole", "imp-jane", "--verb=impersonate", "--resource=users", "--resource-name=jane"]);
@@ -258,11 +287,11 @@ fn impersonation_needs_the_impersonate_verb() {
     });
     assert!(ok, "x may impersonate jane after the grant: {last}");
     // ... but not anyone else, nor a group.
-    let out = x.run(&["auth", "whoami", "--as", "john"]);
+    let out = x.run(&["get", "--raw", "/api", "--as", "john"]);
     out.assert_code(1).assert_stderr_contains(
         r#"users "john" is forbidden: User "x" cannot impersonate resource "users" in API group "" at the cluster scope"#,
     );
-    let out = x.run(&["auth", "whoami", "--as", "jane", "--as-group", "devs"]);
+    let out = x.run(&["get", "--raw", "/api", "--as", "jane", "--as-group", "devs"]);
     out.assert_code(1).assert_stderr_contains(
         r#"groups "devs" is forbidden: User "x" cannot impersonate resource "groups" in API group "" at the cluster scope"#,
     );
@@ -290,7 +319,7 @@ fn bad_client_certificates_get_401_not_a_tls_failure() {
     let server_only = more::write_pair(&dir, "server-only", &srv.cert_pem, &srv.key_pem);
 
     for (what, (c, k)) in [("expired", expired), ("another CA", stranger), ("server-auth only", server_only)] {
-        let h = server.self_subject_review(&["--cert", c.as_str(), "--key", k.as_str()]);
+        let h = refused_review(&server, &["--cert", c.as_str(), "--key", k.as_str()]);
         assert!(h.status != 0, "{what}: the TLS handshake failed instead of a 401: {h}");
         assert_unauthorized_status(&h);
         // kubectl reports it as kube's 401 too.
@@ -308,4 +337,54 @@ fn bad_client_certificates_get_401_not_a_tls_failure() {
         out.assert_code(1);
         assert_eq!(out.stderr.trim(), UNAUTHORIZED, "{what}: {out}");
     }
+}
+
+/// A POST with a body and a bad credential, over HTTP/2 as curl and most clients send it:
+/// the answer must be the 401 Status, never a reset stream.
+#[test]
+#[ignore = "server bug: an early 401 to a POST with an unread body is reset over HTTP/2 (curl: (92) Stream error in the HTTP/2 framing layer), about half the time"]
+fn unauthorized_post_over_http2_gets_its_401() {
+    let server = Server::start();
+    let mut failures = Vec::new();
+    for i in 0..20 {
+        let h = server.self_subject_review(&["--http2", "-H", "Authorization: Bearer not-a-token"]);
+        if h.status != 401 {
+            failures.push(format!("attempt {i}: {h}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of 20 attempts got no 401:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The classic way to make a user certificate: `openssl x509 -req` without an extension
+/// file, which writes an X.509 version 1 certificate. kube-apiserver (Go) accepts it.
+#[test]
+#[ignore = "server bug: X.509 v1 client certificates signed by the cluster CA fail the TLS handshake (kubectl: `remote error: tls: unknown certificate`) instead of authenticating"]
+fn openssl_v1_client_certificate_authenticates() {
+    if !support::have_program("openssl") {
+        support::skip("openssl is not installed");
+        return;
+    }
+    let server = Server::start();
+    let dir = server.scratch_dir("openssl");
+    let pki = server.pki();
+    let sh = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(args).current_dir(&dir);
+        support::run(cmd, support::COMMAND_TIMEOUT).assert_ok().clone()
+    };
+    sh(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "olga.key"]);
+    sh(&["req", "-new", "-key", "olga.key", "-subj", "/CN=olga/O=devs", "-out", "olga.csr"]);
+    let (ca, ca_key) = (pki.join("ca.crt"), pki.join("ca.key"));
+    sh(&[
+        "x509", "-req", "-in", "olga.csr", "-CA", ca.to_str().expect("utf-8"), "-CAkey",
+        ca_key.to_str().expect("utf-8"), "-CAcreateserial", "-days", "1", "-out", "olga.crt",
+    ]);
+    let text = sh(&["x509", "-in", "olga.crt", "-noout", "-text"]);
+    assert!(text.stdout.contains("Version: 1 (0x0)"), "expected a v1 certificate: {text}");
+    let (c, k) = (dir.join("olga.crt").display().to_string(), dir.join("olga.key").display().to_string());
+    let h = server.self_subject_review(&["--cert", c.as_str(), "--key", k.as_str()]);
+    assert_eq!(h.status, 201, "{h}");
+    let info = &h.json()["status"]["userInfo"];
+    assert_eq!(info["username"], "olga", "{h}");
+    assert_eq!(info["groups"], serde_json::json!(["devs", "system:authenticated"]), "{h}");
 }
