@@ -29,9 +29,18 @@ fn namespace_lifecycle() {
     let server = Server::start();
     let admin = server.admin();
 
+    let f = server.file("lost.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: missing\n");
+    let out = admin.run(&["create", "-f", f.to_str().expect("utf-8")]);
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr.trim(),
+        format!(r#"Error from server (NotFound): error when creating "{}": namespaces "missing" not found"#, f.display()),
+        "{out}"
+    );
+    // Typed `kubectl create` wraps the same Status in its own words.
     let out = admin.run(&["create", "configmap", "x", "-n", "missing"]);
     out.assert_code(1);
-    assert_eq!(out.stderr.trim(), r#"Error from server (NotFound): namespaces "missing" not found"#, "{out}");
+    assert_eq!(out.stderr.trim(), r#"error: failed to create configmap: namespaces "missing" not found"#, "{out}");
 
     for ns in ["default", "kube-system", "kube-public"] {
         let out = admin.run(&["delete", "namespace", ns]);
@@ -110,11 +119,24 @@ spec:
     out.assert_stderr_contains(r#"pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2"#);
 }
 
+const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\nspec:\n  hard:\n    pods: \"1\"\n";
+
+/// `kubectl create quota` (1.32 sends protobuf for typed creates).
+#[test]
+#[ignore = "server bug: POST resourcequotas as protobuf is refused: `error decoding protobuf body: protobuf is not supported for kind `ResourceQuota` in `v1`, send JSON`"]
+fn kubectl_create_quota() {
+    let server = Server::start();
+    let admin = server.admin();
+    admin.ok(&["create", "quota", "q", "--hard=pods=1"]).assert_stdout_contains("resourcequota/q created");
+    let out = admin.ok(&["get", "quota", "q", "-o", "json"]);
+    assert_eq!(json_of(&out)["spec"]["hard"], json!({"pods": "1"}), "{out}");
+}
+
 #[test]
 fn resource_quota_limits_pod_count() {
     let server = Server::start();
     let admin = server.admin();
-    admin.ok(&["create", "quota", "q", "--hard=pods=1"]).assert_stdout_contains("resourcequota/q created");
+    apply(&server, &admin, "quota.yaml", QUOTA).assert_ok().assert_stdout_contains("resourcequota/q created");
 
     let (ok, last) = retry(Duration::from_secs(10), || {
         let out = apply(&server, &admin, "p1.yaml", &pod_yaml("p1", "default"));
@@ -149,7 +171,7 @@ fn resource_quota_limits_pod_count() {
 fn resource_quota_usage_is_released_on_delete() {
     let server = Server::start();
     let admin = server.admin();
-    admin.ok(&["create", "quota", "q", "--hard=pods=1"]);
+    apply(&server, &admin, "quota.yaml", QUOTA).assert_ok();
     let (ok, last) = retry(Duration::from_secs(10), || {
         let out = apply(&server, &admin, "p1.yaml", &pod_yaml("p1", "default"));
         (out.ok(), out.to_string())
@@ -220,7 +242,8 @@ fn deny_forbidden_names(request: &Value) -> Value {
     match name {
         Some(n) if n.starts_with("forbidden-") => json!({
             "allowed": false,
-            "status": {"code": 403, "message": format!("configmap name {n} is reserved")},
+            // kube passes the webhook's Status through: its reason is what kubectl prints.
+            "status": {"code": 403, "reason": "Forbidden", "message": format!("configmap name {n} is reserved")},
         }),
         _ => json!({"allowed": true}),
     }
@@ -247,15 +270,31 @@ fn validating_webhook_denies_with_its_message() {
         }],
     });
     let f = server.file("webhook.json", &config.to_string());
-    admin.ok(&["apply", "-f", f.to_str().expect("utf-8")]);
+    // Client-side validation is off: see `webhook_configuration_passes_kubectl_validation`.
+    admin.ok(&["apply", "--validate=false", "-f", f.to_str().expect("utf-8")]);
 
-    let want = r#"Error from server (Forbidden): admission webhook "deny.e2e.kubeward.io" denied the request: configmap name forbidden-one is reserved"#;
+    let denied = r#"admission webhook "deny.e2e.kubeward.io" denied the request: configmap name forbidden-one is reserved"#;
+    let f = server.file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: forbidden-one\n");
+    let want = format!(r#"Error from server (Forbidden): error when creating "{}": {denied}"#, f.display());
     let (ok, last) = retry(Duration::from_secs(10), || {
-        let out = admin.run(&["create", "configmap", "forbidden-one", "--from-literal=a=b"]);
+        let out = admin.run(&["create", "-f", f.to_str().expect("utf-8")]);
         (out.code == Some(1) && out.stderr.trim() == want, out.to_string())
     });
     assert!(ok, "want {want:?}, got: {last}");
+    // Typed `kubectl create` words it its own way around the same Status message.
+    let out = admin.run(&["create", "configmap", "forbidden-one", "--from-literal=a=b"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim(), format!("error: failed to create configmap: {denied}"), "{out}");
     admin.run(&["get", "configmap", "forbidden-one"]).assert_code(1);
+    // The Status over HTTP: the webhook's code and message.
+    let h = server.admin_curl(
+        "/api/v1/namespaces/default/configmaps",
+        &["--http1.1", "-X", "POST", "-H", "Content-Type: application/json", "--data",
+          r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"forbidden-one"}}"#],
+    );
+    assert_eq!(h.status, 403, "{h}");
+    assert_eq!(h.json()["message"], denied, "{h}");
+    assert_eq!(h.json()["reason"], "Forbidden", "{h}");
 
     // Other names pass through the webhook and are stored.
     let before = hook.call_count();
@@ -278,4 +317,36 @@ fn validating_webhook_denies_with_its_message() {
     drop(hook);
     let out = admin.run(&["create", "configmap", "after", "--from-literal=a=b"]);
     out.assert_code(1).assert_stderr_contains(r#"failed calling webhook "deny.e2e.kubeward.io""#);
+}
+
+/// `kubectl apply` validates against the server's OpenAPI schema by default.
+#[test]
+#[ignore = "server bug: /openapi/v3/apis/admissionregistration.k8s.io/v1 has no ValidatingWebhookConfiguration schema, so kubectl apply fails with `failed to check CRD: failed to list CRDs: the server could not find the requested resource`"]
+fn webhook_configuration_passes_kubectl_validation() {
+    let server = Server::start();
+    let admin = server.admin();
+    let f = server.file(
+        "webhook.yaml",
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: e2e-validate
+webhooks:
+- name: v.e2e.kubeward.io
+  clientConfig:
+    url: https://127.0.0.1:9/validate
+  rules:
+  - apiGroups: [""]
+    apiVersions: ["v1"]
+    operations: ["CREATE"]
+    resources: ["configmaps"]
+  sideEffects: None
+  admissionReviewVersions: ["v1"]
+  failurePolicy: Ignore
+"#,
+    );
+    admin
+        .ok(&["apply", "-f", f.to_str().expect("utf-8")])
+        .assert_stdout_contains("validatingwebhookconfiguration.admissionregistration.k8s.io/e2e-validate created");
+    admin.ok(&["explain", "validatingwebhookconfiguration.webhooks.clientConfig"]);
 }
