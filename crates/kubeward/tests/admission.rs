@@ -29,25 +29,35 @@ fn namespace_lifecycle() {
     let server = Server::start();
     let admin = server.admin();
 
-    let f = server.file("lost.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: missing\n");
+    let f = server
+        .file("lost.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: missing\n");
     let out = admin.run(&["create", "-f", f.to_str().expect("utf-8")]);
     out.assert_code(1);
     assert_eq!(
         out.stderr.trim(),
-        format!(r#"Error from server (NotFound): error when creating "{}": namespaces "missing" not found"#, f.display()),
+        format!(
+            r#"Error from server (NotFound): error when creating "{}": namespaces "missing" not found"#,
+            f.display()
+        ),
         "{out}"
     );
     // Typed `kubectl create` wraps the same Status in its own words.
     let out = admin.run(&["create", "configmap", "x", "-n", "missing"]);
     out.assert_code(1);
-    assert_eq!(out.stderr.trim(), r#"error: failed to create configmap: namespaces "missing" not found"#, "{out}");
+    assert_eq!(
+        out.stderr.trim(),
+        r#"error: failed to create configmap: namespaces "missing" not found"#,
+        "{out}"
+    );
 
     for ns in ["default", "kube-system", "kube-public"] {
         let out = admin.run(&["delete", "namespace", ns]);
         out.assert_code(1);
         assert_eq!(
             out.stderr.trim(),
-            format!(r#"Error from server (Forbidden): namespaces "{ns}" is forbidden: this namespace may not be deleted"#),
+            format!(
+                r#"Error from server (Forbidden): namespaces "{ns}" is forbidden: this namespace may not be deleted"#
+            ),
             "{out}"
         );
     }
@@ -116,10 +126,13 @@ spec:
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      limits:\n        cpu: \"2\"\n",
     );
     out.assert_code(1);
-    out.assert_stderr_contains(r#"pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2"#);
+    out.assert_stderr_contains(
+        r#"pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2"#,
+    );
 }
 
-const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\nspec:\n  hard:\n    pods: \"1\"\n";
+const QUOTA: &str =
+    "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\nspec:\n  hard:\n    pods: \"1\"\n";
 
 /// `kubectl create quota` (1.32 sends protobuf for typed creates).
 #[test]
@@ -200,7 +213,9 @@ fn pod_security_restricted_refuses_privileged_pods() {
     out.assert_code(1);
     out.assert_stderr_contains(r#"pods "priv" is forbidden: violates PodSecurity "restricted:latest": "#)
         .assert_stderr_contains(r#"privileged (container "c" must not set securityContext.privileged=true)"#)
-        .assert_stderr_contains(r#"runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)"#);
+        .assert_stderr_contains(
+            r#"runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true)"#,
+        );
 
     // A pod that meets the restricted profile is admitted.
     let out = apply(
@@ -289,8 +304,15 @@ fn validating_webhook_denies_with_its_message() {
     // The Status over HTTP: the webhook's code and message.
     let h = server.admin_curl(
         "/api/v1/namespaces/default/configmaps",
-        &["--http1.1", "-X", "POST", "-H", "Content-Type: application/json", "--data",
-          r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"forbidden-one"}}"#],
+        &[
+            "--http1.1",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"forbidden-one"}}"#,
+        ],
     );
     assert_eq!(h.status, 403, "{h}");
     assert_eq!(h.json()["message"], denied, "{h}");
@@ -345,8 +367,8 @@ webhooks:
   failurePolicy: Ignore
 "#,
     );
-    admin
-        .ok(&["apply", "-f", f.to_str().expect("utf-8")])
-        .assert_stdout_contains("validatingwebhookconfiguration.admissionregistration.k8s.io/e2e-validate created");
+    admin.ok(&["apply", "-f", f.to_str().expect("utf-8")]).assert_stdout_contains(
+        "validatingwebhookconfiguration.admissionregistration.k8s.io/e2e-validate created",
+    );
     admin.ok(&["explain", "validatingwebhookconfiguration.webhooks.clientConfig"]);
 }

@@ -83,7 +83,8 @@ fn token_file_authenticates_reloads_and_keeps_tokens_out_of_the_log() {
     });
     assert!(logged, "the server did not report line 3 of the bad token file:\n{}", server.log());
     for (token, name) in [("tok1", "alice"), ("tok2", "bob")] {
-        let (u, _) = whoami(&k, &["--token", token]).unwrap_or_else(|o| panic!("{name} after a bad file: {o}"));
+        let (u, _) =
+            whoami(&k, &["--token", token]).unwrap_or_else(|o| panic!("{name} after a bad file: {o}"));
         assert_eq!(u, name);
     }
 
@@ -160,18 +161,19 @@ fn bootstrap_tokens_authenticate_until_they_expire() {
     admin.ok(&["apply", "-f", f.to_str().expect("utf-8")]);
 
     let k = server.kubectl_bare("bootstrap");
-    let (ok, last) = retry(Duration::from_secs(5), || match whoami(&k, &["--token", "abcdef.0123456789abcdef"]) {
-        Ok((u, g)) => (
-            u == "system:bootstrap:abcdef"
-                && g == groups(&[
-                    "system:bootstrappers",
-                    "system:bootstrappers:kubeadm:default-node-token",
-                    "system:authenticated",
-                ]),
-            format!("{u} {g:?}"),
-        ),
-        Err(out) => (false, out.to_string()),
-    });
+    let (ok, last) =
+        retry(Duration::from_secs(5), || match whoami(&k, &["--token", "abcdef.0123456789abcdef"]) {
+            Ok((u, g)) => (
+                u == "system:bootstrap:abcdef"
+                    && g == groups(&[
+                        "system:bootstrappers",
+                        "system:bootstrappers:kubeadm:default-node-token",
+                        "system:authenticated",
+                    ]),
+                format!("{u} {g:?}"),
+            ),
+            Err(out) => (false, out.to_string()),
+        });
     assert!(ok, "bootstrap token not accepted as kube would: {last}");
 
     // A wrong secret half, an expired token and a token with no Secret are all refused.
@@ -197,7 +199,8 @@ fn front_proxy_asserts_users_only_with_its_own_certificate() {
     let fp_ca = more::load_ca(&server.pki(), "front-proxy-ca");
     let proxy = fp_ca.issue_client("front-proxy-client", &[]).expect("proxy cert");
     let (pc, pk) = more::write_pair(&dir, "proxy", &proxy.cert_pem, &proxy.key_pem);
-    let headers = ["-H", "X-Remote-User: dave", "-H", "X-Remote-Group: devs", "-H", "X-Remote-Extra-Scopes: s1"];
+    let headers =
+        ["-H", "X-Remote-User: dave", "-H", "X-Remote-Group: devs", "-H", "X-Remote-Extra-Scopes: s1"];
 
     let mut args = vec!["--cert", pc.as_str(), "--key", pk.as_str()];
     args.extend_from_slice(&headers);
@@ -271,7 +274,8 @@ fn impersonation_needs_the_impersonate_verb() {
     // The Status over HTTP, with kube's details.
     let (xc, xk) = server.issue_client("x", &[]);
     let (xc, xk) = more::write_pair(&server.scratch_dir("x"), "x", &xc, &xk);
-    let h = server.curl("/api", &["--cert", xc.as_str(), "--key", xk.as_str(), "-H", "Impersonate-User: jane"]);
+    let h =
+        server.curl("/api", &["--cert", xc.as_str(), "--key", xk.as_str(), "-H", "Impersonate-User: jane"]);
     assert_eq!(h.status, 403, "{h}");
     let v = h.json();
     assert_eq!(v["message"], want, "{h}");
@@ -279,7 +283,14 @@ fn impersonation_needs_the_impersonate_verb() {
     assert_eq!(v["details"], serde_json::json!({"name": "jane", "kind": "users"}), "{h}");
 
     // Granting impersonation of that one user (kube's resourceNames) lets x through.
-    admin.ok(&["create", "clusterrole", "imp-jane", "--verb=impersonate", "--resource=users", "--resource-name=jane"]);
+    admin.ok(&[
+        "create",
+        "clusterrole",
+        "imp-jane",
+        "--verb=impersonate",
+        "--resource=users",
+        "--resource-name=jane",
+    ]);
     admin.ok(&["create", "clusterrolebinding", "imp-jane", "--clusterrole=imp-jane", "--user=x"]);
     let (ok, last) = retry(Duration::from_secs(5), || match whoami(&x, &["--as", "jane"]) {
         Ok((u, g)) => (u == "jane" && g == groups(&["system:authenticated"]), format!("{u} {g:?}")),
@@ -318,7 +329,8 @@ fn bad_client_certificates_get_401_not_a_tls_failure() {
     let srv = cluster_ca.issue_serving("erin", &["localhost".into()]).expect("cert");
     let server_only = more::write_pair(&dir, "server-only", &srv.cert_pem, &srv.key_pem);
 
-    for (what, (c, k)) in [("expired", expired), ("another CA", stranger), ("server-auth only", server_only)] {
+    for (what, (c, k)) in [("expired", expired), ("another CA", stranger), ("server-auth only", server_only)]
+    {
         let h = refused_review(&server, &["--cert", c.as_str(), "--key", k.as_str()]);
         assert!(h.status != 0, "{what}: the TLS handshake failed instead of a 401: {h}");
         assert_unauthorized_status(&h);
@@ -376,8 +388,19 @@ fn openssl_v1_client_certificate_authenticates() {
     sh(&["req", "-new", "-key", "olga.key", "-subj", "/CN=olga/O=devs", "-out", "olga.csr"]);
     let (ca, ca_key) = (pki.join("ca.crt"), pki.join("ca.key"));
     sh(&[
-        "x509", "-req", "-in", "olga.csr", "-CA", ca.to_str().expect("utf-8"), "-CAkey",
-        ca_key.to_str().expect("utf-8"), "-CAcreateserial", "-days", "1", "-out", "olga.crt",
+        "x509",
+        "-req",
+        "-in",
+        "olga.csr",
+        "-CA",
+        ca.to_str().expect("utf-8"),
+        "-CAkey",
+        ca_key.to_str().expect("utf-8"),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-out",
+        "olga.crt",
     ]);
     let text = sh(&["x509", "-in", "olga.crt", "-noout", "-text"]);
     assert!(text.stdout.contains("Version: 1 (0x0)"), "expected a v1 certificate: {text}");

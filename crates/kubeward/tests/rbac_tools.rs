@@ -50,7 +50,9 @@ fn who_can_lists_admins_and_new_bindings() {
         "{out}"
     );
     assert!(
-        before.iter().any(|r| r.0 == "Group" && r.1 == "system:masters" && r.3 == "ClusterRole/cluster-admin"),
+        before
+            .iter()
+            .any(|r| r.0 == "Group" && r.1 == "system:masters" && r.3 == "ClusterRole/cluster-admin"),
         "{out}"
     );
     assert!(!has(&before, "User", "jane"), "jane before any grant: {out}");
@@ -62,7 +64,10 @@ fn who_can_lists_admins_and_new_bindings() {
         let out = kubeward(&server, &["who-can", "list", "pods", "-n", "default"]);
         let ok = out.ok()
             && rows(&out).iter().any(|r| {
-                r.0 == "User" && r.1 == "jane" && r.2 == "RoleBinding/default/jane-reads" && r.3 == "Role/pod-reader"
+                r.0 == "User"
+                    && r.1 == "jane"
+                    && r.2 == "RoleBinding/default/jane-reads"
+                    && r.3 == "Role/pod-reader"
             });
         (ok, out.to_string())
     });
@@ -93,14 +98,19 @@ fn explain_names_binding_and_role_or_says_denied() {
 
     let (ok, last) = retry(Duration::from_secs(5), || {
         let out = kubeward(&server, &["explain", "list", "pods", "--as", "jane"]);
-        (out.ok() && out.stdout.lines().next().is_some_and(|l| l.starts_with("server: allowed")), out.to_string())
+        (
+            out.ok() && out.stdout.lines().next().is_some_and(|l| l.starts_with("server: allowed")),
+            out.to_string(),
+        )
     });
     assert!(ok, "the server does not allow jane after the grant: {last}");
     let out = kubeward(&server, &["explain", "list", "pods", "--as", "jane"]);
     out.assert_ok();
     let rbac = out.stdout.lines().find(|l| l.starts_with("rbac: ")).unwrap_or_else(|| panic!("{out}"));
     assert!(
-        rbac.starts_with(r#"rbac: allowed by RoleBinding "default/jane-reads" -> Role "pod-reader", rule #0"#),
+        rbac.starts_with(
+            r#"rbac: allowed by RoleBinding "default/jane-reads" -> Role "pod-reader", rule #0"#
+        ),
         "{out}"
     );
 
@@ -118,7 +128,8 @@ fn explain_names_binding_and_role_or_says_denied() {
     out.assert_stdout_contains(r#"in the namespace "kube-system""#);
 
     // Groups count: a member of system:masters is allowed through its binding.
-    let out = kubeward(&server, &["explain", "delete", "pods", "--as", "bob", "--as-group", "system:masters"]);
+    let out =
+        kubeward(&server, &["explain", "delete", "pods", "--as", "bob", "--as-group", "system:masters"]);
     out.assert_ok();
     assert!(out.stdout.starts_with("server: allowed"), "{out}");
     out.assert_stdout_contains(r#"rbac: allowed by ClusterRoleBinding "#);

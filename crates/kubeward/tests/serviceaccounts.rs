@@ -12,8 +12,15 @@ use support::Server;
 
 const UNAUTHORIZED: &str = "error: You must be logged in to the server (Unauthorized)";
 
+/// kube validates a TokenRequest before it looks at the ServiceAccount, with no name.
+const TOO_SHORT: &str = r#"error: failed to create token: TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"#;
+
 fn sa_groups(ns: &str) -> Vec<String> {
-    vec!["system:serviceaccounts".into(), format!("system:serviceaccounts:{ns}"), "system:authenticated".into()]
+    vec![
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated".into(),
+    ]
 }
 
 fn create_token(admin: &support::Kubectl, args: &[&str]) -> String {
@@ -44,10 +51,7 @@ fn token_request_issues_working_tokens_within_kube_limits() {
     // Shorter than kube's 10 minute minimum: refused by validation.
     let out = admin.run(&["create", "token", "robot", "--duration", "1m"]);
     out.assert_code(1);
-    assert!(out.stderr.starts_with("error: failed to create token: "), "{out}");
-    out.assert_stderr_contains(
-        "is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes",
-    );
+    assert_eq!(out.stderr.trim(), TOO_SHORT, "{out}");
     // No such ServiceAccount: NotFound.
     let out = admin.run(&["create", "token", "ghost"]);
     out.assert_code(1).assert_stderr_contains(r#"serviceaccounts "ghost" not found"#);
@@ -70,11 +74,18 @@ fn token_request_issues_working_tokens_within_kube_limits() {
     assert_eq!(v["status"]["user"]["username"], "system:serviceaccount:default:robot", "{h}");
     assert_eq!(
         v["status"]["user"]["groups"],
-        serde_json::json!(["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]),
+        serde_json::json!([
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated"
+        ]),
         "{h}"
     );
     let sa = json_of(&admin.ok(&["get", "sa", "robot", "-o", "json"]));
-    assert_eq!(v["status"]["user"]["uid"], sa["metadata"]["uid"], "the user's uid is the ServiceAccount's: {h}");
+    assert_eq!(
+        v["status"]["user"]["uid"], sa["metadata"]["uid"],
+        "the user's uid is the ServiceAccount's: {h}"
+    );
     assert!(v["status"].get("error").is_none_or(|e| e.as_str() == Some("")), "{h}");
 
     let h = review("garbage");
@@ -123,7 +134,15 @@ fn secret_bound_token_dies_with_its_secret() {
     assert_eq!(u, "system:serviceaccount:default:robot");
 
     // Binding to an object that does not exist is refused.
-    let out = admin.run(&["create", "token", "robot", "--bound-object-kind", "Secret", "--bound-object-name", "nope"]);
+    let out = admin.run(&[
+        "create",
+        "token",
+        "robot",
+        "--bound-object-kind",
+        "Secret",
+        "--bound-object-name",
+        "nope",
+    ]);
     out.assert_code(1).assert_stderr_contains(r#"secrets "nope" not found"#);
 
     admin.ok(&["delete", "secret", "s"]);
@@ -355,4 +374,33 @@ fn deleted_default_service_account_comes_back() {
         (out.ok(), out.to_string())
     });
     assert!(ok, "the default ServiceAccount was not recreated within 10 s: {last}");
+}
+
+/// Oldest and newest kubectl: TokenRequest as each sends it, and `auth whoami` (v1beta1
+/// SelfSubjectReview before 1.28's v1).
+#[test]
+fn token_request_and_whoami_across_kubectl_versions() {
+    let server = Server::start();
+    for version in ["1.27", "1.33"] {
+        let Some(bin) = support::Kubectl::find(version) else {
+            support::skip(&format!("kubectl {version} is not installed"));
+            continue;
+        };
+        let admin = server.kubectl_with(version, "admin", &server.kubeconfig);
+        let name = format!("robot-{}", version.replace('.', "-"));
+        admin.ok(&["create", "serviceaccount", &name]);
+        let out = admin.ok(&["create", "token", &name, "--duration", "10m"]);
+        let token = out.stdout.trim().to_string();
+        let bare = support::Kubectl::new(
+            bin,
+            &server.anonymous_kubeconfig(),
+            &server.scratch_dir(&format!("cache-bare-{version}")),
+        );
+        let (u, g) = whoami(&bare, &["--token", &token]).unwrap_or_else(|o| panic!("kubectl {version}: {o}"));
+        assert_eq!(u, format!("system:serviceaccount:default:{name}"), "kubectl {version}");
+        assert_eq!(g, sa_groups("default"), "kubectl {version}");
+        let out = admin.run(&["create", "token", &name, "--duration", "1m"]);
+        out.assert_code(1);
+        assert_eq!(out.stderr.trim(), TOO_SHORT, "kubectl {version}: {out}");
+    }
 }

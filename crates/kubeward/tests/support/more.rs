@@ -430,7 +430,8 @@ impl Webhook {
         let certs: Vec<_> = rustls_pemfile::certs(&mut serving.cert_pem.as_bytes())
             .collect::<Result<_, _>>()
             .expect("cert pem");
-        let key = rustls_pemfile::private_key(&mut serving.key_pem.as_bytes()).expect("key pem").expect("a key");
+        let key =
+            rustls_pemfile::private_key(&mut serving.key_pem.as_bytes()).expect("key pem").expect("a key");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
