@@ -411,3 +411,55 @@ fn openssl_v1_client_certificate_authenticates() {
     assert_eq!(info["username"], "olga", "{h}");
     assert_eq!(info["groups"], serde_json::json!(["devs", "system:authenticated"]), "{h}");
 }
+
+fn token_webhook_answer(review: &serde_json::Value) -> serde_json::Value {
+    let status = if review["spec"]["token"] == "webhook-token-w1" {
+        serde_json::json!({"authenticated": true, "user": {"username": "wendy", "uid": "w1",
+            "groups": ["webhook-users"], "extra": {"team": ["blue"]}}})
+    } else {
+        serde_json::json!({"authenticated": false})
+    };
+    serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
+}
+
+#[test]
+fn token_webhook_authenticates_and_caches_answers() {
+    let hook = more::Webhook::start_raw("/authenticate", token_webhook_answer);
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: authn\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: apiserver\n  user: {{}}\ncontexts:\n- name: webhook\n  context: {{cluster: authn, user: apiserver}}\ncurrent-context: webhook\n",
+        hook.url,
+        more::b64_encode(&hook.ca_pem)
+    );
+    let server = FlagServer::start(|dir| {
+        let path = dir.join("authn-webhook.kubeconfig");
+        std::fs::write(&path, &kubeconfig).expect("write webhook kubeconfig");
+        vec!["--authentication-token-webhook-config-file".into(), path.display().to_string()]
+    });
+    let k = server.kubectl_bare("webhook");
+    let out = k.ok(&["--token", "webhook-token-w1", "auth", "whoami", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let info = &v["status"]["userInfo"];
+    assert_eq!(info["username"], "wendy", "{out}");
+    assert_eq!(info["uid"], "w1", "{out}");
+    assert_eq!(info["groups"], serde_json::json!(["webhook-users", "system:authenticated"]), "{out}");
+    assert_eq!(info["extra"]["team"], serde_json::json!(["blue"]), "{out}");
+
+    // What the server sent: a v1 TokenReview carrying the token.
+    let calls = hook.calls.lock().expect("calls").clone();
+    let first = calls.first().expect("the webhook was called");
+    assert_eq!(first["apiVersion"], "authentication.k8s.io/v1", "{first}");
+    assert_eq!(first["kind"], "TokenReview", "{first}");
+    assert_eq!(first["spec"]["token"], "webhook-token-w1", "{first}");
+
+    // A good answer is cached (--authentication-token-webhook-cache-ttl, 2 minutes).
+    let before = hook.call_count();
+    let (u, _) = whoami(&k, &["--token", "webhook-token-w1"]).expect("wendy again");
+    assert_eq!(u, "wendy");
+    assert_eq!(hook.call_count(), before, "a cached token was sent to the webhook again");
+
+    let out = k.run(&["--token", "webhook-token-bad", "auth", "whoami"]);
+    out.assert_code(1);
+    assert_eq!(out.stderr.trim(), UNAUTHORIZED, "{out}");
+    let log = server.log();
+    assert!(!log.contains("webhook-token-"), "a webhook token appears in the server log:\n{log}");
+}

@@ -408,23 +408,49 @@ impl Drop for FlagServer {
     }
 }
 
-// ---------------------------------------------------------------- admission webhook
+// ---------------------------------------------------------------- webhooks
 
-/// A one-thread HTTPS server on 127.0.0.1 answering AdmissionReview POSTs with `decide`
-/// (given the request's `request` object, returns the `response` fields besides `uid`).
-/// One request per connection, as the server's webhook client makes them.
+/// What a webhook answers: the whole response body for the whole request body.
+type Answer = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
+
+/// A small HTTPS server on 127.0.0.1 answering JSON POSTs (keep-alive, HTTP/1.1), for
+/// admission webhooks ([`Webhook::start`]) and token webhooks ([`Webhook::start_raw`]).
 pub struct Webhook {
     pub url: String,
     /// The CA that signed the webhook's serving certificate (for `caBundle`).
     pub ca_pem: String,
-    /// How many reviews were answered.
+    /// Every request body (for admission: its `request` object), in order.
     pub calls: Arc<Mutex<Vec<Value>>>,
     stop: Arc<AtomicBool>,
     port: u16,
 }
 
 impl Webhook {
+    /// An admission webhook: `decide` gets the AdmissionReview's `request` and returns the
+    /// `response` fields besides `uid`.
     pub fn start(path: &str, decide: fn(&Value) -> Value) -> Webhook {
+        Self::serve(
+            path,
+            Arc::new(move |review: &Value| {
+                let request = review.get("request").cloned().unwrap_or(Value::Null);
+                let mut response = decide(&request);
+                response["uid"] = request.get("uid").cloned().unwrap_or(Value::Null);
+                serde_json::json!({
+                    "apiVersion": review.get("apiVersion").cloned().unwrap_or_else(|| "admission.k8s.io/v1".into()),
+                    "kind": "AdmissionReview",
+                    "response": response,
+                })
+            }),
+            true,
+        )
+    }
+
+    /// Any JSON webhook: `answer` gets the request body and returns the response body.
+    pub fn start_raw(path: &str, answer: fn(&Value) -> Value) -> Webhook {
+        Self::serve(path, Arc::new(answer), false)
+    }
+
+    fn serve(path: &str, answer: Answer, admission: bool) -> Webhook {
         let ca = pki::Ca::generate("e2e-webhook-ca").expect("webhook CA");
         let serving = ca.issue_serving("e2e-webhook", &["127.0.0.1".into()]).expect("serving cert");
         let certs: Vec<_> = rustls_pemfile::certs(&mut serving.cert_pem.as_bytes())
@@ -451,10 +477,10 @@ impl Webhook {
                     break;
                 }
                 let Ok(tcp) = conn else { continue };
-                let config = config.clone();
-                let calls = calls2.clone();
+                let (config, calls, answer, stop) =
+                    (config.clone(), calls2.clone(), answer.clone(), stop2.clone());
                 thread::spawn(move || {
-                    let _ = serve_one(config, tcp, decide, &calls);
+                    let _ = serve_connection(config, tcp, &*answer, admission, &calls, &stop);
                 });
             }
         });
@@ -474,61 +500,66 @@ impl Drop for Webhook {
     }
 }
 
-fn serve_one(
+/// Serves requests on one connection until the peer closes it or the webhook stops.
+fn serve_connection(
     config: Arc<rustls::ServerConfig>,
     tcp: std::net::TcpStream,
-    decide: fn(&Value) -> Value,
+    answer: &(dyn Fn(&Value) -> Value + Send + Sync),
+    admission: bool,
     calls: &Mutex<Vec<Value>>,
+    stop: &AtomicBool,
 ) -> std::io::Result<()> {
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    tcp.set_read_timeout(Some(Duration::from_millis(200)))?;
     let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let mut buf = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 8192];
-    let (head_end, length) = loop {
-        let n = tls.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
+    loop {
+        // One request: headers, then Content-Length bytes of body.
+        let (head_end, length) = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                break (i + 4, length);
+            }
+            match tls.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                {
+                    if stop.load(Ordering::SeqCst) {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        while buf.len() < head_end + length {
+            match tls.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e),
+            }
         }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (i + 4, length);
+        let request: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+        buf.drain(..head_end + length);
+        let body = answer(&request).to_string();
+        if let Ok(mut c) = calls.lock() {
+            c.push(if admission { request.get("request").cloned().unwrap_or(Value::Null) } else { request });
         }
-    };
-    while buf.len() < head_end + length {
-        let n = tls.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes())?;
+        tls.write_all(body.as_bytes())?;
+        tls.flush()?;
     }
-    let review: Value = serde_json::from_slice(&buf[head_end..]).unwrap_or(Value::Null);
-    let request = review.get("request").cloned().unwrap_or(Value::Null);
-    let mut response = decide(&request);
-    response["uid"] = request.get("uid").cloned().unwrap_or(Value::Null);
-    if let Ok(mut c) = calls.lock() {
-        c.push(request);
-    }
-    let body = serde_json::json!({
-        "apiVersion": review.get("apiVersion").cloned().unwrap_or_else(|| "admission.k8s.io/v1".into()),
-        "kind": "AdmissionReview",
-        "response": response,
-    })
-    .to_string();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    tls.write_all(head.as_bytes())?;
-    tls.write_all(body.as_bytes())?;
-    tls.flush()?;
-    tls.conn.send_close_notify();
-    let _ = tls.flush();
-    Ok(())
 }
