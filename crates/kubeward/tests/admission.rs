@@ -6,7 +6,8 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::more::{self, retry, Cluster, Webhook};
+use support::more::webhook::Webhook;
+use support::more::{self, retry, Cluster};
 use support::{Kubectl, Output, Server};
 
 fn json_of(out: &Output) -> Value {

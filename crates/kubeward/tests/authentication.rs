@@ -424,7 +424,7 @@ fn token_webhook_answer(review: &serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn token_webhook_authenticates_and_caches_answers() {
-    let hook = more::Webhook::start_raw("/authenticate", token_webhook_answer);
+    let hook = more::webhook::Webhook::start_raw("/authenticate", token_webhook_answer);
     let kubeconfig = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: authn\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: apiserver\n  user: {{}}\ncontexts:\n- name: webhook\n  context: {{cluster: authn, user: apiserver}}\ncurrent-context: webhook\n",
         hook.url,
