@@ -9,6 +9,7 @@
 //! kubectl cache directory, so tests can run in parallel under nextest without sharing state.
 
 #![allow(dead_code)]
+pub mod more;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
