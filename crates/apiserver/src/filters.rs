@@ -79,7 +79,7 @@ async fn chain(
             "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io; got {}",
             accept.unwrap_or_default()
         ));
-        return (response::status_error(&e, Output::Json), Some(rec));
+        return early(req, response::status_error(&e, Output::Json), rec).await;
     };
     let long_running = info.verb == "watch";
     let limiter = state.clone();
@@ -90,7 +90,7 @@ async fn chain(
             Ok(p) => Some(p),
             Err(_) => {
                 let e = StatusError::too_many_requests("Too many requests, please try again later.", 1);
-                return (response::status_error(&e, output), Some(rec));
+                return early(req, response::status_error(&e, output), rec).await;
             }
         }
     };
@@ -104,17 +104,27 @@ async fn chain(
         authn::AuthOutcome::Authenticated(u) => u,
         authn::AuthOutcome::Failed(why) => {
             tracing::info!(remote = %conn.remote, reason = %why, "authentication failed");
-            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), Some(rec));
+            return early(
+                req,
+                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
+                rec,
+            )
+            .await;
         }
         authn::AuthOutcome::NotApplicable => {
-            return (response::status_error(&StatusError::unauthorized("Unauthorized"), output), Some(rec));
+            return early(
+                req,
+                response::status_error(&StatusError::unauthorized("Unauthorized"), output),
+                rec,
+            )
+            .await;
         }
     };
     rec.user = Some(user.clone());
     let actor = user.name.clone();
     let user = match crate::impersonation::apply(state.authorizer.as_ref(), req.headers(), user) {
         Ok(u) => u,
-        Err(e) => return (response::status_error(&e, output), Some(rec)),
+        Err(e) => return early(req, response::status_error(&e, output), rec).await,
     };
     if user.name != actor {
         rec.impersonated = Some(user.clone());
@@ -124,7 +134,7 @@ async fn chain(
     let decision = state.authorizer.authorize(&attrs);
     rec.decision = Some((decision.is_allowed(), decision.reason().to_string()));
     if !decision.is_allowed() {
-        return (response::status_error(&forbidden(&attrs, decision.reason()), output), Some(rec));
+        return early(req, response::status_error(&forbidden(&attrs, decision.reason()), output), rec).await;
     }
     let ctx = Ctx { state, info, user, output };
     let resp = if ctx.info.is_resource_request {
@@ -132,6 +142,30 @@ async fn chain(
     } else {
         nonresource::dispatch(ctx, req).await
     };
+    (resp, Some(rec))
+}
+
+/// Largest body read and discarded before an early error answer.
+const DRAIN_LIMIT: usize = 64 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Answers before the handler ran (401, 403, 429, ...). A small request body is read and
+/// discarded first (bounded in size and time), so an HTTP/2 client receives the answer
+/// instead of a stream reset while it is still sending.
+async fn early(
+    req: Request<Incoming>,
+    resp: Response<Body>,
+    rec: Record,
+) -> (Response<Body>, Option<Record>) {
+    use http_body_util::BodyExt;
+    use hyper::body::Body as _;
+    if !req.body().is_end_stream() {
+        let small = req.body().size_hint().upper().is_some_and(|n| n as usize <= DRAIN_LIMIT);
+        if small {
+            let body = http_body_util::Limited::new(req.into_body(), DRAIN_LIMIT);
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, body.collect()).await;
+        }
+    }
     (resp, Some(rec))
 }
 

@@ -4,8 +4,8 @@
 //! yields the kube definition name (`io.k8s.api.core.v1.Pod`).
 
 use k8s_openapi::api::{
-    apps, authentication, authorization, autoscaling, batch, coordination, core, discovery, events,
-    networking, policy, rbac, storage,
+    admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core,
+    discovery, events, networking, policy, rbac, storage,
 };
 use schemars::{JsonSchema, SchemaGenerator};
 
@@ -60,6 +60,8 @@ pub(crate) fn register_kind(
         ("rbac.authorization.k8s.io", "v1", "RoleBinding") => rbac::v1::RoleBinding,
         ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => rbac::v1::ClusterRoleBinding,
         ("coordination.k8s.io", "v1", "Lease") => coordination::v1::Lease,
+        ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration") => admissionregistration::v1::MutatingWebhookConfiguration,
+        ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration") => admissionregistration::v1::ValidatingWebhookConfiguration,
         ("authentication.k8s.io", "v1", "TokenReview") => authentication::v1::TokenReview,
         ("authentication.k8s.io", "v1", "SelfSubjectReview") => authentication::v1::SelfSubjectReview,
         ("authentication.k8s.io", "v1", "TokenRequest") => authentication::v1::TokenRequest,

@@ -405,3 +405,113 @@ impl ToJson for LeaseSpec {
             .build()
     }
 }
+
+/// `core.v1.ResourceQuota` (`kubectl create quota`).
+#[derive(Clone, PartialEq, Message)]
+pub struct ResourceQuota {
+    #[prost(message, optional, tag = "1")]
+    pub metadata: Option<ObjectMeta>,
+    #[prost(message, optional, tag = "2")]
+    pub spec: Option<ResourceQuotaSpec>,
+    #[prost(message, optional, tag = "3")]
+    pub status: Option<ResourceQuotaStatus>,
+}
+
+impl ToJson for ResourceQuota {
+    fn to_json(&self) -> Value {
+        Obj::new().msg("metadata", &self.metadata).msg("spec", &self.spec).msg("status", &self.status).build()
+    }
+}
+
+/// `core.v1.ResourceQuotaSpec`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ResourceQuotaSpec {
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub hard: BTreeMap<String, Quantity>,
+    #[prost(string, repeated, tag = "2")]
+    pub scopes: Vec<String>,
+    #[prost(message, optional, tag = "3")]
+    pub scope_selector: Option<ScopeSelector>,
+}
+
+impl ToJson for ResourceQuotaSpec {
+    fn to_json(&self) -> Value {
+        Obj::new()
+            .msg_map("hard", &self.hard)
+            .strs("scopes", &self.scopes)
+            .msg("scopeSelector", &self.scope_selector)
+            .build()
+    }
+}
+
+/// `core.v1.ScopeSelector`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ScopeSelector {
+    #[prost(message, repeated, tag = "1")]
+    pub match_expressions: Vec<ScopedResourceSelectorRequirement>,
+}
+
+impl ToJson for ScopeSelector {
+    fn to_json(&self) -> Value {
+        Obj::new().list("matchExpressions", &self.match_expressions).build()
+    }
+}
+
+/// `core.v1.ScopedResourceSelectorRequirement`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ScopedResourceSelectorRequirement {
+    #[prost(string, optional, tag = "1")]
+    pub scope_name: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub operator: Option<String>,
+    #[prost(string, repeated, tag = "3")]
+    pub values: Vec<String>,
+}
+
+impl ToJson for ScopedResourceSelectorRequirement {
+    fn to_json(&self) -> Value {
+        Obj::new()
+            .str("scopeName", &self.scope_name)
+            .str("operator", &self.operator)
+            .strs("values", &self.values)
+            .build()
+    }
+}
+
+/// `core.v1.ResourceQuotaStatus`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ResourceQuotaStatus {
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub hard: BTreeMap<String, Quantity>,
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub used: BTreeMap<String, Quantity>,
+}
+
+impl ToJson for ResourceQuotaStatus {
+    fn to_json(&self) -> Value {
+        Obj::new().msg_map("hard", &self.hard).msg_map("used", &self.used).build()
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+
+    #[test]
+    fn resource_quota_decodes_like_kubectl_json() {
+        let q = ResourceQuota {
+            metadata: Some(ObjectMeta { name: Some("q".into()), ..Default::default() }),
+            spec: Some(ResourceQuotaSpec {
+                hard: [("pods".to_string(), Quantity::new("1"))].into_iter().collect(),
+                scopes: vec![],
+                scope_selector: None,
+            }),
+            status: Some(ResourceQuotaStatus::default()),
+        };
+        let body = crate::Unknown::envelope("v1", "ResourceQuota", q.encode_to_vec());
+        let v = crate::decode_to_json(&body).unwrap();
+        assert_eq!(v["kind"], "ResourceQuota");
+        assert_eq!(v["metadata"]["name"], "q");
+        assert_eq!(v["spec"]["hard"]["pods"], "1");
+    }
+}

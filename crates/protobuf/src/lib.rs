@@ -158,6 +158,7 @@ fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, Pro
         ("v1", "Node") => decode_as::<cl::Node>(kind, raw),
         ("v1", "Event") => decode_as::<cl::Event>(kind, raw),
         ("coordination.k8s.io/v1", "Lease") => decode_as::<cl::Lease>(kind, raw),
+        ("v1", "ResourceQuota") => decode_as::<cl::ResourceQuota>(kind, raw),
         ("apps/v1", "Deployment") => decode_as::<w::Deployment>(kind, raw),
         ("batch/v1", "Job") => decode_as::<w::Job>(kind, raw),
         ("batch/v1", "CronJob") => decode_as::<w::CronJob>(kind, raw),

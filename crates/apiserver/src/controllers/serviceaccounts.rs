@@ -16,8 +16,40 @@ pub const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
 
 pub async fn start(state: State, root_ca_pem: Option<String>) -> Result<(), String> {
     let rev = sync_all(&state, root_ca_pem.as_deref()).await?;
+    for prefix in ["/registry/core/serviceaccounts/", "/registry/core/configmaps/"] {
+        tokio::spawn(recreate_deleted(state.clone(), root_ca_pem.clone(), prefix, rev));
+    }
     tokio::spawn(follow(state, root_ca_pem, rev));
     Ok(())
+}
+
+/// Puts back a deleted `default` ServiceAccount or `kube-root-ca.crt` at once.
+async fn recreate_deleted(state: State, ca: Option<String>, prefix: &'static str, mut rev: u64) {
+    loop {
+        if let Ok(mut stream) = state.store.watch(prefix, rev).await {
+            while let Some(Ok(ev)) = stream.next().await {
+                rev = ev.kv.mod_revision;
+                if ev.event_type != storage::EventType::Deleted {
+                    continue;
+                }
+                let rest = ev.kv.key.strip_prefix(prefix).unwrap_or_default();
+                let Some((ns, name)) = rest.split_once('/') else { continue };
+                if name != "default" && name != ROOT_CA_CONFIGMAP {
+                    continue;
+                }
+                let ns_key = format!("{NAMESPACES}{ns}");
+                if let Some(ns_obj) =
+                    state.store.get(&ns_key).await.ok().flatten().as_ref().and_then(decode_kv)
+                {
+                    ensure(&state, &ns_obj, ca.as_deref()).await;
+                }
+            }
+        }
+        tokio::time::sleep(RELIST_BACKOFF).await;
+        if let Ok(r) = state.store.current_revision().await {
+            rev = r;
+        }
+    }
 }
 
 async fn sync_all(state: &State, ca: Option<&str>) -> Result<u64, String> {
