@@ -12,12 +12,14 @@
 //!
 //! Nothing here knows about HTTP: the server turns a [`Decision`] into a response.
 
+pub mod abac;
 pub mod aggregation;
 pub mod bootstrap;
 pub mod error;
 pub mod escalation;
 pub mod forbidden;
 pub mod naive;
+pub mod node;
 pub mod policy;
 mod quote;
 pub mod rbac;
