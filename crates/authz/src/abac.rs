@@ -105,19 +105,16 @@ impl PolicySpec {
     pub fn subject_matches(&self, user: &UserInfo) -> bool {
         let mut matched = false;
         if !self.user.is_empty() {
-            if self.user == ALL {
-                matched = true;
-            } else if self.user == user.name {
-                matched = true;
-            } else {
+            if self.user != ALL && self.user != user.name {
                 return false;
             }
+            matched = true;
         }
         if !self.group.is_empty() {
             if self.group == ALL {
                 matched = true;
             } else {
-                matched = user.groups.iter().any(|g| *g == self.group);
+                matched = user.groups.contains(&self.group);
                 if !matched {
                     return false;
                 }

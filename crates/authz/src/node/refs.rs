@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 
+/// A namespace and a name.
+pub type NsName = (String, String);
+
 /// The objects one pod references, all in the pod's namespace.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PodRefs {
@@ -103,7 +106,7 @@ pub fn pod_node(pod: &Value) -> Option<&str> {
 
 /// A PersistentVolume's claim (`spec.claimRef` namespace and name) and referenced secrets
 /// (namespace, name); a secret reference without a namespace takes the claim's.
-pub fn pv_refs(pv: &Value) -> (Option<(String, String)>, Vec<(String, String)>) {
+pub fn pv_refs(pv: &Value) -> (Option<NsName>, Vec<NsName>) {
     let Some(spec) = pv.get("spec") else { return (None, Vec::new()) };
     let claim_ns = s(spec, &["claimRef", "namespace"]).unwrap_or_default();
     let claim = s(spec, &["claimRef", "name"]).map(|n| (claim_ns.to_string(), n.to_string()));
