@@ -2,7 +2,12 @@
 //!
 //! - [`Authorizer`] and [`RuleResolver`]: the two questions an authorizer answers
 //!   ("may this request proceed?" and "what may this user do here?", SelfSubjectRulesReview).
-//! - [`union`]: the authorizer chain (`--authorization-mode=A,B`), [`AlwaysAllow`], [`AlwaysDeny`].
+//! - [`union`]: the synchronous authorizer chain, [`AlwaysAllow`], [`AlwaysDeny`].
+//! - [`chain`]: [`AuthorizerChain`], the `--authorization-mode` chain the server calls
+//!   (`authorize_async`), which also holds authorizers that await ([`AsyncAuthorizer`]).
+//! - [`modes`]: `--authorization-mode` validation with kube's messages, [`build_chain`].
+//! - [`node`]: the Node authorizer and its relationship graph; [`abac`]: the ABAC policy file;
+//!   [`webhook`]: SubjectAccessReview webhooks with allow/deny caches.
 //! - [`rbac`]: the RBAC authorizer, fed with Role/ClusterRole/RoleBinding/ClusterRoleBinding
 //!   objects and indexed by subject so a decision never scans all bindings.
 //! - [`policy`]: `PolicyRule` and kube's rule-matching helpers (one place for the semantics).
@@ -12,22 +17,32 @@
 //!
 //! Nothing here knows about HTTP: the server turns a [`Decision`] into a response.
 
+pub mod abac;
 pub mod aggregation;
 pub mod bootstrap;
+pub mod chain;
 pub mod error;
 pub mod escalation;
 pub mod forbidden;
+pub mod modes;
 pub mod naive;
+pub mod node;
 pub mod policy;
 mod quote;
 pub mod rbac;
 pub mod union;
+pub mod webhook;
 
+pub use abac::AbacAuthorizer;
 pub use apimachinery::{Attributes, Decision, UserInfo};
+pub use chain::{AsyncAuthorizer, AuthorizerChain, Verdict};
 pub use error::AuthzError;
+pub use modes::{build_chain, Authorization, ModeConfig};
+pub use node::NodeAuthorizer;
 pub use policy::{NonResourceRule, PolicyRule, ResourceRule};
 pub use rbac::{Explanation, RbacAuthorizer};
 pub use union::{AlwaysAllow, AlwaysDeny, Union};
+pub use webhook::{WebhookAuthorizer, WebhookOptions};
 
 /// Decides whether a request may proceed (kube's `authorizer.Authorizer`).
 ///
@@ -35,6 +50,13 @@ pub use union::{AlwaysAllow, AlwaysDeny, Union};
 /// The reason explains the answer (audit, the 403 text, `kubeward explain`).
 pub trait Authorizer: Send + Sync {
     fn authorize(&self, attrs: &Attributes) -> Decision;
+}
+
+/// A shared authorizer is one too, so the chain can hold what the server keeps feeding.
+impl<A: Authorizer + ?Sized> Authorizer for std::sync::Arc<A> {
+    fn authorize(&self, attrs: &Attributes) -> Decision {
+        (**self).authorize(attrs)
+    }
 }
 
 /// Lists what a user may do in a namespace (kube's `authorizer.RuleResolver`).

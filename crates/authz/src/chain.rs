@@ -1,0 +1,231 @@
+//! The authorizer chain of `--authorization-mode`, with room for authorizers that wait on
+//! the network (the webhook).
+//!
+//! [`AuthorizerChain::authorize_async`] is what the server calls per request: it asks each
+//! link in order, the first `Allow` or `Deny` wins; when none decides, the answer is
+//! `NoOpinion` with the non-empty reasons joined by `"\n"` and the links' errors collected in
+//! [`Verdict::errors`]. kube answers such a request with 500 (an internal error naming the
+//! errors) instead of 403, and so should the server. Synchronous authorizers (RBAC, Node,
+//! ABAC, AlwaysAllow, AlwaysDeny) are called inline; only webhook links await.
+//!
+//! The chain also implements [`Authorizer`] for callers that cannot await (impersonation
+//! checks): webhook links then answer from their cache or make a blocking call on their own
+//! thread. A chain without webhook links never blocks.
+
+use std::sync::Arc;
+
+use apimachinery::{Attributes, Decision, UserInfo};
+use async_trait::async_trait;
+
+use crate::{quote, Authorizer, RuleResolver, SubjectRules};
+
+/// A decision and the errors met while reaching it (kube's `(decision, reason, err)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub errors: Vec<String>,
+}
+
+impl Verdict {
+    pub fn new(decision: Decision) -> Self {
+        Self { decision, errors: Vec::new() }
+    }
+
+    /// The errors aggregated as kube prints them (`[a, b]` for several).
+    pub fn error(&self) -> Option<String> {
+        (!self.errors.is_empty()).then(|| quote::aggregate(&self.errors))
+    }
+}
+
+/// An authorizer that may wait (kube's `Authorizer` with a context): the webhook.
+#[async_trait]
+pub trait AsyncAuthorizer: Send + Sync {
+    async fn authorize_async(&self, attrs: &Attributes) -> Verdict;
+
+    /// The same question for a caller that cannot await; may block the calling thread.
+    fn authorize_blocking(&self, attrs: &Attributes) -> Verdict;
+}
+
+/// One link of the chain.
+#[derive(Clone)]
+pub enum Link {
+    Sync(Arc<dyn Authorizer>),
+    Async(Arc<dyn AsyncAuthorizer>),
+}
+
+/// The `--authorization-mode` chain; see the module docs.
+#[derive(Clone, Default)]
+pub struct AuthorizerChain {
+    links: Vec<Link>,
+    resolvers: Vec<Arc<dyn RuleResolver>>,
+}
+
+impl AuthorizerChain {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a synchronous authorizer.
+    pub fn push(&mut self, authorizer: Arc<dyn Authorizer>) {
+        self.links.push(Link::Sync(authorizer));
+    }
+
+    /// Appends an authorizer that awaits.
+    pub fn push_async(&mut self, authorizer: Arc<dyn AsyncAuthorizer>) {
+        self.links.push(Link::Async(authorizer));
+    }
+
+    /// Appends a rule resolver (SelfSubjectRulesReview), in mode order.
+    pub fn push_resolver(&mut self, resolver: Arc<dyn RuleResolver>) {
+        self.resolvers.push(resolver);
+    }
+
+    /// Number of links.
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Whether any link may wait on the network.
+    pub fn has_async(&self) -> bool {
+        self.links.iter().any(|l| matches!(l, Link::Async(_)))
+    }
+
+    /// The decision for `attrs`: what the server calls for every request.
+    pub async fn authorize_async(&self, attrs: &Attributes) -> Verdict {
+        let mut acc = Accumulator::default();
+        for link in &self.links {
+            let verdict = match link {
+                Link::Sync(a) => Verdict::new(a.authorize(attrs)),
+                Link::Async(a) => a.authorize_async(attrs).await,
+            };
+            if let Some(done) = acc.add(verdict) {
+                return done;
+            }
+        }
+        acc.finish()
+    }
+
+    /// The same walk without awaiting (webhook links may block).
+    pub fn authorize_verdict(&self, attrs: &Attributes) -> Verdict {
+        let mut acc = Accumulator::default();
+        for link in &self.links {
+            let verdict = match link {
+                Link::Sync(a) => Verdict::new(a.authorize(attrs)),
+                Link::Async(a) => a.authorize_blocking(attrs),
+            };
+            if let Some(done) = acc.add(verdict) {
+                return done;
+            }
+        }
+        acc.finish()
+    }
+}
+
+#[derive(Default)]
+struct Accumulator {
+    reasons: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Accumulator {
+    /// Returns the final verdict when `v` decides.
+    fn add(&mut self, v: Verdict) -> Option<Verdict> {
+        self.errors.extend(v.errors);
+        match v.decision {
+            Decision::NoOpinion(reason) => {
+                if !reason.is_empty() {
+                    self.reasons.push(reason);
+                }
+                None
+            }
+            decided => Some(Verdict { decision: decided, errors: std::mem::take(&mut self.errors) }),
+        }
+    }
+
+    fn finish(self) -> Verdict {
+        Verdict { decision: Decision::NoOpinion(self.reasons.join("\n")), errors: self.errors }
+    }
+}
+
+impl Authorizer for AuthorizerChain {
+    fn authorize(&self, attrs: &Attributes) -> Decision {
+        self.authorize_verdict(attrs).decision
+    }
+}
+
+impl RuleResolver for AuthorizerChain {
+    fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRules {
+        let mut out = SubjectRules::default();
+        for r in &self.resolvers {
+            let rules = r.rules_for(user, namespace);
+            out.resource_rules.extend(rules.resource_rules);
+            out.non_resource_rules.extend(rules.non_resource_rules);
+            out.incomplete |= rules.incomplete;
+            out.evaluation_errors.extend(rules.evaluation_errors);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AlwaysAllow, AlwaysDeny};
+
+    struct Fixed(Verdict);
+
+    #[async_trait]
+    impl AsyncAuthorizer for Fixed {
+        async fn authorize_async(&self, _: &Attributes) -> Verdict {
+            self.0.clone()
+        }
+        fn authorize_blocking(&self, _: &Attributes) -> Verdict {
+            self.0.clone()
+        }
+    }
+
+    fn failing() -> Arc<dyn AsyncAuthorizer> {
+        Arc::new(Fixed(Verdict { decision: Decision::NoOpinion(String::new()), errors: vec!["boom".into()] }))
+    }
+
+    #[tokio::test]
+    async fn first_decision_wins_and_errors_are_kept() {
+        let a = Attributes::default();
+        let mut chain = AuthorizerChain::new();
+        chain.push(Arc::new(AlwaysDeny));
+        chain.push_async(failing());
+        let v = chain.authorize_async(&a).await;
+        assert_eq!(v.decision, Decision::NoOpinion("Everything is forbidden.".into()));
+        assert_eq!(v.error().as_deref(), Some("boom"));
+        assert_eq!(chain.authorize_verdict(&a), v);
+        chain.push(Arc::new(AlwaysAllow));
+        let v = chain.authorize_async(&a).await;
+        assert_eq!(v.decision, Decision::Allow(String::new()));
+        assert_eq!(v.errors, vec!["boom".to_string()]);
+        assert!(chain.authorize(&a).is_allowed());
+        assert!(chain.has_async());
+        chain.push_async(failing());
+        let mut two = AuthorizerChain::new();
+        two.push_async(failing());
+        two.push_async(failing());
+        let v = two.authorize_async(&a).await;
+        // kube's aggregate drops duplicates.
+        assert_eq!((v.errors.len(), v.error().as_deref()), (2, Some("boom")));
+    }
+
+    #[tokio::test]
+    async fn deny_stops_the_walk() {
+        let mut chain = AuthorizerChain::new();
+        chain.push_async(Arc::new(Fixed(Verdict::new(Decision::Deny("no".into())))));
+        chain.push(Arc::new(AlwaysAllow));
+        assert_eq!(chain.authorize_async(&Attributes::default()).await.decision, Decision::Deny("no".into()));
+        assert_eq!(
+            AuthorizerChain::new().authorize(&Attributes::default()),
+            Decision::NoOpinion(String::new())
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! The Webhook authorizer (`--authorization-mode=Webhook`, `--authorization-webhook-config-file`),
+//! as kube's `plugin/pkg/authorizer/webhook`.
+//!
+//! Each question is POSTed as an `authorization.k8s.io/v1` SubjectAccessReview; the answer's
+//! `status` decides: `denied` -> Deny, `allowed` -> Allow, otherwise NoOpinion, each with the
+//! webhook's reason (both set -> Deny plus an error, as kube). Answers are cached by the
+//! review's spec: allowed ones for `authorized_ttl` (default 5m), others for
+//! `unauthorized_ttl` (default 30s). A failed call (connection, TLS, non-2xx, bad JSON) is
+//! retried with backoff when kube would retry (connection errors, 5xx, 429), then answered
+//! with NoOpinion and the error, which the chain reports in [`Verdict::errors`].
+//!
+//! Calls happen on the caller's runtime ([`AsyncAuthorizer::authorize_async`]). Callers that
+//! cannot await use [`AsyncAuthorizer::authorize_blocking`]: a cache hit answers at once; a
+//! miss is sent to a dedicated thread running its own small runtime, and the caller waits.
+
+mod client;
+pub mod config;
+pub mod review;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use apimachinery::{Attributes, Decision, UserInfo};
+use async_trait::async_trait;
+
+use crate::chain::{AsyncAuthorizer, Verdict};
+use crate::{RuleResolver, SubjectRules};
+use config::Target;
+use review::ReviewStatus;
+
+/// kube's `RulesFor` error for the webhook.
+pub const RULES_UNSUPPORTED: &str = "webhook authorizer does not support user rule resolution";
+/// kube's error when a review both allows and denies.
+pub const BOTH_ALLOW_AND_DENY: &str = "webhook subject access review returned both allow and deny response";
+
+/// Why the webhook authorizer could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// The kubeconfig is unreadable or names an unusable server or credential.
+    #[error("invalid webhook config: {0}")]
+    Config(String),
+}
+
+/// Cache lifetimes, timeout and retry policy.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    /// `--authorization-webhook-cache-authorized-ttl` (5m).
+    pub authorized_ttl: Duration,
+    /// `--authorization-webhook-cache-unauthorized-ttl` (30s).
+    pub unauthorized_ttl: Duration,
+    /// Limit for one attempt (connect, TLS, request, response).
+    pub timeout: Duration,
+    /// Attempts in all, at least 1 (kube's backoff has 5 steps).
+    pub attempts: u32,
+    /// Wait before the second attempt; each later wait is 1.5 times longer.
+    pub initial_backoff: Duration,
+    /// Cached answers kept at most (expired ones are dropped first).
+    pub cache_capacity: usize,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        Self {
+            authorized_ttl: Duration::from_secs(300),
+            unauthorized_ttl: Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+            attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+            cache_capacity: 10_000,
+        }
+    }
+}
+
+type Job = (Attributes, mpsc::Sender<Verdict>);
+
+struct Shared {
+    target: Target,
+    options: WebhookOptions,
+    cache: Mutex<HashMap<String, (ReviewStatus, Instant)>>,
+}
+
+/// kube's webhook authorizer; see the module docs.
+pub struct WebhookAuthorizer {
+    shared: Arc<Shared>,
+    /// The blocking path's worker, started on first use.
+    worker: OnceLock<Mutex<mpsc::Sender<Job>>>,
+}
+
+impl WebhookAuthorizer {
+    pub fn new(target: Target, options: WebhookOptions) -> Self {
+        let shared = Shared { target, options, cache: Mutex::new(HashMap::new()) };
+        Self { shared: Arc::new(shared), worker: OnceLock::new() }
+    }
+
+    /// Builds the authorizer from `--authorization-webhook-config-file`.
+    pub fn from_kubeconfig(path: &Path, options: WebhookOptions) -> Result<Self, WebhookError> {
+        Ok(Self::new(config::load(path)?, options))
+    }
+
+    /// Number of cached answers (expired ones included until purged).
+    pub fn cached(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    fn worker(&self) -> Option<mpsc::Sender<Job>> {
+        let cell = self.worker.get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let shared = self.shared.clone();
+            let spawned = std::thread::Builder::new().name("authz-webhook".into()).spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook authorizer: cannot start its runtime");
+                        return;
+                    }
+                };
+                // Ends when the authorizer (the only sender) is dropped.
+                while let Ok((attrs, reply)) = rx.recv() {
+                    let _ = reply.send(rt.block_on(shared.authorize(&attrs)));
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "webhook authorizer: cannot start its thread");
+            }
+            Mutex::new(tx)
+        });
+        cell.lock().ok().map(|tx| tx.clone())
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ReviewStatus, Instant)>> {
+        // The map holds whole entries only; a panic elsewhere cannot leave one half-written.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cached(&self, key: &str) -> Option<ReviewStatus> {
+        let mut cache = self.lock();
+        match cache.get(key) {
+            Some((status, expires)) if *expires > Instant::now() => Some(status.clone()),
+            Some(_) => {
+                cache.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, key: String, status: &ReviewStatus) {
+        let ttl = if status.allowed { self.options.authorized_ttl } else { self.options.unauthorized_ttl };
+        if ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut cache = self.lock();
+        if cache.len() >= self.options.cache_capacity {
+            cache.retain(|_, (_, expires)| *expires > now);
+            if cache.len() >= self.options.cache_capacity {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (status.clone(), now + ttl));
+    }
+
+    async fn call(&self, body: &[u8]) -> Result<ReviewStatus, String> {
+        let mut delay = self.options.initial_backoff;
+        let mut last = String::new();
+        for attempt in 0..self.options.attempts.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(delay).await;
+                delay = delay.mul_f64(1.5);
+            }
+            let outcome =
+                tokio::time::timeout(self.options.timeout, client::post(&self.target, body.to_vec())).await;
+            match outcome {
+                Ok(Ok(bytes)) => return review::parse_response(&bytes),
+                Ok(Err(e)) if e.retriable => last = e.message,
+                Ok(Err(e)) => return Err(e.message),
+                Err(_) => last = format!("no answer within {:?}", self.options.timeout),
+            }
+        }
+        Err(last)
+    }
+
+    async fn authorize(&self, attrs: &Attributes) -> Verdict {
+        let (key, body) = review::request(attrs);
+        let status = match self.cached(&key) {
+            Some(s) => s,
+            None => match self.call(&body).await {
+                Ok(s) => {
+                    self.remember(key, &s);
+                    s
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "failed to make webhook authorizer request");
+                    let error = format!("webhook authorizer: {e}");
+                    return Verdict { decision: Decision::NoOpinion(error.clone()), errors: vec![error] };
+                }
+            },
+        };
+        decide(status)
+    }
+}
+
+fn decide(status: ReviewStatus) -> Verdict {
+    match (status.allowed, status.denied) {
+        (true, true) => {
+            Verdict { decision: Decision::Deny(status.reason), errors: vec![BOTH_ALLOW_AND_DENY.into()] }
+        }
+        (_, true) => Verdict::new(Decision::Deny(status.reason)),
+        (true, false) => Verdict::new(Decision::Allow(status.reason)),
+        (false, false) => Verdict::new(Decision::NoOpinion(status.reason)),
+    }
+}
+
+#[async_trait]
+impl AsyncAuthorizer for WebhookAuthorizer {
+    async fn authorize_async(&self, attrs: &Attributes) -> Verdict {
+        self.shared.authorize(attrs).await
+    }
+
+    fn authorize_blocking(&self, attrs: &Attributes) -> Verdict {
+        let (key, _) = review::request(attrs);
+        if let Some(status) = self.shared.cached(&key) {
+            return decide(status);
+        }
+        let unavailable = || {
+            let error = "webhook authorizer: its worker thread is not running".to_string();
+            Verdict { decision: Decision::NoOpinion(error.clone()), errors: vec![error] }
+        };
+        let Some(worker) = self.worker() else { return unavailable() };
+        let (tx, rx) = mpsc::channel();
+        if worker.send((attrs.clone(), tx)).is_err() {
+            return unavailable();
+        }
+        rx.recv().unwrap_or_else(|_| unavailable())
+    }
+}
+
+impl RuleResolver for WebhookAuthorizer {
+    /// kube's answer: rules behind a webhook cannot be listed.
+    fn rules_for(&self, _: &UserInfo, _: &str) -> SubjectRules {
+        SubjectRules {
+            incomplete: true,
+            evaluation_errors: vec![RULES_UNSUPPORTED.into()],
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
