@@ -122,7 +122,7 @@ async fn chain(
     };
     rec.user = Some(user.clone());
     let actor = user.name.clone();
-    let user = match crate::impersonation::apply(state.authorizer.as_ref(), req.headers(), user) {
+    let user = match crate::impersonation::apply(&state.authorizer, req.headers(), user) {
         Ok(u) => u,
         Err(e) => return early(req, response::status_error(&e, output), rec).await,
     };
@@ -131,9 +131,15 @@ async fn chain(
     }
 
     let attrs = Attributes::from_request(user.clone(), &info);
-    let decision = state.authorizer.authorize(&attrs);
+    let verdict = state.authorizer.authorize_async(&attrs).await;
+    let decision = verdict.decision.clone();
     rec.decision = Some((decision.is_allowed(), decision.reason().to_string()));
     if !decision.is_allowed() {
+        if let Some(err) = verdict.error() {
+            // An authorizer failed and none allowed: kube answers 500, not 403.
+            tracing::warn!(error = %err, "authorization failed");
+            return early(req, response::status_error(&StatusError::internal(&err), output), rec).await;
+        }
         return early(req, response::status_error(&forbidden(&attrs, decision.reason()), output), rec).await;
     }
     let ctx = Ctx { state, info, user, output };

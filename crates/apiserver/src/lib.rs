@@ -68,7 +68,11 @@ pub struct Config {
     pub disable_admission_plugins: Vec<String>,
     /// `--audit-log-path`: one JSON audit event per request (level Metadata).
     pub audit_log_path: Option<PathBuf>,
-    /// `--authorization-mode`, in order: RBAC, AlwaysAllow, AlwaysDeny.
+    /// `--authorization-policy-file` (ABAC, one JSON policy per line).
+    pub authorization_policy_file: Option<PathBuf>,
+    /// `--authorization-webhook-config-file` (SubjectAccessReview webhook, kubeconfig format).
+    pub authorization_webhook_config_file: Option<PathBuf>,
+    /// `--authorization-mode`, in order: Node, RBAC, ABAC, Webhook, AlwaysAllow, AlwaysDeny.
     pub authorization_modes: Vec<String>,
     pub anonymous_auth: bool,
     pub max_requests_inflight: usize,
@@ -85,7 +89,7 @@ pub enum StartError {
     Tls(#[from] server::TlsSetupError),
     #[error(transparent)]
     ClientCa(#[from] authn::AuthnConfigError),
-    #[error("unknown authorization mode {0:?} (supported: RBAC, AlwaysAllow, AlwaysDeny)")]
+    #[error("authorization: {0}")]
     AuthorizationMode(String),
     #[error("binding {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
@@ -103,15 +107,6 @@ pub struct Running {
     pub state: state::State,
 }
 
-/// Adapts a shared authorizer to the chain's boxed form.
-struct Shared<A>(Arc<A>);
-
-impl<A: authz::Authorizer> authz::Authorizer for Shared<A> {
-    fn authorize(&self, attrs: &apimachinery::Attributes) -> apimachinery::Decision {
-        self.0.authorize(attrs)
-    }
-}
-
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
     let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
         authn_setup::build(&config, store.clone())?;
@@ -122,23 +117,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         .anonymous_auth
         .then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
 
-    let mut rbac = None;
-    let mut authorizers: Vec<Box<dyn authz::Authorizer>> = Vec::new();
-    for mode in &config.authorization_modes {
-        match mode.as_str() {
-            "RBAC" => {
-                let r = Arc::new(authz::RbacAuthorizer::new());
-                authorizers.push(Box::new(Shared(r.clone())));
-                rbac = Some(r);
-            }
-            "AlwaysAllow" => {
-                tracing::warn!("authorization mode AlwaysAllow: every authenticated request is allowed");
-                authorizers.push(Box::new(authz::AlwaysAllow));
-            }
-            "AlwaysDeny" => authorizers.push(Box::new(authz::AlwaysDeny)),
-            other => return Err(StartError::AuthorizationMode(other.to_string())),
-        }
-    }
+    let mode_config = authz::ModeConfig {
+        policy_file: config.authorization_policy_file.clone(),
+        webhook_config_file: config.authorization_webhook_config_file.clone(),
+        webhook: Default::default(),
+    };
+    let authz::Authorization { chain: authorizer, rbac, node, .. } =
+        authz::build_chain(&config.authorization_modes, &mode_config)
+            .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
 
     let tls = server::tls_config(&config.tls_cert_file, &config.tls_private_key_file, client_verifier)?;
     let addr = SocketAddr::new(config.bind_address, config.secure_port);
@@ -164,7 +150,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         catalog,
         store: store.clone(),
         authn: authn::Union::new(authenticators, anonymous),
-        authorizer: Box::new(authz::Union::new(authorizers)),
+        authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
         authentication_config_watch: config_watch,
@@ -187,6 +173,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
     if let Some(r) = rbac {
         controllers::rbac::start(state.clone(), r).await.map_err(StartError::Bootstrap)?;
+    }
+    if let Some(n) = node {
+        controllers::node_graph::start(state.clone(), n).await.map_err(StartError::Bootstrap)?;
     }
     controllers::namespace::start(state.clone()).await.map_err(StartError::Bootstrap)?;
     let root_ca = match &config.root_ca_file {

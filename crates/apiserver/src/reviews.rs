@@ -53,14 +53,18 @@ fn attributes(spec: &Value, user: UserInfo) -> Result<Attributes, StatusError> {
     }
 }
 
-fn access_status(ctx: &Ctx, attrs: &Attributes) -> Value {
-    let d = ctx.state.authorizer.authorize(attrs);
+async fn access_status(ctx: &Ctx, attrs: &Attributes) -> Value {
+    let verdict = ctx.state.authorizer.authorize_async(attrs).await;
+    let d = verdict.decision;
     let mut st = json!({"allowed": d.is_allowed()});
     if matches!(d, apimachinery::Decision::Deny(_)) {
         st["denied"] = json!(true);
     }
     if !d.reason().is_empty() {
         st["reason"] = json!(d.reason());
+    }
+    if let Some(err) = verdict.errors.first() {
+        st["evaluationError"] = json!(err);
     }
     st
 }
@@ -87,7 +91,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
         "SelfSubjectReview" => Ok(answer(body, json!({"userInfo": user_json(&ctx.user)}))),
         "SelfSubjectAccessReview" => {
             let attrs = attributes(&spec, ctx.user.clone())?;
-            Ok(answer(body, access_status(ctx, &attrs)))
+            Ok(answer(body, access_status(ctx, &attrs).await))
         }
         "SubjectAccessReview" | "LocalSubjectAccessReview" => {
             if rt.kind == "LocalSubjectAccessReview" {
@@ -121,7 +125,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             }
             let user = UserInfo { name: user_name, uid: s(&spec, "/uid"), groups, extra };
             let attrs = attributes(&spec, user)?;
-            Ok(answer(body, access_status(ctx, &attrs)))
+            Ok(answer(body, access_status(ctx, &attrs).await))
         }
         "SelfSubjectRulesReview" => {
             let ns = s(&spec, "/namespace");

@@ -12,7 +12,8 @@ pub struct ApiState {
     pub catalog: &'static Catalog,
     pub store: Arc<dyn Store>,
     pub authn: authn::Union,
-    pub authorizer: Box<dyn authz::Authorizer>,
+    /// The authorizer chain (`--authorization-mode`); may wait on a webhook.
+    pub authorizer: authz::AuthorizerChain,
     /// The RBAC authorizer when RBAC is in the chain: rules for SelfSubjectRulesReview.
     pub rbac: Option<Arc<authz::RbacAuthorizer>>,
     /// Signs TokenRequest and legacy Secret tokens (when a signing key is configured).

@@ -95,9 +95,15 @@ pub struct ApiServerFlags {
     /// Write one JSON audit event per request here (`-` is not supported).
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
-    /// Ordered authorizers: RBAC, AlwaysAllow, AlwaysDeny.
-    #[arg(long, default_value = "RBAC", value_delimiter = ',')]
+    /// Ordered authorizers: Node, RBAC, ABAC, Webhook, AlwaysAllow (warns), AlwaysDeny.
+    #[arg(long, default_value = "Node,RBAC", value_delimiter = ',')]
     pub authorization_mode: Vec<String>,
+    /// ABAC policy file: one JSON policy per line.
+    #[arg(long)]
+    pub authorization_policy_file: Option<PathBuf>,
+    /// kubeconfig naming a SubjectAccessReview webhook.
+    #[arg(long)]
+    pub authorization_webhook_config_file: Option<PathBuf>,
     /// Admission plugins to enable besides the default set.
     #[arg(long, value_delimiter = ',')]
     pub enable_admission_plugins: Vec<String>,
@@ -155,6 +161,8 @@ impl ApiServerFlags {
             },
             authentication_config: self.authentication_config,
             authorization_modes: self.authorization_mode,
+            authorization_policy_file: self.authorization_policy_file,
+            authorization_webhook_config_file: self.authorization_webhook_config_file,
             anonymous_auth: self.anonymous_auth,
             max_requests_inflight: self.max_requests_inflight,
             max_request_body_bytes: self.max_request_body_bytes,

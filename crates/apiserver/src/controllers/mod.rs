@@ -3,6 +3,7 @@
 
 pub mod compaction;
 pub mod namespace;
+pub mod node_graph;
 pub mod rbac;
 pub mod revocations;
 pub mod serviceaccounts;

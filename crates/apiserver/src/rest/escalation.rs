@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
-fn may(ctx: &Ctx, verb: &str, resource: &str, namespace: &str, name: &str) -> bool {
+async fn may(ctx: &Ctx, verb: &str, resource: &str, namespace: &str, name: &str) -> bool {
     let attrs = Attributes {
         user: ctx.user.clone(),
         verb: verb.into(),
@@ -23,7 +23,7 @@ fn may(ctx: &Ctx, verb: &str, resource: &str, namespace: &str, name: &str) -> bo
         name: name.into(),
         ..Default::default()
     };
-    ctx.state.authorizer.authorize(&attrs).is_allowed()
+    ctx.state.authorizer.authorize_async(&attrs).await.decision.is_allowed()
 }
 
 fn rules_in(v: &Value) -> Vec<PolicyRule> {
@@ -40,7 +40,7 @@ pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), Stat
     let ns = if rt.namespaced { ctx.info.namespace.as_str() } else { "" };
     let requested = match rt.kind {
         "Role" | "ClusterRole" => {
-            if may(ctx, "escalate", rt.plural, ns, name) {
+            if may(ctx, "escalate", rt.plural, ns, name).await {
                 return Ok(());
             }
             rules_in(obj)
@@ -50,7 +50,7 @@ pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), Stat
             let role_name = obj.pointer("/roleRef/name").and_then(Value::as_str).unwrap_or_default();
             let (role_resource, role_ns) =
                 if role_kind == "Role" { ("roles", ns) } else { ("clusterroles", "") };
-            if may(ctx, "bind", role_resource, role_ns, role_name) {
+            if may(ctx, "bind", role_resource, role_ns, role_name).await {
                 return Ok(());
             }
             let catalog = ctx.state.catalog;
