@@ -137,7 +137,6 @@ const QUOTA: &str =
 
 /// `kubectl create quota` (1.32 sends protobuf for typed creates).
 #[test]
-#[ignore = "server bug: POST resourcequotas as protobuf is refused: `error decoding protobuf body: protobuf is not supported for kind `ResourceQuota` in `v1`, send JSON`"]
 fn kubectl_create_quota() {
     let server = Server::start();
     let admin = server.admin();
@@ -344,7 +343,6 @@ fn validating_webhook_denies_with_its_message() {
 
 /// `kubectl apply` validates against the server's OpenAPI schema by default.
 #[test]
-#[ignore = "server bug: /openapi/v3/apis/admissionregistration.k8s.io/v1 has no ValidatingWebhookConfiguration schema, so kubectl apply fails with `failed to check CRD: failed to list CRDs: the server could not find the requested resource`"]
 fn webhook_configuration_passes_kubectl_validation() {
     let server = Server::start();
     let admin = server.admin();

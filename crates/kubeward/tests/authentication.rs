@@ -354,7 +354,6 @@ fn bad_client_certificates_get_401_not_a_tls_failure() {
 /// A POST with a body and a bad credential, over HTTP/2 as curl and most clients send it:
 /// the answer must be the 401 Status, never a reset stream.
 #[test]
-#[ignore = "server bug: an early 401 to a POST with an unread body is reset over HTTP/2 (curl: (92) Stream error in the HTTP/2 framing layer), about half the time"]
 fn unauthorized_post_over_http2_gets_its_401() {
     let server = Server::start();
     let mut failures = Vec::new();

@@ -359,7 +359,6 @@ fn new_namespaces_get_default_service_account_and_root_ca() {
 
 /// kube's serviceaccounts controller watches ServiceAccounts and recreates `default` at once.
 #[test]
-#[ignore = "server bug: a deleted `default` ServiceAccount is recreated only by the namespace controller's 30 s resync, not within 10 s"]
 fn deleted_default_service_account_comes_back() {
     let server = Server::start();
     let admin = server.admin();
