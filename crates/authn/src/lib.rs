@@ -26,6 +26,7 @@ pub mod token_file;
 pub mod union;
 pub mod webhook;
 pub mod x509;
+mod x509_legacy;
 
 use apimachinery::UserInfo;
 pub use bearer::bearer_token;
@@ -66,4 +67,7 @@ pub enum AuthnConfigError {
     /// The client CA file holds no usable certificate.
     #[error("client CA file {0}: no CA certificate could be loaded")]
     NoCaCertificate(String),
+    /// The client CA certificates could not be made into a verifier.
+    #[error("client CA file {path}: {source}")]
+    ClientCaVerifier { path: String, source: rustls::server::VerifierBuilderError },
 }

@@ -3,29 +3,41 @@
 //! the subject's CN, the groups its O values. TLS accepts any certificate whose key the
 //! client proves it holds (see [`RequestClientCert`]), so a bad certificate gets a
 //! Kubernetes 401 here, as kube-apiserver gives, rather than a TLS alert.
+//!
+//! X.509 v1 certificates, which webpki refuses, are accepted as kube-apiserver accepts
+//! them, through [`crate::x509_legacy`] (single-level chains: the leaf signed directly by
+//! a CA of the bundle; needs the CA certificates, see [`X509Authenticator::with_ca_certs`]).
 
+use crate::x509_legacy::{self, LegacyAnchor, LegacyCert};
 use crate::{AuthOutcome, AuthRequest, Authenticator, AuthnConfigError};
 use apimachinery::UserInfo;
 use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{VerifierBuilderError, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Loads a PEM bundle of CA certificates.
 pub fn load_ca_file(path: &str) -> Result<RootCertStore, AuthnConfigError> {
+    read_ca_bundle(path).map(|(roots, _)| roots)
+}
+
+/// The CA bundle as a root store and as the certificates themselves.
+fn read_ca_bundle(path: &str) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), AuthnConfigError> {
     let pem =
         std::fs::read(path).map_err(|source| AuthnConfigError::ClientCa { path: path.into(), source })?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).flatten().collect();
     let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
-        let _ = roots.add(cert);
+    for cert in &certs {
+        let _ = roots.add(cert.clone());
     }
     if roots.is_empty() {
         return Err(AuthnConfigError::NoCaCertificate(path.into()));
     }
-    Ok(roots)
+    Ok((roots, certs))
 }
 
 /// Verifies client certificate chains against a CA bundle.
@@ -34,6 +46,9 @@ pub struct X509Authenticator {
     /// Chains already verified, by the leaf's DER: the identity and validity window, so a
     /// keep-alive client pays for chain verification once, not per request.
     verified: Mutex<HashMap<Vec<u8>, Verified>>,
+    /// The CAs that may sign v1 leaves directly; empty when built with [`Self::new`].
+    legacy_anchors: Vec<LegacyAnchor>,
+    algs: WebPkiSupportedAlgorithms,
 }
 
 #[derive(Clone)]
@@ -47,18 +62,57 @@ struct Verified {
 const MAX_VERIFIED: usize = 4096;
 
 impl X509Authenticator {
-    pub fn new(roots: RootCertStore) -> Result<Self, rustls::server::VerifierBuilderError> {
-        let verifier = WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::new(rustls::crypto::ring::default_provider()),
-        )
-        .build()?;
-        Ok(Self { verifier, verified: Mutex::new(HashMap::new()) })
+    /// Verifies v3 chains only: X.509 v1 certificates are refused (they need the CA
+    /// certificates, see [`Self::with_ca_certs`]).
+    pub fn new(roots: RootCertStore) -> Result<Self, VerifierBuilderError> {
+        Self::with_ca_certs(roots, &[])
+    }
+
+    /// Verifies v3 chains against `roots`, and v1 leaves signed directly by one of
+    /// `ca_certs` (normally the same bundle as `roots`).
+    pub fn with_ca_certs(
+        roots: RootCertStore,
+        ca_certs: &[CertificateDer<'_>],
+    ) -> Result<Self, VerifierBuilderError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let algs = provider.signature_verification_algorithms;
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+        Ok(Self {
+            verifier,
+            verified: Mutex::new(HashMap::new()),
+            legacy_anchors: LegacyAnchor::from_certs(ca_certs),
+            algs,
+        })
+    }
+
+    /// Reads the PEM CA bundle at `path` (`--client-ca-file`), v1 leaves included.
+    pub fn from_ca_file(path: &str) -> Result<Self, AuthnConfigError> {
+        let (roots, certs) = read_ca_bundle(path)?;
+        Self::with_ca_certs(roots, &certs)
+            .map_err(|source| AuthnConfigError::ClientCaVerifier { path: path.into(), source })
     }
 
     /// The TLS-level verifier to install in the server config for this CA.
     pub fn tls_verifier(&self) -> Arc<dyn ClientCertVerifier> {
-        Arc::new(RequestClientCert { inner: self.verifier.clone() })
+        Arc::new(RequestClientCert { inner: self.verifier.clone(), algs: self.algs })
+    }
+
+    /// The full check: webpki for v3 chains, [`x509_legacy`] for a v1 leaf it refuses.
+    fn verify_chain(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), String> {
+        let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, now) else {
+            return Ok(());
+        };
+        match LegacyCert::from_refused(leaf) {
+            Some(cert) if !self.legacy_anchors.is_empty() => cert
+                .verify_issued_by(&self.legacy_anchors, &self.algs, now.as_secs() as i64)
+                .map_err(|e| format!("verifying v1 certificate: {e}")),
+            _ => Err(format!("verifying certificate: {e}")),
+        }
     }
 }
 
@@ -92,8 +146,8 @@ impl Authenticator for X509Authenticator {
                 return AuthOutcome::Authenticated(v.user);
             }
         }
-        if let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, now) {
-            return AuthOutcome::Failed(format!("verifying certificate: {e}"));
+        if let Err(e) = self.verify_chain(leaf, intermediates, now) {
+            return AuthOutcome::Failed(e);
         }
         let (cn, groups) = match subject_identity(leaf) {
             Ok((cn, _)) if cn.is_empty() => {
@@ -117,10 +171,13 @@ impl Authenticator for X509Authenticator {
 
 /// TLS client-certificate policy: ask for a certificate (hinting the client CA), accept
 /// any, and verify only the handshake signature (proof the client holds the key).
-/// Chain validation happens in [`X509Authenticator`], per request.
+/// Chain validation happens in [`X509Authenticator`], per request. A v1 certificate,
+/// which the webpki verifier cannot parse, has its handshake signature verified against
+/// its public key by [`x509_legacy`].
 #[derive(Debug)]
 struct RequestClientCert {
     inner: Arc<dyn ClientCertVerifier>,
+    algs: WebPkiSupportedAlgorithms,
 }
 
 impl ClientCertVerifier for RequestClientCert {
@@ -151,7 +208,12 @@ impl ClientCertVerifier for RequestClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.inner.verify_tls12_signature(message, cert, dss).or_else(|e| {
+            match LegacyCert::from_refused(cert) {
+                Some(legacy) => x509_legacy::verify_tls12_signature(message, &legacy.spki(), dss, &self.algs),
+                None => Err(e),
+            }
+        })
     }
 
     fn verify_tls13_signature(
@@ -160,7 +222,12 @@ impl ClientCertVerifier for RequestClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.inner.verify_tls13_signature(message, cert, dss).or_else(|e| {
+            match LegacyCert::from_refused(cert) {
+                Some(legacy) => x509_legacy::verify_tls13_signature(message, &legacy.spki(), dss, &self.algs),
+                None => Err(e),
+            }
+        })
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
