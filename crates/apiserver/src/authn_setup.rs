@@ -53,8 +53,7 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, S
         }
     }
     if let Some(ca) = &config.client_ca_file {
-        let ca_roots = authn::x509::load_ca_file(ca)?;
-        let x509 = authn::x509::X509Authenticator::new(ca_roots).map_err(|e| fail("--client-ca-file", e))?;
+        let x509 = authn::x509::X509Authenticator::from_ca_file(ca)?;
         let pem = std::fs::read(ca).map_err(|e| fail(ca, e))?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
             let _ = roots.add(cert);

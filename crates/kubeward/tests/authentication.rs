@@ -369,7 +369,6 @@ fn unauthorized_post_over_http2_gets_its_401() {
 /// The classic way to make a user certificate: `openssl x509 -req` without an extension
 /// file, which writes an X.509 version 1 certificate. kube-apiserver (Go) accepts it.
 #[test]
-#[ignore = "server bug: X.509 v1 client certificates signed by the cluster CA fail the TLS handshake (kubectl: `remote error: tls: unknown certificate`) instead of authenticating"]
 fn openssl_v1_client_certificate_authenticates() {
     if !support::have_program("openssl") {
         support::skip("openssl is not installed");
