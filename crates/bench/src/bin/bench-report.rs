@@ -15,6 +15,9 @@ struct Args {
     out: String,
     #[arg(long)]
     smoke: bool,
+    /// Markdown appended as the profiling notes (what the largest cost of a miss was).
+    #[arg(long)]
+    notes: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,7 +33,16 @@ fn main() -> std::process::ExitCode {
             records.push(rec);
         }
         let criterion = a.criterion.as_deref().map(|d| criterion::collect(std::path::Path::new(d))).unwrap_or_default();
-        let md = render(&Input { records, criterion, smoke: a.smoke });
+        let mut md = render(&Input { records, criterion, smoke: a.smoke });
+        if let Some(path) = &a.notes {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    md.push_str(&text);
+                    md.push('\n');
+                }
+                Err(e) => eprintln!("{path}: {e} (no profile notes)"),
+            }
+        }
         std::fs::write(&a.out, md).map_err(|e| BenchError::File { path: a.out.clone(), source: e })?;
         Ok(())
     })

@@ -44,6 +44,9 @@ enum Command {
         objects: Option<u64>,
         #[arg(long, default_value_t = 120)]
         timeout_s: u64,
+        /// The path that answers 2xx once the server is ready.
+        #[arg(long, default_value = "/readyz")]
+        ready_path: String,
         #[arg(trailing_var_arg = true, required = true)]
         command: Vec<String>,
     },
@@ -104,8 +107,9 @@ fn main() -> std::process::ExitCode {
                 println!("{}", l.local_addr()?.port());
             }
             Command::Rss { pid, what } => cli::emit(&Record::Rss { what, kib: procfs::rss_kib(pid)? }),
-            Command::Launch { target, pidfile, log, objects, timeout_s, command } => {
-                launch(&target, &pidfile, &log, objects, Duration::from_secs(timeout_s), &command).await?
+            Command::Launch { target, pidfile, log, objects, timeout_s, ready_path, command } => {
+                let timeout = Duration::from_secs(timeout_s);
+                launch(&target, &pidfile, &log, objects, timeout, &ready_path, &command).await?
             }
             Command::Fetch { target, path, out } => {
                 let mut conn = connect(&target.target()?).await?;
@@ -130,6 +134,7 @@ async fn launch(
     log: &str,
     objects: Option<u64>,
     timeout: Duration,
+    ready_path: &str,
     command: &[String],
 ) -> Result<(), BenchError> {
     let target = target.target()?;
@@ -153,7 +158,7 @@ async fn launch(
             return Err(BenchError::Timeout(format!("{} exited before it was ready (see {log})", command[0])));
         }
         if let Ok(mut conn) = connect(&target).await {
-            if let Ok((status, _)) = conn.call(Method::GET, "/readyz", &[], Bytes::new()).await {
+            if let Ok((status, _)) = conn.call(Method::GET, ready_path, &[], Bytes::new()).await {
                 if status.is_success() {
                     break;
                 }
