@@ -27,7 +27,11 @@ fn respond(body: Option<Bytes>) -> Response<Full<Bytes>> {
 }
 
 /// Serves until the listener fails; each connection runs on its own task.
-pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, routes: Arc<Routes>) -> std::io::Error {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    routes: Arc<Routes>,
+) -> std::io::Error {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
         let tcp = match listener.accept().await {

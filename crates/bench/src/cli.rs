@@ -32,7 +32,8 @@ impl TargetArgs {
         let addr = Target::parse_addr(&self.server)?;
         let proto = if self.http1 { Proto::H1 } else { Proto::H2 };
         let tls = if self.server.starts_with("https://") {
-            let ca = self.ca.as_deref().ok_or_else(|| BenchError::Pem("--ca is required for https".into()))?;
+            let ca =
+                self.ca.as_deref().ok_or_else(|| BenchError::Pem("--ca is required for https".into()))?;
             let pair = match (&self.cert, &self.key) {
                 (Some(c), Some(k)) => Some((c.as_str(), k.as_str())),
                 _ => None,

@@ -158,7 +158,8 @@ impl Conn {
         body: Bytes,
         conflict_ok: bool,
     ) -> Result<Bytes, BenchError> {
-        let (status, body) = self.call(method.clone(), path, &[("content-type", "application/json")], body).await?;
+        let (status, body) =
+            self.call(method.clone(), path, &[("content-type", "application/json")], body).await?;
         if status.is_success() || (conflict_ok && status == StatusCode::CONFLICT) {
             return Ok(body);
         }

@@ -57,7 +57,8 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Estimate>) {
 
 fn read(new_dir: &Path) -> Option<Estimate> {
     let est: Estimates = serde_json::from_slice(&std::fs::read(new_dir.join("estimates.json")).ok()?).ok()?;
-    let id: BenchmarkId = serde_json::from_slice(&std::fs::read(new_dir.join("benchmark.json")).ok()?).ok()?;
+    let id: BenchmarkId =
+        serde_json::from_slice(&std::fs::read(new_dir.join("benchmark.json")).ok()?).ok()?;
     Some(Estimate { id: id.full_id, median_ns: est.median.point_estimate, mean_ns: est.mean.point_estimate })
 }
 

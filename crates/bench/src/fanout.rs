@@ -74,7 +74,9 @@ fn err(what: &str, e: impl std::fmt::Display) -> BenchError {
 }
 
 async fn current_rv(conn: &mut Conn, ns: &str) -> Result<String, BenchError> {
-    let body = conn.expect_ok(Method::GET, &format!("/api/v1/namespaces/{ns}/configmaps?limit=1"), Bytes::new(), false).await?;
+    let body = conn
+        .expect_ok(Method::GET, &format!("/api/v1/namespaces/{ns}/configmaps?limit=1"), Bytes::new(), false)
+        .await?;
     let list: EventObject = serde_json::from_slice(&body).map_err(|e| err("list", e))?;
     list.metadata.resource_version.map(|c| c.into_owned()).ok_or_else(|| err("list", "no resourceVersion"))
 }

@@ -10,8 +10,18 @@ use std::fmt::Write;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
-    Machine { nproc: String, cpu: String, memory: String, kernel: String, date: String, commit: String },
-    Tool { name: String, version: String },
+    Machine {
+        nproc: String,
+        cpu: String,
+        memory: String,
+        kernel: String,
+        date: String,
+        commit: String,
+    },
+    Tool {
+        name: String,
+        version: String,
+    },
     /// One load-generator run on the request path.
     Request {
         target: String,
@@ -26,13 +36,38 @@ pub enum Record {
         tool: String,
     },
     /// A measurement that could not run, and why.
-    Missing { section: String, what: String, reason: String },
-    Writes { target: String, clients: u32, value_bytes: usize, summary: Summary },
-    Fanout { result: FanoutResult },
-    Rss { what: String, kib: u64 },
-    Ready { objects: u64, ms: f64, rss_kib: u64 },
-    ListLatency { objects: u64, p50_ms: f64, p99_ms: f64, requests: u64 },
-    Note { text: String },
+    Missing {
+        section: String,
+        what: String,
+        reason: String,
+    },
+    Writes {
+        target: String,
+        clients: u32,
+        value_bytes: usize,
+        summary: Summary,
+    },
+    Fanout {
+        result: FanoutResult,
+    },
+    Rss {
+        what: String,
+        kib: u64,
+    },
+    Ready {
+        objects: u64,
+        ms: f64,
+        rss_kib: u64,
+    },
+    ListLatency {
+        objects: u64,
+        p50_ms: f64,
+        p99_ms: f64,
+        requests: u64,
+    },
+    Note {
+        text: String,
+    },
 }
 
 /// Everything needed to render the report.
@@ -80,8 +115,10 @@ pub fn render(input: &Input) -> String {
     fanout(&mut out, r);
     scale(&mut out, r);
     micro(&mut out, &input.criterion);
-    let notes: Vec<&str> =
-        r.iter().filter_map(|x| if let Record::Note { text } = x { Some(text.as_str()) } else { None }).collect();
+    let notes: Vec<&str> = r
+        .iter()
+        .filter_map(|x| if let Record::Note { text } = x { Some(text.as_str()) } else { None })
+        .collect();
     let missing: Vec<String> = r
         .iter()
         .filter_map(|x| match x {
@@ -163,7 +200,12 @@ fn aims(out: &mut String, r: &[Record]) {
     let etcd = writes_at(r, "etcd", 64);
     let (m, p) = match (emb, etcd) {
         (Some(a), Some(b)) => (
-            format!("{:.0} creates/s vs {:.0} puts/s ({})", a.per_sec, b.per_sec, ratio(a.per_sec, b.per_sec)),
+            format!(
+                "{:.0} creates/s vs {:.0} puts/s ({})",
+                a.per_sec,
+                b.per_sec,
+                ratio(a.per_sec, b.per_sec)
+            ),
             Some(a.per_sec >= b.per_sec),
         ),
         _ => ("-".into(), None),
@@ -184,7 +226,10 @@ fn aims(out: &mut String, r: &[Record]) {
         None => ("-".into(), None),
     };
     let _ = writeln!(out, "| idle RSS < 30 MiB | {m} | {} |", verdict(p));
-    let ready = r.iter().filter_map(|x| if let Record::Ready { objects, ms, .. } = x { Some((*objects, *ms)) } else { None }).max_by_key(|(o, _)| *o);
+    let ready = r
+        .iter()
+        .filter_map(|x| if let Record::Ready { objects, ms, .. } = x { Some((*objects, *ms)) } else { None })
+        .max_by_key(|(o, _)| *o);
     let (m, p) = match ready {
         Some((o, ms)) => (format!("{ms:.0} ms with {o} objects"), (o >= 100_000).then_some(ms < 1000.0)),
         None => ("-".into(), None),
@@ -251,7 +296,13 @@ fn request(out: &mut String, r: &[Record]) {
 
 fn writes(out: &mut String, r: &[Record]) {
     let _ = writeln!(out, "## Durable writes\n");
-    let size = r.iter().find_map(|x| if let Record::Writes { target, value_bytes, .. } = x { (target == "etcd").then_some(*value_bytes) } else { None });
+    let size = r.iter().find_map(|x| {
+        if let Record::Writes { target, value_bytes, .. } = x {
+            (target == "etcd").then_some(*value_bytes)
+        } else {
+            None
+        }
+    });
     let _ = writeln!(
         out,
         "Each client owns one HTTP/2 connection and sends one write at a time (`writes`). kubeward: \
@@ -261,8 +312,10 @@ fn writes(out: &mut String, r: &[Record]) {
     );
     let _ = writeln!(out, "| clients | embedded creates/s | p99 ms | etcd puts/s | p99 ms | ratio | kubeward on etcd creates/s | p99 ms |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-    let mut clients: Vec<u32> =
-        r.iter().filter_map(|x| if let Record::Writes { clients, .. } = x { Some(*clients) } else { None }).collect();
+    let mut clients: Vec<u32> = r
+        .iter()
+        .filter_map(|x| if let Record::Writes { clients, .. } = x { Some(*clients) } else { None })
+        .collect();
     clients.sort_unstable();
     clients.dedup();
     let cell = |s: Option<&Summary>| match s {
@@ -273,7 +326,10 @@ fn writes(out: &mut String, r: &[Record]) {
         let (e, ep) = cell(writes_at(r, "embedded", c));
         let (d, dp) = cell(writes_at(r, "etcd", c));
         let (k, kp) = cell(writes_at(r, "kubeward-etcd", c));
-        let q = ratio(writes_at(r, "embedded", c).map_or(0.0, |s| s.per_sec), writes_at(r, "etcd", c).map_or(0.0, |s| s.per_sec));
+        let q = ratio(
+            writes_at(r, "embedded", c).map_or(0.0, |s| s.per_sec),
+            writes_at(r, "etcd", c).map_or(0.0, |s| s.per_sec),
+        );
         let _ = writeln!(out, "| {c} | {e} | {ep} | {d} | {dp} | {q} | {k} | {kp} |");
     }
     let _ = writeln!(out);
@@ -290,7 +346,11 @@ fn fanout(out: &mut String, r: &[Record]) {
                 f.watchers, f.writes, f.delivered, f.watchers * f.writes
             );
             let _ = writeln!(out, "| figure | p50 | p99 |\n|---|---|---|");
-            let _ = writeln!(out, "| until every watcher has the event | {:.2} ms | {:.2} ms |", f.all_p50_ms, f.all_p99_ms);
+            let _ = writeln!(
+                out,
+                "| until every watcher has the event | {:.2} ms | {:.2} ms |",
+                f.all_p50_ms, f.all_p99_ms
+            );
             let _ = writeln!(out, "| one delivery | {:.2} ms | {:.2} ms |", f.each_p50_ms, f.each_p99_ms);
             let _ = writeln!(
                 out,
@@ -332,7 +392,10 @@ fn scale(out: &mut String, r: &[Record]) {
     }
     match growth_exponent(&pts) {
         Some(k) => {
-            let _ = writeln!(out, "\nLIST p50 grows like N^{k:.2} (least-squares fit of log latency over log N).\n");
+            let _ = writeln!(
+                out,
+                "\nLIST p50 grows like N^{k:.2} (least-squares fit of log latency over log N).\n"
+            );
         }
         None => {
             let _ = writeln!(out);
@@ -388,12 +451,21 @@ mod tests {
         let records = vec![
             req("kubeward", 64, 60.0),
             req("bare", 64, 100.0),
-            Record::Writes { target: "embedded".into(), clients: 64, value_bytes: 10, summary: summary(200.0) },
+            Record::Writes {
+                target: "embedded".into(),
+                clients: 64,
+                value_bytes: 10,
+                summary: summary(200.0),
+            },
             Record::Writes { target: "etcd".into(), clients: 64, value_bytes: 10, summary: summary(100.0) },
             Record::Rss { what: "kubeward idle".into(), kib: 20 * 1024 },
             Record::ListLatency { objects: 1000, p50_ms: 1.0, p99_ms: 1.0, requests: 1 },
             Record::ListLatency { objects: 10000, p50_ms: 10.0, p99_ms: 10.0, requests: 1 },
-            Record::Missing { section: "request".into(), what: "bearer token rows".into(), reason: "flag missing".into() },
+            Record::Missing {
+                section: "request".into(),
+                what: "bearer token rows".into(),
+                reason: "flag missing".into(),
+            },
         ];
         let md = render(&Input { records, criterion: vec![], smoke: false });
         assert!(md.contains("worst GET row at 64 conns: 60% (cert h2) | **miss**"), "{md}");

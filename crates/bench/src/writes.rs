@@ -113,7 +113,9 @@ pub async fn run(
     let mut samples = Vec::new();
     let mut errors = 0;
     for t in tasks {
-        let (s, e) = t.await.map_err(|e| BenchError::Decode { what: "write task".into(), detail: e.to_string() })??;
+        let (s, e) = t
+            .await
+            .map_err(|e| BenchError::Decode { what: "write task".into(), detail: e.to_string() })??;
         samples.extend(s);
         errors += e;
     }

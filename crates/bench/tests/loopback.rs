@@ -1,6 +1,8 @@
 //! The client, TLS settings and bare server against each other on loopback: client
 //! certificates verified, both HTTP versions negotiated, fixed bytes returned.
 
+#![allow(clippy::unwrap_used)] // test set-up: a failure here is a failed test
+
 use bytes::Bytes;
 use http::Method;
 use kubeward_bench::bare::{self, Routes};
@@ -44,11 +46,13 @@ fn pki() -> Pki {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_server_answers_both_protocols_with_and_without_client_certs() {
     let pki = pki();
-    let cfg = server_config(&pki.path("server.crt"), &pki.path("server.key"), Some(&pki.path("ca.crt"))).unwrap();
+    let cfg =
+        server_config(&pki.path("server.crt"), &pki.path("server.key"), Some(&pki.path("ca.crt"))).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut routes = Routes::new();
-    routes.insert("/api/v1/namespaces/a/configmaps/x".into(), Bytes::from_static(b"{\"kind\":\"ConfigMap\"}"));
+    routes
+        .insert("/api/v1/namespaces/a/configmaps/x".into(), Bytes::from_static(b"{\"kind\":\"ConfigMap\"}"));
     tokio::spawn(bare::serve(listener, Arc::new(cfg), Arc::new(routes)));
 
     let (crt, key) = (pki.path("client.crt"), pki.path("client.key"));
@@ -72,7 +76,8 @@ async fn bare_server_answers_both_protocols_with_and_without_client_certs() {
 async fn a_client_certificate_from_another_ca_is_refused() {
     let pki = pki();
     let other = self::pki();
-    let cfg = server_config(&pki.path("server.crt"), &pki.path("server.key"), Some(&pki.path("ca.crt"))).unwrap();
+    let cfg =
+        server_config(&pki.path("server.crt"), &pki.path("server.key"), Some(&pki.path("ca.crt"))).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(bare::serve(listener, Arc::new(cfg), Arc::new(Routes::new())));

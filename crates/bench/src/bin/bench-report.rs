@@ -23,7 +23,8 @@ struct Args {
 fn main() -> std::process::ExitCode {
     cli::main_with(async {
         let a = Args::parse();
-        let text = std::fs::read_to_string(&a.results).map_err(|e| BenchError::File { path: a.results.clone(), source: e })?;
+        let text = std::fs::read_to_string(&a.results)
+            .map_err(|e| BenchError::File { path: a.results.clone(), source: e })?;
         let mut records = Vec::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let rec: Record = serde_json::from_str(line).map_err(|e| BenchError::Decode {
@@ -32,7 +33,8 @@ fn main() -> std::process::ExitCode {
             })?;
             records.push(rec);
         }
-        let criterion = a.criterion.as_deref().map(|d| criterion::collect(std::path::Path::new(d))).unwrap_or_default();
+        let criterion =
+            a.criterion.as_deref().map(|d| criterion::collect(std::path::Path::new(d))).unwrap_or_default();
         let mut md = render(&Input { records, criterion, smoke: a.smoke });
         if let Some(path) = &a.notes {
             match std::fs::read_to_string(path) {

@@ -122,7 +122,9 @@ fn main() -> std::process::ExitCode {
             Command::Machine => cli::emit(&machine()),
             Command::Tool { name, version } => cli::emit(&Record::Tool { name, version }),
             Command::Note { text } => cli::emit(&Record::Note { text }),
-            Command::Missing { section, what, reason } => cli::emit(&Record::Missing { section, what, reason }),
+            Command::Missing { section, what, reason } => {
+                cli::emit(&Record::Missing { section, what, reason })
+            }
         }
         Ok(())
     })
@@ -138,7 +140,8 @@ async fn launch(
     command: &[String],
 ) -> Result<(), BenchError> {
     let target = target.target()?;
-    let log_file = std::fs::File::create(log).map_err(|e| BenchError::File { path: log.into(), source: e })?;
+    let log_file =
+        std::fs::File::create(log).map_err(|e| BenchError::File { path: log.into(), source: e })?;
     let err_file = log_file.try_clone()?;
     let start = Instant::now();
     let child = Proc::new(&command[0])
@@ -149,13 +152,17 @@ async fn launch(
         .spawn()
         .map_err(|e| BenchError::File { path: command[0].clone(), source: e })?;
     let pid = child.id();
-    std::fs::write(pidfile, pid.to_string()).map_err(|e| BenchError::File { path: pidfile.into(), source: e })?;
+    std::fs::write(pidfile, pid.to_string())
+        .map_err(|e| BenchError::File { path: pidfile.into(), source: e })?;
     loop {
         if start.elapsed() > timeout {
             return Err(BenchError::Timeout(format!("{} not ready after {timeout:?}", command[0])));
         }
         if std::fs::metadata(format!("/proc/{pid}")).is_err() {
-            return Err(BenchError::Timeout(format!("{} exited before it was ready (see {log})", command[0])));
+            return Err(BenchError::Timeout(format!(
+                "{} exited before it was ready (see {log})",
+                command[0]
+            )));
         }
         if let Ok(mut conn) = connect(&target).await {
             if let Ok((status, _)) = conn.call(Method::GET, ready_path, &[], Bytes::new()).await {
@@ -205,17 +212,24 @@ fn oha_record(
     let out: OhaOut = serde_json::from_slice(&text)
         .map_err(|e| BenchError::Decode { what: format!("oha output {file}"), detail: e.to_string() })?;
     let pct = |k: &str| out.latency_percentiles.get(k).copied().flatten().unwrap_or(0.0) * 1e3;
-    let ok: u64 = out.status_code_distribution.iter().filter(|(c, _)| c.starts_with('2')).map(|(_, n)| n).sum();
-    let bad: u64 = out.status_code_distribution.iter().filter(|(c, _)| !c.starts_with('2')).map(|(_, n)| n).sum();
+    let ok: u64 =
+        out.status_code_distribution.iter().filter(|(c, _)| c.starts_with('2')).map(|(_, n)| n).sum();
+    let bad: u64 =
+        out.status_code_distribution.iter().filter(|(c, _)| !c.starts_with('2')).map(|(_, n)| n).sum();
     let errors = bad + out.error_distribution.values().sum::<u64>();
     if ok == 0 {
         return Err(BenchError::Decode {
             what: format!("oha output {file}"),
-            detail: format!("no successful request: {:?} {:?}", out.status_code_distribution, out.error_distribution),
+            detail: format!(
+                "no successful request: {:?} {:?}",
+                out.status_code_distribution, out.error_distribution
+            ),
         });
     }
     Ok(match list_objects {
-        Some(objects) => Record::ListLatency { objects, p50_ms: pct("p50"), p99_ms: pct("p99"), requests: ok },
+        Some(objects) => {
+            Record::ListLatency { objects, p50_ms: pct("p50"), p99_ms: pct("p99"), requests: ok }
+        }
         None => Record::Request {
             target,
             object,
@@ -234,7 +248,11 @@ fn oha_record(
 fn first_line_with(path: &str, key: &str) -> String {
     std::fs::read_to_string(path)
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with(key)).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -30,9 +30,15 @@ fn main() -> std::process::ExitCode {
         writes::ensure_namespace(&target, &a.namespace).await?;
         let kind = WriteKind::KubeCreate { namespace: a.namespace.clone(), data_bytes: a.data_bytes };
         let s = writes::run(&target, &kind, a.clients, Limit::Count(a.count), &a.prefix).await?;
-        eprintln!("seeded {} objects into {} ({:.0}/s, {} errors)", s.count, a.namespace, s.per_sec, s.errors);
+        eprintln!(
+            "seeded {} objects into {} ({:.0}/s, {} errors)",
+            s.count, a.namespace, s.per_sec, s.errors
+        );
         if s.errors > 0 {
-            return Err(BenchError::Decode { what: "seeding".into(), detail: format!("{} creates failed", s.errors) });
+            return Err(BenchError::Decode {
+                what: "seeding".into(),
+                detail: format!("{} creates failed", s.errors),
+            });
         }
         Ok(())
     })

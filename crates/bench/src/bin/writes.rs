@@ -40,7 +40,12 @@ fn main() -> std::process::ExitCode {
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);
         let limit = Limit::Duration(Duration::from_millis(a.duration_ms));
         let summary = writes::run(&target, &kind, a.clients, limit, &prefix).await?;
-        cli::emit(&Record::Writes { target: a.label, clients: a.clients as u32, value_bytes: a.bytes, summary });
+        cli::emit(&Record::Writes {
+            target: a.label,
+            clients: a.clients as u32,
+            value_bytes: a.bytes,
+            summary,
+        });
         Ok(())
     })
 }
