@@ -1,0 +1,279 @@
+//! Small helpers `bench/run` needs: free ports, RSS, launching a server and timing /readyz,
+//! capturing response bytes, turning oha's JSON into records, describing the machine.
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use http::Method;
+use kubeward_bench::cli::{self, TargetArgs};
+use kubeward_bench::client::connect;
+use kubeward_bench::report::Record;
+use kubeward_bench::{procfs, BenchError};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::process::{Command as Proc, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prints a free TCP port on 127.0.0.1.
+    FreePort,
+    /// Emits the RSS of a process.
+    Rss {
+        #[arg(long)]
+        pid: u32,
+        #[arg(long)]
+        what: String,
+    },
+    /// Starts a server, waits for /readyz to answer 200, emits the time it took and the RSS;
+    /// leaves the server running and writes its pid to --pidfile.
+    Launch {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        pidfile: String,
+        #[arg(long)]
+        log: String,
+        /// Stored objects, for the record (omit to emit nothing).
+        #[arg(long)]
+        objects: Option<u64>,
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+        /// The path that answers 2xx once the server is ready.
+        #[arg(long, default_value = "/readyz")]
+        ready_path: String,
+        #[arg(trailing_var_arg = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Saves the body of one GET.
+    Fetch {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        out: String,
+    },
+    /// Turns oha's JSON output into a request (or list-latency) record.
+    OhaRecord {
+        #[arg(long)]
+        file: String,
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        object: String,
+        #[arg(long)]
+        auth: String,
+        #[arg(long)]
+        proto: String,
+        #[arg(long)]
+        conc: u32,
+        /// Emit a list-latency record for this many stored objects instead.
+        #[arg(long)]
+        list_objects: Option<u64>,
+    },
+    /// Describes the machine and the commit.
+    Machine,
+    Tool {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        version: String,
+    },
+    Note {
+        #[arg(long)]
+        text: String,
+    },
+    Missing {
+        #[arg(long)]
+        section: String,
+        #[arg(long)]
+        what: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    cli::main_with(async {
+        match Args::parse().command {
+            Command::FreePort => {
+                let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+                println!("{}", l.local_addr()?.port());
+            }
+            Command::Rss { pid, what } => cli::emit(&Record::Rss { what, kib: procfs::rss_kib(pid)? }),
+            Command::Launch { target, pidfile, log, objects, timeout_s, ready_path, command } => {
+                let timeout = Duration::from_secs(timeout_s);
+                launch(&target, &pidfile, &log, objects, timeout, &ready_path, &command).await?
+            }
+            Command::Fetch { target, path, out } => {
+                let mut conn = connect(&target.target()?).await?;
+                let body = conn.expect_ok(Method::GET, &path, Bytes::new(), false).await?;
+                std::fs::write(&out, &body).map_err(|e| BenchError::File { path: out, source: e })?;
+            }
+            Command::OhaRecord { file, target, object, auth, proto, conc, list_objects } => {
+                cli::emit(&oha_record(&file, target, object, auth, proto, conc, list_objects)?)
+            }
+            Command::Machine => cli::emit(&machine()),
+            Command::Tool { name, version } => cli::emit(&Record::Tool { name, version }),
+            Command::Note { text } => cli::emit(&Record::Note { text }),
+            Command::Missing { section, what, reason } => {
+                cli::emit(&Record::Missing { section, what, reason })
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn launch(
+    target: &TargetArgs,
+    pidfile: &str,
+    log: &str,
+    objects: Option<u64>,
+    timeout: Duration,
+    ready_path: &str,
+    command: &[String],
+) -> Result<(), BenchError> {
+    let target = target.target()?;
+    let log_file =
+        std::fs::File::create(log).map_err(|e| BenchError::File { path: log.into(), source: e })?;
+    let err_file = log_file.try_clone()?;
+    let start = Instant::now();
+    let child = Proc::new(&command[0])
+        .args(&command[1..])
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(err_file)
+        .spawn()
+        .map_err(|e| BenchError::File { path: command[0].clone(), source: e })?;
+    let pid = child.id();
+    std::fs::write(pidfile, pid.to_string())
+        .map_err(|e| BenchError::File { path: pidfile.into(), source: e })?;
+    loop {
+        if start.elapsed() > timeout {
+            return Err(BenchError::Timeout(format!("{} not ready after {timeout:?}", command[0])));
+        }
+        if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+            return Err(BenchError::Timeout(format!(
+                "{} exited before it was ready (see {log})",
+                command[0]
+            )));
+        }
+        if let Ok(mut conn) = connect(&target).await {
+            if let Ok((status, _)) = conn.call(Method::GET, ready_path, &[], Bytes::new()).await {
+                if status.is_success() {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    eprintln!("{} ready in {ms:.0} ms (pid {pid})", command[0]);
+    if let Some(objects) = objects {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        cli::emit(&Record::Ready { objects, ms, rss_kib: procfs::rss_kib(pid)? });
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OhaOut {
+    summary: OhaSummary,
+    latency_percentiles: HashMap<String, Option<f64>>,
+    #[serde(default)]
+    status_code_distribution: HashMap<String, u64>,
+    #[serde(default)]
+    error_distribution: HashMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OhaSummary {
+    requests_per_sec: f64,
+}
+
+fn oha_record(
+    file: &str,
+    target: String,
+    object: String,
+    auth: String,
+    proto: String,
+    conc: u32,
+    list_objects: Option<u64>,
+) -> Result<Record, BenchError> {
+    let text = std::fs::read(file).map_err(|e| BenchError::File { path: file.into(), source: e })?;
+    let out: OhaOut = serde_json::from_slice(&text)
+        .map_err(|e| BenchError::Decode { what: format!("oha output {file}"), detail: e.to_string() })?;
+    let pct = |k: &str| out.latency_percentiles.get(k).copied().flatten().unwrap_or(0.0) * 1e3;
+    let ok: u64 =
+        out.status_code_distribution.iter().filter(|(c, _)| c.starts_with('2')).map(|(_, n)| n).sum();
+    let bad: u64 =
+        out.status_code_distribution.iter().filter(|(c, _)| !c.starts_with('2')).map(|(_, n)| n).sum();
+    // With -z, requests still in flight at the deadline are reported as aborted: not errors.
+    let errors = bad
+        + out.error_distribution.iter().filter(|(e, _)| !e.contains("deadline")).map(|(_, n)| n).sum::<u64>();
+    if ok == 0 {
+        return Err(BenchError::Decode {
+            what: format!("oha output {file}"),
+            detail: format!(
+                "no successful request: {:?} {:?}",
+                out.status_code_distribution, out.error_distribution
+            ),
+        });
+    }
+    Ok(match list_objects {
+        Some(objects) => {
+            Record::ListLatency { objects, p50_ms: pct("p50"), p99_ms: pct("p99"), requests: ok }
+        }
+        None => Record::Request {
+            target,
+            object,
+            auth,
+            proto,
+            conc,
+            rps: out.summary.requests_per_sec,
+            p50_ms: pct("p50"),
+            p99_ms: pct("p99"),
+            errors,
+            tool: "oha".into(),
+        },
+    })
+}
+
+fn first_line_with(path: &str, key: &str) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn run_text(cmd: &str, args: &[&str]) -> String {
+    Proc::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine() -> Record {
+    Record::Machine {
+        nproc: run_text("nproc", &[]),
+        cpu: first_line_with("/proc/cpuinfo", "model name"),
+        memory: first_line_with("/proc/meminfo", "MemTotal"),
+        kernel: run_text("uname", &["-srvm"]),
+        date: run_text("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
+        commit: run_text("git", &["rev-parse", "HEAD"]),
+    }
+}

@@ -1,0 +1,19 @@
+//! kubeward-bench: the pieces of the side-by-side benchmark harness that `bench/run` drives.
+//!
+//! Every binary prints its figures as one JSON object per line on stdout; `bench-report`
+//! turns the collected lines (plus criterion's estimates) into BENCHMARKS.md.
+
+pub mod bare;
+pub mod cli;
+pub mod client;
+pub mod criterion;
+pub mod error;
+pub mod etcd;
+pub mod fanout;
+pub mod procfs;
+pub mod report;
+pub mod stats;
+pub mod tls;
+pub mod writes;
+
+pub use error::BenchError;
