@@ -544,7 +544,9 @@ fn webhook_allows_denies_caches_and_fails_closed() {
     drop(hook);
     // erin: the webhook fails and nobody allows -> 500, not 403.
     let erin = cert_files(&server, "erin", &[]);
+    let asked = Instant::now();
     let http = curl_as(&server, &erin, "/api/v1/namespaces/default/pods", &[]);
+    eprintln!("the failing webhook answered after {:?} (retries with backoff)", asked.elapsed());
     assert_eq!(http.status, 500, "{http}");
     let v = http.json();
     assert_eq!(
@@ -552,6 +554,9 @@ fn webhook_allows_denies_caches_and_fails_closed() {
         (Some("Status"), Some("InternalError"), Some(500)),
         "{http}"
     );
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Internal error occurred: "), "{http}");
+    eprintln!("with the webhook gone: {message}");
     // rita: the webhook fails but RBAC, later in the chain, allows.
     let rita = cert_files(&server, "rita", &[]);
     let http = curl_as(&server, &rita, "/api/v1/namespaces/default/pods", &[]);
