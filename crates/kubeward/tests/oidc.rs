@@ -47,7 +47,7 @@ fn start(id_token_ttl: u32) -> Option<Env> {
 }
 
 impl Env {
-    /// A kubeconfig whose user runs the plugin with its own token cache `<scratch>/<label>`.
+    /// A kubeconfig whose user runs the plugin with a token cache of its own (returned too).
     fn plugin_kubeconfig(&self, label: &str) -> (PathBuf, PathBuf) {
         let cache = self.server.scratch_dir(&format!("tokens-{label}"));
         let mut args = self.idp.get_token_args();
@@ -267,11 +267,12 @@ fn oidc_group_binding_lets_alice_list_pods_and_bob_is_forbidden() {
     );
 }
 
-/// Issue 7, part 2: an expired id_token and a token for another audience get 401; the
-/// server log says why and never holds the token.
+/// Issue 7, part 2: an expired id_token, a token for another audience (a second server
+/// with another client id) and one with an unverified email get 401; the server log says
+/// why and never holds the token.
 #[test]
 fn oidc_expired_and_wrong_audience_tokens_get_401() {
-    const TTL: u32 = 5;
+    const TTL: u32 = 10;
     let Some(env) = start(TTL) else { return };
     // A second server expecting another audience (client id) from the same provider.
     let other_flags = env.idp.server_flags("someone-else");
@@ -292,6 +293,12 @@ fn oidc_expired_and_wrong_audience_tokens_get_401() {
         &token,
     );
 
+    // carol's email is not verified: with the email claim as user name, kube refuses her.
+    let carol = env.plugin_token("carol");
+    assert_eq!(oidc::jwt_claims(&carol)["email_verified"], false);
+    assert_unauthorized(&env.kubectl_token("carol-token", &carol, &["auth", "whoami"]));
+    assert_logged(&env.server, "oidc: email not verified", &carol);
+
     // Past its expiry (bounded: the provider gave it TTL seconds).
     let exp = oidc::jwt_claims(&token)["exp"].as_i64().expect("exp");
     let wait = exp + 1 - chrono::Utc::now().timestamp();
@@ -308,7 +315,7 @@ fn oidc_expired_and_wrong_audience_tokens_get_401() {
 /// id_token expired, without a new sign-in: the plugin refreshed it.
 #[test]
 fn oidc_plugin_refreshes_after_the_id_token_expires() {
-    const TTL: u32 = 8;
+    const TTL: u32 = 10;
     let Some(env) = start(TTL) else { return };
     env.bind_devs_to_view();
     let (kc, cache) = env.plugin_kubeconfig("alice");
