@@ -388,3 +388,28 @@ fn oidc_revoke_stops_alice_at_once() {
     assert!(r.prompts.is_empty(), "{}", r.out);
     r.out.assert_ok();
 }
+
+/// Issue 7, part 4 continued: a revoked user must stay out when the plugin refreshes her
+/// id_token with the refresh token it cached before the revocation. Today the refreshed
+/// id_token (issued after the revocation time) is accepted without any sign-in.
+#[test]
+#[ignore = "server bug: `oidc revoke` compares only `iat`, so an id_token refreshed after the \
+            revocation (no new sign-in) is accepted again"]
+fn oidc_revoked_user_stays_out_after_the_plugin_refreshes() {
+    // Shorter than the plugin's 60 s minimum validity: every call refreshes.
+    let Some(env) = start(10) else { return };
+    env.bind_devs_to_view();
+    let (alice, cache) = env.plugin_kubeconfig("alice");
+    env.kubectl(&alice, "alice", Some("alice"), &["get", "pods"]).out.assert_ok();
+    let before = oidc::cached_id_token(&cache);
+    let admin = env.server.admin_kubeconfig().display().to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeward"));
+    cmd.args(["oidc", "revoke", "--user", ALICE, "--kubeconfig", &admin]);
+    run(cmd, COMMAND_TIMEOUT).assert_ok();
+    // Past the revocation's second, so that a refreshed token's `iat` is later.
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = env.kubectl(&alice, "alice", None, &["auth", "whoami"]);
+    assert!(r.prompts.is_empty(), "{}", r.out);
+    assert_ne!(oidc::cached_id_token(&cache), before, "the plugin refreshed");
+    assert_unauthorized(&r.out);
+}
