@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 pub mod more;
+pub mod oidc;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
