@@ -129,30 +129,32 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
         }
         "SelfSubjectRulesReview" => {
             let ns = s(&spec, "/namespace");
-            let status = match &ctx.state.rbac {
-                Some(rbac) => {
-                    use authz::RuleResolver;
-                    let rules = rbac.rules_for(&ctx.user, &ns);
-                    let resource_rules: Vec<Value> = rules
-                        .resource_rules
-                        .iter()
-                        .map(|r| {
-                            let mut j = json!({"verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources});
-                            if !r.resource_names.is_empty() {
-                                j["resourceNames"] = json!(r.resource_names);
-                            }
-                            j
-                        })
-                        .collect();
-                    let non_resource_rules: Vec<Value> = rules
-                        .non_resource_rules
-                        .iter()
-                        .map(|r| json!({"verbs": r.verbs, "nonResourceURLs": r.non_resource_urls}))
-                        .collect();
-                    json!({"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": rules.incomplete})
-                }
-                None => json!({"resourceRules": [], "nonResourceRules": [], "incomplete": true}),
-            };
+            // Every authorizer of the chain answers; those that cannot enumerate rules
+            // (Node, Webhook) mark the list incomplete with an evaluation error, as in kube.
+            use authz::RuleResolver;
+            let rules = ctx.state.authorizer.rules_for(&ctx.user, &ns);
+            let resource_rules: Vec<Value> = rules
+                .resource_rules
+                .iter()
+                .map(|r| {
+                    let mut j =
+                        json!({"verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources});
+                    if !r.resource_names.is_empty() {
+                        j["resourceNames"] = json!(r.resource_names);
+                    }
+                    j
+                })
+                .collect();
+            let non_resource_rules: Vec<Value> = rules
+                .non_resource_rules
+                .iter()
+                .map(|r| json!({"verbs": r.verbs, "nonResourceURLs": r.non_resource_urls}))
+                .collect();
+            let mut status = json!({"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": rules.incomplete});
+            let err = rules.evaluation_error();
+            if !err.is_empty() {
+                status["evaluationError"] = json!(err);
+            }
             Ok(answer(body, status))
         }
         "TokenReview" => {

@@ -122,6 +122,9 @@ pub async fn auth_code(
         ("nonce", &nonce),
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
+        // Asks the provider to state `auth_time` in id_tokens (refreshed ones keep it), which
+        // is what a server-side revocation compares; a day-old sign-in is renewed.
+        ("max_age", "86400"),
     ]);
     let sep = if d.authorization_endpoint.contains('?') { '&' } else { '?' };
     let url = format!("{}{sep}{query}", d.authorization_endpoint);

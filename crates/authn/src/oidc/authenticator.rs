@@ -107,6 +107,9 @@ struct Verified {
     user: UserInfo,
     exp: i64,
     iat: Option<i64>,
+    /// When the user last signed in at the provider; kept by refreshed tokens, so a
+    /// revocation also stops tokens a refresh issued after it (OIDC Core 12.2).
+    auth_time: Option<i64>,
     generation: u64,
 }
 
@@ -249,7 +252,8 @@ impl OidcAuthenticator {
         }
         let list = self.revocations.read().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(before) = list.and_then(|l| l.revoked_before(&v.user.name)) {
-            let iat = v.iat.unwrap_or(i64::MIN);
+            // The sign-in time when the provider states it, else the issue time.
+            let iat = v.auth_time.or(v.iat).unwrap_or(i64::MIN);
             if iat <= before {
                 return Err(OidcTokenError::Revoked {
                     user: v.user.name.clone(),
@@ -350,9 +354,10 @@ async fn verify(
         }
     }
     let iat = numeric(c, "iat")?;
+    let auth_time = numeric(c, "auth_time")?;
     let claims = Value::Object(d.claims);
     let user = map_user(spec, &claims)?;
-    Ok(Verified { user, exp, iat, generation })
+    Ok(Verified { user, exp, iat, auth_time, generation })
 }
 
 fn claim_str<'a>(claims: &'a Value, name: &str, what: &str) -> Result<&'a str, OidcTokenError> {

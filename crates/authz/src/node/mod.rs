@@ -252,6 +252,20 @@ impl NodeAuthorizer {
             ("resource.k8s.io", "resourceclaims") => VertexKind::ResourceClaim,
             ("storage.k8s.io", "volumeattachments") => VertexKind::VolumeAttachment,
             ("", "serviceaccounts") => return Some(self.create_token(node, attrs)),
+            // AuthorizeNodeWithSelectors (on by default since 1.32): a node reads only its own
+            // Node object (lists must select it by `metadata.name`).
+            ("", "nodes")
+                if matches!(attrs.verb.as_str(), "get" | "list" | "watch")
+                    && attrs.subresource.is_empty() =>
+            {
+                return Some(if attrs.name == node {
+                    allow()
+                } else if attrs.name.is_empty() {
+                    no(format!("node '{node}' cannot read all nodes, only its own Node object"))
+                } else {
+                    no(format!("node '{node}' cannot read '{}', only its own Node object", attrs.name))
+                });
+            }
             ("coordination.k8s.io", "leases") => return Some(Self::lease(node, attrs)),
             ("storage.k8s.io", "csinodes") => {
                 return Some(Self::own_named(
