@@ -234,7 +234,8 @@ mod tests {
     #[test]
     fn default_chain_is_node_then_rbac() {
         let auth = build_chain(&default_modes(), &ModeConfig::default()).unwrap();
-        assert_eq!(auth.chain.len(), 2);
+        // The privileged group (system:masters), then Node, then RBAC.
+        assert_eq!(auth.chain.len(), 3);
         assert!(auth.node.is_some() && auth.rbac.is_some() && auth.abac.is_none() && auth.webhook.is_none());
         assert!(!auth.chain.has_async());
         let node = UserInfo::new("system:node:n1", vec!["system:nodes".into()]);

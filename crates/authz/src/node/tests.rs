@@ -250,7 +250,17 @@ fn resource_slices() {
 #[test]
 fn static_rules_for_everything_else() {
     let a = authz();
-    allowed(&a, &req("n1", "get", "", "nodes", "", "", "n2"));
+    allowed(&a, &req("n1", "get", "", "nodes", "", "", "n1"));
+    refused(
+        &a,
+        &req("n1", "get", "", "nodes", "", "", "n2"),
+        "node 'n1' cannot read 'n2', only its own Node object",
+    );
+    refused(
+        &a,
+        &req("n1", "list", "", "nodes", "", "", ""),
+        "node 'n1' cannot read all nodes, only its own Node object",
+    );
     allowed(&a, &req("n1", "patch", "", "nodes", "status", "", "n1"));
     allowed(&a, &req("n1", "create", "", "events", "", "prod", ""));
     allowed(&a, &req("n1", "create", "certificates.k8s.io", "certificatesigningrequests", "", "", ""));
