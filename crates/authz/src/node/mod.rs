@@ -15,10 +15,11 @@
 //! change nothing: as in kube, the PV's claimRef binds a claim to its volume). Writers take a
 //! write lock for one object; decisions share a read lock.
 //!
-//! `Attributes` carries no field or label selectors, so the selector-aware rules of
-//! `AuthorizeNodeWithSelectors` (nodes and pods) and `AuthorizeWithSelectors` (listing
-//! ResourceSlices by node) are not applied: nodes and pods fall to the static rules and a
-//! node may list ResourceSlices, as kube does with those gates off.
+//! `AuthorizeNodeWithSelectors` for nodes is applied: a node reads only its own Node object
+//! (a list or watch must select it by `metadata.name`, which RequestInfo turns into the
+//! request's name). `Attributes` carries no other selectors, so the pod rules of that gate
+//! and `AuthorizeWithSelectors` (ResourceSlices by node) are not applied: pods fall to the
+//! static rules and a node may list ResourceSlices, as kube does with those gates off.
 
 pub mod graph;
 pub mod refs;
