@@ -103,7 +103,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
     }
 }
 
-/// Reads the body up to the size limit (413 past it), with its Content-Type.
+/// How long a request body may take to arrive (kube's default request timeout).
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the body up to the size limit (413 past it) and the time limit (504), with its Content-Type.
 pub async fn read_body(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, String), StatusError> {
     let ct = req
         .headers()
@@ -112,7 +115,15 @@ pub async fn read_body(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, Stri
         .unwrap_or("application/json")
         .to_string();
     let limit = ctx.state.max_request_body_bytes;
-    match Limited::new(req.into_body(), limit).collect().await {
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(req.into_body(), limit).collect());
+    let Ok(collected) = read.await else {
+        // A client that trickles its body does not hold a request slot forever.
+        return Err(StatusError::timeout(
+            "request did not complete within requested timeout - context deadline exceeded",
+            0,
+        ));
+    };
+    match collected {
         Ok(c) => Ok((c.to_bytes(), ct)),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(StatusError::request_entity_too_large(&format!("limit is {limit}")))
