@@ -44,7 +44,7 @@ fn requested(headers: &http::HeaderMap) -> Result<Option<Requested>, StatusError
             any = true;
         } else if let Some(key) = n.strip_prefix(EXTRA_PREFIX) {
             // Extra keys are percent-encoded in header names; kube lower-cases and unescapes them.
-            let key = form_decode(key);
+            let key = authn::request_header::unescape_extra_key(key);
             extra.entry(key).or_default().push(text(value)?);
             any = true;
         }
@@ -58,24 +58,6 @@ fn requested(headers: &http::HeaderMap) -> Result<Option<Requested>, StatusError
         ));
     };
     Ok(Some(Requested { user, groups, uid, extra }))
-}
-
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn check(
@@ -150,8 +132,8 @@ mod tests {
 
     #[test]
     fn extra_keys_are_unescaped() {
-        assert_eq!(form_decode("scopes"), "scopes");
-        assert_eq!(form_decode("example.com%2fteam"), "example.com/team");
+        assert_eq!(authn::request_header::unescape_extra_key("scopes"), "scopes");
+        assert_eq!(authn::request_header::unescape_extra_key("example.com%2fteam"), "example.com/team");
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn first_value(headers: &http::HeaderMap, names: &[String]) -> Option<String> {
 
 /// Extra keys are percent-encoded in header names (kube: `url.PathUnescape`, lower-cased);
 /// a malformed escape leaves the key as it is.
-fn unescape_extra_key(key: &str) -> String {
+pub fn unescape_extra_key(key: &str) -> String {
     let bytes = key.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

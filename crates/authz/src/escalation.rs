@@ -125,6 +125,21 @@ pub fn compact_string(rule: &PolicyRule) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// The refusal when a binding names a role that does not exist and its author may not
+/// `bind` it: nothing can show the role's rules are held.
+pub fn missing_role_message(user: &UserInfo, role_resource: &str, role_name: &str) -> String {
+    let mut msg = String::from("user ");
+    push_go_quoted(&mut msg, &user.name);
+    msg.push_str(" (groups=");
+    msg.push_str(&go_quote_list(&user.groups));
+    msg.push_str(") is attempting to grant RBAC permissions not currently held: ");
+    msg.push_str(role_resource);
+    msg.push(' ');
+    push_go_quoted(&mut msg, role_name);
+    msg.push_str(" not found");
+    msg
+}
+
 /// kube's `ConfirmNoEscalation` message when `user` (holding `owner_rules`) asks to grant
 /// `requested`; `None` when covered. `resolution_errors` are the errors met while listing
 /// the user's own rules.

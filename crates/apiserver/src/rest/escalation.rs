@@ -58,12 +58,7 @@ pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), Stat
             match get_object(ctx, role_rt, role_ns, role_name).await {
                 Ok(role) => rules_in(&role),
                 Err(e) if e.code == 404 => {
-                    let msg = format!(
-                        "user {} (groups={}) is attempting to grant RBAC permissions not currently held: {role_resource} {} not found",
-                        apimachinery::status::quote(&ctx.user.name),
-                        go_list(&ctx.user.groups),
-                        apimachinery::status::quote(role_name)
-                    );
+                    let msg = authz::escalation::missing_role_message(&ctx.user, role_resource, role_name);
                     return Err(StatusError::forbidden(&rt.group_resource(), name, &msg));
                 }
                 Err(e) => return Err(e),
@@ -91,9 +86,4 @@ pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), Stat
         None => Ok(()),
         Some(msg) => Err(StatusError::forbidden(&rt.group_resource(), name, &msg)),
     }
-}
-
-fn go_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| apimachinery::status::quote(s)).collect();
-    format!("[{}]", quoted.join(" "))
 }
