@@ -2,18 +2,16 @@
 //! defaulted object, then validation, then validating plugins, then storage. The plugins
 //! read the cluster through [`StoreContext`].
 
-use crate::filters::Ctx;
-use crate::rest::{decode_kv, key};
+use crate::context::Ctx;
+use crate::objects::Objects;
 use admission::{AdmissionContext, AdmissionRequest, Operation};
 use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
-use std::sync::Arc;
-use storage::Store;
 
-/// Plugin lookups served from the store.
+/// Plugin lookups served from the stored objects.
 pub struct StoreContext {
-    pub store: Arc<dyn Store>,
+    pub objects: Objects,
     pub catalog: &'static Catalog,
 }
 
@@ -25,10 +23,6 @@ impl StoreContext {
     }
 }
 
-fn internal(e: storage::StoreError) -> StatusError {
-    StatusError::internal(&e.to_string())
-}
-
 #[async_trait::async_trait]
 impl AdmissionContext for StoreContext {
     async fn get(
@@ -38,15 +32,11 @@ impl AdmissionContext for StoreContext {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, StatusError> {
-        let rt = self.rt(group, resource)?;
-        let kv = self.store.get(&key(rt, namespace, name)).await.map_err(internal)?;
-        Ok(kv.as_ref().and_then(decode_kv))
+        self.objects.find(self.rt(group, resource)?, namespace, name).await
     }
 
     async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
-        let rt = self.rt(group, resource)?;
-        let page = self.store.list(&crate::rest::prefix(rt, namespace), None, 0).await.map_err(internal)?;
-        Ok(page.items.iter().filter_map(decode_kv).collect())
+        Ok(self.objects.list_all(self.rt(group, resource)?, namespace).await?.0)
     }
 
     async fn update_status(
@@ -62,24 +52,14 @@ impl AdmissionContext for StoreContext {
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
             .and_then(|r| r.parse::<u64>().ok());
-        let k = key(rt, namespace, &name);
-        let Some(current) = self.store.get(&k).await.map_err(internal)? else {
-            return Err(StatusError::not_found(&rt.group_resource(), &name));
-        };
+        let current = self.objects.get_raw(rt, namespace, &name).await?;
         if expected.is_some_and(|e| e != current.mod_revision) {
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
-        let mut stored =
-            decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        let mut stored = crate::objects::decode_kv(&current)
+            .ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
         stored["status"] = object.get("status").cloned().unwrap_or(Value::Null);
-        let bytes = crate::rest::encode_for_store(&stored);
-        match self.store.update(&k, bytes, Some(current.mod_revision)).await {
-            Ok(kv) => decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON")),
-            Err(storage::StoreError::Conflict { .. }) => {
-                Err(StatusError::stale_update(&rt.group_resource(), &name))
-            }
-            Err(e) => Err(internal(e)),
-        }
+        self.objects.update(rt, namespace, &name, &stored, Some(current.mod_revision)).await
     }
 }
 
@@ -118,7 +98,7 @@ pub fn request(
 }
 
 fn context(ctx: &Ctx) -> StoreContext {
-    StoreContext { store: ctx.state.store.clone(), catalog: ctx.state.catalog }
+    StoreContext { objects: ctx.state.objects.clone(), catalog: ctx.state.catalog }
 }
 
 /// The mutating phase; returns the (possibly changed) object.

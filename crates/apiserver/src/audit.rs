@@ -136,6 +136,26 @@ struct EventOut<'a> {
 }
 
 impl Record {
+    /// The record of a request as it arrives; who and the decision are filled in later.
+    pub fn start<B>(info: &RequestInfo, req: &http::Request<B>, source: IpAddr) -> Self {
+        Record {
+            id: uuid::Uuid::new_v4().to_string(),
+            info: info.clone(),
+            uri: req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default(),
+            source,
+            user_agent: req
+                .headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            received: chrono::Utc::now(),
+            user: None,
+            impersonated: None,
+            decision: None,
+        }
+    }
+
     /// The event as one compact JSON line (without the newline).
     pub fn to_line(&self, code: u16) -> Vec<u8> {
         let info = &self.info;

@@ -9,7 +9,6 @@ use authn::Authenticator;
 use rustls::server::danger::ClientCertVerifier;
 use std::sync::Arc;
 use std::time::Duration;
-use storage::Store;
 
 /// How often credential files are checked for changes.
 const FILE_POLL: Duration = Duration::from_secs(1);
@@ -30,7 +29,7 @@ fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
     StartError::Authentication(format!("{what}: {e}"))
 }
 
-pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, StartError> {
+pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authentication, StartError> {
     let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
     let mut client_verifier = None;
     let mut roots = rustls::RootCertStore::empty();
@@ -71,7 +70,7 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Authentication, S
         authenticators.push(Box::new(a));
     }
 
-    let getter = Arc::new(StoreGetter { store });
+    let getter = Arc::new(StoreGetter { objects: objects.clone(), catalog: registry::Catalog::global() });
     let mut issuer = None;
     let signing_key = match &config.service_account_signing_key_file {
         Some(p) => Some(

@@ -2,7 +2,7 @@
 //! and bindings, and the admin binding of `kubeward up`. Missing ones are created at
 //! every start; existing ones are left as they are.
 
-use crate::rest::{decode_kv, key, now_rfc3339};
+use crate::objects::now_rfc3339;
 use crate::state::ApiState;
 use registry::strategy;
 use serde_json::{json, Value};
@@ -17,22 +17,17 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
     let rt = state.catalog.by_kind(group, &kind).ok_or_else(|| format!("unknown kind {kind}"))?;
     let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let k = key(rt, &ns, &name);
-    if state.store.get(&k).await.map_err(|e| e.to_string())?.is_some() {
+    if state.objects.find(rt, &ns, &name).await.map_err(|e| e.message)?.is_some() {
         return Ok(());
     }
     strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(ns);
     }
-    let bytes = crate::rest::encode_for_store(&obj);
-    match state.store.create(&k, bytes).await {
-        Ok(kv) => {
-            let _ = decode_kv(&kv);
-            Ok(())
-        }
-        Err(storage::StoreError::AlreadyExists) => Ok(()),
-        Err(e) => Err(e.to_string()),
+    match state.objects.create(rt, &ns, &name, &obj).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.reason == "AlreadyExists" => Ok(()),
+        Err(e) => Err(e.message),
     }
 }
 

@@ -1,17 +1,21 @@
 //! kubeward's API server: TLS -> authentication -> authorization -> REST handlers ->
 //! storage, answering as kube-apiserver does. [`start`] builds it from a [`Config`].
 
+// In request order: the listener, the filter chain, the context it builds, the handlers,
+// the object layer under them; then what runs beside requests.
 pub mod admit;
 pub mod audit;
 pub mod authn_setup;
 pub mod bootstrap;
+pub mod context;
 pub mod controllers;
 pub mod discovery;
 pub mod filters;
 pub mod getters;
-pub mod impersonation;
+pub mod informer;
 pub mod negotiate;
 pub mod nonresource;
+pub mod objects;
 pub mod response;
 pub mod rest;
 pub mod reviews;
@@ -108,8 +112,9 @@ pub struct Running {
 }
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
+    let objects = objects::Objects::new(store);
     let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
-        authn_setup::build(&config, store.clone())?;
+        authn_setup::build(&config, &objects)?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
@@ -148,7 +153,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         .collect();
     let state = Arc::new(ApiState {
         catalog,
-        store: store.clone(),
+        objects,
         authn: authn::Union::new(authenticators, anonymous),
         authorizer,
         rbac: rbac.clone(),
@@ -172,12 +177,12 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
 
     bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
     if let Some(r) = rbac {
-        controllers::rbac::start(state.clone(), r).await.map_err(StartError::Bootstrap)?;
+        controllers::rbac::start(&state, r).await.map_err(StartError::Bootstrap)?;
     }
     if let Some(n) = node {
-        controllers::node_graph::start(state.clone(), n).await.map_err(StartError::Bootstrap)?;
+        controllers::node_graph::start(&state, n).await;
     }
-    controllers::namespace::start(state.clone()).await.map_err(StartError::Bootstrap)?;
+    controllers::namespace::start(&state).await.map_err(StartError::Bootstrap)?;
     let root_ca = match &config.root_ca_file {
         Some(path) => {
             Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)
@@ -185,14 +190,12 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         None => None,
     };
     if let Some(issuer) = issuer {
-        controllers::tokens::start(state.clone(), issuer, root_ca.clone())
-            .await
-            .map_err(StartError::Bootstrap)?;
+        controllers::tokens::start(&state, issuer, root_ca.clone()).await.map_err(StartError::Bootstrap)?;
     }
-    controllers::serviceaccounts::start(state.clone(), root_ca).await.map_err(StartError::Bootstrap)?;
+    controllers::serviceaccounts::start(&state, root_ca).await.map_err(StartError::Bootstrap)?;
     controllers::compaction::start(state.clone());
     if let Some(table) = revocations {
-        controllers::revocations::start(state.clone(), table).await.map_err(StartError::Bootstrap)?;
+        controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }
 
     state.ready.store(true, Ordering::Release);

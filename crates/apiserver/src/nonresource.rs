@@ -1,7 +1,7 @@
 //! Non-resource endpoints: health, version, discovery and OpenAPI.
 
+use crate::context::Ctx;
 use crate::discovery::{self, Doc};
-use crate::filters::Ctx;
 use crate::negotiate::{self, DiscoveryOutput};
 use crate::response::{self, Body};
 use apimachinery::StatusError;

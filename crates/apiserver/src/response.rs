@@ -6,7 +6,9 @@ use apimachinery::StatusError;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use serde_json::Value;
+use registry::ResourceType;
+use serde_json::{json, Value};
+use storage::KeyValue;
 
 pub type Body = BoxBody<Bytes, std::io::Error>;
 
@@ -64,4 +66,77 @@ pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
         }
     }
     resp
+}
+
+/// One object in the negotiated output (a one-row Table when a Table was asked for).
+pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output) -> Response<Body> {
+    match out {
+        Output::Table(v) => {
+            let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
+            let mut t = registry::table::table(
+                rt,
+                std::slice::from_ref(obj),
+                json!({"resourceVersion": rv}),
+                chrono::Utc::now(),
+            );
+            t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+            object(status, &t, Output::Json)
+        }
+        _ => object(status, obj, out),
+    }
+}
+
+/// A JSON list assembled from stored bytes, without parsing the items.
+pub fn raw_list_response(
+    rt: &ResourceType,
+    items: &[KeyValue],
+    rv: u64,
+    cont: Option<String>,
+) -> Response<Body> {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    let head = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta});
+    let head = apimachinery::status::go_json(&head);
+    let total: usize = items.iter().map(|kv| kv.value.len() + 48).sum();
+    let mut body = Vec::with_capacity(head.len() + total + 16);
+    // `{"kind":..,"metadata":{..}` then `,"items":[...]}`.
+    body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    body.extend_from_slice(b",\"items\":[");
+    for (i, kv) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        if let Some(bytes) = crate::objects::json_bytes(kv) {
+            body.extend_from_slice(&bytes);
+        }
+    }
+    body.extend_from_slice(b"]}\n");
+    bytes_response(200, "application/json", body)
+}
+
+/// A list in the negotiated output.
+pub fn list_response(
+    rt: &ResourceType,
+    items: Vec<Value>,
+    rv: u64,
+    cont: Option<String>,
+    out: Output,
+) -> Response<Body> {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    match out {
+        Output::Table(v) => {
+            let mut t = registry::table::table(rt, &items, meta, chrono::Utc::now());
+            t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+            object(200, &t, Output::Json)
+        }
+        _ => {
+            let list = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items});
+            object(200, &list, out)
+        }
+    }
 }

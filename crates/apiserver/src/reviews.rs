@@ -2,7 +2,7 @@
 //! TokenReview, SubjectAccessReview and its Local/Self forms (`kubectl auth can-i`),
 //! SelfSubjectRulesReview (`kubectl auth can-i --list`).
 
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::response::{self, Body};
 use apimachinery::{Attributes, StatusError, UserInfo};
 use http::Response;
@@ -165,10 +165,10 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             }
             let req = authn::AuthRequest { headers: &headers, peer_certificates: None, path: "" };
             let status = match ctx.state.authn.authenticate(&req).await {
-                authn::AuthOutcome::Authenticated(u) if u.name != apimachinery::user::ANONYMOUS => {
-                    json!({"authenticated": true, "user": user_json(&u), "audiences": strings(spec.get("audiences"))})
+                Ok(who) if who.user().name != apimachinery::user::ANONYMOUS => {
+                    json!({"authenticated": true, "user": user_json(who.user()), "audiences": strings(spec.get("audiences"))})
                 }
-                authn::AuthOutcome::Failed(_) => {
+                Err(authn::Unauthenticated::Failed(_)) => {
                     json!({"authenticated": false, "error": "invalid bearer token"})
                 }
                 _ => json!({"authenticated": false}),

@@ -2,12 +2,12 @@
 //! requested but verified per request by the x509 authenticator), one task per
 //! connection, handshake and header-read timeouts so slow clients cannot pin resources.
 
+use crate::context::ConnInfo;
 use crate::filters;
 use crate::state::ApiState;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -15,12 +15,6 @@ use tokio_rustls::TlsAcceptor;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the handler knows of the connection a request came on.
-pub struct ConnInfo {
-    pub remote: SocketAddr,
-    pub peer_certificates: Option<Vec<CertificateDer<'static>>>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {

@@ -5,12 +5,12 @@ use crate::discovery::Discovery;
 use registry::Catalog;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use storage::Store;
 use tokio::sync::Semaphore;
 
 pub struct ApiState {
     pub catalog: &'static Catalog,
-    pub store: Arc<dyn Store>,
+    /// Stored objects, by resource type, namespace and name.
+    pub objects: crate::objects::Objects,
     pub authn: authn::Union,
     /// The authorizer chain (`--authorization-mode`); may wait on a webhook.
     pub authorizer: authz::AuthorizerChain,

@@ -18,6 +18,7 @@ pub mod bearer;
 pub mod bootstrap_token;
 pub mod cache;
 mod csv;
+pub mod impersonation;
 pub mod oidc;
 mod reload;
 pub mod request_header;
@@ -40,6 +41,42 @@ pub struct AuthRequest<'a> {
     /// The TLS client certificate chain as presented (leaf first), not yet verified.
     pub peer_certificates: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
     pub path: &'a str,
+}
+
+/// Proof that a request's identity was established: a verified credential, anonymous
+/// access where it is allowed, or an impersonation every attribute of which was
+/// authorized. Only this crate builds one (as rustls's `ClientCertVerified`), so a
+/// handler that needs it cannot run before authentication did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    user: UserInfo,
+    /// The authenticated user when the request acts as someone else.
+    impersonator: Option<UserInfo>,
+}
+
+impl Authenticated {
+    pub(crate) fn new(user: UserInfo) -> Self {
+        Self { user, impersonator: None }
+    }
+
+    /// The identity the request acts as.
+    pub fn user(&self) -> &UserInfo {
+        &self.user
+    }
+
+    /// The authenticated user behind an impersonation, if any.
+    pub fn impersonator(&self) -> Option<&UserInfo> {
+        self.impersonator.as_ref()
+    }
+}
+
+/// Why a request has no identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unauthenticated {
+    /// No credential was presented and anonymous access does not apply.
+    NoCredential,
+    /// A credential was presented and refused; the reason goes to the log only.
+    Failed(String),
 }
 
 /// The answer of one authenticator.

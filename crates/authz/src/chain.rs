@@ -8,9 +8,10 @@
 //! errors) instead of 403, and so should the server. Synchronous authorizers (RBAC, Node,
 //! ABAC, AlwaysAllow, AlwaysDeny) are called inline; only webhook links await.
 //!
-//! The chain also implements [`Authorizer`] for callers that cannot await (impersonation
-//! checks): webhook links then answer from their cache or make a blocking call on their own
-//! thread. A chain without webhook links never blocks.
+//! Every caller awaits the chain (requests, impersonation checks, escalation checks, the
+//! review APIs): there is no blocking path. [`AuthorizerChain::authorize_request`] turns an
+//! allowed answer for an authenticated user into an [`Authorized`] proof that only this
+//! crate builds, so a REST handler cannot run before both authentication and authorization.
 
 use std::sync::Arc;
 
@@ -41,9 +42,30 @@ impl Verdict {
 #[async_trait]
 pub trait AsyncAuthorizer: Send + Sync {
     async fn authorize_async(&self, attrs: &Attributes) -> Verdict;
+}
 
-    /// The same question for a caller that cannot await; may block the calling thread.
-    fn authorize_blocking(&self, attrs: &Attributes) -> Verdict;
+/// Proof that the chain allowed a request of an authenticated user; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    attrs: Attributes,
+    reason: String,
+}
+
+impl Authorized {
+    /// What was allowed, the user included.
+    pub fn attributes(&self) -> &Attributes {
+        &self.attrs
+    }
+
+    /// The identity the request acts as.
+    pub fn user(&self) -> &UserInfo {
+        &self.attrs.user
+    }
+
+    /// The allowing authorizer's reason (the RBAC binding, for the audit log).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 /// One link of the chain.
@@ -109,19 +131,19 @@ impl AuthorizerChain {
         acc.finish()
     }
 
-    /// The same walk without awaiting (webhook links may block).
-    pub fn authorize_verdict(&self, attrs: &Attributes) -> Verdict {
-        let mut acc = Accumulator::default();
-        for link in &self.links {
-            let verdict = match link {
-                Link::Sync(a) => Verdict::new(a.authorize(attrs)),
-                Link::Async(a) => a.authorize_blocking(attrs),
-            };
-            if let Some(done) = acc.add(verdict) {
-                return done;
-            }
+    /// The decision for the request `info` of `who`: an [`Authorized`] proof when allowed,
+    /// else the verdict (a denial, or no opinion with the errors met).
+    pub async fn authorize_request(
+        &self,
+        who: &authn::Authenticated,
+        info: &apimachinery::RequestInfo,
+    ) -> Result<Authorized, Verdict> {
+        let attrs = Attributes::from_request(who.user().clone(), info);
+        let verdict = self.authorize_async(&attrs).await;
+        match verdict.decision {
+            Decision::Allow(reason) => Ok(Authorized { attrs, reason }),
+            _ => Err(verdict),
         }
-        acc.finish()
     }
 }
 
@@ -151,12 +173,6 @@ impl Accumulator {
     }
 }
 
-impl Authorizer for AuthorizerChain {
-    fn authorize(&self, attrs: &Attributes) -> Decision {
-        self.authorize_verdict(attrs).decision
-    }
-}
-
 impl RuleResolver for AuthorizerChain {
     fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRules {
         let mut out = SubjectRules::default();
@@ -183,9 +199,6 @@ mod tests {
         async fn authorize_async(&self, _: &Attributes) -> Verdict {
             self.0.clone()
         }
-        fn authorize_blocking(&self, _: &Attributes) -> Verdict {
-            self.0.clone()
-        }
     }
 
     fn failing() -> Arc<dyn AsyncAuthorizer> {
@@ -201,12 +214,11 @@ mod tests {
         let v = chain.authorize_async(&a).await;
         assert_eq!(v.decision, Decision::NoOpinion("Everything is forbidden.".into()));
         assert_eq!(v.error().as_deref(), Some("boom"));
-        assert_eq!(chain.authorize_verdict(&a), v);
         chain.push(Arc::new(AlwaysAllow));
         let v = chain.authorize_async(&a).await;
         assert_eq!(v.decision, Decision::Allow(String::new()));
         assert_eq!(v.errors, vec!["boom".to_string()]);
-        assert!(chain.authorize(&a).is_allowed());
+        assert!(chain.authorize_async(&a).await.decision.is_allowed());
         assert!(chain.has_async());
         chain.push_async(failing());
         let mut two = AuthorizerChain::new();
@@ -224,8 +236,29 @@ mod tests {
         chain.push(Arc::new(AlwaysAllow));
         assert_eq!(chain.authorize_async(&Attributes::default()).await.decision, Decision::Deny("no".into()));
         assert_eq!(
-            AuthorizerChain::new().authorize(&Attributes::default()),
+            AuthorizerChain::new().authorize_async(&Attributes::default()).await.decision,
             Decision::NoOpinion(String::new())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_authorized_proof_only_for_an_allowed_request() {
+        let anonymous = authn::anonymous::Anonymous::for_paths(&["/healthz"]);
+        let union = authn::Union::new(vec![], Some(anonymous));
+        let headers = http::HeaderMap::new();
+        let req = authn::AuthRequest { headers: &headers, peer_certificates: None, path: "/healthz" };
+        let who = union.authenticate(&req).await.unwrap();
+        let info = apimachinery::RequestInfo::new("GET", "/healthz", None);
+        let mut chain = AuthorizerChain::new();
+        chain.push(Arc::new(AlwaysDeny));
+        let refused = chain.authorize_request(&who, &info).await.unwrap_err();
+        assert!(!refused.decision.is_allowed());
+        chain = AuthorizerChain::new();
+        chain.push_async(Arc::new(Fixed(Verdict::new(Decision::Allow("bound".into())))));
+        let ok = chain.authorize_request(&who, &info).await.unwrap();
+        assert_eq!(
+            (ok.user().name.as_str(), ok.reason(), ok.attributes().path.as_str()),
+            ("system:anonymous", "bound", "/healthz")
         );
     }
 }

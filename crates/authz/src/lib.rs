@@ -35,7 +35,7 @@ pub mod webhook;
 
 pub use abac::AbacAuthorizer;
 pub use apimachinery::{Attributes, Decision, UserInfo};
-pub use chain::{AsyncAuthorizer, AuthorizerChain, Verdict};
+pub use chain::{AsyncAuthorizer, Authorized, AuthorizerChain, Verdict};
 pub use error::AuthzError;
 pub use modes::{build_chain, Authorization, ModeConfig};
 pub use node::NodeAuthorizer;

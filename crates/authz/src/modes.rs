@@ -179,7 +179,6 @@ pub fn build_chain(modes: &[String], config: &ModeConfig) -> Result<Authorizatio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Authorizer;
     use apimachinery::{Attributes, Decision, UserInfo};
 
     fn modes(list: &[&str]) -> Vec<String> {
@@ -231,8 +230,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn default_chain_is_node_then_rbac() {
+    #[tokio::test]
+    async fn default_chain_is_node_then_rbac() {
         let auth = build_chain(&default_modes(), &ModeConfig::default()).unwrap();
         // The privileged group (system:masters), then Node, then RBAC.
         assert_eq!(auth.chain.len(), 3);
@@ -249,13 +248,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            auth.chain.authorize(&secret),
+            auth.chain.authorize_async(&secret).await.decision,
             Decision::NoOpinion("no relationship found between node 'n1' and this object".into())
         );
     }
 
-    #[test]
-    fn abac_and_fixed_modes() {
+    #[tokio::test]
+    async fn abac_and_fixed_modes() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("policy.jsonl");
         std::fs::write(&file, "{\"user\": \"admin\"}\n").unwrap();
@@ -267,7 +266,7 @@ mod tests {
             path: "/x".into(),
             ..Default::default()
         };
-        assert_eq!(auth.chain.authorize(&admin), Decision::Allow(String::new()));
+        assert_eq!(auth.chain.authorize_async(&admin).await.decision, Decision::Allow(String::new()));
         assert!(auth.abac.is_some());
         let rules = crate::RuleResolver::rules_for(&auth.chain, &UserInfo::new("admin", vec![]), "ns");
         // AlwaysDeny lists nothing, ABAC one policy (resource and path), AlwaysAllow everything.

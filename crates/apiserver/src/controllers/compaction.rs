@@ -15,12 +15,12 @@ pub fn start(state: State) {
         loop {
             tick.tick().await;
             if let Some(rev) = previous.filter(|r| *r > 0) {
-                match state.store.compact(rev).await {
+                match state.objects.store().compact(rev).await {
                     Ok(()) => tracing::debug!(revision = rev, "compacted"),
                     Err(e) => tracing::warn!(revision = rev, error = %e, "compaction failed"),
                 }
             }
-            previous = state.store.current_revision().await.ok();
+            previous = state.objects.store().current_revision().await.ok();
         }
     });
 }

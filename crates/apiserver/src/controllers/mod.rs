@@ -1,5 +1,7 @@
-//! Loops that watch the store and keep derived state current: the RBAC authorizer's
-//! policy (and ClusterRole aggregation), and namespace deletion.
+//! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
+//! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
+//! deletion, per-namespace defaults, legacy token Secrets, OIDC revocations; and
+//! compaction of the store's history.
 
 pub mod compaction;
 pub mod namespace;
@@ -9,7 +11,44 @@ pub mod revocations;
 pub mod serviceaccounts;
 pub mod tokens;
 
+use crate::informer::{Event, Informer};
 use std::time::Duration;
 
-/// Pause before re-listing after a watch ends or fails.
-pub(crate) const RELIST_BACKOFF: Duration = Duration::from_millis(200);
+/// A consumer of one informer's events.
+#[async_trait::async_trait]
+pub trait Controller: Send + 'static {
+    /// Handles one event (see [`Event`] for the order they come in).
+    async fn handle(&mut self, event: Event);
+
+    /// How often [`Controller::resync`] runs, if at all.
+    fn resync_period(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic work beside the events.
+    async fn resync(&mut self) {}
+}
+
+/// Runs `controller` on `informer`'s events: the first list is handled before this returns
+/// (so the server starts with it), the rest on a task of its own.
+pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
+    loop {
+        let event = informer.next().await;
+        let done = event == Event::InitDone;
+        controller.handle(event).await;
+        if done {
+            break;
+        }
+    }
+    tokio::spawn(async move {
+        let period = controller.resync_period().unwrap_or(Duration::MAX);
+        let mut resync = tokio::time::interval(period.min(Duration::from_secs(365 * 24 * 3600)));
+        resync.tick().await;
+        loop {
+            tokio::select! {
+                event = informer.next() => controller.handle(event).await,
+                _ = resync.tick(), if controller.resync_period().is_some() => controller.resync().await,
+            }
+        }
+    });
+}

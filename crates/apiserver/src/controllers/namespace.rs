@@ -2,74 +2,61 @@
 //! namespaced object, then removed (kube's namespace controller and its `kubernetes`
 //! finalizer).
 
-use super::RELIST_BACKOFF;
-use crate::rest::{decode_kv, prefix};
+use super::Controller;
+use crate::informer::{Event, Informer};
+use crate::objects::{namespace_and_name, Objects};
 use crate::state::State;
-use futures::StreamExt;
+use registry::{Catalog, ResourceType};
 use serde_json::Value;
 
-const PREFIX: &str = "/registry/core/namespaces/";
-
-pub async fn start(state: State) -> Result<(), String> {
-    let page = state.store.list(PREFIX, None, 0).await.map_err(|e| e.to_string())?;
-    for kv in &page.items {
-        if let Some(ns) = decode_kv(kv) {
-            finalize_if_terminating(&state, &ns).await;
-        }
-    }
-    tokio::spawn(follow(state, page.revision));
-    Ok(())
+struct Namespaces {
+    objects: Objects,
+    catalog: &'static Catalog,
+    namespaces: &'static ResourceType,
 }
 
-async fn follow(state: State, mut rev: u64) {
-    loop {
-        if let Ok(mut stream) = state.store.watch(PREFIX, rev).await {
-            while let Some(Ok(ev)) = stream.next().await {
-                rev = ev.kv.mod_revision;
-                if ev.event_type == storage::EventType::Deleted {
-                    continue;
-                }
-                if let Some(ns) = decode_kv(&ev.kv) {
-                    finalize_if_terminating(&state, &ns).await;
-                }
-            }
+#[async_trait::async_trait]
+impl Controller for Namespaces {
+    async fn handle(&mut self, event: Event) {
+        if let Event::Apply(ns) | Event::InitApply(ns) = event {
+            self.finalize_if_terminating(&ns).await;
         }
-        tokio::time::sleep(RELIST_BACKOFF).await;
-        if let Ok(r) = state.store.current_revision().await {
-            // Catch up on namespaces marked while the watch was down.
-            if let Ok(page) = state.store.list(PREFIX, None, 0).await {
+    }
+}
+
+impl Namespaces {
+    async fn finalize_if_terminating(&self, ns: &Value) {
+        if ns.pointer("/metadata/deletionTimestamp").is_none() {
+            return;
+        }
+        let Some(name) = ns.pointer("/metadata/name").and_then(Value::as_str) else { return };
+        for rt in self.catalog.all().iter().filter(|r| r.namespaced && r.stored) {
+            loop {
+                let Ok(page) = self.objects.list(rt, name, None, 500).await else { return };
+                let mut deleted = 0;
                 for kv in &page.items {
-                    if let Some(ns) = decode_kv(kv) {
-                        finalize_if_terminating(&state, &ns).await;
+                    if let Some((ns, obj)) = namespace_and_name(rt, kv) {
+                        deleted += usize::from(self.objects.delete(rt, &ns, &obj, None).await.is_ok());
                     }
                 }
+                // Done, or stuck: the next change of the namespace tries again.
+                if page.continue_token.is_none() || deleted == 0 {
+                    break;
+                }
             }
-            rev = r;
+        }
+        match self.objects.delete(self.namespaces, "", name, None).await {
+            Ok(_) => tracing::info!(namespace = name, "namespace deleted"),
+            Err(e) => tracing::debug!(namespace = name, error = %e.message, "namespace already gone"),
         }
     }
 }
 
-async fn finalize_if_terminating(state: &State, ns: &Value) {
-    if ns.pointer("/metadata/deletionTimestamp").is_none() {
-        return;
-    }
-    let Some(name) = ns.pointer("/metadata/name").and_then(Value::as_str) else { return };
-    for rt in state.catalog.all().iter().filter(|r| r.namespaced && r.stored) {
-        let pfx = prefix(rt, name);
-        loop {
-            let Ok(page) = state.store.list(&pfx, None, 500).await else { return };
-            for kv in &page.items {
-                let _ = state.store.delete(&kv.key, None).await;
-            }
-            if !page.remaining {
-                break;
-            }
-        }
-    }
-    let key = format!("{PREFIX}{name}");
-    if let Err(e) = state.store.delete(&key, None).await {
-        tracing::debug!(namespace = name, error = %e, "namespace already gone");
-    } else {
-        tracing::info!(namespace = name, "namespace deleted");
-    }
+pub async fn start(state: &State) -> Result<(), String> {
+    let namespaces =
+        state.catalog.lookup("", "v1", "namespaces").ok_or("the catalog serves no Namespaces")?;
+    let informer = Informer::new(state.objects.clone(), "namespace", vec![namespaces]);
+    let controller = Namespaces { objects: state.objects.clone(), catalog: state.catalog, namespaces };
+    super::run(informer, controller).await;
+    Ok(())
 }

@@ -1,62 +1,61 @@
-//! Feeds the Node authorizer's graph (which pods, volumes and attachments relate to which
-//! node) from the store: list, then watch, re-list when the watch ends.
+//! Feeds the Node authorizer's graph (which pods and volumes relate to which node) from
+//! an informer over Pods and Nodes; every (re-)list replaces what the graph held of both,
+//! so a pod deleted while the watch was down stops granting its node access.
 
-use super::RELIST_BACKOFF;
-use crate::rest::decode_kv;
+use super::Controller;
+use crate::informer::{name_of, Event, Informer, InitBuffer};
+use crate::objects::Objects;
 use crate::state::State;
-use futures::StreamExt;
 use serde_json::Value;
 use std::sync::Arc;
 
-const PREFIXES: &[&str] = &["/registry/core/pods/", "/registry/core/nodes/"];
+const KINDS: &[&str] = &["Pod", "Node"];
 
-fn kind_of(key: &str) -> &'static str {
-    if key.starts_with("/registry/core/pods/") {
-        "Pod"
-    } else {
-        "Node"
-    }
+struct NodeGraph {
+    node: Arc<authz::NodeAuthorizer>,
+    init: InitBuffer,
 }
 
-async fn load(state: &State, node: &authz::NodeAuthorizer, prefix: &str) -> Result<u64, String> {
-    let page = state.store.list(prefix, None, 0).await.map_err(|e| e.to_string())?;
-    for obj in page.items.iter().filter_map(decode_kv) {
-        let _ = node.upsert(&obj);
-    }
-    Ok(page.revision)
+fn kind(obj: &Value) -> &str {
+    obj.get("kind").and_then(Value::as_str).unwrap_or_default()
 }
 
-pub async fn start(state: State, node: Arc<authz::NodeAuthorizer>) -> Result<(), String> {
-    for prefix in PREFIXES {
-        let mut rev = load(&state, &node, prefix).await?;
-        let state = state.clone();
-        let node = node.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Ok(mut stream) = state.store.watch(prefix, rev).await {
-                    while let Some(Ok(ev)) = stream.next().await {
-                        rev = ev.kv.mod_revision;
-                        let Some(obj) = decode_kv(&ev.kv) else { continue };
-                        if ev.event_type == storage::EventType::Deleted {
-                            let s = |p: &str| {
-                                obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string()
-                            };
-                            let _ = node.remove(
-                                kind_of(&ev.kv.key),
-                                &s("/metadata/namespace"),
-                                &s("/metadata/name"),
-                            );
-                        } else if let Err(e) = node.upsert(&obj) {
-                            tracing::debug!(key = %ev.kv.key, error = %e, "node graph ignored an object");
-                        }
-                    }
-                }
-                tokio::time::sleep(RELIST_BACKOFF).await;
-                if let Ok(r) = load(&state, &node, prefix).await {
-                    rev = r;
+#[async_trait::async_trait]
+impl Controller for NodeGraph {
+    async fn handle(&mut self, event: Event) {
+        if let Some(listed) = self.init.feed(&event) {
+            for k in KINDS {
+                let of_kind: Vec<Value> = listed.iter().filter(|o| kind(o) == *k).cloned().collect();
+                if let Err(e) = self.node.replace_all(k, &of_kind) {
+                    tracing::warn!(kind = k, error = %e, "node graph: re-list not applied");
                 }
             }
-        });
+            return;
+        }
+        match event {
+            Event::Apply(obj) => {
+                if let Err(e) = self.node.upsert(&obj) {
+                    tracing::debug!(error = %e, "node graph ignored an object");
+                }
+            }
+            Event::Delete(obj) => {
+                let (ns, name) = name_of(&obj);
+                let _ = self.node.remove(kind(&obj), ns, name);
+            }
+            _ => {}
+        }
     }
-    Ok(())
 }
+
+pub async fn start(state: &State, node: Arc<authz::NodeAuthorizer>) {
+    run(state.objects.clone(), state.catalog, node).await
+}
+
+async fn run(objects: Objects, catalog: &'static registry::Catalog, node: Arc<authz::NodeAuthorizer>) {
+    let types = ["pods", "nodes"].iter().filter_map(|r| catalog.lookup("", "v1", r)).collect();
+    let informer = Informer::new(objects, "node-graph", types);
+    super::run(informer, NodeGraph { node, init: InitBuffer::default() }).await;
+}
+
+#[cfg(test)]
+mod tests;

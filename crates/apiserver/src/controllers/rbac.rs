@@ -1,112 +1,96 @@
-//! Feeds the RBAC authorizer from the four RBAC kinds in the store (list, then watch;
-//! re-list when the watch ends), and keeps aggregated ClusterRoles' rules up to date.
+//! Feeds the RBAC authorizer from an informer over the four RBAC kinds (every re-list
+//! replaces the whole policy), and keeps aggregated ClusterRoles' rules up to date (kube's
+//! clusterrole-aggregation controller).
 
-use super::RELIST_BACKOFF;
-use crate::rest::{decode_kv, now_rfc3339};
+use super::Controller;
+use crate::informer::{name_of, Event, Informer, InitBuffer};
+use crate::objects::{now_rfc3339, Objects};
 use crate::state::State;
-use futures::StreamExt;
+use registry::ResourceType;
 use serde_json::Value;
 use std::sync::Arc;
-use storage::EventType;
 
-const PREFIX: &str = "/registry/rbac.authorization.k8s.io/";
-const CLUSTER_ROLES: &str = "/registry/rbac.authorization.k8s.io/clusterroles/";
+const GROUP: &str = "rbac.authorization.k8s.io";
+const RESOURCES: &[&str] = &["clusterroles", "clusterrolebindings", "roles", "rolebindings"];
 
-fn kind_of(key: &str) -> &'static str {
-    let rest = key.strip_prefix(PREFIX).unwrap_or_default();
-    match rest.split('/').next() {
-        Some("clusterroles") => "ClusterRole",
-        Some("clusterrolebindings") => "ClusterRoleBinding",
-        Some("roles") => "Role",
-        _ => "RoleBinding",
-    }
+struct Rbac {
+    objects: Objects,
+    cluster_roles: &'static ResourceType,
+    rbac: Arc<authz::RbacAuthorizer>,
+    init: InitBuffer,
 }
 
-async fn list_all(state: &State) -> Result<(Vec<Value>, u64), String> {
-    let page = state.store.list(PREFIX, None, 0).await.map_err(|e| e.to_string())?;
-    Ok((page.items.iter().filter_map(decode_kv).collect(), page.revision))
+fn is_cluster_role(obj: &Value) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("ClusterRole")
 }
 
-/// Loads the policy once (so the server starts with it), then follows changes.
-pub async fn start(state: State, rbac: Arc<authz::RbacAuthorizer>) -> Result<(), String> {
-    let (objs, rev) = list_all(&state).await?;
-    reconcile_aggregation(&state, &objs).await;
-    rbac.replace_all(objs.iter()).map_err(|e| e.to_string())?;
-    tokio::spawn(follow(state, rbac, rev));
-    Ok(())
-}
-
-async fn follow(state: State, rbac: Arc<authz::RbacAuthorizer>, mut rev: u64) {
-    loop {
-        match state.store.watch(PREFIX, rev).await {
-            Ok(mut stream) => {
-                while let Some(ev) = stream.next().await {
-                    let Ok(ev) = ev else { break };
-                    rev = ev.kv.mod_revision;
-                    let kind = kind_of(&ev.kv.key);
-                    match ev.event_type {
-                        EventType::Deleted => {
-                            if let Some(obj) = decode_kv(&ev.kv) {
-                                let ns = obj
-                                    .pointer("/metadata/namespace")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default();
-                                let name =
-                                    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-                                let _ = rbac.remove(kind, ns, name);
-                            }
-                        }
-                        _ => {
-                            if let Some(obj) = decode_kv(&ev.kv) {
-                                if let Err(e) = rbac.upsert(&obj) {
-                                    tracing::warn!(key = %ev.kv.key, error = %e, "RBAC object ignored");
-                                }
-                            }
-                        }
-                    }
-                    if ev.kv.key.starts_with(CLUSTER_ROLES) {
-                        if let Ok((objs, _)) = list_all(&state).await {
-                            reconcile_aggregation(&state, &objs).await;
-                        }
-                    }
+#[async_trait::async_trait]
+impl Controller for Rbac {
+    async fn handle(&mut self, event: Event) {
+        if let Some(listed) = self.init.feed(&event) {
+            if let Err(e) = self.rbac.replace_all(listed.iter()) {
+                tracing::warn!(error = %e, "RBAC policy: re-list not applied");
+            }
+            self.reconcile_aggregation().await;
+            return;
+        }
+        match event {
+            Event::Apply(obj) => {
+                if let Err(e) = self.rbac.upsert(&obj) {
+                    tracing::warn!(error = %e, "RBAC object ignored");
+                }
+                if is_cluster_role(&obj) {
+                    self.reconcile_aggregation().await;
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "RBAC watch failed; re-listing"),
-        }
-        tokio::time::sleep(RELIST_BACKOFF).await;
-        match list_all(&state).await {
-            Ok((objs, r)) => {
-                let _ = rbac.replace_all(objs.iter());
-                rev = r;
+            Event::Delete(obj) => {
+                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+                let (ns, name) = name_of(&obj);
+                let _ = self.rbac.remove(kind, ns, name);
+                if is_cluster_role(&obj) {
+                    self.reconcile_aggregation().await;
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "RBAC re-list failed"),
+            _ => {}
         }
     }
 }
 
-/// Writes the aggregated rules of ClusterRoles with an aggregationRule that changed
-/// (kube's clusterrole-aggregation controller).
-async fn reconcile_aggregation(state: &State, objs: &[Value]) {
-    let roles: Vec<Value> = objs
-        .iter()
-        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("ClusterRole"))
-        .cloned()
-        .collect();
-    for updated in authz::aggregation::aggregate(&roles) {
-        let Some(name) = updated.pointer("/metadata/name").and_then(Value::as_str) else { continue };
-        let key = format!("{CLUSTER_ROLES}{name}");
-        let expected = updated
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .and_then(|r| r.parse::<u64>().ok());
-        let mut obj = updated.clone();
-        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("resourceVersion");
-            m.entry("creationTimestamp").or_insert_with(|| Value::String(now_rfc3339()));
-        }
-        let bytes = crate::rest::encode_for_store(&obj);
-        if let Err(e) = state.store.update(&key, bytes, expected).await {
-            tracing::debug!(role = name, error = %e, "aggregation update raced; will retry on next change");
+impl Rbac {
+    /// Writes the aggregated rules of ClusterRoles with an aggregationRule that changed.
+    async fn reconcile_aggregation(&self) {
+        let roles = match self.objects.list_all(self.cluster_roles, "").await {
+            Ok((roles, _)) => roles,
+            Err(e) => {
+                tracing::warn!(error = %e.message, "aggregation: cannot list ClusterRoles");
+                return;
+            }
+        };
+        for updated in authz::aggregation::aggregate(&roles) {
+            let Some(name) = updated.pointer("/metadata/name").and_then(Value::as_str) else { continue };
+            let expected = updated
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse::<u64>().ok());
+            let mut obj = updated.clone();
+            if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("resourceVersion");
+                m.entry("creationTimestamp").or_insert_with(|| Value::String(now_rfc3339()));
+            }
+            if let Err(e) = self.objects.update(self.cluster_roles, "", name, &obj, expected).await {
+                tracing::debug!(role = name, error = %e.message, "aggregation update raced; will retry on next change");
+            }
         }
     }
+}
+
+/// Loads the policy (the server starts with it), then follows changes.
+pub async fn start(state: &State, rbac: Arc<authz::RbacAuthorizer>) -> Result<(), String> {
+    let types: Vec<_> = RESOURCES.iter().filter_map(|r| state.catalog.lookup(GROUP, "v1", r)).collect();
+    let cluster_roles = types.first().copied().ok_or("the catalog serves no ClusterRoles")?;
+    let informer = Informer::new(state.objects.clone(), "rbac", types);
+    let controller =
+        Rbac { objects: state.objects.clone(), cluster_roles, rbac, init: InitBuffer::default() };
+    super::run(informer, controller).await;
+    Ok(())
 }

@@ -1,20 +1,15 @@
 //! OIDC revocations (`kubeward oidc revoke`): the ConfigMap
 //! `kube-system/kubeward-oidc-revocations` maps users to a time; tokens of that user issued
-//! at or before it are refused. Every server follows the ConfigMap, so a revocation takes
-//! effect at once everywhere, unexpired tokens included.
+//! at or before it are refused. Every server follows the ConfigMap through an informer, so
+//! a revocation takes effect at once everywhere, unexpired tokens included.
 
-use super::RELIST_BACKOFF;
-use crate::rest::decode_kv;
+use super::Controller;
+use crate::informer::{name_of, Event, Informer, InitBuffer};
 use crate::state::State;
 use authn::oidc::{RevocationTable, REVOCATION_CONFIGMAP, REVOCATION_NAMESPACE};
-use futures::StreamExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-fn key() -> String {
-    format!("/registry/core/configmaps/{REVOCATION_NAMESPACE}/{REVOCATION_CONFIGMAP}")
-}
 
 fn data_of(obj: Option<&Value>) -> BTreeMap<String, String> {
     obj.and_then(|o| o.get("data"))
@@ -25,36 +20,42 @@ fn data_of(obj: Option<&Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn load(state: &State, table: &RevocationTable) -> Result<u64, String> {
-    let rev = state.store.current_revision().await.map_err(|e| e.to_string())?;
-    let obj = state.store.get(&key()).await.map_err(|e| e.to_string())?;
-    table.update_from_configmap_data(&data_of(obj.as_ref().and_then(decode_kv).as_ref()));
-    Ok(rev)
+fn is_revocations(obj: &Value) -> bool {
+    name_of(obj).1 == REVOCATION_CONFIGMAP
 }
 
-pub async fn start(state: State, table: Arc<RevocationTable>) -> Result<(), String> {
-    let mut rev = load(&state, &table).await?;
-    tokio::spawn(async move {
-        loop {
-            if let Ok(mut stream) = state.store.watch(&key(), rev).await {
-                while let Some(Ok(ev)) = stream.next().await {
-                    rev = ev.kv.mod_revision;
-                    if ev.kv.key != key() {
-                        continue;
-                    }
-                    let data = match ev.event_type {
-                        storage::EventType::Deleted => BTreeMap::new(),
-                        _ => data_of(decode_kv(&ev.kv).as_ref()),
-                    };
-                    table.update_from_configmap_data(&data);
-                    tracing::info!(users = data.len(), "OIDC revocations updated");
-                }
-            }
-            tokio::time::sleep(RELIST_BACKOFF).await;
-            if let Ok(r) = load(&state, &table).await {
-                rev = r;
-            }
+struct Revocations {
+    table: Arc<RevocationTable>,
+    init: InitBuffer,
+}
+
+impl Revocations {
+    fn set(&self, data: BTreeMap<String, String>) {
+        tracing::info!(users = data.len(), "OIDC revocations updated");
+        self.table.update_from_configmap_data(&data);
+    }
+}
+
+#[async_trait::async_trait]
+impl Controller for Revocations {
+    async fn handle(&mut self, event: Event) {
+        if let Some(listed) = self.init.feed(&event) {
+            self.table.update_from_configmap_data(&data_of(listed.iter().find(|o| is_revocations(o))));
+            return;
         }
-    });
+        match event {
+            Event::Apply(obj) if is_revocations(&obj) => self.set(data_of(Some(&obj))),
+            Event::Delete(obj) if is_revocations(&obj) => self.set(BTreeMap::new()),
+            _ => {}
+        }
+    }
+}
+
+pub async fn start(state: &State, table: Arc<RevocationTable>) -> Result<(), String> {
+    let config_maps =
+        state.catalog.lookup("", "v1", "configmaps").ok_or("the catalog serves no ConfigMaps")?;
+    let informer = Informer::new(state.objects.clone(), "oidc-revocations", vec![config_maps])
+        .in_namespace(REVOCATION_NAMESPACE);
+    super::run(informer, Revocations { table, init: InitBuffer::default() }).await;
     Ok(())
 }

@@ -1,131 +1,126 @@
 //! Per-namespace defaults, as kube-controller-manager's serviceaccount controller and
 //! root-ca-cert-publisher keep them: a `default` ServiceAccount and a `kube-root-ca.crt`
-//! ConfigMap (the cluster CA) in every active namespace, recreated when deleted.
+//! ConfigMap (the cluster CA) in every active namespace, recreated at once when deleted.
 
-use super::RELIST_BACKOFF;
-use crate::rest::{decode_kv, key, now_rfc3339};
+use super::Controller;
+use crate::informer::{name_of, Event, Informer};
+use crate::objects::{now_rfc3339, Objects};
 use crate::state::State;
-use futures::StreamExt;
-use registry::strategy;
+use registry::{strategy, ResourceType};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const NAMESPACES: &str = "/registry/core/namespaces/";
 const RESYNC: Duration = Duration::from_secs(30);
 pub const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
 
-pub async fn start(state: State, root_ca_pem: Option<String>) -> Result<(), String> {
-    let rev = sync_all(&state, root_ca_pem.as_deref()).await?;
-    for prefix in ["/registry/core/serviceaccounts/", "/registry/core/configmaps/"] {
-        tokio::spawn(recreate_deleted(state.clone(), root_ca_pem.clone(), prefix, rev));
+/// What every namespace gets.
+#[derive(Clone)]
+struct Defaults {
+    objects: Objects,
+    namespaces: &'static ResourceType,
+    service_accounts: &'static ResourceType,
+    config_maps: &'static ResourceType,
+    root_ca_pem: Option<String>,
+}
+
+impl Defaults {
+    async fn create_if_missing(&self, rt: &ResourceType, ns: &str, mut obj: Value) {
+        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        if !matches!(self.objects.find(rt, ns, &name).await, Ok(None)) {
+            return;
+        }
+        strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
+        obj["metadata"]["namespace"] = json!(ns);
+        if let Err(e) = self.objects.create(rt, ns, &name, &obj).await {
+            tracing::debug!(namespace = ns, name = %name, error = %e.message, "default object not created");
+        }
     }
-    tokio::spawn(follow(state, root_ca_pem, rev));
+
+    async fn ensure(&self, ns: &Value) {
+        if ns.pointer("/metadata/deletionTimestamp").is_some() {
+            return;
+        }
+        let Some(name) = ns.pointer("/metadata/name").and_then(Value::as_str) else { return };
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
+        self.create_if_missing(self.service_accounts, name, sa).await;
+        if let Some(ca) = &self.root_ca_pem {
+            let cm = json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "data": {"ca.crt": ca},
+            });
+            self.create_if_missing(self.config_maps, name, cm).await;
+        }
+    }
+
+    async fn ensure_all(&self) {
+        match self.objects.list_all(self.namespaces, "").await {
+            Ok((namespaces, _)) => {
+                for ns in &namespaces {
+                    self.ensure(ns).await;
+                }
+            }
+            Err(e) => tracing::debug!(error = %e.message, "namespace defaults: resync failed"),
+        }
+    }
+}
+
+/// Follows namespaces: each active one gets its defaults; a resync puts back what a
+/// failed create left out.
+struct NamespaceDefaults(Defaults);
+
+#[async_trait::async_trait]
+impl Controller for NamespaceDefaults {
+    async fn handle(&mut self, event: Event) {
+        if let Event::Apply(ns) | Event::InitApply(ns) = event {
+            self.0.ensure(&ns).await;
+        }
+    }
+
+    fn resync_period(&self) -> Option<Duration> {
+        Some(RESYNC)
+    }
+
+    async fn resync(&mut self) {
+        self.0.ensure_all().await;
+    }
+}
+
+/// Follows ServiceAccounts and ConfigMaps: a deleted default is put back at once.
+struct RecreateDeleted(Defaults);
+
+#[async_trait::async_trait]
+impl Controller for RecreateDeleted {
+    async fn handle(&mut self, event: Event) {
+        let Event::Delete(obj) = event else { return };
+        let (ns, name) = name_of(&obj);
+        if name != "default" && name != ROOT_CA_CONFIGMAP {
+            return;
+        }
+        if let Ok(Some(ns_obj)) = self.0.objects.find(self.0.namespaces, "", ns).await {
+            self.0.ensure(&ns_obj).await;
+        }
+    }
+}
+
+pub async fn start(state: &State, root_ca_pem: Option<String>) -> Result<(), String> {
+    let lookup = |r: &str| state.catalog.lookup("", "v1", r).ok_or(format!("the catalog serves no {r}"));
+    let defaults = Defaults {
+        objects: state.objects.clone(),
+        namespaces: lookup("namespaces")?,
+        service_accounts: lookup("serviceaccounts")?,
+        config_maps: lookup("configmaps")?,
+        root_ca_pem,
+    };
+    let namespaces = Informer::new(state.objects.clone(), "namespace-defaults", vec![defaults.namespaces]);
+    super::run(namespaces, NamespaceDefaults(defaults.clone())).await;
+    let deleted = Informer::new(
+        state.objects.clone(),
+        "namespace-defaults-recreate",
+        vec![defaults.service_accounts, defaults.config_maps],
+    )
+    .changes_only();
+    super::run(deleted, RecreateDeleted(defaults)).await;
     Ok(())
-}
-
-/// Puts back a deleted `default` ServiceAccount or `kube-root-ca.crt` at once.
-async fn recreate_deleted(state: State, ca: Option<String>, prefix: &'static str, mut rev: u64) {
-    loop {
-        if let Ok(mut stream) = state.store.watch(prefix, rev).await {
-            while let Some(Ok(ev)) = stream.next().await {
-                rev = ev.kv.mod_revision;
-                if ev.event_type != storage::EventType::Deleted {
-                    continue;
-                }
-                let rest = ev.kv.key.strip_prefix(prefix).unwrap_or_default();
-                let Some((ns, name)) = rest.split_once('/') else { continue };
-                if name != "default" && name != ROOT_CA_CONFIGMAP {
-                    continue;
-                }
-                let ns_key = format!("{NAMESPACES}{ns}");
-                if let Some(ns_obj) =
-                    state.store.get(&ns_key).await.ok().flatten().as_ref().and_then(decode_kv)
-                {
-                    ensure(&state, &ns_obj, ca.as_deref()).await;
-                }
-            }
-        }
-        tokio::time::sleep(RELIST_BACKOFF).await;
-        if let Ok(r) = state.store.current_revision().await {
-            rev = r;
-        }
-    }
-}
-
-async fn sync_all(state: &State, ca: Option<&str>) -> Result<u64, String> {
-    let page = state.store.list(NAMESPACES, None, 0).await.map_err(|e| e.to_string())?;
-    for kv in &page.items {
-        if let Some(ns) = decode_kv(kv) {
-            ensure(state, &ns, ca).await;
-        }
-    }
-    Ok(page.revision)
-}
-
-async fn follow(state: State, ca: Option<String>, mut rev: u64) {
-    let mut resync = tokio::time::interval(RESYNC);
-    resync.tick().await;
-    loop {
-        let Ok(mut stream) = state.store.watch(NAMESPACES, rev).await else {
-            tokio::time::sleep(RELIST_BACKOFF).await;
-            if let Ok(r) = sync_all(&state, ca.as_deref()).await {
-                rev = r;
-            }
-            continue;
-        };
-        loop {
-            tokio::select! {
-                ev = stream.next() => {
-                    let Some(Ok(ev)) = ev else { break };
-                    rev = ev.kv.mod_revision;
-                    if ev.event_type != storage::EventType::Deleted {
-                        if let Some(ns) = decode_kv(&ev.kv) {
-                            ensure(&state, &ns, ca.as_deref()).await;
-                        }
-                    }
-                }
-                _ = resync.tick() => {
-                    // Recreate defaults that were deleted since.
-                    let _ = sync_all(&state, ca.as_deref()).await;
-                }
-            }
-        }
-        tokio::time::sleep(RELIST_BACKOFF).await;
-        if let Ok(r) = sync_all(&state, ca.as_deref()).await {
-            rev = r;
-        }
-    }
-}
-
-async fn create_if_missing(state: &State, group: &str, plural: &str, ns: &str, mut obj: Value) {
-    let Some(rt) = state.catalog.lookup(group, "v1", plural) else { return };
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let k = key(rt, ns, &name);
-    if matches!(state.store.get(&k).await, Ok(Some(_)) | Err(_)) {
-        return;
-    }
-    strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
-    obj["metadata"]["namespace"] = json!(ns);
-    let bytes = crate::rest::encode_for_store(&obj);
-    if let Err(e) = state.store.create(&k, bytes).await {
-        tracing::debug!(namespace = ns, name = %name, error = %e, "default object not created");
-    }
-}
-
-async fn ensure(state: &State, ns: &Value, ca: Option<&str>) {
-    if ns.pointer("/metadata/deletionTimestamp").is_some() {
-        return;
-    }
-    let Some(name) = ns.pointer("/metadata/name").and_then(Value::as_str) else { return };
-    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}});
-    create_if_missing(state, "", "serviceaccounts", name, sa).await;
-    if let Some(ca) = ca {
-        let cm = json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
-            "data": {"ca.crt": ca},
-        });
-        create_if_missing(state, "", "configmaps", name, cm).await;
-    }
 }

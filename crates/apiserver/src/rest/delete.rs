@@ -1,18 +1,15 @@
 //! delete and deletecollection: preconditions, finalizers (deletionTimestamp first, the
 //! object goes when its last finalizer does), namespaces that drain before they go.
 
-use super::objects::{decode_kv, encode_for_store, key, list_response, now_rfc3339, object_response};
+use super::kinds::hooks;
 use super::read::{list_objects, Filter};
-use super::store_error;
-use crate::filters::Ctx;
-use crate::response::{self, Body};
+use crate::context::Ctx;
+use crate::objects::{decode_kv, now_rfc3339};
+use crate::response::{self, list_response, object_response, Body};
 use apimachinery::StatusError;
 use http::Response;
 use registry::ResourceType;
 use serde_json::{json, Value};
-
-/// Namespaces kube refuses to delete.
-pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
 struct DeleteOptions {
     uid: Option<String>,
@@ -54,11 +51,10 @@ async fn delete_one(
     name: &str,
     opts: &DeleteOptions,
 ) -> Result<Outcome, StatusError> {
-    let k = key(rt, ns, name);
+    let hooks = hooks(rt);
+    let objects = &ctx.state.objects;
     for _ in 0..5 {
-        let Some(kv) = ctx.state.store.get(&k).await.map_err(|e| store_error(rt, name, e))? else {
-            return Err(StatusError::not_found(&rt.group_resource(), name));
-        };
+        let kv = objects.get_raw(rt, ns, name).await?;
         let obj = decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
         let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
         if let Some(want) = opts.uid.as_deref().filter(|u| *u != uid) {
@@ -70,12 +66,9 @@ async fn delete_one(
         }
         let review = crate::admit::request(ctx, rt, admission::Operation::Delete, None, Some(obj.clone()));
         crate::admit::validate(ctx, &review).await?;
-        let has_finalizers = obj
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .is_some_and(|f| !f.is_empty())
-            || (rt.kind == "Namespace"
-                && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty()));
+        let has_finalizers =
+            obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+                || hooks.has_own_finalizers(&obj);
         if has_finalizers {
             if obj.pointer("/metadata/deletionTimestamp").is_some() || opts.dry_run {
                 return Ok(Outcome::Pending(obj));
@@ -83,27 +76,25 @@ async fn delete_one(
             let mut marked = obj.clone();
             marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            if rt.kind == "Namespace" {
-                marked["status"]["phase"] = json!("Terminating");
-            }
-            match ctx.state.store.update(&k, encode_for_store(&marked), Some(kv.mod_revision)).await {
-                Ok(kv) => return Ok(Outcome::Pending(decode_kv(&kv).unwrap_or(marked))),
-                Err(storage::StoreError::Conflict { .. }) => continue,
-                Err(e) => return Err(store_error(rt, name, e)),
+            hooks.mark_for_deletion(&mut marked);
+            match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await {
+                Ok(stored) => return Ok(Outcome::Pending(stored)),
+                Err(e) if e.reason == "Conflict" => continue,
+                Err(e) => return Err(e),
             }
         }
         if opts.dry_run {
             return Ok(Outcome::Gone(obj));
         }
-        match ctx.state.store.delete(&k, Some(kv.mod_revision)).await {
+        match objects.delete(rt, ns, name, Some(kv.mod_revision)).await {
             Ok(_) => {
-                if rt.namespaced && rt.kind != "ResourceQuota" {
+                if hooks.releases_quota(rt) {
                     crate::admit::release_quota(ctx, ns).await;
                 }
                 return Ok(Outcome::Gone(obj));
             }
-            Err(storage::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(store_error(rt, name, e)),
+            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) => return Err(e),
         }
     }
     Err(StatusError::stale_update(&rt.group_resource(), name))
@@ -116,9 +107,7 @@ pub async fn delete(
     ct: &str,
 ) -> Result<Response<Body>, StatusError> {
     let name = ctx.info.name.clone();
-    if rt.kind == "Namespace" && IMMORTAL_NAMESPACES.contains(&name.as_str()) {
-        return Err(StatusError::forbidden(&rt.group_resource(), &name, "this namespace may not be deleted"));
-    }
+    hooks(rt).check_delete(rt, &name)?;
     let opts = options(ctx, bytes, ct)?;
     match delete_one(ctx, rt, &ctx.info.namespace, &name, &opts).await? {
         Outcome::Pending(obj) => Ok(object_response(200, rt, &obj, ctx.output)),

@@ -1,16 +1,13 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
 mod delete;
-mod escalation;
-mod objects;
+pub mod kinds;
 mod read;
 mod token;
 mod watch;
 mod write;
 
-pub use objects::{decode_kv, encode_for_store, key, now_rfc3339, prefix};
-
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::response::{self, Body};
 use crate::reviews;
 use apimachinery::StatusError;
@@ -18,7 +15,6 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use registry::ResourceType;
 use serde_json::Value;
 
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
@@ -159,22 +155,4 @@ async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusE
         return Err(StatusError::bad_request("the request body is empty"));
     }
     decode_object(&bytes, &ct)
-}
-
-/// Maps a storage error to the Status kube gives for it.
-pub fn store_error(rt: &ResourceType, name: &str, e: storage::StoreError) -> StatusError {
-    use storage::StoreError as E;
-    match e {
-        E::NotFound => StatusError::not_found(&rt.group_resource(), name),
-        E::AlreadyExists => StatusError::already_exists(&rt.group_resource(), name),
-        E::Conflict { .. } => StatusError::stale_update(&rt.group_resource(), name),
-        E::Compacted { compacted, current } => {
-            let _ = current;
-            StatusError::resource_expired(format!("too old resource version: {compacted}"))
-        }
-        other => {
-            tracing::error!(error = %other, "storage error");
-            StatusError::internal(&other.to_string())
-        }
-    }
 }

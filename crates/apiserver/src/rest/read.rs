@@ -1,30 +1,18 @@
 //! get and list: single objects, and lists with label/field selectors and
 //! limit/continue pagination.
 
-use super::objects::{
-    decode_kv, key, list_response, object_response, prefix, raw_list_response, raw_with_rv,
-};
-use super::store_error;
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::negotiate::Output;
-use crate::response;
-use crate::response::Body;
+use crate::objects::{decode_kv, raw_with_rv};
+use crate::response::{self, list_response, object_response, raw_list_response, Body};
 use apimachinery::selectors::{FieldSelector, LabelSelector};
 use apimachinery::StatusError;
-use base64::Engine;
 use http::Response;
 use registry::ResourceType;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub async fn get(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
-    let name = &ctx.info.name;
-    let kv = ctx
-        .state
-        .store
-        .get(&key(rt, &ctx.info.namespace, name))
-        .await
-        .map_err(|e| store_error(rt, name, e))?
-        .ok_or_else(|| StatusError::not_found(&rt.group_resource(), name))?;
+    let kv = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &ctx.info.name).await?;
     if ctx.output == Output::Json {
         if let Some(mut bytes) = raw_with_rv(&kv) {
             bytes.push(b'\n');
@@ -33,17 +21,6 @@ pub async fn get(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusE
     }
     let obj = decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
     Ok(object_response(200, rt, &obj, ctx.output))
-}
-
-pub async fn get_object(ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, StatusError> {
-    let kv = ctx
-        .state
-        .store
-        .get(&key(rt, ns, name))
-        .await
-        .map_err(|e| store_error(rt, name, e))?
-        .ok_or_else(|| StatusError::not_found(&rt.group_resource(), name))?;
-    decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
 }
 
 /// Parsed label and field selectors of a list, watch or deletecollection.
@@ -82,24 +59,6 @@ impl Filter {
     }
 }
 
-/// kube's continue token: base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>"}`.
-fn encode_continue(rv: u64, start_after: &str) -> String {
-    let doc = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start_after});
-    base64::engine::general_purpose::URL_SAFE.encode(doc.to_string())
-}
-
-fn decode_continue(token: &str, prefix: &str) -> Result<(u64, String), StatusError> {
-    let bad = || StatusError::bad_request("continue key is not valid: the continue token is malformed");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| bad())?;
-    let doc: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    let rv = doc.get("rv").and_then(Value::as_u64).ok_or_else(bad)?;
-    let start = doc.get("start").and_then(Value::as_str).ok_or_else(bad)?;
-    if !start.starts_with(prefix) {
-        return Err(bad());
-    }
-    Ok((rv, start.to_string()))
-}
-
 /// Lists objects under the request's namespace (all namespaces when none).
 /// Returns items, the list revision and the continue token.
 pub async fn list_objects(
@@ -109,39 +68,20 @@ pub async fn list_objects(
     limit: usize,
     cont: Option<&str>,
 ) -> Result<(Vec<Value>, u64, Option<String>), StatusError> {
-    let pfx = prefix(rt, &ctx.info.namespace);
-    let (mut rv, mut start_after) = match cont {
-        Some(c) if !c.is_empty() => {
-            let (rv, start) = decode_continue(c, &pfx)?;
-            (Some(rv), Some(start))
-        }
-        _ => (None, None),
-    };
+    let objects = &ctx.state.objects;
+    let mut token = cont.map(str::to_string);
+    let mut revision = None;
     let mut items = Vec::new();
     loop {
         let want = if limit == 0 { 0 } else { (limit - items.len()).max(1) };
-        let page = ctx
-            .state
-            .store
-            .list(&pfx, start_after.as_deref(), want)
-            .await
-            .map_err(|e| store_error(rt, "", e))?;
-        rv.get_or_insert(page.revision);
-        let last_key = page.items.last().map(|kv| kv.key.clone());
-        for kv in &page.items {
-            if let Some(obj) = decode_kv(kv) {
-                if filter.matches(&obj) {
-                    items.push(obj);
-                }
-            }
-        }
-        let revision = rv.unwrap_or(page.revision);
-        match (page.remaining, last_key) {
-            (true, Some(k)) if limit > 0 && items.len() >= limit => {
-                return Ok((items, revision, Some(encode_continue(revision, &k))));
-            }
-            (true, Some(k)) => start_after = Some(k),
-            _ => return Ok((items, revision, None)),
+        let page = objects.list(rt, &ctx.info.namespace, token.as_deref(), want).await?;
+        revision.get_or_insert(page.revision);
+        items.extend(page.items.iter().filter_map(decode_kv).filter(|o| filter.matches(o)));
+        let rv = revision.unwrap_or(page.revision);
+        match page.continue_token {
+            Some(next) if limit > 0 && items.len() >= limit => return Ok((items, rv, Some(next))),
+            Some(next) => token = Some(next),
+            None => return Ok((items, rv, None)),
         }
     }
 }
@@ -155,26 +95,8 @@ pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
     let cont = ctx.info.query_param("continue");
     if ctx.output == Output::Json && filter.is_everything() {
         // The common case: no parsing, the stored bytes are the answer.
-        let pfx = prefix(rt, &ctx.info.namespace);
-        let (rv, start_after) = match cont.filter(|c| !c.is_empty()) {
-            Some(c) => {
-                let (rv, start) = decode_continue(c, &pfx)?;
-                (Some(rv), Some(start))
-            }
-            None => (None, None),
-        };
-        let page = ctx
-            .state
-            .store
-            .list(&pfx, start_after.as_deref(), limit)
-            .await
-            .map_err(|e| store_error(rt, "", e))?;
-        let revision = rv.unwrap_or(page.revision);
-        let next = match (page.remaining, page.items.last()) {
-            (true, Some(last)) => Some(encode_continue(revision, &last.key)),
-            _ => None,
-        };
-        return Ok(raw_list_response(rt, &page.items, revision, next));
+        let page = ctx.state.objects.list(rt, &ctx.info.namespace, cont, limit).await?;
+        return Ok(raw_list_response(rt, &page.items, page.revision, page.continue_token));
     }
     let (items, rv, next) = list_objects(ctx, rt, &filter, limit, cont).await?;
     Ok(list_response(rt, items, rv, next, ctx.output))

@@ -2,8 +2,7 @@
 //! optionally bound to a Pod or Secret, so it dies with that object (kube's
 //! `pkg/registry/core/serviceaccount/storage/token.go`).
 
-use super::read::get_object;
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::response::{self, Body};
 use apimachinery::status::StatusCause;
 use apimachinery::StatusError;
@@ -27,7 +26,7 @@ pub async fn create(ctx: &Ctx, sa_rt: &ResourceType, body: Value) -> Result<Resp
         return Err(StatusError::not_found_path());
     };
     let ns = ctx.info.namespace.clone();
-    let sa = get_object(ctx, sa_rt, &ns, &ctx.info.name).await?;
+    let sa = ctx.state.objects.get(sa_rt, &ns, &ctx.info.name).await?;
     let sa_uid = sa.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
     let audiences: Vec<String> = spec
@@ -63,7 +62,7 @@ pub async fn create(ctx: &Ctx, sa_rt: &ResourceType, body: Value) -> Result<Resp
                 .catalog
                 .lookup("", "v1", plural)
                 .ok_or_else(|| StatusError::internal("no bound kind"))?;
-            let obj = get_object(ctx, rt, &ns, &name).await?;
+            let obj = ctx.state.objects.get(rt, &ns, &name).await?;
             let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
             if !want_uid.is_empty() && want_uid != uid {
                 return Err(StatusError::conflict(
@@ -95,7 +94,7 @@ pub async fn create(ctx: &Ctx, sa_rt: &ResourceType, body: Value) -> Result<Resp
     out["apiVersion"] = json!("authentication.k8s.io/v1");
     out["kind"] = json!("TokenRequest");
     out["metadata"] =
-        json!({"name": ctx.info.name, "namespace": ns, "creationTimestamp": super::now_rfc3339()});
+        json!({"name": ctx.info.name, "namespace": ns, "creationTimestamp": crate::objects::now_rfc3339()});
     out["status"] = json!({"token": token, "expirationTimestamp": expires});
     tracing::info!(namespace = %ns, serviceaccount = %ctx.info.name, user = %ctx.user.name, "token issued");
     Ok(response::json(201, &out))

@@ -3,10 +3,10 @@
 //! replays history; a compacted revision gets an ERROR event carrying a 410 Expired Status.
 //! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
 
-use super::objects::{decode_kv, json_bytes, prefix};
 use super::read::{list_objects, Filter};
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::negotiate::Output;
+use crate::objects::{decode_kv, json_bytes, watch_status};
 use crate::response::Body;
 use apimachinery::status::go_json;
 use apimachinery::StatusError;
@@ -135,12 +135,7 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let mut initial: Vec<Bytes> = Vec::new();
     let after = if requested.is_empty() || requested == "0" {
         if fast {
-            let page = ctx
-                .state
-                .store
-                .list(&prefix(rt, &ctx.info.namespace), None, 0)
-                .await
-                .map_err(|e| super::store_error(rt, "", e))?;
+            let page = ctx.state.objects.list(rt, &ctx.info.namespace, None, 0).await?;
             initial = page.items.iter().filter_map(json_bytes).map(|b| enc.event_raw("ADDED", &b)).collect();
             page.revision
         } else {
@@ -153,8 +148,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
             .parse::<u64>()
             .map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))?
     };
-    let store = ctx.state.store.clone();
-    let pfx = prefix(rt, &ctx.info.namespace);
+    let objects = ctx.state.objects.clone();
+    let namespace = ctx.info.namespace.clone();
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -163,16 +158,11 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
                 return;
             }
         }
-        let mut stream = match store.watch(&pfx, after).await {
+        // A revision no longer in history is an ERROR event carrying 410 Expired, as kube's.
+        let mut stream = match objects.watch(rt, &namespace, after).await {
             Ok(s) => s,
-            Err(storage::StoreError::Compacted { compacted, .. }) => {
-                let e =
-                    StatusError::resource_expired(format!("too old resource version: {after} ({compacted})"));
-                let _ = tx.send(enc.error(&e)).await;
-                return;
-            }
             Err(e) => {
-                let _ = tx.send(enc.error(&StatusError::internal(&e.to_string()))).await;
+                let _ = tx.send(enc.error(&e)).await;
                 return;
             }
         };
@@ -191,12 +181,7 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
                     let ev = match ev {
                         Ok(ev) => ev,
                         Err(e) => {
-                            let status = match e {
-                                storage::StoreError::Compacted { compacted, .. } => StatusError::resource_expired(
-                                    format!("too old resource version: {last_rv} ({compacted})")),
-                                other => StatusError::internal(&other.to_string()),
-                            };
-                            let _ = tx.send(enc.error(&status)).await;
+                            let _ = tx.send(enc.error(&watch_status(last_rv, e))).await;
                             return;
                         }
                     };

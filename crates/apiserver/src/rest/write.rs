@@ -1,12 +1,12 @@
 //! create, update and patch: decode, check fields (fieldValidation), default, validate,
 //! then write with optimistic concurrency on resourceVersion.
 
-use super::objects::{decode_kv, encode_for_store, key, now_rfc3339, object_response};
-use super::store_error;
+use super::kinds::hooks;
 use crate::admit;
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use crate::negotiate::Output;
-use crate::response::Body;
+use crate::objects::{decode_kv, now_rfc3339};
+use crate::response::{object_response, Body};
 use admission::Operation;
 use apimachinery::StatusError;
 use http::{HeaderValue, Response};
@@ -121,43 +121,6 @@ fn invalid(rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
     Err(StatusError::invalid(&rt.group_kind(), name, causes))
 }
 
-/// Kind-specific allocation on create (a Service's cluster IP).
-async fn allocate(ctx: &Ctx, rt: &ResourceType, obj: &mut Value) {
-    if rt.kind != "Service" {
-        return;
-    }
-    let has_ip = obj.pointer("/spec/clusterIP").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-    if has_ip || obj.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName") {
-        return;
-    }
-    // 10.96.0.0/12, random and checked against the services that exist.
-    let mut used = std::collections::HashSet::new();
-    if let Ok(page) = ctx.state.store.list("/registry/core/services/", None, 0).await {
-        for kv in page.items {
-            if let Some(ip) = decode_kv(&kv)
-                .and_then(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string))
-            {
-                used.insert(ip);
-            }
-        }
-    }
-    let mut rng = rand::rng();
-    for _ in 0..64 {
-        let n: u32 = rng.random_range(10..(1 << 20) - 1);
-        let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
-        if !used.contains(&ip) {
-            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.insert("clusterIP".into(), json!(ip));
-                spec.insert("clusterIPs".into(), json!([ip]));
-                spec.insert("ipFamilies".into(), json!(["IPv4"]));
-                spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
-                spec.insert("internalTrafficPolicy".into(), json!("Cluster"));
-            }
-            return;
-        }
-    }
-}
-
 pub async fn create(ctx: &Ctx, rt: &ResourceType, mut body: Value) -> Result<Response<Body>, StatusError> {
     check_type_meta(rt, &mut body)?;
     set_namespace(ctx, rt, &mut body)?;
@@ -185,7 +148,8 @@ pub async fn create_object(
     let generate = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string);
     let has_name = obj.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     let attempts = if has_name { 1 } else { 8 };
-    allocate(ctx, rt, obj).await;
+    let hooks = hooks(rt);
+    hooks.before_create(ctx, obj).await?;
     for _ in 0..attempts {
         if !has_name {
             if let Some(base) = &generate {
@@ -197,7 +161,7 @@ pub async fn create_object(
             }
         }
         invalid(rt, obj)?;
-        super::escalation::check(ctx, rt, obj).await?;
+        hooks.check_write(ctx, rt, obj).await?;
         review.object = Some(obj.clone());
         let validated = admit::validate(ctx, &review).await;
         warnings.extend(review.warnings());
@@ -206,13 +170,9 @@ pub async fn create_object(
         if dry_run(ctx) {
             return Ok(obj.clone());
         }
-        let k = key(rt, &ctx.info.namespace, &name);
-        match ctx.state.store.create(&k, encode_for_store(obj)).await {
-            Ok(kv) => {
-                return decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
-            }
-            Err(storage::StoreError::AlreadyExists) if !has_name && generate.is_some() => continue,
-            Err(e) => return Err(store_error(rt, &name, e)),
+        match ctx.state.objects.create(rt, &ctx.info.namespace, &name, obj).await {
+            Err(e) if e.reason == "AlreadyExists" && !has_name && generate.is_some() => continue,
+            result => return result,
         }
     }
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -247,13 +207,7 @@ pub async fn update(
     let mut warnings = Vec::new();
     let obj = normalize(ctx, rt, &body, &mut warnings)?;
     let name = ctx.info.name.clone();
-    let current = ctx
-        .state
-        .store
-        .get(&key(rt, &ctx.info.namespace, &name))
-        .await
-        .map_err(|e| store_error(rt, &name, e))?
-        .ok_or_else(|| StatusError::not_found(&rt.group_resource(), &name))?;
+    let current = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &name).await?;
     if let Some(rv) =
         obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty())
     {
@@ -284,36 +238,23 @@ pub async fn persist_update(
     admit::mutate(ctx, &mut review).await?;
     let new = review.object.take().unwrap_or_default();
     invalid(rt, &new)?;
+    hooks(rt).check_write(ctx, rt, &new).await?;
     review.object = Some(new.clone());
     admit::validate(ctx, &review).await?;
+    // A dry run has taken every step of a real write; only storage is left out.
     if new == old || dry_run(ctx) {
         return Ok(new);
     }
-    super::escalation::check(ctx, rt, &new).await?;
-    if dry_run(ctx) {
-        return Ok(new);
-    }
-    let k = key(rt, &ctx.info.namespace, &name);
+    let ns = &ctx.info.namespace;
     let finalizers_empty =
         new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
     if old.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty {
-        let kv = ctx
-            .state
-            .store
-            .delete(&k, Some(current.mod_revision))
-            .await
-            .map_err(|e| store_error(rt, &name, e))?;
+        let rv = ctx.state.objects.delete(rt, ns, &name, Some(current.mod_revision)).await?;
         let mut gone = new;
-        gone["metadata"]["resourceVersion"] = json!(kv.mod_revision.to_string());
+        gone["metadata"]["resourceVersion"] = json!(rv.to_string());
         return Ok(gone);
     }
-    let kv = ctx
-        .state
-        .store
-        .update(&k, encode_for_store(&new), Some(current.mod_revision))
-        .await
-        .map_err(|e| store_error(rt, &name, e))?;
-    decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))
+    ctx.state.objects.update(rt, ns, &name, &new, Some(current.mod_revision)).await
 }
 
 /// The PATCH flavours kube accepts, by Content-Type; server-side apply is handled here
@@ -367,10 +308,13 @@ pub async fn patch(
 ) -> Result<Response<Body>, StatusError> {
     let kind = patch_kind(ct)?;
     let name = ctx.info.name.clone();
-    let k = key(rt, &ctx.info.namespace, &name);
     let mut warnings = Vec::new();
     for _ in 0..MAX_PATCH_ATTEMPTS {
-        let current = ctx.state.store.get(&k).await.map_err(|e| store_error(rt, &name, e))?;
+        let current = match ctx.state.objects.get_raw(rt, &ctx.info.namespace, &name).await {
+            Ok(kv) => Some(kv),
+            Err(e) if e.code == 404 => None,
+            Err(e) => return Err(e),
+        };
         let Some(current) = current else {
             if kind == PatchKind::Apply {
                 // Server-side apply creates what is absent.

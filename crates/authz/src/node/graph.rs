@@ -140,6 +140,19 @@ impl Graph {
         }
     }
 
+    /// Names (namespace, name) of the objects of `kind` the graph holds.
+    pub fn names_of(&self, kind: &str) -> Vec<NsName> {
+        let cluster = |m: &HashMap<String, String>| m.keys().map(|n| (String::new(), n.clone())).collect();
+        match kind {
+            "Pod" => self.pods.keys().cloned().collect(),
+            "PersistentVolume" => self.pvs.keys().map(|n| (String::new(), n.clone())).collect(),
+            "VolumeAttachment" => cluster(&self.volume_attachments),
+            "ResourceSlice" => cluster(&self.resource_slices),
+            "Node" => self.node_config_maps.keys().map(|n| (String::new(), n.clone())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Sets (or clears) the ConfigMap a Node names as its config source.
     pub fn set_node_config_map(&mut self, node: &str, config_map: Option<NsName>) -> bool {
         match config_map {

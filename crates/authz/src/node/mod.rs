@@ -142,6 +142,27 @@ impl NodeAuthorizer {
         })
     }
 
+    /// Makes the objects of `kind` exactly `objs` (after a re-list, as an informer's
+    /// replace): objects of that kind not among them leave the graph, so a pod deleted
+    /// while the watch was down no longer grants its node anything.
+    pub fn replace_all(&self, kind: &str, objs: &[Value]) -> Result<(), AuthzError> {
+        let listed: std::collections::HashSet<(String, String)> = objs
+            .iter()
+            .map(|o| {
+                let s = |f: &str| str_at(o, &["metadata", f]).unwrap_or_default().to_string();
+                (if kind == "Pod" { s("namespace") } else { String::new() }, s("name"))
+            })
+            .collect();
+        let gone: Vec<_> = self.read().names_of(kind).into_iter().filter(|k| !listed.contains(k)).collect();
+        for (ns, name) in gone {
+            self.remove(kind, &ns, &name)?;
+        }
+        for o in objs {
+            self.upsert(o)?;
+        }
+        Ok(())
+    }
+
     /// Number of scheduled pods in the graph.
     pub fn pods(&self) -> usize {
         self.read().pods()

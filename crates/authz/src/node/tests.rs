@@ -361,3 +361,21 @@ fn concurrent_updates_and_decisions() {
     assert_eq!(a.pods(), 201);
     allowed(&a, &get("n9", "secrets", "prod", "vol-secret"));
 }
+
+#[test]
+fn replace_all_drops_what_the_list_no_longer_has() {
+    let a = authz();
+    a.upsert(&pod("prod", "batch", "n1")).unwrap();
+    allowed(&a, &get("n1", "secrets", "prod", "vol-secret"));
+    // The re-list after a cut watch holds only `batch`: `web` was deleted meanwhile.
+    let mut batch = pod("prod", "batch", "n1");
+    batch["spec"]["volumes"] = json!([]);
+    batch["spec"]["containers"] = json!([{"name": "c"}]);
+    a.replace_all("Pod", &[batch]).unwrap();
+    assert_eq!(a.pods(), 1);
+    refused(&a, &get("n1", "secrets", "prod", "vol-secret"), NO_REL);
+    // Other kinds are untouched.
+    allowed(&a, &req("n1", "get", "storage.k8s.io", "volumeattachments", "", "", "va-1"));
+    a.replace_all("Pod", &[]).unwrap();
+    assert_eq!(a.pods(), 0);
+}

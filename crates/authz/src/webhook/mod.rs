@@ -9,9 +9,8 @@
 //! retried with backoff when kube would retry (connection errors, 5xx, 429), then answered
 //! with NoOpinion and the error, which the chain reports in [`Verdict::errors`].
 //!
-//! Calls happen on the caller's runtime ([`AsyncAuthorizer::authorize_async`]). Callers that
-//! cannot await use [`AsyncAuthorizer::authorize_blocking`]: a cache hit answers at once; a
-//! miss is sent to a dedicated thread running its own small runtime, and the caller waits.
+//! Calls happen on the caller's task ([`AsyncAuthorizer::authorize_async`]), so concurrent
+//! requests make concurrent calls; nothing blocks a thread.
 
 mod client;
 pub mod config;
@@ -19,7 +18,7 @@ pub mod review;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apimachinery::{Attributes, Decision, UserInfo};
@@ -73,8 +72,6 @@ impl Default for WebhookOptions {
     }
 }
 
-type Job = (Attributes, mpsc::Sender<Verdict>);
-
 struct Shared {
     target: Target,
     options: WebhookOptions,
@@ -84,14 +81,12 @@ struct Shared {
 /// kube's webhook authorizer; see the module docs.
 pub struct WebhookAuthorizer {
     shared: Arc<Shared>,
-    /// The blocking path's worker, started on first use.
-    worker: OnceLock<Mutex<mpsc::Sender<Job>>>,
 }
 
 impl WebhookAuthorizer {
     pub fn new(target: Target, options: WebhookOptions) -> Self {
         let shared = Shared { target, options, cache: Mutex::new(HashMap::new()) };
-        Self { shared: Arc::new(shared), worker: OnceLock::new() }
+        Self { shared: Arc::new(shared) }
     }
 
     /// Builds the authorizer from `--authorization-webhook-config-file`.
@@ -102,31 +97,6 @@ impl WebhookAuthorizer {
     /// Number of cached answers (expired ones included until purged).
     pub fn cached(&self) -> usize {
         self.shared.lock().len()
-    }
-
-    fn worker(&self) -> Option<mpsc::Sender<Job>> {
-        let cell = self.worker.get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Job>();
-            let shared = self.shared.clone();
-            let spawned = std::thread::Builder::new().name("authz-webhook".into()).spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!(error = %e, "webhook authorizer: cannot start its runtime");
-                        return;
-                    }
-                };
-                // Ends when the authorizer (the only sender) is dropped.
-                while let Ok((attrs, reply)) = rx.recv() {
-                    let _ = reply.send(rt.block_on(shared.authorize(&attrs)));
-                }
-            });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "webhook authorizer: cannot start its thread");
-            }
-            Mutex::new(tx)
-        });
-        cell.lock().ok().map(|tx| tx.clone())
     }
 }
 
@@ -219,23 +189,6 @@ fn decide(status: ReviewStatus) -> Verdict {
 impl AsyncAuthorizer for WebhookAuthorizer {
     async fn authorize_async(&self, attrs: &Attributes) -> Verdict {
         self.shared.authorize(attrs).await
-    }
-
-    fn authorize_blocking(&self, attrs: &Attributes) -> Verdict {
-        let (key, _) = review::request(attrs);
-        if let Some(status) = self.shared.cached(&key) {
-            return decide(status);
-        }
-        let unavailable = || {
-            let error = "webhook authorizer: its worker thread is not running".to_string();
-            Verdict { decision: Decision::NoOpinion(error.clone()), errors: vec![error] }
-        };
-        let Some(worker) = self.worker() else { return unavailable() };
-        let (tx, rx) = mpsc::channel();
-        if worker.send((attrs.clone(), tx)).is_err() {
-            return unavailable();
-        }
-        rx.recv().unwrap_or_else(|_| unavailable())
     }
 }
 

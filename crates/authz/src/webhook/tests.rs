@@ -14,7 +14,11 @@ struct Server {
     calls: Arc<AtomicUsize>,
 }
 
-/// Answers by user name: alice allowed, mallory denied, both both, broken 500, garbage bad
+/// Calls of `slow*` users being answered now, and the most at once.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static MAX_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Answers by user name (`slow*` users after 200 ms): alice allowed, mallory denied, both both, broken 500, garbage bad
 /// JSON, anyone else no opinion. Requests without the bearer token get 401.
 async fn answer(
     req: http::Request<hyper::body::Incoming>,
@@ -24,6 +28,12 @@ async fn answer(
     let body = req.into_body().collect().await?.to_bytes();
     let review: Value = serde_json::from_slice(&body).unwrap_or_default();
     let user = review["spec"]["user"].as_str().unwrap_or_default().to_string();
+    if user.starts_with("slow") {
+        let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+        MAX_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
     let (code, text) = match (authorized, user.as_str()) {
         (false, _) => (401, "{}".to_string()),
         (_, "broken") => (500, "oops".to_string()),
@@ -144,17 +154,18 @@ async fn decisions_and_caches() {
     authz.authorize_async(&attrs("alice", "delete")).await;
     assert_eq!(server.calls.load(Ordering::SeqCst), 5);
 
-    // The blocking path: a cache hit, then a miss served by the worker thread.
-    let v = tokio::task::spawn_blocking(move || {
-        let hit = authz.authorize_blocking(&attrs("alice", "get"));
-        let miss = authz.authorize_blocking(&attrs("alice", "list"));
-        (hit, miss)
-    })
-    .await
-    .unwrap();
-    assert_eq!(v.0.decision, Decision::Allow("alice may".into()));
-    assert_eq!(v.1.decision, Decision::Allow("alice may".into()));
-    assert_eq!(server.calls.load(Ordering::SeqCst), 6);
+    // Questions asked at once are sent at once: no single worker serialises them.
+    let authz = Arc::new(authz);
+    let calls: Vec<_> = (0..4)
+        .map(|i| {
+            let authz = authz.clone();
+            tokio::spawn(async move { authz.authorize_async(&attrs(&format!("slow{i}"), "get")).await })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap().decision, Decision::NoOpinion("not mine".into()));
+    }
+    assert!(MAX_IN_FLIGHT.load(Ordering::SeqCst) >= 2, "webhook calls were serialised");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,16 +1,25 @@
-//! RBAC escalation prevention on writes of roles and bindings, as kube's RBAC REST
-//! strategies do: a role may only grant what its author holds (unless the author may
+//! Roles and bindings (rbac.authorization.k8s.io): escalation prevention on every write,
+//! dry runs included, as kube's RBAC REST storage does: a role may only grant what its author holds (unless the author may
 //! `escalate`), a binding may only bind a role whose rules its author holds (unless the
 //! author may `bind` that role).
 
-use super::read::get_object;
-use crate::filters::Ctx;
+use crate::context::Ctx;
 use apimachinery::{Attributes, StatusError};
 use authz::{PolicyRule, RuleResolver};
 use registry::ResourceType;
 use serde_json::Value;
 
-const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(super) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The hooks of Role, ClusterRole, RoleBinding and ClusterRoleBinding.
+pub struct Rbac;
+
+#[async_trait::async_trait]
+impl super::KindHooks for Rbac {
+    async fn check_write(&self, ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
+        check(ctx, rt, obj).await
+    }
+}
 
 async fn may(ctx: &Ctx, verb: &str, resource: &str, namespace: &str, name: &str) -> bool {
     let attrs = Attributes {
@@ -31,10 +40,7 @@ fn rules_in(v: &Value) -> Vec<PolicyRule> {
 }
 
 /// Fails with kube's Forbidden message when the write would grant what its author lacks.
-pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
-    if rt.group != RBAC_GROUP {
-        return Ok(());
-    }
+async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
     let Some(rbac) = ctx.state.rbac.as_ref() else { return Ok(()) };
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
     let ns = if rt.namespaced { ctx.info.namespace.as_str() } else { "" };
@@ -55,7 +61,7 @@ pub async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), Stat
             }
             let catalog = ctx.state.catalog;
             let Some(role_rt) = catalog.lookup(RBAC_GROUP, "v1", role_resource) else { return Ok(()) };
-            match get_object(ctx, role_rt, role_ns, role_name).await {
+            match ctx.state.objects.get(role_rt, role_ns, role_name).await {
                 Ok(role) => rules_in(&role),
                 Err(e) if e.code == 404 => {
                     let msg = authz::escalation::missing_role_message(&ctx.user, role_resource, role_name);

@@ -1,0 +1,44 @@
+//! What a handler knows of its request, as kube's request context (`request.Context` with
+//! its RequestInfo and User): the connection it came on, the RequestInfo, the negotiated
+//! output and the identity it was authorized as. A [`RequestContext`] is built only from
+//! an [`authz::Authorized`] proof (which only authz builds, from the proof of
+//! authentication only authn builds), so no REST or non-resource handler can run before
+//! the filter chain has authenticated and authorized the request.
+
+use crate::negotiate::Output;
+use crate::state::State;
+use apimachinery::{RequestInfo, UserInfo};
+use rustls::pki_types::CertificateDer;
+use std::net::SocketAddr;
+
+/// What the server knows of the connection a request came on.
+pub struct ConnInfo {
+    pub remote: SocketAddr,
+    /// The client certificate chain as presented (leaf first), verified per request.
+    pub peer_certificates: Option<Vec<CertificateDer<'static>>>,
+}
+
+/// Everything a handler needs about the request being served; see the module docs.
+pub struct RequestContext {
+    pub state: State,
+    pub info: RequestInfo,
+    pub output: Output,
+    /// The identity the request acts as (after impersonation).
+    pub user: UserInfo,
+    authorized: authz::Authorized,
+}
+
+/// The short name handlers use.
+pub type Ctx = RequestContext;
+
+impl RequestContext {
+    pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
+        let user = authorized.user().clone();
+        Self { state, info, output, user, authorized }
+    }
+
+    /// What the authorizer chain allowed, and why.
+    pub fn authorized(&self) -> &authz::Authorized {
+        &self.authorized
+    }
+}

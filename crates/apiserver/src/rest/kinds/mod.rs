@@ -1,0 +1,65 @@
+//! Per-kind behaviour around the generic verbs, as kube's per-resource registry strategies
+//! (`pkg/registry/<group>/<resource>/strategy.go` and their REST wrappers): the generic
+//! create, update and delete in `rest/` call these hooks and never test a kind by name.
+
+mod namespace;
+mod rbac;
+mod resource_quota;
+mod service;
+
+use crate::context::Ctx;
+use apimachinery::StatusError;
+use registry::ResourceType;
+use serde_json::Value;
+
+/// What a kind adds to the generic verbs; every hook defaults to nothing.
+#[async_trait::async_trait]
+pub trait KindHooks: Send + Sync {
+    /// On create, after mutating admission and before validation: allocations (a
+    /// Service's cluster IP).
+    async fn before_create(&self, _ctx: &Ctx, _obj: &mut Value) -> Result<(), StatusError> {
+        Ok(())
+    }
+
+    /// On create and update, after field validation and before validating admission, for
+    /// dry runs too: refusals that depend on who writes (RBAC escalation).
+    async fn check_write(&self, _ctx: &Ctx, _rt: &ResourceType, _obj: &Value) -> Result<(), StatusError> {
+        Ok(())
+    }
+
+    /// Before a delete: objects that may never be deleted.
+    fn check_delete(&self, _rt: &ResourceType, _name: &str) -> Result<(), StatusError> {
+        Ok(())
+    }
+
+    /// Finalizers of the kind's own beside `metadata.finalizers` (a Namespace's
+    /// `spec.finalizers`): the object is marked for deletion instead of removed.
+    fn has_own_finalizers(&self, _obj: &Value) -> bool {
+        false
+    }
+
+    /// What marking for deletion changes beside `deletionTimestamp` (a Namespace turns
+    /// Terminating).
+    fn mark_for_deletion(&self, _obj: &mut Value) {}
+
+    /// Whether removing an object of this kind frees quota in its namespace.
+    fn releases_quota(&self, rt: &ResourceType) -> bool {
+        rt.namespaced
+    }
+}
+
+/// Kinds with nothing of their own.
+struct Generic;
+
+impl KindHooks for Generic {}
+
+/// The hooks of `rt`'s kind.
+pub fn hooks(rt: &ResourceType) -> &'static dyn KindHooks {
+    match (rt.group, rt.kind) {
+        ("", "Service") => &service::Service,
+        ("", "Namespace") => &namespace::Namespace,
+        ("", "ResourceQuota") => &resource_quota::ResourceQuota,
+        (rbac::RBAC_GROUP, _) => &rbac::Rbac,
+        _ => &Generic,
+    }
+}
