@@ -2,8 +2,8 @@
 //! front proxy, client certificates, then bearer tokens (token file, service accounts,
 //! bootstrap tokens, webhook), then the legacy basic-auth file.
 
+use crate::config::{Config, StartError, DEFAULT_SERVICE_ACCOUNT_ISSUER};
 use crate::getters::StoreGetter;
-use crate::{Config, StartError};
 use authn::serviceaccount::{self, AuthenticatorConfig, IssuerConfig, TokenIssuer};
 use authn::Authenticator;
 use rustls::server::danger::ClientCertVerifier;
@@ -92,7 +92,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
     }
     if !keys.is_empty() {
         let issuers = if config.service_account_issuers.is_empty() {
-            vec![crate::DEFAULT_SERVICE_ACCOUNT_ISSUER.to_string()]
+            vec![DEFAULT_SERVICE_ACCOUNT_ISSUER.to_string()]
         } else {
             config.service_account_issuers.clone()
         };

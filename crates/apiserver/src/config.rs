@@ -1,0 +1,80 @@
+//! The server's settings, named after kube-apiserver's flags, and why it may fail to start.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// The issuer of service-account tokens when `--service-account-issuer` is not given.
+pub const DEFAULT_SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// kube-apiserver's default --max-request-body-bytes (3 MiB).
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Server settings, named after kube-apiserver's flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_address: IpAddr,
+    pub secure_port: u16,
+    pub tls_cert_file: String,
+    pub tls_private_key_file: String,
+    pub client_ca_file: Option<String>,
+    /// `--token-auth-file`: static bearer tokens (CSV), reloaded on change.
+    pub token_auth_file: Option<PathBuf>,
+    /// `--basic-auth-file`: legacy passwords (CSV), reloaded on change.
+    pub basic_auth_file: Option<PathBuf>,
+    /// `--service-account-key-file`: public (or private) keys that verify SA tokens.
+    pub service_account_key_files: Vec<PathBuf>,
+    /// `--service-account-signing-key-file`: signs TokenRequest and legacy tokens.
+    pub service_account_signing_key_file: Option<PathBuf>,
+    /// `--service-account-issuer` (the first one signs).
+    pub service_account_issuers: Vec<String>,
+    /// `--api-audiences` (default: the issuer).
+    pub api_audiences: Vec<String>,
+    /// `--enable-bootstrap-token-auth`.
+    pub enable_bootstrap_token_auth: bool,
+    /// `--authentication-token-webhook-config-file` and its cache TTL.
+    pub authentication_token_webhook_config_file: Option<PathBuf>,
+    pub authentication_token_webhook_cache_ttl: std::time::Duration,
+    /// `--requestheader-client-ca-file` and `--requestheader-allowed-names` (front proxy).
+    pub requestheader_client_ca_file: Option<String>,
+    pub requestheader_allowed_names: Vec<String>,
+    /// `--oidc-*` flags (an OpenID issuer whose id_tokens are accepted).
+    pub oidc: authn::oidc::OidcFlags,
+    /// `--authentication-config`: kube's AuthenticationConfiguration (JWT issuers), reloaded.
+    pub authentication_config: Option<PathBuf>,
+    /// `--enable-admission-plugins` / `--disable-admission-plugins` (kube's default set when empty).
+    pub enable_admission_plugins: Vec<String>,
+    pub disable_admission_plugins: Vec<String>,
+    /// `--audit-log-path`: one JSON audit event per request (level Metadata).
+    pub audit_log_path: Option<PathBuf>,
+    /// `--authorization-policy-file` (ABAC, one JSON policy per line).
+    pub authorization_policy_file: Option<PathBuf>,
+    /// `--authorization-webhook-config-file` (SubjectAccessReview webhook, kubeconfig format).
+    pub authorization_webhook_config_file: Option<PathBuf>,
+    /// `--authorization-mode`, in order: Node, RBAC, ABAC, Webhook, AlwaysAllow, AlwaysDeny.
+    pub authorization_modes: Vec<String>,
+    pub anonymous_auth: bool,
+    pub max_requests_inflight: usize,
+    pub max_request_body_bytes: usize,
+    /// The cluster CA published as `kube-root-ca.crt` in every namespace.
+    pub root_ca_file: Option<String>,
+    /// A user bound to cluster-admin at start (the admin of `kubeward up`).
+    pub bootstrap_admin_user: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] crate::server::TlsSetupError),
+    #[error(transparent)]
+    ClientCa(#[from] authn::AuthnConfigError),
+    #[error("authorization: {0}")]
+    AuthorizationMode(String),
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("authentication: {0}")]
+    Authentication(String),
+    #[error("admission: {0}")]
+    Admission(String),
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
