@@ -111,6 +111,13 @@ pub async fn read_body(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, Stri
         .unwrap_or("application/json")
         .to_string();
     let limit = ctx.state.max_request_body_bytes;
+    let too_large = || StatusError::request_entity_too_large(&format!("limit is {limit}"));
+    // A declared length over the limit is refused before any byte is read, so a client that
+    // waits for `100 Continue` gets the answer instead of a connection closed mid-upload.
+    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if declared.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
     let read = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(req.into_body(), limit).collect());
     let Ok(collected) = read.await else {
         // A client that trickles its body does not hold a request slot forever.
@@ -121,9 +128,7 @@ pub async fn read_body(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, Stri
     };
     match collected {
         Ok(c) => Ok((c.to_bytes(), ct)),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(StatusError::request_entity_too_large(&format!("limit is {limit}")))
-        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(e) => Err(StatusError::bad_request(format!("error reading request body: {e}"))),
     }
 }
