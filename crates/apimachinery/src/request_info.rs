@@ -115,8 +115,11 @@ impl RequestInfo {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// A boolean query parameter as kube decodes one (`Convert_Slice_string_To_bool`):
+    /// absent is false; present, it is true unless it is `0` or `false` in any case
+    /// (`watch=True` from the Python client, `watch=1`, a bare `watch`).
     pub fn query_bool(&self, key: &str) -> bool {
-        matches!(self.query_param(key), Some("true" | "1"))
+        self.query_param(key).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
     }
 }
 
@@ -178,5 +181,19 @@ mod tests {
         assert!(!i.is_resource_request);
         let i = ri("GET", "/api/v1/watch/namespaces/d/pods", None);
         assert_eq!((i.verb.as_str(), i.resource.as_str()), ("watch", "pods"));
+        for (q, verb) in [
+            ("watch=True", "watch"),
+            ("watch=TRUE", "watch"),
+            ("watch=t", "watch"),
+            ("watch=1", "watch"),
+            ("watch", "watch"),
+            ("watch=False", "list"),
+            ("watch=FALSE", "list"),
+            ("watch=0", "list"),
+            ("limit=5", "list"),
+        ] {
+            let i = ri("GET", "/api/v1/pods", Some(q));
+            assert_eq!(i.verb, verb, "{q}");
+        }
     }
 }

@@ -186,10 +186,10 @@ impl Discovery {
 pub fn version() -> Value {
     json!({
         "major": "1",
-        "minor": "34",
+        "minor": "33",
         "emulationMajor": "1",
-        "emulationMinor": "34",
-        "gitVersion": concat!("v1.34.0+kubeward-", env!("CARGO_PKG_VERSION")),
+        "emulationMinor": "33",
+        "gitVersion": concat!("v1.33.0+kubeward-", env!("CARGO_PKG_VERSION")),
         "gitCommit": "kubeward",
         "gitTreeState": "clean",
         "buildDate": "2026-11-24T00:00:00Z",

@@ -24,7 +24,9 @@ fn python_client_lists_creates_reads() {
     cmd.arg(script).arg(&server.kubeconfig).arg("from-python");
     let out = support::run(cmd, support::COMMAND_TIMEOUT);
     out.assert_ok();
-    out.assert_stdout_contains("configmap: hello from python").assert_stdout_contains("deleted: 404");
+    out.assert_stdout_contains("configmap: hello from python")
+        .assert_stdout_contains("watch: ADDED from-python")
+        .assert_stdout_contains("deleted: 404");
     let namespaces = out.stdout.lines().find_map(|l| l.strip_prefix("namespaces: ")).unwrap_or_default();
     assert!(namespaces.split(',').any(|n| n == "kube-system"), "{out}");
 }

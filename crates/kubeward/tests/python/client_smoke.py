@@ -6,7 +6,7 @@ Prints one line per check; exits non-zero (with the reason) on the first failure
 
 import sys
 
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
 
@@ -50,6 +50,17 @@ def main() -> int:
     if final.data != {"greeting": "updated", "extra": "patched"}:
         print(f"after replace+patch: {final.data}")
         return 1
+
+    # The client's watch sends `watch=True` (Python's spelling), which kube reads as true.
+    stream = watch.Watch()
+    seen = []
+    for event in stream.stream(core.list_namespaced_config_map, namespace, timeout_seconds=10):
+        seen.append((event["type"], event["object"].metadata.name))
+        stream.stop()
+    if seen != [("ADDED", "from-python")]:
+        print(f"watch events: {seen}")
+        return 1
+    print("watch: ADDED from-python")
 
     core.delete_namespaced_config_map("from-python", namespace)
     try:
