@@ -38,7 +38,7 @@ fn matches_golden_cluster_roles() {
         println!("note: shared/golden/rbac-bootstrap/cluster-roles.yaml absent, golden comparison skipped");
         return;
     };
-    let list: Value = serde_yaml::from_str(&text).unwrap();
+    let list: Value = apimachinery::yaml::from_str(&text).unwrap();
     let expected = rules_by_name(list["items"].as_array().unwrap());
     let ours = rules_by_name(&cluster_roles());
     assert_eq!(ours.len(), 31);

@@ -255,7 +255,8 @@ pub fn exec_kubeconfig(path: &Path, server_url: &str, ca_file: &Path, user_entry
         "contexts": [{ "name": "oidc", "context": { "cluster": "kubeward", "user": user } }],
         "current-context": "oidc",
     });
-    std::fs::write(path, serde_yaml::to_string(&kc).expect("kubeconfig yaml")).expect("write kubeconfig");
+    std::fs::write(path, apimachinery::yaml::to_string(&kc).expect("kubeconfig yaml"))
+        .expect("write kubeconfig");
     path.to_path_buf()
 }
 
