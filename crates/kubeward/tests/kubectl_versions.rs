@@ -44,7 +44,7 @@ fn first_column(out: &Output) -> Vec<String> {
 fn everyday_commands(version: &str) {
     let server = Server::start();
     let Some(k) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed under {}", support::KUBECTL_DIR));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     let manifest = server.scratch("manifests").join("web.yaml");

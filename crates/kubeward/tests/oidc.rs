@@ -37,7 +37,7 @@ struct Env {
 
 fn start(id_token_ttl: u32) -> Option<Env> {
     let Some(kubectl) = Kubectl::find(KUBECTL) else {
-        support::skip(&format!("kubectl {KUBECTL} is not installed"));
+        support::missing(&format!("kubectl {KUBECTL}"));
         return None;
     };
     let idp = oidc::start_provider(id_token_ttl)?;

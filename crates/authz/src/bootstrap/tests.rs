@@ -35,7 +35,7 @@ fn matches_golden_cluster_roles() {
         .map(|dir| dir.join("shared/golden/rbac-bootstrap/cluster-roles.yaml"))
         .find(|p| p.exists());
     let Some(text) = golden.and_then(|p| std::fs::read_to_string(p).ok()) else {
-        println!("note: shared/golden/rbac-bootstrap/cluster-roles.yaml absent, golden comparison skipped");
+        testkit::skip("shared/golden/rbac-bootstrap/cluster-roles.yaml absent: golden comparison not made");
         return;
     };
     let list: Value = apimachinery::yaml::from_str(&text).unwrap();

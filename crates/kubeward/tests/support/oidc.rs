@@ -118,11 +118,11 @@ fn installed_idp() -> PathBuf {
     dest
 }
 
-/// Starts the test provider with this id_token (and access token) lifetime in seconds, or
-/// answers `None` (with a printed note) when `node` is not installed.
+/// Starts the test provider with this id_token (and access token) lifetime in seconds. Without
+/// `node`, fails the test, or answers `None` when `KUBEWARD_ALLOW_SKIP` allows the skip.
 pub fn start_provider(id_token_ttl: u32) -> Option<Provider> {
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `node` is not installed, so the OpenID provider cannot run");
+        super::missing("node");
         return None;
     }
     let idp = installed_idp();
