@@ -111,8 +111,11 @@ fn installed_idp() -> PathBuf {
         }
         // Dropping the file releases the lock.
     }
-    // Atomic replace, so a provider starting meanwhile reads either copy whole.
-    let tmp = dest.join(format!(".server-{}.js", std::process::id()));
+    // Atomic replace, so a provider starting meanwhile reads either copy whole. The temporary
+    // name is unique per call: tests of one binary run as threads of one process.
+    static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dest.join(format!(".server-{}-{copy}.js", std::process::id()));
     std::fs::write(&tmp, &server).expect("copy server.js");
     std::fs::rename(&tmp, dest.join("server.js")).expect("place server.js");
     dest
