@@ -11,6 +11,7 @@ pub mod request_info;
 pub mod selectors;
 pub mod status;
 pub mod user;
+pub mod yaml;
 
 pub use attributes::{Attributes, Decision};
 pub use gvr::GroupResource;

@@ -36,7 +36,9 @@ pub fn bytes_response(status: u16, content_type: &str, bytes: impl Into<Bytes>) 
 /// Serializes a value in the negotiated format (Tables are built by the caller).
 pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
     match out {
-        Output::Yaml => ("application/yaml", serde_yaml::to_string(v).unwrap_or_default().into_bytes()),
+        Output::Yaml => {
+            ("application/yaml", apimachinery::yaml::to_string(v).unwrap_or_default().into_bytes())
+        }
         Output::Json | Output::Table(_) => {
             let mut s = go_json(v);
             s.push('\n');

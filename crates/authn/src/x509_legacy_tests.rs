@@ -310,7 +310,7 @@ fn openssl_tutorial(dir: &std::path::Path) -> Option<()> {
 async fn openssl_tutorial_certificate_authenticates_and_handshakes() {
     let dir = tempfile::tempdir().unwrap();
     if openssl_tutorial(dir.path()).is_none() {
-        eprintln!("skipped: openssl is not installed");
+        testkit::missing("openssl", "Debian: apt-get install openssl");
         return;
     }
     let ca_path = dir.path().join("ca.crt");

@@ -20,7 +20,7 @@ pub const AUTOUPDATE_ANNOTATION: &str = "rbac.authorization.kubernetes.io/autoup
 fn items(yaml: &str) -> Vec<Value> {
     // The embedded files are fixed at build time and a test parses each of them, so a
     // failure here is a build defect, not an input error.
-    let list: Value = serde_yaml::from_str(yaml).expect("embedded bootstrap YAML parses");
+    let list: Value = apimachinery::yaml::from_str(yaml).expect("embedded bootstrap YAML parses");
     match list.get("items") {
         Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),

@@ -11,7 +11,7 @@ const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespac
 fn default_admission_plugins() {
     let server = Server::start();
     let Some(k) = server.kubectl("") else {
-        support::skip("kubectl is not installed");
+        support::missing("kubectl");
         return;
     };
 

@@ -165,7 +165,7 @@ fn resource_quota_limits_pod_count() {
 
     let (ok, last) = retry(Duration::from_secs(10), || {
         let out = admin.ok(&["get", "quota", "q", "-o", "yaml"]);
-        let v: Value = serde_yaml::from_str(&out.stdout).expect("yaml");
+        let v: Value = apimachinery::yaml::from_str(&out.stdout).expect("yaml");
         (v["status"]["used"]["pods"] == "1" && v["status"]["hard"]["pods"] == "1", out.stdout)
     });
     assert!(ok, "quota status does not show used pods=1: {last}");

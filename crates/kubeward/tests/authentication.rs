@@ -371,7 +371,7 @@ fn unauthorized_post_over_http2_gets_its_401() {
 #[test]
 fn openssl_v1_client_certificate_authenticates() {
     if !support::have_program("openssl") {
-        support::skip("openssl is not installed");
+        support::missing("openssl");
         return;
     }
     let server = Server::start();

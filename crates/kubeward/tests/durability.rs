@@ -23,7 +23,7 @@ fn configmap_names(k: &support::Kubectl) -> BTreeSet<String> {
 fn writes_survive_kill_9_and_pki_is_reused() {
     let mut server = Server::start();
     let Some(k) = server.kubectl("") else {
-        support::skip("kubectl is not installed");
+        support::missing("kubectl");
         return;
     };
     let pki = server.pki_dir();

@@ -54,7 +54,7 @@ fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
 fn two_servers_share_one_etcd() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let Some(etcd) = rt.block_on(storage::etcd::TestEtcd::start_or_skip()) else { return };
-    let Some(bin) = Kubectl::find("1.32") else { return support::skip("kubectl 1.32 not installed") };
+    let Some(bin) = Kubectl::find("1.32") else { return support::missing("kubectl 1.32") };
     let dir = tempfile::tempdir().expect("tempdir");
     let a = up_on_etcd(&dir.path().join("a"), &etcd.endpoint());
     let b = up_on_etcd(&dir.path().join("b"), &etcd.endpoint());

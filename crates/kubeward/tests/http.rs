@@ -41,7 +41,7 @@ struct Curl<'a> {
 impl<'a> Curl<'a> {
     fn new(server: &'a Server) -> Option<Self> {
         if !support::have_program("curl") {
-            support::skip("curl is not installed (scripts/test installs it)");
+            support::missing("curl");
             return None;
         }
         Some(Curl { server, n: std::cell::Cell::new(0) })

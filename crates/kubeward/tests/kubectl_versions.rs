@@ -44,7 +44,7 @@ fn first_column(out: &Output) -> Vec<String> {
 fn everyday_commands(version: &str) {
     let server = Server::start();
     let Some(k) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed under {}", support::KUBECTL_DIR));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     let manifest = server.scratch("manifests").join("web.yaml");
@@ -64,7 +64,8 @@ fn everyday_commands(version: &str) {
     assert_eq!(first_column(&out), ["web"], "{out}");
 
     let out = k.ok(&["get", "pod", "web", "-o", "yaml"]);
-    let pod: serde_yaml::Value = serde_yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let pod: serde_json::Value =
+        apimachinery::yaml::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(pod["kind"].as_str(), Some("Pod"), "{out}");
     assert_eq!(pod["metadata"]["name"].as_str(), Some("web"), "{out}");
     assert_eq!(pod["metadata"]["namespace"].as_str(), Some("default"), "{out}");

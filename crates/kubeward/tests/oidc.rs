@@ -37,7 +37,7 @@ struct Env {
 
 fn start(id_token_ttl: u32) -> Option<Env> {
     let Some(kubectl) = Kubectl::find(KUBECTL) else {
-        support::skip(&format!("kubectl {KUBECTL} is not installed"));
+        support::missing(&format!("kubectl {KUBECTL}"));
         return None;
     };
     let idp = oidc::start_provider(id_token_ttl)?;
@@ -142,8 +142,9 @@ fn whoami_of(out: &support::Output) -> (String, Vec<String>) {
 fn setup_sections(text: &str) -> (Value, String, Value) {
     let parts: Vec<&str> = text.split("\n## ").collect();
     assert_eq!(parts.len(), 3, "three sections expected:\n{text}");
-    let yaml =
-        |s: &str| -> Value { serde_yaml::from_str(s).unwrap_or_else(|e| panic!("not YAML ({e}):\n{s}")) };
+    let yaml = |s: &str| -> Value {
+        apimachinery::yaml::from_str(s).unwrap_or_else(|e| panic!("not YAML ({e}):\n{s}"))
+    };
     // The heading lines are YAML comments; each YAML section parses with its heading.
     (yaml(parts[0]), parts[1].to_string(), yaml(&format!("# {}", parts[2])))
 }
@@ -223,7 +224,8 @@ fn oidc_group_binding_lets_alice_list_pods_and_bob_is_forbidden() {
     let (users, _, binding) = setup_sections(&text);
 
     // The admin applies the printed binding as it is.
-    let binding_file = env.server.file("binding.yaml", &serde_yaml::to_string(&binding).expect("yaml"));
+    let binding_file =
+        env.server.file("binding.yaml", &apimachinery::yaml::to_string(&binding).expect("yaml"));
     let admin = env.server.kubectl_with(KUBECTL, "admin", env.server.admin_kubeconfig());
     admin.ok(&["apply", "-f", &binding_file.display().to_string()]);
 

@@ -1,5 +1,6 @@
 //! The official Python `kubernetes` client against a real server (tests/python/).
-//! Skipped, with a note, when `python3 -c 'import kubernetes'` fails; scripts/test installs it.
+//! Needs `python3 -c 'import kubernetes'` to work (scripts/test installs the client); fails
+//! otherwise, unless `KUBEWARD_ALLOW_SKIP` allows the skip.
 
 mod support;
 
@@ -15,7 +16,7 @@ fn python_client_available() -> bool {
 #[test]
 fn python_client_lists_creates_reads() {
     if !python_client_available() {
-        support::skip("the Python kubernetes client is not installed (pip install kubernetes)");
+        support::missing("python kubernetes client");
         return;
     }
     let server = Server::start();

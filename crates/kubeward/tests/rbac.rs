@@ -13,7 +13,7 @@ const JANE_DENIED: &str = r#"Error from server (Forbidden): pods is forbidden: U
 /// (bounded) for her `get pods` to succeed.
 fn grant_and_check(server: &Server, version: &str, namespace: &str, subject: &str) {
     let Some(admin) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed"));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     let jane_kc = server.user_kubeconfig("jane", &["devs"]);
@@ -85,7 +85,7 @@ fn user_is_denied_then_granted_protobuf_writes() {
 fn group_is_denied_then_granted_json_writes() {
     let server = Server::start();
     let Some(admin) = server.kubectl("1.27") else {
-        support::skip("kubectl 1.27 is not installed");
+        support::missing("kubectl 1.27");
         return;
     };
     admin.ok(&["create", "namespace", "team"]).assert_stdout_contains("namespace/team created");
@@ -98,7 +98,7 @@ fn group_is_denied_then_granted_json_writes() {
 fn admin_can_ask_on_behalf_of_jane() {
     let server = Server::start();
     let Some(admin) = server.kubectl("") else {
-        support::skip("kubectl is not installed");
+        support::missing("kubectl");
         return;
     };
     let out = admin.run(&["auth", "can-i", "list", "pods", "--as", "jane"]);
@@ -138,7 +138,7 @@ fn admin_can_ask_on_behalf_of_jane() {
 fn roles_cannot_grant_more_than_the_writer_holds() {
     let server = Server::start();
     let Some(admin) = server.kubectl("") else {
-        support::skip("kubectl is not installed");
+        support::missing("kubectl");
         return;
     };
     admin.ok(&[

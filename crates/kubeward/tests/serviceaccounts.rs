@@ -382,7 +382,7 @@ fn token_request_and_whoami_across_kubectl_versions() {
     let server = Server::start();
     for version in ["1.27", "1.33"] {
         let Some(bin) = support::Kubectl::find(version) else {
-            support::skip(&format!("kubectl {version} is not installed"));
+            support::missing(&format!("kubectl {version}"));
             continue;
         };
         let admin = server.kubectl_with(version, "admin", &server.kubeconfig);

@@ -10,7 +10,7 @@ use support::{eventually, Server};
 fn service_account_token_from_create_token() {
     let server = Server::start();
     let Some(admin) = server.kubectl("") else {
-        support::skip("kubectl is not installed");
+        support::missing("kubectl");
         return;
     };
     admin.ok(&["create", "namespace", "ci"]);

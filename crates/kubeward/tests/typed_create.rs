@@ -18,7 +18,7 @@ fn get_json(k: &Kubectl, args: &[&str]) -> Value {
 fn typed_creates(version: &str) {
     let server = Server::start();
     let Some(k) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed"));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     let ns = "typed";
@@ -96,7 +96,7 @@ fn typed_creates(version: &str) {
 fn typed_service(version: &str) {
     let server = Server::start();
     let Some(k) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed"));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     k.ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
@@ -110,7 +110,7 @@ fn typed_service(version: &str) {
 fn typed_deployment(version: &str) {
     let server = Server::start();
     let Some(k) = server.kubectl(version) else {
-        support::skip(&format!("kubectl {version} is not installed"));
+        support::missing(&format!("kubectl {version}"));
         return;
     };
     k.ok(&["create", "deployment", "web", "--image=nginx:1.27", "--replicas=2"]);

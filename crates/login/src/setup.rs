@@ -142,15 +142,15 @@ mod tests {
         }
         // The kubeconfig and binding parts are valid YAML documents.
         let users = text.split("## 2.").next().unwrap();
-        let v: serde_json::Value = serde_yaml_ok(users);
+        let v: serde_json::Value = yaml_ok(users);
         assert_eq!(v["users"][0]["user"]["exec"]["args"][1], "get-token");
         let binding = text.split("(kubectl apply -f -):\n").nth(1).unwrap();
-        let b: serde_json::Value = serde_yaml_ok(binding);
+        let b: serde_json::Value = yaml_ok(binding);
         assert_eq!(b["subjects"][0]["name"], "oidc:devs");
     }
 
-    fn serde_yaml_ok(text: &str) -> serde_json::Value {
+    fn yaml_ok(text: &str) -> serde_json::Value {
         let body: String = text.lines().filter(|l| !l.starts_with("##")).collect::<Vec<_>>().join("\n");
-        serde_yaml::from_str(&body).unwrap()
+        apimachinery::yaml::from_str(&body).unwrap()
     }
 }

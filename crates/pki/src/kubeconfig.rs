@@ -40,6 +40,39 @@ impl Kubeconfig {
             "current-context": context,
             "preferences": {},
         });
-        serde_yaml::to_string(&doc).unwrap_or_default()
+        apimachinery::yaml::to_string(&doc).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kubeconfig_is_yaml_that_reads_back() {
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", "A".repeat(1200));
+        let kc = Kubeconfig {
+            cluster_name: "kubeward".into(),
+            server: "https://127.0.0.1:6443".into(),
+            ca_pem: pem.clone(),
+            user_name: "kubeward-admin".into(),
+            client_cert_pem: Some(pem.clone()),
+            client_key_pem: Some(pem),
+            token: Some("true".into()),
+        };
+        let text = kc.to_yaml();
+        let v: serde_json::Value = apimachinery::yaml::from_str(&text).unwrap();
+        assert_eq!(v["current-context"], "kubeward-admin@kubeward");
+        assert_eq!(v["clusters"][0]["cluster"]["server"], "https://127.0.0.1:6443");
+        assert_eq!(v["users"][0]["user"]["token"], "true");
+        let ca = base64::engine::general_purpose::STANDARD
+            .decode(v["clusters"][0]["cluster"]["certificate-authority-data"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(ca).unwrap(), kc.ca_pem);
+        // One line per field: the base64 data is not folded.
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with("certificate-authority-data: LS0t")),
+            "{text}"
+        );
     }
 }

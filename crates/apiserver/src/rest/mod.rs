@@ -142,7 +142,7 @@ pub fn decode_object(bytes: &[u8], ct: &str) -> Result<Value, StatusError> {
     let v: Value = match media_type(ct).as_str() {
         "application/json" | "" => serde_json::from_slice(bytes)
             .map_err(|e| StatusError::bad_request(format!("error decoding JSON body: {e}")))?,
-        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(bytes)
+        "application/yaml" | "application/x-yaml" | "text/yaml" => apimachinery::yaml::from_slice(bytes)
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))?,
         "application/vnd.kubernetes.protobuf" => kube_protobuf::decode_to_json(bytes)
             .map_err(|e| StatusError::bad_request(format!("error decoding protobuf body: {e}")))?,
@@ -160,4 +160,54 @@ async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusE
         return Err(StatusError::bad_request("the request body is empty"));
     }
     decode_object(&bytes, &ct)
+}
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    const YAML: &str = "application/yaml";
+
+    #[test]
+    fn a_yaml_body_decodes_to_json() {
+        let v = decode_object(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  on: yes\n", YAML).unwrap();
+        assert_eq!(v, serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"on": "yes"}}));
+        let e = decode_object(b"- a\n", YAML).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (400, "the request body must be an object"));
+    }
+
+    #[test]
+    fn an_alias_bomb_is_a_bad_request() {
+        let mut bomb =
+            String::from("kind: ConfigMap\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let started = Instant::now();
+        let e = decode_object(bomb.as_bytes(), YAML).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_eq!(e.code, 400);
+        assert!(e.message.starts_with("error decoding YAML body: "), "{}", e.message);
+        let e = write::decode_apply(bomb.as_bytes()).unwrap_err();
+        assert_eq!(e.code, 400);
+        assert!(e.message.starts_with("error decoding patch: "), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_yaml_is_a_bad_request() {
+        let depth = apimachinery::yaml::MAX_DEPTH;
+        let body = |levels: usize| format!("a: {}1{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(decode_object(body(depth - 1).as_bytes(), YAML).is_ok());
+        for levels in [depth, 100_000] {
+            let e = decode_object(body(levels).as_bytes(), YAML).unwrap_err();
+            assert_eq!(e.code, 400);
+            assert!(e.message.starts_with("error decoding YAML body: "), "{}", e.message);
+        }
+        let block: String = (0..depth * 2).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert_eq!(decode_object(block.as_bytes(), YAML).unwrap_err().code, 400);
+    }
 }

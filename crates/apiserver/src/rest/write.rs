@@ -275,9 +275,9 @@ fn patch_kind(ct: &str) -> Result<PatchKind, StatusError> {
     }
 }
 
-fn decode_apply(bytes: &[u8]) -> Result<Value, StatusError> {
+pub(super) fn decode_apply(bytes: &[u8]) -> Result<Value, StatusError> {
     serde_json::from_slice(bytes)
-        .or_else(|_| serde_yaml::from_slice(bytes))
+        .or_else(|_| apimachinery::yaml::from_slice(bytes))
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))
 }
 

@@ -265,7 +265,7 @@ const API_VERSIONS: &[&str] =
 /// authenticators.
 pub fn parse_authentication_configuration(text: &str) -> Result<Vec<JwtAuthenticatorSpec>, OidcConfigError> {
     let doc: AuthenticationConfiguration =
-        serde_yaml::from_str(text).map_err(|e| OidcConfigError::Parse(e.to_string()))?;
+        apimachinery::yaml::from_str(text).map_err(|e| OidcConfigError::Parse(e.to_string()))?;
     if !API_VERSIONS.contains(&doc.api_version.as_str()) {
         return Err(invalid("apiVersion", format!("unsupported `{}`", doc.api_version)));
     }

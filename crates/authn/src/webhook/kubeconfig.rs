@@ -91,7 +91,7 @@ impl WebhookTarget {
 
     pub fn from_kubeconfig(path: &str, text: &str, dir: &Path) -> Result<Self, WebhookError> {
         let bad = |reason: String| WebhookError::Config { path: path.to_string(), reason };
-        let kc: Kubeconfig = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let kc: Kubeconfig = apimachinery::yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let context = kc.contexts.iter().find(|c| c.name == kc.current_context).map(|c| &c.value);
         let cluster = match context {
             Some(ctx) => kc.clusters.iter().find(|c| c.name == ctx.cluster),

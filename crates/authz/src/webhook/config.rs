@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use serde_yaml::Value;
+use serde_json::Value;
 
 use super::WebhookError;
 
@@ -42,7 +42,7 @@ fn named<'a>(
     item: &str,
     wanted: Option<&str>,
 ) -> Result<&'a Value, WebhookError> {
-    let entries = doc.get(list).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+    let entries = doc.get(list).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let entry = match wanted {
         Some(name) => entries.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(name)),
         None => entries.first(),
@@ -98,7 +98,8 @@ fn key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, WebhookError> {
 
 /// Parses kubeconfig text; `dir` resolves relative file paths.
 pub fn parse(text: &str, dir: &Path) -> Result<Target, WebhookError> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| bad(format!("parsing the kubeconfig: {e}")))?;
+    let doc: Value =
+        apimachinery::yaml::from_str(text).map_err(|e| bad(format!("parsing the kubeconfig: {e}")))?;
     let context = field(&doc, "current-context")
         .map(|name| named(&doc, "contexts", "context", Some(name)))
         .transpose()?;

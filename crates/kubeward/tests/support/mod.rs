@@ -460,7 +460,28 @@ impl Kubectl {
     }
 }
 
-/// Prints a note that a check was skipped (visible with `--nocapture` / in nextest output).
+/// Notes that a check was skipped (`SKIPPED:` on stderr, and a line of the skip log that
+/// scripts/test counts; see the `testkit` crate).
 pub fn skip(why: &str) {
-    eprintln!("SKIPPED: {why}");
+    testkit::skip(why);
+}
+
+/// A tool this check needs is missing: fails the test saying what provides it, unless
+/// `KUBEWARD_ALLOW_SKIP` allows skipping it (then noted and counted). The caller returns after.
+/// `tool` is `kubectl 1.27` (a version), `kubectl` (the default one), `curl`, `openssl`,
+/// `node` or `python kubernetes client`.
+#[track_caller]
+pub fn missing(tool: &str) {
+    let dir = std::env::var("KUBECTL_DIR").unwrap_or_else(|_| KUBECTL_DIR.into());
+    let provides = match tool {
+        "curl" => "Debian: apt-get install curl".to_string(),
+        "openssl" => "Debian: apt-get install openssl".to_string(),
+        "node" => "Node.js; Debian: apt-get install nodejs npm".to_string(),
+        "python kubernetes client" => "python3 -m pip install kubernetes".to_string(),
+        kubectl if kubectl.starts_with("kubectl") => format!(
+            "looked for as kubectl.1.27 ... kubectl.1.33 in {dir} (KUBECTL_DIR); the default kubectl also on PATH"
+        ),
+        _ => "see scripts/test".to_string(),
+    };
+    testkit::missing(tool, &provides);
 }

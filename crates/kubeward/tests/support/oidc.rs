@@ -111,9 +111,9 @@ fn installed_idp() -> PathBuf {
         }
         // Dropping the file releases the lock.
     }
-    // Atomic replace, so a provider starting meanwhile reads either copy whole. Tests of one
-    // binary share a process id: the name also counts the copies this process made.
-    static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // Atomic replace, so a provider starting meanwhile reads either copy whole. The temporary
+    // name is unique per call: tests of one binary run as threads of one process.
+    static COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dest.join(format!(".server-{}-{copy}.js", std::process::id()));
     std::fs::write(&tmp, &server).expect("copy server.js");
@@ -121,11 +121,11 @@ fn installed_idp() -> PathBuf {
     dest
 }
 
-/// Starts the test provider with this id_token (and access token) lifetime in seconds, or
-/// answers `None` (with a printed note) when `node` is not installed.
+/// Starts the test provider with this id_token (and access token) lifetime in seconds. Without
+/// `node`, fails the test, or answers `None` when `KUBEWARD_ALLOW_SKIP` allows the skip.
 pub fn start_provider(id_token_ttl: u32) -> Option<Provider> {
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `node` is not installed, so the OpenID provider cannot run");
+        super::missing("node");
         return None;
     }
     let idp = installed_idp();
@@ -258,7 +258,8 @@ pub fn exec_kubeconfig(path: &Path, server_url: &str, ca_file: &Path, user_entry
         "contexts": [{ "name": "oidc", "context": { "cluster": "kubeward", "user": user } }],
         "current-context": "oidc",
     });
-    std::fs::write(path, serde_yaml::to_string(&kc).expect("kubeconfig yaml")).expect("write kubeconfig");
+    std::fs::write(path, apimachinery::yaml::to_string(&kc).expect("kubeconfig yaml"))
+        .expect("write kubeconfig");
     path.to_path_buf()
 }
 

@@ -28,19 +28,27 @@ fn idp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("idp")
 }
 
-/// Starts the IdP with the given id_token lifetime, or `None` when `node` is missing.
+/// Starts the IdP with the given id_token lifetime. Without `node`, fails the test, or answers
+/// `None` when `KUBEWARD_ALLOW_SKIP` allows the skip (noted and counted, see the `testkit` crate).
 pub fn start_idp(id_token_ttl: u32) -> Option<Idp> {
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("NOTE: `node` is not installed: skipping the tests against the real OpenID provider");
+        testkit::missing("node", "Node.js; Debian: apt-get install nodejs npm");
         return None;
     }
     let dir = idp_dir();
-    if !dir.join("node_modules").join("oidc-provider").exists() {
-        let st = Command::new("npm")
-            .args(["ci", "--silent", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status();
-        assert!(st.map(|s| s.success()).unwrap_or(false), "npm ci failed in {}", dir.display());
+    let ready = || dir.join("node_modules").join("oidc-provider").join("package.json").is_file();
+    if !ready() {
+        // Tests run in parallel (threads, or processes under nextest): one installs, the others
+        // wait for it instead of running `npm ci` over each other.
+        let lock = std::fs::File::create(std::env::temp_dir().join("kubeward-login-idp-npm.lock")).unwrap();
+        lock.lock().unwrap();
+        if !ready() {
+            let st = Command::new("npm")
+                .args(["ci", "--silent", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status();
+            assert!(st.map(|s| s.success()).unwrap_or(false), "npm ci failed in {}", dir.display());
+        }
     }
     let tmp = tempfile::tempdir().unwrap();
     let ca = pki::Ca::generate("test-idp-ca").unwrap();

@@ -1,9 +1,9 @@
 //! Conversions from etcd's answers to the store's values and errors: key-values, revisions, and
-//! the one place where an `etcd_client::Error` becomes a [`StoreError`].
+//! the one place where a gRPC status from etcd becomes a [`StoreError`].
 
 use bytes::Bytes;
-use etcd_client::{Error as EtcdError, ResponseHeader};
-use tonic::Code;
+use etcd_proto::etcdserverpb::ResponseHeader;
+use tonic::{Code, Status};
 
 use super::keys::KeySpace;
 use crate::store::{KeyValue, Revision, StoreError};
@@ -19,31 +19,27 @@ pub(crate) enum Fault {
     Other(StoreError),
 }
 
-/// Classifies an etcd client error. `what` names the operation for the message.
-pub(crate) fn fault(what: &str, endpoints: &str, err: EtcdError) -> Fault {
-    match err {
-        EtcdError::GRpcStatus(status) => {
-            // etcd reports these two as OutOfRange and tells them apart only by the message;
-            // its own Go client matches the same strings (rpctypes.ErrGRPCCompacted / FutureRev).
-            if status.code() == Code::OutOfRange {
-                if status.message().contains("required revision has been compacted") {
-                    return Fault::Compacted;
-                }
-                if status.message().contains("required revision is a future revision") {
-                    return Fault::FutureRevision;
-                }
-            }
-            let message =
-                format!("etcd at {endpoints}: {what}: {}: {}", code_name(status.code()), status.message());
-            match status.code() {
-                // The request itself is wrong (too large, malformed): retrying cannot help.
-                Code::InvalidArgument | Code::Unimplemented | Code::DataLoss => {
-                    Fault::Other(StoreError::Internal(message))
-                }
-                _ => Fault::Other(StoreError::Unavailable(message)),
-            }
+/// Classifies a failed etcd request: etcd's answer, or the transport's failure (which tonic
+/// reports as a status too, `Unavailable` or `Unknown`). `what` names the operation for the
+/// message.
+pub(crate) fn fault(what: &str, endpoints: &str, status: Status) -> Fault {
+    // etcd reports these two as OutOfRange and tells them apart only by the message;
+    // its own Go client matches the same strings (rpctypes.ErrGRPCCompacted / FutureRev).
+    if status.code() == Code::OutOfRange {
+        if status.message().contains("required revision has been compacted") {
+            return Fault::Compacted;
         }
-        other => Fault::Other(StoreError::Unavailable(format!("etcd at {endpoints}: {what}: {other}"))),
+        if status.message().contains("required revision is a future revision") {
+            return Fault::FutureRevision;
+        }
+    }
+    let message = format!("etcd at {endpoints}: {what}: {}: {}", code_name(status.code()), status.message());
+    match status.code() {
+        // The request itself is wrong (too large, malformed): retrying cannot help.
+        Code::InvalidArgument | Code::Unimplemented | Code::DataLoss => {
+            Fault::Other(StoreError::Internal(message))
+        }
+        _ => Fault::Other(StoreError::Unavailable(message)),
     }
 }
 
@@ -97,15 +93,14 @@ pub(crate) fn etcd_revision(rev: Revision) -> Result<i64, StoreError> {
 /// The revision in a response header, which etcd always sends.
 pub(crate) fn header_revision(header: Option<&ResponseHeader>) -> Result<Revision, StoreError> {
     match header {
-        Some(header) => revision(header.revision()),
+        Some(header) => revision(header.revision),
         None => Err(StoreError::Internal("etcd sent a response without a header".into())),
     }
 }
 
 /// An etcd key-value as the store's, with the key prefix stripped.
-pub(crate) fn key_value(keys: &KeySpace, kv: etcd_client::KeyValue) -> Result<KeyValue, StoreError> {
-    let create_revision = revision(kv.create_revision())?;
-    let mod_revision = revision(kv.mod_revision())?;
-    let (key, value) = kv.into_key_value();
-    Ok(KeyValue { key: keys.strip(key)?, value: Bytes::from(value), create_revision, mod_revision })
+pub(crate) fn key_value(keys: &KeySpace, kv: etcd_proto::mvccpb::KeyValue) -> Result<KeyValue, StoreError> {
+    let create_revision = revision(kv.create_revision)?;
+    let mod_revision = revision(kv.mod_revision)?;
+    Ok(KeyValue { key: keys.strip(kv.key)?, value: Bytes::from(kv.value), create_revision, mod_revision })
 }

@@ -10,9 +10,11 @@
 //!   `Conflict` carries its current value. etcd acknowledges a write once it is in a quorum's
 //!   fsync'd log, which is the store's durability rule.
 //! - Watches (module `watch`) are etcd watches from `after + 1` with previous values.
-//! - Module `keys` owns the key mapping, `convert` the mapping of etcd's answers and errors.
+//! - Module `client` owns the gRPC plumbing (over the generated code of the `etcd-proto` crate),
+//!   `keys` the key mapping, `convert` the mapping of etcd's answers and errors.
 //! - `TestEtcd` (feature `testing`, module `process`) runs a throwaway etcd for tests.
 
+mod client;
 mod convert;
 mod keys;
 #[cfg(feature = "testing")]
@@ -20,31 +22,23 @@ mod process;
 mod watch;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Identity, KvClient,
-    PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
-};
+use etcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget};
+use etcd_proto::etcdserverpb::response_op::Response as OpResponse;
+use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest, RequestOp, TxnRequest, TxnResponse};
+use futures::TryFutureExt;
 
+use self::client::{Kv, Watch};
 use self::convert::{etcd_revision, header_revision, key_value, Fault};
 use self::keys::KeySpace;
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 
 #[cfg(feature = "testing")]
 pub use self::process::TestEtcd;
-
-/// The largest gRPC message accepted from etcd (etcd itself sends up to 2 GiB); a list of many
-/// large objects can pass tonic's default of 4 MiB.
-const MAX_MESSAGE: usize = i32::MAX as usize;
-
-/// HTTP/2 keep-alive pings, so a watch on a silently dead connection fails instead of hanging.
-/// etcd refuses pings more often than every 5 s (`--grpc-keepalive-min-time`).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// TLS towards etcd (kube-apiserver's `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +79,8 @@ impl Default for EtcdOptions {
 /// What every clone of the store's handles shares.
 #[derive(Clone)]
 pub(crate) struct Conn {
-    kv: KvClient,
-    watch: WatchClient,
+    kv: Kv,
+    watch: Watch,
     keys: KeySpace,
     /// The endpoints, for error messages.
     endpoints: Arc<str>,
@@ -98,7 +92,7 @@ impl Conn {
     async fn bounded<T>(
         &self,
         what: &str,
-        request: impl Future<Output = Result<T, etcd_client::Error>>,
+        request: impl Future<Output = Result<T, tonic::Status>>,
     ) -> Result<T, Fault> {
         match tokio::time::timeout(self.request_timeout, request).await {
             Ok(Ok(answer)) => Ok(answer),
@@ -114,7 +108,7 @@ impl Conn {
     async fn request<T>(
         &self,
         what: &str,
-        request: impl Future<Output = Result<T, etcd_client::Error>>,
+        request: impl Future<Output = Result<T, tonic::Status>>,
     ) -> Result<T, StoreError> {
         self.bounded(what, request).await.map_err(|fault| fault.into_store_error(what, &self.endpoints))
     }
@@ -122,13 +116,15 @@ impl Conn {
     /// A cheap linearizable read of one key, for its header: the current revision, or (with
     /// `at`) whether that revision is still in history.
     async fn probe(&self, at: Option<i64>) -> Result<Revision, Fault> {
-        let mut options = GetOptions::new().with_count_only();
-        if let Some(rev) = at {
-            options = options.with_revision(rev);
-        }
+        let request = RangeRequest {
+            count_only: true,
+            revision: at.unwrap_or(0),
+            ..client::range(self.keys.probe_key(), Vec::new())
+        };
         let mut kv = self.kv.clone();
-        let answer = self.bounded("read the revision", kv.get(self.keys.probe_key(), Some(options))).await?;
-        header_revision(answer.header()).map_err(Fault::Other)
+        let answer =
+            self.bounded("read the revision", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
+        header_revision(answer.header.as_ref()).map_err(Fault::Other)
     }
 
     /// The store's current revision.
@@ -136,16 +132,16 @@ impl Conn {
         self.probe(None).await.map_err(|fault| fault.into_store_error("read the revision", &self.endpoints))
     }
 
-    async fn txn(&self, what: &str, txn: Txn) -> Result<TxnResponse, StoreError> {
+    async fn txn(&self, what: &str, txn: TxnRequest) -> Result<TxnResponse, StoreError> {
         let mut kv = self.kv.clone();
-        self.request(what, kv.txn(txn)).await
+        self.request(what, kv.txn(txn).map_ok(tonic::Response::into_inner)).await
     }
 
     /// The key as the failure branch of a write transaction read it.
-    fn read_back(&self, answer: &TxnResponse) -> Result<Option<KeyValue>, StoreError> {
-        for op in answer.op_responses() {
-            if let TxnOpResponse::Get(mut get) = op {
-                return get.take_kvs().into_iter().next().map(|kv| key_value(&self.keys, kv)).transpose();
+    fn read_back(&self, answer: TxnResponse) -> Result<Option<KeyValue>, StoreError> {
+        for op in answer.responses {
+            if let Some(OpResponse::ResponseRange(get)) = op.response {
+                return get.kvs.into_iter().next().map(|kv| key_value(&self.keys, kv)).transpose();
             }
         }
         Err(StoreError::Internal("etcd answered a failed transaction without the key's value".into()))
@@ -155,8 +151,6 @@ impl Conn {
 /// The [`Store`] over an etcd v3 cluster. Cheap to share behind an `Arc`; every request is
 /// bounded by [`EtcdOptions::request_timeout`].
 pub struct EtcdStore {
-    /// Kept for the life of the store: it owns the endpoint set of the balanced channel.
-    _client: Client,
     conn: Conn,
 }
 
@@ -169,32 +163,13 @@ impl EtcdStore {
         if endpoints.is_empty() {
             return Err(StoreError::Unavailable("no etcd endpoints given".into()));
         }
-        // Require a leader, as kube-apiserver does for watches: a member cut off from its cluster
-        // then fails requests and watches instead of serving stale reads or going silent.
-        let mut connect = ConnectOptions::new()
-            .with_connect_timeout(options.dial_timeout)
-            .with_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT)
-            .with_require_leader(true);
-        if let Some(tls) = &options.tls {
-            connect = connect.with_tls(tls_options(tls)?);
-        }
+        // Require a leader, as kube-apiserver does for watches (module `client`).
         let unreachable =
             |reason: String| StoreError::Unavailable(format!("cannot connect to etcd at {listed}: {reason}"));
-        let client =
-            match tokio::time::timeout(options.dial_timeout, Client::connect(endpoints, Some(connect))).await
-            {
-                Ok(Ok(client)) => client,
-                Ok(Err(err)) => return Err(unreachable(err.to_string())),
-                Err(_) => {
-                    return Err(unreachable(format!("no connection within {:?}", options.dial_timeout)))
-                }
-            };
+        let (kv, watch) = client::connect(endpoints, &options).map_err(unreachable)?;
         let conn = Conn {
-            kv: client
-                .kv_client()
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
-            watch: client.watch_client().max_decoding_message_size(MAX_MESSAGE),
+            kv,
+            watch,
             keys: KeySpace::new(&options.prefix),
             endpoints: Arc::from(listed.as_str()),
             request_timeout: options.dial_timeout,
@@ -205,7 +180,7 @@ impl EtcdStore {
             Fault::Compacted | Fault::FutureRevision => unreachable("unexpected answer".into()),
         })?;
         tracing::info!(endpoints = %listed, prefix = %options.prefix, revision, "connected to etcd");
-        Ok(EtcdStore { _client: client, conn: Conn { request_timeout: options.request_timeout, ..conn } })
+        Ok(EtcdStore { conn: Conn { request_timeout: options.request_timeout, ..conn } })
     }
 
     /// The endpoints this store talks to, comma-separated.
@@ -214,36 +189,18 @@ impl EtcdStore {
     }
 }
 
-/// Reads the TLS files into etcd-client's options.
-fn tls_options(tls: &EtcdTls) -> Result<TlsOptions, StoreError> {
-    let read = |what: &str, path: &Path| {
-        std::fs::read(path).map_err(|err| {
-            StoreError::Unavailable(format!("cannot read the etcd {what} `{}`: {err}", path.display()))
-        })
-    };
-    let mut options = TlsOptions::new().ca_certificate(Certificate::from_pem(read("CA file", &tls.ca_file)?));
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            options = options
-                .identity(Identity::from_pem(read("client certificate", cert)?, read("client key", key)?));
-        }
-        (None, None) => {}
-        _ => {
-            return Err(StoreError::Unavailable(
-                "the etcd client certificate and key must be given together".into(),
-            ))
-        }
-    }
-    Ok(options)
-}
-
 #[async_trait::async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let conn = &self.conn;
         let mut kv = conn.kv.clone();
-        let mut answer = conn.request("get", kv.get(conn.keys.key(key), None)).await?;
-        answer.take_kvs().into_iter().next().map(|kv| key_value(&conn.keys, kv)).transpose()
+        let answer = conn
+            .request(
+                "get",
+                kv.range(client::range(conn.keys.key(key), Vec::new())).map_ok(tonic::Response::into_inner),
+            )
+            .await?;
+        answer.kvs.into_iter().next().map(|kv| key_value(&conn.keys, kv)).transpose()
     }
 
     async fn list(
@@ -259,27 +216,28 @@ impl Store for EtcdStore {
             return Ok(ListResult { items: Vec::new(), revision, remaining: false });
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let options = GetOptions::new().with_range(range.end).with_limit(limit);
+        let request = RangeRequest { limit, ..client::range(range.key, range.end) };
         let mut kv = conn.kv.clone();
-        let mut answer = conn.request("list", kv.get(range.key, Some(options))).await?;
-        let revision = header_revision(answer.header())?;
-        let remaining = answer.more();
-        let items =
-            answer.take_kvs().into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
+        let answer = conn.request("list", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
+        let revision = header_revision(answer.header.as_ref())?;
+        let remaining = answer.more;
+        let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
         Ok(ListResult { items, revision, remaining })
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
         let conn = &self.conn;
         let etcd_key = conn.keys.key(key);
-        let txn = Txn::new()
-            .when([Compare::create_revision(etcd_key.clone(), CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(etcd_key, Vec::from(value.clone()), None)]);
+        let txn = TxnRequest {
+            compare: vec![client::compare(&etcd_key, CompareTarget::Create, CompareResult::Equal, 0)],
+            success: vec![client::put(etcd_key, Vec::from(value.clone()), false)],
+            failure: Vec::new(),
+        };
         let answer = conn.txn("create", txn).await?;
-        if !answer.succeeded() {
+        if !answer.succeeded {
             return Err(StoreError::AlreadyExists);
         }
-        let revision = header_revision(answer.header())?;
+        let revision = header_revision(answer.header.as_ref())?;
         Ok(KeyValue { key: key.to_owned(), value, create_revision: revision, mod_revision: revision })
     }
 
@@ -291,35 +249,34 @@ impl Store for EtcdStore {
     ) -> Result<KeyValue, StoreError> {
         let conn = &self.conn;
         let etcd_key = conn.keys.key(key);
-        let put =
-            TxnOp::put(etcd_key.clone(), Vec::from(value.clone()), Some(PutOptions::new().with_prev_key()));
+        let put = client::put(etcd_key.clone(), Vec::from(value.clone()), true);
         let answer = conn.txn("update", guarded(&etcd_key, expected, put)?).await?;
-        if !answer.succeeded() {
-            return Err(failed_precondition(conn.read_back(&answer)?));
+        if !answer.succeeded {
+            return Err(failed_precondition(conn.read_back(answer)?));
         }
-        let revision = header_revision(answer.header())?;
-        let previous = answer.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Put(mut put) => put.take_prev_key(),
+        let revision = header_revision(answer.header.as_ref())?;
+        let previous = answer.responses.into_iter().find_map(|op| match op.response {
+            Some(OpResponse::ResponsePut(put)) => put.prev_kv,
             _ => None,
         });
         let Some(previous) = previous else {
             return Err(StoreError::Internal("etcd answered an update without the previous value".into()));
         };
-        let create_revision = convert::revision(previous.create_revision())?;
+        let create_revision = convert::revision(previous.create_revision)?;
         Ok(KeyValue { key: key.to_owned(), value, create_revision, mod_revision: revision })
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue, StoreError> {
         let conn = &self.conn;
         let etcd_key = conn.keys.key(key);
-        let delete = TxnOp::delete(etcd_key.clone(), Some(DeleteOptions::new().with_prev_key()));
+        let delete = client::delete(etcd_key.clone());
         let answer = conn.txn("delete", guarded(&etcd_key, expected, delete)?).await?;
-        if !answer.succeeded() {
-            return Err(failed_precondition(conn.read_back(&answer)?));
+        if !answer.succeeded {
+            return Err(failed_precondition(conn.read_back(answer)?));
         }
-        let revision = header_revision(answer.header())?;
-        let deleted = answer.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Delete(mut delete) => delete.take_prev_kvs().into_iter().next(),
+        let revision = header_revision(answer.header.as_ref())?;
+        let deleted = answer.responses.into_iter().find_map(|op| match op.response {
+            Some(OpResponse::ResponseDeleteRange(delete)) => delete.prev_kvs.into_iter().next(),
             _ => None,
         });
         let Some(deleted) = deleted else {
@@ -344,7 +301,8 @@ impl Store for EtcdStore {
         }
         let conn = &self.conn;
         let mut kv = conn.kv.clone();
-        match conn.bounded("compact", kv.compact(etcd_revision(rev)?, None)).await {
+        let request = CompactionRequest { revision: etcd_revision(rev)?, physical: false };
+        match conn.bounded("compact", kv.compact(request).map_ok(tonic::Response::into_inner)).await {
             Ok(_) => {
                 tracing::debug!(revision = rev, "etcd compacted");
                 Ok(())
@@ -362,12 +320,17 @@ impl Store for EtcdStore {
 
 /// A transaction that does `write` if the key exists and (with `expected`) is at that revision,
 /// and otherwise reads the key.
-fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: TxnOp) -> Result<Txn, StoreError> {
-    let mut compares = vec![Compare::create_revision(etcd_key.to_vec(), CompareOp::Greater, 0)];
+fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: RequestOp) -> Result<TxnRequest, StoreError> {
+    let mut compare = vec![client::compare(etcd_key, CompareTarget::Create, CompareResult::Greater, 0)];
     if let Some(rev) = expected {
-        compares.push(Compare::mod_revision(etcd_key.to_vec(), CompareOp::Equal, etcd_revision(rev)?));
+        compare.push(client::compare(
+            etcd_key,
+            CompareTarget::Mod,
+            CompareResult::Equal,
+            etcd_revision(rev)?,
+        ));
     }
-    Ok(Txn::new().when(compares).and_then([write]).or_else([TxnOp::get(etcd_key.to_vec(), None)]))
+    Ok(TxnRequest { compare, success: vec![write], failure: vec![client::get(etcd_key.to_vec())] })
 }
 
 /// Why a guarded write failed, from the key as it is now.

@@ -5,7 +5,8 @@
 //!
 //! The binary is `$KUBEWARD_ETCD_BIN`, else `etcd` on `PATH` (Debian: `apt-get install
 //! etcd-server`). [`TestEtcd::start_or_skip`] fails a test loudly when it is missing, unless
-//! `KUBEWARD_SKIP_ETCD=1`, which skips etcd tests with a note.
+//! `KUBEWARD_SKIP_ETCD=1` (which skips etcd tests) or `KUBEWARD_ALLOW_SKIP` covers `etcd`; a
+//! skip is noted and counted (the `testkit` crate).
 
 // Test support: a panic is how a missing etcd fails the calling test.
 #![allow(clippy::panic)]
@@ -45,19 +46,22 @@ impl TestEtcd {
         std::env::var("KUBEWARD_SKIP_ETCD").is_ok_and(|v| v == "1")
     }
 
-    /// Starts an etcd for a test. Returns `None` (after printing a note) when
-    /// `KUBEWARD_SKIP_ETCD=1`; panics with what to install when etcd is missing or with its log
-    /// when it does not come up.
+    /// Starts an etcd for a test. Returns `None` (after noting and counting the skip, see the
+    /// `testkit` crate) when `KUBEWARD_SKIP_ETCD=1`, or when etcd is missing and
+    /// `KUBEWARD_ALLOW_SKIP` allows it; otherwise panics with what to install when etcd is
+    /// missing, or with its log when it does not come up.
     pub async fn start_or_skip() -> Option<TestEtcd> {
         if Self::skip_requested() {
-            eprintln!("note: KUBEWARD_SKIP_ETCD=1: skipping a test that needs etcd");
+            testkit::skip("KUBEWARD_SKIP_ETCD=1: a test that needs etcd");
             return None;
         }
         let Some(binary) = Self::binary() else {
-            panic!(
-                "etcd is not installed: this test needs the `etcd` binary on PATH (Debian: \
-                 `apt-get install etcd-server`) or KUBEWARD_ETCD_BIN; set KUBEWARD_SKIP_ETCD=1 to skip it"
+            testkit::missing(
+                "etcd",
+                "the `etcd` binary on PATH, Debian: `apt-get install etcd-server`, or KUBEWARD_ETCD_BIN; \
+                 KUBEWARD_SKIP_ETCD=1 skips etcd tests even when it is installed",
             );
+            return None;
         };
         match Self::start(&binary).await {
             Ok(etcd) => Some(etcd),

@@ -16,9 +16,11 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use etcd_client::{EventType as EtcdEventType, WatchOptions, WatchResponse};
+use etcd_proto::etcdserverpb::{WatchCreateRequest, WatchResponse};
+use etcd_proto::mvccpb::event::EventType as EtcdEventType;
 use futures::StreamExt;
 
+use super::client::WatchStream as EtcdWatch;
 use super::convert::{etcd_revision, fault, key_value, revision, Fault};
 use super::Conn;
 use crate::store::{EventType, KeyValue, Revision, StoreError, WatchEvent, WatchStream};
@@ -27,7 +29,7 @@ use crate::store::{EventType, KeyValue, Revision, StoreError, WatchEvent, WatchS
 const COMPACTED_LOOKUP: Duration = Duration::from_secs(5);
 
 struct Cursor {
-    stream: etcd_client::WatchStream,
+    stream: EtcdWatch,
     conn: Conn,
     pending: VecDeque<WatchEvent>,
     done: bool,
@@ -44,14 +46,14 @@ pub(super) async fn open(conn: Conn, prefix: &str, after: Revision) -> Result<Wa
     }
 
     let range = conn.keys.prefix_range(prefix);
-    let options = WatchOptions::new()
-        .with_range(range.end)
-        .with_start_revision(etcd_revision(after)?.saturating_add(1));
-    let mut client = conn.watch.clone();
-    let mut stream = conn
-        .bounded("watch", client.watch(range.key, Some(options.with_prev_key())))
-        .await
-        .map_err(|fault| fault.into_store_error("watch", &conn.endpoints))?;
+    let create = WatchCreateRequest {
+        key: range.key,
+        range_end: range.end,
+        start_revision: etcd_revision(after)?.saturating_add(1),
+        prev_kv: true,
+        ..WatchCreateRequest::default()
+    };
+    let mut stream = conn.request("watch", EtcdWatch::open(&conn.watch, create)).await?;
     confirm(&conn, &mut stream).await?;
     let cursor = Cursor { stream, conn, pending: VecDeque::new(), done: false };
     Ok(futures::stream::unfold(cursor, next).boxed())
@@ -59,21 +61,17 @@ pub(super) async fn open(conn: Conn, prefix: &str, after: Revision) -> Result<Wa
 
 /// Waits for etcd to confirm a new watch, which it does before sending anything else. A start
 /// compacted since the check shows up here or as the stream's first error.
-async fn confirm(conn: &Conn, stream: &mut etcd_client::WatchStream) -> Result<(), StoreError> {
-    let first = conn
-        .bounded("watch", stream.message())
-        .await
-        .map_err(|fault| fault.into_store_error("watch", &conn.endpoints))?;
+async fn confirm(conn: &Conn, stream: &mut EtcdWatch) -> Result<(), StoreError> {
+    let first = conn.request("watch", stream.message()).await?;
     match first {
-        Some(response) if response.compact_revision() != 0 => {
-            Err(compacted_at(conn, response.compact_revision()).await)
+        Some(response) if response.compact_revision != 0 => {
+            Err(compacted_at(conn, response.compact_revision).await)
         }
-        Some(response) if response.canceled() => Err(StoreError::Unavailable(format!(
+        Some(response) if response.canceled => Err(StoreError::Unavailable(format!(
             "etcd at {}: watch refused: {}",
-            conn.endpoints,
-            response.cancel_reason()
+            conn.endpoints, response.cancel_reason
         ))),
-        Some(response) if response.created() && response.events().is_empty() => Ok(()),
+        Some(response) if response.created && response.events.is_empty() => Ok(()),
         Some(_) => Err(StoreError::Internal("etcd sent events before confirming the watch".into())),
         None => Err(StoreError::Unavailable(format!(
             "etcd at {}: the watch stream closed before the watch was created",
@@ -91,11 +89,11 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
             return Some((Ok(event), cursor));
         }
         let failure = match cursor.stream.message().await {
-            Ok(Some(response)) if response.compact_revision() != 0 => {
+            Ok(Some(response)) if response.compact_revision != 0 => {
                 // The watcher fell behind a compaction.
-                compacted_at(&cursor.conn, response.compact_revision()).await
+                compacted_at(&cursor.conn, response.compact_revision).await
             }
-            Ok(Some(response)) => match absorb(&mut cursor, &response) {
+            Ok(Some(response)) => match absorb(&mut cursor, response) {
                 Ok(()) => continue,
                 Err(err) => err,
             },
@@ -114,20 +112,20 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
 }
 
 /// Queues the events of one response; an error ends the stream.
-fn absorb(cursor: &mut Cursor, response: &WatchResponse) -> Result<(), StoreError> {
-    for event in response.events() {
-        let Some(kv) = event.kv() else {
+fn absorb(cursor: &mut Cursor, response: WatchResponse) -> Result<(), StoreError> {
+    for event in response.events {
+        let kind = event.r#type();
+        let Some(kv) = event.kv else {
             return Err(StoreError::Internal("etcd sent a watch event without a key".into()));
         };
-        let kv = key_value(&cursor.conn.keys, kv.clone())?;
-        let prev = event.prev_kv().map(|prev| key_value(&cursor.conn.keys, prev.clone())).transpose()?;
-        cursor.pending.push_back(watch_event(event.event_type(), kv, prev));
+        let kv = key_value(&cursor.conn.keys, kv)?;
+        let prev = event.prev_kv.map(|prev| key_value(&cursor.conn.keys, prev)).transpose()?;
+        cursor.pending.push_back(watch_event(kind, kv, prev));
     }
-    if response.canceled() {
+    if response.canceled {
         return Err(StoreError::Unavailable(format!(
             "etcd at {}: the watch was cancelled: {}",
-            cursor.conn.endpoints,
-            response.cancel_reason()
+            cursor.conn.endpoints, response.cancel_reason
         )));
     }
     Ok(())
@@ -171,14 +169,17 @@ async fn compacted_at(conn: &Conn, compact_revision: i64) -> StoreError {
 /// time, the start itself is reported (history is gone at least up to it).
 async fn compacted(conn: &Conn, after: Revision) -> StoreError {
     let lookup = async {
-        let options = WatchOptions::new().with_start_revision(1);
-        let mut client = conn.watch.clone();
-        let mut stream = client.watch(conn.keys.probe_key(), Some(options)).await.ok()?;
+        let create = WatchCreateRequest {
+            key: conn.keys.probe_key(),
+            start_revision: 1,
+            ..WatchCreateRequest::default()
+        };
+        let mut stream = EtcdWatch::open(&conn.watch, create).await.ok()?;
         while let Ok(Some(response)) = stream.message().await {
-            if response.compact_revision() != 0 {
-                return Some(response.compact_revision());
+            if response.compact_revision != 0 {
+                return Some(response.compact_revision);
             }
-            if response.canceled() {
+            if response.canceled {
                 return None;
             }
         }
