@@ -2,7 +2,7 @@
 //! the answer, including turning a denial into kube's Status (`webhookerrors.ToStatusErr`).
 
 use crate::types::AdmissionRequest;
-use apimachinery::StatusError;
+use apimachinery::{StatusError, StatusReason};
 use serde_json::{json, Map, Value};
 
 /// The AdmissionReview body for a request.
@@ -66,30 +66,6 @@ pub fn response<'a>(answer: &'a Value, uid: &str, api_version: &str) -> Result<&
     Ok(resp)
 }
 
-fn static_reason(r: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "Unauthorized",
-        "Forbidden",
-        "NotFound",
-        "AlreadyExists",
-        "Conflict",
-        "Gone",
-        "Invalid",
-        "ServerTimeout",
-        "Timeout",
-        "TooManyRequests",
-        "BadRequest",
-        "MethodNotAllowed",
-        "NotAcceptable",
-        "RequestEntityTooLarge",
-        "UnsupportedMediaType",
-        "InternalError",
-        "Expired",
-        "ServiceUnavailable",
-    ];
-    KNOWN.iter().copied().find(|k| *k == r).unwrap_or("")
-}
-
 /// A denial as the Status kube returns (`ToStatusErr`).
 pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     let status = resp.get("result").or_else(|| resp.get("status")).unwrap_or(&Value::Null);
@@ -105,7 +81,7 @@ pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     } else {
         format!("{denied} without explanation")
     };
-    StatusError { code, reason: static_reason(reason), message: text, details: None }
+    StatusError { code, reason: StatusReason::from_wire(reason), message: text, details: None }
 }
 
 #[cfg(test)]
@@ -143,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             (e.code, e.reason, e.message.as_str()),
-            (403, "Forbidden", "admission webhook \"w.example.com\" denied the request: no way")
+            (403, StatusReason::Forbidden, "admission webhook \"w.example.com\" denied the request: no way")
         );
         let e = denial("w", &json!({"allowed": false}));
         assert_eq!(

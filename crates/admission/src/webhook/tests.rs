@@ -108,7 +108,7 @@ async fn validating_webhook_denial_uses_kube_message() {
         webhook("deny.example.com", &url, &ca, json!({})),
     );
     let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
-    assert_eq!((e.code, e.reason), (403, "Forbidden"));
+    assert_eq!((e.code, e.reason), (403, apimachinery::StatusReason::Forbidden));
     assert_eq!(e.message, "admission webhook \"deny.example.com\" denied the request: no pods today");
     // an update is not covered by the rule
     let mut upd = pod_create();

@@ -397,7 +397,7 @@ pub async fn patch(
         check_name(ctx, &patched)?;
         let obj = normalize(ctx, rt, &patched, &mut warnings)?;
         match persist_update(ctx, rt, &current, obj, status_only).await {
-            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => {
                 let out = if ctx.output == Output::Yaml { Output::Yaml } else { ctx.output };
