@@ -7,6 +7,7 @@
 pub mod attributes;
 pub mod gvr;
 pub mod patch;
+pub mod quote;
 pub mod reason;
 pub mod request_info;
 pub mod selectors;

@@ -2,6 +2,7 @@
 //! templates (k8s.io/apimachinery `api/errors`). Every error a client sees is one of these.
 
 use crate::gvr::{GroupKind, GroupResource};
+use crate::quote::go_quote;
 pub use crate::reason::{CauseType, StatusReason};
 use serde_json::{json, Map, Value};
 
@@ -43,10 +44,8 @@ fn details_for(gr: &GroupResource, name: &str) -> Option<StatusDetails> {
     })
 }
 
-/// Go's `%q` for the plain strings kube quotes (names, users, paths).
-pub fn quote(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
-}
+/// Go's `%q` ([`crate::quote::go_quote`]) under its former name, which apiserver's handlers use.
+pub use crate::quote::go_quote as quote;
 
 impl StatusError {
     fn new(code: u16, reason: StatusReason, message: String, details: Option<StatusDetails>) -> Self {
@@ -57,7 +56,7 @@ impl StatusError {
         Self::new(
             404,
             StatusReason::NotFound,
-            format!("{gr} {} not found", quote(name)),
+            format!("{gr} {} not found", go_quote(name)),
             details_for(gr, name),
         )
     }
@@ -66,7 +65,7 @@ impl StatusError {
         Self::new(
             409,
             StatusReason::AlreadyExists,
-            format!("{gr} {} already exists", quote(name)),
+            format!("{gr} {} already exists", go_quote(name)),
             details_for(gr, name),
         )
     }
@@ -75,7 +74,7 @@ impl StatusError {
         Self::new(
             409,
             StatusReason::Conflict,
-            format!("Operation cannot be fulfilled on {gr} {}: {err}", quote(name)),
+            format!("Operation cannot be fulfilled on {gr} {}: {err}", go_quote(name)),
             details_for(gr, name),
         )
     }
@@ -96,7 +95,7 @@ impl StatusError {
         } else if name.is_empty() {
             format!("{gr} is forbidden: {err}")
         } else {
-            format!("{gr} {} is forbidden: {err}", quote(name))
+            format!("{gr} {} is forbidden: {err}", go_quote(name))
         };
         let details = if gr.group.is_empty() && gr.resource.is_empty() && name.is_empty() {
             Some(StatusDetails::default())
@@ -121,9 +120,9 @@ impl StatusError {
             }
         }
         let message = match texts.len() {
-            0 => format!("{gk} {} is invalid", quote(name)),
-            1 => format!("{gk} {} is invalid: {}", quote(name), texts[0]),
-            _ => format!("{gk} {} is invalid: [{}]", quote(name), texts.join(", ")),
+            0 => format!("{gk} {} is invalid", go_quote(name)),
+            1 => format!("{gk} {} is invalid: {}", go_quote(name), texts[0]),
+            _ => format!("{gk} {} is invalid: [{}]", go_quote(name), texts.join(", ")),
         };
         let details = StatusDetails {
             name: name.to_string(),
@@ -145,7 +144,7 @@ impl StatusError {
         Self::new(
             405,
             StatusReason::MethodNotAllowed,
-            format!("{action} is not supported on resources of kind {}", quote(&gr.to_string())),
+            format!("{action} is not supported on resources of kind {}", go_quote(&gr.to_string())),
             Some(details),
         )
     }

@@ -223,7 +223,7 @@ fn invalid_value(field: &str, value: &str, detail: &str) -> StatusCause {
     cause(
         CauseType::FieldValueInvalid,
         field,
-        format!("Invalid value: {}: {detail}", apimachinery::status::quote(value)),
+        format!("Invalid value: {}: {detail}", apimachinery::quote::go_quote(value)),
     )
 }
 
@@ -285,7 +285,7 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
                     "roleRef.kind",
                     format!(
                         "Unsupported value: {}: supported values: {list}",
-                        apimachinery::status::quote(kind)
+                        apimachinery::quote::go_quote(kind)
                     ),
                 ));
             }
@@ -311,7 +311,7 @@ fn validate_pod_spec(spec: Option<&Value>, path: &str, errs: &mut Vec<StatusCaus
                     errs.push(cause(
                         CauseType::FieldValueDuplicate,
                         &format!("{field}.name"),
-                        format!("Duplicate value: {}", apimachinery::status::quote(cname)),
+                        format!("Duplicate value: {}", apimachinery::quote::go_quote(cname)),
                     ));
                 } else {
                     seen.push(cname);
