@@ -1,12 +1,12 @@
 //! The HTTPS client that POSTs TokenReviews to the webhook: HTTP/1.1 over rustls, one
 //! kept-alive connection reused between reviews.
 
-use super::kubeconfig::WebhookTarget;
 use super::WebhookError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use outbound::RestConfig;
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 pub(crate) struct Client {
-    target: WebhookTarget,
+    target: RestConfig,
+    token: Option<String>,
     authority: String,
     port: u16,
     server_name: ServerName<'static>,
@@ -30,7 +31,11 @@ fn tls_error(e: impl std::fmt::Display) -> WebhookError {
 }
 
 impl Client {
-    pub fn new(target: WebhookTarget) -> Result<Self, WebhookError> {
+    pub fn new(target: RestConfig) -> Result<Self, WebhookError> {
+        if target.insecure_skip_tls_verify {
+            return Err(WebhookError::Tls("insecure-skip-tls-verify is not supported".into()));
+        }
+        let token = target.bearer_token().map_err(|e| WebhookError::Tls(e.to_string()))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         if let Some(pem) = &target.ca_pem {
@@ -45,27 +50,29 @@ impl Client {
             .with_safe_default_protocol_versions()
             .map_err(tls_error)?
             .with_root_certificates(roots);
-        let mut config = match (&target.client_cert_pem, &target.client_key_pem) {
-            (Some(cert), Some(key)) => {
-                let chain = rustls_pemfile::certs(&mut cert.as_slice())
+        let mut config = match &target.client_cert {
+            Some(pem) => {
+                let chain = rustls_pemfile::certs(&mut pem.cert.as_slice())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(tls_error)?;
-                let key = rustls_pemfile::private_key(&mut key.as_slice())
+                let key = rustls_pemfile::private_key(&mut pem.key.as_slice())
                     .map_err(tls_error)?
                     .ok_or_else(|| WebhookError::Tls("client key holds no private key".into()))?;
                 builder.with_client_auth_cert(chain, key).map_err(tls_error)?
             }
-            _ => builder.with_no_client_auth(),
+            None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let host = target.server.host().unwrap_or_default();
+        let name = target.tls_server_name.as_deref().unwrap_or(host);
         let server_name =
-            ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
+            ServerName::try_from(name.trim_start_matches('[').trim_end_matches(']').to_string())
                 .map_err(tls_error)?;
         let port = target.server.port_u16().unwrap_or(443);
         let authority = target.server.authority().map(|a| a.to_string()).unwrap_or_default();
         Ok(Self {
             target,
+            token,
             authority,
             port,
             server_name,
@@ -75,8 +82,9 @@ impl Client {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, WebhookError> {
-        let host = self.server_name.to_str();
-        let tcp = tokio::net::TcpStream::connect((host.as_ref(), self.port))
+        let host = self.target.server.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = tokio::net::TcpStream::connect((host, self.port))
             .await
             .map_err(|e| WebhookError::Transport(e.to_string()))?;
         let _ = tcp.set_nodelay(true);
@@ -115,7 +123,7 @@ impl Client {
             .header(http::header::HOST, &self.authority)
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::ACCEPT, "application/json");
-        if let Some(token) = &self.target.token {
+        if let Some(token) = &self.token {
             req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let req =

@@ -1,10 +1,10 @@
 //! Webhook token authentication (`--authentication-token-webhook-config-file`): the
 //! bearer token is sent in an `authentication.k8s.io/v1` TokenReview to a remote service,
 //! whose answer is cached for `--authentication-token-webhook-cache-ttl` (default 2m),
-//! authenticated or not, under the token's SHA-256. Transport errors are not cached.
+//! authenticated or not, under the token's SHA-256. Transport errors are not cached. The
+//! configuration file is a kubeconfig ([`outbound::kubeconfig`]) naming an `https` server.
 
 mod client;
-pub mod kubeconfig;
 
 use crate::cache::{TokenCache, TokenKey};
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client::REQUEST_TIMEOUT;
-pub use kubeconfig::WebhookTarget;
+pub use outbound::RestConfig;
 
 /// kube-apiserver's default `--authentication-token-webhook-cache-ttl`.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(120);
@@ -26,12 +26,12 @@ const CACHE_ENTRIES: usize = 16_384;
 /// Errors of the webhook: its configuration, or one review.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// The kubeconfig file could not be read.
+    /// The kubeconfig is unreadable or unusable.
     #[error("{path}: {source}")]
-    ConfigIo { path: String, source: std::io::Error },
-    /// The kubeconfig is unusable.
-    #[error("{path}: {reason}")]
-    Config { path: String, reason: String },
+    Config { path: String, source: outbound::KubeconfigError },
+    /// The kubeconfig's server is not an `https` URL.
+    #[error("webhook server `{0}` is not an https URL")]
+    NotHttps(String),
     /// The TLS settings (CA, client certificate) are unusable.
     #[error("webhook TLS configuration: {0}")]
     Tls(String),
@@ -105,16 +105,21 @@ where
 impl WebhookTokenAuthenticator {
     /// From the webhook kubeconfig file, with a cache TTL (zero disables the cache).
     pub fn from_config_file(path: &Path, cache_ttl: Duration) -> Result<Self, WebhookError> {
-        Self::new(WebhookTarget::from_kubeconfig_file(path)?, cache_ttl, Vec::new())
+        let config = outbound::kubeconfig::load(path)
+            .map_err(|source| WebhookError::Config { path: path.display().to_string(), source })?;
+        Self::new(config, cache_ttl, Vec::new())
     }
 
     /// `audiences` go into `spec.audiences`; when set, the webhook must answer with at
     /// least one of them.
     pub fn new(
-        target: WebhookTarget,
+        target: RestConfig,
         cache_ttl: Duration,
         audiences: Vec<String>,
     ) -> Result<Self, WebhookError> {
+        if target.server.scheme_str() != Some("https") {
+            return Err(WebhookError::NotHttps(target.server.to_string()));
+        }
         Ok(Self {
             client: client::Client::new(target)?,
             audiences,

@@ -140,7 +140,7 @@ async fn reviews_tokens_and_caches_answers() {
 #[tokio::test]
 async fn audiences_and_no_cache() {
     let server = start_server().await;
-    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, true), Path::new(".")).unwrap();
+    let target = outbound::kubeconfig::parse(&kubeconfig(&server, true), Path::new(".")).unwrap();
     let a = WebhookTokenAuthenticator::new(target, Duration::ZERO, vec!["api".into()]).unwrap();
     assert_eq!(a.authenticate_token("good-token").await.unwrap().name, "jane");
     assert!(a.authenticate_token("good-token").await.is_ok());
@@ -150,8 +150,20 @@ async fn audiences_and_no_cache() {
 #[tokio::test]
 async fn server_refuses_a_client_without_certificate() {
     let server = start_server().await;
-    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, false), Path::new(".")).unwrap();
+    let target = outbound::kubeconfig::parse(&kubeconfig(&server, false), Path::new(".")).unwrap();
     let a = WebhookTokenAuthenticator::new(target, DEFAULT_CACHE_TTL, Vec::new()).unwrap();
     let err = a.authenticate_token("good-token").await.unwrap_err();
     assert!(err.contains("webhook request failed"), "{err}");
+}
+
+#[test]
+fn config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webhook.kubeconfig");
+    std::fs::write(&path, "clusters: [{name: a, cluster: {server: 'http://x'}}]").unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    assert_eq!(e.to_string(), "webhook server `http://x/` is not an https URL");
+    std::fs::write(&path, "clusters: []").unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    assert_eq!(e.to_string(), format!("{}: no cluster in the kubeconfig", path.display()));
 }

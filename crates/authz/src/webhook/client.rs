@@ -35,8 +35,9 @@ pub async fn post(target: &Target, body: Vec<u8>) -> Result<Bytes, CallError> {
     let _ = tcp.set_nodelay(true);
     match &target.tls {
         Some(config) => {
-            let name = rustls::pki_types::ServerName::try_from(bare.to_string())
-                .map_err(|e| fail(format!("server name `{bare}`: {e}"), false))?;
+            let checked = target.server_name.as_deref().unwrap_or(bare);
+            let name = rustls::pki_types::ServerName::try_from(checked.to_string())
+                .map_err(|e| fail(format!("server name `{checked}`: {e}"), false))?;
             let stream = tokio_rustls::TlsConnector::from(config.clone())
                 .connect(name, tcp)
                 .await

@@ -1,15 +1,12 @@
-//! `--authorization-webhook-config-file`: a kubeconfig naming the webhook's server, the CA
-//! that signs it, and the client credentials (certificate and key, or a bearer token).
-//!
-//! The current context picks the cluster and user; without one, the first of each is used.
-//! File paths are relative to the kubeconfig's directory; `*-data` fields hold base64 PEM.
+//! `--authorization-webhook-config-file`: a kubeconfig ([`outbound::kubeconfig`]) naming the
+//! webhook's server, the CA that signs it, and the client credentials (certificate and key, or
+//! a bearer token).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine;
+use outbound::RestConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use serde_yaml::Value;
 
 use super::WebhookError;
 
@@ -22,6 +19,8 @@ pub struct Target {
     pub uri: http::Uri,
     /// TLS settings for `https` servers.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name the server's certificate is checked against (`tls-server-name`, else the host).
+    pub server_name: Option<String>,
     pub bearer_token: Option<String>,
 }
 
@@ -34,54 +33,6 @@ impl std::fmt::Debug for Target {
 
 fn bad(message: impl Into<String>) -> WebhookError {
     WebhookError::Config(message.into())
-}
-
-fn named<'a>(
-    doc: &'a Value,
-    list: &str,
-    item: &str,
-    wanted: Option<&str>,
-) -> Result<&'a Value, WebhookError> {
-    let entries = doc.get(list).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
-    let entry = match wanted {
-        Some(name) => entries.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(name)),
-        None => entries.first(),
-    };
-    match entry {
-        Some(e) => Ok(e.get(item).unwrap_or(&Value::Null)),
-        None if list == "users" => Ok(&Value::Null),
-        None => Err(bad(format!("no {item} `{}` in the kubeconfig", wanted.unwrap_or("(first)")))),
-    }
-}
-
-fn field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// Reads `<key>-data` (base64) or the file `<key>` relative to `dir`.
-fn bytes(v: &Value, key: &str, dir: &Path) -> Result<Option<Vec<u8>>, WebhookError> {
-    if let Some(data) = field(v, &format!("{key}-data")) {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .map_err(|e| bad(format!("`{key}-data` is not base64: {e}")))?;
-        return Ok(Some(decoded));
-    }
-    match field(v, key) {
-        Some(path) => {
-            let path = resolve(dir, path);
-            std::fs::read(&path).map(Some).map_err(|e| bad(format!("reading `{}`: {e}", path.display())))
-        }
-        None => Ok(None),
-    }
-}
-
-fn resolve(dir: &Path, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        dir.join(p)
-    }
 }
 
 fn certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, WebhookError> {
@@ -98,42 +49,29 @@ fn key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, WebhookError> {
 
 /// Parses kubeconfig text; `dir` resolves relative file paths.
 pub fn parse(text: &str, dir: &Path) -> Result<Target, WebhookError> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| bad(format!("parsing the kubeconfig: {e}")))?;
-    let context = field(&doc, "current-context")
-        .map(|name| named(&doc, "contexts", "context", Some(name)))
-        .transpose()?;
-    let cluster = named(&doc, "clusters", "cluster", context.and_then(|c| field(c, "cluster")))?;
-    let user = named(&doc, "users", "user", context.and_then(|c| field(c, "user")))?;
-
-    let server = field(cluster, "server").ok_or_else(|| bad("the cluster has no `server`"))?;
-    let uri: http::Uri = server.parse().map_err(|e| bad(format!("server `{server}`: {e}")))?;
-    if uri.host().is_none() {
-        return Err(bad(format!("server `{server}` has no host")));
-    }
-    let tls = match uri.scheme_str() {
-        Some("https") => Some(Arc::new(tls_config(cluster, user, dir)?)),
-        Some("http") => None,
-        _ => return Err(bad(format!("server `{server}` must be an http or https URL"))),
-    };
-    let bearer_token = match (field(user, "token"), field(user, "tokenFile")) {
-        (Some(t), _) => Some(t.to_string()),
-        (None, Some(f)) => {
-            let path = resolve(dir, f);
-            let t = std::fs::read_to_string(&path)
-                .map_err(|e| bad(format!("reading `{}`: {e}", path.display())))?;
-            Some(t.trim().to_string())
-        }
-        (None, None) => None,
-    };
-    Ok(Target { uri, tls, bearer_token })
+    target(outbound::kubeconfig::parse(text, dir).map_err(|e| bad(e.to_string()))?)
 }
 
-fn tls_config(cluster: &Value, user: &Value, dir: &Path) -> Result<rustls::ClientConfig, WebhookError> {
-    if cluster.get("insecure-skip-tls-verify").and_then(Value::as_bool) == Some(true) {
+/// Reads the kubeconfig file at `path`.
+pub fn load(path: &Path) -> Result<Target, WebhookError> {
+    target(outbound::kubeconfig::load(path).map_err(|e| bad(e.to_string()))?)
+}
+
+fn target(config: RestConfig) -> Result<Target, WebhookError> {
+    let tls = match config.server.scheme_str() {
+        Some("https") => Some(Arc::new(tls_config(&config)?)),
+        _ => None,
+    };
+    let bearer_token = config.bearer_token().map_err(|e| bad(e.to_string()))?;
+    Ok(Target { uri: config.server, tls, server_name: config.tls_server_name, bearer_token })
+}
+
+fn tls_config(config: &RestConfig) -> Result<rustls::ClientConfig, WebhookError> {
+    if config.insecure_skip_tls_verify {
         return Err(bad("`insecure-skip-tls-verify` is not supported: name the webhook's CA"));
     }
-    let ca = match bytes(cluster, "certificate-authority", dir)? {
-        Some(ca) => ca,
+    let ca = match &config.ca_pem {
+        Some(ca) => ca.clone(),
         None => std::fs::read(SYSTEM_BUNDLE).map_err(|e| {
             bad(format!("no certificate-authority and no system bundle ({SYSTEM_BUNDLE}): {e}"))
         })?,
@@ -147,22 +85,12 @@ fn tls_config(cluster: &Value, user: &Value, dir: &Path) -> Result<rustls::Clien
         .with_safe_default_protocol_versions()
         .map_err(|e| bad(e.to_string()))?
         .with_root_certificates(roots);
-    let cert = bytes(user, "client-certificate", dir)?;
-    let key_pem = bytes(user, "client-key", dir)?;
-    let mut config = match (cert, key_pem) {
-        (Some(c), Some(k)) => builder
-            .with_client_auth_cert(certs(&c)?, key(&k)?)
+    let mut tls = match &config.client_cert {
+        Some(pem) => builder
+            .with_client_auth_cert(certs(&pem.cert)?, key(&pem.key)?)
             .map_err(|e| bad(format!("client certificate: {e}")))?,
-        (None, None) => builder.with_no_client_auth(),
-        _ => return Err(bad("`client-certificate` and `client-key` go together")),
+        None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-/// Reads the kubeconfig file at `path`.
-pub fn load(path: &Path) -> Result<Target, WebhookError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad(format!("reading `{}`: {e}", path.display())))?;
-    parse(&text, path.parent().unwrap_or(Path::new(".")))
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
 }

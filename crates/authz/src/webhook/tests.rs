@@ -190,7 +190,12 @@ async fn failures_are_no_opinion_with_an_error_and_not_cached() {
 
     // Nobody listening.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let target = Target { uri: format!("http://{closed}/").parse().unwrap(), tls: None, bearer_token: None };
+    let target = Target {
+        uri: format!("http://{closed}/").parse().unwrap(),
+        tls: None,
+        server_name: None,
+        bearer_token: None,
+    };
     let v = WebhookAuthorizer::new(target, fast()).authorize_async(&attrs("alice", "get")).await;
     assert!(v.errors[0].contains("dial"), "{v:?}");
     assert_eq!(v.decision.reason(), v.errors[0]);
@@ -201,7 +206,7 @@ fn config_errors() {
     let dir = tempfile::tempdir().unwrap();
     let bad = |text: &str| config::parse(text, dir.path()).unwrap_err().to_string();
     assert!(bad("clusters: []").contains("no cluster"));
-    assert!(bad("clusters:\n- name: a\n  cluster: {}\n").contains("no `server`"));
+    assert!(bad("clusters:\n- name: a\n  cluster: {}\n").contains("no server found for cluster"));
     assert!(bad("clusters:\n- name: a\n  cluster:\n    server: ftp://x\n").contains("http or https"));
     assert!(bad(
         "clusters:\n- name: a\n  cluster:\n    server: https://x\n    certificate-authority: missing.crt\n"
