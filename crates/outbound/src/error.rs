@@ -52,8 +52,13 @@ pub enum ErrorKind {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} \"{}\": ", self.op, self.url)?;
-        match &self.kind {
+        write!(f, "{} \"{}\": {}", self.op, self.url, self.kind)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             ErrorKind::Dial { authority, cause } => write!(f, "dial tcp {authority}: {cause}"),
             ErrorKind::Tls { authority, cause } => write!(f, "TLS handshake with {authority}: {cause}"),
             ErrorKind::Transport { cause, .. } => f.write_str(cause),

@@ -77,6 +77,12 @@ impl Target {
         Ok(Self { url: uri, url_text: url.to_string(), client, bearer: None, backoff })
     }
 
+    /// The same target, its calls retried with `backoff`.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
     /// The URL called.
     pub fn url(&self) -> &http::Uri {
         &self.url

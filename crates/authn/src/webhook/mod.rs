@@ -2,9 +2,9 @@
 //! bearer token is sent in an `authentication.k8s.io/v1` TokenReview to a remote service,
 //! whose answer is cached for `--authentication-token-webhook-cache-ttl` (default 2m),
 //! authenticated or not, under the token's SHA-256. Transport errors are not cached. The
-//! configuration file is a kubeconfig ([`outbound::kubeconfig`]) naming an `https` server.
-
-mod client;
+//! configuration file is a kubeconfig ([`outbound::kubeconfig`]) naming an `https` server;
+//! reviews go through an [`outbound::Target`]: pooled connections, 30 s per attempt, kube's
+//! webhook retry policy (`DefaultAuthWebhookRetryBackoff`).
 
 use crate::cache::{TokenCache, TokenKey};
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
@@ -16,8 +16,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use client::REQUEST_TIMEOUT;
 pub use outbound::RestConfig;
+use outbound::{Backoff, Options, Target};
+
+/// kube's default webhook request timeout, for one attempt.
+pub const REQUEST_TIMEOUT: Duration = outbound::DEFAULT_TIMEOUT;
 
 /// kube-apiserver's default `--authentication-token-webhook-cache-ttl`.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(120);
@@ -32,15 +35,12 @@ pub enum WebhookError {
     /// The kubeconfig's server is not an `https` URL.
     #[error("webhook server `{0}` is not an https URL")]
     NotHttps(String),
-    /// The TLS settings (CA, client certificate) are unusable.
-    #[error("webhook TLS configuration: {0}")]
-    Tls(String),
-    /// Connecting or talking to the webhook failed.
+    /// The client cannot be built (CA, client certificate, token file).
+    #[error("webhook client: {0}")]
+    Client(#[from] outbound::ConfigError),
+    /// Connecting or talking to the webhook failed, or it did not answer in time.
     #[error("webhook request failed: {0}")]
-    Transport(String),
-    /// The webhook did not answer in time.
-    #[error("webhook request timed out")]
-    Timeout,
+    Call(#[from] outbound::Error),
     /// The webhook answered with a non-2xx status.
     #[error("webhook returned HTTP status {0}")]
     Status(u16),
@@ -58,7 +58,7 @@ enum Review {
 
 /// The TokenReview webhook authenticator.
 pub struct WebhookTokenAuthenticator {
-    client: client::Client,
+    target: Target,
     audiences: Vec<String>,
     cache: TokenCache<Arc<Review>>,
 }
@@ -121,10 +121,16 @@ impl WebhookTokenAuthenticator {
             return Err(WebhookError::NotHttps(target.server.to_string()));
         }
         Ok(Self {
-            client: client::Client::new(target)?,
+            target: Target::new(&target, Options::default(), Backoff::webhook_default())?,
             audiences,
             cache: TokenCache::new(cache_ttl, CACHE_ENTRIES),
         })
+    }
+
+    /// Retries failed reviews with `backoff` instead of kube's default.
+    pub fn with_retry_backoff(mut self, backoff: Backoff) -> Self {
+        self.target = self.target.with_backoff(backoff);
+        self
     }
 
     /// Reviews one token (from the cache when it was reviewed within the TTL).
@@ -150,9 +156,12 @@ impl WebhookTokenAuthenticator {
             spec["audiences"] = json!(self.audiences);
         }
         let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec});
-        let bytes = self.client.post(body.to_string().into_bytes()).await?;
+        let resp = self.target.post_json(body.to_string()).await?;
+        if !resp.status.is_success() {
+            return Err(WebhookError::Status(resp.status.as_u16()));
+        }
         let review: TokenReview =
-            serde_json::from_slice(&bytes).map_err(|e| WebhookError::Decode(e.to_string()))?;
+            serde_json::from_slice(&resp.body).map_err(|e| WebhookError::Decode(e.to_string()))?;
         let status = review.status;
         if !status.authenticated {
             let why = if status.error.is_empty() { "invalid bearer token".into() } else { status.error };
