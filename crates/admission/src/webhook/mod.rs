@@ -2,8 +2,9 @@
 //! WebhookConfiguration objects from the context, pick the webhooks whose rules and selectors
 //! match, POST an AdmissionReview to each `clientConfig.url`, and apply the answer (a denial
 //! becomes kube's Status; a mutating webhook's base64 JSONPatch is applied to the object).
+//! Calls go through the plugin's [`ClientManager`]: one outbound target per `clientConfig`.
 
-pub mod client;
+pub mod clients;
 pub mod matching;
 pub mod review;
 
@@ -13,6 +14,7 @@ use crate::types::{
 use apimachinery::StatusError;
 use async_trait::async_trait;
 use base64::Engine;
+pub use clients::ClientManager;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -23,17 +25,25 @@ const GROUP: &str = "admissionregistration.k8s.io";
 /// Default `timeoutSeconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 
+/// MutatingAdmissionWebhook; its targets are kept across requests.
 #[derive(Debug, Default)]
-pub struct MutatingWebhook;
+pub struct MutatingWebhook {
+    clients: ClientManager,
+}
 
+/// ValidatingAdmissionWebhook; its targets are kept across requests.
 #[derive(Debug, Default)]
-pub struct ValidatingWebhook;
+pub struct ValidatingWebhook {
+    clients: ClientManager,
+}
 
 /// Why one webhook could not be used; with failurePolicy Ignore these are skipped.
 #[derive(Debug, thiserror::Error)]
 enum CallFailure {
     #[error("failed to call webhook: {0}")]
-    Call(#[from] client::CallError),
+    Call(#[from] outbound::Error),
+    #[error("failed to call webhook: {0}")]
+    Client(#[from] outbound::ConfigError),
     #[error("{0}")]
     Other(String),
 }
@@ -96,7 +106,7 @@ async fn matching_webhooks(
 }
 
 /// Calls one webhook: `Ok(response)` or a failure to be handled by failurePolicy.
-async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> {
+async fn call(wh: &Value, req: &AdmissionRequest, clients: &ClientManager) -> Result<Value, CallFailure> {
     let versions: Vec<&str> =
         crate::types::array_at(wh, &["admissionReviewVersions"]).iter().filter_map(Value::as_str).collect();
     let api_version = if versions.is_empty() || versions.contains(&"v1") {
@@ -125,7 +135,9 @@ async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> 
     let uid = uuid::Uuid::new_v4().to_string();
     let body = serde_json::to_vec(&review::review(req, &uid, api_version))
         .map_err(|e| CallFailure::Other(e.to_string()))?;
-    let (status, bytes) = client::post(&url, ca.as_deref(), body, Duration::from_secs(timeout)).await?;
+    let target = clients.target(&url, ca.as_deref(), Duration::from_secs(timeout))?;
+    let resp = target.post_json(body).await?;
+    let (status, bytes) = (resp.status.as_u16(), resp.body);
     if !(200..300).contains(&status) {
         return Err(CallFailure::Other(format!(
             "received invalid webhook response status code {status} from {url}"
@@ -142,12 +154,16 @@ fn fail_closed(wh: &Value) -> bool {
 
 /// Runs one webhook up to the point of a usable response: `Ok(None)` when it failed and its
 /// failure policy says to ignore it.
-async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, StatusError> {
+async fn dispatch(
+    wh: &Value,
+    req: &AdmissionRequest,
+    clients: &ClientManager,
+) -> Result<Option<Value>, StatusError> {
     let name = str_at(wh, &["name"]).unwrap_or("");
     if req.dry_run && !matches!(str_at(wh, &["sideEffects"]), Some("None" | "NoneOnDryRun")) {
         return Err(StatusError::bad_request(format!("admission webhook {name:?} does not support dry run")));
     }
-    match call(wh, req).await {
+    match call(wh, req, clients).await {
         Ok(resp) => {
             for w in crate::types::array_at(&resp, &["warnings"]).iter().filter_map(Value::as_str) {
                 req.add_warning(w);
@@ -200,7 +216,7 @@ impl MutatingPlugin for MutatingWebhook {
     }
     async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("mutatingwebhookconfigurations", req, ctx).await? {
-            if let Some(resp) = dispatch(&wh, req).await? {
+            if let Some(resp) = dispatch(&wh, req, &self.clients).await? {
                 apply_patch(req, str_at(&wh, &["name"]).unwrap_or(""), &resp)?;
             }
         }
@@ -218,7 +234,7 @@ impl ValidatingPlugin for ValidatingWebhook {
     }
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("validatingwebhookconfigurations", req, ctx).await? {
-            dispatch(&wh, req).await?;
+            dispatch(&wh, req, &self.clients).await?;
         }
         Ok(())
     }
