@@ -55,7 +55,8 @@ pub struct RestConfig {
     pub client_cert: Option<ClientCertPem>,
     /// `token`.
     pub token: Option<String>,
-    /// `tokenFile`, resolved against the kubeconfig's directory.
+    /// `tokenFile`, resolved against the kubeconfig's directory; read by
+    /// [`crate::Target`], which prefers it to `token` while it can be read.
     pub token_file: Option<PathBuf>,
 }
 
@@ -77,20 +78,6 @@ impl std::fmt::Debug for RestConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("token_file", &self.token_file)
             .finish()
-    }
-}
-
-impl RestConfig {
-    /// The bearer token to send now: `tokenFile`'s content (trimmed) when it can be read, else
-    /// `token` (client-go's order); an unreadable file with no `token` to fall back on is an
-    /// error.
-    pub fn bearer_token(&self) -> Result<Option<String>, KubeconfigError> {
-        let Some(path) = &self.token_file else { return Ok(self.token.clone()) };
-        match std::fs::read_to_string(path) {
-            Ok(t) => Ok(Some(t.trim().to_string())),
-            Err(_) if self.token.is_some() => Ok(self.token.clone()),
-            Err(source) => Err(KubeconfigError::Read { path: path.clone(), source }),
-        }
     }
 }
 

@@ -95,14 +95,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bundle_without_certificates_is_refused() {
+    fn bundles_and_client_certificates_are_checked() {
         assert_eq!(
             client_config(Some(b"nothing"), None).unwrap_err(),
             ConfigError::Tls("the CA bundle holds no certificate".into())
         );
-        let cert = ClientCertPem { cert: Vec::new(), key: b"no key".to_vec() };
+        let ca = pki::Ca::generate("ca").unwrap();
+        assert!(client_config(Some(ca.cert_pem.as_bytes()), None).is_ok());
+        let client = ca.issue_client("apiserver", &[]).unwrap();
+        let good = ClientCertPem { cert: client.cert_pem.clone().into(), key: client.key_pem.clone().into() };
+        let config = client_config(Some(ca.cert_pem.as_bytes()), Some(&good)).unwrap();
+        assert!(config.client_auth_cert_resolver.has_certs());
+        let keyless = ClientCertPem { key: b"no key".to_vec(), ..good };
+        assert_eq!(
+            client_config(Some(ca.cert_pem.as_bytes()), Some(&keyless)).unwrap_err(),
+            ConfigError::Tls("the client key holds no private key".into())
+        );
         assert!(plain_http().is_ok());
-        let ca = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert!(client_config(Some(ca), Some(&cert)).is_err());
     }
 }

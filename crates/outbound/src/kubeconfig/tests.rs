@@ -38,12 +38,6 @@ preferences: {}
     assert_eq!((cert.cert.as_slice(), cert.key.as_slice()), (&b"CERT"[..], &b"KEY"[..]));
     assert_eq!(c.token.as_deref(), Some("s3cret"));
     assert_eq!(c.token_file.as_deref(), Some(dir.path().join("token").as_path()));
-    // The file wins over `token` while it can be read; `token` is the fallback.
-    assert_eq!(c.bearer_token().unwrap().as_deref(), Some("from-file"));
-    std::fs::remove_file(dir.path().join("token")).unwrap();
-    assert_eq!(c.bearer_token().unwrap().as_deref(), Some("s3cret"));
-    let no_fallback = RestConfig { token: None, ..c.clone() };
-    assert!(no_fallback.bearer_token().unwrap_err().to_string().contains("token"));
     assert!(!format!("{c:?}").contains("s3cret"));
     assert!(!c.insecure_skip_tls_verify && c.tls_server_name.is_none());
 }
