@@ -8,8 +8,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioTimer;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// kube's webhook request timeout (`defaultRequestTimeout`), also used for OIDC providers.
@@ -43,7 +46,59 @@ pub struct Response {
     pub body: Bytes,
 }
 
-type Pool = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Pool = hyper_util::client::legacy::Client<OnRuntime<HttpsConnector<HttpConnector>>, Full<Bytes>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Pooled connections belong to the runtime the client was built on (else to the caller's):
+/// they are opened (sockets register with that runtime's reactor) and driven there. A pooled
+/// connection opened by a call from another runtime, one that runs only while it waits on a
+/// call, is then still usable from every runtime. As the pool's executor (`inner: ()`) it
+/// spawns the connection tasks; as its connector, it runs the connect.
+#[derive(Clone)]
+struct OnRuntime<C> {
+    inner: C,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl<F> hyper::rt::Executor<F> for OnRuntime<()>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        match &self.runtime {
+            Some(handle) => drop(handle.spawn(fut)),
+            None => drop(tokio::spawn(fut)),
+        }
+    }
+}
+
+impl<C> tower_service::Service<http::Uri> for OnRuntime<C>
+where
+    C: tower_service::Service<http::Uri>,
+    C::Future: Send + 'static,
+    C::Response: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        match &self.runtime {
+            Some(handle) => {
+                let task = handle.spawn(async move { connecting.await.map_err(Into::into) });
+                Box::pin(async move { task.await.map_err(|e| Box::new(e) as BoxError)? })
+            }
+            None => Box::pin(async move { connecting.await.map_err(Into::into) }),
+        }
+    }
+}
 
 /// A pooled client with one TLS configuration; cheap to clone (clones share the pool).
 #[derive(Clone)]
@@ -77,7 +132,9 @@ impl Client {
             builder = builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
         }
         let connector = builder.enable_http1().enable_http2().wrap_connector(http);
-        let pool = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let connector = OnRuntime { inner: connector, runtime: runtime.clone() };
+        let pool = hyper_util::client::legacy::Client::builder(OnRuntime { inner: (), runtime })
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .timer(TokioTimer::new())

@@ -276,3 +276,21 @@ async fn the_client_alone_requests_any_url() {
     let req = http::Request::get(format!("{}/", server.url)).body(Bytes::new()).unwrap();
     assert!(matches!(named.send(req).await.unwrap_err().kind, ErrorKind::Tls { .. }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_opened_from_another_runtime_stays_usable() {
+    let server = serve(false, Arc::new(|_| Reply::ok("{}"))).await;
+    let options = Options { timeout: Duration::from_secs(2), ..Options::default() };
+    let target = Arc::new(Target::new(&server.config("/"), options, Backoff::NONE).unwrap());
+    // A call from a current-thread runtime that stops running once the call is done...
+    let t = target.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(t.post_json("{}")).unwrap();
+    })
+    .join()
+    .unwrap();
+    // ...leaves a pooled connection that this runtime can still use.
+    assert_eq!(target.post_json("{}").await.unwrap().status.as_u16(), 200);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
