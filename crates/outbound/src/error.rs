@@ -2,6 +2,7 @@
 //! when a call fails. A call's error reads as Go's `url.Error` does (`Post "<url>": <cause>`),
 //! since kube's messages that quote webhook failures carry that text.
 
+use apimachinery::quote::go_quote;
 use std::error::Error as StdError;
 use std::fmt;
 
@@ -9,7 +10,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// The URL is not an `http`/`https` URL with a host.
-    #[error("invalid url {url:?}: {reason}")]
+    #[error("invalid url {}: {reason}", go_quote(url))]
     Url { url: String, reason: String },
     /// The CA bundle or the client certificate is unusable.
     #[error("tls configuration: {0}")]

@@ -17,6 +17,7 @@
 //! Authentication by exec plugin, auth provider or basic auth, and `proxy-url`, are refused
 //! rather than silently ignored.
 
+use apimachinery::quote::go_quote;
 use base64::Engine;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -109,7 +110,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<RestConfig, KubeconfigError> {
         return Err(invalid("specifying a root certificates file with the insecure flag is not allowed"));
     }
     if non_empty(&cluster.proxy_url).is_some() {
-        return Err(invalid(format!("cluster {cluster_name:?}: proxy-url is not supported")));
+        return Err(invalid(format!("cluster {}: proxy-url is not supported", go_quote(&cluster_name))));
     }
     let unsupported = [
         ("exec", user.exec.is_some()),
@@ -118,7 +119,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<RestConfig, KubeconfigError> {
         ("password", non_empty(&user.password).is_some()),
     ];
     if let Some((what, _)) = unsupported.iter().find(|(_, set)| *set) {
-        return Err(invalid(format!("user {user_name:?}: {what} is not supported")));
+        return Err(invalid(format!("user {}: {what} is not supported", go_quote(&user_name))));
     }
     let cert = pem(
         &user.client_certificate_data,
@@ -196,7 +197,7 @@ fn select(file: &File) -> Result<(String, Cluster, String, User), KubeconfigErro
         .iter()
         .find(|(n, _)| *n == cluster_name)
         .map(|(_, c)| c.clone())
-        .ok_or_else(|| invalid(format!("cluster {cluster_name:?} does not exist")))?;
+        .ok_or_else(|| invalid(format!("cluster {} does not exist", go_quote(&cluster_name))))?;
     let user = match non_empty(&context.user) {
         Some(name) => (
             name.to_string(),
@@ -204,7 +205,7 @@ fn select(file: &File) -> Result<(String, Cluster, String, User), KubeconfigErro
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, u)| u.clone())
-                .ok_or_else(|| invalid(format!("auth info {name:?} does not exist")))?,
+                .ok_or_else(|| invalid(format!("auth info {} does not exist", go_quote(name))))?,
         ),
         None => (String::new(), User::default()),
     };
@@ -222,7 +223,7 @@ fn named<E, T: Clone + Default>(
         let (name, value) = split(entry);
         let name = name.clone().unwrap_or_default();
         if out.iter().any(|(n, _)| *n == name) {
-            return Err(invalid(format!("duplicate name {name:?} in {what}")));
+            return Err(invalid(format!("duplicate name {} in {what}", go_quote(&name))));
         }
         out.push((name, value.clone().unwrap_or_default()));
     }
@@ -234,7 +235,7 @@ fn server(name: &str, cluster: &Cluster) -> Result<http::Uri, KubeconfigError> {
         return Err(invalid(if name.is_empty() {
             "default cluster has no server defined".to_string()
         } else {
-            format!("no server found for cluster {name:?}")
+            format!("no server found for cluster {}", go_quote(name))
         }));
     };
     let uri: http::Uri = text.parse().map_err(|e| invalid(format!("server `{text}`: {e}")))?;

@@ -11,6 +11,7 @@ pub mod review;
 use crate::types::{
     at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
 };
+use apimachinery::quote::go_quote;
 use apimachinery::StatusError;
 use async_trait::async_trait;
 use base64::Engine;
@@ -84,8 +85,9 @@ async fn matching_webhooks(
                 continue;
             }
             let name = str_at(wh, &["name"]).unwrap_or("");
-            let bad_selector =
-                |e: String| StatusError::internal(&format!("webhook {name:?}: invalid selector: {e}"));
+            let bad_selector = |e: String| {
+                StatusError::internal(&format!("webhook {}: invalid selector: {e}", go_quote(name)))
+            };
             let obj_sel = matching::selector(wh, "objectSelector").map_err(bad_selector)?;
             if !matching::object_selected(&obj_sel, req) {
                 continue;
@@ -161,7 +163,10 @@ async fn dispatch(
 ) -> Result<Option<Value>, StatusError> {
     let name = str_at(wh, &["name"]).unwrap_or("");
     if req.dry_run && !matches!(str_at(wh, &["sideEffects"]), Some("None" | "NoneOnDryRun")) {
-        return Err(StatusError::bad_request(format!("admission webhook {name:?} does not support dry run")));
+        return Err(StatusError::bad_request(format!(
+            "admission webhook {} does not support dry run",
+            go_quote(name)
+        )));
     }
     match call(wh, req, clients).await {
         Ok(resp) => {
@@ -174,7 +179,7 @@ async fn dispatch(
             Ok(Some(resp))
         }
         Err(e) if fail_closed(wh) => {
-            Err(StatusError::internal(&format!("failed calling webhook {name:?}: {e}")))
+            Err(StatusError::internal(&format!("failed calling webhook {}: {e}", go_quote(name))))
         }
         Err(e) => {
             tracing::warn!(webhook = name, error = %e, "failed calling webhook, failing open");
@@ -186,11 +191,11 @@ async fn dispatch(
 fn apply_patch(req: &mut AdmissionRequest, name: &str, resp: &Value) -> Result<(), StatusError> {
     let Some(patch) = str_at(resp, &["patch"]) else { return Ok(()) };
     let bad = |m: String| {
-        StatusError::internal(&format!("admission webhook {name:?} returned an invalid patch: {m}"))
+        StatusError::internal(&format!("admission webhook {} returned an invalid patch: {m}", go_quote(name)))
     };
     if let Some(t) = str_at(resp, &["patchType"]) {
         if t != "JSONPatch" {
-            return Err(bad(format!("unsupported patch type {t:?}")));
+            return Err(bad(format!("unsupported patch type {}", go_quote(t))));
         }
     }
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| bad(e.to_string()))?;

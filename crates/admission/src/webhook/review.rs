@@ -2,6 +2,7 @@
 //! the answer, including turning a denial into kube's Status (`webhookerrors.ToStatusErr`).
 
 use crate::types::AdmissionRequest;
+use apimachinery::quote::go_quote;
 use apimachinery::{StatusError, StatusReason};
 use serde_json::{json, Map, Value};
 
@@ -61,7 +62,7 @@ pub fn response<'a>(answer: &'a Value, uid: &str, api_version: &str) -> Result<&
     let resp = answer.get("response").filter(|r| r.is_object()).ok_or("webhook response was absent")?;
     let got = resp.get("uid").and_then(Value::as_str).unwrap_or("");
     if got != uid {
-        return Err(format!("expected response.uid={uid:?}, got {got:?}"));
+        return Err(format!("expected response.uid={}, got {}", go_quote(uid), go_quote(got)));
     }
     Ok(resp)
 }
@@ -73,7 +74,7 @@ pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     let code = if code < 400 { 400 } else { code.min(599) as u16 };
     let message = status.get("message").and_then(Value::as_str).unwrap_or("");
     let reason = status.get("reason").and_then(Value::as_str).unwrap_or("");
-    let denied = format!("admission webhook \"{webhook}\" denied the request");
+    let denied = format!("admission webhook {} denied the request", go_quote(webhook));
     let text = if !message.is_empty() {
         format!("{denied}: {message}")
     } else if !reason.is_empty() {
