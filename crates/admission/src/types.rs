@@ -166,7 +166,7 @@ impl AdmissionRequest {
     /// `forbidden` for an error that may already be a Status: a Forbidden one passes unchanged,
     /// any other becomes the inner text of a new Forbidden.
     pub fn forbidden_from(&self, err: StatusError) -> StatusError {
-        if err.reason == "Forbidden" {
+        if err.is_forbidden() {
             err
         } else {
             self.forbidden(err.message)

@@ -7,6 +7,8 @@
 pub mod attributes;
 pub mod gvr;
 pub mod patch;
+pub mod quote;
+pub mod reason;
 pub mod request_info;
 pub mod selectors;
 pub mod status;
@@ -15,6 +17,7 @@ pub mod yaml;
 
 pub use attributes::{Attributes, Decision};
 pub use gvr::GroupResource;
+pub use reason::{CauseType, StatusReason};
 pub use request_info::RequestInfo;
 pub use status::StatusError;
 pub use user::UserInfo;

@@ -2,12 +2,14 @@
 //! templates (k8s.io/apimachinery `api/errors`). Every error a client sees is one of these.
 
 use crate::gvr::{GroupKind, GroupResource};
+use crate::quote::go_quote;
+pub use crate::reason::{CauseType, StatusReason};
 use serde_json::{json, Map, Value};
 
 /// One field error inside an Invalid Status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCause {
-    pub reason: String,
+    pub reason: CauseType,
     pub message: String,
     pub field: String,
 }
@@ -27,7 +29,7 @@ pub struct StatusDetails {
 #[error("{message}")]
 pub struct StatusError {
     pub code: u16,
-    pub reason: &'static str,
+    pub reason: StatusReason,
     pub message: String,
     /// Boxed: most errors carry none, and a small error keeps `Result`s small.
     pub details: Option<Box<StatusDetails>>,
@@ -42,29 +44,37 @@ fn details_for(gr: &GroupResource, name: &str) -> Option<StatusDetails> {
     })
 }
 
-/// Go's `%q` for the plain strings kube quotes (names, users, paths).
-pub fn quote(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
-}
+/// Go's `%q` ([`crate::quote::go_quote`]) under its former name, which apiserver's handlers use.
+pub use crate::quote::go_quote as quote;
 
 impl StatusError {
-    fn new(code: u16, reason: &'static str, message: String, details: Option<StatusDetails>) -> Self {
+    fn new(code: u16, reason: StatusReason, message: String, details: Option<StatusDetails>) -> Self {
         Self { code, reason, message, details: details.map(Box::new) }
     }
 
     pub fn not_found(gr: &GroupResource, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{gr} {} not found", quote(name)), details_for(gr, name))
+        Self::new(
+            404,
+            StatusReason::NotFound,
+            format!("{gr} {} not found", go_quote(name)),
+            details_for(gr, name),
+        )
     }
 
     pub fn already_exists(gr: &GroupResource, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{gr} {} already exists", quote(name)), details_for(gr, name))
+        Self::new(
+            409,
+            StatusReason::AlreadyExists,
+            format!("{gr} {} already exists", go_quote(name)),
+            details_for(gr, name),
+        )
     }
 
     pub fn conflict(gr: &GroupResource, name: &str, err: &str) -> Self {
         Self::new(
             409,
-            "Conflict",
-            format!("Operation cannot be fulfilled on {gr} {}: {err}", quote(name)),
+            StatusReason::Conflict,
+            format!("Operation cannot be fulfilled on {gr} {}: {err}", go_quote(name)),
             details_for(gr, name),
         )
     }
@@ -85,19 +95,19 @@ impl StatusError {
         } else if name.is_empty() {
             format!("{gr} is forbidden: {err}")
         } else {
-            format!("{gr} {} is forbidden: {err}", quote(name))
+            format!("{gr} {} is forbidden: {err}", go_quote(name))
         };
         let details = if gr.group.is_empty() && gr.resource.is_empty() && name.is_empty() {
             Some(StatusDetails::default())
         } else {
             details_for(gr, name)
         };
-        Self::new(403, "Forbidden", message, details)
+        Self::new(403, StatusReason::Forbidden, message, details)
     }
 
     pub fn unauthorized(message: &str) -> Self {
         let m = if message.is_empty() { "not authorized" } else { message };
-        Self::new(401, "Unauthorized", m.to_string(), None)
+        Self::new(401, StatusReason::Unauthorized, m.to_string(), None)
     }
 
     pub fn invalid(gk: &GroupKind, name: &str, causes: Vec<StatusCause>) -> Self {
@@ -110,9 +120,9 @@ impl StatusError {
             }
         }
         let message = match texts.len() {
-            0 => format!("{gk} {} is invalid", quote(name)),
-            1 => format!("{gk} {} is invalid: {}", quote(name), texts[0]),
-            _ => format!("{gk} {} is invalid: [{}]", quote(name), texts.join(", ")),
+            0 => format!("{gk} {} is invalid", go_quote(name)),
+            1 => format!("{gk} {} is invalid: {}", go_quote(name), texts[0]),
+            _ => format!("{gk} {} is invalid: [{}]", go_quote(name), texts.join(", ")),
         };
         let details = StatusDetails {
             name: name.to_string(),
@@ -121,11 +131,11 @@ impl StatusError {
             causes,
             retry_after_seconds: 0,
         };
-        Self::new(422, "Invalid", message, Some(details))
+        Self::new(422, StatusReason::Invalid, message, Some(details))
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, "BadRequest", message.into(), None)
+        Self::new(400, StatusReason::BadRequest, message.into(), None)
     }
 
     pub fn method_not_supported(gr: &GroupResource, action: &str) -> Self {
@@ -133,61 +143,162 @@ impl StatusError {
             StatusDetails { group: gr.group.clone(), kind: gr.resource.clone(), ..Default::default() };
         Self::new(
             405,
-            "MethodNotAllowed",
-            format!("{action} is not supported on resources of kind {}", quote(&gr.to_string())),
+            StatusReason::MethodNotAllowed,
+            format!("{action} is not supported on resources of kind {}", go_quote(&gr.to_string())),
             Some(details),
         )
     }
 
     pub fn resource_expired(message: impl Into<String>) -> Self {
-        Self::new(410, "Expired", message.into(), None)
+        Self::new(410, StatusReason::Expired, message.into(), None)
     }
 
     pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
         let details = StatusDetails { retry_after_seconds, ..Default::default() };
-        Self::new(429, "TooManyRequests", message.into(), Some(details))
+        Self::new(429, StatusReason::TooManyRequests, message.into(), Some(details))
     }
 
     pub fn request_entity_too_large(message: &str) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: {message}"), None)
+        Self::new(
+            413,
+            StatusReason::RequestEntityTooLarge,
+            format!("Request entity too large: {message}"),
+            None,
+        )
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type}"), None)
+        Self::new(415, StatusReason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type}"), None)
     }
 
     pub fn not_acceptable(message: impl Into<String>) -> Self {
-        Self::new(406, "NotAcceptable", message.into(), None)
+        Self::new(406, StatusReason::NotAcceptable, message.into(), None)
     }
 
     pub fn internal(err: &str) -> Self {
         let details = StatusDetails {
             causes: vec![StatusCause {
-                reason: String::new(),
+                reason: CauseType::Unspecified,
                 message: err.to_string(),
                 field: String::new(),
             }],
             ..Default::default()
         };
-        Self::new(500, "InternalError", format!("Internal error occurred: {err}"), Some(details))
+        Self::new(500, StatusReason::InternalError, format!("Internal error occurred: {err}"), Some(details))
     }
 
     pub fn timeout(message: &str, retry_after_seconds: u32) -> Self {
         let details = StatusDetails { retry_after_seconds, ..Default::default() };
-        Self::new(504, "Timeout", format!("Timeout: {message}"), Some(details))
+        Self::new(504, StatusReason::Timeout, format!("Timeout: {message}"), Some(details))
     }
 
     pub fn service_unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, "ServiceUnavailable", message.into(), None)
+        Self::new(503, StatusReason::ServiceUnavailable, message.into(), None)
     }
 
     pub fn not_found_path() -> Self {
         Self::new(
             404,
-            "NotFound",
+            StatusReason::NotFound,
             "the server could not find the requested resource".into(),
             Some(StatusDetails::default()),
         )
+    }
+
+    /// `reason`, or, when the reason is not one kube names, whether the code is `code`: the
+    /// test behind most of kube's `errors.IsXxx` (k8s.io/apimachinery `pkg/api/errors`).
+    fn reason_or_code(&self, reason: StatusReason, code: u16) -> bool {
+        self.reason == reason || (!self.reason.is_known() && self.code == code)
+    }
+
+    /// `errors.IsNotFound`.
+    pub fn is_not_found(&self) -> bool {
+        self.reason_or_code(StatusReason::NotFound, 404)
+    }
+
+    /// `errors.IsAlreadyExists` (the reason only: a 409 may also be a Conflict).
+    pub fn is_already_exists(&self) -> bool {
+        self.reason == StatusReason::AlreadyExists
+    }
+
+    /// `errors.IsConflict`.
+    pub fn is_conflict(&self) -> bool {
+        self.reason_or_code(StatusReason::Conflict, 409)
+    }
+
+    /// `errors.IsInvalid`.
+    pub fn is_invalid(&self) -> bool {
+        self.reason_or_code(StatusReason::Invalid, 422)
+    }
+
+    /// `errors.IsGone`.
+    pub fn is_gone(&self) -> bool {
+        self.reason_or_code(StatusReason::Gone, 410)
+    }
+
+    /// `errors.IsResourceExpired` (the reason only).
+    pub fn is_resource_expired(&self) -> bool {
+        self.reason == StatusReason::Expired
+    }
+
+    /// `errors.IsNotAcceptable`.
+    pub fn is_not_acceptable(&self) -> bool {
+        self.reason_or_code(StatusReason::NotAcceptable, 406)
+    }
+
+    /// `errors.IsUnsupportedMediaType`.
+    pub fn is_unsupported_media_type(&self) -> bool {
+        self.reason_or_code(StatusReason::UnsupportedMediaType, 415)
+    }
+
+    /// `errors.IsMethodNotSupported`.
+    pub fn is_method_not_supported(&self) -> bool {
+        self.reason_or_code(StatusReason::MethodNotAllowed, 405)
+    }
+
+    /// `errors.IsServiceUnavailable`.
+    pub fn is_service_unavailable(&self) -> bool {
+        self.reason_or_code(StatusReason::ServiceUnavailable, 503)
+    }
+
+    /// `errors.IsBadRequest`.
+    pub fn is_bad_request(&self) -> bool {
+        self.reason_or_code(StatusReason::BadRequest, 400)
+    }
+
+    /// `errors.IsUnauthorized`.
+    pub fn is_unauthorized(&self) -> bool {
+        self.reason_or_code(StatusReason::Unauthorized, 401)
+    }
+
+    /// `errors.IsForbidden`.
+    pub fn is_forbidden(&self) -> bool {
+        self.reason_or_code(StatusReason::Forbidden, 403)
+    }
+
+    /// `errors.IsTimeout`.
+    pub fn is_timeout(&self) -> bool {
+        self.reason_or_code(StatusReason::Timeout, 504)
+    }
+
+    /// `errors.IsServerTimeout` (the reason only: no HTTP code means it).
+    pub fn is_server_timeout(&self) -> bool {
+        self.reason == StatusReason::ServerTimeout
+    }
+
+    /// `errors.IsInternalError`.
+    pub fn is_internal_error(&self) -> bool {
+        self.reason_or_code(StatusReason::InternalError, 500)
+    }
+
+    /// `errors.IsTooManyRequests`: the reason, or code 429 whatever the reason (as kube).
+    pub fn is_too_many_requests(&self) -> bool {
+        self.reason == StatusReason::TooManyRequests || self.code == 429
+    }
+
+    /// `errors.IsRequestEntityTooLargeError`: the reason, or code 413 whatever the reason.
+    pub fn is_request_entity_too_large(&self) -> bool {
+        self.reason == StatusReason::RequestEntityTooLarge || self.code == 413
     }
 
     /// The Status object, fields in kube's order, empty fields omitted.
@@ -198,8 +309,8 @@ impl StatusError {
         m.insert("metadata".into(), json!({}));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
-        if !self.reason.is_empty() {
-            m.insert("reason".into(), json!(self.reason));
+        if self.reason.is_known() {
+            m.insert("reason".into(), json!(self.reason.as_str()));
         }
         if let Some(d) = &self.details {
             let mut dm = Map::new();
@@ -214,7 +325,9 @@ impl StatusError {
                     .iter()
                     .map(|c| {
                         let mut cm = Map::new();
-                        for (k, v) in [("reason", &c.reason), ("message", &c.message), ("field", &c.field)] {
+                        let fields =
+                            [("reason", c.reason.as_str()), ("message", &c.message), ("field", &c.field)];
+                        for (k, v) in fields {
                             if !v.is_empty() {
                                 cm.insert(k.into(), json!(v));
                             }
@@ -293,6 +406,54 @@ mod tests {
             .trim_end(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments.apps \"web\" not found","reason":"NotFound","details":{"name":"web","group":"apps","kind":"deployments"},"code":404}"#
         );
+    }
+
+    #[test]
+    fn causes_keep_kube_wire_strings() {
+        let cause = StatusCause {
+            reason: CauseType::FieldValueRequired,
+            message: "Required value: name or generateName is required".into(),
+            field: "metadata.name".into(),
+        };
+        let e = StatusError::invalid(
+            &GroupKind { group: String::new(), kind: "ConfigMap".into() },
+            "",
+            vec![cause],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&e.to_json()).trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required","reason":"Invalid","details":{"kind":"ConfigMap","causes":[{"reason":"FieldValueRequired","message":"Required value: name or generateName is required","field":"metadata.name"}]},"code":422}"#
+        );
+        // kube's internal error cause has no type: `reason` is left out.
+        assert_eq!(
+            String::from_utf8_lossy(&StatusError::internal("boom").to_json()).trim_end(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Internal error occurred: boom","reason":"InternalError","details":{"causes":[{"message":"boom"}]},"code":500}"#
+        );
+    }
+
+    #[test]
+    fn reason_checks_mirror_kube() {
+        let gr = GroupResource::new("", "configmaps");
+        let conflict = StatusError::stale_update(&gr, "cfg");
+        assert!(conflict.is_conflict() && !conflict.is_already_exists());
+        let exists = StatusError::already_exists(&gr, "cfg");
+        assert!(exists.is_already_exists() && !exists.is_conflict(), "a known reason wins over the code");
+        assert!(StatusError::not_found(&gr, "x").is_not_found());
+        assert!(StatusError::not_found_path().is_not_found());
+        assert!(StatusError::forbidden(&gr, "x", "no").is_forbidden());
+        assert!(StatusError::internal("boom").is_internal_error());
+        assert!(StatusError::resource_expired("old").is_resource_expired());
+        assert!(StatusError::timeout("slow", 0).is_timeout());
+        // A reason kube does not name: the code decides, as in kube's IsXxx.
+        let bare =
+            |code| StatusError { code, reason: StatusReason::Unknown, message: String::new(), details: None };
+        assert!(bare(409).is_conflict() && !bare(409).is_already_exists());
+        assert!(bare(404).is_not_found() && bare(403).is_forbidden() && bare(500).is_internal_error());
+        assert!(!bare(500).is_server_timeout());
+        // 429 and 413 count whatever the reason.
+        let mut e = StatusError::bad_request("x");
+        e.code = 429;
+        assert!(e.is_too_many_requests() && e.is_bad_request());
     }
 
     #[test]

@@ -26,7 +26,7 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
     }
     match state.objects.create(rt, &ns, &name, &obj).await {
         Ok(_) => Ok(()),
-        Err(e) if e.reason == "AlreadyExists" => Ok(()),
+        Err(e) if e.is_already_exists() => Ok(()),
         Err(e) => Err(e.message),
     }
 }

@@ -99,7 +99,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
                 if ns != ctx.info.namespace || spec.get("nonResourceAttributes").is_some() {
                     let name = rt.group_kind();
                     let cause = apimachinery::status::StatusCause {
-                        reason: "FieldValueInvalid".into(),
+                        reason: apimachinery::CauseType::FieldValueInvalid,
                         message: format!(
                             "Invalid value: {}: must match metadata.namespace",
                             apimachinery::status::quote(&ns)
@@ -113,7 +113,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             let groups = strings(spec.get("groups"));
             if user_name.is_empty() && groups.is_empty() {
                 let cause = apimachinery::status::StatusCause {
-                    reason: "FieldValueRequired".into(),
+                    reason: apimachinery::CauseType::FieldValueRequired,
                     message: "Required value: at least one of user or group must be specified".into(),
                     field: "spec.user".into(),
                 };

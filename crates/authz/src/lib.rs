@@ -28,7 +28,8 @@ pub mod modes;
 pub mod naive;
 pub mod node;
 pub mod policy;
-mod quote;
+/// Go's `%q` and error aggregation, shared with the other crates.
+use apimachinery::quote;
 pub mod rbac;
 pub mod union;
 pub mod webhook;

@@ -2,7 +2,7 @@
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 
 use crate::ResourceType;
-use apimachinery::status::StatusCause;
+use apimachinery::status::{CauseType, StatusCause};
 use serde_json::{json, Map, Value};
 
 /// Sets server-owned metadata and the defaults kube applies to a new object.
@@ -196,12 +196,12 @@ fn pod_spec_defaults(spec: &mut Map<String, Value>) {
     }
 }
 
-fn cause(reason: &str, field: &str, message: String) -> StatusCause {
-    StatusCause { reason: reason.into(), message, field: field.into() }
+fn cause(reason: CauseType, field: &str, message: String) -> StatusCause {
+    StatusCause { reason, message, field: field.into() }
 }
 
 fn required(field: &str) -> StatusCause {
-    cause("FieldValueRequired", field, "Required value".into())
+    cause(CauseType::FieldValueRequired, field, "Required value".into())
 }
 
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
@@ -221,9 +221,9 @@ fn is_subdomain(s: &str) -> bool {
 
 fn invalid_value(field: &str, value: &str, detail: &str) -> StatusCause {
     cause(
-        "FieldValueInvalid",
+        CauseType::FieldValueInvalid,
         field,
-        format!("Invalid value: {}: {detail}", apimachinery::status::quote(value)),
+        format!("Invalid value: {}: {detail}", apimachinery::quote::go_quote(value)),
     )
 }
 
@@ -233,7 +233,7 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
     if name.is_empty() {
         errs.push(cause(
-            "FieldValueRequired",
+            CauseType::FieldValueRequired,
             "metadata.name",
             "Required value: name or generateName is required".into(),
         ));
@@ -281,11 +281,11 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
             if !allowed.contains(&kind) {
                 let list = allowed.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
                 errs.push(cause(
-                    "FieldValueNotSupported",
+                    CauseType::FieldValueNotSupported,
                     "roleRef.kind",
                     format!(
                         "Unsupported value: {}: supported values: {list}",
-                        apimachinery::status::quote(kind)
+                        apimachinery::quote::go_quote(kind)
                     ),
                 ));
             }
@@ -309,9 +309,9 @@ fn validate_pod_spec(spec: Option<&Value>, path: &str, errs: &mut Vec<StatusCaus
                     errs.push(required(&format!("{field}.name")));
                 } else if seen.contains(&cname) {
                     errs.push(cause(
-                        "FieldValueDuplicate",
+                        CauseType::FieldValueDuplicate,
                         &format!("{field}.name"),
-                        format!("Duplicate value: {}", apimachinery::status::quote(cname)),
+                        format!("Duplicate value: {}", apimachinery::quote::go_quote(cname)),
                     ));
                 } else {
                     seen.push(cname);

@@ -3,7 +3,7 @@
 //! (`default`, `kube-system`, `kube-public`) may not be deleted.
 
 use crate::types::{str_at, AdmissionContext, AdmissionRequest, Operation, ValidatingPlugin};
-use apimachinery::status::StatusCause;
+use apimachinery::status::{CauseType, StatusCause};
 use apimachinery::{GroupResource, StatusError};
 use async_trait::async_trait;
 
@@ -44,7 +44,7 @@ impl ValidatingPlugin for NamespaceLifecycle {
         };
         if req.operation == Operation::Create && str_at(&ns, &["status", "phase"]) == Some("Terminating") {
             let cause = StatusCause {
-                reason: "NamespaceTerminating".into(),
+                reason: CauseType::NamespaceTerminating,
                 message: format!("namespace {} is being terminated", req.namespace),
                 field: "metadata.namespace".into(),
             };

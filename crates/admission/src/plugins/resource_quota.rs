@@ -174,7 +174,7 @@ impl ResourceQuota {
         for w in writes {
             match ctx.update_status("", "resourcequotas", &req.namespace, w).await {
                 Ok(_) => {}
-                Err(e) if e.code == 409 => return Ok(false),
+                Err(e) if e.is_conflict() => return Ok(false),
                 Err(e) => return Err(e),
             }
         }

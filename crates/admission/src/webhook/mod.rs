@@ -2,17 +2,20 @@
 //! WebhookConfiguration objects from the context, pick the webhooks whose rules and selectors
 //! match, POST an AdmissionReview to each `clientConfig.url`, and apply the answer (a denial
 //! becomes kube's Status; a mutating webhook's base64 JSONPatch is applied to the object).
+//! Calls go through the plugin's [`ClientManager`]: one outbound target per `clientConfig`.
 
-pub mod client;
+pub mod clients;
 pub mod matching;
 pub mod review;
 
 use crate::types::{
     at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
 };
+use apimachinery::quote::go_quote;
 use apimachinery::StatusError;
 use async_trait::async_trait;
 use base64::Engine;
+pub use clients::ClientManager;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -23,17 +26,25 @@ const GROUP: &str = "admissionregistration.k8s.io";
 /// Default `timeoutSeconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 
+/// MutatingAdmissionWebhook; its targets are kept across requests.
 #[derive(Debug, Default)]
-pub struct MutatingWebhook;
+pub struct MutatingWebhook {
+    clients: ClientManager,
+}
 
+/// ValidatingAdmissionWebhook; its targets are kept across requests.
 #[derive(Debug, Default)]
-pub struct ValidatingWebhook;
+pub struct ValidatingWebhook {
+    clients: ClientManager,
+}
 
 /// Why one webhook could not be used; with failurePolicy Ignore these are skipped.
 #[derive(Debug, thiserror::Error)]
 enum CallFailure {
     #[error("failed to call webhook: {0}")]
-    Call(#[from] client::CallError),
+    Call(#[from] outbound::Error),
+    #[error("failed to call webhook: {0}")]
+    Client(#[from] outbound::ConfigError),
     #[error("{0}")]
     Other(String),
 }
@@ -74,8 +85,9 @@ async fn matching_webhooks(
                 continue;
             }
             let name = str_at(wh, &["name"]).unwrap_or("");
-            let bad_selector =
-                |e: String| StatusError::internal(&format!("webhook {name:?}: invalid selector: {e}"));
+            let bad_selector = |e: String| {
+                StatusError::internal(&format!("webhook {}: invalid selector: {e}", go_quote(name)))
+            };
             let obj_sel = matching::selector(wh, "objectSelector").map_err(bad_selector)?;
             if !matching::object_selected(&obj_sel, req) {
                 continue;
@@ -96,7 +108,7 @@ async fn matching_webhooks(
 }
 
 /// Calls one webhook: `Ok(response)` or a failure to be handled by failurePolicy.
-async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> {
+async fn call(wh: &Value, req: &AdmissionRequest, clients: &ClientManager) -> Result<Value, CallFailure> {
     let versions: Vec<&str> =
         crate::types::array_at(wh, &["admissionReviewVersions"]).iter().filter_map(Value::as_str).collect();
     let api_version = if versions.is_empty() || versions.contains(&"v1") {
@@ -125,7 +137,9 @@ async fn call(wh: &Value, req: &AdmissionRequest) -> Result<Value, CallFailure> 
     let uid = uuid::Uuid::new_v4().to_string();
     let body = serde_json::to_vec(&review::review(req, &uid, api_version))
         .map_err(|e| CallFailure::Other(e.to_string()))?;
-    let (status, bytes) = client::post(&url, ca.as_deref(), body, Duration::from_secs(timeout)).await?;
+    let target = clients.target(&url, ca.as_deref(), Duration::from_secs(timeout))?;
+    let resp = target.post_json(body).await?;
+    let (status, bytes) = (resp.status.as_u16(), resp.body);
     if !(200..300).contains(&status) {
         return Err(CallFailure::Other(format!(
             "received invalid webhook response status code {status} from {url}"
@@ -142,12 +156,19 @@ fn fail_closed(wh: &Value) -> bool {
 
 /// Runs one webhook up to the point of a usable response: `Ok(None)` when it failed and its
 /// failure policy says to ignore it.
-async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, StatusError> {
+async fn dispatch(
+    wh: &Value,
+    req: &AdmissionRequest,
+    clients: &ClientManager,
+) -> Result<Option<Value>, StatusError> {
     let name = str_at(wh, &["name"]).unwrap_or("");
     if req.dry_run && !matches!(str_at(wh, &["sideEffects"]), Some("None" | "NoneOnDryRun")) {
-        return Err(StatusError::bad_request(format!("admission webhook {name:?} does not support dry run")));
+        return Err(StatusError::bad_request(format!(
+            "admission webhook {} does not support dry run",
+            go_quote(name)
+        )));
     }
-    match call(wh, req).await {
+    match call(wh, req, clients).await {
         Ok(resp) => {
             for w in crate::types::array_at(&resp, &["warnings"]).iter().filter_map(Value::as_str) {
                 req.add_warning(w);
@@ -158,7 +179,7 @@ async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, S
             Ok(Some(resp))
         }
         Err(e) if fail_closed(wh) => {
-            Err(StatusError::internal(&format!("failed calling webhook {name:?}: {e}")))
+            Err(StatusError::internal(&format!("failed calling webhook {}: {e}", go_quote(name))))
         }
         Err(e) => {
             tracing::warn!(webhook = name, error = %e, "failed calling webhook, failing open");
@@ -170,11 +191,11 @@ async fn dispatch(wh: &Value, req: &AdmissionRequest) -> Result<Option<Value>, S
 fn apply_patch(req: &mut AdmissionRequest, name: &str, resp: &Value) -> Result<(), StatusError> {
     let Some(patch) = str_at(resp, &["patch"]) else { return Ok(()) };
     let bad = |m: String| {
-        StatusError::internal(&format!("admission webhook {name:?} returned an invalid patch: {m}"))
+        StatusError::internal(&format!("admission webhook {} returned an invalid patch: {m}", go_quote(name)))
     };
     if let Some(t) = str_at(resp, &["patchType"]) {
         if t != "JSONPatch" {
-            return Err(bad(format!("unsupported patch type {t:?}")));
+            return Err(bad(format!("unsupported patch type {}", go_quote(t))));
         }
     }
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| bad(e.to_string()))?;
@@ -200,7 +221,7 @@ impl MutatingPlugin for MutatingWebhook {
     }
     async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("mutatingwebhookconfigurations", req, ctx).await? {
-            if let Some(resp) = dispatch(&wh, req).await? {
+            if let Some(resp) = dispatch(&wh, req, &self.clients).await? {
                 apply_patch(req, str_at(&wh, &["name"]).unwrap_or(""), &resp)?;
             }
         }
@@ -218,7 +239,7 @@ impl ValidatingPlugin for ValidatingWebhook {
     }
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("validatingwebhookconfigurations", req, ctx).await? {
-            dispatch(&wh, req).await?;
+            dispatch(&wh, req, &self.clients).await?;
         }
         Ok(())
     }

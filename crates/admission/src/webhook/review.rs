@@ -2,7 +2,8 @@
 //! the answer, including turning a denial into kube's Status (`webhookerrors.ToStatusErr`).
 
 use crate::types::AdmissionRequest;
-use apimachinery::StatusError;
+use apimachinery::quote::go_quote;
+use apimachinery::{StatusError, StatusReason};
 use serde_json::{json, Map, Value};
 
 /// The AdmissionReview body for a request.
@@ -61,33 +62,9 @@ pub fn response<'a>(answer: &'a Value, uid: &str, api_version: &str) -> Result<&
     let resp = answer.get("response").filter(|r| r.is_object()).ok_or("webhook response was absent")?;
     let got = resp.get("uid").and_then(Value::as_str).unwrap_or("");
     if got != uid {
-        return Err(format!("expected response.uid={uid:?}, got {got:?}"));
+        return Err(format!("expected response.uid={}, got {}", go_quote(uid), go_quote(got)));
     }
     Ok(resp)
-}
-
-fn static_reason(r: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "Unauthorized",
-        "Forbidden",
-        "NotFound",
-        "AlreadyExists",
-        "Conflict",
-        "Gone",
-        "Invalid",
-        "ServerTimeout",
-        "Timeout",
-        "TooManyRequests",
-        "BadRequest",
-        "MethodNotAllowed",
-        "NotAcceptable",
-        "RequestEntityTooLarge",
-        "UnsupportedMediaType",
-        "InternalError",
-        "Expired",
-        "ServiceUnavailable",
-    ];
-    KNOWN.iter().copied().find(|k| *k == r).unwrap_or("")
 }
 
 /// A denial as the Status kube returns (`ToStatusErr`).
@@ -97,7 +74,7 @@ pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     let code = if code < 400 { 400 } else { code.min(599) as u16 };
     let message = status.get("message").and_then(Value::as_str).unwrap_or("");
     let reason = status.get("reason").and_then(Value::as_str).unwrap_or("");
-    let denied = format!("admission webhook \"{webhook}\" denied the request");
+    let denied = format!("admission webhook {} denied the request", go_quote(webhook));
     let text = if !message.is_empty() {
         format!("{denied}: {message}")
     } else if !reason.is_empty() {
@@ -105,7 +82,7 @@ pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     } else {
         format!("{denied} without explanation")
     };
-    StatusError { code, reason: static_reason(reason), message: text, details: None }
+    StatusError { code, reason: StatusReason::from_wire(reason), message: text, details: None }
 }
 
 #[cfg(test)]
@@ -143,7 +120,7 @@ mod tests {
         );
         assert_eq!(
             (e.code, e.reason, e.message.as_str()),
-            (403, "Forbidden", "admission webhook \"w.example.com\" denied the request: no way")
+            (403, StatusReason::Forbidden, "admission webhook \"w.example.com\" denied the request: no way")
         );
         let e = denial("w", &json!({"allowed": false}));
         assert_eq!(

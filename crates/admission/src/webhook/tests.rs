@@ -107,13 +107,13 @@ async fn validating_webhook_denial_uses_kube_message() {
         "ValidatingWebhookConfiguration",
         webhook("deny.example.com", &url, &ca, json!({})),
     );
-    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
-    assert_eq!((e.code, e.reason), (403, "Forbidden"));
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
+    assert_eq!((e.code, e.reason), (403, apimachinery::StatusReason::Forbidden));
     assert_eq!(e.message, "admission webhook \"deny.example.com\" denied the request: no pods today");
     // an update is not covered by the rule
     let mut upd = pod_create();
     upd.operation = Operation::Update;
-    ValidatingWebhook.validate(&upd, &ctx).await.unwrap();
+    ValidatingWebhook::default().validate(&upd, &ctx).await.unwrap();
 }
 
 #[tokio::test]
@@ -135,7 +135,7 @@ async fn mutating_webhook_applies_json_patch_and_sees_the_request() {
         webhook("inject.example.com", &url, &ca, json!({})),
     );
     let mut req = pod_create();
-    MutatingWebhook.admit(&mut req, &ctx).await.unwrap();
+    MutatingWebhook::default().admit(&mut req, &ctx).await.unwrap();
     assert_eq!(req.object.as_ref().unwrap()["metadata"]["labels"], json!({"injected": "p"}));
     assert_eq!(req.warnings(), vec!["patched"]);
 }
@@ -151,7 +151,7 @@ async fn failure_policy_timeout_and_service_refs() {
         "ValidatingWebhookConfiguration",
         webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Fail"})),
     );
-    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
     assert_eq!(e.code, 500);
     assert_eq!(
         e.message,
@@ -163,13 +163,13 @@ async fn failure_policy_timeout_and_service_refs() {
         "ValidatingWebhookConfiguration",
         webhook("slow.example.com", &slow, &ca, json!({"timeoutSeconds": 1, "failurePolicy": "Ignore"})),
     );
-    ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
+    ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
 
     let svc = json!({"name": "svc.example.com", "clientConfig": {"service": {"namespace": "ns", "name": "hook"}},
         "rules": [{"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]}],
         "sideEffects": "None", "admissionReviewVersions": ["v1"]});
     config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", svc);
-    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
     assert!(e.message.ends_with("service references not supported"), "{}", e.message);
 
     // a CA that did not sign the server certificate fails the TLS handshake
@@ -181,7 +181,7 @@ async fn failure_policy_timeout_and_service_refs() {
         "ValidatingWebhookConfiguration",
         webhook("tls.example.com", &url, &wrong, json!({})),
     );
-    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
     assert!(
         e.message.contains("failed calling webhook \"tls.example.com\": failed to call webhook: Post"),
         "{}",
@@ -201,9 +201,9 @@ async fn selectors_skip_unselected_requests() {
         "ValidatingWebhookConfiguration",
         webhook("prod-only", &url, &ca, sel),
     );
-    ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap();
+    ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
     ctx.put_namespace("ns", json!({"env": "prod"}), "Active");
-    let e = ValidatingWebhook.validate(&pod_create(), &ctx).await.unwrap_err();
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
     assert_eq!(
         (e.code, e.message.as_str()),
         (400, "admission webhook \"prod-only\" denied the request without explanation")
@@ -217,10 +217,36 @@ async fn selectors_skip_unselected_requests() {
     );
     let mut req = pod_create();
     req.object.as_mut().unwrap()["metadata"]["labels"] = json!({"skip": "yes"});
-    ValidatingWebhook.validate(&req, &ctx).await.unwrap();
+    ValidatingWebhook::default().validate(&req, &ctx).await.unwrap();
     // dry run against a webhook with side effects is refused
     let fx = webhook("fx", &url, &ca, json!({"sideEffects": "Some"}));
     config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", fx);
-    let e = ValidatingWebhook.validate(&pod_create().with_dry_run(true), &ctx).await.unwrap_err();
+    let e = ValidatingWebhook::default().validate(&pod_create().with_dry_run(true), &ctx).await.unwrap_err();
     assert_eq!(e.message, "admission webhook \"fx\" does not support dry run");
+}
+
+#[tokio::test]
+async fn one_target_per_client_config_across_requests() {
+    let (url, ca) = server(Arc::new(|r: Value| json!({"uid": r["uid"], "allowed": true}))).await;
+    let ctx = MemoryContext::new();
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("allow.example.com", &url, &ca, json!({})),
+    );
+    let plugin = ValidatingWebhook::default();
+    for _ in 0..3 {
+        plugin.validate(&pod_create(), &ctx).await.unwrap();
+    }
+    assert_eq!(plugin.clients.len(), 1);
+    // Another timeout is another client configuration.
+    config(
+        &ctx,
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        webhook("allow.example.com", &url, &ca, json!({"timeoutSeconds": 3})),
+    );
+    plugin.validate(&pod_create(), &ctx).await.unwrap();
+    assert_eq!(plugin.clients.len(), 2);
 }

@@ -1,7 +1,7 @@
 //! Why a PATCH could not be applied, and the Status kube answers with for each case
 //! (k8s.io/apiserver `endpoints/handlers/patch.go`).
 
-use crate::status::StatusError;
+use crate::status::{StatusError, StatusReason};
 
 /// kube's `mergepatch.ErrBadPatchFormatForPrimitiveList`.
 pub const BAD_PRIMITIVE_LIST: &str = "invalid patch format of primitive list";
@@ -80,16 +80,16 @@ impl PatchError {
             Self::TooManyOperations { .. } => StatusError::request_entity_too_large(&self.to_string()),
             Self::JsonPatchFailed(_) | Self::ListOfLists => StatusError {
                 code: 422,
-                reason: "Invalid",
+                reason: StatusReason::Invalid,
                 message: GENERIC_INVALID.to_string(),
                 details: Some(Box::default()),
             },
             Self::StrategicMergeFailed(m) => {
-                StatusError { code: 500, reason: "", message: m.clone(), details: None }
+                StatusError { code: 500, reason: StatusReason::Unknown, message: m.clone(), details: None }
             }
             Self::StrategicMergeNotSupported => StatusError {
                 code: 415,
-                reason: "UnsupportedMediaType",
+                reason: StatusReason::UnsupportedMediaType,
                 message: self.to_string(),
                 details: None,
             },
@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn statuses() {
         let s = PatchError::Decode("invalid character 'x'".into()).to_status();
-        assert_eq!((s.code, s.reason, s.message.as_str()), (400, "BadRequest", "invalid character 'x'"));
+        assert_eq!(
+            (s.code, s.reason, s.message.as_str()),
+            (400, StatusReason::BadRequest, "invalid character 'x'")
+        );
         let s = PatchError::TooManyOperations { max: 10000, got: 10001 }.to_status();
         assert_eq!(s.code, 413);
         assert_eq!(
@@ -119,7 +122,7 @@ mod tests {
             "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
         );
         let s = PatchError::JsonPatchFailed("path is invalid".into()).to_status();
-        assert_eq!((s.code, s.reason), (422, "Invalid"));
+        assert_eq!((s.code, s.reason), (422, StatusReason::Invalid));
         assert_eq!(
             String::from_utf8_lossy(&s.to_json()).trim_end(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server rejected our request due to an error in our request","reason":"Invalid","details":{},"code":422}"#
@@ -131,10 +134,10 @@ mod tests {
             "map: map[image:x] does not contain declared merge key: name".into(),
         )
         .to_status();
-        assert_eq!((s.code, s.reason), (500, ""));
+        assert_eq!((s.code, s.reason), (500, StatusReason::Unknown));
         assert_eq!(s.message, "map: map[image:x] does not contain declared merge key: name");
         let s = PatchError::StrategicMergeNotSupported.to_status();
-        assert_eq!((s.code, s.reason), (415, "UnsupportedMediaType"));
+        assert_eq!((s.code, s.reason), (415, StatusReason::UnsupportedMediaType));
         assert_eq!(s.message, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
         assert_eq!(PatchError::TooDeep { limit: 128 }.to_status().code, 400);
     }

@@ -60,7 +60,10 @@ fn json_patch_failures_are_422() {
         let e = apply_json_patch(&cm(), &patch).unwrap_err();
         assert!(matches!(e, PatchError::JsonPatchFailed(_)), "{patch}: {e:?}");
         let s = e.to_status();
-        assert_eq!((s.code, s.reason, s.message.as_str()), (422, "Invalid", GENERIC_INVALID));
+        assert_eq!(
+            (s.code, s.reason, s.message.as_str()),
+            (422, crate::StatusReason::Invalid, GENERIC_INVALID)
+        );
     }
     let e = apply_json_patch(&cm(), &json!([{"op": "test", "path": "/data/k", "value": "x"}])).unwrap_err();
     assert_eq!(e.to_string(), "operation 0 failed at path '/data/k': value did not match");

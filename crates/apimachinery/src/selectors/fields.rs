@@ -330,7 +330,7 @@ mod tests {
         let e = s.check_supported(&["metadata.name", "metadata.namespace"]).unwrap_err();
         assert_eq!(e.to_string(), "field label not supported: spec.foo");
         assert_eq!(e.to_status().code, 400);
-        assert_eq!(e.to_status().reason, "BadRequest");
+        assert!(e.to_status().is_bad_request());
         assert!(s.check_supported(&["metadata.name", "spec.foo"]).is_ok());
         let t = s
             .transform(|f, v| {

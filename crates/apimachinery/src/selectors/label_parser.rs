@@ -4,7 +4,7 @@
 use super::labels::{invalid, Operator, Requirement};
 use super::validation::qualified_name_errors;
 use super::SelectorError;
-use crate::status::quote;
+use crate::quote::go_quote;
 
 /// Parses a selector string into its requirements, in source order.
 pub(super) fn parse(s: &str) -> Result<Vec<Requirement>, SelectorError> {
@@ -191,7 +191,7 @@ impl Parser {
         }
         let key_errs = qualified_name_errors(&lit);
         if !key_errs.is_empty() {
-            return Err(err(invalid("<nil>", &quote(&lit), &key_errs.join("; "))));
+            return Err(err(invalid("<nil>", &go_quote(&lit), &key_errs.join("; "))));
         }
         let (next, _) = self.lookahead(Ctx::Values);
         if (next == Tok::End || next == Tok::Comma) && op.is_none() {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::validation::{label_value_errors, qualified_name_errors};
 use super::SelectorError;
-use crate::status::quote;
+use crate::quote::{aggregate, go_quote};
 
 /// A selector operator (`selection.Operator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,16 +74,6 @@ pub(super) fn invalid(path: &str, value: &str, detail: &str) -> String {
     format!("{path}: Invalid value: {value}: {detail}")
 }
 
-/// kube's aggregate of field errors: one as is, several as `[e1, e2]`.
-fn aggregate(mut errs: Vec<String>) -> Option<String> {
-    errs.dedup();
-    match errs.len() {
-        0 => None,
-        1 => errs.pop(),
-        _ => Some(format!("[{}]", errs.join(", "))),
-    }
-}
-
 fn json_list(values: &[String]) -> String {
     Value::from(values.to_vec()).to_string()
 }
@@ -95,7 +85,7 @@ impl Requirement {
         let mut errs = Vec::new();
         let key_errs = qualified_name_errors(key);
         if !key_errs.is_empty() {
-            errs.push(invalid("key", &quote(key), &key_errs.join("; ")));
+            errs.push(invalid("key", &go_quote(key), &key_errs.join("; ")));
         }
         match operator {
             Operator::In | Operator::NotIn if values.is_empty() => errs.push(invalid(
@@ -126,7 +116,7 @@ impl Requirement {
                     if v.parse::<i64>().is_err() {
                         errs.push(invalid(
                             &format!("values[{i}]"),
-                            &quote(v),
+                            &go_quote(v),
                             "for 'Gt', 'Lt' operators, the value must be an integer",
                         ));
                     }
@@ -137,13 +127,14 @@ impl Requirement {
         for (i, v) in values.iter().enumerate() {
             let v_errs = label_value_errors(v);
             if !v_errs.is_empty() {
-                errs.push(invalid(&format!("values[{i}][{key}]"), &quote(v), &v_errs.join("; ")));
+                errs.push(invalid(&format!("values[{i}][{key}]"), &go_quote(v), &v_errs.join("; ")));
             }
         }
-        match aggregate(errs) {
-            Some(message) => Err(SelectorError(message)),
-            None => Ok(Self { key: key.to_string(), operator, values }),
+        if !errs.is_empty() {
+            // field.ErrorList.ToAggregate().
+            return Err(SelectorError(aggregate(&errs)));
         }
+        Ok(Self { key: key.to_string(), operator, values })
     }
 
     pub fn key(&self) -> &str {
@@ -344,7 +335,7 @@ fn expression_requirement(e: &Value) -> Result<Requirement, SelectorError> {
         "Exists" => Operator::Exists,
         "DoesNotExist" => Operator::DoesNotExist,
         other => {
-            return Err(SelectorError(format!("{} is not a valid label selector operator", quote(other))))
+            return Err(SelectorError(format!("{} is not a valid label selector operator", go_quote(other))))
         }
     };
     let values = match e.get("values") {

@@ -241,5 +241,5 @@ fn requirement_new_checks_arity() {
     assert!(Requirement::new("a", Operator::GreaterThan, vec!["1".into()]).is_ok());
     assert!(Requirement::new("a", Operator::DoesNotExist, vec![]).is_ok());
     let e = SelectorError("x".into()).to_status();
-    assert_eq!((e.code, e.reason), (400, "BadRequest"));
+    assert_eq!((e.code, e.reason), (400, crate::StatusReason::BadRequest));
 }

@@ -12,7 +12,8 @@ mod validation;
 pub use fields::{FieldOperator, FieldRequirement, FieldSelector};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};
 
-use crate::status::{quote, StatusError};
+use crate::quote::go_quote;
+use crate::status::StatusError;
 
 /// A selector that cannot be parsed or is not supported. The text is kube's message;
 /// the server answers with it as a 400 BadRequest ([`SelectorError::to_status`]).
@@ -32,7 +33,7 @@ impl SelectorError {
     pub fn not_a_known_field_selector(field: &str) -> Self {
         Self(format!(
             "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
-            quote(field)
+            go_quote(field)
         ))
     }
 

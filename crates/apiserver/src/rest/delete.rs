@@ -79,7 +79,7 @@ async fn delete_one(
             hooks.mark_for_deletion(&mut marked);
             match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await {
                 Ok(stored) => return Ok(Outcome::Pending(stored)),
-                Err(e) if e.reason == "Conflict" => continue,
+                Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -93,7 +93,7 @@ async fn delete_one(
                 }
                 return Ok(Outcome::Gone(obj));
             }
-            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
         }
     }
@@ -138,7 +138,7 @@ pub async fn delete_collection(
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         match delete_one(ctx, rt, &ns, &name, &opts).await {
             Ok(Outcome::Gone(o)) | Ok(Outcome::Pending(o)) => deleted.push(o),
-            Err(e) if e.code == 404 => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
     }

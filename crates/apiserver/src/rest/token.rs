@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::response::{self, Body};
-use apimachinery::status::StatusCause;
+use apimachinery::status::{CauseType, StatusCause};
 use apimachinery::StatusError;
 use authn::serviceaccount::BoundObject;
 use http::Response;
@@ -17,7 +17,7 @@ fn invalid(field: &str, message: String) -> StatusError {
     StatusError::invalid(
         &gk,
         "",
-        vec![StatusCause { reason: "FieldValueInvalid".into(), message, field: field.into() }],
+        vec![StatusCause { reason: CauseType::FieldValueInvalid, message, field: field.into() }],
     )
 }
 

@@ -171,7 +171,7 @@ pub async fn create_object(
             return Ok(obj.clone());
         }
         match ctx.state.objects.create(rt, &ctx.info.namespace, &name, obj).await {
-            Err(e) if e.reason == "AlreadyExists" && !has_name && generate.is_some() => continue,
+            Err(e) if e.is_already_exists() && !has_name && generate.is_some() => continue,
             result => return result,
         }
     }
@@ -312,7 +312,7 @@ pub async fn patch(
     for _ in 0..MAX_PATCH_ATTEMPTS {
         let current = match ctx.state.objects.get_raw(rt, &ctx.info.namespace, &name).await {
             Ok(kv) => Some(kv),
-            Err(e) if e.code == 404 => None,
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
         };
         let Some(current) = current else {
@@ -341,7 +341,7 @@ pub async fn patch(
         check_name(ctx, &patched)?;
         let obj = normalize(ctx, rt, &patched, &mut warnings)?;
         match persist_update(ctx, rt, &current, obj, status_only).await {
-            Err(e) if e.reason == "Conflict" => continue,
+            Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => {
                 let out = if ctx.output == Output::Yaml { Output::Yaml } else { ctx.output };

@@ -17,6 +17,7 @@ use super::keyset::{
 };
 use crate::cache::{TokenCache, TokenKey};
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use apimachinery::quote::go_quote;
 use apimachinery::UserInfo;
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,10 +53,13 @@ pub enum OidcTokenError {
     #[error("{0}")]
     Invalid(String),
     /// The issuer's keys have never been fetched (the provider is unreachable).
-    #[error("oidc: authenticator for issuer {issuer:?} is not initialized: {reason}")]
+    #[error("oidc: authenticator for issuer {} is not initialized: {reason}", go_quote(issuer))]
     NotInitialized { issuer: String, reason: String },
     /// The user was revoked after the token was issued.
-    #[error("oidc: token of user {user:?} issued at {iat} was revoked (revoked before {revoked_before})")]
+    #[error(
+        "oidc: token of user {} issued at {iat} was revoked (revoked before {revoked_before})",
+        go_quote(user)
+    )]
     Revoked { user: String, iat: i64, revoked_before: i64 },
 }
 
@@ -299,7 +303,9 @@ fn numeric(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, OidcT
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as i64)),
-        Some(_) => Err(invalid(format!("oidc: malformed jwt payload: claim {name:?} is not a number"))),
+        Some(_) => {
+            Err(invalid(format!("oidc: malformed jwt payload: claim {} is not a number", go_quote(name))))
+        }
     }
 }
 
@@ -363,8 +369,10 @@ async fn verify(
 fn claim_str<'a>(claims: &'a Value, name: &str, what: &str) -> Result<&'a str, OidcTokenError> {
     match claims.get(name) {
         Some(Value::String(s)) => Ok(s),
-        None => Err(invalid(format!("oidc: parse {what} claims {name:?}: claim not present"))),
-        Some(_) => Err(invalid(format!("oidc: parse {what} claims {name:?}: claim is not a string"))),
+        None => Err(invalid(format!("oidc: parse {what} claims {}: claim not present", go_quote(name)))),
+        Some(_) => {
+            Err(invalid(format!("oidc: parse {what} claims {}: claim is not a string", go_quote(name))))
+        }
     }
 }
 
@@ -433,7 +441,7 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
                 }
             }
             if name.is_empty() {
-                return Err(invalid(format!("oidc: empty username via claim {claim:?}")));
+                return Err(invalid(format!("oidc: empty username via claim {}", go_quote(claim))));
             }
             format!("{prefix}{name}")
         }
@@ -449,7 +457,7 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
         None => Vec::new(),
         Some(Mapping::Claim { claim, prefix }) => match claims.get(claim) {
             None => Vec::new(),
-            Some(v) => strings(v.clone(), &format!("parse groups claim {claim:?}"))?
+            Some(v) => strings(v.clone(), &format!("parse groups claim {}", go_quote(claim)))?
                 .into_iter()
                 .map(|g| format!("{prefix}{g}"))
                 .collect(),

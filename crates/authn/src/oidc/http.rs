@@ -1,22 +1,14 @@
-//! A small HTTP/1.1 client for talking to identity providers: `https://` over rustls with a
-//! given CA bundle (or the system bundle), and plain `http://` (for loopback only, used by
-//! the login flow's redirect). One connection per request, a response size limit and a
-//! timeout. Shared by the authenticator (discovery, JWKS) and `kubeward-login` (token
+//! The HTTP client for identity providers, over [`outbound::Client`]: `https://` verified with
+//! the issuer's CA bundle (or the system roots), and plain `http://` (for loopback only, used
+//! by the login flow's redirect). Connections are pooled; each request has a 30 s timeout and a
+//! 3 MiB limit on the answer; nothing is retried (the authenticator retries its first key
+//! fetch itself). Shared by the authenticator (discovery, JWKS) and `kubeward-login` (token
 //! endpoint, device flow).
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// How long one request may take, connection included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
-/// Where the system CA bundle is looked for when no CA is given (`SSL_CERT_FILE` first).
-const SYSTEM_BUNDLES: &[&str] =
-    &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
+pub const REQUEST_TIMEOUT: std::time::Duration = outbound::DEFAULT_TIMEOUT;
 
 /// Errors of one HTTP exchange or of building the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,48 +48,19 @@ impl Response {
     }
 }
 
-/// An HTTP(S) client trusting one CA bundle.
-#[derive(Clone)]
+/// An HTTP(S) client trusting one CA bundle; clones share its connection pool.
+#[derive(Clone, Debug)]
 pub struct HttpClient {
-    tls: tokio_rustls::TlsConnector,
-}
-
-impl std::fmt::Debug for HttpClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HttpClient")
-    }
-}
-
-fn tls_error(e: impl std::fmt::Display) -> HttpError {
-    HttpError::Tls(e.to_string())
+    client: outbound::Client,
 }
 
 impl HttpClient {
-    /// A client trusting the PEM certificates in `ca_pem`, or the system bundle when `None`.
+    /// A client trusting the PEM certificates in `ca_pem`, or the system roots when `None`.
     pub fn new(ca_pem: Option<&[u8]>) -> Result<Self, HttpError> {
-        let system;
-        let pem = match ca_pem {
-            Some(p) => p,
-            None => {
-                system = system_bundle()?;
-                &system
-            }
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut &pem[..]) {
-            roots.add(cert.map_err(tls_error)?).map_err(tls_error)?;
-        }
-        if roots.is_empty() {
-            return Err(HttpError::Tls("the CA bundle holds no certificate".into()));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(tls_error)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)) })
+        let tls_error = |e: outbound::ConfigError| HttpError::Tls(e.to_string());
+        let tls = outbound::tls::client_config(ca_pem, None).map_err(tls_error)?;
+        let client = outbound::Client::new(tls, None, outbound::Options::default()).map_err(tls_error)?;
+        Ok(Self { client })
     }
 
     /// `GET url` with extra headers.
@@ -118,7 +81,7 @@ impl HttpClient {
         self.request(http::Method::POST, url, &all, Some(body.into_bytes())).await
     }
 
-    /// One request; the body of the answer is read whole (at most 1 MiB).
+    /// One request; the body of the answer is read whole. Redirects are answers.
     pub async fn request(
         &self,
         method: http::Method,
@@ -126,74 +89,23 @@ impl HttpClient {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Response, HttpError> {
-        tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(method, url, headers, body))
-            .await
-            .map_err(|_| HttpError::Timeout(url.to_string()))?
-    }
-
-    async fn exchange(
-        &self,
-        method: http::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> Result<Response, HttpError> {
         let uri: http::Uri = url.parse().map_err(|_| HttpError::Url(url.to_string()))?;
-        let bad_url = || HttpError::Url(url.to_string());
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(bad_url()),
-        };
-        let authority = uri.authority().ok_or_else(bad_url)?.clone();
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+            return Err(HttpError::Url(url.to_string()));
+        }
         let transport =
             |e: &dyn std::fmt::Display| HttpError::Transport { url: url.to_string(), reason: e.to_string() };
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| transport(&e))?;
-        let _ = tcp.set_nodelay(true);
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(http::header::HOST, authority.as_str());
+        let mut req = http::Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(|e| transport(&e))?;
-        let resp = if https {
-            let name = ServerName::try_from(host).map_err(|e| transport(&e))?;
-            let tls = self.tls.connect(name, tcp).await.map_err(|e| transport(&e))?;
-            send(TokioIo::new(tls), req).await
-        } else {
-            send(TokioIo::new(tcp), req).await
-        };
-        resp.map_err(|e| transport(&e))
-    }
-}
-
-async fn send<I>(io: I, req: http::Request<Full<Bytes>>) -> Result<Response, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let (parts, body) = resp.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES).collect().await.map_err(|e| e.to_string())?.to_bytes();
-    driver.abort();
-    Ok(Response { status: parts.status, headers: parts.headers, body })
-}
-
-fn system_bundle() -> Result<Vec<u8>, HttpError> {
-    let from_env = std::env::var("SSL_CERT_FILE").ok();
-    for path in from_env.iter().map(String::as_str).chain(SYSTEM_BUNDLES.iter().copied()) {
-        if let Ok(b) = std::fs::read(path) {
-            return Ok(b);
+        let req = req.body(Bytes::from(body.unwrap_or_default())).map_err(|e| transport(&e))?;
+        match self.client.send(req).await {
+            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Err(e) if e.is_timeout() => Err(HttpError::Timeout(url.to_string())),
+            Err(e) => Err(transport(&e.kind)),
         }
     }
-    Err(HttpError::Tls("no CA given and no system CA bundle found".into()))
 }
 
 /// `application/x-www-form-urlencoded` encoding of pairs.

@@ -13,6 +13,7 @@ use super::keys::PublicKey;
 use super::{username, SaTokenError};
 use crate::cache::{TokenCache, TokenKey};
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use apimachinery::quote::go_quote_list;
 use apimachinery::UserInfo;
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,8 +179,8 @@ impl ServiceAccountAuthenticator {
             if !aud.iter().any(|a| self.api_audiences.contains(a)) {
                 return Err(SaTokenError::Invalid(format!(
                     "token audiences {} is invalid for the target audiences {}",
-                    go_quoted(&aud),
-                    go_quoted(&self.api_audiences)
+                    go_quote_list(&aud),
+                    go_quote_list(&self.api_audiences)
                 )));
             }
         }
@@ -269,11 +270,6 @@ fn not_found(name: &str) -> SaTokenError {
 }
 
 /// Go's `%q` of a string slice: `["a" "b"]`.
-fn go_quoted(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|a| format!("{a:?}")).collect();
-    format!("[{}]", inner.join(" "))
-}
-
 fn legacy_claims(c: RawClaims) -> Result<Verified, SaTokenError> {
     let missing = |what: &str| SaTokenError::Invalid(format!("{what} claim is missing"));
     let non_empty = |v: Option<String>, what: &str| v.filter(|s| !s.is_empty()).ok_or_else(|| missing(what));

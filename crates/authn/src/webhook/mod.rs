@@ -1,10 +1,10 @@
 //! Webhook token authentication (`--authentication-token-webhook-config-file`): the
 //! bearer token is sent in an `authentication.k8s.io/v1` TokenReview to a remote service,
 //! whose answer is cached for `--authentication-token-webhook-cache-ttl` (default 2m),
-//! authenticated or not, under the token's SHA-256. Transport errors are not cached.
-
-mod client;
-pub mod kubeconfig;
+//! authenticated or not, under the token's SHA-256. Transport errors are not cached. The
+//! configuration file is a kubeconfig ([`outbound::kubeconfig`]) naming an `https` server;
+//! reviews go through an [`outbound::Target`]: pooled connections, 30 s per attempt, kube's
+//! webhook retry policy (`DefaultAuthWebhookRetryBackoff`).
 
 use crate::cache::{TokenCache, TokenKey};
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
@@ -16,8 +16,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use client::REQUEST_TIMEOUT;
-pub use kubeconfig::WebhookTarget;
+pub use outbound::RestConfig;
+use outbound::{Backoff, Options, Target};
+
+/// kube's default webhook request timeout, for one attempt.
+pub const REQUEST_TIMEOUT: Duration = outbound::DEFAULT_TIMEOUT;
 
 /// kube-apiserver's default `--authentication-token-webhook-cache-ttl`.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(120);
@@ -26,21 +29,18 @@ const CACHE_ENTRIES: usize = 16_384;
 /// Errors of the webhook: its configuration, or one review.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// The kubeconfig file could not be read.
+    /// The kubeconfig is unreadable or unusable.
     #[error("{path}: {source}")]
-    ConfigIo { path: String, source: std::io::Error },
-    /// The kubeconfig is unusable.
-    #[error("{path}: {reason}")]
-    Config { path: String, reason: String },
-    /// The TLS settings (CA, client certificate) are unusable.
-    #[error("webhook TLS configuration: {0}")]
-    Tls(String),
-    /// Connecting or talking to the webhook failed.
+    Config { path: String, source: outbound::KubeconfigError },
+    /// The kubeconfig's server is not an `https` URL.
+    #[error("webhook server `{0}` is not an https URL")]
+    NotHttps(String),
+    /// The client cannot be built (CA, client certificate, token file).
+    #[error("webhook client: {0}")]
+    Client(#[from] outbound::ConfigError),
+    /// Connecting or talking to the webhook failed, or it did not answer in time.
     #[error("webhook request failed: {0}")]
-    Transport(String),
-    /// The webhook did not answer in time.
-    #[error("webhook request timed out")]
-    Timeout,
+    Call(#[from] outbound::Error),
     /// The webhook answered with a non-2xx status.
     #[error("webhook returned HTTP status {0}")]
     Status(u16),
@@ -58,7 +58,7 @@ enum Review {
 
 /// The TokenReview webhook authenticator.
 pub struct WebhookTokenAuthenticator {
-    client: client::Client,
+    target: Target,
     audiences: Vec<String>,
     cache: TokenCache<Arc<Review>>,
 }
@@ -105,21 +105,32 @@ where
 impl WebhookTokenAuthenticator {
     /// From the webhook kubeconfig file, with a cache TTL (zero disables the cache).
     pub fn from_config_file(path: &Path, cache_ttl: Duration) -> Result<Self, WebhookError> {
-        Self::new(WebhookTarget::from_kubeconfig_file(path)?, cache_ttl, Vec::new())
+        let config = outbound::kubeconfig::load(path)
+            .map_err(|source| WebhookError::Config { path: path.display().to_string(), source })?;
+        Self::new(config, cache_ttl, Vec::new())
     }
 
     /// `audiences` go into `spec.audiences`; when set, the webhook must answer with at
     /// least one of them.
     pub fn new(
-        target: WebhookTarget,
+        target: RestConfig,
         cache_ttl: Duration,
         audiences: Vec<String>,
     ) -> Result<Self, WebhookError> {
+        if target.server.scheme_str() != Some("https") {
+            return Err(WebhookError::NotHttps(target.server.to_string()));
+        }
         Ok(Self {
-            client: client::Client::new(target)?,
+            target: Target::new(&target, Options::default(), Backoff::webhook_default())?,
             audiences,
             cache: TokenCache::new(cache_ttl, CACHE_ENTRIES),
         })
+    }
+
+    /// Retries failed reviews with `backoff` instead of kube's default.
+    pub fn with_retry_backoff(mut self, backoff: Backoff) -> Self {
+        self.target = self.target.with_backoff(backoff);
+        self
     }
 
     /// Reviews one token (from the cache when it was reviewed within the TTL).
@@ -145,9 +156,12 @@ impl WebhookTokenAuthenticator {
             spec["audiences"] = json!(self.audiences);
         }
         let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec});
-        let bytes = self.client.post(body.to_string().into_bytes()).await?;
+        let resp = self.target.post_json(body.to_string()).await?;
+        if !resp.status.is_success() {
+            return Err(WebhookError::Status(resp.status.as_u16()));
+        }
         let review: TokenReview =
-            serde_json::from_slice(&bytes).map_err(|e| WebhookError::Decode(e.to_string()))?;
+            serde_json::from_slice(&resp.body).map_err(|e| WebhookError::Decode(e.to_string()))?;
         let status = review.status;
         if !status.authenticated {
             let why = if status.error.is_empty() { "invalid bearer token".into() } else { status.error };

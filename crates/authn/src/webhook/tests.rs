@@ -113,7 +113,9 @@ async fn reviews_tokens_and_caches_answers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("webhook.kubeconfig");
     std::fs::write(&path, kubeconfig(&server, true)).unwrap();
-    let a = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).unwrap();
+    let a = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL)
+        .unwrap()
+        .with_retry_backoff(Backoff { initial: Duration::from_millis(1), ..Backoff::webhook_default() });
 
     let user = a.authenticate_token("good-token").await.unwrap();
     assert_eq!((user.name.as_str(), user.uid.as_str()), ("jane", "42"));
@@ -126,10 +128,12 @@ async fn reviews_tokens_and_caches_answers() {
     assert_eq!(a.authenticate_token("bad-token").await, Err("unknown token".into()));
     assert_eq!(server.calls.load(Ordering::SeqCst), 2, "denials are cached too");
 
+    // A 500 is retried (kube's five steps), then reported; errors are not cached.
     let err = a.authenticate_token("broken-token").await.unwrap_err();
     assert!(err.contains("500"), "{err}");
+    assert_eq!(server.calls.load(Ordering::SeqCst), 7);
     let _ = a.authenticate_token("broken-token").await;
-    assert_eq!(server.calls.load(Ordering::SeqCst), 4, "errors are not cached");
+    assert_eq!(server.calls.load(Ordering::SeqCst), 12, "errors are not cached");
 
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, "Bearer good-token".parse().unwrap());
@@ -140,7 +144,7 @@ async fn reviews_tokens_and_caches_answers() {
 #[tokio::test]
 async fn audiences_and_no_cache() {
     let server = start_server().await;
-    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, true), Path::new(".")).unwrap();
+    let target = outbound::kubeconfig::parse(&kubeconfig(&server, true), Path::new(".")).unwrap();
     let a = WebhookTokenAuthenticator::new(target, Duration::ZERO, vec!["api".into()]).unwrap();
     assert_eq!(a.authenticate_token("good-token").await.unwrap().name, "jane");
     assert!(a.authenticate_token("good-token").await.is_ok());
@@ -150,8 +154,20 @@ async fn audiences_and_no_cache() {
 #[tokio::test]
 async fn server_refuses_a_client_without_certificate() {
     let server = start_server().await;
-    let target = WebhookTarget::from_kubeconfig("k", &kubeconfig(&server, false), Path::new(".")).unwrap();
+    let target = outbound::kubeconfig::parse(&kubeconfig(&server, false), Path::new(".")).unwrap();
     let a = WebhookTokenAuthenticator::new(target, DEFAULT_CACHE_TTL, Vec::new()).unwrap();
     let err = a.authenticate_token("good-token").await.unwrap_err();
     assert!(err.contains("webhook request failed"), "{err}");
+}
+
+#[test]
+fn config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("webhook.kubeconfig");
+    std::fs::write(&path, "clusters: [{name: a, cluster: {server: 'http://x'}}]").unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    assert_eq!(e.to_string(), "webhook server `http://x/` is not an https URL");
+    std::fs::write(&path, "clusters: []").unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    assert_eq!(e.to_string(), format!("{}: no cluster in the kubeconfig", path.display()));
 }

@@ -5,15 +5,15 @@
 //! `status` decides: `denied` -> Deny, `allowed` -> Allow, otherwise NoOpinion, each with the
 //! webhook's reason (both set -> Deny plus an error, as kube). Answers are cached by the
 //! review's spec: allowed ones for `authorized_ttl` (default 5m), others for
-//! `unauthorized_ttl` (default 30s). A failed call (connection, TLS, non-2xx, bad JSON) is
-//! retried with backoff when kube would retry (connection errors, 5xx, 429), then answered
-//! with NoOpinion and the error, which the chain reports in [`Verdict::errors`].
+//! `unauthorized_ttl` (default 30s). Calls go through an [`outbound::Target`] built once from
+//! the kubeconfig (pooled connections, `timeout` per attempt, 3 MiB answer cap); a failure kube
+//! would retry (connection reset, 5xx but 503, 429, Retry-After) is retried with kube's
+//! backoff, and a failed call (connection, TLS, non-2xx, bad JSON) is answered with NoOpinion
+//! and the error, which the chain reports in [`Verdict::errors`].
 //!
 //! Calls happen on the caller's task ([`AsyncAuthorizer::authorize_async`]), so concurrent
 //! requests make concurrent calls; nothing blocks a thread.
 
-mod client;
-pub mod config;
 pub mod review;
 
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ use async_trait::async_trait;
 
 use crate::chain::{AsyncAuthorizer, Verdict};
 use crate::{RuleResolver, SubjectRules};
-use config::Target;
+pub use outbound::Target;
 use review::ReviewStatus;
 
 /// kube's `RulesFor` error for the webhook.
@@ -53,10 +53,24 @@ pub struct WebhookOptions {
     pub timeout: Duration,
     /// Attempts in all, at least 1 (kube's backoff has 5 steps).
     pub attempts: u32,
-    /// Wait before the second attempt; each later wait is 1.5 times longer.
+    /// Wait before the second attempt; each later wait is 1.5 times longer (plus up to 20%
+    /// jitter, as kube).
     pub initial_backoff: Duration,
     /// Cached answers kept at most (expired ones are dropped first).
     pub cache_capacity: usize,
+}
+
+impl WebhookOptions {
+    /// The webhook's [`Target`]: `timeout` per attempt, `attempts` steps of kube's backoff
+    /// starting at `initial_backoff` (`DefaultRetryBackoffWithInitialDelay`).
+    pub fn target(&self, config: &outbound::RestConfig) -> Result<Target, WebhookError> {
+        let options = outbound::Options { timeout: self.timeout, ..Default::default() };
+        let backoff = outbound::Backoff {
+            steps: self.attempts.max(1),
+            ..outbound::Backoff::with_initial_delay(self.initial_backoff)
+        };
+        Target::new(config, options, backoff).map_err(|e| WebhookError::Config(e.to_string()))
+    }
 }
 
 impl Default for WebhookOptions {
@@ -91,7 +105,8 @@ impl WebhookAuthorizer {
 
     /// Builds the authorizer from `--authorization-webhook-config-file`.
     pub fn from_kubeconfig(path: &Path, options: WebhookOptions) -> Result<Self, WebhookError> {
-        Ok(Self::new(config::load(path)?, options))
+        let config = outbound::kubeconfig::load(path).map_err(|e| WebhookError::Config(e.to_string()))?;
+        Ok(Self::new(options.target(&config)?, options))
     }
 
     /// Number of cached answers (expired ones included until purged).
@@ -135,23 +150,12 @@ impl Shared {
     }
 
     async fn call(&self, body: &[u8]) -> Result<ReviewStatus, String> {
-        let mut delay = self.options.initial_backoff;
-        let mut last = String::new();
-        for attempt in 0..self.options.attempts.max(1) {
-            if attempt > 0 {
-                tokio::time::sleep(delay).await;
-                delay = delay.mul_f64(1.5);
-            }
-            let outcome =
-                tokio::time::timeout(self.options.timeout, client::post(&self.target, body.to_vec())).await;
-            match outcome {
-                Ok(Ok(bytes)) => return review::parse_response(&bytes),
-                Ok(Err(e)) if e.retriable => last = e.message,
-                Ok(Err(e)) => return Err(e.message),
-                Err(_) => last = format!("no answer within {:?}", self.options.timeout),
-            }
+        let resp = self.target.post_json(body.to_vec()).await.map_err(|e| e.to_string())?;
+        if !resp.status.is_success() {
+            let text = String::from_utf8_lossy(&resp.body[..resp.body.len().min(256)]).into_owned();
+            return Err(format!("the server responded with status {}: {text}", resp.status));
         }
-        Err(last)
+        review::parse_response(&resp.body)
     }
 
     async fn authorize(&self, attrs: &Attributes) -> Verdict {

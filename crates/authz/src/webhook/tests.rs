@@ -184,9 +184,9 @@ async fn failures_are_no_opinion_with_an_error_and_not_cached() {
     assert_eq!(server.calls.load(Ordering::SeqCst), 3);
 
     // Without the token the webhook answers 401: not retried.
-    let mut target = config::load(&kubeconfig(&server, dir.path())).unwrap();
-    target.bearer_token = None;
-    let anonymous = WebhookAuthorizer::new(target, fast());
+    let mut config = outbound::kubeconfig::load(&kubeconfig(&server, dir.path())).unwrap();
+    config.token_file = None;
+    let anonymous = WebhookAuthorizer::new(fast().target(&config).unwrap(), fast());
     let v = anonymous.authorize_async(&attrs("alice", "get")).await;
     assert!(v.errors[0].contains("401"), "{v:?}");
     assert_eq!(server.calls.load(Ordering::SeqCst), 4);
@@ -195,24 +195,31 @@ async fn failures_are_no_opinion_with_an_error_and_not_cached() {
     let other = pki::Ca::generate("other").unwrap();
     std::fs::write(dir.path().join("ca.crt"), other.cert_pem).unwrap();
     let text = std::fs::read_to_string(dir.path().join("webhook.kubeconfig")).unwrap();
-    let wrong = WebhookAuthorizer::new(config::parse(&text, dir.path()).unwrap(), fast());
+    let wrong = WebhookAuthorizer::new(parse(&text, dir.path()).unwrap(), fast());
     let v = wrong.authorize_async(&attrs("alice", "get")).await;
     assert!(v.errors[0].contains("TLS handshake"), "{v:?}");
 
     // Nobody listening.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let target = Target { uri: format!("http://{closed}/").parse().unwrap(), tls: None, bearer_token: None };
-    let v = WebhookAuthorizer::new(target, fast()).authorize_async(&attrs("alice", "get")).await;
+    let target =
+        parse(&format!("clusters: [{{name: a, cluster: {{server: 'http://{closed}/'}}}}]"), dir.path());
+    let v = WebhookAuthorizer::new(target.unwrap(), fast()).authorize_async(&attrs("alice", "get")).await;
     assert!(v.errors[0].contains("dial"), "{v:?}");
     assert_eq!(v.decision.reason(), v.errors[0]);
+}
+
+/// The webhook's target from kubeconfig text, with the test options.
+fn parse(text: &str, dir: &Path) -> Result<Target, WebhookError> {
+    let config = outbound::kubeconfig::parse(text, dir).map_err(|e| WebhookError::Config(e.to_string()))?;
+    fast().target(&config)
 }
 
 #[test]
 fn config_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = |text: &str| config::parse(text, dir.path()).unwrap_err().to_string();
+    let bad = |text: &str| parse(text, dir.path()).unwrap_err().to_string();
     assert!(bad("clusters: []").contains("no cluster"));
-    assert!(bad("clusters:\n- name: a\n  cluster: {}\n").contains("no `server`"));
+    assert!(bad("clusters:\n- name: a\n  cluster: {}\n").contains("no server found for cluster"));
     assert!(bad("clusters:\n- name: a\n  cluster:\n    server: ftp://x\n").contains("http or https"));
     assert!(bad(
         "clusters:\n- name: a\n  cluster:\n    server: https://x\n    certificate-authority: missing.crt\n"
@@ -224,10 +231,8 @@ fn config_errors() {
     .contains("insecure-skip-tls-verify"));
     assert!(bad(": :").starts_with("invalid webhook config: parsing"));
     let ok =
-        config::parse("clusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:9/x\n", dir.path())
-            .unwrap();
-    assert_eq!(ok.uri.path(), "/x");
-    assert!(ok.tls.is_none() && ok.bearer_token.is_none());
+        parse("clusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:9/x\n", dir.path()).unwrap();
+    assert_eq!(ok.url().path(), "/x");
     let authz = WebhookAuthorizer::new(ok, WebhookOptions::default());
     let rules = authz.rules_for(&UserInfo::new("a", vec![]), "ns");
     assert!(rules.incomplete);
@@ -246,8 +251,11 @@ fn client_certificates_from_data_fields() {
         b64(&client.cert_pem),
         b64(&client.key_pem)
     );
-    let t = config::parse(&text, Path::new("/")).unwrap();
-    assert!(t.tls.is_some_and(|c| c.client_auth_cert_resolver.has_certs()));
-    assert_eq!(t.bearer_token.as_deref(), Some("t0k"));
-    assert!(!format!("{:?}", config::parse(&text, Path::new("/")).unwrap()).contains("t0k"));
+    let config = outbound::kubeconfig::parse(&text, Path::new("/")).unwrap();
+    assert!(config.client_cert.is_some());
+    assert_eq!(config.token.as_deref(), Some("t0k"));
+    let t = fast().target(&config).unwrap();
+    assert!(!format!("{t:?} {config:?}").contains("t0k"));
+    let key_only = text.replace("client-certificate-data", "other");
+    assert!(parse(&key_only, Path::new("/")).unwrap_err().to_string().contains("client-cert"));
 }

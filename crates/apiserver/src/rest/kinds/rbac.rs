@@ -63,7 +63,7 @@ async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusEr
             let Some(role_rt) = catalog.lookup(RBAC_GROUP, "v1", role_resource) else { return Ok(()) };
             match ctx.state.objects.get(role_rt, role_ns, role_name).await {
                 Ok(role) => rules_in(&role),
-                Err(e) if e.code == 404 => {
+                Err(e) if e.is_not_found() => {
                     let msg = authz::escalation::missing_role_message(&ctx.user, role_resource, role_name);
                     return Err(StatusError::forbidden(&rt.group_resource(), name, &msg));
                 }
