@@ -13,6 +13,11 @@ pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind_address: IpAddr,
+    /// `--advertise-address`: the address the `kubernetes` Service's endpoints name (the
+    /// bind address when not given).
+    pub advertise_address: Option<IpAddr>,
+    /// `--service-cluster-ip-range`: where Services get their ClusterIP.
+    pub service_cluster_ip_range: String,
     pub secure_port: u16,
     pub tls_cert_file: String,
     pub tls_private_key_file: String,
@@ -75,6 +80,8 @@ pub enum StartError {
     Authentication(String),
     #[error("admission: {0}")]
     Admission(String),
+    #[error("{0}")]
+    ServiceIpRange(String),
     #[error("bootstrap: {0}")]
     Bootstrap(String),
 }

@@ -21,6 +21,7 @@ pub mod response;
 pub mod rest;
 pub mod reviews;
 pub mod server;
+pub mod service_ip;
 pub mod state;
 
 use state::ApiState;
@@ -39,6 +40,8 @@ pub struct Running {
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
     let objects = objects::Objects::new(store);
+    let service_ips = service_ip::ServiceIpRange::parse(&config.service_cluster_ip_range)
+        .map_err(StartError::ServiceIpRange)?;
     let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
         authn_setup::build(&config, &objects)?;
     let admission =
@@ -98,6 +101,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         ready: AtomicBool::new(false),
         inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
         max_request_body_bytes: config.max_request_body_bytes,
+        service_ips,
         server_address,
     });
 
@@ -120,6 +124,16 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     }
     controllers::serviceaccounts::start(&state, root_ca).await.map_err(StartError::Bootstrap)?;
     controllers::compaction::start(state.clone());
+    let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
+        a if a.is_unspecified() => {
+            tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
+            std::net::IpAddr::from([127, 0, 0, 1])
+        }
+        a => a,
+    };
+    controllers::kubernetes_service::start(&state, advertise, addr.port())
+        .await
+        .map_err(StartError::Bootstrap)?;
     if let Some(table) = revocations {
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }

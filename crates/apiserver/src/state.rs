@@ -28,6 +28,8 @@ pub struct ApiState {
     /// Non-long-running requests in flight (kube's --max-requests-inflight).
     pub inflight: Semaphore,
     pub max_request_body_bytes: usize,
+    /// `--service-cluster-ip-range`.
+    pub service_ips: crate::service_ip::ServiceIpRange,
     pub server_address: String,
 }
 

@@ -26,6 +26,13 @@ pub struct ApiServerFlags {
     /// The address to listen on; loopback unless told otherwise.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind_address: IpAddr,
+    /// The address the `kubernetes` Service's endpoints name (default: --bind-address).
+    #[arg(long)]
+    pub advertise_address: Option<IpAddr>,
+    /// The IPv4 range Services take their ClusterIP from; its first address is the
+    /// `kubernetes` Service's.
+    #[arg(long, default_value = apiserver::service_ip::DEFAULT_SERVICE_CLUSTER_IP_RANGE)]
+    pub service_cluster_ip_range: String,
     /// CA bundle that client certificates must chain to (x509 authentication).
     #[arg(long)]
     pub client_ca_file: Option<String>,
@@ -123,6 +130,8 @@ impl ApiServerFlags {
     pub fn config(self, tls_cert_file: String, tls_private_key_file: String) -> apiserver::Config {
         apiserver::Config {
             bind_address: self.bind_address,
+            advertise_address: self.advertise_address,
+            service_cluster_ip_range: self.service_cluster_ip_range.clone(),
             secure_port: self.secure_port,
             tls_cert_file,
             tls_private_key_file,

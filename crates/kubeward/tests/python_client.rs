@@ -25,7 +25,8 @@ fn python_client_lists_creates_reads() {
     cmd.arg(script).arg(&server.kubeconfig).arg("from-python");
     let out = support::run(cmd, support::COMMAND_TIMEOUT);
     out.assert_ok();
-    out.assert_stdout_contains("configmap: hello from python")
+    out.assert_stdout_contains("kubernetes service: 10.96.0.1:443")
+        .assert_stdout_contains("configmap: hello from python")
         .assert_stdout_contains("watch: ADDED from-python")
         .assert_stdout_contains("deleted: 404");
     let namespaces = out.stdout.lines().find_map(|l| l.strip_prefix("namespaces: ")).unwrap_or_default();

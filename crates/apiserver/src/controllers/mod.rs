@@ -1,9 +1,10 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
-//! deletion, per-namespace defaults, legacy token Secrets, OIDC revocations; and
-//! compaction of the store's history.
+//! deletion, per-namespace defaults, legacy token Secrets, OIDC revocations, the
+//! `kubernetes` Service and its endpoints; and compaction of the store's history.
 
 pub mod compaction;
+pub mod kubernetes_service;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;

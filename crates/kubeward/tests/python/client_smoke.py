@@ -22,6 +22,13 @@ def main() -> int:
             return 1
     print("namespaces: " + ",".join(names))
 
+    # What in-cluster clients resolve the API server by.
+    svc = core.read_namespaced_service("kubernetes", "default")
+    if [(p.name, p.port) for p in svc.spec.ports] != [("https", 443)] or not svc.spec.cluster_ip:
+        print(f"kubernetes Service: {svc.spec}")
+        return 1
+    print(f"kubernetes service: {svc.spec.cluster_ip}:443")
+
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     body = client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="from-python", labels={"made-by": "python"}),

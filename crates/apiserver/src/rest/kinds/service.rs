@@ -1,5 +1,6 @@
-//! Service: a ClusterIP allocated on create (kube's service IP allocator over
-//! 10.96.0.0/12), unless one was given or the Service is an ExternalName.
+//! Service: a ClusterIP allocated on create from `--service-cluster-ip-range` (kube's
+//! service IP allocator), unless one was given or the Service is an ExternalName; a new
+//! Service's status is `{loadBalancer: {}}` as kube answers.
 
 use crate::context::Ctx;
 use apimachinery::StatusError;
@@ -11,6 +12,9 @@ pub struct Service;
 #[async_trait::async_trait]
 impl super::KindHooks for Service {
     async fn before_create(&self, ctx: &Ctx, obj: &mut Value) -> Result<(), StatusError> {
+        if let Some(o) = obj.as_object_mut() {
+            o.entry("status").or_insert_with(|| json!({"loadBalancer": {}}));
+        }
         allocate_cluster_ip(ctx, obj).await
     }
 }
@@ -25,10 +29,10 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
     let (existing, _) = ctx.state.objects.list_all(services, "").await?;
     let used: std::collections::HashSet<&str> =
         existing.iter().filter_map(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str)).collect();
-    let mut rng = rand::rng();
-    for _ in 0..64 {
-        let n: u32 = rng.random_range(10..(1 << 20) - 1);
-        let ip = format!("10.{}.{}.{}", 96 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+    let range = ctx.state.service_ips;
+    let start: u32 = rand::rng().random_range(0..range.capacity());
+    for n in 0..range.capacity().min(4096) {
+        let ip = range.nth_for_services(start.wrapping_add(n)).to_string();
         if !used.contains(ip.as_str()) {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.insert("clusterIP".into(), json!(ip));
@@ -40,5 +44,5 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
             return Ok(());
         }
     }
-    Ok(())
+    Err(StatusError::internal(&format!("failed to allocate a serviceIP: range {range} is full")))
 }
