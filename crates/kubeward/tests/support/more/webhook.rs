@@ -147,6 +147,10 @@ fn serve_connection(
                 Err(e) => return Err(e),
             }
         }
+        // A stopped webhook answers nothing more, also on connections a client keeps alive.
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let request: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
         buf.drain(..head_end + length);
         let body = answer(&request).to_string();
