@@ -11,6 +11,7 @@ pub mod rbac;
 pub mod revocations;
 pub mod serviceaccounts;
 pub mod tokens;
+pub mod volume_protection;
 
 use crate::informer::{Event, Informer};
 use std::time::Duration;
