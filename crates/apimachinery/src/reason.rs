@@ -150,6 +150,9 @@ pub enum CauseType {
     ResourceVersionTooLarge,
     /// `NamespaceTerminating` (core/v1 `NamespaceTerminatingCause`).
     NamespaceTerminating,
+    /// `DisruptionBudget` (policy/v1 `DisruptionBudgetCause`): an eviction refused by a
+    /// PodDisruptionBudget.
+    DisruptionBudget,
 }
 
 impl CauseType {
@@ -171,6 +174,7 @@ impl CauseType {
             Self::FieldManagerConflict => "FieldManagerConflict",
             Self::ResourceVersionTooLarge => "ResourceVersionTooLarge",
             Self::NamespaceTerminating => "NamespaceTerminating",
+            Self::DisruptionBudget => "DisruptionBudget",
         }
     }
 }

@@ -11,22 +11,27 @@ use http::Response;
 use registry::ResourceType;
 use serde_json::{json, Value};
 
-struct DeleteOptions {
+pub(super) struct DeleteOptions {
     uid: Option<String>,
     resource_version: Option<String>,
-    dry_run: bool,
+    pub(super) dry_run: bool,
 }
 
 fn options(ctx: &Ctx, bytes: &[u8], ct: &str) -> Result<DeleteOptions, StatusError> {
     let body = if bytes.is_empty() { json!({}) } else { super::decode_object(bytes, ct)? };
+    Ok(options_of(ctx, &body))
+}
+
+/// DeleteOptions from their JSON form (a DELETE body, or an Eviction's `deleteOptions`).
+pub(super) fn options_of(ctx: &Ctx, body: &Value) -> DeleteOptions {
     let dry = body.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"))
         || ctx.info.query_param("dryRun") == Some("All");
     let s = |p: &str| body.pointer(p).and_then(Value::as_str).map(str::to_string);
-    Ok(DeleteOptions {
+    DeleteOptions {
         uid: s("/preconditions/uid"),
         resource_version: s("/preconditions/resourceVersion"),
         dry_run: dry,
-    })
+    }
 }
 
 fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, got: &str) -> StatusError {
@@ -37,14 +42,14 @@ fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, go
     )
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     /// Removed from storage now.
     Gone(Value),
     /// Still present (finalizers pending or namespace draining), now with deletionTimestamp.
     Pending(Value),
 }
 
-async fn delete_one(
+pub(super) async fn delete_one(
     ctx: &Ctx,
     rt: &ResourceType,
     ns: &str,

@@ -1,6 +1,7 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
 mod delete;
+mod eviction;
 pub mod kinds;
 mod read;
 mod token;
@@ -53,6 +54,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             ("status", "update") | ("finalize", "update") => {
                 let body = read_object(&ctx, req).await?;
                 write::update(&ctx, rt, body, true).await
+            }
+            ("eviction", "create") => {
+                let body = read_object(&ctx, req).await?;
+                eviction::create(&ctx, rt, body).await
             }
             ("token", "create") => {
                 let body = read_object(&ctx, req).await?;
