@@ -116,6 +116,9 @@ pub async fn delete(
     let opts = options(ctx, bytes, ct)?;
     match delete_one(ctx, rt, &ctx.info.namespace, &name, &opts).await? {
         Outcome::Pending(obj) => Ok(object_response(200, rt, &obj, ctx.output)),
+        Outcome::Gone(obj) if hooks(rt).returns_deleted_object(rt) => {
+            Ok(object_response(200, rt, &obj, ctx.output))
+        }
         Outcome::Gone(obj) => {
             let uid = obj.pointer("/metadata/uid").cloned().unwrap_or(json!(""));
             let mut details = json!({"name": name, "kind": rt.plural, "uid": uid});

@@ -42,11 +42,34 @@ pub trait KindHooks: Send + Sync {
     /// Terminating).
     fn mark_for_deletion(&self, _obj: &mut Value) {}
 
+    /// Whether a delete answers with the deleted object instead of a Status (kube's
+    /// `ReturnDeletedObject` in the kind's registry store).
+    fn returns_deleted_object(&self, rt: &ResourceType) -> bool {
+        RETURN_DELETED_OBJECT.contains(&(rt.group, rt.kind))
+    }
+
     /// Whether removing an object of this kind frees quota in its namespace.
     fn releases_quota(&self, rt: &ResourceType) -> bool {
         rt.namespaced
     }
 }
+
+/// The kinds whose registry sets `ReturnDeletedObject` (their OpenAPI DELETE answers the
+/// object; clients generated from it, the Python client among them, decode it as such).
+const RETURN_DELETED_OBJECT: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "PodTemplate"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("", "ResourceQuota"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+];
 
 /// Kinds with nothing of their own.
 struct Generic;
