@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod fields;
+mod resources;
 pub mod strategy;
 pub mod table;
 mod typed;
