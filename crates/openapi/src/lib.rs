@@ -4,15 +4,18 @@
 //!   ([`OpenApi::v3_index`]);
 //! - `/openapi/v3/<gv>`: one JSON OpenAPI 3.0 document per group-version ([`OpenApi::v3_document`]),
 //!   with schemas from `k8s-openapi` (descriptions kept, so `kubectl explain` prints real docs);
-//! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]).
+//! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]) with the PATCH
+//!   operations and the definitions of every served kind.
 //!
 //! Modules: `kinds` maps kinds to `k8s-openapi` types, `schema` reshapes their schemas as kube
-//! does, `paths` writes the operations, `v2` encodes the protobuf document.
+//! does, `paths` writes the operations, `v2` encodes the protobuf document and `v2_schema` its
+//! definitions.
 
 mod kinds;
 mod paths;
 mod schema;
 pub mod v2;
+mod v2_schema;
 
 use std::collections::BTreeMap;
 
@@ -128,7 +131,8 @@ impl OpenApi {
         let index = Bytes::from(serde_json::to_vec(&index).unwrap_or_default());
 
         let patches = v2_patch_paths(resources, &catalog);
-        let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION).encode_to_vec());
+        let definitions = v2_schema::definitions(catalog.definitions());
+        let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION, Some(definitions)).encode_to_vec());
         OpenApi { index, documents, v2 }
     }
 
