@@ -216,6 +216,13 @@ fn sort_keys(value: &mut Value) {
     }
 }
 
+/// The PATCH operations of the v2 document. The Namespace one does not list
+/// `fieldValidation`: kubectl's legacy (v2) verifier, which kubectl 1.27+ falls back to for a
+/// kind without a PATCH operation (SubjectAccessReview, TokenReview, ...), lists the CRDs
+/// when Namespaces take the parameter, to find out whether the kind is one; kubeward serves
+/// no CRDs, and that failed lookup refused the request. Without it kubectl validates such a
+/// kind against the v2 definitions, as it does against kube-apiserver once it finds no CRD.
+/// Every other kind is found in v3 first, where its PATCH operation lists the parameter.
 fn v2_patch_paths(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> Vec<v2::PatchPath> {
     let mut out = Vec::new();
     for spec in resources {
@@ -239,6 +246,7 @@ fn v2_patch_paths(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> Vec<v2
                 group: spec.group.clone(),
                 version: spec.version.clone(),
                 kind: spec.kind.clone(),
+                field_validation: !(spec.group.is_empty() && spec.kind == "Namespace"),
             });
         }
     }

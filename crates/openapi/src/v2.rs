@@ -136,6 +136,8 @@ pub(crate) struct PatchPath {
     pub(crate) group: String,
     pub(crate) version: String,
     pub(crate) kind: String,
+    /// Whether the operation lists `fieldValidation` (see [`crate::v2_patch_paths`]).
+    pub(crate) field_validation: bool,
 }
 
 fn extension(name: &str, yaml: String) -> NamedAny {
@@ -193,12 +195,15 @@ pub(crate) fn document(
                     "application/vnd.kubernetes.protobuf".into(),
                 ],
                 consumes: crate::paths::PATCH_CONTENT_TYPES.iter().map(|s| (*s).to_owned()).collect(),
-                parameters: vec![
-                    query("dryRun", "string", "When present, indicates that modifications should not be persisted."),
-                    query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes."),
-                    query("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields."),
-                    query("force", "boolean", "Force is going to \"force\" Apply requests."),
-                ],
+                parameters: [
+                    Some(query("dryRun", "string", "When present, indicates that modifications should not be persisted.")),
+                    Some(query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes.")),
+                    p.field_validation.then(|| query("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields.")),
+                    Some(query("force", "boolean", "Force is going to \"force\" Apply requests.")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
                 vendor_extension: vec![
                     extension("x-kubernetes-action", "patch\n".into()),
                     extension("x-kubernetes-group-version-kind", gvk),
@@ -244,6 +249,7 @@ mod tests {
                 group: String::new(),
                 version: "v1".into(),
                 kind: "Pod".into(),
+                field_validation: true,
             }],
             "v1.34.0",
             None,
