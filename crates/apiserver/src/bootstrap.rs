@@ -1,6 +1,7 @@
 //! Objects every cluster starts with: the system namespaces, kube's default RBAC roles
-//! and bindings, and the admin binding of `kubeward up`. Missing ones are created at
-//! every start; existing ones are left as they are.
+//! and bindings, the system PriorityClasses, a local APIService per served group-version
+//! (registry/src/bootstrap.rs), and the admin binding of `kubeward up`. Missing ones are
+//! created at every start; existing ones are left as they are.
 
 use crate::objects::now_rfc3339;
 use crate::state::ApiState;
@@ -37,6 +38,12 @@ pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), St
             .await?;
     }
     for obj in authz::bootstrap::all() {
+        ensure_object(state, obj).await?;
+    }
+    for obj in registry::bootstrap::system_priority_classes() {
+        ensure_object(state, obj).await?;
+    }
+    for obj in registry::bootstrap::local_api_services(state.catalog) {
         ensure_object(state, obj).await?;
     }
     if let Some(user) = admin_user {

@@ -5,8 +5,9 @@
 
 use k8s_openapi::api::{
     admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core,
-    discovery, events, networking, policy, rbac, storage,
+    discovery, events, networking, node, policy, rbac, scheduling, storage,
 };
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
 use schemars::{JsonSchema, SchemaGenerator};
 
 /// Puts `T`'s schema into `generator` and returns its definition name.
@@ -48,6 +49,8 @@ pub(crate) fn register_kind(
         ("", "v1", "ResourceQuota") => core::v1::ResourceQuota,
         ("", "v1", "ReplicationController") => core::v1::ReplicationController,
         ("", "v1", "Binding") => core::v1::Binding,
+        ("", "v1", "PodTemplate") => core::v1::PodTemplate,
+        ("", "v1", "ComponentStatus") => core::v1::ComponentStatus,
         ("apps", "v1", "Deployment") => apps::v1::Deployment,
         ("apps", "v1", "ReplicaSet") => apps::v1::ReplicaSet,
         ("apps", "v1", "StatefulSet") => apps::v1::StatefulSet,
@@ -73,10 +76,17 @@ pub(crate) fn register_kind(
         ("discovery.k8s.io", "v1", "EndpointSlice") => discovery::v1::EndpointSlice,
         ("networking.k8s.io", "v1", "NetworkPolicy") => networking::v1::NetworkPolicy,
         ("networking.k8s.io", "v1", "Ingress") => networking::v1::Ingress,
+        ("networking.k8s.io", "v1", "IngressClass") => networking::v1::IngressClass,
         ("policy", "v1", "PodDisruptionBudget") => policy::v1::PodDisruptionBudget,
         ("policy", "v1", "Eviction") => policy::v1::Eviction,
         ("autoscaling", "v1", "Scale") => autoscaling::v1::Scale,
         ("storage.k8s.io", "v1", "StorageClass") => storage::v1::StorageClass,
+        ("storage.k8s.io", "v1", "CSIDriver") => storage::v1::CSIDriver,
+        ("storage.k8s.io", "v1", "CSINode") => storage::v1::CSINode,
+        ("storage.k8s.io", "v1", "VolumeAttachment") => storage::v1::VolumeAttachment,
+        ("scheduling.k8s.io", "v1", "PriorityClass") => scheduling::v1::PriorityClass,
+        ("node.k8s.io", "v1", "RuntimeClass") => node::v1::RuntimeClass,
+        ("apiregistration.k8s.io", "v1", "APIService") => apiregistration::v1::APIService,
     )
 }
 

@@ -4,15 +4,18 @@
 //!   ([`OpenApi::v3_index`]);
 //! - `/openapi/v3/<gv>`: one JSON OpenAPI 3.0 document per group-version ([`OpenApi::v3_document`]),
 //!   with schemas from `k8s-openapi` (descriptions kept, so `kubectl explain` prints real docs);
-//! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]).
+//! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]) with the PATCH
+//!   operations and the definitions of every served kind.
 //!
 //! Modules: `kinds` maps kinds to `k8s-openapi` types, `schema` reshapes their schemas as kube
-//! does, `paths` writes the operations, `v2` encodes the protobuf document.
+//! does, `paths` writes the operations, `v2` encodes the protobuf document and `v2_schema` its
+//! definitions.
 
 mod kinds;
 mod paths;
 mod schema;
 pub mod v2;
+mod v2_schema;
 
 use std::collections::BTreeMap;
 
@@ -128,7 +131,8 @@ impl OpenApi {
         let index = Bytes::from(serde_json::to_vec(&index).unwrap_or_default());
 
         let patches = v2_patch_paths(resources, &catalog);
-        let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION).encode_to_vec());
+        let definitions = v2_schema::definitions(catalog.definitions());
+        let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION, Some(definitions)).encode_to_vec());
         OpenApi { index, documents, v2 }
     }
 
@@ -212,6 +216,13 @@ fn sort_keys(value: &mut Value) {
     }
 }
 
+/// The PATCH operations of the v2 document. The Namespace one does not list
+/// `fieldValidation`: kubectl's legacy (v2) verifier, which kubectl 1.27+ falls back to for a
+/// kind without a PATCH operation (SubjectAccessReview, TokenReview, ...), lists the CRDs
+/// when Namespaces take the parameter, to find out whether the kind is one; kubeward serves
+/// no CRDs, and that failed lookup refused the request. Without it kubectl validates such a
+/// kind against the v2 definitions, as it does against kube-apiserver once it finds no CRD.
+/// Every other kind is found in v3 first, where its PATCH operation lists the parameter.
 fn v2_patch_paths(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> Vec<v2::PatchPath> {
     let mut out = Vec::new();
     for spec in resources {
@@ -235,6 +246,7 @@ fn v2_patch_paths(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> Vec<v2
                 group: spec.group.clone(),
                 version: spec.version.clone(),
                 kind: spec.kind.clone(),
+                field_validation: !(spec.group.is_empty() && spec.kind == "Namespace"),
             });
         }
     }

@@ -147,7 +147,6 @@ impl SchemaCatalog {
     }
 
     /// Every definition, for tests and the v2 document.
-    #[cfg(test)]
     pub(crate) fn definitions(&self) -> &Map<String, Value> {
         &self.definitions
     }
@@ -268,6 +267,22 @@ const PATCH_EXTENSIONS: &[(&str, &str, &str, Option<&str>)] = &[
     ("io.k8s.api.core.v1.NamespaceStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.apps.v1.DeploymentSpec", "strategy", "retainKeys", None),
     ("io.k8s.api.apps.v1.DeploymentStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.apps.v1.DaemonSetStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.apps.v1.StatefulSetStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.apps.v1.ReplicaSetStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.apps.v1.DaemonSetSpec", "updateStrategy", "retainKeys", None),
+    ("io.k8s.api.core.v1.ReplicationControllerStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.PersistentVolumeClaimStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.ServiceStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.batch.v1.JobStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.policy.v1.PodDisruptionBudgetStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.storage.v1.CSINodeSpec", "drivers", "merge", Some("name")),
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
+        "conditions",
+        "merge",
+        Some("type"),
+    ),
 ];
 
 fn add_patch_extensions(definitions: &mut Map<String, Value>) {

@@ -241,3 +241,69 @@ fn v2_decodes_back_with_patch_parameters() {
         && e.value.as_ref().is_some_and(|v| v.yaml.contains("kind: Pod"))));
     assert!(paths.iter().all(|p| !p.name.ends_with("/status")));
 }
+
+#[test]
+fn v2_carries_every_served_definition_with_its_gvk() {
+    let mut specs = served();
+    specs.push(ResourceSpec::new("apps", "v1", "DaemonSet", "daemonsets", true, RW, &["status"]));
+    specs.push(ResourceSpec::new("batch", "v1", "CronJob", "cronjobs", true, RW, &["status"]));
+    specs.push(ResourceSpec::new(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        false,
+        RW,
+        &["status"],
+    ));
+    let api = OpenApi::new(&specs);
+    let doc = v2::Document::decode(api.v2_protobuf()).expect("v2 decodes");
+    let defs = doc.definitions.expect("definitions").additional_properties;
+    let find = |name: &str| defs.iter().find(|d| d.name == name).and_then(|d| d.value.as_deref());
+    for (name, kind) in [
+        ("io.k8s.api.authorization.v1.SubjectAccessReview", "SubjectAccessReview"),
+        ("io.k8s.api.apps.v1.DaemonSet", "DaemonSet"),
+        ("io.k8s.api.batch.v1.CronJobList", "CronJobList"),
+        ("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService", "APIService"),
+    ] {
+        let schema = find(name).unwrap_or_else(|| panic!("{name} missing"));
+        let gvk = schema.vendor_extension.iter().find(|e| e.name == "x-kubernetes-group-version-kind");
+        assert!(gvk.and_then(|e| e.value.as_ref()).is_some_and(|v| v.yaml.contains(kind)), "{name}");
+    }
+    // Every reference resolves among the definitions.
+    fn refs(s: &v2_schema::Schema, out: &mut Vec<String>) {
+        if !s.r#ref.is_empty() {
+            out.push(s.r#ref.clone());
+        }
+        for p in s.properties.iter().flat_map(|p| &p.additional_properties) {
+            if let Some(v) = &p.value {
+                refs(v, out);
+            }
+        }
+        for i in s.items.iter().flat_map(|i| &i.schema) {
+            refs(i, out);
+        }
+        if let Some(a) = s.additional_properties.as_ref().and_then(|a| a.schema.as_deref()) {
+            refs(a, out);
+        }
+    }
+    let mut all = Vec::new();
+    for d in &defs {
+        if let Some(v) = &d.value {
+            refs(v, &mut all);
+        }
+    }
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/definitions/").unwrap_or_else(|| panic!("bad ref {r}"));
+        assert!(find(name).is_some(), "{r} does not resolve");
+    }
+    let sar = find("io.k8s.api.authorization.v1.SubjectAccessReview").expect("sar");
+    assert_eq!(sar.required, vec!["spec"]);
+    let spec =
+        sar.properties.as_ref().and_then(|p| p.additional_properties.iter().find(|p| p.name == "spec"));
+    assert_eq!(
+        spec.and_then(|s| s.value.as_ref()).map(|s| s.r#ref.as_str()),
+        Some("#/definitions/io.k8s.api.authorization.v1.SubjectAccessReviewSpec")
+    );
+}

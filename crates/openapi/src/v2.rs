@@ -1,8 +1,9 @@
 //! The `/openapi/v2` answer: a gnostic `openapi.v2.Document` in protobuf, the only form kubectl
-//! asks for. It carries `swagger`, `info` and, per served kind, the item path's PATCH operation
-//! with its `x-kubernetes-group-version-kind` extension and query parameters, so that kubectl
-//! 1.27–1.28 see that the server supports `fieldValidation` and leave validation to it.
-//! Definitions are not included: `kubectl explain` renders from v3.
+//! asks for. It carries `swagger`, `info`, per served kind the item path's PATCH operation
+//! with its `x-kubernetes-group-version-kind` extension and query parameters (so that kubectl
+//! 1.27–1.28 see that the server supports `fieldValidation` and leave validation to it), and
+//! the definitions of every served kind (`v2_schema`), which kubectl validates a kind without
+//! a PATCH operation against.
 //!
 //! The messages below are hand-written prost structs holding only the fields used, with the
 //! field numbers of gnostic's `openapiv2/OpenAPIv2.proto`.
@@ -18,6 +19,8 @@ pub struct Document {
     pub info: Option<Info>,
     #[prost(message, optional, tag = "8")]
     pub paths: Option<Paths>,
+    #[prost(message, optional, tag = "9")]
+    pub definitions: Option<crate::v2_schema::Definitions>,
 }
 
 /// `openapi.v2.Info`.
@@ -133,6 +136,8 @@ pub(crate) struct PatchPath {
     pub(crate) group: String,
     pub(crate) version: String,
     pub(crate) kind: String,
+    /// Whether the operation lists `fieldValidation` (see [`crate::v2_patch_paths`]).
+    pub(crate) field_validation: bool,
 }
 
 fn extension(name: &str, yaml: String) -> NamedAny {
@@ -165,8 +170,12 @@ fn query(name: &str, ty: &str, description: &str) -> ParametersItem {
     }
 }
 
-/// Builds the document from the PATCH operations of the served kinds.
-pub(crate) fn document(patches: &[PatchPath], version: &str) -> Document {
+/// Builds the document from the PATCH operations and the definitions of the served kinds.
+pub(crate) fn document(
+    patches: &[PatchPath],
+    version: &str,
+    definitions: Option<crate::v2_schema::Definitions>,
+) -> Document {
     let path = patches
         .iter()
         .map(|p| {
@@ -186,12 +195,15 @@ pub(crate) fn document(patches: &[PatchPath], version: &str) -> Document {
                     "application/vnd.kubernetes.protobuf".into(),
                 ],
                 consumes: crate::paths::PATCH_CONTENT_TYPES.iter().map(|s| (*s).to_owned()).collect(),
-                parameters: vec![
-                    query("dryRun", "string", "When present, indicates that modifications should not be persisted."),
-                    query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes."),
-                    query("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields."),
-                    query("force", "boolean", "Force is going to \"force\" Apply requests."),
-                ],
+                parameters: [
+                    Some(query("dryRun", "string", "When present, indicates that modifications should not be persisted.")),
+                    Some(query("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes.")),
+                    p.field_validation.then(|| query("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields.")),
+                    Some(query("force", "boolean", "Force is going to \"force\" Apply requests.")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
                 vendor_extension: vec![
                     extension("x-kubernetes-action", "patch\n".into()),
                     extension("x-kubernetes-group-version-kind", gvk),
@@ -204,6 +216,7 @@ pub(crate) fn document(patches: &[PatchPath], version: &str) -> Document {
         swagger: "2.0".into(),
         info: Some(Info { title: "Kubernetes".into(), version: version.into() }),
         paths: Some(Paths { path }),
+        definitions,
     }
 }
 
@@ -213,7 +226,7 @@ mod tests {
 
     #[test]
     fn tiny_document_bytes_are_exact() {
-        let doc = document(&[], "v1.34.0");
+        let doc = document(&[], "v1.34.0", None);
         let bytes = doc.encode_to_vec();
         // field 1 "2.0", field 2 Info{1 "Kubernetes", 2 "v1.34.0"}, field 8 empty Paths.
         let mut want = vec![0x0a, 3];
@@ -236,8 +249,10 @@ mod tests {
                 group: String::new(),
                 version: "v1".into(),
                 kind: "Pod".into(),
+                field_validation: true,
             }],
             "v1.34.0",
+            None,
         );
         let op = doc.paths.as_ref().and_then(|p| p.path[0].value.as_ref()).and_then(|v| v.patch.as_ref());
         let yaml = op.map(|o| o.vendor_extension[1].value.clone().unwrap_or_default().yaml);

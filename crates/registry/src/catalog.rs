@@ -1,6 +1,6 @@
 //! Which resources exist: group, version, kind, plural, scope, short names, verbs.
 
-use crate::typed::{self, Typed};
+use crate::typed::{self, RoundTrip};
 
 pub const STANDARD_VERBS: &[&str] =
     &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -24,7 +24,10 @@ pub struct ResourceType {
     pub stored: bool,
     /// The main resource ignores status changes; `<plural>/status` changes only status.
     pub has_status: bool,
-    pub(crate) typed: Typed,
+    /// Objects kept under another resource's keys, in that resource's serialization (kube's
+    /// events.k8s.io/v1 Events are core v1 Events in storage): `(group, plural)`.
+    pub stored_as: Option<(&'static str, &'static str)>,
+    pub(crate) round_trip: RoundTrip,
 }
 
 #[derive(Debug)]
@@ -36,13 +39,7 @@ pub struct Subresource {
     pub verbs: &'static [&'static str],
 }
 
-const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
-
-macro_rules! status_sub {
-    ($g:expr, $v:expr, $k:expr) => {
-        Subresource { name: "status", group: $g, version: $v, kind: $k, verbs: STATUS_VERBS }
-    };
-}
+pub(crate) const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
 impl ResourceType {
     pub fn api_version(&self) -> String {
@@ -76,7 +73,17 @@ impl ResourceType {
     /// Decodes into the typed k8s-openapi struct and back: types are checked, unknown
     /// fields dropped. Returns the normalized object and the paths of dropped fields.
     pub fn normalize(&self, obj: &serde_json::Value) -> Result<(serde_json::Value, Vec<String>), String> {
-        typed::round_trip(self.typed, obj)
+        typed::round_trip(self.round_trip, obj)
+    }
+
+    /// The API group whose storage keys hold this resource's objects.
+    pub fn storage_group(&self) -> &'static str {
+        self.stored_as.map_or(self.group, |(g, _)| g)
+    }
+
+    /// The resource (plural) whose storage keys hold this resource's objects.
+    pub fn storage_plural(&self) -> &'static str {
+        self.stored_as.map_or(self.plural, |(_, p)| p)
     }
 }
 
@@ -100,217 +107,7 @@ impl Catalog {
     }
 
     pub fn builtin() -> Self {
-        use Typed as T;
-        let r = |group, version, kind, plural, singular, namespaced, short_names, typed| ResourceType {
-            group,
-            version,
-            kind,
-            plural,
-            singular,
-            namespaced,
-            short_names,
-            categories: &[],
-            verbs: STANDARD_VERBS,
-            subresources: &[],
-            stored: true,
-            has_status: false,
-            typed,
-        };
-        let review = |group, kind, plural, singular, namespaced, typed| ResourceType {
-            verbs: CREATE_ONLY,
-            stored: false,
-            ..r(group, "v1", kind, plural, singular, namespaced, &[], typed)
-        };
-        let resources = vec![
-            ResourceType {
-                subresources: &[
-                    status_sub!("", "v1", "Namespace"),
-                    Subresource {
-                        name: "finalize",
-                        group: "",
-                        version: "v1",
-                        kind: "Namespace",
-                        verbs: &["update"],
-                    },
-                ],
-                has_status: true,
-                verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
-                ..r("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], T::Namespace)
-            },
-            r("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], T::ConfigMap),
-            r("", "v1", "Secret", "secrets", "secret", true, &[], T::Secret),
-            ResourceType {
-                subresources: &[Subresource {
-                    name: "token",
-                    group: "authentication.k8s.io",
-                    version: "v1",
-                    kind: "TokenRequest",
-                    verbs: &["create"],
-                }],
-                ..r(
-                    "",
-                    "v1",
-                    "ServiceAccount",
-                    "serviceaccounts",
-                    "serviceaccount",
-                    true,
-                    &["sa"],
-                    T::ServiceAccount,
-                )
-            },
-            ResourceType {
-                categories: &["all"],
-                subresources: &[status_sub!("", "v1", "Pod")],
-                has_status: true,
-                ..r("", "v1", "Pod", "pods", "pod", true, &["po"], T::Pod)
-            },
-            ResourceType {
-                categories: &["all"],
-                subresources: &[status_sub!("", "v1", "Service")],
-                has_status: true,
-                ..r("", "v1", "Service", "services", "service", true, &["svc"], T::Service)
-            },
-            r("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], T::Endpoints),
-            r("", "v1", "Event", "events", "event", true, &["ev"], T::Event),
-            ResourceType {
-                subresources: &[status_sub!("", "v1", "Node")],
-                has_status: true,
-                ..r("", "v1", "Node", "nodes", "node", false, &["no"], T::Node)
-            },
-            ResourceType {
-                categories: &["all"],
-                subresources: &[status_sub!("apps", "v1", "Deployment")],
-                has_status: true,
-                ..r("apps", "v1", "Deployment", "deployments", "deployment", true, &["deploy"], T::Deployment)
-            },
-            r(
-                "rbac.authorization.k8s.io",
-                "v1",
-                "ClusterRole",
-                "clusterroles",
-                "clusterrole",
-                false,
-                &[],
-                T::ClusterRole,
-            ),
-            r(
-                "rbac.authorization.k8s.io",
-                "v1",
-                "ClusterRoleBinding",
-                "clusterrolebindings",
-                "clusterrolebinding",
-                false,
-                &[],
-                T::ClusterRoleBinding,
-            ),
-            r("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, &[], T::Role),
-            r(
-                "rbac.authorization.k8s.io",
-                "v1",
-                "RoleBinding",
-                "rolebindings",
-                "rolebinding",
-                true,
-                &[],
-                T::RoleBinding,
-            ),
-            r("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], T::Lease),
-            r("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], T::LimitRange),
-            ResourceType {
-                subresources: &[status_sub!("", "v1", "ResourceQuota")],
-                has_status: true,
-                ..r(
-                    "",
-                    "v1",
-                    "ResourceQuota",
-                    "resourcequotas",
-                    "resourcequota",
-                    true,
-                    &["quota"],
-                    T::ResourceQuota,
-                )
-            },
-            r(
-                "admissionregistration.k8s.io",
-                "v1",
-                "MutatingWebhookConfiguration",
-                "mutatingwebhookconfigurations",
-                "mutatingwebhookconfiguration",
-                false,
-                &[],
-                T::MutatingWebhookConfiguration,
-            ),
-            r(
-                "admissionregistration.k8s.io",
-                "v1",
-                "ValidatingWebhookConfiguration",
-                "validatingwebhookconfigurations",
-                "validatingwebhookconfiguration",
-                false,
-                &[],
-                T::ValidatingWebhookConfiguration,
-            ),
-            review(
-                "authentication.k8s.io",
-                "TokenReview",
-                "tokenreviews",
-                "tokenreview",
-                false,
-                T::TokenReview,
-            ),
-            review(
-                "authentication.k8s.io",
-                "SelfSubjectReview",
-                "selfsubjectreviews",
-                "selfsubjectreview",
-                false,
-                T::SelfSubjectReview,
-            ),
-            ResourceType {
-                version: "v1beta1",
-                ..review(
-                    "authentication.k8s.io",
-                    "SelfSubjectReview",
-                    "selfsubjectreviews",
-                    "selfsubjectreview",
-                    false,
-                    T::SelfSubjectReview,
-                )
-            },
-            review(
-                "authorization.k8s.io",
-                "SubjectAccessReview",
-                "subjectaccessreviews",
-                "subjectaccessreview",
-                false,
-                T::SubjectAccessReview,
-            ),
-            review(
-                "authorization.k8s.io",
-                "SelfSubjectAccessReview",
-                "selfsubjectaccessreviews",
-                "selfsubjectaccessreview",
-                false,
-                T::SelfSubjectAccessReview,
-            ),
-            review(
-                "authorization.k8s.io",
-                "LocalSubjectAccessReview",
-                "localsubjectaccessreviews",
-                "localsubjectaccessreview",
-                true,
-                T::LocalSubjectAccessReview,
-            ),
-            review(
-                "authorization.k8s.io",
-                "SelfSubjectRulesReview",
-                "selfsubjectrulesreviews",
-                "selfsubjectrulesreview",
-                false,
-                T::SelfSubjectRulesReview,
-            ),
-        ];
-        Self { resources }
+        Self { resources: crate::resources::builtin() }
     }
 
     pub fn all(&self) -> &[ResourceType] {

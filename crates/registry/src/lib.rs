@@ -3,8 +3,11 @@
 //! which fields field selectors may use, and the columns `kubectl get` prints.
 //! Discovery and OpenAPI are generated from the catalog.
 
+pub mod bootstrap;
 pub mod catalog;
+pub mod convert;
 pub mod fields;
+mod resources;
 pub mod strategy;
 pub mod table;
 mod typed;

@@ -2,79 +2,27 @@
 //! type and encoded again, which checks every field's type and drops unknown fields
 //! (reported so `fieldValidation=Strict` can refuse them, as kube does).
 
-use k8s_openapi::api::{
-    admissionregistration, apps, authentication, authorization, coordination, core, rbac,
-};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Typed {
-    Namespace,
-    ConfigMap,
-    Secret,
-    ServiceAccount,
-    Pod,
-    Service,
-    Endpoints,
-    Event,
-    Node,
-    Deployment,
-    ClusterRole,
-    ClusterRoleBinding,
-    Role,
-    RoleBinding,
-    Lease,
-    LimitRange,
-    ResourceQuota,
-    MutatingWebhookConfiguration,
-    ValidatingWebhookConfiguration,
-    TokenReview,
-    SelfSubjectReview,
-    SubjectAccessReview,
-    SelfSubjectAccessReview,
-    LocalSubjectAccessReview,
-    SelfSubjectRulesReview,
-}
+/// Decodes a JSON object into one k8s-openapi struct and encodes it again.
+pub(crate) type RoundTrip = fn(&Value) -> Result<Value, String>;
 
-fn via<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Result<Value, String> {
+/// The round trip through `T`.
+pub(crate) fn via<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Result<Value, String> {
     let typed: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
     serde_json::to_value(typed).map_err(|e| e.to_string())
 }
 
-pub(crate) fn round_trip(t: Typed, v: &Value) -> Result<(Value, Vec<String>), String> {
-    use Typed as T;
-    let out = match t {
-        T::Namespace => via::<core::v1::Namespace>(v),
-        T::ConfigMap => via::<core::v1::ConfigMap>(v),
-        T::Secret => via::<core::v1::Secret>(v),
-        T::ServiceAccount => via::<core::v1::ServiceAccount>(v),
-        T::Pod => via::<core::v1::Pod>(v),
-        T::Service => via::<core::v1::Service>(v),
-        T::Endpoints => via::<core::v1::Endpoints>(v),
-        T::Event => via::<core::v1::Event>(v),
-        T::Node => via::<core::v1::Node>(v),
-        T::Deployment => via::<apps::v1::Deployment>(v),
-        T::ClusterRole => via::<rbac::v1::ClusterRole>(v),
-        T::ClusterRoleBinding => via::<rbac::v1::ClusterRoleBinding>(v),
-        T::Role => via::<rbac::v1::Role>(v),
-        T::RoleBinding => via::<rbac::v1::RoleBinding>(v),
-        T::Lease => via::<coordination::v1::Lease>(v),
-        T::LimitRange => via::<core::v1::LimitRange>(v),
-        T::ResourceQuota => via::<core::v1::ResourceQuota>(v),
-        T::MutatingWebhookConfiguration => via::<admissionregistration::v1::MutatingWebhookConfiguration>(v),
-        T::ValidatingWebhookConfiguration => {
-            via::<admissionregistration::v1::ValidatingWebhookConfiguration>(v)
-        }
-        T::TokenReview => via::<authentication::v1::TokenReview>(v),
-        T::SelfSubjectReview => {
-            via::<authentication::v1::SelfSubjectReview>(&with_api_version(v, "authentication.k8s.io/v1"))
-        }
-        T::SubjectAccessReview => via::<authorization::v1::SubjectAccessReview>(v),
-        T::SelfSubjectAccessReview => via::<authorization::v1::SelfSubjectAccessReview>(v),
-        T::LocalSubjectAccessReview => via::<authorization::v1::LocalSubjectAccessReview>(v),
-        T::SelfSubjectRulesReview => via::<authorization::v1::SelfSubjectRulesReview>(v),
-    }?;
-    let mut out = out;
+/// authentication.k8s.io/v1beta1 SelfSubjectReview shares v1's shape.
+pub(crate) fn self_subject_review(v: &Value) -> Result<Value, String> {
+    via::<k8s_openapi::api::authentication::v1::SelfSubjectReview>(&with_api_version(
+        v,
+        "authentication.k8s.io/v1",
+    ))
+}
+
+pub(crate) fn round_trip(typed: RoundTrip, v: &Value) -> Result<(Value, Vec<String>), String> {
+    let mut out = typed(v)?;
     // Keep the version the client used (v1beta1 SelfSubjectReview shares v1's shape).
     if let (Some(orig), Some(obj)) = (v.get("apiVersion"), out.as_object_mut()) {
         obj.insert("apiVersion".into(), orig.clone());
@@ -127,10 +75,11 @@ mod tests {
     fn unknown_fields_are_reported_and_types_checked() {
         let pod = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","bogus":1},
             "spec":{"containers":[{"name":"c","image":"nginx","imagee":"x"}]}});
-        let (out, dropped) = round_trip(Typed::Pod, &pod).unwrap();
+        let pod_rt: RoundTrip = via::<k8s_openapi::api::core::v1::Pod>;
+        let (out, dropped) = round_trip(pod_rt, &pod).unwrap();
         assert_eq!(dropped, vec!["metadata.bogus", "spec.containers[0].imagee"]);
         assert_eq!(out["spec"]["containers"][0]["image"], "nginx");
         let bad = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":"no"}});
-        assert!(round_trip(Typed::Pod, &bad).is_err());
+        assert!(round_trip(pod_rt, &bad).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The storage key scheme, as kube's etcd3 store lays it out:
 //! `/registry/<group or core>/<resource>/<namespace>/<name>` (no namespace segment for
-//! cluster-scoped resources), and kube's continue tokens over those keys.
+//! cluster-scoped resources), and kube's continue tokens over those keys. A resource stored
+//! as another (events.k8s.io Events as core Events) uses that resource's keys.
 
 use apimachinery::StatusError;
 use base64::Engine;
@@ -8,28 +9,27 @@ use registry::ResourceType;
 use serde_json::{json, Value};
 
 fn group_segment(rt: &ResourceType) -> &str {
-    if rt.group.is_empty() {
-        "core"
-    } else {
-        rt.group
+    match rt.storage_group() {
+        "" => "core",
+        group => group,
     }
 }
 
 /// The key of one object.
 pub(crate) fn key(rt: &ResourceType, namespace: &str, name: &str) -> String {
     if rt.namespaced {
-        format!("/registry/{}/{}/{namespace}/{name}", group_segment(rt), rt.plural)
+        format!("/registry/{}/{}/{namespace}/{name}", group_segment(rt), rt.storage_plural())
     } else {
-        format!("/registry/{}/{}/{name}", group_segment(rt), rt.plural)
+        format!("/registry/{}/{}/{name}", group_segment(rt), rt.storage_plural())
     }
 }
 
 /// The prefix of all objects of a resource, or of those in one namespace.
 pub(crate) fn prefix(rt: &ResourceType, namespace: &str) -> String {
     if rt.namespaced && !namespace.is_empty() {
-        format!("/registry/{}/{}/{namespace}/", group_segment(rt), rt.plural)
+        format!("/registry/{}/{}/{namespace}/", group_segment(rt), rt.storage_plural())
     } else {
-        format!("/registry/{}/{}/", group_segment(rt), rt.plural)
+        format!("/registry/{}/{}/", group_segment(rt), rt.storage_plural())
     }
 }
 

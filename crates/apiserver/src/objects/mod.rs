@@ -2,6 +2,8 @@
 //! how a `StoreError` becomes a Kubernetes Status (kube's `registry/generic/registry.Store`
 //! over `storage.Interface`). REST handlers, admission lookups, bootstrap and controllers
 //! all read and write objects through [`Objects`], by resource type, namespace and name.
+//! A resource stored as another (events.k8s.io/v1 Events are core v1 Events in storage)
+//! is converted here, both ways, so every reader gets the serialization it asked for.
 
 mod codec;
 mod keys;
@@ -9,10 +11,11 @@ mod keys;
 pub(crate) use codec::{decode_kv, json_bytes, raw_with_rv};
 
 use apimachinery::StatusError;
+use futures::StreamExt;
 use registry::ResourceType;
 use serde_json::Value;
 use std::sync::Arc;
-use storage::{KeyValue, Store, StoreError, WatchStream};
+use storage::{KeyValue, Store, StoreError, WatchEvent, WatchStream};
 
 /// kube's timestamp format (`metav1.Time`).
 pub fn now_rfc3339() -> String {
@@ -48,6 +51,7 @@ impl Objects {
             .get(&keys::key(rt, ns, name))
             .await
             .map_err(|e| status(rt, name, e))?
+            .map(|kv| outgoing(rt, kv))
             .ok_or_else(|| StatusError::not_found(&rt.group_resource(), name))
     }
 
@@ -59,7 +63,7 @@ impl Objects {
     /// The object, or `None` when it does not exist.
     pub async fn find(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Option<Value>, StatusError> {
         match self.store.get(&keys::key(rt, ns, name)).await.map_err(|e| status(rt, name, e))? {
-            Some(kv) => decode(&kv).map(Some),
+            Some(kv) => decode(&outgoing(rt, kv)).map(Some),
             None => Ok(None),
         }
     }
@@ -88,7 +92,8 @@ impl Objects {
             (true, Some(last)) => Some(keys::encode_continue(revision, &last.key)),
             _ => None,
         };
-        Ok(Page { items: page.items, revision, continue_token })
+        let items = page.items.into_iter().map(|kv| outgoing(rt, kv)).collect();
+        Ok(Page { items, revision, continue_token })
     }
 
     /// Every object in `ns` (every namespace when empty), decoded, and the list's revision.
@@ -107,10 +112,10 @@ impl Objects {
     ) -> Result<Value, StatusError> {
         let kv = self
             .store
-            .create(&keys::key(rt, ns, name), codec::encode_for_store(obj))
+            .create(&keys::key(rt, ns, name), codec::encode_for_store(&incoming(rt, obj)))
             .await
             .map_err(|e| status(rt, name, e))?;
-        decode(&kv)
+        decode(&outgoing(rt, kv))
     }
 
     /// Replaces an object, at revision `expected` when given (409 Conflict otherwise).
@@ -124,10 +129,10 @@ impl Objects {
     ) -> Result<Value, StatusError> {
         let kv = self
             .store
-            .update(&keys::key(rt, ns, name), codec::encode_for_store(obj), expected)
+            .update(&keys::key(rt, ns, name), codec::encode_for_store(&incoming(rt, obj)), expected)
             .await
             .map_err(|e| status(rt, name, e))?;
-        decode(&kv)
+        decode(&outgoing(rt, kv))
     }
 
     /// Removes an object, at revision `expected` when given; returns the revision of the deletion.
@@ -145,14 +150,51 @@ impl Objects {
 
     /// Changes to objects in `ns` (every namespace when empty) after revision `after`;
     /// 410 Expired when that revision was compacted.
-    pub async fn watch(&self, rt: &ResourceType, ns: &str, after: u64) -> Result<WatchStream, StatusError> {
-        self.store.watch(&keys::prefix(rt, ns), after).await.map_err(|e| watch_status(after, e))
+    pub async fn watch(
+        &self,
+        rt: &'static ResourceType,
+        ns: &str,
+        after: u64,
+    ) -> Result<WatchStream, StatusError> {
+        let stream =
+            self.store.watch(&keys::prefix(rt, ns), after).await.map_err(|e| watch_status(after, e))?;
+        if rt.stored_as.is_none() {
+            return Ok(stream);
+        }
+        Ok(stream
+            .map(move |ev| {
+                ev.map(|ev| WatchEvent {
+                    event_type: ev.event_type,
+                    kv: outgoing(rt, ev.kv),
+                    prev: ev.prev.map(|kv| outgoing(rt, kv)),
+                })
+            })
+            .boxed())
     }
 
     /// The store's current revision.
     pub async fn current_revision(&self) -> Result<u64, StatusError> {
         self.store.current_revision().await.map_err(|e| status_internal(&e))
     }
+}
+
+/// A stored object in `rt`'s serialization, in the stored byte layout.
+fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
+    if rt.stored_as.is_none() {
+        return kv;
+    }
+    match serde_json::from_slice::<Value>(&kv.value) {
+        Ok(v) => KeyValue { value: codec::encode_for_store(&registry::convert::from_storage(rt, v)), ..kv },
+        Err(_) => kv,
+    }
+}
+
+/// An object of `rt` in the serialization its storage holds.
+fn incoming(rt: &ResourceType, obj: &Value) -> Value {
+    if rt.stored_as.is_none() {
+        return obj.clone();
+    }
+    registry::convert::to_storage(rt, obj.clone())
 }
 
 /// The namespace and name of a stored object of `rt` from its key.

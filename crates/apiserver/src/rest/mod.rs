@@ -1,5 +1,6 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
+mod component_status;
 mod delete;
 mod eviction;
 pub mod kinds;
@@ -36,7 +37,11 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         return Err(StatusError::not_found_path());
     }
     if !rt.stored {
-        if info.verb != "create" || !info.subresource.is_empty() {
+        let read = matches!(info.verb.as_str(), "get" | "list");
+        if read && rt.has_verb(&info.verb) && info.subresource.is_empty() {
+            return component_status::read(&ctx, rt).await;
+        }
+        if info.verb != "create" || !rt.has_verb("create") || !info.subresource.is_empty() {
             return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
         }
         let body = read_object(&ctx, req).await?;

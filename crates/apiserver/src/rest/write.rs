@@ -112,8 +112,12 @@ fn with_warnings(mut resp: Response<Body>, warnings: &Warnings) -> Response<Body
     resp
 }
 
-fn invalid(rt: &ResourceType, obj: &Value) -> Result<(), StatusError> {
-    let causes = strategy::validate(rt, obj);
+/// 422 with kube's causes when the object is invalid; `old` is the stored object on update.
+fn invalid(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Result<(), StatusError> {
+    let causes = match old {
+        Some(old) => strategy::validate_update(rt, obj, old),
+        None => strategy::validate(rt, obj),
+    };
     if causes.is_empty() {
         return Ok(());
     }
@@ -160,7 +164,7 @@ pub async fn create_object(
                 obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
             }
         }
-        invalid(rt, obj)?;
+        invalid(rt, obj, None)?;
         hooks.check_write(ctx, rt, obj).await?;
         review.object = Some(obj.clone());
         let validated = admit::validate(ctx, &review).await;
@@ -237,7 +241,7 @@ pub async fn persist_update(
     let mut review = admit::request(ctx, rt, Operation::Update, Some(new), Some(old.clone()));
     admit::mutate(ctx, &mut review).await?;
     let new = review.object.take().unwrap_or_default();
-    invalid(rt, &new)?;
+    invalid(rt, &new, Some(&old))?;
     hooks(rt).check_write(ctx, rt, &new).await?;
     review.object = Some(new.clone());
     admit::validate(ctx, &review).await?;

@@ -3,6 +3,7 @@
 //! create, update and delete in `rest/` call these hooks and never test a kind by name.
 
 mod namespace;
+mod priority_class;
 mod rbac;
 mod resource_quota;
 mod service;
@@ -82,6 +83,7 @@ pub fn hooks(rt: &ResourceType) -> &'static dyn KindHooks {
         ("", "Service") => &service::Service,
         ("", "Namespace") => &namespace::Namespace,
         ("", "ResourceQuota") => &resource_quota::ResourceQuota,
+        ("scheduling.k8s.io", "PriorityClass") => &priority_class::PriorityClass,
         (rbac::RBAC_GROUP, _) => &rbac::Rbac,
         _ => &Generic,
     }

@@ -1,0 +1,58 @@
+//! ComponentStatus (core v1, deprecated since v1.19): a read-only view of the server's own
+//! components, computed on each request as kube's `pkg/registry/core/componentstatus` probes
+//! its components. kubeward has one: the store, named `etcd-0` as kube names its etcd
+//! member (whether the backend is the embedded store or etcd). Every answer carries kube's
+//! deprecation warning.
+
+use super::read::Filter;
+use crate::context::Ctx;
+use crate::negotiate::Output;
+use crate::response::{self, Body};
+use apimachinery::StatusError;
+use http::{HeaderValue, Response};
+use registry::ResourceType;
+use serde_json::{json, Value};
+
+const WARNING: &str = "299 - \"v1 ComponentStatus is deprecated in v1.19+\"";
+const STORE: &str = "etcd-0";
+
+async fn components(ctx: &Ctx) -> Vec<Value> {
+    let condition = match ctx.state.objects.current_revision().await {
+        Ok(_) => json!({"type": "Healthy", "status": "True", "message": "ok"}),
+        Err(e) => json!({"type": "Healthy", "status": "False", "error": e.message}),
+    };
+    vec![json!({
+        "kind": "ComponentStatus",
+        "apiVersion": "v1",
+        "metadata": {"name": STORE},
+        "conditions": [condition],
+    })]
+}
+
+/// get and list of `componentstatuses`.
+pub async fn read(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
+    let all = components(ctx).await;
+    let mut resp = if ctx.info.verb == "get" {
+        let obj = all
+            .into_iter()
+            .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(ctx.info.name.as_str()))
+            .ok_or_else(|| StatusError::not_found(&rt.group_resource(), &ctx.info.name))?;
+        response::object_response(200, rt, &obj, ctx.output)
+    } else {
+        let filter = Filter::from_query(ctx, rt)?;
+        let items: Vec<Value> = all.into_iter().filter(|c| filter.matches(c)).collect();
+        match ctx.output {
+            Output::Table(v) => {
+                let mut t = registry::table::table(rt, &items, json!({}), chrono::Utc::now());
+                t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+                response::object(200, &t, Output::Json)
+            }
+            out => {
+                let list = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": {}, "items": items});
+                response::object(200, &list, out)
+            }
+        }
+    };
+    resp.headers_mut().append("Warning", HeaderValue::from_static(WARNING));
+    Ok(resp)
+}

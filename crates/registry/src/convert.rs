@@ -1,0 +1,90 @@
+//! Conversion between a resource's serialization and that of the resource whose storage it
+//! shares. kube keeps events.k8s.io/v1 Events and core v1 Events as one object (the internal
+//! `core.Event`); kubeward stores core v1 Events and converts events.k8s.io/v1 on the way in
+//! and out, with the field mapping of kube's `pkg/apis/events/v1/conversion.go`.
+
+use crate::ResourceType;
+use serde_json::{json, Map, Value};
+
+/// `(events.k8s.io/v1 field, core v1 field)`; the other fields share their names.
+const EVENT_FIELDS: [(&str, &str); 7] = [
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("reportingController", "reportingComponent"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+];
+
+fn is_events_v1(rt: &ResourceType) -> bool {
+    rt.stored_as.is_some() && rt.group == "events.k8s.io" && rt.kind == "Event"
+}
+
+fn rename(obj: Value, api_version: &str, pairs: impl Iterator<Item = (&'static str, &'static str)>) -> Value {
+    let Value::Object(mut m) = obj else { return obj };
+    let mut out = Map::new();
+    out.insert("apiVersion".into(), json!(api_version));
+    out.insert("kind".into(), json!("Event"));
+    if let Some(meta) = m.remove("metadata") {
+        out.insert("metadata".into(), meta);
+    }
+    let pairs: Vec<_> = pairs.collect();
+    for (k, v) in m {
+        if k == "apiVersion" || k == "kind" {
+            continue;
+        }
+        let name = pairs.iter().find(|(from, _)| *from == k).map_or(k.clone(), |(_, to)| (*to).to_string());
+        out.insert(name, v);
+    }
+    Value::Object(out)
+}
+
+/// `obj`, served as `rt`, in the serialization its storage holds.
+pub fn to_storage(rt: &ResourceType, obj: Value) -> Value {
+    if !is_events_v1(rt) {
+        return obj;
+    }
+    event_to_core(obj)
+}
+
+/// An events.k8s.io/v1 Event as the core v1 Event it is.
+pub fn event_to_core(obj: Value) -> Value {
+    rename(obj, "v1", EVENT_FIELDS.into_iter())
+}
+
+/// `obj`, as its storage holds it, in `rt`'s serialization.
+pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
+    if !is_events_v1(rt) {
+        return obj;
+    }
+    let mut v = rename(obj, rt.api_version().as_str(), EVENT_FIELDS.into_iter().map(|(a, b)| (b, a)));
+    // Empty legacy fields of a core Event are left out, as kube's conversion leaves them.
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|k, x| !(k.starts_with("deprecated") && (x.is_null() || x == &json!({}) || x == &json!(0))));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalog;
+
+    #[test]
+    fn events_convert_both_ways() {
+        let c = Catalog::builtin();
+        let rt = c.lookup("events.k8s.io", "v1", "events").unwrap();
+        let v1 = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
+            "regarding": {"kind": "Pod", "name": "p"}, "note": "hi", "reason": "Started",
+            "reportingController": "kubeward.io/test", "eventTime": "2026-01-01T00:00:00.000000Z"});
+        let core = to_storage(rt, v1.clone());
+        assert_eq!(core["apiVersion"], "v1");
+        assert_eq!(core["involvedObject"]["name"], "p");
+        assert_eq!(core["message"], "hi");
+        assert_eq!(core["reportingComponent"], "kubeward.io/test");
+        assert_eq!(from_storage(rt, core), v1);
+        let pods = c.lookup("", "v1", "pods").unwrap();
+        assert_eq!(to_storage(pods, json!({"a": 1})), json!({"a": 1}));
+    }
+}

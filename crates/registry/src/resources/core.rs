@@ -1,0 +1,126 @@
+//! The core group, `/api/v1`.
+
+use super::{r, status};
+use crate::catalog::{ResourceType, Subresource, STATUS_VERBS};
+use crate::typed::via;
+use k8s_openapi::api::core::v1 as core;
+
+pub(super) fn resources() -> Vec<ResourceType> {
+    vec![
+        ResourceType {
+            subresources: &[
+                Subresource {
+                    name: "status",
+                    group: "",
+                    version: "v1",
+                    kind: "Namespace",
+                    verbs: STATUS_VERBS,
+                },
+                Subresource {
+                    name: "finalize",
+                    group: "",
+                    version: "v1",
+                    kind: "Namespace",
+                    verbs: &["update"],
+                },
+            ],
+            has_status: true,
+            verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+            ..r("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], via::<core::Namespace>)
+        },
+        r("", "v1", "ConfigMap", "configmaps", "configmap", true, &["cm"], via::<core::ConfigMap>),
+        r("", "v1", "Secret", "secrets", "secret", true, &[], via::<core::Secret>),
+        ResourceType {
+            subresources: &[Subresource {
+                name: "token",
+                group: "authentication.k8s.io",
+                version: "v1",
+                kind: "TokenRequest",
+                verbs: &["create"],
+            }],
+            ..r(
+                "",
+                "v1",
+                "ServiceAccount",
+                "serviceaccounts",
+                "serviceaccount",
+                true,
+                &["sa"],
+                via::<core::ServiceAccount>,
+            )
+        },
+        r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
+            .with_status(status!("", "v1", "Pod"))
+            .in_all(),
+        r("", "v1", "Service", "services", "service", true, &["svc"], via::<core::Service>)
+            .with_status(status!("", "v1", "Service"))
+            .in_all(),
+        r("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], via::<core::Endpoints>),
+        r("", "v1", "Event", "events", "event", true, &["ev"], via::<core::Event>),
+        r("", "v1", "Node", "nodes", "node", false, &["no"], via::<core::Node>)
+            .with_status(status!("", "v1", "Node")),
+        r("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], via::<core::LimitRange>),
+        r(
+            "",
+            "v1",
+            "ResourceQuota",
+            "resourcequotas",
+            "resourcequota",
+            true,
+            &["quota"],
+            via::<core::ResourceQuota>,
+        )
+        .with_status(status!("", "v1", "ResourceQuota")),
+        r(
+            "",
+            "v1",
+            "ReplicationController",
+            "replicationcontrollers",
+            "replicationcontroller",
+            true,
+            &["rc"],
+            via::<core::ReplicationController>,
+        )
+        .with_status(status!("", "v1", "ReplicationController"))
+        .in_all(),
+        r(
+            "",
+            "v1",
+            "PersistentVolume",
+            "persistentvolumes",
+            "persistentvolume",
+            false,
+            &["pv"],
+            via::<core::PersistentVolume>,
+        )
+        .with_status(status!("", "v1", "PersistentVolume")),
+        r(
+            "",
+            "v1",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            "persistentvolumeclaim",
+            true,
+            &["pvc"],
+            via::<core::PersistentVolumeClaim>,
+        )
+        .with_status(status!("", "v1", "PersistentVolumeClaim")),
+        r("", "v1", "PodTemplate", "podtemplates", "podtemplate", true, &[], via::<core::PodTemplate>),
+        // Deprecated in v1.19 and read-only: answered from the server's own health, never stored
+        // (kube's `pkg/registry/core/componentstatus`).
+        ResourceType {
+            verbs: &["get", "list"],
+            stored: false,
+            ..r(
+                "",
+                "v1",
+                "ComponentStatus",
+                "componentstatuses",
+                "componentstatus",
+                false,
+                &["cs"],
+                via::<core::ComponentStatus>,
+            )
+        },
+    ]
+}

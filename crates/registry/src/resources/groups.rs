@@ -1,0 +1,250 @@
+//! The other API groups: API registration, events, authentication and authorization
+//! reviews, networking, RBAC, storage, admission registration, scheduling, coordination,
+//! node and discovery.
+
+use super::{r, review, status};
+use crate::catalog::ResourceType;
+use crate::typed::{self, via};
+use k8s_openapi::api::{
+    admissionregistration::v1 as admissionregistration, authentication::v1 as authentication,
+    authorization::v1 as authorization, coordination::v1 as coordination, discovery::v1 as discovery,
+    events::v1 as events, networking::v1 as networking, node::v1 as node, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
+};
+use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+/// apiregistration.k8s.io/v1: stored and listed; kubeward does not proxy to aggregated servers.
+pub(super) fn apiregistration() -> Vec<ResourceType> {
+    vec![ResourceType {
+        categories: &["api-extensions"],
+        ..r(
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            "apiservices",
+            "apiservice",
+            false,
+            &[],
+            via::<apiregistration::APIService>,
+        )
+        .with_status(status!("apiregistration.k8s.io", "v1", "APIService"))
+    }]
+}
+
+/// events.k8s.io/v1: another serialization of the core v1 Events, kept under their keys.
+pub(super) fn events() -> Vec<ResourceType> {
+    vec![ResourceType {
+        stored_as: Some(("", "events")),
+        ..r("events.k8s.io", "v1", "Event", "events", "event", true, &["ev"], via::<events::Event>)
+    }]
+}
+
+pub(super) fn authentication() -> Vec<ResourceType> {
+    let g = "authentication.k8s.io";
+    vec![
+        review(g, "TokenReview", "tokenreviews", "tokenreview", false, via::<authentication::TokenReview>),
+        review(
+            g,
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            "selfsubjectreview",
+            false,
+            via::<authentication::SelfSubjectReview>,
+        ),
+        ResourceType {
+            version: "v1beta1",
+            ..review(
+                g,
+                "SelfSubjectReview",
+                "selfsubjectreviews",
+                "selfsubjectreview",
+                false,
+                typed::self_subject_review,
+            )
+        },
+    ]
+}
+
+pub(super) fn authorization() -> Vec<ResourceType> {
+    let g = "authorization.k8s.io";
+    vec![
+        review(
+            g,
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            "subjectaccessreview",
+            false,
+            via::<authorization::SubjectAccessReview>,
+        ),
+        review(
+            g,
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            "selfsubjectaccessreview",
+            false,
+            via::<authorization::SelfSubjectAccessReview>,
+        ),
+        review(
+            g,
+            "LocalSubjectAccessReview",
+            "localsubjectaccessreviews",
+            "localsubjectaccessreview",
+            true,
+            via::<authorization::LocalSubjectAccessReview>,
+        ),
+        review(
+            g,
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            "selfsubjectrulesreview",
+            false,
+            via::<authorization::SelfSubjectRulesReview>,
+        ),
+    ]
+}
+
+pub(super) fn networking() -> Vec<ResourceType> {
+    let g = "networking.k8s.io";
+    vec![
+        r(
+            g,
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            "networkpolicy",
+            true,
+            &["netpol"],
+            via::<networking::NetworkPolicy>,
+        ),
+        r(g, "v1", "Ingress", "ingresses", "ingress", true, &["ing"], via::<networking::Ingress>)
+            .with_status(status!("networking.k8s.io", "v1", "Ingress")),
+        r(
+            g,
+            "v1",
+            "IngressClass",
+            "ingressclasses",
+            "ingressclass",
+            false,
+            &[],
+            via::<networking::IngressClass>,
+        ),
+    ]
+}
+
+pub(super) fn rbac() -> Vec<ResourceType> {
+    vec![
+        r(RBAC, "v1", "ClusterRole", "clusterroles", "clusterrole", false, &[], via::<rbac::ClusterRole>),
+        r(
+            RBAC,
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            "clusterrolebinding",
+            false,
+            &[],
+            via::<rbac::ClusterRoleBinding>,
+        ),
+        r(RBAC, "v1", "Role", "roles", "role", true, &[], via::<rbac::Role>),
+        r(RBAC, "v1", "RoleBinding", "rolebindings", "rolebinding", true, &[], via::<rbac::RoleBinding>),
+    ]
+}
+
+pub(super) fn storage() -> Vec<ResourceType> {
+    let g = "storage.k8s.io";
+    vec![
+        r(
+            g,
+            "v1",
+            "StorageClass",
+            "storageclasses",
+            "storageclass",
+            false,
+            &["sc"],
+            via::<storage::StorageClass>,
+        ),
+        r(g, "v1", "CSIDriver", "csidrivers", "csidriver", false, &[], via::<storage::CSIDriver>),
+        r(g, "v1", "CSINode", "csinodes", "csinode", false, &[], via::<storage::CSINode>),
+        r(
+            g,
+            "v1",
+            "VolumeAttachment",
+            "volumeattachments",
+            "volumeattachment",
+            false,
+            &[],
+            via::<storage::VolumeAttachment>,
+        )
+        .with_status(status!("storage.k8s.io", "v1", "VolumeAttachment")),
+    ]
+}
+
+pub(super) fn admissionregistration() -> Vec<ResourceType> {
+    let g = "admissionregistration.k8s.io";
+    vec![
+        r(
+            g,
+            "v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+            "mutatingwebhookconfiguration",
+            false,
+            &[],
+            via::<admissionregistration::MutatingWebhookConfiguration>,
+        ),
+        r(
+            g,
+            "v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            "validatingwebhookconfiguration",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingWebhookConfiguration>,
+        ),
+    ]
+}
+
+pub(super) fn scheduling() -> Vec<ResourceType> {
+    vec![r(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        false,
+        &["pc"],
+        via::<scheduling::PriorityClass>,
+    )]
+}
+
+pub(super) fn coordination() -> Vec<ResourceType> {
+    vec![r("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], via::<coordination::Lease>)]
+}
+
+pub(super) fn node() -> Vec<ResourceType> {
+    vec![r(
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        "runtimeclasses",
+        "runtimeclass",
+        false,
+        &[],
+        via::<node::RuntimeClass>,
+    )]
+}
+
+pub(super) fn discovery() -> Vec<ResourceType> {
+    vec![r(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        true,
+        &[],
+        via::<discovery::EndpointSlice>,
+    )]
+}

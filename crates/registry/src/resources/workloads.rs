@@ -1,0 +1,78 @@
+//! Workload groups: apps/v1, batch/v1, policy/v1.
+
+use super::{r, status};
+use crate::catalog::ResourceType;
+use crate::typed::via;
+use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, policy::v1 as policy};
+
+pub(super) fn apps() -> Vec<ResourceType> {
+    vec![
+        r(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            "deployment",
+            true,
+            &["deploy"],
+            via::<apps::Deployment>,
+        )
+        .with_status(status!("apps", "v1", "Deployment"))
+        .in_all(),
+        r("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, &["ds"], via::<apps::DaemonSet>)
+            .with_status(status!("apps", "v1", "DaemonSet"))
+            .in_all(),
+        r(
+            "apps",
+            "v1",
+            "StatefulSet",
+            "statefulsets",
+            "statefulset",
+            true,
+            &["sts"],
+            via::<apps::StatefulSet>,
+        )
+        .with_status(status!("apps", "v1", "StatefulSet"))
+        .in_all(),
+        r("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], via::<apps::ReplicaSet>)
+            .with_status(status!("apps", "v1", "ReplicaSet"))
+            .in_all(),
+        r(
+            "apps",
+            "v1",
+            "ControllerRevision",
+            "controllerrevisions",
+            "controllerrevision",
+            true,
+            &[],
+            via::<apps::ControllerRevision>,
+        ),
+    ]
+}
+
+/// batch/v1, after the authentication and authorization groups in discovery.
+pub(super) fn batch() -> Vec<ResourceType> {
+    vec![
+        r("batch", "v1", "Job", "jobs", "job", true, &[], via::<batch::Job>)
+            .with_status(status!("batch", "v1", "Job"))
+            .in_all(),
+        r("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], via::<batch::CronJob>)
+            .with_status(status!("batch", "v1", "CronJob"))
+            .in_all(),
+    ]
+}
+
+/// policy/v1.
+pub(super) fn policy() -> Vec<ResourceType> {
+    vec![r(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        true,
+        &["pdb"],
+        via::<policy::PodDisruptionBudget>,
+    )
+    .with_status(status!("policy", "v1", "PodDisruptionBudget"))]
+}

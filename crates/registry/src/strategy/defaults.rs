@@ -1,0 +1,429 @@
+//! The defaults kube applies (`pkg/apis/<group>/<version>/defaults.go`) and the status a new
+//! object starts with (the strategies' `PrepareForCreate`, serialized as kube writes it).
+
+use crate::ResourceType;
+use serde_json::{json, Map, Value};
+
+fn set_default(m: &mut Map<String, Value>, key: &str, v: Value) {
+    if m.get(key).is_none_or(Value::is_null) {
+        m.insert(key.into(), v);
+    }
+}
+
+/// `Value::pointer` on a map.
+fn at<'a>(m: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let mut parts = pointer.trim_start_matches('/').split('/');
+    let first = m.get(parts.next()?)?;
+    parts.try_fold(first, |v, p| v.get(p))
+}
+
+fn obj<'a>(m: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
+    m.get_mut(key).and_then(Value::as_object_mut)
+}
+
+fn objects<'a>(m: &'a mut Map<String, Value>, key: &str) -> impl Iterator<Item = &'a mut Map<String, Value>> {
+    m.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten().filter_map(Value::as_object_mut)
+}
+
+/// The status a new object of the kind starts with, when kube writes one.
+fn initial_status(rt: &ResourceType) -> Option<Value> {
+    Some(match (rt.group, rt.kind) {
+        ("", "Service") | ("networking.k8s.io", "Ingress") => json!({"loadBalancer": {}}),
+        ("", "PersistentVolume" | "PersistentVolumeClaim") => json!({"phase": "Pending"}),
+        ("", "ReplicationController") | ("apps", "ReplicaSet") => json!({"replicas": 0}),
+        ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
+        ("apps", "DaemonSet") => json!({
+            "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
+        }),
+        ("apps", "Deployment") | ("batch", "Job" | "CronJob") => json!({}),
+        ("policy", "PodDisruptionBudget") => {
+            json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
+        }
+        _ => return None,
+    })
+}
+
+/// What only a create sets: a Job's generated selector and pod labels (kube's
+/// `generateSelector` in `pkg/registry/batch/job/strategy.go`).
+pub(super) fn on_create(rt: &ResourceType, o: &mut Map<String, Value>) {
+    if (rt.group, rt.kind) != ("batch", "Job") {
+        return;
+    }
+    let name = at(o, "/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let uid = at(o, "/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let Some(spec) = obj(o, "spec") else { return };
+    if spec.get("manualSelector") == Some(&Value::Bool(true)) {
+        return;
+    }
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    if let Some(t) = template.as_object_mut() {
+        let meta = t.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            let labels = m.entry("labels").or_insert_with(|| json!({}));
+            if let Some(l) = labels.as_object_mut() {
+                for key in ["controller-uid", "batch.kubernetes.io/controller-uid"] {
+                    set_default(l, key, json!(uid));
+                }
+                if !name.is_empty() {
+                    for key in ["job-name", "batch.kubernetes.io/job-name"] {
+                        set_default(l, key, json!(name));
+                    }
+                }
+            }
+        }
+    }
+    let selector = spec.entry("selector").or_insert_with(|| json!({}));
+    if let Some(s) = selector.as_object_mut() {
+        let labels = s.entry("matchLabels").or_insert_with(|| json!({}));
+        if let Some(l) = labels.as_object_mut() {
+            set_default(l, "batch.kubernetes.io/controller-uid", json!(uid));
+        }
+    }
+}
+
+/// Defaults of the kind, on create and update (fields already set are kept).
+pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
+    if let Some(status) = initial_status(rt) {
+        set_default(o, "status", status);
+    }
+    match (rt.group, rt.kind) {
+        ("", "Namespace") => {
+            let spec = o.entry("spec").or_insert_with(|| json!({}));
+            if let Some(s) = spec.as_object_mut() {
+                set_default(s, "finalizers", json!(["kubernetes"]));
+            }
+            let status = o.entry("status").or_insert_with(|| json!({}));
+            if let Some(s) = status.as_object_mut() {
+                set_default(s, "phase", json!("Active"));
+            }
+        }
+        ("", "Secret") => {
+            set_default(o, "type", json!("Opaque"));
+            if let Some(Value::Object(sd)) = o.remove("stringData") {
+                use base64::Engine as _;
+                let data = o.entry("data").or_insert_with(|| json!({}));
+                if let Some(d) = data.as_object_mut() {
+                    for (k, v) in sd {
+                        let s = v.as_str().unwrap_or_default();
+                        d.insert(k, json!(base64::engine::general_purpose::STANDARD.encode(s)));
+                    }
+                }
+            }
+        }
+        ("", "Pod") => {
+            if let Some(spec) = obj(o, "spec") {
+                pod_spec(spec);
+            }
+            let status = o.entry("status").or_insert_with(|| json!({}));
+            if let Some(s) = status.as_object_mut() {
+                set_default(s, "phase", json!("Pending"));
+                set_default(s, "qosClass", json!("BestEffort"));
+            }
+        }
+        ("", "Service") => service(o),
+        ("", "ReplicationController") => replication_controller(o),
+        ("", "PodTemplate") => pod_template(o.get_mut("template")),
+        ("", "PersistentVolume") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+                set_default(spec, "volumeMode", json!("Filesystem"));
+            }
+        }
+        ("", "PersistentVolumeClaim") => pvc(o),
+        ("apps", "Deployment") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "replicas", json!(1));
+                set_default(spec, "revisionHistoryLimit", json!(10));
+                set_default(spec, "progressDeadlineSeconds", json!(600));
+                set_default(
+                    spec,
+                    "strategy",
+                    json!({"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}}),
+                );
+                pod_template(spec.get_mut("template"));
+            }
+        }
+        ("apps", "DaemonSet") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "revisionHistoryLimit", json!(10));
+                set_default(spec, "updateStrategy", json!({"type": "RollingUpdate"}));
+                if let Some(u) =
+                    obj(spec, "updateStrategy").filter(|u| u.get("type") == Some(&json!("RollingUpdate")))
+                {
+                    set_default(u, "rollingUpdate", json!({"maxUnavailable": 1, "maxSurge": 0}));
+                }
+                pod_template(spec.get_mut("template"));
+            }
+        }
+        ("apps", "StatefulSet") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "replicas", json!(1));
+                set_default(spec, "podManagementPolicy", json!("OrderedReady"));
+                set_default(spec, "revisionHistoryLimit", json!(10));
+                set_default(spec, "updateStrategy", json!({"type": "RollingUpdate"}));
+                if let Some(u) =
+                    obj(spec, "updateStrategy").filter(|u| u.get("type") == Some(&json!("RollingUpdate")))
+                {
+                    set_default(u, "rollingUpdate", json!({"partition": 0}));
+                }
+                set_default(
+                    spec,
+                    "persistentVolumeClaimRetentionPolicy",
+                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+                );
+                for claim in objects(spec, "volumeClaimTemplates") {
+                    pvc(claim);
+                }
+                pod_template(spec.get_mut("template"));
+            }
+        }
+        ("apps", "ReplicaSet") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "replicas", json!(1));
+                pod_template(spec.get_mut("template"));
+            }
+        }
+        ("batch", "Job") => {
+            if let Some(spec) = obj(o, "spec") {
+                job_spec(spec);
+            }
+        }
+        ("batch", "CronJob") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "concurrencyPolicy", json!("Allow"));
+                set_default(spec, "suspend", json!(false));
+                set_default(spec, "successfulJobsHistoryLimit", json!(3));
+                set_default(spec, "failedJobsHistoryLimit", json!(1));
+                if let Some(job) = obj(spec, "jobTemplate").and_then(|t| obj(t, "spec")) {
+                    pod_template(job.get_mut("template"));
+                }
+            }
+        }
+        ("networking.k8s.io", "NetworkPolicy") => network_policy(o),
+        ("storage.k8s.io", "StorageClass") => {
+            set_default(o, "reclaimPolicy", json!("Delete"));
+            set_default(o, "volumeBindingMode", json!("Immediate"));
+        }
+        ("storage.k8s.io", "CSIDriver") => {
+            let spec = o.entry("spec").or_insert_with(|| json!({}));
+            if let Some(s) = spec.as_object_mut() {
+                set_default(s, "attachRequired", json!(true));
+                set_default(s, "podInfoOnMount", json!(false));
+                set_default(s, "storageCapacity", json!(false));
+                set_default(s, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+                set_default(s, "requiresRepublish", json!(false));
+                set_default(s, "volumeLifecycleModes", json!(["Persistent"]));
+                set_default(s, "seLinuxMount", json!(false));
+            }
+        }
+        ("scheduling.k8s.io", "PriorityClass") => {
+            set_default(o, "preemptionPolicy", json!("PreemptLowerPriority"))
+        }
+        ("discovery.k8s.io", "EndpointSlice") => {
+            for p in objects(o, "ports") {
+                set_default(p, "name", json!(""));
+                set_default(p, "protocol", json!("TCP"));
+            }
+        }
+        ("apiregistration.k8s.io", "APIService") => api_service(o),
+        _ => {}
+    }
+}
+
+fn service(o: &mut Map<String, Value>) {
+    if let Some(spec) = obj(o, "spec") {
+        set_default(spec, "type", json!("ClusterIP"));
+        set_default(spec, "sessionAffinity", json!("None"));
+        for p in objects(spec, "ports") {
+            set_default(p, "protocol", json!("TCP"));
+            if let Some(port) = p.get("port").cloned() {
+                set_default(p, "targetPort", port);
+            }
+        }
+    }
+}
+
+/// SetDefaults_ReplicationController: selector and labels from the template's labels.
+fn replication_controller(o: &mut Map<String, Value>) {
+    let labels = at(o, "/spec/template/metadata/labels")
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+        .cloned();
+    if let Some(labels) = labels {
+        if let Some(spec) = obj(o, "spec") {
+            if spec.get("selector").and_then(Value::as_object).is_none_or(Map::is_empty) {
+                spec.insert("selector".into(), labels.clone());
+            }
+        }
+        if let Some(meta) = obj(o, "metadata") {
+            if meta.get("labels").and_then(Value::as_object).is_none_or(Map::is_empty) {
+                meta.insert("labels".into(), labels);
+            }
+        }
+    }
+    if let Some(spec) = obj(o, "spec") {
+        set_default(spec, "replicas", json!(1));
+        pod_template(spec.get_mut("template"));
+    }
+}
+
+fn pvc(o: &mut Map<String, Value>) {
+    if let Some(spec) = obj(o, "spec") {
+        set_default(spec, "volumeMode", json!("Filesystem"));
+    }
+}
+
+/// SetDefaults_Job (batch/v1).
+fn job_spec(spec: &mut Map<String, Value>) {
+    if spec.get("completions").is_none_or(Value::is_null)
+        && spec.get("parallelism").is_none_or(Value::is_null)
+    {
+        spec.insert("completions".into(), json!(1));
+    }
+    set_default(spec, "parallelism", json!(1));
+    let per_index = spec.get("backoffLimitPerIndex").is_some_and(|v| !v.is_null());
+    set_default(spec, "backoffLimit", json!(if per_index { i32::MAX } else { 6 }));
+    set_default(spec, "completionMode", json!("NonIndexed"));
+    set_default(spec, "suspend", json!(false));
+    let failure_policy = spec.get("podFailurePolicy").is_some_and(|v| !v.is_null());
+    set_default(
+        spec,
+        "podReplacementPolicy",
+        json!(if failure_policy { "Failed" } else { "TerminatingOrFailed" }),
+    );
+    pod_template(spec.get_mut("template"));
+}
+
+fn network_policy(o: &mut Map<String, Value>) {
+    let Some(spec) = obj(o, "spec") else { return };
+    let has_egress = spec.get("egress").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
+    let types = if has_egress { json!(["Ingress", "Egress"]) } else { json!(["Ingress"]) };
+    if spec.get("policyTypes").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+        spec.insert("policyTypes".into(), types);
+    }
+    for rules in ["ingress", "egress"] {
+        for rule in objects(spec, rules) {
+            for p in objects(rule, "ports") {
+                set_default(p, "protocol", json!("TCP"));
+            }
+        }
+    }
+}
+
+/// An APIService's availability as kube's controller reports it: a local one (no
+/// `spec.service`) is always available; kubeward does not proxy to aggregated servers, so
+/// any other is reported unavailable, saying why.
+fn api_service(o: &mut Map<String, Value>) {
+    let local = at(o, "/spec/service").is_none_or(Value::is_null);
+    if local {
+        if let Some(spec) = obj(o, "spec") {
+            spec.insert("service".into(), Value::Null);
+        }
+    }
+    let has_condition = at(o, "/status/conditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
+    if has_condition {
+        return;
+    }
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let condition = if local {
+        json!({"type": "Available", "status": "True", "lastTransitionTime": now, "reason": "Local",
+            "message": "Local APIServices are always available"})
+    } else {
+        json!({"type": "Available", "status": "False", "lastTransitionTime": now, "reason": "NotProxied",
+            "message": "kubeward stores APIServices but does not proxy to aggregated API servers"})
+    };
+    o.insert("status".into(), json!({"conditions": [condition]}));
+}
+
+fn pod_template(template: Option<&mut Value>) {
+    if let Some(spec) = template.and_then(Value::as_object_mut).and_then(|t| obj(t, "spec")) {
+        pod_spec(spec);
+    }
+}
+
+/// SetDefaults_PodSpec and SetDefaults_Container, the fields kube always fills.
+pub(crate) fn pod_spec(spec: &mut Map<String, Value>) {
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    set_default(spec, "securityContext", json!({}));
+    for list in ["containers", "initContainers"] {
+        for c in objects(spec, list) {
+            let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+            let last = image.rsplit('/').next().unwrap_or_default();
+            let policy =
+                if !last.contains(':') || last.ends_with(":latest") { "Always" } else { "IfNotPresent" };
+            set_default(c, "imagePullPolicy", json!(policy));
+            set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
+            set_default(c, "terminationMessagePolicy", json!("File"));
+            set_default(c, "resources", json!({}));
+            for p in objects(c, "ports") {
+                set_default(p, "protocol", json!("TCP"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalog;
+
+    fn defaulted(group: &str, plural: &str, v: Value) -> Value {
+        let c = Catalog::builtin();
+        let rt = c.lookup(group, "v1", plural).unwrap();
+        let mut v = v;
+        if let Some(o) = v.as_object_mut() {
+            on_create(rt, o);
+            apply(rt, o);
+        }
+        v
+    }
+
+    #[test]
+    fn workloads_get_kube_defaults() {
+        let ds = defaulted(
+            "apps",
+            "daemonsets",
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "a:1"}]}}}}),
+        );
+        assert_eq!(
+            ds["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
+        assert_eq!(ds["status"]["numberReady"], 0);
+        let job = defaulted(
+            "batch",
+            "jobs",
+            json!({"metadata": {"name": "pi", "uid": "u1"}, "spec": {"template": {"spec": {}}}}),
+        );
+        assert_eq!(
+            job["spec"]["selector"],
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}})
+        );
+        assert_eq!(job["spec"]["template"]["metadata"]["labels"]["job-name"], "pi");
+        assert_eq!(
+            (job["spec"]["completions"].clone(), job["spec"]["backoffLimit"].clone()),
+            (json!(1), json!(6))
+        );
+        let svc = defaulted("", "services", json!({"spec": {}}));
+        assert_eq!(svc["status"], json!({"loadBalancer": {}}));
+    }
+
+    #[test]
+    fn local_api_services_are_available() {
+        let a = defaulted(
+            "apiregistration.k8s.io",
+            "apiservices",
+            json!({"spec": {"group": "apps", "version": "v1"}}),
+        );
+        assert_eq!(a["spec"]["service"], Value::Null);
+        assert_eq!(a["status"]["conditions"][0]["reason"], "Local");
+        let b = defaulted(
+            "apiregistration.k8s.io",
+            "apiservices",
+            json!({"spec": {"service": {"name": "m", "namespace": "n"}}}),
+        );
+        assert_eq!(b["status"]["conditions"][0]["status"], "False");
+    }
+}

@@ -1,0 +1,200 @@
+//! Per-resource strategy: defaults on create, what an update may change, and validation
+//! with kube's field-error texts (returned as Status causes for a 422 Invalid).
+//!
+//! Modules: `defaults` (defaulting and initial status), `causes` (kube's field-error
+//! texts), `common` (names, selectors, pod specs), `workloads` and `kinds` (validation per
+//! kind), `cron` (CronJob schedules).
+
+mod causes;
+mod common;
+mod cron;
+mod defaults;
+mod kinds;
+mod workloads;
+
+pub use kinds::SYSTEM_PRIORITY_CLASSES;
+
+use crate::ResourceType;
+use apimachinery::status::StatusCause;
+use serde_json::{json, Value};
+
+/// What a change of bumps `metadata.generation`, for the kinds that keep one: `spec`, a
+/// PodTemplate's `template`, or everything but metadata (EndpointSlice).
+fn generation_source(rt: &ResourceType) -> Option<&'static str> {
+    match (rt.group, rt.kind) {
+        ("apps", "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("batch", "Job" | "CronJob")
+        | ("policy", "PodDisruptionBudget")
+        | ("networking.k8s.io", "NetworkPolicy" | "Ingress" | "IngressClass") => Some("spec"),
+        ("", "PodTemplate") => Some("template"),
+        ("discovery.k8s.io", "EndpointSlice") => Some(""),
+        _ => None,
+    }
+}
+
+fn changed(source: &str, new: &Value, old: &Value) -> bool {
+    if !source.is_empty() {
+        return new.get(source) != old.get(source);
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("metadata");
+        }
+        v
+    };
+    strip(new) != strip(old)
+}
+
+/// Sets server-owned metadata and the defaults kube applies to a new object.
+pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
+    let Some(o) = obj.as_object_mut() else { return };
+    o.insert("apiVersion".into(), json!(rt.api_version()));
+    o.insert("kind".into(), json!(rt.kind));
+    let meta = o.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        m.insert("creationTimestamp".into(), json!(now));
+        for k in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "managedFields",
+        ] {
+            m.remove(k);
+        }
+        if generation_source(rt).is_some() {
+            m.insert("generation".into(), json!(1));
+        } else {
+            m.remove("generation");
+        }
+        if !rt.namespaced {
+            m.remove("namespace");
+        }
+    }
+    if rt.has_status && rt.kind != "Namespace" {
+        o.remove("status");
+    }
+    defaults::on_create(rt, o);
+    defaults::apply(rt, o);
+}
+
+/// Carries over what a client may not change on update, kube's PrepareForUpdate.
+/// `status_only` is an update through the `/status` subresource.
+pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, status_only: bool) {
+    let Some(n) = new.as_object_mut() else { return };
+    n.insert("apiVersion".into(), json!(rt.api_version()));
+    n.insert("kind".into(), json!(rt.kind));
+    let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let meta = n.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "namespace",
+            "name",
+        ] {
+            match old_meta.get(k) {
+                Some(v) => m.insert(k.into(), v.clone()),
+                None => m.remove(k),
+            };
+        }
+        m.remove("managedFields");
+        match old_meta.get("generation") {
+            Some(g) => m.insert("generation".into(), g.clone()),
+            None => m.remove("generation"),
+        };
+    }
+    if status_only {
+        // Only status (and metadata) may change through /status.
+        for (k, v) in old.as_object().into_iter().flatten() {
+            if k != "status" && k != "metadata" {
+                n.insert(k.clone(), v.clone());
+            }
+        }
+        n.retain(|k, _| k == "status" || k == "metadata" || old.get(k).is_some());
+    } else if rt.has_status {
+        match old.get("status") {
+            Some(s) => n.insert("status".into(), s.clone()),
+            None => n.remove("status"),
+        };
+    }
+    if generation_source(rt).is_some_and(|s| !status_only && changed(s, new, old)) {
+        let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+        if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.insert("generation".into(), json!(g + 1));
+        }
+    }
+    // An APIService whose backend changed has its availability computed again.
+    let service = |v: &Value| v.pointer("/spec/service").filter(|s| !s.is_null()).cloned();
+    if rt.kind == "APIService" && !status_only && service(new) != service(old) {
+        if let Some(n) = new.as_object_mut() {
+            n.remove("status");
+        }
+    }
+    if let Some(n) = new.as_object_mut() {
+        defaults::apply(rt, n);
+    }
+}
+
+/// Field errors of an object about to be stored (empty when valid).
+pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
+    let mut errs = Vec::new();
+    common::validate_name(rt, obj, &mut errs);
+    if !workloads::validate(rt.kind, obj, &mut errs) {
+        kinds::validate(rt, obj, &mut errs);
+    }
+    errs
+}
+
+/// Field errors of an update: those of the new object, then the fields kube does not let
+/// an update change (kube's `ValidateUpdate`).
+pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<StatusCause> {
+    let mut errs = validate(rt, new);
+    workloads::validate_update(rt.kind, new, old, &mut errs);
+    kinds::validate_update(rt, new, old, &mut errs);
+    errs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalog;
+
+    #[test]
+    fn pod_defaults_and_validation() {
+        let c = Catalog::builtin();
+        let rt = c.lookup("", "v1", "pods").unwrap();
+        let mut pod =
+            json!({"metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"nginx:1.25"}]}});
+        prepare_for_create(rt, &mut pod, "2026-01-01T00:00:00Z");
+        assert_eq!(pod["spec"]["restartPolicy"], "Always");
+        assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(pod["status"]["phase"], "Pending");
+        assert!(validate(rt, &pod).is_empty());
+        let bad = json!({"metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}});
+        let errs = validate(rt, &bad);
+        assert_eq!(errs.len(), 2);
+        assert_eq!(errs[1].field, "spec.containers[0].image");
+    }
+
+    #[test]
+    fn status_is_kept_on_main_update_and_only_status_on_status_update() {
+        let c = Catalog::builtin();
+        let rt = c.lookup("apps", "v1", "deployments").unwrap();
+        let old = json!({"metadata":{"name":"d","uid":"u","generation":1},"spec":{"replicas":1},"status":{"replicas":1}});
+        let mut new = json!({"metadata":{"name":"d"},"spec":{"replicas":3},"status":{"replicas":9}});
+        prepare_for_update(rt, &mut new, &old, false);
+        assert_eq!(new["status"]["replicas"], 1);
+        assert_eq!(new["metadata"]["generation"], 2);
+        assert_eq!(new["metadata"]["uid"], "u");
+        let mut st = json!({"metadata":{"name":"d"},"spec":{"replicas":7},"status":{"replicas":5}});
+        prepare_for_update(rt, &mut st, &old, true);
+        assert_eq!(st["spec"]["replicas"], 1);
+        assert_eq!(st["status"]["replicas"], 5);
+    }
+}

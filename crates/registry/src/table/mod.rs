@@ -1,0 +1,282 @@
+//! `meta.k8s.io/v1` Table output: the columns `kubectl get` prints for each resource,
+//! as kube's printers (`pkg/printers/internalversion/printers.go`) define them. The server
+//! always fills the wide (`-o wide`, priority 1) cells, as kube's table convertor does.
+//!
+//! Modules hold the printers of a family of groups: `core`, `workloads` (apps, batch,
+//! policy) and `groups` (the others). A kind without a printer gets Name and Age.
+
+mod core;
+mod groups;
+mod workloads;
+
+use crate::ResourceType;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+/// A column: name, type, format, description, priority (0 = always shown, 1 = `-o wide`).
+pub struct Column {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub format: &'static str,
+    pub description: &'static str,
+    pub priority: u8,
+}
+
+const fn col(name: &'static str, kind: &'static str, priority: u8) -> Column {
+    Column { name, kind, format: "", description: "", priority }
+}
+
+const NAME: Column = Column {
+    name: "Name",
+    kind: "string",
+    format: "name",
+    description: "Name must be unique within a namespace. More info: http://kubernetes.io/docs/user-guide/identifiers#names",
+    priority: 0,
+};
+const AGE: Column = Column {
+    name: "Age",
+    kind: "string",
+    format: "",
+    description:
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    priority: 0,
+};
+const CONTAINERS: Column = Column {
+    name: "Containers",
+    kind: "string",
+    format: "",
+    description: "Names of each container in the template.",
+    priority: 1,
+};
+const IMAGES: Column = Column {
+    name: "Images",
+    kind: "string",
+    format: "",
+    description: "Images referenced by each container in the template.",
+    priority: 1,
+};
+
+/// The columns of one kind and the function that prints a row (every cell, in order).
+struct Printer {
+    columns: Vec<Column>,
+    cells: fn(&Value, DateTime<Utc>) -> Vec<Value>,
+}
+
+fn name_and_age(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![json!(s(obj, "/metadata/name")), json!(created(obj, now))]
+}
+
+fn printer(rt: &ResourceType) -> Printer {
+    core::printer(rt)
+        .or_else(|| workloads::printer(rt))
+        .or_else(|| groups::printer(rt))
+        .unwrap_or(Printer { columns: vec![NAME, AGE], cells: name_and_age })
+}
+
+pub fn columns(rt: &ResourceType) -> Vec<Column> {
+    printer(rt).columns
+}
+
+/// The cells of one row, in the order of [`columns`].
+pub fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    (printer(rt).cells)(obj, now)
+}
+
+pub fn column_definitions(rt: &ResourceType) -> Value {
+    Value::Array(
+        columns(rt)
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": c.priority})
+            })
+            .collect(),
+    )
+}
+
+/// kube's `duration.HumanDuration`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86400);
+    if s < 120 {
+        format!("{s}s")
+    } else if m < 10 {
+        if s % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", s % 60)
+        }
+    } else if h < 3 {
+        format!("{m}m")
+    } else if h < 8 {
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 24 * 8 {
+        if h % 24 == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{}h", h % 24)
+        }
+    } else if h < 24 * 365 * 2 {
+        format!("{d}d")
+    } else if h < 24 * 365 * 8 {
+        let y = d / 365;
+        if d % 365 == 0 {
+            format!("{y}y")
+        } else {
+            format!("{y}y{}d", d % 365)
+        }
+    } else {
+        format!("{}y", d / 365)
+    }
+}
+
+/// kube's `translateTimestampSince` of the field at `pointer`.
+fn age(obj: &Value, pointer: &str, now: DateTime<Utc>) -> String {
+    match obj.pointer(pointer).and_then(Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
+        Some(t) => human_duration((now - t.with_timezone(&Utc)).num_seconds()),
+        None => "<unknown>".into(),
+    }
+}
+
+/// The Age cell.
+fn created(obj: &Value, now: DateTime<Utc>) -> String {
+    age(obj, "/metadata/creationTimestamp", now)
+}
+
+fn s<'a>(obj: &'a Value, pointer: &str) -> &'a str {
+    obj.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn int(obj: &Value, pointer: &str) -> i64 {
+    obj.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn len(obj: &Value, pointer: &str) -> usize {
+    match obj.pointer(pointer) {
+        Some(Value::Object(m)) => m.len(),
+        Some(Value::Array(a)) => a.len(),
+        _ => 0,
+    }
+}
+
+fn or_none(v: String) -> String {
+    if v.is_empty() {
+        "<none>".into()
+    } else {
+        v
+    }
+}
+
+/// labels.FormatLabels: `k=v` sorted by key, `<none>` when empty.
+fn format_labels(obj: &Value, pointer: &str) -> String {
+    let mut pairs: Vec<String> = match obj.pointer(pointer) {
+        Some(Value::Object(m)) => {
+            m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect()
+        }
+        _ => Vec::new(),
+    };
+    pairs.sort();
+    or_none(pairs.join(","))
+}
+
+/// metav1.FormatLabelSelector: the selector's requirements sorted by key, `<none>` when it
+/// selects everything or nothing.
+fn format_label_selector(obj: &Value, pointer: &str) -> String {
+    let Some(sel) = obj.pointer(pointer).filter(|v| !v.is_null()) else { return "<none>".into() };
+    let mut reqs: Vec<(String, String)> = Vec::new();
+    for (k, v) in sel.get("matchLabels").and_then(Value::as_object).into_iter().flatten() {
+        reqs.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or_default())));
+    }
+    for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+        let key = s(e, "/key").to_string();
+        let mut values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        values.sort();
+        let text = match s(e, "/operator") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.clone(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => return "<error>".into(),
+        };
+        reqs.push((key, text));
+    }
+    reqs.sort();
+    or_none(reqs.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(","))
+}
+
+/// layoutContainerCells: container names and images, comma-separated.
+fn containers(obj: &Value, pointer: &str) -> (Value, Value) {
+    let cs = obj.pointer(pointer).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let names: Vec<&str> = cs.iter().map(|c| s(c, "/name")).collect();
+    let images: Vec<&str> = cs.iter().map(|c| s(c, "/image")).collect();
+    (json!(names.join(",")), json!(images.join(",")))
+}
+
+/// The `PartialObjectMetadata` a Table row carries (kube's default includeObject=Metadata).
+pub fn partial_object(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// A whole Table for a list of objects.
+pub fn table(rt: &ResourceType, objs: &[Value], list_meta: Value, now: DateTime<Utc>) -> Value {
+    let printer = printer(rt);
+    let rows: Vec<Value> =
+        objs.iter().map(|o| json!({"cells": (printer.cells)(o, now), "object": partial_object(o)})).collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_meta,
+        "columnDefinitions": column_definitions(rt),
+        "rows": rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Catalog;
+
+    #[test]
+    fn human_durations_match_kube() {
+        assert_eq!(human_duration(5), "5s");
+        assert_eq!(human_duration(150), "2m30s");
+        assert_eq!(human_duration(3600), "60m");
+        assert_eq!(human_duration(4 * 3600 + 60), "4h1m");
+        assert_eq!(human_duration(30 * 3600), "30h");
+        assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
+    }
+
+    #[test]
+    fn every_row_matches_its_columns() {
+        let c = Catalog::builtin();
+        let now = Utc::now();
+        let obj = json!({"metadata":{"name":"x","creationTimestamp":"2026-01-01T00:00:00Z"}});
+        for rt in c.all() {
+            assert_eq!(cells(rt, &obj, now).len(), columns(rt).len(), "{}", rt.kind);
+        }
+    }
+
+    #[test]
+    fn selectors_print_as_kube_does() {
+        let obj = json!({"s": {"matchLabels": {"b": "2", "a": "1"},
+            "matchExpressions": [{"key": "c", "operator": "In", "values": ["y", "x"]}, {"key": "d", "operator": "DoesNotExist"}]}});
+        assert_eq!(format_label_selector(&obj, "/s"), "a=1,b=2,c in (x,y),!d");
+        assert_eq!(format_label_selector(&json!({"s": {}}), "/s"), "<none>");
+        assert_eq!(format_labels(&json!({"l": {"z": "1", "a": "2"}}), "/l"), "a=2,z=1");
+    }
+}
