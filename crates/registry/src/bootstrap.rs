@@ -7,8 +7,11 @@
 use crate::Catalog;
 use serde_json::{json, Value};
 
+/// A group-version and its `(groupPriorityMinimum, versionPriority)`.
+type Priority = ((&'static str, &'static str), (i64, i64));
+
 /// `(group, version) -> (groupPriorityMinimum, versionPriority)`, kube's table.
-const PRIORITIES: &[((&str, &str), (i64, i64))] = &[
+const PRIORITIES: &[Priority] = &[
     (("", "v1"), (18000, 1)),
     (("apps", "v1"), (17800, 15)),
     (("events.k8s.io", "v1"), (17750, 15)),

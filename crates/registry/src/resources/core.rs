@@ -49,9 +49,28 @@ pub(super) fn resources() -> Vec<ResourceType> {
                 via::<core::ServiceAccount>,
             )
         },
-        r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
-            .with_status(status!("", "v1", "Pod"))
-            .in_all(),
+        ResourceType {
+            // pods/eviction: policy/v1 Eviction, create only (kube's eviction REST).
+            subresources: &[
+                crate::catalog::Subresource {
+                    name: "status",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "eviction",
+                    group: "policy",
+                    version: "v1",
+                    kind: "Eviction",
+                    verbs: &["create"],
+                },
+            ],
+            ..r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
+                .with_status(status!("", "v1", "Pod"))
+                .in_all()
+        },
         r("", "v1", "Service", "services", "service", true, &["svc"], via::<core::Service>)
             .with_status(status!("", "v1", "Service"))
             .in_all(),

@@ -3,7 +3,9 @@
 //! which kube puts in the `spec.schedule` cause.
 
 /// `(min, max, names)` of the five standard fields: minute, hour, day of month, month, day of week.
-const FIELDS: [(u32, u32, &[(&str, u32)]); 5] = [
+type Field = (u32, u32, &'static [(&'static str, u32)]);
+
+const FIELDS: [Field; 5] = [
     (0, 59, &[]),
     (0, 23, &[]),
     (1, 31, &[]),

@@ -9,6 +9,9 @@ mod core;
 mod groups;
 mod workloads;
 
+/// Cells of one row from an object, at a time (for ages).
+pub(super) type Cells = fn(&Value, DateTime<Utc>) -> Vec<Value>;
+
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
