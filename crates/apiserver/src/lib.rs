@@ -39,8 +39,14 @@ pub struct Running {
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
     let objects = objects::Objects::new(store);
-    let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
-        authn_setup::build(&config, &objects)?;
+    let authn_setup::Authentication {
+        authenticators,
+        api_audiences,
+        client_verifier,
+        issuer,
+        revocations,
+        config_watch,
+    } = authn_setup::build(&config, &objects)?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
@@ -80,7 +86,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let state = Arc::new(ApiState {
         catalog,
         objects,
-        authn: authn::Union::new(authenticators, anonymous),
+        authn: authn::Union::new(authenticators, anonymous).with_api_audiences(api_audiences),
         authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
