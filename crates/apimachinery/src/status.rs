@@ -33,6 +33,9 @@ pub struct StatusError {
     pub message: String,
     /// Boxed: most errors carry none, and a small error keeps `Result`s small.
     pub details: Option<Box<StatusDetails>>,
+    /// `metadata.continue`: a token to go on with, as a LIST whose continue token expired
+    /// answers (kube's `handleCompactedErrorForPaging`).
+    pub continue_token: Option<String>,
 }
 
 fn details_for(gr: &GroupResource, name: &str) -> Option<StatusDetails> {
@@ -49,7 +52,7 @@ pub use crate::quote::go_quote as quote;
 
 impl StatusError {
     fn new(code: u16, reason: StatusReason, message: String, details: Option<StatusDetails>) -> Self {
-        Self { code, reason, message, details: details.map(Box::new) }
+        Self { code, reason, message, details: details.map(Box::new), continue_token: None }
     }
 
     pub fn not_found(gr: &GroupResource, name: &str) -> Self {
@@ -151,6 +154,32 @@ impl StatusError {
 
     pub fn resource_expired(message: impl Into<String>) -> Self {
         Self::new(410, StatusReason::Expired, message.into(), None)
+    }
+
+    /// This error with `metadata.continue` set.
+    pub fn with_continue(mut self, token: impl Into<String>) -> Self {
+        self.continue_token = Some(token.into());
+        self
+    }
+
+    /// `storage.NewTooLargeResourceVersionError`: a read asked for a revision the store has
+    /// not reached (504, cause `ResourceVersionTooLarge`).
+    pub fn too_large_resource_version(requested: u64, current: u64, retry_after_seconds: u32) -> Self {
+        let details = StatusDetails {
+            causes: vec![StatusCause {
+                reason: CauseType::ResourceVersionTooLarge,
+                message: "Too large resource version".into(),
+                field: String::new(),
+            }],
+            retry_after_seconds,
+            ..Default::default()
+        };
+        Self::new(
+            504,
+            StatusReason::Timeout,
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+            Some(details),
+        )
     }
 
     pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
@@ -306,7 +335,13 @@ impl StatusError {
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));
         m.insert("apiVersion".into(), json!("v1"));
-        m.insert("metadata".into(), json!({}));
+        m.insert(
+            "metadata".into(),
+            match &self.continue_token {
+                Some(c) => json!({"continue": c}),
+                None => json!({}),
+            },
+        );
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
         if self.reason.is_known() {
@@ -445,8 +480,13 @@ mod tests {
         assert!(StatusError::resource_expired("old").is_resource_expired());
         assert!(StatusError::timeout("slow", 0).is_timeout());
         // A reason kube does not name: the code decides, as in kube's IsXxx.
-        let bare =
-            |code| StatusError { code, reason: StatusReason::Unknown, message: String::new(), details: None };
+        let bare = |code| StatusError {
+            code,
+            reason: StatusReason::Unknown,
+            message: String::new(),
+            details: None,
+            continue_token: None,
+        };
         assert!(bare(409).is_conflict() && !bare(409).is_already_exists());
         assert!(bare(404).is_not_found() && bare(403).is_forbidden() && bare(500).is_internal_error());
         assert!(!bare(500).is_server_timeout());

@@ -15,6 +15,9 @@ const FILE_POLL: Duration = Duration::from_secs(1);
 
 pub struct Authentication {
     pub authenticators: Vec<Box<dyn Authenticator>>,
+    /// `--api-audiences`, by default the first service-account issuer (kube's default): what
+    /// credentials are checked for when a request names no audiences.
+    pub api_audiences: Vec<String>,
     /// The TLS policy for client certificates (requested when any CA is configured).
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
     /// Signs TokenRequest and legacy Secret tokens when a signing key is configured.
@@ -72,6 +75,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
 
     let getter = Arc::new(StoreGetter { objects: objects.clone(), catalog: registry::Catalog::global() });
     let mut issuer = None;
+    let mut api_audiences = config.api_audiences.clone();
     let signing_key = match &config.service_account_signing_key_file {
         Some(p) => Some(
             serviceaccount::keys::load_private_key(p)
@@ -96,17 +100,16 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         } else {
             config.service_account_issuers.clone()
         };
+        if api_audiences.is_empty() {
+            api_audiences = vec![issuers[0].clone()];
+        }
         let mut cfg = AuthenticatorConfig::new(issuers.clone(), keys);
-        cfg.api_audiences = config.api_audiences.clone();
+        cfg.api_audiences = api_audiences.clone();
         authenticators.push(Box::new(serviceaccount::ServiceAccountAuthenticator::new(cfg, getter.clone())));
         if let Some(key) = signing_key {
             let icfg = IssuerConfig {
                 issuer: issuers[0].clone(),
-                api_audiences: if config.api_audiences.is_empty() {
-                    vec![issuers[0].clone()]
-                } else {
-                    config.api_audiences.clone()
-                },
+                api_audiences: api_audiences.clone(),
                 ..Default::default()
             };
             issuer = Some(Arc::new(TokenIssuer::new(key, icfg)));
@@ -152,6 +155,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         let a = authn::webhook::WebhookTokenAuthenticator::from_config_file(
             path,
             config.authentication_token_webhook_cache_ttl,
+            api_audiences.clone(),
         )
         .map_err(|e| fail("--authentication-token-webhook-config-file", e))?;
         authenticators.push(Box::new(a));
@@ -161,5 +165,5 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
             .map_err(|e| fail("--basic-auth-file", e))?;
         authenticators.push(Box::new(a));
     }
-    Ok(Authentication { authenticators, client_verifier, issuer, revocations, config_watch })
+    Ok(Authentication { authenticators, api_audiences, client_verifier, issuer, revocations, config_watch })
 }

@@ -120,11 +120,8 @@ async fn authenticate(
     conn: &ConnInfo,
     req: &Request<Incoming>,
 ) -> Result<authn::Authenticated, StatusError> {
-    let auth_req = authn::AuthRequest {
-        headers: req.headers(),
-        peer_certificates: conn.peer_certificates.as_deref(),
-        path: req.uri().path(),
-    };
+    let auth_req =
+        authn::AuthRequest::new(req.headers(), conn.peer_certificates.as_deref(), req.uri().path());
     state.authn.authenticate(&auth_req).await.map_err(|why| {
         if let authn::Unauthenticated::Failed(reason) = why {
             tracing::info!(remote = %conn.remote, %reason, "authentication failed");

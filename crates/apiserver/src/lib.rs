@@ -42,8 +42,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let objects = objects::Objects::new(store);
     let service_ips = service_ip::ServiceIpRange::parse(&config.service_cluster_ip_range)
         .map_err(StartError::ServiceIpRange)?;
-    let authn_setup::Authentication { authenticators, client_verifier, issuer, revocations, config_watch } =
-        authn_setup::build(&config, &objects)?;
+    let authn_setup::Authentication {
+        authenticators,
+        api_audiences,
+        client_verifier,
+        issuer,
+        revocations,
+        config_watch,
+    } = authn_setup::build(&config, &objects)?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
@@ -83,7 +89,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let state = Arc::new(ApiState {
         catalog,
         objects,
-        authn: authn::Union::new(authenticators, anonymous),
+        authn: authn::Union::new(authenticators, anonymous).with_api_audiences(api_audiences),
         authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),

@@ -157,24 +157,46 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             }
             Ok(answer(body, status))
         }
-        "TokenReview" => {
-            let token = s(&spec, "/token");
-            let mut headers = http::HeaderMap::new();
-            if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
-                headers.insert(http::header::AUTHORIZATION, v);
-            }
-            let req = authn::AuthRequest { headers: &headers, peer_certificates: None, path: "" };
-            let status = match ctx.state.authn.authenticate(&req).await {
-                Ok(who) if who.user().name != apimachinery::user::ANONYMOUS => {
-                    json!({"authenticated": true, "user": user_json(who.user()), "audiences": strings(spec.get("audiences"))})
-                }
-                Err(authn::Unauthenticated::Failed(_)) => {
-                    json!({"authenticated": false, "error": "invalid bearer token"})
-                }
-                _ => json!({"authenticated": false}),
-            };
-            Ok(answer(body, status))
-        }
+        "TokenReview" => Ok(answer(body, token_review(ctx, &spec).await?)),
         _ => Err(StatusError::method_not_supported(&rt.group_resource(), "create")),
     }
+}
+
+/// TokenReview's status (kube's `pkg/registry/authentication/tokenreview`): the token is
+/// authenticated as a request for `spec.audiences` (this server's own when none are given),
+/// and the answer names the audiences it was accepted for. Go leaves `authenticated: false`
+/// out and always writes `user`.
+async fn token_review(ctx: &Ctx, spec: &Value) -> Result<Value, StatusError> {
+    let token = s(spec, "/token");
+    if token.is_empty() {
+        return Err(StatusError::bad_request("token is required for TokenReview in authentication"));
+    }
+    let mut audiences = strings(spec.get("audiences"));
+    if audiences.is_empty() {
+        audiences = ctx.state.authn.api_audiences().to_vec();
+    }
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(http::header::AUTHORIZATION, v);
+    }
+    let req = authn::AuthRequest {
+        audiences: (!audiences.is_empty()).then_some(&audiences[..]),
+        ..authn::AuthRequest::new(&headers, None, "")
+    };
+    let status = match ctx.state.authn.authenticate(&req).await {
+        Ok(who) if who.user().name != apimachinery::user::ANONYMOUS => {
+            if !audiences.is_empty() && authn::intersect_audiences(&audiences, who.audiences()).is_empty() {
+                tracing::error!(want = ?audiences, got = ?who.audiences(), "error validating audience");
+                return Err(StatusError::internal("error validating audiences"));
+            }
+            let mut status = json!({"authenticated": true, "user": user_json(who.user())});
+            if !who.audiences().is_empty() {
+                status["audiences"] = json!(who.audiences());
+            }
+            status
+        }
+        Err(authn::Unauthenticated::Failed(why)) => json!({"user": {}, "error": why}),
+        _ => json!({"user": {}}),
+    };
+    Ok(status)
 }

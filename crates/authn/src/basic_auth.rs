@@ -129,7 +129,7 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         headers.insert(http::header::AUTHORIZATION, format!("Basic {enc}").parse().unwrap());
-        a.authenticate(&AuthRequest { headers: &headers, peer_certificates: None, path: "/api" }).await
+        a.authenticate(&AuthRequest::new(&headers, None, "/api")).await
     }
 
     #[tokio::test]
@@ -146,7 +146,7 @@ mod tests {
         assert!(matches!(auth(&a, "admin", "other").await, AuthOutcome::Failed(_)));
         assert!(matches!(auth(&a, "nobody", "s3cret").await, AuthOutcome::Failed(_)));
         let empty = http::HeaderMap::new();
-        let none = a.authenticate(&AuthRequest { headers: &empty, peer_certificates: None, path: "/" }).await;
+        let none = a.authenticate(&AuthRequest::new(&empty, None, "/")).await;
         assert_eq!(none, AuthOutcome::NotApplicable);
 
         std::fs::write(&path, "n3w,admin,1\n").unwrap();

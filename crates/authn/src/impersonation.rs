@@ -102,7 +102,7 @@ pub async fn impersonate(
     authenticated: Authenticated,
 ) -> Result<Authenticated, StatusError> {
     let Some(req) = requested(headers)? else { return Ok(authenticated) };
-    let actor = authenticated.user;
+    let Authenticated { user: actor, audiences, .. } = authenticated;
     let mut groups = req.groups.clone();
     if let Some(sa) = req.user.strip_prefix(SA_PREFIX) {
         let (ns, name) = sa.split_once(':').unwrap_or(("", sa));
@@ -129,7 +129,7 @@ pub async fn impersonate(
     }
     tracing::debug!(actor = %actor.name, user = %req.user, "impersonating");
     let user = UserInfo { name: req.user, uid: req.uid.unwrap_or_default(), groups, extra: req.extra };
-    Ok(Authenticated { user, impersonator: Some(actor) })
+    Ok(Authenticated { user, impersonator: Some(actor), audiences })
 }
 
 #[cfg(test)]

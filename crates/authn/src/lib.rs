@@ -41,6 +41,26 @@ pub struct AuthRequest<'a> {
     /// The TLS client certificate chain as presented (leaf first), not yet verified.
     pub peer_certificates: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
     pub path: &'a str,
+    /// The audiences the credential must be good for (kube's `authenticator.WithAudiences`,
+    /// set by TokenReview); `None`: this API server's own audiences.
+    pub audiences: Option<&'a [String]>,
+}
+
+impl<'a> AuthRequest<'a> {
+    /// A request for this API server (its own audiences).
+    pub fn new(
+        headers: &'a http::HeaderMap,
+        peer_certificates: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
+        path: &'a str,
+    ) -> Self {
+        Self { headers, peer_certificates, path, audiences: None }
+    }
+}
+
+/// kube's `Audiences.Intersect`: the members of `targets` that `audiences` has, in the order
+/// of `targets`.
+pub fn intersect_audiences(audiences: &[String], targets: &[String]) -> Vec<String> {
+    targets.iter().filter(|t| audiences.contains(t)).cloned().collect()
 }
 
 /// Proof that a request's identity was established: a verified credential, anonymous
@@ -52,11 +72,20 @@ pub struct Authenticated {
     user: UserInfo,
     /// The authenticated user when the request acts as someone else.
     impersonator: Option<UserInfo>,
+    /// The audiences the credential was accepted for (kube's `authenticator.Response.Audiences`).
+    audiences: Vec<String>,
 }
 
 impl Authenticated {
     pub(crate) fn new(user: UserInfo) -> Self {
-        Self { user, impersonator: None }
+        Self { user, impersonator: None, audiences: Vec::new() }
+    }
+
+    /// The audiences the credential was accepted for: those requested (or this server's own)
+    /// that the credential is good for. Empty for credentials without audiences (anonymous,
+    /// and every credential when no API audiences are configured).
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
     }
 
     /// The identity the request acts as.
@@ -84,6 +113,9 @@ pub enum Unauthenticated {
 pub enum AuthOutcome {
     /// The request proves this identity.
     Authenticated(UserInfo),
+    /// The request proves this identity for these audiences: the answer of an audience-aware
+    /// authenticator ([`Authenticator::audience_aware`]).
+    AuthenticatedFor(UserInfo, Vec<String>),
     /// No credential of this authenticator's kind is present.
     NotApplicable,
     /// A credential of this kind is present but invalid; the reason goes to the log only.
@@ -93,6 +125,15 @@ pub enum AuthOutcome {
 #[async_trait::async_trait]
 pub trait Authenticator: Send + Sync {
     async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome;
+
+    /// Whether this authenticator checks a credential's audiences against
+    /// [`AuthRequest::audiences`] itself and answers [`AuthOutcome::AuthenticatedFor`] (kube's
+    /// service-account and webhook token authenticators). The others are audience-agnostic:
+    /// the union lets them answer only for this server's own audiences, as kube's
+    /// `authenticator.WrapAudienceAgnosticToken` does.
+    fn audience_aware(&self) -> bool {
+        false
+    }
 }
 
 /// Errors building authenticators from their configuration.

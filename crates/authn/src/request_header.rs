@@ -172,7 +172,7 @@ mod tests {
 
     async fn auth(a: &RequestHeaderAuthenticator, cert: Option<&str>, h: &http::HeaderMap) -> AuthOutcome {
         let chain = cert.map(|c| vec![der(c)]);
-        a.authenticate(&AuthRequest { headers: h, peer_certificates: chain.as_deref(), path: "/api" }).await
+        a.authenticate(&AuthRequest::new(h, chain.as_deref(), "/api")).await
     }
 
     fn authenticator(ca: &pki::Ca, allowed: &[&str]) -> RequestHeaderAuthenticator {

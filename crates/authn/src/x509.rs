@@ -245,8 +245,7 @@ mod tests {
 
     async fn auth(a: &X509Authenticator, chain: Vec<CertificateDer<'static>>) -> AuthOutcome {
         let headers = http::HeaderMap::new();
-        a.authenticate(&AuthRequest { headers: &headers, peer_certificates: Some(&chain), path: "/api" })
-            .await
+        a.authenticate(&AuthRequest::new(&headers, Some(&chain), "/api")).await
     }
 
     #[tokio::test]
@@ -275,8 +274,7 @@ mod tests {
             "server-only EKU"
         );
         let headers = http::HeaderMap::new();
-        let none =
-            a.authenticate(&AuthRequest { headers: &headers, peer_certificates: None, path: "/" }).await;
+        let none = a.authenticate(&AuthRequest::new(&headers, None, "/")).await;
         assert_eq!(none, AuthOutcome::NotApplicable);
     }
 }

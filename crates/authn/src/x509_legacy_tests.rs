@@ -116,7 +116,7 @@ fn authenticator(ca: &TestCa) -> X509Authenticator {
 async fn auth(a: &X509Authenticator, cert: &CertificateDer<'static>) -> AuthOutcome {
     let headers = http::HeaderMap::new();
     let chain = vec![cert.clone()];
-    a.authenticate(&AuthRequest { headers: &headers, peer_certificates: Some(&chain), path: "/api" }).await
+    a.authenticate(&AuthRequest::new(&headers, Some(&chain), "/api")).await
 }
 
 fn version(cert: &CertificateDer<'_>) -> X509Version {

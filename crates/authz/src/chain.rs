@@ -246,7 +246,7 @@ mod tests {
         let anonymous = authn::anonymous::Anonymous::for_paths(&["/healthz"]);
         let union = authn::Union::new(vec![], Some(anonymous));
         let headers = http::HeaderMap::new();
-        let req = authn::AuthRequest { headers: &headers, peer_certificates: None, path: "/healthz" };
+        let req = authn::AuthRequest::new(&headers, None, "/healthz");
         let who = union.authenticate(&req).await.unwrap();
         let info = apimachinery::RequestInfo::new("GET", "/healthz", None);
         let mut chain = AuthorizerChain::new();

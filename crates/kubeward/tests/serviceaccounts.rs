@@ -90,7 +90,8 @@ fn token_request_issues_working_tokens_within_kube_limits() {
 
     let h = review("garbage");
     assert_eq!(h.status, 201, "{h}");
-    assert_eq!(h.json()["status"]["authenticated"], false, "{h}");
+    // Not authenticated: Go leaves `authenticated: false` out and says why.
+    assert_eq!(h.json()["status"], serde_json::json!({"user": {}, "error": "invalid bearer token"}), "{h}");
     // TokenReview is a privileged API: the robot itself may not call it.
     let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
         "spec": {"token": "garbage"}})
@@ -111,7 +112,8 @@ fn token_request_issues_working_tokens_within_kube_limits() {
     let out = k.run(&["--token", &token, "auth", "whoami"]);
     out.assert_code(1);
     assert_eq!(out.stderr.trim(), UNAUTHORIZED, "token of a deleted ServiceAccount: {out}");
-    assert_eq!(review(&token).json()["status"]["authenticated"], false);
+    let st = review(&token).json()["status"].clone();
+    assert_eq!(st, serde_json::json!({"user": {}, "error": r#"serviceaccounts "robot" not found"#}));
 
     // A new ServiceAccount of the same name does not revive the old token (new uid).
     admin.ok(&["create", "sa", "robot"]);
@@ -402,4 +404,98 @@ fn token_request_and_whoami_across_kubectl_versions() {
         out.assert_code(1);
         assert_eq!(out.stderr.trim(), TOO_SHORT, "kubectl {version}: {out}");
     }
+}
+
+/// `kubectl create token --audience vault`, then TokenReviews for `vault` (kubectl, curl and
+/// the Python client, as Vault's Kubernetes auth sends it): kube authenticates the token for
+/// the requested audiences (the API audiences when none are given) and answers their
+/// intersection with the token's in `status.audiences`; no audience in common is not
+/// authenticated, with the service-account authenticator's error
+/// (k8s.io/kubernetes `pkg/registry/authentication/tokenreview/storage.go`,
+/// `pkg/serviceaccount/jwt.go`).
+#[test]
+fn token_review_honours_spec_audiences() {
+    const API: &str = "https://kubernetes.default.svc.cluster.local";
+    let server = Server::start();
+    let admin = server.admin();
+    admin.ok(&["create", "sa", "vault-client"]);
+    let vault = create_token(&admin, &["vault-client", "--audience", "vault"]);
+    let api = create_token(&admin, &["vault-client"]);
+
+    // kubectl create -f: the review comes back with its status.
+    let dir = tempfile::tempdir().unwrap();
+    let review = |token: &str, audiences: &[&str]| {
+        let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+            "spec": {"token": token, "audiences": audiences}});
+        let path = dir.path().join("review.json");
+        std::fs::write(&path, body.to_string()).unwrap();
+        let out = admin.ok(&["create", "-f", path.to_str().unwrap(), "-o", "json", "--validate=false"]);
+        json_of(&out)["status"].clone()
+    };
+    let st = review(&vault, &["vault"]);
+    assert_eq!(st["authenticated"], true, "{st}");
+    assert_eq!(st["audiences"], serde_json::json!(["vault"]), "{st}");
+    assert_eq!(st["user"]["username"], "system:serviceaccount:default:vault-client", "{st}");
+    // Several audiences asked: the answer is those the token is for, in the asked order.
+    let st = review(&vault, &["consul", "vault"]);
+    assert_eq!(
+        (st["authenticated"].clone(), st["audiences"].clone()),
+        (true.into(), serde_json::json!(["vault"]))
+    );
+    // No audience in common: not authenticated (Go leaves `false` out), kube's error.
+    let st = review(&vault, &["consul"]);
+    assert_ne!(st["authenticated"], true, "{st}");
+    assert_eq!(
+        st["error"], r#"token audiences ["vault"] is invalid for the target audiences ["consul"]"#,
+        "{st}"
+    );
+    // No audiences asked: the API audiences, which a vault token is not for.
+    let st = review(&vault, &[]);
+    assert_ne!(st["authenticated"], true, "{st}");
+    assert_eq!(
+        st["error"],
+        format!(r#"token audiences ["vault"] is invalid for the target audiences ["{API}"]"#)
+    );
+    // An ordinary token: for the API audiences only.
+    let st = review(&api, &[]);
+    assert_eq!(
+        (st["authenticated"].clone(), st["audiences"].clone()),
+        (true.into(), serde_json::json!([API]))
+    );
+    assert_ne!(review(&api, &["vault"])["authenticated"], true);
+    assert_eq!(review("garbage", &["vault"])["error"], "invalid bearer token");
+
+    // The same over plain HTTP.
+    let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+        "spec": {"token": vault, "audiences": ["vault"]}})
+    .to_string();
+    let h = server.admin_curl(
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        &["-X", "POST", "-H", "Content-Type: application/json", "--data", &body],
+    );
+    assert_eq!(h.status, 201, "{h}");
+    assert_eq!(h.json()["status"]["audiences"], serde_json::json!(["vault"]), "{h}");
+
+    // And through the Python client.
+    let mut py = std::process::Command::new("python3");
+    py.args(["-c", "import kubernetes"]);
+    if !(support::have_program("python3") && support::run(py, support::COMMAND_TIMEOUT).ok()) {
+        support::missing("python kubernetes client");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/token_review.py");
+    let python = |token: &str, audiences: &[&str]| {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(script).arg(&server.kubeconfig).arg(token).args(audiences);
+        let out = support::run(cmd, support::COMMAND_TIMEOUT);
+        out.assert_ok();
+        serde_json::from_str::<Value>(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+    let st = python(&vault, &["vault"]);
+    assert_eq!(st["authenticated"], true, "{st}");
+    assert_eq!(st["audiences"], serde_json::json!(["vault"]), "{st}");
+    assert_eq!(st["user"], "system:serviceaccount:default:vault-client", "{st}");
+    let st = python(&vault, &["consul"]);
+    assert_ne!(st["authenticated"], true, "{st}");
+    assert_eq!(st["error"], r#"token audiences ["vault"] is invalid for the target audiences ["consul"]"#);
 }

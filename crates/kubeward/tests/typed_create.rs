@@ -155,3 +155,100 @@ fn typed_deployment_json() {
 fn typed_deployment_protobuf() {
     typed_deployment("1.33");
 }
+
+/// kubectl 1.32: typed writes are protobuf too.
+#[test]
+fn typed_creates_protobuf_1_32() {
+    typed_creates("1.32");
+}
+
+#[test]
+fn typed_deployment_protobuf_1_32() {
+    typed_deployment("1.32");
+}
+
+/// The PodSpec fields the former hand-written messages dropped (os, hostUsers,
+/// schedulingGates, resourceClaims, pod-level resources, container resource claims): a Pod
+/// POSTed as protobuf, the way a typed Go client sends it, reads back exactly like the same
+/// Pod POSTed as JSON.
+#[test]
+fn protobuf_pod_keeps_every_field() {
+    use k8s_pb::api::core::v1 as core;
+    use k8s_pb::apimachinery::pkg::api::resource::Quantity;
+    use prost::Message;
+
+    let server = Server::start();
+    let Some(k) = server.kubectl("1.33") else {
+        support::missing("kubectl 1.33");
+        return;
+    };
+    let s = |v: &str| Some(v.to_string());
+    let q = |v: &str| Quantity { string: s(v) };
+    let pod = core::Pod {
+        metadata: Some(k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: s("rich-pb"),
+            ..Default::default()
+        }),
+        spec: Some(core::PodSpec {
+            containers: vec![core::Container {
+                name: s("app"),
+                image: s("nginx"),
+                resources: Some(core::ResourceRequirements {
+                    limits: [("cpu".to_string(), q("1"))].into(),
+                    claims: vec![core::ResourceClaim { name: s("gpu"), request: None }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            automount_service_account_token: Some(false),
+            os: Some(core::PodOs { name: s("linux") }),
+            host_users: Some(false),
+            scheduling_gates: vec![core::PodSchedulingGate { name: s("example.com/quota") }],
+            resource_claims: vec![core::PodResourceClaim {
+                name: s("gpu"),
+                resource_claim_name: s("gpu-claim"),
+                resource_claim_template_name: None,
+            }],
+            resources: Some(core::ResourceRequirements {
+                limits: [("cpu".to_string(), q("2")), ("memory".to_string(), q("1Gi"))].into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("pod.pb");
+    std::fs::write(&pb, kube_protobuf::envelope("v1", "Pod", pod.encode_to_vec())).unwrap();
+    let h = support::more::Cluster::admin_curl(
+        &server,
+        "/api/v1/namespaces/default/pods",
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/vnd.kubernetes.protobuf",
+            "--data-binary",
+            &format!("@{}", pb.display()),
+        ],
+    );
+    assert_eq!(h.status, 201, "{h}");
+
+    let as_json = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rich-json"}, "spec": {
+        "containers": [{"name": "app", "image": "nginx", "resources": {"limits": {"cpu": "1"}, "claims": [{"name": "gpu"}]}}],
+        "automountServiceAccountToken": false,
+        "os": {"name": "linux"}, "hostUsers": false, "schedulingGates": [{"name": "example.com/quota"}],
+        "resourceClaims": [{"name": "gpu", "resourceClaimName": "gpu-claim"}],
+        "resources": {"limits": {"cpu": "2", "memory": "1Gi"}}}});
+    let path = dir.path().join("pod.json");
+    std::fs::write(&path, as_json.to_string()).unwrap();
+    k.ok(&["create", "-f", path.to_str().unwrap()]);
+
+    let from_pb = get_json(&k, &["pod", "rich-pb"]);
+    let from_json = get_json(&k, &["pod", "rich-json"]);
+    assert_eq!(from_pb["spec"], from_json["spec"]);
+    for field in ["os", "hostUsers", "schedulingGates", "resourceClaims", "resources"] {
+        assert!(!from_pb["spec"][field].is_null(), "{field} lost: {from_pb}");
+    }
+    assert_eq!(from_pb["spec"]["containers"][0]["resources"]["claims"], json!([{"name": "gpu"}]));
+}

@@ -95,7 +95,7 @@ async fn authenticator_verifies_provider_tokens() {
     // Through the Authenticator trait: 401 reasons never contain the token.
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, format!("Bearer {forged}").parse().unwrap());
-    let req = authn::AuthRequest { headers: &headers, peer_certificates: None, path: "/api" };
+    let req = authn::AuthRequest::new(&headers, None, "/api");
     match authn::Authenticator::authenticate(a.as_ref(), &req).await {
         authn::AuthOutcome::Failed(why) => assert!(!why.contains(&forged[..20])),
         other => panic!("{other:?}"),

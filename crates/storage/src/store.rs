@@ -129,6 +129,20 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<ListResult, StoreError>;
 
+    /// [`Store::list`] as the keys were at revision `rev` (etcd's range at a revision): keys
+    /// created after `rev` are absent, keys changed or deleted after it have their value and
+    /// revisions at `rev`. The result's `revision` is `rev`. [`StoreError::Compacted`] when
+    /// `rev` is below the compacted revision (`rev` = the compacted revision still reads);
+    /// [`StoreError::FutureRevision`] when it is after the current revision. Revision 0 comes
+    /// before every write and is always compacted.
+    async fn list_at(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+        rev: Revision,
+    ) -> Result<ListResult, StoreError>;
+
     /// Create the key; [`StoreError::AlreadyExists`] if it exists.
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError>;
 

@@ -82,7 +82,13 @@ pub fn denial(webhook: &str, resp: &Value) -> StatusError {
     } else {
         format!("{denied} without explanation")
     };
-    StatusError { code, reason: StatusReason::from_wire(reason), message: text, details: None }
+    StatusError {
+        code,
+        reason: StatusReason::from_wire(reason),
+        message: text,
+        details: None,
+        continue_token: None,
+    }
 }
 
 #[cfg(test)]

@@ -83,15 +83,21 @@ impl PatchError {
                 reason: StatusReason::Invalid,
                 message: GENERIC_INVALID.to_string(),
                 details: Some(Box::default()),
+                continue_token: None,
             },
-            Self::StrategicMergeFailed(m) => {
-                StatusError { code: 500, reason: StatusReason::Unknown, message: m.clone(), details: None }
-            }
+            Self::StrategicMergeFailed(m) => StatusError {
+                code: 500,
+                reason: StatusReason::Unknown,
+                message: m.clone(),
+                details: None,
+                continue_token: None,
+            },
             Self::StrategicMergeNotSupported => StatusError {
                 code: 415,
                 reason: StatusReason::UnsupportedMediaType,
                 message: self.to_string(),
                 details: None,
+                continue_token: None,
             },
         }
     }

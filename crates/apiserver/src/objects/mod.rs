@@ -29,6 +29,31 @@ pub struct Page {
     pub continue_token: Option<String>,
 }
 
+/// kube's 410 for a list at a compacted revision (k8s.io/apiserver `storage/etcd3/errors.go`).
+const LIST_EXPIRED: &str = "The resourceVersion for the provided list is too old.";
+
+/// kube's 410 for a continue token whose revision is compacted; the Status carries a token
+/// that goes on at the latest revision.
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list \
+     result. You can start a new list without the continue parameter, or use the continue token in this \
+     response to retrieve the remainder of the results. Continuing with the provided token results in an \
+     inconsistent list - objects that were created, modified, or deleted between the time the first chunk \
+     was returned and now may show up in the list.";
+
+/// Where a LIST reads (kube's storage `ListOptions`, once the request's `resourceVersion` and
+/// `resourceVersionMatch` are validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFrom {
+    /// The latest state (no `resourceVersion`, or `"0"`).
+    Latest,
+    /// The latest state, which must be at least this revision (`NotOlderThan`, and an
+    /// unpaginated list with a `resourceVersion`); 504 "Too large resource version" otherwise.
+    NotOlderThan(u64),
+    /// The state at this revision (`Exact`, and a paginated list with a `resourceVersion`);
+    /// 410 once compacted.
+    Exact(u64),
+}
+
 /// Typed access to stored objects; see the module docs.
 #[derive(Clone)]
 pub struct Objects {
@@ -68,8 +93,39 @@ impl Objects {
         }
     }
 
-    /// One page of objects in `ns` (every namespace when empty), from a continue token;
-    /// `limit` 0 lists everything.
+    /// The first page of objects in `ns` (every namespace when empty), read as `from` says;
+    /// `limit` 0 lists everything. The continue token of the page reads the next one at the
+    /// same revision.
+    pub async fn list_from(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        from: ListFrom,
+        limit: usize,
+    ) -> Result<Page, StatusError> {
+        let pfx = keys::prefix(rt, ns);
+        let result = match from {
+            ListFrom::Latest => self.store.list(&pfx, None, limit).await,
+            ListFrom::NotOlderThan(min) => match self.store.list(&pfx, None, limit).await {
+                // kube's "not older than" guarantee (etcd3 `validateMinimumResourceVersion`).
+                Ok(page) if page.revision < min => {
+                    return Err(StatusError::too_large_resource_version(min, page.revision, 1))
+                }
+                other => other,
+            },
+            ListFrom::Exact(rev) => self.store.list_at(&pfx, None, limit, rev).await,
+        };
+        let result = result.map_err(|e| match e {
+            StoreError::Compacted { .. } => StatusError::resource_expired(LIST_EXPIRED),
+            e => list_status(rt, e),
+        })?;
+        Ok(page(rt, result, &pfx))
+    }
+
+    /// One page of objects in `ns` (every namespace when empty) from a continue token, at the
+    /// token's revision (the latest for kube's `rv: -1` tokens), or the first page without
+    /// one; `limit` 0 lists everything. Once the token's revision is compacted: 410 with a
+    /// token that continues at the latest revision (kube's `handleCompactedErrorForPaging`).
     pub async fn list(
         &self,
         rt: &ResourceType,
@@ -77,23 +133,21 @@ impl Objects {
         continue_token: Option<&str>,
         limit: usize,
     ) -> Result<Page, StatusError> {
+        let Some(token) = continue_token.filter(|c| !c.is_empty()) else {
+            return self.list_from(rt, ns, ListFrom::Latest, limit).await;
+        };
         let pfx = keys::prefix(rt, ns);
-        let (rv, start_after) = match continue_token.filter(|c| !c.is_empty()) {
-            Some(c) => {
-                let (rv, start) = keys::decode_continue(c, &pfx)?;
-                (Some(rv), Some(start))
-            }
-            None => (None, None),
+        let (rv, start_after) = keys::decode_continue(token, &pfx)?;
+        let result = match u64::try_from(rv) {
+            Ok(rev) => self.store.list_at(&pfx, Some(&start_after), limit, rev).await,
+            Err(_) => self.store.list(&pfx, Some(&start_after), limit).await,
         };
-        let page =
-            self.store.list(&pfx, start_after.as_deref(), limit).await.map_err(|e| status(rt, "", e))?;
-        let revision = rv.unwrap_or(page.revision);
-        let continue_token = match (page.remaining, page.items.last()) {
-            (true, Some(last)) => Some(keys::encode_continue(revision, &last.key)),
-            _ => None,
-        };
-        let items = page.items.into_iter().map(|kv| outgoing(rt, kv)).collect();
-        Ok(Page { items, revision, continue_token })
+        let result = result.map_err(|e| match e {
+            StoreError::Compacted { .. } => StatusError::resource_expired(CONTINUE_EXPIRED)
+                .with_continue(keys::encode_continue(-1, &start_after, &pfx)),
+            e => list_status(rt, e),
+        })?;
+        Ok(page(rt, result, &pfx))
     }
 
     /// Every object in `ns` (every namespace when empty), decoded, and the list's revision.
@@ -197,6 +251,29 @@ fn incoming(rt: &ResourceType, obj: &Value) -> Value {
     registry::convert::to_storage(rt, obj.clone())
 }
 
+/// A page of the store as the object layer answers it, with kube's continue token.
+fn page(rt: &ResourceType, result: storage::ListResult, pfx: &str) -> Page {
+    let continue_token = match (result.remaining, result.items.last()) {
+        (true, Some(last)) => {
+            Some(keys::encode_continue(i64::try_from(result.revision).unwrap_or(i64::MAX), &last.key, pfx))
+        }
+        _ => None,
+    };
+    let items = result.items.into_iter().map(|kv| outgoing(rt, kv)).collect();
+    Page { items, revision: result.revision, continue_token }
+}
+
+/// A list that asks for a revision the store has not reached: kube's "Too large resource
+/// version" (504, retry after 1 s, as its watch cache answers).
+fn list_status(rt: &ResourceType, e: StoreError) -> StatusError {
+    match e {
+        StoreError::FutureRevision { requested, current } => {
+            StatusError::too_large_resource_version(requested, current, 1)
+        }
+        e => status(rt, "", e),
+    }
+}
+
 /// The namespace and name of a stored object of `rt` from its key.
 pub(crate) fn namespace_and_name(rt: &ResourceType, kv: &KeyValue) -> Option<(String, String)> {
     keys::split(rt, &kv.key)
@@ -233,3 +310,6 @@ pub(crate) fn watch_status(after: u64, e: StoreError) -> StatusError {
         other => status_internal(&other),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -302,9 +302,9 @@ async fn authenticator_trait_reads_the_bearer_header() {
     c["exp"] = json!(now + 60);
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, format!("Bearer {}", s.sign(c)).parse().unwrap());
-    let req = AuthRequest { headers: &headers, peer_certificates: None, path: "/api" };
+    let req = AuthRequest::new(&headers, None, "/api");
     assert!(matches!(a.authenticate(&req).await, AuthOutcome::Authenticated(u) if u.name == "alice"));
     let empty = http::HeaderMap::new();
-    let req = AuthRequest { headers: &empty, peer_certificates: None, path: "/api" };
+    let req = AuthRequest::new(&empty, None, "/api");
     assert_eq!(a.authenticate(&req).await, AuthOutcome::NotApplicable);
 }

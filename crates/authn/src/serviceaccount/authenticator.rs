@@ -2,17 +2,22 @@
 //! legacy validators).
 //!
 //! Order: decode; unknown issuer → not ours; signature with the keys of the token's
-//! `kid`; audiences; then on every request the time checks and the liveness lookups. A
+//! `kid`; then on every request the audiences, the time checks and the liveness lookups. A
 //! verified token is cached by its SHA-256 (never the token) so that the signature is
 //! checked once; the lookups are not cached, so a deleted ServiceAccount, Pod or Secret
 //! ends its tokens at once.
+//!
+//! Audiences as kube's `jwtTokenAuthenticator`: the token's `aud` (for a legacy token, which
+//! has none, the API audiences) intersected with the requested audiences (by default the API
+//! audiences); an empty intersection refuses the token, and the intersection is what the
+//! token was accepted for.
 
 use super::getter::ServiceAccountGetter;
 use super::jwt::{self, ObjectRef, RawClaims, LEGACY_ISSUER};
 use super::keys::PublicKey;
 use super::{username, SaTokenError};
 use crate::cache::{TokenCache, TokenKey};
-use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use crate::{bearer_token, intersect_audiences, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::quote::go_quote_list;
 use apimachinery::UserInfo;
 use std::sync::Arc;
@@ -72,6 +77,8 @@ enum Verified {
 
 #[derive(Debug, Clone)]
 struct Bound {
+    /// The token's `aud`.
+    audiences: Vec<String>,
     namespace: String,
     sa: ObjectRef,
     pod: Option<ObjectRef>,
@@ -109,16 +116,37 @@ impl ServiceAccountAuthenticator {
         }
     }
 
-    /// Authenticates one token.
+    /// Authenticates one token for the API audiences.
     pub async fn authenticate_token(&self, token: &str) -> Result<UserInfo, SaTokenError> {
-        self.authenticate_token_at(token, chrono::Utc::now().timestamp()).await
+        self.authenticate_token_for(token, None).await.map(|(user, _)| user)
     }
 
+    /// Authenticates one token for `audiences` (`None`: the API audiences); returns the user
+    /// and the audiences the token is good for among them.
+    pub async fn authenticate_token_for(
+        &self,
+        token: &str,
+        audiences: Option<&[String]>,
+    ) -> Result<(UserInfo, Vec<String>), SaTokenError> {
+        self.authenticate_at(token, audiences, chrono::Utc::now().timestamp()).await
+    }
+
+    /// [`Self::authenticate_token`] at time `now`.
+    #[cfg(test)]
     pub(crate) async fn authenticate_token_at(
         &self,
         token: &str,
         now: i64,
     ) -> Result<UserInfo, SaTokenError> {
+        self.authenticate_at(token, None, now).await.map(|(user, _)| user)
+    }
+
+    async fn authenticate_at(
+        &self,
+        token: &str,
+        audiences: Option<&[String]>,
+        now: i64,
+    ) -> Result<(UserInfo, Vec<String>), SaTokenError> {
         let verified = match &self.cache {
             Some(cache) => {
                 let key = TokenKey::of(token);
@@ -137,17 +165,31 @@ impl ServiceAccountAuthenticator {
             }
             None => Arc::new(self.verify(token)?),
         };
-        match &*verified {
+        let token_audiences = match &*verified {
+            Verified::Bound(b) if !b.audiences.is_empty() => &b.audiences[..],
+            _ => &self.api_audiences[..],
+        };
+        let requested = audiences.unwrap_or(&self.api_audiences);
+        let accepted = intersect_audiences(token_audiences, requested);
+        if accepted.is_empty() && !self.api_audiences.is_empty() {
+            return Err(SaTokenError::Invalid(format!(
+                "token audiences {} is invalid for the target audiences {}",
+                go_quote_list(token_audiences),
+                go_quote_list(requested)
+            )));
+        }
+        let user = match &*verified {
             Verified::Legacy { namespace, name, uid, secret } => {
                 self.check_legacy(token, namespace, name, uid, secret).await?;
-                Ok(service_account_user(namespace, name, uid))
+                service_account_user(namespace, name, uid)
             }
             Verified::Bound(b) => {
                 check_times(b, now)?;
                 self.check_bound(b).await?;
-                Ok(bound_user(b))
+                bound_user(b)
             }
-        }
+        };
+        Ok((user, accepted))
     }
 
     /// Signature, issuer and claim structure: everything that depends on the token only.
@@ -173,18 +215,7 @@ impl ServiceAccountAuthenticator {
         if legacy {
             return legacy_claims(decoded.claims);
         }
-        let mut claims = decoded.claims;
-        if let Some(aud) = claims.aud.take() {
-            let aud = aud.into_vec();
-            if !aud.iter().any(|a| self.api_audiences.contains(a)) {
-                return Err(SaTokenError::Invalid(format!(
-                    "token audiences {} is invalid for the target audiences {}",
-                    go_quote_list(&aud),
-                    go_quote_list(&self.api_audiences)
-                )));
-            }
-        }
-        bound_claims(claims)
+        bound_claims(decoded.claims)
     }
 
     async fn check_legacy(
@@ -284,7 +315,8 @@ fn legacy_claims(c: RawClaims) -> Result<Verified, SaTokenError> {
     Ok(Verified::Legacy { namespace, name, uid, secret })
 }
 
-fn bound_claims(c: RawClaims) -> Result<Verified, SaTokenError> {
+fn bound_claims(mut c: RawClaims) -> Result<Verified, SaTokenError> {
+    let audiences = c.aud.take().map(|a| a.into_vec()).unwrap_or_default();
     let kube = c.kubernetes.unwrap_or_default();
     let sa = kube.service_account.unwrap_or_default();
     if kube.namespace.is_empty() || sa.name.is_empty() {
@@ -292,6 +324,7 @@ fn bound_claims(c: RawClaims) -> Result<Verified, SaTokenError> {
     }
     let time = |t: Option<f64>| t.map(|v| v as i64);
     Ok(Verified::Bound(Box::new(Bound {
+        audiences,
         namespace: kube.namespace,
         sa,
         pod: kube.pod,
@@ -349,9 +382,14 @@ fn bound_user(b: &Bound) -> UserInfo {
 impl Authenticator for ServiceAccountAuthenticator {
     async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
         let Some(token) = bearer_token(req.headers) else { return AuthOutcome::NotApplicable };
-        match self.authenticate_token(token).await {
-            Ok(user) => AuthOutcome::Authenticated(user),
+        match self.authenticate_token_for(token, req.audiences).await {
+            Ok((user, audiences)) => AuthOutcome::AuthenticatedFor(user, audiences),
+            Err(SaTokenError::NotServiceAccountToken) => AuthOutcome::NotApplicable,
             Err(e) => AuthOutcome::Failed(e.to_string()),
         }
+    }
+
+    fn audience_aware(&self) -> bool {
+        true
     }
 }

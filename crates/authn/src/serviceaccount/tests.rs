@@ -290,11 +290,52 @@ async fn authenticator_trait_maps_outcomes() {
     let (token, _) = f.issuer.issue_bound("default", "builder", "sa-uid", &[], None, None).unwrap();
     let mut headers = http::HeaderMap::new();
     fn req(h: &http::HeaderMap) -> AuthRequest<'_> {
-        AuthRequest { headers: h, peer_certificates: None, path: "/api" }
+        AuthRequest::new(h, None, "/api")
     }
     assert_eq!(f.authn.authenticate(&req(&headers)).await, AuthOutcome::NotApplicable);
     headers.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    assert!(matches!(f.authn.authenticate(&req(&headers)).await, AuthOutcome::Authenticated(_)));
+    assert!(matches!(
+        f.authn.authenticate(&req(&headers)).await,
+        AuthOutcome::AuthenticatedFor(_, auds) if auds == [ISS]
+    ));
+    // Not a JWT: another authenticator's, as kube's (nil, false, nil).
     headers.insert(http::header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-    assert!(matches!(f.authn.authenticate(&req(&headers)).await, AuthOutcome::Failed(_)));
+    assert_eq!(f.authn.authenticate(&req(&headers)).await, AuthOutcome::NotApplicable);
+}
+
+/// kube's `jwtTokenAuthenticator`: the token's audiences intersected with the requested ones
+/// (the API audiences when none are requested), in the requested order.
+#[tokio::test]
+async fn requested_audiences_are_intersected_with_the_tokens() {
+    use crate::{AuthOutcome, AuthRequest, Authenticator};
+    let f = fixture();
+    let (vault, _) =
+        f.issuer.issue_bound("default", "builder", "sa-uid", &["vault".into()], None, None).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, format!("Bearer {vault}").parse().unwrap());
+    let ask = |auds: &'static [&'static str]| {
+        let auds: Vec<String> = auds.iter().map(|a| a.to_string()).collect();
+        let headers = headers.clone();
+        let authn = &f.authn;
+        async move {
+            let req = AuthRequest { audiences: Some(&auds), ..AuthRequest::new(&headers, None, "/api") };
+            authn.authenticate(&req).await
+        }
+    };
+    assert!(matches!(ask(&["other", "vault"]).await, AuthOutcome::AuthenticatedFor(u, a)
+        if u.name == "system:serviceaccount:default:builder" && a == ["vault"]));
+    assert_eq!(
+        ask(&["consul"]).await,
+        AuthOutcome::Failed(
+            "token audiences [\"vault\"] is invalid for the target audiences [\"consul\"]".into()
+        )
+    );
+    // No audiences requested: the API audiences, which a vault token is not for.
+    let req = AuthRequest::new(&headers, None, "/api");
+    assert_eq!(
+        f.authn.authenticate(&req).await,
+        AuthOutcome::Failed(format!(
+            "token audiences [\"vault\"] is invalid for the target audiences [\"{ISS}\"]"
+        ))
+    );
 }

@@ -5,9 +5,14 @@
 //! configuration file is a kubeconfig ([`outbound::kubeconfig`]) naming an `https` server;
 //! reviews go through an [`outbound::Target`]: pooled connections, 30 s per attempt, kube's
 //! webhook retry policy (`DefaultAuthWebhookRetryBackoff`).
+//!
+//! Audiences as kube's `WebhookTokenAuthenticator`: the requested audiences (by default the
+//! API audiences) go into `spec.audiences`; the token is good for those of them the webhook
+//! answers in `status.audiences` (the API audiences when it answers none); none in common is
+//! "not authenticated" without an error. Answers are cached per token and audiences.
 
 use crate::cache::{TokenCache, TokenKey};
-use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
+use crate::{bearer_token, intersect_audiences, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::UserInfo;
 use serde::Deserialize;
 use serde_json::json;
@@ -52,13 +57,16 @@ pub enum WebhookError {
 /// A cached review result.
 #[derive(Debug, Clone)]
 enum Review {
-    Authenticated(UserInfo),
-    Denied(String),
+    /// The user, and the audiences the webhook answered.
+    Authenticated(UserInfo, Vec<String>),
+    /// Not authenticated, with the webhook's error if it gave one.
+    Denied(Option<String>),
 }
 
 /// The TokenReview webhook authenticator.
 pub struct WebhookTokenAuthenticator {
     target: Target,
+    /// The API audiences (kube's implicit audiences).
     audiences: Vec<String>,
     cache: TokenCache<Arc<Review>>,
 }
@@ -103,15 +111,20 @@ where
 }
 
 impl WebhookTokenAuthenticator {
-    /// From the webhook kubeconfig file, with a cache TTL (zero disables the cache).
-    pub fn from_config_file(path: &Path, cache_ttl: Duration) -> Result<Self, WebhookError> {
+    /// From the webhook kubeconfig file, with a cache TTL (zero disables the cache) and the
+    /// API audiences.
+    pub fn from_config_file(
+        path: &Path,
+        cache_ttl: Duration,
+        audiences: Vec<String>,
+    ) -> Result<Self, WebhookError> {
         let config = outbound::kubeconfig::load(path)
             .map_err(|source| WebhookError::Config { path: path.display().to_string(), source })?;
-        Self::new(config, cache_ttl, Vec::new())
+        Self::new(config, cache_ttl, audiences)
     }
 
-    /// `audiences` go into `spec.audiences`; when set, the webhook must answer with at
-    /// least one of them.
+    /// `audiences` are the API audiences: what a token is reviewed for when a request names
+    /// none, and what it is good for when the webhook answers no audiences.
     pub fn new(
         target: RestConfig,
         cache_ttl: Duration,
@@ -133,27 +146,56 @@ impl WebhookTokenAuthenticator {
         self
     }
 
-    /// Reviews one token (from the cache when it was reviewed within the TTL).
+    /// Reviews one token for the API audiences (from the cache when it was reviewed within
+    /// the TTL).
     pub async fn authenticate_token(&self, token: &str) -> Result<UserInfo, String> {
-        let key = TokenKey::of(token);
+        match self.authenticate_token_for(token, None).await? {
+            Some((user, _)) => Ok(user),
+            None => Err(crate::union::INVALID_BEARER_TOKEN.into()),
+        }
+    }
+
+    /// Reviews one token for `audiences` (`None`: the API audiences): the user and the
+    /// audiences it is good for, `None` when the webhook did not authenticate it without
+    /// saying why (or for other audiences), or the webhook's error.
+    pub async fn authenticate_token_for(
+        &self,
+        token: &str,
+        audiences: Option<&[String]>,
+    ) -> Result<Option<(UserInfo, Vec<String>)>, String> {
+        let wanted = audiences.unwrap_or(&self.audiences);
+        // The audiences are part of the question, so of the cache key.
+        let key = if wanted.is_empty() {
+            TokenKey::of(token)
+        } else {
+            TokenKey::of(&format!("{token}\0{}", wanted.join("\0")))
+        };
         let review = match self.cache.get(&key) {
             Some(r) => r,
             None => {
-                let r = Arc::new(self.review(token).await.map_err(|e| e.to_string())?);
+                let r = Arc::new(self.review(token, wanted).await.map_err(|e| e.to_string())?);
                 self.cache.insert(key, r.clone(), None);
                 r
             }
         };
         match &*review {
-            Review::Authenticated(user) => Ok(user.clone()),
-            Review::Denied(why) => Err(why.clone()),
+            Review::Authenticated(user, answered) => {
+                if wanted.is_empty() {
+                    return Ok(Some((user.clone(), Vec::new())));
+                }
+                let got = if answered.is_empty() { &self.audiences } else { answered };
+                let accepted = intersect_audiences(wanted, got);
+                Ok((!accepted.is_empty()).then(|| (user.clone(), accepted)))
+            }
+            Review::Denied(Some(why)) => Err(why.clone()),
+            Review::Denied(None) => Ok(None),
         }
     }
 
-    async fn review(&self, token: &str) -> Result<Review, WebhookError> {
+    async fn review(&self, token: &str, audiences: &[String]) -> Result<Review, WebhookError> {
         let mut spec = json!({"token": token});
-        if !self.audiences.is_empty() {
-            spec["audiences"] = json!(self.audiences);
+        if !audiences.is_empty() {
+            spec["audiences"] = json!(audiences);
         }
         let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec});
         let resp = self.target.post_json(body.to_string()).await?;
@@ -164,17 +206,14 @@ impl WebhookTokenAuthenticator {
             serde_json::from_slice(&resp.body).map_err(|e| WebhookError::Decode(e.to_string()))?;
         let status = review.status;
         if !status.authenticated {
-            let why = if status.error.is_empty() { "invalid bearer token".into() } else { status.error };
-            return Ok(Review::Denied(why));
-        }
-        if !self.audiences.is_empty() && !status.audiences.iter().any(|a| self.audiences.contains(a)) {
-            return Ok(Review::Denied("webhook authenticated the token for other audiences".into()));
+            return Ok(Review::Denied(Some(status.error).filter(|e| !e.is_empty())));
         }
         let u = status.user;
         if u.username.is_empty() {
             return Err(WebhookError::Decode("authenticated without a user name".into()));
         }
-        Ok(Review::Authenticated(UserInfo { name: u.username, uid: u.uid, groups: u.groups, extra: u.extra }))
+        let user = UserInfo { name: u.username, uid: u.uid, groups: u.groups, extra: u.extra };
+        Ok(Review::Authenticated(user, status.audiences))
     }
 }
 
@@ -182,10 +221,15 @@ impl WebhookTokenAuthenticator {
 impl Authenticator for WebhookTokenAuthenticator {
     async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
         let Some(token) = bearer_token(req.headers) else { return AuthOutcome::NotApplicable };
-        match self.authenticate_token(token).await {
-            Ok(user) => AuthOutcome::Authenticated(user),
+        match self.authenticate_token_for(token, req.audiences).await {
+            Ok(Some((user, audiences))) => AuthOutcome::AuthenticatedFor(user, audiences),
+            Ok(None) => AuthOutcome::NotApplicable,
             Err(why) => AuthOutcome::Failed(why),
         }
+    }
+
+    fn audience_aware(&self) -> bool {
+        true
     }
 }
 

@@ -30,6 +30,7 @@ async fn answer(body: Bytes) -> (u16, serde_json::Value) {
                 "audiences": review["spec"]["audiences"].clone(),
             }}),
         ),
+        "quiet-token" => (201, json!({"status": {"authenticated": true, "user": {"username": "quiet"}}})),
         "broken-token" => (500, json!({})),
         _ => (200, json!({"status": {"authenticated": false, "error": "unknown token"}})),
     }
@@ -113,7 +114,7 @@ async fn reviews_tokens_and_caches_answers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("webhook.kubeconfig");
     std::fs::write(&path, kubeconfig(&server, true)).unwrap();
-    let a = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL)
+    let a = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL, Vec::new())
         .unwrap()
         .with_retry_backoff(Backoff { initial: Duration::from_millis(1), ..Backoff::webhook_default() });
 
@@ -137,8 +138,8 @@ async fn reviews_tokens_and_caches_answers() {
 
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, "Bearer good-token".parse().unwrap());
-    let req = AuthRequest { headers: &headers, peer_certificates: None, path: "/api" };
-    assert!(matches!(a.authenticate(&req).await, AuthOutcome::Authenticated(_)));
+    let req = AuthRequest::new(&headers, None, "/api");
+    assert!(matches!(a.authenticate(&req).await, AuthOutcome::AuthenticatedFor(_, auds) if auds.is_empty()));
 }
 
 #[tokio::test]
@@ -149,6 +150,25 @@ async fn audiences_and_no_cache() {
     assert_eq!(a.authenticate_token("good-token").await.unwrap().name, "jane");
     assert!(a.authenticate_token("good-token").await.is_ok());
     assert_eq!(server.calls.load(Ordering::SeqCst), 2, "TTL zero: no cache");
+    // The test webhook answers the audiences it was asked for.
+    let vault = ["vault".to_string()];
+    let (user, auds) = a.authenticate_token_for("good-token", Some(&vault)).await.unwrap().unwrap();
+    assert_eq!((user.name.as_str(), auds), ("jane", vault.to_vec()));
+    assert_eq!(a.authenticate_token_for("bad-token", Some(&vault)).await, Err("unknown token".into()));
+}
+
+/// kube's `WebhookTokenAuthenticator`: a webhook that answers no audiences speaks for the API
+/// audiences, so a token it accepts is not good for another audience.
+#[tokio::test]
+async fn a_webhook_without_audiences_answers_for_the_api_audiences() {
+    let server = start_server().await;
+    let target = outbound::kubeconfig::parse(&kubeconfig(&server, true), Path::new(".")).unwrap();
+    let a = WebhookTokenAuthenticator::new(target, DEFAULT_CACHE_TTL, vec!["api".into()]).unwrap();
+    // `quiet-token` is accepted without audiences in the answer.
+    let (_, auds) = a.authenticate_token_for("quiet-token", None).await.unwrap().unwrap();
+    assert_eq!(auds, vec!["api".to_string()]);
+    let vault = ["vault".to_string()];
+    assert_eq!(a.authenticate_token_for("quiet-token", Some(&vault)).await, Ok(None));
 }
 
 #[tokio::test]
@@ -165,9 +185,9 @@ fn config_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("webhook.kubeconfig");
     std::fs::write(&path, "clusters: [{name: a, cluster: {server: 'http://x'}}]").unwrap();
-    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL, Vec::new()).err().unwrap();
     assert_eq!(e.to_string(), "webhook server `http://x/` is not an https URL");
     std::fs::write(&path, "clusters: []").unwrap();
-    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL).err().unwrap();
+    let e = WebhookTokenAuthenticator::from_config_file(&path, DEFAULT_CACHE_TTL, Vec::new()).err().unwrap();
     assert_eq!(e.to_string(), format!("{}: no cluster in the kubeconfig", path.display()));
 }

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod crud;
+mod history;
 mod watch;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use self::crud::{
     list_prefix_order_pagination, revisions_strictly_increase, update_with_and_without_expected,
     values_are_opaque,
 };
+pub use self::history::list_at_past_revisions;
 pub use self::watch::{
     compaction, deleted_event_carries_last_value, watch_from_current_sees_only_new, watch_prefix_filtering,
     watch_replays_history_then_live, watch_sees_concurrent_writes_in_order,
@@ -45,6 +47,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("list_prefix_order_pagination", |s| Box::pin(list_prefix_order_pagination(s))),
     ("revisions_strictly_increase", |s| Box::pin(revisions_strictly_increase(s))),
     ("values_are_opaque", |s| Box::pin(values_are_opaque(s))),
+    ("list_at_past_revisions", |s| Box::pin(list_at_past_revisions(s))),
     ("concurrent_writers", |s| Box::pin(concurrent_writers(s))),
     ("concurrent_compare_and_swap", |s| Box::pin(concurrent_compare_and_swap(s))),
     ("watch_replays_history_then_live", |s| Box::pin(watch_replays_history_then_live(s))),

@@ -121,7 +121,8 @@ pub async fn watch_sees_concurrent_writes_in_order(store: Arc<dyn Store>) {
     assert_quiet(&mut watch).await;
 }
 
-/// After compact(rev), a watch from before rev fails with Compacted; from rev on it works.
+/// After compact(rev), a watch from before rev and a list below rev fail with Compacted; from rev
+/// on both work.
 pub async fn compaction(store: Arc<dyn Store>) {
     let prefix = scope("compaction");
     let start = store.current_revision().await.unwrap();
@@ -139,6 +140,16 @@ pub async fn compaction(store: Arc<dyn Store>) {
         Ok(_) => panic!("watch from a compacted revision must fail"),
         Err(err) => panic!("expected Compacted, got {err:?}"),
     }
+    // A list below the compaction point is refused; at it, it still reads.
+    match store.list_at(&prefix, None, 0, at - 1).await {
+        Err(StoreError::Compacted { compacted, current }) => {
+            assert!(compacted >= at - 1);
+            assert!(current >= revs[4]);
+        }
+        other => panic!("expected Compacted, got {other:?}"),
+    }
+    let listed = store.list_at(&prefix, None, 0, at).await.unwrap();
+    assert_eq!(listed.items.iter().map(|kv| kv.mod_revision).collect::<Vec<_>>(), revs[..3].to_vec());
     // From the compaction point on, history is still there.
     let mut watch = store.watch(&prefix, at).await.unwrap();
     assert_eq!(next_event(&mut watch).await.kv.mod_revision, revs[3]);

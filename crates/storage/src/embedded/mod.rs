@@ -1,7 +1,8 @@
 //! The embedded backend: one data directory, one redb file, every current object and the recent
 //! history in memory, and one writer thread that group-commits concurrent writes.
 //!
-//! - Reads (`get`, `list`, `current_revision`) are served from memory under a read lock.
+//! - Reads (`get`, `list`, `current_revision`) are served from memory under a read lock; a list
+//!   at a past revision (`list_at`) undoes, key by key, the kept history after it.
 //! - Writes go over a bounded channel to the writer (module `writer`), which folds all waiting
 //!   requests into one durable redb transaction, then publishes to memory and answers. A write
 //!   is visible to readers only once it is on disk.
@@ -171,6 +172,16 @@ impl Store for EmbeddedStore {
         limit: usize,
     ) -> Result<ListResult, StoreError> {
         Ok(self.shared.read().list(prefix, start_after, limit))
+    }
+
+    async fn list_at(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+        rev: Revision,
+    ) -> Result<ListResult, StoreError> {
+        self.shared.read().list_at(prefix, start_after, limit, rev)
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {

@@ -90,6 +90,66 @@ impl State {
         ListResult { items, revision: self.revision, remaining }
     }
 
+    /// [`State::list`] as the keys were at `rev`: the current objects, except that a key the
+    /// history after `rev` touches has the value its first such event replaced (none for a
+    /// key created after `rev`). Needs every event after `rev`, so `rev` >= `compacted`.
+    pub fn list_at(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+        rev: Revision,
+    ) -> Result<ListResult, StoreError> {
+        if rev > self.revision {
+            return Err(StoreError::FutureRevision { requested: rev, current: self.revision });
+        }
+        if rev < self.compacted || rev == 0 {
+            return Err(StoreError::Compacted { compacted: self.compacted, current: self.revision });
+        }
+        // `rev >= compacted`: the events after `rev` start at this index.
+        let first = usize::try_from(rev - self.compacted).unwrap_or(usize::MAX);
+        let mut then: BTreeMap<&str, Option<&KeyValue>> = BTreeMap::new();
+        for event in self.history.iter().skip(first) {
+            if event.kv.key.starts_with(prefix) {
+                // Added: absent at `rev`; Modified or Deleted: the value it replaced.
+                then.entry(event.kv.key.as_str()).or_insert(event.prev.as_ref());
+            }
+        }
+        let lower = match start_after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
+        let mut now = self
+            .objects
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .peekable();
+        let mut past = then.range::<str, _>((lower, Bound::Unbounded)).peekable();
+        let mut items = Vec::new();
+        let mut remaining = false;
+        loop {
+            // The next key in order from either side; the history's view of a key wins.
+            let next = match (now.peek(), past.peek()) {
+                (None, None) => break,
+                (Some((k, _)), Some((p, _))) if k.as_str() < **p => now.next().map(|(k, e)| Some(e.to_kv(k))),
+                (Some(_), None) => now.next().map(|(k, e)| Some(e.to_kv(k))),
+                (now_key, Some((p, _))) => {
+                    if now_key.is_some_and(|(k, _)| k.as_str() == **p) {
+                        now.next();
+                    }
+                    past.next().map(|(_, kv)| kv.cloned())
+                }
+            };
+            let Some(Some(kv)) = next else { continue };
+            if limit != 0 && items.len() == limit {
+                remaining = true;
+                break;
+            }
+            items.push(kv);
+        }
+        Ok(ListResult { items, revision: rev, remaining })
+    }
+
     /// Appends the events of one commit (revisions `revision + 1 ..`), then trims history to
     /// its limits.
     pub fn push_events(&mut self, events: Vec<WatchEvent>) {

@@ -4,7 +4,8 @@
 //! etcd's revision is the store's revision: a key's `mod_revision` is the object's
 //! `resourceVersion`, as in kube. Every key is stored under [`EtcdOptions::prefix`].
 //!
-//! - Reads are linearizable range requests (a prefix is the range `[prefix, prefix_end)`).
+//! - Reads are linearizable range requests (a prefix is the range `[prefix, prefix_end)`); a
+//!   list at a past revision is a range at that revision.
 //! - Writes are transactions whose compare decides the precondition (`create_revision == 0` for
 //!   create, `mod_revision == expected` for compare-and-swap); the failure branch reads the key so
 //!   `Conflict` carries its current value. etcd acknowledges a write once it is in a quorum's
@@ -223,6 +224,46 @@ impl Store for EtcdStore {
         let remaining = answer.more;
         let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
         Ok(ListResult { items, revision, remaining })
+    }
+
+    async fn list_at(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+        rev: Revision,
+    ) -> Result<ListResult, StoreError> {
+        let conn = &self.conn;
+        if rev == 0 {
+            // etcd reads revision 0 as "the latest"; nothing before its first write is kept.
+            let current = conn.current_revision().await?;
+            return Err(StoreError::Compacted { compacted: 0, current });
+        }
+        let range = conn.keys.list_range(prefix, start_after);
+        // An empty range reads only the header, which still checks the revision.
+        let empty = range.is_empty();
+        let (key, end) = if empty { (conn.keys.probe_key(), Vec::new()) } else { (range.key, range.end) };
+        let request = RangeRequest {
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            revision: etcd_revision(rev)?,
+            count_only: empty,
+            ..client::range(key, end)
+        };
+        let mut kv = conn.kv.clone();
+        let answer = match conn.bounded("list", kv.range(request).map_ok(tonic::Response::into_inner)).await {
+            Ok(answer) => answer,
+            Err(Fault::Compacted) => return Err(watch::compacted(conn, rev).await),
+            Err(Fault::FutureRevision) => {
+                let current = conn.current_revision().await?;
+                return Err(StoreError::FutureRevision { requested: rev, current });
+            }
+            Err(Fault::Other(err)) => return Err(err),
+        };
+        if empty {
+            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false });
+        }
+        let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
+        Ok(ListResult { items, revision: rev, remaining: answer.more })
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {

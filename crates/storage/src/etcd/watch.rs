@@ -167,7 +167,7 @@ async fn compacted_at(conn: &Conn, compact_revision: i64) -> StoreError {
 /// The `Compacted` error for a start known to be compacted. etcd's read only says "compacted";
 /// a watch from revision 1 makes etcd name the compacted revision. Should that not answer in
 /// time, the start itself is reported (history is gone at least up to it).
-async fn compacted(conn: &Conn, after: Revision) -> StoreError {
+pub(super) async fn compacted(conn: &Conn, after: Revision) -> StoreError {
     let lookup = async {
         let create = WatchCreateRequest {
             key: conn.keys.probe_key(),

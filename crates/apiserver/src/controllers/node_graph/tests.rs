@@ -37,6 +37,16 @@ impl Store for Cuttable {
         self.refuse()?;
         self.inner.list(prefix, start, limit).await
     }
+    async fn list_at(
+        &self,
+        prefix: &str,
+        start: Option<&str>,
+        limit: usize,
+        rev: Revision,
+    ) -> Result<ListResult, StoreError> {
+        self.refuse()?;
+        self.inner.list_at(prefix, start, limit, rev).await
+    }
     async fn create(&self, key: &str, value: bytes::Bytes) -> Result<KeyValue, StoreError> {
         self.inner.create(key, value).await
     }

@@ -1,0 +1,87 @@
+//! Pagination at the first page's revision over a real embedded store: a write between pages
+//! does not show, a deletion does not hide, and once the revision is compacted the continue
+//! token gets kube's 410 with a token that goes on at the latest revision.
+
+use super::*;
+use serde_json::json;
+use std::sync::Arc;
+
+fn configmaps() -> &'static ResourceType {
+    registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps are served")
+}
+
+fn names(page: &Page) -> Vec<String> {
+    page.items.iter().filter_map(|kv| namespace_and_name(configmaps(), kv)).map(|(_, n)| n).collect()
+}
+
+async fn fixture() -> (tempfile::TempDir, Objects) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage::EmbeddedStore::open(dir.path()).unwrap();
+    let objects = Objects::new(Arc::new(store));
+    for name in ["a", "b", "c", "d"] {
+        let cm =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}});
+        objects.create(configmaps(), "ns", name, &cm).await.unwrap();
+    }
+    (dir, objects)
+}
+
+#[tokio::test]
+async fn continue_pages_read_at_the_first_pages_revision() {
+    let (_dir, objects) = fixture().await;
+    let rt = configmaps();
+    let first = objects.list(rt, "ns", None, 2).await.unwrap();
+    assert_eq!(names(&first), ["a", "b"]);
+    let token = first.continue_token.clone().unwrap();
+
+    // Between the pages: a new object, a deleted one, an updated one.
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bb", "namespace": "ns"}});
+    objects.create(rt, "ns", "bb", &cm).await.unwrap();
+    objects.delete(rt, "ns", "c", None).await.unwrap();
+    let d = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "ns"}, "data": {"x": "1"}});
+    objects.update(rt, "ns", "d", &d, None).await.unwrap();
+
+    let second = objects.list(rt, "ns", Some(&token), 2).await.unwrap();
+    assert_eq!(names(&second), ["c", "d"], "the first page's snapshot");
+    assert_eq!(second.revision, first.revision);
+    assert!(second.items.iter().all(|kv| kv.mod_revision <= first.revision));
+    assert!(second.continue_token.is_none());
+    // A new list sees the present.
+    assert_eq!(names(&objects.list(rt, "ns", None, 0).await.unwrap()), ["a", "b", "bb", "d"]);
+    // Exact at the first revision: the same snapshot.
+    let exact = objects.list_from(rt, "ns", ListFrom::Exact(first.revision), 0).await.unwrap();
+    assert_eq!(names(&exact), ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn a_compacted_continue_token_is_410_with_a_fresh_token() {
+    let (_dir, objects) = fixture().await;
+    let rt = configmaps();
+    let first = objects.list(rt, "ns", None, 2).await.unwrap();
+    let token = first.continue_token.clone().unwrap();
+    objects.delete(rt, "ns", "c", None).await.unwrap();
+    let now = objects.current_revision().await.unwrap();
+    objects.store().compact(now).await.unwrap();
+
+    let e = objects.list(rt, "ns", Some(&token), 2).await.err().unwrap();
+    assert_eq!((e.code, e.reason), (410, apimachinery::StatusReason::Expired));
+    assert!(e
+        .message
+        .starts_with("The provided continue parameter is too old to display a consistent list result."));
+    let fresh = e.continue_token.clone().unwrap();
+    assert_eq!(e.to_value()["metadata"], json!({"continue": fresh}));
+    // The fresh token continues after the same key, at the latest revision: `c` is gone.
+    let rest = objects.list(rt, "ns", Some(&fresh), 2).await.unwrap();
+    assert_eq!(names(&rest), ["d"]);
+    assert_eq!(rest.revision, now);
+
+    // An exact list at a compacted revision, and one in the future.
+    let e = objects.list_from(rt, "ns", ListFrom::Exact(first.revision), 0).await.err().unwrap();
+    assert_eq!((e.code, e.message.as_str()), (410, "The resourceVersion for the provided list is too old."));
+    let e = objects.list_from(rt, "ns", ListFrom::Exact(now + 10), 0).await.err().unwrap();
+    assert_eq!(e.code, 504);
+    assert_eq!(e.message, format!("Timeout: Too large resource version: {}, current: {now}", now + 10));
+    let e = objects.list_from(rt, "ns", ListFrom::NotOlderThan(now + 10), 0).await.err().unwrap();
+    assert_eq!(e.code, 504);
+    assert!(objects.list_from(rt, "ns", ListFrom::NotOlderThan(now), 0).await.is_ok());
+}
