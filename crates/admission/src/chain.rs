@@ -298,6 +298,7 @@ mod tests {
                 "LimitRanger",
                 "ServiceAccount",
                 "TaintNodesByCondition",
+                "Priority",
                 "DefaultTolerationSeconds",
                 "MutatingAdmissionWebhook"
             ]
@@ -309,11 +310,12 @@ mod tests {
                 "LimitRanger",
                 "NodeRestriction",
                 "PodSecurity",
+                "Priority",
                 "ValidatingAdmissionWebhook",
                 "ResourceQuota"
             ]
         );
-        assert!(chain.not_implemented().contains(&"Priority"));
+        assert!(!chain.not_implemented().contains(&"Priority"));
         assert!(!chain.not_implemented().contains(&"PodSecurity"));
     }
 }
