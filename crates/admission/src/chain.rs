@@ -300,6 +300,8 @@ mod tests {
                 "TaintNodesByCondition",
                 "Priority",
                 "DefaultTolerationSeconds",
+                "DefaultStorageClass",
+                "DefaultIngressClass",
                 "MutatingAdmissionWebhook"
             ]
         );

@@ -1,6 +1,7 @@
 //! The built-in plugins and the registry that builds one by its kube name.
 
 pub mod always;
+pub mod default_class;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod node_restriction;
@@ -51,6 +52,8 @@ pub fn build(name: &str) -> Option<Built> {
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
         "Priority" => both(priority::Priority),
+        "DefaultStorageClass" => mutating(default_class::DefaultStorageClass),
+        "DefaultIngressClass" => mutating(default_class::DefaultIngressClass),
         _ => None,
     }
 }
