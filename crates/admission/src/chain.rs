@@ -301,6 +301,7 @@ mod tests {
                 "Priority",
                 "DefaultTolerationSeconds",
                 "DefaultStorageClass",
+                "StorageObjectInUseProtection",
                 "DefaultIngressClass",
                 "MutatingAdmissionWebhook"
             ]
@@ -313,6 +314,7 @@ mod tests {
                 "NodeRestriction",
                 "PodSecurity",
                 "Priority",
+                "PersistentVolumeClaimResize",
                 "ValidatingAdmissionWebhook",
                 "ResourceQuota"
             ]

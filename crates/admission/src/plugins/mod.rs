@@ -10,6 +10,7 @@ pub mod priority;
 pub mod quota_usage;
 pub mod resource_quota;
 pub mod service_account;
+pub mod storage;
 
 use crate::types::{MutatingPlugin, ValidatingPlugin};
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub fn build(name: &str) -> Option<Built> {
         "Priority" => both(priority::Priority),
         "DefaultStorageClass" => mutating(default_class::DefaultStorageClass),
         "DefaultIngressClass" => mutating(default_class::DefaultIngressClass),
+        "StorageObjectInUseProtection" => mutating(storage::StorageObjectInUseProtection),
+        "PersistentVolumeClaimResize" => validating(storage::PersistentVolumeClaimResize),
         _ => None,
     }
 }
