@@ -302,6 +302,7 @@ mod tests {
                 "DefaultTolerationSeconds",
                 "DefaultStorageClass",
                 "StorageObjectInUseProtection",
+                "RuntimeClass",
                 "DefaultIngressClass",
                 "MutatingAdmissionWebhook"
             ]
@@ -315,6 +316,7 @@ mod tests {
                 "PodSecurity",
                 "Priority",
                 "PersistentVolumeClaimResize",
+                "RuntimeClass",
                 "ValidatingAdmissionWebhook",
                 "ResourceQuota"
             ]

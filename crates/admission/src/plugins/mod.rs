@@ -9,8 +9,10 @@ pub mod node_taints;
 pub mod priority;
 pub mod quota_usage;
 pub mod resource_quota;
+pub mod runtime_class;
 pub mod service_account;
 pub mod storage;
+pub mod tolerations;
 
 use crate::types::{MutatingPlugin, ValidatingPlugin};
 use std::sync::Arc;
@@ -57,6 +59,7 @@ pub fn build(name: &str) -> Option<Built> {
         "DefaultIngressClass" => mutating(default_class::DefaultIngressClass),
         "StorageObjectInUseProtection" => mutating(storage::StorageObjectInUseProtection),
         "PersistentVolumeClaimResize" => validating(storage::PersistentVolumeClaimResize),
+        "RuntimeClass" => both(runtime_class::RuntimeClass),
         _ => None,
     }
 }
