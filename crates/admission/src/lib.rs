@@ -4,7 +4,8 @@
 //!
 //! - `types`: operations, the request, the plugin traits and the store context.
 //! - `chain`: kube's plugin order, default set, flags, and the two-phase run.
-//! - `plugins`: the built-in plugins (one module each); `pod_security` and `webhook` are larger.
+//! - `plugins`: the built-in plugins (a module each, or one for a kindred pair);
+//!   `pod_security` and `webhook` are larger.
 //! - `quantity`: Kubernetes resource quantities.
 //! - `testing`: an in-memory context.
 
@@ -20,6 +21,8 @@ pub mod testing;
 pub mod types;
 pub mod webhook;
 
-pub use chain::{enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, RECOMMENDED};
+pub use chain::{
+    enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, NOT_IMPLEMENTED_BY_DEFAULT, RECOMMENDED,
+};
 pub use quantity::Quantity;
 pub use types::{AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};

@@ -1,5 +1,7 @@
 //! An in-memory `AdmissionContext` for tests: objects keyed by group, resource, namespace and
 //! name, with a resourceVersion counter so `update_status` can compare-and-swap like a store.
+//! A resource can be marked unserved: its lookups then fail as the server's do for a resource
+//! missing from its catalog.
 
 use crate::types::AdmissionContext;
 use apimachinery::{GroupResource, StatusError};
@@ -15,6 +17,7 @@ type Key = (String, String, String, String);
 pub struct MemoryContext {
     objects: Mutex<BTreeMap<Key, Value>>,
     revision: Mutex<u64>,
+    unserved: Mutex<Vec<(String, String)>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -74,6 +77,23 @@ impl MemoryContext {
         let key = (group.to_string(), resource.to_string(), namespace.to_string(), name.to_string());
         self.objects.lock().ok()?.remove(&key)
     }
+
+    /// Makes every lookup of `group`/`resource` fail with the internal error the server's
+    /// context gives for a resource it does not serve.
+    pub fn unserve(&self, group: &str, resource: &str) {
+        if let Ok(mut u) = self.unserved.lock() {
+            u.push((group.to_string(), resource.to_string()));
+        }
+    }
+
+    fn check_served(&self, group: &str, resource: &str) -> Result<(), StatusError> {
+        let u = self.unserved.lock().map_err(internal)?;
+        if u.iter().any(|(g, r)| g == group && r == resource) {
+            let gr = GroupResource::new(group, resource);
+            return Err(internal(format!("admission asked for unknown resource {gr}")));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -85,10 +105,12 @@ impl AdmissionContext for MemoryContext {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, StatusError> {
+        self.check_served(group, resource)?;
         Ok(self.object(group, resource, namespace, name))
     }
 
     async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
+        self.check_served(group, resource)?;
         let m = self.objects.lock().map_err(internal)?;
         Ok(m.iter()
             .filter(|((g, r, ns, _), _)| {
@@ -143,5 +165,19 @@ mod tests {
         assert_eq!(e.code, 409);
         assert_eq!(ctx.list("", "resourcequotas", "").await.unwrap().len(), 1);
         assert!(ctx.get("", "resourcequotas", "other", "q").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn unserved_resources_fail_like_the_server() {
+        let ctx = MemoryContext::new();
+        ctx.unserve("scheduling.k8s.io", "priorityclasses");
+        let e = ctx.list("scheduling.k8s.io", "priorityclasses", "").await.unwrap_err();
+        assert_eq!(e.code, 500);
+        assert_eq!(
+            e.message,
+            "Internal error occurred: admission asked for unknown resource priorityclasses.scheduling.k8s.io"
+        );
+        assert!(ctx.get("scheduling.k8s.io", "priorityclasses", "", "x").await.is_err());
+        assert!(ctx.list("", "pods", "").await.unwrap().is_empty());
     }
 }

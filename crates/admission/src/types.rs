@@ -3,7 +3,7 @@
 //! lookups plugins may make (`AdmissionContext`).
 
 use apimachinery::status::StatusCause;
-use apimachinery::{GroupResource, StatusError, UserInfo};
+use apimachinery::{GroupResource, StatusError, StatusReason, UserInfo};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::fmt;
@@ -248,6 +248,13 @@ pub trait ValidatingPlugin: Send + Sync {
     fn name(&self) -> &'static str;
     fn handles(&self, op: Operation) -> bool;
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError>;
+}
+
+/// An error a kube plugin returns without making it a Status (a bare `fmt.Errorf`), as
+/// kube-apiserver answers it (`ErrorToAPIStatus`, k8s.io/apiserver `pkg/endpoints/handlers/
+/// responsewriters/status.go`): 500, no reason, the error's text as the message.
+pub(crate) fn plain_error(message: impl Into<String>) -> StatusError {
+    StatusError { code: 500, reason: StatusReason::Unknown, message: message.into(), details: None }
 }
 
 /// Reads a string at a JSON path of object keys.

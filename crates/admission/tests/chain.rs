@@ -50,6 +50,9 @@ async fn recommended_chain_mutates_then_validates() {
     // LimitRanger's defaults satisfy the compute quota's "must specify" rule
     assert_eq!(p["spec"]["containers"][0]["resources"]["requests"]["cpu"], "200m");
     assert_eq!(p["spec"]["tolerations"].as_array().unwrap().len(), 2);
+    // Priority: no class and no global default
+    assert_eq!(p["spec"]["priority"], 0);
+    assert_eq!(p["spec"]["preemptionPolicy"], "PreemptLowerPriority");
     let q = ctx.object("", "resourcequotas", "team", "compute").unwrap();
     assert_eq!(q["status"]["used"], json!({"limits.memory": "128Mi", "pods": "1", "requests.cpu": "200m"}));
     // second pod exceeds the pod count
@@ -75,4 +78,49 @@ async fn disabled_plugins_do_not_run() {
     let mut req = pod("web");
     chain.run(&mut req, &ctx).await.unwrap();
     assert!(req.object.unwrap()["spec"].get("serviceAccountName").is_none());
+}
+
+#[tokio::test]
+async fn claims_get_the_default_class_and_protection_then_grow_only_where_allowed() {
+    let chain = Chain::from_names(RECOMMENDED);
+    let ctx = MemoryContext::new();
+    ctx.put_namespace("team", json!({}), "Active");
+    ctx.put(
+        "storage.k8s.io",
+        "storageclasses",
+        json!({"metadata": {"name": "standard", "creationTimestamp": "2024-01-01T00:00:00Z",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+               "provisioner": "example.com/disk", "allowVolumeExpansion": false}),
+    );
+    let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "team"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+    let mut req = AdmissionRequest::new(
+        Operation::Create,
+        ("", "v1", "PersistentVolumeClaim"),
+        "persistentvolumeclaims",
+        "team",
+        "data",
+        UserInfo::new("alice", vec![]),
+    )
+    .with_object(claim);
+    chain.run(&mut req, &ctx).await.unwrap();
+    let mut stored = req.object.unwrap();
+    assert_eq!(stored["spec"]["storageClassName"], "standard");
+    assert_eq!(stored["metadata"]["finalizers"], json!(["kubernetes.io/pvc-protection"]));
+    stored["status"] = json!({"phase": "Bound"});
+    let mut grown = stored.clone();
+    grown["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
+    let mut req = AdmissionRequest::new(
+        Operation::Update,
+        ("", "v1", "PersistentVolumeClaim"),
+        "persistentvolumeclaims",
+        "team",
+        "data",
+        UserInfo::new("alice", vec![]),
+    )
+    .with_object(grown)
+    .with_old_object(stored);
+    let e = chain.run(&mut req, &ctx).await.unwrap_err();
+    assert_eq!(e.message, "persistentvolumeclaims \"data\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize");
 }

@@ -1,13 +1,18 @@
 //! The built-in plugins and the registry that builds one by its kube name.
 
 pub mod always;
+pub mod default_class;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod node_restriction;
 pub mod node_taints;
+pub mod priority;
 pub mod quota_usage;
 pub mod resource_quota;
+pub mod runtime_class;
 pub mod service_account;
+pub mod storage;
+pub mod tolerations;
 
 use crate::types::{MutatingPlugin, ValidatingPlugin};
 use std::sync::Arc;
@@ -27,6 +32,12 @@ fn mutating(p: impl MutatingPlugin + 'static) -> Option<Built> {
     Some(Built { mutating: Some(Arc::new(p)), validating: None })
 }
 
+/// A plugin in both phases (one instance serves both).
+fn both<P: MutatingPlugin + ValidatingPlugin + 'static>(p: P) -> Option<Built> {
+    let p = Arc::new(p);
+    Some(Built { mutating: Some(p.clone()), validating: Some(p) })
+}
+
 /// The plugin registered under `name`, or `None` when kubeward does not implement it.
 pub fn build(name: &str) -> Option<Built> {
     match name {
@@ -34,10 +45,7 @@ pub fn build(name: &str) -> Option<Built> {
         "AlwaysDeny" => validating(always::AlwaysDeny),
         "NamespaceLifecycle" => validating(namespace_lifecycle::NamespaceLifecycle),
         "NamespaceExists" => validating(always::NamespaceExists),
-        "LimitRanger" => Some(Built {
-            mutating: Some(Arc::new(limit_ranger::LimitRanger)),
-            validating: Some(Arc::new(limit_ranger::LimitRanger)),
-        }),
+        "LimitRanger" => both(limit_ranger::LimitRanger),
         "PodSecurity" => validating(crate::pod_security::PodSecurity),
         "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
         "NodeRestriction" => validating(node_restriction::NodeRestriction),
@@ -46,6 +54,12 @@ pub fn build(name: &str) -> Option<Built> {
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),
+        "Priority" => both(priority::Priority),
+        "DefaultStorageClass" => mutating(default_class::DefaultStorageClass),
+        "DefaultIngressClass" => mutating(default_class::DefaultIngressClass),
+        "StorageObjectInUseProtection" => mutating(storage::StorageObjectInUseProtection),
+        "PersistentVolumeClaimResize" => validating(storage::PersistentVolumeClaimResize),
+        "RuntimeClass" => both(runtime_class::RuntimeClass),
         _ => None,
     }
 }
