@@ -254,7 +254,13 @@ pub trait ValidatingPlugin: Send + Sync {
 /// kube-apiserver answers it (`ErrorToAPIStatus`, k8s.io/apiserver `pkg/endpoints/handlers/
 /// responsewriters/status.go`): 500, no reason, the error's text as the message.
 pub(crate) fn plain_error(message: impl Into<String>) -> StatusError {
-    StatusError { code: 500, reason: StatusReason::Unknown, message: message.into(), details: None }
+    StatusError {
+        code: 500,
+        reason: StatusReason::Unknown,
+        message: message.into(),
+        details: None,
+        continue_token: None,
+    }
 }
 
 /// Reads a string at a JSON path of object keys.
