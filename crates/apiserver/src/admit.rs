@@ -84,7 +84,7 @@ pub fn request(
         rt.plural,
         &ctx.info.namespace,
         &name,
-        ctx.user.clone(),
+        ctx.user().clone(),
     )
     .with_subresource(&ctx.info.subresource)
     .with_dry_run(ctx.info.query_param("dryRun") == Some("All"));

@@ -23,8 +23,6 @@ pub struct RequestContext {
     pub state: State,
     pub info: RequestInfo,
     pub output: Output,
-    /// The identity the request acts as (after impersonation).
-    pub user: UserInfo,
     authorized: authz::Authorized,
 }
 
@@ -33,8 +31,12 @@ pub type Ctx = RequestContext;
 
 impl RequestContext {
     pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
-        let user = authorized.user().clone();
-        Self { state, info, output, user, authorized }
+        Self { state, info, output, authorized }
+    }
+
+    /// The identity the request acts as (after impersonation).
+    pub fn user(&self) -> &UserInfo {
+        self.authorized.user()
     }
 
     /// What the authorizer chain allowed, and why.

@@ -88,9 +88,9 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
     body["kind"] = json!(rt.kind);
     let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
     match rt.kind {
-        "SelfSubjectReview" => Ok(answer(body, json!({"userInfo": user_json(&ctx.user)}))),
+        "SelfSubjectReview" => Ok(answer(body, json!({"userInfo": user_json(ctx.user())}))),
         "SelfSubjectAccessReview" => {
-            let attrs = attributes(&spec, ctx.user.clone())?;
+            let attrs = attributes(&spec, ctx.user().clone())?;
             Ok(answer(body, access_status(ctx, &attrs).await))
         }
         "SubjectAccessReview" | "LocalSubjectAccessReview" => {
@@ -132,7 +132,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             // Every authorizer of the chain answers; those that cannot enumerate rules
             // (Node, Webhook) mark the list incomplete with an evaluation error, as in kube.
             use authz::RuleResolver;
-            let rules = ctx.state.authorizer.rules_for(&ctx.user, &ns);
+            let rules = ctx.state.authorizer.rules_for(ctx.user(), &ns);
             let resource_rules: Vec<Value> = rules
                 .resource_rules
                 .iter()

@@ -243,12 +243,13 @@ fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
     }
 }
 
-/// An object of `rt` in the serialization its storage holds.
-fn incoming(rt: &ResourceType, obj: &Value) -> Value {
+/// An object of `rt` in the serialization its storage holds (borrowed when it is the same,
+/// as for every kind but those stored as another: no copy on the write path).
+fn incoming<'a>(rt: &ResourceType, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
     if rt.stored_as.is_none() {
-        return obj.clone();
+        return std::borrow::Cow::Borrowed(obj);
     }
-    registry::convert::to_storage(rt, obj.clone())
+    std::borrow::Cow::Owned(registry::convert::to_storage(rt, obj.clone()))
 }
 
 /// A page of the store as the object layer answers it, with kube's continue token.

@@ -96,6 +96,6 @@ pub async fn create(ctx: &Ctx, sa_rt: &ResourceType, body: Value) -> Result<Resp
     out["metadata"] =
         json!({"name": ctx.info.name, "namespace": ns, "creationTimestamp": crate::objects::now_rfc3339()});
     out["status"] = json!({"token": token, "expirationTimestamp": expires});
-    tracing::info!(namespace = %ns, serviceaccount = %ctx.info.name, user = %ctx.user.name, "token issued");
+    tracing::info!(namespace = %ns, serviceaccount = %ctx.info.name, user = %ctx.user().name, "token issued");
     Ok(response::json(201, &out))
 }

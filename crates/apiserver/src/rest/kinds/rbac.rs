@@ -23,7 +23,7 @@ impl super::KindHooks for Rbac {
 
 async fn may(ctx: &Ctx, verb: &str, resource: &str, namespace: &str, name: &str) -> bool {
     let attrs = Attributes {
-        user: ctx.user.clone(),
+        user: ctx.user().clone(),
         verb: verb.into(),
         resource_request: true,
         namespace: namespace.into(),
@@ -64,14 +64,14 @@ async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusEr
             match ctx.state.objects.get(role_rt, role_ns, role_name).await {
                 Ok(role) => rules_in(&role),
                 Err(e) if e.is_not_found() => {
-                    let msg = authz::escalation::missing_role_message(&ctx.user, role_resource, role_name);
+                    let msg = authz::escalation::missing_role_message(ctx.user(), role_resource, role_name);
                     return Err(StatusError::forbidden(&rt.group_resource(), name, &msg));
                 }
                 Err(e) => return Err(e),
             }
         }
     };
-    let held = rbac.rules_for(&ctx.user, ns);
+    let held = rbac.rules_for(ctx.user(), ns);
     let mut owner: Vec<PolicyRule> = held
         .resource_rules
         .iter()
@@ -88,7 +88,7 @@ async fn check(ctx: &Ctx, rt: &ResourceType, obj: &Value) -> Result<(), StatusEr
         non_resource_urls: r.non_resource_urls.clone(),
         ..Default::default()
     }));
-    match authz::escalation::confirm_no_escalation(&ctx.user, &owner, &requested, &held.evaluation_errors) {
+    match authz::escalation::confirm_no_escalation(ctx.user(), &owner, &requested, &held.evaluation_errors) {
         None => Ok(()),
         Some(msg) => Err(StatusError::forbidden(&rt.group_resource(), name, &msg)),
     }
