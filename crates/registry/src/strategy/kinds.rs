@@ -13,7 +13,6 @@ use super::common::{
     is_label, is_subdomain, qualified_name_errors, str_at, validate_pod_spec, DNS1123_LABEL_MSG,
 };
 use crate::ResourceType;
-use apimachinery::quote::go_quote;
 use apimachinery::status::CauseType;
 use serde_json::Value;
 
@@ -286,8 +285,10 @@ fn validate_event_v1(obj: &Value, errs: &mut Errors) {
     if controller.is_empty() {
         errs.push(required("reportingController"));
     }
-    for msg in qualified_name_errors(controller).iter().filter(|_| !controller.is_empty()) {
-        errs.push(invalid("reportingController", controller, msg));
+    if !controller.is_empty() {
+        for msg in qualified_name_errors(controller) {
+            errs.push(invalid("reportingController", controller, &msg));
+        }
     }
     for (f, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
         let v = str_at(obj, &format!("/{f}"));
@@ -328,7 +329,7 @@ fn validate_ingress(obj: &Value, errs: &mut Errors) {
     if rules.is_empty() && obj.pointer("/spec/defaultBackend").is_none() {
         errs.push(invalid_rendered(
             "spec",
-            &go_quote("[]"),
+            "[]networking.IngressRule(nil)",
             "either `defaultBackend` or `rules` must be specified",
         ));
     }
@@ -348,16 +349,17 @@ fn validate_ingress(obj: &Value, errs: &mut Errors) {
                     &["Exact", "ImplementationSpecific", "Prefix"],
                 )),
             }
+            let backend = path.get("backend").map(Value::to_string).unwrap_or_else(|| "null".into());
             let (service, resource) = (path.pointer("/backend/service"), path.pointer("/backend/resource"));
             match (service, resource) {
                 (Some(_), Some(_)) => errs.push(invalid_rendered(
                     &format!("{at}.backend"),
-                    "",
+                    &backend,
                     "cannot set both service and resource backends",
                 )),
                 (None, None) => errs.push(invalid_rendered(
                     &format!("{at}.backend"),
-                    "",
+                    &backend,
                     "resource or service backend is required",
                 )),
                 (Some(s), None) if str_at(s, "/name").is_empty() => {

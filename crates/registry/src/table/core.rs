@@ -2,8 +2,8 @@
 //! printers.go).
 
 use super::{
-    age, col, containers, created, format_labels, int, len, or_none, s, Column, Printer, AGE, CONTAINERS,
-    IMAGES, NAME,
+    age, col, containers, created, format_labels, int, len, or_none, s, Cells, Column, Printer, AGE,
+    CONTAINERS, IMAGES, NAME,
 };
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
     if !rt.group.is_empty() {
         return None;
     }
-    let (columns, cells): (Vec<Column>, fn(&Value, DateTime<Utc>) -> Vec<Value>) = match rt.kind {
+    let (columns, cells): (Vec<Column>, Cells) = match rt.kind {
         "Namespace" => (vec![NAME, col("Status", "string", 0), AGE], |o, now| {
             vec![json!(s(o, "/metadata/name")), json!(s(o, "/status/phase")), json!(created(o, now))]
         }),

@@ -2,13 +2,13 @@
 //! networking, storage, scheduling, node, discovery (kube's printers.go) and APIServices
 //! (kube-aggregator's `pkg/registry/apiservice/etcd/etcd.go`).
 
-use super::{col, created, format_label_selector, int, len, or_none, s, Column, Printer, AGE, NAME};
+use super::{col, created, format_label_selector, int, len, or_none, s, Cells, Column, Printer, AGE, NAME};
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
-    let (columns, cells): (Vec<Column>, fn(&Value, DateTime<Utc>) -> Vec<Value>) = match (rt.group, rt.kind) {
+    let (columns, cells): (Vec<Column>, Cells) = match (rt.group, rt.kind) {
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
             (vec![NAME, col("Created At", "date", 0)], |o, _| {
                 vec![json!(s(o, "/metadata/name")), json!(s(o, "/metadata/creationTimestamp"))]

@@ -2,8 +2,8 @@
 //! `printJob`, `printCronJob`, ... in kube's printers.go).
 
 use super::{
-    age, col, containers, created, format_label_selector, format_labels, human_duration, int, len, s, Column,
-    Printer, AGE, CONTAINERS, IMAGES, NAME,
+    age, col, containers, created, format_label_selector, format_labels, human_duration, int, len, s, Cells,
+    Column, Printer, AGE, CONTAINERS, IMAGES, NAME,
 };
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 const SELECTOR: Column = col("Selector", "string", 1);
 
 pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
-    let (columns, cells): (Vec<Column>, fn(&Value, DateTime<Utc>) -> Vec<Value>) = match (rt.group, rt.kind) {
+    let (columns, cells): (Vec<Column>, Cells) = match (rt.group, rt.kind) {
         ("apps", "Deployment") => (
             vec![
                 NAME,
