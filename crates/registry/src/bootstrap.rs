@@ -7,13 +7,11 @@
 use crate::Catalog;
 use serde_json::{json, Value};
 
-/// `(group, version)`.
-type GroupVersion = (&'static str, &'static str);
-/// `(groupPriorityMinimum, versionPriority)`.
-type Priority = (i64, i64);
+/// A group-version and its `(groupPriorityMinimum, versionPriority)`.
+type Priority = ((&'static str, &'static str), (i64, i64));
 
-/// kube's table of APIService priorities.
-const PRIORITIES: &[(GroupVersion, Priority)] = &[
+/// `(group, version) -> (groupPriorityMinimum, versionPriority)`, kube's table.
+const PRIORITIES: &[Priority] = &[
     (("", "v1"), (18000, 1)),
     (("apps", "v1"), (17800, 15)),
     (("events.k8s.io", "v1"), (17750, 15)),

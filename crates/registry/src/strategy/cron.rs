@@ -2,10 +2,9 @@
 //! github.com/robfig/cron/v3 (five fields or a descriptor), with that parser's error texts,
 //! which kube puts in the `spec.schedule` cause.
 
-/// `(min, max, names)` of a field.
+/// `(min, max, names)` of the five standard fields: minute, hour, day of month, month, day of week.
 type Field = (u32, u32, &'static [(&'static str, u32)]);
 
-/// The five standard fields: minute, hour, day of month, month, day of week.
 const FIELDS: [Field; 5] = [
     (0, 59, &[]),
     (0, 23, &[]),

@@ -9,6 +9,9 @@ mod core;
 mod groups;
 mod workloads;
 
+/// Cells of one row from an object, at a time (for ages).
+pub(super) type Cells = fn(&Value, DateTime<Utc>) -> Vec<Value>;
+
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -55,9 +58,6 @@ const IMAGES: Column = Column {
     description: "Images referenced by each container in the template.",
     priority: 1,
 };
-
-/// Prints one row: every cell, in the order of the columns.
-type Cells = fn(&Value, DateTime<Utc>) -> Vec<Value>;
 
 /// The columns of one kind and the function that prints a row.
 struct Printer {
