@@ -50,6 +50,11 @@ pub(crate) fn qualified_name_errors(s: &str) -> Vec<String> {
     out
 }
 
+/// The array at `pointer`, empty when absent.
+pub(crate) fn array<'a>(obj: &'a Value, pointer: &str) -> &'a [Value] {
+    obj.pointer(pointer).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
 pub(crate) fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
     obj.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }

@@ -1,27 +1,16 @@
-//! Validation of the kinds that are not workloads, each after its kube validation file:
-//! `pkg/apis/core/validation` (Pod, PersistentVolume(Claim), Event),
-//! `pkg/apis/core/validation/events.go` (events.k8s.io), `pkg/apis/rbac/validation`,
-//! `pkg/apis/networking/validation`, `pkg/apis/storage/validation`,
-//! `pkg/apis/scheduling/validation`, `pkg/apis/node/validation`,
-//! `pkg/apis/discovery/validation` and kube-aggregator's `apiregistration/validation`.
+//! Validation of the namespaced kinds that are not workloads (and PersistentVolumes), each
+//! after its kube validation file: `pkg/apis/core/validation` (Pod, PersistentVolume(Claim),
+//! Event), `pkg/apis/core/validation/events.go` (events.k8s.io), `pkg/apis/rbac/validation`,
+//! `pkg/apis/networking/validation` and `pkg/apis/discovery/validation`. The cluster-wide
+//! configuration kinds are in `cluster`.
 
 use super::causes::{
-    cause, forbidden, immutable, invalid, invalid_number, invalid_rendered, not_supported, required,
-    required_because, Errors,
+    cause, forbidden, immutable, invalid, invalid_rendered, not_supported, required, required_because, Errors,
 };
-use super::common::{
-    is_label, is_subdomain, qualified_name_errors, str_at, validate_pod_spec, DNS1123_LABEL_MSG,
-};
+use super::common::{array, is_subdomain, qualified_name_errors, str_at, validate_pod_spec};
 use crate::ResourceType;
-use apimachinery::quote::go_quote;
 use apimachinery::status::CauseType;
 use serde_json::Value;
-
-/// kube's `HighestUserDefinablePriority`.
-const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
-/// The system PriorityClasses kube creates at start, with their values.
-pub const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] =
-    [("system-node-critical", 2_000_001_000), ("system-cluster-critical", 2_000_000_000)];
 
 /// Field errors of the kinds in this file.
 pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
@@ -55,43 +44,8 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
                 ));
             }
         }
-        ("storage.k8s.io", "StorageClass") => {
-            if str_at(obj, "/provisioner").is_empty() {
-                errs.push(required("provisioner"));
-            }
-            let policy = str_at(obj, "/reclaimPolicy");
-            if !["Delete", "Retain"].contains(&policy) {
-                errs.push(not_supported("reclaimPolicy", policy, &["Delete", "Retain"]));
-            }
-            let mode = str_at(obj, "/volumeBindingMode");
-            if !["Immediate", "WaitForFirstConsumer"].contains(&mode) {
-                errs.push(not_supported("volumeBindingMode", mode, &["Immediate", "WaitForFirstConsumer"]));
-            }
-        }
-        ("storage.k8s.io", "CSINode") => {
-            for (i, d) in array(obj, "/spec/drivers").iter().enumerate() {
-                if str_at(d, "/name").is_empty() {
-                    errs.push(required(&format!("spec.drivers[{i}].name")));
-                }
-                if str_at(d, "/nodeID").is_empty() {
-                    errs.push(required_because(
-                        &format!("spec.drivers[{i}].nodeID"),
-                        "nodeID cannot be empty",
-                    ));
-                }
-            }
-        }
-        ("storage.k8s.io", "VolumeAttachment") => validate_volume_attachment(obj, errs),
-        ("scheduling.k8s.io", "PriorityClass") => validate_priority_class(obj, errs),
-        ("node.k8s.io", "RuntimeClass") => {
-            let handler = str_at(obj, "/handler");
-            if !is_label(handler) {
-                errs.push(invalid("handler", handler, DNS1123_LABEL_MSG));
-            }
-        }
         ("discovery.k8s.io", "EndpointSlice") => validate_endpoint_slice(obj, errs),
-        ("apiregistration.k8s.io", "APIService") => validate_api_service(obj, errs),
-        _ => {}
+        _ => super::cluster::validate(rt, obj, errs),
     }
 }
 
@@ -139,38 +93,9 @@ pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs:
         ("networking.k8s.io", "IngressClass") => {
             immutable(new, old, "/spec/controller", "spec.controller", errs)
         }
-        ("storage.k8s.io", "StorageClass") => {
-            for (f, what) in [
-                ("parameters", "parameters"),
-                ("provisioner", "provisioner"),
-                ("reclaimPolicy", "reclaimPolicy"),
-            ] {
-                if new.get(f) != old.get(f) {
-                    errs.push(forbidden(f, &format!("updates to {what} are forbidden.")));
-                }
-            }
-            immutable(new, old, "/volumeBindingMode", "volumeBindingMode", errs);
-        }
-        ("storage.k8s.io", "CSIDriver") => {
-            for f in ["attachRequired", "fsGroupPolicy", "volumeLifecycleModes"] {
-                immutable(new, old, &format!("/spec/{f}"), &format!("spec.{f}"), errs);
-            }
-        }
-        ("storage.k8s.io", "VolumeAttachment") => immutable(new, old, "/spec", "spec", errs),
-        ("scheduling.k8s.io", "PriorityClass") => {
-            if new.get("value") != old.get("value") {
-                errs.push(forbidden("value", "may not be changed in an update."));
-            }
-            immutable(new, old, "/preemptionPolicy", "preemptionPolicy", errs);
-        }
-        ("node.k8s.io", "RuntimeClass") => immutable(new, old, "/handler", "handler", errs),
         ("discovery.k8s.io", "EndpointSlice") => immutable(new, old, "/addressType", "addressType", errs),
-        _ => {}
+        _ => super::cluster::validate_update(rt, new, old, errs),
     }
-}
-
-fn array<'a>(obj: &'a Value, pointer: &str) -> &'a [Value] {
-    obj.pointer(pointer).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
 }
 
 fn validate_binding(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
@@ -286,8 +211,10 @@ fn validate_event_v1(obj: &Value, errs: &mut Errors) {
     if controller.is_empty() {
         errs.push(required("reportingController"));
     }
-    for msg in qualified_name_errors(controller).iter().filter(|_| !controller.is_empty()) {
-        errs.push(invalid("reportingController", controller, msg));
+    if !controller.is_empty() {
+        for msg in qualified_name_errors(controller) {
+            errs.push(invalid("reportingController", controller, &msg));
+        }
     }
     for (f, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128)] {
         let v = str_at(obj, &format!("/{f}"));
@@ -328,7 +255,7 @@ fn validate_ingress(obj: &Value, errs: &mut Errors) {
     if rules.is_empty() && obj.pointer("/spec/defaultBackend").is_none() {
         errs.push(invalid_rendered(
             "spec",
-            &go_quote("[]"),
+            "[]networking.IngressRule(nil)",
             "either `defaultBackend` or `rules` must be specified",
         ));
     }
@@ -348,16 +275,17 @@ fn validate_ingress(obj: &Value, errs: &mut Errors) {
                     &["Exact", "ImplementationSpecific", "Prefix"],
                 )),
             }
+            let backend = path.get("backend").map(Value::to_string).unwrap_or_else(|| "null".into());
             let (service, resource) = (path.pointer("/backend/service"), path.pointer("/backend/resource"));
             match (service, resource) {
                 (Some(_), Some(_)) => errs.push(invalid_rendered(
                     &format!("{at}.backend"),
-                    "",
+                    &backend,
                     "cannot set both service and resource backends",
                 )),
                 (None, None) => errs.push(invalid_rendered(
                     &format!("{at}.backend"),
-                    "",
+                    &backend,
                     "resource or service backend is required",
                 )),
                 (Some(s), None) if str_at(s, "/name").is_empty() => {
@@ -366,54 +294,6 @@ fn validate_ingress(obj: &Value, errs: &mut Errors) {
                 _ => {}
             }
         }
-    }
-}
-
-fn validate_volume_attachment(obj: &Value, errs: &mut Errors) {
-    if str_at(obj, "/spec/attacher").is_empty() {
-        errs.push(required("spec.attacher"));
-    }
-    if str_at(obj, "/spec/nodeName").is_empty() {
-        errs.push(required("spec.nodeName"));
-    }
-    let pv = !str_at(obj, "/spec/source/persistentVolumeName").is_empty();
-    let inline = obj.pointer("/spec/source/inlineVolumeSpec").is_some_and(|v| !v.is_null());
-    if pv == inline {
-        errs.push(required_because(
-            "spec.source",
-            "must specify exactly one of inlineVolumeSpec and persistentVolumeName",
-        ));
-    }
-}
-
-/// `ValidatePriorityClass`: `system-` names are reserved for the two system classes.
-fn validate_priority_class(obj: &Value, errs: &mut Errors) {
-    let name = str_at(obj, "/metadata/name");
-    let value = obj.get("value").and_then(Value::as_i64).unwrap_or(0);
-    let global_default = obj.get("globalDefault") == Some(&Value::Bool(true));
-    if name.starts_with("system-") {
-        let known = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _)| *n == name);
-        let why = match known {
-            None => format!("{name} is not a known system priority class"),
-            Some((_, v)) if *v != value => format!("value of {name} PriorityClass must be {v}"),
-            Some(_) if global_default => format!("globalDefault of {name} PriorityClass must be false"),
-            Some(_) => String::new(),
-        };
-        if !why.is_empty() {
-            errs.push(forbidden(
-                "metadata.name",
-                &format!("priority class names with 'system-' prefix are reserved for system use only. error: {why}"),
-            ));
-        }
-    } else if value > HIGHEST_USER_PRIORITY {
-        errs.push(forbidden(
-            "value",
-            &format!("maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}"),
-        ));
-    }
-    let policy = str_at(obj, "/preemptionPolicy");
-    if !policy.is_empty() && policy != "Never" && policy != "PreemptLowerPriority" {
-        errs.push(not_supported("preemptionPolicy", policy, &["Never", "PreemptLowerPriority"]));
     }
 }
 
@@ -447,63 +327,6 @@ fn validate_endpoint_slice(obj: &Value, errs: &mut Errors) {
     }
 }
 
-/// kube-aggregator's `ValidateAPIService`: named `<version>.<group>`, priorities in range, a
-/// service reference complete when given.
-fn validate_api_service(obj: &Value, errs: &mut Errors) {
-    let name = str_at(obj, "/metadata/name");
-    let (group, version) = (str_at(obj, "/spec/group"), str_at(obj, "/spec/version"));
-    if !name.is_empty() && name != format!("{version}.{group}") {
-        errs.push(invalid("metadata.name", name, "must be `spec.version+\".\"+spec.group`"));
-    }
-    if !group.is_empty() && !is_subdomain(group) {
-        errs.push(invalid("spec.group", group, super::common::DNS1123_SUBDOMAIN_MSG));
-    }
-    if version.is_empty() {
-        errs.push(required("spec.version"));
-    } else if !is_label(version) {
-        errs.push(invalid("spec.version", version, DNS1123_LABEL_MSG));
-    }
-    let gp = obj.pointer("/spec/groupPriorityMinimum").and_then(Value::as_i64).unwrap_or(0);
-    if gp <= 0 || gp > 20000 {
-        errs.push(invalid_number("spec.groupPriorityMinimum", gp, "must be positive and less than 20000"));
-    }
-    let vp = obj.pointer("/spec/versionPriority").and_then(Value::as_i64).unwrap_or(0);
-    if vp <= 0 || vp > 1000 {
-        errs.push(invalid_number("spec.versionPriority", vp, "must be positive and less than 1000"));
-    }
-    let has_ca = !str_at(obj, "/spec/caBundle").is_empty();
-    let insecure = obj.pointer("/spec/insecureSkipTLSVerify") == Some(&Value::Bool(true));
-    match obj.pointer("/spec/service").filter(|s| !s.is_null()) {
-        None => {
-            if has_ca {
-                errs.push(invalid("spec.caBundle", "", "local APIServices may not have a caBundle"));
-            }
-            if insecure {
-                errs.push(invalid_rendered(
-                    "spec.insecureSkipTLSVerify",
-                    "true",
-                    "local APIServices may not have insecureSkipTLSVerify",
-                ));
-            }
-        }
-        Some(s) => {
-            if str_at(s, "/namespace").is_empty() {
-                errs.push(required("spec.service.namespace"));
-            }
-            if str_at(s, "/name").is_empty() {
-                errs.push(required("spec.service.name"));
-            }
-            if insecure && has_ca {
-                errs.push(invalid_rendered(
-                    "spec.insecureSkipTLSVerify",
-                    "true",
-                    "may not be true if caBundle is present",
-                ));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,19 +339,6 @@ mod tests {
         let mut errs = Vec::new();
         validate(rt, &obj, &mut errs);
         errs.into_iter().map(|c| (c.field, c.message)).collect()
-    }
-
-    #[test]
-    fn system_priority_classes_are_reserved() {
-        let pc = json!({"metadata": {"name": "system-mine"}, "value": 10});
-        assert_eq!(
-            errors("scheduling.k8s.io", "priorityclasses", pc),
-            vec![("metadata.name".into(), "Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class".into())]
-        );
-        let ok = json!({"metadata": {"name": "system-node-critical"}, "value": 2_000_001_000});
-        assert!(errors("scheduling.k8s.io", "priorityclasses", ok).is_empty());
-        let high = json!({"metadata": {"name": "mine"}, "value": 1_000_000_001});
-        assert_eq!(errors("scheduling.k8s.io", "priorityclasses", high)[0].0, "value");
     }
 
     #[test]
@@ -549,20 +359,5 @@ mod tests {
             errors("", "persistentvolumes", pv),
             vec![("spec".into(), "Required value: must specify a volume type".into())]
         );
-    }
-
-    #[test]
-    fn api_service_names_follow_version_and_group() {
-        let svc = json!({"metadata": {"name": "v1.wrong"}, "spec": {"group": "metrics.k8s.io", "version": "v1",
-            "groupPriorityMinimum": 100, "versionPriority": 100, "service": {"namespace": "kube-system"}}});
-        let errs = errors("apiregistration.k8s.io", "apiservices", svc);
-        assert_eq!(
-            errs[0],
-            (
-                "metadata.name".into(),
-                "Invalid value: \"v1.wrong\": must be `spec.version+\".\"+spec.group`".into()
-            )
-        );
-        assert_eq!(errs[1], ("spec.service.name".into(), "Required value".into()));
     }
 }

@@ -2,17 +2,18 @@
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 //!
 //! Modules: `defaults` (defaulting and initial status), `causes` (kube's field-error
-//! texts), `common` (names, selectors, pod specs), `workloads` and `kinds` (validation per
-//! kind), `cron` (CronJob schedules).
+//! texts), `common` (names, selectors, pod specs), `workloads`, `kinds` and `cluster`
+//! (validation per kind), `cron` (CronJob schedules).
 
 mod causes;
+mod cluster;
 mod common;
 mod cron;
 mod defaults;
 mod kinds;
 mod workloads;
 
-pub use kinds::SYSTEM_PRIORITY_CLASSES;
+pub use cluster::SYSTEM_PRIORITY_CLASSES;
 
 use crate::ResourceType;
 use apimachinery::status::StatusCause;

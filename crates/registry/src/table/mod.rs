@@ -59,10 +59,10 @@ const IMAGES: Column = Column {
     priority: 1,
 };
 
-/// The columns of one kind and the function that prints a row (every cell, in order).
+/// The columns of one kind and the function that prints a row.
 struct Printer {
     columns: Vec<Column>,
-    cells: fn(&Value, DateTime<Utc>) -> Vec<Value>,
+    cells: Cells,
 }
 
 fn name_and_age(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
@@ -271,6 +271,153 @@ mod tests {
         let obj = json!({"metadata":{"name":"x","creationTimestamp":"2026-01-01T00:00:00Z"}});
         for rt in c.all() {
             assert_eq!(cells(rt, &obj, now).len(), columns(rt).len(), "{}", rt.kind);
+        }
+    }
+
+    /// The column names of kube's printers.go (and kube-aggregator's APIService table).
+    #[test]
+    fn columns_are_kubes() {
+        let c = Catalog::builtin();
+        let names = |group: &str, plural: &str| -> Vec<&'static str> {
+            let rt = c.lookup(group, "v1", plural).unwrap_or_else(|| panic!("{plural}"));
+            columns(rt).iter().map(|c| c.name).collect()
+        };
+        let wide = ["Containers", "Images", "Selector"];
+        let expected: &[(&str, &str, Vec<&str>)] = &[
+            (
+                "apps",
+                "daemonsets",
+                [
+                    &[
+                        "Name",
+                        "Desired",
+                        "Current",
+                        "Ready",
+                        "Up-to-date",
+                        "Available",
+                        "Node Selector",
+                        "Age",
+                    ][..],
+                    &wide,
+                ]
+                .concat(),
+            ),
+            ("apps", "statefulsets", vec!["Name", "Ready", "Age", "Containers", "Images"]),
+            ("apps", "replicasets", [&["Name", "Desired", "Current", "Ready", "Age"][..], &wide].concat()),
+            ("apps", "controllerrevisions", vec!["Name", "Controller", "Revision", "Age"]),
+            ("batch", "jobs", [&["Name", "Status", "Completions", "Duration", "Age"][..], &wide].concat()),
+            (
+                "batch",
+                "cronjobs",
+                [&["Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age"][..], &wide]
+                    .concat(),
+            ),
+            (
+                "",
+                "replicationcontrollers",
+                [&["Name", "Desired", "Current", "Ready", "Age"][..], &wide].concat(),
+            ),
+            (
+                "",
+                "persistentvolumes",
+                vec![
+                    "Name",
+                    "Capacity",
+                    "Access Modes",
+                    "Reclaim Policy",
+                    "Status",
+                    "Claim",
+                    "StorageClass",
+                    "VolumeAttributesClass",
+                    "Reason",
+                    "Age",
+                    "VolumeMode",
+                ],
+            ),
+            (
+                "",
+                "persistentvolumeclaims",
+                vec![
+                    "Name",
+                    "Status",
+                    "Volume",
+                    "Capacity",
+                    "Access Modes",
+                    "StorageClass",
+                    "VolumeAttributesClass",
+                    "Age",
+                    "VolumeMode",
+                ],
+            ),
+            ("", "podtemplates", vec!["Name", "Containers", "Images", "Pod Labels"]),
+            ("", "componentstatuses", vec!["Name", "Status", "Message", "Error"]),
+            ("discovery.k8s.io", "endpointslices", vec!["Name", "AddressType", "Ports", "Endpoints", "Age"]),
+            (
+                "events.k8s.io",
+                "events",
+                vec![
+                    "Last Seen",
+                    "Type",
+                    "Reason",
+                    "Object",
+                    "Subobject",
+                    "Source",
+                    "Message",
+                    "First Seen",
+                    "Count",
+                    "Name",
+                ],
+            ),
+            (
+                "policy",
+                "poddisruptionbudgets",
+                vec!["Name", "Min Available", "Max Unavailable", "Allowed Disruptions", "Age"],
+            ),
+            ("networking.k8s.io", "networkpolicies", vec!["Name", "Pod-Selector", "Age"]),
+            ("networking.k8s.io", "ingresses", vec!["Name", "Class", "Hosts", "Address", "Ports", "Age"]),
+            ("networking.k8s.io", "ingressclasses", vec!["Name", "Controller", "Parameters", "Age"]),
+            (
+                "storage.k8s.io",
+                "storageclasses",
+                vec![
+                    "Name",
+                    "Provisioner",
+                    "ReclaimPolicy",
+                    "VolumeBindingMode",
+                    "AllowVolumeExpansion",
+                    "Age",
+                ],
+            ),
+            (
+                "storage.k8s.io",
+                "csidrivers",
+                vec![
+                    "Name",
+                    "AttachRequired",
+                    "PodInfoOnMount",
+                    "StorageCapacity",
+                    "TokenRequests",
+                    "RequiresRepublish",
+                    "Modes",
+                    "Age",
+                ],
+            ),
+            ("storage.k8s.io", "csinodes", vec!["Name", "Drivers", "Age"]),
+            (
+                "storage.k8s.io",
+                "volumeattachments",
+                vec!["Name", "Attacher", "PV", "Node", "Attached", "Age"],
+            ),
+            (
+                "scheduling.k8s.io",
+                "priorityclasses",
+                vec!["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"],
+            ),
+            ("node.k8s.io", "runtimeclasses", vec!["Name", "Handler", "Age"]),
+            ("apiregistration.k8s.io", "apiservices", vec!["Name", "Service", "Available", "Age"]),
+        ];
+        for (group, plural, want) in expected {
+            assert_eq!(&names(group, plural), want, "{plural}");
         }
     }
 
