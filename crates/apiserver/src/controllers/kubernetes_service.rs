@@ -112,8 +112,10 @@ impl KubernetesService {
     async fn ensure(&self, rt: &'static ResourceType, mut wanted: Value, owned: &[&str]) {
         match self.objects.find(rt, NAMESPACE, NAME).await {
             Ok(None) => {
+                // prepare_for_create resets the status of kinds that have one; keep ours.
+                let status = wanted.get("status").cloned();
                 strategy::prepare_for_create(rt, &mut wanted, &now_rfc3339());
-                if let Some(status) = self.service_status(rt) {
+                if let Some(status) = status {
                     wanted["status"] = status;
                 }
                 match self.objects.create(rt, NAMESPACE, NAME, &wanted).await {
@@ -143,10 +145,6 @@ impl KubernetesService {
             }
             Err(e) => tracing::debug!(kind = rt.kind, error = %e.message, "kubernetes object not readable"),
         }
-    }
-
-    fn service_status(&self, rt: &ResourceType) -> Option<Value> {
-        (rt.kind == "Service").then(|| json!({"loadBalancer": {}}))
     }
 }
 

@@ -44,13 +44,14 @@ pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
         }
     }
     tokio::spawn(async move {
-        let period = controller.resync_period().unwrap_or(Duration::MAX);
-        let mut resync = tokio::time::interval(period.min(Duration::from_secs(365 * 24 * 3600)));
+        let period = controller.resync_period();
+        // Without a resync the tick branch is disabled; its interval is never awaited.
+        let mut resync = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
         resync.tick().await;
         loop {
             tokio::select! {
                 event = informer.next() => controller.handle(event).await,
-                _ = resync.tick(), if controller.resync_period().is_some() => controller.resync().await,
+                _ = resync.tick(), if period.is_some() => controller.resync().await,
             }
         }
     });
