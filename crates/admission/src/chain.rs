@@ -124,6 +124,15 @@ pub enum ChainError {
     /// The same names were given on both flags.
     #[error("{0:?} in enable-admission-plugins and disable-admission-plugins overlapped")]
     Overlap(Vec<String>),
+    /// A plugin asked for by name that kubeward does not implement: refused rather than
+    /// accepted and ignored.
+    #[error("enable-admission-plugins plugin {name:?} is not implemented by kubeward; the implemented plugins are: {}", implemented().join(", "))]
+    NotImplemented { name: String },
+}
+
+/// The plugin names kubeward implements, in kube's order.
+pub fn implemented() -> Vec<&'static str> {
+    ALL_ORDERED.iter().copied().filter(|n| plugins::build(n).is_some()).collect()
 }
 
 /// The names a pair of flags enables, in kube's execution order.
@@ -158,9 +167,21 @@ pub struct Chain {
 
 impl Chain {
     /// Builds the chain kube-apiserver would run for these flag values.
+    ///
+    /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
+    /// The default-on plugins it lacks ([`NOT_IMPLEMENTED_BY_DEFAULT`]) stay accepted: each
+    /// acts only on resources kubeward does not serve (CertificateSigningRequests,
+    /// ClusterTrustBundles, admission policies) or sits behind a feature gate kube has off,
+    /// so admitting everything is what kube would do here.
     pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
         let enabled = enabled_plugin_names(enable, disable)?;
-        Ok(Self::from_names(&enabled))
+        let chain = Self::from_names(&enabled);
+        if let Some(name) = enable.iter().find(|n| {
+            chain.not_implemented.contains(&n.as_str()) && !NOT_IMPLEMENTED_BY_DEFAULT.contains(&n.as_str())
+        }) {
+            return Err(ChainError::NotImplemented { name: name.clone() });
+        }
+        Ok(chain)
     }
 
     /// Builds the chain for known plugin names (order taken from `ALL_ORDERED`).
@@ -262,6 +283,17 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_plugin_asked_for_but_not_implemented_is_refused() {
+        let e = Chain::from_flags(&s(&["AlwaysPullImages"]), &[]).err().expect("refused");
+        assert!(matches!(&e, ChainError::NotImplemented { name } if name == "AlwaysPullImages"), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("not implemented by kubeward") && text.contains("NodeRestriction"), "{text}");
+        assert!(!implemented().contains(&"AlwaysPullImages"));
+        // Implemented ones and the default-on ones kubeward leaves to kube's no-op are accepted.
+        assert!(Chain::from_flags(&s(&["NodeRestriction", "ValidatingAdmissionPolicy"]), &[]).is_ok());
     }
 
     #[test]

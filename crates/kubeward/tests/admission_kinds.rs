@@ -113,3 +113,15 @@ fn claims_get_the_default_class_protection_and_resize_rules() {
     k.ok(&["create", "ingress", "web", "--rule=example.com/=web:80"]);
     assert_eq!(get(&k, &["ingress", "web"])["spec"]["ingressClassName"], "nginx");
 }
+
+#[test]
+fn a_plugin_kubeward_lacks_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubeward"));
+    cmd.args(["up", "--secure-port", "0", "--enable-admission-plugins", "AlwaysPullImages"])
+        .arg("--data-dir")
+        .arg(dir.path());
+    let out = support::run(cmd, Duration::from_secs(60));
+    assert!(!out.ok(), "started with a plugin it does not implement: {out}");
+    assert!(out.stderr.contains(r#"plugin "AlwaysPullImages" is not implemented by kubeward"#), "{out}");
+}
