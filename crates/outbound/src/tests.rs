@@ -290,7 +290,10 @@ async fn a_connection_opened_from_another_runtime_stays_usable() {
     })
     .join()
     .unwrap();
-    // ...leaves a pooled connection that this runtime can still use.
+    // ...leaves a pooled connection that this runtime can still use. The connection goes
+    // back to the pool on the client's own runtime once the first response has ended; give
+    // that a moment so the second call finds it idle rather than racing its return.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(target.post_json("{}").await.unwrap().status.as_u16(), 200);
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
