@@ -17,9 +17,13 @@ pub struct StoreContext {
 
 impl StoreContext {
     fn rt(&self, group: &str, resource: &str) -> Result<&'static ResourceType, StatusError> {
-        self.catalog.all().iter().find(|r| r.group == group && r.plural == resource && r.stored).ok_or_else(
-            || StatusError::internal(&format!("admission asked for unknown resource {resource}.{group}")),
-        )
+        self.catalog
+            .all()
+            .into_iter()
+            .find(|r| r.group == group && r.plural == resource && r.stored)
+            .ok_or_else(|| {
+                StatusError::internal(&format!("admission asked for unknown resource {resource}.{group}"))
+            })
     }
 }
 

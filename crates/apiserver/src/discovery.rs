@@ -83,6 +83,7 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[&str]) -> Value 
         .map(|v| {
             let resources: Vec<Value> = catalog
                 .in_group_version(group, v)
+                .into_iter()
                 .map(|r| {
                     let mut e = json!({
                         "resource": r.plural,

@@ -73,19 +73,6 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let catalog = registry::Catalog::global();
     let server_address = addr.to_string();
-    let specs: Vec<openapi::ResourceSpec> = catalog
-        .all()
-        .iter()
-        .map(|r| openapi::ResourceSpec {
-            group: r.group.into(),
-            version: r.version.into(),
-            kind: r.kind.into(),
-            plural: r.plural.into(),
-            namespaced: r.namespaced,
-            verbs: r.verbs.iter().map(|v| v.to_string()).collect(),
-            subresources: r.subresources.iter().map(|s| s.name.to_string()).collect(),
-        })
-        .collect();
     let state = Arc::new(ApiState {
         catalog,
         objects,
@@ -102,8 +89,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             None => None,
         },
         admission,
-        discovery: discovery::Discovery::new(catalog, &server_address),
-        openapi: openapi::OpenApi::new(&specs),
+        discovery: arc_swap::ArcSwap::from_pointee(discovery::Discovery::new(catalog, &server_address)),
+        openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(catalog)),
         ready: AtomicBool::new(false),
         inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
         max_request_body_bytes: config.max_request_body_bytes,
@@ -118,6 +105,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     if let Some(n) = node {
         controllers::node_graph::start(&state, n).await;
     }
+    controllers::crd::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::namespace::start(&state).await.map_err(StartError::Bootstrap)?;
     let root_ca = match &config.root_ca_file {
         Some(path) => {

@@ -43,6 +43,7 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
         let e = StatusError::method_not_supported(&Default::default(), req.method().as_str());
         return response::status_error(&e, ctx.output);
     }
+    let discovery = ctx.state.discovery.load();
     let path = req.uri().path().trim_end_matches('/');
     let state = &ctx.state;
     match path {
@@ -65,23 +66,23 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
             match negotiate::discovery_output(accept) {
                 DiscoveryOutput::Aggregated(v) => {
-                    let Some(doc) = state.discovery.aggregated.get(&(path == "/api", v)) else {
+                    let Some(doc) = discovery.aggregated.get(&(path == "/api", v)) else {
                         return not_found(&ctx);
                     };
                     let ct = format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList");
                     doc_response(&req, doc, &ct)
                 }
                 DiscoveryOutput::Legacy => {
-                    let doc = if path == "/api" { &state.discovery.api } else { &state.discovery.apis };
+                    let doc = if path == "/api" { &discovery.api } else { &discovery.apis };
                     doc_response(&req, doc, "application/json")
                 }
             }
         }
-        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi.v2_protobuf()),
-        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.v3_index()),
+        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi.load().v2_protobuf()),
+        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.load().v3_index()),
         _ => {
             if let Some(gv) = path.strip_prefix("/openapi/v3/") {
-                return match state.openapi.v3_document(gv) {
+                return match state.openapi.load().v3_document(gv) {
                     Some((bytes, etag)) => {
                         let doc = Doc { bytes: bytes.to_vec(), etag: format!("\"{etag}\"") };
                         doc_response(&req, &doc, "application/json")
@@ -89,7 +90,7 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
                     None => not_found(&ctx),
                 };
             }
-            match state.discovery.by_path.get(path.trim_start_matches('/')) {
+            match discovery.by_path.get(path.trim_start_matches('/')) {
                 Some(doc) => doc_response(&req, doc, "application/json"),
                 None => not_found(&ctx),
             }

@@ -2,6 +2,7 @@
 //! discovery and OpenAPI documents, and limits.
 
 use crate::discovery::Discovery;
+use arc_swap::ArcSwap;
 use registry::Catalog;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -22,8 +23,10 @@ pub struct ApiState {
     /// Polls `--authentication-config` for changes while the server lives.
     pub authentication_config_watch: Option<authn::oidc::ConfigWatch>,
     pub audit: Option<crate::audit::AuditLog>,
-    pub discovery: Discovery,
-    pub openapi: openapi::OpenApi,
+    /// Discovery and OpenAPI documents, built again whenever the served resources change
+    /// (a CustomResourceDefinition established or removed).
+    pub discovery: ArcSwap<Discovery>,
+    pub openapi: ArcSwap<openapi::OpenApi>,
     pub ready: AtomicBool,
     /// Non-long-running requests in flight (kube's --max-requests-inflight).
     pub inflight: Semaphore,
@@ -34,3 +37,30 @@ pub struct ApiState {
 }
 
 pub type State = Arc<ApiState>;
+
+impl ApiState {
+    /// Builds the discovery and OpenAPI documents again from the catalog.
+    pub fn refresh_documents(&self) {
+        self.discovery.store(Arc::new(Discovery::new(self.catalog, &self.server_address)));
+        self.openapi.store(Arc::new(openapi_documents(self.catalog)));
+    }
+}
+
+/// The OpenAPI documents of every resource the catalog serves now.
+pub fn openapi_documents(catalog: &Catalog) -> openapi::OpenApi {
+    let specs: Vec<openapi::ResourceSpec> = catalog
+        .all()
+        .into_iter()
+        .map(|r| openapi::ResourceSpec {
+            group: r.group.into(),
+            version: r.version.into(),
+            kind: r.kind.into(),
+            plural: r.plural.into(),
+            namespaced: r.namespaced,
+            verbs: r.verbs.iter().map(|v| v.to_string()).collect(),
+            subresources: r.subresources.iter().map(|s| s.name.to_string()).collect(),
+            schema: catalog.custom().version(r).map(|v| registry::custom::published_schema(&v)),
+        })
+        .collect();
+    openapi::OpenApi::new(&specs)
+}

@@ -7,6 +7,7 @@ use k8s_openapi::api::{
     admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core,
     discovery, events, networking, node, policy, rbac, scheduling, storage,
 };
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
 use schemars::{JsonSchema, SchemaGenerator};
 
@@ -87,7 +88,15 @@ pub(crate) fn register_kind(
         ("scheduling.k8s.io", "v1", "PriorityClass") => scheduling::v1::PriorityClass,
         ("node.k8s.io", "v1", "RuntimeClass") => node::v1::RuntimeClass,
         ("apiregistration.k8s.io", "v1", "APIService") => apiregistration::v1::APIService,
+        ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => apiextensions::CustomResourceDefinition,
     )
+}
+
+/// The definition name kube gives a custom resource's kind: the group reversed, then version
+/// and kind (`example.com/v1, Widget` -> `com.example.v1.Widget`).
+pub(crate) fn custom_definition_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
 }
 
 /// The definition name kube gives a kind: `io.k8s.api.<first group label>.<version>.<Kind>`

@@ -54,6 +54,9 @@ pub struct ResourceSpec {
     pub verbs: Vec<String>,
     /// Subresources, e.g. `status`, `token`, `log`, `scale`.
     pub subresources: Vec<String>,
+    /// A custom resource's published schema (from its CustomResourceDefinition), used in
+    /// place of a `k8s-openapi` type.
+    pub schema: Option<Value>,
 }
 
 impl ResourceSpec {
@@ -75,6 +78,7 @@ impl ResourceSpec {
             namespaced,
             verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
             subresources: subresources.iter().map(|s| (*s).to_owned()).collect(),
+            schema: None,
         }
     }
 

@@ -11,7 +11,7 @@ use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
-use crate::kinds::{definition_name, register_kind};
+use crate::kinds::{custom_definition_name, definition_name, register_kind};
 use crate::ResourceSpec;
 
 /// Prefix of every schema reference in an OpenAPI v3 document.
@@ -60,7 +60,13 @@ impl SchemaCatalog {
         let mut kinds: BTreeMap<Gvk, String> = BTreeMap::new();
         let mut aliases: Vec<(String, String, Gvk)> = Vec::new();
         let mut with_list: BTreeSet<Gvk> = BTreeSet::new();
+        let mut custom: Vec<(String, Value)> = Vec::new();
         for spec in resources {
+            if let Some(schema) = &spec.schema {
+                let name = custom_definition_name(&spec.group, &spec.version, &spec.kind);
+                kinds.insert((spec.group.clone(), spec.version.clone(), spec.kind.clone()), name.clone());
+                custom.push((name, custom_schema(schema)));
+            }
             for (g, v, k) in crate::paths::kinds_of(spec) {
                 let key = (g.clone(), v.clone(), k.clone());
                 if kinds.contains_key(&key) {
@@ -82,6 +88,7 @@ impl SchemaCatalog {
         }
 
         let mut definitions = generator.take_definitions(false);
+        definitions.extend(custom);
         for (source, name, _) in &aliases {
             if let Some(schema) = definitions.get(source).cloned() {
                 definitions.insert(name.clone(), schema);
@@ -299,6 +306,33 @@ fn add_patch_extensions(definitions: &mut Map<String, Value>) {
             prop.insert("x-kubernetes-patch-merge-key".into(), Value::from(*key));
         }
     }
+}
+
+/// A custom resource's schema as kube publishes it: the CRD's `openAPIV3Schema` with the
+/// type meta and `metadata` properties every object has.
+fn custom_schema(schema: &Value) -> Value {
+    let mut out = schema.clone();
+    if !out.is_object() {
+        out = json!({"type": "object"});
+    }
+    let type_meta = [
+        ("apiVersion", "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"),
+        ("kind", "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"),
+    ];
+    if let Some(o) = out.as_object_mut() {
+        o.entry("type").or_insert_with(|| json!("object"));
+        let props = o.entry("properties").or_insert_with(|| json!({}));
+        if let Some(p) = props.as_object_mut() {
+            for (name, description) in type_meta {
+                p.insert(name.into(), json!({"description": description, "type": "string"}));
+            }
+            p.insert(
+                "metadata".into(),
+                json!({"allOf": [schema_ref(OBJECT_META)], "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"}),
+            );
+        }
+    }
+    out
 }
 
 /// The `<Kind>List` schema kube generates for a listable kind.

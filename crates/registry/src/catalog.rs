@@ -27,6 +27,14 @@ pub struct ResourceType {
     /// Objects kept under another resource's keys, in that resource's serialization (kube's
     /// events.k8s.io/v1 Events are core v1 Events in storage): `(group, plural)`.
     pub stored_as: Option<(&'static str, &'static str)>,
+    /// Served for a CustomResourceDefinition (see [`crate::custom`]): objects are checked
+    /// against the definition's schema, not a k8s-openapi struct.
+    pub custom: bool,
+    /// A custom resource's storage version (objects are stored in it and served in the
+    /// version asked for); empty for built-in kinds.
+    pub storage_version: &'static str,
+    /// Fields a field selector may use beyond the metadata ones (a CRD's `selectableFields`).
+    pub selectable_fields: &'static [&'static str],
     pub(crate) round_trip: RoundTrip,
 }
 
@@ -76,6 +84,12 @@ impl ResourceType {
         typed::round_trip(self.round_trip, obj)
     }
 
+    /// Whether objects change form between this resource and its storage (a resource stored
+    /// as another, or a custom resource served in a version other than the stored one).
+    pub fn converts(&self) -> bool {
+        self.stored_as.is_some() || self.custom
+    }
+
     /// The API group whose storage keys hold this resource's objects.
     pub fn storage_group(&self) -> &'static str {
         self.stored_as.map_or(self.group, |(g, _)| g)
@@ -87,9 +101,11 @@ impl ResourceType {
     }
 }
 
-/// All served resources.
+/// All served resources: the built-in ones, fixed at start, and those of the established
+/// CustomResourceDefinitions, which change while the server runs.
 pub struct Catalog {
     resources: Vec<ResourceType>,
+    custom: crate::custom::CustomTypes,
 }
 
 impl Default for Catalog {
@@ -107,23 +123,33 @@ impl Catalog {
     }
 
     pub fn builtin() -> Self {
-        Self { resources: crate::resources::builtin() }
+        Self { resources: crate::resources::builtin(), custom: Default::default() }
     }
 
-    pub fn all(&self) -> &[ResourceType] {
-        &self.resources
+    /// The built-in resources, then the custom ones (a snapshot).
+    pub fn all(&self) -> Vec<&ResourceType> {
+        let mut out: Vec<&ResourceType> = self.resources.iter().collect();
+        out.extend(self.custom.types());
+        out
     }
 
     /// The resource served at `/<prefix>/<group>/<version>/<plural>`.
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceType> {
-        self.resources.iter().find(|r| r.plural == plural && r.version == version && r.group == group)
+        self.resources
+            .iter()
+            .find(|r| r.plural == plural && r.version == version && r.group == group)
+            .or_else(|| self.custom.lookup(group, version, plural))
     }
 
     pub fn by_kind(&self, group: &str, kind: &str) -> Option<&ResourceType> {
-        self.resources.iter().find(|r| r.kind == kind && r.group == group && r.stored)
+        self.resources
+            .iter()
+            .find(|r| r.kind == kind && r.group == group && r.stored)
+            .or_else(|| self.custom.types().into_iter().find(|r| r.kind == kind && r.group == group))
     }
 
-    /// Group versions in the order discovery lists them (core first, then groups).
+    /// Group versions in the order discovery lists them (core first, then the built-in
+    /// groups, then custom ones by name, as kube's CRD APIServices sort).
     pub fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
         for r in &self.resources {
@@ -131,15 +157,21 @@ impl Catalog {
                 out.push((r.group, r.version));
             }
         }
+        for gv in self.custom.group_versions() {
+            if !out.contains(&gv) {
+                out.push(gv);
+            }
+        }
         out
     }
 
-    pub fn in_group_version<'a>(
-        &'a self,
-        group: &'a str,
-        version: &'a str,
-    ) -> impl Iterator<Item = &'a ResourceType> {
-        self.resources.iter().filter(move |r| r.group == group && r.version == version)
+    pub fn in_group_version<'a>(&'a self, group: &'a str, version: &'a str) -> Vec<&'a ResourceType> {
+        self.all().into_iter().filter(move |r| r.group == group && r.version == version).collect()
+    }
+
+    /// The custom resource types (CustomResourceDefinitions) this catalog serves.
+    pub fn custom(&self) -> &crate::custom::CustomTypes {
+        &self.custom
     }
 }
 

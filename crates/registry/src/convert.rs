@@ -40,8 +40,22 @@ fn rename(obj: Value, api_version: &str, pairs: impl Iterator<Item = (&'static s
     Value::Object(out)
 }
 
+/// A custom resource in another version: kube's `None` conversion strategy changes only
+/// `apiVersion`.
+fn with_api_version(mut obj: Value, api_version: String) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        if m.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
+            m.insert("apiVersion".into(), Value::String(api_version));
+        }
+    }
+    obj
+}
+
 /// `obj`, served as `rt`, in the serialization its storage holds.
 pub fn to_storage(rt: &ResourceType, obj: Value) -> Value {
+    if rt.custom {
+        return with_api_version(obj, format!("{}/{}", rt.group, rt.storage_version));
+    }
     if !is_events_v1(rt) {
         return obj;
     }
@@ -55,6 +69,9 @@ pub fn event_to_core(obj: Value) -> Value {
 
 /// `obj`, as its storage holds it, in `rt`'s serialization.
 pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
+    if rt.custom {
+        return with_api_version(obj, rt.api_version());
+    }
     if !is_events_v1(rt) {
         return obj;
     }

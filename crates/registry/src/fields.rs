@@ -8,6 +8,9 @@ use serde_json::Value;
 
 /// Field paths usable in a field selector on this resource.
 pub fn supported(rt: &ResourceType) -> &'static [&'static str] {
+    if rt.custom {
+        return rt.selectable_fields;
+    }
     match (rt.group, rt.kind) {
         ("", "Pod") => &[
             "metadata.name",

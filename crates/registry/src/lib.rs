@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod catalog;
 pub mod convert;
+pub mod custom;
 pub mod fields;
 mod resources;
 pub mod strategy;

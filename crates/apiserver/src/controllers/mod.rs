@@ -4,6 +4,7 @@
 //! `kubernetes` Service and its endpoints; and compaction of the store's history.
 
 pub mod compaction;
+pub mod crd;
 pub mod disruption;
 pub mod kubernetes_service;
 pub mod namespace;

@@ -31,7 +31,8 @@ impl Namespaces {
         }
         let Some(name) = ns.pointer("/metadata/name").and_then(Value::as_str) else { return };
         // A resource stored as another (events.k8s.io Events) goes with that one.
-        for rt in self.catalog.all().iter().filter(|r| r.namespaced && r.stored && r.stored_as.is_none()) {
+        for rt in self.catalog.all().into_iter().filter(|r| r.namespaced && r.stored && r.stored_as.is_none())
+        {
             loop {
                 let Ok(page) = self.objects.list(rt, name, None, 500).await else { return };
                 let mut deleted = 0;

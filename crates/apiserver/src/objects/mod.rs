@@ -212,7 +212,7 @@ impl Objects {
     ) -> Result<WatchStream, StatusError> {
         let stream =
             self.store.watch(&keys::prefix(rt, ns), after).await.map_err(|e| watch_status(after, e))?;
-        if rt.stored_as.is_none() {
+        if !rt.converts() {
             return Ok(stream);
         }
         Ok(stream
@@ -234,7 +234,7 @@ impl Objects {
 
 /// A stored object in `rt`'s serialization, in the stored byte layout.
 fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
-    if rt.stored_as.is_none() {
+    if !rt.converts() {
         return kv;
     }
     match serde_json::from_slice::<Value>(&kv.value) {
@@ -246,7 +246,7 @@ fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
 /// An object of `rt` in the serialization its storage holds (borrowed when it is the same,
 /// as for every kind but those stored as another: no copy on the write path).
 fn incoming<'a>(rt: &ResourceType, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
-    if rt.stored_as.is_none() {
+    if !rt.converts() {
         return std::borrow::Cow::Borrowed(obj);
     }
     std::borrow::Cow::Owned(registry::convert::to_storage(rt, obj.clone()))

@@ -1,5 +1,5 @@
 //! The other API groups: API registration, events, authentication and authorization
-//! reviews, networking, RBAC, storage, admission registration, scheduling, coordination,
+//! reviews, networking, RBAC, storage, admission registration, API extensions, scheduling, coordination,
 //! node and discovery.
 
 use super::{r, review, status};
@@ -204,6 +204,26 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             via::<admissionregistration::ValidatingWebhookConfiguration>,
         ),
     ]
+}
+
+/// apiextensions.k8s.io/v1: CustomResourceDefinitions; what they define is served by
+/// `crate::custom`.
+pub(super) fn apiextensions() -> Vec<ResourceType> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    vec![ResourceType {
+        categories: &["api-extensions"],
+        ..r(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            false,
+            &["crd", "crds"],
+            via::<CustomResourceDefinition>,
+        )
+        .with_status(status!("apiextensions.k8s.io", "v1", "CustomResourceDefinition"))
+    }]
 }
 
 pub(super) fn scheduling() -> Vec<ResourceType> {

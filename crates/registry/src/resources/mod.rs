@@ -35,6 +35,9 @@ pub(crate) const fn r(
         stored: true,
         has_status: false,
         stored_as: None,
+        custom: false,
+        storage_version: "",
+        selectable_fields: &[],
         round_trip,
     }
 }
@@ -96,6 +99,7 @@ pub(crate) fn builtin() -> Vec<ResourceType> {
         groups::rbac(),
         groups::storage(),
         groups::admissionregistration(),
+        groups::apiextensions(),
         groups::scheduling(),
         groups::coordination(),
         groups::node(),

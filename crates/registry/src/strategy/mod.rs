@@ -22,6 +22,11 @@ use serde_json::{json, Value};
 /// What a change of bumps `metadata.generation`, for the kinds that keep one: `spec`, a
 /// PodTemplate's `template`, or everything but metadata (EndpointSlice).
 fn generation_source(rt: &ResourceType) -> Option<&'static str> {
+    if rt.custom {
+        // kube's customresource strategy: any change but metadata (and status, which a
+        // main-resource update cannot change when the status subresource is on).
+        return Some("");
+    }
     match (rt.group, rt.kind) {
         ("apps", "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet")
         | ("", "ReplicationController")
@@ -30,6 +35,7 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         | ("networking.k8s.io", "NetworkPolicy" | "Ingress" | "IngressClass") => Some("spec"),
         ("", "PodTemplate") => Some("template"),
         ("discovery.k8s.io", "EndpointSlice") => Some(""),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! policy) and `groups` (the others). A kind without a printer gets Name and Age.
 
 mod core;
+mod custom;
 mod groups;
 mod workloads;
 
@@ -82,10 +83,16 @@ pub fn columns(rt: &ResourceType) -> Vec<Column> {
 
 /// The cells of one row, in the order of [`columns`].
 pub fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    if let Some(v) = crate::Catalog::global().custom().version(rt) {
+        return custom::cells(&v, obj, now);
+    }
     (printer(rt).cells)(obj, now)
 }
 
 pub fn column_definitions(rt: &ResourceType) -> Value {
+    if let Some(v) = crate::Catalog::global().custom().version(rt) {
+        return custom::column_definitions(&v);
+    }
     Value::Array(
         columns(rt)
             .iter()
@@ -237,9 +244,8 @@ pub fn partial_object(obj: &Value) -> Value {
 
 /// A whole Table for a list of objects.
 pub fn table(rt: &ResourceType, objs: &[Value], list_meta: Value, now: DateTime<Utc>) -> Value {
-    let printer = printer(rt);
     let rows: Vec<Value> =
-        objs.iter().map(|o| json!({"cells": (printer.cells)(o, now), "object": partial_object(o)})).collect();
+        objs.iter().map(|o| json!({"cells": cells(rt, o, now), "object": partial_object(o)})).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

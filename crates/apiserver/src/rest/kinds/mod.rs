@@ -2,6 +2,7 @@
 //! (`pkg/registry/<group>/<resource>/strategy.go` and their REST wrappers): the generic
 //! create, update and delete in `rest/` call these hooks and never test a kind by name.
 
+mod crd;
 mod namespace;
 mod priority_class;
 mod rbac;
@@ -85,6 +86,7 @@ pub fn hooks(rt: &ResourceType) -> &'static dyn KindHooks {
         ("", "ResourceQuota") => &resource_quota::ResourceQuota,
         ("scheduling.k8s.io", "PriorityClass") => &priority_class::PriorityClass,
         (rbac::RBAC_GROUP, _) => &rbac::Rbac,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => &crd::CustomResourceDefinition,
         _ => &Generic,
     }
 }
