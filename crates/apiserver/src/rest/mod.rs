@@ -5,6 +5,7 @@ mod delete;
 mod eviction;
 pub mod kinds;
 mod read;
+mod scale;
 mod token;
 mod watch;
 mod write;
@@ -67,6 +68,15 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             ("token", "create") => {
                 let body = read_object(&ctx, req).await?;
                 token::create(&ctx, rt, body).await
+            }
+            ("scale", "get") => scale::get(&ctx, rt).await,
+            ("scale", "update") => {
+                let body = read_object(&ctx, req).await?;
+                scale::update(&ctx, rt, body).await
+            }
+            ("scale", "patch") => {
+                let (bytes, ct) = read_body(&ctx, req).await?;
+                scale::patch(&ctx, rt, &bytes, &ct).await
             }
             ("status", "patch") => {
                 let (bytes, ct) = read_body(&ctx, req).await?;

@@ -1,6 +1,6 @@
 //! The core group, `/api/v1`.
 
-use super::{r, status};
+use super::{r, status, status_and_scale};
 use crate::catalog::{ResourceType, Subresource, STATUS_VERBS};
 use crate::typed::via;
 use k8s_openapi::api::core::v1 as core;
@@ -100,7 +100,7 @@ pub(super) fn resources() -> Vec<ResourceType> {
             &["rc"],
             via::<core::ReplicationController>,
         )
-        .with_status(status!("", "v1", "ReplicationController"))
+        .with_status(status_and_scale!("", "v1", "ReplicationController"))
         .in_all(),
         r(
             "",

@@ -84,6 +84,29 @@ macro_rules! status {
 }
 pub(crate) use status;
 
+/// The `status` and `scale` subresources of a workload kind.
+macro_rules! status_and_scale {
+    ($g:expr, $v:expr, $k:expr) => {
+        &[
+            crate::catalog::Subresource {
+                name: "status",
+                group: $g,
+                version: $v,
+                kind: $k,
+                verbs: crate::catalog::STATUS_VERBS,
+            },
+            crate::catalog::Subresource {
+                name: "scale",
+                group: "autoscaling",
+                version: "v1",
+                kind: "Scale",
+                verbs: crate::catalog::STATUS_VERBS,
+            },
+        ]
+    };
+}
+pub(crate) use status_and_scale;
+
 /// Every built-in resource, in discovery order.
 pub(crate) fn builtin() -> Vec<ResourceType> {
     [

@@ -1,6 +1,6 @@
 //! Workload groups: apps/v1, batch/v1, policy/v1.
 
-use super::{r, status};
+use super::{r, status, status_and_scale};
 use crate::catalog::ResourceType;
 use crate::typed::via;
 use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, policy::v1 as policy};
@@ -17,7 +17,7 @@ pub(super) fn apps() -> Vec<ResourceType> {
             &["deploy"],
             via::<apps::Deployment>,
         )
-        .with_status(status!("apps", "v1", "Deployment"))
+        .with_status(status_and_scale!("apps", "v1", "Deployment"))
         .in_all(),
         r("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, &["ds"], via::<apps::DaemonSet>)
             .with_status(status!("apps", "v1", "DaemonSet"))
@@ -32,10 +32,10 @@ pub(super) fn apps() -> Vec<ResourceType> {
             &["sts"],
             via::<apps::StatefulSet>,
         )
-        .with_status(status!("apps", "v1", "StatefulSet"))
+        .with_status(status_and_scale!("apps", "v1", "StatefulSet"))
         .in_all(),
         r("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, &["rs"], via::<apps::ReplicaSet>)
-            .with_status(status!("apps", "v1", "ReplicaSet"))
+            .with_status(status_and_scale!("apps", "v1", "ReplicaSet"))
             .in_all(),
         r(
             "apps",

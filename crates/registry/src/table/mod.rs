@@ -194,6 +194,23 @@ fn format_labels(obj: &Value, pointer: &str) -> String {
     or_none(pairs.join(","))
 }
 
+/// A label selector as `labels.Selector.String()` prints it (the form a Scale's
+/// `status.selector` carries): like [`format_label_selector`], empty when it has no
+/// requirements. A map (a ReplicationController's selector) prints as `k=v` pairs.
+pub fn selector_string(obj: &Value, pointer: &str) -> String {
+    let printed = match obj.pointer(pointer) {
+        Some(Value::Object(m)) if !m.contains_key("matchLabels") && !m.contains_key("matchExpressions") => {
+            format_labels(obj, pointer)
+        }
+        _ => format_label_selector(obj, pointer),
+    };
+    if printed == "<none>" {
+        String::new()
+    } else {
+        printed
+    }
+}
+
 /// metav1.FormatLabelSelector: the selector's requirements sorted by key, `<none>` when it
 /// selects everything or nothing.
 fn format_label_selector(obj: &Value, pointer: &str) -> String {
