@@ -22,10 +22,23 @@ use serde_json::Value;
 
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     let out = ctx.output;
-    match route(ctx, req).await {
+    let warning = deprecation_warning(&ctx);
+    let mut resp = match route(ctx, req).await {
         Ok(resp) => resp,
         Err(e) => response::status_error(&e, out),
+    };
+    if let Some(v) = warning.and_then(|w| http::HeaderValue::from_str(&w).ok()) {
+        resp.headers_mut().append("Warning", v);
     }
+    resp
+}
+
+/// kube's `Warning` for a request to a deprecated version of a custom resource.
+fn deprecation_warning(ctx: &Ctx) -> Option<String> {
+    let info = &ctx.info;
+    let rt = ctx.state.catalog.lookup(&info.api_group, &info.api_version, &info.resource)?;
+    let text = ctx.state.catalog.custom().version(rt)?.deprecation_warning.clone()?;
+    Some(format!("299 - {}", apimachinery::status::quote(&text)))
 }
 
 async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, StatusError> {

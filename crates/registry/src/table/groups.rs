@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
     let (columns, cells): (Vec<Column>, Cells) = match (rt.group, rt.kind) {
-        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole")
+        | ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             (vec![NAME, col("Created At", "date", 0)], |o, _| {
                 vec![json!(s(o, "/metadata/name")), json!(s(o, "/metadata/creationTimestamp"))]
             })

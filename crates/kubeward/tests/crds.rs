@@ -1,0 +1,405 @@
+//! CustomResourceDefinitions through kubectl (1.33 and 1.27) and curl: a created CRD is
+//! established and served (discovery, OpenAPI, `kubectl explain`), its objects are stored
+//! like any other (printer columns, short names and categories, the status and scale
+//! subresources, several served versions, cluster scope, watch with resume, pagination,
+//! field selectors), RBAC works for them (a ClusterRole made with `--resource`, aggregation
+//! into `view`, `kubeward who-can`), and deleting the CRD deletes its objects first.
+
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+use support::more::{retry, Cluster};
+use support::{Kubectl, Server};
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    plural: widgets
+    singular: widget
+    kind: Widget
+    shortNames: [wd]
+    categories: [all]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {type: integer, minimum: 0, description: "How many widgets to keep."}
+              color: {type: string, enum: [red, blue]}
+              selector: {type: string}
+          status:
+            type: object
+            properties:
+              replicas: {type: integer}
+              phase: {type: string}
+    subresources:
+      status: {}
+      scale:
+        specReplicasPath: .spec.replicas
+        statusReplicasPath: .status.replicas
+        labelSelectorPath: .spec.selector
+    selectableFields:
+    - jsonPath: .spec.color
+    additionalPrinterColumns:
+    - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+    - {name: Color, type: string, jsonPath: .spec.color}
+    - {name: Phase, type: string, jsonPath: .status.phase, priority: 1}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+  - name: v1beta1
+    served: true
+    storage: false
+    deprecated: true
+    deprecationWarning: "example.com/v1beta1 Widget is deprecated; use example.com/v1"
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"#;
+
+const WIDGET: &str = r#"
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1}
+spec: {replicas: 2, color: red, selector: "app=w1"}
+"#;
+
+fn kubectl(server: &Server, version: &str) -> Option<Kubectl> {
+    let k = server.kubectl(version);
+    if k.is_none() {
+        support::missing(&format!("kubectl {version}"));
+    }
+    k
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+fn get_json(k: &Kubectl, args: &[&str]) -> Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = k.ok(&all);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Creates the CRD and waits (bounded) until its objects can be listed.
+fn establish(server: &Server, k: &Kubectl, crd: &str) {
+    let path = server.file("crd.yaml", crd);
+    k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=5s"]);
+        (out.ok(), out.to_string())
+    });
+    assert!(ok, "the CRD was not established: {out}");
+}
+
+fn condition<'a>(crd: &'a Value, type_: &str) -> &'a Value {
+    crd["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == type_))
+        .unwrap_or_else(|| panic!("no {type_} condition: {crd}"))
+}
+
+#[test]
+fn a_crd_is_established_and_served_with_discovery_and_openapi() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+
+    let crd = get_json(&k, &["crd", "widgets.example.com"]);
+    let names = condition(&crd, "NamesAccepted");
+    assert_eq!((names["status"].as_str(), names["reason"].as_str()), (Some("True"), Some("NoConflicts")));
+    assert_eq!(names["message"], "no conflicts found");
+    let est = condition(&crd, "Established");
+    assert_eq!(
+        (est["status"].as_str(), est["reason"].as_str()),
+        (Some("True"), Some("InitialNamesAccepted"))
+    );
+    assert_eq!(crd["status"]["acceptedNames"]["listKind"], "WidgetList");
+    assert_eq!(crd["status"]["storedVersions"], serde_json::json!(["v1"]));
+    let table = k.ok(&["get", "crd"]);
+    assert_eq!(words(&table.stdout)[0], "NAME CREATED AT", "{table}");
+
+    // Legacy discovery: the group, both versions (v1 preferred), the resource and its subresources.
+    let group = server.admin_curl("/apis/example.com", &[]).json();
+    assert_eq!(group["preferredVersion"]["version"], "v1", "{group}");
+    let versions: Vec<&str> =
+        group["versions"].as_array().into_iter().flatten().filter_map(|v| v["version"].as_str()).collect();
+    assert_eq!(versions, ["v1", "v1beta1"]);
+    let list = server.admin_curl("/apis/example.com/v1", &[]).json();
+    let resources: Vec<&str> =
+        list["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(resources, ["widgets", "widgets/status", "widgets/scale"], "{list}");
+    let widgets = &list["resources"][0];
+    assert_eq!(widgets["shortNames"], serde_json::json!(["wd"]));
+    assert_eq!(widgets["categories"], serde_json::json!(["all"]));
+    assert_eq!(widgets["namespaced"], true);
+
+    // Aggregated discovery, as kubectl reads it.
+    let out = k.ok(&["api-resources", "--api-group=example.com"]);
+    assert!(words(&out.stdout).iter().any(|l| l == "widgets wd example.com/v1 true Widget"), "{out}");
+
+    // OpenAPI v3 (kubectl 1.33 explain) and v2 (kubectl 1.27 explain).
+    let doc = server.admin_curl("/openapi/v3/apis/example.com/v1", &[]).json();
+    let schema = &doc["components"]["schemas"]["com.example.v1.Widget"];
+    assert_eq!(
+        schema["properties"]["spec"]["properties"]["color"]["enum"],
+        serde_json::json!(["red", "blue"])
+    );
+    assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget", "{schema}");
+    let out = k.ok(&["explain", "widgets.spec.replicas"]);
+    assert!(out.stdout.contains("How many widgets to keep."), "{out}");
+    if let Some(old) = kubectl(&server, "1.27") {
+        let out = old.ok(&["explain", "widgets.spec"]);
+        assert!(out.stdout.contains("replicas") && out.stdout.contains("<integer>"), "{out}");
+    }
+}
+
+#[test]
+fn custom_resources_have_columns_categories_status_and_scale() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    let w = server.file("w1.yaml", WIDGET);
+    k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
+
+    let out = k.ok(&["get", "widgets"]);
+    let lines = words(&out.stdout);
+    assert_eq!(lines[0], "NAME REPLICAS COLOR AGE", "{out}");
+    assert!(lines[1].starts_with("w1 2 red "), "{out}");
+    let out = k.ok(&["get", "wd", "-o", "wide"]);
+    assert_eq!(words(&out.stdout)[0], "NAME REPLICAS COLOR PHASE AGE", "{out}");
+    let out = k.ok(&["get", "all"]);
+    assert!(out.stdout.contains("widget.example.com/w1"), "{out}");
+
+    // Status: ignored by the main resource, written through /status; spec changes move
+    // the generation, status changes do not.
+    k.ok(&["patch", "widget", "w1", "--type=merge", "-p", r#"{"status":{"phase":"Ready"}}"#]);
+    let obj = get_json(&k, &["widget", "w1"]);
+    assert!(obj["status"].is_null(), "{obj}");
+    assert_eq!(obj["metadata"]["generation"], 1);
+    k.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Ready","replicas":1}}"#,
+    ]);
+    let obj = get_json(&k, &["widget", "w1"]);
+    assert_eq!(obj["status"]["phase"], "Ready");
+    assert_eq!(obj["metadata"]["generation"], 1);
+
+    // Scale: kubectl scale writes spec.replicas through the subresource.
+    k.ok(&["scale", "widget", "w1", "--replicas=5"]);
+    let obj = get_json(&k, &["widget", "w1"]);
+    assert_eq!(obj["spec"]["replicas"], 5);
+    assert_eq!(obj["metadata"]["generation"], 2);
+    let scale = server.admin_curl("/apis/example.com/v1/namespaces/default/widgets/w1/scale", &[]).json();
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 5);
+    assert_eq!(scale["status"]["replicas"], 1);
+    assert_eq!(scale["status"]["selector"], "app=w1");
+    let out = k.run(&["scale", "widget", "w1", "--replicas=-2"]);
+    assert!(!out.ok());
+}
+
+#[test]
+fn served_versions_cluster_scope_watch_pages_and_field_selectors() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    for (name, color) in [("a", "red"), ("b", "blue"), ("c", "red")] {
+        let body = format!(
+            r#"{{"apiVersion":"example.com/v1beta1","kind":"Widget","metadata":{{"name":"{name}"}},"spec":{{"color":"{color}","replicas":1}}}}"#
+        );
+        let out = server.admin_curl(
+            "/apis/example.com/v1beta1/namespaces/default/widgets",
+            &["-X", "POST", "-H", "Content-Type: application/json", "-d", &body, "-D", "/dev/stderr"],
+        );
+        assert_eq!(out.status, 201, "{out}");
+        assert!(
+            out.out.stderr.contains("example.com/v1beta1 Widget is deprecated; use example.com/v1"),
+            "no Warning: {out}"
+        );
+    }
+    // Stored once, served in the version asked for.
+    let v1 = get_json(&k, &["widgets.v1.example.com", "a"]);
+    assert_eq!(v1["apiVersion"], "example.com/v1");
+    let beta = server.admin_curl("/apis/example.com/v1beta1/namespaces/default/widgets/a", &[]).json();
+    assert_eq!(beta["apiVersion"], "example.com/v1beta1");
+    assert_eq!(beta["metadata"]["uid"], v1["metadata"]["uid"]);
+
+    // Pagination and field selectors (metadata and the CRD's selectableFields).
+    let page = server.admin_curl("/apis/example.com/v1/namespaces/default/widgets?limit=2", &[]).json();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+    let token = page["metadata"]["continue"].as_str().expect("continue token").to_string();
+    let rest = server
+        .admin_curl(&format!("/apis/example.com/v1/namespaces/default/widgets?limit=2&continue={token}"), &[])
+        .json();
+    assert_eq!(rest["items"][0]["metadata"]["name"], "c");
+    let out = k.ok(&["get", "widgets", "--field-selector=spec.color=red", "-o", "name"]);
+    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), ["widget.example.com/a", "widget.example.com/c"]);
+    let out = k.ok(&["get", "widgets", "--field-selector=metadata.name=b", "-o", "name"]);
+    assert_eq!(out.stdout.trim(), "widget.example.com/b");
+    let out = k.run(&["get", "widgets", "--field-selector=spec.replicas=1"]);
+    assert!(!out.ok() && out.stderr.contains("field label not supported"), "{out}");
+
+    // Watch from a resourceVersion: the change made after it, nothing before.
+    let rv = page["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+    k.ok(&["label", "widget", "b", "touched=yes"]);
+    let watch = server.admin_curl(
+        &format!("/apis/example.com/v1/namespaces/default/widgets?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        &[],
+    );
+    let events: Vec<Value> = watch.body.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(events.len(), 1, "{watch}");
+    assert_eq!(events[0]["type"], "MODIFIED");
+    assert_eq!(events[0]["object"]["metadata"]["labels"]["touched"], "yes");
+
+    // A cluster-scoped CRD.
+    let gizmos = CRD
+        .replace("widgets", "gizmos")
+        .replace("widget", "gizmo")
+        .replace("Widget", "Gizmo")
+        .replace("[wd]", "[gz]")
+        .replace("Namespaced", "Cluster");
+    let path = server.file("gizmos.yaml", &gizmos);
+    k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["wait", "--for=condition=Established", "crd/gizmos.example.com", "--timeout=5s"]);
+        (out.ok(), out.to_string())
+    });
+    assert!(ok, "{out}");
+    let g = server.file(
+        "g.yaml",
+        "apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g1}\nspec: {replicas: 1}\n",
+    );
+    k.ok(&["apply", "-f", g.to_str().unwrap_or_default()]);
+    let obj = get_json(&k, &["gizmo", "g1"]);
+    assert!(obj["metadata"]["namespace"].is_null(), "{obj}");
+    let list = server.admin_curl("/apis/example.com/v1/gizmos", &[]).json();
+    assert_eq!(list["items"][0]["metadata"]["name"], "g1");
+}
+
+#[test]
+fn deleting_a_crd_deletes_its_objects_first() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    let w = server.file("w1.yaml", WIDGET);
+    k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
+    let held = server.file(
+        "held.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: held, finalizers: [example.com/hold]}\nspec: {replicas: 1}\n",
+    );
+    k.ok(&["apply", "-f", held.to_str().unwrap_or_default()]);
+
+    k.ok(&["delete", "crd", "widgets.example.com", "--wait=false"]);
+    // The object with a finalizer holds the CRD: it is being deleted, the CRD is Terminating.
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let crd = get_json(&k, &["crd", "widgets.example.com"]);
+        let obj = get_json(&k, &["widget", "held"]);
+        let terminating = crd["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Terminating" && c["status"] == "True"));
+        (terminating && obj["metadata"]["deletionTimestamp"].is_string(), format!("{crd}\n{obj}"))
+    });
+    assert!(ok, "{out}");
+    let out = k.run(&["get", "widget", "w1"]);
+    assert!(!out.ok() && out.stderr.contains("NotFound"), "{out}");
+    let crd = get_json(&k, &["crd", "widgets.example.com"]);
+    assert_eq!(
+        crd["metadata"]["finalizers"],
+        serde_json::json!(["customresourcecleanup.apiextensions.k8s.io"])
+    );
+
+    // Once its finalizer goes, the object goes, then the CRD, then the resource type.
+    k.ok(&["patch", "widget", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["get", "crd", "widgets.example.com"]);
+        (!out.ok() && out.stderr.contains("NotFound"), out.to_string())
+    });
+    assert!(ok, "{out}");
+    let out = server.admin_curl("/apis/example.com/v1/namespaces/default/widgets", &[]);
+    assert_eq!(out.status, 404, "{out}");
+}
+
+#[test]
+fn rbac_works_for_custom_resources() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    let w = server.file("w1.yaml", WIDGET);
+    k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
+
+    k.ok(&["create", "clusterrole", "widget-reader", "--verb=get,list", "--resource=widgets.example.com"]);
+    let role = get_json(&k, &["clusterrole", "widget-reader"]);
+    assert_eq!(role["rules"][0]["apiGroups"], serde_json::json!(["example.com"]));
+    assert_eq!(role["rules"][0]["resources"], serde_json::json!(["widgets"]));
+    k.ok(&[
+        "create",
+        "rolebinding",
+        "jane-reads",
+        "--clusterrole=widget-reader",
+        "--user=jane",
+        "-n",
+        "default",
+    ]);
+    let jane = server.kubectl_user("jane", &[]);
+    jane.ok(&["get", "widgets"]);
+    let out = jane.run(&["delete", "widget", "w1"]);
+    assert!(
+        out.stderr.contains(
+            r#"widgets.example.com "w1" is forbidden: User "jane" cannot delete resource "widgets" in API group "example.com" in the namespace "default""#
+        ),
+        "{out}"
+    );
+
+    // Aggregation: a ClusterRole labelled for `view` extends it to widgets.
+    let agg = server.file(
+        "agg.yaml",
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: widgets-view
+  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}
+rules:
+- apiGroups: [example.com]
+  resources: [widgets]
+  verbs: [get, list, watch]
+"#,
+    );
+    k.ok(&["apply", "-f", agg.to_str().unwrap_or_default()]);
+    k.ok(&["create", "rolebinding", "bob-views", "--clusterrole=view", "--user=bob", "-n", "default"]);
+    let bob = server.kubectl_user("bob", &[]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = bob.run(&["get", "widgets", "-o", "name"]);
+        (out.ok() && out.stdout.contains("widget.example.com/w1"), out.to_string())
+    });
+    assert!(ok, "view did not aggregate the widgets rule: {out}");
+
+    // who-can names both.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeward"));
+    cmd.args(["who-can", "list", "widgets.example.com", "-n", "default", "--kubeconfig"])
+        .arg(server.admin_kubeconfig());
+    let out = support::run(cmd, Duration::from_secs(60));
+    assert!(out.ok(), "{out}");
+    assert!(out.stdout.contains("jane") && out.stdout.contains("bob"), "{out}");
+}
