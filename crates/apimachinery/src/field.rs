@@ -60,6 +60,57 @@ pub fn forbidden(field: &str, detail: &str) -> StatusCause {
     cause(CauseType::FieldValueForbidden, field, format!("Forbidden: {detail}"))
 }
 
+/// `Unsupported value: <rendered>: supported values: "a", "b"`, the value already printed
+/// as Go would (`NotSupported` with a non-string value, e.g. a number against an enum).
+pub fn not_supported_rendered<S: AsRef<str>>(field: &str, rendered: &str, supported: &[S]) -> StatusCause {
+    let message = if supported.is_empty() {
+        format!("Unsupported value: {rendered}")
+    } else {
+        let list = supported.iter().map(|s| go_quote(s.as_ref())).collect::<Vec<_>>().join(", ");
+        format!("Unsupported value: {rendered}: supported values: {list}")
+    };
+    cause(CauseType::FieldValueNotSupported, field, message)
+}
+
+/// `Duplicate value: <rendered>`, the value already printed as Go would.
+pub fn duplicate_rendered(field: &str, rendered: &str) -> StatusCause {
+    cause(CauseType::FieldValueDuplicate, field, format!("Duplicate value: {rendered}"))
+}
+
+/// `TooLong`: `Too long: may not be more than <n> bytes` (`value is too long` when the
+/// maximum is unknown, i.e. negative).
+pub fn too_long(field: &str, max: i64) -> StatusCause {
+    let detail = match max {
+        m if m < 0 => "value is too long".to_string(),
+        1 => "may not be more than 1 byte".to_string(),
+        m => format!("may not be more than {m} bytes"),
+    };
+    cause(CauseType::FieldValueTooLong, field, format!("Too long: {detail}"))
+}
+
+/// `TooMany`: `Too many: <actual>: must have at most <max> items` (the actual count left
+/// out when negative, `has too many items` when the maximum is).
+pub fn too_many(field: &str, actual: i64, max: i64) -> StatusCause {
+    let detail = match max {
+        m if m < 0 => "has too many items".to_string(),
+        1 => "must have at most 1 item".to_string(),
+        m => format!("must have at most {m} items"),
+    };
+    let message =
+        if actual < 0 { format!("Too many: {detail}") } else { format!("Too many: {actual}: {detail}") };
+    cause(CauseType::FieldValueTooMany, field, message)
+}
+
+/// `TypeInvalid`: `Invalid value: <rendered>: <detail>` with kube's `FieldValueTypeInvalid`.
+pub fn type_invalid(field: &str, rendered: &str, detail: &str) -> StatusCause {
+    cause(CauseType::FieldValueTypeInvalid, field, format!("Invalid value: {rendered}: {detail}"))
+}
+
+/// `InternalError`: `Internal error: <detail>`.
+pub fn internal_error(field: &str, detail: &str) -> StatusCause {
+    cause(CauseType::InternalError, field, format!("Internal error: {detail}"))
+}
+
 /// `Duplicate value: "<v>"`.
 pub fn duplicate(field: &str, value: &str) -> StatusCause {
     cause(CauseType::FieldValueDuplicate, field, format!("Duplicate value: {}", go_quote(value)))

@@ -6,6 +6,7 @@
 
 pub mod attributes;
 pub mod field;
+pub mod gofmt;
 pub mod gvr;
 pub mod patch;
 pub mod quote;
