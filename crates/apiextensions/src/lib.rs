@@ -32,13 +32,12 @@ pub mod props;
 pub mod pruning;
 mod regex_go;
 pub mod scale;
-pub mod selectable;
 pub mod structural;
 pub mod validate;
 
 pub use crd::{prepare_for_create, prepare_for_update, validate_crd, validate_crd_with};
 pub use props::Props;
-pub use structural::{RuleEvaluator, Structural};
+pub use structural::{NodeInfo, RuleEvaluator, Step, Structural};
 
 /// How deep an object is walked (validation, defaulting, pruning); deeper parts are left
 /// alone. JSON decoders stop far earlier (serde_json at 128 levels).

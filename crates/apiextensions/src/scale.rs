@@ -113,7 +113,7 @@ pub fn get_scale(cr: &Value, paths: &ScalePaths) -> Result<Value, StatusError> {
             apimachinery::quote::go_quote(&paths.spec_replicas_path)
         )));
     };
-    Ok(scale_value(cr, paths, spec)?)
+    scale_value(cr, paths, spec)
 }
 
 fn scale_value(cr: &Value, paths: &ScalePaths, spec: i64) -> Result<Value, StatusError> {

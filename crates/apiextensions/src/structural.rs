@@ -13,7 +13,7 @@ use crate::pruning;
 use crate::validate::{validate_value, Patterns};
 use apimachinery::field::{invalid, invalid_rendered, Errors};
 use apimachinery::gofmt::go_bad_value;
-use apimachinery::status::StatusCause;
+use apimachinery::status::{CauseType, StatusCause};
 use serde_json::Value;
 
 /// A hook evaluating `x-kubernetes-validations` (CEL) rules on objects.
@@ -27,6 +27,8 @@ pub struct Structural {
     pub group: String,
     pub version: String,
     pub kind: String,
+    pub list_kind: String,
+    pub plural: String,
     pub namespaced: bool,
     /// The version's schema with defaults pruned as kube serves them (None: no schema).
     pub schema: Option<Props>,
@@ -115,6 +117,12 @@ impl Structural {
             .collect();
         let mut st = Structural::new(schema, s(crd, "/spec/group"), version, s(crd, "/spec/names/kind"));
         st.namespaced = s(crd, "/spec/scope") == "Namespaced";
+        if !s(crd, "/spec/names/listKind").is_empty() {
+            st.list_kind = s(crd, "/spec/names/listKind").into();
+        }
+        if !s(crd, "/spec/names/plural").is_empty() {
+            st.plural = s(crd, "/spec/names/plural").into();
+        }
         st.preserve_unknown_fields = preserve;
         st.status_enabled = v.pointer("/subresources/status").is_some_and(|x| !x.is_null());
         st.scale = scale;
@@ -133,6 +141,8 @@ impl Structural {
             group: group.into(),
             version: version.into(),
             kind: kind.into(),
+            list_kind: format!("{kind}List"),
+            plural: kind.to_lowercase(),
             namespaced: false,
             schema,
             preserve_unknown_fields: false,
@@ -251,7 +261,23 @@ impl Structural {
 
     fn cel(&self, obj: &Value, old: Option<&Value>, errs: &mut Errors) {
         let (Some(rules), Some(s)) = (&self.rules, &self.schema) else { return };
-        if errs.iter().any(|e| e.message.starts_with("Internal error")) {
+        // kube's hasBlockingErr: type, required, enum and size errors stop CEL.
+        let blocking = errs.iter().any(|e| {
+            matches!(
+                e.reason,
+                CauseType::FieldValueNotSupported
+                    | CauseType::FieldValueRequired
+                    | CauseType::FieldValueTooLong
+                    | CauseType::FieldValueTooMany
+                    | CauseType::FieldValueTypeInvalid
+            )
+        });
+        if blocking {
+            errs.push(invalid_rendered(
+                "<nil>",
+                "null",
+                "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+            ));
             return;
         }
         errs.extend(rules.evaluate(s, obj, old));
@@ -297,13 +323,70 @@ impl Structural {
     /// resources reduced to `ObjectMeta` fields. Returns the dropped paths (`spec.foo`,
     /// `metadata.bar`), for `fieldValidation=Strict` (`unknown field "spec.foo"`) or `Warn`.
     pub fn prune(&self, obj: &mut Value) -> Vec<String> {
-        let mut unknown = Vec::new();
+        let mut pruned = Vec::new();
         if !self.preserve_unknown_fields {
-            unknown = pruning::prune(obj, self.schema.as_ref(), true);
+            pruned = pruning::prune(obj, self.schema.as_ref(), true);
             defaulting::prune_nulls(obj, self.schema.as_ref());
         }
         let empty = Props::default();
-        unknown.extend(objectmeta::coerce(obj, Some(self.schema.as_ref().unwrap_or(&empty)), true, true));
-        unknown
+        let coerced = objectmeta::coerce(obj, Some(self.schema.as_ref().unwrap_or(&empty)), true, true);
+        // kube reports the root's metadata first, then pruned fields, then embedded metadata.
+        let (root_meta, embedded_meta): (Vec<String>, Vec<String>) =
+            coerced.into_iter().partition(|p| p.starts_with("metadata."));
+        root_meta.into_iter().chain(pruned).chain(embedded_meta).collect()
     }
 }
+
+/// What server-side apply needs to know about one node of the schema.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    /// `object`, `array`, `string`, `integer`, `number`, `boolean`, or empty (untyped:
+    /// int-or-string or preserved unknown fields).
+    pub type_: String,
+    /// `x-kubernetes-list-type` (`atomic` when unset on an array, as kube defaults it).
+    pub list_type: Option<String>,
+    /// `x-kubernetes-list-map-keys`.
+    pub list_map_keys: Vec<String>,
+    /// `x-kubernetes-map-type` (`granular` when unset on an object).
+    pub map_type: Option<String>,
+    pub int_or_string: bool,
+    pub preserve_unknown_fields: bool,
+    pub embedded_resource: bool,
+}
+
+/// One step of a [`Structural::node_at`] path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// A field of an object (a property, or an entry under `additionalProperties`).
+    Field(&'a str),
+    /// An element of a list.
+    Item,
+}
+
+impl Structural {
+    /// The schema node at `path` (None where the schema says nothing: outside the schema,
+    /// or under preserved unknown fields).
+    pub fn node_at(&self, path: &[Step<'_>]) -> Option<NodeInfo> {
+        let mut s = self.schema.as_ref()?;
+        for step in path {
+            s = match step {
+                Step::Field(f) => s.properties.get(*f).or_else(|| s.additional_schema())?,
+                Step::Item => s.items_schema()?,
+            };
+        }
+        let default_list = (s.type_ == "array").then(|| "atomic".to_string());
+        let default_map = (s.type_ == "object").then(|| "granular".to_string());
+        Some(NodeInfo {
+            type_: s.type_.clone(),
+            list_type: s.x_list_type.clone().or(default_list),
+            list_map_keys: s.x_list_map_keys.clone(),
+            map_type: s.x_map_type.clone().or(default_map),
+            int_or_string: s.x_int_or_string,
+            preserve_unknown_fields: s.preserves_unknown_fields(),
+            embedded_resource: s.x_embedded_resource,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

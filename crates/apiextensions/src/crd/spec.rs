@@ -346,7 +346,7 @@ fn deprecation_warning_errors(deprecated: bool, warning: Option<&str>) -> Vec<St
             ));
             break;
         }
-        if !(c == ' ' || !c.is_whitespace()) {
+        if c != ' ' && c.is_whitespace() {
             out.push(format!(
                 "must only contain printable UTF-8 characters; non-printable character found at index {i}"
             ));

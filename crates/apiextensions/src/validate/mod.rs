@@ -289,7 +289,8 @@ impl Validator<'_> {
         {
             return Res::err(invalid_type(path, format, fmt));
         }
-        if !(contains("number") || contains("integer")) && !format.is_empty() && !scalar_or_map {
+        let numeric = contains("number") || contains("integer");
+        if !numeric && !format.is_empty() && !scalar_or_map {
             return result;
         }
         if !(contains(sch_type) || is_float_int || is_int_float) {
