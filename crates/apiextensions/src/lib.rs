@@ -6,7 +6,7 @@
 //!   [`prepare_for_update`] are kube's CRD strategy steps that come before it.
 //! - [`Structural`]: one version of a CRD compiled for its custom resources:
 //!   [`Structural::validate`] (schema, metadata, embedded resources, set/map lists, scale
-//!   replicas, CEL rules through a [`RuleEvaluator`]), [`Structural::validate_status`],
+//!   replicas, CEL rules compiled by [`cel`]), [`Structural::validate_status`],
 //!   [`Structural::default`], [`Structural::prune`] (returns the dropped paths),
 //!   [`Structural::node_at`] (list/map types for server-side apply), the published
 //!   OpenAPI ([`Structural::openapi_v3`], [`Structural::openapi_v2`]), printer columns
@@ -18,6 +18,7 @@
 //! Field errors are `StatusCause`s rendered by `apimachinery::field`, as kube's
 //! `field.Error` prints them.
 
+pub mod cel;
 pub mod crd;
 pub mod defaulting;
 pub mod fieldpath;
@@ -35,9 +36,9 @@ pub mod scale;
 pub mod structural;
 pub mod validate;
 
-pub use crd::{prepare_for_create, prepare_for_update, validate_crd, validate_crd_with};
+pub use crd::{prepare_for_create, prepare_for_update, validate_crd};
 pub use props::Props;
-pub use structural::{NodeInfo, RuleEvaluator, Step, Structural};
+pub use structural::{NodeInfo, Step, Structural};
 
 /// How deep an object is walked (validation, defaulting, pruning); deeper parts are left
 /// alone. JSON decoders stop far earlier (serde_json at 128 levels).

@@ -16,12 +16,6 @@ use apimachinery::gofmt::go_bad_value;
 use apimachinery::status::{CauseType, StatusCause};
 use serde_json::Value;
 
-/// A hook evaluating `x-kubernetes-validations` (CEL) rules on objects.
-pub trait RuleEvaluator: Send + Sync {
-    /// Field errors of the rules of `schema` applied to `obj` (and `old` on update).
-    fn evaluate(&self, schema: &Props, obj: &Value, old: Option<&Value>) -> Errors;
-}
-
 /// One version of a CRD, ready to validate, default and prune its objects.
 pub struct Structural {
     pub group: String,
@@ -40,7 +34,7 @@ pub struct Structural {
     pub selectable_fields: Vec<String>,
     pub(crate) patterns: Patterns,
     pub(crate) status_patterns: Patterns,
-    rules: Option<Box<dyn RuleEvaluator>>,
+    rules: Option<crate::cel::RuleTree>,
 }
 
 impl std::fmt::Debug for Structural {
@@ -137,6 +131,7 @@ impl Structural {
         let patterns = schema.as_ref().map(Patterns::of).unwrap_or_default();
         let status_patterns =
             schema.as_ref().and_then(|s| s.properties.get("status")).map(Patterns::of).unwrap_or_default();
+        let rules = schema.as_ref().and_then(crate::cel::RuleTree::build);
         Structural {
             group: group.into(),
             version: version.into(),
@@ -152,14 +147,8 @@ impl Structural {
             selectable_fields: Vec::new(),
             patterns,
             status_patterns,
-            rules: None,
+            rules,
         }
-    }
-
-    /// Sets the evaluator of `x-kubernetes-validations` rules.
-    pub fn with_rules(mut self, rules: Box<dyn RuleEvaluator>) -> Structural {
-        self.rules = Some(rules);
-        self
     }
 
     fn api_version(&self) -> String {
@@ -260,7 +249,7 @@ impl Structural {
     }
 
     fn cel(&self, obj: &Value, old: Option<&Value>, errs: &mut Errors) {
-        let (Some(rules), Some(s)) = (&self.rules, &self.schema) else { return };
+        let Some(rules) = &self.rules else { return };
         // kube's hasBlockingErr: type, required, enum and size errors stop CEL.
         let blocking = errs.iter().any(|e| {
             matches!(
@@ -280,7 +269,7 @@ impl Structural {
             ));
             return;
         }
-        errs.extend(rules.evaluate(s, obj, old));
+        errs.extend(rules.evaluate(obj, old));
     }
 
     /// `ValidateScaleSpec` / `ValidateScaleStatus`.

@@ -82,7 +82,6 @@ pub use cel;
 mod ext;
 mod functions;
 
-
 pub use ext::KubeCelExt;
 
 /// kubeward patch (cel 0.15): the standard environment plus kube-cel's `string()`
@@ -119,7 +118,6 @@ pub fn register_env(env: &mut cel::Env) {
     let _ = env;
 }
 
-
 /// Registers all compiled-in Kubernetes CEL extension functions into `ctx`.
 ///
 /// Re-exported from [`functions`] so in-crate callers can keep writing
@@ -130,7 +128,8 @@ pub(crate) use functions::register_all;
 mod tests {
     use super::*;
 
-    #[allow(unused_imports)] use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::sync::Arc;
 
     use cel::{Context, Program, Value};
 
@@ -144,14 +143,8 @@ mod tests {
     #[cfg(feature = "strings")]
     fn test_integration_strings() {
         assert_eq!(eval("'hello'.charAt(1)"), Value::String(Arc::new("e".into())));
-        assert_eq!(
-            eval("'HELLO'.lowerAscii()"),
-            Value::String(Arc::new("hello".into()))
-        );
-        assert_eq!(
-            eval("'  hello  '.trim()"),
-            Value::String(Arc::new("hello".into()))
-        );
+        assert_eq!(eval("'HELLO'.lowerAscii()"), Value::String(Arc::new("hello".into())));
+        assert_eq!(eval("'  hello  '.trim()"), Value::String(Arc::new("hello".into())));
     }
 
     #[test]
@@ -172,10 +165,7 @@ mod tests {
     #[test]
     #[cfg(feature = "regex_funcs")]
     fn test_integration_regex() {
-        assert_eq!(
-            eval("'hello world'.find('[a-z]+')"),
-            Value::String(Arc::new("hello".into()))
-        );
+        assert_eq!(eval("'hello world'.find('[a-z]+')"), Value::String(Arc::new("hello".into())));
     }
 
     #[test]
@@ -207,14 +197,8 @@ mod tests {
     #[test]
     #[cfg(feature = "format")]
     fn test_integration_format() {
-        assert_eq!(
-            eval("'hello %s'.format(['world'])"),
-            Value::String(Arc::new("hello world".into()))
-        );
-        assert_eq!(
-            eval("'%d items'.format([5])"),
-            Value::String(Arc::new("5 items".into()))
-        );
+        assert_eq!(eval("'hello %s'.format(['world'])"), Value::String(Arc::new("hello world".into())));
+        assert_eq!(eval("'%d items'.format([5])"), Value::String(Arc::new("5 items".into())));
     }
 
     #[test]
@@ -222,9 +206,6 @@ mod tests {
     fn test_integration_semver() {
         assert_eq!(eval("isSemver('1.2.3')"), Value::Bool(true));
         assert_eq!(eval("semver('1.2.3').major()"), Value::Int(1));
-        assert_eq!(
-            eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"),
-            Value::Bool(true)
-        );
+        assert_eq!(eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"), Value::Bool(true));
     }
 }

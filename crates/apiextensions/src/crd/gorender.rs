@@ -97,6 +97,18 @@ pub fn items_array(list_: &[Props]) -> String {
     o.done()
 }
 
+/// An internal `ValidationRule`.
+pub fn rule(r: &crate::props::ValidationRule) -> String {
+    let mut ro = Obj::new();
+    ro.str("Rule", &r.rule);
+    ro.str("Message", &r.message);
+    ro.str("MessageExpression", &r.message_expression);
+    ro.raw("Reason", &opt_str(r.reason.as_deref()));
+    ro.str("FieldPath", &r.field_path);
+    ro.raw("OptionalOldSelf", &opt_num(r.optional_old_self));
+    ro.done()
+}
+
 /// An internal `JSONSchemaProps`.
 pub fn schema(s: &Props) -> String {
     let mut o = Obj::new();
@@ -183,19 +195,7 @@ pub fn schema(s: &Props) -> String {
     o.raw("XListMapKeys", &strs(&s.x_list_map_keys));
     o.raw("XListType", &opt_str(s.x_list_type.as_deref()));
     o.raw("XMapType", &opt_str(s.x_map_type.as_deref()));
-    o.raw(
-        "XValidations",
-        &list(&s.x_validations, |r| {
-            let mut ro = Obj::new();
-            ro.str("Rule", &r.rule);
-            ro.str("Message", &r.message);
-            ro.str("MessageExpression", &r.message_expression);
-            ro.raw("Reason", &opt_str(r.reason.as_deref()));
-            ro.str("FieldPath", &r.field_path);
-            ro.raw("OptionalOldSelf", &opt_num(r.optional_old_self));
-            ro.done()
-        }),
-    );
+    o.raw("XValidations", &list(&s.x_validations, rule));
     o.done()
 }
 

@@ -28,15 +28,6 @@ pub const API_APPROVED_ANNOTATION: &str = "api-approved.kubernetes.io";
 /// create (`old` None) or update. The object is expected as kube's strategy leaves it
 /// before validation: see [`prepare_for_create`] and [`prepare_for_update`].
 pub fn validate_crd(new: &Value, old: Option<&Value>) -> Errors {
-    validate_crd_with(new, old, &mut None)
-}
-
-/// [`validate_crd`] with a compiler for `x-kubernetes-validations` rules.
-pub fn validate_crd_with(
-    new: &Value,
-    old: Option<&Value>,
-    cel: &mut Option<&mut dyn schema::RuleCompiler>,
-) -> Errors {
     let mut errs = Errors::new();
     let crd = Crd::from_v1(new, &mut errs);
     if !errs.is_empty() {
@@ -48,7 +39,7 @@ pub fn validate_crd_with(
     if old.is_none() {
         validate_name(&crd, &mut errs);
     }
-    errs.extend(spec::validate_spec(&crd, &opts, cel));
+    errs.extend(spec::validate_spec(&crd, &opts));
     if let Some(old) = &old {
         let s = &crd.spec;
         let o = &old.spec;

@@ -24,6 +24,10 @@ pub struct Ctx {
     pub require_map_list_keys_map_set_validation: bool,
     /// The highest path under which `oldSelf` cannot be correlated, if any.
     pub uncorrelatable: Option<String>,
+    /// How many times a rule here may run per object (0 counts as 1).
+    pub cardinality: u64,
+    /// Whether the node is the resource root (rules see `apiVersion`, `kind`, `metadata`).
+    pub is_root: bool,
 }
 
 impl Ctx {
@@ -154,11 +158,12 @@ pub fn validate_schema(
             ));
         }
         if let Some(sub) = &ap.schema {
-            let sub_ctx = if ctx.inside_resource_meta {
+            let mut sub_ctx = if ctx.inside_resource_meta {
                 ctx.with_forbidden_defaults("inside additionalProperties applying to object metadata")
             } else {
                 ctx.clone()
             };
+            sub_ctx.cardinality = ctx.cardinality.max(1).saturating_mul(crate::cel::max_elements(s).max(1));
             all.append(validate_schema(sub, &child(path, "additionalProperties"), &sub_ctx, false, cel));
         }
     }
@@ -189,11 +194,12 @@ pub fn validate_schema(
         all.append(validate_schema(sub, &key(&child(path, "definitions"), k), ctx, false, &mut none));
     }
     if let Some(items) = &s.items {
-        let sub = if s.x_list_type.as_deref() != Some("map") {
+        let mut sub = if s.x_list_type.as_deref() != Some("map") {
             ctx.with_forbid_old_self(path)
         } else {
             ctx.clone()
         };
+        sub.cardinality = ctx.cardinality.max(1).saturating_mul(crate::cel::max_elements(s).max(1));
         match items {
             Items::Schema(item) => all.append(validate_schema(item, &child(path, "items"), &sub, false, cel)),
             Items::Array(list) => {
@@ -220,7 +226,8 @@ pub fn validate_schema(
 
     if !s.x_validations.is_empty() && all.schema.is_empty() {
         if let Some(c) = cel.as_deref_mut() {
-            c.compile(s, path, ctx, &mut all.cel);
+            let node_ctx = Ctx { is_root, ..ctx.clone() };
+            c.compile(s, path, &node_ctx, &mut all.cel);
         }
     }
     all

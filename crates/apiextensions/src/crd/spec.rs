@@ -163,7 +163,7 @@ pub fn validate_names(n: &Names, path: &str) -> Errors {
     errs
 }
 
-pub fn validate_spec(crd: &Crd, opts: &Options, cel: &mut Option<&mut dyn RuleCompiler>) -> Errors {
+pub fn validate_spec(crd: &Crd, opts: &Options) -> Errors {
     let spec = &crd.spec;
     let mut errs = Errors::new();
     if spec.group.is_empty() {
@@ -209,7 +209,7 @@ pub fn validate_spec(crd: &Crd, opts: &Options, cel: &mut Option<&mut dyn RuleCo
             errs.push(invalid(&child(&vp, "name"), &v.name, &e.join(",")));
         }
         let status = crd.subresources_for(&v.name).is_some_and(|s| s.status);
-        errs.extend(validate_version(v, &vp, status, opts, cel));
+        errs.extend(validate_version(v, &vp, status, opts));
     }
     let per_version_schema = spec.versions.iter().any(|v| v.schema.is_some());
     if spec.validation.is_some() && per_version_schema {
@@ -258,7 +258,7 @@ pub fn validate_spec(crd: &Crd, opts: &Options, cel: &mut Option<&mut dyn RuleCo
     let any_status = spec.subresources.as_ref().is_some_and(|s| s.status)
         || spec.versions.iter().any(|v| v.subresources.as_ref().is_some_and(|s| s.status));
     if let Some(validation) = &spec.validation {
-        errs.extend(validate_validation(validation.as_ref(), "spec.validation", any_status, opts, cel));
+        errs.extend(validate_validation(validation.as_ref(), "spec.validation", any_status, opts));
     }
     errs.extend(validate_subresources(spec.subresources.as_ref(), "spec.subresources"));
     for (i, c) in spec.columns.iter().enumerate() {
@@ -286,13 +286,7 @@ pub fn validate_spec(crd: &Crd, opts: &Options, cel: &mut Option<&mut dyn RuleCo
     errs
 }
 
-fn validate_version(
-    v: &Version,
-    path: &str,
-    status: bool,
-    opts: &Options,
-    cel: &mut Option<&mut dyn RuleCompiler>,
-) -> Errors {
+fn validate_version(v: &Version, path: &str, status: bool, opts: &Options) -> Errors {
     let mut errs = Errors::new();
     for e in deprecation_warning_errors(v.deprecated, v.deprecation_warning.as_deref()) {
         errs.push(invalid(
@@ -302,7 +296,7 @@ fn validate_version(
         ));
     }
     if let Some(sch) = &v.schema {
-        errs.extend(validate_validation(sch.as_ref(), &child(path, "schema"), status, opts, cel));
+        errs.extend(validate_validation(sch.as_ref(), &child(path, "schema"), status, opts));
     }
     errs.extend(validate_subresources(v.subresources.as_ref(), &child(path, "subresources")));
     for (i, c) in v.columns.iter().enumerate() {
@@ -589,13 +583,7 @@ fn first_disallowed_at_root(s: &Props) -> Option<&'static str> {
 
 /// kube's `validateCustomResourceDefinitionValidation` of one schema at `path`
 /// (`spec.validation` or `spec.versions[i].schema`).
-fn validate_validation(
-    schema: Option<&Props>,
-    path: &str,
-    status_enabled: bool,
-    opts: &Options,
-    cel: &mut Option<&mut dyn RuleCompiler>,
-) -> Errors {
+fn validate_validation(schema: Option<&Props>, path: &str, status_enabled: bool, opts: &Options) -> Errors {
     let mut errs = Errors::new();
     let Some(s) = schema else { return errs };
     let root = child(path, "openAPIV3Schema");
@@ -641,11 +629,14 @@ fn validate_validation(
         require_map_list_keys_map_set_validation: opts.require_map_list_keys_map_set_validation,
         ..Ctx::default()
     };
-    let mut none: Option<&mut dyn RuleCompiler> = None;
-    let compiler = if cel_ok { cel } else { &mut none };
-    errs.extend(validate_schema(s, &root, &ctx, true, compiler).all());
+    let mut compiler = crate::cel::CelCompiler::default();
+    let mut cel: Option<&mut dyn RuleCompiler> = if cel_ok { Some(&mut compiler) } else { None };
+    errs.extend(validate_schema(s, &root, &ctx, true, &mut cel).all());
     if errs.is_empty() {
         errs.extend(structural_init_errs);
+    }
+    if cel_ok {
+        compiler.finish(&root, &mut errs);
     }
     errs
 }

@@ -206,3 +206,28 @@ fn huge_schemas_are_bounded() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].ends_with("Forbidden: must not nest schemas more than 100 levels deep"), "{got:?}");
 }
+
+#[test]
+fn cel_rules_are_compiled_and_costed() {
+    let bad = json!({"type": "object", "properties": {"spec": {"type": "object",
+        "x-kubernetes-validations": [{"rule": "self.replicas >"}],
+        "properties": {"replicas": {"type": "integer"}}}}});
+    let got = errors(&crd(
+        json!([{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": bad}}]),
+    ));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with(r#"spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: {"Rule":"self.replicas \u003e","Message":"","#),
+        "{got:?}"
+    );
+    assert!(got[0].contains(": compilation failed: ERROR: <input>:1:"), "{got:?}");
+    let costly = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "string"},
+                  "x-kubernetes-validations": [{"rule": "self.all(x, self.all(y, x != y || x == y))"}]}}}}});
+    let got = errors(&crd(
+        json!([{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": costly}}]),
+    ));
+    assert!(got.iter().any(|e| e.starts_with(
+        "spec.validation.openAPIV3Schema.properties[spec].properties[items].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of"
+    )), "{got:?}");
+}

@@ -94,3 +94,26 @@ fn node_queries_for_apply() {
     assert!(s.node_at(&[Step::Field("spec"), Step::Field("nope")]).is_none());
     assert!(s.node_at(&[Step::Field("spec"), Step::Field("template")]).is_some_and(|n| n.embedded_resource));
 }
+
+#[test]
+fn cel_rules_run_after_schema_validation() {
+    let crd = json!({"spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget"},
+    "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "x-kubernetes-validations": [{"rule": "self.min <= self.max", "message": "min must not exceed max"}],
+                 "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}, "mode": {"type": "string", "enum": ["a"]}}}
+    }}}}]}});
+    let s = Structural::from_crd(&crd, "v1").unwrap_or_else(|e| panic!("{e}"));
+    let obj = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"min": 5, "max": 1}});
+    assert_eq!(errs(&s, &obj), vec![r#"spec: Invalid value: "object": min must not exceed max"#]);
+    let mut blocked = obj.clone();
+    blocked["spec"]["mode"] = json!("b");
+    assert_eq!(
+        errs(&s, &blocked),
+        vec![
+            r#"spec.mode: Unsupported value: "b": supported values: "a""#,
+            "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+        ]
+    );
+    let ok = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"min": 1, "max": 5}});
+    assert!(errs(&s, &ok).is_empty());
+}
