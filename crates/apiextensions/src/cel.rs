@@ -168,6 +168,11 @@ impl RuleTree {
         Self::node(s, true, 1, 0)
     }
 
+    /// Compiles the rules under a node that is not necessarily a resource root.
+    pub fn build_at(s: &Props, resource_root: bool) -> Option<RuleTree> {
+        Self::node(s, resource_root, 1, 0)
+    }
+
     fn node(s: &Props, root: bool, cardinality: u64, depth: usize) -> Option<RuleTree> {
         if depth > crate::props::MAX_SCHEMA_DEPTH {
             return None;
@@ -211,9 +216,14 @@ impl RuleTree {
     /// Field errors of the rules on `obj` (and `old` on update), kube's whole-object
     /// budget shared by all rules.
     pub fn evaluate(&self, obj: &Value, old: Option<&Value>) -> Errors {
+        self.evaluate_at("", obj, old)
+    }
+
+    /// [`RuleTree::evaluate`] with field paths under `path`.
+    pub fn evaluate_at(&self, path: &str, obj: &Value, old: Option<&Value>) -> Errors {
         let mut errs = Errors::new();
         let mut budget = RUNTIME_CEL_COST_BUDGET;
-        let _ = self.walk("", obj, old, &mut budget, &mut errs, 0);
+        let _ = self.walk(path, obj, old, &mut budget, &mut errs, 0);
         errs
     }
 

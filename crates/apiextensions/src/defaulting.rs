@@ -180,6 +180,17 @@ fn prune_defaults_at(node: &mut Props, root: &Props, steps: &mut Vec<Step>, dept
     }
 }
 
+/// The rules of `s` on its default: as an update from the default to itself, then as a
+/// create (kube checks both, for rules with `optionalOldSelf`).
+fn cel_on_default(s: &Props, resource_root: bool, d: &Value, dpath: &str) -> Errors {
+    let Some(tree) = crate::cel::RuleTree::build_at(s, resource_root) else { return Errors::new() };
+    let mut errs = tree.evaluate_at(dpath, d, Some(d));
+    if errs.is_empty() {
+        errs = tree.evaluate_at(dpath, d, None);
+    }
+    errs
+}
+
 /// kube's `ValidateDefaults` of a schema at `path` (its resource root): each default must
 /// validate against its schema, be pruned (when `require_pruned`), and inside `metadata`,
 /// `apiVersion` or `kind` produce valid metadata.
@@ -234,7 +245,11 @@ fn check(
                         &format!("must result in valid metadata: {}", apimachinery::quote::aggregate(&texts)),
                     ));
                 } else {
-                    errs.extend(validate_value(s, &patterns, d, None, &dpath));
+                    let ve = validate_value(s, &patterns, d, None, &dpath);
+                    if ve.is_empty() {
+                        errs.extend(cel_on_default(s, s.x_embedded_resource, d, &dpath));
+                    }
+                    errs.extend(ve);
                 }
             }
         } else {
@@ -253,7 +268,11 @@ fn check(
             if !me.is_empty() {
                 errs.extend(me);
             } else {
-                errs.extend(validate_value(s, &patterns, d, None, &dpath));
+                let ve = validate_value(s, &patterns, d, None, &dpath);
+                if ve.is_empty() {
+                    errs.extend(cel_on_default(s, s.x_embedded_resource, d, &dpath));
+                }
+                errs.extend(ve);
             }
         }
     }
@@ -339,6 +358,30 @@ mod tests {
                 r#"spec.validation.openAPIV3Schema.properties[spec].properties[obj].default: Invalid value: {"a":"x","b":1}: must not have unknown fields"#.to_string(),
                 r#"spec.validation.openAPIV3Schema.properties[spec].properties[replicas].default: Invalid value: "string":  in body must be of type integer: "string""#.to_string(),
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod cel_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_must_pass_their_rules() {
+        let mut e = Vec::new();
+        let s = Props::parse(
+            &json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+                "size": {"type": "integer", "default": 5, "x-kubernetes-validations": [{"rule": "self < 3", "message": "too big"}]}
+            }}}}),
+            "",
+            &mut e,
+        );
+        let got: Vec<String> =
+            validate_defaults("r", &s, true).iter().map(crate::path::error_string).collect();
+        assert_eq!(
+            got,
+            vec![r#"r.properties[spec].properties[size].default: Invalid value: "integer": too big"#]
         );
     }
 }
