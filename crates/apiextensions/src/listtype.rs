@@ -41,12 +41,21 @@ fn value(path: &str, s: &Props, v: &Value, errs: &mut Errors, depth: usize) {
     }
 }
 
-/// Indices of the second occurrence of each repeated element.
+/// Indices of the second occurrence of each repeated element (linear: elements are
+/// keyed by their kind and JSON text, so an int64 `1` and a float64 `1.0` differ as in Go).
 fn non_unique(items: &[Value]) -> Vec<usize> {
+    let mut seen: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(items.len());
     let mut out = Vec::new();
     for (i, x) in items.iter().enumerate() {
-        let earlier = items[..i].iter().filter(|y| *y == x).count();
-        if earlier == 1 {
+        let tag = match x {
+            Value::Number(n) if n.is_i64() || n.is_u64() => 'i',
+            Value::Number(_) => 'f',
+            _ => 'v',
+        };
+        let count = seen.entry(format!("{tag}{}", go_json(x))).or_insert(0);
+        *count += 1;
+        if *count == 2 {
             out.push(i);
         }
     }
