@@ -10,6 +10,7 @@
 //! `spec.selectableFields`.
 
 pub mod gorender;
+mod root;
 pub mod schema;
 mod spec;
 pub mod structural;
