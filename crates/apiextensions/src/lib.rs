@@ -2,7 +2,8 @@
 //! functions over `serde_json::Value`, for the server to call:
 //!
 //! - [`validate_crd`]`(new, old)`: kube's validation of a CRD (`apiextensions.k8s.io/v1`),
-//!   its field errors with kube's messages and paths. [`prepare_for_create`] and
+//!   its field errors with kube's messages and paths; [`validate_crd_status`] for writes to
+//!   its `status`. [`prepare_for_create`] and
 //!   [`prepare_for_update`] are kube's CRD strategy steps that come before it.
 //! - [`Structural`]: one version of a CRD compiled for its custom resources:
 //!   [`Structural::validate`] (schema, metadata, embedded resources, set/map lists, scale
@@ -36,7 +37,7 @@ pub mod scale;
 pub mod structural;
 pub mod validate;
 
-pub use crd::{prepare_for_create, prepare_for_update, validate_crd};
+pub use crd::{prepare_for_create, prepare_for_update, validate_crd, validate_crd_status};
 pub use props::Props;
 pub use structural::{NodeInfo, Step, Structural};
 

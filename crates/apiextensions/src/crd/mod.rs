@@ -65,6 +65,15 @@ pub fn validate_crd(new: &Value, old: Option<&Value>) -> Errors {
     errs
 }
 
+/// kube's `ValidateUpdateCustomResourceDefinitionStatus`: a write to the CRD's `status`
+/// subresource checks `status.acceptedNames`.
+pub fn validate_crd_status(new: &Value) -> Errors {
+    let mut errs = Errors::new();
+    let crd = Crd::from_v1(new, &mut errs);
+    errs.extend(spec::validate_names(&crd.accepted_names, "status.acceptedNames"));
+    errs
+}
+
 fn immutable(errs: &mut Errors, field: &str, new: &str, old: &str) {
     if new != old {
         errs.push(invalid(field, new, "field is immutable"));

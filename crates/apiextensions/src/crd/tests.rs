@@ -231,3 +231,21 @@ fn cel_rules_are_compiled_and_costed() {
         "spec.validation.openAPIV3Schema.properties[spec].properties[items].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of"
     )), "{got:?}");
 }
+
+#[test]
+fn status_writes_check_accepted_names() {
+    let mut c = crd(
+        json!([{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": schema()}}]),
+    );
+    c["status"]["acceptedNames"] = json!({"plural": "Widgets", "kind": "Widget", "listKind": "Widget"});
+    let got: Vec<String> = validate_crd_status(&c).iter().map(error_string).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[0].starts_with(r#"status.acceptedNames.plural: Invalid value: "Widgets": a DNS-1035 label"#),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[1],
+        r#"status.acceptedNames.listKind: Invalid value: "Widget": kind and listKind may not be the same"#
+    );
+}
