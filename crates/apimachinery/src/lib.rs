@@ -5,6 +5,8 @@
 //! Nothing here does I/O; the server, authenticators, authorizers and stores build on it.
 
 pub mod attributes;
+pub mod field;
+pub mod gofmt;
 pub mod gvr;
 pub mod patch;
 pub mod quote;

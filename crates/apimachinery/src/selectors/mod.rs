@@ -7,7 +7,7 @@
 pub mod fields;
 mod label_parser;
 pub mod labels;
-mod validation;
+pub mod validation;
 
 pub use fields::{FieldOperator, FieldRequirement, FieldSelector};
 pub use labels::{LabelSelector, Labels, Operator, Requirement};

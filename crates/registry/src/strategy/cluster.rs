@@ -2,12 +2,12 @@
 //! `pkg/apis/storage/validation`, `pkg/apis/scheduling/validation`,
 //! `pkg/apis/node/validation` and kube-aggregator's `apiregistration/validation`.
 
-use super::causes::{
+use super::common::{array, is_label, is_subdomain, str_at, DNS1123_LABEL_MSG};
+use crate::ResourceType;
+use apimachinery::field::{
     forbidden, immutable, invalid, invalid_number, invalid_rendered, not_supported, required,
     required_because, Errors,
 };
-use super::common::{array, is_label, is_subdomain, str_at, DNS1123_LABEL_MSG};
-use crate::ResourceType;
 use serde_json::Value;
 
 /// kube's `HighestUserDefinablePriority`.

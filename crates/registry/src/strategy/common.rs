@@ -2,8 +2,10 @@
 //! `validation` helpers): names, label selectors and their match against a template, pod
 //! specs and pod templates.
 
-use super::causes::{duplicate, go_string_map, invalid, invalid_rendered, not_supported, required, Errors};
 use crate::ResourceType;
+use apimachinery::field::{
+    duplicate, go_string_map, invalid, invalid_rendered, not_supported, required, Errors,
+};
 use serde_json::{Map, Value};
 
 pub(crate) const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
@@ -63,7 +65,7 @@ pub(crate) fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
 pub(crate) fn validate_name(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
     let name = str_at(obj, "/metadata/name");
     if name.is_empty() {
-        errs.push(super::causes::required_because("metadata.name", "name or generateName is required"));
+        errs.push(apimachinery::field::required_because("metadata.name", "name or generateName is required"));
     } else if rt.group.is_empty() && matches!(rt.kind, "Namespace" | "Service") {
         if !is_label(name) {
             errs.push(invalid("metadata.name", name, DNS1123_LABEL_MSG));

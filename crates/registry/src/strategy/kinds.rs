@@ -4,11 +4,11 @@
 //! `pkg/apis/networking/validation` and `pkg/apis/discovery/validation`. The cluster-wide
 //! configuration kinds are in `cluster`.
 
-use super::causes::{
-    cause, forbidden, immutable, invalid, invalid_rendered, not_supported, required, required_because, Errors,
-};
 use super::common::{array, is_subdomain, qualified_name_errors, str_at, validate_pod_spec};
 use crate::ResourceType;
+use apimachinery::field::{
+    cause, forbidden, immutable, invalid, invalid_rendered, not_supported, required, required_because, Errors,
+};
 use apimachinery::status::CauseType;
 use serde_json::Value;
 

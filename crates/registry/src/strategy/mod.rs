@@ -1,11 +1,10 @@
 //! Per-resource strategy: defaults on create, what an update may change, and validation
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 //!
-//! Modules: `defaults` (defaulting and initial status), `causes` (kube's field-error
-//! texts), `common` (names, selectors, pod specs), `workloads`, `kinds` and `cluster`
-//! (validation per kind), `cron` (CronJob schedules).
+//! Modules: `defaults` (defaulting and initial status), `common` (names, selectors, pod
+//! specs), `workloads`, `kinds` and `cluster` (validation per kind), `cron` (CronJob
+//! schedules). kube's field-error texts come from `apimachinery::field`.
 
-mod causes;
 mod cluster;
 mod common;
 mod cron;

@@ -2,11 +2,11 @@
 //! `pkg/apis/batch/validation`, `pkg/apis/policy/validation` and the ReplicationController
 //! and PodTemplate parts of `pkg/apis/core/validation`.
 
-use super::causes::{
-    forbidden, immutable, invalid, invalid_rendered, nonnegative, not_supported, required, Errors,
-};
 use super::common::{selector_matches, str_at, validate_pod_template, validate_selector_and_template};
 use super::cron;
+use apimachinery::field::{
+    forbidden, immutable, invalid, invalid_rendered, nonnegative, not_supported, required, Errors,
+};
 use serde_json::Value;
 
 const ALWAYS: &[&str] = &["Always"];
@@ -61,7 +61,7 @@ pub(super) fn validate(kind: &str, obj: &Value, errs: &mut Errors) -> bool {
         }
         "ControllerRevision" => {
             if obj.get("data").is_none_or(Value::is_null) {
-                errs.push(super::causes::required_because("data", "data is mandatory"));
+                errs.push(apimachinery::field::required_because("data", "data is mandatory"));
             }
             nonnegative(obj, "/revision", "revision", errs);
         }
@@ -134,7 +134,7 @@ fn validate_replication_controller(obj: &Value, errs: &mut Errors) {
             if !selector_matches(Some(&as_selector), labels) {
                 errs.push(invalid_rendered(
                     "spec.template.metadata.labels",
-                    &super::causes::go_string_map(labels),
+                    &apimachinery::field::go_string_map(labels),
                     "`selector` does not match template `labels`",
                 ));
             }
@@ -172,7 +172,7 @@ fn validate_job(obj: &Value, errs: &mut Errors) {
             if !selector_matches(Some(sel), labels) {
                 errs.push(invalid_rendered(
                     "spec.template.metadata.labels",
-                    &super::causes::go_string_map(labels),
+                    &apimachinery::field::go_string_map(labels),
                     "`selector` does not match template `labels`",
                 ));
             }
@@ -233,7 +233,7 @@ fn validate_pdb(obj: &Value, errs: &mut Errors) {
     for (v, field) in [(min, "spec.minAvailable"), (max, "spec.maxUnavailable")] {
         match v {
             Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n < 0) => {
-                errs.push(super::causes::invalid_number(field, n.as_i64().unwrap_or_default(), "must be greater than or equal to 0"))
+                errs.push(apimachinery::field::invalid_number(field, n.as_i64().unwrap_or_default(), "must be greater than or equal to 0"))
             }
             Some(Value::String(s)) => match s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()) {
                 None => errs.push(invalid(field, s, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")),

@@ -4,39 +4,39 @@
 //! followed by `: <detail>` when there is one. A bad value prints as Go does: strings with
 //! `%q`, numbers and booleans with `%v`, maps of strings as `%#v`.
 
-use apimachinery::quote::go_quote;
-use apimachinery::status::{CauseType, StatusCause};
+use crate::quote::go_quote;
+use crate::status::{CauseType, StatusCause};
 use serde_json::Value;
 
 /// Validation errors of one object, in the order kube reports them.
-pub(crate) type Errors = Vec<StatusCause>;
+pub type Errors = Vec<StatusCause>;
 
-pub(crate) fn cause(reason: CauseType, field: &str, message: String) -> StatusCause {
+pub fn cause(reason: CauseType, field: &str, message: String) -> StatusCause {
     StatusCause { reason, message, field: field.into() }
 }
 
 /// `Required value`.
-pub(crate) fn required(field: &str) -> StatusCause {
+pub fn required(field: &str) -> StatusCause {
     cause(CauseType::FieldValueRequired, field, "Required value".into())
 }
 
 /// `Required value: <detail>`.
-pub(crate) fn required_because(field: &str, detail: &str) -> StatusCause {
+pub fn required_because(field: &str, detail: &str) -> StatusCause {
     cause(CauseType::FieldValueRequired, field, format!("Required value: {detail}"))
 }
 
 /// `Invalid value: "<s>": <detail>`.
-pub(crate) fn invalid(field: &str, value: &str, detail: &str) -> StatusCause {
+pub fn invalid(field: &str, value: &str, detail: &str) -> StatusCause {
     invalid_rendered(field, &go_quote(value), detail)
 }
 
 /// `Invalid value: <n>: <detail>` for a number.
-pub(crate) fn invalid_number(field: &str, value: i64, detail: &str) -> StatusCause {
+pub fn invalid_number(field: &str, value: i64, detail: &str) -> StatusCause {
     invalid_rendered(field, &value.to_string(), detail)
 }
 
 /// `Invalid value: <rendered>: <detail>`, the value already printed as Go would.
-pub(crate) fn invalid_rendered(field: &str, rendered: &str, detail: &str) -> StatusCause {
+pub fn invalid_rendered(field: &str, rendered: &str, detail: &str) -> StatusCause {
     let message = if detail.is_empty() {
         format!("Invalid value: {rendered}")
     } else {
@@ -46,7 +46,7 @@ pub(crate) fn invalid_rendered(field: &str, rendered: &str, detail: &str) -> Sta
 }
 
 /// `Unsupported value: "<v>": supported values: "a", "b"`.
-pub(crate) fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCause {
+pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCause {
     let list = supported.iter().map(|s| go_quote(s)).collect::<Vec<_>>().join(", ");
     cause(
         CauseType::FieldValueNotSupported,
@@ -56,24 +56,75 @@ pub(crate) fn not_supported(field: &str, value: &str, supported: &[&str]) -> Sta
 }
 
 /// `Forbidden: <detail>`.
-pub(crate) fn forbidden(field: &str, detail: &str) -> StatusCause {
+pub fn forbidden(field: &str, detail: &str) -> StatusCause {
     cause(CauseType::FieldValueForbidden, field, format!("Forbidden: {detail}"))
 }
 
+/// `Unsupported value: <rendered>: supported values: "a", "b"`, the value already printed
+/// as Go would (`NotSupported` with a non-string value, e.g. a number against an enum).
+pub fn not_supported_rendered<S: AsRef<str>>(field: &str, rendered: &str, supported: &[S]) -> StatusCause {
+    let message = if supported.is_empty() {
+        format!("Unsupported value: {rendered}")
+    } else {
+        let list = supported.iter().map(|s| go_quote(s.as_ref())).collect::<Vec<_>>().join(", ");
+        format!("Unsupported value: {rendered}: supported values: {list}")
+    };
+    cause(CauseType::FieldValueNotSupported, field, message)
+}
+
+/// `Duplicate value: <rendered>`, the value already printed as Go would.
+pub fn duplicate_rendered(field: &str, rendered: &str) -> StatusCause {
+    cause(CauseType::FieldValueDuplicate, field, format!("Duplicate value: {rendered}"))
+}
+
+/// `TooLong`: `Too long: may not be more than <n> bytes` (`value is too long` when the
+/// maximum is unknown, i.e. negative).
+pub fn too_long(field: &str, max: i64) -> StatusCause {
+    let detail = match max {
+        m if m < 0 => "value is too long".to_string(),
+        1 => "may not be more than 1 byte".to_string(),
+        m => format!("may not be more than {m} bytes"),
+    };
+    cause(CauseType::FieldValueTooLong, field, format!("Too long: {detail}"))
+}
+
+/// `TooMany`: `Too many: <actual>: must have at most <max> items` (the actual count left
+/// out when negative, `has too many items` when the maximum is).
+pub fn too_many(field: &str, actual: i64, max: i64) -> StatusCause {
+    let detail = match max {
+        m if m < 0 => "has too many items".to_string(),
+        1 => "must have at most 1 item".to_string(),
+        m => format!("must have at most {m} items"),
+    };
+    let message =
+        if actual < 0 { format!("Too many: {detail}") } else { format!("Too many: {actual}: {detail}") };
+    cause(CauseType::FieldValueTooMany, field, message)
+}
+
+/// `TypeInvalid`: `Invalid value: <rendered>: <detail>` with kube's `FieldValueTypeInvalid`.
+pub fn type_invalid(field: &str, rendered: &str, detail: &str) -> StatusCause {
+    cause(CauseType::FieldValueTypeInvalid, field, format!("Invalid value: {rendered}: {detail}"))
+}
+
+/// `InternalError`: `Internal error: <detail>`.
+pub fn internal_error(field: &str, detail: &str) -> StatusCause {
+    cause(CauseType::InternalError, field, format!("Internal error: {detail}"))
+}
+
 /// `Duplicate value: "<v>"`.
-pub(crate) fn duplicate(field: &str, value: &str) -> StatusCause {
+pub fn duplicate(field: &str, value: &str) -> StatusCause {
     cause(CauseType::FieldValueDuplicate, field, format!("Duplicate value: {}", go_quote(value)))
 }
 
 /// kube's `ValidateNonnegativeField`: `Invalid value: -1: must be greater than or equal to 0`.
-pub(crate) fn nonnegative(obj: &Value, pointer: &str, field: &str, errs: &mut Errors) {
+pub fn nonnegative(obj: &Value, pointer: &str, field: &str, errs: &mut Errors) {
     if let Some(n) = obj.pointer(pointer).and_then(Value::as_i64).filter(|n| *n < 0) {
         errs.push(invalid_number(field, n, "must be greater than or equal to 0"));
     }
 }
 
 /// `ValidateImmutableField`: `Invalid value: <new>: field is immutable` when the value changed.
-pub(crate) fn immutable(new: &Value, old: &Value, pointer: &str, field: &str, errs: &mut Errors) {
+pub fn immutable(new: &Value, old: &Value, pointer: &str, field: &str, errs: &mut Errors) {
     let (n, o) = (new.pointer(pointer), old.pointer(pointer));
     if n.unwrap_or(&Value::Null) != o.unwrap_or(&Value::Null) {
         errs.push(invalid_rendered(field, &go_value(n), "field is immutable"));
@@ -82,7 +133,7 @@ pub(crate) fn immutable(new: &Value, old: &Value, pointer: &str, field: &str, er
 
 /// A JSON value printed as kube prints a bad value: strings quoted, numbers and booleans
 /// bare, `null` for an absent pointer, a string map as Go's `%#v`, anything else as JSON.
-pub(crate) fn go_value(v: Option<&Value>) -> String {
+pub fn go_value(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "null".into(),
         Some(Value::String(s)) => go_quote(s),
@@ -95,7 +146,7 @@ pub(crate) fn go_value(v: Option<&Value>) -> String {
 
 /// A `map[string]string` as Go's `%#v` prints it: `map[string]string{"a":"b", "c":"d"}`
 /// (keys sorted), `map[string]string(nil)` when absent.
-pub(crate) fn go_string_map(v: Option<&Value>) -> String {
+pub fn go_string_map(v: Option<&Value>) -> String {
     let Some(Value::Object(m)) = v else { return "map[string]string(nil)".into() };
     let mut pairs: Vec<(&String, &str)> =
         m.iter().map(|(k, v)| (k, v.as_str().unwrap_or_default())).collect();

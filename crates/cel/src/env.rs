@@ -1,0 +1,81 @@
+//! kube's CEL environment, built once per process: cel's standard library with
+//! optional types, Kubernetes' libraries (kube-cel: strings, lists, sets, regex, urls,
+//! ip, semver, format, quantity, ...), and the cost-charging functions of
+//! [`crate::cost`]. Every program is parsed with [`parser`] and evaluated in a child
+//! scope of [`base_context`].
+
+use crate::cost;
+use cel::common::types::DYN_TYPE;
+use cel::parser::Parser;
+use cel::{Context, Env, ExecutionError, Program, Value};
+use kube_cel::KubeCelExt;
+use std::sync::{Arc, LazyLock};
+
+struct Base {
+    env: Arc<Env>,
+    context: Context<'static, 'static>,
+}
+
+static BASE: LazyLock<Base> = LazyLock::new(|| {
+    let mut env = kube_cel::env();
+    for (name, id, op) in [
+        (cost::CALL, "kcel_call_dyn", cost::call as cel::common::functions::Function),
+        (cost::ARG, "kcel_arg_dyn", cost::size),
+        (cost::RANGE, "kcel_range_dyn", cost::size),
+    ] {
+        // A fresh environment has none of these names: declaring cannot fail.
+        let declared = env.add_overload(name, id, vec![DYN_TYPE], op);
+        debug_assert!(declared.is_ok(), "{declared:?}");
+    }
+    let env = Arc::new(env);
+    let mut context = Context::with_env(Arc::clone(&env));
+    context.register_all();
+    Base { env, context }
+});
+
+/// The shared root context: functions only, no variables.
+pub(crate) fn base_context() -> &'static Context<'static, 'static> {
+    &BASE.context
+}
+
+/// A parser with the environment's macros and optional syntax
+/// (`.?field`, `[?index]`, `{?key: v}`), nesting bounded by
+/// [`MAX_PARSE_RECURSION_DEPTH`](crate::limits::MAX_PARSE_RECURSION_DEPTH).
+pub(crate) fn parser() -> Parser {
+    BASE.env.parser().max_recursion_depth(crate::limits::MAX_PARSE_RECURSION_DEPTH)
+}
+
+/// Whether a function named `name` exists in the environment, as a global
+/// (`name(..)`) or a member (`x.name(..)`) function. Decided by calling it without
+/// arguments: only an unknown name reports an undeclared reference.
+pub(crate) fn function_exists(name: &str) -> bool {
+    if name.starts_with('@') {
+        return false;
+    }
+    let undeclared = |source: String| -> bool {
+        match BASE.env.compile(&source) {
+            Ok(program) => is_undeclared(&program, name),
+            Err(_) => true,
+        }
+    };
+    // `name` may be qualified (`sets.contains`): both forms parse as calls.
+    !(undeclared(format!("{name}()")) && undeclared(format!("null.{name}()")))
+}
+
+fn is_undeclared(program: &Program, name: &str) -> bool {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    matches!(program.execute(&BASE.context),
+        Err(ExecutionError::UndeclaredReference(n)) if n.as_str() == name || n.as_str() == short)
+}
+
+/// Evaluates `expr` (already rewritten) in a child scope of the base context holding
+/// `vars`.
+pub(crate) fn evaluate(
+    expr: &cel::IdedExpr,
+    vars: &dyn cel::context::VariableResolver,
+) -> Result<Value, ExecutionError> {
+    let base: &Context<'_, '_> = base_context();
+    let mut scope = base.new_inner_scope();
+    scope.set_variable_resolver(vars);
+    Value::resolve(expr, &scope)
+}

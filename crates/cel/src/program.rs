@@ -1,0 +1,242 @@
+//! [`Program`]: an expression compiled once against declared variables, evaluated many
+//! times against an [`Activation`] (the variables' values) under a cost limit.
+
+use crate::check::{self, ResultType};
+use crate::error::{CompileError, EvalError};
+use crate::shape::Shape;
+use crate::{cost, env, estimate, rewrite, value};
+use cel::common::value::{CowVal, Val};
+use cel::objects::OptionalValue;
+use cel::Value;
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// A compiled expression.
+#[derive(Debug)]
+pub struct Program {
+    source: String,
+    checked: cel::IdedExpr,
+    runnable: cel::IdedExpr,
+    result_type: ResultType,
+    estimated_cost: u64,
+}
+
+impl Program {
+    /// Parses and checks `source` with the variables `vars` (name and shape) in scope,
+    /// and estimates its worst-case cost. Errors carry cel-go's text.
+    pub fn compile(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
+        let parsed = check::parse(source)?;
+        let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
+        check::check(source, &parsed, &names)?;
+        let result_type = check::result_type(&parsed.expr);
+        let estimated_cost = estimate::estimate(&parsed.expr, vars);
+        let runnable = rewrite::rewrite(parsed.expr.clone(), &names);
+        Ok(Program {
+            source: source.to_string(),
+            checked: parsed.expr,
+            runnable,
+            result_type,
+            estimated_cost,
+        })
+    }
+
+    /// Like [`compile`](Self::compile), and refuses an expression whose result type is
+    /// known and none of `allowed` (kube's `must evaluate to string` /
+    /// `must evaluate to one of [string list(string)]`).
+    pub fn compile_returning(
+        source: &str,
+        vars: &[(&str, &Shape)],
+        allowed: &[ResultType],
+    ) -> Result<Program, CompileError> {
+        let program = Program::compile(source, vars)?;
+        let t = program.result_type;
+        if t != ResultType::Dyn && !allowed.contains(&t) {
+            let names: Vec<String> = allowed.iter().map(|a| a.declared_name().to_string()).collect();
+            return Err(CompileError::ResultType(match names.as_slice() {
+                [one] => format!("must evaluate to {one}"),
+                many => format!("must evaluate to one of [{}]", many.join(" ")),
+            }));
+        }
+        Ok(program)
+    }
+
+    /// The source text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The result type where the expression makes it plain, `Dyn` otherwise.
+    pub fn result_type(&self) -> ResultType {
+        self.result_type
+    }
+
+    /// The worst-case cost over all values of the declared shapes, in the units of the
+    /// runtime limit.
+    pub fn estimated_cost(&self) -> u64 {
+        self.estimated_cost
+    }
+
+    /// Whether the expression reads the variable `name` (kube: a rule reading `oldSelf`
+    /// is a transition rule).
+    pub fn references(&self, name: &str) -> bool {
+        references(&self.checked, &mut |e| matches!(&e.expr, cel::common::ast::Expr::Ident(n) if n == name))
+    }
+
+    /// Whether the expression reads `<var>.<field>` (or tests it with `has()`).
+    pub fn references_field(&self, var: &str, field: &str) -> bool {
+        use cel::common::ast::Expr;
+        references(&self.checked, &mut |e| match &e.expr {
+            Expr::Select(s) => s.field == field && matches!(&s.operand.expr, Expr::Ident(n) if n == var),
+            Expr::Call(c) if c.func_name == cel::common::ast::operators::OPT_SELECT => {
+                matches!(c.args.as_slice(), [target, f]
+                    if matches!(&target.expr, Expr::Ident(n) if n == var)
+                    && matches!(&f.expr, Expr::Literal(cel::common::ast::LiteralValue::String(s)) if s.inner() == field))
+            }
+            _ => false,
+        })
+    }
+
+    /// Evaluates with the variables of `activation`, failing with
+    /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
+    pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
+        let run = || env::evaluate(&self.runnable, activation);
+        let (result, cost) =
+            cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));
+        if cost > limit {
+            return Err(EvalError::CostLimitExceeded);
+        }
+        match result {
+            Ok(Ok(value)) => Ok(Evaluated { value, cost }),
+            Ok(Err(error)) => Err(EvalError::from_cel(error)),
+            // cel-rust has a few panicking paths; none is known to be reachable from a
+            // checked expression, this keeps one from taking the server down.
+            Err(_) => Err(EvalError::Runtime("internal error evaluating the expression".into())),
+        }
+    }
+}
+
+fn references(e: &cel::IdedExpr, hit: &mut dyn FnMut(&cel::IdedExpr) -> bool) -> bool {
+    use cel::common::ast::{EntryExpr, Expr};
+    if hit(e) {
+        return true;
+    }
+    match &e.expr {
+        Expr::Select(s) => references(&s.operand, hit),
+        Expr::Call(c) => {
+            c.target.as_deref().is_some_and(|t| references(t, hit))
+                || c.args.iter().any(|a| references(a, hit))
+        }
+        Expr::List(l) => l.elements.iter().any(|x| references(x, hit)),
+        Expr::Map(m) => m.entries.iter().any(|en| match &en.expr {
+            EntryExpr::MapEntry(me) => references(&me.key, hit) || references(&me.value, hit),
+            EntryExpr::StructField(f) => references(&f.value, hit),
+        }),
+        Expr::Struct(s) => s.entries.iter().any(|en| match &en.expr {
+            EntryExpr::StructField(f) => references(&f.value, hit),
+            EntryExpr::MapEntry(me) => references(&me.key, hit) || references(&me.value, hit),
+        }),
+        Expr::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result]
+            .into_iter()
+            .any(|x| references(x, hit)),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => false,
+    }
+}
+
+impl ResultType {
+    /// The name kube prints in `must evaluate to ...`.
+    fn declared_name(self) -> &'static str {
+        match self {
+            ResultType::List => "list(string)",
+            other => other.name(),
+        }
+    }
+}
+
+/// The result of an evaluation and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    value: Value,
+    /// Units charged.
+    pub cost: u64,
+}
+
+impl Evaluated {
+    /// The boolean result, if it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The string result, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// CEL's name of the result's type.
+    pub fn type_name(&self) -> &'static str {
+        value::type_name(&self.value)
+    }
+
+    /// The result as JSON (see [`value::to_json`]).
+    pub fn to_json(&self) -> Result<Json, EvalError> {
+        Ok(value::to_json(&self.value)?)
+    }
+}
+
+/// The variables of one evaluation, converted once and shared by every program
+/// evaluated with them.
+#[derive(Default)]
+pub struct Activation {
+    vars: Vec<(String, Box<dyn Val>)>,
+}
+
+impl std::fmt::Debug for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.vars.iter().map(|(n, _)| n)).finish()
+    }
+}
+
+impl Activation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds `name` to `json`, typed by `shape`.
+    pub fn bind(&mut self, name: &str, json: &Json, shape: &Shape) -> Result<&mut Self, EvalError> {
+        let v = value::to_cel(json, shape)?;
+        self.bind_value(name, v)
+    }
+
+    /// Binds `name` to an optional: `optional.of(json)`, or `optional.none()` (kube's
+    /// `oldSelf` of a rule with `optionalOldSelf: true`).
+    pub fn bind_optional(
+        &mut self,
+        name: &str,
+        json: Option<&Json>,
+        shape: &Shape,
+    ) -> Result<&mut Self, EvalError> {
+        let optional = match json {
+            Some(j) => OptionalValue::of(value::to_cel(j, shape)?),
+            None => OptionalValue::none(),
+        };
+        self.bind_value(name, Value::Opaque(Arc::new(optional)))
+    }
+
+    fn bind_value(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
+        let boxed: Box<dyn Val> = v.try_into().map_err(EvalError::from_cel)?;
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_string(), boxed));
+        Ok(self)
+    }
+}
+
+impl cel::context::VariableResolver for Activation {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        self.vars.iter().find(|(n, _)| n == variable).map(|(_, v)| CowVal::Borrowed(v.as_ref()))
+    }
+}

@@ -1,0 +1,220 @@
+//! The cost-charging form of a checked expression: the calls of [`crate::cost`]
+//! inserted where work can repeat (see there for the model). The rewritten expression
+//! evaluates to the same value as the original; the shapes cel-rust recognizes to run
+//! `map` and `filter` in linear time (`@result + [e]`) are kept as they are.
+
+use crate::check::qualified_name;
+use crate::cost::{ARG, CALL, RANGE};
+use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr};
+
+/// Calls left unwrapped: the logical operators, whose operands are charged where they
+/// do work and which themselves do constant work.
+const LOGICAL: &[&str] = &[
+    operators::LOGICAL_AND,
+    operators::LOGICAL_OR,
+    operators::LOGICAL_NOT,
+    operators::CONDITIONAL,
+    operators::NOT_STRICTLY_FALSE,
+];
+
+/// Calls that do not read their arguments whole: projections (index, field, optional
+/// access), `size`, arithmetic and conversions of scalars. Their arguments are not
+/// charged; their result is (when they build one).
+pub(crate) const CONSTANT_TIME: &[&str] = &[
+    operators::INDEX,
+    operators::OPT_INDEX,
+    operators::OPT_SELECT,
+    operators::ADD,
+    operators::SUBSTRACT,
+    operators::MULTIPLY,
+    operators::DIVIDE,
+    operators::MODULO,
+    operators::NEGATE,
+    "size",
+    "orValue",
+    "or",
+    "value",
+    "hasValue",
+    "of",
+    "ofNonZeroValue",
+    "none",
+    "type",
+    "dyn",
+    "int",
+    "uint",
+    "double",
+    "bool",
+];
+
+/// Rewrites `e`; `vars` are the declared variables (a call's target rooted at one is a
+/// value, anything else may be a function namespace such as `sets` or `optional`).
+pub(crate) fn rewrite(e: IdedExpr, vars: &[&str]) -> IdedExpr {
+    let mut r = Rewriter { vars, scopes: Vec::new(), next_id: u64::MAX };
+    r.expr(e)
+}
+
+struct Rewriter<'a> {
+    vars: &'a [&'a str],
+    scopes: Vec<Vec<String>>,
+    next_id: u64,
+}
+
+impl Rewriter<'_> {
+    fn wrap(&mut self, function: &str, e: IdedExpr) -> IdedExpr {
+        self.next_id = self.next_id.saturating_sub(1);
+        IdedExpr {
+            id: self.next_id,
+            expr: Expr::Call(CallExpr { func_name: function.to_string(), target: None, args: vec![e] }),
+        }
+    }
+
+    /// Charges the deep size of an argument or a literal element, unless it is a
+    /// constant (a literal is part of the bounded expression).
+    fn charged(&mut self, e: IdedExpr) -> IdedExpr {
+        let e = self.expr(e);
+        if matches!(e.expr, Expr::Literal(_)) {
+            e
+        } else {
+            self.wrap(ARG, e)
+        }
+    }
+
+    fn is_value(&self, target: &IdedExpr) -> bool {
+        match qualified_name(target) {
+            Some(name) => {
+                let root = name.split('.').next().unwrap_or_default();
+                self.vars.contains(&root) || self.scopes.iter().any(|s| s.iter().any(|v| v == root))
+            }
+            None => true,
+        }
+    }
+
+    fn expr(&mut self, e: IdedExpr) -> IdedExpr {
+        let IdedExpr { id, expr } = e;
+        let expr = match expr {
+            Expr::Call(call) => return self.call(id, call),
+            Expr::Comprehension(c) => Expr::Comprehension(Box::new(self.comprehension(*c))),
+            Expr::Select(mut s) => {
+                s.operand = Box::new(self.expr(*s.operand));
+                Expr::Select(s)
+            }
+            Expr::List(mut l) => {
+                l.elements = l.elements.into_iter().map(|x| self.charged(x)).collect();
+                Expr::List(l)
+            }
+            Expr::Map(mut m) => {
+                for entry in &mut m.entries {
+                    if let EntryExpr::MapEntry(me) = &mut entry.expr {
+                        me.key = self.charged(std::mem::take(&mut me.key));
+                        me.value = self.charged(std::mem::take(&mut me.value));
+                    }
+                }
+                Expr::Map(m)
+            }
+            Expr::Struct(mut s) => {
+                for entry in &mut s.entries {
+                    if let EntryExpr::StructField(f) = &mut entry.expr {
+                        f.value = self.charged(std::mem::take(&mut f.value));
+                    }
+                }
+                Expr::Struct(s)
+            }
+            other @ (Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified) => other,
+        };
+        IdedExpr { id, expr }
+    }
+
+    fn call(&mut self, id: u64, call: CallExpr) -> IdedExpr {
+        let CallExpr { func_name, target, args } = call;
+        let logical = LOGICAL.contains(&func_name.as_str());
+        let reads_arguments = !logical && !CONSTANT_TIME.contains(&func_name.as_str());
+        let target = target.map(|t| {
+            if !self.is_value(&t) {
+                t // a namespace: `sets.contains(..)`, `optional.of(..)`
+            } else if reads_arguments {
+                Box::new(self.charged(*t))
+            } else {
+                Box::new(self.expr(*t))
+            }
+        });
+        let args =
+            args.into_iter().map(|a| if reads_arguments { self.charged(a) } else { self.expr(a) }).collect();
+        let call = IdedExpr { id, expr: Expr::Call(CallExpr { func_name, target, args }) };
+        if logical {
+            call
+        } else {
+            self.wrap(CALL, call)
+        }
+    }
+
+    fn comprehension(&mut self, c: ComprehensionExpr) -> ComprehensionExpr {
+        let ComprehensionExpr {
+            iter_range,
+            iter_var,
+            iter_var2,
+            accu_var,
+            accu_init,
+            loop_cond,
+            loop_step,
+            result,
+        } = c;
+        let range = self.expr(iter_range);
+        let iter_range = self.wrap(RANGE, range);
+        let accu_init = self.expr(accu_init);
+        let mut scope = vec![iter_var.clone(), accu_var.clone()];
+        scope.extend(iter_var2.clone());
+        self.scopes.push(scope);
+        let loop_cond = self.expr(loop_cond);
+        let loop_step = self.step(loop_step, &accu_var);
+        let result = self.expr(result);
+        self.scopes.pop();
+        ComprehensionExpr {
+            iter_range,
+            iter_var,
+            iter_var2,
+            accu_var,
+            accu_init,
+            loop_cond,
+            loop_step,
+            result,
+        }
+    }
+
+    /// A loop step: `accu + [e]` (optionally under `c ? .. : accu`) keeps its shape,
+    /// so that cel-rust appends in place; `e` and `c` are rewritten.
+    fn step(&mut self, e: IdedExpr, accu: &str) -> IdedExpr {
+        let is_accu = |x: &IdedExpr| matches!(&x.expr, Expr::Ident(n) if n == accu);
+        match e.expr {
+            Expr::Call(call)
+                if call.func_name == operators::ADD
+                    && call.target.is_none()
+                    && call.args.len() == 2
+                    && call.args.first().is_some_and(is_accu) =>
+            {
+                let args = call
+                    .args
+                    .into_iter()
+                    .map(|a| match a.expr {
+                        Expr::List(mut l) => {
+                            l.elements = l.elements.into_iter().map(|x| self.charged(x)).collect();
+                            IdedExpr { id: a.id, expr: Expr::List(l) }
+                        }
+                        _ => self.expr(a),
+                    })
+                    .collect();
+                IdedExpr { id: e.id, expr: Expr::Call(CallExpr { args, ..call }) }
+            }
+            Expr::Call(call) if call.func_name == operators::CONDITIONAL => {
+                let CallExpr { func_name, target, args } = call;
+                let args = match <[IdedExpr; 3]>::try_from(args) {
+                    Ok([cond, then, otherwise]) => {
+                        vec![self.expr(cond), self.step(then, accu), self.expr(otherwise)]
+                    }
+                    Err(args) => args.into_iter().map(|a| self.expr(a)).collect(),
+                };
+                IdedExpr { id: e.id, expr: Expr::Call(CallExpr { func_name, target, args }) }
+            }
+            expr => self.expr(IdedExpr { id: e.id, expr }),
+        }
+    }
+}
