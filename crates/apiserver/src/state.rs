@@ -59,7 +59,10 @@ pub fn openapi_documents(catalog: &Catalog) -> openapi::OpenApi {
             namespaced: r.namespaced,
             verbs: r.verbs.iter().map(|v| v.to_string()).collect(),
             subresources: r.subresources.iter().map(|s| s.name.to_string()).collect(),
-            schema: catalog.custom().version(r).map(|v| registry::custom::published_schema(&v)),
+            custom: catalog.custom().version(r).map(|v| openapi::CustomSchemas {
+                v3: v.structural.openapi_v3(),
+                v2: v.structural.openapi_v2(),
+            }),
         })
         .collect();
     openapi::OpenApi::new(&specs)

@@ -3,7 +3,9 @@
 //! like any other (printer columns, short names and categories, the status and scale
 //! subresources, several served versions, cluster scope, watch with resume, pagination,
 //! field selectors), RBAC works for them (a ClusterRole made with `--resource`, aggregation
-//! into `view`, `kubeward who-can`), and deleting the CRD deletes its objects first.
+//! into `view`, `kubeward who-can`), and deleting the CRD deletes its objects first; custom
+//! resources are validated (kube's 422 causes, CEL rules), defaulted and pruned by their
+//! schema, and invalid CRDs are refused with kube's causes.
 
 mod support;
 
@@ -402,4 +404,180 @@ rules:
     let out = support::run(cmd, Duration::from_secs(60));
     assert!(out.ok(), "{out}");
     assert!(out.stdout.contains("jane") && out.stdout.contains("bob"), "{out}");
+}
+
+const GADGETS: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            x-kubernetes-validations:
+            - rule: "self.minReplicas <= self.maxReplicas"
+              message: "minReplicas must not exceed maxReplicas"
+            - rule: "!has(self.name) || self.name.startsWith('g-')"
+              messageExpression: "'name ' + self.name + ' must start with g-'"
+            properties:
+              size: {type: string, enum: [small, large]}
+              name: {type: string, pattern: "^[a-z-]+$", maxLength: 20}
+              minReplicas: {type: integer, minimum: 0, default: 1}
+              maxReplicas: {type: integer, default: 3}
+              port: {x-kubernetes-int-or-string: true}
+              mode: {type: string, default: "auto"}
+              extra:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+              template:
+                type: object
+                x-kubernetes-embedded-resource: true
+                x-kubernetes-preserve-unknown-fields: true
+"#;
+
+fn create_gadget(server: &Server, body: &str, query: &str) -> support::more::Http {
+    server.admin_curl(
+        &format!("/apis/example.com/v1/namespaces/default/gadgets{query}"),
+        &["-X", "POST", "-H", "Content-Type: application/json", "-d", body, "-D", "/dev/stderr"],
+    )
+}
+
+#[test]
+fn custom_resources_are_validated_defaulted_and_pruned_by_their_schema() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    let path = server.file("gadgets.yaml", GADGETS);
+    k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=5s"]);
+        (out.ok(), out.to_string())
+    });
+    assert!(ok, "{out}");
+
+    // Defaults and pruning (unknown fields dropped with a warning; kept under
+    // x-kubernetes-preserve-unknown-fields), int-or-string, an embedded resource.
+    let ok_body = r#"{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g1"},
+        "spec":{"size":"small","port":"http","bogus":1,"extra":{"free":{"form":true}},
+        "template":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"b"}}}}"#;
+    let out = create_gadget(&server, ok_body, "");
+    assert_eq!(out.status, 201, "{out}");
+    assert!(out.out.stderr.contains(r#"unknown field \"spec.bogus\""#), "no warning: {out}");
+    let g = out.json();
+    assert_eq!(g["spec"]["minReplicas"], 1);
+    assert_eq!(g["spec"]["maxReplicas"], 3);
+    assert_eq!(g["spec"]["mode"], "auto");
+    assert_eq!(g["spec"]["port"], "http");
+    assert!(g["spec"].get("bogus").is_none(), "{g}");
+    assert_eq!(g["spec"]["extra"]["free"]["form"], true);
+    assert_eq!(g["spec"]["template"]["data"]["a"], "b");
+
+    // fieldValidation=Strict refuses the unknown field as kube does.
+    let strict = create_gadget(&server, &ok_body.replace("\"g1\"", "\"g2\""), "?fieldValidation=Strict");
+    assert_eq!(strict.status, 400, "{strict}");
+    assert!(strict.body.contains(r#"strict decoding error: unknown field \"spec.bogus\""#), "{strict}");
+
+    // Schema errors: 422 with kube's causes.
+    let bad = r#"{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g3"},
+        "spec":{"size":"huge","name":"Bad_Name","minReplicas":-1,"maxReplicas":"many"}}"#;
+    let out = create_gadget(&server, bad, "");
+    assert_eq!(out.status, 422, "{out}");
+    let status = out.json();
+    assert_eq!(status["reason"], "Invalid");
+    let messages: Vec<String> = status["details"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c["field"].as_str().unwrap_or_default(),
+                c["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let all = messages.join("\n");
+    for expected in [
+        r#"spec.size: Unsupported value: "huge": supported values: "small", "large""#,
+        r#"spec.name: Invalid value: "Bad_Name": spec.name in body should match '^[a-z-]+$'"#,
+        "spec.minReplicas: Invalid value: -1: spec.minReplicas in body should be greater than or equal to 0",
+        r#"spec.maxReplicas: Invalid value: "string": spec.maxReplicas in body must be of type integer: "string""#,
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in\n{all}");
+    }
+    let msg = status["message"].as_str().unwrap_or_default();
+    assert!(msg.starts_with(r#"Gadget.example.com "g3" is invalid: ["#), "{msg}");
+
+    // CEL rules: message and messageExpression, through kubectl.
+    let cel = server.file(
+        "cel.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g4}\nspec: {size: large, name: gadget, minReplicas: 5, maxReplicas: 2}\n",
+    );
+    let out = k.run(&["apply", "-f", cel.to_str().unwrap_or_default()]);
+    assert!(!out.ok(), "{out}");
+    assert!(
+        out.stderr.contains(r#"spec: Invalid value: "object": minReplicas must not exceed maxReplicas"#),
+        "{out}"
+    );
+    assert!(out.stderr.contains("spec: Invalid value: \"object\": name gadget must start with g-"), "{out}");
+
+    // Required.
+    let out = create_gadget(
+        &server,
+        r#"{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g5"},"spec":{}}"#,
+        "",
+    );
+    assert_eq!(out.status, 422, "{out}");
+    assert!(out.body.contains("spec.size: Required value"), "{out}");
+}
+
+#[test]
+fn invalid_crds_are_refused_with_kubes_causes() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    let refuse = |name: &str, crd: String, expected: &str| {
+        let path = server.file(name, &crd);
+        let out = k.run(&["apply", "-f", path.to_str().unwrap_or_default()]);
+        assert!(!out.ok(), "{name} was accepted: {out}");
+        assert!(out.stderr.contains(expected), "{name}: expected {expected:?}: {out}");
+    };
+    refuse(
+        "unknown-type.yaml",
+        GADGETS.replace("size: {type: string, enum: [small, large]}", "size: {type: strnig}"),
+        r#"Unsupported value: "strnig": supported values: "array", "boolean", "integer", "number", "object", "string""#,
+    );
+    refuse(
+        "bad-rule.yaml",
+        GADGETS.replace("self.minReplicas <= self.maxReplicas", "self.minReplicas <= "),
+        "compilation failed",
+    );
+    refuse(
+        "webhook.yaml",
+        GADGETS.replace(
+            "  scope: Namespaced",
+            "  scope: Namespaced\n  conversion:\n    strategy: Webhook\n    webhook:\n      conversionReviewVersions: [v1]\n      clientConfig: {url: \"https://127.0.0.1:1/convert\"}",
+        ),
+        "Webhook conversion is not supported",
+    );
+    refuse(
+        "no-storage.yaml",
+        GADGETS.replace("storage: true", "storage: false"),
+        "must have exactly one version marked as storage version",
+    );
+    refuse(
+        "bad-name.yaml",
+        GADGETS.replace("name: gadgets.example.com", "name: gizmos.example.com"),
+        "must be spec.names.plural+\".\"+spec.group",
+    );
 }

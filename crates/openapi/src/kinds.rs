@@ -92,13 +92,6 @@ pub(crate) fn register_kind(
     )
 }
 
-/// The definition name kube gives a custom resource's kind: the group reversed, then version
-/// and kind (`example.com/v1, Widget` -> `com.example.v1.Widget`).
-pub(crate) fn custom_definition_name(group: &str, version: &str, kind: &str) -> String {
-    let reversed: Vec<&str> = group.split('.').rev().collect();
-    format!("{}.{version}.{kind}", reversed.join("."))
-}
-
 /// The definition name kube gives a kind: `io.k8s.api.<first group label>.<version>.<Kind>`
 /// (`rbac.authorization.k8s.io` lives in package `rbac`).
 pub(crate) fn definition_name(group: &str, version: &str, kind: &str) -> String {

@@ -54,9 +54,17 @@ pub struct ResourceSpec {
     pub verbs: Vec<String>,
     /// Subresources, e.g. `status`, `token`, `log`, `scale`.
     pub subresources: Vec<String>,
-    /// A custom resource's published schema (from its CustomResourceDefinition), used in
-    /// place of a `k8s-openapi` type.
-    pub schema: Option<Value>,
+    /// A custom resource's published schemas (from its CustomResourceDefinition), used in
+    /// place of `k8s-openapi` types.
+    pub custom: Option<CustomSchemas>,
+}
+
+/// The definitions of a custom resource's kind and list, as kube publishes them: `(model
+/// name, schema)` pairs, kind first, in OpenAPI v3 form and in kube's v2 conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomSchemas {
+    pub v3: Vec<(String, Value)>,
+    pub v2: Vec<(String, Value)>,
 }
 
 impl ResourceSpec {
@@ -78,7 +86,7 @@ impl ResourceSpec {
             namespaced,
             verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
             subresources: subresources.iter().map(|s| (*s).to_owned()).collect(),
-            schema: None,
+            custom: None,
         }
     }
 
@@ -135,7 +143,9 @@ impl OpenApi {
         let index = Bytes::from(serde_json::to_vec(&index).unwrap_or_default());
 
         let patches = v2_patch_paths(resources, &catalog);
-        let definitions = v2_schema::definitions(catalog.definitions());
+        let mut v2_defs = catalog.definitions().clone();
+        v2_defs.extend(catalog.v2_overrides().clone());
+        let definitions = v2_schema::definitions(&v2_defs);
         let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION, Some(definitions)).encode_to_vec());
         OpenApi { index, documents, v2 }
     }

@@ -11,7 +11,7 @@ use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
-use crate::kinds::{custom_definition_name, definition_name, register_kind};
+use crate::kinds::{definition_name, register_kind};
 use crate::ResourceSpec;
 
 /// Prefix of every schema reference in an OpenAPI v3 document.
@@ -34,6 +34,8 @@ pub(crate) type Gvk = (String, String, String);
 pub(crate) struct SchemaCatalog {
     definitions: Map<String, Value>,
     kinds: BTreeMap<Gvk, String>,
+    /// Custom resources' definitions in kube's v2 conversion, in place of the converted v3 ones.
+    v2_overrides: Map<String, Value>,
 }
 
 impl SchemaCatalog {
@@ -61,11 +63,18 @@ impl SchemaCatalog {
         let mut aliases: Vec<(String, String, Gvk)> = Vec::new();
         let mut with_list: BTreeSet<Gvk> = BTreeSet::new();
         let mut custom: Vec<(String, Value)> = Vec::new();
+        let mut v2_overrides = Map::new();
         for spec in resources {
-            if let Some(schema) = &spec.schema {
-                let name = custom_definition_name(&spec.group, &spec.version, &spec.kind);
-                kinds.insert((spec.group.clone(), spec.version.clone(), spec.kind.clone()), name.clone());
-                custom.push((name, custom_schema(schema)));
+            if let Some(c) = &spec.custom {
+                let gv = (spec.group.clone(), spec.version.clone());
+                for ((name, schema), kind) in
+                    c.v3.iter().zip([spec.kind.clone(), format!("{}List", spec.kind)])
+                {
+                    kinds.insert((gv.0.clone(), gv.1.clone(), kind), name.clone());
+                    custom.push((name.clone(), schema.clone()));
+                }
+                v2_overrides.extend(c.v2.iter().cloned());
+                continue;
             }
             for (g, v, k) in crate::paths::kinds_of(spec) {
                 let key = (g.clone(), v.clone(), k.clone());
@@ -88,7 +97,6 @@ impl SchemaCatalog {
         }
 
         let mut definitions = generator.take_definitions(false);
-        definitions.extend(custom);
         for (source, name, _) in &aliases {
             if let Some(schema) = definitions.get(source).cloned() {
                 definitions.insert(name.clone(), schema);
@@ -99,6 +107,8 @@ impl SchemaCatalog {
         }
         kube_scalar_shapes(&mut definitions);
         add_patch_extensions(&mut definitions);
+        // Custom resources' schemas are published as kube's CRD builder writes them.
+        definitions.extend(custom);
 
         let mut group_versions = BTreeSet::new();
         for ((g, v, k), name) in &kinds {
@@ -124,7 +134,12 @@ impl SchemaCatalog {
         if let Some(Value::Object(schema)) = definitions.get_mut(STATUS) {
             schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value("", "v1", "Status")]));
         }
-        SchemaCatalog { definitions, kinds }
+        SchemaCatalog { definitions, kinds, v2_overrides }
+    }
+
+    /// Custom resources' v2 definitions.
+    pub(crate) fn v2_overrides(&self) -> &Map<String, Value> {
+        &self.v2_overrides
     }
 
     /// The definition name of a kind (or `<Kind>List`), when known.
@@ -306,33 +321,6 @@ fn add_patch_extensions(definitions: &mut Map<String, Value>) {
             prop.insert("x-kubernetes-patch-merge-key".into(), Value::from(*key));
         }
     }
-}
-
-/// A custom resource's schema as kube publishes it: the CRD's `openAPIV3Schema` with the
-/// type meta and `metadata` properties every object has.
-fn custom_schema(schema: &Value) -> Value {
-    let mut out = schema.clone();
-    if !out.is_object() {
-        out = json!({"type": "object"});
-    }
-    let type_meta = [
-        ("apiVersion", "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"),
-        ("kind", "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"),
-    ];
-    if let Some(o) = out.as_object_mut() {
-        o.entry("type").or_insert_with(|| json!("object"));
-        let props = o.entry("properties").or_insert_with(|| json!({}));
-        if let Some(p) = props.as_object_mut() {
-            for (name, description) in type_meta {
-                p.insert(name.into(), json!({"description": description, "type": "string"}));
-            }
-            p.insert(
-                "metadata".into(),
-                json!({"allOf": [schema_ref(OBJECT_META)], "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"}),
-            );
-        }
-    }
-    out
 }
 
 /// The `<Kind>List` schema kube generates for a listable kind.

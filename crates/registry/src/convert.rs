@@ -70,7 +70,9 @@ pub fn event_to_core(obj: Value) -> Value {
 /// `obj`, as its storage holds it, in `rt`'s serialization.
 pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
     if rt.custom {
-        return with_api_version(obj, rt.api_version());
+        let mut obj = with_api_version(obj, rt.api_version());
+        crate::strategy::default_on_read(rt, &mut obj);
+        return obj;
     }
     if !is_events_v1(rt) {
         return obj;

@@ -13,7 +13,7 @@
 //! The catalog is process-wide (`Catalog::global`): one server per process, as the binary runs.
 
 use crate::catalog::{ResourceType, Subresource, STANDARD_VERBS, STATUS_VERBS};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -28,42 +28,27 @@ pub struct ScalePaths {
     pub label_selector: Option<String>,
 }
 
-/// An `additionalPrinterColumns` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrinterColumn {
-    pub name: String,
-    pub kind: String,
-    pub format: String,
-    pub description: String,
-    pub priority: i64,
-    pub json_path: String,
-}
-
 /// What one served version of a CRD needs beyond its resource type.
 #[derive(Debug)]
 pub struct CustomVersion {
     pub rt: &'static ResourceType,
     /// The CRD's name (`<plural>.<group>`).
     pub crd: String,
-    /// `schema.openAPIV3Schema` as written in the CRD.
-    pub schema: Option<Value>,
-    pub printer_columns: Vec<PrinterColumn>,
+    /// The version as written in the CRD (`spec.versions[i]`), to tell changes apart.
+    pub source: Value,
+    /// The version compiled: validation (schema and CEL rules), defaulting, pruning,
+    /// printer columns, selectable fields, published OpenAPI, list types.
+    pub structural: Arc<apiextensions::Structural>,
     pub scale: Option<ScalePaths>,
     /// `deprecationWarning`, or kube's default text, when `deprecated`.
     pub deprecation_warning: Option<String>,
-}
-
-/// The schema published in OpenAPI for a served version (`{}` when the CRD has none).
-pub fn published_schema(v: &CustomVersion) -> Value {
-    v.schema.clone().unwrap_or_else(|| serde_json::json!({"type": "object"}))
 }
 
 impl CustomVersion {
     fn same_as(&self, other: &CustomVersion) -> bool {
         std::ptr::eq(self.rt, other.rt)
             && self.crd == other.crd
-            && self.schema == other.schema
-            && self.printer_columns == other.printer_columns
+            && self.source == other.source
             && self.scale == other.scale
             && self.deprecation_warning == other.deprecation_warning
     }
@@ -360,34 +345,18 @@ pub fn versions_from_crd(crd: &Value) -> Result<Vec<CustomVersion>, String> {
                 )
                 .collect(),
         };
-        let printer_columns = v
-            .get("additionalPrinterColumns")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-                PrinterColumn {
-                    name: s("name"),
-                    kind: s("type"),
-                    format: s("format"),
-                    description: s("description"),
-                    priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
-                    json_path: s("jsonPath"),
-                }
-            })
-            .collect();
         let deprecation_warning = (v.get("deprecated").and_then(Value::as_bool) == Some(true)).then(|| {
             v.get("deprecationWarning")
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{group}/{version} {kind} is deprecated"))
         });
+        let structural = apiextensions::Structural::from_crd(crd, &version)?;
         out.push(CustomVersion {
             rt: intern(&shape),
             crd: crd_name.clone(),
-            schema: v.pointer("/schema/openAPIV3Schema").cloned(),
-            printer_columns,
+            source: json!({"group": group, "names": names, "version": v}),
+            structural: Arc::new(structural),
             scale,
             deprecation_warning,
         });

@@ -37,9 +37,10 @@ fn normalize(
     obj: &Value,
     warnings: &mut Warnings,
 ) -> Result<Value, StatusError> {
-    let (out, unknown) = rt
+    let (mut out, mut unknown) = rt
         .normalize(obj)
         .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
+    unknown.extend(strategy::prune_and_default(rt, &mut out));
     if !unknown.is_empty() {
         match field_validation(ctx) {
             "Strict" => {
@@ -112,9 +113,16 @@ fn with_warnings(mut resp: Response<Body>, warnings: &Warnings) -> Response<Body
     resp
 }
 
-/// 422 with kube's causes when the object is invalid; `old` is the stored object on update.
-fn invalid(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Result<(), StatusError> {
+/// 422 with kube's causes when the object is invalid; `old` is the stored object on update,
+/// `status_only` a write through the `status` subresource.
+fn invalid(
+    rt: &ResourceType,
+    obj: &Value,
+    old: Option<&Value>,
+    status_only: bool,
+) -> Result<(), StatusError> {
     let causes = match old {
+        Some(old) if status_only => strategy::validate_status_update(rt, obj, old),
         Some(old) => strategy::validate_update(rt, obj, old),
         None => strategy::validate(rt, obj),
     };
@@ -164,7 +172,7 @@ pub async fn create_object(
                 obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
             }
         }
-        invalid(rt, obj, None)?;
+        invalid(rt, obj, None, false)?;
         hooks.check_write(ctx, rt, obj).await?;
         review.object = Some(obj.clone());
         let validated = admit::validate(ctx, &review).await;
@@ -241,7 +249,7 @@ pub async fn persist_update(
     let mut review = admit::request(ctx, rt, Operation::Update, Some(new), Some(old.clone()));
     admit::mutate(ctx, &mut review).await?;
     let new = review.object.take().unwrap_or_default();
-    invalid(rt, &new, Some(&old))?;
+    invalid(rt, &new, Some(&old), status_only)?;
     hooks(rt).check_write(ctx, rt, &new).await?;
     review.object = Some(new.clone());
     admit::validate(ctx, &review).await?;

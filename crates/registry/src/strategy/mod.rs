@@ -9,10 +9,12 @@ mod cluster;
 mod common;
 mod cron;
 mod defaults;
+mod extensions;
 mod kinds;
 mod workloads;
 
 pub use cluster::SYSTEM_PRIORITY_CLASSES;
+pub use extensions::{default_on_read, prune_and_default};
 
 use crate::ResourceType;
 use apimachinery::status::StatusCause;
@@ -85,6 +87,7 @@ pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     }
     defaults::on_create(rt, o);
     defaults::apply(rt, o);
+    extensions::prepare_for_create(rt, obj);
 }
 
 /// Carries over what a client may not change on update, kube's PrepareForUpdate.
@@ -145,10 +148,14 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, statu
     if let Some(n) = new.as_object_mut() {
         defaults::apply(rt, n);
     }
+    extensions::prepare_for_update(rt, new, old, status_only);
 }
 
 /// Field errors of an object about to be stored (empty when valid).
 pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
+    if let Some(errs) = extensions::validate(rt, obj, None, false) {
+        return errs;
+    }
     let mut errs = Vec::new();
     common::validate_name(rt, obj, &mut errs);
     if !workloads::validate(rt.kind, obj, &mut errs) {
@@ -160,10 +167,22 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
 /// Field errors of an update: those of the new object, then the fields kube does not let
 /// an update change (kube's `ValidateUpdate`).
 pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<StatusCause> {
+    if let Some(errs) = extensions::validate(rt, new, Some(old), false) {
+        return errs;
+    }
     let mut errs = validate(rt, new);
     workloads::validate_update(rt.kind, new, old, &mut errs);
     kinds::validate_update(rt, new, old, &mut errs);
     errs
+}
+
+/// Field errors of a write through the `status` subresource: a custom resource's status
+/// against its status schema, a CRD's accepted names; other kinds as any update.
+pub fn validate_status_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<StatusCause> {
+    if let Some(errs) = extensions::validate(rt, new, Some(old), true) {
+        return errs;
+    }
+    validate_update(rt, new, old)
 }
 
 #[cfg(test)]
