@@ -2,14 +2,15 @@
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 //!
 //! Modules: `defaults` (defaulting and initial status), `causes` (kube's field-error
-//! texts), `common` (names, selectors, pod specs), `workloads`, `kinds` and `cluster`
-//! (validation per kind), `cron` (CronJob schedules).
+//! texts), `common` (names, selectors, pod specs), `workloads`, `kinds`, `cluster` and
+//! `flowcontrol` (validation per kind), `cron` (CronJob schedules).
 
 mod causes;
 mod cluster;
 mod common;
 mod cron;
 mod defaults;
+mod flowcontrol;
 mod kinds;
 mod workloads;
 
@@ -30,6 +31,7 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         | ("networking.k8s.io", "NetworkPolicy" | "Ingress" | "IngressClass") => Some("spec"),
         ("", "PodTemplate") => Some("template"),
         ("discovery.k8s.io", "EndpointSlice") => Some(""),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         _ => None,
     }
 }
