@@ -222,7 +222,10 @@ fn every_cluster_starts_with_system_objects() {
 
     // kube's mandatory API Priority and Fairness objects, FlowSchemas by precedence.
     let lines = words(&k.ok(&["get", "flowschemas"]).stdout);
-    assert_eq!(lines[0], "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL", "{lines:?}");
+    assert_eq!(
+        lines[0], "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL",
+        "{lines:?}"
+    );
     assert!(lines[1].starts_with("exempt exempt 1 <none> ") && lines[1].ends_with(" ?"), "{lines:?}");
     assert!(lines[2].starts_with("catch-all catch-all 10000 ByUser "), "{lines:?}");
     let lines = words(&k.ok(&["get", "prioritylevelconfigurations"]).stdout);
