@@ -244,3 +244,37 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_watches_carry_partial_objects_and_bookmarks() {
+        let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
+        let output = Output::Metadata(Metadata { list: false, version: "v1", yaml: false });
+        let enc = Encoder { rt, output };
+        let line = |b: Bytes| serde_json::from_slice::<Value>(&b).expect("event JSON");
+        let mark = line(enc.bookmark(7));
+        assert_eq!(
+            mark,
+            json!({"type": "BOOKMARK", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"resourceVersion": "7", "creationTimestamp": null}}})
+        );
+        let stored = KeyValue {
+            key: "/registry/configmaps/d/a".into(),
+            value: Bytes::from_static(br#"{"metadata":{"name":"a"},"data":{"k":"v"}}"#),
+            create_revision: 3,
+            mod_revision: 4,
+        };
+        let ev = line(enc.event_stored("MODIFIED", &stored).expect("event"));
+        assert_eq!(
+            ev,
+            json!({"type": "MODIFIED", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"resourceVersion": "4", "name": "a"}}})
+        );
+        let full = Encoder { rt, output: Output::Json };
+        assert_eq!(line(full.event_stored("ADDED", &stored).expect("event"))["object"]["data"]["k"], "v");
+        assert_eq!(line(full.bookmark(7))["object"]["kind"], "ConfigMap");
+    }
+}
