@@ -1,5 +1,6 @@
 //! Objects every cluster starts with: the system namespaces, kube's default RBAC roles
-//! and bindings, the system PriorityClasses, a local APIService per served group-version
+//! and bindings, the system PriorityClasses, the mandatory FlowSchemas and
+//! PriorityLevelConfigurations, a local APIService per served group-version
 //! (registry/src/bootstrap.rs), and the admin binding of `kubeward up`. Missing ones are
 //! created at every start; existing ones are left as they are.
 
@@ -41,6 +42,9 @@ pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), St
         ensure_object(state, obj).await?;
     }
     for obj in registry::bootstrap::system_priority_classes() {
+        ensure_object(state, obj).await?;
+    }
+    for obj in registry::bootstrap::mandatory_flow_control() {
         ensure_object(state, obj).await?;
     }
     for obj in registry::bootstrap::local_api_services(state.catalog) {

@@ -93,8 +93,8 @@ fn negotiate(info: &RequestInfo, req: &Request<Incoming>) -> Result<Output, Stat
     let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
     negotiate::output(accept).or((!info.is_resource_request).then_some(Output::Json)).ok_or_else(|| {
         StatusError::not_acceptable(format!(
-            "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io; got {}",
-            accept.unwrap_or_default()
+            "only the following media types are accepted: {}",
+            negotiate::ACCEPTED_MEDIA_TYPES
         ))
     })
 }

@@ -17,6 +17,7 @@ pub mod informer;
 pub mod negotiate;
 pub mod nonresource;
 pub mod objects;
+pub mod partial;
 pub mod response;
 pub mod rest;
 pub mod reviews;

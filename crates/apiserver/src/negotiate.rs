@@ -1,5 +1,17 @@
-//! Content negotiation: walks the Accept list in order, as kube does, and falls through
-//! to plain JSON; never answers 406 when any acceptable entry is present.
+//! Content negotiation, as kube's `negotiation.NegotiateOutputMediaType` with a resource
+//! endpoint's restrictions (`RequestScope.AllowsMediaTypeTransform`): the Accept clauses in
+//! order of preference (q, then a concrete type before a wildcard, else as written), each
+//! tried against the media types kubeward writes (JSON, then YAML); the first clause whose
+//! parameters the endpoint allows wins, and when none does the answer is 406.
+//!
+//! Parameters: `as`, `g` and `v` ask for the object converted to a meta.k8s.io kind:
+//! `Table` (v1 or v1beta1, in JSON), `PartialObjectMetadata` and `PartialObjectMetadataList`
+//! (v1 or v1beta1, in JSON or YAML); any other conversion skips the clause. `stream` must be
+//! `watch` on JSON, `sv` must be `v1`; other parameters are ignored, as kube ignores them.
+//!
+//! Not written (so such a clause is skipped and the next one tried): the protobuf media type
+//! (`application/vnd.kubernetes.protobuf`, read on input only), and Tables in YAML (kube
+//! writes them; no client asks).
 
 /// A representation the server can produce for an object or list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,7 +20,65 @@ pub enum Output {
     Yaml,
     /// meta.k8s.io Table, in the given version (`v1` or `v1beta1`).
     Table(&'static str),
+    /// meta.k8s.io PartialObjectMetadata or PartialObjectMetadataList.
+    Metadata(Metadata),
 }
+
+impl Output {
+    /// Whether errors and objects are written as YAML.
+    pub fn is_yaml(self) -> bool {
+        matches!(self, Output::Yaml | Output::Metadata(Metadata { yaml: true, .. }))
+    }
+}
+
+/// A metadata-only answer (`as=PartialObjectMetadata` or `as=PartialObjectMetadataList`):
+/// the objects' full metadata, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    /// `PartialObjectMetadataList` (for lists) rather than `PartialObjectMetadata`.
+    pub list: bool,
+    /// The meta.k8s.io version, `v1` or `v1beta1`.
+    pub version: &'static str,
+    /// Encoded as YAML rather than JSON.
+    pub yaml: bool,
+}
+
+impl Metadata {
+    /// The kind of one object: `PartialObjectMetadata` (also inside the list kind).
+    pub const ITEM_KIND: &'static str = "PartialObjectMetadata";
+    /// The list kind.
+    pub const LIST_KIND: &'static str = "PartialObjectMetadataList";
+
+    /// The kind asked for.
+    pub fn kind(&self) -> &'static str {
+        if self.list {
+            Self::LIST_KIND
+        } else {
+            Self::ITEM_KIND
+        }
+    }
+
+    /// `meta.k8s.io/<version>`.
+    pub fn api_version(&self) -> &'static str {
+        match self.version {
+            "v1beta1" => "meta.k8s.io/v1beta1",
+            _ => "meta.k8s.io/v1",
+        }
+    }
+}
+
+/// The media types kubeward writes, in kube's order of preference for wildcards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Json,
+    Yaml,
+}
+
+const SERVED: [(Served, &str, &str); 2] =
+    [(Served::Json, "application", "json"), (Served::Yaml, "application", "yaml")];
+
+/// The media types named in a 406, as kube's `NewNotAcceptableError` lists its serializers.
+pub const ACCEPTED_MEDIA_TYPES: &str = "application/json, application/yaml";
 
 /// A representation of `/api` and `/apis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,70 +87,112 @@ pub enum DiscoveryOutput {
     Aggregated(&'static str),
 }
 
-struct MediaRange<'a> {
-    essence: String,
+/// One clause of an Accept header.
+struct Clause<'a> {
+    typ: String,
+    subtype: String,
+    q: f32,
     params: Vec<(&'a str, &'a str)>,
 }
 
-impl MediaRange<'_> {
+impl Clause<'_> {
     fn param(&self, key: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v)
     }
+
+    fn matches(&self, typ: &str, subtype: &str) -> bool {
+        (self.typ == typ && (self.subtype == subtype || self.subtype == "*"))
+            || (self.typ == "*" && self.subtype == "*")
+    }
 }
 
-fn parse(accept: &str) -> Vec<MediaRange<'_>> {
-    accept
+/// The clauses of an Accept header, most preferred first (goautoneg's `ParseAccept` order:
+/// higher q, then a concrete type or subtype before a wildcard; ties keep their order).
+fn parse(accept: &str) -> Vec<Clause<'_>> {
+    let mut clauses: Vec<Clause<'_>> = accept
         .split(',')
         .filter_map(|part| {
             let mut it = part.split(';');
-            let essence = it.next()?.trim().to_ascii_lowercase();
-            if essence.is_empty() {
-                return None;
+            let media = it.next()?.trim().to_ascii_lowercase();
+            let (typ, subtype) = match media.split_once('/') {
+                Some((t, s)) if !t.is_empty() && !s.is_empty() => {
+                    (t.trim().to_string(), s.trim().to_string())
+                }
+                _ if media == "*" => ("*".to_string(), "*".to_string()),
+                _ => return None,
+            };
+            let mut q = 1.0f32;
+            let mut params = Vec::new();
+            for (k, v) in it.filter_map(|p| p.split_once('=')) {
+                let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+                if k == "q" {
+                    q = v.parse().unwrap_or(1.0);
+                } else {
+                    params.push((k, v));
+                }
             }
-            let params = it
-                .filter_map(|p| p.split_once('='))
-                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
-                .filter(|(k, _)| *k != "q")
-                .collect();
-            Some(MediaRange { essence, params })
+            Some(Clause { typ, subtype, q, params })
         })
-        .collect()
+        .collect();
+    let rank = |c: &Clause<'_>| (c.typ == "*", c.subtype == "*");
+    // `sort_by` is stable: equally preferred clauses keep the client's order.
+    clauses.sort_by(|a, b| b.q.total_cmp(&a.q).then_with(|| rank(a).cmp(&rank(b))));
+    clauses
+}
+
+/// What one clause, matched to a served media type, asks for; `None` when the endpoint
+/// does not allow its parameters (kube's `acceptMediaTypeOptions`).
+fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
+    if let Some(stream) = c.param("stream").filter(|s| !s.is_empty()) {
+        // YAML has no stream serializer; JSON streams only watch events.
+        if served == Served::Yaml || stream != "watch" {
+            return None;
+        }
+    }
+    if c.param("sv").is_some_and(|sv| !sv.is_empty() && sv != "v1") {
+        return None;
+    }
+    let (kind, group, version) = (c.param("as"), c.param("g"), c.param("v"));
+    if kind.is_none() && group.is_none() && version.is_none() {
+        return Some(match served {
+            Served::Json => Output::Json,
+            Served::Yaml => Output::Yaml,
+        });
+    }
+    let version = match (group, version) {
+        (Some("meta.k8s.io"), Some("v1")) => "v1",
+        (Some("meta.k8s.io"), Some("v1beta1")) => "v1beta1",
+        _ => return None,
+    };
+    let yaml = served == Served::Yaml;
+    match kind? {
+        "Table" if !yaml => Some(Output::Table(version)),
+        "PartialObjectMetadata" => Some(Output::Metadata(Metadata { list: false, version, yaml })),
+        "PartialObjectMetadataList" => Some(Output::Metadata(Metadata { list: true, version, yaml })),
+        _ => None,
+    }
 }
 
 /// The output for a resource request, or None when nothing acceptable was offered (406).
 pub fn output(accept: Option<&str>) -> Option<Output> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Output::Json) };
-    for m in parse(accept) {
-        let json_like = matches!(m.essence.as_str(), "application/json" | "application/*" | "*/*");
-        if json_like {
-            match m.param("as") {
-                None => return Some(Output::Json),
-                Some("Table") if m.param("g") == Some("meta.k8s.io") => match m.param("v") {
-                    Some("v1") => return Some(Output::Table("v1")),
-                    Some("v1beta1") => return Some(Output::Table("v1beta1")),
-                    _ => continue,
-                },
-                // PartialObjectMetadata and other transformations are not offered.
-                Some(_) => continue,
-            }
-        }
-        if matches!(m.essence.as_str(), "application/yaml" | "application/x-yaml" | "text/yaml")
-            && m.params.is_empty()
-        {
-            return Some(Output::Yaml);
-        }
-    }
-    None
+    parse(accept).iter().find_map(|clause| {
+        SERVED
+            .iter()
+            .filter(|(_, typ, subtype)| clause.matches(typ, subtype))
+            .find_map(|(served, _, _)| accept_clause(clause, *served))
+    })
 }
 
 /// The form of discovery documents the client asked for.
 pub fn discovery_output(accept: Option<&str>) -> DiscoveryOutput {
-    for m in parse(accept.unwrap_or_default()) {
-        if m.essence == "application/json"
-            && m.param("g") == Some("apidiscovery.k8s.io")
-            && m.param("as") == Some("APIGroupDiscoveryList")
+    for c in parse(accept.unwrap_or_default()) {
+        if c.typ == "application"
+            && c.subtype == "json"
+            && c.param("g") == Some("apidiscovery.k8s.io")
+            && c.param("as") == Some("APIGroupDiscoveryList")
         {
-            match m.param("v") {
+            match c.param("v") {
                 Some("v2") => return DiscoveryOutput::Aggregated("v2"),
                 Some("v2beta1") => return DiscoveryOutput::Aggregated("v2beta1"),
                 _ => {}
@@ -96,6 +208,8 @@ mod tests {
 
     const TBL: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
     const AGG2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    const META: Metadata = Metadata { list: false, version: "v1", yaml: false };
+    const META_LIST: Metadata = Metadata { list: true, version: "v1", yaml: false };
 
     #[test]
     fn kubectl_accept_headers() {
@@ -113,5 +227,59 @@ mod tests {
             DiscoveryOutput::Aggregated("v2beta1")
         );
         assert_eq!(discovery_output(Some("application/json, */*")), DiscoveryOutput::Legacy);
+    }
+
+    #[test]
+    fn metadata_clients_get_partial_object_metadata() {
+        // kube-rs's get_metadata / watch_metadata and list_metadata.
+        let kube_rs = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(output(Some(kube_rs)), Some(Output::Metadata(META)));
+        let kube_rs_list = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(output(Some(kube_rs_list)), Some(Output::Metadata(META_LIST)));
+        // client-go's metadata client: protobuf first (not written), then JSON.
+        let client_go = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+        assert_eq!(output(Some(client_go)), Some(Output::Metadata(META_LIST)));
+        let beta = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1";
+        assert_eq!(output(Some(beta)), Some(Output::Metadata(Metadata { version: "v1beta1", ..META })));
+        let yaml = "application/yaml;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(output(Some(yaml)), Some(Output::Metadata(Metadata { yaml: true, ..META })));
+        assert!(Output::Metadata(Metadata { yaml: true, ..META }).is_yaml());
+        // A wildcard is JSON first.
+        let any = "*/*;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(output(Some(any)), Some(Output::Metadata(META)));
+    }
+
+    #[test]
+    fn conversions_the_server_does_not_write_skip_the_clause() {
+        for accept in [
+            "application/json;as=Foo;g=meta.k8s.io;v=v1",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",
+            "application/json;as=PartialObjectMetadata;g=apps;v=v1",
+            "application/json;as=PartialObjectMetadata",
+            "application/json;g=meta.k8s.io;v=v1",
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            "application/vnd.kubernetes.protobuf",
+            "application/yaml;as=Table;g=meta.k8s.io;v=v1",
+            "application/yaml;stream=watch",
+            "application/json;stream=other",
+            "application/json;sv=v2",
+        ] {
+            assert_eq!(output(Some(accept)), None, "{accept}");
+        }
+        assert_eq!(
+            output(Some("application/json;as=Foo;g=meta.k8s.io;v=v1,application/yaml")),
+            Some(Output::Yaml)
+        );
+        assert_eq!(output(Some("application/json;stream=watch;pretty=1;export=1")), Some(Output::Json));
+    }
+
+    #[test]
+    fn preference_follows_q_then_specificity() {
+        assert_eq!(output(Some("application/json;q=0.5,application/yaml")), Some(Output::Yaml));
+        assert_eq!(output(Some("*/*,application/yaml")), Some(Output::Yaml));
+        assert_eq!(output(Some("application/*,application/yaml")), Some(Output::Yaml));
+        assert_eq!(output(Some("application/yaml,application/json")), Some(Output::Yaml));
+        assert_eq!(output(Some("application/*")), Some(Output::Json));
+        assert_eq!(output(Some("*")), Some(Output::Json));
     }
 }

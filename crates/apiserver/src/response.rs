@@ -1,6 +1,7 @@
 //! Building responses: objects in the negotiated format, Status errors, streaming bodies.
 
-use crate::negotiate::Output;
+use crate::negotiate::{Metadata, Output};
+use crate::partial;
 use apimachinery::status::go_json;
 use apimachinery::StatusError;
 use bytes::Bytes;
@@ -36,10 +37,10 @@ pub fn bytes_response(status: u16, content_type: &str, bytes: impl Into<Bytes>) 
 /// Serializes a value in the negotiated format (Tables are built by the caller).
 pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
     match out {
-        Output::Yaml => {
+        out if out.is_yaml() => {
             ("application/yaml", apimachinery::yaml::to_string(v).unwrap_or_default().into_bytes())
         }
-        Output::Json | Output::Table(_) => {
+        _ => {
             let mut s = go_json(v);
             s.push('\n');
             ("application/json", s.into_bytes())
@@ -58,9 +59,10 @@ pub fn json(status: u16, v: &Value) -> Response<Body> {
 
 /// A Status error as kube writes it: HTTP code = Status code, Retry-After when set.
 pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
-    let mut resp = match out {
-        Output::Yaml => object(err.code, &err.to_value(), Output::Yaml),
-        _ => bytes_response(err.code, "application/json", err.to_json()),
+    let mut resp = if out.is_yaml() {
+        object(err.code, &err.to_value(), Output::Yaml)
+    } else {
+        bytes_response(err.code, "application/json", err.to_json())
     };
     if let Some(d) = &err.details {
         if d.retry_after_seconds > 0 {
@@ -70,9 +72,12 @@ pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
     resp
 }
 
-/// One object in the negotiated output (a one-row Table when a Table was asked for).
+/// One object in the negotiated output (a one-row Table when a Table was asked for, its
+/// metadata alone for `PartialObjectMetadata`, kube's 406 for `PartialObjectMetadataList`).
 pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output) -> Response<Body> {
     match out {
+        Output::Metadata(m) if m.list => status_error(&partial::mismatch(rt, m), out),
+        Output::Metadata(m) => object(status, &partial::item_value(obj, m), out),
         Output::Table(v) => {
             let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
             let mut t = registry::table::table(
@@ -88,6 +93,15 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
     }
 }
 
+/// A list's metadata: its revision and the continue token of the next page.
+fn list_meta(rv: u64, cont: Option<String>) -> Value {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    meta
+}
+
 /// A JSON list assembled from stored bytes, without parsing the items.
 pub fn raw_list_response(
     rt: &ResourceType,
@@ -95,10 +109,7 @@ pub fn raw_list_response(
     rv: u64,
     cont: Option<String>,
 ) -> Response<Body> {
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if let Some(c) = cont {
-        meta["continue"] = json!(c);
-    }
+    let meta = list_meta(rv, cont);
     let head = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta});
     let head = apimachinery::status::go_json(&head);
     let total: usize = items.iter().map(|kv| kv.value.len() + 48).sum();
@@ -118,7 +129,20 @@ pub fn raw_list_response(
     bytes_response(200, "application/json", body)
 }
 
-/// A list in the negotiated output.
+/// A JSON `PartialObjectMetadataList` assembled from stored bytes: only each item's
+/// metadata is read.
+pub fn raw_metadata_list_response(
+    items: &[KeyValue],
+    rv: u64,
+    cont: Option<String>,
+    m: Metadata,
+) -> Response<Body> {
+    let mut body = partial::list_bytes(items, &list_meta(rv, cont), m);
+    body.push(b'\n');
+    bytes_response(200, "application/json", body)
+}
+
+/// A list in the negotiated output (kube's 406 for `PartialObjectMetadata`).
 pub fn list_response(
     rt: &ResourceType,
     items: Vec<Value>,
@@ -126,11 +150,10 @@ pub fn list_response(
     cont: Option<String>,
     out: Output,
 ) -> Response<Body> {
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if let Some(c) = cont {
-        meta["continue"] = json!(c);
-    }
+    let meta = list_meta(rv, cont);
     match out {
+        Output::Metadata(m) if !m.list => status_error(&partial::mismatch(rt, m), out),
+        Output::Metadata(m) => object(200, &partial::list_value(&items, meta, m), out),
         Output::Table(v) => {
             let mut t = registry::table::table(rt, &items, meta, chrono::Utc::now());
             t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));

@@ -2,7 +2,8 @@
 //! (tests/manifests/kinds.yaml) created and read back with kube's printer columns; kube's
 //! 422s for an unparsable CronJob schedule, a Job with an invalid template and a StatefulSet
 //! whose selector does not match its template; what every cluster starts with (the system
-//! PriorityClasses, the local APIServices, ComponentStatus); a Service's status; events.k8s.io
+//! PriorityClasses, the local APIServices, ComponentStatus, kube's mandatory FlowSchemas and
+//! PriorityLevelConfigurations); a Service's status; events.k8s.io
 //! and core Events as one object; `kubectl explain` of the new kinds; and a
 //! SubjectAccessReview created with client-side validation on (kubectl 1.32 and 1.27, which
 //! validate it against /openapi/v2).
@@ -41,7 +42,7 @@ fn new_kinds_print_kubes_columns() {
     let server = Server::start();
     let Some(k) = kubectl(&server, VERSION) else { return };
     let out = k.ok(&["create", "-f", MANIFEST]);
-    assert_eq!(out.stdout.lines().count(), 23, "{out}");
+    assert_eq!(out.stdout.lines().count(), 25, "{out}");
 
     // (resource, name, header, start of the row after the name's column)
     let expected: &[(&str, &str, &str, &str)] = &[
@@ -96,6 +97,18 @@ fn new_kinds_print_kubes_columns() {
             "v1beta1.metrics.k8s.io",
             "NAME SERVICE AVAILABLE AGE",
             "v1beta1.metrics.k8s.io kube-system/metrics-server False (NotProxied)",
+        ),
+        (
+            "prioritylevelconfigurations",
+            "pl1",
+            "NAME TYPE NOMINALCONCURRENCYSHARES QUEUES HANDSIZE QUEUELENGTHLIMIT AGE",
+            "pl1 Limited 10 16 4 50",
+        ),
+        (
+            "flowschemas",
+            "fs1",
+            "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL",
+            "fs1 pl1 500 ByNamespace",
         ),
     ];
     for (resource, name, header, row) in expected {
@@ -206,6 +219,22 @@ fn every_cluster_starts_with_system_objects() {
     assert_eq!(apps["spec"]["groupPriorityMinimum"], 17800, "{apps}");
     assert_eq!(apps["spec"]["versionPriority"], 15, "{apps}");
     assert_eq!(apps["spec"]["service"], Value::Null, "{apps}");
+
+    // kube's mandatory API Priority and Fairness objects, FlowSchemas by precedence.
+    let lines = words(&k.ok(&["get", "flowschemas"]).stdout);
+    assert_eq!(
+        lines[0], "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL",
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("exempt exempt 1 <none> ") && lines[1].ends_with(" ?"), "{lines:?}");
+    assert!(lines[2].starts_with("catch-all catch-all 10000 ByUser "), "{lines:?}");
+    let lines = words(&k.ok(&["get", "prioritylevelconfigurations"]).stdout);
+    assert_eq!(lines[0], "NAME TYPE NOMINALCONCURRENCYSHARES QUEUES HANDSIZE QUEUELENGTHLIMIT AGE");
+    assert!(lines[1].starts_with("catch-all Limited 5 <none> <none> <none> "), "{lines:?}");
+    assert!(lines[2].starts_with("exempt Exempt <none> <none> <none> <none> "), "{lines:?}");
+    let fs = get_json(&k, &["flowschema", "exempt"]);
+    assert_eq!(fs["metadata"]["annotations"]["apf.kubernetes.io/autoupdate-spec"], "true", "{fs}");
+    assert_eq!(fs["spec"]["rules"][0]["subjects"][0]["group"]["name"], "system:masters", "{fs}");
 
     let out = k.ok(&["get", "componentstatuses"]);
     assert_eq!(words(&out.stdout), ["NAME STATUS MESSAGE ERROR", "etcd-0 Healthy ok"], "{out}");

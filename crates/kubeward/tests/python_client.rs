@@ -57,5 +57,7 @@ fn python_client_serves_the_builtin_kinds() {
         .assert_stdout_contains("batch: job cronjob")
         .assert_stdout_contains("core: replicationcontroller persistentvolume persistentvolumeclaim podtemplate componentstatus service-status")
         .assert_stdout_contains("events: events.k8s.io and core v1 share storage")
-        .assert_stdout_contains("groups: policy networking storage scheduling node discovery apiregistration");
+        .assert_stdout_contains("groups: policy networking storage scheduling node discovery apiregistration")
+        .assert_stdout_contains(r#"catch-all 422: PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io "catch-all" is invalid"#)
+        .assert_stdout_contains("flowcontrol: flowschema prioritylevelconfiguration");
 }

@@ -5,7 +5,7 @@
 
 use k8s_openapi::api::{
     admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core,
-    discovery, events, networking, node, policy, rbac, scheduling, storage,
+    discovery, events, flowcontrol, networking, node, policy, rbac, scheduling, storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -89,6 +89,8 @@ pub(crate) fn register_kind(
         ("node.k8s.io", "v1", "RuntimeClass") => node::v1::RuntimeClass,
         ("apiregistration.k8s.io", "v1", "APIService") => apiregistration::v1::APIService,
         ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => apiextensions::CustomResourceDefinition,
+        ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema") => flowcontrol::v1::FlowSchema,
+        ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration") => flowcontrol::v1::PriorityLevelConfiguration,
     )
 }
 

@@ -59,6 +59,48 @@ pub fn system_priority_classes() -> Vec<Value> {
         .collect()
 }
 
+/// kube's mandatory API Priority and Fairness configuration (k8s.io/apiserver
+/// `pkg/apis/flowcontrol/bootstrap/default.go`), priority levels first as kube's ensurer
+/// creates them: the `exempt` and `catch-all` PriorityLevelConfigurations and the FlowSchemas
+/// of the same names, with kube's specs and its `apf.kubernetes.io/autoupdate-spec`
+/// annotation. kube's suggested objects (`global-default`, `system-nodes`, ...) are not
+/// created. kubeward stores them and does not enforce them (see `resources/flowcontrol.rs`).
+pub fn mandatory_flow_control() -> Vec<Value> {
+    let meta =
+        |name: &str| json!({"name": name, "annotations": {"apf.kubernetes.io/autoupdate-spec": "true"}});
+    let level = |name: &str, spec: Value| {
+        json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
+            "metadata": meta(name), "spec": spec})
+    };
+    let everything = json!([{
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": true, "namespaces": ["*"]}],
+        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+    }]);
+    let schema = |name: &str, precedence: i64, distinguisher: Option<&str>, groups: &[&str]| {
+        let mut rules = everything.clone();
+        rules[0]["subjects"] =
+            groups.iter().map(|g| json!({"kind": "Group", "group": {"name": g}})).collect::<Vec<_>>().into();
+        let mut spec = json!({"priorityLevelConfiguration": {"name": name}, "matchingPrecedence": precedence, "rules": rules});
+        if let Some(d) = distinguisher {
+            spec["distinguisherMethod"] = json!({"type": d});
+        }
+        json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": meta(name), "spec": spec})
+    };
+    vec![
+        level(
+            "exempt",
+            json!({"type": "Exempt", "exempt": {"nominalConcurrencyShares": 0, "lendablePercent": 0}}),
+        ),
+        level(
+            "catch-all",
+            json!({"type": "Limited", "limited": {"nominalConcurrencyShares": 5, "lendablePercent": 0,
+                "limitResponse": {"type": "Reject"}}}),
+        ),
+        schema("exempt", 1, None, &["system:masters"]),
+        schema("catch-all", 10000, Some("ByUser"), &["system:unauthenticated", "system:authenticated"]),
+    ]
+}
+
 /// One APIService per served group-version, without `spec.service` (served locally). kube
 /// registers none for apiregistration.k8s.io itself, nor for a group-version it has no
 /// priority for.
@@ -100,6 +142,16 @@ mod tests {
         let pc = c.lookup("scheduling.k8s.io", "v1", "priorityclasses").unwrap();
         for p in system_priority_classes() {
             assert!(strategy::validate(pc, &p).is_empty(), "{p}");
+        }
+        for mut o in mandatory_flow_control() {
+            let kind = o["kind"].as_str().unwrap_or_default().to_string();
+            let rt = c.by_kind("flowcontrol.apiserver.k8s.io", &kind).unwrap();
+            let (typed, dropped) = rt.normalize(&o).unwrap();
+            assert!(dropped.is_empty(), "{dropped:?}");
+            // kube's defaulting changes nothing in them (its internalbootstrap tests say so).
+            strategy::prepare_for_create(rt, &mut o, "2026-01-01T00:00:00Z");
+            assert_eq!(o["spec"], typed["spec"], "{kind}");
+            assert!(strategy::validate(rt, &o).is_empty(), "{o}: {:?}", strategy::validate(rt, &o));
         }
     }
 }

@@ -51,9 +51,41 @@ pub(crate) fn raw_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The stored object's `metadata` alone as JSON bytes, with its resourceVersion spliced in:
+/// the rest of the object is skipped, not parsed into values. `None` for a value not in the
+/// stored layout.
+pub(crate) fn metadata_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
+    // The metadata object starts at the `{` that ends META_PREFIX.
+    let start = META_PREFIX.len() - 1;
+    let from_meta = kv.value.get(start..)?;
+    let mut values = serde_json::Deserializer::from_slice(from_meta).into_iter::<serde::de::IgnoredAny>();
+    values.next()?.ok()?;
+    let meta = from_meta.get(..values.byte_offset())?;
+    let rest = meta.get(1..)?;
+    let mut out = Vec::with_capacity(meta.len() + 32);
+    out.extend_from_slice(b"{\"resourceVersion\":\"");
+    out.extend_from_slice(kv.mod_revision.to_string().as_bytes());
+    out.push(b'"');
+    if !rest.starts_with(b"}") {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
 /// The object's JSON bytes with its resourceVersion: spliced when possible, else re-encoded.
 pub(crate) fn json_bytes(kv: &KeyValue) -> Option<Vec<u8>> {
     raw_with_rv(kv).or_else(|| decode_kv(kv).map(|v| apimachinery::status::go_json(&v).into_bytes()))
+}
+
+/// The object's `metadata` as JSON bytes with its resourceVersion: cut from the stored bytes
+/// when possible, else decoded and re-encoded (`{}` for an object without metadata).
+pub(crate) fn metadata_bytes(kv: &KeyValue) -> Option<Vec<u8>> {
+    metadata_with_rv(kv).or_else(|| {
+        let v = decode_kv(kv)?;
+        let meta = v.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        Some(apimachinery::status::go_json(&meta).into_bytes())
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +110,26 @@ mod tests {
             assert_eq!(parsed["metadata"]["resourceVersion"], "42");
             assert!(!String::from_utf8(raw).unwrap().contains('<'), "Go-escaped like kube");
         }
+    }
+
+    #[test]
+    fn metadata_alone_is_cut_from_the_stored_bytes() {
+        for v in [
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"}{\"\\"},"resourceVersion":"9"},"data":{"x":"<&>"}}),
+            json!({"kind":"X","metadata":{},"spec":{"metadata":{"name":"inner"}}}),
+            json!({"kind":"X"}),
+        ] {
+            let k = kv(&v, 42);
+            let meta: Value = serde_json::from_slice(&metadata_with_rv(&k).unwrap()).unwrap();
+            assert_eq!(meta, decode_kv(&k).unwrap()["metadata"]);
+        }
+        let not_stored = KeyValue {
+            key: "/k".into(),
+            value: bytes::Bytes::from_static(br#"{"metadata":{"name":"a""#),
+            create_revision: 1,
+            mod_revision: 3,
+        };
+        assert!(metadata_with_rv(&not_stored).is_none());
     }
 
     #[test]

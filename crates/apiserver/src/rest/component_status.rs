@@ -47,6 +47,12 @@ pub async fn read(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
                 t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
                 response::object(200, &t, Output::Json)
             }
+            Output::Metadata(m) if !m.list => {
+                response::status_error(&crate::partial::mismatch(rt, m), ctx.output)
+            }
+            Output::Metadata(m) => {
+                response::object(200, &crate::partial::list_value(&items, json!({}), m), ctx.output)
+            }
             out => {
                 let list = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": {}, "items": items});
                 response::object(200, &list, out)

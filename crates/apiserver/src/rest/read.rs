@@ -5,7 +5,10 @@
 use crate::context::Ctx;
 use crate::negotiate::Output;
 use crate::objects::{decode_kv, raw_with_rv, ListFrom};
-use crate::response::{self, list_response, object_response, raw_list_response, Body};
+use crate::partial;
+use crate::response::{
+    self, list_response, object_response, raw_list_response, raw_metadata_list_response, Body,
+};
 use apimachinery::gvr::GroupKind;
 use apimachinery::selectors::{FieldSelector, LabelSelector};
 use apimachinery::status::StatusCause;
@@ -16,11 +19,14 @@ use serde_json::Value;
 
 pub async fn get(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
     let kv = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &ctx.info.name).await?;
-    if ctx.output == Output::Json {
-        if let Some(mut bytes) = raw_with_rv(&kv) {
-            bytes.push(b'\n');
-            return Ok(response::bytes_response(200, "application/json", bytes));
-        }
+    let fast = match ctx.output {
+        Output::Json => raw_with_rv(&kv),
+        Output::Metadata(m) if !m.list && !m.yaml => partial::item_bytes(&kv, m),
+        _ => None,
+    };
+    if let Some(mut bytes) = fast {
+        bytes.push(b'\n');
+        return Ok(response::bytes_response(200, "application/json", bytes));
     }
     let obj = decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
     Ok(object_response(200, rt, &obj, ctx.output))
@@ -234,7 +240,12 @@ async fn list_filtered(
 pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
     let filter = Filter::from_query(ctx, rt)?;
     let opts = ListOptions::from_query(ctx)?;
-    if ctx.output == Output::Json && filter.is_everything() {
+    let raw_metadata = match ctx.output {
+        Output::Metadata(m) if !m.list => return Err(partial::mismatch(rt, m)),
+        Output::Metadata(m) if !m.yaml => Some(m),
+        _ => None,
+    };
+    if (ctx.output == Output::Json || raw_metadata.is_some()) && filter.is_everything() {
         // The common case: no parsing, the stored bytes are the answer.
         let objects = &ctx.state.objects;
         let ns = &ctx.info.namespace;
@@ -242,7 +253,10 @@ pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
             Some(token) => objects.list(rt, ns, Some(token), opts.limit).await?,
             None => objects.list_from(rt, ns, opts.from, opts.limit).await?,
         };
-        return Ok(raw_list_response(rt, &page.items, page.revision, page.continue_token));
+        return Ok(match raw_metadata {
+            Some(m) => raw_metadata_list_response(&page.items, page.revision, page.continue_token, m),
+            None => raw_list_response(rt, &page.items, page.revision, page.continue_token),
+        });
     }
     let (items, rv, next) = list_filtered(ctx, rt, &filter, &opts).await?;
     Ok(list_response(rt, items, rv, next, ctx.output))

@@ -2,11 +2,14 @@
 //! "" or "0" it opens with ADDED events for the current state; from a newer revision it
 //! replays history; a compacted revision gets an ERROR event carrying a 410 Expired Status.
 //! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
+//! Each event's object in the negotiated output: as stored, a Table, or its metadata alone
+//! (`PartialObjectMetadata`, cut from the stored bytes).
 
 use super::read::{list_objects, Filter};
 use crate::context::Ctx;
-use crate::negotiate::Output;
+use crate::negotiate::{Metadata, Output};
 use crate::objects::{decode_kv, json_bytes, watch_status};
+use crate::partial;
 use crate::response::Body;
 use apimachinery::status::go_json;
 use apimachinery::StatusError;
@@ -18,7 +21,7 @@ use hyper::body::Frame;
 use registry::ResourceType;
 use serde_json::{json, Value};
 use std::time::Duration;
-use storage::EventType;
+use storage::{EventType, KeyValue};
 use tokio::sync::mpsc;
 
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
@@ -44,6 +47,7 @@ impl Encoder {
                 t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
                 t
             }
+            Output::Metadata(m) => partial::item_value(obj, m),
             _ => obj.clone(),
         };
         let mut line = go_json(&json!({"type": kind, "object": object}));
@@ -62,9 +66,25 @@ impl Encoder {
         Bytes::from(line)
     }
 
+    /// An event from a stored object's bytes: the bytes themselves, or the metadata cut out
+    /// of them for `PartialObjectMetadata`.
+    fn event_stored(&self, kind: &str, kv: &KeyValue) -> Option<Bytes> {
+        let object = match self.output {
+            Output::Metadata(m) => partial::item_bytes(kv, m)?,
+            _ => json_bytes(kv)?,
+        };
+        Some(self.event_raw(kind, &object))
+    }
+
     fn bookmark(&self, rv: u64) -> Bytes {
-        let obj = json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(),
-            "metadata": {"resourceVersion": rv.to_string(), "creationTimestamp": null}});
+        let meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
+        // kube converts the bookmark's empty object as any other.
+        let obj = match self.output {
+            Output::Metadata(m) => {
+                json!({"kind": Metadata::ITEM_KIND, "apiVersion": m.api_version(), "metadata": meta})
+            }
+            _ => json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta}),
+        };
         let mut line = go_json(&json!({"type": "BOOKMARK", "object": obj}));
         line.push('\n');
         Bytes::from(line)
@@ -122,6 +142,10 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let filter = Filter::from_query(ctx, rt)?;
     let output = match ctx.output {
         Output::Yaml => Output::Json,
+        // kube's watch converts each event's object; a PartialObjectMetadataList does not
+        // fit one object, and kube then sends the object unconverted (watchEmbeddedEncoder).
+        Output::Metadata(m) if m.list => Output::Json,
+        Output::Metadata(m) => Output::Metadata(Metadata { yaml: false, ..m }),
         o => o,
     };
     let enc = Encoder { rt, output };
@@ -130,13 +154,13 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 
     // Without selectors and with JSON output, events are built from the stored bytes.
-    let fast = filter.is_everything() && output == Output::Json;
+    let fast = filter.is_everything() && matches!(output, Output::Json | Output::Metadata(_));
     let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
     let mut initial: Vec<Bytes> = Vec::new();
     let after = if requested.is_empty() || requested == "0" {
         if fast {
             let page = ctx.state.objects.list(rt, &ctx.info.namespace, None, 0).await?;
-            initial = page.items.iter().filter_map(json_bytes).map(|b| enc.event_raw("ADDED", &b)).collect();
+            initial = page.items.iter().filter_map(|kv| enc.event_stored("ADDED", kv)).collect();
             page.revision
         } else {
             let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
@@ -192,8 +216,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
                             EventType::Modified => "MODIFIED",
                             EventType::Deleted => "DELETED",
                         };
-                        let Some(bytes) = json_bytes(&ev.kv) else { continue };
-                        if tx.send(enc.event_raw(kind, &bytes)).await.is_err() { return; }
+                        let Some(line) = enc.event_stored(kind, &ev.kv) else { continue };
+                        if tx.send(line).await.is_err() { return; }
                         continue;
                     }
                     let Some(obj) = decode_kv(&ev.kv) else { continue };
@@ -219,4 +243,38 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_watches_carry_partial_objects_and_bookmarks() {
+        let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
+        let output = Output::Metadata(Metadata { list: false, version: "v1", yaml: false });
+        let enc = Encoder { rt, output };
+        let line = |b: Bytes| serde_json::from_slice::<Value>(&b).expect("event JSON");
+        let mark = line(enc.bookmark(7));
+        assert_eq!(
+            mark,
+            json!({"type": "BOOKMARK", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"resourceVersion": "7", "creationTimestamp": null}}})
+        );
+        let stored = KeyValue {
+            key: "/registry/configmaps/d/a".into(),
+            value: Bytes::from_static(br#"{"metadata":{"name":"a"},"data":{"k":"v"}}"#),
+            create_revision: 3,
+            mod_revision: 4,
+        };
+        let ev = line(enc.event_stored("MODIFIED", &stored).expect("event"));
+        assert_eq!(
+            ev,
+            json!({"type": "MODIFIED", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": {"resourceVersion": "4", "name": "a"}}})
+        );
+        let full = Encoder { rt, output: Output::Json };
+        assert_eq!(line(full.event_stored("ADDED", &stored).expect("event"))["object"]["data"]["k"], "v");
+        assert_eq!(line(full.bookmark(7))["object"]["kind"], "ConfigMap");
+    }
 }

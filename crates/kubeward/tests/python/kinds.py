@@ -1,7 +1,8 @@
 """The official Python client against the built-in kinds beyond the core ones: for each API
 group, create, read, list and the Table columns kubectl prints; the 422s kube answers for a
-CronJob with an unparsable schedule and a Job with an invalid template; what every cluster
-starts with (system PriorityClasses, local APIServices, ComponentStatus); a Service's status.
+CronJob with an unparsable schedule, a Job with an invalid template and a change of a mandatory
+priority level; what every cluster starts with (system PriorityClasses, local APIServices,
+ComponentStatus, the mandatory FlowSchemas and PriorityLevelConfigurations); a Service's status.
 
 Usage: kinds.py KUBECONFIG NAMESPACE
 Prints one line per check; exits non-zero (with the reason) on the first failure.
@@ -282,12 +283,53 @@ def groups(api_client, ns):
     print("groups: policy networking storage scheduling node discovery apiregistration")
 
 
+def flowcontrol(api_client, ns):
+    fc = client.FlowcontrolApiserverV1Api(api_client)
+    levels = {p.metadata.name: p for p in fc.list_priority_level_configuration().items}
+    check(levels.get("exempt") is not None and levels["exempt"].spec.type == "Exempt", f"exempt level {levels.keys()}")
+    catch_all = levels.get("catch-all")
+    check(catch_all is not None and catch_all.spec.limited.nominal_concurrency_shares == 5, f"catch-all level {catch_all}")
+    schemas = {f.metadata.name: f for f in fc.list_flow_schema().items}
+    check(schemas.get("exempt") is not None and schemas["exempt"].spec.matching_precedence == 1, f"exempt schema {schemas.keys()}")
+    check(schemas.get("catch-all") is not None and schemas["catch-all"].spec.distinguisher_method.type == "ByUser", "catch-all schema")
+
+    queuing = client.V1LimitResponse(type="Queue", queuing=client.V1QueuingConfiguration())
+    fc.create_priority_level_configuration(
+        client.V1PriorityLevelConfiguration(
+            metadata=meta("pl-" + ns),
+            spec=client.V1PriorityLevelConfigurationSpec(type="Limited", limited=client.V1LimitedPriorityLevelConfiguration(limit_response=queuing)),
+        )
+    )
+    limited = fc.read_priority_level_configuration("pl-" + ns).spec.limited
+    q = limited.limit_response.queuing
+    check((limited.nominal_concurrency_shares, q.queues, q.hand_size, q.queue_length_limit) == (30, 64, 8, 50), f"priority level defaults {limited}")
+    rule = client.V1PolicyRulesWithSubjects(
+        subjects=[client.FlowcontrolV1Subject(kind="Group", group=client.V1GroupSubject(name="devs"))],
+        resource_rules=[client.V1ResourcePolicyRule(verbs=["get"], api_groups=[""], resources=["pods"], namespaces=[ns])],
+    )
+    spec = client.V1FlowSchemaSpec(priority_level_configuration=client.V1PriorityLevelConfigurationReference(name="pl-" + ns), rules=[rule])
+    fc.create_flow_schema(client.V1FlowSchema(metadata=meta("fs-" + ns), spec=spec))
+    check(fc.read_flow_schema("fs-" + ns).spec.matching_precedence == 1000, "flowschema defaults")
+    cols, rows = columns(api_client, "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas")
+    check(cols == ["Name", "PriorityLevel", "MatchingPrecedence", "DistinguisherMethod", "Age", "MissingPL"], f"flowschema columns {cols}")
+    check([r["cells"][0] for r in rows][:1] == ["exempt"] and rows[-1]["cells"][0] == "catch-all", f"flowschema order {rows}")
+    cols, _ = columns(api_client, "/apis/flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations")
+    check(cols == ["Name", "Type", "NominalConcurrencyShares", "Queues", "HandSize", "QueueLengthLimit", "Age"], f"priority level columns {cols}")
+    message = expect_invalid(
+        lambda: fc.patch_priority_level_configuration("catch-all", {"spec": {"limited": {"nominalConcurrencyShares": 50}}}),
+        "spec",
+        "must equal the fixed value",
+    )
+    print(f"catch-all 422: {message.split(': ')[0]}")
+    print("flowcontrol: flowschema prioritylevelconfiguration")
+
+
 def main() -> int:
     kubeconfig, ns = sys.argv[1], sys.argv[2]
     api_client = config.new_client_from_config(config_file=kubeconfig)
     client.CoreV1Api(api_client).create_namespace(client.V1Namespace(metadata=meta(ns)))
     try:
-        for step in (apps, batch, core, events, groups):
+        for step in (apps, batch, core, events, groups, flowcontrol):
             step(api_client, ns)
     except (Failure, ApiException) as e:
         print(f"FAILED: {e}")

@@ -3,6 +3,7 @@
 //! (`pkg/controlplane/apiserver/aggregator.go`, highest `groupPriorityMinimum` first).
 
 mod core;
+mod flowcontrol;
 mod groups;
 mod workloads;
 
@@ -127,6 +128,7 @@ pub(crate) fn builtin() -> Vec<ResourceType> {
         groups::coordination(),
         groups::node(),
         groups::discovery(),
+        flowcontrol::flowcontrol(),
     ]
     .into_iter()
     .flatten()

@@ -54,6 +54,7 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
             }
         }
         ("apiregistration.k8s.io", "APIService") => validate_api_service(obj, errs),
+        ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::validate(kind, obj, errs),
         _ => {}
     }
 }

@@ -35,7 +35,9 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         ("apps", "DaemonSet") => json!({
             "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
         }),
-        ("apps", "Deployment") | ("batch", "Job" | "CronJob") => json!({}),
+        ("apps", "Deployment") | ("batch", "Job" | "CronJob") | ("flowcontrol.apiserver.k8s.io", _) => {
+            json!({})
+        }
         ("policy", "PodDisruptionBudget") => {
             json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
         }
@@ -226,6 +228,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             }
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
+        ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::defaults(kind, o),
         _ => {}
     }
 }

@@ -2,14 +2,16 @@
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 //!
 //! Modules: `defaults` (defaulting and initial status), `common` (names, selectors, pod
-//! specs), `workloads`, `kinds` and `cluster` (validation per kind), `cron` (CronJob
-//! schedules). kube's field-error texts come from `apimachinery::field`.
+//! specs), `workloads`, `kinds`, `cluster` and `flowcontrol` (validation per kind), `cron`
+//! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
+//! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
 mod cluster;
 mod common;
 mod cron;
 mod defaults;
 mod extensions;
+mod flowcontrol;
 mod kinds;
 mod workloads;
 
@@ -37,6 +39,7 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         ("", "PodTemplate") => Some("template"),
         ("discovery.k8s.io", "EndpointSlice") => Some(""),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         _ => None,
     }
 }

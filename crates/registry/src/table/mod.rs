@@ -3,10 +3,12 @@
 //! always fills the wide (`-o wide`, priority 1) cells, as kube's table convertor does.
 //!
 //! Modules hold the printers of a family of groups: `core`, `workloads` (apps, batch,
-//! policy) and `groups` (the others). A kind without a printer gets Name and Age.
+//! policy), `flowcontrol` and `groups` (the others). A kind without a printer gets Name and
+//! Age.
 
 mod core;
 mod custom;
+mod flowcontrol;
 mod groups;
 mod workloads;
 
@@ -74,6 +76,7 @@ fn printer(rt: &ResourceType) -> Printer {
     core::printer(rt)
         .or_else(|| workloads::printer(rt))
         .or_else(|| groups::printer(rt))
+        .or_else(|| flowcontrol::printer(rt))
         .unwrap_or(Printer { columns: vec![NAME, AGE], cells: name_and_age })
 }
 
@@ -261,8 +264,12 @@ pub fn partial_object(obj: &Value) -> Value {
 
 /// A whole Table for a list of objects.
 pub fn table(rt: &ResourceType, objs: &[Value], list_meta: Value, now: DateTime<Utc>) -> Value {
+    let mut order: Vec<&Value> = objs.iter().collect();
+    if let Some(cmp) = flowcontrol::row_order(rt) {
+        order.sort_by(|a, b| cmp(a, b));
+    }
     let rows: Vec<Value> =
-        objs.iter().map(|o| json!({"cells": cells(rt, o, now), "object": partial_object(o)})).collect();
+        order.iter().map(|o| json!({"cells": cells(rt, o, now), "object": partial_object(o)})).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -438,6 +445,31 @@ mod tests {
             ),
             ("node.k8s.io", "runtimeclasses", vec!["Name", "Handler", "Age"]),
             ("apiregistration.k8s.io", "apiservices", vec!["Name", "Service", "Available", "Age"]),
+            (
+                "flowcontrol.apiserver.k8s.io",
+                "flowschemas",
+                vec![
+                    "Name",
+                    "PriorityLevel",
+                    "MatchingPrecedence",
+                    "DistinguisherMethod",
+                    "Age",
+                    "MissingPL",
+                ],
+            ),
+            (
+                "flowcontrol.apiserver.k8s.io",
+                "prioritylevelconfigurations",
+                vec![
+                    "Name",
+                    "Type",
+                    "NominalConcurrencyShares",
+                    "Queues",
+                    "HandSize",
+                    "QueueLengthLimit",
+                    "Age",
+                ],
+            ),
         ];
         for (group, plural, want) in expected {
             assert_eq!(&names(group, plural), want, "{plural}");
