@@ -150,7 +150,7 @@ impl Conn {
         Ok((status, body))
     }
 
-    /// A call that must answer 2xx (or 409 when `conflict_ok`).
+    /// A JSON call that must answer 2xx (or 409 when `conflict_ok`).
     pub async fn expect_ok(
         &mut self,
         method: Method,
@@ -158,8 +158,19 @@ impl Conn {
         body: Bytes,
         conflict_ok: bool,
     ) -> Result<Bytes, BenchError> {
-        let (status, body) =
-            self.call(method.clone(), path, &[("content-type", "application/json")], body).await?;
+        self.expect_ok_as(method, path, "application/json", body, conflict_ok).await
+    }
+
+    /// A call with a body of `content_type` that must answer 2xx (or 409 when `conflict_ok`).
+    pub async fn expect_ok_as(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+        conflict_ok: bool,
+    ) -> Result<Bytes, BenchError> {
+        let (status, body) = self.call(method.clone(), path, &[("content-type", content_type)], body).await?;
         if status.is_success() || (conflict_ok && status == StatusCode::CONFLICT) {
             return Ok(body);
         }

@@ -7,6 +7,7 @@ pub mod bare;
 pub mod cli;
 pub mod client;
 pub mod criterion;
+pub mod custom;
 pub mod error;
 pub mod etcd;
 pub mod fanout;

@@ -1,5 +1,7 @@
-//! Durable write load: `clients` connections, each sending one write at a time, either creating
-//! ConfigMaps through the Kubernetes API or putting keys of the same size into etcd.
+//! Durable write load: `clients` connections, each sending one write at a time. The writes are
+//! built per request by a [`MakeWrite`]: ConfigMap creates through the Kubernetes API, puts of
+//! the same size into etcd ([`WriteKind`]), or any other API write (custom resources, patches,
+//! server-side applies: `custom.rs`).
 
 use crate::client::{connect, Target};
 use crate::stats::{summarize, Summary};
@@ -10,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What one write is.
+/// What one write is, for the ConfigMap and etcd loads.
 #[derive(Clone, Debug)]
 pub enum WriteKind {
     /// POST a ConfigMap whose `data.v` holds `data_bytes` characters.
@@ -25,6 +27,29 @@ pub enum Limit {
     Count(u64),
     Duration(Duration),
 }
+
+/// One request a client sends.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// A Kubernetes API request that must answer 2xx.
+    Api { method: Method, path: String, content_type: &'static str, body: Bytes },
+    /// An etcd KV.Put.
+    EtcdPut { key: String, value: Bytes },
+}
+
+/// Where a write falls in the load.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    /// The client (0-based) sending it.
+    pub client: usize,
+    /// How many writes this client sent before it.
+    pub step: u64,
+    /// Load-wide sequence number, unique across clients.
+    pub seq: u64,
+}
+
+/// Builds each write of a load from its slot.
+pub type MakeWrite = Arc<dyn Fn(Slot) -> Write + Send + Sync>;
 
 /// The body of a ConfigMap create.
 pub fn configmap_body(name: &str, data_bytes: usize) -> Bytes {
@@ -45,13 +70,43 @@ pub async fn ensure_namespace(target: &Target, name: &str) -> Result<(), BenchEr
     Ok(())
 }
 
-/// Runs the load and summarises acknowledged writes.
+/// Runs a ConfigMap-create or etcd-put load and summarises acknowledged writes.
 pub async fn run(
     target: &Target,
     kind: &WriteKind,
     clients: usize,
     limit: Limit,
     prefix: &str,
+) -> Result<Summary, BenchError> {
+    let prefix = prefix.to_string();
+    let make: MakeWrite = match kind.clone() {
+        WriteKind::KubeCreate { namespace, data_bytes } => {
+            let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+            Arc::new(move |s: Slot| Write::Api {
+                method: Method::POST,
+                path: path.clone(),
+                content_type: "application/json",
+                body: configmap_body(&format!("{prefix}-{}", s.seq), data_bytes),
+            })
+        }
+        WriteKind::EtcdPut { namespace, value_bytes } => {
+            let value = Bytes::from(vec![b'x'; value_bytes]);
+            Arc::new(move |s: Slot| Write::EtcdPut {
+                key: format!("/registry/configmaps/{namespace}/{prefix}-{}", s.seq),
+                value: value.clone(),
+            })
+        }
+    };
+    run_load(target, clients, limit, make).await
+}
+
+/// Runs `clients` connections, each sending the writes `make` builds one at a time until
+/// `limit`, and summarises the acknowledged ones.
+pub async fn run_load(
+    target: &Target,
+    clients: usize,
+    limit: Limit,
+    make: MakeWrite,
 ) -> Result<Summary, BenchError> {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -64,44 +119,37 @@ pub async fn run(
         Limit::Duration(_) => u64::MAX,
     };
     let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients.max(1) {
-        let (target, kind, next, prefix) = (target.clone(), kind.clone(), next.clone(), prefix.to_string());
+    for client in 0..clients.max(1) {
+        let (target, make, next) = (target.clone(), make.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = connect(&target).await?;
             let mut samples = Vec::new();
             let mut errors = 0u64;
-            let etcd_value = match &kind {
-                WriteKind::EtcdPut { value_bytes, .. } => vec![b'x'; *value_bytes],
-                WriteKind::KubeCreate { .. } => Vec::new(),
-            };
-            loop {
+            for step in 0.. {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= max {
+                let seq = next.fetch_add(1, Ordering::Relaxed);
+                if seq >= max {
                     break;
                 }
-                let name = format!("{prefix}-{i}");
+                let write = make(Slot { client, step, seq });
                 let t = Instant::now();
-                let ok = match &kind {
-                    WriteKind::KubeCreate { namespace, data_bytes } => {
-                        let path = format!("/api/v1/namespaces/{namespace}/configmaps");
-                        conn.expect_ok(Method::POST, &path, configmap_body(&name, *data_bytes), false).await
-                    }
-                    WriteKind::EtcdPut { namespace, .. } => {
-                        let key = format!("/registry/configmaps/{namespace}/{name}");
-                        etcd::put(&mut conn, key.as_bytes(), &etcd_value).await.map(|_| Bytes::new())
-                    }
+                let ok = match &write {
+                    Write::Api { method, path, content_type, body } => conn
+                        .expect_ok_as(method.clone(), path, content_type, body.clone(), false)
+                        .await
+                        .map(|_| ()),
+                    Write::EtcdPut { key, value } => etcd::put(&mut conn, key.as_bytes(), value).await,
                 };
                 match ok {
-                    Ok(_) => samples.push(t.elapsed()),
+                    Ok(()) => samples.push(t.elapsed()),
                     Err(BenchError::Http(_) | BenchError::Io(_)) => {
                         errors += 1;
                         conn = connect(&target).await?;
                     }
                     Err(e) if errors < 3 => {
-                        eprintln!("write {name}: {e}");
+                        eprintln!("write {seq}: {e}");
                         errors += 1;
                     }
                     Err(_) => errors += 1,

@@ -88,6 +88,9 @@ enum Command {
     Note {
         #[arg(long)]
         text: String,
+        /// Shown in this section's text instead of under Notes.
+        #[arg(long)]
+        section: Option<String>,
     },
     Missing {
         #[arg(long)]
@@ -121,7 +124,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Machine => cli::emit(&machine()),
             Command::Tool { name, version } => cli::emit(&Record::Tool { name, version }),
-            Command::Note { text } => cli::emit(&Record::Note { text }),
+            Command::Note { text, section } => cli::emit(&Record::Note { text, section }),
             Command::Missing { section, what, reason } => {
                 cli::emit(&Record::Missing { section, what, reason })
             }

@@ -1,4 +1,10 @@
-//! The records the harness collects and their rendering into BENCHMARKS.md.
+//! The records the harness collects and their rendering into BENCHMARKS.md: the whole report,
+//! or (`bench/run --only`) some sections spliced into an existing one (`splice.rs`).
+
+mod custom;
+mod splice;
+
+pub use splice::splice;
 
 use crate::criterion::Estimate;
 use crate::fanout::FanoutResult;
@@ -65,8 +71,20 @@ pub enum Record {
         p99_ms: f64,
         requests: u64,
     },
+    /// One row of the custom-resource and apply section: `op` (`custom::Op::name`) measured at
+    /// `clients` clients, the round of median writes/s out of `rounds`.
+    Op {
+        op: String,
+        clients: u32,
+        body_bytes: usize,
+        rounds: u32,
+        summary: Summary,
+    },
+    /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section: Option<String>,
     },
 }
 
@@ -75,6 +93,32 @@ pub struct Input {
     pub records: Vec<Record>,
     pub criterion: Vec<Estimate>,
     pub smoke: bool,
+}
+
+/// A section of the report: its name (as `bench/run --only` takes it) and renderer.
+type Section = (&'static str, fn(&mut String, &Input));
+
+/// The sections after the Aims table, in report order.
+const SECTIONS: [Section; 6] = [
+    ("request", |o, i| request(o, &i.records)),
+    ("writes", |o, i| writes(o, &i.records)),
+    ("custom", |o, i| custom::section(o, &i.records)),
+    ("fanout", |o, i| fanout(o, &i.records)),
+    ("scale", |o, i| scale(o, &i.records)),
+    ("micro", |o, i| micro(o, &i.criterion)),
+];
+
+/// The names `--only` accepts.
+pub fn section_names() -> Vec<&'static str> {
+    SECTIONS.iter().map(|(n, _)| *n).collect()
+}
+
+/// One section alone, or `None` for an unknown name.
+pub fn render_section(input: &Input, name: &str) -> Option<String> {
+    let (_, f) = SECTIONS.iter().find(|(n, _)| *n == name)?;
+    let mut out = String::new();
+    f(&mut out, input);
+    Some(out)
 }
 
 fn ratio(a: f64, b: f64) -> String {
@@ -89,7 +133,7 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn verdict(pass: Option<bool>) -> &'static str {
+pub(crate) fn verdict(pass: Option<bool>) -> &'static str {
     match pass {
         Some(true) => "pass",
         Some(false) => "**miss**",
@@ -99,6 +143,45 @@ fn verdict(pass: Option<bool>) -> &'static str {
 
 /// Renders the whole report.
 pub fn render(input: &Input) -> String {
+    render_filtered(input, &section_names())
+}
+
+/// `doc` with the named sections of `input` in place of its own, each with a line under its
+/// heading saying which run it comes from; the Aims table and every other line are kept.
+pub fn splice_sections(doc: &str, input: &Input, names: &[&str]) -> String {
+    let provenance = provenance(&input.records, names);
+    let mut doc = doc.to_string();
+    for (i, (name, _)) in SECTIONS.iter().enumerate().filter(|(_, (n, _))| names.contains(n)) {
+        let Some(text) = render_section(input, name) else { continue };
+        let (heading, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let later: Vec<String> = SECTIONS[i + 1..]
+            .iter()
+            .filter_map(|(n, _)| render_section(input, n))
+            .filter_map(|t| t.lines().next().map(str::to_string))
+            .collect();
+        let later: Vec<&str> = later.iter().map(String::as_str).collect();
+        doc = splice(&doc, &format!("{heading}\n\n{provenance}\n{rest}"), &later);
+    }
+    doc
+}
+
+fn provenance(r: &[Record], names: &[&str]) -> String {
+    let (commit, date) = r
+        .iter()
+        .find_map(|x| match x {
+            Record::Machine { commit, date, .. } => Some((commit.as_str(), date.as_str())),
+            _ => None,
+        })
+        .unwrap_or(("unknown", "unknown"));
+    format!(
+        "_From `bench/run --only {}` at commit `{commit}` ({date}), same machine; the Aims table and the \
+         sections without such a line come from the run under Machine._",
+        names.join(",")
+    )
+}
+
+/// The report with only the named sections after the Aims table.
+pub fn render_filtered(input: &Input, names: &[&str]) -> String {
     let mut out = String::new();
     let r = &input.records;
     let _ = writeln!(out, "# Benchmarks\n");
@@ -110,18 +193,20 @@ pub fn render(input: &Input) -> String {
     );
     machine(&mut out, r);
     aims(&mut out, r);
-    request(&mut out, r);
-    writes(&mut out, r);
-    fanout(&mut out, r);
-    scale(&mut out, r);
-    micro(&mut out, &input.criterion);
+    for (_, f) in SECTIONS.iter().filter(|(n, _)| names.contains(n)) {
+        f(&mut out, input);
+    }
     let notes: Vec<&str> = r
         .iter()
-        .filter_map(|x| if let Record::Note { text } = x { Some(text.as_str()) } else { None })
+        .filter_map(|x| match x {
+            Record::Note { text, section: None } => Some(text.as_str()),
+            _ => None,
+        })
         .collect();
     let missing: Vec<String> = r
         .iter()
         .filter_map(|x| match x {
+            Record::Missing { section, .. } if section == "custom" => None,
             Record::Missing { section, what, reason } => Some(format!("- {section}: {what}: n/a ({reason})")),
             _ => None,
         })
@@ -234,7 +319,9 @@ fn aims(out: &mut String, r: &[Record]) {
         Some((o, ms)) => (format!("{ms:.0} ms with {o} objects"), (o >= 100_000).then_some(ms < 1000.0)),
         None => ("-".into(), None),
     };
-    let _ = writeln!(out, "| ready < 1 s with 100k objects | {m} | {} |\n", verdict(p));
+    let _ = writeln!(out, "| ready < 1 s with 100k objects | {m} | {} |", verdict(p));
+    custom::aims(out, r);
+    let _ = writeln!(out);
 }
 
 fn writes_at<'a>(r: &'a [Record], t: &str, c: u32) -> Option<&'a Summary> {
