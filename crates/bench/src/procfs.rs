@@ -1,4 +1,4 @@
-//! Process memory from /proc.
+//! Process memory and CPU time from /proc.
 
 use crate::BenchError;
 
@@ -7,6 +7,26 @@ pub fn rss_kib(pid: u32) -> Result<u64, BenchError> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path).map_err(|e| BenchError::file(&path, e))?;
     parse_vmrss(&text).ok_or_else(|| BenchError::Decode { what: path, detail: "no VmRSS line".into() })
+}
+
+/// CPU time `pid` has used so far (user + system, all threads), from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Result<std::time::Duration, BenchError> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|e| BenchError::file(&path, e))?;
+    parse_cpu_ticks(&text)
+        // Linux reports these in USER_HZ, 100 per second on every architecture it exposes.
+        .map(|ticks| std::time::Duration::from_millis(ticks * 10))
+        .ok_or_else(|| BenchError::Decode { what: path, detail: "no utime/stime fields".into() })
+}
+
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may hold anything: count from the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // After the name come state (field 3) ... utime (14) and stime (15).
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 fn parse_vmrss(status: &str) -> Option<u64> {
@@ -22,6 +42,25 @@ mod tests {
     fn parses_vmrss() {
         assert_eq!(parse_vmrss("Name:\tx\nVmRSS:\t  12345 kB\nVmSwap: 0 kB\n"), Some(12345));
         assert_eq!(parse_vmrss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn parses_cpu_ticks() {
+        let stat = "42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 3 0 100 1000 200";
+        assert_eq!(parse_cpu_ticks(stat), Some(280));
+        assert_eq!(parse_cpu_ticks("42 (x) S 1"), None);
+    }
+
+    #[test]
+    fn own_cpu_time_grows() {
+        let before = cpu_time(std::process::id()).unwrap();
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < std::time::Duration::from_millis(60) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(x > 0);
+        assert!(cpu_time(std::process::id()).unwrap() > before);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clap::Parser;
 use kubeward_bench::cli::{self, TargetArgs};
 use kubeward_bench::client::connect;
 use kubeward_bench::custom::{self, Op};
+use kubeward_bench::procfs;
 use kubeward_bench::report::Record;
 use kubeward_bench::stats::Summary;
 use kubeward_bench::writes::{self, Limit};
@@ -28,15 +29,24 @@ struct Args {
     /// Rounds of the four rows per client count; each row keeps its median round.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// Only these rows (comma-separated op names, e.g. `custom-create` to profile one path).
+    #[arg(long, value_delimiter = ',')]
+    ops: Vec<String>,
+    /// The server's pid, to report its CPU time per write.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 fn note(text: String) {
     cli::emit(&Record::Note { text, section: Some("custom".into()) });
 }
 
-/// The summary of median writes/s.
-fn median(mut rounds: Vec<Summary>) -> Summary {
-    rounds.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+/// One round of one row: its summary and the server's CPU milliseconds per write.
+type Round = (Summary, Option<f64>);
+
+/// The round of median writes/s.
+fn median(mut rounds: Vec<Round>) -> Round {
+    rounds.sort_by(|a, b| a.0.per_sec.total_cmp(&b.0.per_sec));
     let mid = rounds.len() / 2;
     rounds.into_iter().nth(mid).unwrap_or_default()
 }
@@ -59,25 +69,41 @@ fn main() -> std::process::ExitCode {
              x-kubernetes-validations rules; a status subresource. Before the rows, a created Widget is checked \
              to come back defaulted and one breaking a rule to be refused with the rule's message."
         ));
+        let ops: Vec<Op> = Op::ALL
+            .into_iter()
+            .filter(|op| a.ops.is_empty() || a.ops.iter().any(|o| o == op.name()))
+            .collect();
         let pid = std::process::id();
         for &c in &a.clients {
-            let mut results: Vec<Vec<Summary>> = vec![Vec::new(); Op::ALL.len()];
+            let mut results: Vec<Vec<Round>> = vec![Vec::new(); ops.len()];
             for round in 0..a.rounds.max(1) {
-                for (i, op) in Op::ALL.into_iter().enumerate() {
+                for (i, &op) in ops.iter().enumerate() {
                     let prefix = format!("w{pid}-c{c}-r{round}");
                     eprintln!("custom: {} at {c} clients, round {}", op.name(), round + 1);
                     let make = custom::make_writes(op, ns, &prefix);
                     let limit = Limit::Duration(Duration::from_millis(a.duration_ms));
-                    results[i].push(writes::run_load(&target, c, limit, make).await?);
+                    let cpu_before = a.server_pid.map(procfs::cpu_time).transpose()?;
+                    let summary = writes::run_load(&target, c, limit, make).await?;
+                    let cpu = match (cpu_before, a.server_pid) {
+                        (Some(before), Some(pid)) if summary.count > 0 => {
+                            let used = procfs::cpu_time(pid)?.saturating_sub(before);
+                            Some(used.as_secs_f64() * 1e3 / summary.count as f64)
+                        }
+                        _ => None,
+                    };
+                    results[i].push((summary, cpu));
                 }
             }
-            for (op, rounds) in Op::ALL.into_iter().zip(results) {
+            for (&op, rounds) in ops.iter().zip(results) {
+                let rounds_run = rounds.len() as u32;
+                let (summary, server_cpu_ms) = median(rounds);
                 cli::emit(&Record::Op {
                     op: op.name().into(),
                     clients: c as u32,
                     body_bytes: custom::body_len(op, &format!("w{pid}-c{c}-r0")),
-                    rounds: rounds.len() as u32,
-                    summary: median(rounds),
+                    rounds: rounds_run,
+                    summary,
+                    server_cpu_ms,
                 });
             }
         }

@@ -34,10 +34,20 @@ const PAIRS: [Pair; 2] = [
     },
 ];
 
-fn op_at<'a>(r: &'a [Record], name: &str, c: u32) -> Option<(&'a Summary, usize, u32)> {
+/// One measured row: its summary, body length, rounds and server CPU ms per write.
+struct Row<'a> {
+    summary: &'a Summary,
+    body_bytes: usize,
+    rounds: u32,
+    cpu_ms: Option<f64>,
+}
+
+fn op_at<'a>(r: &'a [Record], name: &str, c: u32) -> Option<Row<'a>> {
     r.iter().find_map(|x| match x {
-        Record::Op { op, clients, body_bytes, rounds, summary } if op == name && *clients == c => {
-            Some((summary, *body_bytes, *rounds))
+        Record::Op { op, clients, body_bytes, rounds, summary, server_cpu_ms }
+            if op == name && *clients == c =>
+        {
+            Some(Row { summary, body_bytes: *body_bytes, rounds: *rounds, cpu_ms: *server_cpu_ms })
         }
         _ => None,
     })
@@ -63,8 +73,8 @@ pub fn aims(out: &mut String, r: &[Record]) {
     for p in &PAIRS {
         let mut worst: Option<(f64, u32)> = None;
         for c in client_counts(r) {
-            if let (Some((row, ..)), Some((base, ..))) = (op_at(r, p.op, c), op_at(r, p.baseline, c)) {
-                if let Some(q) = cost(row, base) {
+            if let (Some(row), Some(base)) = (op_at(r, p.op, c), op_at(r, p.baseline, c)) {
+                if let Some(q) = cost(row.summary, base.summary) {
                     if worst.is_none_or(|(w, _)| q > w) {
                         worst = Some((q, c));
                     }
@@ -83,8 +93,8 @@ pub fn aims(out: &mut String, r: &[Record]) {
 /// The section.
 pub fn section(out: &mut String, r: &[Record]) {
     let _ = writeln!(out, "{HEADING}\n");
-    let size = |op| op_at_any(r, op).map(|(_, b, _)| b);
-    let rounds = op_at_any(r, "custom-create").map_or(1, |(_, _, n)| n);
+    let size = |op| op_at_any(r, op).map(|row| row.body_bytes);
+    let rounds = op_at_any(r, "custom-create").map_or(1, |row| row.rounds);
     let _ = writeln!(
         out,
         "One kubeward on the embedded store, started for this section from a fresh cluster. Each client owns one \
@@ -94,7 +104,9 @@ pub fn section(out: &mut String, r: &[Record]) {
          Patches: each client changes its own Deployment (replicas and one label, alternating between two \
          states) by a strategic merge patch ({} bytes, `fieldManager={}`) and by a server-side apply of the \
          same change (`application/apply-patch+yaml`, {} bytes, `fieldManager={}&force=true`). Cost ratio = \
-         baseline writes/s / writes/s (the aim bounds it; throughput ratio in brackets).\n",
+         baseline writes/s / writes/s (the aim bounds it; throughput ratio in brackets). CPU = the \
+         server's CPU time (user + system) per acknowledged write, which the load generator and other \
+         processes on the machine do not blur.\n",
         if rounds > 1 {
             format!("repeated {rounds} times, and each row keeps its round of median writes/s")
         } else {
@@ -109,15 +121,15 @@ pub fn section(out: &mut String, r: &[Record]) {
     );
     let _ = writeln!(
         out,
-        "| write | clients | writes/s | p50 ms | p99 ms | baseline | writes/s | p50 ms | p99 ms | cost ratio | aim | verdict |"
+        "| write | clients | writes/s | p50 ms | p99 ms | CPU ms | baseline | writes/s | p50 ms | p99 ms | CPU ms | cost ratio | aim | verdict |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for p in &PAIRS {
         for c in client_counts(r) {
-            let row = op_at(r, p.op, c).map(|x| x.0);
-            let base = op_at(r, p.baseline, c).map(|x| x.0);
-            let q = match (row, base) {
-                (Some(a), Some(b)) => cost(a, b),
+            let row = op_at(r, p.op, c);
+            let base = op_at(r, p.baseline, c);
+            let q = match (&row, &base) {
+                (Some(a), Some(b)) => cost(a.summary, b.summary),
                 _ => None,
             };
             let ratio = q.map_or("n/a".into(), |q| format!("{q:.2}x ({:.0}%)", 100.0 / q));
@@ -125,9 +137,9 @@ pub fn section(out: &mut String, r: &[Record]) {
                 out,
                 "| {} | {c} | {} | {} | {} | {ratio} | <= {}x | {} |",
                 p.what,
-                cells(row),
+                cells(row.as_ref()),
                 p.baseline_what,
-                cells(base),
+                cells(base.as_ref()),
                 p.aim,
                 verdict(q.map(|q| q <= p.aim))
             );
@@ -148,7 +160,7 @@ pub fn section(out: &mut String, r: &[Record]) {
     let _ = writeln!(out);
 }
 
-fn op_at_any<'a>(r: &'a [Record], name: &str) -> Option<(&'a Summary, usize, u32)> {
+fn op_at_any<'a>(r: &'a [Record], name: &str) -> Option<Row<'a>> {
     client_counts(r).into_iter().find_map(|c| op_at(r, name, c))
 }
 
@@ -156,13 +168,14 @@ fn num(n: Option<usize>) -> String {
     n.map_or("?".into(), |n| n.to_string())
 }
 
-fn cells(s: Option<&Summary>) -> String {
-    match s {
-        Some(s) => {
+fn cells(row: Option<&Row<'_>>) -> String {
+    match row {
+        Some(Row { summary: s, cpu_ms, .. }) => {
             let err = if s.errors > 0 { format!(" ({} errors)", s.errors) } else { String::new() };
-            format!("{:.0}{err} | {:.2} | {:.2}", s.per_sec, s.p50_ms, s.p99_ms)
+            let cpu = cpu_ms.map_or("-".into(), |c| format!("{c:.2}"));
+            format!("{:.0}{err} | {:.2} | {:.2} | {cpu}", s.per_sec, s.p50_ms, s.p99_ms)
         }
-        None => "- | - | -".into(),
+        None => "- | - | - | -".into(),
     }
 }
 
@@ -177,6 +190,7 @@ mod tests {
             body_bytes: 700,
             rounds: 3,
             summary: Summary { count: 10, per_sec, p50_ms: 1.0, p99_ms: 2.0, ..Summary::default() },
+            server_cpu_ms: Some(1000.0 / per_sec),
         }
     }
 
@@ -194,12 +208,12 @@ mod tests {
         ];
         let mut md = String::new();
         section(&mut md, &r);
-        assert!(md.contains("| custom resource create | 1 | 800 | 1.00 | 2.00 | ConfigMap create | 1000 | 1.00 | 2.00 | 1.25x (80%) | <= 1.5x | pass |"), "{md}");
-        assert!(md.contains("| custom resource create | 16 | 1500 | 1.00 | 2.00 | ConfigMap create | 3000 | 1.00 | 2.00 | 2.00x (50%) | <= 1.5x | **miss** |"), "{md}");
+        assert!(md.contains("| custom resource create | 1 | 800 | 1.00 | 2.00 | 1.25 | ConfigMap create | 1000 | 1.00 | 2.00 | 1.00 | 1.25x (80%) | <= 1.5x | pass |"), "{md}");
+        assert!(md.contains("| custom resource create | 16 | 1500 | 1.00 | 2.00 | 0.67 | ConfigMap create | 3000 | 1.00 | 2.00 | 0.33 | 2.00x (50%) | <= 1.5x | **miss** |"), "{md}");
         assert!(md.contains("| server-side apply | 1 | 600 |"), "{md}");
         assert!(md.contains("1.50x (67%) | <= 2x | pass |"), "{md}");
         // No apply rows at 16 clients: not measured.
-        assert!(md.contains("| server-side apply | 16 | - | - | - | strategic merge patch | - | - | - | n/a | <= 2x | not measured at this size |"), "{md}");
+        assert!(md.contains("| server-side apply | 16 | - | - | - | - | strategic merge patch | - | - | - | - | n/a | <= 2x | not measured at this size |"), "{md}");
         assert!(md.contains("repeated 3 times"), "{md}");
         assert!(md.contains("- the CRD has 23 fields"), "{md}");
         assert!(!md.contains("elsewhere"), "{md}");

@@ -79,6 +79,9 @@ pub enum Record {
         body_bytes: usize,
         rounds: u32,
         summary: Summary,
+        /// The server's CPU time (user + system) per acknowledged write in that round.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_cpu_ms: Option<f64>,
     },
     /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
