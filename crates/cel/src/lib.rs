@@ -78,7 +78,6 @@ pub mod duration;
 mod env;
 pub mod error;
 mod estimate;
-mod input;
 pub mod limits;
 mod program;
 mod rewrite;
@@ -88,7 +87,6 @@ pub mod value;
 
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
-pub use input::RuleInput;
 pub use program::{Activation, Evaluated, Program};
 pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome};
 pub use shape::Shape;

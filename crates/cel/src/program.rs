@@ -5,10 +5,11 @@ use crate::check::{self, ResultType};
 use crate::error::{CompileError, EvalError};
 use crate::shape::Shape;
 use crate::{cost, env, estimate, rewrite, value};
-use cel::common::types::CelOptional;
 use cel::common::value::{CowVal, Val};
+use cel::objects::OptionalValue;
 use cel::Value;
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 /// A compiled expression.
 #[derive(Debug)]
@@ -207,8 +208,8 @@ impl Activation {
 
     /// Binds `name` to `json`, typed by `shape`.
     pub fn bind(&mut self, name: &str, json: &Json, shape: &Shape) -> Result<&mut Self, EvalError> {
-        let v = value::to_val(json, shape)?;
-        Ok(self.bind_boxed(name, v))
+        let v = value::to_cel(json, shape)?;
+        self.bind_value(name, v)
     }
 
     /// Binds `name` to an optional: `optional.of(json)`, or `optional.none()` (kube's
@@ -220,16 +221,17 @@ impl Activation {
         shape: &Shape,
     ) -> Result<&mut Self, EvalError> {
         let optional = match json {
-            Some(j) => CelOptional::of(value::to_val(j, shape)?),
-            None => CelOptional::none(),
+            Some(j) => OptionalValue::of(value::to_cel(j, shape)?),
+            None => OptionalValue::none(),
         };
-        Ok(self.bind_boxed(name, Box::new(optional)))
+        self.bind_value(name, Value::Opaque(Arc::new(optional)))
     }
 
-    fn bind_boxed(&mut self, name: &str, v: Box<dyn Val>) -> &mut Self {
+    fn bind_value(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
+        let boxed: Box<dyn Val> = v.try_into().map_err(EvalError::from_cel)?;
         self.vars.retain(|(n, _)| n != name);
-        self.vars.push((name.to_string(), v));
-        self
+        self.vars.push((name.to_string(), boxed));
+        Ok(self)
     }
 }
 

@@ -14,7 +14,6 @@
 //!   errors and cost exhaustion give kube's field-error details ([`RuleError`]).
 
 use crate::error::{CompileError, EvalError};
-use crate::input::{Binding, RuleInput};
 use crate::limits::{
     MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES, PER_CALL_LIMIT, RUNTIME_CEL_COST_BUDGET,
     STATIC_ESTIMATED_COST_LIMIT,
@@ -218,31 +217,24 @@ impl CompiledRule {
         old_self: Option<&Json>,
         budget: &mut u64,
     ) -> Result<RuleOutcome, RuleError> {
-        self.evaluate_input(&mut RuleInput::new(self_value, old_self), budget)
-    }
-
-    /// [`Self::evaluate_with_budget`] on the values of `input`, converted once for all the
-    /// rules of a schema node evaluated with the same input.
-    pub fn evaluate_input<'a>(
-        &'a self,
-        input: &mut RuleInput<'a>,
-        budget: &mut u64,
-    ) -> Result<RuleOutcome, RuleError> {
-        if self.transition && !input.has_old() && !self.optional_old_self {
+        if self.transition && old_self.is_none() && !self.optional_old_self {
             return Ok(RuleOutcome::Skipped);
         }
         if *budget == 0 {
             return Err(out_of_budget());
         }
-        let binding = match (self.transition, self.optional_old_self) {
-            (false, _) => Binding::SelfOnly,
-            (true, false) => Binding::WithOld,
-            (true, true) => Binding::WithOptionalOld,
-        };
+        let mut activation = Activation::new();
         let internal = |e: EvalError| RuleError { message: e.to_string(), stop: false };
-        let activation = input.activation(binding, &self.shape).map_err(internal)?;
+        activation.bind(SELF, self_value, &self.shape).map_err(internal)?;
+        if self.transition {
+            if self.optional_old_self {
+                activation.bind_optional(OLD_SELF, old_self, &self.shape).map_err(internal)?;
+            } else if let Some(old) = old_self {
+                activation.bind(OLD_SELF, old, &self.shape).map_err(internal)?;
+            }
+        }
         let limit = self.per_call_limit.min(*budget);
-        let verdict = match self.rule.evaluate(activation, limit) {
+        let verdict = match self.rule.evaluate(&activation, limit) {
             Ok(result) => {
                 *budget -= result.cost;
                 result.as_bool()
@@ -280,7 +272,7 @@ impl CompiledRule {
         };
         match verdict {
             Some(true) => Ok(RuleOutcome::Pass),
-            Some(false) => Ok(RuleOutcome::Fail { message: self.failure_message(activation, budget)? }),
+            Some(false) => Ok(RuleOutcome::Fail { message: self.failure_message(&activation, budget)? }),
             None => Err(RuleError {
                 message: format!(
                     "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {}",

@@ -9,8 +9,6 @@
 use crate::limits::MAX_VALUE_DEPTH;
 use crate::shape::Shape;
 use base64::Engine;
-use cel::common::types::{CelList, CelMap, CelMapKey};
-use cel::common::value::Val;
 use cel::objects::{Key, Map, OptionalValue};
 use cel::Value;
 use serde_json::Value as Json;
@@ -31,41 +29,6 @@ pub enum ValueError {
 /// Converts `json` into a CEL value typed by `shape`.
 pub fn to_cel(json: &Json, shape: &Shape) -> Result<Value, ValueError> {
     convert(json, shape, 0)
-}
-
-/// Converts `json` straight into the evaluator's value form (what an activation holds),
-/// typed by `shape` as [`to_cel`] types it, without building a [`Value`] tree first.
-pub fn to_val(json: &Json, shape: &Shape) -> Result<Box<dyn Val>, ValueError> {
-    convert_val(json, shape, 0)
-}
-
-fn convert_val(json: &Json, shape: &Shape, depth: usize) -> Result<Box<dyn Val>, ValueError> {
-    if depth > MAX_VALUE_DEPTH {
-        return Err(ValueError::TooDeep);
-    }
-    Ok(match json {
-        Json::Array(items) => {
-            let item_shape = match shape {
-                Shape::List { items, .. } => items.as_ref(),
-                _ => &Shape::Any,
-            };
-            let items: Vec<Box<dyn Val>> =
-                items.iter().map(|i| convert_val(i, item_shape, depth + 1)).collect::<Result<_, _>>()?;
-            Box::new(CelList::from(items))
-        }
-        Json::Object(fields) => {
-            let mut map: HashMap<CelMapKey<'static>, Box<dyn Val>> = HashMap::with_capacity(fields.len());
-            for (k, v) in fields {
-                let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-                map.insert(CelMapKey::from(k.clone()), convert_val(v, field_shape, depth + 1)?);
-            }
-            Box::new(CelMap::from(map))
-        }
-        // A scalar's `Value` holds no children: turning it into a `Val` copies nothing deep.
-        scalar => convert(scalar, shape, depth)?
-            .try_into()
-            .map_err(|e: cel::ExecutionError| ValueError::Unsupported(e.to_string()))?,
-    })
 }
 
 fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError> {
@@ -228,26 +191,6 @@ mod tests {
         );
         let doc = json!({"a": [1, "x", {"b": null}], "c": true});
         assert_eq!(to_json(&to_cel(&doc, &Shape::Any).unwrap()), Ok(doc));
-    }
-
-    #[test]
-    fn direct_conversion_matches_the_value_tree() {
-        let shape = Shape::from_openapi_schema(&json!({"type": "object", "properties": {
-            "n": {"type": "integer"}, "d": {"type": "number"}, "t": {"type": "string", "format": "date-time"},
-            "b": {"type": "string", "format": "byte"}, "l": {"type": "array", "items": {"type": "integer"}},
-            "m": {"type": "object", "additionalProperties": {"type": "string"}}}}));
-        let doc = json!({"n": 2.0, "d": 2, "t": "2024-01-02T03:04:05Z", "b": "aGk=", "l": [1, 2.0],
-            "m": {"k": "v"}, "x": null, "y": true, "u": u64::MAX, "z": [{"a": "s"}]});
-        let direct = to_val(&doc, &shape).unwrap();
-        let via_tree: Box<dyn Val> = to_cel(&doc, &shape).unwrap().try_into().unwrap();
-        assert!(direct.equals(via_tree.as_ref()), "{direct:?} != {via_tree:?}");
-        let back = Value::try_from(direct.as_ref()).unwrap();
-        assert_eq!(back, to_cel(&doc, &shape).unwrap());
-        let mut deep = json!(1);
-        for _ in 0..(MAX_VALUE_DEPTH + 2) {
-            deep = json!({"a": deep});
-        }
-        assert!(matches!(to_val(&deep, &Shape::Any), Err(ValueError::TooDeep)));
     }
 
     #[test]
