@@ -19,6 +19,7 @@ use apimachinery::gofmt::go_float;
 use apimachinery::quote::go_quote;
 use regex::Regex;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// kube-openapi's error codes that kube maps to particular field errors.
@@ -106,10 +107,13 @@ impl Patterns {
         }
     }
 
-    fn get(&self, pattern: &str) -> Result<Regex, String> {
+    /// The compiled pattern, borrowed: a `Regex` clone would start with an empty match cache
+    /// (its lazy DFA rebuilt on every match, most of the cost of validating a string field).
+    fn get(&self, pattern: &str) -> Result<Cow<'_, Regex>, String> {
         match self.0.get(pattern) {
-            Some(r) => r.clone(),
-            None => regex_go::compile(pattern),
+            Some(Ok(r)) => Ok(Cow::Borrowed(r)),
+            Some(Err(e)) => Err(e.clone()),
+            None => regex_go::compile(pattern).map(Cow::Owned),
         }
     }
 }
