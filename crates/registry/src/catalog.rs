@@ -79,8 +79,13 @@ impl ResourceType {
     }
 
     /// Decodes into the typed k8s-openapi struct and back: types are checked, unknown
-    /// fields dropped. Returns the normalized object and the paths of dropped fields.
+    /// fields dropped. Returns the normalized object and the paths of dropped fields. A custom
+    /// resource has no typed form: it is returned as is (its schema prunes and types it,
+    /// `strategy::prune_and_default` and validation), without comparing it to itself.
     pub fn normalize(&self, obj: &serde_json::Value) -> Result<(serde_json::Value, Vec<String>), String> {
+        if self.custom {
+            return Ok((obj.clone(), Vec::new()));
+        }
         typed::round_trip(self.round_trip, obj)
     }
 

@@ -51,6 +51,15 @@ fn with_api_version(mut obj: Value, api_version: String) -> Value {
     obj
 }
 
+/// Whether `obj`, served as `rt`, is already in the serialization its storage holds (a
+/// custom resource in its storage version: [`to_storage`] would change nothing).
+pub fn stored_as_is(rt: &ResourceType, obj: &Value) -> bool {
+    rt.custom
+        && obj.get("apiVersion").and_then(Value::as_str).is_some_and(|v| {
+            v.strip_prefix(rt.group).and_then(|r| r.strip_prefix('/')) == Some(rt.storage_version)
+        })
+}
+
 /// `obj`, served as `rt`, in the serialization its storage holds.
 pub fn to_storage(rt: &ResourceType, obj: Value) -> Value {
     if rt.custom {

@@ -397,6 +397,25 @@ mod tests {
     }
 
     #[test]
+    fn custom_resources_in_their_storage_version_are_stored_as_they_are() {
+        let v1 = intern(&shape("v1"));
+        let v2 = intern(&Shape { stored_as: true, ..shape("v2") });
+        let obj = |v: &str| json!({"apiVersion": v, "kind": "Widget", "spec": {"a": 1}});
+        assert!(crate::convert::stored_as_is(v1, &obj("example.com/v1")));
+        assert!(!crate::convert::stored_as_is(v2, &obj("example.com/v2")));
+        assert!(!crate::convert::stored_as_is(v1, &obj("example.org/v1")));
+        assert!(!crate::convert::stored_as_is(v1, &json!({"kind": "Widget"})));
+        assert_eq!(crate::convert::to_storage(v1, obj("example.com/v1")), obj("example.com/v1"));
+        assert_eq!(crate::convert::to_storage(v2, obj("example.com/v2")), obj("example.com/v1"));
+        let plain = crate::Catalog::builtin();
+        let cms = plain.lookup("", "v1", "configmaps").unwrap();
+        assert!(!crate::convert::stored_as_is(cms, &json!({"apiVersion": "v1"})));
+        // No typed round trip for a custom resource: returned as is, nothing reported.
+        let odd = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"x": {"y": [1]}}});
+        assert_eq!(v1.normalize(&odd), Ok((odd.clone(), vec![])));
+    }
+
+    #[test]
     fn versions_sort_as_kube_does() {
         let mut vs = vec![
             "v1beta1",

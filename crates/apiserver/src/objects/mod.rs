@@ -88,7 +88,7 @@ impl Objects {
     /// The object, or `None` when it does not exist.
     pub async fn find(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Option<Value>, StatusError> {
         match self.store.get(&keys::key(rt, ns, name)).await.map_err(|e| status(rt, name, e))? {
-            Some(kv) => decode(&outgoing(rt, kv)).map(Some),
+            Some(kv) => decode_outgoing(rt, kv).map(Some),
             None => Ok(None),
         }
     }
@@ -169,7 +169,7 @@ impl Objects {
             .create(&keys::key(rt, ns, name), codec::encode_for_store(&incoming(rt, obj)))
             .await
             .map_err(|e| status(rt, name, e))?;
-        decode(&outgoing(rt, kv))
+        decode_outgoing(rt, kv)
     }
 
     /// Replaces an object, at revision `expected` when given (409 Conflict otherwise).
@@ -186,7 +186,7 @@ impl Objects {
             .update(&keys::key(rt, ns, name), codec::encode_for_store(&incoming(rt, obj)), expected)
             .await
             .map_err(|e| status(rt, name, e))?;
-        decode(&outgoing(rt, kv))
+        decode_outgoing(rt, kv)
     }
 
     /// Removes an object, at revision `expected` when given; returns the revision of the deletion.
@@ -243,10 +243,22 @@ fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
     }
 }
 
+/// A stored object as a value in `rt`'s serialization, with its resourceVersion. A custom
+/// resource is parsed once and converted as a value (`outgoing` would parse, convert,
+/// re-encode, and `decode` parse again); the stored layout puts `metadata` first already, so
+/// the result is the same.
+fn decode_outgoing(rt: &ResourceType, kv: KeyValue) -> Result<Value, StatusError> {
+    if rt.custom {
+        return Ok(registry::convert::from_storage(rt, decode(&kv)?));
+    }
+    decode(&outgoing(rt, kv))
+}
+
 /// An object of `rt` in the serialization its storage holds (borrowed when it is the same,
-/// as for every kind but those stored as another: no copy on the write path).
+/// as for every kind but those stored as another, and custom resources written in their
+/// storage version: no copy on the write path).
 fn incoming<'a>(rt: &ResourceType, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
-    if !rt.converts() {
+    if !rt.converts() || registry::convert::stored_as_is(rt, obj) {
         return std::borrow::Cow::Borrowed(obj);
     }
     std::borrow::Cow::Owned(registry::convert::to_storage(rt, obj.clone()))
