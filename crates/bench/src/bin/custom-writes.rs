@@ -41,6 +41,19 @@ fn note(text: String) {
     cli::emit(&Record::Note { text, section: Some("custom".into()) });
 }
 
+/// The order of the rows in a round: as listed in even rounds, each pair (row, baseline)
+/// swapped in odd ones, so that a drift of the machine's load over a round does not always
+/// favour the same side of a pair.
+fn round_order(rows: usize, round: u32) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows).collect();
+    if round % 2 == 1 {
+        for pair in order.chunks_mut(2) {
+            pair.reverse();
+        }
+    }
+    order
+}
+
 /// One round of one row: its summary and the server's CPU milliseconds per write.
 type Round = (Summary, Option<f64>);
 
@@ -77,7 +90,8 @@ fn main() -> std::process::ExitCode {
         for &c in &a.clients {
             let mut results: Vec<Vec<Round>> = vec![Vec::new(); ops.len()];
             for round in 0..a.rounds.max(1) {
-                for (i, &op) in ops.iter().enumerate() {
+                for i in round_order(ops.len(), round) {
+                    let op = ops[i];
                     let prefix = format!("w{pid}-c{c}-r{round}");
                     eprintln!("custom: {} at {c} clients, round {}", op.name(), round + 1);
                     let make = custom::make_writes(op, ns, &prefix);

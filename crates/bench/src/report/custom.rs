@@ -105,10 +105,13 @@ pub fn section(out: &mut String, r: &[Record]) {
          states) by a strategic merge patch ({} bytes, `fieldManager={}`) and by a server-side apply of the \
          same change (`application/apply-patch+yaml`, {} bytes, `fieldManager={}&force=true`). Cost ratio = \
          baseline writes/s / writes/s (the aim bounds it; throughput ratio in brackets). CPU = the \
-         server's CPU time (user + system) per acknowledged write, which the load generator and other \
-         processes on the machine do not blur.\n",
+         server's CPU time (user + system) per acknowledged write in that round (the load generator's is not \
+         in it; on a shared virtual machine, time the host takes away from a running thread is).\n",
         if rounds > 1 {
-            format!("repeated {rounds} times, and each row keeps its round of median writes/s")
+            format!(
+                "repeated {rounds} times with each pair's order swapped every other round, and each row keeps \
+                 its round of median writes/s"
+            )
         } else {
             "once".to_string()
         },
