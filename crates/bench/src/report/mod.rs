@@ -567,6 +567,44 @@ mod tests {
     }
 
     #[test]
+    fn only_sections_replace_their_own_and_keep_the_rest() {
+        let machine = Record::Machine {
+            nproc: "2".into(),
+            cpu: "c".into(),
+            memory: "m".into(),
+            kernel: "k".into(),
+            date: "D".into(),
+            commit: "abc".into(),
+        };
+        let op = |name: &str, per_sec| Record::Op {
+            op: name.into(),
+            clients: 1,
+            body_bytes: 10,
+            rounds: 1,
+            summary: Summary { count: 1, per_sec, ..Summary::default() },
+            server_cpu_ms: None,
+        };
+        let input = Input {
+            records: vec![machine, op("configmap-create", 100.0), op("custom-create", 80.0)],
+            criterion: vec![],
+            smoke: false,
+        };
+        let doc = "# Benchmarks\n\n## Aims\n\nold aims\n\n## Durable writes\n\nw\n\n## Watch fan-out\n\nf\n\n## Notes\n\n- n\n";
+        let out = splice_sections(doc, &input, &["custom"]);
+        let at = out.find("## Custom resources and server-side apply").unwrap();
+        assert!(
+            out.find("## Durable writes").unwrap() < at && at < out.find("## Watch fan-out").unwrap(),
+            "{out}"
+        );
+        assert!(out.contains("_From `bench/run --only custom` at commit `abc` (D)"), "{out}");
+        assert!(out.contains("1.25x (80%) | <= 1.5x | pass |"), "{out}");
+        assert!(out.contains("old aims") && out.contains("\nw\n") && out.contains("- n"), "{out}");
+        // A second run replaces the section instead of adding one.
+        let again = splice_sections(&out, &input, &["custom"]);
+        assert_eq!(again, out);
+    }
+
+    #[test]
     fn records_round_trip_as_json_lines() {
         let line = r#"{"kind":"rss","what":"etcd idle","kib":1234}"#;
         let rec: Record = serde_json::from_str(line).unwrap();
