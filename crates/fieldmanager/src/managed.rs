@@ -98,7 +98,12 @@ impl Managed {
             match s("fieldsType") {
                 "FieldsV1" => {}
                 "" => return Err(format!("missing fieldsType in managed fields entry {i}")),
-                other => return Err(format!("invalid fieldsType {} in managed fields entry {i}", apimachinery::status::quote(other))),
+                other => {
+                    return Err(format!(
+                        "invalid fieldsType {} in managed fields entry {i}",
+                        apimachinery::status::quote(other)
+                    ))
+                }
             }
             let id = ManagerId::new_raw(s("manager"), operation, s("apiVersion"), s("subresource"));
             let set = match e.get("fieldsV1") {
@@ -108,7 +113,11 @@ impl Managed {
             let time = e.get("time").and_then(Value::as_str).map(str::to_string);
             out.fields.insert(
                 id.clone(),
-                VersionedSet { set, api_version: s("apiVersion").to_string(), applied: operation == Operation::Apply },
+                VersionedSet {
+                    set,
+                    api_version: s("apiVersion").to_string(),
+                    applied: operation == Operation::Apply,
+                },
             );
             out.times.insert(id, time);
         }
@@ -230,7 +239,8 @@ mod tests {
         ]);
         let m = Managed::decode(entries.as_array().unwrap()).unwrap();
         let out = m.encode().unwrap();
-        let names: Vec<&str> = out.as_array().unwrap().iter().map(|e| e["manager"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            out.as_array().unwrap().iter().map(|e| e["manager"].as_str().unwrap()).collect();
         assert_eq!(names, ["kubectl", "a", "b"]);
         assert_eq!(out[1]["subresource"], "status");
         assert_eq!(out[0]["fieldsV1"], json!({"f:metadata": {"f:labels": {"f:a": {}}}}));
@@ -242,7 +252,10 @@ mod tests {
         let bad = |e: Value| Managed::decode(&[e]).unwrap_err();
         assert_eq!(bad(json!({})), "operation must be `Apply` or `Update`");
         assert_eq!(bad(json!({"operation": "Apply"})), "apiVersion must not be empty");
-        assert_eq!(bad(json!({"operation": "Apply", "apiVersion": "v1"})), "missing fieldsType in managed fields entry 0");
+        assert_eq!(
+            bad(json!({"operation": "Apply", "apiVersion": "v1"})),
+            "missing fieldsType in managed fields entry 0"
+        );
         assert!(bad(json!({"operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:a": 1}}))
             .starts_with("error decoding set"));
     }

@@ -77,7 +77,11 @@ fn conflict_status(conflicts: &[Conflict]) -> StatusError {
         })
         .collect();
     let message = if let [one] = conflicts {
-        format!("Apply failed with 1 conflict: conflict with {}: {}", one.manager.describe(), path_string(&one.path))
+        format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            one.manager.describe(),
+            path_string(&one.path)
+        )
     } else {
         let mut by_manager: Vec<(String, Vec<String>)> = Vec::new();
         for c in conflicts {
@@ -152,7 +156,14 @@ impl FieldManager<'static> {
 }
 
 impl<'s> FieldManager<'s> {
-    pub fn new(schema: &'s dyn Schema, root: Node, group: &str, version: &str, kind: &str, subresource: &str) -> Self {
+    pub fn new(
+        schema: &'s dyn Schema,
+        root: Node,
+        group: &str,
+        version: &str,
+        kind: &str,
+        subresource: &str,
+    ) -> Self {
         Self {
             schema,
             root,
@@ -228,7 +239,14 @@ impl<'s> FieldManager<'s> {
     }
 
     /// The update managers' path: the change's fields go to `manager`'s update entry.
-    fn record_update(&self, live: &Value, new: &Value, mut managed: Managed, manager: &str, now: &str) -> Managed {
+    fn record_update(
+        &self,
+        live: &Value,
+        new: &Value,
+        mut managed: Managed,
+        manager: &str,
+        now: &str,
+    ) -> Managed {
         let id = ManagerId::new(manager, Operation::Update, &self.api_version(), &self.subresource);
         let set = self.updater().update(live, new, &mut managed.fields);
         let set = set.difference(&strip_set());
@@ -237,7 +255,9 @@ impl<'s> FieldManager<'s> {
                 Some(prev) => set.union(&prev.set),
                 None => set,
             };
-            managed.fields.insert(id.clone(), VersionedSet { set, api_version: self.api_version(), applied: false });
+            managed
+                .fields
+                .insert(id.clone(), VersionedSet { set, api_version: self.api_version(), applied: false });
             managed.times.insert(id, Some(now.to_string()));
         }
         managed.times.retain(|id, _| managed.fields.contains_key(id));
@@ -270,11 +290,13 @@ impl<'s> FieldManager<'s> {
                 &zero
             }
         };
-        let managed = decode_of(Some(live)).map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
+        let managed = decode_of(Some(live))
+            .map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
         let id = ManagerId::new(manager, Operation::Apply, &self.api_version(), &self.subresource);
         // lastAppliedManager: kubectl's conflicts with what its client-side apply set are
         // not conflicts.
-        let (mut object, managed) = match self.apply_tracked(live, applied, managed.clone(), &id, force, now) {
+        let (mut object, managed) = match self.apply_tracked(live, applied, managed.clone(), &id, force, now)
+        {
             Err(ApplyError::Conflicts(conflicts)) if manager == "kubectl" => {
                 let allowed = self.allowed_from_last_applied(live);
                 let rest: Vec<Conflict> = match &allowed {
@@ -328,7 +350,9 @@ impl<'s> FieldManager<'s> {
         let out = self.updater().apply(&live, applied, &self.api_version(), &mut managed.fields, id, force);
         let object = match out {
             Err(UpdateError::Conflicts(c)) => return Err(ApplyError::Conflicts(c)),
-            Err(UpdateError::Merge(e)) => return Err(ApplyError::Failed(format!("failed to merge config: {e}"))),
+            Err(UpdateError::Merge(e)) => {
+                return Err(ApplyError::Failed(format!("failed to merge config: {e}")))
+            }
             Ok(Some(object)) => {
                 managed.times.insert(id.clone(), Some(now.to_string()));
                 object
@@ -347,14 +371,16 @@ impl<'s> FieldManager<'s> {
 
     /// `namespace/name; group/version, Kind=kind`, kube's `objectGVKNN`.
     fn describe(&self, obj: &Value) -> String {
-        let meta = |k: &str| obj.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).unwrap_or_default();
+        let meta =
+            |k: &str| obj.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).unwrap_or_default();
         format!("{}/{}; {}/{}, Kind={}", meta("namespace"), meta("name"), self.group, self.version, self.kind)
     }
 
     /// The fields of the client-side apply annotation the live object still holds as
     /// written (kube's `allowedConflictsFromLastApplied`).
     fn allowed_from_last_applied(&self, live: &Value) -> Option<Set> {
-        let text = live.pointer("/metadata/annotations")?.get(LAST_APPLIED)?.as_str().filter(|s| !s.is_empty())?;
+        let text =
+            live.pointer("/metadata/annotations")?.get(LAST_APPLIED)?.as_str().filter(|s| !s.is_empty())?;
         let last: Value = serde_json::from_str(text).ok()?;
         if last.get("apiVersion").and_then(Value::as_str) != Some(self.api_version().as_str()) {
             return None;
@@ -380,7 +406,7 @@ fn decode_of(obj: Option<&Value>) -> Result<Managed, String> {
 fn is_reset(sent: Option<&Value>) -> bool {
     match sent.and_then(Value::as_array).map(Vec::as_slice) {
         Some([]) => true,
-        Some([Value::Object(e)]) => e.values().all(|v| v.is_null() || v == "" ),
+        Some([Value::Object(e)]) => e.values().all(|v| v.is_null() || v == ""),
         _ => false,
     }
 }
@@ -422,7 +448,9 @@ fn set_last_applied(obj: &mut Value, applied: &Value) {
     }
     // As Go's JSON encoder writes an unstructured object: keys sorted, a newline at the end.
     let text = format!("{}\n", apimachinery::status::go_json(&sorted(&config)));
-    let Some(annotations) = obj.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else { return };
+    let Some(annotations) = obj.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else {
+        return;
+    };
     annotations.insert(LAST_APPLIED.into(), Value::String(text));
     let size: usize = annotations.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
     if size > MAX_ANNOTATIONS_SIZE {

@@ -144,7 +144,8 @@ fn update_takes_ownership_and_reapply_conflicts_with_the_updater() {
     assert!(owns(&edited, "kubectl-edit", &["spec", "replicas"]));
     assert!(!owns(&edited, "kubectl", &["spec", "replicas"]));
     let edited = stored(edited);
-    let err = fm().apply(Some(&edited), &deployment(3, "nginx:1"), "kubectl", false, T2).unwrap_err().to_status();
+    let err =
+        fm().apply(Some(&edited), &deployment(3, "nginx:1"), "kubectl", false, T2).unwrap_err().to_status();
     assert_eq!(
         err.message,
         r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#
@@ -306,7 +307,8 @@ fn untracked_objects_stay_untracked_on_update_and_get_before_first_apply() {
     fm().update(Some(&live), &mut new, "edit", T1);
     assert!(new.pointer("/metadata/managedFields").is_none());
 
-    let err = fm().apply(Some(&live), &deployment(4, "nginx:1"), "kubectl", false, T1).unwrap_err().to_status();
+    let err =
+        fm().apply(Some(&live), &deployment(4, "nginx:1"), "kubectl", false, T1).unwrap_err().to_status();
     assert_eq!(
         err.message,
         r#"Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas"#
@@ -386,7 +388,11 @@ fn apply_checks_type_meta_and_schema() {
     let mut dup = deployment(1, "x");
     dup["spec"]["template"]["spec"]["containers"] = json!([{"name": "a"}, {"name": "a"}]);
     let e = fm().apply(None, &dup, "k", false, T0).unwrap_err().to_status();
-    assert!(e.message.ends_with(r#".spec.template.spec.containers: duplicate entries for key [name="a"]"#), "{}", e.message);
+    assert!(
+        e.message.ends_with(r#".spec.template.spec.containers: duplicate entries for key [name="a"]"#),
+        "{}",
+        e.message
+    );
     let mut with_mf = deployment(1, "x");
     with_mf["metadata"]["managedFields"] = json!([]);
     assert_eq!(
@@ -398,7 +404,8 @@ fn apply_checks_type_meta_and_schema() {
 #[test]
 fn status_subresource_entries_and_reset_fields() {
     let live = stored(fm().apply(None, &deployment(1, "nginx:1"), "kubectl", false, T0).unwrap());
-    let status_fm = FieldManager::for_kind("apps", "v1", "Deployment", "status").with_reset_fields(&[&["spec"]]);
+    let status_fm =
+        FieldManager::for_kind("apps", "v1", "Deployment", "status").with_reset_fields(&[&["spec"]]);
     let mut new = live.clone();
     new["status"] = json!({"replicas": 1});
     status_fm.update(Some(&live), &mut new, "kube-controller-manager", T1);

@@ -231,7 +231,9 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(_), Value::Number(_)) => compare_values(a, b) == Ordering::Equal,
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
@@ -249,7 +251,9 @@ pub fn value_to_string(v: &Value) -> String {
             Some(i) => i.to_string(),
             None => n.as_f64().map(go_float).unwrap_or_default(),
         },
-        Value::Array(items) => format!("[{}]", items.iter().map(value_to_string).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(value_to_string).collect::<Vec<_>>().join(","))
+        }
         Value::Object(m) => m.iter().map(|(k, v)| format!("{k}={}", value_to_string(v))).collect(),
     }
 }
@@ -270,7 +274,8 @@ mod tests {
 
     #[test]
     fn keys_round_trip_as_kube_writes_them() {
-        let k = PathElement::Key(vec![("containerPort".into(), json!(80)), ("protocol".into(), json!("TCP"))]);
+        let k =
+            PathElement::Key(vec![("containerPort".into(), json!(80)), ("protocol".into(), json!("TCP"))]);
         assert_eq!(k.to_key(), r#"k:{"containerPort":80,"protocol":"TCP"}"#);
         assert_eq!(PathElement::from_key(&k.to_key()).unwrap(), Some(k));
         // Keys are sorted by field name whatever order they come in.

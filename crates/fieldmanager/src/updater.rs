@@ -126,11 +126,13 @@ impl Updater<'_> {
         manager: &ManagerId,
         force: bool,
     ) -> Result<Option<Value>, UpdateError> {
-        let merged = merge(self.schema, self.root, live, config).map_err(|e| UpdateError::Merge(join_errors(&e)))?;
+        let merged =
+            merge(self.schema, self.root, live, config).map_err(|e| UpdateError::Merge(join_errors(&e)))?;
         let last = managers.get(manager).cloned();
         let set = self.filter(to_field_set(self.schema, self.root, config));
-        managers.insert(manager.clone(), VersionedSet { set, api_version: version.to_string(), applied: true });
-        let new = self.prune(merged, managers, last.as_ref());
+        managers
+            .insert(manager.clone(), VersionedSet { set, api_version: version.to_string(), applied: true });
+        let new = self.prune(merged, managers, manager, last.as_ref());
         self.diff(live, &new, managers, Some(manager), force).map_err(UpdateError::Conflicts)?;
         if crate::path::values_equal(live, &new) {
             return Ok(None);
@@ -148,8 +150,19 @@ impl Updater<'_> {
 
     /// Removes what the applier owned last time and no longer applies, but keeps what
     /// another manager owns and what the applier never owned.
-    fn prune(&self, merged: Value, managers: &ManagedFields, last: Option<&VersionedSet>) -> Value {
+    fn prune(
+        &self,
+        merged: Value,
+        managers: &ManagedFields,
+        manager: &ManagerId,
+        last: Option<&VersionedSet>,
+    ) -> Value {
         let Some(last) = last.filter(|l| !l.set.is_empty()) else { return merged };
+        // Nothing to prune when the applier still applies every field it applied before:
+        // what the pruning takes away is added back as owned.
+        if managers.get(manager).is_some_and(|now| last.set.difference(&now.set).is_empty()) {
+            return merged;
+        }
         let pruned = self.remove(&merged, &self.named(&last.set));
         // Add back what any manager (the applier's new set included) owns.
         let owned = managers.values().fold(Set::new(), |acc, vs| acc.union(&vs.set));

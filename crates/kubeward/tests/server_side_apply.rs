@@ -73,13 +73,15 @@ fn appliers_conflicts_and_ownership(version: &str) {
         return;
     };
     let first = write(&server, "web.yaml", &deployment(2, "\n    tier: front", NGINX));
-    k.ok(&["apply", "--server-side", "-f", &first]).assert_stdout_contains("deployment.apps/web serverside-applied");
+    k.ok(&["apply", "--server-side", "-f", &first])
+        .assert_stdout_contains("deployment.apps/web serverside-applied");
     let obj = get(&k, &["deployment", "web"]);
     let applied = entry(&obj, "kubectl", "Apply").unwrap_or_else(|| panic!("no kubectl Apply entry: {obj}"));
     assert_eq!(applied["apiVersion"], "apps/v1");
     assert_eq!(applied["fieldsType"], "FieldsV1");
     assert_eq!(
-        applied["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"]["f:ports"],
+        applied["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"]
+            ["f:ports"],
         json!({"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}),
         "{applied}"
     );
@@ -104,7 +106,14 @@ fn appliers_conflicts_and_ownership(version: &str) {
     assert!(!owns(&obj, "kubectl", "Apply", "/f:spec/f:replicas"), "{obj}");
 
     // Another manager (kubectl patch) sets an annotation; a sidecar applier adds a container.
-    k.ok(&["patch", "deployment", "web", "--type=merge", "-p", r#"{"metadata":{"annotations":{"note":"keep"}}}"#]);
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"annotations":{"note":"keep"}}}"#,
+    ]);
     let sidecar = write(
         &server,
         "sidecar.yaml",
@@ -128,7 +137,12 @@ fn appliers_conflicts_and_ownership(version: &str) {
         .collect();
     assert_eq!(names, ["nginx", "log"], "{obj}");
     assert!(owns(&obj, "kubectl-patch", "Update", "/f:metadata/f:annotations/f:note"), "{obj}");
-    assert!(owns(&obj, "sidecar", "Apply", "/f:spec/f:template/f:spec/f:containers/k:{\"name\":\"log\"}/f:image"));
+    assert!(owns(
+        &obj,
+        "sidecar",
+        "Apply",
+        "/f:spec/f:template/f:spec/f:containers/k:{\"name\":\"log\"}/f:image"
+    ));
 
     // What --show-managed-fields prints: every manager, as kube shows them; without the
     // flag kubectl hides them.
@@ -234,7 +248,8 @@ fn apply_status_bodies_over_http() {
         support::missing("curl");
         return;
     }
-    let cm = |v: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\ndata:\n  a: \"{v}\"\n");
+    let cm =
+        |v: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\ndata:\n  a: \"{v}\"\n");
 
     // No fieldManager: kube's 422.
     let r = apply_raw(&server, "", &cm("1"));
@@ -285,7 +300,14 @@ fn apply_status_bodies_over_http() {
     // force is for apply only.
     let r = server.admin_curl(
         &format!("{CM_PATH}?force=true"),
-        &["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "--data-binary", r#"{"data":{"b":"x"}}"#],
+        &[
+            "-X",
+            "PATCH",
+            "-H",
+            "Content-Type: application/merge-patch+json",
+            "--data-binary",
+            r#"{"data":{"b":"x"}}"#,
+        ],
     );
     assert_eq!(r.status, 422, "{r}");
     assert_eq!(
@@ -296,7 +318,16 @@ fn apply_status_bodies_over_http() {
     // A merge patch without fieldManager is recorded for the User-Agent's prefix.
     let r = server.admin_curl(
         CM_PATH,
-        &["-X", "PATCH", "-A", "my-tool/1.0", "-H", "Content-Type: application/merge-patch+json", "--data-binary", r#"{"data":{"b":"x"}}"#],
+        &[
+            "-X",
+            "PATCH",
+            "-A",
+            "my-tool/1.0",
+            "-H",
+            "Content-Type: application/merge-patch+json",
+            "--data-binary",
+            r#"{"data":{"b":"x"}}"#,
+        ],
     );
     assert_eq!(r.status, 200, "{r}");
     let entries = r.json()["metadata"]["managedFields"].clone();

@@ -84,7 +84,12 @@ pub(super) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
 
 /// Applies the configuration over `live` (`None`: absent); the object to store, its
 /// managed fields set, or kube's Status (409 on conflicts).
-pub(super) fn apply(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, applied: &Value) -> Result<Value, StatusError> {
+pub(super) fn apply(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    live: Option<&Value>,
+    applied: &Value,
+) -> Result<Value, StatusError> {
     let force = ctx.info.query_bool("force");
     endpoint(ctx, rt).apply(live, applied, &manager(ctx), force, &now_rfc3339()).map_err(|e| e.to_status())
 }

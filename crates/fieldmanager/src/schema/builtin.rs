@@ -149,7 +149,11 @@ mod tests {
         for f in fields {
             n = match schema.field(n, f) {
                 Some(c) => c,
-                None => schema.list(n).map(|l| l.element).or_else(|| schema.map(n).and_then(|m| m.element)).unwrap(),
+                None => schema
+                    .list(n)
+                    .map(|l| l.element)
+                    .or_else(|| schema.map(n).and_then(|m| m.element))
+                    .unwrap(),
             };
         }
         n
@@ -220,7 +224,8 @@ mod tests {
         let claim_ref = path(&s, pv, &["spec", "claimRef"]);
         assert!(!s.map(claim_ref).unwrap().atomic);
         let pod = Builtin::root("", "v1", "Pod").unwrap();
-        let secret_key_ref = path(&s, pod, &["spec", "containers", "x", "env", "x", "valueFrom", "secretKeyRef"]);
+        let secret_key_ref =
+            path(&s, pod, &["spec", "containers", "x", "env", "x", "valueFrom", "secretKeyRef"]);
         assert!(s.map(secret_key_ref).unwrap().atomic);
     }
 }

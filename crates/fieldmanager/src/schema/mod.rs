@@ -198,7 +198,10 @@ mod tests {
     #[test]
     fn deduced_maps_are_granular_and_lists_atomic() {
         let s = Deduced;
-        assert!(matches!(resolve(&s, Deduced::ROOT, Some(&json!({}))), Shape::Map(MapShape { atomic: false, .. })));
+        assert!(matches!(
+            resolve(&s, Deduced::ROOT, Some(&json!({}))),
+            Shape::Map(MapShape { atomic: false, .. })
+        ));
         assert!(matches!(
             resolve(&s, Deduced::ROOT, Some(&json!([]))),
             Shape::List(ListShape { kind: ListKind::Atomic, .. })

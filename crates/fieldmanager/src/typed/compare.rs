@@ -89,7 +89,11 @@ impl Walker<'_> {
                 if matches!(list.kind, ListKind::Atomic) || empty {
                     return self.leaf(lhs, rhs);
                 }
-                self.list_items(&list, l.map(Vec::as_slice).unwrap_or(&[]), r.map(Vec::as_slice).unwrap_or(&[]));
+                self.list_items(
+                    &list,
+                    l.map(Vec::as_slice).unwrap_or(&[]),
+                    r.map(Vec::as_slice).unwrap_or(&[]),
+                );
                 false
             }
             Shape::Map(map) => {

@@ -54,7 +54,13 @@ impl Walker<'_> {
         }
     }
 
-    fn handle(&mut self, node: Node, shape: Shape<'_>, lhs: Option<&Value>, rhs: Option<&Value>) -> Option<Value> {
+    fn handle(
+        &mut self,
+        node: Node,
+        shape: Shape<'_>,
+        lhs: Option<&Value>,
+        rhs: Option<&Value>,
+    ) -> Option<Value> {
         match shape {
             Shape::Scalar(_) | Shape::Invalid => keep_rhs(lhs, rhs),
             Shape::List(list) => {
@@ -67,7 +73,11 @@ impl Walker<'_> {
                 if l.is_none() && r.is_none() {
                     return None;
                 }
-                self.list_items(&list, l.map(Vec::as_slice).unwrap_or(&[]), r.map(Vec::as_slice).unwrap_or(&[]))
+                self.list_items(
+                    &list,
+                    l.map(Vec::as_slice).unwrap_or(&[]),
+                    r.map(Vec::as_slice).unwrap_or(&[]),
+                )
             }
             Shape::Map(map) => {
                 let l = lhs.and_then(Value::as_object);
@@ -127,7 +137,13 @@ impl Walker<'_> {
         (pes, observed)
     }
 
-    fn item(&mut self, list: &ListShape<'_>, pe: &PathElement, lhs: Option<&Value>, rhs: Option<&Value>) -> Option<Value> {
+    fn item(
+        &mut self,
+        list: &ListShape<'_>,
+        pe: &PathElement,
+        lhs: Option<&Value>,
+        rhs: Option<&Value>,
+    ) -> Option<Value> {
         self.path.push(pe.clone());
         let out = self.merge(Some(list.element), lhs, rhs);
         self.path.pop();

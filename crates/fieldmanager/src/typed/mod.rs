@@ -20,7 +20,11 @@ use serde_json::Value;
 
 /// The path element of an item of an associative list: its key fields (with schema
 /// defaults for the ones it leaves out) or, for a set, its value.
-pub(crate) fn list_item_element(schema: &dyn Schema, list: &ListShape<'_>, item: &Value) -> Result<PathElement, String> {
+pub(crate) fn list_item_element(
+    schema: &dyn Schema,
+    list: &ListShape<'_>,
+    item: &Value,
+) -> Result<PathElement, String> {
     match list.kind {
         ListKind::Atomic => Err("invalid indexing of non-associative list".into()),
         ListKind::Map(keys) if !keys.is_empty() => {

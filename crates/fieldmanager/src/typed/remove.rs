@@ -33,7 +33,9 @@ fn remove(schema: &dyn Schema, node: Option<Node>, value: &Value, to_remove: &Se
                     continue;
                 }
                 match to_remove.with_prefix(&pe).filter(|s| !s.is_empty()) {
-                    Some(sub) => out.push(remove(schema, Some(list.element), item, sub).unwrap_or(Value::Null)),
+                    Some(sub) => {
+                        out.push(remove(schema, Some(list.element), item, sub).unwrap_or(Value::Null))
+                    }
                     None => out.push(item.clone()),
                 }
             }

@@ -97,10 +97,14 @@ fn scalar_error(s: Scalar, v: &Value) -> Option<String> {
         (Scalar::Numeric, Value::Number(_)) => None,
         (Scalar::Numeric, v) => Some(format!("expected numeric (int or float), got {}", go_type(v))),
         (Scalar::String, Value::String(_)) => None,
-        (Scalar::String, v) => Some(format!("expected string, got &value.valueUnstructured{{Value:{}}}", go_sharp_v(v))),
+        (Scalar::String, v) => {
+            Some(format!("expected string, got &value.valueUnstructured{{Value:{}}}", go_sharp_v(v)))
+        }
         (Scalar::Boolean, Value::Bool(_)) => None,
         (Scalar::Boolean, v) => Some(format!("expected boolean, got {}", go_v(v))),
-        (Scalar::Any, Value::Array(_) | Value::Object(_)) => Some(format!("expected any scalar, got {}", go_v(v))),
+        (Scalar::Any, Value::Array(_) | Value::Object(_)) => {
+            Some(format!("expected any scalar, got {}", go_v(v)))
+        }
         (Scalar::Any, _) => None,
     }
 }
@@ -149,8 +153,10 @@ fn go_sharp_v(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> =
-                keys.iter().map(|k| format!("{}:{}", apimachinery::status::quote(k), go_sharp_v(&m[*k]))).collect();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", apimachinery::status::quote(k), go_sharp_v(&m[*k])))
+                .collect();
             format!("map[string]interface {{}}{{{}}}", parts.join(", "))
         }
         other => other.to_string(),
