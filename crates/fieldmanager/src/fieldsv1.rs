@@ -56,18 +56,18 @@ pub fn from_fields_v1(v: &Value) -> Result<Set, String> {
     let Value::Object(m) = v else {
         return Err(format!("expected an object, got {v}"));
     };
-    let mut set = Set::new();
-    read(m, &mut set, 0)?;
-    Ok(set)
+    Ok(read(m, 0)?.1)
 }
 
-/// Reads the entries of `m` into `set`; returns whether `m` marks its own element a member.
-fn read(m: &Map<String, Value>, set: &mut Set, depth: usize) -> Result<bool, String> {
+/// Reads the entries of `m`: whether `m` marks its own element a member, and the set below.
+fn read(m: &Map<String, Value>, depth: usize) -> Result<(bool, Set), String> {
     if depth > MAX_DEPTH {
         return Err("fieldsV1 nested too deeply".into());
     }
     let mut is_member = false;
     let mut any_child = false;
+    let mut members = Vec::new();
+    let mut children = Vec::new();
     for (key, value) in m {
         if key == "." {
             is_member = true;
@@ -80,17 +80,16 @@ fn read(m: &Map<String, Value>, set: &mut Set, depth: usize) -> Result<bool, Str
         let Value::Object(inner) = value else {
             return Err(format!("expected an object at {key}"));
         };
-        let mut child = Set::new();
-        let child_member = read(inner, &mut child, depth + 1)?;
+        let (child_member, child) = read(inner, depth + 1)?;
         any_child = true;
         if child_member {
-            set.insert_member(&pe);
+            members.push(pe.clone());
         }
         if !child.is_empty() {
-            set.set_child(pe, child);
+            children.push((pe, child));
         }
     }
-    Ok(is_member || !any_child)
+    Ok((is_member || !any_child, Set::from_parts(members, children)))
 }
 
 #[cfg(test)]

@@ -269,7 +269,7 @@ impl<'s> FieldManager<'s> {
     /// does not exist yet); returns the object to store, its managed fields set.
     pub fn apply(
         &self,
-        live: Option<&Value>,
+        live: Option<Value>,
         applied: &Value,
         manager: &str,
         force: bool,
@@ -282,23 +282,23 @@ impl<'s> FieldManager<'s> {
             let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
             return Err(ApplyError::BadRequest(format!("invalid object type: {g}/{v}, Kind={kind}")));
         }
-        let zero;
-        let live = match live {
-            Some(l) => l,
-            None => {
-                zero = self.zero();
-                &zero
-            }
+        let mut live = live.unwrap_or_else(|| self.zero());
+        // The managed fields come out of the object for the walk and are written back after.
+        let entries =
+            live.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"));
+        let decode = || match &entries {
+            None | Some(Value::Null) => Ok(Managed::default()),
+            Some(Value::Array(a)) => Managed::decode(a),
+            Some(_) => Err("managedFields is not a list".to_string()),
         };
-        let managed = decode_of(Some(live))
-            .map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
+        let managed =
+            decode().map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
         let id = ManagerId::new(manager, Operation::Apply, &self.api_version(), &self.subresource);
         // lastAppliedManager: kubectl's conflicts with what its client-side apply set are
         // not conflicts.
-        let (mut object, managed) = match self.apply_tracked(live, applied, managed.clone(), &id, force, now)
-        {
+        let (object, managed) = match self.apply_tracked(&live, applied, managed, &id, force, now) {
             Err(ApplyError::Conflicts(conflicts)) if manager == "kubectl" => {
-                let allowed = self.allowed_from_last_applied(live);
+                let allowed = self.allowed_from_last_applied(&live);
                 let rest: Vec<Conflict> = match &allowed {
                     Some(a) => conflicts.iter().filter(|c| !a.has(&c.path)).cloned().collect(),
                     None => conflicts,
@@ -306,10 +306,12 @@ impl<'s> FieldManager<'s> {
                 if !rest.is_empty() {
                     return Err(ApplyError::Conflicts(rest));
                 }
-                self.apply_tracked(live, applied, managed, &id, true, now)?
+                let managed = decode().map_err(ApplyError::Failed)?;
+                self.apply_tracked(&live, applied, managed, &id, true, now)?
             }
             other => other?,
         };
+        let mut object = object.unwrap_or(live);
         // lastAppliedUpdater: kubectl's server-side apply keeps the annotation in step.
         if manager == "kubectl" && has_last_applied(&object) {
             set_last_applied(&mut object, applied);
@@ -318,7 +320,7 @@ impl<'s> FieldManager<'s> {
         Ok(object)
     }
 
-    /// skipNonApplied + the apply path through the updater.
+    /// skipNonApplied + the apply path through the updater; `None`: nothing changes.
     fn apply_tracked(
         &self,
         live: &Value,
@@ -327,12 +329,11 @@ impl<'s> FieldManager<'s> {
         id: &ManagerId,
         force: bool,
         now: &str,
-    ) -> Result<(Value, Managed), ApplyError> {
-        let mut live = live.clone();
+    ) -> Result<(Option<Value>, Managed), ApplyError> {
         if managed.fields.is_empty() {
             // Everything the object holds is owned by a manager for what came before.
             let zero = self.zero();
-            managed = self.record_update(&zero, &live, managed, "before-first-apply", now);
+            managed = self.record_update(&zero, live, managed, "before-first-apply", now);
         }
         // structuredMergeManager
         if applied.pointer("/metadata/managedFields").is_some_and(|v| !v.is_null()) {
@@ -346,8 +347,7 @@ impl<'s> FieldManager<'s> {
                 join_errors(&errors)
             )));
         }
-        set_managed_fields(&mut live, None);
-        let out = self.updater().apply(&live, applied, &self.api_version(), &mut managed.fields, id, force);
+        let out = self.updater().apply(live, applied, &self.api_version(), &mut managed.fields, id, force);
         let object = match out {
             Err(UpdateError::Conflicts(c)) => return Err(ApplyError::Conflicts(c)),
             Err(UpdateError::Merge(e)) => {
@@ -355,9 +355,9 @@ impl<'s> FieldManager<'s> {
             }
             Ok(Some(object)) => {
                 managed.times.insert(id.clone(), Some(now.to_string()));
-                object
+                Some(object)
             }
-            Ok(None) => live,
+            Ok(None) => None,
         };
         if let Some(vs) = managed.fields.get_mut(id) {
             vs.set = vs.set.difference(&strip_set());

@@ -107,7 +107,7 @@ fn create_records_an_update_entry_like_kube() {
 #[test]
 fn conflicting_appliers_and_force() {
     let live = stored(fm().apply(None, &deployment(3, "nginx:1"), "alice", false, T0).unwrap());
-    let err = fm().apply(Some(&live), &deployment(5, "nginx:1"), "bob", false, T1).unwrap_err();
+    let err = fm().apply(Some(live.clone()), &deployment(5, "nginx:1"), "bob", false, T1).unwrap_err();
     let status = err.to_status();
     assert_eq!(status.code, 409);
     assert_eq!(status.message, r#"Apply failed with 1 conflict: conflict with "alice": .spec.replicas"#);
@@ -117,7 +117,7 @@ fn conflicting_appliers_and_force() {
     assert_eq!(causes[0].message, r#"conflict with "alice""#);
     assert_eq!(causes[0].reason, CauseType::FieldManagerConflict);
 
-    let forced = fm().apply(Some(&live), &deployment(5, "nginx:1"), "bob", true, T1).unwrap();
+    let forced = fm().apply(Some(live.clone()), &deployment(5, "nginx:1"), "bob", true, T1).unwrap();
     assert_eq!(forced["spec"]["replicas"], 5);
     assert!(owns(&forced, "bob", &["spec", "replicas"]));
     assert!(!owns(&forced, "alice", &["spec", "replicas"]));
@@ -128,7 +128,8 @@ fn conflicting_appliers_and_force() {
 #[test]
 fn several_conflicts_are_grouped_by_manager() {
     let live = stored(fm().apply(None, &deployment(3, "nginx:1"), "alice", false, T0).unwrap());
-    let err = fm().apply(Some(&live), &deployment(5, "nginx:2"), "bob", false, T1).unwrap_err().to_status();
+    let err =
+        fm().apply(Some(live.clone()), &deployment(5, "nginx:2"), "bob", false, T1).unwrap_err().to_status();
     assert_eq!(
         err.message,
         "Apply failed with 2 conflicts: conflicts with \"alice\":\n- .spec.replicas\n- .spec.template.spec.containers[name=\"nginx\"].image"
@@ -144,8 +145,10 @@ fn update_takes_ownership_and_reapply_conflicts_with_the_updater() {
     assert!(owns(&edited, "kubectl-edit", &["spec", "replicas"]));
     assert!(!owns(&edited, "kubectl", &["spec", "replicas"]));
     let edited = stored(edited);
-    let err =
-        fm().apply(Some(&edited), &deployment(3, "nginx:1"), "kubectl", false, T2).unwrap_err().to_status();
+    let err = fm()
+        .apply(Some(edited.clone()), &deployment(3, "nginx:1"), "kubectl", false, T2)
+        .unwrap_err()
+        .to_status();
     assert_eq!(
         err.message,
         r#"Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas"#
@@ -153,7 +156,7 @@ fn update_takes_ownership_and_reapply_conflicts_with_the_updater() {
     // Not applying the field any more leaves it to the updater.
     let mut config = deployment(3, "nginx:2");
     config["spec"].as_object_mut().unwrap().remove("replicas");
-    let out = fm().apply(Some(&edited), &config, "kubectl", false, T2).unwrap();
+    let out = fm().apply(Some(edited.clone()), &config, "kubectl", false, T2).unwrap();
     assert_eq!(out["spec"]["replicas"], 7);
     assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
 }
@@ -163,13 +166,13 @@ fn a_field_no_longer_applied_is_removed_unless_another_manager_owns_it() {
     let mut config = deployment(3, "nginx:1");
     config["metadata"]["labels"]["tier"] = json!("front");
     let live = stored(fm().apply(None, &config, "kubectl", false, T0).unwrap());
-    let out = fm().apply(Some(&live), &deployment(3, "nginx:1"), "kubectl", false, T1).unwrap();
+    let out = fm().apply(Some(live.clone()), &deployment(3, "nginx:1"), "kubectl", false, T1).unwrap();
     assert_eq!(out["metadata"]["labels"], json!({"app": "web"}));
     assert!(!owns(&out, "kubectl", &["metadata", "labels", "tier"]));
 
     // Another applier with the same label keeps it alive.
-    let shared = stored(fm().apply(Some(&live), &config, "other", false, T1).unwrap());
-    let out = fm().apply(Some(&shared), &deployment(3, "nginx:1"), "kubectl", false, T2).unwrap();
+    let shared = stored(fm().apply(Some(live.clone()), &config, "other", false, T1).unwrap());
+    let out = fm().apply(Some(shared.clone()), &deployment(3, "nginx:1"), "kubectl", false, T2).unwrap();
     assert_eq!(out["metadata"]["labels"]["tier"], "front");
     assert!(owns(&out, "other", &["metadata", "labels", "tier"]));
 }
@@ -180,7 +183,7 @@ fn list_map_items_merge_by_key() {
     let mut sidecar = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
         "spec": {"template": {"spec": {"containers": [{"name": "log", "image": "busybox"}]}}}});
-    let both = stored(fm().apply(Some(&live), &sidecar, "b", false, T1).unwrap());
+    let both = stored(fm().apply(Some(live.clone()), &sidecar, "b", false, T1).unwrap());
     let names: Vec<&str> = both["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap()
@@ -191,7 +194,7 @@ fn list_map_items_merge_by_key() {
     assert!(owns(&both, "b", &["spec", "template", "spec", "containers", r#"k:{"name":"log"}"#, "image"]));
     // b drops its container: only b's item goes.
     sidecar["spec"]["template"]["spec"]["containers"] = json!([]);
-    let out = fm().apply(Some(&both), &sidecar, "b", false, T2).unwrap();
+    let out = fm().apply(Some(both.clone()), &sidecar, "b", false, T2).unwrap();
     let containers = out["spec"]["template"]["spec"]["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 1);
     assert_eq!(containers[0]["name"], "nginx");
@@ -225,11 +228,11 @@ fn sets_merge_by_value() {
             "metadata": {"name": "web", "namespace": "default", "finalizers": f}})
     };
     let live = stored(fm().apply(None, &cfg(json!(["a", "b"])), "one", false, T0).unwrap());
-    let out = stored(fm().apply(Some(&live), &cfg(json!(["c", "b"])), "two", false, T1).unwrap());
+    let out = stored(fm().apply(Some(live.clone()), &cfg(json!(["c", "b"])), "two", false, T1).unwrap());
     assert_eq!(out["metadata"]["finalizers"], json!(["a", "c", "b"]));
     assert!(owns(&out, "two", &["metadata", "finalizers", r#"v:"c""#]));
     // "one" stops applying "a": removed; "b" is still two's.
-    let out = fm().apply(Some(&out), &cfg(json!(["b"])), "one", false, T2).unwrap();
+    let out = fm().apply(Some(out.clone()), &cfg(json!(["b"])), "one", false, T2).unwrap();
     assert_eq!(out["metadata"]["finalizers"], json!(["c", "b"]));
 }
 
@@ -241,19 +244,19 @@ fn atomic_lists_and_maps_are_one_field() {
     assert!(owns(&live, "one", &["spec", "template", "spec", "containers", r#"k:{"name":"nginx"}"#, "args"]));
     let mut b = a.clone();
     b["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["-c"]);
-    let err = fm().apply(Some(&live), &b, "two", false, T1).unwrap_err().to_status();
+    let err = fm().apply(Some(live.clone()), &b, "two", false, T1).unwrap_err().to_status();
     assert!(err.message.ends_with(r#".spec.template.spec.containers[name="nginx"].args"#), "{}", err.message);
     // The selector is atomic: a different selector conflicts as a whole.
     let mut c = a.clone();
     c["spec"]["selector"] = json!({"matchLabels": {"app": "web", "x": "y"}});
-    let err = fm().apply(Some(&live), &c, "two", false, T1).unwrap_err().to_status();
+    let err = fm().apply(Some(live.clone()), &c, "two", false, T1).unwrap_err().to_status();
     assert!(err.message.ends_with(": .spec.selector"), "{}", err.message);
 }
 
 #[test]
 fn no_op_apply_keeps_the_entry_time() {
     let live = stored(fm().apply(None, &deployment(1, "nginx:1"), "kubectl", false, T0).unwrap());
-    let again = fm().apply(Some(&live), &deployment(1, "nginx:1"), "kubectl", false, T1).unwrap();
+    let again = fm().apply(Some(live.clone()), &deployment(1, "nginx:1"), "kubectl", false, T1).unwrap();
     assert_eq!(entry(&again, "kubectl").unwrap()["time"], T0);
 }
 
@@ -307,13 +310,15 @@ fn untracked_objects_stay_untracked_on_update_and_get_before_first_apply() {
     fm().update(Some(&live), &mut new, "edit", T1);
     assert!(new.pointer("/metadata/managedFields").is_none());
 
-    let err =
-        fm().apply(Some(&live), &deployment(4, "nginx:1"), "kubectl", false, T1).unwrap_err().to_status();
+    let err = fm()
+        .apply(Some(live.clone()), &deployment(4, "nginx:1"), "kubectl", false, T1)
+        .unwrap_err()
+        .to_status();
     assert_eq!(
         err.message,
         r#"Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas"#
     );
-    let out = fm().apply(Some(&live), &deployment(1, "nginx:1"), "kubectl", false, T1).unwrap();
+    let out = fm().apply(Some(live.clone()), &deployment(1, "nginx:1"), "kubectl", false, T1).unwrap();
     assert!(entry(&out, "before-first-apply").is_some());
     assert!(owns(&out, "kubectl", &["spec", "replicas"]));
 }
@@ -351,17 +356,17 @@ fn kubectl_takes_over_what_client_side_apply_set() {
     let mut cfg = deployment(3, "nginx:2");
     cfg["metadata"]["annotations"] = json!({});
     cfg["metadata"].as_object_mut().unwrap().remove("annotations");
-    let out = fm().apply(Some(&live), &cfg, "kubectl", false, T1).unwrap();
+    let out = fm().apply(Some(live.clone()), &cfg, "kubectl", false, T1).unwrap();
     assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
     let ann = out["metadata"]["annotations"][LAST_APPLIED].as_str().unwrap();
     assert!(ann.ends_with('\n') && ann.contains("nginx:2"), "{ann}");
     // Another manager gets no such pass.
-    assert!(fm().apply(Some(&live), &cfg, "someone", false, T1).is_err());
+    assert!(fm().apply(Some(live.clone()), &cfg, "someone", false, T1).is_err());
     // A field changed since the annotation was written is a real conflict.
     let mut changed = live.clone();
     changed["spec"]["replicas"] = json!(9);
     let cfg9 = deployment(4, "nginx:1");
-    let err = fm().apply(Some(&changed), &cfg9, "kubectl", false, T1).unwrap_err().to_status();
+    let err = fm().apply(Some(changed.clone()), &cfg9, "kubectl", false, T1).unwrap_err().to_status();
     assert!(err.message.contains(".spec.replicas"), "{}", err.message);
 }
 
@@ -416,7 +421,7 @@ fn status_subresource_entries_and_reset_fields() {
     // Status sent to the main resource is not owned.
     let mut cfg = deployment(1, "nginx:1");
     cfg["status"] = json!({"replicas": 5});
-    let out = fm().apply(Some(&live), &cfg, "kubectl", false, T1).unwrap();
+    let out = fm().apply(Some(live.clone()), &cfg, "kubectl", false, T1).unwrap();
     assert!(!owns(&out, "kubectl", &["status", "replicas"]));
 }
 

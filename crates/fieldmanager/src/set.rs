@@ -49,6 +49,20 @@ impl Set {
         }
     }
 
+    /// A set from members and children in any order (sorted here); children that are
+    /// empty are dropped, and so are repeated members.
+    pub fn from_parts(mut members: Vec<PathElement>, mut children: Vec<(PathElement, Set)>) -> Set {
+        if !members.is_sorted() {
+            members.sort();
+        }
+        members.dedup();
+        children.retain(|(_, c)| !c.is_empty());
+        if !children.is_sorted_by(|a, b| a.0 <= b.0) {
+            children.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Set { members, children }
+    }
+
     /// Adds a member at this level.
     pub fn insert_member(&mut self, pe: &PathElement) {
         if let Err(i) = self.members.binary_search(pe) {

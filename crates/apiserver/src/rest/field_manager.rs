@@ -87,7 +87,7 @@ pub(super) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
 pub(super) fn apply(
     ctx: &Ctx,
     rt: &ResourceType,
-    live: Option<&Value>,
+    live: Option<Value>,
     applied: &Value,
 ) -> Result<Value, StatusError> {
     let force = ctx.info.query_bool("force");

@@ -314,14 +314,14 @@ fn apply_patch(
     ctx: &Ctx,
     rt: &ResourceType,
     kind: PatchKind,
-    original: &Value,
+    original: Value,
     body: &[u8],
 ) -> Result<Value, StatusError> {
     use apimachinery::patch;
     match kind {
         PatchKind::Patch(t) => {
             let meta = patch::builtin_patch_meta(rt.group, rt.kind);
-            patch::apply_patch(t, original, body, meta).map_err(|e| e.to_status())
+            patch::apply_patch(t, &original, body, meta).map_err(|e| e.to_status())
         }
         PatchKind::Apply => {
             let mut config = decode_apply(body)?;
@@ -364,7 +364,7 @@ pub async fn patch(
         };
         let original =
             decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
-        let patched = apply_patch(ctx, rt, kind, &original, bytes)?;
+        let patched = apply_patch(ctx, rt, kind, original, bytes)?;
         let precondition = patched
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)

@@ -3,7 +3,7 @@
 //! as one leaf; granular ones item by item; a path present on one side only is added or
 //! removed as a whole.
 
-use super::{list_item_element, map_entry_node};
+use super::{list_item_element, map_entry_node, owned_path, Seg};
 use crate::path::{values_equal, PathElement};
 use crate::schema::{resolve, ListKind, Node, Schema, Shape};
 use crate::set::Set;
@@ -39,9 +39,9 @@ pub fn compare(schema: &dyn Schema, node: Node, lhs: &Value, rhs: &Value) -> Com
     c
 }
 
-struct Walker<'a> {
+struct Walker<'a, 'v> {
     schema: &'a dyn Schema,
-    path: Vec<PathElement>,
+    path: Vec<Seg<'v>>,
     out: &'a mut Comparison,
 }
 
@@ -49,8 +49,8 @@ fn same_form(a: &Shape<'_>, b: &Shape<'_>) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b)
 }
 
-impl Walker<'_> {
-    fn compare(&mut self, node: Option<Node>, lhs: Option<&Value>, rhs: Option<&Value>) {
+impl<'v> Walker<'_, 'v> {
+    fn compare(&mut self, node: Option<Node>, lhs: Option<&'v Value>, rhs: Option<&'v Value>) {
         if lhs.is_none() && rhs.is_none() {
             return;
         }
@@ -71,15 +71,21 @@ impl Walker<'_> {
         };
         if !in_leaf {
             if lhs.is_none() {
-                self.out.added.insert(&self.path);
+                self.out.added.insert(&owned_path(&self.path));
             } else if rhs.is_none() {
-                self.out.removed.insert(&self.path);
+                self.out.removed.insert(&owned_path(&self.path));
             }
         }
     }
 
     /// Returns whether the value was compared as one leaf.
-    fn handle(&mut self, node: Node, shape: Shape<'_>, lhs: Option<&Value>, rhs: Option<&Value>) -> bool {
+    fn handle(
+        &mut self,
+        node: Node,
+        shape: Shape<'_>,
+        lhs: Option<&'v Value>,
+        rhs: Option<&'v Value>,
+    ) -> bool {
         match shape {
             Shape::Scalar(_) | Shape::Invalid => self.leaf(lhs, rhs),
             Shape::List(list) => {
@@ -111,29 +117,36 @@ impl Walker<'_> {
 
     fn leaf(&mut self, lhs: Option<&Value>, rhs: Option<&Value>) -> bool {
         match (lhs, rhs) {
-            (None, Some(_)) => self.out.added.insert(&self.path),
-            (Some(_), None) => self.out.removed.insert(&self.path),
-            (Some(a), Some(b)) if !values_equal(a, b) => self.out.modified.insert(&self.path),
+            (None, Some(_)) => self.out.added.insert(&owned_path(&self.path)),
+            (Some(_), None) => self.out.removed.insert(&owned_path(&self.path)),
+            (Some(a), Some(b)) if !values_equal(a, b) => self.out.modified.insert(&owned_path(&self.path)),
             _ => {}
         }
         true
     }
 
-    fn map_items(&mut self, node: Node, lhs: Option<&Map<String, Value>>, rhs: Option<&Map<String, Value>>) {
-        let empty = Map::new();
-        let (lhs, rhs) = (lhs.unwrap_or(&empty), rhs.unwrap_or(&empty));
-        let keys = lhs.keys().chain(rhs.keys().filter(|k| !lhs.contains_key(*k)));
+    fn map_items(
+        &mut self,
+        node: Node,
+        lhs: Option<&'v Map<String, Value>>,
+        rhs: Option<&'v Map<String, Value>>,
+    ) {
+        let in_lhs = |k: &str| lhs.is_some_and(|m| m.contains_key(k));
+        let keys = lhs
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .chain(rhs.into_iter().flat_map(|m| m.keys()).filter(|k| !in_lhs(k)));
         for key in keys {
             let (child, _) = map_entry_node(self.schema, Some(node), key);
-            self.path.push(PathElement::Field(key.clone()));
-            self.compare(child, lhs.get(key), rhs.get(key));
+            self.path.push(Seg::Field(key));
+            self.compare(child, lhs.and_then(|m| m.get(key)), rhs.and_then(|m| m.get(key)));
             self.path.pop();
         }
     }
 
-    fn list_items(&mut self, list: &crate::schema::ListShape<'_>, lhs: &[Value], rhs: &[Value]) {
+    fn list_items(&mut self, list: &crate::schema::ListShape<'_>, lhs: &'v [Value], rhs: &'v [Value]) {
         let mut order: Vec<PathElement> = Vec::new();
-        let mut l_values: BTreeMap<PathElement, Vec<&Value>> = BTreeMap::new();
+        let mut l_values: BTreeMap<PathElement, Vec<&'v Value>> = BTreeMap::new();
         for item in lhs {
             let Ok(pe) = list_item_element(self.schema, list, item) else { continue };
             match l_values.get_mut(&pe) {
@@ -144,7 +157,7 @@ impl Walker<'_> {
                 }
             }
         }
-        let mut r_values: BTreeMap<PathElement, Vec<&Value>> = BTreeMap::new();
+        let mut r_values: BTreeMap<PathElement, Vec<&'v Value>> = BTreeMap::new();
         for item in rhs {
             let Ok(pe) = list_item_element(self.schema, list, item) else { continue };
             match r_values.get_mut(&pe) {
@@ -158,27 +171,27 @@ impl Walker<'_> {
             }
         }
         for pe in order {
-            let l = l_values.get(&pe).map(Vec::as_slice).unwrap_or(&[]);
-            let r = r_values.get(&pe).map(Vec::as_slice).unwrap_or(&[]);
-            self.path.push(pe);
+            let l: Vec<&'v Value> = l_values.get(&pe).cloned().unwrap_or_default();
+            let r: Vec<&'v Value> = r_values.get(&pe).cloned().unwrap_or_default();
+            self.path.push(Seg::Elem(pe));
             match (l.len(), r.len()) {
                 (0..=1, 0..=1) => self.compare(Some(list.element), l.first().copied(), r.first().copied()),
                 (2.., 2..) => {
-                    if l.len() != r.len() || l.iter().zip(r).any(|(a, b)| !values_equal(a, b)) {
-                        self.out.modified.insert(&self.path);
+                    if l.len() != r.len() || l.iter().zip(&r).any(|(a, b)| !values_equal(a, b)) {
+                        self.out.modified.insert(&owned_path(&self.path));
                     }
                 }
                 (2.., _) => {
                     if let Some(first) = r.first() {
                         self.compare(Some(list.element), None, Some(first));
                     }
-                    self.out.removed.insert(&self.path);
+                    self.out.removed.insert(&owned_path(&self.path));
                 }
                 (_, _) => {
                     if let Some(first) = l.first() {
                         self.compare(Some(list.element), Some(first), None);
                     }
-                    self.out.added.insert(&self.path);
+                    self.out.added.insert(&owned_path(&self.path));
                 }
             }
             self.path.pop();

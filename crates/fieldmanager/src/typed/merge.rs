@@ -4,8 +4,8 @@
 //! the configuration's items in its order with the live object's other items kept around
 //! them.
 
-use super::{list_item_element, map_entry_node};
-use crate::path::{path_string, PathElement};
+use super::{list_item_element, map_entry_node, segs_string, Seg};
+use crate::path::PathElement;
 use crate::schema::{resolve, ListKind, ListShape, Node, Schema, Shape};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,9 +27,9 @@ fn lookup<'v>(m: &BTreeMap<PathElement, Option<&'v Value>>, pe: &PathElement) ->
     m.get(pe).map(|v| v.unwrap_or(&NULL))
 }
 
-struct Walker<'a> {
+struct Walker<'a, 'v> {
     schema: &'a dyn Schema,
-    path: Vec<PathElement>,
+    path: Vec<Seg<'v>>,
     errors: Vec<String>,
 }
 
@@ -38,8 +38,8 @@ fn keep_rhs(lhs: Option<&Value>, rhs: Option<&Value>) -> Option<Value> {
     rhs.or(lhs).cloned()
 }
 
-impl Walker<'_> {
-    fn merge(&mut self, node: Option<Node>, lhs: Option<&Value>, rhs: Option<&Value>) -> Option<Value> {
+impl<'v> Walker<'_, 'v> {
+    fn merge(&mut self, node: Option<Node>, lhs: Option<&'v Value>, rhs: Option<&'v Value>) -> Option<Value> {
         if lhs.is_none() && rhs.is_none() {
             return None;
         }
@@ -58,8 +58,8 @@ impl Walker<'_> {
         &mut self,
         node: Node,
         shape: Shape<'_>,
-        lhs: Option<&Value>,
-        rhs: Option<&Value>,
+        lhs: Option<&'v Value>,
+        rhs: Option<&'v Value>,
     ) -> Option<Value> {
         match shape {
             Shape::Scalar(_) | Shape::Invalid => keep_rhs(lhs, rhs),
@@ -89,13 +89,17 @@ impl Walker<'_> {
                 if l.is_none() && r.is_none() {
                     return None;
                 }
-                let empty = Map::new();
-                let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
+                let in_l = |k: &str| l.is_some_and(|m| m.contains_key(k));
+                let keys = l
+                    .into_iter()
+                    .flat_map(|m| m.keys())
+                    .chain(r.into_iter().flat_map(|m| m.keys()).filter(|k| !in_l(k)));
                 let mut out = Map::new();
-                for key in l.keys().chain(r.keys().filter(|k| !l.contains_key(*k))) {
+                for key in keys {
                     let (child, _) = map_entry_node(self.schema, Some(node), key);
-                    self.path.push(PathElement::Field(key.clone()));
-                    if let Some(v) = self.merge(child, l.get(key), r.get(key)) {
+                    self.path.push(Seg::Field(key));
+                    if let Some(v) = self.merge(child, l.and_then(|m| m.get(key)), r.and_then(|m| m.get(key)))
+                    {
                         out.insert(key.clone(), v);
                     }
                     self.path.pop();
@@ -107,7 +111,7 @@ impl Walker<'_> {
 
     /// Indexes a list by path element; duplicates are an error on the configuration side
     /// and stand as `null` on the live side.
-    fn index<'v>(
+    fn index(
         &mut self,
         list: &ListShape<'_>,
         items: &'v [Value],
@@ -119,13 +123,13 @@ impl Walker<'_> {
             let pe = match list_item_element(self.schema, list, item) {
                 Ok(pe) => pe,
                 Err(e) => {
-                    self.errors.push(format!("{}: element {i}: {e}", path_string(&self.path)));
+                    self.errors.push(format!("{}: element {i}: {e}", segs_string(&self.path)));
                     continue;
                 }
             };
             if observed.contains_key(&pe) {
                 if !allow_duplicates {
-                    self.errors.push(format!("{}: duplicate entries for key {pe}", path_string(&self.path)));
+                    self.errors.push(format!("{}: duplicate entries for key {pe}", segs_string(&self.path)));
                     continue;
                 }
                 observed.insert(pe.clone(), None);
@@ -141,16 +145,16 @@ impl Walker<'_> {
         &mut self,
         list: &ListShape<'_>,
         pe: &PathElement,
-        lhs: Option<&Value>,
-        rhs: Option<&Value>,
+        lhs: Option<&'v Value>,
+        rhs: Option<&'v Value>,
     ) -> Option<Value> {
-        self.path.push(pe.clone());
+        self.path.push(Seg::Elem(pe.clone()));
         let out = self.merge(Some(list.element), lhs, rhs);
         self.path.pop();
         out
     }
 
-    fn list_items(&mut self, list: &ListShape<'_>, lhs: &[Value], rhs: &[Value]) -> Option<Value> {
+    fn list_items(&mut self, list: &ListShape<'_>, lhs: &'v [Value], rhs: &'v [Value]) -> Option<Value> {
         let before = self.errors.len();
         let (rhs_pes, observed_rhs) = self.index(list, rhs, false);
         let (lhs_pes, observed_lhs) = self.index(list, lhs, true);

@@ -60,6 +60,32 @@ pub(crate) fn list_item_element(
     }
 }
 
+/// A path being walked, borrowing field names from the value walked: turned into a
+/// [`PathElement`] path only where one is recorded.
+#[derive(Debug, Clone)]
+pub(crate) enum Seg<'v> {
+    Field(&'v str),
+    Elem(PathElement),
+}
+
+pub(crate) fn owned_path(segs: &[Seg<'_>]) -> Vec<PathElement> {
+    segs.iter()
+        .map(|s| match s {
+            Seg::Field(f) => PathElement::Field((*f).to_string()),
+            Seg::Elem(pe) => pe.clone(),
+        })
+        .collect()
+}
+
+pub(crate) fn segs_string(segs: &[Seg<'_>]) -> String {
+    segs.iter()
+        .map(|s| match s {
+            Seg::Field(f) => format!(".{f}"),
+            Seg::Elem(pe) => pe.to_string(),
+        })
+        .collect()
+}
+
 /// The node of a map entry: the declared field's, else the map's element type.
 pub(crate) fn map_entry_node(schema: &dyn Schema, node: Option<Node>, key: &str) -> (Option<Node>, bool) {
     match node {

@@ -11,63 +11,62 @@ use std::collections::BTreeSet;
 
 /// The field set of `value`, an object of the type `node`.
 pub fn to_field_set(schema: &dyn Schema, node: Node, value: &Value) -> Set {
-    let mut set = Set::new();
-    walk(schema, Some(node), value, &mut Vec::new(), &mut set);
-    set
+    walk(schema, Some(node), value).1
 }
 
-fn walk(schema: &dyn Schema, node: Option<Node>, value: &Value, path: &mut Vec<PathElement>, set: &mut Set) {
-    let Some(node) = node else {
-        set.insert(path);
-        return;
-    };
+/// Whether the value is itself a member (a leaf), and the set of paths below it; built
+/// bottom-up, each level sorted once.
+fn walk(schema: &dyn Schema, node: Option<Node>, value: &Value) -> (bool, Set) {
+    let Some(node) = node else { return (true, Set::new()) };
     match resolve(schema, node, Some(value)) {
-        Shape::Scalar(_) | Shape::Invalid => set.insert(path),
+        Shape::Scalar(_) | Shape::Invalid => (true, Set::new()),
         Shape::List(list) => {
             if matches!(list.kind, ListKind::Atomic) {
-                set.insert(path);
-                return;
+                return (true, Set::new());
             }
-            let Value::Array(items) = value else { return };
+            let Value::Array(items) = value else { return (false, Set::new()) };
             let pes: Vec<Option<PathElement>> =
                 items.iter().map(|item| list_item_element(schema, &list, item).ok()).collect();
             // Items whose key repeats are owned whole, once, and not walked.
             let mut seen: BTreeSet<&PathElement> = BTreeSet::new();
             let mut duplicates: BTreeSet<&PathElement> = BTreeSet::new();
             for pe in pes.iter().flatten() {
-                if !seen.insert(pe) && duplicates.insert(pe) {
-                    path.push(pe.clone());
-                    set.insert(path);
-                    path.pop();
+                if !seen.insert(pe) {
+                    duplicates.insert(pe);
                 }
             }
+            let mut members: Vec<PathElement> = duplicates.iter().map(|pe| (*pe).clone()).collect();
+            let mut children = Vec::new();
             for (item, pe) in items.iter().zip(&pes) {
                 let Some(pe) = pe else { continue };
-                if duplicates.contains(&pe) {
+                if duplicates.contains(pe) {
                     continue;
                 }
-                path.push(pe.clone());
-                walk(schema, Some(list.element), item, path, set);
-                set.insert(path);
-                path.pop();
+                let (_, below) = walk(schema, Some(list.element), item);
+                members.push(pe.clone());
+                children.push((pe.clone(), below));
             }
+            (false, Set::from_parts(members, children))
         }
         Shape::Map(map) => {
             if map.atomic {
-                set.insert(path);
-                return;
+                return (true, Set::new());
             }
-            let Value::Object(obj) = value else { return };
+            let Value::Object(obj) = value else { return (false, Set::new()) };
+            let mut members = Vec::new();
+            let mut children = Vec::new();
             for (key, child) in obj {
                 let (child_node, declared) = map_entry_node(schema, Some(node), key);
-                path.push(PathElement::Field(key.clone()));
-                walk(schema, child_node, child, path, set);
+                let (leaf, below) = walk(schema, child_node, child);
                 let empty = child.is_null() || child.as_object().is_some_and(|o| o.is_empty());
-                if empty || !declared {
-                    set.insert(path);
+                if leaf || empty || !declared {
+                    members.push(PathElement::Field(key.clone()));
                 }
-                path.pop();
+                if !below.is_empty() {
+                    children.push((PathElement::Field(key.clone()), below));
+                }
             }
+            (false, Set::from_parts(members, children))
         }
     }
 }
