@@ -68,6 +68,23 @@ pub struct VersionedSet {
     pub set: Set,
     pub api_version: String,
     pub applied: bool,
+    /// The `fieldsV1` this set was read from, written back as is while the set is unchanged
+    /// (see [`VersionedSet::set_fields`]).
+    pub raw: Option<Value>,
+}
+
+impl VersionedSet {
+    pub fn new(set: Set, api_version: &str, applied: bool) -> Self {
+        Self { set, api_version: api_version.to_string(), applied, raw: None }
+    }
+
+    /// Replaces the set with `set`, a subset of it (the fields taken away by a write).
+    pub fn set_fields(&mut self, set: Set) {
+        if set.len() != self.set.len() {
+            self.raw = None;
+        }
+        self.set = set;
+    }
 }
 
 /// Every manager's fields (structured-merge-diff's `ManagedFields`).
@@ -84,8 +101,13 @@ impl Managed {
     /// Decodes `metadata.managedFields` entries with kube's checks (operation, apiVersion,
     /// fieldsType, the fields themselves).
     pub fn decode(entries: &[Value]) -> Result<Managed, String> {
+        Self::decode_owned(entries.to_vec())
+    }
+
+    /// [`Managed::decode`] of entries the caller gives away (their `fieldsV1` are kept).
+    pub fn decode_owned(entries: Vec<Value>) -> Result<Managed, String> {
         let mut out = Managed::default();
-        for (i, e) in entries.iter().enumerate() {
+        for (i, mut e) in entries.into_iter().enumerate() {
             let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
             let operation = match s("operation") {
                 "Apply" => Operation::Apply,
@@ -106,19 +128,16 @@ impl Managed {
                 }
             }
             let id = ManagerId::new_raw(s("manager"), operation, s("apiVersion"), s("subresource"));
-            let set = match e.get("fieldsV1") {
-                None | Some(Value::Null) => Set::new(),
+            let api_version = s("apiVersion").to_string();
+            let time = e.get("time").and_then(Value::as_str).map(str::to_string);
+            let raw = e.as_object_mut().and_then(|o| o.remove("fieldsV1")).filter(|v| !v.is_null());
+            let set = match &raw {
+                None => Set::new(),
                 Some(v) => from_fields_v1(v).map_err(|err| format!("error decoding set: {err}"))?,
             };
-            let time = e.get("time").and_then(Value::as_str).map(str::to_string);
-            out.fields.insert(
-                id.clone(),
-                VersionedSet {
-                    set,
-                    api_version: s("apiVersion").to_string(),
-                    applied: operation == Operation::Apply,
-                },
-            );
+            let mut vs = VersionedSet::new(set, &api_version, operation == Operation::Apply);
+            vs.raw = raw;
+            out.fields.insert(id.clone(), vs);
             out.times.insert(id, time);
         }
         Ok(out)
@@ -163,7 +182,11 @@ impl Managed {
                     m.insert("time".into(), json!(t));
                 }
                 m.insert("fieldsType".into(), json!("FieldsV1"));
-                m.insert("fieldsV1".into(), to_fields_v1(&vs.set));
+                let fields = match &vs.raw {
+                    Some(raw) => raw.clone(),
+                    None => to_fields_v1(&vs.set),
+                };
+                m.insert("fieldsV1".into(), fields);
                 if !id.subresource.is_empty() {
                     m.insert("subresource".into(), json!(id.subresource));
                 }

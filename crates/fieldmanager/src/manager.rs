@@ -255,9 +255,7 @@ impl<'s> FieldManager<'s> {
                 Some(prev) => set.union(&prev.set),
                 None => set,
             };
-            managed
-                .fields
-                .insert(id.clone(), VersionedSet { set, api_version: self.api_version(), applied: false });
+            managed.fields.insert(id.clone(), VersionedSet::new(set, &self.api_version(), false));
             managed.times.insert(id, Some(now.to_string()));
         }
         managed.times.retain(|id, _| managed.fields.contains_key(id));
@@ -288,7 +286,7 @@ impl<'s> FieldManager<'s> {
             live.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"));
         let decode = || match &entries {
             None | Some(Value::Null) => Ok(Managed::default()),
-            Some(Value::Array(a)) => Managed::decode(a),
+            Some(Value::Array(a)) => Managed::decode_owned(a.clone()),
             Some(_) => Err("managedFields is not a list".to_string()),
         };
         let managed =
@@ -360,7 +358,7 @@ impl<'s> FieldManager<'s> {
             Ok(None) => None,
         };
         if let Some(vs) = managed.fields.get_mut(id) {
-            vs.set = vs.set.difference(&strip_set());
+            vs.set_fields(vs.set.difference(&strip_set()));
             if vs.set.is_empty() {
                 managed.fields.remove(id);
             }
@@ -501,10 +499,7 @@ fn cap_update_managers(managed: &mut Managed) {
                     Some(b) => vs.set.union(&b.set),
                     None => vs.set.clone(),
                 };
-                managed.fields.insert(
-                    bucket.clone(),
-                    VersionedSet { set: merged, api_version: vs.api_version.clone(), applied: false },
-                );
+                managed.fields.insert(bucket.clone(), VersionedSet::new(merged, &vs.api_version, false));
                 managed.fields.remove(&id);
                 managed.times.remove(&id);
                 managed.times.insert(bucket, time);

@@ -90,13 +90,13 @@ impl Updater<'_> {
         }
         for (id, c) in &conflicts {
             if let Some(vs) = managers.get_mut(id) {
-                vs.set = vs.set.difference(c);
+                vs.set_fields(vs.set.difference(c));
             }
         }
         if !cmp.removed.is_empty() {
             for (id, vs) in managers.iter_mut() {
                 if Some(id) != workflow {
-                    vs.set = vs.set.difference(&cmp.removed);
+                    vs.set_fields(vs.set.difference(&cmp.removed));
                 }
             }
         }
@@ -130,8 +130,7 @@ impl Updater<'_> {
             merge(self.schema, self.root, live, config).map_err(|e| UpdateError::Merge(join_errors(&e)))?;
         let last = managers.get(manager).cloned();
         let set = self.filter(to_field_set(self.schema, self.root, config));
-        managers
-            .insert(manager.clone(), VersionedSet { set, api_version: version.to_string(), applied: true });
+        managers.insert(manager.clone(), VersionedSet::new(set, version, true));
         let new = self.prune(merged, managers, manager, last.as_ref());
         self.diff(live, &new, managers, Some(manager), force).map_err(UpdateError::Conflicts)?;
         if crate::path::values_equal(live, &new) {
