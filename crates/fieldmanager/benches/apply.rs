@@ -7,6 +7,7 @@
 //! pruning, managedFields written back), `smp` (the strategic merge patch of the two
 //! fields, what kubeward ran for an apply before field ownership) and `update` (the
 //! managed fields an update of the same change records, kube's path for PUT and patches).
+//! The `parts` group times the walks an apply is made of, to see where the time goes.
 
 use std::hint::black_box;
 
@@ -109,16 +110,16 @@ fn parts(c: &mut Criterion) {
     let live = live();
     let applied = config(4, "nginx:1.26");
     let s = Builtin;
-    let root = Builtin::root("apps", "v1", "Deployment").unwrap();
+    let root = Builtin::root("apps", "v1", "Deployment").expect("Deployment");
     let mut g = c.benchmark_group("parts");
     g.bench_function("to_set_live", |b| b.iter(|| to_field_set(&s, root, black_box(&live))));
     g.bench_function("compare", |b| b.iter(|| compare(&s, root, black_box(&live), black_box(&applied))));
     g.bench_function("merge", |b| b.iter(|| merge(&s, root, black_box(&live), black_box(&applied))));
     g.bench_function("validate", |b| b.iter(|| validate(&s, root, black_box(&applied))));
     g.bench_function("clone", |b| b.iter(|| black_box(&live).clone()));
-    let mf = live["metadata"]["managedFields"].as_array().unwrap().clone();
+    let mf = live["metadata"]["managedFields"].as_array().expect("managedFields").clone();
     g.bench_function("decode", |b| b.iter(|| fieldmanager::managed::Managed::decode(black_box(&mf))));
-    let m = fieldmanager::managed::Managed::decode(&mf).unwrap();
+    let m = fieldmanager::managed::Managed::decode(&mf).expect("decode");
     g.bench_function("encode", |b| b.iter(|| black_box(&m).encode()));
     g.finish();
 }
