@@ -146,16 +146,24 @@ impl Managed {
     /// The `managedFields` entries, sorted as kube sorts them; `None` when there are none
     /// (the field is then left out).
     pub fn encode(&self) -> Option<Value> {
+        self.clone().into_entries()
+    }
+
+    /// [`Managed::encode`], giving the kept `fieldsV1` away instead of copying them.
+    pub fn into_entries(mut self) -> Option<Value> {
         if self.fields.is_empty() {
             return None;
         }
-        let mut entries: Vec<(&ManagerId, &VersionedSet, Option<&String>)> = self
-            .fields
-            .iter()
-            .map(|(id, vs)| (id, vs, self.times.get(id).and_then(Option::as_ref)))
+        let fields = std::mem::take(&mut self.fields);
+        let mut entries: Vec<(ManagerId, VersionedSet, Option<String>)> = fields
+            .into_iter()
+            .map(|(id, vs)| {
+                let time = self.times.get(&id).cloned().flatten();
+                (id, vs, time)
+            })
             .collect();
         entries.sort_by(|a, b| {
-            let op = |x: &(&ManagerId, &VersionedSet, Option<&String>)| {
+            let op = |x: &(ManagerId, VersionedSet, Option<String>)| {
                 if x.1.applied {
                     Operation::Apply
                 } else {
@@ -165,7 +173,7 @@ impl Managed {
             op(a)
                 .as_str()
                 .cmp(op(b).as_str())
-                .then_with(|| unix_seconds(a.2).cmp(&unix_seconds(b.2)))
+                .then_with(|| unix_seconds(a.2.as_ref()).cmp(&unix_seconds(b.2.as_ref())))
                 .then_with(|| a.0.manager.cmp(&b.0.manager))
                 .then_with(|| a.1.api_version.cmp(&b.1.api_version))
                 .then_with(|| a.0.subresource.cmp(&b.0.subresource))
@@ -182,8 +190,8 @@ impl Managed {
                     m.insert("time".into(), json!(t));
                 }
                 m.insert("fieldsType".into(), json!("FieldsV1"));
-                let fields = match &vs.raw {
-                    Some(raw) => raw.clone(),
+                let fields = match vs.raw {
+                    Some(raw) => raw,
                     None => to_fields_v1(&vs.set),
                 };
                 m.insert("fieldsV1".into(), fields);

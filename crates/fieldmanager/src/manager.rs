@@ -120,7 +120,12 @@ pub struct FieldManager<'s> {
 }
 
 /// The metadata kube never records as owned (`stripMeta`).
-fn strip_set() -> Set {
+fn strip_set() -> &'static Set {
+    static STRIP: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
+    STRIP.get_or_init(build_strip_set)
+}
+
+fn build_strip_set() -> Set {
     let mut s = Set::new();
     for p in [
         &["apiVersion"][..],
@@ -235,7 +240,7 @@ impl<'s> FieldManager<'s> {
             }
         };
         let managed = self.record_update(live, new, managed, manager, now);
-        set_managed_fields(new, managed.encode());
+        set_managed_fields(new, managed.into_entries());
     }
 
     /// The update managers' path: the change's fields go to `manager`'s update entry.
@@ -249,7 +254,7 @@ impl<'s> FieldManager<'s> {
     ) -> Managed {
         let id = ManagerId::new(manager, Operation::Update, &self.api_version(), &self.subresource);
         let set = self.updater().update(live, new, &mut managed.fields);
-        let set = set.difference(&strip_set());
+        let set = set.difference(strip_set());
         if !set.is_empty() {
             let set = match managed.fields.get(&id) {
                 Some(prev) => set.union(&prev.set),
@@ -284,13 +289,15 @@ impl<'s> FieldManager<'s> {
         // The managed fields come out of the object for the walk and are written back after.
         let entries =
             live.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"));
-        let decode = || match &entries {
+        let decode = |entries: Option<Value>| match entries {
             None | Some(Value::Null) => Ok(Managed::default()),
-            Some(Value::Array(a)) => Managed::decode_owned(a.clone()),
+            Some(Value::Array(a)) => Managed::decode_owned(a),
             Some(_) => Err("managedFields is not a list".to_string()),
         };
-        let managed =
-            decode().map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
+        // Only kubectl's apply may need them a second time (the last-applied upgrade).
+        let retry_entries = if manager == "kubectl" { entries.clone() } else { None };
+        let managed = decode(entries)
+            .map_err(|e| ApplyError::Failed(format!("failed to decode managed fields: {e}")))?;
         let id = ManagerId::new(manager, Operation::Apply, &self.api_version(), &self.subresource);
         // lastAppliedManager: kubectl's conflicts with what its client-side apply set are
         // not conflicts.
@@ -304,7 +311,7 @@ impl<'s> FieldManager<'s> {
                 if !rest.is_empty() {
                     return Err(ApplyError::Conflicts(rest));
                 }
-                let managed = decode().map_err(ApplyError::Failed)?;
+                let managed = decode(retry_entries).map_err(ApplyError::Failed)?;
                 self.apply_tracked(&live, applied, managed, &id, true, now)?
             }
             other => other?,
@@ -314,7 +321,7 @@ impl<'s> FieldManager<'s> {
         if manager == "kubectl" && has_last_applied(&object) {
             set_last_applied(&mut object, applied);
         }
-        set_managed_fields(&mut object, managed.encode());
+        set_managed_fields(&mut object, managed.into_entries());
         Ok(object)
     }
 
@@ -358,7 +365,7 @@ impl<'s> FieldManager<'s> {
             Ok(None) => None,
         };
         if let Some(vs) = managed.fields.get_mut(id) {
-            vs.set_fields(vs.set.difference(&strip_set()));
+            vs.set_fields(vs.set.difference(strip_set()));
             if vs.set.is_empty() {
                 managed.fields.remove(id);
             }

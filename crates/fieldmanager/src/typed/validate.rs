@@ -3,7 +3,7 @@
 //! schema has them, no undeclared fields, list-map items with keys and without
 //! duplicates. Messages are structured-merge-diff's, prefixed with the path.
 
-use super::list_item_element;
+use super::{list_item_element, segs_string, Seg};
 use crate::path::PathElement;
 use crate::schema::{resolve, resolve_map_field, ListKind, Node, Scalar, Schema, Shape};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 /// Every problem of `value` as an object of the type `node`, as `path: message`.
 pub fn validate(schema: &dyn Schema, node: Node, value: &Value) -> Vec<String> {
     let mut errors = Vec::new();
-    walk(schema, node, value, &mut String::new(), &mut errors);
+    walk(schema, node, value, &mut Vec::new(), &mut errors);
     errors
 }
 
@@ -30,11 +30,18 @@ pub fn join_errors(errors: &[String]) -> String {
     }
 }
 
-fn push(errors: &mut Vec<String>, path: &str, msg: String) {
+fn push(errors: &mut Vec<String>, path: &[Seg<'_>], msg: String) {
+    let path = segs_string(path);
     errors.push(if path.is_empty() { msg } else { format!("{path}: {msg}") });
 }
 
-fn walk(schema: &dyn Schema, node: Node, value: &Value, path: &mut String, errors: &mut Vec<String>) {
+fn walk<'v>(
+    schema: &dyn Schema,
+    node: Node,
+    value: &'v Value,
+    path: &mut Vec<Seg<'v>>,
+    errors: &mut Vec<String>,
+) {
     match resolve(schema, node, Some(value)) {
         Shape::Invalid => push(errors, path, "schema error: invalid atom: inlined".into()),
         Shape::Scalar(s) => {
@@ -61,10 +68,9 @@ fn walk(schema: &dyn Schema, node: Node, value: &Value, path: &mut String, error
                 if !matches!(list.kind, ListKind::Atomic) && !seen.insert(pe.clone()) {
                     push(errors, path, format!("duplicate entries for key {pe}"));
                 }
-                let len = path.len();
-                path.push_str(&pe.to_string());
+                path.push(Seg::Elem(pe));
                 walk(schema, list.element, item, path, errors);
-                path.truncate(len);
+                path.pop();
             }
         }
         Shape::Map(_) => {
@@ -74,18 +80,16 @@ fn walk(schema: &dyn Schema, node: Node, value: &Value, path: &mut String, error
                 v => return push(errors, path, format!("expected map, got {}", go_v(v))),
             };
             for (key, child) in obj {
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
+                path.push(Seg::Field(key));
                 match resolve_map_field(schema, node, key) {
                     (Some(n), _) | (None, Some(n)) => walk(schema, n, child, path, errors),
                     (None, None) => {
                         push(errors, path, "field not declared in schema".into());
-                        path.truncate(len);
+                        path.pop();
                         return;
                     }
                 }
-                path.truncate(len);
+                path.pop();
             }
         }
     }
