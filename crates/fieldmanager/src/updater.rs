@@ -16,7 +16,7 @@ use crate::path::Path;
 use crate::schema::{Node, Schema};
 use crate::set::Set;
 use crate::typed::compare::{compare, Comparison};
-use crate::typed::merge::merge;
+use crate::typed::merge::merge_into;
 use crate::typed::remove::remove_items;
 use crate::typed::to_set::to_field_set;
 use crate::typed::validate::join_errors;
@@ -126,8 +126,9 @@ impl Updater<'_> {
         manager: &ManagerId,
         force: bool,
     ) -> Result<Option<Value>, UpdateError> {
-        let merged =
-            merge(self.schema, self.root, live, config).map_err(|e| UpdateError::Merge(join_errors(&e)))?;
+        let mut merged = live.clone();
+        merge_into(self.schema, self.root, &mut merged, config)
+            .map_err(|e| UpdateError::Merge(join_errors(&e)))?;
         let last = managers.get(manager).cloned();
         let set = self.filter(to_field_set(self.schema, self.root, config));
         managers.insert(manager.clone(), VersionedSet::new(set, version, true));

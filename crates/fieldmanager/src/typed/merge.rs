@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Merges `rhs` into `lhs`, both objects of the type `node`. Errors name the path of a
 /// list the configuration repeats a key in, or of an item without keys.
 pub fn merge(schema: &dyn Schema, node: Node, lhs: &Value, rhs: &Value) -> Result<Value, Vec<String>> {
-    let mut w = Walker { schema, path: Vec::new(), errors: Vec::new() };
+    let mut w = Walker { schema, path: Vec::new(), errors: Vec::new(), prefix: String::new() };
     let out = w.merge(Some(node), Some(lhs), Some(rhs));
     if !w.errors.is_empty() {
         return Err(w.errors);
@@ -27,10 +27,70 @@ fn lookup<'v>(m: &BTreeMap<PathElement, Option<&'v Value>>, pe: &PathElement) ->
     m.get(pe).map(|v| v.unwrap_or(&NULL))
 }
 
+/// [`merge`] into `lhs` itself: granular maps are merged in place, key by key, so what the
+/// configuration does not touch is neither copied nor rebuilt; other values (lists,
+/// atomic values, scalars) are merged as [`merge`] does and replaced.
+pub fn merge_into(schema: &dyn Schema, node: Node, lhs: &mut Value, rhs: &Value) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    in_place(schema, Some(node), lhs, rhs, &mut String::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn in_place(
+    schema: &dyn Schema,
+    node: Option<Node>,
+    lhs: &mut Value,
+    rhs: &Value,
+    path: &mut String,
+    errors: &mut Vec<String>,
+) {
+    let Some(n) = node else {
+        *lhs = rhs.clone();
+        return;
+    };
+    if let (Shape::Map(map), Value::Object(r), Value::Object(l)) =
+        (resolve(schema, n, Some(rhs)), rhs, &mut *lhs)
+    {
+        if !map.atomic && !(l.is_empty() && r.is_empty()) {
+            for (key, rv) in r {
+                let (child, _) = map_entry_node(schema, Some(n), key);
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                match l.get_mut(key) {
+                    Some(lv) => in_place(schema, child, lv, rv, path, errors),
+                    None => {
+                        let mut w =
+                            Walker { schema, path: Vec::new(), errors: Vec::new(), prefix: path.clone() };
+                        if let Some(v) = w.merge(child, None, Some(rv)) {
+                            l.insert(key.clone(), v);
+                        }
+                        errors.append(&mut w.errors);
+                    }
+                }
+                path.truncate(len);
+            }
+            return;
+        }
+    }
+    let mut w = Walker { schema, path: Vec::new(), errors: Vec::new(), prefix: path.clone() };
+    let out = w.merge(Some(n), Some(&*lhs), Some(rhs));
+    errors.append(&mut w.errors);
+    if let Some(v) = out {
+        *lhs = v;
+    }
+}
+
 struct Walker<'a, 'v> {
     schema: &'a dyn Schema,
     path: Vec<Seg<'v>>,
     errors: Vec<String>,
+    /// The path down to where this walk started, for messages.
+    prefix: String,
 }
 
 /// The configuration's value where it has one, else the live one.
@@ -123,13 +183,19 @@ impl<'v> Walker<'_, 'v> {
             let pe = match list_item_element(self.schema, list, item) {
                 Ok(pe) => pe,
                 Err(e) => {
-                    self.errors.push(format!("{}: element {i}: {e}", segs_string(&self.path)));
+                    self.errors.push(format!(
+                        "{}: element {i}: {e}",
+                        format!("{}{}", self.prefix, segs_string(&self.path))
+                    ));
                     continue;
                 }
             };
             if observed.contains_key(&pe) {
                 if !allow_duplicates {
-                    self.errors.push(format!("{}: duplicate entries for key {pe}", segs_string(&self.path)));
+                    self.errors.push(format!(
+                        "{}: duplicate entries for key {pe}",
+                        format!("{}{}", self.prefix, segs_string(&self.path))
+                    ));
                     continue;
                 }
                 observed.insert(pe.clone(), None);
