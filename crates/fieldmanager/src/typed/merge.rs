@@ -55,7 +55,7 @@ fn in_place(
     if let (Shape::Map(map), Value::Object(r), Value::Object(l)) =
         (resolve(schema, n, Some(rhs)), rhs, &mut *lhs)
     {
-        if !map.atomic && !(l.is_empty() && r.is_empty()) {
+        if !(map.atomic || l.is_empty() && r.is_empty()) {
             for (key, rv) in r {
                 let (child, _) = map_entry_node(schema, Some(n), key);
                 let len = path.len();
@@ -82,6 +82,13 @@ fn in_place(
     errors.append(&mut w.errors);
     if let Some(v) = out {
         *lhs = v;
+    }
+}
+
+impl Walker<'_, '_> {
+    /// The path walked so far, for messages.
+    fn where_(&self) -> String {
+        format!("{}{}", self.prefix, segs_string(&self.path))
     }
 }
 
@@ -183,19 +190,13 @@ impl<'v> Walker<'_, 'v> {
             let pe = match list_item_element(self.schema, list, item) {
                 Ok(pe) => pe,
                 Err(e) => {
-                    self.errors.push(format!(
-                        "{}: element {i}: {e}",
-                        format!("{}{}", self.prefix, segs_string(&self.path))
-                    ));
+                    self.errors.push(format!("{}: element {i}: {e}", self.where_()));
                     continue;
                 }
             };
             if observed.contains_key(&pe) {
                 if !allow_duplicates {
-                    self.errors.push(format!(
-                        "{}: duplicate entries for key {pe}",
-                        format!("{}{}", self.prefix, segs_string(&self.path))
-                    ));
+                    self.errors.push(format!("{}: duplicate entries for key {pe}", self.where_()));
                     continue;
                 }
                 observed.insert(pe.clone(), None);
