@@ -3,6 +3,7 @@
 mod component_status;
 mod delete;
 mod eviction;
+mod field_manager;
 pub mod kinds;
 mod read;
 mod scale;

@@ -179,7 +179,7 @@ async fn write_scale(
         }
         let mut new = obj.clone();
         set_at(&mut new, &paths.spec_replicas, json!(replicas));
-        match write::persist_update(ctx, rt, &current, new, false).await {
+        match write::persist_update(ctx, rt, &current, new, false, write::Fields::Record).await {
             Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => return Ok(object_response(200, rt, &scale_of(rt, &paths, &stored), ctx.output)),
