@@ -581,3 +581,89 @@ fn invalid_crds_are_refused_with_kubes_causes() {
         "must be spec.names.plural+\".\"+spec.group",
     );
 }
+
+const PORTED: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {type: integer}
+              ports:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string}
+                    port: {type: integer}
+              tags:
+                type: array
+                x-kubernetes-list-type: set
+                items: {type: string}
+"#;
+
+#[test]
+fn server_side_apply_on_custom_resources_follows_the_schema() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    establish(&server, &k, PORTED);
+    let apply = |manager: &str, body: &str, extra: &[&str]| {
+        let path = server.file(&format!("{manager}.yaml"), body);
+        let mut args = vec!["apply", "--server-side", "--field-manager", manager, "-f", path.to_str().unwrap_or_default()];
+        args.extend_from_slice(extra);
+        k.run(&args)
+    };
+    let a = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  replicas: 1\n  ports: [{name: http, port: 80}]\n  tags: [a]\n";
+    let out = apply("alice", a, &[]);
+    assert!(out.ok(), "{out}");
+    // Another manager adds its own list-map item and set element: merged by key.
+    let b = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  ports: [{name: metrics, port: 9090}]\n  tags: [b]\n";
+    assert!(apply("bob", b, &[]).ok());
+    let obj = get_json(&k, &["widget", "w", "--show-managed-fields"]);
+    let names: Vec<&str> =
+        obj["spec"]["ports"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["http", "metrics"], "{obj}");
+    assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
+    let bob = obj["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|m| m.iter().find(|e| e["manager"] == "bob"))
+        .unwrap_or_else(|| panic!("no bob entry: {obj}"));
+    assert_eq!(bob["operation"], "Apply");
+    assert!(bob["fieldsV1"]["f:spec"]["f:ports"].get(r#"k:{"name":"metrics"}"#).is_some(), "{bob}");
+    assert!(bob["fieldsV1"]["f:spec"]["f:tags"].get(r#"v:"b""#).is_some(), "{bob}");
+
+    // A conflict on a field alice owns, then force (bob keeps applying what he applied).
+    let c = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  replicas: 3\n  ports: [{name: metrics, port: 9090}]\n  tags: [b]\n";
+    let out = apply("bob", c, &[]);
+    assert!(!out.ok(), "{out}");
+    assert!(out.stderr.contains(r#"conflict with "alice": .spec.replicas"#), "{out}");
+    assert!(apply("bob", c, &["--force-conflicts"]).ok());
+    assert_eq!(get_json(&k, &["widget", "w"])["spec"]["replicas"], 3);
+
+    // alice stops applying her port: it goes; bob's stays.
+    let a2 = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  tags: [a]\n";
+    assert!(apply("alice", a2, &[]).ok());
+    let obj = get_json(&k, &["widget", "w"]);
+    let names: Vec<&str> =
+        obj["spec"]["ports"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["metrics"], "{obj}");
+    assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(obj["spec"]["replicas"], 3);
+}

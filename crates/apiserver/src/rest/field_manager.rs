@@ -66,20 +66,25 @@ fn manager(ctx: &Ctx) -> String {
 /// The field manager of the request's endpoint. The main resource of a kind with a status
 /// subresource resets `status`, the `status` subresource resets `spec` (kube's reset
 /// fields for its built-in strategies).
-fn endpoint(ctx: &Ctx, rt: &ResourceType) -> FieldManager<'static> {
+/// A custom resource's schema comes from its CRD's structural schema.
+fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_>) -> R) -> R {
     let sub = ctx.info.subresource.as_str();
-    let fm = FieldManager::for_kind(rt.group, rt.version, rt.kind, sub);
-    match sub {
+    let custom = ctx.state.catalog.custom().version(rt);
+    let fm = match &custom {
+        Some(v) => FieldManager::new(&*v.ssa_schema, v.ssa_schema.root(), rt.group, rt.version, rt.kind, sub),
+        None => FieldManager::for_kind(rt.group, rt.version, rt.kind, sub),
+    };
+    f(match sub {
         "" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,
-    }
+    })
 }
 
 /// Records in `new`'s `metadata.managedFields` what a create (`live` `None`), update or
 /// non-apply patch sets.
 pub(super) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &mut Value) {
-    endpoint(ctx, rt).update(live, new, &manager(ctx), &now_rfc3339());
+    with_endpoint(ctx, rt, |fm| fm.update(live, new, &manager(ctx), &now_rfc3339()));
 }
 
 /// Applies the configuration over `live` (`None`: absent); the object to store, its
@@ -91,7 +96,8 @@ pub(super) fn apply(
     applied: &Value,
 ) -> Result<Value, StatusError> {
     let force = ctx.info.query_bool("force");
-    endpoint(ctx, rt).apply(live, applied, &manager(ctx), force, &now_rfc3339()).map_err(|e| e.to_status())
+    with_endpoint(ctx, rt, |fm| fm.apply(live, applied, &manager(ctx), force, &now_rfc3339()))
+        .map_err(|e| e.to_status())
 }
 
 /// Takes the `metadata.managedFields` a write sent, to put back after the strategy's
