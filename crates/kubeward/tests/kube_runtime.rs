@@ -9,9 +9,11 @@
 //! metadata-only watcher (`Api<PartialObjectMeta<Widget>>`) and `Api<DynamicObject>` with the
 //! `ApiResource` kube-rs discovery finds.
 //!
-//! Every write that server-side apply would track names its field manager: the user's applies
-//! come from `widget-user`, the controller's from `widget-controller` with `force`, as a
-//! controller that owns its fields outright applies them.
+//! Every apply names its field manager: the user's come from `widget-user`, the controller's
+//! from `widget-controller` with `force`, as a controller that owns its fields outright applies
+//! them. The test checks the ownership server-side apply records (the user's spec, the
+//! controller's status through the status subresource, the controller's ConfigMap data and
+//! ownerReference) and kube's 409 for another manager's apply over the controller's field.
 
 mod support;
 
@@ -19,7 +21,7 @@ use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams, PostParams, ResourceExt,
+    Api, DeleteParams, ListParams, ObjectMeta, PartialObjectMeta, Patch, PatchParams, PostParams, ResourceExt,
 };
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::{verbs, Discovery, Scope};
@@ -312,6 +314,19 @@ async fn widget_observed(widgets: &Api<Widget>, name: &str, generation: i64) -> 
     (w.meta().generation == Some(generation) && status.observed_generation == Some(generation)).then_some(w)
 }
 
+/// The fields `manager` owns by apply (through `subresource`, if any), as fieldsV1.
+#[track_caller]
+fn owned_by(meta: &ObjectMeta, manager: &str, subresource: Option<&str>) -> Value {
+    let entries = meta.managed_fields.as_deref().unwrap_or_default();
+    let entry = entries.iter().find(|e| {
+        e.manager.as_deref() == Some(manager)
+            && e.operation.as_deref() == Some("Apply")
+            && e.subresource.as_deref() == subresource
+    });
+    let Some(entry) = entry else { panic!("no Apply entry of {manager} ({subresource:?}): {entries:?}") };
+    entry.fields_v1.as_ref().map(|f| f.0.clone()).unwrap_or(Value::Null)
+}
+
 #[test]
 fn controller_reconciles_creates_updates_and_finalizes_a_widget() {
     let server = Server::start();
@@ -345,6 +360,35 @@ fn controller_reconciles_creates_updates_and_finalizes_a_widget() {
         assert_eq!(w.finalizers(), [FINALIZER.to_string()].as_slice(), "{w:?}");
         assert_eq!(w.status.and_then(|s| s.config_map).as_deref(), Some("w1"));
         let first_cm_uid = cm.uid().expect("the ConfigMap's uid");
+
+        // Server-side apply's field ownership: the user owns the spec, the controller the status
+        // (through the status subresource) and the ConfigMap's data and ownerReference.
+        let w = widgets.get("w1").await.expect("get w1");
+        let spec = owned_by(w.meta(), "widget-user", None);
+        assert!(spec.pointer("/f:spec/f:color").is_some(), "{:?}", w.meta().managed_fields);
+        let status = owned_by(w.meta(), CONTROLLER, Some("status"));
+        assert!(status.pointer("/f:status/f:observedGeneration").is_some(), "{:?}", w.meta().managed_fields);
+        assert!(status.get("f:spec").is_none(), "{status}");
+        let data = owned_by(&cm.metadata, CONTROLLER, None);
+        assert!(data.pointer("/f:data/f:color").is_some(), "{data}");
+        let owner_key = format!("k:{{\"uid\":\"{uid}\"}}");
+        assert!(
+            data.pointer("/f:metadata/f:ownerReferences").and_then(|o| o.get(&owner_key)).is_some(),
+            "{data}"
+        );
+        // Another manager applying the controller's field without force is refused.
+        let intruder = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w1"},
+            "data": {"color": "green"}});
+        match cms.patch("w1", &PatchParams::apply("intruder"), &Patch::Apply(&intruder)).await {
+            Err(kube::Error::Api(s)) => {
+                assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"), "{s:?}");
+                assert_eq!(
+                    s.message,
+                    r#"Apply failed with 1 conflict: conflict with "widget-controller": .data.color"#
+                );
+            }
+            other => panic!("an apply over the controller's field was not refused: {other:?}"),
+        }
 
         // The user changes the spec -> generation 2, reconciled through the watch.
         let changed = widgets
