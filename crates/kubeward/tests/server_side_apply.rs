@@ -131,9 +131,9 @@ fn appliers_conflicts_and_ownership(version: &str) {
     assert_eq!(obj["spec"]["replicas"], 5);
     let names: Vec<&str> = obj["spec"]["template"]["spec"]["containers"]
         .as_array()
-        .unwrap()
+        .expect("the containers")
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| c["name"].as_str().expect("a container's name"))
         .collect();
     assert_eq!(names, ["nginx", "log"], "{obj}");
     assert!(owns(&obj, "kubectl-patch", "Update", "/f:metadata/f:annotations/f:note"), "{obj}");
@@ -167,7 +167,8 @@ fn appliers_conflicts_and_ownership(version: &str) {
     k.ok(&["create", "deployment", "made", "--image=nginx:1.25"]);
     let made = get(&k, &["deployment", "made"]);
     assert!(owns(&made, "kubectl-create", "Update", "/f:spec/f:template/f:spec/f:containers"), "{made}");
-    assert!(entry(&made, "kubectl-create", "Update").unwrap()["time"].is_string());
+    let created = entry(&made, "kubectl-create", "Update").expect("kubectl-create's entry");
+    assert!(created["time"].is_string(), "{made}");
 }
 
 #[test]
