@@ -667,3 +667,46 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
     assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
     assert_eq!(obj["spec"]["replicas"], 3);
 }
+
+#[test]
+fn costly_rules_and_oversized_or_deep_objects_are_refused() {
+    let server = Server::start();
+    let Some(k) = kubectl(&server, "1.33") else { return };
+    // A rule whose estimated cost over an unbounded list exceeds kube's budget.
+    let costly = PORTED.replace(
+        "              tags:\n                type: array\n",
+        "              tags:\n                type: array\n                x-kubernetes-validations:\n                - rule: \"self.all(x, self.all(y, x != y || x == y))\"\n",
+    );
+    let path = server.file("costly.yaml", &costly);
+    let out = k.run(&["apply", "-f", path.to_str().unwrap_or_default()]);
+    assert!(!out.ok(), "{out}");
+    assert!(out.stderr.contains("estimated rule cost exceeds budget by factor of"), "{out}");
+
+    establish(&server, &k, PORTED);
+    // Larger than the request body limit: 413 before the body is read (over HTTP/1.1: the
+    // server resets the HTTP/2 stream after answering, which curl reports as error 92).
+    let big = format!(
+        r#"{{"apiVersion":"example.com/v1","kind":"Widget","metadata":{{"name":"big"}},"spec":{{"tags":["{}"]}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    let file = server.file("big.json", &big);
+    let out = server.admin_curl(
+        "/apis/example.com/v1/namespaces/default/widgets",
+        &["--http1.1", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", &format!("@{}", file.display())],
+    );
+    assert_eq!(out.status, 413, "{out}");
+    assert_eq!(out.json()["reason"], "RequestEntityTooLarge");
+    // Nested deeper than any decoder allows: a 400 Status, and the server goes on.
+    let deep = format!(
+        r#"{{"apiVersion":"example.com/v1","kind":"Widget","metadata":{{"name":"deep"}},"spec":{{"x":{}1{}}}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let file = server.file("deep.json", &deep);
+    let out = server.admin_curl(
+        "/apis/example.com/v1/namespaces/default/widgets",
+        &["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", &format!("@{}", file.display())],
+    );
+    assert_eq!(out.status, 400, "{out}");
+    k.ok(&["get", "widgets"]);
+}
