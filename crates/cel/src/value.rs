@@ -119,10 +119,10 @@ fn from_cel(value: &Value, depth: usize) -> Result<Json, ValueError> {
         }
         Value::Map(m) => {
             let mut out = serde_json::Map::with_capacity(m.map.len());
-            let mut entries: Vec<(&Key, &Value)> = m.map.iter().collect();
-            entries.sort_by(|a, b| key_text(a.0).cmp(&key_text(b.0)));
+            let mut entries: Vec<(String, &Value)> = m.map.iter().map(|(k, v)| (key_text(k), v)).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in entries {
-                out.insert(key_text(k), from_cel(v, depth + 1)?);
+                out.insert(k, from_cel(v, depth + 1)?);
             }
             Json::Object(out)
         }

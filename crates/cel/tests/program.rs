@@ -1,0 +1,206 @@
+//! Programs: kube's environment, results, errors with cel-go's texts.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a failed test
+
+use kcel::limits::PER_CALL_LIMIT;
+use kcel::{Activation, CompileError, EvalError, Program, ResultType, Shape};
+use serde_json::{json, Value};
+
+fn eval_with(src: &str, self_value: Value, shape: &Shape) -> Result<Value, String> {
+    let p = Program::compile(src, &[("self", shape)]).map_err(|e| e.to_string())?;
+    let mut vars = Activation::new();
+    vars.bind("self", &self_value, shape).map_err(|e| e.to_string())?;
+    let out = p.evaluate(&vars, PER_CALL_LIMIT).map_err(|e| e.to_string())?;
+    out.to_json().map_err(|e| e.to_string())
+}
+
+fn eval(src: &str, self_value: Value) -> Result<Value, String> {
+    eval_with(src, self_value, &Shape::Any)
+}
+
+#[test]
+fn kube_rule_examples() {
+    let obj =
+        json!({"minReplicas": 1, "replicas": 3, "q": "512Mi", "u": "https://example.com:8443/path?x=1"});
+    assert_eq!(eval("self.minReplicas <= self.replicas", obj.clone()), Ok(json!(true)));
+    assert_eq!(eval("self.all(x, x.size() < 10)", json!(["a", "bb"])), Ok(json!(true)));
+    assert_eq!(eval("self.all(x, x.size() < 10)", json!(["a", "bbbbbbbbbbbb"])), Ok(json!(false)));
+    assert_eq!(eval("self.matches('^[a-z]+$')", json!("abc")), Ok(json!(true)));
+    assert_eq!(eval("self.matches('^[a-z]+$')", json!("aBc")), Ok(json!(false)));
+    assert_eq!(eval("quantity(self.q).isLessThan(quantity('1Gi'))", obj.clone()), Ok(json!(true)));
+    assert_eq!(eval("url(self.u).getHost()", obj.clone()), Ok(json!("example.com:8443")));
+    assert_eq!(eval("url(self.u).getHostname()", obj.clone()), Ok(json!("example.com")));
+    assert_eq!(eval("self.?foo.orValue(1)", obj.clone()), Ok(json!(1)));
+    assert_eq!(eval("self.?replicas.orValue(1)", obj), Ok(json!(3)));
+}
+
+#[test]
+fn standard_library_and_macros() {
+    let obj = json!({"names": ["a", "bb", "ccc"], "labels": {"app": "web"}});
+    for (src, want) in [
+        ("self.names.exists(n, n == 'bb')", json!(true)),
+        ("self.names.exists_one(n, n.size() > 1)", json!(false)),
+        ("self.names.map(n, n + '!')", json!(["a!", "bb!", "ccc!"])),
+        ("self.names.filter(n, n.size() >= 2)", json!(["bb", "ccc"])),
+        ("self.names.map(n, n.size() > 1, n.upperAscii())", json!(["BB", "CCC"])),
+        ("has(self.labels.app) && !has(self.labels.tier)", json!(true)),
+        ("'app' in self.labels && 'bb' in self.names", json!(true)),
+        ("self.labels.all(k, k.startsWith('a'))", json!(true)),
+        ("[1, 2, 3].map(x, x * 2)", json!([2, 4, 6])),
+        ("{'a': 1}.a", json!(1)),
+        ("size(self.names) + self.names.size()", json!(6)),
+        ("self.names[1]", json!("bb")),
+        ("1u + 2u", json!(3)),
+        ("double(1) / 4.0", json!(0.25)),
+        ("7 / 2", json!(3)),
+        ("-7 % 3", json!(-1)),
+        ("type(self.names) == list", json!(true)),
+        ("string(12) + string(1.5)", json!("121.5")),
+        ("int('42') + 1", json!(43)),
+        ("optional.of(1).hasValue() && !optional.none().hasValue()", json!(true)),
+        ("self.names[?5].orValue('none')", json!("none")),
+        (
+            "timestamp('2024-01-01T00:00:00Z') + duration('1h30m') == timestamp('2024-01-01T01:30:00Z')",
+            json!(true),
+        ),
+        ("duration('90m') > duration('1h')", json!(true)),
+        ("timestamp('2024-03-05T10:00:00Z').getDayOfMonth()", json!(4)),
+    ] {
+        assert_eq!(eval(src, obj.clone()), Ok(want), "{src}");
+    }
+}
+
+#[test]
+fn kube_libraries() {
+    for (src, want) in [
+        ("'a,b,c'.split(',')", json!(["a", "b", "c"])),
+        ("['a', 'b'].join('-')", json!("a-b")),
+        ("'  x '.trim()", json!("x")),
+        ("'hello'.indexOf('l')", json!(2)),
+        ("'Hello'.lowerAscii()", json!("hello")),
+        ("'abc'.replace('b', 'x')", json!("axc")),
+        ("'%s=%d'.format(['a', 1])", json!("a=1")),
+        ("[3, 1, 2].sort()", json!([1, 2, 3])),
+        ("[1, 2, 3].sum()", json!(6)),
+        ("[1, 2, 2].isSorted()", json!(true)),
+        ("sets.contains([1, 2, 3], [2])", json!(true)),
+        ("sets.intersects([1], [2])", json!(false)),
+        ("'abc123'.find('[0-9]+')", json!("123")),
+        ("ip('10.0.0.1').family()", json!(4)),
+        ("cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))", json!(true)),
+        ("string(ip('10.0.0.1'))", json!("10.0.0.1")),
+        ("isSemver('1.2.3') && semver('1.2.3').major() == 1", json!(true)),
+        ("quantity('1Gi').compareTo(quantity('1024Mi'))", json!(0)),
+        ("isQuantity('1.5')", json!(true)),
+        ("isURL('https://x.io') && !isURL('::')", json!(true)),
+        ("base64.encode(b'hi')", json!("aGk=")),
+    ] {
+        assert_eq!(eval(src, json!(null)), Ok(want), "{src}");
+    }
+}
+
+#[test]
+fn values_are_typed_by_their_shape() {
+    let schema = json!({"type": "object", "properties": {
+        "count": {"type": "integer"}, "ratio": {"type": "number"},
+        "at": {"type": "string", "format": "date-time"}, "port": {"x-kubernetes-int-or-string": true}}});
+    let shape = Shape::from_openapi_schema(&schema);
+    let obj = json!({"count": 2.0, "ratio": 1, "at": "2024-01-01T00:00:00Z", "port": "http"});
+    assert_eq!(
+        eval_with("type(self.count) == int && type(self.ratio) == double", obj.clone(), &shape),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval_with("self.at < timestamp('2025-01-01T00:00:00Z')", obj.clone(), &shape),
+        Ok(json!(true))
+    );
+    assert_eq!(eval_with("type(self.port) == string", obj, &shape), Ok(json!(true)));
+}
+
+#[test]
+fn runtime_errors_have_cel_go_texts() {
+    let obj = json!({"a": 1, "l": [1], "s": "x"});
+    assert_eq!(eval("self.nope", obj.clone()), Err("no such key: nope".into()));
+    assert_eq!(eval("self.l[3]", obj.clone()), Err("index out of bounds: 3".into()));
+    assert_eq!(eval("self.a / 0", obj.clone()), Err("division by zero".into()));
+    assert_eq!(eval("self.a % 0", obj.clone()), Err("modulus by zero".into()));
+    assert_eq!(eval("9223372036854775807 + self.a", obj.clone()), Err("integer overflow".into()));
+    assert!(eval("self.s > 1", obj.clone()).is_err_and(|e| e.starts_with("no such overload")));
+    // CEL's error absorption: a deciding operand wins over an error.
+    assert_eq!(eval("self.nope || true", obj.clone()), Ok(json!(true)));
+    assert_eq!(eval("false && self.nope", obj.clone()), Ok(json!(false)));
+    assert_eq!(eval("[0, 1].exists(x, 1 / x == 1)", obj), Ok(json!(true)));
+}
+
+#[test]
+fn compile_errors_have_cel_go_texts() {
+    let err = |src: &str| Program::compile(src, &[("self", &Shape::Any)]).unwrap_err().to_string();
+    assert_eq!(
+        err("self.a =="),
+        "compilation failed: ERROR: <input>:1:10: Syntax error: mismatched input '<EOF>' expecting \
+         {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | self.a ==\n | .........^"
+    );
+    assert_eq!(
+        err("self.a && foo.b"),
+        "compilation failed: ERROR: <input>:1:11: undeclared reference to 'foo' (in container '')\n | self.a && foo.b\n | ..........^"
+    );
+    assert_eq!(
+        err("self.frob(1)"),
+        "compilation failed: ERROR: <input>:1:10: undeclared reference to 'frob' (in container '')\n | self.frob(1)\n | .........^"
+    );
+    assert!(err("self.all(x, y)").contains("undeclared reference to 'y'"));
+    // Comprehension variables are in scope in their macro only.
+    assert!(Program::compile("self.all(x, x > 0) && x", &[("self", &Shape::Any)]).is_err());
+    assert!(Program::compile("self.all(x, self.exists(y, x == y))", &[("self", &Shape::Any)]).is_ok());
+    // Type names are values.
+    assert!(Program::compile(
+        "type(self) == map || type(self) == google.protobuf.Timestamp",
+        &[("self", &Shape::Any)]
+    )
+    .is_ok());
+    let long = "1 + ".repeat(30_000) + "1";
+    assert!(matches!(Program::compile(&long, &[]), Err(CompileError::TooLong { .. })));
+}
+
+#[test]
+fn result_types_where_plain() {
+    let t = |src: &str| Program::compile(src, &[("self", &Shape::Any)]).unwrap().result_type();
+    assert_eq!(t("self.a == 1"), ResultType::Bool);
+    assert_eq!(t("self.a.all(x, x)"), ResultType::Bool);
+    assert_eq!(t("'a' + self.b"), ResultType::String);
+    assert_eq!(t("self.l.map(x, x)"), ResultType::List);
+    assert_eq!(t("self.a"), ResultType::Dyn);
+    let e =
+        Program::compile_returning("self.s.matches('x')", &[("self", &Shape::Any)], &[ResultType::String]);
+    assert_eq!(e.unwrap_err().to_string(), "must evaluate to string");
+    let e = Program::compile_returning("1", &[], &[ResultType::String, ResultType::List]);
+    assert_eq!(e.unwrap_err().to_string(), "must evaluate to one of [string list(string)]");
+}
+
+#[test]
+fn optional_variables() {
+    let p = Program::compile("old.hasValue() ? old.value() + 1 : 0", &[("old", &Shape::Int)]).unwrap();
+    let mut vars = Activation::new();
+    vars.bind_optional("old", None, &Shape::Int).unwrap();
+    assert_eq!(p.evaluate(&vars, PER_CALL_LIMIT).unwrap().to_json(), Ok(json!(0)));
+    vars.bind_optional("old", Some(&json!(4)), &Shape::Int).unwrap();
+    assert_eq!(p.evaluate(&vars, PER_CALL_LIMIT).unwrap().to_json(), Ok(json!(5)));
+}
+
+#[test]
+fn references() {
+    let p = Program::compile(
+        "self.a == oldSelf.a || has(self.email_verified)",
+        &[("self", &Shape::Any), ("oldSelf", &Shape::Any)],
+    )
+    .unwrap();
+    assert!(p.references("oldSelf") && p.references("self") && !p.references("other"));
+    assert!(p.references_field("self", "email_verified") && p.references_field("self", "a"));
+    assert!(!p.references_field("self", "email"));
+}
+
+#[test]
+fn unbound_variable_is_a_runtime_error() {
+    let p = Program::compile("self.a", &[("self", &Shape::Any)]).unwrap();
+    let e = p.evaluate(&Activation::new(), PER_CALL_LIMIT).unwrap_err();
+    assert_eq!(e, EvalError::Runtime("no such attribute(s): self".into()));
+}
