@@ -88,5 +88,5 @@ pub mod value;
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
 pub use program::{Activation, Evaluated, Program};
-pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome};
+pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars};
 pub use shape::Shape;

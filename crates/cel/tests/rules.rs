@@ -183,3 +183,28 @@ fn runtime_errors_and_budgets() {
         "validation failed due to running out of cost budget, no further validation rules will be run"
     );
 }
+
+#[test]
+fn rules_of_a_node_share_their_variables() {
+    let o = spec();
+    let rules: Vec<CompiledRule> =
+        ["self.replicas > 0", "self.name == oldSelf.name", "self.tags.all(t, t.size() < 5)"]
+            .iter()
+            .map(|r| CompiledRule::compile(r, None, None, &o).unwrap())
+            .collect();
+    let new = json!({"replicas": 1, "name": "a", "tags": ["toolong"]});
+    let vars = kcel::RuleVars::new(&new, Some(&json!({"name": "b"})), &o.shape, false).unwrap();
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    let outcomes: Vec<RuleOutcome> =
+        rules.iter().map(|r| r.evaluate_in(&vars, &mut budget).unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            RuleOutcome::Pass,
+            fail("failed rule: self.name == oldSelf.name"),
+            fail("failed rule: self.tags.all(t, t.size() < 5)")
+        ]
+    );
+    let create = kcel::RuleVars::new(&new, None, &o.shape, false).unwrap();
+    assert_eq!(rules[1].evaluate_in(&create, &mut budget), Ok(RuleOutcome::Skipped));
+}
