@@ -58,7 +58,7 @@ pub(crate) fn metered<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
 }
 
 /// Adds `units` to the meter; fails once the total passes the limit.
-fn charge(units: u64) -> Result<(), ExecutionError> {
+pub(crate) fn charge(units: u64) -> Result<(), ExecutionError> {
     METER.with(|m| {
         let mut meter = m.get();
         meter.used = meter.used.saturating_add(units);

@@ -12,11 +12,17 @@
 use crate::rewrite::CONSTANT_TIME;
 use crate::shape::Shape;
 use cel::common::ast::{operators, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
+use std::collections::HashSet;
 
-/// The worst-case cost of `e` with variables of the given shapes.
-pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> u64 {
-    let mut est = Estimator { scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect() };
-    est.node(e).cost
+/// The worst-case cost of `e` with variables of the given shapes, and the ids of the
+/// nodes whose value is always a scalar (nothing to charge for reading it).
+pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> (u64, HashSet<u64>) {
+    let mut est = Estimator {
+        scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect(),
+        scalars: HashSet::new(),
+    };
+    let cost = est.node(e).cost;
+    (cost, est.scalars)
 }
 
 struct Est {
@@ -34,6 +40,7 @@ fn string(max_len: u64) -> Shape {
 
 struct Estimator {
     scopes: Vec<(String, Shape)>,
+    scalars: HashSet<u64>,
 }
 
 impl Estimator {
@@ -42,6 +49,14 @@ impl Estimator {
     }
 
     fn node(&mut self, e: &IdedExpr) -> Est {
+        let est = self.node_inner(e);
+        if est.shape.is_scalar() {
+            self.scalars.insert(e.id);
+        }
+        est
+    }
+
+    fn node_inner(&mut self, e: &IdedExpr) -> Est {
         match &e.expr {
             Expr::Literal(l) => Est {
                 cost: 0,

@@ -80,6 +80,7 @@ pub mod error;
 mod estimate;
 pub mod limits;
 mod program;
+mod regex_cache;
 mod rewrite;
 pub mod rule;
 pub mod shape;

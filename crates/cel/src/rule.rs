@@ -283,7 +283,7 @@ impl CompiledRule {
             _ => &vars.plain,
         };
         let limit = self.per_call_limit.min(*budget);
-        let verdict = match self.rule.evaluate(&activation, limit) {
+        let verdict = match self.rule.evaluate(activation, limit) {
             Ok(result) => {
                 *budget -= result.cost;
                 result.as_bool()

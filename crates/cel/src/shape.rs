@@ -95,6 +95,15 @@ impl Shape {
         }
     }
 
+    /// Whether every value of this shape is a scalar (bool, number, timestamp,
+    /// duration): reading it costs nothing.
+    pub fn is_scalar(&self) -> bool {
+        matches!(
+            self,
+            Shape::Bool | Shape::Int | Shape::UInt | Shape::Double | Shape::Timestamp | Shape::Duration
+        )
+    }
+
     /// The most items (list), entries (map) or bytes (string, bytes) a value of this
     /// shape can hold.
     pub fn max_len(&self) -> u64 {

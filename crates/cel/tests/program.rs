@@ -204,3 +204,17 @@ fn unbound_variable_is_a_runtime_error() {
     let e = p.evaluate(&Activation::new(), PER_CALL_LIMIT).unwrap_err();
     assert_eq!(e, EvalError::Runtime("no such attribute(s): self".into()));
 }
+
+#[test]
+fn regular_expressions() {
+    let v = json!({"p": "^a+$", "s": "aaa", "bad": "("});
+    assert_eq!(
+        eval("self.s.matches(self.p) && matches(self.s, 'a') && !self.s.matches('b')", v.clone()),
+        Ok(json!(true))
+    );
+    let e = eval("self.s.matches(self.bad)", v.clone()).unwrap_err();
+    assert!(e.starts_with("invalid regex: "), "{e}");
+    // Many distinct patterns: each compiled once per evaluation at most, all charged.
+    let patterns: Vec<String> = (0..600).map(|i| format!("^x{i}$")).collect();
+    assert_eq!(eval("self.all(p, !'y'.matches(p))", json!(patterns)), Ok(json!(true)));
+}

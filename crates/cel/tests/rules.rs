@@ -169,13 +169,20 @@ fn runtime_errors_and_budgets() {
     );
     // The object's budget is shared: once spent, the next rule is not run.
     let small = json!((0..100).collect::<Vec<_>>());
-    let mut budget = 40_000;
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
     assert_eq!(
         rule.evaluate_with_budget(&small, None, &mut budget).map_err(|e| e.message),
         Ok(RuleOutcome::Pass)
     );
-    let cost = 40_000 - budget;
-    assert!(budget < cost, "one run costs {cost}, {budget} left");
+    let cost = RUNTIME_CEL_COST_BUDGET - budget;
+    assert!(cost >= 100 * 100, "one run charges at least the inner ranges: {cost}");
+    // Room for one run and a half: the second stops.
+    let mut budget = cost + cost / 2;
+    assert_eq!(
+        rule.evaluate_with_budget(&small, None, &mut budget).map_err(|e| e.message),
+        Ok(RuleOutcome::Pass)
+    );
+    assert_eq!(budget, cost / 2);
     let e = rule.evaluate_with_budget(&small, None, &mut budget).unwrap_err();
     assert!(e.stop);
     assert_eq!(
