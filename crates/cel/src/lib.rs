@@ -25,8 +25,9 @@
 //!
 //! let claims = Shape::map_of(Shape::Any);
 //! let p = Program::compile("claims.groups.map(g, 'oidc:' + g)", &[("claims", &claims)]).unwrap();
+//! let token = json!({"groups": ["dev"]});
 //! let mut vars = Activation::new();
-//! vars.bind("claims", &json!({"groups": ["dev"]}), &claims).unwrap();
+//! vars.bind("claims", &token, &claims).unwrap();
 //! let out = p.evaluate(&vars, PER_CALL_LIMIT).unwrap();
 //! assert_eq!(out.to_json().unwrap(), json!(["oidc:dev"]));
 //! ```

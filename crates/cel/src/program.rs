@@ -197,27 +197,29 @@ impl Evaluated {
 }
 
 /// The variables of one evaluation, converted once and shared by every program
-/// evaluated with them.
+/// evaluated with them; strings are borrowed from the JSON they were bound from.
 #[derive(Default)]
-pub struct Activation {
-    vars: Vec<(String, Box<dyn Val>)>,
+pub struct Activation<'a> {
+    vars: Vec<(String, Box<dyn Val + 'a>)>,
 }
 
-impl std::fmt::Debug for Activation {
+impl std::fmt::Debug for Activation<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.vars.iter().map(|(n, _)| n)).finish()
     }
 }
 
-impl Activation {
+impl<'a> Activation<'a> {
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Binds `name` to `json`, typed by `shape`.
-    pub fn bind(&mut self, name: &str, json: &Json, shape: &Shape) -> Result<&mut Self, EvalError> {
-        let v = value::to_cel(json, shape)?;
-        self.bind_value(name, v)
+    pub fn bind(&mut self, name: &str, json: &'a Json, shape: &Shape) -> Result<&mut Self, EvalError> {
+        let v = value::to_val(json, shape)?;
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_string(), v));
+        Ok(self)
     }
 
     /// Binds `name` to an optional: `optional.of(json)`, or `optional.none()` (kube's
@@ -243,7 +245,7 @@ impl Activation {
     }
 }
 
-impl cel::context::VariableResolver for Activation {
+impl cel::context::VariableResolver for Activation<'_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
         self.vars.iter().find(|(n, _)| n == variable).map(|(_, v)| CowVal::Borrowed(v.as_ref()))
     }

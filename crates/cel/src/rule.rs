@@ -108,22 +108,22 @@ pub enum RuleOutcome {
 /// `self` and `oldSelf` of one value, converted once for all the rules of its schema
 /// node.
 #[derive(Debug)]
-pub struct RuleVars {
-    plain: Activation,
+pub struct RuleVars<'a> {
+    plain: Activation<'a>,
     /// `oldSelf` as an optional, for rules with `optionalOldSelf`.
-    optional: Option<Activation>,
+    optional: Option<Activation<'a>>,
     has_old_self: bool,
 }
 
-impl RuleVars {
+impl<'a> RuleVars<'a> {
     /// Binds `self` and `oldSelf` (when given) with the node's `shape`; with
     /// `optional_old_self`, also the optional form for rules that set it.
     pub fn new(
-        self_value: &Json,
-        old_self: Option<&Json>,
+        self_value: &'a Json,
+        old_self: Option<&'a Json>,
         shape: &Shape,
         optional_old_self: bool,
-    ) -> Result<RuleVars, EvalError> {
+    ) -> Result<RuleVars<'a>, EvalError> {
         let mut plain = Activation::new();
         plain.bind(SELF, self_value, shape)?;
         if let Some(old) = old_self {

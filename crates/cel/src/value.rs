@@ -9,6 +9,8 @@
 use crate::limits::MAX_VALUE_DEPTH;
 use crate::shape::Shape;
 use base64::Engine;
+use cel::common::types::{CelList, CelMap, CelMapKey, CelString};
+use cel::common::value::Val;
 use cel::objects::{Key, Map, OptionalValue};
 use cel::Value;
 use serde_json::Value as Json;
@@ -87,6 +89,47 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
                 map.insert(Key::String(Arc::new(k.clone())), convert(v, field_shape, depth + 1)?);
             }
             Value::Map(Map { map: Arc::new(map) })
+        }
+    })
+}
+
+/// Converts `json` into an interpreter value typed by `shape`, borrowing its strings
+/// (what [`Activation`](crate::Activation) binds: one pass, no copies of text).
+pub(crate) fn to_val<'a>(json: &'a Json, shape: &Shape) -> Result<Box<dyn Val + 'a>, ValueError> {
+    to_val_at(json, shape, 0)
+}
+
+fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn Val + 'a>, ValueError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(ValueError::TooDeep);
+    }
+    Ok(match json {
+        Json::Array(items) => {
+            let item_shape = match shape {
+                Shape::List { items, .. } => items.as_ref(),
+                _ => &Shape::Any,
+            };
+            let items: Vec<Box<dyn Val + 'a>> =
+                items.iter().map(|i| to_val_at(i, item_shape, depth + 1)).collect::<Result<_, _>>()?;
+            Box::new(CelList::from(items))
+        }
+        Json::Object(fields) => {
+            let mut map = HashMap::with_capacity(fields.len());
+            for (k, v) in fields {
+                let field_shape = shape.field(k).unwrap_or(&Shape::Any);
+                map.insert(
+                    CelMapKey::String(CelString::from(k.as_str())),
+                    to_val_at(v, field_shape, depth + 1)?,
+                );
+            }
+            Box::new(CelMap::from(map))
+        }
+        Json::String(s) if !matches!(shape, Shape::Timestamp | Shape::Bytes { .. } | Shape::Duration) => {
+            Box::new(CelString::from(s.as_str()))
+        }
+        // Scalars, and strings of a format: through the typed conversion.
+        scalar => {
+            convert(scalar, shape, depth)?.try_into().map_err(|_| ValueError::Unsupported("value".into()))?
         }
     })
 }

@@ -200,7 +200,8 @@ fn rules_of_a_node_share_their_variables() {
             .map(|r| CompiledRule::compile(r, None, None, &o).unwrap())
             .collect();
     let new = json!({"replicas": 1, "name": "a", "tags": ["toolong"]});
-    let vars = kcel::RuleVars::new(&new, Some(&json!({"name": "b"})), &o.shape, false).unwrap();
+    let old = json!({"name": "b"});
+    let vars = kcel::RuleVars::new(&new, Some(&old), &o.shape, false).unwrap();
     let mut budget = RUNTIME_CEL_COST_BUDGET;
     let outcomes: Vec<RuleOutcome> =
         rules.iter().map(|r| r.evaluate_in(&vars, &mut budget).unwrap()).collect();

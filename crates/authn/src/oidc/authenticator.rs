@@ -383,7 +383,10 @@ fn eval(e: &Expression, vars: &Vars, what: &str) -> Result<Value, OidcTokenError
 }
 
 /// The claims bound once for all of a token's expressions (none if it has none).
-fn claim_vars(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<Option<Vars>, OidcTokenError> {
+fn claim_vars<'a>(
+    spec: &JwtAuthenticatorSpec,
+    claims: &'a Value,
+) -> Result<Option<Vars<'a>>, OidcTokenError> {
     let uses = spec.claim_rules.iter().any(|r| matches!(r, ClaimRule::Expression { .. }))
         || [Some(&spec.username), spec.groups.as_ref(), spec.uid.as_ref()]
             .into_iter()

@@ -100,22 +100,22 @@ impl Expression {
     }
 }
 
-/// The variables of one token's evaluations, converted once.
+/// The variables of one token's evaluations, converted once (borrowing the JSON).
 #[derive(Debug)]
-pub struct Vars(Activation);
+pub struct Vars<'a>(Activation<'a>);
 
-impl Vars {
+impl<'a> Vars<'a> {
     /// `claims` bound to the token's payload.
-    pub fn claims(claims: &Value) -> Result<Self, String> {
+    pub fn claims(claims: &'a Value) -> Result<Self, String> {
         Self::bind(CLAIMS, claims)
     }
 
     /// `user` bound to the mapped user (`username`, `uid`, `groups`, `extra`).
-    pub fn user(user: &Value) -> Result<Self, String> {
+    pub fn user(user: &'a Value) -> Result<Self, String> {
         Self::bind(USER, user)
     }
 
-    fn bind(root: &str, value: &Value) -> Result<Self, String> {
+    fn bind(root: &str, value: &'a Value) -> Result<Self, String> {
         let mut a = Activation::new();
         a.bind(root, value, shape(root)).map_err(|e| e.to_string())?;
         Ok(Vars(a))
