@@ -367,12 +367,10 @@ pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
 }
 
 fn result_type_of_comprehension(c: &cel::common::ast::ComprehensionExpr) -> ResultType {
-    // `all`, `exists`: the accumulator is a bool; `exists_one`: `accu == 1`;
-    // `map`, `filter`: a list.
-    match (&c.accu_init.expr, &c.result.expr) {
-        (Expr::List(_), _) => ResultType::List,
-        (_, Expr::Call(call)) if call.func_name == operators::EQUALS => ResultType::Bool,
-        (Expr::Literal(LiteralValue::Boolean(_)), _) => ResultType::Bool,
-        _ => ResultType::Dyn,
+    // `all`, `exists`, `map`, `filter` answer their accumulator (a bool, a list);
+    // `exists_one` compares it; `cel.bind` answers its body.
+    match &c.result.expr {
+        Expr::Ident(name) if *name == c.accu_var => result_type(&c.accu_init),
+        _ => result_type(&c.result),
     }
 }

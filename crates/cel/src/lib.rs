@@ -7,7 +7,7 @@
 //! cel's standard library (`has()`, `all`, `exists`, `exists_one`, `map`, `filter`,
 //! timestamps and durations, `int`/`uint`/`double` as cel-rust implements them),
 //! optional types (`self.?field`, `[?i]`, `orValue`, `optional.of`, `optional.none`,
-//! `hasValue`, `value`), and kube's libraries: strings, lists, sets, regex (`find`,
+//! `hasValue`, `value`), `cel.bind(name, init, body)`, and kube's libraries: strings, lists, sets, regex (`find`,
 //! `findAll`), urls, ip and cidr, semver, format, quantity, jsonpatch, named formats,
 //! math, base64.
 //!

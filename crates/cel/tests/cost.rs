@@ -104,6 +104,27 @@ fn static_estimate_follows_schema_bounds() {
         let cost = p.evaluate(&vars, PER_CALL_LIMIT).unwrap().cost;
         assert!(cost <= p.estimated_cost(), "{src}: ran {cost}, estimated {}", p.estimated_cost());
     }
+    let schema = json!({"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 40},
+        "tags": {"type": "array", "maxItems": 8, "items": {"type": "string", "maxLength": 20}},
+        "labels": {"type": "object", "maxProperties": 8, "additionalProperties": {"type": "string", "maxLength": 30}}}});
+    let shape = Shape::from_openapi_schema(&schema);
+    let value = json!({"name": "n".repeat(40), "tags": vec!["t".repeat(20); 8],
+                       "labels": (0..8).map(|i| (format!("k{i}"), json!("v".repeat(30)))).collect::<serde_json::Map<_, _>>()});
+    for src in [
+        "self.?name.orValue('x').size() > 0",
+        "self.tags[0].startsWith('a')",
+        "self.tags.map(t, t + self.name).size() > 0",
+        "self.labels.all(k, self.labels[k].contains(k))",
+        "self.tags.join(',').split(',').size() == 8",
+        "self.name.replace('n', 'mm').size() > 0",
+    ] {
+        let p = Program::compile(src, &[("self", &shape)]).unwrap();
+        let mut vars = Activation::new();
+        vars.bind("self", &value, &shape).unwrap();
+        let cost = p.evaluate(&vars, PER_CALL_LIMIT).unwrap().cost;
+        assert!(cost <= p.estimated_cost(), "{src}: ran {cost}, estimated {}", p.estimated_cost());
+    }
 }
 
 #[test]

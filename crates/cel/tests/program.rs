@@ -218,3 +218,27 @@ fn regular_expressions() {
     let patterns: Vec<String> = (0..600).map(|i| format!("^x{i}$")).collect();
     assert_eq!(eval("self.all(p, !'y'.matches(p))", json!(patterns)), Ok(json!(true)));
 }
+
+#[test]
+fn bindings() {
+    let v = json!({"a": 2, "b": 3, "names": ["x", "yy"]});
+    assert_eq!(eval("cel.bind(t, self.a + self.b, t > 4 ? t : 0)", v.clone()), Ok(json!(5)));
+    assert_eq!(
+        eval("cel.bind(n, self.names, n.size() == 2 && n.exists(x, x == 'yy'))", v.clone()),
+        Ok(json!(true))
+    );
+    assert_eq!(eval("cel.bind(a, 1, cel.bind(b, a + 1, [a, b]))", v), Ok(json!([1, 2])));
+    let t = |src: &str| Program::compile(src, &[("self", &Shape::Any)]).map(|p| p.result_type());
+    assert_eq!(t("cel.bind(l, [1], l.size() > 0)"), Ok(ResultType::Bool));
+    let e = Program::compile("cel.bind(self.a, 1, 2)", &[("self", &Shape::Any)]).unwrap_err().to_string();
+    assert!(e.contains("cel.bind() variable names must be simple identifiers"), "{e}");
+    assert!(Program::compile("x", &[]).is_err() && Program::compile("cel.bind(x, 1, x)", &[]).is_ok());
+}
+
+#[test]
+fn numeric_comparisons_across_types() {
+    // kube's environment compares numbers across int, uint and double.
+    for src in ["1 < 1.5", "2u > 1", "1 == 1.0", "1u == 1", "3.0 >= 3"] {
+        assert_eq!(eval(src, json!(null)), Ok(json!(true)), "{src}");
+    }
+}
