@@ -78,6 +78,7 @@ pub mod cost;
 pub mod duration;
 mod env;
 pub mod error;
+pub mod escape;
 mod estimate;
 pub mod limits;
 mod program;

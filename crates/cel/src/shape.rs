@@ -27,7 +27,8 @@ pub enum Shape {
     Bytes {
         max_len: Option<u64>,
     },
-    /// `format: date-time`: an RFC 3339 string in JSON, a timestamp in CEL.
+    /// `format: date-time` (or `date`): an RFC 3339 string (or a `YYYY-MM-DD` date)
+    /// in JSON, a timestamp in CEL.
     Timestamp,
     /// `format: duration`: a Go duration string in JSON, a duration in CEL.
     Duration,
@@ -39,7 +40,9 @@ pub enum Shape {
         items: Box<Shape>,
     },
     /// An object: named fields, and the shape of any other key (`additionalProperties`,
-    /// `None`: other keys are not expected), at most `max_properties` entries.
+    /// `None`: other keys are not expected), at most `max_properties` entries. Declared
+    /// fields are read by their CEL identifier (`self.foo__dash__bar`), other keys as
+    /// map keys (`self['foo-bar']`), as kube does.
     Object {
         fields: BTreeMap<String, Shape>,
         additional: Option<Box<Shape>>,
@@ -189,7 +192,7 @@ fn from_schema(schema: &Json, depth: usize) -> Shape {
         "number" => Shape::Double,
         "string" => match format {
             "byte" => Shape::Bytes { max_len: bound("maxLength") },
-            "date-time" => Shape::Timestamp,
+            "date-time" | "date" => Shape::Timestamp,
             "duration" => Shape::Duration,
             _ => Shape::String { max_len: bound("maxLength") },
         },

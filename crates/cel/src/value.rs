@@ -6,6 +6,7 @@
 //! `date-time` string is a timestamp and a `byte` string bytes when it parses as one,
 //! and stays a string otherwise (schema validation reports it).
 
+use crate::escape::escape;
 use crate::limits::MAX_VALUE_DEPTH;
 use crate::shape::Shape;
 use base64::Engine;
@@ -59,9 +60,9 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
             }
         },
         Json::String(s) => match shape {
-            Shape::Timestamp => match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Value::Timestamp(t),
-                Err(_) => Value::String(Arc::new(s.clone())),
+            Shape::Timestamp => match parse_time(s) {
+                Some(t) => Value::Timestamp(t),
+                None => Value::String(Arc::new(s.clone())),
             },
             Shape::Bytes { .. } => match base64::engine::general_purpose::STANDARD.decode(s) {
                 Ok(b) => Value::Bytes(Arc::new(b)),
@@ -83,10 +84,18 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
             ))
         }
         Json::Object(fields) => {
+            let declared = match shape {
+                Shape::Object { fields, .. } => Some(fields),
+                _ => None,
+            };
             let mut map = HashMap::with_capacity(fields.len());
             for (k, v) in fields {
                 let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-                map.insert(Key::String(Arc::new(k.clone())), convert(v, field_shape, depth + 1)?);
+                let key = declared
+                    .filter(|d| d.contains_key(k))
+                    .and_then(|_| escape(k))
+                    .unwrap_or_else(|| k.clone());
+                map.insert(Key::String(Arc::new(key)), convert(v, field_shape, depth + 1)?);
             }
             Value::Map(Map { map: Arc::new(map) })
         }
@@ -114,13 +123,19 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
             Box::new(CelList::from(items))
         }
         Json::Object(fields) => {
+            let declared = match shape {
+                Shape::Object { fields, .. } => Some(fields),
+                _ => None,
+            };
             let mut map = HashMap::with_capacity(fields.len());
             for (k, v) in fields {
                 let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-                map.insert(
-                    CelMapKey::String(CelString::from(k.as_str())),
-                    to_val_at(v, field_shape, depth + 1)?,
-                );
+                // A declared property under its CEL identifier, when it differs.
+                let key = match declared.filter(|d| d.contains_key(k)).and_then(|_| escape(k)) {
+                    Some(ident) if ident != *k => CelString::from(ident),
+                    _ => CelString::from(k.as_str()),
+                };
+                map.insert(CelMapKey::String(key), to_val_at(v, field_shape, depth + 1)?);
             }
             Box::new(CelMap::from(map))
         }
@@ -131,6 +146,14 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
         scalar => {
             convert(scalar, shape, depth)?.try_into().map_err(|_| ValueError::Unsupported("value".into()))?
         }
+    })
+}
+
+/// An RFC 3339 date-time, or a `YYYY-MM-DD` date (midnight UTC).
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+        let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(date.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
     })
 }
 

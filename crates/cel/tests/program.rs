@@ -374,3 +374,23 @@ fn odd_expressions_never_reach_a_panic() {
         }
     }
 }
+
+#[test]
+fn declared_properties_are_read_by_their_escaped_names() {
+    let schema = json!({"type": "object", "properties": {
+        "foo-bar": {"type": "integer"}, "namespace": {"type": "string"}, "a.b": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "since": {"type": "string", "format": "date"}}});
+    let shape = Shape::from_openapi_schema(&schema);
+    let v = json!({"foo-bar": 3, "namespace": "ns", "a.b": "x", "labels": {"app-name": "web"}, "since": "2024-02-01"});
+    for src in [
+        "self.foo__dash__bar == 3",
+        "self.__namespace__ == 'ns'",
+        "has(self.a__dot__b)",
+        "self.labels['app-name'] == 'web'",
+        "self.since < timestamp('2024-02-02T00:00:00Z')",
+    ] {
+        assert_eq!(eval_with(src, v.clone(), &shape), Ok(json!(true)), "{src}");
+    }
+    assert_eq!(eval_with("type(self.foo__dash__bar) == int", v, &shape), Ok(json!(true)));
+}
