@@ -127,17 +127,11 @@ fn position(source: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Checks identifiers and function names; `declared` are the variables in scope.
-pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<(), CompileError> {
-    let mut checker = Checker { declared, scopes: Vec::new(), errors: Vec::new(), known: BTreeMap::new() };
-    checker.walk(&parsed.expr);
-    if checker.errors.is_empty() {
-        return Ok(());
-    }
-    checker.errors.sort_by_key(|(id, _)| parsed.info.offset_for(*id).map(|o| o.0));
-    checker.errors.dedup();
-    let issues: Vec<String> = checker
-        .errors
+/// cel-go's issues for `errors` (node, message), positioned by the parse's source info.
+pub(crate) fn issues_at(source: &str, parsed: &Parsed, mut errors: Vec<(u64, String)>) -> CompileError {
+    errors.sort_by_key(|(id, _)| parsed.info.offset_for(*id).map(|o| o.0));
+    errors.dedup();
+    let issues: Vec<String> = errors
         .iter()
         .map(|(id, message)| {
             let offset = parsed.info.offset_for(*id).map_or(0, |(start, _)| start as usize);
@@ -145,7 +139,17 @@ pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<
             issue(source, line, column, message)
         })
         .collect();
-    Err(CompileError::Invalid(issues.join("\n")))
+    CompileError::Invalid(issues.join("\n"))
+}
+
+/// Checks identifiers and function names; `declared` are the variables in scope.
+pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<(), CompileError> {
+    let mut checker = Checker { declared, scopes: Vec::new(), errors: Vec::new(), known: BTreeMap::new() };
+    checker.walk(&parsed.expr);
+    if checker.errors.is_empty() {
+        return Ok(());
+    }
+    Err(issues_at(source, parsed, checker.errors))
 }
 
 struct Checker<'a> {

@@ -14,15 +14,26 @@ use crate::shape::Shape;
 use cel::common::ast::{operators, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
 use std::collections::HashSet;
 
-/// The worst-case cost of `e` with variables of the given shapes, and the ids of the
-/// nodes whose value is always a scalar (nothing to charge for reading it).
-pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> (u64, HashSet<u64>) {
+/// What the estimate learns of an expression besides its cost.
+pub(crate) struct Findings {
+    /// The worst-case cost.
+    pub(crate) cost: u64,
+    /// Nodes whose value is always a scalar (nothing to charge for reading it).
+    pub(crate) scalars: HashSet<u64>,
+    /// Selections of a field an object's shape does not declare (node, message): the
+    /// compile errors cel-go's checker gives.
+    pub(crate) undefined: Vec<(u64, String)>,
+}
+
+/// Estimates `e` with variables of the given shapes.
+pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> Findings {
     let mut est = Estimator {
         scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect(),
         scalars: HashSet::new(),
+        undefined: Vec::new(),
     };
     let cost = est.node(e).cost;
-    (cost, est.scalars)
+    Findings { cost, scalars: est.scalars, undefined: est.undefined }
 }
 
 struct Est {
@@ -41,6 +52,7 @@ fn string(max_len: u64) -> Shape {
 struct Estimator {
     scopes: Vec<(String, Shape)>,
     scalars: HashSet<u64>,
+    undefined: Vec<(u64, String)>,
 }
 
 impl Estimator {
@@ -71,6 +83,9 @@ impl Estimator {
             Expr::Ident(name) => Est { cost: 0, shape: self.lookup(name) },
             Expr::Select(s) => {
                 let operand = self.node(&s.operand);
+                if operand.shape.field(&s.field).is_none() {
+                    self.undefined.push((e.id, format!("undefined field '{}'", s.field)));
+                }
                 let shape = if s.test {
                     Shape::Bool
                 } else {

@@ -44,8 +44,12 @@ impl Program {
         let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
         check::check(source, &parsed, &names)?;
         let result_type = check::result_type(&parsed.expr);
-        let (estimated_cost, scalars) = estimate::estimate(&parsed.expr, vars);
-        let runnable = rewrite::rewrite(parsed.expr.clone(), &names, &scalars);
+        let findings = estimate::estimate(&parsed.expr, vars);
+        if !findings.undefined.is_empty() {
+            return Err(check::issues_at(source, &parsed, findings.undefined));
+        }
+        let estimated_cost = findings.cost;
+        let runnable = rewrite::rewrite(parsed.expr.clone(), &names, &findings.scalars);
         // The rewrite nests each call in a charging call, and each charged argument.
         let stack_bytes = (parsed.depth * 3 + 8).saturating_mul(STACK_BYTES_PER_LEVEL);
         Ok(Program {

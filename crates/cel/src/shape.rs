@@ -79,12 +79,22 @@ impl Shape {
         from_schema(schema, 0)
     }
 
-    /// The shape of a field (`None`: unknown field of an object that declares no
-    /// additional properties).
+    /// The shape of a field, by property name or by its CEL identifier
+    /// (`foo__dash__bar` for `foo-bar`, see [`crate::escape`]); `None`: unknown field
+    /// of an object that declares no additional properties, or a selection on a
+    /// scalar or a list.
     pub fn field(&self, name: &str) -> Option<&Shape> {
         match self {
-            Shape::Object { fields, additional, .. } => fields.get(name).or(additional.as_deref()),
-            Shape::Any => Some(&Shape::Any),
+            Shape::Object { fields, additional, .. } => fields
+                .get(name)
+                .or_else(|| {
+                    // A declared property read by its CEL identifier.
+                    let property = crate::escape::unescape(name).filter(|p| p != name)?;
+                    fields.get(&property)
+                })
+                .or(additional.as_deref()),
+            // `dyn`: any selection compiles, and fails at run time if it must.
+            Shape::Any | Shape::IntOrString => Some(&Shape::Any),
             _ => None,
         }
     }

@@ -43,7 +43,7 @@ fn verdicts_and_messages() {
     .unwrap();
     assert_eq!(rule.evaluate(&json!({"replicas": -2}), None), Ok(fail("replicas is -2, must be positive")));
     // A message expression that fails, or gives nothing usable, falls back to the message.
-    for m in ["self.nope", "''", "'two\\nlines'"] {
+    for m in ["string(self.replicas / 0)", "''", "'two\\nlines'"] {
         let rule = CompiledRule::compile("self.replicas > 0", Some("must be positive"), Some(m), &o).unwrap();
         assert_eq!(rule.evaluate(&json!({"replicas": 0}), None), Ok(fail("must be positive")), "{m}");
     }
@@ -100,8 +100,12 @@ fn compile_errors() {
     );
     let e = CompiledRule::compile("self.replicas > 0", None, Some("self.replicas > 1"), &o).unwrap_err();
     assert_eq!(e.message, "messageExpression must evaluate to a string");
-    let e = CompiledRule::compile("self.nope > 0", None, None, &o);
-    assert!(e.is_ok(), "a field outside the schema is a runtime error in kubeward (no type checker)");
+    // A field the schema does not declare.
+    let e = CompiledRule::compile("self.nope > 0", None, None, &o).unwrap_err();
+    assert_eq!(
+        e.message,
+        "compilation failed: ERROR: <input>:1:5: undefined field 'nope'\n | self.nope > 0\n | ....^"
+    );
 }
 
 #[test]
@@ -136,7 +140,8 @@ fn estimated_cost_limits() {
 #[test]
 fn runtime_errors_and_budgets() {
     let o = spec();
-    let rule = CompiledRule::compile("self.nope > 0", None, None, &o).unwrap();
+    let any = RuleOptions::new(Shape::Any);
+    let rule = CompiledRule::compile("self.nope > 0", None, None, &any).unwrap();
     assert_eq!(
         rule.evaluate(&json!({}), None),
         Err("no such key: nope evaluating rule: self.nope > 0".into())

@@ -77,3 +77,9 @@ fn runaway_expressions_are_cancelled() {
         Err("operation cancelled: actual cost limit exceeded".into())
     );
 }
+
+#[test]
+fn user_fields_are_checked_at_load() {
+    let e = Expression::parse("user.name == 'x'", USER, Returns::Bool).unwrap_err();
+    assert!(e.reason.contains("undefined field 'name'"), "{}", e.reason);
+}
