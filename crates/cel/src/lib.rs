@@ -14,8 +14,9 @@
 //! # Programs
 //!
 //! [`Program::compile`] parses and checks an expression once against declared variables
-//! (name and [`Shape`]): undeclared identifiers and unknown functions are compile errors
-//! with cel-go's text and position. [`Program::evaluate`] runs it against an
+//! (name and [`Shape`]): undeclared identifiers, unknown functions and fields a declared
+//! object lacks are compile errors with cel-go's text and position; a declared property
+//! is read by kube's escaped identifier (`self.foo__dash__bar`, [`escape`]). [`Program::evaluate`] runs it against an
 //! [`Activation`] (variables from JSON, typed by their shapes) under a runtime cost
 //! limit, and returns an [`Evaluated`] result (bool, string, or JSON).
 //!
@@ -58,6 +59,11 @@
 //! assert!(immutable.is_transition_rule());
 //! assert_eq!(immutable.evaluate(&json!({"replicas": 1}), None), Ok(RuleOutcome::Skipped));
 //! ```
+//!
+//! The rules of one schema node can share one conversion of `self` / `oldSelf`:
+//! [`RuleVars`] with [`CompiledRule::evaluate_in`]. At a resource root the shape must
+//! carry what kube adds there (`apiVersion`, `kind`, `metadata.name`,
+//! `metadata.generateName`).
 //!
 //! The rules of one object share kube's [`RUNTIME_CEL_COST_BUDGET`](limits::RUNTIME_CEL_COST_BUDGET):
 //! call [`CompiledRule::evaluate_with_budget`] with one counter for the whole object

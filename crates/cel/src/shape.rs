@@ -2,7 +2,7 @@
 //! where declared (an integer schema field is an `int`, a `date-time` string a
 //! timestamp) and the size bounds a schema gives (`maxLength`, `maxItems`,
 //! `maxProperties`). Values are converted by their shape ([`crate::value`]) and the cost
-//! estimator prices an expression by the shapes it reads ([`crate::estimate`]); a missing
+//! estimator prices an expression by the shapes it reads (the `estimate` pass); a missing
 //! bound is the largest value a request can carry, as kube estimates it.
 
 use crate::limits::MAX_REQUEST_SIZE_BYTES;
