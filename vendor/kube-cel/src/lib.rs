@@ -82,7 +82,6 @@ pub use cel;
 mod ext;
 mod functions;
 
-
 pub use ext::KubeCelExt;
 
 /// kubeward patch (cel 0.15): the standard environment plus kube-cel's `string()`
@@ -106,7 +105,12 @@ pub fn register_env(env: &mut cel::Env) {
         // Declared once on a fresh environment: a duplicate is a programming error
         // of the caller, reported by ignoring the second declaration.
         use cel::common::types::DYN_TYPE;
-        let _ = env.add_overload("string", "kube_cel_string_dyn", vec![DYN_TYPE], functions::string_overload);
+        let _ = env.add_overload(
+            "string",
+            "kube_cel_string_dyn",
+            vec![DYN_TYPE],
+            functions::string_overload,
+        );
         let _ = env.add_member_overload(
             "string",
             "kube_cel_dyn_string",
@@ -119,7 +123,6 @@ pub fn register_env(env: &mut cel::Env) {
     let _ = env;
 }
 
-
 /// Registers all compiled-in Kubernetes CEL extension functions into `ctx`.
 ///
 /// Re-exported from [`functions`] so in-crate callers can keep writing
@@ -130,7 +133,8 @@ pub(crate) use functions::register_all;
 mod tests {
     use super::*;
 
-    #[allow(unused_imports)] use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::sync::Arc;
 
     use cel::{Context, Program, Value};
 

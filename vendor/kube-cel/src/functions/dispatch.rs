@@ -5,7 +5,8 @@
 //! both strings and lists), this module provides unified dispatch functions
 //! that route to the correct implementation based on the runtime type of `this`.
 
-#[cfg(any(feature = "ip", feature = "lists"))] use std::sync::Arc;
+#[cfg(any(feature = "ip", feature = "lists"))]
+use std::sync::Arc;
 
 use cel::{
     Context, ExecutionError, ResolveResult,

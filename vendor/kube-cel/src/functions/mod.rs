@@ -6,31 +6,44 @@
 //! stability" docs (Tier 1). The public entry point is
 //! [`KubeCelExt`](crate::KubeCelExt); these modules are internal.
 
-#[cfg(feature = "strings")] mod strings;
+#[cfg(feature = "strings")]
+mod strings;
 
-#[cfg(feature = "lists")] mod lists;
+#[cfg(feature = "lists")]
+mod lists;
 
-#[cfg(feature = "sets")] mod sets;
+#[cfg(feature = "sets")]
+mod sets;
 
-#[cfg(feature = "regex_funcs")] mod regex_funcs;
+#[cfg(feature = "regex_funcs")]
+mod regex_funcs;
 
-#[cfg(feature = "urls")] mod urls;
+#[cfg(feature = "urls")]
+mod urls;
 
-#[cfg(feature = "ip")] mod ip;
+#[cfg(feature = "ip")]
+mod ip;
 
-#[cfg(feature = "semver_funcs")] mod semver_funcs;
+#[cfg(feature = "semver_funcs")]
+mod semver_funcs;
 
-#[cfg(feature = "format")] mod format;
+#[cfg(feature = "format")]
+mod format;
 
-#[cfg(feature = "quantity")] mod quantity;
+#[cfg(feature = "quantity")]
+mod quantity;
 
-#[cfg(feature = "jsonpatch")] mod jsonpatch;
+#[cfg(feature = "jsonpatch")]
+mod jsonpatch;
 
-#[cfg(feature = "named_format")] mod named_format;
+#[cfg(feature = "named_format")]
+mod named_format;
 
-#[cfg(feature = "math")] mod math;
+#[cfg(feature = "math")]
+mod math;
 
-#[cfg(feature = "encoders")] mod encoders;
+#[cfg(feature = "encoders")]
+mod encoders;
 
 mod dispatch;
 #[cfg(feature = "ip")]
