@@ -105,7 +105,12 @@ pub fn register_env(env: &mut cel::Env) {
         // Declared once on a fresh environment: a duplicate is a programming error
         // of the caller, reported by ignoring the second declaration.
         use cel::common::types::DYN_TYPE;
-        let _ = env.add_overload("string", "kube_cel_string_dyn", vec![DYN_TYPE], functions::string_overload);
+        let _ = env.add_overload(
+            "string",
+            "kube_cel_string_dyn",
+            vec![DYN_TYPE],
+            functions::string_overload,
+        );
         let _ = env.add_member_overload(
             "string",
             "kube_cel_dyn_string",

@@ -83,7 +83,11 @@ pub(crate) fn register(ctx: &mut Context<'_, '_>) {
     crate::functions::add(ctx, "format.dns1035Label", format_dns1035_label);
     crate::functions::add(ctx, "format.dns1035LabelPrefix", format_dns1035_label_prefix);
     crate::functions::add(ctx, "format.dns1123LabelPrefix", format_dns1123_label_prefix);
-    crate::functions::add(ctx, "format.dns1123SubdomainPrefix", format_dns1123_subdomain_prefix);
+    crate::functions::add(
+        ctx,
+        "format.dns1123SubdomainPrefix",
+        format_dns1123_subdomain_prefix,
+    );
     crate::functions::add(ctx, "format.qualifiedName", format_qualified_name);
     crate::functions::add(ctx, "format.labelValue", format_label_value);
     crate::functions::add(ctx, "format.uri", format_uri);
