@@ -626,7 +626,14 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
     establish(&server, &k, PORTED);
     let apply = |manager: &str, body: &str, extra: &[&str]| {
         let path = server.file(&format!("{manager}.yaml"), body);
-        let mut args = vec!["apply", "--server-side", "--field-manager", manager, "-f", path.to_str().unwrap_or_default()];
+        let mut args = vec![
+            "apply",
+            "--server-side",
+            "--field-manager",
+            manager,
+            "-f",
+            path.to_str().unwrap_or_default(),
+        ];
         args.extend_from_slice(extra);
         k.run(&args)
     };
@@ -692,7 +699,15 @@ fn costly_rules_and_oversized_or_deep_objects_are_refused() {
     let file = server.file("big.json", &big);
     let out = server.admin_curl(
         "/apis/example.com/v1/namespaces/default/widgets",
-        &["--http1.1", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", &format!("@{}", file.display())],
+        &[
+            "--http1.1",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
     );
     assert_eq!(out.status, 413, "{out}");
     assert_eq!(out.json()["reason"], "RequestEntityTooLarge");
@@ -705,7 +720,14 @@ fn costly_rules_and_oversized_or_deep_objects_are_refused() {
     let file = server.file("deep.json", &deep);
     let out = server.admin_curl(
         "/apis/example.com/v1/namespaces/default/widgets",
-        &["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", &format!("@{}", file.display())],
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
     );
     assert_eq!(out.status, 400, "{out}");
     k.ok(&["get", "widgets"]);
