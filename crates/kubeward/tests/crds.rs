@@ -156,7 +156,13 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     let out = k.ok(&["api-resources", "--api-group=example.com"]);
     assert!(words(&out.stdout).iter().any(|l| l == "widgets wd example.com/v1 true Widget"), "{out}");
 
-    // OpenAPI v3 (kubectl 1.33 explain) and v2 (kubectl 1.27 explain).
+    // OpenAPI v3 (kubectl 1.33 explain) and v2 (kubectl 1.27 explain), rebuilt in the
+    // background after discovery: waited for (bounded).
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = server.admin_curl("/openapi/v3/apis/example.com/v1", &[]);
+        (out.status == 200 && out.body.contains("com.example.v1.Widget"), out.to_string())
+    });
+    assert!(ok, "no OpenAPI document for example.com/v1: {out}");
     let doc = server.admin_curl("/openapi/v3/apis/example.com/v1", &[]).json();
     let schema = &doc["components"]["schemas"]["com.example.v1.Widget"];
     assert_eq!(
