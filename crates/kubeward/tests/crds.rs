@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 use support::more::{retry, Cluster};
-use support::{Kubectl, Server};
+use support::{get_json, words, Kubectl, Server};
 
 const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -79,26 +79,6 @@ metadata: {name: w1}
 spec: {replicas: 2, color: red, selector: "app=w1"}
 "#;
 
-fn kubectl(server: &Server, version: &str) -> Option<Kubectl> {
-    let k = server.kubectl(version);
-    if k.is_none() {
-        support::missing(&format!("kubectl {version}"));
-    }
-    k
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
-}
-
-fn get_json(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
 /// Creates the CRD and waits (bounded) until its objects can be listed.
 fn establish(server: &Server, k: &Kubectl, crd: &str) {
     let path = server.file("crd.yaml", crd);
@@ -120,7 +100,7 @@ fn condition<'a>(crd: &'a Value, type_: &str) -> &'a Value {
 #[test]
 fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
 
     let crd = get_json(&k, &["crd", "widgets.example.com"]);
@@ -172,7 +152,7 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget", "{schema}");
     let out = k.ok(&["explain", "widgets.spec.replicas"]);
     assert!(out.stdout.contains("How many widgets to keep."), "{out}");
-    if let Some(old) = kubectl(&server, "1.27") {
+    if let Some(old) = support::kubectl_or_missing(&server, "1.27") {
         let out = old.ok(&["explain", "widgets.spec"]);
         assert!(out.stdout.contains("replicas") && out.stdout.contains("<integer>"), "{out}");
     }
@@ -181,7 +161,7 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
 #[test]
 fn custom_resources_have_columns_categories_status_and_scale() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -231,7 +211,7 @@ fn custom_resources_have_columns_categories_status_and_scale() {
 #[test]
 fn served_versions_cluster_scope_watch_pages_and_field_selectors() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     for (name, color) in [("a", "red"), ("b", "blue"), ("c", "red")] {
         let body = format!(
@@ -309,7 +289,7 @@ fn served_versions_cluster_scope_watch_pages_and_field_selectors() {
 #[test]
 fn deleting_a_crd_deletes_its_objects_first() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -352,7 +332,7 @@ fn deleting_a_crd_deletes_its_objects_first() {
 #[test]
 fn rbac_works_for_custom_resources() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -463,7 +443,7 @@ fn create_gadget(server: &Server, body: &str, query: &str) -> support::more::Htt
 #[test]
 fn custom_resources_are_validated_defaulted_and_pruned_by_their_schema() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     let path = server.file("gadgets.yaml", GADGETS);
     k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
     let (ok, out) = retry(Duration::from_secs(10), || {
@@ -551,7 +531,7 @@ fn custom_resources_are_validated_defaulted_and_pruned_by_their_schema() {
 #[test]
 fn invalid_crds_are_refused_with_kubes_causes() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     let refuse = |name: &str, crd: String, expected: &str| {
         let path = server.file(name, &crd);
         let out = k.run(&["apply", "-f", path.to_str().unwrap_or_default()]);
@@ -628,7 +608,7 @@ spec:
 #[test]
 fn server_side_apply_on_custom_resources_follows_the_schema() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, PORTED);
     let apply = |manager: &str, body: &str, extra: &[&str]| {
         let path = server.file(&format!("{manager}.yaml"), body);
@@ -684,7 +664,7 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
 #[test]
 fn costly_rules_and_oversized_or_deep_objects_are_refused() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     // A rule whose estimated cost over an unbounded list exceeds kube's budget.
     let costly = PORTED.replace(
         "              tags:\n                type: array\n",

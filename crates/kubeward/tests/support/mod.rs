@@ -485,3 +485,27 @@ pub fn missing(tool: &str) {
     };
     testkit::missing(tool, &provides);
 }
+
+/// kubectl `version` for the admin of `server`, or `None` (recorded as missing) when that
+/// version is not installed.
+pub fn kubectl_or_missing(server: &Server, version: &str) -> Option<Kubectl> {
+    let k = server.kubectl(version);
+    if k.is_none() {
+        missing(&format!("kubectl {version}"));
+    }
+    k
+}
+
+/// The words of each line, so column alignment does not matter.
+pub fn words(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+/// `kubectl get ARGS -o json`, parsed.
+pub fn get_json(k: &Kubectl, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = k.ok(&all);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
