@@ -39,9 +39,14 @@ pub struct ApiState {
 pub type State = Arc<ApiState>;
 
 impl ApiState {
-    /// Builds the discovery and OpenAPI documents again from the catalog.
-    pub fn refresh_documents(&self) {
+    /// Builds the discovery documents again from the catalog (cheap).
+    pub fn refresh_discovery(&self) {
         self.discovery.store(Arc::new(Discovery::new(self.catalog, &self.server_address)));
+    }
+
+    /// Builds the OpenAPI documents again from the catalog: every served schema, v3 and v2,
+    /// which takes a while.
+    pub fn refresh_openapi(&self) {
         self.openapi.store(Arc::new(openapi_documents(self.catalog)));
     }
 }

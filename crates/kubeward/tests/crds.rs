@@ -626,7 +626,14 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
     establish(&server, &k, PORTED);
     let apply = |manager: &str, body: &str, extra: &[&str]| {
         let path = server.file(&format!("{manager}.yaml"), body);
-        let mut args = vec!["apply", "--server-side", "--field-manager", manager, "-f", path.to_str().unwrap_or_default()];
+        let mut args = vec![
+            "apply",
+            "--server-side",
+            "--field-manager",
+            manager,
+            "-f",
+            path.to_str().unwrap_or_default(),
+        ];
         args.extend_from_slice(extra);
         k.run(&args)
     };

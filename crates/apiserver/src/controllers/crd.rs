@@ -241,11 +241,18 @@ impl Crds {
                 served = true;
             }
         }
+        // Discovery first and the conditions next, as kube's handlers serve a CRD and its
+        // discovery as soon as it is established; the OpenAPI documents last, as kube's
+        // OpenAPI controller catches up after the CRD's conditions (rebuilding them takes
+        // a while, and clients wait for `Established` before they use a new CRD).
         if served {
-            self.state.refresh_documents();
+            self.state.refresh_discovery();
         }
         for (name, status) in statuses {
             self.write_status(&name, status).await;
+        }
+        if served {
+            self.state.refresh_openapi();
         }
     }
 

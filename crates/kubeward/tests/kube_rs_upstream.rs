@@ -1,0 +1,145 @@
+//! What kube-rs's own cluster tests (the `#[ignore]`d tests of the `kube`, `kube-client` and
+//! `kube-runtime` crates, and the `crd_api` example its CI runs) rely on, reproduced through
+//! kube-rs against the real server: each test here stands for an answer kubeward gave
+//! differently from kube-apiserver when those tests first ran against it. The record of that
+//! run is in `tests/README.md`.
+
+mod support;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::more::Cluster;
+use support::Server;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
+async fn client(server: &Server) -> Client {
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(server.admin_kubeconfig()).expect("admin kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("kube-rs config from the kubeconfig");
+    Client::try_from(config).expect("kube-rs client")
+}
+
+/// The body of a raw request through kube-rs's client.
+async fn raw(c: &Client, method: &str, path: &str, body: Option<serde_json::Value>) -> String {
+    let mut req = http::Request::builder().method(method).uri(path);
+    if body.is_some() {
+        req = req.header("Content-Type", "application/json");
+    }
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    c.request_text(req.body(body).expect("request")).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// kube writes objects as Go writes its API structs: `kind`, `apiVersion`, `metadata`
+/// first. kube-client's `fetch_fails` test reads a Service as a Pod and expects serde's
+/// error at column 17, just past `{"kind":"Service"`.
+#[test]
+fn objects_are_written_kind_and_api_version_first() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        // What kube-client's `Client::fetch` (behind `unstable-client`) does with the Service's
+        // reference: GET it and decode it as the kind asked for.
+        let svc: Service = Api::namespaced(c.clone(), "default").get("kubernetes").await.expect("get");
+        let reference = svc.object_ref(&());
+        assert_eq!(reference.kind.as_deref(), Some("Service"));
+        let path = format!("/api/v1/namespaces/default/services/{}", svc.name_any());
+        let req = http::Request::get(path).body(Vec::new()).expect("request");
+        let err = c.request::<Pod>(req).await.expect_err("a Service is no Pod");
+        assert!(matches!(err, kube::Error::SerdeError(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            r#"Error deserializing response: invalid value: string "Service", expected Pod at line 1 column 17"#
+        );
+
+        // Every way an object comes back: create, get, list items, watch events.
+        let head = r#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"#;
+        let cm = json!({"metadata": {"name": "ordered"}, "data": {"a": "b"}, "apiVersion": "v1", "kind": "ConfigMap"});
+        let created = raw(&c, "POST", "/api/v1/namespaces/default/configmaps", Some(cm)).await;
+        assert!(created.starts_with(head), "create: {created}");
+        let got = raw(&c, "GET", "/api/v1/namespaces/default/configmaps/ordered", None).await;
+        assert!(got.starts_with(head), "get: {got}");
+        let list = raw(
+            &c,
+            "GET",
+            "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dordered",
+            None,
+        )
+        .await;
+        assert!(list.contains(&format!(r#""items":[{head}"#)), "list: {list}");
+        let watch = raw(
+            &c,
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=metadata.name%3Dordered&timeoutSeconds=1",
+            None,
+        )
+        .await;
+        assert!(watch.starts_with(&format!(r#"{{"type":"ADDED","object":{head}"#)), "watch: {watch}");
+        let dry = raw(
+            &c,
+            "POST",
+            "/api/v1/namespaces/default/configmaps?dryRun=All",
+            Some(json!({"data": {}, "metadata": {"name": "dry"}, "kind": "ConfigMap", "apiVersion": "v1"})),
+        )
+        .await;
+        assert!(dry.starts_with(head), "dry-run create: {dry}");
+        let cms = Api::<ConfigMap>::namespaced(c.clone(), "default");
+        assert_eq!(
+            cms.get("ordered").await.expect("typed get").data.map(|d| d["a"].clone()),
+            Some("b".into())
+        );
+    });
+}
+
+/// kube-rs's `crd_api` example creates a CRD, waits one second, uses it, and deletes it,
+/// reading the conditions of the CRD the delete answers with: kube establishes a CRD at once
+/// (its naming controller), so the conditions are there by then.
+#[test]
+fn a_new_crd_is_established_at_once() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let crds = Api::<CustomResourceDefinition>::all(c.clone());
+        let crd: CustomResourceDefinition = serde_json::from_value(json!({
+            "metadata": {"name": "gadgets.example.dev"},
+            "spec": {"group": "example.dev", "scope": "Namespaced",
+                "names": {"kind": "Gadget", "plural": "gadgets"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+        .expect("crd");
+        let started = Instant::now();
+        crds.create(&PostParams::default(), &crd).await.expect("create the CRD");
+        let established = kube::runtime::wait::await_condition(
+            crds.clone(),
+            "gadgets.example.dev",
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(Duration::from_secs(1), established)
+            .await
+            .unwrap_or_else(|_| panic!("not established within 1s of its creation"))
+            .expect("watch the CRD");
+        assert!(started.elapsed() < Duration::from_secs(1));
+
+        let deleted = crds.delete("gadgets.example.dev", &Default::default()).await.expect("delete the CRD");
+        let crd = deleted.left().expect("a CRD being deleted comes back as the object");
+        let name = crd.name_any();
+        let types: Vec<String> =
+            crd.status.and_then(|s| s.conditions).unwrap_or_default().into_iter().map(|c| c.type_).collect();
+        assert_eq!(types, ["NamesAccepted", "Established"], "{name}");
+    });
+}
