@@ -91,7 +91,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         },
         admission,
         discovery: arc_swap::ArcSwap::from_pointee(discovery::Discovery::new(catalog, &server_address)),
-        openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(catalog)),
+        openapi: state::OpenApiDocs::new(catalog),
         ready: AtomicBool::new(false),
         inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
         max_request_body_bytes: config.max_request_body_bytes,

@@ -78,11 +78,11 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
                 }
             }
         }
-        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi.load().v2_protobuf()),
-        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.load().v3_index()),
+        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi().await.v2_protobuf()),
+        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi().await.v3_index()),
         _ => {
             if let Some(gv) = path.strip_prefix("/openapi/v3/") {
-                return match state.openapi.load().v3_document(gv) {
+                return match state.openapi().await.v3_document(gv) {
                     Some((bytes, etag)) => {
                         let doc = Doc { bytes: bytes.to_vec(), etag: format!("\"{etag}\"") };
                         doc_response(&req, &doc, "application/json")

@@ -4,7 +4,7 @@
 use crate::discovery::Discovery;
 use arc_swap::ArcSwap;
 use registry::Catalog;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -24,9 +24,10 @@ pub struct ApiState {
     pub authentication_config_watch: Option<authn::oidc::ConfigWatch>,
     pub audit: Option<crate::audit::AuditLog>,
     /// Discovery and OpenAPI documents, built again whenever the served resources change
-    /// (a CustomResourceDefinition established or removed).
+    /// (a CustomResourceDefinition established or removed): discovery at once, OpenAPI
+    /// when next asked for (see [`OpenApiDocs`]).
     pub discovery: ArcSwap<Discovery>,
-    pub openapi: ArcSwap<openapi::OpenApi>,
+    pub openapi: OpenApiDocs,
     pub ready: AtomicBool,
     /// Non-long-running requests in flight (kube's --max-requests-inflight).
     pub inflight: Semaphore,
@@ -44,10 +45,66 @@ impl ApiState {
         self.discovery.store(Arc::new(Discovery::new(self.catalog, &self.server_address)));
     }
 
-    /// Builds the OpenAPI documents again from the catalog: every served schema, v3 and v2,
-    /// which takes a while.
-    pub fn refresh_openapi(&self) {
-        self.openapi.store(Arc::new(openapi_documents(self.catalog)));
+    /// The OpenAPI documents of the catalog as it is now (built again first when the served
+    /// resources changed since they were last built).
+    pub async fn openapi(&self) -> Arc<openapi::OpenApi> {
+        self.openapi.current(self.catalog).await
+    }
+}
+
+/// The OpenAPI documents, built again lazily, as kube's OpenAPI v3 handler rebuilds a group
+/// version's document on the first request after a change: building every served schema in
+/// v3 and v2 takes a while, and the writer that changed the catalog (the CRD controller,
+/// about to write a CRD's conditions) does not wait for it.
+pub struct OpenApiDocs {
+    docs: ArcSwap<openapi::OpenApi>,
+    /// Bumped by every change of the served resources.
+    wanted: AtomicU64,
+    /// The `wanted` value `docs` were built for.
+    built: AtomicU64,
+    /// One build at a time; readers that find the documents stale wait for it.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl OpenApiDocs {
+    /// The documents of `catalog` as it is at start.
+    pub fn new(catalog: &Catalog) -> Self {
+        Self {
+            docs: ArcSwap::from_pointee(openapi_documents(catalog)),
+            wanted: AtomicU64::new(0),
+            built: AtomicU64::new(0),
+            building: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Notes that the served resources changed: the next read builds the documents again.
+    pub fn invalidate(&self) {
+        self.wanted.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The current documents, built again first when they are stale (a reader that comes
+    /// during a build waits for it, so nobody is answered from before a change it saw).
+    pub async fn current(&self, catalog: &'static Catalog) -> Arc<openapi::OpenApi> {
+        if self.built.load(Ordering::SeqCst) >= self.wanted.load(Ordering::SeqCst) {
+            return self.docs.load_full();
+        }
+        let _one_build = self.building.lock().await;
+        loop {
+            let wanted = self.wanted.load(Ordering::SeqCst);
+            if self.built.load(Ordering::SeqCst) >= wanted {
+                break;
+            }
+            // CPU-bound: off the async workers.
+            match tokio::task::spawn_blocking(move || openapi_documents(catalog)).await {
+                Ok(docs) => self.docs.store(Arc::new(docs)),
+                Err(e) => {
+                    tracing::error!(error = %e, "building the OpenAPI documents failed");
+                    break;
+                }
+            }
+            self.built.store(wanted, Ordering::SeqCst);
+        }
+        self.docs.load_full()
     }
 }
 

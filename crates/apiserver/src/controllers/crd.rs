@@ -241,18 +241,21 @@ impl Crds {
                 served = true;
             }
         }
-        // Discovery first and the conditions next, as kube's handlers serve a CRD and its
-        // discovery as soon as it is established; the OpenAPI documents last, as kube's
-        // OpenAPI controller catches up after the CRD's conditions (rebuilding them takes
-        // a while, and clients wait for `Established` before they use a new CRD).
+        // Discovery at once and the conditions next, as kube's handlers serve a CRD and its
+        // discovery as soon as it is established; the OpenAPI documents are built again on
+        // their next read (as kube's OpenAPI v3 handler does), which the conditions do not
+        // wait for: building them takes a while.
         if served {
             self.state.refresh_discovery();
+            self.state.openapi.invalidate();
         }
         for (name, status) in statuses {
             self.write_status(&name, status).await;
         }
         if served {
-            self.state.refresh_openapi();
+            // Warm the documents in the background so the next reader waits less.
+            let state = self.state.clone();
+            tokio::spawn(async move { state.openapi().await });
         }
     }
 
