@@ -6,9 +6,11 @@
 
 mod support;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::core::v1::{ComponentStatus, ConfigMap, Pod, Service};
+use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
+use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -141,5 +143,69 @@ fn a_new_crd_is_established_at_once() {
         let types: Vec<String> =
             crd.status.and_then(|s| s.conditions).unwrap_or_default().into_iter().map(|c| c.type_).collect();
         assert_eq!(types, ["NamesAccepted", "Established"], "{name}");
+    });
+}
+
+/// kube-runtime's `event_recorder_attaches_events_without_namespace` records Events about
+/// the `scheduler` ComponentStatus: kube always answers `controller-manager` and `scheduler`
+/// (probed by an HTTPS GET of `/healthz` on their loopback ports) beside its etcd members.
+#[test]
+fn component_statuses_are_kubes_and_take_events() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let statuses = Api::<ComponentStatus>::all(c.clone());
+        let mut names: Vec<String> = statuses
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .map(|s| s.name_any())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["controller-manager", "etcd-0", "scheduler"]);
+
+        let scheduler = statuses.get("scheduler").await.expect("get the scheduler");
+        let condition = &scheduler.conditions.as_deref().unwrap_or_default()[0];
+        assert_eq!(condition.type_, "Healthy");
+        // kubeward runs no kube-scheduler: unless something answers on its port, kube's
+        // probe reports the refused connection in Go's words.
+        if std::net::TcpStream::connect(("127.0.0.1", 10259)).is_err() {
+            assert_eq!(condition.status, "False");
+            assert_eq!(
+                condition.message.as_deref(),
+                Some(
+                    r#"Get "https://127.0.0.1:10259/healthz": dial tcp 127.0.0.1:10259: connect: connection refused"#
+                )
+            );
+        }
+        let etcd = statuses.get("etcd-0").await.expect("get etcd-0");
+        assert_eq!(etcd.conditions.as_deref().unwrap_or_default()[0].status, "True");
+        let missing = statuses.get("kube-proxy").await.expect_err("not a component");
+        assert!(matches!(missing, kube::Error::Api(ref s) if s.code == 404), "{missing:?}");
+
+        // An Event about the cluster-scoped component lands in `default`, and a second one
+        // becomes a series.
+        let recorder = Recorder::new(c.clone(), "kube".into());
+        let event = |note: &str| RecordedEvent {
+            type_: EventType::Normal,
+            reason: "SchedulerLooked".into(),
+            note: Some(note.into()),
+            action: "Look".into(),
+            secondary: None,
+        };
+        let reference = scheduler.object_ref(&());
+        recorder.publish(&event("once"), &reference).await.expect("publish");
+        let events = Api::<K8sEvent>::namespaced(c.clone(), "default");
+        let found = |list: Vec<K8sEvent>| {
+            list.into_iter().find(|e| e.reason.as_deref() == Some("SchedulerLooked")).expect("the event")
+        };
+        let first = found(events.list(&Default::default()).await.expect("list events").items);
+        assert_eq!(first.note.as_deref(), Some("once"));
+        assert_eq!(first.regarding.and_then(|r| r.kind).as_deref(), Some("ComponentStatus"));
+        recorder.publish(&event("twice"), &reference).await.expect("publish again");
+        let second = found(events.list(&Default::default()).await.expect("list events").items);
+        assert!(second.series.is_some(), "{second:?}");
     });
 }

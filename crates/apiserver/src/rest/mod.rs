@@ -1,5 +1,6 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
+mod component_probe;
 mod component_status;
 mod delete;
 mod eviction;
