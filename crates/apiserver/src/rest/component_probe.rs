@@ -5,7 +5,7 @@
 //!
 //! Nothing is sent but the request line and kube-probe's headers: no credential goes out.
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, IpAddr, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -67,7 +67,7 @@ async fn get(addr: SocketAddr) -> Result<(u16, String), String> {
         let code = resp.status().as_u16();
         // A body past the limit is cut, as kube's prober does (not an error).
         let mut body = Vec::new();
-        let mut stream = Limited::new(resp.into_body(), usize::MAX);
+        let mut stream = resp.into_body();
         while let Some(frame) = stream.frame().await {
             let Ok(frame) = frame else { break };
             if let Ok(data) = frame.into_data() {
