@@ -209,3 +209,101 @@ fn component_statuses_are_kubes_and_take_events() {
         assert!(second.series.is_some(), "{second:?}");
     });
 }
+
+/// kube-client's `can_operate_on_ephemeral_containers`: `pods/ephemeralcontainers` is read,
+/// replaced and strategically patched through kube-rs on a pod that never runs (nothing here
+/// needs a kubelet); only `spec.ephemeralContainers` changes there, and kube refuses to
+/// change or remove one.
+#[test]
+fn ephemeral_containers_are_added_through_their_subresource() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let pods = Api::<Pod>::namespaced(c.clone(), "default");
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "eph", "labels": {"app": "eph"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:stable"}]}
+        }))
+        .expect("pod");
+        pods.create(&PostParams::default(), &pod).await.expect("create the pod");
+        let read = pods.get_ephemeral_containers("eph").await.expect("get ephemeralcontainers");
+        assert_eq!(read.spec.and_then(|s| s.ephemeral_containers), None);
+
+        // Replace: everything but spec.ephemeralContainers is ignored.
+        let replacement: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "eph", "labels": {"app": "changed"}},
+            "spec": {"containers": [{"name": "main", "image": "nginx"}],
+                "ephemeralContainers": [{"name": "debug1", "image": "busybox:stable", "command": ["sh", "-c", "sleep 2"]}]}
+        }))
+        .expect("replacement");
+        let replaced = pods
+            .replace_ephemeral_containers("eph", &PostParams::default(), &replacement)
+            .await
+            .expect("replace");
+        assert_eq!(
+            replaced.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str),
+            Some("eph")
+        );
+        let spec = replaced.spec.expect("spec");
+        assert_eq!(spec.containers[0].image.as_deref(), Some("busybox:stable"));
+        let eph = spec.ephemeral_containers.expect("ephemeral containers");
+        assert_eq!(eph.len(), 1);
+        assert_eq!(eph[0].image.as_deref(), Some("busybox:stable"));
+        assert_eq!(eph[0].termination_message_path.as_deref(), Some("/dev/termination-log"));
+        assert_eq!(eph[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+
+        // A strategic merge patch adds one by name.
+        let patch: Pod = serde_json::from_value(json!({
+            "spec": {"ephemeralContainers": [{"name": "debug2", "image": "busybox:stable", "command": ["sh", "-c", "sleep 1"]}]}
+        }))
+        .expect("patch");
+        let patched = pods
+            .patch_ephemeral_containers("eph", &Default::default(), &kube::api::Patch::Strategic(patch))
+            .await
+            .expect("strategic patch");
+        let names: Vec<String> = patched
+            .spec
+            .and_then(|s| s.ephemeral_containers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        // kube's strategic merge puts the patch's new items before those only the server had.
+        assert_eq!(names, ["debug2", "debug1"]);
+        let again = pods.get_ephemeral_containers("eph").await.expect("get again");
+        assert_eq!(again.spec.and_then(|s| s.ephemeral_containers).map(|e| e.len()), Some(2));
+
+        // Changing or removing one is kube's 422.
+        let mut changed = replacement.clone();
+        if let Some(e) = changed.spec.as_mut().and_then(|s| s.ephemeral_containers.as_mut()) {
+            e[0].image = Some("alpine".into());
+        }
+        let err = pods.replace_ephemeral_containers("eph", &PostParams::default(), &changed).await;
+        let status = match err {
+            Err(kube::Error::Api(s)) => s,
+            other => panic!("expected kube's 422, got {other:?}"),
+        };
+        assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"), "{status:?}");
+        assert!(status.message.starts_with(r#"Pod "eph" is invalid: "#), "{}", status.message);
+        assert!(
+            status.message.contains(r#"spec.ephemeralContainers: Forbidden: existing ephemeral containers "debug2" may not be removed"#),
+            "{}",
+            status.message
+        );
+        assert!(
+            status.message.contains(r#"spec.ephemeralContainers[debug1]: Forbidden: existing ephemeral containers "debug1" may not be changed"#),
+            "{}",
+            status.message
+        );
+        // A pod is never created with one.
+        let mut with: Pod = pod.clone();
+        with.metadata.name = Some("eph2".into());
+        with.spec.as_mut().expect("spec").ephemeral_containers =
+            replacement.spec.and_then(|s| s.ephemeral_containers);
+        let err = pods.create(&PostParams::default(), &with).await;
+        assert!(
+            matches!(&err, Err(kube::Error::Api(s)) if s.code == 422 && s.message.contains("spec.ephemeralContainers: Forbidden: cannot be set on create")),
+            "{err:?}"
+        );
+    });
+}

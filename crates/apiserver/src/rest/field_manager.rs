@@ -65,7 +65,10 @@ fn manager(ctx: &Ctx) -> String {
 
 /// The field manager of the request's endpoint. The main resource of a kind with a status
 /// subresource resets `status`, the `status` subresource resets `spec` (kube's reset
-/// fields for its built-in strategies).
+/// fields for its built-in strategies). `pods/ephemeralcontainers` resets `status` too:
+/// kube resets everything but `spec.ephemeralContainers` there, and the strategy has put
+/// back the rest of the pod before an update is recorded, so only an apply's configuration
+/// can bring other fields (kubeward records them; kube would not).
 /// A custom resource's schema comes from its CRD's structural schema.
 fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_>) -> R) -> R {
     let sub = ctx.info.subresource.as_str();
@@ -75,7 +78,7 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
         None => FieldManager::for_kind(rt.group, rt.version, rt.kind, sub),
     };
     f(match sub {
-        "" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
+        "" | "ephemeralcontainers" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,
     })

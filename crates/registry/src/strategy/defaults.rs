@@ -343,14 +343,15 @@ fn pod_template(template: Option<&mut Value>) {
     }
 }
 
-/// SetDefaults_PodSpec and SetDefaults_Container, the fields kube always fills.
+/// SetDefaults_PodSpec and SetDefaults_Container (SetDefaults_EphemeralContainer too), the
+/// fields kube always fills.
 pub(crate) fn pod_spec(spec: &mut Map<String, Value>) {
     set_default(spec, "restartPolicy", json!("Always"));
     set_default(spec, "terminationGracePeriodSeconds", json!(30));
     set_default(spec, "dnsPolicy", json!("ClusterFirst"));
     set_default(spec, "schedulerName", json!("default-scheduler"));
     set_default(spec, "securityContext", json!({}));
-    for list in ["containers", "initContainers"] {
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
         for c in objects(spec, list) {
             let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
             let last = image.rsplit('/').next().unwrap_or_default();

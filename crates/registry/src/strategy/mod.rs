@@ -13,6 +13,7 @@ mod defaults;
 mod extensions;
 mod flowcontrol;
 mod kinds;
+mod pods;
 mod workloads;
 
 pub use cluster::SYSTEM_PRIORITY_CLASSES;
@@ -21,6 +22,31 @@ pub use extensions::{default_on_read, prune_and_default};
 use crate::ResourceType;
 use apimachinery::status::StatusCause;
 use serde_json::{json, Value};
+
+/// The endpoint an update comes through: the resource itself, or a subresource that writes
+/// one part of the object (kube's per-subresource update strategies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The resource itself: its status (when it has a status subresource) is kept.
+    Main,
+    /// `<plural>/status`: only the status changes.
+    Status,
+    /// `pods/ephemeralcontainers`: only `spec.ephemeralContainers` changes.
+    EphemeralContainers,
+}
+
+impl Endpoint {
+    /// The endpoint of an update of `subresource` (empty: the resource itself); `None` for
+    /// a subresource that is not updated through the generic update.
+    pub fn of(subresource: &str) -> Option<Self> {
+        match subresource {
+            "" => Some(Self::Main),
+            "status" | "finalize" => Some(Self::Status),
+            "ephemeralcontainers" => Some(Self::EphemeralContainers),
+            _ => None,
+        }
+    }
+}
 
 /// What a change of bumps `metadata.generation`, for the kinds that keep one: `spec`, a
 /// PodTemplate's `template`, or everything but metadata (EndpointSlice).
@@ -93,9 +119,17 @@ pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     extensions::prepare_for_create(rt, obj);
 }
 
-/// Carries over what a client may not change on update, kube's PrepareForUpdate.
-/// `status_only` is an update through the `/status` subresource.
-pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, status_only: bool) {
+/// Carries over what a client may not change on update through `endpoint`, kube's
+/// PrepareForUpdate.
+pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpoint: Endpoint) {
+    if endpoint == Endpoint::EphemeralContainers {
+        pods::prepare_ephemeral_containers_update(new, old);
+        if let Some(n) = new.as_object_mut() {
+            defaults::apply(rt, n);
+        }
+        return;
+    }
+    let status_only = endpoint == Endpoint::Status;
     let Some(n) = new.as_object_mut() else { return };
     n.insert("apiVersion".into(), json!(rt.api_version()));
     n.insert("kind".into(), json!(rt.kind));
@@ -154,11 +188,20 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, statu
     extensions::prepare_for_update(rt, new, old, status_only);
 }
 
-/// Field errors of an object about to be stored (empty when valid).
+/// Field errors of a new object about to be stored (empty when valid).
 pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     if let Some(errs) = extensions::validate(rt, obj, None, false) {
         return errs;
     }
+    let mut errs = validate_object(rt, obj);
+    if (rt.group, rt.kind) == ("", "Pod") {
+        pods::validate_create(obj, &mut errs);
+    }
+    errs
+}
+
+/// Field errors of an object, new or updated.
+fn validate_object(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     let mut errs = Vec::new();
     common::validate_name(rt, obj, &mut errs);
     if !workloads::validate(rt.kind, obj, &mut errs) {
@@ -173,10 +216,28 @@ pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<Statu
     if let Some(errs) = extensions::validate(rt, new, Some(old), false) {
         return errs;
     }
-    let mut errs = validate(rt, new);
+    let mut errs = validate_object(rt, new);
     workloads::validate_update(rt.kind, new, old, &mut errs);
     kinds::validate_update(rt, new, old, &mut errs);
     errs
+}
+
+/// Field errors of an update through `endpoint`.
+pub fn validate_update_via(
+    rt: &ResourceType,
+    new: &Value,
+    old: &Value,
+    endpoint: Endpoint,
+) -> Vec<StatusCause> {
+    match endpoint {
+        Endpoint::Main => validate_update(rt, new, old),
+        Endpoint::Status => validate_status_update(rt, new, old),
+        Endpoint::EphemeralContainers => {
+            let mut errs = validate_object(rt, new);
+            pods::validate_ephemeral_containers_update(new, old, &mut errs);
+            errs
+        }
+    }
 }
 
 /// Field errors of a write through the `status` subresource: a custom resource's status
@@ -216,12 +277,12 @@ mod tests {
         let rt = c.lookup("apps", "v1", "deployments").unwrap();
         let old = json!({"metadata":{"name":"d","uid":"u","generation":1},"spec":{"replicas":1},"status":{"replicas":1}});
         let mut new = json!({"metadata":{"name":"d"},"spec":{"replicas":3},"status":{"replicas":9}});
-        prepare_for_update(rt, &mut new, &old, false);
+        prepare_for_update(rt, &mut new, &old, Endpoint::Main);
         assert_eq!(new["status"]["replicas"], 1);
         assert_eq!(new["metadata"]["generation"], 2);
         assert_eq!(new["metadata"]["uid"], "u");
         let mut st = json!({"metadata":{"name":"d"},"spec":{"replicas":7},"status":{"replicas":5}});
-        prepare_for_update(rt, &mut st, &old, true);
+        prepare_for_update(rt, &mut st, &old, Endpoint::Status);
         assert_eq!(st["spec"]["replicas"], 1);
         assert_eq!(st["status"]["replicas"], 5);
     }
