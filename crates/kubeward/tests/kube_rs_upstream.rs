@@ -6,6 +6,8 @@
 
 mod support;
 
+use base64::Engine as _;
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::core::v1::{ComponentStatus, ConfigMap, Pod, Service};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -28,8 +30,12 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
 async fn client(server: &Server) -> Client {
-    let kubeconfig =
-        kube::config::Kubeconfig::read_from(server.admin_kubeconfig()).expect("admin kubeconfig");
+    client_from(server.admin_kubeconfig()).await
+}
+
+/// A kube-rs client from a kubeconfig file.
+async fn client_from(path: &std::path::Path) -> Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .expect("kube-rs config from the kubeconfig");
@@ -305,5 +311,181 @@ fn ephemeral_containers_are_added_through_their_subresource() {
             matches!(&err, Err(kube::Error::Api(s)) if s.code == 422 && s.message.contains("spec.ephemeralContainers: Forbidden: cannot be set on create")),
             "{err:?}"
         );
+    });
+}
+
+/// A PEM certificate request for `cn` in the organizations `orgs`, signed by a fresh key.
+fn certificate_request(cn: &str, orgs: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    for o in orgs {
+        params.distinguished_name.push(rcgen::DnType::OrganizationName, *o);
+    }
+    params.serialize_request(&key).expect("csr").pem().expect("pem")
+}
+
+fn csr(name: &str, pem: &str, signer: &str) -> CertificateSigningRequest {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"request": base64::engine::general_purpose::STANDARD.encode(pem), "signerName": signer,
+            "expirationSeconds": 86400, "usages": ["client auth"], "username": "someone-else"}
+    }))
+    .expect("csr")
+}
+
+fn api_status<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> Box<kube::core::Status> {
+    match r {
+        Err(kube::Error::Api(s)) => s,
+        other => panic!("expected a Status, got {other:?}"),
+    }
+}
+
+/// kube-client's `csr_can_be_approved`: certificates.k8s.io/v1 CertificateSigningRequests,
+/// created with the requester filled in by the server, approved through `approval` (any
+/// condition type there, timestamps set), with kube's certificate admission: `approve` on
+/// the signer, no `system:masters` for the kube-apiserver-client signer.
+#[test]
+fn certificate_signing_requests_are_created_and_approved() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let csrs = Api::<CertificateSigningRequest>::all(c.clone());
+        let signer = "kubernetes.io/kube-apiserver-client";
+        let created = csrs
+            .create(&PostParams::default(), &csr("fake", &certificate_request("angela", &[]), signer))
+            .await
+            .expect("create the CSR");
+        let spec = created.spec.clone();
+        assert_eq!(spec.username.as_deref(), Some("kubeward-admin"), "the requester is the request's user");
+        assert!(spec.groups.unwrap_or_default().contains(&"system:authenticated".to_string()));
+        assert_eq!(created.status.as_ref().and_then(|s| s.conditions.clone()), None);
+
+        let approval = json!({"status": {"conditions": [{"type": "ApprovedFake", "status": "True",
+            "reason": "kube-rsClient", "message": "ApprovedFake by kube-rs client"}]}});
+        csrs.patch_approval("fake", &Default::default(), &kube::api::Patch::Merge(&approval))
+            .await
+            .expect("patch the approval");
+        let after = csrs.get_approval("fake").await.expect("get the approval");
+        let conditions = after.status.and_then(|s| s.conditions).unwrap_or_default();
+        assert_eq!(conditions.len(), 1);
+        assert_eq!(conditions[0].type_, "ApprovedFake");
+        assert!(conditions[0].last_update_time.is_some() && conditions[0].last_transition_time.is_some());
+
+        // kubectl's own approval path (an update of `approval`, protobuf from 1.32 on).
+        if let Some(k) = server.kubectl("1.33") {
+            k.ok(&["certificate", "approve", "fake"]);
+            let out = k.ok(&["get", "csr", "fake"]);
+            let lines: Vec<String> =
+                out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+            assert_eq!(lines[0], "NAME AGE SIGNERNAME REQUESTOR REQUESTEDDURATION CONDITION", "{out}");
+            assert!(lines[1].starts_with("fake "), "{out}");
+            assert!(
+                lines[1].ends_with(" kubernetes.io/kube-apiserver-client kubeward-admin 24h Approved"),
+                "{out}"
+            );
+        }
+
+        // The spec never changes, and the approval cannot be taken back through status.
+        let withdrawn = json!({"status": {"conditions": []}});
+        let err = api_status(
+            csrs.patch_status("fake", &Default::default(), &kube::api::Patch::Merge(&withdrawn)).await,
+        );
+        assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"), "{err:?}");
+        assert!(
+            err.message.contains(
+                r#"status.conditions: Forbidden: updates may not remove a condition of type "Approved""#
+            ),
+            "{}",
+            err.message
+        );
+
+        // No system:masters through the kube-apiserver-client signer.
+        let masters = csr("masters", &certificate_request("eve", &["system:masters"]), signer);
+        let err = api_status(csrs.create(&PostParams::default(), &masters).await);
+        assert_eq!(err.code, 403, "{err:?}");
+        assert_eq!(
+            err.message,
+            r#"certificatesigningrequests.certificates.k8s.io "masters" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed"#
+        );
+        // A request that is no PEM certificate request: kube's 422.
+        let bad = csr("bad", "not a request", "example.com/signer");
+        let err = api_status(csrs.create(&PostParams::default(), &bad).await);
+        assert_eq!(err.code, 422, "{err:?}");
+        assert!(err.message.contains("spec.request: Invalid value: "), "{}", err.message);
+        assert!(err.message.contains(": PEM block type must be CERTIFICATE REQUEST"), "{}", err.message);
+
+        // jane may write approvals but not approve for the signer until she has `approve` on it.
+        let rbac = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "csr-approver"},
+            "rules": [{"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests", "certificatesigningrequests/approval"],
+                "verbs": ["get", "list", "create", "update", "patch"]}]});
+        let roles = Api::<k8s_openapi::api::rbac::v1::ClusterRole>::all(c.clone());
+        roles
+            .create(&PostParams::default(), &serde_json::from_value(rbac).expect("role"))
+            .await
+            .expect("role");
+        let binding = json!({"metadata": {"name": "jane-csr"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "csr-approver"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"}]});
+        let bindings = Api::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>::all(c.clone());
+        bindings
+            .create(&PostParams::default(), &serde_json::from_value(binding).expect("binding"))
+            .await
+            .expect("bind");
+        let jane = client_from(&server.user_kubeconfig("jane", &["devs"])).await;
+        let jane_csrs = Api::<CertificateSigningRequest>::all(jane);
+        let mine = jane_csrs
+            .create(
+                &PostParams::default(),
+                &csr("janes", &certificate_request("jane", &[]), "example.com/signer"),
+            )
+            .await
+            .expect("jane creates her CSR");
+        assert_eq!(mine.spec.username.as_deref(), Some("jane"));
+        let approve = kube::api::Patch::Merge(
+            json!({"status": {"conditions": [{"type": "Approved", "status": "True"}]}}),
+        );
+        let err = api_status(jane_csrs.patch_approval("janes", &Default::default(), &approve).await);
+        assert_eq!(err.code, 403, "{err:?}");
+        assert_eq!(
+            err.message,
+            r#"certificatesigningrequests.certificates.k8s.io "janes" is forbidden: user not permitted to approve requests with signerName "example.com/signer""#
+        );
+        let signers = json!({"metadata": {"name": "signer-approver"},
+            "rules": [{"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": ["example.com/*"], "verbs": ["approve"]}]});
+        roles
+            .create(&PostParams::default(), &serde_json::from_value(signers).expect("role"))
+            .await
+            .expect("role");
+        let binding = json!({"metadata": {"name": "jane-signers"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "signer-approver"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"}]});
+        bindings
+            .create(&PostParams::default(), &serde_json::from_value(binding).expect("binding"))
+            .await
+            .expect("bind");
+        let approved = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match jane_csrs.patch_approval("janes", &Default::default(), &approve).await {
+                    Ok(o) => return o,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        })
+        .await
+        .expect("approved once jane may approve for example.com/*");
+        let types: Vec<String> = approved
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.type_)
+            .collect();
+        assert_eq!(types, ["Approved"]);
+
+        let deleted = csrs.delete("fake", &Default::default()).await.expect("delete");
+        assert!(deleted.is_right() || deleted.is_left());
+        assert!(csrs.get_opt("fake").await.expect("get_opt").is_none());
     });
 }

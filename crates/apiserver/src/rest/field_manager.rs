@@ -77,7 +77,13 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
         Some(v) => FieldManager::new(&*v.ssa_schema, v.ssa_schema.root(), rt.group, rt.version, rt.kind, sub),
         None => FieldManager::for_kind(rt.group, rt.version, rt.kind, sub),
     };
+    let csr = (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest");
     f(match sub {
+        // kube's CSR strategies: the resource resets spec and status, `status` the spec and
+        // the conditions, `approval` the spec and the certificate.
+        "" if csr => fm.with_reset_fields(&[&["spec"], &["status"]]),
+        "status" if csr => fm.with_reset_fields(&[&["spec"], &["status", "conditions"]]),
+        "approval" => fm.with_reset_fields(&[&["spec"], &["status", "certificate"]]),
         "" | "ephemeralcontainers" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,

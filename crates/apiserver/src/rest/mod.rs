@@ -73,12 +73,12 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         }
         let endpoint = Endpoint::of(sub.name);
         return match (sub.name, info.verb.as_str(), endpoint) {
-            ("status" | "ephemeralcontainers", "get", _) => read::get(&ctx, rt).await,
-            ("status" | "finalize" | "ephemeralcontainers", "update", Some(endpoint)) => {
+            ("status" | "ephemeralcontainers" | "approval", "get", _) => read::get(&ctx, rt).await,
+            ("status" | "finalize" | "ephemeralcontainers" | "approval", "update", Some(endpoint)) => {
                 let body = read_object(&ctx, req).await?;
                 write::update(&ctx, rt, body, endpoint).await
             }
-            ("status" | "ephemeralcontainers", "patch", Some(endpoint)) => {
+            ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
                 let (bytes, ct) = read_body(&ctx, req).await?;
                 write::patch(&ctx, rt, &bytes, &ct, endpoint).await
             }

@@ -35,9 +35,10 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         ("apps", "DaemonSet") => json!({
             "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
         }),
-        ("apps", "Deployment") | ("batch", "Job" | "CronJob") | ("flowcontrol.apiserver.k8s.io", _) => {
-            json!({})
-        }
+        ("apps", "Deployment")
+        | ("batch", "Job" | "CronJob")
+        | ("flowcontrol.apiserver.k8s.io", _)
+        | ("certificates.k8s.io", "CertificateSigningRequest") => json!({}),
         ("policy", "PodDisruptionBudget") => {
             json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
         }

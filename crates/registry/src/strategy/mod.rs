@@ -6,6 +6,7 @@
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
+mod certificates;
 mod cluster;
 mod common;
 mod cron;
@@ -33,6 +34,8 @@ pub enum Endpoint {
     Status,
     /// `pods/ephemeralcontainers`: only `spec.ephemeralContainers` changes.
     EphemeralContainers,
+    /// `certificatesigningrequests/approval`: only the conditions change.
+    Approval,
 }
 
 impl Endpoint {
@@ -43,6 +46,7 @@ impl Endpoint {
             "" => Some(Self::Main),
             "status" | "finalize" => Some(Self::Status),
             "ephemeralcontainers" => Some(Self::EphemeralContainers),
+            "approval" => Some(Self::Approval),
             _ => None,
         }
     }
@@ -129,7 +133,8 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
         }
         return;
     }
-    let status_only = endpoint == Endpoint::Status;
+    // What is not status comes from the stored object through the status-like endpoints.
+    let status_only = matches!(endpoint, Endpoint::Status | Endpoint::Approval);
     let Some(n) = new.as_object_mut() else { return };
     n.insert("apiVersion".into(), json!(rt.api_version()));
     n.insert("kind".into(), json!(rt.kind));
@@ -186,6 +191,13 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
         defaults::apply(rt, n);
     }
     extensions::prepare_for_update(rt, new, old, status_only);
+    if is_csr(rt) {
+        certificates::prepare_for_update(new, old, endpoint);
+    }
+}
+
+fn is_csr(rt: &ResourceType) -> bool {
+    (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest")
 }
 
 /// Field errors of a new object about to be stored (empty when valid).
@@ -196,6 +208,9 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     let mut errs = validate_object(rt, obj);
     if (rt.group, rt.kind) == ("", "Pod") {
         pods::validate_create(obj, &mut errs);
+    }
+    if is_csr(rt) {
+        errs.extend(certificates::validate(obj, None, Endpoint::Main));
     }
     errs
 }
@@ -229,9 +244,14 @@ pub fn validate_update_via(
     old: &Value,
     endpoint: Endpoint,
 ) -> Vec<StatusCause> {
+    if is_csr(rt) {
+        let mut errs = validate_object(rt, new);
+        errs.extend(certificates::validate(new, Some(old), endpoint));
+        return errs;
+    }
     match endpoint {
         Endpoint::Main => validate_update(rt, new, old),
-        Endpoint::Status => validate_status_update(rt, new, old),
+        Endpoint::Status | Endpoint::Approval => validate_status_update(rt, new, old),
         Endpoint::EphemeralContainers => {
             let mut errs = validate_object(rt, new);
             pods::validate_ephemeral_containers_update(new, old, &mut errs);
