@@ -215,8 +215,19 @@ fn every_cluster_starts_with_system_objects() {
     assert_eq!(fs["metadata"]["annotations"]["apf.kubernetes.io/autoupdate-spec"], "true", "{fs}");
     assert_eq!(fs["spec"]["rules"][0]["subjects"][0]["group"]["name"], "system:masters", "{fs}");
 
+    // kube's three: the store, and the controller manager and scheduler probed on their
+    // loopback ports (Unhealthy here unless something answers there).
     let out = k.ok(&["get", "componentstatuses"]);
-    assert_eq!(words(&out.stdout), ["NAME STATUS MESSAGE ERROR", "etcd-0 Healthy ok"], "{out}");
+    let lines = words(&out.stdout);
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0], "NAME STATUS MESSAGE ERROR", "{out}");
+    assert!(lines[1].starts_with("controller-manager "), "{out}");
+    assert_eq!(lines[2], "etcd-0 Healthy ok", "{out}");
+    assert!(lines[3].starts_with("scheduler "), "{out}");
+    if std::net::TcpStream::connect(("127.0.0.1", 10259)).is_err() {
+        let refused = r#"scheduler Unhealthy Get "https://127.0.0.1:10259/healthz": dial tcp 127.0.0.1:10259: connect: connection refused"#;
+        assert_eq!(lines[3], refused, "{out}");
+    }
     out.assert_stderr_contains("Warning: v1 ComponentStatus is deprecated in v1.19+");
 
     let out = k.ok(&["create", "service", "clusterip", "web", "--tcp=80:8080", "-o", "jsonpath={.status}"]);

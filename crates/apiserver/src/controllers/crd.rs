@@ -245,6 +245,9 @@ impl Crds {
                 served = true;
             }
         }
+        // Discovery at once and the conditions next, as kube's handlers serve a CRD and its
+        // discovery as soon as it is established; the OpenAPI documents are built again on a
+        // blocking thread, which the conditions do not wait for.
         if served {
             crate::state::refresh_documents(&self.state);
         }

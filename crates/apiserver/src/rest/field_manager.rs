@@ -65,7 +65,10 @@ fn manager(ctx: &Ctx) -> String {
 
 /// The field manager of the request's endpoint. The main resource of a kind with a status
 /// subresource resets `status`, the `status` subresource resets `spec` (kube's reset
-/// fields for its built-in strategies).
+/// fields for its built-in strategies). `pods/ephemeralcontainers` resets `status` too:
+/// kube resets everything but `spec.ephemeralContainers` there, and the strategy has put
+/// back the rest of the pod before an update is recorded, so only an apply's configuration
+/// can bring other fields (kubeward records them; kube would not).
 /// A custom resource's schema comes from its CRD's structural schema.
 fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_>) -> R) -> R {
     let sub = ctx.info.subresource.as_str();
@@ -74,8 +77,14 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
         Some(v) => FieldManager::new(&*v.ssa_schema, v.ssa_schema.root(), rt.group, rt.version, rt.kind, sub),
         None => FieldManager::for_kind(rt.group, rt.version, rt.kind, sub),
     };
+    let csr = (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest");
     f(match sub {
-        "" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
+        // kube's CSR strategies: the resource resets spec and status, `status` the spec and
+        // the conditions, `approval` the spec and the certificate.
+        "" if csr => fm.with_reset_fields(&[&["spec"], &["status"]]),
+        "status" if csr => fm.with_reset_fields(&[&["spec"], &["status", "conditions"]]),
+        "approval" => fm.with_reset_fields(&[&["spec"], &["status", "certificate"]]),
+        "" | "ephemeralcontainers" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,
     })

@@ -12,7 +12,8 @@ use admission::Operation;
 use apimachinery::StatusError;
 use http::{HeaderValue, Response};
 use rand::Rng;
-use registry::{strategy, ResourceType};
+use registry::strategy::{self, Endpoint};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use storage::KeyValue;
 
@@ -114,17 +115,11 @@ fn with_warnings(mut resp: Response<Body>, warnings: &Warnings) -> Response<Body
     resp
 }
 
-/// 422 with kube's causes when the object is invalid; `old` is the stored object on update,
-/// `status_only` a write through the `status` subresource.
-fn invalid(
-    rt: &ResourceType,
-    obj: &Value,
-    old: Option<&Value>,
-    status_only: bool,
-) -> Result<(), StatusError> {
+/// 422 with kube's causes when the object is invalid; `old` is the stored object on an
+/// update through `endpoint`.
+fn invalid(rt: &ResourceType, obj: &Value, old: Option<(&Value, Endpoint)>) -> Result<(), StatusError> {
     let causes = match old {
-        Some(old) if status_only => strategy::validate_status_update(rt, obj, old),
-        Some(old) => strategy::validate_update(rt, obj, old),
+        Some((old, endpoint)) => strategy::validate_update_via(rt, obj, old, endpoint),
         None => strategy::validate(rt, obj),
     };
     if causes.is_empty() {
@@ -188,7 +183,7 @@ pub async fn create_object(
                 obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
             }
         }
-        invalid(rt, obj, None, false)?;
+        invalid(rt, obj, None)?;
         hooks.check_write(ctx, rt, obj).await?;
         review.object = Some(obj.clone());
         let validated = admit::validate(ctx, &review).await;
@@ -227,7 +222,7 @@ pub async fn update(
     ctx: &Ctx,
     rt: &ResourceType,
     mut body: Value,
-    status_only: bool,
+    endpoint: Endpoint,
 ) -> Result<Response<Body>, StatusError> {
     field_manager::check_options(ctx, Options::Update)?;
     check_type_meta(rt, &mut body)?;
@@ -244,24 +239,25 @@ pub async fn update(
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
     }
-    let stored = persist_update(ctx, rt, &current, obj, status_only, Fields::Record).await?;
+    let stored = persist_update(ctx, rt, &current, obj, endpoint, Fields::Record).await?;
     Ok(with_warnings(object_response(200, rt, &stored, ctx.output), &warnings))
 }
 
-/// Applies update rules and writes `new` over `current` (compare-and-swap on its revision).
-/// An object being deleted whose last finalizer is removed is deleted instead.
+/// Applies the update rules of `endpoint` and writes `new` over `current` (compare-and-swap
+/// on its revision). An object being deleted whose last finalizer is removed is deleted
+/// instead.
 pub async fn persist_update(
     ctx: &Ctx,
     rt: &ResourceType,
     current: &KeyValue,
     mut new: Value,
-    status_only: bool,
+    endpoint: Endpoint,
     fields: Fields,
 ) -> Result<Value, StatusError> {
     let name = ctx.info.name.clone();
     let old = decode_kv(current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
     let sent = field_manager::take_sent(&mut new);
-    strategy::prepare_for_update(rt, &mut new, &old, status_only);
+    strategy::prepare_for_update(rt, &mut new, &old, endpoint);
     field_manager::restore_sent(&mut new, sent);
     if fields == Fields::Record {
         field_manager::record(ctx, rt, Some(&old), &mut new);
@@ -272,7 +268,7 @@ pub async fn persist_update(
     let mut review = admit::request(ctx, rt, Operation::Update, Some(new), Some(old.clone()));
     admit::mutate(ctx, &mut review).await?;
     let new = review.object.take().unwrap_or_default();
-    invalid(rt, &new, Some(&old), status_only)?;
+    invalid(rt, &new, Some((&old, endpoint)))?;
     hooks(rt).check_write(ctx, rt, &new).await?;
     review.object = Some(new.clone());
     admit::validate(ctx, &review).await?;
@@ -344,7 +340,7 @@ pub async fn patch(
     rt: &ResourceType,
     bytes: &[u8],
     ct: &str,
-    status_only: bool,
+    endpoint: Endpoint,
 ) -> Result<Response<Body>, StatusError> {
     let kind = patch_kind(ct)?;
     field_manager::check_options(ctx, Options::Patch { apply: kind == PatchKind::Apply })?;
@@ -383,7 +379,7 @@ pub async fn patch(
         check_name(ctx, &patched)?;
         let obj = normalize(ctx, rt, &patched, &mut warnings)?;
         let fields = if kind == PatchKind::Apply { Fields::Applied } else { Fields::Record };
-        match persist_update(ctx, rt, &current, obj, status_only, fields).await {
+        match persist_update(ctx, rt, &current, obj, endpoint, fields).await {
             Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => {
