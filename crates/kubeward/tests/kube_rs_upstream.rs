@@ -16,31 +16,7 @@ use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::more::Cluster;
-use support::Server;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-/// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
-async fn client(server: &Server) -> Client {
-    client_from(server.admin_kubeconfig()).await
-}
-
-/// A kube-rs client from a kubeconfig file.
-async fn client_from(path: &std::path::Path) -> Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .expect("kube-rs config from the kubeconfig");
-    Client::try_from(config).expect("kube-rs client")
-}
+use support::{block_on, kube_client as client, kube_client_from as client_from, Server};
 
 /// The body of a raw request through kube-rs's client.
 async fn raw(c: &Client, method: &str, path: &str, body: Option<serde_json::Value>) -> String {

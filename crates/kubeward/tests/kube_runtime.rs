@@ -38,8 +38,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::more::Cluster;
-use support::Server;
+use support::{block_on, kube_client as client, Server};
 
 /// The Widget's API group.
 const GROUP: &str = "kubeward.example.com";
@@ -83,25 +82,6 @@ pub struct WidgetStatus {
     /// The ConfigMap the controller keeps for the Widget.
     #[serde(skip_serializing_if = "Option::is_none")]
     config_map: Option<String>,
-}
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-/// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
-async fn client(server: &Server) -> Client {
-    let kubeconfig =
-        kube::config::Kubeconfig::read_from(server.admin_kubeconfig()).expect("admin kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .expect("kube-rs config from the kubeconfig");
-    Client::try_from(config).expect("kube-rs client")
 }
 
 /// Creates the Widget CRD from `Widget::crd()` and waits until it is established.

@@ -10,8 +10,7 @@ mod support;
 use kube::client::Body;
 use kube::Client;
 use serde_json::{json, Value};
-use support::more::Cluster;
-use support::Server;
+use support::{block_on, kube_client as client, Server};
 
 const META: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 const META_LIST: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
@@ -46,13 +45,6 @@ impl Reply {
     }
 }
 
-async fn client(server: &Server) -> Client {
-    let kubeconfig =
-        kube::config::Kubeconfig::read_from(server.admin_kubeconfig()).expect("admin kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("config");
-    Client::try_from(config).expect("kube-rs client")
-}
-
 async fn request(c: &Client, method: &str, path: &str, accept: &str, body: Option<Value>) -> Reply {
     let mut req = http::Request::builder().method(method).uri(path).header(http::header::ACCEPT, accept);
     if body.is_some() {
@@ -85,15 +77,6 @@ fn events(reply: &Reply) -> Vec<(String, Value)> {
         .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .map(|e| (e["type"].as_str().unwrap_or_default().to_string(), e["object"].clone()))
         .collect()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
 }
 
 #[test]
