@@ -106,10 +106,7 @@ pub const RECOMMENDED: &[&str] = &[
 /// The default-on plugins kubeward does not implement yet, in execution order: what
 /// [`Chain::not_implemented`] reports for [`DEFAULT_ON`] and [`RECOMMENDED`].
 pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &[
-    "CertificateApproval",
-    "CertificateSigning",
     "ClusterTrustBundleAttest",
-    "CertificateSubjectRestriction",
     "PodTopologyLabels",
     "MutatingAdmissionPolicy",
     "ValidatingAdmissionPolicy",
@@ -170,9 +167,9 @@ impl Chain {
     ///
     /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
     /// The default-on plugins it lacks ([`NOT_IMPLEMENTED_BY_DEFAULT`]) stay accepted: each
-    /// acts only on resources kubeward does not serve (CertificateSigningRequests,
-    /// ClusterTrustBundles, admission policies) or sits behind a feature gate kube has off,
-    /// so admitting everything is what kube would do here.
+    /// acts only on resources kubeward does not serve (ClusterTrustBundles, admission
+    /// policies) or sits behind a feature gate kube has off, so admitting everything is what
+    /// kube would do here.
     pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
         let enabled = enabled_plugin_names(enable, disable)?;
         let chain = Self::from_names(&enabled);
@@ -220,10 +217,10 @@ impl Chain {
     }
 
     /// Enabled names that kubeward does not implement (they admit everything). Of kube's
-    /// default-on set these are the certificate plugins (CertificateApproval,
-    /// CertificateSigning, ClusterTrustBundleAttest, CertificateSubjectRestriction) and the
-    /// three that act only behind feature gates kube 1.33 leaves off (PodTopologyLabels,
-    /// MutatingAdmissionPolicy, ValidatingAdmissionPolicy); [`NOT_IMPLEMENTED_BY_DEFAULT`].
+    /// default-on set these are ClusterTrustBundleAttest (ClusterTrustBundles are not
+    /// served) and the three that act only behind feature gates kube 1.33 leaves off
+    /// (PodTopologyLabels, MutatingAdmissionPolicy, ValidatingAdmissionPolicy);
+    /// [`NOT_IMPLEMENTED_BY_DEFAULT`].
     pub fn not_implemented(&self) -> &[&'static str] {
         &self.not_implemented
     }
@@ -365,6 +362,9 @@ mod tests {
                 "Priority",
                 "PersistentVolumeClaimResize",
                 "RuntimeClass",
+                "CertificateApproval",
+                "CertificateSigning",
+                "CertificateSubjectRestriction",
                 "ValidatingAdmissionWebhook",
                 "ResourceQuota"
             ]

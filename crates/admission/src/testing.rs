@@ -18,6 +18,8 @@ pub struct MemoryContext {
     objects: Mutex<BTreeMap<Key, Value>>,
     revision: Mutex<u64>,
     unserved: Mutex<Vec<(String, String)>>,
+    /// What `authorize` allows: (user, verb, group, resource, name).
+    allowed: Mutex<Vec<[String; 5]>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -31,6 +33,14 @@ fn internal(e: impl std::fmt::Display) -> StatusError {
 impl MemoryContext {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Lets `authorize` allow `verb` on `resource` named `name` in `group` for `user`
+    /// (everything else is denied).
+    pub fn allow(&self, user: &str, verb: &str, group: &str, resource: &str, name: &str) {
+        if let Ok(mut a) = self.allowed.lock() {
+            a.push([user, verb, group, resource, name].map(str::to_string));
+        }
     }
 
     fn next_rv(&self) -> Result<String, StatusError> {
@@ -98,6 +108,11 @@ impl MemoryContext {
 
 #[async_trait]
 impl AdmissionContext for MemoryContext {
+    async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
+        let asked = [&attrs.user.name, &attrs.verb, &attrs.api_group, &attrs.resource, &attrs.name];
+        self.allowed.lock().is_ok_and(|a| a.iter().any(|r| r.iter().zip(asked).all(|(x, y)| x == y)))
+    }
+
     async fn get(
         &self,
         group: &str,

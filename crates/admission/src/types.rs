@@ -230,6 +230,10 @@ pub trait AdmissionContext: Send + Sync {
         namespace: &str,
         object: Value,
     ) -> Result<Value, StatusError>;
+
+    /// Whether the server's authorizer allows `attrs` (the certificate plugins ask it, as
+    /// kube's plugins ask the server's authorizer).
+    async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool;
 }
 
 /// A plugin that may change the object (`admission.MutationInterface`).

@@ -14,53 +14,7 @@ use serde_json::{json, Value};
 /// kube's `metav1.ObjectMeta` description of `name`, which the Name column carries.
 pub const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 
-/// kube's `duration.HumanDuration` of a number of seconds.
-pub fn human_duration(secs: i64) -> String {
-    if secs < -1 {
-        return "<invalid>".into();
-    }
-    if secs < 0 {
-        return "0s".into();
-    }
-    let s = secs;
-    let (m, h) = (s / 60, s / 3600);
-    if s < 120 {
-        format!("{s}s")
-    } else if m < 10 {
-        if s % 60 == 0 {
-            format!("{m}m")
-        } else {
-            format!("{m}m{}s", s % 60)
-        }
-    } else if h < 3 {
-        format!("{m}m")
-    } else if h < 8 {
-        if m % 60 == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{}m", m % 60)
-        }
-    } else if h < 48 {
-        format!("{h}h")
-    } else if h < 24 * 8 {
-        if h % 24 == 0 {
-            format!("{}d", h / 24)
-        } else {
-            format!("{}d{}h", h / 24, h % 24)
-        }
-    } else if h < 24 * 365 * 2 {
-        format!("{}d", h / 24)
-    } else if h < 24 * 365 * 8 {
-        let d = h / 24;
-        if d % 365 == 0 {
-            format!("{}y", d / 365)
-        } else {
-            format!("{}y{}d", d / 365, d % 365)
-        }
-    } else {
-        format!("{}y", h / 24 / 365)
-    }
-}
+pub use apimachinery::duration::human_duration;
 
 /// How client-go's JSONPath prints one result: maps and lists as JSON, `null` as
 /// `<no value>`, scalars with `fmt.Fprint`.

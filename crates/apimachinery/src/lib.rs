@@ -5,6 +5,7 @@
 //! Nothing here does I/O; the server, authenticators, authorizers and stores build on it.
 
 pub mod attributes;
+pub mod duration;
 pub mod field;
 pub mod gofmt;
 pub mod gvr;

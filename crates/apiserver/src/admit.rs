@@ -9,10 +9,11 @@ use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
 
-/// Plugin lookups served from the stored objects.
+/// Plugin lookups served from the stored objects, and the server's authorizer chain.
 pub struct StoreContext {
     pub objects: Objects,
     pub catalog: &'static Catalog,
+    pub authorizer: authz::AuthorizerChain,
 }
 
 impl StoreContext {
@@ -65,6 +66,10 @@ impl AdmissionContext for StoreContext {
         stored["status"] = object.get("status").cloned().unwrap_or(Value::Null);
         self.objects.update(rt, namespace, &name, &stored, Some(current.mod_revision)).await
     }
+
+    async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
+        self.authorizer.authorize_async(attrs).await.decision.is_allowed()
+    }
 }
 
 /// Builds the admission request for a write of `rt` by the request's user.
@@ -102,7 +107,11 @@ pub fn request(
 }
 
 fn context(ctx: &Ctx) -> StoreContext {
-    StoreContext { objects: ctx.state.objects.clone(), catalog: ctx.state.catalog }
+    StoreContext {
+        objects: ctx.state.objects.clone(),
+        catalog: ctx.state.catalog,
+        authorizer: ctx.state.authorizer.clone(),
+    }
 }
 
 /// The mutating phase; returns the (possibly changed) object.

@@ -23,6 +23,8 @@ pub struct RequestContext {
     pub state: State,
     pub info: RequestInfo,
     pub output: Output,
+    /// The request's `User-Agent` (the default field manager of writes is its prefix).
+    pub user_agent: String,
     authorized: authz::Authorized,
 }
 
@@ -31,7 +33,13 @@ pub type Ctx = RequestContext;
 
 impl RequestContext {
     pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
-        Self { state, info, output, authorized }
+        Self { state, info, output, user_agent: String::new(), authorized }
+    }
+
+    /// The request's `User-Agent`, as sent.
+    pub fn with_user_agent(mut self, user_agent: &str) -> Self {
+        self.user_agent = user_agent.to_string();
+        self
     }
 
     /// The identity the request acts as (after impersonation).

@@ -78,7 +78,9 @@ async fn chain(
         Ok(a) => a,
         Err(e) => return early(req, &e, output, rec).await,
     };
-    let ctx = RequestContext::new(state, info, output, authorized);
+    let user_agent =
+        req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let ctx = RequestContext::new(state, info, output, authorized).with_user_agent(user_agent);
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {

@@ -74,6 +74,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let catalog = registry::Catalog::global();
     let server_address = addr.to_string();
+    let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false));
     let state = Arc::new(ApiState {
         catalog,
         objects,
@@ -91,7 +92,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         },
         admission,
         discovery: arc_swap::ArcSwap::from_pointee(discovery::Discovery::new(catalog, &server_address)),
-        openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(catalog)),
+        openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(&openapi_base, catalog)),
+        openapi_rebuilds: Default::default(),
+        openapi_base,
         ready: AtomicBool::new(false),
         inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
         max_request_body_bytes: config.max_request_body_bytes,

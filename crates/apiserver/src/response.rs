@@ -89,7 +89,7 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
             t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
             object(status, &t, Output::Json)
         }
-        _ => object(status, obj, out),
+        _ => object(status, &crate::objects::kube_field_order(obj), out),
     }
 }
 

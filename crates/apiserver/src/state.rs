@@ -4,7 +4,7 @@
 use crate::discovery::Discovery;
 use arc_swap::ArcSwap;
 use registry::Catalog;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -27,6 +27,9 @@ pub struct ApiState {
     /// (a CustomResourceDefinition established or removed).
     pub discovery: ArcSwap<Discovery>,
     pub openapi: ArcSwap<openapi::OpenApi>,
+    pub openapi_rebuilds: OpenApiRebuilds,
+    /// The built-in resources' OpenAPI documents, built once at start.
+    pub openapi_base: openapi::OpenApiBase,
     pub ready: AtomicBool,
     /// Non-long-running requests in flight (kube's --max-requests-inflight).
     pub inflight: Semaphore,
@@ -38,19 +41,43 @@ pub struct ApiState {
 
 pub type State = Arc<ApiState>;
 
-impl ApiState {
-    /// Builds the discovery and OpenAPI documents again from the catalog.
-    pub fn refresh_documents(&self) {
-        self.discovery.store(Arc::new(Discovery::new(self.catalog, &self.server_address)));
-        self.openapi.store(Arc::new(openapi_documents(self.catalog)));
-    }
+/// Rebuilds of the OpenAPI documents: the newest catalog change wins, whichever build
+/// finishes last.
+#[derive(Default)]
+pub struct OpenApiRebuilds {
+    /// Bumped on every catalog change.
+    requested: AtomicU64,
+    /// The change the served documents reflect.
+    stored: std::sync::Mutex<u64>,
 }
 
-/// The OpenAPI documents of every resource the catalog serves now.
-pub fn openapi_documents(catalog: &Catalog) -> openapi::OpenApi {
-    let specs: Vec<openapi::ResourceSpec> = catalog
+/// Builds the discovery documents again from the catalog at once (cheap: clients find a
+/// new resource through them), and the OpenAPI documents on a blocking thread (their
+/// schemas take long to build; the server keeps answering meanwhile).
+pub fn refresh_documents(state: &State) {
+    state.discovery.store(Arc::new(Discovery::new(state.catalog, &state.server_address)));
+    let generation = state.openapi_rebuilds.requested.fetch_add(1, Ordering::SeqCst) + 1;
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        // A newer change already asked for another build: leave it to that one.
+        if state.openapi_rebuilds.requested.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        let documents = Arc::new(openapi_documents(&state.openapi_base, state.catalog));
+        let mut stored = state.openapi_rebuilds.stored.lock().unwrap_or_else(|e| e.into_inner());
+        if *stored < generation {
+            *stored = generation;
+            state.openapi.store(documents);
+        }
+    });
+}
+
+/// The specs of the catalog's resources: the built-in ones, or the custom ones.
+pub fn openapi_specs(catalog: &Catalog, custom: bool) -> Vec<openapi::ResourceSpec> {
+    catalog
         .all()
         .into_iter()
+        .filter(|r| r.custom == custom)
         .map(|r| openapi::ResourceSpec {
             group: r.group.into(),
             version: r.version.into(),
@@ -64,6 +91,10 @@ pub fn openapi_documents(catalog: &Catalog) -> openapi::OpenApi {
                 v2: v.structural.openapi_v2(),
             }),
         })
-        .collect();
-    openapi::OpenApi::new(&specs)
+        .collect()
+}
+
+/// The OpenAPI documents of every resource the catalog serves now.
+pub fn openapi_documents(base: &openapi::OpenApiBase, catalog: &Catalog) -> openapi::OpenApi {
+    openapi::OpenApi::with_custom(base, &openapi_specs(catalog, true))
 }

@@ -8,7 +8,7 @@
 //! the source line, and a caret under the column.
 
 use crate::error::CompileError;
-use crate::limits::MAX_EXPRESSION_CODE_POINTS;
+use crate::limits::{MAX_AST_DEPTH, MAX_EXPRESSION_CODE_POINTS};
 use cel::common::ast::{operators, EntryExpr, Expr, IdedExpr, LiteralValue, SourceInfo};
 use std::collections::BTreeMap;
 
@@ -33,6 +33,38 @@ const TYPE_NAMES: &[&str] = &[
 pub(crate) struct Parsed {
     pub(crate) expr: IdedExpr,
     pub(crate) info: SourceInfo,
+    /// Depth of the tree (a leaf is 1).
+    pub(crate) depth: usize,
+}
+
+/// Depth of an expression tree, without recursion.
+fn depth(root: &IdedExpr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        stack.extend(children(e).into_iter().map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// The direct subexpressions of `e`.
+pub(crate) fn children(e: &IdedExpr) -> Vec<&IdedExpr> {
+    fn entry(en: &cel::common::ast::IdedEntryExpr) -> Vec<&IdedExpr> {
+        match &en.expr {
+            EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+            EntryExpr::StructField(f) => vec![&f.value],
+        }
+    }
+    match &e.expr {
+        Expr::Select(s) => vec![&s.operand],
+        Expr::Call(c) => c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()).collect(),
+        Expr::List(l) => l.elements.iter().collect(),
+        Expr::Map(m) => m.entries.iter().flat_map(entry).collect(),
+        Expr::Struct(st) => st.entries.iter().flat_map(entry).collect(),
+        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Vec::new(),
+    }
 }
 
 /// Parses `source`, refusing what cel-go refuses before parsing (size).
@@ -42,7 +74,18 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, CompileError> {
         return Err(CompileError::TooLong { size, limit: MAX_EXPRESSION_CODE_POINTS });
     }
     match crate::env::parser().parse_with_source_info(source) {
-        Ok((expr, info)) => Ok(Parsed { expr, info }),
+        Ok((expr, info)) => {
+            let depth = depth(&expr);
+            if depth > MAX_AST_DEPTH {
+                return Err(CompileError::Invalid(issue(
+                    source,
+                    1,
+                    0,
+                    &format!("expression nesting exceeds limit: depth {depth}, limit {MAX_AST_DEPTH}"),
+                )));
+            }
+            Ok(Parsed { expr, info, depth })
+        }
         Err(errors) => {
             let issues: Vec<String> = errors
                 .errors
@@ -50,7 +93,11 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, CompileError> {
                 .map(|e| {
                     let line = usize::try_from(e.pos.0).unwrap_or(1).max(1);
                     let column = usize::try_from(e.pos.1).unwrap_or(1).max(1) - 1;
-                    issue(source, line, column, &e.msg)
+                    if e.msg.contains("Recursion limit") {
+                        issue(source, line, column, "max recursion depth exceeded")
+                    } else {
+                        issue(source, line, column, &e.msg)
+                    }
                 })
                 .collect();
             Err(CompileError::Invalid(issues.join("\n")))
@@ -80,17 +127,11 @@ fn position(source: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Checks identifiers and function names; `declared` are the variables in scope.
-pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<(), CompileError> {
-    let mut checker = Checker { declared, scopes: Vec::new(), errors: Vec::new(), known: BTreeMap::new() };
-    checker.walk(&parsed.expr);
-    if checker.errors.is_empty() {
-        return Ok(());
-    }
-    checker.errors.sort_by_key(|(id, _)| parsed.info.offset_for(*id).map(|o| o.0));
-    checker.errors.dedup();
-    let issues: Vec<String> = checker
-        .errors
+/// cel-go's issues for `errors` (node, message), positioned by the parse's source info.
+pub(crate) fn issues_at(source: &str, parsed: &Parsed, mut errors: Vec<(u64, String)>) -> CompileError {
+    errors.sort_by_key(|(id, _)| parsed.info.offset_for(*id).map(|o| o.0));
+    errors.dedup();
+    let issues: Vec<String> = errors
         .iter()
         .map(|(id, message)| {
             let offset = parsed.info.offset_for(*id).map_or(0, |(start, _)| start as usize);
@@ -98,7 +139,17 @@ pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<
             issue(source, line, column, message)
         })
         .collect();
-    Err(CompileError::Invalid(issues.join("\n")))
+    CompileError::Invalid(issues.join("\n"))
+}
+
+/// Checks identifiers and function names; `declared` are the variables in scope.
+pub(crate) fn check(source: &str, parsed: &Parsed, declared: &[&str]) -> Result<(), CompileError> {
+    let mut checker = Checker { declared, scopes: Vec::new(), errors: Vec::new(), known: BTreeMap::new() };
+    checker.walk(&parsed.expr);
+    if checker.errors.is_empty() {
+        return Ok(());
+    }
+    Err(issues_at(source, parsed, checker.errors))
 }
 
 struct Checker<'a> {
@@ -320,12 +371,10 @@ pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
 }
 
 fn result_type_of_comprehension(c: &cel::common::ast::ComprehensionExpr) -> ResultType {
-    // `all`, `exists`: the accumulator is a bool; `exists_one`: `accu == 1`;
-    // `map`, `filter`: a list.
-    match (&c.accu_init.expr, &c.result.expr) {
-        (Expr::List(_), _) => ResultType::List,
-        (_, Expr::Call(call)) if call.func_name == operators::EQUALS => ResultType::Bool,
-        (Expr::Literal(LiteralValue::Boolean(_)), _) => ResultType::Bool,
-        _ => ResultType::Dyn,
+    // `all`, `exists`, `map`, `filter` answer their accumulator (a bool, a list);
+    // `exists_one` compares it; `cel.bind` answers its body.
+    match &c.result.expr {
+        Expr::Ident(name) if *name == c.accu_var => result_type(&c.accu_init),
+        _ => result_type(&c.result),
     }
 }

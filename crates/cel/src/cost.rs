@@ -1,5 +1,5 @@
 //! Runtime cost: a per-thread meter charged while a program runs, and the internal
-//! functions the compiler inserts to charge it ([`crate::rewrite`]).
+//! functions the compiler inserts to charge it (the `rewrite` pass).
 //!
 //! cel-rust has no cost tracking, so every unit of work an expression can repeat is
 //! routed through a charge, and the meter fails the evaluation once it passes its limit:
@@ -13,7 +13,7 @@
 //!   ...), before it iterates: the deep size of `r`, which is at least one unit per
 //!   iteration and pays for the copy of each element cel-rust makes.
 //!
-//! The deep size ([`units`]) is 1 per list item or map entry plus a tenth of every
+//! The deep size (`units`) is 1 per list item or map entry plus a tenth of every
 //! string's and bytes' length, as kube prices traversal. Between two charges an
 //! evaluation does at most a bounded amount of work (the nodes of the expression), so
 //! the meter bounds time and allocation together. Once the limit is passed every charge
@@ -58,7 +58,7 @@ pub(crate) fn metered<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
 }
 
 /// Adds `units` to the meter; fails once the total passes the limit.
-fn charge(units: u64) -> Result<(), ExecutionError> {
+pub(crate) fn charge(units: u64) -> Result<(), ExecutionError> {
     METER.with(|m| {
         let mut meter = m.get();
         meter.used = meter.used.saturating_add(units);

@@ -5,8 +5,9 @@
 //! scope of [`base_context`].
 
 use crate::cost;
+use cel::common::ast::{ComprehensionExpr, Expr, ListExpr, LiteralValue};
 use cel::common::types::DYN_TYPE;
-use cel::parser::Parser;
+use cel::parser::{Macro, Parser};
 use cel::{Context, Env, ExecutionError, Program, Value};
 use kube_cel::KubeCelExt;
 use std::sync::{Arc, LazyLock};
@@ -27,11 +28,54 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
         let declared = env.add_overload(name, id, vec![DYN_TYPE], op);
         debug_assert!(declared.is_ok(), "{declared:?}");
     }
+    let declared = env.add_macro(bind_macro());
+    debug_assert!(declared.is_ok(), "{declared:?}");
+    let declared = env.add_overload(
+        crate::regex_cache::MATCHES,
+        "kcel_matches_dyn_dyn",
+        vec![DYN_TYPE, DYN_TYPE],
+        crate::regex_cache::matches,
+    );
+    debug_assert!(declared.is_ok(), "{declared:?}");
     let env = Arc::new(env);
     let mut context = Context::with_env(Arc::clone(&env));
     context.register_all();
     Base { env, context }
 });
+
+/// `cel.bind(name, init, body)` (cel-go's bindings extension, in kube's environment):
+/// `body` with `name` bound to `init`, evaluated once. Expanded, as cel-go does, to a
+/// comprehension over an empty list whose accumulator is `name`.
+fn bind_macro() -> Macro {
+    Macro::receiver("bind", 3, |helper, target, args| {
+        if !matches!(target.as_ref().map(|t| &t.expr), Some(Expr::Ident(ns)) if ns == "cel") {
+            return Ok(None);
+        }
+        let name = match args.first().map(|a| &a.expr) {
+            Some(Expr::Ident(name)) => name.clone(),
+            _ => {
+                let id = args.first().map_or(0, |a| a.id);
+                return Err(helper.new_error(id, "cel.bind() variable names must be simple identifiers"));
+            }
+        };
+        let (Some(body), Some(init)) = (args.pop(), args.pop()) else {
+            return Err(helper.new_error(0, "cel.bind() takes three arguments"));
+        };
+        let iter_range = helper.next_expr(Expr::List(ListExpr::new(Vec::new())));
+        let loop_cond = helper.next_expr(Expr::Literal(LiteralValue::Boolean(false.into())));
+        let loop_step = helper.next_expr(Expr::Ident(name.clone()));
+        Ok(Some(helper.next_expr(Expr::Comprehension(Box::new(ComprehensionExpr {
+            iter_range,
+            iter_var: "#unused".to_string(),
+            iter_var2: None,
+            accu_var: name,
+            accu_init: init,
+            loop_cond,
+            loop_step,
+            result: body,
+        })))))
+    })
+}
 
 /// The shared root context: functions only, no variables.
 pub(crate) fn base_context() -> &'static Context<'static, 'static> {

@@ -12,11 +12,28 @@
 use crate::rewrite::CONSTANT_TIME;
 use crate::shape::Shape;
 use cel::common::ast::{operators, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
+use std::collections::HashSet;
 
-/// The worst-case cost of `e` with variables of the given shapes.
-pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> u64 {
-    let mut est = Estimator { scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect() };
-    est.node(e).cost
+/// What the estimate learns of an expression besides its cost.
+pub(crate) struct Findings {
+    /// The worst-case cost.
+    pub(crate) cost: u64,
+    /// Nodes whose value is always a scalar (nothing to charge for reading it).
+    pub(crate) scalars: HashSet<u64>,
+    /// Selections of a field an object's shape does not declare (node, message): the
+    /// compile errors cel-go's checker gives.
+    pub(crate) undefined: Vec<(u64, String)>,
+}
+
+/// Estimates `e` with variables of the given shapes.
+pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> Findings {
+    let mut est = Estimator {
+        scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect(),
+        scalars: HashSet::new(),
+        undefined: Vec::new(),
+    };
+    let cost = est.node(e).cost;
+    Findings { cost, scalars: est.scalars, undefined: est.undefined }
 }
 
 struct Est {
@@ -34,6 +51,8 @@ fn string(max_len: u64) -> Shape {
 
 struct Estimator {
     scopes: Vec<(String, Shape)>,
+    scalars: HashSet<u64>,
+    undefined: Vec<(u64, String)>,
 }
 
 impl Estimator {
@@ -42,6 +61,14 @@ impl Estimator {
     }
 
     fn node(&mut self, e: &IdedExpr) -> Est {
+        let est = self.node_inner(e);
+        if est.shape.is_scalar() {
+            self.scalars.insert(e.id);
+        }
+        est
+    }
+
+    fn node_inner(&mut self, e: &IdedExpr) -> Est {
         match &e.expr {
             Expr::Literal(l) => Est {
                 cost: 0,
@@ -56,6 +83,9 @@ impl Estimator {
             Expr::Ident(name) => Est { cost: 0, shape: self.lookup(name) },
             Expr::Select(s) => {
                 let operand = self.node(&s.operand);
+                if operand.shape.field(&s.field).is_none() {
+                    self.undefined.push((e.id, format!("undefined field '{}'", s.field)));
+                }
                 let shape = if s.test {
                     Shape::Bool
                 } else {
@@ -161,13 +191,16 @@ impl Estimator {
         let mut cost = range.cost.saturating_add(range.shape.max_units());
         let init = self.node(&c.accu_init);
         cost = cost.saturating_add(init.cost);
-        let appends = matches!(c.accu_init.expr, Expr::List(_));
+        // `map` and `filter` append to an empty list; `cel.bind` binds its init.
+        let appends = matches!(&c.accu_init.expr, Expr::List(l) if l.elements.is_empty())
+            && !matches!(&c.loop_step.expr, Expr::Ident(_));
         let depth = self.scopes.len();
         self.scopes.push((c.iter_var.clone(), range.shape.element()));
         if let Some(v2) = &c.iter_var2 {
             self.scopes.push((v2.clone(), Shape::Any));
         }
-        self.scopes.push((c.accu_var.clone(), if appends { Shape::list_of(Shape::Any) } else { Shape::Int }));
+        let accu = if appends { Shape::list_of(Shape::Any) } else { init.shape.clone() };
+        self.scopes.push((c.accu_var.clone(), accu));
         let cond = self.node(&c.loop_cond);
         let step = self.step(&c.loop_step, &c.accu_var);
         let per_iteration = cond.cost.saturating_add(step.cost);
@@ -259,8 +292,9 @@ fn max_len(s: &Shape) -> u64 {
     }
 }
 
-/// The shape of a call's result, and whether the call builds it (a projection such as
-/// an index or a field returns part of its argument).
+/// The shape of a call's result, and whether the call may build it (charged for its
+/// size at run time when it is a new value; cel-rust copies even projections such as
+/// an index or `orValue`, so those count as built too).
 fn result_shape(name: &str, args: &[Shape]) -> (Shape, bool) {
     let first = args.first().cloned().unwrap_or(Shape::Any);
     let len = |i: usize| args.get(i).map_or(0, max_len);
@@ -272,10 +306,10 @@ fn result_shape(name: &str, args: &[Shape]) -> (Shape, bool) {
                 Shape::Object { additional: Some(v), fields, .. } if fields.is_empty() => (**v).clone(),
                 _ => Shape::Any,
             };
-            (shape, false)
+            built(shape)
         }
         operators::OPT_SELECT | "orValue" | "or" | "value" | "of" | "ofNonZeroValue" | "dyn" => {
-            (args.iter().cloned().reduce(larger).unwrap_or(Shape::Any), false)
+            built(args.iter().cloned().reduce(larger).unwrap_or(Shape::Any))
         }
         operators::ADD => match (args.first(), args.get(1)) {
             (Some(Shape::String { .. }), _) | (_, Some(Shape::String { .. })) => {
@@ -316,7 +350,7 @@ fn result_shape(name: &str, args: &[Shape]) -> (Shape, bool) {
         "keys" | "values" => built(Shape::list_of(Shape::Any)),
         "base64.encode" => built(string(len(0).saturating_mul(4) / 3 + 4)),
         "base64.decode" | "bytes" => built(Shape::Bytes { max_len: Some(len(0)) }),
-        "sum" | "min" | "max" => (first.element(), false),
+        "sum" | "min" | "max" => built(first.element()),
         // Booleans, numbers, and kube's small opaque values (quantity, ip, url, semver).
         _ => built(Shape::Int),
     }

@@ -7,15 +7,16 @@
 //! cel's standard library (`has()`, `all`, `exists`, `exists_one`, `map`, `filter`,
 //! timestamps and durations, `int`/`uint`/`double` as cel-rust implements them),
 //! optional types (`self.?field`, `[?i]`, `orValue`, `optional.of`, `optional.none`,
-//! `hasValue`, `value`), and kube's libraries: strings, lists, sets, regex (`find`,
+//! `hasValue`, `value`), `cel.bind(name, init, body)`, and kube's libraries: strings, lists, sets, regex (`find`,
 //! `findAll`), urls, ip and cidr, semver, format, quantity, jsonpatch, named formats,
 //! math, base64.
 //!
 //! # Programs
 //!
 //! [`Program::compile`] parses and checks an expression once against declared variables
-//! (name and [`Shape`]): undeclared identifiers and unknown functions are compile errors
-//! with cel-go's text and position. [`Program::evaluate`] runs it against an
+//! (name and [`Shape`]): undeclared identifiers, unknown functions and fields a declared
+//! object lacks are compile errors with cel-go's text and position; a declared property
+//! is read by kube's escaped identifier (`self.foo__dash__bar`, [`escape`]). [`Program::evaluate`] runs it against an
 //! [`Activation`] (variables from JSON, typed by their shapes) under a runtime cost
 //! limit, and returns an [`Evaluated`] result (bool, string, or JSON).
 //!
@@ -25,8 +26,9 @@
 //!
 //! let claims = Shape::map_of(Shape::Any);
 //! let p = Program::compile("claims.groups.map(g, 'oidc:' + g)", &[("claims", &claims)]).unwrap();
+//! let token = json!({"groups": ["dev"]});
 //! let mut vars = Activation::new();
-//! vars.bind("claims", &json!({"groups": ["dev"]}), &claims).unwrap();
+//! vars.bind("claims", &token, &claims).unwrap();
 //! let out = p.evaluate(&vars, PER_CALL_LIMIT).unwrap();
 //! assert_eq!(out.to_json().unwrap(), json!(["oidc:dev"]));
 //! ```
@@ -58,6 +60,11 @@
 //! assert_eq!(immutable.evaluate(&json!({"replicas": 1}), None), Ok(RuleOutcome::Skipped));
 //! ```
 //!
+//! The rules of one schema node can share one conversion of `self` / `oldSelf`:
+//! [`RuleVars`] with [`CompiledRule::evaluate_in`]. At a resource root the shape must
+//! carry what kube adds there (`apiVersion`, `kind`, `metadata.name`,
+//! `metadata.generateName`).
+//!
 //! The rules of one object share kube's [`RUNTIME_CEL_COST_BUDGET`](limits::RUNTIME_CEL_COST_BUDGET):
 //! call [`CompiledRule::evaluate_with_budget`] with one counter for the whole object
 //! and stop when it returns an error with `stop` set. Each rule's
@@ -77,9 +84,11 @@ pub mod cost;
 pub mod duration;
 mod env;
 pub mod error;
+pub mod escape;
 mod estimate;
 pub mod limits;
 mod program;
+mod regex_cache;
 mod rewrite;
 pub mod rule;
 pub mod shape;
@@ -88,5 +97,5 @@ pub mod value;
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
 pub use program::{Activation, Evaluated, Program};
-pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome};
+pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars};
 pub use shape::Shape;

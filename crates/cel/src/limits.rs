@@ -24,8 +24,14 @@ pub const MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES: usize = 5 * 1024;
 /// `ExpressionSizeCodePointLimit`, which kube keeps).
 pub const MAX_EXPRESSION_CODE_POINTS: usize = 100_000;
 
-/// Deepest nesting the parser accepts (cel-go's default `MaxRecursionDepth`).
-pub const MAX_PARSE_RECURSION_DEPTH: u16 = 250;
+/// Deepest grammar nesting the parser accepts (parentheses, lists, calls within calls;
+/// cel-rust's default).
+pub const MAX_PARSE_RECURSION_DEPTH: u16 = 96;
+
+/// Deepest expression tree accepted (a chain `a + b + ...` or `x.a.b...` nests without
+/// parentheses; cel-go's recursion limit). Evaluation recurses along it, so programs
+/// run with stack room for their depth (see `Program::evaluate`).
+pub const MAX_AST_DEPTH: usize = 250;
 
 /// Deepest nesting of a JSON value converted to or from CEL.
 pub const MAX_VALUE_DEPTH: usize = 256;

@@ -5,7 +5,9 @@
 
 use crate::check::qualified_name;
 use crate::cost::{ARG, CALL, RANGE};
+use crate::regex_cache::MATCHES;
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr};
+use std::collections::HashSet;
 
 /// Calls left unwrapped: the logical operators, whose operands are charged where they
 /// do work and which themselves do constant work.
@@ -46,15 +48,66 @@ pub(crate) const CONSTANT_TIME: &[&str] = &[
     "bool",
 ];
 
+/// Calls whose result is a scalar: nothing to charge for it. Their work is bounded by
+/// their charged arguments, and each evaluation of them by the charges of the
+/// comprehension around it, so they are left unwrapped.
+const SCALAR_RESULT: &[&str] = &[
+    operators::EQUALS,
+    operators::NOT_EQUALS,
+    operators::LESS,
+    operators::LESS_EQUALS,
+    operators::GREATER,
+    operators::GREATER_EQUALS,
+    operators::IN,
+    operators::SUBSTRACT,
+    operators::MULTIPLY,
+    operators::DIVIDE,
+    operators::MODULO,
+    operators::NEGATE,
+    MATCHES,
+    "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "hasValue",
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "isSorted",
+    "indexOf",
+    "lastIndexOf",
+    "isURL",
+    "isIP",
+    "isCIDR",
+    "isSemver",
+    "isQuantity",
+    "isGreaterThan",
+    "isLessThan",
+    "compareTo",
+    "getFullYear",
+    "getMonth",
+    "getDayOfYear",
+    "getDayOfMonth",
+    "getDate",
+    "getDayOfWeek",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+];
+
 /// Rewrites `e`; `vars` are the declared variables (a call's target rooted at one is a
-/// value, anything else may be a function namespace such as `sets` or `optional`).
-pub(crate) fn rewrite(e: IdedExpr, vars: &[&str]) -> IdedExpr {
-    let mut r = Rewriter { vars, scopes: Vec::new(), next_id: u64::MAX };
+/// value, anything else may be a function namespace such as `sets` or `optional`);
+/// `scalars` the nodes whose value is always a scalar ([`crate::estimate`]).
+pub(crate) fn rewrite(e: IdedExpr, vars: &[&str], scalars: &HashSet<u64>) -> IdedExpr {
+    let mut r = Rewriter { vars, scalars, scopes: Vec::new(), next_id: u64::MAX };
     r.expr(e)
 }
 
 struct Rewriter<'a> {
     vars: &'a [&'a str],
+    scalars: &'a HashSet<u64>,
     scopes: Vec<Vec<String>>,
     next_id: u64,
 }
@@ -71,8 +124,9 @@ impl Rewriter<'_> {
     /// Charges the deep size of an argument or a literal element, unless it is a
     /// constant (a literal is part of the bounded expression).
     fn charged(&mut self, e: IdedExpr) -> IdedExpr {
+        let scalar = self.scalars.contains(&e.id);
         let e = self.expr(e);
-        if matches!(e.expr, Expr::Literal(_)) {
+        if scalar || matches!(e.expr, Expr::Literal(_)) {
             e
         } else {
             self.wrap(ARG, e)
@@ -125,7 +179,18 @@ impl Rewriter<'_> {
     }
 
     fn call(&mut self, id: u64, call: CallExpr) -> IdedExpr {
-        let CallExpr { func_name, target, args } = call;
+        let CallExpr { mut func_name, mut target, mut args } = call;
+        // `s.matches(p)` and `matches(s, p)`: through the regex cache.
+        if func_name == "matches" {
+            match (target.take(), args.len()) {
+                (Some(t), 1) => {
+                    args.insert(0, *t);
+                    func_name = MATCHES.to_string();
+                }
+                (None, 2) => func_name = MATCHES.to_string(),
+                (t, _) => target = t,
+            }
+        }
         let logical = LOGICAL.contains(&func_name.as_str());
         let reads_arguments = !logical && !CONSTANT_TIME.contains(&func_name.as_str());
         let target = target.map(|t| {
@@ -139,8 +204,9 @@ impl Rewriter<'_> {
         });
         let args =
             args.into_iter().map(|a| if reads_arguments { self.charged(a) } else { self.expr(a) }).collect();
+        let scalar_result = SCALAR_RESULT.contains(&func_name.as_str());
         let call = IdedExpr { id, expr: Expr::Call(CallExpr { func_name, target, args }) };
-        if logical {
+        if logical || scalar_result {
             call
         } else {
             self.wrap(CALL, call)

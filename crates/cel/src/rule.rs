@@ -105,6 +105,42 @@ pub enum RuleOutcome {
     Fail { message: String },
 }
 
+/// `self` and `oldSelf` of one value, converted once for all the rules of its schema
+/// node.
+#[derive(Debug)]
+pub struct RuleVars<'a> {
+    plain: Activation<'a>,
+    /// `oldSelf` as an optional, for rules with `optionalOldSelf`.
+    optional: Option<Activation<'a>>,
+    has_old_self: bool,
+}
+
+impl<'a> RuleVars<'a> {
+    /// Binds `self` and `oldSelf` (when given) with the node's `shape`; with
+    /// `optional_old_self`, also the optional form for rules that set it.
+    pub fn new(
+        self_value: &'a Json,
+        old_self: Option<&'a Json>,
+        shape: &Shape,
+        optional_old_self: bool,
+    ) -> Result<RuleVars<'a>, EvalError> {
+        let mut plain = Activation::new();
+        plain.bind(SELF, self_value, shape)?;
+        if let Some(old) = old_self {
+            plain.bind(OLD_SELF, old, shape)?;
+        }
+        let optional = if optional_old_self {
+            let mut a = Activation::new();
+            a.bind(SELF, self_value, shape)?;
+            a.bind_optional(OLD_SELF, old_self, shape)?;
+            Some(a)
+        } else {
+            None
+        };
+        Ok(RuleVars { plain, optional, has_old_self: old_self.is_some() })
+    }
+}
+
 /// A compiled `x-kubernetes-validations` entry.
 #[derive(Debug)]
 pub struct CompiledRule {
@@ -220,21 +256,34 @@ impl CompiledRule {
         if self.transition && old_self.is_none() && !self.optional_old_self {
             return Ok(RuleOutcome::Skipped);
         }
+        // Only a transition rule reads oldSelf: no need to convert it for others.
+        let old_self = if self.transition { old_self } else { None };
+        let vars = RuleVars::new(self_value, old_self, &self.shape, self.optional_old_self)
+            .map_err(|e| RuleError { message: e.to_string(), stop: false })?;
+        self.evaluate_in(&vars, budget)
+    }
+
+    /// Evaluates the rule with variables bound once for all the rules of a schema node
+    /// ([`RuleVars`], built with this rule's shape), charging `budget`.
+    pub fn evaluate_in(&self, vars: &RuleVars, budget: &mut u64) -> Result<RuleOutcome, RuleError> {
+        if self.transition && !vars.has_old_self && !self.optional_old_self {
+            return Ok(RuleOutcome::Skipped);
+        }
         if *budget == 0 {
             return Err(out_of_budget());
         }
-        let mut activation = Activation::new();
-        let internal = |e: EvalError| RuleError { message: e.to_string(), stop: false };
-        activation.bind(SELF, self_value, &self.shape).map_err(internal)?;
-        if self.transition {
-            if self.optional_old_self {
-                activation.bind_optional(OLD_SELF, old_self, &self.shape).map_err(internal)?;
-            } else if let Some(old) = old_self {
-                activation.bind(OLD_SELF, old, &self.shape).map_err(internal)?;
+        let activation = match (&vars.optional, self.optional_old_self) {
+            (Some(optional), true) => optional,
+            (None, true) => {
+                return Err(RuleError {
+                    message: "rule variables were bound without optionalOldSelf".into(),
+                    stop: false,
+                })
             }
-        }
+            _ => &vars.plain,
+        };
         let limit = self.per_call_limit.min(*budget);
-        let verdict = match self.rule.evaluate(&activation, limit) {
+        let verdict = match self.rule.evaluate(activation, limit) {
             Ok(result) => {
                 *budget -= result.cost;
                 result.as_bool()
@@ -272,7 +321,7 @@ impl CompiledRule {
         };
         match verdict {
             Some(true) => Ok(RuleOutcome::Pass),
-            Some(false) => Ok(RuleOutcome::Fail { message: self.failure_message(&activation, budget)? }),
+            Some(false) => Ok(RuleOutcome::Fail { message: self.failure_message(activation, budget)? }),
             None => Err(RuleError {
                 message: format!(
                     "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {}",

@@ -2,7 +2,7 @@
 //! where declared (an integer schema field is an `int`, a `date-time` string a
 //! timestamp) and the size bounds a schema gives (`maxLength`, `maxItems`,
 //! `maxProperties`). Values are converted by their shape ([`crate::value`]) and the cost
-//! estimator prices an expression by the shapes it reads ([`crate::estimate`]); a missing
+//! estimator prices an expression by the shapes it reads (the `estimate` pass); a missing
 //! bound is the largest value a request can carry, as kube estimates it.
 
 use crate::limits::MAX_REQUEST_SIZE_BYTES;
@@ -27,7 +27,8 @@ pub enum Shape {
     Bytes {
         max_len: Option<u64>,
     },
-    /// `format: date-time`: an RFC 3339 string in JSON, a timestamp in CEL.
+    /// `format: date-time` (or `date`): an RFC 3339 string (or a `YYYY-MM-DD` date)
+    /// in JSON, a timestamp in CEL.
     Timestamp,
     /// `format: duration`: a Go duration string in JSON, a duration in CEL.
     Duration,
@@ -39,7 +40,9 @@ pub enum Shape {
         items: Box<Shape>,
     },
     /// An object: named fields, and the shape of any other key (`additionalProperties`,
-    /// `None`: other keys are not expected), at most `max_properties` entries.
+    /// `None`: other keys are not expected), at most `max_properties` entries. Declared
+    /// fields are read by their CEL identifier (`self.foo__dash__bar`), other keys as
+    /// map keys (`self['foo-bar']`), as kube does.
     Object {
         fields: BTreeMap<String, Shape>,
         additional: Option<Box<Shape>>,
@@ -76,12 +79,22 @@ impl Shape {
         from_schema(schema, 0)
     }
 
-    /// The shape of a field (`None`: unknown field of an object that declares no
-    /// additional properties).
+    /// The shape of a field, by property name or by its CEL identifier
+    /// (`foo__dash__bar` for `foo-bar`, see [`crate::escape`]); `None`: unknown field
+    /// of an object that declares no additional properties, or a selection on a
+    /// scalar or a list.
     pub fn field(&self, name: &str) -> Option<&Shape> {
         match self {
-            Shape::Object { fields, additional, .. } => fields.get(name).or(additional.as_deref()),
-            Shape::Any => Some(&Shape::Any),
+            Shape::Object { fields, additional, .. } => fields
+                .get(name)
+                .or_else(|| {
+                    // A declared property read by its CEL identifier.
+                    let property = crate::escape::unescape(name).filter(|p| p != name)?;
+                    fields.get(&property)
+                })
+                .or(additional.as_deref()),
+            // `dyn`: any selection compiles, and fails at run time if it must.
+            Shape::Any | Shape::IntOrString => Some(&Shape::Any),
             _ => None,
         }
     }
@@ -93,6 +106,15 @@ impl Shape {
             Shape::Object { .. } => Shape::String { max_len: None },
             _ => Shape::Any,
         }
+    }
+
+    /// Whether every value of this shape is a scalar (bool, number, timestamp,
+    /// duration): reading it costs nothing.
+    pub fn is_scalar(&self) -> bool {
+        matches!(
+            self,
+            Shape::Bool | Shape::Int | Shape::UInt | Shape::Double | Shape::Timestamp | Shape::Duration
+        )
     }
 
     /// The most items (list), entries (map) or bytes (string, bytes) a value of this
@@ -180,7 +202,7 @@ fn from_schema(schema: &Json, depth: usize) -> Shape {
         "number" => Shape::Double,
         "string" => match format {
             "byte" => Shape::Bytes { max_len: bound("maxLength") },
-            "date-time" => Shape::Timestamp,
+            "date-time" | "date" => Shape::Timestamp,
             "duration" => Shape::Duration,
             _ => Shape::String { max_len: bound("maxLength") },
         },

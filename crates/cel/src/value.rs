@@ -6,9 +6,12 @@
 //! `date-time` string is a timestamp and a `byte` string bytes when it parses as one,
 //! and stays a string otherwise (schema validation reports it).
 
+use crate::escape::escape;
 use crate::limits::MAX_VALUE_DEPTH;
 use crate::shape::Shape;
 use base64::Engine;
+use cel::common::types::{CelList, CelMap, CelMapKey, CelString};
+use cel::common::value::Val;
 use cel::objects::{Key, Map, OptionalValue};
 use cel::Value;
 use serde_json::Value as Json;
@@ -57,9 +60,9 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
             }
         },
         Json::String(s) => match shape {
-            Shape::Timestamp => match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Value::Timestamp(t),
-                Err(_) => Value::String(Arc::new(s.clone())),
+            Shape::Timestamp => match parse_time(s) {
+                Some(t) => Value::Timestamp(t),
+                None => Value::String(Arc::new(s.clone())),
             },
             Shape::Bytes { .. } => match base64::engine::general_purpose::STANDARD.decode(s) {
                 Ok(b) => Value::Bytes(Arc::new(b)),
@@ -81,13 +84,76 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
             ))
         }
         Json::Object(fields) => {
+            let declared = match shape {
+                Shape::Object { fields, .. } => Some(fields),
+                _ => None,
+            };
             let mut map = HashMap::with_capacity(fields.len());
             for (k, v) in fields {
                 let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-                map.insert(Key::String(Arc::new(k.clone())), convert(v, field_shape, depth + 1)?);
+                let key = declared
+                    .filter(|d| d.contains_key(k))
+                    .and_then(|_| escape(k))
+                    .unwrap_or_else(|| k.clone());
+                map.insert(Key::String(Arc::new(key)), convert(v, field_shape, depth + 1)?);
             }
             Value::Map(Map { map: Arc::new(map) })
         }
+    })
+}
+
+/// Converts `json` into an interpreter value typed by `shape`, borrowing its strings
+/// (what [`Activation`](crate::Activation) binds: one pass, no copies of text).
+pub(crate) fn to_val<'a>(json: &'a Json, shape: &Shape) -> Result<Box<dyn Val + 'a>, ValueError> {
+    to_val_at(json, shape, 0)
+}
+
+fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn Val + 'a>, ValueError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(ValueError::TooDeep);
+    }
+    Ok(match json {
+        Json::Array(items) => {
+            let item_shape = match shape {
+                Shape::List { items, .. } => items.as_ref(),
+                _ => &Shape::Any,
+            };
+            let items: Vec<Box<dyn Val + 'a>> =
+                items.iter().map(|i| to_val_at(i, item_shape, depth + 1)).collect::<Result<_, _>>()?;
+            Box::new(CelList::from(items))
+        }
+        Json::Object(fields) => {
+            let declared = match shape {
+                Shape::Object { fields, .. } => Some(fields),
+                _ => None,
+            };
+            let mut map = HashMap::with_capacity(fields.len());
+            for (k, v) in fields {
+                let field_shape = shape.field(k).unwrap_or(&Shape::Any);
+                // A declared property under its CEL identifier, when it differs.
+                let key = match declared.filter(|d| d.contains_key(k)).and_then(|_| escape(k)) {
+                    Some(ident) if ident != *k => CelString::from(ident),
+                    _ => CelString::from(k.as_str()),
+                };
+                map.insert(CelMapKey::String(key), to_val_at(v, field_shape, depth + 1)?);
+            }
+            Box::new(CelMap::from(map))
+        }
+        Json::String(s) if !matches!(shape, Shape::Timestamp | Shape::Bytes { .. } | Shape::Duration) => {
+            Box::new(CelString::from(s.as_str()))
+        }
+        // Scalars, and strings of a format: through the typed conversion.
+        scalar => {
+            convert(scalar, shape, depth)?.try_into().map_err(|_| ValueError::Unsupported("value".into()))?
+        }
+    })
+}
+
+/// An RFC 3339 date-time, or a `YYYY-MM-DD` date (midnight UTC).
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+        let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(date.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
     })
 }
 
@@ -119,10 +185,10 @@ fn from_cel(value: &Value, depth: usize) -> Result<Json, ValueError> {
         }
         Value::Map(m) => {
             let mut out = serde_json::Map::with_capacity(m.map.len());
-            let mut entries: Vec<(&Key, &Value)> = m.map.iter().collect();
-            entries.sort_by(|a, b| key_text(a.0).cmp(&key_text(b.0)));
+            let mut entries: Vec<(String, &Value)> = m.map.iter().map(|(k, v)| (key_text(k), v)).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in entries {
-                out.insert(key_text(k), from_cel(v, depth + 1)?);
+                out.insert(k, from_cel(v, depth + 1)?);
             }
             Json::Object(out)
         }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 use support::more::{retry, Cluster};
-use support::{Kubectl, Server};
+use support::{get_json, words, Kubectl, Server};
 
 const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -79,26 +79,6 @@ metadata: {name: w1}
 spec: {replicas: 2, color: red, selector: "app=w1"}
 "#;
 
-fn kubectl(server: &Server, version: &str) -> Option<Kubectl> {
-    let k = server.kubectl(version);
-    if k.is_none() {
-        support::missing(&format!("kubectl {version}"));
-    }
-    k
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
-}
-
-fn get_json(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
 /// Creates the CRD and waits (bounded) until its objects can be listed.
 fn establish(server: &Server, k: &Kubectl, crd: &str) {
     let path = server.file("crd.yaml", crd);
@@ -120,7 +100,7 @@ fn condition<'a>(crd: &'a Value, type_: &str) -> &'a Value {
 #[test]
 fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
 
     let crd = get_json(&k, &["crd", "widgets.example.com"]);
@@ -156,7 +136,13 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     let out = k.ok(&["api-resources", "--api-group=example.com"]);
     assert!(words(&out.stdout).iter().any(|l| l == "widgets wd example.com/v1 true Widget"), "{out}");
 
-    // OpenAPI v3 (kubectl 1.33 explain) and v2 (kubectl 1.27 explain).
+    // OpenAPI v3 (kubectl 1.33 explain) and v2 (kubectl 1.27 explain), rebuilt in the
+    // background after discovery: waited for (bounded).
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = server.admin_curl("/openapi/v3/apis/example.com/v1", &[]);
+        (out.status == 200 && out.body.contains("com.example.v1.Widget"), out.to_string())
+    });
+    assert!(ok, "no OpenAPI document for example.com/v1: {out}");
     let doc = server.admin_curl("/openapi/v3/apis/example.com/v1", &[]).json();
     let schema = &doc["components"]["schemas"]["com.example.v1.Widget"];
     assert_eq!(
@@ -166,7 +152,7 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget", "{schema}");
     let out = k.ok(&["explain", "widgets.spec.replicas"]);
     assert!(out.stdout.contains("How many widgets to keep."), "{out}");
-    if let Some(old) = kubectl(&server, "1.27") {
+    if let Some(old) = support::kubectl_or_missing(&server, "1.27") {
         let out = old.ok(&["explain", "widgets.spec"]);
         assert!(out.stdout.contains("replicas") && out.stdout.contains("<integer>"), "{out}");
     }
@@ -175,7 +161,7 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
 #[test]
 fn custom_resources_have_columns_categories_status_and_scale() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -225,7 +211,7 @@ fn custom_resources_have_columns_categories_status_and_scale() {
 #[test]
 fn served_versions_cluster_scope_watch_pages_and_field_selectors() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     for (name, color) in [("a", "red"), ("b", "blue"), ("c", "red")] {
         let body = format!(
@@ -303,7 +289,7 @@ fn served_versions_cluster_scope_watch_pages_and_field_selectors() {
 #[test]
 fn deleting_a_crd_deletes_its_objects_first() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -346,7 +332,7 @@ fn deleting_a_crd_deletes_its_objects_first() {
 #[test]
 fn rbac_works_for_custom_resources() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     establish(&server, &k, CRD);
     let w = server.file("w1.yaml", WIDGET);
     k.ok(&["apply", "-f", w.to_str().unwrap_or_default()]);
@@ -457,7 +443,7 @@ fn create_gadget(server: &Server, body: &str, query: &str) -> support::more::Htt
 #[test]
 fn custom_resources_are_validated_defaulted_and_pruned_by_their_schema() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     let path = server.file("gadgets.yaml", GADGETS);
     k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
     let (ok, out) = retry(Duration::from_secs(10), || {
@@ -545,7 +531,7 @@ fn custom_resources_are_validated_defaulted_and_pruned_by_their_schema() {
 #[test]
 fn invalid_crds_are_refused_with_kubes_causes() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, "1.33") else { return };
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
     let refuse = |name: &str, crd: String, expected: &str| {
         let path = server.file(name, &crd);
         let out = k.run(&["apply", "-f", path.to_str().unwrap_or_default()]);
@@ -580,4 +566,155 @@ fn invalid_crds_are_refused_with_kubes_causes() {
         GADGETS.replace("name: gadgets.example.com", "name: gizmos.example.com"),
         "must be spec.names.plural+\".\"+spec.group",
     );
+}
+
+const PORTED: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {type: integer}
+              ports:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  required: [name]
+                  properties:
+                    name: {type: string}
+                    port: {type: integer}
+              tags:
+                type: array
+                x-kubernetes-list-type: set
+                items: {type: string}
+"#;
+
+#[test]
+fn server_side_apply_on_custom_resources_follows_the_schema() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
+    establish(&server, &k, PORTED);
+    let apply = |manager: &str, body: &str, extra: &[&str]| {
+        let path = server.file(&format!("{manager}.yaml"), body);
+        let mut args = vec![
+            "apply",
+            "--server-side",
+            "--field-manager",
+            manager,
+            "-f",
+            path.to_str().unwrap_or_default(),
+        ];
+        args.extend_from_slice(extra);
+        k.run(&args)
+    };
+    let a = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  replicas: 1\n  ports: [{name: http, port: 80}]\n  tags: [a]\n";
+    let out = apply("alice", a, &[]);
+    assert!(out.ok(), "{out}");
+    // Another manager adds its own list-map item and set element: merged by key.
+    let b = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  ports: [{name: metrics, port: 9090}]\n  tags: [b]\n";
+    assert!(apply("bob", b, &[]).ok());
+    let obj = get_json(&k, &["widget", "w", "--show-managed-fields"]);
+    let names: Vec<&str> =
+        obj["spec"]["ports"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["http", "metrics"], "{obj}");
+    assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
+    let bob = obj["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|m| m.iter().find(|e| e["manager"] == "bob"))
+        .unwrap_or_else(|| panic!("no bob entry: {obj}"));
+    assert_eq!(bob["operation"], "Apply");
+    assert!(bob["fieldsV1"]["f:spec"]["f:ports"].get(r#"k:{"name":"metrics"}"#).is_some(), "{bob}");
+    assert!(bob["fieldsV1"]["f:spec"]["f:tags"].get(r#"v:"b""#).is_some(), "{bob}");
+
+    // A conflict on a field alice owns, then force (bob keeps applying what he applied).
+    let c = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  replicas: 3\n  ports: [{name: metrics, port: 9090}]\n  tags: [b]\n";
+    let out = apply("bob", c, &[]);
+    assert!(!out.ok(), "{out}");
+    assert!(out.stderr.contains(r#"conflict with "alice": .spec.replicas"#), "{out}");
+    assert!(apply("bob", c, &["--force-conflicts"]).ok());
+    assert_eq!(get_json(&k, &["widget", "w"])["spec"]["replicas"], 3);
+
+    // alice stops applying her port: it goes; bob's stays.
+    let a2 = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  tags: [a]\n";
+    assert!(apply("alice", a2, &[]).ok());
+    let obj = get_json(&k, &["widget", "w"]);
+    let names: Vec<&str> =
+        obj["spec"]["ports"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["metrics"], "{obj}");
+    assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(obj["spec"]["replicas"], 3);
+}
+
+#[test]
+fn costly_rules_and_oversized_or_deep_objects_are_refused() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
+    // A rule whose estimated cost over an unbounded list exceeds kube's budget.
+    let costly = PORTED.replace(
+        "              tags:\n                type: array\n",
+        "              tags:\n                type: array\n                x-kubernetes-validations:\n                - rule: \"self.all(x, self.all(y, x != y || x == y))\"\n",
+    );
+    let path = server.file("costly.yaml", &costly);
+    let out = k.run(&["apply", "-f", path.to_str().unwrap_or_default()]);
+    assert!(!out.ok(), "{out}");
+    assert!(out.stderr.contains("estimated rule cost exceeds budget by factor of"), "{out}");
+
+    establish(&server, &k, PORTED);
+    // Larger than the request body limit: 413 before the body is read (over HTTP/1.1: the
+    // server resets the HTTP/2 stream after answering, which curl reports as error 92).
+    let big = format!(
+        r#"{{"apiVersion":"example.com/v1","kind":"Widget","metadata":{{"name":"big"}},"spec":{{"tags":["{}"]}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    let file = server.file("big.json", &big);
+    let out = server.admin_curl(
+        "/apis/example.com/v1/namespaces/default/widgets",
+        &[
+            "--http1.1",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert_eq!(out.status, 413, "{out}");
+    assert_eq!(out.json()["reason"], "RequestEntityTooLarge");
+    // Nested deeper than any decoder allows: a 400 Status, and the server goes on.
+    let deep = format!(
+        r#"{{"apiVersion":"example.com/v1","kind":"Widget","metadata":{{"name":"deep"}},"spec":{{"x":{}1{}}}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let file = server.file("deep.json", &deep);
+    let out = server.admin_curl(
+        "/apis/example.com/v1/namespaces/default/widgets",
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert_eq!(out.status, 400, "{out}");
+    k.ok(&["get", "widgets"]);
 }

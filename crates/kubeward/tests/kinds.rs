@@ -11,36 +11,15 @@
 mod support;
 
 use serde_json::Value;
-use support::{Kubectl, Server};
+use support::{get_json, words, Server};
 
 const VERSION: &str = "1.32";
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/manifests/kinds.yaml");
 
-fn kubectl(server: &Server, version: &str) -> Option<Kubectl> {
-    let k = server.kubectl(version);
-    if k.is_none() {
-        support::missing(&format!("kubectl {version}"));
-    }
-    k
-}
-
-/// The words of each line, so column alignment does not matter.
-fn words(text: &str) -> Vec<String> {
-    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
-}
-
-fn get_json(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
 #[test]
 fn new_kinds_print_kubes_columns() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, VERSION) else { return };
+    let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
     let out = k.ok(&["create", "-f", MANIFEST]);
     assert_eq!(out.stdout.lines().count(), 25, "{out}");
 
@@ -152,7 +131,7 @@ fn new_kinds_print_kubes_columns() {
 #[test]
 fn invalid_workloads_get_kubes_422() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, VERSION) else { return };
+    let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
     let out = k.run(&["create", "cronjob", "bad", "--image=busybox", "--schedule=every day"]);
     out.assert_code(1).assert_stderr_contains(
         r#"CronJob.batch "bad" is invalid: spec.schedule: Invalid value: "every day": expected exactly 5 fields, found 2: [every day]"#,
@@ -193,7 +172,7 @@ fn invalid_workloads_get_kubes_422() {
 #[test]
 fn every_cluster_starts_with_system_objects() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, VERSION) else { return };
+    let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
     let lines = words(&k.ok(&["get", "priorityclasses"]).stdout);
     assert_eq!(lines[0], "NAME VALUE GLOBAL-DEFAULT AGE PREEMPTIONPOLICY");
     assert!(lines[1].starts_with("system-cluster-critical 2000000000 false"), "{lines:?}");
@@ -236,8 +215,19 @@ fn every_cluster_starts_with_system_objects() {
     assert_eq!(fs["metadata"]["annotations"]["apf.kubernetes.io/autoupdate-spec"], "true", "{fs}");
     assert_eq!(fs["spec"]["rules"][0]["subjects"][0]["group"]["name"], "system:masters", "{fs}");
 
+    // kube's three: the store, and the controller manager and scheduler probed on their
+    // loopback ports (Unhealthy here unless something answers there).
     let out = k.ok(&["get", "componentstatuses"]);
-    assert_eq!(words(&out.stdout), ["NAME STATUS MESSAGE ERROR", "etcd-0 Healthy ok"], "{out}");
+    let lines = words(&out.stdout);
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0], "NAME STATUS MESSAGE ERROR", "{out}");
+    assert!(lines[1].starts_with("controller-manager "), "{out}");
+    assert_eq!(lines[2], "etcd-0 Healthy ok", "{out}");
+    assert!(lines[3].starts_with("scheduler "), "{out}");
+    if std::net::TcpStream::connect(("127.0.0.1", 10259)).is_err() {
+        let refused = r#"scheduler Unhealthy Get "https://127.0.0.1:10259/healthz": dial tcp 127.0.0.1:10259: connect: connection refused"#;
+        assert_eq!(lines[3], refused, "{out}");
+    }
     out.assert_stderr_contains("Warning: v1 ComponentStatus is deprecated in v1.19+");
 
     let out = k.ok(&["create", "service", "clusterip", "web", "--tcp=80:8080", "-o", "jsonpath={.status}"]);
@@ -249,7 +239,7 @@ fn every_cluster_starts_with_system_objects() {
 #[test]
 fn events_k8s_io_and_core_events_are_one_object() {
     let server = Server::start();
-    let Some(k) = kubectl(&server, VERSION) else { return };
+    let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
     k.ok(&["create", "-f", MANIFEST]);
     let core = get_json(&k, &["events.v1.", "ev1"]);
     assert_eq!(core["message"], "hello from events.k8s.io", "{core}");
@@ -283,7 +273,7 @@ fn explain_and_client_side_validation_use_the_servers_documents() {
     )
     .expect("write sar");
     for version in ["1.32", "1.27"] {
-        let Some(k) = kubectl(&server, version) else { return };
+        let Some(k) = support::kubectl_or_missing(&server, version) else { return };
         let out = k.ok(&["explain", "daemonset.spec"]);
         out.assert_stdout_contains("KIND:       DaemonSet")
             .assert_stdout_contains("FIELD: spec <DaemonSetSpec>");

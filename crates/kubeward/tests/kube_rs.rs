@@ -18,14 +18,13 @@ use kube::api::{
     ResourceExt, WatchEvent, WatchParams,
 };
 use kube::runtime::watcher::{self, watcher, Event};
-use kube::{Client, Resource};
+use kube::Resource;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::pin::Pin;
 use std::time::Duration;
-use support::more::Cluster;
-use support::Server;
+use support::{block_on, kube_client as client, Server};
 
 /// Every object a test creates carries this label; lists and watches select on it, so the
 /// objects every cluster starts with (system PriorityClasses, FlowSchemas) stay out.
@@ -34,25 +33,6 @@ const SELECTOR: &str = "kubeward-test=kube-rs";
 const WATCH_WAIT: Duration = Duration::from_secs(20);
 
 type Events<T> = Pin<Box<dyn Stream<Item = Result<Event<T>, watcher::Error>> + Send>>;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-/// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
-async fn client(server: &Server) -> Client {
-    let kubeconfig =
-        kube::config::Kubeconfig::read_from(server.admin_kubeconfig()).expect("admin kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .expect("kube-rs config from the kubeconfig");
-    Client::try_from(config).expect("kube-rs client")
-}
 
 /// The `kube::Error::Api` Status of a failed call.
 #[track_caller]

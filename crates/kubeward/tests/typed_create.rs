@@ -4,16 +4,8 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use support::{Kubectl, Server};
-
-fn get_json(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
+use serde_json::json;
+use support::{get_json, Server};
 
 fn typed_creates(version: &str) {
     let server = Server::start();

@@ -119,33 +119,86 @@ pub struct OpenApi {
     v2: Bytes,
 }
 
+/// The documents of the built-in resources, built once: rebuilding the documents when custom
+/// resources change ([`OpenApi::with_custom`]) reuses them and only builds the custom ones.
+pub struct OpenApiBase {
+    catalog: SchemaCatalog,
+    documents: BTreeMap<String, Document>,
+    v2_patches: Vec<v2::PatchPath>,
+    v2_definitions: Vec<v2_schema::NamedSchema>,
+}
+
+impl OpenApiBase {
+    /// Builds the documents of `resources` (the built-in ones).
+    pub fn new(resources: &[ResourceSpec]) -> Self {
+        let catalog = SchemaCatalog::build(resources);
+        let documents = documents(resources, &catalog);
+        let v2_patches = v2_patch_paths(resources, &catalog);
+        let mut v2_defs = catalog.definitions().clone();
+        v2_defs.extend(catalog.v2_overrides().clone());
+        let v2_definitions = v2_schema::definitions(&v2_defs).additional_properties;
+        OpenApiBase { catalog, documents, v2_patches, v2_definitions }
+    }
+}
+
+/// The v3 document of every group-version of `resources`.
+fn documents(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> BTreeMap<String, Document> {
+    let mut by_gv: BTreeMap<String, Vec<&ResourceSpec>> = BTreeMap::new();
+    for spec in resources {
+        by_gv.entry(spec.gv_path()).or_default().push(spec);
+    }
+    let mut documents = BTreeMap::new();
+    for (gv, specs) in &by_gv {
+        let Some(first) = specs.first() else { continue };
+        let doc = group_version_document(&first.group, &first.version, specs, catalog);
+        let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+        let hash = hash_hex(&bytes);
+        documents.insert(gv.clone(), Document { bytes, hash });
+    }
+    documents
+}
+
+fn index(documents: &BTreeMap<String, Document>) -> Bytes {
+    let mut index_paths = Map::new();
+    for (gv, d) in documents {
+        index_paths
+            .insert(gv.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash={}", d.hash) }));
+    }
+    Bytes::from(serde_json::to_vec(&json!({ "paths": index_paths })).unwrap_or_default())
+}
+
 impl OpenApi {
     /// Builds every document for `resources`. Kinds without a known schema get no paths.
     pub fn new(resources: &[ResourceSpec]) -> Self {
-        let catalog = SchemaCatalog::build(resources);
-        let mut by_gv: BTreeMap<String, Vec<&ResourceSpec>> = BTreeMap::new();
-        for spec in resources {
-            by_gv.entry(spec.gv_path()).or_default().push(spec);
-        }
+        Self::with_custom(&OpenApiBase::new(resources), &[])
+    }
 
-        let mut documents = BTreeMap::new();
-        let mut index_paths = Map::new();
-        for (gv, specs) in &by_gv {
-            let Some(first) = specs.first() else { continue };
-            let doc = group_version_document(&first.group, &first.version, specs, &catalog);
-            let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
-            let hash = hash_hex(&bytes);
-            index_paths
-                .insert(gv.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}") }));
-            documents.insert(gv.clone(), Document { bytes, hash });
+    /// The documents of the base's built-in resources and of `custom` resources (those
+    /// with [`ResourceSpec::custom`] schemas), building only the custom ones.
+    pub fn with_custom(base: &OpenApiBase, custom: &[ResourceSpec]) -> Self {
+        let mut documents = base.documents.clone();
+        let mut patches = base.v2_patches.clone();
+        let mut definitions = base.v2_definitions.clone();
+        if !custom.is_empty() {
+            let catalog = base.catalog.with_custom(custom);
+            documents.extend(self::documents(custom, &catalog));
+            patches.extend(v2_patch_paths(custom, &catalog));
+            let mut custom_defs = Map::new();
+            for spec in custom {
+                for (name, _) in spec.custom.iter().flat_map(|c| c.v3.iter()) {
+                    if let Some(d) = catalog.definitions().get(name) {
+                        custom_defs.insert(name.clone(), d.clone());
+                    }
+                }
+            }
+            custom_defs.extend(catalog.v2_overrides().clone());
+            let added = v2_schema::definitions(&custom_defs).additional_properties;
+            definitions.retain(|d| !custom_defs.contains_key(&d.name));
+            definitions.extend(added);
+            definitions.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        let index = json!({ "paths": index_paths });
-        let index = Bytes::from(serde_json::to_vec(&index).unwrap_or_default());
-
-        let patches = v2_patch_paths(resources, &catalog);
-        let mut v2_defs = catalog.definitions().clone();
-        v2_defs.extend(catalog.v2_overrides().clone());
-        let definitions = v2_schema::definitions(&v2_defs);
+        let index = index(&documents);
+        let definitions = v2_schema::Definitions { additional_properties: definitions };
         let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION, Some(definitions)).encode_to_vec());
         OpenApi { index, documents, v2 }
     }

@@ -363,7 +363,8 @@ pub(crate) fn add_resource_paths(
         let path = format!("{item}/{sub}");
         let suffix = capitalize(sub);
         match sub.as_str() {
-            "status" => {
+            // The object itself, read and written through a part of it.
+            "status" | "ephemeralcontainers" | "approval" => {
                 for (verb, method, action, id) in [
                     ("get", "get", "get", "read"),
                     ("update", "put", "put", "replace"),
@@ -387,8 +388,8 @@ pub(crate) fn add_resource_paths(
                         method,
                         Op {
                             action,
-                            id: format!("{id}{ids}{ns}{k}Status"),
-                            description: format!("{id} status of the specified {k}"),
+                            id: format!("{id}{ids}{ns}{k}{suffix}"),
+                            description: format!("{id} {sub} of the specified {k}"),
                             gvk: &gvk,
                             params,
                             body,

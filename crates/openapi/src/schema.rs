@@ -137,6 +137,25 @@ impl SchemaCatalog {
         SchemaCatalog { definitions, kinds, v2_overrides }
     }
 
+    /// This catalog with custom resources' definitions added (their kinds and lists, in v3
+    /// form, and their v2 forms).
+    pub(crate) fn with_custom(&self, custom: &[ResourceSpec]) -> SchemaCatalog {
+        let mut out = SchemaCatalog {
+            definitions: self.definitions.clone(),
+            kinds: self.kinds.clone(),
+            v2_overrides: self.v2_overrides.clone(),
+        };
+        for spec in custom {
+            let Some(c) = &spec.custom else { continue };
+            for ((name, schema), kind) in c.v3.iter().zip([spec.kind.clone(), format!("{}List", spec.kind)]) {
+                out.kinds.insert((spec.group.clone(), spec.version.clone(), kind), name.clone());
+                out.definitions.insert(name.clone(), schema.clone());
+            }
+            out.v2_overrides.extend(c.v2.iter().cloned());
+        }
+        out
+    }
+
     /// Custom resources' v2 definitions.
     pub(crate) fn v2_overrides(&self) -> &Map<String, Value> {
         &self.v2_overrides

@@ -129,6 +129,7 @@ pub struct Any {
 }
 
 /// One PATCH operation of the v2 document.
+#[derive(Clone)]
 pub(crate) struct PatchPath {
     pub(crate) path: String,
     pub(crate) operation_id: String,

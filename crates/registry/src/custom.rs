@@ -39,6 +39,8 @@ pub struct CustomVersion {
     /// The version compiled: validation (schema and CEL rules), defaulting, pruning,
     /// printer columns, selectable fields, published OpenAPI, list types.
     pub structural: Arc<apiextensions::Structural>,
+    /// The type tree server-side apply walks (list and map types from the schema).
+    pub ssa_schema: Arc<crate::custom_ssa::CrdSchema>,
     pub scale: Option<ScalePaths>,
     /// `deprecationWarning`, or kube's default text, when `deprecated`.
     pub deprecation_warning: Option<String>,
@@ -356,6 +358,7 @@ pub fn versions_from_crd(crd: &Value) -> Result<Vec<CustomVersion>, String> {
             rt: intern(&shape),
             crd: crd_name.clone(),
             source: json!({"group": group, "names": names, "version": v}),
+            ssa_schema: Arc::new(crate::custom_ssa::CrdSchema::new(structural.schema.as_ref())),
             structural: Arc::new(structural),
             scale,
             deprecation_warning,

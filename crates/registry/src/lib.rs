@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod convert;
 pub mod custom;
+pub mod custom_ssa;
 pub mod fields;
 mod resources;
 pub mod strategy;

@@ -105,7 +105,12 @@ pub fn register_env(env: &mut cel::Env) {
         // Declared once on a fresh environment: a duplicate is a programming error
         // of the caller, reported by ignoring the second declaration.
         use cel::common::types::DYN_TYPE;
-        let _ = env.add_overload("string", "kube_cel_string_dyn", vec![DYN_TYPE], functions::string_overload);
+        let _ = env.add_overload(
+            "string",
+            "kube_cel_string_dyn",
+            vec![DYN_TYPE],
+            functions::string_overload,
+        );
         let _ = env.add_member_overload(
             "string",
             "kube_cel_dyn_string",
@@ -143,8 +148,14 @@ mod tests {
     #[cfg(feature = "strings")]
     fn test_integration_strings() {
         assert_eq!(eval("'hello'.charAt(1)"), Value::String(Arc::new("e".into())));
-        assert_eq!(eval("'HELLO'.lowerAscii()"), Value::String(Arc::new("hello".into())));
-        assert_eq!(eval("'  hello  '.trim()"), Value::String(Arc::new("hello".into())));
+        assert_eq!(
+            eval("'HELLO'.lowerAscii()"),
+            Value::String(Arc::new("hello".into()))
+        );
+        assert_eq!(
+            eval("'  hello  '.trim()"),
+            Value::String(Arc::new("hello".into()))
+        );
     }
 
     #[test]
@@ -165,7 +176,10 @@ mod tests {
     #[test]
     #[cfg(feature = "regex_funcs")]
     fn test_integration_regex() {
-        assert_eq!(eval("'hello world'.find('[a-z]+')"), Value::String(Arc::new("hello".into())));
+        assert_eq!(
+            eval("'hello world'.find('[a-z]+')"),
+            Value::String(Arc::new("hello".into()))
+        );
     }
 
     #[test]
@@ -197,8 +211,14 @@ mod tests {
     #[test]
     #[cfg(feature = "format")]
     fn test_integration_format() {
-        assert_eq!(eval("'hello %s'.format(['world'])"), Value::String(Arc::new("hello world".into())));
-        assert_eq!(eval("'%d items'.format([5])"), Value::String(Arc::new("5 items".into())));
+        assert_eq!(
+            eval("'hello %s'.format(['world'])"),
+            Value::String(Arc::new("hello world".into()))
+        );
+        assert_eq!(
+            eval("'%d items'.format([5])"),
+            Value::String(Arc::new("5 items".into()))
+        );
     }
 
     #[test]
@@ -206,6 +226,9 @@ mod tests {
     fn test_integration_semver() {
         assert_eq!(eval("isSemver('1.2.3')"), Value::Bool(true));
         assert_eq!(eval("semver('1.2.3').major()"), Value::Int(1));
-        assert_eq!(eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"),
+            Value::Bool(true)
+        );
     }
 }

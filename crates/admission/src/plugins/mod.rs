@@ -1,6 +1,7 @@
 //! The built-in plugins and the registry that builds one by its kube name.
 
 pub mod always;
+pub mod certificates;
 pub mod default_class;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
@@ -60,6 +61,9 @@ pub fn build(name: &str) -> Option<Built> {
         "StorageObjectInUseProtection" => mutating(storage::StorageObjectInUseProtection),
         "PersistentVolumeClaimResize" => validating(storage::PersistentVolumeClaimResize),
         "RuntimeClass" => both(runtime_class::RuntimeClass),
+        "CertificateApproval" => validating(certificates::CertificateApproval),
+        "CertificateSigning" => validating(certificates::CertificateSigning),
+        "CertificateSubjectRestriction" => validating(certificates::CertificateSubjectRestriction),
         _ => None,
     }
 }

@@ -61,6 +61,16 @@ pub fn apply_json_patch(original: &Value, patch: &Value) -> Result<Value, PatchE
     apply_operations(original, &ops)
 }
 
+/// Whether `path` names a member absent from an object that exists. kube's JSON patch
+/// (evanphx/json-patch) reads such a member as null, so `test` with value null passes on it:
+/// kube-rs's finalizer helper tests `/metadata/finalizers` against null before adding the
+/// first finalizer. An absent parent or an array index out of range still fails the test.
+fn absent_member(doc: &Value, path: &str) -> bool {
+    let Some((parent, token)) = path.rsplit_once('/') else { return false };
+    let key = token.replace("~1", "/").replace("~0", "~");
+    doc.pointer(parent).and_then(Value::as_object).is_some_and(|o| !o.contains_key(&key))
+}
+
 /// Applies decoded operations to a copy of `original`.
 pub fn apply_operations(original: &Value, ops: &[PatchOperation]) -> Result<Value, PatchError> {
     if depth(original) > MAX_PATCH_DEPTH {
@@ -91,6 +101,11 @@ pub fn apply_operations(original: &Value, ops: &[PatchOperation]) -> Result<Valu
         if let Some(d) = inserted_depth {
             if op.path().count() + d > MAX_PATCH_DEPTH {
                 return Err(PatchError::TooDeep { limit: MAX_PATCH_DEPTH });
+            }
+        }
+        if let PatchOperation::Test(t) = op {
+            if t.value.is_null() && absent_member(&doc, t.path.as_str()) {
+                continue;
             }
         }
         json_patch::patch(&mut doc, std::slice::from_ref(op)).map_err(|e| {

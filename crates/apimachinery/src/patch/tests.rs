@@ -70,6 +70,35 @@ fn json_patch_failures_are_422() {
 }
 
 #[test]
+fn json_patch_test_reads_an_absent_member_as_null() {
+    // kube-rs's finalizer helper: test that there are no finalizers, then add the first.
+    let first = json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["f"]},
+    ]);
+    let got = apply_json_patch(&cm(), &first).unwrap();
+    assert_eq!(got["metadata"]["finalizers"], json!(["f"]));
+    // Once there is one, the same patch fails, so two writers cannot both add "the first".
+    let e = apply_json_patch(&got, &first).unwrap_err();
+    assert!(matches!(e, PatchError::JsonPatchFailed(_)), "{e:?}");
+    // A present null is null too; escaped keys are read as keys.
+    let with_null = json!({"metadata": {"name": "n", "a/b~c": 1, "z": null}});
+    for path in ["/metadata/z", "/metadata/missing", "/metadata/x~1y~0"] {
+        let patch = json!([{"op": "test", "path": path, "value": null}]);
+        assert_eq!(apply_json_patch(&with_null, &patch).unwrap(), with_null, "{path}");
+    }
+    let present = json!([{"op": "test", "path": "/metadata/a~1b~0c", "value": null}]);
+    assert!(apply_json_patch(&with_null, &present).is_err(), "a present member is not null");
+    // The parent must exist, and an array index must be in range, as kube's patch requires.
+    for path in ["/nope/finalizers", "/metadata/name/x", "/data/k/0"] {
+        let patch = json!([{"op": "test", "path": path, "value": null}]);
+        assert!(apply_json_patch(&cm(), &patch).is_err(), "{path}");
+    }
+    let list = json!({"l": [1]});
+    assert!(apply_json_patch(&list, &json!([{"op": "test", "path": "/l/3", "value": null}])).is_err());
+}
+
+#[test]
 fn json_patch_decode_errors_are_400() {
     let e = apply_json_patch(&cm(), &json!({"op": "add"})).unwrap_err();
     assert_eq!(

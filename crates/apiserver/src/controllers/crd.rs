@@ -23,6 +23,9 @@ struct Crds {
     known: BTreeMap<String, Value>,
     /// Names listed during a (re-)list, to forget the CRDs that went meanwhile.
     listing: Option<Vec<String>>,
+    /// What each served CRD was compiled from (spec and accepted names): a CRD is compiled
+    /// again (schemas, CEL rules) only when that changes.
+    compiled_from: BTreeMap<String, Value>,
 }
 
 #[async_trait::async_trait]
@@ -238,11 +241,15 @@ impl Crds {
         for gone in self.state.catalog.custom().crd_names() {
             if !wanted_crds.contains(&gone) {
                 self.state.catalog.custom().remove(&gone);
+                self.compiled_from.remove(&gone);
                 served = true;
             }
         }
+        // Discovery at once and the conditions next, as kube's handlers serve a CRD and its
+        // discovery as soon as it is established; the OpenAPI documents are built again on a
+        // blocking thread, which the conditions do not wait for.
         if served {
-            self.state.refresh_documents();
+            crate::state::refresh_documents(&self.state);
         }
         for (name, status) in statuses {
             self.write_status(&name, status).await;
@@ -395,7 +402,13 @@ pub async fn start(state: &State) -> Result<(), String> {
         .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
         .ok_or("the catalog serves no CustomResourceDefinitions")?;
     let informer = Informer::new(state.objects.clone(), "crds", vec![crds]);
-    let controller = Crds { state: state.clone(), crds, known: BTreeMap::new(), listing: None };
+    let controller = Crds {
+        state: state.clone(),
+        crds,
+        known: BTreeMap::new(),
+        listing: None,
+        compiled_from: BTreeMap::new(),
+    };
     super::run(informer, controller).await;
     Ok(())
 }

@@ -1,46 +1,115 @@
-//! The stored form of an object: compact JSON with `metadata` first and without its
-//! resourceVersion (the store's revision is it, set on every read as kube's etcd3 store
-//! does), Go-escaped so reads can splice the resourceVersion into the stored bytes.
+//! The stored form of an object: compact JSON in kube's field order (`kind`, `apiVersion`,
+//! `metadata`, then the rest, as Go writes its API structs), without its resourceVersion (the
+//! store's revision is it, set on every read as kube's etcd3 store does), Go-escaped so reads
+//! can splice the resourceVersion into the stored bytes.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use storage::KeyValue;
 
-/// The stored object with `metadata.resourceVersion` set from its revision.
+/// The stored object with `metadata.resourceVersion` set from its revision (first in
+/// `metadata`, where the spliced bytes have it).
 pub(crate) fn decode_kv(kv: &KeyValue) -> Option<Value> {
     let mut v: Value = serde_json::from_slice(&kv.value).ok()?;
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+        m.shift_insert(0, "resourceVersion".into(), json!(kv.mod_revision.to_string()));
     }
     Some(v)
 }
 
-/// Every stored object starts with these bytes: `metadata` is written first, so the
-/// resourceVersion can be spliced into the stored bytes on reads without parsing them.
-const META_PREFIX: &[u8] = b"{\"metadata\":{";
-
-/// Bytes to store: the object with `metadata` first and without its resourceVersion (the
-/// store's revision is it), as compact JSON with Go's HTML escaping (what clients get).
-pub(crate) fn encode_for_store(v: &Value) -> bytes::Bytes {
-    let mut out = serde_json::Map::new();
-    let mut meta = v.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("resourceVersion");
+/// `v` with `kind`, `apiVersion` and `metadata` first, as kube-apiserver writes objects (Go's
+/// encoding/json follows the struct's field order); the other fields keep their order.
+/// Borrowed when `v` already is in that order.
+pub fn kube_field_order(v: &Value) -> std::borrow::Cow<'_, Value> {
+    match v.as_object() {
+        Some(obj) if !in_kube_order(obj) => {
+            std::borrow::Cow::Owned(Value::Object(ordered(obj, obj.get("metadata").cloned())))
+        }
+        _ => std::borrow::Cow::Borrowed(v),
     }
-    out.insert("metadata".into(), meta);
-    for (k, val) in v.as_object().into_iter().flatten() {
-        if k != "metadata" {
+}
+
+/// Whether those of `kind`, `apiVersion` and `metadata` that `obj` has come first, in order.
+fn in_kube_order(obj: &Map<String, Value>) -> bool {
+    let leading = ["kind", "apiVersion", "metadata"].into_iter().filter(|k| obj.contains_key(*k));
+    leading.zip(obj.keys()).all(|(want, have)| want == have)
+}
+
+/// `obj`'s members with `kind`, `apiVersion` and `metadata` (when given) first.
+fn ordered(obj: &Map<String, Value>, metadata: Option<Value>) -> Map<String, Value> {
+    let mut out = Map::with_capacity(obj.len() + 1);
+    for k in ["kind", "apiVersion"] {
+        if let Some(val) = obj.get(k) {
+            out.insert(k.into(), val.clone());
+        }
+    }
+    if let Some(meta) = metadata {
+        out.insert("metadata".into(), meta);
+    }
+    for (k, val) in obj {
+        if !matches!(k.as_str(), "kind" | "apiVersion" | "metadata") {
             out.insert(k.clone(), val.clone());
         }
     }
-    bytes::Bytes::from(apimachinery::status::go_json(&Value::Object(out)))
+    out
+}
+
+/// Bytes to store: the object in kube's field order, with `metadata` present and without its
+/// resourceVersion (the store's revision is it), as compact JSON with Go's HTML escaping
+/// (what clients get).
+pub(crate) fn encode_for_store(v: &Value) -> bytes::Bytes {
+    let empty = Map::new();
+    let obj = v.as_object().unwrap_or(&empty);
+    let mut meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    let out = Value::Object(ordered(obj, Some(meta)));
+    bytes::Bytes::from(apimachinery::status::go_json(&out))
+}
+
+/// Where the `metadata` object's members start in stored bytes: just after the `{` of
+/// `"metadata":{`, which follows the optional `"kind":"…",` and `"apiVersion":"…",`
+/// members at the very start. `None` for bytes not in the stored layout.
+fn metadata_members(value: &[u8]) -> Option<usize> {
+    let mut at = 1;
+    if value.first() != Some(&b'{') {
+        return None;
+    }
+    for key in [&b"\"kind\":"[..], &b"\"apiVersion\":"[..]] {
+        if value.get(at..)?.starts_with(key) {
+            at = skip_string(value, at + key.len())?;
+            if value.get(at) != Some(&b',') {
+                return None;
+            }
+            at += 1;
+        }
+    }
+    let prefix = b"\"metadata\":{";
+    value.get(at..)?.starts_with(prefix).then_some(at + prefix.len())
+}
+
+/// The offset just past the JSON string that starts at `at` (with its quotes).
+fn skip_string(value: &[u8], at: usize) -> Option<usize> {
+    if value.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        match value.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
 }
 
 /// The stored object as JSON bytes with its resourceVersion, spliced in without parsing.
 /// `None` for a value not in the stored layout (then decode it).
 pub(crate) fn raw_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
-    let rest = kv.value.strip_prefix(META_PREFIX)?;
+    let members = metadata_members(&kv.value)?;
+    let (head, rest) = kv.value.split_at(members);
     let mut out = Vec::with_capacity(kv.value.len() + 48);
-    out.extend_from_slice(META_PREFIX);
+    out.extend_from_slice(head);
     out.extend_from_slice(b"\"resourceVersion\":\"");
     out.extend_from_slice(kv.mod_revision.to_string().as_bytes());
     out.push(b'"');
@@ -55,8 +124,8 @@ pub(crate) fn raw_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
 /// the rest of the object is skipped, not parsed into values. `None` for a value not in the
 /// stored layout.
 pub(crate) fn metadata_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
-    // The metadata object starts at the `{` that ends META_PREFIX.
-    let start = META_PREFIX.len() - 1;
+    // The metadata object starts at the `{` just before its members.
+    let start = metadata_members(&kv.value)? - 1;
     let from_meta = kv.value.get(start..)?;
     let mut values = serde_json::Deserializer::from_slice(from_meta).into_iter::<serde::de::IgnoredAny>();
     values.next()?.ok()?;
@@ -75,7 +144,8 @@ pub(crate) fn metadata_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
 
 /// The object's JSON bytes with its resourceVersion: spliced when possible, else re-encoded.
 pub(crate) fn json_bytes(kv: &KeyValue) -> Option<Vec<u8>> {
-    raw_with_rv(kv).or_else(|| decode_kv(kv).map(|v| apimachinery::status::go_json(&v).into_bytes()))
+    raw_with_rv(kv)
+        .or_else(|| decode_kv(kv).map(|v| apimachinery::status::go_json(&kube_field_order(&v)).into_bytes()))
 }
 
 /// The object's `metadata` as JSON bytes with its resourceVersion: cut from the stored bytes
@@ -91,6 +161,7 @@ pub(crate) fn metadata_bytes(kv: &KeyValue) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apimachinery::status::go_json;
 
     fn kv(v: &Value, rev: u64) -> KeyValue {
         KeyValue { key: "/k".into(), value: encode_for_store(v), create_revision: rev, mod_revision: rev }
@@ -133,10 +204,59 @@ mod tests {
     }
 
     #[test]
+    fn stored_bytes_and_reads_are_in_kube_field_order() {
+        let v = json!({"data":{"x":"1"},"metadata":{"name":"a","resourceVersion":"9"},"apiVersion":"v1","kind":"ConfigMap"});
+        let k = kv(&v, 42);
+        assert!(k.value.starts_with(br#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a"}"#));
+        let raw = String::from_utf8(raw_with_rv(&k).unwrap()).unwrap();
+        assert_eq!(
+            raw,
+            r#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"resourceVersion":"42","name":"a"},"data":{"x":"1"}}"#
+        );
+        let decoded = decode_kv(&k).unwrap();
+        assert_eq!(go_json(&decoded), raw, "decoding keeps the order of the spliced bytes");
+        // a kind with escapes and no apiVersion; an object without metadata gets an empty one
+        for (v, prefix) in [
+            (
+                json!({"metadata":{},"kind":"a\"b\\"}),
+                r#"{"kind":"a\"b\\","metadata":{"resourceVersion":"42"}}"#,
+            ),
+            (
+                json!({"spec":1,"apiVersion":"x/v1"}),
+                r#"{"apiVersion":"x/v1","metadata":{"resourceVersion":"42"},"spec":1}"#,
+            ),
+        ] {
+            assert_eq!(String::from_utf8(raw_with_rv(&kv(&v, 42)).unwrap()).unwrap(), prefix);
+        }
+        assert_eq!(
+            go_json(&kube_field_order(&v)),
+            r#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","resourceVersion":"9"},"data":{"x":"1"}}"#
+        );
+        assert!(matches!(kube_field_order(&decoded), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_former_metadata_first_layout_is_still_spliced() {
+        let k = KeyValue {
+            key: "/k".into(),
+            value: bytes::Bytes::from_static(
+                br#"{"metadata":{"name":"a"},"apiVersion":"v1","kind":"ConfigMap"}"#,
+            ),
+            create_revision: 1,
+            mod_revision: 3,
+        };
+        let raw: Value = serde_json::from_slice(&raw_with_rv(&k).unwrap()).unwrap();
+        assert_eq!(raw, decode_kv(&k).unwrap());
+        assert_eq!(raw["metadata"]["resourceVersion"], "3");
+        let meta: Value = serde_json::from_slice(&metadata_with_rv(&k).unwrap()).unwrap();
+        assert_eq!(meta, json!({"name":"a","resourceVersion":"3"}));
+    }
+
+    #[test]
     fn values_in_another_layout_fall_back_to_decoding() {
         let k = KeyValue {
             key: "/k".into(),
-            value: bytes::Bytes::from_static(br#"{"kind":"X","metadata":{"name":"a"}}"#),
+            value: bytes::Bytes::from_static(br#"{"data":{},"metadata":{"name":"a"}}"#),
             create_revision: 1,
             mod_revision: 3,
         };

@@ -8,7 +8,7 @@
 mod codec;
 mod keys;
 
-pub(crate) use codec::{decode_kv, json_bytes, metadata_bytes, raw_with_rv};
+pub(crate) use codec::{decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv};
 
 use apimachinery::StatusError;
 use futures::StreamExt;

@@ -1,8 +1,10 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
+mod component_probe;
 mod component_status;
 mod delete;
 mod eviction;
+mod field_manager;
 pub mod kinds;
 mod read;
 mod scale;
@@ -18,6 +20,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use registry::strategy::Endpoint;
 use serde_json::Value;
 
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
@@ -68,32 +71,33 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         if !sub.verbs.contains(&info.verb.as_str()) {
             return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
         }
-        return match (sub.name, info.verb.as_str()) {
-            ("status", "get") => read::get(&ctx, rt).await,
-            ("status", "update") | ("finalize", "update") => {
+        let endpoint = Endpoint::of(sub.name);
+        return match (sub.name, info.verb.as_str(), endpoint) {
+            ("status" | "ephemeralcontainers" | "approval", "get", _) => read::get(&ctx, rt).await,
+            ("status" | "finalize" | "ephemeralcontainers" | "approval", "update", Some(endpoint)) => {
                 let body = read_object(&ctx, req).await?;
-                write::update(&ctx, rt, body, true).await
+                write::update(&ctx, rt, body, endpoint).await
             }
-            ("eviction", "create") => {
+            ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
+                let (bytes, ct) = read_body(&ctx, req).await?;
+                write::patch(&ctx, rt, &bytes, &ct, endpoint).await
+            }
+            ("eviction", "create", _) => {
                 let body = read_object(&ctx, req).await?;
                 eviction::create(&ctx, rt, body).await
             }
-            ("token", "create") => {
+            ("token", "create", _) => {
                 let body = read_object(&ctx, req).await?;
                 token::create(&ctx, rt, body).await
             }
-            ("scale", "get") => scale::get(&ctx, rt).await,
-            ("scale", "update") => {
+            ("scale", "get", _) => scale::get(&ctx, rt).await,
+            ("scale", "update", _) => {
                 let body = read_object(&ctx, req).await?;
                 scale::update(&ctx, rt, body).await
             }
-            ("scale", "patch") => {
+            ("scale", "patch", _) => {
                 let (bytes, ct) = read_body(&ctx, req).await?;
                 scale::patch(&ctx, rt, &bytes, &ct).await
-            }
-            ("status", "patch") => {
-                let (bytes, ct) = read_body(&ctx, req).await?;
-                write::patch(&ctx, rt, &bytes, &ct, true).await
             }
             _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
         };
@@ -114,11 +118,11 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         }
         "update" => {
             let body = read_object(&ctx, req).await?;
-            write::update(&ctx, rt, body, false).await
+            write::update(&ctx, rt, body, Endpoint::Main).await
         }
         "patch" => {
             let (bytes, ct) = read_body(&ctx, req).await?;
-            write::patch(&ctx, rt, &bytes, &ct, false).await
+            write::patch(&ctx, rt, &bytes, &ct, Endpoint::Main).await
         }
         "delete" => {
             let (bytes, ct) = read_body(&ctx, req).await?;

@@ -12,6 +12,7 @@ use apimachinery::gvr::GroupKind;
 use apimachinery::status::{CauseType, StatusCause};
 use apimachinery::StatusError;
 use http::Response;
+use registry::strategy::Endpoint;
 use registry::ResourceType;
 use serde_json::{json, Value};
 
@@ -179,7 +180,7 @@ async fn write_scale(
         }
         let mut new = obj.clone();
         set_at(&mut new, &paths.spec_replicas, json!(replicas));
-        match write::persist_update(ctx, rt, &current, new, false).await {
+        match write::persist_update(ctx, rt, &current, new, Endpoint::Main, write::Fields::Record).await {
             Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => return Ok(object_response(200, rt, &scale_of(rt, &paths, &stored), ctx.output)),

@@ -1,6 +1,7 @@
 //! create, update and patch: decode, check fields (fieldValidation), default, validate,
 //! then write with optimistic concurrency on resourceVersion.
 
+use super::field_manager::{self, Options};
 use super::kinds::hooks;
 use crate::admit;
 use crate::context::Ctx;
@@ -11,7 +12,8 @@ use admission::Operation;
 use apimachinery::StatusError;
 use http::{HeaderValue, Response};
 use rand::Rng;
-use registry::{strategy, ResourceType};
+use registry::strategy::{self, Endpoint};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use storage::KeyValue;
 
@@ -113,17 +115,11 @@ fn with_warnings(mut resp: Response<Body>, warnings: &Warnings) -> Response<Body
     resp
 }
 
-/// 422 with kube's causes when the object is invalid; `old` is the stored object on update,
-/// `status_only` a write through the `status` subresource.
-fn invalid(
-    rt: &ResourceType,
-    obj: &Value,
-    old: Option<&Value>,
-    status_only: bool,
-) -> Result<(), StatusError> {
+/// 422 with kube's causes when the object is invalid; `old` is the stored object on an
+/// update through `endpoint`.
+fn invalid(rt: &ResourceType, obj: &Value, old: Option<(&Value, Endpoint)>) -> Result<(), StatusError> {
     let causes = match old {
-        Some(old) if status_only => strategy::validate_status_update(rt, obj, old),
-        Some(old) => strategy::validate_update(rt, obj, old),
+        Some((old, endpoint)) => strategy::validate_update_via(rt, obj, old, endpoint),
         None => strategy::validate(rt, obj),
     };
     if causes.is_empty() {
@@ -134,12 +130,21 @@ fn invalid(
 }
 
 pub async fn create(ctx: &Ctx, rt: &ResourceType, mut body: Value) -> Result<Response<Body>, StatusError> {
+    field_manager::check_options(ctx, Options::Create)?;
     check_type_meta(rt, &mut body)?;
     set_namespace(ctx, rt, &mut body)?;
     let mut warnings = Vec::new();
     let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
-    let created = create_object(ctx, rt, &mut obj, &mut warnings).await?;
+    let created = create_object(ctx, rt, &mut obj, Fields::Record, &mut warnings).await?;
     Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings))
+}
+
+/// Whether a write records its fields for its manager, or brings managed fields an apply
+/// computed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    Record,
+    Applied,
 }
 
 /// Defaults, validates and stores a new object (generateName handled); returns it as stored.
@@ -147,9 +152,15 @@ pub async fn create_object(
     ctx: &Ctx,
     rt: &ResourceType,
     obj: &mut Value,
+    fields: Fields,
     warnings: &mut Warnings,
 ) -> Result<Value, StatusError> {
+    let sent = field_manager::take_sent(obj);
     strategy::prepare_for_create(rt, obj, &now_rfc3339());
+    field_manager::restore_sent(obj, sent);
+    if fields == Fields::Record {
+        field_manager::record(ctx, rt, None, obj);
+    }
     let mut review = admit::request(ctx, rt, Operation::Create, Some(obj.clone()), None);
     let mutated = admit::mutate(ctx, &mut review).await;
     warnings.extend(review.warnings());
@@ -172,7 +183,7 @@ pub async fn create_object(
                 obj["metadata"]["name"] = json!(format!("{base}{suffix}"));
             }
         }
-        invalid(rt, obj, None, false)?;
+        invalid(rt, obj, None)?;
         hooks.check_write(ctx, rt, obj).await?;
         review.object = Some(obj.clone());
         let validated = admit::validate(ctx, &review).await;
@@ -211,8 +222,9 @@ pub async fn update(
     ctx: &Ctx,
     rt: &ResourceType,
     mut body: Value,
-    status_only: bool,
+    endpoint: Endpoint,
 ) -> Result<Response<Body>, StatusError> {
+    field_manager::check_options(ctx, Options::Update)?;
     check_type_meta(rt, &mut body)?;
     set_namespace(ctx, rt, &mut body)?;
     check_name(ctx, &body)?;
@@ -227,29 +239,36 @@ pub async fn update(
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
     }
-    let stored = persist_update(ctx, rt, &current, obj, status_only).await?;
+    let stored = persist_update(ctx, rt, &current, obj, endpoint, Fields::Record).await?;
     Ok(with_warnings(object_response(200, rt, &stored, ctx.output), &warnings))
 }
 
-/// Applies update rules and writes `new` over `current` (compare-and-swap on its revision).
-/// An object being deleted whose last finalizer is removed is deleted instead.
+/// Applies the update rules of `endpoint` and writes `new` over `current` (compare-and-swap
+/// on its revision). An object being deleted whose last finalizer is removed is deleted
+/// instead.
 pub async fn persist_update(
     ctx: &Ctx,
     rt: &ResourceType,
     current: &KeyValue,
     mut new: Value,
-    status_only: bool,
+    endpoint: Endpoint,
+    fields: Fields,
 ) -> Result<Value, StatusError> {
     let name = ctx.info.name.clone();
     let old = decode_kv(current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
-    strategy::prepare_for_update(rt, &mut new, &old, status_only);
+    let sent = field_manager::take_sent(&mut new);
+    strategy::prepare_for_update(rt, &mut new, &old, endpoint);
+    field_manager::restore_sent(&mut new, sent);
+    if fields == Fields::Record {
+        field_manager::record(ctx, rt, Some(&old), &mut new);
+    }
     if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
         m.insert("resourceVersion".into(), json!(current.mod_revision.to_string()));
     }
     let mut review = admit::request(ctx, rt, Operation::Update, Some(new), Some(old.clone()));
     admit::mutate(ctx, &mut review).await?;
     let new = review.object.take().unwrap_or_default();
-    invalid(rt, &new, Some(&old), status_only)?;
+    invalid(rt, &new, Some((&old, endpoint)))?;
     hooks(rt).check_write(ctx, rt, &new).await?;
     review.object = Some(new.clone());
     admit::validate(ctx, &review).await?;
@@ -269,8 +288,8 @@ pub async fn persist_update(
     ctx.state.objects.update(rt, ns, &name, &new, Some(current.mod_revision)).await
 }
 
-/// The PATCH flavours kube accepts, by Content-Type; server-side apply is handled here
-/// as a strategic merge of the applied configuration (no field ownership yet).
+/// The PATCH flavours kube accepts, by Content-Type; server-side apply goes through the
+/// field manager.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PatchKind {
     Patch(apimachinery::patch::PatchType),
@@ -293,20 +312,25 @@ pub(super) fn decode_apply(bytes: &[u8]) -> Result<Value, StatusError> {
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))
 }
 
+/// The patched object: a patch applied to `original`, or a server-side apply of the
+/// configuration over it (its managed fields computed).
 fn apply_patch(
+    ctx: &Ctx,
     rt: &ResourceType,
     kind: PatchKind,
-    original: &Value,
+    original: Value,
     body: &[u8],
 ) -> Result<Value, StatusError> {
-    use apimachinery::patch::{self, PatchType};
-    let meta = patch::builtin_patch_meta(rt.group, rt.kind);
+    use apimachinery::patch;
     match kind {
-        PatchKind::Patch(t) => patch::apply_patch(t, original, body, meta).map_err(|e| e.to_status()),
+        PatchKind::Patch(t) => {
+            let meta = patch::builtin_patch_meta(rt.group, rt.kind);
+            patch::apply_patch(t, &original, body, meta).map_err(|e| e.to_status())
+        }
         PatchKind::Apply => {
-            let applied = serde_json::to_vec(&decode_apply(body)?).unwrap_or_default();
-            let t = if meta.is_some() { PatchType::StrategicMerge } else { PatchType::Merge };
-            patch::apply_patch(t, original, &applied, meta).map_err(|e| e.to_status())
+            let mut config = decode_apply(body)?;
+            set_namespace(ctx, rt, &mut config)?;
+            field_manager::apply(ctx, rt, Some(original), &config)
         }
     }
 }
@@ -316,9 +340,10 @@ pub async fn patch(
     rt: &ResourceType,
     bytes: &[u8],
     ct: &str,
-    status_only: bool,
+    endpoint: Endpoint,
 ) -> Result<Response<Body>, StatusError> {
     let kind = patch_kind(ct)?;
+    field_manager::check_options(ctx, Options::Patch { apply: kind == PatchKind::Apply })?;
     let name = ctx.info.name.clone();
     let mut warnings = Vec::new();
     for _ in 0..MAX_PATCH_ATTEMPTS {
@@ -330,19 +355,20 @@ pub async fn patch(
         let Some(current) = current else {
             if kind == PatchKind::Apply {
                 // Server-side apply creates what is absent.
-                let mut body = decode_apply(bytes)?;
+                let mut config = decode_apply(bytes)?;
+                set_namespace(ctx, rt, &mut config)?;
+                let mut body = field_manager::apply(ctx, rt, None, &config)?;
                 check_type_meta(rt, &mut body)?;
-                set_namespace(ctx, rt, &mut body)?;
                 check_name(ctx, &body)?;
                 let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
-                let created = create_object(ctx, rt, &mut obj, &mut warnings).await?;
+                let created = create_object(ctx, rt, &mut obj, Fields::Applied, &mut warnings).await?;
                 return Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings));
             }
             return Err(StatusError::not_found(&rt.group_resource(), &name));
         };
         let original =
             decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
-        let patched = apply_patch(rt, kind, &original, bytes)?;
+        let patched = apply_patch(ctx, rt, kind, original, bytes)?;
         let precondition = patched
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -352,7 +378,8 @@ pub async fn patch(
         }
         check_name(ctx, &patched)?;
         let obj = normalize(ctx, rt, &patched, &mut warnings)?;
-        match persist_update(ctx, rt, &current, obj, status_only).await {
+        let fields = if kind == PatchKind::Apply { Fields::Applied } else { Fields::Record };
+        match persist_update(ctx, rt, &current, obj, endpoint, fields).await {
             Err(e) if e.is_conflict() => continue,
             Err(e) => return Err(e),
             Ok(stored) => {

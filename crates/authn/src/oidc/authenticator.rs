@@ -9,6 +9,7 @@
 //! expiry and the revocation list are checked again, so a revoked user is rejected at
 //! once. Tokens are only held as SHA-256 keys and never logged.
 
+use super::cel::{Expression, Vars};
 use super::config::{ClaimRule, JwtAuthenticatorSpec, Mapping, OidcConfigError};
 use super::http::HttpClient;
 use super::jwt::{self, SigningAlg};
@@ -376,9 +377,25 @@ fn claim_str<'a>(claims: &'a Value, name: &str, what: &str) -> Result<&'a str, O
     }
 }
 
-fn eval(e: &super::cel::Expression, root: &str, v: &Value, what: &str) -> Result<Value, OidcTokenError> {
-    e.eval(root, v)
+fn eval(e: &Expression, vars: &Vars, what: &str) -> Result<Value, OidcTokenError> {
+    e.eval(vars)
         .map_err(|err| invalid(format!("oidc: error evaluating {what} expression `{}`: {err}", e.source())))
+}
+
+/// The claims bound once for all of a token's expressions (none if it has none).
+fn claim_vars<'a>(
+    spec: &JwtAuthenticatorSpec,
+    claims: &'a Value,
+) -> Result<Option<Vars<'a>>, OidcTokenError> {
+    let uses = spec.claim_rules.iter().any(|r| matches!(r, ClaimRule::Expression { .. }))
+        || [Some(&spec.username), spec.groups.as_ref(), spec.uid.as_ref()]
+            .into_iter()
+            .any(|m| matches!(m, Some(Mapping::Expression(_))))
+        || !spec.extra.is_empty();
+    if !uses {
+        return Ok(None);
+    }
+    Vars::claims(claims).map(Some).map_err(|e| invalid(format!("oidc: claims: {e}")))
 }
 
 fn strings(v: Value, what: &str) -> Result<Vec<String>, OidcTokenError> {
@@ -397,6 +414,9 @@ fn strings(v: Value, what: &str) -> Result<Vec<String>, OidcTokenError> {
 }
 
 fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, OidcTokenError> {
+    let vars = claim_vars(spec, claims)?;
+    // Bound whenever an expression exists (claim_vars), so never missing where used.
+    let vars = || vars.as_ref().ok_or_else(|| invalid("oidc: claims not bound"));
     for rule in &spec.claim_rules {
         match rule {
             ClaimRule::Required { claim, value } => {
@@ -416,7 +436,7 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
                 }
             }
             ClaimRule::Expression { expr, message } => {
-                if eval(expr, "claims", claims, "claim validation")? != Value::Bool(true) {
+                if eval(expr, vars()?, "claim validation")? != Value::Bool(true) {
                     let why = if message.is_empty() {
                         format!("expression `{}` is false", expr.source())
                     } else {
@@ -445,7 +465,7 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
             }
             format!("{prefix}{name}")
         }
-        Mapping::Expression(e) => match eval(e, "claims", claims, "username")? {
+        Mapping::Expression(e) => match eval(e, vars()?, "username")? {
             Value::String(s) if !s.is_empty() => s,
             Value::String(_) => {
                 return Err(invalid("oidc: empty username via CEL expression is not allowed"))
@@ -462,19 +482,19 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
                 .map(|g| format!("{prefix}{g}"))
                 .collect(),
         },
-        Some(Mapping::Expression(e)) => strings(eval(e, "claims", claims, "groups")?, "groups expression")?,
+        Some(Mapping::Expression(e)) => strings(eval(e, vars()?, "groups")?, "groups expression")?,
     };
     let uid = match &spec.uid {
         None => String::new(),
         Some(Mapping::Claim { claim, .. }) => claim_str(claims, claim, "uid")?.to_string(),
-        Some(Mapping::Expression(e)) => match eval(e, "claims", claims, "uid")? {
+        Some(Mapping::Expression(e)) => match eval(e, vars()?, "uid")? {
             Value::String(s) => s,
             _ => return Err(invalid("oidc: uid expression must return a string")),
         },
     };
     let mut user = UserInfo { name, uid, groups, ..Default::default() };
     for (key, e) in &spec.extra {
-        let values: Vec<String> = strings(eval(e, "claims", claims, "extra")?, "extra mapping")?
+        let values: Vec<String> = strings(eval(e, vars()?, "extra")?, "extra mapping")?
             .into_iter()
             .filter(|v| !v.is_empty())
             .collect();
@@ -486,8 +506,9 @@ fn map_user(spec: &JwtAuthenticatorSpec, claims: &Value) -> Result<UserInfo, Oid
         let as_value = serde_json::json!({
             "username": user.name, "uid": user.uid, "groups": user.groups, "extra": user.extra,
         });
+        let user_vars = Vars::user(&as_value).map_err(|e| invalid(format!("oidc: user: {e}")))?;
         for (e, message) in &spec.user_rules {
-            if eval(e, "user", &as_value, "user validation")? != Value::Bool(true) {
+            if eval(e, &user_vars, "user validation")? != Value::Bool(true) {
                 let why = if message.is_empty() {
                     format!("expression `{}` is false", e.source())
                 } else {

@@ -5,9 +5,9 @@
 //!   for no prefix, RS256 only unless `--oidc-signing-algs` says otherwise);
 //! - the structured `AuthenticationConfiguration` file (`--authentication-config`,
 //!   `apiserver.config.k8s.io/v1`, `v1beta1` or `v1alpha1`): several issuers, claim
-//!   mappings and validation rules with expressions in the CEL subset of [`super::cel`].
+//!   mappings and validation rules with CEL expressions ([`super::cel`]).
 
-use super::cel::{CelError, Expression};
+use super::cel::{CelError, Expression, Returns, CLAIMS, USER};
 use super::jwt::SigningAlg;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ pub enum OidcConfigError {
     /// A field is invalid; `field` is its path as kube prints it (`jwt[0].issuer.url`).
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    /// An expression is outside the supported CEL subset or malformed.
+    /// An expression does not compile, or does not evaluate to the type the field needs.
     #[error("{field}: {source}")]
     Expression { field: String, source: CelError },
 }
@@ -300,8 +300,8 @@ fn check_issuer_url(field: &str, url: &str) -> Result<(), OidcConfigError> {
     Ok(())
 }
 
-fn expr(field: &str, src: &str, root: &str) -> Result<Expression, OidcConfigError> {
-    Expression::parse(src, &[root])
+fn expr(field: &str, src: &str, root: &str, returns: Returns) -> Result<Expression, OidcConfigError> {
+    Expression::parse(src, root, returns)
         .map_err(|source| OidcConfigError::Expression { field: field.into(), source })
 }
 
@@ -310,6 +310,7 @@ fn mapping(
     claim: &str,
     expression: &str,
     prefix: Option<&Option<String>>,
+    returns: Returns,
 ) -> Result<Option<Mapping>, OidcConfigError> {
     match (claim.is_empty(), expression.is_empty()) {
         (false, false) => Err(invalid(field, "claim and expression cannot both be set")),
@@ -334,7 +335,7 @@ fn mapping(
                     "may not be specified when expression is set",
                 ));
             }
-            Ok(Some(Mapping::Expression(expr(&format!("{field}.expression"), expression, "claims")?)))
+            Ok(Some(Mapping::Expression(expr(&format!("{field}.expression"), expression, CLAIMS, returns)?)))
         }
     }
 }
@@ -366,6 +367,7 @@ fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, Oidc
         &cm.username.claim,
         &cm.username.expression,
         Some(&cm.username.prefix),
+        Returns::String,
     )?
     .ok_or_else(|| invalid(format!("{f}.claimMappings.username"), "claim or expression is required"))?;
     let groups = mapping(
@@ -373,8 +375,10 @@ fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, Oidc
         &cm.groups.claim,
         &cm.groups.expression,
         Some(&cm.groups.prefix),
+        Returns::StringOrList,
     )?;
-    let uid = mapping(&format!("{f}.claimMappings.uid"), &cm.uid.claim, &cm.uid.expression, None)?;
+    let uid =
+        mapping(&format!("{f}.claimMappings.uid"), &cm.uid.claim, &cm.uid.expression, None, Returns::String)?;
     let mut extra = Vec::new();
     for (i, e) in cm.extra.into_iter().enumerate() {
         let field = format!("{f}.claimMappings.extra[{i}]");
@@ -384,7 +388,10 @@ fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, Oidc
                 "must be a lower-case domain-prefixed path (example.com/x)",
             ));
         }
-        extra.push((e.key, expr(&format!("{field}.valueExpression"), &e.value_expression, "claims")?));
+        extra.push((
+            e.key,
+            expr(&format!("{field}.valueExpression"), &e.value_expression, CLAIMS, Returns::StringOrList)?,
+        ));
     }
     let mut claim_rules = Vec::new();
     for (i, r) in jwt.claim_validation_rules.into_iter().enumerate() {
@@ -392,7 +399,7 @@ fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, Oidc
         claim_rules.push(match (r.claim.is_empty(), r.expression.is_empty()) {
             (false, true) => ClaimRule::Required { claim: r.claim, value: r.required_value },
             (true, false) => ClaimRule::Expression {
-                expr: expr(&format!("{field}.expression"), &r.expression, "claims")?,
+                expr: expr(&format!("{field}.expression"), &r.expression, CLAIMS, Returns::Bool)?,
                 message: r.message,
             },
             _ => return Err(invalid(field, "exactly one of claim or expression is required")),
@@ -401,7 +408,7 @@ fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, Oidc
     let mut user_rules = Vec::new();
     for (i, r) in jwt.user_validation_rules.into_iter().enumerate() {
         user_rules.push((
-            expr(&format!("{f}.userValidationRules[{i}].expression"), &r.expression, "user")?,
+            expr(&format!("{f}.userValidationRules[{i}].expression"), &r.expression, USER, Returns::Bool)?,
             r.message,
         ));
     }

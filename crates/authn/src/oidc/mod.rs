@@ -3,7 +3,7 @@
 //!
 //! - [`config`]: the flags ([`OidcFlags`]) and the AuthenticationConfiguration file, both
 //!   validated into [`JwtAuthenticatorSpec`]s;
-//! - [`cel`]: the CEL subset accepted in claim rules, mappings and user rules;
+//! - [`cel`]: CEL in claim rules, mappings and user rules (on `kubeward-cel`);
 //! - [`jwt`]: compact JWS decoding, algorithms, JWK keys;
 //! - [`keyset`]: discovery and JWKS fetched over TLS, cached, refetched on unknown key IDs;
 //! - [`http`]: the small HTTPS client shared with `kubeward-login`;

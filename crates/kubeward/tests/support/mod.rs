@@ -485,3 +485,51 @@ pub fn missing(tool: &str) {
     };
     testkit::missing(tool, &provides);
 }
+
+/// kubectl `version` for the admin of `server`, or `None` (recorded as missing) when that
+/// version is not installed.
+pub fn kubectl_or_missing(server: &Server, version: &str) -> Option<Kubectl> {
+    let k = server.kubectl(version);
+    if k.is_none() {
+        missing(&format!("kubectl {version}"));
+    }
+    k
+}
+
+/// The words of each line, so column alignment does not matter.
+pub fn words(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+/// `kubectl get ARGS -o json`, parsed.
+pub fn get_json(k: &Kubectl, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let out = k.ok(&all);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Runs `f` on a fresh two-worker tokio runtime (the kube-rs tests are plain `#[test]`s).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// A kube-rs client from a kubeconfig file.
+pub async fn kube_client_from(path: &Path) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("kube-rs config from the kubeconfig");
+    kube::Client::try_from(config).expect("kube-rs client")
+}
+
+/// A kube-rs client from the admin kubeconfig `kubeward up` wrote.
+pub async fn kube_client(server: &Server) -> kube::Client {
+    kube_client_from(more::Cluster::admin_kubeconfig(server)).await
+}

@@ -66,6 +66,15 @@ pub(super) fn resources() -> Vec<ResourceType> {
                     kind: "Eviction",
                     verbs: &["create"],
                 },
+                // pods/ephemeralcontainers: the Pod, whose spec.ephemeralContainers alone
+                // changes (kube's podEphemeralContainersStrategy).
+                crate::catalog::Subresource {
+                    name: "ephemeralcontainers",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
             ],
             ..r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
                 .with_status(status!("", "v1", "Pod"))

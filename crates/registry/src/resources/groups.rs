@@ -1,15 +1,15 @@
 //! The other API groups: API registration, events, authentication and authorization
-//! reviews, networking, RBAC, storage, admission registration, API extensions, scheduling, coordination,
-//! node and discovery.
+//! reviews, certificates, networking, RBAC, storage, admission registration, API extensions,
+//! scheduling, coordination, node and discovery.
 
 use super::{r, review, status};
 use crate::catalog::ResourceType;
 use crate::typed::{self, via};
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, authentication::v1 as authentication,
-    authorization::v1 as authorization, coordination::v1 as coordination, discovery::v1 as discovery,
-    events::v1 as events, networking::v1 as networking, node::v1 as node, rbac::v1 as rbac,
-    scheduling::v1 as scheduling, storage::v1 as storage,
+    authorization::v1 as authorization, certificates::v1 as certificates, coordination::v1 as coordination,
+    discovery::v1 as discovery, events::v1 as events, networking::v1 as networking, node::v1 as node,
+    rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
 
@@ -103,6 +103,43 @@ pub(super) fn authorization() -> Vec<ResourceType> {
             via::<authorization::SelfSubjectRulesReview>,
         ),
     ]
+}
+
+/// certificates.k8s.io/v1: CertificateSigningRequests, with `status` (the issued
+/// certificate, conditions other than approval) and `approval` (Approved/Denied) written
+/// apart, as kube's CSR registry serves them. No signer runs in kubeward.
+pub(super) fn certificates() -> Vec<ResourceType> {
+    let g = "certificates.k8s.io";
+    const KIND: &str = "CertificateSigningRequest";
+    vec![ResourceType {
+        subresources: &[
+            crate::catalog::Subresource {
+                name: "status",
+                group: "certificates.k8s.io",
+                version: "v1",
+                kind: KIND,
+                verbs: crate::catalog::STATUS_VERBS,
+            },
+            crate::catalog::Subresource {
+                name: "approval",
+                group: "certificates.k8s.io",
+                version: "v1",
+                kind: KIND,
+                verbs: crate::catalog::STATUS_VERBS,
+            },
+        ],
+        has_status: true,
+        ..r(
+            g,
+            "v1",
+            KIND,
+            "certificatesigningrequests",
+            "certificatesigningrequest",
+            false,
+            &["csr"],
+            via::<certificates::CertificateSigningRequest>,
+        )
+    }]
 }
 
 pub(super) fn networking() -> Vec<ResourceType> {

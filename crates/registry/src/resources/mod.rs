@@ -118,6 +118,7 @@ pub(crate) fn builtin() -> Vec<ResourceType> {
         groups::authentication(),
         groups::authorization(),
         workloads::batch(),
+        groups::certificates(),
         groups::networking(),
         workloads::policy(),
         groups::rbac(),

@@ -70,7 +70,10 @@ pub(crate) fn validate_name(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
         if !is_label(name) {
             errs.push(invalid("metadata.name", name, DNS1123_LABEL_MSG));
         }
-    } else if rt.group == "rbac.authorization.k8s.io" || rt.kind == "APIService" {
+    } else if rt.group == "rbac.authorization.k8s.io"
+        || rt.kind == "APIService"
+        || rt.kind == "CertificateSigningRequest"
+    {
         // Path segment names: anything but `..`, `.`, or containing `/` or `%`.
         if name == "." || name == ".." || name.contains(['/', '%']) {
             errs.push(invalid("metadata.name", name, "may not contain '/' or '%'"));

@@ -35,9 +35,10 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         ("apps", "DaemonSet") => json!({
             "currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0,
         }),
-        ("apps", "Deployment") | ("batch", "Job" | "CronJob") | ("flowcontrol.apiserver.k8s.io", _) => {
-            json!({})
-        }
+        ("apps", "Deployment")
+        | ("batch", "Job" | "CronJob")
+        | ("flowcontrol.apiserver.k8s.io", _)
+        | ("certificates.k8s.io", "CertificateSigningRequest") => json!({}),
         ("policy", "PodDisruptionBudget") => {
             json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})
         }
@@ -343,14 +344,15 @@ fn pod_template(template: Option<&mut Value>) {
     }
 }
 
-/// SetDefaults_PodSpec and SetDefaults_Container, the fields kube always fills.
+/// SetDefaults_PodSpec and SetDefaults_Container (SetDefaults_EphemeralContainer too), the
+/// fields kube always fills.
 pub(crate) fn pod_spec(spec: &mut Map<String, Value>) {
     set_default(spec, "restartPolicy", json!("Always"));
     set_default(spec, "terminationGracePeriodSeconds", json!(30));
     set_default(spec, "dnsPolicy", json!("ClusterFirst"));
     set_default(spec, "schedulerName", json!("default-scheduler"));
     set_default(spec, "securityContext", json!({}));
-    for list in ["containers", "initContainers"] {
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
         for c in objects(spec, list) {
             let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
             let last = image.rsplit('/').next().unwrap_or_default();

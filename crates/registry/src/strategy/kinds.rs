@@ -15,7 +15,10 @@ use serde_json::Value;
 /// Field errors of the kinds in this file.
 pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
     match (rt.group, rt.kind) {
-        ("", "Pod") => validate_pod_spec(obj.get("spec"), "spec", errs),
+        ("", "Pod") => {
+            validate_pod_spec(obj.get("spec"), "spec", errs);
+            super::pods::validate_ephemeral_containers(obj.get("spec"), "spec", errs);
+        }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             validate_binding(rt, obj, errs)
         }

@@ -6,6 +6,7 @@
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
+mod certificates;
 mod cluster;
 mod common;
 mod cron;
@@ -13,6 +14,7 @@ mod defaults;
 mod extensions;
 mod flowcontrol;
 mod kinds;
+mod pods;
 mod workloads;
 
 pub use cluster::SYSTEM_PRIORITY_CLASSES;
@@ -21,6 +23,34 @@ pub use extensions::{default_on_read, prune_and_default};
 use crate::ResourceType;
 use apimachinery::status::StatusCause;
 use serde_json::{json, Value};
+
+/// The endpoint an update comes through: the resource itself, or a subresource that writes
+/// one part of the object (kube's per-subresource update strategies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The resource itself: its status (when it has a status subresource) is kept.
+    Main,
+    /// `<plural>/status`: only the status changes.
+    Status,
+    /// `pods/ephemeralcontainers`: only `spec.ephemeralContainers` changes.
+    EphemeralContainers,
+    /// `certificatesigningrequests/approval`: only the conditions change.
+    Approval,
+}
+
+impl Endpoint {
+    /// The endpoint of an update of `subresource` (empty: the resource itself); `None` for
+    /// a subresource that is not updated through the generic update.
+    pub fn of(subresource: &str) -> Option<Self> {
+        match subresource {
+            "" => Some(Self::Main),
+            "status" | "finalize" => Some(Self::Status),
+            "ephemeralcontainers" => Some(Self::EphemeralContainers),
+            "approval" => Some(Self::Approval),
+            _ => None,
+        }
+    }
+}
 
 /// What a change of bumps `metadata.generation`, for the kinds that keep one: `spec`, a
 /// PodTemplate's `template`, or everything but metadata (EndpointSlice).
@@ -93,9 +123,18 @@ pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     extensions::prepare_for_create(rt, obj);
 }
 
-/// Carries over what a client may not change on update, kube's PrepareForUpdate.
-/// `status_only` is an update through the `/status` subresource.
-pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, status_only: bool) {
+/// Carries over what a client may not change on update through `endpoint`, kube's
+/// PrepareForUpdate.
+pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpoint: Endpoint) {
+    if endpoint == Endpoint::EphemeralContainers {
+        pods::prepare_ephemeral_containers_update(new, old);
+        if let Some(n) = new.as_object_mut() {
+            defaults::apply(rt, n);
+        }
+        return;
+    }
+    // What is not status comes from the stored object through the status-like endpoints.
+    let status_only = matches!(endpoint, Endpoint::Status | Endpoint::Approval);
     let Some(n) = new.as_object_mut() else { return };
     n.insert("apiVersion".into(), json!(rt.api_version()));
     n.insert("kind".into(), json!(rt.kind));
@@ -152,13 +191,32 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, statu
         defaults::apply(rt, n);
     }
     extensions::prepare_for_update(rt, new, old, status_only);
+    if is_csr(rt) {
+        certificates::prepare_for_update(new, old, endpoint);
+    }
 }
 
-/// Field errors of an object about to be stored (empty when valid).
+fn is_csr(rt: &ResourceType) -> bool {
+    (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest")
+}
+
+/// Field errors of a new object about to be stored (empty when valid).
 pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     if let Some(errs) = extensions::validate(rt, obj, None, false) {
         return errs;
     }
+    let mut errs = validate_object(rt, obj);
+    if (rt.group, rt.kind) == ("", "Pod") {
+        pods::validate_create(obj, &mut errs);
+    }
+    if is_csr(rt) {
+        errs.extend(certificates::validate(obj, None, Endpoint::Main));
+    }
+    errs
+}
+
+/// Field errors of an object, new or updated.
+fn validate_object(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     let mut errs = Vec::new();
     common::validate_name(rt, obj, &mut errs);
     if !workloads::validate(rt.kind, obj, &mut errs) {
@@ -173,10 +231,33 @@ pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<Statu
     if let Some(errs) = extensions::validate(rt, new, Some(old), false) {
         return errs;
     }
-    let mut errs = validate(rt, new);
+    let mut errs = validate_object(rt, new);
     workloads::validate_update(rt.kind, new, old, &mut errs);
     kinds::validate_update(rt, new, old, &mut errs);
     errs
+}
+
+/// Field errors of an update through `endpoint`.
+pub fn validate_update_via(
+    rt: &ResourceType,
+    new: &Value,
+    old: &Value,
+    endpoint: Endpoint,
+) -> Vec<StatusCause> {
+    if is_csr(rt) {
+        let mut errs = validate_object(rt, new);
+        errs.extend(certificates::validate(new, Some(old), endpoint));
+        return errs;
+    }
+    match endpoint {
+        Endpoint::Main => validate_update(rt, new, old),
+        Endpoint::Status | Endpoint::Approval => validate_status_update(rt, new, old),
+        Endpoint::EphemeralContainers => {
+            let mut errs = validate_object(rt, new);
+            pods::validate_ephemeral_containers_update(new, old, &mut errs);
+            errs
+        }
+    }
 }
 
 /// Field errors of a write through the `status` subresource: a custom resource's status
@@ -216,12 +297,12 @@ mod tests {
         let rt = c.lookup("apps", "v1", "deployments").unwrap();
         let old = json!({"metadata":{"name":"d","uid":"u","generation":1},"spec":{"replicas":1},"status":{"replicas":1}});
         let mut new = json!({"metadata":{"name":"d"},"spec":{"replicas":3},"status":{"replicas":9}});
-        prepare_for_update(rt, &mut new, &old, false);
+        prepare_for_update(rt, &mut new, &old, Endpoint::Main);
         assert_eq!(new["status"]["replicas"], 1);
         assert_eq!(new["metadata"]["generation"], 2);
         assert_eq!(new["metadata"]["uid"], "u");
         let mut st = json!({"metadata":{"name":"d"},"spec":{"replicas":7},"status":{"replicas":5}});
-        prepare_for_update(rt, &mut st, &old, true);
+        prepare_for_update(rt, &mut st, &old, Endpoint::Status);
         assert_eq!(st["spec"]["replicas"], 1);
         assert_eq!(st["status"]["replicas"], 5);
     }

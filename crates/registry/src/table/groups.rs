@@ -7,6 +7,32 @@ use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+/// kube's `extractCSRStatus`: Denied before Approved before Pending, then Failed and Issued.
+fn csr_condition(o: &Value) -> String {
+    let types: Vec<&str> = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| s(c, "/type"))
+        .collect();
+    let mut status = if types.contains(&"Denied") {
+        "Denied"
+    } else if types.contains(&"Approved") {
+        "Approved"
+    } else {
+        "Pending"
+    }
+    .to_string();
+    if types.contains(&"Failed") {
+        status.push_str(",Failed");
+    }
+    if !s(o, "/status/certificate").is_empty() {
+        status.push_str(",Issued");
+    }
+    status
+}
+
 pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
     let (columns, cells): (Vec<Column>, Cells) = match (rt.group, rt.kind) {
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole")
@@ -32,6 +58,30 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                     json!(subjects(o, "User")),
                     json!(subjects(o, "Group")),
                     json!(subjects(o, "ServiceAccount")),
+                ]
+            },
+        ),
+        ("certificates.k8s.io", "CertificateSigningRequest") => (
+            vec![
+                NAME,
+                AGE,
+                col("SignerName", "string", 0),
+                col("Requestor", "string", 0),
+                col("RequestedDuration", "string", 0),
+                col("Condition", "string", 0),
+            ],
+            |o, now| {
+                let duration = o
+                    .pointer("/spec/expirationSeconds")
+                    .and_then(Value::as_i64)
+                    .map_or("<none>".to_string(), super::human_duration);
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(created(o, now)),
+                    json!(or_none(s(o, "/spec/signerName").to_string())),
+                    json!(s(o, "/spec/username")),
+                    json!(duration),
+                    json!(csr_condition(o)),
                 ]
             },
         ),

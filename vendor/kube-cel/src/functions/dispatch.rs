@@ -99,13 +99,15 @@ macro_rules! opaque_comparison_dispatch {
             match &this {
                 #[cfg(feature = "semver_funcs")]
                 Value::Opaque(o)
-                    if o.downcast_ref::<crate::functions::semver_funcs::KubeSemver>().is_some() =>
+                    if o.downcast_ref::<crate::functions::semver_funcs::KubeSemver>()
+                        .is_some() =>
                 {
                     $semver_fn(This(this), arg)
                 }
                 #[cfg(feature = "quantity")]
                 Value::Opaque(o)
-                    if o.downcast_ref::<crate::functions::quantity::KubeQuantity>().is_some() =>
+                    if o.downcast_ref::<crate::functions::quantity::KubeQuantity>()
+                        .is_some() =>
                 {
                     $quantity_fn(This(this), arg)
                 }
@@ -154,13 +156,18 @@ fn ip_dispatch(This(this): This<Value>, Arguments(args): Arguments) -> ResolveRe
                 _ => match this {
                     Value::String(s) => s,
                     _ => {
-                        return Err(ExecutionError::function_error("ip", "expected string or CIDR argument"));
+                        return Err(ExecutionError::function_error(
+                            "ip",
+                            "expected string or CIDR argument",
+                        ));
                     }
                 },
             };
             let addr = crate::functions::ip::parse_ip_addr(&s)
                 .map_err(|e| ExecutionError::function_error("ip", e))?;
-            Ok(Value::Opaque(std::sync::Arc::new(crate::functions::ip::KubeIP::new(addr))))
+            Ok(Value::Opaque(std::sync::Arc::new(
+                crate::functions::ip::KubeIP::new(addr),
+            )))
         }
     }
 }
@@ -216,7 +223,9 @@ fn builtin_string_fallback(this: Value) -> ResolveResult {
         Value::Int(n) => Ok(Value::String(Arc::new(n.to_string()))),
         Value::UInt(n) => Ok(Value::String(Arc::new(n.to_string()))),
         Value::Float(f) => Ok(Value::String(Arc::new(f.to_string()))),
-        Value::Bytes(ref b) => Ok(Value::String(Arc::new(String::from_utf8_lossy(b.as_slice()).into()))),
+        Value::Bytes(ref b) => Ok(Value::String(Arc::new(
+            String::from_utf8_lossy(b.as_slice()).into(),
+        ))),
         Value::Timestamp(ref t) => Ok(Value::String(Arc::new(t.to_rfc3339()))),
         Value::Duration(ref d) => Ok(Value::String(Arc::new(format_cel_duration(
             d.num_nanoseconds().unwrap_or(d.num_seconds() * 1_000_000_000),
@@ -406,7 +415,10 @@ mod tests {
     #[test]
     #[cfg(feature = "ip")]
     fn test_string_string() {
-        assert_eq!(eval("'hello'.string()"), Value::String("hello".to_string().into()));
+        assert_eq!(
+            eval("'hello'.string()"),
+            Value::String("hello".to_string().into())
+        );
     }
 
     #[test]

@@ -59,17 +59,26 @@ mod tests {
 
     #[test]
     fn test_base64_decode() {
-        assert_eq!(eval("base64.decode('aGVsbG8=')"), Value::Bytes(Arc::new(b"hello".to_vec())));
+        assert_eq!(
+            eval("base64.decode('aGVsbG8=')"),
+            Value::Bytes(Arc::new(b"hello".to_vec()))
+        );
     }
 
     #[test]
     fn test_base64_encode() {
-        assert_eq!(eval("base64.encode(b'hello')"), Value::String(Arc::new("aGVsbG8=".into())));
+        assert_eq!(
+            eval("base64.encode(b'hello')"),
+            Value::String(Arc::new("aGVsbG8=".into()))
+        );
     }
 
     #[test]
     fn test_base64_roundtrip() {
-        assert_eq!(eval("base64.decode('dGVzdA==')"), Value::Bytes(Arc::new(b"test".to_vec())));
+        assert_eq!(
+            eval("base64.decode('dGVzdA==')"),
+            Value::Bytes(Arc::new(b"test".to_vec()))
+        );
     }
 
     #[test]
@@ -85,6 +94,9 @@ mod tests {
     #[test]
     fn test_base64_decode_unpadded() {
         // cel-go accepts unpadded base64
-        assert_eq!(eval("base64.decode('aGVsbG8')"), Value::Bytes(Arc::new(b"hello".to_vec())));
+        assert_eq!(
+            eval("base64.decode('aGVsbG8')"),
+            Value::Bytes(Arc::new(b"hello".to_vec()))
+        );
     }
 }

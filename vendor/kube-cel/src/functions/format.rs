@@ -20,7 +20,10 @@ fn format_string(This(fmt): This<Arc<String>>, args: Value) -> ResolveResult {
     let args = match args {
         Value::List(list) => list,
         _ => {
-            return Err(ExecutionError::function_error("format", "format() requires a list argument"));
+            return Err(ExecutionError::function_error(
+                "format",
+                "format() requires a list argument",
+            ));
         }
     };
 
@@ -36,7 +39,10 @@ fn format_string(This(fmt): This<Arc<String>>, args: Value) -> ResolveResult {
 
         // Next char determines the verb
         let Some(next) = chars.next() else {
-            return Err(ExecutionError::function_error("format", "format string ends with '%'"));
+            return Err(ExecutionError::function_error(
+                "format",
+                "format string ends with '%'",
+            ));
         };
 
         // Literal %
@@ -389,7 +395,10 @@ mod tests {
 
     #[test]
     fn test_format_multiple_args() {
-        assert_eq!(eval_str("'%s has %d items'.format(['cart', 5])"), "cart has 5 items");
+        assert_eq!(
+            eval_str("'%s has %d items'.format(['cart', 5])"),
+            "cart has 5 items"
+        );
     }
 
     #[test]
@@ -411,7 +420,9 @@ mod tests {
     fn test_format_too_few_args() {
         let mut ctx = Context::default();
         register(&mut ctx);
-        let result = Program::compile("'%s %s'.format(['only_one'])").unwrap().execute(&ctx);
+        let result = Program::compile("'%s %s'.format(['only_one'])")
+            .unwrap()
+            .execute(&ctx);
         assert!(result.is_err());
     }
 
@@ -485,8 +496,14 @@ mod tests {
     #[test]
     fn test_format_percent_around_substitution() {
         assert_eq!(eval_str("'%%%s%%'.format(['text'])"), "%text%");
-        assert_eq!(eval_str("'%%%s'.format(['percent on the left'])"), "%percent on the left");
-        assert_eq!(eval_str("'%s%%'.format(['percent on the right'])"), "percent on the right%");
+        assert_eq!(
+            eval_str("'%%%s'.format(['percent on the left'])"),
+            "%percent on the left"
+        );
+        assert_eq!(
+            eval_str("'%s%%'.format(['percent on the right'])"),
+            "percent on the right%"
+        );
     }
 
     #[test]
@@ -505,12 +522,18 @@ mod tests {
         // Bytes hex encoding with leading zeros preserved
         let mut ctx = Context::default();
         register(&mut ctx);
-        let result = Program::compile("'%x'.format([b'\\x00\\x00AB'])").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("'%x'.format([b'\\x00\\x00AB'])")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::String(Arc::new("00004142".into())));
     }
 
     #[test]
     fn test_format_x_uppercase_full() {
-        assert_eq!(eval_str("'%X'.format(['Hello world!'])"), "48656C6C6F20776F726C6421");
+        assert_eq!(
+            eval_str("'%X'.format(['Hello world!'])"),
+            "48656C6C6F20776F726C6421"
+        );
     }
 }

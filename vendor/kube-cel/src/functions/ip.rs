@@ -218,7 +218,10 @@ fn cidr_contains_ip(This(this): This<Value>, arg: Value) -> ResolveResult {
             kip.0
         }
         _ => {
-            return Err(cel::ExecutionError::function_error("containsIP", "expected IP or string argument"));
+            return Err(cel::ExecutionError::function_error(
+                "containsIP",
+                "expected IP or string argument",
+            ));
         }
     };
     Ok(Value::Bool(cidr.0.contains(&ip)))
@@ -303,12 +306,16 @@ fn is_ipv6(s: Arc<String>) -> ResolveResult {
 
 /// `isCIDRv4(<string>) -> bool`
 fn is_cidr_v4(s: Arc<String>) -> ResolveResult {
-    Ok(Value::Bool(parse_cidr_net(&s).is_ok_and(|net| net.addr().is_ipv4())))
+    Ok(Value::Bool(
+        parse_cidr_net(&s).is_ok_and(|net| net.addr().is_ipv4()),
+    ))
 }
 
 /// `isCIDRv6(<string>) -> bool`
 fn is_cidr_v6(s: Arc<String>) -> ResolveResult {
-    Ok(Value::Bool(parse_cidr_net(&s).is_ok_and(|net| net.addr().is_ipv6())))
+    Ok(Value::Bool(
+        parse_cidr_net(&s).is_ok_and(|net| net.addr().is_ipv6()),
+    ))
 }
 
 #[cfg(test)]
@@ -369,14 +376,26 @@ mod tests {
 
     #[test]
     fn test_cidr_contains_ip() {
-        assert_eq!(eval("cidr('192.168.0.0/24').containsIP('192.168.0.1')"), Value::Bool(true));
-        assert_eq!(eval("cidr('192.168.0.0/24').containsIP('10.0.0.1')"), Value::Bool(false));
+        assert_eq!(
+            eval("cidr('192.168.0.0/24').containsIP('192.168.0.1')"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("cidr('192.168.0.0/24').containsIP('10.0.0.1')"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn test_cidr_contains_cidr() {
-        assert_eq!(eval("cidr('192.168.0.0/16').containsCIDR('192.168.1.0/24')"), Value::Bool(true));
-        assert_eq!(eval("cidr('192.168.1.0/24').containsCIDR('192.168.0.0/16')"), Value::Bool(false));
+        assert_eq!(
+            eval("cidr('192.168.0.0/16').containsCIDR('192.168.1.0/24')"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("cidr('192.168.1.0/24').containsCIDR('192.168.0.0/16')"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
@@ -443,14 +462,23 @@ mod tests {
         assert_eq!(result, Value::Int(24));
 
         // containsIP after masking should work for addresses in the same /24
-        assert_eq!(eval("cidr('192.168.1.5/24').masked().containsIP('192.168.1.1')"), Value::Bool(true));
+        assert_eq!(
+            eval("cidr('192.168.1.5/24').masked().containsIP('192.168.1.1')"),
+            Value::Bool(true)
+        );
         // Address outside the /24 should not be contained
-        assert_eq!(eval("cidr('192.168.1.5/24').masked().containsIP('192.168.2.1')"), Value::Bool(false));
+        assert_eq!(
+            eval("cidr('192.168.1.5/24').masked().containsIP('192.168.2.1')"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn test_cidr_contains_itself() {
-        assert_eq!(eval("cidr('10.0.0.0/24').containsCIDR('10.0.0.0/24')"), Value::Bool(true));
+        assert_eq!(
+            eval("cidr('10.0.0.0/24').containsCIDR('10.0.0.0/24')"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -480,7 +508,10 @@ mod tests {
         let mut ctx = Context::with_env(std::sync::Arc::new(crate::env()));
         register(&mut ctx);
         crate::functions::dispatch::register(&mut ctx);
-        let result = Program::compile("ip('192.168.1.1').string()").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("ip('192.168.1.1').string()")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::String(Arc::new("192.168.1.1".into())));
     }
 
@@ -489,7 +520,10 @@ mod tests {
         let mut ctx = Context::with_env(std::sync::Arc::new(crate::env()));
         register(&mut ctx);
         crate::functions::dispatch::register(&mut ctx);
-        let result = Program::compile("ip('::1').string()").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("ip('::1').string()")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::String(Arc::new("::1".into())));
     }
 
@@ -498,7 +532,10 @@ mod tests {
         let mut ctx = Context::with_env(std::sync::Arc::new(crate::env()));
         register(&mut ctx);
         crate::functions::dispatch::register(&mut ctx);
-        let result = Program::compile("cidr('192.168.0.0/24').string()").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("cidr('192.168.0.0/24').string()")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::String(Arc::new("192.168.0.0/24".into())));
     }
 
@@ -522,8 +559,10 @@ mod tests {
         let mut ctx = Context::with_env(std::sync::Arc::new(crate::env()));
         register(&mut ctx);
         crate::functions::dispatch::register(&mut ctx);
-        let result =
-            Program::compile("cidr('fd00::/64').ip() == ip('fd00::')").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("cidr('fd00::/64').ip() == ip('fd00::')")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::Bool(true));
     }
 
@@ -618,7 +657,10 @@ mod tests {
 
     #[test]
     fn test_ip_broadcast_not_global_unicast() {
-        assert_eq!(eval("ip('255.255.255.255').isGlobalUnicast()"), Value::Bool(false));
+        assert_eq!(
+            eval("ip('255.255.255.255').isGlobalUnicast()"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
@@ -631,7 +673,10 @@ mod tests {
         let mut ctx = Context::with_env(std::sync::Arc::new(crate::env()));
         register(&mut ctx);
         crate::functions::dispatch::register(&mut ctx);
-        let result = Program::compile("cidr('fd00::/8').string()").unwrap().execute(&ctx).unwrap();
+        let result = Program::compile("cidr('fd00::/8').string()")
+            .unwrap()
+            .execute(&ctx)
+            .unwrap();
         assert_eq!(result, Value::String(Arc::new("fd00::/8".into())));
     }
 }

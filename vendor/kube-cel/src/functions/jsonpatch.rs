@@ -40,7 +40,10 @@ mod tests {
 
     #[test]
     fn test_escape_tilde_and_slash() {
-        assert_eq!(eval_str("jsonpatch.escapeKey('k8s.io/my~label')"), "k8s.io~1my~0label");
+        assert_eq!(
+            eval_str("jsonpatch.escapeKey('k8s.io/my~label')"),
+            "k8s.io~1my~0label"
+        );
     }
 
     #[test]

@@ -64,7 +64,10 @@ fn sum(This(this): This<Arc<Vec<Value>>>) -> ResolveResult {
 /// Called from dispatch module for list/variadic dispatch.
 pub(crate) fn list_min(This(this): This<Arc<Vec<Value>>>) -> ResolveResult {
     if this.is_empty() {
-        return Err(cel::ExecutionError::function_error("min", "cannot call min on empty list"));
+        return Err(cel::ExecutionError::function_error(
+            "min",
+            "cannot call min on empty list",
+        ));
     }
     let mut result = this[0].clone();
     for item in this.iter().skip(1) {
@@ -81,7 +84,10 @@ pub(crate) fn list_min(This(this): This<Arc<Vec<Value>>>) -> ResolveResult {
 /// Called from dispatch module for list/variadic dispatch.
 pub(crate) fn list_max(This(this): This<Arc<Vec<Value>>>) -> ResolveResult {
     if this.is_empty() {
-        return Err(cel::ExecutionError::function_error("max", "cannot call max on empty list"));
+        return Err(cel::ExecutionError::function_error(
+            "max",
+            "cannot call max on empty list",
+        ));
     }
     let mut result = this[0].clone();
     for item in this.iter().skip(1) {
@@ -96,8 +102,9 @@ pub(crate) fn list_max(This(this): This<Arc<Vec<Value>>>) -> ResolveResult {
 ///
 /// Returns the index of the first occurrence of the value, or -1 if not found.
 pub(crate) fn list_index_of(list: &[Value], args: &[Value]) -> ResolveResult {
-    let target =
-        args.first().ok_or_else(|| ExecutionError::function_error("indexOf", "expected argument"))?;
+    let target = args
+        .first()
+        .ok_or_else(|| ExecutionError::function_error("indexOf", "expected argument"))?;
     for (i, item) in list.iter().enumerate() {
         if val_eq(item, target) {
             return Ok(Value::Int(i as i64));
@@ -110,8 +117,9 @@ pub(crate) fn list_index_of(list: &[Value], args: &[Value]) -> ResolveResult {
 ///
 /// Returns the index of the last occurrence of the value, or -1 if not found.
 pub(crate) fn list_last_index_of(list: &[Value], args: &[Value]) -> ResolveResult {
-    let target =
-        args.first().ok_or_else(|| ExecutionError::function_error("lastIndexOf", "expected argument"))?;
+    let target = args
+        .first()
+        .ok_or_else(|| ExecutionError::function_error("lastIndexOf", "expected argument"))?;
     let mut result: i64 = -1;
     for (i, item) in list.iter().enumerate() {
         if val_eq(item, target) {
@@ -164,13 +172,19 @@ fn flatten(This(this): This<Arc<Vec<Value>>>, Arguments(args): Arguments) -> Res
     let depth = match args.first() {
         Some(Value::Int(d)) => {
             if *d < 0 {
-                return Err(ExecutionError::function_error("flatten", "depth must be non-negative"));
+                return Err(ExecutionError::function_error(
+                    "flatten",
+                    "depth must be non-negative",
+                ));
             }
             *d as usize
         }
         None => 1,
         _ => {
-            return Err(ExecutionError::function_error("flatten", "expected int argument for depth"));
+            return Err(ExecutionError::function_error(
+                "flatten",
+                "expected int argument for depth",
+            ));
         }
     };
     Ok(Value::List(Arc::new(flatten_recursive(&this, depth))))
@@ -197,7 +211,10 @@ fn flatten_recursive(items: &[Value], depth: usize) -> Vec<Value> {
 /// Returns a list of integers from 0 to n-1.
 fn lists_range(n: i64) -> ResolveResult {
     if n < 0 {
-        return Err(ExecutionError::function_error("lists.range", "range argument must be non-negative"));
+        return Err(ExecutionError::function_error(
+            "lists.range",
+            "range argument must be non-negative",
+        ));
     }
     let items: Vec<Value> = (0..n).map(Value::Int).collect();
     Ok(Value::List(Arc::new(items)))
@@ -302,7 +319,12 @@ mod tests {
     fn test_flatten() {
         assert_eq!(
             eval("[[1, 2], [3, 4]].flatten()"),
-            Value::List(Arc::new(vec![Value::Int(1), Value::Int(2), Value::Int(3), Value::Int(4),]))
+            Value::List(Arc::new(vec![
+                Value::Int(1),
+                Value::Int(2),
+                Value::Int(3),
+                Value::Int(4),
+            ]))
         );
     }
 
@@ -395,7 +417,12 @@ mod tests {
         // Non-list items are kept as-is
         assert_eq!(
             eval("[1, [2, 3], 4].flatten()"),
-            Value::List(Arc::new(vec![Value::Int(1), Value::Int(2), Value::Int(3), Value::Int(4),]))
+            Value::List(Arc::new(vec![
+                Value::Int(1),
+                Value::Int(2),
+                Value::Int(3),
+                Value::Int(4),
+            ]))
         );
     }
 
@@ -508,7 +535,10 @@ mod tests {
         // depth 0 = no flattening
         assert_eq!(
             eval("[[1, 2]].flatten(0)"),
-            Value::List(Arc::new(vec![Value::List(Arc::new(vec![Value::Int(1), Value::Int(2),]))]))
+            Value::List(Arc::new(vec![Value::List(Arc::new(vec![
+                Value::Int(1),
+                Value::Int(2),
+            ]))]))
         );
     }
 
@@ -557,12 +587,18 @@ mod tests {
 
     #[test]
     fn test_first_strings() {
-        assert_eq!(eval("['a', 'b', 'c'].first().value()"), Value::String(Arc::new("a".into())));
+        assert_eq!(
+            eval("['a', 'b', 'c'].first().value()"),
+            Value::String(Arc::new("a".into()))
+        );
     }
 
     #[test]
     fn test_last_strings() {
-        assert_eq!(eval("['a', 'b', 'c'].last().value()"), Value::String(Arc::new("c".into())));
+        assert_eq!(
+            eval("['a', 'b', 'c'].last().value()"),
+            Value::String(Arc::new("c".into()))
+        );
     }
 
     // --- Issue #5: cel-go equality parity (val_eq) ---

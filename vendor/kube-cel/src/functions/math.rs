@@ -68,20 +68,29 @@ fn math_trunc(v: f64) -> ResolveResult {
 
 /// `math.abs(T) -> T` where T is int, uint, or double.
 fn math_abs(Arguments(args): Arguments) -> ResolveResult {
-    let arg = args.first().ok_or_else(|| ExecutionError::function_error("math.abs", "missing argument"))?;
+    let arg = args
+        .first()
+        .ok_or_else(|| ExecutionError::function_error("math.abs", "missing argument"))?;
     match arg {
-        Value::Int(n) => Ok(Value::Int(
-            n.checked_abs().ok_or_else(|| ExecutionError::function_error("math.abs", "integer overflow"))?,
-        )),
+        Value::Int(n) => {
+            Ok(Value::Int(n.checked_abs().ok_or_else(|| {
+                ExecutionError::function_error("math.abs", "integer overflow")
+            })?))
+        }
         Value::UInt(n) => Ok(Value::UInt(*n)),
         Value::Float(f) => Ok(Value::Float(f.abs())),
-        _ => Err(ExecutionError::function_error("math.abs", "expected int, uint, or double")),
+        _ => Err(ExecutionError::function_error(
+            "math.abs",
+            "expected int, uint, or double",
+        )),
     }
 }
 
 /// `math.sign(T) -> T` where T is int, uint, or double.
 fn math_sign(Arguments(args): Arguments) -> ResolveResult {
-    let arg = args.first().ok_or_else(|| ExecutionError::function_error("math.sign", "missing argument"))?;
+    let arg = args
+        .first()
+        .ok_or_else(|| ExecutionError::function_error("math.sign", "missing argument"))?;
     match arg {
         Value::Int(n) => Ok(Value::Int(n.signum())),
         Value::UInt(n) => Ok(Value::UInt(if *n == 0 { 0 } else { 1 })),
@@ -94,7 +103,10 @@ fn math_sign(Arguments(args): Arguments) -> ResolveResult {
                 Ok(Value::Float(f.signum()))
             }
         }
-        _ => Err(ExecutionError::function_error("math.sign", "expected int, uint, or double")),
+        _ => Err(ExecutionError::function_error(
+            "math.sign",
+            "expected int, uint, or double",
+        )),
     }
 }
 
@@ -192,7 +204,10 @@ fn to_f64(v: &Value) -> Result<f64, ExecutionError> {
         Value::Int(n) => Ok(*n as f64),
         Value::UInt(n) => Ok(*n as f64),
         Value::Float(f) => Ok(*f),
-        _ => Err(ExecutionError::function_error("math.greatest/least", "expected numeric argument")),
+        _ => Err(ExecutionError::function_error(
+            "math.greatest/least",
+            "expected numeric argument",
+        )),
     }
 }
 
@@ -212,12 +227,18 @@ fn math_least(Arguments(args): Arguments) -> ResolveResult {
 
 fn math_extremum(args: &[Value], name: &str, target_ord: std::cmp::Ordering) -> ResolveResult {
     if args.is_empty() {
-        return Err(ExecutionError::function_error(name, "at least one argument required"));
+        return Err(ExecutionError::function_error(
+            name,
+            "at least one argument required",
+        ));
     }
     let effective: &[Value] = if args.len() == 1 {
         if let Value::List(list) = &args[0] {
             if list.is_empty() {
-                return Err(ExecutionError::function_error(name, "at least one argument required"));
+                return Err(ExecutionError::function_error(
+                    name,
+                    "at least one argument required",
+                ));
             }
             list.as_ref()
         } else {

@@ -83,7 +83,11 @@ pub(crate) fn register(ctx: &mut Context<'_, '_>) {
     crate::functions::add(ctx, "format.dns1035Label", format_dns1035_label);
     crate::functions::add(ctx, "format.dns1035LabelPrefix", format_dns1035_label_prefix);
     crate::functions::add(ctx, "format.dns1123LabelPrefix", format_dns1123_label_prefix);
-    crate::functions::add(ctx, "format.dns1123SubdomainPrefix", format_dns1123_subdomain_prefix);
+    crate::functions::add(
+        ctx,
+        "format.dns1123SubdomainPrefix",
+        format_dns1123_subdomain_prefix,
+    );
     crate::functions::add(ctx, "format.qualifiedName", format_qualified_name);
     crate::functions::add(ctx, "format.labelValue", format_label_value);
     crate::functions::add(ctx, "format.uri", format_uri);
@@ -167,7 +171,9 @@ pub(crate) fn format_validate(This(this): This<Value>, s: Arc<String>) -> Resolv
         Ok(Value::Opaque(Arc::new(OptionalValue::none())))
     } else {
         let list: Vec<Value> = errors.into_iter().map(|e| Value::String(Arc::new(e))).collect();
-        Ok(Value::Opaque(Arc::new(OptionalValue::of(Value::List(Arc::new(list))))))
+        Ok(Value::Opaque(Arc::new(OptionalValue::of(Value::List(Arc::new(
+            list,
+        ))))))
     }
 }
 
@@ -214,7 +220,8 @@ fn validate_dns1123_label(s: &str) -> Vec<String> {
 }
 
 fn is_dns1123_label_char_set(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    s.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 // -- DNS 1035 Label --
@@ -241,7 +248,8 @@ fn validate_dns1035_label(s: &str) -> Vec<String> {
 }
 
 fn is_dns1035_char_set(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    s.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 // -- DNS 1035 Label Prefix --
@@ -389,7 +397,8 @@ fn validate_qualified_name_local(s: &str) -> Vec<String> {
 }
 
 fn is_qualified_name_char_set(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 // -- Label Value --
@@ -416,7 +425,8 @@ fn validate_label_value(s: &str) -> Vec<String> {
 }
 
 fn is_label_value_char_set(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 // -- URI --
@@ -437,7 +447,9 @@ fn validate_uri(s: &str) -> Vec<String> {
             let scheme = &s[..pos];
             if scheme.is_empty()
                 || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+                || !scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
             {
                 errors.push("invalid scheme".to_string());
             }
@@ -482,8 +494,9 @@ fn validate_byte(s: &str) -> Vec<String> {
     // Strip padding
     let stripped = s.trim_end_matches('=');
     // Check all chars are base64 (standard or URL-safe)
-    let valid =
-        stripped.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '-' || c == '_');
+    let valid = stripped
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '-' || c == '_');
     if !valid {
         errors.push("must be a valid base64 encoded string".to_string());
         return errors;
@@ -998,21 +1011,36 @@ mod tests {
     #[test]
     fn test_validate_returns_optional() {
         // valid → optional.none()
-        assert_eq!(eval("format.dns1123Label().validate('valid-name').hasValue()"), Value::Bool(false));
+        assert_eq!(
+            eval("format.dns1123Label().validate('valid-name').hasValue()"),
+            Value::Bool(false)
+        );
         // invalid → optional.of([...])
-        assert_eq!(eval("format.dns1123Label().validate('').hasValue()"), Value::Bool(true));
+        assert_eq!(
+            eval("format.dns1123Label().validate('').hasValue()"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn test_validate_has_value_pattern() {
         // K8s pattern: !format.dns1123Label().validate(name).hasValue()
-        assert_eq!(eval("!format.dns1123Label().validate('valid').hasValue()"), Value::Bool(true));
-        assert_eq!(eval("!format.dns1123Label().validate('').hasValue()"), Value::Bool(false));
+        assert_eq!(
+            eval("!format.dns1123Label().validate('valid').hasValue()"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("!format.dns1123Label().validate('').hasValue()"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn test_validate_error_list_accessible() {
         // Can extract error list via value()
-        assert_eq!(eval("format.dns1123Label().validate('').value().size() > 0"), Value::Bool(true));
+        assert_eq!(
+            eval("format.dns1123Label().validate('').value().size() > 0"),
+            Value::Bool(true)
+        );
     }
 }

@@ -128,7 +128,10 @@ impl KubeQuantity {
                 ExecutionError::function_error("asInteger", "quantity too large for integer")
             })?;
             if self.mantissa % divisor != 0 {
-                return Err(ExecutionError::function_error("asInteger", "quantity is not an integer"));
+                return Err(ExecutionError::function_error(
+                    "asInteger",
+                    "quantity is not an integer",
+                ));
             }
             let val = self.mantissa / divisor;
             i64::try_from(val)
@@ -158,13 +161,20 @@ impl KubeQuantity {
 /// Scale a mantissa from `from_scale` down to `to_scale` (to_scale <= from_scale).
 fn scale_mantissa(mantissa: i128, from_scale: i32, to_scale: i32) -> i128 {
     let diff = from_scale - to_scale;
-    if diff <= 0 { mantissa } else { mantissa * 10i128.pow(diff as u32) }
+    if diff <= 0 {
+        mantissa
+    } else {
+        mantissa * 10i128.pow(diff as u32)
+    }
 }
 
 /// Normalize a pair of quantities to the same scale, returning their mantissas.
 fn normalize_pair(a: &KubeQuantity, b: &KubeQuantity) -> (i128, i128) {
     let min_scale = a.scale.min(b.scale);
-    (scale_mantissa(a.mantissa, a.scale, min_scale), scale_mantissa(b.mantissa, b.scale, min_scale))
+    (
+        scale_mantissa(a.mantissa, a.scale, min_scale),
+        scale_mantissa(b.mantissa, b.scale, min_scale),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -179,8 +189,9 @@ fn parse_quantity(s: &str) -> Result<KubeQuantity, String> {
     }
 
     // Find where the number ends and the suffix begins.
-    let num_end =
-        s.find(|c: char| !c.is_ascii_digit() && c != '.' && c != '-' && c != '+').unwrap_or(s.len());
+    let num_end = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.' && c != '-' && c != '+')
+        .unwrap_or(s.len());
 
     // Special case: suffix starts with 'e' or 'E' for decimal exponent.
     // But only if followed by digits (not "Ei" for exbi).
@@ -189,7 +200,9 @@ fn parse_quantity(s: &str) -> Result<KubeQuantity, String> {
         if (rest.starts_with('e') || rest.starts_with('E'))
             && !rest.starts_with("Ei")
             && rest.len() > 1
-            && rest[1..].chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-')
+            && rest[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '+' || c == '-')
         {
             // Decimal exponent: treat whole string as number
             (s, "")
@@ -212,7 +225,9 @@ fn parse_quantity(s: &str) -> Result<KubeQuantity, String> {
 
     if let Some(bin_mult) = binary_multiplier {
         // Binary SI: multiply mantissa by binary multiplier.
-        let m = mantissa.checked_mul(bin_mult).ok_or_else(|| format!("quantity overflow: '{s}'"))?;
+        let m = mantissa
+            .checked_mul(bin_mult)
+            .ok_or_else(|| format!("quantity overflow: '{s}'"))?;
         Ok(KubeQuantity::new(m, decimal_shift))
     } else {
         // Decimal SI or exponent: combine scales.
@@ -231,7 +246,9 @@ fn parse_number(s: &str) -> Result<(i128, i32), String> {
         let base_str = &s[..e_pos];
         let exp_str = &s[e_pos + 1..];
         let (base_mantissa, base_shift) = parse_decimal(base_str)?;
-        let exp: i32 = exp_str.parse().map_err(|_| format!("invalid exponent in '{s}'"))?;
+        let exp: i32 = exp_str
+            .parse()
+            .map_err(|_| format!("invalid exponent in '{s}'"))?;
         return Ok((base_mantissa, base_shift + exp));
     }
 
@@ -302,7 +319,10 @@ fn extract_quantity(val: &Value) -> Result<&KubeQuantity, ExecutionError> {
         Value::Opaque(o) => o
             .downcast_ref::<KubeQuantity>()
             .ok_or_else(|| ExecutionError::function_error("quantity", "expected Quantity type")),
-        _ => Err(ExecutionError::function_error("quantity", "expected Quantity type")),
+        _ => Err(ExecutionError::function_error(
+            "quantity",
+            "expected Quantity type",
+        )),
     }
 }
 
@@ -492,13 +512,22 @@ mod tests {
 
     #[test]
     fn test_is_greater_than() {
-        assert_eq!(eval("quantity('1Gi').isGreaterThan(quantity('500Mi'))"), Value::Bool(true));
-        assert_eq!(eval("quantity('500Mi').isGreaterThan(quantity('1Gi'))"), Value::Bool(false));
+        assert_eq!(
+            eval("quantity('1Gi').isGreaterThan(quantity('500Mi'))"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("quantity('500Mi').isGreaterThan(quantity('1Gi'))"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn test_is_less_than() {
-        assert_eq!(eval("quantity('500m').isLessThan(quantity('1'))"), Value::Bool(true));
+        assert_eq!(
+            eval("quantity('500m').isLessThan(quantity('1'))"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -511,7 +540,10 @@ mod tests {
     #[test]
     fn test_compare_cross_suffix() {
         // 1Gi vs 1G: 1073741824 vs 1000000000
-        assert_eq!(eval("quantity('1Gi').isGreaterThan(quantity('1G'))"), Value::Bool(true));
+        assert_eq!(
+            eval("quantity('1Gi').isGreaterThan(quantity('1G'))"),
+            Value::Bool(true)
+        );
     }
 
     // -- Arithmetic --
@@ -519,7 +551,10 @@ mod tests {
     #[test]
     fn test_add_quantities() {
         // 1Gi + 512Mi = 1073741824 + 536870912 = 1610612736
-        assert_eq!(eval("quantity('1Gi').add(quantity('512Mi')).asInteger()"), Value::Int(1_610_612_736));
+        assert_eq!(
+            eval("quantity('1Gi').add(quantity('512Mi')).asInteger()"),
+            Value::Int(1_610_612_736)
+        );
     }
 
     #[test]
@@ -529,7 +564,10 @@ mod tests {
 
     #[test]
     fn test_sub_quantities() {
-        assert_eq!(eval("quantity('1k').sub(quantity('200')).asInteger()"), Value::Int(800));
+        assert_eq!(
+            eval("quantity('1k').sub(quantity('200')).asInteger()"),
+            Value::Int(800)
+        );
     }
 
     #[test]
@@ -585,8 +623,14 @@ mod tests {
 
     #[test]
     fn test_sub_negative_result() {
-        assert_eq!(eval("quantity('100').sub(quantity('200')).sign()"), Value::Int(-1));
-        assert_eq!(eval("quantity('100').sub(quantity('200')).asInteger()"), Value::Int(-100));
+        assert_eq!(
+            eval("quantity('100').sub(quantity('200')).sign()"),
+            Value::Int(-1)
+        );
+        assert_eq!(
+            eval("quantity('100').sub(quantity('200')).asInteger()"),
+            Value::Int(-100)
+        );
     }
 
     #[test]
@@ -594,8 +638,14 @@ mod tests {
         // Decimal SI: u, T, P, E
         assert_eq!(eval("quantity('1u').asApproximateFloat()"), Value::Float(1e-6));
         assert_eq!(eval("quantity('1T').asInteger()"), Value::Int(1_000_000_000_000));
-        assert_eq!(eval("quantity('1P').asInteger()"), Value::Int(1_000_000_000_000_000));
-        assert_eq!(eval("quantity('1E').asInteger()"), Value::Int(1_000_000_000_000_000_000));
+        assert_eq!(
+            eval("quantity('1P').asInteger()"),
+            Value::Int(1_000_000_000_000_000)
+        );
+        assert_eq!(
+            eval("quantity('1E').asInteger()"),
+            Value::Int(1_000_000_000_000_000_000)
+        );
     }
 
     #[test]
@@ -607,8 +657,14 @@ mod tests {
 
     #[test]
     fn test_equal_comparison() {
-        assert_eq!(eval("quantity('1k').isGreaterThan(quantity('1000'))"), Value::Bool(false));
-        assert_eq!(eval("quantity('1k').isLessThan(quantity('1000'))"), Value::Bool(false));
+        assert_eq!(
+            eval("quantity('1k').isGreaterThan(quantity('1000'))"),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            eval("quantity('1k').isLessThan(quantity('1000'))"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
@@ -623,7 +679,10 @@ mod tests {
     #[test]
     fn test_as_integer_integer_via_scale() {
         // 500m + 500m = 1000m = 1 (integer)
-        assert_eq!(eval("quantity('500m').add(quantity('500m')).asInteger()"), Value::Int(1));
+        assert_eq!(
+            eval("quantity('500m').add(quantity('500m')).asInteger()"),
+            Value::Int(1)
+        );
     }
 
     // --- cel-go parity tests ---
@@ -631,7 +690,10 @@ mod tests {
     #[test]
     fn test_cross_suffix_equality() {
         // 200M == 0.2G
-        assert_eq!(eval("quantity('200M').compareTo(quantity('0.2G'))"), Value::Int(0));
+        assert_eq!(
+            eval("quantity('200M').compareTo(quantity('0.2G'))"),
+            Value::Int(0)
+        );
         // 2000k == 2M
         assert_eq!(eval("quantity('2000k').compareTo(quantity('2M'))"), Value::Int(0));
     }
@@ -639,7 +701,10 @@ mod tests {
     #[test]
     fn test_chained_arithmetic() {
         // 50k + 20 - 100k = -49980
-        assert_eq!(eval("quantity('50k').add(20).sub(quantity('100k')).asInteger()"), Value::Int(-49980));
+        assert_eq!(
+            eval("quantity('50k').add(20).sub(quantity('100k')).asInteger()"),
+            Value::Int(-49980)
+        );
     }
 
     #[test]
@@ -653,7 +718,10 @@ mod tests {
 
     #[test]
     fn test_millicores_float() {
-        assert_eq!(eval("quantity('50703m').asApproximateFloat()"), Value::Float(50.703));
+        assert_eq!(
+            eval("quantity('50703m').asApproximateFloat()"),
+            Value::Float(50.703)
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ fn find_all(This(this): This<Arc<String>>, Arguments(args): Arguments) -> Resolv
     let pattern = match args.first() {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("findAll", "expected string pattern"));
+            return Err(ExecutionError::function_error(
+                "findAll",
+                "expected string pattern",
+            ));
         }
     };
 
@@ -44,10 +47,15 @@ fn find_all(This(this): This<Arc<String>>, Arguments(args): Arguments) -> Resolv
     };
 
     let matches: Vec<Value> = match limit {
-        Some(n) => {
-            re.find_iter(&this).take(n).map(|m| Value::String(Arc::new(m.as_str().to_string()))).collect()
-        }
-        None => re.find_iter(&this).map(|m| Value::String(Arc::new(m.as_str().to_string()))).collect(),
+        Some(n) => re
+            .find_iter(&this)
+            .take(n)
+            .map(|m| Value::String(Arc::new(m.as_str().to_string())))
+            .collect(),
+        None => re
+            .find_iter(&this)
+            .map(|m| Value::String(Arc::new(m.as_str().to_string())))
+            .collect(),
     };
 
     Ok(Value::List(Arc::new(matches)))
@@ -66,8 +74,14 @@ mod tests {
 
     #[test]
     fn test_find() {
-        assert_eq!(eval("'hello world'.find('[a-z]+')"), Value::String(Arc::new("hello".into())));
-        assert_eq!(eval("'12345'.find('[a-z]+')"), Value::String(Arc::new(String::new())));
+        assert_eq!(
+            eval("'hello world'.find('[a-z]+')"),
+            Value::String(Arc::new("hello".into()))
+        );
+        assert_eq!(
+            eval("'12345'.find('[a-z]+')"),
+            Value::String(Arc::new(String::new()))
+        );
     }
 
     #[test]
@@ -117,14 +131,20 @@ mod tests {
 
     #[test]
     fn test_find_all_limit_zero() {
-        assert_eq!(eval("'hello'.findAll('[a-z]+', 0)"), Value::List(Arc::new(vec![])));
+        assert_eq!(
+            eval("'hello'.findAll('[a-z]+', 0)"),
+            Value::List(Arc::new(vec![]))
+        );
     }
 
     // --- cel-go parity tests ---
 
     #[test]
     fn test_find_full_match() {
-        assert_eq!(eval("'hello'.find('hello')"), Value::String(Arc::new("hello".into())));
+        assert_eq!(
+            eval("'hello'.find('hello')"),
+            Value::String(Arc::new("hello".into()))
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ fn normalize(s: &str) -> String {
     let dots: Vec<&str> = version_part.split('.').collect();
     let strip_zeros = |s: &str| -> String {
         let stripped = s.trim_start_matches('0');
-        if stripped.is_empty() { "0".into() } else { stripped.into() }
+        if stripped.is_empty() {
+            "0".into()
+        } else {
+            stripped.into()
+        }
     };
     // Each version component must be numeric
     for comp in &dots {
@@ -54,7 +58,12 @@ fn normalize(s: &str) -> String {
     let normalized = match dots.len() {
         1 => format!("{}.0.0", strip_zeros(dots[0])),
         2 => format!("{}.{}.0", strip_zeros(dots[0]), strip_zeros(dots[1])),
-        _ => format!("{}.{}.{}", strip_zeros(dots[0]), strip_zeros(dots[1]), strip_zeros(dots[2])),
+        _ => format!(
+            "{}.{}.{}",
+            strip_zeros(dots[0]),
+            strip_zeros(dots[1]),
+            strip_zeros(dots[2])
+        ),
     };
 
     match pre_part {
@@ -72,7 +81,11 @@ fn is_lenient(args: &[Value]) -> bool {
 
 /// Parse a semver string, using strict or lenient mode.
 fn do_parse(s: &str, lenient: bool) -> Result<semver::Version, semver::Error> {
-    if lenient { semver::Version::parse(&normalize(s)) } else { semver::Version::parse(s) }
+    if lenient {
+        semver::Version::parse(&normalize(s))
+    } else {
+        semver::Version::parse(s)
+    }
 }
 
 /// `semver(<string>) -> Semver`
@@ -201,13 +214,22 @@ mod tests {
 
     #[test]
     fn test_is_greater_than() {
-        assert_eq!(eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"), Value::Bool(true));
-        assert_eq!(eval("semver('1.0.0').isGreaterThan(semver('2.0.0'))"), Value::Bool(false));
+        assert_eq!(
+            eval("semver('2.0.0').isGreaterThan(semver('1.0.0'))"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("semver('1.0.0').isGreaterThan(semver('2.0.0'))"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn test_is_less_than() {
-        assert_eq!(eval("semver('1.0.0').isLessThan(semver('2.0.0'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.0.0').isLessThan(semver('2.0.0'))"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -220,15 +242,24 @@ mod tests {
     #[test]
     fn test_prerelease_ordering() {
         // Pre-release < release
-        assert_eq!(eval("semver('1.0.0-alpha').isLessThan(semver('1.0.0'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.0.0-alpha').isLessThan(semver('1.0.0'))"),
+            Value::Bool(true)
+        );
         // alpha < beta
-        assert_eq!(eval("semver('1.0.0-alpha').isLessThan(semver('1.0.0-beta'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.0.0-alpha').isLessThan(semver('1.0.0-beta'))"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn test_prerelease_numeric_ordering() {
         // Numeric pre-release identifiers compared numerically
-        assert_eq!(eval("semver('1.0.0-beta.2').isLessThan(semver('1.0.0-beta.11'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.0.0-beta.2').isLessThan(semver('1.0.0-beta.11'))"),
+            Value::Bool(true)
+        );
     }
 
     // --- Error & edge case tests ---
@@ -252,8 +283,14 @@ mod tests {
 
     #[test]
     fn test_equal_comparison() {
-        assert_eq!(eval("semver('1.0.0').isGreaterThan(semver('1.0.0'))"), Value::Bool(false));
-        assert_eq!(eval("semver('1.0.0').isLessThan(semver('1.0.0'))"), Value::Bool(false));
+        assert_eq!(
+            eval("semver('1.0.0').isGreaterThan(semver('1.0.0'))"),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            eval("semver('1.0.0').isLessThan(semver('1.0.0'))"),
+            Value::Bool(false)
+        );
     }
 
     #[test]
@@ -275,13 +312,22 @@ mod tests {
 
     #[test]
     fn test_semver_minor_comparison() {
-        assert_eq!(eval("semver('1.1.0').isGreaterThan(semver('1.0.0'))"), Value::Bool(true));
-        assert_eq!(eval("semver('1.0.0').isLessThan(semver('1.1.0'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.1.0').isGreaterThan(semver('1.0.0'))"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval("semver('1.0.0').isLessThan(semver('1.1.0'))"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn test_semver_patch_comparison() {
-        assert_eq!(eval("semver('1.0.1').isGreaterThan(semver('1.0.0'))"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('1.0.1').isGreaterThan(semver('1.0.0'))"),
+            Value::Bool(true)
+        );
     }
 
     // --- Lenient mode (2-arg) tests ---
@@ -323,7 +369,10 @@ mod tests {
 
     #[test]
     fn test_semver_lenient_equality() {
-        assert_eq!(eval("semver('v01.01', true) == semver('1.1.0')"), Value::Bool(true));
+        assert_eq!(
+            eval("semver('v01.01', true) == semver('1.1.0')"),
+            Value::Bool(true)
+        );
     }
 
     #[test]

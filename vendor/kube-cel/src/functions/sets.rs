@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn test_contains_strings() {
-        assert_eq!(eval("sets.contains(['a', 'b', 'c'], ['a', 'c'])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.contains(['a', 'b', 'c'], ['a', 'c'])"),
+            Value::Bool(true)
+        );
         assert_eq!(eval("sets.contains(['a', 'b'], ['d'])"), Value::Bool(false));
     }
 
@@ -159,7 +162,10 @@ mod tests {
     #[test]
     fn test_equivalent_numeric_coercion_full() {
         // cel-go sets_test.go: [1, 2, 3] vs [3u, 2.0, 1]
-        assert_eq!(eval("sets.equivalent([1, 2, 3], [3u, 2.0, 1])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.equivalent([1, 2, 3], [3u, 2.0, 1])"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -167,7 +173,10 @@ mod tests {
         // cel-go sets_test.go
         assert_eq!(eval("sets.contains([1, 2], [2u, 2.0])"), Value::Bool(true));
         assert_eq!(eval("sets.contains([1, 2u], [2, 2.0])"), Value::Bool(true));
-        assert_eq!(eval("sets.contains([1, 2.0, 3u], [1.0, 2u, 3])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.contains([1, 2.0, 3u], [1.0, 2u, 3])"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -189,19 +198,28 @@ mod tests {
     #[test]
     fn test_equivalent_nested_list_with_numeric_coercion() {
         // cel-go sets_test.go: [[1.0], [2, 3]] vs [[1], [2, 3.0]]
-        assert_eq!(eval("sets.equivalent([[1.0], [2, 3]], [[1], [2, 3.0]])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.equivalent([[1.0], [2, 3]], [[1], [2, 3.0]])"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn test_contains_nested_list() {
         // cel-go sets_test.go: [[1], [2, 3]] contains [[2, 3.0]]
-        assert_eq!(eval("sets.contains([[1], [2, 3]], [[2, 3.0]])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.contains([[1], [2, 3]], [[2, 3.0]])"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn test_intersects_nested_list() {
         // cel-go sets_test.go: [[1], [2, 3]] intersects [[1, 2], [2, 3.0]]
-        assert_eq!(eval("sets.intersects([[1], [2, 3]], [[1, 2], [2, 3.0]])"), Value::Bool(true));
+        assert_eq!(
+            eval("sets.intersects([[1], [2, 3]], [[1, 2], [2, 3.0]])"),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -209,6 +227,9 @@ mod tests {
         // clux's literal example: sets ARE different ({'a',['b']} vs {'b',['a']}).
         // cel-go also returns false here. Kept as a "right answer for the right
         // reason" regression after the val_eq fix.
-        assert_eq!(eval("sets.equivalent(['a', ['b']], ['b', ['a']])"), Value::Bool(false));
+        assert_eq!(
+            eval("sets.equivalent(['a', ['b']], ['b', ['a']])"),
+            Value::Bool(false)
+        );
     }
 }

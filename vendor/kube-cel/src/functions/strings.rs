@@ -49,7 +49,10 @@ pub(crate) fn string_index_of(This(this): This<Arc<String>>, Arguments(args): Ar
     let search = match args.first() {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("indexOf", "expected string argument"));
+            return Err(ExecutionError::function_error(
+                "indexOf",
+                "expected string argument",
+            ));
         }
     };
     let offset: usize = match args.get(1) {
@@ -81,7 +84,10 @@ pub(crate) fn string_last_index_of(
     let search = match args.first() {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("lastIndexOf", "expected string argument"));
+            return Err(ExecutionError::function_error(
+                "lastIndexOf",
+                "expected string argument",
+            ));
         }
     };
 
@@ -135,13 +141,19 @@ fn string_replace(This(this): This<Arc<String>>, Arguments(args): Arguments) -> 
     let from = match args.first() {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("replace", "expected string argument"));
+            return Err(ExecutionError::function_error(
+                "replace",
+                "expected string argument",
+            ));
         }
     };
     let to = match args.get(1) {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("replace", "expected string argument"));
+            return Err(ExecutionError::function_error(
+                "replace",
+                "expected string argument",
+            ));
         }
     };
 
@@ -158,20 +170,27 @@ fn string_split(This(this): This<Arc<String>>, Arguments(args): Arguments) -> Re
     let separator = match args.first() {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(ExecutionError::function_error("split", "expected string argument"));
+            return Err(ExecutionError::function_error(
+                "split",
+                "expected string argument",
+            ));
         }
     };
 
     let parts: Vec<Value> = match args.get(1) {
         Some(Value::Int(n)) if *n == 0 => vec![],
-        Some(Value::Int(n)) if *n < 0 => {
-            this.split(separator.as_str()).map(|s| Value::String(Arc::new(s.to_string()))).collect()
-        }
+        Some(Value::Int(n)) if *n < 0 => this
+            .split(separator.as_str())
+            .map(|s| Value::String(Arc::new(s.to_string())))
+            .collect(),
         Some(Value::Int(n)) => this
             .splitn(*n as usize, separator.as_str())
             .map(|s| Value::String(Arc::new(s.to_string())))
             .collect(),
-        _ => this.split(separator.as_str()).map(|s| Value::String(Arc::new(s.to_string()))).collect(),
+        _ => this
+            .split(separator.as_str())
+            .map(|s| Value::String(Arc::new(s.to_string())))
+            .collect(),
     };
     Ok(Value::List(Arc::new(parts)))
 }
@@ -182,7 +201,10 @@ fn substring(This(this): This<Arc<String>>, Arguments(args): Arguments) -> Resol
     let start = match args.first() {
         Some(Value::Int(n)) => *n,
         _ => {
-            return Err(ExecutionError::function_error("substring", "expected int argument"));
+            return Err(ExecutionError::function_error(
+                "substring",
+                "expected int argument",
+            ));
         }
     };
 
@@ -301,13 +323,22 @@ mod tests {
 
     #[test]
     fn test_lower_upper_ascii() {
-        assert_eq!(eval("'Hello World'.lowerAscii()"), Value::String(Arc::new("hello world".into())));
-        assert_eq!(eval("'Hello World'.upperAscii()"), Value::String(Arc::new("HELLO WORLD".into())));
+        assert_eq!(
+            eval("'Hello World'.lowerAscii()"),
+            Value::String(Arc::new("hello world".into()))
+        );
+        assert_eq!(
+            eval("'Hello World'.upperAscii()"),
+            Value::String(Arc::new("HELLO WORLD".into()))
+        );
     }
 
     #[test]
     fn test_trim() {
-        assert_eq!(eval("'  hello  '.trim()"), Value::String(Arc::new("hello".into())));
+        assert_eq!(
+            eval("'  hello  '.trim()"),
+            Value::String(Arc::new("hello".into()))
+        );
     }
 
     #[test]
@@ -324,7 +355,10 @@ mod tests {
 
     #[test]
     fn test_join() {
-        assert_eq!(eval("['a', 'b', 'c'].join('-')"), Value::String(Arc::new("a-b-c".into())));
+        assert_eq!(
+            eval("['a', 'b', 'c'].join('-')"),
+            Value::String(Arc::new("a-b-c".into()))
+        );
     }
 
     #[test]
@@ -337,12 +371,18 @@ mod tests {
 
     #[test]
     fn test_substring() {
-        assert_eq!(eval("'hello'.substring(1)"), Value::String(Arc::new("ello".into())));
+        assert_eq!(
+            eval("'hello'.substring(1)"),
+            Value::String(Arc::new("ello".into()))
+        );
     }
 
     #[test]
     fn test_strings_quote() {
-        assert_eq!(eval("strings.quote('hello')"), Value::String(Arc::new("\"hello\"".into())));
+        assert_eq!(
+            eval("strings.quote('hello')"),
+            Value::String(Arc::new("\"hello\"".into()))
+        );
     }
 
     // --- Error & edge case tests ---
@@ -393,7 +433,10 @@ mod tests {
 
     #[test]
     fn test_substring_two_args() {
-        assert_eq!(eval("'hello'.substring(1, 3)"), Value::String(Arc::new("el".into())));
+        assert_eq!(
+            eval("'hello'.substring(1, 3)"),
+            Value::String(Arc::new("el".into()))
+        );
     }
 
     #[test]
@@ -406,9 +449,15 @@ mod tests {
 
     #[test]
     fn test_replace_with_count() {
-        assert_eq!(eval("'aaa'.replace('a', 'b', 2)"), Value::String(Arc::new("bba".into())));
+        assert_eq!(
+            eval("'aaa'.replace('a', 'b', 2)"),
+            Value::String(Arc::new("bba".into()))
+        );
         // count 0 replaces nothing
-        assert_eq!(eval("'aaa'.replace('a', 'b', 0)"), Value::String(Arc::new("aaa".into())));
+        assert_eq!(
+            eval("'aaa'.replace('a', 'b', 0)"),
+            Value::String(Arc::new("aaa".into()))
+        );
     }
 
     #[test]
@@ -424,7 +473,10 @@ mod tests {
 
     #[test]
     fn test_join_no_separator() {
-        assert_eq!(eval("['a', 'b', 'c'].join()"), Value::String(Arc::new("abc".into())));
+        assert_eq!(
+            eval("['a', 'b', 'c'].join()"),
+            Value::String(Arc::new("abc".into()))
+        );
     }
 
     #[test]
@@ -436,8 +488,14 @@ mod tests {
 
     #[test]
     fn test_strings_quote_escapes() {
-        assert_eq!(eval("strings.quote('a\\nb')"), Value::String(Arc::new("\"a\\nb\"".into())));
-        assert_eq!(eval("strings.quote('a\\tb')"), Value::String(Arc::new("\"a\\tb\"".into())));
+        assert_eq!(
+            eval("strings.quote('a\\nb')"),
+            Value::String(Arc::new("\"a\\nb\"".into()))
+        );
+        assert_eq!(
+            eval("strings.quote('a\\tb')"),
+            Value::String(Arc::new("\"a\\tb\"".into()))
+        );
     }
 
     // --- cel-go parity tests ---
@@ -521,24 +579,36 @@ mod tests {
 
     #[test]
     fn test_substring_unicode() {
-        assert_eq!(eval("'ta©o©αT'.substring(2, 6)"), Value::String(Arc::new("©o©α".into())));
+        assert_eq!(
+            eval("'ta©o©αT'.substring(2, 6)"),
+            Value::String(Arc::new("©o©α".into()))
+        );
     }
 
     #[test]
     fn test_substring_at_end() {
-        assert_eq!(eval("'ta©o©αT'.substring(7, 7)"), Value::String(Arc::new("".into())));
+        assert_eq!(
+            eval("'ta©o©αT'.substring(7, 7)"),
+            Value::String(Arc::new("".into()))
+        );
     }
 
     #[test]
     fn test_lower_ascii_non_ascii_preserved() {
         // Non-ASCII characters should not be lowercased
-        assert_eq!(eval("'TacoCÆt'.lowerAscii()"), Value::String(Arc::new("tacocÆt".into())));
+        assert_eq!(
+            eval("'TacoCÆt'.lowerAscii()"),
+            Value::String(Arc::new("tacocÆt".into()))
+        );
     }
 
     #[test]
     fn test_upper_ascii_non_ascii_preserved() {
         // Non-ASCII characters should not be uppercased
-        assert_eq!(eval("'tacoCαt'.upperAscii()"), Value::String(Arc::new("TACOCαT".into())));
+        assert_eq!(
+            eval("'tacoCαt'.upperAscii()"),
+            Value::String(Arc::new("TACOCαT".into()))
+        );
     }
 
     #[test]
@@ -567,6 +637,9 @@ mod tests {
     #[test]
     fn test_strings_quote_embedded_quote() {
         let result = strings_quote(Arc::new("mid string \" quote".into())).unwrap();
-        assert_eq!(result, Value::String(Arc::new("\"mid string \\\" quote\"".into())));
+        assert_eq!(
+            result,
+            Value::String(Arc::new("\"mid string \\\" quote\"".into()))
+        );
     }
 }

@@ -113,7 +113,10 @@ fn get_hostname(This(this): This<Value>) -> ResolveResult {
     let url = extract_url(&this)?;
     let hostname = url.0.host_str().unwrap_or("");
     // Strip IPv6 brackets if present
-    let hostname = hostname.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(hostname);
+    let hostname = hostname
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(hostname);
     Ok(Value::String(Arc::new(hostname.to_string())))
 }
 
@@ -141,9 +144,14 @@ fn get_query(This(this): This<Value>) -> ResolveResult {
     let url = extract_url(&this)?;
     let mut raw: HashMap<String, Vec<Value>> = HashMap::new();
     for (key, value) in url.0.query_pairs() {
-        raw.entry(key.into_owned()).or_default().push(Value::String(Arc::new(value.into_owned())));
+        raw.entry(key.into_owned())
+            .or_default()
+            .push(Value::String(Arc::new(value.into_owned())));
     }
-    let map = raw.into_iter().map(|(k, v)| (Key::String(Arc::new(k)), Value::List(Arc::new(v)))).collect();
+    let map = raw
+        .into_iter()
+        .map(|(k, v)| (Key::String(Arc::new(k)), Value::List(Arc::new(v))))
+        .collect();
     Ok(Value::Map(Map { map: Arc::new(map) }))
 }
 
@@ -167,7 +175,10 @@ mod tests {
 
     #[test]
     fn test_get_scheme() {
-        assert_eq!(eval("url('https://example.com').getScheme()"), Value::String(Arc::new("https".into())));
+        assert_eq!(
+            eval("url('https://example.com').getScheme()"),
+            Value::String(Arc::new("https".into()))
+        );
     }
 
     #[test]
@@ -188,8 +199,14 @@ mod tests {
 
     #[test]
     fn test_get_port() {
-        assert_eq!(eval("url('https://example.com:8080').getPort()"), Value::String(Arc::new("8080".into())));
-        assert_eq!(eval("url('https://example.com').getPort()"), Value::String(Arc::new(String::new())));
+        assert_eq!(
+            eval("url('https://example.com:8080').getPort()"),
+            Value::String(Arc::new("8080".into()))
+        );
+        assert_eq!(
+            eval("url('https://example.com').getPort()"),
+            Value::String(Arc::new(String::new()))
+        );
     }
 
     #[test]
@@ -216,7 +233,10 @@ mod tests {
     #[test]
     fn test_absolute_path_scheme() {
         // Absolute paths should have empty scheme
-        assert_eq!(eval("url('/some/path').getScheme()"), Value::String(Arc::new(String::new())));
+        assert_eq!(
+            eval("url('/some/path').getScheme()"),
+            Value::String(Arc::new(String::new()))
+        );
     }
 
     #[test]
@@ -229,7 +249,10 @@ mod tests {
 
     #[test]
     fn test_get_port_no_port() {
-        assert_eq!(eval("url('https://example.com').getPort()"), Value::String(Arc::new(String::new())));
+        assert_eq!(
+            eval("url('https://example.com').getPort()"),
+            Value::String(Arc::new(String::new()))
+        );
     }
 
     #[test]
@@ -262,7 +285,13 @@ mod tests {
 
     #[test]
     fn test_different_schemes() {
-        assert_eq!(eval("url('http://example.com').getScheme()"), Value::String(Arc::new("http".into())));
-        assert_eq!(eval("url('ftp://example.com').getScheme()"), Value::String(Arc::new("ftp".into())));
+        assert_eq!(
+            eval("url('http://example.com').getScheme()"),
+            Value::String(Arc::new("http".into()))
+        );
+        assert_eq!(
+            eval("url('ftp://example.com').getScheme()"),
+            Value::String(Arc::new("ftp".into()))
+        );
     }
 }

@@ -33,6 +33,9 @@ pub(crate) fn val_add(a: &Value, b: &Value) -> Result<Value, ExecutionError> {
         (Value::Int(a), Value::Int(b)) => Ok(Value::Int(a + b)),
         (Value::UInt(a), Value::UInt(b)) => Ok(Value::UInt(a + b)),
         (Value::Float(a), Value::Float(b)) => Ok(Value::Float(a + b)),
-        _ => Err(ExecutionError::function_error("sum", "cannot sum values of this type")),
+        _ => Err(ExecutionError::function_error(
+            "sum",
+            "cannot sum values of this type",
+        )),
     }
 }

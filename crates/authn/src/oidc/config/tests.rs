@@ -35,7 +35,7 @@ fn structured_validation_errors() {
         ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {expression: 'claims.email'}}", "claims.email_verified must be used"),
         ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {claim: sub, prefix: '', expression: 'claims.sub'}}", "cannot both"),
         ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {}", "claim or expression is required"),
-        ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {expression: 'claims.sub.matches(\"x\")'}}", "unsupported function `matches`"),
+        ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {expression: 'claims.sub.matches(\"x\")'}}", "must evaluate to string"),
         ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {claim: sub, prefix: ''}, extra: [{key: Tenant, valueExpression: 'claims.t'}]}", "domain-prefixed"),
         ("- issuer: {url: 'https://a', audiences: [x]}\n  claimMappings: {username: {claim: sub, prefix: ''}}\n- issuer: {url: 'https://a', audiences: [y]}\n  claimMappings: {username: {claim: sub, prefix: ''}}", "duplicate value"),
     ];

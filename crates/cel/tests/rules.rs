@@ -1,0 +1,223 @@
+//! CRD validation rules: verdicts, messages, transition rules, budgets and kube's texts.
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a failed test
+
+use kcel::limits::RUNTIME_CEL_COST_BUDGET;
+use kcel::rule::cost_exceeds_budget_message;
+use kcel::{CompiledRule, RuleField, RuleOptions, RuleOutcome, Shape};
+use serde_json::{json, Value};
+
+fn options(schema: Value) -> RuleOptions {
+    RuleOptions::new(Shape::from_openapi_schema(&schema))
+}
+
+fn spec() -> RuleOptions {
+    options(json!({"type": "object", "properties": {
+        "minReplicas": {"type": "integer"}, "replicas": {"type": "integer"},
+        "name": {"type": "string", "maxLength": 20},
+        "tags": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 10}},
+        "port": {"x-kubernetes-int-or-string": true}}}))
+}
+
+fn fail(message: &str) -> RuleOutcome {
+    RuleOutcome::Fail { message: message.into() }
+}
+
+#[test]
+fn verdicts_and_messages() {
+    let o = spec();
+    let rule = CompiledRule::compile("self.minReplicas <= self.replicas", None, None, &o).unwrap();
+    assert!(!rule.is_transition_rule());
+    assert_eq!(rule.evaluate(&json!({"minReplicas": 1, "replicas": 2}), None), Ok(RuleOutcome::Pass));
+    assert_eq!(
+        rule.evaluate(&json!({"minReplicas": 3, "replicas": 2}), None),
+        Ok(fail("failed rule: self.minReplicas <= self.replicas"))
+    );
+    let rule = CompiledRule::compile("self.replicas > 0", Some("  must be positive "), None, &o).unwrap();
+    assert_eq!(rule.evaluate(&json!({"replicas": 0}), None), Ok(fail("must be positive")));
+    let rule = CompiledRule::compile(
+        "self.replicas > 0",
+        Some("must be positive"),
+        Some("'replicas is ' + string(self.replicas) + ', must be positive'"),
+        &o,
+    )
+    .unwrap();
+    assert_eq!(rule.evaluate(&json!({"replicas": -2}), None), Ok(fail("replicas is -2, must be positive")));
+    // A message expression that fails, or gives nothing usable, falls back to the message.
+    for m in ["string(self.replicas / 0)", "''", "'two\\nlines'"] {
+        let rule = CompiledRule::compile("self.replicas > 0", Some("must be positive"), Some(m), &o).unwrap();
+        assert_eq!(rule.evaluate(&json!({"replicas": 0}), None), Ok(fail("must be positive")), "{m}");
+    }
+}
+
+#[test]
+fn transition_rules() {
+    let o = spec();
+    let rule =
+        CompiledRule::compile("self.name == oldSelf.name", Some("name is immutable"), None, &o).unwrap();
+    assert!(rule.is_transition_rule());
+    assert_eq!(rule.evaluate(&json!({"name": "a"}), None), Ok(RuleOutcome::Skipped));
+    assert_eq!(rule.evaluate(&json!({"name": "a"}), Some(&json!({"name": "a"}))), Ok(RuleOutcome::Pass));
+    assert_eq!(
+        rule.evaluate(&json!({"name": "b"}), Some(&json!({"name": "a"}))),
+        Ok(fail("name is immutable"))
+    );
+
+    // optionalOldSelf: evaluated on create too, oldSelf an optional.
+    let o = RuleOptions { optional_old_self: true, ..spec() };
+    let rule = CompiledRule::compile(
+        "!oldSelf.hasValue() || self.replicas >= oldSelf.value().replicas",
+        Some("replicas may not decrease"),
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(rule.evaluate(&json!({"replicas": 1}), None), Ok(RuleOutcome::Pass));
+    assert_eq!(
+        rule.evaluate(&json!({"replicas": 1}), Some(&json!({"replicas": 2}))),
+        Ok(fail("replicas may not decrease"))
+    );
+    let e = CompiledRule::compile("self.replicas > 0", None, None, &o).unwrap_err();
+    assert_eq!(
+        (e.field, e.message.as_str()),
+        (RuleField::OptionalOldSelf, "may not be set if oldSelf is not used in rule")
+    );
+}
+
+#[test]
+fn compile_errors() {
+    let o = spec();
+    let e = CompiledRule::compile("self.replicas >", None, None, &o).unwrap_err();
+    assert_eq!(e.field, RuleField::Rule);
+    assert!(e.message.starts_with("compilation failed: ERROR: <input>:1:16: Syntax error:"), "{}", e.message);
+    let e = CompiledRule::compile("self.name + 'x'", None, None, &o).unwrap_err();
+    assert_eq!(e.message, "cel expression must evaluate to a bool");
+    let e = CompiledRule::compile("self.replicas > 0", None, Some("self.replicas >"), &o).unwrap_err();
+    assert_eq!(e.field, RuleField::MessageExpression);
+    assert!(
+        e.message.starts_with("messageExpression compilation failed: ERROR: <input>:1:16:"),
+        "{}",
+        e.message
+    );
+    let e = CompiledRule::compile("self.replicas > 0", None, Some("self.replicas > 1"), &o).unwrap_err();
+    assert_eq!(e.message, "messageExpression must evaluate to a string");
+    // A field the schema does not declare.
+    let e = CompiledRule::compile("self.nope > 0", None, None, &o).unwrap_err();
+    assert_eq!(
+        e.message,
+        "compilation failed: ERROR: <input>:1:5: undefined field 'nope'\n | self.nope > 0\n | ....^"
+    );
+}
+
+#[test]
+fn estimated_cost_limits() {
+    let unbounded = options(json!({"type": "array", "items": {"type": "string"}}));
+    let e = CompiledRule::compile("self.all(x, self.all(y, x.startsWith(y)))", None, None, &unbounded)
+        .unwrap_err();
+    assert_eq!(e.field, RuleField::Rule);
+    assert!(e.forbidden);
+    assert_eq!(
+        e.message,
+        "estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding \
+         maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
+    );
+    // Bounded by the schema it compiles; the cardinality (lists above the node) counts.
+    let bounded =
+        options(json!({"type": "array", "maxItems": 100, "items": {"type": "string", "maxLength": 50}}));
+    let rule =
+        CompiledRule::compile("self.all(x, self.all(y, x.startsWith(y)))", None, None, &bounded).unwrap();
+    let per_object = rule.estimated_cost();
+    assert!(per_object > 0 && per_object < 1_000_000, "{per_object}");
+    let many = RuleOptions { cardinality: 1_000, ..bounded };
+    assert!(CompiledRule::compile("self.all(x, self.all(y, x.startsWith(y)))", None, None, &many).is_err());
+    assert_eq!(
+        cost_exceeds_budget_message("estimated rule cost", 12_000_000, 10_000_000),
+        "estimated rule cost exceeds budget by factor of 1.200000x (try simplifying the rule, or adding maxItems, \
+         maxProperties, and maxLength where arrays, maps, and strings are declared)"
+    );
+    assert!(cost_exceeds_budget_message("x", 25_000_000, 10_000_000).contains("factor of 2.5x"));
+}
+
+#[test]
+fn runtime_errors_and_budgets() {
+    let o = spec();
+    let any = RuleOptions::new(Shape::Any);
+    let rule = CompiledRule::compile("self.nope > 0", None, None, &any).unwrap();
+    assert_eq!(
+        rule.evaluate(&json!({}), None),
+        Err("no such key: nope evaluating rule: self.nope > 0".into())
+    );
+    let rule = CompiledRule::compile("self.port > 0", Some("port must be positive"), None, &o).unwrap();
+    let e = rule.evaluate(&json!({"port": "http"}), None).unwrap_err();
+    assert!(
+        e.starts_with("'no such overload")
+            && e.ends_with("': call arguments did not match a supported operator, function or macro signature for rule: port must be positive"),
+        "{e}"
+    );
+    assert_eq!(rule.evaluate(&json!({"port": 8080}), None), Ok(RuleOutcome::Pass));
+
+    // A rule over the per-call limit stops validation.
+    let any = RuleOptions::new(Shape::Any);
+    let runaway = CompiledRule::compile("self.all(x, self.all(y, x != y || x == y))", None, None, &any);
+    // Unbounded: refused at compile time already; with a small claimed bound it compiles
+    // and the runtime limit catches the lie.
+    assert!(runaway.is_err());
+    let lying = options(json!({"type": "array", "maxItems": 5, "items": {"type": "integer"}}));
+    let rule =
+        CompiledRule::compile("self.all(x, self.all(y, x != y || x == y))", None, None, &lying).unwrap();
+    let big = json!((0..3000).collect::<Vec<_>>());
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    let e = rule.evaluate_with_budget(&big, None, &mut budget).unwrap_err();
+    assert!(e.stop);
+    assert_eq!(
+        e.message,
+        "'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: self.all(x, self.all(y, x != y || x == y))"
+    );
+    // The object's budget is shared: once spent, the next rule is not run.
+    let small = json!((0..100).collect::<Vec<_>>());
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    assert_eq!(
+        rule.evaluate_with_budget(&small, None, &mut budget).map_err(|e| e.message),
+        Ok(RuleOutcome::Pass)
+    );
+    let cost = RUNTIME_CEL_COST_BUDGET - budget;
+    assert!(cost >= 100 * 100, "one run charges at least the inner ranges: {cost}");
+    // Room for one run and a half: the second stops.
+    let mut budget = cost + cost / 2;
+    assert_eq!(
+        rule.evaluate_with_budget(&small, None, &mut budget).map_err(|e| e.message),
+        Ok(RuleOutcome::Pass)
+    );
+    assert_eq!(budget, cost / 2);
+    let e = rule.evaluate_with_budget(&small, None, &mut budget).unwrap_err();
+    assert!(e.stop);
+    assert_eq!(
+        e.message,
+        "validation failed due to running out of cost budget, no further validation rules will be run"
+    );
+}
+
+#[test]
+fn rules_of_a_node_share_their_variables() {
+    let o = spec();
+    let rules: Vec<CompiledRule> =
+        ["self.replicas > 0", "self.name == oldSelf.name", "self.tags.all(t, t.size() < 5)"]
+            .iter()
+            .map(|r| CompiledRule::compile(r, None, None, &o).unwrap())
+            .collect();
+    let new = json!({"replicas": 1, "name": "a", "tags": ["toolong"]});
+    let old = json!({"name": "b"});
+    let vars = kcel::RuleVars::new(&new, Some(&old), &o.shape, false).unwrap();
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    let outcomes: Vec<RuleOutcome> =
+        rules.iter().map(|r| r.evaluate_in(&vars, &mut budget).unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            RuleOutcome::Pass,
+            fail("failed rule: self.name == oldSelf.name"),
+            fail("failed rule: self.tags.all(t, t.size() < 5)")
+        ]
+    );
+    let create = kcel::RuleVars::new(&new, None, &o.shape, false).unwrap();
+    assert_eq!(rules[1].evaluate_in(&create, &mut budget), Ok(RuleOutcome::Skipped));
+}

@@ -1,0 +1,231 @@
+//! The schema of kube's built-in kinds: a static table of nodes generated from kube's
+//! OpenAPI by `codegen/generate.py` (see its doc for the source and the rules), read
+//! through [`Builtin`].
+
+use super::generated::{KINDS, NODES};
+use super::{Keys, ListKind, ListShape, MapShape, Node, Scalar, Schema};
+use serde_json::Value;
+
+/// No element type.
+pub(super) const NONE: u32 = u32::MAX;
+
+/// A node's scalar form (`No`: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum S {
+    No,
+    Any,
+    Str,
+    Num,
+    Bool,
+}
+
+/// A list form's kind.
+#[derive(Debug)]
+pub(super) enum L {
+    Atomic,
+    Set,
+    Map(&'static [&'static str]),
+}
+
+/// A declared field: name, node, default (JSON text), required.
+#[derive(Debug)]
+pub(super) struct F(pub &'static str, pub u32, pub Option<&'static str>, pub bool);
+
+/// A map form: fields sorted by name, element node (`NONE`: none), atomic.
+#[derive(Debug)]
+pub(super) struct M {
+    pub f: &'static [F],
+    pub e: u32,
+    pub a: bool,
+}
+
+/// A node: its scalar, list (kind, element) and map forms.
+#[derive(Debug)]
+pub(super) struct N {
+    pub s: S,
+    pub l: Option<(L, u32)>,
+    pub m: Option<M>,
+}
+
+/// The built-in kinds' schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Builtin;
+
+impl Builtin {
+    /// The root node of a built-in kind, if kube 1.34 has it.
+    pub fn root(group: &str, version: &str, kind: &str) -> Option<Node> {
+        KINDS
+            .binary_search_by(|(g, v, k, _)| (*g, *v, *k).cmp(&(group, version, kind)))
+            .ok()
+            .map(|i| Node(KINDS[i].3))
+    }
+
+    fn node(n: Node) -> Option<&'static N> {
+        NODES.get(n.0 as usize)
+    }
+
+    fn map_def(n: Node) -> Option<&'static M> {
+        Self::node(n).and_then(|d| d.m.as_ref())
+    }
+
+    fn field_def(n: Node, name: &str) -> Option<&'static F> {
+        let m = Self::map_def(n)?;
+        m.f.binary_search_by(|f| f.0.cmp(name)).ok().map(|i| &m.f[i])
+    }
+}
+
+fn opt(id: u32) -> Option<Node> {
+    (id != NONE).then_some(Node(id))
+}
+
+impl Schema for Builtin {
+    fn scalar(&self, node: Node) -> Option<Scalar> {
+        match Self::node(node)?.s {
+            S::No => None,
+            S::Any => Some(Scalar::Any),
+            S::Str => Some(Scalar::String),
+            S::Num => Some(Scalar::Numeric),
+            S::Bool => Some(Scalar::Boolean),
+        }
+    }
+
+    fn list(&self, node: Node) -> Option<ListShape<'_>> {
+        let (kind, elem) = Self::node(node)?.l.as_ref()?;
+        let kind = match kind {
+            L::Atomic => ListKind::Atomic,
+            L::Set => ListKind::Set,
+            L::Map(keys) => ListKind::Map(Keys::Static(keys)),
+        };
+        Some(ListShape { kind, element: Node(*elem) })
+    }
+
+    fn map(&self, node: Node) -> Option<MapShape> {
+        let m = Self::map_def(node)?;
+        Some(MapShape { atomic: m.a, element: opt(m.e) })
+    }
+
+    fn field(&self, node: Node, name: &str) -> Option<Node> {
+        Self::field_def(node, name).map(|f| Node(f.1))
+    }
+
+    fn field_default(&self, node: Node, name: &str) -> Option<Value> {
+        Self::field_def(node, name)?.2.and_then(|text| serde_json::from_str(text).ok())
+    }
+
+    fn zero(&self, node: Node) -> Option<Value> {
+        Some(zero_value(node, 0))
+    }
+}
+
+/// Deepest struct nesting followed for a zero value; built-in types are far shallower,
+/// and a recursive type (none has a non-pointer cycle) stops here.
+const ZERO_DEPTH: usize = 32;
+
+/// The Go zero value of a struct type as kube-apiserver encodes it: fields with a default
+/// (`{}` for non-pointer structs, `""`, `0`, `false`) and required fields without one
+/// (`null`: lists, maps and pointers Go writes even when empty).
+fn zero_value(node: Node, depth: usize) -> Value {
+    let mut out = serde_json::Map::new();
+    let Some(m) = Builtin::map_def(node) else { return Value::Object(out) };
+    for f in m.f {
+        let v = match f.2 {
+            Some("{}") if depth < ZERO_DEPTH => zero_value(Node(f.1), depth + 1),
+            Some(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            None if f.3 => Value::Null,
+            None => continue,
+        };
+        out.insert(f.0.to_string(), v);
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{resolve, Shape};
+    use serde_json::json;
+
+    fn path(schema: &Builtin, mut n: Node, fields: &[&str]) -> Node {
+        for f in fields {
+            n = match schema.field(n, f) {
+                Some(c) => c,
+                None => schema
+                    .list(n)
+                    .map(|l| l.element)
+                    .or_else(|| schema.map(n).and_then(|m| m.element))
+                    .unwrap(),
+            };
+        }
+        n
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        for (i, n) in NODES.iter().enumerate() {
+            if let Some((_, e)) = &n.l {
+                assert!((*e as usize) < NODES.len(), "node {i}");
+            }
+            if let Some(m) = &n.m {
+                assert!(m.e == NONE || (m.e as usize) < NODES.len(), "node {i}");
+                assert!(m.f.windows(2).all(|w| w[0].0 < w[1].0), "fields of node {i} unsorted");
+                for f in m.f {
+                    assert!((f.1 as usize) < NODES.len());
+                    if let Some(d) = f.2 {
+                        serde_json::from_str::<Value>(d).unwrap();
+                    }
+                }
+            }
+        }
+        assert!(KINDS.windows(2).all(|w| (w[0].0, w[0].1, w[0].2) < (w[1].0, w[1].1, w[1].2)));
+    }
+
+    #[test]
+    fn deployment_shapes_match_kube() {
+        let s = Builtin;
+        let root = Builtin::root("apps", "v1", "Deployment").unwrap();
+        let containers = path(&s, root, &["spec", "template", "spec", "containers"]);
+        match s.list(containers).unwrap().kind {
+            ListKind::Map(k) => assert_eq!(k.iter().collect::<Vec<_>>(), ["name"]),
+            other => panic!("{other:?}"),
+        }
+        let ports = path(&s, containers, &["x", "ports"]);
+        match s.list(ports).unwrap().kind {
+            ListKind::Map(k) => assert_eq!(k.iter().collect::<Vec<_>>(), ["containerPort", "protocol"]),
+            other => panic!("{other:?}"),
+        }
+        let port = s.list(ports).unwrap().element;
+        assert_eq!(s.field_default(port, "protocol"), Some(json!("TCP")));
+        assert_eq!(s.field_default(port, "hostIP"), None);
+        let selector = path(&s, root, &["spec", "selector"]);
+        assert!(s.map(selector).unwrap().atomic);
+        let labels = path(&s, root, &["metadata", "labels"]);
+        assert!(!s.map(labels).unwrap().atomic);
+        assert_eq!(s.scalar(path(&s, root, &["spec", "replicas"])), Some(Scalar::Numeric));
+        let finalizers = path(&s, root, &["metadata", "finalizers"]);
+        assert!(matches!(s.list(finalizers).unwrap().kind, ListKind::Set));
+        let tolerations = path(&s, root, &["spec", "template", "spec", "tolerations"]);
+        assert!(matches!(s.list(tolerations).unwrap().kind, ListKind::Atomic));
+        let zero = s.zero(root).unwrap();
+        assert_eq!(
+            zero,
+            json!({"metadata": {}, "spec": {"selector": null, "strategy": {},
+                "template": {"metadata": {}, "spec": {"containers": null}}}, "status": {}})
+        );
+        let quantity = path(&s, containers, &["x", "resources", "limits", "cpu"]);
+        assert!(matches!(resolve(&s, quantity, Some(&json!("1"))), Shape::Scalar(Scalar::Any)));
+        assert!(Builtin::root("apps", "v1", "Nope").is_none());
+        assert!(Builtin::root("", "v1", "ConfigMap").is_some());
+    }
+
+    #[test]
+    fn field_level_map_type_overrides_the_type() {
+        let s = Builtin;
+        let pv = Builtin::root("", "v1", "PersistentVolume").unwrap();
+        let claim_ref = path(&s, pv, &["spec", "claimRef"]);
+        assert!(!s.map(claim_ref).unwrap().atomic);
+        let pod = Builtin::root("", "v1", "Pod").unwrap();
+        let secret_key_ref =
+            path(&s, pod, &["spec", "containers", "x", "env", "x", "valueFrom", "secretKeyRef"]);
+        assert!(s.map(secret_key_ref).unwrap().atomic);
+    }
+}
