@@ -19,7 +19,7 @@ use apimachinery::quote::go_quote;
 use apimachinery::status::CauseType;
 use kcel::limits::RUNTIME_CEL_COST_BUDGET;
 use kcel::rule::cost_exceeds_budget_message;
-use kcel::{CompiledRule, RuleField, RuleOptions, RuleOutcome, Shape};
+use kcel::{CompiledRule, RuleField, RuleOptions, RuleOutcome, RuleVars, Shape};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -154,6 +154,9 @@ impl RuleCompiler for CelCompiler {
 pub struct RuleTree {
     type_: String,
     rules: Vec<(ValidationRule, Result<CompiledRule, String>, String)>,
+    /// The CEL shape the node's rules were compiled with (set where there are rules): its
+    /// value is bound once for all of them ([`RuleVars`]).
+    shape: Option<Shape>,
     properties: BTreeMap<String, RuleTree>,
     items: Option<Box<RuleTree>>,
     additional: Option<Box<RuleTree>>,
@@ -195,6 +198,7 @@ impl RuleTree {
                 };
                 t.rules.push((r.clone(), compiled, normalized));
             }
+            t.shape = Some(shape);
         }
         for (k, p) in &s.properties {
             if let Some(c) = Self::node(p, false, cardinality, depth + 1) {
@@ -297,6 +301,15 @@ impl RuleTree {
             return false;
         }
         let unchanged = old == Some(obj);
+        // `self` (and `oldSelf` where a rule reads it) converted once for the node's rules; if
+        // that fails, each rule reports it as it would alone.
+        let compiled_ok = || self.rules.iter().filter_map(|(r, c, _)| c.as_ref().ok().map(|c| (r, c)));
+        let transition = compiled_ok().any(|(_, c)| c.is_transition_rule());
+        let optional = compiled_ok().any(|(r, _)| r.optional_old_self == Some(true));
+        let vars = self
+            .shape
+            .as_ref()
+            .and_then(|shape| RuleVars::new(obj, old.filter(|_| transition), shape, optional).ok());
         for (rule, compiled, normalized) in &self.rules {
             let compiled = match compiled {
                 Ok(c) => c,
@@ -305,7 +318,11 @@ impl RuleTree {
                     continue;
                 }
             };
-            match compiled.evaluate_with_budget(obj, old, budget) {
+            let outcome = match &vars {
+                Some(vars) => compiled.evaluate_in(vars, budget),
+                None => compiled.evaluate_with_budget(obj, old, budget),
+            };
+            match outcome {
                 Ok(RuleOutcome::Pass) | Ok(RuleOutcome::Skipped) => {}
                 Ok(RuleOutcome::Fail { message }) => {
                     // Ratcheting: a non-transition rule failing on an unchanged value is dropped.
@@ -380,6 +397,37 @@ mod tests {
         assert_eq!(
             run(&t, json!({"field": "y"}), Some(json!({"field": "x"}))),
             vec![r#"field: Invalid value: "string": failed rule: self == oldSelf"#]
+        );
+    }
+
+    #[test]
+    fn the_rules_of_one_node_share_its_values_in_every_form() {
+        // One node, values bound once: rules reading self only, oldSelf, and an optional oldSelf.
+        let t = tree(json!({"type": "object", "properties": {"spec": {"type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.n < 10", "message": "n below 10"},
+                {"rule": "self.n >= oldSelf.n", "message": "n never decreases"},
+                {"rule": "!oldSelf.hasValue() || self.tag == oldSelf.value().tag", "optionalOldSelf": true,
+                 "message": "tag is immutable"},
+                {"rule": "self.tag.startsWith('t')", "message": "tag starts with t"}
+            ],
+            "properties": {"n": {"type": "integer"}, "tag": {"type": "string"}}}}}));
+        let spec = |n: i64, tag: &str| json!({"spec": {"n": n, "tag": tag}});
+        assert!(run(&t, spec(1, "ta"), None).is_empty());
+        assert_eq!(
+            run(&t, spec(11, "x"), None),
+            vec![
+                r#"spec: Invalid value: "object": n below 10"#,
+                r#"spec: Invalid value: "object": tag starts with t"#
+            ]
+        );
+        assert!(run(&t, spec(2, "ta"), Some(spec(1, "ta"))).is_empty());
+        assert_eq!(
+            run(&t, spec(0, "tb"), Some(spec(1, "ta"))),
+            vec![
+                r#"spec: Invalid value: "object": n never decreases"#,
+                r#"spec: Invalid value: "object": tag is immutable"#
+            ]
         );
     }
 

@@ -245,8 +245,8 @@ fn outgoing(rt: &ResourceType, kv: KeyValue) -> KeyValue {
 
 /// A stored object as a value in `rt`'s serialization, with its resourceVersion. A custom
 /// resource is parsed once and converted as a value (`outgoing` would parse, convert,
-/// re-encode, and `decode` parse again); the stored layout puts `metadata` first already, so
-/// the result is the same.
+/// re-encode, and `decode` parse again); the stored bytes are in kube's field order already
+/// and the conversion keeps `apiVersion` where it is, so the result is the same.
 fn decode_outgoing(rt: &ResourceType, kv: KeyValue) -> Result<Value, StatusError> {
     if rt.custom {
         return Ok(registry::convert::from_storage(rt, decode(&kv)?));
