@@ -22,6 +22,7 @@ pub mod impersonation;
 pub mod oidc;
 mod reload;
 pub mod request_header;
+pub mod secret;
 pub mod serviceaccount;
 pub mod token_file;
 pub mod union;

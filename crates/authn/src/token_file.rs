@@ -1,15 +1,13 @@
 //! Static bearer tokens from `--token-auth-file` (kube's `tokenfile`): a CSV of
 //! `token,user,uid[,"group1,group2"]`. The file is re-read while the server runs.
 //!
-//! Tokens are held only as SHA-256 keys: the table is indexed by the first 8 bytes of
-//! the key and the full key compared in constant time, so neither a lookup nor a log line
-//! reveals a token.
+//! Tokens are found by a keyed hash and compared in constant time ([`crate::secret`]), so
+//! neither a lookup's timing nor a log line reveals a token.
 
-use crate::cache::TokenKey;
 use crate::reload::{self, CredentialFileError, Reloading, Watch};
+use crate::secret::SecretMap;
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::UserInfo;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,13 +17,12 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The parsed file: users by token key.
 pub struct TokenTable {
-    by_prefix: HashMap<u64, Vec<(TokenKey, UserInfo)>>,
-    len: usize,
+    users: SecretMap<UserInfo>,
 }
 
 impl std::fmt::Debug for TokenTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenTable").field("tokens", &self.len).finish()
+        f.debug_struct("TokenTable").field("tokens", &self.users.len()).finish()
     }
 }
 
@@ -34,8 +31,7 @@ impl TokenTable {
     /// warning, a duplicate token replaces the earlier line, as in kube.
     pub fn parse(path: &str, text: &str) -> Result<Self, CredentialFileError> {
         let records = crate::csv::parse(text).map_err(|e| reload::syntax(path, e))?;
-        let mut by_prefix: HashMap<u64, Vec<(TokenKey, UserInfo)>> = HashMap::new();
-        let mut len = 0;
+        let mut users = SecretMap::default();
         for rec in records {
             reload::require_columns(path, rec.line, rec.fields.len(), "token, user name, user uid")?;
             let [token, name, uid, rest @ ..] = rec.fields.as_slice() else { continue };
@@ -49,43 +45,25 @@ impl TokenTable {
                 groups: reload::split_groups(rest.first()),
                 ..Default::default()
             };
-            let key = TokenKey::of(token);
-            let bucket = by_prefix.entry(prefix(&key)).or_default();
-            if let Some(slot) = bucket.iter_mut().find(|(k, _)| *k == key) {
+            if users.insert(token.as_bytes(), user) {
                 tracing::warn!(path, line = rec.line, "duplicate token in token file, the later line wins");
-                slot.1 = user;
-            } else {
-                bucket.push((key, user));
-                len += 1;
             }
         }
-        Ok(Self { by_prefix, len })
+        Ok(Self { users })
     }
 
     /// The user of a token.
     pub fn lookup(&self, token: &str) -> Option<&UserInfo> {
-        let key = TokenKey::of(token);
-        let bucket = self.by_prefix.get(&prefix(&key))?;
-        let mut found = None;
-        for (k, user) in bucket {
-            if k.ct_eq(&key) {
-                found = Some(user);
-            }
-        }
-        found
+        self.users.get(token.as_bytes())
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.users.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.users.is_empty()
     }
-}
-
-fn prefix(key: &TokenKey) -> u64 {
-    key.prefix()
 }
 
 /// The `--token-auth-file` authenticator.

@@ -16,7 +16,7 @@ use super::jwt::{self, SigningAlg};
 use super::keyset::{
     DiscoverySource, JwksSource, KeyLookupError, RemoteKeySet, DEFAULT_MIN_REFETCH_INTERVAL,
 };
-use crate::cache::{TokenCache, TokenKey};
+use crate::cache::TokenCache;
 use crate::{bearer_token, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::quote::go_quote;
 use apimachinery::UserInfo;
@@ -231,8 +231,8 @@ impl OidcAuthenticator {
         now: i64,
     ) -> Result<Option<UserInfo>, OidcTokenError> {
         let generation = self.generation();
-        let key = TokenKey::of(token);
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+        let key = token.as_bytes();
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(key)) {
             if hit.generation == generation.id {
                 self.per_request_checks(&hit, now)?;
                 return Ok(Some(hit.user.clone()));

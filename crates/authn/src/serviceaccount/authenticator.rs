@@ -16,7 +16,7 @@ use super::getter::ServiceAccountGetter;
 use super::jwt::{self, ObjectRef, RawClaims, LEGACY_ISSUER};
 use super::keys::PublicKey;
 use super::{username, SaTokenError};
-use crate::cache::{TokenCache, TokenKey};
+use crate::cache::TokenCache;
 use crate::{bearer_token, intersect_audiences, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::quote::go_quote_list;
 use apimachinery::UserInfo;
@@ -149,8 +149,8 @@ impl ServiceAccountAuthenticator {
     ) -> Result<(UserInfo, Vec<String>), SaTokenError> {
         let verified = match &self.cache {
             Some(cache) => {
-                let key = TokenKey::of(token);
-                match cache.get(&key) {
+                let key = token.as_bytes();
+                match cache.get(key) {
                     Some(v) => v,
                     None => {
                         let v = Arc::new(self.verify(token)?);

@@ -11,7 +11,7 @@
 //! answers in `status.audiences` (the API audiences when it answers none); none in common is
 //! "not authenticated" without an error. Answers are cached per token and audiences.
 
-use crate::cache::{TokenCache, TokenKey};
+use crate::cache::TokenCache;
 use crate::{bearer_token, intersect_audiences, AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::UserInfo;
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 pub use outbound::RestConfig;
 use outbound::{Backoff, Options, Target};
@@ -166,15 +167,15 @@ impl WebhookTokenAuthenticator {
         let wanted = audiences.unwrap_or(&self.audiences);
         // The audiences are part of the question, so of the cache key.
         let key = if wanted.is_empty() {
-            TokenKey::of(token)
+            Zeroizing::new(token.as_bytes().to_vec())
         } else {
-            TokenKey::of(&format!("{token}\0{}", wanted.join("\0")))
+            Zeroizing::new(format!("{token}\0{}", wanted.join("\0")).into_bytes())
         };
         let review = match self.cache.get(&key) {
             Some(r) => r,
             None => {
                 let r = Arc::new(self.review(token, wanted).await.map_err(|e| e.to_string())?);
-                self.cache.insert(key, r.clone(), None);
+                self.cache.insert(&key, r.clone(), None);
                 r
             }
         };
