@@ -45,9 +45,18 @@ pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
         .ok_or_else(|| TlsSetupError::NoKey(path.into()))
 }
 
+/// The TLS configuration for a certificate and key file, read once.
 pub fn tls_config(
     cert_file: &str,
     key_file: &str,
+    client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<rustls::ServerConfig, TlsSetupError> {
+    tls_config_with(crate::cert_files::ServingCert::load(cert_file, key_file)?, client_verifier)
+}
+
+/// The TLS configuration serving whatever certificate `serving` holds at each handshake.
+pub fn tls_config_with(
+    serving: Arc<crate::cert_files::ServingCert>,
     client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 ) -> Result<rustls::ServerConfig, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -57,7 +66,7 @@ pub fn tls_config(
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
     };
-    let mut cfg = builder.with_single_cert(load_certs(cert_file)?, load_key(key_file)?)?;
+    let mut cfg = builder.with_cert_resolver(serving);
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }
