@@ -89,6 +89,15 @@ pub async fn kubeconfig(a: KubeconfigArgs) -> Result<(), CliError> {
     if let Some(at) = revoked.get(&rev::subject_key(&a.user)).and_then(|v| revoked_at(v)) {
         not_before = not_before.max(at + Duration::seconds(1));
     }
+    // Revoked within this very second: wait for the next one, so the certificate is valid
+    // when it is handed out (X.509 times are whole seconds).
+    let now = match not_before - now {
+        wait if wait.is_positive() => {
+            tokio::time::sleep(std::time::Duration::try_from(wait).unwrap_or_default()).await;
+            OffsetDateTime::now_utc()
+        }
+        _ => now,
+    };
     let ttl = Duration::try_from(a.ttl).map_err(err)?;
     let (signed, key_pem) =
         ca.issue_client_between(&a.user, &a.groups, not_before, now + ttl).map_err(err)?;
