@@ -222,9 +222,8 @@ pub async fn revoke_subject(client: &Client, subject: &str, dry_run: bool) -> Re
     cluster_data::edit(client, CERT_REVOCATION_NAMESPACE, CERT_REVOCATION_CONFIGMAP, dry_run, |data| {
         lines.clear();
         for r in &mine {
-            let key = rev::serial_key(&r.serial);
-            if !data.contains_key(&key) {
-                data.insert(key, rev::entry_value(&now_text, subject, Some(&r.not_after)));
+            if let std::collections::btree_map::Entry::Vacant(e) = data.entry(rev::serial_key(&r.serial)) {
+                e.insert(rev::entry_value(&now_text, subject, Some(&r.not_after)));
                 lines.push(format!(
                     "certificate {} of {subject} (valid until {}) revoked",
                     r.serial, r.not_after
