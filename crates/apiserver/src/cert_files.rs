@@ -5,8 +5,8 @@
 //! bundle or the signing CA expires, at start and twice a day). The client CA bundle is
 //! reloaded by the x509 authenticator itself (`authn::x509`).
 
-use crate::server::{load_certs, load_key, TlsSetupError};
 use arc_swap::ArcSwap;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::path::PathBuf;
@@ -19,6 +19,36 @@ pub const SERVING_POLL: Duration = Duration::from_secs(1);
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 86_400);
 /// How often expiry is checked after the start.
 const EXPIRY_CHECK: Duration = Duration::from_secs(12 * 3600);
+
+/// Why the serving certificate or its key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}: no certificate found")]
+    NoCertificate(String),
+    #[error("{0}: no private key found")]
+    NoKey(String),
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).flatten().collect();
+    if certs.is_empty() {
+        return Err(TlsSetupError::NoCertificate(path.into()));
+    }
+    Ok(certs)
+}
+
+pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .ok()
+        .flatten()
+        .ok_or_else(|| TlsSetupError::NoKey(path.into()))
+}
 
 /// The serving certificate in force, swapped whole when the files change.
 #[derive(Debug)]

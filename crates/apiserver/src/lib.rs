@@ -147,11 +147,13 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     if let Some(table) = revocations {
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }
-    if let Some(table) = cert_revocations {
-        controllers::cert_revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
+    if let Some(table) = &cert_revocations {
+        controllers::cert_revocations::start(&state, table.clone()).await.map_err(StartError::Bootstrap)?;
     }
     if let Some(signing) = config.cluster_signing.clone() {
-        controllers::csr_signing::start(&state, signing).await.map_err(StartError::Bootstrap)?;
+        controllers::csr_signing::start(&state, signing, cert_revocations)
+            .await
+            .map_err(StartError::Bootstrap)?;
     }
 
     state.ready.store(true, Ordering::Release);

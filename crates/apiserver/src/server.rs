@@ -7,7 +7,6 @@ use crate::filters;
 use crate::state::ApiState;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -16,34 +15,7 @@ use tokio_rustls::TlsAcceptor;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, thiserror::Error)]
-pub enum TlsSetupError {
-    #[error("reading {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{0}: no certificate found")]
-    NoCertificate(String),
-    #[error("{0}: no private key found")]
-    NoKey(String),
-    #[error("TLS configuration: {0}")]
-    Rustls(#[from] rustls::Error),
-}
-
-pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).flatten().collect();
-    if certs.is_empty() {
-        return Err(TlsSetupError::NoCertificate(path.into()));
-    }
-    Ok(certs)
-}
-
-pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .ok()
-        .flatten()
-        .ok_or_else(|| TlsSetupError::NoKey(path.into()))
-}
+pub use crate::cert_files::{load_certs, load_key, TlsSetupError};
 
 /// The TLS configuration for a certificate and key file, read once.
 pub fn tls_config(

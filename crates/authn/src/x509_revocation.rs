@@ -62,6 +62,21 @@ pub fn entry_value(revoked_at: &str, subject: &str, not_after: Option<&str>) -> 
     v.to_string()
 }
 
+/// Drops the serial entries of certificates expired before `now` (Unix seconds): an expired
+/// certificate is refused anyway, and the ConfigMap stays small. Subject entries stay.
+pub fn drop_expired(data: &mut BTreeMap<String, String>, now: i64) {
+    data.retain(|k, v| {
+        if !matches!(parse_key(k), Some(RevocationKey::Serial(_))) {
+            return true;
+        }
+        let not_after = serde_json::from_str::<serde_json::Value>(v)
+            .ok()
+            .and_then(|v| v.get("notAfter")?.as_str().map(str::to_string))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+        not_after.is_none_or(|t| t.timestamp() >= now)
+    });
+}
+
 /// `revokedAt` of an entry's value, as Unix seconds.
 fn revoked_at(value: &str) -> Option<i64> {
     let v: serde_json::Value = serde_json::from_str(value).ok()?;
@@ -119,6 +134,11 @@ impl CertRevocations {
         t.serials.contains(serial) || t.subjects.get(common_name).is_some_and(|at| not_before <= *at)
     }
 
+    /// Up to when (Unix seconds) certificates of this common name are revoked, if they are.
+    pub fn subject_revoked_at(&self, common_name: &str) -> Option<i64> {
+        self.0.load().subjects.get(common_name).copied()
+    }
+
     /// How many serials and subjects are revoked.
     pub fn len(&self) -> (usize, usize) {
         let t = self.0.load();
@@ -154,7 +174,23 @@ mod tests {
         assert!(!r.is_revoked("01", "bob", 1_704_164_646), "issued after it");
         assert!(r.is_revoked("01", "eve", i64::MAX - 1), "unreadable time: all of eve's");
         assert_eq!(r.len(), (1, 2));
+        assert_eq!(r.subject_revoked_at("bob"), Some(1_704_164_645));
+        assert_eq!(r.subject_revoked_at("jane"), None);
         r.update_from_configmap_data(&BTreeMap::new());
         assert!(!r.is_revoked("0AFF", "jane", 0));
+    }
+
+    #[test]
+    fn expired_serials_are_dropped_and_nothing_else() {
+        let mut data = BTreeMap::new();
+        let t = "2024-01-02T03:04:05Z";
+        data.insert(serial_key("01"), entry_value(t, "a", Some("2024-01-01T00:00:00Z")));
+        data.insert(serial_key("02"), entry_value(t, "b", Some("2030-01-01T00:00:00Z")));
+        data.insert(serial_key("03"), entry_value(t, "c", None));
+        data.insert(serial_key("04"), "garbled".into());
+        data.insert(subject_key("d"), entry_value(t, "d", None));
+        drop_expired(&mut data, 1_704_164_645);
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["s.02", "s.03", "s.04", subject_key("d").as_str()]);
     }
 }

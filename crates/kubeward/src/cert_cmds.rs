@@ -99,8 +99,9 @@ pub async fn kubeconfig(a: KubeconfigArgs) -> Result<(), CliError> {
         _ => now,
     };
     let ttl = Duration::try_from(a.ttl).map_err(err)?;
-    let (signed, key_pem) =
-        ca.issue_client_between(&a.user, &a.groups, not_before, now + ttl).map_err(err)?;
+    let (signed, key_pem) = ca
+        .issue_client_between(&a.user, &a.groups, not_before, now.checked_add(ttl).unwrap_or(ca.not_after))
+        .map_err(err)?;
     let record = IssuedRecord::of(&signed, &a.user, &a.groups, "kubeward kubeconfig");
     cluster_data::edit(&client, ISSUED_NAMESPACE, ISSUED_CONFIGMAP, false, |data| {
         records::add_record(data, &record, now);
@@ -201,6 +202,7 @@ async fn revoke_serial(client: &Client, input: &str, force: bool) -> Result<Vec<
         let (subject, not_after) =
             record.as_ref().map_or(("", None), |r| (r.subject.as_str(), Some(r.not_after.as_str())));
         data.insert(key.clone(), rev::entry_value(&now, subject, not_after));
+        rev::drop_expired(data, chrono::Utc::now().timestamp());
         true
     })
     .await?;
@@ -231,6 +233,7 @@ pub async fn revoke_subject(client: &Client, subject: &str, dry_run: bool) -> Re
             }
         }
         data.insert(rev::subject_key(subject), rev::entry_value(&now_text, subject, None));
+        rev::drop_expired(data, now.unix_timestamp());
         lines.push(format!("every certificate of {subject} valid from {now_text} or before is refused"));
         true
     })

@@ -114,6 +114,11 @@ fn short_lived_certificates_are_issued_revoked_and_stay_revoked_after_a_restart(
     let (eve3_kc, _) = issue(&data, "eve", &[], "1h");
     let eve3 = server.kubectl_with("", "eve3", &eve3_kc);
     assert_eq!(whoami(&eve3, &[]).expect("a certificate issued after the revocation works").0, "eve");
+    // So does one the CSR signer issues right after it (kube would backdate it into the
+    // revoked window).
+    let eve4_kc = csr_certificate(&server, "eve");
+    let eve4 = server.kubectl_with("", "eve4", &eve4_kc);
+    assert_eq!(whoami(&eve4, &[]).expect("a CSR-signed certificate after the revocation works").0, "eve");
 
     // The admin certificate of `kubeward up` is revocable like any other.
     let old_admin = data.join("scratch").join("old-admin.kubeconfig");
@@ -136,6 +141,30 @@ fn short_lived_certificates_are_issued_revoked_and_stay_revoked_after_a_restart(
     let old = server.kubectl_with("", "old-admin", &rewrite_server(&old_admin, &server.url));
     assert!(unauthorized(&old), "the revoked admin certificate is back after a restart");
     server.admin().ok(&["get", "namespaces"]);
+}
+
+/// A kubeconfig with a certificate for `user` from a CertificateSigningRequest the admin
+/// approves.
+fn csr_certificate(server: &Server, user: &str) -> PathBuf {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::CommonName, user);
+    let request = params.serialize_request(&key).expect("csr").pem().expect("pem");
+    let name = format!("{user}-{}", rand_suffix());
+    let csr = serde_json::json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name}, "spec": {"request": support::more::b64_encode(&request),
+        "signerName": "kubernetes.io/kube-apiserver-client", "usages": ["client auth"]}});
+    let admin = server.admin();
+    let file = server.file(&format!("{name}.json"), &csr.to_string());
+    admin.ok(&["create", "-f", &file.display().to_string()]);
+    admin.ok(&["certificate", "approve", &name]);
+    let cert = support::eventually(Duration::from_secs(15), || {
+        let v = support::get_json(&admin, &["csr", &name]);
+        v["status"]["certificate"].as_str().filter(|c| !c.is_empty()).map(support::more::b64_decode)
+    })
+    .expect("the CSR is signed");
+    server.write_kubeconfig(&name, &server.ca_pem(), &cert, &key.serialize_pem())
 }
 
 /// A copy of a kubeconfig naming the server at `url` (a restart picks a new port).

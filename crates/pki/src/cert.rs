@@ -91,7 +91,9 @@ impl Ca {
         ttl: Duration,
     ) -> Result<(Signed, String), PkiError> {
         let now = OffsetDateTime::now_utc();
-        self.issue_client_between(user, groups, now - Duration::minutes(5), now + ttl)
+        // A lifetime beyond what a date can hold ends with the CA.
+        let end = now.checked_add(ttl).unwrap_or(self.not_after);
+        self.issue_client_between(user, groups, now - Duration::minutes(5), end)
     }
 
     /// A client certificate for `user` in `groups` with a new key, valid between the two

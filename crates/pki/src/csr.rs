@@ -260,7 +260,9 @@ pub fn template(
 ) -> Result<Template, String> {
     let (key_usage, ext_key_usages) = usages_to_x509(usages)?;
     let not_before = now - BACKDATE;
-    let mut not_after = if ttl < SHORT { now + ttl } else { now + ttl - BACKDATE };
+    // A lifetime beyond what a date can hold ends with the CA.
+    let end = if ttl < SHORT { now.checked_add(ttl) } else { now.checked_add(ttl - BACKDATE) };
+    let mut not_after = end.unwrap_or(ca_not_after);
     if not_after >= ca_not_after {
         not_after = ca_not_after;
     }

@@ -131,6 +131,8 @@ fn lifetimes_follow_kubes_policy() {
     );
     let t = template(&r, &usages(&["client auth"]), Duration::hours(24), now, far).unwrap();
     assert_eq!(t.not_after, now + Duration::hours(24) - BACKDATE);
+    let t = template(&r, &usages(&["client auth"]), Duration::MAX, now, far).unwrap();
+    assert_eq!(t.not_after, far, "a lifetime no date holds ends with the CA");
     let soon = now + Duration::hours(2);
     let t = template(&r, &usages(&["client auth"]), Duration::hours(24), now, soon).unwrap();
     assert_eq!(t.not_after, soon, "never beyond the CA");

@@ -17,11 +17,13 @@ use super::{issued_certs, Controller};
 use crate::informer::{Event, Informer};
 use crate::objects::{now_rfc3339, Objects};
 use crate::state::State;
+use authn::x509_revocation::CertRevocations;
 use base64::Engine as _;
 use pki::records::IssuedRecord;
 use registry::ResourceType;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the signing CA is and how long certificates may live.
@@ -40,14 +42,21 @@ struct CsrSigning {
     objects: Objects,
     csrs: &'static ResourceType,
     config: SigningConfig,
+    /// The revocations in force, when client certificates are accepted: a certificate for
+    /// a subject revoked up to a time starts after it.
+    revocations: Option<Arc<CertRevocations>>,
 }
 
-pub async fn start(state: &State, config: SigningConfig) -> Result<(), String> {
+pub async fn start(
+    state: &State,
+    config: SigningConfig,
+    revocations: Option<Arc<CertRevocations>>,
+) -> Result<(), String> {
     let csrs = state
         .catalog
         .lookup("certificates.k8s.io", "v1", "certificatesigningrequests")
         .ok_or("the catalog serves no CertificateSigningRequests")?;
-    let controller = CsrSigning { objects: state.objects.clone(), csrs, config };
+    let controller = CsrSigning { objects: state.objects.clone(), csrs, config, revocations };
     super::run(Informer::new(state.objects.clone(), "csr-signing", vec![csrs]), controller).await;
     Ok(())
 }
@@ -160,7 +169,21 @@ impl CsrSigning {
             .map_err(|e| e.to_string())?;
         let ttl = pki::csr::duration_for(expiration, self.config.duration);
         let now = pki::time::OffsetDateTime::now_utc();
-        let template = pki::csr::template(req, usages, ttl, now, ca.not_after)?;
+        let mut template = pki::csr::template(req, usages, ttl, now, ca.not_after)?;
+        // kube backdates five minutes; a subject revoked in that window would refuse the new
+        // certificate, so it starts a second after the revocation instead (and is handed
+        // out once valid).
+        let revoked_at = self.revocations.as_ref().and_then(|r| r.subject_revoked_at(&req.common_name));
+        if let Some(at) =
+            revoked_at.and_then(|at| pki::time::OffsetDateTime::from_unix_timestamp(at + 1).ok())
+        {
+            if at > template.not_before && at < template.not_after {
+                template.not_before = at;
+                if let Ok(wait) = Duration::try_from(at - pki::time::OffsetDateTime::now_utc()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
         let signed = ca.sign(&template).map_err(|e| e.to_string())?;
         let record = IssuedRecord::of(&signed, &req.common_name, &req.organizations, &format!("csr/{name}"));
         issued_certs::record(&self.objects, &record).await.map_err(|e| e.message)?;
