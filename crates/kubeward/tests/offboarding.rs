@@ -288,3 +288,38 @@ fn offboarding_ends_every_credential_a_person_held() {
     ]);
     out.assert_code(1).assert_stderr_contains("refusing to offboard kubeward-admin");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn a_revocation_made_through_one_server_is_enforced_by_every_server_sharing_the_store() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(etcd) = rt.block_on(storage::etcd::TestEtcd::start_or_skip()) else { return };
+    let endpoint = etcd.endpoint();
+    let a = FlagServer::start(|_| vec!["--etcd-servers".into(), endpoint.clone()]);
+    // The second server has the same PKI (one cluster, two API servers).
+    let b = FlagServer::start(|dir| {
+        copy_dir(&a.pki(), &dir.join("pki"));
+        vec!["--etcd-servers".into(), endpoint.clone()]
+    });
+    let (jane_kc, _) = issue(a.data_path(), "jane", &[], "1h");
+    let jane_on_b = server_kubectl(&b, "jane-b", &rewrite_server(&jane_kc, b.url()));
+    assert_eq!(whoami(&jane_on_b, &[]).expect("jane on b").0, "jane");
+    let (serial, _) = serial_and_lifetime(&cert_of(&jane_kc));
+    let kc_a = a.admin_kubeconfig().display().to_string();
+    kubeward(&["revoke", "cert", "--serial", &serial, "--kubeconfig", &kc_a]).assert_ok();
+    let (ok, _) = retry(Duration::from_secs(1), || (unauthorized(&jane_on_b), String::new()));
+    assert!(ok, "server b still lets jane in a second after the revocation through a");
+    drop((a, b));
+    drop(etcd);
+}
+
+fn server_kubectl(server: &FlagServer, label: &str, kubeconfig: &Path) -> Kubectl {
+    server.kubectl_with("", label, kubeconfig)
+}
