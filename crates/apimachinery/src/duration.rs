@@ -1,4 +1,7 @@
-//! kube's `k8s.io/apimachinery/pkg/util/duration`: how ages print in tables (`5m`, `3d4h`).
+//! kube's `k8s.io/apimachinery/pkg/util/duration`: how ages print in tables (`5m`, `3d4h`);
+//! and Go duration strings read.
+
+use std::time::Duration;
 
 /// kube's `duration.HumanDuration` of a number of seconds.
 pub fn human_duration(secs: i64) -> String {
@@ -46,4 +49,37 @@ pub fn human_duration(secs: i64) -> String {
     } else {
         format!("{}y", h / 24 / 365)
     }
+}
+
+/// Go duration strings (`time.ParseDuration`) as clients and flags give them (`32s`,
+/// `1m30s`, `500ms`, `8760h0m0s`); `None` for anything else, a huge number included.
+pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push('s');
+            chars.next();
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    // A huge number is no duration (from_secs_f64 would panic on it).
+    Duration::try_from_secs_f64(total).ok()
 }

@@ -24,6 +24,9 @@ pub struct Authentication {
     pub issuer: Option<Arc<TokenIssuer>>,
     /// OIDC revocations, fed from the cluster (`kubeward oidc revoke`), when OIDC is on.
     pub revocations: Option<Arc<authn::oidc::RevocationTable>>,
+    /// Client-certificate revocations, fed from the cluster (`kubeward revoke cert`), when
+    /// client certificates are accepted.
+    pub cert_revocations: Option<Arc<authn::x509_revocation::CertRevocations>>,
     /// Polls the AuthenticationConfiguration file while it lives.
     pub config_watch: Option<authn::oidc::ConfigWatch>,
 }
@@ -54,13 +57,19 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
             let _ = roots.add(cert);
         }
     }
+    let mut cert_revocations = None;
     if let Some(ca) = &config.client_ca_file {
-        let x509 = authn::x509::X509Authenticator::from_ca_file(ca)?;
+        let table = Arc::new(authn::x509_revocation::CertRevocations::default());
+        let x509 =
+            Arc::new(authn::x509::X509Authenticator::from_ca_file(ca)?.with_revocations(table.clone()));
+        // kube-apiserver's dynamic client CA: a changed bundle verifies the next request.
+        authn::x509::X509Authenticator::watch_ca_file(&x509, ca, FILE_POLL);
+        cert_revocations = Some(table);
         let pem = std::fs::read(ca).map_err(|e| fail(ca, e))?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
             let _ = roots.add(cert);
         }
-        authenticators.push(Box::new(x509));
+        authenticators.push(Box::new(authn::x509::SharedX509Authenticator(x509)));
     }
     if !roots.is_empty() {
         let hints = authn::x509::X509Authenticator::new(roots).map_err(|e| fail("client CA", e))?;
@@ -165,5 +174,13 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
             .map_err(|e| fail("--basic-auth-file", e))?;
         authenticators.push(Box::new(a));
     }
-    Ok(Authentication { authenticators, api_audiences, client_verifier, issuer, revocations, config_watch })
+    Ok(Authentication {
+        authenticators,
+        api_audiences,
+        client_verifier,
+        issuer,
+        revocations,
+        cert_revocations,
+        config_watch,
+    })
 }

@@ -64,6 +64,9 @@ pub struct Config {
     pub root_ca_file: Option<String>,
     /// A user bound to cluster-admin at start (the admin of `kubeward up`).
     pub bootstrap_admin_user: Option<String>,
+    /// kube-controller-manager's `--cluster-signing-cert-file`, `--cluster-signing-key-file`
+    /// and `--cluster-signing-duration`: CertificateSigningRequests are signed when set.
+    pub cluster_signing: Option<crate::controllers::csr_signing::SigningConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ pub mod admit;
 pub mod audit;
 pub mod authn_setup;
 pub mod bootstrap;
+pub mod cert_files;
 pub mod config;
 pub mod context;
 pub mod controllers;
@@ -49,6 +50,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         client_verifier,
         issuer,
         revocations,
+        cert_revocations,
         config_watch,
     } = authn_setup::build(&config, &objects)?;
     let admission =
@@ -67,7 +69,15 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         authz::build_chain(&config.authorization_modes, &mode_config)
             .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
 
-    let tls = server::tls_config(&config.tls_cert_file, &config.tls_private_key_file, client_verifier)?;
+    let serving = cert_files::ServingCert::load(&config.tls_cert_file, &config.tls_private_key_file)?;
+    // kube-apiserver's dynamic serving certificate: a renewed pair serves the next handshake.
+    cert_files::ServingCert::watch(&serving, cert_files::SERVING_POLL);
+    let tls = server::tls_config_with(serving, client_verifier)?;
+    let mut expiring = vec![("serving certificate", std::path::PathBuf::from(&config.tls_cert_file))];
+    expiring.extend(config.client_ca_file.iter().map(|f| ("client CA", f.into())));
+    expiring.extend(config.requestheader_client_ca_file.iter().map(|f| ("front-proxy CA", f.into())));
+    expiring.extend(config.cluster_signing.iter().map(|s| ("cluster signing CA", s.ca_cert_file.clone())));
+    cert_files::watch_expiry(expiring);
     let addr = SocketAddr::new(config.bind_address, config.secure_port);
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
@@ -136,6 +146,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         .map_err(StartError::Bootstrap)?;
     if let Some(table) = revocations {
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
+    }
+    if let Some(table) = &cert_revocations {
+        controllers::cert_revocations::start(&state, table.clone()).await.map_err(StartError::Bootstrap)?;
+    }
+    if let Some(signing) = config.cluster_signing.clone() {
+        controllers::csr_signing::start(&state, signing, cert_revocations)
+            .await
+            .map_err(StartError::Bootstrap)?;
     }
 
     state.ready.store(true, Ordering::Release);

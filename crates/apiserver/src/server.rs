@@ -7,7 +7,6 @@ use crate::filters;
 use crate::state::ApiState;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -16,38 +15,20 @@ use tokio_rustls::TlsAcceptor;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, thiserror::Error)]
-pub enum TlsSetupError {
-    #[error("reading {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{0}: no certificate found")]
-    NoCertificate(String),
-    #[error("{0}: no private key found")]
-    NoKey(String),
-    #[error("TLS configuration: {0}")]
-    Rustls(#[from] rustls::Error),
-}
+pub use crate::cert_files::{load_certs, load_key, TlsSetupError};
 
-pub fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).flatten().collect();
-    if certs.is_empty() {
-        return Err(TlsSetupError::NoCertificate(path.into()));
-    }
-    Ok(certs)
-}
-
-pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: path.into(), source })?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .ok()
-        .flatten()
-        .ok_or_else(|| TlsSetupError::NoKey(path.into()))
-}
-
+/// The TLS configuration for a certificate and key file, read once.
 pub fn tls_config(
     cert_file: &str,
     key_file: &str,
+    client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<rustls::ServerConfig, TlsSetupError> {
+    tls_config_with(crate::cert_files::ServingCert::load(cert_file, key_file)?, client_verifier)
+}
+
+/// The TLS configuration serving whatever certificate `serving` holds at each handshake.
+pub fn tls_config_with(
+    serving: Arc<crate::cert_files::ServingCert>,
     client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 ) -> Result<rustls::ServerConfig, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -57,7 +38,7 @@ pub fn tls_config(
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
     };
-    let mut cfg = builder.with_single_cert(load_certs(cert_file)?, load_key(key_file)?)?;
+    let mut cfg = builder.with_cert_resolver(serving);
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }

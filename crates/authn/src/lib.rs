@@ -29,6 +29,7 @@ pub mod union;
 pub mod webhook;
 pub mod x509;
 mod x509_legacy;
+pub mod x509_revocation;
 
 use apimachinery::UserInfo;
 pub use bearer::bearer_token;

@@ -66,6 +66,28 @@ impl TokenTable {
     }
 }
 
+/// The file's text without the records of `user` (the second column), every other record
+/// kept as written; and how many records were removed (`kubeward offboard`). A record
+/// spans from its first line to the line before the next record.
+pub fn without_user(text: &str, user: &str) -> Result<(String, usize), crate::CsvError> {
+    let records = crate::csv::parse(text)?;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut drop = vec![false; lines.len()];
+    let mut removed = 0;
+    for (i, rec) in records.iter().enumerate() {
+        if rec.fields.get(1).map(String::as_str) != Some(user) {
+            continue;
+        }
+        removed += 1;
+        let end = records.get(i + 1).map_or(lines.len(), |next| next.line - 1);
+        for d in drop.iter_mut().take(end).skip(rec.line - 1) {
+            *d = true;
+        }
+    }
+    let kept = lines.iter().zip(&drop).filter(|(_, d)| !**d).map(|(l, _)| *l).collect();
+    Ok((kept, removed))
+}
+
 /// The `--token-auth-file` authenticator.
 pub struct TokenFileAuthenticator {
     table: Arc<Reloading<TokenTable>>,
@@ -133,6 +155,19 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn a_users_records_are_removed_and_the_rest_kept_as_written() {
+        let text = "t1,jane,1\n\nt2,bob,2,\"a,\nb\"\nt3,jane,3,\"dev\"\nt4, bob ,4\n";
+        let (kept, n) = without_user(text, "jane").unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(kept, "t2,bob,2,\"a,\nb\"\nt4, bob ,4\n");
+        let table = TokenTable::parse("f", &kept).unwrap();
+        assert!(table.lookup("t1").is_none() && table.lookup("t3").is_none());
+        assert_eq!(table.lookup("t2").unwrap().name, "bob");
+        assert_eq!(without_user(text, "nobody").unwrap(), (text.to_string(), 0));
+        assert!(without_user("a\"b,c,d\n", "c").is_err());
     }
 
     #[test]

@@ -7,10 +7,17 @@
 //! X.509 v1 certificates, which webpki refuses, are accepted as kube-apiserver accepts
 //! them, through [`crate::x509_legacy`] (single-level chains: the leaf signed directly by
 //! a CA of the bundle; needs the CA certificates, see [`X509Authenticator::with_ca_certs`]).
+//!
+//! A certificate on the cluster's revocation list ([`crate::x509_revocation`]) is refused,
+//! checked on every request (cached verifications included). The CA bundle is reloaded
+//! when its file changes ([`X509Authenticator::watch_ca_file`], kube's dynamic CA): the
+//! new bundle verifies the next request, and what was verified before is forgotten.
 
 use crate::x509_legacy::{self, LegacyAnchor, LegacyCert};
+use crate::x509_revocation::CertRevocations;
 use crate::{AuthOutcome, AuthRequest, Authenticator, AuthnConfigError};
 use apimachinery::UserInfo;
+use arc_swap::ArcSwap;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -18,7 +25,9 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{VerifierBuilderError, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 /// Loads a PEM bundle of CA certificates.
 pub fn load_ca_file(path: &str) -> Result<RootCertStore, AuthnConfigError> {
@@ -42,18 +51,27 @@ fn read_ca_bundle(path: &str) -> Result<(RootCertStore, Vec<CertificateDer<'stat
 
 /// Verifies client certificate chains against a CA bundle.
 pub struct X509Authenticator {
-    verifier: Arc<dyn ClientCertVerifier>,
+    trust: ArcSwap<Trust>,
     /// Chains already verified, by the leaf's DER: the identity and validity window, so a
     /// keep-alive client pays for chain verification once, not per request.
     verified: Mutex<HashMap<Vec<u8>, Verified>>,
-    /// The CAs that may sign v1 leaves directly; empty when built with [`Self::new`].
-    legacy_anchors: Vec<LegacyAnchor>,
     algs: WebPkiSupportedAlgorithms,
+    /// The cluster's certificate revocations, when followed.
+    revocations: Option<Arc<CertRevocations>>,
+}
+
+/// What chains are verified against: replaced whole when the CA file changes.
+struct Trust {
+    verifier: Arc<dyn ClientCertVerifier>,
+    /// The CAs that may sign v1 leaves directly; empty when built with [`X509Authenticator::new`].
+    legacy_anchors: Vec<LegacyAnchor>,
 }
 
 #[derive(Clone)]
 struct Verified {
     user: UserInfo,
+    /// The leaf's serial number, upper-case hex without leading zero bytes.
+    serial: String,
     not_before: i64,
     not_after: i64,
 }
@@ -76,13 +94,69 @@ impl X509Authenticator {
     ) -> Result<Self, VerifierBuilderError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algs = provider.signature_verification_algorithms;
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
         Ok(Self {
-            verifier,
+            trust: ArcSwap::from_pointee(Trust::new(roots, ca_certs)?),
             verified: Mutex::new(HashMap::new()),
-            legacy_anchors: LegacyAnchor::from_certs(ca_certs),
             algs,
+            revocations: None,
         })
+    }
+
+    /// Refuses the certificates `revocations` lists.
+    pub fn with_revocations(mut self, revocations: Arc<CertRevocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// Verifies against a new CA bundle from now on (what was verified before is forgotten).
+    fn replace_ca(
+        &self,
+        roots: RootCertStore,
+        ca_certs: &[CertificateDer<'_>],
+    ) -> Result<(), VerifierBuilderError> {
+        self.trust.store(Arc::new(Trust::new(roots, ca_certs)?));
+        if let Ok(mut m) = self.verified.lock() {
+            m.clear();
+        }
+        Ok(())
+    }
+
+    /// Re-reads the CA bundle at `path` every `every` while `this` lives, and verifies with
+    /// the new bundle once it reads and holds a certificate (a broken file is reported once
+    /// and the bundle in force stays). Needs a Tokio runtime.
+    pub fn watch_ca_file(this: &Arc<Self>, path: &str, every: Duration) {
+        let weak: Weak<Self> = Arc::downgrade(this);
+        let path = PathBuf::from(path);
+        let mut last = std::fs::read(&path).ok();
+        tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(this) = weak.upgrade() else { return };
+                let now = std::fs::read(&path).ok();
+                if now.is_none() || now == last {
+                    continue;
+                }
+                let ca_path = path.display().to_string();
+                match read_ca_bundle(&ca_path).and_then(|(roots, certs)| {
+                    this.replace_ca(roots, &certs).map_err(|source| AuthnConfigError::ClientCaVerifier {
+                        path: ca_path.clone(),
+                        source,
+                    })
+                }) {
+                    Ok(()) => {
+                        tracing::info!(path = %ca_path, "client CA bundle reloaded");
+                        last = now;
+                        failing = false;
+                    }
+                    Err(e) if !failing => {
+                        tracing::warn!(error = %e, "client CA bundle not reloaded; the previous one stays in force");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
     }
 
     /// Reads the PEM CA bundle at `path` (`--client-ca-file`), v1 leaves included.
@@ -92,9 +166,11 @@ impl X509Authenticator {
             .map_err(|source| AuthnConfigError::ClientCaVerifier { path: path.into(), source })
     }
 
-    /// The TLS-level verifier to install in the server config for this CA.
+    /// The TLS-level verifier to install in the server config for this CA. Its CA hints
+    /// are those of the bundle at this call (client-go sends its certificate whatever the
+    /// hints say).
     pub fn tls_verifier(&self) -> Arc<dyn ClientCertVerifier> {
-        Arc::new(RequestClientCert { inner: self.verifier.clone(), algs: self.algs })
+        Arc::new(RequestClientCert { inner: self.trust.load().verifier.clone(), algs: self.algs })
     }
 
     /// The full check: webpki for v3 chains, [`x509_legacy`] for a v1 leaf it refuses.
@@ -104,15 +180,28 @@ impl X509Authenticator {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<(), String> {
-        let Err(e) = self.verifier.verify_client_cert(leaf, intermediates, now) else {
+        let trust = self.trust.load();
+        let Err(e) = trust.verifier.verify_client_cert(leaf, intermediates, now) else {
             return Ok(());
         };
         match LegacyCert::from_refused(leaf) {
-            Some(cert) if !self.legacy_anchors.is_empty() => cert
-                .verify_issued_by(&self.legacy_anchors, &self.algs, now.as_secs() as i64)
+            Some(cert) if !trust.legacy_anchors.is_empty() => cert
+                .verify_issued_by(&trust.legacy_anchors, &self.algs, now.as_secs() as i64)
                 .map_err(|e| format!("verifying v1 certificate: {e}")),
             _ => Err(format!("verifying certificate: {e}")),
         }
+    }
+
+    fn revoked(&self, v: &Verified) -> bool {
+        self.revocations.as_ref().is_some_and(|r| r.is_revoked(&v.serial, &v.user.name, v.not_before))
+    }
+}
+
+impl Trust {
+    fn new(roots: RootCertStore, ca_certs: &[CertificateDer<'_>]) -> Result<Self, VerifierBuilderError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+        Ok(Self { verifier, legacy_anchors: LegacyAnchor::from_certs(ca_certs) })
     }
 }
 
@@ -126,11 +215,23 @@ pub fn subject_identity(cert: &CertificateDer<'_>) -> Result<(String, Vec<String
     Ok((cn, groups))
 }
 
-fn validity(cert: &CertificateDer<'_>) -> Option<(i64, i64)> {
+/// The serial number (upper-case hex without leading zero bytes, `0` for zero) and the
+/// validity window of a certificate.
+fn serial_and_validity(cert: &CertificateDer<'_>) -> Option<(String, i64, i64)> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
     let v = parsed.validity();
-    Some((v.not_before.timestamp(), v.not_after.timestamp()))
+    let raw = parsed.raw_serial();
+    let start = raw.iter().take_while(|b| **b == 0).count();
+    let mut serial: String =
+        raw.get(start..).unwrap_or_default().iter().map(|b| format!("{b:02X}")).collect();
+    if serial.is_empty() {
+        serial.push('0');
+    }
+    Some((serial, v.not_before.timestamp(), v.not_after.timestamp()))
 }
+
+/// Why a revoked certificate is refused (never shown to the client: a 401 says nothing).
+const REVOKED: &str = "certificate has been revoked";
 
 #[async_trait::async_trait]
 impl Authenticator for X509Authenticator {
@@ -143,6 +244,9 @@ impl Authenticator for X509Authenticator {
         if intermediates.is_empty() {
             let hit = self.verified.lock().ok().and_then(|m| m.get(leaf.as_ref()).cloned());
             if let Some(v) = hit.filter(|v| v.not_before <= secs && secs <= v.not_after) {
+                if self.revoked(&v) {
+                    return AuthOutcome::Failed(REVOKED.into());
+                }
                 return AuthOutcome::Authenticated(v.user);
             }
         }
@@ -157,15 +261,32 @@ impl Authenticator for X509Authenticator {
             Err(e) => return AuthOutcome::Failed(e),
         };
         let user = UserInfo::new(cn, groups);
-        if let (true, Some((not_before, not_after))) = (intermediates.is_empty(), validity(leaf)) {
+        let Some((serial, not_before, not_after)) = serial_and_validity(leaf) else {
+            return AuthOutcome::Failed("unparsable certificate".into());
+        };
+        let verified = Verified { user, serial, not_before, not_after };
+        if self.revoked(&verified) {
+            return AuthOutcome::Failed(REVOKED.into());
+        }
+        if intermediates.is_empty() {
             if let Ok(mut m) = self.verified.lock() {
                 if m.len() >= MAX_VERIFIED {
                     m.clear();
                 }
-                m.insert(leaf.as_ref().to_vec(), Verified { user: user.clone(), not_before, not_after });
+                m.insert(leaf.as_ref().to_vec(), verified.clone());
             }
         }
-        AuthOutcome::Authenticated(user)
+        AuthOutcome::Authenticated(verified.user)
+    }
+}
+
+/// An [`X509Authenticator`] shared with whatever reloads its CA bundle.
+pub struct SharedX509Authenticator(pub Arc<X509Authenticator>);
+
+#[async_trait::async_trait]
+impl Authenticator for SharedX509Authenticator {
+    async fn authenticate(&self, req: &AuthRequest<'_>) -> AuthOutcome {
+        self.0.authenticate(req).await
     }
 }
 
@@ -276,5 +397,78 @@ mod tests {
         let headers = http::HeaderMap::new();
         let none = a.authenticate(&AuthRequest::new(&headers, None, "/")).await;
         assert_eq!(none, AuthOutcome::NotApplicable);
+    }
+
+    fn serial_of(pem: &str) -> String {
+        serial_and_validity(&der(pem)).unwrap().0
+    }
+
+    #[tokio::test]
+    async fn revoked_certificates_are_refused_cached_or_not() {
+        let ca = pki::Ca::generate("ca").unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(der(&ca.cert_pem)).unwrap();
+        let table = Arc::new(CertRevocations::default());
+        let a = X509Authenticator::new(roots).unwrap().with_revocations(table.clone());
+        let jane = ca.issue_client("jane", &[]).unwrap();
+        let jane2 = ca.issue_client("jane", &[]).unwrap();
+        let bob = ca.issue_client("bob", &[]).unwrap();
+        for c in [&jane, &jane2, &bob] {
+            assert!(matches!(auth(&a, vec![der(&c.cert_pem)]).await, AuthOutcome::Authenticated(_)));
+        }
+        let serial = serial_of(&jane.cert_pem);
+        assert_eq!(serial, pki::normalize_serial(&serial).unwrap(), "the form pki names serials in");
+        let mut data = std::collections::BTreeMap::new();
+        data.insert(crate::x509_revocation::serial_key(&serial), "{}".to_string());
+        table.update_from_configmap_data(&data);
+        assert_eq!(auth(&a, vec![der(&jane.cert_pem)]).await, AuthOutcome::Failed(REVOKED.into()), "cached");
+        assert!(matches!(auth(&a, vec![der(&jane2.cert_pem)]).await, AuthOutcome::Authenticated(_)));
+        // Every certificate of bob's issued up to now.
+        let now = chrono::Utc::now().to_rfc3339();
+        data.insert(
+            crate::x509_revocation::subject_key("bob"),
+            crate::x509_revocation::entry_value(&now, "bob", None),
+        );
+        table.update_from_configmap_data(&data);
+        assert_eq!(auth(&a, vec![der(&bob.cert_pem)]).await, AuthOutcome::Failed(REVOKED.into()));
+        // A fresh verifier (as after a restart) refuses it too.
+        let mut roots = RootCertStore::empty();
+        roots.add(der(&ca.cert_pem)).unwrap();
+        let fresh = X509Authenticator::new(roots).unwrap().with_revocations(table.clone());
+        assert_eq!(auth(&fresh, vec![der(&jane.cert_pem)]).await, AuthOutcome::Failed(REVOKED.into()));
+        table.update_from_configmap_data(&Default::default());
+        assert!(matches!(auth(&a, vec![der(&jane.cert_pem)]).await, AuthOutcome::Authenticated(_)));
+    }
+
+    #[tokio::test]
+    async fn a_changed_ca_file_is_used_for_the_next_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.crt");
+        let old = pki::Ca::generate("old").unwrap();
+        let new = pki::Ca::generate("new").unwrap();
+        std::fs::write(&path, &old.cert_pem).unwrap();
+        let a = Arc::new(X509Authenticator::from_ca_file(path.to_str().unwrap()).unwrap());
+        X509Authenticator::watch_ca_file(&a, path.to_str().unwrap(), Duration::from_millis(20));
+        let by_old = old.issue_client("jane", &[]).unwrap();
+        let by_new = new.issue_client("jane", &[]).unwrap();
+        assert!(matches!(auth(&a, vec![der(&by_old.cert_pem)]).await, AuthOutcome::Authenticated(_)));
+        assert!(matches!(auth(&a, vec![der(&by_new.cert_pem)]).await, AuthOutcome::Failed(_)));
+        std::fs::write(&path, "garbage").unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(matches!(auth(&a, vec![der(&by_old.cert_pem)]).await, AuthOutcome::Authenticated(_)), "kept");
+        std::fs::write(&path, &new.cert_pem).unwrap();
+        let mut switched = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if matches!(auth(&a, vec![der(&by_new.cert_pem)]).await, AuthOutcome::Authenticated(_)) {
+                switched = true;
+                break;
+            }
+        }
+        assert!(switched, "the new CA verifies");
+        assert!(
+            matches!(auth(&a, vec![der(&by_old.cert_pem)]).await, AuthOutcome::Failed(_)),
+            "cache forgotten"
+        );
     }
 }

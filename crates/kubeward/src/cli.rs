@@ -29,7 +29,32 @@ enum Command {
     Login(crate::oidc_cmds::LoginArgs),
     /// OIDC administration: `revoke --user NAME`.
     Oidc(crate::oidc_cmds::OidcArgs),
+    /// Write a kubeconfig with a short-lived client certificate from the client CA
+    /// (recorded in the cluster before it is handed out).
+    Kubeconfig(crate::cert_cmds::KubeconfigArgs),
+    /// Revoke credentials: `cert --serial S | --subject CN`.
+    Revoke(RevokeArgs),
+    /// End everything USER could use: bindings, client certificates, OIDC sign-ins, tokens.
+    Offboard(crate::offboard::OffboardArgs),
+    /// The server's certificates: `check-expiration`, `renew NAME|all`, `issued`.
+    Certs(crate::pki_cmds::CertsArgs),
 }
+
+#[derive(Args)]
+struct RevokeArgs {
+    #[command(subcommand)]
+    what: RevokeWhat,
+}
+
+#[derive(Subcommand)]
+enum RevokeWhat {
+    /// Put a client certificate on the cluster's revocation list: every server refuses it.
+    Cert(crate::cert_cmds::RevokeCertArgs),
+}
+
+/// The token file `kubeward up` reads when it exists in the data directory (the server
+/// owns it: `kubeward offboard` removes a user's tokens from it).
+pub const TOKEN_FILE: &str = "tokens.csv";
 
 #[derive(Args)]
 struct WhoCanArgs {
@@ -105,6 +130,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Explain(a) => explain(a).await,
         Command::Login(a) => crate::oidc_cmds::login(a).await,
         Command::Oidc(a) => crate::oidc_cmds::oidc(a).await,
+        Command::Kubeconfig(a) => crate::cert_cmds::kubeconfig(a).await,
+        Command::Revoke(RevokeArgs { what: RevokeWhat::Cert(a) }) => crate::cert_cmds::revoke_cert(a).await,
+        Command::Offboard(a) => crate::offboard::offboard(a).await,
+        Command::Certs(a) => crate::pki_cmds::certs(a).await,
     }
 }
 
@@ -176,12 +205,31 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
         flags.enable_admission_plugins = vec!["NodeRestriction".into()];
     }
     flags.enable_bootstrap_token_auth = true;
+    if flags.cluster_signing_cert_file.is_none() && flags.cluster_signing_key_file.is_none() {
+        flags.cluster_signing_cert_file = Some(cluster.ca_cert.clone());
+        flags.cluster_signing_key_file = Some(cluster.ca_key.clone());
+    }
     flags.audit_log_path.get_or_insert_with(|| data_dir.join("audit.log"));
+    if flags.token_auth_file.is_none() && data_dir.join(TOKEN_FILE).exists() {
+        flags.token_auth_file = Some(data_dir.join(TOKEN_FILE));
+    }
     let mut config =
         flags.config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string());
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
     let running = apiserver::start(config, store).await.map_err(err)?;
+    // The admin certificate is revocable like any other: it is in the record.
+    let admin_pem = pki::read_to_string(&cluster.admin_cert).map_err(err)?;
+    match pki::records::IssuedRecord::from_pem(&admin_pem, "kubeward up") {
+        Some(record) => {
+            if let Err(e) =
+                apiserver::controllers::issued_certs::record(&running.state.objects, &record).await
+            {
+                tracing::warn!(error = %e.message, "the admin certificate is not recorded");
+            }
+        }
+        None => tracing::warn!(path = %cluster.admin_cert.display(), "the admin certificate does not parse"),
+    }
     let host = match running.addr.ip() {
         IpAddr::V6(ip) => format!("[{ip}]"),
         IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".into(),

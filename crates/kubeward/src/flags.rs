@@ -120,6 +120,17 @@ pub struct ApiServerFlags {
     /// Allow anonymous requests to the health and version endpoints.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub anonymous_auth: bool,
+    /// kube-controller-manager's: the CA certificate that signs CertificateSigningRequests of
+    /// the `kubernetes.io/kube-apiserver-client`, `-client-kubelet` and `kubelet-serving`
+    /// signers (`kubeward up`: the cluster CA).
+    #[arg(long)]
+    pub cluster_signing_cert_file: Option<PathBuf>,
+    /// Its private key.
+    #[arg(long)]
+    pub cluster_signing_key_file: Option<PathBuf>,
+    /// The longest certificate the signers hand out (`spec.expirationSeconds` shortens it).
+    #[arg(long, default_value = "8760h0m0s", value_parser = parse_duration)]
+    pub cluster_signing_duration: std::time::Duration,
     #[arg(long, default_value_t = 400)]
     pub max_requests_inflight: usize,
     #[arg(long, default_value_t = apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES)]
@@ -177,6 +188,24 @@ impl ApiServerFlags {
             max_request_body_bytes: self.max_request_body_bytes,
             root_ca_file: self.client_ca_file,
             bootstrap_admin_user: None,
+            cluster_signing: match (self.cluster_signing_cert_file, self.cluster_signing_key_file) {
+                (Some(ca_cert_file), Some(ca_key_file)) => {
+                    Some(apiserver::controllers::csr_signing::SigningConfig {
+                        ca_cert_file,
+                        ca_key_file,
+                        duration: self.cluster_signing_duration,
+                    })
+                }
+                _ => None,
+            },
         }
+    }
+}
+
+/// A Go duration (`8760h0m0s`, `90m`, `30s`), positive.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match apimachinery::duration::parse_go_duration(s) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("invalid duration {s:?} (e.g. 8760h, 90m, 1h30m)")),
     }
 }

@@ -1,9 +1,14 @@
 //! The kubeward binary: subcommands wire the crates together.
 
+mod cert_cmds;
 mod cli;
+mod cluster_data;
 mod flags;
+mod offboard;
 mod oidc_cmds;
+mod pki_cmds;
 mod rbac_tools;
+mod table;
 
 use clap::Parser;
 

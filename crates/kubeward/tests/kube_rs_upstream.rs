@@ -351,15 +351,18 @@ fn certificate_signing_requests_are_created_and_approved() {
         // kubectl's own approval path (an update of `approval`, protobuf from 1.32 on).
         if let Some(k) = server.kubectl("1.33") {
             k.ok(&["certificate", "approve", "fake"]);
-            let out = k.ok(&["get", "csr", "fake"]);
-            let lines: Vec<String> =
-                out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-            assert_eq!(lines[0], "NAME AGE SIGNERNAME REQUESTOR REQUESTEDDURATION CONDITION", "{out}");
-            assert!(lines[1].starts_with("fake "), "{out}");
-            assert!(
-                lines[1].ends_with(" kubernetes.io/kube-apiserver-client kubeward-admin 24h Approved"),
-                "{out}"
-            );
+            // The signer then issues the certificate (kube-controller-manager's csrsigning).
+            let issued = support::eventually(Duration::from_secs(10), || {
+                let out = k.ok(&["get", "csr", "fake"]);
+                let lines: Vec<String> =
+                    out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+                assert_eq!(lines[0], "NAME AGE SIGNERNAME REQUESTOR REQUESTEDDURATION CONDITION", "{out}");
+                assert!(lines[1].starts_with("fake "), "{out}");
+                lines[1]
+                    .ends_with(" kubernetes.io/kube-apiserver-client kubeward-admin 24h Approved,Issued")
+                    .then_some(())
+            });
+            assert!(issued.is_some(), "{}", k.ok(&["get", "csr", "fake"]));
         }
 
         // The spec never changes, and the approval cannot be taken back through status.

@@ -3,12 +3,19 @@
 //! `kubeward up` needs, created once in the data directory and reused afterwards.
 
 mod cert;
+pub mod csr;
+mod der;
 mod files;
 mod kubeconfig;
+pub mod records;
+pub mod sign;
 
 pub use cert::{Ca, IssuedCert};
 pub use files::{read_to_string, write_private, write_public};
 pub use kubeconfig::Kubeconfig;
+pub use sign::{Signed, Template};
+/// The time crate pki's API speaks in (validity bounds).
+pub use time;
 
 use std::path::{Path, PathBuf};
 
@@ -18,12 +25,62 @@ pub enum PkiError {
     /// rcgen refused parameters or a key (message from rcgen).
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
-    /// A client certificate was asked for more organizations (groups) than can be encoded.
-    #[error("at most 2 groups fit in a client certificate, got {0}")]
-    TooManyGroups(usize),
+    /// A CA certificate that does not parse.
+    #[error("unparsable CA certificate: {0}")]
+    BadCertificate(String),
+    /// A CA key of an algorithm kubeward does not sign with.
+    #[error("unsupported CA key algorithm {0}")]
+    UnsupportedCaKey(String),
+    /// The system's random source failed.
+    #[error("no random serial number: the system random source failed")]
+    Random,
     /// A PKI file could not be read or written.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// A serial number as kubeward names it: upper-case hex of its bytes without leading zero
+/// bytes, as `openssl x509 -serial` prints it (`0` for zero).
+pub fn serial_hex(bytes: &[u8]) -> String {
+    let start = bytes.iter().take_while(|b| **b == 0).count();
+    let hex: String = bytes.get(start..).unwrap_or_default().iter().map(|b| format!("{b:02X}")).collect();
+    if hex.is_empty() {
+        "0".into()
+    } else {
+        hex
+    }
+}
+
+/// A serial number typed by a person (`0x` prefix, colons, either case, leading zeros) in
+/// [`serial_hex`] form; `None` when it is not hex.
+pub fn normalize_serial(input: &str) -> Option<String> {
+    let s = input.trim();
+    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let digits: String = s.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || digits.len() > 128 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digits = digits.trim_start_matches('0').to_ascii_uppercase();
+    Some(match digits.len() {
+        0 => "0".into(),
+        n if n % 2 == 1 => format!("0{digits}"),
+        _ => digits,
+    })
+}
+
+/// The common name and expiry of every certificate in a PEM bundle (blocks that do not
+/// parse are skipped).
+pub fn certificate_expiries(pem: &str) -> Vec<(String, time::OffsetDateTime)> {
+    x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())
+        .flatten()
+        .filter(|p| p.label == "CERTIFICATE")
+        .filter_map(|p| {
+            let cert = p.parse_x509().ok()?;
+            let cn =
+                cert.subject().iter_common_name().last().and_then(|a| a.as_str().ok()).unwrap_or_default();
+            Some((cn.to_string(), cert.validity().not_after.to_datetime()))
+        })
+        .collect()
 }
 
 /// Paths of the cluster's PKI under `<data-dir>/pki`.
@@ -36,6 +93,9 @@ pub struct ClusterPki {
     pub serving_key: PathBuf,
     pub front_proxy_ca_cert: PathBuf,
     pub front_proxy_ca_key: PathBuf,
+    /// The front proxy's client certificate (kubeadm's `front-proxy-client`).
+    pub front_proxy_client_cert: PathBuf,
+    pub front_proxy_client_key: PathBuf,
     pub sa_key: PathBuf,
     pub admin_cert: PathBuf,
     pub admin_key: PathBuf,
@@ -45,6 +105,8 @@ pub struct ClusterPki {
 /// ClusterRoleBinding rather than through the unrevocable `system:masters` group.
 pub const ADMIN_USER: &str = "kubeward-admin";
 pub const ADMIN_GROUP: &str = "kubeward:admins";
+/// The common name of the front proxy's client certificate (`--requestheader-allowed-names`).
+pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
 
 impl ClusterPki {
     pub fn at(data_dir: &Path) -> Self {
@@ -56,6 +118,8 @@ impl ClusterPki {
             serving_key: dir.join("apiserver.key"),
             front_proxy_ca_cert: dir.join("front-proxy-ca.crt"),
             front_proxy_ca_key: dir.join("front-proxy-ca.key"),
+            front_proxy_client_cert: dir.join("front-proxy-client.crt"),
+            front_proxy_client_key: dir.join("front-proxy-client.key"),
             sa_key: dir.join("sa.key"),
             admin_cert: dir.join("admin.crt"),
             admin_key: dir.join("admin.key"),
@@ -95,6 +159,16 @@ impl ClusterPki {
             write_private(&self.front_proxy_ca_key, &fp.key_pem)?;
             created = true;
         }
+        if !self.front_proxy_client_cert.exists() || !self.front_proxy_client_key.exists() {
+            let fp = Ca::load(
+                &read_to_string(&self.front_proxy_ca_cert)?,
+                &read_to_string(&self.front_proxy_ca_key)?,
+            )?;
+            let issued = fp.issue_client(FRONT_PROXY_CLIENT, &[])?;
+            write_public(&self.front_proxy_client_cert, &issued.cert_pem)?;
+            write_private(&self.front_proxy_client_key, &issued.key_pem)?;
+            created = true;
+        }
         if !self.sa_key.exists() {
             write_private(&self.sa_key, &cert::generate_key_pem()?)?;
             created = true;
@@ -115,6 +189,18 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn serials_are_named_as_openssl_prints_them() {
+        assert_eq!(serial_hex(&[0, 0x0a, 0xff]), "0AFF");
+        assert_eq!(serial_hex(&[0, 0]), "0");
+        assert_eq!(normalize_serial("0x0aff").as_deref(), Some("0AFF"));
+        assert_eq!(normalize_serial("0a:ff").as_deref(), Some("0AFF"));
+        assert_eq!(normalize_serial("aff").as_deref(), Some("0AFF"));
+        assert_eq!(normalize_serial("000").as_deref(), Some("0"));
+        assert_eq!(normalize_serial("jane"), None);
+        assert_eq!(normalize_serial(""), None);
+    }
+
+    #[test]
     fn ensure_creates_once_and_keys_are_private() {
         let dir = tempfile::tempdir().unwrap();
         let pki = ClusterPki::at(dir.path());
@@ -122,7 +208,15 @@ mod tests {
         let ca_before = std::fs::read(&pki.ca_cert).unwrap();
         assert!(!pki.ensure(&[]).unwrap(), "second run reuses everything");
         assert_eq!(ca_before, std::fs::read(&pki.ca_cert).unwrap());
-        for key in [&pki.ca_key, &pki.serving_key, &pki.sa_key, &pki.admin_key, &pki.front_proxy_ca_key] {
+        assert!(pki.front_proxy_client_cert.exists());
+        for key in [
+            &pki.ca_key,
+            &pki.serving_key,
+            &pki.sa_key,
+            &pki.admin_key,
+            &pki.front_proxy_ca_key,
+            &pki.front_proxy_client_key,
+        ] {
             let mode = std::fs::metadata(key).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{key:?}");
         }

@@ -1,11 +1,15 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
-//! deletion, per-namespace defaults, legacy token Secrets, OIDC revocations, the
-//! `kubernetes` Service and its endpoints; and compaction of the store's history.
+//! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
+//! revocations, CSR signing, the `kubernetes` Service and its endpoints; and compaction of
+//! the store's history.
 
+pub mod cert_revocations;
 pub mod compaction;
 pub mod crd;
+pub mod csr_signing;
 pub mod disruption;
+pub mod issued_certs;
 pub mod kubernetes_service;
 pub mod namespace;
 pub mod node_graph;

@@ -101,41 +101,10 @@ fn timeout_of(ctx: &Ctx) -> Duration {
     if let Some(t) = ctx.info.query_param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
         return Duration::from_secs(t);
     }
-    if let Some(t) = ctx.info.query_param("timeout").and_then(parse_go_duration) {
+    if let Some(t) = ctx.info.query_param("timeout").and_then(apimachinery::duration::parse_go_duration) {
         return t;
     }
     DEFAULT_TIMEOUT
-}
-
-/// Go duration strings as clients send them (`32s`, `1m30s`, `500ms`).
-pub fn parse_go_duration(s: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
-            unit.push('s');
-            chars.next();
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match unit.as_str() {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return None,
-        };
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(Duration::from_secs_f64(total))
 }
 
 pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
