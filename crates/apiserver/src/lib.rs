@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod filters;
 pub mod getters;
 pub mod informer;
+pub mod limits;
 pub mod negotiate;
 pub mod nonresource;
 pub mod objects;
@@ -50,13 +51,11 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         issuer,
         revocations,
         config_watch,
+        anonymous,
     } = authn_setup::build(&config, &objects)?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
-    let anonymous = config
-        .anonymous_auth
-        .then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
 
     let mode_config = authz::ModeConfig {
         policy_file: config.authorization_policy_file.clone(),
@@ -78,7 +77,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let state = Arc::new(ApiState {
         catalog,
         objects,
-        authn: authn::Union::new(authenticators, anonymous).with_api_audiences(api_audiences),
+        authn: authn::Union::new(authenticators, Some(anonymous)).with_api_audiences(api_audiences),
         authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
@@ -96,7 +95,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_rebuilds: Default::default(),
         openapi_base,
         ready: AtomicBool::new(false),
-        inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
+        limits: limits::Limits::new(config.limits.clone()),
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
         server_address,

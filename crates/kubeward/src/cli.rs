@@ -144,6 +144,7 @@ async fn wait_for_shutdown() {
 }
 
 async fn up(a: UpArgs) -> Result<(), CliError> {
+    a.flags.validate().map_err(err)?;
     std::fs::create_dir_all(&a.data_dir).map_err(|e| CliError(format!("{}: {e}", a.data_dir.display())))?;
     let data_dir = a.data_dir.canonicalize().map_err(err)?;
     let cluster = pki::ClusterPki::at(&data_dir);
@@ -177,8 +178,9 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     }
     flags.enable_bootstrap_token_auth = true;
     flags.audit_log_path.get_or_insert_with(|| data_dir.join("audit.log"));
-    let mut config =
-        flags.config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string());
+    let mut config = flags
+        .config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string())
+        .map_err(err)?;
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
     let running = apiserver::start(config, store).await.map_err(err)?;
@@ -209,9 +211,10 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
 }
 
 async fn server(a: ServerArgs) -> Result<(), CliError> {
+    a.flags.validate().map_err(err)?;
     let store = open_store(&a.data_dir, &a.flags).await?;
     let root_ca = a.root_ca_file.clone();
-    let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file);
+    let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file).map_err(err)?;
     if root_ca.is_some() {
         config.root_ca_file = root_ca;
     }
