@@ -56,6 +56,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
+    if !admission.not_implemented().is_empty() {
+        // Said at start rather than left unsaid: these act only on what kubeward does not
+        // serve, or behind feature gates kube leaves off, so they admit everything here.
+        tracing::info!(
+            plugins = %admission.not_implemented().join(","),
+            "enabled admission plugins with nothing to act on in kubeward admit every request"
+        );
+    }
 
     let mode_config = authz::ModeConfig {
         policy_file: config.authorization_policy_file.clone(),
