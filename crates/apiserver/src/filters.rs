@@ -23,6 +23,11 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
     let started = Instant::now();
     let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
     let mut rec = Record::start(&info, &req, conn.remote.ip());
+    let method = req.method().clone();
+    let apply = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
     let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec)).catch_unwind().await;
     let resp = match result {
         Ok(r) => r,
@@ -36,6 +41,9 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
     if let Some(log) = &state.audit {
         log.emit(&rec, code);
     }
+    let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
+    let long_running = crate::limits::Limits::is_long_running(&rec.info);
+    state.metrics.observe(labels, code, started.elapsed(), long_running);
     let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
     tracing::debug!(verb = %rec.info.verb, path = %rec.info.path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
     resp
@@ -135,7 +143,14 @@ async fn authenticate(
 ) -> Result<authn::Authenticated, StatusError> {
     let auth_req =
         authn::AuthRequest::new(req.headers(), conn.peer_certificates.as_deref(), req.uri().path());
-    state.authn.authenticate(&auth_req).await.map_err(|why| {
+    let result = state.authn.authenticate(&auth_req).await;
+    let outcome = match &result {
+        Ok(_) => crate::metrics::AuthnResult::Success,
+        Err(authn::Unauthenticated::Failed(_)) => crate::metrics::AuthnResult::Error,
+        Err(_) => crate::metrics::AuthnResult::Failure,
+    };
+    state.metrics.authentication(outcome);
+    result.map_err(|why| {
         if let authn::Unauthenticated::Failed(reason) = why {
             tracing::info!(remote = %conn.remote, %reason, "authentication failed");
         }
@@ -160,7 +175,9 @@ async fn authorize(
     info: &RequestInfo,
     rec: &mut Record,
 ) -> Result<authz::Authorized, StatusError> {
-    match state.authorizer.authorize_request(who, info).await {
+    let result = state.authorizer.authorize_request(who, info).await;
+    state.metrics.authorization(result.is_ok());
+    match result {
         Ok(authorized) => {
             rec.decision = Some((true, authorized.reason().to_string()));
             Ok(authorized)

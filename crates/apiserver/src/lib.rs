@@ -13,8 +13,10 @@ pub mod controllers;
 pub mod discovery;
 pub mod filters;
 pub mod getters;
+pub mod health;
 pub mod informer;
 pub mod limits;
+pub mod metrics;
 pub mod negotiate;
 pub mod nonresource;
 pub mod objects;
@@ -104,6 +106,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_base,
         ready: AtomicBool::new(false),
         limits: limits::Limits::new(config.limits.clone()),
+        metrics: Default::default(),
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
         server_address,
@@ -145,6 +148,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }
 
+    metrics::start_storage_counter(&state);
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

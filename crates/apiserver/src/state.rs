@@ -32,6 +32,8 @@ pub struct ApiState {
     pub ready: AtomicBool,
     /// Requests in flight, deadlines, watches and connections (limits/).
     pub limits: crate::limits::Limits,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     pub max_request_body_bytes: usize,
     /// `--service-cluster-ip-range`.
     pub service_ips: crate::service_ip::ServiceIpRange,
