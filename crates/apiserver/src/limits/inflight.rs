@@ -95,16 +95,13 @@ impl FairPool {
         }
         let (id, user, rx) = {
             let mut q = self.lock();
-            // Counted before the last try, so a seat freed meanwhile is either seen here or
-            // handed to this waiter by the releaser (which reads `queued` after freeing).
-            self.queued.fetch_add(1, Ordering::SeqCst);
-            if self.try_take() {
-                self.queued.fetch_sub(1, Ordering::SeqCst);
+            // A seat goes straight to a newcomer only while nobody waits: a seat freed while
+            // others wait is theirs, handed out in turn by `dispatch_locked`.
+            if self.queued.load(Ordering::SeqCst) == 0 && self.try_take() {
                 return Ok(self.seat());
             }
             let waiting_for_user = q.by_user.get(user).map_or(0, VecDeque::len);
-            if waiting_for_user >= QUEUE_PER_USER || self.queued.load(Ordering::SeqCst) > self.max_queued {
-                self.queued.fetch_sub(1, Ordering::SeqCst);
+            if waiting_for_user >= QUEUE_PER_USER || self.queued.load(Ordering::SeqCst) >= self.max_queued {
                 return Err(Refused::QueueFull);
             }
             let (tx, rx) = oneshot::channel();
@@ -119,6 +116,11 @@ impl FairPool {
                 }
             };
             q.by_user.entry(user.clone()).or_default().push_back(Waiter { id, tx });
+            // Counted before the seats are looked at again: a seat freed meanwhile is either
+            // seen by this dispatch or handed out by its releaser (which reads `queued` after
+            // freeing it).
+            self.queued.fetch_add(1, Ordering::SeqCst);
+            self.dispatch_locked(&mut q);
             (id, user, rx)
         };
         // Leaves the queue however this wait ends (seat, timeout, or the request dropped).
@@ -163,12 +165,18 @@ impl FairPool {
     /// Hands free seats to waiters, one user after another.
     fn dispatch(self: &Arc<Self>) {
         let mut q = self.lock();
+        self.dispatch_locked(&mut q);
+    }
+
+    fn dispatch_locked(self: &Arc<Self>, q: &mut Queues) {
         while self.queued.load(Ordering::SeqCst) > 0 {
-            let Some((user, waiter)) = q.pop_next() else { break };
             if !self.try_take() {
-                q.push_front(user, waiter);
                 break;
             }
+            let Some(waiter) = q.pop_next() else {
+                self.in_use.fetch_sub(1, Ordering::SeqCst);
+                break;
+            };
             self.queued.fetch_sub(1, Ordering::SeqCst);
             if let Err(mut seat) = waiter.tx.send(self.seat()) {
                 // The waiter is gone: take the seat back without re-entering dispatch.
@@ -181,23 +189,16 @@ impl FairPool {
 
 impl Queues {
     /// The first waiter of the user whose turn it is; that user goes to the back of the turn.
-    fn pop_next(&mut self) -> Option<(Arc<str>, Waiter)> {
+    fn pop_next(&mut self) -> Option<Waiter> {
         let user = self.turn.pop_front()?;
         let queue = self.by_user.get_mut(&user)?;
         let waiter = queue.pop_front()?;
         if queue.is_empty() {
             self.by_user.remove(&user);
         } else {
-            self.turn.push_back(user.clone());
+            self.turn.push_back(user);
         }
-        Some((user, waiter))
-    }
-
-    /// Puts a waiter back first in line (no seat was free after all).
-    fn push_front(&mut self, user: Arc<str>, waiter: Waiter) {
-        self.by_user.entry(user.clone()).or_default().push_front(waiter);
-        self.turn.retain(|u| *u != user);
-        self.turn.push_front(user);
+        Some(waiter)
     }
 
     /// Removes one waiter; whether it was still queued.
