@@ -36,6 +36,12 @@ use storage::Store;
 
 pub use config::{Config, StartError, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_SERVICE_ACCOUNT_ISSUER};
 
+/// The admission plugins a pair of `--enable-admission-plugins` /
+/// `--disable-admission-plugins` values run, in kube's order (for `kubeward check cis`).
+pub fn admission_plugin_names(enable: &[String], disable: &[String]) -> Result<Vec<&'static str>, String> {
+    admission::enabled_plugin_names(enable, disable).map_err(|e| e.to_string())
+}
+
 /// A started server: its address and state; it runs until the process ends.
 pub struct Running {
     pub addr: SocketAddr,

@@ -48,6 +48,22 @@ pub fn load_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
         .ok_or_else(|| TlsSetupError::NoKey(path.into()))
 }
 
+/// The TLS cipher suites the server offers, with the names kube's `--tls-cipher-suites`
+/// uses (`TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`).
+pub fn cipher_suite_names() -> Vec<String> {
+    rustls::crypto::ring::default_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| {
+            let name = format!("{:?}", s.suite());
+            match name.strip_prefix("TLS13_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => name,
+            }
+        })
+        .collect()
+}
+
 pub fn tls_config(
     cert_file: &str,
     key_file: &str,

@@ -1,5 +1,6 @@
 //! The kubeward binary: subcommands wire the crates together.
 
+mod cis;
 mod cli;
 mod flags;
 mod oidc_cmds;
