@@ -133,6 +133,7 @@ fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
             Ok(l) => l,
             Err(e) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("kubeward did not get ready: {e}");
             }
         };

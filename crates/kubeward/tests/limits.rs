@@ -57,6 +57,7 @@ fn up(bin: &Path, flags: &[&str]) -> Up {
     loop {
         let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("kubeward {flags:?} did not get ready");
         };
         if let Some(u) = line.strip_prefix("kubeward is ready at ") {
