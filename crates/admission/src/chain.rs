@@ -284,11 +284,20 @@ mod tests {
 
     #[test]
     fn a_plugin_asked_for_but_not_implemented_is_refused() {
-        let e = Chain::from_flags(&s(&["AlwaysPullImages"]), &[]).err().expect("refused");
-        assert!(matches!(&e, ChainError::NotImplemented { name } if name == "AlwaysPullImages"), "{e}");
+        let e = Chain::from_flags(&s(&["EventRateLimit"]), &[]).err().expect("refused");
+        assert!(matches!(&e, ChainError::NotImplemented { name } if name == "EventRateLimit"), "{e}");
         let text = e.to_string();
         assert!(text.contains("not implemented by kubeward") && text.contains("NodeRestriction"), "{text}");
-        assert!(!implemented().contains(&"AlwaysPullImages"));
+        assert!(!implemented().contains(&"EventRateLimit"));
+        for opt_in in [
+            "AlwaysPullImages",
+            "PodNodeSelector",
+            "PodTolerationRestriction",
+            "DenyServiceExternalIPs",
+            "OwnerReferencesPermissionEnforcement",
+        ] {
+            assert!(implemented().contains(&opt_in), "{opt_in}");
+        }
         // Implemented ones and the default-on ones kubeward leaves to kube's no-op are accepted.
         assert!(Chain::from_flags(&s(&["NodeRestriction", "ValidatingAdmissionPolicy"]), &[]).is_ok());
     }

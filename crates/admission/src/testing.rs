@@ -20,6 +20,8 @@ pub struct MemoryContext {
     unserved: Mutex<Vec<(String, String)>>,
     /// What `authorize` allows: (user, verb, group, resource, name).
     allowed: Mutex<Vec<[String; 5]>>,
+    /// Served kinds: (group, version, kind, resource).
+    kinds: Mutex<Vec<[String; 4]>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -40,6 +42,13 @@ impl MemoryContext {
     pub fn allow(&self, user: &str, verb: &str, group: &str, resource: &str, name: &str) {
         if let Ok(mut a) = self.allowed.lock() {
             a.push([user, verb, group, resource, name].map(str::to_string));
+        }
+    }
+
+    /// Serves `kind` of `group`/`version` as `resource` (for `resources_for_kind`).
+    pub fn serve_kind(&self, group: &str, version: &str, kind: &str, resource: &str) {
+        if let Ok(mut k) = self.kinds.lock() {
+            k.push([group, version, kind, resource].map(str::to_string));
         }
     }
 
@@ -108,9 +117,24 @@ impl MemoryContext {
 
 #[async_trait]
 impl AdmissionContext for MemoryContext {
+    /// A subresource is asked as `resource/subresource`.
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
-        let asked = [&attrs.user.name, &attrs.verb, &attrs.api_group, &attrs.resource, &attrs.name];
+        let resource = if attrs.subresource.is_empty() {
+            attrs.resource.clone()
+        } else {
+            format!("{}/{}", attrs.resource, attrs.subresource)
+        };
+        let asked = [&attrs.user.name, &attrs.verb, &attrs.api_group, &resource, &attrs.name];
         self.allowed.lock().is_ok_and(|a| a.iter().any(|r| r.iter().zip(asked).all(|(x, y)| x == y)))
+    }
+
+    fn resources_for_kind(&self, group: &str, version: &str, kind: &str) -> Vec<String> {
+        let Ok(kinds) = self.kinds.lock() else { return Vec::new() };
+        kinds
+            .iter()
+            .filter(|[g, v, k, _]| g == group && v == version && k == kind)
+            .map(|[.., r]| r.clone())
+            .collect()
     }
 
     async fn get(

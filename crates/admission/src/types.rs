@@ -234,6 +234,13 @@ pub trait AdmissionContext: Send + Sync {
     /// Whether the server's authorizer allows `attrs` (the certificate plugins ask it, as
     /// kube's plugins ask the server's authorizer).
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool;
+
+    /// The resources (plural names) a kind is served as in a group and version: kube's
+    /// RESTMapper, which OwnerReferencesPermissionEnforcement asks about an owner's kind.
+    /// Empty when the kind is not served.
+    fn resources_for_kind(&self, _group: &str, _version: &str, _kind: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A plugin that may change the object (`admission.MutationInterface`).

@@ -115,11 +115,50 @@ impl RequestInfo {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// An integer query parameter as kube's parameter codec decodes one (Go's
+    /// `strconv.ParseInt`, 64 bits): `Ok(None)` when absent, kube's 400 when not an integer
+    /// or out of range.
+    pub fn query_int64(&self, key: &str) -> Result<Option<i64>, crate::StatusError> {
+        let Some(v) = self.query_param(key) else { return Ok(None) };
+        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+        let why = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            "invalid syntax"
+        } else {
+            match v.parse::<i64>() {
+                Ok(n) => return Ok(Some(n)),
+                Err(_) => "value out of range",
+            }
+        };
+        Err(crate::StatusError::bad_request(format!(
+            "strconv.ParseInt: parsing {}: {why}",
+            crate::quote::go_quote(v)
+        )))
+    }
+
     /// A boolean query parameter as kube decodes one (`Convert_Slice_string_To_bool`):
     /// absent is false; present, it is true unless it is `0` or `false` in any case
     /// (`watch=True` from the Python client, `watch=1`, a bare `watch`).
     pub fn query_bool(&self, key: &str) -> bool {
         self.query_param(key).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_checked_as_go_parses_them() {
+        let info =
+            RequestInfo::new("GET", "/api/v1/pods", Some("limit=5&a=-3&b=abc&c=99999999999999999999&d="));
+        assert_eq!(info.query_int64("limit").unwrap(), Some(5));
+        assert_eq!(info.query_int64("a").unwrap(), Some(-3));
+        assert_eq!(info.query_int64("none").unwrap(), None);
+        let e = info.query_int64("b").unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (400, "strconv.ParseInt: parsing \"abc\": invalid syntax"));
+        let e = info.query_int64("c").unwrap_err();
+        assert_eq!(e.message, "strconv.ParseInt: parsing \"99999999999999999999\": value out of range");
+        assert!(info.query_int64("d").is_err());
     }
 }
 

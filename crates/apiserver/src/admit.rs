@@ -70,6 +70,15 @@ impl AdmissionContext for StoreContext {
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
         self.authorizer.authorize_async(attrs).await.decision.is_allowed()
     }
+
+    fn resources_for_kind(&self, group: &str, version: &str, kind: &str) -> Vec<String> {
+        self.catalog
+            .all()
+            .into_iter()
+            .filter(|r| r.group == group && r.version == version && r.kind == kind)
+            .map(|r| r.plural.to_string())
+            .collect()
+    }
 }
 
 /// Builds the admission request for a write of `rt` by the request's user.

@@ -29,6 +29,20 @@ pub struct Authentication {
     pub cert_revocations: Option<Arc<authn::x509_revocation::CertRevocations>>,
     /// Polls the AuthenticationConfiguration file while it lives.
     pub config_watch: Option<authn::oidc::ConfigWatch>,
+    /// Anonymous access: from `--anonymous-auth`, or the configuration file's `anonymous`.
+    pub anonymous: authn::anonymous::Anonymous,
+}
+
+/// Where anonymous requests are accepted, by `--anonymous-auth`: unset, the health checks
+/// only (kubeward's default: nothing about the server is told to a stranger); `true`,
+/// everywhere, authorization deciding (kube's default); `false`, nowhere.
+pub fn anonymous_policy(flag: Option<bool>) -> authn::anonymous::AnonymousPolicy {
+    use authn::anonymous::AnonymousPolicy;
+    match flag {
+        None => AnonymousPolicy::health_checks(),
+        Some(true) => AnonymousPolicy::Everywhere,
+        Some(false) => AnonymousPolicy::Off,
+    }
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
@@ -126,6 +140,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
     }
     let mut revocations = None;
     let mut config_watch = None;
+    let anonymous = authn::anonymous::Anonymous::new(anonymous_policy(config.anonymous_auth));
     let oidc = match (&config.authentication_config, config.oidc.is_set()) {
         (Some(_), true) => {
             return Err(fail(
@@ -134,10 +149,24 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
             ))
         }
         (Some(path), false) => {
-            let a = authn::oidc::load_authentication_config(path, Default::default())
+            let (a, section) = authn::oidc::load_authentication_document(path, Default::default())
                 .map_err(|e| fail("--authentication-config", e))?;
+            if let Some(policy) = section {
+                if config.anonymous_auth.is_some() {
+                    return Err(fail(
+                        "--authentication-config",
+                        "anonymous is configured in the authentication configuration file and by --anonymous-auth; only one may be",
+                    ));
+                }
+                anonymous.set_policy(policy);
+            }
+            let binding = authn::oidc::AnonymousBinding {
+                target: anonymous.clone(),
+                fallback: anonymous_policy(config.anonymous_auth),
+                flag_set: config.anonymous_auth.is_some(),
+            };
             config_watch = Some(
-                a.watch_config_file(path, authn::oidc::DEFAULT_RELOAD_INTERVAL)
+                a.watch_config_file_with(path, authn::oidc::DEFAULT_RELOAD_INTERVAL, Some(binding))
                     .map_err(|e| fail("--authentication-config", e))?,
             );
             Some(a)
@@ -182,5 +211,6 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         revocations,
         cert_revocations,
         config_watch,
+        anonymous,
     })
 }

@@ -57,8 +57,11 @@ pub struct Config {
     pub authorization_webhook_config_file: Option<PathBuf>,
     /// `--authorization-mode`, in order: Node, RBAC, ABAC, Webhook, AlwaysAllow, AlwaysDeny.
     pub authorization_modes: Vec<String>,
-    pub anonymous_auth: bool,
-    pub max_requests_inflight: usize,
+    /// `--anonymous-auth`: unset, anonymous requests reach the health checks only; `true`,
+    /// everywhere (authorization decides, as kube); `false`, nowhere.
+    pub anonymous_auth: Option<bool>,
+    /// In-flight seats, deadlines, watch and connection caps and timeouts.
+    pub limits: crate::limits::LimitsConfig,
     pub max_request_body_bytes: usize,
     /// The cluster CA published as `kube-root-ca.crt` in every namespace.
     pub root_ca_file: Option<String>,

@@ -1,7 +1,7 @@
 //! The handler chain, one small async step per filter in kube-apiserver's order
 //! (`DefaultBuildHandlerChain`): panic recovery, RequestInfo, audit record, content
-//! negotiation, in-flight limit, authentication, impersonation, authorization, then the
-//! REST or non-resource handlers. Each step either passes on what the next one needs or
+//! negotiation, the request deadline, authentication, impersonation, a seat in flight
+//! (limits/), authorization, then the REST or non-resource handlers. Each step either passes on what the next one needs or
 //! ends the request with a Status; [`chain`] reads top to bottom in request order.
 
 use crate::audit::Record;
@@ -9,7 +9,7 @@ use crate::context::{ConnInfo, RequestContext};
 use crate::negotiate::{self, Output};
 use crate::response::{self, Body};
 use crate::state::{ApiState, State};
-use crate::{nonresource, rest};
+use crate::{limits, nonresource, rest};
 use apimachinery::{Attributes, GroupResource, RequestInfo, StatusError};
 use futures::FutureExt;
 use http::{Request, Response};
@@ -17,76 +17,110 @@ use hyper::body::Incoming;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::SemaphorePermit;
 
 /// Serves one request: the chain under panic recovery, then the audit event.
 pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
+    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
+    let mut rec = Record::start(&info, &req, conn.remote.ip());
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let audit_state = state.clone();
-    let result = AssertUnwindSafe(chain(state, conn, req)).catch_unwind().await;
-    let (resp, record) = match result {
+    let apply = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
+    let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec)).catch_unwind().await;
+    let resp = match result {
         Ok(r) => r,
         Err(_) => {
-            tracing::error!(%method, %path, "handler panicked");
+            tracing::error!(method = %rec.info.verb, path = %rec.info.path, "handler panicked");
             let e = StatusError::internal("the server hit an unexpected error");
-            (response::status_error(&e, Output::Json), None)
+            response::status_error(&e, Output::Json)
         }
     };
     let code = resp.status().as_u16();
-    if let Some(rec) = record {
-        if let Some(log) = &audit_state.audit {
-            log.emit(&rec, code);
-        }
-        let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
-        tracing::debug!(%method, %path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
+    if let Some(log) = &state.audit {
+        log.emit(&rec, code);
     }
+    let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
+    let long_running = crate::limits::Limits::is_long_running(&rec.info);
+    state.metrics.observe(labels, code, started.elapsed(), long_running);
+    let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
+    tracing::debug!(verb = %rec.info.verb, path = %rec.info.path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
     resp
 }
 
-/// The filters in request order; an `Err` from a step is answered at once.
+/// The filters in request order; an `Err` from a step is answered at once. The deadline
+/// (`--request-timeout`, or a shorter `?timeout=`) covers everything from authentication
+/// to the handler's answer; past it the request gets kube's 504.
 async fn chain(
-    state: State,
-    conn: Arc<ConnInfo>,
+    state: &State,
+    conn: &ConnInfo,
     req: Request<Incoming>,
-) -> (Response<Body>, Option<Record>) {
-    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
-    let mut rec = Record::start(&info, &req, conn.remote.ip());
+    info: RequestInfo,
+    rec: &mut Record,
+) -> Response<Body> {
     let output = match negotiate(&info, &req) {
         Ok(o) => o,
-        Err(e) => return early(req, &e, Output::Json, rec).await,
+        Err(e) => return early(req, &e, Output::Json).await,
     };
-    let limiter = state.clone();
-    let _permit = match max_in_flight(&limiter, &info) {
-        Ok(p) => p,
-        Err(e) => return early(req, &e, output, rec).await,
+    let deadline = match state.limits.deadline(&info) {
+        Ok(d) => d,
+        Err(e) => return early(req, &e, output).await,
     };
-    let who = match authenticate(&state, &conn, &req).await {
+    let serving = serve(state, conn, req, info, output, rec);
+    match deadline {
+        None => serving.await,
+        Some(d) => match tokio::time::timeout(d, serving).await {
+            Ok(resp) => resp,
+            Err(_) => response::status_error(&limits::deadline_exceeded(), output),
+        },
+    }
+}
+
+/// Authentication, impersonation, a seat in flight, authorization, then the handler.
+async fn serve(
+    state: &State,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    info: RequestInfo,
+    output: Output,
+    rec: &mut Record,
+) -> Response<Body> {
+    let who = match authenticate(state, conn, &req).await {
         Ok(w) => w,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
     rec.user = Some(who.user().clone());
-    let who = match impersonate(&state, &req, who).await {
+    let who = match impersonate(state, &req, who).await {
         Ok(w) => w,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
     if who.impersonator().is_some() {
         rec.impersonated = Some(who.user().clone());
     }
-    let authorized = match authorize(&state, &who, &info, &mut rec).await {
+    // In flight only now: the user is known, so its seat is weighed against other users',
+    // and a request that fails authentication never holds one.
+    let seat = match state.limits.seat(&info, who.user()).await {
+        Ok(s) => s,
+        Err(e) => return early(req, &e, output).await,
+    };
+    let authorized = match authorize(state, &who, &info, rec).await {
         Ok(a) => a,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
     let user_agent =
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let ctx = RequestContext::new(state, info, output, authorized).with_user_agent(user_agent);
+    let ctx = RequestContext::new(state.clone(), info, output, authorized).with_user_agent(user_agent);
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {
         nonresource::dispatch(ctx, req).await
     };
-    (resp, Some(rec))
+    // The seat is held until the answer has been sent, as kube holds it while writing.
+    match seat {
+        Some(seat) => response::hold(resp, seat),
+        None => resp,
+    }
 }
 
 /// The response format asked for in `Accept`; 406 when none can be served. Non-resource
@@ -101,21 +135,6 @@ fn negotiate(info: &RequestInfo, req: &Request<Incoming>) -> Result<Output, Stat
     })
 }
 
-/// kube's `--max-requests-inflight`: a slot for every request but long-running ones (watch).
-fn max_in_flight<'a>(
-    state: &'a ApiState,
-    info: &RequestInfo,
-) -> Result<Option<SemaphorePermit<'a>>, StatusError> {
-    if info.verb == "watch" {
-        return Ok(None);
-    }
-    state
-        .inflight
-        .try_acquire()
-        .map(Some)
-        .map_err(|_| StatusError::too_many_requests("Too many requests, please try again later.", 1))
-}
-
 /// The authenticator union: a verified identity, or 401.
 async fn authenticate(
     state: &ApiState,
@@ -124,7 +143,14 @@ async fn authenticate(
 ) -> Result<authn::Authenticated, StatusError> {
     let auth_req =
         authn::AuthRequest::new(req.headers(), conn.peer_certificates.as_deref(), req.uri().path());
-    state.authn.authenticate(&auth_req).await.map_err(|why| {
+    let result = state.authn.authenticate(&auth_req).await;
+    let outcome = match &result {
+        Ok(_) => crate::metrics::AuthnResult::Success,
+        Err(authn::Unauthenticated::Failed(_)) => crate::metrics::AuthnResult::Error,
+        Err(_) => crate::metrics::AuthnResult::Failure,
+    };
+    state.metrics.authentication(outcome);
+    result.map_err(|why| {
         if let authn::Unauthenticated::Failed(reason) = why {
             tracing::info!(remote = %conn.remote, %reason, "authentication failed");
         }
@@ -149,7 +175,9 @@ async fn authorize(
     info: &RequestInfo,
     rec: &mut Record,
 ) -> Result<authz::Authorized, StatusError> {
-    match state.authorizer.authorize_request(who, info).await {
+    let result = state.authorizer.authorize_request(who, info).await;
+    state.metrics.authorization(result.is_ok());
+    match result {
         Ok(authorized) => {
             rec.decision = Some((true, authorized.reason().to_string()));
             Ok(authorized)
@@ -193,12 +221,7 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Answers before the handler ran (401, 403, 429, ...). A small request body is read and
 /// discarded first (bounded in size and time), so an HTTP/2 client receives the answer
 /// instead of a stream reset while it is still sending.
-async fn early(
-    req: Request<Incoming>,
-    err: &StatusError,
-    output: Output,
-    rec: Record,
-) -> (Response<Body>, Option<Record>) {
+async fn early(req: Request<Incoming>, err: &StatusError, output: Output) -> Response<Body> {
     use http_body_util::BodyExt;
     use hyper::body::Body as _;
     if !req.body().is_end_stream() {
@@ -208,7 +231,7 @@ async fn early(
             let _ = tokio::time::timeout(DRAIN_TIMEOUT, body.collect()).await;
         }
     }
-    (response::status_error(err, output), Some(rec))
+    response::status_error(err, output)
 }
 
 /// kube's Forbidden Status for a refused request; the authorizers' reason follows `: `.

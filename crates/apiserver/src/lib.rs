@@ -14,7 +14,10 @@ pub mod controllers;
 pub mod discovery;
 pub mod filters;
 pub mod getters;
+pub mod health;
 pub mod informer;
+pub mod limits;
+pub mod metrics;
 pub mod negotiate;
 pub mod nonresource;
 pub mod objects;
@@ -34,6 +37,12 @@ use storage::Store;
 
 pub use config::{Config, StartError, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_SERVICE_ACCOUNT_ISSUER};
 
+/// The admission plugins a pair of `--enable-admission-plugins` /
+/// `--disable-admission-plugins` values run, in kube's order (for `kubeward check cis`).
+pub fn admission_plugin_names(enable: &[String], disable: &[String]) -> Result<Vec<&'static str>, String> {
+    admission::enabled_plugin_names(enable, disable).map_err(|e| e.to_string())
+}
+
 /// A started server: its address and state; it runs until the process ends.
 pub struct Running {
     pub addr: SocketAddr,
@@ -52,13 +61,19 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         revocations,
         cert_revocations,
         config_watch,
+        anonymous,
     } = authn_setup::build(&config, &objects)?;
     let admission =
         admission::Chain::from_flags(&config.enable_admission_plugins, &config.disable_admission_plugins)
             .map_err(|e| StartError::Admission(e.to_string()))?;
-    let anonymous = config
-        .anonymous_auth
-        .then(|| authn::anonymous::Anonymous::for_paths(authn::anonymous::DEFAULT_ANONYMOUS_PATHS));
+    if !admission.not_implemented().is_empty() {
+        // Said at start rather than left unsaid: these act only on what kubeward does not
+        // serve, or behind feature gates kube leaves off, so they admit everything here.
+        tracing::info!(
+            plugins = %admission.not_implemented().join(","),
+            "enabled admission plugins with nothing to act on in kubeward admit every request"
+        );
+    }
 
     let mode_config = authz::ModeConfig {
         policy_file: config.authorization_policy_file.clone(),
@@ -88,7 +103,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let state = Arc::new(ApiState {
         catalog,
         objects,
-        authn: authn::Union::new(authenticators, anonymous).with_api_audiences(api_audiences),
+        authn: authn::Union::new(authenticators, Some(anonymous)).with_api_audiences(api_audiences),
         authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
@@ -106,7 +121,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_rebuilds: Default::default(),
         openapi_base,
         ready: AtomicBool::new(false),
-        inflight: tokio::sync::Semaphore::new(config.max_requests_inflight.max(1)),
+        limits: limits::Limits::new(config.limits.clone()),
+        metrics: Default::default(),
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
         server_address,
@@ -156,6 +172,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             .map_err(StartError::Bootstrap)?;
     }
 
+    metrics::start_storage_counter(&state);
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

@@ -1,4 +1,5 @@
-//! Non-resource endpoints: health, version, discovery and OpenAPI.
+//! Non-resource endpoints: health (health.rs), metrics (metrics/), version, discovery and
+//! OpenAPI.
 
 use crate::context::Ctx;
 use crate::discovery::{self, Doc};
@@ -7,7 +8,6 @@ use crate::response::{self, Body};
 use apimachinery::StatusError;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use std::sync::atomic::Ordering;
 
 const OPENAPI_V2_PROTO: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
@@ -46,21 +46,15 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     let discovery = ctx.state.discovery.load();
     let path = req.uri().path().trim_end_matches('/');
     let state = &ctx.state;
+    if let Some((endpoint, one)) = crate::health::route(path) {
+        return crate::health::serve(state, &ctx.info, endpoint, one).await;
+    }
     match path {
-        "/healthz" | "/livez" | "/healthz/ping" | "/livez/ping" => {
-            response::bytes_response(200, "text/plain; charset=utf-8", "ok")
-        }
-        "/readyz" | "/readyz/ping" => {
-            if state.ready.load(Ordering::Acquire) {
-                response::bytes_response(200, "text/plain; charset=utf-8", "ok")
-            } else {
-                response::bytes_response(
-                    500,
-                    "text/plain; charset=utf-8",
-                    "[-]storage not ready\nreadyz check failed",
-                )
-            }
-        }
+        "/metrics" => response::bytes_response(
+            200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::render(state),
+        ),
         "/version" => response::json(200, &discovery::version()),
         "/api" | "/apis" => {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());

@@ -57,6 +57,37 @@ pub fn json(status: u16, v: &Value) -> Response<Body> {
     object(status, v, Output::Json)
 }
 
+/// The response with `guard` kept alive until its body has been sent (or dropped).
+pub fn hold<G: Send + Sync + Unpin + 'static>(resp: Response<Body>, guard: G) -> Response<Body> {
+    resp.map(|body| Held { body, _guard: guard }.boxed())
+}
+
+/// A body that keeps something alive as long as it lives.
+struct Held<G> {
+    body: Body,
+    _guard: G,
+}
+
+impl<G: Unpin> hyper::body::Body for Held<G> {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// A Status error as kube writes it: HTTP code = Status code, Retry-After when set.
 pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
     let mut resp = if out.is_yaml() {

@@ -1,21 +1,40 @@
 //! The HTTPS listener: rustls (TLS 1.2/1.3, ALPN h2 and http/1.1, client certificates
 //! requested but verified per request by the x509 authenticator), one task per
-//! connection, handshake and header-read timeouts so slow clients cannot pin resources.
+//! connection within the connection caps; handshake, first-request, header-read and idle
+//! timeouts and HTTP/2 keepalive pings, so slow or silent clients cannot pin resources.
 
 use crate::context::ConnInfo;
 use crate::filters;
 use crate::state::ApiState;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// kube's `ReadHeaderTimeout` (32 s, just shy of the request timeout's upper bound).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
 
 pub use crate::cert_files::{load_certs, load_key, TlsSetupError};
+
+/// The TLS cipher suites the server offers, with the names kube's `--tls-cipher-suites`
+/// uses (`TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`).
+pub fn cipher_suite_names() -> Vec<String> {
+    rustls::crypto::ring::default_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| {
+            let name = format!("{:?}", s.suite());
+            match name.strip_prefix("TLS13_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => name,
+            }
+        })
+        .collect()
+}
 
 /// The TLS configuration for a certificate and key file, read once.
 pub fn tls_config(
@@ -43,7 +62,9 @@ pub fn tls_config_with(
     Ok(cfg)
 }
 
-/// Accepts connections until the listener fails; each connection runs on its own task.
+/// Accepts connections until the listener fails; each connection runs on its own task,
+/// within the connection caps (per client address and in total; over them the connection
+/// is closed at once).
 pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, state: Arc<ApiState>) {
     let acceptor = TlsAcceptor::from(tls);
     loop {
@@ -55,10 +76,18 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, state:
                 continue;
             }
         };
+        let slot = match state.limits.connections.take(remote.ip()) {
+            Ok(slot) => slot,
+            Err(over) => {
+                tracing::info!(%remote, ?over, "connection refused: too many connections");
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -70,19 +99,121 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, state:
                     return;
                 }
             };
-            let peer_certificates = tls.get_ref().1.peer_certificates().map(|c| c.to_vec());
-            let conn = Arc::new(ConnInfo { remote, peer_certificates });
-            let service = service_fn(move |req| {
-                let state = state.clone();
-                let conn = conn.clone();
-                async move { Ok::<_, std::convert::Infallible>(filters::handle(state, conn, req).await) }
-            });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
-            builder.http2().timer(TokioTimer::new()).max_concurrent_streams(250);
-            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
-                tracing::debug!(%remote, error = %e, "connection closed with error");
-            }
+            serve_connection(tls, remote, state).await;
         });
+    }
+}
+
+/// Serves one TLS connection until it ends, is idle too long, or sends no first request in
+/// time.
+async fn serve_connection(
+    tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    remote: std::net::SocketAddr,
+    state: Arc<ApiState>,
+) {
+    let peer_certificates = tls.get_ref().1.peer_certificates().map(|c| c.to_vec());
+    let conn = Arc::new(ConnInfo { remote, peer_certificates });
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let activity = activity.clone();
+        let state = state.clone();
+        service_fn(move |req| {
+            let state = state.clone();
+            let conn = conn.clone();
+            let busy = activity.begin();
+            async move {
+                let resp = filters::handle(state, conn, req).await;
+                Ok::<_, std::convert::Infallible>(crate::response::hold(resp, busy))
+            }
+        })
+    };
+    let limits = &state.limits.config;
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(250)
+        .keep_alive_interval(Some(limits.keepalive_interval))
+        .keep_alive_timeout(limits.keepalive_timeout);
+    let connection = builder.serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+    let (first, idle) = (limits.first_request_timeout, limits.idle_timeout);
+    loop {
+        let wait = activity.time_left(first, idle);
+        if wait.is_zero() {
+            tracing::debug!(%remote, "closing an idle connection");
+            connection.as_mut().graceful_shutdown();
+            // Nothing is in flight: the shutdown is quick; a peer that stalls it is dropped.
+            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.as_mut()).await;
+            return;
+        }
+        tokio::select! {
+            res = connection.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(%remote, error = %e, "connection closed with error");
+                }
+                return;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// What a connection is doing: requests in flight (until their answers are sent), and
+/// since when it has been idle.
+struct Activity {
+    started: Instant,
+    active: AtomicUsize,
+    /// Milliseconds from `started` to the last change of `active`.
+    changed: AtomicU64,
+    served: AtomicBool,
+}
+
+/// One request in flight on a connection.
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            active: AtomicUsize::new(0),
+            changed: AtomicU64::new(0),
+            served: AtomicBool::new(false),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.served.store(true, Ordering::Relaxed);
+        self.active.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+        Busy(self.clone())
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.changed.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long until the connection should close: before its first request, the
+    /// first-request timeout from the handshake; after, the idle timeout from the last
+    /// request's end (never while a request is in flight). Zero: close now.
+    fn time_left(&self, first: Duration, idle: Duration) -> Duration {
+        let now = self.started.elapsed();
+        if !self.served.load(Ordering::Relaxed) {
+            return first.saturating_sub(now);
+        }
+        if self.active.load(Ordering::SeqCst) > 0 {
+            return idle;
+        }
+        let since = Duration::from_millis(self.changed.load(Ordering::Relaxed));
+        (since + idle).saturating_sub(now)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        self.0.touch();
     }
 }

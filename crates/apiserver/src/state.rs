@@ -6,7 +6,6 @@ use arc_swap::ArcSwap;
 use registry::Catalog;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 pub struct ApiState {
     pub catalog: &'static Catalog,
@@ -31,8 +30,10 @@ pub struct ApiState {
     /// The built-in resources' OpenAPI documents, built once at start.
     pub openapi_base: openapi::OpenApiBase,
     pub ready: AtomicBool,
-    /// Non-long-running requests in flight (kube's --max-requests-inflight).
-    pub inflight: Semaphore,
+    /// Requests in flight, deadlines, watches and connections (limits/).
+    pub limits: crate::limits::Limits,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     pub max_request_body_bytes: usize,
     /// `--service-cluster-ip-range`.
     pub service_ips: crate::service_ip::ServiceIpRange,

@@ -38,6 +38,28 @@ enum Command {
     Offboard(crate::offboard::OffboardArgs),
     /// The server's certificates: `check-expiration`, `renew NAME|all`, `issued`.
     Certs(crate::pki_cmds::CertsArgs),
+    /// Security checks of a server's configuration.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// The API-server controls of the CIS Kubernetes Benchmark (section 1.2), each with its
+    /// state and the flag or file it comes from, for the server these arguments start
+    /// (`-- up ...` or `-- server ...`; a default `kubeward up` when none), or for a running
+    /// kubeward (`--pid`).
+    Cis(CisArgs),
+}
+
+#[derive(Args)]
+struct CisArgs {
+    /// A running kubeward process whose command line is checked.
+    #[arg(long, conflicts_with = "args")]
+    pid: Option<u32>,
+    /// The server's arguments after `--`: `up [FLAGS]` or `server [FLAGS]`.
+    #[arg(last = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(Args)]
@@ -134,6 +156,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Revoke(RevokeArgs { what: RevokeWhat::Cert(a) }) => crate::cert_cmds::revoke_cert(a).await,
         Command::Offboard(a) => crate::offboard::offboard(a).await,
         Command::Certs(a) => crate::pki_cmds::certs(a).await,
+        Command::Check(CheckCommand::Cis(a)) => check_cis(a),
     }
 }
 
@@ -173,6 +196,7 @@ async fn wait_for_shutdown() {
 }
 
 async fn up(a: UpArgs) -> Result<(), CliError> {
+    a.flags.validate().map_err(err)?;
     std::fs::create_dir_all(&a.data_dir).map_err(|e| CliError(format!("{}: {e}", a.data_dir.display())))?;
     let data_dir = a.data_dir.canonicalize().map_err(err)?;
     let cluster = pki::ClusterPki::at(&data_dir);
@@ -192,29 +216,10 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     }
     let store = open_store(&data_dir, &a.flags).await?;
     let mut flags = a.flags;
-    // Safe defaults for what the user left unset.
-    flags.client_ca_file.get_or_insert_with(|| cluster.ca_cert.display().to_string());
-    flags.service_account_signing_key_file.get_or_insert_with(|| cluster.sa_key.clone());
-    flags
-        .requestheader_client_ca_file
-        .get_or_insert_with(|| cluster.front_proxy_ca_cert.display().to_string());
-    if flags.requestheader_allowed_names.is_empty() {
-        flags.requestheader_allowed_names = vec!["front-proxy-client".into()];
-    }
-    if flags.enable_admission_plugins.is_empty() {
-        flags.enable_admission_plugins = vec!["NodeRestriction".into()];
-    }
-    flags.enable_bootstrap_token_auth = true;
-    if flags.cluster_signing_cert_file.is_none() && flags.cluster_signing_key_file.is_none() {
-        flags.cluster_signing_cert_file = Some(cluster.ca_cert.clone());
-        flags.cluster_signing_key_file = Some(cluster.ca_key.clone());
-    }
-    flags.audit_log_path.get_or_insert_with(|| data_dir.join("audit.log"));
-    if flags.token_auth_file.is_none() && data_dir.join(TOKEN_FILE).exists() {
-        flags.token_auth_file = Some(data_dir.join(TOKEN_FILE));
-    }
-    let mut config =
-        flags.config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string());
+    up_defaults(&mut flags, &cluster, &data_dir);
+    let mut config = flags
+        .config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string())
+        .map_err(err)?;
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
     let running = apiserver::start(config, store).await.map_err(err)?;
@@ -256,10 +261,87 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Safe defaults `up` gives what the user left unset: the cluster PKI for client
+/// certificates, service-account tokens and the front proxy, kube's default admission
+/// plugins with NodeRestriction and DenyServiceExternalIPs (kubeward proxies no Service
+/// traffic, and a Service's externalIPs are CVE-2020-8554), bootstrap tokens, an audit log.
+fn up_defaults(flags: &mut ApiServerFlags, cluster: &pki::ClusterPki, data_dir: &Path) {
+    flags.client_ca_file.get_or_insert_with(|| cluster.ca_cert.display().to_string());
+    flags.service_account_signing_key_file.get_or_insert_with(|| cluster.sa_key.clone());
+    flags
+        .requestheader_client_ca_file
+        .get_or_insert_with(|| cluster.front_proxy_ca_cert.display().to_string());
+    if flags.requestheader_allowed_names.is_empty() {
+        flags.requestheader_allowed_names = vec!["front-proxy-client".into()];
+    }
+    if flags.enable_admission_plugins.is_empty() {
+        flags.enable_admission_plugins = vec!["NodeRestriction".into(), "DenyServiceExternalIPs".into()];
+    }
+    flags.enable_bootstrap_token_auth = true;
+    if flags.cluster_signing_cert_file.is_none() && flags.cluster_signing_key_file.is_none() {
+        flags.cluster_signing_cert_file = Some(cluster.ca_cert.clone());
+        flags.cluster_signing_key_file = Some(cluster.ca_key.clone());
+    }
+    flags.audit_log_path.get_or_insert_with(|| data_dir.join("audit.log"));
+    if flags.token_auth_file.is_none() && data_dir.join(TOKEN_FILE).exists() {
+        flags.token_auth_file = Some(data_dir.join(TOKEN_FILE));
+    }
+}
+
+/// `kubeward check cis`: the server's configuration from its arguments (or a process's
+/// command line), evaluated and printed as a table.
+fn check_cis(a: CisArgs) -> Result<(), CliError> {
+    let args = match a.pid {
+        Some(pid) => {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map_err(|e| CliError(format!("reading the command line of process {pid}: {e}")))?;
+            let mut args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if args.is_empty() {
+                return Err(CliError(format!("process {pid} has no command line")));
+            }
+            args.remove(0);
+            args
+        }
+        None if a.args.is_empty() => vec!["up".into()],
+        None => a.args,
+    };
+    let parsed = Cli::try_parse_from(std::iter::once("kubeward".to_string()).chain(args.iter().cloned()))
+        .map_err(|e| CliError(format!("the server's arguments: {e}")))?;
+    let effective = match parsed.command {
+        Command::Up(mut up) => {
+            let data_dir = up.data_dir.canonicalize().unwrap_or(up.data_dir.clone());
+            let cluster = pki::ClusterPki::at(&data_dir);
+            up_defaults(&mut up.flags, &cluster, &data_dir);
+            crate::cis::Effective {
+                mode: crate::cis::Mode::Up,
+                flags: up.flags,
+                tls_cert_file: cluster.serving_cert.display().to_string(),
+                tls_private_key_file: cluster.serving_key.display().to_string(),
+                raw: args,
+            }
+        }
+        Command::Server(s) => crate::cis::Effective {
+            mode: crate::cis::Mode::Server,
+            flags: s.flags,
+            tls_cert_file: s.tls_cert_file,
+            tls_private_key_file: s.tls_private_key_file,
+            raw: args,
+        },
+        _ => return Err(CliError("check cis judges `up` or `server` arguments".into())),
+    };
+    print!("{}", crate::cis::table(&effective, &crate::cis::evaluate(&effective)));
+    Ok(())
+}
+
 async fn server(a: ServerArgs) -> Result<(), CliError> {
+    a.flags.validate().map_err(err)?;
     let store = open_store(&a.data_dir, &a.flags).await?;
     let root_ca = a.root_ca_file.clone();
-    let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file);
+    let mut config = a.flags.config(a.tls_cert_file, a.tls_private_key_file).map_err(err)?;
     if root_ca.is_some() {
         config.root_ca_file = root_ca;
     }

@@ -117,9 +117,6 @@ pub struct ApiServerFlags {
     /// Admission plugins to disable.
     #[arg(long, value_delimiter = ',')]
     pub disable_admission_plugins: Vec<String>,
-    /// Allow anonymous requests to the health and version endpoints.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub anonymous_auth: bool,
     /// kube-controller-manager's: the CA certificate that signs CertificateSigningRequests of
     /// the `kubernetes.io/kube-apiserver-client`, `-client-kubelet` and `kubelet-serving`
     /// signers (`kubeward up`: the cluster CA).
@@ -131,15 +128,110 @@ pub struct ApiServerFlags {
     /// The longest certificate the signers hand out (`spec.expirationSeconds` shortens it).
     #[arg(long, default_value = "8760h0m0s", value_parser = parse_duration)]
     pub cluster_signing_duration: std::time::Duration,
+    /// Anonymous requests: unset, they reach only /healthz, /livez and /readyz; `true`,
+    /// they reach everything authorization allows (kube's default); `false`, nothing.
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub anonymous_auth: Option<bool>,
+    /// Read-only requests in flight at once, shared fairly between users (0: no limit).
     #[arg(long, default_value_t = 400)]
     pub max_requests_inflight: usize,
+    /// Mutating requests in flight at once, shared fairly between users (0: no limit).
+    #[arg(long, default_value_t = 200)]
+    pub max_mutating_requests_inflight: usize,
+    /// The longest a non-long-running request may take (a Go duration); past it, 504.
+    #[arg(long, default_value = "1m0s")]
+    pub request_timeout: String,
+    /// The shortest default length of a watch, in seconds (randomised up to twice it).
+    #[arg(long, default_value_t = 1800)]
+    pub min_request_timeout: u64,
+    /// Watches open at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_watches: usize,
+    /// Watches one user may have open at once.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_watches_per_user: usize,
+    /// Connections open at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Connections one client address may have open at once.
+    #[arg(long, default_value_t = 2_000)]
+    pub max_connections_per_ip: usize,
     #[arg(long, default_value_t = apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES)]
     pub max_request_body_bytes: usize,
 }
 
+/// A flag whose value the server cannot honour: refused at start, never dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid argument {value:?} for \"--{flag}\" flag: {reason}")]
+pub struct FlagError {
+    pub flag: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
 impl ApiServerFlags {
-    pub fn config(self, tls_cert_file: String, tls_private_key_file: String) -> apiserver::Config {
-        apiserver::Config {
+    /// `--oidc-required-claim key=value` pairs; one without `=` is an error (kube's
+    /// `mapStringString` flag refuses it: a required claim must never vanish).
+    fn required_claims(&self) -> Result<std::collections::BTreeMap<String, String>, FlagError> {
+        let mut claims = std::collections::BTreeMap::new();
+        for kv in &self.oidc_required_claim {
+            for pair in kv.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, v)) = pair.split_once('=') else {
+                    return Err(FlagError {
+                        flag: "oidc-required-claim",
+                        value: kv.clone(),
+                        reason: format!("malformed pair, expect string=string: {pair:?}"),
+                    });
+                };
+                claims.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+        Ok(claims)
+    }
+
+    /// Checks every flag value before anything is created or opened.
+    pub fn validate(&self) -> Result<(), FlagError> {
+        self.required_claims()?;
+        self.limits()?;
+        Ok(())
+    }
+
+    /// The limits these flags ask for.
+    fn limits(&self) -> Result<apiserver::limits::LimitsConfig, FlagError> {
+        let request_timeout = apimachinery::duration::parse_go_duration(&self.request_timeout)
+            .map_err(|reason| FlagError {
+                flag: "request-timeout",
+                value: self.request_timeout.clone(),
+                reason,
+            })?
+            .to_std()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| FlagError {
+                flag: "request-timeout",
+                value: self.request_timeout.clone(),
+                reason: "must be positive".into(),
+            })?;
+        Ok(apiserver::limits::LimitsConfig {
+            max_requests_inflight: self.max_requests_inflight,
+            max_mutating_requests_inflight: self.max_mutating_requests_inflight,
+            request_timeout,
+            min_request_timeout: std::time::Duration::from_secs(self.min_request_timeout),
+            max_watches: self.max_watches,
+            max_watches_per_user: self.max_watches_per_user,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            ..Default::default()
+        })
+    }
+
+    pub fn config(
+        self,
+        tls_cert_file: String,
+        tls_private_key_file: String,
+    ) -> Result<apiserver::Config, FlagError> {
+        let required_claims = self.required_claims()?;
+        let limits = self.limits()?;
+        Ok(apiserver::Config {
             bind_address: self.bind_address,
             advertise_address: self.advertise_address,
             service_cluster_ip_range: self.service_cluster_ip_range.clone(),
@@ -171,12 +263,7 @@ impl ApiServerFlags {
                 groups_claim: self.oidc_groups_claim.unwrap_or_default(),
                 groups_prefix: self.oidc_groups_prefix.unwrap_or_default(),
                 ca_file: self.oidc_ca_file,
-                required_claims: self
-                    .oidc_required_claim
-                    .iter()
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                required_claims,
                 signing_algs: self.oidc_signing_algs,
             },
             authentication_config: self.authentication_config,
@@ -184,7 +271,7 @@ impl ApiServerFlags {
             authorization_policy_file: self.authorization_policy_file,
             authorization_webhook_config_file: self.authorization_webhook_config_file,
             anonymous_auth: self.anonymous_auth,
-            max_requests_inflight: self.max_requests_inflight,
+            limits,
             max_request_body_bytes: self.max_request_body_bytes,
             root_ca_file: self.client_ca_file,
             bootstrap_admin_user: None,
@@ -198,13 +285,13 @@ impl ApiServerFlags {
                 }
                 _ => None,
             },
-        }
+        })
     }
 }
 
 /// A Go duration (`8760h0m0s`, `90m`, `30s`), positive.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    match apimachinery::duration::parse_go_duration(s) {
+    match apimachinery::duration::parse_go_duration(s).ok().and_then(|d| d.to_std()) {
         Some(d) if !d.is_zero() => Ok(d),
         _ => Err(format!("invalid duration {s:?} (e.g. 8760h, 90m, 1h30m)")),
     }

@@ -1,6 +1,7 @@
 //! The kubeward binary: subcommands wire the crates together.
 
 mod cert_cmds;
+mod cis;
 mod cli;
 mod cluster_data;
 mod flags;

@@ -118,10 +118,10 @@ fn claims_get_the_default_class_protection_and_resize_rules() {
 fn a_plugin_kubeward_lacks_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubeward"));
-    cmd.args(["up", "--secure-port", "0", "--enable-admission-plugins", "AlwaysPullImages"])
+    cmd.args(["up", "--secure-port", "0", "--enable-admission-plugins", "EventRateLimit"])
         .arg("--data-dir")
         .arg(dir.path());
     let out = support::run(cmd, Duration::from_secs(60));
     assert!(!out.ok(), "started with a plugin it does not implement: {out}");
-    assert!(out.stderr.contains(r#"plugin "AlwaysPullImages" is not implemented by kubeward"#), "{out}");
+    assert!(out.stderr.contains(r#"plugin "EventRateLimit" is not implemented by kubeward"#), "{out}");
 }

@@ -65,6 +65,19 @@ impl Target {
         options: Options,
         backoff: Backoff,
     ) -> Result<Self, ConfigError> {
+        Self::from_url_for(url, None, ca_pem, options, backoff)
+    }
+
+    /// [`Target::from_url`], the server's certificate checked for `server_name` (and that
+    /// name sent as SNI) instead of the URL's host: a webhook Service called at one of its
+    /// endpoints' addresses.
+    pub fn from_url_for(
+        url: &str,
+        server_name: Option<&str>,
+        ca_pem: Option<&[u8]>,
+        options: Options,
+        backoff: Backoff,
+    ) -> Result<Self, ConfigError> {
         let bad = |reason: String| ConfigError::Url { url: url.to_string(), reason };
         let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
         if uri.scheme_str() != Some("https") {
@@ -73,7 +86,7 @@ impl Target {
         if uri.host().is_none_or(str::is_empty) {
             return Err(bad("missing host".into()));
         }
-        let client = Client::new(tls::client_config(ca_pem, None)?, None, options)?;
+        let client = Client::new(tls::client_config(ca_pem, None)?, server_name, options)?;
         Ok(Self { url: uri, url_text: url.to_string(), client, bearer: None, backoff })
     }
 

@@ -3,10 +3,13 @@
 pub mod always;
 pub mod certificates;
 pub mod default_class;
+pub mod external_ips;
 pub mod limit_ranger;
 pub mod namespace_lifecycle;
 pub mod node_restriction;
 pub mod node_taints;
+pub mod owner_references;
+pub mod pod_restrictions;
 pub mod priority;
 pub mod quota_usage;
 pub mod resource_quota;
@@ -64,6 +67,13 @@ pub fn build(name: &str) -> Option<Built> {
         "CertificateApproval" => validating(certificates::CertificateApproval),
         "CertificateSigning" => validating(certificates::CertificateSigning),
         "CertificateSubjectRestriction" => validating(certificates::CertificateSubjectRestriction),
+        "AlwaysPullImages" => both(pod_restrictions::AlwaysPullImages),
+        "PodNodeSelector" => both(pod_restrictions::PodNodeSelector),
+        "PodTolerationRestriction" => both(pod_restrictions::PodTolerationRestriction),
+        "DenyServiceExternalIPs" => validating(external_ips::DenyServiceExternalIPs),
+        "OwnerReferencesPermissionEnforcement" => {
+            validating(owner_references::OwnerReferencesPermissionEnforcement)
+        }
         _ => None,
     }
 }

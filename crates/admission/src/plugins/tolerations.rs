@@ -1,6 +1,6 @@
-//! Merging two lists of Pod tolerations as kube does (pkg/util/tolerations/tolerations.go,
-//! `MergeTolerations`): both lists in order, dropping any toleration another one already covers
-//! (a superset), equal ones kept once.
+//! Pod tolerations as kube's pkg/util/tolerations/tolerations.go handles them:
+//! `MergeTolerations` (both lists in order, dropping any toleration another one already covers
+//! (a superset), equal ones kept once) and `VerifyAgainstWhitelist`.
 
 use serde_json::Value;
 
@@ -70,6 +70,16 @@ pub(crate) fn merge(first: &[Value], second: &[Value]) -> Vec<Value> {
         merged.push(i);
     }
     merged.into_iter().map(|i| all[i].clone()).collect()
+}
+
+/// `VerifyAgainstWhitelist`: every toleration is covered by one of the whitelist (an empty
+/// whitelist allows all).
+pub(crate) fn allowed_by(tolerations: &[Value], whitelist: &[Value]) -> bool {
+    if whitelist.is_empty() {
+        return true;
+    }
+    let allowed: Vec<Toleration> = whitelist.iter().map(Toleration::of).collect();
+    tolerations.iter().map(Toleration::of).all(|t| allowed.iter().any(|w| w.covers(&t)))
 }
 
 #[cfg(test)]

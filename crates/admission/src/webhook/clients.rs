@@ -15,6 +15,7 @@ const CAPACITY: usize = 200;
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     url: String,
+    server_name: Option<String>,
     ca_bundle: Option<Vec<u8>>,
     timeout: Duration,
 }
@@ -39,20 +40,28 @@ impl std::fmt::Debug for ClientManager {
 
 impl ClientManager {
     /// The target for an `https` `url` trusting `ca_bundle` (PEM; the system roots when
-    /// `None`), each call bounded by `timeout`. Admission webhooks are called once per
-    /// request, as kube's dispatchers do: no retries.
+    /// `None`), its certificate checked for `server_name` instead of the URL's host when
+    /// given (a Service's endpoint), each call bounded by `timeout`. Admission webhooks are
+    /// called once per request, as kube's dispatchers do: no retries.
     pub fn target(
         &self,
         url: &str,
+        server_name: Option<&str>,
         ca_bundle: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Arc<Target>, ConfigError> {
-        let key = Key { url: url.to_string(), ca_bundle: ca_bundle.map(<[u8]>::to_vec), timeout };
+        let key = Key {
+            url: url.to_string(),
+            server_name: server_name.map(str::to_string),
+            ca_bundle: ca_bundle.map(<[u8]>::to_vec),
+            timeout,
+        };
         if let Some(found) = self.lock().touch(&key) {
             return Ok(found);
         }
         let options = Options { timeout, ..Options::default() };
-        let target = Arc::new(Target::from_url(url, ca_bundle, options, Backoff::NONE)?);
+        let target = Target::from_url_for(url, server_name, ca_bundle, options, Backoff::NONE)?;
+        let target = Arc::new(target);
         let mut entries = self.lock();
         if entries.targets.len() >= CAPACITY {
             entries.evict_oldest();
@@ -104,20 +113,20 @@ mod tests {
     fn one_target_per_client_config_and_bounded() {
         let clients = ClientManager::default();
         let t = Duration::from_secs(10);
-        let a = clients.target("https://a.example/x", Some(b"-"), t);
+        let a = clients.target("https://a.example/x", None, Some(b"-"), t);
         assert!(a.is_err(), "a bundle without certificates is refused");
         let ca = pki::Ca::generate("ca").unwrap();
         let pem = ca.cert_pem.as_bytes();
-        let a = clients.target("https://a.example/x", Some(pem), t).unwrap();
-        let again = clients.target("https://a.example/x", Some(pem), t).unwrap();
+        let a = clients.target("https://a.example/x", None, Some(pem), t).unwrap();
+        let again = clients.target("https://a.example/x", None, Some(pem), t).unwrap();
         assert!(Arc::ptr_eq(&a, &again));
-        clients.target("https://a.example/x", Some(pem), Duration::from_secs(1)).unwrap();
+        clients.target("https://a.example/x", None, Some(pem), Duration::from_secs(1)).unwrap();
         assert_eq!(clients.len(), 2);
         for i in 0..CAPACITY {
-            clients.target(&format!("https://h{i}.example/"), Some(pem), t).unwrap();
+            clients.target(&format!("https://h{i}.example/"), None, Some(pem), t).unwrap();
         }
         assert_eq!(clients.len(), CAPACITY);
-        let e = clients.target("http://a.example/", Some(pem), t).unwrap_err();
+        let e = clients.target("http://a.example/", None, Some(pem), t).unwrap_err();
         assert_eq!(e.to_string(), "invalid url \"http://a.example/\": scheme must be https");
     }
 }

@@ -1,12 +1,14 @@
 //! MutatingAdmissionWebhook and ValidatingAdmissionWebhook: read the Mutating/Validating
 //! WebhookConfiguration objects from the context, pick the webhooks whose rules and selectors
-//! match, POST an AdmissionReview to each `clientConfig.url`, and apply the answer (a denial
+//! match, POST an AdmissionReview to each `clientConfig.url` (or the Service a
+//! `clientConfig.service` names, resolved through its endpoints: [`service`]), and apply the answer (a denial
 //! becomes kube's Status; a mutating webhook's base64 JSONPatch is applied to the object).
 //! Calls go through the plugin's [`ClientManager`]: one outbound target per `clientConfig`.
 
 pub mod clients;
 pub mod matching;
 pub mod review;
+pub mod service;
 
 use crate::types::{
     at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
@@ -108,7 +110,12 @@ async fn matching_webhooks(
 }
 
 /// Calls one webhook: `Ok(response)` or a failure to be handled by failurePolicy.
-async fn call(wh: &Value, req: &AdmissionRequest, clients: &ClientManager) -> Result<Value, CallFailure> {
+async fn call(
+    wh: &Value,
+    req: &AdmissionRequest,
+    clients: &ClientManager,
+    ctx: &dyn AdmissionContext,
+) -> Result<Value, CallFailure> {
     let versions: Vec<&str> =
         crate::types::array_at(wh, &["admissionReviewVersions"]).iter().filter_map(Value::as_str).collect();
     let api_version = if versions.is_empty() || versions.contains(&"v1") {
@@ -120,11 +127,15 @@ async fn call(wh: &Value, req: &AdmissionRequest, clients: &ClientManager) -> Re
             "webhook does not accept known AdmissionReview versions: {versions:?}"
         )));
     };
-    let url = match (str_at(wh, &["clientConfig", "url"]), at(wh, &["clientConfig", "service"])) {
-        (Some(u), _) => u.to_string(),
-        (None, Some(_)) => return Err(CallFailure::Other("service references not supported".into())),
-        (None, None) => return Err(CallFailure::Other("webhook has no clientConfig.url".into())),
-    };
+    let (url, server_name) =
+        match (str_at(wh, &["clientConfig", "url"]), at(wh, &["clientConfig", "service"])) {
+            (Some(u), _) => (u.to_string(), None),
+            (None, Some(svc)) => {
+                let r = service::resolve(svc, ctx).await.map_err(CallFailure::Other)?;
+                (r.url, Some(r.server_name))
+            }
+            (None, None) => return Err(CallFailure::Other("webhook has no clientConfig.url".into())),
+        };
     let ca = match str_at(wh, &["clientConfig", "caBundle"]) {
         Some(b) => Some(
             base64::engine::general_purpose::STANDARD
@@ -137,7 +148,9 @@ async fn call(wh: &Value, req: &AdmissionRequest, clients: &ClientManager) -> Re
     let uid = uuid::Uuid::new_v4().to_string();
     let body = serde_json::to_vec(&review::review(req, &uid, api_version))
         .map_err(|e| CallFailure::Other(e.to_string()))?;
-    let target = clients.target(&url, ca.as_deref(), Duration::from_secs(timeout))?;
+    // Validation keeps timeoutSeconds within 1-30; a stored object from before is bounded too.
+    let timeout = timeout.clamp(1, 30);
+    let target = clients.target(&url, server_name.as_deref(), ca.as_deref(), Duration::from_secs(timeout))?;
     let resp = target.post_json(body).await?;
     let (status, bytes) = (resp.status.as_u16(), resp.body);
     if !(200..300).contains(&status) {
@@ -160,6 +173,7 @@ async fn dispatch(
     wh: &Value,
     req: &AdmissionRequest,
     clients: &ClientManager,
+    ctx: &dyn AdmissionContext,
 ) -> Result<Option<Value>, StatusError> {
     let name = str_at(wh, &["name"]).unwrap_or("");
     if req.dry_run && !matches!(str_at(wh, &["sideEffects"]), Some("None" | "NoneOnDryRun")) {
@@ -168,7 +182,7 @@ async fn dispatch(
             go_quote(name)
         )));
     }
-    match call(wh, req, clients).await {
+    match call(wh, req, clients, ctx).await {
         Ok(resp) => {
             for w in crate::types::array_at(&resp, &["warnings"]).iter().filter_map(Value::as_str) {
                 req.add_warning(w);
@@ -221,7 +235,7 @@ impl MutatingPlugin for MutatingWebhook {
     }
     async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("mutatingwebhookconfigurations", req, ctx).await? {
-            if let Some(resp) = dispatch(&wh, req, &self.clients).await? {
+            if let Some(resp) = dispatch(&wh, req, &self.clients, ctx).await? {
                 apply_patch(req, str_at(&wh, &["name"]).unwrap_or(""), &resp)?;
             }
         }
@@ -239,7 +253,7 @@ impl ValidatingPlugin for ValidatingWebhook {
     }
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         for wh in matching_webhooks("validatingwebhookconfigurations", req, ctx).await? {
-            dispatch(&wh, req, &self.clients).await?;
+            dispatch(&wh, req, &self.clients, ctx).await?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ type Handler = Arc<dyn Fn(Value) -> Value + Send + Sync>;
 /// `/slow` wait two seconds first. Returns the base URL and the CA bundle (base64 PEM).
 async fn server(handler: Handler) -> (String, String) {
     let ca = pki::Ca::generate("webhook-ca").unwrap();
-    let cert = ca.issue_serving("localhost", &["127.0.0.1".into()]).unwrap();
+    let cert = ca.issue_serving("localhost", &["127.0.0.1".into(), "hook.ns.svc".into()]).unwrap();
     let chain: Vec<_> = rustls_pemfile::certs(&mut cert.cert_pem.as_bytes()).map(|c| c.unwrap()).collect();
     let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes()).unwrap().unwrap();
     let config =
@@ -165,12 +165,31 @@ async fn failure_policy_timeout_and_service_refs() {
     );
     ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
 
-    let svc = json!({"name": "svc.example.com", "clientConfig": {"service": {"namespace": "ns", "name": "hook"}},
+    // A service reference: refused while the Service is missing, called at its endpoint
+    // (the certificate checked for hook.ns.svc) once it has one.
+    let svc = json!({"name": "svc.example.com", "clientConfig": {"service": {"namespace": "ns", "name": "hook", "path": "/"}, "caBundle": ca},
         "rules": [{"operations": ["*"], "apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*"]}],
         "sideEffects": "None", "admissionReviewVersions": ["v1"]});
     config(&ctx, "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", svc);
     let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
-    assert!(e.message.ends_with("service references not supported"), "{}", e.message);
+    assert!(
+        e.message.ends_with("failed calling webhook \"svc.example.com\": service ns/hook not found"),
+        "{}",
+        e.message
+    );
+    let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap();
+    ctx.put(
+        "",
+        "services",
+        json!({"metadata": {"name": "hook", "namespace": "ns"}, "spec": {"ports": [{"port": 443}]}}),
+    );
+    ctx.put(
+        "",
+        "endpoints",
+        json!({"metadata": {"name": "hook", "namespace": "ns"},
+        "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": port}]}]}),
+    );
+    ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
 
     // a CA that did not sign the server certificate fails the TLS handshake
     let other = pki::Ca::generate("other").unwrap();

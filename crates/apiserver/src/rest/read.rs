@@ -86,12 +86,8 @@ impl ListOptions<'_> {
     pub fn from_query(ctx: &Ctx) -> Result<ListOptions<'_>, StatusError> {
         let info = &ctx.info;
         let nonempty = |k: &str| info.query_param(k).filter(|v| !v.is_empty());
-        let mut limit = match info.query_param("limit") {
-            Some(l) => {
-                l.parse::<usize>().map_err(|_| StatusError::bad_request(format!("invalid limit: {l}")))?
-            }
-            None => 0,
-        };
+        // kube's storage pages only for a positive limit; zero and below list everything.
+        let mut limit = info.query_int64("limit")?.map_or(0, |l| usize::try_from(l).unwrap_or(0));
         let rv = nonempty("resourceVersion");
         let rv_match = nonempty("resourceVersionMatch");
         let continue_token = nonempty("continue");

@@ -25,8 +25,6 @@ use storage::{EventType, KeyValue};
 use tokio::sync::mpsc;
 
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
-/// Default watch length when the client sets none (kube: 30-60 minutes).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
 struct Encoder {
     rt: &'static ResourceType,
@@ -97,15 +95,20 @@ impl Encoder {
     }
 }
 
-fn timeout_of(ctx: &Ctx) -> Duration {
-    if let Some(t) = ctx.info.query_param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
-        return Duration::from_secs(t);
-    }
-    if let Some(t) = ctx.info.query_param("timeout").and_then(apimachinery::duration::parse_go_duration) {
-        return t;
-    }
-    DEFAULT_TIMEOUT
+/// How long the watch lasts: `timeoutSeconds` when positive, else `--min-request-timeout`
+/// randomised between one and two times itself, as kube's `ListResource` does (kube ignores
+/// `?timeout=` on watches). Bounded by what a timer can hold.
+fn timeout_of(ctx: &Ctx) -> Result<Duration, StatusError> {
+    let requested = ctx.info.query_int64("timeoutSeconds")?.filter(|t| *t > 0);
+    Ok(match requested {
+        Some(t) => Duration::from_secs(t.unsigned_abs()).min(MAX_WATCH_TIMEOUT),
+        None => ctx.state.limits.watch_timeout(),
+    })
 }
+
+/// The longest watch kubeward keeps open (a year): kube takes any `timeoutSeconds`; the
+/// bound only keeps deadline arithmetic in range.
+const MAX_WATCH_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
     let filter = Filter::from_query(ctx, rt)?;
@@ -119,7 +122,9 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     };
     let enc = Encoder { rt, output };
     let bookmarks = ctx.info.query_bool("allowWatchBookmarks") && !matches!(output, Output::Table(_));
-    let timeout = timeout_of(ctx);
+    let timeout = timeout_of(ctx)?;
+    // Held by the watch's task: the watch counts against its user's cap until it ends.
+    let slot = ctx.state.limits.watch(&ctx.user().name)?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 
     // Without selectors and with JSON output, events are built from the stored bytes.
@@ -144,6 +149,7 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let objects = ctx.state.objects.clone();
     let namespace = ctx.info.namespace.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         for line in initial {

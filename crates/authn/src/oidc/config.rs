@@ -7,8 +7,11 @@
 //!   `apiserver.config.k8s.io/v1`, `v1beta1` or `v1alpha1`): several issuers, claim
 //!   mappings and validation rules with CEL expressions ([`super::cel`]).
 
+mod strict;
+
 use super::cel::{CelError, Expression, Returns, CLAIMS, USER};
 use super::jwt::SigningAlg;
+use crate::anonymous::AnonymousPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -168,6 +171,23 @@ struct AuthenticationConfiguration {
     kind: String,
     #[serde(default)]
     jwt: Vec<JwtAuthenticator>,
+    #[serde(default)]
+    anonymous: Option<AnonymousAuthConfig>,
+}
+
+/// kube's `AnonymousAuthConfig`.
+#[derive(Debug, Deserialize)]
+struct AnonymousAuthConfig {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default)]
+    conditions: Vec<AnonymousAuthCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AnonymousAuthCondition {
+    #[serde(default)]
+    path: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +215,8 @@ struct Issuer {
     audiences: Vec<String>,
     #[serde(default)]
     audience_match_policy: String,
+    #[serde(default)]
+    egress_selector_type: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -261,11 +283,30 @@ struct UserValidationRule {
 const API_VERSIONS: &[&str] =
     &["apiserver.config.k8s.io/v1", "apiserver.config.k8s.io/v1beta1", "apiserver.config.k8s.io/v1alpha1"];
 
+/// A validated AuthenticationConfiguration: its JWT authenticators and, when the document
+/// has an `anonymous` section, where anonymous requests are accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthenticationDocument {
+    pub jwt: Vec<JwtAuthenticatorSpec>,
+    pub anonymous: Option<AnonymousPolicy>,
+}
+
 /// Parses and validates an AuthenticationConfiguration (YAML or JSON) into its JWT
 /// authenticators.
 pub fn parse_authentication_configuration(text: &str) -> Result<Vec<JwtAuthenticatorSpec>, OidcConfigError> {
-    let doc: AuthenticationConfiguration =
+    parse_authentication_document(text).map(|d| d.jwt)
+}
+
+/// Parses and validates a whole AuthenticationConfiguration, strictly as kube decodes it:
+/// a field kube does not define is an error (a misspelled one would otherwise be ignored).
+pub fn parse_authentication_document(text: &str) -> Result<AuthenticationDocument, OidcConfigError> {
+    let raw: serde_json::Value =
         apimachinery::yaml::from_str(text).map_err(|e| OidcConfigError::Parse(e.to_string()))?;
+    if let Some(e) = strict::unknown_fields(&raw) {
+        return Err(OidcConfigError::Parse(e));
+    }
+    let doc: AuthenticationConfiguration =
+        serde_json::from_value(raw).map_err(|e| OidcConfigError::Parse(e.to_string()))?;
     if !API_VERSIONS.contains(&doc.api_version.as_str()) {
         return Err(invalid("apiVersion", format!("unsupported `{}`", doc.api_version)));
     }
@@ -285,7 +326,39 @@ pub fn parse_authentication_configuration(text: &str) -> Result<Vec<JwtAuthentic
         seen.push(spec.issuer_url.clone());
         specs.push(spec);
     }
-    Ok(specs)
+    let anonymous = doc.anonymous.map(anonymous_policy).transpose()?;
+    Ok(AuthenticationDocument { jwt: specs, anonymous })
+}
+
+/// kube's validation of the `anonymous` section, and the policy it sets.
+fn anonymous_policy(a: AnonymousAuthConfig) -> Result<AnonymousPolicy, OidcConfigError> {
+    if !a.enabled {
+        if !a.conditions.is_empty() {
+            return Err(invalid(
+                "anonymous.conditions",
+                "enabled should be set to true when conditions are defined",
+            ));
+        }
+        return Ok(AnonymousPolicy::Off);
+    }
+    if a.conditions.is_empty() {
+        return Ok(AnonymousPolicy::Everywhere);
+    }
+    let mut paths: Vec<String> = Vec::new();
+    for (i, c) in a.conditions.into_iter().enumerate() {
+        let field = format!("anonymous.conditions[{i}].path");
+        if c.path.is_empty() {
+            return Err(invalid(field, "Required value"));
+        }
+        if paths.contains(&c.path) {
+            return Err(invalid(
+                field,
+                format!("Duplicate value: {}", apimachinery::quote::go_quote(&c.path)),
+            ));
+        }
+        paths.push(c.path);
+    }
+    Ok(AnonymousPolicy::Paths(paths))
 }
 
 fn check_issuer_url(field: &str, url: &str) -> Result<(), OidcConfigError> {
@@ -342,6 +415,13 @@ fn mapping(
 
 fn jwt_spec(f: &str, jwt: JwtAuthenticator) -> Result<JwtAuthenticatorSpec, OidcConfigError> {
     let iss = jwt.issuer;
+    if !iss.egress_selector_type.is_empty() {
+        // Configuration honesty: kubeward has no egress selector to send discovery through.
+        return Err(invalid(
+            format!("{f}.issuer.egressSelectorType"),
+            format!("`{}` is not supported: kubeward has no egress selector", iss.egress_selector_type),
+        ));
+    }
     check_issuer_url(&format!("{f}.issuer.url"), &iss.url)?;
     if !iss.discovery_url.is_empty() {
         check_issuer_url(&format!("{f}.issuer.discoveryURL"), &iss.discovery_url)?;

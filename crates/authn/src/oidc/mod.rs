@@ -26,11 +26,15 @@ pub use authenticator::{
     SharedOidcAuthenticator, StaticRevocations,
 };
 pub use config::{
-    parse_authentication_configuration, ClaimRule, JwtAuthenticatorSpec, Mapping, OidcConfigError, OidcFlags,
+    parse_authentication_configuration, parse_authentication_document, AuthenticationDocument, ClaimRule,
+    JwtAuthenticatorSpec, Mapping, OidcConfigError, OidcFlags,
 };
 pub use jwt::SigningAlg;
 pub use keyset::{JwksSource, RemoteKeySet};
-pub use reload::{load_authentication_config, ConfigWatch, DEFAULT_RELOAD_INTERVAL};
+pub use reload::{
+    load_authentication_config, load_authentication_document, AnonymousBinding, ConfigWatch,
+    DEFAULT_RELOAD_INTERVAL,
+};
 pub use revocations::{
     parse_revocations, revocation_key, RevocationTable, REVOCATION_CONFIGMAP, REVOCATION_NAMESPACE,
 };

@@ -3,7 +3,8 @@
 //! reason, never token material) and the last good configuration stays in force.
 
 use super::authenticator::{OidcAuthenticator, OidcOptions};
-use super::config::{parse_authentication_configuration, OidcConfigError};
+use super::config::{parse_authentication_document, OidcConfigError};
+use crate::anonymous::{Anonymous, AnonymousPolicy};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -25,8 +26,47 @@ pub fn load_authentication_config(
     path: &Path,
     options: OidcOptions,
 ) -> Result<Arc<OidcAuthenticator>, OidcConfigError> {
+    load_authentication_document(path, options).map(|(a, _)| a)
+}
+
+/// Loads an AuthenticationConfiguration file: its JWT authenticator, and its `anonymous`
+/// section's policy when it has one.
+pub fn load_authentication_document(
+    path: &Path,
+    options: OidcOptions,
+) -> Result<(Arc<OidcAuthenticator>, Option<AnonymousPolicy>), OidcConfigError> {
     let (text, _) = read(path)?;
-    OidcAuthenticator::new(parse_authentication_configuration(&text)?, options)
+    let doc = parse_authentication_document(&text)?;
+    Ok((OidcAuthenticator::new(doc.jwt, options)?, doc.anonymous))
+}
+
+/// The anonymous authenticator a reloaded file steers: the file's `anonymous` section when
+/// it has one, else `fallback`. With `--anonymous-auth` set (`flag_set`), a file that gains
+/// an `anonymous` section is refused, as kube refuses both at start.
+#[derive(Clone)]
+pub struct AnonymousBinding {
+    pub target: Anonymous,
+    pub fallback: AnonymousPolicy,
+    pub flag_set: bool,
+}
+
+impl AnonymousBinding {
+    fn apply(&self, section: Option<AnonymousPolicy>) -> Result<(), OidcConfigError> {
+        match (section, self.flag_set) {
+            (Some(_), true) => Err(OidcConfigError::Invalid {
+                field: "anonymous".into(),
+                reason: "anonymous is configured in the authentication configuration file and by --anonymous-auth; only one may be".into(),
+            }),
+            (Some(policy), false) => {
+                self.target.set_policy(policy);
+                Ok(())
+            }
+            (None, _) => {
+                self.target.set_policy(self.fallback.clone());
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Stops the polling when dropped.
@@ -44,6 +84,17 @@ impl OidcAuthenticator {
         self: &Arc<Self>,
         path: &Path,
         every: Duration,
+    ) -> Result<ConfigWatch, OidcConfigError> {
+        self.watch_config_file_with(path, every, None)
+    }
+
+    /// [`OidcAuthenticator::watch_config_file`], also applying the file's `anonymous`
+    /// section to `anonymous` on every reload.
+    pub fn watch_config_file_with(
+        self: &Arc<Self>,
+        path: &Path,
+        every: Duration,
+        anonymous: Option<AnonymousBinding>,
     ) -> Result<ConfigWatch, OidcConfigError> {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|_| OidcConfigError::Parse("watching the file needs a running Tokio runtime".into()))?;
@@ -63,8 +114,20 @@ impl OidcAuthenticator {
                     Ok((_, d)) if d == last => {}
                     Ok((text, d)) => {
                         last = d;
-                        match parse_authentication_configuration(&text).and_then(|specs| this.replace(specs))
-                        {
+                        let applied = parse_authentication_document(&text).and_then(|doc| {
+                            // The anonymous section is checked before anything changes.
+                            if let (Some(_), Some(b)) = (&doc.anonymous, &anonymous) {
+                                if b.flag_set {
+                                    return b.apply(doc.anonymous.clone());
+                                }
+                            }
+                            this.replace(doc.jwt)?;
+                            match &anonymous {
+                                Some(b) => b.apply(doc.anonymous),
+                                None => Ok(()),
+                            }
+                        });
+                        match applied {
                             Ok(()) => tracing::info!(%file, "authentication configuration reloaded"),
                             Err(error) => tracing::error!(
                                 %file, %error,

@@ -15,6 +15,7 @@ mod extensions;
 mod flowcontrol;
 mod kinds;
 mod pods;
+mod webhooks;
 mod workloads;
 
 pub use cluster::SYSTEM_PRIORITY_CLASSES;

@@ -28,6 +28,12 @@ impl Webhook {
     /// An admission webhook: `decide` gets the AdmissionReview's `request` and returns the
     /// `response` fields besides `uid`.
     pub fn start(path: &str, decide: fn(&Value) -> Value) -> Webhook {
+        Self::start_for(path, decide, &[])
+    }
+
+    /// [`Webhook::start`] with a serving certificate also valid for `names` (the
+    /// `<service>.<namespace>.svc` name a Service-backed webhook is called under).
+    pub fn start_for(path: &str, decide: fn(&Value) -> Value, names: &[&str]) -> Webhook {
         Self::serve(
             path,
             Arc::new(move |review: &Value| {
@@ -41,17 +47,20 @@ impl Webhook {
                 })
             }),
             true,
+            names,
         )
     }
 
     /// Any JSON webhook: `answer` gets the request body and returns the response body.
     pub fn start_raw(path: &str, answer: fn(&Value) -> Value) -> Webhook {
-        Self::serve(path, Arc::new(answer), false)
+        Self::serve(path, Arc::new(answer), false, &[])
     }
 
-    fn serve(path: &str, answer: Answer, admission: bool) -> Webhook {
+    fn serve(path: &str, answer: Answer, admission: bool, names: &[&str]) -> Webhook {
         let ca = pki::Ca::generate("e2e-webhook-ca").expect("webhook CA");
-        let serving = ca.issue_serving("e2e-webhook", &["127.0.0.1".into()]).expect("serving cert");
+        let mut sans = vec!["127.0.0.1".to_string()];
+        sans.extend(names.iter().map(|n| n.to_string()));
+        let serving = ca.issue_serving("e2e-webhook", &sans).expect("serving cert");
         let certs: Vec<_> = rustls_pemfile::certs(&mut serving.cert_pem.as_bytes())
             .collect::<Result<_, _>>()
             .expect("cert pem");

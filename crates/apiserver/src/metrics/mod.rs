@@ -1,0 +1,286 @@
+//! `/metrics` in Prometheus' text format, with kube-apiserver's metric names and labels:
+//! - `apiserver_request_total{verb,dry_run,group,version,resource,subresource,scope,component,code}`
+//!   and `apiserver_request_duration_seconds` (kube's buckets; long-running requests are
+//!   counted, not timed), for every request, refused ones included;
+//! - `apiserver_current_inflight_requests{request_kind}` (seats taken, limits/),
+//!   `apiserver_longrunning_requests{verb="WATCH"}`;
+//! - `authentication_attempts{result}` and `apiserver_authorization_decisions_total{decision}`;
+//! - `apiserver_storage_objects{resource}`, counted every minute as kube counts it.
+//!
+//! Label values come from the catalog (static names), so requests for unknown resources
+//! share one blank series and no request can add series without bound. The reading side is
+//! authorized like any non-resource URL: RBAC on `/metrics` (`system:monitoring`).
+
+pub mod family;
+
+use crate::state::State;
+use apimachinery::RequestInfo;
+use family::{Counter, Family, Histogram};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often `apiserver_storage_objects` is counted again (kube: every minute).
+pub const STORAGE_COUNT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The labels of a request but its code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct RequestLabels {
+    pub verb: &'static str,
+    pub dry_run: bool,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub resource: &'static str,
+    pub subresource: &'static str,
+    pub scope: &'static str,
+}
+
+/// Every metric the server keeps.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Family<(RequestLabels, u16), Counter>,
+    durations: Family<RequestLabels, Histogram>,
+    authentication: [Counter; 3],
+    authorization: [Counter; 2],
+    storage_objects: arc_swap::ArcSwap<Vec<(String, i64)>>,
+}
+
+/// `authentication_attempts`' results.
+#[derive(Clone, Copy)]
+pub enum AuthnResult {
+    Success = 0,
+    Failure = 1,
+    Error = 2,
+}
+
+const AUTHN_RESULTS: [&str; 3] = ["success", "failure", "error"];
+
+impl Metrics {
+    /// Counts (and times, unless long-running) one answered request.
+    pub fn observe(&self, labels: RequestLabels, code: u16, elapsed: Duration, long_running: bool) {
+        if let Some(c) = self.requests.get(&(labels, code)) {
+            c.inc();
+        }
+        if !long_running {
+            if let Some(h) = self.durations.get(&labels) {
+                h.observe(elapsed);
+            }
+        }
+    }
+
+    pub fn authentication(&self, result: AuthnResult) {
+        self.authentication[result as usize].inc();
+    }
+
+    pub fn authorization(&self, allowed: bool) {
+        self.authorization[usize::from(!allowed)].inc();
+    }
+
+    /// Replaces the stored-object counts.
+    pub fn set_storage_objects(&self, counts: Vec<(String, i64)>) {
+        self.storage_objects.store(Arc::new(counts));
+    }
+}
+
+/// The labels kube gives a request (`metrics.MonitorRequest`): the verb as kube reports it
+/// (`CanonicalVerb` and `cleanVerb`: LIST for a collection GET, WATCH, APPLY for a
+/// server-side apply, else the HTTP method), `dry_run`, and the resource's names from the
+/// catalog. A non-resource request is labeled by its path's first segment.
+pub fn request_labels(
+    state: &State,
+    info: &RequestInfo,
+    method: &http::Method,
+    apply: bool,
+) -> RequestLabels {
+    let dry_run = info.query_param("dryRun").is_some_and(|d| !d.is_empty());
+    let scope = if !info.name.is_empty() || info.verb == "create" {
+        "resource"
+    } else if !info.namespace.is_empty() {
+        "namespace"
+    } else if info.is_resource_request {
+        "cluster"
+    } else {
+        ""
+    };
+    let verb = match info.verb.as_str() {
+        "watch" => "WATCH",
+        "list" => "LIST",
+        _ if *method == http::Method::GET || *method == http::Method::HEAD => {
+            if scope == "resource" || scope.is_empty() {
+                "GET"
+            } else {
+                "LIST"
+            }
+        }
+        _ if *method == http::Method::PATCH && apply => "APPLY",
+        _ => method_name(method),
+    };
+    let blank = RequestLabels { verb, dry_run, group: "", version: "", resource: "", subresource: "", scope };
+    if !info.is_resource_request {
+        return RequestLabels { subresource: non_resource_label(&info.path), ..blank };
+    }
+    let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
+        return blank;
+    };
+    let subresource = rt.subresource(&info.subresource).map(|s| s.name).unwrap_or("");
+    RequestLabels { group: rt.group, version: rt.version, resource: rt.plural, subresource, ..blank }
+}
+
+fn method_name(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::GET | http::Method::HEAD => "GET",
+        _ => "OTHER",
+    }
+}
+
+/// A bounded label for a non-resource path (kube puts the path in `subresource`).
+fn non_resource_label(path: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/version",
+        "/api",
+        "/apis",
+        "/openapi/v2",
+        "/openapi/v3",
+    ];
+    KNOWN
+        .iter()
+        .rev()
+        .find(|p| path == **p || path.strip_prefix(**p).is_some_and(|r| r.starts_with('/')))
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `/metrics` document.
+pub fn render(state: &State) -> String {
+    use crate::limits::RequestKind;
+    let m = &state.metrics;
+    let mut out = String::with_capacity(16 * 1024);
+    family::header(
+        &mut out,
+        "apiserver_request_total",
+        "counter",
+        "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+    );
+    let mut requests = m.requests.snapshot();
+    requests.sort_by_key(|((l, code), _)| (l.group, l.resource, l.subresource, l.verb, l.scope, *code));
+    for ((l, code), c) in requests {
+        let code = code.to_string();
+        let labels = with_component(&l, Some(&code));
+        family::sample(&mut out, "apiserver_request_total", &labels, c.get());
+    }
+    family::header(
+        &mut out,
+        "apiserver_request_duration_seconds",
+        "histogram",
+        "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
+    );
+    let mut durations = m.durations.snapshot();
+    durations.sort_by_key(|(l, _)| (l.group, l.resource, l.subresource, l.verb, l.scope));
+    for (l, h) in durations {
+        family::histogram(&mut out, "apiserver_request_duration_seconds", &with_component(&l, None), &h);
+    }
+    family::header(
+        &mut out,
+        "apiserver_current_inflight_requests",
+        "gauge",
+        "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
+    );
+    for (kind, label) in [(RequestKind::Mutating, "mutating"), (RequestKind::ReadOnly, "readOnly")] {
+        family::sample(
+            &mut out,
+            "apiserver_current_inflight_requests",
+            &[("request_kind", label)],
+            state.limits.inflight(kind),
+        );
+    }
+    family::header(
+        &mut out,
+        "apiserver_longrunning_requests",
+        "gauge",
+        "Gauge of all active long-running apiserver requests broken out by verb.",
+    );
+    family::sample(
+        &mut out,
+        "apiserver_longrunning_requests",
+        &[("verb", "WATCH")],
+        state.limits.watches_open(),
+    );
+    family::header(&mut out, "authentication_attempts", "counter", "Counter of authenticated attempts.");
+    for (i, result) in AUTHN_RESULTS.iter().enumerate() {
+        family::sample(&mut out, "authentication_attempts", &[("result", result)], m.authentication[i].get());
+    }
+    family::header(&mut out, "apiserver_authorization_decisions_total", "counter", "Total number of terminal decisions made by an authorizer split by authorizer type, name, and decision.");
+    for (i, decision) in ["allowed", "denied"].iter().enumerate() {
+        family::sample(
+            &mut out,
+            "apiserver_authorization_decisions_total",
+            &[("decision", decision)],
+            m.authorization[i].get(),
+        );
+    }
+    family::header(
+        &mut out,
+        "apiserver_storage_objects",
+        "gauge",
+        "Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.",
+    );
+    for (resource, n) in m.storage_objects.load().iter() {
+        family::sample(&mut out, "apiserver_storage_objects", &[("resource", resource)], n);
+    }
+    out
+}
+
+fn with_component<'a>(l: &'a RequestLabels, code: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+    let mut labels = Vec::with_capacity(9);
+    if let Some(c) = code {
+        labels.push(("code", c));
+    }
+    labels.extend([
+        ("component", "apiserver"),
+        ("dry_run", if l.dry_run { "All" } else { "" }),
+        ("group", l.group),
+        ("resource", l.resource),
+        ("scope", l.scope),
+        ("subresource", l.subresource),
+        ("verb", l.verb),
+        ("version", l.version),
+    ]);
+    labels
+}
+
+/// Counts the stored objects of every served resource now and every
+/// [`STORAGE_COUNT_INTERVAL`] (`apiserver_storage_objects`; -1 when the count fails).
+pub fn start_storage_counter(state: &State) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STORAGE_COUNT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut counts = Vec::new();
+            for rt in state.catalog.all().into_iter().filter(|r| r.stored && !r.converts()) {
+                let n = match state.objects.list(rt, "", None, 0).await {
+                    Ok(page) => i64::try_from(page.items.len()).unwrap_or(i64::MAX),
+                    Err(_) => -1,
+                };
+                let name = if rt.group.is_empty() {
+                    rt.plural.to_string()
+                } else {
+                    format!("{}.{}", rt.plural, rt.group)
+                };
+                counts.push((name, n));
+            }
+            counts.sort();
+            state.metrics.set_storage_objects(counts);
+        }
+    });
+}

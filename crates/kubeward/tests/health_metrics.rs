@@ -1,0 +1,187 @@
+//! Health and metrics through the real binary: kube's named checks on `/healthz`, `/livez`
+//! and `/readyz` (`?verbose`, `?exclude=`, `/readyz/<check>`), a lost etcd failing readyz;
+//! `/metrics` in Prometheus' text format with kube's metric names, readable only with RBAC
+//! on the non-resource URL (`system:monitoring`).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::more::{load_ca, write_pair, Cluster};
+use support::Server;
+
+#[test]
+fn health_endpoints_run_kube_named_checks() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let server = Server::start();
+    let h = server.admin_curl("/readyz?verbose", &[]);
+    assert_eq!(h.status, 200, "{h}");
+    assert_eq!(
+        h.body,
+        "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-readiness ok\n[+]informer-sync ok\nreadyz check passed\n"
+    );
+    let h = server.admin_curl("/livez?verbose&exclude=etcd&exclude=nope", &[]);
+    assert_eq!(
+        (h.status, h.body.as_str()),
+        (
+            200,
+            "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\nwarn: some health checks cannot be excluded: no matches for \"nope\"\nlivez check passed\n"
+        )
+    );
+    for path in ["/readyz/etcd", "/livez/ping", "/healthz/log", "/readyz/informer-sync"] {
+        let h = server.admin_curl(path, &[]);
+        assert_eq!((h.status, h.body.as_str()), (200, "ok"), "{path}");
+    }
+    assert_eq!(server.admin_curl("/livez/informer-sync", &[]).status, 404);
+    // Anonymous clients get the answer without details of named checks.
+    assert_eq!(server.curl("/readyz", &[]).body, "ok");
+    assert_eq!(server.curl("/readyz/etcd", &[]).status, 401);
+}
+
+#[test]
+fn metrics_speak_prometheus_with_kube_names_and_need_rbac() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let server = Server::start();
+    assert_eq!(server.curl("/metrics", &[]).status, 401);
+    let ca = load_ca(&server.pki(), "ca");
+    let dir = server.scratch_dir("certs");
+    let creds = |user: &str, groups: &[&str]| {
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        let c = ca.issue_client(user, &groups).expect("client cert");
+        write_pair(&dir, user, &c.cert_pem, &c.key_pem)
+    };
+    let (jc, jk) = creds("jane", &[]);
+    let h = server.curl("/metrics", &["--cert", &jc, "--key", &jk]);
+    assert_eq!(h.status, 403, "{h}");
+    assert!(h.body.contains("User \\\"jane\\\" cannot get path \\\"/metrics\\\""), "{h}");
+
+    // Some traffic to count.
+    for _ in 0..3 {
+        assert_eq!(server.admin_curl("/api/v1/namespaces", &[]).status, 200);
+    }
+    assert_eq!(server.admin_curl("/api/v1/namespaces/default/configmaps/none", &[]).status, 404);
+    let (mc, mk) = creds("prometheus", &["system:monitoring"]);
+    let text = support::eventually(Duration::from_secs(20), || {
+        let h = server.curl("/metrics", &["--cert", &mc, "--key", &mk]);
+        assert_eq!(h.status, 200, "{h}");
+        h.body.contains("apiserver_storage_objects{resource=\"namespaces\"} 4").then_some(h.body)
+    })
+    .expect("storage objects counted");
+    for line in [
+        "# TYPE apiserver_request_total counter",
+        "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"namespaces\",scope=\"cluster\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 3",
+        "apiserver_request_total{code=\"404\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"resource\",subresource=\"\",verb=\"GET\",version=\"v1\"} 1",
+        "apiserver_request_total{code=\"403\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"\",scope=\"\",subresource=\"/metrics\",verb=\"GET\",version=\"\"} 1",
+        "# TYPE apiserver_request_duration_seconds histogram",
+        "apiserver_request_duration_seconds_bucket{component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"namespaces\",scope=\"cluster\",subresource=\"\",verb=\"LIST\",version=\"v1\",le=\"+Inf\"} 3",
+        "apiserver_current_inflight_requests{request_kind=\"readOnly\"} 1",
+        "apiserver_current_inflight_requests{request_kind=\"mutating\"} 0",
+        "# TYPE authentication_attempts counter",
+        "# TYPE apiserver_authorization_decisions_total counter",
+        "apiserver_storage_objects{resource=\"clusterroles.rbac.authorization.k8s.io\"}",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let count = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert!(count("authentication_attempts{result=\"success\"}") >= 5);
+    assert!(count("authentication_attempts{result=\"failure\"}") >= 1, "the anonymous /metrics request");
+    assert!(count("apiserver_authorization_decisions_total{decision=\"denied\"}") >= 1, "jane's /metrics");
+}
+
+struct Up {
+    child: Child,
+    url: String,
+    pki: std::path::PathBuf,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn up_on_etcd(dir: &std::path::Path, endpoint: &str) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubeward"))
+        .args(["up", "--secure-port", "0", "--etcd-servers", endpoint, "--data-dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kubeward");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("kubeward did not get ready: {e}");
+            }
+        };
+        if let Some(u) = line.strip_prefix("kubeward is ready at ") {
+            return Up { child, url: u.trim().to_string(), pki: dir.join("pki") };
+        }
+    }
+}
+
+impl Up {
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+            .arg(self.pki.join("ca.crt"))
+            .arg("--cert")
+            .arg(self.pki.join("admin.crt"))
+            .arg("--key")
+            .arg(self.pki.join("admin.key"))
+            .arg(format!("{}{path}", self.url));
+        let out = support::run(cmd, support::COMMAND_TIMEOUT);
+        let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", ""));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+}
+
+#[test]
+fn a_lost_etcd_fails_readiness() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(etcd) = rt.block_on(storage::etcd::TestEtcd::start_or_skip()) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let up = up_on_etcd(dir.path(), &etcd.endpoint());
+    assert_eq!(up.get("/readyz"), (200, "ok".into()));
+    drop(etcd);
+    let (code, body) = support::eventually(Duration::from_secs(20), || {
+        let r = up.get("/readyz");
+        (r.0 == 500).then_some(r)
+    })
+    .expect("readyz fails once etcd is gone");
+    assert_eq!((code, body.as_str()), (
+        500,
+        "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[-]etcd-readiness failed: reason withheld\n[+]informer-sync ok\nreadyz check failed\n"
+    ));
+    let (code, body) = up.get("/readyz/etcd");
+    assert_eq!(code, 500);
+    assert!(body.starts_with("internal server error: "), "{body}");
+    assert_eq!(up.get("/livez").0, 500, "livez has the etcd check too, as kube's");
+    assert_eq!(up.get("/readyz?exclude=etcd&exclude=etcd-readiness"), (200, "ok".into()));
+}
