@@ -2,9 +2,11 @@
 //! (`DefaultBuildHandlerChain`): panic recovery, RequestInfo, audit record, content
 //! negotiation, in-flight limit, authentication, impersonation, authorization, then the
 //! REST or non-resource handlers. Each step either passes on what the next one needs or
-//! ends the request with a Status; [`chain`] reads top to bottom in request order.
+//! ends the request with a Status; [`chain`] reads top to bottom in request order. The
+//! audit record rides along (`audit_flow.rs` emits its events).
 
 use crate::audit::Record;
+use crate::audit_flow;
 use crate::context::{ConnInfo, RequestContext};
 use crate::negotiate::{self, Output};
 use crate::response::{self, Body};
@@ -19,28 +21,35 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::SemaphorePermit;
 
-/// Serves one request: the chain under panic recovery, then the audit event.
+/// Serves one request: the chain under panic recovery, then the audit events of its answer.
 pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let audit_state = state.clone();
-    let result = AssertUnwindSafe(chain(state, conn, req)).catch_unwind().await;
-    let (resp, record) = match result {
+    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
+    let mut rec = Record::start(&info, &req, conn.remote.ip());
+    let result = AssertUnwindSafe(chain(state.clone(), conn, req, info, &mut rec)).catch_unwind().await;
+    let mut resp = match result {
         Ok(r) => r,
-        Err(_) => {
+        Err(panic) => {
             tracing::error!(%method, %path, "handler panicked");
+            let what = audit_flow::panic_text(panic.as_ref());
+            drop(panic);
+            if let Some(auditor) = &state.audit {
+                audit_flow::panicked(auditor, &mut rec, what).await;
+            }
             let e = StatusError::internal("the server hit an unexpected error");
-            (response::status_error(&e, Output::Json), None)
+            let mut resp = response::status_error(&e, Output::Json);
+            audit_flow::set_audit_id(&mut resp, &rec.id);
+            return resp;
         }
     };
+    audit_flow::set_audit_id(&mut resp, &rec.id);
+    let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
     let code = resp.status().as_u16();
-    if let Some(rec) = record {
-        if let Some(log) = &audit_state.audit {
-            log.emit(&rec, code);
-        }
-        let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
-        tracing::debug!(%method, %path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
+    tracing::debug!(%method, %path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
+    if state.audit.is_some() {
+        return audit_flow::respond(state, rec, resp).await;
     }
     resp
 }
@@ -50,43 +59,55 @@ async fn chain(
     state: State,
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
-) -> (Response<Body>, Option<Record>) {
-    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
-    let mut rec = Record::start(&info, &req, conn.remote.ip());
+    info: RequestInfo,
+    rec: &mut Record,
+) -> Response<Body> {
     let output = match negotiate(&info, &req) {
         Ok(o) => o,
-        Err(e) => return early(req, &e, Output::Json, rec).await,
+        Err(e) => return early(req, &e, Output::Json).await,
     };
     let limiter = state.clone();
     let _permit = match max_in_flight(&limiter, &info) {
         Ok(p) => p,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
     let who = match authenticate(&state, &conn, &req).await {
         Ok(w) => w,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => {
+            let has_cert = conn.peer_certificates.as_ref().is_some_and(|c| !c.is_empty());
+            rec.authentication_failed =
+                Some(crate::audit::attempted_auth_methods(req.headers(), &info.query, has_cert));
+            return early(req, &e, output).await;
+        }
     };
     rec.user = Some(who.user().clone());
+    if let Some(auditor) = &state.audit {
+        if !auditor.received(rec).await {
+            return early(req, &StatusError::internal("failed to store audit event"), output).await;
+        }
+    }
     let who = match impersonate(&state, &req, who).await {
         Ok(w) => w,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
     if who.impersonator().is_some() {
         rec.impersonated = Some(who.user().clone());
     }
-    let authorized = match authorize(&state, &who, &info, &mut rec).await {
+    let authorized = match authorize(&state, &who, &info, rec).await {
         Ok(a) => a,
-        Err(e) => return early(req, &e, output, rec).await,
+        Err(e) => return early(req, &e, output).await,
     };
+    rec.capture = rec.config.and_then(|c| crate::audit::Capture::for_request(&c, &info));
     let user_agent =
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let ctx = RequestContext::new(state, info, output, authorized).with_user_agent(user_agent);
-    let resp = if ctx.info.is_resource_request {
+    let ctx = RequestContext::new(state, info, output, authorized)
+        .with_user_agent(user_agent)
+        .with_audit(rec.capture.clone());
+    if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {
         nonresource::dispatch(ctx, req).await
-    };
-    (resp, Some(rec))
+    }
 }
 
 /// The response format asked for in `Accept`; 406 when none can be served. Non-resource
@@ -149,13 +170,21 @@ async fn authorize(
     info: &RequestInfo,
     rec: &mut Record,
 ) -> Result<authz::Authorized, StatusError> {
+    use crate::audit::event::{DECISION_ANNOTATION, REASON_ANNOTATION};
     match state.authorizer.authorize_request(who, info).await {
         Ok(authorized) => {
-            rec.decision = Some((true, authorized.reason().to_string()));
+            rec.annotations.insert(DECISION_ANNOTATION, "allow".into());
+            rec.annotations.insert(REASON_ANNOTATION, authorized.reason().to_string());
             Ok(authorized)
         }
         Err(verdict) => {
-            rec.decision = Some((false, verdict.decision.reason().to_string()));
+            if verdict.error().is_some() {
+                // kube's authorization filter: no decision, the reason says what happened.
+                rec.annotations.insert(REASON_ANNOTATION, "internal error".into());
+            } else {
+                rec.annotations.insert(DECISION_ANNOTATION, "forbid".into());
+                rec.annotations.insert(REASON_ANNOTATION, verdict.decision.reason().to_string());
+            }
             let attrs = Attributes::from_request(who.user().clone(), info);
             Err(refusal(&attrs, &verdict))
         }
@@ -193,12 +222,7 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Answers before the handler ran (401, 403, 429, ...). A small request body is read and
 /// discarded first (bounded in size and time), so an HTTP/2 client receives the answer
 /// instead of a stream reset while it is still sending.
-async fn early(
-    req: Request<Incoming>,
-    err: &StatusError,
-    output: Output,
-    rec: Record,
-) -> (Response<Body>, Option<Record>) {
+async fn early(req: Request<Incoming>, err: &StatusError, output: Output) -> Response<Body> {
     use http_body_util::BodyExt;
     use hyper::body::Body as _;
     if !req.body().is_end_stream() {
@@ -208,7 +232,7 @@ async fn early(
             let _ = tokio::time::timeout(DRAIN_TIMEOUT, body.collect()).await;
         }
     }
-    (response::status_error(err, output), Some(rec))
+    response::status_error(err, output)
 }
 
 /// kube's Forbidden Status for a refused request; the authorizers' reason follows `: `.

@@ -29,6 +29,8 @@ enum Command {
     Login(crate::oidc_cmds::LoginArgs),
     /// OIDC administration: `revoke --user NAME`.
     Oidc(crate::oidc_cmds::OidcArgs),
+    /// Who did what: the audit log as a table (filters, `--follow`, `-o json`).
+    Audit(crate::audit_cmd::AuditArgs),
 }
 
 #[derive(Args)]
@@ -105,6 +107,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Explain(a) => explain(a).await,
         Command::Login(a) => crate::oidc_cmds::login(a).await,
         Command::Oidc(a) => crate::oidc_cmds::oidc(a).await,
+        Command::Audit(a) => crate::audit_cmd::run(a).await,
     }
 }
 

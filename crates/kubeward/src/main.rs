@@ -1,5 +1,7 @@
 //! The kubeward binary: subcommands wire the crates together.
 
+mod audit_cmd;
+mod audit_flags;
 mod cli;
 mod flags;
 mod oidc_cmds;
