@@ -10,6 +10,7 @@ pub mod criterion;
 pub mod error;
 pub mod etcd;
 pub mod fanout;
+pub mod overhead;
 pub mod procfs;
 pub mod report;
 pub mod stats;

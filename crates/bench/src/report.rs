@@ -111,6 +111,14 @@ pub fn render(input: &Input) -> String {
     machine(&mut out, r);
     aims(&mut out, r);
     request(&mut out, r);
+    crate::overhead::section(
+        &mut out,
+        r,
+        "audit",
+        "Audit cost",
+        "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
+         `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit; rounds interleaved.",
+    );
     writes(&mut out, r);
     fanout(&mut out, r);
     scale(&mut out, r);
@@ -196,6 +204,8 @@ fn aims(out: &mut String, r: &[Record]) {
         None => ("-".into(), None),
     };
     let _ = writeln!(out, "| GET >= 70% of bare hyper+rustls | {m} | {} |", verdict(p));
+    let (m, p) = crate::overhead::aim(r, "audit", crate::overhead::AUDIT_MAX_COST);
+    let _ = writeln!(out, "| audit policy costs <= 5% of GET at 64 conns | {m} | {} |", verdict(p));
     let emb = writes_at(r, "embedded", 64);
     let etcd = writes_at(r, "etcd", 64);
     let (m, p) = match (emb, etcd) {

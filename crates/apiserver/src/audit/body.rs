@@ -9,7 +9,9 @@
 //! Never written, whatever the policy: bearer tokens (a TokenReview's `spec.token`, a
 //! TokenRequest's `status.token`, the token of a service-account token Secret, the secret of
 //! a bootstrap token Secret). A Secret's body is written only when the matching rule names
-//! `secrets` ([`RequestAuditConfig::secret_bodies`]).
+//! `secrets` ([`RequestAuditConfig::secret_bodies`]); nor, without such a rule, the message
+//! and causes of a 400, 422 or 500 answer about a Secret (a decoding or validation error can
+//! quote the value sent).
 
 use super::event::ResponseStatus;
 use super::policy::{Level, RequestAuditConfig};
@@ -196,6 +198,16 @@ pub fn response(
         if let Some(c) = v.get("code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()) {
             status.code = c;
         }
+        // A decoding or validation error about a Secret can quote what was sent.
+        if is_secret(&info.api_group, &info.resource)
+            && !config.secret_bodies
+            && matches!(status.code, 400 | 422 | 500)
+        {
+            status.message.clear();
+            if let Some(causes) = status.details.as_mut().and_then(Value::as_object_mut) {
+                causes.remove("causes");
+            }
+        }
     }
     if config.level < Level::RequestResponse || !bodies_allowed(config, info) {
         return (status, None);
@@ -233,6 +245,18 @@ mod tests {
         assert!(resp.is_none());
         let (_, resp) = response(&config(Level::RequestResponse, true), &info, 201, Some(secret));
         assert!(resp.unwrap()["data"].get("token").is_none());
+    }
+
+    #[test]
+    fn errors_about_secrets_do_not_quote_them() {
+        let info = RequestInfo::new("POST", "/api/v1/namespaces/d/secrets", None);
+        let st = json!({"kind": "Status", "status": "Failure", "reason": "BadRequest", "code": 400,
+            "message": "invalid type: string \"hunter2\"", "details": {"causes": [{"message": "hunter2"}]}});
+        let (s, _) = response(&config(Level::Metadata, false), &info, 400, Some(st.clone()));
+        assert_eq!((s.code, s.reason.as_str(), s.message.as_str()), (400, "BadRequest", ""));
+        assert_eq!(s.details, Some(json!({})));
+        let (s, _) = response(&config(Level::Request, true), &info, 400, Some(st));
+        assert!(s.message.contains("hunter2"), "a rule naming secrets keeps it");
     }
 
     #[test]

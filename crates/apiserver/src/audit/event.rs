@@ -112,6 +112,13 @@ impl Record {
     /// The event at `stage` as one JSON line (without the newline), as kube's JSON encoder
     /// writes it.
     pub fn to_json(&self, stage: Stage, at: DateTime<Utc>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        self.write_json(stage, at, &mut out);
+        out
+    }
+
+    /// [`Record::to_json`] appended to `out` (a buffer reused across events).
+    pub fn write_json(&self, stage: Stage, at: DateTime<Utc>, out: &mut Vec<u8>) {
         let captured = self.capture.as_ref().map(|c| c.snapshot());
         let info = &self.info;
         let (mut name, mut namespace, mut uid, mut rv) =
@@ -139,7 +146,7 @@ impl Record {
                 None => UserOut::default(),
             },
             impersonated_user: self.impersonated.as_ref().map(UserOut::of),
-            source_ips: self.source_ips.iter().map(IpAddr::to_string).collect(),
+            source_ips: Ips(&self.source_ips),
             user_agent: &self.user_agent,
             object_ref: info.is_resource_request.then_some(ObjectRefOut {
                 resource: &info.resource,
@@ -161,12 +168,16 @@ impl Record {
             }),
             request_object: captured.as_ref().and_then(|c| c.object.as_deref()),
             response_object: self.response_object.as_ref(),
-            request_received_timestamp: micro_time(self.received),
-            stage_timestamp: micro_time(if stage == Stage::RequestReceived { self.received } else { at }),
+            request_received_timestamp: MicroTime(self.received),
+            stage_timestamp: MicroTime(if stage == Stage::RequestReceived { self.received } else { at }),
             annotations: (!self.annotations.is_empty()).then_some(&self.annotations),
         };
-        let bytes = serde_json::to_vec(&ev).unwrap_or_default();
-        go_html_escape(bytes)
+        let start = out.len();
+        if serde_json::to_writer(&mut *out, &ev).is_err() {
+            out.truncate(start);
+            return;
+        }
+        go_html_escape(out, start);
     }
 
     /// kube's legacy text form of the event at `stage` (`audit.EventString`).
@@ -251,9 +262,52 @@ pub fn source_ips(headers: &http::HeaderMap, remote: IpAddr) -> Vec<IpAddr> {
     ips
 }
 
-/// metav1.MicroTime as JSON: UTC with six fractional digits.
-fn micro_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// metav1.MicroTime as JSON: `2006-01-02T15:04:05.000000Z`, written without allocating.
+struct MicroTime(DateTime<Utc>);
+
+impl Serialize for MicroTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use chrono::{Datelike, Timelike};
+        let t = &self.0;
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut n: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, t.year().clamp(0, 9999) as u32);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        put(20, 6, (t.nanosecond() % 1_000_000_000) / 1000);
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
+    }
+}
+
+/// Source addresses as JSON strings, written without allocating each.
+struct Ips<'a>(&'a [IpAddr]);
+
+impl Ips<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Ips<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|ip| DisplayStr(ip)))
+    }
+}
+
+struct DisplayStr<'a, T: std::fmt::Display>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for DisplayStr<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
 }
 
 /// Go's `time.RFC3339Nano`: nanoseconds with trailing zeros dropped.
@@ -270,13 +324,14 @@ fn rfc3339_nano(t: DateTime<Utc>) -> String {
 }
 
 /// Go's `encoding/json` escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings; outside
-/// strings they cannot occur in JSON, so the bytes are rewritten wholesale.
-fn go_html_escape(bytes: Vec<u8>) -> Vec<u8> {
+/// strings they cannot occur in JSON, so the bytes of `buf[start..]` are rewritten wholesale.
+fn go_html_escape(buf: &mut Vec<u8>, start: usize) {
     let special = |b: &u8| matches!(b, b'<' | b'>' | b'&' | 0xE2);
-    if !bytes.iter().any(special) {
-        return bytes;
+    if !buf[start..].iter().any(special) {
+        return;
     }
-    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let bytes = buf.split_off(start);
+    let out = buf;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -291,7 +346,6 @@ fn go_html_escape(bytes: Vec<u8>) -> Vec<u8> {
         }
         i += 1;
     }
-    out
 }
 
 #[derive(Serialize, Default)]
@@ -376,8 +430,8 @@ struct EventOut<'a> {
     user: UserOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     impersonated_user: Option<UserOut<'a>>,
-    #[serde(rename = "sourceIPs", skip_serializing_if = "Vec::is_empty")]
-    source_ips: Vec<String>,
+    #[serde(rename = "sourceIPs", skip_serializing_if = "Ips::is_empty")]
+    source_ips: Ips<'a>,
     #[serde(skip_serializing_if = "str::is_empty")]
     user_agent: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -388,8 +442,8 @@ struct EventOut<'a> {
     request_object: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_object: Option<&'a Value>,
-    request_received_timestamp: String,
-    stage_timestamp: String,
+    request_received_timestamp: MicroTime,
+    stage_timestamp: MicroTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     annotations: Option<&'a BTreeMap<&'static str, String>>,
 }

@@ -59,6 +59,14 @@ pub struct Counters {
     pub requests_rejected: AtomicU64,
 }
 
+thread_local! {
+    /// Where events are serialized; kept between events (up to [`MAX_KEPT_BUFFER`]).
+    static JSON_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
+}
+
+/// A larger serialization buffer (a RequestResponse event of a big list) is not kept.
+const MAX_KEPT_BUFFER: usize = 256 * 1024;
+
 /// The policy and the backends; one per server.
 pub struct Auditor {
     policy: Policy,
@@ -117,19 +125,28 @@ impl Auditor {
         }
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         let now = chrono::Utc::now();
-        let json = rec.to_json(stage, now);
-        if let Some(log) = &self.log {
-            match log.format {
-                log::Format::Json => log.write(&json),
-                log::Format::Legacy => log.write(rec.to_legacy(stage).as_bytes()),
+        // One serialization for both backends, into this thread's reused buffer.
+        let for_webhook = JSON_BUFFER.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            rec.write_json(stage, now, &mut buf);
+            if let Some(log) = &self.log {
+                match log.format {
+                    log::Format::Json => log.write(&buf),
+                    log::Format::Legacy => log.write(rec.to_legacy(stage).as_bytes()),
+                }
             }
-        }
-        match &self.webhook {
-            Some(w) => {
-                let stored = w.process(Bytes::from(json)).await;
+            if buf.capacity() > MAX_KEPT_BUFFER {
+                *buf = Vec::new();
+            }
+            self.webhook.is_some().then(|| Bytes::copy_from_slice(&buf))
+        });
+        match (&self.webhook, for_webhook) {
+            (Some(w), Some(json)) => {
+                let stored = w.process(json).await;
                 stored || w.mode != webhook::Mode::BlockingStrict
             }
-            None => true,
+            _ => true,
         }
     }
 
