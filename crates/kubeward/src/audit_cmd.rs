@@ -200,23 +200,8 @@ impl Filter {
         if self.namespace.as_deref().is_some_and(|n| n != s("/objectRef/namespace")) {
             return false;
         }
-        match &self.resource {
-            Some(ResourceFilter::Path(p)) => {
-                let uri = s("/requestURI");
-                let path = uri.split('?').next().unwrap_or_default();
-                if ev.get("objectRef").is_some() || !path.starts_with(p.as_str()) {
-                    return false;
-                }
-            }
-            Some(ResourceFilter::Resource { resource, group, sub }) => {
-                if s("/objectRef/resource") != resource
-                    || group.as_deref().is_some_and(|g| g != s("/objectRef/apiGroup"))
-                    || sub.as_deref().is_some_and(|x| x != s("/objectRef/subresource"))
-                {
-                    return false;
-                }
-            }
-            None => {}
+        if self.resource.as_ref().is_some_and(|r| !r.accepts(ev)) {
+            return false;
         }
         if let Some(since) = self.since {
             let received = DateTime::parse_from_rfc3339(s("/requestReceivedTimestamp")).ok();
@@ -228,6 +213,23 @@ impl Filter {
             Some("allow") => decision(ev) == "allow",
             Some("deny") => decision(ev) == "deny",
             _ => true,
+        }
+    }
+}
+
+impl ResourceFilter {
+    fn accepts(&self, ev: &Value) -> bool {
+        let s = |p: &str| ev.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        match self {
+            ResourceFilter::Path(p) => {
+                let path = s("/requestURI").split('?').next().unwrap_or_default();
+                ev.get("objectRef").is_none() && path.starts_with(p.as_str())
+            }
+            ResourceFilter::Resource { resource, group, sub } => {
+                s("/objectRef/resource") == resource
+                    && group.as_deref().is_none_or(|g| g == s("/objectRef/apiGroup"))
+                    && sub.as_deref().is_none_or(|x| x == s("/objectRef/subresource"))
+            }
         }
     }
 }

@@ -397,8 +397,9 @@ fn rotation_keeps_max_backups_gzipped_and_audit_reads_them_in_order() {
 }
 
 fn backup_names(log: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(log.parent().unwrap())
-        .unwrap()
+    let dir = log.parent().expect("the log's directory");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the log's directory")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("audit-"))

@@ -54,7 +54,7 @@ fn stages_of(events: &[(usize, Value)], id: &str) -> Vec<String> {
     events
         .iter()
         .filter(|(_, e)| e["auditID"] == id)
-        .map(|(_, e)| e["stage"].as_str().unwrap().to_string())
+        .map(|(_, e)| e["stage"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 

@@ -298,7 +298,7 @@ impl Ips<'_> {
 
 impl Serialize for Ips<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|ip| DisplayStr(ip)))
+        s.collect_seq(self.0.iter().map(DisplayStr))
     }
 }
 

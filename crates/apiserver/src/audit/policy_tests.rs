@@ -16,7 +16,7 @@ fn policy(text: &str) -> Policy {
 }
 
 fn problems(text: &str) -> Vec<String> {
-    Policy::parse(text).err().expect("the policy is refused").iter().map(|p| p.to_string()).collect()
+    Policy::parse(text).expect_err("the policy is refused").iter().map(|p| p.to_string()).collect()
 }
 
 const HEAD: &str = "apiVersion: audit.k8s.io/v1\nkind: Policy\n";
