@@ -18,6 +18,10 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// A value read together with where it stood in the document (1-based line and column), for
+/// configuration files whose errors must name the line (the audit policy).
+pub use serde_saphyr::Spanned;
+
 /// The deepest nesting accepted (mappings and sequences), as serde_json's recursion limit.
 pub const MAX_DEPTH: usize = 128;
 

@@ -49,8 +49,9 @@ pub struct Config {
     /// `--enable-admission-plugins` / `--disable-admission-plugins` (kube's default set when empty).
     pub enable_admission_plugins: Vec<String>,
     pub disable_admission_plugins: Vec<String>,
-    /// `--audit-log-path`: one JSON audit event per request (level Metadata).
-    pub audit_log_path: Option<PathBuf>,
+    /// `--audit-policy-file`, the log backend (`--audit-log-*`) and the webhook backend
+    /// (`--audit-webhook-*`).
+    pub audit: crate::audit::AuditOptions,
     /// `--authorization-policy-file` (ABAC, one JSON policy per line).
     pub authorization_policy_file: Option<PathBuf>,
     /// `--authorization-webhook-config-file` (SubjectAccessReview webhook, kubeconfig format).
@@ -90,4 +91,7 @@ pub enum StartError {
     ServiceIpRange(String),
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+    /// The audit policy or a backend cannot be used (the text names the file and line).
+    #[error("{0}")]
+    Audit(String),
 }

@@ -25,6 +25,9 @@ pub struct RequestContext {
     pub output: Output,
     /// The request's `User-Agent` (the default field manager of writes is its prefix).
     pub user_agent: String,
+    /// Where the handlers hand the request object to the audit record (`None` when the
+    /// request is not audited or has no body).
+    pub audit: Option<std::sync::Arc<crate::audit::Capture>>,
     authorized: authz::Authorized,
 }
 
@@ -33,7 +36,13 @@ pub type Ctx = RequestContext;
 
 impl RequestContext {
     pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
-        Self { state, info, output, user_agent: String::new(), authorized }
+        Self { state, info, output, user_agent: String::new(), audit: None, authorized }
+    }
+
+    /// The request's audit capture.
+    pub fn with_audit(mut self, audit: Option<std::sync::Arc<crate::audit::Capture>>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// The request's `User-Agent`, as sent.

@@ -1,10 +1,12 @@
 //! The handler chain, one small async step per filter in kube-apiserver's order
 //! (`DefaultBuildHandlerChain`): panic recovery, RequestInfo, audit record, content
 //! negotiation, the request deadline, authentication, impersonation, a seat in flight
-//! (limits/), authorization, then the REST or non-resource handlers. Each step either passes on what the next one needs or
-//! ends the request with a Status; [`chain`] reads top to bottom in request order.
+//! (limits/), authorization, then the REST or non-resource handlers. Each step either passes
+//! on what the next one needs or ends the request with a Status; [`chain`] reads top to
+//! bottom in request order. The audit record rides along (`audit_flow.rs` emits its events).
 
 use crate::audit::Record;
+use crate::audit_flow;
 use crate::context::{ConnInfo, RequestContext};
 use crate::negotiate::{self, Output};
 use crate::response::{self, Body};
@@ -18,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Serves one request: the chain under panic recovery, then the audit event.
+/// Serves one request: the chain under panic recovery, then the audit events of its answer.
 pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
@@ -29,23 +31,33 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
     let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec)).catch_unwind().await;
-    let resp = match result {
+    let mut resp = match result {
         Ok(r) => r,
-        Err(_) => {
+        Err(panic) => {
             tracing::error!(method = %rec.info.verb, path = %rec.info.path, "handler panicked");
+            let what = audit_flow::panic_text(panic.as_ref());
+            drop(panic);
+            if let Some(auditor) = &state.audit {
+                audit_flow::panicked(auditor, &mut rec, what).await;
+            }
             let e = StatusError::internal("the server hit an unexpected error");
-            response::status_error(&e, Output::Json)
+            let mut resp = response::status_error(&e, Output::Json);
+            audit_flow::set_audit_id(&mut resp, &rec.id);
+            let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
+            state.metrics.observe(labels, 500, started.elapsed(), false);
+            return resp;
         }
     };
+    audit_flow::set_audit_id(&mut resp, &rec.id);
     let code = resp.status().as_u16();
-    if let Some(log) = &state.audit {
-        log.emit(&rec, code);
-    }
     let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
     let long_running = crate::limits::Limits::is_long_running(&rec.info);
     state.metrics.observe(labels, code, started.elapsed(), long_running);
     let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
     tracing::debug!(verb = %rec.info.verb, path = %rec.info.path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
+    if state.audit.is_some() {
+        return audit_flow::respond(state, rec, resp).await;
+    }
     resp
 }
 
@@ -88,9 +100,19 @@ async fn serve(
 ) -> Response<Body> {
     let who = match authenticate(state, conn, &req).await {
         Ok(w) => w,
-        Err(e) => return early(req, &e, output).await,
+        Err(e) => {
+            let has_cert = conn.peer_certificates.as_ref().is_some_and(|c| !c.is_empty());
+            rec.authentication_failed =
+                Some(crate::audit::attempted_auth_methods(req.headers(), &info.query, has_cert));
+            return early(req, &e, output).await;
+        }
     };
     rec.user = Some(who.user().clone());
+    if let Some(auditor) = &state.audit {
+        if !auditor.received(rec).await {
+            return early(req, &StatusError::internal("failed to store audit event"), output).await;
+        }
+    }
     let who = match impersonate(state, &req, who).await {
         Ok(w) => w,
         Err(e) => return early(req, &e, output).await,
@@ -108,9 +130,12 @@ async fn serve(
         Ok(a) => a,
         Err(e) => return early(req, &e, output).await,
     };
+    rec.capture = rec.config.and_then(|c| crate::audit::Capture::for_request(&c, &info));
     let user_agent =
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let ctx = RequestContext::new(state.clone(), info, output, authorized).with_user_agent(user_agent);
+    let ctx = RequestContext::new(state.clone(), info, output, authorized)
+        .with_user_agent(user_agent)
+        .with_audit(rec.capture.clone());
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {
@@ -175,15 +200,23 @@ async fn authorize(
     info: &RequestInfo,
     rec: &mut Record,
 ) -> Result<authz::Authorized, StatusError> {
+    use crate::audit::event::{DECISION_ANNOTATION, REASON_ANNOTATION};
     let result = state.authorizer.authorize_request(who, info).await;
     state.metrics.authorization(result.is_ok());
     match result {
         Ok(authorized) => {
-            rec.decision = Some((true, authorized.reason().to_string()));
+            rec.annotations.insert(DECISION_ANNOTATION, "allow".into());
+            rec.annotations.insert(REASON_ANNOTATION, authorized.reason().to_string());
             Ok(authorized)
         }
         Err(verdict) => {
-            rec.decision = Some((false, verdict.decision.reason().to_string()));
+            if verdict.error().is_some() {
+                // kube's authorization filter: no decision, the reason says what happened.
+                rec.annotations.insert(REASON_ANNOTATION, "internal error".into());
+            } else {
+                rec.annotations.insert(DECISION_ANNOTATION, "forbid".into());
+                rec.annotations.insert(REASON_ANNOTATION, verdict.decision.reason().to_string());
+            }
             let attrs = Attributes::from_request(who.user().clone(), info);
             Err(refusal(&attrs, &verdict))
         }

@@ -5,6 +5,7 @@
 // the object layer under them; then what runs beside requests.
 pub mod admit;
 pub mod audit;
+pub mod audit_flow;
 pub mod authn_setup;
 pub mod bootstrap;
 pub mod cert_files;
@@ -108,13 +109,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
         authentication_config_watch: config_watch,
-        audit: match &config.audit_log_path {
-            Some(p) => Some(
-                audit::AuditLog::open(p)
-                    .map_err(|e| StartError::Bootstrap(format!("{}: {e}", p.display())))?,
-            ),
-            None => None,
-        },
+        audit: audit::Auditor::start(&config.audit).map_err(StartError::Audit)?,
         admission,
         discovery: arc_swap::ArcSwap::from_pointee(discovery::Discovery::new(catalog, &server_address)),
         openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(&openapi_base, catalog)),

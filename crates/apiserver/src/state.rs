@@ -21,7 +21,8 @@ pub struct ApiState {
     pub admission: admission::Chain,
     /// Polls `--authentication-config` for changes while the server lives.
     pub authentication_config_watch: Option<authn::oidc::ConfigWatch>,
-    pub audit: Option<crate::audit::AuditLog>,
+    /// The audit policy and backends (`None`: nothing is audited).
+    pub audit: Option<crate::audit::Auditor>,
     /// Discovery and OpenAPI documents, built again whenever the served resources change
     /// (a CustomResourceDefinition established or removed).
     pub discovery: ArcSwap<Discovery>,

@@ -11,6 +11,7 @@ pub mod custom;
 pub mod error;
 pub mod etcd;
 pub mod fanout;
+pub mod overhead;
 pub mod procfs;
 pub mod report;
 pub mod stats;

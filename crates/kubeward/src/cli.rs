@@ -41,6 +41,8 @@ enum Command {
     /// Security checks of a server's configuration.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Who did what: the audit log as a table (filters, `--follow`, `-o json`).
+    Audit(crate::audit_cmd::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -157,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Offboard(a) => crate::offboard::offboard(a).await,
         Command::Certs(a) => crate::pki_cmds::certs(a).await,
         Command::Check(CheckCommand::Cis(a)) => check_cis(a),
+        Command::Audit(a) => crate::audit_cmd::run(a).await,
     }
 }
 

@@ -99,9 +99,11 @@ pub struct ApiServerFlags {
     /// kube's AuthenticationConfiguration file (several JWT issuers), reloaded on change.
     #[arg(long)]
     pub authentication_config: Option<PathBuf>,
-    /// Write one JSON audit event per request here (`-` is not supported).
+    /// Write the audit events here, one a line (`-` is not supported).
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub audit: crate::audit_flags::AuditFlags,
     /// Ordered authorizers: Node, RBAC, ABAC, Webhook, AlwaysAllow (warns), AlwaysDeny.
     #[arg(long, default_value = "Node,RBAC", value_delimiter = ',')]
     pub authorization_mode: Vec<String>,
@@ -254,7 +256,7 @@ impl ApiServerFlags {
             requestheader_allowed_names: self.requestheader_allowed_names,
             enable_admission_plugins: self.enable_admission_plugins,
             disable_admission_plugins: self.disable_admission_plugins,
-            audit_log_path: self.audit_log_path,
+            audit: self.audit.options(self.audit_log_path),
             oidc: authn::oidc::OidcFlags {
                 issuer_url: self.oidc_issuer_url.unwrap_or_default(),
                 client_id: self.oidc_client_id.unwrap_or_default(),

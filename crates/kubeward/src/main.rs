@@ -1,5 +1,7 @@
 //! The kubeward binary: subcommands wire the crates together.
 
+mod audit_cmd;
+mod audit_flags;
 mod cert_cmds;
 mod cis;
 mod cli;

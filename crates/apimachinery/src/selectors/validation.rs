@@ -55,7 +55,9 @@ fn is_dns1123_label(s: &str) -> bool {
     }
 }
 
-fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
+/// kube's `IsDNS1123Subdomain`: the reasons `s` is not a lowercase RFC 1123 subdomain
+/// (empty when it is one).
+pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if s.len() > DNS1123_SUBDOMAIN_MAX {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));

@@ -79,7 +79,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
                 write::update(&ctx, rt, body, endpoint).await
             }
             ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
-                let (bytes, ct) = read_body(&ctx, req).await?;
+                let (bytes, ct) = read_patch(&ctx, req).await?;
                 write::patch(&ctx, rt, &bytes, &ct, endpoint).await
             }
             ("eviction", "create", _) => {
@@ -96,7 +96,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
                 scale::update(&ctx, rt, body).await
             }
             ("scale", "patch", _) => {
-                let (bytes, ct) = read_body(&ctx, req).await?;
+                let (bytes, ct) = read_patch(&ctx, req).await?;
                 scale::patch(&ctx, rt, &bytes, &ct).await
             }
             _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
@@ -121,15 +121,15 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             write::update(&ctx, rt, body, Endpoint::Main).await
         }
         "patch" => {
-            let (bytes, ct) = read_body(&ctx, req).await?;
+            let (bytes, ct) = read_patch(&ctx, req).await?;
             write::patch(&ctx, rt, &bytes, &ct, Endpoint::Main).await
         }
         "delete" => {
-            let (bytes, ct) = read_body(&ctx, req).await?;
+            let (bytes, ct) = read_delete_options(&ctx, req).await?;
             delete::delete(&ctx, rt, &bytes, &ct).await
         }
         "deletecollection" => {
-            let (bytes, ct) = read_body(&ctx, req).await?;
+            let (bytes, ct) = read_delete_options(&ctx, req).await?;
             delete::delete_collection(&ctx, rt, &bytes, &ct).await
         }
         _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
@@ -191,12 +191,35 @@ pub fn decode_object(bytes: &[u8], ct: &str) -> Result<Value, StatusError> {
     Ok(v)
 }
 
+/// Reads and decodes an object body; the audit record gets the object.
 async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusError> {
     let (bytes, ct) = read_body(ctx, req).await?;
     if bytes.is_empty() {
         return Err(StatusError::bad_request("the request body is empty"));
     }
-    decode_object(&bytes, &ct)
+    let v = decode_object(&bytes, &ct)?;
+    if let Some(audit) = &ctx.audit {
+        audit.object(&v);
+    }
+    Ok(v)
+}
+
+/// Reads a patch; the audit record gets it as sent.
+async fn read_patch(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, String), StatusError> {
+    let (bytes, ct) = read_body(ctx, req).await?;
+    if let Some(audit) = &ctx.audit {
+        audit.patch(&bytes, &ct);
+    }
+    Ok((bytes, ct))
+}
+
+/// Reads a DELETE body (DeleteOptions, often empty); the audit record gets it.
+async fn read_delete_options(ctx: &Ctx, req: Request<Incoming>) -> Result<(Bytes, String), StatusError> {
+    let (bytes, ct) = read_body(ctx, req).await?;
+    if let Some(audit) = &ctx.audit {
+        audit.delete_options(&bytes, &ct);
+    }
+    Ok((bytes, ct))
 }
 #[cfg(test)]
 mod tests {

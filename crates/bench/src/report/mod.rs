@@ -102,8 +102,18 @@ pub struct Input {
 type Section = (&'static str, fn(&mut String, &Input));
 
 /// The sections after the Aims table, in report order.
-const SECTIONS: [Section; 6] = [
+const SECTIONS: [Section; 7] = [
     ("request", |o, i| request(o, &i.records)),
+    ("audit", |o, i| {
+        crate::overhead::section(
+            o,
+            &i.records,
+            "audit",
+            "Audit cost",
+            "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
+             `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit; rounds interleaved.",
+        )
+    }),
     ("writes", |o, i| writes(o, &i.records)),
     ("custom", |o, i| custom::section(o, &i.records)),
     ("fanout", |o, i| fanout(o, &i.records)),
@@ -284,6 +294,8 @@ fn aims(out: &mut String, r: &[Record]) {
         None => ("-".into(), None),
     };
     let _ = writeln!(out, "| GET >= 70% of bare hyper+rustls | {m} | {} |", verdict(p));
+    let (m, p) = crate::overhead::aim(r, "audit", crate::overhead::AUDIT_MAX_COST);
+    let _ = writeln!(out, "| audit policy costs <= 5% of GET at 64 conns | {m} | {} |", verdict(p));
     let emb = writes_at(r, "embedded", 64);
     let etcd = writes_at(r, "etcd", 64);
     let (m, p) = match (emb, etcd) {
