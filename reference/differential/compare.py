@@ -22,6 +22,9 @@ RV_IN_TEXT = [
     (re.compile(r"too old resource version: \d+ \(\d+\)"), "too old resource version: <rv> (<rv>)"),
     (re.compile(r"(continue token|revision)( \(?)\d+"), r"\1\2<rv>"),
 ]
+# The projected service-account volume's name ends in five random characters.
+API_ACCESS = re.compile(r"^kube-api-access-[a-z0-9]{5}$")
+IPV4 = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
 AGE = re.compile(r"^(<invalid>|\d+(s|m|h|d|y)(\d+(s|m|h|d))?)$")
 
 # Keys whose value is a point in time or a per-server identity, wherever they appear.
@@ -88,6 +91,10 @@ def normalize(value, key: str | None = None, parent: dict | None = None):
             return MASKED_KEYS[key]
         if TIME.match(value):
             return "<time>"
+        if API_ACCESS.match(value):
+            return "kube-api-access-<random>"
+        if key == "serverAddress":
+            return re.sub(r":\d+$", ":<port>", value)
         if JWT.match(value):
             return "<jwt>"
         return mask_text(value)
@@ -107,10 +114,13 @@ def _mask_table_ages(table: dict) -> None:
         if not isinstance(cells, list):
             continue
         for i, name in enumerate(columns):
-            if i < len(cells) and isinstance(cells[i], str) and (name in ("Age", "Last Seen", "Duration")
-                                                                  or name.endswith("Age")):
+            if i >= len(cells) or not isinstance(cells[i], str):
+                continue
+            if name in ("Age", "Last Seen", "Duration") or name.endswith("Age"):
                 if AGE.match(cells[i]) or cells[i] == "<unknown>":
                     cells[i] = "<age>"
+            elif name == "Cluster-IP" and IPV4.match(cells[i]) and cells[i] not in KEPT_IPS:
+                cells[i] = "<ip>"
 
 
 def normalize_version(doc):
@@ -184,6 +194,9 @@ def _name_of(item):
     if isinstance(meta, dict) and isinstance(meta.get("name"), str):
         ns = meta.get("namespace")
         return f"{ns}/{meta['name']}" if ns else meta["name"]
+    if isinstance(item.get("manager"), str) and isinstance(item.get("operation"), str):
+        # managedFields entries: one per manager, operation and subresource.
+        return f"{item['manager']}/{item['operation']}/{item.get('subresource', '')}"
     obj = item.get("object")
     if item.get("type") is None and isinstance(item.get("name"), str):
         return item["name"]

@@ -39,7 +39,8 @@ def encode_body(body):
         return body
     if isinstance(body, str):
         return body.encode()
-    return json.dumps(body).encode()
+    # Compact, as kubectl sends it (kube compares some raw fields byte for byte).
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def decode(resp, watch: bool):
