@@ -152,6 +152,17 @@ impl StatusError {
         )
     }
 
+    /// kube's answer to a method no route of the path takes (go-restful's 405: a POST to an
+    /// object, a PUT to a collection, a verb the resource does not serve).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            StatusReason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource".into(),
+            Some(StatusDetails::default()),
+        )
+    }
+
     pub fn resource_expired(message: impl Into<String>) -> Self {
         Self::new(410, StatusReason::Expired, message.into(), None)
     }

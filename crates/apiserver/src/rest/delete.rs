@@ -19,7 +19,42 @@ pub(super) struct DeleteOptions {
 
 fn options(ctx: &Ctx, bytes: &[u8], ct: &str) -> Result<DeleteOptions, StatusError> {
     let body = if bytes.is_empty() { json!({}) } else { super::decode_object(bytes, ct)? };
+    validate_options(ctx, &body)?;
     Ok(options_of(ctx, &body))
+}
+
+/// kube's `ValidateDeleteOptions`: the propagation policy, and the dry-run values of the
+/// query; a 422 on `DeleteOptions.meta.k8s.io ""`.
+fn validate_options(ctx: &Ctx, body: &Value) -> Result<(), StatusError> {
+    let mut causes = Vec::new();
+    let policy = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or_else(|| ctx.info.query_param("propagationPolicy"));
+    let orphan = body.get("orphanDependents").is_some_and(|v| !v.is_null())
+        || ctx.info.query_param("orphanDependents").is_some();
+    if let Some(p) = policy {
+        if orphan {
+            causes.push(apimachinery::field::invalid(
+                "propagationPolicy",
+                p,
+                "orphanDependents and deletionPropagation cannot be both set",
+            ));
+        }
+        if !matches!(p, "Foreground" | "Background" | "Orphan") {
+            causes.push(apimachinery::field::not_supported(
+                "propagationPolicy",
+                p,
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+        }
+    }
+    causes.extend(super::field_manager::validate_dry_run(ctx));
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let kind = apimachinery::gvr::GroupKind { group: "meta.k8s.io".into(), kind: "DeleteOptions".into() };
+    Err(StatusError::invalid(&kind, "", causes))
 }
 
 /// DeleteOptions from their JSON form (a DELETE body, or an Eviction's `deleteOptions`).
@@ -34,11 +69,17 @@ pub(super) fn options_of(ctx: &Ctx, body: &Value) -> DeleteOptions {
     }
 }
 
+/// kube's `BeforeDelete` precondition check: a conflict named by the kind (kube passes the
+/// kind where the resource goes), saying what may have happened.
 fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, got: &str) -> StatusError {
+    let why = match what {
+        "UID" => "The object might have been deleted and then recreated",
+        _ => "The object might have been modified",
+    };
     StatusError::conflict(
-        &rt.group_resource(),
+        &apimachinery::GroupResource::new(rt.group, rt.kind),
         name,
-        &format!("Precondition failed: {what} in precondition: {want}, {what} in object meta: {got}"),
+        &format!("the {what} in the precondition ({want}) does not match the {what} in record ({got}). {why}"),
     )
 }
 

@@ -4,7 +4,7 @@ mod component_probe;
 mod component_status;
 mod delete;
 mod eviction;
-mod field_manager;
+pub(crate) mod field_manager;
 pub mod kinds;
 mod read;
 mod scale;
@@ -59,7 +59,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             return component_status::read(&ctx, rt).await;
         }
         if info.verb != "create" || !rt.has_verb("create") || !info.subresource.is_empty() {
-            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+            return Err(StatusError::method_not_allowed());
         }
         let body = read_object(&ctx, req).await?;
         return reviews::create(&ctx, rt, body).await;
@@ -69,7 +69,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             return Err(StatusError::not_found_path());
         };
         if !sub.verbs.contains(&info.verb.as_str()) {
-            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+            return Err(StatusError::method_not_allowed());
         }
         let endpoint = Endpoint::of(sub.name);
         return match (sub.name, info.verb.as_str(), endpoint) {
@@ -99,11 +99,11 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
                 let (bytes, ct) = read_body(&ctx, req).await?;
                 scale::patch(&ctx, rt, &bytes, &ct).await
             }
-            _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+            _ => Err(StatusError::method_not_allowed()),
         };
     }
-    if !rt.has_verb(&info.verb) {
-        return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+    if !rt.has_verb(&info.verb) || !route_takes(&info.verb, &info.name) {
+        return Err(StatusError::method_not_allowed());
     }
     if rt.namespaced && info.namespace.is_empty() && !matches!(info.verb.as_str(), "list" | "watch") {
         return Err(StatusError::not_found_path());
@@ -132,7 +132,17 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             let (bytes, ct) = read_body(&ctx, req).await?;
             delete::delete_collection(&ctx, rt, &bytes, &ct).await
         }
-        _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+        _ => Err(StatusError::method_not_allowed()),
+    }
+}
+
+/// Whether kube registers a route for `verb` on a collection (no name) or on one object: a
+/// POST names no object, a PUT or PATCH names one.
+fn route_takes(verb: &str, name: &str) -> bool {
+    match verb {
+        "create" => name.is_empty(),
+        "update" | "patch" => !name.is_empty(),
+        _ => true,
     }
 }
 

@@ -86,12 +86,14 @@ impl ListOptions<'_> {
     pub fn from_query(ctx: &Ctx) -> Result<ListOptions<'_>, StatusError> {
         let info = &ctx.info;
         let nonempty = |k: &str| info.query_param(k).filter(|v| !v.is_empty());
+        // Go's ParseInt decodes the query; a limit below one lists everything, as kube's.
         let mut limit = match info.query_param("limit") {
-            Some(l) => {
-                l.parse::<usize>().map_err(|_| StatusError::bad_request(format!("invalid limit: {l}")))?
-            }
+            Some(l) => usize::try_from(go_parse_int(l)?).unwrap_or(0),
             None => 0,
         };
+        if let Some(t) = info.query_param("timeoutSeconds") {
+            go_parse_int(t)?;
+        }
         let rv = nonempty("resourceVersion");
         let rv_match = nonempty("resourceVersionMatch");
         let continue_token = nonempty("continue");
@@ -174,6 +176,24 @@ fn validate(
     }
     let list_options = GroupKind { group: "meta.k8s.io".into(), kind: "ListOptions".into() };
     Err(StatusError::invalid(&list_options, "", causes))
+}
+
+/// An integer query parameter as kube's query decoding reads one (Go's `strconv.ParseInt`),
+/// with its 400 naming Go's error.
+pub(super) fn go_parse_int(value: &str) -> Result<i64, StatusError> {
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    let why = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        match value.parse::<i64>() {
+            Ok(n) => return Ok(n),
+            Err(_) => "value out of range",
+        }
+    } else {
+        "invalid syntax"
+    };
+    Err(StatusError::bad_request(format!(
+        "strconv.ParseInt: parsing {}: {why}",
+        apimachinery::status::quote(value)
+    )))
 }
 
 /// A resourceVersion as kube's `APIObjectVersioner.ParseResourceVersion` reads it (Go's
