@@ -207,8 +207,19 @@ impl StatusError {
         )
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, StatusReason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type}"), None)
+    /// kube's decoder refusing a body's Content-Type (kube's text does not name it).
+    pub fn unsupported_media_type() -> Self {
+        Self::new(415, StatusReason::UnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(), None)
+    }
+
+    /// go-restful's 415 for a PATCH whose Content-Type is no patch type.
+    pub fn unsupported_patch_type() -> Self {
+        Self::new(
+            415,
+            StatusReason::UnsupportedMediaType,
+            "415: Unsupported Media Type".into(),
+            Some(StatusDetails::default()),
+        )
     }
 
     pub fn not_acceptable(message: impl Into<String>) -> Self {

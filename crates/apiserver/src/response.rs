@@ -53,6 +53,12 @@ pub fn object(status: u16, v: &Value, out: Output) -> Response<Body> {
     bytes_response(status, ct, bytes)
 }
 
+/// Go's `http.NotFound`: what kube answers for a path no handler serves (an unknown API
+/// group, a path outside the API), plain text rather than a Status.
+pub fn page_not_found() -> Response<Body> {
+    bytes_response(404, "text/plain; charset=utf-8", "404 page not found\n")
+}
+
 pub fn json(status: u16, v: &Value) -> Response<Body> {
     object(status, v, Output::Json)
 }

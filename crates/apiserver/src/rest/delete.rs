@@ -146,6 +146,18 @@ pub(super) async fn delete_one(
     Err(StatusError::stale_update(&rt.group_resource(), name))
 }
 
+/// A Pod deleted at once, as kube's graceful deletion returns it when the grace period is
+/// zero (a Pod on no node): stamped with the deletion time, a grace period of 0 and the next
+/// generation.
+fn marked_deleted_now(pod: &mut Value) {
+    let Some(meta) = pod.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    meta.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+    if let Some(g) = meta.get("generation").and_then(Value::as_i64) {
+        meta.insert("generation".into(), json!(g + 1));
+    }
+}
+
 pub async fn delete(
     ctx: &Ctx,
     rt: &ResourceType,
@@ -157,7 +169,10 @@ pub async fn delete(
     let opts = options(ctx, bytes, ct)?;
     match delete_one(ctx, rt, &ctx.info.namespace, &name, &opts).await? {
         Outcome::Pending(obj) => Ok(object_response(200, rt, &obj, ctx.output)),
-        Outcome::Gone(obj) if hooks(rt).returns_deleted_object(rt) => {
+        Outcome::Gone(mut obj) if hooks(rt).returns_deleted_object(rt) => {
+            if (rt.group, rt.kind) == ("", "Pod") {
+                marked_deleted_now(&mut obj);
+            }
             Ok(object_response(200, rt, &obj, ctx.output))
         }
         Outcome::Gone(obj) => {

@@ -116,6 +116,13 @@ pub(crate) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
     with_endpoint(ctx, rt, |fm| fm.update(live, new, &manager(ctx), &now_rfc3339()));
 }
 
+/// Records what a create of a kind with no resource of its own sets (a subresource's request
+/// object, such as `serviceaccounts/token`'s TokenRequest), under the request's subresource.
+pub(crate) fn record_kind(ctx: &Ctx, group: &str, version: &str, kind: &str, new: &mut Value) {
+    let fm = FieldManager::for_kind(group, version, kind, ctx.info.subresource.as_str());
+    fm.update(None, new, &manager(ctx), &now_rfc3339());
+}
+
 /// Applies the configuration over `live` (`None`: absent); the object to store, its
 /// managed fields set, or kube's Status (409 on conflicts).
 pub(super) fn apply(

@@ -1,5 +1,6 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
+mod binding;
 mod component_probe;
 mod component_status;
 mod delete;
@@ -48,6 +49,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
     let state = ctx.state.clone();
     let info = &ctx.info;
     let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
+        // An API group no one serves has no handler in kube at all.
+        if !info.api_group.is_empty() && !state.catalog.group_versions().iter().any(|(g, _)| *g == info.api_group) {
+            return Ok(response::page_not_found());
+        }
         return Err(StatusError::not_found_path());
     };
     if !info.parts.is_empty() {
@@ -81,6 +86,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
                 let (bytes, ct) = read_body(&ctx, req).await?;
                 write::patch(&ctx, rt, &bytes, &ct, endpoint).await
+            }
+            ("binding", "create", _) => {
+                let body = read_object(&ctx, req).await?;
+                binding::create(&ctx, rt, body).await
             }
             ("eviction", "create", _) => {
                 let body = read_object(&ctx, req).await?;
@@ -193,7 +202,7 @@ pub fn decode_object(bytes: &[u8], ct: &str) -> Result<Value, StatusError> {
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))?,
         "application/vnd.kubernetes.protobuf" => kube_protobuf::decode_to_json(bytes)
             .map_err(|e| StatusError::bad_request(format!("error decoding protobuf body: {e}")))?,
-        other => return Err(StatusError::unsupported_media_type(other)),
+        _ => return Err(StatusError::unsupported_media_type()),
     };
     if !v.is_object() {
         return Err(StatusError::bad_request("the request body must be an object"));

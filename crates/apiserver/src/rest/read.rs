@@ -48,7 +48,13 @@ impl Filter {
             Some(s) => FieldSelector::parse(s).map_err(|e| e.to_status())?,
             None => FieldSelector::everything(),
         };
-        fields.check_supported(registry::fields::supported(rt)).map_err(|e| e.to_status())?;
+        let supported = registry::fields::supported(rt);
+        let checked = if !rt.custom && supported == ["metadata.name", "metadata.namespace"] {
+            fields.check_default_fields()
+        } else {
+            fields.check_supported(supported)
+        };
+        checked.map_err(|e| e.to_status())?;
         Ok(Self { labels, fields })
     }
 

@@ -152,6 +152,11 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             if let Some(s) = status.as_object_mut() {
                 set_default(s, "phase", json!("Pending"));
                 set_default(s, "qosClass", json!("BestEffort"));
+                // PodCondition's times are structs: written as null when unset.
+                for c in objects(s, "conditions") {
+                    set_default(c, "lastProbeTime", Value::Null);
+                    set_default(c, "lastTransitionTime", Value::Null);
+                }
             }
         }
         ("", "Service") => service(o),
@@ -334,6 +339,14 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
 }
 
 fn service(o: &mut Map<String, Value>) {
+    // SetDefaults_Service: a load balancer's ingress point with an IP is a VIP.
+    if let Some(lb) = obj(o, "status").and_then(|s| obj(s, "loadBalancer")) {
+        for ingress in objects(lb, "ingress") {
+            if ingress.get("ip").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty()) {
+                set_default(ingress, "ipMode", json!("VIP"));
+            }
+        }
+    }
     if let Some(spec) = obj(o, "spec") {
         set_default(spec, "type", json!("ClusterIP"));
         set_default(spec, "sessionAffinity", json!("None"));

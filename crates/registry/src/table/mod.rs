@@ -36,15 +36,15 @@ const NAME: Column = Column {
     name: "Name",
     kind: "string",
     format: "name",
-    description: "Name must be unique within a namespace. More info: http://kubernetes.io/docs/user-guide/identifiers#names",
+    // ObjectMeta's `name` and `creationTimestamp` docs (kube 1.34), as kube's printers take them.
+    description: "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
     priority: 0,
 };
 const AGE: Column = Column {
     name: "Age",
     kind: "string",
     format: "",
-    description:
-        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    description: "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
     priority: 0,
 };
 const CONTAINERS: Column = Column {
