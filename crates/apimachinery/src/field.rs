@@ -144,15 +144,15 @@ pub fn go_value(v: Option<&Value>) -> String {
     }
 }
 
-/// A `map[string]string` as Go's `%#v` prints it: `map[string]string{"a":"b", "c":"d"}`
-/// (keys sorted), `map[string]string(nil)` when absent.
+/// A `map[string]string` as kube 1.34's field errors print a composite value (Go's
+/// `json.Marshal`): `{"a":"b","c":"d"}` (keys sorted), `null` when absent.
 pub fn go_string_map(v: Option<&Value>) -> String {
-    let Some(Value::Object(m)) = v else { return "map[string]string(nil)".into() };
+    let Some(Value::Object(m)) = v else { return "null".into() };
     let mut pairs: Vec<(&String, &str)> =
         m.iter().map(|(k, v)| (k, v.as_str().unwrap_or_default())).collect();
     pairs.sort();
     let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v))).collect();
-    format!("map[string]string{{{}}}", body.join(", "))
+    format!("{{{}}}", body.join(","))
 }
 
 #[cfg(test)]
@@ -164,9 +164,9 @@ mod tests {
     fn values_print_as_go_does() {
         assert_eq!(
             go_string_map(Some(&json!({"tier":"web","app":"nginx"}))),
-            r#"map[string]string{"app":"nginx", "tier":"web"}"#
+            r#"{"app":"nginx","tier":"web"}"#
         );
-        assert_eq!(go_string_map(None), "map[string]string(nil)");
+        assert_eq!(go_string_map(None), "null");
         assert_eq!(go_value(Some(&json!("x"))), r#""x""#);
         assert_eq!(go_value(Some(&json!(-1))), "-1");
         let c = not_supported("spec.template.spec.restartPolicy", "Always", &["OnFailure", "Never"]);

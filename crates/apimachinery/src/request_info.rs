@@ -135,6 +135,11 @@ impl RequestInfo {
         )))
     }
 
+    /// Every value of a repeated query parameter (`dryRun=All&dryRun=All`), in order.
+    pub fn query_params<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.query.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// A boolean query parameter as kube decodes one (`Convert_Slice_string_To_bool`):
     /// absent is false; present, it is true unless it is `0` or `false` in any case
     /// (`watch=True` from the Python client, `watch=1`, a bare `watch`).

@@ -152,6 +152,17 @@ impl StatusError {
         )
     }
 
+    /// kube's answer to a method no route of the path takes (go-restful's 405: a POST to an
+    /// object, a PUT to a collection, a verb the resource does not serve).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            StatusReason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource".into(),
+            Some(StatusDetails::default()),
+        )
+    }
+
     pub fn resource_expired(message: impl Into<String>) -> Self {
         Self::new(410, StatusReason::Expired, message.into(), None)
     }
@@ -196,8 +207,19 @@ impl StatusError {
         )
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, StatusReason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type}"), None)
+    /// kube's decoder refusing a body's Content-Type (kube's text does not name it).
+    pub fn unsupported_media_type() -> Self {
+        Self::new(415, StatusReason::UnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(), None)
+    }
+
+    /// go-restful's 415 for a PATCH whose Content-Type is no patch type.
+    pub fn unsupported_patch_type() -> Self {
+        Self::new(
+            415,
+            StatusReason::UnsupportedMediaType,
+            "415: Unsupported Media Type".into(),
+            Some(StatusDetails::default()),
+        )
     }
 
     pub fn not_acceptable(message: impl Into<String>) -> Self {

@@ -30,6 +30,22 @@ pub struct Discovery {
     pub by_path: HashMap<String, Doc>,
 }
 
+/// kube's `StorageVersionHash`: the first 8 bytes of SHA-256 of `group/version/kind` as stored
+/// (events.k8s.io Events are core v1 Events), base64; none for a resource without storage.
+fn storage_version_hash(r: &ResourceType) -> Option<String> {
+    use base64::Engine as _;
+    if !r.stored {
+        return None;
+    }
+    let (group, version) = match r.stored_as {
+        Some((group, _)) => (group, "v1"),
+        None if r.custom => (r.group, r.storage_version),
+        None => (r.group, r.version),
+    };
+    let gvk = format!("{group}/{version}/{}", r.kind);
+    Some(base64::engine::general_purpose::STANDARD.encode(&Sha256::digest(gvk.as_bytes())[..8]))
+}
+
 fn resource_entry(r: &ResourceType) -> Value {
     let mut e = json!({
         "name": r.plural,
@@ -43,6 +59,9 @@ fn resource_entry(r: &ResourceType) -> Value {
     }
     if !r.categories.is_empty() {
         e["categories"] = json!(r.categories);
+    }
+    if let Some(hash) = storage_version_hash(r) {
+        e["storageVersionHash"] = json!(hash);
     }
     e
 }
@@ -74,6 +93,8 @@ fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Value {
             resources.push(e);
         }
     }
+    // kube lists resources and subresources by name.
+    resources.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version(group, version), "resources": resources})
 }
 
@@ -81,13 +102,20 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[&str]) -> Value 
     let versions: Vec<Value> = versions
         .iter()
         .map(|v| {
-            let resources: Vec<Value> = catalog
-                .in_group_version(group, v)
+            let mut in_gv = catalog.in_group_version(group, v);
+            in_gv.sort_by(|a, b| a.plural.cmp(b.plural));
+            let resources: Vec<Value> = in_gv
                 .into_iter()
                 .map(|r| {
+                    // The response kind names its group and version only when they are not
+                    // the resource's own (kube fills them from APIResource's group/version).
+                    let kind_of = |g: &str, v: &str, kind: &str| {
+                        let (g, v) = if g == r.group && v == r.version { ("", "") } else { (g, v) };
+                        json!({"group": g, "version": v, "kind": kind})
+                    };
                     let mut e = json!({
                         "resource": r.plural,
-                        "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+                        "responseKind": kind_of(r.group, r.version, r.kind),
                         "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
                         "singularResource": r.singular,
                         "verbs": r.verbs,
@@ -99,13 +127,14 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[&str]) -> Value 
                         e["categories"] = json!(r.categories);
                     }
                     if !r.subresources.is_empty() {
+                        let mut subs: Vec<_> = r.subresources.iter().collect();
+                        subs.sort_by(|a, b| a.name.cmp(b.name));
                         e["subresources"] = Value::Array(
-                            r.subresources
-                                .iter()
+                            subs.into_iter()
                                 .map(|s| {
                                     json!({
                                         "subresource": s.name,
-                                        "responseKind": {"group": s.group, "version": s.version, "kind": s.kind},
+                                        "responseKind": kind_of(s.group, s.version, s.kind),
                                         "verbs": s.verbs,
                                     })
                                 })
@@ -118,11 +147,7 @@ fn aggregated_group(catalog: &Catalog, group: &str, versions: &[&str]) -> Value 
             json!({"version": v, "resources": resources, "freshness": "Current"})
         })
         .collect();
-    let metadata = if group.is_empty() {
-        json!({"creationTimestamp": null})
-    } else {
-        json!({"name": group, "creationTimestamp": null})
-    };
+    let metadata = if group.is_empty() { json!({}) } else { json!({"name": group}) };
     json!({"metadata": metadata, "versions": versions})
 }
 
@@ -190,6 +215,8 @@ pub fn version() -> Value {
         "minor": "33",
         "emulationMajor": "1",
         "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
         "gitVersion": concat!("v1.33.0+kubeward-", env!("CARGO_PKG_VERSION")),
         "gitCommit": "kubeward",
         "gitTreeState": "clean",

@@ -18,10 +18,23 @@
 pub enum Output {
     Json,
     Yaml,
-    /// meta.k8s.io Table, in the given version (`v1` or `v1beta1`).
-    Table(&'static str),
+    /// meta.k8s.io Table, in the given version (`v1` or `v1beta1`), with what each row carries.
+    Table(TableOutput),
     /// meta.k8s.io PartialObjectMetadata or PartialObjectMetadataList.
     Metadata(Metadata),
+}
+
+/// A Table answer: its meta.k8s.io version and the `includeObject` of its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableOutput {
+    pub version: &'static str,
+    pub include: registry::table::IncludeObject,
+}
+
+impl TableOutput {
+    pub fn new(version: &'static str) -> Self {
+        TableOutput { version, include: registry::table::IncludeObject::Metadata }
+    }
 }
 
 impl Output {
@@ -166,7 +179,7 @@ fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
     };
     let yaml = served == Served::Yaml;
     match kind? {
-        "Table" if !yaml => Some(Output::Table(version)),
+        "Table" if !yaml => Some(Output::Table(TableOutput::new(version))),
         "PartialObjectMetadata" => Some(Output::Metadata(Metadata { list: false, version, yaml })),
         "PartialObjectMetadataList" => Some(Output::Metadata(Metadata { list: true, version, yaml })),
         _ => None,
@@ -213,7 +226,7 @@ mod tests {
 
     #[test]
     fn kubectl_accept_headers() {
-        assert_eq!(output(Some(TBL)), Some(Output::Table("v1")));
+        assert_eq!(output(Some(TBL)), Some(Output::Table(TableOutput::new("v1"))));
         assert_eq!(output(Some("application/json, */*")), Some(Output::Json));
         assert_eq!(output(Some("application/vnd.kubernetes.protobuf,application/json")), Some(Output::Json));
         assert_eq!(output(Some("application/yaml")), Some(Output::Yaml));

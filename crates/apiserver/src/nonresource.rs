@@ -8,11 +8,26 @@ use crate::response::{self, Body};
 use apimachinery::StatusError;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use serde_json::json;
 
 const OPENAPI_V2_PROTO: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 fn not_found(ctx: &Ctx) -> Response<Body> {
     response::status_error(&StatusError::not_found_path(), ctx.output)
+}
+
+/// A path without a handler: kube's API paths (`/api`, `/apis/<served group>`, OpenAPI)
+/// answer a 404 Status, anything else Go's plain-text 404.
+fn unknown_path(ctx: &Ctx, path: &str) -> Response<Body> {
+    let served_group = path.strip_prefix("/apis/").is_some_and(|rest| {
+        let group = rest.split('/').next().unwrap_or_default();
+        ctx.state.catalog.group_versions().iter().any(|(g, _)| *g == group)
+    });
+    if served_group || path == "/api" || path.starts_with("/api/") || path.starts_with("/openapi/") {
+        not_found(ctx)
+    } else {
+        response::page_not_found()
+    }
 }
 
 /// A cached document with ETag / If-None-Match handling.
@@ -38,6 +53,37 @@ fn doc_response(req: &Request<Incoming>, doc: &Doc, content_type: &str) -> Respo
     resp
 }
 
+/// `GET /`: the paths the server serves, sorted, as kube's index lists them.
+fn root_paths(discovery: &discovery::Discovery) -> Vec<String> {
+    let mut paths: Vec<String> = [
+        "/api",
+        "/apis",
+        "/apis/",
+        "/healthz",
+        "/healthz/etcd",
+        "/healthz/log",
+        "/healthz/ping",
+        "/livez",
+        "/livez/etcd",
+        "/livez/log",
+        "/livez/ping",
+        "/openapi/v2",
+        "/openapi/v3",
+        "/openapi/v3/",
+        "/readyz",
+        "/readyz/etcd",
+        "/readyz/log",
+        "/readyz/ping",
+        "/version",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    paths.extend(discovery.by_path.keys().map(|k| format!("/{k}")));
+    paths.sort();
+    paths
+}
+
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
         let e = StatusError::method_not_supported(&Default::default(), req.method().as_str());
@@ -55,6 +101,7 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             "text/plain; version=0.0.4; charset=utf-8",
             crate::metrics::render(state),
         ),
+        "" => response::json(200, &json!({"paths": root_paths(&discovery)})),
         "/version" => response::json(200, &discovery::version()),
         "/api" | "/apis" => {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
@@ -81,12 +128,17 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
                         let doc = Doc { bytes: bytes.to_vec(), etag: format!("\"{etag}\"") };
                         doc_response(&req, &doc, "application/json")
                     }
-                    None => not_found(&ctx),
+                    // kube's OpenAPI v3 service answers an unknown group-version with a bare 404.
+                    None => {
+                        let mut r = Response::new(response::empty());
+                        *r.status_mut() = StatusCode::NOT_FOUND;
+                        r
+                    }
                 };
             }
             match discovery.by_path.get(path.trim_start_matches('/')) {
                 Some(doc) => doc_response(&req, doc, "application/json"),
-                None => not_found(&ctx),
+                None => unknown_path(&ctx, path),
             }
         }
     }

@@ -53,6 +53,12 @@ pub fn object(status: u16, v: &Value, out: Output) -> Response<Body> {
     bytes_response(status, ct, bytes)
 }
 
+/// Go's `http.NotFound`: what kube answers for a path no handler serves (an unknown API
+/// group, a path outside the API), plain text rather than a Status.
+pub fn page_not_found() -> Response<Body> {
+    bytes_response(404, "text/plain; charset=utf-8", "404 page not found\n")
+}
+
 pub fn json(status: u16, v: &Value) -> Response<Body> {
     object(status, v, Output::Json)
 }
@@ -111,13 +117,14 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
         Output::Metadata(m) => object(status, &partial::item_value(obj, m), out),
         Output::Table(v) => {
             let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
-            let mut t = registry::table::table(
+            let mut t = registry::table::table_with(
                 rt,
                 std::slice::from_ref(obj),
                 json!({"resourceVersion": rv}),
                 chrono::Utc::now(),
+                v.include,
             );
-            t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+            t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
             object(status, &t, Output::Json)
         }
         _ => object(status, &crate::objects::kube_field_order(obj), out),
@@ -148,16 +155,49 @@ pub fn raw_list_response(
     // `{"kind":..,"metadata":{..}` then `,"items":[...]}`.
     body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
     body.extend_from_slice(b",\"items\":[");
+    // kube's typed lists carry no kind and apiVersion in their items; custom resources'
+    // (unstructured) lists do.
+    let type_meta =
+        (!rt.custom).then(|| format!("{{\"kind\":\"{}\",\"apiVersion\":\"{}\",", rt.kind, rt.api_version()));
     for (i, kv) in items.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
         if let Some(bytes) = crate::objects::json_bytes(kv) {
-            body.extend_from_slice(&bytes);
+            match &type_meta {
+                Some(prefix) => body.extend_from_slice(&item_without_type_meta(bytes, prefix)),
+                None => body.extend_from_slice(&bytes),
+            }
         }
     }
     body.extend_from_slice(b"]}\n");
     bytes_response(200, "application/json", body)
+}
+
+/// An object's JSON bytes without their leading `kind` and `apiVersion` members (`prefix`, as
+/// the stored layout puts them first); other layouts are decoded and re-encoded without them.
+fn item_without_type_meta(bytes: Vec<u8>, prefix: &str) -> Vec<u8> {
+    if let Some(rest) = bytes.strip_prefix(prefix.as_bytes()) {
+        let mut out = Vec::with_capacity(rest.len() + 1);
+        out.push(b'{');
+        out.extend_from_slice(rest);
+        return out;
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(mut v) => {
+            strip_type_meta(&mut v);
+            apimachinery::status::go_json(&v).into_bytes()
+        }
+        Err(_) => bytes,
+    }
+}
+
+/// Removes `kind` and `apiVersion` from an item of a typed list.
+fn strip_type_meta(item: &mut Value) {
+    if let Some(o) = item.as_object_mut() {
+        o.remove("kind");
+        o.remove("apiVersion");
+    }
 }
 
 /// A JSON `PartialObjectMetadataList` assembled from stored bytes: only each item's
@@ -186,11 +226,15 @@ pub fn list_response(
         Output::Metadata(m) if !m.list => status_error(&partial::mismatch(rt, m), out),
         Output::Metadata(m) => object(200, &partial::list_value(&items, meta, m), out),
         Output::Table(v) => {
-            let mut t = registry::table::table(rt, &items, meta, chrono::Utc::now());
-            t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+            let mut t = registry::table::table_with(rt, &items, meta, chrono::Utc::now(), v.include);
+            t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
             object(200, &t, Output::Json)
         }
         _ => {
+            let mut items = items;
+            if !rt.custom {
+                items.iter_mut().for_each(strip_type_meta);
+            }
             let list = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items});
             object(200, &list, out)
         }

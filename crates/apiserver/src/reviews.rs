@@ -29,6 +29,73 @@ fn user_json(u: &UserInfo) -> Value {
     j
 }
 
+/// kube's `Invalid` for a review: its internal object has no kind, so the message names
+/// `.<group>` alone.
+fn invalid_review(rt: &ResourceType, causes: Vec<apimachinery::status::StatusCause>) -> StatusError {
+    let gk = apimachinery::gvr::GroupKind { group: rt.group.to_string(), kind: String::new() };
+    StatusError::invalid(&gk, "", causes)
+}
+
+/// Go's `%v` of a NonResourceAttributes struct in a field error: `{"Path":"/","Verb":"get"}`.
+fn non_resource_rendered(spec: &Value) -> String {
+    match spec.get("nonResourceAttributes") {
+        Some(n) if !n.is_null() => {
+            apimachinery::status::go_json(&json!({"Path": s(n, "/path"), "Verb": s(n, "/verb")}))
+        }
+        _ => "null".into(),
+    }
+}
+
+/// kube's `ValidateSubjectAccessReviewSpec` (and the Self form, which has no user check).
+fn validate_spec(rt: &ResourceType, spec: &Value, needs_user: bool) -> Result<(), StatusError> {
+    use apimachinery::field::invalid_rendered;
+    let resource = spec.get("resourceAttributes").is_some_and(|r| !r.is_null());
+    let non_resource = spec.get("nonResourceAttributes").is_some_and(|r| !r.is_null());
+    let mut causes = Vec::new();
+    if resource && non_resource {
+        causes.push(invalid_rendered(
+            "spec.nonResourceAttributes",
+            &non_resource_rendered(spec),
+            "cannot be specified in combination with resourceAttributes",
+        ));
+    }
+    if !resource && !non_resource {
+        causes.push(invalid_rendered(
+            "spec.resourceAttributes",
+            &non_resource_rendered(spec),
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ));
+    }
+    if needs_user && s(spec, "/user").is_empty() && strings(spec.get("groups")).is_empty() {
+        causes.push(apimachinery::field::invalid(
+            "spec.user",
+            "",
+            "at least one of user or group must be specified",
+        ));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid_review(rt, causes))
+    }
+}
+
+/// The spec as kube writes it back: empty strings and lists of its omitempty fields left out.
+fn without_empty(spec: &mut Value) {
+    let Some(m) = spec.as_object_mut() else { return };
+    for key in ["resourceAttributes", "nonResourceAttributes"] {
+        if let Some(a) = m.get_mut(key).and_then(Value::as_object_mut) {
+            a.retain(|_, v| v != "");
+        }
+    }
+    m.retain(|k, v| match k.as_str() {
+        "user" | "uid" => v != "",
+        "groups" => v.as_array().is_none_or(|a| !a.is_empty()),
+        "extra" => v.as_object().is_none_or(|e| !e.is_empty()),
+        _ => true,
+    });
+}
+
 /// Attributes from a SubjectAccessReviewSpec for `user`.
 fn attributes(spec: &Value, user: UserInfo) -> Result<Attributes, StatusError> {
     if let Some(r) = spec.get("resourceAttributes") {
@@ -69,13 +136,31 @@ async fn access_status(ctx: &Ctx, attrs: &Attributes) -> Value {
     st
 }
 
-fn answer(mut body: Value, status: Value) -> Response<Body> {
+/// The review with its status, as kube answers it: a SelfSubjectReview stamped with the
+/// time, a SelfSubjectRulesReview as a new object with an empty spec, the other reviews with
+/// the request's fields recorded in `managedFields` (kube's create handler runs the field
+/// manager on them as on any object).
+fn answer(ctx: &Ctx, rt: &ResourceType, mut body: Value, status: Value) -> Response<Body> {
+    match rt.kind {
+        "SelfSubjectReview" => {
+            body["metadata"] = json!({"creationTimestamp": crate::objects::now_rfc3339()});
+        }
+        "SelfSubjectRulesReview" => {
+            body["metadata"] = json!({});
+            body["spec"] = json!({});
+        }
+        _ => {
+            if let Some(spec) = body.get_mut("spec") {
+                without_empty(spec);
+            }
+            if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("creationTimestamp");
+            }
+            crate::rest::field_manager::record(ctx, rt, None, &mut body);
+        }
+    }
     if let Some(o) = body.as_object_mut() {
         o.insert("status".into(), status);
-        let meta = o.entry("metadata").or_insert_with(|| json!({}));
-        if let Some(m) = meta.as_object_mut() {
-            m.insert("creationTimestamp".into(), Value::Null);
-        }
     }
     response::json(201, &body)
 }
@@ -88,47 +173,52 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
     body["kind"] = json!(rt.kind);
     let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
     match rt.kind {
-        "SelfSubjectReview" => Ok(answer(body, json!({"userInfo": user_json(ctx.user())}))),
+        "SelfSubjectReview" => Ok(answer(ctx, rt, body, json!({"userInfo": user_json(ctx.user())}))),
         "SelfSubjectAccessReview" => {
+            validate_spec(rt, &spec, false)?;
             let attrs = attributes(&spec, ctx.user().clone())?;
-            Ok(answer(body, access_status(ctx, &attrs).await))
+            Ok(answer(ctx, rt, body, access_status(ctx, &attrs).await))
         }
         "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            validate_spec(rt, &spec, true)?;
             if rt.kind == "LocalSubjectAccessReview" {
+                // kube's ValidateLocalSubjectAccessReview beyond the spec's rules.
+                use apimachinery::field::{invalid, invalid_rendered};
+                let mut causes = Vec::new();
                 let ns = s(&spec, "/resourceAttributes/namespace");
-                if ns != ctx.info.namespace || spec.get("nonResourceAttributes").is_some() {
-                    let name = rt.group_kind();
-                    let cause = apimachinery::status::StatusCause {
-                        reason: apimachinery::CauseType::FieldValueInvalid,
-                        message: format!(
-                            "Invalid value: {}: must match metadata.namespace",
-                            apimachinery::status::quote(&ns)
-                        ),
-                        field: "spec.resourceAttributes.namespace".into(),
-                    };
-                    return Err(StatusError::invalid(&name, "", vec![cause]));
+                if spec.get("resourceAttributes").is_some_and(|r| !r.is_null()) && ns != ctx.info.namespace {
+                    causes.push(invalid(
+                        "spec.resourceAttributes.namespace",
+                        &ns,
+                        "must match metadata.namespace",
+                    ));
+                }
+                if spec.get("nonResourceAttributes").is_some_and(|r| !r.is_null()) {
+                    causes.push(invalid_rendered(
+                        "spec.nonResourceAttributes",
+                        &non_resource_rendered(&spec),
+                        "disallowed on this kind of request",
+                    ));
+                }
+                if !causes.is_empty() {
+                    return Err(invalid_review(rt, causes));
                 }
             }
             let user_name = s(&spec, "/user");
             let groups = strings(spec.get("groups"));
-            if user_name.is_empty() && groups.is_empty() {
-                let cause = apimachinery::status::StatusCause {
-                    reason: apimachinery::CauseType::FieldValueRequired,
-                    message: "Required value: at least one of user or group must be specified".into(),
-                    field: "spec.user".into(),
-                };
-                return Err(StatusError::invalid(&rt.group_kind(), "", vec![cause]));
-            }
             let mut extra = BTreeMap::new();
             for (k, v) in spec.get("extra").and_then(Value::as_object).into_iter().flatten() {
                 extra.insert(k.clone(), strings(Some(v)));
             }
             let user = UserInfo { name: user_name, uid: s(&spec, "/uid"), groups, extra };
             let attrs = attributes(&spec, user)?;
-            Ok(answer(body, access_status(ctx, &attrs).await))
+            Ok(answer(ctx, rt, body, access_status(ctx, &attrs).await))
         }
         "SelfSubjectRulesReview" => {
             let ns = s(&spec, "/namespace");
+            if ns.is_empty() {
+                return Err(StatusError::bad_request("no namespace on request"));
+            }
             // Every authorizer of the chain answers; those that cannot enumerate rules
             // (Node, Webhook) mark the list incomplete with an evaluation error, as in kube.
             use authz::RuleResolver;
@@ -155,9 +245,12 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
             if !err.is_empty() {
                 status["evaluationError"] = json!(err);
             }
-            Ok(answer(body, status))
+            Ok(answer(ctx, rt, body, status))
         }
-        "TokenReview" => Ok(answer(body, token_review(ctx, &spec).await?)),
+        "TokenReview" => {
+            let status = token_review(ctx, &spec).await?;
+            Ok(answer(ctx, rt, body, status))
+        }
         _ => Err(StatusError::method_not_supported(&rt.group_resource(), "create")),
     }
 }

@@ -215,6 +215,12 @@ pub fn subject_identity(cert: &CertificateDer<'_>) -> Result<(String, Vec<String
     Ok((cn, groups))
 }
 
+/// kube's x509 user conversion names the credential: `X509SHA256=` and the leaf
+/// certificate's SHA-256 fingerprint, in the user's `authentication.kubernetes.io/credential-id`.
+pub(crate) fn credential_id(leaf_der: &[u8]) -> String {
+    format!("X509SHA256={}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(leaf_der)))
+}
+
 /// The serial number (upper-case hex without leading zero bytes, `0` for zero) and the
 /// validity window of a certificate.
 fn serial_and_validity(cert: &CertificateDer<'_>) -> Option<(String, i64, i64)> {
@@ -260,7 +266,11 @@ impl Authenticator for X509Authenticator {
             Ok(id) => id,
             Err(e) => return AuthOutcome::Failed(e),
         };
-        let user = UserInfo::new(cn, groups);
+        let mut user = UserInfo::new(cn, groups);
+        user.extra.insert(
+            crate::serviceaccount::authenticator::EXTRA_CREDENTIAL_ID.into(),
+            vec![credential_id(leaf.as_ref())],
+        );
         let Some((serial, not_before, not_after)) = serial_and_validity(leaf) else {
             return AuthOutcome::Failed("unparsable certificate".into());
         };
@@ -378,15 +388,14 @@ mod tests {
         let a = X509Authenticator::new(roots).unwrap();
 
         let good = ca.issue_client("jane", &["devs".into(), "ops".into()]).unwrap();
-        assert_eq!(
-            auth(&a, vec![der(&good.cert_pem)]).await,
-            AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into(), "ops".into()]))
+        let mut jane = UserInfo::new("jane", vec!["devs".into(), "ops".into()]);
+        jane.extra.insert(
+            "authentication.kubernetes.io/credential-id".into(),
+            vec![credential_id(der(&good.cert_pem).as_ref())],
         );
+        assert_eq!(auth(&a, vec![der(&good.cert_pem)]).await, AuthOutcome::Authenticated(jane.clone()));
         // Second time from the cache: same answer.
-        assert_eq!(
-            auth(&a, vec![der(&good.cert_pem)]).await,
-            AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into(), "ops".into()]))
-        );
+        assert_eq!(auth(&a, vec![der(&good.cert_pem)]).await, AuthOutcome::Authenticated(jane));
         let foreign = other.issue_client("mallory", &[]).unwrap();
         assert!(matches!(auth(&a, vec![der(&foreign.cert_pem)]).await, AuthOutcome::Failed(_)));
         let server = ca.issue_serving("srv", &["localhost".into()]).unwrap();

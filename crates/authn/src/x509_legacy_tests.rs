@@ -123,6 +123,13 @@ fn version(cert: &CertificateDer<'_>) -> X509Version {
     x509_parser::parse_x509_certificate(cert.as_ref()).unwrap().1.version()
 }
 
+/// `user` with the credential id kube's x509 authenticator gives the holder of `cert`.
+fn with_credential(mut user: UserInfo, cert: &CertificateDer<'_>) -> UserInfo {
+    let id = crate::x509::credential_id(cert.as_ref());
+    user.extra.insert("authentication.kubernetes.io/credential-id".into(), vec![id]);
+    user
+}
+
 #[tokio::test]
 async fn v1_certificate_of_the_ca_authenticates_cn_and_o() {
     let ca = TestCa::new("ca");
@@ -130,7 +137,7 @@ async fn v1_certificate_of_the_ca_authenticates_cn_and_o() {
     assert_eq!(version(&cert), X509Version::V1);
     assert!(LegacyCert::from_refused(&cert).is_some(), "webpki refuses v1");
     let a = authenticator(&ca);
-    let jane = AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into()]));
+    let jane = AuthOutcome::Authenticated(with_credential(UserInfo::new("jane", vec!["devs".into()]), &cert));
     assert_eq!(auth(&a, &cert).await, jane);
     assert_eq!(auth(&a, &cert).await, jane, "from the cache");
     // Without the CA certificates (the old constructor) v1 stays refused.
@@ -318,7 +325,8 @@ async fn openssl_tutorial_certificate_authenticates_and_handshakes() {
     let cert = pem_cert(&std::fs::read_to_string(dir.path().join("jane.crt")).unwrap());
     // OpenSSL before 3.2 writes v1 here, later versions v3: both must authenticate.
     eprintln!("openssl wrote {:?}", version(&cert));
-    assert_eq!(auth(&a, &cert).await, AuthOutcome::Authenticated(UserInfo::new("jane", vec!["devs".into()])));
+    let jane = with_credential(UserInfo::new("jane", vec!["devs".into()]), &cert);
+    assert_eq!(auth(&a, &cert).await, AuthOutcome::Authenticated(jane));
 
     let key = std::fs::read(dir.path().join("jane.key")).unwrap();
     let key = rustls_pemfile::private_key(&mut key.as_slice()).unwrap().unwrap();

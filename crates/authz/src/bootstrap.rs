@@ -1,14 +1,17 @@
 //! kube's bootstrap RBAC policy: the default roles and bindings created at start.
 //!
-//! ClusterRoles, namespaced Roles and RoleBindings come from kube's own golden files,
-//! embedded byte for byte (`bootstrap/*.yaml`). kube has no golden file for the default
-//! ClusterRoleBindings, so they are written here from kube's policy source. The aggregated
+//! ClusterRoles, the controllers' ClusterRoles and ClusterRoleBindings, namespaced Roles and
+//! RoleBindings come from kube's own golden files, embedded byte for byte
+//! (`bootstrap/*.yaml`, kube 1.34). The other default ClusterRoleBindings are written here
+//! from kube's policy source. The aggregated
 //! roles (`admin`, `edit`, `view`) carry `rules: null` as kube stores them at creation; run
 //! [`crate::aggregation::aggregate`] to fill them.
 
 use serde_json::{json, Value};
 
 const CLUSTER_ROLES: &str = include_str!("../bootstrap/cluster-roles.yaml");
+const CONTROLLER_ROLES: &str = include_str!("../bootstrap/controller-roles.yaml");
+const CONTROLLER_ROLE_BINDINGS: &str = include_str!("../bootstrap/controller-role-bindings.yaml");
 const NAMESPACE_ROLES: &str = include_str!("../bootstrap/namespace-roles.yaml");
 const NAMESPACE_ROLE_BINDINGS: &str = include_str!("../bootstrap/namespace-role-bindings.yaml");
 
@@ -30,6 +33,17 @@ fn items(yaml: &str) -> Vec<Value> {
 /// The default ClusterRoles (31 of them; `admin`, `edit`, `view` still to be aggregated).
 pub fn cluster_roles() -> Vec<Value> {
     items(CLUSTER_ROLES)
+}
+
+/// The controllers' ClusterRoles (`system:controller:*`, 37 of them).
+pub fn controller_roles() -> Vec<Value> {
+    items(CONTROLLER_ROLES)
+}
+
+/// The controllers' ClusterRoleBindings, each binding its controller's service account in
+/// `kube-system`.
+pub fn controller_role_bindings() -> Vec<Value> {
+    items(CONTROLLER_ROLE_BINDINGS)
 }
 
 /// The default Roles, each with its `metadata.namespace` (`kube-system`, `kube-public`).
@@ -101,8 +115,10 @@ pub fn cluster_role_bindings() -> Vec<Value> {
 /// Everything above, in creation order: roles before the bindings that name them.
 pub fn all() -> Vec<Value> {
     let mut out = cluster_roles();
+    out.extend(controller_roles());
     out.extend(namespace_roles());
     out.extend(cluster_role_bindings());
+    out.extend(controller_role_bindings());
     out.extend(namespace_role_bindings());
     out
 }

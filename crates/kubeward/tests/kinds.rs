@@ -161,7 +161,7 @@ fn invalid_workloads_get_kubes_422() {
     .expect("write statefulset");
     let out = k.run(&["create", "-f", sts.to_str().unwrap_or_default()]);
     out.assert_code(1).assert_stderr_contains(
-        r#"The StatefulSet "badsts" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`"#,
+        r#"The StatefulSet "badsts" is invalid: spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match template `labels`"#,
     );
     // Nothing half-stored.
     for (resource, name) in [("cronjob", "bad"), ("job", "badjob"), ("statefulset", "badsts")] {

@@ -87,9 +87,18 @@ pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
         return obj;
     }
     let mut v = rename(obj, rt.api_version().as_str(), EVENT_FIELDS.into_iter().map(|(a, b)| (b, a)));
-    // Empty legacy fields of a core Event are left out, as kube's conversion leaves them.
+    // events.k8s.io/v1's JSON: its omitempty strings and count are left out when empty;
+    // the legacy source and timestamps (structs, which omitempty does not omit) are always
+    // written, `{}` and `null` when unset.
     if let Some(m) = v.as_object_mut() {
-        m.retain(|k, x| !(k.starts_with("deprecated") && (x.is_null() || x == &json!({}) || x == &json!(0))));
+        m.retain(|k, x| match k.as_str() {
+            "reportingController" | "reportingInstance" | "action" | "reason" | "note" | "type" => x != "",
+            "deprecatedCount" => !(x.is_null() || x == &json!(0)),
+            _ => true,
+        });
+        m.entry("deprecatedSource").or_insert_with(|| json!({}));
+        m.entry("deprecatedFirstTimestamp").or_insert(Value::Null);
+        m.entry("deprecatedLastTimestamp").or_insert(Value::Null);
     }
     v
 }
@@ -111,7 +120,11 @@ mod tests {
         assert_eq!(core["involvedObject"]["name"], "p");
         assert_eq!(core["message"], "hi");
         assert_eq!(core["reportingComponent"], "kubeward.io/test");
-        assert_eq!(from_storage(rt, core), v1);
+        let mut expected = v1.clone();
+        expected["deprecatedSource"] = json!({});
+        expected["deprecatedFirstTimestamp"] = Value::Null;
+        expected["deprecatedLastTimestamp"] = Value::Null;
+        assert_eq!(from_storage(rt, core), expected);
         let pods = c.lookup("", "v1", "pods").unwrap();
         assert_eq!(to_storage(pods, json!({"a": 1})), json!({"a": 1}));
     }

@@ -131,6 +131,8 @@ impl MutatingPlugin for ServiceAccount {
             return Ok(());
         };
         spec.insert("serviceAccountName".into(), json!(sa_name));
+        // The v1 Pod's deprecated alias of the field, as kube's conversion writes it.
+        spec.insert("serviceAccount".into(), json!(sa_name));
         let has_pull_secrets =
             spec.get("imagePullSecrets").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
         let sa_pull = array_at(&sa, &["imagePullSecrets"]);

@@ -64,8 +64,8 @@ pub async fn read(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
         let items: Vec<Value> = all.into_iter().filter(|c| filter.matches(c)).collect();
         match ctx.output {
             Output::Table(v) => {
-                let mut t = registry::table::table(rt, &items, json!({}), chrono::Utc::now());
-                t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+                let mut t = registry::table::table_with(rt, &items, json!({}), chrono::Utc::now(), v.include);
+                t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
                 response::object(200, &t, Output::Json)
             }
             Output::Metadata(m) if !m.list => {

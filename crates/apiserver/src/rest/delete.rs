@@ -19,7 +19,42 @@ pub(super) struct DeleteOptions {
 
 fn options(ctx: &Ctx, bytes: &[u8], ct: &str) -> Result<DeleteOptions, StatusError> {
     let body = if bytes.is_empty() { json!({}) } else { super::decode_object(bytes, ct)? };
+    validate_options(ctx, &body)?;
     Ok(options_of(ctx, &body))
+}
+
+/// kube's `ValidateDeleteOptions`: the propagation policy, and the dry-run values of the
+/// query; a 422 on `DeleteOptions.meta.k8s.io ""`.
+fn validate_options(ctx: &Ctx, body: &Value) -> Result<(), StatusError> {
+    let mut causes = Vec::new();
+    let policy = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or_else(|| ctx.info.query_param("propagationPolicy"));
+    let orphan = body.get("orphanDependents").is_some_and(|v| !v.is_null())
+        || ctx.info.query_param("orphanDependents").is_some();
+    if let Some(p) = policy {
+        if orphan {
+            causes.push(apimachinery::field::invalid(
+                "propagationPolicy",
+                p,
+                "orphanDependents and deletionPropagation cannot be both set",
+            ));
+        }
+        if !matches!(p, "Foreground" | "Background" | "Orphan") {
+            causes.push(apimachinery::field::not_supported(
+                "propagationPolicy",
+                p,
+                &["Foreground", "Background", "Orphan", "nil"],
+            ));
+        }
+    }
+    causes.extend(super::field_manager::validate_dry_run(ctx));
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let kind = apimachinery::gvr::GroupKind { group: "meta.k8s.io".into(), kind: "DeleteOptions".into() };
+    Err(StatusError::invalid(&kind, "", causes))
 }
 
 /// DeleteOptions from their JSON form (a DELETE body, or an Eviction's `deleteOptions`).
@@ -34,11 +69,19 @@ pub(super) fn options_of(ctx: &Ctx, body: &Value) -> DeleteOptions {
     }
 }
 
+/// kube's `BeforeDelete` precondition check: a conflict named by the kind (kube passes the
+/// kind where the resource goes), saying what may have happened.
 fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, got: &str) -> StatusError {
+    let why = match what {
+        "UID" => "The object might have been deleted and then recreated",
+        _ => "The object might have been modified",
+    };
     StatusError::conflict(
-        &rt.group_resource(),
+        &apimachinery::GroupResource::new(rt.group, rt.kind),
         name,
-        &format!("Precondition failed: {what} in precondition: {want}, {what} in object meta: {got}"),
+        &format!(
+            "the {what} in the precondition ({want}) does not match the {what} in record ({got}). {why}"
+        ),
     )
 }
 
@@ -105,6 +148,18 @@ pub(super) async fn delete_one(
     Err(StatusError::stale_update(&rt.group_resource(), name))
 }
 
+/// A Pod deleted at once, as kube's graceful deletion returns it when the grace period is
+/// zero (a Pod on no node): stamped with the deletion time, a grace period of 0 and the next
+/// generation.
+fn marked_deleted_now(pod: &mut Value) {
+    let Some(meta) = pod.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    meta.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+    meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+    if let Some(g) = meta.get("generation").and_then(Value::as_i64) {
+        meta.insert("generation".into(), json!(g + 1));
+    }
+}
+
 pub async fn delete(
     ctx: &Ctx,
     rt: &ResourceType,
@@ -116,7 +171,10 @@ pub async fn delete(
     let opts = options(ctx, bytes, ct)?;
     match delete_one(ctx, rt, &ctx.info.namespace, &name, &opts).await? {
         Outcome::Pending(obj) => Ok(object_response(200, rt, &obj, ctx.output)),
-        Outcome::Gone(obj) if hooks(rt).returns_deleted_object(rt) => {
+        Outcome::Gone(mut obj) if hooks(rt).returns_deleted_object(rt) => {
+            if (rt.group, rt.kind) == ("", "Pod") {
+                marked_deleted_now(&mut obj);
+            }
             Ok(object_response(200, rt, &obj, ctx.output))
         }
         Outcome::Gone(obj) => {

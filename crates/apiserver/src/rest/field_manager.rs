@@ -44,6 +44,16 @@ pub(super) fn check_options(ctx: &Ctx, options: Options) -> Result<(), StatusErr
         }
     }
     causes.extend(validate_field_manager(manager));
+    causes.extend(validate_dry_run(ctx));
+    if let Some(v) = ctx.info.query_param("fieldValidation") {
+        if !matches!(v, "" | "Ignore" | "Strict" | "Warn") {
+            causes.push(apimachinery::field::not_supported(
+                "fieldValidation",
+                v,
+                &["", "Ignore", "Strict", "Warn"],
+            ));
+        }
+    }
     if causes.is_empty() {
         return Ok(());
     }
@@ -53,6 +63,16 @@ pub(super) fn check_options(ctx: &Ctx, options: Options) -> Result<(), StatusErr
         Options::Patch { .. } => "PatchOptions",
     };
     Err(StatusError::invalid(&GroupKind { group: "meta.k8s.io".into(), kind: kind.into() }, "", causes))
+}
+
+/// kube's `ValidateDryRun`: every `dryRun` value is `All`.
+pub(super) fn validate_dry_run(ctx: &Ctx) -> Option<StatusCause> {
+    let values: Vec<&str> = ctx.info.query_params("dryRun").collect();
+    if values.iter().all(|v| *v == "All") {
+        return None;
+    }
+    let rendered = apimachinery::status::go_json(&serde_json::json!(values));
+    Some(apimachinery::field::not_supported_rendered("dryRun", &rendered, &["All"]))
 }
 
 /// The manager a write is recorded for: `fieldManager`, else the User-Agent's prefix.
@@ -92,8 +112,15 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
 
 /// Records in `new`'s `metadata.managedFields` what a create (`live` `None`), update or
 /// non-apply patch sets.
-pub(super) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &mut Value) {
+pub(crate) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &mut Value) {
     with_endpoint(ctx, rt, |fm| fm.update(live, new, &manager(ctx), &now_rfc3339()));
+}
+
+/// Records what a create of a kind with no resource of its own sets (a subresource's request
+/// object, such as `serviceaccounts/token`'s TokenRequest), under the request's subresource.
+pub(crate) fn record_kind(ctx: &Ctx, group: &str, version: &str, kind: &str, new: &mut Value) {
+    let fm = FieldManager::for_kind(group, version, kind, ctx.info.subresource.as_str());
+    fm.update(None, new, &manager(ctx), &now_rfc3339());
 }
 
 /// Applies the configuration over `live` (`None`: absent); the object to store, its

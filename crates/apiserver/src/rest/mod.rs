@@ -1,10 +1,11 @@
 //! REST handlers for resources: the verbs of kube's generic registry over the `Store`.
 
+mod binding;
 mod component_probe;
 mod component_status;
 mod delete;
 mod eviction;
-mod field_manager;
+pub(crate) mod field_manager;
 pub mod kinds;
 mod read;
 mod scale;
@@ -48,6 +49,12 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
     let state = ctx.state.clone();
     let info = &ctx.info;
     let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
+        // An API group no one serves has no handler in kube at all.
+        if !info.api_group.is_empty()
+            && !state.catalog.group_versions().iter().any(|(g, _)| *g == info.api_group)
+        {
+            return Ok(response::page_not_found());
+        }
         return Err(StatusError::not_found_path());
     };
     if !info.parts.is_empty() {
@@ -59,7 +66,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             return component_status::read(&ctx, rt).await;
         }
         if info.verb != "create" || !rt.has_verb("create") || !info.subresource.is_empty() {
-            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+            return Err(StatusError::method_not_allowed());
         }
         let body = read_object(&ctx, req).await?;
         return reviews::create(&ctx, rt, body).await;
@@ -69,7 +76,7 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             return Err(StatusError::not_found_path());
         };
         if !sub.verbs.contains(&info.verb.as_str()) {
-            return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+            return Err(StatusError::method_not_allowed());
         }
         let endpoint = Endpoint::of(sub.name);
         return match (sub.name, info.verb.as_str(), endpoint) {
@@ -81,6 +88,10 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
                 let (bytes, ct) = read_patch(&ctx, req).await?;
                 write::patch(&ctx, rt, &bytes, &ct, endpoint).await
+            }
+            ("binding", "create", _) => {
+                let body = read_object(&ctx, req).await?;
+                binding::create(&ctx, rt, body).await
             }
             ("eviction", "create", _) => {
                 let body = read_object(&ctx, req).await?;
@@ -99,11 +110,11 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
                 let (bytes, ct) = read_patch(&ctx, req).await?;
                 scale::patch(&ctx, rt, &bytes, &ct).await
             }
-            _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+            _ => Err(StatusError::method_not_allowed()),
         };
     }
-    if !rt.has_verb(&info.verb) {
-        return Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb));
+    if !rt.has_verb(&info.verb) || !route_takes(&info.verb, &info.name) {
+        return Err(StatusError::method_not_allowed());
     }
     if rt.namespaced && info.namespace.is_empty() && !matches!(info.verb.as_str(), "list" | "watch") {
         return Err(StatusError::not_found_path());
@@ -132,7 +143,17 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
             let (bytes, ct) = read_delete_options(&ctx, req).await?;
             delete::delete_collection(&ctx, rt, &bytes, &ct).await
         }
-        _ => Err(StatusError::method_not_supported(&rt.group_resource(), &info.verb)),
+        _ => Err(StatusError::method_not_allowed()),
+    }
+}
+
+/// Whether kube registers a route for `verb` on a collection (no name) or on one object: a
+/// POST names no object, a PUT or PATCH names one.
+fn route_takes(verb: &str, name: &str) -> bool {
+    match verb {
+        "create" => name.is_empty(),
+        "update" | "patch" => !name.is_empty(),
+        _ => true,
     }
 }
 
@@ -183,7 +204,7 @@ pub fn decode_object(bytes: &[u8], ct: &str) -> Result<Value, StatusError> {
             .map_err(|e| StatusError::bad_request(format!("error decoding YAML body: {e}")))?,
         "application/vnd.kubernetes.protobuf" => kube_protobuf::decode_to_json(bytes)
             .map_err(|e| StatusError::bad_request(format!("error decoding protobuf body: {e}")))?,
-        other => return Err(StatusError::unsupported_media_type(other)),
+        _ => return Err(StatusError::unsupported_media_type()),
     };
     if !v.is_object() {
         return Err(StatusError::bad_request("the request body must be an object"));

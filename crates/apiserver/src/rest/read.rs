@@ -48,7 +48,13 @@ impl Filter {
             Some(s) => FieldSelector::parse(s).map_err(|e| e.to_status())?,
             None => FieldSelector::everything(),
         };
-        fields.check_supported(registry::fields::supported(rt)).map_err(|e| e.to_status())?;
+        let supported = registry::fields::supported(rt);
+        let checked = if !rt.custom && supported == ["metadata.name", "metadata.namespace"] {
+            fields.check_default_fields()
+        } else {
+            fields.check_supported(supported)
+        };
+        checked.map_err(|e| e.to_status())?;
         Ok(Self { labels, fields })
     }
 
@@ -88,6 +94,9 @@ impl ListOptions<'_> {
         let nonempty = |k: &str| info.query_param(k).filter(|v| !v.is_empty());
         // kube's storage pages only for a positive limit; zero and below list everything.
         let mut limit = info.query_int64("limit")?.map_or(0, |l| usize::try_from(l).unwrap_or(0));
+        if info.query_param("timeoutSeconds").is_some() {
+            info.query_int64("timeoutSeconds")?;
+        }
         let rv = nonempty("resourceVersion");
         let rv_match = nonempty("resourceVersionMatch");
         let continue_token = nonempty("continue");

@@ -123,7 +123,7 @@ pub async fn patch(
         None if ct.starts_with("application/apply-patch+yaml") => {
             Some(serde_json::to_vec(&decode_apply(bytes)?).unwrap_or_default())
         }
-        None => return Err(StatusError::unsupported_media_type(ct)),
+        None => return Err(StatusError::unsupported_patch_type()),
     };
     write_scale(ctx, rt, |current| {
         let (t, body) = match (&kind, &applied) {

@@ -90,11 +90,23 @@ pub async fn create(ctx: &Ctx, sa_rt: &ResourceType, body: Value) -> Result<Resp
         })?;
     let expires =
         chrono::DateTime::from_timestamp(exp, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    // kube answers the request as it went through its create handler: named after the
+    // ServiceAccount with a new uid, the fields the client set recorded in managedFields, the
+    // audiences defaulted to the API's and no bound object as null.
     let mut out = body.clone();
     out["apiVersion"] = json!("authentication.k8s.io/v1");
     out["kind"] = json!("TokenRequest");
-    out["metadata"] =
-        json!({"name": ctx.info.name, "namespace": ns, "creationTimestamp": crate::objects::now_rfc3339()});
+    out["metadata"] = json!({"name": ctx.info.name, "namespace": ns});
+    super::field_manager::record_kind(ctx, "authentication.k8s.io", "v1", "TokenRequest", &mut out);
+    out["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+    out["metadata"]["creationTimestamp"] = json!(crate::objects::now_rfc3339());
+    let spec = out.as_object_mut().map(|o| o.entry("spec").or_insert_with(|| json!({})));
+    if let Some(Value::Object(spec)) = spec {
+        if spec.get("audiences").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+            spec.insert("audiences".into(), json!(ctx.state.authn.api_audiences()));
+        }
+        spec.entry("boundObjectRef").or_insert(Value::Null);
+    }
     out["status"] = json!({"token": token, "expirationTimestamp": expires});
     tracing::info!(namespace = %ns, serviceaccount = %ctx.info.name, user = %ctx.user().name, "token issued");
     Ok(response::json(201, &out))

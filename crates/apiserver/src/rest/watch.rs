@@ -29,6 +29,8 @@ const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 struct Encoder {
     rt: &'static ResourceType,
     output: Output,
+    /// Whether a Table event went out: kube sends the column definitions in the first one only.
+    columns_sent: std::sync::atomic::AtomicBool,
 }
 
 impl Encoder {
@@ -36,13 +38,17 @@ impl Encoder {
         let object = match self.output {
             Output::Table(v) => {
                 let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
-                let mut t = registry::table::table(
+                let mut t = registry::table::table_with(
                     self.rt,
                     std::slice::from_ref(obj),
                     json!({"resourceVersion": rv}),
                     chrono::Utc::now(),
+                    v.include,
                 );
-                t["apiVersion"] = json!(format!("meta.k8s.io/{v}"));
+                t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
+                if self.columns_sent.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    t["columnDefinitions"] = Value::Null;
+                }
                 t
             }
             Output::Metadata(m) => partial::item_value(obj, m),
@@ -75,7 +81,16 @@ impl Encoder {
     }
 
     fn bookmark(&self, rv: u64) -> Bytes {
-        let meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
+        self.bookmark_with(rv, false)
+    }
+
+    /// A bookmark; `initial_end` marks the end of the initial events (`sendInitialEvents`) with
+    /// kube's `k8s.io/initial-events-end` annotation.
+    fn bookmark_with(&self, rv: u64, initial_end: bool) -> Bytes {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
         // kube converts the bookmark's empty object as any other.
         let obj = match self.output {
             Output::Metadata(m) => {
@@ -110,6 +125,43 @@ fn timeout_of(ctx: &Ctx) -> Result<Duration, StatusError> {
 /// bound only keeps deadline arithmetic in range.
 const MAX_WATCH_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// kube's `validateWatchOptions` (k8s.io/apimachinery `apis/meta/internalversion/validation`):
+/// `sendInitialEvents` needs `resourceVersionMatch=NotOlderThan`, which a watch takes only
+/// with it; a 422 on `ListOptions.meta.k8s.io ""`.
+fn validate_watch_options(ctx: &Ctx, send_initial: Option<bool>) -> Result<(), StatusError> {
+    use apimachinery::field::{forbidden, not_supported};
+    let rv_match = ctx.info.query_param("resourceVersionMatch").unwrap_or_default();
+    let mut causes = Vec::new();
+    if send_initial.is_some() && rv_match != "NotOlderThan" {
+        causes.push(forbidden(
+            "resourceVersionMatch",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ));
+    }
+    if !rv_match.is_empty() {
+        if send_initial.is_none() {
+            causes.push(forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            ));
+        }
+        if rv_match != "NotOlderThan" {
+            causes.push(not_supported("resourceVersionMatch", rv_match, &["NotOlderThan"]));
+        }
+        if ctx.info.query_param("continue").is_some_and(|c| !c.is_empty()) {
+            causes.push(forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
+        }
+    }
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let kind = apimachinery::gvr::GroupKind { group: "meta.k8s.io".into(), kind: "ListOptions".into() };
+    Err(StatusError::invalid(&kind, "", causes))
+}
+
 pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
     let filter = Filter::from_query(ctx, rt)?;
     let output = match ctx.output {
@@ -120,19 +172,26 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
         Output::Metadata(m) => Output::Metadata(Metadata { yaml: false, ..m }),
         o => o,
     };
-    let enc = Encoder { rt, output };
+    let enc = Encoder { rt, output, columns_sent: false.into() };
     let bookmarks = ctx.info.query_bool("allowWatchBookmarks") && !matches!(output, Output::Table(_));
     let timeout = timeout_of(ctx)?;
     // Held by the watch's task: the watch counts against its user's cap until it ends.
     let slot = ctx.state.limits.watch(&ctx.user().name)?;
+    let send_initial =
+        ctx.info.query_param("sendInitialEvents").map(|_| ctx.info.query_bool("sendInitialEvents"));
+    validate_watch_options(ctx, send_initial)?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 
     // Without selectors and with JSON output, events are built from the stored bytes.
     let fast = filter.is_everything() && matches!(output, Output::Json | Output::Metadata(_));
     let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
     let mut initial: Vec<Bytes> = Vec::new();
-    let after = if requested.is_empty() || requested == "0" {
-        if fast {
+    // kube's initial events: asked for (`sendInitialEvents=true`), or the legacy watch from ""
+    // or "0"; `sendInitialEvents=false` from "" starts at the latest revision with none.
+    let from_now = requested.is_empty() || requested == "0";
+    let initial_events = send_initial.unwrap_or(from_now);
+    let after = if initial_events || from_now {
+        let rev = if fast {
             let page = ctx.state.objects.list(rt, &ctx.info.namespace, None, 0).await?;
             initial = page.items.iter().filter_map(|kv| enc.event_stored("ADDED", kv)).collect();
             page.revision
@@ -140,7 +199,13 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
             let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
             initial = items.iter().map(|o| enc.event("ADDED", o)).collect();
             rv
+        };
+        if !initial_events {
+            initial.clear();
+        } else if send_initial == Some(true) && ctx.info.query_bool("allowWatchBookmarks") {
+            initial.push(enc.bookmark_with(rev, true));
         }
+        rev
     } else {
         requested
             .parse::<u64>()
@@ -228,13 +293,13 @@ mod tests {
     fn metadata_watches_carry_partial_objects_and_bookmarks() {
         let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
         let output = Output::Metadata(Metadata { list: false, version: "v1", yaml: false });
-        let enc = Encoder { rt, output };
+        let enc = Encoder { rt, output, columns_sent: false.into() };
         let line = |b: Bytes| serde_json::from_slice::<Value>(&b).expect("event JSON");
         let mark = line(enc.bookmark(7));
         assert_eq!(
             mark,
             json!({"type": "BOOKMARK", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                "metadata": {"resourceVersion": "7", "creationTimestamp": null}}})
+                "metadata": {"resourceVersion": "7"}}})
         );
         let stored = KeyValue {
             key: "/registry/configmaps/d/a".into(),
@@ -248,7 +313,7 @@ mod tests {
             json!({"type": "MODIFIED", "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                 "metadata": {"resourceVersion": "4", "name": "a"}}})
         );
-        let full = Encoder { rt, output: Output::Json };
+        let full = Encoder { rt, output: Output::Json, columns_sent: false.into() };
         assert_eq!(line(full.event_stored("ADDED", &stored).expect("event"))["object"]["data"]["k"], "v");
         assert_eq!(line(full.bookmark(7))["object"]["kind"], "ConfigMap");
     }

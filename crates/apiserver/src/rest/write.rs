@@ -42,6 +42,7 @@ fn normalize(
     let (mut out, mut unknown) = rt
         .normalize(obj)
         .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
+    drop_invented_empty(&mut out, obj, 0);
     unknown.extend(strategy::prune_and_default(rt, &mut out));
     if !unknown.is_empty() {
         match field_validation(ctx) {
@@ -58,6 +59,31 @@ fn normalize(
         }
     }
     Ok(out)
+}
+
+/// The typed round trip writes `{}` for a required struct field the client left out (a
+/// Deployment's `spec.selector`); kube's decoding leaves it unset, and its validation says
+/// so. Such invented empty objects are removed again.
+fn drop_invented_empty(out: &mut Value, sent: &Value, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match (out, sent) {
+        (Value::Object(o), Value::Object(s)) => {
+            o.retain(|k, v| s.contains_key(k) || v.as_object().is_none_or(|m| !m.is_empty()));
+            for (k, v) in o.iter_mut() {
+                if let Some(sv) = s.get(k) {
+                    drop_invented_empty(v, sv, depth + 1);
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(s)) if o.len() == s.len() => {
+            for (v, sv) in o.iter_mut().zip(s) {
+                drop_invented_empty(v, sv, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check_type_meta(rt: &ResourceType, obj: &mut Value) -> Result<(), StatusError> {
@@ -302,7 +328,7 @@ fn patch_kind(ct: &str) -> Result<PatchKind, StatusError> {
     }
     match ct.split(';').next().unwrap_or_default().trim() {
         "application/apply-patch+yaml" => Ok(PatchKind::Apply),
-        other => Err(StatusError::unsupported_media_type(other)),
+        _ => Err(StatusError::unsupported_patch_type()),
     }
 }
 

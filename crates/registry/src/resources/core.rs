@@ -66,6 +66,14 @@ pub(super) fn resources() -> Vec<ResourceType> {
                     kind: "Eviction",
                     verbs: &["create"],
                 },
+                // pods/binding: core v1 Binding, create only (kube's BindingREST).
+                crate::catalog::Subresource {
+                    name: "binding",
+                    group: "",
+                    version: "v1",
+                    kind: "Binding",
+                    verbs: &["create"],
+                },
                 // pods/ephemeralcontainers: the Pod, whose spec.ephemeralContainers alone
                 // changes (kube's podEphemeralContainersStrategy).
                 crate::catalog::Subresource {

@@ -229,7 +229,8 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::MutatingWebhookConfiguration>,
-        ),
+        )
+        .in_api_extensions(),
         r(
             g,
             "v1",
@@ -239,7 +240,8 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::ValidatingWebhookConfiguration>,
-        ),
+        )
+        .in_api_extensions(),
     ]
 }
 

@@ -65,6 +65,11 @@ impl ResourceType {
         ResourceType { subresources: status, has_status: true, ..self }
     }
 
+    /// In kube's `api-extensions` category (the admission webhook configurations).
+    pub(crate) const fn in_api_extensions(self) -> Self {
+        ResourceType { categories: &["api-extensions"], ..self }
+    }
+
     /// In the `all` category (`kubectl get all`).
     pub(crate) const fn in_all(self) -> Self {
         ResourceType { categories: &["all"], ..self }

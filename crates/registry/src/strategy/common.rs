@@ -135,7 +135,7 @@ pub(crate) fn validate_selector_and_template(obj: &Value, kind: &str, errs: &mut
         None => errs.push(required("spec.selector")),
         Some(sel) if selector_is_empty(sel) => errs.push(invalid_rendered(
             "spec.selector",
-            "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}",
+            &apimachinery::status::go_json(sel),
             &format!("empty selector is invalid for {kind}"),
         )),
         Some(sel) => {

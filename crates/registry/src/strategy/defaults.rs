@@ -25,11 +25,20 @@ fn objects<'a>(m: &'a mut Map<String, Value>, key: &str) -> impl Iterator<Item =
     m.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten().filter_map(Value::as_object_mut)
 }
 
+/// The current time as kube writes it in objects (RFC 3339, seconds).
+fn now_seconds() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// The status a new object of the kind starts with, when kube writes one.
 fn initial_status(rt: &ResourceType) -> Option<Value> {
     Some(match (rt.group, rt.kind) {
         ("", "Service") | ("networking.k8s.io", "Ingress") => json!({"loadBalancer": {}}),
-        ("", "PersistentVolume" | "PersistentVolumeClaim") => json!({"phase": "Pending"}),
+        // kube's PV strategy stamps the phase's transition time (its own clock, as here).
+        ("", "PersistentVolume") => json!({"phase": "Pending", "lastPhaseTransitionTime": now_seconds()}),
+        ("", "PersistentVolumeClaim") => json!({"phase": "Pending"}),
+        ("", "ResourceQuota") => json!({}),
+        ("storage.k8s.io", "VolumeAttachment") => json!({"attached": false}),
         ("", "ReplicationController") | ("apps", "ReplicaSet") => json!({"replicas": 0}),
         ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
         ("apps", "DaemonSet") => json!({
@@ -49,6 +58,16 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
 /// What only a create sets: a Job's generated selector and pod labels (kube's
 /// `generateSelector` in `pkg/registry/batch/job/strategy.go`).
 pub(super) fn on_create(rt: &ResourceType, o: &mut Map<String, Value>) {
+    if (rt.group, rt.kind) == ("apps", "DaemonSet") {
+        // kube's DaemonSet strategy: template generation 1, kept in this annotation.
+        if let Some(meta) = obj(o, "metadata") {
+            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert("deprecated.daemonset.template.generation".into(), json!("1"));
+            }
+        }
+        return;
+    }
     if (rt.group, rt.kind) != ("batch", "Job") {
         return;
     }
@@ -91,6 +110,16 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     }
     match (rt.group, rt.kind) {
         ("", "Namespace") => {
+            // SetDefaults_Namespace: the namespace's name as a label.
+            let name = at(o, "/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+            if !name.is_empty() {
+                if let Some(meta) = obj(o, "metadata") {
+                    let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                    if let Some(l) = labels.as_object_mut() {
+                        l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                    }
+                }
+            }
             let spec = o.entry("spec").or_insert_with(|| json!({}));
             if let Some(s) = spec.as_object_mut() {
                 set_default(s, "finalizers", json!(["kubernetes"]));
@@ -116,20 +145,76 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         ("", "Pod") => {
             if let Some(spec) = obj(o, "spec") {
                 pod_spec(spec);
+                set_default(spec, "enableServiceLinks", json!(true));
+                service_account_alias(spec);
             }
             let status = o.entry("status").or_insert_with(|| json!({}));
             if let Some(s) = status.as_object_mut() {
                 set_default(s, "phase", json!("Pending"));
                 set_default(s, "qosClass", json!("BestEffort"));
+                // PodCondition's times are structs: written as null when unset.
+                for c in objects(s, "conditions") {
+                    set_default(c, "lastProbeTime", Value::Null);
+                    set_default(c, "lastTransitionTime", Value::Null);
+                }
             }
         }
         ("", "Service") => service(o),
+        ("", "Endpoints") => {
+            for subset in objects(o, "subsets") {
+                for p in objects(subset, "ports") {
+                    set_default(p, "protocol", json!("TCP"));
+                }
+            }
+        }
+        ("", "Event") => {
+            // Fields of v1.Event without omitempty: kube writes them even when unset.
+            for key in ["firstTimestamp", "lastTimestamp", "eventTime"] {
+                set_default(o, key, Value::Null);
+            }
+            for key in ["reportingComponent", "reportingInstance"] {
+                set_default(o, key, json!(""));
+            }
+            set_default(o, "source", json!({}));
+        }
+        ("", "LimitRange") => {
+            if let Some(spec) = obj(o, "spec") {
+                for item in objects(spec, "limits") {
+                    limit_range_item(item);
+                }
+            }
+        }
+        ("", "Node") => {
+            // v1 to internal conversion: podCIDRs from podCIDR.
+            if let Some(spec) = obj(o, "spec") {
+                let cidr =
+                    spec.get("podCIDR").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
+                if let Some(cidr) = cidr {
+                    if spec.get("podCIDRs").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                        spec.insert("podCIDRs".into(), json!([cidr]));
+                    }
+                }
+            }
+            // NodeStatus's struct fields without omitempty, written even when empty.
+            let status = o.entry("status").or_insert_with(|| json!({}));
+            if let Some(s) = status.as_object_mut() {
+                set_default(s, "daemonEndpoints", json!({"kubeletEndpoint": {"Port": 0}}));
+                set_default(
+                    s,
+                    "nodeInfo",
+                    json!({"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "",
+                        "containerRuntimeVersion": "", "kubeletVersion": "", "kubeProxyVersion": "",
+                        "operatingSystem": "", "architecture": ""}),
+                );
+            }
+        }
         ("", "ReplicationController") => replication_controller(o),
         ("", "PodTemplate") => pod_template(o.get_mut("template")),
         ("", "PersistentVolume") => {
             if let Some(spec) = obj(o, "spec") {
                 set_default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
                 set_default(spec, "volumeMode", json!("Filesystem"));
+                host_path(spec);
             }
         }
         ("", "PersistentVolumeClaim") => pvc(o),
@@ -197,6 +282,9 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                 set_default(spec, "suspend", json!(false));
                 set_default(spec, "successfulJobsHistoryLimit", json!(3));
                 set_default(spec, "failedJobsHistoryLimit", json!(1));
+                if let Some(template) = obj(spec, "jobTemplate") {
+                    set_default(template, "metadata", json!({}));
+                }
                 if let Some(job) = obj(spec, "jobTemplate").and_then(|t| obj(t, "spec")) {
                     pod_template(job.get_mut("template"));
                 }
@@ -223,21 +311,59 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             set_default(o, "preemptionPolicy", json!("PreemptLowerPriority"))
         }
         ("discovery.k8s.io", "EndpointSlice") => {
+            for e in objects(o, "endpoints") {
+                set_default(e, "conditions", json!({}));
+            }
             for p in objects(o, "ports") {
                 set_default(p, "name", json!(""));
                 set_default(p, "protocol", json!("TCP"));
             }
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) => {
+            // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
+            if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                o.remove("webhooks");
+            }
+        }
+        ("storage.k8s.io", "CSINode") => {
+            // `drivers` has no omitempty; an empty list comes back from kube's storage as null.
+            if let Some(spec) = obj(o, "spec") {
+                if spec.get("drivers").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                    spec.insert("drivers".into(), Value::Null);
+                }
+            }
+        }
         ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::defaults(kind, o),
         _ => {}
     }
 }
 
 fn service(o: &mut Map<String, Value>) {
+    // SetDefaults_Service: a load balancer's ingress point with an IP is a VIP.
+    if let Some(lb) = obj(o, "status").and_then(|s| obj(s, "loadBalancer")) {
+        for ingress in objects(lb, "ingress") {
+            if ingress.get("ip").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty()) {
+                set_default(ingress, "ipMode", json!("VIP"));
+            }
+        }
+    }
     if let Some(spec) = obj(o, "spec") {
         set_default(spec, "type", json!("ClusterIP"));
         set_default(spec, "sessionAffinity", json!("None"));
+        let service_type = spec.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+        if service_type != "ExternalName" {
+            set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+        }
+        if matches!(service_type.as_str(), "NodePort" | "LoadBalancer") {
+            set_default(spec, "externalTrafficPolicy", json!("Cluster"));
+        }
+        if service_type == "LoadBalancer" {
+            set_default(spec, "allocateLoadBalancerNodePorts", json!(true));
+        }
         for p in objects(spec, "ports") {
             set_default(p, "protocol", json!("TCP"));
             if let Some(port) = p.get("port").cloned() {
@@ -319,8 +445,9 @@ fn network_policy(o: &mut Map<String, Value>) {
 fn api_service(o: &mut Map<String, Value>) {
     let local = at(o, "/spec/service").is_none_or(Value::is_null);
     if local {
+        // `service` is a pointer with omitempty: a local APIService has none.
         if let Some(spec) = obj(o, "spec") {
-            spec.insert("service".into(), Value::Null);
+            spec.remove("service");
         }
     }
     let has_condition = at(o, "/status/conditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
@@ -344,9 +471,57 @@ fn pod_template(template: Option<&mut Value>) {
     }
 }
 
+/// SetDefaults_HostPathVolumeSource: an unset type is `""` (HostPathUnset).
+fn host_path(source: &mut Map<String, Value>) {
+    if let Some(h) = obj(source, "hostPath") {
+        set_default(h, "type", json!(""));
+    }
+}
+
+/// v1 Pod conversion: `serviceAccount` is the deprecated alias of `serviceAccountName`, filled
+/// from it (and it from the alias when only the alias is set).
+pub(crate) fn service_account_alias(spec: &mut Map<String, Value>) {
+    let name =
+        spec.get("serviceAccountName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+    let alias =
+        spec.get("serviceAccount").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+    match (name, alias) {
+        (Some(n), _) => {
+            spec.insert("serviceAccount".into(), json!(n));
+        }
+        (None, Some(a)) => {
+            spec.insert("serviceAccountName".into(), json!(a));
+        }
+        (None, None) => {}
+    }
+}
+
+/// SetDefaults_LimitRangeItem: for containers, `default` from `max`, `defaultRequest` from
+/// `default` and then from `min`, resource by resource.
+fn limit_range_item(item: &mut Map<String, Value>) {
+    if item.get("type").and_then(Value::as_str) != Some("Container") {
+        return;
+    }
+    let copy_missing = |item: &mut Map<String, Value>, from: &str, to: &str| {
+        let Some(source) = item.get(from).and_then(Value::as_object).cloned() else { return };
+        let target = item.entry(to).or_insert_with(|| json!({}));
+        if let Some(t) = target.as_object_mut() {
+            for (k, v) in source {
+                t.entry(k).or_insert(v);
+            }
+        }
+    };
+    copy_missing(item, "max", "default");
+    copy_missing(item, "default", "defaultRequest");
+    copy_missing(item, "min", "defaultRequest");
+}
+
 /// SetDefaults_PodSpec and SetDefaults_Container (SetDefaults_EphemeralContainer too), the
 /// fields kube always fills.
 pub(crate) fn pod_spec(spec: &mut Map<String, Value>) {
+    for v in objects(spec, "volumes") {
+        host_path(v);
+    }
     set_default(spec, "restartPolicy", json!("Always"));
     set_default(spec, "terminationGracePeriodSeconds", json!(30));
     set_default(spec, "dnsPolicy", json!("ClusterFirst"));

@@ -48,7 +48,49 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
             }
         }
         ("discovery.k8s.io", "EndpointSlice") => validate_endpoint_slice(obj, errs),
+        ("", "Service") => validate_service_ports(obj, errs),
         _ => super::cluster::validate(rt, obj, errs),
+    }
+}
+
+/// The port rules of kube's `ValidateService`: ports required unless headless or an
+/// ExternalName, names required when several and unique, numbers and protocols valid.
+fn validate_service_ports(obj: &Value, errs: &mut Errors) {
+    use apimachinery::field::{duplicate, invalid_number};
+    const PORT_RANGE: &str = "must be between 1 and 65535, inclusive";
+    let ports = array(obj, "/spec/ports");
+    let service_type = obj.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
+    let headless = str_at(obj, "/spec/clusterIP") == "None";
+    if ports.is_empty() && service_type != "ExternalName" && !headless {
+        errs.push(required("spec.ports"));
+    }
+    let mut names = Vec::new();
+    for (i, p) in ports.iter().enumerate() {
+        let path = format!("spec.ports[{i}]");
+        let name = str_at(p, "/name");
+        if ports.len() > 1 && name.is_empty() {
+            errs.push(required(&format!("{path}.name")));
+        } else if !name.is_empty() {
+            if names.contains(&name) {
+                errs.push(duplicate(&format!("{path}.name"), name));
+            }
+            names.push(name);
+        }
+        match p.get("port").and_then(Value::as_i64) {
+            Some(n) if !(1..=65535).contains(&n) => {
+                errs.push(invalid_number(&format!("{path}.port"), n, PORT_RANGE))
+            }
+            _ => {}
+        }
+        let protocol = str_at(p, "/protocol");
+        if !protocol.is_empty() && !matches!(protocol, "TCP" | "UDP" | "SCTP") {
+            errs.push(not_supported(&format!("{path}.protocol"), protocol, &["SCTP", "TCP", "UDP"]));
+        }
+        if let Some(n) = p.get("targetPort").and_then(Value::as_i64) {
+            if !(1..=65535).contains(&n) {
+                errs.push(invalid_number(&format!("{path}.targetPort"), n, PORT_RANGE));
+            }
+        }
     }
 }
 

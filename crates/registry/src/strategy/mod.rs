@@ -2,7 +2,8 @@
 //! with kube's field-error texts (returned as Status causes for a 422 Invalid).
 //!
 //! Modules: `defaults` (defaulting and initial status), `common` (names, selectors, pod
-//! specs), `workloads`, `kinds`, `cluster` and `flowcontrol` (validation per kind), `cron`
+//! specs), `meta` (labels, annotations, ConfigMap and Secret data), `workloads`, `kinds`,
+//! `cluster` and `flowcontrol` (validation per kind), `cron`
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
@@ -14,6 +15,7 @@ mod defaults;
 mod extensions;
 mod flowcontrol;
 mod kinds;
+mod meta;
 mod pods;
 mod webhooks;
 mod workloads;
@@ -68,6 +70,13 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         | ("policy", "PodDisruptionBudget")
         | ("networking.k8s.io", "NetworkPolicy" | "Ingress" | "IngressClass") => Some("spec"),
         ("", "PodTemplate") => Some("template"),
+        // kube 1.34's pod generation (PodObservedGenerationTracking).
+        ("", "Pod") => Some("spec"),
+        ("scheduling.k8s.io", "PriorityClass") => Some(""),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) => Some("webhooks"),
         ("discovery.k8s.io", "EndpointSlice") => Some(""),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
@@ -116,7 +125,9 @@ pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
             m.remove("namespace");
         }
     }
-    if rt.has_status && rt.kind != "Namespace" {
+    // kube resets the status of a new object, but a Namespace's and a Node's (a kubelet
+    // registers its node with its status).
+    if rt.has_status && !matches!(rt.kind, "Namespace" | "Node") {
         o.remove("status");
     }
     defaults::on_create(rt, o);
@@ -220,6 +231,8 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
 fn validate_object(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     let mut errs = Vec::new();
     common::validate_name(rt, obj, &mut errs);
+    meta::validate(obj, &mut errs);
+    meta::validate_data(rt, obj, &mut errs);
     if !workloads::validate(rt.kind, obj, &mut errs) {
         kinds::validate(rt, obj, &mut errs);
     }
@@ -234,6 +247,7 @@ pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<Statu
     }
     let mut errs = validate_object(rt, new);
     workloads::validate_update(rt.kind, new, old, &mut errs);
+    meta::validate_data_update(rt, new, old, &mut errs);
     kinds::validate_update(rt, new, old, &mut errs);
     errs
 }

@@ -303,7 +303,7 @@ mod tests {
             errors("StatefulSet", sts),
             vec![(
                 "spec.template.metadata.labels".into(),
-                r#"Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`"#.into()
+                r#"Invalid value: {"app":"web"}: `selector` does not match template `labels`"#.into()
             )]
         );
         assert_eq!(

@@ -36,15 +36,15 @@ const NAME: Column = Column {
     name: "Name",
     kind: "string",
     format: "name",
-    description: "Name must be unique within a namespace. More info: http://kubernetes.io/docs/user-guide/identifiers#names",
+    // ObjectMeta's `name` and `creationTimestamp` docs (kube 1.34), as kube's printers take them.
+    description: "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
     priority: 0,
 };
 const AGE: Column = Column {
     name: "Age",
     kind: "string",
     format: "",
-    description:
-        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    description: "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
     priority: 0,
 };
 const CONTAINERS: Column = Column {
@@ -222,14 +222,55 @@ pub fn partial_object(obj: &Value) -> Value {
     })
 }
 
-/// A whole Table for a list of objects.
+/// What each row of a Table carries as its `object` (the `includeObject` query parameter):
+/// nothing, the object's metadata (`PartialObjectMetadata`, the default), or the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncludeObject {
+    None,
+    #[default]
+    Metadata,
+    Object,
+}
+
+impl IncludeObject {
+    /// The query parameter's value; `None` for one kube does not know.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "None" => Some(Self::None),
+            "Metadata" | "" => Some(Self::Metadata),
+            "Object" => Some(Self::Object),
+            _ => None,
+        }
+    }
+
+    fn row_object(self, obj: &Value) -> Value {
+        match self {
+            Self::None => Value::Null,
+            Self::Metadata => partial_object(obj),
+            Self::Object => obj.clone(),
+        }
+    }
+}
+
+/// A whole Table for a list of objects, each row with its object's metadata.
 pub fn table(rt: &ResourceType, objs: &[Value], list_meta: Value, now: DateTime<Utc>) -> Value {
+    table_with(rt, objs, list_meta, now, IncludeObject::Metadata)
+}
+
+/// A whole Table for a list of objects, each row with what `include` asks for.
+pub fn table_with(
+    rt: &ResourceType,
+    objs: &[Value],
+    list_meta: Value,
+    now: DateTime<Utc>,
+    include: IncludeObject,
+) -> Value {
     let mut order: Vec<&Value> = objs.iter().collect();
     if let Some(cmp) = flowcontrol::row_order(rt) {
         order.sort_by(|a, b| cmp(a, b));
     }
     let rows: Vec<Value> =
-        order.iter().map(|o| json!({"cells": cells(rt, o, now), "object": partial_object(o)})).collect();
+        order.iter().map(|o| json!({"cells": cells(rt, o, now), "object": include.row_object(o)})).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
