@@ -320,14 +320,12 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             }
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
+        // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
         (
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
-        ) => {
-            // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
-            if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) {
-                o.remove("webhooks");
-            }
+        ) if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) => {
+            o.remove("webhooks");
         }
         ("storage.k8s.io", "CSINode") => {
             // `drivers` has no omitempty; an empty list comes back from kube's storage as null.
