@@ -273,6 +273,8 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         ("batch", "Job") => {
             if let Some(spec) = obj(o, "spec") {
                 job_spec(spec);
+                // SetDefaults_Job: a Job (not a CronJob's template) says its selector is generated.
+                set_default(spec, "manualSelector", json!(false));
             }
         }
         ("batch", "CronJob") => {
@@ -439,6 +441,12 @@ fn network_policy(o: &mut Map<String, Value>) {
 /// `spec.service`) is always available; kubeward does not proxy to aggregated servers, so
 /// any other is reported unavailable, saying why.
 fn api_service(o: &mut Map<String, Value>) {
+    // `group` is omitempty: the core group's local APIService has none.
+    if let Some(spec) = obj(o, "spec") {
+        if spec.get("group").and_then(Value::as_str) == Some("") {
+            spec.remove("group");
+        }
+    }
     let local = at(o, "/spec/service").is_none_or(Value::is_null);
     if local {
         // `service` is a pointer with omitempty: a local APIService has none.
