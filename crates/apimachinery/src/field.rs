@@ -162,7 +162,10 @@ mod tests {
 
     #[test]
     fn values_print_as_go_does() {
-        assert_eq!(go_string_map(Some(&json!({"tier":"web","app":"nginx"}))), r#"{"app":"nginx","tier":"web"}"#);
+        assert_eq!(
+            go_string_map(Some(&json!({"tier":"web","app":"nginx"}))),
+            r#"{"app":"nginx","tier":"web"}"#
+        );
         assert_eq!(go_string_map(None), "null");
         assert_eq!(go_value(Some(&json!("x"))), r#""x""#);
         assert_eq!(go_value(Some(&json!(-1))), "-1");

@@ -104,7 +104,7 @@ fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Value {
     // kube's core `/api/v1` list has no apiVersion.
     if group.is_empty() {
         if let Some(m) = list.as_object_mut() {
-            m.remove("apiVersion");
+            m.shift_remove("apiVersion");
         }
     }
     list

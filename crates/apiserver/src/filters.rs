@@ -93,15 +93,18 @@ async fn chain(
 /// documents (OpenAPI v2 protobuf, discovery) negotiate for themselves.
 fn negotiate(info: &RequestInfo, req: &Request<Incoming>) -> Result<Output, StatusError> {
     let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
-    let mut out =
-        negotiate::output(accept).or((!info.is_resource_request).then_some(Output::Json)).ok_or_else(|| {
+    let mut out = negotiate::output(accept)
+        .or((!info.is_resource_request).then_some(Output::Json))
+        .ok_or_else(|| {
             StatusError::not_acceptable(format!(
                 "only the following media types are accepted: {}",
                 negotiate::ACCEPTED_MEDIA_TYPES
             ))
         })?;
     if let Output::Table(t) = &mut out {
-        if let Some(include) = info.query_param("includeObject").and_then(registry::table::IncludeObject::parse) {
+        if let Some(include) =
+            info.query_param("includeObject").and_then(registry::table::IncludeObject::parse)
+        {
             t.include = include;
         }
     }

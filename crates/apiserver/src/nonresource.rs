@@ -56,9 +56,25 @@ fn doc_response(req: &Request<Incoming>, doc: &Doc, content_type: &str) -> Respo
 /// `GET /`: the paths the server serves, sorted, as kube's index lists them.
 fn root_paths(discovery: &discovery::Discovery) -> Vec<String> {
     let mut paths: Vec<String> = [
-        "/api", "/apis", "/apis/", "/healthz", "/healthz/etcd", "/healthz/log", "/healthz/ping", "/livez",
-        "/livez/etcd", "/livez/log", "/livez/ping", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz",
-        "/readyz/etcd", "/readyz/log", "/readyz/ping", "/version",
+        "/api",
+        "/apis",
+        "/apis/",
+        "/healthz",
+        "/healthz/etcd",
+        "/healthz/log",
+        "/healthz/ping",
+        "/livez",
+        "/livez/etcd",
+        "/livez/log",
+        "/livez/ping",
+        "/openapi/v2",
+        "/openapi/v3",
+        "/openapi/v3/",
+        "/readyz",
+        "/readyz/etcd",
+        "/readyz/log",
+        "/readyz/ping",
+        "/version",
     ]
     .iter()
     .map(|p| p.to_string())

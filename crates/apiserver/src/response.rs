@@ -136,7 +136,8 @@ pub fn raw_list_response(
     body.extend_from_slice(b",\"items\":[");
     // kube's typed lists carry no kind and apiVersion in their items; custom resources'
     // (unstructured) lists do.
-    let type_meta = (!rt.custom).then(|| format!("{{\"kind\":\"{}\",\"apiVersion\":\"{}\",", rt.kind, rt.api_version()));
+    let type_meta =
+        (!rt.custom).then(|| format!("{{\"kind\":\"{}\",\"apiVersion\":\"{}\",", rt.kind, rt.api_version()));
     for (i, kv) in items.iter().enumerate() {
         if i > 0 {
             body.push(b',');
@@ -173,8 +174,8 @@ fn item_without_type_meta(bytes: Vec<u8>, prefix: &str) -> Vec<u8> {
 /// Removes `kind` and `apiVersion` from an item of a typed list.
 fn strip_type_meta(item: &mut Value) {
     if let Some(o) = item.as_object_mut() {
-        o.remove("kind");
-        o.remove("apiVersion");
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
     }
 }
 
@@ -208,7 +209,7 @@ pub fn list_response(
             let mut meta = meta;
             if meta.get("continue").is_some_and(|c| c == "") {
                 if let Some(m) = meta.as_object_mut() {
-                    m.remove("continue");
+                    m.shift_remove("continue");
                 }
             }
             let mut t = registry::table::table_with(rt, &items, meta, chrono::Utc::now(), v.include);

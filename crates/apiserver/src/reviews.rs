@@ -39,7 +39,9 @@ fn invalid_review(rt: &ResourceType, causes: Vec<apimachinery::status::StatusCau
 /// Go's `%v` of a NonResourceAttributes struct in a field error: `{"Path":"/","Verb":"get"}`.
 fn non_resource_rendered(spec: &Value) -> String {
     match spec.get("nonResourceAttributes") {
-        Some(n) if !n.is_null() => apimachinery::status::go_json(&json!({"Path": s(n, "/path"), "Verb": s(n, "/verb")})),
+        Some(n) if !n.is_null() => {
+            apimachinery::status::go_json(&json!({"Path": s(n, "/path"), "Verb": s(n, "/verb")}))
+        }
         _ => "null".into(),
     }
 }
@@ -65,7 +67,11 @@ fn validate_spec(rt: &ResourceType, spec: &Value, needs_user: bool) -> Result<()
         ));
     }
     if needs_user && s(spec, "/user").is_empty() && strings(spec.get("groups")).is_empty() {
-        causes.push(apimachinery::field::invalid("spec.user", "", "at least one of user or group must be specified"));
+        causes.push(apimachinery::field::invalid(
+            "spec.user",
+            "",
+            "at least one of user or group must be specified",
+        ));
     }
     if causes.is_empty() {
         Ok(())
@@ -148,7 +154,7 @@ fn answer(ctx: &Ctx, rt: &ResourceType, mut body: Value, status: Value) -> Respo
                 without_empty(spec);
             }
             if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.remove("creationTimestamp");
+                m.shift_remove("creationTimestamp");
             }
             crate::rest::field_manager::record(ctx, rt, None, &mut body);
         }
@@ -181,7 +187,11 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, body: Value) -> Result<Respons
                 let mut causes = Vec::new();
                 let ns = s(&spec, "/resourceAttributes/namespace");
                 if spec.get("resourceAttributes").is_some_and(|r| !r.is_null()) && ns != ctx.info.namespace {
-                    causes.push(invalid("spec.resourceAttributes.namespace", &ns, "must match metadata.namespace"));
+                    causes.push(invalid(
+                        "spec.resourceAttributes.namespace",
+                        &ns,
+                        "must match metadata.namespace",
+                    ));
                 }
                 if spec.get("nonResourceAttributes").is_some_and(|r| !r.is_null()) {
                     causes.push(invalid_rendered(

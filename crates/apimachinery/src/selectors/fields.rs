@@ -120,7 +120,8 @@ impl FieldSelector {
     /// As [`FieldSelector::check_supported`] for a built-in kind with no field label
     /// conversion of its own: apimachinery's default conversion's text.
     pub fn check_default_fields(&self) -> Result<(), SelectorError> {
-        match self.terms.iter().find(|t| !matches!(t.field.as_str(), "metadata.name" | "metadata.namespace")) {
+        match self.terms.iter().find(|t| !matches!(t.field.as_str(), "metadata.name" | "metadata.namespace"))
+        {
             Some(t) => Err(SelectorError::not_a_known_field_selector(&t.field)),
             None => Ok(()),
         }

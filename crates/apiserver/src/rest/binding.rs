@@ -25,9 +25,14 @@ pub async fn create(ctx: &Ctx, pods: &ResourceType, body: Value) -> Result<Respo
     let objects = &ctx.state.objects;
     for _ in 0..5 {
         let kv = objects.get_raw(pods, ns, name).await?;
-        let mut pod = decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        let mut pod =
+            decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
         if pod.pointer("/metadata/deletionTimestamp").is_some() {
-            return Err(conflict(pods, name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+            return Err(conflict(
+                pods,
+                name,
+                &format!("pod {name} is being deleted, cannot be assigned to a host"),
+            ));
         }
         let assigned = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or_default();
         if !assigned.is_empty() {
@@ -40,8 +45,7 @@ pub async fn create(ctx: &Ctx, pods: &ResourceType, body: Value) -> Result<Respo
         assign(&mut pod, &node, annotations.as_ref());
         match objects.update(pods, ns, name, &pod, Some(kv.mod_revision)).await {
             Ok(_) => {
-                let status =
-                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+                let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
                 return Ok(response::json(201, &status));
             }
             Err(e) if e.is_conflict() => continue,
@@ -106,7 +110,8 @@ mod tests {
 
     #[test]
     fn assignment_sets_node_annotations_and_the_scheduled_condition() {
-        let mut pod = json!({"metadata": {"name": "p"}, "spec": {}, "status": {"conditions": [{"type": "Ready"}]}});
+        let mut pod =
+            json!({"metadata": {"name": "p"}, "spec": {}, "status": {"conditions": [{"type": "Ready"}]}});
         let annotations = json!({"scheduled-by": "test"});
         assign(&mut pod, "node-a", annotations.as_object());
         assert_eq!(pod["spec"]["nodeName"], "node-a");

@@ -79,7 +79,9 @@ fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, go
     StatusError::conflict(
         &apimachinery::GroupResource::new(rt.group, rt.kind),
         name,
-        &format!("the {what} in the precondition ({want}) does not match the {what} in record ({got}). {why}"),
+        &format!(
+            "the {what} in the precondition ({want}) does not match the {what} in record ({got}). {why}"
+        ),
     )
 }
 

@@ -51,7 +51,8 @@ pub async fn create(ctx: &Ctx, pods: &ResourceType, body: Value) -> Result<Respo
     match delete_one(ctx, pods, ns, name, &opts).await? {
         Outcome::Gone(_) | Outcome::Pending(_) => {}
     }
-    let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+    let status =
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
     Ok(response::json(201, &status))
 }
 

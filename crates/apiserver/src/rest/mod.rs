@@ -56,7 +56,9 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
     let info = &ctx.info;
     let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
         // An API group no one serves has no handler in kube at all.
-        if !info.api_group.is_empty() && !state.catalog.group_versions().iter().any(|(g, _)| *g == info.api_group) {
+        if !info.api_group.is_empty()
+            && !state.catalog.group_versions().iter().any(|(g, _)| *g == info.api_group)
+        {
             return Ok(response::page_not_found());
         }
         return Err(StatusError::not_found_path());

@@ -153,7 +153,10 @@ fn validate_watch_options(ctx: &Ctx, send_initial: Option<bool>) -> Result<(), S
             causes.push(not_supported("resourceVersionMatch", rv_match, &["NotOlderThan"]));
         }
         if ctx.info.query_param("continue").is_some_and(|c| !c.is_empty()) {
-            causes.push(forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"));
+            causes.push(forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
         }
     }
     if causes.is_empty() {
@@ -207,7 +210,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let enc = Encoder { rt, output, columns_sent: false.into() };
     let bookmarks = ctx.info.query_bool("allowWatchBookmarks") && !matches!(output, Output::Table(_));
     let timeout = timeout_of(ctx)?;
-    let send_initial = ctx.info.query_param("sendInitialEvents").map(|_| ctx.info.query_bool("sendInitialEvents"));
+    let send_initial =
+        ctx.info.query_param("sendInitialEvents").map(|_| ctx.info.query_bool("sendInitialEvents"));
     validate_watch_options(ctx, send_initial)?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 

@@ -187,7 +187,8 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         ("", "Node") => {
             // v1 to internal conversion: podCIDRs from podCIDR.
             if let Some(spec) = obj(o, "spec") {
-                let cidr = spec.get("podCIDR").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
+                let cidr =
+                    spec.get("podCIDR").and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string);
                 if let Some(cidr) = cidr {
                     if spec.get("podCIDRs").and_then(Value::as_array).is_none_or(Vec::is_empty) {
                         spec.insert("podCIDRs".into(), json!([cidr]));
@@ -321,11 +322,12 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             }
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration") => {
-            // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
-            if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) {
-                o.remove("webhooks");
-            }
+        // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) => {
+            o.shift_remove("webhooks");
         }
         ("storage.k8s.io", "CSINode") => {
             // `drivers` has no omitempty; an empty list comes back from kube's storage as null.
@@ -444,14 +446,14 @@ fn api_service(o: &mut Map<String, Value>) {
     // `group` is omitempty: the core group's local APIService has none.
     if let Some(spec) = obj(o, "spec") {
         if spec.get("group").and_then(Value::as_str) == Some("") {
-            spec.remove("group");
+            spec.shift_remove("group");
         }
     }
     let local = at(o, "/spec/service").is_none_or(Value::is_null);
     if local {
         // `service` is a pointer with omitempty: a local APIService has none.
         if let Some(spec) = obj(o, "spec") {
-            spec.remove("service");
+            spec.shift_remove("service");
         }
     }
     let has_condition = at(o, "/status/conditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
@@ -485,8 +487,10 @@ fn host_path(source: &mut Map<String, Value>) {
 /// v1 Pod conversion: `serviceAccount` is the deprecated alias of `serviceAccountName`, filled
 /// from it (and it from the alias when only the alias is set).
 pub(crate) fn service_account_alias(spec: &mut Map<String, Value>) {
-    let name = spec.get("serviceAccountName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
-    let alias = spec.get("serviceAccount").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+    let name =
+        spec.get("serviceAccountName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+    let alias =
+        spec.get("serviceAccount").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
     match (name, alias) {
         (Some(n), _) => {
             spec.insert("serviceAccount".into(), json!(n));

@@ -77,7 +77,9 @@ fn validate_service_ports(obj: &Value, errs: &mut Errors) {
             names.push(name);
         }
         match p.get("port").and_then(Value::as_i64) {
-            Some(n) if !(1..=65535).contains(&n) => errs.push(invalid_number(&format!("{path}.port"), n, PORT_RANGE)),
+            Some(n) if !(1..=65535).contains(&n) => {
+                errs.push(invalid_number(&format!("{path}.port"), n, PORT_RANGE))
+            }
             _ => {}
         }
         let protocol = str_at(p, "/protocol");

@@ -18,8 +18,13 @@ const IMMUTABLE_SET: &str = "field is immutable when `immutable` is set";
 /// The map at `key` of `parent`, its keys sorted (Go visits a map in no set order; sorted
 /// keys make the order of several errors stable).
 fn sorted<'a>(parent: Option<&'a Value>, key: &str) -> Vec<(&'a String, &'a Value)> {
-    let mut entries: Vec<_> =
-        parent.and_then(|p| p.get(key)).and_then(Value::as_object).map(Map::iter).into_iter().flatten().collect();
+    let mut entries: Vec<_> = parent
+        .and_then(|p| p.get(key))
+        .and_then(Value::as_object)
+        .map(Map::iter)
+        .into_iter()
+        .flatten()
+        .collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
     entries
 }
@@ -99,7 +104,9 @@ pub(super) fn validate_data(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
             for msg in config_key_errors(key) {
                 errs.push(invalid(&field, key, msg));
             }
-            if *bag == "data" && rt.kind == "ConfigMap" && obj.pointer("/binaryData").and_then(|b| b.get(key)).is_some()
+            if *bag == "data"
+                && rt.kind == "ConfigMap"
+                && obj.pointer("/binaryData").and_then(|b| b.get(key)).is_some()
             {
                 errs.push(invalid(&field, key, "duplicate of key present in binaryData"));
             }
@@ -160,7 +167,11 @@ mod tests {
         let c = Catalog::builtin();
         let cm = c.lookup("", "v1", "configmaps").unwrap();
         let mut errs = Vec::new();
-        validate_data(cm, &json!({"data": {"bad key": "v", "..x": "v", "ok": "v"}, "binaryData": {"ok": ""}}), &mut errs);
+        validate_data(
+            cm,
+            &json!({"data": {"bad key": "v", "..x": "v", "ok": "v"}, "binaryData": {"ok": ""}}),
+            &mut errs,
+        );
         let m = messages(&errs);
         assert_eq!(m.len(), 3, "{m:?}");
         assert_eq!(m[0], "data[..x]: Invalid value: \"..x\": must not start with '..'");

@@ -73,9 +73,10 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         // kube 1.34's pod generation (PodObservedGenerationTracking).
         ("", "Pod") => Some("spec"),
         ("scheduling.k8s.io", "PriorityClass") => Some(""),
-        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration") => {
-            Some("webhooks")
-        }
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
+        ) => Some("webhooks"),
         // kube's EndpointSlice strategy bumps the generation on any change, labels too.
         ("discovery.k8s.io", "EndpointSlice") => Some("*"),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),

@@ -269,10 +269,8 @@ pub fn table_with(
     if let Some(cmp) = flowcontrol::row_order(rt) {
         order.sort_by(|a, b| cmp(a, b));
     }
-    let rows: Vec<Value> = order
-        .iter()
-        .map(|o| json!({"cells": cells(rt, o, now), "object": include.row_object(o)}))
-        .collect();
+    let rows: Vec<Value> =
+        order.iter().map(|o| json!({"cells": cells(rt, o, now), "object": include.row_object(o)})).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

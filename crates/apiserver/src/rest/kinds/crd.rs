@@ -15,7 +15,7 @@ impl super::KindHooks for CustomResourceDefinition {
     fn mark_for_deletion(&self, obj: &mut Value) {
         // kube's CRD delete sets the deletion time alone (no grace period) and the condition.
         if let Some(m) = obj["metadata"].as_object_mut() {
-            m.remove("deletionGracePeriodSeconds");
+            m.shift_remove("deletionGracePeriodSeconds");
         }
         set_terminating(obj);
         let meta = &mut obj["metadata"];

@@ -28,7 +28,11 @@ fn ip_refused(obj: &Value, ip: &str, why: &str) -> StatusError {
         &apimachinery::status::go_json(&json!([ip])),
         &format!("failed to allocate IP {ip}: {why}"),
     );
-    StatusError::invalid(&apimachinery::gvr::GroupKind { group: String::new(), kind: "Service".into() }, name, vec![cause])
+    StatusError::invalid(
+        &apimachinery::gvr::GroupKind { group: String::new(), kind: "Service".into() },
+        name,
+        vec![cause],
+    )
 }
 
 /// The cluster IP of a new Service (kube's service IP allocator and its `ipFamilies` and
@@ -49,7 +53,13 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
         let range = ctx.state.service_ips;
         match requested.parse::<std::net::Ipv4Addr>() {
             Ok(addr) if range.contains(addr) => {}
-            _ => return Err(ip_refused(obj, &requested, "the provided network does not match the current range")),
+            _ => {
+                return Err(ip_refused(
+                    obj,
+                    &requested,
+                    "the provided network does not match the current range",
+                ))
+            }
         }
         let taken = existing
             .iter()
