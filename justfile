@@ -19,6 +19,14 @@ lint:
 e2e:
     cargo nextest run -p kubeward --no-fail-fast
 
+# Build (once, cached) and run the real kube-apiserver 1.34 on loopback beside kubeward.
+reference *ARGS:
+    scripts/reference start {{ARGS}}
+
+# Compare kubeward with kube-apiserver over the differential corpus; writes COMPATIBILITY.md.
+differential *ARGS:
+    scripts/differential {{ARGS}}
+
 # Criterion benchmarks.
 bench:
     cargo bench --workspace

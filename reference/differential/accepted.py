@@ -15,16 +15,141 @@ import compare
 
 @dataclasses.dataclass
 class Rule:
+    """Differences of `requests` (regex over ids) at `paths` (regex over difference paths).
+
+    `kind` is `intended`: a difference kubeward means to have, with its reason; or `gap`: a
+    known difference kubeward should close (listed in COMPATIBILITY.md for the lead, with what
+    is missing). Neither kind counts as unexplained."""
+
     requests: str
     paths: str
     reason: str
-    area: str = "intended"
+    kind: str = "intended"
+    area: str = ""
 
     def matches(self, request_id: str, path: str) -> bool:
         return re.search(self.requests, request_id) is not None and re.search(self.paths, path) is not None
 
 
+def intended(requests: str, paths: str, reason: str) -> Rule:
+    return Rule(requests, paths, reason, "intended")
+
+
+def gap(area: str, requests: str, paths: str, reason: str) -> Rule:
+    return Rule(requests, paths, reason, "gap", area)
+
+
+# Resources kube-apiserver 1.34 serves by default that kubeward does not.
+UNSERVED = (r"^(autoscaling/|networking\.k8s\.io/(ipaddresses|servicecidrs)/|storage\.k8s\.io/"
+            r"(csistoragecapacities|volumeattributesclasses)/|admissionregistration\.k8s\.io/"
+            r"validatingadmissionpolic|resource\.k8s\.io/)")
+UNSERVED_NAMES = (r"(horizontalpodautoscalers|ipaddresses|servicecidrs|csistoragecapacities|"
+                  r"volumeattributesclasses|validatingadmissionpolic|deviceclasses|resourceclaim|"
+                  r"resourceslices|autoscaling|resource\.k8s\.io|io\.k8s\.api\.resource)")
+# Subresources kube serves that need a kubelet or a proxy, which kubeward has not.
+UNSERVED_SUBRESOURCES = (r"(pods/(attach|exec|log|portforward|proxy|resize)|nodes/proxy|services/proxy|\[bindings\]|"
+                         r"resources\[(pods|nodes|services)\]\.subresources\[(attach|exec|log|portforward|proxy|resize)\])")
+
 RULES: list[Rule] = [
+    # --- intended: kubeward means to differ ---
+    intended(r"^errors/403-anonymous", r".",
+             "Anonymous requests: kubeward authenticates system:anonymous only on /healthz, /livez, /readyz "
+             "and /version (kube's AnonymousAuthConfigurableEndpoints with those paths), so any other "
+             "anonymous request is a 401; kube-apiserver's default passes system:anonymous to authorization "
+             "everywhere and answers 403."),
+    intended(r"^impersonate/(group|uid)-without-user$", r".",
+             "Impersonation headers without Impersonate-User: kube answers a plain-text 500 (an internal "
+             "error path of its impersonation filter); kubeward answers a 400 Status, as every error a "
+             "client sees is a Status."),
+    intended(r"^errors/400-(bad-json|wrong-kind|bad-continue)$", r"^\.body\.message$",
+             "Decoder error texts: kube's come from Go's encoding/json and its scheme's conversion errors, "
+             "kubeward's from its own decoders; code and reason are kube's."),
+    intended(r"^errors/413-too-large$", r".",
+             "A body over --max-request-body-bytes: kubeward answers 413 from its Content-Length without "
+             "reading it and closes the connection; Python's http.client fails while still sending and "
+             "never reads the answer (curl and Go clients do: crates/kubeward/tests/crds.rs checks the 413 "
+             "Status over HTTP/1.1). kube reads the body up to the limit first."),
+    intended(r"^errors/406-", r"^\.body\.(message|details)$",
+             "406 texts: kubeward does not encode protobuf responses, so its list of served types is JSON "
+             "and YAML; kube's text for an unknown type is go-restful's."),
+    intended(r"^reviews/tokenreview-audience-mismatch$", r"^\.body\.status\.error$",
+             "A TokenReview's error text: kube aggregates the errors of its whole token-authenticator "
+             "chain (its bootstrap-token authenticator's 'invalid bearer token' first); kubeward reports "
+             "the service-account authenticator's."),
+    intended(r"^reviews/ssar-alice-nonresource$", r"^\.body\.status\.reason$",
+             "An RBAC allow reason names the first binding found that allows; kube visits ClusterRoleBindings "
+             "in its informer cache's (unordered) order."),
+    intended(r"^(discovery/(apis|apis-aggregated|group/authentication\.k8s\.io)|apiregistration\.k8s\.io/apiservices/list-before)$",
+             r"(authentication\.k8s\.io\]?\.versions\[(1|v1beta1)\]|items\[v1beta1\.authentication\.k8s\.io\]|^\.body\.versions\[1\]$)",
+             "kubeward still serves authentication.k8s.io/v1beta1 SelfSubjectReview (kube 1.34 no longer "
+             "does) so that kubectl 1.27's `auth whoami` works."),
+    intended(r"^(core/pods/watch|sub/pod-after-eviction)$", r".",
+             "Graceful Pod deletion: kube first writes the deletion mark (a MODIFIED event) and, for a Pod on "
+             "a node, waits for its kubelet; kubeward has no kubelet and removes Pods at once."),
+    intended(r"^(apiextensions\.k8s\.io/customresourcedefinitions/watch|crd/established)$", r".",
+             "CRD establishing timing: kubeward's CRD controller accepts the names and establishes a CRD at "
+             "once; kube's first reports Established=False (Installing), so the event streams differ in "
+             "their intermediate states."),
+    intended(r"^core/namespaces/(get-after-delete|watch)$", r".",
+             "Namespace deletion timing: kubeward's namespace controller empties and removes a namespace "
+             "within milliseconds; kube-controller-manager's takes seconds, so kube still shows it "
+             "Terminating."),
+    # --- gaps: kubeward should close these ---
+    gap("resources not served", UNSERVED, r".",
+        "Not served: autoscaling/v1,v2 HorizontalPodAutoscaler; networking.k8s.io/v1 IPAddress and "
+        "ServiceCIDR; storage.k8s.io/v1 CSIStorageCapacity and VolumeAttributesClass; "
+        "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy(Binding); resource.k8s.io/v1 "
+        "(DeviceClass, ResourceClaim, ResourceClaimTemplate, ResourceSlice)."),
+    gap("resources not served", r"^(discovery|openapi|apiregistration\.k8s\.io/apiservices)/", UNSERVED_NAMES,
+        "The unserved resources above are missing from discovery and OpenAPI."),
+    gap("resources not served", r"^discovery/(group/)?(autoscaling|resource\.k8s\.io)(/|$)", r".",
+        "The groups of the unserved resources (autoscaling, resource.k8s.io) are not served at all."),
+    gap("subresources not served", r"^(discovery|openapi)/", UNSERVED_SUBRESOURCES,
+        "Not served: pods/attach, exec, log, portforward, proxy and resize, nodes/proxy, services/proxy "
+        "(they need a kubelet or a proxy) and the namespaced `bindings` resource (pods/binding is)."),
+    gap("subresources not served", r"^sub/pod-log$", r".",
+        "pods/log is not served, so a log request for a missing Pod is the generic 404."),
+    gap("OpenAPI", r"^openapi/v2/", r".",
+        "/openapi/v2 is served as protobuf only; kube serves JSON unless the protobuf type is asked for."),
+    gap("OpenAPI", r"^(openapi/v3/|crd/openapi-v3$)", r"(default|allOf|\$ref|x-kubernetes-list-type|description|"
+        r"requestBody|parameters|^\.body\[|<content-type>|<order>)",
+        "OpenAPI v3: no `default: {}` on struct-typed properties and a bare `$ref` where kube wraps it in "
+        "`allOf`; the index lacks the api, apis, apis/<group> and .well-known documents and is served as "
+        "application/json (kube: text/plain); some parameter texts are older."),
+    gap("discovery", r"^discovery/root$", r".",
+        "GET / lists kubeward's paths; kube's list adds the OIDC discovery documents "
+        "(/.well-known/openid-configuration, /openid/v1/jwks), which kubeward does not serve."),
+    gap("Tables", r"", r"columnDefinitions(\[\d+\])?\.description$",
+        "Table column descriptions: kube takes each column's text from its field's API doc; kubeward has "
+        "the Name and Age texts and leaves the others empty."),
+    gap("Tables", r"^core/(limitranges|resourcequotas|nodes)/table$", r"(columnDefinitions|cells)",
+        "Table columns of LimitRange (Created At), ResourceQuota (Request, Limit) and Node (Internal-IP, "
+        "External-IP, OS-Image, Kernel-Version, Container-Runtime) differ from kube's printers."),
+    gap("lists", r"^(pagination/|selectors/)", r"remainingItemCount$",
+        "Paginated lists carry no metadata.remainingItemCount."),
+    gap("managedFields", r"", r"managedFields",
+        "managedFields: kube records fields its defaulting sets and not those its strategies set (a "
+        "namespace's finalizers, a Job's generated selector), keeps a subresource's entry without a time "
+        "and first, and records its own writers (kube-controller-manager for PDB status, "
+        "api-priority-and-fairness-config-*, clusterrole-aggregation-controller, kube-apiserver for CRD "
+        "status); kubeward's field manager differs there."),
+    gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",
+        "No garbage collector: kube adds the `orphan` finalizer to kinds whose default propagation is Orphan "
+        "(ReplicationController, batch/v1 Job) and its garbage collector removes it; kubeward deletes them "
+        "at once and does not follow ownerReferences."),
+    gap("flow control", r"^flowcontrol\.apiserver\.k8s\.io/flowschemas/watch$", r".",
+        "API Priority and Fairness: kube's config controller writes each FlowSchema's status after every "
+        "change, so its watch stream interleaves those writes; kubeward has no such controller."),
+    gap("flow control", r"^flowcontrol\.apiserver\.k8s\.io/", r"(items\[(system-node-high|system-nodes|global-default|leader-election|node-high|system|workload-high|workload-low|probes|system-leader-election|endpoint-controller|workload-leader-election|kube-controller-manager|kube-scheduler|kube-system-service-accounts|service-accounts|global-default)\]|status\.conditions|\.body\[\d+\]$|rows\[\d+\]\.cells)",
+        "API Priority and Fairness: kubeward creates the mandatory FlowSchemas and PriorityLevelConfigurations "
+        "but not kube's suggested ones, and keeps no FlowSchema status (kube's config controller writes "
+        "the Dangling condition)."),
+    gap("validation", r"^errors/400-strict-duplicate-field", r".",
+        "fieldValidation=Strict does not refuse duplicate fields in a JSON body (serde keeps the last)."),
+    gap("metadata", r"^apps/daemonsets/(partial-get|table)$", r"annotations",
+        "kube converts DaemonSets to PartialObjectMetadata from its internal type, which keeps the "
+        "template generation in a field: the deprecated.daemonset.template.generation annotation is not "
+        "in PartialObjectMetadata or Table rows there; kubeward shows it."),
 ]
 
 
@@ -41,6 +166,8 @@ class Result:
     def outcome(self) -> str:
         if self.diffs:
             return "different"
+        if any(rule.kind == "gap" for *_, rule in self.accepted):
+            return "gap"
         return "accepted" if self.accepted else "same"
 
     def as_json(self) -> dict:

@@ -29,6 +29,7 @@ class Response:
     warnings: list[str]
     body: bytes
     error: str | None = None
+    retry_after: int = 0
 
     def json(self):
         try:
@@ -76,12 +77,14 @@ class Server:
                 partial = getattr(e, "partial", b"")
                 data = partial or b""
                 error = f"read ended early: {type(e).__name__}"
+            retry = resp.getheader("Retry-After", "")
             return Response(
                 status=resp.status,
                 content_type=resp.getheader("Content-Type", ""),
                 warnings=resp.headers.get_all("Warning") or [],
                 body=data,
                 error=error,
+                retry_after=int(retry) if retry.isdigit() else 0,
             )
         except (OSError, http.client.HTTPException) as e:
             return Response(status=0, content_type="", warnings=[], body=b"", error=f"{type(e).__name__}: {e}")

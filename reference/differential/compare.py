@@ -103,6 +103,28 @@ def normalize(value, key: str | None = None, parent: dict | None = None):
     return value
 
 
+def normalize_watch(events):
+    """A watch stream normalised event by event; Table events after the first carry no column
+    definitions, so the first one's columns mask their ages."""
+    if not isinstance(events, list):
+        return normalize(events)
+    columns = None
+    out = []
+    for ev in events:
+        obj = ev.get("object") if isinstance(ev, dict) else None
+        if isinstance(obj, dict) and obj.get("kind") == "Table":
+            if isinstance(obj.get("columnDefinitions"), list):
+                columns = obj["columnDefinitions"]
+            elif columns is not None:
+                with_columns = {**obj, "columnDefinitions": columns}
+                masked = normalize(with_columns)
+                masked["columnDefinitions"] = None
+                out.append({**ev, "object": masked})
+                continue
+        out.append(normalize(ev))
+    return out
+
+
 def _is_table(value: dict) -> bool:
     return value.get("kind") == "Table" and isinstance(value.get("columnDefinitions"), list)
 
@@ -194,6 +216,12 @@ def _name_of(item):
     if isinstance(meta, dict) and isinstance(meta.get("name"), str):
         ns = meta.get("namespace")
         return f"{ns}/{meta['name']}" if ns else meta["name"]
+    if isinstance(item.get("resource"), str) and isinstance(item.get("responseKind"), dict):
+        return item["resource"]  # aggregated discovery's resources
+    if isinstance(item.get("subresource"), str) and isinstance(item.get("responseKind"), dict):
+        return item["subresource"]
+    if isinstance(item.get("version"), str) and isinstance(item.get("resources"), list):
+        return item["version"]  # aggregated discovery's versions
     if isinstance(item.get("manager"), str) and isinstance(item.get("operation"), str):
         # managedFields entries: one per manager, operation and subresource.
         return f"{item['manager']}/{item['operation']}/{item.get('subresource', '')}"

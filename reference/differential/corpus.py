@@ -96,6 +96,7 @@ def kind_requests(k: Kind, ns: str = NS) -> list[Req]:
                   "metadata": {"name": k.name, "labels": {"applied": "yes"}}}
     if k.namespaced:
         apply_body["metadata"]["namespace"] = ns
+    smoke_verbs = {"list-before", "create", "get", "table", "update", "patch-merge", "apply", "delete", "watch"}
     reqs = [
         Req(f"{rid}/list-before", area, base, save=save_json(f"rv:{k.resource}", "metadata.resourceVersion")),
         Req(f"{rid}/create", area, base, "POST", body=k.obj(ns), save=save_json(f"created:{k.resource}"),
@@ -126,6 +127,8 @@ def kind_requests(k: Kind, ns: str = NS) -> list[Req]:
             lambda ctx, b=base, r=k.resource: f"{b}?watch=1&timeoutSeconds=1&resourceVersion={ctx.get('rv:' + r)}",
             watch=True, wait=0.3, smoke=k.smoke),
     ]
+    for r in reqs:
+        r.smoke = k.smoke and r.id.rsplit("/", 1)[1] in smoke_verbs
     return reqs
 
 

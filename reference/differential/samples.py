@@ -57,7 +57,7 @@ def kinds(csr_pem_b64: str) -> list[Kind]:
         Kind("", "v1", "serviceaccounts", "ServiceAccount", True, {}),
         Kind("", "v1", "services", "Service", True,
              {"spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
-        Kind("", "v1", "pods", "Pod", True, {"spec": pod_spec()}, smoke=True),
+        Kind("", "v1", "pods", "Pod", True, {"spec": pod_spec()}),
         Kind("", "v1", "replicationcontrollers", "ReplicationController", True,
              {"spec": {"replicas": 1, "selector": {"app": "rc"}, "template": template("rc")}}),
         Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True,
@@ -218,4 +218,4 @@ def widget_crd() -> dict:
 
 
 WIDGET = Kind("diff.example.com", "v1", "widgets", "Widget", True,
-              {"spec": {"replicas": 2, "color": "red"}}, name="w1", strategic=False, smoke=True)
+              {"spec": {"replicas": 2, "color": "red"}}, name="w1", strategic=False)

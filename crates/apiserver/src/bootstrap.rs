@@ -23,6 +23,7 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
         return Ok(());
     }
     strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
+    crate::rest::field_manager::record_internal(rt, &mut obj, "kube-apiserver");
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(ns);
     }

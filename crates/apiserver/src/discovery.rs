@@ -39,6 +39,8 @@ fn storage_version_hash(r: &ResourceType) -> Option<String> {
     }
     let (group, version) = match r.stored_as {
         Some((group, _)) => (group, "v1"),
+        // kube-apiserver still stores CustomResourceDefinitions as v1beta1.
+        None if r.kind == "CustomResourceDefinition" => (r.group, "v1beta1"),
         None if r.custom => (r.group, r.storage_version),
         None => (r.group, r.version),
     };
@@ -93,9 +95,19 @@ fn resource_list(catalog: &Catalog, group: &str, version: &str) -> Value {
             resources.push(e);
         }
     }
-    // kube lists resources and subresources by name.
-    resources.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version(group, version), "resources": resources})
+    // kube lists built-in resources and subresources by name; a custom resource as its CRD
+    // handler does: the resource, status, scale.
+    if !catalog.in_group_version(group, version).iter().any(|r| r.custom) {
+        resources.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    }
+    let mut list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version(group, version), "resources": resources});
+    // kube's core `/api/v1` list has no apiVersion.
+    if group.is_empty() {
+        if let Some(m) = list.as_object_mut() {
+            m.shift_remove("apiVersion");
+        }
+    }
+    list
 }
 
 fn aggregated_group(catalog: &Catalog, group: &str, versions: &[&str]) -> Value {

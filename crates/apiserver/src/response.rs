@@ -140,6 +140,16 @@ fn list_meta(rv: u64, cont: Option<String>) -> Value {
     meta
 }
 
+/// The metadata of a list of `rt`: a custom resource's (kube's unstructured list) always
+/// names its continue token, empty on the last page.
+fn list_meta_of(rt: &ResourceType, rv: u64, cont: Option<String>) -> Value {
+    let mut meta = list_meta(rv, cont);
+    if rt.custom && meta.get("continue").is_none() {
+        meta["continue"] = json!("");
+    }
+    meta
+}
+
 /// A JSON list assembled from stored bytes, without parsing the items.
 pub fn raw_list_response(
     rt: &ResourceType,
@@ -147,7 +157,7 @@ pub fn raw_list_response(
     rv: u64,
     cont: Option<String>,
 ) -> Response<Body> {
-    let meta = list_meta(rv, cont);
+    let meta = list_meta_of(rt, rv, cont);
     let head = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta});
     let head = apimachinery::status::go_json(&head);
     let total: usize = items.iter().map(|kv| kv.value.len() + 48).sum();
@@ -195,8 +205,8 @@ fn item_without_type_meta(bytes: Vec<u8>, prefix: &str) -> Vec<u8> {
 /// Removes `kind` and `apiVersion` from an item of a typed list.
 fn strip_type_meta(item: &mut Value) {
     if let Some(o) = item.as_object_mut() {
-        o.remove("kind");
-        o.remove("apiVersion");
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
     }
 }
 
@@ -221,11 +231,18 @@ pub fn list_response(
     cont: Option<String>,
     out: Output,
 ) -> Response<Body> {
-    let meta = list_meta(rv, cont);
+    let meta = list_meta_of(rt, rv, cont);
     match out {
         Output::Metadata(m) if !m.list => status_error(&partial::mismatch(rt, m), out),
         Output::Metadata(m) => object(200, &partial::list_value(&items, meta, m), out),
         Output::Table(v) => {
+            // A Table's metadata is a typed ListMeta: an empty continue token is left out.
+            let mut meta = meta;
+            if meta.get("continue").is_some_and(|c| c == "") {
+                if let Some(m) = meta.as_object_mut() {
+                    m.shift_remove("continue");
+                }
+            }
             let mut t = registry::table::table_with(rt, &items, meta, chrono::Utc::now(), v.include);
             t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
             object(200, &t, Output::Json)

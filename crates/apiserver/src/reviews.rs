@@ -154,7 +154,7 @@ fn answer(ctx: &Ctx, rt: &ResourceType, mut body: Value, status: Value) -> Respo
                 without_empty(spec);
             }
             if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-                m.remove("creationTimestamp");
+                m.shift_remove("creationTimestamp");
             }
             crate::rest::field_manager::record(ctx, rt, None, &mut body);
         }

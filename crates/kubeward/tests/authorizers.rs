@@ -342,12 +342,12 @@ fn webhook_allows_denies_caches_and_fails_closed() {
     );
     assert_eq!(review["spec"]["resourceAttributes"]["version"], "v1", "{review}");
 
-    // The allowed answer is cached: the same request again is not re-sent. A new certificate
-    // is a new credential (kube's `authentication.kubernetes.io/credential-id` extra, part of
-    // the review), so its first request asks once more; the repeats do not.
+    // The allowed answer is cached: the same request again is not re-sent. The certificate is
+    // another one than kubectl's, so another credential id (a user's extra, part of the
+    // review): its first request asks the webhook.
     let wendy_cert = cert_files(&server, "wendy", &["webhook-users"]);
-    let first = curl_as(&server, &wendy_cert, "/api/v1/namespaces/default/pods", &[]);
-    assert_eq!(first.status, 200, "{first}");
+    let http = curl_as(&server, &wendy_cert, "/api/v1/namespaces/default/pods", &[]);
+    assert_eq!(http.status, 200, "{http}");
     let sent = reviews_for(&hook, "wendy").iter().filter(|r| is_list_pods(r)).count();
     for _ in 0..3 {
         let http = curl_as(&server, &wendy_cert, "/api/v1/namespaces/default/pods", &[]);

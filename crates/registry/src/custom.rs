@@ -12,10 +12,14 @@
 //!
 //! The catalog is process-wide (`Catalog::global`): one server per process, as the binary runs.
 
-use crate::catalog::{ResourceType, Subresource, STANDARD_VERBS, STATUS_VERBS};
+use crate::catalog::{ResourceType, Subresource, STATUS_VERBS};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// A custom resource's verbs in the order apiextensions-apiserver's discovery lists them.
+const CUSTOM_RESOURCE_VERBS: &[&str] =
+    &["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
 
 /// kube's `metadata.finalizers` entry that makes a CRD's deletion wait for its objects.
 pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
@@ -248,7 +252,7 @@ pub fn intern(shape: &Shape) -> &'static ResourceType {
         namespaced: shape.namespaced,
         short_names: leak_list(&shape.short_names),
         categories: leak_list(&shape.categories),
-        verbs: STANDARD_VERBS,
+        verbs: CUSTOM_RESOURCE_VERBS,
         subresources: Box::leak(subresources.into_boxed_slice()),
         stored: true,
         has_status: shape.status,

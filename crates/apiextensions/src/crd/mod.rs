@@ -204,7 +204,13 @@ pub fn prepare_for_create(crd: &mut Value) {
     let storage = storage_version(crd);
     if let Some(m) = crd.as_object_mut() {
         let stored: Vec<Value> = storage.into_iter().map(Value::String).collect();
-        m.insert("status".into(), serde_json::json!({"storedVersions": stored}));
+        // A new CRD's status as kube writes it: no conditions yet (a Go nil slice without
+        // omitempty), empty accepted names (plural and kind have no omitempty), the storage
+        // version stored.
+        m.insert(
+            "status".into(),
+            serde_json::json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}),
+        );
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("generation".into(), Value::from(1));
         }

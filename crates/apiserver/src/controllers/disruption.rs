@@ -91,13 +91,12 @@ pub(crate) fn status_for(budget: &Value, pods: &[Value], now: chrono::DateTime<c
         Some(p) if p["status"] == cond_status => p["lastTransitionTime"].clone(),
         _ => json!(now.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
     };
-    json!({
+    let mut status = json!({
         "observedGeneration": generation,
         "disruptionsAllowed": allowed,
         "currentHealthy": healthy,
         "desiredHealthy": desired,
         "expectedPods": expected,
-        "disruptedPods": disrupted,
         "conditions": [{
             "type": "DisruptionAllowed",
             "status": cond_status,
@@ -106,7 +105,12 @@ pub(crate) fn status_for(budget: &Value, pods: &[Value], now: chrono::DateTime<c
             "observedGeneration": generation,
             "lastTransitionTime": since,
         }],
-    })
+    });
+    // `disruptedPods` is omitempty: no empty map.
+    if !disrupted.is_empty() {
+        status["disruptedPods"] = Value::Object(disrupted);
+    }
+    status
 }
 
 #[async_trait::async_trait]

@@ -30,6 +30,7 @@ impl Defaults {
             return;
         }
         strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
+        crate::rest::field_manager::record_internal(rt, &mut obj, "kube-controller-manager");
         obj["metadata"]["namespace"] = json!(ns);
         if let Err(e) = self.objects.create(rt, ns, &name, &obj).await {
             tracing::debug!(namespace = ns, name = %name, error = %e.message, "default object not created");

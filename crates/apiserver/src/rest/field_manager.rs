@@ -116,6 +116,12 @@ pub(crate) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
     with_endpoint(ctx, rt, |fm| fm.update(live, new, &manager(ctx), &now_rfc3339()));
 }
 
+/// Records an object the server writes itself (its bootstrap objects, its controllers') as
+/// kube's do: an Update by `manager` (`kube-apiserver`, `kube-controller-manager`).
+pub(crate) fn record_internal(rt: &ResourceType, obj: &mut Value, manager: &str) {
+    FieldManager::for_kind(rt.group, rt.version, rt.kind, "").update(None, obj, manager, &now_rfc3339());
+}
+
 /// Records what a create of a kind with no resource of its own sets (a subresource's request
 /// object, such as `serviceaccounts/token`'s TokenRequest), under the request's subresource.
 pub(crate) fn record_kind(ctx: &Ctx, group: &str, version: &str, kind: &str, new: &mut Value) {

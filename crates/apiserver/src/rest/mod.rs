@@ -37,9 +37,15 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
-/// kube's `Warning` for a request to a deprecated version of a custom resource.
+/// kube's `Warning` for a request to a deprecated resource: core v1 Endpoints (deprecated
+/// in 1.33 for EndpointSlices), or a deprecated version of a custom resource.
 fn deprecation_warning(ctx: &Ctx) -> Option<String> {
     let info = &ctx.info;
+    if info.api_group.is_empty() && info.api_version == "v1" && info.resource == "endpoints" {
+        return Some(
+            "299 - \"v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\"".into(),
+        );
+    }
     let rt = ctx.state.catalog.lookup(&info.api_group, &info.api_version, &info.resource)?;
     let text = ctx.state.catalog.custom().version(rt)?.deprecation_warning.clone()?;
     Some(format!("299 - {}", apimachinery::status::quote(&text)))

@@ -42,7 +42,7 @@ fn normalize(
     let (mut out, mut unknown) = rt
         .normalize(obj)
         .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
-    drop_invented_empty(&mut out, obj, 0);
+    undo_round_trip(&mut out, obj, 0);
     unknown.extend(strategy::prune_and_default(rt, &mut out));
     if !unknown.is_empty() {
         match field_validation(ctx) {
@@ -51,7 +51,13 @@ fn normalize(
                     .iter()
                     .map(|f| format!("unknown field {}", apimachinery::status::quote(f)))
                     .collect();
-                return Err(StatusError::bad_request(format!("strict decoding error: {}", msgs.join(", "))));
+                // kube's decoder names the kind and version it could not decode into.
+                return Err(StatusError::bad_request(format!(
+                    "{kind} in version {version} cannot be handled as a {kind}: strict decoding error: {}",
+                    msgs.join(", "),
+                    kind = rt.kind,
+                    version = apimachinery::status::quote(rt.version),
+                )));
             }
             "Ignore" => {}
             _ => warnings
@@ -61,10 +67,11 @@ fn normalize(
     Ok(out)
 }
 
-/// The typed round trip writes `{}` for a required struct field the client left out (a
-/// Deployment's `spec.selector`); kube's decoding leaves it unset, and its validation says
-/// so. Such invented empty objects are removed again.
-fn drop_invented_empty(out: &mut Value, sent: &Value, depth: usize) {
+/// What the typed round trip changes that kube's decoding does not: `{}` written for a
+/// required struct field the client left out (a Deployment's `spec.selector`; kube leaves it
+/// unset and its validation says so), and integers turned into floats (`minimum: 0` of a
+/// CRD schema printed `0.0`; Go prints an integral float64 as an integer). Both are undone.
+fn undo_round_trip(out: &mut Value, sent: &Value, depth: usize) {
     if depth > 64 {
         return;
     }
@@ -73,13 +80,19 @@ fn drop_invented_empty(out: &mut Value, sent: &Value, depth: usize) {
             o.retain(|k, v| s.contains_key(k) || v.as_object().is_none_or(|m| !m.is_empty()));
             for (k, v) in o.iter_mut() {
                 if let Some(sv) = s.get(k) {
-                    drop_invented_empty(v, sv, depth + 1);
+                    undo_round_trip(v, sv, depth + 1);
                 }
             }
         }
         (Value::Array(o), Value::Array(s)) if o.len() == s.len() => {
             for (v, sv) in o.iter_mut().zip(s) {
-                drop_invented_empty(v, sv, depth + 1);
+                undo_round_trip(v, sv, depth + 1);
+            }
+        }
+        (out @ Value::Number(_), Value::Number(sent)) => {
+            let same = out.as_f64().is_some_and(|f| sent.as_f64() == Some(f));
+            if same && out.is_f64() && !sent.is_f64() {
+                *out = Value::Number(sent.clone());
             }
         }
         _ => {}
@@ -340,6 +353,21 @@ pub(super) fn decode_apply(bytes: &[u8]) -> Result<Value, StatusError> {
 
 /// The patched object: a patch applied to `original`, or a server-side apply of the
 /// configuration over it (its managed fields computed).
+/// kube reads a merge or strategic merge patch into a map to look for unknown fields (unless
+/// `fieldValidation=Ignore`): a patch that is not a JSON object is a 400 with Go's text.
+fn check_patch_is_object(body: &[u8]) -> Result<(), StatusError> {
+    let what = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(_)) => "array",
+        Ok(Value::String(_)) => "string",
+        Ok(Value::Number(_)) => "number",
+        Ok(Value::Bool(_)) => "bool",
+        _ => return Ok(()),
+    };
+    Err(StatusError::bad_request(format!(
+        "error decoding patch: json: cannot unmarshal {what} into Go value of type map[string]interface {{}}"
+    )))
+}
+
 fn apply_patch(
     ctx: &Ctx,
     rt: &ResourceType,
@@ -350,6 +378,9 @@ fn apply_patch(
     use apimachinery::patch;
     match kind {
         PatchKind::Patch(t) => {
+            if t != patch::PatchType::Json && field_validation(ctx) != "Ignore" {
+                check_patch_is_object(body)?;
+            }
             let meta = patch::builtin_patch_meta(rt.group, rt.kind);
             patch::apply_patch(t, &original, body, meta).map_err(|e| e.to_status())
         }

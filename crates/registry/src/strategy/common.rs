@@ -132,7 +132,15 @@ pub(crate) fn selector_is_empty(selector: &Value) -> bool {
 /// `ValidateDeploymentSpec`): required, not empty, matching the template's labels.
 pub(crate) fn validate_selector_and_template(obj: &Value, kind: &str, errs: &mut Errors) {
     match obj.pointer("/spec/selector").filter(|s| !s.is_null()) {
-        None => errs.push(required("spec.selector")),
+        None => {
+            // A missing selector is also kube's `labels.Nothing()`, which no template matches.
+            errs.push(required("spec.selector"));
+            errs.push(invalid_rendered(
+                "spec.template.metadata.labels",
+                &go_string_map(obj.pointer("/spec/template/metadata/labels")),
+                "`selector` does not match template `labels`",
+            ));
+        }
         Some(sel) if selector_is_empty(sel) => errs.push(invalid_rendered(
             "spec.selector",
             &apimachinery::status::go_json(sel),

@@ -274,6 +274,8 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         ("batch", "Job") => {
             if let Some(spec) = obj(o, "spec") {
                 job_spec(spec);
+                // SetDefaults_Job: a Job (not a CronJob's template) says its selector is generated.
+                set_default(spec, "manualSelector", json!(false));
             }
         }
         ("batch", "CronJob") => {
@@ -325,7 +327,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
         ) if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) => {
-            o.remove("webhooks");
+            o.shift_remove("webhooks");
         }
         ("storage.k8s.io", "CSINode") => {
             // `drivers` has no omitempty; an empty list comes back from kube's storage as null.
@@ -441,11 +443,17 @@ fn network_policy(o: &mut Map<String, Value>) {
 /// `spec.service`) is always available; kubeward does not proxy to aggregated servers, so
 /// any other is reported unavailable, saying why.
 fn api_service(o: &mut Map<String, Value>) {
+    // `group` is omitempty: the core group's local APIService has none.
+    if let Some(spec) = obj(o, "spec") {
+        if spec.get("group").and_then(Value::as_str) == Some("") {
+            spec.shift_remove("group");
+        }
+    }
     let local = at(o, "/spec/service").is_none_or(Value::is_null);
     if local {
         // `service` is a pointer with omitempty: a local APIService has none.
         if let Some(spec) = obj(o, "spec") {
-            spec.remove("service");
+            spec.shift_remove("service");
         }
     }
     let has_condition = at(o, "/status/conditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());

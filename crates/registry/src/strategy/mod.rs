@@ -56,7 +56,8 @@ impl Endpoint {
 }
 
 /// What a change of bumps `metadata.generation`, for the kinds that keep one: `spec`, a
-/// PodTemplate's `template`, or everything but metadata (EndpointSlice).
+/// PodTemplate's `template`, everything but metadata (`""`: custom resources), or
+/// everything but what the server sets on each write (`"*"`: EndpointSlice).
 fn generation_source(rt: &ResourceType) -> Option<&'static str> {
     if rt.custom {
         // kube's customresource strategy: any change but metadata (and status, which a
@@ -77,7 +78,8 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
         ) => Some("webhooks"),
-        ("discovery.k8s.io", "EndpointSlice") => Some(""),
+        // kube's EndpointSlice strategy bumps the generation on any change, labels too.
+        ("discovery.k8s.io", "EndpointSlice") => Some("*"),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         _ => None,
@@ -85,6 +87,19 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
 }
 
 fn changed(source: &str, new: &Value, old: &Value) -> bool {
+    if source == "*" {
+        // Everything, metadata included, but what the server itself sets on every write.
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                for k in ["resourceVersion", "managedFields", "generation"] {
+                    m.remove(k);
+                }
+            }
+            v
+        };
+        return strip(new) != strip(old);
+    }
     if !source.is_empty() {
         return new.get(source) != old.get(source);
     }

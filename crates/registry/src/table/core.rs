@@ -187,7 +187,8 @@ fn pod_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(s(obj, "/metadata/name")),
         json!(format!("{ready}/{total}")),
         json!(reason),
-        json!(restarts),
+        // kube prints the restart count as text (with the last restart's age when known).
+        json!(restarts.to_string()),
         json!(created(obj, now)),
         json!(or_none(s(obj, "/status/podIP").to_string())),
         json!(or_none(s(obj, "/spec/nodeName").to_string())),

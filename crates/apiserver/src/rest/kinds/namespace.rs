@@ -27,6 +27,10 @@ impl super::KindHooks for Namespace {
     }
 
     fn mark_for_deletion(&self, obj: &mut Value) {
+        // kube's namespace delete sets the deletion time alone (no grace period).
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.shift_remove("deletionGracePeriodSeconds");
+        }
         obj["status"]["phase"] = json!("Terminating");
     }
 }
