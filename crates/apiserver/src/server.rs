@@ -236,3 +236,35 @@ impl Drop for Busy {
         self.0.touch();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_close_when_silent_or_idle_never_while_busy() {
+        let (first, idle) = (Duration::from_millis(200), Duration::from_millis(400));
+        let a = Arc::new(Activity::new());
+        // Before any request: the first-request timeout from the handshake.
+        assert!(a.time_left(first, idle) <= first);
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(a.time_left(first, idle).is_zero(), "silent past the first-request timeout");
+        let busy = a.begin();
+        // A request in flight keeps the connection, however long it takes.
+        std::thread::sleep(Duration::from_millis(450));
+        assert_eq!(a.time_left(first, idle), idle);
+        drop(busy);
+        // Idle time counts from the end of the last request.
+        let left = a.time_left(first, idle);
+        assert!(left > Duration::from_millis(300) && left <= idle, "{left:?}");
+        std::thread::sleep(Duration::from_millis(450));
+        assert!(a.time_left(first, idle).is_zero(), "idle past the idle timeout");
+    }
+
+    #[test]
+    fn offered_suites_carry_kube_names() {
+        let suites = cipher_suite_names();
+        assert!(suites.iter().any(|s| s == "TLS_AES_128_GCM_SHA256"), "{suites:?}");
+        assert!(suites.iter().any(|s| s == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), "{suites:?}");
+    }
+}
