@@ -141,8 +141,9 @@ async fn serve_connection(
             let conn = conn.clone();
             let busy = activity.begin();
             async move {
-                let resp = filters::handle(state, conn, req).await;
-                Ok::<_, std::convert::Infallible>(crate::response::hold(resp, busy))
+                let (resp, seat) = filters::handle(state, conn, req).await;
+                // The connection is busy, and the seat taken, until the answer is sent.
+                Ok::<_, std::convert::Infallible>(crate::response::hold(resp, (busy, seat)))
             }
         })
     };
@@ -157,25 +158,40 @@ async fn serve_connection(
         .keep_alive_timeout(limits.keepalive_timeout);
     let connection = builder.serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
-    let (first, idle) = (limits.first_request_timeout, limits.idle_timeout);
-    loop {
-        let wait = activity.time_left(first, idle);
-        if wait.is_zero() {
-            tracing::debug!(%remote, "closing an idle connection");
-            connection.as_mut().graceful_shutdown();
-            // Nothing is in flight: the shutdown is quick; a peer that stalls it is dropped.
-            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.as_mut()).await;
+    // The timer lives on a task of its own, so serving a request polls no timer.
+    let idle = Arc::new(tokio::sync::Notify::new());
+    let timeouts = (limits.first_request_timeout, limits.idle_timeout);
+    tokio::spawn(watchdog(Arc::downgrade(&activity), idle.clone(), timeouts));
+    tokio::select! {
+        biased;
+        res = connection.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(%remote, error = %e, "connection closed with error");
+            }
             return;
         }
-        tokio::select! {
-            res = connection.as_mut() => {
-                if let Err(e) = res {
-                    tracing::debug!(%remote, error = %e, "connection closed with error");
-                }
-                return;
-            }
-            _ = tokio::time::sleep(wait) => {}
+        _ = idle.notified() => {}
+    }
+    tracing::debug!(%remote, "closing an idle connection");
+    connection.as_mut().graceful_shutdown();
+    // Nothing is in flight: the shutdown is quick; a peer that stalls it is dropped.
+    let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.as_mut()).await;
+}
+
+/// Wakes the connection's task once it has been silent or idle too long; ends when the
+/// connection does.
+async fn watchdog(
+    activity: std::sync::Weak<Activity>,
+    idle: Arc<tokio::sync::Notify>,
+    timeouts: (Duration, Duration),
+) {
+    loop {
+        let Some(wait) = activity.upgrade().map(|a| a.time_left(timeouts.0, timeouts.1)) else { return };
+        if wait.is_zero() {
+            idle.notify_one();
+            return;
         }
+        tokio::time::sleep(wait).await;
     }
 }
 
