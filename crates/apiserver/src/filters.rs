@@ -20,8 +20,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Serves one request: the chain under panic recovery, then the audit events of its answer.
-pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Response<Body> {
+/// Serves one request: the chain under panic recovery, then the audit event and metrics.
+/// Returns the answer and the seat in flight it took, which the caller holds until the
+/// answer has been sent (kube holds it while writing).
+pub async fn handle(
+    state: State,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> (Response<Body>, Option<limits::inflight::Seat>) {
     let started = Instant::now();
     let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
     let mut rec = Record::start(&info, &req, conn.remote.ip());
@@ -30,7 +36,8 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
-    let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec)).catch_unwind().await;
+    let mut seat = None;
+    let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec, &mut seat)).catch_unwind().await;
     let mut resp = match result {
         Ok(r) => r,
         Err(panic) => {
@@ -45,7 +52,7 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
             audit_flow::set_audit_id(&mut resp, &rec.id);
             let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
             state.metrics.observe(labels, 500, started.elapsed(), false);
-            return resp;
+            return (resp, seat);
         }
     };
     audit_flow::set_audit_id(&mut resp, &rec.id);
@@ -56,9 +63,9 @@ pub async fn handle(state: State, conn: Arc<ConnInfo>, req: Request<Incoming>) -
     let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
     tracing::debug!(verb = %rec.info.verb, path = %rec.info.path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
     if state.audit.is_some() {
-        return audit_flow::respond(state, rec, resp).await;
+        return (audit_flow::respond(state, rec, resp).await, seat);
     }
-    resp
+    (resp, seat)
 }
 
 /// The filters in request order; an `Err` from a step is answered at once. The deadline
@@ -70,6 +77,7 @@ async fn chain(
     req: Request<Incoming>,
     info: RequestInfo,
     rec: &mut Record,
+    seat: &mut Option<limits::inflight::Seat>,
 ) -> Response<Body> {
     let output = match negotiate(&info, &req) {
         Ok(o) => o,
@@ -79,7 +87,7 @@ async fn chain(
         Ok(d) => d,
         Err(e) => return early(req, &e, output).await,
     };
-    let serving = serve(state, conn, req, info, output, rec);
+    let serving = serve(state, conn, req, info, output, rec, seat);
     match deadline {
         None => serving.await,
         Some(d) => match tokio::time::timeout(d, serving).await {
@@ -89,7 +97,8 @@ async fn chain(
     }
 }
 
-/// Authentication, impersonation, a seat in flight, authorization, then the handler.
+/// Authentication, impersonation, a seat in flight (left in `seat_out` with the answer),
+/// authorization, then the handler.
 async fn serve(
     state: &State,
     conn: &ConnInfo,
@@ -97,6 +106,7 @@ async fn serve(
     info: RequestInfo,
     output: Output,
     rec: &mut Record,
+    seat_out: &mut Option<limits::inflight::Seat>,
 ) -> Response<Body> {
     let who = match authenticate(state, conn, &req).await {
         Ok(w) => w,
@@ -141,11 +151,8 @@ async fn serve(
     } else {
         nonresource::dispatch(ctx, req).await
     };
-    // The seat is held until the answer has been sent, as kube holds it while writing.
-    match seat {
-        Some(seat) => response::hold(resp, seat),
-        None => resp,
-    }
+    *seat_out = seat;
+    resp
 }
 
 /// The response format asked for in `Accept`; 406 when none can be served. Non-resource

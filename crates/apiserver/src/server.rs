@@ -122,8 +122,9 @@ async fn serve_connection(
             let conn = conn.clone();
             let busy = activity.begin();
             async move {
-                let resp = filters::handle(state, conn, req).await;
-                Ok::<_, std::convert::Infallible>(crate::response::hold(resp, busy))
+                let (resp, seat) = filters::handle(state, conn, req).await;
+                // The connection is busy, and the seat taken, until the answer is sent.
+                Ok::<_, std::convert::Infallible>(crate::response::hold(resp, (busy, seat)))
             }
         })
     };
@@ -138,25 +139,40 @@ async fn serve_connection(
         .keep_alive_timeout(limits.keepalive_timeout);
     let connection = builder.serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
-    let (first, idle) = (limits.first_request_timeout, limits.idle_timeout);
-    loop {
-        let wait = activity.time_left(first, idle);
-        if wait.is_zero() {
-            tracing::debug!(%remote, "closing an idle connection");
-            connection.as_mut().graceful_shutdown();
-            // Nothing is in flight: the shutdown is quick; a peer that stalls it is dropped.
-            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.as_mut()).await;
+    // The timer lives on a task of its own, so serving a request polls no timer.
+    let idle = Arc::new(tokio::sync::Notify::new());
+    let timeouts = (limits.first_request_timeout, limits.idle_timeout);
+    tokio::spawn(watchdog(Arc::downgrade(&activity), idle.clone(), timeouts));
+    tokio::select! {
+        biased;
+        res = connection.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(%remote, error = %e, "connection closed with error");
+            }
             return;
         }
-        tokio::select! {
-            res = connection.as_mut() => {
-                if let Err(e) = res {
-                    tracing::debug!(%remote, error = %e, "connection closed with error");
-                }
-                return;
-            }
-            _ = tokio::time::sleep(wait) => {}
+        _ = idle.notified() => {}
+    }
+    tracing::debug!(%remote, "closing an idle connection");
+    connection.as_mut().graceful_shutdown();
+    // Nothing is in flight: the shutdown is quick; a peer that stalls it is dropped.
+    let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.as_mut()).await;
+}
+
+/// Wakes the connection's task once it has been silent or idle too long; ends when the
+/// connection does.
+async fn watchdog(
+    activity: std::sync::Weak<Activity>,
+    idle: Arc<tokio::sync::Notify>,
+    timeouts: (Duration, Duration),
+) {
+    loop {
+        let Some(wait) = activity.upgrade().map(|a| a.time_left(timeouts.0, timeouts.1)) else { return };
+        if wait.is_zero() {
+            idle.notify_one();
+            return;
         }
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -215,5 +231,37 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::SeqCst);
         self.0.touch();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_close_when_silent_or_idle_never_while_busy() {
+        let (first, idle) = (Duration::from_millis(200), Duration::from_millis(400));
+        let a = Arc::new(Activity::new());
+        // Before any request: the first-request timeout from the handshake.
+        assert!(a.time_left(first, idle) <= first);
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(a.time_left(first, idle).is_zero(), "silent past the first-request timeout");
+        let busy = a.begin();
+        // A request in flight keeps the connection, however long it takes.
+        std::thread::sleep(Duration::from_millis(450));
+        assert_eq!(a.time_left(first, idle), idle);
+        drop(busy);
+        // Idle time counts from the end of the last request.
+        let left = a.time_left(first, idle);
+        assert!(left > Duration::from_millis(300) && left <= idle, "{left:?}");
+        std::thread::sleep(Duration::from_millis(450));
+        assert!(a.time_left(first, idle).is_zero(), "idle past the idle timeout");
+    }
+
+    #[test]
+    fn offered_suites_carry_kube_names() {
+        let suites = cipher_suite_names();
+        assert!(suites.iter().any(|s| s == "TLS_AES_128_GCM_SHA256"), "{suites:?}");
+        assert!(suites.iter().any(|s| s == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), "{suites:?}");
     }
 }

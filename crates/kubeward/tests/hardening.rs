@@ -55,6 +55,11 @@ fn request_data_cannot_panic_the_server() {
     let h = server
         .admin_curl("/api/v1/namespaces?watch=1&timeoutSeconds=9223372036854775807", &["--max-time", "2"]);
     assert!(h.body.contains("\"ADDED\""), "{h}");
+    // A negative timeoutSeconds ends the watch at once, as kube's timer does.
+    let started = std::time::Instant::now();
+    let h = server.admin_curl("/api/v1/namespaces?watch=1&timeoutSeconds=-1", &["--max-time", "10"]);
+    assert_eq!(h.status, 200, "{h}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{h}");
     // A shorter timeout is honoured, a longer one cut to --request-timeout: both answer.
     for t in ["30s", "2562047h", "0s", "-1s"] {
         let h = server.admin_curl(&format!("/api/v1/namespaces?timeout={t}"), &[]);

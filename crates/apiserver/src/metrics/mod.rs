@@ -16,6 +16,7 @@ pub mod family;
 use crate::state::State;
 use apimachinery::RequestInfo;
 use family::{Counter, Family, Histogram};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,11 +35,52 @@ pub struct RequestLabels {
     pub scope: &'static str,
 }
 
+/// The response codes counted without a lookup; others go to a small list.
+const COMMON_CODES: [u16; 20] =
+    [200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 406, 409, 410, 413, 415, 422, 429, 500, 503, 504];
+
+/// One request label set's series: its latency histogram and its count per code (one map
+/// lookup per request for both metrics).
+#[derive(Default)]
+pub struct RequestSeries {
+    durations: Histogram,
+    common: [Counter; COMMON_CODES.len()],
+    other: std::sync::Mutex<Vec<(u16, u64)>>,
+}
+
+impl RequestSeries {
+    fn count(&self, code: u16) {
+        match COMMON_CODES.iter().position(|c| *c == code) {
+            Some(i) => self.common[i].inc(),
+            None => {
+                // Rare codes only; the list holds whole entries, so a poisoned lock is usable.
+                let mut other = self.other.lock().unwrap_or_else(|e| e.into_inner());
+                match other.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, n)) => *n += 1,
+                    None => other.push((code, 1)),
+                }
+            }
+        }
+    }
+
+    /// Counts by code, those seen only.
+    fn codes(&self) -> Vec<(u16, u64)> {
+        let mut out: Vec<(u16, u64)> = COMMON_CODES
+            .iter()
+            .zip(&self.common)
+            .map(|(c, n)| (*c, n.get()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        out.extend(self.other.lock().unwrap_or_else(|e| e.into_inner()).iter().copied());
+        out.sort_unstable();
+        out
+    }
+}
+
 /// Every metric the server keeps.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Family<(RequestLabels, u16), Counter>,
-    durations: Family<RequestLabels, Histogram>,
+    requests: Family<RequestLabels, RequestSeries>,
     authentication: [Counter; 3],
     authorization: [Counter; 2],
     storage_objects: arc_swap::ArcSwap<Vec<(String, i64)>>,
@@ -57,13 +99,10 @@ const AUTHN_RESULTS: [&str; 3] = ["success", "failure", "error"];
 impl Metrics {
     /// Counts (and times, unless long-running) one answered request.
     pub fn observe(&self, labels: RequestLabels, code: u16, elapsed: Duration, long_running: bool) {
-        if let Some(c) = self.requests.get(&(labels, code)) {
-            c.inc();
-        }
+        let Some(series) = self.requests.get(&labels) else { return };
+        series.count(code);
         if !long_running {
-            if let Some(h) = self.durations.get(&labels) {
-                h.observe(elapsed);
-            }
+            series.durations.observe(elapsed);
         }
     }
 
@@ -171,11 +210,13 @@ pub fn render(state: &State) -> String {
         "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
     );
     let mut requests = m.requests.snapshot();
-    requests.sort_by_key(|((l, code), _)| (l.group, l.resource, l.subresource, l.verb, l.scope, *code));
-    for ((l, code), c) in requests {
-        let code = code.to_string();
-        let labels = with_component(&l, Some(&code));
-        family::sample(&mut out, "apiserver_request_total", &labels, c.get());
+    requests
+        .sort_by_key(|(l, _)| (l.group, l.resource, l.subresource, l.verb, l.scope, l.version, l.dry_run));
+    for (l, series) in &requests {
+        for (code, n) in series.codes() {
+            let code = code.to_string();
+            family::sample(&mut out, "apiserver_request_total", &with_component(l, Some(&code)), n);
+        }
     }
     family::header(
         &mut out,
@@ -183,10 +224,15 @@ pub fn render(state: &State) -> String {
         "histogram",
         "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
     );
-    let mut durations = m.durations.snapshot();
-    durations.sort_by_key(|(l, _)| (l.group, l.resource, l.subresource, l.verb, l.scope));
-    for (l, h) in durations {
-        family::histogram(&mut out, "apiserver_request_duration_seconds", &with_component(&l, None), &h);
+    for (l, series) in &requests {
+        if series.durations.read().1 > 0 {
+            family::histogram(
+                &mut out,
+                "apiserver_request_duration_seconds",
+                &with_component(l, None),
+                &series.durations,
+            );
+        }
     }
     family::header(
         &mut out,

@@ -110,14 +110,15 @@ impl Encoder {
     }
 }
 
-/// How long the watch lasts: `timeoutSeconds` when positive, else `--min-request-timeout`
-/// randomised between one and two times itself, as kube's `ListResource` does (kube ignores
-/// `?timeout=` on watches). Bounded by what a timer can hold.
+/// How long the watch lasts, as kube's `ListResource` sets it (kube ignores `?timeout=` on
+/// watches): `timeoutSeconds` (a negative one ends the watch at once), or when unset or zero
+/// `--min-request-timeout` randomised between one and two times itself. Bounded by what a
+/// timer can hold.
 fn timeout_of(ctx: &Ctx) -> Result<Duration, StatusError> {
-    let requested = ctx.info.query_int64("timeoutSeconds")?.filter(|t| *t > 0);
-    Ok(match requested {
-        Some(t) => Duration::from_secs(t.unsigned_abs()).min(MAX_WATCH_TIMEOUT),
-        None => ctx.state.limits.watch_timeout(),
+    Ok(match ctx.info.query_int64("timeoutSeconds")? {
+        Some(t) if t < 0 => Duration::ZERO,
+        Some(t) if t > 0 => Duration::from_secs(t.unsigned_abs()).min(MAX_WATCH_TIMEOUT),
+        _ => ctx.state.limits.watch_timeout(),
     })
 }
 
