@@ -1,4 +1,4 @@
-//! Process memory from /proc.
+//! Process memory and CPU time from /proc.
 
 use crate::BenchError;
 
@@ -7,6 +7,23 @@ pub fn rss_kib(pid: u32) -> Result<u64, BenchError> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path).map_err(|e| BenchError::file(&path, e))?;
     parse_vmrss(&text).ok_or_else(|| BenchError::Decode { what: path, detail: "no VmRSS line".into() })
+}
+
+/// CPU time `pid` has used so far (user + system), in clock ticks (`getconf CLK_TCK`).
+pub fn cpu_ticks(pid: u32) -> Result<u64, BenchError> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|e| BenchError::file(&path, e))?;
+    parse_cpu_ticks(&text).ok_or_else(|| BenchError::Decode { what: path, detail: "no utime/stime".into() })
+}
+
+/// utime and stime are fields 14 and 15; the command name (field 2) may hold spaces, so the
+/// fields are counted after its closing parenthesis.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 fn parse_vmrss(status: &str) -> Option<u64> {
@@ -22,6 +39,14 @@ mod tests {
     fn parses_vmrss() {
         assert_eq!(parse_vmrss("Name:\tx\nVmRSS:\t  12345 kB\nVmSwap: 0 kB\n"), Some(12345));
         assert_eq!(parse_vmrss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn parses_cpu_ticks() {
+        let stat = "123 (kube ward) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 1 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(290));
+        assert_eq!(parse_cpu_ticks("123 (x) S 1"), None);
+        assert!(cpu_ticks(std::process::id()).is_ok());
     }
 
     #[test]
