@@ -263,6 +263,17 @@ const ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether none of eight bytes needs a look: no control byte, `"`, `\\`, `<`, `>`, `&`, and
+/// no byte of a multi-byte character (which might be U+2028 or U+2029).
+fn plain8(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let control = x.wrapping_sub(0x20 * ONES) & !x & HIGH != 0;
+    let special = [b'"', b'\\', b'<', b'>', b'&'].iter().any(|&c| has_zero(x ^ (c as u64 * ONES)));
+    x & HIGH == 0 && !control && !special
+}
+
 /// A string as Go's `encoding/json` writes it, quotes included.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -272,6 +283,15 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Eight plain bytes at a time: most strings need no escape at all.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if plain8(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         let esc = ESCAPE[b as usize];
         if esc == 0 {
@@ -352,8 +372,28 @@ mod tests {
         assert_eq!(q("<a&b>"), r#""\u003ca\u0026b\u003e""#);
         assert_eq!(q("x\u{2028}y\u{2029}z\u{2022}é"), "\"x\\u2028y\\u2029z\u{2022}é\"");
         // Whatever the string, the output reads back as the same string.
-        for s in ["", "ü\u{0}\u{7f}\"", "\u{2028}\u{2028}", "€<"] {
+        for s in ["", "ü\u{0}\u{7f}\"", "\u{2028}\u{2028}", "€<", "abcdefgh\"ijklmnop<qrstuvwx\u{1}yz"] {
             assert_eq!(serde_json::from_str::<String>(&q(s)).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn eight_byte_scan_finds_every_special_byte() {
+        for special in [b'"', b'\\', b'<', b'>', b'&', 0x00, 0x1f, 0x80, 0xE2] {
+            for at in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[at] = special;
+                assert!(!plain8(u64::from_le_bytes(w)), "{special:#x} at {at}");
+            }
+        }
+        for plain in [*b"abcdefgh", *b"        ", *b"~!#$%'()", *b"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f"] {
+            assert!(plain8(u64::from_le_bytes(plain)), "{plain:?}");
+        }
+        // A long string with escapes at every offset.
+        for at in 0..24 {
+            let mut s = "x".repeat(24);
+            s.replace_range(at..at + 1, "<");
+            assert_eq!(q(&s), format!("\"{}\\u003c{}\"", &s[..at], &s[at + 1..]));
         }
     }
 
