@@ -5,7 +5,7 @@
 //! serde's per-field machinery and a second escaping pass; request and response objects
 //! (levels Request and above) go through serde_json and then Go's escaping.
 
-use super::event::Record;
+use super::event::{Record, REASON_ANNOTATION};
 use super::policy::Stage;
 use apimachinery::UserInfo;
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -35,24 +35,18 @@ impl Record {
         out.extend_from_slice(br#","verb":"#);
         push_str(out, &info.verb);
         out.extend_from_slice(br#","user":"#);
-        push_user(out, self.user.as_ref());
+        RECENT.with(|r| r.borrow_mut().user(out, self.user.as_ref()));
         if let Some(i) = &self.impersonated {
             out.extend_from_slice(br#","impersonatedUser":"#);
             push_user(out, Some(i));
         }
         if !self.source_ips.is_empty() {
-            out.extend_from_slice(br#","sourceIPs":["#);
-            for (n, ip) in self.source_ips.iter().enumerate() {
-                if n > 0 {
-                    out.push(b',');
-                }
-                push_ip(out, ip);
-            }
-            out.push(b']');
+            out.extend_from_slice(br#","sourceIPs":"#);
+            RECENT.with(|r| r.borrow_mut().ips(out, &self.source_ips));
         }
         if !self.user_agent.is_empty() {
             out.extend_from_slice(br#","userAgent":"#);
-            push_str(out, &self.user_agent);
+            RECENT.with(|r| push_recent(&mut r.borrow_mut().agent, out, &self.user_agent));
         }
         if info.is_resource_request {
             let (mut name, mut namespace, mut uid, mut rv) =
@@ -99,7 +93,7 @@ impl Record {
             }
             if s.code != 0 {
                 out.extend_from_slice(br#","code":"#);
-                out.extend_from_slice(s.code.to_string().as_bytes());
+                push_u32(out, s.code.into());
             }
             out.push(b'}');
         }
@@ -120,12 +114,79 @@ impl Record {
             out.extend_from_slice(br#","annotations":"#);
             let mut o = Obj::open(out);
             for (k, v) in &self.annotations {
-                o.str(k, v);
+                // The keys are kubeward's own constants (`authorization.k8s.io/...`).
+                o.key(k);
+                if *k == REASON_ANNOTATION {
+                    RECENT.with(|r| push_recent(&mut r.borrow_mut().reason, o.out, v));
+                } else {
+                    push_str(o.out, v);
+                }
             }
             o.close();
         }
         out.push(b'}');
     }
+}
+
+thread_local! {
+    /// The last user, User-Agent and authorization reason written on this thread and their
+    /// JSON: consecutive requests mostly repeat them (one client, one binding), and copying
+    /// costs less than escaping again.
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent::default());
+}
+
+#[derive(Default)]
+struct Recent {
+    user: Option<(UserInfo, Vec<u8>)>,
+    ips: (Vec<IpAddr>, Vec<u8>),
+    agent: (String, Vec<u8>),
+    reason: (String, Vec<u8>),
+}
+
+impl Recent {
+    fn user(&mut self, out: &mut Vec<u8>, user: Option<&UserInfo>) {
+        let Some(u) = user else { return push_user(out, None) };
+        match &self.user {
+            Some((last, json)) if last == u => out.extend_from_slice(json),
+            _ => {
+                let mut json = Vec::with_capacity(128);
+                push_user(&mut json, Some(u));
+                out.extend_from_slice(&json);
+                self.user = Some((u.clone(), json));
+            }
+        }
+    }
+}
+
+impl Recent {
+    fn ips(&mut self, out: &mut Vec<u8>, ips: &[IpAddr]) {
+        if self.ips.0 != ips {
+            self.ips.0.clear();
+            self.ips.0.extend_from_slice(ips);
+            let json = &mut self.ips.1;
+            json.clear();
+            json.push(b'[');
+            for (n, ip) in ips.iter().enumerate() {
+                if n > 0 {
+                    json.push(b',');
+                }
+                push_ip(json, ip);
+            }
+            json.push(b']');
+        }
+        out.extend_from_slice(&self.ips.1);
+    }
+}
+
+/// A string's JSON from `slot` when it is the string written last, else written and kept.
+fn push_recent(slot: &mut (String, Vec<u8>), out: &mut Vec<u8>, s: &str) {
+    if slot.0 != s {
+        slot.0.clear();
+        slot.0.push_str(s);
+        slot.1.clear();
+        push_str(&mut slot.1, s);
+    }
+    out.extend_from_slice(&slot.1);
 }
 
 /// An object being written: commas between fields.
@@ -140,29 +201,37 @@ impl<'a> Obj<'a> {
         Obj { out, first: true }
     }
 
-    fn key(&mut self, k: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
+    /// A key known to need no escaping (the Event's own field names).
+    fn key(&mut self, k: &'static str) {
+        self.comma();
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A key from input (a user's `extra`), escaped.
+    fn key_escaped(&mut self, k: &str) {
+        self.comma();
         push_str(self.out, k);
         self.out.push(b':');
     }
 
-    fn str(&mut self, k: &str, v: &str) {
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn str(&mut self, k: &'static str, v: &str) {
         self.key(k);
         push_str(self.out, v);
     }
 
-    fn str_omitempty(&mut self, k: &str, v: &str) {
+    fn str_omitempty(&mut self, k: &'static str, v: &str) {
         if !v.is_empty() {
             self.str(k, v);
         }
-    }
-
-    fn strs(&mut self, k: &str, list: &[String]) {
-        self.key(k);
-        push_strs(self.out, list);
     }
 
     fn close(self) {
@@ -177,13 +246,15 @@ fn push_user(out: &mut Vec<u8>, user: Option<&UserInfo>) {
         o.str_omitempty("username", &u.name);
         o.str_omitempty("uid", &u.uid);
         if !u.groups.is_empty() {
-            o.strs("groups", &u.groups);
+            o.key("groups");
+            push_strs(o.out, &u.groups);
         }
         if !u.extra.is_empty() {
             o.key("extra");
             let mut e = Obj::open(o.out);
             for (k, v) in &u.extra {
-                e.strs(k, v);
+                e.key_escaped(k);
+                push_strs(e.out, v);
             }
             e.close();
         }
@@ -203,10 +274,37 @@ fn push_strs(out: &mut Vec<u8>, list: &[String]) {
 }
 
 fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
-    use std::io::Write;
     out.push(b'"');
-    let _ = write!(out, "{ip}");
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_u32(out, octet.into());
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::io::Write;
+            let _ = write!(out, "{v6}");
+        }
+    }
     out.push(b'"');
+}
+
+/// A number in decimal, without the formatting machinery.
+fn push_u32(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A JSON value through serde_json, then Go's HTML-safe escaping of its strings.
@@ -220,24 +318,38 @@ fn push_value(out: &mut Vec<u8>, v: &Value) {
     go_html_escape(out, start);
 }
 
+thread_local! {
+    /// The last second written and its text (`"2006-01-02T15:04:05`): events come many a second.
+    static LAST_SECOND: std::cell::Cell<(Option<(chrono::NaiveDate, u32)>, [u8; 20])> =
+        const { std::cell::Cell::new((None, [0; 20])) };
+}
+
 /// metav1.MicroTime: `"2006-01-02T15:04:05.000000Z"`.
 fn push_micro_time(out: &mut Vec<u8>, t: DateTime<Utc>) {
-    let t = t.naive_utc();
-    let mut b = *b"\"0000-00-00T00:00:00.000000Z\"";
-    let mut put = |at: usize, width: usize, mut n: u32| {
+    fn put(b: &mut [u8], at: usize, width: usize, mut n: u32) {
         for i in (at..at + width).rev() {
             b[i] = b'0' + (n % 10) as u8;
             n /= 10;
         }
-    };
-    put(1, 4, t.year().clamp(0, 9999) as u32);
-    put(6, 2, t.month());
-    put(9, 2, t.day());
-    put(12, 2, t.hour());
-    put(15, 2, t.minute());
-    put(18, 2, t.second());
-    put(21, 6, (t.nanosecond() % 1_000_000_000) / 1000);
-    out.extend_from_slice(&b);
+    }
+    // The date and the second of the day, read without calendar arithmetic.
+    let n = t.naive_utc();
+    let key = Some((n.date(), n.time().num_seconds_from_midnight()));
+    let (cached, mut head) = LAST_SECOND.get();
+    if cached != key {
+        head = *b"\"0000-00-00T00:00:00";
+        put(&mut head, 1, 4, n.year().clamp(0, 9999) as u32);
+        put(&mut head, 6, 2, n.month());
+        put(&mut head, 9, 2, n.day());
+        put(&mut head, 12, 2, n.hour());
+        put(&mut head, 15, 2, n.minute());
+        put(&mut head, 18, 2, n.second());
+        LAST_SECOND.set((key, head));
+    }
+    let mut tail = *b".000000Z\"";
+    put(&mut tail, 1, 6, (n.nanosecond() % 1_000_000_000) / 1000);
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&tail);
 }
 
 /// What a byte needs in a Go JSON string: 0 nothing, `u` `\u00XX`, else the short escape's
@@ -268,10 +380,34 @@ const ESCAPE: [u8; 256] = {
 fn plain8(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    let control = x.wrapping_sub(0x20 * ONES) & !x & HIGH != 0;
-    let special = [b'"', b'\\', b'<', b'>', b'&'].iter().any(|&c| has_zero(x ^ (c as u64 * ONES)));
-    x & HIGH == 0 && !control && !special
+    // Every zero byte of `v` has its high bit set in this mask; a borrow may set it for a
+    // byte above one too, which only sends the word to the byte-by-byte look.
+    #[inline(always)]
+    fn zero_byte(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    let bad = (x & HIGH)
+        | (x.wrapping_sub(0x20 * ONES) & !x & HIGH)
+        | zero_byte(x ^ (0x22 * ONES))
+        | zero_byte(x ^ (0x5C * ONES))
+        | zero_byte(x ^ (0x3C * ONES))
+        | zero_byte(x ^ (0x3E * ONES))
+        | zero_byte(x ^ (0x26 * ONES));
+    bad == 0
+}
+
+/// The index of the first byte that needs a look, eight bytes at a time.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if !plain8(word) {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| ESCAPE[b as usize] != 0).map(|i| at + i)
 }
 
 /// A string as Go's `encoding/json` writes it, quotes included.
@@ -280,25 +416,13 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Plain runs are skipped eight bytes at a time and copied whole.
     let mut run = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // Eight plain bytes at a time: most strings need no escape at all.
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            if plain8(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
-            }
-        }
+    while let Some(offset) = first_special(&bytes[i..]) {
+        i += offset;
         let b = bytes[i];
-        let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            i += 1;
-            continue;
-        }
-        if esc == 0xE2 {
+        if ESCAPE[b as usize] == 0xE2 {
             let sep = bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9));
             if !sep {
                 i += 1;
@@ -311,7 +435,7 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
             continue;
         }
         out.extend_from_slice(&bytes[run..i]);
-        match esc {
+        match ESCAPE[b as usize] {
             b'u' => out.extend_from_slice(&[
                 b'\\',
                 b'u',
@@ -395,6 +519,56 @@ mod tests {
             s.replace_range(at..at + 1, "<");
             assert_eq!(q(&s), format!("\"{}\\u003c{}\"", &s[..at], &s[at + 1..]));
         }
+    }
+
+    #[test]
+    fn recent_values_are_reused_only_when_equal() {
+        let mut r = Recent::default();
+        let jane = UserInfo::new("jane", vec!["dev".into()]);
+        let joe = UserInfo::new("jane", vec!["ops".into()]);
+        let mut out = Vec::new();
+        for u in [Some(&jane), Some(&joe), Some(&jane), None] {
+            r.user(&mut out, u);
+            out.push(b' ');
+        }
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
+        for ips in [vec![a], vec![a, b], vec![a]] {
+            r.ips(&mut out, &ips);
+            out.push(b' ');
+        }
+        for s in ["a \"b\"", "a \"c\"", "a \"c\""] {
+            push_recent(&mut r.reason, &mut out, s);
+            out.push(b' ');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"username":"jane","groups":["dev"]} {"username":"jane","groups":["ops"]} {"username":"jane","groups":["dev"]} {} ["10.0.0.1"] ["10.0.0.1","::1"] ["10.0.0.1"] "a \"b\"" "a \"c\"" "a \"c\"" "#
+        );
+    }
+
+    #[test]
+    fn micro_times() {
+        let mut out = Vec::new();
+        for t in ["2026-12-06T18:34:45.123456789Z", "2026-12-06T18:34:45.000001Z", "1999-01-02T03:04:05Z"] {
+            let t = DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+            push_micro_time(&mut out, t);
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""2026-12-06T18:34:45.123456Z""2026-12-06T18:34:45.000001Z""1999-01-02T03:04:05.000000Z""#
+        );
+    }
+
+    #[test]
+    fn numbers_and_addresses() {
+        let mut out = Vec::new();
+        for n in [0, 7, 200, 404, 65535] {
+            push_u32(&mut out, n);
+            out.push(b' ');
+        }
+        push_ip(&mut out, &"10.0.255.1".parse().unwrap());
+        push_ip(&mut out, &"::1".parse().unwrap());
+        assert_eq!(String::from_utf8(out).unwrap(), r#"0 7 200 404 65535 "10.0.255.1""::1""#);
     }
 
     #[test]
