@@ -43,10 +43,12 @@ pub async fn respond(state: State, mut rec: Record, resp: Response<Body>) -> Res
     }
     let long_running = crate::audit::is_long_running(&rec.info);
     let (parts, body) = resp.into_parts();
+    // kube records response objects of resource requests only (its REST handlers log them).
+    let resource = rec.info.is_resource_request;
     let wanted = !long_running
         && (code >= 300
-            || config.level == Level::RequestResponse
-            || matches!(rec.info.verb.as_str(), "delete" | "deletecollection"));
+            || (resource && config.level == Level::RequestResponse)
+            || (resource && matches!(rec.info.verb.as_str(), "delete" | "deletecollection")));
     let whole = body.size_hint().exact().is_some_and(|n| n <= MAX_AUDITED_BODY);
     let (body, parsed) = if wanted && whole {
         read_back(body, parts.headers.get(http::header::CONTENT_TYPE)).await

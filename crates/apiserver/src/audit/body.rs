@@ -4,7 +4,8 @@
 //! object completes the event's object reference (name, namespace, uid, resourceVersion) at
 //! level Metadata and above, and is recorded itself at Request and above; a patch is recorded
 //! as sent; the response object at RequestResponse; an error Status's bounded fields at every
-//! level. `omitManagedFields` drops `metadata.managedFields` (of each item of a list too).
+//! level; bodies of resource requests only, as kube's REST handlers log them.
+//! `omitManagedFields` drops `metadata.managedFields` (of each item of a list too).
 //!
 //! Never written, whatever the policy: bearer tokens (a TokenReview's `spec.token`, a
 //! TokenRequest's `status.token`, the token of a service-account token Secret, the secret of
@@ -209,7 +210,7 @@ pub fn response(
             }
         }
     }
-    if config.level < Level::RequestResponse || !bodies_allowed(config, info) {
+    if config.level < Level::RequestResponse || !info.is_resource_request || !bodies_allowed(config, info) {
         return (status, None);
     }
     if config.omit_managed_fields {

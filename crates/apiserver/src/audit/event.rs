@@ -1,6 +1,5 @@
-//! One request's audit record and its `audit.k8s.io/v1` Event, written as kube writes it:
-//! fields in the Go struct's order and with its `omitempty` rules, MicroTime timestamps,
-//! Go's HTML-safe JSON escaping; and kube's legacy one-line text form (`EventString`).
+//! One request's audit record, from which its `audit.k8s.io/v1` Event is written at each
+//! stage (the JSON in `json.rs`), and kube's legacy one-line text form (`EventString`).
 //!
 //! The record is filled in as the request goes down the handler chain (who, the policy's
 //! settings, the decision, the request and response objects) and serialized at each stage
@@ -11,7 +10,6 @@ use super::policy::{Level, RequestAuditConfig, Stage};
 use apimachinery::quote::{go_quote, push_go_quoted};
 use apimachinery::{RequestInfo, UserInfo};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -109,77 +107,6 @@ impl Record {
         self.config.map(|c| c.level).unwrap_or(Level::None)
     }
 
-    /// The event at `stage` as one JSON line (without the newline), as kube's JSON encoder
-    /// writes it.
-    pub fn to_json(&self, stage: Stage, at: DateTime<Utc>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1024);
-        self.write_json(stage, at, &mut out);
-        out
-    }
-
-    /// [`Record::to_json`] appended to `out` (a buffer reused across events).
-    pub fn write_json(&self, stage: Stage, at: DateTime<Utc>, out: &mut Vec<u8>) {
-        let captured = self.capture.as_ref().map(|c| c.snapshot());
-        let info = &self.info;
-        let (mut name, mut namespace, mut uid, mut rv) =
-            (info.name.as_str(), info.namespace.as_str(), "", "");
-        if let Some(c) = &captured {
-            if name.is_empty() {
-                name = &c.name;
-            }
-            if namespace.is_empty() {
-                namespace = &c.namespace;
-            }
-            uid = &c.uid;
-            rv = &c.resource_version;
-        }
-        let ev = EventOut {
-            kind: "Event",
-            api_version: "audit.k8s.io/v1",
-            level: self.level().as_str(),
-            audit_id: &self.id,
-            stage: stage.as_str(),
-            request_uri: &self.uri,
-            verb: &info.verb,
-            user: match &self.user {
-                Some(u) => UserOut::of(u),
-                None => UserOut::default(),
-            },
-            impersonated_user: self.impersonated.as_ref().map(UserOut::of),
-            source_ips: Ips(&self.source_ips),
-            user_agent: &self.user_agent,
-            object_ref: info.is_resource_request.then_some(ObjectRefOut {
-                resource: &info.resource,
-                namespace,
-                name,
-                uid,
-                api_group: &info.api_group,
-                api_version: &info.api_version,
-                resource_version: rv,
-                subresource: &info.subresource,
-            }),
-            response_status: self.response_status.as_ref().map(|s| StatusOut {
-                metadata: Empty {},
-                status: &s.status,
-                message: &s.message,
-                reason: &s.reason,
-                details: s.details.as_ref(),
-                code: s.code,
-            }),
-            request_object: captured.as_ref().and_then(|c| c.object.as_deref()),
-            response_object: self.response_object.as_ref(),
-            request_received_timestamp: MicroTime(self.received),
-            stage_timestamp: MicroTime(if stage == Stage::RequestReceived { self.received } else { at }),
-            annotations: (!self.annotations.is_empty()).then_some(&self.annotations),
-        };
-        let start = out.len();
-        if serde_json::to_writer(&mut *out, &ev).is_err() {
-            out.truncate(start);
-            return;
-        }
-        go_html_escape(out, start);
-    }
-
     /// kube's legacy text form of the event at `stage` (`audit.EventString`).
     pub fn to_legacy(&self, stage: Stage) -> String {
         let (mut user, mut groups) = ("<none>".to_string(), "<none>".to_string());
@@ -262,54 +189,6 @@ pub fn source_ips(headers: &http::HeaderMap, remote: IpAddr) -> Vec<IpAddr> {
     ips
 }
 
-/// metav1.MicroTime as JSON: `2006-01-02T15:04:05.000000Z`, written without allocating.
-struct MicroTime(DateTime<Utc>);
-
-impl Serialize for MicroTime {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use chrono::{Datelike, Timelike};
-        let t = &self.0;
-        let mut b = *b"0000-00-00T00:00:00.000000Z";
-        let mut put = |at: usize, width: usize, mut n: u32| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        };
-        put(0, 4, t.year().clamp(0, 9999) as u32);
-        put(5, 2, t.month());
-        put(8, 2, t.day());
-        put(11, 2, t.hour());
-        put(14, 2, t.minute());
-        put(17, 2, t.second());
-        put(20, 6, (t.nanosecond() % 1_000_000_000) / 1000);
-        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
-    }
-}
-
-/// Source addresses as JSON strings, written without allocating each.
-struct Ips<'a>(&'a [IpAddr]);
-
-impl Ips<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Serialize for Ips<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(DisplayStr))
-    }
-}
-
-struct DisplayStr<'a, T: std::fmt::Display>(&'a T);
-
-impl<T: std::fmt::Display> Serialize for DisplayStr<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
-    }
-}
-
 /// Go's `time.RFC3339Nano`: nanoseconds with trailing zeros dropped.
 fn rfc3339_nano(t: DateTime<Utc>) -> String {
     let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -321,131 +200,6 @@ fn rfc3339_nano(t: DateTime<Utc>) -> String {
     }
     s.push('Z');
     s
-}
-
-/// Go's `encoding/json` escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings; outside
-/// strings they cannot occur in JSON, so the bytes of `buf[start..]` are rewritten wholesale.
-fn go_html_escape(buf: &mut Vec<u8>, start: usize) {
-    let special = |b: &u8| matches!(b, b'<' | b'>' | b'&' | 0xE2);
-    if !buf[start..].iter().any(special) {
-        return;
-    }
-    let bytes = buf.split_off(start);
-    let out = buf;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'<' => out.extend_from_slice(b"\\u003c"),
-            b'>' => out.extend_from_slice(b"\\u003e"),
-            b'&' => out.extend_from_slice(b"\\u0026"),
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) => {
-                out.extend_from_slice(if bytes[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-}
-
-#[derive(Serialize, Default)]
-struct UserOut<'a> {
-    #[serde(skip_serializing_if = "str::is_empty")]
-    username: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    uid: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    groups: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extra: Option<&'a BTreeMap<String, Vec<String>>>,
-}
-
-impl<'a> UserOut<'a> {
-    fn of(u: &'a UserInfo) -> Self {
-        UserOut {
-            username: &u.name,
-            uid: &u.uid,
-            groups: &u.groups,
-            extra: (!u.extra.is_empty()).then_some(&u.extra),
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectRefOut<'a> {
-    #[serde(skip_serializing_if = "str::is_empty")]
-    resource: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    namespace: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    name: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    uid: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    api_group: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    api_version: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    resource_version: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    subresource: &'a str,
-}
-
-#[derive(Serialize)]
-struct Empty {}
-
-/// metav1.Status with only the fields kube copies (kind and apiVersion stay empty).
-#[derive(Serialize)]
-struct StatusOut<'a> {
-    metadata: Empty,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    status: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    message: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    reason: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a Value>,
-    #[serde(skip_serializing_if = "is_zero")]
-    code: u16,
-}
-
-fn is_zero(n: &u16) -> bool {
-    *n == 0
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventOut<'a> {
-    kind: &'static str,
-    api_version: &'static str,
-    level: &'static str,
-    #[serde(rename = "auditID")]
-    audit_id: &'a str,
-    stage: &'static str,
-    #[serde(rename = "requestURI")]
-    request_uri: &'a str,
-    verb: &'a str,
-    user: UserOut<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    impersonated_user: Option<UserOut<'a>>,
-    #[serde(rename = "sourceIPs", skip_serializing_if = "Ips::is_empty")]
-    source_ips: Ips<'a>,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    user_agent: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    object_ref: Option<ObjectRefOut<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_status: Option<StatusOut<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_object: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_object: Option<&'a Value>,
-    request_received_timestamp: MicroTime,
-    stage_timestamp: MicroTime,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    annotations: Option<&'a BTreeMap<&'static str, String>>,
 }
 
 #[cfg(test)]

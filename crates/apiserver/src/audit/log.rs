@@ -130,22 +130,34 @@ struct Writer {
 
 impl Writer {
     fn run(&mut self, buf: Weak<Mutex<Vec<u8>>>) {
+        // Two buffers swapped at each flush, so appending never regrows a fresh one.
+        let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
         loop {
             std::thread::sleep(FLUSH_EVERY);
             let Some(buf) = buf.upgrade() else { return };
-            let chunk = match buf.lock() {
-                Ok(mut b) if !b.is_empty() => std::mem::take(&mut *b),
+            chunk.clear();
+            match buf.lock() {
+                Ok(mut b) if !b.is_empty() => std::mem::swap(&mut *b, &mut chunk),
                 _ => continue,
-            };
+            }
             drop(buf);
             if let Err(e) = self.write_lines(&chunk) {
                 tracing::error!(error = %e, path = %self.path.display(), "audit log write failed");
+            }
+            if chunk.capacity() > MAX_BUFFER {
+                chunk = Vec::with_capacity(64 * 1024);
             }
         }
     }
 
     /// Writes whole lines, rotating before a line that would not fit.
     fn write_lines(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        if self.size + chunk.len() as u64 <= self.max_size {
+            // The common case: all of it fits.
+            self.file.write_all(chunk)?;
+            self.size += chunk.len() as u64;
+            return Ok(());
+        }
         let mut pending = 0..0;
         let mut start = 0;
         while start < chunk.len() {

@@ -16,6 +16,7 @@
 
 pub mod body;
 pub mod event;
+mod json;
 pub mod log;
 pub mod policy;
 pub mod webhook;

@@ -130,8 +130,45 @@ struct Rule {
 #[derive(Debug, Clone)]
 struct GroupResources {
     group: String,
-    resources: Vec<String>,
+    resources: Vec<ResourcePattern>,
     resource_names: Vec<String>,
+}
+
+/// kube's resource patterns, parsed once: `*`, `resource`, `resource/subresource`,
+/// `*/subresource`, `resource/*` (which also matches the resource itself).
+#[derive(Debug, Clone)]
+enum ResourcePattern {
+    Any,
+    Resource(String),
+    ResourceSub(String, String),
+    AnySub(String),
+    ResourceAnySub(String),
+}
+
+impl ResourcePattern {
+    fn parse(p: &str) -> ResourcePattern {
+        if p == "*" {
+            ResourcePattern::Any
+        } else if let Some(sub) = p.strip_prefix("*/") {
+            ResourcePattern::AnySub(sub.to_string())
+        } else if let Some(r) = p.strip_suffix("/*") {
+            ResourcePattern::ResourceAnySub(r.to_string())
+        } else if let Some((r, sub)) = p.split_once('/') {
+            ResourcePattern::ResourceSub(r.to_string(), sub.to_string())
+        } else {
+            ResourcePattern::Resource(p.to_string())
+        }
+    }
+
+    fn matches(&self, resource: &str, sub: &str) -> bool {
+        match self {
+            ResourcePattern::Any => true,
+            ResourcePattern::Resource(r) => sub.is_empty() && r == resource,
+            ResourcePattern::ResourceSub(r, s) => r == resource && s == sub,
+            ResourcePattern::AnySub(s) => !sub.is_empty() && s == sub,
+            ResourcePattern::ResourceAnySub(r) => r == resource,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +224,17 @@ impl Policy {
 
 impl Rule {
     fn matches(&self, user: Option<&UserInfo>, info: &RequestInfo) -> bool {
+        // Every condition must hold; the cheapest are looked at first.
+        let about_resources = !self.namespaces.is_empty() || !self.resources.is_empty();
+        if about_resources && !info.is_resource_request {
+            return false;
+        }
+        if !about_resources && !self.non_resource_urls.is_empty() && info.is_resource_request {
+            return false;
+        }
+        if !self.verbs.is_empty() && !has(&self.verbs, &info.verb) {
+            return false;
+        }
         if !self.users.is_empty() && !user.is_some_and(|u| has(&self.users, &u.name)) {
             return false;
         }
@@ -195,10 +243,7 @@ impl Rule {
         {
             return false;
         }
-        if !self.verbs.is_empty() && !has(&self.verbs, &info.verb) {
-            return false;
-        }
-        if !self.namespaces.is_empty() || !self.resources.is_empty() {
+        if about_resources {
             return self.matches_resource(info);
         }
         if !self.non_resource_urls.is_empty() {
@@ -225,30 +270,9 @@ impl Rule {
             if !gr.resource_names.is_empty() && !has(&gr.resource_names, &info.name) {
                 return false;
             }
-            gr.resources.iter().any(|r| resource_matches(r, resource, sub))
+            gr.resources.iter().any(|r| r.matches(resource, sub))
         })
     }
-}
-
-/// kube's resource patterns: `*`, `resource`, `resource/subresource`, `*/subresource`,
-/// `resource/*`.
-fn resource_matches(pattern: &str, resource: &str, sub: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let combined_matches = match pattern.split_once('/') {
-        None => sub.is_empty() && pattern == resource,
-        Some((r, s)) => r == resource && s == sub,
-    };
-    if combined_matches {
-        return true;
-    }
-    if let Some(s) = pattern.strip_prefix("*/") {
-        if !sub.is_empty() && s == sub {
-            return true;
-        }
-    }
-    pattern.strip_suffix("/*").is_some_and(|r| r == resource)
 }
 
 impl UrlSpec {
@@ -472,16 +496,18 @@ fn compile(raw: RawPolicy) -> Result<Policy, Vec<Problem>> {
             &format!("{path}.omitStages"),
             &mut problem,
         );
+        let secret_bodies = resources.iter().any(|gr| {
+            gr.value.group.as_deref().unwrap_or_default().is_empty()
+                && gr.value.resources.iter().flatten().any(|r| r == "secrets")
+        });
         let resources: Vec<GroupResources> = resources
             .iter()
             .map(|gr| GroupResources {
                 group: gr.value.group.clone().unwrap_or_default(),
-                resources: gr.value.resources.clone().unwrap_or_default(),
+                resources: gr.value.resources.iter().flatten().map(|r| ResourcePattern::parse(r)).collect(),
                 resource_names: gr.value.resource_names.clone().unwrap_or_default(),
             })
             .collect();
-        let secret_bodies =
-            resources.iter().any(|gr| gr.group.is_empty() && gr.resources.iter().any(|r| r == "secrets"));
         rules.push(Rule {
             config: RequestAuditConfig {
                 level,

@@ -63,6 +63,10 @@ fn first_matching_rule_wins_and_no_match_is_none() {
     assert!(!eval(None, "GET", "/api/v1/namespaces/x/secrets").omit_stages.contains(Stage::Panic));
 }
 
+fn resource_matches(pattern: &str, resource: &str, sub: &str) -> bool {
+    ResourcePattern::parse(pattern).matches(resource, sub)
+}
+
 #[test]
 fn resource_patterns_as_kube() {
     assert!(resource_matches("*", "pods", "log"));
@@ -74,6 +78,8 @@ fn resource_patterns_as_kube() {
     assert!(resource_matches("pods/*", "pods", "log"));
     assert!(resource_matches("pods/*", "pods", ""));
     assert!(!resource_matches("pods/*", "services", ""));
+    assert!(!resource_matches("*/*", "pods", "log"), "only a subresource named `*`");
+    assert!(!resource_matches("pods/log", "pods", ""));
 }
 
 #[test]

@@ -76,6 +76,18 @@ enum Command {
         /// Emit a list-latency record for this many stored objects instead.
         #[arg(long)]
         list_objects: Option<u64>,
+        /// CPU ticks the server used during the run (`cpu-ticks` before and after): recorded
+        /// as CPU time per request.
+        #[arg(long)]
+        server_cpu_ticks: Option<u64>,
+        /// Clock ticks per second (`getconf CLK_TCK`).
+        #[arg(long, default_value_t = 100)]
+        ticks_per_sec: u64,
+    },
+    /// Prints the CPU time a process has used so far, in clock ticks.
+    CpuTicks {
+        #[arg(long)]
+        pid: u32,
     },
     /// Describes the machine and the commit.
     Machine,
@@ -119,9 +131,26 @@ fn main() -> std::process::ExitCode {
                 let body = conn.expect_ok(Method::GET, &path, Bytes::new(), false).await?;
                 std::fs::write(&out, &body).map_err(|e| BenchError::File { path: out, source: e })?;
             }
-            Command::OhaRecord { file, target, object, auth, proto, conc, list_objects } => {
-                cli::emit(&oha_record(&file, target, object, auth, proto, conc, list_objects)?)
+            Command::OhaRecord {
+                file,
+                target,
+                object,
+                auth,
+                proto,
+                conc,
+                list_objects,
+                server_cpu_ticks,
+                ticks_per_sec,
+            } => {
+                let mut rec = oha_record(&file, target, object, auth, proto, conc, list_objects)?;
+                if let (Record::Request { server_cpu_us, .. }, Some(ticks)) = (&mut rec, server_cpu_ticks) {
+                    let requests = oha_requests(&file)?;
+                    *server_cpu_us =
+                        Some(ticks as f64 * 1e6 / ticks_per_sec.max(1) as f64 / requests.max(1) as f64);
+                }
+                cli::emit(&rec)
             }
+            Command::CpuTicks { pid } => println!("{}", procfs::cpu_ticks(pid)?),
             Command::Machine => cli::emit(&machine()),
             Command::Tool { name, version } => cli::emit(&Record::Tool { name, version }),
             Command::Note { text, section } => cli::emit(&Record::Note { text, section }),
@@ -246,8 +275,17 @@ fn oha_record(
             p99_ms: pct("p99"),
             errors,
             tool: "oha".into(),
+            server_cpu_us: None,
         },
     })
+}
+
+/// How many requests oha got an answer to.
+fn oha_requests(file: &str) -> Result<u64, BenchError> {
+    let text = std::fs::read(file).map_err(|e| BenchError::File { path: file.into(), source: e })?;
+    let out: OhaOut = serde_json::from_slice(&text)
+        .map_err(|e| BenchError::Decode { what: format!("oha output {file}"), detail: e.to_string() })?;
+    Ok(out.status_code_distribution.values().sum())
 }
 
 fn first_line_with(path: &str, key: &str) -> String {

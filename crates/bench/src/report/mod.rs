@@ -40,6 +40,9 @@ pub enum Record {
         p99_ms: f64,
         errors: u64,
         tool: String,
+        /// The server's CPU time per request during the run, when it was measured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_cpu_us: Option<f64>,
     },
     /// A measurement that could not run, and why.
     Missing {
@@ -367,7 +370,10 @@ fn request(out: &mut String, r: &[Record]) {
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for x in requests(r) {
-        if let Record::Request { target, object, auth, proto, conc, rps, p50_ms, p99_ms, errors, tool } = x {
+        if let Record::Request {
+            target, object, auth, proto, conc, rps, p50_ms, p99_ms, errors, tool, ..
+        } = x
+        {
             if target != "kubeward" {
                 continue;
             }
@@ -544,6 +550,7 @@ mod tests {
             p99_ms: 2.0,
             errors: 0,
             tool: "oha".into(),
+            server_cpu_us: None,
         }
     }
 
