@@ -318,9 +318,12 @@ fn push_value(out: &mut Vec<u8>, v: &Value) {
     go_html_escape(out, start);
 }
 
+/// A second (its date and second of the day) and its text (`"2006-01-02T15:04:05`).
+type SecondText = (Option<(chrono::NaiveDate, u32)>, [u8; 20]);
+
 thread_local! {
-    /// The last second written and its text (`"2006-01-02T15:04:05`): events come many a second.
-    static LAST_SECOND: std::cell::Cell<(Option<(chrono::NaiveDate, u32)>, [u8; 20])> =
+    /// The last second written: events come many a second.
+    static LAST_SECOND: std::cell::Cell<SecondText> =
         const { std::cell::Cell::new((None, [0; 20])) };
 }
 
