@@ -3,7 +3,7 @@
 //! A resource can be marked unserved: its lookups then fail as the server's do for a resource
 //! missing from its catalog.
 
-use crate::types::AdmissionContext;
+use crate::types::{AdmissionContext, KindResource};
 use apimachinery::{GroupResource, StatusError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -20,6 +20,8 @@ pub struct MemoryContext {
     unserved: Mutex<Vec<(String, String)>>,
     /// What `authorize` allows: (user, verb, group, resource, name).
     allowed: Mutex<Vec<[String; 5]>>,
+    /// The kinds `resource_for_kind` knows beside ConfigMaps.
+    kinds: Mutex<Vec<KindResource>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -40,6 +42,19 @@ impl MemoryContext {
     pub fn allow(&self, user: &str, verb: &str, group: &str, resource: &str, name: &str) {
         if let Ok(mut a) = self.allowed.lock() {
             a.push([user, verb, group, resource, name].map(str::to_string));
+        }
+    }
+
+    /// Serves `kind` as `resource` (for `resource_for_kind`).
+    pub fn serve_kind(&self, group: &str, version: &str, resource: &str, kind: &str, namespaced: bool) {
+        if let Ok(mut k) = self.kinds.lock() {
+            k.push(KindResource {
+                group: group.into(),
+                version: version.into(),
+                resource: resource.into(),
+                kind: kind.into(),
+                namespaced,
+            });
         }
     }
 
@@ -108,6 +123,20 @@ impl MemoryContext {
 
 #[async_trait]
 impl AdmissionContext for MemoryContext {
+    fn resource_for_kind(&self, group: &str, version: &str, kind: &str) -> Option<KindResource> {
+        if (group, version, kind) == ("", "v1", "ConfigMap") {
+            return Some(KindResource {
+                group: String::new(),
+                version: "v1".into(),
+                resource: "configmaps".into(),
+                kind: "ConfigMap".into(),
+                namespaced: true,
+            });
+        }
+        let k = self.kinds.lock().ok()?;
+        k.iter().find(|k| k.group == group && k.version == version && k.kind == kind).cloned()
+    }
+
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
         let asked = [&attrs.user.name, &attrs.verb, &attrs.api_group, &attrs.resource, &attrs.name];
         self.allowed.lock().is_ok_and(|a| a.iter().any(|r| r.iter().zip(asked).all(|(x, y)| x == y)))

@@ -119,6 +119,7 @@ impl Environment {
             fields: self.variables.iter().map(|v| (v.clone(), Shape::Any)).collect(),
             additional: None,
             max_properties: None,
+            escaped: false,
         };
         let dotted: Vec<String> = self.variables.iter().map(|v| format!("{VARIABLES}.{v}")).collect();
         let mut vars: Vec<(&str, &Shape)> = vec![

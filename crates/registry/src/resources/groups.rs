@@ -217,10 +217,13 @@ pub(super) fn storage() -> Vec<ResourceType> {
     ]
 }
 
+/// admissionregistration.k8s.io/v1: webhook configurations and ValidatingAdmissionPolicies
+/// with their bindings, all in kube's `api-extensions` category.
 pub(super) fn admissionregistration() -> Vec<ResourceType> {
     let g = "admissionregistration.k8s.io";
+    let ext = |rt: ResourceType| ResourceType { categories: &["api-extensions"], ..rt };
     vec![
-        r(
+        ext(r(
             g,
             "v1",
             "MutatingWebhookConfiguration",
@@ -229,8 +232,29 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::MutatingWebhookConfiguration>,
-        ),
-        r(
+        )),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicy",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicy>,
+        )
+        .with_status(status!("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy"))),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            "validatingadmissionpolicybinding",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicyBinding>,
+        )),
+        ext(r(
             g,
             "v1",
             "ValidatingWebhookConfiguration",
@@ -239,7 +263,7 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::ValidatingWebhookConfiguration>,
-        ),
+        )),
     ]
 }
 

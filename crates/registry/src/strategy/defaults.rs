@@ -230,6 +230,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
         ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::defaults(kind, o),
+        ("admissionregistration.k8s.io", kind) => super::admission::defaults(kind, o),
         _ => {}
     }
 }
