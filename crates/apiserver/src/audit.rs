@@ -34,6 +34,8 @@ pub struct Record {
     pub impersonated: Option<UserInfo>,
     /// The authorization decision and its reason.
     pub decision: Option<(bool, String)>,
+    /// What the handler noted (admission's audit annotations).
+    pub notes: Arc<crate::context::RequestNotes>,
 }
 
 #[cfg(test)]
@@ -100,13 +102,8 @@ enum MaybeUser<'a> {
     Unknown(Empty),
 }
 
-#[derive(serde::Serialize)]
-struct Annotations<'a> {
-    #[serde(rename = "authorization.k8s.io/decision")]
-    decision: &'static str,
-    #[serde(rename = "authorization.k8s.io/reason")]
-    reason: &'a str,
-}
+/// The event's annotations: the authorization decision and reason, and admission's.
+type Annotations = std::collections::BTreeMap<String, String>;
 
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -132,7 +129,7 @@ struct EventOut<'a> {
     request_received_timestamp: String,
     stage_timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    annotations: Option<Annotations<'a>>,
+    annotations: Option<Annotations>,
 }
 
 impl Record {
@@ -153,6 +150,7 @@ impl Record {
             user: None,
             impersonated: None,
             decision: None,
+            notes: Arc::default(),
         }
     }
 
@@ -185,12 +183,22 @@ impl Record {
             response_status: StatusOut { metadata: Empty {}, code },
             request_received_timestamp: ts(self.received),
             stage_timestamp: ts(chrono::Utc::now()),
-            annotations: self.decision.as_ref().map(|(allowed, reason)| Annotations {
-                decision: if *allowed { "allow" } else { "forbid" },
-                reason,
-            }),
+            annotations: self.annotations(),
         };
         serde_json::to_vec(&ev).unwrap_or_default()
+    }
+
+    fn annotations(&self) -> Option<Annotations> {
+        let mut out = Annotations::new();
+        if let Some((allowed, reason)) = &self.decision {
+            out.insert(
+                "authorization.k8s.io/decision".into(),
+                if *allowed { "allow" } else { "forbid" }.into(),
+            );
+            out.insert("authorization.k8s.io/reason".into(), reason.clone());
+        }
+        out.extend(self.notes.annotations());
+        (!out.is_empty()).then_some(out)
     }
 
     pub fn to_event(&self, code: u16) -> Value {
@@ -309,6 +317,7 @@ mod tests {
             user: Some(UserInfo::new("admin", vec!["g".into()])),
             impersonated: Some(UserInfo::new("jane", vec![])),
             decision: Some((true, "RBAC: allowed by ClusterRoleBinding \"x\"".into())),
+            notes: Arc::default(),
         };
         let ev = rec.to_event(200);
         let (mut a, mut b) = (ev.clone(), rec.to_event_reference(200));
@@ -316,6 +325,11 @@ mod tests {
             v.as_object_mut().unwrap().remove("stageTimestamp");
         }
         assert_eq!(a, b, "the fast encoding equals the reference");
+        // Admission's annotations join the decision's.
+        rec.notes.annotate([("p/k".to_string(), "v".to_string())]);
+        let noted = rec.to_event(200);
+        assert_eq!(noted["annotations"]["p/k"], "v");
+        assert_eq!(noted["annotations"]["authorization.k8s.io/decision"], "allow");
         let anon = Record { user: None, impersonated: None, decision: None, ..rec };
         assert_eq!(anon.to_event(401)["user"], json!({}));
         assert_eq!(ev["user"]["username"], "admin");

@@ -80,7 +80,9 @@ async fn chain(
     };
     let user_agent =
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let ctx = RequestContext::new(state, info, output, authorized).with_user_agent(user_agent);
+    let ctx = RequestContext::new(state, info, output, authorized)
+        .with_user_agent(user_agent)
+        .with_notes(Arc::clone(&rec.notes));
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {

@@ -15,13 +15,15 @@
 //! - `matching`: match constraints and match resources;
 //! - `params`: the params of a binding;
 //! - `evaluate`: one policy, binding and param;
-//! - `inputs`: the variables of a request (`object`, `request`, `namespaceObject`, ...).
+//! - `inputs`: the variables of a request (`object`, `request`, `namespaceObject`, ...);
+//! - `typecheck`: the warnings of `status.typeChecking`.
 
 pub mod evaluate;
 mod inputs;
 pub mod matching;
 pub mod params;
 pub mod spec;
+pub mod typecheck;
 
 use crate::types::{AdmissionContext, AdmissionRequest, Operation, ValidatingPlugin};
 use apimachinery::{StatusError, StatusReason};

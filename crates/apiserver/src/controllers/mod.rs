@@ -1,8 +1,10 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC revocations, the
-//! `kubernetes` Service and its endpoints; and compaction of the store's history.
+//! `kubernetes` Service and its endpoints, the admission policies (and their type checking
+//! status); and compaction of the store's history.
 
+pub mod admission_policies;
 pub mod compaction;
 pub mod crd;
 pub mod disruption;

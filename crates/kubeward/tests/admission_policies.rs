@@ -1,0 +1,468 @@
+//! ValidatingAdmissionPolicies end to end (issue 18) through kubectl 1.33: the kinds as
+//! kube serves them (columns, status type checking, kube's 422s, a non-compiling
+//! expression refused), and the issue's three seed policies each refusing with kube's
+//! exact message: no `latest` tags outside dev namespaces, replicas at most the
+//! namespace's param (a ConfigMap, then a custom resource), only the team's group may
+//! touch objects labelled with their team (the authorizer library). Then the Warn and
+//! Audit actions (a `Warning:` line, the audit event's annotation) and failurePolicy
+//! Ignore against Fail on a runtime error.
+
+mod support;
+
+use serde_json::Value;
+use std::time::Duration;
+use support::more::{retry, Cluster};
+use support::{kubectl_or_missing, words, Kubectl, Output, Server};
+
+fn create(server: &Server, k: &Kubectl, name: &str, yaml: &str) -> Output {
+    let f = server.file(name, yaml);
+    k.run(&["create", "-f", f.to_str().expect("utf-8")])
+}
+
+#[track_caller]
+fn created(server: &Server, k: &Kubectl, name: &str, yaml: &str) {
+    create(server, k, name, yaml).assert_ok();
+}
+
+/// Retries `f` until it succeeds: a new policy is enforced once the server's informer has
+/// seen it (kube's policies are eventually consistent the same way).
+#[track_caller]
+fn until(what: &str, mut f: impl FnMut() -> (bool, String)) {
+    let (ok, last) = retry(Duration::from_secs(10), &mut f);
+    assert!(ok, "{what}: {last}");
+}
+
+const NO_LATEST: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: no-latest-tag
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["pods"]
+    namespaceSelector:
+      matchExpressions:
+      - {key: env, operator: NotIn, values: ["dev"]}
+  validations:
+  - expression: "object.spec.containers.all(c, !c.image.endsWith(':latest') && c.image.contains(':'))"
+    messageExpression: "'images must name a tag other than latest outside dev namespaces: ' + object.spec.containers.map(c, c.image).join(', ')"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: no-latest-tag-binding
+spec:
+  policyName: no-latest-tag
+  validationActions: [Deny]
+"#;
+
+#[test]
+fn the_kinds_are_served_as_kube_serves_them() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    created(&server, &k, "no-latest.yaml", NO_LATEST);
+
+    // Columns and the api-extensions category.
+    let out = k.ok(&["get", "validatingadmissionpolicies"]);
+    let lines = words(&out.stdout);
+    assert_eq!(lines[0], "NAME VALIDATIONS PARAMKIND AGE", "{out}");
+    assert!(lines[1].starts_with("no-latest-tag 1 <unset> "), "{out}");
+    let out = k.ok(&["get", "validatingadmissionpolicybindings"]);
+    let lines = words(&out.stdout);
+    assert_eq!(lines[0], "NAME POLICYNAME PARAMREF AGE", "{out}");
+    assert!(lines[1].starts_with("no-latest-tag-binding no-latest-tag <unset> "), "{out}");
+    let out = k.ok(&["get", "api-extensions", "-o", "name"]);
+    assert!(
+        out.stdout.contains("validatingadmissionpolicy.admissionregistration.k8s.io/no-latest-tag"),
+        "{out}"
+    );
+    let out = k.ok(&["api-resources", "--api-group", "admissionregistration.k8s.io"]);
+    assert!(words(&out.stdout).iter().any(|l| l
+        == "validatingadmissionpolicies admissionregistration.k8s.io/v1 false ValidatingAdmissionPolicy"));
+
+    // kube's defaults.
+    let policy = support::get_json(&k, &["validatingadmissionpolicy", "no-latest-tag"]);
+    assert_eq!(policy["spec"]["matchConstraints"]["matchPolicy"], "Equivalent");
+    assert_eq!(policy["spec"]["matchConstraints"]["objectSelector"], serde_json::json!({}));
+    assert_eq!(policy["spec"]["matchConstraints"]["resourceRules"][0]["scope"], "*");
+    assert_eq!(policy["metadata"]["generation"], 1);
+
+    // Type checking against the Pod schema lands in the status, once per generation.
+    k.ok(&[
+        "patch",
+        "validatingadmissionpolicy",
+        "no-latest-tag",
+        "--type=json",
+        "-p",
+        r#"[{"op": "add", "path": "/spec/validations/-", "value": {"expression": "object.spec.containerz == null"}}]"#,
+    ]);
+    until("type checking status", || {
+        let p = support::get_json(&k, &["validatingadmissionpolicy", "no-latest-tag"]);
+        let ok = p["status"]["observedGeneration"] == 2
+            && p["status"]["typeChecking"]["expressionWarnings"][0]["fieldRef"]
+                == "spec.validations[1].expression";
+        (ok, p["status"].to_string())
+    });
+    let p = support::get_json(&k, &["validatingadmissionpolicy", "no-latest-tag"]);
+    assert_eq!(
+        p["status"]["typeChecking"]["expressionWarnings"][0]["warning"],
+        "/v1, Kind=Pod: ERROR: <input>:1:12: undefined field 'containerz'\n | object.spec.containerz == null\n | ...........^\n"
+    );
+    let out = k.ok(&["describe", "validatingadmissionpolicy", "no-latest-tag"]);
+    assert!(out.stdout.contains("Observed Generation:  2"), "{out}");
+
+    // An expression that does not compile is refused at create, with kube's text.
+    let bad = NO_LATEST
+        .replace("name: no-latest-tag\nspec", "name: bad\nspec")
+        .replace("c.image.contains(':'))\"", "c.image.contains(':')\"")
+        .split("---")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let out = create(&server, &k, "bad.yaml", &bad);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(r#"The ValidatingAdmissionPolicy "bad" is invalid: spec.validations[0].expression: Invalid value: "object.spec.containers.all(c, !c.image.endsWith(':latest') && c.image.contains(':')": compilation failed: ERROR: <input>:1:"#),
+        "{out}"
+    );
+    let out = create(
+        &server,
+        &k,
+        "bad-binding.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: bad\nspec:\n  policyName: no-latest-tag\n  validationActions: [Deny, Warn]\n",
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(r#"The ValidatingAdmissionPolicyBinding "bad" is invalid: spec.validationActions: Invalid value: []admissionregistration.ValidationAction{"Deny", "Warn"}: must not contain both Deny and Warn"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_latest_tags_outside_dev_namespaces() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    k.ok(&["create", "namespace", "dev"]);
+    k.ok(&["label", "namespace", "dev", "env=dev"]);
+    k.ok(&["create", "namespace", "prod"]);
+    created(&server, &k, "no-latest.yaml", NO_LATEST);
+    let message = "ValidatingAdmissionPolicy 'no-latest-tag' with binding 'no-latest-tag-binding' denied request: images must name a tag other than latest outside dev namespaces: nginx:latest";
+    until("the policy refuses latest in prod", || {
+        let out = k.run(&["run", "web", "-n", "prod", "--image=nginx:latest", "--dry-run=server"]);
+        (out.stderr.trim() == format!(r#"The pods "web" is invalid: : {message}"#), out.to_string())
+    });
+    // Over HTTP: kube's Status, 422 Invalid, the message as its one cause.
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}"#;
+    let http = server.admin_curl(
+        "/api/v1/namespaces/prod/pods",
+        &["-X", "POST", "-H", "Content-Type: application/json", "-d", pod],
+    );
+    assert_eq!(http.status, 422, "{}", http.body);
+    let status = http.json();
+    assert_eq!(status["reason"], "Invalid");
+    assert_eq!(
+        status["message"],
+        "pods \"web\" is forbidden: ValidatingAdmissionPolicy 'no-latest-tag' with binding 'no-latest-tag-binding' denied request: images must name a tag other than latest outside dev namespaces: nginx"
+    );
+    assert_eq!(
+        status["details"]["causes"][0]["message"],
+        status["message"].as_str().unwrap_or_default().trim_start_matches("pods \"web\" is forbidden: ")
+    );
+    // A tag passes; dev namespaces may use latest.
+    k.ok(&["run", "web", "-n", "prod", "--image=nginx:1.27"]);
+    k.ok(&["run", "web", "-n", "dev", "--image=nginx:latest"]);
+    // Updates are checked too.
+    let out = k.run(&["set", "image", "pod/web", "-n", "prod", "web=nginx:latest"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(
+            "denied request: images must name a tag other than latest outside dev namespaces: nginx:latest"
+        ),
+        "{out}"
+    );
+}
+
+const REPLICA_LIMIT: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: replica-limit
+spec:
+  paramKind:
+    apiVersion: v1
+    kind: ConfigMap
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ["apps"]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["deployments"]
+  validations:
+  - expression: "object.spec.replicas <= int(params.data.maxReplicas)"
+    messageExpression: "'replicas must be at most ' + params.data.maxReplicas + ' in namespace ' + request.namespace"
+    reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: replica-limit-binding
+spec:
+  policyName: replica-limit
+  validationActions: [Deny]
+  paramRef:
+    name: replica-limit
+    parameterNotFoundAction: Deny
+"#;
+
+#[test]
+fn replicas_at_most_the_namespaces_param() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    for ns in ["small", "large", "none"] {
+        k.ok(&["create", "namespace", ns]);
+    }
+    k.ok(&["create", "configmap", "replica-limit", "-n", "small", "--from-literal=maxReplicas=2"]);
+    k.ok(&["create", "configmap", "replica-limit", "-n", "large", "--from-literal=maxReplicas=10"]);
+    created(&server, &k, "replica-limit.yaml", REPLICA_LIMIT);
+    until("the policy reads the namespace's param", || {
+        let out = k.run(&[
+            "create",
+            "deployment",
+            "web",
+            "-n",
+            "small",
+            "--image=nginx:1",
+            "--replicas=3",
+            "--dry-run=server",
+        ]);
+        let want = "error: failed to create deployment: deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-binding' denied request: replicas must be at most 2 in namespace small";
+        (out.stderr.trim() == want, out.to_string())
+    });
+    k.ok(&["create", "deployment", "web", "-n", "large", "--image=nginx:1", "--replicas=3"]);
+    k.ok(&["create", "deployment", "web", "-n", "small", "--image=nginx:1", "--replicas=2"]);
+    // Through the deployment itself (a rule on `deployments` does not cover `deployments/scale`).
+    let out = k.run(&["patch", "deployment", "web", "-n", "small", "-p", r#"{"spec":{"replicas":5}}"#]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("denied request: replicas must be at most 2 in namespace small"), "{out}");
+    // No param where one is required: kube's configuration error.
+    let out = k.run(&["create", "deployment", "web", "-n", "none", "--image=nginx:1"]);
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: failed to create deployment: deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-binding' denied request: failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
+        "{out}"
+    );
+
+    // The same limit from a custom resource, one per namespace.
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: replicalimits.policy.kubeward.io
+spec:
+  group: policy.kubeward.io
+  scope: Namespaced
+  names: {plural: replicalimits, singular: replicalimit, kind: ReplicaLimit}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          maxReplicas: {type: integer}
+"#;
+    created(&server, &k, "crd.yaml", crd);
+    until("the CRD is served", || {
+        let out = k.run(&["get", "replicalimits", "-A"]);
+        (out.ok(), out.to_string())
+    });
+    let policy = REPLICA_LIMIT
+        .replace("name: replica-limit\nspec:\n  paramKind:\n    apiVersion: v1\n    kind: ConfigMap", "name: crd-limit\nspec:\n  paramKind:\n    apiVersion: policy.kubeward.io/v1\n    kind: ReplicaLimit")
+        .replace("int(params.data.maxReplicas)", "params.maxReplicas")
+        .replace("params.data.maxReplicas + ' in", "string(params.maxReplicas) + ' in")
+        .replace("name: replica-limit-binding\nspec:\n  policyName: replica-limit", "name: crd-limit-binding\nspec:\n  policyName: crd-limit")
+        .replace("    name: replica-limit\n    parameterNotFoundAction: Deny", "    name: limit\n    parameterNotFoundAction: Allow");
+    created(&server, &k, "crd-limit.yaml", &policy);
+    created(
+        &server,
+        &k,
+        "limit.yaml",
+        "apiVersion: policy.kubeward.io/v1\nkind: ReplicaLimit\nmetadata:\n  name: limit\n  namespace: large\nmaxReplicas: 4\n",
+    );
+    until("the custom resource limits replicas", || {
+        let out = k.run(&["patch", "deployment", "web", "-n", "large", "-p", r#"{"spec":{"replicas":6}}"#]);
+        let want = "ValidatingAdmissionPolicy 'crd-limit' with binding 'crd-limit-binding' denied request: replicas must be at most 4 in namespace large";
+        (out.stderr.contains(want), out.to_string())
+    });
+}
+
+#[test]
+fn only_the_teams_group_may_touch_objects_labelled_with_their_team() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    k.ok(&["create", "namespace", "apps"]);
+    // Everyone in `developers` may edit the namespace; team membership is an RBAC grant on
+    // a virtual resource, `teams.kubeward.io/<team>` with the verb `member`.
+    k.ok(&[
+        "create",
+        "rolebinding",
+        "developers-edit",
+        "-n",
+        "apps",
+        "--clusterrole=edit",
+        "--group=developers",
+    ]);
+    for team in ["blue", "green"] {
+        let role = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: team-{team}\nrules:\n- apiGroups: [kubeward.io]\n  resources: [teams]\n  resourceNames: [{team}]\n  verbs: [member]\n"
+        );
+        created(&server, &k, &format!("team-{team}.yaml"), &role);
+        k.ok(&[
+            "create",
+            "clusterrolebinding",
+            &format!("team-{team}"),
+            &format!("--clusterrole=team-{team}"),
+            &format!("--group={team}"),
+        ]);
+    }
+    let policy = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: team-ownership
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE", "DELETE"]
+      resources: ["configmaps"]
+  variables:
+  - name: team
+    expression: "request.operation == 'DELETE' ? oldObject.metadata.?labels.team.orValue('') : object.metadata.?labels.team.orValue('')"
+  validations:
+  - expression: "variables.team == '' || authorizer.group('kubeward.io').resource('teams').name(variables.team).check('member').allowed()"
+    messageExpression: "'only members of team ' + variables.team + ' may touch objects labelled team=' + variables.team"
+    reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: team-ownership
+spec:
+  policyName: team-ownership
+  validationActions: [Deny]
+"#;
+    created(&server, &k, "team.yaml", policy);
+    let alice = server.kubectl_user("alice", &["developers", "blue"]);
+    let bob = server.kubectl_user("bob", &["developers", "green"]);
+    let message = "ValidatingAdmissionPolicy 'team-ownership' with binding 'team-ownership' denied request: only members of team blue may touch objects labelled team=blue";
+    let blue = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: blue-config\n  namespace: apps\n  labels: {team: blue}\ndata: {a: b}\n";
+    until("bob is refused blue's objects", || {
+        let f = server.file("blue.yaml", blue);
+        let out = bob.run(&["create", "-f", f.to_str().expect("utf-8"), "--dry-run=server"]);
+        (out.stderr.contains(message), out.to_string())
+    });
+    let out = create(&server, &bob, "blue.yaml", blue);
+    assert!(
+        out.stderr.trim().ends_with(&format!("configmaps \"blue-config\" is forbidden: {message}")),
+        "{out}"
+    );
+    create(&server, &alice, "blue.yaml", blue).assert_ok();
+    let out = bob.run(&["delete", "configmap", "blue-config", "-n", "apps"]);
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr.trim(),
+        format!("Error from server (Forbidden): configmaps \"blue-config\" is forbidden: {message}"),
+        "{out}"
+    );
+    // Unlabelled objects are anyone's.
+    bob.ok(&["create", "configmap", "shared", "-n", "apps", "--from-literal=a=b"]);
+    alice.ok(&["delete", "configmap", "blue-config", "-n", "apps"]);
+}
+
+#[test]
+fn warn_and_audit_actions() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    let policy = NO_LATEST.replace("validationActions: [Deny]", "validationActions: [Warn, Audit]");
+    created(&server, &k, "no-latest.yaml", &policy);
+    let warning = "Warning: Validation failed for ValidatingAdmissionPolicy 'no-latest-tag' with binding 'no-latest-tag-binding': images must name a tag other than latest outside dev namespaces: nginx:latest";
+    until("a warning instead of a refusal", || {
+        let out = k.run(&["run", "web", "--image=nginx:latest", "--dry-run=server"]);
+        (out.ok() && out.stderr.lines().any(|l| l == warning), out.to_string())
+    });
+    let out = k.ok(&["run", "web", "--image=nginx:latest"]);
+    assert_eq!(out.stderr.trim(), warning, "{out}");
+    k.ok(&["get", "pod", "web"]);
+    // The audit event of that create carries kube's annotation.
+    until("the audit event", || {
+        let log = std::fs::read_to_string(server.data_dir().join("audit.log")).unwrap_or_default();
+        let event = log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).rfind(|e| {
+            e["verb"] == "create"
+                && e["objectRef"]["resource"] == "pods"
+                && e["responseStatus"]["code"] == 201
+        });
+        let annotation = event
+            .as_ref()
+            .and_then(|e| e["annotations"]["validation.policy.admission.k8s.io/validation_failure"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let want = r#"[{"message":"images must name a tag other than latest outside dev namespaces: nginx:latest","policy":"no-latest-tag","binding":"no-latest-tag-binding","expressionIndex":0,"validationActions":["Warn","Audit"]}]"#;
+        (annotation == want, format!("{event:?}"))
+    });
+}
+
+#[test]
+fn failure_policy_ignore_and_fail_on_a_runtime_error() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    let policy = |name: &str, failure: &str| {
+        format!(
+            r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: {name}
+spec:
+  failurePolicy: {failure}
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["configmaps"]
+    objectSelector:
+      matchLabels: {{policy: {name}}}
+  validations:
+  - expression: "object.data.missing == 'x'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: {name}
+spec:
+  policyName: {name}
+  validationActions: [Deny]
+"#
+        )
+    };
+    created(&server, &k, "fail.yaml", &policy("strict", "Fail"));
+    created(&server, &k, "ignore.yaml", &policy("lenient", "Ignore"));
+    let cm = |name: &str, label: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  labels: {{policy: {label}}}\ndata: {{present: yes-it-is}}\n")
+    };
+    let message = "ValidatingAdmissionPolicy 'strict' with binding 'strict' denied request: expression 'object.data.missing == 'x'' resulted in error: no such key: missing";
+    until("failurePolicy Fail refuses on the error", || {
+        let f = server.file("a.yaml", &cm("a", "strict"));
+        let out = k.run(&["create", "-f", f.to_str().expect("utf-8"), "--dry-run=server"]);
+        (out.stderr.contains(message), out.to_string())
+    });
+    let out = create(&server, &k, "a.yaml", &cm("a", "strict"));
+    assert_eq!(out.stderr.trim(), format!("The configmaps \"a\" is invalid: : {message}"), "{out}");
+    // Ignore admits; the object is stored.
+    created(&server, &k, "b.yaml", &cm("b", "lenient"));
+    k.ok(&["get", "configmap", "b"]);
+}
