@@ -241,8 +241,24 @@ impl Chain {
         self.validating.iter().map(|p| p.name()).collect()
     }
 
-    /// Runs the mutating phase: each plugin that handles the operation, in order.
+    /// Runs the mutating phase: each plugin that handles the operation, in order; then, when
+    /// a webhook changed the object, all of them once more (kube's reinvoker: in-tree
+    /// plugins run again, webhooks only those with `reinvocationPolicy: IfNeeded` that ran
+    /// before the change).
     pub async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        self.admit_once(req, ctx).await?;
+        if req.reinvocation.should_reinvoke && !req.reinvocation.is_reinvoke {
+            req.reinvocation.is_reinvoke = true;
+            self.admit_once(req, ctx).await?;
+        }
+        Ok(())
+    }
+
+    async fn admit_once(
         &self,
         req: &mut AdmissionRequest,
         ctx: &dyn AdmissionContext,

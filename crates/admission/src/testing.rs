@@ -22,6 +22,9 @@ pub struct MemoryContext {
     allowed: Mutex<Vec<[String; 5]>>,
     /// The kinds `resource_for_kind` knows beside ConfigMaps.
     kinds: Mutex<Vec<KindResource>>,
+    /// Resources holding the same objects (`equivalent_resources`; `convert` between them
+    /// changes `apiVersion` only, as a custom resource's `None` conversion).
+    equivalents: Mutex<Vec<KindResource>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -55,6 +58,13 @@ impl MemoryContext {
                 kind: kind.into(),
                 namespaced,
             });
+        }
+    }
+
+    /// Declares `resources` as one set of equivalent resources.
+    pub fn equivalent(&self, resources: Vec<KindResource>) {
+        if let Ok(mut e) = self.equivalents.lock() {
+            *e = resources;
         }
     }
 
@@ -135,6 +145,23 @@ impl AdmissionContext for MemoryContext {
         }
         let k = self.kinds.lock().ok()?;
         k.iter().find(|k| k.group == group && k.version == version && k.kind == kind).cloned()
+    }
+
+    fn equivalent_resources(&self, group: &str, resource: &str) -> Vec<KindResource> {
+        let e = self.equivalents.lock().map(|e| e.clone()).unwrap_or_default();
+        if e.iter().any(|k| k.group == group && k.resource == resource) {
+            e
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn convert(&self, object: &Value, to: &KindResource) -> Option<Value> {
+        let mut o = object.clone();
+        let api_version =
+            if to.group.is_empty() { to.version.clone() } else { format!("{}/{}", to.group, to.version) };
+        o.as_object_mut()?.insert("apiVersion".into(), json!(api_version));
+        Some(o)
     }
 
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {

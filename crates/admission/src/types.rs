@@ -70,6 +70,37 @@ pub struct AdmissionRequest {
     pub options: Value,
     warnings: Mutex<Vec<String>>,
     annotations: Mutex<Vec<(String, String)>>,
+    /// kube's reinvocation context: the mutating phase's second round.
+    pub reinvocation: Reinvocation,
+}
+
+/// What the mutating phase records for its second round (kube's `ReinvocationContext`
+/// with the webhook plugin's `webhookReinvokeContext`): the chain runs the mutating plugins
+/// again when a webhook changed the object, and in that round the webhook plugin calls only
+/// the `reinvocationPolicy: IfNeeded` webhooks that ran before a change.
+#[derive(Debug, Default)]
+pub struct Reinvocation {
+    /// A webhook changed the object: the mutating plugins run once more.
+    pub should_reinvoke: bool,
+    /// This is the second round.
+    pub is_reinvoke: bool,
+    /// The object as the webhook plugin left it.
+    pub last_webhook_output: Option<Value>,
+    /// Webhooks (configuration/name) with `IfNeeded` called since the last change.
+    pub previously_invoked: Vec<String>,
+    /// Webhooks to call in the second round.
+    pub reinvoke: Vec<String>,
+}
+
+impl Reinvocation {
+    /// The object changed: every `IfNeeded` webhook called before is to be called again.
+    pub fn require_reinvoking_previously_invoked(&mut self) {
+        for id in self.previously_invoked.drain(..) {
+            if !self.reinvoke.contains(&id) {
+                self.reinvoke.push(id);
+            }
+        }
+    }
 }
 
 impl AdmissionRequest {
@@ -101,6 +132,7 @@ impl AdmissionRequest {
             options: Value::Null,
             warnings: Mutex::new(Vec::new()),
             annotations: Mutex::new(Vec::new()),
+            reinvocation: Reinvocation::default(),
         }
     }
 

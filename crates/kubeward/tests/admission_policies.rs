@@ -5,13 +5,15 @@
 //! namespace's param (a ConfigMap, then a custom resource), only the team's group may
 //! touch objects labelled with their team (the authorizer library). Then the Warn and
 //! Audit actions (a `Warning:` line, the audit event's annotation) and failurePolicy
-//! Ignore against Fail on a runtime error.
+//! Ignore against Fail on a runtime error. Last, admission webhooks with CEL
+//! `matchConditions` and `reinvocationPolicy: IfNeeded`, against the test webhook.
 
 mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::more::{retry, Cluster};
+use support::more::webhook::Webhook;
+use support::more::{self, retry, Cluster};
 use support::{kubectl_or_missing, words, Kubectl, Output, Server};
 
 fn create(server: &Server, k: &Kubectl, name: &str, yaml: &str) -> Output {
@@ -465,4 +467,148 @@ spec:
     // Ignore admits; the object is stored.
     created(&server, &k, "b.yaml", &cm("b", "lenient"));
     k.ok(&["get", "configmap", "b"]);
+}
+
+/// A mutating webhook that adds the label `first: "true"` when it is missing.
+fn label_first(request: &Value) -> Value {
+    label_if_missing(request, "first")
+}
+
+/// A mutating webhook that adds the label `second: "true"` when it is missing.
+fn label_second(request: &Value) -> Value {
+    label_if_missing(request, "second")
+}
+
+fn label_if_missing(request: &Value, label: &str) -> Value {
+    let labels = request["object"]["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+    if labels.contains_key(label) {
+        return serde_json::json!({"allowed": true});
+    }
+    let mut next = labels;
+    next.insert(label.to_string(), Value::String("true".into()));
+    let patch = serde_json::json!([{"op": "add", "path": "/metadata/labels", "value": next}]);
+    serde_json::json!({"allowed": true, "patchType": "JSONPatch", "patch": more::b64_encode(&patch.to_string())})
+}
+
+fn deny_all(_: &Value) -> Value {
+    serde_json::json!({"allowed": false, "status": {"code": 403, "reason": "Forbidden", "message": "called"}})
+}
+
+#[test]
+fn webhooks_match_conditions_and_reinvocation() {
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    let deny = Webhook::start("/deny", deny_all);
+    let rule = serde_json::json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]);
+    let config = serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "conditions"},
+        "webhooks": [{
+            "name": "deny.e2e.kubeward.io",
+            "clientConfig": {"url": deny.url, "caBundle": more::b64_encode(&deny.ca_pem)},
+            "rules": rule,
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "matchConditions": [
+                {"name": "guarded-only", "expression": "object.metadata.?labels.guarded.orValue('') == 'yes'"},
+                {"name": "not-admins", "expression": "!authorizer.group('').resource('configmaps').check('deletecollection').allowed() || object.metadata.name.startsWith('admin-denied')"},
+            ],
+        }],
+    });
+    let f = server.file("conditions.json", &config.to_string());
+    k.ok(&["create", "-f", f.to_str().expect("utf-8")]);
+    let stored = support::get_json(&k, &["validatingwebhookconfiguration", "conditions"]);
+    assert_eq!(stored["webhooks"][0]["matchPolicy"], "Equivalent", "kube's default");
+    let guarded = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  labels: {{guarded: \"yes\"}}\n"
+        )
+    };
+    until("the webhook is called when its conditions hold", || {
+        let f = server.file("g.yaml", &guarded("admin-denied-1"));
+        let out = k.run(&["create", "-f", f.to_str().expect("utf-8"), "--dry-run=server"]);
+        (
+            out.stderr.contains(r#"admission webhook "deny.e2e.kubeward.io" denied the request: called"#),
+            out.to_string(),
+        )
+    });
+    // A false condition skips the call: unguarded objects, and guarded ones of an admin.
+    let before = deny.call_count();
+    k.ok(&["create", "configmap", "plain", "--from-literal=a=b"]);
+    created(&server, &k, "g2.yaml", &guarded("by-admin"));
+    assert_eq!(deny.call_count(), before, "a request whose conditions are false reached the webhook");
+    // A condition that fails under failurePolicy Fail refuses with kube's Forbidden.
+    let mut broken = config.clone();
+    broken["webhooks"][0]["matchConditions"] =
+        serde_json::json!([{"name": "broken", "expression": "object.data.missing == 'x'"}]);
+    broken["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
+    let f = server.file("broken.json", &broken.to_string());
+    k.ok(&["replace", "-f", f.to_str().expect("utf-8")]);
+    until("the failing condition refuses", || {
+        let out = k.run(&["create", "configmap", "x", "--from-literal=a=b", "--dry-run=server"]);
+        let want = "error: failed to create configmap: configmaps \"x\" is forbidden: expression 'object.data.missing == 'x'' resulted in error: no such key: missing";
+        (out.stderr.trim() == want, out.to_string())
+    });
+    // A condition that does not compile is refused at create.
+    let mut bad = config.clone();
+    bad["metadata"]["name"] = serde_json::json!("bad");
+    bad["webhooks"][0]["matchConditions"] = serde_json::json!([{"name": "bad", "expression": "params.x"}]);
+    let f = server.file("bad.json", &bad.to_string());
+    let out = k.run(&["create", "-f", f.to_str().expect("utf-8")]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(r#"The ValidatingWebhookConfiguration "bad" is invalid: webhooks[0].matchConditions[0].expression: Invalid value: "params.x": compilation failed: ERROR: <input>:1:1: undeclared reference to 'params'"#),
+        "{out}"
+    );
+    k.ok(&["delete", "validatingwebhookconfiguration", "conditions"]);
+
+    // Reinvocation: `first` (IfNeeded) runs before `second`, which changes the object, so
+    // `first` is called again; with Never it is not.
+    let first = Webhook::start("/first", label_first);
+    let second = Webhook::start("/second", label_second);
+    let mutating = |name: &str, hook: &Webhook, policy: &str| {
+        serde_json::json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": name},
+            "webhooks": [{
+                "name": format!("{name}.e2e.kubeward.io"),
+                "clientConfig": {"url": hook.url, "caBundle": more::b64_encode(&hook.ca_pem)},
+                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["secrets"]}],
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+                "reinvocationPolicy": policy,
+            }],
+        })
+    };
+    for (name, hook, policy) in [("a-first", &first, "IfNeeded"), ("b-second", &second, "Never")] {
+        let f = server.file(&format!("{name}.json"), &mutating(name, hook, policy).to_string());
+        k.ok(&["create", "-f", f.to_str().expect("utf-8")]);
+    }
+    until("both webhooks label the secret", || {
+        let out = k.run(&[
+            "create",
+            "secret",
+            "generic",
+            "probe",
+            "--from-literal=a=b",
+            "--dry-run=server",
+            "-o",
+            "json",
+        ]);
+        let labels: Value = serde_json::from_str(&out.stdout)
+            .map(|v: Value| v["metadata"]["labels"].clone())
+            .unwrap_or_default();
+        (labels == serde_json::json!({"first": "true", "second": "true"}), out.to_string())
+    });
+    let (f0, s0) = (first.call_count(), second.call_count());
+    k.ok(&["create", "secret", "generic", "s1", "--from-literal=a=b"]);
+    assert_eq!(
+        (first.call_count() - f0, second.call_count() - s0),
+        (2, 1),
+        "IfNeeded is called again after a change"
+    );
+    let labels = support::get_json(&k, &["secret", "s1"])["metadata"]["labels"].clone();
+    assert_eq!(labels, serde_json::json!({"first": "true", "second": "true"}));
 }

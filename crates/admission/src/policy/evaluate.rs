@@ -100,6 +100,41 @@ fn compile_error(detail: &str) -> String {
     format!("compilation error: {detail}")
 }
 
+/// kube's match condition matcher: false as soon as one condition is false; errors
+/// (joined as kube aggregates them) under `failurePolicy: Fail`, no match under `Ignore`.
+pub async fn conditions_match<'c>(
+    conditions: impl Iterator<Item = &'c Compiled>,
+    fail: bool,
+    layers: &[&Activation<'_>],
+    authz: &mut Authz<'_>,
+) -> Result<bool, String> {
+    let mut errors = Vec::new();
+    for c in conditions {
+        let program = match &c.program {
+            Ok(p) => p,
+            Err(detail) => {
+                errors.push(compile_error(detail));
+                continue;
+            }
+        };
+        match run(program, layers, Some(authz)).await {
+            Ok(v) if v.as_bool() == Some(false) => return Ok(false),
+            Ok(_) => {}
+            Err(e) => errors.push(eval_error(&c.source, &e)),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(true);
+    }
+    if !fail {
+        return Ok(false);
+    }
+    Err(match errors.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    })
+}
+
 /// What one validation (or a failure before them) decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -150,31 +185,13 @@ pub async fn evaluate(
     authz: &mut Authz<'_>,
 ) -> Outcome {
     let fail = policy.fail;
-    // Match conditions: any false skips the policy; errors follow the failure policy.
-    let mut errors = Vec::new();
-    for (_, c) in &policy.match_conditions {
-        let program = match &c.program {
-            Ok(p) => p,
-            Err(detail) => {
-                errors.push(compile_error(detail));
-                continue;
-            }
-        };
-        match run(program, &[base, params], Some(authz)).await {
-            Ok(v) if v.as_bool() == Some(false) => return Outcome::default(),
-            Ok(_) => {}
-            Err(e) => errors.push(eval_error(&c.source, &e)),
+    let conditions = policy.match_conditions.iter().map(|(_, c)| c);
+    match conditions_match(conditions, fail, &[base, params], authz).await {
+        Ok(true) => {}
+        Ok(false) => return Outcome::default(),
+        Err(message) => {
+            return Outcome { decisions: vec![Decision::error(true, message)], audit: Vec::new() }
         }
-    }
-    if !errors.is_empty() {
-        if !fail {
-            return Outcome::default();
-        }
-        let message = match errors.as_slice() {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join(", ")),
-        };
-        return Outcome { decisions: vec![Decision::error(true, message)], audit: Vec::new() };
     }
     let mut budget = RUNTIME_CEL_COST_BUDGET;
     for (name, v) in &policy.variables {

@@ -139,7 +139,7 @@ impl Values {
     pub async fn build(
         req: &AdmissionRequest,
         matched: &Matched,
-        namespaces: &mut NamespaceCache,
+        namespaces: Option<&mut NamespaceCache>,
         ctx: &dyn AdmissionContext,
     ) -> Result<Self, InputError> {
         let converted = if matched.own {
@@ -165,7 +165,11 @@ impl Values {
             };
             Some((convert(&req.object)?, convert(&req.old_object)?))
         };
-        let namespace = namespaces.get(req, ctx).await.map_err(InputError::Status)?;
+        // Webhooks' match conditions see no namespaceObject (kube binds none there).
+        let namespace = match namespaces {
+            Some(n) => n.get(req, ctx).await.map_err(InputError::Status)?,
+            None => Value::Null,
+        };
         Ok(Self { converted, request: request_json(req, matched), namespace })
     }
 

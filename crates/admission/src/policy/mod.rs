@@ -19,7 +19,7 @@
 //! - `typecheck`: the warnings of `status.typeChecking`.
 
 pub mod evaluate;
-mod inputs;
+pub(crate) mod inputs;
 pub mod matching;
 pub mod params;
 pub mod spec;
@@ -351,7 +351,7 @@ async fn dispatch(
             values.push(Err(String::new()));
             continue;
         }
-        match inputs::Values::build(req, matched, &mut namespaces, ctx).await {
+        match inputs::Values::build(req, matched, Some(&mut namespaces), ctx).await {
             Ok(v) => values.push(Ok(v)),
             Err(inputs::InputError::Status(e)) => return Err(e),
             Err(inputs::InputError::Config(message)) => values.push(Err(message)),

@@ -31,7 +31,7 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    fn new(env: &Environment, source: &str, kind: ExpressionKind) -> Self {
+    pub fn new(env: &Environment, source: &str, kind: ExpressionKind) -> Self {
         Self { source: source.to_string(), program: env.compile(source, kind) }
     }
 }
@@ -48,7 +48,8 @@ pub struct NamedRule {
 }
 
 impl NamedRule {
-    fn parse(v: &Value) -> Self {
+    /// A `NamedRuleWithOperations` (or a webhook's `RuleWithOperations`).
+    pub fn parse(v: &Value) -> Self {
         Self {
             operations: strings(v, "operations"),
             api_groups: strings(v, "apiGroups"),
@@ -72,7 +73,8 @@ pub struct MatchResources {
     pub exclude_resource_rules: Vec<NamedRule>,
 }
 
-fn selector(v: &Value, key: &str) -> Result<LabelSelector, String> {
+/// The selector at `key`; absent or null selects everything (kube defaults it to `{}`).
+pub fn selector(v: &Value, key: &str) -> Result<LabelSelector, String> {
     match v.get(key).filter(|s| !s.is_null()) {
         None => Ok(LabelSelector::everything()),
         Some(s) => LabelSelector::from_label_selector(s).map_err(|e| e.0),

@@ -1,6 +1,7 @@
 //! admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and
 //! ValidatingAdmissionPolicyBinding: kube's defaults (`pkg/apis/admissionregistration/v1`)
-//! and validation (`pkg/apis/admissionregistration/validation`), with every CEL
+//! and validation (`pkg/apis/admissionregistration/validation`); the webhook
+//! configurations' defaults and their enumerations and `matchConditions`; with every CEL
 //! expression compiled in kube's admission environment ([`kcel::admission`]) so that an
 //! expression that does not compile is refused at create with kube's detail. The rules,
 //! match resources and selectors they share are in `admission_rules`.
@@ -32,6 +33,9 @@ const ACTIONS: &[&str] = &["Audit", "Deny", "Warn"];
 /// Defaults of the admission policy kinds (`SetDefaults_ValidatingAdmissionPolicySpec`,
 /// `SetDefaults_MatchResources`, `SetDefaults_Rule`).
 pub(super) fn defaults(kind: &str, o: &mut Map<String, Value>) {
+    if kind.ends_with("WebhookConfiguration") {
+        return webhook_defaults(kind, o);
+    }
     let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) else { return };
     match kind {
         "ValidatingAdmissionPolicy" => {
@@ -46,6 +50,58 @@ pub(super) fn defaults(kind: &str, o: &mut Map<String, Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Defaults of the webhooks of a webhook configuration (`SetDefaults_ValidatingWebhook`,
+/// `SetDefaults_MutatingWebhook`, `SetDefaults_Rule`, `SetDefaults_ServiceReference`).
+fn webhook_defaults(kind: &str, o: &mut Map<String, Value>) {
+    for wh in o.get_mut("webhooks").and_then(Value::as_array_mut).into_iter().flatten() {
+        let Some(w) = wh.as_object_mut() else { continue };
+        w.entry("failurePolicy").or_insert_with(|| json!("Fail"));
+        w.entry("matchPolicy").or_insert_with(|| json!("Equivalent"));
+        w.entry("namespaceSelector").or_insert_with(|| json!({}));
+        w.entry("objectSelector").or_insert_with(|| json!({}));
+        w.entry("timeoutSeconds").or_insert_with(|| json!(10));
+        if kind == "MutatingWebhookConfiguration" {
+            w.entry("reinvocationPolicy").or_insert_with(|| json!("Never"));
+        }
+        for rule in w.get_mut("rules").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(r) = rule.as_object_mut() {
+                r.entry("scope").or_insert_with(|| json!("*"));
+            }
+        }
+        if let Some(svc) =
+            w.get_mut("clientConfig").and_then(|c| c.get_mut("service")).and_then(Value::as_object_mut)
+        {
+            svc.entry("port").or_insert_with(|| json!(443));
+        }
+    }
+}
+
+/// Part of kube's webhook configuration validation: the enumerations and the
+/// `matchConditions` (compiled, as at policy create).
+fn validate_webhooks(kind: &str, obj: &Value, errs: &mut Errors) {
+    for (i, wh) in array(obj, "/webhooks").iter().enumerate() {
+        let path = format!("webhooks[{i}]");
+        let check = |key: &str, allowed: &[&str], errs: &mut Errors| {
+            if let Some(v) = wh.get(key).and_then(Value::as_str) {
+                if !allowed.contains(&v) {
+                    errs.push(not_supported(&format!("{path}.{key}"), v, allowed));
+                }
+            }
+        };
+        check("failurePolicy", FAILURE_POLICIES, errs);
+        check("matchPolicy", &["Equivalent", "Exact"], errs);
+        if kind == "MutatingWebhookConfiguration" {
+            check("reinvocationPolicy", &["IfNeeded", "Never"], errs);
+        }
+        validate_match_conditions(
+            array(wh, "/matchConditions"),
+            false,
+            &format!("{path}.matchConditions"),
+            errs,
+        );
     }
 }
 
@@ -68,6 +124,9 @@ pub(super) fn validate(kind: &str, obj: &Value, errs: &mut Errors) {
     match kind {
         "ValidatingAdmissionPolicy" => validate_policy(obj, errs),
         "ValidatingAdmissionPolicyBinding" => validate_binding(obj, errs),
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+            validate_webhooks(kind, obj, errs)
+        }
         _ => {}
     }
 }

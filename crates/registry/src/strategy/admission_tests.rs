@@ -143,3 +143,30 @@ fn bindings_as_kube() {
     assert_eq!(errs[7], "spec.validationActions: Invalid value: []admissionregistration.ValidationAction{\"Deny\", \"Warn\", \"Deny\"}: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)");
     assert_eq!(errs.len(), 8, "{errs:#?}");
 }
+
+#[test]
+fn webhook_configurations_are_defaulted_and_their_conditions_compiled() {
+    let c = Catalog::builtin();
+    let rt = c.lookup("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations").unwrap();
+    let mut cfg = json!({"metadata": {"name": "m"}, "webhooks": [{"name": "a.example.com",
+        "clientConfig": {"service": {"namespace": "ns", "name": "s"}},
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+        "sideEffects": "None", "admissionReviewVersions": ["v1"],
+        "matchConditions": [{"name": "ok", "expression": "object != null"}, {"name": "bad", "expression": "params.x"}]}]});
+    prepare_for_create(rt, &mut cfg, "2026-01-01T00:00:00Z");
+    let wh = &cfg["webhooks"][0];
+    assert_eq!(
+        (&wh["failurePolicy"], &wh["matchPolicy"], &wh["timeoutSeconds"], &wh["reinvocationPolicy"]),
+        (&json!("Fail"), &json!("Equivalent"), &json!(10), &json!("Never"))
+    );
+    assert_eq!(wh["rules"][0]["scope"], "*");
+    assert_eq!(wh["clientConfig"]["service"]["port"], 443);
+    let errs: Vec<String> =
+        validate(rt, &cfg).into_iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("webhooks[0].matchConditions[1].expression: Invalid value: \"params.x\": compilation failed: ERROR: <input>:1:1: undeclared reference to 'params'"),
+        "{}",
+        errs[0]
+    );
+}
