@@ -139,6 +139,22 @@ impl Environment {
         }
         let program = Program::compile(expression, &vars).map_err(|e| e.to_string())?;
         let allowed = kind.allowed();
+        // A field of a `dyn` variable is `dyn` to kube's checker, which wants the exact type.
+        let dyn_roots: &[&str] = match (&self.object, self.has_params) {
+            (Shape::Any, true) => &[OBJECT, OLD_OBJECT, PARAMS],
+            (Shape::Any, false) => &[OBJECT, OLD_OBJECT],
+            (_, true) => &[PARAMS],
+            (_, false) => &[],
+        };
+        if !allowed.is_empty() && program.is_selection_of(dyn_roots) {
+            return Err(match allowed {
+                [(_, one)] => format!("must evaluate to {one} but got dyn"),
+                many => format!(
+                    "must evaluate to one of [{}] but got dyn",
+                    many.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(" ")
+                ),
+            });
+        }
         let got = program.result_type();
         if !allowed.is_empty() && got != ResultType::Dyn && !allowed.iter().any(|(t, _)| *t == got) {
             return Err(match allowed {
@@ -268,6 +284,12 @@ mod tests {
             "must evaluate to one of [string null_type] but got bool"
         );
         env().compile("null", ExpressionKind::AuditAnnotation).unwrap();
+        // A field of `object` is `dyn`: kube wants the exact type.
+        assert_eq!(
+            env().compile("object.spec.paused", ExpressionKind::Condition).unwrap_err(),
+            "must evaluate to bool but got dyn"
+        );
+        env().compile("object.spec.paused == true", ExpressionKind::Condition).unwrap();
         // request is typed, params only with a paramKind.
         let e = env().compile("request.nope == 'x'", ExpressionKind::Condition).unwrap_err();
         assert!(e.contains("undefined field 'nope'"), "{e}");

@@ -105,6 +105,28 @@ impl Program {
         references(&self.checked, &mut |e| matches!(&e.expr, cel::common::ast::Expr::Ident(n) if n == name))
     }
 
+    /// Whether the whole expression is a selection or an index into one of `roots`
+    /// (`object.spec.paused`, `params['x']`): a value typed `dyn` where the variable is.
+    pub fn is_selection_of(&self, roots: &[&str]) -> bool {
+        use cel::common::ast::Expr;
+        let mut e = &self.checked;
+        let mut selected = false;
+        loop {
+            match &e.expr {
+                Expr::Select(s) if !s.test => e = &s.operand,
+                Expr::Call(c) if c.func_name == cel::common::ast::operators::INDEX && c.args.len() == 2 => {
+                    match c.args.first() {
+                        Some(first) => e = first,
+                        None => return false,
+                    }
+                }
+                Expr::Ident(name) => return selected && roots.contains(&name.as_str()),
+                _ => return false,
+            }
+            selected = true;
+        }
+    }
+
     /// Whether the expression reads `<var>.<field>` (or tests it with `has()`).
     pub fn references_field(&self, var: &str, field: &str) -> bool {
         use cel::common::ast::Expr;

@@ -243,6 +243,31 @@ fn replicas_at_most_the_namespaces_param() {
         let want = "error: failed to create deployment: deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-binding' denied request: replicas must be at most 2 in namespace small";
         (out.stderr.trim() == want, out.to_string())
     });
+    // Writing a policy over a paramKind, or a binding naming a param, needs `get` on it.
+    let author_role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: policy-author\nrules:\n- apiGroups: [admissionregistration.k8s.io]\n  resources: [validatingadmissionpolicies, validatingadmissionpolicybindings]\n  verbs: [create]\n";
+    created(&server, &k, "author.yaml", author_role);
+    k.ok(&["create", "clusterrolebinding", "policy-author", "--clusterrole=policy-author", "--user=author"]);
+    let author = server.kubectl_user("author", &[]);
+    let out = create(
+        &server,
+        &author,
+        "author-policy.yaml",
+        &REPLICA_LIMIT
+            .replace("name: replica-limit\nspec:\n  paramKind", "name: authored\nspec:\n  paramKind"),
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(r#"ValidatingAdmissionPolicy.admissionregistration.k8s.io "authored" is invalid: spec.paramKind: Forbidden: user &{author "#),
+        "{out}"
+    );
+    assert!(out.stderr.contains(r#" must have "get" permission on all objects of the referenced paramKind (kind=ConfigMap, apiVersion=v1)"#), "{out}");
+    let binding = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: authored\nspec:\n  policyName: replica-limit\n  validationActions: [Deny]\n  paramRef: {name: replica-limit, namespace: small, parameterNotFoundAction: Deny}\n";
+    let out = create(&server, &author, "author-binding.yaml", binding);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(r#" does not have "get" permission on the object referenced by paramRef"#),
+        "{out}"
+    );
     k.ok(&["create", "deployment", "web", "-n", "large", "--image=nginx:1", "--replicas=3"]);
     k.ok(&["create", "deployment", "web", "-n", "small", "--image=nginx:1", "--replicas=2"]);
     // Through the deployment itself (a rule on `deployments` does not cover `deployments/scale`).

@@ -92,6 +92,9 @@ pub fn hooks(rt: &ResourceType) -> &'static dyn KindHooks {
         ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
             &admission_policy::ValidatingAdmissionPolicy
         }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            &admission_policy::ValidatingAdmissionPolicyBinding
+        }
         ("certificates.k8s.io", "CertificateSigningRequest") => {
             &certificate_signing_request::CertificateSigningRequest
         }
