@@ -275,6 +275,10 @@ async fn plan<'s>(
     let mut steps = Vec::new();
     for policy in snapshot.policies.values() {
         let Some(constraints) = &policy.match_constraints else { continue };
+        // A policy acts only through its bindings.
+        if !snapshot.bindings.values().any(|b| b.policy_name == policy.name) {
+            continue;
+        }
         let matched = match matching::matches(constraints, req, &mut labels, ctx).await {
             Ok(Some(m)) => m,
             Ok(None) => continue,
