@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::objects::Objects;
-use admission::{AdmissionContext, AdmissionRequest, Operation};
+use admission::{AdmissionContext, AdmissionRequest, KindResource, Operation};
 use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
@@ -79,6 +79,59 @@ impl AdmissionContext for StoreContext {
             .map(|r| r.plural.to_string())
             .collect()
     }
+    async fn authorize_verdict(&self, attrs: &apimachinery::Attributes) -> admission::AuthzVerdict {
+        let verdict = self.authorizer.authorize_async(attrs).await;
+        admission::AuthzVerdict {
+            allowed: verdict.decision.is_allowed(),
+            reason: verdict.decision.reason().to_string(),
+            error: verdict.error(),
+        }
+    }
+
+    fn resource_for_kind(&self, group: &str, version: &str, kind: &str) -> Option<KindResource> {
+        self.catalog
+            .all()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind && r.stored)
+            .map(kind_resource)
+    }
+
+    fn equivalent_resources(&self, group: &str, resource: &str) -> Vec<KindResource> {
+        let all = self.catalog.all();
+        let Some(own) = all.iter().find(|r| r.group == group && r.plural == resource && r.stored) else {
+            return Vec::new();
+        };
+        let storage = (own.storage_group(), own.storage_plural());
+        all.iter()
+            .filter(|r| r.stored && (r.storage_group(), r.storage_plural()) == storage)
+            .map(|r| kind_resource(r))
+            .collect()
+    }
+
+    fn convert(&self, object: &Value, to: &KindResource) -> Option<Value> {
+        let all = self.catalog.all();
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let from =
+            all.iter().find(|r| r.group == group && r.version == version && r.kind == kind && r.stored)?;
+        let to =
+            all.iter().find(|r| r.group == to.group && r.version == to.version && r.plural == to.resource)?;
+        if (from.storage_group(), from.storage_plural()) != (to.storage_group(), to.storage_plural()) {
+            return None;
+        }
+        Some(registry::convert::from_storage(to, registry::convert::to_storage(from, object.clone())))
+    }
+}
+
+fn kind_resource(r: &ResourceType) -> KindResource {
+    KindResource {
+        group: r.group.to_string(),
+        version: r.version.to_string(),
+        resource: r.plural.to_string(),
+        kind: r.kind.to_string(),
+        namespaced: r.namespaced,
+    }
 }
 
 /// Builds the admission request for a write of `rt` by the request's user.
@@ -125,12 +178,22 @@ fn context(ctx: &Ctx) -> StoreContext {
 
 /// The mutating phase; returns the (possibly changed) object.
 pub async fn mutate(ctx: &Ctx, req: &mut AdmissionRequest) -> Result<(), StatusError> {
-    ctx.state.admission.admit(req, &context(ctx)).await
+    let result = ctx.state.admission.admit(req, &context(ctx)).await;
+    note(ctx, req);
+    result
 }
 
 /// The validating phase.
 pub async fn validate(ctx: &Ctx, req: &AdmissionRequest) -> Result<(), StatusError> {
-    ctx.state.admission.validate(req, &context(ctx)).await
+    let result = ctx.state.admission.validate(req, &context(ctx)).await;
+    note(ctx, req);
+    result
+}
+
+/// Passes the plugins' warnings and audit annotations on to the answer and the audit event.
+fn note(ctx: &Ctx, req: &AdmissionRequest) {
+    ctx.notes.warn(req.warnings());
+    ctx.notes.annotate(req.annotations());
 }
 
 /// Recounts quota usage in a namespace after objects left it (kube's quota controller).

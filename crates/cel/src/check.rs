@@ -209,7 +209,14 @@ impl<'a> Checker<'a> {
                 };
                 let builtin = name.starts_with('_') || name.starts_with('@') || name == "!_" || name == "-_";
                 if !builtin && !self.function_exists(&name) {
-                    self.undeclared(e.id, &name);
+                    match (&call.target, target_is_namespace) {
+                        // `x.f()` of an undeclared `x` (no function `x.f`): cel-go names `x`.
+                        (Some(target), true) => {
+                            let root = name.split('.').next().unwrap_or_default().to_string();
+                            self.undeclared(target.id, &root)
+                        }
+                        _ => self.undeclared(e.id, &name),
+                    }
                 }
                 if let Some(target) = &call.target {
                     if !target_is_namespace {

@@ -136,6 +136,7 @@ impl Estimator {
                         fields: Default::default(),
                         additional: Some(Box::new(values.unwrap_or(Shape::Any))),
                         max_properties: Some(m.entries.len() as u64),
+                        escaped: false,
                     },
                 }
             }

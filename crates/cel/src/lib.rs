@@ -79,6 +79,8 @@
 //! bounds time and allocation, [`Program::estimated_cost`] the static estimate over the
 //! same charges.
 
+pub mod admission;
+pub mod authz;
 mod check;
 pub mod cost;
 pub mod duration;

@@ -1,6 +1,7 @@
 //! [`Program`]: an expression compiled once against declared variables, evaluated many
 //! times against an [`Activation`] (the variables' values) under a cost limit.
 
+use crate::authz::Authorizations;
 use crate::check::{self, ResultType};
 use crate::error::{CompileError, EvalError};
 use crate::shape::Shape;
@@ -104,6 +105,28 @@ impl Program {
         references(&self.checked, &mut |e| matches!(&e.expr, cel::common::ast::Expr::Ident(n) if n == name))
     }
 
+    /// Whether the whole expression is a selection or an index into one of `roots`
+    /// (`object.spec.paused`, `params['x']`): a value typed `dyn` where the variable is.
+    pub fn is_selection_of(&self, roots: &[&str]) -> bool {
+        use cel::common::ast::Expr;
+        let mut e = &self.checked;
+        let mut selected = false;
+        loop {
+            match &e.expr {
+                Expr::Select(s) if !s.test => e = &s.operand,
+                Expr::Call(c) if c.func_name == cel::common::ast::operators::INDEX && c.args.len() == 2 => {
+                    match c.args.first() {
+                        Some(first) => e = first,
+                        None => return false,
+                    }
+                }
+                Expr::Ident(name) => return selected && roots.contains(&name.as_str()),
+                _ => return false,
+            }
+            selected = true;
+        }
+    }
+
     /// Whether the expression reads `<var>.<field>` (or tests it with `has()`).
     pub fn references_field(&self, var: &str, field: &str) -> bool {
         use cel::common::ast::Expr;
@@ -121,15 +144,38 @@ impl Program {
     /// Evaluates with the variables of `activation`, failing with
     /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
     pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
+        self.evaluate_layered(&[activation], limit, None)
+    }
+
+    /// Evaluates with the variables of several activations (a name is looked up in the
+    /// first that binds it), under `limit`, answering the authorizer library's checks
+    /// from `authz` ([`crate::authz`]): when a check had no answer the result is
+    /// [`EvalError::AuthorizationPending`] and the checks are in `authz`'s pending list.
+    pub fn evaluate_layered(
+        &self,
+        layers: &[&Activation],
+        limit: u64,
+        authz: Option<&mut Authorizations>,
+    ) -> Result<Evaluated, EvalError> {
+        let resolver = Layers(layers);
         // On a stack of its own when the current one has less room than the program may
         // need (a deep expression on a small worker stack).
         let run = || {
             stacker::maybe_grow(self.stack_bytes, self.stack_bytes.saturating_add(1 << 20), || {
-                env::evaluate(&self.runnable, activation)
+                env::evaluate(&self.runnable, &resolver)
             })
         };
-        let (result, cost) =
-            cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));
+        let metered = || cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));
+        let (result, cost) = match authz {
+            Some(authz) => {
+                let out = crate::authz::with(authz, metered);
+                if !authz.pending().is_empty() {
+                    return Err(EvalError::AuthorizationPending);
+                }
+                out
+            }
+            None => metered(),
+        };
         if cost > limit {
             return Err(EvalError::CostLimitExceeded);
         }
@@ -241,11 +287,39 @@ impl<'a> Activation<'a> {
         self.bind_value(name, Value::Opaque(Arc::new(optional)))
     }
 
+    /// Binds `name` to the result of another evaluation (a composited variable).
+    pub fn bind_evaluated(&mut self, name: &str, evaluated: &Evaluated) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, evaluated.value.clone())
+    }
+
+    /// Binds `name` to a failure: an expression that reads it fails with `message`
+    /// (a composited variable whose evaluation failed, as kube reports it where used).
+    pub fn bind_failure(&mut self, name: &str, message: &str) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, Value::Opaque(Arc::new(crate::env::Failed(message.to_string()))))
+    }
+
+    /// Binds `name` to a CEL value built by this crate ([`crate::authz::authorizer`]).
+    pub fn bind_cel(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, v)
+    }
+
     fn bind_value(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
         let boxed: Box<dyn Val> = v.try_into().map_err(EvalError::from_cel)?;
         self.vars.retain(|(n, _)| n != name);
         self.vars.push((name.to_string(), boxed));
         Ok(self)
+    }
+}
+
+/// Several activations, looked up in order.
+struct Layers<'l, 'a>(&'l [&'l Activation<'a>]);
+
+impl cel::context::VariableResolver for Layers<'_, '_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        self.0
+            .iter()
+            .find_map(|a| a.vars.iter().find(|(n, _)| n == variable))
+            .map(|(_, v)| CowVal::Borrowed(v.as_ref()))
     }
 }
 

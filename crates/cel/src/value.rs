@@ -85,7 +85,7 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
         }
         Json::Object(fields) => {
             let declared = match shape {
-                Shape::Object { fields, .. } => Some(fields),
+                Shape::Object { fields, escaped: true, .. } => Some(fields),
                 _ => None,
             };
             let mut map = HashMap::with_capacity(fields.len());
@@ -124,7 +124,7 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
         }
         Json::Object(fields) => {
             let declared = match shape {
-                Shape::Object { fields, .. } => Some(fields),
+                Shape::Object { fields, escaped: true, .. } => Some(fields),
                 _ => None,
             };
             let mut map = HashMap::with_capacity(fields.len());

@@ -66,6 +66,8 @@ pub(crate) fn register_kind(
         ("coordination.k8s.io", "v1", "Lease") => coordination::v1::Lease,
         ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration") => admissionregistration::v1::MutatingWebhookConfiguration,
         ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration") => admissionregistration::v1::ValidatingWebhookConfiguration,
+        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy") => admissionregistration::v1::ValidatingAdmissionPolicy,
+        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding") => admissionregistration::v1::ValidatingAdmissionPolicyBinding,
         ("authentication.k8s.io", "v1", "TokenReview") => authentication::v1::TokenReview,
         ("authentication.k8s.io", "v1", "SelfSubjectReview") => authentication::v1::SelfSubjectReview,
         ("authentication.k8s.io", "v1", "TokenRequest") => authentication::v1::TokenRequest,

@@ -26,20 +26,28 @@ use std::sync::Arc;
 pub struct Built {
     pub mutating: Option<Arc<dyn MutatingPlugin>>,
     pub validating: Option<Arc<dyn ValidatingPlugin>>,
+    /// The policies ValidatingAdmissionPolicy enforces, for the server to keep current.
+    pub policies: Option<Arc<crate::policy::PolicySet>>,
 }
 
 fn validating(p: impl ValidatingPlugin + 'static) -> Option<Built> {
-    Some(Built { mutating: None, validating: Some(Arc::new(p)) })
+    Some(Built { validating: Some(Arc::new(p)), ..Built::default() })
 }
 
 fn mutating(p: impl MutatingPlugin + 'static) -> Option<Built> {
-    Some(Built { mutating: Some(Arc::new(p)), validating: None })
+    Some(Built { mutating: Some(Arc::new(p)), ..Built::default() })
 }
 
 /// A plugin in both phases (one instance serves both).
 fn both<P: MutatingPlugin + ValidatingPlugin + 'static>(p: P) -> Option<Built> {
     let p = Arc::new(p);
-    Some(Built { mutating: Some(p.clone()), validating: Some(p) })
+    Some(Built { mutating: Some(p.clone()), validating: Some(p), policies: None })
+}
+
+fn validating_admission_policy() -> Option<Built> {
+    let plugin = crate::policy::ValidatingAdmissionPolicy::default();
+    let policies = plugin.policies();
+    Some(Built { validating: Some(Arc::new(plugin)), policies: Some(policies), mutating: None })
 }
 
 /// The plugin registered under `name`, or `None` when kubeward does not implement it.
@@ -55,6 +63,7 @@ pub fn build(name: &str) -> Option<Built> {
         "NodeRestriction" => validating(node_restriction::NodeRestriction),
         "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook::default()),
         "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook::default()),
+        "ValidatingAdmissionPolicy" => validating_admission_policy(),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),

@@ -217,10 +217,13 @@ pub(super) fn storage() -> Vec<ResourceType> {
     ]
 }
 
+/// admissionregistration.k8s.io/v1: webhook configurations and ValidatingAdmissionPolicies
+/// with their bindings, all in kube's `api-extensions` category.
 pub(super) fn admissionregistration() -> Vec<ResourceType> {
     let g = "admissionregistration.k8s.io";
+    let ext = ResourceType::in_api_extensions;
     vec![
-        r(
+        ext(r(
             g,
             "v1",
             "MutatingWebhookConfiguration",
@@ -229,9 +232,29 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::MutatingWebhookConfiguration>,
+        )),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicy",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicy>,
         )
-        .in_api_extensions(),
-        r(
+        .with_status(status!("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy"))),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            "validatingadmissionpolicybinding",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicyBinding>,
+        )),
+        ext(r(
             g,
             "v1",
             "ValidatingWebhookConfiguration",
@@ -240,8 +263,7 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::ValidatingWebhookConfiguration>,
-        )
-        .in_api_extensions(),
+        )),
     ]
 }
 

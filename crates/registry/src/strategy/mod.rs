@@ -7,6 +7,8 @@
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
+mod admission;
+mod admission_rules;
 mod certificates;
 mod cluster;
 mod common;
@@ -82,6 +84,10 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         ("discovery.k8s.io", "EndpointSlice") => Some("*"),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding",
+        ) => Some("spec"),
         _ => None,
     }
 }
@@ -294,6 +300,12 @@ pub fn validate_update_via(
 /// against its status schema, a CRD's accepted names; other kinds as any update.
 pub fn validate_status_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<StatusCause> {
     if let Some(errs) = extensions::validate(rt, new, Some(old), true) {
+        return errs;
+    }
+    if (rt.group, rt.kind) == ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") {
+        // kube validates the status alone here.
+        let mut errs = Vec::new();
+        admission::validate_status(new, &mut errs);
         return errs;
     }
     validate_update(rt, new, old)
