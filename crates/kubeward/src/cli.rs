@@ -360,7 +360,8 @@ async fn who_can(a: WhoCanArgs) -> Result<(), CliError> {
     let target = rbac_tools::resolve(&client, &a.resource).await?;
     let policy = rbac_tools::fetch_policy(&client, &a.namespace).await?;
     let grants =
-        rbac_tools::who_can(&policy, &a.verb, &target, &a.namespace, a.name.as_deref().unwrap_or(""))?;
+        rbac_tools::who_can(&policy, &a.verb, &target, &a.namespace, a.name.as_deref().unwrap_or(""))
+            .map_err(err)?;
     if grants.is_empty() {
         println!("No subjects found with permission to {} {}", a.verb, a.resource);
         return Ok(());
@@ -405,6 +406,6 @@ async fn explain(a: ExplainArgs) -> Result<(), CliError> {
     let mut groups = a.as_groups.clone();
     groups.push(apimachinery::user::ALL_AUTHENTICATED.to_string());
     let user = apimachinery::UserInfo::new(a.as_user.clone(), groups);
-    println!("rbac: {}", rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name)?);
+    println!("rbac: {}", rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name).map_err(err)?);
     Ok(())
 }
