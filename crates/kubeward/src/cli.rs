@@ -43,6 +43,11 @@ enum Command {
     Check(CheckCommand),
     /// Who did what: the audit log as a table (filters, `--follow`, `-o json`).
     Audit(crate::audit_cmd::AuditArgs),
+    /// A web UI that acts only as the signed-in person (desktop mode with a kubeconfig
+    /// credential; token, OIDC or auth-proxy sign-in otherwise).
+    Dashboard(crate::dashboard_cmd::DashboardArgs),
+    /// A loopback reverse proxy adding your kubeconfig's bearer token to every request.
+    AuthProxy(crate::dashboard_cmd::AuthProxyArgs),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +165,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs(a) => crate::pki_cmds::certs(a).await,
         Command::Check(CheckCommand::Cis(a)) => check_cis(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
+        Command::Dashboard(a) => crate::dashboard_cmd::dashboard(a).await,
+        Command::AuthProxy(a) => crate::dashboard_cmd::auth_proxy(a).await,
     }
 }
 
@@ -183,7 +190,7 @@ async fn open_store(data_dir: &Path, flags: &ApiServerFlags) -> Result<Arc<dyn s
     Ok(Arc::new(store))
 }
 
-async fn wait_for_shutdown() {
+pub async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
