@@ -206,6 +206,9 @@ pub async fn discovery(app: &App, who: &Who) -> Result<Arc<Vec<crate::access::Re
 
 async fn resources(app: &App, caller: &Caller, namespace: &str) -> Result<Value, StatusError> {
     let all = discovery(app, &caller.who).await?;
+    if namespace.is_empty() {
+        return cluster_resources(app, caller, &all).await;
+    }
     let review = rules_review(app, &caller.who, namespace).await?;
     let rules: Vec<Value> =
         review.pointer("/status/resourceRules").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -218,6 +221,45 @@ async fn resources(app: &App, caller: &Caller, namespace: &str) -> Result<Value,
         "evaluationError": review.pointer("/status/evaluationError").cloned().unwrap_or_default(),
         "resources": access,
     }))
+}
+
+/// The verbs asked about for cluster-scoped resources.
+const CLUSTER_VERBS: [&str; 7] = ["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/// Cluster-scoped resources: a SelfSubjectRulesReview needs a namespace (and would mix in
+/// the rules of that namespace's RoleBindings), so each verb is asked with a
+/// SelfSubjectAccessReview, concurrently.
+async fn cluster_resources(
+    app: &App,
+    caller: &Caller,
+    all: &[crate::access::Resource],
+) -> Result<Value, StatusError> {
+    let scoped: Vec<&crate::access::Resource> = all.iter().filter(|r| !r.namespaced).collect();
+    let asks = scoped.iter().flat_map(|r| {
+        CLUSTER_VERBS.iter().filter(|v| r.verbs.iter().any(|s| s == *v)).map(move |v| async move {
+            let attrs = json!({"verb": v, "group": r.group, "resource": r.resource});
+            let ok = access_review(app, &caller.who, "resourceAttributes", attrs)
+                .await
+                .ok()
+                .and_then(|a| a.pointer("/status/allowed").and_then(Value::as_bool))
+                .unwrap_or(false);
+            (r.resource.clone(), r.group.clone(), v.to_string(), ok)
+        })
+    });
+    let answers = futures::future::join_all(asks).await;
+    let access: Vec<crate::access::Access> = scoped
+        .iter()
+        .map(|r| crate::access::Access {
+            resource: (*r).clone(),
+            held: answers
+                .iter()
+                .filter(|(res, g, _, ok)| *ok && *res == r.resource && *g == r.group)
+                .map(|(_, _, v, _)| v.clone())
+                .collect(),
+            named: Default::default(),
+        })
+        .collect();
+    Ok(json!({"namespace": "", "incomplete": false, "evaluationError": "", "resources": access}))
 }
 
 /// Whether `path` is an API path the dashboard passes on.
