@@ -176,6 +176,9 @@ impl App {
                     Some(o) => o.refresh_if_needed(&mut t).await.map_err(|e| e.to_string()),
                     None => Err("OpenID Connect is not configured".to_string()),
                 };
+                if let Ok(true) = refreshed {
+                    tracing::info!(session = %s.label(), "refreshed an OIDC sign-in");
+                }
                 if let Err(message) = refreshed {
                     tracing::info!(session = %s.label(), "the OIDC refresh failed; session ended");
                     self.sessions.remove(&s);

@@ -163,13 +163,14 @@ impl Oidc {
         Ok(Tokens { id_token, refresh_token: resp.refresh_token, expires })
     }
 
-    /// Refreshes `tokens` when the id_token expires within [`crate::credentials::REFRESH_BEFORE`].
-    pub async fn refresh_if_needed(&self, tokens: &mut Tokens) -> Result<(), OidcError> {
+    /// Refreshes `tokens` when the id_token expires within [`crate::credentials::REFRESH_BEFORE`];
+    /// answers whether it did.
+    pub async fn refresh_if_needed(&self, tokens: &mut Tokens) -> Result<bool, OidcError> {
         let soon = tokens
             .expires
             .is_some_and(|e| e.saturating_duration_since(Instant::now()) <= crate::credentials::REFRESH_BEFORE);
         if !soon {
-            return Ok(());
+            return Ok(false);
         }
         let Some(rt) = tokens.refresh_token.clone() else {
             return Err(OidcError("your sign-in expired and cannot be refreshed; sign in again".into()));
@@ -186,7 +187,7 @@ impl Oidc {
         if resp.refresh_token.is_some() {
             tokens.refresh_token = resp.refresh_token;
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn token_request(
