@@ -4,7 +4,7 @@
 //! ([`explain`]), judged by the same [`RbacAuthorizer`] the server runs. Behind
 //! `kubeward who-can`, `kubeward explain` and the dashboard's "why" and "who can" panels.
 
-use crate::{AuthzError, Authorizer, RbacAuthorizer};
+use crate::{Authorizer, AuthzError, RbacAuthorizer};
 use apimachinery::{Attributes, UserInfo};
 use serde_json::Value;
 use std::collections::HashMap;

@@ -41,7 +41,8 @@ pub fn resources(docs: &[Value]) -> Vec<Resource> {
         for group in doc.get("items").and_then(Value::as_array).into_iter().flatten() {
             let name = group.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
             // Versions are listed in preference order: the first is the preferred one.
-            let Some(version) = group.get("versions").and_then(Value::as_array).and_then(|v| v.first()) else {
+            let Some(version) = group.get("versions").and_then(Value::as_array).and_then(|v| v.first())
+            else {
                 continue;
             };
             let v = version.get("version").and_then(Value::as_str).unwrap_or_default();
@@ -54,7 +55,11 @@ pub fn resources(docs: &[Value]) -> Vec<Resource> {
                     group: name.to_string(),
                     version: v.to_string(),
                     resource: resource.to_string(),
-                    kind: r.pointer("/responseKind/kind").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    kind: r
+                        .pointer("/responseKind/kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     namespaced: r.get("scope").and_then(Value::as_str) == Some("Namespaced"),
                     verbs: strings(r.get("verbs")),
                 });
@@ -80,13 +85,13 @@ pub fn join(resources: &[Resource], rules: &[Value]) -> Vec<Access> {
             for rule in rules {
                 let groups = strings(rule.get("apiGroups"));
                 let res = strings(rule.get("resources"));
-                if !groups.iter().any(|g| g == "*" || *g == r.group) || !res.iter().any(|x| x == "*" || *x == r.resource)
+                if !groups.iter().any(|g| g == "*" || *g == r.group)
+                    || !res.iter().any(|x| x == "*" || *x == r.resource)
                 {
                     continue;
                 }
                 let verbs = strings(rule.get("verbs"));
-                let verbs: Vec<String> =
-                    if verbs.iter().any(|v| v == "*") { r.verbs.clone() } else { verbs };
+                let verbs: Vec<String> = if verbs.iter().any(|v| v == "*") { r.verbs.clone() } else { verbs };
                 let names = strings(rule.get("resourceNames"));
                 for v in verbs {
                     if names.is_empty() {
@@ -131,7 +136,8 @@ mod tests {
     #[test]
     fn discovery_gives_preferred_versions() {
         let r = resources(&discovery());
-        let names: Vec<String> = r.iter().map(|r| format!("{}/{}/{}", r.group, r.version, r.resource)).collect();
+        let names: Vec<String> =
+            r.iter().map(|r| format!("{}/{}/{}", r.group, r.version, r.resource)).collect();
         assert_eq!(names, ["/v1/pods", "/v1/configmaps", "/v1/namespaces", "apps/v1/deployments"]);
         assert!(r[0].namespaced && !r[2].namespaced);
         assert_eq!(r[0].kind, "Pod");

@@ -79,8 +79,14 @@ pub fn admission_source(message: &str) -> Option<String> {
 pub async fn explain(app: &App, caller: &Caller, req: http::Request<Incoming>) -> Result<Value, StatusError> {
     let (_, body) = read_request(req).await?;
     let a: Value = serde_json::from_slice(&body).map_err(|e| StatusError::bad_request(e.to_string()))?;
-    let (verb, group, resource, sub, ns, name) =
-        (s(&a, "verb"), s(&a, "group"), s(&a, "resource"), s(&a, "subresource"), s(&a, "namespace"), s(&a, "name"));
+    let (verb, group, resource, sub, ns, name) = (
+        s(&a, "verb"),
+        s(&a, "group"),
+        s(&a, "resource"),
+        s(&a, "subresource"),
+        s(&a, "namespace"),
+        s(&a, "name"),
+    );
     if verb.is_empty() || resource.is_empty() {
         return Err(StatusError::bad_request("verb and resource are required"));
     }
@@ -141,7 +147,8 @@ pub async fn explain(app: &App, caller: &Caller, req: http::Request<Incoming>) -
                 non_resource_path: None,
             };
             let u = apimachinery::UserInfo::new(name_s.clone(), groups.clone());
-            let text = authz::tools::explain(&p, u, verb, &target, ns, name).map_err(|e| StatusError::internal(&e.to_string()))?;
+            let text = authz::tools::explain(&p, u, verb, &target, ns, name)
+                .map_err(|e| StatusError::internal(&e.to_string()))?;
             out["rbac"] = Value::from(text);
             out["bindings"] = Value::from(bindings_naming(&p, &name_s, &groups, ns));
         }
@@ -193,10 +200,18 @@ pub async fn who_can(app: &App, caller: &Caller, query: &str) -> Result<Value, S
         return Err(StatusError::bad_request("verb and resource are required"));
     }
     let Some(p) = policy(app, &caller.who, &ns).await? else {
-        return Err(crate::app::forbidden("Who can needs permission to list Roles, ClusterRoles and their bindings."));
+        return Err(crate::app::forbidden(
+            "Who can needs permission to list Roles, ClusterRoles and their bindings.",
+        ));
     };
-    let target = authz::tools::Target { group: q("group"), resource, subresource: q("subresource"), non_resource_path: None };
-    let grants = authz::tools::who_can(&p, &verb, &target, &ns, &q("name")).map_err(|e| StatusError::internal(&e.to_string()))?;
+    let target = authz::tools::Target {
+        group: q("group"),
+        resource,
+        subresource: q("subresource"),
+        non_resource_path: None,
+    };
+    let grants = authz::tools::who_can(&p, &verb, &target, &ns, &q("name"))
+        .map_err(|e| StatusError::internal(&e.to_string()))?;
     let rows: Vec<Value> = grants
         .into_iter()
         .map(|g| json!({"kind": g.subject_kind, "subject": g.subject, "binding": g.binding, "role": g.role}))
@@ -206,7 +221,9 @@ pub async fn who_can(app: &App, caller: &Caller, query: &str) -> Result<Value, S
 
 /// `GET /api/audit?user=&namespace=&resource=&name=`: newest first.
 pub async fn audit(app: &App, caller: &Caller, query: &str) -> Result<Value, StatusError> {
-    let verdict = access_review(app, &caller.who, "nonResourceAttributes", json!({"path": AUDIT_PATH, "verb": "get"})).await?;
+    let verdict =
+        access_review(app, &caller.who, "nonResourceAttributes", json!({"path": AUDIT_PATH, "verb": "get"}))
+            .await?;
     if verdict.pointer("/status/allowed").and_then(Value::as_bool) != Some(true) {
         return Err(crate::app::forbidden(&format!(
             "The audit trail is for those allowed `get` on the non-resource path {AUDIT_PATH}."
@@ -277,7 +294,11 @@ mod tests {
             admission_source("admission webhook \"deny.example.com\" denied the request: no").as_deref(),
             Some("admission webhook deny.example.com")
         );
-        assert_eq!(admission_source("pods \"p\" is forbidden: violates PodSecurity \"restricted:latest\"").as_deref(), Some("PodSecurity admission"));
+        assert_eq!(
+            admission_source("pods \"p\" is forbidden: violates PodSecurity \"restricted:latest\"")
+                .as_deref(),
+            Some("PodSecurity admission")
+        );
         assert_eq!(admission_source("configmaps \"x\" is forbidden: User \"bob\" cannot update"), None);
     }
 
@@ -291,7 +312,13 @@ mod tests {
                 "responseStatus": {"code": 403}, "annotations": {"authorization.k8s.io/decision": "forbid"}})
             .to_string()
         };
-        let text = [ev("bob", "a", "RequestReceived"), ev("bob", "a", "ResponseComplete"), ev("alice", "b", "ResponseComplete"), ev("bob", "c", "ResponseComplete")].join("\n");
+        let text = [
+            ev("bob", "a", "RequestReceived"),
+            ev("bob", "a", "ResponseComplete"),
+            ev("alice", "b", "ResponseComplete"),
+            ev("bob", "c", "ResponseComplete"),
+        ]
+        .join("\n");
         std::fs::write(&p, text).unwrap();
         let rows = read_audit(&p, &(Some("bob".into()), None, None, None)).unwrap();
         assert_eq!(rows.len(), 2);

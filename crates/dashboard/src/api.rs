@@ -37,7 +37,9 @@ pub async fn dispatch(app: &Arc<App>, caller: &Caller, req: http::Request<Incomi
         ("GET", "/api/namespaces") => namespaces(app, caller).await,
         ("POST", "/api/namespaces/open") => open_namespace(app, caller, req).await,
         ("GET", "/api/resources") => resources(app, caller, &q("namespace").unwrap_or_default()).await,
-        ("GET", "/api/yaml") => yaml(app, caller, &q("path").unwrap_or_default(), q("reveal").as_deref() == Some("1")).await,
+        ("GET", "/api/yaml") => {
+            yaml(app, caller, &q("path").unwrap_or_default(), q("reveal").as_deref() == Some("1")).await
+        }
         ("POST", "/api/write") => write(app, caller, req, &query).await,
         ("POST", "/api/explain") => crate::admin::explain(app, caller, req).await,
         ("GET", "/api/whocan") => crate::admin::who_can(app, caller, &query).await,
@@ -101,7 +103,8 @@ async fn whoami(app: &App, caller: &Caller) -> Result<Value, StatusError> {
 /// hints, a service account's own namespace, and those the person opened by name) where a
 /// SelfSubjectRulesReview shows a rule beyond the self-reviews everyone holds.
 async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
-    let listed = app.upstream.json(&caller.who, http::Method::GET, "/api/v1/namespaces?limit=500", None).await;
+    let listed =
+        app.upstream.json(&caller.who, http::Method::GET, "/api/v1/namespaces?limit=500", None).await;
     match listed {
         Ok(list) => {
             let names: Vec<Value> = list
@@ -111,7 +114,8 @@ async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
                 .flatten()
                 .filter_map(|i| i.pointer("/metadata/name").cloned())
                 .collect();
-            let more = list.pointer("/metadata/continue").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
+            let more =
+                list.pointer("/metadata/continue").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
             Ok(json!({"canList": true, "items": names, "more": more}))
         }
         Err(e) if e.code == 403 => {
@@ -130,7 +134,9 @@ async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
             }
             if let Ok(r) = self_subject_review(app, &caller.who).await {
                 let user = r.pointer("/status/userInfo/username").and_then(Value::as_str).unwrap_or_default();
-                if let Some(ns) = user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next()) {
+                if let Some(ns) =
+                    user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next())
+                {
                     add(ns);
                 }
             }
@@ -150,13 +156,22 @@ async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
 /// Whether a rules review grants anything beyond the self-reviews every user holds.
 fn reaches(review: &Value) -> bool {
     review.pointer("/status/resourceRules").and_then(Value::as_array).into_iter().flatten().any(|rule| {
-        let groups: Vec<&str> =
-            rule.get("apiGroups").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let groups: Vec<&str> = rule
+            .get("apiGroups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         !groups.iter().all(|g| *g == "authorization.k8s.io" || *g == "authentication.k8s.io")
     })
 }
 
-async fn open_namespace(app: &App, caller: &Caller, req: http::Request<Incoming>) -> Result<Value, StatusError> {
+async fn open_namespace(
+    app: &App,
+    caller: &Caller,
+    req: http::Request<Incoming>,
+) -> Result<Value, StatusError> {
     let (_, body) = read_request(req).await?;
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
     let name = v.get("name").and_then(Value::as_str).unwrap_or_default().trim().to_string();
@@ -164,7 +179,10 @@ async fn open_namespace(app: &App, caller: &Caller, req: http::Request<Incoming>
         && name.len() <= 63
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
-        return Err(StatusError::bad_request(format!("{} is not a namespace name", apimachinery::quote::go_quote(&name))));
+        return Err(StatusError::bad_request(format!(
+            "{} is not a namespace name",
+            apimachinery::quote::go_quote(&name)
+        )));
     }
     let review = rules_review(app, &caller.who, &name).await?;
     let reachable = reaches(&review);
@@ -213,7 +231,7 @@ async fn resources(app: &App, caller: &Caller, namespace: &str) -> Result<Value,
     let rules: Vec<Value> =
         review.pointer("/status/resourceRules").and_then(Value::as_array).cloned().unwrap_or_default();
     let scoped: Vec<crate::access::Resource> =
-        all.iter().filter(|r| r.namespaced == !namespace.is_empty()).cloned().collect();
+        all.iter().filter(|r| r.namespaced != namespace.is_empty()).cloned().collect();
     let access = crate::access::join(&scoped, &rules);
     Ok(json!({
         "namespace": namespace,
@@ -297,7 +315,12 @@ async fn yaml(app: &App, caller: &Caller, path: &str, reveal: bool) -> Result<Va
 /// Creates (`method=POST`, `path` empty: found from the YAML's apiVersion and kind) or
 /// replaces (`method=PUT`, `path` of the object) from YAML; `dryRun=1` asks the server for a
 /// dry run. The answer is the server's object as YAML, or its Status.
-async fn write(app: &App, caller: &Caller, req: http::Request<Incoming>, query: &str) -> Result<Value, StatusError> {
+async fn write(
+    app: &App,
+    caller: &Caller,
+    req: http::Request<Incoming>,
+    query: &str,
+) -> Result<Value, StatusError> {
     let (_, body) = read_request(req).await?;
     let obj: Value = apimachinery::yaml::from_slice(&body)
         .map_err(|e| StatusError::bad_request(format!("the YAML does not parse: {e}")))?;
@@ -317,7 +340,11 @@ async fn write(app: &App, caller: &Caller, req: http::Request<Incoming>, query: 
         "POST" => collection_path(app, caller, &obj, &param(query, "namespace").unwrap_or_default()).await?,
         _ => return Err(StatusError::bad_request("method is POST or PUT")),
     };
-    let full = if dry { format!("{path}?dryRun=All&fieldManager=kubeward-dashboard") } else { format!("{path}?fieldManager=kubeward-dashboard") };
+    let full = if dry {
+        format!("{path}?dryRun=All&fieldManager=kubeward-dashboard")
+    } else {
+        format!("{path}?fieldManager=kubeward-dashboard")
+    };
     let m = if method == "PUT" { http::Method::PUT } else { http::Method::POST };
     let mut out = app.upstream.json(&caller.who, m, &full, Some(&obj)).await?;
     if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -329,7 +356,12 @@ async fn write(app: &App, caller: &Caller, req: http::Request<Incoming>, query: 
 }
 
 /// The collection an object is created in, from discovery.
-async fn collection_path(app: &App, caller: &Caller, obj: &Value, namespace: &str) -> Result<String, StatusError> {
+async fn collection_path(
+    app: &App,
+    caller: &Caller,
+    obj: &Value,
+    namespace: &str,
+) -> Result<String, StatusError> {
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
     if api_version.is_empty() || kind.is_empty() {
@@ -343,7 +375,11 @@ async fn collection_path(app: &App, caller: &Caller, obj: &Value, namespace: &st
         .ok_or_else(|| StatusError::bad_request(format!("the server serves no {kind} in {api_version}")))?;
     let base = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
     if r.namespaced {
-        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).filter(|n| !n.is_empty()).unwrap_or(namespace);
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(namespace);
         if ns.is_empty() {
             return Err(StatusError::bad_request(format!("{kind} is namespaced: name a namespace")));
         }
@@ -364,7 +400,9 @@ async fn object_path(app: &App, caller: &Caller, obj: &Value) -> Option<String> 
 /// a Status) is relayed as it comes.
 async fn passthrough(app: &App, caller: &Caller, req: http::Request<Incoming>) -> Response {
     let path_q = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let Some(api) = path_q.strip_prefix("/api/kube") else { return serve::status(&StatusError::not_found_path()) };
+    let Some(api) = path_q.strip_prefix("/api/kube") else {
+        return serve::status(&StatusError::not_found_path());
+    };
     let api_only = api.split('?').next().unwrap_or_default();
     if !api_path(api_only) {
         return serve::status(&StatusError::not_found_path());
@@ -416,7 +454,10 @@ mod tests {
             {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}]}});
         assert!(!reaches(&base));
         let mut more = base.clone();
-        more["status"]["resourceRules"].as_array_mut().unwrap().push(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}));
+        more["status"]["resourceRules"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}));
         assert!(reaches(&more));
         assert_eq!(param("a=1&path=%2Fapi%2Fv1", "path").as_deref(), Some("/api/v1"));
     }

@@ -77,7 +77,10 @@ impl App {
             .map(str::to_string)
             .or_else(|| req.uri().authority().map(|a| a.to_string()));
         let mut resp = if !serve::host_allowed(host.as_deref(), self.listen, &self.hosts) {
-            tracing::warn!(host = host.as_deref().unwrap_or_default(), "refused a request for another host name");
+            tracing::warn!(
+                host = host.as_deref().unwrap_or_default(),
+                "refused a request for another host name"
+            );
             serve::status(&forbidden("the Host header does not name this dashboard"))
         } else {
             self.route(req).await
@@ -108,7 +111,11 @@ impl App {
                     Ok((_, b)) => b,
                     Err(e) => return serve::status(&e),
                 };
-                return if path.ends_with("token") { self.signin_token(&body).await } else { self.signin_launch(&body) };
+                return if path.ends_with("token") {
+                    self.signin_token(&body).await
+                } else {
+                    self.signin_launch(&body)
+                };
             }
             _ => {}
         }
@@ -120,7 +127,9 @@ impl App {
             let presented = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
             if !session::ct_eq(presented.as_bytes(), caller.csrf.as_bytes()) {
                 tracing::warn!(%method, %path, session = caller.session.as_ref().map(|s| s.label()).unwrap_or_default(), "refused a request without its CSRF token (value not logged)");
-                return serve::status(&forbidden("the request's CSRF token is missing or wrong; reload the page"));
+                return serve::status(&forbidden(
+                    "the request's CSRF token is missing or wrong; reload the page",
+                ));
             }
             if caller.session.is_some() {
                 if let Err(e) = self.same_origin(&req) {
@@ -138,10 +147,14 @@ impl App {
     /// A session whose credential the API server refused (401) ends: the person signs in again.
     fn after(&self, caller: &Caller, mut resp: Response) -> Response {
         if resp.status() == http::StatusCode::UNAUTHORIZED {
-            if let Some(s) = caller.session.as_ref().filter(|s| !matches!(s.credential, Credential::Kubeconfig)) {
+            if let Some(s) =
+                caller.session.as_ref().filter(|s| !matches!(s.credential, Credential::Kubeconfig))
+            {
                 tracing::info!(session = %s.label(), "the API server refused the session's credential; session ended");
                 self.sessions.remove(s);
-                let e = unauthorized("The API server refused your credential (expired or revoked). Sign in again.");
+                let e = unauthorized(
+                    "The API server refused your credential (expired or revoked). Sign in again.",
+                );
                 resp = serve::status(&e);
                 set_header(&mut resp, http::header::SET_COOKIE, &session::clear_cookie());
             }
@@ -153,7 +166,12 @@ impl App {
     async fn caller(&self, headers: &http::HeaderMap) -> Result<Caller, Response> {
         if let Some(token) = bearer(headers) {
             let csrf = self.header_csrf(token);
-            return Ok(Caller { who: Who::Bearer(token.into()), session: None, csrf, kind: "bearer token (auth proxy)" });
+            return Ok(Caller {
+                who: Who::Bearer(token.into()),
+                session: None,
+                csrf,
+                kind: "bearer token (auth proxy)",
+            });
         }
         let Some(id) = session::cookie(headers, session::COOKIE) else {
             return Err(serve::status(&unauthorized("Sign in first.")));
@@ -220,7 +238,8 @@ impl App {
             tracing::warn!(origin = origin.unwrap_or_default(), "refused a sign-in from another origin");
             return Err(forbidden("sign-in requests must come from the dashboard's own page"));
         }
-        let ct = req.headers().get(http::header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or_default();
+        let ct =
+            req.headers().get(http::header::CONTENT_TYPE).and_then(|c| c.to_str().ok()).unwrap_or_default();
         if !ct.starts_with("application/json") {
             return Err(StatusError::unsupported_media_type());
         }
@@ -316,7 +335,10 @@ impl App {
             Ok((url, binding)) => {
                 let mut r = serve::respond(303, "text/plain", "");
                 set_header(&mut r, http::header::LOCATION, &url);
-                let cookie = format!("{}={binding}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600", crate::oidc::STATE_COOKIE);
+                let cookie = format!(
+                    "{}={binding}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600",
+                    crate::oidc::STATE_COOKIE
+                );
                 set_header(&mut r, http::header::SET_COOKIE, &cookie);
                 r
             }
@@ -332,7 +354,10 @@ impl App {
             Ok(tokens) => {
                 let who = Who::Bearer(tokens.id_token.as_str().into());
                 if let Err(e) = crate::api::self_subject_review(self, &who).await {
-                    return signin_page_error(&format!("The API server did not accept the sign-in: {}", e.message));
+                    return signin_page_error(&format!(
+                        "The API server did not accept the sign-in: {}",
+                        e.message
+                    ));
                 }
                 let (s, id) = self.sessions.create(Credential::Oidc(tokio::sync::Mutex::new(tokens)));
                 tracing::info!(session = %s.label(), "signed in with OpenID Connect");
@@ -340,12 +365,16 @@ impl App {
                 set_header(&mut r, http::header::LOCATION, "/");
                 r.headers_mut().append(
                     http::header::SET_COOKIE,
-                    http::HeaderValue::from_str(&session::set_cookie(&id)).unwrap_or(http::HeaderValue::from_static("")),
+                    http::HeaderValue::from_str(&session::set_cookie(&id))
+                        .unwrap_or(http::HeaderValue::from_static("")),
                 );
                 r.headers_mut().append(
                     http::header::SET_COOKIE,
-                    http::HeaderValue::from_str(&format!("{}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0", crate::oidc::STATE_COOKIE))
-                        .unwrap_or(http::HeaderValue::from_static("")),
+                    http::HeaderValue::from_str(&format!(
+                        "{}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+                        crate::oidc::STATE_COOKIE
+                    ))
+                    .unwrap_or(http::HeaderValue::from_static("")),
                 );
                 r
             }
@@ -366,7 +395,9 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
 }
 
 /// Reads a request's body whole (at most [`MAX_REQUEST`]).
-pub async fn read_request(req: http::Request<Incoming>) -> Result<(http::request::Parts, Bytes), StatusError> {
+pub async fn read_request(
+    req: http::Request<Incoming>,
+) -> Result<(http::request::Parts, Bytes), StatusError> {
     let (parts, body) = req.into_parts();
     let bytes = http_body_util::Limited::new(body, MAX_REQUEST)
         .collect()

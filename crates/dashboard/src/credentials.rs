@@ -217,10 +217,9 @@ impl TokenSource {
                             tracing::warn!(path = %path.display(), %reason, "cannot re-read the token file; keeping the last token");
                             return Ok(t.clone());
                         }
-                        fallback.clone().ok_or(CredentialError::TokenFile {
-                            path: path.display().to_string(),
-                            reason,
-                        })
+                        fallback
+                            .clone()
+                            .ok_or(CredentialError::TokenFile { path: path.display().to_string(), reason })
                     }
                 }
             }
@@ -399,8 +398,10 @@ impl OidcProvider {
     fn from_value(v: &Value) -> Result<Self, CredentialError> {
         let cfg = v.get("config").cloned().unwrap_or_default();
         let s = |k: &str| cfg.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-        let issuer = s("idp-issuer-url").ok_or_else(|| CredentialError::Oidc("idp-issuer-url is required".into()))?;
-        let client_id = s("client-id").ok_or_else(|| CredentialError::Oidc("client-id is required".into()))?;
+        let issuer =
+            s("idp-issuer-url").ok_or_else(|| CredentialError::Oidc("idp-issuer-url is required".into()))?;
+        let client_id =
+            s("client-id").ok_or_else(|| CredentialError::Oidc("client-id is required".into()))?;
         let ca_pem = match (s("idp-certificate-authority-data"), s("idp-certificate-authority")) {
             (Some(d), _) => Some(
                 base64::engine::general_purpose::STANDARD
@@ -429,7 +430,8 @@ impl OidcProvider {
         };
         let client =
             authn::oidc::http::HttpClient::new(self.ca_pem.as_deref()).map_err(|e| fail(e.to_string()))?;
-        let d = kubeward_login::flow::discover(&client, &self.issuer).await.map_err(|e| fail(e.to_string()))?;
+        let d =
+            kubeward_login::flow::discover(&client, &self.issuer).await.map_err(|e| fail(e.to_string()))?;
         let mut opts = kubeward_login::LoginOptions::new(&self.issuer, &self.client_id);
         opts.client_secret = self.client_secret.clone();
         let resp =
@@ -500,7 +502,8 @@ mod tests {
     #[tokio::test]
     async fn a_failing_plugin_is_an_error_not_a_token() {
         let dir = tempfile::tempdir().unwrap();
-        let user = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/false\n";
+        let user =
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/false\n";
         let k = parse(&kc(user), dir.path(), None).unwrap();
         let e = k.tokens.unwrap().token().await.err().unwrap();
         assert!(e.to_string().starts_with("exec plugin `/bin/false`: exited with"), "{e}");

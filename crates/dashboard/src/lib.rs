@@ -91,11 +91,9 @@ pub async fn run_dashboard(
         )));
     }
     let upstream = upstream::Upstream::new(kc.clone(), desktop).map_err(StartError::Setup)?;
-    let tls = serve::server_tls(
-        opts.tls_files.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
-        &opts.hosts,
-    )
-    .map_err(StartError::Setup)?;
+    let tls =
+        serve::server_tls(opts.tls_files.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &opts.hosts)
+            .map_err(StartError::Setup)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| StartError::Setup(format!("listening on {}: {e}", opts.listen)))?;
@@ -107,12 +105,17 @@ pub async fn run_dashboard(
     };
     let origin = format!("https://{host}:{}", addr.port());
     let oidc = match opts.oidc {
-        Some(c) => Some(oidc::Oidc::new(c, format!("{origin}/oidc/callback")).map_err(|e| StartError::Setup(e.to_string()))?),
+        Some(c) => Some(
+            oidc::Oidc::new(c, format!("{origin}/oidc/callback"))
+                .map_err(|e| StartError::Setup(e.to_string()))?,
+        ),
         None => None,
     };
     let (launch, launch_url) = if desktop {
         let code = session::random_token();
-        let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), code.as_bytes())).into();
+        let digest: [u8; 32] =
+            sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), code.as_bytes()))
+                .into();
         (Some(digest), Some(format!("{origin}/#launch={code}")))
     } else {
         (None, None)

@@ -36,7 +36,10 @@ pub struct OidcConfig {
 
 impl std::fmt::Debug for OidcConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcConfig").field("issuer", &self.issuer).field("client_id", &self.client_id).finish()
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish()
     }
 }
 
@@ -96,7 +99,8 @@ impl Oidc {
     /// binding cookie to set.
     pub async fn start(&self) -> Result<(String, String), OidcError> {
         let d = self.discovery().await?;
-        let (state, nonce, verifier, binding) = (random_token(), random_token(), random_token(), random_token());
+        let (state, nonce, verifier, binding) =
+            (random_token(), random_token(), random_token(), random_token());
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let mut scopes = vec!["openid".to_string()];
         for s in &self.config.extra_scopes {
@@ -166,9 +170,9 @@ impl Oidc {
     /// Refreshes `tokens` when the id_token expires within [`crate::credentials::REFRESH_BEFORE`];
     /// answers whether it did.
     pub async fn refresh_if_needed(&self, tokens: &mut Tokens) -> Result<bool, OidcError> {
-        let soon = tokens
-            .expires
-            .is_some_and(|e| e.saturating_duration_since(Instant::now()) <= crate::credentials::REFRESH_BEFORE);
+        let soon = tokens.expires.is_some_and(|e| {
+            e.saturating_duration_since(Instant::now()) <= crate::credentials::REFRESH_BEFORE
+        });
         if !soon {
             return Ok(false);
         }
@@ -179,8 +183,13 @@ impl Oidc {
         let resp = self
             .token_request(&d, vec![("grant_type", "refresh_token"), ("refresh_token", &rt)])
             .await
-            .map_err(|e| OidcError(format!("the identity provider refused to refresh your sign-in ({e}); sign in again")))?;
-        let id_token = resp.id_token.ok_or_else(|| OidcError("the refresh gave no id_token; sign in again".into()))?;
+            .map_err(|e| {
+                OidcError(format!(
+                    "the identity provider refused to refresh your sign-in ({e}); sign in again"
+                ))
+            })?;
+        let id_token =
+            resp.id_token.ok_or_else(|| OidcError("the refresh gave no id_token; sign in again".into()))?;
         self.check(&id_token, None)?;
         tokens.expires = crate::credentials::jwt_expiry(&id_token);
         tokens.id_token = id_token;

@@ -12,7 +12,6 @@ use crate::credentials::{self, TokenSource, REFRESH_BEFORE};
 use crate::serve::{self, Response};
 use crate::StartError;
 use apimachinery::status::StatusError;
-use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::future::Future;
@@ -22,8 +21,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Headers that belong to one connection, not passed on (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// `kubeward auth-proxy`'s settings.
 #[derive(Debug, Clone)]
@@ -71,19 +78,23 @@ pub async fn run_auth_proxy(
     let tokens = Arc::new(tokens);
     // The first token now: a plugin that cannot sign in fails the start, not the first page.
     tokens.token().await?;
-    let upstream: http::Uri = opts.upstream.parse().map_err(|e| StartError::Flags(format!("--upstream: {e}")))?;
+    let upstream: http::Uri =
+        opts.upstream.parse().map_err(|e| StartError::Flags(format!("--upstream: {e}")))?;
     let ca = match &opts.upstream_ca_file {
         Some(p) => Some(std::fs::read(p).map_err(|e| StartError::Setup(format!("{}: {e}", p.display())))?),
         None => None,
     };
     let tls = match upstream.scheme_str() {
-        Some("https") => outbound::tls::client_config(ca.as_deref(), None).map_err(|e| StartError::Setup(e.to_string()))?,
+        Some("https") => {
+            outbound::tls::client_config(ca.as_deref(), None).map_err(|e| StartError::Setup(e.to_string()))?
+        }
         Some("http") if upstream.host().is_some_and(is_loopback_host) => {
             outbound::tls::client_config(ca.as_deref(), None).map_err(|e| StartError::Setup(e.to_string()))?
         }
         _ => return Err(StartError::Flags("--upstream must be an https URL (or http on loopback)".into())),
     };
-    let options = outbound::Options { timeout: Duration::from_secs(30), max_response_bytes: crate::upstream::MAX_BODY };
+    let options =
+        outbound::Options { timeout: Duration::from_secs(30), max_response_bytes: crate::upstream::MAX_BODY };
     let client = outbound::Client::new(tls, None, options).map_err(|e| StartError::Setup(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -111,7 +122,8 @@ pub async fn run_auth_proxy(
 }
 
 fn is_loopback_host(h: &str) -> bool {
-    h == "localhost" || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h == "localhost"
+        || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Renews the token ahead of its expiry, so no request waits on the plugin.
@@ -133,13 +145,21 @@ impl Proxy {
     async fn handle(self: Arc<Self>, req: http::Request<Incoming>) -> Response {
         let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
         if !serve::host_allowed(host.as_deref(), self.listen, &[]) {
-            tracing::warn!(host = host.as_deref().unwrap_or_default(), "refused a request for another host name");
+            tracing::warn!(
+                host = host.as_deref().unwrap_or_default(),
+                "refused a request for another host name"
+            );
             return serve::respond(403, "text/plain", "this proxy answers to its loopback address only\n");
         }
         let safe = matches!(*req.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
         let origin = req.headers().get(http::header::ORIGIN).and_then(|o| o.to_str().ok());
-        if !safe && origin.is_some_and(|o| o != self.origin && o != self.origin.replace("127.0.0.1", "localhost")) {
-            tracing::warn!(origin = origin.unwrap_or_default(), "refused a state-changing request from another origin");
+        if !safe
+            && origin.is_some_and(|o| o != self.origin && o != self.origin.replace("127.0.0.1", "localhost"))
+        {
+            tracing::warn!(
+                origin = origin.unwrap_or_default(),
+                "refused a state-changing request from another origin"
+            );
             return serve::respond(403, "text/plain", "cross-origin request refused\n");
         }
         match self.forward(req).await {
@@ -156,11 +176,10 @@ impl Proxy {
             .map_err(|_| StatusError::request_entity_too_large("the request is larger than 3 MiB"))?
             .to_bytes();
         let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let mut out = http::Request::new(Bytes::from(body));
+        let mut out = http::Request::new(body);
         *out.method_mut() = parts.method;
-        *out.uri_mut() = format!("{}{path}", self.base)
-            .parse()
-            .map_err(|_| StatusError::bad_request("invalid path"))?;
+        *out.uri_mut() =
+            format!("{}{path}", self.base).parse().map_err(|_| StatusError::bad_request("invalid path"))?;
         for (name, value) in parts.headers.iter() {
             let n = name.as_str();
             if HOP_BY_HOP.contains(&n) || n == "host" || n == "authorization" {
@@ -176,11 +195,10 @@ impl Proxy {
             .map_err(|_| StatusError::unauthorized("the token is not a header value"))?;
         auth.set_sensitive(true);
         out.headers_mut().insert(http::header::AUTHORIZATION, auth);
-        let resp = self
-            .client
-            .send_streaming(out)
-            .await
-            .map_err(|e| StatusError::service_unavailable(format!("the upstream cannot be reached: {e}")))?;
+        let resp =
+            self.client.send_streaming(out).await.map_err(|e| {
+                StatusError::service_unavailable(format!("the upstream cannot be reached: {e}"))
+            })?;
         if resp.status() == http::StatusCode::UNAUTHORIZED {
             self.tokens.refused().await;
         }

@@ -133,7 +133,8 @@ pub async fn serve<H, F>(
             builder.http2().timer(TokioTimer::new());
             match acceptor {
                 Some(acceptor) => {
-                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                    else {
                         return;
                     };
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
@@ -169,10 +170,8 @@ pub async fn serve<H, F>(
 /// another name that resolves to 127.0.0.1 (DNS rebinding) is refused.
 pub fn host_allowed(host: Option<&str>, listen: SocketAddr, extra: &[String]) -> bool {
     let Some(host) = host else { return false };
-    if !listen.ip().is_loopback() && !listen.ip().is_unspecified() {
-        if host == listen.to_string() {
-            return true;
-        }
+    if !listen.ip().is_loopback() && !listen.ip().is_unspecified() && host == listen.to_string() {
+        return true;
     }
     let port = listen.port();
     let names = ["127.0.0.1".to_string(), "localhost".to_string(), "[::1]".to_string()];

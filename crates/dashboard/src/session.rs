@@ -140,7 +140,10 @@ impl Store {
         if all.len() >= MAX_SESSIONS {
             self.sweep(&mut all, now);
             if all.len() >= MAX_SESSIONS {
-                let oldest = all.iter().min_by_key(|(_, s)| *s.last_seen.lock().unwrap_or_else(|e| e.into_inner())).map(|(k, _)| *k);
+                let oldest = all
+                    .iter()
+                    .min_by_key(|(_, s)| *s.last_seen.lock().unwrap_or_else(|e| e.into_inner()))
+                    .map(|(k, _)| *k);
                 if let Some(k) = oldest {
                     all.remove(&k);
                 }

@@ -56,9 +56,11 @@ impl Upstream {
         if rest.insecure_skip_tls_verify {
             return Err("insecure-skip-tls-verify is not supported: name the server's CA".into());
         }
-        let options = outbound::Options { timeout: std::time::Duration::from_secs(30), max_response_bytes: MAX_BODY };
+        let options =
+            outbound::Options { timeout: std::time::Duration::from_secs(30), max_response_bytes: MAX_BODY };
         let tls = outbound::tls::client_config(rest.ca_pem.as_deref(), None).map_err(|e| e.to_string())?;
-        let plain = outbound::Client::new(tls, rest.tls_server_name.as_deref(), options).map_err(|e| e.to_string())?;
+        let plain = outbound::Client::new(tls, rest.tls_server_name.as_deref(), options)
+            .map_err(|e| e.to_string())?;
         let desktop = if desktop {
             let tls = outbound::tls::client_config(rest.ca_pem.as_deref(), rest.client_cert.as_ref())
                 .map_err(|e| e.to_string())?;
@@ -88,15 +90,16 @@ impl Upstream {
     ) -> Result<Streamed, StatusError> {
         let mut req = http::Request::new(body);
         *req.method_mut() = method;
-        *req.uri_mut() = format!("{}{path}", self.base)
-            .parse()
-            .map_err(|_| StatusError::bad_request(format!("invalid path {}", apimachinery::quote::go_quote(path))))?;
+        *req.uri_mut() = format!("{}{path}", self.base).parse().map_err(|_| {
+            StatusError::bad_request(format!("invalid path {}", apimachinery::quote::go_quote(path)))
+        })?;
         for (name, value) in headers {
             if let Ok(v) = http::HeaderValue::from_str(value) {
                 req.headers_mut().insert(name.clone(), v);
             }
         }
-        req.headers_mut().insert(http::header::USER_AGENT, http::HeaderValue::from_static("kubeward-dashboard"));
+        req.headers_mut()
+            .insert(http::header::USER_AGENT, http::HeaderValue::from_static("kubeward-dashboard"));
         let client = match who {
             Who::Bearer(token) => {
                 set_bearer(&mut req, token)?;

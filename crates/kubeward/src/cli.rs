@@ -413,6 +413,9 @@ async fn explain(a: ExplainArgs) -> Result<(), CliError> {
     let mut groups = a.as_groups.clone();
     groups.push(apimachinery::user::ALL_AUTHENTICATED.to_string());
     let user = apimachinery::UserInfo::new(a.as_user.clone(), groups);
-    println!("rbac: {}", rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name).map_err(err)?);
+    println!(
+        "rbac: {}",
+        rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name).map_err(err)?
+    );
     Ok(())
 }

@@ -139,7 +139,11 @@ pub async fn auth_proxy(a: AuthProxyArgs) -> Result<(), CliError> {
         listen: a.listen,
         open_browser: !a.no_browser,
     };
-    dashboard::run_auth_proxy(opts, |url| println!("auth-proxy is ready at {url}"), crate::cli::wait_for_shutdown())
-        .await
-        .map_err(|e| CliError(e.to_string()))
+    dashboard::run_auth_proxy(
+        opts,
+        |url| println!("auth-proxy is ready at {url}"),
+        crate::cli::wait_for_shutdown(),
+    )
+    .await
+    .map_err(|e| CliError(e.to_string()))
 }

@@ -94,4 +94,3 @@ pub async fn fetch_policy(client: &Client, namespace: &str) -> Result<Vec<Value>
     }
     Ok(out)
 }
-

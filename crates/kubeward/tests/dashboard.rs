@@ -72,12 +72,21 @@ fn desktop_mode_shows_who_i_am_my_namespaces_and_lists_by_the_kubeconfig_credent
         admin(&server, &["-n", "shop", "create", "configmap", &format!("web-{i}"), "--from-literal=a=b"]);
     }
     admin(&server, &["-n", "shop", "label", "configmap", "web-1", "tier=front"]);
-    admin(&server, &["-n", "shop", "create", "secret", "generic", "db", "--from-literal=password=s3cr3t-value"]);
+    admin(
+        &server,
+        &["-n", "shop", "create", "secret", "generic", "db", "--from-literal=password=s3cr3t-value"],
+    );
     let kc = server.kubeconfig.display().to_string();
     let audit = server.data_dir().join("audit.log").display().to_string();
     let d = Dashboard::start(&[
-        "dashboard".into(), "--kubeconfig".into(), kc, "--listen".into(), "127.0.0.1:0".into(),
-        "--no-browser".into(), "--audit-log".into(), audit,
+        "dashboard".into(),
+        "--kubeconfig".into(),
+        kc,
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--no-browser".into(),
+        "--audit-log".into(),
+        audit,
     ]);
     let launch = d.launch.clone().expect("desktop mode prints a launch link");
 
@@ -135,7 +144,9 @@ fn desktop_mode_shows_who_i_am_my_namespaces_and_lists_by_the_kubeconfig_credent
     // Every call was the kubeconfig's user's: the audit log names kubeward-admin with the
     // dashboard's User-Agent.
     let log = std::fs::read_to_string(server.data_dir().join("audit.log")).expect("audit log");
-    assert!(log.lines().any(|l| l.contains("kubeward-dashboard") && l.contains("\"username\":\"kubeward-admin\"")));
+    assert!(log
+        .lines()
+        .any(|l| l.contains("kubeward-dashboard") && l.contains("\"username\":\"kubeward-admin\"")));
     let code = launch.split("#launch=").nth(1).expect("a launch code");
     assert!(!d.log().contains(code), "the launch code is not logged");
     assert!(b.console(p).iter().all(|m| !m.contains("Content Security Policy")), "{:?}", b.console(p));
@@ -154,8 +165,14 @@ fn two_people() -> (FlagServer, Dashboard) {
         admin(&server, &["-n", ns, "create", "configmap", "settings", "--from-literal=mode=blue"]);
     }
     admin(&server, &["create", "clusterrolebinding", "alice-view", "--clusterrole=view", "--user=alice"]);
-    admin(&server, &["-n", "team-a", "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice"]);
-    admin(&server, &["-n", "team-b", "create", "rolebinding", "bob-edit", "--clusterrole=edit", "--user=bob"]);
+    admin(
+        &server,
+        &["-n", "team-a", "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice"],
+    );
+    admin(
+        &server,
+        &["-n", "team-b", "create", "rolebinding", "bob-edit", "--clusterrole=edit", "--user=bob"],
+    );
     let d = signin_dashboard(&server, &["--namespace", "team-a", "--namespace", "team-b"]);
     (server, d)
 }
@@ -199,11 +216,13 @@ fn two_people_see_what_they_may_and_a_refused_edit_says_why() {
     b.fill(bob, "#yaml", &yaml);
     b.click(bob, "#dry-run");
     b.wait_text(bob, "#result", "dry run; nothing saved");
-    let stored = admin(&server, &["-n", "team-b", "get", "configmap", "settings", "-o", "jsonpath={.data.mode}"]);
+    let stored =
+        admin(&server, &["-n", "team-b", "get", "configmap", "settings", "-o", "jsonpath={.data.mode}"]);
     assert_eq!(stored, "blue", "a dry run stores nothing");
     admin(&server, &["-n", "team-b", "delete", "rolebinding", "bob-edit"]);
     let gone = eventually(Duration::from_secs(10), || {
-        let out = server.admin().run(&["auth", "can-i", "update", "configmaps", "-n", "team-b", "--as", "bob"]);
+        let out =
+            server.admin().run(&["auth", "can-i", "update", "configmaps", "-n", "team-b", "--as", "bob"]);
         (out.stdout.trim() == "no").then_some(())
     });
     assert!(gone.is_some(), "the server stops allowing bob");
@@ -220,7 +239,14 @@ fn two_people_see_what_they_may_and_a_refused_edit_says_why() {
 
     // An admin asking why sees the bindings (kubeward explain) and who can.
     let kc = server.admin_kubeconfig().display().to_string();
-    let admin_d = Dashboard::start(&["dashboard".into(), "--kubeconfig".into(), kc, "--listen".into(), "127.0.0.1:0".into(), "--no-browser".into()]);
+    let admin_d = Dashboard::start(&[
+        "dashboard".into(),
+        "--kubeconfig".into(),
+        kc,
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--no-browser".into(),
+    ]);
     let root = b.person();
     b.goto(root, admin_d.launch.as_deref().expect("launch link"));
     b.text(root, "#whoami-user");
@@ -241,25 +267,47 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
     let (server, d) = two_people();
     let bob = sign_in_with_token(&mut b, &d, BOB);
     let cookies = b.cookies(bob);
-    let session = cookies.iter().find(|c| c["name"] == "__Host-kubeward-session").expect("session cookie").clone();
+    let session =
+        cookies.iter().find(|c| c["name"] == "__Host-kubeward-session").expect("session cookie").clone();
     assert_eq!(session["httpOnly"], Value::Bool(true));
     assert_eq!(session["secure"], Value::Bool(true));
     assert_eq!(session["sameSite"], "Strict");
     let id = session["value"].as_str().expect("cookie value").to_string();
-    assert!(!b.evaluate(bob, "document.cookie").as_str().unwrap_or_default().contains(&id), "script cannot read it");
+    assert!(
+        !b.evaluate(bob, "document.cookie").as_str().unwrap_or_default().contains(&id),
+        "script cannot read it"
+    );
     let cookie = format!("Cookie: __Host-kubeward-session={id}");
 
     // A state-changing request with a forged CSRF token: 403, and the session lives on.
-    let forged = b.evaluate(bob, "fetch('/api/signout', {method: 'POST', headers: {'X-CSRF-Token': 'forged'}}).then(r => r.status)");
+    let forged = b.evaluate(
+        bob,
+        "fetch('/api/signout', {method: 'POST', headers: {'X-CSRF-Token': 'forged'}}).then(r => r.status)",
+    );
     assert_eq!(forged, 403);
-    let (code, _) = curl(&format!("{}api/write?method=POST&namespace=team-b", d.url), &["-H", &cookie, "-X", "POST", "--data", "kind: ConfigMap"]);
+    let (code, _) = curl(
+        &format!("{}api/write?method=POST&namespace=team-b", d.url),
+        &["-H", &cookie, "-X", "POST", "--data", "kind: ConfigMap"],
+    );
     assert_eq!(code, 403, "no CSRF header");
     let (code, body) = curl(&format!("{}api/whoami", d.url), &["-H", &cookie]);
     assert_eq!(code, 200, "{body}");
     // From another origin, even with the token.
     let token = b.evaluate(bob, "fetch('/api/config').then(r => r.json()).then(c => c.csrfToken)");
     let token = token.as_str().expect("csrf token").to_string();
-    let (code, _) = curl(&format!("{}api/signout", d.url), &["-H", &cookie, "-H", &format!("X-CSRF-Token: {token}"), "-H", "Origin: https://evil.example", "-X", "POST"]);
+    let (code, _) = curl(
+        &format!("{}api/signout", d.url),
+        &[
+            "-H",
+            &cookie,
+            "-H",
+            &format!("X-CSRF-Token: {token}"),
+            "-H",
+            "Origin: https://evil.example",
+            "-X",
+            "POST",
+        ],
+    );
     assert_eq!(code, 403, "another origin");
     // A Host header naming another site (DNS rebinding) is refused.
     let (code, _) = curl(&format!("{}api/whoami", d.url), &["-H", &cookie, "-H", "Host: evil.example"]);
@@ -271,7 +319,10 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
     let (code, body) = curl(&format!("{}api/whoami", d.url), &["-H", &cookie]);
     assert_eq!(code, 401, "{body}");
     let log = d.log();
-    assert!(log.contains("refused a request without its CSRF token") && log.contains("names no live session"), "{log}");
+    assert!(
+        log.contains("refused a request without its CSRF token") && log.contains("names no live session"),
+        "{log}"
+    );
     for secret in [&id, &token, &BOB.to_string()] {
         assert!(!log.contains(secret.as_str()), "a secret value in the dashboard's log");
     }
@@ -284,7 +335,8 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
         .find(|c| c["name"] == "__Host-kubeward-session")
         .and_then(|c| c["value"].as_str().map(str::to_string))
         .expect("alice's session cookie");
-    std::fs::write(server.data_path().join("tokens.csv"), format!("{BOB},bob,uid-b,\n")).expect("rewrite tokens");
+    std::fs::write(server.data_path().join("tokens.csv"), format!("{BOB},bob,uid-b,\n"))
+        .expect("rewrite tokens");
     let refused = eventually(Duration::from_secs(30), || {
         let out = server.kubectl_bare("alice").run(&["--token", ALICE, "auth", "whoami"]);
         (!out.ok()).then_some(())
@@ -293,6 +345,9 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
     b.goto(alice, &format!("{}#/ns/team-a", d.url));
     b.wait_text(alice, "#signin-error", "refused your credential");
     assert!(b.url(alice).ends_with("#/signin"));
-    let (code, _) = curl(&format!("{}api/whoami", d.url), &["-H", &format!("Cookie: __Host-kubeward-session={alice_id}")]);
+    let (code, _) = curl(
+        &format!("{}api/whoami", d.url),
+        &["-H", &format!("Cookie: __Host-kubeward-session={alice_id}")],
+    );
     assert_eq!(code, 401, "the session ended with the credential");
 }

@@ -31,7 +31,9 @@ fn a_thousand_pods_list_by_pages_and_objects_are_created_and_deleted() {
     run(cmd, Duration::from_secs(400)).assert_ok();
 
     let kc = server.kubeconfig.display().to_string();
-    let d = Dashboard::start(&["dashboard", "--kubeconfig", &kc, "--listen", "127.0.0.1:0", "--no-browser"].map(String::from));
+    let d = Dashboard::start(
+        &["dashboard", "--kubeconfig", &kc, "--listen", "127.0.0.1:0", "--no-browser"].map(String::from),
+    );
     let p = b.person();
     b.goto(p, d.launch.as_deref().expect("launch link"));
     b.text(p, "#whoami-user");
@@ -68,7 +70,8 @@ fn a_thousand_pods_list_by_pages_and_objects_are_created_and_deleted() {
 
     // Create from YAML: a dry run first, then for real.
     b.goto(p, &format!("{}#/create/big", d.url));
-    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made-here\n  namespace: big\ndata:\n  k: v\n";
+    let yaml =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made-here\n  namespace: big\ndata:\n  k: v\n";
     b.fill(p, "#yaml", yaml);
     b.click(p, "#dry-run");
     b.wait_text(p, "#result", "nothing created");
@@ -80,13 +83,19 @@ fn a_thousand_pods_list_by_pages_and_objects_are_created_and_deleted() {
     b.fill(p, "#yaml", &yaml.replace("made-here", "Bad_Name"));
     b.click(p, "#create");
     let msg = b.wait_text(p, "#status-message", "is invalid");
-    assert!(msg.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""), "{msg}");
+    assert!(
+        msg.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""),
+        "{msg}"
+    );
 
     // Delete, after a confirmation.
     b.goto(p, &format!("{}#/obj/big/core/v1/configmaps/made-here", d.url));
     b.click(p, "#delete");
     b.wait_text(p, "#confirm-delete", "cannot be undone");
-    assert!(k.run(&["-n", "big", "get", "configmap", "made-here"]).ok(), "nothing deleted before the confirmation");
+    assert!(
+        k.run(&["-n", "big", "get", "configmap", "made-here"]).ok(),
+        "nothing deleted before the confirmation"
+    );
     b.click(p, "#confirm-delete-yes");
     b.wait_url(p, "#/list/big/core/v1/configmaps");
     let gone = support::eventually(Duration::from_secs(10), || {

@@ -29,9 +29,16 @@ fn oidc_sign_in_refreshes_on_the_server_and_a_failed_refresh_ends_the_session() 
     let Some(idp) = oidc::start_provider_env(62, &[("IDP_EXTRA_REDIRECT_URIS", &callback)]) else { return };
     let flags = idp.server_flags(oidc::CLIENT_ID);
     let server = FlagServer::start(|_| flags);
-    server.admin().ok(&["create", "clusterrolebinding", "oidc-devs-view", "--clusterrole=view", "--group=oidc:devs"]);
+    server.admin().ok(&[
+        "create",
+        "clusterrolebinding",
+        "oidc-devs-view",
+        "--clusterrole=view",
+        "--group=oidc:devs",
+    ]);
     let kc = server.anonymous_kubeconfig().display().to_string();
-    let mut args: Vec<String> = ["dashboard", "--kubeconfig", &kc, "--no-browser", "--listen"].map(String::from).to_vec();
+    let mut args: Vec<String> =
+        ["dashboard", "--kubeconfig", &kc, "--no-browser", "--listen"].map(String::from).to_vec();
     args.push(format!("127.0.0.1:{port}"));
     args.extend([
         format!("--oidc-issuer-url={}", idp.issuer),
@@ -53,7 +60,10 @@ fn oidc_sign_in_refreshes_on_the_server_and_a_failed_refresh_ends_the_session() 
     assert_eq!(b.text(p, "#whoami-credential"), "OpenID Connect sign-in");
     assert!(b.text(p, "#whoami-groups").contains("oidc:devs"));
     b.wait_text(p, "#namespaces", "kube-system");
-    assert!(b.cookies(p).iter().all(|c| !c["value"].as_str().unwrap_or_default().contains('.')), "no JWT in a cookie");
+    assert!(
+        b.cookies(p).iter().all(|c| !c["value"].as_str().unwrap_or_default().contains('.')),
+        "no JWT in a cookie"
+    );
     if let Some(dir) = screenshot_dir() {
         b.screenshot(p, &dir.join("oidc-overview.png"));
     }
@@ -63,7 +73,10 @@ fn oidc_sign_in_refreshes_on_the_server_and_a_failed_refresh_ends_the_session() 
     b.goto(p, &format!("{}#/ns/default", d.url));
     b.wait_text(p, "#resources", "configmaps");
     let log = d.log();
-    assert!(log.contains("signed in with OpenID Connect") && log.contains("refreshed an OIDC sign-in"), "{log}");
+    assert!(
+        log.contains("signed in with OpenID Connect") && log.contains("refreshed an OIDC sign-in"),
+        "{log}"
+    );
 
     // The provider goes away: the next refresh fails, and the session ends saying so.
     drop(idp);
@@ -83,7 +96,15 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
         vec!["--token-auth-file".into(), path.display().to_string()]
     });
     server.admin().ok(&["create", "namespace", "team-c"]);
-    server.admin().ok(&["-n", "team-c", "create", "rolebinding", "carol-edit", "--clusterrole=edit", "--user=carol"]);
+    server.admin().ok(&[
+        "-n",
+        "team-c",
+        "create",
+        "rolebinding",
+        "carol-edit",
+        "--clusterrole=edit",
+        "--user=carol",
+    ]);
     let dir = server.scratch_dir("proxy");
 
     // The dashboard serves with a certificate the proxy is told to trust.
@@ -94,11 +115,25 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
     std::fs::write(&cert, &serving.cert_pem).expect("cert");
     std::fs::write(&key, &serving.key_pem).expect("key");
     let kc = server.anonymous_kubeconfig().display().to_string();
-    let d = Dashboard::start(&[
-        "dashboard", "--kubeconfig", &kc, "--listen", "127.0.0.1:0", "--no-browser", "--namespace", "team-c",
-        "--tls-cert-file", &cert.display().to_string(), "--tls-private-key-file", &key.display().to_string(),
-        "--audit-log", &server.data_path().join("audit.log").display().to_string(),
-    ].map(String::from));
+    let d = Dashboard::start(
+        &[
+            "dashboard",
+            "--kubeconfig",
+            &kc,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-browser",
+            "--namespace",
+            "team-c",
+            "--tls-cert-file",
+            &cert.display().to_string(),
+            "--tls-private-key-file",
+            &key.display().to_string(),
+            "--audit-log",
+            &server.data_path().join("audit.log").display().to_string(),
+        ]
+        .map(String::from),
+    );
 
     // An exec plugin (as aws-iam-authenticator or `kubeward login` are) that counts its runs.
     let plugin = dir.join("plugin.sh");
@@ -116,11 +151,25 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
     let user = serde_json::json!({"name": "carol", "user": {"exec": {
         "apiVersion": "client.authentication.k8s.io/v1", "command": plugin.display().to_string(),
         "interactiveMode": "Never"}}});
-    let exec_kc = oidc::exec_kubeconfig(&dir.join("carol.kubeconfig"), server.url(), &server.pki().join("ca.crt"), &user);
-    let mut proxy = Dashboard::start(&[
-        "auth-proxy", "--kubeconfig", &exec_kc.display().to_string(), "--upstream", d.url.trim_end_matches('/'),
-        "--upstream-ca-file", &ca_file.display().to_string(), "--no-browser",
-    ].map(String::from));
+    let exec_kc = oidc::exec_kubeconfig(
+        &dir.join("carol.kubeconfig"),
+        server.url(),
+        &server.pki().join("ca.crt"),
+        &user,
+    );
+    let mut proxy = Dashboard::start(
+        &[
+            "auth-proxy",
+            "--kubeconfig",
+            &exec_kc.display().to_string(),
+            "--upstream",
+            d.url.trim_end_matches('/'),
+            "--upstream-ca-file",
+            &ca_file.display().to_string(),
+            "--no-browser",
+        ]
+        .map(String::from),
+    );
 
     let p = b.person();
     b.goto(p, &proxy.url);
@@ -136,10 +185,16 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
     b.wait_text(p, "#result", "nothing created");
     b.click(p, "#create");
     b.wait_text(p, "#result", "Created.");
-    let got = server.admin().ok(&["-n", "team-c", "get", "configmap", "from-proxy", "-o", "jsonpath={.data.a}"]);
+    let got =
+        server.admin().ok(&["-n", "team-c", "get", "configmap", "from-proxy", "-o", "jsonpath={.data.a}"]);
     assert_eq!(got.stdout, "b");
     let log = std::fs::read_to_string(server.data_path().join("audit.log")).expect("audit log");
-    assert!(log.lines().any(|l| l.contains("\"verb\":\"create\"") && l.contains("from-proxy") && l.contains("\"username\":\"carol\"")), "the audit log names carol");
+    assert!(
+        log.lines().any(|l| l.contains("\"verb\":\"create\"")
+            && l.contains("from-proxy")
+            && l.contains("\"username\":\"carol\"")),
+        "the audit log names carol"
+    );
 
     // Cross-origin writes and other host names are refused by the proxy before it adds a token.
     let curl = |args: &[&str]| {
@@ -148,7 +203,10 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
         support::run(c, support::COMMAND_TIMEOUT).stdout
     };
     assert_eq!(curl(&["-H", "Host: evil.example", &format!("{}api/whoami", proxy.url)]), "403");
-    assert_eq!(curl(&["-X", "POST", "-H", "Origin: https://evil.example", &format!("{}api/signout", proxy.url)]), "403");
+    assert_eq!(
+        curl(&["-X", "POST", "-H", "Origin: https://evil.example", &format!("{}api/signout", proxy.url)]),
+        "403"
+    );
     assert_eq!(curl(&[&format!("{}api/whoami", proxy.url)]), "200");
     assert_eq!(curl(&["-X", "POST", &format!("{}api/namespaces/open", proxy.url)]), "403", "no CSRF token");
     let runs_now = std::fs::read_to_string(&runs).expect("runs").lines().count();

@@ -190,7 +190,10 @@ impl Browser {
             return None;
         }
         if !Path::new(CHROMIUM).is_file() {
-            testkit::missing("chromium", "Debian: apt-get install chromium chromium-driver (scripts/test installs them)");
+            testkit::missing(
+                "chromium",
+                "Debian: apt-get install chromium chromium-driver (scripts/test installs them)",
+            );
             return None;
         }
         let dir = installed_driver();
@@ -247,7 +250,10 @@ impl Browser {
 
     /// The text of the first element matching `selector` once it shows.
     pub fn text(&mut self, p: Person, selector: &str) -> String {
-        self.must(json!({"op": "text", "ctx": p.0, "selector": selector})).as_str().unwrap_or_default().to_string()
+        self.must(json!({"op": "text", "ctx": p.0, "selector": selector}))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Waits until an element matching `selector` contains `text`; its text.
@@ -271,7 +277,10 @@ impl Browser {
     }
 
     pub fn value(&mut self, p: Person, selector: &str) -> String {
-        self.must(json!({"op": "value", "ctx": p.0, "selector": selector})).as_str().unwrap_or_default().to_string()
+        self.must(json!({"op": "value", "ctx": p.0, "selector": selector}))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn url(&mut self, p: Person) -> String {
@@ -279,7 +288,10 @@ impl Browser {
     }
 
     pub fn wait_url(&mut self, p: Person, contains: &str) -> String {
-        self.must(json!({"op": "waitUrl", "ctx": p.0, "contains": contains})).as_str().unwrap_or_default().to_string()
+        self.must(json!({"op": "waitUrl", "ctx": p.0, "contains": contains}))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Runs a JavaScript expression in the page (a promise is awaited); its JSON value.
