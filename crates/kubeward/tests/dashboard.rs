@@ -60,7 +60,7 @@ fn curl(url: &str, args: &[&str]) -> (u16, String) {
     cmd.args(["-sk", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"]).args(args).arg(url);
     let out = support::run(cmd, support::COMMAND_TIMEOUT);
     let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
+    (code.trim().parse().unwrap_or(0), format!("{body}{}", out.stderr))
 }
 
 #[test]
@@ -285,11 +285,11 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
         "fetch('/api/signout', {method: 'POST', headers: {'X-CSRF-Token': 'forged'}}).then(r => r.status)",
     );
     assert_eq!(forged, 403);
-    let (code, _) = curl(
+    let (code, body) = curl(
         &format!("{}api/write?method=POST&namespace=team-b", d.url),
         &["-H", &cookie, "-X", "POST", "--data", "kind: ConfigMap"],
     );
-    assert_eq!(code, 403, "no CSRF header");
+    assert_eq!(code, 403, "no CSRF header: {body}");
     let (code, body) = curl(&format!("{}api/whoami", d.url), &["-H", &cookie]);
     assert_eq!(code, 200, "{body}");
     // From another origin, even with the token.

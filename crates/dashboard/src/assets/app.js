@@ -24,7 +24,7 @@ function h(tag, attrs, ...children) {
   return el;
 }
 const $ = (id) => document.getElementById(id);
-function show(...nodes) { const m = $('main'); m.replaceChildren(...nodes); }
+function show(...nodes) { $('main').replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false)); }
 function verbs(list, cls) { return list.map((v) => h('span', { class: cls || 'verb' }, v)); }
 
 // ---- talking to the dashboard ------------------------------------------------------------
@@ -194,12 +194,12 @@ function may(access, verb, name) {
 async function pageList(ns, g, v, res, params) {
   const labels = params.get('labels') || '';
   const cont = params.get('continue') || '';
-  const access = await resourceAccess(ns, g, res);
   let q = '?limit=' + PAGE;
   if (labels) q += '&labelSelector=' + encodeURIComponent(labels);
   if (cont) q += '&continue=' + encodeURIComponent(cont);
   const base = '/api/kube' + apiPath(g, v, ns, res);
-  const table = await api('GET', base + q, undefined, { accept: TABLE });
+  // The page and what the person holds on it, asked together.
+  const [access, table] = await Promise.all([resourceAccess(ns, g, res), api('GET', base + q, undefined, { accept: TABLE })]);
   const cols = (table.columnDefinitions || []).map((c, i) => [c, i]).filter(([c]) => !c.priority);
   const rows = (table.rows || []).map((row) => {
     const name = row.object && row.object.metadata ? row.object.metadata.name : row.cells[0];
