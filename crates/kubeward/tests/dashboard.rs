@@ -246,6 +246,8 @@ fn two_people_see_what_they_may_and_a_refused_edit_says_why() {
         "--listen".into(),
         "127.0.0.1:0".into(),
         "--no-browser".into(),
+        "--audit-log".into(),
+        server.data_path().join("audit.log").display().to_string(),
     ]);
     let root = b.person();
     b.goto(root, admin_d.launch.as_deref().expect("launch link"));
@@ -258,6 +260,21 @@ fn two_people_see_what_they_may_and_a_refused_edit_says_why() {
     let rows = b.wait_text(root, "#whocan-result", "alice");
     assert!(rows.contains("RoleBinding/team-a/alice-edit") && rows.contains("ClusterRole/edit"), "{rows}");
     shot(&mut b, root, "who-can");
+    // The audit trail of an object: bob's refused update is there, attributed to him.
+    b.fill(root, "#audit-namespace", "team-b");
+    b.fill(root, "#audit-resource", "configmaps");
+    b.fill(root, "#audit-name", "settings");
+    b.click(root, "#audit-go");
+    let trail = b.wait_text(root, "#audit-result", "bob");
+    assert!(trail.contains("update") && trail.contains("403") && trail.contains("forbid"), "{trail}");
+    shot(&mut b, root, "audit-trail");
+    // Not for bob: the audit trail is for those allowed `get` on /kubeward/audit.
+    let (code, body) = curl(
+        &format!("{}api/audit?user=alice", admin_d.url),
+        &["-H", &format!("Authorization: Bearer {BOB}")],
+    );
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("/kubeward/audit"), "{body}");
     drop(server);
 }
 
