@@ -6,6 +6,7 @@ mod cert_cmds;
 mod cis;
 mod cli;
 mod cluster_data;
+mod dashboard_cmd;
 mod flags;
 mod offboard;
 mod oidc_cmds;
