@@ -18,6 +18,7 @@ mod extensions;
 mod flowcontrol;
 mod kinds;
 mod meta;
+mod mutating_policy;
 mod pods;
 mod webhooks;
 mod workloads;
@@ -86,7 +87,10 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         (
             "admissionregistration.k8s.io",
-            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding",
         ) => Some("spec"),
         _ => None,
     }
