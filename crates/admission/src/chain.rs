@@ -105,8 +105,7 @@ pub const RECOMMENDED: &[&str] = &[
 
 /// The default-on plugins kubeward does not implement yet, in execution order: what
 /// [`Chain::not_implemented`] reports for [`DEFAULT_ON`] and [`RECOMMENDED`].
-pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] =
-    &["ClusterTrustBundleAttest", "PodTopologyLabels", "MutatingAdmissionPolicy"];
+pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &["ClusterTrustBundleAttest", "PodTopologyLabels"];
 
 /// Errors building a chain from flags.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,6 +156,7 @@ pub struct Chain {
     mutating: Vec<Arc<dyn MutatingPlugin>>,
     validating: Vec<Arc<dyn ValidatingPlugin>>,
     policies: Option<Arc<crate::policy::PolicySet>>,
+    mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
 }
 
 impl Chain {
@@ -164,9 +164,8 @@ impl Chain {
     ///
     /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
     /// The default-on plugins it lacks ([`NOT_IMPLEMENTED_BY_DEFAULT`]) stay accepted: each
-    /// acts only on resources kubeward does not serve (ClusterTrustBundles, mutating
-    /// admission policies) or sits behind a feature gate kube has off, so admitting
-    /// everything is what kube would do here.
+    /// acts only on resources kubeward does not serve (ClusterTrustBundles) or sits behind
+    /// a feature gate kube has off, so admitting everything is what kube would do here.
     pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
         let enabled = enabled_plugin_names(enable, disable)?;
         let chain = Self::from_names(&enabled);
@@ -190,6 +189,9 @@ impl Chain {
                     if built.policies.is_some() {
                         chain.policies = built.policies;
                     }
+                    if built.mutating_policies.is_some() {
+                        chain.mutating_policies = built.mutating_policies;
+                    }
                 }
                 None => chain.not_implemented.push(name),
             }
@@ -208,13 +210,19 @@ impl Chain {
                 enabled.push(v.name());
             }
         }
-        Self { enabled, not_implemented: Vec::new(), mutating, validating, policies: None }
+        Self { enabled, not_implemented: Vec::new(), mutating, validating, ..Self::default() }
     }
 
     /// The policies of the ValidatingAdmissionPolicy plugin when it is enabled: the server
     /// feeds them from its informer.
     pub fn validating_policies(&self) -> Option<Arc<crate::policy::PolicySet>> {
         self.policies.clone()
+    }
+
+    /// The policies of the MutatingAdmissionPolicy plugin when it is enabled: the server
+    /// feeds them from its informer.
+    pub fn mutating_policies(&self) -> Option<Arc<crate::policy::mutating::MutatingPolicySet>> {
+        self.mutating_policies.clone()
     }
 
     /// Enabled plugin names in execution order.
@@ -224,8 +232,7 @@ impl Chain {
 
     /// Enabled names that kubeward does not implement (they admit everything). Of kube's
     /// default-on set these are ClusterTrustBundleAttest (ClusterTrustBundles are not
-    /// served) and the two that act only behind feature gates kube 1.33 leaves off
-    /// (PodTopologyLabels, MutatingAdmissionPolicy);
+    /// served) and PodTopologyLabels (behind a feature gate kube 1.34 leaves off);
     /// [`NOT_IMPLEMENTED_BY_DEFAULT`].
     pub fn not_implemented(&self) -> &[&'static str] {
         &self.not_implemented
@@ -380,6 +387,7 @@ mod tests {
                 "StorageObjectInUseProtection",
                 "RuntimeClass",
                 "DefaultIngressClass",
+                "MutatingAdmissionPolicy",
                 "MutatingAdmissionWebhook"
             ]
         );

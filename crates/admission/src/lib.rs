@@ -6,7 +6,8 @@
 //! - `chain`: kube's plugin order, default set, flags, and the two-phase run.
 //! - `plugins`: the built-in plugins (a module each, or one for a kindred pair);
 //!   `pod_security` and `webhook` are larger.
-//! - `policy`: ValidatingAdmissionPolicy, over policies the server's informer feeds.
+//! - `policy`: ValidatingAdmissionPolicy and MutatingAdmissionPolicy, over policies the
+//!   server's informer feeds.
 //! - `quantity`: Kubernetes resource quantities.
 //! - `testing`: an in-memory context.
 
@@ -28,6 +29,6 @@ pub use chain::{
 };
 pub use quantity::Quantity;
 pub use types::{
-    AdmissionContext, AdmissionRequest, AuthzVerdict, KindResource, MutatingPlugin, Operation,
+    AdmissionContext, AdmissionRequest, AuthzVerdict, KindResource, MutatingPlugin, ObjectSchema, Operation,
     ValidatingPlugin,
 };

@@ -7,7 +7,7 @@ use apimachinery::{GroupResource, StatusError, StatusReason, UserInfo};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The kind of write being admitted (`admission.Operation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +90,31 @@ pub struct Reinvocation {
     pub previously_invoked: Vec<String>,
     /// Webhooks to call in the second round.
     pub reinvoke: Vec<String>,
+    /// The MutatingAdmissionPolicy plugin's part.
+    pub policies: PolicyReinvocation,
+}
+
+/// kube's `policyReinvokeContext`: what the MutatingAdmissionPolicy plugin remembers
+/// between the two rounds, by invocation key (policy, binding and param).
+#[derive(Debug, Default)]
+pub struct PolicyReinvocation {
+    /// The object as the plugin last left it (`None` before it first ran).
+    pub last_output: Option<Option<Value>>,
+    /// Invocations with `reinvocationPolicy: IfNeeded` made since the last change.
+    pub previously_invoked: Vec<String>,
+    /// Invocations to make in the second round.
+    pub reinvoke: Vec<String>,
+}
+
+impl PolicyReinvocation {
+    /// The object changed: every `IfNeeded` invocation made before is to be made again.
+    pub fn require_reinvoking_previously_invoked(&mut self) {
+        for key in self.previously_invoked.drain(..) {
+            if !self.reinvoke.contains(&key) {
+                self.reinvoke.push(key);
+            }
+        }
+    }
 }
 
 impl Reinvocation {
@@ -319,6 +344,39 @@ pub trait AdmissionContext: Send + Sync {
     /// cannot be converted.
     fn convert(&self, _object: &Value, _to: &KindResource) -> Option<Value> {
         None
+    }
+
+    /// The structured-merge-diff type of objects of a kind (kube's type converter, which
+    /// MutatingAdmissionPolicy's ApplyConfiguration merges along): the built-in kinds'
+    /// here; the server adds custom resources'. `None` when the kind has none.
+    fn object_schema(&self, group: &str, version: &str, kind: &str) -> Option<ObjectSchema> {
+        let root = fieldmanager::schema::builtin::Builtin::root(group, version, kind)?;
+        Some(ObjectSchema { schema: Arc::new(fieldmanager::schema::builtin::Builtin), root })
+    }
+
+    /// An object a mutating admission policy changed, as kube takes it back: decoded into
+    /// its kind (with `strict`, an unknown field is an error: kube's 500 `strict decoding
+    /// error`) and defaulted.
+    fn admit_mutated(
+        &self,
+        _kind: &KindResource,
+        object: Value,
+        _strict: bool,
+    ) -> Result<Value, StatusError> {
+        Ok(object)
+    }
+}
+
+/// A kind's type tree for structured merges.
+#[derive(Clone)]
+pub struct ObjectSchema {
+    pub schema: Arc<dyn fieldmanager::Schema>,
+    pub root: fieldmanager::Node,
+}
+
+impl fmt::Debug for ObjectSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectSchema").field("root", &self.root).finish()
     }
 }
 

@@ -8,6 +8,7 @@ use admission::{AdmissionContext, AdmissionRequest, KindResource, Operation};
 use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Plugin lookups served from the stored objects, and the server's authorizer chain.
 pub struct StoreContext {
@@ -121,6 +122,33 @@ impl AdmissionContext for StoreContext {
             return None;
         }
         Some(registry::convert::from_storage(to, registry::convert::to_storage(from, object.clone())))
+    }
+
+    fn object_schema(&self, group: &str, version: &str, kind: &str) -> Option<admission::ObjectSchema> {
+        let rt = self.catalog.all().into_iter().find(|r| r.group == group && r.version == version && r.kind == kind)?;
+        match self.catalog.custom().version(rt) {
+            Some(v) => {
+                let root = v.ssa_schema.root();
+                Some(admission::ObjectSchema { schema: v.ssa_schema.clone(), root })
+            }
+            None if rt.custom => None,
+            None => {
+                let root = fieldmanager::schema::builtin::Builtin::root(group, version, kind)?;
+                Some(admission::ObjectSchema { schema: Arc::new(fieldmanager::schema::builtin::Builtin), root })
+            }
+        }
+    }
+
+    fn admit_mutated(&self, kind: &KindResource, object: Value, strict: bool) -> Result<Value, StatusError> {
+        let rt = self.rt(&kind.group, &kind.resource)?;
+        let rt = self.catalog.lookup(&kind.group, &kind.version, &kind.resource).unwrap_or(rt);
+        let mut object = object;
+        let unknown = registry::strategy::default_mutated(rt, &mut object).map_err(|e| StatusError::internal(&e))?;
+        if strict && !unknown.is_empty() {
+            let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+            return Err(StatusError::internal(&format!("strict decoding error: {}", fields.join(", "))));
+        }
+        Ok(object)
     }
 }
 

@@ -41,6 +41,10 @@ pub enum ExpressionKind {
     AuditAnnotation,
     /// `variables[].expression`, type checking: anything.
     Any,
+    /// A MutatingAdmissionPolicy's `applyConfiguration.expression`: `Object`.
+    ApplyConfiguration,
+    /// A MutatingAdmissionPolicy's `jsonPatch.expression`: `list(JSONPatch)`.
+    JsonPatch,
 }
 
 impl ExpressionKind {
@@ -51,7 +55,7 @@ impl ExpressionKind {
             ExpressionKind::AuditAnnotation => {
                 &[(ResultType::String, "string"), (ResultType::Null, "null_type")]
             }
-            ExpressionKind::Any => &[],
+            ExpressionKind::Any | ExpressionKind::ApplyConfiguration | ExpressionKind::JsonPatch => &[],
         }
     }
 }
@@ -61,6 +65,8 @@ impl ExpressionKind {
 pub struct Environment {
     has_params: bool,
     has_authorizer: bool,
+    /// kube's `HasPatchTypes`: `Object` and `JSONPatch` literals.
+    patch_types: bool,
     variables: Vec<String>,
     object: Shape,
     params: Shape,
@@ -70,7 +76,21 @@ impl Environment {
     /// kube's `OptionalVariableDeclarations`: `params` when the policy has a paramKind,
     /// `authorizer` where the expression kind has it.
     pub fn new(has_params: bool, has_authorizer: bool) -> Self {
-        Self { has_params, has_authorizer, variables: Vec::new(), object: Shape::Any, params: Shape::Any }
+        Self {
+            has_params,
+            has_authorizer,
+            patch_types: false,
+            variables: Vec::new(),
+            object: Shape::Any,
+            params: Shape::Any,
+        }
+    }
+
+    /// With kube's patch types (`HasPatchTypes`, a MutatingAdmissionPolicy's
+    /// expressions): `Object{...}`, `Object.<field>{...}` and `JSONPatch{...}`.
+    pub fn with_patch_types(mut self) -> Self {
+        self.patch_types = true;
+        self
     }
 
     /// Declares the composited variables `variables.<name>`, in order.
@@ -137,7 +157,18 @@ impl Environment {
             vars.push((AUTHORIZER, &Shape::Any));
             vars.push((REQUEST_RESOURCE, &Shape::Any));
         }
-        let program = Program::compile(expression, &vars).map_err(|e| e.to_string())?;
+        let program = if self.patch_types {
+            Program::compile_with_patch_types(expression, &vars)
+        } else {
+            Program::compile(expression, &vars)
+        }
+        .map_err(|e| e.to_string())?;
+        if matches!(kind, ExpressionKind::ApplyConfiguration | ExpressionKind::JsonPatch) {
+            let dyn_roots: &[&str] =
+                if self.has_params { &[OBJECT, OLD_OBJECT, PARAMS] } else { &[OBJECT, OLD_OBJECT] };
+            patch_result(&program, kind, dyn_roots)?;
+            return Ok(program);
+        }
         let allowed = kind.allowed();
         // A field of a `dyn` variable is `dyn` to kube's checker, which wants the exact type.
         let dyn_roots: &[&str] = match (&self.object, self.has_params) {
@@ -178,6 +209,38 @@ impl Environment {
             Err(detail) => Some(detail.strip_prefix("compilation failed: ").unwrap_or(&detail).to_string()),
         }
     }
+}
+
+/// kube's result type check of a mutation (`must evaluate to Object but got ...`,
+/// `must evaluate to list(JSONPatch) but got ...`) where the expression's form makes
+/// its type plain; other results are checked when evaluated.
+fn patch_result(program: &Program, kind: ExpressionKind, dyn_roots: &[&str]) -> Result<(), String> {
+    let (want, ok) = match kind {
+        ExpressionKind::ApplyConfiguration => ("Object", ResultType::Object),
+        _ => ("list(JSONPatch)", ResultType::List),
+    };
+    let got = program.result_type();
+    let wrong = |got: &str| Err(format!("must evaluate to {want} but got {got}"));
+    if got == ok {
+        if ok == ResultType::List {
+            if let Some(other) =
+                program.list_struct_elements().into_iter().find(|n| *n != crate::mutation::JSON_PATCH_TYPE)
+            {
+                return wrong(&format!("list({other})"));
+            }
+        }
+        return Ok(());
+    }
+    if got != ResultType::Dyn {
+        return wrong(got.name());
+    }
+    if let Some(name) = program.struct_result() {
+        return wrong(name);
+    }
+    if program.is_selection_of(dyn_roots) {
+        return wrong("dyn");
+    }
+    Ok(())
 }
 
 /// Whether an error text is a compile error (not a result type one).

@@ -279,6 +279,10 @@ pub enum ResultType {
     Null,
     List,
     Map,
+    /// kube's `Object` type (a MutatingAdmissionPolicy's apply configuration).
+    Object,
+    /// kube's `JSONPatch` type.
+    JsonPatch,
     Dyn,
 }
 
@@ -295,6 +299,8 @@ impl ResultType {
             ResultType::Null => "null_type",
             ResultType::List => "list",
             ResultType::Map => "map",
+            ResultType::Object => "Object",
+            ResultType::JsonPatch => "JSONPatch",
             ResultType::Dyn => "dyn",
         }
     }
@@ -317,6 +323,11 @@ pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
         Expr::Map(_) => T::Map,
         Expr::Select(s) if s.test => T::Bool,
         Expr::Call(call) => match call.func_name.as_str() {
+            crate::mutation::STRUCT => match crate::mutation::lowered_name(e) {
+                Some(crate::mutation::OBJECT_TYPE) => T::Object,
+                Some(crate::mutation::JSON_PATCH_TYPE) => T::JsonPatch,
+                _ => T::Dyn,
+            },
             operators::LOGICAL_AND
             | operators::LOGICAL_OR
             | operators::LOGICAL_NOT

@@ -30,6 +30,13 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
     }
     let declared = env.add_overload(VAR, "kcel_var_dyn", vec![DYN_TYPE], read_variable);
     debug_assert!(declared.is_ok(), "{declared:?}");
+    let declared = env.add_overload(
+        crate::mutation::STRUCT,
+        "kcel_struct_dyn_dyn",
+        vec![DYN_TYPE, DYN_TYPE],
+        crate::mutation::construct,
+    );
+    debug_assert!(declared.is_ok(), "{declared:?}");
     let declared = env.add_macro(bind_macro());
     debug_assert!(declared.is_ok(), "{declared:?}");
     let declared = env.add_overload(

@@ -89,6 +89,7 @@ pub mod error;
 pub mod escape;
 mod estimate;
 pub mod limits;
+pub mod mutation;
 mod program;
 mod regex_cache;
 mod rewrite;

@@ -37,11 +37,26 @@ impl Program {
     pub fn compile(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
         // cel-rust's parser and the passes here recurse along the expression: they run
         // on a stack of their own, large enough for the nesting limits.
-        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars))
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, false))
     }
 
-    fn compile_on_stack(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
-        let parsed = check::parse(source)?;
+    /// Like [`compile`](Self::compile), with kube's patch types declared: `Object`,
+    /// `Object.<field>...` and `JSONPatch` literals ([`crate::mutation`]).
+    pub fn compile_with_patch_types(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, true))
+    }
+
+    fn compile_on_stack(
+        source: &str,
+        vars: &[(&str, &Shape)],
+        patch_types: bool,
+    ) -> Result<Program, CompileError> {
+        let mut parsed = check::parse(source)?;
+        if patch_types {
+            // Below the ids the rewrite hands out (from u64::MAX down), above the parser's.
+            let mut next_id = u64::MAX / 2;
+            parsed.expr = crate::mutation::lower(std::mem::take(&mut parsed.expr), &mut next_id);
+        }
         let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
         check::check(source, &parsed, &names)?;
         let result_type = check::result_type(&parsed.expr);
@@ -81,6 +96,23 @@ impl Program {
             }));
         }
         Ok(program)
+    }
+
+    /// The type name of the struct the expression builds at its root (`Object`,
+    /// `Object.spec`, `JSONPatch`), when it is a struct literal.
+    pub fn struct_result(&self) -> Option<&str> {
+        crate::mutation::lowered_name(&self.checked)
+    }
+
+    /// The type names of the struct literals a list literal at the root holds (empty when
+    /// the root is not a list literal or holds other values).
+    pub fn list_struct_elements(&self) -> Vec<&str> {
+        match &self.checked.expr {
+            cel::common::ast::Expr::List(l) => {
+                l.elements.iter().filter_map(crate::mutation::lowered_name).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The source text.
@@ -243,6 +275,11 @@ impl Evaluated {
     /// The result as JSON (see [`value::to_json`]).
     pub fn to_json(&self) -> Result<Json, EvalError> {
         Ok(value::to_json(&self.value)?)
+    }
+
+    /// The result as cel-rust's value.
+    pub(crate) fn value(&self) -> &Value {
+        &self.value
     }
 }
 

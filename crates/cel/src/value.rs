@@ -192,6 +192,15 @@ fn from_cel(value: &Value, depth: usize) -> Result<Json, ValueError> {
             }
             Json::Object(out)
         }
+        // A struct (kube's `Object` types) is the object of its fields.
+        Value::Struct(s) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in s.field_values() {
+                let v = Value::try_from(v.as_ref()).map_err(|_| ValueError::Unsupported(k.clone()))?;
+                out.insert(k, from_cel(&v, depth + 1)?);
+            }
+            Json::Object(out)
+        }
         Value::Opaque(o) => match o.downcast_ref::<OptionalValue>() {
             Some(optional) => match optional.value() {
                 Some(v) => from_cel(v, depth + 1)?,

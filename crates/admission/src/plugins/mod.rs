@@ -28,6 +28,8 @@ pub struct Built {
     pub validating: Option<Arc<dyn ValidatingPlugin>>,
     /// The policies ValidatingAdmissionPolicy enforces, for the server to keep current.
     pub policies: Option<Arc<crate::policy::PolicySet>>,
+    /// The policies MutatingAdmissionPolicy applies, for the server to keep current.
+    pub mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
 }
 
 fn validating(p: impl ValidatingPlugin + 'static) -> Option<Built> {
@@ -41,13 +43,19 @@ fn mutating(p: impl MutatingPlugin + 'static) -> Option<Built> {
 /// A plugin in both phases (one instance serves both).
 fn both<P: MutatingPlugin + ValidatingPlugin + 'static>(p: P) -> Option<Built> {
     let p = Arc::new(p);
-    Some(Built { mutating: Some(p.clone()), validating: Some(p), policies: None })
+    Some(Built { mutating: Some(p.clone()), validating: Some(p), ..Built::default() })
 }
 
 fn validating_admission_policy() -> Option<Built> {
     let plugin = crate::policy::ValidatingAdmissionPolicy::default();
     let policies = plugin.policies();
-    Some(Built { validating: Some(Arc::new(plugin)), policies: Some(policies), mutating: None })
+    Some(Built { validating: Some(Arc::new(plugin)), policies: Some(policies), ..Built::default() })
+}
+
+fn mutating_admission_policy() -> Option<Built> {
+    let plugin = crate::policy::mutating::MutatingAdmissionPolicy::default();
+    let policies = plugin.policies();
+    Some(Built { mutating: Some(Arc::new(plugin)), mutating_policies: Some(policies), ..Built::default() })
 }
 
 /// The plugin registered under `name`, or `None` when kubeward does not implement it.
@@ -64,6 +72,7 @@ pub fn build(name: &str) -> Option<Built> {
         "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook::default()),
         "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook::default()),
         "ValidatingAdmissionPolicy" => validating_admission_policy(),
+        "MutatingAdmissionPolicy" => mutating_admission_policy(),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),

@@ -92,11 +92,11 @@ pub async fn run(
 }
 
 /// kube's error of an expression that failed to evaluate.
-fn eval_error(source: &str, e: &EvalError) -> String {
+pub(crate) fn eval_error(source: &str, e: &EvalError) -> String {
     format!("expression '{source}' resulted in error: {e}")
 }
 
-fn compile_error(detail: &str) -> String {
+pub(crate) fn compile_error(detail: &str) -> String {
     format!("compilation error: {detail}")
 }
 
@@ -133,6 +133,35 @@ pub async fn conditions_match<'c>(
         [one] => one.clone(),
         many => format!("[{}]", many.join(", ")),
     })
+}
+
+/// Evaluates a policy's variables in order and binds each into `params` as
+/// `variables.<name>` (kube's composited variables): a failure is bound as one and
+/// reported where the variable is read. Returns what they cost; the error is a failure
+/// to bind.
+pub async fn bind_variables(
+    variables: &[(String, Compiled)],
+    base: &Activation<'_>,
+    params: &mut Activation<'_>,
+    authz: &mut Authz<'_>,
+) -> Result<u64, String> {
+    let mut cost = 0u64;
+    for (name, v) in variables {
+        let key = format!("{}.{name}", kcel::admission::VARIABLES);
+        let result = match &v.program {
+            Ok(p) => run(p, &[base, params], Some(authz)).await.map_err(|e| e.to_string()),
+            Err(detail) => Err(format!("composited variable {name:?} fails to compile: {detail}")),
+        };
+        let bound = match result {
+            Ok(value) => {
+                cost = cost.saturating_add(value.cost);
+                params.bind_evaluated(&key, &value).map(|_| ())
+            }
+            Err(message) => params.bind_failure(&key, &message).map(|_| ()),
+        };
+        bound.map_err(|e| e.to_string())?;
+    }
+    Ok(cost)
 }
 
 /// What one validation (or a failure before them) decided.
@@ -194,22 +223,9 @@ pub async fn evaluate(
         }
     }
     let mut budget = RUNTIME_CEL_COST_BUDGET;
-    for (name, v) in &policy.variables {
-        let key = format!("{}.{name}", kcel::admission::VARIABLES);
-        let result = match &v.program {
-            Ok(p) => run(p, &[base, params], Some(authz)).await.map_err(|e| e.to_string()),
-            Err(detail) => Err(format!("composited variable {name:?} fails to compile: {detail}")),
-        };
-        let bound = match result {
-            Ok(value) => {
-                budget = budget.saturating_sub(value.cost);
-                params.bind_evaluated(&key, &value).map(|_| ())
-            }
-            Err(message) => params.bind_failure(&key, &message).map(|_| ()),
-        };
-        if let Err(e) = bound {
-            return Outcome { decisions: vec![Decision::error(fail, e.to_string())], audit: Vec::new() };
-        }
+    match bind_variables(&policy.variables, base, params, authz).await {
+        Ok(cost) => budget = budget.saturating_sub(cost),
+        Err(e) => return Outcome { decisions: vec![Decision::error(fail, e)], audit: Vec::new() },
     }
     let mut decisions = Vec::with_capacity(policy.validations.len());
     for validation in &policy.validations {

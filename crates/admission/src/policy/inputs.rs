@@ -135,6 +135,11 @@ fn request_json(req: &AdmissionRequest, matched: &Matched) -> Value {
 }
 
 impl Values {
+    /// The object converted to the matched kind, when it is not the request's own.
+    pub fn converted_object(&self) -> Option<&Value> {
+        self.converted.as_ref().map(|(o, _)| o)
+    }
+
     /// The variables' JSON for `matched`.
     pub async fn build(
         req: &AdmissionRequest,
@@ -176,9 +181,24 @@ impl Values {
     /// The variables as CEL values, borrowing the JSON.
     pub fn activation<'a>(&'a self, req: &'a AdmissionRequest) -> Result<Activation<'a>, String> {
         const NULL: &Value = &Value::Null;
-        let (object, old) = match &self.converted {
-            Some((o, old)) => (o, old),
-            None => (req.object.as_ref().unwrap_or(NULL), req.old_object.as_ref().unwrap_or(NULL)),
+        let object = match &self.converted {
+            Some((o, _)) => o,
+            None => req.object.as_ref().unwrap_or(NULL),
+        };
+        self.activation_for(req, object)
+    }
+
+    /// The variables with `object` bound in place of the request's (the object as the
+    /// mutations before have left it).
+    pub fn activation_for<'a>(
+        &'a self,
+        req: &'a AdmissionRequest,
+        object: &'a Value,
+    ) -> Result<Activation<'a>, String> {
+        const NULL: &Value = &Value::Null;
+        let old = match &self.converted {
+            Some((_, old)) => old,
+            None => req.old_object.as_ref().unwrap_or(NULL),
         };
         let mut a = Activation::new();
         let e = |e: kcel::EvalError| e.to_string();

@@ -21,7 +21,9 @@
 pub mod evaluate;
 pub(crate) mod inputs;
 pub mod matching;
+pub mod mutating;
 pub mod params;
+pub mod set;
 pub mod spec;
 pub mod typecheck;
 
@@ -31,8 +33,12 @@ use async_trait::async_trait;
 use evaluate::{AuditResult, Authz, Decision};
 use serde_json::Value;
 use spec::{Binding, Policy};
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+/// The ValidatingAdmissionPolicies and their bindings the plugin enforces.
+pub type PolicySet = set::PolicySet<Policy, Binding>;
+
+type Snapshot = set::Snapshot<Policy, Binding>;
 
 pub const VALIDATING: &str = "ValidatingAdmissionPolicy";
 
@@ -41,133 +47,6 @@ const MAX_AUDIT_ANNOTATION_VALUE_LENGTH: usize = 10 * 1024;
 
 /// kube's key of the audit annotation of a failed validation under `Audit`.
 pub const VALIDATION_FAILURE_KEY: &str = "validation.policy.admission.k8s.io/validation_failure";
-
-/// The policies and bindings the plugin enforces; written by the server's informer,
-/// read by every request (a snapshot swapped whole on each change).
-#[derive(Default)]
-pub struct PolicySet {
-    snapshot: RwLock<Arc<Snapshot>>,
-}
-
-#[derive(Default, Clone)]
-struct Snapshot {
-    policies: BTreeMap<String, Arc<Policy>>,
-    bindings: BTreeMap<String, Arc<Binding>>,
-}
-
-impl std::fmt::Debug for PolicySet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.current();
-        f.debug_struct("PolicySet")
-            .field("policies", &s.policies.len())
-            .field("bindings", &s.bindings.len())
-            .finish()
-    }
-}
-
-fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
-}
-
-fn kind_of(obj: &Value) -> &str {
-    obj.get("kind").and_then(Value::as_str).unwrap_or_default()
-}
-
-impl PolicySet {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn current(&self) -> Arc<Snapshot> {
-        // A poisoned lock still holds a whole snapshot (they are swapped, never edited).
-        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut Snapshot)) {
-        let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        let mut next = (**guard).clone();
-        f(&mut next);
-        *guard = Arc::new(next);
-    }
-
-    /// Adds or replaces a ValidatingAdmissionPolicy or a binding (by its `kind`); a policy
-    /// is compiled again only when its uid or generation changed.
-    pub fn apply(&self, obj: &Value) {
-        let name = name_of(obj).to_string();
-        match kind_of(obj) {
-            "ValidatingAdmissionPolicy" => {
-                let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
-                let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
-                let current = self.current();
-                if current.policies.get(&name).is_some_and(|p| p.uid == uid && p.generation == generation) {
-                    return;
-                }
-                let policy = Arc::new(Policy::compile(obj));
-                self.update(|s| {
-                    s.policies.insert(name, policy);
-                });
-            }
-            "ValidatingAdmissionPolicyBinding" => {
-                let binding = Arc::new(Binding::parse(obj));
-                self.update(|s| {
-                    s.bindings.insert(name, binding);
-                });
-            }
-            _ => {}
-        }
-    }
-
-    /// Removes a policy or a binding (by its `kind`).
-    pub fn remove(&self, obj: &Value) {
-        let name = name_of(obj).to_string();
-        match kind_of(obj) {
-            "ValidatingAdmissionPolicy" => self.update(|s| {
-                s.policies.remove(&name);
-            }),
-            "ValidatingAdmissionPolicyBinding" => self.update(|s| {
-                s.bindings.remove(&name);
-            }),
-            _ => {}
-        }
-    }
-
-    /// Replaces everything with `objects` (after a re-list), keeping the compiled
-    /// policies whose generation did not change.
-    pub fn replace_all<'a>(&self, objects: impl IntoIterator<Item = &'a Value>) {
-        let current = self.current();
-        let mut next = Snapshot::default();
-        for obj in objects {
-            let name = name_of(obj).to_string();
-            match kind_of(obj) {
-                "ValidatingAdmissionPolicy" => {
-                    let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
-                    let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
-                    let policy = match current.policies.get(&name) {
-                        Some(p) if p.uid == uid && p.generation == generation => Arc::clone(p),
-                        _ => Arc::new(Policy::compile(obj)),
-                    };
-                    next.policies.insert(name, policy);
-                }
-                "ValidatingAdmissionPolicyBinding" => {
-                    next.bindings.insert(name, Arc::new(Binding::parse(obj)));
-                }
-                _ => {}
-            }
-        }
-        let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        *guard = Arc::new(next);
-    }
-
-    /// How many policies and bindings are held.
-    pub fn len(&self) -> (usize, usize) {
-        let s = self.current();
-        (s.policies.len(), s.bindings.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == (0, 0)
-    }
-}
 
 /// The ValidatingAdmissionPolicy admission plugin over a shared [`PolicySet`].
 #[derive(Debug, Default, Clone)]
@@ -187,7 +66,7 @@ impl ValidatingAdmissionPolicy {
 }
 
 /// Policies and bindings never go through policies themselves (kube's `isPolicyResource`).
-fn is_policy_resource(req: &AdmissionRequest) -> bool {
+pub(crate) fn is_policy_resource(req: &AdmissionRequest) -> bool {
     req.group == "admissionregistration.k8s.io"
         && matches!(
             req.resource.as_str(),
@@ -221,7 +100,7 @@ impl ValidatingPlugin for ValidatingAdmissionPolicy {
             return Ok(());
         }
         let snapshot = self.policies.current();
-        if snapshot.policies.is_empty() || snapshot.bindings.is_empty() {
+        if snapshot.is_idle() {
             return Ok(());
         }
         dispatch(&snapshot, req, ctx).await
@@ -319,7 +198,8 @@ async fn plan<'s>(
                     }
                 }
             }
-            match params::collect(policy, param_resource.as_ref(), binding, req, ctx).await {
+            let kind = policy.param_kind.as_ref();
+            match params::collect(kind, param_resource.as_ref(), binding.param_ref.as_ref(), req, ctx).await {
                 Ok(params) => steps.extend(params.into_iter().map(|param| Step::Evaluate {
                     policy,
                     binding,

@@ -3,20 +3,20 @@
 //! every object its selector selects, in the paramRef's namespace or the request's; with
 //! `parameterNotFoundAction: Deny` finding none is an error.
 
-use super::spec::{Binding, Policy};
+use super::spec::{ParamKind, ParamRef};
 use crate::types::{AdmissionContext, AdmissionRequest, KindResource};
 use serde_json::Value;
 
 /// The params to evaluate with: `[None]` when the policy takes none; an empty list when
 /// none were found and the binding allows that. The error is kube's text.
 pub async fn collect(
-    policy: &Policy,
+    param_kind: Option<&ParamKind>,
     param_resource: Option<&KindResource>,
-    binding: &Binding,
+    param_ref: Option<&ParamRef>,
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
 ) -> Result<Vec<Option<Value>>, String> {
-    let (Some(kind), Some(param_ref)) = (&policy.param_kind, &binding.param_ref) else {
+    let (Some(kind), Some(param_ref)) = (param_kind, param_ref) else {
         return Ok(vec![None]);
     };
     let Some(resource) = param_resource else {

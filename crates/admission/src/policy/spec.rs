@@ -9,7 +9,7 @@ use kcel::admission::{Environment, ExpressionKind};
 use kcel::Program;
 use serde_json::Value;
 
-fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -104,6 +104,14 @@ pub struct ParamKind {
 }
 
 impl ParamKind {
+    /// A policy spec's `paramKind`, if it has one.
+    pub fn of_spec(spec: &Value) -> Option<Self> {
+        spec.get("paramKind").filter(|p| !p.is_null()).map(|p| ParamKind {
+            api_version: str_at(p, "apiVersion").to_string(),
+            kind: str_at(p, "kind").to_string(),
+        })
+    }
+
     /// Group and version of `apiVersion` (`None` when it does not parse).
     pub fn group_version(&self) -> Option<(&str, &str)> {
         match self.api_version.matches('/').count() {
@@ -162,15 +170,44 @@ fn reason(s: &str) -> StatusReason {
     }
 }
 
+impl super::set::CompiledPolicy for Policy {
+    const KIND: &'static str = "ValidatingAdmissionPolicy";
+
+    fn compile(obj: &Value) -> Self {
+        Policy::compile(obj)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn generation(&self) -> i64 {
+        self.generation
+    }
+}
+
+impl super::set::ParsedBinding for Binding {
+    const KIND: &'static str = "ValidatingAdmissionPolicyBinding";
+
+    fn parse(obj: &Value) -> Self {
+        Binding::parse(obj)
+    }
+
+    fn policy_name(&self) -> &str {
+        &self.policy_name
+    }
+}
+
 impl Policy {
     /// Parses and compiles a stored policy.
     pub fn compile(obj: &Value) -> Self {
         let meta = obj.get("metadata").unwrap_or(&Value::Null);
         let spec = obj.get("spec").unwrap_or(&Value::Null);
-        let param_kind = spec.get("paramKind").filter(|p| !p.is_null()).map(|p| ParamKind {
-            api_version: str_at(p, "apiVersion").to_string(),
-            kind: str_at(p, "kind").to_string(),
-        });
+        let param_kind = ParamKind::of_spec(spec);
         let list = |key: &str| spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let has_params = param_kind.is_some();
         let conditions_env = Environment::new(has_params, true);
@@ -238,6 +275,21 @@ pub struct ParamRef {
     pub deny_if_missing: bool,
 }
 
+impl ParamRef {
+    /// A binding's `paramRef`.
+    pub fn parse(p: &Value) -> Self {
+        Self {
+            name: str_at(p, "name").to_string(),
+            namespace: str_at(p, "namespace").to_string(),
+            selector: p
+                .get("selector")
+                .filter(|s| !s.is_null())
+                .map(|s| LabelSelector::from_label_selector(s).map_err(|e| e.0)),
+            deny_if_missing: str_at(p, "parameterNotFoundAction") == "Deny",
+        }
+    }
+}
+
 /// The actions a binding takes on a failed validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -269,15 +321,7 @@ pub struct Binding {
 impl Binding {
     pub fn parse(obj: &Value) -> Self {
         let spec = obj.get("spec").unwrap_or(&Value::Null);
-        let param_ref = spec.get("paramRef").filter(|p| !p.is_null()).map(|p| ParamRef {
-            name: str_at(p, "name").to_string(),
-            namespace: str_at(p, "namespace").to_string(),
-            selector: p
-                .get("selector")
-                .filter(|s| !s.is_null())
-                .map(|s| LabelSelector::from_label_selector(s).map_err(|e| e.0)),
-            deny_if_missing: str_at(p, "parameterNotFoundAction") == "Deny",
-        });
+        let param_ref = spec.get("paramRef").filter(|p| !p.is_null()).map(ParamRef::parse);
         let actions = strings(spec, "validationActions")
             .iter()
             .filter_map(|a| match a.as_str() {

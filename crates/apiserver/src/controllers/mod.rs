@@ -12,6 +12,7 @@ pub mod csr_signing;
 pub mod disruption;
 pub mod issued_certs;
 pub mod kubernetes_service;
+pub mod mutating_policies;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;

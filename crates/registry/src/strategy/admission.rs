@@ -49,6 +49,9 @@ pub(super) fn defaults(kind: &str, o: &mut Map<String, Value>) {
                 match_resources_defaults(m);
             }
         }
+        "MutatingAdmissionPolicy" | "MutatingAdmissionPolicyBinding" => {
+            super::mutating_policy::defaults(kind, spec)
+        }
         _ => {}
     }
 }
@@ -94,7 +97,7 @@ fn validate_webhook_match_conditions(obj: &Value, errs: &mut Errors) {
     }
 }
 
-fn match_resources_defaults(m: &mut Map<String, Value>) {
+pub(super) fn match_resources_defaults(m: &mut Map<String, Value>) {
     m.entry("matchPolicy").or_insert_with(|| json!("Equivalent"));
     m.entry("namespaceSelector").or_insert_with(|| json!({}));
     m.entry("objectSelector").or_insert_with(|| json!({}));
@@ -113,6 +116,9 @@ pub(super) fn validate(kind: &str, obj: &Value, errs: &mut Errors) {
     match kind {
         "ValidatingAdmissionPolicy" => validate_policy(obj, errs),
         "ValidatingAdmissionPolicyBinding" => validate_binding(obj, errs),
+        "MutatingAdmissionPolicy" | "MutatingAdmissionPolicyBinding" => {
+            super::mutating_policy::validate(kind, obj, errs)
+        }
         "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
             super::webhooks::validate(obj, kind.starts_with("Mutating"), errs);
             validate_webhook_match_conditions(obj, errs);
@@ -193,7 +199,7 @@ fn validate_policy(obj: &Value, errs: &mut Errors) {
     }
 }
 
-fn validate_param_kind(pk: &Value, errs: &mut Errors) {
+pub(super) fn validate_param_kind(pk: &Value, errs: &mut Errors) {
     let api_version = str_at(pk, "/apiVersion");
     if api_version.is_empty() {
         errs.push(required("spec.paramKind.apiVersion"));
@@ -354,7 +360,7 @@ fn validate_binding(obj: &Value, errs: &mut Errors) {
     validate_validation_actions(array(spec, "/validationActions"), errs);
 }
 
-fn validate_param_ref(pr: &Value, errs: &mut Errors) {
+pub(super) fn validate_param_ref(pr: &Value, errs: &mut Errors) {
     let name = str_at(pr, "/name");
     let selector = pr.get("selector").filter(|s| !s.is_null());
     if !name.is_empty() {
@@ -419,7 +425,7 @@ pub(super) fn validate_status(obj: &Value, errs: &mut Errors) {
 }
 
 /// `^[_a-zA-Z][_a-zA-Z0-9]*$`, not one of CEL's reserved words.
-fn is_cel_identifier(name: &str) -> bool {
+pub(super) fn is_cel_identifier(name: &str) -> bool {
     const RESERVED: &[&str] = &[
         "true",
         "false",

@@ -18,6 +18,7 @@ mod extensions;
 mod flowcontrol;
 mod kinds;
 mod meta;
+mod mutating_policy;
 mod pods;
 mod webhooks;
 mod workloads;
@@ -86,7 +87,10 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         (
             "admissionregistration.k8s.io",
-            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding",
         ) => Some("spec"),
         _ => None,
     }
@@ -227,6 +231,21 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
     if is_csr(rt) {
         certificates::prepare_for_update(new, old, endpoint);
     }
+}
+
+/// An object a mutating admission policy changed, taken back as kube decodes and
+/// defaults it: the fields its kind does not have (a typed decode drops them, a custom
+/// resource's schema prunes them) are returned, the defaults applied. A value of the
+/// wrong type is an error (the decoder's).
+pub fn default_mutated(rt: &ResourceType, obj: &mut Value) -> Result<Vec<String>, String> {
+    if rt.custom {
+        return Ok(extensions::prune_and_default(rt, obj));
+    }
+    let (_, unknown) = rt.normalize(obj)?;
+    if let Some(o) = obj.as_object_mut() {
+        defaults::apply(rt, o);
+    }
+    Ok(unknown)
 }
 
 fn is_csr(rt: &ResourceType) -> bool {

@@ -174,7 +174,38 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 ]
             },
         ),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => (
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => (
+            vec![
+                NAME,
+                described(
+                    "Mutations",
+                    "integer",
+                    "Mutation indicates the number of mutations rules defined in this configuration",
+                ),
+                described(
+                    "ParamKind",
+                    "string",
+                    "ParamKind specifies the kind of resources used to parameterize this policy",
+                ),
+                AGE,
+            ],
+            |o, now| {
+                let param_kind = match o.pointer("/spec/paramKind").filter(|p| !p.is_null()) {
+                    Some(p) => format!("{}/{}", s(p, "/apiVersion"), s(p, "/kind")),
+                    None => "<unset>".to_string(),
+                };
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(len(o, "/spec/mutations")),
+                    json!(param_kind),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicyBinding" | "MutatingAdmissionPolicyBinding",
+        ) => (
             vec![
                 NAME,
                 described(
