@@ -317,9 +317,17 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
         flags.advertise_address.get_or_insert(node.address);
     }
     up_defaults(&mut flags, &cluster, &data_dir);
+    let node_name = match &member {
+        Some((_, node)) => node.node_name.clone(),
+        None => a.cluster.node_name.clone().unwrap_or_else(crate::cluster::hostname),
+    };
+    let identity = format!("{node_name}_{}", stable_id(&data_dir)?);
+    let leader_election = flags.leader_election(&identity);
     let mut config = flags
         .config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string())
         .map_err(err)?;
+    config.node_name = node_name;
+    config.leader_election = leader_election;
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
     let running = match apiserver::start(config, store).await {
@@ -367,6 +375,7 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     println!("  kubectl get namespaces");
     let Some((mut supervisor, node)) = member else {
         wait_for_shutdown().await;
+        running.election.release().await;
         return Ok(());
     };
     let outcome = tokio::select! {
@@ -378,8 +387,24 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
             None => Ok(()),
         },
     };
+    running.election.release().await;
     supervisor.stop().await;
     outcome
+}
+
+/// A random id kept in the data directory, so a restarted server is the same leader
+/// election candidate (and takes back its own Lease at once).
+fn stable_id(data_dir: &Path) -> Result<String, CliError> {
+    let path = data_dir.join("identity");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let id = crate::flags::random_id();
+    pki::write_public(&path, &id).map_err(err)?;
+    Ok(id)
 }
 
 /// Safe defaults `up` gives what the user left unset: the cluster PKI for client
@@ -469,6 +494,7 @@ async fn server(a: ServerArgs) -> Result<(), CliError> {
     let running = apiserver::start(config, store).await.map_err(err)?;
     println!("kubeward is ready at https://{}", running.addr);
     wait_for_shutdown().await;
+    running.election.release().await;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod csr_signing;
 pub mod disruption;
 pub mod issued_certs;
 pub mod kubernetes_service;
+pub mod leader_election;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;
@@ -48,7 +49,7 @@ pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
             break;
         }
     }
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let period = controller.resync_period();
         // Without a resync the tick branch is disabled; its interval is never awaited.
         let mut resync = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
@@ -60,4 +61,6 @@ pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
             }
         }
     });
+    // Under leader election, stopped when leadership is lost.
+    leader_election::record(task.abort_handle());
 }
