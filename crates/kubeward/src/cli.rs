@@ -43,6 +43,13 @@ enum Command {
     Check(CheckCommand),
     /// Who did what: the audit log as a table (filters, `--follow`, `-o json`).
     Audit(crate::audit_cmd::AuditArgs),
+    /// Bootstrap tokens: `create [--print-join-command]` (kubeadm's).
+    Token(crate::cluster::join::TokenArgs),
+    /// Join this machine to a cluster as a control plane (the command `token create
+    /// --print-join-command` prints).
+    Join(crate::cluster::join::JoinArgs),
+    /// The control planes of a managed-etcd cluster: `list`, `remove NAME`.
+    Member(crate::cluster::members::MemberArgs),
 }
 
 #[derive(Subcommand)]
@@ -189,6 +196,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs(a) => crate::pki_cmds::certs(a).await,
         Command::Check(CheckCommand::Cis(a)) => check_cis(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
+        Command::Token(a) => crate::cluster::join::token(a).await,
+        Command::Join(a) => crate::cluster::join::join(a).await,
+        Command::Member(a) => crate::cluster::members::member(a).await,
     }
 }
 
@@ -373,6 +383,13 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     println!("admin kubeconfig: {}", kubeconfig.display());
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get namespaces");
+    if let Some((_, node)) = &member {
+        let api_server = match node.address {
+            IpAddr::V6(ip) => format!("https://[{ip}]:{}", running.addr.port()),
+            IpAddr::V4(ip) => format!("https://{ip}:{}", running.addr.port()),
+        };
+        crate::cluster::members::watch(data_dir.clone(), api_server);
+    }
     let Some((mut supervisor, node)) = member else {
         wait_for_shutdown().await;
         running.election.release().await;

@@ -238,9 +238,3 @@ fn log_since(data_dir: &Path, offset: u64) -> String {
     let from = usize::try_from(offset).unwrap_or(usize::MAX).max(log.len().saturating_sub(64 << 10));
     String::from_utf8_lossy(log.get(from..).unwrap_or_default()).into_owned()
 }
-
-/// The last `max` bytes of etcd's log.
-pub fn log_tail(data_dir: &Path, max: usize) -> String {
-    let len = std::fs::metadata(EtcdCommand::log_file(data_dir)).map(|m| m.len()).unwrap_or(0);
-    log_since(data_dir, len.saturating_sub(max as u64))
-}

@@ -12,7 +12,9 @@
 //!   `--cluster-reset`.
 
 pub mod etcd_child;
+pub mod join;
 pub mod member;
+pub mod members;
 
 use crate::cli::CliError;
 use serde_json::{json, Value};
