@@ -33,6 +33,8 @@ pub const CERTS_TTL: Duration = Duration::from_secs(2 * 3600);
 /// The records of the control planes (`kube-system`), one data key per node.
 pub const RECORDS: &str = "kubeward-control-planes";
 const CLUSTER_INFO: &str = "cluster-info";
+/// How long a join waits for etcd to accept a new member.
+const ADD_RETRY: Duration = Duration::from_secs(30);
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -519,11 +521,23 @@ pub async fn join(a: JoinArgs) -> Result<(), CliError> {
         a.up.cluster.etcd_peer_port,
     );
     let etcd = admin(&data_dir, &endpoints, Duration::from_secs(10))?;
-    let (added, members) = etcd.add(&node.peer_url(), true).await.map_err(|e| {
-        CliError(format!(
-            "etcd refused to add this member: {e}. If a control plane is gone, remove it first with `kubeward member remove NAME` on a healthy one (`kubeward member list` shows them)"
-        ))
-    })?;
+    // etcd's strict reconfiguration check refuses a change until every member has been
+    // connected for 5 s (a member that just joined, or one that is down): retried a while.
+    let add_deadline = std::time::Instant::now() + ADD_RETRY;
+    let (added, members) = loop {
+        match etcd.add(&node.peer_url(), true).await {
+            Ok(done) => break done,
+            Err(e) if e.to_string().contains("unhealthy cluster") && std::time::Instant::now() < add_deadline => {
+                tracing::info!(error = %e, "etcd does not take a new member yet (a member is unreachable or joined just now); retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(CliError(format!(
+                    "etcd refused to add this member: {e}. If a control plane is gone, remove it first with `kubeward member remove NAME` on a healthy one (`kubeward member list` shows them)"
+                )))
+            }
+        }
+    };
     tracing::info!(member = %member_id(added.id), peer = %node.peer_url(), "added this node's etcd member as a learner");
     node.initial_cluster = members
         .iter()

@@ -355,6 +355,9 @@ mod tests {
         let only_1: BTreeMap<u64, bool> = [(1, true), (2, false), (3, false)].into();
         let refusal = quorum_refusal(&three, &only_1, &three[2]).unwrap();
         assert!(refusal.contains("need 2 healthy") && refusal.contains("1 are healthy"), "{refusal}");
+        let two = [m(1, false), m(2, false)];
+        let lost = quorum_refusal(&two, &[(1, true), (2, false)].into(), &two[1]).unwrap();
+        assert!(lost.contains("lost quorum") && lost.contains("--cluster-reset"), "{lost}");
         let one = [m(1, false), m(2, true)];
         assert!(quorum_refusal(&one, &[(1, true), (2, true)].into(), &one[0])
             .unwrap()
