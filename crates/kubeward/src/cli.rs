@@ -50,6 +50,8 @@ enum Command {
     Join(crate::cluster::join::JoinArgs),
     /// The control planes of a managed-etcd cluster: `list`, `remove NAME`.
     Member(crate::cluster::members::MemberArgs),
+    /// Save or restore the store: `save FILE`, `restore FILE [--cluster-init]`.
+    Snapshot(crate::cluster::snapshot::SnapshotArgs),
 }
 
 #[derive(Subcommand)]
@@ -199,12 +201,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(a) => crate::cluster::join::token(a).await,
         Command::Join(a) => crate::cluster::join::join(a).await,
         Command::Member(a) => crate::cluster::members::member(a).await,
+        Command::Snapshot(a) => crate::cluster::snapshot::snapshot(a).await,
     }
 }
 
 /// The managed etcd member this data directory runs, if any: its saved settings, or new
 /// ones with `--cluster-init`.
-fn managed_node(data_dir: &Path, a: &UpArgs) -> Result<Option<crate::cluster::NodeConfig>, CliError> {
+pub fn managed_node(data_dir: &Path, a: &UpArgs) -> Result<Option<crate::cluster::NodeConfig>, CliError> {
     let saved = crate::cluster::NodeConfig::load(data_dir)?;
     let node = match saved {
         Some(node) => Some(node),

@@ -320,6 +320,18 @@ pub fn watch(data_dir: PathBuf, api_server: String) {
                     }
                 }
                 down_since.retain(|id, _| members.iter().any(|m| m.id == *id));
+                // Records of control planes etcd no longer has (removed while this one was
+                // away, or forgotten by a --cluster-reset) go.
+                if recorded {
+                    if let Ok((client, _)) = admin_client(&data_dir).await {
+                        for r in read_records(&client).await.unwrap_or_default() {
+                            if !members.iter().any(|m| m.name == r.name) {
+                                tracing::info!(member = %r.name, "forgetting the record of a control plane etcd no longer lists");
+                                let _ = write_record(&client, &r.name, None).await;
+                            }
+                        }
+                    }
+                }
                 let peers: Vec<String> = members
                     .iter()
                     .filter(|m| Some(m.id) != node.member_id)

@@ -8,13 +8,16 @@
 //! - `member`: starting this node's member (PKI, the removed-member check, health) and the
 //!   store on it;
 //! - `join`: `kubeward token create --print-join-command` and `kubeward join`;
-//! - `members`: `kubeward member list|remove`, the watch for unreachable members, and
-//!   `--cluster-reset`.
+//! - `members`: `kubeward member list|remove` and the watch for unreachable members
+//!   (`--cluster-reset` is `member`'s `--force-new-cluster` start);
+//! - `snapshot`: `kubeward snapshot save|restore` for both stores, and the move from the
+//!   embedded store onto a managed etcd.
 
 pub mod etcd_child;
 pub mod join;
 pub mod member;
 pub mod members;
+pub mod snapshot;
 
 use crate::cli::CliError;
 use serde_json::{json, Value};
