@@ -204,6 +204,16 @@ pub fn quorum_refusal(members: &[Member], health: &BTreeMap<u64, bool>, target: 
             target.name
         ));
     }
+    // The change itself is a raft proposal: the voters as they are must have a quorum.
+    let healthy_now = voters.iter().filter(|m| health.get(&m.id).copied().unwrap_or(false)).count();
+    if healthy_now < voters.len() / 2 + 1 {
+        return Some(format!(
+            "refusing to remove `{}`: the cluster has lost quorum ({healthy_now} of {} voting members healthy), so etcd cannot change its membership; \
+             recover with `kubeward up --cluster-reset` on one survivor, then wipe the others' data and join them again",
+            target.name,
+            voters.len()
+        ));
+    }
     let left: Vec<&&Member> = voters.iter().filter(|m| m.id != target.id).collect();
     let healthy = left.iter().filter(|m| health.get(&m.id).copied().unwrap_or(false)).count();
     let quorum = left.len() / 2 + 1;
@@ -364,9 +374,11 @@ mod tests {
             None,
             "removing the dead one leaves 2 of 2"
         );
-        let only_1: BTreeMap<u64, bool> = [(1, true), (2, false), (3, false)].into();
-        let refusal = quorum_refusal(&three, &only_1, &three[2]).unwrap();
+        // Removing a healthy member while another is dead leaves 1 healthy of 2.
+        let refusal = quorum_refusal(&three, &all_but_3, &three[0]).unwrap();
         assert!(refusal.contains("need 2 healthy") && refusal.contains("1 are healthy"), "{refusal}");
+        let only_1: BTreeMap<u64, bool> = [(1, true), (2, false), (3, false)].into();
+        assert!(quorum_refusal(&three, &only_1, &three[2]).unwrap().contains("lost quorum"));
         let two = [m(1, false), m(2, false)];
         let lost = quorum_refusal(&two, &[(1, true), (2, false)].into(), &two[1]).unwrap();
         assert!(lost.contains("lost quorum") && lost.contains("--cluster-reset"), "{lost}");
