@@ -215,6 +215,14 @@ pub struct Election {
 }
 
 impl Election {
+    /// Stops electing without a word, as a server that dies (its controllers' tasks are
+    /// left to the process's end).
+    pub fn abandon(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+
     /// Stops electing and, when this server holds the Lease, releases it so another server
     /// takes over at once.
     pub async fn release(&self) {
@@ -298,5 +306,104 @@ async fn lead_or_wait(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn config(identity: &str) -> LeaderElectionConfig {
+        LeaderElectionConfig {
+            enabled: true,
+            lease_duration: Duration::from_secs(2),
+            renew_deadline: Duration::from_millis(1000),
+            retry_period: Duration::from_millis(200),
+            namespace: "kube-system".into(),
+            identity: identity.into(),
+        }
+    }
+
+    /// A group that counts its starts and runs one task ticking a counter.
+    fn group(starts: Arc<AtomicUsize>, ticks: Arc<AtomicUsize>) -> StartGroup {
+        Box::new(move || {
+            let (starts, ticks) = (starts.clone(), ticks.clone());
+            Box::pin(async move {
+                starts.fetch_add(1, Ordering::SeqCst);
+                let task = tokio::spawn(async move {
+                    loop {
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                });
+                record(task.abort_handle());
+            })
+        })
+    }
+
+    async fn holder(objects: &Objects, leases: &'static ResourceType) -> String {
+        let lease = objects.get(leases, "kube-system", "test").await.unwrap();
+        lease.pointer("/spec/holderIdentity").and_then(Value::as_str).unwrap_or_default().to_string()
+    }
+
+    async fn eventually(what: &str, within: Duration, mut f: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if f().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not within {within:?}: {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_leader_runs_the_group_and_another_takes_over_when_it_dies() {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = Objects::new(Arc::new(storage::EmbeddedStore::open(dir.path()).unwrap()));
+        let leases = registry::Catalog::global().lookup("coordination.k8s.io", "v1", "leases").unwrap();
+        let counters = || (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let ((a_starts, a_ticks), (b_starts, b_ticks), (c_starts, c_ticks)) =
+            (counters(), counters(), counters());
+
+        let a =
+            run(objects.clone(), leases, "test", config("a"), group(a_starts.clone(), a_ticks.clone())).await;
+        let b = run(objects.clone(), leases, "test", config("b"), group(b_starts.clone(), b_ticks)).await;
+        assert_eq!((a_starts.load(Ordering::SeqCst), b_starts.load(Ordering::SeqCst)), (1, 0), "one leader");
+        assert_eq!(holder(&objects, leases).await, "a");
+        // Renewed while alive: b never takes over.
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        assert_eq!(b_starts.load(Ordering::SeqCst), 0, "b took a lease that was being renewed");
+
+        // a dies without a word: b takes over once the lease expires as b saw it.
+        let died = Instant::now();
+        a.abandon();
+        eventually("b leads", Duration::from_secs(5), async || b_starts.load(Ordering::SeqCst) == 1).await;
+        // The last renewal was at most a retry period (with jitter) before the death.
+        assert!(died.elapsed() >= Duration::from_millis(1500), "taken over before the lease expired");
+        assert_eq!(holder(&objects, leases).await, "b");
+        let lease = objects.get(leases, "kube-system", "test").await.unwrap();
+        assert_eq!(lease.pointer("/spec/leaseTransitions"), Some(&json!(1)), "{lease}");
+
+        // b releases at shutdown: c takes over at once, without waiting for expiry.
+        b.release().await;
+        let c =
+            run(objects.clone(), leases, "test", config("c"), group(c_starts.clone(), c_ticks.clone())).await;
+        assert_eq!(c_starts.load(Ordering::SeqCst), 1, "a released lease is taken at once");
+
+        // c's lease is taken from it (another writer): c stops its group after the renew deadline.
+        let mut lease = objects.get(leases, "kube-system", "test").await.unwrap();
+        lease["spec"]["holderIdentity"] = json!("intruder");
+        lease["spec"]["leaseDurationSeconds"] = json!(60);
+        lease["spec"]["renewTime"] = json!(micro_time());
+        objects.update(leases, "kube-system", "test", &lease, None).await.unwrap();
+        let frozen = async || {
+            let before = c_ticks.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c_ticks.load(Ordering::SeqCst) == before
+        };
+        eventually("c's group stops", Duration::from_secs(5), frozen).await;
+        c.abandon();
     }
 }
