@@ -459,11 +459,37 @@ fn three_control_planes_survive_a_dead_member_and_replace_it() {
     let writers = rt.spawn(write_load(write_clients, 6, stop.clone()));
     std::thread::sleep(Duration::from_secs(4));
 
+    let kcm_lease = || -> Option<k8s_openapi::api::coordination::v1::LeaseSpec> {
+        let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+            Api::namespaced(survivor_clients[0].clone(), "kube-system");
+        rt.block_on(leases.get("kube-controller-manager")).ok()?.spec
+    };
+    let kcm_holder = || kcm_lease().and_then(|s| s.holder_identity).unwrap_or_default();
+    let held_before = kcm_holder();
+    assert!(
+        ["a_", "b_", "c_"].iter().any(|p| held_before.starts_with(p)),
+        "kube-controller-manager's Lease is not held by a control plane: {held_before:?}"
+    );
     let killed = Instant::now();
+    let killed_at = std::time::SystemTime::now();
     victim.kill_hard();
     std::thread::sleep(Duration::from_secs(10));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let load = rt.block_on(writers).expect("writers");
+    // The controllers run on a live server (taken over when the victim held them).
+    wait_for("kube-controller-manager's Lease held by a survivor", Duration::from_secs(40), || {
+        let holder = kcm_holder();
+        if survivors.iter().any(|n| holder.starts_with(&format!("{}_", n.name))) {
+            Ok(())
+        } else {
+            Err(format!("held by {holder:?}"))
+        }
+    });
+    let acquired = kcm_lease().and_then(|s| s.acquire_time).map(|t| std::time::SystemTime::from(t.0));
+    let controllers_failover = held_before
+        .starts_with(&format!("{}_", victim.name))
+        .then(|| acquired.and_then(|t| t.duration_since(killed_at).ok()))
+        .flatten();
     // The watch catches up with the last writes (bounded), then stops.
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -498,7 +524,7 @@ fn three_control_planes_survive_a_dead_member_and_replace_it() {
         load.acked.iter().map(|(n, _)| n).filter(|n| !watched.added.contains(*n)).collect();
     assert!(unseen.is_empty(), "the resumed watch missed acknowledged writes: {unseen:?}");
     eprintln!(
-        "FIGURES: join {join_time:?}; {} writes acknowledged ({} after the kill, {} failed); longest write stall after killing the etcd leader's node: {stall:?}; watch resumed {} time(s) without relist",
+        "FIGURES: join {join_time:?}; {} writes acknowledged ({} after the kill, {} failed); longest write stall after killing the etcd leader's node: {stall:?}; watch resumed {} time(s) without relist; controllers taken over after {controllers_failover:?} (None: the victim did not hold them)",
         load.acked.len(),
         after.len(),
         load.failed,
