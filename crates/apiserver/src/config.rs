@@ -71,6 +71,10 @@ pub struct Config {
     /// kube-controller-manager's `--cluster-signing-cert-file`, `--cluster-signing-key-file`
     /// and `--cluster-signing-duration`: CertificateSigningRequests are signed when set.
     pub cluster_signing: Option<crate::controllers::csr_signing::SigningConfig>,
+    /// This control plane's name: its API server identity Lease (kube's host name).
+    pub node_name: String,
+    /// Leader election of kube-controller-manager's controllers (`--leader-elect*`).
+    pub leader_election: crate::controllers::leader_election::LeaderElectionConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,8 @@ pub fn admission_plugin_names(enable: &[String], disable: &[String]) -> Result<V
 pub struct Running {
     pub addr: SocketAddr,
     pub state: state::State,
+    /// The controllers' leader election: released at shutdown so another server takes over.
+    pub election: controllers::leader_election::Election,
 }
 
 pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
@@ -133,20 +135,13 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     controllers::crd::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::admission_policies::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::mutating_policies::start(&state).await.map_err(StartError::Bootstrap)?;
-    controllers::namespace::start(&state).await.map_err(StartError::Bootstrap)?;
     let root_ca = match &config.root_ca_file {
         Some(path) => {
             Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)
         }
         None => None,
     };
-    if let Some(issuer) = issuer {
-        controllers::tokens::start(&state, issuer, root_ca.clone()).await.map_err(StartError::Bootstrap)?;
-    }
-    controllers::serviceaccounts::start(&state, root_ca).await.map_err(StartError::Bootstrap)?;
     controllers::compaction::start(state.clone());
-    controllers::volume_protection::start(&state).await;
-    controllers::disruption::start(&state).await;
     let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
         a if a.is_unspecified() => {
             tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
@@ -154,7 +149,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         }
         a => a,
     };
-    controllers::kubernetes_service::start(&state, advertise, addr.port())
+    controllers::kubernetes_service::start(&state, &config.node_name, advertise, addr.port())
         .await
         .map_err(StartError::Bootstrap)?;
     if let Some(table) = revocations {
@@ -163,15 +158,63 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     if let Some(table) = &cert_revocations {
         controllers::cert_revocations::start(&state, table.clone()).await.map_err(StartError::Bootstrap)?;
     }
-    if let Some(signing) = config.cluster_signing.clone() {
-        controllers::csr_signing::start(&state, signing, cert_revocations)
-            .await
-            .map_err(StartError::Bootstrap)?;
-    }
+    let election = controller_manager(&state, &config, issuer, root_ca, cert_revocations).await?;
 
     metrics::start_storage_counter(&state);
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");
-    Ok(Running { addr, state })
+    Ok(Running { addr, state, election })
+}
+
+/// kube-controller-manager's controllers, once per cluster: started under the leader
+/// Lease `kube-system/kube-controller-manager` (see controllers/leader_election.rs).
+async fn controller_manager(
+    state: &state::State,
+    config: &Config,
+    issuer: Option<Arc<authn::serviceaccount::TokenIssuer>>,
+    root_ca: Option<String>,
+    cert_revocations: Option<Arc<authn::x509_revocation::CertRevocations>>,
+) -> Result<controllers::leader_election::Election, StartError> {
+    let leases = state
+        .catalog
+        .lookup("coordination.k8s.io", "v1", "leases")
+        .ok_or_else(|| StartError::Bootstrap("the catalog serves no Leases".into()))?;
+    config.leader_election.validate().map_err(StartError::Bootstrap)?;
+    let group_state = state.clone();
+    let signing = config.cluster_signing.clone();
+    let start: controllers::leader_election::StartGroup = Box::new(move || {
+        let state = group_state.clone();
+        let (issuer, root_ca, signing, cert_revocations) =
+            (issuer.clone(), root_ca.clone(), signing.clone(), cert_revocations.clone());
+        Box::pin(async move {
+            let failed = |what: &str, e: String| tracing::error!(controller = what, error = %e, "controller not started");
+            if let Err(e) = controllers::namespace::start(&state).await {
+                failed("namespace", e);
+            }
+            if let Some(issuer) = issuer {
+                if let Err(e) = controllers::tokens::start(&state, issuer, root_ca.clone()).await {
+                    failed("tokens", e);
+                }
+            }
+            if let Err(e) = controllers::serviceaccounts::start(&state, root_ca).await {
+                failed("serviceaccounts", e);
+            }
+            controllers::volume_protection::start(&state).await;
+            controllers::disruption::start(&state).await;
+            if let Some(signing) = signing {
+                if let Err(e) = controllers::csr_signing::start(&state, signing, cert_revocations).await {
+                    failed("csr-signing", e);
+                }
+            }
+        })
+    });
+    Ok(controllers::leader_election::run(
+        state.objects.clone(),
+        leases,
+        controllers::leader_election::CONTROLLER_MANAGER,
+        config.leader_election.clone(),
+        start,
+    )
+    .await)
 }

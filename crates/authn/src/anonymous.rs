@@ -12,8 +12,12 @@ use crate::{AuthOutcome, AuthRequest, Authenticator};
 use apimachinery::UserInfo;
 use std::sync::{Arc, RwLock};
 
-/// Paths an unauthenticated client may reach with the default settings.
-pub const DEFAULT_ANONYMOUS_PATHS: &[&str] = &["/healthz", "/livez", "/readyz"];
+/// Paths an unauthenticated client may reach with the default settings: the health checks,
+/// and kubeadm's discovery ConfigMap (`kube-public/cluster-info`: the cluster's CA and URL,
+/// signed for each join token; what a joining node reads before it trusts the server; RBAC
+/// still decides, and only `kubeward token create --print-join-command` grants it).
+pub const DEFAULT_ANONYMOUS_PATHS: &[&str] =
+    &["/healthz", "/livez", "/readyz", "/api/v1/namespaces/kube-public/configmaps/cluster-info"];
 
 /// Where anonymous requests are accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,6 +48,15 @@ enum Command {
     Dashboard(crate::dashboard_cmd::DashboardArgs),
     /// A loopback reverse proxy adding your kubeconfig's bearer token to every request.
     AuthProxy(crate::dashboard_cmd::AuthProxyArgs),
+    /// Bootstrap tokens: `create [--print-join-command]` (kubeadm's).
+    Token(crate::cluster::join::TokenArgs),
+    /// Join this machine to a cluster as a control plane (the command `token create
+    /// --print-join-command` prints).
+    Join(crate::cluster::join::JoinArgs),
+    /// The control planes of a managed-etcd cluster: `list`, `remove NAME`.
+    Member(crate::cluster::members::MemberArgs),
+    /// Save or restore the store: `save FILE`, `restore FILE [--cluster-init]`.
+    Snapshot(crate::cluster::snapshot::SnapshotArgs),
 }
 
 #[derive(Subcommand)]
@@ -114,12 +123,41 @@ struct ExplainArgs {
 }
 
 #[derive(Args)]
-struct UpArgs {
+pub struct UpArgs {
     /// Where the store, PKI and kubeconfigs live.
     #[arg(long, default_value = ".kubeward", env = "KUBEWARD_DATA_DIR")]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
     #[command(flatten)]
-    flags: ApiServerFlags,
+    pub cluster: ClusterFlags,
+    #[command(flatten)]
+    pub flags: ApiServerFlags,
+}
+
+/// The managed etcd of `up` (and `join`).
+#[derive(Args, Clone, Default)]
+pub struct ClusterFlags {
+    /// Start a new cluster of control planes: run an etcd member as a supervised child (on
+    /// the advertise address, with certificates from the cluster's etcd CA) and store
+    /// objects in it. Remembered in the data directory: later `up`s run the member again.
+    #[arg(long)]
+    pub cluster_init: bool,
+    /// After the cluster lost quorum: make this node's etcd a one-member cluster from its own
+    /// data (k3s's `--cluster-reset`) and serve; the other control planes wipe and join again.
+    #[arg(long)]
+    pub cluster_reset: bool,
+    /// The etcd binary (default: `$KUBEWARD_ETCD_BIN`, else `etcd` on PATH).
+    #[arg(long)]
+    pub etcd_binary: Option<PathBuf>,
+    /// This control plane's name (its etcd member's and its API server identity's); the
+    /// host name by default.
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// The managed etcd's client port.
+    #[arg(long, default_value_t = crate::cluster::DEFAULT_CLIENT_PORT)]
+    pub etcd_client_port: u16,
+    /// The managed etcd's peer port.
+    #[arg(long, default_value_t = crate::cluster::DEFAULT_PEER_PORT)]
+    pub etcd_peer_port: u16,
 }
 
 #[derive(Args)]
@@ -167,7 +205,61 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Dashboard(a) => crate::dashboard_cmd::dashboard(a).await,
         Command::AuthProxy(a) => crate::dashboard_cmd::auth_proxy(a).await,
+        Command::Token(a) => crate::cluster::join::token(a).await,
+        Command::Join(a) => crate::cluster::join::join(a).await,
+        Command::Member(a) => crate::cluster::members::member(a).await,
+        Command::Snapshot(a) => crate::cluster::snapshot::snapshot(a).await,
     }
+}
+
+/// The managed etcd member this data directory runs, if any: its saved settings, or new
+/// ones with `--cluster-init`.
+pub fn managed_node(data_dir: &Path, a: &UpArgs) -> Result<Option<crate::cluster::NodeConfig>, CliError> {
+    let saved = crate::cluster::NodeConfig::load(data_dir)?;
+    let node = match saved {
+        Some(node) => Some(node),
+        None if a.cluster.cluster_init => {
+            let address = match a.flags.advertise_address.unwrap_or(a.flags.bind_address) {
+                ip if ip.is_unspecified() => {
+                    return Err(CliError(
+                        "--cluster-init needs --advertise-address when --bind-address is unspecified: etcd's peers must reach it".into(),
+                    ))
+                }
+                ip => ip,
+            };
+            let name = a.cluster.node_name.clone().unwrap_or_else(crate::cluster::hostname);
+            let node = crate::cluster::NodeConfig::first(
+                name,
+                address,
+                a.cluster.etcd_client_port,
+                a.cluster.etcd_peer_port,
+            );
+            node.save(data_dir)?;
+            Some(node)
+        }
+        None => None,
+    };
+    if let Some(node) = &node {
+        if !a.flags.etcd_servers.is_empty() {
+            return Err(CliError(format!(
+                "{} runs a managed etcd member (`{}`): --etcd-servers cannot be given as well",
+                data_dir.display(),
+                node.node_name
+            )));
+        }
+        if let Some(name) = &a.cluster.node_name {
+            if name != &node.node_name {
+                return Err(CliError(format!(
+                    "{} belongs to control plane `{}`, not `{name}`",
+                    data_dir.display(),
+                    node.node_name
+                )));
+            }
+        }
+    } else if a.cluster.cluster_reset {
+        return Err(CliError(format!("--cluster-reset: {} runs no managed etcd", data_dir.display())));
+    }
+    Ok(node)
 }
 
 async fn open_store(data_dir: &Path, flags: &ApiServerFlags) -> Result<Arc<dyn storage::Store>, CliError> {
@@ -205,10 +297,11 @@ pub async fn wait_for_shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn up(a: UpArgs) -> Result<(), CliError> {
+pub async fn up(a: UpArgs) -> Result<(), CliError> {
     a.flags.validate().map_err(err)?;
     std::fs::create_dir_all(&a.data_dir).map_err(|e| CliError(format!("{}: {e}", a.data_dir.display())))?;
     let data_dir = a.data_dir.canonicalize().map_err(err)?;
+    let node = managed_node(&data_dir, &a)?;
     let cluster = pki::ClusterPki::at(&data_dir);
     let mut hostnames = Vec::new();
     if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
@@ -221,18 +314,51 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     if !bind.is_loopback() && !bind.is_unspecified() {
         hostnames.push(bind.to_string());
     }
+    if let Some(node) = &node {
+        let address = node.address.to_string();
+        if !hostnames.contains(&address) {
+            hostnames.push(address);
+        }
+    }
     if cluster.ensure(&hostnames).map_err(err)? {
         tracing::info!(dir = %cluster.dir.display(), "created cluster PKI");
     }
-    let store = open_store(&data_dir, &a.flags).await?;
+    let (store, mut member): (Arc<dyn storage::Store>, _) = match node {
+        Some(node) => {
+            let binary = crate::cluster::etcd_binary(a.cluster.etcd_binary.as_deref())?;
+            let started =
+                crate::cluster::member::start(&data_dir, node, binary, a.cluster.cluster_reset).await?;
+            (Arc::new(started.store), Some((started.supervisor, started.node)))
+        }
+        None => (open_store(&data_dir, &a.flags).await?, None),
+    };
     let mut flags = a.flags;
+    if let Some((_, node)) = &member {
+        flags.advertise_address.get_or_insert(node.address);
+    }
     up_defaults(&mut flags, &cluster, &data_dir);
+    let node_name = match &member {
+        Some((_, node)) => node.node_name.clone(),
+        None => a.cluster.node_name.clone().unwrap_or_else(crate::cluster::hostname),
+    };
+    let identity = format!("{node_name}_{}", stable_id(&data_dir)?);
+    let leader_election = flags.leader_election(&identity);
     let mut config = flags
         .config(cluster.serving_cert.display().to_string(), cluster.serving_key.display().to_string())
         .map_err(err)?;
+    config.node_name = node_name;
+    config.leader_election = leader_election;
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
-    let running = apiserver::start(config, store).await.map_err(err)?;
+    let running = match apiserver::start(config, store).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some((supervisor, _)) = member.take() {
+                supervisor.stop().await;
+            }
+            return Err(err(e));
+        }
+    };
     // The admin certificate is revocable like any other: it is in the record.
     let admin_pem = pki::read_to_string(&cluster.admin_cert).map_err(err)?;
     match pki::records::IssuedRecord::from_pem(&admin_pem, "kubeward up") {
@@ -267,8 +393,45 @@ async fn up(a: UpArgs) -> Result<(), CliError> {
     println!("admin kubeconfig: {}", kubeconfig.display());
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get namespaces");
-    wait_for_shutdown().await;
-    Ok(())
+    if let Some((_, node)) = &member {
+        let api_server = match node.address {
+            IpAddr::V6(ip) => format!("https://[{ip}]:{}", running.addr.port()),
+            IpAddr::V4(ip) => format!("https://{ip}:{}", running.addr.port()),
+        };
+        crate::cluster::members::watch(data_dir.clone(), api_server);
+    }
+    let Some((mut supervisor, node)) = member else {
+        wait_for_shutdown().await;
+        running.election.release().await;
+        return Ok(());
+    };
+    let outcome = tokio::select! {
+        _ = wait_for_shutdown() => Ok(()),
+        exit = supervisor.exits.recv() => match exit {
+            Some(crate::cluster::etcd_child::Exit::Removed) => {
+                Err(CliError(crate::cluster::member::removed_message(&data_dir, &node)))
+            }
+            None => Ok(()),
+        },
+    };
+    running.election.release().await;
+    supervisor.stop().await;
+    outcome
+}
+
+/// A random id kept in the data directory, so a restarted server is the same leader
+/// election candidate (and takes back its own Lease at once).
+fn stable_id(data_dir: &Path) -> Result<String, CliError> {
+    let path = data_dir.join("identity");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let id = crate::flags::random_id();
+    pki::write_public(&path, &id).map_err(err)?;
+    Ok(id)
 }
 
 /// Safe defaults `up` gives what the user left unset: the cluster PKI for client
@@ -358,6 +521,7 @@ async fn server(a: ServerArgs) -> Result<(), CliError> {
     let running = apiserver::start(config, store).await.map_err(err)?;
     println!("kubeward is ready at https://{}", running.addr);
     wait_for_shutdown().await;
+    running.election.release().await;
     Ok(())
 }
 

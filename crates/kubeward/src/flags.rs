@@ -160,6 +160,22 @@ pub struct ApiServerFlags {
     pub max_connections_per_ip: usize,
     #[arg(long, default_value_t = apiserver::DEFAULT_MAX_REQUEST_BODY_BYTES)]
     pub max_request_body_bytes: usize,
+    /// kube-controller-manager's: run the controllers only while holding the Lease
+    /// `kube-controller-manager` (one server per cluster runs them).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// How long a holder's Lease lasts without renewal before another server takes it.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_elect_lease_duration: std::time::Duration,
+    /// How long the holder keeps trying to renew before it stops its controllers.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: std::time::Duration,
+    /// How often to try to take or renew the Lease.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_elect_retry_period: std::time::Duration,
+    /// The namespace of the leader Leases.
+    #[arg(long, default_value = "kube-system")]
+    pub leader_elect_resource_namespace: String,
 }
 
 /// A flag whose value the server cannot honour: refused at start, never dropped.
@@ -195,7 +211,27 @@ impl ApiServerFlags {
     pub fn validate(&self) -> Result<(), FlagError> {
         self.required_claims()?;
         self.limits()?;
+        self.leader_election("checked").validate().map_err(|reason| FlagError {
+            flag: "leader-elect-renew-deadline",
+            value: format!("{:?}", self.leader_elect_renew_deadline),
+            reason,
+        })?;
         Ok(())
+    }
+
+    /// The leader election these flags ask for, as `identity`.
+    pub fn leader_election(
+        &self,
+        identity: &str,
+    ) -> apiserver::controllers::leader_election::LeaderElectionConfig {
+        apiserver::controllers::leader_election::LeaderElectionConfig {
+            enabled: self.leader_elect,
+            lease_duration: self.leader_elect_lease_duration,
+            renew_deadline: self.leader_elect_renew_deadline,
+            retry_period: self.leader_elect_retry_period,
+            namespace: self.leader_elect_resource_namespace.clone(),
+            identity: identity.to_string(),
+        }
     }
 
     /// The limits these flags ask for.
@@ -233,7 +269,11 @@ impl ApiServerFlags {
     ) -> Result<apiserver::Config, FlagError> {
         let required_claims = self.required_claims()?;
         let limits = self.limits()?;
+        let node_name = crate::cluster::hostname();
+        let leader_election = self.leader_election(&format!("{node_name}_{}", random_id()));
         Ok(apiserver::Config {
+            node_name,
+            leader_election,
             bind_address: self.bind_address,
             advertise_address: self.advertise_address,
             service_cluster_ip_range: self.service_cluster_ip_range.clone(),
@@ -289,6 +329,11 @@ impl ApiServerFlags {
             },
         })
     }
+}
+
+/// 16 random characters for an identity (the uuid kube appends).
+pub fn random_id() -> String {
+    pki::join::BootstrapToken::generate().map(|t| t.secret).unwrap_or_else(|_| "0".repeat(16))
 }
 
 /// A Go duration (`8760h0m0s`, `90m`, `30s`), positive.

@@ -5,6 +5,7 @@ mod audit_flags;
 mod cert_cmds;
 mod cis;
 mod cli;
+mod cluster;
 mod cluster_data;
 mod dashboard_cmd;
 mod flags;

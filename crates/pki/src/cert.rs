@@ -141,6 +141,23 @@ impl Ca {
         self.issue(params, 365)
     }
 
+    /// A certificate for both ends of TLS (server and client authentication) for the given
+    /// DNS names and IP addresses (1 year): an etcd member's, which serves and dials peers.
+    pub fn issue_peer(&self, common_name: &str, sans: &[String]) -> Result<IssuedCert, PkiError> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        for san in sans {
+            let entry = match san.parse::<IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(san.clone().try_into()?),
+            };
+            params.subject_alt_names.push(entry);
+        }
+        params.extended_key_usages =
+            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue(params, 365)
+    }
+
     /// A client certificate: CN is the user name, each O a group, valid 1 year.
     pub fn issue_client(&self, user: &str, groups: &[String]) -> Result<IssuedCert, PkiError> {
         let (signed, key_pem) = self.issue_client_for(user, groups, Duration::days(365))?;

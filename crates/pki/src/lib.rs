@@ -5,7 +5,9 @@
 mod cert;
 pub mod csr;
 mod der;
+pub mod etcd;
 mod files;
+pub mod join;
 mod kubeconfig;
 pub mod records;
 pub mod sign;

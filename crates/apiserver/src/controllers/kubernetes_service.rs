@@ -1,7 +1,14 @@
 //! The `kubernetes` Service in `default`, as kube's bootstrap controller and lease endpoint
 //! reconciler keep it: ClusterIP the first address of `--service-cluster-ip-range`, port
-//! 443 to the secure port, with its Endpoints and EndpointSlice naming this server's
-//! advertise address. Put back when deleted, corrected when changed, checked every 10 s.
+//! 443 to the secure port, with its Endpoints and EndpointSlice naming the advertise
+//! address of every healthy API server. Put back when deleted, corrected when changed,
+//! checked every 10 s.
+//!
+//! Each server keeps its identity Lease `kube-system/apiserver-<hash of its node name>`
+//! (kube's, labelled `apiserver.kubernetes.io/identity=kube-apiserver`, holder
+//! `apiserver-<hash>_<uuid>`) renewed every 10 s, with its advertise address and port in the
+//! annotation `kubeward.io/advertise-address`; a server whose Lease was renewed within the
+//! last 15 s (kube's master lease TTL) is listed in the endpoints.
 
 use super::Controller;
 use crate::informer::{name_of, Event, Informer};
@@ -15,16 +22,61 @@ use std::time::Duration;
 pub const NAME: &str = "kubernetes";
 const NAMESPACE: &str = "default";
 const RESYNC: Duration = Duration::from_secs(10);
+/// An API server whose identity Lease is older than this leaves the endpoints.
+const ENDPOINT_TTL: Duration = Duration::from_secs(15);
+/// kube's identity Lease duration.
+const IDENTITY_LEASE_SECONDS: u64 = 3600;
+pub const IDENTITY_LABEL: &str = "apiserver.kubernetes.io/identity";
+pub const ADDRESS_ANNOTATION: &str = "kubeward.io/advertise-address";
+const LEASE_NAMESPACE: &str = "kube-system";
 
 /// What the three objects must say.
 struct Wanted {
     cluster_ip: String,
+    /// This server's.
     address: IpAddr,
     port: u16,
+    /// Every healthy API server's address and port, this one's included, sorted.
+    servers: Vec<(IpAddr, u16)>,
+}
+
+/// kube's identity Lease name for a host: `apiserver-` and the base32 (lower case, no
+/// padding) of the first 16 bytes of the SHA-256 of its name.
+pub fn identity_lease_name(node_name: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(node_name.as_bytes());
+    format!("apiserver-{}", base32_lower(hash.get(..16).unwrap_or_default()))
+}
+
+fn base32_lower(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for b in bytes {
+        buffer = (buffer << 8) | u32::from(*b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// This server's identity Lease.
+struct Identity {
+    leases: &'static ResourceType,
+    node_name: String,
+    name: String,
+    holder: String,
 }
 
 struct KubernetesService {
     objects: Objects,
+    identity: Option<Identity>,
     services: &'static ResourceType,
     endpoints: &'static ResourceType,
     /// Not every catalog serves discovery.k8s.io.
@@ -36,7 +88,10 @@ struct KubernetesService {
 impl Controller for KubernetesService {
     async fn handle(&mut self, event: Event) {
         match event {
-            Event::InitDone => self.reconcile().await,
+            Event::InitDone => {
+                self.renew_identity().await;
+                self.reconcile().await
+            }
             Event::Apply(o) | Event::Delete(o) if name_of(&o).1 == NAME => self.reconcile().await,
             _ => {}
         }
@@ -47,6 +102,7 @@ impl Controller for KubernetesService {
     }
 
     async fn resync(&mut self) {
+        self.renew_identity().await;
         self.reconcile().await;
     }
 }
@@ -73,29 +129,123 @@ impl KubernetesService {
     }
 
     fn endpoints(&self) -> Value {
+        // One subset per port (servers normally share one).
+        let mut ports: Vec<u16> = self.wanted.servers.iter().map(|(_, p)| *p).collect();
+        ports.dedup();
+        let subsets: Vec<Value> = ports
+            .iter()
+            .map(|port| {
+                let addresses: Vec<Value> = self
+                    .wanted
+                    .servers
+                    .iter()
+                    .filter(|(_, p)| p == port)
+                    .map(|(ip, _)| json!({"ip": ip.to_string()}))
+                    .collect();
+                json!({"addresses": addresses, "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+            })
+            .collect();
         json!({
             "apiVersion": "v1",
             "kind": "Endpoints",
             "metadata": {"name": NAME, "namespace": NAMESPACE,
                 "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-            "subsets": [{
-                "addresses": [{"ip": self.wanted.address.to_string()}],
-                "ports": [{"name": "https", "port": self.wanted.port, "protocol": "TCP"}],
-            }],
+            "subsets": subsets,
         })
     }
 
     fn endpoint_slice(&self) -> Value {
         let family = if self.wanted.address.is_ipv4() { "IPv4" } else { "IPv6" };
+        // One slice: the servers of this server's port and address family.
+        let endpoints: Vec<Value> = self
+            .wanted
+            .servers
+            .iter()
+            .filter(|(ip, p)| *p == self.wanted.port && ip.is_ipv4() == self.wanted.address.is_ipv4())
+            .map(|(ip, _)| json!({"addresses": [ip.to_string()], "conditions": {"ready": true}}))
+            .collect();
         json!({
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
             "metadata": {"name": NAME, "namespace": NAMESPACE,
                 "labels": {"kubernetes.io/service-name": NAME}},
             "addressType": family,
-            "endpoints": [{"addresses": [self.wanted.address.to_string()], "conditions": {"ready": true}}],
+            "endpoints": endpoints,
             "ports": [{"name": "https", "port": self.wanted.port, "protocol": "TCP"}],
         })
+    }
+
+    /// Renews this server's identity Lease, then reads every server's to know which are
+    /// healthy.
+    async fn renew_identity(&mut self) {
+        let Some(identity) = &self.identity else { return };
+        let now = chrono::Utc::now();
+        let micro = now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let own = format!("{}:{}", self.wanted.address, self.wanted.port);
+        let rt = identity.leases;
+        let found = self.objects.find(rt, LEASE_NAMESPACE, &identity.name).await;
+        let written = match found {
+            Ok(Some(mut lease)) => {
+                lease["spec"]["holderIdentity"] = json!(identity.holder);
+                lease["spec"]["leaseDurationSeconds"] = json!(IDENTITY_LEASE_SECONDS);
+                lease["spec"]["renewTime"] = json!(micro);
+                if !lease["metadata"]["annotations"].is_object() {
+                    lease["metadata"]["annotations"] = json!({});
+                }
+                lease["metadata"]["annotations"][ADDRESS_ANNOTATION] = json!(own);
+                let expected = lease
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok());
+                self.objects.update(rt, LEASE_NAMESPACE, &identity.name, &lease, expected).await.map(|_| ())
+            }
+            Ok(None) => {
+                let mut lease = json!({
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": identity.name, "namespace": LEASE_NAMESPACE,
+                        "labels": {IDENTITY_LABEL: "kube-apiserver", "kubernetes.io/hostname": identity.node_name},
+                        "annotations": {ADDRESS_ANNOTATION: own}},
+                    "spec": {"holderIdentity": identity.holder, "leaseDurationSeconds": IDENTITY_LEASE_SECONDS,
+                        "acquireTime": micro, "renewTime": micro},
+                });
+                strategy::prepare_for_create(rt, &mut lease, &now_rfc3339());
+                self.objects.create(rt, LEASE_NAMESPACE, &identity.name, &lease).await.map(|_| ())
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            tracing::debug!(lease = %identity.name, error = %e.message, "identity lease not renewed");
+        }
+        let mut servers = vec![(self.wanted.address, self.wanted.port)];
+        match self.objects.list_all(rt, LEASE_NAMESPACE).await {
+            Ok((leases, _)) => {
+                for lease in leases {
+                    let is_apiserver = lease
+                        .pointer(&format!("/metadata/labels/{}", IDENTITY_LABEL.replace('/', "~1")))
+                        .and_then(Value::as_str)
+                        == Some("kube-apiserver");
+                    let renewed = lease
+                        .pointer("/spec/renewTime")
+                        .and_then(Value::as_str)
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                    let fresh = renewed.is_some_and(|t| {
+                        now.signed_duration_since(t).to_std().map_or(true, |age| age <= ENDPOINT_TTL)
+                    });
+                    let address = lease
+                        .pointer(&format!("/metadata/annotations/{}", ADDRESS_ANNOTATION.replace('/', "~1")))
+                        .and_then(Value::as_str)
+                        .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+                    if let (true, true, Some(a)) = (is_apiserver, fresh, address) {
+                        servers.push((a.ip(), a.port()));
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e.message, "identity leases not readable"),
+        }
+        servers.sort();
+        servers.dedup();
+        self.wanted.servers = servers;
     }
 
     async fn reconcile(&self) {
@@ -165,21 +315,52 @@ fn set_at(obj: &mut Value, pointer: &str, value: Value) {
     }
 }
 
-/// Starts the controller for a server listening on `port`, reachable at `address`.
-pub async fn start(state: &State, address: IpAddr, port: u16) -> Result<(), String> {
+/// Starts the controller for the server `node_name` listening on `port`, reachable at
+/// `address`.
+pub async fn start(state: &State, node_name: &str, address: IpAddr, port: u16) -> Result<(), String> {
     let lookup = |g: &str, r: &str| state.catalog.lookup(g, "v1", r);
     let services = lookup("", "services").ok_or("the catalog serves no Services")?;
     let endpoints = lookup("", "endpoints").ok_or("the catalog serves no Endpoints")?;
     let endpoint_slices = lookup("discovery.k8s.io", "endpointslices");
     let types = [Some(services), Some(endpoints), endpoint_slices].into_iter().flatten().collect();
+    let identity = state.catalog.lookup("coordination.k8s.io", "v1", "leases").map(|leases| {
+        let name = identity_lease_name(node_name);
+        Identity {
+            leases,
+            node_name: node_name.to_string(),
+            holder: format!("{name}_{}", uuid::Uuid::new_v4()),
+            name,
+        }
+    });
     let controller = KubernetesService {
         objects: state.objects.clone(),
+        identity,
         services,
         endpoints,
         endpoint_slices,
-        wanted: Wanted { cluster_ip: state.service_ips.first().to_string(), address, port },
+        wanted: Wanted {
+            cluster_ip: state.service_ips.first().to_string(),
+            address,
+            port,
+            servers: vec![(address, port)],
+        },
     };
     let informer = Informer::new(state.objects.clone(), "kubernetes-service", types).in_namespace(NAMESPACE);
     super::run(informer, controller).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_lease_names_follow_kube() {
+        // base32 of 16 bytes: 26 characters.
+        let name = identity_lease_name("node-a");
+        assert!(name.starts_with("apiserver-") && name.len() == "apiserver-".len() + 26, "{name}");
+        assert_eq!(name, identity_lease_name("node-a"));
+        assert_ne!(name, identity_lease_name("node-b"));
+        assert_eq!(base32_lower(b"foobar"), "mzxw6ytboi");
+    }
 }

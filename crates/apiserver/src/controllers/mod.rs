@@ -12,6 +12,7 @@ pub mod csr_signing;
 pub mod disruption;
 pub mod issued_certs;
 pub mod kubernetes_service;
+pub mod leader_election;
 pub mod mutating_policies;
 pub mod namespace;
 pub mod node_graph;
@@ -50,7 +51,7 @@ pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
             break;
         }
     }
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let period = controller.resync_period();
         // Without a resync the tick branch is disabled; its interval is never awaited.
         let mut resync = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
@@ -62,4 +63,6 @@ pub async fn run<C: Controller>(mut informer: Informer, mut controller: C) {
             }
         }
     });
+    // Under leader election, stopped when leadership is lost.
+    leader_election::record(task.abort_handle());
 }

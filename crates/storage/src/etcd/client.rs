@@ -87,7 +87,7 @@ fn endpoint(url: &str, tls: Option<&ClientTlsConfig>, options: &EtcdOptions) -> 
 }
 
 /// Reads the TLS files.
-fn tls_config(tls: &EtcdTls) -> Result<ClientTlsConfig, String> {
+pub(crate) fn tls_config(tls: &EtcdTls) -> Result<ClientTlsConfig, String> {
     let read = |what: &str, path: &std::path::Path| {
         std::fs::read(path).map_err(|err| format!("cannot read the etcd {what} `{}`: {err}", path.display()))
     };

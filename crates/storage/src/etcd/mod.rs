@@ -14,7 +14,10 @@
 //! - Module `client` owns the gRPC plumbing (over the generated code of the `etcd-proto` crate),
 //!   `keys` the key mapping, `convert` the mapping of etcd's answers and errors.
 //! - `TestEtcd` (feature `testing`, module `process`) runs a throwaway etcd for tests.
+//! - Module `admin` (beside the store, not under it): etcd's Cluster and Maintenance APIs for
+//!   the control planes kubeward manages (members, status, snapshots).
 
+pub mod admin;
 mod client;
 mod convert;
 mod keys;
