@@ -8,6 +8,7 @@
 mod codec;
 mod keys;
 
+pub use keys::decode_continue;
 pub(crate) use codec::{decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv};
 
 use apimachinery::StatusError;
