@@ -211,7 +211,8 @@ mod tests {
     fn a_panic_is_caught_with_its_place_and_input() {
         let target = Target { name: "boom", run: boom, dict: &["bad"], max_len: None };
         let dir = std::env::temp_dir().join(format!("kubeward-fuzz-driver-{}", std::process::id()));
-        let opts = Options { budget: Duration::from_secs(5), crash_dir: Some(dir.clone()), ..Options::default() };
+        let opts =
+            Options { budget: Duration::from_secs(5), crash_dir: Some(dir.clone()), ..Options::default() };
         let report = run(&target, &[b"good".to_vec()], &opts);
         assert_eq!(report.crashes.len(), 1, "{}", report.summary());
         let crash = &report.crashes[0];

@@ -72,7 +72,8 @@ const NUMBERS: &[&str] = &[
 ];
 
 /// Bytes worth writing over another.
-const BYTES: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b'\n', b'.', b'='];
+const BYTES: &[u8] =
+    &[0, 1, 0x7f, 0x80, 0xff, b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b'\n', b'.', b'='];
 
 /// The mutator of one target: its dictionary and the longest input it makes.
 pub struct Mutator {
@@ -190,7 +191,8 @@ impl Mutator {
 
     /// A run of digits (with its sign) replaced by an interesting number.
     fn replace_number(&mut self, input: &mut Vec<u8>) {
-        let digits: Vec<usize> = (0..input.len()).filter(|&i| input.get(i).is_some_and(u8::is_ascii_digit)).collect();
+        let digits: Vec<usize> =
+            (0..input.len()).filter(|&i| input.get(i).is_some_and(u8::is_ascii_digit)).collect();
         let Some(&at) = self.rng.pick(&digits) else {
             self.insert_word(input);
             return;
@@ -232,10 +234,12 @@ impl Mutator {
         let Some(section) = parts.get(i) else { return false };
         let (mut tree, yaml) = match serde_json::from_slice::<Value>(section) {
             Ok(v) => (v, false),
-            Err(_) => match std::str::from_utf8(section).ok().and_then(|t| apimachinery::yaml::from_str(t).ok()) {
-                Some(v) => (v, true),
-                None => return false,
-            },
+            Err(_) => {
+                match std::str::from_utf8(section).ok().and_then(|t| apimachinery::yaml::from_str(t).ok()) {
+                    Some(v) => (v, true),
+                    None => return false,
+                }
+            }
         };
         self.edit_tree(&mut tree);
         let text = if yaml {

@@ -23,7 +23,12 @@ fn sa_payloads() -> Vec<(&'static str, serde_json::Value)> {
     };
     vec![
         ("bound", bound(json!({}))),
-        ("bound-pod", bound(json!({"pod": {"name": "web-0", "uid": "pod-uid"}, "node": {"name": "node-1", "uid": "node-uid"}, "warnafter": IAT + 3600}))),
+        (
+            "bound-pod",
+            bound(
+                json!({"pod": {"name": "web-0", "uid": "pod-uid"}, "node": {"name": "node-1", "uid": "node-uid"}, "warnafter": IAT + 3600}),
+            ),
+        ),
         ("bound-secret", bound(json!({"secret": {"name": "builder-token", "uid": "secret-uid"}}))),
         (
             "legacy",

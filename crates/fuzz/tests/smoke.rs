@@ -21,7 +21,8 @@ fn seed() -> u64 {
 }
 
 fn crash_dir() -> std::path::PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").into());
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").into());
     std::path::PathBuf::from(target).join("fuzz-crashes")
 }
 
@@ -48,7 +49,11 @@ fn smoke(name: &str) {
         })
         .collect();
     assert!(crashes.is_empty(), "{name} panicked (seed {seed}):\n{}", crashes.join("\n"));
-    assert!(report.execs as usize > seeds.len() || opts.budget.is_zero(), "no mutant ran: {}", report.summary());
+    assert!(
+        report.execs as usize > seeds.len() || opts.budget.is_zero(),
+        "no mutant ran: {}",
+        report.summary()
+    );
     // A hang-sized execution on a small input is a finding too (a request that costs seconds).
     assert!(report.slowest.0 < Duration::from_secs(10), "{name}: one input took {:?}", report.slowest);
 }

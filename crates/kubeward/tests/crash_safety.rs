@@ -54,7 +54,10 @@ impl Rng {
 enum State {
     Absent,
     /// `rv` 0: not known (a write whose answer never came).
-    Present { value: u64, rv: u64 },
+    Present {
+        value: u64,
+        rv: u64,
+    },
 }
 
 /// A name's model: its acknowledged state, and the outcome of a write in flight at the kill.
@@ -99,7 +102,10 @@ fn observed(obj: &Value) -> Result<(String, State), String> {
         .ok_or_else(|| format!("{name}: no value: {obj}"))?;
     let pad = obj.pointer("/data/pad").and_then(Value::as_str).unwrap_or("<none>");
     if pad != padding(value) {
-        return Err(format!("{name}: half-written: padding of {} bytes does not match value {value}", pad.len()));
+        return Err(format!(
+            "{name}: half-written: padding of {} bytes does not match value {value}",
+            pad.len()
+        ));
     }
     Ok((name.to_string(), State::Present { value, rv }))
 }
@@ -150,18 +156,20 @@ async fn client_load(
     let mut ops = 0;
     while !stop.load(Ordering::SeqCst) && ops < MAX_OPS_PER_ROUND {
         let name = names[rng.below(names.len() as u64) as usize].clone();
-        let current = model.lock().expect("model lock").get(&name).map(|s| s.acked.clone()).unwrap_or(State::Absent);
+        let current =
+            model.lock().expect("model lock").get(&name).map(|s| s.acked.clone()).unwrap_or(State::Absent);
         let value = next_value.fetch_add(1, Ordering::SeqCst);
         let (req, outcome) = match current {
-            State::Absent => (
-                request("POST", &base, configmap(&name, value, None)),
-                State::Present { value, rv: 0 },
-            ),
+            State::Absent => {
+                (request("POST", &base, configmap(&name, value, None)), State::Present { value, rv: 0 })
+            }
             State::Present { rv, .. } if rng.below(3) > 0 => (
                 request("PUT", &format!("{base}/{name}"), configmap(&name, value, Some(rv))),
                 State::Present { value, rv: 0 },
             ),
-            State::Present { .. } => (request("DELETE", &format!("{base}/{name}"), Vec::new()), State::Absent),
+            State::Present { .. } => {
+                (request("DELETE", &format!("{base}/{name}"), Vec::new()), State::Absent)
+            }
         };
         let method = req.method().to_string();
         ops += 1;
@@ -191,13 +199,25 @@ async fn client_load(
 /// Reads the namespace back and checks it against the model; returns the observed state.
 async fn check(client: &kube::Client, model: &Model, max_acked_rv: u64) -> Result<Model, Vec<String>> {
     let mut errors = Vec::new();
-    let list = match call(client, request("GET", &format!("/api/v1/namespaces/{NAMESPACE}/configmaps?labelSelector=crash-test%3Dload"), Vec::new())).await {
+    let list = match call(
+        client,
+        request(
+            "GET",
+            &format!("/api/v1/namespaces/{NAMESPACE}/configmaps?labelSelector=crash-test%3Dload"),
+            Vec::new(),
+        ),
+    )
+    .await
+    {
         Answer::Ok(v) => v,
         Answer::Status(code, m) => return Err(vec![format!("LIST after restart: {code} {m}")]),
         Answer::Lost(e) => return Err(vec![format!("LIST after restart: {e}")]),
     };
     if rv_of(&list) < max_acked_rv {
-        errors.push(format!("list resourceVersion {} is older than the acknowledged {max_acked_rv}", rv_of(&list)));
+        errors.push(format!(
+            "list resourceVersion {} is older than the acknowledged {max_acked_rv}",
+            rv_of(&list)
+        ));
     }
     let mut seen: BTreeMap<String, State> = BTreeMap::new();
     for item in list.get("items").and_then(Value::as_array).into_iter().flatten() {
@@ -265,18 +285,19 @@ fn acknowledged_writes_survive_kill_9_under_load() {
     let mut server = Server::start();
     let names: Vec<Vec<String>> =
         (0..CLIENTS).map(|c| (0..NAMES_PER_CLIENT).map(|i| format!("c{c}-{i}")).collect()).collect();
-    let mut model: Model = names
-        .iter()
-        .flatten()
-        .map(|n| (n.clone(), Slot { acked: State::Absent, in_flight: None }))
-        .collect();
+    let mut model: Model =
+        names.iter().flatten().map(|n| (n.clone(), Slot { acked: State::Absent, in_flight: None })).collect();
     let next_value = Arc::new(std::sync::atomic::AtomicU64::new(1));
     let started = Instant::now();
     let mut total_ops = 0;
+    // Writes in flight at a kill, and how many of them the restarted server had kept.
+    let (mut in_flight, mut in_flight_kept) = (0, 0);
     support::block_on(async {
         let client = support::kube_client(&server).await;
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}});
-        match call(&client, request("POST", "/api/v1/namespaces", serde_json::to_vec(&ns).expect("json"))).await {
+        match call(&client, request("POST", "/api/v1/namespaces", serde_json::to_vec(&ns).expect("json")))
+            .await
+        {
             Answer::Ok(_) => {}
             Answer::Status(c, m) => panic!("creating the namespace: {c} {m}"),
             Answer::Lost(e) => panic!("creating the namespace: {e}"),
@@ -323,7 +344,21 @@ fn acknowledged_writes_survive_kill_9_under_load() {
             server.restart();
             let client = support::kube_client(&server).await;
             match check(&client, &before, max_acked_rv).await {
-                Ok(next) => model = next,
+                Ok(next) => {
+                    for (name, slot) in &before {
+                        if let Some(outcome) = &slot.in_flight {
+                            in_flight += 1;
+                            let kept = next.get(name).map(|s| &s.acked);
+                            let same = match (outcome, kept) {
+                                (State::Absent, Some(State::Absent)) => true,
+                                (State::Present { value, .. }, Some(State::Present { value: v, .. })) => value == v,
+                                _ => false,
+                            };
+                            in_flight_kept += usize::from(same && *outcome != slot.acked);
+                        }
+                    }
+                    model = next;
+                }
                 Err(errors) => panic!(
                     "round {round} (seed {seed}, killed after {delay:?}): {} problem(s) after restart:\n{}\n--- server log ---\n{}",
                     errors.len(),
@@ -335,7 +370,8 @@ fn acknowledged_writes_survive_kill_9_under_load() {
     });
     let present = model.values().filter(|s| s.acked != State::Absent).count();
     println!(
-        "crash safety: {rounds} kill -9 rounds survived, {total_ops} writes, {present} objects at the end, {:.1}s",
+        "crash safety: {rounds} kill -9 rounds survived, {total_ops} writes, {in_flight} in flight at a kill \
+         ({in_flight_kept} of them kept), {present} objects at the end, {:.1}s",
         started.elapsed().as_secs_f64()
     );
     server.stop();

@@ -124,6 +124,43 @@ pub(super) fn x509_chain(data: &[u8]) {
 mod tests {
     use super::*;
 
+    fn seed(target: &str, name: &str) -> String {
+        std::fs::read_to_string(crate::corpus_root().join(target).join(name)).unwrap()
+    }
+
+    /// The seeds pass every check, so mutants start from credentials the server accepts.
+    #[test]
+    fn the_token_seeds_authenticate() {
+        let sa = fixtures::sa_authenticator();
+        for name in ["bound.jwt", "bound-pod.jwt", "bound-secret.jwt"] {
+            let user = block_on(sa.authenticate_token(&seed("sa_token", name))).unwrap();
+            assert_eq!(user.name, "system:serviceaccount:default:builder", "{name}");
+        }
+        let oidc = fixtures::oidc_authenticator();
+        let user =
+            block_on(oidc.authenticate_token_at(&seed("oidc_token", "cel.jwt"), NOW)).unwrap().unwrap();
+        assert_eq!(user.name, "sso:alice@example.com");
+        assert_eq!(user.groups, vec!["team:devs", "team:ops"]);
+        let user =
+            block_on(oidc.authenticate_token_at(&seed("oidc_token", "plain.jwt"), NOW)).unwrap().unwrap();
+        assert_eq!(user.name, "plain:bob");
+    }
+
+    #[test]
+    fn the_certificate_seeds_authenticate() {
+        for leaf in [fixtures::CLIENT_V3_DER, fixtures::CLIENT_V1_DER] {
+            let chain = vec![CertificateDer::from(leaf.to_vec())];
+            let headers = http::HeaderMap::new();
+            let req = AuthRequest::new(&headers, Some(&chain), "/api");
+            match block_on(fixtures::x509_authenticator().authenticate(&req)) {
+                authn::AuthOutcome::Authenticated(u) => {
+                    assert_eq!((u.name.as_str(), u.groups), ("jane", vec!["devs".into(), "ops".into()]))
+                }
+                other => panic!("{:?}", std::mem::discriminant(&other)),
+            }
+        }
+    }
+
     #[test]
     fn der_lengths_split_a_chain() {
         assert_eq!(der_len(&[0x30, 0x03, 1, 2, 3]), Some(5));

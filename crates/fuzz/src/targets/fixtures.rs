@@ -87,7 +87,8 @@ pub fn sa_key() -> &'static PrivateKey {
 pub fn sa_authenticator() -> &'static ServiceAccountAuthenticator {
     static SA: OnceLock<ServiceAccountAuthenticator> = OnceLock::new();
     SA.get_or_init(|| {
-        let public = keys::parse_public_keys_pem("sa.key", SIGNING_KEY_PEM).expect("data/sa.key has a public key");
+        let public =
+            keys::parse_public_keys_pem("sa.key", SIGNING_KEY_PEM).expect("data/sa.key has a public key");
         let getter = Arc::new(InMemoryGetter::new());
         getter.set_service_account("default", "builder", Some("sa-uid"));
         getter.set_pod("default", "web-0", Some("pod-uid"));
@@ -142,8 +143,12 @@ pub fn oidc_authenticator() -> &'static OidcAuthenticator {
         let specs = authn::oidc::parse_authentication_configuration(AUTHENTICATION_CONFIG)
             .expect("the fixture's AuthenticationConfiguration is valid");
         let options = OidcOptions { cache_ttl: std::time::Duration::ZERO, ..OidcOptions::default() };
-        OidcAuthenticator::with_key_sources(specs, options, Box::new(move |_| Ok(Box::new(Fixed(vec![key.clone()])))))
-            .expect("the fixture's issuers build")
+        OidcAuthenticator::with_key_sources(
+            specs,
+            options,
+            Box::new(move |_| Ok(Box::new(Fixed(vec![key.clone()])))),
+        )
+        .expect("the fixture's issuers build")
     })
 }
 

@@ -9,8 +9,8 @@ use std::future::Future;
 
 mod body;
 mod credentials;
-pub mod fixtures;
 mod files;
+pub mod fixtures;
 mod patch;
 mod query;
 
@@ -79,22 +79,72 @@ pub fn all() -> &'static [Target] {
         Target { name: "protobuf_body", run: body::protobuf_body, dict: body::PROTOBUF_WORDS, max_len: None },
         Target { name: "json_patch", run: patch::json_patch, dict: JSON_WORDS, max_len: None },
         Target { name: "merge_patch", run: patch::merge_patch, dict: JSON_WORDS, max_len: None },
-        Target { name: "strategic_merge_patch", run: patch::strategic_merge_patch, dict: JSON_WORDS, max_len: None },
+        Target {
+            name: "strategic_merge_patch",
+            run: patch::strategic_merge_patch,
+            dict: JSON_WORDS,
+            max_len: None,
+        },
         Target { name: "apply", run: patch::apply, dict: JSON_WORDS, max_len: None },
-        Target { name: "label_selector", run: query::label_selector, dict: query::SELECTOR_WORDS, max_len: Some(2048) },
-        Target { name: "field_selector", run: query::field_selector, dict: query::SELECTOR_WORDS, max_len: Some(2048) },
-        Target { name: "request_info", run: query::request_info, dict: query::QUERY_WORDS, max_len: Some(4096) },
-        Target { name: "go_duration", run: query::go_duration, dict: query::DURATION_WORDS, max_len: Some(256) },
-        Target { name: "bearer_header", run: credentials::bearer_header, dict: credentials::HEADER_WORDS, max_len: Some(4096) },
-        Target { name: "sa_token", run: credentials::sa_token, dict: credentials::JWT_WORDS, max_len: Some(8192) },
+        Target {
+            name: "label_selector",
+            run: query::label_selector,
+            dict: query::SELECTOR_WORDS,
+            max_len: Some(2048),
+        },
+        Target {
+            name: "field_selector",
+            run: query::field_selector,
+            dict: query::SELECTOR_WORDS,
+            max_len: Some(2048),
+        },
+        Target {
+            name: "request_info",
+            run: query::request_info,
+            dict: query::QUERY_WORDS,
+            max_len: Some(4096),
+        },
+        Target {
+            name: "go_duration",
+            run: query::go_duration,
+            dict: query::DURATION_WORDS,
+            max_len: Some(256),
+        },
+        Target {
+            name: "bearer_header",
+            run: credentials::bearer_header,
+            dict: credentials::HEADER_WORDS,
+            max_len: Some(4096),
+        },
+        Target {
+            name: "sa_token",
+            run: credentials::sa_token,
+            dict: credentials::JWT_WORDS,
+            max_len: Some(8192),
+        },
         Target { name: "sa_claims", run: credentials::sa_claims, dict: JSON_WORDS, max_len: Some(8192) },
-        Target { name: "oidc_token", run: credentials::oidc_token, dict: credentials::JWT_WORDS, max_len: Some(8192) },
+        Target {
+            name: "oidc_token",
+            run: credentials::oidc_token,
+            dict: credentials::JWT_WORDS,
+            max_len: Some(8192),
+        },
         Target { name: "oidc_claims", run: credentials::oidc_claims, dict: JSON_WORDS, max_len: Some(8192) },
         Target { name: "x509_chain", run: credentials::x509_chain, dict: &[], max_len: Some(8192) },
         Target { name: "token_csv", run: files::token_csv, dict: files::CSV_WORDS, max_len: Some(4096) },
-        Target { name: "basic_auth_csv", run: files::basic_auth_csv, dict: files::CSV_WORDS, max_len: Some(4096) },
+        Target {
+            name: "basic_auth_csv",
+            run: files::basic_auth_csv,
+            dict: files::CSV_WORDS,
+            max_len: Some(4096),
+        },
         Target { name: "abac_policy", run: files::abac_policy, dict: JSON_WORDS, max_len: None },
-        Target { name: "authentication_config", run: files::authentication_config, dict: files::AUTHN_CONFIG_WORDS, max_len: None },
+        Target {
+            name: "authentication_config",
+            run: files::authentication_config,
+            dict: files::AUTHN_CONFIG_WORDS,
+            max_len: None,
+        },
     ];
     T
 }

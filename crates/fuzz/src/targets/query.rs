@@ -87,8 +87,23 @@ pub(super) const QUERY_WORDS: &[&str] = &[
     "*/*",
 ];
 
-pub(super) const DURATION_WORDS: &[&str] =
-    &["ns", "us", "µs", "μs", "ms", "s", "m", "h", "d", ".", "-", "+", "0", "9223372036854775807", "2562047h"];
+pub(super) const DURATION_WORDS: &[&str] = &[
+    "ns",
+    "us",
+    "µs",
+    "μs",
+    "ms",
+    "s",
+    "m",
+    "h",
+    "d",
+    ".",
+    "-",
+    "+",
+    "0",
+    "9223372036854775807",
+    "2562047h",
+];
 
 pub(super) fn label_selector(data: &[u8]) {
     let t = text(data);
