@@ -24,6 +24,10 @@ use hyper::body::Incoming;
 use registry::strategy::Endpoint;
 use serde_json::Value;
 
+/// A list's query as its handlers read it (`labelSelector`, `fieldSelector`, `limit`,
+/// `continue`, `resourceVersion`, `resourceVersionMatch`); public for the fuzz targets.
+pub use read::{Filter, ListOptions};
+
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     let out = ctx.output;
     let warning = deprecation_warning(&ctx);

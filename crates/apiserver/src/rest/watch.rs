@@ -164,7 +164,7 @@ fn validate_watch_options(ctx: &Ctx, send_initial: Option<bool>) -> Result<(), S
 }
 
 pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
-    let filter = Filter::from_query(ctx, rt)?;
+    let filter = Filter::from_query(&ctx.info, rt)?;
     let output = match ctx.output {
         Output::Yaml => Output::Json,
         // kube's watch converts each event's object; a PartialObjectMetadataList does not
