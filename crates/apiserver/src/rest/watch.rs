@@ -294,7 +294,10 @@ impl Watch {
                         // The list's revision left history while the client read: kube's
                         // watch answers a revision it cannot serve with 410 Expired.
                         let e = if e.code == 410 {
-                            StatusError::resource_expired(format!("too old resource version: {}", self.last_rv))
+                            StatusError::resource_expired(format!(
+                                "too old resource version: {}",
+                                self.last_rv
+                            ))
                         } else {
                             e
                         };

@@ -48,7 +48,10 @@ impl Disk {
         create_dir(dir)?;
         let path = dir.join(DB_FILE);
         let existed = path.exists();
-        let db = Database::builder().set_cache_size(cache_bytes).create(&path).map_err(|e| unavailable(&path, e))?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| unavailable(&path, e))?;
         if !existed {
             // The new file's directory entry must be durable before any commit is acknowledged.
             sync_dir(dir)?;
