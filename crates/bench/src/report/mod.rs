@@ -321,11 +321,19 @@ fn aims(out: &mut String, r: &[Record]) {
     let (m, p) = match f {
         Some(f) => (
             format!("p99 {:.1} ms with {} watchers", f.all_p99_ms, f.watchers),
-            (f.watchers >= 1000).then_some(f.all_p99_ms < 50.0),
+            (f.watchers >= 10_000).then_some(f.all_p99_ms < 50.0),
         ),
         None => ("-".into(), None),
     };
-    let _ = writeln!(out, "| watch fan-out p99 < 50 ms, 1,000 watchers | {m} | {} |", verdict(p));
+    let _ = writeln!(out, "| watch fan-out p99 < 50 ms, 10,000 watchers | {m} | {} |", verdict(p));
+    let (m, p) = match f {
+        Some(f) => (
+            format!("{:.1} KiB per watcher with {} watchers", f.per_watcher_kib, f.watchers),
+            (f.watchers >= 10_000).then_some(f.per_watcher_kib <= 8.0),
+        ),
+        None => ("-".into(), None),
+    };
+    let _ = writeln!(out, "| memory per watcher <= 8 KiB, 10,000 watchers | {m} | {} |", verdict(p));
     let idle = rss_of(r, "kubeward idle");
     let (m, p) = match idle {
         Some(k) => (mib(k), Some(k < 30 * 1024)),
@@ -341,6 +349,13 @@ fn aims(out: &mut String, r: &[Record]) {
         None => ("-".into(), None),
     };
     let _ = writeln!(out, "| ready < 1 s with 100k objects | {m} | {} |", verdict(p));
+    if let Some((o, ms)) = ready.filter(|(o, _)| *o >= 1_000_000) {
+        let _ = writeln!(
+            out,
+            "| ready < 2 s with 1M objects | {ms:.0} ms with {o} objects | {} |",
+            verdict(Some(ms < 2000.0))
+        );
+    }
     custom::aims(out, r);
     let _ = writeln!(out);
 }
@@ -560,6 +575,23 @@ fn scale(out: &mut String, r: &[Record]) {
         None => {
             let _ = writeln!(out);
         }
+    }
+    section_notes(out, r, "scale");
+}
+
+/// The notes recorded for `section` (`bench-util note --section`), as a list.
+fn section_notes(out: &mut String, r: &[Record], section: &str) {
+    let mut any = false;
+    for x in r {
+        if let Record::Note { text, section: Some(s) } = x {
+            if s == section {
+                let _ = writeln!(out, "- {text}");
+                any = true;
+            }
+        }
+    }
+    if any {
+        let _ = writeln!(out);
     }
 }
 
