@@ -60,6 +60,11 @@ struct Shared {
     seen: watch::Sender<Revision>,
     /// The highest compaction this store asked etcd for: no list below it is served here.
     compacted: AtomicU64,
+    /// Reads answered here, and reads handed to etcd.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Lists of the key space done (the first and every re-list).
+    lists: AtomicU64,
 }
 
 impl Shared {
@@ -96,7 +101,14 @@ impl Cache {
     /// Starts the reflector: reads go to etcd until its first list is in.
     pub(crate) fn start(conn: Conn) -> Cache {
         let (seen, _) = watch::channel(0);
-        let shared = Arc::new(Shared { state: RwLock::new(None), seen, compacted: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            state: RwLock::new(None),
+            seen,
+            compacted: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            lists: AtomicU64::new(0),
+        });
         let reflector = tokio::spawn(reflect(conn, shared.clone())).abort_handle();
         Cache { shared, reflector }
     }
@@ -104,6 +116,12 @@ impl Cache {
     /// `read` on the cached state once it holds every event up to `rev`; `None` when the cache
     /// is not ready or does not get there within [`FRESH_WAIT`] (etcd answers then).
     pub(crate) async fn read<T>(&self, rev: Revision, read: impl FnOnce(&State) -> T) -> Option<T> {
+        let answer = self.try_read(rev, read).await;
+        self.count(answer.is_some());
+        answer
+    }
+
+    async fn try_read<T>(&self, rev: Revision, read: impl FnOnce(&State) -> T) -> Option<T> {
         let mut seen = self.shared.seen.subscribe();
         let now = *seen.borrow_and_update();
         if now == 0 {
@@ -129,10 +147,29 @@ impl Cache {
     /// [`Cache::read`] for a read at the past revision `rev`: `None` also when history does not
     /// reach back to it, or this store compacted etcd above it.
     pub(crate) async fn read_at<T>(&self, rev: Revision, read: impl FnOnce(&State) -> T) -> Option<T> {
-        if rev < self.shared.compacted.load(Ordering::Acquire) {
-            return None;
+        let answer = if rev < self.shared.compacted.load(Ordering::Acquire) {
+            None
+        } else {
+            self.try_read(rev, |state| (rev >= state.compacted).then(|| read(state))).await.flatten()
+        };
+        self.count(answer.is_some());
+        answer
+    }
+
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.shared.hits } else { &self.shared.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The cache's counters.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let shared = &self.shared;
+        CacheStats {
+            revision: *shared.seen.borrow(),
+            hits: shared.hits.load(Ordering::Relaxed),
+            misses: shared.misses.load(Ordering::Relaxed),
+            lists: shared.lists.load(Ordering::Relaxed),
         }
-        self.read(rev, |state| (rev >= state.compacted).then(|| read(state))).await.flatten()
     }
 
     /// Notes a compaction of etcd at `rev`: history at or below it is dropped here too.
@@ -142,6 +179,20 @@ impl Cache {
             state.compact(rev);
         }
     }
+}
+
+/// What the watch cache did so far (`EtcdStore::cache_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Every event up to this revision is applied; 0 while the cache is not ready.
+    pub revision: Revision,
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Reads handed to etcd: the cache was not ready, or did not reach the read's revision in
+    /// time, or (lists at a past revision) its history did not reach back far enough.
+    pub misses: u64,
+    /// Lists of the key space: the first, and one after every broken or compacted watch.
+    pub lists: u64,
 }
 
 /// Why the cache stopped following etcd.
@@ -186,6 +237,7 @@ async fn reflect(conn: Conn, shared: Arc<Shared>) {
 
 /// One list and the watch after it, until the watch fails.
 async fn follow(conn: &Conn, shared: &Shared) -> Stop {
+    shared.lists.fetch_add(1, Ordering::Relaxed);
     let (objects, listed) = match list(conn).await {
         Ok(listed) => listed,
         Err(err) => return Stop::Retry(err),

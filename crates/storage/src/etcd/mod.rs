@@ -43,6 +43,7 @@ use self::convert::{etcd_revision, header_revision, key_value, Fault};
 use self::keys::KeySpace;
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 
+pub use self::cache::CacheStats;
 #[cfg(feature = "testing")]
 pub use self::process::TestEtcd;
 
@@ -197,6 +198,11 @@ impl EtcdStore {
         let conn = Conn { request_timeout: options.request_timeout, ..conn };
         let cache = options.watch_cache.then(|| Cache::start(conn.clone()));
         Ok(EtcdStore { conn, fresh: FreshRevision::default(), cache })
+    }
+
+    /// What the watch cache did so far; `None` when it is off ([`EtcdOptions::watch_cache`]).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(Cache::stats)
     }
 
     /// The endpoints this store talks to, comma-separated.
