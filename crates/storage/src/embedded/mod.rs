@@ -14,7 +14,6 @@
 //!   [`StoreError::Compacted`] (the client re-lists, as after an etcd compaction).
 
 mod disk;
-mod state;
 mod watch;
 mod writer;
 
@@ -27,7 +26,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use self::disk::Disk;
-use self::state::{HistoryLimits, State};
+use crate::memory::{HistoryLimits, State};
 use self::writer::{Op, Request};
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::disk::Disk;
-use super::state::{Entry, State};
+use crate::memory::{Entry, State};
 use super::Shared;
 use crate::store::{EventType, KeyValue, Revision, StoreError, WatchEvent};
 
