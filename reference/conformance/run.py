@@ -180,7 +180,8 @@ def main() -> int:
             kubeconfigs["kube-apiserver"] = ref.state_dir / "admin.kubeconfig"
             masters = Identity("masters", cert=(str(ref.pki / "admin.crt"), str(ref.pki / "admin.key")))
             add_node(Server("kube-apiserver", ref.url, str(ref.pki / "ca.crt")), masters)
-        threads = [threading.Thread(target=run_suite, args=(s, args.e2e, kubeconfigs[s], work / s, args.only, results))
+        threads = [threading.Thread(target=run_suite,
+                                    args=(s, args.e2e, kubeconfigs[s], work / f"e2e-{s}", args.only, results))
                    for s in servers]
         for t in threads:
             t.start()
@@ -208,7 +209,7 @@ def main() -> int:
         for failure in suite_failures[s]:
             print(f"  suite failure: {failure}", file=sys.stderr)
     for name, row in rows.items():
-        if row["verdict"] == "to fix":
+        if row["verdict"] == "to fix" and len(servers) == 2:
             detail = outcomes["kubeward"].get(name)
             print(f"TO FIX: {name}\n    {detail.detail if detail else 'no result'}", file=sys.stderr)
     if args.out and not args.only and not args.server:
