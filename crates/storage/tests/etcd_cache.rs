@@ -60,7 +60,10 @@ async fn reads_from_the_cache_see_every_acknowledged_write_of_any_store() {
                 let listed = reader.list("/objects/", None, 0).await.unwrap();
                 assert!(listed.revision >= last.mod_revision);
                 assert!(listed.items.contains(&last), "a list after the write missed it");
-                last = writer.update(&key, conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
+                last = writer
+                    .update(&key, conformance::value(&i.to_string()), Some(last.mod_revision))
+                    .await
+                    .unwrap();
             }
             let gone = writer.delete(&key, None).await.unwrap();
             assert_eq!(reader.get(&key).await.unwrap(), None, "a read after the delete still saw the key");
