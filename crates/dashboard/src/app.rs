@@ -121,19 +121,20 @@ impl App {
         }
         let caller = match self.caller(req.headers()).await {
             Ok(c) => c,
-            Err(resp) => return resp,
+            Err(resp) => return drain_then(req, resp).await,
         };
         if !matches!(method, http::Method::GET | http::Method::HEAD) {
             let presented = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
             if !session::ct_eq(presented.as_bytes(), caller.csrf.as_bytes()) {
                 tracing::warn!(%method, %path, session = caller.session.as_ref().map(|s| s.label()).unwrap_or_default(), "refused a request without its CSRF token (value not logged)");
-                return serve::status(&forbidden(
+                let refusal = serve::status(&forbidden(
                     "the request's CSRF token is missing or wrong; reload the page",
                 ));
+                return drain_then(req, refusal).await;
             }
             if caller.session.is_some() {
                 if let Err(e) = self.same_origin(&req) {
-                    return serve::status(&e);
+                    return drain_then(req, serve::status(&e)).await;
                 }
             }
         }
@@ -395,6 +396,25 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
 }
 
 /// Reads a request's body whole (at most [`MAX_REQUEST`]).
+/// Answers `resp` to a request refused before its body was read, after reading that body
+/// (at most [`MAX_REQUEST`] bytes, for at most 2 s): a server that closes a connection with
+/// unread bytes makes the kernel reset it, and the client may then lose the refusal itself
+/// (curl saw no status at all under load).
+async fn drain_then(req: http::Request<Incoming>, resp: Response) -> Response {
+    let mut body = req.into_body();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > MAX_REQUEST {
+                break;
+            }
+        }
+    })
+    .await;
+    resp
+}
+
 pub async fn read_request(
     req: http::Request<Incoming>,
 ) -> Result<(http::request::Parts, Bytes), StatusError> {

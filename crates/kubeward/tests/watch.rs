@@ -71,14 +71,26 @@ fn streaming_list_sends_initial_events_then_the_end_bookmark() {
     let file = server.file("many.json", &list.to_string());
     admin.ok(&["create", "namespace", "wl"]);
     admin.ok(&["create", "-f", file.to_str().expect("utf-8 path")]);
-    let rv_now: u64 = admin
-        .ok(&["get", "configmaps", "-n", "wl", "-o", "jsonpath={.metadata.resourceVersion}"])
-        .stdout
-        .trim()
+    // The server's own list (kubectl's `get -o jsonpath` prints a List it builds itself, with
+    // no resourceVersion).
+    // Waits for the namespace's `kube-root-ca.crt` (its controller's), so the namespace holds
+    // the N objects and that one.
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..100 {
+        listed = server.admin_curl("/api/v1/namespaces/wl/configmaps", &[]).json();
+        if listed["items"].as_array().map_or(0, Vec::len) == N + 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(listed["items"].as_array().map_or(0, Vec::len), N + 1, "the objects and kube-root-ca.crt");
+    let rv_now: u64 = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
         .parse()
         .expect("list resourceVersion");
 
-    for (selector, want) in [("", N), ("&labelSelector=tier%3Deven", N.div_ceil(2))] {
+    for (selector, want) in [("", N + 1), ("&labelSelector=tier%3Deven", N.div_ceil(2))] {
         let path = format!(
             "/api/v1/namespaces/wl/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan\
              &allowWatchBookmarks=true&timeoutSeconds=2{selector}"
