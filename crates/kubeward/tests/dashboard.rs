@@ -344,6 +344,19 @@ fn sign_out_forged_csrf_and_a_revoked_credential() {
         assert!(!log.contains(secret.as_str()), "a secret value in the dashboard's log");
     }
 
+    // An idle session ends (here after 2 s; 8 h by default), and the page says so.
+    let short = signin_dashboard(&server, &["--session-idle-timeout", "2s", "--namespace", "team-b"]);
+    let idle = sign_in_with_token(&mut b, &short, BOB);
+    std::thread::sleep(Duration::from_secs(3));
+    b.goto(idle, &format!("{}#/ns/team-b", short.url));
+    b.wait_text(idle, "#signin-error", "Your session has ended");
+    // Activity keeps it alive (sliding): requests a second apart for 4 s.
+    let busy = sign_in_with_token(&mut b, &short, BOB);
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(b.evaluate(busy, "fetch('/api/whoami').then(r => r.status)"), 200);
+    }
+
     // Alice's token is revoked while she is signed in: her next action returns her to sign-in.
     let alice = sign_in_with_token(&mut b, &d, ALICE);
     let alice_id = b

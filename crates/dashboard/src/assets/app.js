@@ -403,11 +403,11 @@ async function start(target) {
   }
   state.csrf = state.config.csrfToken;
   $('signout').hidden = !!state.config.proxied;
-  try {
-    const me = await api('GET', '/api/whoami');
+  // Who is signed in, for the header, asked alongside the first page.
+  api('GET', '/api/whoami').then((me) => {
     state.user = me.userInfo;
     $('me').textContent = (me.userInfo || {}).username || '';
-  } catch (_) { return; }
+  }).catch(() => {});
   if (target && target !== '#/signin' && !target.startsWith('#launch=') && !target.startsWith('#signin-error=')) {
     if (location.hash !== target) { location.hash = target; return; }
   } else if (location.hash !== '#/') { location.hash = '#/'; return; }
