@@ -480,6 +480,8 @@ fn create_records_what_an_update_from_nothing_does() {
         (FieldManager::for_kind("example.com", "v1", "Thing", ""), unknown),
     ];
     for (fm, obj) in cases {
+        // The create path is the one taken (else both sides below are the general path).
+        assert!(crate::typed::compare::added_to_empty(fm.schema, fm.root, &obj).is_some(), "{obj}");
         let mut fast = obj.clone();
         fm.update(None, &mut fast, "creator", T0);
         let mut general = obj.clone();
