@@ -212,6 +212,9 @@ impl<'s> FieldManager<'s> {
     /// `new`'s `metadata.managedFields` for `manager` at time `now` (RFC 3339), as kube's
     /// `UpdateNoErrors`: never fails, managed fields are reset if they cannot be computed.
     pub fn update(&self, live: Option<&Value>, new: &mut Value, manager: &str, now: &str) {
+        if live.is_none() && self.create(new, manager, now) {
+            return;
+        }
         let live_managed = || decode_of(live).unwrap_or_default();
         let managed = if !self.subresource.is_empty() {
             live_managed()
@@ -241,6 +244,40 @@ impl<'s> FieldManager<'s> {
         };
         let managed = self.record_update(live, new, managed, manager, now);
         set_managed_fields(new, managed.into_entries());
+    }
+
+    /// A create by a client that sent no managed fields, recorded as [`Self::update`] would
+    /// from the type's zero value, in one walk: the one entry of `manager` owns every field
+    /// the object sets (no comparison with the empty zero value, no managers to take fields
+    /// from). `false` when that does not hold (a subresource, managed fields sent, a
+    /// non-empty zero value): the caller takes the general path.
+    fn create(&self, new: &mut Value, manager: &str, now: &str) -> bool {
+        if !self.subresource.is_empty() {
+            return false;
+        }
+        let sent = new.pointer("/metadata/managedFields");
+        if !(sent.is_none() || sent.is_some_and(Value::is_null) || is_reset(sent)) {
+            return false;
+        }
+        if !self.zero().as_object().is_some_and(Map::is_empty) {
+            return false;
+        }
+        let Some(added) = crate::typed::compare::added_to_empty(self.schema, self.root, new) else {
+            return false;
+        };
+        let set = match &self.reset {
+            Some(reset) => added.recursive_difference(reset),
+            None => added,
+        };
+        let set = set.difference(strip_set());
+        let mut managed = Managed::default();
+        if !set.is_empty() {
+            let id = ManagerId::new(manager, Operation::Update, &self.api_version(), &self.subresource);
+            managed.fields.insert(id.clone(), VersionedSet::new(set, &self.api_version(), false));
+            managed.times.insert(id, Some(now.to_string()));
+        }
+        set_managed_fields(new, managed.into_entries());
+        true
     }
 
     /// The update managers' path: the change's fields go to `manager`'s update entry.

@@ -450,3 +450,46 @@ fn field_manager_names() {
     let causes = validate_field_manager("a\u{7}");
     assert_eq!(causes[0].message, r#"Invalid value: "a\a": invalid character U+0007 (at position 1)"#);
 }
+
+/// The create path (one walk) records exactly what the general path does from the zero
+/// value: built-in types with list-maps, sets, atomic lists, repeated keys, empty and null
+/// values, reset fields, and a kind only the deduced schema knows.
+#[test]
+fn create_records_what_an_update_from_nothing_does() {
+    let mut odd = deployment(2, "nginx:1");
+    odd["metadata"]["annotations"] = json!({});
+    odd["metadata"]["finalizers"] = json!(["a", "b", "a"]);
+    odd["spec"]["template"]["spec"]["containers"] = json!([
+        {"name": "a", "image": "x", "ports": [{"containerPort": 80, "protocol": "TCP"}], "args": ["1", "2"]},
+        {"name": "b", "image": "y", "env": [{"name": "E", "value": "1"}, {"name": "E", "value": "2"}]},
+        {"name": "a", "image": "z"},
+        {"image": "no name"}
+    ]);
+    odd["spec"]["strategy"] = json!(null);
+    odd["spec"]["template"]["spec"]["nodeSelector"] = json!({"k": "v"});
+    odd["status"] = json!({"replicas": 1});
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v", "e": ""}, "binaryData": {}});
+    let unknown = json!({"apiVersion": "example.com/v1", "kind": "Thing",
+        "metadata": {"name": "t"}, "spec": {"list": [1, 2], "map": {"x": {"y": [{"z": 1}]}}}});
+    let cases = [
+        (fm(), deployment(1, "nginx:1")),
+        (fm(), odd.clone()),
+        (FieldManager::for_kind("apps", "v1", "Deployment", ""), odd),
+        (FieldManager::for_kind("", "v1", "ConfigMap", ""), config_map),
+        (FieldManager::for_kind("example.com", "v1", "Thing", ""), unknown),
+    ];
+    for (fm, obj) in cases {
+        // The create path is the one taken (else both sides below are the general path).
+        assert!(crate::typed::compare::added_to_empty(fm.schema, fm.root, &obj).is_some(), "{obj}");
+        let mut fast = obj.clone();
+        fm.update(None, &mut fast, "creator", T0);
+        let mut general = obj.clone();
+        set_managed_fields(&mut general, None);
+        let managed = fm.record_update(&fm.zero(), &general, Managed::default(), "creator", T0);
+        set_managed_fields(&mut general, managed.into_entries());
+        assert_eq!(entries(&fast), entries(&general), "{obj}");
+        assert_eq!(fast, general);
+        assert!(!entries(&fast).is_empty(), "{obj}");
+    }
+}

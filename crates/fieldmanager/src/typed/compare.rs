@@ -198,3 +198,68 @@ impl<'v> Walker<'_, 'v> {
         }
     }
 }
+
+/// What [`compare`] finds added when `lhs` is an empty object and `rhs` is `value`, an
+/// object of the type `node` (a create: every path of the object, struct fields and
+/// granular maps and lists included, an item whose key repeats once and whole), built
+/// bottom-up in one walk instead of inserting each path from the root. `None` when the
+/// object is not a granular map, where only [`compare`] says.
+pub fn added_to_empty(schema: &dyn Schema, node: Node, value: &Value) -> Option<Set> {
+    let empty = Value::Object(Map::new());
+    match (resolve(schema, node, Some(&empty)), resolve(schema, node, Some(value))) {
+        (Shape::Map(l), Shape::Map(r)) if !l.atomic && !r.atomic && value.is_object() => {
+            Some(below(schema, Some(node), value))
+        }
+        _ => None,
+    }
+}
+
+/// The paths strictly below one that `compare` adds with nothing on its left.
+fn below(schema: &dyn Schema, node: Option<Node>, value: &Value) -> Set {
+    let Some(node) = node else { return Set::new() };
+    match resolve(schema, node, Some(value)) {
+        Shape::Scalar(_) | Shape::Invalid => Set::new(),
+        Shape::List(list) => {
+            let items = match value.as_array() {
+                Some(items) if !items.is_empty() && !matches!(list.kind, ListKind::Atomic) => items,
+                _ => return Set::new(),
+            };
+            // Items by key in order of first appearance; a repeated key is one member whole.
+            let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
+            let mut index: BTreeMap<PathElement, usize> = BTreeMap::new();
+            for item in items {
+                let Ok(pe) = list_item_element(schema, &list, item) else { continue };
+                match index.get(&pe) {
+                    Some(&i) => order[i].2 += 1,
+                    None => {
+                        index.insert(pe.clone(), order.len());
+                        order.push((pe, item, 1));
+                    }
+                }
+            }
+            let mut members = Vec::with_capacity(order.len());
+            let mut children = Vec::new();
+            for (pe, item, count) in order {
+                if count == 1 {
+                    children.push((pe.clone(), below(schema, Some(list.element), item)));
+                }
+                members.push(pe);
+            }
+            Set::from_parts(members, children)
+        }
+        Shape::Map(map) => {
+            let obj = match value.as_object() {
+                Some(obj) if !obj.is_empty() && !map.atomic => obj,
+                _ => return Set::new(),
+            };
+            let mut members = Vec::with_capacity(obj.len());
+            let mut children = Vec::new();
+            for (key, child) in obj {
+                let (child_node, _) = map_entry_node(schema, Some(node), key);
+                members.push(PathElement::Field(key.clone()));
+                children.push((PathElement::Field(key.clone()), below(schema, child_node, child)));
+            }
+            Set::from_parts(members, children)
+        }
+    }
+}
