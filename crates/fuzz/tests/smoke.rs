@@ -28,7 +28,8 @@ fn crash_dir() -> std::path::PathBuf {
 
 fn smoke(name: &str) {
     let target = kubeward_fuzz::find(name).unwrap_or_else(|| panic!("no target {name}"));
-    let seeds = kubeward_fuzz::driver::load_corpus(&kubeward_fuzz::corpus_root().join(name)).unwrap();
+    let seeds = kubeward_fuzz::driver::load_corpus(&kubeward_fuzz::corpus_root().join(name))
+        .expect("the corpus reads");
     assert!(!seeds.is_empty(), "fuzz/corpus/{name} has no seeds");
     let seed = seed();
     let opts = kubeward_fuzz::Options {

@@ -245,14 +245,16 @@ impl OidcAuthenticator {
         let verified = verify(issuer, token, now, &self.options, generation.id).await?;
         self.per_request_checks(&verified, now)?;
         if let Some(cache) = &self.cache {
-            let left = u64::try_from(verified.exp + self.options.exp_leeway - now).unwrap_or(0);
+            let left =
+                u64::try_from(verified.exp.saturating_add(self.options.exp_leeway).saturating_sub(now))
+                    .unwrap_or(0);
             cache.insert(key, Arc::new(verified.clone()), Some(Duration::from_secs(left)));
         }
         Ok(Some(verified.user))
     }
 
     fn per_request_checks(&self, v: &Verified, now: i64) -> Result<(), OidcTokenError> {
-        if now > v.exp + self.options.exp_leeway {
+        if now > v.exp.saturating_add(self.options.exp_leeway) {
             return Err(expired(v.exp));
         }
         let list = self.revocations.read().unwrap_or_else(|p| p.into_inner()).clone();
@@ -350,11 +352,12 @@ async fn verify(
         )));
     }
     let exp = numeric(c, "exp")?.ok_or_else(|| expired(0))?;
-    if now > exp + opts.exp_leeway {
+    // The claims are the token's: the sums saturate rather than overflow.
+    if now > exp.saturating_add(opts.exp_leeway) {
         return Err(expired(exp));
     }
     if let Some(nbf) = numeric(c, "nbf")? {
-        if now + opts.nbf_leeway < nbf {
+        if now.saturating_add(opts.nbf_leeway) < nbf {
             return Err(invalid(format!(
                 "oidc: verify token: oidc: current time {now} before the nbf (not before) time: {nbf}"
             )));

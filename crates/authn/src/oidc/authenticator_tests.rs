@@ -308,3 +308,27 @@ async fn authenticator_trait_reads_the_bearer_header() {
     let req = AuthRequest::new(&empty, None, "/api");
     assert_eq!(a.authenticate(&req).await, AuthOutcome::NotApplicable);
 }
+
+/// Found by the `oidc_claims` fuzz target's sibling `sa_claims`: time claims at the edges of
+/// i64 with a leeway set once overflowed `exp + leeway` (a panic in debug builds).
+#[tokio::test]
+async fn time_claims_at_the_edges_do_not_overflow() {
+    let s = Signer::new("k1");
+    let options = OidcOptions { exp_leeway: 60, nbf_leeway: 300, ..OidcOptions::default() };
+    let keys = vec![s.jwk()];
+    let a = OidcAuthenticator::with_key_sources(
+        vec![flags().to_spec().unwrap()],
+        options,
+        Box::new(move |_| Ok(Box::new(Fixed(keys.clone())) as Box<dyn JwksSource>)),
+    )
+    .unwrap();
+    // 2^64 reads as the largest time there is: valid, and cached, without overflowing.
+    let far = s.sign(claims(json!({"exp": 18446744073709551615u64})));
+    assert_eq!(check(&a, &far).await.unwrap().unwrap().name, format!("{ISS}#alice"));
+    assert_eq!(check(&a, &far).await.unwrap().unwrap().name, format!("{ISS}#alice"));
+    let e = check(&a, &s.sign(claims(json!({"exp": -1e300})))).await.unwrap_err();
+    assert!(e.to_string().contains("expired"), "{e}");
+    let e = check(&a, &s.sign(claims(json!({"nbf": 1e300})))).await.unwrap_err();
+    assert!(e.to_string().contains("before the nbf"), "{e}");
+    assert!(a.authenticate_token_at(&far, i64::MAX).await.is_ok());
+}

@@ -155,7 +155,9 @@ impl ServiceAccountAuthenticator {
                     None => {
                         let v = Arc::new(self.verify(token)?);
                         let ttl = match &*v {
-                            Verified::Bound(b) => b.exp.map(|e| Duration::from_secs((e - now).max(0) as u64)),
+                            Verified::Bound(b) => {
+                                b.exp.map(|e| Duration::from_secs(e.saturating_sub(now).max(0) as u64))
+                            }
                             Verified::Legacy { .. } => None,
                         };
                         cache.insert(key, v.clone(), ttl);
@@ -337,15 +339,17 @@ fn bound_claims(mut c: RawClaims) -> Result<Verified, SaTokenError> {
     })))
 }
 
-/// go-jose's `ValidateWithLeeway` with the default leeway.
+/// go-jose's `ValidateWithLeeway` with the default leeway. Claims are the token's: the sums
+/// saturate (an `exp` of 2^64 once overflowed here).
 fn check_times(b: &Bound, now: i64) -> Result<(), SaTokenError> {
-    if b.exp.is_some_and(|exp| now >= exp + LEEWAY_SECONDS) {
+    let now_plus_leeway = now.saturating_add(LEEWAY_SECONDS);
+    if b.exp.is_some_and(|exp| now >= exp.saturating_add(LEEWAY_SECONDS)) {
         return Err(SaTokenError::Invalid("service account token has expired".into()));
     }
-    if b.nbf.is_some_and(|nbf| now + LEEWAY_SECONDS < nbf) {
+    if b.nbf.is_some_and(|nbf| now_plus_leeway < nbf) {
         return Err(SaTokenError::Invalid("service account token is not valid yet".into()));
     }
-    if b.iat.is_some_and(|iat| now + LEEWAY_SECONDS < iat) {
+    if b.iat.is_some_and(|iat| now_plus_leeway < iat) {
         return Err(SaTokenError::Invalid("service account token is issued in the future".into()));
     }
     Ok(())

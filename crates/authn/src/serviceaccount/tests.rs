@@ -339,3 +339,35 @@ async fn requested_audiences_are_intersected_with_the_tokens() {
         ))
     );
 }
+
+/// Found by the `sa_claims` fuzz target: a signed bound token whose `exp` is 2^64 (read as
+/// i64::MAX) overflowed `exp + leeway` in the time checks, a panic in debug builds.
+#[tokio::test]
+async fn time_claims_at_the_edges_do_not_overflow() {
+    let f = fixture();
+    let sign = |exp: serde_json::Value, nbf: serde_json::Value| {
+        let claims = serde_json::json!({
+            "aud": [ISS], "exp": exp, "iat": NOW, "iss": ISS, "jti": "j",
+            "kubernetes.io": {"namespace": "default", "serviceaccount": {"name": "builder", "uid": "sa-uid"}},
+            "nbf": nbf, "sub": "system:serviceaccount:default:builder"});
+        jwt::encode(f.issuer.key(), &claims).unwrap()
+    };
+    let far = sign(serde_json::json!(18446744073709551615u64), serde_json::json!(NOW));
+    // Valid until the end of time; verified twice (the second time from the cache).
+    for _ in 0..2 {
+        let user = f.authn.authenticate_token_at(&far, NOW).await.unwrap();
+        assert_eq!(user.name, "system:serviceaccount:default:builder");
+    }
+    // At the last representable second even that has expired (exp + leeway saturates).
+    assert_eq!(
+        f.authn.authenticate_token_at(&far, i64::MAX).await,
+        invalid("service account token has expired")
+    );
+    let past = sign(serde_json::json!(-1e300), serde_json::json!(NOW));
+    assert_eq!(f.authn.authenticate_token_at(&past, NOW).await, invalid("service account token has expired"));
+    let future = sign(serde_json::json!(NOW + 3600), serde_json::json!(1e300));
+    assert_eq!(
+        f.authn.authenticate_token_at(&future, NOW).await,
+        invalid("service account token is not valid yet")
+    );
+}
