@@ -12,6 +12,7 @@
 //! - every object the clients wrote (labelled `crash-test=load`) decodes, checks itself (its padding is derived from its
 //!   value and length) and reads the same through GET and LIST;
 //! - the list's resourceVersion is at least the newest acknowledged one.
+//!
 //! The observed state then becomes the model of the next round.
 //!
 //! `KUBEWARD_CRASH_ROUNDS` (default 20) and `KUBEWARD_CRASH_SEED` (printed) repeat or lengthen
