@@ -167,7 +167,9 @@ pub fn run(target: &Target, seeds: &[Vec<u8>], opts: &Options) -> Report {
     let mut mutator = Mutator::new(opts.seed, target.dict, opts.max_len);
     // Recent mutants: mutating them again reaches inputs several edits from any seed.
     let mut recent: Vec<Vec<u8>> = Vec::with_capacity(64);
-    while start.elapsed() < opts.budget && report.crashes.len() < opts.max_crashes {
+    // The budget is the mutants': slow seeds on a loaded machine do not eat it.
+    let mutating = Instant::now();
+    while mutating.elapsed() < opts.budget && report.crashes.len() < opts.max_crashes {
         let base = if recent.is_empty() || mutator.rng.chance(2) {
             pool_seeds.get(mutator.rng.below(pool_seeds.len())).cloned().unwrap_or_default()
         } else {
