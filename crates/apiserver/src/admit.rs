@@ -125,7 +125,11 @@ impl AdmissionContext for StoreContext {
     }
 
     fn object_schema(&self, group: &str, version: &str, kind: &str) -> Option<admission::ObjectSchema> {
-        let rt = self.catalog.all().into_iter().find(|r| r.group == group && r.version == version && r.kind == kind)?;
+        let rt = self
+            .catalog
+            .all()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind)?;
         match self.catalog.custom().version(rt) {
             Some(v) => {
                 let root = v.ssa_schema.root();
@@ -134,7 +138,10 @@ impl AdmissionContext for StoreContext {
             None if rt.custom => None,
             None => {
                 let root = fieldmanager::schema::builtin::Builtin::root(group, version, kind)?;
-                Some(admission::ObjectSchema { schema: Arc::new(fieldmanager::schema::builtin::Builtin), root })
+                Some(admission::ObjectSchema {
+                    schema: Arc::new(fieldmanager::schema::builtin::Builtin),
+                    root,
+                })
             }
         }
     }
@@ -143,9 +150,11 @@ impl AdmissionContext for StoreContext {
         let rt = self.rt(&kind.group, &kind.resource)?;
         let rt = self.catalog.lookup(&kind.group, &kind.version, &kind.resource).unwrap_or(rt);
         let mut object = object;
-        let unknown = registry::strategy::default_mutated(rt, &mut object).map_err(|e| StatusError::internal(&e))?;
+        let unknown =
+            registry::strategy::default_mutated(rt, &mut object).map_err(|e| StatusError::internal(&e))?;
         if strict && !unknown.is_empty() {
-            let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+            let fields: Vec<String> =
+                unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
             return Err(StatusError::internal(&format!("strict decoding error: {}", fields.join(", "))));
         }
         Ok(object)

@@ -95,7 +95,10 @@ fn the_kinds_are_served_as_kube_serves_them() {
     assert_eq!(p["spec"]["failurePolicy"], "Fail");
     assert_eq!(p["spec"]["matchConstraints"]["matchPolicy"], "Equivalent");
     assert_eq!(p["metadata"]["generation"], 1);
-    let alpha = support::get_json(&k, &["mutatingadmissionpolicies.v1alpha1.admissionregistration.k8s.io", "sidecar"]);
+    let alpha = support::get_json(
+        &k,
+        &["mutatingadmissionpolicies.v1alpha1.admissionregistration.k8s.io", "sidecar"],
+    );
     assert_eq!(alpha["apiVersion"], "admissionregistration.k8s.io/v1alpha1");
     assert_eq!(alpha["spec"], p["spec"]);
     let out = k.ok(&["get", "api-extensions", "-o", "name"]);
@@ -125,14 +128,10 @@ fn an_apply_configuration_adds_a_label_and_a_sidecar() {
     let server = Server::start();
     let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
     k.ok(&["create", "namespace", "apps"]);
-    created(
-        &server,
-        &k,
-        "sidecar.yaml",
-        &policy("sidecar", "  reinvocationPolicy: Never\n", SIDECAR),
-    );
+    created(&server, &k, "sidecar.yaml", &policy("sidecar", "  reinvocationPolicy: Never\n", SIDECAR));
     until("the sidecar is injected", || {
-        let out = k.run(&["run", "probe", "-n", "apps", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
+        let out =
+            k.run(&["run", "probe", "-n", "apps", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
         (out.ok() && out.stdout.contains("envoy:1.30"), out.to_string())
     });
     k.ok(&["run", "web", "-n", "apps", "--image=nginx:1.27", "--labels=app=web"]);
@@ -166,7 +165,8 @@ fn a_json_patch_takes_its_value_from_a_param() {
     ) + "  paramRef:\n    name: owner\n    parameterNotFoundAction: Allow\n";
     created(&server, &k, "owner.yaml", &yaml);
     until("the owner label is added", || {
-        let out = k.run(&["run", "probe", "-n", "blue", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
+        let out =
+            k.run(&["run", "probe", "-n", "blue", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
         (out.ok() && out.stdout.contains("blue-team"), out.to_string())
     });
     k.ok(&["run", "web", "-n", "blue", "--image=nginx:1.27"]);
@@ -206,8 +206,10 @@ fn failure_policy_fail_refuses_with_kubes_message_and_ignore_admits() {
     });
     // Over HTTP: kube's generic policy refusal, 403 with the error's reason.
     let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}"#;
-    let http =
-        server.admin_curl("/api/v1/namespaces/apps/pods", &["-X", "POST", "-H", "Content-Type: application/json", "-d", pod]);
+    let http = server.admin_curl(
+        "/api/v1/namespaces/apps/pods",
+        &["-X", "POST", "-H", "Content-Type: application/json", "-d", pod],
+    );
     assert_eq!(http.status, 403, "{}", http.body);
     let status: Value = http.json();
     assert_eq!(status["reason"], "Invalid");
@@ -262,7 +264,8 @@ fn if_needed_policies_run_again_after_a_later_policy_changed_the_object() {
         ),
     );
     until("all three policies apply", || {
-        let out = k.run(&["run", "probe", "-n", "apps", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
+        let out =
+            k.run(&["run", "probe", "-n", "apps", "--image=nginx:1.27", "--dry-run=server", "-o", "json"]);
         (out.ok() && out.stdout.contains("tier-once") && out.stdout.contains("gold"), out.to_string())
     });
     k.ok(&["run", "web", "-n", "apps", "--image=nginx:1.27"]);
