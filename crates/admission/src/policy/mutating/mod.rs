@@ -373,7 +373,7 @@ async fn mutate(
     };
     let Some(schema) = ctx.object_schema(&kind.group, &kind.version, &kind.kind) else {
         let gvk = format!("{}/{}, Kind={}", kind.group, kind.version, kind.kind);
-        return Err(Failure::Status(StatusError::service_unavailable(&format!(
+        return Err(Failure::Status(StatusError::service_unavailable(format!(
             "Resource kind {gvk} not found. There can be a delay between when CustomResourceDefinitions are created and when they are available."
         ))));
     };
