@@ -83,6 +83,14 @@ RULES: list[Rule] = [
              r"(authentication\.k8s\.io\]?\.versions\[(1|v1beta1)\]|items\[v1beta1\.authentication\.k8s\.io\]|^\.body\.versions\[1\]$)",
              "kubeward still serves authentication.k8s.io/v1beta1 SelfSubjectReview (kube 1.34 no longer "
              "does) so that kubectl 1.27's `auth whoami` works."),
+    intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
+             r"(admissionregistration\.k8s\.io\]?\.versions\[[12]\]|v1(alpha|beta)1\.admissionregistration\.k8s\.io|"
+             r"admissionregistration\.k8s\.io/v1(alpha|beta)1)",
+             "kubeward serves MutatingAdmissionPolicy and its binding (admissionregistration.k8s.io/v1beta1, and "
+             "v1alpha1 stored as v1beta1) by default; kube-apiserver 1.34 serves them only with the "
+             "MutatingAdmissionPolicy feature gate and those versions in --runtime-config, which kubeward does not have."),
+    intended(r"^discovery/group/admissionregistration\.k8s\.io$", r"^\.body\.versions\[[12]\]$",
+             "The admissionregistration.k8s.io group lists v1beta1 and v1alpha1 too (MutatingAdmissionPolicy, above)."),
     intended(r"^(core/pods/watch|sub/pod-after-eviction)$", r".",
              "Graceful Pod deletion: kube first writes the deletion mark (a MODIFIED event) and, for a Pod on "
              "a node, waits for its kubelet; kubeward has no kubelet and removes Pods at once."),
