@@ -56,8 +56,11 @@ pub struct Config {
     pub authorization_policy_file: Option<PathBuf>,
     /// `--authorization-webhook-config-file` (SubjectAccessReview webhook, kubeconfig format).
     pub authorization_webhook_config_file: Option<PathBuf>,
-    /// `--authorization-mode`, in order: Node, RBAC, ABAC, Webhook, AlwaysAllow, AlwaysDeny.
-    pub authorization_modes: Vec<String>,
+    /// `--authorization-mode` as given, in order: Node, RBAC, ABAC, Webhook, AlwaysAllow,
+    /// AlwaysDeny; `None`: not given (`Node,RBAC` unless `--authorization-config`).
+    pub authorization_modes: Option<Vec<String>>,
+    /// `--authorization-config`: kube's AuthorizationConfiguration, reloaded on change.
+    pub authorization_config: Option<PathBuf>,
     /// `--anonymous-auth`: unset, anonymous requests reach the health checks only; `true`,
     /// everywhere (authorization decides, as kube); `false`, nowhere.
     pub anonymous_auth: Option<bool>,

@@ -83,9 +83,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         webhook_config_file: config.authorization_webhook_config_file.clone(),
         webhook: Default::default(),
     };
-    let authz::Authorization { chain: authorizer, rbac, node, .. } =
-        authz::build_chain(&config.authorization_modes, &mode_config)
-            .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
+    let authz::Authorization { chain: authorizer, rbac, node, .. } = authorization(&config, &mode_config)?;
 
     let serving = cert_files::ServingCert::load(&config.tls_cert_file, &config.tls_private_key_file)?;
     // kube-apiserver's dynamic serving certificate: a renewed pair serves the next handshake.
@@ -217,4 +215,29 @@ async fn controller_manager(
         start,
     )
     .await)
+}
+
+/// The authorizer chain: `--authorization-config` (watched for changes from now on), else
+/// `--authorization-mode` (`Node,RBAC` when not given). Both at once is kube's error.
+fn authorization(
+    config: &Config,
+    mode_config: &authz::ModeConfig,
+) -> Result<authz::Authorization, StartError> {
+    let Some(path) = &config.authorization_config else {
+        let modes = config.authorization_modes.clone().unwrap_or_else(authz::modes::default_modes);
+        return authz::build_chain(&modes, mode_config)
+            .map_err(|e| StartError::AuthorizationMode(e.to_string()));
+    };
+    if config.authorization_modes.is_some() || config.authorization_webhook_config_file.is_some() {
+        return Err(StartError::AuthorizationMode(
+            "--authorization-config can not be specified when --authorization-mode or --authorization-webhook-* flags are defined".into(),
+        ));
+    }
+    let (authorization, configured) =
+        authz::config::reload::from_file(path, config.authorization_policy_file.as_deref())
+            .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
+    configured
+        .watch(authz::config::reload::RELOAD_INTERVAL)
+        .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
+    Ok(authorization)
 }

@@ -6,6 +6,9 @@
 //! - [`chain`]: [`AuthorizerChain`], the `--authorization-mode` chain the server calls
 //!   (`authorize_async`), which also holds authorizers that await ([`AsyncAuthorizer`]).
 //! - [`modes`]: `--authorization-mode` validation with kube's messages, [`build_chain`].
+//! - [`config`]: `--authorization-config` (AuthorizationConfiguration): ordered, named
+//!   authorizers, webhooks with their own connection, caches, failure policy and CEL
+//!   match conditions, reloaded when the file changes.
 //! - [`node`]: the Node authorizer and its relationship graph; [`abac`]: the ABAC policy file;
 //!   [`webhook`]: SubjectAccessReview webhooks with allow/deny caches.
 //! - [`rbac`]: the RBAC authorizer, fed with Role/ClusterRole/RoleBinding/ClusterRoleBinding
@@ -22,6 +25,7 @@ pub mod abac;
 pub mod aggregation;
 pub mod bootstrap;
 pub mod chain;
+pub mod config;
 pub mod error;
 pub mod escalation;
 pub mod forbidden;

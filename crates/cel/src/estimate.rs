@@ -23,6 +23,8 @@ pub(crate) struct Findings {
     /// Selections of a field an object's shape does not declare (node, message): the
     /// compile errors cel-go's checker gives.
     pub(crate) undefined: Vec<(u64, String)>,
+    /// The shape of the expression's value, as far as the declared shapes tell.
+    pub(crate) shape: Shape,
 }
 
 /// Estimates `e` with variables of the given shapes.
@@ -32,8 +34,8 @@ pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> Findings {
         scalars: HashSet::new(),
         undefined: Vec::new(),
     };
-    let cost = est.node(e).cost;
-    Findings { cost, scalars: est.scalars, undefined: est.undefined }
+    let root = est.node(e);
+    Findings { cost: root.cost, scalars: est.scalars, undefined: est.undefined, shape: root.shape }
 }
 
 struct Est {

@@ -19,6 +19,8 @@ pub struct Program {
     checked: cel::IdedExpr,
     runnable: cel::IdedExpr,
     result_type: ResultType,
+    /// The result's shape where a typed variable's field makes it plain.
+    result_shape: Shape,
     estimated_cost: u64,
     /// Stack the evaluation may need (cel-rust's interpreter recurses along the tree).
     stack_bytes: usize,
@@ -65,6 +67,7 @@ impl Program {
             return Err(check::issues_at(source, &parsed, findings.undefined));
         }
         let estimated_cost = findings.cost;
+        let result_shape = findings.shape.clone();
         let runnable = rewrite::rewrite(parsed.expr.clone(), &names, &findings.scalars);
         // The rewrite nests each call in a charging call, and each charged argument.
         let stack_bytes = (parsed.depth * 3 + 8).saturating_mul(STACK_BYTES_PER_LEVEL);
@@ -73,6 +76,7 @@ impl Program {
             checked: parsed.expr,
             runnable,
             result_type,
+            result_shape,
             estimated_cost,
             stack_bytes,
         })
@@ -123,6 +127,27 @@ impl Program {
     /// The result type where the expression makes it plain, `Dyn` otherwise.
     pub fn result_type(&self) -> ResultType {
         self.result_type
+    }
+
+    /// The result type where the expression or the declared type of a field it selects
+    /// (`request.user`, a string) makes it plain, `Dyn` otherwise.
+    pub fn declared_result_type(&self) -> ResultType {
+        if self.result_type != ResultType::Dyn {
+            return self.result_type;
+        }
+        use cel::common::ast::Expr;
+        if !matches!(&self.checked.expr, Expr::Select(s) if !s.test) {
+            return ResultType::Dyn;
+        }
+        match &self.result_shape {
+            Shape::Bool => ResultType::Bool,
+            Shape::String { .. } => ResultType::String,
+            Shape::Int => ResultType::Int,
+            Shape::Double => ResultType::Double,
+            Shape::List { .. } => ResultType::List,
+            Shape::Object { .. } => ResultType::Map,
+            _ => ResultType::Dyn,
+        }
     }
 
     /// The worst-case cost over all values of the declared shapes, in the units of the

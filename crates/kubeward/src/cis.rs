@@ -116,7 +116,11 @@ pub fn evaluate(e: &Effective) -> Vec<Control> {
     let has = |p: &str| plugins.contains(&p);
     let enable_flag = format!("--enable-admission-plugins={}", f.enable_admission_plugins.join(","));
     let disable_flag = format!("--disable-admission-plugins={}", f.disable_admission_plugins.join(","));
-    let modes = f.authorization_mode.join(",");
+    let authorizers = f.authorizer_types();
+    let modes = match &f.authorization_config {
+        Some(path) => format!("--authorization-config={} ({})", path.display(), authorizers.join(",")),
+        None => format!("--authorization-mode={}", authorizers.join(",")),
+    };
     let on_etcd = !f.etcd_servers.is_empty();
 
     let anonymous = match f.anonymous_auth {
@@ -168,22 +172,22 @@ pub fn evaluate(e: &Effective) -> Vec<Control> {
         "1.2.6",
         "Ensure that the --authorization-mode argument is not set to AlwaysAllow",
         true,
-        pass_if(!f.authorization_mode.iter().any(|m| m == "AlwaysAllow")),
-        format!("--authorization-mode={modes}"),
+        pass_if(!authorizers.iter().any(|m| m == "AlwaysAllow")),
+        modes.clone(),
     );
     add(
         "1.2.7",
         "Ensure that the --authorization-mode argument includes Node",
         true,
-        pass_if(f.authorization_mode.iter().any(|m| m == "Node")),
-        format!("--authorization-mode={modes}"),
+        pass_if(authorizers.iter().any(|m| m == "Node")),
+        modes.clone(),
     );
     add(
         "1.2.8",
         "Ensure that the --authorization-mode argument includes RBAC",
         true,
-        pass_if(f.authorization_mode.iter().any(|m| m == "RBAC")),
-        format!("--authorization-mode={modes}"),
+        pass_if(authorizers.iter().any(|m| m == "RBAC")),
+        modes.clone(),
     );
     add(
         "1.2.9",

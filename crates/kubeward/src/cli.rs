@@ -118,6 +118,10 @@ struct ExplainArgs {
     as_user: String,
     #[arg(long = "as-group")]
     as_groups: Vec<String>,
+    /// The object of a create or update: admission's answer too (a dry run as the user),
+    /// naming the admission policy and the validation that refused it.
+    #[arg(short = 'f', long = "filename")]
+    filename: Option<PathBuf>,
     #[arg(long)]
     kubeconfig: Option<String>,
 }
@@ -581,5 +585,14 @@ async fn explain(a: ExplainArgs) -> Result<(), CliError> {
         "rbac: {}",
         rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name).map_err(err)?
     );
+    if let Some(file) = &a.filename {
+        let acting =
+            crate::admission_explain::impersonating(a.kubeconfig.as_deref(), &a.as_user, &a.as_groups)
+                .await?;
+        println!(
+            "{}",
+            crate::admission_explain::explain(&acting, &client, &a.verb, &a.namespace, file).await?
+        );
+    }
     Ok(())
 }

@@ -104,9 +104,15 @@ pub struct ApiServerFlags {
     pub audit_log_path: Option<PathBuf>,
     #[command(flatten)]
     pub audit: crate::audit_flags::AuditFlags,
-    /// Ordered authorizers: Node, RBAC, ABAC, Webhook, AlwaysAllow (warns), AlwaysDeny.
-    #[arg(long, default_value = "Node,RBAC", value_delimiter = ',')]
-    pub authorization_mode: Vec<String>,
+    /// Ordered authorizers: Node, RBAC, ABAC, Webhook, AlwaysAllow (warns), AlwaysDeny
+    /// (default `Node,RBAC`). Not with --authorization-config.
+    #[arg(long, value_delimiter = ',')]
+    pub authorization_mode: Option<Vec<String>>,
+    /// kube's AuthorizationConfiguration file (ordered, named authorizers, webhooks with
+    /// match conditions), reloaded on change. Not with --authorization-mode or
+    /// --authorization-webhook-*.
+    #[arg(long)]
+    pub authorization_config: Option<PathBuf>,
     /// ABAC policy file: one JSON policy per line.
     #[arg(long)]
     pub authorization_policy_file: Option<PathBuf>,
@@ -205,6 +211,20 @@ impl ApiServerFlags {
             }
         }
         Ok(claims)
+    }
+
+    /// The authorizer types in force: those of `--authorization-config` (an unreadable
+    /// file gives none; the server refuses it at start), else `--authorization-mode` or its
+    /// default.
+    pub fn authorizer_types(&self) -> Vec<String> {
+        match &self.authorization_config {
+            Some(path) => std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| authz::config::parse(&text).ok())
+                .map(|c| c.authorizers.into_iter().map(|a| a.kind).collect())
+                .unwrap_or_default(),
+            None => self.authorization_mode.clone().unwrap_or_else(authz::modes::default_modes),
+        }
     }
 
     /// Checks every flag value before anything is created or opened.
@@ -310,6 +330,7 @@ impl ApiServerFlags {
             },
             authentication_config: self.authentication_config,
             authorization_modes: self.authorization_mode,
+            authorization_config: self.authorization_config,
             authorization_policy_file: self.authorization_policy_file,
             authorization_webhook_config_file: self.authorization_webhook_config_file,
             anonymous_auth: self.anonymous_auth,

@@ -1,5 +1,6 @@
 //! The kubeward binary: subcommands wire the crates together.
 
+mod admission_explain;
 mod audit_cmd;
 mod audit_flags;
 mod cert_cmds;

@@ -58,6 +58,17 @@ pub struct WebhookOptions {
     pub initial_backoff: Duration,
     /// Cached answers kept at most (expired ones are dropped first).
     pub cache_capacity: usize,
+    /// AuthorizationConfiguration's `failurePolicy: Deny`: a failed call (or a match
+    /// condition's error) denies; otherwise it is no opinion (`NoOpinion`, the default of
+    /// `--authorization-webhook-config-file`). Either way the request fails with 500 when
+    /// no authorizer allows it, as kube's.
+    pub deny_on_error: bool,
+    /// The SubjectAccessReview version sent (`subjectAccessReviewVersion`).
+    pub review_version: review::Version,
+    /// The `matchConditions`: the webhook is asked only when they hold.
+    pub match_conditions: Option<Arc<crate::config::matcher::Matcher>>,
+    /// The authorizer's name (AuthorizationConfiguration's), for logs.
+    pub name: String,
 }
 
 impl WebhookOptions {
@@ -82,6 +93,10 @@ impl Default for WebhookOptions {
             attempts: 5,
             initial_backoff: Duration::from_millis(500),
             cache_capacity: 10_000,
+            deny_on_error: false,
+            review_version: review::Version::V1,
+            match_conditions: None,
+            name: "webhook".into(),
         }
     }
 }
@@ -158,8 +173,29 @@ impl Shared {
         review::parse_response(&resp.body)
     }
 
+    /// kube's `decisionOnError`: Deny under `failurePolicy: Deny`, else no opinion; the
+    /// error goes with it.
+    fn on_error(&self, error: String) -> Verdict {
+        let decision = if self.options.deny_on_error {
+            Decision::Deny(String::new())
+        } else {
+            Decision::NoOpinion(error.clone())
+        };
+        Verdict { decision, errors: vec![error] }
+    }
+
     async fn authorize(&self, attrs: &Attributes) -> Verdict {
-        let (key, body) = review::request(attrs);
+        if let Some(conditions) = &self.options.match_conditions {
+            match conditions.matches(attrs) {
+                Ok(true) => {}
+                Ok(false) => return Verdict::new(Decision::NoOpinion(String::new())),
+                Err(e) => {
+                    tracing::warn!(authorizer = %self.options.name, error = %e, "authorization webhook match conditions failed");
+                    return self.on_error(e);
+                }
+            }
+        }
+        let (key, body) = review::request(attrs, self.options.review_version);
         let status = match self.cached(&key) {
             Some(s) => s,
             None => match self.call(&body).await {
@@ -168,9 +204,8 @@ impl Shared {
                     s
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "failed to make webhook authorizer request");
-                    let error = format!("webhook authorizer: {e}");
-                    return Verdict { decision: Decision::NoOpinion(error.clone()), errors: vec![error] };
+                    tracing::error!(authorizer = %self.options.name, error = %e, "failed to make webhook authorizer request");
+                    return self.on_error(format!("webhook authorizer: {e}"));
                 }
             },
         };

@@ -20,8 +20,31 @@ fn put(map: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
+/// The SubjectAccessReview version a webhook speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    #[default]
+    V1,
+    /// authorization.k8s.io/v1beta1: the same review, its groups under `group`.
+    V1Beta1,
+}
+
+impl Version {
+    fn api_version(self) -> &'static str {
+        match self {
+            Version::V1 => "authorization.k8s.io/v1",
+            Version::V1Beta1 => "authorization.k8s.io/v1beta1",
+        }
+    }
+}
+
 /// The review's `spec` for `attrs` (empty fields left out, as kube's `omitempty`).
 pub fn spec(attrs: &Attributes) -> Value {
+    spec_as(attrs, Version::V1)
+}
+
+/// The review's `spec` at `version`.
+pub fn spec_as(attrs: &Attributes, version: Version) -> Value {
     let mut spec = Map::new();
     if attrs.resource_request {
         let mut r = Map::new();
@@ -42,7 +65,8 @@ pub fn spec(attrs: &Attributes) -> Value {
     let user = &attrs.user;
     put(&mut spec, "user", &user.name);
     if !user.groups.is_empty() {
-        spec.insert("groups".into(), json!(user.groups));
+        let key = if version == Version::V1Beta1 { "group" } else { "groups" };
+        spec.insert(key.into(), json!(user.groups));
     }
     if !user.extra.is_empty() {
         spec.insert("extra".into(), json!(user.extra));
@@ -52,11 +76,11 @@ pub fn spec(attrs: &Attributes) -> Value {
 }
 
 /// The cache key (the spec's JSON, as kube keys its cache) and the request body.
-pub fn request(attrs: &Attributes) -> (String, Vec<u8>) {
-    let spec = spec(attrs);
+pub fn request(attrs: &Attributes, version: Version) -> (String, Vec<u8>) {
+    let spec = spec_as(attrs, version);
     let key = spec.to_string();
     let body = json!({
-        "apiVersion": "authorization.k8s.io/v1",
+        "apiVersion": version.api_version(),
         "kind": "SubjectAccessReview",
         "metadata": {"creationTimestamp": null},
         "spec": spec,
@@ -95,7 +119,7 @@ mod tests {
             name: "web".into(),
             ..Default::default()
         };
-        let (key, body) = request(&attrs);
+        let (key, body) = request(&attrs, Version::V1);
         let body: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             body["spec"],
@@ -104,6 +128,12 @@ mod tests {
         );
         assert_eq!(body["kind"], "SubjectAccessReview");
         assert_eq!(key, body["spec"].to_string());
+        let (_, beta) = request(&attrs, Version::V1Beta1);
+        let beta: Value = serde_json::from_slice(&beta).unwrap();
+        assert_eq!(
+            (beta["apiVersion"].as_str(), &beta["spec"]["group"]),
+            (Some("authorization.k8s.io/v1beta1"), &json!(["dev"]))
+        );
         let path = Attributes { verb: "get".into(), path: "/healthz".into(), ..Default::default() };
         assert_eq!(spec(&path), json!({"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}));
     }
