@@ -328,6 +328,12 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     let mut flags = a.flags;
     if let Some((_, node)) = &member {
         flags.advertise_address.get_or_insert(node.address);
+        // A control plane serves where its etcd member is, unless told otherwise: the
+        // default loopback bind becomes the node's address.
+        if flags.bind_address == IpAddr::from([127, 0, 0, 1]) && node.address != IpAddr::from([127, 0, 0, 1])
+        {
+            flags.bind_address = node.address;
+        }
     }
     up_defaults(&mut flags, &cluster, &data_dir);
     let node_name = match &member {
