@@ -516,6 +516,9 @@ fn three_control_planes_survive_a_dead_member_and_replace_it() {
         let list = api.list(&ListParams::default().labels("load=yes")).await.expect("list after the kill");
         list.items.into_iter().filter_map(|c| c.metadata.name).collect()
     });
+    // The aim is 2 s at p99 (bench/run); on a shared 2-core machine the bound here
+    // is looser, the figure is printed below.
+    assert!(stall < Duration::from_secs(10), "writes stalled for {stall:?} after the kill");
     let lost: Vec<&String> = load.acked.iter().map(|(n, _)| n).filter(|n| !stored.contains(*n)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(!watched.expired, "the watch had to relist (410) instead of resuming");
