@@ -46,6 +46,11 @@ fn an_embedded_cluster_moves_onto_a_managed_etcd_without_losing_an_object() {
         .assert_ok()
         .assert_stdout_contains("objects at revision");
 
+    // `up --cluster-init` would leave the embedded objects behind: refused, with the way.
+    kubeward(&["up", "--data-dir", &dir, "--secure-port", "0", "--cluster-init"])
+        .assert_code(1)
+        .assert_stderr_contains("kubeward snapshot restore FILE --cluster-init");
+
     // Restored in place into a new managed etcd member; a plain `up` then runs it.
     let (client, peer) = (free_port(), free_port());
     let restored = kubeward(&[
