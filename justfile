@@ -30,3 +30,11 @@ differential *ARGS:
 # Criterion benchmarks.
 bench:
     cargo bench --workspace
+
+# Every fuzz target for SECONDS each with the stable driver (release build); crashes go to fuzz/artifacts.
+fuzz SECONDS="60" TARGET="all":
+    cargo run -p kubeward-fuzz --release -- run {{TARGET}} --seconds {{SECONDS}}
+
+# One target under libFuzzer (coverage-guided; nightly and `cargo install cargo-fuzz`).
+fuzz-libfuzzer TARGET SECONDS="600":
+    cd fuzz && cargo +nightly fuzz run {{TARGET}} -- -max_total_time={{SECONDS}}

@@ -6,6 +6,7 @@ known gaps for kubeward to close) and `different` (at least one unexplained diff
 """
 
 import collections
+import re
 
 import compare
 from accepted import RULES
@@ -133,3 +134,15 @@ def markdown(meta, summary, results) -> str:
         w("")
     return "\n".join(out)
 
+
+
+_BLOCK = re.compile(r"<!-- ([a-z-]+):begin[^>]*-->.*?<!-- \1:end -->\n?", re.S)
+
+
+def keep_other_blocks(new: str, old: str) -> str:
+    """`new` followed by the generated blocks of `old` (`<!-- NAME:begin ... -->` to
+    `<!-- NAME:end -->`) that other runs own, such as scripts/conformance's section."""
+    blocks = [m.group(0) for m in _BLOCK.finditer(old)]
+    if not blocks:
+        return new
+    return new.rstrip("\n") + "\n\n" + "\n".join(b.rstrip("\n") + "\n" for b in blocks)

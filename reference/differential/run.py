@@ -222,7 +222,10 @@ def main() -> int:
     summary = report.summarize(results)
     print(report.console(meta, summary, results))
     if args.out:
-        pathlib.Path(args.out).write_text(report.markdown(meta, summary, results))
+        out = pathlib.Path(args.out)
+        previous = out.read_text() if out.exists() else ""
+        # Sections other runs generate into the same file (scripts/conformance's) are kept.
+        out.write_text(report.keep_other_blocks(report.markdown(meta, summary, results), previous))
     if args.results:
         pathlib.Path(args.results).write_text(json.dumps(
             {"meta": meta, "results": [r.as_json() for r in results]}, indent=1, default=str))

@@ -105,9 +105,12 @@ class Kubeward:
 class Reference:
     """`scripts/reference start --background` in `state_dir`, trusting kubeward's CA."""
 
-    def __init__(self, state_dir: pathlib.Path, pki: pathlib.Path):
+    def __init__(self, state_dir: pathlib.Path, pki: pathlib.Path, controllers: str | None = None):
         self.state_dir = state_dir
         self.pki_source = pki
+        # kube-controller-manager's --controllers (None: scripts/reference's default, the
+        # controllers kubeward also runs).
+        self.controllers = controllers
         self.url = None
         self.version = None
 
@@ -118,10 +121,11 @@ class Reference:
         return out.stdout.strip() if out.returncode == 0 else None
 
     def start(self) -> None:
-        out = subprocess.run(
-            [str(REFERENCE_SCRIPT), "start", "--background", "--dir", str(self.state_dir),
-             "--ca-dir", str(self.pki_source), "--sa-key", str(self.pki_source / "sa.key")],
-            capture_output=True, text=True, timeout=900)
+        command = [str(REFERENCE_SCRIPT), "start", "--background", "--dir", str(self.state_dir),
+                   "--ca-dir", str(self.pki_source), "--sa-key", str(self.pki_source / "sa.key")]
+        if self.controllers:
+            command += ["--controllers", self.controllers]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=900)
         if out.returncode != 0:
             raise StartError(f"scripts/reference start failed:\n{out.stdout}\n{out.stderr}")
         m = re.search(r"kube-apiserver (\S+) is ready at (\S+)", out.stdout)

@@ -105,12 +105,7 @@ pub const RECOMMENDED: &[&str] = &[
 
 /// The default-on plugins kubeward does not implement yet, in execution order: what
 /// [`Chain::not_implemented`] reports for [`DEFAULT_ON`] and [`RECOMMENDED`].
-pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &[
-    "ClusterTrustBundleAttest",
-    "PodTopologyLabels",
-    "MutatingAdmissionPolicy",
-    "ValidatingAdmissionPolicy",
-];
+pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &["ClusterTrustBundleAttest", "PodTopologyLabels"];
 
 /// Errors building a chain from flags.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -160,6 +155,8 @@ pub struct Chain {
     not_implemented: Vec<&'static str>,
     mutating: Vec<Arc<dyn MutatingPlugin>>,
     validating: Vec<Arc<dyn ValidatingPlugin>>,
+    policies: Option<Arc<crate::policy::PolicySet>>,
+    mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
 }
 
 impl Chain {
@@ -167,9 +164,8 @@ impl Chain {
     ///
     /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
     /// The default-on plugins it lacks ([`NOT_IMPLEMENTED_BY_DEFAULT`]) stay accepted: each
-    /// acts only on resources kubeward does not serve (ClusterTrustBundles, admission
-    /// policies) or sits behind a feature gate kube has off, so admitting everything is what
-    /// kube would do here.
+    /// acts only on resources kubeward does not serve (ClusterTrustBundles) or sits behind
+    /// a feature gate kube has off, so admitting everything is what kube would do here.
     pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
         let enabled = enabled_plugin_names(enable, disable)?;
         let chain = Self::from_names(&enabled);
@@ -190,6 +186,12 @@ impl Chain {
                 Some(built) => {
                     chain.mutating.extend(built.mutating);
                     chain.validating.extend(built.validating);
+                    if built.policies.is_some() {
+                        chain.policies = built.policies;
+                    }
+                    if built.mutating_policies.is_some() {
+                        chain.mutating_policies = built.mutating_policies;
+                    }
                 }
                 None => chain.not_implemented.push(name),
             }
@@ -208,7 +210,19 @@ impl Chain {
                 enabled.push(v.name());
             }
         }
-        Self { enabled, not_implemented: Vec::new(), mutating, validating }
+        Self { enabled, not_implemented: Vec::new(), mutating, validating, ..Self::default() }
+    }
+
+    /// The policies of the ValidatingAdmissionPolicy plugin when it is enabled: the server
+    /// feeds them from its informer.
+    pub fn validating_policies(&self) -> Option<Arc<crate::policy::PolicySet>> {
+        self.policies.clone()
+    }
+
+    /// The policies of the MutatingAdmissionPolicy plugin when it is enabled: the server
+    /// feeds them from its informer.
+    pub fn mutating_policies(&self) -> Option<Arc<crate::policy::mutating::MutatingPolicySet>> {
+        self.mutating_policies.clone()
     }
 
     /// Enabled plugin names in execution order.
@@ -218,8 +232,7 @@ impl Chain {
 
     /// Enabled names that kubeward does not implement (they admit everything). Of kube's
     /// default-on set these are ClusterTrustBundleAttest (ClusterTrustBundles are not
-    /// served) and the three that act only behind feature gates kube 1.33 leaves off
-    /// (PodTopologyLabels, MutatingAdmissionPolicy, ValidatingAdmissionPolicy);
+    /// served) and PodTopologyLabels (behind a feature gate kube 1.34 leaves off);
     /// [`NOT_IMPLEMENTED_BY_DEFAULT`].
     pub fn not_implemented(&self) -> &[&'static str] {
         &self.not_implemented
@@ -235,8 +248,24 @@ impl Chain {
         self.validating.iter().map(|p| p.name()).collect()
     }
 
-    /// Runs the mutating phase: each plugin that handles the operation, in order.
+    /// Runs the mutating phase: each plugin that handles the operation, in order; then, when
+    /// a webhook changed the object, all of them once more (kube's reinvoker: in-tree
+    /// plugins run again, webhooks only those with `reinvocationPolicy: IfNeeded` that ran
+    /// before the change).
     pub async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        self.admit_once(req, ctx).await?;
+        if req.reinvocation.should_reinvoke && !req.reinvocation.is_reinvoke {
+            req.reinvocation.is_reinvoke = true;
+            self.admit_once(req, ctx).await?;
+        }
+        Ok(())
+    }
+
+    async fn admit_once(
         &self,
         req: &mut AdmissionRequest,
         ctx: &dyn AdmissionContext,
@@ -358,6 +387,7 @@ mod tests {
                 "StorageObjectInUseProtection",
                 "RuntimeClass",
                 "DefaultIngressClass",
+                "MutatingAdmissionPolicy",
                 "MutatingAdmissionWebhook"
             ]
         );
@@ -374,6 +404,7 @@ mod tests {
                 "CertificateApproval",
                 "CertificateSigning",
                 "CertificateSubjectRestriction",
+                "ValidatingAdmissionPolicy",
                 "ValidatingAdmissionWebhook",
                 "ResourceQuota"
             ]

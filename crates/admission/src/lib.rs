@@ -6,6 +6,8 @@
 //! - `chain`: kube's plugin order, default set, flags, and the two-phase run.
 //! - `plugins`: the built-in plugins (a module each, or one for a kindred pair);
 //!   `pod_security` and `webhook` are larger.
+//! - `policy`: ValidatingAdmissionPolicy and MutatingAdmissionPolicy, over policies the
+//!   server's informer feeds.
 //! - `quantity`: Kubernetes resource quantities.
 //! - `testing`: an in-memory context.
 
@@ -16,6 +18,7 @@
 pub mod chain;
 pub mod plugins;
 pub mod pod_security;
+pub mod policy;
 pub mod quantity;
 pub mod testing;
 pub mod types;
@@ -25,4 +28,7 @@ pub use chain::{
     enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, NOT_IMPLEMENTED_BY_DEFAULT, RECOMMENDED,
 };
 pub use quantity::Quantity;
-pub use types::{AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};
+pub use types::{
+    AdmissionContext, AdmissionRequest, AuthzVerdict, KindResource, MutatingPlugin, ObjectSchema, Operation,
+    ValidatingPlugin,
+};

@@ -3,7 +3,7 @@
 //! A resource can be marked unserved: its lookups then fail as the server's do for a resource
 //! missing from its catalog.
 
-use crate::types::AdmissionContext;
+use crate::types::{AdmissionContext, KindResource};
 use apimachinery::{GroupResource, StatusError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -20,8 +20,11 @@ pub struct MemoryContext {
     unserved: Mutex<Vec<(String, String)>>,
     /// What `authorize` allows: (user, verb, group, resource, name).
     allowed: Mutex<Vec<[String; 5]>>,
-    /// Served kinds: (group, version, kind, resource).
-    kinds: Mutex<Vec<[String; 4]>>,
+    /// The kinds `resource_for_kind` and `resources_for_kind` know beside ConfigMaps.
+    kinds: Mutex<Vec<KindResource>>,
+    /// Resources holding the same objects (`equivalent_resources`; `convert` between them
+    /// changes `apiVersion` only, as a custom resource's `None` conversion).
+    equivalents: Mutex<Vec<KindResource>>,
 }
 
 fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
@@ -45,10 +48,36 @@ impl MemoryContext {
         }
     }
 
-    /// Serves `kind` of `group`/`version` as `resource` (for `resources_for_kind`).
+    /// Serves `kind` of `group`/`version` as the namespaced `resource` (for
+    /// `resource_for_kind` and `resources_for_kind`).
     pub fn serve_kind(&self, group: &str, version: &str, kind: &str, resource: &str) {
+        self.serve_kind_scoped(group, version, kind, resource, true);
+    }
+
+    /// Serves `kind` as `resource`, namespaced or cluster-scoped.
+    pub fn serve_kind_scoped(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+        resource: &str,
+        namespaced: bool,
+    ) {
         if let Ok(mut k) = self.kinds.lock() {
-            k.push([group, version, kind, resource].map(str::to_string));
+            k.push(KindResource {
+                group: group.into(),
+                version: version.into(),
+                resource: resource.into(),
+                kind: kind.into(),
+                namespaced,
+            });
+        }
+    }
+
+    /// Declares `resources` as one set of equivalent resources.
+    pub fn equivalent(&self, resources: Vec<KindResource>) {
+        if let Ok(mut e) = self.equivalents.lock() {
+            *e = resources;
         }
     }
 
@@ -117,7 +146,37 @@ impl MemoryContext {
 
 #[async_trait]
 impl AdmissionContext for MemoryContext {
-    /// A subresource is asked as `resource/subresource`.
+    fn resource_for_kind(&self, group: &str, version: &str, kind: &str) -> Option<KindResource> {
+        if (group, version, kind) == ("", "v1", "ConfigMap") {
+            return Some(KindResource {
+                group: String::new(),
+                version: "v1".into(),
+                resource: "configmaps".into(),
+                kind: "ConfigMap".into(),
+                namespaced: true,
+            });
+        }
+        let k = self.kinds.lock().ok()?;
+        k.iter().find(|k| k.group == group && k.version == version && k.kind == kind).cloned()
+    }
+
+    fn equivalent_resources(&self, group: &str, resource: &str) -> Vec<KindResource> {
+        let e = self.equivalents.lock().map(|e| e.clone()).unwrap_or_default();
+        if e.iter().any(|k| k.group == group && k.resource == resource) {
+            e
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn convert(&self, object: &Value, to: &KindResource) -> Option<Value> {
+        let mut o = object.clone();
+        let api_version =
+            if to.group.is_empty() { to.version.clone() } else { format!("{}/{}", to.group, to.version) };
+        o.as_object_mut()?.insert("apiVersion".into(), json!(api_version));
+        Some(o)
+    }
+
     async fn authorize(&self, attrs: &apimachinery::Attributes) -> bool {
         let resource = if attrs.subresource.is_empty() {
             attrs.resource.clone()
@@ -132,8 +191,8 @@ impl AdmissionContext for MemoryContext {
         let Ok(kinds) = self.kinds.lock() else { return Vec::new() };
         kinds
             .iter()
-            .filter(|[g, v, k, _]| g == group && v == version && k == kind)
-            .map(|[.., r]| r.clone())
+            .filter(|k| k.group == group && k.version == version && k.kind == kind)
+            .map(|k| k.resource.clone())
             .collect()
     }
 

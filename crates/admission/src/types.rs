@@ -7,7 +7,7 @@ use apimachinery::{GroupResource, StatusError, StatusReason, UserInfo};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The kind of write being admitted (`admission.Operation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +69,63 @@ pub struct AdmissionRequest {
     /// `CreateOptions` / `UpdateOptions` / `DeleteOptions` as sent to webhooks (may be `Null`).
     pub options: Value,
     warnings: Mutex<Vec<String>>,
+    annotations: Mutex<Vec<(String, String)>>,
+    /// kube's reinvocation context: the mutating phase's second round.
+    pub reinvocation: Reinvocation,
+}
+
+/// What the mutating phase records for its second round (kube's `ReinvocationContext`
+/// with the webhook plugin's `webhookReinvokeContext`): the chain runs the mutating plugins
+/// again when a webhook changed the object, and in that round the webhook plugin calls only
+/// the `reinvocationPolicy: IfNeeded` webhooks that ran before a change.
+#[derive(Debug, Default)]
+pub struct Reinvocation {
+    /// A webhook changed the object: the mutating plugins run once more.
+    pub should_reinvoke: bool,
+    /// This is the second round.
+    pub is_reinvoke: bool,
+    /// The object as the webhook plugin left it.
+    pub last_webhook_output: Option<Value>,
+    /// Webhooks (configuration/name) with `IfNeeded` called since the last change.
+    pub previously_invoked: Vec<String>,
+    /// Webhooks to call in the second round.
+    pub reinvoke: Vec<String>,
+    /// The MutatingAdmissionPolicy plugin's part.
+    pub policies: PolicyReinvocation,
+}
+
+/// kube's `policyReinvokeContext`: what the MutatingAdmissionPolicy plugin remembers
+/// between the two rounds, by invocation key (policy, binding and param).
+#[derive(Debug, Default)]
+pub struct PolicyReinvocation {
+    /// The object as the plugin last left it (`None` before it first ran).
+    pub last_output: Option<Option<Value>>,
+    /// Invocations with `reinvocationPolicy: IfNeeded` made since the last change.
+    pub previously_invoked: Vec<String>,
+    /// Invocations to make in the second round.
+    pub reinvoke: Vec<String>,
+}
+
+impl PolicyReinvocation {
+    /// The object changed: every `IfNeeded` invocation made before is to be made again.
+    pub fn require_reinvoking_previously_invoked(&mut self) {
+        for key in self.previously_invoked.drain(..) {
+            if !self.reinvoke.contains(&key) {
+                self.reinvoke.push(key);
+            }
+        }
+    }
+}
+
+impl Reinvocation {
+    /// The object changed: every `IfNeeded` webhook called before is to be called again.
+    pub fn require_reinvoking_previously_invoked(&mut self) {
+        for id in self.previously_invoked.drain(..) {
+            if !self.reinvoke.contains(&id) {
+                self.reinvoke.push(id);
+            }
+        }
+    }
 }
 
 impl AdmissionRequest {
@@ -99,6 +156,8 @@ impl AdmissionRequest {
             dry_run: false,
             options: Value::Null,
             warnings: Mutex::new(Vec::new()),
+            annotations: Mutex::new(Vec::new()),
+            reinvocation: Reinvocation::default(),
         }
     }
 
@@ -197,6 +256,28 @@ impl AdmissionRequest {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
+    /// Adds an annotation for the request's audit event (kube's `AddAnnotation`): a key
+    /// already set keeps its value, and setting it to another value is an error.
+    pub fn add_annotation(&self, key: &str, value: impl Into<String>) -> Result<(), String> {
+        let value = value.into();
+        let Ok(mut a) = self.annotations.lock() else { return Ok(()) };
+        match a.iter().find(|(k, _)| k == key) {
+            Some((_, v)) if *v == value => Ok(()),
+            Some((_, v)) => Err(format!(
+                "admission annotations are not allowd to be overwritten, key:{key:?}, old value: {v:?}, new value:{value:?}"
+            )),
+            None => {
+                a.push((key.to_string(), value));
+                Ok(())
+            }
+        }
+    }
+
+    /// The audit annotations added so far, in order.
+    pub fn annotations(&self) -> Vec<(String, String)> {
+        self.annotations.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
     /// The object's `metadata.labels` (new object, else old).
     pub fn labels(&self) -> Option<&Value> {
         self.object.as_ref().or(self.old_object.as_ref())?.get("metadata")?.get("labels")
@@ -241,6 +322,80 @@ pub trait AdmissionContext: Send + Sync {
     fn resources_for_kind(&self, _group: &str, _version: &str, _kind: &str) -> Vec<String> {
         Vec::new()
     }
+    /// The server authorizer's full answer: allowed, its reason and any error (the CEL
+    /// authorizer library reports all three).
+    async fn authorize_verdict(&self, attrs: &apimachinery::Attributes) -> AuthzVerdict {
+        AuthzVerdict { allowed: self.authorize(attrs).await, reason: String::new(), error: None }
+    }
+
+    /// The resource serving `kind` in `group`/`version` (a policy's `paramKind`), if any.
+    fn resource_for_kind(&self, _group: &str, _version: &str, _kind: &str) -> Option<KindResource> {
+        None
+    }
+
+    /// The other resources whose objects are the same as those of `group`/`resource`
+    /// (kube's equivalent resource mapper: another version of a custom resource, events
+    /// of either group), for rules with `matchPolicy: Equivalent`.
+    fn equivalent_resources(&self, _group: &str, _resource: &str) -> Vec<KindResource> {
+        Vec::new()
+    }
+
+    /// `object` as an object of `to` (its version or group differs); `None` when it
+    /// cannot be converted.
+    fn convert(&self, _object: &Value, _to: &KindResource) -> Option<Value> {
+        None
+    }
+
+    /// The structured-merge-diff type of objects of a kind (kube's type converter, which
+    /// MutatingAdmissionPolicy's ApplyConfiguration merges along): the built-in kinds'
+    /// here; the server adds custom resources'. `None` when the kind has none.
+    fn object_schema(&self, group: &str, version: &str, kind: &str) -> Option<ObjectSchema> {
+        let root = fieldmanager::schema::builtin::Builtin::root(group, version, kind)?;
+        Some(ObjectSchema { schema: Arc::new(fieldmanager::schema::builtin::Builtin), root })
+    }
+
+    /// An object a mutating admission policy changed, as kube takes it back: decoded into
+    /// its kind (with `strict`, an unknown field is an error: kube's 500 `strict decoding
+    /// error`) and defaulted.
+    fn admit_mutated(
+        &self,
+        _kind: &KindResource,
+        object: Value,
+        _strict: bool,
+    ) -> Result<Value, StatusError> {
+        Ok(object)
+    }
+}
+
+/// A kind's type tree for structured merges.
+#[derive(Clone)]
+pub struct ObjectSchema {
+    pub schema: Arc<dyn fieldmanager::Schema>,
+    pub root: fieldmanager::Node,
+}
+
+impl fmt::Debug for ObjectSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectSchema").field("root", &self.root).finish()
+    }
+}
+
+/// An authorizer's answer as the admission plugins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthzVerdict {
+    pub allowed: bool,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+/// A served resource with its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindResource {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub kind: String,
+    pub namespaced: bool,
 }
 
 /// A plugin that may change the object (`admission.MutationInterface`).

@@ -4,10 +4,11 @@
 
 use crate::context::Ctx;
 use crate::objects::Objects;
-use admission::{AdmissionContext, AdmissionRequest, Operation};
+use admission::{AdmissionContext, AdmissionRequest, KindResource, Operation};
 use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Plugin lookups served from the stored objects, and the server's authorizer chain.
 pub struct StoreContext {
@@ -79,6 +80,95 @@ impl AdmissionContext for StoreContext {
             .map(|r| r.plural.to_string())
             .collect()
     }
+    async fn authorize_verdict(&self, attrs: &apimachinery::Attributes) -> admission::AuthzVerdict {
+        let verdict = self.authorizer.authorize_async(attrs).await;
+        admission::AuthzVerdict {
+            allowed: verdict.decision.is_allowed(),
+            reason: verdict.decision.reason().to_string(),
+            error: verdict.error(),
+        }
+    }
+
+    fn resource_for_kind(&self, group: &str, version: &str, kind: &str) -> Option<KindResource> {
+        self.catalog
+            .all()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind && r.stored)
+            .map(kind_resource)
+    }
+
+    fn equivalent_resources(&self, group: &str, resource: &str) -> Vec<KindResource> {
+        let all = self.catalog.all();
+        let Some(own) = all.iter().find(|r| r.group == group && r.plural == resource && r.stored) else {
+            return Vec::new();
+        };
+        let storage = (own.storage_group(), own.storage_plural());
+        all.iter()
+            .filter(|r| r.stored && (r.storage_group(), r.storage_plural()) == storage)
+            .map(|r| kind_resource(r))
+            .collect()
+    }
+
+    fn convert(&self, object: &Value, to: &KindResource) -> Option<Value> {
+        let all = self.catalog.all();
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let from =
+            all.iter().find(|r| r.group == group && r.version == version && r.kind == kind && r.stored)?;
+        let to =
+            all.iter().find(|r| r.group == to.group && r.version == to.version && r.plural == to.resource)?;
+        if (from.storage_group(), from.storage_plural()) != (to.storage_group(), to.storage_plural()) {
+            return None;
+        }
+        Some(registry::convert::from_storage(to, registry::convert::to_storage(from, object.clone())))
+    }
+
+    fn object_schema(&self, group: &str, version: &str, kind: &str) -> Option<admission::ObjectSchema> {
+        let rt = self
+            .catalog
+            .all()
+            .into_iter()
+            .find(|r| r.group == group && r.version == version && r.kind == kind)?;
+        match self.catalog.custom().version(rt) {
+            Some(v) => {
+                let root = v.ssa_schema.root();
+                Some(admission::ObjectSchema { schema: v.ssa_schema.clone(), root })
+            }
+            None if rt.custom => None,
+            None => {
+                let root = fieldmanager::schema::builtin::Builtin::root(group, version, kind)?;
+                Some(admission::ObjectSchema {
+                    schema: Arc::new(fieldmanager::schema::builtin::Builtin),
+                    root,
+                })
+            }
+        }
+    }
+
+    fn admit_mutated(&self, kind: &KindResource, object: Value, strict: bool) -> Result<Value, StatusError> {
+        let rt = self.rt(&kind.group, &kind.resource)?;
+        let rt = self.catalog.lookup(&kind.group, &kind.version, &kind.resource).unwrap_or(rt);
+        let mut object = object;
+        let unknown =
+            registry::strategy::default_mutated(rt, &mut object).map_err(|e| StatusError::internal(&e))?;
+        if strict && !unknown.is_empty() {
+            let fields: Vec<String> =
+                unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+            return Err(StatusError::internal(&format!("strict decoding error: {}", fields.join(", "))));
+        }
+        Ok(object)
+    }
+}
+
+fn kind_resource(r: &ResourceType) -> KindResource {
+    KindResource {
+        group: r.group.to_string(),
+        version: r.version.to_string(),
+        resource: r.plural.to_string(),
+        kind: r.kind.to_string(),
+        namespaced: r.namespaced,
+    }
 }
 
 /// Builds the admission request for a write of `rt` by the request's user.
@@ -125,12 +215,22 @@ fn context(ctx: &Ctx) -> StoreContext {
 
 /// The mutating phase; returns the (possibly changed) object.
 pub async fn mutate(ctx: &Ctx, req: &mut AdmissionRequest) -> Result<(), StatusError> {
-    ctx.state.admission.admit(req, &context(ctx)).await
+    let result = ctx.state.admission.admit(req, &context(ctx)).await;
+    note(ctx, req);
+    result
 }
 
 /// The validating phase.
 pub async fn validate(ctx: &Ctx, req: &AdmissionRequest) -> Result<(), StatusError> {
-    ctx.state.admission.validate(req, &context(ctx)).await
+    let result = ctx.state.admission.validate(req, &context(ctx)).await;
+    note(ctx, req);
+    result
+}
+
+/// Passes the plugins' warnings and audit annotations on to the answer and the audit event.
+fn note(ctx: &Ctx, req: &AdmissionRequest) {
+    ctx.notes.warn(req.warnings());
+    ctx.notes.annotate(req.annotations());
 }
 
 /// Recounts quota usage in a namespace after objects left it (kube's quota controller).

@@ -10,12 +10,51 @@ use crate::state::State;
 use apimachinery::{RequestInfo, UserInfo};
 use rustls::pki_types::CertificateDer;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 /// What the server knows of the connection a request came on.
 pub struct ConnInfo {
     pub remote: SocketAddr,
     /// The client certificate chain as presented (leaf first), verified per request.
     pub peer_certificates: Option<Vec<CertificateDer<'static>>>,
+}
+
+/// What handlers add to a request's answer and audit event beside the response itself:
+/// `Warning` headers (admission's), and audit annotations (admission policies').
+#[derive(Debug, Default)]
+pub struct RequestNotes {
+    warnings: Mutex<Vec<String>>,
+    annotations: Mutex<Vec<(String, String)>>,
+}
+
+impl RequestNotes {
+    /// Adds warnings not already there.
+    pub fn warn(&self, warnings: impl IntoIterator<Item = String>) {
+        let mut w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        for text in warnings {
+            if !w.contains(&text) {
+                w.push(text);
+            }
+        }
+    }
+
+    /// Adds audit annotations; a key already set keeps its first value (kube's).
+    pub fn annotate(&self, annotations: impl IntoIterator<Item = (String, String)>) {
+        let mut a = self.annotations.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in annotations {
+            if !a.iter().any(|(key, _)| *key == k) {
+                a.push((k, v));
+            }
+        }
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn annotations(&self) -> Vec<(String, String)> {
+        self.annotations.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// Everything a handler needs about the request being served; see the module docs.
@@ -27,7 +66,9 @@ pub struct RequestContext {
     pub user_agent: String,
     /// Where the handlers hand the request object to the audit record (`None` when the
     /// request is not audited or has no body).
-    pub audit: Option<std::sync::Arc<crate::audit::Capture>>,
+    pub audit: Option<Arc<crate::audit::Capture>>,
+    /// Warnings and audit annotations for the answer and the audit event.
+    pub notes: Arc<RequestNotes>,
     authorized: authz::Authorized,
 }
 
@@ -36,12 +77,26 @@ pub type Ctx = RequestContext;
 
 impl RequestContext {
     pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
-        Self { state, info, output, user_agent: String::new(), audit: None, authorized }
+        Self {
+            state,
+            info,
+            output,
+            user_agent: String::new(),
+            audit: None,
+            notes: Arc::default(),
+            authorized,
+        }
     }
 
     /// The request's audit capture.
-    pub fn with_audit(mut self, audit: Option<std::sync::Arc<crate::audit::Capture>>) -> Self {
+    pub fn with_audit(mut self, audit: Option<Arc<crate::audit::Capture>>) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Shares `notes` with the audit record.
+    pub fn with_notes(mut self, notes: Arc<RequestNotes>) -> Self {
+        self.notes = notes;
         self
     }
 

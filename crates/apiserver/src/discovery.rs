@@ -38,6 +38,7 @@ fn storage_version_hash(r: &ResourceType) -> Option<String> {
         return None;
     }
     let (group, version) = match r.stored_as {
+        Some((group, _)) if !r.storage_version.is_empty() => (group, r.storage_version),
         Some((group, _)) => (group, "v1"),
         // kube-apiserver still stores CustomResourceDefinitions as v1beta1.
         None if r.kind == "CustomResourceDefinition" => (r.group, "v1beta1"),

@@ -145,7 +145,8 @@ async fn serve(
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let ctx = RequestContext::new(state.clone(), info, output, authorized)
         .with_user_agent(user_agent)
-        .with_audit(rec.capture.clone());
+        .with_audit(rec.capture.clone())
+        .with_notes(Arc::clone(&rec.notes));
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {

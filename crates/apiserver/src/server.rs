@@ -121,11 +121,15 @@ async fn serve_connection(
             let state = state.clone();
             let conn = conn.clone();
             let busy = activity.begin();
-            async move {
+            // Boxed: hyper keeps a stream's service future inline in the stream's task until
+            // the stream ends, so an unboxed handler (the whole chain's state, several KiB)
+            // would stay allocated for as long as a watch streams; boxed, it is freed once
+            // the answer's head is out.
+            Box::pin(async move {
                 let (resp, seat) = filters::handle(state, conn, req).await;
                 // The connection is busy, and the seat taken, until the answer is sent.
                 Ok::<_, std::convert::Infallible>(crate::response::hold(resp, (busy, seat)))
-            }
+            })
         })
     };
     let limits = &state.limits.config;

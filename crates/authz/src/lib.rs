@@ -13,6 +13,7 @@
 //! - [`policy`]: `PolicyRule` and kube's rule-matching helpers (one place for the semantics).
 //! - [`bootstrap`]: kube's default roles and bindings; [`aggregation`]: ClusterRole aggregation;
 //!   [`escalation`]: the "cannot grant what you do not hold" check; [`forbidden`]: the 403 text.
+//! - [`tools`]: `who-can` and `explain` over a policy read through the API.
 //! - [`naive`]: a plain scan over all objects, kept as the reference model for tests and benches.
 //!
 //! Nothing here knows about HTTP: the server turns a [`Decision`] into a response.
@@ -31,6 +32,7 @@ pub mod policy;
 /// Go's `%q` and error aggregation, shared with the other crates.
 use apimachinery::quote;
 pub mod rbac;
+pub mod tools;
 pub mod union;
 pub mod webhook;
 

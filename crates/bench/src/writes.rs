@@ -70,6 +70,87 @@ pub async fn ensure_namespace(target: &Target, name: &str) -> Result<(), BenchEr
     Ok(())
 }
 
+/// The validations of the policies [`install_policies`] creates: each passes for the
+/// bench's ConfigMaps; the last also refuses the probe that tells when they are enforced.
+const POLICY_RULES: [&str; 10] = [
+    "object.metadata.name.size() <= 63",
+    "has(object.metadata.labels) && 'app' in object.metadata.labels",
+    "!has(object.data) || object.data.all(k, k.size() < 64)",
+    "object.metadata.labels.app.matches('^[a-z-]+$')",
+    "request.userInfo.username != 'nobody'",
+    "!has(object.binaryData)",
+    "!has(object.data) || size(object.data) <= 16",
+    "object.metadata.?annotations.orValue({}).size() < 10",
+    "!object.metadata.name.startsWith('forbidden')",
+    "object.metadata.name != 'vap-probe'",
+];
+
+/// The ConfigMap the last policy refuses: created with a dry run until it is refused.
+const PROBE: &str = "vap-probe";
+
+/// Creates `n` (at most 10) ValidatingAdmissionPolicies over ConfigMap creates, each with
+/// a binding and one validation the bench's writes pass, and waits until they are
+/// enforced (the last one's probe is refused; the server's informer applies them in
+/// order).
+pub async fn install_policies(target: &Target, namespace: &str, n: usize) -> Result<(), BenchError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let mut conn = connect(target).await?;
+    let rules = &POLICY_RULES[POLICY_RULES.len() - n.min(POLICY_RULES.len())..];
+    for (i, rule) in rules.iter().enumerate() {
+        let name = format!("bench-policy-{i}");
+        let policy = serde_json::json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["configmaps"]}]},
+                "validations": [{"expression": rule}],
+            },
+        });
+        let binding = serde_json::json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        });
+        let base = "/apis/admissionregistration.k8s.io/v1";
+        conn.expect_ok(
+            Method::POST,
+            &format!("{base}/validatingadmissionpolicies"),
+            Bytes::from(policy.to_string()),
+            true,
+        )
+        .await?;
+        conn.expect_ok(
+            Method::POST,
+            &format!("{base}/validatingadmissionpolicybindings"),
+            Bytes::from(binding.to_string()),
+            true,
+        )
+        .await?;
+    }
+    let path = format!("/api/v1/namespaces/{namespace}/configmaps?dryRun=All");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = conn
+            .call(Method::POST, &path, &[("content-type", "application/json")], configmap_body(PROBE, 8))
+            .await?;
+        if status == http::StatusCode::UNPROCESSABLE_ENTITY {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(BenchError::Status {
+                what: "the admission policies were not enforced within 20 s".into(),
+                status: status.as_u16(),
+                body: String::new(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Runs a ConfigMap-create or etcd-put load and summarises acknowledged writes.
 pub async fn run(
     target: &Target,

@@ -209,7 +209,14 @@ impl<'a> Checker<'a> {
                 };
                 let builtin = name.starts_with('_') || name.starts_with('@') || name == "!_" || name == "-_";
                 if !builtin && !self.function_exists(&name) {
-                    self.undeclared(e.id, &name);
+                    match (&call.target, target_is_namespace) {
+                        // `x.f()` of an undeclared `x` (no function `x.f`): cel-go names `x`.
+                        (Some(target), true) => {
+                            let root = name.split('.').next().unwrap_or_default().to_string();
+                            self.undeclared(target.id, &root)
+                        }
+                        _ => self.undeclared(e.id, &name),
+                    }
                 }
                 if let Some(target) = &call.target {
                     if !target_is_namespace {
@@ -272,6 +279,10 @@ pub enum ResultType {
     Null,
     List,
     Map,
+    /// kube's `Object` type (a MutatingAdmissionPolicy's apply configuration).
+    Object,
+    /// kube's `JSONPatch` type.
+    JsonPatch,
     Dyn,
 }
 
@@ -288,6 +299,8 @@ impl ResultType {
             ResultType::Null => "null_type",
             ResultType::List => "list",
             ResultType::Map => "map",
+            ResultType::Object => "Object",
+            ResultType::JsonPatch => "JSONPatch",
             ResultType::Dyn => "dyn",
         }
     }
@@ -310,6 +323,11 @@ pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
         Expr::Map(_) => T::Map,
         Expr::Select(s) if s.test => T::Bool,
         Expr::Call(call) => match call.func_name.as_str() {
+            crate::mutation::STRUCT => match crate::mutation::lowered_name(e) {
+                Some(crate::mutation::OBJECT_TYPE) => T::Object,
+                Some(crate::mutation::JSON_PATCH_TYPE) => T::JsonPatch,
+                _ => T::Dyn,
+            },
             operators::LOGICAL_AND
             | operators::LOGICAL_OR
             | operators::LOGICAL_NOT

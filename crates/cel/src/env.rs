@@ -28,6 +28,15 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
         let declared = env.add_overload(name, id, vec![DYN_TYPE], op);
         debug_assert!(declared.is_ok(), "{declared:?}");
     }
+    let declared = env.add_overload(VAR, "kcel_var_dyn", vec![DYN_TYPE], read_variable);
+    debug_assert!(declared.is_ok(), "{declared:?}");
+    let declared = env.add_overload(
+        crate::mutation::STRUCT,
+        "kcel_struct_dyn_dyn",
+        vec![DYN_TYPE, DYN_TYPE],
+        crate::mutation::construct,
+    );
+    debug_assert!(declared.is_ok(), "{declared:?}");
     let declared = env.add_macro(bind_macro());
     debug_assert!(declared.is_ok(), "{declared:?}");
     let declared = env.add_overload(
@@ -40,8 +49,43 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
     let env = Arc::new(env);
     let mut context = Context::with_env(Arc::clone(&env));
     context.register_all();
+    crate::authz::register(&mut context);
     Base { env, context }
 });
+
+/// The function the rewrite puts around a read of a dotted variable
+/// (`variables.name`): the value, or the failure it was bound to.
+pub(crate) const VAR: &str = "@kcel_var";
+
+const FAILED_TYPE: &str = "kubeward.FailedVariable";
+
+/// A variable whose evaluation failed: reading it fails with the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failed(pub(crate) String);
+
+impl cel::objects::Opaque for Failed {
+    fn runtime_type_name(&self) -> &str {
+        FAILED_TYPE
+    }
+}
+
+fn read_variable<'b, 'v>(
+    args: Vec<cel::common::value::CowVal<'b, 'v>>,
+) -> Result<cel::common::value::CowVal<'b, 'v>, ExecutionError> {
+    let mut args = args.into_iter();
+    let (Some(value), None) = (args.next(), args.next()) else {
+        return Err(ExecutionError::function_error(VAR, "expected 1 argument"));
+    };
+    let ty = value.as_ref().get_type();
+    if ty.kind() == cel::common::types::Kind::Opaque && ty.name() == FAILED_TYPE {
+        if let Ok(cel::Value::Opaque(o)) = cel::Value::try_from(value.as_ref()) {
+            if let Some(Failed(message)) = o.downcast_ref::<Failed>() {
+                return Err(ExecutionError::function_error(VAR, message.clone()));
+            }
+        }
+    }
+    Ok(value)
+}
 
 /// `cel.bind(name, init, body)` (cel-go's bindings extension, in kube's environment):
 /// `body` with `name` bound to `init`, evaluated once. Expanded, as cel-go does, to a
@@ -102,14 +146,19 @@ pub(crate) fn function_exists(name: &str) -> bool {
             Err(_) => true,
         }
     };
-    // `name` may be qualified (`sets.contains`): both forms parse as calls.
+    // A qualified name (`sets.contains`) exists only as a global function: `x.f()` of
+    // an undeclared `x` is not a namespace call because `f` is a member function.
+    if name.contains('.') {
+        return !undeclared(format!("{name}()"));
+    }
     !(undeclared(format!("{name}()")) && undeclared(format!("null.{name}()")))
 }
 
 fn is_undeclared(program: &Program, name: &str) -> bool {
     let short = name.rsplit('.').next().unwrap_or(name);
+    let root = name.split('.').next().unwrap_or(name);
     matches!(program.execute(&BASE.context),
-        Err(ExecutionError::UndeclaredReference(n)) if n.as_str() == name || n.as_str() == short)
+        Err(ExecutionError::UndeclaredReference(n)) if n.as_str() == name || n.as_str() == short || n.as_str() == root)
 }
 
 /// Evaluates `expr` (already rewritten) in a child scope of the base context holding

@@ -41,6 +41,10 @@ pub enum EvalError {
     /// The result is not of the type the caller asked for.
     #[error("expected a {expected} result, got {got}")]
     ResultType { expected: &'static str, got: &'static str },
+    /// A check of the authorizer library has no answer yet: answer the pending checks
+    /// and evaluate again ([`crate::authz`]).
+    #[error("authorization check pending")]
+    AuthorizationPending,
 }
 
 impl EvalError {

@@ -136,6 +136,7 @@ impl Estimator {
                         fields: Default::default(),
                         additional: Some(Box::new(values.unwrap_or(Shape::Any))),
                         max_properties: Some(m.entries.len() as u64),
+                        escaped: false,
                     },
                 }
             }
@@ -300,6 +301,8 @@ fn result_shape(name: &str, args: &[Shape]) -> (Shape, bool) {
     let len = |i: usize| args.get(i).map_or(0, max_len);
     let built = |s: Shape| (s, true);
     match name {
+        // A struct of kube's patch types: its fields' map.
+        crate::mutation::STRUCT => built(args.get(1).cloned().unwrap_or(Shape::Any)),
         operators::INDEX | operators::OPT_INDEX => {
             let shape = match &first {
                 Shape::List { items, .. } => (**items).clone(),

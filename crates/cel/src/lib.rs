@@ -79,6 +79,8 @@
 //! bounds time and allocation, [`Program::estimated_cost`] the static estimate over the
 //! same charges.
 
+pub mod admission;
+pub mod authz;
 mod check;
 pub mod cost;
 pub mod duration;
@@ -87,6 +89,7 @@ pub mod error;
 pub mod escape;
 mod estimate;
 pub mod limits;
+pub mod mutation;
 mod program;
 mod regex_cache;
 mod rewrite;

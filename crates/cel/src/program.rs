@@ -1,6 +1,7 @@
 //! [`Program`]: an expression compiled once against declared variables, evaluated many
 //! times against an [`Activation`] (the variables' values) under a cost limit.
 
+use crate::authz::Authorizations;
 use crate::check::{self, ResultType};
 use crate::error::{CompileError, EvalError};
 use crate::shape::Shape;
@@ -36,11 +37,26 @@ impl Program {
     pub fn compile(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
         // cel-rust's parser and the passes here recurse along the expression: they run
         // on a stack of their own, large enough for the nesting limits.
-        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars))
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, false))
     }
 
-    fn compile_on_stack(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
-        let parsed = check::parse(source)?;
+    /// Like [`compile`](Self::compile), with kube's patch types declared: `Object`,
+    /// `Object.<field>...` and `JSONPatch` literals ([`crate::mutation`]).
+    pub fn compile_with_patch_types(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, true))
+    }
+
+    fn compile_on_stack(
+        source: &str,
+        vars: &[(&str, &Shape)],
+        patch_types: bool,
+    ) -> Result<Program, CompileError> {
+        let mut parsed = check::parse(source)?;
+        if patch_types {
+            // Below the ids the rewrite hands out (from u64::MAX down), above the parser's.
+            let mut next_id = u64::MAX / 2;
+            parsed.expr = crate::mutation::lower(std::mem::take(&mut parsed.expr), &mut next_id);
+        }
         let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
         check::check(source, &parsed, &names)?;
         let result_type = check::result_type(&parsed.expr);
@@ -82,6 +98,23 @@ impl Program {
         Ok(program)
     }
 
+    /// The type name of the struct the expression builds at its root (`Object`,
+    /// `Object.spec`, `JSONPatch`), when it is a struct literal.
+    pub fn struct_result(&self) -> Option<&str> {
+        crate::mutation::lowered_name(&self.checked)
+    }
+
+    /// The type names of the struct literals a list literal at the root holds (empty when
+    /// the root is not a list literal or holds other values).
+    pub fn list_struct_elements(&self) -> Vec<&str> {
+        match &self.checked.expr {
+            cel::common::ast::Expr::List(l) => {
+                l.elements.iter().filter_map(crate::mutation::lowered_name).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The source text.
     pub fn source(&self) -> &str {
         &self.source
@@ -104,6 +137,28 @@ impl Program {
         references(&self.checked, &mut |e| matches!(&e.expr, cel::common::ast::Expr::Ident(n) if n == name))
     }
 
+    /// Whether the whole expression is a selection or an index into one of `roots`
+    /// (`object.spec.paused`, `params['x']`): a value typed `dyn` where the variable is.
+    pub fn is_selection_of(&self, roots: &[&str]) -> bool {
+        use cel::common::ast::Expr;
+        let mut e = &self.checked;
+        let mut selected = false;
+        loop {
+            match &e.expr {
+                Expr::Select(s) if !s.test => e = &s.operand,
+                Expr::Call(c) if c.func_name == cel::common::ast::operators::INDEX && c.args.len() == 2 => {
+                    match c.args.first() {
+                        Some(first) => e = first,
+                        None => return false,
+                    }
+                }
+                Expr::Ident(name) => return selected && roots.contains(&name.as_str()),
+                _ => return false,
+            }
+            selected = true;
+        }
+    }
+
     /// Whether the expression reads `<var>.<field>` (or tests it with `has()`).
     pub fn references_field(&self, var: &str, field: &str) -> bool {
         use cel::common::ast::Expr;
@@ -121,15 +176,38 @@ impl Program {
     /// Evaluates with the variables of `activation`, failing with
     /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
     pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
+        self.evaluate_layered(&[activation], limit, None)
+    }
+
+    /// Evaluates with the variables of several activations (a name is looked up in the
+    /// first that binds it), under `limit`, answering the authorizer library's checks
+    /// from `authz` ([`crate::authz`]): when a check had no answer the result is
+    /// [`EvalError::AuthorizationPending`] and the checks are in `authz`'s pending list.
+    pub fn evaluate_layered(
+        &self,
+        layers: &[&Activation],
+        limit: u64,
+        authz: Option<&mut Authorizations>,
+    ) -> Result<Evaluated, EvalError> {
+        let resolver = Layers(layers);
         // On a stack of its own when the current one has less room than the program may
         // need (a deep expression on a small worker stack).
         let run = || {
             stacker::maybe_grow(self.stack_bytes, self.stack_bytes.saturating_add(1 << 20), || {
-                env::evaluate(&self.runnable, activation)
+                env::evaluate(&self.runnable, &resolver)
             })
         };
-        let (result, cost) =
-            cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));
+        let metered = || cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));
+        let (result, cost) = match authz {
+            Some(authz) => {
+                let out = crate::authz::with(authz, metered);
+                if !authz.pending().is_empty() {
+                    return Err(EvalError::AuthorizationPending);
+                }
+                out
+            }
+            None => metered(),
+        };
         if cost > limit {
             return Err(EvalError::CostLimitExceeded);
         }
@@ -198,6 +276,11 @@ impl Evaluated {
     pub fn to_json(&self) -> Result<Json, EvalError> {
         Ok(value::to_json(&self.value)?)
     }
+
+    /// The result as cel-rust's value.
+    pub(crate) fn value(&self) -> &Value {
+        &self.value
+    }
 }
 
 /// The variables of one evaluation, converted once and shared by every program
@@ -241,11 +324,39 @@ impl<'a> Activation<'a> {
         self.bind_value(name, Value::Opaque(Arc::new(optional)))
     }
 
+    /// Binds `name` to the result of another evaluation (a composited variable).
+    pub fn bind_evaluated(&mut self, name: &str, evaluated: &Evaluated) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, evaluated.value.clone())
+    }
+
+    /// Binds `name` to a failure: an expression that reads it fails with `message`
+    /// (a composited variable whose evaluation failed, as kube reports it where used).
+    pub fn bind_failure(&mut self, name: &str, message: &str) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, Value::Opaque(Arc::new(crate::env::Failed(message.to_string()))))
+    }
+
+    /// Binds `name` to a CEL value built by this crate ([`crate::authz::authorizer`]).
+    pub fn bind_cel(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
+        self.bind_value(name, v)
+    }
+
     fn bind_value(&mut self, name: &str, v: Value) -> Result<&mut Self, EvalError> {
         let boxed: Box<dyn Val> = v.try_into().map_err(EvalError::from_cel)?;
         self.vars.retain(|(n, _)| n != name);
         self.vars.push((name.to_string(), boxed));
         Ok(self)
+    }
+}
+
+/// Several activations, looked up in order.
+struct Layers<'l, 'a>(&'l [&'l Activation<'a>]);
+
+impl cel::context::VariableResolver for Layers<'_, '_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        self.0
+            .iter()
+            .find_map(|a| a.vars.iter().find(|(n, _)| n == variable))
+            .map(|(_, v)| CowVal::Borrowed(v.as_ref()))
     }
 }
 

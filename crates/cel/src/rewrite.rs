@@ -5,6 +5,7 @@
 
 use crate::check::qualified_name;
 use crate::cost::{ARG, CALL, RANGE};
+use crate::env::VAR;
 use crate::regex_cache::MATCHES;
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr};
 use std::collections::HashSet;
@@ -149,6 +150,15 @@ impl Rewriter<'_> {
             Expr::Call(call) => return self.call(id, call),
             Expr::Comprehension(c) => Expr::Comprehension(Box::new(self.comprehension(*c))),
             Expr::Select(mut s) => {
+                // A declared dotted name (`variables.x`, `authorizer.requestResource`)
+                // is one variable, read through `@kcel_var`.
+                if let (false, Expr::Ident(root)) = (s.test, &s.operand.expr) {
+                    let dotted = format!("{root}.{}", s.field);
+                    let shadowed = self.scopes.iter().any(|scope| scope.iter().any(|v| v == root));
+                    if !shadowed && self.vars.contains(&dotted.as_str()) {
+                        return self.wrap(VAR, IdedExpr { id, expr: Expr::Ident(dotted) });
+                    }
+                }
                 s.operand = Box::new(self.expr(*s.operand));
                 Expr::Select(s)
             }

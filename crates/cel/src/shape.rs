@@ -47,6 +47,10 @@ pub enum Shape {
         fields: BTreeMap<String, Shape>,
         additional: Option<Box<Shape>>,
         max_properties: Option<u64>,
+        /// Whether declared fields are read by kube's escaped identifiers (a schema's
+        /// properties: `self.__namespace__`), rather than by their names (a type kube
+        /// declares, such as the admission request: `request.namespace`).
+        escaped: bool,
     },
 }
 
@@ -58,15 +62,21 @@ impl Shape {
 
     /// A map from strings to `values` without a bound.
     pub fn map_of(values: Shape) -> Shape {
-        Shape::Object { fields: BTreeMap::new(), additional: Some(Box::new(values)), max_properties: None }
+        Shape::Object {
+            fields: BTreeMap::new(),
+            additional: Some(Box::new(values)),
+            max_properties: None,
+            escaped: false,
+        }
     }
 
-    /// An object with exactly these fields.
+    /// An object with exactly these fields, read by their names (a type kube declares).
     pub fn object(fields: impl IntoIterator<Item = (&'static str, Shape)>) -> Shape {
         Shape::Object {
             fields: fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             additional: None,
             max_properties: None,
+            escaped: false,
         }
     }
 
@@ -85,9 +95,12 @@ impl Shape {
     /// scalar or a list.
     pub fn field(&self, name: &str) -> Option<&Shape> {
         match self {
-            Shape::Object { fields, additional, .. } => fields
+            Shape::Object { fields, additional, escaped, .. } => fields
                 .get(name)
                 .or_else(|| {
+                    if !*escaped {
+                        return None;
+                    }
                     // A declared property read by its CEL identifier.
                     let property = crate::escape::unescape(name).filter(|p| p != name)?;
                     fields.get(&property)
@@ -128,7 +141,7 @@ impl Shape {
             Shape::List { max_items, items } => {
                 max_items.unwrap_or(MAX_REQUEST_SIZE_BYTES.saturating_sub(2) / min_item(items))
             }
-            Shape::Object { fields, additional, max_properties } => match (max_properties, additional) {
+            Shape::Object { fields, additional, max_properties, .. } => match (max_properties, additional) {
                 (Some(n), _) => *n,
                 (None, Some(values)) => {
                     // `"k":v,` at least: two quotes, a colon and the value.
@@ -223,7 +236,7 @@ fn from_schema(schema: &Json, depth: usize) -> Shape {
                 _ if fields.is_empty() && schema.get("properties").is_none() => Some(Box::new(Shape::Any)),
                 _ => None,
             };
-            Shape::Object { fields, additional, max_properties: bound("maxProperties") }
+            Shape::Object { fields, additional, max_properties: bound("maxProperties"), escaped: true }
         }
         _ => Shape::Any,
     }

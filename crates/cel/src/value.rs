@@ -85,7 +85,7 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
         }
         Json::Object(fields) => {
             let declared = match shape {
-                Shape::Object { fields, .. } => Some(fields),
+                Shape::Object { fields, escaped: true, .. } => Some(fields),
                 _ => None,
             };
             let mut map = HashMap::with_capacity(fields.len());
@@ -124,7 +124,7 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
         }
         Json::Object(fields) => {
             let declared = match shape {
-                Shape::Object { fields, .. } => Some(fields),
+                Shape::Object { fields, escaped: true, .. } => Some(fields),
                 _ => None,
             };
             let mut map = HashMap::with_capacity(fields.len());
@@ -189,6 +189,15 @@ fn from_cel(value: &Value, depth: usize) -> Result<Json, ValueError> {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in entries {
                 out.insert(k, from_cel(v, depth + 1)?);
+            }
+            Json::Object(out)
+        }
+        // A struct (kube's `Object` types) is the object of its fields.
+        Value::Struct(s) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in s.field_values() {
+                let v = Value::try_from(v.as_ref()).map_err(|_| ValueError::Unsupported(k.clone()))?;
+                out.insert(k, from_cel(&v, depth + 1)?);
             }
             Json::Object(out)
         }

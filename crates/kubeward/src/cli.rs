@@ -43,6 +43,11 @@ enum Command {
     Check(CheckCommand),
     /// Who did what: the audit log as a table (filters, `--follow`, `-o json`).
     Audit(crate::audit_cmd::AuditArgs),
+    /// A web UI that acts only as the signed-in person (desktop mode with a kubeconfig
+    /// credential; token, OIDC or auth-proxy sign-in otherwise).
+    Dashboard(crate::dashboard_cmd::DashboardArgs),
+    /// A loopback reverse proxy adding your kubeconfig's bearer token to every request.
+    AuthProxy(crate::dashboard_cmd::AuthProxyArgs),
     /// Bootstrap tokens: `create [--print-join-command]` (kubeadm's).
     Token(crate::cluster::join::TokenArgs),
     /// Join this machine to a cluster as a control plane (the command `token create
@@ -198,6 +203,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Certs(a) => crate::pki_cmds::certs(a).await,
         Command::Check(CheckCommand::Cis(a)) => check_cis(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
+        Command::Dashboard(a) => crate::dashboard_cmd::dashboard(a).await,
+        Command::AuthProxy(a) => crate::dashboard_cmd::auth_proxy(a).await,
         Command::Token(a) => crate::cluster::join::token(a).await,
         Command::Join(a) => crate::cluster::join::join(a).await,
         Command::Member(a) => crate::cluster::members::member(a).await,
@@ -275,7 +282,7 @@ async fn open_store(data_dir: &Path, flags: &ApiServerFlags) -> Result<Arc<dyn s
     Ok(Arc::new(store))
 }
 
-async fn wait_for_shutdown() {
+pub async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -541,7 +548,8 @@ async fn who_can(a: WhoCanArgs) -> Result<(), CliError> {
     let target = rbac_tools::resolve(&client, &a.resource).await?;
     let policy = rbac_tools::fetch_policy(&client, &a.namespace).await?;
     let grants =
-        rbac_tools::who_can(&policy, &a.verb, &target, &a.namespace, a.name.as_deref().unwrap_or(""))?;
+        rbac_tools::who_can(&policy, &a.verb, &target, &a.namespace, a.name.as_deref().unwrap_or(""))
+            .map_err(err)?;
     if grants.is_empty() {
         println!("No subjects found with permission to {} {}", a.verb, a.resource);
         return Ok(());
@@ -586,6 +594,9 @@ async fn explain(a: ExplainArgs) -> Result<(), CliError> {
     let mut groups = a.as_groups.clone();
     groups.push(apimachinery::user::ALL_AUTHENTICATED.to_string());
     let user = apimachinery::UserInfo::new(a.as_user.clone(), groups);
-    println!("rbac: {}", rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name)?);
+    println!(
+        "rbac: {}",
+        rbac_tools::explain(&policy, user, &a.verb, &target, &a.namespace, name).map_err(err)?
+    );
     Ok(())
 }

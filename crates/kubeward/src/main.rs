@@ -7,6 +7,7 @@ mod cis;
 mod cli;
 mod cluster;
 mod cluster_data;
+mod dashboard_cmd;
 mod flags;
 mod offboard;
 mod oidc_cmds;

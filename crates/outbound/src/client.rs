@@ -164,6 +164,24 @@ impl Client {
         }
     }
 
+    /// One attempt of `req` (absolute URL), no retry, whose body the caller reads as it
+    /// comes (a watch, a long list): the timeout covers the answer's head only, and the
+    /// body has no size limit.
+    pub async fn send_streaming(
+        &self,
+        req: http::Request<Bytes>,
+    ) -> Result<http::Response<hyper::body::Incoming>, Error> {
+        let url = req.uri().to_string();
+        let method = req.method().clone();
+        let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        let fail = |kind| Error::new(&method, &url, kind);
+        match tokio::time::timeout(self.options.timeout, self.pool.request(req.map(Full::new))).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(fail(classify(&e, &authority))),
+            Err(_) => Err(fail(ErrorKind::Timeout)),
+        }
+    }
+
     async fn exchange(&self, req: http::Request<Full<Bytes>>) -> Result<Response, ErrorKind> {
         let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
         let resp = self.pool.request(req).await.map_err(|e| classify(&e, &authority))?;

@@ -31,7 +31,8 @@ pub struct ResourceType {
     /// against the definition's schema, not a k8s-openapi struct.
     pub custom: bool,
     /// A custom resource's storage version (objects are stored in it and served in the
-    /// version asked for); empty for built-in kinds.
+    /// version asked for); for a built-in kind stored as another version of itself
+    /// (`stored_as`), that version; empty for other built-in kinds.
     pub storage_version: &'static str,
     /// Fields a field selector may use beyond the metadata ones (a CRD's `selectableFields`).
     pub selectable_fields: &'static [&'static str],

@@ -21,6 +21,12 @@ fn is_events_v1(rt: &ResourceType) -> bool {
     rt.stored_as.is_some() && rt.group == "events.k8s.io" && rt.kind == "Event"
 }
 
+/// A built-in kind served in another version of the same shape than the one stored
+/// (v1alpha1 MutatingAdmissionPolicies, stored as v1beta1): only `apiVersion` changes.
+fn is_other_version(rt: &ResourceType) -> bool {
+    !rt.custom && rt.stored_as.is_some() && !rt.storage_version.is_empty()
+}
+
 fn rename(obj: Value, api_version: &str, pairs: impl Iterator<Item = (&'static str, &'static str)>) -> Value {
     let Value::Object(mut m) = obj else { return obj };
     let mut out = Map::new();
@@ -62,6 +68,9 @@ pub fn stored_as_is(rt: &ResourceType, obj: &Value) -> bool {
 
 /// `obj`, served as `rt`, in the serialization its storage holds.
 pub fn to_storage(rt: &ResourceType, obj: Value) -> Value {
+    if is_other_version(rt) {
+        return with_api_version(obj, format!("{}/{}", rt.group, rt.storage_version));
+    }
     if rt.custom {
         return with_api_version(obj, format!("{}/{}", rt.group, rt.storage_version));
     }
@@ -78,6 +87,9 @@ pub fn event_to_core(obj: Value) -> Value {
 
 /// `obj`, as its storage holds it, in `rt`'s serialization.
 pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
+    if is_other_version(rt) {
+        return with_api_version(obj, rt.api_version());
+    }
     if rt.custom {
         let mut obj = with_api_version(obj, rt.api_version());
         crate::strategy::default_on_read(rt, &mut obj);
@@ -125,6 +137,14 @@ mod tests {
         expected["deprecatedFirstTimestamp"] = Value::Null;
         expected["deprecatedLastTimestamp"] = Value::Null;
         assert_eq!(from_storage(rt, core), expected);
+        let alpha =
+            c.lookup("admissionregistration.k8s.io", "v1alpha1", "mutatingadmissionpolicies").unwrap();
+        let stored = to_storage(
+            alpha,
+            json!({"apiVersion": "admissionregistration.k8s.io/v1alpha1", "kind": "MutatingAdmissionPolicy"}),
+        );
+        assert_eq!(stored["apiVersion"], "admissionregistration.k8s.io/v1beta1");
+        assert_eq!(from_storage(alpha, stored)["apiVersion"], "admissionregistration.k8s.io/v1alpha1");
         let pods = c.lookup("", "v1", "pods").unwrap();
         assert_eq!(to_storage(pods, json!({"a": 1})), json!({"a": 1}));
     }

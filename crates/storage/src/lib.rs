@@ -12,6 +12,7 @@
 
 pub mod embedded;
 pub mod etcd;
+mod memory;
 pub mod store;
 
 #[cfg(feature = "testing")]

@@ -26,20 +26,36 @@ use std::sync::Arc;
 pub struct Built {
     pub mutating: Option<Arc<dyn MutatingPlugin>>,
     pub validating: Option<Arc<dyn ValidatingPlugin>>,
+    /// The policies ValidatingAdmissionPolicy enforces, for the server to keep current.
+    pub policies: Option<Arc<crate::policy::PolicySet>>,
+    /// The policies MutatingAdmissionPolicy applies, for the server to keep current.
+    pub mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
 }
 
 fn validating(p: impl ValidatingPlugin + 'static) -> Option<Built> {
-    Some(Built { mutating: None, validating: Some(Arc::new(p)) })
+    Some(Built { validating: Some(Arc::new(p)), ..Built::default() })
 }
 
 fn mutating(p: impl MutatingPlugin + 'static) -> Option<Built> {
-    Some(Built { mutating: Some(Arc::new(p)), validating: None })
+    Some(Built { mutating: Some(Arc::new(p)), ..Built::default() })
 }
 
 /// A plugin in both phases (one instance serves both).
 fn both<P: MutatingPlugin + ValidatingPlugin + 'static>(p: P) -> Option<Built> {
     let p = Arc::new(p);
-    Some(Built { mutating: Some(p.clone()), validating: Some(p) })
+    Some(Built { mutating: Some(p.clone()), validating: Some(p), ..Built::default() })
+}
+
+fn validating_admission_policy() -> Option<Built> {
+    let plugin = crate::policy::ValidatingAdmissionPolicy::default();
+    let policies = plugin.policies();
+    Some(Built { validating: Some(Arc::new(plugin)), policies: Some(policies), ..Built::default() })
+}
+
+fn mutating_admission_policy() -> Option<Built> {
+    let plugin = crate::policy::mutating::MutatingAdmissionPolicy::default();
+    let policies = plugin.policies();
+    Some(Built { mutating: Some(Arc::new(plugin)), mutating_policies: Some(policies), ..Built::default() })
 }
 
 /// The plugin registered under `name`, or `None` when kubeward does not implement it.
@@ -55,6 +71,8 @@ pub fn build(name: &str) -> Option<Built> {
         "NodeRestriction" => validating(node_restriction::NodeRestriction),
         "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook::default()),
         "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook::default()),
+        "ValidatingAdmissionPolicy" => validating_admission_policy(),
+        "MutatingAdmissionPolicy" => mutating_admission_policy(),
         "ServiceAccount" => mutating(service_account::ServiceAccount),
         "TaintNodesByCondition" => mutating(node_taints::TaintNodesByCondition),
         "DefaultTolerationSeconds" => mutating(node_taints::DefaultTolerationSeconds::default()),

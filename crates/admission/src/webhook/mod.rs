@@ -1,8 +1,12 @@
 //! MutatingAdmissionWebhook and ValidatingAdmissionWebhook: read the Mutating/Validating
-//! WebhookConfiguration objects from the context, pick the webhooks whose rules and selectors
-//! match, POST an AdmissionReview to each `clientConfig.url` (or the Service a
-//! `clientConfig.service` names, resolved through its endpoints: [`service`]), and apply the answer (a denial
-//! becomes kube's Status; a mutating webhook's base64 JSONPatch is applied to the object).
+//! WebhookConfiguration objects from the context, pick the webhooks whose rules (with
+//! `matchPolicy: Equivalent`, those of equivalent resources too), selectors and CEL
+//! `matchConditions` match, POST an AdmissionReview to each `clientConfig.url` or the Service a
+//! `clientConfig.service` names, resolved through its endpoints ([`service`]) (at the
+//! resource and kind matched), and apply the answer (a denial becomes kube's Status; a
+//! mutating webhook's base64 JSONPatch is applied to the object). Mutating webhooks with
+//! `reinvocationPolicy: IfNeeded` are called again when a later webhook changed the object
+//! (the chain's second round, kube's reinvocation).
 //! Calls go through the plugin's [`ClientManager`]: one outbound target per `clientConfig`.
 
 pub mod clients;
@@ -10,8 +14,13 @@ pub mod matching;
 pub mod review;
 pub mod service;
 
+use crate::policy::{
+    self,
+    matching::Matched,
+    spec::{self, Compiled, MatchResources, NamedRule},
+};
 use crate::types::{
-    at, str_at, AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin,
+    at, str_at, AdmissionContext, AdmissionRequest, KindResource, MutatingPlugin, Operation, ValidatingPlugin,
 };
 use apimachinery::quote::go_quote;
 use apimachinery::StatusError;
@@ -19,6 +28,8 @@ use async_trait::async_trait;
 use base64::Engine;
 pub use clients::ClientManager;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const MUTATING: &str = "MutatingAdmissionWebhook";
@@ -28,16 +39,20 @@ const GROUP: &str = "admissionregistration.k8s.io";
 /// Default `timeoutSeconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 
-/// MutatingAdmissionWebhook; its targets are kept across requests.
+/// MutatingAdmissionWebhook; its targets and compiled match conditions are kept across
+/// requests.
 #[derive(Debug, Default)]
 pub struct MutatingWebhook {
     clients: ClientManager,
+    conditions: ConditionCache,
 }
 
-/// ValidatingAdmissionWebhook; its targets are kept across requests.
+/// ValidatingAdmissionWebhook; its targets and compiled match conditions are kept across
+/// requests.
 #[derive(Debug, Default)]
 pub struct ValidatingWebhook {
     clients: ClientManager,
+    conditions: ConditionCache,
 }
 
 /// Why one webhook could not be used; with failurePolicy Ignore these are skipped.
@@ -51,24 +66,36 @@ enum CallFailure {
     Other(String),
 }
 
-async fn namespace_labels(
-    req: &AdmissionRequest,
-    ctx: &dyn AdmissionContext,
-) -> Result<Option<Value>, StatusError> {
-    if req.group.is_empty() && req.resource == "namespaces" {
-        return Ok(req.labels().cloned());
+/// A webhook that applies to a request, the resource it matched the request as, and the
+/// id its reinvocation is tracked by.
+struct Invocation {
+    hook: Value,
+    id: String,
+    matched: Matched,
+}
+
+/// The webhook's rules and selectors as the policy matcher reads them.
+fn match_resources(wh: &Value) -> MatchResources {
+    MatchResources {
+        namespace_selector: spec::selector(wh, "namespaceSelector"),
+        object_selector: spec::selector(wh, "objectSelector"),
+        // kube defaults `matchPolicy` to Equivalent.
+        equivalent: str_at(wh, &["matchPolicy"]) != Some("Exact"),
+        resource_rules: crate::types::array_at(wh, &["rules"]).iter().map(NamedRule::parse).collect(),
+        exclude_resource_rules: Vec::new(),
     }
-    let ns = ctx.get("", "namespaces", "", &req.namespace).await?;
-    Ok(ns.and_then(|n| at(&n, &["metadata", "labels"]).cloned()))
 }
 
 /// The webhooks of every configuration of `resource` that apply to the request, in order
-/// (configurations sorted by name, as kube does).
+/// (configurations sorted by name, as kube does): rules (with `matchPolicy: Equivalent`,
+/// those of equivalent resources too) and selectors, then match conditions (kube's
+/// `ShouldCallHook`).
 async fn matching_webhooks(
     resource: &str,
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
-) -> Result<Vec<Value>, StatusError> {
+    conditions: &ConditionCache,
+) -> Result<Vec<Invocation>, StatusError> {
     if matching::exempt(req) {
         return Ok(Vec::new());
     }
@@ -77,42 +104,163 @@ async fn matching_webhooks(
         return Ok(Vec::new());
     }
     configs.sort_by(|a, b| str_at(a, &["metadata", "name"]).cmp(&str_at(b, &["metadata", "name"])));
-    let cluster_scoped_other =
-        req.namespace.is_empty() && !(req.group.is_empty() && req.resource == "namespaces");
-    let mut ns_labels: Option<Option<Value>> = None;
+    let mut labels = policy::matching::NamespaceLabels::default();
     let mut out = Vec::new();
     for cfg in &configs {
+        let config = str_at(cfg, &["metadata", "name"]).unwrap_or("");
         for wh in crate::types::array_at(cfg, &["webhooks"]) {
-            if !matching::rules_match(wh, req) {
+            let mr = match_resources(wh);
+            // A webhook without rules applies to nothing.
+            if mr.resource_rules.is_empty() {
                 continue;
             }
-            let name = str_at(wh, &["name"]).unwrap_or("");
-            let bad_selector = |e: String| {
-                StatusError::internal(&format!("webhook {}: invalid selector: {e}", go_quote(name)))
-            };
-            let obj_sel = matching::selector(wh, "objectSelector").map_err(bad_selector)?;
-            if !matching::object_selected(&obj_sel, req) {
-                continue;
+            if let Some(matched) = policy::matching::matches(&mr, req, &mut labels, ctx).await? {
+                let id = format!("{config}/{}", str_at(wh, &["name"]).unwrap_or(""));
+                out.push(Invocation { hook: wh.clone(), id, matched });
             }
-            let ns_sel = matching::selector(wh, "namespaceSelector").map_err(bad_selector)?;
-            if !ns_sel.is_empty() && !cluster_scoped_other {
-                if ns_labels.is_none() {
-                    ns_labels = Some(namespace_labels(req, ctx).await?);
-                }
-                if !ns_sel.matches_json(ns_labels.as_ref().and_then(Option::as_ref)) {
-                    continue;
-                }
+        }
+    }
+    filter_by_conditions(out, req, ctx, conditions).await
+}
+
+/// Compiled match conditions by expression, kept across requests (bounded).
+#[derive(Default)]
+pub struct ConditionCache {
+    compiled: Mutex<HashMap<String, Arc<Compiled>>>,
+}
+
+impl std::fmt::Debug for ConditionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConditionCache")
+    }
+}
+
+/// At most this many compiled conditions are kept; past it the cache starts again.
+const MAX_CACHED_CONDITIONS: usize = 4096;
+
+impl ConditionCache {
+    fn get(&self, expression: &str) -> Arc<Compiled> {
+        let mut cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.get(expression) {
+            return Arc::clone(c);
+        }
+        if cache.len() >= MAX_CACHED_CONDITIONS {
+            cache.clear();
+        }
+        // kube's webhook conditions: object, oldObject, request, authorizer; no params.
+        let env = kcel::admission::Environment::new(false, true);
+        let c = Arc::new(Compiled::new(&env, expression, kcel::admission::ExpressionKind::Condition));
+        cache.insert(expression.to_string(), Arc::clone(&c));
+        c
+    }
+}
+
+/// Drops the invocations whose match conditions do not hold; a condition that fails to
+/// evaluate under `failurePolicy: Fail` refuses the request (kube's Forbidden).
+async fn filter_by_conditions(
+    invocations: Vec<Invocation>,
+    req: &AdmissionRequest,
+    ctx: &dyn AdmissionContext,
+    cache: &ConditionCache,
+) -> Result<Vec<Invocation>, StatusError> {
+    let has_conditions = |i: &Invocation| !crate::types::array_at(&i.hook, &["matchConditions"]).is_empty();
+    if !invocations.iter().any(has_conditions) {
+        return Ok(invocations);
+    }
+    let mut kinds: Vec<Matched> = Vec::new();
+    for i in invocations.iter().filter(|i| has_conditions(i)) {
+        if !kinds.contains(&i.matched) {
+            kinds.push(i.matched.clone());
+        }
+    }
+    let mut values = Vec::with_capacity(kinds.len());
+    for m in &kinds {
+        match policy::inputs::Values::build(req, m, None, ctx).await {
+            Ok(v) => values.push(v),
+            Err(policy::inputs::InputError::Status(e)) => return Err(e),
+            Err(policy::inputs::InputError::Config(message)) => return Err(StatusError::internal(&message)),
+        }
+    }
+    let activations = values
+        .iter()
+        .map(|v| v.activation(req))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| StatusError::internal(&e))?;
+    let mut authz = policy::evaluate::Authz { answers: Default::default(), user: req.user.clone(), ctx };
+    let empty = kcel::Activation::new();
+    let mut out = Vec::with_capacity(invocations.len());
+    for inv in invocations {
+        let conditions: Vec<Arc<Compiled>> = crate::types::array_at(&inv.hook, &["matchConditions"])
+            .iter()
+            .map(|c| cache.get(str_at(c, &["expression"]).unwrap_or("").trim()))
+            .collect();
+        if conditions.is_empty() {
+            out.push(inv);
+            continue;
+        }
+        let Some(base) = kinds.iter().position(|k| *k == inv.matched).and_then(|i| activations.get(i)) else {
+            continue;
+        };
+        let fail = fail_closed(&inv.hook);
+        match policy::evaluate::conditions_match(
+            conditions.iter().map(|c| c.as_ref()),
+            fail,
+            &[base, &empty],
+            &mut authz,
+        )
+        .await
+        {
+            Ok(true) => out.push(inv),
+            Ok(false) => {}
+            Err(message) => {
+                let name = str_at(&inv.hook, &["name"]).unwrap_or("");
+                tracing::warn!(webhook = name, error = %message, "failed evaluating match conditions, failing closed");
+                return Err(StatusError::forbidden(&req.group_resource(), &req.name, &message));
             }
-            out.push(wh.clone());
         }
     }
     Ok(out)
+}
+
+/// The object and old object converted to an equivalent resource.
+type Converted = (Option<Value>, Option<Value>);
+
+/// The objects as a webhook sees them: the request's, or converted to the equivalent
+/// resource the webhook matched (500 when they cannot be).
+fn objects_for(
+    inv: &Invocation,
+    req: &AdmissionRequest,
+    ctx: &dyn AdmissionContext,
+) -> Result<Option<Converted>, StatusError> {
+    if inv.matched.own {
+        return Ok(None);
+    }
+    let to = KindResource {
+        group: inv.matched.group.clone(),
+        version: inv.matched.version.clone(),
+        resource: inv.matched.resource.clone(),
+        kind: inv.matched.kind.clone(),
+        namespaced: !req.namespace.is_empty(),
+    };
+    let convert = |o: &Option<Value>| -> Result<Option<Value>, StatusError> {
+        match o {
+            None => Ok(None),
+            Some(o) => ctx.convert(o, &to).map(Some).ok_or_else(|| {
+                StatusError::internal(&format!(
+                    "unable to convert to {}/{}, Kind={}",
+                    to.group, to.version, to.kind
+                ))
+            }),
+        }
+    };
+    Ok(Some((convert(&req.object)?, convert(&req.old_object)?)))
 }
 
 /// Calls one webhook: `Ok(response)` or a failure to be handled by failurePolicy.
 async fn call(
     wh: &Value,
     req: &AdmissionRequest,
+    equivalent: Option<&review::Equivalent<'_>>,
     clients: &ClientManager,
     ctx: &dyn AdmissionContext,
 ) -> Result<Value, CallFailure> {
@@ -146,7 +294,7 @@ async fn call(
     };
     let timeout = at(wh, &["timeoutSeconds"]).and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     let uid = uuid::Uuid::new_v4().to_string();
-    let body = serde_json::to_vec(&review::review(req, &uid, api_version))
+    let body = serde_json::to_vec(&review::review_as(req, &uid, api_version, equivalent))
         .map_err(|e| CallFailure::Other(e.to_string()))?;
     // Validation keeps timeoutSeconds within 1-30; a stored object from before is bounded too.
     let timeout = timeout.clamp(1, 30);
@@ -172,6 +320,7 @@ fn fail_closed(wh: &Value) -> bool {
 async fn dispatch(
     wh: &Value,
     req: &AdmissionRequest,
+    equivalent: Option<&review::Equivalent<'_>>,
     clients: &ClientManager,
     ctx: &dyn AdmissionContext,
 ) -> Result<Option<Value>, StatusError> {
@@ -182,7 +331,7 @@ async fn dispatch(
             go_quote(name)
         )));
     }
-    match call(wh, req, clients, ctx).await {
+    match call(wh, req, equivalent, clients, ctx).await {
         Ok(resp) => {
             for w in crate::types::array_at(&resp, &["warnings"]).iter().filter_map(Value::as_str) {
                 req.add_warning(w);
@@ -202,8 +351,9 @@ async fn dispatch(
     }
 }
 
-fn apply_patch(req: &mut AdmissionRequest, name: &str, resp: &Value) -> Result<(), StatusError> {
-    let Some(patch) = str_at(resp, &["patch"]) else { return Ok(()) };
+/// Applies a mutating webhook's patch to `obj`; returns whether it changed.
+fn apply_patch(obj: &mut Value, name: &str, resp: &Value) -> Result<bool, StatusError> {
+    let Some(patch) = str_at(resp, &["patch"]) else { return Ok(false) };
     let bad = |m: String| {
         StatusError::internal(&format!("admission webhook {} returned an invalid patch: {m}", go_quote(name)))
     };
@@ -214,11 +364,11 @@ fn apply_patch(req: &mut AdmissionRequest, name: &str, resp: &Value) -> Result<(
     }
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| bad(e.to_string()))?;
     let patch: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-    let Some(obj) = req.object.as_mut() else { return Ok(()) };
     let mut patched = obj.clone();
     json_patch::patch(&mut patched, &patch).map_err(|e| bad(e.to_string()))?;
+    let changed = patched != *obj;
     *obj = patched;
-    Ok(())
+    Ok(changed)
 }
 
 fn webhook_ops(op: Operation) -> bool {
@@ -234,11 +384,76 @@ impl MutatingPlugin for MutatingWebhook {
         webhook_ops(op)
     }
     async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
-        for wh in matching_webhooks("mutatingwebhookconfigurations", req, ctx).await? {
-            if let Some(resp) = dispatch(&wh, req, &self.clients, ctx).await? {
-                apply_patch(req, str_at(&wh, &["name"]).unwrap_or(""), &resp)?;
+        let invocations =
+            matching_webhooks("mutatingwebhookconfigurations", req, ctx, &self.conditions).await?;
+        // kube's reinvocation: in the second round only the webhooks asked to be
+        // reinvoked are called (those with `reinvocationPolicy: IfNeeded` that ran before
+        // a later change of the object).
+        let reinvoking = req.reinvocation.is_reinvoke;
+        if reinvoking && req.reinvocation.last_webhook_output.as_ref() != req.object.as_ref() {
+            req.reinvocation.require_reinvoking_previously_invoked();
+        }
+        for inv in invocations {
+            if reinvoking && !req.reinvocation.reinvoke.contains(&inv.id) {
+                continue;
+            }
+            let name = str_at(&inv.hook, &["name"]).unwrap_or("").to_string();
+            let converted = objects_for(&inv, req, ctx)?;
+            let changed = match converted {
+                None => {
+                    let Some(resp) = dispatch(&inv.hook, req, None, &self.clients, ctx).await? else {
+                        continue;
+                    };
+                    match req.object.as_mut() {
+                        Some(obj) => apply_patch(obj, &name, &resp)?,
+                        None => false,
+                    }
+                }
+                Some((object, old)) => {
+                    let m = &inv.matched;
+                    let eq = review::Equivalent {
+                        group: &m.group,
+                        version: &m.version,
+                        resource: &m.resource,
+                        kind: &m.kind,
+                        object: object.as_ref(),
+                        old_object: old.as_ref(),
+                    };
+                    let Some(resp) = dispatch(&inv.hook, req, Some(&eq), &self.clients, ctx).await? else {
+                        continue;
+                    };
+                    let mut patched = object.unwrap_or(Value::Null);
+                    if !apply_patch(&mut patched, &name, &resp)? {
+                        false
+                    } else {
+                        // Back to the request's own version.
+                        let own = KindResource {
+                            group: req.group.clone(),
+                            version: req.version.clone(),
+                            resource: req.resource.clone(),
+                            kind: req.kind.clone(),
+                            namespaced: !req.namespace.is_empty(),
+                        };
+                        let back = ctx.convert(&patched, &own).ok_or_else(|| {
+                            StatusError::internal(&format!(
+                                "unable to convert to {}/{}, Kind={}",
+                                own.group, own.version, own.kind
+                            ))
+                        })?;
+                        req.object = Some(back);
+                        true
+                    }
+                }
+            };
+            if changed {
+                req.reinvocation.require_reinvoking_previously_invoked();
+                req.reinvocation.should_reinvoke = true;
+            }
+            if str_at(&inv.hook, &["reinvocationPolicy"]) == Some("IfNeeded") {
+                req.reinvocation.previously_invoked.push(inv.id);
             }
         }
+        req.reinvocation.last_webhook_output = req.object.clone();
         Ok(())
     }
 }
@@ -252,8 +467,24 @@ impl ValidatingPlugin for ValidatingWebhook {
         webhook_ops(op)
     }
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
-        for wh in matching_webhooks("validatingwebhookconfigurations", req, ctx).await? {
-            dispatch(&wh, req, &self.clients, ctx).await?;
+        for inv in matching_webhooks("validatingwebhookconfigurations", req, ctx, &self.conditions).await? {
+            match objects_for(&inv, req, ctx)? {
+                None => {
+                    dispatch(&inv.hook, req, None, &self.clients, ctx).await?;
+                }
+                Some((object, old)) => {
+                    let m = &inv.matched;
+                    let eq = review::Equivalent {
+                        group: &m.group,
+                        version: &m.version,
+                        resource: &m.resource,
+                        kind: &m.kind,
+                        object: object.as_ref(),
+                        old_object: old.as_ref(),
+                    };
+                    dispatch(&inv.hook, req, Some(&eq), &self.clients, ctx).await?;
+                }
+            }
         }
         Ok(())
     }

@@ -6,14 +6,47 @@ use apimachinery::quote::go_quote;
 use apimachinery::{StatusError, StatusReason};
 use serde_json::{json, Map, Value};
 
-/// The AdmissionReview body for a request.
+/// The AdmissionReview body for a request, at the request's own resource and kind.
 pub fn review(req: &AdmissionRequest, uid: &str, api_version: &str) -> Value {
+    review_as(req, uid, api_version, None)
+}
+
+/// The resource and kind a webhook matched a request as (another version of the same
+/// objects, under `matchPolicy: Equivalent`), with the objects converted to it.
+pub struct Equivalent<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub resource: &'a str,
+    pub kind: &'a str,
+    pub object: Option<&'a Value>,
+    pub old_object: Option<&'a Value>,
+}
+
+/// The AdmissionReview body; `kind`/`resource` and the objects are the equivalent
+/// resource's when given, `requestKind`/`requestResource` always the request's.
+pub fn review_as(
+    req: &AdmissionRequest,
+    uid: &str,
+    api_version: &str,
+    equivalent: Option<&Equivalent>,
+) -> Value {
     let mut r = Map::new();
     r.insert("uid".into(), json!(uid));
     let kind = json!({"group": req.kind_group, "version": req.kind_version, "kind": req.kind});
     let resource = json!({"group": req.group, "version": req.version, "resource": req.resource});
-    r.insert("kind".into(), kind.clone());
-    r.insert("resource".into(), resource.clone());
+    match equivalent {
+        Some(e) => {
+            r.insert("kind".into(), json!({"group": e.group, "version": e.version, "kind": e.kind}));
+            r.insert(
+                "resource".into(),
+                json!({"group": e.group, "version": e.version, "resource": e.resource}),
+            );
+        }
+        None => {
+            r.insert("kind".into(), kind.clone());
+            r.insert("resource".into(), resource.clone());
+        }
+    }
     if !req.subresource.is_empty() {
         r.insert("subResource".into(), json!(req.subresource));
     }
@@ -41,8 +74,12 @@ pub fn review(req: &AdmissionRequest, uid: &str, api_version: &str) -> Value {
         user.insert("extra".into(), json!(req.user.extra));
     }
     r.insert("userInfo".into(), Value::Object(user));
-    r.insert("object".into(), req.object.clone().unwrap_or(Value::Null));
-    r.insert("oldObject".into(), req.old_object.clone().unwrap_or(Value::Null));
+    let (object, old) = match equivalent {
+        Some(e) => (e.object, e.old_object),
+        None => (req.object.as_ref(), req.old_object.as_ref()),
+    };
+    r.insert("object".into(), object.cloned().unwrap_or(Value::Null));
+    r.insert("oldObject".into(), old.cloned().unwrap_or(Value::Null));
     r.insert("dryRun".into(), json!(req.dry_run));
     r.insert("options".into(), req.options.clone());
     json!({"kind": "AdmissionReview", "apiVersion": api_version, "request": Value::Object(r)})

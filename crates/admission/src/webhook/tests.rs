@@ -269,3 +269,129 @@ async fn one_target_per_client_config_across_requests() {
     plugin.validate(&pod_create(), &ctx).await.unwrap();
     assert_eq!(plugin.clients.len(), 2);
 }
+
+#[tokio::test]
+async fn match_conditions_decide_before_the_call() {
+    let (url, ca) = server(Arc::new(
+        |r: Value| json!({"uid": r["uid"], "allowed": false, "status": {"code": 403, "message": "called"}}),
+    ))
+    .await;
+    let ctx = MemoryContext::new();
+    let with = |conditions: Value, failure: &str| {
+        webhook(
+            "cond.example.com",
+            &url,
+            &ca,
+            json!({"matchConditions": conditions, "failurePolicy": failure}),
+        )
+    };
+    let hooks = "validatingwebhookconfigurations";
+    let kind = "ValidatingWebhookConfiguration";
+    // A false condition skips the webhook.
+    config(
+        &ctx,
+        hooks,
+        kind,
+        with(json!([{"name": "not-p", "expression": "object.metadata.name != 'p'"}]), "Fail"),
+    );
+    ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
+    // True ones call it; the request and the authorizer are there.
+    let yes = json!([{"name": "alice", "expression": "request.userInfo.username == 'alice'"},
+        {"name": "authz", "expression": "!authorizer.group('').resource('pods').check('delete').allowed()"}]);
+    config(&ctx, hooks, kind, with(yes, "Fail"));
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
+    assert!(e.message.ends_with("denied the request: called"), "{}", e.message);
+    // An error: Fail refuses with kube's Forbidden, Ignore skips.
+    let broken = json!([{"name": "broken", "expression": "object.nope == 1"}]);
+    config(&ctx, hooks, kind, with(broken.clone(), "Fail"));
+    let e = ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (403, "pods \"p\" is forbidden: expression 'object.nope == 1' resulted in error: no such key: nope")
+    );
+    config(&ctx, hooks, kind, with(broken, "Ignore"));
+    ValidatingWebhook::default().validate(&pod_create(), &ctx).await.unwrap();
+}
+
+fn labeller(label: &'static str, calls: Arc<std::sync::atomic::AtomicUsize>) -> Handler {
+    Arc::new(move |r: Value| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let labels = r["object"]["metadata"]["labels"].clone();
+        let mut out = json!({"uid": r["uid"], "allowed": true});
+        if labels.get(label).is_none() {
+            let mut next = labels.as_object().cloned().unwrap_or_default();
+            next.insert(label.into(), json!("set"));
+            let patch = json!([{"op": "add", "path": "/metadata/labels", "value": next}]);
+            out["patchType"] = json!("JSONPatch");
+            out["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string()));
+        }
+        out
+    })
+}
+
+#[tokio::test]
+async fn if_needed_webhooks_are_called_again_after_a_later_change() {
+    for (policy, expected_first_calls) in [("IfNeeded", 2), ("Never", 1)] {
+        let (a_calls, b_calls) = (Arc::new(Default::default()), Arc::new(Default::default()));
+        let (a_url, a_ca) = server(labeller("a", Arc::clone(&a_calls))).await;
+        let (b_url, b_ca) = server(labeller("b", Arc::clone(&b_calls))).await;
+        let ctx = MemoryContext::new();
+        for (name, hook) in [
+            ("1-first", webhook("a.example.com", &a_url, &a_ca, json!({"reinvocationPolicy": policy}))),
+            ("2-second", webhook("b.example.com", &b_url, &b_ca, json!({}))),
+        ] {
+            ctx.put(
+                GROUP,
+                "mutatingwebhookconfigurations",
+                json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                    "metadata": {"name": name}, "webhooks": [hook]}),
+            );
+        }
+        let chain = crate::Chain::from_plugins(vec![Arc::new(MutatingWebhook::default())], Vec::new());
+        let mut req = pod_create();
+        chain.admit(&mut req, &ctx).await.unwrap();
+        assert_eq!(req.object.as_ref().unwrap()["metadata"]["labels"], json!({"a": "set", "b": "set"}));
+        let calls = |c: &Arc<std::sync::atomic::AtomicUsize>| c.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((calls(&a_calls), calls(&b_calls)), (expected_first_calls, 1), "{policy}");
+    }
+}
+
+#[tokio::test]
+async fn equivalent_resources_match_and_are_sent_at_the_matched_version() {
+    let (url, ca) = server(Arc::new(|r: Value| {
+        let ok = r["kind"] == json!({"group": "example.com", "version": "v2", "kind": "Widget"})
+            && r["requestKind"] == json!({"group": "example.com", "version": "v1", "kind": "Widget"})
+            && r["object"]["apiVersion"] == "example.com/v2";
+        json!({"uid": r["uid"], "allowed": false, "status": {"code": 403, "message": format!("seen as v2: {ok}")}})
+    }))
+    .await;
+    let ctx = MemoryContext::new();
+    let widgets = |v: &str| KindResource {
+        group: "example.com".into(),
+        version: v.into(),
+        resource: "widgets".into(),
+        kind: "Widget".into(),
+        namespaced: true,
+    };
+    ctx.equivalent(vec![widgets("v1"), widgets("v2")]);
+    ctx.put_namespace("ns", json!({}), "Active");
+    let v2_rule = json!({"rules": [{"operations": ["CREATE"], "apiGroups": ["example.com"], "apiVersions": ["v2"], "resources": ["widgets"]}]});
+    let hooks = "validatingwebhookconfigurations";
+    let kind = "ValidatingWebhookConfiguration";
+    config(&ctx, hooks, kind, webhook("w.example.com", &url, &ca, v2_rule.clone()));
+    let req = AdmissionRequest::new(
+        Operation::Create,
+        ("example.com", "v1", "Widget"),
+        "widgets",
+        "ns",
+        "w",
+        UserInfo::default(),
+    )
+    .with_object(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}));
+    let e = ValidatingWebhook::default().validate(&req, &ctx).await.unwrap_err();
+    assert!(e.message.ends_with("seen as v2: true"), "{}", e.message);
+    let mut exact = webhook("w.example.com", &url, &ca, v2_rule);
+    exact["matchPolicy"] = json!("Exact");
+    config(&ctx, hooks, kind, exact);
+    ValidatingWebhook::default().validate(&req, &ctx).await.unwrap();
+}

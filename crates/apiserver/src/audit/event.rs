@@ -50,6 +50,9 @@ pub struct Record {
     pub impersonated: Option<UserInfo>,
     /// Annotations (the authorization decision and reason), written sorted by key.
     pub annotations: BTreeMap<&'static str, String>,
+    /// What the handlers noted: admission's audit annotations join `annotations` (a key
+    /// set there wins) and its warnings go out as `Warning` headers.
+    pub notes: Arc<crate::context::RequestNotes>,
     /// The policy's answer for this request, once evaluated.
     pub config: Option<RequestAuditConfig>,
     pub response_status: Option<ResponseStatus>,
@@ -94,6 +97,7 @@ impl Record {
             user: None,
             impersonated: None,
             annotations: BTreeMap::new(),
+            notes: Arc::default(),
             config: None,
             response_status: None,
             capture: None,

@@ -51,6 +51,42 @@ fn metadata_event_in_kube_shape() {
 }
 
 #[test]
+fn admission_annotations_join_the_decision_sorted_and_escaped() {
+    let mut rec = record("POST", "/api/v1/namespaces/d/configmaps");
+    rec.annotations.insert(DECISION_ANNOTATION, "allow".into());
+    rec.annotations.insert(REASON_ANNOTATION, "RBAC: allowed".into());
+    rec.notes.annotate([
+        (
+            "validation.policy.admission.k8s.io/validation_failure".to_string(),
+            "[{\"message\":\"<x>\"}]".to_string(),
+        ),
+        ("a-policy/key\"q".to_string(), "v".to_string()),
+        // A key already set by the authorization filter keeps its value.
+        (DECISION_ANNOTATION.to_string(), "forbid".to_string()),
+    ]);
+    rec.response_status = Some(ResponseStatus { code: 201, ..Default::default() });
+    let line = rec.to_json(Stage::ResponseComplete, at());
+    let ev: Value = serde_json::from_slice(&line).expect("valid JSON");
+    let keys: Vec<&String> = ev["annotations"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "a-policy/key\"q",
+            "authorization.k8s.io/decision",
+            "authorization.k8s.io/reason",
+            "validation.policy.admission.k8s.io/validation_failure"
+        ]
+    );
+    assert_eq!(ev["annotations"]["authorization.k8s.io/decision"], "allow");
+    assert_eq!(
+        ev["annotations"]["validation.policy.admission.k8s.io/validation_failure"],
+        "[{\"message\":\"<x>\"}]"
+    );
+    // Go's HTML-safe escaping in the value, as in every other string of the event.
+    assert!(String::from_utf8_lossy(&line).contains(r#"\u003cx\u003e"#));
+}
+
+#[test]
 fn request_received_has_no_status_and_its_own_time() {
     let rec = record("GET", "/healthz");
     let ev: Value = serde_json::from_slice(&rec.to_json(Stage::RequestReceived, at())).unwrap();

@@ -109,16 +109,33 @@ impl Record {
         push_micro_time(out, self.received);
         out.extend_from_slice(br#","stageTimestamp":"#);
         push_micro_time(out, if stage == Stage::RequestReceived { self.received } else { at });
-        if !self.annotations.is_empty() {
+        let noted = self.notes.annotations();
+        if !self.annotations.is_empty() || !noted.is_empty() {
             // Sorted by key, as Go writes a map.
             out.extend_from_slice(br#","annotations":"#);
             let mut o = Obj::open(out);
-            for (k, v) in &self.annotations {
-                // The keys are kubeward's own constants (`authorization.k8s.io/...`).
-                o.key(k);
-                if *k == REASON_ANNOTATION {
-                    RECENT.with(|r| push_recent(&mut r.borrow_mut().reason, o.out, v));
-                } else {
+            if noted.is_empty() {
+                for (k, v) in &self.annotations {
+                    // The keys are kubeward's own constants (`authorization.k8s.io/...`).
+                    o.key(k);
+                    if *k == REASON_ANNOTATION {
+                        RECENT.with(|r| push_recent(&mut r.borrow_mut().reason, o.out, v));
+                    } else {
+                        push_str(o.out, v);
+                    }
+                }
+            } else {
+                // Admission's keys (`POLICY/KEY`) come from input: escaped, merged in order.
+                let mut all: Vec<(&str, &str)> =
+                    self.annotations.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                for (k, v) in &noted {
+                    if !self.annotations.contains_key(k.as_str()) {
+                        all.push((k, v));
+                    }
+                }
+                all.sort_by(|a, b| a.0.cmp(b.0));
+                for (k, v) in all {
+                    o.key_escaped(k);
                     push_str(o.out, v);
                 }
             }

@@ -1,9 +1,10 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
-//! revocations, CSR signing, the `kubernetes` Service and its endpoints; and compaction of
-//! the store's history.
+//! revocations, CSR signing, the `kubernetes` Service and its endpoints, the admission
+//! policies (and their type checking status); and compaction of the store's history.
 
+pub mod admission_policies;
 pub mod cert_revocations;
 pub mod compaction;
 pub mod crd;
@@ -12,6 +13,7 @@ pub mod disruption;
 pub mod issued_certs;
 pub mod kubernetes_service;
 pub mod leader_election;
+pub mod mutating_policies;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;

@@ -56,7 +56,7 @@ pub(crate) fn encode_continue(rv: i64, last_key: &str, prefix: &str) -> String {
 
 /// The revision of a continue token and the key its page starts after, which lies under
 /// `prefix`; kube's 400 `invalid continue token: ...` otherwise.
-pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), StatusError> {
+pub fn decode_continue(token: &str, prefix: &str) -> Result<(i64, String), StatusError> {
     let invalid = |why: String| {
         StatusError::bad_request(format!("invalid continue token: continue key is not valid{why}"))
     };

@@ -60,7 +60,7 @@ pub async fn read(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
             .ok_or_else(|| StatusError::not_found(&rt.group_resource(), &ctx.info.name))?;
         response::object_response(200, rt, &obj, ctx.output)
     } else {
-        let filter = Filter::from_query(ctx, rt)?;
+        let filter = Filter::from_query(&ctx.info, rt)?;
         let items: Vec<Value> = all.into_iter().filter(|c| filter.matches(c)).collect();
         match ctx.output {
             Output::Table(v) => {

@@ -196,7 +196,7 @@ pub async fn delete_collection(
     ct: &str,
 ) -> Result<Response<Body>, StatusError> {
     let opts = options(ctx, bytes, ct)?;
-    let filter = Filter::from_query(ctx, rt)?;
+    let filter = Filter::from_query(&ctx.info, rt)?;
     let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
     let mut deleted = Vec::new();
     for obj in items {

@@ -24,15 +24,29 @@ use hyper::body::Incoming;
 use registry::strategy::Endpoint;
 use serde_json::Value;
 
+/// A list's query as its handlers read it (`labelSelector`, `fieldSelector`, `limit`,
+/// `continue`, `resourceVersion`, `resourceVersionMatch`); public for the fuzz targets.
+pub use read::{Filter, ListOptions};
+
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     let out = ctx.output;
     let warning = deprecation_warning(&ctx);
+    let notes = std::sync::Arc::clone(&ctx.notes);
     let mut resp = match route(ctx, req).await {
         Ok(resp) => resp,
         Err(e) => response::status_error(&e, out),
     };
     if let Some(v) = warning.and_then(|w| http::HeaderValue::from_str(&w).ok()) {
         resp.headers_mut().append("Warning", v);
+    }
+    // Admission's warnings, on success and refusal alike (kube writes them as they come),
+    // once each.
+    for w in notes.warnings() {
+        let text = format!("299 - {}", apimachinery::status::quote(&w));
+        let Ok(v) = http::HeaderValue::from_str(&text) else { continue };
+        if !resp.headers().get_all("Warning").iter().any(|h| *h == v) {
+            resp.headers_mut().append("Warning", v);
+        }
     }
     resp
 }

@@ -12,7 +12,7 @@ use crate::response::{
 use apimachinery::gvr::GroupKind;
 use apimachinery::selectors::{FieldSelector, LabelSelector};
 use apimachinery::status::StatusCause;
-use apimachinery::{CauseType, StatusError};
+use apimachinery::{CauseType, RequestInfo, StatusError};
 use http::Response;
 use registry::ResourceType;
 use serde_json::Value;
@@ -39,12 +39,14 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn from_query(ctx: &Ctx, rt: &ResourceType) -> Result<Self, StatusError> {
-        let labels = match ctx.info.query_param("labelSelector") {
+    /// The `labelSelector` and `fieldSelector` of a request's query, checked against the
+    /// fields `rt` supports.
+    pub fn from_query(info: &RequestInfo, rt: &ResourceType) -> Result<Self, StatusError> {
+        let labels = match info.query_param("labelSelector") {
             Some(s) => LabelSelector::parse(s).map_err(|e| e.to_status())?,
             None => LabelSelector::everything(),
         };
-        let fields = match ctx.info.query_param("fieldSelector") {
+        let fields = match info.query_param("fieldSelector") {
             Some(s) => FieldSelector::parse(s).map_err(|e| e.to_status())?,
             None => FieldSelector::everything(),
         };
@@ -89,8 +91,7 @@ impl ListOptions<'_> {
     /// `ValidateListOptions` (k8s.io/apiserver `pkg/storage/interfaces.go`), and its choice of
     /// revision; `resourceVersion=0` lists everything from the cache in kube, ignoring `limit`
     /// (`computeListLimit`).
-    pub fn from_query(ctx: &Ctx) -> Result<ListOptions<'_>, StatusError> {
-        let info = &ctx.info;
+    pub fn from_query(info: &RequestInfo) -> Result<ListOptions<'_>, StatusError> {
         let nonempty = |k: &str| info.query_param(k).filter(|v| !v.is_empty());
         // kube's storage pages only for a positive limit; zero and below list everything.
         let mut limit = info.query_int64("limit")?.map_or(0, |l| usize::try_from(l).unwrap_or(0));
@@ -243,8 +244,8 @@ async fn list_filtered(
 }
 
 pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
-    let filter = Filter::from_query(ctx, rt)?;
-    let opts = ListOptions::from_query(ctx)?;
+    let filter = Filter::from_query(&ctx.info, rt)?;
+    let opts = ListOptions::from_query(&ctx.info)?;
     let raw_metadata = match ctx.output {
         Output::Metadata(m) if !m.list => return Err(partial::mismatch(rt, m)),
         Output::Metadata(m) if !m.yaml => Some(m),

@@ -5,10 +5,10 @@
 //! Each event's object in the negotiated output: as stored, a Table, or its metadata alone
 //! (`PartialObjectMetadata`, cut from the stored bytes).
 
-use super::read::{list_objects, Filter};
+use super::read::Filter;
 use crate::context::Ctx;
 use crate::negotiate::{Metadata, Output};
-use crate::objects::{decode_kv, json_bytes, watch_status};
+use crate::objects::{decode_kv, json_bytes, watch_status, ListFrom};
 use crate::partial;
 use crate::response::Body;
 use apimachinery::status::go_json;
@@ -16,13 +16,12 @@ use apimachinery::StatusError;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{header, HeaderValue, Response};
-use http_body_util::{BodyExt, StreamBody};
+use http_body_util::BodyExt;
 use hyper::body::Frame;
 use registry::ResourceType;
 use serde_json::{json, Value};
 use std::time::Duration;
 use storage::{EventType, KeyValue};
-use tokio::sync::mpsc;
 
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -163,8 +162,13 @@ fn validate_watch_options(ctx: &Ctx, send_initial: Option<bool>) -> Result<(), S
     Err(StatusError::invalid(&kind, "", causes))
 }
 
+/// Objects read per page of the initial events: a watch from "" or "0", or with
+/// `sendInitialEvents=true` (client-go's WatchList), streams the collection a page at a time
+/// as the client takes it, so the server never holds the whole list, only one page.
+const INITIAL_PAGE: usize = 500;
+
 pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body>, StatusError> {
-    let filter = Filter::from_query(ctx, rt)?;
+    let filter = Filter::from_query(&ctx.info, rt)?;
     let output = match ctx.output {
         Output::Yaml => Output::Json,
         // kube's watch converts each event's object; a PartialObjectMetadataList does not
@@ -176,114 +180,246 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let enc = Encoder { rt, output, columns_sent: false.into() };
     let bookmarks = ctx.info.query_bool("allowWatchBookmarks") && !matches!(output, Output::Table(_));
     let timeout = timeout_of(ctx)?;
-    // Held by the watch's task: the watch counts against its user's cap until it ends.
+    // Held by the watch's body: the watch counts against its user's cap until it ends.
     let slot = ctx.state.limits.watch(&ctx.user().name)?;
     let send_initial =
         ctx.info.query_param("sendInitialEvents").map(|_| ctx.info.query_bool("sendInitialEvents"));
     validate_watch_options(ctx, send_initial)?;
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
 
     // Without selectors and with JSON output, events are built from the stored bytes.
     let fast = filter.is_everything() && matches!(output, Output::Json | Output::Metadata(_));
     let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
-    let mut initial: Vec<Bytes> = Vec::new();
     // kube's initial events: asked for (`sendInitialEvents=true`), or the legacy watch from ""
     // or "0"; `sendInitialEvents=false` from "" starts at the latest revision with none.
     let from_now = requested.is_empty() || requested == "0";
     let initial_events = send_initial.unwrap_or(from_now);
-    let after = if initial_events || from_now {
-        let rev = if fast {
-            let page = ctx.state.objects.list(rt, &ctx.info.namespace, None, 0).await?;
-            initial = page.items.iter().filter_map(|kv| enc.event_stored("ADDED", kv)).collect();
-            page.revision
-        } else {
-            let (items, rv, _) = list_objects(ctx, rt, &filter, 0, None).await?;
-            initial = items.iter().map(|o| enc.event("ADDED", o)).collect();
-            rv
-        };
-        if !initial_events {
-            initial.clear();
-        } else if send_initial == Some(true) && ctx.info.query_bool("allowWatchBookmarks") {
-            initial.push(enc.bookmark_with(rev, true));
-        }
-        rev
-    } else {
+    let parse_requested = || {
         requested
             .parse::<u64>()
-            .map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))?
+            .map_err(|_| StatusError::bad_request(format!("invalid resource version: {requested}")))
     };
-    let objects = ctx.state.objects.clone();
-    let namespace = ctx.info.namespace.clone();
-    tokio::spawn(async move {
-        let _slot = slot;
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        for line in initial {
-            if tx.send(line).await.is_err() {
-                return;
-            }
-        }
-        // A revision no longer in history is an ERROR event carrying 410 Expired, as kube's.
-        let mut stream = match objects.watch(rt, &namespace, after).await {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = tx.send(enc.error(&e)).await;
-                return;
-            }
-        };
-        let mut last_rv = after;
-        let mut tick = tokio::time::interval(BOOKMARK_INTERVAL);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return,
-                _ = tx.closed() => return,
-                _ = tick.tick(), if bookmarks => {
-                    if tx.send(enc.bookmark(last_rv)).await.is_err() { return; }
-                }
-                ev = stream.next() => {
-                    let Some(ev) = ev else { return };
-                    let ev = match ev {
-                        Ok(ev) => ev,
-                        Err(e) => {
-                            let _ = tx.send(enc.error(&watch_status(last_rv, e))).await;
-                            return;
-                        }
-                    };
-                    last_rv = ev.kv.mod_revision;
-                    if fast {
-                        let kind = match ev.event_type {
-                            EventType::Added => "ADDED",
-                            EventType::Modified => "MODIFIED",
-                            EventType::Deleted => "DELETED",
-                        };
-                        let Some(line) = enc.event_stored(kind, &ev.kv) else { continue };
-                        if tx.send(line).await.is_err() { return; }
-                        continue;
-                    }
-                    let Some(obj) = decode_kv(&ev.kv) else { continue };
-                    let now_matches = filter.matches(&obj);
-                    let was_matching = ev.prev.as_ref().and_then(decode_kv).is_some_and(|p| filter.matches(&p));
-                    let kind = match ev.event_type {
-                        EventType::Added if now_matches => "ADDED",
-                        EventType::Modified if now_matches && was_matching => "MODIFIED",
-                        EventType::Modified if now_matches => "ADDED",
-                        EventType::Modified if was_matching => "DELETED",
-                        EventType::Deleted if now_matches => "DELETED",
-                        _ => continue,
-                    };
-                    if tx.send(enc.event(kind, &obj)).await.is_err() { return; }
-                }
-            }
-        }
+    let objects = &ctx.state.objects;
+    let namespace = &ctx.info.namespace;
+    let mut initial = Initial::default();
+    let after = if initial_events {
+        // The first page now, so that a list that cannot start is the request's Status; the
+        // rest at its revision, as the client reads them. `NotOlderThan` a given revision
+        // (kube's 504 "Too large resource version" when the store has not reached it).
+        let from = if from_now { ListFrom::Latest } else { ListFrom::NotOlderThan(parse_requested()?) };
+        let page = objects.list_from(rt, namespace, from, INITIAL_PAGE).await?;
+        initial.page = page.items.into_iter();
+        initial.next = page.continue_token;
+        initial.end_bookmark = send_initial == Some(true) && ctx.info.query_bool("allowWatchBookmarks");
+        page.revision
+    } else if from_now {
+        objects.current_revision().await?
+    } else {
+        parse_requested()?
+    };
+    let now = tokio::time::Instant::now();
+    let watch = Watch {
+        enc,
+        filter,
+        fast,
+        objects: objects.clone(),
+        namespace: namespace.clone(),
+        initial,
+        stream: None,
+        last_rv: after,
+        deadline: now + timeout,
+        next_bookmark: bookmarks.then_some(now + BOOKMARK_INTERVAL),
+        done: false,
+        _slot: slot,
+    };
+    let lines = futures::stream::unfold(watch, |w| async move {
+        w.next_line().await.map(|(line, w)| (Ok::<_, std::io::Error>(Frame::data(line)), w))
     });
-    let body = StreamBody::new(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(Frame::data(b)), rx))
-    }));
-    let mut resp = Response::new(BodyExt::boxed(body));
+    let mut resp = Response::new(BodyExt::boxed(SyncBody(std::sync::Mutex::new(Box::pin(lines)))));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
+}
+
+/// The initial events still to send: the rest of the page read last, the continue token of
+/// the next page (at the first page's revision), and whether the `sendInitialEvents`
+/// bookmark closes them.
+#[derive(Default)]
+struct Initial {
+    page: std::vec::IntoIter<KeyValue>,
+    next: Option<String>,
+    end_bookmark: bool,
+}
+
+/// One watch, as its response body reads it: the initial events page by page, then the
+/// store's events from `last_rv` on, until the deadline or the client leaves (hyper drops
+/// the body). No task and no queue of its own: the body is polled only as fast as the
+/// connection takes its lines, and a watch holds only this state and the store's cursor.
+struct Watch {
+    enc: Encoder,
+    filter: Filter,
+    fast: bool,
+    objects: crate::objects::Objects,
+    namespace: String,
+    initial: Initial,
+    stream: Option<storage::WatchStream>,
+    last_rv: u64,
+    deadline: tokio::time::Instant,
+    /// When the next periodic bookmark is due (`allowWatchBookmarks`).
+    next_bookmark: Option<tokio::time::Instant>,
+    done: bool,
+    _slot: crate::limits::counted::Slot<std::sync::Arc<str>>,
+}
+
+impl Watch {
+    /// The next line of the stream, or `None` when it ends.
+    async fn next_line(mut self) -> Option<(Bytes, Self)> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(kv) = self.initial.page.next() {
+                match self.initial_line(&kv) {
+                    Some(line) => return Some((line, self)),
+                    None => continue,
+                }
+            }
+            if let Some(token) = self.initial.next.take() {
+                let rt = self.enc.rt;
+                match self.objects.list(rt, &self.namespace, Some(&token), INITIAL_PAGE).await {
+                    Ok(page) => {
+                        self.initial.page = page.items.into_iter();
+                        self.initial.next = page.continue_token;
+                    }
+                    Err(e) => {
+                        // The list's revision left history while the client read: kube's
+                        // watch answers a revision it cannot serve with 410 Expired.
+                        let e = if e.code == 410 {
+                            StatusError::resource_expired(format!(
+                                "too old resource version: {}",
+                                self.last_rv
+                            ))
+                        } else {
+                            e
+                        };
+                        return Some((self.end(&e), self));
+                    }
+                }
+                continue;
+            }
+            if std::mem::take(&mut self.initial.end_bookmark) {
+                return Some((self.enc.bookmark_with(self.last_rv, true), self));
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                // A revision no longer in history is an ERROR event carrying 410 Expired, as kube's.
+                match self.objects.watch(self.enc.rt, &self.namespace, self.last_rv).await {
+                    Ok(s) => self.stream = Some(s),
+                    Err(e) => return Some((self.end(&e), self)),
+                }
+                continue;
+            };
+            let (deadline, bookmark_at) = (self.deadline, self.next_bookmark);
+            let woke = tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(deadline) => Woke::Deadline,
+                ev = stream.next() => Woke::Event(ev),
+                _ = sleep_until_some(bookmark_at) => Woke::Bookmark,
+            };
+            let ev = match woke {
+                Woke::Deadline | Woke::Event(None) => return None,
+                Woke::Bookmark => {
+                    self.next_bookmark = Some(tokio::time::Instant::now() + BOOKMARK_INTERVAL);
+                    return Some((self.enc.bookmark(self.last_rv), self));
+                }
+                Woke::Event(Some(Ok(ev))) => ev,
+                Woke::Event(Some(Err(e))) => {
+                    let e = watch_status(self.last_rv, e);
+                    return Some((self.end(&e), self));
+                }
+            };
+            self.last_rv = ev.kv.mod_revision;
+            if let Some(line) = self.event_line(&ev) {
+                return Some((line, self));
+            }
+        }
+    }
+
+    /// The last line: an ERROR event.
+    fn end(&mut self, e: &StatusError) -> Bytes {
+        self.done = true;
+        self.enc.error(e)
+    }
+
+    /// An initial ADDED event for a stored object, `None` when the selectors leave it out.
+    fn initial_line(&self, kv: &KeyValue) -> Option<Bytes> {
+        if self.fast {
+            return self.enc.event_stored("ADDED", kv);
+        }
+        let obj = decode_kv(kv)?;
+        self.filter.matches(&obj).then(|| self.enc.event("ADDED", &obj))
+    }
+
+    /// The line for a store event: with selectors, an object entering or leaving them is
+    /// ADDED or DELETED, as kube's watch filter sends it; `None` when it concerns no object
+    /// the selectors take.
+    fn event_line(&self, ev: &storage::WatchEvent) -> Option<Bytes> {
+        if self.fast {
+            let kind = match ev.event_type {
+                EventType::Added => "ADDED",
+                EventType::Modified => "MODIFIED",
+                EventType::Deleted => "DELETED",
+            };
+            return self.enc.event_stored(kind, &ev.kv);
+        }
+        let obj = decode_kv(&ev.kv)?;
+        let now_matches = self.filter.matches(&obj);
+        let was_matching = ev.prev.as_ref().and_then(decode_kv).is_some_and(|p| self.filter.matches(&p));
+        let kind = match ev.event_type {
+            EventType::Added if now_matches => "ADDED",
+            EventType::Modified if now_matches && was_matching => "MODIFIED",
+            EventType::Modified if now_matches => "ADDED",
+            EventType::Modified if was_matching => "DELETED",
+            EventType::Deleted if now_matches => "DELETED",
+            _ => return None,
+        };
+        Some(self.enc.event(kind, &obj))
+    }
+}
+
+/// What a waiting watch woke up for.
+enum Woke {
+    Deadline,
+    Event(Option<Result<storage::WatchEvent, storage::StoreError>>),
+    Bookmark,
+}
+
+/// Sleeps until `at`, or forever when there is none.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A body over a stream that is `Send` but not `Sync` (the store's watch stream): hyper's
+/// boxed body must be both. The mutex is never locked: a body is polled through `&mut`, and
+/// `get_mut` reaches the stream without locking, so the wrapper costs nothing per line.
+struct SyncBody<S>(std::sync::Mutex<S>);
+
+impl<S> hyper::body::Body for SyncBody<S>
+where
+    S: futures::Stream<Item = Result<Frame<Bytes>, std::io::Error>> + Unpin,
+{
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        // Never locked, so never poisoned; a poisoned mutex would still hold a usable stream.
+        let stream = self.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        stream.poll_next_unpin(cx)
+    }
 }
 
 #[cfg(test)]

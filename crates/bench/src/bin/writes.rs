@@ -1,4 +1,5 @@
-//! Durable write throughput: kubeward creates or etcd puts, C clients, a fixed duration.
+//! Durable write throughput: kubeward creates or etcd puts, C clients, a fixed duration;
+//! optionally with ValidatingAdmissionPolicies over the creates (`--policies`).
 
 use clap::Parser;
 use kubeward_bench::cli::{self, TargetArgs};
@@ -25,6 +26,9 @@ struct Args {
     /// ConfigMap data characters (kubeward) or value bytes (etcd).
     #[arg(long, default_value_t = 1024)]
     bytes: usize,
+    /// Install this many ValidatingAdmissionPolicies (at most 10) over the creates first.
+    #[arg(long, default_value_t = 0)]
+    policies: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +39,7 @@ fn main() -> std::process::ExitCode {
             WriteKind::EtcdPut { namespace: a.namespace.clone(), value_bytes: a.bytes }
         } else {
             writes::ensure_namespace(&target, &a.namespace).await?;
+            writes::install_policies(&target, &a.namespace, a.policies).await?;
             WriteKind::KubeCreate { namespace: a.namespace.clone(), data_bytes: a.bytes }
         };
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);

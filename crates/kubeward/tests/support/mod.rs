@@ -9,6 +9,7 @@
 //! kubectl cache directory, so tests can run in parallel under nextest without sharing state.
 
 #![allow(dead_code)]
+pub mod browser;
 pub mod more;
 pub mod oidc;
 

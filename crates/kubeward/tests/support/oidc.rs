@@ -124,6 +124,11 @@ fn installed_idp() -> PathBuf {
 /// Starts the test provider with this id_token (and access token) lifetime in seconds. Without
 /// `node`, fails the test, or answers `None` when `KUBEWARD_ALLOW_SKIP` allows the skip.
 pub fn start_provider(id_token_ttl: u32) -> Option<Provider> {
+    start_provider_env(id_token_ttl, &[])
+}
+
+/// [`start_provider`] with environment variables for `server.js` (`IDP_EXTRA_REDIRECT_URIS`).
+pub fn start_provider_env(id_token_ttl: u32, env: &[(&str, &str)]) -> Option<Provider> {
     if Command::new("node").arg("--version").output().is_err() {
         super::missing("node");
         return None;
@@ -142,6 +147,7 @@ pub fn start_provider(id_token_ttl: u32) -> Option<Provider> {
         .arg(&cert)
         .arg(&key)
         .arg(id_token_ttl.to_string())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("IDP_DEBUG").is_some() { Stdio::inherit() } else { Stdio::null() })

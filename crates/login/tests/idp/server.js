@@ -16,6 +16,10 @@ console.info = console.error;
 
 const [certFile, keyFile, ttlArg] = process.argv.slice(2);
 const idTokenTtl = Number(ttlArg || 10);
+// More exact redirect URIs for the client (the dashboard's https callback), comma-separated.
+// oidc-provider refuses https loopback URIs for native clients, so with any the client is a
+// web client (exact URIs; the plugin's any-port loopback redirect is then not offered).
+const extraRedirects = (process.env.IDP_EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean);
 
 const accounts = {
   alice: { sub: 'alice', email: 'alice@example.com', email_verified: true, groups: ['devs'], name: 'Alice' },
@@ -33,9 +37,9 @@ server.listen(0, '127.0.0.1', () => {
   const provider = new Provider(issuer, {
     clients: [{
       client_id: 'kubeward',
-      application_type: 'native',
+      application_type: extraRedirects.length ? 'web' : 'native',
       token_endpoint_auth_method: 'none',
-      redirect_uris: ['http://127.0.0.1/callback'],
+      redirect_uris: ['http://127.0.0.1/callback', ...extraRedirects],
       grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
     }],

@@ -5,6 +5,9 @@
 use super::{r, review, status};
 use crate::catalog::ResourceType;
 use crate::typed::{self, via};
+use k8s_openapi::api::admissionregistration::{
+    v1alpha1 as admissionregistration_v1alpha1, v1beta1 as admissionregistration_v1beta1,
+};
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, authentication::v1 as authentication,
     authorization::v1 as authorization, certificates::v1 as certificates, coordination::v1 as coordination,
@@ -217,10 +220,17 @@ pub(super) fn storage() -> Vec<ResourceType> {
     ]
 }
 
+/// admissionregistration.k8s.io: webhook configurations and ValidatingAdmissionPolicies
+/// with their bindings (v1), MutatingAdmissionPolicies with theirs (v1beta1, and v1alpha1
+/// as kube 1.34 serves it when asked), all in kube's `api-extensions` category.
+///
+/// kube 1.34 serves the mutating policies only with the `MutatingAdmissionPolicy` feature
+/// gate and their API versions turned on; kubeward has neither switch and serves them.
 pub(super) fn admissionregistration() -> Vec<ResourceType> {
     let g = "admissionregistration.k8s.io";
+    let ext = ResourceType::in_api_extensions;
     vec![
-        r(
+        ext(r(
             g,
             "v1",
             "MutatingWebhookConfiguration",
@@ -229,9 +239,29 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::MutatingWebhookConfiguration>,
+        )),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicy",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicy",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicy>,
         )
-        .in_api_extensions(),
-        r(
+        .with_status(status!("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy"))),
+        ext(r(
+            g,
+            "v1",
+            "ValidatingAdmissionPolicyBinding",
+            "validatingadmissionpolicybindings",
+            "validatingadmissionpolicybinding",
+            false,
+            &[],
+            via::<admissionregistration::ValidatingAdmissionPolicyBinding>,
+        )),
+        ext(r(
             g,
             "v1",
             "ValidatingWebhookConfiguration",
@@ -240,9 +270,54 @@ pub(super) fn admissionregistration() -> Vec<ResourceType> {
             false,
             &[],
             via::<admissionregistration::ValidatingWebhookConfiguration>,
-        )
-        .in_api_extensions(),
+        )),
+        ext(r(
+            g,
+            "v1beta1",
+            "MutatingAdmissionPolicy",
+            "mutatingadmissionpolicies",
+            "mutatingadmissionpolicy",
+            false,
+            &[],
+            via::<admissionregistration_v1beta1::MutatingAdmissionPolicy>,
+        )),
+        ext(r(
+            g,
+            "v1beta1",
+            "MutatingAdmissionPolicyBinding",
+            "mutatingadmissionpolicybindings",
+            "mutatingadmissionpolicybinding",
+            false,
+            &[],
+            via::<admissionregistration_v1beta1::MutatingAdmissionPolicyBinding>,
+        )),
+        ext(stored_as_v1beta1(r(
+            g,
+            "v1alpha1",
+            "MutatingAdmissionPolicy",
+            "mutatingadmissionpolicies",
+            "mutatingadmissionpolicy",
+            false,
+            &[],
+            via::<admissionregistration_v1alpha1::MutatingAdmissionPolicy>,
+        ))),
+        ext(stored_as_v1beta1(r(
+            g,
+            "v1alpha1",
+            "MutatingAdmissionPolicyBinding",
+            "mutatingadmissionpolicybindings",
+            "mutatingadmissionpolicybinding",
+            false,
+            &[],
+            via::<admissionregistration_v1alpha1::MutatingAdmissionPolicyBinding>,
+        ))),
     ]
+}
+
+/// A v1alpha1 MutatingAdmissionPolicy kind: the same objects as v1beta1's (kube 1.34
+/// serves both, of one shape, stored as v1beta1), under v1beta1's keys.
+const fn stored_as_v1beta1(rt: ResourceType) -> ResourceType {
+    ResourceType { stored_as: Some((rt.group, rt.plural)), storage_version: "v1beta1", ..rt }
 }
 
 /// apiextensions.k8s.io/v1: CustomResourceDefinitions; what they define is served by

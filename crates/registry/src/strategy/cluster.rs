@@ -55,10 +55,7 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
         }
         ("apiregistration.k8s.io", "APIService") => validate_api_service(obj, errs),
         ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::validate(kind, obj, errs),
-        (
-            "admissionregistration.k8s.io",
-            kind @ ("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"),
-        ) => super::webhooks::validate(obj, kind.starts_with("Mutating"), errs),
+        ("admissionregistration.k8s.io", kind) => super::admission::validate(kind, obj, errs),
         _ => {}
     }
 }

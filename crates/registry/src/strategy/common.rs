@@ -20,6 +20,16 @@ pub(crate) fn is_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// The characters of `IsDNS1123Subdomain`'s regex, without its length limit.
+pub(crate) fn is_subdomain_chars(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|l| {
+            let b = l.as_bytes();
+            let end = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+            b.first().is_some_and(end) && b.last().is_some_and(end) && b.iter().all(|c| end(c) || *c == b'-')
+        })
+}
+
 pub(crate) fn is_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_label)
 }

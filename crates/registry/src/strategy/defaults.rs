@@ -338,6 +338,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             }
         }
         ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::defaults(kind, o),
+        ("admissionregistration.k8s.io", kind) => super::admission::defaults(kind, o),
         _ => {}
     }
 }

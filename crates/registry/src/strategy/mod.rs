@@ -7,6 +7,8 @@
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
+mod admission;
+mod admission_rules;
 mod certificates;
 mod cluster;
 mod common;
@@ -16,6 +18,7 @@ mod extensions;
 mod flowcontrol;
 mod kinds;
 mod meta;
+mod mutating_policy;
 mod pods;
 mod webhooks;
 mod workloads;
@@ -82,6 +85,13 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         ("discovery.k8s.io", "EndpointSlice") => Some("*"),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding",
+        ) => Some("spec"),
         _ => None,
     }
 }
@@ -223,6 +233,21 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
     }
 }
 
+/// An object a mutating admission policy changed, taken back as kube decodes and
+/// defaults it: the fields its kind does not have (a typed decode drops them, a custom
+/// resource's schema prunes them) are returned, the defaults applied. A value of the
+/// wrong type is an error (the decoder's).
+pub fn default_mutated(rt: &ResourceType, obj: &mut Value) -> Result<Vec<String>, String> {
+    if rt.custom {
+        return Ok(extensions::prune_and_default(rt, obj));
+    }
+    let (_, unknown) = rt.normalize(obj)?;
+    if let Some(o) = obj.as_object_mut() {
+        defaults::apply(rt, o);
+    }
+    Ok(unknown)
+}
+
 fn is_csr(rt: &ResourceType) -> bool {
     (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest")
 }
@@ -294,6 +319,12 @@ pub fn validate_update_via(
 /// against its status schema, a CRD's accepted names; other kinds as any update.
 pub fn validate_status_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<StatusCause> {
     if let Some(errs) = extensions::validate(rt, new, Some(old), true) {
+        return errs;
+    }
+    if (rt.group, rt.kind) == ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") {
+        // kube validates the status alone here.
+        let mut errs = Vec::new();
+        admission::validate_status(new, &mut errs);
         return errs;
     }
     validate_update(rt, new, old)

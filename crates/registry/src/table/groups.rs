@@ -2,7 +2,9 @@
 //! networking, storage, scheduling, node, discovery (kube's printers.go) and APIServices
 //! (kube-aggregator's `pkg/registry/apiservice/etcd/etcd.go`).
 
-use super::{col, created, format_label_selector, int, len, or_none, s, Cells, Column, Printer, AGE, NAME};
+use super::{
+    col, created, described, format_label_selector, int, len, or_none, s, Cells, Column, Printer, AGE, NAME,
+};
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -31,6 +33,58 @@ fn csr_condition(o: &Value) -> String {
         status.push_str(",Issued");
     }
     status
+}
+
+/// kube's ParamRef column: `namespace/name`, `*/name` without a namespace, or the
+/// selector.
+fn param_ref(o: &Value) -> String {
+    let Some(pr) = o.pointer("/spec/paramRef").filter(|p| !p.is_null()) else {
+        return "<unset>".to_string();
+    };
+    let name = s(pr, "/name");
+    if !name.is_empty() {
+        return match s(pr, "/namespace") {
+            "" => format!("*/{name}"),
+            ns => format!("{ns}/{name}"),
+        };
+    }
+    match pr.get("selector").filter(|s| !s.is_null()) {
+        Some(sel) => label_selector_go_string(sel),
+        None => "<unset>".to_string(),
+    }
+}
+
+/// The generated `String()` of a `metav1.LabelSelector`, which kube prints there.
+fn label_selector_go_string(sel: &Value) -> String {
+    let mut labels: Vec<(&String, &Value)> =
+        sel.get("matchLabels").and_then(Value::as_object).into_iter().flatten().collect();
+    labels.sort_by(|a, b| a.0.cmp(b.0));
+    let labels: String =
+        labels.iter().map(|(k, v)| format!("{k}: {},", v.as_str().unwrap_or_default())).collect();
+    let expressions: String = sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            format!(
+                "LabelSelectorRequirement{{Key:{},Operator:{},Values:[{}],}},",
+                s(e, "/key"),
+                s(e, "/operator"),
+                values.join(" ")
+            )
+        })
+        .collect();
+    format!(
+        "&LabelSelector{{MatchLabels:map[string]string{{{labels}}},MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}"
+    )
 }
 
 pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
@@ -92,6 +146,89 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 json!(created(o, now)),
             ]
         }),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => (
+            vec![
+                NAME,
+                described(
+                    "Validations",
+                    "integer",
+                    "Validations indicates the number of validation rules defined in this configuration",
+                ),
+                described(
+                    "ParamKind",
+                    "string",
+                    "ParamKind specifies the kind of resources used to parameterize this policy",
+                ),
+                AGE,
+            ],
+            |o, now| {
+                let param_kind = match o.pointer("/spec/paramKind").filter(|p| !p.is_null()) {
+                    Some(p) => format!("{}/{}", s(p, "/apiVersion"), s(p, "/kind")),
+                    None => "<unset>".to_string(),
+                };
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(len(o, "/spec/validations")),
+                    json!(param_kind),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => (
+            vec![
+                NAME,
+                described(
+                    "Mutations",
+                    "integer",
+                    "Mutation indicates the number of mutations rules defined in this configuration",
+                ),
+                described(
+                    "ParamKind",
+                    "string",
+                    "ParamKind specifies the kind of resources used to parameterize this policy",
+                ),
+                AGE,
+            ],
+            |o, now| {
+                let param_kind = match o.pointer("/spec/paramKind").filter(|p| !p.is_null()) {
+                    Some(p) => format!("{}/{}", s(p, "/apiVersion"), s(p, "/kind")),
+                    None => "<unset>".to_string(),
+                };
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(len(o, "/spec/mutations")),
+                    json!(param_kind),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicyBinding" | "MutatingAdmissionPolicyBinding",
+        ) => (
+            vec![
+                NAME,
+                described(
+                    "PolicyName",
+                    "string",
+                    "PolicyName indicates the policy definition which the policy binding binded to",
+                ),
+                described(
+                    "ParamRef",
+                    "string",
+                    "ParamRef indicates the param resource which sets the configration param",
+                ),
+                AGE,
+            ],
+            |o, now| {
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(s(o, "/spec/policyName")),
+                    json!(param_ref(o)),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
         ("admissionregistration.k8s.io", _) => (vec![NAME, col("Webhooks", "integer", 0), AGE], |o, now| {
             vec![json!(s(o, "/metadata/name")), json!(len(o, "/webhooks")), json!(created(o, now))]
         }),

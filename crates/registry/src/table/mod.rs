@@ -32,6 +32,11 @@ const fn col(name: &'static str, kind: &'static str, priority: u8) -> Column {
     Column { name, kind, format: "", description: "", priority }
 }
 
+/// A column with kube's description.
+const fn described(name: &'static str, kind: &'static str, description: &'static str) -> Column {
+    Column { name, kind, format: "", description, priority: 0 }
+}
+
 const NAME: Column = Column {
     name: "Name",
     kind: "string",

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::state::Entry;
+use crate::memory::Entry;
 use crate::store::{Revision, StoreError};
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
@@ -42,13 +42,16 @@ pub(crate) struct Disk {
 }
 
 impl Disk {
-    /// Opens (or creates) the database in `dir`, creating `dir` with mode 0700 when missing, and
-    /// loads every object.
-    pub fn open(dir: &Path) -> Result<(Disk, Loaded), StoreError> {
+    /// Opens (or creates) the database in `dir`, creating `dir` with mode 0700 when missing,
+    /// with a page cache of `cache_bytes`, and loads every object.
+    pub fn open(dir: &Path, cache_bytes: usize) -> Result<(Disk, Loaded), StoreError> {
         create_dir(dir)?;
         let path = dir.join(DB_FILE);
         let existed = path.exists();
-        let db = Database::create(&path).map_err(|e| unavailable(&path, e))?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| unavailable(&path, e))?;
         if !existed {
             // The new file's directory entry must be durable before any commit is acknowledged.
             sync_dir(dir)?;
@@ -73,20 +76,26 @@ impl Disk {
         let meta = txn.open_table(META).map_err(io_err)?;
         let revision = meta.get(META_REVISION).map_err(io_err)?.map_or(0, |g| g.value());
         let table = txn.open_table(OBJECTS).map_err(io_err)?;
-        let mut objects = BTreeMap::new();
-        for row in table.iter().map_err(io_err)? {
-            let (key, record) = row.map_err(io_err)?;
-            let key = key.value();
-            let entry = decode(record.value())
-                .ok_or_else(|| StoreError::Internal(format!("corrupt record for key `{key}`")))?;
-            if entry.mod_revision > revision || entry.create_revision > entry.mod_revision {
-                return Err(StoreError::Internal(format!(
-                    "key `{key}` has revisions {}/{} beyond the store revision {revision}",
-                    entry.create_revision, entry.mod_revision
-                )));
-            }
-            objects.insert(key.to_owned(), entry);
-        }
+        // Rows come in key order; collected whole, the map is built bottom-up with full nodes
+        // (inserted one by one, each node split would leave two half-full ones: about twice
+        // the map's own memory per object).
+        let objects = table
+            .iter()
+            .map_err(io_err)?
+            .map(|row| {
+                let (key, record) = row.map_err(io_err)?;
+                let key = key.value();
+                let entry = decode(record.value())
+                    .ok_or_else(|| StoreError::Internal(format!("corrupt record for key `{key}`")))?;
+                if entry.mod_revision > revision || entry.create_revision > entry.mod_revision {
+                    return Err(StoreError::Internal(format!(
+                        "key `{key}` has revisions {}/{} beyond the store revision {revision}",
+                        entry.create_revision, entry.mod_revision
+                    )));
+                }
+                Ok((key.to_owned(), entry))
+            })
+            .collect::<Result<BTreeMap<String, Entry>, StoreError>>()?;
         Ok(Loaded { objects, revision })
     }
 
@@ -205,7 +214,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("a/data");
-        let (_disk, loaded) = Disk::open(&dir).unwrap();
+        let (_disk, loaded) = Disk::open(&dir, 1 << 20).unwrap();
         assert_eq!(loaded.revision, 0);
         assert!(loaded.objects.is_empty());
         let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
@@ -217,13 +226,13 @@ mod tests {
     fn commit_then_reload() {
         let tmp = tempfile::tempdir().unwrap();
         {
-            let (disk, _) = Disk::open(tmp.path()).unwrap();
+            let (disk, _) = Disk::open(tmp.path(), 1 << 20).unwrap();
             let a = Entry { value: bytes::Bytes::from_static(b"a"), create_revision: 1, mod_revision: 2 };
             let b = Entry { value: bytes::Bytes::from_static(b"b"), create_revision: 3, mod_revision: 3 };
             disk.commit(&[("/a", Some(&a)), ("/b", Some(&b))], 3, None).unwrap();
             disk.commit(&[("/b", None)], 4, Some(2)).unwrap();
         }
-        let (_disk, loaded) = Disk::open(tmp.path()).unwrap();
+        let (_disk, loaded) = Disk::open(tmp.path(), 1 << 20).unwrap();
         assert_eq!(loaded.revision, 4);
         assert_eq!(loaded.objects.len(), 1);
         assert_eq!(loaded.objects["/a"].mod_revision, 2);

@@ -14,7 +14,6 @@
 //!   [`StoreError::Compacted`] (the client re-lists, as after an etcd compaction).
 
 mod disk;
-mod state;
 mod watch;
 mod writer;
 
@@ -27,8 +26,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use self::disk::Disk;
-use self::state::{HistoryLimits, State};
 use self::writer::{Op, Request};
+use crate::memory::{HistoryLimits, State};
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 
 pub use self::disk::DB_FILE as DATABASE_FILE_NAME;
@@ -40,11 +39,15 @@ pub struct EmbeddedOptions {
     pub history_events: usize,
     /// The most bytes (keys and values, roughly) of events kept in memory for watch resume.
     pub history_bytes: usize,
+    /// redb's page cache. Reads are served from the in-memory map, so redb reads pages only
+    /// to write and once at open; a cache the size of the file (redb's default is 1 GiB)
+    /// would keep every page read at open, a second copy of every object, for nothing.
+    pub cache_bytes: usize,
 }
 
 impl Default for EmbeddedOptions {
     fn default() -> Self {
-        EmbeddedOptions { history_events: 100_000, history_bytes: 256 << 20 }
+        EmbeddedOptions { history_events: 100_000, history_bytes: 256 << 20, cache_bytes: 16 << 20 }
     }
 }
 
@@ -94,7 +97,7 @@ impl EmbeddedStore {
 
     /// Opens the store in `dir` with `options`. Loads every object into memory.
     pub fn open_with(dir: &Path, options: EmbeddedOptions) -> Result<EmbeddedStore, StoreError> {
-        let (disk, loaded) = Disk::open(dir)?;
+        let (disk, loaded) = Disk::open(dir, options.cache_bytes)?;
         let limits = HistoryLimits { events: options.history_events.max(1), bytes: options.history_bytes };
         let revision = loaded.revision;
         tracing::info!(dir = %dir.display(), objects = loaded.objects.len(), revision, "storage opened");

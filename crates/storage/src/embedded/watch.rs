@@ -7,7 +7,6 @@
 //! however slow it is. A watcher whose cursor falls out of the kept history gets
 //! [`StoreError::Compacted`] and the stream ends (the client re-lists).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -23,7 +22,9 @@ struct Cursor {
     shared: Arc<Shared>,
     prefix: String,
     last: Revision,
-    pending: VecDeque<WatchEvent>,
+    /// Events scanned and not yet yielded; its buffer is dropped once it is drained, so an
+    /// idle watcher holds none (thousands of watchers on one collection each wait here).
+    pending: std::vec::IntoIter<WatchEvent>,
     notify: watch::Receiver<Revision>,
     done: bool,
 }
@@ -45,7 +46,7 @@ pub(crate) fn stream(
         shared,
         prefix: prefix.to_owned(),
         last: after,
-        pending: VecDeque::new(),
+        pending: Vec::new().into_iter(),
         notify,
         done: false,
     };
@@ -57,7 +58,10 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
         if cursor.done {
             return None;
         }
-        if let Some(event) = cursor.pending.pop_front() {
+        if let Some(event) = cursor.pending.next() {
+            if cursor.pending.as_slice().is_empty() {
+                cursor.pending = Vec::new().into_iter();
+            }
             return Some((Ok(event), cursor));
         }
         // Mark the current commit seen before reading, so a commit after the read wakes us.
@@ -74,7 +78,7 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
             }
             Ok((events, last)) if last > cursor.last => {
                 cursor.last = last;
-                cursor.pending.extend(events);
+                cursor.pending = events.into_iter();
             }
             Ok(_) => {
                 if cursor.notify.changed().await.is_err() {

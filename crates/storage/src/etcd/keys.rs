@@ -65,6 +65,11 @@ impl KeySpace {
         range
     }
 
+    /// True when the etcd key `key` lies in this key space.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        key.starts_with(&self.prefix)
+    }
+
     /// One key to read when only a response header is wanted: the first key of the key space.
     pub fn probe_key(&self) -> Vec<u8> {
         self.prefix_range("").key

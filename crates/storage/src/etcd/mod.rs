@@ -18,11 +18,14 @@
 //!   the control planes kubeward manages (members, status, snapshots).
 
 pub mod admin;
+mod cache;
 mod client;
 mod convert;
+mod fresh;
 mod keys;
 #[cfg(feature = "testing")]
 mod process;
+mod reads;
 mod watch;
 
 use std::future::Future;
@@ -36,11 +39,14 @@ use etcd_proto::etcdserverpb::response_op::Response as OpResponse;
 use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest, RequestOp, TxnRequest, TxnResponse};
 use futures::TryFutureExt;
 
+use self::cache::Cache;
 use self::client::{Kv, Watch};
 use self::convert::{etcd_revision, header_revision, key_value, Fault};
+use self::fresh::FreshRevision;
 use self::keys::KeySpace;
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 
+pub use self::cache::CacheStats;
 #[cfg(feature = "testing")]
 pub use self::process::TestEtcd;
 
@@ -67,6 +73,9 @@ pub struct EtcdOptions {
     pub dial_timeout: Duration,
     /// The most time one request (not a watch) may take before it fails with `Unavailable`.
     pub request_timeout: Duration,
+    /// Serve reads from a watch cache (kube-apiserver's `--watch-cache`, on by default; module
+    /// `cache`): every key of the key space in memory, kept by one watch.
+    pub watch_cache: bool,
 }
 
 impl Default for EtcdOptions {
@@ -76,6 +85,7 @@ impl Default for EtcdOptions {
             tls: None,
             dial_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
+            watch_cache: true,
         }
     }
 }
@@ -156,6 +166,10 @@ impl Conn {
 /// bounded by [`EtcdOptions::request_timeout`].
 pub struct EtcdStore {
     conn: Conn,
+    /// Revisions for consistent reads, one etcd read shared by concurrent callers.
+    fresh: FreshRevision,
+    /// The watch cache (kube's cacher), unless [`EtcdOptions::watch_cache`] is off.
+    cache: Option<Cache>,
 }
 
 impl EtcdStore {
@@ -184,7 +198,14 @@ impl EtcdStore {
             Fault::Compacted | Fault::FutureRevision => unreachable("unexpected answer".into()),
         })?;
         tracing::info!(endpoints = %listed, prefix = %options.prefix, revision, "connected to etcd");
-        Ok(EtcdStore { conn: Conn { request_timeout: options.request_timeout, ..conn } })
+        let conn = Conn { request_timeout: options.request_timeout, ..conn };
+        let cache = options.watch_cache.then(|| Cache::start(conn.clone()));
+        Ok(EtcdStore { conn, fresh: FreshRevision::default(), cache })
+    }
+
+    /// What the watch cache did so far; `None` when it is off ([`EtcdOptions::watch_cache`]).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(Cache::stats)
     }
 
     /// The endpoints this store talks to, comma-separated.
@@ -196,15 +217,13 @@ impl EtcdStore {
 #[async_trait::async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        let conn = &self.conn;
-        let mut kv = conn.kv.clone();
-        let answer = conn
-            .request(
-                "get",
-                kv.range(client::range(conn.keys.key(key), Vec::new())).map_ok(tonic::Response::into_inner),
-            )
-            .await?;
-        answer.kvs.into_iter().next().map(|kv| key_value(&conn.keys, kv)).transpose()
+        if let Some(cache) = &self.cache {
+            let rev = self.fresh.get(&self.conn).await?;
+            if let Some(found) = cache.read(rev, |state| state.get(key)).await {
+                return Ok(found);
+            }
+        }
+        self.conn.get(key).await
     }
 
     async fn list(
@@ -213,20 +232,13 @@ impl Store for EtcdStore {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<ListResult, StoreError> {
-        let conn = &self.conn;
-        let range = conn.keys.list_range(prefix, start_after);
-        if range.is_empty() {
-            let revision = conn.current_revision().await?;
-            return Ok(ListResult { items: Vec::new(), revision, remaining: false });
+        if let Some(cache) = &self.cache {
+            let rev = self.fresh.get(&self.conn).await?;
+            if let Some(listed) = cache.read(rev, |state| state.list(prefix, start_after, limit)).await {
+                return Ok(listed);
+            }
         }
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let request = RangeRequest { limit, ..client::range(range.key, range.end) };
-        let mut kv = conn.kv.clone();
-        let answer = conn.request("list", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
-        let revision = header_revision(answer.header.as_ref())?;
-        let remaining = answer.more;
-        let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision, remaining })
+        self.conn.list(prefix, start_after, limit).await
     }
 
     async fn list_at(
@@ -236,37 +248,21 @@ impl Store for EtcdStore {
         limit: usize,
         rev: Revision,
     ) -> Result<ListResult, StoreError> {
-        let conn = &self.conn;
-        if rev == 0 {
-            // etcd reads revision 0 as "the latest"; nothing before its first write is kept.
-            let current = conn.current_revision().await?;
-            return Err(StoreError::Compacted { compacted: 0, current });
-        }
-        let range = conn.keys.list_range(prefix, start_after);
-        // An empty range reads only the header, which still checks the revision.
-        let empty = range.is_empty();
-        let (key, end) = if empty { (conn.keys.probe_key(), Vec::new()) } else { (range.key, range.end) };
-        let request = RangeRequest {
-            limit: i64::try_from(limit).unwrap_or(i64::MAX),
-            revision: etcd_revision(rev)?,
-            count_only: empty,
-            ..client::range(key, end)
-        };
-        let mut kv = conn.kv.clone();
-        let answer = match conn.bounded("list", kv.range(request).map_ok(tonic::Response::into_inner)).await {
-            Ok(answer) => answer,
-            Err(Fault::Compacted) => return Err(watch::compacted(conn, rev).await),
-            Err(Fault::FutureRevision) => {
-                let current = conn.current_revision().await?;
-                return Err(StoreError::FutureRevision { requested: rev, current });
+        if let Some(cache) = self.cache.as_ref().filter(|_| rev != 0) {
+            if !cache.holds(rev) {
+                // Perhaps a revision the cache has not seen yet, perhaps one etcd has not
+                // reached: only etcd knows which.
+                let current = self.fresh.get(&self.conn).await?;
+                if rev > current {
+                    return Err(StoreError::FutureRevision { requested: rev, current });
+                }
             }
-            Err(Fault::Other(err)) => return Err(err),
-        };
-        if empty {
-            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false });
+            let listed = cache.read_at(rev, |state| state.list_at(prefix, start_after, limit, rev)).await;
+            if let Some(listed) = listed {
+                return listed;
+            }
         }
-        let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision: rev, remaining: answer.more })
+        self.conn.list_at(prefix, start_after, limit, rev).await
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
@@ -336,7 +332,7 @@ impl Store for EtcdStore {
     }
 
     async fn current_revision(&self) -> Result<Revision, StoreError> {
-        self.conn.current_revision().await
+        self.fresh.get(&self.conn).await
     }
 
     async fn compact(&self, rev: Revision) -> Result<(), StoreError> {
@@ -349,6 +345,9 @@ impl Store for EtcdStore {
         match conn.bounded("compact", kv.compact(request).map_ok(tonic::Response::into_inner)).await {
             Ok(_) => {
                 tracing::debug!(revision = rev, "etcd compacted");
+                if let Some(cache) = &self.cache {
+                    cache.compacted(rev);
+                }
                 Ok(())
             }
             // At or below an earlier compaction: nothing to do.

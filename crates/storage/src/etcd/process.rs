@@ -143,7 +143,11 @@ impl TestEtcd {
                 }
             }
             if TcpStream::connect_timeout(&self.client, Duration::from_millis(200)).is_ok() {
-                let options = EtcdOptions { dial_timeout: Duration::from_secs(2), ..EtcdOptions::default() };
+                let options = EtcdOptions {
+                    dial_timeout: Duration::from_secs(2),
+                    watch_cache: false,
+                    ..EtcdOptions::default()
+                };
                 match EtcdStore::connect(&[self.endpoint()], options).await {
                     Ok(store) => match store.current_revision().await {
                         Ok(_) => return Ok(()),
@@ -162,12 +166,26 @@ impl TestEtcd {
         format!("http://{}", self.client)
     }
 
-    /// A store on this etcd under `prefix`.
+    /// A store on this etcd under `prefix`, with its watch cache.
     pub async fn connect(&self, prefix: &str) -> Result<EtcdStore, crate::store::StoreError> {
+        self.connect_with(prefix, true).await
+    }
+
+    /// A store on this etcd under `prefix` whose reads all go to etcd (no watch cache).
+    pub async fn connect_uncached(&self, prefix: &str) -> Result<EtcdStore, crate::store::StoreError> {
+        self.connect_with(prefix, false).await
+    }
+
+    async fn connect_with(
+        &self,
+        prefix: &str,
+        watch_cache: bool,
+    ) -> Result<EtcdStore, crate::store::StoreError> {
         let options = EtcdOptions {
             prefix: prefix.to_owned(),
             dial_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
+            watch_cache,
             ..EtcdOptions::default()
         };
         EtcdStore::connect(&[self.endpoint()], options).await

@@ -2,6 +2,7 @@
 //! (`pkg/registry/<group>/<resource>/strategy.go` and their REST wrappers): the generic
 //! create, update and delete in `rest/` call these hooks and never test a kind by name.
 
+mod admission_policy;
 mod certificate_signing_request;
 mod crd;
 mod namespace;
@@ -88,6 +89,12 @@ pub fn hooks(rt: &ResourceType) -> &'static dyn KindHooks {
         ("scheduling.k8s.io", "PriorityClass") => &priority_class::PriorityClass,
         (rbac::RBAC_GROUP, _) => &rbac::Rbac,
         ("apiextensions.k8s.io", "CustomResourceDefinition") => &crd::CustomResourceDefinition,
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            &admission_policy::ValidatingAdmissionPolicy
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            &admission_policy::ValidatingAdmissionPolicyBinding
+        }
         ("certificates.k8s.io", "CertificateSigningRequest") => {
             &certificate_signing_request::CertificateSigningRequest
         }

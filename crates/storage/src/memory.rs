@@ -1,6 +1,11 @@
-//! The embedded store's memory: every current object (serves get and list without touching
-//! disk) and the recent history of events (serves watch). Only the writer changes it, and only
-//! after the change is committed to disk, so readers never see an unacknowledged write.
+//! The in-memory state both backends keep: every current object (serves get and list) and the
+//! recent history of events (serves watch and lists at a past revision).
+//!
+//! The embedded store's writer changes it only after a change is committed to disk, so readers
+//! never see an unacknowledged write; there, every revision has exactly one event. The etcd
+//! backend's watch cache (`etcd::cache`) fills it from a watch of its key space, where
+//! revisions can have gaps (writes outside the key space) and one revision can hold several
+//! events (a transaction of several writes), so nothing here assumes one event per revision.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
@@ -37,8 +42,9 @@ pub(crate) struct HistoryLimits {
 
 /// The committed state.
 ///
-/// Invariant: `history` holds exactly the events of revisions `compacted + 1 ..= revision`, one
-/// per revision, in order; so the event of revision `r` sits at index `r - compacted - 1`.
+/// Invariant: `history` holds every event of the revisions `compacted + 1 ..= revision`, in
+/// revision order; so the state at any revision from `compacted` to `revision` is the current
+/// objects with the history after it undone.
 #[derive(Debug)]
 pub(crate) struct State {
     pub objects: BTreeMap<String, Entry>,
@@ -47,7 +53,8 @@ pub(crate) struct State {
     history: VecDeque<WatchEvent>,
     history_bytes: usize,
     limits: HistoryLimits,
-    /// Set when a commit failed: the disk state is then uncertain and writes are refused.
+    /// Set when a commit failed: the disk state is then uncertain and writes are refused
+    /// (the embedded store's writer; the etcd cache never sets it).
     pub failed: Option<String>,
 }
 
@@ -106,8 +113,7 @@ impl State {
         if rev < self.compacted || rev == 0 {
             return Err(StoreError::Compacted { compacted: self.compacted, current: self.revision });
         }
-        // `rev >= compacted`: the events after `rev` start at this index.
-        let first = usize::try_from(rev - self.compacted).unwrap_or(usize::MAX);
+        let first = self.first_after(rev);
         let mut then: BTreeMap<&str, Option<&KeyValue>> = BTreeMap::new();
         for event in self.history.iter().skip(first) {
             if event.kv.key.starts_with(prefix) {
@@ -150,8 +156,13 @@ impl State {
         Ok(ListResult { items, revision: rev, remaining })
     }
 
-    /// Appends the events of one commit (revisions `revision + 1 ..`), then trims history to
-    /// its limits.
+    /// The index in `history` of the first event after `rev`.
+    fn first_after(&self, rev: Revision) -> usize {
+        self.history.partition_point(|event| event.kv.mod_revision <= rev)
+    }
+
+    /// Appends the events of one commit (revisions after `revision`, in order), then trims
+    /// history to its limits.
     pub fn push_events(&mut self, events: Vec<WatchEvent>) {
         for event in events {
             self.revision = event.kv.mod_revision;
@@ -163,22 +174,35 @@ impl State {
         }
     }
 
+    /// Notes that every event up to `rev` is in: a revision with no event of this state's key
+    /// space (the etcd cache watches writes outside it for their revision alone).
+    pub fn advance(&mut self, rev: Revision) {
+        self.revision = self.revision.max(rev);
+    }
+
     /// Drops history at or below `rev` (never past the current revision).
     pub fn compact(&mut self, rev: Revision) {
-        while self.compacted < rev.min(self.revision) {
+        let rev = rev.min(self.revision);
+        while self.history.front().is_some_and(|event| event.kv.mod_revision <= rev) {
             self.drop_oldest();
         }
+        self.compacted = self.compacted.max(rev);
     }
 
+    /// Drops the oldest revision's events (all of them: a revision is kept whole or not at all).
     fn drop_oldest(&mut self) {
-        if let Some(event) = self.history.pop_front() {
-            self.history_bytes = self.history_bytes.saturating_sub(event_size(&event));
+        let Some(rev) = self.history.front().map(|event| event.kv.mod_revision) else { return };
+        while self.history.front().is_some_and(|event| event.kv.mod_revision == rev) {
+            if let Some(event) = self.history.pop_front() {
+                self.history_bytes = self.history_bytes.saturating_sub(event_size(&event));
+            }
         }
-        self.compacted += 1;
+        self.compacted = rev;
     }
 
-    /// Up to `max_scan` events after `after` whose key starts with `prefix`, and the last
-    /// revision scanned (so the caller resumes after it even when nothing matched).
+    /// The events after `after` whose key starts with `prefix`, scanning about `max_scan`
+    /// events (more only to finish the last revision scanned), and the last revision scanned
+    /// (so the caller resumes after it even when nothing matched).
     pub fn events_after(
         &self,
         prefix: &str,
@@ -188,11 +212,13 @@ impl State {
         if after < self.compacted {
             return Err(StoreError::Compacted { compacted: self.compacted, current: self.revision });
         }
-        // `after >= compacted`, so the difference is the index of the first event wanted.
-        let start = usize::try_from(after - self.compacted).unwrap_or(usize::MAX);
+        let start = self.first_after(after);
         let mut last = after;
         let mut out = Vec::new();
-        for event in self.history.iter().skip(start).take(max_scan) {
+        for (scanned, event) in self.history.iter().skip(start).enumerate() {
+            if scanned >= max_scan && event.kv.mod_revision != last {
+                break;
+            }
             last = event.kv.mod_revision;
             if event.kv.key.starts_with(prefix) {
                 out.push(event.clone());
@@ -277,5 +303,80 @@ mod tests {
         state.compact(50);
         assert_eq!(state.compacted, 2);
         assert_eq!(state.history_len(), 0);
+    }
+
+    fn modified(key: &str, create: Revision, rev: Revision, prev_rev: Revision) -> WatchEvent {
+        let kv = |mod_revision| KeyValue {
+            key: key.into(),
+            value: Bytes::from(format!("{mod_revision}")),
+            create_revision: create,
+            mod_revision,
+        };
+        WatchEvent { event_type: EventType::Modified, kv: kv(rev), prev: Some(kv(prev_rev)) }
+    }
+
+    /// Objects at revision 15 and the history that led there from 10 (the history's events
+    /// are pushed, the objects set as they end up). The etcd cache's history: revisions with gaps (writes outside the key space) and
+    /// several events in one revision (a transaction).
+    fn gapped() -> State {
+        let mut objects = BTreeMap::new();
+        objects.insert(
+            "/a".to_owned(),
+            Entry { value: Bytes::from("12"), create_revision: 1, mod_revision: 12 },
+        );
+        objects.insert(
+            "/b".to_owned(),
+            Entry { value: Bytes::from("12"), create_revision: 2, mod_revision: 12 },
+        );
+        objects.insert(
+            "/c".to_owned(),
+            Entry { value: Bytes::from("11"), create_revision: 11, mod_revision: 11 },
+        );
+        let mut state = State::new(objects, 10, HistoryLimits { events: 100, bytes: usize::MAX });
+        let mut created = added("/c", 11);
+        created.kv.value = Bytes::from("11");
+        state.push_events(vec![created]);
+        state.push_events(vec![modified("/a", 1, 12, 5), modified("/b", 2, 12, 6)]);
+        state.advance(15);
+        state
+    }
+
+    #[test]
+    fn a_past_revision_reads_across_gaps_and_shared_revisions() {
+        let state = gapped();
+        assert_eq!(state.revision, 15);
+        let values = |rev| {
+            let listed = state.list_at("/", None, 0, rev).unwrap();
+            listed.items.iter().map(|kv| (kv.key.clone(), kv.mod_revision)).collect::<Vec<_>>()
+        };
+        let at =
+            |pairs: &[(&str, Revision)]| pairs.iter().map(|(k, r)| ((*k).to_owned(), *r)).collect::<Vec<_>>();
+        assert_eq!(values(10), at(&[("/a", 5), ("/b", 6)]));
+        assert_eq!(values(11), at(&[("/a", 5), ("/b", 6), ("/c", 11)]));
+        // Revision 12 changed both keys: never one without the other.
+        assert_eq!(values(12), at(&[("/a", 12), ("/b", 12), ("/c", 11)]));
+        assert_eq!(values(14), values(15));
+        assert!(matches!(state.list_at("/", None, 0, 9), Err(StoreError::Compacted { compacted: 10, .. })));
+        assert!(matches!(
+            state.list_at("/", None, 0, 16),
+            Err(StoreError::FutureRevision { current: 15, .. })
+        ));
+    }
+
+    #[test]
+    fn a_revision_is_scanned_and_trimmed_whole() {
+        let mut state = gapped();
+        // A scan of one event still finishes revision 12.
+        let (events, last) = state.events_after("/", 11, 1).unwrap();
+        assert_eq!((events.len(), last), (2, 12));
+        let (events, last) = state.events_after("/", 12, 10).unwrap();
+        assert_eq!((events.len(), last), (0, 12));
+        state.compact(11);
+        assert_eq!((state.compacted, state.history_len()), (11, 2));
+        state.limits.events = 1;
+        state.push_events(vec![modified("/c", 11, 16, 11)]);
+        assert_eq!((state.compacted, state.history_len()), (12, 1));
+        assert!(state.list_at("/", None, 0, 11).is_err());
+        assert_eq!(state.list_at("/", None, 0, 12).unwrap().items[2].mod_revision, 11);
     }
 }

@@ -1,0 +1,220 @@
+//! The variables every expression of a request sees, as kube binds them: `object` and
+//! `oldObject` (at the version the policy matched), `request` (kube's AdmissionRequest
+//! without objects, empty fields left out as its JSON form leaves them), `namespaceObject`
+//! (the request's Namespace cut to kube's fields, `null` for cluster-scoped requests),
+//! `authorizer` and `authorizer.requestResource`. Built once per request and matched
+//! kind, converted to CEL once, shared by every policy.
+
+use super::matching::Matched;
+use crate::types::{AdmissionContext, AdmissionRequest, KindResource};
+use apimachinery::{GroupResource, StatusError};
+use kcel::admission::{
+    namespace_shape, request_shape, AUTHORIZER, NAMESPACE_OBJECT, OBJECT, OLD_OBJECT, REQUEST,
+    REQUEST_RESOURCE,
+};
+use kcel::{Activation, Shape};
+use serde_json::{json, Map, Value};
+
+/// The JSON behind one matched kind's variables.
+pub struct Values {
+    /// The objects converted to the matched kind; `None`: the request's own.
+    converted: Option<(Value, Value)>,
+    request: Value,
+    namespace: Value,
+}
+
+/// Why the variables could not be built.
+pub enum InputError {
+    /// The request fails with this Status (its namespace does not exist).
+    Status(StatusError),
+    /// A configuration error of the policy (the object cannot be converted).
+    Config(String),
+}
+
+/// The Namespace of a request, read at most once.
+#[derive(Default)]
+pub struct NamespaceCache {
+    fetched: Option<Value>,
+}
+
+impl NamespaceCache {
+    async fn get(
+        &mut self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<Value, StatusError> {
+        // kube leaves namespaceObject unset for a Namespace itself (it is its own namespace).
+        let own = req.group.is_empty() && req.kind == "Namespace" && req.version == "v1";
+        if req.namespace.is_empty() || own {
+            return Ok(Value::Null);
+        }
+        if let Some(ns) = &self.fetched {
+            return Ok(ns.clone());
+        }
+        let ns = match ctx.get("", "namespaces", "", &req.namespace).await? {
+            Some(ns) => namespace_object(&ns),
+            None => {
+                return Err(StatusError::not_found(&GroupResource::new("", "namespaces"), &req.namespace))
+            }
+        };
+        self.fetched = Some(ns.clone());
+        Ok(ns)
+    }
+}
+
+/// kube's `CreateNamespaceObject`: status, spec and some of the metadata.
+fn namespace_object(ns: &Value) -> Value {
+    let mut meta = Map::new();
+    if let Some(m) = ns.get("metadata").and_then(Value::as_object) {
+        for key in [
+            "name",
+            "generateName",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "labels",
+            "annotations",
+            "finalizers",
+        ] {
+            if let Some(v) = m.get(key) {
+                meta.insert(key.to_string(), v.clone());
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("metadata".into(), Value::Object(meta));
+    for key in ["spec", "status"] {
+        out.insert(key.into(), ns.get(key).cloned().unwrap_or_else(|| json!({})));
+    }
+    Value::Object(out)
+}
+
+/// kube's `CreateAdmissionRequest` as JSON, at the matched resource and kind.
+fn request_json(req: &AdmissionRequest, matched: &Matched) -> Value {
+    let mut r = Map::new();
+    let gvk = |g: &str, v: &str, k: &str| json!({"group": g, "version": v, "kind": k});
+    let gvr = |g: &str, v: &str, res: &str| json!({"group": g, "version": v, "resource": res});
+    r.insert("uid".into(), json!(""));
+    r.insert("kind".into(), gvk(&matched.group, &matched.version, &matched.kind));
+    r.insert("resource".into(), gvr(&matched.group, &matched.version, &matched.resource));
+    r.insert("requestKind".into(), gvk(&req.kind_group, &req.kind_version, &req.kind));
+    r.insert("requestResource".into(), gvr(&req.group, &req.version, &req.resource));
+    let mut optional = |key: &str, v: &str| {
+        if !v.is_empty() {
+            r.insert(key.into(), json!(v));
+        }
+    };
+    optional("subResource", &req.subresource);
+    optional("requestSubResource", &req.subresource);
+    optional("name", &req.name);
+    optional("namespace", &req.namespace);
+    r.insert("operation".into(), json!(req.operation.as_str()));
+    let mut user = Map::new();
+    if !req.user.name.is_empty() {
+        user.insert("username".into(), json!(req.user.name));
+    }
+    if !req.user.uid.is_empty() {
+        user.insert("uid".into(), json!(req.user.uid));
+    }
+    if !req.user.groups.is_empty() {
+        user.insert("groups".into(), json!(req.user.groups));
+    }
+    if !req.user.extra.is_empty() {
+        user.insert("extra".into(), json!(req.user.extra));
+    }
+    r.insert("userInfo".into(), Value::Object(user));
+    r.insert("dryRun".into(), json!(req.dry_run));
+    if !req.options.is_null() {
+        r.insert("options".into(), req.options.clone());
+    }
+    Value::Object(r)
+}
+
+impl Values {
+    /// The object converted to the matched kind, when it is not the request's own.
+    pub fn converted_object(&self) -> Option<&Value> {
+        self.converted.as_ref().map(|(o, _)| o)
+    }
+
+    /// The variables' JSON for `matched`.
+    pub async fn build(
+        req: &AdmissionRequest,
+        matched: &Matched,
+        namespaces: Option<&mut NamespaceCache>,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<Self, InputError> {
+        let converted = if matched.own {
+            None
+        } else {
+            let to = KindResource {
+                group: matched.group.clone(),
+                version: matched.version.clone(),
+                resource: matched.resource.clone(),
+                kind: matched.kind.clone(),
+                namespaced: !req.namespace.is_empty(),
+            };
+            let convert = |o: &Option<Value>| -> Result<Value, InputError> {
+                match o {
+                    None => Ok(Value::Null),
+                    Some(o) => ctx.convert(o, &to).ok_or_else(|| {
+                        InputError::Config(format!(
+                            "failed to convert object version: no conversion to {}/{}, Kind={}",
+                            to.group, to.version, to.kind
+                        ))
+                    }),
+                }
+            };
+            Some((convert(&req.object)?, convert(&req.old_object)?))
+        };
+        // Webhooks' match conditions see no namespaceObject (kube binds none there).
+        let namespace = match namespaces {
+            Some(n) => n.get(req, ctx).await.map_err(InputError::Status)?,
+            None => Value::Null,
+        };
+        Ok(Self { converted, request: request_json(req, matched), namespace })
+    }
+
+    /// The variables as CEL values, borrowing the JSON.
+    pub fn activation<'a>(&'a self, req: &'a AdmissionRequest) -> Result<Activation<'a>, String> {
+        const NULL: &Value = &Value::Null;
+        let object = match &self.converted {
+            Some((o, _)) => o,
+            None => req.object.as_ref().unwrap_or(NULL),
+        };
+        self.activation_for(req, object)
+    }
+
+    /// The variables with `object` bound in place of the request's (the object as the
+    /// mutations before have left it).
+    pub fn activation_for<'a>(
+        &'a self,
+        req: &'a AdmissionRequest,
+        object: &'a Value,
+    ) -> Result<Activation<'a>, String> {
+        const NULL: &Value = &Value::Null;
+        let old = match &self.converted {
+            Some((_, old)) => old,
+            None => req.old_object.as_ref().unwrap_or(NULL),
+        };
+        let mut a = Activation::new();
+        let e = |e: kcel::EvalError| e.to_string();
+        a.bind(OBJECT, object, &Shape::Any).map_err(e)?;
+        a.bind(OLD_OBJECT, old, &Shape::Any).map_err(e)?;
+        a.bind(REQUEST, &self.request, &request_shape()).map_err(e)?;
+        a.bind(NAMESPACE_OBJECT, &self.namespace, &namespace_shape()).map_err(e)?;
+        a.bind_cel(AUTHORIZER, kcel::authz::authorizer()).map_err(e)?;
+        let requested = kcel::authz::request_resource(
+            &req.group,
+            &req.resource,
+            &req.subresource,
+            &req.namespace,
+            &req.name,
+        );
+        a.bind_cel(REQUEST_RESOURCE, requested).map_err(e)?;
+        Ok(a)
+    }
+}

@@ -1,0 +1,179 @@
+//! The etcd backend's watch cache against a real etcd (started per test by `TestEtcd`): reads
+//! answered from the cache see every write acknowledged before them, by this store or another
+//! one; lists at a past revision (continue tokens) are answered from its history; writes outside
+//! the store's key prefix do not hold reads up; the cache comes back after etcd restarts; and
+//! the conformance suite still passes with the cache off. Needs the `etcd` binary (Debian:
+//! etcd-server); `KUBEWARD_SKIP_ETCD=1` skips these tests.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use storage::etcd::{CacheStats, TestEtcd};
+use storage::{conformance, EtcdStore, Store, StoreError};
+
+/// Waits until the store's cache is ready, and returns its counters then.
+async fn ready(store: &EtcdStore) -> CacheStats {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = store.cache_stats().expect("the watch cache is on by default");
+        if stats.revision > 0 {
+            return stats;
+        }
+        assert!(Instant::now() < deadline, "the watch cache did not get ready: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The cache's hits and misses since `before`.
+fn since(store: &EtcdStore, before: CacheStats) -> (u64, u64) {
+    let now = store.cache_stats().unwrap();
+    (now.hits - before.hits, now.misses - before.misses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn etcd_store_passes_the_conformance_suite_without_the_watch_cache() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    conformance::run_all_async(|| async { etcd.connect_uncached("/kubeward-u").await.unwrap() }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_from_the_cache_see_every_acknowledged_write_of_any_store() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let writer = Arc::new(etcd.connect("/kw").await.unwrap());
+    let reader = Arc::new(etcd.connect("/kw").await.unwrap());
+    let before = ready(&reader).await;
+    ready(&writer).await;
+
+    // Writers on one store, readers on the other: the moment a write is acknowledged, a read
+    // that starts after it sees it (or something newer).
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (writer, reader) = (writer.clone(), reader.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("/objects/{t}");
+            let mut last = writer.create(&key, conformance::value("0")).await.unwrap();
+            for i in 1..40 {
+                let seen = reader.get(&key).await.unwrap().expect("an acknowledged create is readable");
+                assert_eq!(seen, last, "a read after the write saw an older value");
+                let listed = reader.list("/objects/", None, 0).await.unwrap();
+                assert!(listed.revision >= last.mod_revision);
+                assert!(listed.items.contains(&last), "a list after the write missed it");
+                last = writer
+                    .update(&key, conformance::value(&i.to_string()), Some(last.mod_revision))
+                    .await
+                    .unwrap();
+            }
+            let gone = writer.delete(&key, None).await.unwrap();
+            assert_eq!(reader.get(&key).await.unwrap(), None, "a read after the delete still saw the key");
+            assert!(reader.current_revision().await.unwrap() >= gone.mod_revision);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (hits, misses) = since(&reader, before);
+    eprintln!("reader: {hits} reads from the cache, {misses} from etcd");
+    assert_eq!(misses, 0, "a healthy cache answered every read");
+    assert!(hits >= 8 * 39 * 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_at_a_past_revision_come_from_the_cache_history() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = etcd.connect("/kw").await.unwrap();
+    ready(&store).await;
+    let mut created = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        created.push(store.create(&format!("/p/{name}"), conformance::value(name)).await.unwrap());
+    }
+    let first = store.list("/p/", None, 2).await.unwrap();
+    assert_eq!((first.items.clone(), first.remaining), (created[..2].to_vec(), true));
+    let at = first.revision;
+
+    // Changes after the first page do not show on the next ones.
+    store.update("/p/c", conformance::value("c2"), None).await.unwrap();
+    store.delete("/p/d", None).await.unwrap();
+    store.create("/p/bb", conformance::value("bb")).await.unwrap();
+    let before = store.cache_stats().unwrap();
+    let second = store.list_at("/p/", Some("/p/b"), 2, at).await.unwrap();
+    assert_eq!((second.items, second.remaining, second.revision), (created[2..4].to_vec(), true, at));
+    let third = store.list_at("/p/", Some("/p/d"), 2, at).await.unwrap();
+    assert_eq!((third.items, third.remaining), (created[4..].to_vec(), false));
+    assert_eq!(since(&store, before), (2, 0), "both pages came from the cache");
+
+    // Another store, whose cache started later, reads the same pages (from etcd: its
+    // history does not reach back that far).
+    let other = etcd.connect("/kw").await.unwrap();
+    let before = ready(&other).await;
+    let again = other.list_at("/p/", Some("/p/b"), 2, at).await.unwrap();
+    assert_eq!(again.items, created[2..4].to_vec());
+    assert_eq!(since(&other, before), (0, 1));
+
+    // Below this store's own compaction, etcd answers: Compacted.
+    let now = store.current_revision().await.unwrap();
+    store.compact(now).await.unwrap();
+    match store.list_at("/p/", None, 0, at).await {
+        Err(StoreError::Compacted { .. }) => {}
+        other => panic!("expected Compacted, got {other:?}"),
+    }
+    let future = store.list_at("/p/", None, 0, now + 1000).await.unwrap_err();
+    assert!(matches!(future, StoreError::FutureRevision { requested, .. } if requested == now + 1000));
+}
+
+/// The counters now, to compare later reads with.
+fn before_of(store: &EtcdStore) -> CacheStats {
+    store.cache_stats().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_outside_the_key_prefix_do_not_hold_reads_up() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = etcd.connect("/kw").await.unwrap();
+    let elsewhere = etcd.connect_uncached("/other").await.unwrap();
+    ready(&store).await;
+    let mine = store.create("/x", conformance::value("mine")).await.unwrap();
+    let before = before_of(&store);
+    let began = Instant::now();
+    for i in 0..20 {
+        // The latest revision is always one this store's key space has no event for.
+        let theirs = elsewhere.create(&format!("/y{i}"), conformance::value("theirs")).await.unwrap();
+        assert_eq!(store.get("/x").await.unwrap(), Some(mine.clone()));
+        let listed = store.list("/", None, 0).await.unwrap();
+        assert_eq!((listed.items.len(), listed.revision >= theirs.mod_revision), (1, true));
+    }
+    let took = began.elapsed();
+    assert_eq!(since(&store, before), (40, 0), "every read came from the cache");
+    assert!(took < Duration::from_secs(5), "40 reads took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cache_comes_back_after_etcd_restarts() {
+    let Some(mut etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = etcd.connect("/kw").await.unwrap();
+    ready(&store).await;
+    let kept = store.create("/kept", conformance::value("1")).await.unwrap();
+    etcd.kill();
+    let err = store.get("/kept").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+
+    etcd.restart().await.unwrap();
+    // Reads work at once (from etcd while the cache re-lists), then from the cache again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let value = loop {
+        match store.get("/kept").await {
+            Ok(value) => break value,
+            Err(err) if Instant::now() < deadline => eprintln!("while etcd restarts: {err}"),
+            Err(err) => panic!("etcd is back but reads fail: {err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(value, Some(kept.clone()));
+    let relisted = ready(&store).await;
+    assert!(relisted.lists >= 2, "{relisted:?}");
+    let next = store.update("/kept", conformance::value("2"), Some(kept.mod_revision)).await.unwrap();
+    let before = before_of(&store);
+    assert_eq!(store.get("/kept").await.unwrap(), Some(next));
+    assert_eq!(since(&store, before), (1, 0));
+}
