@@ -198,6 +198,9 @@ async fn controller_manager(
             if let Err(e) = controllers::serviceaccounts::start(&state, root_ca).await {
                 failed("serviceaccounts", e);
             }
+            if let Err(e) = controllers::token_cleaner::start(&state).await {
+                failed("token-cleaner", e);
+            }
             controllers::volume_protection::start(&state).await;
             controllers::disruption::start(&state).await;
             if let Some(signing) = signing {

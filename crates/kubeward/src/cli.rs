@@ -305,6 +305,17 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     a.flags.validate().map_err(err)?;
     std::fs::create_dir_all(&a.data_dir).map_err(|e| CliError(format!("{}: {e}", a.data_dir.display())))?;
     let data_dir = a.data_dir.canonicalize().map_err(err)?;
+    if a.cluster.cluster_init
+        && !data_dir.join(crate::cluster::NODE_FILE).exists()
+        && data_dir.join("store").exists()
+    {
+        // Its objects would be left behind, unseen: they move with a snapshot.
+        return Err(CliError(format!(
+            "{} already holds an embedded store: move it onto a managed etcd with `kubeward snapshot save FILE` \
+             then `kubeward snapshot restore FILE --cluster-init` (same data directory), or use a new data directory",
+            data_dir.display()
+        )));
+    }
     let node = managed_node(&data_dir, &a)?;
     let cluster = pki::ClusterPki::at(&data_dir);
     let mut hostnames = Vec::new();
@@ -339,6 +350,12 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     let mut flags = a.flags;
     if let Some((_, node)) = &member {
         flags.advertise_address.get_or_insert(node.address);
+        // A control plane serves where its etcd member is, unless told otherwise: the
+        // default loopback bind becomes the node's address.
+        if flags.bind_address == IpAddr::from([127, 0, 0, 1]) && node.address != IpAddr::from([127, 0, 0, 1])
+        {
+            flags.bind_address = node.address;
+        }
     }
     up_defaults(&mut flags, &cluster, &data_dir);
     let node_name = match &member {

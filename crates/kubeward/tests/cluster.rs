@@ -516,6 +516,9 @@ fn three_control_planes_survive_a_dead_member_and_replace_it() {
         let list = api.list(&ListParams::default().labels("load=yes")).await.expect("list after the kill");
         list.items.into_iter().filter_map(|c| c.metadata.name).collect()
     });
+    // The aim is 2 s at p99 (bench/run); on a shared 2-core machine the bound here
+    // is looser, the figure is printed below.
+    assert!(stall < Duration::from_secs(10), "writes stalled for {stall:?} after the kill");
     let lost: Vec<&String> = load.acked.iter().map(|(n, _)| n).filter(|n| !stored.contains(*n)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(!watched.expired, "the watch had to relist (410) instead of resuming");
@@ -613,4 +616,60 @@ fn three_control_planes_survive_a_dead_member_and_replace_it() {
     eprintln!("FIGURES: second join {second_join:?}");
     drop(d);
     drop(survivors);
+}
+
+/// Quorum loss and the way back: a two-member cluster loses one member, so it has no
+/// quorum; `member remove` refuses and names `--cluster-reset`; `up --cluster-reset` on the
+/// survivor serves its data as a one-member cluster. The supervised etcd, killed alone,
+/// is started again while kubeward goes on.
+#[test]
+fn a_survivor_resets_the_cluster_after_quorum_loss() {
+    if !support::have_program("etcd") && std::env::var_os("KUBEWARD_ETCD_BIN").is_none() {
+        return testkit::missing("etcd", "Debian: apt-get install etcd-server");
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let tmp = tempfile::Builder::new().prefix("kubeward-reset-").tempdir().expect("tempdir");
+    let spots = places(2);
+    let a = Node::start("a", &tmp.path().join("a"), &spots[0], &["up".into(), "--cluster-init".into()]);
+    let out = a.kubeward(&["token", "create", "--print-join-command"]);
+    out.assert_ok();
+    let cmd: Vec<String> = out.stdout.split_whitespace().skip(1).map(str::to_string).collect();
+    let mut b = Node::start("b", &tmp.path().join("b"), &spots[1], &cmd);
+    wait_for("two healthy voters", Duration::from_secs(60), || three_healthy_voters(&a, &["a", "b"]));
+    let create = |node: &Node, name: &str| -> Result<(), String> {
+        let api: Api<ConfigMap> = Api::namespaced(node.client(&rt), "default");
+        let cm: ConfigMap =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("cm");
+        rt.block_on(api.create(&PostParams::default(), &cm)).map(|_| ()).map_err(|e| e.to_string())
+    };
+    create(&a, "before-the-loss").expect("a write");
+
+    // etcd alone dies: its supervisor starts it again, kubeward goes on.
+    let pid = a.etcd_pid().expect("a's etcd");
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    wait_for("a's etcd started again", Duration::from_secs(30), || match a.etcd_pid() {
+        Some(p) if p != pid => Ok(()),
+        other => Err(format!("etcd pid {other:?}")),
+    });
+    wait_for("writes through a again", Duration::from_secs(30), || create(&a, "after-etcd-restart"));
+
+    // b dies: no quorum. Removing it is refused with the way back.
+    b.kill_hard();
+    let refused = a.kubeward(&["member", "remove", "b"]);
+    refused.assert_code(1).assert_stderr_contains("lost quorum").assert_stderr_contains("--cluster-reset");
+
+    // The survivor resets the cluster to itself and serves its data.
+    let mut a = a;
+    a.stop();
+    let reset_dir = a.dir.clone();
+    let reset = Node::start("a", &reset_dir, &spots[0], &["up".into(), "--cluster-reset".into()]);
+    let listed = reset.kubeward(&["member", "list"]);
+    listed.assert_ok();
+    let rows = member_rows(&listed.stdout);
+    assert_eq!(rows.len(), 1, "one member after the reset: {listed}");
+    let api: Api<ConfigMap> = Api::namespaced(reset.client(&rt), "default");
+    rt.block_on(api.get("before-the-loss")).expect("the data survived the reset");
+    rt.block_on(api.get("after-etcd-restart")).expect("the data survived the reset");
+    create(&reset, "after-the-reset").expect("writes after the reset");
+    drop(b);
 }

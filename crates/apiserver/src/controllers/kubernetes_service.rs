@@ -122,7 +122,7 @@ impl KubernetesService {
                 "ipFamilyPolicy": "SingleStack",
                 "internalTrafficPolicy": "Cluster",
                 "sessionAffinity": "None",
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": self.wanted.port}],
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": self.agreed_port()}],
             },
             "status": {"loadBalancer": {}},
         })
@@ -154,14 +154,23 @@ impl KubernetesService {
         })
     }
 
+    /// The one port the Service and its slice name. The servers of a cluster should share
+    /// one (kube's masters must); when they do not, every server picks the same one (the
+    /// port of the lowest live address of this family), so they agree instead of fighting.
+    fn agreed_port(&self) -> u16 {
+        let v4 = self.wanted.address.is_ipv4();
+        self.wanted.servers.iter().find(|(ip, _)| ip.is_ipv4() == v4).map_or(self.wanted.port, |(_, p)| *p)
+    }
+
     fn endpoint_slice(&self) -> Value {
         let family = if self.wanted.address.is_ipv4() { "IPv4" } else { "IPv6" };
-        // One slice: the servers of this server's port and address family.
+        let port = self.agreed_port();
+        // One slice: the servers of the agreed port and this server's address family.
         let endpoints: Vec<Value> = self
             .wanted
             .servers
             .iter()
-            .filter(|(ip, p)| *p == self.wanted.port && ip.is_ipv4() == self.wanted.address.is_ipv4())
+            .filter(|(ip, p)| *p == port && ip.is_ipv4() == self.wanted.address.is_ipv4())
             .map(|(ip, _)| json!({"addresses": [ip.to_string()], "conditions": {"ready": true}}))
             .collect();
         json!({
@@ -171,7 +180,7 @@ impl KubernetesService {
                 "labels": {"kubernetes.io/service-name": NAME}},
             "addressType": family,
             "endpoints": endpoints,
-            "ports": [{"name": "https", "port": self.wanted.port, "protocol": "TCP"}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
         })
     }
 

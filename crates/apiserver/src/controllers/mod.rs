@@ -19,6 +19,7 @@ pub mod node_graph;
 pub mod rbac;
 pub mod revocations;
 pub mod serviceaccounts;
+pub mod token_cleaner;
 pub mod tokens;
 pub mod volume_protection;
 

@@ -27,7 +27,7 @@ use std::time::Duration;
 /// kubeadm's group of the tokens it creates, granted the control-plane keys.
 pub const TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 /// The Secret with the encrypted control-plane keys (kubeadm's `kubeadm-certs`).
-pub const CERTS_SECRET: &str = "kubeward-certs";
+pub const CERTS_SECRET: &str = apiserver::controllers::token_cleaner::CERTS_SECRET;
 /// How long uploaded keys may be fetched (kubeadm's certificate key TTL).
 pub const CERTS_TTL: Duration = Duration::from_secs(2 * 3600);
 /// The records of the control planes (`kube-system`), one data key per node.
@@ -266,6 +266,10 @@ async fn upload_certs(
 ) -> Result<(), CliError> {
     let mut data = serde_json::Map::new();
     for (name, path) in shared_files(data_dir) {
+        // A cluster without a managed etcd has no etcd CA (a join then says so).
+        if name.starts_with("etcd-") && !path.exists() {
+            continue;
+        }
         let bytes = std::fs::read(&path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
         data.insert(name.into(), json!(b64(&key.encrypt(&bytes).map_err(err)?)));
     }
@@ -464,6 +468,11 @@ pub async fn join(a: JoinArgs) -> Result<(), CliError> {
     let certs = fetch_certs(&server, &ca_pem, &token, &key).await?;
     for (name, path) in shared_files(&data_dir) {
         let Some(bytes) = certs.get(name) else {
+            if name.starts_with("etcd-") {
+                return Err(CliError(format!(
+                    "{server} runs no managed etcd: `kubeward join` adds control planes to a `kubeward up --cluster-init` cluster"
+                )));
+            }
             return Err(CliError(format!("kube-system/{CERTS_SECRET} lacks `{name}`")));
         };
         let text = String::from_utf8_lossy(bytes);
