@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use storage::etcd::{CacheStats, TestEtcd};
-use storage::{conformance, EtcdStore, Store, StoreError};
+use storage::{conformance, EtcdOptions, EtcdStore, EventType, Store, StoreError};
 
 /// Waits until the store's cache is ready, and returns its counters then.
 async fn ready(store: &EtcdStore) -> CacheStats {
@@ -173,4 +173,52 @@ async fn the_cache_comes_back_after_etcd_restarts() {
     let before = before_of(&store);
     assert_eq!(store.get("/kept").await.unwrap(), Some(next));
     assert_eq!(since(&store, before), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let options = EtcdOptions { watch_cache_history: 5, ..etcd.options("/kw") };
+    let store = EtcdStore::connect(&[etcd.endpoint()], options).await.unwrap();
+    let writer = etcd.connect_uncached("/kw").await.unwrap();
+    let before = ready(&store).await;
+
+    let start = store.current_revision().await.unwrap();
+    let mut watch = store.watch("/w/", start).await.unwrap();
+    assert_eq!(store.cache_stats().unwrap().watches, before.watches + 1, "served from the cache");
+    let first = writer.create("/w/0", conformance::value("0")).await.unwrap();
+    let event = conformance::next_event(&mut watch).await;
+    assert_eq!((event.event_type, event.kv), (EventType::Added, first.clone()));
+    let created_at = first.mod_revision;
+
+    // Twenty more writes while the watcher does not read: the cache keeps five, so the
+    // watcher's cursor falls out of its history and it goes on with etcd, missing nothing.
+    let mut written = Vec::new();
+    let mut last = first;
+    for i in 1..=20 {
+        last = writer.update("/w/0", conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
+        written.push(last.clone());
+        writer.create(&format!("/elsewhere/{i}"), conformance::value("x")).await.unwrap();
+    }
+    for expected in &written {
+        let event = conformance::next_event(&mut watch).await;
+        assert_eq!((event.event_type, &event.kv), (EventType::Modified, expected));
+    }
+    conformance::assert_quiet(&mut watch).await;
+    let deleted = writer.delete("/w/0", None).await.unwrap();
+    let event = conformance::next_event(&mut watch).await;
+    assert_eq!((event.event_type, event.kv), (EventType::Deleted, deleted.clone()));
+
+    // A watch from before the kept history is etcd's from the start; one from before etcd's
+    // compaction fails as etcd's does.
+    let watches = store.cache_stats().unwrap().watches;
+    let mut old = store.watch("/w/", start).await.unwrap();
+    assert_eq!(store.cache_stats().unwrap().watches, watches, "history too short: etcd's watch");
+    assert_eq!(conformance::next_event(&mut old).await.kv.mod_revision, created_at);
+    store.compact(deleted.mod_revision).await.unwrap();
+    match store.watch("/w/", start).await {
+        Err(StoreError::Compacted { compacted, .. }) => assert_eq!(compacted, deleted.mod_revision),
+        Ok(_) => panic!("a watch from a compacted revision must fail"),
+        Err(err) => panic!("expected Compacted, got {err:?}"),
+    }
 }
