@@ -222,3 +222,43 @@ async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
         Err(err) => panic!("expected Compacted, got {err:?}"),
     }
 }
+
+/// etcd's count of Range requests it answered, from its Prometheus metrics.
+fn etcd_ranges(etcd: &TestEtcd) -> u64 {
+    use std::io::{Read, Write};
+    let address = etcd.endpoint().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total{") && l.contains("grpc_method=\"Range\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_consistent_reads_share_etcd_round_trips() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = Arc::new(etcd.connect("/kw").await.unwrap());
+    ready(&store).await;
+    let written = store.create("/shared", conformance::value("1")).await.unwrap();
+    let before = etcd_ranges(&etcd);
+    let mut readers = Vec::new();
+    for _ in 0..200 {
+        let store = store.clone();
+        readers.push(tokio::spawn(async move {
+            let rev = store.current_revision().await.unwrap();
+            let got = store.get("/shared").await.unwrap();
+            (rev, got)
+        }));
+    }
+    for reader in readers {
+        let (rev, got) = reader.await.unwrap();
+        assert!(rev >= written.mod_revision);
+        assert_eq!(got, Some(written.clone()));
+    }
+    let ranges = etcd_ranges(&etcd) - before;
+    eprintln!("400 consistent reads made {ranges} etcd range requests");
+    assert!(ranges < 100, "{ranges} etcd reads for 400 consistent reads: they are not shared");
+}
