@@ -320,9 +320,18 @@ mod tests {
     /// several events in one revision (a transaction).
     fn gapped() -> State {
         let mut objects = BTreeMap::new();
-        objects.insert("/a".to_owned(), Entry { value: Bytes::from("12"), create_revision: 1, mod_revision: 12 });
-        objects.insert("/b".to_owned(), Entry { value: Bytes::from("12"), create_revision: 2, mod_revision: 12 });
-        objects.insert("/c".to_owned(), Entry { value: Bytes::from("11"), create_revision: 11, mod_revision: 11 });
+        objects.insert(
+            "/a".to_owned(),
+            Entry { value: Bytes::from("12"), create_revision: 1, mod_revision: 12 },
+        );
+        objects.insert(
+            "/b".to_owned(),
+            Entry { value: Bytes::from("12"), create_revision: 2, mod_revision: 12 },
+        );
+        objects.insert(
+            "/c".to_owned(),
+            Entry { value: Bytes::from("11"), create_revision: 11, mod_revision: 11 },
+        );
         let mut state = State::new(objects, 10, HistoryLimits { events: 100, bytes: usize::MAX });
         let mut created = added("/c", 11);
         created.kv.value = Bytes::from("11");
@@ -340,14 +349,18 @@ mod tests {
             let listed = state.list_at("/", None, 0, rev).unwrap();
             listed.items.iter().map(|kv| (kv.key.clone(), kv.mod_revision)).collect::<Vec<_>>()
         };
-        let at = |pairs: &[(&str, Revision)]| pairs.iter().map(|(k, r)| ((*k).to_owned(), *r)).collect::<Vec<_>>();
+        let at =
+            |pairs: &[(&str, Revision)]| pairs.iter().map(|(k, r)| ((*k).to_owned(), *r)).collect::<Vec<_>>();
         assert_eq!(values(10), at(&[("/a", 5), ("/b", 6)]));
         assert_eq!(values(11), at(&[("/a", 5), ("/b", 6), ("/c", 11)]));
         // Revision 12 changed both keys: never one without the other.
         assert_eq!(values(12), at(&[("/a", 12), ("/b", 12), ("/c", 11)]));
         assert_eq!(values(14), values(15));
         assert!(matches!(state.list_at("/", None, 0, 9), Err(StoreError::Compacted { compacted: 10, .. })));
-        assert!(matches!(state.list_at("/", None, 0, 16), Err(StoreError::FutureRevision { current: 15, .. })));
+        assert!(matches!(
+            state.list_at("/", None, 0, 16),
+            Err(StoreError::FutureRevision { current: 15, .. })
+        ));
     }
 
     #[test]

@@ -60,7 +60,10 @@ async fn reads_from_the_cache_see_every_acknowledged_write_of_any_store() {
                 let listed = reader.list("/objects/", None, 0).await.unwrap();
                 assert!(listed.revision >= last.mod_revision);
                 assert!(listed.items.contains(&last), "a list after the write missed it");
-                last = writer.update(&key, conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
+                last = writer
+                    .update(&key, conformance::value(&i.to_string()), Some(last.mod_revision))
+                    .await
+                    .unwrap();
             }
             let gone = writer.delete(&key, None).await.unwrap();
             assert_eq!(reader.get(&key).await.unwrap(), None, "a read after the delete still saw the key");
@@ -196,7 +199,8 @@ async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
     let mut written = Vec::new();
     let mut last = first;
     for i in 1..=20 {
-        last = writer.update("/w/0", conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
+        last =
+            writer.update("/w/0", conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
         written.push(last.clone());
         writer.create(&format!("/elsewhere/{i}"), conformance::value("x")).await.unwrap();
     }

@@ -50,7 +50,8 @@ fn main() -> std::process::ExitCode {
         };
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);
         let limit = Limit::Duration(Duration::from_millis(a.duration_ms));
-        let before = a.server_pids.iter().map(|(_, pid)| procfs::cpu_time(*pid)).collect::<Result<Vec<_>, _>>()?;
+        let before =
+            a.server_pids.iter().map(|(_, pid)| procfs::cpu_time(*pid)).collect::<Result<Vec<_>, _>>()?;
         let summary = writes::run(&target, &kind, a.clients, limit, &prefix).await?;
         let mut server_cpu_ms = Vec::new();
         for ((name, pid), before) in a.server_pids.iter().zip(before) {

@@ -466,8 +466,10 @@ fn request(out: &mut String, r: &[Record]) {
 
 /// GET and LIST on a kubeward over etcd (its watch cache) next to the embedded store.
 fn request_on_etcd(out: &mut String, r: &[Record]) {
-    let on_etcd: Vec<&Record> =
-        requests(r).into_iter().filter(|x| matches!(x, Record::Request { target, .. } if target == "kubeward-etcd")).collect();
+    let on_etcd: Vec<&Record> = requests(r)
+        .into_iter()
+        .filter(|x| matches!(x, Record::Request { target, .. } if target == "kubeward-etcd"))
+        .collect();
     if on_etcd.is_empty() {
         return;
     }
@@ -753,7 +755,10 @@ mod tests {
         );
         assert_eq!(md.matches(&write_aim).count(), 2, "in the Aims table and the writes section: {md}");
         assert!(md.contains("| 16 | - | - | 1000 | 0.00 | n/a | 850 | 0.00 | 85% | on etcd: kubeward 0.200 + etcd 0.150; etcd alone: etcd 0.100 |"), "{md}");
-        assert!(md.contains(&format!("| {ETCD_READ_AIM} | worst row: 50% (get cert h2 1 conns) | **miss** |")), "{md}");
+        assert!(
+            md.contains(&format!("| {ETCD_READ_AIM} | worst row: 50% (get cert h2 1 conns) | **miss** |")),
+            "{md}"
+        );
         assert!(md.contains("| get | cert | h2 | 64 | 95 | 0.50 | 2.00 | 100 | 0.50 | 2.00 | 95% |"), "{md}");
     }
 

@@ -26,8 +26,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use self::disk::Disk;
-use crate::memory::{HistoryLimits, State};
 use self::writer::{Op, Request};
+use crate::memory::{HistoryLimits, State};
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 
 pub use self::disk::DB_FILE as DATABASE_FILE_NAME;

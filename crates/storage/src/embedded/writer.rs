@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::disk::Disk;
-use crate::memory::{Entry, State};
 use super::Shared;
+use crate::memory::{Entry, State};
 use crate::store::{EventType, KeyValue, Revision, StoreError, WatchEvent};
 
 /// The most requests folded into one transaction.

@@ -43,8 +43,8 @@ use futures::TryFutureExt;
 
 use self::cache::Cache;
 use self::client::{Kv, Watch};
-use self::fresh::FreshRevision;
 use self::convert::{etcd_revision, header_revision, key_value, Fault};
+use self::fresh::FreshRevision;
 use self::keys::KeySpace;
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
 

@@ -176,7 +176,11 @@ impl TestEtcd {
         self.connect_with(prefix, false).await
     }
 
-    async fn connect_with(&self, prefix: &str, watch_cache: bool) -> Result<EtcdStore, crate::store::StoreError> {
+    async fn connect_with(
+        &self,
+        prefix: &str,
+        watch_cache: bool,
+    ) -> Result<EtcdStore, crate::store::StoreError> {
         let options = EtcdOptions { watch_cache, ..self.options(prefix) };
         EtcdStore::connect(&[self.endpoint()], options).await
     }

@@ -147,7 +147,8 @@ impl Cache {
     /// [`Cache::read`] for a read at the past revision `rev`: `None` also when history does not
     /// reach back to it.
     pub(crate) async fn read_at<T>(&self, rev: Revision, read: impl FnOnce(&State) -> T) -> Option<T> {
-        let answer = self.try_read(rev, |state| (rev >= state.compacted).then(|| read(state))).await.flatten();
+        let answer =
+            self.try_read(rev, |state| (rev >= state.compacted).then(|| read(state))).await.flatten();
         self.count(answer.is_some());
         answer
     }
@@ -201,4 +202,3 @@ pub struct CacheStats {
     /// Watches served from the cache's history (each may go on with etcd later).
     pub watches: u64,
 }
-

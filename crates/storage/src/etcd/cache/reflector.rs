@@ -72,8 +72,12 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
     };
     // Every key of etcd ("\0" onwards), for every revision; no previous values (the cache has
     // them).
-    let create =
-        WatchCreateRequest { key: vec![0], range_end: vec![0], start_revision: start, ..WatchCreateRequest::default() };
+    let create = WatchCreateRequest {
+        key: vec![0],
+        range_end: vec![0],
+        start_revision: start,
+        ..WatchCreateRequest::default()
+    };
     let mut stream = match conn.request("watch", EtcdWatch::open(&conn.watch, create)).await {
         Ok(stream) => stream,
         Err(err) => return refused_or_retry(err),
@@ -84,7 +88,9 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
         }
         Ok(Some(response)) if response.canceled => return Stop::Refused(response.cancel_reason),
         Ok(Some(response)) if response.created && response.events.is_empty() => {}
-        Ok(Some(_)) => return Stop::Retry(StoreError::Internal("etcd sent events before confirming the watch".into())),
+        Ok(Some(_)) => {
+            return Stop::Retry(StoreError::Internal("etcd sent events before confirming the watch".into()))
+        }
         Ok(None) => return Stop::Retry(StoreError::Unavailable("the watch stream closed".into())),
         Err(err) => return refused_or_retry(err),
     }
@@ -106,7 +112,10 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
             return Stop::Retry(StoreError::Compacted { compacted, current: compacted });
         }
         if response.canceled {
-            return Stop::Retry(StoreError::Unavailable(format!("the watch was cancelled: {}", response.cancel_reason)));
+            return Stop::Retry(StoreError::Unavailable(format!(
+                "the watch was cancelled: {}",
+                response.cancel_reason
+            )));
         }
         match apply(conn, shared, response) {
             Ok(Some(rev)) => {
@@ -133,9 +142,11 @@ async fn list(conn: &Conn) -> Result<(BTreeMap<String, Entry>, Revision), StoreE
     let mut at = 0;
     let mut from = range.key;
     loop {
-        let request = RangeRequest { limit: LIST_PAGE, revision: at, ..client::range(from, range.end.clone()) };
+        let request =
+            RangeRequest { limit: LIST_PAGE, revision: at, ..client::range(from, range.end.clone()) };
         let mut kv = conn.kv.clone();
-        let answer = conn.request("list the key space", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
+        let answer =
+            conn.request("list the key space", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
         if at == 0 {
             at = etcd_revision(header_revision(answer.header.as_ref())?)?;
         }
