@@ -266,3 +266,20 @@ async fn concurrent_consistent_reads_share_etcd_round_trips() {
     eprintln!("400 consistent reads made {ranges} etcd range requests");
     assert!(ranges < 100, "{ranges} etcd reads for 400 consistent reads: they are not shared");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_a_starting_store_reads_and_watches_comes_from_the_cache() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let writer = etcd.connect_uncached("/kw").await.unwrap();
+    for i in 0..100 {
+        writer.create(&format!("/s/{i:03}"), conformance::value("v")).await.unwrap();
+    }
+    // At once after connecting, as a server's informers do: list, then watch from the list.
+    let store = etcd.connect("/kw").await.unwrap();
+    let listed = store.list("/s/", None, 0).await.unwrap();
+    let mut watch = store.watch("/s/", listed.revision).await.unwrap();
+    let stats = store.cache_stats().unwrap();
+    assert_eq!((listed.items.len(), stats.hits, stats.misses, stats.watches), (100, 1, 0, 1), "{stats:?}");
+    let next = writer.create("/s/next", conformance::value("v")).await.unwrap();
+    assert_eq!(conformance::next_event(&mut watch).await.kv, next);
+}

@@ -370,7 +370,7 @@ impl Store for EtcdStore {
         if let Some(cache) = &self.cache {
             // etcd says whether `after` is compacted, as without the cache.
             watch::check_start(&self.conn, after).await?;
-            if let Some(stream) = cache.watch(prefix, after) {
+            if let Some(stream) = cache.watch(prefix, after).await {
                 return Ok(stream);
             }
         }

@@ -10,10 +10,12 @@
 //! consistent read takes a revision from a quorum read (`fresh`, kube's
 //! `ConsistentListFromCache`) and is answered once the cache has applied every event up to it.
 //!
-//! When the cache is not ready (starting, re-listing after a broken or compacted watch), or
-//! does not reach the revision in time, the read goes to etcd, as before the cache: answers
-//! never depend on the cache being healthy. A watch the cluster refuses (etcd RBAC restricting
-//! this client to its prefix) leaves the cache off, with one warning.
+//! Reads and watches wait (up to 5 s) for the cache's first list, as kube's wait for its
+//! cacher to initialize, so a starting server's informers are served by it too. When the cache
+//! is not ready after that (re-listing after a broken or compacted watch), or does not reach
+//! the revision in time, the read goes to etcd, as before the cache: answers never depend on
+//! the cache being healthy. A watch the cluster refuses (etcd RBAC restricting this client to
+//! its prefix) turns the cache off, with one warning.
 //!
 //! Lists at a past revision (continue tokens, `resourceVersionMatch=Exact`) and watches are
 //! served from the kept history when it reaches back far enough (module `watch` for watches);
@@ -23,7 +25,7 @@
 mod reflector;
 mod watch;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ use crate::store::{Revision, WatchStream};
 /// The events of an acknowledged write are on their way when its answer is: this is only hit
 /// when the watch lags or is broken.
 const FRESH_WAIT: Duration = Duration::from_secs(1);
+
+/// How long reads and watches wait for the cache's first list before etcd answers them.
+const STARTUP_WAIT: Duration = Duration::from_secs(5);
 
 /// Keys per range request of the initial list.
 const LIST_PAGE: i64 = 10_000;
@@ -66,6 +71,10 @@ pub(crate) struct Shared {
     lists: AtomicU64,
     /// Watches served from the cache.
     watches: AtomicU64,
+    /// Set once the first list is in.
+    ever_ready: AtomicBool,
+    /// Set when etcd refused the cache's watch: every read goes to etcd.
+    off: AtomicBool,
     /// History kept for watches and lists at a past revision.
     history: HistoryLimits,
 }
@@ -112,6 +121,8 @@ impl Cache {
             misses: AtomicU64::new(0),
             lists: AtomicU64::new(0),
             watches: AtomicU64::new(0),
+            ever_ready: AtomicBool::new(false),
+            off: AtomicBool::new(false),
             history: HistoryLimits { events: history_events, bytes: HISTORY_BYTES },
         });
         let reflector = tokio::spawn(reflector::reflect(conn.clone(), shared.clone())).abort_handle();
@@ -127,6 +138,9 @@ impl Cache {
     }
 
     async fn try_read<T>(&self, rev: Revision, read: impl FnOnce(&State) -> T) -> Option<T> {
+        if !self.started().await {
+            return None;
+        }
         let mut seen = self.shared.seen.subscribe();
         let now = *seen.borrow_and_update();
         if now == 0 {
@@ -142,6 +156,24 @@ impl Cache {
         let guard = self.shared.read();
         let state = &guard.as_ref()?.state;
         (state.revision >= rev).then(|| read(state))
+    }
+
+    /// Whether the cache is ready, after waiting up to [`STARTUP_WAIT`] for its first list when
+    /// it has never been: what a server reads and watches as it starts (its informers) then
+    /// comes from the cache too (a watch from a revision before the cache's first list could
+    /// never be served by it). Once the cache has been ready, a re-list is not waited for.
+    async fn started(&self) -> bool {
+        if self.shared.ever_ready.load(Ordering::Acquire) {
+            return true;
+        }
+        if self.shared.off.load(Ordering::Acquire) {
+            return false;
+        }
+        let shared = &self.shared;
+        let mut seen = shared.seen.subscribe();
+        let first = seen.wait_for(|seen| *seen != 0 || shared.off.load(Ordering::Acquire));
+        let _ = tokio::time::timeout(STARTUP_WAIT, first).await;
+        shared.ever_ready.load(Ordering::Acquire)
     }
 
     /// [`Cache::read`] for a read at the past revision `rev`: `None` also when history does not
@@ -180,7 +212,10 @@ impl Cache {
     /// The events under `prefix` after `after`, from the cache's history; `None` when the
     /// cache is not ready, or its history does not reach back to `after`. A watcher the cache
     /// cannot serve any more goes on with an etcd watch (module `watch`).
-    pub(crate) fn watch(&self, prefix: &str, after: Revision) -> Option<WatchStream> {
+    pub(crate) async fn watch(&self, prefix: &str, after: Revision) -> Option<WatchStream> {
+        if !self.started().await {
+            return None;
+        }
         let stream = watch::stream(self.shared.clone(), self.conn.clone(), prefix, after)?;
         self.shared.watches.fetch_add(1, Ordering::Relaxed);
         Some(stream)

@@ -37,6 +37,9 @@ pub(super) async fn reflect(conn: Conn, shared: Arc<Shared>) {
         shared.unready();
         match stop {
             Stop::Refused(reason) => {
+                shared.off.store(true, Ordering::Release);
+                // Wake whoever waits for the first list.
+                shared.seen.send_replace(0);
                 tracing::warn!(endpoints = %conn.endpoints, %reason,
                     "etcd refused the watch cache's watch; every read goes to etcd");
                 return;
@@ -97,6 +100,7 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
     let generation = shared.lists.load(Ordering::Relaxed);
     *shared.write() = Some(Listed { state: State::new(objects, listed, shared.history), generation });
     shared.seen.send_replace(listed.max(1));
+    shared.ever_ready.store(true, Ordering::Release);
     tracing::debug!(revision = listed, "etcd watch cache ready");
     loop {
         let response = match stream.message().await {
