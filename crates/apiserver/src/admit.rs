@@ -38,11 +38,19 @@ impl AdmissionContext for StoreContext {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, StatusError> {
-        self.objects.find(self.rt(group, resource)?, namespace, name).await
+        // As kube's plugins read their informers' listers, and look an object up in storage
+        // when the lister does not have it (NamespaceLifecycle's live lookup): a namespace
+        // created moments before is found, even on another server.
+        let rt = self.rt(group, resource)?;
+        match self.objects.find_cached(rt, namespace, name).await? {
+            Some(found) => Ok(Some(found)),
+            None => self.objects.find(rt, namespace, name).await,
+        }
     }
 
     async fn list(&self, group: &str, resource: &str, namespace: &str) -> Result<Vec<Value>, StatusError> {
-        Ok(self.objects.list_all(self.rt(group, resource)?, namespace).await?.0)
+        // kube's plugins list their informers' listers: what the store holds now.
+        self.objects.list_all_cached(self.rt(group, resource)?, namespace).await
     }
 
     async fn update_status(

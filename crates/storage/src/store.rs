@@ -129,6 +129,26 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<ListResult, StoreError>;
 
+    /// [`Store::get`] from what the store holds in memory now, without making sure first that
+    /// it is the latest: it can miss writes acknowledged moments before (by any server), never
+    /// show one that was not acknowledged. kube serves `resourceVersion="0"` reads and its
+    /// admission plugins' lookups (informer listers) this way. A backend without a cache
+    /// answers as [`Store::get`].
+    async fn get_cached(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        self.get(key).await
+    }
+
+    /// [`Store::list`] from what the store holds in memory now; see [`Store::get_cached`]. The
+    /// result's `revision` is the one the answer reflects.
+    async fn list_cached(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListResult, StoreError> {
+        self.list(prefix, start_after, limit).await
+    }
+
     /// [`Store::list`] as the keys were at revision `rev` (etcd's range at a revision): keys
     /// created after `rev` are absent, keys changed or deleted after it have their value and
     /// revisions at `rev`. The result's `revision` is `rev`. [`StoreError::Compacted`] when

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use storage::etcd::{CacheStats, TestEtcd};
-use storage::{conformance, EtcdStore, Store, StoreError};
+use storage::{conformance, EtcdOptions, EtcdStore, EventType, Store, StoreError};
 
 /// Waits until the store's cache is ready, and returns its counters then.
 async fn ready(store: &EtcdStore) -> CacheStats {
@@ -176,4 +176,110 @@ async fn the_cache_comes_back_after_etcd_restarts() {
     let before = before_of(&store);
     assert_eq!(store.get("/kept").await.unwrap(), Some(next));
     assert_eq!(since(&store, before), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let options = EtcdOptions { watch_cache_history: 5, ..etcd.options("/kw") };
+    let store = EtcdStore::connect(&[etcd.endpoint()], options).await.unwrap();
+    let writer = etcd.connect_uncached("/kw").await.unwrap();
+    let before = ready(&store).await;
+
+    let start = store.current_revision().await.unwrap();
+    let mut watch = store.watch("/w/", start).await.unwrap();
+    assert_eq!(store.cache_stats().unwrap().watches, before.watches + 1, "served from the cache");
+    let first = writer.create("/w/0", conformance::value("0")).await.unwrap();
+    let event = conformance::next_event(&mut watch).await;
+    assert_eq!((event.event_type, event.kv), (EventType::Added, first.clone()));
+    let created_at = first.mod_revision;
+
+    // Twenty more writes while the watcher does not read: the cache keeps five, so the
+    // watcher's cursor falls out of its history and it goes on with etcd, missing nothing.
+    let mut written = Vec::new();
+    let mut last = first;
+    for i in 1..=20 {
+        last =
+            writer.update("/w/0", conformance::value(&i.to_string()), Some(last.mod_revision)).await.unwrap();
+        written.push(last.clone());
+        writer.create(&format!("/elsewhere/{i}"), conformance::value("x")).await.unwrap();
+    }
+    for expected in &written {
+        let event = conformance::next_event(&mut watch).await;
+        assert_eq!((event.event_type, &event.kv), (EventType::Modified, expected));
+    }
+    conformance::assert_quiet(&mut watch).await;
+    let deleted = writer.delete("/w/0", None).await.unwrap();
+    let event = conformance::next_event(&mut watch).await;
+    assert_eq!((event.event_type, event.kv), (EventType::Deleted, deleted.clone()));
+
+    // A watch from before the kept history is etcd's from the start; one from before etcd's
+    // compaction fails as etcd's does.
+    let watches = store.cache_stats().unwrap().watches;
+    let mut old = store.watch("/w/", start).await.unwrap();
+    assert_eq!(store.cache_stats().unwrap().watches, watches, "history too short: etcd's watch");
+    assert_eq!(conformance::next_event(&mut old).await.kv.mod_revision, created_at);
+    store.compact(deleted.mod_revision).await.unwrap();
+    match store.watch("/w/", start).await {
+        Err(StoreError::Compacted { compacted, .. }) => assert_eq!(compacted, deleted.mod_revision),
+        Ok(_) => panic!("a watch from a compacted revision must fail"),
+        Err(err) => panic!("expected Compacted, got {err:?}"),
+    }
+}
+
+/// etcd's count of Range requests it answered, from its Prometheus metrics.
+fn etcd_ranges(etcd: &TestEtcd) -> u64 {
+    use std::io::{Read, Write};
+    let address = etcd.endpoint().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total{") && l.contains("grpc_method=\"Range\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_consistent_reads_share_etcd_round_trips() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let store = Arc::new(etcd.connect("/kw").await.unwrap());
+    ready(&store).await;
+    let written = store.create("/shared", conformance::value("1")).await.unwrap();
+    let before = etcd_ranges(&etcd);
+    let mut readers = Vec::new();
+    for _ in 0..200 {
+        let store = store.clone();
+        readers.push(tokio::spawn(async move {
+            let rev = store.current_revision().await.unwrap();
+            let got = store.get("/shared").await.unwrap();
+            (rev, got)
+        }));
+    }
+    for reader in readers {
+        let (rev, got) = reader.await.unwrap();
+        assert!(rev >= written.mod_revision);
+        assert_eq!(got, Some(written.clone()));
+    }
+    let ranges = etcd_ranges(&etcd) - before;
+    eprintln!("400 consistent reads made {ranges} etcd range requests");
+    assert!(ranges < 100, "{ranges} etcd reads for 400 consistent reads: they are not shared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_a_starting_store_reads_and_watches_comes_from_the_cache() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let writer = etcd.connect_uncached("/kw").await.unwrap();
+    for i in 0..100 {
+        writer.create(&format!("/s/{i:03}"), conformance::value("v")).await.unwrap();
+    }
+    // At once after connecting, as a server's informers do: list, then watch from the list.
+    let store = etcd.connect("/kw").await.unwrap();
+    let listed = store.list("/s/", None, 0).await.unwrap();
+    let mut watch = store.watch("/s/", listed.revision).await.unwrap();
+    let stats = store.cache_stats().unwrap();
+    assert_eq!((listed.items.len(), stats.hits, stats.misses, stats.watches), (100, 1, 0, 1), "{stats:?}");
+    let next = writer.create("/s/next", conformance::value("v")).await.unwrap();
+    assert_eq!(conformance::next_event(&mut watch).await.kv, next);
 }

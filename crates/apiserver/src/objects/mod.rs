@@ -45,8 +45,11 @@ const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to di
 /// `resourceVersionMatch` are validated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFrom {
-    /// The latest state (no `resourceVersion`, or `"0"`).
+    /// The latest state (no `resourceVersion`): a consistent read.
     Latest,
+    /// Any state the store holds, however recent (`resourceVersion=0`): a watch cache's
+    /// current state, without making sure first that it is the latest.
+    Any,
     /// The latest state, which must be at least this revision (`NotOlderThan`, and an
     /// unpaginated list with a `resourceVersion`); 504 "Too large resource version" otherwise.
     NotOlderThan(u64),
@@ -94,6 +97,20 @@ impl Objects {
         }
     }
 
+    /// [`Objects::find`] from what the store holds now, which can miss writes acknowledged
+    /// moments before (kube's informer listers, for admission lookups).
+    pub async fn find_cached(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<Value>, StatusError> {
+        match self.store.get_cached(&keys::key(rt, ns, name)).await.map_err(|e| status(rt, name, e))? {
+            Some(kv) => decode_outgoing(rt, kv).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The first page of objects in `ns` (every namespace when empty), read as `from` says;
     /// `limit` 0 lists everything. The continue token of the page reads the next one at the
     /// same revision.
@@ -107,6 +124,7 @@ impl Objects {
         let pfx = keys::prefix(rt, ns);
         let result = match from {
             ListFrom::Latest => self.store.list(&pfx, None, limit).await,
+            ListFrom::Any => self.store.list_cached(&pfx, None, limit).await,
             ListFrom::NotOlderThan(min) => match self.store.list(&pfx, None, limit).await {
                 // kube's "not older than" guarantee (etcd3 `validateMinimumResourceVersion`).
                 Ok(page) if page.revision < min => {
@@ -149,6 +167,13 @@ impl Objects {
             e => list_status(rt, e),
         })?;
         Ok(page(rt, result, &pfx))
+    }
+
+    /// Every object in `ns` (every namespace when empty), decoded, from what the store holds
+    /// now (see [`Objects::find_cached`]).
+    pub async fn list_all_cached(&self, rt: &ResourceType, ns: &str) -> Result<Vec<Value>, StatusError> {
+        let page = self.list_from(rt, ns, ListFrom::Any, 0).await?;
+        Ok(page.items.iter().filter_map(decode_kv).collect())
     }
 
     /// Every object in `ns` (every namespace when empty), decoded, and the list's revision.

@@ -115,7 +115,7 @@ impl ListOptions<'_> {
             (None, _) => ListFrom::Latest,
             (Some("0"), _) => {
                 limit = 0;
-                ListFrom::Latest
+                ListFrom::Any
             }
             (Some(rv), m) => {
                 let rev = parse_resource_version(rv)?;

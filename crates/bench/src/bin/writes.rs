@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use kubeward_bench::cli::{self, TargetArgs};
+use kubeward_bench::procfs;
 use kubeward_bench::report::Record;
 use kubeward_bench::writes::{self, Limit, WriteKind};
 use std::time::Duration;
@@ -29,6 +30,16 @@ struct Args {
     /// Install this many ValidatingAdmissionPolicies (at most 10) over the creates first.
     #[arg(long, default_value_t = 0)]
     policies: usize,
+    /// `NAME=PID` of a server process whose CPU time per acknowledged write is recorded
+    /// (repeatable: kubeward and the etcd under it).
+    #[arg(long = "server-pid", value_parser = parse_named_pid)]
+    server_pids: Vec<(String, u32)>,
+}
+
+fn parse_named_pid(s: &str) -> Result<(String, u32), String> {
+    let (name, pid) = s.split_once('=').ok_or_else(|| format!("`{s}`: expected NAME=PID"))?;
+    let pid = pid.parse().map_err(|e| format!("`{s}`: {e}"))?;
+    Ok((name.to_owned(), pid))
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,12 +55,20 @@ fn main() -> std::process::ExitCode {
         };
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);
         let limit = Limit::Duration(Duration::from_millis(a.duration_ms));
+        let before =
+            a.server_pids.iter().map(|(_, pid)| procfs::cpu_time(*pid)).collect::<Result<Vec<_>, _>>()?;
         let summary = writes::run(&target, &kind, a.clients, limit, &prefix).await?;
+        let mut server_cpu_ms = Vec::new();
+        for ((name, pid), before) in a.server_pids.iter().zip(before) {
+            let used = procfs::cpu_time(*pid)?.saturating_sub(before);
+            server_cpu_ms.push((name.clone(), used.as_secs_f64() * 1e3 / summary.count.max(1) as f64));
+        }
         cli::emit(&Record::Writes {
             target: a.label,
             clients: a.clients as u32,
             value_bytes: a.bytes,
             summary,
+            server_cpu_ms,
         });
         Ok(())
     })

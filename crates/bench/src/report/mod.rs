@@ -55,6 +55,10 @@ pub enum Record {
         clients: u32,
         value_bytes: usize,
         summary: Summary,
+        /// CPU time (user + system) per acknowledged write of the server processes named by
+        /// `writes --server-pid NAME=PID`, in ms, when measured.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        server_cpu_ms: Vec<(String, f64)>,
     },
     Fanout {
         result: FanoutResult,
@@ -317,6 +321,7 @@ fn aims(out: &mut String, r: &[Record]) {
         _ => ("-".into(), None),
     };
     let _ = writeln!(out, "| creates/s >= etcd puts/s at 64 clients | {m} | {} |", verdict(p));
+    etcd_aims(out, r);
     let f = r.iter().find_map(|x| if let Record::Fanout { result } = x { Some(result) } else { None });
     let (m, p) = match f {
         Some(f) => (
@@ -358,6 +363,62 @@ fn aims(out: &mut String, r: &[Record]) {
     }
     custom::aims(out, r);
     let _ = writeln!(out);
+}
+
+/// The aims of kubeward on etcd: creates at etcd's pace, reads from the watch cache at the
+/// embedded store's. Rows of the Aims table, and of their own sections (an `--only` run keeps
+/// the Aims table of the last full run).
+fn etcd_aims(out: &mut String, r: &[Record]) {
+    let (m, p) = etcd_write_aim(r);
+    let _ = writeln!(out, "| {ETCD_WRITE_AIM} | {m} | {} |", verdict(p));
+    let (m, p) = etcd_read_aim(r);
+    let _ = writeln!(out, "| {ETCD_READ_AIM} | {m} | {} |", verdict(p));
+}
+
+const ETCD_WRITE_AIM: &str = "kubeward on etcd creates/s >= 80% of etcd puts/s at 16 and 64 clients";
+const ETCD_READ_AIM: &str = "GET and LIST on etcd (watch cache) >= 90% of the embedded store";
+
+fn etcd_write_aim(r: &[Record]) -> (String, Option<bool>) {
+    let mut rows = Vec::new();
+    let mut pass = Some(true);
+    for c in [16, 64] {
+        match (writes_at(r, "kubeward-etcd", c), writes_at(r, "etcd", c)) {
+            (Some(k), Some(e)) if e.per_sec > 0.0 => {
+                let q = k.per_sec / e.per_sec;
+                rows.push(format!("{c} clients: {:.0} vs {:.0} ({:.0}%)", k.per_sec, e.per_sec, q * 100.0));
+                pass = pass.map(|p| p && q >= 0.8);
+            }
+            _ => pass = None,
+        }
+    }
+    if rows.is_empty() {
+        return ("-".into(), None);
+    }
+    (rows.join(", "), pass)
+}
+
+fn etcd_read_aim(r: &[Record]) -> (String, Option<bool>) {
+    let mut worst: Option<(f64, String)> = None;
+    for x in requests(r) {
+        if let Record::Request { target, object, auth, proto, conc, rps, .. } = x {
+            if target != "kubeward-etcd" {
+                continue;
+            }
+            let emb = rps_of(find_request(r, "kubeward-embedded", object, auth, proto, *conc));
+            if emb > 0.0 && worst.as_ref().is_none_or(|(w, _)| rps / emb < *w) {
+                worst = Some((rps / emb, format!("{object} {auth} {proto} {conc} conns")));
+            }
+        }
+    }
+    match worst {
+        Some((q, row)) => (format!("worst row: {:.0}% ({row})", q * 100.0), Some(q >= 0.9)),
+        None => ("-".into(), None),
+    }
+}
+
+/// One aim as a table of its own, at the end of its section.
+fn section_aim(out: &mut String, aim: &str, (m, p): (String, Option<bool>)) {
+    let _ = writeln!(out, "| aim | measured | verdict |\n|---|---|---|\n| {aim} | {m} | {} |\n", verdict(p));
 }
 
 fn writes_at<'a>(r: &'a [Record], t: &str, c: u32) -> Option<&'a Summary> {
@@ -418,6 +479,46 @@ fn request(out: &mut String, r: &[Record]) {
         }
     }
     let _ = writeln!(out);
+    request_on_etcd(out, r);
+}
+
+/// GET and LIST on a kubeward over etcd (its watch cache) next to the embedded store.
+fn request_on_etcd(out: &mut String, r: &[Record]) {
+    let on_etcd: Vec<&Record> = requests(r)
+        .into_iter()
+        .filter(|x| matches!(x, Record::Request { target, .. } if target == "kubeward-etcd"))
+        .collect();
+    if on_etcd.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### On etcd\n");
+    let _ = writeln!(
+        out,
+        "The same GET and LIST against a kubeward on etcd (single member, same disk; reads from its watch cache, \
+         consistent: each waits for a quorum read of etcd's revision, shared by concurrent reads) next to the \
+         embedded store's kubeward, rows interleaved. Ratio = on etcd / embedded.\n"
+    );
+    let _ = writeln!(out, "| request | auth | proto | conns | on etcd req/s | p50 ms | p99 ms | embedded req/s | p50 ms | p99 ms | ratio |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for x in on_etcd {
+        if let Record::Request { object, auth, proto, conc, rps, p50_ms, p99_ms, errors, .. } = x {
+            let emb = find_request(r, "kubeward-embedded", object, auth, proto, *conc);
+            let (erps, ep50, ep99) = match emb {
+                Some(Record::Request { rps, p50_ms, p99_ms, .. }) => {
+                    (format!("{rps:.0}"), format!("{p50_ms:.2}"), format!("{p99_ms:.2}"))
+                }
+                _ => ("-".into(), "-".into(), "-".into()),
+            };
+            let err = if *errors > 0 { format!(" ({errors} errors)") } else { String::new() };
+            let _ = writeln!(
+                out,
+                "| {object} | {auth} | {proto} | {conc} | {rps:.0}{err} | {p50_ms:.2} | {p99_ms:.2} | {erps} | {ep50} | {ep99} | {} |",
+                ratio(*rps, rps_of(emb))
+            );
+        }
+    }
+    let _ = writeln!(out);
+    section_aim(out, ETCD_READ_AIM, etcd_read_aim(r));
 }
 
 fn writes(out: &mut String, r: &[Record]) {
@@ -436,8 +537,11 @@ fn writes(out: &mut String, r: &[Record]) {
          KV.Put over its gRPC API{}. Ratio = kubeward creates/s / etcd puts/s.\n",
         size.map(|s| format!(", values of {s} bytes (the size of one stored ConfigMap)")).unwrap_or_default()
     );
-    let _ = writeln!(out, "| clients | embedded creates/s | p99 ms | etcd puts/s | p99 ms | ratio | kubeward on etcd creates/s | p99 ms |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| clients | embedded creates/s | p99 ms | etcd puts/s | p99 ms | ratio | kubeward on etcd creates/s | p99 ms | ratio to etcd | server CPU ms per write |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     let mut clients: Vec<u32> = r
         .iter()
         .filter_map(|x| if let Record::Writes { clients, .. } = x { Some(*clients) } else { None })
@@ -448,17 +552,50 @@ fn writes(out: &mut String, r: &[Record]) {
         Some(s) => (format!("{:.0}", s.per_sec), format!("{:.2}", s.p99_ms)),
         None => ("-".into(), "-".into()),
     };
+    let rate = |t: &str, c: u32| writes_at(r, t, c).map_or(0.0, |s| s.per_sec);
     for c in clients {
         let (e, ep) = cell(writes_at(r, "embedded", c));
         let (d, dp) = cell(writes_at(r, "etcd", c));
         let (k, kp) = cell(writes_at(r, "kubeward-etcd", c));
-        let q = ratio(
-            writes_at(r, "embedded", c).map_or(0.0, |s| s.per_sec),
-            writes_at(r, "etcd", c).map_or(0.0, |s| s.per_sec),
-        );
-        let _ = writeln!(out, "| {c} | {e} | {ep} | {d} | {dp} | {q} | {k} | {kp} |");
+        let q = ratio(rate("embedded", c), rate("etcd", c));
+        let qk = ratio(rate("kubeward-etcd", c), rate("etcd", c));
+        let cpu = write_cpu(r, c);
+        let _ = writeln!(out, "| {c} | {e} | {ep} | {d} | {dp} | {q} | {k} | {kp} | {qk} | {cpu} |");
     }
-    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "\nServer CPU ms per write: CPU time (user + system) of each server process during the row over the \
+         writes acknowledged (on a shared machine, time the host takes from a running thread counts): \
+         embedded kubeward; kubeward on etcd + the etcd under it; etcd alone for its puts.\n"
+    );
+    if writes_at(r, "kubeward-etcd", 64).is_some() {
+        section_aim(out, ETCD_WRITE_AIM, etcd_write_aim(r));
+    }
+}
+
+/// The CPU cell of a writes row: what each server spent per write.
+fn write_cpu(r: &[Record], c: u32) -> String {
+    let of = |t: &str| {
+        r.iter().find_map(|x| match x {
+            Record::Writes { target, clients, server_cpu_ms, .. } if target == t && *clients == c => {
+                Some(server_cpu_ms.clone())
+            }
+            _ => None,
+        })
+    };
+    let join = |v: Option<Vec<(String, f64)>>| {
+        v.filter(|v| !v.is_empty())
+            .map(|v| v.iter().map(|(n, ms)| format!("{n} {ms:.3}")).collect::<Vec<_>>().join(" + "))
+    };
+    let parts: Vec<String> = [("embedded", "embedded"), ("on etcd", "kubeward-etcd"), ("etcd alone", "etcd")]
+        .iter()
+        .filter_map(|(label, t)| join(of(t)).map(|v| format!("{label}: {v}")))
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// Label of the write rows taken with ten ValidatingAdmissionPolicies over the creates.
@@ -649,8 +786,15 @@ mod tests {
                 clients: 64,
                 value_bytes: 10,
                 summary: summary(200.0),
+                server_cpu_ms: Vec::new(),
             },
-            Record::Writes { target: "etcd".into(), clients: 64, value_bytes: 10, summary: summary(100.0) },
+            Record::Writes {
+                target: "etcd".into(),
+                clients: 64,
+                value_bytes: 10,
+                summary: summary(100.0),
+                server_cpu_ms: Vec::new(),
+            },
             Record::Rss { what: "kubeward idle".into(), kib: 20 * 1024 },
             Record::ListLatency { objects: 1000, p50_ms: 1.0, p99_ms: 1.0, requests: 1 },
             Record::ListLatency { objects: 10000, p50_ms: 10.0, p99_ms: 10.0, requests: 1 },
@@ -667,6 +811,39 @@ mod tests {
         assert!(md.contains("N^1.00"), "{md}");
         assert!(md.contains("n/a (flag missing)"), "{md}");
         assert!(md.contains("| get | cert | h2 | 64 | 60 | 0.50 | 2.00 | 100 |"), "{md}");
+        assert!(md.contains(&format!("| {ETCD_WRITE_AIM} | - | not measured at this size |")), "{md}");
+    }
+
+    #[test]
+    fn etcd_rows_and_aims() {
+        let writes = |target: &str, clients, per_sec, cpu: &[(&str, f64)]| Record::Writes {
+            target: target.into(),
+            clients,
+            value_bytes: 10,
+            summary: Summary { count: 1, per_sec, ..Summary::default() },
+            server_cpu_ms: cpu.iter().map(|(n, ms)| ((*n).to_owned(), *ms)).collect(),
+        };
+        let records = vec![
+            writes("etcd", 16, 1000.0, &[("etcd", 0.1)]),
+            writes("kubeward-etcd", 16, 850.0, &[("kubeward", 0.2), ("etcd", 0.15)]),
+            writes("etcd", 64, 2000.0, &[]),
+            writes("kubeward-etcd", 64, 1000.0, &[]),
+            req("kubeward-etcd", 64, 95.0),
+            req("kubeward-embedded", 64, 100.0),
+            req("kubeward-etcd", 1, 50.0),
+            req("kubeward-embedded", 1, 100.0),
+        ];
+        let md = render(&Input { records, criterion: vec![], smoke: false });
+        let write_aim = format!(
+            "| {ETCD_WRITE_AIM} | 16 clients: 850 vs 1000 (85%), 64 clients: 1000 vs 2000 (50%) | **miss** |"
+        );
+        assert_eq!(md.matches(&write_aim).count(), 2, "in the Aims table and the writes section: {md}");
+        assert!(md.contains("| 16 | - | - | 1000 | 0.00 | n/a | 850 | 0.00 | 85% | on etcd: kubeward 0.200 + etcd 0.150; etcd alone: etcd 0.100 |"), "{md}");
+        assert!(
+            md.contains(&format!("| {ETCD_READ_AIM} | worst row: 50% (get cert h2 1 conns) | **miss** |")),
+            "{md}"
+        );
+        assert!(md.contains("| get | cert | h2 | 64 | 95 | 0.50 | 2.00 | 100 | 0.50 | 2.00 | 95% |"), "{md}");
     }
 
     #[test]

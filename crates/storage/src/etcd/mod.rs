@@ -4,8 +4,13 @@
 //! etcd's revision is the store's revision: a key's `mod_revision` is the object's
 //! `resourceVersion`, as in kube. Every key is stored under [`EtcdOptions::prefix`].
 //!
-//! - Reads are linearizable range requests (a prefix is the range `[prefix, prefix_end)`); a
-//!   list at a past revision is a range at that revision.
+//! - Reads are answered by a watch cache (module `cache`, kube's cacher; on by default,
+//!   [`EtcdOptions::watch_cache`]): `get`, `list` and `current_revision` are consistent, once
+//!   the cache has applied every event up to a revision read from etcd by a quorum read that
+//!   concurrent readers share (module `fresh`); `get_cached` and `list_cached` take the cache as
+//!   it is; `list_at` reads the cache's history. Whatever the cache cannot answer goes to etcd
+//!   (module `reads`): linearizable ranges (a prefix is the range `[prefix, prefix_end)`), and
+//!   ranges at a past revision.
 //! - Writes are transactions whose compare decides the precondition (`create_revision == 0` for
 //!   create, `mod_revision == expected` for compare-and-swap); the failure branch reads the key so
 //!   `Conflict` carries its current value. etcd acknowledges a write once it is in a quorum's
@@ -76,6 +81,9 @@ pub struct EtcdOptions {
     /// Serve reads from a watch cache (kube-apiserver's `--watch-cache`, on by default; module
     /// `cache`): every key of the key space in memory, kept by one watch.
     pub watch_cache: bool,
+    /// The most events the watch cache keeps for watches and lists at a past revision (and at
+    /// most 128 MiB of them); older ones are read from etcd. Default 100,000.
+    pub watch_cache_history: usize,
 }
 
 impl Default for EtcdOptions {
@@ -86,6 +94,7 @@ impl Default for EtcdOptions {
             dial_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
             watch_cache: true,
+            watch_cache_history: 100_000,
         }
     }
 }
@@ -139,6 +148,20 @@ impl Conn {
         let answer =
             self.bounded("read the revision", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
         header_revision(answer.header.as_ref()).map_err(Fault::Other)
+    }
+
+    /// Fails as a range at revision `rev` would: `Compacted` below etcd's compaction,
+    /// `FutureRevision` after its current revision.
+    async fn check_past(&self, rev: Revision) -> Result<(), StoreError> {
+        match self.probe(Some(etcd_revision(rev)?)).await {
+            Ok(_) => Ok(()),
+            Err(Fault::Compacted) => Err(watch::compacted(self, rev).await),
+            Err(Fault::FutureRevision) => {
+                let current = self.current_revision().await?;
+                Err(StoreError::FutureRevision { requested: rev, current })
+            }
+            Err(Fault::Other(err)) => Err(err),
+        }
     }
 
     /// The store's current revision.
@@ -199,8 +222,14 @@ impl EtcdStore {
         })?;
         tracing::info!(endpoints = %listed, prefix = %options.prefix, revision, "connected to etcd");
         let conn = Conn { request_timeout: options.request_timeout, ..conn };
-        let cache = options.watch_cache.then(|| Cache::start(conn.clone()));
+        let cache = options.watch_cache.then(|| Cache::start(conn.clone(), options.watch_cache_history));
         Ok(EtcdStore { conn, fresh: FreshRevision::default(), cache })
+    }
+
+    /// `read` on the watch cache as it is, when it is on and ready.
+    async fn cached<T>(&self, read: impl FnOnce(&crate::memory::State) -> T) -> Option<T> {
+        // Revision 1: any state of a ready cache.
+        self.cache.as_ref()?.read(1, read).await
     }
 
     /// What the watch cache did so far; `None` when it is off ([`EtcdOptions::watch_cache`]).
@@ -241,6 +270,25 @@ impl Store for EtcdStore {
         self.conn.list(prefix, start_after, limit).await
     }
 
+    async fn get_cached(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        if let Some(found) = self.cached(|state| state.get(key)).await {
+            return Ok(found);
+        }
+        self.conn.get(key).await
+    }
+
+    async fn list_cached(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListResult, StoreError> {
+        if let Some(listed) = self.cached(|state| state.list(prefix, start_after, limit)).await {
+            return Ok(listed);
+        }
+        self.conn.list(prefix, start_after, limit).await
+    }
+
     async fn list_at(
         &self,
         prefix: &str,
@@ -249,14 +297,8 @@ impl Store for EtcdStore {
         rev: Revision,
     ) -> Result<ListResult, StoreError> {
         if let Some(cache) = self.cache.as_ref().filter(|_| rev != 0) {
-            if !cache.holds(rev) {
-                // Perhaps a revision the cache has not seen yet, perhaps one etcd has not
-                // reached: only etcd knows which.
-                let current = self.fresh.get(&self.conn).await?;
-                if rev > current {
-                    return Err(StoreError::FutureRevision { requested: rev, current });
-                }
-            }
+            // etcd says whether `rev` is compacted or in the future, as without the cache.
+            self.conn.check_past(rev).await?;
             let listed = cache.read_at(rev, |state| state.list_at(prefix, start_after, limit, rev)).await;
             if let Some(listed) = listed {
                 return listed;
@@ -328,6 +370,13 @@ impl Store for EtcdStore {
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+        if let Some(cache) = &self.cache {
+            // etcd says whether `after` is compacted, as without the cache.
+            watch::check_start(&self.conn, after).await?;
+            if let Some(stream) = cache.watch(prefix, after).await {
+                return Ok(stream);
+            }
+        }
         watch::open(self.conn.clone(), prefix, after).await
     }
 

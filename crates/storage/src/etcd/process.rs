@@ -181,14 +181,19 @@ impl TestEtcd {
         prefix: &str,
         watch_cache: bool,
     ) -> Result<EtcdStore, crate::store::StoreError> {
-        let options = EtcdOptions {
+        let options = EtcdOptions { watch_cache, ..self.options(prefix) };
+        EtcdStore::connect(&[self.endpoint()], options).await
+    }
+
+    /// The options [`TestEtcd::connect`] uses, to change some and connect with
+    /// `EtcdStore::connect(&[etcd.endpoint()], options)`.
+    pub fn options(&self, prefix: &str) -> EtcdOptions {
+        EtcdOptions {
             prefix: prefix.to_owned(),
             dial_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
-            watch_cache,
             ..EtcdOptions::default()
-        };
-        EtcdStore::connect(&[self.endpoint()], options).await
+        }
     }
 
     /// The data directory.

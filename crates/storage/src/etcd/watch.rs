@@ -35,15 +35,21 @@ struct Cursor {
     done: bool,
 }
 
-/// Opens a watch on `prefix` for the events after `after`.
-pub(super) async fn open(conn: Conn, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+/// Fails with `Compacted` (etcd's compacted revision in it) when the events after `after` are
+/// no longer all in etcd's history; a future `after` is fine (the watch waits for it).
+pub(super) async fn check_start(conn: &Conn, after: Revision) -> Result<(), StoreError> {
     // `after` = 0 asks for everything, which is still there unless revision 1 is compacted.
     let check = etcd_revision(after.max(1))?;
     match conn.probe(Some(check)).await {
-        Ok(_) | Err(Fault::FutureRevision) => {}
-        Err(Fault::Compacted) => return Err(compacted(&conn, after).await),
-        Err(Fault::Other(err)) => return Err(err),
+        Ok(_) | Err(Fault::FutureRevision) => Ok(()),
+        Err(Fault::Compacted) => Err(compacted(conn, after).await),
+        Err(Fault::Other(err)) => Err(err),
     }
+}
+
+/// Opens a watch on `prefix` for the events after `after`.
+pub(super) async fn open(conn: Conn, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+    check_start(&conn, after).await?;
 
     let range = conn.keys.prefix_range(prefix);
     let create = WatchCreateRequest {
