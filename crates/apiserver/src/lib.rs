@@ -146,6 +146,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     controllers::compaction::start(state.clone());
     controllers::volume_protection::start(&state).await;
     controllers::disruption::start(&state).await;
+    controllers::resource_quota::start(&state).await;
     let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
         a if a.is_unspecified() => {
             tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");

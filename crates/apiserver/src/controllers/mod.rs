@@ -2,7 +2,8 @@
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
 //! revocations, CSR signing, the `kubernetes` Service and its endpoints, the admission
-//! policies (and their type checking status); and compaction of the store's history.
+//! policies (and their type checking status), ResourceQuota status; and compaction of the
+//! store's history.
 
 pub mod admission_policies;
 pub mod cert_revocations;
@@ -15,6 +16,7 @@ pub mod kubernetes_service;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;
+pub mod resource_quota;
 pub mod revocations;
 pub mod serviceaccounts;
 pub mod tokens;
