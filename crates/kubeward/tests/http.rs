@@ -314,3 +314,42 @@ fn access_reviews() {
     );
     assert_ne!(tr["status"]["authenticated"], true, "{tr}");
 }
+
+/// An update without a resourceVersion is unconditional: when another writer comes between
+/// the server's read and its write, the server tries again on the newer object (kube's
+/// GuaranteedUpdate) instead of answering 409. Kubernetes' e2e ResourceQuota test updates a
+/// quota this way while the quota controller writes its status.
+#[test]
+fn unconditional_updates_never_conflict() {
+    use support::more::Cluster;
+    let server = Server::start();
+    if !support::have_program("curl") {
+        support::missing("curl");
+        return;
+    }
+    let cms = "/api/v1/namespaces/default/configmaps";
+    let create = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"contended"},"data":{"n":"0"}}"#;
+    let h = server.admin_curl(cms, &["-X", "POST", "-H", "Content-Type: application/json", "--data", create]);
+    assert_eq!(h.status, 201, "{h}");
+    let path = format!("{cms}/contended");
+    let codes: Vec<u16> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..6)
+            .map(|w| {
+                let (server, path) = (&server, &path);
+                s.spawn(move || {
+                    (0..5)
+                        .map(|i| {
+                            let body = format!(
+                                r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"contended"}},"data":{{"n":"{w}-{i}"}}}}"#
+                            );
+                            let args = ["-X", "PUT", "-H", "Content-Type: application/json", "--data", &body];
+                            server.admin_curl(path, &args).status
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+    });
+    assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
+}
