@@ -151,6 +151,7 @@ impl Estimator {
         let reads = !CONSTANT_TIME.contains(&name);
         let mut cost: u64 = 0;
         let mut shapes = Vec::with_capacity(call.args.len() + 1);
+        let mut read_units = Vec::with_capacity(call.args.len() + 1);
         let operands = call.target.iter().map(|t| t.as_ref()).chain(call.args.iter());
         for a in operands {
             if crate::check::qualified_name(a)
@@ -160,10 +161,19 @@ impl Estimator {
             }
             let est = self.node(a);
             cost = cost.saturating_add(est.cost);
-            if reads {
-                cost = cost.saturating_add(charged_units(a, &est.shape));
-            }
+            read_units.push((charged_units(a, &est.shape), est.shape.max_units()));
             shapes.push(est.shape);
+        }
+        if reads {
+            cost = match (
+                crate::rewrite::COMPARISONS.contains(&name) && call.target.is_none(),
+                read_units.as_slice(),
+            ) {
+                // cel-go: a comparison reads no further than the shorter operand, a literal
+                // one included (`self != "foo"` costs 1 however long `self` may be).
+                (true, [(_, a), (_, b)]) => cost.saturating_add((*a).min(*b)),
+                _ => read_units.iter().fold(cost, |c, (charged, _)| c.saturating_add(*charged)),
+            };
         }
         if matches!(
             name,
