@@ -89,6 +89,7 @@ pub mod error;
 pub mod escape;
 mod estimate;
 pub mod limits;
+mod overloads;
 mod program;
 mod regex_cache;
 mod rewrite;
