@@ -97,6 +97,7 @@ fn validate_service_ports(obj: &Value, errs: &mut Errors) {
 /// Field errors of an update beyond those of the new object alone.
 pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs: &mut Errors) {
     match (rt.group, rt.kind) {
+        ("", "Pod") => super::pod_update::validate(new, old, errs),
         ("", "PersistentVolumeClaim") => {
             let strip = |v: &Value| {
                 let mut spec = v.get("spec").cloned().unwrap_or(Value::Null);

@@ -18,6 +18,7 @@ mod extensions;
 mod flowcontrol;
 mod kinds;
 mod meta;
+mod pod_update;
 mod pods;
 mod webhooks;
 mod workloads;
