@@ -214,7 +214,7 @@ impl Store for EtcdStore {
         let range = conn.keys.list_range(prefix, start_after);
         if range.is_empty() {
             let revision = conn.current_revision().await?;
-            return Ok(ListResult { items: Vec::new(), revision, remaining: false });
+            return Ok(ListResult { items: Vec::new(), revision, remaining: false, remaining_count: 0 });
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let request = RangeRequest { limit, ..client::range(range.key, range.end) };
@@ -222,8 +222,9 @@ impl Store for EtcdStore {
         let answer = conn.request("list", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
         let revision = header_revision(answer.header.as_ref())?;
         let remaining = answer.more;
+        let remaining_count = remaining_count(answer.count, answer.kvs.len(), remaining);
         let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision, remaining })
+        Ok(ListResult { items, revision, remaining, remaining_count })
     }
 
     async fn list_at(
@@ -260,10 +261,11 @@ impl Store for EtcdStore {
             Err(Fault::Other(err)) => return Err(err),
         };
         if empty {
-            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false });
+            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false, remaining_count: 0 });
         }
+        let remaining_count = remaining_count(answer.count, answer.kvs.len(), answer.more);
         let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision: rev, remaining: answer.more })
+        Ok(ListResult { items, revision: rev, remaining: answer.more, remaining_count })
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
@@ -375,6 +377,14 @@ fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: RequestOp) -> Res
 }
 
 /// Why a guarded write failed, from the key as it is now.
+/// Keys after a page: etcd's `count` is every key of the range, the page included.
+fn remaining_count(count: i64, returned: usize, more: bool) -> u64 {
+    if !more {
+        return 0;
+    }
+    u64::try_from(count).unwrap_or(0).saturating_sub(returned as u64)
+}
+
 fn failed_precondition(current: Option<KeyValue>) -> StoreError {
     match current {
         None => StoreError::NotFound,
