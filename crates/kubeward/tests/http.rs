@@ -353,3 +353,42 @@ fn unconditional_updates_never_conflict() {
     });
     assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
 }
+
+/// The review APIs have no Table form: asking for one alone is kube's 406 (Kubernetes' e2e
+/// "should return a 406 for a backend which does not implement metadata"); a Table with a
+/// JSON fallback gets JSON.
+#[test]
+fn reviews_refuse_a_table() {
+    use support::more::Cluster;
+    let server = Server::start();
+    if !support::have_program("curl") {
+        support::missing("curl");
+        return;
+    }
+    let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let body = r#"{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"nonResourceAttributes":{"path":"/","verb":"get"}}}"#;
+    let post = |accept: &str| {
+        server.admin_curl(
+            path,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                &format!("Accept: {accept}"),
+                "--data",
+                body,
+            ],
+        )
+    };
+    let refused = post("application/json;as=Table;v=v1;g=meta.k8s.io");
+    assert_eq!(refused.status, 406, "{refused}");
+    assert_eq!(
+        refused.body.trim(),
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"only the following media types are accepted: application/json, application/yaml","reason":"NotAcceptable","code":406}"#
+    );
+    let fallback = post("application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
+    assert_eq!(fallback.status, 201, "{fallback}");
+    assert_eq!(fallback.json()["status"]["allowed"], true);
+}

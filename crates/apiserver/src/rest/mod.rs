@@ -84,6 +84,21 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         if info.verb != "create" || !rt.has_verb("create") || !info.subresource.is_empty() {
             return Err(StatusError::method_not_allowed());
         }
+        // The review APIs have no Table conversion: kube's negotiation skips a Table clause
+        // of Accept for them, and answers 406 before it reads the body when none is left.
+        let accept =
+            req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let without_tables: Vec<&str> =
+            accept.split(',').filter(|c| !c.contains("as=Table") && !c.trim().is_empty()).collect();
+        if matches!(ctx.output, crate::negotiate::Output::Table(_))
+            && (without_tables.is_empty()
+                || crate::negotiate::output(Some(&without_tables.join(","))).is_none())
+        {
+            return Err(StatusError::not_acceptable(format!(
+                "only the following media types are accepted: {}",
+                crate::negotiate::ACCEPTED_MEDIA_TYPES
+            )));
+        }
         let body = read_object(&ctx, req).await?;
         return reviews::create(&ctx, rt, body).await;
     }
