@@ -392,3 +392,38 @@ fn reviews_refuse_a_table() {
     assert_eq!(fallback.status, 201, "{fallback}");
     assert_eq!(fallback.json()["status"]["allowed"], true);
 }
+
+/// Repeated keys in a JSON body, as kube's strict decoder reports them (after the unknown
+/// fields): refused with `fieldValidation=Strict`, a warning by default (Kubernetes' e2e
+/// "FieldValidation should detect unknown and duplicate fields of a typed object").
+#[test]
+fn duplicate_fields_are_refused_when_strict_and_warned_about_otherwise() {
+    use support::more::Cluster;
+    let server = Server::start();
+    if !support::have_program("curl") {
+        support::missing("curl");
+        return;
+    }
+    let deployment = |name: &str| {
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"{name}"}},"spec":{{"unknownField":"foo","replicas":2,"replicas":3,"selector":{{"matchLabels":{{"app":"x"}}}},"template":{{"metadata":{{"labels":{{"app":"x"}}}},"spec":{{"containers":[{{"name":"c","image":"nginx"}}]}}}}}}}}"#
+        )
+    };
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    let post = |query: &str, body: &str| {
+        server.admin_curl(
+            &format!("{path}{query}"),
+            &["-X", "POST", "-H", "Content-Type: application/json", "--data", body, "-D", "/dev/stderr"],
+        )
+    };
+    let strict = post("?fieldValidation=Strict", &deployment("strict"));
+    assert_eq!(strict.status, 400, "{strict}");
+    assert!(
+        strict.body.contains(r#"Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.unknownField\", duplicate field \"spec.replicas\""#),
+        "{strict}"
+    );
+    let warned = post("", &deployment("warned"));
+    assert_eq!(warned.status, 201, "{warned}");
+    assert!(warned.out.stderr.contains(r#"duplicate field \"spec.replicas\""#), "{}", warned.out.stderr);
+    assert_eq!(warned.json()["spec"]["replicas"], 3, "the last one wins, as in Go");
+}

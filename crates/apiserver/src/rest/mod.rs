@@ -250,6 +250,10 @@ async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusE
         return Err(StatusError::bad_request("the request body is empty"));
     }
     let v = decode_object(&bytes, &ct)?;
+    let json = matches!(media_type(&ct).as_str(), "application/json" | "");
+    if json && ctx.info.query_param("fieldValidation") != Some("Ignore") {
+        ctx.notes.set_duplicate_fields(apimachinery::json_dups::duplicate_fields(&bytes));
+    }
     if let Some(audit) = &ctx.audit {
         audit.object(&v);
     }

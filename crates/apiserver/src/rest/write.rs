@@ -48,13 +48,19 @@ fn normalize(
         .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
     undo_round_trip(&mut out, obj, 0);
     unknown.extend(strategy::prune_and_default(rt, &mut out));
-    if !unknown.is_empty() {
+    // kube's strict decoder reports unknown fields, then repeated ones.
+    let mut problems: Vec<String> =
+        unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+    problems.extend(
+        ctx.notes
+            .duplicate_fields()
+            .iter()
+            .map(|f| format!("duplicate field {}", apimachinery::status::quote(f))),
+    );
+    if !problems.is_empty() {
         match field_validation(ctx) {
             "Strict" => {
-                let msgs: Vec<String> = unknown
-                    .iter()
-                    .map(|f| format!("unknown field {}", apimachinery::status::quote(f)))
-                    .collect();
+                let msgs = &problems;
                 // kube's decoder names the kind and version it could not decode into.
                 return Err(StatusError::bad_request(format!(
                     "{kind} in version {version} cannot be handled as a {kind}: strict decoding error: {}",
@@ -64,8 +70,7 @@ fn normalize(
                 )));
             }
             "Ignore" => {}
-            _ => warnings
-                .extend(unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f)))),
+            _ => warnings.extend(problems),
         }
     }
     Ok(out)
