@@ -11,7 +11,7 @@
 //!   deep size of `x`;
 //! - `@kcel_cmp_left(a, id)` and `@kcel_cmp_right(b, id)` around the two operands of an
 //!   equality or ordering (`a == b`, `a < b`, ...): the deep size of the smaller operand,
-//!   as cel-go prices a comparison (it reads no further than the shorter one). The left
+//!   at least 1, as cel-go prices a comparison (it reads no further than the shorter one). The left
 //!   one measures `a` and leaves it on a per-thread stack under the comparison's node id;
 //!   the right one takes it back (dropping what comparisons inside `b` left there when
 //!   their right operand failed and the failure was absorbed) and charges the smaller;
@@ -199,7 +199,8 @@ pub(crate) fn compare_right<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<
         pending.truncate(at);
         Some(units)
     });
-    charge(left.map_or(right, |l| l.min(right)))?;
+    // cel-go counts a scalar's size as 1, so a comparison costs at least 1.
+    charge(left.map_or(right, |l| l.min(right)).max(1))?;
     Ok(value)
 }
 

@@ -253,3 +253,18 @@ fn operators_without_an_overload_do_not_compile() {
         assert!(CompiledRule::compile(ok, None, None, &o).is_ok(), "{ok}");
     }
 }
+
+/// kube's per-call limit stops `self.largeArray.all(x, self.largeArray.all(y, y == x))` on 725
+/// integers (Kubernetes' e2e "MUST fail create of a custom resource that exceeds the runtime
+/// cost limit"): each comparison costs at least 1, as in cel-go.
+#[test]
+fn nested_comparisons_over_725_items_exceed_the_per_call_limit() {
+    let o = options(json!({"type": "object", "properties": {
+        "largeArray": {"type": "array", "maxItems": 725, "items": {"type": "integer"}}}}));
+    let rule =
+        CompiledRule::compile("self.largeArray.all(x, self.largeArray.all(y, y == x))", None, None, &o)
+            .unwrap();
+    let e = rule.evaluate(&json!({"largeArray": vec![20; 725]}), None).unwrap_err();
+    assert!(e.contains("call cost exceeds limit"), "{e}");
+    assert!(rule.evaluate(&json!({"largeArray": vec![20; 100]}), None).is_ok());
+}
