@@ -137,8 +137,25 @@ fn scope_matches(scope: &str, pod: &Value) -> bool {
         "NotTerminating" => !terminating,
         "BestEffort" => best_effort(pod),
         "NotBestEffort" => !best_effort(pod),
+        "CrossNamespacePodAffinity" => cross_namespace_affinity(pod),
         _ => false,
     }
+}
+
+/// kube's `usesCrossNamespacePodAffinity`: a pod (anti-)affinity term, required or
+/// preferred, that names other namespaces or selects them.
+fn cross_namespace_affinity(pod: &Value) -> bool {
+    let crosses = |term: &Value| {
+        !array_at(term, &["namespaces"]).is_empty()
+            || at(term, &["namespaceSelector"]).is_some_and(|s| !s.is_null())
+    };
+    ["podAffinity", "podAntiAffinity"].iter().any(|kind| {
+        let affinity = at(pod, &["spec", "affinity", kind]);
+        let required = affinity.map(|a| array_at(a, &["requiredDuringSchedulingIgnoredDuringExecution"]));
+        let preferred = affinity.map(|a| array_at(a, &["preferredDuringSchedulingIgnoredDuringExecution"]));
+        required.into_iter().flatten().any(crosses)
+            || preferred.into_iter().flatten().filter_map(|w| at(w, &["podAffinityTerm"])).any(crosses)
+    })
 }
 
 fn selector_matches(expr: &Value, pod: &Value) -> bool {
@@ -222,6 +239,16 @@ mod tests {
             "count/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/requests.storage=5Gi,persistentvolumeclaims=1,requests.storage=5Gi"
         );
         assert_eq!(source_of("count/deployments.apps"), Some(("apps".into(), "deployments".into())));
+        let cross = json!({"spec": {"scopeSelector": {"matchExpressions": [
+            {"scopeName": "CrossNamespacePodAffinity", "operator": "Exists"}]}}});
+        let plain = json!({"spec": {"containers": []}});
+        let named = json!({"spec": {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "zone", "namespaces": ["other"]}]}}}});
+        let selected = json!({"spec": {"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 1, "podAffinityTerm": {"topologyKey": "zone", "namespaceSelector": {}}}]}}}});
+        assert!(!quota_selects(&cross, "", "pods", &plain));
+        assert!(quota_selects(&cross, "", "pods", &named));
+        assert!(quota_selects(&cross, "", "pods", &selected));
         assert_eq!(source_of("limits.memory"), Some(("".into(), "pods".into())));
     }
 
