@@ -97,13 +97,23 @@ def add_node(server: Server, admin: Identity) -> None:
         raise StartError(f"removing the stand-in Node's taints on {server.name}: {resp.status} {resp.body[:300]!r}")
 
 
+def kubectl() -> str:
+    """The kubectl the tests that run one use: the newest of the machine's pinned versions
+    (the PATH's may be a dispatcher that picks one by the server's version), else PATH's."""
+    for version in ("1.34", "1.33", "1.32"):
+        path = pathlib.Path(f"/usr/lib/google-cloud-sdk/bin/kubectl.{version}")
+        if path.exists():
+            return str(path)
+    return "kubectl"
+
+
 def e2e_args(e2e: str, kubeconfig: pathlib.Path, out: pathlib.Path, only: str | None, dry_run: bool = False):
     args = [e2e, f"--kubeconfig={kubeconfig}", "--provider=skeleton",
             f"--ginkgo.focus={selection.FOCUS}", f"--ginkgo.label-filter={selection.LABEL_FILTER}",
             f"--ginkgo.junit-report={out / 'junit.xml'}", "--ginkgo.no-color", f"--ginkgo.timeout={SUITE_TIMEOUT}",
             # The stand-in Node is the cluster; nothing runs in kube-system.
             "--allowed-not-ready-nodes=0", "--node-schedulable-timeout=1m", "--minStartupPods=0",
-            "--system-pods-startup-timeout=1m", "--dump-logs-on-failure=false"]
+            "--system-pods-startup-timeout=1m", "--dump-logs-on-failure=false", f"--kubectl-path={kubectl()}"]
     if only:
         # Ginkgo runs what matches any focus: narrow the selection by skipping the rest.
         args[3] = f"--ginkgo.focus={only}"
