@@ -69,9 +69,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
     (r"\[sig-api-machinery\] API priority and fairness should ensure that requests can be classified",
      "API Priority and Fairness is served and stored, not enforced (ARCHITECTURE.md): no classification "
      "(X-Kubernetes-PF-* headers), FlowSchema Dangling status or APF metrics"),
-    (r"\[sig-api-machinery\] (AggregatedDiscovery should support (aggregated discovery interface \[|raw aggregated "
-     r"discovery endpoint Accept headers)|Discovery should locate the groupVersion and a resource within each APIGroup)",
-     "autoscaling/v1 and v2 HorizontalPodAutoscaler are not served"),
     (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\]",
      "storage.k8s.io/v1 VolumeAttributesClass is not served"),
     (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",

@@ -707,7 +707,8 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
 
     // metadata is ObjectMeta: a field it does not have is refused, as kube's type converter
     // refuses it (Kubernetes' e2e FieldValidation "unknown metadata fields ... of a CR").
-    let bad = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, unknownMeta: x}\nspec:\n  tags: [a]\n";
+    let bad =
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, unknownMeta: x}\nspec:\n  tags: [a]\n";
     let out = apply("alice", bad, &[]);
     assert!(!out.ok(), "{out}");
     assert!(out.stderr.contains(".metadata.unknownMeta: field not declared in schema"), "{out}");

@@ -32,7 +32,7 @@ SERVED = [
     "core/v1", "apps/v1", "batch/v1", "discovery/v1", "events/v1", "policy/v1",
     "networking/v1", "storage/v1", "scheduling/v1", "node/v1", "rbac/v1", "coordination/v1",
     "admissionregistration/v1", "authentication/v1", "authorization/v1", "certificates/v1",
-    "flowcontrol/v1",
+    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2",
 ]
 # Kinds decoded besides the Resource kinds of SERVED: subresource bodies, and the older
 # versions of the review APIs that kubeward serves.
@@ -403,7 +403,8 @@ def main():
             if mod == module:
                 kinds.append((module, kind))
     for gv, kind in EXTRA_KINDS:
-        kinds.append(("api::" + gv.replace("/", "::"), kind))
+        if ("api::" + gv.replace("/", "::"), kind) not in kinds:
+            kinds.append(("api::" + gv.replace("/", "::"), kind))
     kinds += [(AGGREGATOR[1], k) for (m, k) in sorted(resources) if m == AGGREGATOR[1]]
     kinds += [(APIEXTENSIONS[1], k) for (m, k) in sorted(resources) if m == APIEXTENSIONS[1]]
     kinds.append((META, "DeleteOptions"))

@@ -3,6 +3,59 @@
 
 use super::prelude::*;
 
+impl ToFields for pb::api::autoscaling::v1::CrossVersionObjectReference {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self { kind, name, api_version } = self;
+        f.value("kind", kind, false)?;
+        f.value("name", name, false)?;
+        f.value("apiVersion", api_version, true)?;
+        Ok(())
+    }
+}
+struct_json!(pb::api::autoscaling::v1::CrossVersionObjectReference);
+
+impl ToFields for pb::api::autoscaling::v1::HorizontalPodAutoscalerSpec {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self { scale_target_ref, min_replicas, max_replicas, target_cpu_utilization_percentage } = self;
+        f.struct_value("scaleTargetRef", scale_target_ref)?;
+        f.pointer("minReplicas", min_replicas, true)?;
+        f.value("maxReplicas", max_replicas, false)?;
+        f.pointer("targetCPUUtilizationPercentage", target_cpu_utilization_percentage, true)?;
+        Ok(())
+    }
+}
+struct_json!(pb::api::autoscaling::v1::HorizontalPodAutoscalerSpec);
+
+impl ToFields for pb::api::autoscaling::v1::HorizontalPodAutoscalerStatus {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self {
+            observed_generation,
+            last_scale_time,
+            current_replicas,
+            desired_replicas,
+            current_cpu_utilization_percentage,
+        } = self;
+        f.pointer("observedGeneration", observed_generation, true)?;
+        f.pointer("lastScaleTime", last_scale_time, true)?;
+        f.value("currentReplicas", current_replicas, false)?;
+        f.value("desiredReplicas", desired_replicas, false)?;
+        f.pointer("currentCPUUtilizationPercentage", current_cpu_utilization_percentage, true)?;
+        Ok(())
+    }
+}
+struct_json!(pb::api::autoscaling::v1::HorizontalPodAutoscalerStatus);
+
+impl ToFields for pb::api::autoscaling::v1::HorizontalPodAutoscaler {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self { metadata, spec, status } = self;
+        f.struct_value("metadata", metadata)?;
+        f.struct_value("spec", spec)?;
+        f.struct_value("status", status)?;
+        Ok(())
+    }
+}
+struct_json!(pb::api::autoscaling::v1::HorizontalPodAutoscaler);
+
 impl ToFields for pb::api::autoscaling::v1::ScaleSpec {
     fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
         let Self { replicas } = self;

@@ -12,6 +12,7 @@ mod authentication_v1alpha1;
 mod authentication_v1beta1;
 mod authorization_v1;
 mod autoscaling_v1;
+mod autoscaling_v2;
 mod batch_v1;
 mod certificates_v1;
 mod coordination_v1;
@@ -148,6 +149,12 @@ pub(crate) fn decode_kind(api_version: &str, kind: &str, raw: &[u8]) -> Option<R
         ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration") => {
             decode::<pb::api::flowcontrol::v1::PriorityLevelConfiguration>(kind, raw)
         }
+        ("autoscaling/v1", "HorizontalPodAutoscaler") => {
+            decode::<pb::api::autoscaling::v1::HorizontalPodAutoscaler>(kind, raw)
+        }
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            decode::<pb::api::autoscaling::v2::HorizontalPodAutoscaler>(kind, raw)
+        }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             decode::<pb::api::authentication::v1::TokenRequest>(kind, raw)
         }
@@ -235,6 +242,8 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("certificates.k8s.io/v1", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io/v1", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration"),
+    ("autoscaling/v1", "HorizontalPodAutoscaler"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("policy/v1", "Eviction"),
     ("autoscaling/v1", "Scale"),
