@@ -66,9 +66,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
     (r"\[sig-api-machinery\] health handlers should contain necessary checks",
      "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
      "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),
-    (r"\[sig-api-machinery\] API priority and fairness should ensure that requests can be classified",
-     "API Priority and Fairness is served and stored, not enforced (ARCHITECTURE.md): no classification "
-     "(X-Kubernetes-PF-* headers), FlowSchema Dangling status or APF metrics"),
     (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\]",
      "storage.k8s.io/v1 VolumeAttributesClass is not served"),
     (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",

@@ -117,6 +117,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_base,
         ready: AtomicBool::new(false),
         limits: limits::Limits::new(config.limits.clone()),
+        flowcontrol: Default::default(),
         metrics: Default::default(),
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
@@ -147,6 +148,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     controllers::volume_protection::start(&state).await;
     controllers::disruption::start(&state).await;
     controllers::resource_quota::start(&state).await;
+    controllers::flowcontrol::start(&state).await;
     let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
         a if a.is_unspecified() => {
             tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");

@@ -2,8 +2,8 @@
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
 //! revocations, CSR signing, the `kubernetes` Service and its endpoints, the admission
-//! policies (and their type checking status), ResourceQuota status; and compaction of the
-//! store's history.
+//! policies (and their type checking status), ResourceQuota status, API Priority and
+//! Fairness's configuration; and compaction of the store's history.
 
 pub mod admission_policies;
 pub mod cert_revocations;
@@ -11,6 +11,7 @@ pub mod compaction;
 pub mod crd;
 pub mod csr_signing;
 pub mod disruption;
+pub mod flowcontrol;
 pub mod issued_certs;
 pub mod kubernetes_service;
 pub mod namespace;
