@@ -66,8 +66,9 @@ KNOWN_GAPS: list[tuple[str, str]] = [
     (r"\[sig-api-machinery\] health handlers should contain necessary checks",
      "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
      "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),
-    (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\]",
-     "storage.k8s.io/v1 VolumeAttributesClass is not served"),
+    (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\] .* against a pvc with different",
+     "waits for the claim to be bound to its PersistentVolume: kube-controller-manager's persistent volume "
+     "binder, which kubeward does not run"),
     (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",
      "resource.k8s.io (dynamic resource allocation) is not served"),
 ]
