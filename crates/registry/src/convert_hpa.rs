@@ -469,7 +469,10 @@ pub fn v1_to_v2(obj: Value) -> Value {
     let mut v2_status = Map::new();
     copy(&mut v2_status, &status, "observedGeneration", "observedGeneration");
     copy(&mut v2_status, &status, "lastScaleTime", "lastScaleTime");
-    v2_status.insert("currentReplicas".into(), status.get("currentReplicas").cloned().unwrap_or(json!(0)));
+    // v2's currentReplicas is omitempty.
+    if let Some(c) = get(&status, "currentReplicas").filter(|c| c.as_i64() != Some(0)) {
+        v2_status.insert("currentReplicas".into(), c.clone());
+    }
     v2_status.insert("desiredReplicas".into(), status.get("desiredReplicas").cloned().unwrap_or(json!(0)));
     if !currents.is_empty() {
         v2_status.insert("currentMetrics".into(), Value::Array(currents));

@@ -149,6 +149,9 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                     hpa_v2_spec(spec);
                 }
             }
+            if rt.version == "v2" {
+                hpa_v2_status(o);
+            }
         }
         ("", "Pod") => {
             if let Some(spec) = obj(o, "spec") {
@@ -529,6 +532,25 @@ pub(crate) fn hpa_v2_spec(spec: &mut Map<String, Value>) {
     );
     behavior.insert("scaleUp".into(), up);
     behavior.insert("scaleDown".into(), down);
+}
+
+/// autoscaling/v2's status as Go writes the struct: always there, `desiredReplicas` and
+/// `currentMetrics` (no omitempty) written even when zero or null, in the struct's order.
+pub(crate) fn hpa_v2_status(o: &mut Map<String, Value>) {
+    let mut given = match o.remove("status") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut status = Map::new();
+    for key in ["observedGeneration", "lastScaleTime", "currentReplicas"] {
+        if let Some(v) = given.remove(key) {
+            status.insert(key.into(), v);
+        }
+    }
+    status.insert("desiredReplicas".into(), given.remove("desiredReplicas").unwrap_or(json!(0)));
+    status.insert("currentMetrics".into(), given.remove("currentMetrics").unwrap_or(Value::Null));
+    status.extend(given);
+    o.insert("status".into(), Value::Object(status));
 }
 
 pub(crate) fn service_account_alias(spec: &mut Map<String, Value>) {

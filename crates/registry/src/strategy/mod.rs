@@ -129,6 +129,9 @@ pub fn default_hpa_v2(obj: &mut Value) {
         }
         defaults::hpa_v2_spec(spec);
     }
+    if let Some(o) = obj.as_object_mut() {
+        defaults::hpa_v2_status(o);
+    }
 }
 
 pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {

@@ -123,8 +123,9 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 col("Reference", "string", 0),
                 col("Targets", "string", 0),
                 col("MinPods", "string", 0),
-                col("MaxPods", "integer", 0),
-                col("Replicas", "integer", 0),
+                // kube's Table says string for these integer cells.
+                col("MaxPods", "string", 0),
+                col("Replicas", "string", 0),
                 AGE,
             ],
             |o, now| {
