@@ -27,6 +27,11 @@ reference *ARGS:
 differential *ARGS:
     scripts/differential {{ARGS}}
 
+# Kubernetes' own e2e tests (sig-api-machinery, sig-auth) against kube-apiserver and kubeward;
+# writes the conformance section of COMPATIBILITY.md.
+conformance *ARGS:
+    scripts/conformance {{ARGS}}
+
 # Criterion benchmarks.
 bench:
     cargo bench --workspace

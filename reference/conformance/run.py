@@ -13,7 +13,8 @@ per server. Both suites run at once unless --sequential. With --out, the conform
 that file is replaced (the differential report around it is kept).
 
 --only narrows the run to tests matching REGEX (within the selection) and --server to one
-server; either writes no report. Exit code: 0 when every test that passes on kube-apiserver
+server; either writes no report. --report-from DIR writes the report of a finished run (its
+JUnit files and run.json) without running anything. Exit code: 0 when every test that passes on kube-apiserver
 passes on kubeward or is a documented gap, 1 otherwise, 2 when a server did not start.
 """
 
@@ -97,13 +98,23 @@ def add_node(server: Server, admin: Identity) -> None:
         raise StartError(f"removing the stand-in Node's taints on {server.name}: {resp.status} {resp.body[:300]!r}")
 
 
+def kubectl() -> str:
+    """The kubectl the tests that run one use: the newest of the machine's pinned versions
+    (the PATH's may be a dispatcher that picks one by the server's version), else PATH's."""
+    for version in ("1.34", "1.33", "1.32"):
+        path = pathlib.Path(f"/usr/lib/google-cloud-sdk/bin/kubectl.{version}")
+        if path.exists():
+            return str(path)
+    return "kubectl"
+
+
 def e2e_args(e2e: str, kubeconfig: pathlib.Path, out: pathlib.Path, only: str | None, dry_run: bool = False):
     args = [e2e, f"--kubeconfig={kubeconfig}", "--provider=skeleton",
             f"--ginkgo.focus={selection.FOCUS}", f"--ginkgo.label-filter={selection.LABEL_FILTER}",
             f"--ginkgo.junit-report={out / 'junit.xml'}", "--ginkgo.no-color", f"--ginkgo.timeout={SUITE_TIMEOUT}",
             # The stand-in Node is the cluster; nothing runs in kube-system.
             "--allowed-not-ready-nodes=0", "--node-schedulable-timeout=1m", "--minStartupPods=0",
-            "--system-pods-startup-timeout=1m", "--dump-logs-on-failure=false"]
+            "--system-pods-startup-timeout=1m", "--dump-logs-on-failure=false", f"--kubectl-path={kubectl()}"]
     if only:
         # Ginkgo runs what matches any focus: narrow the selection by skipping the rest.
         args[3] = f"--ginkgo.focus={only}"
@@ -155,7 +166,11 @@ def main() -> int:
     ap.add_argument("--only", help="run only tests matching this regular expression; no report")
     ap.add_argument("--server", choices=report.SERVERS, help="run against this server only; no report")
     ap.add_argument("--sequential", action="store_true", help="one suite after the other")
+    ap.add_argument("--report-from", metavar="DIR",
+                    help="run nothing: write --out from the JUnit files and run.json a run left in DIR")
     args = ap.parse_args()
+    if args.report_from:
+        return report_from(pathlib.Path(args.report_from), args.out)
 
     work = pathlib.Path(args.work) if args.work else pathlib.Path(tempfile.mkdtemp(prefix="kubeward-conformance-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -212,17 +227,46 @@ def main() -> int:
         if row["verdict"] == "to fix" and len(servers) == 2:
             detail = outcomes["kubeward"].get(name)
             print(f"TO FIX: {name}\n    {detail.detail if detail else 'no result'}", file=sys.stderr)
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md")),
+        "kube_version": ref.version if ref else "?",
+        "seconds": round(elapsed),
+        "only": args.only,
+    }
+    (work / "run.json").write_text(json.dumps(meta, indent=1))
     if args.out and not args.only and not args.server:
-        meta = {
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "commit": git("rev-parse", "--short", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md")),
-            "kube_version": ref.version if ref else "?",
-            "seconds": round(elapsed),
-        }
-        path = pathlib.Path(args.out)
-        document = path.read_text() if path.exists() else "# Compatibility with kube-apiserver\n"
-        path.write_text(report.splice(document, report.markdown(meta, rows, outcomes, suite_failures)))
+        write_report(pathlib.Path(args.out), meta, rows, outcomes, suite_failures)
+    return 0 if c["verdicts"].get("to fix", 0) == 0 else 1
+
+
+def write_report(path: pathlib.Path, meta: dict, rows: dict, outcomes: dict, suite_failures: dict) -> None:
+    document = path.read_text() if path.exists() else "# Compatibility with kube-apiserver\n"
+    path.write_text(report.splice(document, report.markdown(meta, rows, outcomes, suite_failures)))
+
+
+def report_from(work: pathlib.Path, out: str | None) -> int:
+    """The report of a finished run (its selection, JUnit files and run.json)."""
+    selection_outcomes, _ = junit.read(work / "selection" / "junit.xml")
+    names = sorted(n for n, o in selection_outcomes.items() if o.state == "pass")
+    results = {}
+    for s in report.SERVERS:
+        path = work / f"e2e-{s}" / "junit.xml"
+        results[s] = junit.read(path) if path.exists() else ({}, ["not run"])
+    outcomes = {s: results[s][0] for s in report.SERVERS}
+    suite_failures = {s: results[s][1] for s in report.SERVERS}
+    rows = report.classify(names, outcomes)
+    meta = json.loads((work / "run.json").read_text())
+    c = report.counts(rows)
+    for s in report.SERVERS:
+        print(f"{s}: " + ", ".join(f"{k} {v}" for k, v in c[s].items()), file=sys.stderr)
+    for name, row in rows.items():
+        if row["verdict"] == "to fix":
+            detail = outcomes["kubeward"].get(name)
+            print(f"TO FIX: {name}\n    {detail.detail if detail else 'no result'}", file=sys.stderr)
+    if out:
+        write_report(pathlib.Path(out), meta, rows, outcomes, suite_failures)
     return 0 if c["verdicts"].get("to fix", 0) == 0 else 1
 
 

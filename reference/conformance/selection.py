@@ -53,7 +53,25 @@ OUT_OF_SCOPE: list[tuple[str, str]] = [
 
 # (regular expression, reason): tests that pass on kube-apiserver and fail on kubeward for a
 # documented reason.
-KNOWN_GAPS: list[tuple[str, str]] = []
+KNOWN_GAPS: list[tuple[str, str]] = [
+    (r"\[sig-api-machinery\] Garbage collector ",
+     "no garbage collector and no workload controllers (ReplicationController, ReplicaSet, Deployment, Job, "
+     "CronJob) in kubeward: kube-controller-manager's, to run beside kubeward; judged too large for this round"),
+    (r"\[sig-api-machinery\] Generated clientset should create v1 cronJobs",
+     "no CronJob controller in kubeward (kube-controller-manager's)"),
+    (r"\[sig-api-machinery\] client-go should negotiate watch and report errors with accept "
+     r"\"application/vnd\.kubernetes\.protobuf\"",
+     "kubeward decodes protobuf request bodies but does not encode protobuf answers: a client that accepts "
+     "only protobuf gets 406"),
+    (r"\[sig-api-machinery\] health handlers should contain necessary checks",
+     "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
+     "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),
+    (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\] .* against a pvc with different",
+     "waits for the claim to be bound to its PersistentVolume: kube-controller-manager's persistent volume "
+     "binder, which kubeward does not run"),
+    (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",
+     "resource.k8s.io (dynamic resource allocation) is not served"),
+]
 
 
 def skip_regex() -> str:

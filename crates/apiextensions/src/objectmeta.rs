@@ -354,6 +354,38 @@ fn validate_embedded_resource(m: &Map<String, Value>, path: &str, errs: &mut Err
     }
 }
 
+/// A custom resource's own `metadata.labels` and `metadata.annotations`, as kube's
+/// `ValidateObjectMetaAccessor` checks every object's (keys in order, as kubeward reports them).
+pub fn validate_labels_and_annotations(meta: &Value, errs: &mut Errors) {
+    if let Some(Value::Object(labels)) = meta.get("labels") {
+        let mut keys: Vec<&String> = labels.keys().collect();
+        keys.sort();
+        for k in keys {
+            for m in qualified_name_errors(k) {
+                errs.push(invalid("metadata.labels", k, &m));
+            }
+            let val = labels[k].as_str().unwrap_or_default();
+            for m in label_value_errors(val) {
+                errs.push(invalid("metadata.labels", val, &m));
+            }
+        }
+    }
+    if let Some(Value::Object(annotations)) = meta.get("annotations") {
+        let mut keys: Vec<&String> = annotations.keys().collect();
+        keys.sort();
+        let mut total = 0;
+        for k in keys {
+            for m in qualified_name_errors(&k.to_ascii_lowercase()) {
+                errs.push(invalid("metadata.annotations", k, &m));
+            }
+            total += k.len() + annotations[k].as_str().map_or(0, str::len);
+        }
+        if total > 256 * 1024 {
+            errs.push(apimachinery::field::too_long("metadata.annotations", 256 * 1024));
+        }
+    }
+}
+
 /// `ValidateObjectMeta` with path-segment names, as kube checks embedded metadata.
 fn validate_meta(meta: &Value, path: &str, errs: &mut Errors) {
     let s = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or_default().to_string();

@@ -180,6 +180,7 @@ impl Structural {
             return errs;
         }
         if !create {
+            objectmeta::validate_labels_and_annotations(meta, &mut errs);
             return errs;
         }
         let name = meta.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -195,6 +196,7 @@ impl Structural {
                 errs.push(invalid("metadata.name", name, &m));
             }
         }
+        objectmeta::validate_labels_and_annotations(meta, &mut errs);
         errs
     }
 

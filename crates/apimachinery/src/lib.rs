@@ -9,6 +9,7 @@ pub mod duration;
 pub mod field;
 pub mod gofmt;
 pub mod gvr;
+pub mod json_dups;
 pub mod patch;
 pub mod quote;
 pub mod reason;

@@ -25,6 +25,9 @@ pub struct ConnInfo {
 pub struct RequestNotes {
     warnings: Mutex<Vec<String>>,
     annotations: Mutex<Vec<(String, String)>>,
+    /// The repeated keys of a JSON body (kube's strict decoding reports them beside the
+    /// unknown fields), found when the body is read.
+    duplicate_fields: Mutex<Vec<String>>,
 }
 
 impl RequestNotes {
@@ -54,6 +57,16 @@ impl RequestNotes {
 
     pub fn annotations(&self) -> Vec<(String, String)> {
         self.annotations.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records the body's repeated keys.
+    pub fn set_duplicate_fields(&self, fields: Vec<String>) {
+        *self.duplicate_fields.lock().unwrap_or_else(|e| e.into_inner()) = fields;
+    }
+
+    /// The body's repeated keys (paths, in document order).
+    pub fn duplicate_fields(&self) -> Vec<String> {
+        self.duplicate_fields.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

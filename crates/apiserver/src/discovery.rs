@@ -39,6 +39,9 @@ fn storage_version_hash(r: &ResourceType) -> Option<String> {
     }
     let (group, version) = match r.stored_as {
         Some((group, _)) if !r.storage_version.is_empty() => (group, r.storage_version),
+        // autoscaling/v1 HorizontalPodAutoscalers are stored as v2; events.k8s.io Events as
+        // core v1 Events.
+        Some((group, _)) if group == r.group => (group, "v2"),
         Some((group, _)) => (group, "v1"),
         // kube-apiserver still stores CustomResourceDefinitions as v1beta1.
         None if r.kind == "CustomResourceDefinition" => (r.group, "v1beta1"),

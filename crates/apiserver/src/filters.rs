@@ -130,15 +130,17 @@ async fn serve(
     if who.impersonator().is_some() {
         rec.impersonated = Some(who.user().clone());
     }
+    // API Priority and Fairness's classification, named in the answer's headers.
+    let classified = state.flowcontrol.classify(who.user(), &info);
     // In flight only now: the user is known, so its seat is weighed against other users',
     // and a request that fails authentication never holds one.
     let seat = match state.limits.seat(&info, who.user()).await {
         Ok(s) => s,
-        Err(e) => return early(req, &e, output).await,
+        Err(e) => return with_classification(early(req, &e, output).await, classified),
     };
     let authorized = match authorize(state, &who, &info, rec).await {
         Ok(a) => a,
-        Err(e) => return early(req, &e, output).await,
+        Err(e) => return with_classification(early(req, &e, output).await, classified),
     };
     rec.capture = rec.config.and_then(|c| crate::audit::Capture::for_request(&c, &info));
     let user_agent =
@@ -153,6 +155,23 @@ async fn serve(
         nonresource::dispatch(ctx, req).await
     };
     *seat_out = seat;
+    with_classification(resp, classified)
+}
+
+/// Names the FlowSchema and priority level a request was classified to, as kube's APF
+/// filter does on every answer past it (refusals by authorization included).
+fn with_classification(mut resp: Response<Body>, classified: Option<(String, String)>) -> Response<Body> {
+    if let Some((flow_schema, priority_level)) = classified {
+        use crate::limits::flowcontrol::{FLOW_SCHEMA_UID_HEADER, PRIORITY_LEVEL_UID_HEADER};
+        let headers = resp.headers_mut();
+        for (name, value) in
+            [(FLOW_SCHEMA_UID_HEADER, flow_schema), (PRIORITY_LEVEL_UID_HEADER, priority_level)]
+        {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+    }
     resp
 }
 

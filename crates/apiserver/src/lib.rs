@@ -117,6 +117,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_base,
         ready: AtomicBool::new(false),
         limits: limits::Limits::new(config.limits.clone()),
+        flowcontrol: Default::default(),
         metrics: Default::default(),
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
@@ -140,6 +141,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         None => None,
     };
     controllers::compaction::start(state.clone());
+    controllers::flowcontrol::start(&state).await;
     let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
         a if a.is_unspecified() => {
             tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
@@ -203,6 +205,7 @@ async fn controller_manager(
             }
             controllers::volume_protection::start(&state).await;
             controllers::disruption::start(&state).await;
+            controllers::resource_quota::start(&state).await;
             if let Some(signing) = signing {
                 if let Err(e) = controllers::csr_signing::start(&state, signing, cert_revocations).await {
                     failed("csr-signing", e);

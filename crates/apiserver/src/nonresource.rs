@@ -32,19 +32,29 @@ fn unknown_path(ctx: &Ctx, path: &str) -> Response<Body> {
 
 /// A cached document with ETag / If-None-Match handling.
 fn doc_response(req: &Request<Incoming>, doc: &Doc, content_type: &str) -> Response<Body> {
+    etag_response(req, || doc.bytes.clone(), &doc.etag, content_type)
+}
+
+/// `bytes` with its quoted `etag`, or 304 when the client's If-None-Match names it.
+fn etag_response<B: Into<bytes::Bytes>>(
+    req: &Request<Incoming>,
+    bytes: impl FnOnce() -> B,
+    etag: &str,
+    content_type: &str,
+) -> Response<Body> {
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == doc.etag));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut resp = if matches {
         let mut r = Response::new(response::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        response::bytes_response(200, content_type, doc.bytes.clone())
+        response::bytes_response(200, content_type, bytes())
     };
-    if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         resp.headers_mut().insert(header::ETAG, v);
     }
     if let Ok(v) = HeaderValue::from_str(content_type) {
@@ -119,7 +129,18 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
                 }
             }
         }
-        "/openapi/v2" => response::bytes_response(200, OPENAPI_V2_PROTO, state.openapi.load().v2_protobuf()),
+        "/openapi/v2" => {
+            // kube-openapi's negotiation: protobuf when asked for (kubectl), else JSON.
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let openapi = state.openapi.load();
+            if accept.contains("com.github.proto-openapi.spec.v2") {
+                let etag = format!("\"{}\"", openapi.v2_hash());
+                etag_response(&req, || openapi.v2_protobuf(), &etag, OPENAPI_V2_PROTO)
+            } else {
+                let etag = format!("\"{}\"", openapi.v2_json_hash());
+                etag_response(&req, || openapi.v2_json(), &etag, "application/json")
+            }
+        }
         "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.load().v3_index()),
         _ => {
             if let Some(gv) = path.strip_prefix("/openapi/v3/") {

@@ -131,19 +131,38 @@ pub fn object_response(status: u16, rt: &ResourceType, obj: &Value, out: Output)
     }
 }
 
-/// A list's metadata: its revision and the continue token of the next page.
-fn list_meta(rv: u64, cont: Option<String>) -> Value {
+/// Where a list stops: the continue token of the next page and, for a list without
+/// selectors, how many objects follow (kube's `remainingItemCount`).
+#[derive(Debug, Default)]
+pub struct Next {
+    pub token: Option<String>,
+    pub remaining: Option<u64>,
+}
+
+impl Next {
+    /// The last page.
+    pub fn none() -> Next {
+        Next::default()
+    }
+}
+
+/// A list's metadata: its revision, the continue token of the next page and the count of
+/// what follows.
+fn list_meta(rv: u64, next: Next) -> Value {
     let mut meta = json!({"resourceVersion": rv.to_string()});
-    if let Some(c) = cont {
+    if let Some(c) = next.token {
         meta["continue"] = json!(c);
+        if let Some(n) = next.remaining {
+            meta["remainingItemCount"] = json!(n);
+        }
     }
     meta
 }
 
 /// The metadata of a list of `rt`: a custom resource's (kube's unstructured list) always
 /// names its continue token, empty on the last page.
-fn list_meta_of(rt: &ResourceType, rv: u64, cont: Option<String>) -> Value {
-    let mut meta = list_meta(rv, cont);
+fn list_meta_of(rt: &ResourceType, rv: u64, next: Next) -> Value {
+    let mut meta = list_meta(rv, next);
     if rt.custom && meta.get("continue").is_none() {
         meta["continue"] = json!("");
     }
@@ -151,13 +170,8 @@ fn list_meta_of(rt: &ResourceType, rv: u64, cont: Option<String>) -> Value {
 }
 
 /// A JSON list assembled from stored bytes, without parsing the items.
-pub fn raw_list_response(
-    rt: &ResourceType,
-    items: &[KeyValue],
-    rv: u64,
-    cont: Option<String>,
-) -> Response<Body> {
-    let meta = list_meta_of(rt, rv, cont);
+pub fn raw_list_response(rt: &ResourceType, items: &[KeyValue], rv: u64, next: Next) -> Response<Body> {
+    let meta = list_meta_of(rt, rv, next);
     let head = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta});
     let head = apimachinery::status::go_json(&head);
     let total: usize = items.iter().map(|kv| kv.value.len() + 48).sum();
@@ -212,13 +226,8 @@ fn strip_type_meta(item: &mut Value) {
 
 /// A JSON `PartialObjectMetadataList` assembled from stored bytes: only each item's
 /// metadata is read.
-pub fn raw_metadata_list_response(
-    items: &[KeyValue],
-    rv: u64,
-    cont: Option<String>,
-    m: Metadata,
-) -> Response<Body> {
-    let mut body = partial::list_bytes(items, &list_meta(rv, cont), m);
+pub fn raw_metadata_list_response(items: &[KeyValue], rv: u64, next: Next, m: Metadata) -> Response<Body> {
+    let mut body = partial::list_bytes(items, &list_meta(rv, next), m);
     body.push(b'\n');
     bytes_response(200, "application/json", body)
 }
@@ -228,10 +237,10 @@ pub fn list_response(
     rt: &ResourceType,
     items: Vec<Value>,
     rv: u64,
-    cont: Option<String>,
+    next: Next,
     out: Output,
 ) -> Response<Body> {
-    let meta = list_meta_of(rt, rv, cont);
+    let meta = list_meta_of(rt, rv, next);
     match out {
         Output::Metadata(m) if !m.list => status_error(&partial::mismatch(rt, m), out),
         Output::Metadata(m) => object(200, &partial::list_value(&items, meta, m), out),

@@ -33,6 +33,8 @@ pub struct ApiState {
     pub ready: AtomicBool,
     /// Requests in flight, deadlines, watches and connections (limits/).
     pub limits: crate::limits::Limits,
+    /// API Priority and Fairness's classification (FlowSchemas and priority levels).
+    pub flowcontrol: crate::limits::flowcontrol::FlowControl,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     pub max_request_body_bytes: usize,

@@ -9,6 +9,12 @@
 //!   (comparisons, `in`, string functions, kube's libraries, which copy their arguments),
 //!   and around the elements of list and map literals (copied into the literal): the
 //!   deep size of `x`;
+//! - `@kcel_cmp_left(a, id)` and `@kcel_cmp_right(b, id)` around the two operands of an
+//!   equality or ordering (`a == b`, `a < b`, ...): the deep size of the smaller operand,
+//!   at least 1, as cel-go prices a comparison (it reads no further than the shorter one). The left
+//!   one measures `a` and leaves it on a per-thread stack under the comparison's node id;
+//!   the right one takes it back (dropping what comparisons inside `b` left there when
+//!   their right operand failed and the failure was absorbed) and charges the smaller;
 //! - `@kcel_range(r)` around the range of every comprehension (`all`, `exists`, `map`,
 //!   ...), before it iterates: the deep size of `r`, which is at least one unit per
 //!   iteration and pays for the copy of each element cel-rust makes.
@@ -21,16 +27,19 @@
 //! `operation cancelled: actual cost limit exceeded` even where CEL's error absorption
 //! (`x || true`) would have hidden the failing charge.
 
-use cel::common::types::{CelBytes, CelList, CelMap, CelMapKey, CelOptional, CelString};
+use cel::common::types::{CelBytes, CelList, CelMap, CelMapKey, CelOptional, CelString, CelUInt};
 use cel::common::value::{CowVal, Val};
 use cel::ExecutionError;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 /// The function wrapped around calls (see the module docs). `@` cannot start a CEL
 /// identifier, so no expression can name these.
 pub(crate) const CALL: &str = "@kcel_call";
 /// The function wrapped around arguments and literal elements.
 pub(crate) const ARG: &str = "@kcel_arg";
+/// The functions wrapped around the left and right operand of a comparison.
+pub(crate) const CMP_LEFT: &str = "@kcel_cmp_left";
+pub(crate) const CMP_RIGHT: &str = "@kcel_cmp_right";
 /// The function wrapped around comprehension ranges.
 pub(crate) const RANGE: &str = "@kcel_range";
 
@@ -45,6 +54,8 @@ struct Meter {
 
 thread_local! {
     static METER: Cell<Meter> = const { Cell::new(Meter { used: 0, limit: u64::MAX }) };
+    /// Left operands measured and not yet compared: (comparison node id, units).
+    static PENDING: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with a fresh meter of `limit` units on this thread; returns its result and
@@ -52,7 +63,9 @@ thread_local! {
 /// evaluation never starts another.
 pub(crate) fn metered<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
     METER.with(|m| m.set(Meter { used: 0, limit }));
+    PENDING.with(|p| p.borrow_mut().clear());
     let out = f();
+    PENDING.with(|p| p.borrow_mut().clear());
     let used = METER.with(|m| m.replace(Meter { used: 0, limit: u64::MAX }).used);
     (out, used)
 }
@@ -147,6 +160,47 @@ pub(crate) fn call<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, 
 pub(crate) fn size<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let value = single(ARG, args)?;
     charge(units(value.as_ref(), remaining()))?;
+    Ok(value)
+}
+
+fn operand_and_id<'b, 'v>(
+    name: &str,
+    args: Vec<CowVal<'b, 'v>>,
+) -> Result<(CowVal<'b, 'v>, u64), ExecutionError> {
+    let count = args.len();
+    let mut args = args.into_iter();
+    match (args.next(), args.next(), args.next()) {
+        (Some(v), Some(id), None) => match id.downcast_ref::<CelUInt>() {
+            Some(id) => Ok((v, *id.inner())),
+            None => Err(ExecutionError::function_error(name, "expected a node id")),
+        },
+        _ => Err(ExecutionError::function_error(name, format!("expected 2 arguments, got {count}"))),
+    }
+}
+
+/// `@kcel_cmp_left(a, id)`: measures `a` for the comparison `id`; charges nothing yet.
+pub(crate) fn compare_left<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let (value, id) = operand_and_id(CMP_LEFT, args)?;
+    let measured = units(value.as_ref(), remaining());
+    PENDING.with(|p| p.borrow_mut().push((id, measured)));
+    Ok(value)
+}
+
+/// `@kcel_cmp_right(b, id)`: charges the smaller of `b` and the left operand of `id`.
+pub(crate) fn compare_right<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let (value, id) = operand_and_id(CMP_RIGHT, args)?;
+    let right = units(value.as_ref(), remaining());
+    let left = PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        // Entries above ours are from comparisons inside `b` that never reached their
+        // right operand; ours is the latest of this id (a node cannot contain itself).
+        let at = pending.iter().rposition(|(pid, _)| *pid == id)?;
+        let (_, units) = pending[at];
+        pending.truncate(at);
+        Some(units)
+    });
+    // cel-go counts a scalar's size as 1, so a comparison costs at least 1.
+    charge(left.map_or(right, |l| l.min(right)).max(1))?;
     Ok(value)
 }
 

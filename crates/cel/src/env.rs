@@ -6,7 +6,7 @@
 
 use crate::cost;
 use cel::common::ast::{ComprehensionExpr, Expr, ListExpr, LiteralValue};
-use cel::common::types::DYN_TYPE;
+use cel::common::types::{DYN_TYPE, UINT_TYPE};
 use cel::parser::{Macro, Parser};
 use cel::{Context, Env, ExecutionError, Program, Value};
 use kube_cel::KubeCelExt;
@@ -26,6 +26,13 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
     ] {
         // A fresh environment has none of these names: declaring cannot fail.
         let declared = env.add_overload(name, id, vec![DYN_TYPE], op);
+        debug_assert!(declared.is_ok(), "{declared:?}");
+    }
+    for (name, id, op) in [
+        (cost::CMP_LEFT, "kcel_cmp_left_dyn_uint", cost::compare_left as cel::common::functions::Function),
+        (cost::CMP_RIGHT, "kcel_cmp_right_dyn_uint", cost::compare_right),
+    ] {
+        let declared = env.add_overload(name, id, vec![DYN_TYPE, UINT_TYPE], op);
         debug_assert!(declared.is_ok(), "{declared:?}");
     }
     let declared = env.add_overload(VAR, "kcel_var_dyn", vec![DYN_TYPE], read_variable);

@@ -9,10 +9,11 @@
 //! expression over unbounded lists of unbounded strings estimates high; bounds in the
 //! schema (`maxItems`, `maxLength`, `maxProperties`) bring it down.
 
+use crate::overloads::Type;
 use crate::rewrite::CONSTANT_TIME;
 use crate::shape::Shape;
 use cel::common::ast::{operators, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What the estimate learns of an expression besides its cost.
 pub(crate) struct Findings {
@@ -20,8 +21,9 @@ pub(crate) struct Findings {
     pub(crate) cost: u64,
     /// Nodes whose value is always a scalar (nothing to charge for reading it).
     pub(crate) scalars: HashSet<u64>,
-    /// Selections of a field an object's shape does not declare (node, message): the
-    /// compile errors cel-go's checker gives.
+    /// Selections of a field an object's shape does not declare, and operators applied to
+    /// operand types cel-go has no overload for (node, message): the compile errors
+    /// cel-go's checker gives.
     pub(crate) undefined: Vec<(u64, String)>,
     /// The shape of the expression's value, as far as the declared shapes tell.
     pub(crate) shape: Shape,
@@ -33,6 +35,7 @@ pub(crate) fn estimate(e: &IdedExpr, vars: &[(&str, &Shape)]) -> Findings {
         scopes: vars.iter().map(|(n, s)| (n.to_string(), (*s).clone())).collect(),
         scalars: HashSet::new(),
         undefined: Vec::new(),
+        types: HashMap::new(),
     };
     let root = est.node(e);
     Findings { cost: root.cost, scalars: est.scalars, undefined: est.undefined, shape: root.shape }
@@ -55,6 +58,8 @@ struct Estimator {
     scopes: Vec<(String, Shape)>,
     scalars: HashSet<u64>,
     undefined: Vec<(u64, String)>,
+    /// Nodes whose CEL type is certain (for the overload check).
+    types: HashMap<u64, Type>,
 }
 
 impl Estimator {
@@ -67,7 +72,35 @@ impl Estimator {
         if est.shape.is_scalar() {
             self.scalars.insert(e.id);
         }
+        if let Some(t) = self.known_type(e, &est.shape) {
+            self.types.insert(e.id, t);
+        }
         est
+    }
+
+    /// The type of a literal, or of a field of a declared variable's schema (not of a
+    /// composited variable, whose shape is inferred); `None` when it is not certain.
+    fn known_type(&self, e: &IdedExpr, shape: &Shape) -> Option<Type> {
+        match &e.expr {
+            Expr::Literal(l) => Type::of_literal(l),
+            Expr::Select(s) if !s.test => {
+                let name = crate::check::qualified_name(e)?;
+                let root = name.split('.').next()?;
+                if root == "variables" || !self.scopes.iter().any(|(n, _)| n == root) {
+                    return None;
+                }
+                match shape {
+                    Shape::Bool => Some(Type::Bool),
+                    Shape::Int => Some(Type::Int),
+                    Shape::UInt => Some(Type::UInt),
+                    Shape::Double => Some(Type::Double),
+                    Shape::String { .. } => Some(Type::String),
+                    Shape::Bytes { .. } => Some(Type::Bytes),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 
     fn node_inner(&mut self, e: &IdedExpr) -> Est {
@@ -143,16 +176,17 @@ impl Estimator {
                 }
             }
             Expr::Struct(_) | Expr::Unspecified => scalar(0),
-            Expr::Call(call) => self.call(call),
+            Expr::Call(call) => self.call(e.id, call),
             Expr::Comprehension(c) => self.comprehension(c),
         }
     }
 
-    fn call(&mut self, call: &cel::common::ast::CallExpr) -> Est {
+    fn call(&mut self, id: u64, call: &cel::common::ast::CallExpr) -> Est {
         let name = call.func_name.as_str();
         let reads = !CONSTANT_TIME.contains(&name);
         let mut cost: u64 = 0;
         let mut shapes = Vec::with_capacity(call.args.len() + 1);
+        let mut read_units = Vec::with_capacity(call.args.len() + 1);
         let operands = call.target.iter().map(|t| t.as_ref()).chain(call.args.iter());
         for a in operands {
             if crate::check::qualified_name(a)
@@ -162,10 +196,26 @@ impl Estimator {
             }
             let est = self.node(a);
             cost = cost.saturating_add(est.cost);
-            if reads {
-                cost = cost.saturating_add(charged_units(a, &est.shape));
-            }
+            read_units.push((charged_units(a, &est.shape), est.shape.max_units()));
             shapes.push(est.shape);
+        }
+        if let ([a, b], None) = (call.args.as_slice(), &call.target) {
+            if let (Some(l), Some(r)) = (self.types.get(&a.id), self.types.get(&b.id)) {
+                if let Some(error) = crate::overloads::check(name, *l, *r) {
+                    self.undefined.push((id, error));
+                }
+            }
+        }
+        if reads {
+            cost = match (
+                crate::rewrite::COMPARISONS.contains(&name) && call.target.is_none(),
+                read_units.as_slice(),
+            ) {
+                // cel-go: a comparison reads no further than the shorter operand, a literal
+                // one included (`self != "foo"` costs 1 however long `self` may be).
+                (true, [(_, a), (_, b)]) => cost.saturating_add((*a).min(*b)),
+                _ => read_units.iter().fold(cost, |c, (charged, _)| c.saturating_add(*charged)),
+            };
         }
         if matches!(
             name,

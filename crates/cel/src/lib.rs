@@ -90,6 +90,7 @@ pub mod escape;
 mod estimate;
 pub mod limits;
 pub mod mutation;
+mod overloads;
 mod program;
 mod regex_cache;
 mod rewrite;

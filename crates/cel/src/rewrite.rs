@@ -4,10 +4,10 @@
 //! `map` and `filter` in linear time (`@result + [e]`) are kept as they are.
 
 use crate::check::qualified_name;
-use crate::cost::{ARG, CALL, RANGE};
+use crate::cost::{ARG, CALL, CMP_LEFT, CMP_RIGHT, RANGE};
 use crate::env::VAR;
 use crate::regex_cache::MATCHES;
-use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr};
+use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
 use std::collections::HashSet;
 
 /// Calls left unwrapped: the logical operators, whose operands are charged where they
@@ -47,6 +47,16 @@ pub(crate) const CONSTANT_TIME: &[&str] = &[
     "uint",
     "double",
     "bool",
+];
+
+/// Equality and ordering: charged by their smaller operand, as cel-go prices them.
+pub(crate) const COMPARISONS: &[&str] = &[
+    operators::EQUALS,
+    operators::NOT_EQUALS,
+    operators::LESS,
+    operators::LESS_EQUALS,
+    operators::GREATER,
+    operators::GREATER_EQUALS,
 ];
 
 /// Calls whose result is a scalar: nothing to charge for it. Their work is bounded by
@@ -201,6 +211,9 @@ impl Rewriter<'_> {
                 (t, _) => target = t,
             }
         }
+        if COMPARISONS.contains(&func_name.as_str()) && target.is_none() && args.len() == 2 {
+            return self.comparison(id, func_name, args);
+        }
         let logical = LOGICAL.contains(&func_name.as_str());
         let reads_arguments = !logical && !CONSTANT_TIME.contains(&func_name.as_str());
         let target = target.map(|t| {
@@ -221,6 +234,23 @@ impl Rewriter<'_> {
         } else {
             self.wrap(CALL, call)
         }
+    }
+
+    /// `a OP b` as `OP(@kcel_cmp_left(a, id), @kcel_cmp_right(b, id))`: charged by the
+    /// smaller operand (see [`crate::cost`]); scalars and literals too, as they bound it.
+    fn comparison(&mut self, id: u64, func_name: String, args: Vec<IdedExpr>) -> IdedExpr {
+        let mut operands = Vec::with_capacity(2);
+        for (side, a) in [CMP_LEFT, CMP_RIGHT].into_iter().zip(args) {
+            let a = self.expr(a);
+            self.next_id = self.next_id.saturating_sub(1);
+            let tag = IdedExpr { id: self.next_id, expr: Expr::Literal(LiteralValue::UInt(id.into())) };
+            self.next_id = self.next_id.saturating_sub(1);
+            operands.push(IdedExpr {
+                id: self.next_id,
+                expr: Expr::Call(CallExpr { func_name: side.to_string(), target: None, args: vec![a, tag] }),
+            });
+        }
+        IdedExpr { id, expr: Expr::Call(CallExpr { func_name, target: None, args: operands }) }
     }
 
     fn comprehension(&mut self, c: ComprehensionExpr) -> ComprehensionExpr {

@@ -150,3 +150,35 @@ fn deep_expressions_are_refused_or_evaluated_without_crashing() {
         .unwrap();
     assert_eq!(handle.join().unwrap(), json!(240));
 }
+
+/// A comparison reads no further than its shorter operand (cel-go's price): comparing a
+/// long string with a short literal costs little, two long strings cost their length.
+#[test]
+fn comparisons_cost_their_shorter_operand() {
+    let long = "z".repeat(100_000);
+    let (v, cost) = run("self.s != 'foo'", json!({"s": long}), PER_CALL_LIMIT).unwrap();
+    assert_eq!(v, json!(true));
+    assert!(cost <= 2, "{cost}");
+    let (v, cost) = run("self.s == self.t", json!({"s": long, "t": long}), PER_CALL_LIMIT).unwrap();
+    assert_eq!(v, json!(true));
+    assert!(cost >= 10_000, "{cost}");
+    // A comparison inside the right operand whose own right operand fails (the failure
+    // absorbed by `||`) leaves the outer one charged by its own operands.
+    let src = "self.s == ((self.s == self.missing) || true ? self.t : '')";
+    let (v, cost) = run(src, json!({"s": long, "t": long}), PER_CALL_LIMIT).unwrap();
+    assert_eq!(v, json!(true));
+    assert!(cost >= 10_000, "{cost}");
+}
+
+/// What kube accepts in a CRD: `self != "foo"` on every item of an unbounded list of
+/// unbounded strings (Kubernetes' e2e CRDValidationRatcheting tests) is cheap per item.
+#[test]
+fn comparing_with_a_literal_is_estimated_by_the_literal() {
+    let unbounded = Shape::from_openapi_schema(&json!({"type": "string"}));
+    let p = Program::compile("self != 'foo'", &[("self", &unbounded)]).unwrap();
+    assert!(p.estimated_cost() <= 2, "{}", p.estimated_cost());
+    // Kube's cardinality of an unbounded list's string items (3 MiB / 3 bytes each).
+    assert!(p.estimated_cost().saturating_mul(1_048_576) <= STATIC_ESTIMATED_COST_LIMIT * 100);
+    let p = Program::compile("self == self", &[("self", &unbounded)]).unwrap();
+    assert!(p.estimated_cost() > 100_000, "{}", p.estimated_cost());
+}

@@ -221,3 +221,50 @@ fn rules_of_a_node_share_their_variables() {
     let create = kcel::RuleVars::new(&new, None, &o.shape, false).unwrap();
     assert_eq!(rules[1].evaluate_in(&create, &mut budget), Ok(RuleOutcome::Skipped));
 }
+
+/// cel-go's overload check where both operand types are certain (a literal, a field of the
+/// schema): kube refuses these rules at compile time, and warns about them in a
+/// ValidatingAdmissionPolicy's type checking (Kubernetes' e2e "should type check ...").
+#[test]
+fn operators_without_an_overload_do_not_compile() {
+    let o = spec();
+    let e = CompiledRule::compile("self.replicas > '1'", None, None, &o).unwrap_err();
+    assert_eq!(
+        e.message,
+        "compilation failed: ERROR: <input>:1:15: found no matching overload for '_>_' applied to '(int, string)'\n \
+         | self.replicas > '1'\n | ..............^"
+    );
+    let e = CompiledRule::compile("self.replicas > 0", None, Some("'got ' + self.replicas"), &o).unwrap_err();
+    assert_eq!(e.field, RuleField::MessageExpression);
+    assert!(
+        e.message.contains("found no matching overload for '_+_' applied to '(string, int)'"),
+        "{}",
+        e.message
+    );
+    // Numbers compare across types; strings concatenate; `dyn` and int-or-string pass.
+    for ok in [
+        "self.replicas > 1.5",
+        "self.replicas < 2u",
+        "self.name + 'x' != 'ab'",
+        "self.tags.all(t, t + '!' != '')",
+        "dyn(self.replicas) > '1' || true",
+        "self.port == 80 || self.port == 'http'",
+    ] {
+        assert!(CompiledRule::compile(ok, None, None, &o).is_ok(), "{ok}");
+    }
+}
+
+/// kube's per-call limit stops `self.largeArray.all(x, self.largeArray.all(y, y == x))` on 725
+/// integers (Kubernetes' e2e "MUST fail create of a custom resource that exceeds the runtime
+/// cost limit"): each comparison costs at least 1, as in cel-go.
+#[test]
+fn nested_comparisons_over_725_items_exceed_the_per_call_limit() {
+    let o = options(json!({"type": "object", "properties": {
+        "largeArray": {"type": "array", "maxItems": 725, "items": {"type": "integer"}}}}));
+    let rule =
+        CompiledRule::compile("self.largeArray.all(x, self.largeArray.all(y, y == x))", None, None, &o)
+            .unwrap();
+    let e = rule.evaluate(&json!({"largeArray": vec![20; 725]}), None).unwrap_err();
+    assert!(e.contains("call cost exceeds limit"), "{e}");
+    assert!(rule.evaluate(&json!({"largeArray": vec![20; 100]}), None).is_ok());
+}

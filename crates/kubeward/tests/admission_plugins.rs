@@ -179,6 +179,66 @@ fn resource_quota_limits_pod_count() {
     assert!(ok, "a quota in default limited namespace free: {last}");
 }
 
+/// The quota controller: a new quota's status is counted at once from what the namespace
+/// holds, a change of its hard limits is counted again, and a change of its status alone is
+/// left as written until the next full resync (as kube's controller does). Kubernetes' e2e
+/// ResourceQuota tests wait for this status before anything else.
+#[test]
+fn resource_quota_status_is_calculated_by_the_controller() {
+    let server = Server::start();
+    let admin = server.admin();
+    admin.ok(&["create", "namespace", "counted"]);
+    admin.ok(&["create", "secret", "generic", "s1", "-n", "counted", "--from-literal=a=b"]);
+    let quota = "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: q\n  namespace: counted\nspec:\n  hard:\n    secrets: \"5\"\n    pods: \"10\"\n    requests.cpu: 1000m\n    resourcequotas: \"2\"\n";
+    apply(&server, &admin, "counted.yaml", quota).assert_ok();
+    let status =
+        || json_of(&admin.ok(&["get", "quota", "q", "-n", "counted", "-o", "json"]))["status"].clone();
+    let (ok, last) = retry(Duration::from_secs(10), || {
+        let s = status();
+        (
+            s["used"] == json!({"pods": "0", "requests.cpu": "0", "resourcequotas": "1", "secrets": "1"}),
+            s.to_string(),
+        )
+    });
+    assert!(ok, "the new quota's usage was not counted: {last}");
+    assert_eq!(
+        status()["hard"],
+        json!({"pods": "10", "requests.cpu": "1", "resourcequotas": "2", "secrets": "5"}),
+        "status.hard is the spec's, as kube writes quantities"
+    );
+
+    admin.ok(&[
+        "patch",
+        "quota",
+        "q",
+        "-n",
+        "counted",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"hard":{"configmaps":"3"}}}"#,
+    ]);
+    let (ok, last) = retry(Duration::from_secs(10), || {
+        let s = status();
+        // kube-root-ca.crt is the namespace's one ConfigMap.
+        (s["hard"]["configmaps"] == "3" && s["used"]["configmaps"] == "1", s.to_string())
+    });
+    assert!(ok, "a new hard limit was not counted: {last}");
+
+    admin.ok(&[
+        "patch",
+        "quota",
+        "q",
+        "-n",
+        "counted",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"hard":{"configmaps":"9"}}}"#,
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(status()["hard"]["configmaps"], "9", "a status-only change waits for the full resync");
+}
+
 /// kube's quota controller gives usage back when objects go away.
 #[test]
 fn resource_quota_usage_is_released_on_delete() {

@@ -154,10 +154,54 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget", "{schema}");
     let out = k.ok(&["explain", "widgets.spec.replicas"]);
     assert!(out.stdout.contains("How many widgets to keep."), "{out}");
+
     if let Some(old) = support::kubectl_or_missing(&server, "1.27") {
         let out = old.ok(&["explain", "widgets.spec"]);
         assert!(out.stdout.contains("replicas") && out.stdout.contains("<integer>"), "{out}");
     }
+}
+
+/// OpenAPI v2 in JSON, as kube serves it to a client that does not ask for protobuf
+/// (Kubernetes' e2e CustomResourcePublishOpenAPI tests): the whole schema, with an ETag;
+/// protobuf (kubectl's) when asked for.
+#[test]
+fn openapi_v2_is_json_unless_protobuf_is_asked_for() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = server.admin_curl("/openapi/v2", &[]);
+        (out.status == 200 && out.body.contains("com.example.v1.Widget"), out.status.to_string())
+    });
+    assert!(ok, "no v2 definition of com.example.v1.Widget: {out}");
+    let headers = server.scratch("v2-headers");
+    let headers = headers.join("h.txt");
+    let v2 = server.admin_curl("/openapi/v2", &["-D", headers.to_str().unwrap_or_default()]);
+    let doc = v2.json();
+    assert_eq!(doc["swagger"], "2.0");
+    let widget = &doc["definitions"]["com.example.v1.Widget"];
+    assert_eq!(widget["properties"]["spec"]["properties"]["replicas"]["minimum"], 0, "{widget}");
+    assert_eq!(
+        widget["properties"]["spec"]["properties"]["color"]["enum"],
+        serde_json::json!(["red", "blue"])
+    );
+    let meta = widget["properties"]["metadata"]["$ref"].as_str().unwrap_or_default();
+    assert_eq!(meta, "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "{widget}");
+    let headers = std::fs::read_to_string(&headers).unwrap_or_default();
+    assert!(headers.to_ascii_lowercase().contains("content-type: application/json"), "{headers}");
+    let etag = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: ").or_else(|| l.strip_prefix("ETag: ")))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no ETag: {headers}"));
+    let again = server.admin_curl("/openapi/v2", &["-H", &format!("If-None-Match: {etag}")]);
+    assert_eq!(again.status, 304, "{again}");
+    let proto = server.admin_curl(
+        "/openapi/v2",
+        &["-H", "Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf"],
+    );
+    assert_eq!(proto.status, 200, "{}", proto.status);
+    assert!(!proto.body.starts_with('{'), "protobuf was asked for");
 }
 
 #[test]
@@ -661,6 +705,14 @@ fn server_side_apply_on_custom_resources_follows_the_schema() {
     assert_eq!(names, ["metrics"], "{obj}");
     assert_eq!(obj["spec"]["tags"], serde_json::json!(["a", "b"]));
     assert_eq!(obj["spec"]["replicas"], 3);
+
+    // metadata is ObjectMeta: a field it does not have is refused, as kube's type converter
+    // refuses it (Kubernetes' e2e FieldValidation "unknown metadata fields ... of a CR").
+    let bad =
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, unknownMeta: x}\nspec:\n  tags: [a]\n";
+    let out = apply("alice", bad, &[]);
+    assert!(!out.ok(), "{out}");
+    assert!(out.stderr.contains(".metadata.unknownMeta: field not declared in schema"), "{out}");
 }
 
 #[test]

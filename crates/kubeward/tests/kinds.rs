@@ -172,6 +172,28 @@ fn invalid_workloads_get_kubes_422() {
     }
 }
 
+/// What an update may change in a Pod (kube's ValidatePodUpdate): its image, not its
+/// resources (Kubernetes' e2e ResourceQuota test "capture the life of a pod" relies on it).
+#[test]
+fn pod_updates_change_only_what_kube_allows() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
+    k.ok(&["run", "p", "--image=nginx", "--restart=Never"]);
+    k.ok(&["set", "image", "pod/p", "p=nginx:2"]);
+    assert_eq!(get_json(&k, &["pod", "p"])["spec"]["containers"][0]["image"], "nginx:2");
+    let out = k.run(&[
+        "patch",
+        "pod",
+        "p",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"p","resources":{"limits":{"cpu":"1"}}}]}}"#,
+    ]);
+    out.assert_code(1).assert_stderr_contains(
+        r#"The Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"#,
+    );
+    k.ok(&["label", "pod", "p", "tier=web"]);
+}
+
 #[test]
 fn every_cluster_starts_with_system_objects() {
     let server = Server::start();

@@ -359,6 +359,34 @@ fn new_namespaces_get_default_service_account_and_root_ca() {
     assert_eq!(cm["data"]["ca.crt"].as_str(), Some(server.ca_pem().as_str()), "{cm}");
 }
 
+/// kube's root-ca-cert-publisher: a changed `kube-root-ca.crt` gets the cluster CA back
+/// (Kubernetes' e2e "should guarantee kube-root-ca.crt exist in any namespace").
+#[test]
+fn a_changed_root_ca_config_map_is_reconciled() {
+    let server = Server::start();
+    let admin = server.admin();
+    let (ok, last) = retry(Duration::from_secs(5), || {
+        let out = admin.run(&["get", "configmap", "kube-root-ca.crt", "-o", "name"]);
+        (out.ok(), out.to_string())
+    });
+    assert!(ok, "no kube-root-ca.crt in namespace default: {last}");
+    let emptied = server.file(
+        "root-ca.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-root-ca.crt\ndata:\n  ca.crt: \"\"\n",
+    );
+    admin.ok(&["replace", "-f", emptied.to_str().unwrap_or_default()]);
+    let (ok, last) = retry(Duration::from_secs(10), || {
+        let out = admin.run(&["get", "configmap", "kube-root-ca.crt", "-o", "json"]);
+        let cm = if out.ok() { json_of(&out) } else { Value::Null };
+        let ok = cm["data"]["ca.crt"].as_str() == Some(server.ca_pem().as_str())
+            && cm["metadata"]["annotations"]["kubernetes.io/description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty());
+        (ok, cm.to_string())
+    });
+    assert!(ok, "kube-root-ca.crt was not reconciled within 10 s: {last}");
+}
+
 /// kube's serviceaccounts controller watches ServiceAccounts and recreates `default` at once.
 #[test]
 fn deleted_default_service_account_comes_back() {

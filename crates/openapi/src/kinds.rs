@@ -87,6 +87,8 @@ pub(crate) fn register_kind(
         ("policy", "v1", "PodDisruptionBudget") => policy::v1::PodDisruptionBudget,
         ("policy", "v1", "Eviction") => policy::v1::Eviction,
         ("autoscaling", "v1", "Scale") => autoscaling::v1::Scale,
+        ("autoscaling", "v1", "HorizontalPodAutoscaler") => autoscaling::v1::HorizontalPodAutoscaler,
+        ("autoscaling", "v2", "HorizontalPodAutoscaler") => autoscaling::v2::HorizontalPodAutoscaler,
         ("storage.k8s.io", "v1", "StorageClass") => storage::v1::StorageClass,
         ("storage.k8s.io", "v1", "CSIDriver") => storage::v1::CSIDriver,
         ("storage.k8s.io", "v1", "CSINode") => storage::v1::CSINode,

@@ -5,16 +5,18 @@
 //! - `/openapi/v3/<gv>`: one JSON OpenAPI 3.0 document per group-version ([`OpenApi::v3_document`]),
 //!   with schemas from `k8s-openapi` (descriptions kept, so `kubectl explain` prints real docs);
 //! - `/openapi/v2`: a gnostic protobuf document ([`OpenApi::v2_protobuf`]) with the PATCH
-//!   operations and the definitions of every served kind.
+//!   operations and the definitions of every served kind, and the same in JSON
+//!   ([`OpenApi::v2_json`]) for clients that do not ask for protobuf.
 //!
 //! Modules: `kinds` maps kinds to `k8s-openapi` types, `schema` reshapes their schemas as kube
 //! does, `paths` writes the operations, `v2` encodes the protobuf document and `v2_schema` its
-//! definitions.
+//! definitions, `v2_json` writes the JSON document.
 
 mod kinds;
 mod paths;
 mod schema;
 pub mod v2;
+mod v2_json;
 mod v2_schema;
 
 use std::collections::BTreeMap;
@@ -117,6 +119,10 @@ pub struct OpenApi {
     index: Bytes,
     documents: BTreeMap<String, Document>,
     v2: Bytes,
+    v2_json: Bytes,
+    /// Hashes of `v2` and `v2_json`, computed once (they are megabytes).
+    v2_hash: String,
+    v2_json_hash: String,
 }
 
 /// The documents of the built-in resources, built once: rebuilding the documents when custom
@@ -126,6 +132,8 @@ pub struct OpenApiBase {
     documents: BTreeMap<String, Document>,
     v2_patches: Vec<v2::PatchPath>,
     v2_definitions: Vec<v2_schema::NamedSchema>,
+    /// The same definitions before their protobuf encoding, for the JSON document.
+    v2_json_definitions: Map<String, Value>,
 }
 
 impl OpenApiBase {
@@ -137,7 +145,7 @@ impl OpenApiBase {
         let mut v2_defs = catalog.definitions().clone();
         v2_defs.extend(catalog.v2_overrides().clone());
         let v2_definitions = v2_schema::definitions(&v2_defs).additional_properties;
-        OpenApiBase { catalog, documents, v2_patches, v2_definitions }
+        OpenApiBase { catalog, documents, v2_patches, v2_definitions, v2_json_definitions: v2_defs }
     }
 }
 
@@ -179,6 +187,7 @@ impl OpenApi {
         let mut documents = base.documents.clone();
         let mut patches = base.v2_patches.clone();
         let mut definitions = base.v2_definitions.clone();
+        let mut json_definitions = base.v2_json_definitions.clone();
         if !custom.is_empty() {
             let catalog = base.catalog.with_custom(custom);
             documents.extend(self::documents(custom, &catalog));
@@ -196,11 +205,15 @@ impl OpenApi {
             definitions.retain(|d| !custom_defs.contains_key(&d.name));
             definitions.extend(added);
             definitions.sort_by(|a, b| a.name.cmp(&b.name));
+            json_definitions.extend(custom_defs);
         }
+        let v2_json = v2_json::document(&patches, KUBERNETES_VERSION, &json_definitions);
+        let v2_json = Bytes::from(serde_json::to_vec(&v2_json).unwrap_or_default());
         let index = index(&documents);
         let definitions = v2_schema::Definitions { additional_properties: definitions };
         let v2 = Bytes::from(v2::document(&patches, KUBERNETES_VERSION, Some(definitions)).encode_to_vec());
-        OpenApi { index, documents, v2 }
+        let (v2_hash, v2_json_hash) = (hash_hex(&v2), hash_hex(&v2_json));
+        OpenApi { index, documents, v2, v2_json, v2_hash, v2_json_hash }
     }
 
     /// The `/openapi/v3` index.
@@ -228,7 +241,18 @@ impl OpenApi {
 
     /// The hash (and ETag) of the v2 document.
     pub fn v2_hash(&self) -> String {
-        hash_hex(&self.v2)
+        self.v2_hash.clone()
+    }
+
+    /// The `/openapi/v2` answer in JSON (what kube serves unless the client asks for
+    /// protobuf); serve it as `application/json`.
+    pub fn v2_json(&self) -> Bytes {
+        self.v2_json.clone()
+    }
+
+    /// The hash (and ETag) of the JSON v2 document.
+    pub fn v2_json_hash(&self) -> String {
+        self.v2_json_hash.clone()
     }
 }
 

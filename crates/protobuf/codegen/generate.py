@@ -13,10 +13,11 @@ Inputs (not kept in this repository):
   --api DIR           kubernetes/api at the tag matching k8s-pb's Kubernetes version
   --apimachinery DIR  kubernetes/apimachinery at the same tag
   --aggregator DIR    kubernetes/kube-aggregator at the same tag
+  --apiextensions DIR kubernetes/apiextensions-apiserver at the same tag
   --k8s-pb DIR        the k8s-pb crate's source (default: found with `cargo metadata`)
 
-k8s-pb 0.9.0 is Kubernetes 1.35: `git archive v0.35.7` of api and apimachinery, v0.35.6 of
-kube-aggregator. Run from the repository root, then `cargo fmt --all`.
+k8s-pb 0.9.0 is Kubernetes 1.35: `git archive v0.35.7` of api, apimachinery and
+apiextensions-apiserver, v0.35.6 of kube-aggregator (or `go mod download` of those modules). Run from the repository root, then `cargo fmt --all`.
 """
 
 import argparse
@@ -31,6 +32,7 @@ SERVED = [
     "core/v1", "apps/v1", "batch/v1", "discovery/v1", "events/v1", "policy/v1",
     "networking/v1", "storage/v1", "scheduling/v1", "node/v1", "rbac/v1", "coordination/v1",
     "admissionregistration/v1", "authentication/v1", "authorization/v1", "certificates/v1",
+    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2",
 ]
 # Kinds decoded besides the Resource kinds of SERVED: subresource bodies, and the older
 # versions of the review APIs that kubeward serves.
@@ -43,6 +45,7 @@ EXTRA_KINDS = [
     ("authentication/v1alpha1", "SelfSubjectReview"),
 ]
 AGGREGATOR = ("apiregistration.k8s.io/v1", "kube_aggregator::pkg::apis::apiregistration::v1")
+APIEXTENSIONS = ("apiextensions.k8s.io/v1", "apiextensions_apiserver::pkg::apis::apiextensions::v1")
 META = "apimachinery::pkg::apis::meta::v1"
 
 # Messages whose Go type marshals itself (MarshalJSON); written by hand in src/values.rs.
@@ -54,6 +57,10 @@ SPECIAL = {
     "apimachinery::pkg::runtime::RawExtension",
     "apimachinery::pkg::util::intstr::IntOrString",
     "apimachinery::pkg::api::resource::Quantity",
+    APIEXTENSIONS[1] + "::Json",
+    APIEXTENSIONS[1] + "::JsonSchemaPropsOrArray",
+    APIEXTENSIONS[1] + "::JsonSchemaPropsOrBool",
+    APIEXTENSIONS[1] + "::JsonSchemaPropsOrStringArray",
 }
 # Special messages Go may leave out with `omitzero` (their zero value is JSON null).
 OMITZERO_OK = {META + "::Time", META + "::MicroTime"}
@@ -132,8 +139,9 @@ def load_k8s_pb(root):
             module = rel.replace(os.sep, "::")
             text = open(os.path.join(dirpath, f)).read()
             text = "\n".join(l for l in text.splitlines() if not l.strip().startswith("//"))
-            for m in re.finditer(r"pub struct (\w+) \{(.*?)\n\}", text, re.S):
-                name, body = m.group(1), m.group(2)
+            # `pub struct X {}` (no fields) on one line, or a struct whose fields end at `\n}`.
+            for m in re.finditer(r"pub struct (\w+) \{(\}|.*?\n\})", text, re.S):
+                name, body = m.group(1), m.group(2)[:-1]
                 fields = []
                 for fm in FIELD_RE.finditer(body.strip()):
                     attr = fm.group("attr")
@@ -158,6 +166,8 @@ def go_dir_of(module, dirs):
         return os.path.join(dirs["apimachinery"], *parts[1:])
     if parts[0] == "kube_aggregator":
         return os.path.join(dirs["aggregator"], *parts[1:])
+    if parts[0] == "apiextensions_apiserver":
+        return os.path.join(dirs["apiextensions"], *parts[1:])
     die(f"no Go package for {module}")
 
 
@@ -175,6 +185,8 @@ def load_go_package(path):
         text = open(os.path.join(path, f)).read()
         for m in re.finditer(r"^type (\w+) \[\]", text, re.M):
             slices.add(m.group(1))
+        for m in re.finditer(r"^type (\w+) struct\s*\{\}", text, re.M):
+            structs[m.group(1)] = []
         for m in re.finditer(r"^type (\w+) struct \{\n(.*?)^\}", text, re.M | re.S):
             fields = []
             for line in m.group(2).splitlines():
@@ -296,13 +308,14 @@ class Gen:
 
     def struct_impl(self, path, msg, lines):
         names = ", ".join(f["rust"] for f in msg["fields"])
-        body = "\n        ".join(lines)
+        body = "".join(f"        {line}\n" for line in lines)
         destructure = f"let Self {{ {names} }} = self;" if names else "let Self {} = self;"
+        param = "f" if lines else "_f"  # a message without fields writes `{}`
         return (
             f"impl ToFields for {self.rust_path(path)} {{\n"
-            f"    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {{\n"
+            f"    fn to_fields(&self, {param}: &mut Fields) -> Result<(), ProtobufError> {{\n"
             f"        {destructure}\n"
-            f"        {body}\n"
+            f"{body}"
             f"        Ok(())\n"
             f"    }}\n"
             f"}}\n"
@@ -330,6 +343,8 @@ def api_version(module):
         return f"{group_name(group)}/{version}"
     if module == AGGREGATOR[1]:
         return AGGREGATOR[0]
+    if module == APIEXTENSIONS[1]:
+        return APIEXTENSIONS[0]
     die(f"no apiVersion for {module}")
 
 
@@ -340,6 +355,7 @@ def group_name(group):
         "batch": "batch",
         "policy": "policy",
         "autoscaling": "autoscaling",
+        "flowcontrol": "flowcontrol.apiserver.k8s.io",
     }
     return special.get(group, f"{group}.k8s.io")
 
@@ -350,6 +366,8 @@ def file_of(path):
         return f"{parts[1]}_{parts[2]}"
     if parts[0] == "kube_aggregator":
         return "apiregistration_v1"
+    if parts[0] == "apiextensions_apiserver":
+        return "apiextensions_v1"
     if parts[0] == "apimachinery":
         return "meta_v1"
     die(f"no file for {path}")
@@ -363,8 +381,10 @@ def main():
     ap.add_argument("--api", required=True)
     ap.add_argument("--apimachinery", required=True)
     ap.add_argument("--aggregator", required=True)
+    ap.add_argument("--apiextensions", required=True)
     ap.add_argument("--k8s-pb")
-    ap.add_argument("--source", default="kubernetes/api, apimachinery v0.35.7, kube-aggregator v0.35.6 and k8s-pb 0.9.0")
+    ap.add_argument("--source", default="kubernetes/api, apimachinery, apiextensions-apiserver v0.35.7, "
+                    "kube-aggregator v0.35.6 and k8s-pb 0.9.0")
     ap.add_argument("--out", default="crates/protobuf/src/generated")
     args = ap.parse_args()
     k8s_pb = args.k8s_pb
@@ -372,7 +392,8 @@ def main():
         meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-version", "1"]))
         k8s_pb = next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["name"] == "k8s-pb")
     messages, resources = load_k8s_pb(k8s_pb)
-    dirs = {"api": args.api, "apimachinery": args.apimachinery, "aggregator": args.aggregator}
+    dirs = {"api": args.api, "apimachinery": args.apimachinery, "aggregator": args.aggregator,
+            "apiextensions": args.apiextensions}
     gen = Gen(messages, dirs)
 
     kinds = []
@@ -382,8 +403,10 @@ def main():
             if mod == module:
                 kinds.append((module, kind))
     for gv, kind in EXTRA_KINDS:
-        kinds.append(("api::" + gv.replace("/", "::"), kind))
+        if ("api::" + gv.replace("/", "::"), kind) not in kinds:
+            kinds.append(("api::" + gv.replace("/", "::"), kind))
     kinds += [(AGGREGATOR[1], k) for (m, k) in sorted(resources) if m == AGGREGATOR[1]]
+    kinds += [(APIEXTENSIONS[1], k) for (m, k) in sorted(resources) if m == APIEXTENSIONS[1]]
     kinds.append((META, "DeleteOptions"))
     for module, kind in kinds:
         gen.visit(f"{module}::{kind}")

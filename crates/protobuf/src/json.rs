@@ -103,9 +103,17 @@ impl Scalar for bool {
     }
 }
 
+/// Below this, an integral float is an exact integer and Go writes it without a fraction.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0; // 2^53
+
 impl ToJson for f64 {
-    /// Go refuses NaN and the infinities (`json: unsupported value`).
+    /// Go writes an integral float without a fraction (`1`, not `1.0`), as a JSON body's
+    /// number would be read; it refuses NaN and the infinities (`json: unsupported value`).
     fn to_json(&self) -> Result<Value, ProtobufError> {
+        if self.fract() == 0.0 && self.abs() < EXACT_INTEGERS {
+            // Exact: |self| < 2^53 and integral.
+            return Ok(Value::from(*self as i64));
+        }
         serde_json::Number::from_f64(*self)
             .map(Value::Number)
             .ok_or_else(|| ProtobufError::Json(format!("json: unsupported value: {self}")))
@@ -169,6 +177,21 @@ impl Fields {
     ) -> Result<(), ProtobufError> {
         match v {
             Some(v) => self.put(key, v.to_json()?),
+            None => self.nil(key, omitempty),
+        }
+        Ok(())
+    }
+
+    /// A pointer to a message prost boxes (a recursive one: a CRD schema's `items`, `not`,
+    /// `additionalProperties`, `additionalItems`).
+    pub(crate) fn pointer_boxed<T: ToJson>(
+        &mut self,
+        key: &str,
+        v: &Option<Box<T>>,
+        omitempty: bool,
+    ) -> Result<(), ProtobufError> {
+        match v {
+            Some(v) => self.put(key, v.as_ref().to_json()?),
             None => self.nil(key, omitempty),
         }
         Ok(())
@@ -290,6 +313,16 @@ mod tests {
             f.value("h", &Some(false), true)
         });
         assert_eq!(v, json!({"a": "", "c": 0, "d": "", "f": null, "g": false}));
+    }
+
+    #[test]
+    fn floats_print_as_go_prints_them() {
+        assert_eq!(1.0f64.to_json().unwrap().to_string(), "1");
+        assert_eq!((-3.0f64).to_json().unwrap().to_string(), "-3");
+        assert_eq!(0.5f64.to_json().unwrap().to_string(), "0.5");
+        assert_eq!(1e300f64.to_json().unwrap(), json!(1e300));
+        assert!(f64::NAN.to_json().is_err());
+        assert!(f64::INFINITY.to_json().is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! Fields the messages do not know (from a newer Kubernetes) are skipped, as Go's decoder does;
 //! a kind that is not decoded is refused with [`ProtobufError::UnsupportedKind`].
 
+mod apiextensions;
 mod generated;
 mod json;
 mod values;
@@ -113,6 +114,8 @@ pub fn decode_to_json(body: &[u8]) -> Result<Value, ProtobufError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_client_go;
 #[cfg(test)]
 mod tests_kubectl;
 #[cfg(test)]

@@ -195,7 +195,7 @@ impl ToJson for FieldsV1 {
 
 /// Embedded JSON bytes as a value. Go writes them verbatim when they look like JSON and fails
 /// otherwise (CBOR is not accepted in a protobuf body here).
-fn raw_json(raw: Option<&[u8]>, what: &str) -> Result<Value, ProtobufError> {
+pub(crate) fn raw_json(raw: Option<&[u8]>, what: &str) -> Result<Value, ProtobufError> {
     let Some(raw) = raw else { return Ok(Value::Null) };
     let looks_like_json = raw.first().is_some_and(|b| b"\t\r\n {[ntf\"-0123456789".contains(b));
     if !looks_like_json {

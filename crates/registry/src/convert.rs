@@ -1,7 +1,8 @@
 //! Conversion between a resource's serialization and that of the resource whose storage it
 //! shares. kube keeps events.k8s.io/v1 Events and core v1 Events as one object (the internal
 //! `core.Event`); kubeward stores core v1 Events and converts events.k8s.io/v1 on the way in
-//! and out, with the field mapping of kube's `pkg/apis/events/v1/conversion.go`.
+//! and out, with the field mapping of kube's `pkg/apis/events/v1/conversion.go`. Likewise
+//! autoscaling/v1 HorizontalPodAutoscalers are stored as autoscaling/v2 ([`crate::convert_hpa`]).
 
 use crate::ResourceType;
 use serde_json::{json, Map, Value};
@@ -25,6 +26,11 @@ fn is_events_v1(rt: &ResourceType) -> bool {
 /// (v1alpha1 MutatingAdmissionPolicies, stored as v1beta1): only `apiVersion` changes.
 fn is_other_version(rt: &ResourceType) -> bool {
     !rt.custom && rt.stored_as.is_some() && !rt.storage_version.is_empty()
+}
+
+/// autoscaling/v1 HorizontalPodAutoscalers, stored as autoscaling/v2 ([`crate::convert_hpa`]).
+fn is_hpa_v1(rt: &ResourceType) -> bool {
+    rt.stored_as.is_some() && rt.group == "autoscaling" && rt.kind == "HorizontalPodAutoscaler"
 }
 
 fn rename(obj: Value, api_version: &str, pairs: impl Iterator<Item = (&'static str, &'static str)>) -> Value {
@@ -74,6 +80,11 @@ pub fn to_storage(rt: &ResourceType, obj: Value) -> Value {
     if rt.custom {
         return with_api_version(obj, format!("{}/{}", rt.group, rt.storage_version));
     }
+    if is_hpa_v1(rt) {
+        let mut v2 = crate::convert_hpa::v1_to_v2(obj);
+        crate::strategy::default_hpa_v2(&mut v2);
+        return v2;
+    }
     if !is_events_v1(rt) {
         return obj;
     }
@@ -94,6 +105,9 @@ pub fn from_storage(rt: &ResourceType, obj: Value) -> Value {
         let mut obj = with_api_version(obj, rt.api_version());
         crate::strategy::default_on_read(rt, &mut obj);
         return obj;
+    }
+    if is_hpa_v1(rt) {
+        return crate::convert_hpa::v2_to_v1(obj);
     }
     if !is_events_v1(rt) {
         return obj;

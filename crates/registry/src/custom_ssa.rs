@@ -107,13 +107,23 @@ impl CrdSchema {
         let owner = self.push(owner);
         let owners =
             self.push(NodeData { list: Some((List::Map(vec!["uid".into()]), owner)), ..Default::default() });
-        let mut meta = NodeData { map: Some((false, Some(DEDUCED))), ..Default::default() };
+        // ObjectMeta's fields and no others: an unknown one is kube's `field not declared in
+        // schema` (its type converter reads ObjectMeta's OpenAPI schema).
+        let number = self.scalar(Scalar::Numeric);
+        let mut meta = NodeData { map: Some((false, None)), ..Default::default() };
         meta.fields.insert("labels".into(), strings);
         meta.fields.insert("annotations".into(), strings);
         meta.fields.insert("finalizers".into(), finalizers);
         meta.fields.insert("ownerReferences".into(), owners);
-        for f in ["name", "generateName", "namespace"] {
+        meta.fields.insert("managedFields".into(), ATOMIC);
+        for f in ["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion"] {
             meta.fields.insert(f.into(), string);
+        }
+        for f in ["creationTimestamp", "deletionTimestamp"] {
+            meta.fields.insert(f.into(), self.scalar(Scalar::Any));
+        }
+        for f in ["generation", "deletionGracePeriodSeconds"] {
+            meta.fields.insert(f.into(), number);
         }
         self.push(meta)
     }
@@ -246,5 +256,9 @@ mod tests {
             s.list(s.field(meta, "finalizers").expect("finalizers")).map(|l| l.kind),
             Some(ListKind::Set)
         ));
+        // ObjectMeta declares its fields, and only those.
+        assert!(s.field(meta, "creationTimestamp").is_some() && s.field(meta, "managedFields").is_some());
+        assert!(s.field(meta, "unknownMeta").is_none());
+        assert!(s.map(meta).is_some_and(|m| m.element.is_none()));
     }
 }

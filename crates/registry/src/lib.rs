@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod catalog;
 pub mod convert;
+pub mod convert_hpa;
 pub mod custom;
 pub mod custom_ssa;
 pub mod fields;

@@ -86,15 +86,16 @@ impl State {
             .range::<str, _>((lower, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix));
         let mut items = Vec::new();
-        let mut remaining = false;
+        let mut remaining_count = 0u64;
         for (key, entry) in matching.by_ref() {
             if limit != 0 && items.len() == limit {
-                remaining = true;
+                // This key and every one after it in the prefix.
+                remaining_count = 1 + matching.count() as u64;
                 break;
             }
             items.push(entry.to_kv(key));
         }
-        ListResult { items, revision: self.revision, remaining }
+        ListResult { items, revision: self.revision, remaining: remaining_count > 0, remaining_count }
     }
 
     /// [`State::list`] as the keys were at `rev`: the current objects, except that a key the
@@ -132,7 +133,7 @@ impl State {
             .peekable();
         let mut past = then.range::<str, _>((lower, Bound::Unbounded)).peekable();
         let mut items = Vec::new();
-        let mut remaining = false;
+        let mut remaining_count = 0u64;
         loop {
             // The next key in order from either side; the history's view of a key wins.
             let next = match (now.peek(), past.peek()) {
@@ -147,13 +148,14 @@ impl State {
                 }
             };
             let Some(Some(kv)) = next else { continue };
-            if limit != 0 && items.len() == limit {
-                remaining = true;
-                break;
+            if limit != 0 && items.len() >= limit {
+                // Counted to the end of the prefix: kube's remainingItemCount.
+                remaining_count += 1;
+                continue;
             }
             items.push(kv);
         }
-        Ok(ListResult { items, revision: rev, remaining })
+        Ok(ListResult { items, revision: rev, remaining: remaining_count > 0, remaining_count })
     }
 
     /// The index in `history` of the first event after `rev`.

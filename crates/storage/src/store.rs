@@ -64,6 +64,9 @@ pub struct ListResult {
     pub revision: Revision,
     /// True when more matching keys follow the last item (list again with `start_after`).
     pub remaining: bool,
+    /// How many matching keys follow the last item (0 when none do): kube's
+    /// `remainingItemCount` of a paged list without selectors.
+    pub remaining_count: u64,
 }
 
 /// Everything a store operation can fail with.

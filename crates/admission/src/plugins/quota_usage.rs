@@ -137,8 +137,25 @@ fn scope_matches(scope: &str, pod: &Value) -> bool {
         "NotTerminating" => !terminating,
         "BestEffort" => best_effort(pod),
         "NotBestEffort" => !best_effort(pod),
+        "CrossNamespacePodAffinity" => cross_namespace_affinity(pod),
         _ => false,
     }
+}
+
+/// kube's `usesCrossNamespacePodAffinity`: a pod (anti-)affinity term, required or
+/// preferred, that names other namespaces or selects them.
+fn cross_namespace_affinity(pod: &Value) -> bool {
+    let crosses = |term: &Value| {
+        !array_at(term, &["namespaces"]).is_empty()
+            || at(term, &["namespaceSelector"]).is_some_and(|s| !s.is_null())
+    };
+    ["podAffinity", "podAntiAffinity"].iter().any(|kind| {
+        let affinity = at(pod, &["spec", "affinity", kind]);
+        let required = affinity.map(|a| array_at(a, &["requiredDuringSchedulingIgnoredDuringExecution"]));
+        let preferred = affinity.map(|a| array_at(a, &["preferredDuringSchedulingIgnoredDuringExecution"]));
+        required.into_iter().flatten().any(crosses)
+            || preferred.into_iter().flatten().filter_map(|w| at(w, &["podAffinityTerm"])).any(crosses)
+    })
 }
 
 fn selector_matches(expr: &Value, pod: &Value) -> bool {
@@ -169,11 +186,56 @@ pub fn quota_selects(quota: &Value, group: &str, resource: &str, obj: &Value) ->
     if scopes.is_empty() && exprs.is_empty() {
         return true;
     }
-    if !(group.is_empty() && resource == "pods") {
+    match (group, resource) {
+        ("", "pods") => {
+            scopes.iter().filter_map(Value::as_str).all(|s| scope_matches(s, obj))
+                && exprs.iter().all(|e| selector_matches(e, obj))
+        }
+        // A claim is in scope of VolumeAttributesClass selectors only (kube's PVC evaluator).
+        ("", "persistentvolumeclaims") => {
+            scopes.is_empty() && exprs.iter().all(|e| claim_selector_matches(e, obj))
+        }
+        _ => false,
+    }
+}
+
+/// The volume attributes classes a claim refers to: the one it asks for, the current one and
+/// the one being moved to (kube's `getReferencedVolumeAttributesClassNames`).
+fn claim_classes(pvc: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = [
+        str_at(pvc, &["spec", "volumeAttributesClassName"]),
+        str_at(pvc, &["status", "currentVolumeAttributesClassName"]),
+        str_at(pvc, &["status", "modifyVolumeStatus", "targetVolumeAttributesClassName"]),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|n| !n.is_empty())
+    .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// A `VolumeAttributesClass` scope selector against a claim, as a label selector on
+/// `VolumeAttributesClass=<name>` for each class it refers to (or on no labels).
+fn claim_selector_matches(expr: &Value, pvc: &Value) -> bool {
+    if str_at(expr, &["scopeName"]) != Some("VolumeAttributesClass") {
         return false;
     }
-    scopes.iter().filter_map(Value::as_str).all(|s| scope_matches(s, obj))
-        && exprs.iter().all(|e| selector_matches(e, obj))
+    let values: Vec<&str> = array_at(expr, &["values"]).iter().filter_map(Value::as_str).collect();
+    let names = claim_classes(pvc);
+    let matches = |name: Option<&str>| match str_at(expr, &["operator"]).unwrap_or("") {
+        "In" => name.is_some_and(|n| values.contains(&n)),
+        "NotIn" => name.is_none_or(|n| !values.contains(&n)),
+        "Exists" => name.is_some(),
+        "DoesNotExist" => name.is_none(),
+        _ => false,
+    };
+    if names.is_empty() {
+        matches(None)
+    } else {
+        names.into_iter().any(|n| matches(Some(n)))
+    }
 }
 
 /// Resource list of a JSON map (`spec.hard`, `status.used`).
@@ -222,6 +284,25 @@ mod tests {
             "count/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/requests.storage=5Gi,persistentvolumeclaims=1,requests.storage=5Gi"
         );
         assert_eq!(source_of("count/deployments.apps"), Some(("apps".into(), "deployments".into())));
+        let cross = json!({"spec": {"scopeSelector": {"matchExpressions": [
+            {"scopeName": "CrossNamespacePodAffinity", "operator": "Exists"}]}}});
+        let plain = json!({"spec": {"containers": []}});
+        let named = json!({"spec": {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "zone", "namespaces": ["other"]}]}}}});
+        let selected = json!({"spec": {"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 1, "podAffinityTerm": {"topologyKey": "zone", "namespaceSelector": {}}}]}}}});
+        assert!(!quota_selects(&cross, "", "pods", &plain));
+        assert!(quota_selects(&cross, "", "pods", &named));
+        assert!(quota_selects(&cross, "", "pods", &selected));
+        let gold = json!({"spec": {"scopeSelector": {"matchExpressions": [
+            {"scopeName": "VolumeAttributesClass", "operator": "In", "values": ["gold"]}]}}});
+        let claim = |class: &str| json!({"spec": {"volumeAttributesClassName": class}});
+        assert!(quota_selects(&gold, "", "persistentvolumeclaims", &claim("gold")));
+        assert!(!quota_selects(&gold, "", "persistentvolumeclaims", &claim("silver")));
+        assert!(!quota_selects(&gold, "", "pods", &claim("gold")));
+        let moving = json!({"spec": {"volumeAttributesClassName": "silver"},
+            "status": {"currentVolumeAttributesClassName": "gold"}});
+        assert!(quota_selects(&gold, "", "persistentvolumeclaims", &moving), "the current class counts too");
         assert_eq!(source_of("limits.memory"), Some(("".into(), "pods".into())));
     }
 

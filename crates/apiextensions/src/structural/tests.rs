@@ -51,6 +51,24 @@ fn validates_in_kube_order() {
     );
 }
 
+/// A custom resource's own labels and annotations are checked as any object's (Kubernetes'
+/// e2e CRDValidationRatcheting tests count on an invalid label being refused).
+#[test]
+fn labels_and_annotations_are_validated() {
+    let s = widget();
+    let obj = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w", "labels": {"#bad": ">x"}, "annotations": {"ok/fine": "v"}}});
+    let got = errs(&s, &obj);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[0].starts_with(r##"metadata.labels: Invalid value: "#bad": name part must consist of"##),
+        "{got:?}"
+    );
+    assert!(got[1].starts_with(r#"metadata.labels: Invalid value: ">x": a valid label must be"#), "{got:?}");
+    let updated: Vec<String> = s.validate(&obj, Some(&obj)).iter().map(error_string).collect();
+    assert_eq!(updated, got, "on update too");
+}
+
 #[test]
 fn status_updates_validate_the_status_schema() {
     let s = widget();

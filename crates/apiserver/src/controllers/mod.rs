@@ -2,7 +2,8 @@
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
 //! revocations, CSR signing, the `kubernetes` Service and its endpoints, the admission
-//! policies (and their type checking status); and compaction of the store's history.
+//! policies (and their type checking status), ResourceQuota status, API Priority and
+//! Fairness's configuration; and compaction of the store's history.
 
 pub mod admission_policies;
 pub mod cert_revocations;
@@ -10,6 +11,7 @@ pub mod compaction;
 pub mod crd;
 pub mod csr_signing;
 pub mod disruption;
+pub mod flowcontrol;
 pub mod issued_certs;
 pub mod kubernetes_service;
 pub mod leader_election;
@@ -17,6 +19,7 @@ pub mod mutating_policies;
 pub mod namespace;
 pub mod node_graph;
 pub mod rbac;
+pub mod resource_quota;
 pub mod revocations;
 pub mod serviceaccounts;
 pub mod token_cleaner;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 const RESYNC: Duration = Duration::from_secs(30);
 pub const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
+const DESCRIPTION_ANNOTATION: &str = "kubernetes.io/description";
+const ROOT_CA_DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
 
 /// What every namespace gets.
 #[derive(Clone)]
@@ -48,10 +50,37 @@ impl Defaults {
             let cm = json!({
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                "metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {DESCRIPTION_ANNOTATION: ROOT_CA_DESCRIPTION}},
                 "data": {"ca.crt": ca},
             });
             self.create_if_missing(self.config_maps, name, cm).await;
+        }
+    }
+
+    /// A `kube-root-ca.crt` someone changed gets the cluster CA (and its description) back, as
+    /// kube's root-ca-cert-publisher reconciles it.
+    async fn reconcile_root_ca(&self, cm: &Value) {
+        let Some(ca) = &self.root_ca_pem else { return };
+        let data_ok = cm.get("data") == Some(&json!({"ca.crt": ca}));
+        let described = cm
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(DESCRIPTION_ANNOTATION))
+            .and_then(Value::as_str)
+            .is_some_and(|d| !d.is_empty());
+        if data_ok && described {
+            return;
+        }
+        let (ns, name) = name_of(cm);
+        let mut fixed = cm.clone();
+        fixed["data"] = json!({"ca.crt": ca});
+        if !fixed.pointer("/metadata/annotations").is_some_and(Value::is_object) {
+            fixed["metadata"]["annotations"] = json!({});
+        }
+        fixed["metadata"]["annotations"][DESCRIPTION_ANNOTATION] = json!(ROOT_CA_DESCRIPTION);
+        let expected =
+            cm.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
+        if let Err(e) = self.objects.update(self.config_maps, ns, name, &fixed, expected).await {
+            tracing::debug!(namespace = ns, error = %e.message, "kube-root-ca.crt not reconciled; its next event retries");
         }
     }
 
@@ -88,13 +117,25 @@ impl Controller for NamespaceDefaults {
     }
 }
 
-/// Follows ServiceAccounts and ConfigMaps: a deleted default is put back at once.
+/// Follows ServiceAccounts and ConfigMaps: a deleted default is put back at once, a changed
+/// `kube-root-ca.crt` reconciled.
 struct RecreateDeleted(Defaults);
 
 #[async_trait::async_trait]
 impl Controller for RecreateDeleted {
     async fn handle(&mut self, event: Event) {
-        let Event::Delete(obj) = event else { return };
+        let obj = match event {
+            Event::Delete(obj) => obj,
+            Event::Apply(obj) => {
+                let is_root_ca = obj.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                    && name_of(&obj).1 == ROOT_CA_CONFIGMAP;
+                if is_root_ca {
+                    self.0.reconcile_root_ca(&obj).await;
+                }
+                return;
+            }
+            _ => return,
+        };
         let (ns, name) = name_of(&obj);
         if name != "default" && name != ROOT_CA_CONFIGMAP {
             return;

@@ -9,9 +9,12 @@
 //!   is cut, a malformed one is a 400) and of a watch (`timeoutSeconds`, or
 //!   `--min-request-timeout` randomised between one and two times itself);
 //! - watches per user and in total, connections per client address and in total
-//!   ([`counted`]); the connection timeouts live in `server.rs`.
+//!   ([`counted`]); the connection timeouts live in `server.rs`;
+//! - the classification of each request by API Priority and Fairness's FlowSchemas
+//!   ([`flowcontrol`]), answered in kube's headers; it takes no seat of its own.
 
 pub mod counted;
+pub mod flowcontrol;
 pub mod inflight;
 
 use apimachinery::{RequestInfo, StatusError, UserInfo};

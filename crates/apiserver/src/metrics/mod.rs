@@ -3,6 +3,8 @@
 //!   and `apiserver_request_duration_seconds` (kube's buckets; long-running requests are
 //!   counted, not timed), for every request, refused ones included;
 //! - `apiserver_current_inflight_requests{request_kind}` (seats taken, limits/),
+//!   `apiserver_flowcontrol_nominal_limit_seats{priority_level}` (each limited APF level's
+//!   share of the server's seats; one series per PriorityLevelConfiguration),
 //!   `apiserver_longrunning_requests{verb="WATCH"}`;
 //! - `authentication_attempts{result}` and `apiserver_authorization_decisions_total{decision}`;
 //! - `apiserver_storage_objects{resource}`, counted every minute as kube counts it.
@@ -246,6 +248,22 @@ pub fn render(state: &State) -> String {
             "apiserver_current_inflight_requests",
             &[("request_kind", label)],
             state.limits.inflight(kind),
+        );
+    }
+    family::header(
+        &mut out,
+        "apiserver_flowcontrol_nominal_limit_seats",
+        "gauge",
+        "Nominal number of execution seats configured for each priority level",
+    );
+    let server_limit = (state.limits.config.max_requests_inflight
+        + state.limits.config.max_mutating_requests_inflight) as u64;
+    for (level, seats) in state.flowcontrol.nominal_limits(server_limit) {
+        family::sample(
+            &mut out,
+            "apiserver_flowcontrol_nominal_limit_seats",
+            &[("priority_level", &level)],
+            seats,
         );
     }
     family::header(

@@ -28,6 +28,8 @@ pub struct Page {
     pub items: Vec<KeyValue>,
     pub revision: u64,
     pub continue_token: Option<String>,
+    /// How many objects follow this page (kube's `remainingItemCount`), when there is a next.
+    pub remaining: Option<u64>,
 }
 
 /// kube's 410 for a list at a compacted revision (k8s.io/apiserver `storage/etcd3/errors.go`).
@@ -298,8 +300,9 @@ fn page(rt: &ResourceType, result: storage::ListResult, pfx: &str) -> Page {
         }
         _ => None,
     };
+    let remaining = continue_token.as_ref().map(|_| result.remaining_count);
     let items = result.items.into_iter().map(|kv| outgoing(rt, kv)).collect();
-    Page { items, revision: result.revision, continue_token }
+    Page { items, revision: result.revision, continue_token, remaining }
 }
 
 /// A list that asks for a revision the store has not reached: kube's "Too large resource

@@ -208,5 +208,5 @@ pub async fn delete_collection(
             Err(e) => return Err(e),
         }
     }
-    Ok(list_response(rt, deleted, rv, None, ctx.output))
+    Ok(list_response(rt, deleted, rv, crate::response::Next::none(), ctx.output))
 }

@@ -88,6 +88,21 @@ async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, Statu
         if info.verb != "create" || !rt.has_verb("create") || !info.subresource.is_empty() {
             return Err(StatusError::method_not_allowed());
         }
+        // The review APIs have no Table conversion: kube's negotiation skips a Table clause
+        // of Accept for them, and answers 406 before it reads the body when none is left.
+        let accept =
+            req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let without_tables: Vec<&str> =
+            accept.split(',').filter(|c| !c.contains("as=Table") && !c.trim().is_empty()).collect();
+        if matches!(ctx.output, crate::negotiate::Output::Table(_))
+            && (without_tables.is_empty()
+                || crate::negotiate::output(Some(&without_tables.join(","))).is_none())
+        {
+            return Err(StatusError::not_acceptable(format!(
+                "only the following media types are accepted: {}",
+                crate::negotiate::ACCEPTED_MEDIA_TYPES
+            )));
+        }
         let body = read_object(&ctx, req).await?;
         return reviews::create(&ctx, rt, body).await;
     }
@@ -239,6 +254,10 @@ async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusE
         return Err(StatusError::bad_request("the request body is empty"));
     }
     let v = decode_object(&bytes, &ct)?;
+    let json = matches!(media_type(&ct).as_str(), "application/json" | "");
+    if json && ctx.info.query_param("fieldValidation") != Some("Ignore") {
+        ctx.notes.set_duplicate_fields(apimachinery::json_dups::duplicate_fields(&bytes));
+    }
     if let Some(audit) = &ctx.audit {
         audit.object(&v);
     }

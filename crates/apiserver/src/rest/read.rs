@@ -7,7 +7,7 @@ use crate::negotiate::Output;
 use crate::objects::{decode_kv, raw_with_rv, ListFrom};
 use crate::partial;
 use crate::response::{
-    self, list_response, object_response, raw_list_response, raw_metadata_list_response, Body,
+    self, list_response, object_response, raw_list_response, raw_metadata_list_response, Body, Next,
 };
 use apimachinery::gvr::GroupKind;
 use apimachinery::selectors::{FieldSelector, LabelSelector};
@@ -210,17 +210,19 @@ pub async fn list_objects(
     cont: Option<&str>,
 ) -> Result<(Vec<Value>, u64, Option<String>), StatusError> {
     let opts = ListOptions { from: ListFrom::Latest, continue_token: cont, limit };
-    list_filtered(ctx, rt, filter, &opts).await
+    let (items, rv, token, _) = list_filtered(ctx, rt, filter, &opts).await?;
+    Ok((items, rv, token))
 }
 
 /// Lists the objects `filter` selects, pages read at the first page's revision until `limit`
-/// objects are found (kube's etcd3 `GetList` loop).
+/// objects are found (kube's etcd3 `GetList` loop). Returns the items, the list's revision,
+/// the continue token and how many stored objects follow the last page read.
 async fn list_filtered(
     ctx: &Ctx,
     rt: &ResourceType,
     filter: &Filter,
     opts: &ListOptions<'_>,
-) -> Result<(Vec<Value>, u64, Option<String>), StatusError> {
+) -> Result<(Vec<Value>, u64, Option<String>, Option<u64>), StatusError> {
     let objects = &ctx.state.objects;
     let limit = opts.limit;
     let mut token = opts.continue_token.map(str::to_string);
@@ -236,11 +238,18 @@ async fn list_filtered(
         items.extend(page.items.iter().filter_map(decode_kv).filter(|o| filter.matches(o)));
         let rv = revision.unwrap_or(page.revision);
         match page.continue_token {
-            Some(next) if limit > 0 && items.len() >= limit => return Ok((items, rv, Some(next))),
+            Some(next) if limit > 0 && items.len() >= limit => {
+                return Ok((items, rv, Some(next), page.remaining))
+            }
             Some(next) => token = Some(next),
-            None => return Ok((items, rv, None)),
+            None => return Ok((items, rv, None, None)),
         }
     }
+}
+
+/// Where a stored page stops, for the list's metadata.
+fn next_of(page: &crate::objects::Page) -> Next {
+    Next { token: page.continue_token.clone(), remaining: page.remaining }
 }
 
 pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
@@ -260,12 +269,14 @@ pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
             None => objects.list_from(rt, ns, opts.from, opts.limit).await?,
         };
         return Ok(match raw_metadata {
-            Some(m) => raw_metadata_list_response(&page.items, page.revision, page.continue_token, m),
-            None => raw_list_response(rt, &page.items, page.revision, page.continue_token),
+            Some(m) => raw_metadata_list_response(&page.items, page.revision, next_of(&page), m),
+            None => raw_list_response(rt, &page.items, page.revision, next_of(&page)),
         });
     }
-    let (items, rv, next) = list_filtered(ctx, rt, &filter, &opts).await?;
-    Ok(list_response(rt, items, rv, next, ctx.output))
+    let (items, rv, token, remaining) = list_filtered(ctx, rt, &filter, &opts).await?;
+    // kube counts what follows only for a list without selectors.
+    let remaining = remaining.filter(|_| filter.is_everything());
+    Ok(list_response(rt, items, rv, Next { token, remaining }, ctx.output))
 }
 
 #[cfg(test)]

@@ -18,7 +18,11 @@ use serde_json::{json, Value};
 use storage::KeyValue;
 
 const GENERATE_NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+/// How often a patch, or an update without a resourceVersion, reads the object again when
+/// another writer came between its read and its write (kube retries these without a bound;
+/// a bound keeps a hot object from holding a request for ever).
 const MAX_PATCH_ATTEMPTS: usize = 5;
+const MAX_UNCONDITIONAL_UPDATE_ATTEMPTS: usize = 20;
 
 /// Warnings to return in `Warning` headers (fieldValidation=Warn).
 type Warnings = Vec<String>;
@@ -44,13 +48,19 @@ fn normalize(
         .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
     undo_round_trip(&mut out, obj, 0);
     unknown.extend(strategy::prune_and_default(rt, &mut out));
-    if !unknown.is_empty() {
+    // kube's strict decoder reports unknown fields, then repeated ones.
+    let mut problems: Vec<String> =
+        unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
+    problems.extend(
+        ctx.notes
+            .duplicate_fields()
+            .iter()
+            .map(|f| format!("duplicate field {}", apimachinery::status::quote(f))),
+    );
+    if !problems.is_empty() {
         match field_validation(ctx) {
             "Strict" => {
-                let msgs: Vec<String> = unknown
-                    .iter()
-                    .map(|f| format!("unknown field {}", apimachinery::status::quote(f)))
-                    .collect();
+                let msgs = &problems;
                 // kube's decoder names the kind and version it could not decode into.
                 return Err(StatusError::bad_request(format!(
                     "{kind} in version {version} cannot be handled as a {kind}: strict decoding error: {}",
@@ -60,8 +70,7 @@ fn normalize(
                 )));
             }
             "Ignore" => {}
-            _ => warnings
-                .extend(unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f)))),
+            _ => warnings.extend(problems),
         }
     }
     Ok(out)
@@ -270,16 +279,26 @@ pub async fn update(
     let mut warnings = Vec::new();
     let obj = normalize(ctx, rt, &body, &mut warnings)?;
     let name = ctx.info.name.clone();
-    let current = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &name).await?;
-    if let Some(rv) =
-        obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty())
-    {
-        if rv != current.mod_revision.to_string() {
+    let precondition = obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from);
+    // Without a resourceVersion the update is unconditional: like kube's GuaranteedUpdate it
+    // is tried again on the newer object when another writer (a controller writing status)
+    // came between the read and the write.
+    for _ in 0..MAX_UNCONDITIONAL_UPDATE_ATTEMPTS {
+        let current = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &name).await?;
+        if precondition.as_deref().is_some_and(|rv| rv != current.mod_revision.to_string()) {
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
+        match persist_update(ctx, rt, &current, obj.clone(), endpoint, Fields::Record).await {
+            Err(e) if e.is_conflict() && precondition.is_none() => continue,
+            Err(e) => return Err(e),
+            Ok(stored) => return Ok(with_warnings(object_response(200, rt, &stored, ctx.output), &warnings)),
+        }
     }
-    let stored = persist_update(ctx, rt, &current, obj, endpoint, Fields::Record).await?;
-    Ok(with_warnings(object_response(200, rt, &stored, ctx.output), &warnings))
+    Err(StatusError::stale_update(&rt.group_resource(), &name))
 }
 
 /// Applies the update rules of `endpoint` and writes `new` over `current` (compare-and-swap

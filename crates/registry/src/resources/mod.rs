@@ -122,6 +122,7 @@ pub(crate) fn builtin() -> Vec<ResourceType> {
         groups::events(),
         groups::authentication(),
         groups::authorization(),
+        workloads::autoscaling(),
         workloads::batch(),
         groups::certificates(),
         groups::networking(),

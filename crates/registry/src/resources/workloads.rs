@@ -3,7 +3,10 @@
 use super::{r, status, status_and_scale};
 use crate::catalog::ResourceType;
 use crate::typed::via;
-use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, policy::v1 as policy};
+use k8s_openapi::api::{
+    apps::v1 as apps, autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2,
+    batch::v1 as batch, policy::v1 as policy,
+};
 
 pub(super) fn apps() -> Vec<ResourceType> {
     vec![
@@ -60,6 +63,39 @@ pub(super) fn batch() -> Vec<ResourceType> {
             .with_status(status!("batch", "v1", "CronJob"))
             .in_all(),
     ]
+}
+
+/// autoscaling/v2 and v1 HorizontalPodAutoscalers: one object, stored as v2 (kube's storage
+/// version), served as v1 through [`crate::convert_hpa`].
+pub(super) fn autoscaling() -> Vec<ResourceType> {
+    let v2 = r(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        true,
+        &["hpa"],
+        via::<autoscaling_v2::HorizontalPodAutoscaler>,
+    )
+    .with_status(status!("autoscaling", "v2", "HorizontalPodAutoscaler"))
+    .in_all();
+    let v1 = ResourceType {
+        stored_as: Some(("autoscaling", "horizontalpodautoscalers")),
+        ..r(
+            "autoscaling",
+            "v1",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            true,
+            &["hpa"],
+            via::<autoscaling_v1::HorizontalPodAutoscaler>,
+        )
+        .with_status(status!("autoscaling", "v1", "HorizontalPodAutoscaler"))
+        .in_all()
+    };
+    vec![v2, v1]
 }
 
 /// policy/v1.

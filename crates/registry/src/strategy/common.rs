@@ -30,8 +30,10 @@ pub(crate) fn is_subdomain_chars(s: &str) -> bool {
         })
 }
 
+/// apimachinery's `IsDNS1123Subdomain`: at most 253 characters matching its regex; a part
+/// between dots may be longer than a label's 63 (`a-69-character-name` is a valid name).
 pub(crate) fn is_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_label)
+    s.len() <= 253 && is_subdomain_chars(s)
 }
 
 /// The messages of apimachinery's `IsQualifiedName` (`[prefix/]name`), empty when valid.
@@ -221,6 +223,14 @@ pub(crate) fn validate_pod_spec(spec: Option<&Value>, path: &str, errs: &mut Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subdomains_are_not_limited_per_part() {
+        assert!(is_subdomain("quota-fake-volume-resourcequota-volumeattributesclass-7754-test-claim"));
+        assert!(is_subdomain("a.b-c.d"));
+        assert!(!is_subdomain(&"a".repeat(254)));
+        assert!(!is_subdomain("a..b") && !is_subdomain("-a") && !is_subdomain("A") && !is_subdomain(""));
+    }
     use serde_json::json;
 
     #[test]

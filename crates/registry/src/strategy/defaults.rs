@@ -142,6 +142,17 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                 }
             }
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            if let Some(spec) = obj(o, "spec") {
+                set_default(spec, "minReplicas", json!(1));
+                if rt.version == "v2" {
+                    hpa_v2_spec(spec);
+                }
+            }
+            if rt.version == "v2" {
+                hpa_v2_status(o);
+            }
+        }
         ("", "Pod") => {
             if let Some(spec) = obj(o, "spec") {
                 pod_spec(spec);
@@ -487,6 +498,61 @@ fn host_path(source: &mut Map<String, Value>) {
 
 /// v1 Pod conversion: `serviceAccount` is the deprecated alias of `serviceAccountName`, filled
 /// from it (and it from the alias when only the alias is set).
+/// kube's autoscaling/v2 defaults beyond `minReplicas`: an 80% CPU target when no metric is
+/// given, and a behavior's unset scaling rules filled in (`SetDefaults_HorizontalPodAutoscaler`).
+pub(crate) fn hpa_v2_spec(spec: &mut Map<String, Value>) {
+    let no_metrics = spec.get("metrics").and_then(Value::as_array).is_none_or(|m| m.is_empty());
+    if no_metrics {
+        spec.insert(
+            "metrics".into(),
+            json!([{"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": crate::convert_hpa::DEFAULT_CPU_UTILIZATION}}}]),
+        );
+    }
+    let Some(behavior) = spec.get_mut("behavior").and_then(Value::as_object_mut) else { return };
+    let rules = |given: Option<&Value>, defaults: Value| -> Value {
+        let mut out = defaults;
+        if let (Some(Value::Object(given)), Some(o)) = (given, out.as_object_mut()) {
+            for k in ["selectPolicy", "stabilizationWindowSeconds", "policies", "tolerance"] {
+                if let Some(v) = given.get(k).filter(|v| !v.is_null()) {
+                    o.insert(k.into(), v.clone());
+                }
+            }
+        }
+        out
+    };
+    let up = rules(
+        behavior.get("scaleUp"),
+        json!({"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+            {"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]}),
+    );
+    let down = rules(
+        behavior.get("scaleDown"),
+        json!({"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}),
+    );
+    behavior.insert("scaleUp".into(), up);
+    behavior.insert("scaleDown".into(), down);
+}
+
+/// autoscaling/v2's status as Go writes the struct: always there, `desiredReplicas` and
+/// `currentMetrics` (no omitempty) written even when zero or null, in the struct's order.
+pub(crate) fn hpa_v2_status(o: &mut Map<String, Value>) {
+    let mut given = match o.remove("status") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut status = Map::new();
+    for key in ["observedGeneration", "lastScaleTime", "currentReplicas"] {
+        if let Some(v) = given.remove(key) {
+            status.insert(key.into(), v);
+        }
+    }
+    status.insert("desiredReplicas".into(), given.remove("desiredReplicas").unwrap_or(json!(0)));
+    status.insert("currentMetrics".into(), given.remove("currentMetrics").unwrap_or(Value::Null));
+    status.extend(given);
+    o.insert("status".into(), Value::Object(status));
+}
+
 pub(crate) fn service_account_alias(spec: &mut Map<String, Value>) {
     let name =
         spec.get("serviceAccountName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);

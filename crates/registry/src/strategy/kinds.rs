@@ -22,6 +22,7 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             validate_binding(rt, obj, errs)
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => validate_hpa(obj, errs),
         ("", "PersistentVolume") => validate_pv(obj, errs),
         ("", "PersistentVolumeClaim") => validate_pvc(obj, errs),
         ("", "Event") => validate_event_legacy(obj, errs),
@@ -97,6 +98,7 @@ fn validate_service_ports(obj: &Value, errs: &mut Errors) {
 /// Field errors of an update beyond those of the new object alone.
 pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs: &mut Errors) {
     match (rt.group, rt.kind) {
+        ("", "Pod") => super::pod_update::validate(new, old, errs),
         ("", "PersistentVolumeClaim") => {
             let strip = |v: &Value| {
                 let mut spec = v.get("spec").cloned().unwrap_or(Value::Null);
@@ -140,6 +142,42 @@ pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs:
         }
         ("discovery.k8s.io", "EndpointSlice") => immutable(new, old, "/addressType", "addressType", errs),
         _ => super::cluster::validate_update(rt, new, old, errs),
+    }
+}
+
+/// kube's `validateHorizontalPodAutoscalerSpec`: replica bounds and the scale target (the
+/// metrics and behavior are checked by their types only).
+fn validate_hpa(obj: &Value, errs: &mut Errors) {
+    let min = obj.pointer("/spec/minReplicas").and_then(Value::as_i64);
+    let max = obj.pointer("/spec/maxReplicas").and_then(Value::as_i64).unwrap_or(0);
+    if let Some(m) = min.filter(|m| *m < 1) {
+        errs.push(apimachinery::field::invalid_number(
+            "spec.minReplicas",
+            m,
+            "must be greater than or equal to 1",
+        ));
+    }
+    if max < 1 {
+        errs.push(apimachinery::field::invalid_number("spec.maxReplicas", max, "must be greater than 0"));
+    }
+    if min.is_some_and(|m| max < m) {
+        errs.push(apimachinery::field::invalid_number(
+            "spec.maxReplicas",
+            max,
+            "must be greater than or equal to `minReplicas`",
+        ));
+    }
+    for f in ["kind", "name"] {
+        let v = str_at(obj, &format!("/spec/scaleTargetRef/{f}"));
+        let field = format!("spec.scaleTargetRef.{f}");
+        if v.is_empty() {
+            errs.push(required(&field));
+        } else if v == "." || v == ".." {
+            errs.push(invalid(&field, v, &format!("may not be '{v}'")));
+        } else if v.contains(['/', '%']) {
+            let c = if v.contains('/') { "/" } else { "%" };
+            errs.push(invalid(&field, v, &format!("may not contain '{c}'")));
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod flowcontrol;
 mod kinds;
 mod meta;
 mod mutating_policy;
+mod pod_update;
 mod pods;
 mod webhooks;
 mod workloads;
@@ -124,6 +125,19 @@ fn changed(source: &str, new: &Value, old: &Value) -> bool {
 }
 
 /// Sets server-owned metadata and the defaults kube applies to a new object.
+/// kube's autoscaling/v2 HorizontalPodAutoscaler defaults, for an object converted from v1.
+pub fn default_hpa_v2(obj: &mut Value) {
+    if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+        if !spec.contains_key("minReplicas") {
+            spec.insert("minReplicas".into(), serde_json::json!(1));
+        }
+        defaults::hpa_v2_spec(spec);
+    }
+    if let Some(o) = obj.as_object_mut() {
+        defaults::hpa_v2_status(o);
+    }
+}
+
 pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     let Some(o) = obj.as_object_mut() else { return };
     o.insert("apiVersion".into(), json!(rt.api_version()));

@@ -1,5 +1,6 @@
-//! Printers of apps/v1, batch/v1 and policy/v1 (`printDeployment`, `printDaemonSet`,
-//! `printJob`, `printCronJob`, ... in kube's printers.go).
+//! Printers of apps/v1, autoscaling, batch/v1 and policy/v1 (`printDeployment`,
+//! `printDaemonSet`, `printHorizontalPodAutoscaler`, `printJob`, `printCronJob`, ... in kube's
+//! printers.go).
 
 use super::{
     age, col, containers, created, format_label_selector, format_labels, human_duration, int, len, s, Cells,
@@ -116,6 +117,45 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 ]
             })
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => (
+            vec![
+                NAME,
+                col("Reference", "string", 0),
+                col("Targets", "string", 0),
+                col("MinPods", "string", 0),
+                // kube's Table says string for these integer cells.
+                col("MaxPods", "string", 0),
+                col("Replicas", "string", 0),
+                AGE,
+            ],
+            |o, now| {
+                // kube prints the internal (v2) form whatever version was asked for.
+                let v2;
+                let o = if o["apiVersion"] == "autoscaling/v1" {
+                    v2 = crate::convert_hpa::v1_to_v2(o.clone());
+                    &v2
+                } else {
+                    o
+                };
+                let min = match o.pointer("/spec/minReplicas").and_then(Value::as_i64) {
+                    Some(n) => n.to_string(),
+                    None => "<unset>".into(),
+                };
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(format!(
+                        "{}/{}",
+                        s(o, "/spec/scaleTargetRef/kind"),
+                        s(o, "/spec/scaleTargetRef/name")
+                    )),
+                    json!(hpa_metrics(o)),
+                    json!(min),
+                    json!(int(o, "/spec/maxReplicas")),
+                    json!(int(o, "/status/currentReplicas")),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
         ("batch", "Job") => (
             vec![
                 NAME,
@@ -284,4 +324,78 @@ mod tests {
         let rev = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "d", "controller": true}]}});
         assert_eq!(controller_of(&rev), "daemonset.apps/d");
     }
+}
+
+/// kube's `formatHPAMetrics`: each metric's current and target values, at most two.
+fn hpa_metrics(o: &Value) -> String {
+    let specs = o.pointer("/spec/metrics").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    if specs.is_empty() {
+        return "<none>".into();
+    }
+    let statuses =
+        o.pointer("/status/currentMetrics").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let q = |v: Option<&Value>| -> Option<String> {
+        v.filter(|v| !v.is_null()).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+    };
+    let unknown = || "<unknown>".to_string();
+    let mut list = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let status = statuses.get(i);
+        let field = |kind: &str| status.and_then(|st| st.get(kind)).filter(|v| !v.is_null());
+        let text = match spec["type"].as_str().unwrap_or_default() {
+            kind @ ("External" | "Object") => {
+                let key = if kind == "External" { "external" } else { "object" };
+                let target = &spec[key]["target"];
+                match q(target.get("averageValue")) {
+                    Some(avg) => {
+                        let cur = field(key)
+                            .and_then(|f| q(f.pointer("/current/averageValue")))
+                            .unwrap_or_else(unknown);
+                        format!("{cur}/{avg} (avg)")
+                    }
+                    None => {
+                        let cur =
+                            field(key).and_then(|f| q(f.pointer("/current/value"))).unwrap_or_else(unknown);
+                        format!("{cur}/{}", q(target.get("value")).unwrap_or_default())
+                    }
+                }
+            }
+            "Pods" => {
+                let cur =
+                    field("pods").and_then(|f| q(f.pointer("/current/averageValue"))).unwrap_or_else(unknown);
+                format!("{cur}/{}", q(spec.pointer("/pods/target/averageValue")).unwrap_or_default())
+            }
+            kind @ ("Resource" | "ContainerResource") => {
+                let key = if kind == "Resource" { "resource" } else { "containerResource" };
+                let r = &spec[key];
+                let name = r["name"].as_str().unwrap_or_default();
+                match q(r.pointer("/target/averageValue")) {
+                    Some(avg) => {
+                        let cur = field(key)
+                            .and_then(|f| q(f.pointer("/current/averageValue")))
+                            .unwrap_or_else(unknown);
+                        format!("{name}: {cur}/{avg}")
+                    }
+                    None => {
+                        let cur = field(key)
+                            .and_then(|f| f.pointer("/current/averageUtilization").and_then(Value::as_i64))
+                            .map_or_else(unknown, |u| format!("{u}%"));
+                        let target = r
+                            .pointer("/target/averageUtilization")
+                            .and_then(Value::as_i64)
+                            .map_or_else(|| "<auto>".to_string(), |u| format!("{u}%"));
+                        format!("{name}: {cur}/{target}")
+                    }
+                }
+            }
+            _ => "<unknown type>".into(),
+        };
+        list.push(text);
+    }
+    let count = list.len();
+    if count > 2 {
+        list.truncate(2);
+        return format!("{} + {} more...", list.join(", "), count - 2);
+    }
+    list.join(", ")
 }

@@ -120,6 +120,8 @@ pub async fn list_prefix_order_pagination(store: Arc<dyn Store>) {
         pages += 1;
         assert!(page.items.len() <= 3);
         paged.extend(page.items.iter().map(|kv| kv.key.clone()));
+        // Every key of the prefix after this page, none outside it.
+        assert_eq!(page.remaining_count, (expected.len() - paged.len()) as u64, "after {paged:?}");
         if !page.remaining {
             break;
         }

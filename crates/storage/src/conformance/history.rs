@@ -35,9 +35,9 @@ pub async fn list_at_past_revisions(store: Arc<dyn Store>) {
 
     // Pages of 2 at the snapshot, whatever happened since.
     let first = store.list_at(&prefix, None, 2, snapshot).await.unwrap();
-    assert_eq!((first.items, first.remaining), (vec![a.clone(), b.clone()], true));
+    assert_eq!((first.items, first.remaining, first.remaining_count), (vec![a.clone(), b.clone()], true, 1));
     let second = store.list_at(&prefix, Some(&b.key), 2, snapshot).await.unwrap();
-    assert_eq!((second.items, second.remaining), (vec![c.clone()], false));
+    assert_eq!((second.items, second.remaining, second.remaining_count), (vec![c.clone()], false, 0));
     let exact = store.list_at(&prefix, None, 3, snapshot).await.unwrap();
     assert_eq!((exact.items.len(), exact.remaining), (3, false));
 

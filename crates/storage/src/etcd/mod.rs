@@ -425,7 +425,16 @@ fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: RequestOp) -> Res
     Ok(TxnRequest { compare, success: vec![write], failure: vec![client::get(etcd_key.to_vec())] })
 }
 
+/// Keys after a page: etcd's `count` is every key of the range, the page included.
+fn remaining_count(count: i64, returned: usize, more: bool) -> u64 {
+    if !more {
+        return 0;
+    }
+    u64::try_from(count).unwrap_or(0).saturating_sub(returned as u64)
+}
+
 /// Why a guarded write failed, from the key as it is now.
+
 fn failed_precondition(current: Option<KeyValue>) -> StoreError {
     match current {
         None => StoreError::NotFound,

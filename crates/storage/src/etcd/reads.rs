@@ -6,7 +6,7 @@ use etcd_proto::etcdserverpb::RangeRequest;
 use futures::TryFutureExt;
 
 use super::convert::{etcd_revision, header_revision, key_value, Fault};
-use super::{client, watch, Conn};
+use super::{client, remaining_count, watch, Conn};
 use crate::store::{KeyValue, ListResult, Revision, StoreError};
 
 impl Conn {
@@ -34,7 +34,7 @@ impl Conn {
         let range = conn.keys.list_range(prefix, start_after);
         if range.is_empty() {
             let revision = conn.current_revision().await?;
-            return Ok(ListResult { items: Vec::new(), revision, remaining: false });
+            return Ok(ListResult { items: Vec::new(), revision, remaining: false, remaining_count: 0 });
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let request = RangeRequest { limit, ..client::range(range.key, range.end) };
@@ -42,8 +42,9 @@ impl Conn {
         let answer = conn.request("list", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
         let revision = header_revision(answer.header.as_ref())?;
         let remaining = answer.more;
+        let remaining_count = remaining_count(answer.count, answer.kvs.len(), remaining);
         let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision, remaining })
+        Ok(ListResult { items, revision, remaining, remaining_count })
     }
 
     /// `Store::list_at` read from etcd.
@@ -81,9 +82,10 @@ impl Conn {
             Err(Fault::Other(err)) => return Err(err),
         };
         if empty {
-            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false });
+            return Ok(ListResult { items: Vec::new(), revision: rev, remaining: false, remaining_count: 0 });
         }
+        let remaining_count = remaining_count(answer.count, answer.kvs.len(), answer.more);
         let items = answer.kvs.into_iter().map(|kv| key_value(&conn.keys, kv)).collect::<Result<_, _>>()?;
-        Ok(ListResult { items, revision: rev, remaining: answer.more })
+        Ok(ListResult { items, revision: rev, remaining: answer.more, remaining_count })
     }
 }
