@@ -308,24 +308,6 @@ fn job_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jobs_and_revisions() {
-        let now = Utc::now();
-        let job = json!({"metadata": {"name": "pi"}, "spec": {"completions": 3, "selector": {"matchLabels": {"a": "b"}},
-            "template": {"spec": {"containers": [{"name": "pi", "image": "perl"}]}}},
-            "status": {"succeeded": 1, "conditions": [{"type": "Suspended", "status": "True"}]}});
-        let row = job_cells(&job, now);
-        assert_eq!(row[..4], [json!("pi"), json!("Suspended"), json!("1/3"), json!("")]);
-        assert_eq!(row[5..], [json!("pi"), json!("perl"), json!("a=b")]);
-        let rev = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "d", "controller": true}]}});
-        assert_eq!(controller_of(&rev), "daemonset.apps/d");
-    }
-}
-
 /// kube's `formatHPAMetrics`: each metric's current and target values, at most two.
 fn hpa_metrics(o: &Value) -> String {
     let specs = o.pointer("/spec/metrics").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
@@ -398,4 +380,22 @@ fn hpa_metrics(o: &Value) -> String {
         return format!("{} + {} more...", list.join(", "), count - 2);
     }
     list.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_and_revisions() {
+        let now = Utc::now();
+        let job = json!({"metadata": {"name": "pi"}, "spec": {"completions": 3, "selector": {"matchLabels": {"a": "b"}},
+            "template": {"spec": {"containers": [{"name": "pi", "image": "perl"}]}}},
+            "status": {"succeeded": 1, "conditions": [{"type": "Suspended", "status": "True"}]}});
+        let row = job_cells(&job, now);
+        assert_eq!(row[..4], [json!("pi"), json!("Suspended"), json!("1/3"), json!("")]);
+        assert_eq!(row[5..], [json!("pi"), json!("perl"), json!("a=b")]);
+        let rev = json!({"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "d", "controller": true}]}});
+        assert_eq!(controller_of(&rev), "daemonset.apps/d");
+    }
 }

@@ -434,7 +434,6 @@ fn remaining_count(count: i64, returned: usize, more: bool) -> u64 {
 }
 
 /// Why a guarded write failed, from the key as it is now.
-
 fn failed_precondition(current: Option<KeyValue>) -> StoreError {
     match current {
         None => StoreError::NotFound,
