@@ -1,8 +1,8 @@
 //! What a server feature costs on the request path: the same request against two kubeward
 //! servers of one build, one with the feature (`kubeward+<feature>`) and one without
 //! (`kubeward-<feature>-off`), in rounds interleaved by `bench/run`; the medians of each
-//! side are compared. Audit (`kubeward+audit`: a realistic policy and the log backend) is the
-//! first such feature.
+//! side are compared. Audit (`kubeward+audit`: a realistic policy and the log backend) and the
+//! request limits (`kubeward+limits`: kube's in-flight pools) are the features measured.
 //!
 //! Two measures per row: req/s at saturation, and the server's CPU time per request. On a
 //! shared machine req/s swings by tens of percent between identical rounds; CPU time per
@@ -15,6 +15,9 @@ use std::fmt::Write;
 
 /// The aim: the feature costs at most this share of a GET at 64 connections.
 pub const AUDIT_MAX_COST: f64 = 0.05;
+
+/// The aim of issue 17: the request limits cost at most this share of a GET at 64 connections.
+pub const LIMITS_MAX_COST: f64 = 0.03;
 
 /// One compared row: (object, auth, proto, conns) and the medians with and without.
 struct Row {
