@@ -230,7 +230,9 @@ fn every_cluster_starts_with_system_objects() {
         lines[0], "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL",
         "{lines:?}"
     );
-    assert!(lines[1].starts_with("exempt exempt 1 <none> ") && lines[1].ends_with(" ?"), "{lines:?}");
+    // MISSINGPL is the Dangling condition, written by the APF configuration controller as
+    // kube's is (False: the priority level exists).
+    assert!(lines[1].starts_with("exempt exempt 1 <none> ") && lines[1].ends_with(" False"), "{lines:?}");
     assert!(lines[2].starts_with("catch-all catch-all 10000 ByUser "), "{lines:?}");
     let lines = words(&k.ok(&["get", "prioritylevelconfigurations"]).stdout);
     assert_eq!(lines[0], "NAME TYPE NOMINALCONCURRENCYSHARES QUEUES HANDSIZE QUEUELENGTHLIMIT AGE");
