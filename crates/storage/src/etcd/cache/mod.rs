@@ -35,8 +35,9 @@ use crate::store::{Revision, WatchStream};
 
 /// How long a consistent read waits for the cache to reach its revision before etcd answers it.
 /// The events of an acknowledged write are on their way when its answer is: this is only hit
-/// when the watch lags or is broken.
-const FRESH_WAIT: Duration = Duration::from_secs(1);
+/// when the watch lags or is broken. kube's cacher waits 3 s (`blockTimeout` of
+/// `waitUntilFreshAndBlock`); 1 s was missed on a loaded machine by a cache that was only slow.
+const FRESH_WAIT: Duration = Duration::from_secs(3);
 
 /// How long reads and watches wait for the cache's first list before etcd answers them.
 const STARTUP_WAIT: Duration = Duration::from_secs(5);
