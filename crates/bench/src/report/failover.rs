@@ -51,3 +51,31 @@ pub fn section(out: &mut String, r: &[Record]) {
     let _ =
         writeln!(out, "\n| aim | measured | verdict |\n|---|---|---|\n| {AIM} | {m} | {} |\n", verdict(p));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(p99_ms: f64) -> Record {
+        Record::Failover {
+            clients: 8,
+            stalls_ms: vec![900.0, p99_ms],
+            p50_ms: 900.0,
+            p99_ms,
+            max_ms: p99_ms,
+            writes: 1000,
+            errors: 3,
+        }
+    }
+
+    #[test]
+    fn the_aim_is_two_seconds_at_p99() {
+        assert_eq!(aim(&[]).1, None);
+        assert_eq!(aim(&[run(1500.0)]).1, Some(true));
+        assert_eq!(aim(&[run(5200.0)]), ("p99 5200 ms over 2 kills".to_string(), Some(false)));
+        let mut out = String::new();
+        section(&mut out, &[run(1500.0)]);
+        assert!(out.contains("| 2 | 8 | 900 | 1500 | 1500 | 1000 | 3 |"), "{out}");
+        assert!(out.contains("| pass |"), "{out}");
+    }
+}
