@@ -78,6 +78,8 @@ pub struct Config {
     pub node_name: String,
     /// Leader election of kube-controller-manager's controllers (`--leader-elect*`).
     pub leader_election: crate::controllers::leader_election::LeaderElectionConfig,
+    /// The identity Leases' duration and garbage-collection period (kube's 3600 s each).
+    pub identity_lease: crate::controllers::identity_lease_gc::IdentityLeaseConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

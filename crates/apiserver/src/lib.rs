@@ -149,9 +149,15 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         }
         a => a,
     };
-    controllers::kubernetes_service::start(&state, &config.node_name, advertise, addr.port())
-        .await
-        .map_err(StartError::Bootstrap)?;
+    controllers::kubernetes_service::start(
+        &state,
+        &config.node_name,
+        advertise,
+        addr.port(),
+        config.identity_lease,
+    )
+    .await
+    .map_err(StartError::Bootstrap)?;
     if let Some(table) = revocations {
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }

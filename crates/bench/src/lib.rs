@@ -10,6 +10,7 @@ pub mod criterion;
 pub mod custom;
 pub mod error;
 pub mod etcd;
+pub mod failover;
 pub mod fanout;
 pub mod overhead;
 pub mod procfs;

@@ -135,6 +135,56 @@ pub struct UpArgs {
     pub cluster: ClusterFlags,
     #[command(flatten)]
     pub flags: ApiServerFlags,
+    /// Which of the flags a saved control plane keeps were given on the command line.
+    #[arg(skip)]
+    pub explicit: Explicit,
+}
+
+/// Flags given on the command line (not defaulted) among those `cluster.json` remembers:
+/// given, they override the saved value (with a note in the log).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Explicit {
+    pub secure_port: bool,
+    pub etcd_client_port: bool,
+    pub etcd_peer_port: bool,
+}
+
+impl Explicit {
+    fn of(m: &clap::ArgMatches) -> Explicit {
+        let given = |id: &str| {
+            m.try_get_raw(id).is_ok_and(|v| v.is_some())
+                && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        };
+        Explicit {
+            secure_port: given("secure_port"),
+            etcd_client_port: given("etcd_client_port"),
+            etcd_peer_port: given("etcd_peer_port"),
+        }
+    }
+}
+
+/// Parses the command line, noting which remembered flags were given (see [`Explicit`]).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match &mut cli.command {
+        Command::Up(a) => {
+            if let Some(m) = matches.subcommand_matches("up") {
+                a.explicit = Explicit::of(m);
+            }
+        }
+        Command::Join(a) => {
+            if let Some(m) = matches.subcommand_matches("join") {
+                a.up.explicit = Explicit::of(m);
+            }
+        }
+        _ => {}
+    }
+    cli
 }
 
 /// The managed etcd of `up` (and `join`).
@@ -244,6 +294,20 @@ pub fn managed_node(data_dir: &Path, a: &UpArgs) -> Result<Option<crate::cluster
         None => None,
     };
     if let Some(node) = &node {
+        for (given, flag, port, saved) in [
+            (a.explicit.etcd_client_port, "--etcd-client-port", a.cluster.etcd_client_port, node.client_port),
+            (a.explicit.etcd_peer_port, "--etcd-peer-port", a.cluster.etcd_peer_port, node.peer_port),
+        ] {
+            if given && port != saved {
+                // The member's URLs are in every peer's membership: they do not move.
+                return Err(CliError(format!(
+                    "{flag} {port}: control plane `{}` in {} has its etcd member on port {saved} (its peers know it there); \
+                     leave {flag} out, or remove the member and join again to move it",
+                    node.node_name,
+                    data_dir.display()
+                )));
+            }
+        }
         if !a.flags.etcd_servers.is_empty() {
             return Err(CliError(format!(
                 "{} runs a managed etcd member (`{}`): --etcd-servers cannot be given as well",
@@ -302,6 +366,13 @@ pub async fn wait_for_shutdown() {
 }
 
 pub async fn up(a: UpArgs) -> Result<(), CliError> {
+    up_serving(a, None).await
+}
+
+/// `up` for `join`: `guard` learns whether the node ever served, and removes the join's etcd
+/// member when the API server fails to start (while this node's etcd still runs: a cluster
+/// of two voters needs it for quorum).
+pub async fn up_serving(a: UpArgs, guard: Option<&crate::cluster::join::JoinGuard>) -> Result<(), CliError> {
     a.flags.validate().map_err(err)?;
     std::fs::create_dir_all(&a.data_dir).map_err(|e| CliError(format!("{}: {e}", a.data_dir.display())))?;
     let data_dir = a.data_dir.canonicalize().map_err(err)?;
@@ -349,6 +420,16 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     };
     let mut flags = a.flags;
     if let Some((_, node)) = &member {
+        match node.secure_port {
+            Some(saved) if a.explicit.secure_port && saved != flags.secure_port => tracing::info!(
+                saved,
+                port = flags.secure_port,
+                "--secure-port overrides the port saved in {}",
+                crate::cluster::NODE_FILE
+            ),
+            Some(saved) if !a.explicit.secure_port => flags.secure_port = saved,
+            _ => {}
+        }
         flags.advertise_address.get_or_insert(node.address);
         // A control plane serves where its etcd member is, unless told otherwise: the
         // default loopback bind becomes the node's address.
@@ -374,6 +455,9 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
     let running = match apiserver::start(config, store).await {
         Ok(r) => r,
         Err(e) => {
+            if let Some(guard) = guard {
+                guard.remove_member().await;
+            }
             if let Some((supervisor, _)) = member.take() {
                 supervisor.stop().await;
             }
@@ -410,6 +494,19 @@ pub async fn up(a: UpArgs) -> Result<(), CliError> {
         token: None,
     };
     pki::write_private(&kubeconfig, &kc.to_yaml()).map_err(err)?;
+    if let Some((_, node)) = &mut member {
+        // The port served (a `--secure-port 0` picked one) is this node's from now on;
+        // saved before the ready line, so whoever saw that line finds it saved.
+        if node.secure_port != Some(running.addr.port()) {
+            node.secure_port = Some(running.addr.port());
+            if let Err(e) = node.save(&data_dir) {
+                tracing::warn!(error = %e, "the secure port is not saved");
+            }
+        }
+    }
+    if let Some(guard) = guard {
+        guard.served.store(true, std::sync::atomic::Ordering::Release);
+    }
     println!("kubeward is ready at {server}");
     println!("admin kubeconfig: {}", kubeconfig.display());
     println!("  export KUBECONFIG={}", kubeconfig.display());

@@ -294,6 +294,7 @@ impl ApiServerFlags {
         Ok(apiserver::Config {
             node_name,
             leader_election,
+            identity_lease: identity_lease_from_env(),
             bind_address: self.bind_address,
             advertise_address: self.advertise_address,
             service_cluster_ip_range: self.service_cluster_ip_range.clone(),
@@ -350,6 +351,34 @@ impl ApiServerFlags {
             },
         })
     }
+}
+
+/// Test-only: kube's identity Lease timings are package variables without a flag
+/// (`IdentityLeaseDurationSeconds`, `IdentityLeaseGCPeriod`, both 3600 s), which kube's own
+/// integration tests shorten. These environment variables do the same for kubeward's tests
+/// and are not an interface: `KUBEWARD_TEST_IDENTITY_LEASE_DURATION_SECONDS` and
+/// `KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS` (whole seconds, at least 1).
+fn identity_lease_from_env() -> apiserver::controllers::identity_lease_gc::IdentityLeaseConfig {
+    let mut config = apiserver::controllers::identity_lease_gc::IdentityLeaseConfig::default();
+    let seconds = |name: &str| {
+        let value = std::env::var(name).ok()?;
+        match value.trim().parse::<u64>() {
+            Ok(s) if (1..=86_400).contains(&s) => Some(s),
+            _ => {
+                tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
+                None
+            }
+        }
+    };
+    if let Some(s) = seconds("KUBEWARD_TEST_IDENTITY_LEASE_DURATION_SECONDS") {
+        tracing::warn!(seconds = s, "test setting: identity lease duration shortened");
+        config.duration_seconds = s;
+    }
+    if let Some(s) = seconds("KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS") {
+        tracing::warn!(seconds = s, "test setting: identity lease garbage collection period shortened");
+        config.gc_period = std::time::Duration::from_secs(s);
+    }
+    config
 }
 
 /// 16 random characters for an identity (the uuid kube appends).

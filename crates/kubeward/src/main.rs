@@ -16,10 +16,8 @@ mod pki_cmds;
 mod rbac_tools;
 mod table;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KUBEWARD_LOG")

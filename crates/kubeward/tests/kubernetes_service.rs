@@ -112,3 +112,60 @@ fn the_service_range_is_a_flag_and_a_bad_one_refuses_to_start() {
         assert!(out.stderr.contains(why) && out.stderr.contains(range), "{out}");
     }
 }
+
+/// kube's apiserver lease garbage collector: an identity Lease that stopped being renewed
+/// (its server died) for longer than its duration is deleted; the live server's own Lease,
+/// renewed every 10 s, stays; a Lease without the identity label is not touched. The
+/// timings are shortened through the test-only variables (kube's are package variables its
+/// integration tests shorten the same way).
+#[test]
+fn expired_identity_leases_of_dead_servers_are_collected() {
+    let server = FlagServer::start_env(
+        |_| vec![],
+        &[
+            ("KUBEWARD_TEST_IDENTITY_LEASE_DURATION_SECONDS", "20"),
+            ("KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS", "1"),
+        ],
+    );
+    let k = server.admin();
+    let selector = "apiserver.kubernetes.io/identity=kube-apiserver";
+    let live = json(&k, &["get", "leases", "-n", "kube-system", "-l", selector, "-o", "json"]);
+    let live = &live["items"][0];
+    assert_eq!(live["spec"]["leaseDurationSeconds"], 20, "{live}");
+    let (live_name, live_uid) =
+        (live["metadata"]["name"].as_str().unwrap_or_default(), live["metadata"]["uid"].clone());
+    assert!(live_name.starts_with("apiserver-"), "{live}");
+
+    // A dead server's Lease, as kube-apiserver writes them, last renewed long ago; and an
+    // old Lease that is no server's identity.
+    let lease = |name: &str, labels: Value| {
+        serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": "kube-system", "labels": labels},
+            "spec": {"holderIdentity": format!("{name}_0d5e0f6a"), "leaseDurationSeconds": 20,
+                     "acquireTime": "2020-01-01T00:00:00.000000Z", "renewTime": "2020-01-01T00:00:00.000000Z"},
+        })
+    };
+    let file = server.data_path().join("leases.json");
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+        lease("apiserver-deadserver", serde_json::json!({"apiserver.kubernetes.io/identity": "kube-apiserver",
+            "kubernetes.io/hostname": "dead"})),
+        lease("someone-elses", serde_json::json!({"app": "other"})),
+    ]});
+    std::fs::write(&file, list.to_string()).expect("write leases");
+    k.ok(&["create", "-f", &file.display().to_string()]);
+
+    let (gone, last) = retry(Duration::from_secs(20), || {
+        let out = k.run(&["get", "lease", "apiserver-deadserver", "-n", "kube-system"]);
+        (!out.ok() && out.stderr.contains("NotFound"), out.to_string())
+    });
+    assert!(gone, "the dead server's identity Lease was not collected: {last}");
+    assert!(server.log().contains("deleted an expired apiserver identity lease"), "{}", server.log());
+    k.ok(&["get", "lease", "someone-elses", "-n", "kube-system"]);
+
+    // Longer than the duration: the live Lease is renewed, never collected (same object).
+    std::thread::sleep(Duration::from_secs(25));
+    let still = json(&k, &["get", "lease", live_name, "-n", "kube-system", "-o", "json"]);
+    assert_eq!(still["metadata"]["uid"], live_uid, "the live server's Lease was deleted: {still}");
+    k.ok(&["get", "lease", "someone-elses", "-n", "kube-system"]);
+}

@@ -8,7 +8,8 @@
 //! (kube's, labelled `apiserver.kubernetes.io/identity=kube-apiserver`, holder
 //! `apiserver-<hash>_<uuid>`) renewed every 10 s, with its advertise address and port in the
 //! annotation `kubeward.io/advertise-address`; a server whose Lease was renewed within the
-//! last 15 s (kube's master lease TTL) is listed in the endpoints.
+//! last 15 s (kube's master lease TTL) is listed in the endpoints. Expired identity Leases
+//! are collected by `identity_lease_gc`.
 
 use super::Controller;
 use crate::informer::{name_of, Event, Informer};
@@ -24,11 +25,9 @@ const NAMESPACE: &str = "default";
 const RESYNC: Duration = Duration::from_secs(10);
 /// An API server whose identity Lease is older than this leaves the endpoints.
 const ENDPOINT_TTL: Duration = Duration::from_secs(15);
-/// kube's identity Lease duration.
-const IDENTITY_LEASE_SECONDS: u64 = 3600;
 pub const IDENTITY_LABEL: &str = "apiserver.kubernetes.io/identity";
 pub const ADDRESS_ANNOTATION: &str = "kubeward.io/advertise-address";
-const LEASE_NAMESPACE: &str = "kube-system";
+pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// What the three objects must say.
 struct Wanted {
@@ -72,6 +71,8 @@ struct Identity {
     node_name: String,
     name: String,
     holder: String,
+    /// Written as `leaseDurationSeconds` (kube: 3600 s).
+    duration_seconds: u64,
 }
 
 struct KubernetesService {
@@ -196,7 +197,7 @@ impl KubernetesService {
         let written = match found {
             Ok(Some(mut lease)) => {
                 lease["spec"]["holderIdentity"] = json!(identity.holder);
-                lease["spec"]["leaseDurationSeconds"] = json!(IDENTITY_LEASE_SECONDS);
+                lease["spec"]["leaseDurationSeconds"] = json!(identity.duration_seconds);
                 lease["spec"]["renewTime"] = json!(micro);
                 if !lease["metadata"]["annotations"].is_object() {
                     lease["metadata"]["annotations"] = json!({});
@@ -215,7 +216,7 @@ impl KubernetesService {
                     "metadata": {"name": identity.name, "namespace": LEASE_NAMESPACE,
                         "labels": {IDENTITY_LABEL: "kube-apiserver", "kubernetes.io/hostname": identity.node_name},
                         "annotations": {ADDRESS_ANNOTATION: own}},
-                    "spec": {"holderIdentity": identity.holder, "leaseDurationSeconds": IDENTITY_LEASE_SECONDS,
+                    "spec": {"holderIdentity": identity.holder, "leaseDurationSeconds": identity.duration_seconds,
                         "acquireTime": micro, "renewTime": micro},
                 });
                 strategy::prepare_for_create(rt, &mut lease, &now_rfc3339());
@@ -325,8 +326,14 @@ fn set_at(obj: &mut Value, pointer: &str, value: Value) {
 }
 
 /// Starts the controller for the server `node_name` listening on `port`, reachable at
-/// `address`.
-pub async fn start(state: &State, node_name: &str, address: IpAddr, port: u16) -> Result<(), String> {
+/// `address`, and the collector of expired identity Leases.
+pub async fn start(
+    state: &State,
+    node_name: &str,
+    address: IpAddr,
+    port: u16,
+    lease: super::identity_lease_gc::IdentityLeaseConfig,
+) -> Result<(), String> {
     let lookup = |g: &str, r: &str| state.catalog.lookup(g, "v1", r);
     let services = lookup("", "services").ok_or("the catalog serves no Services")?;
     let endpoints = lookup("", "endpoints").ok_or("the catalog serves no Endpoints")?;
@@ -339,8 +346,10 @@ pub async fn start(state: &State, node_name: &str, address: IpAddr, port: u16) -
             node_name: node_name.to_string(),
             holder: format!("{name}_{}", uuid::Uuid::new_v4()),
             name,
+            duration_seconds: lease.duration_seconds,
         }
     });
+    super::identity_lease_gc::start(state, lease);
     let controller = KubernetesService {
         objects: state.objects.clone(),
         identity,

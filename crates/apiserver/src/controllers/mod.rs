@@ -12,6 +12,7 @@ pub mod crd;
 pub mod csr_signing;
 pub mod disruption;
 pub mod flowcontrol;
+pub mod identity_lease_gc;
 pub mod issued_certs;
 pub mod kubernetes_service;
 pub mod leader_election;

@@ -2,6 +2,7 @@
 //! or (`bench/run --only`) some sections spliced into an existing one (`splice.rs`).
 
 mod custom;
+mod failover;
 mod splice;
 
 pub use splice::splice;
@@ -90,6 +91,16 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server_cpu_ms: Option<f64>,
     },
+    /// Write stalls after killing the etcd leader's node, one per round (`failover`).
+    Failover {
+        clients: u32,
+        stalls_ms: Vec<f64>,
+        p50_ms: f64,
+        p99_ms: f64,
+        max_ms: f64,
+        writes: u64,
+        errors: u64,
+    },
     /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
         text: String,
@@ -134,6 +145,7 @@ const SECTIONS: [Section; 8] = [
     }),
     ("writes", |o, i| {
         writes(o, &i.records);
+        failover::section(o, &i.records);
         policies(o, &i.records);
     }),
     ("custom", |o, i| custom::section(o, &i.records)),
@@ -401,6 +413,8 @@ fn etcd_aims(out: &mut String, r: &[Record]) {
     let _ = writeln!(out, "| {ETCD_WRITE_AIM} | {m} | {} |", verdict(p));
     let (m, p) = etcd_read_aim(r);
     let _ = writeln!(out, "| {ETCD_READ_AIM} | {m} | {} |", verdict(p));
+    let (m, p) = failover::aim(r);
+    let _ = writeln!(out, "| {} | {m} | {} |", failover::AIM, verdict(p));
 }
 
 const ETCD_WRITE_AIM: &str = "kubeward on etcd creates/s >= 80% of etcd puts/s at 16 and 64 clients";

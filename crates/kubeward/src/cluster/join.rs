@@ -564,8 +564,92 @@ pub async fn join(a: JoinArgs) -> Result<(), CliError> {
     node.save(&data_dir)?;
     tracing::info!(after = ?started.elapsed(), "joined; starting the control plane");
     let mut up = a.up;
-    up.data_dir = data_dir;
-    crate::cli::up(up).await
+    up.data_dir = data_dir.clone();
+    let guard = JoinGuard {
+        served: std::sync::atomic::AtomicBool::new(false),
+        etcd,
+        id: added.id,
+        removal: tokio::sync::Mutex::new(None),
+    };
+    match crate::cli::up_serving(up, Some(&guard)).await {
+        Err(e) if !guard.served.load(std::sync::atomic::Ordering::Acquire) => {
+            Err(CliError(format!("{e}. {}", guard.roll_back(&data_dir, &node_name).await)))
+        }
+        outcome => outcome,
+    }
+}
+
+/// How many times the rollback's member removal is tried (etcd's strict reconfiguration
+/// check can refuse a removal for a few seconds after a member went away).
+const ROLLBACK_ATTEMPTS: u32 = 15;
+
+/// A join until its node serves: a failure before then removes the etcd member the join
+/// added (a learner, or a voter once promoted), so the cluster is not left with a member
+/// that never serves.
+pub struct JoinGuard {
+    /// Set by `up` once the API server is ready.
+    pub served: std::sync::atomic::AtomicBool,
+    /// The other members.
+    etcd: storage::etcd::admin::EtcdAdmin,
+    id: u64,
+    /// The removal's outcome, once tried.
+    removal: tokio::sync::Mutex<Option<Result<(), String>>>,
+}
+
+impl JoinGuard {
+    /// Removes the join's member (once; retried through etcd's strict reconfiguration window).
+    pub async fn remove_member(&self) {
+        let mut removal = self.removal.lock().await;
+        if removal.is_some() {
+            return;
+        }
+        let mut last = String::new();
+        for attempt in 0..ROLLBACK_ATTEMPTS {
+            match self.etcd.remove(self.id).await {
+                Ok(_) => {
+                    *removal = Some(Ok(()));
+                    return;
+                }
+                Err(e) if e.to_string().contains("member not found") => {
+                    *removal = Some(Ok(()));
+                    return;
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if attempt + 1 < ROLLBACK_ATTEMPTS {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        *removal = Some(Err(last));
+    }
+
+    /// Rolls the join back after its node failed before serving: the member removed (unless
+    /// `up` did it already), this member's settings and etcd data (only this join wrote
+    /// them) forgotten. Says what it did, for the error.
+    async fn roll_back(&self, data_dir: &Path, node_name: &str) -> String {
+        self.remove_member().await;
+        let outcome = self.removal.lock().await.clone().unwrap_or_else(|| Err("not tried".into()));
+        let id = member_id(self.id);
+        let dir = data_dir.display();
+        match outcome {
+            Ok(()) => {
+                tracing::info!(member = %id, "join rolled back: removed this node's etcd member");
+                let _ = std::fs::remove_file(NodeConfig::path(data_dir));
+                let _ = std::fs::remove_dir_all(super::etcd_child::EtcdCommand::etcd_data(data_dir));
+                format!(
+                    "The join was rolled back: etcd member {id} (`{node_name}`) was removed from the cluster. \
+                     To try again, wipe {dir} (`rm -rf {dir}`) and run a `kubeward join` command again"
+                )
+            }
+            Err(last) => {
+                tracing::error!(member = %id, error = %last, "the join's etcd member could not be removed");
+                format!(
+                    "The join was not rolled back: etcd member {id} stays in the cluster ({last}); \
+                     remove it with `kubeward member remove {node_name}` on a healthy control plane"
+                )
+            }
+        }
+    }
 }
 
 /// One control plane as recorded in `kube-system/kubeward-control-planes`.

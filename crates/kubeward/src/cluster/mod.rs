@@ -1,9 +1,10 @@
 //! Control planes on a managed etcd (issue #16): each `kubeward up --cluster-init` or
 //! `kubeward join` runs an etcd member as a supervised child and kubeward on it.
 //!
-//! - this file: the node's settings (`<data-dir>/cluster.json`: node name, addresses, ports,
-//!   etcd member id, the peers last seen), kept so a plain `kubeward up` on the same data
-//!   directory runs the same member again;
+//! - this file: the node's settings (`<data-dir>/cluster.json`, mode 0600, as kubeadm keeps
+//!   its config: node name, addresses, etcd ports, the API server's secure port, etcd member
+//!   id, the peers last seen), kept so a plain `kubeward up --data-dir DIR` runs the same
+//!   member on the same port again;
 //! - `etcd_child`: the etcd process (started, restarted when it dies, stopped with kubeward);
 //! - `member`: starting this node's member (PKI, the removed-member check, health) and the
 //!   store on it;
@@ -47,6 +48,8 @@ pub struct NodeConfig {
     pub member_id: Option<u64>,
     /// The client URLs of the other members, as last seen.
     pub peers: Vec<String>,
+    /// The API server's secure port, once it served (`--secure-port` overrides it).
+    pub secure_port: Option<u16>,
 }
 
 fn url(address: IpAddr, port: u16) -> String {
@@ -69,6 +72,7 @@ impl NodeConfig {
             initial_cluster_state: "new".into(),
             member_id: None,
             peers: Vec::new(),
+            secure_port: None,
         }
     }
 
@@ -119,6 +123,7 @@ impl NodeConfig {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default(),
+            secure_port: v.get("securePort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
         }))
     }
 
@@ -132,9 +137,11 @@ impl NodeConfig {
             "initialClusterState": self.initial_cluster_state,
             "memberID": self.member_id.map(member_id),
             "peers": self.peers,
+            "securePort": self.secure_port,
         });
         let text = serde_json::to_string_pretty(&v).map_err(|e| CliError(e.to_string()))?;
-        pki::write_public(&Self::path(data_dir), &text).map_err(|e| CliError(e.to_string()))
+        // 0600: the node's settings are the operator's, as kubeadm's config.
+        pki::write_private(&Self::path(data_dir), &text).map_err(|e| CliError(e.to_string()))
     }
 }
 
@@ -208,7 +215,11 @@ mod tests {
         let mut n = NodeConfig::first("a".into(), "127.0.0.2".parse().unwrap(), 2379, 2380);
         n.member_id = Some(0x8e9e05c52164694d);
         n.peers = vec!["https://127.0.0.3:2379".into()];
+        n.secure_port = Some(6443);
         n.save(dir.path()).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(NodeConfig::path(dir.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         assert_eq!(NodeConfig::load(dir.path()).unwrap(), Some(n.clone()));
         assert_eq!(n.initial_cluster, "a=https://127.0.0.2:2380");
         assert_eq!(n.client_url(), "https://127.0.0.2:2379");
