@@ -175,7 +175,7 @@ async fn match_conditions_variables_and_failure_policies() {
     let e = p.validate(&deployment("prod", 1), &ctx).await.unwrap_err();
     assert!(
         e.message.ends_with(
-            "denied request: expression 'variables.broken == 1' resulted in error: no such key: nope"
+            "denied request: expression 'variables.broken == 1' resulted in error: composited variable \"broken\" fails to evaluate: no such key: nope"
         ),
         "{}",
         e.message

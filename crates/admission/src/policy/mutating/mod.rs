@@ -383,11 +383,11 @@ async fn mutate(
     layer
         .bind(kcel::admission::PARAMS, param, &kcel::Shape::Any)
         .map_err(|e| Failure::Policy(e.to_string()))?;
-    // The variables are bound per mutation: each mutation has kube's whole budget.
-    let variables_cost = evaluate::bind_variables(&policy.variables, &base, &mut layer, authz)
-        .await
-        .map_err(Failure::Policy)?;
+    // The variables are bound per mutation (kube's composition context of one patcher):
+    // evaluated when read, at most once, each mutation with kube's whole budget.
+    evaluate::bind_variables(&policy.variables, &mut layer);
     let result = evaluate::run(program, &[&base, &layer], Some(authz)).await;
+    let variables_cost = layer.take_lazy_cost();
     let cost = match &result {
         Ok(v) => v.cost,
         Err(kcel::EvalError::CostLimitExceeded) => PER_CALL_LIMIT,

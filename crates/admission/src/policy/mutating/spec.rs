@@ -67,8 +67,9 @@ impl MutatingPolicy {
         let mut variables = Vec::new();
         for v in list("variables") {
             let name = str_at(v, "name").to_string();
-            variables.push((name.clone(), Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Any)));
-            env.push_variable(&name);
+            let source = str_at(v, "expression");
+            let program = env.compile_variable(&name, source);
+            variables.push((name, Compiled { source: source.to_string(), program }));
         }
         let patch_env = env.with_patch_types();
         let mutations = list("mutations")
