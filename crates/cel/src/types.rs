@@ -271,34 +271,8 @@ fn infer_call(
     let target = call.target.as_deref();
     match call.func_name.as_str() {
         crate::mutation::STRUCT => crate::mutation::lowered_name(e).map(|n| CelType::Named(n.to_string())),
-        operators::LOGICAL_AND
-        | operators::LOGICAL_OR
-        | operators::LOGICAL_NOT
-        | operators::NOT_STRICTLY_FALSE
-        | operators::EQUALS
-        | operators::NOT_EQUALS
-        | operators::LESS
-        | operators::LESS_EQUALS
-        | operators::GREATER
-        | operators::GREATER_EQUALS
-        | operators::IN
-        | operators::HAS
-        | "startsWith"
-        | "endsWith"
-        | "matches"
-        | "contains"
-        | "containsAll"
-        | "containsAny"
-        | "isSorted"
-        | "hasValue"
-        | "isURL"
-        | "isIP"
-        | "isCIDR"
-        | "isSemver"
-        | "isQuantity"
-        | "isGreaterThan"
-        | "isLessThan"
-        | "bool" => Some(CelType::Bool),
+        name if crate::check::BOOL_FUNCTIONS.contains(&name) => Some(CelType::Bool),
+        operators::NOT_STRICTLY_FALSE | operators::HAS | "bool" => Some(CelType::Bool),
         "size" | "int" | "indexOf" | "lastIndexOf" | "compareTo" => Some(CelType::Int),
         "uint" => Some(CelType::UInt),
         "double" => Some(CelType::Double),
