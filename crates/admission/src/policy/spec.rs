@@ -202,16 +202,30 @@ impl super::set::ParsedBinding for Binding {
     }
 }
 
-impl Policy {
-    /// Parses and compiles a stored policy.
-    pub fn compile(obj: &Value) -> Self {
+/// What both admission policy kinds parse and compile alike (kube's `compilePolicy`):
+/// the metadata, failure policy, paramKind, match constraints, match conditions, and the
+/// variables, in order, each declared for the next with its type.
+pub(crate) struct Common {
+    pub name: String,
+    pub uid: String,
+    pub generation: i64,
+    pub fail: bool,
+    pub param_kind: Option<ParamKind>,
+    pub match_constraints: Option<MatchResources>,
+    pub match_conditions: Vec<(String, Compiled)>,
+    pub variables: Vec<(String, Compiled)>,
+    /// The environment of the policy's other expressions: the variables declared.
+    pub env: Environment,
+}
+
+impl Common {
+    pub(crate) fn compile(obj: &Value) -> Self {
         let meta = obj.get("metadata").unwrap_or(&Value::Null);
         let spec = obj.get("spec").unwrap_or(&Value::Null);
         let param_kind = ParamKind::of_spec(spec);
-        let list = |key: &str| spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let has_params = param_kind.is_some();
         let conditions_env = Environment::new(has_params, true);
-        let match_conditions = list("matchConditions")
+        let match_conditions = list(spec, "matchConditions")
             .iter()
             .map(|c| {
                 let source = str_at(c, "expression").trim();
@@ -223,14 +237,51 @@ impl Policy {
             .collect();
         let mut env = Environment::new(has_params, true);
         let mut variables = Vec::new();
-        for v in list("variables") {
+        for v in list(spec, "variables") {
             let name = str_at(v, "name").to_string();
             let source = str_at(v, "expression");
             let program = env.compile_variable(&name, source);
             variables.push((name, Compiled { source: source.to_string(), program }));
         }
+        Self {
+            name: str_at(meta, "name").to_string(),
+            uid: str_at(meta, "uid").to_string(),
+            generation: meta.get("generation").and_then(Value::as_i64).unwrap_or(0),
+            fail: str_at(spec, "failurePolicy") != "Ignore",
+            param_kind,
+            match_constraints: spec
+                .get("matchConstraints")
+                .filter(|m| !m.is_null())
+                .map(MatchResources::parse),
+            match_conditions,
+            variables,
+            env,
+        }
+    }
+}
+
+/// The array at `key` of a spec (empty when absent).
+pub(crate) fn list<'a>(spec: &'a Value, key: &str) -> &'a [Value] {
+    spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
+impl Policy {
+    /// Parses and compiles a stored policy.
+    pub fn compile(obj: &Value) -> Self {
+        let spec = obj.get("spec").unwrap_or(&Value::Null);
+        let Common {
+            name,
+            uid,
+            generation,
+            fail,
+            param_kind,
+            match_constraints,
+            match_conditions,
+            variables,
+            env,
+        } = Common::compile(obj);
         let messages_env = env.without_authorizer();
-        let validations = list("validations")
+        let validations = list(spec, "validations")
             .iter()
             .map(|v| Validation {
                 expression: Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Condition),
@@ -241,7 +292,7 @@ impl Policy {
                 reason: reason(str_at(v, "reason")),
             })
             .collect();
-        let audit_annotations = list("auditAnnotations")
+        let audit_annotations = list(spec, "auditAnnotations")
             .iter()
             .map(|a| {
                 let source = str_at(a, "valueExpression").trim();
@@ -249,15 +300,12 @@ impl Policy {
             })
             .collect();
         Self {
-            name: str_at(meta, "name").to_string(),
-            uid: str_at(meta, "uid").to_string(),
-            generation: meta.get("generation").and_then(Value::as_i64).unwrap_or(0),
-            fail: spec.get("failurePolicy").and_then(Value::as_str) != Some("Ignore"),
+            name,
+            uid,
+            generation,
+            fail,
             param_kind,
-            match_constraints: spec
-                .get("matchConstraints")
-                .filter(|m| !m.is_null())
-                .map(MatchResources::parse),
+            match_constraints,
             match_conditions,
             variables,
             validations,
