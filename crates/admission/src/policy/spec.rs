@@ -190,6 +190,26 @@ impl super::set::CompiledPolicy for Policy {
     }
 }
 
+impl super::plan::PlannedPolicy for Policy {
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
+    }
+}
+
+impl super::plan::PlannedBinding for Binding {
+    fn match_resources(&self) -> Option<&MatchResources> {
+        self.match_resources.as_ref()
+    }
+
+    fn param_ref(&self) -> Option<&ParamRef> {
+        self.param_ref.as_ref()
+    }
+}
+
 impl super::set::ParsedBinding for Binding {
     const KIND: &'static str = "ValidatingAdmissionPolicyBinding";
 

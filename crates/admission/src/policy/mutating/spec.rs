@@ -3,6 +3,7 @@
 //! once per policy generation, the mutations with kube's patch types; an expression that
 //! no longer compiles keeps its error, reported when the policy runs.
 
+use crate::policy::plan::{PlannedBinding, PlannedPolicy};
 use crate::policy::set::{CompiledPolicy, ParsedBinding};
 use crate::policy::spec::{list, str_at, Common, Compiled, MatchResources, ParamKind, ParamRef};
 use kcel::admission::ExpressionKind;
@@ -111,6 +112,26 @@ impl CompiledPolicy for MutatingPolicy {
 
     fn generation(&self) -> i64 {
         self.generation
+    }
+}
+
+impl PlannedPolicy for MutatingPolicy {
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
+    }
+}
+
+impl PlannedBinding for MutatingBinding {
+    fn match_resources(&self) -> Option<&MatchResources> {
+        self.match_resources.as_ref()
+    }
+
+    fn param_ref(&self) -> Option<&ParamRef> {
+        self.param_ref.as_ref()
     }
 }
 
