@@ -14,7 +14,7 @@ use support::{kubectl_or_missing, Kubectl, Server};
 /// A variable costing 320 000 units in a moment: eight comparisons of two 400 kB strings,
 /// which kube's cost model and kubeward's both price at a tenth of a unit per byte.
 fn costly() -> String {
-    vec!["object.data.a == object.data.b"; 8].join(" || ")
+    ["object.data.a == object.data.b"; 8].join(" || ")
 }
 
 /// A policy over ConfigMap creates, bound for the ConfigMaps labelled `policy: <name>`.
