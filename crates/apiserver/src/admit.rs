@@ -160,7 +160,10 @@ impl AdmissionContext for StoreContext {
         let mut object = object;
         let unknown =
             registry::strategy::default_mutated(rt, &mut object).map_err(|e| StatusError::internal(&e))?;
-        if strict && !unknown.is_empty() {
+        // kube decodes a JSON patch's result strictly into the kind's Go type; a custom
+        // resource decodes into an unstructured object, which takes any field, and is
+        // pruned along its schema (the fields `unknown` names are dropped).
+        if strict && !rt.custom && !unknown.is_empty() {
             let fields: Vec<String> =
                 unknown.iter().map(|f| format!("unknown field {}", apimachinery::status::quote(f))).collect();
             return Err(StatusError::internal(&format!("strict decoding error: {}", fields.join(", "))));

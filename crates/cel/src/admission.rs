@@ -19,6 +19,7 @@
 use crate::check::ResultType;
 use crate::program::Program;
 use crate::shape::Shape;
+use crate::types::CelType;
 
 /// The variable names kube binds.
 pub const OBJECT: &str = "object";
@@ -48,6 +49,18 @@ pub enum ExpressionKind {
 }
 
 impl ExpressionKind {
+    /// cel-go's names of the types kube accepts (`None`: any).
+    fn wanted(self) -> Option<&'static [&'static str]> {
+        match self {
+            ExpressionKind::Condition => Some(&["bool"]),
+            ExpressionKind::Message => Some(&["string"]),
+            ExpressionKind::AuditAnnotation => Some(&["string", "null_type"]),
+            ExpressionKind::ApplyConfiguration => Some(&["Object"]),
+            ExpressionKind::JsonPatch => Some(&["list(JSONPatch)"]),
+            ExpressionKind::Any => None,
+        }
+    }
+
     fn allowed(self) -> &'static [(ResultType, &'static str)] {
         match self {
             ExpressionKind::Condition => &[(ResultType::Bool, "bool")],
@@ -67,7 +80,8 @@ pub struct Environment {
     has_authorizer: bool,
     /// kube's `HasPatchTypes`: `Object` and `JSONPatch` literals.
     patch_types: bool,
-    variables: Vec<String>,
+    /// Each variable and its static type (`None`: not known here, see [`crate::types`]).
+    variables: Vec<(String, Option<CelType>)>,
     object: Shape,
     params: Shape,
 }
@@ -93,15 +107,48 @@ impl Environment {
         self
     }
 
-    /// Declares the composited variables `variables.<name>`, in order.
+    /// Declares the composited variables `variables.<name>`, in order, of types not
+    /// known here.
     pub fn with_variables(mut self, names: impl IntoIterator<Item = String>) -> Self {
-        self.variables = names.into_iter().collect();
+        self.variables = names.into_iter().map(|n| (n, None)).collect();
         self
     }
 
-    /// Adds one more variable (the next ones may read it).
+    /// Adds one more variable of a type not known here (the next ones may read it).
     pub fn push_variable(&mut self, name: &str) {
-        self.variables.push(name.to_string());
+        self.variables.push((name.to_string(), None));
+    }
+
+    /// Compiles a variable's expression and declares it for the next expressions with
+    /// the expression's type, as kube's composited compiler does (a variable that does
+    /// not compile is still declared, of a type not known).
+    pub fn compile_variable(&mut self, name: &str, expression: &str) -> Result<Program, String> {
+        let compiled = self.compile(expression, ExpressionKind::Any);
+        let ty = compiled.as_ref().ok().and_then(|p| self.static_type(p));
+        self.variables.push((name.to_string(), ty));
+        compiled
+    }
+
+    /// The declared variables with their static types.
+    fn declared_types(&self) -> Vec<(String, Option<CelType>)> {
+        let mut out = vec![
+            (OBJECT.to_string(), Some(CelType::of_shape(&self.object))),
+            (OLD_OBJECT.to_string(), Some(CelType::of_shape(&self.object))),
+            (REQUEST.to_string(), Some(CelType::of_shape(&request_shape()))),
+            (NAMESPACE_OBJECT.to_string(), Some(CelType::of_shape(&namespace_shape()))),
+        ];
+        out.extend(self.variables.iter().map(|(n, t)| (format!("{VARIABLES}.{n}"), t.clone())));
+        if self.has_params {
+            out.push((PARAMS.to_string(), Some(CelType::of_shape(&self.params))));
+        }
+        out
+    }
+
+    /// The static type of a program compiled in this environment, where cel-go's is
+    /// plain ([`crate::types`]).
+    pub fn static_type(&self, program: &Program) -> Option<CelType> {
+        let declared = self.declared_types();
+        program.static_type(&declared)
     }
 
     /// Types `object` and `oldObject` (type checking against a resource's schema).
@@ -136,12 +183,12 @@ impl Environment {
         let request = request_shape();
         let namespace = namespace_shape();
         let variables = Shape::Object {
-            fields: self.variables.iter().map(|v| (v.clone(), Shape::Any)).collect(),
+            fields: self.variables.iter().map(|(v, _)| (v.clone(), Shape::Any)).collect(),
             additional: None,
             max_properties: None,
             escaped: false,
         };
-        let dotted: Vec<String> = self.variables.iter().map(|v| format!("{VARIABLES}.{v}")).collect();
+        let dotted: Vec<String> = self.variables.iter().map(|(v, _)| format!("{VARIABLES}.{v}")).collect();
         let mut vars: Vec<(&str, &Shape)> = vec![
             (OBJECT, &self.object),
             (OLD_OBJECT, &self.object),
@@ -163,6 +210,16 @@ impl Environment {
             Program::compile(expression, &vars)
         }
         .map_err(|e| e.to_string())?;
+        // kube wants the exact type: where cel-go's type is plain here, it decides.
+        if let Some(got) = self.static_type(&program).and_then(|t| t.name()) {
+            return match kind.wanted() {
+                Some(wanted) if !wanted.contains(&got.as_str()) => Err(match wanted {
+                    [one] => format!("must evaluate to {one} but got {got}"),
+                    many => format!("must evaluate to one of [{}] but got {got}", many.join(" ")),
+                }),
+                _ => Ok(program),
+            };
+        }
         if matches!(kind, ExpressionKind::ApplyConfiguration | ExpressionKind::JsonPatch) {
             let dyn_roots: &[&str] =
                 if self.has_params { &[OBJECT, OLD_OBJECT, PARAMS] } else { &[OBJECT, OLD_OBJECT] };
@@ -382,6 +439,55 @@ mod tests {
         assert_eq!(p.evaluate(&vars, 1000).unwrap().as_bool(), Some(true));
         let p = env.compile("variables.b", ExpressionKind::Condition).unwrap();
         assert_eq!(p.evaluate(&vars, 1000).unwrap_err(), EvalError::Runtime("no such key: x".into()));
+    }
+
+    #[test]
+    fn lazy_variables_are_evaluated_when_read_and_once() {
+        let env = env().with_variables(["n".to_string(), "bad".to_string(), "twice".to_string()]);
+        let n = env.compile("object.items.map(i, i * 2)", ExpressionKind::Any).unwrap();
+        let bad = env.compile("object.nope == 1", ExpressionKind::Any).unwrap();
+        let twice = env.compile("variables.n + variables.n", ExpressionKind::Any).unwrap();
+        let obj = json!({"items": [1, 2, 3]});
+        let mut base = Activation::new();
+        base.bind(OBJECT, &obj, &Shape::Any).unwrap();
+        let mut vars = Activation::new();
+        vars.bind_lazy("variables.n", "n", Ok(&n));
+        vars.bind_lazy("variables.bad", "bad", Ok(&bad));
+        vars.bind_lazy("variables.twice", "twice", Ok(&twice));
+        // A failing variable nobody reads fails nothing and costs nothing.
+        let ok = env.compile("size(object.items) == 3", ExpressionKind::Condition).unwrap();
+        assert_eq!(ok.evaluate_layered(&[&base, &vars], 1000, None).unwrap().as_bool(), Some(true));
+        assert_eq!(vars.take_lazy_cost(), 0);
+        // Read twice, evaluated once: its cost is counted once.
+        let read =
+            env.compile("size(variables.n) == 3 && variables.n[2] == 6", ExpressionKind::Condition).unwrap();
+        assert_eq!(read.evaluate_layered(&[&base, &vars], 1000, None).unwrap().as_bool(), Some(true));
+        let once = vars.take_lazy_cost();
+        assert!(once > 0);
+        assert_eq!(read.evaluate_layered(&[&base, &vars], 1000, None).unwrap().as_bool(), Some(true));
+        assert_eq!(vars.take_lazy_cost(), 0, "remembered");
+        // A variable reading another: the other is not evaluated again.
+        let p = env.compile("size(variables.twice) == 6", ExpressionKind::Condition).unwrap();
+        assert_eq!(p.evaluate_layered(&[&base, &vars], 1000, None).unwrap().as_bool(), Some(true));
+        assert!(vars.take_lazy_cost() > 0);
+        // A failure is kube's text where the variable is read.
+        let p = env.compile("variables.bad", ExpressionKind::Any).unwrap();
+        assert_eq!(
+            p.evaluate_layered(&[&base, &vars], 1000, None).unwrap_err(),
+            EvalError::Runtime("composited variable \"bad\" fails to evaluate: no such key: nope".into())
+        );
+        // Each variable has its own per-call limit, apart from the reader's.
+        let mut fresh = Activation::new();
+        fresh.bind_lazy("variables.n", "n", Ok(&n));
+        let cheap = env.compile("variables.n[0] == 2", ExpressionKind::Condition).unwrap();
+        let out = cheap.evaluate_layered(&[&base, &fresh], 1000, None).unwrap();
+        assert!(out.cost < once, "{} vs {once}", out.cost);
+        let mut broken = Activation::new();
+        broken.bind_lazy("variables.n", "n", Err("compilation failed: x".into()));
+        assert_eq!(
+            cheap.evaluate_layered(&[&base, &broken], 1000, None).unwrap_err(),
+            EvalError::Runtime("composited variable \"n\" fails to compile: compilation failed: x".into())
+        );
     }
 
     #[test]

@@ -115,6 +115,12 @@ pub(crate) fn with<T>(authz: &mut Authorizations, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// How many checks of the evaluation running on this thread are waiting for an answer
+/// (a lazily evaluated variable whose value depends on one is not memoised).
+pub(crate) fn pending_count() -> usize {
+    CURRENT.with(|c| c.borrow().as_ref().map_or(0, |a| a.pending.len()))
+}
+
 /// Error text of a check that has no answer yet (never reaches a client: the caller
 /// evaluates again once it is answered).
 const PENDING: &str = "authorization check pending";

@@ -306,6 +306,35 @@ impl ResultType {
     }
 }
 
+/// The operators and functions whose result is a bool whatever their arguments.
+pub(crate) const BOOL_FUNCTIONS: &[&str] = &[
+    operators::LOGICAL_AND,
+    operators::LOGICAL_OR,
+    operators::LOGICAL_NOT,
+    operators::EQUALS,
+    operators::NOT_EQUALS,
+    operators::LESS,
+    operators::LESS_EQUALS,
+    operators::GREATER,
+    operators::GREATER_EQUALS,
+    operators::IN,
+    "startsWith",
+    "endsWith",
+    "matches",
+    "contains",
+    "containsAll",
+    "containsAny",
+    "isSorted",
+    "hasValue",
+    "isURL",
+    "isIP",
+    "isCIDR",
+    "isSemver",
+    "isQuantity",
+    "isGreaterThan",
+    "isLessThan",
+];
+
 /// Infers the result type of `e` (see [`ResultType`]).
 pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
     use ResultType as T;
@@ -328,31 +357,7 @@ pub(crate) fn result_type(e: &IdedExpr) -> ResultType {
                 Some(crate::mutation::JSON_PATCH_TYPE) => T::JsonPatch,
                 _ => T::Dyn,
             },
-            operators::LOGICAL_AND
-            | operators::LOGICAL_OR
-            | operators::LOGICAL_NOT
-            | operators::EQUALS
-            | operators::NOT_EQUALS
-            | operators::LESS
-            | operators::LESS_EQUALS
-            | operators::GREATER
-            | operators::GREATER_EQUALS
-            | operators::IN
-            | "startsWith"
-            | "endsWith"
-            | "matches"
-            | "contains"
-            | "containsAll"
-            | "containsAny"
-            | "isSorted"
-            | "hasValue"
-            | "isURL"
-            | "isIP"
-            | "isCIDR"
-            | "isSemver"
-            | "isQuantity"
-            | "isGreaterThan"
-            | "isLessThan" => T::Bool,
+            name if BOOL_FUNCTIONS.contains(&name) => T::Bool,
             "size" | "indexOf" | "lastIndexOf" | "int" | "compareTo" => T::Int,
             "uint" => T::UInt,
             "double" => T::Double,

@@ -70,6 +70,19 @@ pub(crate) fn metered<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
     (out, used)
 }
 
+/// Runs `f` with a fresh meter of `limit` units while another evaluation is running on
+/// this thread (a lazily evaluated variable, [`crate::Activation::bind_lazy`]): the outer
+/// meter and its pending comparisons are put back afterwards, untouched. Returns `f`'s
+/// result and the units it used.
+pub(crate) fn nested<T>(limit: u64, f: impl FnOnce() -> T) -> (T, u64) {
+    let outer = METER.with(|m| m.replace(Meter { used: 0, limit }));
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let out = f();
+    PENDING.with(|p| *p.borrow_mut() = pending);
+    let used = METER.with(|m| m.replace(outer).used);
+    (out, used)
+}
+
 /// Adds `units` to the meter; fails once the total passes the limit.
 pub(crate) fn charge(units: u64) -> Result<(), ExecutionError> {
     METER.with(|m| {

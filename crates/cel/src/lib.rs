@@ -96,6 +96,7 @@ mod regex_cache;
 mod rewrite;
 pub mod rule;
 pub mod shape;
+pub mod types;
 pub mod value;
 
 pub use check::ResultType;

@@ -1,6 +1,7 @@
 //! Evaluating one policy for one binding and one param (kube's `validator.Validate` over
-//! its CEL filters): match conditions first, then variables, validations with their
-//! messages, and audit annotations, each expression under kube's per-call limit and the
+//! its CEL filters): match conditions first, then validations with their messages, and
+//! audit annotations, the variables evaluated lazily as they are read (once per
+//! evaluation), each expression under kube's per-call limit and the
 //! validations together under the runtime budget. The authorizer library's checks are
 //! answered here, through the server's authorizer, between evaluations.
 
@@ -135,33 +136,16 @@ pub async fn conditions_match<'c>(
     })
 }
 
-/// Evaluates a policy's variables in order and binds each into `params` as
-/// `variables.<name>` (kube's composited variables): a failure is bound as one and
-/// reported where the variable is read. Returns what they cost; the error is a failure
-/// to bind.
-pub async fn bind_variables(
-    variables: &[(String, Compiled)],
-    base: &Activation<'_>,
-    params: &mut Activation<'_>,
-    authz: &mut Authz<'_>,
-) -> Result<u64, String> {
-    let mut cost = 0u64;
+/// Binds a policy's variables into `layer` as `variables.<name>`, as kube composes them:
+/// each evaluated only when an expression reads it, at most once per `layer` (so a
+/// variable that fails or costs much but is not read costs nothing and fails nothing),
+/// its failure reported where it is read. What the variables cost is taken with
+/// [`kcel::Activation::take_lazy_cost`] after each expression.
+pub fn bind_variables<'a>(variables: &'a [(String, Compiled)], layer: &mut Activation<'a>) {
     for (name, v) in variables {
         let key = format!("{}.{name}", kcel::admission::VARIABLES);
-        let result = match &v.program {
-            Ok(p) => run(p, &[base, params], Some(authz)).await.map_err(|e| e.to_string()),
-            Err(detail) => Err(format!("composited variable {name:?} fails to compile: {detail}")),
-        };
-        let bound = match result {
-            Ok(value) => {
-                cost = cost.saturating_add(value.cost);
-                params.bind_evaluated(&key, &value).map(|_| ())
-            }
-            Err(message) => params.bind_failure(&key, &message).map(|_| ()),
-        };
-        bound.map_err(|e| e.to_string())?;
+        layer.bind_lazy(&key, name, v.program.as_ref().map_err(Clone::clone));
     }
-    Ok(cost)
 }
 
 /// What one validation (or a failure before them) decided.
@@ -207,10 +191,10 @@ pub struct Outcome {
 
 /// Evaluates `policy` over `base` (object, oldObject, request, namespaceObject,
 /// authorizer) and `params` (params; the variables are added to it).
-pub async fn evaluate(
-    policy: &Policy,
+pub async fn evaluate<'a>(
+    policy: &'a Policy,
     base: &Activation<'_>,
-    params: &mut Activation<'_>,
+    params: &mut Activation<'a>,
     authz: &mut Authz<'_>,
 ) -> Outcome {
     let fail = policy.fail;
@@ -223,10 +207,7 @@ pub async fn evaluate(
         }
     }
     let mut budget = RUNTIME_CEL_COST_BUDGET;
-    match bind_variables(&policy.variables, base, params, authz).await {
-        Ok(cost) => budget = budget.saturating_sub(cost),
-        Err(e) => return Outcome { decisions: vec![Decision::error(fail, e)], audit: Vec::new() },
-    }
+    bind_variables(&policy.variables, params);
     let mut decisions = Vec::with_capacity(policy.validations.len());
     for validation in &policy.validations {
         let source = &validation.expression.source;
@@ -238,6 +219,15 @@ pub async fn evaluate(
             }
         };
         let result = run(program, &[base, params], Some(authz)).await;
+        // kube charges the variables this expression evaluated first, then the expression.
+        let variables = params.take_lazy_cost();
+        if variables > budget {
+            return Outcome {
+                decisions: vec![Decision::error(fail, OUT_OF_BUDGET.to_string())],
+                audit: Vec::new(),
+            };
+        }
+        budget -= variables;
         let cost = match &result {
             Ok(v) => v.cost,
             Err(EvalError::CostLimitExceeded) => PER_CALL_LIMIT,

@@ -13,6 +13,7 @@
 //!
 //! - `spec`: the parsed and compiled policies and bindings;
 //! - `matching`: match constraints and match resources;
+//! - `plan`: which policies, bindings and params apply (shared with `mutating`);
 //! - `params`: the params of a binding;
 //! - `evaluate`: one policy, binding and param;
 //! - `inputs`: the variables of a request (`object`, `request`, `namespaceObject`, ...);
@@ -23,6 +24,7 @@ pub(crate) mod inputs;
 pub mod matching;
 pub mod mutating;
 pub mod params;
+pub mod plan;
 pub mod set;
 pub mod spec;
 pub mod typecheck;
@@ -142,76 +144,32 @@ enum Step<'s> {
     EndPolicy(&'s Policy),
 }
 
-/// Plans the request's steps: the matching (which may read the namespace and params)
-/// before any evaluation, so that each matched kind's variables are built once.
-async fn plan<'s>(
+/// Plans the request's steps ([`plan::plan`]), each matched kind numbered so that its
+/// variables are built once.
+async fn steps<'s>(
     snapshot: &'s Snapshot,
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
     kinds: &mut Vec<matching::Matched>,
 ) -> Vec<Step<'s>> {
-    let mut labels = matching::NamespaceLabels::default();
-    let mut steps = Vec::new();
-    for policy in snapshot.policies.values() {
-        let Some(constraints) = &policy.match_constraints else { continue };
-        // A policy acts only through its bindings.
-        if !snapshot.bindings.values().any(|b| b.policy_name == policy.name) {
-            continue;
-        }
-        let matched = match matching::matches(constraints, req, &mut labels, ctx).await {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(e) => {
-                steps.push(Step::Config { policy, binding: None, message: e.message });
-                continue;
-            }
-        };
-        let param_resource = match &policy.param_kind {
-            None => None,
-            Some(kind) => {
-                let resolved =
-                    kind.group_version().and_then(|(g, v)| ctx.resource_for_kind(g, v, &kind.kind));
-                if resolved.is_none() {
-                    let message =
-                        format!("failed to find resource referenced by paramKind: '{}'", kind.gvk_string());
-                    steps.push(Step::Config { policy, binding: None, message });
-                    continue;
-                }
-                resolved
-            }
-        };
-        let index = match kinds.iter().position(|k| *k == matched) {
-            Some(i) => i,
-            None => {
-                kinds.push(matched);
-                kinds.len() - 1
-            }
-        };
-        for binding in snapshot.bindings.values().filter(|b| b.policy_name == policy.name) {
-            if let Some(mr) = &binding.match_resources {
-                match matching::matches(mr, req, &mut labels, ctx).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => continue,
-                    Err(e) => {
-                        steps.push(Step::Config { policy, binding: Some(binding), message: e.message });
-                        continue;
+    let planned = plan::plan(snapshot, req, ctx).await;
+    planned
+        .into_iter()
+        .map(|step| match step {
+            plan::Step::Config { policy, binding, message } => Step::Config { policy, binding, message },
+            plan::Step::EndPolicy(policy) => Step::EndPolicy(policy),
+            plan::Step::Invoke { policy, binding, matched, param } => {
+                let index = match kinds.iter().position(|k| *k == matched) {
+                    Some(i) => i,
+                    None => {
+                        kinds.push(matched);
+                        kinds.len() - 1
                     }
-                }
+                };
+                Step::Evaluate { policy, binding, matched: index, param }
             }
-            let kind = policy.param_kind.as_ref();
-            match params::collect(kind, param_resource.as_ref(), binding.param_ref.as_ref(), req, ctx).await {
-                Ok(params) => steps.extend(params.into_iter().map(|param| Step::Evaluate {
-                    policy,
-                    binding,
-                    matched: index,
-                    param,
-                })),
-                Err(message) => steps.push(Step::Config { policy, binding: Some(binding), message }),
-            }
-        }
-        steps.push(Step::EndPolicy(policy));
-    }
-    steps
+        })
+        .collect()
 }
 
 async fn dispatch(
@@ -220,7 +178,7 @@ async fn dispatch(
     ctx: &dyn AdmissionContext,
 ) -> Result<(), StatusError> {
     let mut kinds = Vec::new();
-    let steps = plan(snapshot, req, ctx, &mut kinds).await;
+    let steps = steps(snapshot, req, ctx, &mut kinds).await;
     if !steps.iter().any(|s| !matches!(s, Step::EndPolicy(_))) {
         return Ok(());
     }
@@ -340,10 +298,7 @@ fn config_error<'a>(
         tracing::debug!(policy = %policy.name, error = %err, "policy configuration error ignored");
         return;
     }
-    let message = match binding {
-        None => format!("failed to configure policy: {err}"),
-        Some(_) => format!("failed to configure binding: {err}"),
-    };
+    let message = plan::config_message(binding, &err);
     denied.push(Denied { policy, binding, message, reason: StatusReason::Invalid });
 }
 

@@ -190,6 +190,26 @@ impl super::set::CompiledPolicy for Policy {
     }
 }
 
+impl super::plan::PlannedPolicy for Policy {
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
+    }
+}
+
+impl super::plan::PlannedBinding for Binding {
+    fn match_resources(&self) -> Option<&MatchResources> {
+        self.match_resources.as_ref()
+    }
+
+    fn param_ref(&self) -> Option<&ParamRef> {
+        self.param_ref.as_ref()
+    }
+}
+
 impl super::set::ParsedBinding for Binding {
     const KIND: &'static str = "ValidatingAdmissionPolicyBinding";
 
@@ -202,16 +222,30 @@ impl super::set::ParsedBinding for Binding {
     }
 }
 
-impl Policy {
-    /// Parses and compiles a stored policy.
-    pub fn compile(obj: &Value) -> Self {
+/// What both admission policy kinds parse and compile alike (kube's `compilePolicy`):
+/// the metadata, failure policy, paramKind, match constraints, match conditions, and the
+/// variables, in order, each declared for the next with its type.
+pub(crate) struct Common {
+    pub name: String,
+    pub uid: String,
+    pub generation: i64,
+    pub fail: bool,
+    pub param_kind: Option<ParamKind>,
+    pub match_constraints: Option<MatchResources>,
+    pub match_conditions: Vec<(String, Compiled)>,
+    pub variables: Vec<(String, Compiled)>,
+    /// The environment of the policy's other expressions: the variables declared.
+    pub env: Environment,
+}
+
+impl Common {
+    pub(crate) fn compile(obj: &Value) -> Self {
         let meta = obj.get("metadata").unwrap_or(&Value::Null);
         let spec = obj.get("spec").unwrap_or(&Value::Null);
         let param_kind = ParamKind::of_spec(spec);
-        let list = |key: &str| spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let has_params = param_kind.is_some();
         let conditions_env = Environment::new(has_params, true);
-        let match_conditions = list("matchConditions")
+        let match_conditions = list(spec, "matchConditions")
             .iter()
             .map(|c| {
                 let source = str_at(c, "expression").trim();
@@ -223,13 +257,51 @@ impl Policy {
             .collect();
         let mut env = Environment::new(has_params, true);
         let mut variables = Vec::new();
-        for v in list("variables") {
+        for v in list(spec, "variables") {
             let name = str_at(v, "name").to_string();
-            variables.push((name.clone(), Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Any)));
-            env.push_variable(&name);
+            let source = str_at(v, "expression");
+            let program = env.compile_variable(&name, source);
+            variables.push((name, Compiled { source: source.to_string(), program }));
         }
+        Self {
+            name: str_at(meta, "name").to_string(),
+            uid: str_at(meta, "uid").to_string(),
+            generation: meta.get("generation").and_then(Value::as_i64).unwrap_or(0),
+            fail: str_at(spec, "failurePolicy") != "Ignore",
+            param_kind,
+            match_constraints: spec
+                .get("matchConstraints")
+                .filter(|m| !m.is_null())
+                .map(MatchResources::parse),
+            match_conditions,
+            variables,
+            env,
+        }
+    }
+}
+
+/// The array at `key` of a spec (empty when absent).
+pub(crate) fn list<'a>(spec: &'a Value, key: &str) -> &'a [Value] {
+    spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
+impl Policy {
+    /// Parses and compiles a stored policy.
+    pub fn compile(obj: &Value) -> Self {
+        let spec = obj.get("spec").unwrap_or(&Value::Null);
+        let Common {
+            name,
+            uid,
+            generation,
+            fail,
+            param_kind,
+            match_constraints,
+            match_conditions,
+            variables,
+            env,
+        } = Common::compile(obj);
         let messages_env = env.without_authorizer();
-        let validations = list("validations")
+        let validations = list(spec, "validations")
             .iter()
             .map(|v| Validation {
                 expression: Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Condition),
@@ -240,7 +312,7 @@ impl Policy {
                 reason: reason(str_at(v, "reason")),
             })
             .collect();
-        let audit_annotations = list("auditAnnotations")
+        let audit_annotations = list(spec, "auditAnnotations")
             .iter()
             .map(|a| {
                 let source = str_at(a, "valueExpression").trim();
@@ -248,15 +320,12 @@ impl Policy {
             })
             .collect();
         Self {
-            name: str_at(meta, "name").to_string(),
-            uid: str_at(meta, "uid").to_string(),
-            generation: meta.get("generation").and_then(Value::as_i64).unwrap_or(0),
-            fail: spec.get("failurePolicy").and_then(Value::as_str) != Some("Ignore"),
+            name,
+            uid,
+            generation,
+            fail,
             param_kind,
-            match_constraints: spec
-                .get("matchConstraints")
-                .filter(|m| !m.is_null())
-                .map(MatchResources::parse),
+            match_constraints,
             match_conditions,
             variables,
             validations,

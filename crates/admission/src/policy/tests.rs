@@ -175,7 +175,7 @@ async fn match_conditions_variables_and_failure_policies() {
     let e = p.validate(&deployment("prod", 1), &ctx).await.unwrap_err();
     assert!(
         e.message.ends_with(
-            "denied request: expression 'variables.broken == 1' resulted in error: no such key: nope"
+            "denied request: expression 'variables.broken == 1' resulted in error: composited variable \"broken\" fails to evaluate: no such key: nope"
         ),
         "{}",
         e.message
@@ -221,4 +221,43 @@ async fn policies_are_compiled_once_per_generation() {
     assert_ne!(first, Arc::as_ptr(set.current().policies.get("p").unwrap()));
     set.remove(&newer);
     assert_eq!(set.len(), (0, 0));
+}
+
+/// A variable costing 300 000 units (three comparisons of 1 MB strings) in a moment
+/// (a ConfigMap could not hold them; a Deployment's annotations here can).
+const COSTLY: &str = "object.metadata.annotations.a == object.metadata.annotations.b || object.metadata.annotations.b == object.metadata.annotations.a || object.metadata.annotations.a == object.metadata.annotations.b";
+
+#[tokio::test]
+async fn variables_cost_only_when_read_and_once() {
+    let many: Vec<Value> = (0..40).map(|i| json!({"name": format!("v{i}"), "expression": COSTLY})).collect();
+    let all = (0..40).map(|i| format!("!variables.v{i}")).collect::<Vec<_>>().join(" && ");
+    let run = |variables: Vec<Value>, validations: Vec<Value>| {
+        plugin(&[
+            policy(
+                "p",
+                json!({"failurePolicy": "Fail", "matchConstraints": deployments(),
+                "variables": variables, "validations": validations}),
+            ),
+            binding("b", json!({"policyName": "p", "validationActions": ["Deny"]})),
+        ])
+    };
+    let mut req = deployment("prod", 1);
+    let big = "x".repeat(1_000_000);
+    if let Some(meta) = req.object.as_mut().and_then(|o| o.get_mut("metadata")) {
+        meta["annotations"] = json!({"a": big, "b": format!("{}y", &big[1..])});
+    }
+    let ctx = cluster();
+    // Forty read: out of budget.
+    let p = run(many.clone(), vec![json!({"expression": all})]);
+    let e = p.validate(&req, &ctx).await.unwrap_err();
+    assert!(e.message.ends_with(&format!("denied request: {}", evaluate::OUT_OF_BUDGET)), "{}", e.message);
+    // Forty not read: nothing.
+    let p = run(many, vec![json!({"expression": "true"})]);
+    p.validate(&req, &ctx).await.unwrap();
+    // One read forty times: once.
+    let p = run(
+        vec![json!({"name": "v", "expression": COSTLY})],
+        vec![json!({"expression": "!variables.v"}); 40],
+    );
+    p.validate(&req, &ctx).await.unwrap();
 }

@@ -162,11 +162,14 @@ fn validate_policy(obj: &Value, errs: &mut Errors) {
         let expression = str_at(v, "/expression");
         if expression.trim().is_empty() {
             errs.push(required_because(&format!("{path}.expression"), "expression is not specified"));
-        } else if let Err(detail) = env.compile(expression, ExpressionKind::Any) {
+        } else if let Err(detail) = env.compile_variable(name, expression) {
             errs.push(invalid(&format!("{path}.expression"), expression, &detail));
         }
-        // Later expressions may read it, compiled or not (kube's composited compiler).
-        env.push_variable(name);
+        // Later expressions may read it, compiled or not (kube's composited compiler);
+        // a compiled one is declared with its type.
+        if expression.trim().is_empty() {
+            env.push_variable(name);
+        }
     }
     let validations = array(spec, "/validations");
     let audit = array(spec, "/auditAnnotations");

@@ -92,10 +92,12 @@ fn validate_policy(obj: &Value, errs: &mut Errors) {
         let expression = str_at(v, "/expression");
         if expression.trim().is_empty() {
             errs.push(required_because(&format!("{path}.expression"), "expression is not specified"));
-        } else if let Err(detail) = env.compile(expression, ExpressionKind::Any) {
+        } else if let Err(detail) = env.compile_variable(name, expression) {
             errs.push(invalid(&format!("{path}.expression"), expression, &detail));
         }
-        env.push_variable(name);
+        if expression.trim().is_empty() {
+            env.push_variable(name);
+        }
     }
     let mutations = array(spec, "/mutations");
     if mutations.is_empty() {

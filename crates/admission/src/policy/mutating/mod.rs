@@ -24,8 +24,8 @@ pub mod spec;
 
 use super::evaluate::{self, Authz};
 use super::inputs::{NamespaceCache, Values};
-use super::matching::{self, Matched, NamespaceLabels};
-use super::{is_policy_resource, params, set};
+use super::matching::Matched;
+use super::{is_policy_resource, plan, set};
 use crate::types::{AdmissionContext, AdmissionRequest, KindResource, MutatingPlugin, Operation};
 use apimachinery::status::StatusCause;
 use apimachinery::{CauseType, StatusError, StatusReason};
@@ -127,71 +127,27 @@ impl Invocation<'_> {
     }
 }
 
-/// kube's generic dispatcher: the invocations of the request, and the configuration
-/// errors met finding them (`failed to configure policy/binding: ...`).
-async fn plan<'s>(
+/// kube's generic dispatcher ([`plan::plan`]): the invocations of the request, and the
+/// configuration errors met finding them (`failed to configure policy/binding: ...`).
+async fn invocations<'s>(
     snapshot: &'s Snapshot,
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
     errors: &mut Vec<PolicyError<'s>>,
 ) -> Vec<Invocation<'s>> {
-    let mut labels = NamespaceLabels::default();
     let mut out = Vec::new();
-    let config = |policy, binding: Option<&'s MutatingBinding>, err: String| {
-        let message = match binding {
-            None => format!("failed to configure policy: {err}"),
-            Some(_) => format!("failed to configure binding: {err}"),
-        };
-        PolicyError { policy, binding, message, reason: StatusReason::Forbidden }
-    };
-    for policy in snapshot.policies.values() {
-        let Some(constraints) = &policy.match_constraints else { continue };
-        if !snapshot.bindings.values().any(|b| b.policy_name == policy.name) {
-            continue;
-        }
-        let matched = match matching::matches(constraints, req, &mut labels, ctx).await {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(e) => {
-                errors.push(config(policy, None, e.message));
-                continue;
+    for step in plan::plan(snapshot, req, ctx).await {
+        match step {
+            plan::Step::Config { policy, binding, message } => errors.push(PolicyError {
+                policy,
+                binding,
+                message: plan::config_message(binding, &message),
+                reason: StatusReason::Forbidden,
+            }),
+            plan::Step::Invoke { policy, binding, matched, param } => {
+                out.push(Invocation { policy, binding, matched, param })
             }
-        };
-        let param_resource = match &policy.param_kind {
-            None => None,
-            Some(kind) => {
-                let resolved =
-                    kind.group_version().and_then(|(g, v)| ctx.resource_for_kind(g, v, &kind.kind));
-                if resolved.is_none() {
-                    let message =
-                        format!("failed to find resource referenced by paramKind: '{}'", kind.gvk_string());
-                    errors.push(config(policy, None, message));
-                    continue;
-                }
-                resolved
-            }
-        };
-        for binding in snapshot.bindings.values().filter(|b| b.policy_name == policy.name) {
-            if let Some(mr) = &binding.match_resources {
-                match matching::matches(mr, req, &mut labels, ctx).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => continue,
-                    Err(e) => {
-                        errors.push(config(policy, Some(binding), e.message));
-                        continue;
-                    }
-                }
-            }
-            let kind = policy.param_kind.as_ref();
-            match params::collect(kind, param_resource.as_ref(), binding.param_ref.as_ref(), req, ctx).await {
-                Ok(found) => out.extend(found.into_iter().map(|param| Invocation {
-                    policy,
-                    binding,
-                    matched: matched.clone(),
-                    param,
-                })),
-                Err(message) => errors.push(config(policy, Some(binding), message)),
-            }
+            plan::Step::EndPolicy(_) => {}
         }
     }
     out
@@ -224,7 +180,7 @@ async fn dispatch(
     ctx: &dyn AdmissionContext,
 ) -> Result<(), StatusError> {
     let mut errors = Vec::new();
-    let invocations = plan(snapshot, req, ctx, &mut errors).await;
+    let invocations = invocations(snapshot, req, ctx, &mut errors).await;
     if !invocations.is_empty() {
         invoke(&invocations, req, ctx, &mut errors).await?;
     }
@@ -383,11 +339,11 @@ async fn mutate(
     layer
         .bind(kcel::admission::PARAMS, param, &kcel::Shape::Any)
         .map_err(|e| Failure::Policy(e.to_string()))?;
-    // The variables are bound per mutation: each mutation has kube's whole budget.
-    let variables_cost = evaluate::bind_variables(&policy.variables, &base, &mut layer, authz)
-        .await
-        .map_err(Failure::Policy)?;
+    // The variables are bound per mutation (kube's composition context of one patcher):
+    // evaluated when read, at most once, each mutation with kube's whole budget.
+    evaluate::bind_variables(&policy.variables, &mut layer);
     let result = evaluate::run(program, &[&base, &layer], Some(authz)).await;
+    let variables_cost = layer.take_lazy_cost();
     let cost = match &result {
         Ok(v) => v.cost,
         Err(kcel::EvalError::CostLimitExceeded) => PER_CALL_LIMIT,

@@ -3,9 +3,10 @@
 //! once per policy generation, the mutations with kube's patch types; an expression that
 //! no longer compiles keeps its error, reported when the policy runs.
 
+use crate::policy::plan::{PlannedBinding, PlannedPolicy};
 use crate::policy::set::{CompiledPolicy, ParsedBinding};
-use crate::policy::spec::{str_at, Compiled, MatchResources, ParamKind, ParamRef};
-use kcel::admission::{Environment, ExpressionKind};
+use crate::policy::spec::{list, str_at, Common, Compiled, MatchResources, ParamKind, ParamRef};
+use kcel::admission::ExpressionKind;
 use serde_json::Value;
 
 /// How a mutation's result changes the object.
@@ -47,31 +48,20 @@ pub struct MutatingPolicy {
 impl MutatingPolicy {
     /// Parses and compiles a stored policy.
     pub fn compile(obj: &Value) -> Self {
-        let meta = obj.get("metadata").unwrap_or(&Value::Null);
         let spec = obj.get("spec").unwrap_or(&Value::Null);
-        let param_kind = ParamKind::of_spec(spec);
-        let has_params = param_kind.is_some();
-        let list = |key: &str| spec.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let conditions_env = Environment::new(has_params, true);
-        let match_conditions = list("matchConditions")
-            .iter()
-            .map(|c| {
-                let source = str_at(c, "expression").trim();
-                (
-                    str_at(c, "name").to_string(),
-                    Compiled::new(&conditions_env, source, ExpressionKind::Condition),
-                )
-            })
-            .collect();
-        let mut env = Environment::new(has_params, true);
-        let mut variables = Vec::new();
-        for v in list("variables") {
-            let name = str_at(v, "name").to_string();
-            variables.push((name.clone(), Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Any)));
-            env.push_variable(&name);
-        }
+        let Common {
+            name,
+            uid,
+            generation,
+            fail,
+            param_kind,
+            match_constraints,
+            match_conditions,
+            variables,
+            env,
+        } = Common::compile(obj);
         let patch_env = env.with_patch_types();
-        let mutations = list("mutations")
+        let mutations = list(spec, "mutations")
             .iter()
             .filter_map(|m| {
                 let (patch_type, key, kind) = match str_at(m, "patchType") {
@@ -91,15 +81,12 @@ impl MutatingPolicy {
             })
             .collect();
         Self {
-            name: str_at(meta, "name").to_string(),
-            uid: str_at(meta, "uid").to_string(),
-            generation: meta.get("generation").and_then(Value::as_i64).unwrap_or(0),
-            fail: str_at(spec, "failurePolicy") != "Ignore",
+            name,
+            uid,
+            generation,
+            fail,
             param_kind,
-            match_constraints: spec
-                .get("matchConstraints")
-                .filter(|m| !m.is_null())
-                .map(MatchResources::parse),
+            match_constraints,
             match_conditions,
             variables,
             mutations,
@@ -125,6 +112,26 @@ impl CompiledPolicy for MutatingPolicy {
 
     fn generation(&self) -> i64 {
         self.generation
+    }
+}
+
+impl PlannedPolicy for MutatingPolicy {
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
+    }
+}
+
+impl PlannedBinding for MutatingBinding {
+    fn match_resources(&self) -> Option<&MatchResources> {
+        self.match_resources.as_ref()
+    }
+
+    fn param_ref(&self) -> Option<&ParamRef> {
+        self.param_ref.as_ref()
     }
 }
 
