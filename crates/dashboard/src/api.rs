@@ -123,7 +123,9 @@ async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
             Ok(json!({"canList": true, "items": names, "more": more}))
         }
         Err(e) if e.code == 403 => match reachable(app, caller).await? {
-            Some(found) => Ok(json!({"canList": false, "items": found, "source": "server", "listRefused": e.message})),
+            Some(found) => {
+                Ok(json!({"canList": false, "items": found, "source": "server", "listRefused": e.message}))
+            }
             None => probe_candidates(app, caller, e).await,
         },
         Err(e) => Err(e),
@@ -164,9 +166,7 @@ async fn probe_candidates(app: &App, caller: &Caller, e: StatusError) -> Result<
     }
     if let Ok(r) = self_subject_review(app, &caller.who).await {
         let user = r.pointer("/status/userInfo/username").and_then(Value::as_str).unwrap_or_default();
-        if let Some(ns) =
-            user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next())
-        {
+        if let Some(ns) = user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next()) {
             add(ns);
         }
     }

@@ -30,8 +30,15 @@ fn reachable(k: &Kubectl) -> Vec<String> {
 /// Starts a desktop-mode dashboard with `kubeconfig` and answers the namespaces its picker shows.
 fn picker(b: &mut Browser, kubeconfig: &std::path::Path, wait_for: &str) -> (Vec<String>, Dashboard) {
     let d = Dashboard::start(
-        &["dashboard", "--kubeconfig", &kubeconfig.display().to_string(), "--listen", "127.0.0.1:0", "--no-browser"]
-            .map(String::from),
+        &[
+            "dashboard",
+            "--kubeconfig",
+            &kubeconfig.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--no-browser",
+        ]
+        .map(String::from),
     );
     let p = b.person();
     b.goto(p, d.launch.as_deref().expect("launch link"));
@@ -51,11 +58,26 @@ fn people_see_the_namespaces_they_hold_rules_in_from_the_server() {
     }
     admin.ok(&["-n", "team-b", "create", "rolebinding", "carol-view", "--clusterrole=view", "--user=carol"]);
     // A binding to a role that does not exist grants nothing.
-    admin.ok(&["-n", "team-c", "create", "rolebinding", "carol-ghost", "--clusterrole=no-such-role", "--user=carol"]);
+    admin.ok(&[
+        "-n",
+        "team-c",
+        "create",
+        "rolebinding",
+        "carol-ghost",
+        "--clusterrole=no-such-role",
+        "--user=carol",
+    ]);
     admin.ok(&["create", "clusterrole", "pod-reader", "--verb=get,list", "--resource=pods"]);
     admin.ok(&["create", "clusterrolebinding", "dave-pods", "--clusterrole=pod-reader", "--user=dave"]);
     // A cluster role naming one namespace reaches that one.
-    admin.ok(&["create", "clusterrole", "see-team-a", "--verb=get", "--resource=namespaces", "--resource-name=team-a"]);
+    admin.ok(&[
+        "create",
+        "clusterrole",
+        "see-team-a",
+        "--verb=get",
+        "--resource=namespaces",
+        "--resource-name=team-a",
+    ]);
     admin.ok(&["create", "clusterrolebinding", "frank-team-a", "--clusterrole=see-team-a", "--user=frank"]);
 
     let as_user = |name: &str| {

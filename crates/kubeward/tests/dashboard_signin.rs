@@ -219,10 +219,13 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
     // A client certificate cannot be lent without its key: refused at start, pointing to
     // desktop mode.
     let mut cert_proxy = Command::new(env!("CARGO_BIN_EXE_kubeward"));
-    cert_proxy
-        .args(["auth-proxy", "--kubeconfig"])
-        .arg(server.admin_kubeconfig())
-        .args(["--upstream", d.url.trim_end_matches('/'), "--no-browser", "--listen", "127.0.0.1:0"]);
+    cert_proxy.args(["auth-proxy", "--kubeconfig"]).arg(server.admin_kubeconfig()).args([
+        "--upstream",
+        d.url.trim_end_matches('/'),
+        "--no-browser",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     let refused = support::run(cert_proxy, support::COMMAND_TIMEOUT);
     assert!(!refused.ok(), "{refused}");
     assert!(

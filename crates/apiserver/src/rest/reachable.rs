@@ -181,7 +181,12 @@ mod tests {
 
     fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> ResourceRule {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
-        ResourceRule { verbs: s(verbs), api_groups: s(groups), resources: s(resources), resource_names: s(names) }
+        ResourceRule {
+            verbs: s(verbs),
+            api_groups: s(groups),
+            resources: s(resources),
+            resource_names: s(names),
+        }
     }
 
     const NAMESPACED: [(&str, &str); 2] = [("", "pods"), ("apps", "deployments")];

@@ -731,7 +731,8 @@ fn scale(out: &mut String, r: &[Record]) {
 }
 
 /// Issue 15's aim for the dashboard's first page.
-const DASHBOARD_AIM: &str = "dashboard: first page's first table row in under 300 ms (median) with 10k objects";
+const DASHBOARD_AIM: &str =
+    "dashboard: first page's first table row in under 300 ms (median) with 10k objects";
 /// The size the aim speaks of.
 const DASHBOARD_AIM_OBJECTS: u64 = 10_000;
 
@@ -949,10 +950,15 @@ mod tests {
             p95_ms: 600.0,
             max_ms: 700.0,
         };
-        let md = |records| render_section(&Input { records, criterion: vec![], smoke: true }, "dashboard").unwrap();
+        let md = |records| {
+            render_section(&Input { records, criterion: vec![], smoke: true }, "dashboard").unwrap()
+        };
         let out = md(vec![small.clone(), big]);
         assert!(out.contains("| 10000 | 20 | 100 | 180.5 ms | 320.1 ms | 400.0 ms |"), "{out}");
-        assert!(out.contains(&format!("| {DASHBOARD_AIM} | median 180 ms, p95 320 ms (10000 objects) | pass |")), "{out}");
+        assert!(
+            out.contains(&format!("| {DASHBOARD_AIM} | median 180 ms, p95 320 ms (10000 objects) | pass |")),
+            "{out}"
+        );
         let out = md(vec![small]);
         assert!(out.contains("(100 objects) | not measured at this size |"), "{out}");
         assert!(md(vec![]).contains(&format!("| {DASHBOARD_AIM} | - | not measured at this size |")));
