@@ -66,7 +66,8 @@ fn group_matches(rule: &ResourceRule, group: &str) -> bool {
     rule.api_groups.iter().any(|g| g == "*" || g == group)
 }
 
-/// Whether a cluster-wide `rule` reads some namespaced resource of `catalog` in every namespace.
+/// Whether a cluster-wide `rule` reads one of the `namespaced` resources (group, plural) in
+/// every namespace.
 pub fn reads_everywhere(rule: &ResourceRule, namespaced: &[(&str, &str)]) -> bool {
     if !reads(rule) || !rule.resource_names.is_empty() {
         return false;
