@@ -223,7 +223,10 @@ mod tests {
             rule(&["get"], &["batch"], &["pods"], &[]),
             rule(&["get"], &[""], &["pods"], &["one"]),
         ] {
-            assert!(reached(&existing, false, &[r.clone()], &NAMESPACED, |_| 1).is_empty(), "{r:?}");
+            assert!(
+                reached(&existing, false, std::slice::from_ref(&r), &NAMESPACED, |_| 1).is_empty(),
+                "{r:?}"
+            );
         }
     }
 
