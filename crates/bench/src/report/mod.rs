@@ -742,7 +742,8 @@ fn dashboard(out: &mut String, r: &[Record]) {
         "## Dashboard\n\nThe dashboard's first list page (`kubeward dashboard` in desktop mode as the admin, \
          a namespace's ConfigMaps, 100 rows a page) loaded in Debian's chromium, headless, each load a new \
          tab of a signed-in profile; the time runs from navigation start to the first table row in the page \
-         (bench/dashboard/first-page.mjs, one warm-up load not counted). Release build.\n\n\
+         (bench/dashboard/first-page.mjs, one warm-up load not counted). Release build unless a note \
+         below says otherwise.\n\n\
          | ConfigMaps in the namespace | loads | rows | median | p95 | max |\n|---|---|---|---|---|---|"
     );
     let mut best: Option<(u64, f64, f64)> = None;
