@@ -2,7 +2,8 @@
 //! the network (the webhook).
 //!
 //! [`AuthorizerChain::authorize_async`] is what the server calls per request: it asks each
-//! link in order, the first `Allow` or `Deny` wins; when none decides, the answer is
+//! link in order, the first `Allow` or `Deny` wins; when none decides, kubeward's
+//! self-service read is allowed ([`crate::self_service`]), and otherwise the answer is
 //! `NoOpinion` with the non-empty reasons joined by `"\n"` and the links' errors collected in
 //! [`Verdict::errors`]. kube answers such a request with 500 (an internal error naming the
 //! errors) instead of 403, and so should the server. Synchronous authorizers (RBAC, Node,
@@ -127,6 +128,13 @@ impl AuthorizerChain {
             if let Some(done) = acc.add(verdict) {
                 return done;
             }
+        }
+        // kubeward's self-service read, when no authorizer decided (see `self_service`).
+        if crate::self_service::allows(attrs) {
+            return Verdict {
+                decision: Decision::Allow(crate::self_service::REASON.to_string()),
+                errors: acc.errors,
+            };
         }
         acc.finish()
     }

@@ -16,6 +16,7 @@
 //! - [`policy`]: `PolicyRule` and kube's rule-matching helpers (one place for the semantics).
 //! - [`bootstrap`]: kube's default roles and bindings; [`aggregation`]: ClusterRole aggregation;
 //!   [`escalation`]: the "cannot grant what you do not hold" check; [`forbidden`]: the 403 text.
+//! - [`self_service`]: `reachablenamespaces.kubeward.io`, readable by every authenticated user.
 //! - [`tools`]: `who-can` and `explain` over a policy read through the API.
 //! - [`naive`]: a plain scan over all objects, kept as the reference model for tests and benches.
 //!
@@ -36,6 +37,7 @@ pub mod policy;
 /// Go's `%q` and error aggregation, shared with the other crates.
 use apimachinery::quote;
 pub mod rbac;
+pub mod self_service;
 pub mod tools;
 pub mod union;
 pub mod webhook;

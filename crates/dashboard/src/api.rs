@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 const DISCOVERY_TTL: Duration = Duration::from_secs(30);
 /// At most this many namespaces probed one by one for someone who cannot list them.
 const MAX_PROBED: usize = 50;
+/// kubeward's list of the namespaces the caller can reach (a kubeward extension).
+const REACHABLE: &str = "/apis/kubeward.io/v1alpha1/reachablenamespaces";
 
 /// Routes one authenticated `/api/` request.
 pub async fn dispatch(app: &Arc<App>, caller: &Caller, req: http::Request<Incoming>) -> Response {
@@ -99,9 +101,11 @@ async fn whoami(app: &App, caller: &Caller) -> Result<Value, StatusError> {
 }
 
 /// The namespaces the person can reach: all of them when they may list namespaces;
-/// otherwise those among the candidates (the kubeconfig context's namespace, `--namespace`
-/// hints, a service account's own namespace, and those the person opened by name) where a
-/// SelfSubjectRulesReview shows a rule beyond the self-reviews everyone holds.
+/// otherwise the server's answer to [`REACHABLE`] (kubeward's `reachablenamespaces`, from
+/// its rule resolvers); from a server without it (kube-apiserver), those among the candidates
+/// (the kubeconfig context's namespace, `--namespace` hints, a service account's own
+/// namespace, and those the person opened by name) where a SelfSubjectRulesReview shows a
+/// rule beyond the self-reviews everyone holds.
 async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
     let listed =
         app.upstream.json(&caller.who, http::Method::GET, "/api/v1/namespaces?limit=500", None).await;
@@ -118,39 +122,63 @@ async fn namespaces(app: &App, caller: &Caller) -> Result<Value, StatusError> {
                 list.pointer("/metadata/continue").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
             Ok(json!({"canList": true, "items": names, "more": more}))
         }
-        Err(e) if e.code == 403 => {
-            let mut candidates: Vec<String> = Vec::new();
-            let mut add = |n: &str| {
-                if !n.is_empty() && !candidates.iter().any(|c| c == n) {
-                    candidates.push(n.to_string());
-                }
-            };
-            if let (Who::Kubeconfig, Some(ns)) = (&caller.who, &app.kubeconfig.namespace) {
-                add(ns);
+        Err(e) if e.code == 403 => match reachable(app, caller).await? {
+            Some(found) => {
+                Ok(json!({"canList": false, "items": found, "source": "server", "listRefused": e.message}))
             }
-            app.namespace_hints.iter().for_each(|n| add(n));
-            if let Some(s) = &caller.session {
-                s.namespaces.lock().unwrap_or_else(|e| e.into_inner()).iter().for_each(|n| add(n));
-            }
-            if let Ok(r) = self_subject_review(app, &caller.who).await {
-                let user = r.pointer("/status/userInfo/username").and_then(Value::as_str).unwrap_or_default();
-                if let Some(ns) =
-                    user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next())
-                {
-                    add(ns);
-                }
-            }
-            add("default");
-            candidates.truncate(MAX_PROBED);
-            let probes = candidates.iter().map(|ns| async move {
-                let r = rules_review(app, &caller.who, ns).await.ok()?;
-                reaches(&r).then(|| ns.clone())
-            });
-            let found: Vec<String> = futures::future::join_all(probes).await.into_iter().flatten().collect();
-            Ok(json!({"canList": false, "items": found, "probed": candidates, "listRefused": e.message}))
-        }
+            None => probe_candidates(app, caller, e).await,
+        },
         Err(e) => Err(e),
     }
+}
+
+/// The names of [`REACHABLE`]'s list, or `None` from a server that does not serve it.
+async fn reachable(app: &App, caller: &Caller) -> Result<Option<Vec<String>>, StatusError> {
+    match app.upstream.json(&caller.who, http::Method::GET, REACHABLE, None).await {
+        Ok(list) => Ok(Some(
+            list.get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i.pointer("/metadata/name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect(),
+        )),
+        Err(e) if e.code == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// For a server without [`REACHABLE`]: the candidates where the person holds rules.
+async fn probe_candidates(app: &App, caller: &Caller, e: StatusError) -> Result<Value, StatusError> {
+    let mut candidates: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        if !n.is_empty() && !candidates.iter().any(|c| c == n) {
+            candidates.push(n.to_string());
+        }
+    };
+    if let (Who::Kubeconfig, Some(ns)) = (&caller.who, &app.kubeconfig.namespace) {
+        add(ns);
+    }
+    app.namespace_hints.iter().for_each(|n| add(n));
+    if let Some(s) = &caller.session {
+        s.namespaces.lock().unwrap_or_else(|e| e.into_inner()).iter().for_each(|n| add(n));
+    }
+    if let Ok(r) = self_subject_review(app, &caller.who).await {
+        let user = r.pointer("/status/userInfo/username").and_then(Value::as_str).unwrap_or_default();
+        if let Some(ns) = user.strip_prefix("system:serviceaccount:").and_then(|r| r.split(':').next()) {
+            add(ns);
+        }
+    }
+    add("default");
+    candidates.truncate(MAX_PROBED);
+    let probes = candidates.iter().map(|ns| async move {
+        let r = rules_review(app, &caller.who, ns).await.ok()?;
+        reaches(&r).then(|| ns.clone())
+    });
+    let found: Vec<String> = futures::future::join_all(probes).await.into_iter().flatten().collect();
+    Ok(json!({"canList": false, "items": found, "source": "probed", "probed": candidates,
+        "listRefused": e.message}))
 }
 
 /// Whether a rules review grants anything beyond the self-reviews every user holds.

@@ -67,9 +67,17 @@ pub async fn run_auth_proxy(
     }
     let kc = credentials::load(&opts.kubeconfig, opts.context.as_deref())?;
     let Some(tokens) = kc.tokens else {
+        // A client certificate proves its holder only on a TLS connection signed with its key.
+        // Kubernetes offers no way for another party to act as that user without the key:
+        // impersonation (`Impersonate-User`) and the authenticating front proxy
+        // (`--requestheader-*`) both need the dashboard to hold a credential of its own that
+        // may become anyone, and no API exchanges a client certificate for a bearer token of
+        // the same user (TokenRequest issues tokens for service accounts only). So the person
+        // runs the dashboard itself with the kubeconfig (desktop mode).
         let why = if kc.rest.client_cert.is_some() {
-            "the kubeconfig's credential is a client certificate, which cannot be put in a header; \
-             run `kubeward dashboard --kubeconfig` with it instead (desktop mode)"
+            "the kubeconfig's credential is a client certificate, which cannot be put in a header \
+             (Kubernetes has no way to lend it without its key); run `kubeward dashboard --kubeconfig` \
+             with it instead (desktop mode)"
         } else {
             "the kubeconfig's user has no credential"
         };

@@ -1,5 +1,6 @@
 //! The dashboard with many objects and with writes (issue 15), in chromium: a namespace of
-//! 1,000 pods lists a page of 100 at a time (limit/continue) without freezing the page; an
+//! 1,000 pods lists a page of 100 at a time (limit/continue) without freezing the page, each
+//! page saying how many are left (the server's remainingItemCount); an
 //! object is created from YAML (server-side dry run first) and deleted after a confirmation;
 //! an invalid object shows the server's Status message.
 
@@ -47,6 +48,9 @@ fn a_thousand_pods_list_by_pages_and_objects_are_created_and_deleted() {
     assert!(first_page < Duration::from_secs(5), "{first_page:?}");
     assert_eq!(b.count(p, "#list tr[data-name]"), 100);
     assert_eq!(b.count(p, "#next-page"), 1, "the rest is behind a continue token");
+    // The server's remainingItemCount: how many are left after this page.
+    assert_eq!(b.text(p, "#remaining"), "900 more");
+    assert_eq!(b.text(p, "#position"), "rows 1–100 of 1000");
     let first = b.texts(p, "#list tr[data-name] td:first-child");
     if let Some(dir) = screenshot_dir() {
         b.screenshot(p, &dir.join("pods-paginated.png"));
@@ -56,6 +60,8 @@ fn a_thousand_pods_list_by_pages_and_objects_are_created_and_deleted() {
     let second = b.texts(p, "#list tr[data-name] td:first-child");
     assert_eq!(second.len(), 100);
     assert!(second.iter().all(|n| !first.contains(n)), "a new page");
+    b.wait_text(p, "#remaining", "800 more");
+    assert_eq!(b.text(p, "#position"), "rows 101–200 of 1000");
     // The page stays responsive: a script runs at once.
     let t = Instant::now();
     assert_eq!(b.evaluate(p, "1 + 1"), 2);

@@ -5,7 +5,8 @@
 //!   that fails (the provider gone) ending the session with a clear message;
 //! - `kubeward auth-proxy` in front of the dashboard, adding the token an exec credential
 //!   plugin gives: the person is signed in for each request, writes carry the CSRF token of
-//!   the header mode, the audit log names the person, and the proxy stops cleanly.
+//!   the header mode, the audit log names the person, and the proxy stops cleanly; a
+//!   kubeconfig whose credential is a client certificate is refused, pointing to desktop mode.
 
 mod support;
 
@@ -214,4 +215,21 @@ fn auth_proxy_signs_the_browser_in_with_the_exec_plugins_token() {
     assert!(!proxy.log().contains(token) && !d.log().contains(token), "the token is never logged");
     // It stops cleanly on SIGTERM.
     assert!(proxy.stop(), "the proxy exits 0 on SIGTERM");
+
+    // A client certificate cannot be lent without its key: refused at start, pointing to
+    // desktop mode.
+    let mut cert_proxy = Command::new(env!("CARGO_BIN_EXE_kubeward"));
+    cert_proxy.args(["auth-proxy", "--kubeconfig"]).arg(server.admin_kubeconfig()).args([
+        "--upstream",
+        d.url.trim_end_matches('/'),
+        "--no-browser",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let refused = support::run(cert_proxy, support::COMMAND_TIMEOUT);
+    assert!(!refused.ok(), "{refused}");
+    assert!(
+        refused.stderr.contains("client certificate") && refused.stderr.contains("desktop mode"),
+        "{refused}"
+    );
 }

@@ -7,6 +7,7 @@ mod delete;
 mod eviction;
 pub(crate) mod field_manager;
 pub mod kinds;
+mod reachable;
 mod read;
 mod scale;
 mod token;
@@ -68,6 +69,9 @@ fn deprecation_warning(ctx: &Ctx) -> Option<String> {
 async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, StatusError> {
     let state = ctx.state.clone();
     let info = &ctx.info;
+    if reachable::serves(&info.api_group, &info.api_version, &info.resource) {
+        return reachable::read(&ctx).await;
+    }
     let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
         // An API group no one serves has no handler in kube at all.
         if !info.api_group.is_empty()

@@ -101,6 +101,19 @@ pub enum Record {
         writes: u64,
         errors: u64,
     },
+    /// The dashboard's first list page loaded in headless chromium against a release build
+    /// (bench/dashboard/first-page.mjs): time from navigation start to the first table row.
+    DashboardFirstPage {
+        /// ConfigMaps in the listed namespace (the server holds these and its bootstrap objects).
+        objects: u64,
+        /// Timed loads (after one warm-up load).
+        loads: u32,
+        /// Rows on the page.
+        rows: u32,
+        median_ms: f64,
+        p95_ms: f64,
+        max_ms: f64,
+    },
     /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
         text: String,
@@ -120,7 +133,7 @@ pub struct Input {
 type Section = (&'static str, fn(&mut String, &Input));
 
 /// The sections after the Aims table, in report order.
-const SECTIONS: [Section; 8] = [
+const SECTIONS: [Section; 9] = [
     ("request", |o, i| request(o, &i.records)),
     ("audit", |o, i| {
         crate::overhead::section(
@@ -151,6 +164,7 @@ const SECTIONS: [Section; 8] = [
     ("custom", |o, i| custom::section(o, &i.records)),
     ("fanout", |o, i| fanout(o, &i.records)),
     ("scale", |o, i| scale(o, &i.records)),
+    ("dashboard", |o, i| dashboard(o, &i.records)),
     ("micro", |o, i| micro(o, &i.criterion)),
 ];
 
@@ -758,6 +772,46 @@ fn scale(out: &mut String, r: &[Record]) {
     section_notes(out, r, "scale");
 }
 
+/// Issue 15's aim for the dashboard's first page.
+const DASHBOARD_AIM: &str =
+    "dashboard: first page's first table row in under 300 ms (median) with 10k objects";
+/// The size the aim speaks of.
+const DASHBOARD_AIM_OBJECTS: u64 = 10_000;
+
+fn dashboard(out: &mut String, r: &[Record]) {
+    let _ = writeln!(
+        out,
+        "## Dashboard\n\nThe dashboard's first list page (`kubeward dashboard` in desktop mode as the admin, \
+         a namespace's ConfigMaps, 100 rows a page) loaded in Debian's chromium, headless, each load a new \
+         tab of a signed-in profile; the time runs from navigation start to the first table row in the page \
+         (bench/dashboard/first-page.mjs, one warm-up load not counted). Release build unless a note \
+         below says otherwise.\n\n\
+         | ConfigMaps in the namespace | loads | rows | median | p95 | max |\n|---|---|---|---|---|---|"
+    );
+    let mut best: Option<(u64, f64, f64)> = None;
+    for x in r {
+        if let Record::DashboardFirstPage { objects, loads, rows, median_ms, p95_ms, max_ms } = x {
+            let _ = writeln!(
+                out,
+                "| {objects} | {loads} | {rows} | {median_ms:.1} ms | {p95_ms:.1} ms | {max_ms:.1} ms |"
+            );
+            if best.is_none_or(|(n, _, _)| *objects > n) {
+                best = Some((*objects, *median_ms, *p95_ms));
+            }
+        }
+    }
+    let _ = writeln!(out);
+    section_notes(out, r, "dashboard");
+    let measured = match best {
+        Some((n, median, p95)) => {
+            let pass = (n >= DASHBOARD_AIM_OBJECTS).then_some(median < 300.0);
+            (format!("median {median:.0} ms, p95 {p95:.0} ms ({n} objects)"), pass)
+        }
+        None => ("-".into(), None),
+    };
+    section_aim(out, DASHBOARD_AIM, measured);
+}
+
 /// The notes recorded for `section` (`bench-util note --section`), as a list.
 fn section_notes(out: &mut String, r: &[Record], section: &str) {
     let mut any = false;
@@ -959,6 +1013,33 @@ mod tests {
         // A second run replaces the section instead of adding one.
         let again = splice_sections(&out, &input, &["custom"]);
         assert_eq!(again, out);
+    }
+
+    #[test]
+    fn the_dashboard_section_judges_the_largest_run() {
+        // The line bench/dashboard/first-page.mjs prints.
+        let line = r#"{"kind":"dashboard_first_page","objects":10000,"loads":20,"rows":100,"median_ms":180.5,"p95_ms":320.1,"max_ms":400}"#;
+        let big: Record = serde_json::from_str(line).unwrap();
+        let small = Record::DashboardFirstPage {
+            objects: 100,
+            loads: 3,
+            rows: 100,
+            median_ms: 500.0,
+            p95_ms: 600.0,
+            max_ms: 700.0,
+        };
+        let md = |records| {
+            render_section(&Input { records, criterion: vec![], smoke: true }, "dashboard").unwrap()
+        };
+        let out = md(vec![small.clone(), big]);
+        assert!(out.contains("| 10000 | 20 | 100 | 180.5 ms | 320.1 ms | 400.0 ms |"), "{out}");
+        assert!(
+            out.contains(&format!("| {DASHBOARD_AIM} | median 180 ms, p95 320 ms (10000 objects) | pass |")),
+            "{out}"
+        );
+        let out = md(vec![small]);
+        assert!(out.contains("(100 objects) | not measured at this size |"), "{out}");
+        assert!(md(vec![]).contains(&format!("| {DASHBOARD_AIM} | - | not measured at this size |")));
     }
 
     #[test]

@@ -141,8 +141,9 @@ async function pageHome() {
     h('dt', {}, 'API server'), h('dd', {}, me.server)));
   const items = (ns.items || []).map((n) => h('a', { class: 'card ns', href: '#/ns/' + encodeURIComponent(n), 'data-ns': n }, n));
   const note = ns.canList ? null : h('div', { class: 'warn', id: 'ns-note' },
-    'You may not list namespaces (' + ns.listRefused + '). Shown: the namespaces where you hold rules, among ',
-    (ns.probed || []).join(', ') || 'none', '.');
+    'You may not list namespaces (' + ns.listRefused + '). ',
+    ns.source === 'server' ? 'Shown: the namespaces where the server finds rules of yours.' :
+      ['Shown: the namespaces where you hold rules, among ', (ns.probed || []).join(', ') || 'none', '.']);
   const name = h('input', { id: 'open-ns', placeholder: 'namespace name' });
   const open = h('form', { class: 'row', onsubmit: async (e) => {
     e.preventDefault();
@@ -194,6 +195,7 @@ function may(access, verb, name) {
 async function pageList(ns, g, v, res, params) {
   const labels = params.get('labels') || '';
   const cont = params.get('continue') || '';
+  const from = Math.max(0, parseInt(params.get('from') || '0', 10) || 0);
   let q = '?limit=' + PAGE;
   if (labels) q += '&labelSelector=' + encodeURIComponent(labels);
   if (cont) q += '&continue=' + encodeURIComponent(cont);
@@ -211,15 +213,22 @@ async function pageList(ns, g, v, res, params) {
   });
   const filter = h('input', { id: 'label-filter', value: labels, placeholder: 'label selector, e.g. app=web' });
   const next = table.metadata && table.metadata.continue;
-  const mk = (c) => '#/list/' + encodeURIComponent(ns) + '/' + g + '/' + v + '/' + res + '?labels=' + encodeURIComponent(filter.value) + (c ? '&continue=' + encodeURIComponent(c) : '');
+  // The server counts what is left after a page (remainingItemCount; kube leaves it out of
+  // lists filtered by a selector).
+  const remaining = table.metadata && typeof table.metadata.remainingItemCount === 'number' ? table.metadata.remainingItemCount : null;
+  const mk = (c, at) => '#/list/' + encodeURIComponent(ns) + '/' + g + '/' + v + '/' + res + '?labels=' + encodeURIComponent(filter.value) +
+    (c ? '&continue=' + encodeURIComponent(c) + '&from=' + at : '');
+  const position = rows.length ? 'rows ' + (from + 1) + '–' + (from + rows.length) + (remaining !== null ? ' of ' + (from + rows.length + remaining) : '') : '';
   show(h('h1', {}, res + (ns === '_' ? '' : ' in ' + ns)),
     h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); location.hash = mk(''); } }, filter, h('button', { type: 'submit' }, 'Filter'),
       may(access, 'create') ? h('a', { class: 'button', href: '#/create/' + encodeURIComponent(ns), id: 'create-link' }, 'Create') : null,
       h('span', { class: 'muted', id: 'watch-state' }, may(access, 'watch') ? 'watching for changes' : 'no watch permission: reload to refresh')),
     h('table', { id: 'list' }, h('tr', {}, cols.map(([c]) => h('th', {}, c.name))), rows),
-    h('div', { class: 'row' }, h('span', { class: 'muted', id: 'count' }, rows.length + ' shown' + (table.metadata && table.metadata.remainingItemCount ? ', ' + table.metadata.remainingItemCount + ' more' : '')),
+    h('div', { class: 'row', id: 'paging' }, h('span', { class: 'muted', id: 'count' }, rows.length + ' shown'),
+      position ? h('span', { class: 'muted', id: 'position' }, position) : null,
       cont ? h('a', { class: 'button', href: mk('') }, 'First page') : null,
-      next ? h('a', { class: 'button', href: mk(next), id: 'next-page' }, 'Next page') : null));
+      next ? h('a', { class: 'button', href: mk(next, from + rows.length), id: 'next-page' }, 'Next page') : null,
+      next ? h('span', { class: 'muted', id: 'remaining' }, remaining !== null ? remaining + ' more' : 'more on the next page') : null));
   if (may(access, 'watch') && !cont) {
     watch(base + '?watch=1&resourceVersion=' + encodeURIComponent((table.metadata || {}).resourceVersion || '') +
       (labels ? '&labelSelector=' + encodeURIComponent(labels) : ''), () => route());
