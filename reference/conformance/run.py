@@ -193,6 +193,10 @@ def main() -> int:
     ref = None
     results: dict = {}
     started = time.monotonic()
+    # The tree the run starts from (the binary under test was built from it, or given with
+    # --kubeward): commits made while the suites run are not what was tested.
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md"))
     try:
         kw.start()
         kubeconfigs = {"kubeward": kw.data_dir / "admin.kubeconfig"}
@@ -238,8 +242,8 @@ def main() -> int:
             print(f"TO FIX: {name}\n    {detail.detail if detail else 'no result'}", file=sys.stderr)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md")),
+        "commit": commit,
+        "dirty": dirty,
         "kube_version": ref.version if ref else "?",
         "seconds": round(elapsed),
         "only": args.only,
