@@ -45,7 +45,9 @@ pub fn section(out: &mut String, r: &[Record]) {
     let missing: Vec<String> = r
         .iter()
         .filter_map(|x| match x {
-            Record::Missing { section, what, reason } if section == "peer" => Some(format!("- {what}: n/a ({reason})")),
+            Record::Missing { section, what, reason } if section == "peer" => {
+                Some(format!("- {what}: n/a ({reason})"))
+            }
             _ => None,
         })
         .collect();
@@ -60,7 +62,12 @@ pub fn section(out: &mut String, r: &[Record]) {
         rows.extend(peers.iter().map(|(t, name)| (*name, *t)));
         let _ = writeln!(out, "| server | idle RSS | RSS after the rows |\n|---|---|---|");
         for (name, t) in rows {
-            let _ = writeln!(out, "| {name} | {} | {} |", rss(r, &format!("{t} idle")), rss(r, &format!("{t} loaded")));
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} |",
+                rss(r, &format!("{t} idle")),
+                rss(r, &format!("{t} loaded"))
+            );
         }
         let _ = writeln!(out);
     }
@@ -82,7 +89,9 @@ fn requests(out: &mut String, r: &[Record], peers: &[(&str, &str)]) {
     }
     let _ = writeln!(out, "{head}\n{rule}");
     for x in r {
-        let Record::Request { target, object, auth, proto, conc, rps, p99_ms, errors, .. } = x else { continue };
+        let Record::Request { target, object, auth, proto, conc, rps, p99_ms, errors, .. } = x else {
+            continue;
+        };
         if target != KUBEWARD {
             continue;
         }
@@ -128,7 +137,12 @@ fn writes(out: &mut String, r: &[Record], peers: &[(&str, &str)]) {
         let mut line = format!("| {c} | {:.0} | {:.2} |", k.per_sec, k.p99_ms);
         for (t, _) in peers {
             match writes_at(r, t, c) {
-                Some(p) => line.push_str(&format!(" {:.0} | {:.2} | {} |", p.per_sec, p.p99_ms, ratio(k.per_sec, p.per_sec))),
+                Some(p) => line.push_str(&format!(
+                    " {:.0} | {:.2} | {} |",
+                    p.per_sec,
+                    p.p99_ms,
+                    ratio(k.per_sec, p.per_sec)
+                )),
                 None => line.push_str(" - | - | n/a |"),
             }
         }
@@ -176,7 +190,11 @@ mod tests {
             writes(KUBEWARD, 900.0),
             writes("kube-apiserver", 300.0),
             Record::Rss { what: "kube-apiserver idle".into(), kib: 204_800 },
-            Record::Missing { section: "peer".into(), what: "kube-apiserver on etcd 3.4".into(), reason: "etcd-server not installed".into() },
+            Record::Missing {
+                section: "peer".into(),
+                what: "kube-apiserver on etcd 3.4".into(),
+                reason: "etcd-server not installed".into(),
+            },
         ];
         let mut out = String::new();
         section(&mut out, &r);
