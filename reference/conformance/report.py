@@ -79,7 +79,13 @@ def markdown(meta: dict, rows: dict, results: dict, suite_failures: dict) -> str
               f"- kubeward commit: `{meta['commit']}`{' (with uncommitted changes)' if meta.get('dirty') else ''}",
               f"- kube-apiserver and e2e.test: {meta['kube_version']}",
               f"- tests selected: {len(rows)}, run: {len(rows) - v.get('out of scope', 0)}; "
-              f"{meta['seconds']} s", ""]
+              f"{meta['seconds']} s"]
+    for rerun in meta.get("reruns", []):
+        dirty = " (with uncommitted changes)" if rerun.get("dirty") else ""
+        lines.append(f"- re-run on kubeward after fixes, at commit `{rerun['commit']}`{dirty} ({rerun['date']}, "
+                     f"`--only '{rerun['only']}' --server kubeward`): {len(rerun['tests'])} tests, whose "
+                     "kubeward outcome below is this run's")
+    lines.append("")
     lines += ["| server | pass | fail | skip (by the test) | not run (out of scope) |", "|---|---:|---:|---:|---:|"]
     for server in SERVERS:
         s = c[server]

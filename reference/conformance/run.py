@@ -14,7 +14,9 @@ that file is replaced (the differential report around it is kept).
 
 --only narrows the run to tests matching REGEX (within the selection) and --server to one
 server; either writes no report. --report-from DIR writes the report of a finished run (its
-JUnit files and run.json) without running anything. Exit code: 0 when every test that passes on kube-apiserver
+JUnit files and run.json) without running anything; each --rerun DIR2 (a later focused
+`--only REGEX --server kubeward --work DIR2` run) replaces kubeward's outcomes of the tests it
+ran, and the report names that run's commit. Exit code: 0 when every test that passes on kube-apiserver
 passes on kubeward or is a documented gap, 1 otherwise, 2 when a server did not start.
 """
 
@@ -159,8 +161,8 @@ def git(*args) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kubeward", required=True, help="the kubeward binary")
-    ap.add_argument("--e2e", required=True, help="the e2e.test binary (scripts/reference build-e2e)")
+    ap.add_argument("--kubeward", help="the kubeward binary (required unless --report-from)")
+    ap.add_argument("--e2e", help="the e2e.test binary (scripts/reference build-e2e; required unless --report-from)")
     ap.add_argument("--out", help="splice the report into this file (COMPATIBILITY.md)")
     ap.add_argument("--work", help="data directories, logs and JUnit files (default: a temporary directory)")
     ap.add_argument("--only", help="run only tests matching this regular expression; no report")
@@ -168,9 +170,16 @@ def main() -> int:
     ap.add_argument("--sequential", action="store_true", help="one suite after the other")
     ap.add_argument("--report-from", metavar="DIR",
                     help="run nothing: write --out from the JUnit files and run.json a run left in DIR")
+    ap.add_argument("--rerun", metavar="DIR", action="append", default=[],
+                    help="with --report-from: kubeward's outcomes of the tests a later `--only ... --server "
+                         "kubeward` run in DIR ran replace the full run's (the report names the commit of each)")
     args = ap.parse_args()
     if args.report_from:
-        return report_from(pathlib.Path(args.report_from), args.out)
+        return report_from(pathlib.Path(args.report_from), args.out, [pathlib.Path(d) for d in args.rerun])
+    if args.rerun:
+        ap.error("--rerun goes with --report-from")
+    if not args.kubeward or not args.e2e:
+        ap.error("--kubeward and --e2e are required to run the tests")
 
     work = pathlib.Path(args.work) if args.work else pathlib.Path(tempfile.mkdtemp(prefix="kubeward-conformance-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -184,6 +193,10 @@ def main() -> int:
     ref = None
     results: dict = {}
     started = time.monotonic()
+    # The tree the run starts from (the binary under test was built from it, or given with
+    # --kubeward): commits made while the suites run are not what was tested.
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md"))
     try:
         kw.start()
         kubeconfigs = {"kubeward": kw.data_dir / "admin.kubeconfig"}
@@ -229,8 +242,8 @@ def main() -> int:
             print(f"TO FIX: {name}\n    {detail.detail if detail else 'no result'}", file=sys.stderr)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!COMPATIBILITY.md")),
+        "commit": commit,
+        "dirty": dirty,
         "kube_version": ref.version if ref else "?",
         "seconds": round(elapsed),
         "only": args.only,
@@ -246,8 +259,25 @@ def write_report(path: pathlib.Path, meta: dict, rows: dict, outcomes: dict, sui
     path.write_text(report.splice(document, report.markdown(meta, rows, outcomes, suite_failures)))
 
 
-def report_from(work: pathlib.Path, out: str | None) -> int:
-    """The report of a finished run (its selection, JUnit files and run.json)."""
+def overlay_reruns(outcomes: dict, names: list[str], reruns: list[pathlib.Path]) -> list[dict]:
+    """Replaces kubeward's outcomes by those of later focused runs (in order, the last wins) for
+    the selected tests each ran (passed or failed: a spec its focus filtered out is a skip in
+    ginkgo's report, and is not taken); returns what each re-run was, for the report."""
+    done = []
+    for rerun in reruns:
+        rerun_outcomes, _ = junit.read(rerun / "e2e-kubeward" / "junit.xml")
+        meta = json.loads((rerun / "run.json").read_text())
+        tests = sorted(n for n in names if rerun_outcomes.get(n) and rerun_outcomes[n].state in ("pass", "fail"))
+        for name in tests:
+            outcomes["kubeward"][name] = rerun_outcomes[name]
+        done.append({"commit": meta["commit"], "dirty": meta.get("dirty", False), "date": meta["date"],
+                     "only": meta.get("only"), "tests": tests})
+    return done
+
+
+def report_from(work: pathlib.Path, out: str | None, reruns: list[pathlib.Path] = ()) -> int:
+    """The report of a finished run (its selection, JUnit files and run.json), with kubeward's
+    outcomes of the tests later focused runs re-ran (`reruns`) taken from those."""
     selection_outcomes, _ = junit.read(work / "selection" / "junit.xml")
     names = sorted(n for n, o in selection_outcomes.items() if o.state == "pass")
     results = {}
@@ -256,8 +286,9 @@ def report_from(work: pathlib.Path, out: str | None) -> int:
         results[s] = junit.read(path) if path.exists() else ({}, ["not run"])
     outcomes = {s: results[s][0] for s in report.SERVERS}
     suite_failures = {s: results[s][1] for s in report.SERVERS}
-    rows = report.classify(names, outcomes)
     meta = json.loads((work / "run.json").read_text())
+    meta["reruns"] = overlay_reruns(outcomes, names, list(reruns))
+    rows = report.classify(names, outcomes)
     c = report.counts(rows)
     for s in report.SERVERS:
         print(f"{s}: " + ", ".join(f"{k} {v}" for k, v in c[s].items()), file=sys.stderr)

@@ -18,6 +18,21 @@ const EMBEDDED_KIND_DESC: &str = "kind is a string value representing the type o
 const METADATA_DESC: &str = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 const LIST_METADATA_DESC: &str = "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
 
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
+
+/// A `metadata` property: a reference to `model` with kube's description. Swagger 2.0 keeps
+/// the description beside the `$ref`; OpenAPI v3 ignores a `$ref`'s siblings, so kube wraps
+/// the reference in `allOf` there (and `kubectl explain` shows the description, not the
+/// referenced type's).
+fn meta_ref(model: &str, description: &str, v2: bool) -> Value {
+    if v2 {
+        json!({"$ref": format!("#/definitions/{model}"), "description": description})
+    } else {
+        json!({"description": description, "allOf": [{"$ref": format!("#/components/schemas/{model}")}]})
+    }
+}
+
 /// `group.version.Kind` with the group reversed (`com.example.v1.Widget`), kube's model name.
 pub fn model_name(group: &str, version: &str, kind: &str) -> String {
     let mut parts: Vec<&str> = group.split('.').collect();
@@ -95,18 +110,18 @@ fn props_mut(v: &mut Value) -> Option<&mut Map<String, Value>> {
 }
 
 /// kube's `addEmbeddedProperties` over the JSON schema.
-fn add_embedded(v: &mut Value, prefix: &str, v2: bool) {
+fn add_embedded(v: &mut Value, v2: bool) {
     let Some(m) = v.as_object_mut() else { return };
     if let Some(Value::Object(props)) = m.get_mut("properties") {
         for p in props.values_mut() {
-            add_embedded(p, prefix, v2);
+            add_embedded(p, v2);
         }
     }
     if let Some(items) = m.get_mut("items") {
-        add_embedded(items, prefix, v2);
+        add_embedded(items, v2);
     }
     if let Some(ap) = m.get_mut("additionalProperties").filter(|a| a.is_object()) {
-        add_embedded(ap, prefix, v2);
+        add_embedded(ap, v2);
     }
     let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
     if preserve && v2 {
@@ -119,7 +134,7 @@ fn add_embedded(v: &mut Value, prefix: &str, v2: bool) {
                 json!({"type": "string", "description": EMBEDDED_API_VERSION_DESC}),
             );
             props.insert("kind".into(), json!({"type": "string", "description": EMBEDDED_KIND_DESC}));
-            props.insert("metadata".into(), json!({"$ref": format!("{prefix}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"), "description": METADATA_DESC}));
+            props.insert("metadata".into(), meta_ref(OBJECT_META, METADATA_DESC, v2));
         }
         if let Some(m) = v.as_object_mut() {
             let req = m.entry("required").or_insert_with(|| Value::Array(Vec::new()));
@@ -136,7 +151,6 @@ fn add_embedded(v: &mut Value, prefix: &str, v2: bool) {
 
 impl Structural {
     fn kind_schema(&self, v2: bool) -> Value {
-        let prefix = if v2 { "#/definitions/" } else { "#/components/schemas/" };
         let mut out = match &self.schema {
             None => json!({"type": "object"}),
             Some(s) if v2 && (s.preserves_unknown_fields() || self.preserve_unknown_fields) => {
@@ -150,17 +164,14 @@ impl Structural {
                 }
                 let mut v = s.to_value();
                 if let Some(props) = props_mut(&mut v) {
-                    props.insert(
-                        "metadata".into(),
-                        json!({"$ref": format!("{prefix}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"), "description": METADATA_DESC}),
-                    );
+                    props.insert("metadata".into(), meta_ref(OBJECT_META, METADATA_DESC, v2));
                     props.insert(
                         "apiVersion".into(),
                         json!({"type": "string", "description": API_VERSION_DESC}),
                     );
                     props.insert("kind".into(), json!({"type": "string", "description": KIND_DESC}));
                 }
-                add_embedded(&mut v, prefix, v2);
+                add_embedded(&mut v, v2);
                 v
             }
         };
@@ -193,7 +204,7 @@ impl Structural {
                     "items": {"$ref": format!("{prefix}{}", model_name(&self.group, &self.version, &self.kind))},
                     "description": format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md", self.plural),
                 },
-                "metadata": {"$ref": format!("{prefix}io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"), "description": LIST_METADATA_DESC},
+                "metadata": meta_ref(LIST_META, LIST_METADATA_DESC, v2),
                 "apiVersion": {"type": "string", "description": API_VERSION_DESC},
                 "kind": {"type": "string", "description": KIND_DESC},
             },
@@ -253,9 +264,20 @@ mod tests {
         assert_eq!(v3[0].0, "com.example.stable.v1.CronTab");
         assert_eq!(v3[1].0, "com.example.stable.v1.CronTabList");
         let k = &v3[0].1;
+        // kube's v3 form: the reference in allOf, so that its description is the field's.
         assert_eq!(
-            k["properties"]["metadata"]["$ref"],
+            k["properties"]["metadata"],
+            json!({"description": METADATA_DESC,
+                   "allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}]})
+        );
+        assert_eq!(
+            k["properties"]["spec"]["properties"]["tpl"]["properties"]["metadata"]["allOf"][0]["$ref"],
             json!("#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        );
+        assert_eq!(
+            v3[1].1["properties"]["metadata"],
+            json!({"description": LIST_METADATA_DESC,
+                   "allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"}]})
         );
         assert_eq!(k["properties"]["apiVersion"]["type"], json!("string"));
         assert_eq!(
@@ -294,8 +316,8 @@ mod tests {
         assert_eq!(spec["properties"]["free"], json!({"x-kubernetes-preserve-unknown-fields": true}));
         assert_eq!(spec["properties"]["port"], json!({"x-kubernetes-int-or-string": true}));
         assert_eq!(
-            v2[0].1["properties"]["metadata"]["$ref"],
-            json!("#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+            v2[0].1["properties"]["metadata"],
+            json!({"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "description": METADATA_DESC})
         );
 
         let free = structural(json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));

@@ -154,6 +154,11 @@ fn a_crd_is_established_and_served_with_discovery_and_openapi() {
     assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget", "{schema}");
     let out = k.ok(&["explain", "widgets.spec.replicas"]);
     assert!(out.stdout.contains("How many widgets to keep."), "{out}");
+    // kube wraps metadata's reference in allOf, so explain shows the field's own text
+    // (Kubernetes' e2e CustomResourcePublishOpenAPI tests), not ObjectMeta's.
+    let out = k.ok(&["explain", "widgets.metadata"]);
+    assert!(out.stdout.contains("Standard object's metadata"), "{out}");
+    assert!(out.stdout.contains("creationTimestamp"), "{out}");
 
     if let Some(old) = support::kubectl_or_missing(&server, "1.27") {
         let out = old.ok(&["explain", "widgets.spec"]);

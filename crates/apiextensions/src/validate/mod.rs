@@ -197,8 +197,9 @@ impl<'a> Old<'a> {
     fn key(&self, k: &str) -> Old<'a> {
         Old { value: self.value.and_then(|v| v.as_object()).and_then(|m| m.get(k)) }
     }
-    /// The old element correlated to `new_item` of a list: by key for `map` lists, by
-    /// value for `set` lists, none for atomic lists.
+    /// The old element correlated to `new_item` of a list: by key for `map` lists; none for
+    /// `set` and atomic lists (kube's `correlateOldValueForChildAtNewIndex`: a set's items
+    /// are not correlated, so a changed set is validated whole, its old items included).
     fn index(&self, s: &Props, new_item: &Value) -> Old<'a> {
         let Some(old_list) = self.value.and_then(Value::as_array) else { return Old::none() };
         let found = match s.x_list_type.as_deref() {
@@ -206,7 +207,6 @@ impl<'a> Old<'a> {
                 let keys = &s.x_list_map_keys;
                 old_list.iter().find(|o| keys.iter().all(|k| o.get(k) == new_item.get(k)))
             }
-            Some("set") => old_list.iter().find(|o| *o == new_item),
             _ => None,
         };
         Old { value: found }

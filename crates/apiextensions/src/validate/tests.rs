@@ -213,3 +213,22 @@ fn ratcheting_keeps_unchanged_invalid_parts() {
     );
     assert_eq!(errs(s, new).len(), 4);
 }
+
+/// kube correlates only `map` lists' items: a changed set or atomic list is validated whole,
+/// its unchanged items included; an unchanged one ratchets (Kubernetes' e2e
+/// CRDValidationRatcheting 'errors on unchanged uncorrelatable fields').
+#[test]
+fn ratcheting_does_not_correlate_set_or_atomic_items() {
+    let item = json!({"type": "string", "enum": ["notfoo"]});
+    let s = json!({"type": "object", "properties": {
+        "setArray": {"type": "array", "x-kubernetes-list-type": "set", "items": item},
+        "atomicArray": {"type": "array", "items": item}
+    }});
+    let old = json!({"setArray": ["foo"], "atomicArray": ["foo"]});
+    assert!(errs_update(s.clone(), old.clone(), Some(old.clone())).is_empty());
+    let new = json!({"setArray": ["foo", "notfoo"], "atomicArray": ["foo", "notfoo"]});
+    let got = errs_update(s, new, Some(old));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("atomicArray[0]: Unsupported value: \"foo\""), "{got:?}");
+    assert!(got[1].starts_with("setArray[0]: Unsupported value: \"foo\""), "{got:?}");
+}

@@ -3,6 +3,7 @@
 
 mod custom;
 mod failover;
+mod peer;
 mod splice;
 
 pub use splice::splice;
@@ -133,7 +134,7 @@ pub struct Input {
 type Section = (&'static str, fn(&mut String, &Input));
 
 /// The sections after the Aims table, in report order.
-const SECTIONS: [Section; 9] = [
+const SECTIONS: [Section; 10] = [
     ("request", |o, i| request(o, &i.records)),
     ("audit", |o, i| {
         crate::overhead::section(
@@ -161,6 +162,7 @@ const SECTIONS: [Section; 9] = [
         failover::section(o, &i.records);
         policies(o, &i.records);
     }),
+    ("peer", |o, i| peer::section(o, &i.records)),
     ("custom", |o, i| custom::section(o, &i.records)),
     ("fanout", |o, i| fanout(o, &i.records)),
     ("scale", |o, i| scale(o, &i.records)),
@@ -266,7 +268,7 @@ pub fn render_filtered(input: &Input, names: &[&str]) -> String {
     let missing: Vec<String> = r
         .iter()
         .filter_map(|x| match x {
-            Record::Missing { section, .. } if section == "custom" => None,
+            Record::Missing { section, .. } if section == "custom" || section == "peer" => None,
             Record::Missing { section, what, reason } => Some(format!("- {section}: {what}: n/a ({reason})")),
             _ => None,
         })
