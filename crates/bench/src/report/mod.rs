@@ -109,7 +109,7 @@ pub struct Input {
 type Section = (&'static str, fn(&mut String, &Input));
 
 /// The sections after the Aims table, in report order.
-const SECTIONS: [Section; 7] = [
+const SECTIONS: [Section; 8] = [
     ("request", |o, i| request(o, &i.records)),
     ("audit", |o, i| {
         crate::overhead::section(
@@ -119,6 +119,17 @@ const SECTIONS: [Section; 7] = [
             "Audit cost",
             "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
              `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit; rounds interleaved.",
+        )
+    }),
+    ("revocation", |o, i| {
+        crate::overhead::section(
+            o,
+            &i.records,
+            "revocation",
+            "Revocation check cost",
+            "The GET of the request path with a client certificate against kubeward whose certificate \
+             revocation list (kube-system/kubeward-cert-revocations) holds a thousand serials and a hundred \
+             subjects, none the client's, and against the same build with an empty list; rounds interleaved.",
         )
     }),
     ("writes", |o, i| {
@@ -306,6 +317,8 @@ fn aims(out: &mut String, r: &[Record]) {
     let _ = writeln!(out, "| GET >= 70% of bare hyper+rustls | {m} | {} |", verdict(p));
     let (m, p) = crate::overhead::aim(r, "audit", crate::overhead::AUDIT_MAX_COST);
     let _ = writeln!(out, "| audit policy costs <= 5% of GET at 64 conns | {m} | {} |", verdict(p));
+    let (m, p) = crate::overhead::aim(r, "revocation", crate::overhead::REVOCATION_MAX_COST);
+    let _ = writeln!(out, "| revocation check costs <= 3% of GET at 64 conns | {m} | {} |", verdict(p));
     let emb = writes_at(r, "embedded", 64);
     let etcd = writes_at(r, "etcd", 64);
     let (m, p) = match (emb, etcd) {
