@@ -95,6 +95,13 @@ RULES: list[Rule] = [
              "MutatingAdmissionPolicy feature gate and those versions in --runtime-config, which kubeward does not have."),
     intended(r"^discovery/group/admissionregistration\.k8s\.io$", r"^\.body\.versions\[[12]\]$",
              "The admissionregistration.k8s.io group lists v1beta1 and v1alpha1 too (MutatingAdmissionPolicy, above)."),
+    intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
+             r"(certificates\.k8s\.io\]?\.versions\[1\]|v1beta1\.certificates\.k8s\.io|certificates\.k8s\.io/v1beta1)",
+             "kubeward serves ClusterTrustBundles (certificates.k8s.io/v1beta1) by default; kube-apiserver 1.34 "
+             "serves them only with the ClusterTrustBundle feature gate and that version in --runtime-config, "
+             "which kubeward does not have."),
+    intended(r"^discovery/group/certificates\.k8s\.io$", r"^\.body\.versions\[1\]$",
+             "The certificates.k8s.io group lists v1beta1 too (ClusterTrustBundles, above)."),
     intended(r"^(core/pods/watch|sub/pod-after-eviction)$", r".",
              "Graceful Pod deletion: kube first writes the deletion mark (a MODIFIED event) and, for a Pod on "
              "a node, waits for its kubelet; kubeward has no kubelet and removes Pods at once."),

@@ -105,7 +105,7 @@ pub const RECOMMENDED: &[&str] = &[
 
 /// The default-on plugins kubeward does not implement yet, in execution order: what
 /// [`Chain::not_implemented`] reports for [`DEFAULT_ON`] and [`RECOMMENDED`].
-pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &["ClusterTrustBundleAttest", "PodTopologyLabels"];
+pub const NOT_IMPLEMENTED_BY_DEFAULT: &[&str] = &["PodTopologyLabels"];
 
 /// Errors building a chain from flags.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,8 +164,8 @@ impl Chain {
     ///
     /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
     /// The default-on plugins it lacks ([`NOT_IMPLEMENTED_BY_DEFAULT`]) stay accepted: each
-    /// acts only on resources kubeward does not serve (ClusterTrustBundles) or sits behind
-    /// a feature gate kube has off, so admitting everything is what kube would do here.
+    /// sits behind a feature gate kube has off, so admitting everything is what kube would
+    /// do here.
     pub fn from_flags(enable: &[String], disable: &[String]) -> Result<Self, ChainError> {
         let enabled = enabled_plugin_names(enable, disable)?;
         let chain = Self::from_names(&enabled);
@@ -231,9 +231,8 @@ impl Chain {
     }
 
     /// Enabled names that kubeward does not implement (they admit everything). Of kube's
-    /// default-on set these are ClusterTrustBundleAttest (ClusterTrustBundles are not
-    /// served) and PodTopologyLabels (behind a feature gate kube 1.34 leaves off);
-    /// [`NOT_IMPLEMENTED_BY_DEFAULT`].
+    /// default-on set this is PodTopologyLabels (behind a feature gate kube 1.34 leaves
+    /// off); [`NOT_IMPLEMENTED_BY_DEFAULT`].
     pub fn not_implemented(&self) -> &[&'static str] {
         &self.not_implemented
     }
@@ -403,6 +402,7 @@ mod tests {
                 "RuntimeClass",
                 "CertificateApproval",
                 "CertificateSigning",
+                "ClusterTrustBundleAttest",
                 "CertificateSubjectRestriction",
                 "ValidatingAdmissionPolicy",
                 "ValidatingAdmissionWebhook",

@@ -212,6 +212,11 @@ async fn controller_manager(
             controllers::volume_protection::start(&state).await;
             controllers::disruption::start(&state).await;
             controllers::resource_quota::start(&state).await;
+            if let Err(e) =
+                controllers::csr_cleaner::start(&state, controllers::csr_cleaner::system_clock()).await
+            {
+                failed("csr-cleaner", e);
+            }
             if let Some(signing) = signing {
                 if let Err(e) = controllers::csr_signing::start(&state, signing, cert_revocations).await {
                     failed("csr-signing", e);

@@ -1,8 +1,9 @@
 //! What a server feature costs on the request path: the same request against two kubeward
 //! servers of one build, one with the feature (`kubeward+<feature>`) and one without
 //! (`kubeward-<feature>-off`), in rounds interleaved by `bench/run`; the medians of each
-//! side are compared. Audit (`kubeward+audit`: a realistic policy and the log backend) and the
-//! request limits (`kubeward+limits`: kube's in-flight pools) are the features measured.
+//! side are compared. The features: audit (`kubeward+audit`: a realistic policy and the log
+//! backend), the client-certificate revocation check (`kubeward+revocation`: a non-empty
+//! revocation list) and the request limits (`kubeward+limits`: kube's in-flight pools).
 //!
 //! Two measures per row: req/s at saturation, and the server's CPU time per request. On a
 //! shared machine req/s swings by tens of percent between identical rounds; CPU time per
@@ -15,6 +16,8 @@ use std::fmt::Write;
 
 /// The aim: the feature costs at most this share of a GET at 64 connections.
 pub const AUDIT_MAX_COST: f64 = 0.05;
+/// The aim for the revocation check (issue #14): at most 3% of a GET at 64 connections.
+pub const REVOCATION_MAX_COST: f64 = 0.03;
 
 /// The aim of issue 17: the request limits cost at most this share of a GET at 64 connections.
 pub const LIMITS_MAX_COST: f64 = 0.03;
@@ -215,5 +218,25 @@ mod tests {
         r.push(req("kubeward+audit", "get@3000/s", "h2", 700.0, Some(41.6)));
         r.push(req("kubeward-audit-off", "get@3000/s", "h2", 3000.0, Some(40.0)));
         assert_eq!(aim(&r, "audit", AUDIT_MAX_COST).1, None, "a row that did not hold its rate");
+    }
+
+    #[test]
+    fn each_feature_is_judged_on_its_own_rows_and_aim() {
+        let r = vec![
+            req("kubeward+audit", "get@3000/s", "h2", 3000.0, Some(44.0)),
+            req("kubeward-audit-off", "get@3000/s", "h2", 3000.0, Some(40.0)),
+            req("kubeward+revocation", "get@3000/s", "h2", 3000.0, Some(40.8)),
+            req("kubeward-revocation-off", "get@3000/s", "h2", 3000.0, Some(40.0)),
+        ];
+        assert_eq!(
+            aim(&r, "revocation", REVOCATION_MAX_COST),
+            ("worst GET row at 64 conns: 2.0% more CPU per request (get@3000/s cert h2)".into(), Some(true))
+        );
+        assert_eq!(aim(&r, "audit", AUDIT_MAX_COST).1, Some(false), "10% is over audit's 5%");
+        let r = [
+            req("kubeward+revocation", "get@3000/s", "h1", 3000.0, Some(41.6)),
+            req("kubeward-revocation-off", "get@3000/s", "h1", 3000.0, Some(40.0)),
+        ];
+        assert_eq!(aim(&r, "revocation", REVOCATION_MAX_COST).1, Some(false), "4% is over 3%");
     }
 }

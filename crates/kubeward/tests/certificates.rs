@@ -373,3 +373,62 @@ fn the_servers_certificates_are_checked_renewed_and_reloaded_without_a_restart()
     let bad = kubeward_cmd(&["certs", "renew", "etcd-server"], &data);
     bad.assert_code(1).assert_stderr_contains("unknown certificate `etcd-server`");
 }
+
+/// kube-controller-manager's CSR cleaner: a request denied (or issued) more than an hour
+/// ago, by its condition's time, and one whose certificate expired are deleted; fresh ones
+/// stay. The condition times are written in the past through the approval subresource (kube
+/// keeps a client's `lastUpdateTime`), as an old cluster's requests would carry them.
+#[test]
+fn the_csr_cleaner_deletes_old_and_expired_requests() {
+    if !have_program("openssl") {
+        missing("openssl");
+        return;
+    }
+    let server = Server::start();
+    let Some(k) = kubectl_or_missing(&server, "1.33") else { return };
+    let dir = server.scratch("csr-cleaner");
+    // A signer nobody runs: nothing here issues but the test.
+    const SIGNER: &str = "example.com/cleaned";
+    for name in ["old-denial", "new-denial", "expired", "pending"] {
+        let (_, pem) = openssl_csr(&dir, name, &format!("/CN={name}"), &[]);
+        apply(&k, &dir, &csr_json(name, &pem, SIGNER, &["client auth"], None)).assert_ok();
+    }
+    k.ok(&["certificate", "deny", "new-denial"]);
+    let two_hours_ago =
+        (chrono::Utc::now() - chrono::Duration::hours(2)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut old = csr(&k, "old-denial");
+    old["status"]["conditions"] = serde_json::json!([{"type": "Denied", "status": "True", "reason": "Old",
+        "lastUpdateTime": two_hours_ago, "lastTransitionTime": two_hours_ago}]);
+    let path = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+    let body = old.to_string();
+    let put = |sub: &str, body: &str| {
+        server.admin_curl(
+            &format!("{path}/{sub}"),
+            &["-X", "PUT", "-H", "Content-Type: application/json", "--data", body],
+        )
+    };
+    let http = put("old-denial/approval", &body);
+    assert_eq!(http.status, 200, "{http}");
+
+    // Approved now, with a certificate that expired long ago (the admin may sign: cluster-admin).
+    k.ok(&["certificate", "approve", "expired"]);
+    let ca = support::more::load_ca(&server.pki_dir(), "ca");
+    let (expired_pem, _) = support::more::expired_client_cert(&ca, "expired");
+    let mut issued = csr(&k, "expired");
+    issued["status"]["certificate"] = b64_encode(&expired_pem).into();
+    let http = put("expired/status", &issued.to_string());
+    assert_eq!(http.status, 200, "{http}");
+
+    let left = || {
+        let mut names = words(&k.ok(&["get", "csr", "-o", "name"]).stdout);
+        names.sort();
+        names
+    };
+    let want: Vec<String> = ["new-denial", "pending"]
+        .iter()
+        .map(|n| format!("certificatesigningrequest.certificates.k8s.io/{n}"))
+        .collect();
+    let (ok, last) = retry(Duration::from_secs(10), || (left() == want, format!("{:?}", left())));
+    assert!(ok, "left: {last}");
+    assert!(server.stderr_tail(usize::MAX).contains("cleaned a CertificateSigningRequest"));
+}

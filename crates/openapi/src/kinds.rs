@@ -4,8 +4,8 @@
 //! yields the kube definition name (`io.k8s.api.core.v1.Pod`).
 
 use k8s_openapi::api::{
-    admissionregistration, apps, authentication, authorization, autoscaling, batch, coordination, core,
-    discovery, events, flowcontrol, networking, node, policy, rbac, scheduling, storage,
+    admissionregistration, apps, authentication, authorization, autoscaling, batch, certificates,
+    coordination, core, discovery, events, flowcontrol, networking, node, policy, rbac, scheduling, storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -80,6 +80,8 @@ pub(crate) fn register_kind(
         ("authorization.k8s.io", "v1", "LocalSubjectAccessReview") => authorization::v1::LocalSubjectAccessReview,
         ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => authorization::v1::SelfSubjectRulesReview,
         ("events.k8s.io", "v1", "Event") => events::v1::Event,
+        ("certificates.k8s.io", "v1", "CertificateSigningRequest") => certificates::v1::CertificateSigningRequest,
+        ("certificates.k8s.io", "v1beta1", "ClusterTrustBundle") => certificates::v1beta1::ClusterTrustBundle,
         ("discovery.k8s.io", "v1", "EndpointSlice") => discovery::v1::EndpointSlice,
         ("networking.k8s.io", "v1", "NetworkPolicy") => networking::v1::NetworkPolicy,
         ("networking.k8s.io", "v1", "Ingress") => networking::v1::Ingress,

@@ -30,7 +30,9 @@ pub fn supported(rt: &ResourceType) -> &'static [&'static str] {
         ("", "Service") => &["metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"],
         ("", "ReplicationController") => &["metadata.name", "metadata.namespace", "status.replicas"],
         ("batch", "Job") => &["metadata.name", "metadata.namespace", "status.successful"],
-        ("certificates.k8s.io", "CertificateSigningRequest") => &["metadata.name", "spec.signerName"],
+        ("certificates.k8s.io", "CertificateSigningRequest" | "ClusterTrustBundle") => {
+            &["metadata.name", "spec.signerName"]
+        }
         // kube's pkg/apis/events/v1/conversion.go: the events.k8s.io names of the core fields.
         ("events.k8s.io", "Event") => &[
             "metadata.name",

@@ -5,7 +5,10 @@
 //! - CertificateSigning: changing the certificate or conditions through `/status` needs
 //!   `sign` the same way;
 //! - CertificateSubjectRestriction: no request for the `kubernetes.io/kube-apiserver-client`
-//!   signer may ask for the `system:masters` group.
+//!   signer may ask for the `system:masters` group;
+//! - ClusterTrustBundleAttest: creating or updating a ClusterTrustBundle that names a
+//!   signer needs the `attest` verb on that signer (an update that changes only the
+//!   garbage collector's fields excepted).
 //!
 //! The authorizer is asked through [`AdmissionContext::authorize`], as kube's plugins ask
 //! the server's authorizer (`certificates.IsAuthorizedForSignerName`).
@@ -20,6 +23,7 @@ use x509_parser::prelude::FromDer;
 const GROUP: &str = "certificates.k8s.io";
 const RESOURCE: &str = "certificatesigningrequests";
 const KUBE_APISERVER_CLIENT: &str = "kubernetes.io/kube-apiserver-client";
+const TRUST_BUNDLES: &str = "clustertrustbundles";
 
 fn is_csr(req: &AdmissionRequest) -> bool {
     req.group == GROUP && req.resource == RESOURCE
@@ -145,6 +149,59 @@ impl ValidatingPlugin for CertificateSubjectRestriction {
     }
 }
 
+/// ClusterTrustBundleAttest.
+#[derive(Debug, Default)]
+pub struct ClusterTrustBundleAttest;
+
+#[async_trait]
+impl ValidatingPlugin for ClusterTrustBundleAttest {
+    fn name(&self) -> &'static str {
+        "ClusterTrustBundleAttest"
+    }
+    fn handles(&self, op: Operation) -> bool {
+        matches!(op, Operation::Create | Operation::Update)
+    }
+    async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
+        if req.group != GROUP || req.resource != TRUST_BUNDLES {
+            return Ok(());
+        }
+        // The new object's signer: validation refuses a change of it on update.
+        let signer = signer_name(req.object.as_ref());
+        if signer.is_empty() {
+            return Ok(());
+        }
+        // Storage migration and the garbage collector need no attestation.
+        if req.operation == Operation::Update
+            && only_gc_fields_change(req.object.as_ref(), req.old_object.as_ref())
+        {
+            return Ok(());
+        }
+        if authorized_for_signer(ctx, req, "attest", signer).await {
+            return Ok(());
+        }
+        Err(req.forbidden(format!(
+            "user not permitted to attest for signerName {}",
+            apimachinery::quote::go_quote(signer)
+        )))
+    }
+}
+
+/// kube's `rbac.IsOnlyMutatingGCFields`: the objects are equal once the new one takes the
+/// old one's owner references, finalizers, selfLink and managed fields (and its
+/// resourceVersion, which the write's precondition already compared).
+fn only_gc_fields_change(new: Option<&Value>, old: Option<&Value>) -> bool {
+    let (Some(new), Some(old)) = (new, old) else { return false };
+    let mut copied = new.clone();
+    let Some(meta) = copied.get_mut("metadata").and_then(Value::as_object_mut) else { return false };
+    for key in ["ownerReferences", "finalizers", "selfLink", "managedFields", "resourceVersion"] {
+        match old.pointer(&format!("/metadata/{key}")) {
+            Some(v) => meta.insert(key.to_string(), v.clone()),
+            None => meta.remove(key),
+        };
+    }
+    &copied == old
+}
+
 /// The subject organizations of a PEM certificate request; Go's error texts otherwise.
 fn organizations(pem: &[u8]) -> Result<Vec<String>, String> {
     let block = match x509_parser::pem::parse_x509_pem(pem) {
@@ -197,6 +254,57 @@ mod tests {
             .ends_with(r#"user not permitted to sign requests with signerName "example.com/signer""#));
         ctx.allow("jane", "sign", GROUP, "signers", "example.com/signer");
         assert!(CertificateSigning.validate(&status, &ctx).await.is_ok());
+    }
+
+    fn bundle_request(op: Operation, signer: &str, old: Option<Value>) -> AdmissionRequest {
+        let user = UserInfo::new("jane", vec!["devs".into()]);
+        let mut spec = json!({"trustBundle": "pem"});
+        if !signer.is_empty() {
+            spec["signerName"] = json!(signer);
+        }
+        let obj = json!({"metadata": {"name": "example.com:s:one", "finalizers": ["f"]}, "spec": spec});
+        let req = AdmissionRequest::new(
+            op,
+            (GROUP, "v1beta1", "ClusterTrustBundle"),
+            TRUST_BUNDLES,
+            "",
+            "example.com:s:one",
+            user,
+        )
+        .with_object(obj);
+        match old {
+            Some(old) => req.with_old_object(old),
+            None => req,
+        }
+    }
+
+    #[tokio::test]
+    async fn attesting_a_signers_trust_bundle_needs_the_attest_verb() {
+        let ctx = MemoryContext::new();
+        let create = bundle_request(Operation::Create, "example.com/s", None);
+        let e = ClusterTrustBundleAttest.validate(&create, &ctx).await.unwrap_err();
+        assert_eq!(e.code, 403);
+        assert_eq!(
+            e.message,
+            r#"clustertrustbundles.certificates.k8s.io "example.com:s:one" is forbidden: user not permitted to attest for signerName "example.com/s""#
+        );
+        // A bundle of no signer needs nothing.
+        assert!(ClusterTrustBundleAttest
+            .validate(&bundle_request(Operation::Create, "", None), &ctx)
+            .await
+            .is_ok());
+        // An update that only changes the garbage collector's fields needs nothing either.
+        let mut old = create.object.clone().unwrap();
+        old["metadata"]["finalizers"] = json!([]);
+        let gc = bundle_request(Operation::Update, "example.com/s", Some(old.clone()));
+        assert!(ClusterTrustBundleAttest.validate(&gc, &ctx).await.is_ok());
+        old["spec"]["trustBundle"] = json!("other pem");
+        let changed = bundle_request(Operation::Update, "example.com/s", Some(old));
+        assert!(ClusterTrustBundleAttest.validate(&changed, &ctx).await.is_err());
+        // By name, or by the signer's domain.
+        ctx.allow("jane", "attest", GROUP, "signers", "example.com/*");
+        assert!(ClusterTrustBundleAttest.validate(&create, &ctx).await.is_ok());
+        assert!(ClusterTrustBundleAttest.validate(&changed, &ctx).await.is_ok());
     }
 
     #[tokio::test]

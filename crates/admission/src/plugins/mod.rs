@@ -84,6 +84,7 @@ pub fn build(name: &str) -> Option<Built> {
         "RuntimeClass" => both(runtime_class::RuntimeClass),
         "CertificateApproval" => validating(certificates::CertificateApproval),
         "CertificateSigning" => validating(certificates::CertificateSigning),
+        "ClusterTrustBundleAttest" => validating(certificates::ClusterTrustBundleAttest),
         "CertificateSubjectRestriction" => validating(certificates::CertificateSubjectRestriction),
         "AlwaysPullImages" => both(pod_restrictions::AlwaysPullImages),
         "PodNodeSelector" => both(pod_restrictions::PodNodeSelector),

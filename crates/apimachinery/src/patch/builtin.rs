@@ -166,7 +166,7 @@ pub fn builtin_patch_meta(group: &str, kind: &str) -> Option<&'static dyn PatchM
         | ("storage.k8s.io", _)
         | ("scheduling.k8s.io", "PriorityClass")
         | ("node.k8s.io", "RuntimeClass")
-        | ("certificates.k8s.io", "CertificateSigningRequest")
+        | ("certificates.k8s.io", "CertificateSigningRequest" | "ClusterTrustBundle")
         | ("flowcontrol.apiserver.k8s.io", _)
         | ("apiextensions.k8s.io", "CustomResourceDefinition") => &METADATA_ONLY,
         _ => return None,

@@ -1,7 +1,7 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
 //! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
-//! revocations, CSR signing, the `kubernetes` Service and its endpoints, the admission
+//! revocations, CSR signing and cleaning, the `kubernetes` Service and its endpoints, the admission
 //! policies (and their type checking status), ResourceQuota status, API Priority and
 //! Fairness's configuration; and compaction of the store's history.
 
@@ -9,6 +9,7 @@ pub mod admission_policies;
 pub mod cert_revocations;
 pub mod compaction;
 pub mod crd;
+pub mod csr_cleaner;
 pub mod csr_signing;
 pub mod disruption;
 pub mod flowcontrol;

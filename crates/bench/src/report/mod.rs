@@ -134,7 +134,7 @@ pub struct Input {
 type Section = (&'static str, fn(&mut String, &Input));
 
 /// The sections after the Aims table, in report order.
-const SECTIONS: [Section; 10] = [
+const SECTIONS: [Section; 11] = [
     ("request", |o, i| request(o, &i.records)),
     ("audit", |o, i| {
         crate::overhead::section(
@@ -144,6 +144,17 @@ const SECTIONS: [Section; 10] = [
             "Audit cost",
             "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
              `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit; rounds interleaved.",
+        )
+    }),
+    ("revocation", |o, i| {
+        crate::overhead::section(
+            o,
+            &i.records,
+            "revocation",
+            "Revocation check cost",
+            "The GET of the request path with a client certificate against kubeward whose certificate \
+             revocation list (kube-system/kubeward-cert-revocations) holds a thousand serials and a hundred \
+             subjects, none the client's, and against the same build with an empty list; rounds interleaved.",
         )
     }),
     ("limits", |o, i| {
@@ -350,6 +361,8 @@ fn aims(out: &mut String, r: &[Record]) {
     }
     let (m, p) = crate::overhead::aim(r, "audit", crate::overhead::AUDIT_MAX_COST);
     let _ = writeln!(out, "| audit policy costs <= 5% of GET at 64 conns | {m} | {} |", verdict(p));
+    let (m, p) = crate::overhead::aim(r, "revocation", crate::overhead::REVOCATION_MAX_COST);
+    let _ = writeln!(out, "| revocation check costs <= 3% of GET at 64 conns | {m} | {} |", verdict(p));
     let (m, p) = crate::overhead::aim(r, "limits", crate::overhead::LIMITS_MAX_COST);
     let _ = writeln!(out, "| request limits cost <= 3% of GET at 64 conns | {m} | {} |", verdict(p));
     // Durable creates at least etcd's puts/s at 1, 16 and 64 clients, p99 no worse (issue 19).

@@ -8,6 +8,7 @@ use crate::typed::{self, via};
 use k8s_openapi::api::admissionregistration::{
     v1alpha1 as admissionregistration_v1alpha1, v1beta1 as admissionregistration_v1beta1,
 };
+use k8s_openapi::api::certificates::v1beta1 as certificates_v1beta1;
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, authentication::v1 as authentication,
     authorization::v1 as authorization, certificates::v1 as certificates, coordination::v1 as coordination,
@@ -108,41 +109,57 @@ pub(super) fn authorization() -> Vec<ResourceType> {
     ]
 }
 
-/// certificates.k8s.io/v1: CertificateSigningRequests, with `status` (the issued
+/// certificates.k8s.io: v1 CertificateSigningRequests, with `status` (the issued
 /// certificate, conditions other than approval) and `approval` (Approved/Denied) written
-/// apart, as kube's CSR registry serves them. No signer runs in kubeward.
+/// apart, as kube's CSR registry serves them; v1beta1 ClusterTrustBundles.
+///
+/// kube 1.34 serves ClusterTrustBundles (v1beta1, and v1alpha1) only with the
+/// `ClusterTrustBundle` feature gate and their API version turned on; kubeward has neither
+/// switch and serves v1beta1, the version kube's gate is beta at. v1alpha1 is not served.
 pub(super) fn certificates() -> Vec<ResourceType> {
     let g = "certificates.k8s.io";
     const KIND: &str = "CertificateSigningRequest";
-    vec![ResourceType {
-        subresources: &[
-            crate::catalog::Subresource {
-                name: "status",
-                group: "certificates.k8s.io",
-                version: "v1",
-                kind: KIND,
-                verbs: crate::catalog::STATUS_VERBS,
-            },
-            crate::catalog::Subresource {
-                name: "approval",
-                group: "certificates.k8s.io",
-                version: "v1",
-                kind: KIND,
-                verbs: crate::catalog::STATUS_VERBS,
-            },
-        ],
-        has_status: true,
-        ..r(
+    vec![
+        ResourceType {
+            subresources: &[
+                crate::catalog::Subresource {
+                    name: "status",
+                    group: "certificates.k8s.io",
+                    version: "v1",
+                    kind: KIND,
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "approval",
+                    group: "certificates.k8s.io",
+                    version: "v1",
+                    kind: KIND,
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
+            ],
+            has_status: true,
+            ..r(
+                g,
+                "v1",
+                KIND,
+                "certificatesigningrequests",
+                "certificatesigningrequest",
+                false,
+                &["csr"],
+                via::<certificates::CertificateSigningRequest>,
+            )
+        },
+        r(
             g,
-            "v1",
-            KIND,
-            "certificatesigningrequests",
-            "certificatesigningrequest",
+            "v1beta1",
+            "ClusterTrustBundle",
+            "clustertrustbundles",
+            "clustertrustbundle",
             false,
-            &["csr"],
-            via::<certificates::CertificateSigningRequest>,
-        )
-    }]
+            &[],
+            via::<certificates_v1beta1::ClusterTrustBundle>,
+        ),
+    ]
 }
 
 pub(super) fn networking() -> Vec<ResourceType> {

@@ -338,7 +338,7 @@ fn validate_conditions(csr: &Value, opts: &Options, errs: &mut Errors) {
 
 /// kube's `ValidateSignerName`: `<domain>/<path>` with DNS labels in the domain (two at
 /// least) and DNS subdomains in the path.
-fn validate_signer_name(field: &str, signer: &str, errs: &mut Errors) {
+pub(super) fn validate_signer_name(field: &str, signer: &str, errs: &mut Errors) {
     use super::common::{DNS1123_LABEL_MSG, DNS1123_SUBDOMAIN_MSG};
     if signer.is_empty() {
         errs.push(required(field));
@@ -407,16 +407,16 @@ fn go_bytes(b: &[u8]) -> String {
 }
 
 /// One PEM block: its type, whether it had headers, its bytes, and what follows it.
-struct PemBlock<'a> {
-    label: &'a str,
-    has_headers: bool,
-    bytes: Vec<u8>,
-    rest: &'a str,
+pub(super) struct PemBlock<'a> {
+    pub label: &'a str,
+    pub has_headers: bool,
+    pub bytes: Vec<u8>,
+    pub rest: &'a str,
 }
 
 /// Go's `pem.Decode` in the part kube relies on: the first well-formed block, anything
 /// before it skipped.
-fn pem_decode(data: &str) -> Option<PemBlock<'_>> {
+pub(super) fn pem_decode(data: &str) -> Option<PemBlock<'_>> {
     let mut from = 0;
     loop {
         let begin = from + data.get(from..)?.find("-----BEGIN ")?;

@@ -82,6 +82,11 @@ pub(crate) fn validate_name(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
         if !is_label(name) {
             errs.push(invalid("metadata.name", name, DNS1123_LABEL_MSG));
         }
+    } else if (rt.group, rt.kind) == ("certificates.k8s.io", "ClusterTrustBundle") {
+        let signer = str_at(obj, "/spec/signerName");
+        for msg in super::trust_bundles::name_errors(name, signer) {
+            errs.push(invalid("metadata.name", name, &msg));
+        }
     } else if rt.group == "rbac.authorization.k8s.io"
         || rt.kind == "APIService"
         || rt.kind == "CertificateSigningRequest"

@@ -21,6 +21,7 @@ mod meta;
 mod mutating_policy;
 mod pod_update;
 mod pods;
+mod trust_bundles;
 mod webhooks;
 mod workloads;
 
@@ -266,6 +267,10 @@ fn is_csr(rt: &ResourceType) -> bool {
     (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest")
 }
 
+fn is_trust_bundle(rt: &ResourceType) -> bool {
+    (rt.group, rt.kind) == ("certificates.k8s.io", "ClusterTrustBundle")
+}
+
 /// Field errors of a new object about to be stored (empty when valid).
 pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     if let Some(errs) = extensions::validate(rt, obj, None, false) {
@@ -277,6 +282,9 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<StatusCause> {
     }
     if is_csr(rt) {
         errs.extend(certificates::validate(obj, None, Endpoint::Main));
+    }
+    if is_trust_bundle(rt) {
+        trust_bundles::validate(obj, None, &mut errs);
     }
     errs
 }
@@ -303,6 +311,9 @@ pub fn validate_update(rt: &ResourceType, new: &Value, old: &Value) -> Vec<Statu
     workloads::validate_update(rt.kind, new, old, &mut errs);
     meta::validate_data_update(rt, new, old, &mut errs);
     kinds::validate_update(rt, new, old, &mut errs);
+    if is_trust_bundle(rt) {
+        trust_bundles::validate(new, Some(old), &mut errs);
+    }
     errs
 }
 

@@ -9,6 +9,10 @@ use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+/// The description of ClusterTrustBundle's SignerName column (ClusterTrustBundleSpec's
+/// `signerName` doc, kube 1.34's v1beta1).
+const CTB_SIGNER_NAME: &str = "signerName indicates the associated signer, if any.\n\nIn order to create or update a ClusterTrustBundle that sets signerName, you must have the following cluster-scoped permission: group=certificates.k8s.io resource=signers resourceName=<the signer name> verb=attest.\n\nIf signerName is not empty, then the ClusterTrustBundle object must be named with the signer name as a prefix (translating slashes to colons). For example, for the signer name `example.com/foo`, valid ClusterTrustBundle object names include `example.com:foo:abc` and `example.com:foo:v1`.\n\nIf signerName is empty, then the ClusterTrustBundle object's name must not have such a prefix.\n\nList/watch requests for ClusterTrustBundles can filter on this field using a `spec.signerName=NAME` field selector.";
+
 /// kube's `extractCSRStatus`: Denied before Approved before Pending, then Failed and Issued.
 fn csr_condition(o: &Value) -> String {
     let types: Vec<&str> = o
@@ -139,6 +143,12 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 ]
             },
         ),
+        // kube's ClusterTrustBundle printer: no Age column.
+        ("certificates.k8s.io", "ClusterTrustBundle") => {
+            (vec![NAME, described("SignerName", "string", CTB_SIGNER_NAME)], |o, _| {
+                vec![json!(s(o, "/metadata/name")), json!(or_none(s(o, "/spec/signerName").to_string()))]
+            })
+        }
         ("coordination.k8s.io", "Lease") => (vec![NAME, col("Holder", "string", 0), AGE], |o, now| {
             vec![
                 json!(s(o, "/metadata/name")),
