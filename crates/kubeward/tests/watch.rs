@@ -238,22 +238,23 @@ fn a_label_selector_watcher_sees_only_its_objects() {
     let rv0 = list_rv(&server, "sel");
     let watch = |selector: &str| {
         let path = format!(
-            "/api/v1/namespaces/sel/configmaps?watch=1&resourceVersion={rv0}&timeoutSeconds=4{selector}"
+            "/api/v1/namespaces/sel/configmaps?watch=1&resourceVersion={rv0}&timeoutSeconds=2{selector}"
         );
         server.admin_curl(&path, &[])
     };
+    // The writes first: the watchers replay them from `rv0` at once, each event's cache shared
+    // by the three (a slow machine cannot make the writes outlast the watches).
+    for (name, tier) in [("a", "front"), ("b", "back")] {
+        admin.ok(&["create", "configmap", name, "-n", "sel", "--from-literal=k=v"]);
+        admin.ok(&["label", "configmap", name, "-n", "sel", &format!("tier={tier}")]);
+    }
+    admin.ok(&["label", "configmap", "b", "-n", "sel", "tier=front", "--overwrite"]);
+    admin.ok(&["label", "configmap", "a", "-n", "sel", "tier=back", "--overwrite"]);
+    admin.ok(&["delete", "configmap", "b", "-n", "sel"]);
     let (all, front) = std::thread::scope(|s| {
         let all = s.spawn(|| watch(""));
         let front = s.spawn(|| watch("&labelSelector=tier%3Dfront"));
         let plain = s.spawn(|| watch("&labelSelector=tier%3Dfront"));
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        for (name, tier) in [("a", "front"), ("b", "back")] {
-            admin.ok(&["create", "configmap", name, "-n", "sel", "--from-literal=k=v"]);
-            admin.ok(&["label", "configmap", name, "-n", "sel", &format!("tier={tier}")]);
-        }
-        admin.ok(&["label", "configmap", "b", "-n", "sel", "tier=front", "--overwrite"]);
-        admin.ok(&["label", "configmap", "a", "-n", "sel", "tier=back", "--overwrite"]);
-        admin.ok(&["delete", "configmap", "b", "-n", "sel"]);
         let join = |h: std::thread::ScopedJoinHandle<'_, support::more::Http>| h.join().expect("watcher");
         let (all, front, plain) = (join(all), join(front), join(plain));
         assert_eq!(front.body, plain.body, "two watchers of one selector and shape send the same bytes");
