@@ -126,3 +126,167 @@ fn streaming_list_sends_initial_events_then_the_end_bookmark() {
     assert_eq!(out.status, 504, "{}", out.body);
     assert!(out.body.contains("Too large resource version"), "{}", out.body);
 }
+
+/// The namespace's resourceVersion now, from a list of its ConfigMaps.
+fn list_rv(server: &Server, ns: &str) -> u64 {
+    let listed = server.admin_curl(&format!("/api/v1/namespaces/{ns}/configmaps"), &[]).json();
+    listed["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+        .expect("list resourceVersion")
+}
+
+/// `(type, name)` of each event about one of `names` (the namespace's `kube-root-ca.crt`
+/// comes and goes as its controller pleases).
+fn typed_names(
+    evs: &[serde_json::Value],
+    name_of: impl Fn(&serde_json::Value) -> Option<String>,
+    names: &[&str],
+) -> Vec<(String, String)> {
+    evs.iter()
+        .filter_map(|e| Some((e["type"].as_str()?.to_owned(), name_of(e)?)))
+        .filter(|(_, n)| names.contains(&n.as_str()))
+        .collect()
+}
+
+fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
+    want.iter().map(|(t, n)| ((*t).to_owned(), (*n).to_owned())).collect()
+}
+
+/// Watchers of different wire shapes on one collection share each event's encoding per shape
+/// (the event's cache); each still gets its own shape: JSON objects, and Tables whose first
+/// event carries the column definitions (a Table watcher that starts later gets them in its
+/// own first event, although an earlier watcher of that shape already took the same event
+/// without them).
+#[test]
+fn watchers_of_different_formats_each_get_their_own_encoding() {
+    let server = Server::start();
+    let admin = server.admin();
+    admin.ok(&["create", "namespace", "fmt"]);
+    let rv0 = list_rv(&server, "fmt");
+    const TABLE: &str = "Accept: application/json;as=Table;v=v1;g=meta.k8s.io";
+    let watch = |rv: u64, secs: u64, accept: Option<&str>| {
+        let path =
+            format!("/api/v1/namespaces/fmt/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds={secs}");
+        let args: Vec<&str> = accept.map(|a| vec!["-H", a]).unwrap_or_default();
+        server.admin_curl(&path, &args)
+    };
+    let (json, table, late_table) = std::thread::scope(|s| {
+        let json = s.spawn(|| watch(rv0, 5, None));
+        let table = s.spawn(|| watch(rv0, 5, Some(TABLE)));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        admin.ok(&["create", "configmap", "a", "-n", "fmt", "--from-literal=k=1"]);
+        let rv1 = list_rv(&server, "fmt");
+        let late_table = s.spawn(move || watch(rv1, 4, Some(TABLE)));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        admin.ok(&["patch", "configmap", "a", "-n", "fmt", "-p", r#"{"data":{"k":"2"}}"#]);
+        admin.ok(&["delete", "configmap", "a", "-n", "fmt"]);
+        let join = |h: std::thread::ScopedJoinHandle<'_, support::more::Http>| h.join().expect("watcher");
+        (join(json), join(table), join(late_table))
+    });
+    for out in [&json, &table, &late_table] {
+        assert_eq!(out.status, 200, "{out}");
+    }
+
+    let json = events(&json.body);
+    let json_name = |e: &serde_json::Value| e["object"]["metadata"]["name"].as_str().map(str::to_owned);
+    assert_eq!(
+        typed_names(&json, json_name, &["a"]),
+        pairs(&[("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]),
+        "{json:?}"
+    );
+    let json_a: Vec<_> = json.iter().filter(|e| e["object"]["metadata"]["name"] == "a").collect();
+    assert!(json_a.iter().all(|e| e["object"]["kind"] == "ConfigMap" && e["object"]["apiVersion"] == "v1"));
+    assert_eq!(json_a[0]["object"]["data"]["k"], "1");
+    assert_eq!(json_a[1]["object"]["data"]["k"], "2");
+
+    let row_name = |e: &serde_json::Value| e["object"]["rows"][0]["cells"][0].as_str().map(str::to_owned);
+    let table = events(&table.body);
+    assert_eq!(
+        typed_names(&table, row_name, &["a"]),
+        pairs(&[("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]),
+        "{table:?}"
+    );
+    assert!(table.iter().all(|e| e["object"]["kind"] == "Table"), "{table:?}");
+    assert!(table[0]["object"]["columnDefinitions"].as_array().is_some_and(|c| !c.is_empty()), "{table:?}");
+    assert!(table[1..].iter().all(|e| e["object"]["columnDefinitions"].is_null()), "{table:?}");
+    let data_cells: Vec<_> = table.iter().map(|e| e["object"]["rows"][0]["cells"][1].clone()).collect();
+    assert_eq!(
+        data_cells[..3],
+        [serde_json::json!(1), serde_json::json!(1), serde_json::json!(1)],
+        "{table:?}"
+    );
+
+    // The later Table watcher's first event is the MODIFIED the first one sent without columns.
+    let late = events(&late_table.body);
+    assert_eq!(
+        typed_names(&late, row_name, &["a"]),
+        pairs(&[("MODIFIED", "a"), ("DELETED", "a")]),
+        "{late:?}"
+    );
+    assert!(late[0]["object"]["columnDefinitions"].as_array().is_some_and(|c| !c.is_empty()), "{late:?}");
+    assert!(late[1]["object"]["columnDefinitions"].is_null(), "{late:?}");
+}
+
+/// A watcher with a label selector beside one without: the shared encodings change nothing
+/// of what each sees. An object entering the selector is ADDED for it, one leaving it DELETED.
+#[test]
+fn a_label_selector_watcher_sees_only_its_objects() {
+    let server = Server::start();
+    let admin = server.admin();
+    admin.ok(&["create", "namespace", "sel"]);
+    let rv0 = list_rv(&server, "sel");
+    let watch = |selector: &str| {
+        let path = format!(
+            "/api/v1/namespaces/sel/configmaps?watch=1&resourceVersion={rv0}&timeoutSeconds=2{selector}"
+        );
+        server.admin_curl(&path, &[])
+    };
+    // The writes first: the watchers replay them from `rv0` at once, each event's cache shared
+    // by the three (a slow machine cannot make the writes outlast the watches).
+    for (name, tier) in [("a", "front"), ("b", "back")] {
+        admin.ok(&["create", "configmap", name, "-n", "sel", "--from-literal=k=v"]);
+        admin.ok(&["label", "configmap", name, "-n", "sel", &format!("tier={tier}")]);
+    }
+    admin.ok(&["label", "configmap", "b", "-n", "sel", "tier=front", "--overwrite"]);
+    admin.ok(&["label", "configmap", "a", "-n", "sel", "tier=back", "--overwrite"]);
+    admin.ok(&["delete", "configmap", "b", "-n", "sel"]);
+    let (all, front) = std::thread::scope(|s| {
+        let all = s.spawn(|| watch(""));
+        let front = s.spawn(|| watch("&labelSelector=tier%3Dfront"));
+        let plain = s.spawn(|| watch("&labelSelector=tier%3Dfront"));
+        let join = |h: std::thread::ScopedJoinHandle<'_, support::more::Http>| h.join().expect("watcher");
+        let (all, front, plain) = (join(all), join(front), join(plain));
+        assert_eq!(front.body, plain.body, "two watchers of one selector and shape send the same bytes");
+        (all, front)
+    });
+    let name = |e: &serde_json::Value| e["object"]["metadata"]["name"].as_str().map(str::to_owned);
+    let all = events(&all.body);
+    assert_eq!(
+        typed_names(&all, name, &["a", "b"]),
+        pairs(&[
+            ("ADDED", "a"),
+            ("MODIFIED", "a"),
+            ("ADDED", "b"),
+            ("MODIFIED", "b"),
+            ("MODIFIED", "b"),
+            ("MODIFIED", "a"),
+            ("DELETED", "b"),
+        ]),
+        "{all:?}"
+    );
+    let front = events(&front.body);
+    assert_eq!(
+        typed_names(&front, name, &["a", "b", "kube-root-ca.crt"]),
+        pairs(&[("ADDED", "a"), ("ADDED", "b"), ("DELETED", "a"), ("DELETED", "b")]),
+        "{front:?}"
+    );
+    let labels: Vec<_> = front.iter().map(|e| e["object"]["metadata"]["labels"]["tier"].clone()).collect();
+    // What left the selector is the object as it was before (kube's watch sends the previous
+    // object, at the event's resourceVersion).
+    assert_eq!(labels, ["front", "front", "front", "front"], "{front:?}");
+    let left = &front[2]["object"]["metadata"];
+    let all_a_last =
+        all.iter().rev().find(|e| e["object"]["metadata"]["name"] == "a").expect("a's last event");
+    assert_eq!(left["resourceVersion"], all_a_last["object"]["metadata"]["resourceVersion"], "{front:?}");
+}

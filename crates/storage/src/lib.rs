@@ -4,6 +4,8 @@
 //!   revisions, compare-and-swap on `mod_revision`, watches resumable from a revision).
 //! - [`embedded`]: the default backend, one data directory on redb with group commit.
 //! - [`etcd`]: the same contract over an etcd v3 cluster, shared by several servers.
+//! - [`event_cache`]: what watchers derive from one event (its wire encodings), computed once
+//!   and shared by every watcher that receives it.
 //! - `conformance` (feature `testing`): the suite every backend must pass, for use from tests;
 //!   with it, `etcd::TestEtcd` runs a throwaway etcd.
 //!
@@ -12,6 +14,7 @@
 
 pub mod embedded;
 pub mod etcd;
+pub mod event_cache;
 mod memory;
 pub mod store;
 
@@ -20,4 +23,5 @@ pub mod conformance;
 
 pub use embedded::{EmbeddedOptions, EmbeddedStats, EmbeddedStore};
 pub use etcd::{EtcdOptions, EtcdStore, EtcdTls};
+pub use event_cache::{CacheKey, EventCache};
 pub use store::{EventType, KeyValue, ListResult, Revision, Store, StoreError, WatchEvent, WatchStream};

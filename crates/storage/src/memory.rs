@@ -33,6 +33,13 @@ impl Entry {
     }
 }
 
+/// How many of the newest events keep what watchers derive from them (their encodings,
+/// [`crate::EventCache`]); older ones are retired: their results dropped, none kept again.
+const CACHED_EVENTS: usize = 1024;
+/// And at most about this many bytes of those events' values (the encodings kept are some
+/// small multiple of them).
+const CACHED_VALUE_BYTES: usize = 8 << 20;
+
 /// How much history to keep in memory.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HistoryLimits {
@@ -52,6 +59,10 @@ pub(crate) struct State {
     pub compacted: Revision,
     history: VecDeque<WatchEvent>,
     history_bytes: usize,
+    /// The index in `history` of the oldest event whose cache is kept (those before it are
+    /// retired), and the value bytes of the events from it on.
+    cached_from: usize,
+    cached_bytes: usize,
     limits: HistoryLimits,
     /// Set when a commit failed: the disk state is then uncertain and writes are refused
     /// (the embedded store's writer; the etcd cache never sets it).
@@ -67,6 +78,8 @@ impl State {
             compacted: revision,
             history: VecDeque::new(),
             history_bytes: 0,
+            cached_from: 0,
+            cached_bytes: 0,
             limits,
             failed: None,
         }
@@ -169,8 +182,10 @@ impl State {
         for event in events {
             self.revision = event.kv.mod_revision;
             self.history_bytes += event_size(&event);
+            self.cached_bytes += event.kv.value.len();
             self.history.push_back(event);
         }
+        self.retire_caches();
         while self.history.len() > self.limits.events || self.history_bytes > self.limits.bytes {
             self.drop_oldest();
         }
@@ -180,6 +195,21 @@ impl State {
     /// space (the etcd cache watches writes outside it for their revision alone).
     pub fn advance(&mut self, rev: Revision) {
         self.revision = self.revision.max(rev);
+    }
+
+    /// Retires the caches of the events past the newest [`CACHED_EVENTS`] and
+    /// [`CACHED_VALUE_BYTES`] (the newest event's is always kept).
+    fn retire_caches(&mut self) {
+        while self.history.len().saturating_sub(self.cached_from) > 1 {
+            let kept = self.history.len() - self.cached_from;
+            if kept <= CACHED_EVENTS && self.cached_bytes <= CACHED_VALUE_BYTES {
+                break;
+            }
+            let Some(event) = self.history.get(self.cached_from) else { break };
+            event.cache.retire();
+            self.cached_bytes = self.cached_bytes.saturating_sub(event.kv.value.len());
+            self.cached_from += 1;
+        }
     }
 
     /// Drops history at or below `rev` (never past the current revision).
@@ -197,6 +227,10 @@ impl State {
         while self.history.front().is_some_and(|event| event.kv.mod_revision == rev) {
             if let Some(event) = self.history.pop_front() {
                 self.history_bytes = self.history_bytes.saturating_sub(event_size(&event));
+                match self.cached_from.checked_sub(1) {
+                    Some(from) => self.cached_from = from,
+                    None => self.cached_bytes = self.cached_bytes.saturating_sub(event.kv.value.len()),
+                }
             }
         }
         self.compacted = rev;
@@ -248,16 +282,13 @@ mod tests {
     use crate::store::EventType;
 
     fn added(key: &str, rev: Revision) -> WatchEvent {
-        WatchEvent {
-            event_type: EventType::Added,
-            kv: KeyValue {
-                key: key.into(),
-                value: Bytes::from_static(b"{}"),
-                create_revision: rev,
-                mod_revision: rev,
-            },
-            prev: None,
-        }
+        let kv = KeyValue {
+            key: key.into(),
+            value: Bytes::from_static(b"{}"),
+            create_revision: rev,
+            mod_revision: rev,
+        };
+        WatchEvent::new(EventType::Added, kv, None)
     }
 
     #[test]
@@ -297,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn watchers_share_an_event_cache_kept_for_the_newest_events_only() {
+        use crate::event_cache::CacheKey;
+        let key = CacheKey { owner: 0, shape: 0 };
+        let mut state = State::new(BTreeMap::new(), 0, HistoryLimits { events: 10_000, bytes: usize::MAX });
+        state.push_events(vec![added("/a/0", 1)]);
+        let (first, _) = state.events_after("/a/", 0, 10).unwrap();
+        let (second, _) = state.events_after("/a/", 0, 10).unwrap();
+        let made = first[0].cache.get_or_insert_with(key, || Bytes::from_static(b"line"));
+        assert!(std::sync::Arc::ptr_eq(&made, &second[0].cache.get::<Bytes>(key).unwrap()));
+        // Once CACHED_EVENTS newer events are in, the first one's results are dropped.
+        let n = CACHED_EVENTS as u64;
+        state.push_events((2..=n + 1).map(|r| added("/a/x", r)).collect());
+        assert!(first[0].cache.is_empty());
+        assert_eq!(*first[0].cache.get_or_insert_with(key, || 5u8), 5);
+        assert!(first[0].cache.is_empty(), "a retired cache keeps nothing");
+        let (newest, _) = state.events_after("/a/", n, 10).unwrap();
+        newest[0].cache.get_or_insert_with(key, || 1u8);
+        assert_eq!(newest[0].cache.len(), 1);
+        // Trimming retired events keeps the window's bookkeeping in step.
+        state.compact(n);
+        assert_eq!((state.cached_from, state.history_len()), (0, 1));
+        assert_eq!(state.cached_bytes, 2);
+    }
+
+    #[test]
     fn compact_never_passes_the_current_revision() {
         let mut state = State::new(BTreeMap::new(), 0, HistoryLimits { events: 100, bytes: usize::MAX });
         state.push_events(vec![added("/a", 1), added("/b", 2)]);
@@ -314,7 +370,7 @@ mod tests {
             create_revision: create,
             mod_revision,
         };
-        WatchEvent { event_type: EventType::Modified, kv: kv(rev), prev: Some(kv(prev_rev)) }
+        WatchEvent::new(EventType::Modified, kv(rev), Some(kv(prev_rev)))
     }
 
     /// Objects at revision 15 and the history that led there from 10 (the history's events

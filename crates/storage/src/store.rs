@@ -46,9 +46,18 @@ pub struct WatchEvent {
     pub kv: KeyValue,
     /// The key before the change; `None` for [`EventType::Added`].
     pub prev: Option<KeyValue>,
+    /// What watchers derive from this event (its encodings), shared by every copy of it: the
+    /// history hands each watcher a copy, and the first watcher to encode the event for a wire
+    /// format leaves the bytes here for the others (kube's `cachingObject`).
+    pub cache: crate::EventCache,
 }
 
 impl WatchEvent {
+    /// An event with an empty cache of its own.
+    pub fn new(event_type: EventType, kv: KeyValue, prev: Option<KeyValue>) -> WatchEvent {
+        WatchEvent { event_type, kv, prev, cache: crate::EventCache::new() }
+    }
+
     /// The revision at which this change happened.
     pub fn revision(&self) -> Revision {
         self.kv.mod_revision

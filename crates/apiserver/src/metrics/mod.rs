@@ -332,8 +332,12 @@ pub fn start_storage_counter(state: &State) {
             tick.tick().await;
             let mut counts = Vec::new();
             for rt in state.catalog.all().into_iter().filter(|r| r.stored && !r.converts()) {
-                let n = match state.objects.list(rt, "", None, 0).await {
-                    Ok(page) => i64::try_from(page.items.len()).unwrap_or(i64::MAX),
+                // A page of one and the count of the rest (kube's remainingItemCount, counted by
+                // the store): listing every object copied each key and value of the store at
+                // every tick (at 100k ConfigMaps a transient 13 MB that the heap kept).
+                let n = match state.objects.list(rt, "", None, 1).await {
+                    Ok(page) => i64::try_from(page.items.len() as u64 + page.remaining.unwrap_or(0))
+                        .unwrap_or(i64::MAX),
                     Err(_) => -1,
                 };
                 let name = if rt.group.is_empty() {

@@ -243,21 +243,57 @@ impl Objects {
         if !rt.converts() {
             return Ok(stream);
         }
-        Ok(stream
-            .map(move |ev| {
-                ev.map(|ev| WatchEvent {
-                    event_type: ev.event_type,
-                    kv: outgoing(rt, ev.kv),
-                    prev: ev.prev.map(|kv| outgoing(rt, kv)),
-                })
-            })
-            .boxed())
+        Ok(stream.map(move |ev| ev.map(|ev| converted(rt, ev))).boxed())
     }
 
     /// The store's current revision.
     pub async fn current_revision(&self) -> Result<u64, StatusError> {
         self.store.current_revision().await.map_err(|e| status_internal(&e))
     }
+}
+
+/// A store event with its objects in `rt`'s serialization: converted once per event and
+/// resource type, the result kept in the event's cache for every other watcher of `rt`.
+fn converted(rt: &ResourceType, ev: WatchEvent) -> WatchEvent {
+    let kv = ev.cache.get_or_insert_with(derived_key(rt, Derived::Converted), || outgoing(rt, ev.kv.clone()));
+    let prev = ev.prev.as_ref().map(|prev| {
+        ev.cache.get_or_insert_with(derived_key(rt, Derived::ConvertedPrev), || outgoing(rt, prev.clone()))
+    });
+    WatchEvent {
+        event_type: ev.event_type,
+        kv: KeyValue::clone(&kv),
+        prev: prev.map(|p| KeyValue::clone(&p)),
+        cache: ev.cache,
+    }
+}
+
+/// What the apiserver derives from a watch event and keeps in its cache
+/// ([`storage::EventCache`]), for one resource type: every watcher of that type then shares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Derived {
+    /// The object converted to the type's version (`outgoing`).
+    Converted,
+    /// The previous object, converted.
+    ConvertedPrev,
+    /// The object decoded (with its resourceVersion), for selectors and Tables.
+    Decoded,
+    /// The previous object decoded.
+    DecodedPrev,
+    /// One line of a watch response, as `rest/watch.rs` numbers its wire shapes (below 2^32).
+    Line(u32),
+}
+
+/// The cache key of `what` for `rt`. A resource type lives as long as the server (the catalog
+/// holds `'static` ones), so its address names it; the shapes of `Derived` never collide.
+pub(crate) fn derived_key(rt: &ResourceType, what: Derived) -> storage::CacheKey {
+    let shape = match what {
+        Derived::Line(code) => u64::from(code),
+        Derived::Converted => 1 << 32,
+        Derived::ConvertedPrev => 2 << 32,
+        Derived::Decoded => 3 << 32,
+        Derived::DecodedPrev => 4 << 32,
+    };
+    storage::CacheKey { owner: std::ptr::from_ref(rt) as usize, shape }
 }
 
 /// A stored object in `rt`'s serialization, in the stored byte layout.

@@ -4,11 +4,16 @@
 //! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
 //! Each event's object in the negotiated output: as stored, a Table, or its metadata alone
 //! (`PartialObjectMetadata`, cut from the stored bytes).
+//!
+//! A store event is encoded once per wire shape, not once per watcher: the line (and, for
+//! selectors and Tables, the decoded object) is kept in the event's cache
+//! (`storage::EventCache`, kube's `cachingObject`), and every watcher asking for the same shape
+//! sends the same bytes. Selector filtering stays per watcher.
 
 use super::read::Filter;
 use crate::context::Ctx;
 use crate::negotiate::{Metadata, Output};
-use crate::objects::{decode_kv, json_bytes, watch_status, ListFrom};
+use crate::objects::{decode_kv, derived_key, json_bytes, watch_status, Derived, ListFrom};
 use crate::partial;
 use crate::response::Body;
 use apimachinery::status::go_json;
@@ -20,8 +25,9 @@ use http_body_util::BodyExt;
 use hyper::body::Frame;
 use registry::ResourceType;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
-use storage::{EventType, KeyValue};
+use storage::{EventType, KeyValue, WatchEvent};
 
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -33,7 +39,15 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn event(&self, kind: &str, obj: &Value) -> Bytes {
+    /// Whether the next Table event carries the column definitions (none sent yet).
+    fn columns_due(&self) -> bool {
+        matches!(self.output, Output::Table(_))
+            && !self.columns_sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The event line for a decoded object; a Table carries its column definitions when
+    /// `columns` (the first Table event of a watch).
+    fn event(&self, kind: &str, obj: &Value, columns: bool) -> Bytes {
         let object = match self.output {
             Output::Table(v) => {
                 let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
@@ -45,7 +59,7 @@ impl Encoder {
                     v.include,
                 );
                 t["apiVersion"] = json!(format!("meta.k8s.io/{}", v.version));
-                if self.columns_sent.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                if !columns {
                     t["columnDefinitions"] = Value::Null;
                 }
                 t
@@ -77,6 +91,52 @@ impl Encoder {
             _ => json_bytes(kv)?,
         };
         Some(self.event_raw(kind, &object))
+    }
+
+    /// A decoded object's event line, noting that a Table's columns went out.
+    fn event_once(&self, kind: &str, obj: &Value) -> Bytes {
+        let line = self.event(kind, obj, self.columns_due());
+        self.columns_sent.store(true, std::sync::atomic::Ordering::Relaxed);
+        line
+    }
+
+    /// The number naming this encoder's line for an event of `kind` among the shapes a watch
+    /// line can take (`Derived::Line`): `stored` for lines spliced from the stored bytes
+    /// (watches without selectors), else built from the decoded object; `columns` for a
+    /// Table line carrying the column definitions. `None` for a shape with no number (a
+    /// meta.k8s.io version this table does not know): such lines are built per watcher.
+    fn line_code(&self, kind: &str, stored: bool, columns: bool) -> Option<u32> {
+        let kind = match kind {
+            "ADDED" => 1,
+            "MODIFIED" => 2,
+            "DELETED" => 3,
+            _ => return None,
+        };
+        let version = |v: &str| match v {
+            "v1" => Some(1),
+            "v1beta1" => Some(2),
+            _ => None,
+        };
+        let (output, version, include) = match self.output {
+            Output::Json => (1, 0, 0),
+            Output::Metadata(m) => (2, version(m.version)?, 0),
+            Output::Table(t) => {
+                let include = match t.include {
+                    registry::table::IncludeObject::None => 1,
+                    registry::table::IncludeObject::Metadata => 2,
+                    registry::table::IncludeObject::Object => 3,
+                };
+                (3, version(t.version)?, include)
+            }
+            Output::Yaml => return None,
+        };
+        Some(
+            kind | output << 4
+                | version << 8
+                | include << 12
+                | u32::from(stored) << 16
+                | u32::from(columns) << 17,
+        )
     }
 
     fn bookmark(&self, rv: u64) -> Bytes {
@@ -355,24 +415,62 @@ impl Watch {
             return self.enc.event_stored("ADDED", kv);
         }
         let obj = decode_kv(kv)?;
-        self.filter.matches(&obj).then(|| self.enc.event("ADDED", &obj))
+        self.filter.matches(&obj).then(|| self.enc.event_once("ADDED", &obj))
+    }
+
+    /// The line of `kind` for a store event in this watch's shape: taken from the event's
+    /// cache when a watcher of the same resource type and shape built it, else built by
+    /// `make` and left there for the others.
+    fn shared_line(
+        &self,
+        ev: &WatchEvent,
+        kind: &str,
+        stored: bool,
+        columns: bool,
+        make: impl FnOnce() -> Option<Bytes>,
+    ) -> Option<Bytes> {
+        match self.enc.line_code(kind, stored, columns) {
+            Some(code) => Option::clone(
+                &ev.cache.get_or_insert_with(derived_key(self.enc.rt, Derived::Line(code)), make),
+            ),
+            None => make(),
+        }
+    }
+
+    /// An event's object decoded once for every watcher of this resource type that needs it
+    /// decoded (selectors, Tables); with `prev`, the object before the change at the event's
+    /// resourceVersion (what kube's watch sends when an object leaves a watcher's selectors).
+    fn decoded(&self, ev: &WatchEvent, prev: bool) -> Option<Arc<Option<Value>>> {
+        let rt = self.enc.rt;
+        Some(match prev {
+            false => ev.cache.get_or_insert_with(derived_key(rt, Derived::Decoded), || decode_kv(&ev.kv)),
+            true => {
+                let before = ev.prev.as_ref()?;
+                ev.cache.get_or_insert_with(derived_key(rt, Derived::DecodedPrev), || {
+                    decode_kv(&KeyValue { mod_revision: ev.kv.mod_revision, ..before.clone() })
+                })
+            }
+        })
     }
 
     /// The line for a store event: with selectors, an object entering or leaving them is
     /// ADDED or DELETED, as kube's watch filter sends it; `None` when it concerns no object
     /// the selectors take.
-    fn event_line(&self, ev: &storage::WatchEvent) -> Option<Bytes> {
+    fn event_line(&self, ev: &WatchEvent) -> Option<Bytes> {
         if self.fast {
             let kind = match ev.event_type {
                 EventType::Added => "ADDED",
                 EventType::Modified => "MODIFIED",
                 EventType::Deleted => "DELETED",
             };
-            return self.enc.event_stored(kind, &ev.kv);
+            return self.shared_line(ev, kind, true, false, || self.enc.event_stored(kind, &ev.kv));
         }
-        let obj = decode_kv(&ev.kv)?;
-        let now_matches = self.filter.matches(&obj);
-        let was_matching = ev.prev.as_ref().and_then(decode_kv).is_some_and(|p| self.filter.matches(&p));
+        let decoded = self.decoded(ev, false)?;
+        let now = Option::as_ref(&decoded)?;
+        let now_matches = self.filter.matches(now);
+        let decoded_prev = self.decoded(ev, true);
+        let before = decoded_prev.as_deref().and_then(Option::as_ref);
+        let was_matching = before.is_some_and(|p| self.filter.matches(p));
         let kind = match ev.event_type {
             EventType::Added if now_matches => "ADDED",
             EventType::Modified if now_matches && was_matching => "MODIFIED",
@@ -381,7 +479,15 @@ impl Watch {
             EventType::Deleted if now_matches => "DELETED",
             _ => return None,
         };
-        Some(self.enc.event(kind, &obj))
+        // An object leaving the selectors: kube sends it as it was, at the event's revision.
+        let obj = match (ev.event_type, before) {
+            (EventType::Modified, Some(before)) if !now_matches => before,
+            _ => now,
+        };
+        let columns = self.enc.columns_due();
+        let line = self.shared_line(ev, kind, false, columns, || Some(self.enc.event(kind, obj, columns)));
+        self.enc.columns_sent.store(true, std::sync::atomic::Ordering::Relaxed);
+        line
     }
 }
 

@@ -130,7 +130,7 @@ impl Plan {
         let kv = entry.to_kv(key);
         self.set(key, if event_type == EventType::Deleted { None } else { Some(entry) });
         self.revision = revision;
-        self.events.push(WatchEvent { event_type, kv: kv.clone(), prev });
+        self.events.push(WatchEvent::new(event_type, kv.clone(), prev));
         Ok(Some(kv))
     }
 }

@@ -142,9 +142,9 @@ fn absorb(cursor: &mut Cursor, response: WatchResponse) -> Result<(), StoreError
 fn watch_event(kind: EtcdEventType, kv: KeyValue, prev: Option<KeyValue>) -> WatchEvent {
     match kind {
         EtcdEventType::Put if kv.create_revision == kv.mod_revision => {
-            WatchEvent { event_type: EventType::Added, kv, prev: None }
+            WatchEvent::new(EventType::Added, kv, None)
         }
-        EtcdEventType::Put => WatchEvent { event_type: EventType::Modified, kv, prev },
+        EtcdEventType::Put => WatchEvent::new(EventType::Modified, kv, prev),
         EtcdEventType::Delete => {
             let last = match &prev {
                 Some(prev) => KeyValue { mod_revision: kv.mod_revision, ..prev.clone() },
@@ -154,7 +154,7 @@ fn watch_event(kind: EtcdEventType, kv: KeyValue, prev: Option<KeyValue>) -> Wat
                     kv
                 }
             };
-            WatchEvent { event_type: EventType::Deleted, kv: last, prev }
+            WatchEvent::new(EventType::Deleted, last, prev)
         }
     }
 }

@@ -222,8 +222,8 @@ fn apply_events(conn: &Conn, state: &mut State, events: Vec<Event>) -> Result<Re
                 let kv = entry.to_kv(&key);
                 state.objects.insert(key, entry);
                 match prev {
-                    None => WatchEvent { event_type: EventType::Added, kv, prev: None },
-                    Some(prev) => WatchEvent { event_type: EventType::Modified, kv, prev: Some(prev) },
+                    None => WatchEvent::new(EventType::Added, kv, None),
+                    Some(prev) => WatchEvent::new(EventType::Modified, kv, Some(prev)),
                 }
             }
             EtcdEventType::Delete => {
@@ -235,7 +235,7 @@ fn apply_events(conn: &Conn, state: &mut State, events: Vec<Event>) -> Result<Re
                     )));
                 };
                 let kv = KeyValue { mod_revision: rev, ..prev.clone() };
-                WatchEvent { event_type: EventType::Deleted, kv, prev: Some(prev) }
+                WatchEvent::new(EventType::Deleted, kv, Some(prev))
             }
         };
         changes.push(change);
