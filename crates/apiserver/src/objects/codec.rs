@@ -55,16 +55,69 @@ fn ordered(obj: &Map<String, Value>, metadata: Option<Value>) -> Map<String, Val
 
 /// Bytes to store: the object in kube's field order, with `metadata` present and without its
 /// resourceVersion (the store's revision is it), as compact JSON with Go's HTML escaping
-/// (what clients get).
+/// (what clients get). Written member by member from the borrowed object: nothing of it is
+/// copied (a custom resource is many small values, each a copy and a free otherwise).
 pub(crate) fn encode_for_store(v: &Value) -> bytes::Bytes {
     let empty = Map::new();
     let obj = v.as_object().unwrap_or(&empty);
-    let mut meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("resourceVersion");
+    let mut out = Vec::with_capacity(512);
+    out.push(b'{');
+    for k in ["kind", "apiVersion"] {
+        if let Some(val) = obj.get(k) {
+            member(&mut out, k, val);
+        }
     }
-    let out = Value::Object(ordered(obj, Some(meta)));
-    bytes::Bytes::from(apimachinery::status::go_json(&out))
+    match obj.get("metadata") {
+        Some(meta @ Value::Object(m)) if !m.contains_key("resourceVersion") => {
+            member(&mut out, "metadata", meta)
+        }
+        Some(Value::Object(m)) => {
+            member(&mut out, "metadata", &Value::Object(Map::new()));
+            out.pop();
+            for (k, val) in m.iter().filter(|(k, _)| k.as_str() != "resourceVersion") {
+                member(&mut out, k, val);
+            }
+            out.push(b'}');
+        }
+        Some(other) => member(&mut out, "metadata", other),
+        None => member(&mut out, "metadata", &Value::Object(Map::new())),
+    }
+    for (k, val) in obj {
+        if !matches!(k.as_str(), "kind" | "apiVersion" | "metadata") {
+            member(&mut out, k, val);
+        }
+    }
+    out.push(b'}');
+    bytes::Bytes::from(go_escape(out))
+}
+
+/// Appends `"key":value` to a JSON object being written, after a comma unless it is the
+/// object's first member.
+fn member(out: &mut Vec<u8>, key: &str, val: &Value) {
+    if !matches!(out.last(), Some(b'{')) {
+        out.push(b',');
+    }
+    // Writing to a Vec cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut *out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, val);
+}
+
+/// `<`, `>` and `&` escaped as Go's encoder does (they only appear inside strings).
+fn go_escape(bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.iter().any(|b| matches!(b, b'<' | b'>' | b'&')) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    for b in bytes {
+        match b {
+            b'<' => out.extend_from_slice(b"\\u003c"),
+            b'>' => out.extend_from_slice(b"\\u003e"),
+            b'&' => out.extend_from_slice(b"\\u0026"),
+            b => out.push(b),
+        }
+    }
+    out
 }
 
 /// Where the `metadata` object's members start in stored bytes: just after the `{` of
@@ -165,6 +218,32 @@ mod tests {
 
     fn kv(v: &Value, rev: u64) -> KeyValue {
         KeyValue { key: "/k".into(), value: encode_for_store(v), create_revision: rev, mod_revision: rev }
+    }
+
+    /// The stored bytes as a copy of the object in kube's order would encode them.
+    fn encoded_by_copy(v: &Value) -> Vec<u8> {
+        let empty = Map::new();
+        let obj = v.as_object().unwrap_or(&empty);
+        let mut meta = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        go_json(&Value::Object(ordered(obj, Some(meta)))).into_bytes()
+    }
+
+    #[test]
+    fn stored_bytes_are_written_in_kube_order_without_copying() {
+        for v in [
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"9","labels":{"x":"y"}},"data":{"x":"<&>"}}),
+            json!({"spec":{"a":[1,2.5,{"b":null}]},"metadata":{"resourceVersion":"9"},"kind":"X","apiVersion":"e.io/v1"}),
+            json!({"metadata":{"name":"n"},"apiVersion":"v1","status":{}}),
+            json!({"kind":"X"}),
+            json!({"kind":"X","metadata":null,"z":true}),
+            json!({}),
+            json!([1]),
+        ] {
+            assert_eq!(encode_for_store(&v).to_vec(), encoded_by_copy(&v), "{v}");
+        }
     }
 
     #[test]

@@ -37,16 +37,22 @@ fn dry_run(ctx: &Ctx) -> bool {
 
 /// Type-checks through the typed struct; unknown fields are refused (Strict), warned
 /// about (Warn) or dropped (Ignore).
+/// A custom resource has no typed form: it is taken as sent (no copy to compare with).
 fn normalize(
     ctx: &Ctx,
     rt: &ResourceType,
-    obj: &Value,
+    obj: Value,
     warnings: &mut Warnings,
 ) -> Result<Value, StatusError> {
-    let (mut out, mut unknown) = rt
-        .normalize(obj)
-        .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
-    undo_round_trip(&mut out, obj, 0);
+    let (mut out, mut unknown) = if rt.custom {
+        (obj, Vec::new())
+    } else {
+        let (mut out, unknown) = rt
+            .normalize(&obj)
+            .map_err(|e| StatusError::bad_request(format!("error decoding {} object: {e}", rt.kind)))?;
+        undo_round_trip(&mut out, &obj, 0);
+        (out, unknown)
+    };
     unknown.extend(strategy::prune_and_default(rt, &mut out));
     // kube's strict decoder reports unknown fields, then repeated ones.
     let mut problems: Vec<String> =
@@ -182,7 +188,7 @@ pub async fn create(ctx: &Ctx, rt: &ResourceType, mut body: Value) -> Result<Res
     check_type_meta(rt, &mut body)?;
     set_namespace(ctx, rt, &mut body)?;
     let mut warnings = Vec::new();
-    let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
+    let mut obj = normalize(ctx, rt, body, &mut warnings)?;
     let created = create_object(ctx, rt, &mut obj, Fields::Record, &mut warnings).await?;
     Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings))
 }
@@ -209,13 +215,14 @@ pub async fn create_object(
     if fields == Fields::Record {
         field_manager::record(ctx, rt, None, obj);
     }
-    let mut review = admit::request(ctx, rt, Operation::Create, Some(obj.clone()), None);
+    // The object moves into the review and back out (no copy of a tree of many small values).
+    let mut review = admit::request(ctx, rt, Operation::Create, Some(std::mem::take(obj)), None);
     let mutated = admit::mutate(ctx, &mut review).await;
     warnings.extend(review.warnings());
-    mutated?;
     if let Some(o) = review.object.take() {
         *obj = o;
     }
+    mutated?;
     let generate = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string);
     let has_name = obj.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     let attempts = if has_name { 1 } else { 8 };
@@ -233,9 +240,12 @@ pub async fn create_object(
         }
         invalid(rt, obj, None)?;
         hooks.check_write(ctx, rt, obj).await?;
-        review.object = Some(obj.clone());
+        review.object = Some(std::mem::take(obj));
         let validated = admit::validate(ctx, &review).await;
         warnings.extend(review.warnings());
+        if let Some(o) = review.object.take() {
+            *obj = o;
+        }
         validated?;
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         if dry_run(ctx) {
@@ -277,7 +287,7 @@ pub async fn update(
     set_namespace(ctx, rt, &mut body)?;
     check_name(ctx, &body)?;
     let mut warnings = Vec::new();
-    let obj = normalize(ctx, rt, &body, &mut warnings)?;
+    let obj = normalize(ctx, rt, body, &mut warnings)?;
     let name = ctx.info.name.clone();
     let precondition = obj
         .pointer("/metadata/resourceVersion")
@@ -436,7 +446,7 @@ pub async fn patch(
                 let mut body = field_manager::apply(ctx, rt, None, &config)?;
                 check_type_meta(rt, &mut body)?;
                 check_name(ctx, &body)?;
-                let mut obj = normalize(ctx, rt, &body, &mut warnings)?;
+                let mut obj = normalize(ctx, rt, body, &mut warnings)?;
                 let created = create_object(ctx, rt, &mut obj, Fields::Applied, &mut warnings).await?;
                 return Ok(with_warnings(object_response(201, rt, &created, ctx.output), &warnings));
             }
@@ -453,7 +463,7 @@ pub async fn patch(
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
         }
         check_name(ctx, &patched)?;
-        let obj = normalize(ctx, rt, &patched, &mut warnings)?;
+        let obj = normalize(ctx, rt, patched, &mut warnings)?;
         let fields = if kind == PatchKind::Apply { Fields::Applied } else { Fields::Record };
         match persist_update(ctx, rt, &current, obj, endpoint, fields).await {
             Err(e) if e.is_conflict() => continue,
