@@ -152,10 +152,9 @@ impl App {
                 caller.session.as_ref().filter(|s| !matches!(s.credential, Credential::Kubeconfig))
             {
                 tracing::info!(session = %s.label(), "the API server refused the session's credential; session ended");
-                self.sessions.remove(s);
-                let e = unauthorized(
-                    "The API server refused your credential (expired or revoked). Sign in again.",
-                );
+                let why = "The API server refused your credential (expired or revoked). Sign in again.";
+                self.sessions.end(s, why);
+                let e = unauthorized(why);
                 resp = serve::status(&e);
                 set_header(&mut resp, http::header::SET_COOKIE, &session::clear_cookie());
             }
@@ -180,8 +179,14 @@ impl App {
         let s = match self.sessions.get(id) {
             Ok(s) => s,
             Err(miss) => {
-                tracing::warn!(why = ?miss, "refused a session cookie that names no live session (value not logged)");
-                let mut r = serve::status(&unauthorized("Your session has ended. Sign in again."));
+                let message = match &miss {
+                    session::Miss::Ended(why) => why.to_string(),
+                    _ => {
+                        tracing::warn!(why = ?miss, "refused a session cookie that names no live session (value not logged)");
+                        "Your session has ended. Sign in again.".to_string()
+                    }
+                };
+                let mut r = serve::status(&unauthorized(&message));
                 set_header(&mut r, http::header::SET_COOKIE, &session::clear_cookie());
                 return Err(r);
             }
@@ -200,7 +205,7 @@ impl App {
                 }
                 if let Err(message) = refreshed {
                     tracing::info!(session = %s.label(), "the OIDC refresh failed; session ended");
-                    self.sessions.remove(&s);
+                    self.sessions.end(&s, &message);
                     let mut r = serve::status(&unauthorized(&message));
                     set_header(&mut r, http::header::SET_COOKIE, &session::clear_cookie());
                     return Err(r);

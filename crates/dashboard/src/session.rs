@@ -102,25 +102,32 @@ fn digest(id: &str) -> [u8; 32] {
 }
 
 /// Why a cookie did not give a session (logged, never with the id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss {
     /// No such session: never made, signed out, or forgotten.
     Unknown,
+    /// Ended by the dashboard a moment ago ([`Store::end`]), for this reason: the page's other
+    /// requests in flight at that moment are told the same, not "session ended".
+    Ended(Arc<str>),
     /// Idle for too long.
     Idle,
     /// Past its maximum lifetime.
     Expired,
 }
 
-/// The live sessions.
+/// How long the reason a session was ended is kept for its cookie.
+const ENDED_KEPT: Duration = Duration::from_secs(60);
+
+/// The live sessions, and the reasons of the ones ended in the last [`ENDED_KEPT`].
 pub struct Store {
     limits: Limits,
     sessions: Mutex<HashMap<[u8; 32], Arc<Session>>>,
+    ended: Mutex<HashMap<[u8; 32], (Instant, Arc<str>)>>,
 }
 
 impl Store {
     pub fn new(limits: Limits) -> Self {
-        Self { limits, sessions: Mutex::new(HashMap::new()) }
+        Self { limits, sessions: Mutex::new(HashMap::new()), ended: Mutex::new(HashMap::new()) }
     }
 
     /// A new session for `credential`; answers it and its id (for the cookie only).
@@ -158,7 +165,14 @@ impl Store {
         let d = digest(id);
         let now = Instant::now();
         let mut all = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(s) = all.get(&d).cloned() else { return Err(Miss::Unknown) };
+        let Some(s) = all.get(&d).cloned() else {
+            drop(all);
+            let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+            return Err(match ended.get(&d) {
+                Some((at, why)) if now.duration_since(*at) <= ENDED_KEPT => Miss::Ended(why.clone()),
+                _ => Miss::Unknown,
+            });
+        };
         if !ct_eq(&s.digest, &d) {
             return Err(Miss::Unknown);
         }
@@ -180,6 +194,24 @@ impl Store {
     /// Forgets a session (sign-out, or a credential the server refused).
     pub fn remove(&self, session: &Session) {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session.digest);
+    }
+
+    /// Ends a session for `why` (a failed refresh, a refused credential): forgotten as by
+    /// [`Store::remove`], and for [`ENDED_KEPT`] its cookie is answered with `why`. The other
+    /// requests of a page loading at that moment then say why, whichever answer the page
+    /// shows last. At most [`MAX_SESSIONS`] reasons are kept.
+    pub fn end(&self, session: &Session, why: &str) {
+        self.remove(session);
+        let now = Instant::now();
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        ended.retain(|_, (at, _)| now.duration_since(*at) <= ENDED_KEPT);
+        if ended.len() >= MAX_SESSIONS {
+            let oldest = ended.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                ended.remove(&k);
+            }
+        }
+        ended.insert(session.digest, (now, why.into()));
     }
 
     /// How many sessions are live.
@@ -241,6 +273,16 @@ mod tests {
         assert_eq!(store.get(&id).err(), Some(Miss::Unknown));
         assert!(store.is_empty());
         assert_ne!(random_token(), random_token());
+    }
+
+    #[test]
+    fn an_ended_session_says_why_to_its_cookie() {
+        let store = Store::new(Limits::default());
+        let (s, id) = store.create(Credential::Token("t".into()));
+        store.end(&s, "the refresh failed; sign in again");
+        assert_eq!(store.get(&id).err(), Some(Miss::Ended("the refresh failed; sign in again".into())));
+        assert_eq!(store.get("other").err(), Some(Miss::Unknown));
+        assert!(store.is_empty());
     }
 
     #[test]
