@@ -99,8 +99,9 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
     }
     let generation = shared.lists.load(Ordering::Relaxed);
     *shared.write() = Some(Listed { state: State::new(objects, listed, shared.history), generation });
-    shared.seen.send_replace(listed.max(1));
+    // Ready before the revision is announced: a reader woken by `seen` checks `ever_ready`.
     shared.ever_ready.store(true, Ordering::Release);
+    shared.seen.send_replace(listed.max(1));
     tracing::debug!(revision = listed, "etcd watch cache ready");
     loop {
         let response = match stream.message().await {
