@@ -118,11 +118,14 @@ pub enum Miss {
 /// How long the reason a session was ended is kept for its cookie.
 const ENDED_KEPT: Duration = Duration::from_secs(60);
 
+/// Sessions ended by the dashboard: when, and why (by the digest of their id).
+type Ended = HashMap<[u8; 32], (Instant, Arc<str>)>;
+
 /// The live sessions, and the reasons of the ones ended in the last [`ENDED_KEPT`].
 pub struct Store {
     limits: Limits,
     sessions: Mutex<HashMap<[u8; 32], Arc<Session>>>,
-    ended: Mutex<HashMap<[u8; 32], (Instant, Arc<str>)>>,
+    ended: Mutex<Ended>,
 }
 
 impl Store {
