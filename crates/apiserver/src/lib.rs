@@ -210,6 +210,7 @@ async fn controller_manager(
                 failed("token-cleaner", e);
             }
             controllers::volume_protection::start(&state).await;
+            controllers::service_cidr::start(&state).await;
             controllers::disruption::start(&state).await;
             controllers::resource_quota::start(&state).await;
             if let Err(e) =

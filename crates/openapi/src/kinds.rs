@@ -5,7 +5,8 @@
 
 use k8s_openapi::api::{
     admissionregistration, apps, authentication, authorization, autoscaling, batch, certificates,
-    coordination, core, discovery, events, flowcontrol, networking, node, policy, rbac, scheduling, storage,
+    coordination, core, discovery, events, flowcontrol, networking, node, policy, rbac, resource, scheduling,
+    storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
@@ -86,6 +87,8 @@ pub(crate) fn register_kind(
         ("networking.k8s.io", "v1", "NetworkPolicy") => networking::v1::NetworkPolicy,
         ("networking.k8s.io", "v1", "Ingress") => networking::v1::Ingress,
         ("networking.k8s.io", "v1", "IngressClass") => networking::v1::IngressClass,
+        ("networking.k8s.io", "v1", "IPAddress") => networking::v1::IPAddress,
+        ("networking.k8s.io", "v1", "ServiceCIDR") => networking::v1::ServiceCIDR,
         ("policy", "v1", "PodDisruptionBudget") => policy::v1::PodDisruptionBudget,
         ("policy", "v1", "Eviction") => policy::v1::Eviction,
         ("autoscaling", "v1", "Scale") => autoscaling::v1::Scale,
@@ -95,6 +98,12 @@ pub(crate) fn register_kind(
         ("storage.k8s.io", "v1", "CSIDriver") => storage::v1::CSIDriver,
         ("storage.k8s.io", "v1", "CSINode") => storage::v1::CSINode,
         ("storage.k8s.io", "v1", "VolumeAttachment") => storage::v1::VolumeAttachment,
+        ("storage.k8s.io", "v1", "CSIStorageCapacity") => storage::v1::CSIStorageCapacity,
+        ("storage.k8s.io", "v1", "VolumeAttributesClass") => storage::v1::VolumeAttributesClass,
+        ("resource.k8s.io", "v1", "DeviceClass") => resource::v1::DeviceClass,
+        ("resource.k8s.io", "v1", "ResourceClaim") => resource::v1::ResourceClaim,
+        ("resource.k8s.io", "v1", "ResourceClaimTemplate") => resource::v1::ResourceClaimTemplate,
+        ("resource.k8s.io", "v1", "ResourceSlice") => resource::v1::ResourceSlice,
         ("scheduling.k8s.io", "v1", "PriorityClass") => scheduling::v1::PriorityClass,
         ("node.k8s.io", "v1", "RuntimeClass") => node::v1::RuntimeClass,
         ("apiregistration.k8s.io", "v1", "APIService") => apiregistration::v1::APIService,

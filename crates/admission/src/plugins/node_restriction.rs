@@ -424,6 +424,22 @@ impl NodeRestriction {
     }
 }
 
+/// kube's `admitResourceSlice`: a node creates and deletes only the ResourceSlices of its
+/// own `spec.nodeName` (the Node authorizer checks the other verbs).
+fn resource_slice(node: &str, req: &AdmissionRequest) -> Result<(), StatusError> {
+    let (verb, obj) = match req.operation {
+        Operation::Create => ("create", req.object.as_ref()),
+        Operation::Delete => ("delete", req.old_object.as_ref()),
+        _ => return Ok(()),
+    };
+    if obj.and_then(|o| str_at(o, &["spec", "nodeName"])) != Some(node) {
+        return Err(req.forbidden(format!(
+            "can only {verb} ResourceSlice with the same NodeName as the requesting node"
+        )));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ValidatingPlugin for NodeRestriction {
     fn name(&self) -> &'static str {
@@ -453,6 +469,7 @@ impl ValidatingPlugin for NodeRestriction {
                 self.own_named(node, req, "node lease")
             }
             ("storage.k8s.io", "csinodes") => self.own_named(node, req, "CSINode"),
+            ("resource.k8s.io", "resourceslices") => resource_slice(node, req),
             _ => Ok(()),
         }
     }

@@ -3,8 +3,8 @@
 //! - StorageObjectInUseProtection (plugin/pkg/admission/storage/storageobjectinuseprotection):
 //!   mutating, on create, a PersistentVolumeClaim gets the `kubernetes.io/pvc-protection`
 //!   finalizer and a PersistentVolume `kubernetes.io/pv-protection`, so neither goes while in use
-//!   (kube's protection controllers remove them). VolumeAttributesClasses are left alone: kube
-//!   1.33 protects them only behind the `VolumeAttributesClass` gate, off by default.
+//!   (kube's protection controllers remove them), and a VolumeAttributesClass
+//!   `kubernetes.io/vac-protection` (kube 1.34, where the class is GA).
 //! - PersistentVolumeClaimResize (plugin/pkg/admission/storage/persistentvolume/resize):
 //!   validating, on update, a claim may grow `spec.resources.requests.storage` only when it is
 //!   Bound and its StorageClass (unchanged by the update) has `allowVolumeExpansion: true`.
@@ -23,6 +23,7 @@ pub const STORAGE_OBJECT_IN_USE_PROTECTION: &str = "StorageObjectInUseProtection
 pub const PERSISTENT_VOLUME_CLAIM_RESIZE: &str = "PersistentVolumeClaimResize";
 pub const PVC_PROTECTION_FINALIZER: &str = "kubernetes.io/pvc-protection";
 pub const PV_PROTECTION_FINALIZER: &str = "kubernetes.io/pv-protection";
+pub const VAC_PROTECTION_FINALIZER: &str = "kubernetes.io/vac-protection";
 
 #[derive(Debug, Default)]
 pub struct StorageObjectInUseProtection;
@@ -66,6 +67,8 @@ impl MutatingPlugin for StorageObjectInUseProtection {
             PVC_PROTECTION_FINALIZER
         } else if req.is("", "persistentvolumes") {
             PV_PROTECTION_FINALIZER
+        } else if req.is("storage.k8s.io", "volumeattributesclasses") {
+            VAC_PROTECTION_FINALIZER
         } else {
             return Ok(());
         };

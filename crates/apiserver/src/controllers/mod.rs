@@ -1,6 +1,6 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
-//! deletion, per-namespace defaults, legacy token Secrets, OIDC and client-certificate
+//! deletion, per-namespace defaults, the default ServiceCIDR and the Services' IPAddresses, legacy token Secrets, OIDC and client-certificate
 //! revocations, CSR signing and cleaning, the `kubernetes` Service and its endpoints, the admission
 //! policies (and their type checking status), ResourceQuota status, API Priority and
 //! Fairness's configuration; and compaction of the store's history.
@@ -23,6 +23,7 @@ pub mod node_graph;
 pub mod rbac;
 pub mod resource_quota;
 pub mod revocations;
+pub mod service_cidr;
 pub mod serviceaccounts;
 pub mod token_cleaner;
 pub mod tokens;

@@ -52,7 +52,9 @@ pub async fn start(state: &State, node: Arc<authz::NodeAuthorizer>) {
 }
 
 async fn run(objects: Objects, catalog: &'static registry::Catalog, node: Arc<authz::NodeAuthorizer>) {
-    let types = ["pods", "nodes"].iter().filter_map(|r| catalog.lookup("", "v1", r)).collect();
+    let mut types: Vec<_> = ["pods", "nodes"].iter().filter_map(|r| catalog.lookup("", "v1", r)).collect();
+    // A node may read the ResourceSlices of its own name (kube's graph populator).
+    types.extend(catalog.lookup("resource.k8s.io", "v1", "resourceslices"));
     let informer = Informer::new(objects, "node-graph", types);
     super::run(informer, NodeGraph { node, init: InitBuffer::default() }).await;
 }

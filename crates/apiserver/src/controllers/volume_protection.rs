@@ -2,7 +2,9 @@
 //! controllers: the StorageObjectInUseProtection admission plugin gives every claim the
 //! `kubernetes.io/pvc-protection` finalizer and every volume `kubernetes.io/pv-protection`;
 //! a claim being deleted loses its finalizer (and goes) once no running Pod uses it, a
-//! volume once it is no longer Bound.
+//! volume once it is no longer Bound. The volumeattributesclass-protection controller's
+//! part too: a VolumeAttributesClass (`kubernetes.io/vac-protection`) goes once no claim or
+//! volume names it.
 
 use super::Controller;
 use crate::informer::{name_of, Event, Informer};
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 pub const PVC_FINALIZER: &str = "kubernetes.io/pvc-protection";
 pub const PV_FINALIZER: &str = "kubernetes.io/pv-protection";
+pub const VAC_FINALIZER: &str = "kubernetes.io/vac-protection";
 const RESYNC: Duration = Duration::from_secs(30);
 
 struct VolumeProtection {
@@ -21,6 +24,8 @@ struct VolumeProtection {
     pods: &'static ResourceType,
     claims: &'static ResourceType,
     volumes: &'static ResourceType,
+    /// Not every catalog serves storage.k8s.io.
+    classes: Option<&'static ResourceType>,
 }
 
 fn kind(obj: &Value) -> &str {
@@ -33,6 +38,18 @@ fn deleting_with(obj: &Value, finalizer: &str) -> bool {
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|f| f.iter().any(|x| x == finalizer))
+}
+
+/// Whether a claim or volume names the VolumeAttributesClass `class` (kube's
+/// vac-protection controller's indexes: the spec's class, a claim's current and target one).
+fn names_class(obj: &Value, class: &str) -> bool {
+    [
+        "/spec/volumeAttributesClassName",
+        "/status/currentVolumeAttributesClassName",
+        "/status/modifyVolumeStatus/targetVolumeAttributesClassName",
+    ]
+    .iter()
+    .any(|p| obj.pointer(p).and_then(Value::as_str) == Some(class))
 }
 
 /// Whether `pod` (not finished) mounts the claim `claim`, directly or as its ephemeral
@@ -58,6 +75,10 @@ impl Controller for VolumeProtection {
             Event::Apply(o) | Event::InitApply(o) => self.check(&o).await,
             // A Pod that goes may free the claims of its namespace.
             Event::Delete(o) if kind(&o) == "Pod" => self.check_namespace(name_of(&o).0).await,
+            // A claim or volume that goes may free the classes it named.
+            Event::Delete(o) if matches!(kind(&o), "PersistentVolumeClaim" | "PersistentVolume") => {
+                self.check_classes().await
+            }
             _ => {}
         }
     }
@@ -67,6 +88,7 @@ impl Controller for VolumeProtection {
     }
 
     async fn resync(&mut self) {
+        self.check_classes().await;
         for rt in [self.claims, self.volumes] {
             if let Ok((objs, _)) = self.objects.list_all(rt, "").await {
                 for o in &objs {
@@ -96,7 +118,35 @@ impl VolumeProtection {
             {
                 self.release(self.volumes, obj, PV_FINALIZER).await
             }
+            "VolumeAttributesClass" if deleting_with(obj, VAC_FINALIZER) => {
+                let Some(classes) = self.classes else { return };
+                let name = name_of(obj).1;
+                let mut used = false;
+                for rt in [self.claims, self.volumes] {
+                    match self.objects.list_all(rt, "").await {
+                        Ok((objs, _)) => used |= objs.iter().any(|o| names_class(o, name)),
+                        Err(e) => {
+                            tracing::debug!(error = %e.message, "vac protection: cannot list {}", rt.plural);
+                            return;
+                        }
+                    }
+                }
+                if used {
+                    tracing::debug!(class = name, "volume attributes class still in use");
+                } else {
+                    self.release(classes, obj, VAC_FINALIZER).await
+                }
+            }
             _ => {}
+        }
+    }
+
+    async fn check_classes(&self) {
+        let Some(classes) = self.classes else { return };
+        if let Ok((objs, _)) = self.objects.list_all(classes, "").await {
+            for o in objs.iter().filter(|o| deleting_with(o, VAC_FINALIZER)) {
+                self.check(o).await;
+            }
         }
     }
 
@@ -142,8 +192,11 @@ pub async fn start(state: &State) {
     else {
         return;
     };
-    let informer = Informer::new(state.objects.clone(), "volume-protection", vec![claims, volumes, pods]);
-    super::run(informer, VolumeProtection { objects: state.objects.clone(), pods, claims, volumes }).await;
+    let classes = state.catalog.lookup("storage.k8s.io", "v1", "volumeattributesclasses");
+    let types = [Some(claims), Some(volumes), Some(pods), classes].into_iter().flatten().collect();
+    let informer = Informer::new(state.objects.clone(), "volume-protection", types);
+    let controller = VolumeProtection { objects: state.objects.clone(), pods, claims, volumes, classes };
+    super::run(informer, controller).await;
 }
 
 #[cfg(test)]
@@ -160,6 +213,9 @@ mod tests {
         let mut done = pod.clone();
         done["status"] = json!({"phase": "Succeeded"});
         assert!(!pod_uses(&done, "data"));
+        let pvc = json!({"spec": {"volumeAttributesClassName": "gold"},
+            "status": {"modifyVolumeStatus": {"targetVolumeAttributesClassName": "silver"}}});
+        assert!(names_class(&pvc, "gold") && names_class(&pvc, "silver") && !names_class(&pvc, "bronze"));
         let claim = json!({"metadata": {"deletionTimestamp": "x", "finalizers": [PVC_FINALIZER]}});
         assert!(deleting_with(&claim, PVC_FINALIZER) && !deleting_with(&claim, PV_FINALIZER));
     }

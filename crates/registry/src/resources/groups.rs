@@ -13,7 +13,7 @@ use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, authentication::v1 as authentication,
     authorization::v1 as authorization, certificates::v1 as certificates, coordination::v1 as coordination,
     discovery::v1 as discovery, events::v1 as events, networking::v1 as networking, node::v1 as node,
-    rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+    rbac::v1 as rbac, resource::v1 as resource, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
 
@@ -187,6 +187,9 @@ pub(super) fn networking() -> Vec<ResourceType> {
             &[],
             via::<networking::IngressClass>,
         ),
+        r(g, "v1", "IPAddress", "ipaddresses", "ipaddress", false, &["ip"], via::<networking::IPAddress>),
+        r(g, "v1", "ServiceCIDR", "servicecidrs", "servicecidr", false, &[], via::<networking::ServiceCIDR>)
+            .with_status(status!("networking.k8s.io", "v1", "ServiceCIDR")),
     ]
 }
 
@@ -234,6 +237,66 @@ pub(super) fn storage() -> Vec<ResourceType> {
             via::<storage::VolumeAttachment>,
         )
         .with_status(status!("storage.k8s.io", "v1", "VolumeAttachment")),
+        r(
+            g,
+            "v1",
+            "CSIStorageCapacity",
+            "csistoragecapacities",
+            "csistoragecapacity",
+            true,
+            &[],
+            via::<storage::CSIStorageCapacity>,
+        ),
+        r(
+            g,
+            "v1",
+            "VolumeAttributesClass",
+            "volumeattributesclasses",
+            "volumeattributesclass",
+            false,
+            &["vac"],
+            via::<storage::VolumeAttributesClass>,
+        ),
+    ]
+}
+
+/// resource.k8s.io/v1 (dynamic resource allocation, GA in kube 1.34): stored, validated and
+/// printed as kube does; kubeward runs no scheduler or driver that allocates claims.
+pub(super) fn resource() -> Vec<ResourceType> {
+    let g = "resource.k8s.io";
+    vec![
+        r(g, "v1", "DeviceClass", "deviceclasses", "deviceclass", false, &[], via::<resource::DeviceClass>),
+        r(
+            g,
+            "v1",
+            "ResourceClaim",
+            "resourceclaims",
+            "resourceclaim",
+            true,
+            &[],
+            via::<resource::ResourceClaim>,
+        )
+        .with_status(status!("resource.k8s.io", "v1", "ResourceClaim")),
+        r(
+            g,
+            "v1",
+            "ResourceClaimTemplate",
+            "resourceclaimtemplates",
+            "resourceclaimtemplate",
+            true,
+            &[],
+            via::<resource::ResourceClaimTemplate>,
+        ),
+        r(
+            g,
+            "v1",
+            "ResourceSlice",
+            "resourceslices",
+            "resourceslice",
+            false,
+            &[],
+            via::<resource::ResourceSlice>,
+        ),
     ]
 }
 

@@ -135,6 +135,7 @@ pub(crate) fn builtin() -> Vec<ResourceType> {
         groups::coordination(),
         groups::node(),
         groups::discovery(),
+        groups::resource(),
         flowcontrol::flowcontrol(),
     ]
     .into_iter()

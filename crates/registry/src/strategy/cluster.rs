@@ -46,6 +46,12 @@ pub(super) fn validate(rt: &ResourceType, obj: &Value, errs: &mut Errors) {
             }
         }
         ("storage.k8s.io", "VolumeAttachment") => validate_volume_attachment(obj, errs),
+        ("storage.k8s.io", "CSIStorageCapacity") => validate_storage_capacity(obj, errs),
+        ("storage.k8s.io", "VolumeAttributesClass") => validate_volume_attributes_class(obj, errs),
+        ("networking.k8s.io", kind @ ("IPAddress" | "ServiceCIDR")) => {
+            super::addresses::validate(kind, obj, errs)
+        }
+        ("resource.k8s.io", kind) => super::dra::validate(kind, obj, errs),
         ("scheduling.k8s.io", "PriorityClass") => validate_priority_class(obj, errs),
         ("node.k8s.io", "RuntimeClass") => {
             let handler = str_at(obj, "/handler");
@@ -81,6 +87,17 @@ pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs:
             }
         }
         ("storage.k8s.io", "VolumeAttachment") => immutable(new, old, "/spec", "spec", errs),
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            for f in ["driverName", "parameters"] {
+                if new.get(f) != old.get(f) {
+                    errs.push(forbidden(f, &format!("updates to {f} are forbidden.")));
+                }
+            }
+        }
+        ("networking.k8s.io", kind @ ("IPAddress" | "ServiceCIDR")) => {
+            super::addresses::validate_update(kind, new, old, errs)
+        }
+        ("resource.k8s.io", kind) => super::dra::validate_update(kind, new, old, errs),
         ("scheduling.k8s.io", "PriorityClass") => {
             if new.get("value") != old.get("value") {
                 errs.push(forbidden("value", "may not be changed in an update."));
@@ -89,6 +106,47 @@ pub(super) fn validate_update(rt: &ResourceType, new: &Value, old: &Value, errs:
         }
         ("node.k8s.io", "RuntimeClass") => immutable(new, old, "/handler", "handler", errs),
         _ => {}
+    }
+}
+
+/// `ValidateCSIStorageCapacity`: its topology selector, a class name, no negative capacity.
+fn validate_storage_capacity(obj: &Value, errs: &mut Errors) {
+    if let Some(topology) = obj.get("nodeTopology").filter(|t| !t.is_null()) {
+        super::admission_rules::validate_label_selector(topology, "nodeTopology", errs);
+    }
+    let class = str_at(obj, "/storageClassName");
+    if !is_subdomain(class) {
+        errs.push(invalid("storageClassName", class, super::common::DNS1123_SUBDOMAIN_MSG));
+    }
+    let capacity = str_at(obj, "/capacity");
+    if capacity.starts_with('-')
+        && capacity.trim_start_matches(['-', '0', '.']).chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        errs.push(invalid("capacity", capacity, "must be greater than or equal to 0"));
+    }
+}
+
+/// `ValidateVolumeAttributesClass`: a CSI driver name and at least one parameter.
+fn validate_volume_attributes_class(obj: &Value, errs: &mut Errors) {
+    let driver = str_at(obj, "/driverName");
+    if driver.is_empty() {
+        errs.push(required("driverName"));
+    } else if driver.len() > 63 {
+        errs.push(apimachinery::field::too_long("driverName", 63));
+    } else {
+        // kube checks (and shows) the lower-cased name as a qualified name.
+        let lower = driver.to_lowercase();
+        for msg in super::common::qualified_name_errors(&lower) {
+            errs.push(invalid("driverName", &lower, &msg));
+        }
+    }
+    match obj.get("parameters").and_then(Value::as_object) {
+        Some(p) if !p.is_empty() => {
+            if p.contains_key("") {
+                errs.push(invalid("parameters", "", "field can not be empty."));
+            }
+        }
+        _ => errs.push(required_because("parameters", "must contain at least one key/value pair")),
     }
 }
 

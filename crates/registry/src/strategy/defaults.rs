@@ -37,7 +37,11 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         // kube's PV strategy stamps the phase's transition time (its own clock, as here).
         ("", "PersistentVolume") => json!({"phase": "Pending", "lastPhaseTransitionTime": now_seconds()}),
         ("", "PersistentVolumeClaim") => json!({"phase": "Pending"}),
-        ("", "ResourceQuota") => json!({}),
+        ("", "ResourceQuota")
+        | ("networking.k8s.io", "ServiceCIDR")
+        | ("resource.k8s.io", "ResourceClaim") => {
+            json!({})
+        }
         ("storage.k8s.io", "VolumeAttachment") => json!({"attached": false}),
         ("", "ReplicationController") | ("apps", "ReplicaSet") => json!({"replicas": 0}),
         ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
@@ -109,6 +113,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
         set_default(o, "status", status);
     }
     match (rt.group, rt.kind) {
+        ("resource.k8s.io", kind) => super::dra::apply_defaults(kind, o),
         ("", "Namespace") => {
             // SetDefaults_Namespace: the namespace's name as a label.
             let name = at(o, "/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();

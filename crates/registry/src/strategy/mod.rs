@@ -7,6 +7,7 @@
 //! (CronJob schedules), `extensions` (CustomResourceDefinitions and custom resources, over
 //! the `apiextensions` crate). kube's field-error texts come from `apimachinery::field`.
 
+mod addresses;
 mod admission;
 mod admission_rules;
 mod certificates;
@@ -14,6 +15,7 @@ mod cluster;
 mod common;
 mod cron;
 mod defaults;
+mod dra;
 mod extensions;
 mod flowcontrol;
 mod kinds;
@@ -86,6 +88,7 @@ fn generation_source(rt: &ResourceType) -> Option<&'static str> {
         // kube's EndpointSlice strategy bumps the generation on any change, labels too.
         ("discovery.k8s.io", "EndpointSlice") => Some("*"),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some("spec"),
+        ("resource.k8s.io", "DeviceClass" | "ResourceSlice") => Some("spec"),
         ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => Some("spec"),
         (
             "admissionregistration.k8s.io",

@@ -361,12 +361,81 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
             ],
             endpoint_slice_cells,
         ),
+        // kube's IPAddress printer declares no Age column but still fills its cell.
+        ("networking.k8s.io", "IPAddress") => (vec![NAME, col("ParentRef", "string", 0)], |o, now| {
+            let parent = match o.pointer("/spec/parentRef").filter(|r| !r.is_null()) {
+                None => String::new(),
+                Some(r) => {
+                    let (group, resource) = (s(r, "/group"), s(r, "/resource"));
+                    let gr =
+                        if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+                    format!("{}/{}/{}", gr.to_lowercase(), s(r, "/namespace"), s(r, "/name"))
+                }
+            };
+            vec![json!(s(o, "/metadata/name")), json!(parent), json!(created(o, now))]
+        }),
+        ("networking.k8s.io", "ServiceCIDR") => (vec![NAME, col("CIDRs", "string", 0), AGE], |o, now| {
+            let cidrs: Vec<&str> = o
+                .pointer("/spec/cidrs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            vec![json!(s(o, "/metadata/name")), json!(cidrs.join(",")), json!(created(o, now))]
+        }),
+        ("storage.k8s.io", "CSIStorageCapacity") => (vec![NAME, col("Created At", "date", 0)], |o, _| {
+            vec![json!(s(o, "/metadata/name")), json!(s(o, "/metadata/creationTimestamp"))]
+        }),
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            (vec![NAME, col("DriverName", "string", 0), AGE], |o, now| {
+                vec![json!(s(o, "/metadata/name")), json!(s(o, "/driverName")), json!(created(o, now))]
+            })
+        }
+        ("resource.k8s.io", "DeviceClass" | "ResourceClaimTemplate") => {
+            (vec![NAME, AGE], |o, now| vec![json!(s(o, "/metadata/name")), json!(created(o, now))])
+        }
+        ("resource.k8s.io", "ResourceClaim") => (vec![NAME, col("State", "string", 0), AGE], |o, now| {
+            vec![json!(s(o, "/metadata/name")), json!(claim_state(o)), json!(created(o, now))]
+        }),
+        ("resource.k8s.io", "ResourceSlice") => (
+            vec![NAME, col("Node", "string", 0), col("Driver", "string", 0), col("Pool", "string", 0), AGE],
+            |o, now| {
+                vec![
+                    json!(s(o, "/metadata/name")),
+                    json!(s(o, "/spec/nodeName")),
+                    json!(s(o, "/spec/driver")),
+                    json!(s(o, "/spec/pool/name")),
+                    json!(created(o, now)),
+                ]
+            },
+        ),
         ("apiregistration.k8s.io", "APIService") => {
             (vec![NAME, col("Service", "string", 0), col("Available", "string", 0), AGE], api_service_cells)
         }
         _ => return None,
     };
     Some(Printer { columns, cells })
+}
+
+/// kube's `resourceClaimState`: deleted, then pending or allocated (and reserved).
+fn claim_state(o: &Value) -> String {
+    let deleting = o.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    let mut states = Vec::new();
+    if deleting {
+        states.push("deleted");
+    }
+    if o.pointer("/status/allocation").is_none_or(Value::is_null) {
+        if !deleting {
+            states.push("pending");
+        }
+    } else {
+        states.push("allocated");
+        if o.pointer("/status/reservedFor").and_then(Value::as_array).is_some_and(|r| !r.is_empty()) {
+            states.push("reserved");
+        }
+    }
+    states.join(",")
 }
 
 fn subjects(obj: &Value, kind: &str) -> String {

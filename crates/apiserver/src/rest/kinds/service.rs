@@ -45,6 +45,16 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
     }
     let Some(services) = ctx.state.catalog.lookup("", "v1", "services") else { return Ok(()) };
     let (existing, _) = ctx.state.objects.list_all(services, "").await?;
+    // Every IPAddress holds its address, the allocator's and anyone else's (kube 1.33+).
+    let mut addresses = Vec::new();
+    if let Some(rt) = ctx.state.catalog.lookup("networking.k8s.io", "v1", "ipaddresses") {
+        let (objs, _) = ctx.state.objects.list_all(rt, "").await?;
+        addresses.extend(
+            objs.iter()
+                .filter_map(|a| a.pointer("/metadata/name").and_then(Value::as_str))
+                .map(str::to_string),
+        );
+    }
     let requested = obj.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or_default().to_string();
     let headless = requested == "None";
     let ip = if headless {
@@ -61,15 +71,16 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
                 ))
             }
         }
-        let taken = existing
-            .iter()
-            .any(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str) == Some(requested.as_str()));
+        let taken = addresses.contains(&requested)
+            || existing
+                .iter()
+                .any(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str) == Some(requested.as_str()));
         if taken {
             return Err(ip_refused(obj, &requested, "provided IP is already allocated"));
         }
         requested
     } else {
-        free_cluster_ip(ctx, &existing)?
+        free_cluster_ip(ctx, &existing, &addresses)?
     };
     // A headless Service without a selector serves every family the cluster could have.
     let selectorless = obj.pointer("/spec/selector").and_then(Value::as_object).is_none_or(|s| s.is_empty());
@@ -103,10 +114,12 @@ async fn allocate_cluster_ip(ctx: &Ctx, obj: &mut Value) -> Result<(), StatusErr
     Ok(())
 }
 
-/// A random free address of `--service-cluster-ip-range`, checked against the Services that exist.
-fn free_cluster_ip(ctx: &Ctx, existing: &[Value]) -> Result<String, StatusError> {
-    let used: std::collections::HashSet<&str> =
+/// A random free address of `--service-cluster-ip-range`, checked against the Services and
+/// IPAddresses that exist.
+fn free_cluster_ip(ctx: &Ctx, existing: &[Value], addresses: &[String]) -> Result<String, StatusError> {
+    let mut used: std::collections::HashSet<&str> =
         existing.iter().filter_map(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str)).collect();
+    used.extend(addresses.iter().map(String::as_str));
     let range = ctx.state.service_ips;
     let start: u32 = rand::rng().random_range(0..range.capacity());
     for n in 0..range.capacity().min(4096) {
