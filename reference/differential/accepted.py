@@ -39,13 +39,6 @@ def gap(area: str, requests: str, paths: str, reason: str) -> Rule:
     return Rule(requests, paths, reason, "gap", area)
 
 
-# Resources kube-apiserver 1.34 serves by default that kubeward does not.
-UNSERVED = (r"^(networking\.k8s\.io/(ipaddresses|servicecidrs)/|storage\.k8s\.io/"
-            r"(csistoragecapacities|volumeattributesclasses)/|admissionregistration\.k8s\.io/"
-            r"validatingadmissionpolic|resource\.k8s\.io/)")
-UNSERVED_NAMES = (r"(ipaddresses|servicecidrs|csistoragecapacities|"
-                  r"volumeattributesclasses|validatingadmissionpolic|deviceclasses|resourceclaim|"
-                  r"resourceslices|resource\.k8s\.io|io\.k8s\.api\.resource)")
 # Subresources kube serves that need a kubelet or a proxy, which kubeward has not.
 UNSERVED_SUBRESOURCES = (r"(pods/(attach|exec|log|portforward|proxy|resize)|nodes/proxy|services/proxy|\[bindings\]|"
                          r"resources\[(pods|nodes|services)\]\.subresources\[(attach|exec|log|portforward|proxy|resize)\])")
@@ -88,7 +81,7 @@ RULES: list[Rule] = [
              "kubeward still serves authentication.k8s.io/v1beta1 SelfSubjectReview (kube 1.34 no longer "
              "does) so that kubectl 1.27's `auth whoami` works."),
     intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
-             r"(admissionregistration\.k8s\.io\]?\.versions\[[12]\]|v1(alpha|beta)1\.admissionregistration\.k8s\.io|"
+             r"(admissionregistration\.k8s\.io\]?\.versions\[([12]|v1(alpha|beta)1)\]|v1(alpha|beta)1\.admissionregistration\.k8s\.io|"
              r"admissionregistration\.k8s\.io/v1(alpha|beta)1)",
              "kubeward serves MutatingAdmissionPolicy and its binding (admissionregistration.k8s.io/v1beta1, and "
              "v1alpha1 stored as v1beta1) by default; kube-apiserver 1.34 serves them only with the "
@@ -96,7 +89,7 @@ RULES: list[Rule] = [
     intended(r"^discovery/group/admissionregistration\.k8s\.io$", r"^\.body\.versions\[[12]\]$",
              "The admissionregistration.k8s.io group lists v1beta1 and v1alpha1 too (MutatingAdmissionPolicy, above)."),
     intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
-             r"(certificates\.k8s\.io\]?\.versions\[1\]|v1beta1\.certificates\.k8s\.io|certificates\.k8s\.io/v1beta1)",
+             r"(certificates\.k8s\.io\]?\.versions\[(1|v1beta1)\]|v1beta1\.certificates\.k8s\.io|certificates\.k8s\.io/v1beta1)",
              "kubeward serves ClusterTrustBundles (certificates.k8s.io/v1beta1) by default; kube-apiserver 1.34 "
              "serves them only with the ClusterTrustBundle feature gate and that version in --runtime-config, "
              "which kubeward does not have."),
@@ -114,15 +107,6 @@ RULES: list[Rule] = [
              "within milliseconds; kube-controller-manager's takes seconds, so kube still shows it "
              "Terminating."),
     # --- gaps: kubeward should close these ---
-    gap("resources not served", UNSERVED, r".",
-        "Not served: networking.k8s.io/v1 IPAddress and "
-        "ServiceCIDR; storage.k8s.io/v1 CSIStorageCapacity and VolumeAttributesClass; "
-        "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy(Binding); resource.k8s.io/v1 "
-        "(DeviceClass, ResourceClaim, ResourceClaimTemplate, ResourceSlice)."),
-    gap("resources not served", r"^(discovery|openapi|apiregistration\.k8s\.io/apiservices)/", UNSERVED_NAMES,
-        "The unserved resources above are missing from discovery and OpenAPI."),
-    gap("resources not served", r"^discovery/(group/)?resource\.k8s\.io(/|$)", r".",
-        "The group of the unserved resources (resource.k8s.io) is not served at all."),
     gap("subresources not served", r"^(discovery|openapi)/", UNSERVED_SUBRESOURCES,
         "Not served: pods/attach, exec, log, portforward, proxy and resize, nodes/proxy, services/proxy "
         "(they need a kubelet or a proxy) and the namespaced `bindings` resource (pods/binding is)."),

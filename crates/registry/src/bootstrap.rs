@@ -32,6 +32,7 @@ const PRIORITIES: &[Priority] = &[
     (("coordination.k8s.io", "v1"), (16500, 15)),
     (("node.k8s.io", "v1"), (16300, 15)),
     (("discovery.k8s.io", "v1"), (16200, 15)),
+    (("resource.k8s.io", "v1"), (16200, 21)),
     (("flowcontrol.apiserver.k8s.io", "v1"), (16100, 21)),
 ];
 

@@ -125,6 +125,12 @@ static WITH_STATUS_CONDITIONS: StructMeta =
 /// Kinds whose only tagged field is `metadata`.
 static METADATA_ONLY: StructMeta = StructMeta { fields: &[F::nested("metadata", &OBJECT_META)] };
 
+/// ResourceClaim: `status.reservedFor` merges by `uid` (resource.k8s.io/v1's only patch tag).
+static RESOURCE_CLAIM_STATUS: StructMeta = StructMeta { fields: &[F::merge_by("reservedFor", "uid", None)] };
+static RESOURCE_CLAIM: StructMeta = StructMeta {
+    fields: &[F::nested("metadata", &OBJECT_META), F::nested("status", &RESOURCE_CLAIM_STATUS)],
+};
+
 static WEBHOOK_CONFIGURATION: StructMeta =
     StructMeta { fields: &[F::nested("metadata", &OBJECT_META), F::merge_by("webhooks", "name", None)] };
 
@@ -153,6 +159,8 @@ pub fn builtin_patch_meta(group: &str, kind: &str) -> Option<&'static dyn PatchM
         ("autoscaling", "HorizontalPodAutoscaler") => &WITH_STATUS_CONDITIONS,
         ("policy", "PodDisruptionBudget") => &WITH_STATUS_CONDITIONS,
         ("apiregistration.k8s.io", "APIService") => &WITH_STATUS_CONDITIONS,
+        ("networking.k8s.io", "ServiceCIDR") => &WITH_STATUS_CONDITIONS,
+        ("resource.k8s.io", "ResourceClaim") => &RESOURCE_CLAIM,
         (
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",

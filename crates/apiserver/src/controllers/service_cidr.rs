@@ -84,10 +84,11 @@ impl Controller for ServiceAddresses {
                     self.release(&ip, ns, name).await;
                 }
             }
-            Event::Delete(o) if o.get("kind").and_then(Value::as_str) == Some("ServiceCIDR") => {
-                if name_of(&o).1 == DEFAULT_NAME {
-                    self.ensure_default_cidr().await;
-                }
+            Event::Delete(o)
+                if o.get("kind").and_then(Value::as_str) == Some("ServiceCIDR")
+                    && name_of(&o).1 == DEFAULT_NAME =>
+            {
+                self.ensure_default_cidr().await
             }
             _ => {}
         }

@@ -20,16 +20,14 @@ pub(super) fn validate(kind: &str, obj: &Value, errs: &mut Errors) {
 /// Field errors of an update beyond those of the new object alone.
 pub(super) fn validate_update(kind: &str, new: &Value, old: &Value, errs: &mut Errors) {
     match kind {
-        "IPAddress" => {
-            if new.pointer("/spec/parentRef") != old.pointer("/spec/parentRef") {
-                let r = new.pointer("/spec/parentRef").cloned().unwrap_or(Value::Null);
-                // kube renders its internal ParentReference (Go field names, no tags).
-                let rendered = go_json(&json!({
-                    "Group": str_at(&r, "/group"), "Resource": str_at(&r, "/resource"),
-                    "Namespace": str_at(&r, "/namespace"), "Name": str_at(&r, "/name"),
-                }));
-                errs.push(invalid_rendered("spec.parentRef", &rendered, "field is immutable"));
-            }
+        "IPAddress" if new.pointer("/spec/parentRef") != old.pointer("/spec/parentRef") => {
+            let r = new.pointer("/spec/parentRef").cloned().unwrap_or(Value::Null);
+            // kube renders its internal ParentReference (Go field names, no tags).
+            let rendered = go_json(&json!({
+                "Group": str_at(&r, "/group"), "Resource": str_at(&r, "/resource"),
+                "Namespace": str_at(&r, "/namespace"), "Name": str_at(&r, "/name"),
+            }));
+            errs.push(invalid_rendered("spec.parentRef", &rendered, "field is immutable"));
         }
         "ServiceCIDR" => {
             let cidrs = |o: &Value| o.pointer("/spec/cidrs").cloned().unwrap_or(json!([]));

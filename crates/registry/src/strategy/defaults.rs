@@ -39,9 +39,8 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
         ("", "PersistentVolumeClaim") => json!({"phase": "Pending"}),
         ("", "ResourceQuota")
         | ("networking.k8s.io", "ServiceCIDR")
-        | ("resource.k8s.io", "ResourceClaim") => {
-            json!({})
-        }
+        | ("resource.k8s.io", "ResourceClaim")
+        | ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => json!({}),
         ("storage.k8s.io", "VolumeAttachment") => json!({"attached": false}),
         ("", "ReplicationController") | ("apps", "ReplicaSet") => json!({"replicas": 0}),
         ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
@@ -114,6 +113,12 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     }
     match (rt.group, rt.kind) {
         ("resource.k8s.io", kind) => super::dra::apply_defaults(kind, o),
+        ("networking.k8s.io", "IPAddress") => {
+            // ParentReference's group and namespace are omitempty strings in kube.
+            if let Some(r) = obj(o, "spec").and_then(|s| obj(s, "parentRef")) {
+                r.retain(|k, v| !(matches!(k.as_str(), "group" | "namespace") && v == ""));
+            }
+        }
         ("", "Namespace") => {
             // SetDefaults_Namespace: the namespace's name as a label.
             let name = at(o, "/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
