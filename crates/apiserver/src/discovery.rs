@@ -46,7 +46,7 @@ fn storage_version_hash(r: &ResourceType) -> Option<String> {
         // kube-apiserver still stores CustomResourceDefinitions as v1beta1.
         None if r.kind == "CustomResourceDefinition" => (r.group, "v1beta1"),
         // kube 1.34 still stores these as their previous version (for a safe downgrade).
-        None if r.group == "resource.k8s.io" && r.kind != "ResourceSlice" => (r.group, "v1beta2"),
+        None if r.group == "resource.k8s.io" => (r.group, "v1beta2"),
         None if r.kind == "VolumeAttributesClass" => (r.group, "v1beta1"),
         None if r.custom => (r.group, r.storage_version),
         None => (r.group, r.version),

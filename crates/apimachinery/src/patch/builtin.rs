@@ -171,6 +171,8 @@ pub fn builtin_patch_meta(group: &str, kind: &str) -> Option<&'static dyn PatchM
         | ("events.k8s.io", "Event")
         | ("discovery.k8s.io", "EndpointSlice")
         | ("networking.k8s.io", "Ingress" | "IngressClass" | "NetworkPolicy")
+        | ("networking.k8s.io", "IPAddress")
+        | ("resource.k8s.io", "DeviceClass" | "ResourceClaimTemplate" | "ResourceSlice")
         | ("storage.k8s.io", _)
         | ("scheduling.k8s.io", "PriorityClass")
         | ("node.k8s.io", "RuntimeClass")
