@@ -162,7 +162,7 @@ fn median_interval(sorted: &[f64], confidence: f64) -> Option<(f64, f64)> {
     let mut coefficient = 1f64; // C(n, j)
     let mut below = 0f64; // P(B <= j - 1)
     let mut k = 1;
-    for j in 0..(n + 1) / 2 - 1 {
+    for j in 0..n.div_ceil(2) - 1 {
         below += coefficient / total; // now P(B <= j)
                                       // Widening to k = j + 2 keeps coverage 1 - 2 P(B <= j + 1) only if that holds.
         coefficient = coefficient * (n - j) as f64 / (j + 1) as f64;
