@@ -84,6 +84,38 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         ticks_per_sec: u64,
     },
+    /// Turns oha's JSON output of one side of a cost round (`overhead.rs`) into a record,
+    /// with the server's CPU ticks over the run.
+    CostRecord {
+        #[arg(long)]
+        file: String,
+        /// audit, revocation or limits.
+        #[arg(long)]
+        feature: String,
+        /// The server with the feature (`with`) or the one without (`without`).
+        #[arg(long, value_parser = ["with", "without"])]
+        side: String,
+        #[arg(long)]
+        auth: String,
+        #[arg(long)]
+        proto: String,
+        #[arg(long)]
+        conc: u32,
+        #[arg(long)]
+        round: u32,
+        /// This side ran first in its round.
+        #[arg(long)]
+        first: bool,
+        /// The rate asked of oha (`-q`).
+        #[arg(long)]
+        rate: f64,
+        /// CPU ticks the server used during the run (`cpu-ticks` before and after).
+        #[arg(long)]
+        server_cpu_ticks: u64,
+        /// Clock ticks per second (`getconf CLK_TCK`).
+        #[arg(long, default_value_t = 100)]
+        ticks_per_sec: u64,
+    },
     /// Prints the CPU time a process has used so far, in clock ticks.
     CpuTicks {
         #[arg(long)]
@@ -149,6 +181,43 @@ fn main() -> std::process::ExitCode {
                         Some(ticks as f64 * 1e6 / ticks_per_sec.max(1) as f64 / requests.max(1) as f64);
                 }
                 cli::emit(&rec)
+            }
+            Command::CostRecord {
+                file,
+                feature,
+                side,
+                auth,
+                proto,
+                conc,
+                round,
+                first,
+                rate,
+                server_cpu_ticks,
+                ticks_per_sec,
+            } => {
+                let Record::Request { rps, p50_ms, p99_ms, errors, .. } =
+                    oha_record(&file, String::new(), String::new(), auth.clone(), proto.clone(), conc, None)?
+                else {
+                    return Err(BenchError::Decode { what: file, detail: "not a request record".into() });
+                };
+                let requests = oha_requests(&file)?;
+                let cpu_s = server_cpu_ticks as f64 / ticks_per_sec.max(1) as f64;
+                cli::emit(&Record::CostRound {
+                    feature,
+                    with: side == "with",
+                    auth,
+                    proto,
+                    conc,
+                    round,
+                    first,
+                    rate,
+                    requests,
+                    rps,
+                    p50_ms,
+                    p99_ms,
+                    errors,
+                    server_cpu_us: cpu_s * 1e6 / requests.max(1) as f64,
+                })
             }
             Command::CpuTicks { pid } => println!("{}", procfs::cpu_ticks(pid)?),
             Command::Machine => cli::emit(&machine()),

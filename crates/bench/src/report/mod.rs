@@ -1,127 +1,30 @@
-//! The records the harness collects and their rendering into BENCHMARKS.md: the whole report,
-//! or (`bench/run --only`) some sections spliced into an existing one (`splice.rs`).
+//! The records the harness collects (`record.rs`) and their rendering into BENCHMARKS.md: the
+//! whole report, or (`bench/run --only`) some sections spliced into an existing one
+//! (`splice.rs`). This file owns the section list, the report's frame (machine, notes) and the
+//! small sections; the Aims table (`aims.rs`), the request path (`request.rs`), the writes
+//! (`writes.rs`), the cost rows (`crate::overhead`), custom resources, failover and the peer
+//! have files of their own.
 
+mod aims;
 mod custom;
 mod failover;
 mod peer;
+mod record;
+mod request;
 mod splice;
+mod writes;
 
+pub use record::Record;
 pub use splice::splice;
+pub use writes::WITH_POLICIES;
+
+use aims::{aims, section_aim};
+use request::{find_request, request, rps_of};
+use writes::{policies, writes, writes_at};
 
 use crate::criterion::Estimate;
-use crate::fanout::FanoutResult;
-use crate::stats::{growth_exponent, Summary};
-use serde::{Deserialize, Serialize};
+use crate::stats::growth_exponent;
 use std::fmt::Write;
-
-/// One line of results.jsonl.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Record {
-    Machine {
-        nproc: String,
-        cpu: String,
-        memory: String,
-        kernel: String,
-        date: String,
-        commit: String,
-    },
-    Tool {
-        name: String,
-        version: String,
-    },
-    /// One load-generator run on the request path.
-    Request {
-        target: String,
-        object: String,
-        auth: String,
-        proto: String,
-        conc: u32,
-        rps: f64,
-        p50_ms: f64,
-        p99_ms: f64,
-        errors: u64,
-        tool: String,
-        /// The server's CPU time per request during the run, when it was measured.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        server_cpu_us: Option<f64>,
-    },
-    /// A measurement that could not run, and why.
-    Missing {
-        section: String,
-        what: String,
-        reason: String,
-    },
-    Writes {
-        target: String,
-        clients: u32,
-        value_bytes: usize,
-        summary: Summary,
-        /// CPU time (user + system) per acknowledged write of the server processes named by
-        /// `writes --server-pid NAME=PID`, in ms, when measured.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        server_cpu_ms: Vec<(String, f64)>,
-    },
-    Fanout {
-        result: FanoutResult,
-    },
-    Rss {
-        what: String,
-        kib: u64,
-    },
-    Ready {
-        objects: u64,
-        ms: f64,
-        rss_kib: u64,
-    },
-    ListLatency {
-        objects: u64,
-        p50_ms: f64,
-        p99_ms: f64,
-        requests: u64,
-    },
-    /// One row of the custom-resource and apply section: `op` (`custom::Op::name`) measured at
-    /// `clients` clients, the round of median writes/s out of `rounds`.
-    Op {
-        op: String,
-        clients: u32,
-        body_bytes: usize,
-        rounds: u32,
-        summary: Summary,
-        /// The server's CPU time (user + system) per acknowledged write in that round.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        server_cpu_ms: Option<f64>,
-    },
-    /// Write stalls after killing the etcd leader's node, one per round (`failover`).
-    Failover {
-        clients: u32,
-        stalls_ms: Vec<f64>,
-        p50_ms: f64,
-        p99_ms: f64,
-        max_ms: f64,
-        writes: u64,
-        errors: u64,
-    },
-    /// The dashboard's first list page loaded in headless chromium against a release build
-    /// (bench/dashboard/first-page.mjs): time from navigation start to the first table row.
-    DashboardFirstPage {
-        /// ConfigMaps in the listed namespace (the server holds these and its bootstrap objects).
-        objects: u64,
-        /// Timed loads (after one warm-up load).
-        loads: u32,
-        /// Rows on the page.
-        rows: u32,
-        median_ms: f64,
-        p95_ms: f64,
-        max_ms: f64,
-    },
-    /// Free text: under Notes, or in its section's text when `section` is set.
-    Note {
-        text: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        section: Option<String>,
-    },
-}
 
 /// Everything needed to render the report.
 pub struct Input {
@@ -143,7 +46,8 @@ const SECTIONS: [Section; 11] = [
             "audit",
             "Audit cost",
             "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
-             `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit; rounds interleaved.",
+             `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit.",
+            crate::overhead::AUDIT_MAX_COST,
         )
     }),
     ("revocation", |o, i| {
@@ -154,7 +58,8 @@ const SECTIONS: [Section; 11] = [
             "Revocation check cost",
             "The GET of the request path with a client certificate against kubeward whose certificate \
              revocation list (kube-system/kubeward-cert-revocations) holds a thousand serials and a hundred \
-             subjects, none the client's, and against the same build with an empty list; rounds interleaved.",
+             subjects, none the client's, and against the same build with an empty list.",
+            crate::overhead::REVOCATION_MAX_COST,
         )
     }),
     ("limits", |o, i| {
@@ -165,7 +70,8 @@ const SECTIONS: [Section; 11] = [
             "Request limits cost",
             "The GET of the request path as the bearer-token user (not exempt from seats) against kubeward with kube's \
              in-flight limits (`--max-requests-inflight 400 --max-mutating-requests-inflight 200`, fair between users), \
-             and against the same build with both at 0 (no pools); rounds interleaved.",
+             and against the same build with both at 0 (no pools).",
+            crate::overhead::LIMITS_MAX_COST,
         )
     }),
     ("writes", |o, i| {
@@ -313,409 +219,11 @@ fn machine(out: &mut String, r: &[Record]) {
     let _ = writeln!(out);
 }
 
-fn requests(r: &[Record]) -> Vec<&Record> {
-    r.iter().filter(|x| matches!(x, Record::Request { .. })).collect()
-}
-
-fn find_request<'a>(r: &'a [Record], t: &str, o: &str, a: &str, p: &str, c: u32) -> Option<&'a Record> {
-    r.iter().find(|x| {
-        matches!(x, Record::Request { target, object, auth, proto, conc, .. }
-            if target == t && object == o && auth == a && proto == p && *conc == c)
-    })
-}
-
-fn rps_of(x: Option<&Record>) -> f64 {
-    match x {
-        Some(Record::Request { rps, .. }) => *rps,
-        _ => 0.0,
-    }
-}
-
-fn aims(out: &mut String, r: &[Record]) {
-    let _ = writeln!(out, "## Aims\n\n| aim | measured | verdict |\n|---|---|---|");
-    // Every GET and LIST row at 64 connections at least 85% of the bare server (issue 19).
-    for what in ["get", "list"] {
-        let mut worst: Option<(f64, String)> = None;
-        for x in requests(r) {
-            if let Record::Request { target, object, auth, proto, conc, rps, .. } = x {
-                if target != "kubeward" || object != what || *conc != 64 {
-                    continue;
-                }
-                let bare = rps_of(find_request(r, "bare", object, auth, proto, *conc));
-                if bare > 0.0 {
-                    let q = rps / bare;
-                    if worst.as_ref().is_none_or(|(w, _)| q < *w) {
-                        worst = Some((q, format!("{auth} {proto}")));
-                    }
-                }
-            }
-        }
-        let (m, p) = match &worst {
-            Some((q, row)) => {
-                (format!("worst {what} row at 64 conns: {:.0}% ({row})", q * 100.0), Some(*q >= 0.85))
-            }
-            None => ("-".into(), None),
-        };
-        let what = what.to_uppercase();
-        let _ = writeln!(out, "| {what} >= 85% of bare hyper+rustls at 64 conns | {m} | {} |", verdict(p));
-    }
-    let (m, p) = crate::overhead::aim(r, "audit", crate::overhead::AUDIT_MAX_COST);
-    let _ = writeln!(out, "| audit policy costs <= 5% of GET at 64 conns | {m} | {} |", verdict(p));
-    let (m, p) = crate::overhead::aim(r, "revocation", crate::overhead::REVOCATION_MAX_COST);
-    let _ = writeln!(out, "| revocation check costs <= 3% of GET at 64 conns | {m} | {} |", verdict(p));
-    let (m, p) = crate::overhead::aim(r, "limits", crate::overhead::LIMITS_MAX_COST);
-    let _ = writeln!(out, "| request limits cost <= 3% of GET at 64 conns | {m} | {} |", verdict(p));
-    // Durable creates at least etcd's puts/s at 1, 16 and 64 clients, p99 no worse (issue 19).
-    let mut rows = Vec::new();
-    let mut pass = Some(true);
-    for c in [1, 16, 64] {
-        match (writes_at(r, "embedded", c), writes_at(r, "etcd", c)) {
-            (Some(a), Some(b)) => {
-                rows.push(format!(
-                    "{c}: {:.0} vs {:.0}/s ({}), p99 {:.1} vs {:.1} ms",
-                    a.per_sec,
-                    b.per_sec,
-                    ratio(a.per_sec, b.per_sec),
-                    a.p99_ms,
-                    b.p99_ms
-                ));
-                pass = pass.map(|p| p && a.per_sec >= b.per_sec && a.p99_ms <= b.p99_ms);
-            }
-            _ => pass = None,
-        }
-    }
-    let (m, p) = if rows.is_empty() { ("-".into(), None) } else { (rows.join("; "), pass) };
-    let _ = writeln!(
-        out,
-        "| creates/s >= etcd puts/s and p99 no worse, at 1, 16 and 64 clients | {m} | {} |",
-        verdict(p)
-    );
-    etcd_aims(out, r);
-    let f = r.iter().find_map(|x| if let Record::Fanout { result } = x { Some(result) } else { None });
-    let (m, p) = match f {
-        Some(f) => (
-            format!("p99 {:.1} ms with {} watchers", f.all_p99_ms, f.watchers),
-            (f.watchers >= 10_000).then_some(f.all_p99_ms < 50.0),
-        ),
-        None => ("-".into(), None),
-    };
-    let _ = writeln!(out, "| watch fan-out p99 < 50 ms, 10,000 watchers | {m} | {} |", verdict(p));
-    let (m, p) = match f {
-        Some(f) => (
-            format!("{:.1} KiB per watcher with {} watchers", f.per_watcher_kib, f.watchers),
-            (f.watchers >= 10_000).then_some(f.per_watcher_kib <= 8.0),
-        ),
-        None => ("-".into(), None),
-    };
-    let _ = writeln!(out, "| memory per watcher <= 8 KiB, 10,000 watchers | {m} | {} |", verdict(p));
-    let idle = rss_of(r, "kubeward idle");
-    let (m, p) = match idle {
-        Some(k) => (mib(k), Some(k < 30 * 1024)),
-        None => ("-".into(), None),
-    };
-    let _ = writeln!(out, "| idle RSS < 30 MiB | {m} | {} |", verdict(p));
-    let ready = r
-        .iter()
-        .filter_map(|x| if let Record::Ready { objects, ms, .. } = x { Some((*objects, *ms)) } else { None })
-        .max_by_key(|(o, _)| *o);
-    let (m, p) = match ready {
-        Some((o, ms)) => (format!("{ms:.0} ms with {o} objects"), (o >= 100_000).then_some(ms < 1000.0)),
-        None => ("-".into(), None),
-    };
-    let _ = writeln!(out, "| ready < 1 s with 100k objects | {m} | {} |", verdict(p));
-    if let Some((o, ms)) = ready.filter(|(o, _)| *o >= 1_000_000) {
-        let _ = writeln!(
-            out,
-            "| ready < 2 s with 1M objects | {ms:.0} ms with {o} objects | {} |",
-            verdict(Some(ms < 2000.0))
-        );
-    }
-    custom::aims(out, r);
-    let _ = writeln!(out);
-}
-
-/// The aims of kubeward on etcd: creates at etcd's pace, reads from the watch cache at the
-/// embedded store's. Rows of the Aims table, and of their own sections (an `--only` run keeps
-/// the Aims table of the last full run).
-fn etcd_aims(out: &mut String, r: &[Record]) {
-    let (m, p) = etcd_write_aim(r);
-    let _ = writeln!(out, "| {ETCD_WRITE_AIM} | {m} | {} |", verdict(p));
-    let (m, p) = etcd_read_aim(r);
-    let _ = writeln!(out, "| {ETCD_READ_AIM} | {m} | {} |", verdict(p));
-    let (m, p) = failover::aim(r);
-    let _ = writeln!(out, "| {} | {m} | {} |", failover::AIM, verdict(p));
-}
-
-const ETCD_WRITE_AIM: &str = "kubeward on etcd creates/s >= 80% of etcd puts/s at 16 and 64 clients";
-const ETCD_READ_AIM: &str = "GET and LIST on etcd (watch cache) >= 90% of the embedded store";
-
-fn etcd_write_aim(r: &[Record]) -> (String, Option<bool>) {
-    let mut rows = Vec::new();
-    let mut pass = Some(true);
-    for c in [16, 64] {
-        match (writes_at(r, "kubeward-etcd", c), writes_at(r, "etcd", c)) {
-            (Some(k), Some(e)) if e.per_sec > 0.0 => {
-                let q = k.per_sec / e.per_sec;
-                rows.push(format!("{c} clients: {:.0} vs {:.0} ({:.0}%)", k.per_sec, e.per_sec, q * 100.0));
-                pass = pass.map(|p| p && q >= 0.8);
-            }
-            _ => pass = None,
-        }
-    }
-    if rows.is_empty() {
-        return ("-".into(), None);
-    }
-    (rows.join(", "), pass)
-}
-
-fn etcd_read_aim(r: &[Record]) -> (String, Option<bool>) {
-    let mut worst: Option<(f64, String)> = None;
-    for x in requests(r) {
-        if let Record::Request { target, object, auth, proto, conc, rps, .. } = x {
-            if target != "kubeward-etcd" {
-                continue;
-            }
-            let emb = rps_of(find_request(r, "kubeward-embedded", object, auth, proto, *conc));
-            if emb > 0.0 && worst.as_ref().is_none_or(|(w, _)| rps / emb < *w) {
-                worst = Some((rps / emb, format!("{object} {auth} {proto} {conc} conns")));
-            }
-        }
-    }
-    match worst {
-        Some((q, row)) => (format!("worst row: {:.0}% ({row})", q * 100.0), Some(q >= 0.9)),
-        None => ("-".into(), None),
-    }
-}
-
-/// One aim as a table of its own, at the end of its section.
-fn section_aim(out: &mut String, aim: &str, (m, p): (String, Option<bool>)) {
-    let _ = writeln!(out, "| aim | measured | verdict |\n|---|---|---|\n| {aim} | {m} | {} |\n", verdict(p));
-}
-
-fn writes_at<'a>(r: &'a [Record], t: &str, c: u32) -> Option<&'a Summary> {
-    r.iter().find_map(|x| match x {
-        Record::Writes { target, clients, summary, .. } if target == t && *clients == c => Some(summary),
-        _ => None,
-    })
-}
-
 fn rss_of(r: &[Record], w: &str) -> Option<u64> {
     r.iter().find_map(|x| match x {
         Record::Rss { what, kib } if what == w => Some(*kib),
         _ => None,
     })
-}
-
-fn request(out: &mut String, r: &[Record]) {
-    let _ = writeln!(out, "## Request path\n");
-    let _ = writeln!(
-        out,
-        "Authenticated GET of one ConfigMap and LIST of a whole namespace (size in the notes), over TLS, next to a bare \
-         hyper+rustls server (`bare-server`) returning the same bytes with the same TLS settings. \
-         Ratio = kubeward req/s / bare req/s.\n"
-    );
-    let _ = writeln!(
-        out,
-        "| request | auth | proto | conns | kubeward req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | ratio | tool |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for x in requests(r) {
-        if let Record::Request {
-            target, object, auth, proto, conc, rps, p50_ms, p99_ms, errors, tool, ..
-        } = x
-        {
-            if target != "kubeward" {
-                continue;
-            }
-            let bare = find_request(r, "bare", object, auth, proto, *conc);
-            let (brps, bp50, bp99) = match bare {
-                Some(Record::Request { rps, p50_ms, p99_ms, .. }) => {
-                    (format!("{rps:.0}"), format!("{p50_ms:.2}"), format!("{p99_ms:.2}"))
-                }
-                _ => ("-".into(), "-".into(), "-".into()),
-            };
-            let err = if *errors > 0 { format!(" ({errors} errors)") } else { String::new() };
-            let _ = writeln!(
-                out,
-                "| {object} | {auth} | {proto} | {conc} | {rps:.0}{err} | {p50_ms:.2} | {p99_ms:.2} | {brps} | {bp50} | {bp99} | {} | {tool} |",
-                ratio(*rps, rps_of(bare))
-            );
-        }
-    }
-    for x in r {
-        if let Record::Missing { section, what, reason } = x {
-            if section == "request" {
-                let _ = writeln!(out, "| {what} | | | | n/a ({reason}) | | | | | | | |");
-            }
-        }
-    }
-    let _ = writeln!(out);
-    request_on_etcd(out, r);
-}
-
-/// GET and LIST on a kubeward over etcd (its watch cache) next to the embedded store.
-fn request_on_etcd(out: &mut String, r: &[Record]) {
-    let on_etcd: Vec<&Record> = requests(r)
-        .into_iter()
-        .filter(|x| matches!(x, Record::Request { target, .. } if target == "kubeward-etcd"))
-        .collect();
-    if on_etcd.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### On etcd\n");
-    let _ = writeln!(
-        out,
-        "The same GET and LIST against a kubeward on etcd (single member, same disk; reads from its watch cache, \
-         consistent: each waits for a quorum read of etcd's revision, shared by concurrent reads) next to the \
-         embedded store's kubeward, rows interleaved. Ratio = on etcd / embedded.\n"
-    );
-    let _ = writeln!(out, "| request | auth | proto | conns | on etcd req/s | p50 ms | p99 ms | embedded req/s | p50 ms | p99 ms | ratio |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
-    for x in on_etcd {
-        if let Record::Request { object, auth, proto, conc, rps, p50_ms, p99_ms, errors, .. } = x {
-            let emb = find_request(r, "kubeward-embedded", object, auth, proto, *conc);
-            let (erps, ep50, ep99) = match emb {
-                Some(Record::Request { rps, p50_ms, p99_ms, .. }) => {
-                    (format!("{rps:.0}"), format!("{p50_ms:.2}"), format!("{p99_ms:.2}"))
-                }
-                _ => ("-".into(), "-".into(), "-".into()),
-            };
-            let err = if *errors > 0 { format!(" ({errors} errors)") } else { String::new() };
-            let _ = writeln!(
-                out,
-                "| {object} | {auth} | {proto} | {conc} | {rps:.0}{err} | {p50_ms:.2} | {p99_ms:.2} | {erps} | {ep50} | {ep99} | {} |",
-                ratio(*rps, rps_of(emb))
-            );
-        }
-    }
-    let _ = writeln!(out);
-    section_aim(out, ETCD_READ_AIM, etcd_read_aim(r));
-}
-
-fn writes(out: &mut String, r: &[Record]) {
-    let _ = writeln!(out, "## Durable writes\n");
-    let size = r.iter().find_map(|x| {
-        if let Record::Writes { target, value_bytes, .. } = x {
-            (target == "etcd").then_some(*value_bytes)
-        } else {
-            None
-        }
-    });
-    let _ = writeln!(
-        out,
-        "Each client owns one HTTP/2 connection and sends one write at a time (`writes`). kubeward: \
-         ConfigMap creates, acknowledged after commit. etcd 3.4 (Debian), single member on the same disk: \
-         KV.Put over its gRPC API{}. Ratio = kubeward creates/s / etcd puts/s.\n",
-        size.map(|s| format!(", values of {s} bytes (the size of one stored ConfigMap)")).unwrap_or_default()
-    );
-    let _ = writeln!(
-        out,
-        "| clients | embedded creates/s | p99 ms | etcd puts/s | p99 ms | ratio | kubeward on etcd creates/s | p99 ms | ratio to etcd | server CPU ms per write |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
-    let mut clients: Vec<u32> = r
-        .iter()
-        .filter_map(|x| if let Record::Writes { clients, .. } = x { Some(*clients) } else { None })
-        .collect();
-    clients.sort_unstable();
-    clients.dedup();
-    let cell = |s: Option<&Summary>| match s {
-        Some(s) => (format!("{:.0}", s.per_sec), format!("{:.2}", s.p99_ms)),
-        None => ("-".into(), "-".into()),
-    };
-    let rate = |t: &str, c: u32| writes_at(r, t, c).map_or(0.0, |s| s.per_sec);
-    for c in clients {
-        let (e, ep) = cell(writes_at(r, "embedded", c));
-        let (d, dp) = cell(writes_at(r, "etcd", c));
-        let (k, kp) = cell(writes_at(r, "kubeward-etcd", c));
-        let q = ratio(rate("embedded", c), rate("etcd", c));
-        let qk = ratio(rate("kubeward-etcd", c), rate("etcd", c));
-        let cpu = write_cpu(r, c);
-        let _ = writeln!(out, "| {c} | {e} | {ep} | {d} | {dp} | {q} | {k} | {kp} | {qk} | {cpu} |");
-    }
-    let _ = writeln!(
-        out,
-        "\nServer CPU ms per write: CPU time (user + system) of each server process during the row over the \
-         writes acknowledged (on a shared machine, time the host takes from a running thread counts): \
-         embedded kubeward; kubeward on etcd + the etcd under it; etcd alone for its puts.\n"
-    );
-    if writes_at(r, "kubeward-etcd", 64).is_some() {
-        section_aim(out, ETCD_WRITE_AIM, etcd_write_aim(r));
-    }
-}
-
-/// The CPU cell of a writes row: what each server spent per write.
-fn write_cpu(r: &[Record], c: u32) -> String {
-    let of = |t: &str| {
-        r.iter().find_map(|x| match x {
-            Record::Writes { target, clients, server_cpu_ms, .. } if target == t && *clients == c => {
-                Some(server_cpu_ms.clone())
-            }
-            _ => None,
-        })
-    };
-    let join = |v: Option<Vec<(String, f64)>>| {
-        v.filter(|v| !v.is_empty())
-            .map(|v| v.iter().map(|(n, ms)| format!("{n} {ms:.3}")).collect::<Vec<_>>().join(" + "))
-    };
-    let parts: Vec<String> = [("embedded", "embedded"), ("on etcd", "kubeward-etcd"), ("etcd alone", "etcd")]
-        .iter()
-        .filter_map(|(label, t)| join(of(t)).map(|v| format!("{label}: {v}")))
-        .collect();
-    if parts.is_empty() {
-        "-".into()
-    } else {
-        parts.join("; ")
-    }
-}
-
-/// Label of the write rows taken with ten ValidatingAdmissionPolicies over the creates.
-pub const WITH_POLICIES: &str = "embedded-vap10";
-
-fn policies(out: &mut String, r: &[Record]) {
-    let mut clients: Vec<u32> = r
-        .iter()
-        .filter_map(|x| match x {
-            Record::Writes { target, clients, .. } if target == WITH_POLICIES => Some(*clients),
-            _ => None,
-        })
-        .collect();
-    if clients.is_empty() {
-        return;
-    }
-    clients.sort_unstable();
-    clients.dedup();
-    let _ = writeln!(
-        out,
-        "## Admission policies
-"
-    );
-    let _ = writeln!(
-        out,
-        "The same ConfigMap creates as above with ten ValidatingAdmissionPolicies bound to them (one CEL          validation each, all passing), against the rows without. Ratio = latency with / without (the          issue's aim: at most 1.3x).
-"
-    );
-    let _ = writeln!(out, "| clients | creates/s none | p50 ms | p99 ms | creates/s 10 policies | p50 ms | p99 ms | p50 ratio | p99 ratio |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-    for c in clients {
-        let (Some(none), Some(ten)) = (writes_at(r, "embedded", c), writes_at(r, WITH_POLICIES, c)) else {
-            continue;
-        };
-        let x = |a: f64, b: f64| if b > 0.0 { format!("{:.2}x", a / b) } else { "n/a".into() };
-        let _ = writeln!(
-            out,
-            "| {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {} |",
-            none.per_sec,
-            none.p50_ms,
-            none.p99_ms,
-            ten.per_sec,
-            ten.p50_ms,
-            ten.p99_ms,
-            x(ten.p50_ms, none.p50_ms),
-            x(ten.p99_ms, none.p99_ms)
-        );
-    }
-    let _ = writeln!(out);
 }
 
 fn fanout(out: &mut String, r: &[Record]) {
@@ -828,7 +336,7 @@ fn dashboard(out: &mut String, r: &[Record]) {
 }
 
 /// The notes recorded for `section` (`bench-util note --section`), as a list.
-fn section_notes(out: &mut String, r: &[Record], section: &str) {
+pub(crate) fn section_notes(out: &mut String, r: &[Record], section: &str) {
     let mut any = false;
     for x in r {
         if let Record::Note { text, section: Some(s) } = x {
@@ -868,7 +376,9 @@ fn human_ns(ns: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::aims::{ETCD_READ_AIM, ETCD_WRITE_AIM};
     use super::*;
+    use crate::stats::Summary;
 
     fn req(target: &str, conc: u32, rps: f64) -> Record {
         Record::Request {

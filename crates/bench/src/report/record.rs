@@ -1,0 +1,139 @@
+//! The records `bench/run`'s programs emit, one JSON object a line of results.jsonl, and the
+//! report reads back.
+
+use crate::fanout::FanoutResult;
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+
+/// One line of results.jsonl.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Machine {
+        nproc: String,
+        cpu: String,
+        memory: String,
+        kernel: String,
+        date: String,
+        commit: String,
+    },
+    Tool {
+        name: String,
+        version: String,
+    },
+    /// One load-generator run on the request path.
+    Request {
+        target: String,
+        object: String,
+        auth: String,
+        proto: String,
+        conc: u32,
+        rps: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        errors: u64,
+        tool: String,
+        /// The server's CPU time per request during the run, when it was measured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_cpu_us: Option<f64>,
+    },
+    /// A measurement that could not run, and why.
+    Missing {
+        section: String,
+        what: String,
+        reason: String,
+    },
+    Writes {
+        target: String,
+        clients: u32,
+        value_bytes: usize,
+        summary: Summary,
+        /// CPU time (user + system) per acknowledged write of the server processes named by
+        /// `writes --server-pid NAME=PID`, in ms, when measured.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        server_cpu_ms: Vec<(String, f64)>,
+    },
+    Fanout {
+        result: FanoutResult,
+    },
+    Rss {
+        what: String,
+        kib: u64,
+    },
+    Ready {
+        objects: u64,
+        ms: f64,
+        rss_kib: u64,
+    },
+    ListLatency {
+        objects: u64,
+        p50_ms: f64,
+        p99_ms: f64,
+        requests: u64,
+    },
+    /// One row of the custom-resource and apply section: `op` (`custom::Op::name`) measured at
+    /// `clients` clients, the round of median writes/s out of `rounds`.
+    Op {
+        op: String,
+        clients: u32,
+        body_bytes: usize,
+        rounds: u32,
+        summary: Summary,
+        /// The server's CPU time (user + system) per acknowledged write in that round.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_cpu_ms: Option<f64>,
+    },
+    /// Write stalls after killing the etcd leader's node, one per round (`failover`).
+    Failover {
+        clients: u32,
+        stalls_ms: Vec<f64>,
+        p50_ms: f64,
+        p99_ms: f64,
+        max_ms: f64,
+        writes: u64,
+        errors: u64,
+    },
+    /// The dashboard's first list page loaded in headless chromium against a release build
+    /// (bench/dashboard/first-page.mjs): time from navigation start to the first table row.
+    DashboardFirstPage {
+        /// ConfigMaps in the listed namespace (the server holds these and its bootstrap objects).
+        objects: u64,
+        /// Timed loads (after one warm-up load).
+        loads: u32,
+        /// Rows on the page.
+        rows: u32,
+        median_ms: f64,
+        p95_ms: f64,
+        max_ms: f64,
+    },
+    /// One run of a feature's cost pair (`overhead.rs`): the same GET at a fixed rate for a
+    /// fixed request count against the server with the feature (`with`) or the one without,
+    /// in round `round` (the two sides of a round run back to back, their order alternating).
+    CostRound {
+        /// `audit`, `revocation` or `limits`.
+        feature: String,
+        with: bool,
+        auth: String,
+        proto: String,
+        conc: u32,
+        round: u32,
+        /// Whether this side ran first in its round.
+        first: bool,
+        /// The rate asked of the load generator, requests/s.
+        rate: f64,
+        /// Requests answered.
+        requests: u64,
+        rps: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        errors: u64,
+        /// The server's CPU time (user + system, all threads) per answered request, µs.
+        server_cpu_us: f64,
+    },
+    /// Free text: under Notes, or in its section's text when `section` is set.
+    Note {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section: Option<String>,
+    },
+}
