@@ -115,6 +115,11 @@ pub enum StoreError {
     /// cluster). The write, if any, was not acknowledged; retrying may succeed.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A write was sent but its outcome is unknown (the etcd leader failed while it was in
+    /// flight and the store could not tell whether it was applied). Kube answers 504 Timeout;
+    /// the client reads the object to learn what happened.
+    #[error("request did not complete within requested timeout - {0}")]
+    Timeout(String),
     /// The backend found something it cannot make sense of (a corrupt record, a broken
     /// invariant). Not retryable.
     #[error("storage internal error: {0}")]

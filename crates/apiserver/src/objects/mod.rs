@@ -368,14 +368,21 @@ fn status_internal(e: &StoreError) -> StatusError {
 
 /// Maps a storage error to the Status kube gives for it.
 pub(crate) fn status(rt: &ResourceType, name: &str, e: StoreError) -> StatusError {
-    match e {
+    match &e {
         StoreError::NotFound => StatusError::not_found(&rt.group_resource(), name),
         StoreError::AlreadyExists => StatusError::already_exists(&rt.group_resource(), name),
         StoreError::Conflict { .. } => StatusError::stale_update(&rt.group_resource(), name),
         StoreError::Compacted { compacted, .. } => {
             StatusError::resource_expired(format!("too old resource version: {compacted}"))
         }
-        other => status_internal(&other),
+        // A write whose outcome the store cannot know: kube's 504 for a request that did not
+        // complete (the Display text is kube's "request did not complete within requested
+        // timeout - ..."); the client reads the object to learn what happened.
+        StoreError::Timeout(_) => {
+            tracing::warn!(error = %e, "storage write with an unknown outcome");
+            StatusError::timeout(&e.to_string(), 0)
+        }
+        _ => status_internal(&e),
     }
 }
 

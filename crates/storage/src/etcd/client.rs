@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use etcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use etcd_proto::etcdserverpb::kv_client::KvClient;
+use etcd_proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use etcd_proto::etcdserverpb::request_op::Request as Op;
 use etcd_proto::etcdserverpb::watch_client::WatchClient;
 use etcd_proto::etcdserverpb::watch_request::RequestUnion;
@@ -47,11 +48,16 @@ impl tonic::service::Interceptor for RequireLeader {
 
 pub(crate) type Kv = KvClient<InterceptedService<Channel, RequireLeader>>;
 pub(crate) type Watch = WatchClient<InterceptedService<Channel, RequireLeader>>;
+/// Without `hasleader`: a member's status must answer while it has no leader, to say so.
+pub(crate) type Maintenance = MaintenanceClient<Channel>;
 
-/// The KV and Watch clients over one channel balanced across `endpoints`. Connections are made
+/// The KV, Watch and Maintenance clients over one channel balanced across `endpoints`. Connections are made
 /// lazily, on the first request; an endpoint that cannot be parsed, or TLS that cannot be set
 /// up, is an error here.
-pub(crate) fn connect(endpoints: &[String], options: &EtcdOptions) -> Result<(Kv, Watch), String> {
+pub(crate) fn connect(
+    endpoints: &[String],
+    options: &EtcdOptions,
+) -> Result<(Kv, Watch, Maintenance), String> {
     let tls = options.tls.as_ref().map(tls_config).transpose()?;
     let endpoints =
         endpoints.iter().map(|url| endpoint(url, tls.as_ref(), options)).collect::<Result<Vec<_>, _>>()?;
@@ -59,8 +65,9 @@ pub(crate) fn connect(endpoints: &[String], options: &EtcdOptions) -> Result<(Kv
     let kv = KvClient::with_interceptor(channel.clone(), RequireLeader)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-    let watch = WatchClient::with_interceptor(channel, RequireLeader).max_decoding_message_size(MAX_MESSAGE);
-    Ok((kv, watch))
+    let watch =
+        WatchClient::with_interceptor(channel.clone(), RequireLeader).max_decoding_message_size(MAX_MESSAGE);
+    Ok((kv, watch, MaintenanceClient::new(channel)))
 }
 
 /// One endpoint: `host:port` takes `https` with TLS and `http` without; an explicit scheme must

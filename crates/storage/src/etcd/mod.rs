@@ -32,6 +32,7 @@ mod keys;
 mod process;
 mod reads;
 mod watch;
+mod writes;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -39,14 +40,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use etcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget};
-use etcd_proto::etcdserverpb::response_op::Response as OpResponse;
-use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest, RequestOp, TxnRequest, TxnResponse};
+use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest};
 use futures::TryFutureExt;
 
 use self::cache::Cache;
 use self::client::{Kv, Watch};
-use self::convert::{etcd_revision, header_revision, key_value, Fault};
+use self::convert::{etcd_revision, header_revision, Fault};
 use self::fresh::FreshRevision;
 use self::keys::KeySpace;
 use crate::store::{KeyValue, ListResult, Revision, Store, StoreError, WatchStream};
@@ -105,6 +104,11 @@ pub(crate) struct Conn {
     kv: Kv,
     watch: Watch,
     keys: KeySpace,
+    /// Member status (raft term, leader) for writes that wait suspiciously long (module
+    /// `writes`).
+    maintenance: client::Maintenance,
+    /// The highest raft term and revision seen in etcd's answers.
+    seen: Arc<writes::Seen>,
     /// The endpoints, for error messages.
     endpoints: Arc<str>,
     request_timeout: Duration,
@@ -144,9 +148,14 @@ impl Conn {
             revision: at.unwrap_or(0),
             ..client::range(self.keys.probe_key(), Vec::new())
         };
-        let mut kv = self.kv.clone();
-        let answer =
-            self.bounded("read the revision", kv.range(request).map_ok(tonic::Response::into_inner)).await?;
+        let answer = self
+            .idempotent("read the revision", || {
+                let mut kv = self.kv.clone();
+                let request = request.clone();
+                async move { kv.range(request).await.map(tonic::Response::into_inner) }
+            })
+            .await?;
+        self.seen.header(answer.header.as_ref());
         header_revision(answer.header.as_ref()).map_err(Fault::Other)
     }
 
@@ -167,21 +176,6 @@ impl Conn {
     /// The store's current revision.
     async fn current_revision(&self) -> Result<Revision, StoreError> {
         self.probe(None).await.map_err(|fault| fault.into_store_error("read the revision", &self.endpoints))
-    }
-
-    async fn txn(&self, what: &str, txn: TxnRequest) -> Result<TxnResponse, StoreError> {
-        let mut kv = self.kv.clone();
-        self.request(what, kv.txn(txn).map_ok(tonic::Response::into_inner)).await
-    }
-
-    /// The key as the failure branch of a write transaction read it.
-    fn read_back(&self, answer: TxnResponse) -> Result<Option<KeyValue>, StoreError> {
-        for op in answer.responses {
-            if let Some(OpResponse::ResponseRange(get)) = op.response {
-                return get.kvs.into_iter().next().map(|kv| key_value(&self.keys, kv)).transpose();
-            }
-        }
-        Err(StoreError::Internal("etcd answered a failed transaction without the key's value".into()))
     }
 }
 
@@ -207,10 +201,12 @@ impl EtcdStore {
         // Require a leader, as kube-apiserver does for watches (module `client`).
         let unreachable =
             |reason: String| StoreError::Unavailable(format!("cannot connect to etcd at {listed}: {reason}"));
-        let (kv, watch) = client::connect(endpoints, &options).map_err(unreachable)?;
+        let (kv, watch, maintenance) = client::connect(endpoints, &options).map_err(unreachable)?;
         let conn = Conn {
             kv,
             watch,
+            maintenance,
+            seen: Arc::default(),
             keys: KeySpace::new(&options.prefix),
             endpoints: Arc::from(listed.as_str()),
             request_timeout: options.dial_timeout,
@@ -308,19 +304,7 @@ impl Store for EtcdStore {
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError> {
-        let conn = &self.conn;
-        let etcd_key = conn.keys.key(key);
-        let txn = TxnRequest {
-            compare: vec![client::compare(&etcd_key, CompareTarget::Create, CompareResult::Equal, 0)],
-            success: vec![client::put(etcd_key, Vec::from(value.clone()), false)],
-            failure: Vec::new(),
-        };
-        let answer = conn.txn("create", txn).await?;
-        if !answer.succeeded {
-            return Err(StoreError::AlreadyExists);
-        }
-        let revision = header_revision(answer.header.as_ref())?;
-        Ok(KeyValue { key: key.to_owned(), value, create_revision: revision, mod_revision: revision })
+        self.conn.create(key, value).await
     }
 
     async fn update(
@@ -329,44 +313,11 @@ impl Store for EtcdStore {
         value: Bytes,
         expected: Option<Revision>,
     ) -> Result<KeyValue, StoreError> {
-        let conn = &self.conn;
-        let etcd_key = conn.keys.key(key);
-        let put = client::put(etcd_key.clone(), Vec::from(value.clone()), true);
-        let answer = conn.txn("update", guarded(&etcd_key, expected, put)?).await?;
-        if !answer.succeeded {
-            return Err(failed_precondition(conn.read_back(answer)?));
-        }
-        let revision = header_revision(answer.header.as_ref())?;
-        let previous = answer.responses.into_iter().find_map(|op| match op.response {
-            Some(OpResponse::ResponsePut(put)) => put.prev_kv,
-            _ => None,
-        });
-        let Some(previous) = previous else {
-            return Err(StoreError::Internal("etcd answered an update without the previous value".into()));
-        };
-        let create_revision = convert::revision(previous.create_revision)?;
-        Ok(KeyValue { key: key.to_owned(), value, create_revision, mod_revision: revision })
+        self.conn.update(key, value, expected).await
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue, StoreError> {
-        let conn = &self.conn;
-        let etcd_key = conn.keys.key(key);
-        let delete = client::delete(etcd_key.clone());
-        let answer = conn.txn("delete", guarded(&etcd_key, expected, delete)?).await?;
-        if !answer.succeeded {
-            return Err(failed_precondition(conn.read_back(answer)?));
-        }
-        let revision = header_revision(answer.header.as_ref())?;
-        let deleted = answer.responses.into_iter().find_map(|op| match op.response {
-            Some(OpResponse::ResponseDeleteRange(delete)) => delete.prev_kvs.into_iter().next(),
-            _ => None,
-        });
-        let Some(deleted) = deleted else {
-            return Err(StoreError::Internal("etcd answered a delete without the deleted value".into()));
-        };
-        let mut kv = key_value(&conn.keys, deleted)?;
-        kv.mod_revision = revision;
-        Ok(kv)
+        self.conn.delete(key, expected).await
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
@@ -410,33 +361,10 @@ impl Store for EtcdStore {
     }
 }
 
-/// A transaction that does `write` if the key exists and (with `expected`) is at that revision,
-/// and otherwise reads the key.
-fn guarded(etcd_key: &[u8], expected: Option<Revision>, write: RequestOp) -> Result<TxnRequest, StoreError> {
-    let mut compare = vec![client::compare(etcd_key, CompareTarget::Create, CompareResult::Greater, 0)];
-    if let Some(rev) = expected {
-        compare.push(client::compare(
-            etcd_key,
-            CompareTarget::Mod,
-            CompareResult::Equal,
-            etcd_revision(rev)?,
-        ));
-    }
-    Ok(TxnRequest { compare, success: vec![write], failure: vec![client::get(etcd_key.to_vec())] })
-}
-
 /// Keys after a page: etcd's `count` is every key of the range, the page included.
 fn remaining_count(count: i64, returned: usize, more: bool) -> u64 {
     if !more {
         return 0;
     }
     u64::try_from(count).unwrap_or(0).saturating_sub(returned as u64)
-}
-
-/// Why a guarded write failed, from the key as it is now.
-fn failed_precondition(current: Option<KeyValue>) -> StoreError {
-    match current {
-        None => StoreError::NotFound,
-        Some(current) => StoreError::Conflict { current },
-    }
 }
