@@ -160,17 +160,12 @@ async fn serve(
 
 /// Names the FlowSchema and priority level a request was classified to, as kube's APF
 /// filter does on every answer past it (refusals by authorization included).
-fn with_classification(mut resp: Response<Body>, classified: Option<(String, String)>) -> Response<Body> {
-    if let Some((flow_schema, priority_level)) = classified {
-        use crate::limits::flowcontrol::{FLOW_SCHEMA_UID_HEADER, PRIORITY_LEVEL_UID_HEADER};
-        let headers = resp.headers_mut();
-        for (name, value) in
-            [(FLOW_SCHEMA_UID_HEADER, flow_schema), (PRIORITY_LEVEL_UID_HEADER, priority_level)]
-        {
-            if let Ok(v) = http::HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        }
+fn with_classification(
+    mut resp: Response<Body>,
+    classified: Option<limits::flowcontrol::Classified>,
+) -> Response<Body> {
+    if let Some(c) = classified {
+        c.apply(resp.headers_mut());
     }
     resp
 }

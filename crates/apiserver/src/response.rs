@@ -187,6 +187,10 @@ pub fn raw_list_response(rt: &ResourceType, items: &[KeyValue], rv: u64, next: N
         if i > 0 {
             body.push(b',');
         }
+        // The stored layout: spliced straight into the body, no copy per item.
+        if crate::objects::append_raw_with_rv(kv, type_meta.as_deref().map(str::as_bytes), &mut body) {
+            continue;
+        }
         if let Some(bytes) = crate::objects::json_bytes(kv) {
             match &type_meta {
                 Some(prefix) => body.extend_from_slice(&item_without_type_meta(bytes, prefix)),

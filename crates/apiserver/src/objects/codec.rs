@@ -159,18 +159,51 @@ fn skip_string(value: &[u8], at: usize) -> Option<usize> {
 /// The stored object as JSON bytes with its resourceVersion, spliced in without parsing.
 /// `None` for a value not in the stored layout (then decode it).
 pub(crate) fn raw_with_rv(kv: &KeyValue) -> Option<Vec<u8>> {
-    let members = metadata_members(&kv.value)?;
-    let (head, rest) = kv.value.split_at(members);
     let mut out = Vec::with_capacity(kv.value.len() + 48);
+    append_raw_with_rv(kv, None, &mut out).then_some(out)
+}
+
+/// Appends the stored object as JSON with its resourceVersion to `out`, spliced in without
+/// parsing or an intermediate copy; with `type_meta` (the `{"kind":"…","apiVersion":"…",`
+/// the stored layout starts with) those two members are left out. False, with nothing
+/// appended, for a value not in the stored layout or not starting with `type_meta`.
+pub(crate) fn append_raw_with_rv(kv: &KeyValue, type_meta: Option<&[u8]>, out: &mut Vec<u8>) -> bool {
+    let Some(members) = metadata_members(&kv.value) else { return false };
+    let (head, rest) = kv.value.split_at(members);
+    let head = match type_meta {
+        None => head,
+        Some(prefix) => match head.strip_prefix(prefix) {
+            Some(after) => {
+                out.push(b'{');
+                after
+            }
+            None => return false,
+        },
+    };
     out.extend_from_slice(head);
     out.extend_from_slice(b"\"resourceVersion\":\"");
-    out.extend_from_slice(kv.mod_revision.to_string().as_bytes());
+    push_decimal(out, kv.mod_revision);
     out.push(b'"');
     if !rest.starts_with(b"}") {
         out.push(b',');
     }
     out.extend_from_slice(rest);
-    Some(out)
+    true
+}
+
+/// Appends `n` in decimal without allocating.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The stored object's `metadata` alone as JSON bytes, with its resourceVersion spliced in:
@@ -229,6 +262,31 @@ mod tests {
             m.remove("resourceVersion");
         }
         go_json(&Value::Object(ordered(obj, Some(meta)))).into_bytes()
+    }
+
+    #[test]
+    fn appended_items_match_the_spliced_copy() {
+        let v = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"y"}},"data":{"x":"<&>"}});
+        for rev in [0u64, 7, 10, 1234567890123, u64::MAX] {
+            let k = kv(&v, rev);
+            let mut out = b"[".to_vec();
+            assert!(append_raw_with_rv(&k, None, &mut out));
+            assert_eq!(out[1..], raw_with_rv(&k).unwrap()[..]);
+            let mut stripped = Vec::new();
+            assert!(append_raw_with_rv(
+                &k,
+                Some(br#"{"kind":"ConfigMap","apiVersion":"v1","#),
+                &mut stripped
+            ));
+            let parsed: Value = serde_json::from_slice(&stripped).unwrap();
+            assert_eq!(
+                parsed,
+                json!({"metadata":{"name":"a","labels":{"x":"y"},"resourceVersion":rev.to_string()},"data":{"x":"<&>"}})
+            );
+            let mut other = b"x".to_vec();
+            assert!(!append_raw_with_rv(&k, Some(br#"{"kind":"Secret","apiVersion":"v1","#), &mut other));
+            assert_eq!(other, b"x", "nothing appended when the prefix differs");
+        }
     }
 
     #[test]

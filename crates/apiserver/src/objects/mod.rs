@@ -8,7 +8,9 @@
 mod codec;
 mod keys;
 
-pub(crate) use codec::{decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv};
+pub(crate) use codec::{
+    append_raw_with_rv, decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv,
+};
 pub use keys::decode_continue;
 
 use apimachinery::StatusError;
