@@ -162,7 +162,8 @@ pub async fn start(state: &State, root_ca_pem: Option<String>) -> Result<(), Str
         "namespace-defaults-recreate",
         vec![defaults.service_accounts, defaults.config_maps],
     )
-    .changes_only();
+    .changes_only()
+    .named(&["default", ROOT_CA_CONFIGMAP]);
     super::run(deleted, RecreateDeleted(defaults)).await;
     Ok(())
 }

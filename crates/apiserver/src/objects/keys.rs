@@ -24,6 +24,11 @@ pub(crate) fn key(rt: &ResourceType, namespace: &str, name: &str) -> String {
     }
 }
 
+/// The name a key ends with (its last segment: names hold no `/`).
+pub(crate) fn name_in_key(key: &str) -> &str {
+    key.rsplit_once('/').map_or(key, |(_, name)| name)
+}
+
 /// The prefix of all objects of a resource, or of those in one namespace.
 pub(crate) fn prefix(rt: &ResourceType, namespace: &str) -> String {
     if rt.namespaced && !namespace.is_empty() {
