@@ -12,6 +12,7 @@ pub(crate) use codec::{
     append_raw_with_rv, decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv,
 };
 pub use keys::decode_continue;
+pub(crate) use keys::name_in_key;
 
 use apimachinery::StatusError;
 use futures::StreamExt;
