@@ -112,7 +112,11 @@ fn should_delete_dependents(default: DefaultPolicy, finalizers: &[String], casca
 
 /// The object's finalizers after a delete with `cascade`, when they change: the two
 /// garbage-collection finalizers removed, then the one the policy wants added back.
-pub fn deletion_finalizers(rt: &ResourceType, finalizers: &[String], cascade: Cascade) -> Option<Vec<String>> {
+pub fn deletion_finalizers(
+    rt: &ResourceType,
+    finalizers: &[String],
+    cascade: Cascade,
+) -> Option<Vec<String>> {
     let default = default_policy(rt);
     let orphan = should_orphan(default, finalizers, cascade);
     let foreground = should_delete_dependents(default, finalizers, cascade);

@@ -131,7 +131,8 @@ pub(super) async fn delete_one(
         match pending_deletion(rt, &obj, opts.cascade) {
             Pending::Already => return Ok(Outcome::Pending(obj)),
             Pending::Mark(_) if opts.dry_run => return Ok(Outcome::Pending(obj)),
-            Pending::Mark(marked) => match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await {
+            Pending::Mark(marked) => match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await
+            {
                 Ok(stored) => return Ok(Outcome::Pending(stored)),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e),
@@ -178,8 +179,7 @@ pub(crate) fn pending_deletion(rt: &ResourceType, obj: &Value, cascade: Cascade)
         .unwrap_or_default();
     let changed = gc_policy::deletion_finalizers(rt, &current, cascade);
     let marked_already = obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
-    let has_finalizers =
-        !changed.as_ref().unwrap_or(&current).is_empty() || hooks.has_own_finalizers(obj);
+    let has_finalizers = !changed.as_ref().unwrap_or(&current).is_empty() || hooks.has_own_finalizers(obj);
     if !has_finalizers {
         return Pending::No;
     }
@@ -220,7 +220,9 @@ pub(crate) async fn delete_for_collector(
         }
         let result = match pending_deletion(rt, &obj, Cascade::policy(propagation)) {
             Pending::Already => return Ok(()),
-            Pending::Mark(marked) => objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await.map(|_| ()),
+            Pending::Mark(marked) => {
+                objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await.map(|_| ())
+            }
             Pending::No => objects.delete(rt, ns, name, Some(kv.mod_revision)).await.map(|_| ()),
         };
         match result {

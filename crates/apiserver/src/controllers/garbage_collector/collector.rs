@@ -57,7 +57,11 @@ impl Collector {
             // Owners remain: only the references to the gone and the going are dropped.
             tracing::info!(namespace = %id.namespace, name = %id.name, kind = id.rt.kind, "garbage collector: removing dangling owner references");
             let drop: Vec<String> = dangling.into_iter().chain(waiting).collect();
-            return self.edit_owner_refs(id, |refs| refs.retain(|r| !drop.iter().any(|u| ref_uid(r) == Some(u.as_str())))).await;
+            return self
+                .edit_owner_refs(id, |refs| {
+                    refs.retain(|r| !drop.iter().any(|u| ref_uid(r) == Some(u.as_str())))
+                })
+                .await;
         }
         if !waiting.is_empty() && !self.graph.dependents(uid).is_empty() {
             // Its owner waits for it and it has dependents itself: delete it in the
@@ -68,8 +72,15 @@ impl Collector {
                 self.edit_owner_refs(id, |refs| unblock(refs)).await?;
             }
             tracing::info!(namespace = %id.namespace, name = %id.name, kind = id.rt.kind, "garbage collector: deleting in the foreground");
-            return delete_for_collector(&self.objects, id.rt, &id.namespace, &id.name, &id.uid, Propagation::Foreground)
-                .await;
+            return delete_for_collector(
+                &self.objects,
+                id.rt,
+                &id.namespace,
+                &id.name,
+                &id.uid,
+                Propagation::Foreground,
+            )
+            .await;
         }
         // No owner left: collected, with the policy its finalizers already name.
         let finalizers = self.finalizers_of(id).await?;
@@ -106,7 +117,8 @@ impl Collector {
     /// then the owner its `orphan` finalizer.
     pub(super) async fn orphan(&mut self, uid: &str) -> Result<(), StatusError> {
         let Some(owner) = self.graph.node(uid).cloned() else { return Ok(()) };
-        let dependents: Vec<Identity> = self.graph.dependents(uid).iter().map(|d| d.identity.clone()).collect();
+        let dependents: Vec<Identity> =
+            self.graph.dependents(uid).iter().map(|d| d.identity.clone()).collect();
         for dep in &dependents {
             self.edit_owner_refs(dep, |refs| refs.retain(|r| ref_uid(r) != Some(uid))).await?;
         }
@@ -157,10 +169,16 @@ impl Collector {
 
     /// Changes the object's `metadata.ownerReferences` at the revision read (again on a
     /// conflict); nothing when it is gone or unchanged.
-    async fn edit_owner_refs(&self, id: &Identity, edit: impl Fn(&mut Vec<Value>)) -> Result<(), StatusError> {
+    async fn edit_owner_refs(
+        &self,
+        id: &Identity,
+        edit: impl Fn(&mut Vec<Value>),
+    ) -> Result<(), StatusError> {
         self.rewrite(id, |obj| {
             let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else { return false };
-            let Some(refs) = meta.get_mut("ownerReferences").and_then(Value::as_array_mut) else { return false };
+            let Some(refs) = meta.get_mut("ownerReferences").and_then(Value::as_array_mut) else {
+                return false;
+            };
             let before = refs.clone();
             edit(refs);
             if *refs == before {
@@ -210,10 +228,14 @@ impl Collector {
                 return Ok(());
             }
             let deleting = obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
-            let result = if deleting && graph::finalizers(&obj).is_empty() && !hooks.has_own_finalizers(&obj) {
+            let result = if deleting && graph::finalizers(&obj).is_empty() && !hooks.has_own_finalizers(&obj)
+            {
                 self.objects.delete(id.rt, &id.namespace, &id.name, Some(kv.mod_revision)).await.map(|_| ())
             } else {
-                self.objects.update(id.rt, &id.namespace, &id.name, &obj, Some(kv.mod_revision)).await.map(|_| ())
+                self.objects
+                    .update(id.rt, &id.namespace, &id.name, &obj, Some(kv.mod_revision))
+                    .await
+                    .map(|_| ())
             };
             match result {
                 Err(e) if e.is_conflict() => continue,

@@ -301,7 +301,8 @@ mod tests {
         let mut w = observe(&mut g, obj("o", &[], &["foregroundDeletion"], true));
         w.sort();
         assert_eq!(w, vec![del("d1"), del("d2"), del("o")]);
-        let blocking: Vec<&str> = g.blocking_dependents("o").iter().map(|n| n.identity.uid.as_str()).collect();
+        let blocking: Vec<&str> =
+            g.blocking_dependents("o").iter().map(|n| n.identity.uid.as_str()).collect();
         assert_eq!(blocking, vec!["d1"]);
         // The blocking dependent going wakes the owner; so does one dropping the block.
         assert_eq!(g.forget("d1"), vec![del("o")]);
