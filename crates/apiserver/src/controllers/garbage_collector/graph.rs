@@ -131,7 +131,7 @@ impl Graph {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
 
@@ -336,6 +336,6 @@ mod tests {
         // d is gone (its dependent e woken), and e's owner d was not listed.
         assert_eq!(w, vec![del("e")]);
         assert!(g.node("d").is_none());
-        assert_eq!(g.len(), 1);
+        assert_eq!(g.node_count(), 1);
     }
 }
