@@ -4,9 +4,12 @@
     python3 reference/conformance/run.py --kubeward BIN --e2e E2E_TEST [--out COMPATIBILITY.md]
         [--work DIR] [--only REGEX] [--server kube-apiserver|kubeward] [--sequential]
 
-Starts kubeward (`kubeward up`, a fresh data directory) and kube-apiserver (`scripts/reference
-start`, trusting kubeward's CA, with kube-controller-manager's default controllers but
-node-lifecycle, which would mark the stand-in Node NotReady for want of a kubelet), puts one
+Starts kubeward (`kubeward up`, a fresh data directory) with the reference kube-controller-manager
+beside it running only the workload controllers (WORKLOAD_CONTROLLERS: kubeward runs the others,
+its garbage collector among them, itself), as a real deployment runs kube's controller manager
+beside its API server, and kube-apiserver (`scripts/reference start`, trusting kubeward's CA, with
+kube-controller-manager's default controllers but node-lifecycle, which would mark the stand-in
+Node NotReady for want of a kubelet), puts one
 Node marked Ready into each, then runs the e2e test binary against each with that server's
 admin kubeconfig and `--provider=skeleton`, the selection of selection.py, and a JUnit report
 per server. Both suites run at once unless --sequential. With --out, the conformance block of
@@ -45,6 +48,11 @@ from servers import REPO, Kubeward, Reference, StartError  # noqa: E402
 # stand-in Node has no kubelet renewing its Lease, so that controller would mark it NotReady
 # and taint it after 40 s.
 REFERENCE_CONTROLLERS = "*,-node-lifecycle-controller"
+
+# The controllers of kube-controller-manager that run beside kubeward: the workload
+# controllers, which are kube-controller-manager's and out of kubeward's scope. Everything else
+# (namespace, garbage collector, service accounts, ...) is kubeward's own.
+WORKLOAD_CONTROLLERS = "replicationcontroller,replicaset,deployment,job,cronjob"
 
 NODE_NAME = "conformance-node"
 
@@ -98,6 +106,43 @@ def add_node(server: Server, admin: Identity) -> None:
                           {"Content-Type": "application/merge-patch+json"})
     if resp.status != 200:
         raise StartError(f"removing the stand-in Node's taints on {server.name}: {resp.status} {resp.body[:300]!r}")
+
+
+class ControllerManager:
+    """The reference kube-controller-manager against kubeward, with only `controllers`: as
+    kubeward's admin, without leader election (kubeward's own controllers hold the
+    `kube-controller-manager` Lease), asking for JSON (kubeward answers no protobuf yet)."""
+
+    def __init__(self, kubeconfig: pathlib.Path, log: pathlib.Path, controllers: str):
+        self.kubeconfig = kubeconfig
+        self.log = log
+        self.controllers = controllers
+        self.proc = None
+
+    def start(self) -> None:
+        apiserver = Reference.binary()
+        if not apiserver:
+            raise StartError("kube-controller-manager is not built (scripts/reference build)")
+        binary = pathlib.Path(apiserver).parent / "kube-controller-manager"
+        log = open(self.log, "wb")
+        self.proc = subprocess.Popen(
+            [str(binary), f"--kubeconfig={self.kubeconfig}", f"--controllers={self.controllers}",
+             "--kube-api-content-type=application/json", "--use-service-account-credentials=false",
+             "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0", "--v=1"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(2)
+        if self.proc.poll() is not None:
+            raise StartError(f"kube-controller-manager exited at start; log tail: "
+                             f"{self.log.read_text(errors='replace')[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def kubectl() -> str:
@@ -190,6 +235,7 @@ def main() -> int:
           f"{sum(1 for n in names if selection.out_of_scope(n))} out of scope; work in {work}", file=sys.stderr)
 
     kw = Kubeward(args.kubeward, work / "kubeward")
+    kcm = None
     ref = None
     results: dict = {}
     started = time.monotonic()
@@ -202,6 +248,10 @@ def main() -> int:
         kubeconfigs = {"kubeward": kw.data_dir / "admin.kubeconfig"}
         admin = Identity("kubeward-admin", cert=(str(kw.pki / "admin.crt"), str(kw.pki / "admin.key")))
         add_node(Server("kubeward", kw.url, str(kw.pki / "ca.crt")), admin)
+        if "kubeward" in servers:
+            kcm = ControllerManager(kubeconfigs["kubeward"], work / "kubeward-controller-manager.log",
+                                    WORKLOAD_CONTROLLERS)
+            kcm.start()
         if "kube-apiserver" in servers:
             ref = Reference(work / "reference", kw.pki, controllers=REFERENCE_CONTROLLERS)
             ref.start()
@@ -224,6 +274,8 @@ def main() -> int:
     finally:
         if ref is not None:
             ref.stop()
+        if kcm is not None:
+            kcm.stop()
         kw.stop()
 
     for s in report.SERVERS:

@@ -54,11 +54,10 @@ OUT_OF_SCOPE: list[tuple[str, str]] = [
 # (regular expression, reason): tests that pass on kube-apiserver and fail on kubeward for a
 # documented reason.
 KNOWN_GAPS: list[tuple[str, str]] = [
-    (r"\[sig-api-machinery\] Garbage collector ",
-     "no garbage collector and no workload controllers (ReplicationController, ReplicaSet, Deployment, Job, "
-     "CronJob) in kubeward: kube-controller-manager's, to run beside kubeward; judged too large for this round"),
-    (r"\[sig-api-machinery\] Generated clientset should create v1 cronJobs",
-     "no CronJob controller in kubeward (kube-controller-manager's)"),
+    (r"\[sig-api-machinery\] Garbage collector should (delete|orphan) RS created by deployment",
+     "kube-controller-manager's deployment controller (beside kubeward) panicked on a Deployment whose `strategy` "
+     "named only its type: kubeward defaulted the strategy only when absent, so `rollingUpdate.maxSurge`/"
+     "`maxUnavailable` were missing; fixed in `35b71eb` (defaults field by field, as kube), not re-run yet"),
     (r"\[sig-api-machinery\] client-go should negotiate watch and report errors with accept "
      r"\"application/vnd\.kubernetes\.protobuf\"",
      "kubeward decodes protobuf request bodies but does not encode protobuf answers: a client that accepts "

@@ -213,6 +213,7 @@ async fn controller_manager(
             controllers::service_cidr::start(&state).await;
             controllers::disruption::start(&state).await;
             controllers::resource_quota::start(&state).await;
+            controllers::garbage_collector::start(&state).await;
             if let Err(e) =
                 controllers::csr_cleaner::start(&state, controllers::csr_cleaner::system_clock()).await
             {

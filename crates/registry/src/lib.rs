@@ -10,6 +10,7 @@ pub mod convert_hpa;
 pub mod custom;
 pub mod custom_ssa;
 pub mod fields;
+pub mod gc_policy;
 mod resources;
 pub mod strategy;
 pub mod table;

@@ -13,6 +13,7 @@ pub mod csr_cleaner;
 pub mod csr_signing;
 pub mod disruption;
 pub mod flowcontrol;
+pub mod garbage_collector;
 pub mod identity_lease_gc;
 pub mod issued_certs;
 pub mod kubernetes_service;

@@ -1,5 +1,7 @@
 //! delete and deletecollection: preconditions, finalizers (deletionTimestamp first, the
-//! object goes when its last finalizer does), namespaces that drain before they go.
+//! object goes when its last finalizer does), namespaces that drain before they go, and the
+//! garbage collector's finalizers (`orphan`, `foregroundDeletion`) that a propagation policy
+//! or the kind's default leaves on the object (registry's `gc_policy`).
 
 use super::kinds::hooks;
 use super::read::{list_objects, Filter};
@@ -8,6 +10,7 @@ use crate::objects::{decode_kv, now_rfc3339};
 use crate::response::{self, list_response, object_response, Body};
 use apimachinery::StatusError;
 use http::Response;
+use registry::gc_policy::{self, Cascade, Propagation};
 use registry::ResourceType;
 use serde_json::{json, Value};
 
@@ -15,6 +18,7 @@ pub(super) struct DeleteOptions {
     uid: Option<String>,
     resource_version: Option<String>,
     pub(super) dry_run: bool,
+    cascade: Cascade,
 }
 
 fn options(ctx: &Ctx, bytes: &[u8], ct: &str) -> Result<DeleteOptions, StatusError> {
@@ -62,10 +66,20 @@ pub(super) fn options_of(ctx: &Ctx, body: &Value) -> DeleteOptions {
     let dry = body.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"))
         || ctx.info.query_param("dryRun") == Some("All");
     let s = |p: &str| body.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let propagation = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or_else(|| ctx.info.query_param("propagationPolicy"))
+        .and_then(Propagation::parse);
+    let orphan_dependents = body
+        .get("orphanDependents")
+        .and_then(Value::as_bool)
+        .or_else(|| ctx.info.query_param("orphanDependents").and_then(|v| v.parse().ok()));
     DeleteOptions {
         uid: s("/preconditions/uid"),
         resource_version: s("/preconditions/resourceVersion"),
         dry_run: dry,
+        cascade: Cascade { propagation, orphan_dependents },
     }
 }
 
@@ -114,22 +128,16 @@ pub(super) async fn delete_one(
         }
         let review = crate::admit::request(ctx, rt, admission::Operation::Delete, None, Some(obj.clone()));
         crate::admit::validate(ctx, &review).await?;
-        let has_finalizers =
-            obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
-                || hooks.has_own_finalizers(&obj);
-        if has_finalizers {
-            if obj.pointer("/metadata/deletionTimestamp").is_some() || opts.dry_run {
-                return Ok(Outcome::Pending(obj));
-            }
-            let mut marked = obj.clone();
-            marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
-            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            hooks.mark_for_deletion(&mut marked);
-            match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await {
+        match pending_deletion(rt, &obj, opts.cascade) {
+            Pending::Already => return Ok(Outcome::Pending(obj)),
+            Pending::Mark(_) if opts.dry_run => return Ok(Outcome::Pending(obj)),
+            Pending::Mark(marked) => match objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await
+            {
                 Ok(stored) => return Ok(Outcome::Pending(stored)),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e),
-            }
+            },
+            Pending::No => {}
         }
         if opts.dry_run {
             return Ok(Outcome::Gone(obj));
@@ -142,6 +150,85 @@ pub(super) async fn delete_one(
                 return Ok(Outcome::Gone(obj));
             }
             Err(e) if e.is_conflict() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StatusError::stale_update(&rt.group_resource(), name))
+}
+
+/// What a delete does before removing an object.
+pub(crate) enum Pending {
+    /// Nothing: the object is removed now.
+    No,
+    /// Already being deleted, and this delete changes nothing.
+    Already,
+    /// Stored as this first (deletionTimestamp, finalizers): removed when its finalizers go.
+    Mark(Value),
+}
+
+/// kube's registry store: the garbage collector's finalizers are set per `cascade` (a
+/// second delete may change them); an object with finalizers (or its kind's own, a
+/// Namespace's) is marked for deletion instead of removed; one already marked stays so,
+/// unless this delete leaves it no finalizer at all.
+pub(crate) fn pending_deletion(rt: &ResourceType, obj: &Value, cascade: Cascade) -> Pending {
+    let hooks = hooks(rt);
+    let current: Vec<String> = obj
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let changed = gc_policy::deletion_finalizers(rt, &current, cascade);
+    let marked_already = obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    let has_finalizers = !changed.as_ref().unwrap_or(&current).is_empty() || hooks.has_own_finalizers(obj);
+    if !has_finalizers {
+        return Pending::No;
+    }
+    if marked_already && changed.is_none() {
+        return Pending::Already;
+    }
+    let mut marked = obj.clone();
+    if let Some(f) = changed {
+        marked["metadata"]["finalizers"] = json!(f);
+    }
+    if !marked_already {
+        marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+        marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        hooks.mark_for_deletion(&mut marked);
+    }
+    Pending::Mark(marked)
+}
+
+/// A delete by the garbage collector (kube's collector deletes through the API with a uid
+/// precondition and a propagation policy): the same finalizer handling as a client's
+/// delete, without admission, which needs a request. Ok when the object is gone or marked.
+pub(crate) async fn delete_for_collector(
+    objects: &crate::objects::Objects,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    uid: &str,
+    propagation: Propagation,
+) -> Result<(), StatusError> {
+    for _ in 0..5 {
+        let kv = match objects.get_raw(rt, ns, name).await {
+            Err(e) if e.is_not_found() => return Ok(()),
+            other => other?,
+        };
+        let obj = decode_kv(&kv).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
+        if obj.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid) {
+            return Ok(());
+        }
+        let result = match pending_deletion(rt, &obj, Cascade::policy(propagation)) {
+            Pending::Already => return Ok(()),
+            Pending::Mark(marked) => {
+                objects.update(rt, ns, name, &marked, Some(kv.mod_revision)).await.map(|_| ())
+            }
+            Pending::No => objects.delete(rt, ns, name, Some(kv.mod_revision)).await.map(|_| ()),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_conflict() => continue,
+            Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(e),
         }
     }

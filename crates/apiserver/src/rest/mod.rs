@@ -3,7 +3,7 @@
 mod binding;
 mod component_probe;
 mod component_status;
-mod delete;
+pub(crate) mod delete;
 mod eviction;
 pub(crate) mod field_manager;
 pub mod kinds;

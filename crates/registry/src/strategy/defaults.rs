@@ -244,11 +244,20 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                 set_default(spec, "replicas", json!(1));
                 set_default(spec, "revisionHistoryLimit", json!(10));
                 set_default(spec, "progressDeadlineSeconds", json!(600));
-                set_default(
-                    spec,
-                    "strategy",
-                    json!({"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}}),
-                );
+                // Field by field, as kube's SetDefaults_Deployment: a strategy naming only its
+                // type still gets its rolling update bounds (kube-controller-manager's deployment
+                // controller dereferences them).
+                set_default(spec, "strategy", json!({}));
+                if let Some(strategy) = obj(spec, "strategy") {
+                    set_default(strategy, "type", json!("RollingUpdate"));
+                    if strategy.get("type") == Some(&json!("RollingUpdate")) {
+                        set_default(strategy, "rollingUpdate", json!({}));
+                        if let Some(u) = obj(strategy, "rollingUpdate") {
+                            set_default(u, "maxUnavailable", json!("25%"));
+                            set_default(u, "maxSurge", json!("25%"));
+                        }
+                    }
+                }
                 pod_template(spec.get_mut("template"));
             }
         }
@@ -641,6 +650,33 @@ mod tests {
             apply(rt, o);
         }
         v
+    }
+
+    #[test]
+    fn a_deployment_strategy_naming_its_type_gets_its_bounds() {
+        let tpl = json!({"spec": {"containers": [{"name": "c", "image": "a:1"}]}});
+        let rolling =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}});
+        let d = defaulted("apps", "deployments", json!({"spec": {"template": tpl.clone()}}));
+        assert_eq!(d["spec"]["strategy"], rolling);
+        let d = defaulted(
+            "apps",
+            "deployments",
+            json!({"spec": {"strategy": {"type": "RollingUpdate"}, "template": tpl.clone()}}),
+        );
+        assert_eq!(d["spec"]["strategy"], rolling);
+        let d = defaulted(
+            "apps",
+            "deployments",
+            json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}, "template": tpl.clone()}),
+        );
+        assert_eq!(d["spec"]["strategy"]["rollingUpdate"], json!({"maxSurge": 1, "maxUnavailable": "25%"}));
+        let d = defaulted(
+            "apps",
+            "deployments",
+            json!({"spec": {"strategy": {"type": "Recreate"}, "template": tpl}}),
+        );
+        assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
     }
 
     #[test]
