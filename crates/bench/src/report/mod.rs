@@ -4,6 +4,7 @@
 mod custom;
 mod failover;
 mod peer;
+mod policies;
 mod splice;
 
 pub use splice::splice;
@@ -171,7 +172,7 @@ const SECTIONS: [Section; 11] = [
     ("writes", |o, i| {
         writes(o, &i.records);
         failover::section(o, &i.records);
-        policies(o, &i.records);
+        policies::section(o, &i.records);
     }),
     ("peer", |o, i| peer::section(o, &i.records)),
     ("custom", |o, i| custom::section(o, &i.records)),
@@ -430,6 +431,7 @@ fn aims(out: &mut String, r: &[Record]) {
             verdict(Some(ms < 2000.0))
         );
     }
+    policies::aims(out, r);
     custom::aims(out, r);
     let _ = writeln!(out);
 }
@@ -488,11 +490,11 @@ fn etcd_read_aim(r: &[Record]) -> (String, Option<bool>) {
 }
 
 /// One aim as a table of its own, at the end of its section.
-fn section_aim(out: &mut String, aim: &str, (m, p): (String, Option<bool>)) {
+pub(crate) fn section_aim(out: &mut String, aim: &str, (m, p): (String, Option<bool>)) {
     let _ = writeln!(out, "| aim | measured | verdict |\n|---|---|---|\n| {aim} | {m} | {} |\n", verdict(p));
 }
 
-fn writes_at<'a>(r: &'a [Record], t: &str, c: u32) -> Option<&'a Summary> {
+pub(crate) fn writes_at<'a>(r: &'a [Record], t: &str, c: u32) -> Option<&'a Summary> {
     r.iter().find_map(|x| match x {
         Record::Writes { target, clients, summary, .. } if target == t && *clients == c => Some(summary),
         _ => None,
@@ -667,55 +669,6 @@ fn write_cpu(r: &[Record], c: u32) -> String {
     } else {
         parts.join("; ")
     }
-}
-
-/// Label of the write rows taken with ten ValidatingAdmissionPolicies over the creates.
-pub const WITH_POLICIES: &str = "embedded-vap10";
-
-fn policies(out: &mut String, r: &[Record]) {
-    let mut clients: Vec<u32> = r
-        .iter()
-        .filter_map(|x| match x {
-            Record::Writes { target, clients, .. } if target == WITH_POLICIES => Some(*clients),
-            _ => None,
-        })
-        .collect();
-    if clients.is_empty() {
-        return;
-    }
-    clients.sort_unstable();
-    clients.dedup();
-    let _ = writeln!(
-        out,
-        "## Admission policies
-"
-    );
-    let _ = writeln!(
-        out,
-        "The same ConfigMap creates as above with ten ValidatingAdmissionPolicies bound to them (one CEL          validation each, all passing), against the rows without. Ratio = latency with / without (the          issue's aim: at most 1.3x).
-"
-    );
-    let _ = writeln!(out, "| clients | creates/s none | p50 ms | p99 ms | creates/s 10 policies | p50 ms | p99 ms | p50 ratio | p99 ratio |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-    for c in clients {
-        let (Some(none), Some(ten)) = (writes_at(r, "embedded", c), writes_at(r, WITH_POLICIES, c)) else {
-            continue;
-        };
-        let x = |a: f64, b: f64| if b > 0.0 { format!("{:.2}x", a / b) } else { "n/a".into() };
-        let _ = writeln!(
-            out,
-            "| {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {} |",
-            none.per_sec,
-            none.p50_ms,
-            none.p99_ms,
-            ten.per_sec,
-            ten.p50_ms,
-            ten.p99_ms,
-            x(ten.p50_ms, none.p50_ms),
-            x(ten.p99_ms, none.p99_ms)
-        );
-    }
-    let _ = writeln!(out);
 }
 
 fn fanout(out: &mut String, r: &[Record]) {
