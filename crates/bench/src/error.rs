@@ -36,7 +36,7 @@ pub enum BenchError {
 }
 
 impl BenchError {
-    pub(crate) fn file(path: &str, source: std::io::Error) -> Self {
+    pub fn file(path: &str, source: std::io::Error) -> Self {
         BenchError::File { path: path.to_string(), source }
     }
 }

@@ -17,6 +17,7 @@ pub mod procfs;
 pub mod report;
 pub mod stats;
 pub mod tls;
+pub mod webhook;
 pub mod writes;
 
 pub use error::BenchError;

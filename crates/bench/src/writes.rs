@@ -72,7 +72,7 @@ pub async fn ensure_namespace(target: &Target, name: &str) -> Result<(), BenchEr
 
 /// The validations of the policies [`install_policies`] creates: each passes for the
 /// bench's ConfigMaps; the last also refuses the probe that tells when they are enforced.
-const POLICY_RULES: [&str; 10] = [
+pub const POLICY_RULES: [&str; 10] = [
     "object.metadata.name.size() <= 63",
     "has(object.metadata.labels) && 'app' in object.metadata.labels",
     "!has(object.data) || object.data.all(k, k.size() < 64)",
@@ -86,16 +86,20 @@ const POLICY_RULES: [&str; 10] = [
 ];
 
 /// The ConfigMap the last policy refuses: created with a dry run until it is refused.
-const PROBE: &str = "vap-probe";
+pub const PROBE: &str = "vap-probe";
+
+const POLICIES: &str = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+const BINDINGS: &str = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
 
 /// Creates `n` (at most 10) ValidatingAdmissionPolicies over ConfigMap creates, each with
-/// a binding and one validation the bench's writes pass, and waits until they are
-/// enforced (the last one's probe is refused; the server's informer applies them in
-/// order).
+/// a binding and one validation the bench's writes pass, after removing the bench's
+/// webhook ([`crate::webhook`]), and waits until they are enforced (the last one's probe
+/// is refused by a policy; the server's informer applies them in order).
 pub async fn install_policies(target: &Target, namespace: &str, n: usize) -> Result<(), BenchError> {
     if n == 0 {
         return Ok(());
     }
+    crate::webhook::remove(target).await?;
     let mut conn = connect(target).await?;
     let rules = &POLICY_RULES[POLICY_RULES.len() - n.min(POLICY_RULES.len())..];
     for (i, rule) in rules.iter().enumerate() {
@@ -115,36 +119,44 @@ pub async fn install_policies(target: &Target, namespace: &str, n: usize) -> Res
             "metadata": {"name": name},
             "spec": {"policyName": name, "validationActions": ["Deny"]},
         });
-        let base = "/apis/admissionregistration.k8s.io/v1";
-        conn.expect_ok(
-            Method::POST,
-            &format!("{base}/validatingadmissionpolicies"),
-            Bytes::from(policy.to_string()),
-            true,
-        )
-        .await?;
-        conn.expect_ok(
-            Method::POST,
-            &format!("{base}/validatingadmissionpolicybindings"),
-            Bytes::from(binding.to_string()),
-            true,
-        )
-        .await?;
+        conn.expect_ok(Method::POST, POLICIES, Bytes::from(policy.to_string()), true).await?;
+        conn.expect_ok(Method::POST, BINDINGS, Bytes::from(binding.to_string()), true).await?;
     }
+    wait_refused(&mut conn, namespace, "ValidatingAdmissionPolicy").await
+}
+
+/// Deletes the bench's policies and bindings (absent ones are fine).
+pub async fn remove_policies(target: &Target) -> Result<(), BenchError> {
+    let mut conn = connect(target).await?;
+    for i in 0..POLICY_RULES.len() {
+        for base in [BINDINGS, POLICIES] {
+            let _ = conn.call(Method::DELETE, &format!("{base}/bench-policy-{i}"), &[], Bytes::new()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the probe ConfigMap with a dry run until it is refused with a message holding
+/// `by` (who must refuse it), for at most 20 s.
+pub async fn wait_refused(
+    conn: &mut crate::client::Conn,
+    namespace: &str,
+    by: &str,
+) -> Result<(), BenchError> {
     let path = format!("/api/v1/namespaces/{namespace}/configmaps?dryRun=All");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, _) = conn
+        let (status, body) = conn
             .call(Method::POST, &path, &[("content-type", "application/json")], configmap_body(PROBE, 8))
             .await?;
-        if status == http::StatusCode::UNPROCESSABLE_ENTITY {
+        if status.is_client_error() && String::from_utf8_lossy(&body).contains(by) {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(BenchError::Status {
-                what: "the admission policies were not enforced within 20 s".into(),
+                what: format!("the probe was not refused by {by} within 20 s"),
                 status: status.as_u16(),
-                body: String::new(),
+                body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

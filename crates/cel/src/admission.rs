@@ -204,12 +204,9 @@ impl Environment {
             vars.push((AUTHORIZER, &Shape::Any));
             vars.push((REQUEST_RESOURCE, &Shape::Any));
         }
-        let program = if self.patch_types {
-            Program::compile_with_patch_types(expression, &vars)
-        } else {
-            Program::compile(expression, &vars)
-        }
-        .map_err(|e| e.to_string())?;
+        let declared = self.declared_types();
+        let program = Program::compile_in_base_env(expression, &vars, self.patch_types, &declared)
+            .map_err(|e| e.to_string())?;
         // kube wants the exact type: where cel-go's type is plain here, it decides.
         if let Some(got) = self.static_type(&program).and_then(|t| t.name()) {
             return match kind.wanted() {
@@ -422,6 +419,37 @@ mod tests {
             .compile("authorizer.path('/').check('get').reason()", ExpressionKind::Message);
         let e = e.unwrap_err();
         assert!(e.contains("undeclared reference to 'authorizer'"), "{e}");
+    }
+
+    /// kube's base environment has no bindings extension and wants literals of one type
+    /// (cel-go's checker texts, every issue in source order).
+    #[test]
+    fn no_cel_bind_and_homogeneous_literals() {
+        let e = env().compile("cel.bind(x, 1, x) == 1", ExpressionKind::Condition).unwrap_err();
+        assert_eq!(
+            e,
+            "compilation failed: ERROR: <input>:1:1: undeclared reference to 'cel' (in container '')\n | cel.bind(x, 1, x) == 1\n | ^\n\
+             ERROR: <input>:1:9: undeclared reference to 'bind' (in container '')\n | cel.bind(x, 1, x) == 1\n | ........^\n\
+             ERROR: <input>:1:10: undeclared reference to 'x' (in container '')\n | cel.bind(x, 1, x) == 1\n | .........^\n\
+             ERROR: <input>:1:16: undeclared reference to 'x' (in container '')\n | cel.bind(x, 1, x) == 1\n | ...............^"
+        );
+        let e = env().compile("[1, 'a'].size() == 2", ExpressionKind::Condition).unwrap_err();
+        assert_eq!(
+            e,
+            "compilation failed: ERROR: <input>:1:5: expected type 'int' but found 'string'\n | [1, 'a'].size() == 2\n | ....^"
+        );
+        let e =
+            env().compile("{'a': 1, 'b': request.name}.size() > 0", ExpressionKind::Condition).unwrap_err();
+        // (A selection is where its `.` is, as cel-go places it.)
+        assert!(e.ends_with("1:22: expected type 'int' but found 'string'\n | {'a': 1, 'b': request.name}.size() > 0\n | .....................^"), "{e}");
+        // A variable's static type counts; `dyn` joins anything.
+        let mut env = env();
+        env.compile_variable("n", "'name'").unwrap();
+        let e = env.compile("[1, variables.n].size() == 2", ExpressionKind::Condition).unwrap_err();
+        assert!(e.contains("expected type 'int' but found 'string'"), "{e}");
+        env.compile("[1, object.spec.x, 'a'].size() == 3", ExpressionKind::Condition).unwrap();
+        env.compile("[[], [1]].size() == 2 && {'a': [1], 'b': []}.size() == 2", ExpressionKind::Condition)
+            .unwrap();
     }
 
     #[test]

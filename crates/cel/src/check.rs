@@ -67,13 +67,14 @@ pub(crate) fn children(e: &IdedExpr) -> Vec<&IdedExpr> {
     }
 }
 
-/// Parses `source`, refusing what cel-go refuses before parsing (size).
-pub(crate) fn parse(source: &str) -> Result<Parsed, CompileError> {
+/// Parses `source`, refusing what cel-go refuses before parsing (size); `bindings`:
+/// whether `cel.bind` is expanded ([`crate::env::parser`]).
+pub(crate) fn parse_with(source: &str, bindings: bool) -> Result<Parsed, CompileError> {
     let size = source.chars().count();
     if size > MAX_EXPRESSION_CODE_POINTS {
         return Err(CompileError::TooLong { size, limit: MAX_EXPRESSION_CODE_POINTS });
     }
-    match crate::env::parser().parse_with_source_info(source) {
+    match crate::env::parser(bindings).parse_with_source_info(source) {
         Ok((expr, info)) => {
             let depth = depth(&expr);
             if depth > MAX_AST_DEPTH {
@@ -210,10 +211,15 @@ impl<'a> Checker<'a> {
                 let builtin = name.starts_with('_') || name.starts_with('@') || name == "!_" || name == "-_";
                 if !builtin && !self.function_exists(&name) {
                     match (&call.target, target_is_namespace) {
-                        // `x.f()` of an undeclared `x` (no function `x.f`): cel-go names `x`.
+                        // `x.f()` of an undeclared `x` (no function `x.f`): cel-go names `x`,
+                        // and `f` too when it is no function either (`cel.bind(..)` where the
+                        // bindings extension is not declared).
                         (Some(target), true) => {
                             let root = name.split('.').next().unwrap_or_default().to_string();
-                            self.undeclared(target.id, &root)
+                            self.undeclared(target.id, &root);
+                            if !self.function_exists(&call.func_name) {
+                                self.undeclared(e.id, &call.func_name);
+                            }
                         }
                         _ => self.undeclared(e.id, &name),
                     }

@@ -133,11 +133,18 @@ pub(crate) fn base_context() -> &'static Context<'static, 'static> {
     &BASE.context
 }
 
+/// The macros of kube's base environment: cel's standard ones, without `cel.bind`
+/// (only the parser of this environment is used).
+static WITHOUT_BINDINGS: LazyLock<Env> = LazyLock::new(Env::stdlib);
+
 /// A parser with the environment's macros and optional syntax
 /// (`.?field`, `[?index]`, `{?key: v}`), nesting bounded by
-/// [`MAX_PARSE_RECURSION_DEPTH`](crate::limits::MAX_PARSE_RECURSION_DEPTH).
-pub(crate) fn parser() -> Parser {
-    BASE.env.parser().max_recursion_depth(crate::limits::MAX_PARSE_RECURSION_DEPTH)
+/// [`MAX_PARSE_RECURSION_DEPTH`](crate::limits::MAX_PARSE_RECURSION_DEPTH); with
+/// `bindings`, `cel.bind` is expanded, else it is an ordinary call (of an undeclared
+/// `cel`, as kube's base environment, which has no bindings extension, sees it).
+pub(crate) fn parser(bindings: bool) -> Parser {
+    let env = if bindings { &BASE.env } else { &*WITHOUT_BINDINGS };
+    env.parser().max_recursion_depth(crate::limits::MAX_PARSE_RECURSION_DEPTH)
 }
 
 /// Whether a function named `name` exists in the environment, as a global

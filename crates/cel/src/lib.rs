@@ -88,6 +88,7 @@ mod env;
 pub mod error;
 pub mod escape;
 mod estimate;
+mod homogeneous;
 pub mod limits;
 pub mod mutation;
 mod overloads;

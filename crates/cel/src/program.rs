@@ -40,21 +40,39 @@ impl Program {
     pub fn compile(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
         // cel-rust's parser and the passes here recurse along the expression: they run
         // on a stack of their own, large enough for the nesting limits.
-        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, false))
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, false, None))
     }
 
     /// Like [`compile`](Self::compile), with kube's patch types declared: `Object`,
     /// `Object.<field>...` and `JSONPatch` literals ([`crate::mutation`]).
     pub fn compile_with_patch_types(source: &str, vars: &[(&str, &Shape)]) -> Result<Program, CompileError> {
-        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, true))
+        stacker::grow(COMPILE_STACK_BYTES, || Program::compile_on_stack(source, vars, true, None))
     }
 
+    /// Like [`compile`](Self::compile) (with the patch types when `patch_types`), in
+    /// kube's base environment as its admission expressions see it: no `cel.bind` (cel-go's
+    /// bindings extension is not in it: `cel` is an undeclared reference), and list and
+    /// map literals of one type (`expected type 'int' but found 'string'`,
+    /// [`crate::homogeneous`]), the variables' static types being `declared`.
+    pub fn compile_in_base_env(
+        source: &str,
+        vars: &[(&str, &Shape)],
+        patch_types: bool,
+        declared: &[(String, Option<crate::types::CelType>)],
+    ) -> Result<Program, CompileError> {
+        stacker::grow(COMPILE_STACK_BYTES, || {
+            Program::compile_on_stack(source, vars, patch_types, Some(declared))
+        })
+    }
+
+    /// `base_env`: the declared types of [`compile_in_base_env`](Self::compile_in_base_env).
     fn compile_on_stack(
         source: &str,
         vars: &[(&str, &Shape)],
         patch_types: bool,
+        base_env: Option<&[(String, Option<crate::types::CelType>)]>,
     ) -> Result<Program, CompileError> {
-        let mut parsed = check::parse(source)?;
+        let mut parsed = check::parse_with(source, base_env.is_none())?;
         if patch_types {
             // Below the ids the rewrite hands out (from u64::MAX down), above the parser's.
             let mut next_id = u64::MAX / 2;
@@ -62,6 +80,13 @@ impl Program {
         }
         let names: Vec<&str> = vars.iter().map(|(n, _)| *n).collect();
         check::check(source, &parsed, &names)?;
+        if let Some(declared) = base_env {
+            let mismatches =
+                crate::homogeneous::mismatches(&parsed.expr, &mut crate::types::Scope::new(declared));
+            if !mismatches.is_empty() {
+                return Err(check::issues_at(source, &parsed, mismatches));
+            }
+        }
         let result_type = check::result_type(&parsed.expr);
         let findings = estimate::estimate(&parsed.expr, vars);
         if !findings.undefined.is_empty() {

@@ -10,7 +10,7 @@ use cel::common::value::CowVal;
 use cel::ExecutionError;
 use regex::Regex;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, RwLock};
 
 /// The function the compiler calls instead of `matches`.
 pub(crate) const MATCHES: &str = "@kcel_matches";
@@ -18,13 +18,12 @@ pub(crate) const MATCHES: &str = "@kcel_matches";
 /// Most patterns kept.
 pub const CAPACITY: usize = 512;
 
-static CACHE: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> = LazyLock::new(Default::default);
+static CACHE: LazyLock<RwLock<HashMap<String, Arc<Regex>>>> = LazyLock::new(Default::default);
 
 fn compiled(pattern: &str) -> Result<Arc<Regex>, ExecutionError> {
     // A poisoned lock only means another evaluation panicked mid-insert; the map is
-    // still a valid cache.
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(r) = cache.get(pattern) {
+    // still a valid cache. Hits (nearly every call) share the lock.
+    if let Some(r) = CACHE.read().unwrap_or_else(|p| p.into_inner()).get(pattern) {
         return Ok(Arc::clone(r));
     }
     // Compiling costs in the pattern's length, more than scanning it.
@@ -33,6 +32,7 @@ fn compiled(pattern: &str) -> Result<Arc<Regex>, ExecutionError> {
         Regex::new(pattern)
             .map_err(|e| ExecutionError::function_error("matches", format!("invalid regex: {e}")))?,
     );
+    let mut cache = CACHE.write().unwrap_or_else(|p| p.into_inner());
     if cache.len() >= CAPACITY {
         cache.clear();
     }

@@ -161,6 +161,14 @@ impl<'a> Scope<'a> {
         self.locals.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 
+    pub(crate) fn push_local(&mut self, name: &str, t: Option<CelType>) {
+        self.locals.push((name.to_string(), t));
+    }
+
+    pub(crate) fn pop_local(&mut self) {
+        self.locals.pop();
+    }
+
     fn lookup(&self, name: &str) -> Option<CelType> {
         match self.local(name) {
             Some(t) => t.clone(),
@@ -171,14 +179,14 @@ impl<'a> Scope<'a> {
 
 /// Bounds the recursion of [`infer`] (expressions are bounded by the parser; this keeps
 /// the walk bounded whatever it is given).
-const MAX_DEPTH: usize = 300;
+pub(crate) const MAX_DEPTH: usize = 300;
 
 /// The static type of `e` in `scope`, where cel-go's would be plain (module docs).
 pub fn infer(e: &IdedExpr, scope: &mut Scope<'_>) -> Option<CelType> {
     infer_at(e, scope, 0)
 }
 
-fn infer_at(e: &IdedExpr, scope: &mut Scope<'_>, depth: usize) -> Option<CelType> {
+pub(crate) fn infer_at(e: &IdedExpr, scope: &mut Scope<'_>, depth: usize) -> Option<CelType> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -226,21 +234,10 @@ fn infer_at(e: &IdedExpr, scope: &mut Scope<'_>, depth: usize) -> Option<CelType
         }
         Expr::Call(call) => infer_call(e, call, scope, depth),
         Expr::Comprehension(c) => {
-            let range = sub(&c.iter_range, scope);
             if c.iter_var2.is_some() {
                 return None;
             }
-            let iter = range.and_then(|r| r.iterated());
-            let init = sub(&c.accu_init, scope);
-            scope.locals.push((c.iter_var.clone(), iter));
-            scope.locals.push((c.accu_var.clone(), init.clone()));
-            let step = sub(&c.loop_step, scope);
-            let accu = match (init, step) {
-                (Some(i), Some(s)) => join(i, s),
-                _ => None,
-            };
-            scope.locals.pop();
-            scope.locals.pop();
+            let (_, _, accu) = comprehension_locals(c, scope, depth);
             scope.locals.push((c.accu_var.clone(), accu));
             let result = sub(&c.result, scope);
             scope.locals.pop();
@@ -248,6 +245,29 @@ fn infer_at(e: &IdedExpr, scope: &mut Scope<'_>, depth: usize) -> Option<CelType
         }
         _ => None,
     }
+}
+
+/// The types of a comprehension's variables: the iteration variable, the accumulator
+/// while iterating (its init) and after (its init joined with its step).
+pub(crate) fn comprehension_locals(
+    c: &cel::common::ast::ComprehensionExpr,
+    scope: &mut Scope<'_>,
+    depth: usize,
+) -> (Option<CelType>, Option<CelType>, Option<CelType>) {
+    let sub = |e: &IdedExpr, scope: &mut Scope<'_>| infer_at(e, scope, depth + 1);
+    let iter =
+        if c.iter_var2.is_some() { None } else { sub(&c.iter_range, scope).and_then(|r| r.iterated()) };
+    let init = sub(&c.accu_init, scope);
+    scope.locals.push((c.iter_var.clone(), iter.clone()));
+    scope.locals.push((c.accu_var.clone(), init.clone()));
+    let step = sub(&c.loop_step, scope);
+    let accu = match (init.clone(), step) {
+        (Some(i), Some(s)) => join(i, s),
+        _ => None,
+    };
+    scope.locals.pop();
+    scope.locals.pop();
+    (iter, init, accu)
 }
 
 /// The element type of a literal holding both: cel-go wants them of one type (kube's
@@ -370,7 +390,7 @@ mod tests {
     use super::*;
 
     fn type_of(source: &str, declared: &[(String, Option<CelType>)]) -> Option<String> {
-        let parsed = crate::check::parse(source).unwrap();
+        let parsed = crate::check::parse_with(source, true).unwrap();
         infer(&parsed.expr, &mut Scope::new(declared)).and_then(|t| t.name())
     }
 

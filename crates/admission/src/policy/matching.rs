@@ -116,6 +116,9 @@ fn matches_rules(
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
 ) -> Option<Matched> {
+    if rules.is_empty() {
+        return None;
+    }
     let own = Matched::own(req);
     if rules.iter().any(|r| rule_matches(r, req, &own) && named(r, req)) {
         return Some(own);

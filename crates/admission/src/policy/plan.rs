@@ -55,9 +55,9 @@ pub async fn plan<'s, P: PlannedPolicy, B: PlannedBinding>(
     for policy in snapshot.policies.values() {
         let policy: &P = policy;
         let Some(constraints) = policy.match_constraints() else { continue };
-        let bindings = || snapshot.bindings.values().filter(|b| b.policy_name() == policy.name());
+        let bindings = snapshot.bindings_of(policy.name());
         // A policy acts only through its bindings.
-        if bindings().next().is_none() {
+        if bindings.is_empty() {
             continue;
         }
         let matched = match matching::matches(constraints, req, &mut labels, ctx).await {
@@ -82,7 +82,7 @@ pub async fn plan<'s, P: PlannedPolicy, B: PlannedBinding>(
                 resolved
             }
         };
-        for binding in bindings() {
+        for binding in bindings {
             let binding: &B = binding;
             if let Some(mr) = binding.match_resources() {
                 match matching::matches(mr, req, &mut labels, ctx).await {

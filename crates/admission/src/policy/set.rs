@@ -5,7 +5,7 @@
 //! ([`PolicyKinds`]).
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 /// A policy as a plugin holds it: parsed and compiled from its stored object.
@@ -32,21 +32,28 @@ pub struct PolicySet<P, B> {
     snapshot: RwLock<Arc<Snapshot<P, B>>>,
 }
 
-/// What a request reads: policies and bindings by name.
+/// What a request reads: policies and bindings by name, and each policy's bindings.
 pub struct Snapshot<P, B> {
     pub policies: BTreeMap<String, Arc<P>>,
     pub bindings: BTreeMap<String, Arc<B>>,
+    /// The bindings of each policy (by the policy's name), in binding name order: built
+    /// once per change, so a request does not scan every binding for every policy.
+    by_policy: HashMap<String, Vec<Arc<B>>>,
 }
 
 impl<P, B> Default for Snapshot<P, B> {
     fn default() -> Self {
-        Self { policies: BTreeMap::new(), bindings: BTreeMap::new() }
+        Self { policies: BTreeMap::new(), bindings: BTreeMap::new(), by_policy: HashMap::new() }
     }
 }
 
 impl<P, B> Clone for Snapshot<P, B> {
     fn clone(&self) -> Self {
-        Self { policies: self.policies.clone(), bindings: self.bindings.clone() }
+        Self {
+            policies: self.policies.clone(),
+            bindings: self.bindings.clone(),
+            by_policy: self.by_policy.clone(),
+        }
     }
 }
 
@@ -54,6 +61,21 @@ impl<P, B> Snapshot<P, B> {
     /// Whether nothing could apply (a policy acts only through a binding).
     pub fn is_idle(&self) -> bool {
         self.policies.is_empty() || self.bindings.is_empty()
+    }
+}
+
+impl<P, B: ParsedBinding> Snapshot<P, B> {
+    /// The bindings of the policy named `policy`, in name order.
+    pub fn bindings_of(&self, policy: &str) -> &[Arc<B>] {
+        self.by_policy.get(policy).map_or(&[], Vec::as_slice)
+    }
+
+    /// Builds the index of [`bindings_of`](Self::bindings_of) after a change.
+    fn index(&mut self) {
+        self.by_policy.clear();
+        for b in self.bindings.values() {
+            self.by_policy.entry(b.policy_name().to_string()).or_default().push(Arc::clone(b));
+        }
     }
 }
 
@@ -102,6 +124,7 @@ impl<P: CompiledPolicy, B: ParsedBinding> PolicySet<P, B> {
         let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**guard).clone();
         f(&mut next);
+        next.index();
         *guard = Arc::new(next);
     }
 
@@ -164,6 +187,7 @@ impl<P: CompiledPolicy, B: ParsedBinding> PolicySet<P, B> {
                 next.bindings.insert(name, Arc::new(B::parse(obj)));
             }
         }
+        next.index();
         let mut guard = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
         *guard = Arc::new(next);
     }

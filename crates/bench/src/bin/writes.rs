@@ -1,10 +1,12 @@
 //! Durable write throughput: kubeward creates or etcd puts, C clients, a fixed duration;
-//! optionally with ValidatingAdmissionPolicies over the creates (`--policies`).
+//! optionally with ValidatingAdmissionPolicies over the creates (`--policies`), or the same
+//! checks through a validating admission webhook (`--webhook`).
 
 use clap::Parser;
 use kubeward_bench::cli::{self, TargetArgs};
 use kubeward_bench::procfs;
 use kubeward_bench::report::Record;
+use kubeward_bench::webhook;
 use kubeward_bench::writes::{self, Limit, WriteKind};
 use std::time::Duration;
 
@@ -30,6 +32,13 @@ struct Args {
     /// Install this many ValidatingAdmissionPolicies (at most 10) over the creates first.
     #[arg(long, default_value_t = 0)]
     policies: usize,
+    /// Instead of policies, the same ten checks through the validating admission webhook
+    /// at this URL (`admission-webhook`), its certificate verified against `--webhook-ca`.
+    #[arg(long, requires = "webhook_ca", conflicts_with = "policies")]
+    webhook: Option<String>,
+    /// PEM file of the webhook's CA: the configuration's caBundle.
+    #[arg(long)]
+    webhook_ca: Option<String>,
     /// `NAME=PID` of a server process whose CPU time per acknowledged write is recorded
     /// (repeatable: kubeward and the etcd under it).
     #[arg(long = "server-pid", value_parser = parse_named_pid)]
@@ -51,6 +60,10 @@ fn main() -> std::process::ExitCode {
         } else {
             writes::ensure_namespace(&target, &a.namespace).await?;
             writes::install_policies(&target, &a.namespace, a.policies).await?;
+            if let (Some(url), Some(ca)) = (&a.webhook, &a.webhook_ca) {
+                let pem = std::fs::read(ca).map_err(|e| kubeward_bench::BenchError::file(ca, e))?;
+                webhook::install(&target, &a.namespace, url, &pem).await?;
+            }
             WriteKind::KubeCreate { namespace: a.namespace.clone(), data_bytes: a.bytes }
         };
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);

@@ -105,6 +105,7 @@ pub(super) fn aims(out: &mut String, r: &[Record]) {
             verdict(Some(ms < 2000.0))
         );
     }
+    super::policies::aims(out, r);
     custom::aims(out, r);
     let _ = writeln!(out);
 }

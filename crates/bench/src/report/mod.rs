@@ -11,16 +11,17 @@ mod failover;
 mod peer;
 mod record;
 mod request;
+mod policies;
 mod splice;
 mod writes;
 
 pub use record::Record;
 pub use splice::splice;
-pub use writes::WITH_POLICIES;
+pub use policies::WITH_POLICIES;
 
 use aims::{aims, section_aim};
 use request::{find_request, request, rps_of};
-use writes::{policies, writes, writes_at};
+use writes::{writes, writes_at};
 
 use crate::criterion::Estimate;
 use crate::stats::growth_exponent;
@@ -77,7 +78,7 @@ const SECTIONS: [Section; 11] = [
     ("writes", |o, i| {
         writes(o, &i.records);
         failover::section(o, &i.records);
-        policies(o, &i.records);
+        policies::section(o, &i.records);
     }),
     ("peer", |o, i| peer::section(o, &i.records)),
     ("custom", |o, i| custom::section(o, &i.records)),

@@ -1,5 +1,5 @@
 //! The durable-writes section (kubeward's creates next to etcd's puts, and kubeward on etcd)
-//! and the admission-policies section (the same creates through ten ValidatingAdmissionPolicies).
+//! (the admission-policies section is policies.rs).
 
 use super::aims::{etcd_write_aim, section_aim, ETCD_WRITE_AIM};
 use super::{ratio, Record};
@@ -88,53 +88,4 @@ pub(super) fn write_cpu(r: &[Record], c: u32) -> String {
     } else {
         parts.join("; ")
     }
-}
-
-/// Label of the write rows taken with ten ValidatingAdmissionPolicies over the creates.
-pub const WITH_POLICIES: &str = "embedded-vap10";
-
-pub(super) fn policies(out: &mut String, r: &[Record]) {
-    let mut clients: Vec<u32> = r
-        .iter()
-        .filter_map(|x| match x {
-            Record::Writes { target, clients, .. } if target == WITH_POLICIES => Some(*clients),
-            _ => None,
-        })
-        .collect();
-    if clients.is_empty() {
-        return;
-    }
-    clients.sort_unstable();
-    clients.dedup();
-    let _ = writeln!(
-        out,
-        "## Admission policies
-"
-    );
-    let _ = writeln!(
-        out,
-        "The same ConfigMap creates as above with ten ValidatingAdmissionPolicies bound to them (one CEL          validation each, all passing), against the rows without. Ratio = latency with / without (the          issue's aim: at most 1.3x).
-"
-    );
-    let _ = writeln!(out, "| clients | creates/s none | p50 ms | p99 ms | creates/s 10 policies | p50 ms | p99 ms | p50 ratio | p99 ratio |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-    for c in clients {
-        let (Some(none), Some(ten)) = (writes_at(r, "embedded", c), writes_at(r, WITH_POLICIES, c)) else {
-            continue;
-        };
-        let x = |a: f64, b: f64| if b > 0.0 { format!("{:.2}x", a / b) } else { "n/a".into() };
-        let _ = writeln!(
-            out,
-            "| {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {} |",
-            none.per_sec,
-            none.p50_ms,
-            none.p99_ms,
-            ten.per_sec,
-            ten.p50_ms,
-            ten.p99_ms,
-            x(ten.p50_ms, none.p50_ms),
-            x(ten.p99_ms, none.p99_ms)
-        );
-    }
-    let _ = writeln!(out);
 }
