@@ -157,6 +157,7 @@ pub struct Chain {
     validating: Vec<Arc<dyn ValidatingPlugin>>,
     policies: Option<Arc<crate::policy::PolicySet>>,
     mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
+    webhooks: Vec<Arc<crate::webhook::WebhookSource>>,
 }
 
 impl Chain {
@@ -192,6 +193,7 @@ impl Chain {
                     if built.mutating_policies.is_some() {
                         chain.mutating_policies = built.mutating_policies;
                     }
+                    chain.webhooks.extend(built.webhooks);
                 }
                 None => chain.not_implemented.push(name),
             }
@@ -223,6 +225,12 @@ impl Chain {
     /// feeds them from its informer.
     pub fn mutating_policies(&self) -> Option<Arc<crate::policy::mutating::MutatingPolicySet>> {
         self.mutating_policies.clone()
+    }
+
+    /// The configurations of the enabled webhook plugins: the server feeds them from its
+    /// informer (until it does, the plugins list them per request).
+    pub fn webhook_sources(&self) -> &[Arc<crate::webhook::WebhookSource>] {
+        &self.webhooks
     }
 
     /// Enabled plugin names in execution order.

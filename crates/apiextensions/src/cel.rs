@@ -10,7 +10,7 @@
 use crate::crd::gorender;
 use crate::crd::schema::{Ctx, RuleCompiler};
 use crate::fieldpath::valid_field_path;
-use crate::path::{child, index, key};
+use crate::path::{child, index, Path};
 use crate::props::{Props, ValidationRule};
 use apimachinery::field::{
     cause, duplicate_rendered, forbidden, internal_error, invalid, invalid_rendered, required_because, Errors,
@@ -227,14 +227,14 @@ impl RuleTree {
     pub fn evaluate_at(&self, path: &str, obj: &Value, old: Option<&Value>) -> Errors {
         let mut errs = Errors::new();
         let mut budget = RUNTIME_CEL_COST_BUDGET;
-        let _ = self.walk(path, obj, old, &mut budget, &mut errs, 0);
+        let _ = self.walk(&Path::At(path), obj, old, &mut budget, &mut errs, 0);
         errs
     }
 
     /// Returns false when validation must stop (budget exhausted).
     fn walk(
         &self,
-        path: &str,
+        path: &Path<'_>,
         obj: &Value,
         old: Option<&Value>,
         budget: &mut u64,
@@ -253,11 +253,11 @@ impl RuleTree {
                 for (k, v) in m {
                     let old_v = if self.map_correlatable { old.and_then(|o| o.get(k)) } else { None };
                     if let Some(c) = self.properties.get(k) {
-                        if !c.walk(&child(path, k), v, old_v, budget, errs, depth + 1) {
+                        if !c.walk(&path.child(k), v, old_v, budget, errs, depth + 1) {
                             return false;
                         }
                     } else if let Some(c) = &self.additional {
-                        if !c.walk(&key(path, k), v, old_v, budget, errs, depth + 1) {
+                        if !c.walk(&path.key(k), v, old_v, budget, errs, depth + 1) {
                             return false;
                         }
                     }
@@ -273,7 +273,7 @@ impl RuleTree {
                         }
                         _ => None,
                     };
-                    if !c.walk(&index(path, i), v, old_v, budget, errs, depth + 1) {
+                    if !c.walk(&path.index(i), v, old_v, budget, errs, depth + 1) {
                         return false;
                     }
                 }
@@ -285,7 +285,7 @@ impl RuleTree {
 
     fn expressions(
         &self,
-        path: &str,
+        path: &Path<'_>,
         obj: &Value,
         old: Option<&Value>,
         budget: &mut u64,
@@ -294,6 +294,8 @@ impl RuleTree {
         if self.rules.is_empty() {
             return true;
         }
+        let path = path.to_string();
+        let path = path.as_str();
         let at = if path.is_empty() { "<nil>" } else { path };
         let type_value = go_quote(&self.type_);
         if *budget == 0 {

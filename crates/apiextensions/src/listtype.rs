@@ -2,7 +2,7 @@
 //! no duplicate elements in a set, no two elements of a map list with the same keys
 //! (`Duplicate value: {"name":"a"}`), every element of a map list an object.
 
-use crate::path::{child, key};
+use crate::path::Path;
 use crate::props::Props;
 use apimachinery::field::{duplicate_rendered, invalid_rendered, Errors};
 use apimachinery::gofmt::{go_bad_value, go_json};
@@ -12,28 +12,28 @@ use serde_json::{Map, Value};
 pub fn validate(path: &str, s: &Props, obj: &Value) -> Errors {
     let mut errs = Errors::new();
     if let Value::Object(m) = obj {
-        object(path, s, m, &mut errs, 0);
+        object(&Path::At(path), s, m, &mut errs, 0);
     }
     errs
 }
 
-fn object(path: &str, s: &Props, m: &Map<String, Value>, errs: &mut Errors, depth: usize) {
+fn object(path: &Path<'_>, s: &Props, m: &Map<String, Value>, errs: &mut Errors, depth: usize) {
     if depth > crate::MAX_VALUE_DEPTH {
         return;
     }
     if let Some(ap) = s.additional_schema() {
         for (k, v) in m {
-            value(&key(path, k), ap, v, errs, depth + 1);
+            value(&path.key(k), ap, v, errs, depth + 1);
         }
     }
     for (k, v) in m {
         if let Some(sub) = s.properties.get(k) {
-            value(&child(path, k), sub, v, errs, depth + 1);
+            value(&path.child(k), sub, v, errs, depth + 1);
         }
     }
 }
 
-fn value(path: &str, s: &Props, v: &Value, errs: &mut Errors, depth: usize) {
+fn value(path: &Path<'_>, s: &Props, v: &Value, errs: &mut Errors, depth: usize) {
     match v {
         Value::Array(items) => array(path, s, items, errs, depth),
         Value::Object(m) => object(path, s, m, errs, depth),
@@ -62,7 +62,7 @@ fn non_unique(items: &[Value]) -> Vec<usize> {
     out
 }
 
-fn array(path: &str, s: &Props, items: &[Value], errs: &mut Errors, depth: usize) {
+fn array(path: &Path<'_>, s: &Props, items: &[Value], errs: &mut Errors, depth: usize) {
     match s.x_list_type.as_deref() {
         Some("set") => {
             for i in non_unique(items) {
@@ -74,12 +74,12 @@ fn array(path: &str, s: &Props, items: &[Value], errs: &mut Errors, depth: usize
     }
     if let Some(is) = s.items_schema() {
         for (i, item) in items.iter().enumerate() {
-            value(&format!("{path}[{i}]"), is, item, errs, depth + 1);
+            value(&path.index(i), is, item, errs, depth + 1);
         }
     }
 }
 
-fn map_list(path: &str, s: &Props, items: &[Value], errs: &mut Errors) {
+fn map_list(path: &Path<'_>, s: &Props, items: &[Value], errs: &mut Errors) {
     for (i, x) in items.iter().enumerate() {
         if !x.is_null() && !x.is_object() {
             errs.push(invalid_rendered(

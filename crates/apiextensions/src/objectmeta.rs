@@ -4,7 +4,7 @@
 //! and `kind` present and well formed, `metadata` valid object metadata.
 
 use crate::names::{dns1035_label, dns1123_label};
-use crate::path::{child, key};
+use crate::path::{child, key, Path};
 use crate::props::Props;
 use apimachinery::field::{invalid, invalid_rendered, required, Errors};
 use apimachinery::gofmt::go_bad_value;
@@ -138,7 +138,7 @@ fn coerce_meta(m: &mut Map<String, Value>, drop_invalid: bool, prefix: &str, unk
 /// `apiVersion`/`kind` that are not strings are dropped. Returns the dropped unknown paths.
 pub fn coerce(obj: &mut Value, s: Option<&Props>, resource_root: bool, drop_invalid: bool) -> Vec<String> {
     let mut unknown = Vec::new();
-    coerce_at(obj, s, resource_root, drop_invalid, "", &mut unknown, 0);
+    coerce_at(obj, s, resource_root, drop_invalid, &Path::At(""), &mut unknown, 0);
     unknown
 }
 
@@ -147,7 +147,7 @@ fn coerce_at(
     s: Option<&Props>,
     embedded: bool,
     drop_invalid: bool,
-    path: &str,
+    path: &Path<'_>,
     unknown: &mut Vec<String>,
     depth: usize,
 ) {
@@ -165,7 +165,9 @@ fn coerce_at(
                 }
                 if let Some(meta) = m.get_mut("metadata") {
                     match meta {
-                        Value::Object(mm) => coerce_meta(mm, drop_invalid, &child(path, "metadata"), unknown),
+                        Value::Object(mm) => {
+                            coerce_meta(mm, drop_invalid, &path.child("metadata").to_string(), unknown)
+                        }
                         _ if drop_invalid => {
                             m.remove("metadata");
                         }
@@ -183,7 +185,7 @@ fn coerce_at(
                         Some(p),
                         p.x_embedded_resource,
                         drop_invalid,
-                        &child(path, k),
+                        &path.child(k),
                         unknown,
                         depth + 1,
                     );
@@ -193,7 +195,7 @@ fn coerce_at(
                         Some(ap),
                         ap.x_embedded_resource,
                         drop_invalid,
-                        &key(path, k),
+                        &path.key(k),
                         unknown,
                         depth + 1,
                     );
@@ -208,7 +210,7 @@ fn coerce_at(
                         Some(is),
                         is.x_embedded_resource,
                         drop_invalid,
-                        &format!("{path}[{i}]"),
+                        &path.index(i),
                         unknown,
                         depth + 1,
                     );
@@ -260,31 +262,31 @@ pub fn coerce_strict(obj: &Value, s: Option<&Props>) -> Result<(), String> {
 pub fn validate_embedded(obj: &Value, s: Option<&Props>, resource_root: bool, path: &str) -> Errors {
     let mut errs = Errors::new();
     let Some(s) = s else { return errs };
-    walk_validate(obj, s, resource_root || s.x_embedded_resource, path, &mut errs, 0);
+    walk_validate(obj, s, resource_root || s.x_embedded_resource, &Path::At(path), &mut errs, 0);
     errs
 }
 
-fn walk_validate(x: &Value, s: &Props, embedded: bool, path: &str, errs: &mut Errors, depth: usize) {
+fn walk_validate(x: &Value, s: &Props, embedded: bool, path: &Path<'_>, errs: &mut Errors, depth: usize) {
     if depth > crate::MAX_VALUE_DEPTH {
         return;
     }
     match x {
         Value::Object(m) => {
             if embedded {
-                validate_embedded_resource(m, path, errs);
+                validate_embedded_resource(m, &path.to_string(), errs);
             }
             for (k, v) in m {
                 if let Some(p) = s.properties.get(k) {
-                    walk_validate(v, p, p.x_embedded_resource, &child(path, k), errs, depth + 1);
+                    walk_validate(v, p, p.x_embedded_resource, &path.child(k), errs, depth + 1);
                 } else if let Some(ap) = s.additional_schema() {
-                    walk_validate(v, ap, ap.x_embedded_resource, &key(path, k), errs, depth + 1);
+                    walk_validate(v, ap, ap.x_embedded_resource, &path.key(k), errs, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(is) = s.items_schema() {
                 for (i, v) in items.iter().enumerate() {
-                    walk_validate(v, is, is.x_embedded_resource, &format!("{path}[{i}]"), errs, depth + 1);
+                    walk_validate(v, is, is.x_embedded_resource, &path.index(i), errs, depth + 1);
                 }
             }
         }

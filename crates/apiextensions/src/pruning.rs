@@ -4,6 +4,7 @@
 //! coercion ([`crate::objectmeta`]). The dropped paths are returned sorted
 //! (`spec.foo`, `spec.list[0].bar`), as `fieldValidation=Strict`/`Warn` report them.
 
+use crate::path::{Path, ROOT};
 use crate::props::Props;
 use serde_json::Value;
 
@@ -14,16 +15,8 @@ struct Pruner {
     unknown: Vec<String>,
 }
 
-fn append_key(parent: &str, k: &str) -> String {
-    if parent.is_empty() {
-        k.to_string()
-    } else {
-        format!("{parent}.{k}")
-    }
-}
-
 impl Pruner {
-    fn prune(&mut self, x: &mut Value, s: Option<&Props>, embedded: bool, path: &str, depth: usize) {
+    fn prune(&mut self, x: &mut Value, s: Option<&Props>, embedded: bool, path: &Path<'_>, depth: usize) {
         if depth > crate::MAX_VALUE_DEPTH {
             return;
         }
@@ -36,7 +29,7 @@ impl Pruner {
                 let Some(s) = s else {
                     if self.track {
                         for k in m.keys() {
-                            self.unknown.push(append_key(path, k));
+                            self.unknown.push(path.child(k).to_string());
                         }
                     }
                     m.clear();
@@ -48,19 +41,19 @@ impl Pruner {
                         continue;
                     }
                     if let Some(prop) = s.properties.get(k) {
-                        self.prune(v, Some(prop), prop.x_embedded_resource, &append_key(path, k), depth + 1);
+                        self.prune(v, Some(prop), prop.x_embedded_resource, &path.child(k), depth + 1);
                     } else if let Some(ap) = &s.additional_properties {
                         let sub = ap.schema.as_deref();
                         self.prune(
                             v,
                             sub,
                             sub.is_some_and(|p| p.x_embedded_resource),
-                            &append_key(path, k),
+                            &path.child(k),
                             depth + 1,
                         );
                     } else {
                         if self.track && (!META_FIELDS.contains(&k.as_str()) || !path.is_empty()) {
-                            self.unknown.push(append_key(path, k));
+                            self.unknown.push(path.child(k).to_string());
                         }
                         drop.push(k.clone());
                     }
@@ -73,14 +66,14 @@ impl Pruner {
                 let item_schema = s.and_then(Props::items_schema);
                 for (i, v) in items.iter_mut().enumerate() {
                     let emb = item_schema.is_some_and(|p| p.x_embedded_resource);
-                    self.prune(v, item_schema, emb, &format!("{path}[{i}]"), depth + 1);
+                    self.prune(v, item_schema, emb, &path.index(i), depth + 1);
                 }
             }
             _ => {}
         }
     }
 
-    fn skip_prune(&mut self, x: &mut Value, s: &Props, embedded: bool, path: &str, depth: usize) {
+    fn skip_prune(&mut self, x: &mut Value, s: &Props, embedded: bool, path: &Path<'_>, depth: usize) {
         if depth > crate::MAX_VALUE_DEPTH {
             return;
         }
@@ -91,14 +84,14 @@ impl Pruner {
                         continue;
                     }
                     if let Some(prop) = s.properties.get(k) {
-                        self.prune(v, Some(prop), prop.x_embedded_resource, &append_key(path, k), depth + 1);
+                        self.prune(v, Some(prop), prop.x_embedded_resource, &path.child(k), depth + 1);
                     } else if let Some(ap) = &s.additional_properties {
                         let sub = ap.schema.as_deref();
                         self.prune(
                             v,
                             sub,
                             sub.is_some_and(|p| p.x_embedded_resource),
-                            &append_key(path, k),
+                            &path.child(k),
                             depth + 1,
                         );
                     }
@@ -111,7 +104,7 @@ impl Pruner {
                             v,
                             item_schema,
                             item_schema.x_embedded_resource,
-                            &format!("{path}[{i}]"),
+                            &path.index(i),
                             depth + 1,
                         );
                     }
@@ -128,12 +121,12 @@ pub fn prune(obj: &mut Value, s: Option<&Props>, resource_root: bool) -> Vec<Str
     let mut p = Pruner { track: true, unknown: Vec::new() };
     let embedded = resource_root || s.is_some_and(|s| s.x_embedded_resource);
     match s {
-        Some(s) => p.prune(obj, Some(s), embedded, "", 0),
+        Some(s) => p.prune(obj, Some(s), embedded, &ROOT, 0),
         None if resource_root => {
             let empty = Props::default();
-            p.prune(obj, Some(&empty), true, "", 0)
+            p.prune(obj, Some(&empty), true, &ROOT, 0)
         }
-        None => p.prune(obj, None, false, "", 0),
+        None => p.prune(obj, None, false, &ROOT, 0),
     }
     p.unknown.sort();
     p.unknown

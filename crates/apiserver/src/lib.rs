@@ -134,6 +134,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     controllers::crd::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::admission_policies::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::mutating_policies::start(&state).await.map_err(StartError::Bootstrap)?;
+    controllers::webhook_configurations::start(&state).await.map_err(StartError::Bootstrap)?;
     let root_ca = match &config.root_ca_file {
         Some(path) => {
             Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)

@@ -262,18 +262,22 @@ impl<'s> FieldManager<'s> {
         if !self.zero().as_object().is_some_and(Map::is_empty) {
             return false;
         }
-        let Some(added) = crate::typed::compare::added_to_empty(self.schema, self.root, new) else {
+        let Some(fields) = crate::typed::created::created_fields_v1(
+            self.schema,
+            self.root,
+            new,
+            self.reset.as_ref(),
+            strip_set(),
+        ) else {
             return false;
         };
-        let set = match &self.reset {
-            Some(reset) => added.recursive_difference(reset),
-            None => added,
-        };
-        let set = set.difference(strip_set());
         let mut managed = Managed::default();
-        if !set.is_empty() {
+        if !fields.is_empty() {
             let id = ManagerId::new(manager, Operation::Update, &self.api_version(), &self.subresource);
-            managed.fields.insert(id.clone(), VersionedSet::new(set, &self.api_version(), false));
+            // Written as `fieldsV1` directly: the entry goes out at once, its set is never read.
+            let mut vs = VersionedSet::new(crate::set::Set::new(), &self.api_version(), false);
+            vs.raw = Some(Value::Object(fields));
+            managed.fields.insert(id.clone(), vs);
             managed.times.insert(id, Some(now.to_string()));
         }
         set_managed_fields(new, managed.into_entries());

@@ -468,6 +468,8 @@ fn create_records_what_an_update_from_nothing_does() {
     odd["spec"]["strategy"] = json!(null);
     odd["spec"]["template"]["spec"]["nodeSelector"] = json!({"k": "v"});
     odd["status"] = json!({"replicas": 1});
+    let mut odd_reset = odd.clone();
+    odd_reset["spec"]["template"]["metadata"] = json!({"labels": {"app": "x"}});
     let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v", "e": ""}, "binaryData": {}});
     let unknown = json!({"apiVersion": "example.com/v1", "kind": "Thing",
@@ -478,6 +480,8 @@ fn create_records_what_an_update_from_nothing_does() {
         (FieldManager::for_kind("apps", "v1", "Deployment", ""), odd),
         (FieldManager::for_kind("", "v1", "ConfigMap", ""), config_map),
         (FieldManager::for_kind("example.com", "v1", "Thing", ""), unknown),
+        // Reset fields (a main resource's status) are left out of the fast path's entry too.
+        (fm().with_reset_fields(&[&["status"], &["spec", "template", "metadata"]]), odd_reset),
     ];
     for (fm, obj) in cases {
         // The create path is the one taken (else both sides below are the general path).

@@ -30,6 +30,8 @@ pub struct Built {
     pub policies: Option<Arc<crate::policy::PolicySet>>,
     /// The policies MutatingAdmissionPolicy applies, for the server to keep current.
     pub mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
+    /// The configurations a webhook plugin reads, for the server to keep current.
+    pub webhooks: Option<Arc<crate::webhook::WebhookSource>>,
 }
 
 fn validating(p: impl ValidatingPlugin + 'static) -> Option<Built> {
@@ -58,6 +60,18 @@ fn mutating_admission_policy() -> Option<Built> {
     Some(Built { mutating: Some(Arc::new(plugin)), mutating_policies: Some(policies), ..Built::default() })
 }
 
+fn mutating_webhook() -> Option<Built> {
+    let plugin = crate::webhook::MutatingWebhook::default();
+    let webhooks = Some(plugin.source());
+    Some(Built { mutating: Some(Arc::new(plugin)), webhooks, ..Built::default() })
+}
+
+fn validating_webhook() -> Option<Built> {
+    let plugin = crate::webhook::ValidatingWebhook::default();
+    let webhooks = Some(plugin.source());
+    Some(Built { validating: Some(Arc::new(plugin)), webhooks, ..Built::default() })
+}
+
 /// The plugin registered under `name`, or `None` when kubeward does not implement it.
 pub fn build(name: &str) -> Option<Built> {
     match name {
@@ -69,8 +83,8 @@ pub fn build(name: &str) -> Option<Built> {
         "PodSecurity" => validating(crate::pod_security::PodSecurity),
         "ResourceQuota" => validating(resource_quota::ResourceQuota::default()),
         "NodeRestriction" => validating(node_restriction::NodeRestriction),
-        "MutatingAdmissionWebhook" => mutating(crate::webhook::MutatingWebhook::default()),
-        "ValidatingAdmissionWebhook" => validating(crate::webhook::ValidatingWebhook::default()),
+        "MutatingAdmissionWebhook" => mutating_webhook(),
+        "ValidatingAdmissionWebhook" => validating_webhook(),
         "ValidatingAdmissionPolicy" => validating_admission_policy(),
         "MutatingAdmissionPolicy" => mutating_admission_policy(),
         "ServiceAccount" => mutating(service_account::ServiceAccount),

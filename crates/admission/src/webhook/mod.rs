@@ -13,6 +13,7 @@ pub mod clients;
 pub mod matching;
 pub mod review;
 pub mod service;
+pub mod source;
 
 use crate::policy::{
     self,
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use base64::Engine;
 pub use clients::ClientManager;
 use serde_json::Value;
+pub use source::WebhookSource;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,19 +42,55 @@ const GROUP: &str = "admissionregistration.k8s.io";
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 
 /// MutatingAdmissionWebhook; its targets and compiled match conditions are kept across
-/// requests.
-#[derive(Debug, Default)]
+/// requests, its configurations read from its [`WebhookSource`].
+#[derive(Debug)]
 pub struct MutatingWebhook {
     clients: ClientManager,
     conditions: ConditionCache,
+    source: Arc<WebhookSource>,
+}
+
+impl Default for MutatingWebhook {
+    fn default() -> Self {
+        Self {
+            clients: ClientManager::default(),
+            conditions: ConditionCache::default(),
+            source: Arc::new(WebhookSource::new("MutatingWebhookConfiguration")),
+        }
+    }
 }
 
 /// ValidatingAdmissionWebhook; its targets and compiled match conditions are kept across
-/// requests.
-#[derive(Debug, Default)]
+/// requests, its configurations read from its [`WebhookSource`].
+#[derive(Debug)]
 pub struct ValidatingWebhook {
     clients: ClientManager,
     conditions: ConditionCache,
+    source: Arc<WebhookSource>,
+}
+
+impl Default for ValidatingWebhook {
+    fn default() -> Self {
+        Self {
+            clients: ClientManager::default(),
+            conditions: ConditionCache::default(),
+            source: Arc::new(WebhookSource::new("ValidatingWebhookConfiguration")),
+        }
+    }
+}
+
+impl MutatingWebhook {
+    /// The configurations this plugin reads, for the server's informer to keep current.
+    pub fn source(&self) -> Arc<WebhookSource> {
+        Arc::clone(&self.source)
+    }
+}
+
+impl ValidatingWebhook {
+    /// The configurations this plugin reads, for the server's informer to keep current.
+    pub fn source(&self) -> Arc<WebhookSource> {
+        Arc::clone(&self.source)
+    }
 }
 
 /// Why one webhook could not be used; with failurePolicy Ignore these are skipped.
@@ -69,8 +107,7 @@ enum CallFailure {
 /// A webhook that applies to a request, the resource it matched the request as, and the
 /// id its reinvocation is tracked by.
 struct Invocation {
-    hook: Value,
-    id: String,
+    hook: Arc<source::Hook>,
     matched: Matched,
 }
 
@@ -89,9 +126,11 @@ fn match_resources(wh: &Value) -> MatchResources {
 /// The webhooks of every configuration of `resource` that apply to the request, in order
 /// (configurations sorted by name, as kube does): rules (with `matchPolicy: Equivalent`,
 /// those of equivalent resources too) and selectors, then match conditions (kube's
-/// `ShouldCallHook`).
+/// `ShouldCallHook`). The configurations come from `source` once the server fed it, else
+/// from a list of the context.
 async fn matching_webhooks(
     resource: &str,
+    source: &WebhookSource,
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
     conditions: &ConditionCache,
@@ -99,25 +138,18 @@ async fn matching_webhooks(
     if matching::exempt(req) {
         return Ok(Vec::new());
     }
-    let mut configs = ctx.list(GROUP, resource, "").await?;
-    if configs.is_empty() {
+    let hooks: source::Snapshot = match source.current() {
+        Some(snapshot) => snapshot,
+        None => source::hooks_in_order(&ctx.list(GROUP, resource, "").await?).into(),
+    };
+    if hooks.is_empty() {
         return Ok(Vec::new());
     }
-    configs.sort_by(|a, b| str_at(a, &["metadata", "name"]).cmp(&str_at(b, &["metadata", "name"])));
     let mut labels = policy::matching::NamespaceLabels::default();
     let mut out = Vec::new();
-    for cfg in &configs {
-        let config = str_at(cfg, &["metadata", "name"]).unwrap_or("");
-        for wh in crate::types::array_at(cfg, &["webhooks"]) {
-            let mr = match_resources(wh);
-            // A webhook without rules applies to nothing.
-            if mr.resource_rules.is_empty() {
-                continue;
-            }
-            if let Some(matched) = policy::matching::matches(&mr, req, &mut labels, ctx).await? {
-                let id = format!("{config}/{}", str_at(wh, &["name"]).unwrap_or(""));
-                out.push(Invocation { hook: wh.clone(), id, matched });
-            }
+    for hook in hooks.iter() {
+        if let Some(matched) = policy::matching::matches(&hook.rules, req, &mut labels, ctx).await? {
+            out.push(Invocation { hook: Arc::clone(hook), matched });
         }
     }
     filter_by_conditions(out, req, ctx, conditions).await
@@ -163,7 +195,8 @@ async fn filter_by_conditions(
     ctx: &dyn AdmissionContext,
     cache: &ConditionCache,
 ) -> Result<Vec<Invocation>, StatusError> {
-    let has_conditions = |i: &Invocation| !crate::types::array_at(&i.hook, &["matchConditions"]).is_empty();
+    let has_conditions =
+        |i: &Invocation| !crate::types::array_at(&i.hook.value, &["matchConditions"]).is_empty();
     if !invocations.iter().any(has_conditions) {
         return Ok(invocations);
     }
@@ -190,7 +223,7 @@ async fn filter_by_conditions(
     let empty = kcel::Activation::new();
     let mut out = Vec::with_capacity(invocations.len());
     for inv in invocations {
-        let conditions: Vec<Arc<Compiled>> = crate::types::array_at(&inv.hook, &["matchConditions"])
+        let conditions: Vec<Arc<Compiled>> = crate::types::array_at(&inv.hook.value, &["matchConditions"])
             .iter()
             .map(|c| cache.get(str_at(c, &["expression"]).unwrap_or("").trim()))
             .collect();
@@ -201,7 +234,7 @@ async fn filter_by_conditions(
         let Some(base) = kinds.iter().position(|k| *k == inv.matched).and_then(|i| activations.get(i)) else {
             continue;
         };
-        let fail = fail_closed(&inv.hook);
+        let fail = fail_closed(&inv.hook.value);
         match policy::evaluate::conditions_match(
             conditions.iter().map(|c| c.as_ref()),
             fail,
@@ -213,7 +246,7 @@ async fn filter_by_conditions(
             Ok(true) => out.push(inv),
             Ok(false) => {}
             Err(message) => {
-                let name = str_at(&inv.hook, &["name"]).unwrap_or("");
+                let name = str_at(&inv.hook.value, &["name"]).unwrap_or("");
                 tracing::warn!(webhook = name, error = %message, "failed evaluating match conditions, failing closed");
                 return Err(StatusError::forbidden(&req.group_resource(), &req.name, &message));
             }
@@ -385,7 +418,8 @@ impl MutatingPlugin for MutatingWebhook {
     }
     async fn admit(&self, req: &mut AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
         let invocations =
-            matching_webhooks("mutatingwebhookconfigurations", req, ctx, &self.conditions).await?;
+            matching_webhooks("mutatingwebhookconfigurations", &self.source, req, ctx, &self.conditions)
+                .await?;
         // kube's reinvocation: in the second round only the webhooks asked to be
         // reinvoked are called (those with `reinvocationPolicy: IfNeeded` that ran before
         // a later change of the object).
@@ -394,14 +428,14 @@ impl MutatingPlugin for MutatingWebhook {
             req.reinvocation.require_reinvoking_previously_invoked();
         }
         for inv in invocations {
-            if reinvoking && !req.reinvocation.reinvoke.contains(&inv.id) {
+            if reinvoking && !req.reinvocation.reinvoke.contains(&inv.hook.id) {
                 continue;
             }
-            let name = str_at(&inv.hook, &["name"]).unwrap_or("").to_string();
+            let name = str_at(&inv.hook.value, &["name"]).unwrap_or("").to_string();
             let converted = objects_for(&inv, req, ctx)?;
             let changed = match converted {
                 None => {
-                    let Some(resp) = dispatch(&inv.hook, req, None, &self.clients, ctx).await? else {
+                    let Some(resp) = dispatch(&inv.hook.value, req, None, &self.clients, ctx).await? else {
                         continue;
                     };
                     match req.object.as_mut() {
@@ -419,7 +453,8 @@ impl MutatingPlugin for MutatingWebhook {
                         object: object.as_ref(),
                         old_object: old.as_ref(),
                     };
-                    let Some(resp) = dispatch(&inv.hook, req, Some(&eq), &self.clients, ctx).await? else {
+                    let Some(resp) = dispatch(&inv.hook.value, req, Some(&eq), &self.clients, ctx).await?
+                    else {
                         continue;
                     };
                     let mut patched = object.unwrap_or(Value::Null);
@@ -449,8 +484,8 @@ impl MutatingPlugin for MutatingWebhook {
                 req.reinvocation.require_reinvoking_previously_invoked();
                 req.reinvocation.should_reinvoke = true;
             }
-            if str_at(&inv.hook, &["reinvocationPolicy"]) == Some("IfNeeded") {
-                req.reinvocation.previously_invoked.push(inv.id);
+            if str_at(&inv.hook.value, &["reinvocationPolicy"]) == Some("IfNeeded") {
+                req.reinvocation.previously_invoked.push(inv.hook.id.clone());
             }
         }
         req.reinvocation.last_webhook_output = req.object.clone();
@@ -467,10 +502,13 @@ impl ValidatingPlugin for ValidatingWebhook {
         webhook_ops(op)
     }
     async fn validate(&self, req: &AdmissionRequest, ctx: &dyn AdmissionContext) -> Result<(), StatusError> {
-        for inv in matching_webhooks("validatingwebhookconfigurations", req, ctx, &self.conditions).await? {
+        let invocations =
+            matching_webhooks("validatingwebhookconfigurations", &self.source, req, ctx, &self.conditions)
+                .await?;
+        for inv in invocations {
             match objects_for(&inv, req, ctx)? {
                 None => {
-                    dispatch(&inv.hook, req, None, &self.clients, ctx).await?;
+                    dispatch(&inv.hook.value, req, None, &self.clients, ctx).await?;
                 }
                 Some((object, old)) => {
                     let m = &inv.matched;
@@ -482,7 +520,7 @@ impl ValidatingPlugin for ValidatingWebhook {
                         object: object.as_ref(),
                         old_object: old.as_ref(),
                     };
-                    dispatch(&inv.hook, req, Some(&eq), &self.clients, ctx).await?;
+                    dispatch(&inv.hook.value, req, Some(&eq), &self.clients, ctx).await?;
                 }
             }
         }

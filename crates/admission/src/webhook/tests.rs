@@ -395,3 +395,33 @@ async fn equivalent_resources_match_and_are_sent_at_the_matched_version() {
     config(&ctx, hooks, kind, exact);
     ValidatingWebhook::default().validate(&req, &ctx).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_fed_source_replaces_the_per_request_list() {
+    let (url, ca) = server(Arc::new(|r: Value| {
+        json!({"uid": r["uid"], "allowed": false, "status": {"code": 403, "reason": "Forbidden", "message": "fed"}})
+    }))
+    .await;
+    let deny = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "cfg"}, "webhooks": [webhook("deny.example.com", &url, &ca, json!({}))]});
+    let plugin = ValidatingWebhook::default();
+    let source = plugin.source();
+    // Not fed yet: the configurations are listed from the context.
+    let listed = MemoryContext::new();
+    listed.put(GROUP, "validatingwebhookconfigurations", deny.clone());
+    assert!(plugin.validate(&pod_create(), &listed).await.is_err());
+    // Fed: the source is the state, whatever the context holds.
+    source.replace_all(std::iter::empty());
+    plugin.validate(&pod_create(), &listed).await.unwrap();
+    let empty = MemoryContext::new();
+    source.apply(&deny);
+    let e = plugin.validate(&pod_create(), &empty).await.unwrap_err();
+    assert_eq!(e.message, "admission webhook \"deny.example.com\" denied the request: fed");
+    source.remove(&deny);
+    plugin.validate(&pod_create(), &empty).await.unwrap();
+    // A mutating configuration is not the validating plugin's.
+    let mut mutating = deny.clone();
+    mutating["kind"] = json!("MutatingWebhookConfiguration");
+    source.apply(&mutating);
+    plugin.validate(&pod_create(), &empty).await.unwrap();
+}

@@ -2,7 +2,7 @@
 //! field errors (`kubeOpenAPIResultToFieldErrors`).
 
 use super::{Code, OErr, Res, IN};
-use crate::path::child;
+use crate::path::{child, Path};
 use crate::props::Props;
 use apimachinery::field::{
     cause, invalid_rendered, not_supported_rendered, required, too_long, too_many, type_invalid, Errors,
@@ -37,7 +37,7 @@ fn convert_like(data: &Value, like: &Value) -> Option<Value> {
     }
 }
 
-pub(super) fn enum_check(s: &Props, path: &str, data: &Value) -> Res {
+pub(super) fn enum_check(s: &Props, path: &Path<'_>, data: &Value) -> Res {
     if s.enum_.is_empty() {
         return Res::default();
     }
@@ -52,7 +52,7 @@ pub(super) fn enum_check(s: &Props, path: &str, data: &Value) -> Res {
     let listed: Vec<String> = s.enum_.iter().map(go_v).collect();
     Res::err(OErr {
         code: Code::Enum,
-        name: path.into(),
+        name: path.to_string(),
         value: Some(data.clone()),
         valid: 0,
         values: s.enum_.clone(),

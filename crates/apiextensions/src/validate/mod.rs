@@ -12,6 +12,7 @@ mod number;
 
 use errors::{enum_check, to_field_errors};
 
+use crate::path::{Path, ROOT};
 use crate::props::Props;
 use crate::regex_go;
 use apimachinery::field::Errors;
@@ -120,11 +121,12 @@ impl Patterns {
 
 const IN: &str = "body";
 
-fn invalid_type(name: &str, type_name: &str, value: &str) -> OErr {
+fn invalid_type(name: &Path<'_>, type_name: &str, value: &str) -> OErr {
+    let name = name.to_string();
     let message = format!("{name} in {IN} must be of type {type_name}: {}", go_quote(value));
     OErr {
         code: Code::InvalidType,
-        name: name.into(),
+        name,
         value: Some(Value::String(value.into())),
         valid: 0,
         values: vec![],
@@ -132,8 +134,8 @@ fn invalid_type(name: &str, type_name: &str, value: &str) -> OErr {
     }
 }
 
-fn other(name: &str, value: Option<Value>, message: String) -> OErr {
-    OErr { code: Code::Other, name: name.into(), value, valid: 0, values: vec![], message }
+fn other(name: &Path<'_>, value: Option<Value>, message: String) -> OErr {
+    OErr { code: Code::Other, name: name.to_string(), value, valid: 0, values: vec![], message }
 }
 
 fn plain(message: String) -> OErr {
@@ -169,13 +171,23 @@ pub(crate) fn is_json_integer(f: f64) -> bool {
 
 /// The schema node as kube-openapi sees it: its types (int-or-string is `integer,string`)
 /// and the format kube keeps.
-fn types_of(s: &Props) -> Vec<&str> {
+fn types_of(s: &Props) -> Types<'_> {
     if s.x_int_or_string {
-        vec!["integer", "string"]
+        Types(["integer", "string"], 2)
     } else if s.type_.is_empty() {
-        vec![]
+        Types(["", ""], 0)
     } else {
-        vec![s.type_.as_str()]
+        Types([s.type_.as_str(), ""], 1)
+    }
+}
+
+/// A node's types, held without allocating (at most two).
+struct Types<'a>([&'a str; 2], usize);
+
+impl<'a> std::ops::Deref for Types<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        self.0.get(..self.1).unwrap_or_default()
     }
 }
 
@@ -215,7 +227,14 @@ impl<'a> Old<'a> {
 
 impl Validator<'_> {
     /// kube-openapi's `SchemaValidator.Validate` at `path`, ratcheting against `old`.
-    pub(crate) fn validate(&self, s: &Props, data: &Value, path: &str, old: Old<'_>, depth: usize) -> Res {
+    pub(crate) fn validate(
+        &self,
+        s: &Props,
+        data: &Value,
+        path: &Path<'_>,
+        old: Old<'_>,
+        depth: usize,
+    ) -> Res {
         let mut res = self.validate_inner(s, data, path, old, depth);
         if !res.is_valid() && old.value == Some(data) {
             res.errors.clear();
@@ -223,7 +242,7 @@ impl Validator<'_> {
         res
     }
 
-    fn validate_inner(&self, s: &Props, data: &Value, path: &str, old: Old<'_>, depth: usize) -> Res {
+    fn validate_inner(&self, s: &Props, data: &Value, path: &Path<'_>, old: Old<'_>, depth: usize) -> Res {
         let mut result = Res::default();
         let types = types_of(s);
         let format = formats::effective_format(&types, &s.format);
@@ -271,12 +290,11 @@ impl Validator<'_> {
         result
     }
 
-    fn type_check(&self, types: &[&str], nullable: bool, format: &str, path: &str, data: &Value) -> Res {
+    fn type_check(&self, types: &[&str], nullable: bool, format: &str, path: &Path<'_>, data: &Value) -> Res {
         let mut result = Res { errors: vec![], match_count: 1 };
-        let joined = types.join(",");
         if data.is_null() {
             if !types.is_empty() && !types.contains(&"null") && !nullable {
-                return Res::err(invalid_type(path, &joined, "null"));
+                return Res::err(invalid_type(path, &types.join(","), "null"));
             }
             return result;
         }
@@ -297,17 +315,17 @@ impl Validator<'_> {
             return result;
         }
         if !(contains(sch_type) || is_float_int || is_int_float) {
-            result = Res::err(invalid_type(path, &joined, sch_type));
+            result = Res::err(invalid_type(path, &types.join(","), sch_type));
         }
         result
     }
 
-    fn string_check(&self, s: &Props, data: &str, path: &str) -> Res {
+    fn string_check(&self, s: &Props, data: &str, path: &Path<'_>) -> Res {
         let len = data.chars().count() as i64;
         if let Some(max) = s.max_length.filter(|m| len > *m) {
             return Res::err(OErr {
                 code: Code::TooLong,
-                name: path.into(),
+                name: path.to_string(),
                 value: Some(Value::String(data.into())),
                 valid: max,
                 values: vec![],
@@ -343,12 +361,12 @@ impl Validator<'_> {
         Res::default()
     }
 
-    fn slice_check(&self, s: &Props, items: &[Value], path: &str, old: Old<'_>, depth: usize) -> Res {
+    fn slice_check(&self, s: &Props, items: &[Value], path: &Path<'_>, old: Old<'_>, depth: usize) -> Res {
         let mut result = Res::default();
         if let Some(item_schema) = s.items_schema() {
             for (i, item) in items.iter().enumerate() {
                 let o = old.index(s, item);
-                result.merge(self.validate(item_schema, item, &format!("{path}[{i}]"), o, depth + 1));
+                result.merge(self.validate(item_schema, item, &path.index(i), o, depth + 1));
             }
         }
         let size = items.len() as i64;
@@ -362,7 +380,7 @@ impl Validator<'_> {
         if let Some(max) = s.max_items.filter(|m| size > *m) {
             result.add(OErr {
                 code: Code::MaxItems,
-                name: path.into(),
+                name: path.to_string(),
                 value: Some(Value::from(size)),
                 valid: max,
                 values: vec![],
@@ -379,7 +397,14 @@ impl Validator<'_> {
         result
     }
 
-    fn object_check(&self, s: &Props, m: &Map<String, Value>, path: &str, old: Old<'_>, depth: usize) -> Res {
+    fn object_check(
+        &self,
+        s: &Props,
+        m: &Map<String, Value>,
+        path: &Path<'_>,
+        old: Old<'_>,
+        depth: usize,
+    ) -> Res {
         let mut res = Res::default();
         let n = m.len() as i64;
         if let Some(min) = s.min_properties.filter(|min| n < *min) {
@@ -392,7 +417,7 @@ impl Validator<'_> {
         if let Some(max) = s.max_properties.filter(|max| n > *max) {
             res.add(OErr {
                 code: Code::TooManyProperties,
-                name: path.into(),
+                name: path.to_string(),
                 value: Some(Value::from(n)),
                 valid: max,
                 values: vec![],
@@ -415,8 +440,7 @@ impl Validator<'_> {
                 if let Some(ap) = s.additional_schema() {
                     for (k, v) in m {
                         if !s.properties.contains_key(k) {
-                            let child_path = format!("{path}.{k}");
-                            res.merge(self.validate(ap, v, &child_path, old.key(k), depth + 1));
+                            res.merge(self.validate(ap, v, &path.dot(k), old.key(k), depth + 1));
                         }
                     }
                 }
@@ -424,13 +448,12 @@ impl Validator<'_> {
         }
         for (name, prop) in &s.properties {
             if let Some(v) = m.get(name) {
-                let child_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
                 let o = if path.is_empty() && (name == "kind" || name == "apiVersion") {
                     Old::none()
                 } else {
                     old.key(name)
                 };
-                res.merge(self.validate(prop, v, &child_path, o, depth + 1));
+                res.merge(self.validate(prop, v, &path.child(name), o, depth + 1));
             }
         }
         for k in &s.required {
@@ -449,7 +472,7 @@ impl Validator<'_> {
         res
     }
 
-    fn schema_props(&self, s: &Props, data: &Value, path: &str, old: Old<'_>, depth: usize) -> Res {
+    fn schema_props(&self, s: &Props, data: &Value, path: &Path<'_>, old: Old<'_>, depth: usize) -> Res {
         let mut main = Res::default();
         if !s.any_of.is_empty() {
             let mut best: Option<Res> = None;
@@ -470,7 +493,10 @@ impl Validator<'_> {
                 }
             }
             if !succeeded {
-                main.add(plain(format!("{} must validate at least one schema (anyOf)", go_quote(path))));
+                main.add(plain(format!(
+                    "{} must validate at least one schema (anyOf)",
+                    go_quote(&path.to_string())
+                )));
             }
             if let Some(b) = best {
                 main.merge(b);
@@ -504,7 +530,7 @@ impl Validator<'_> {
                 };
                 main.add(plain(format!(
                     "{} must validate one and only one schema (oneOf). {extra}",
-                    go_quote(path)
+                    go_quote(&path.to_string())
                 )));
                 if let Some(b) = best {
                     main.merge(b);
@@ -524,12 +550,18 @@ impl Validator<'_> {
             }
             if validated != s.all_of.len() {
                 let extra = if validated == 0 { ". None validated" } else { "" };
-                main.add(plain(format!("{} must validate all the schemas (allOf){extra}", go_quote(path))));
+                main.add(plain(format!(
+                    "{} must validate all the schemas (allOf){extra}",
+                    go_quote(&path.to_string())
+                )));
             }
         }
         if let Some(not) = &s.not {
             if self.validate(not, data, path, old, depth + 1).is_valid() {
-                main.add(plain(format!("{} must not validate the schema (not)", go_quote(path))));
+                main.add(plain(format!(
+                    "{} must not validate the schema (not)",
+                    go_quote(&path.to_string())
+                )));
             }
         }
         main.match_count += 1;
@@ -547,7 +579,7 @@ pub fn validate_value(
     prefix: &str,
 ) -> Errors {
     let v = Validator { patterns };
-    let res = v.validate(s, data, "", Old { value: old }, 0);
+    let res = v.validate(s, data, &ROOT, Old { value: old }, 0);
     to_field_errors(prefix, res)
 }
 

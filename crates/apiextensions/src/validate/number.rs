@@ -3,6 +3,7 @@
 //! value and of each bound against the schema's type and format.
 
 use super::{bound, is_json_integer, other, plain, Res, IN};
+use crate::path::Path;
 use crate::props::Props;
 use apimachinery::gofmt::go_float;
 use serde_json::Value;
@@ -14,7 +15,7 @@ fn range_error(
     type_name: &str,
     format: &str,
     prefix: &str,
-    path: &str,
+    path: &Path<'_>,
 ) -> Option<String> {
     let fits = match type_name {
         "integer" => {
@@ -42,7 +43,7 @@ fn range_error(
     })
 }
 
-pub(super) fn check(s: &Props, types: &[&str], format: &str, data: &Value, path: &str) -> Res {
+pub(super) fn check(s: &Props, types: &[&str], format: &str, data: &Value, path: &Path<'_>) -> Res {
     let mut res = Res::default();
     let (type_name, fmt) = match types {
         ["integer"] => ("integer", if format == "int32" || format == "int64" { format } else { "" }),
@@ -126,7 +127,7 @@ pub(super) fn check(s: &Props, types: &[&str], format: &str, data: &Value, path:
     res
 }
 
-fn plain_positive(path: &str, factor: Value) -> super::OErr {
+fn plain_positive(path: &Path<'_>, factor: Value) -> super::OErr {
     let shown = match &factor {
         Value::Number(n) => apimachinery::gofmt::go_number(n),
         v => v.to_string(),
@@ -134,7 +135,7 @@ fn plain_positive(path: &str, factor: Value) -> super::OErr {
     other(path, Some(factor), format!("factor MultipleOf declared for {path} must be positive: {shown}"))
 }
 
-fn float_multiple(path: &str, data: f64, factor: f64, value: &Option<Value>) -> Option<super::OErr> {
+fn float_multiple(path: &Path<'_>, data: f64, factor: f64, value: &Option<Value>) -> Option<super::OErr> {
     if factor <= 0.0 {
         let v = serde_json::Number::from_f64(factor).map(Value::Number).unwrap_or(Value::Null);
         return Some(plain_positive(path, v));

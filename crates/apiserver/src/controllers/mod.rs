@@ -1,9 +1,10 @@
 //! Loops that keep derived state current, each fed by one [`Informer`]: the RBAC
 //! authorizer's policy and ClusterRole aggregation, the Node authorizer's graph, namespace
-//! deletion, per-namespace defaults, the default ServiceCIDR and the Services' IPAddresses, legacy token Secrets, OIDC and client-certificate
-//! revocations, CSR signing and cleaning, the `kubernetes` Service and its endpoints, the admission
-//! policies (and their type checking status), ResourceQuota status, API Priority and
-//! Fairness's configuration; and compaction of the store's history.
+//! deletion, per-namespace defaults, the default ServiceCIDR and the Services' IPAddresses,
+//! legacy token Secrets, OIDC and client-certificate revocations, CSR signing and cleaning,
+//! the `kubernetes` Service and its endpoints, the admission policies (and their type
+//! checking status), the webhook configurations, ResourceQuota status, API Priority and
+//! Fairness's configuration, the garbage collector; and compaction of the store's history.
 
 pub mod admission_policies;
 pub mod cert_revocations;
@@ -29,6 +30,7 @@ pub mod serviceaccounts;
 pub mod token_cleaner;
 pub mod tokens;
 pub mod volume_protection;
+pub mod webhook_configurations;
 
 use crate::informer::{Event, Informer};
 use std::time::Duration;

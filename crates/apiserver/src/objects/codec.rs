@@ -16,6 +16,28 @@ pub(crate) fn decode_kv(kv: &KeyValue) -> Option<Value> {
     Some(v)
 }
 
+/// An object as [`decode_kv`] reads it back from the bytes [`encode_for_store`] wrote for it
+/// at `revision`, built by moving `v`'s members (nothing is copied or parsed): `kind`,
+/// `apiVersion`, `metadata` (present, its resourceVersion first and set to `revision`), then
+/// the rest in order. A `v` that is not an object is returned as is.
+pub(crate) fn into_stored_form(v: Value, revision: u64) -> Value {
+    let Value::Object(mut obj) = v else { return v };
+    let mut out = Map::with_capacity(obj.len() + 1);
+    for k in ["kind", "apiVersion"] {
+        if let Some(val) = obj.shift_remove(k) {
+            out.insert(k.into(), val);
+        }
+    }
+    let mut meta = obj.shift_remove("metadata").unwrap_or_else(|| Value::Object(Map::new()));
+    if let Some(m) = meta.as_object_mut() {
+        m.shift_remove("resourceVersion");
+        m.shift_insert(0, "resourceVersion".into(), json!(revision.to_string()));
+    }
+    out.insert("metadata".into(), meta);
+    out.extend(obj);
+    Value::Object(out)
+}
+
 /// `v` with `kind`, `apiVersion` and `metadata` first, as kube-apiserver writes objects (Go's
 /// encoding/json follows the struct's field order); the other fields keep their order.
 /// Borrowed when `v` already is in that order.
@@ -301,6 +323,24 @@ mod tests {
             json!([1]),
         ] {
             assert_eq!(encode_for_store(&v).to_vec(), encoded_by_copy(&v), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_stored_form_of_a_value_is_what_its_stored_bytes_decode_to() {
+        for v in [
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"9","labels":{"x":"y"}},"data":{"x":"<&>"}}),
+            json!({"spec":{"a":[1,2.5,-0.1,1e300,{"b":null}],"n":18446744073709551615u64,"i":-3},"metadata":{"uid":"u","resourceVersion":"9"},"kind":"X","apiVersion":"e.io/v1"}),
+            json!({"metadata":{"name":"n"},"apiVersion":"v1","status":{}}),
+            json!({"kind":"X"}),
+            json!({"kind":"X","metadata":null,"z":true}),
+            json!({"z":"\u{2028}\"","kind":"X","metadata":{"name":"a","resourceVersion":""}}),
+            json!({}),
+        ] {
+            let want = decode_kv(&kv(&v, 42)).unwrap();
+            let got = into_stored_form(v.clone(), 42);
+            assert_eq!(go_json(&got), go_json(&want), "{v}");
+            assert_eq!(got, want, "{v}");
         }
     }
 

@@ -203,6 +203,34 @@ impl Objects {
         decode_outgoing(rt, kv)
     }
 
+    /// Stores a new object taken from `obj` (409 AlreadyExists when the name is taken, and
+    /// `obj` left as it was) and returns it as [`Objects::create`] would, without parsing
+    /// the stored bytes back: the value itself in kube's field order with its resourceVersion
+    /// (the stored bytes are that value's encoding). Objects converted for storage are parsed
+    /// back as `create` does.
+    pub async fn create_from(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        obj: &mut Value,
+    ) -> Result<Value, StatusError> {
+        let kv = self
+            .store
+            .create(&keys::key(rt, ns, name), codec::encode_for_store(&incoming(rt, obj)))
+            .await
+            .map_err(|e| status(rt, name, e))?;
+        let as_is = !rt.converts() || registry::convert::stored_as_is(rt, obj);
+        if !as_is || !obj.is_object() {
+            return decode_outgoing(rt, kv);
+        }
+        let stored = codec::into_stored_form(std::mem::take(obj), kv.mod_revision);
+        if rt.custom {
+            return Ok(registry::convert::from_storage(rt, stored));
+        }
+        Ok(stored)
+    }
+
     /// Replaces an object, at revision `expected` when given (409 Conflict otherwise).
     pub async fn update(
         &self,

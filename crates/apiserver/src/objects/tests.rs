@@ -85,3 +85,21 @@ async fn a_compacted_continue_token_is_410_with_a_fresh_token() {
     assert_eq!(e.code, 504);
     assert!(objects.list_from(rt, "ns", ListFrom::NotOlderThan(now), 0).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_create_from_the_value_answers_what_a_read_back_would() {
+    let (_dir, objects) = fixture().await;
+    let rt = configmaps();
+    // Out of kube's order, with a resourceVersion sent and characters Go escapes.
+    let sent = json!({"data": {"x": "<a&b>", "n": "1"}, "metadata": {"resourceVersion": "77", "name": "e", "namespace": "ns"},
+        "kind": "ConfigMap", "apiVersion": "v1"});
+    let mut obj = sent.clone();
+    let created = objects.create_from(rt, "ns", "e", &mut obj).await.unwrap();
+    let read = objects.get(rt, "ns", "e").await.unwrap();
+    assert_eq!(apimachinery::status::go_json(&created), apimachinery::status::go_json(&read));
+    // A name taken leaves the object with the caller (generateName tries again with it).
+    let mut again = sent.clone();
+    let e = objects.create_from(rt, "ns", "e", &mut again).await.unwrap_err();
+    assert_eq!(e.code, 409);
+    assert_eq!(again, sent);
+}

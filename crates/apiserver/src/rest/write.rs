@@ -251,7 +251,7 @@ pub async fn create_object(
         if dry_run(ctx) {
             return Ok(obj.clone());
         }
-        match ctx.state.objects.create(rt, &ctx.info.namespace, &name, obj).await {
+        match ctx.state.objects.create_from(rt, &ctx.info.namespace, &name, obj).await {
             Err(e) if e.is_already_exists() && !has_name && generate.is_some() => continue,
             result => return result,
         }

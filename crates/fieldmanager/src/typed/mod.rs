@@ -1,6 +1,7 @@
 //! Walks of an object along its schema, structured-merge-diff's `typed` package:
 //! [`to_set::to_field_set`] (the fields an object sets), [`compare::compare`] (what
-//! changed between two objects), [`merge::merge`] (an applied configuration over the live
+//! changed between two objects), [`created::created_fields_v1`] (the `FieldsV1` a create
+//! records), [`merge::merge`] (an applied configuration over the live
 //! object), [`remove::remove_items`] (drop the fields of a set) and
 //! [`validate::validate`] (the checks an applied configuration must pass).
 //!
@@ -9,6 +10,7 @@
 //! whose depth JSON decoding already bounds.
 
 pub mod compare;
+pub mod created;
 pub mod merge;
 pub mod remove;
 pub mod to_set;

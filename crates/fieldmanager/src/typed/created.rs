@@ -1,0 +1,157 @@
+//! The `FieldsV1` a create records, written straight from the object: what
+//! [`compare::added_to_empty`](super::compare::added_to_empty) would find, less the fields an
+//! endpoint resets and those never tracked, as [`crate::fieldsv1::to_fields_v1`] would write
+//! that set, without building the set, its two differences and then the JSON (a create of
+//! an object of many small fields spent most of its field manager time copying those).
+
+use super::{list_item_element, map_entry_node};
+use crate::path::PathElement;
+use crate::schema::{resolve, ListKind, Node, Schema, Shape};
+use crate::set::Set;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The fields `value` (an object of the type `node`) sets, as `FieldsV1`, less `reset` and
+/// everything below its members (as [`Set::recursive_difference`] removes) and less `strip`
+/// (as [`Set::difference`] removes). `None` where `added_to_empty` is `None`.
+pub fn created_fields_v1(
+    schema: &dyn Schema,
+    node: Node,
+    value: &Value,
+    reset: Option<&Set>,
+    strip: &Set,
+) -> Option<Map<String, Value>> {
+    let empty = Value::Object(Map::new());
+    match (resolve(schema, node, Some(&empty)), resolve(schema, node, Some(value))) {
+        (Shape::Map(l), Shape::Map(r)) if !l.atomic && !r.atomic && value.is_object() => {
+            Some(below(schema, Some(node), value, Less { reset, strip: Some(strip) }))
+        }
+        _ => None,
+    }
+}
+
+/// What is taken away at one level: the parts of the reset and strip sets under it.
+#[derive(Clone, Copy)]
+struct Less<'a> {
+    reset: Option<&'a Set>,
+    strip: Option<&'a Set>,
+}
+
+impl<'a> Less<'a> {
+    fn none(&self) -> bool {
+        self.reset.is_none() && self.strip.is_none()
+    }
+
+    /// Whether `pe` stays a member, and what is taken away below it (`None`: everything).
+    fn at(&self, pe: &PathElement) -> (bool, Option<Less<'a>>) {
+        let reset_member = self.reset.is_some_and(|r| r.has_member(pe));
+        let strip_member = self.strip.is_some_and(|s| s.has_member(pe));
+        let below = (!reset_member).then(|| Less {
+            reset: self.reset.and_then(|r| r.with_prefix(pe)),
+            strip: self.strip.and_then(|s| s.with_prefix(pe)),
+        });
+        (!reset_member && !strip_member, below)
+    }
+}
+
+/// The `FieldsV1` entries strictly below a value (`compare`'s paths added with nothing on
+/// their left), keys in the set's order.
+fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>) -> Map<String, Value> {
+    let Some(node) = node else { return Map::new() };
+    match resolve(schema, node, Some(value)) {
+        Shape::Scalar(_) | Shape::Invalid => Map::new(),
+        Shape::List(list) => {
+            let items = match value.as_array() {
+                Some(items) if !items.is_empty() && !matches!(list.kind, ListKind::Atomic) => items,
+                _ => return Map::new(),
+            };
+            // Items by key in order of first appearance; a repeated key is one member whole.
+            let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
+            let mut index: BTreeMap<PathElement, usize> = BTreeMap::new();
+            for item in items {
+                let Ok(pe) = list_item_element(schema, &list, item) else { continue };
+                match index.get(&pe) {
+                    Some(&i) => order[i].2 += 1,
+                    None => {
+                        index.insert(pe.clone(), order.len());
+                        order.push((pe, item, 1));
+                    }
+                }
+            }
+            order.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out = Map::with_capacity(order.len());
+            for (pe, item, count) in &order {
+                let child = (*count == 1).then_some((Some(list.element), *item));
+                entry(schema, &mut out, pe.to_key(), pe, child, less);
+            }
+            out
+        }
+        Shape::Map(map) => {
+            let obj = match value.as_object() {
+                Some(obj) if !obj.is_empty() && !map.atomic => obj,
+                _ => return Map::new(),
+            };
+            let mut fields: Vec<(&String, &Value)> = obj.iter().collect();
+            fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            let mut out = Map::with_capacity(fields.len());
+            for (name, child) in fields {
+                let (child_node, _) = map_entry_node(schema, Some(node), name);
+                let mut key = String::with_capacity(name.len() + 2);
+                key.push_str("f:");
+                key.push_str(name);
+                if less.none() {
+                    entry_kept(schema, &mut out, key, true, Some((child_node, child)), None);
+                } else {
+                    let pe = PathElement::Field(name.clone());
+                    entry(schema, &mut out, key, &pe, Some((child_node, child)), less);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Writes the entry of element `pe` (a member, with `child` below it when it has one).
+fn entry(
+    schema: &dyn Schema,
+    out: &mut Map<String, Value>,
+    key: String,
+    pe: &PathElement,
+    child: Option<(Option<Node>, &Value)>,
+    less: Less<'_>,
+) {
+    let (member, below_less) = less.at(pe);
+    let Some(below_less) = below_less else {
+        // A reset field: nothing of it or below it is recorded.
+        return;
+    };
+    entry_kept(schema, out, key, member, child, Some(below_less));
+}
+
+fn entry_kept(
+    schema: &dyn Schema,
+    out: &mut Map<String, Value>,
+    key: String,
+    member: bool,
+    child: Option<(Option<Node>, &Value)>,
+    less: Option<Less<'_>>,
+) {
+    let less = less.unwrap_or(Less { reset: None, strip: None });
+    let mut sub = match child {
+        Some((node, v)) => below(schema, node, v, less),
+        None => Map::new(),
+    };
+    match (member, sub.is_empty()) {
+        (true, true) => {
+            out.insert(key, Value::Object(Map::new()));
+        }
+        (true, false) => {
+            sub.shift_insert(0, ".".into(), Value::Object(Map::new()));
+            out.insert(key, Value::Object(sub));
+        }
+        (false, false) => {
+            out.insert(key, Value::Object(sub));
+        }
+        (false, true) => {}
+    }
+}
