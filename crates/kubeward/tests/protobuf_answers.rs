@@ -151,9 +151,12 @@ fn built_in_kinds_answer_in_protobuf() {
         let rest = get(&c, &next, PB).await.pb();
         assert_eq!(rest["items"][0]["metadata"]["name"], "pb-c");
 
-        // delete: the deleted object
+        // delete: a ConfigMap goes at once, and kube answers a Success Status
         let deleted = request(&c, "DELETE", &format!("{CONFIGMAPS}/pb-c"), PB, None).await;
-        assert_eq!((deleted.code, deleted.pb()["metadata"]["name"].clone()), (200, json!("pb-c")));
+        let status = deleted.pb();
+        assert_eq!(deleted.code, 200);
+        assert_eq!((status["kind"].as_str(), status["status"].as_str()), (Some("Status"), Some("Success")));
+        assert_eq!(status["details"]["name"], "pb-c");
 
         // errors are Status in protobuf, with kube's code, reason and message
         let missing = get(&c, &format!("{CONFIGMAPS}/nope"), PB).await;
