@@ -59,10 +59,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
      "CronJob) in kubeward: kube-controller-manager's, to run beside kubeward; judged too large for this round"),
     (r"\[sig-api-machinery\] Generated clientset should create v1 cronJobs",
      "no CronJob controller in kubeward (kube-controller-manager's)"),
-    (r"\[sig-api-machinery\] client-go should negotiate watch and report errors with accept "
-     r"\"application/vnd\.kubernetes\.protobuf\"",
-     "kubeward decodes protobuf request bodies but does not encode protobuf answers: a client that accepts "
-     "only protobuf gets 406"),
     (r"\[sig-api-machinery\] health handlers should contain necessary checks",
      "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
      "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),
