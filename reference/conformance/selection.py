@@ -58,10 +58,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
      "kube-controller-manager's deployment controller (beside kubeward) panicked on a Deployment whose `strategy` "
      "named only its type: kubeward defaulted the strategy only when absent, so `rollingUpdate.maxSurge`/"
      "`maxUnavailable` were missing; fixed in `35b71eb` (defaults field by field, as kube), not re-run yet"),
-    (r"\[sig-api-machinery\] client-go should negotiate watch and report errors with accept "
-     r"\"application/vnd\.kubernetes\.protobuf\"",
-     "kubeward decodes protobuf request bodies but does not encode protobuf answers: a client that accepts "
-     "only protobuf gets 406"),
     (r"\[sig-api-machinery\] health handlers should contain necessary checks",
      "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
      "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),

@@ -67,8 +67,9 @@ RULES: list[Rule] = [
              "never reads the answer (curl and Go clients do: crates/kubeward/tests/crds.rs checks the 413 "
              "Status over HTTP/1.1). kube reads the body up to the limit first."),
     intended(r"^errors/406-", r"^\.body\.(message|details)$",
-             "406 texts: kubeward does not encode protobuf responses, so its list of served types is JSON "
-             "and YAML; kube's text for an unknown type is go-restful's."),
+             "406 texts: kube's text for a media type no serializer writes (application/xml) is "
+             "go-restful's; kubeward's names the types it writes (JSON, YAML, protobuf) as kube's "
+             "negotiation does for the others."),
     intended(r"^reviews/tokenreview-audience-mismatch$", r"^\.body\.status\.error$",
              "A TokenReview's error text: kube aggregates the errors of its whole token-authenticator "
              "chain (its bootstrap-token authenticator's 'invalid bearer token' first); kubeward reports "

@@ -1,17 +1,24 @@
 //! Content negotiation, as kube's `negotiation.NegotiateOutputMediaType` with a resource
 //! endpoint's restrictions (`RequestScope.AllowsMediaTypeTransform`): the Accept clauses in
 //! order of preference (q, then a concrete type before a wildcard, else as written), each
-//! tried against the media types kubeward writes (JSON, then YAML); the first clause whose
-//! parameters the endpoint allows wins, and when none does the answer is 406.
+//! tried against the media types kubeward writes (JSON, YAML, then protobuf); the first clause
+//! whose parameters the endpoint allows wins, and when none does the answer is 406.
+//!
+//! Protobuf (`application/vnd.kubernetes.protobuf`, watch streams included) is written for the
+//! built-in kinds: [`output`] offers it, and an endpoint without protobuf (a custom resource,
+//! whose scope's standard serializers leave it out in kube) negotiates again with
+//! [`output_without_protobuf`], so a client listing JSON after protobuf gets JSON and one
+//! asking for protobuf alone gets 406.
 //!
 //! Parameters: `as`, `g` and `v` ask for the object converted to a meta.k8s.io kind:
 //! `Table` (v1 or v1beta1, in JSON), `PartialObjectMetadata` and `PartialObjectMetadataList`
 //! (v1 or v1beta1, in JSON or YAML); any other conversion skips the clause. `stream` must be
 //! `watch` on JSON, `sv` must be `v1`; other parameters are ignored, as kube ignores them.
 //!
-//! Not written (so such a clause is skipped and the next one tried): the protobuf media type
-//! (`application/vnd.kubernetes.protobuf`, read on input only), and Tables in YAML (kube
-//! writes them; no client asks).
+//! Not written (so such a clause is skipped and the next one tried): a Table in protobuf (kube
+//! skips it too), `PartialObjectMetadata` in protobuf (kube writes it; client-go's metadata
+//! client lists JSON next, which kubeward writes), and Tables in YAML (kube writes them; no
+//! client asks).
 
 /// A representation the server can produce for an object or list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,9 @@ pub enum Output {
     Table(TableOutput),
     /// meta.k8s.io PartialObjectMetadata or PartialObjectMetadataList.
     Metadata(Metadata),
+    /// `application/vnd.kubernetes.protobuf`: the object in kube's protobuf envelope (a
+    /// built-in kind; see the module docs).
+    Protobuf,
 }
 
 /// A Table answer: its meta.k8s.io version and the `includeObject` of its rows.
@@ -85,13 +95,19 @@ impl Metadata {
 enum Served {
     Json,
     Yaml,
+    Protobuf,
 }
 
-const SERVED: [(Served, &str, &str); 2] =
-    [(Served::Json, "application", "json"), (Served::Yaml, "application", "yaml")];
+const SERVED: [(Served, &str, &str); 3] = [
+    (Served::Json, "application", "json"),
+    (Served::Yaml, "application", "yaml"),
+    (Served::Protobuf, "application", "vnd.kubernetes.protobuf"),
+];
 
-/// The media types named in a 406, as kube's `NewNotAcceptableError` lists its serializers.
-pub const ACCEPTED_MEDIA_TYPES: &str = "application/json, application/yaml";
+/// The media types named in a 406, as kube's `NewNotAcceptableError` lists its serializers
+/// (a custom resource's scope lists protobuf too).
+pub const ACCEPTED_MEDIA_TYPES: &str =
+    "application/json, application/yaml, application/vnd.kubernetes.protobuf";
 
 /// A representation of `/api` and `/apis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +173,7 @@ fn parse(accept: &str) -> Vec<Clause<'_>> {
 /// does not allow its parameters (kube's `acceptMediaTypeOptions`).
 fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
     if let Some(stream) = c.param("stream").filter(|s| !s.is_empty()) {
-        // YAML has no stream serializer; JSON streams only watch events.
+        // YAML has no stream serializer; JSON and protobuf stream only watch events.
         if served == Served::Yaml || stream != "watch" {
             return None;
         }
@@ -170,7 +186,11 @@ fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
         return Some(match served {
             Served::Json => Output::Json,
             Served::Yaml => Output::Yaml,
+            Served::Protobuf => Output::Protobuf,
         });
+    }
+    if served == Served::Protobuf {
+        return None;
     }
     let version = match (group, version) {
         (Some("meta.k8s.io"), Some("v1")) => "v1",
@@ -188,9 +208,18 @@ fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
 
 /// The output for a resource request, or None when nothing acceptable was offered (406).
 pub fn output(accept: Option<&str>) -> Option<Output> {
+    negotiate(accept, &SERVED)
+}
+
+/// The output for an endpoint without protobuf (custom resources), or None (406).
+pub fn output_without_protobuf(accept: Option<&str>) -> Option<Output> {
+    negotiate(accept, &SERVED[..2])
+}
+
+fn negotiate(accept: Option<&str>, served: &[(Served, &str, &str)]) -> Option<Output> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Output::Json) };
     parse(accept).iter().find_map(|clause| {
-        SERVED
+        served
             .iter()
             .filter(|(_, typ, subtype)| clause.matches(typ, subtype))
             .find_map(|(served, _, _)| accept_clause(clause, *served))
@@ -228,7 +257,10 @@ mod tests {
     fn kubectl_accept_headers() {
         assert_eq!(output(Some(TBL)), Some(Output::Table(TableOutput::new("v1"))));
         assert_eq!(output(Some("application/json, */*")), Some(Output::Json));
-        assert_eq!(output(Some("application/vnd.kubernetes.protobuf,application/json")), Some(Output::Json));
+        assert_eq!(
+            output(Some("application/vnd.kubernetes.protobuf,application/json")),
+            Some(Output::Protobuf)
+        );
         assert_eq!(output(Some("application/yaml")), Some(Output::Yaml));
         assert_eq!(output(None), Some(Output::Json));
         assert_eq!(output(Some("text/html")), None);
@@ -271,7 +303,8 @@ mod tests {
             "application/json;as=PartialObjectMetadata",
             "application/json;g=meta.k8s.io;v=v1",
             "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
-            "application/vnd.kubernetes.protobuf",
+            "application/vnd.kubernetes.protobuf;as=Table;g=meta.k8s.io;v=v1",
+            "application/vnd.kubernetes.protobuf;stream=other",
             "application/yaml;as=Table;g=meta.k8s.io;v=v1",
             "application/yaml;stream=watch",
             "application/json;stream=other",
@@ -284,6 +317,33 @@ mod tests {
             Some(Output::Yaml)
         );
         assert_eq!(output(Some("application/json;stream=watch;pretty=1;export=1")), Some(Output::Json));
+    }
+
+    #[test]
+    fn protobuf_for_built_in_kinds_and_json_after_it_for_the_others() {
+        // client-go's defaults for kube-controller-manager and kube-scheduler, and its e2e test.
+        for accept in [
+            "application/vnd.kubernetes.protobuf",
+            "application/vnd.kubernetes.protobuf, */*",
+            "application/vnd.kubernetes.protobuf,application/json",
+            "application/vnd.kubernetes.protobuf;stream=watch",
+            "application/json;q=0.5, application/vnd.kubernetes.protobuf",
+            "application/*;q=0.1, application/vnd.kubernetes.protobuf;q=0.9",
+        ] {
+            assert_eq!(output(Some(accept)), Some(Output::Protobuf), "{accept}");
+        }
+        assert_eq!(output(Some("application/json,application/vnd.kubernetes.protobuf")), Some(Output::Json));
+        assert_eq!(output(Some("*/*")), Some(Output::Json));
+        assert_eq!(
+            output_without_protobuf(Some("application/vnd.kubernetes.protobuf, */*")),
+            Some(Output::Json)
+        );
+        assert_eq!(
+            output_without_protobuf(Some("application/vnd.kubernetes.protobuf,application/json")),
+            Some(Output::Json)
+        );
+        assert_eq!(output_without_protobuf(Some("application/vnd.kubernetes.protobuf")), None);
+        assert_eq!(output_without_protobuf(None), Some(Output::Json));
     }
 
     #[test]

@@ -34,9 +34,18 @@ pub fn bytes_response(status: u16, content_type: &str, bytes: impl Into<Bytes>) 
     with_type(status, content_type, full(bytes))
 }
 
-/// Serializes a value in the negotiated format (Tables are built by the caller).
+/// Serializes a value in the negotiated format (Tables are built by the caller). Protobuf is
+/// negotiated only for kinds that have it; a value that still cannot be encoded (a server
+/// bug, logged) goes out as JSON, which every Kubernetes client reads by its Content-Type.
 pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
     match out {
+        Output::Protobuf => match kube_protobuf::encode_from_json(v) {
+            Ok(bytes) => (kube_protobuf::CONTENT_TYPE, bytes),
+            Err(error) => {
+                tracing::warn!(%error, kind = ?v.get("kind"), "answer has no protobuf form, sent as JSON");
+                encode(v, Output::Json)
+            }
+        },
         out if out.is_yaml() => {
             ("application/yaml", apimachinery::yaml::to_string(v).unwrap_or_default().into_bytes())
         }
@@ -94,10 +103,11 @@ impl<G: Unpin> hyper::body::Body for Held<G> {
     }
 }
 
-/// A Status error as kube writes it: HTTP code = Status code, Retry-After when set.
+/// A Status error as kube writes it (in the negotiated format, protobuf included): HTTP code =
+/// Status code, Retry-After when set.
 pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
-    let mut resp = if out.is_yaml() {
-        object(err.code, &err.to_value(), Output::Yaml)
+    let mut resp = if out.is_yaml() || out == Output::Protobuf {
+        object(err.code, &err.to_value(), out)
     } else {
         bytes_response(err.code, "application/json", err.to_json())
     };

@@ -386,7 +386,7 @@ fn reviews_refuse_a_table() {
     assert_eq!(refused.status, 406, "{refused}");
     assert_eq!(
         refused.body.trim(),
-        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"only the following media types are accepted: application/json, application/yaml","reason":"NotAcceptable","code":406}"#
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf","reason":"NotAcceptable","code":406}"#
     );
     let fallback = post("application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
     assert_eq!(fallback.status, 201, "{fallback}");

@@ -163,7 +163,8 @@ fn metadata_only_requests() {
             "NotAcceptable",
             "you requested PartialObjectMetadataList, but the requested object is not a list (*core.ConfigMap)",
         );
-        let unserved = "only the following media types are accepted: application/json, application/yaml";
+        let unserved =
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf";
         for accept in [
             "application/json;as=Foo;g=meta.k8s.io;v=v1",
             "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",

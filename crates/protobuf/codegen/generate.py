@@ -43,6 +43,8 @@ EXTRA_KINDS = [
     ("authentication/v1beta1", "TokenReview"),
     ("authentication/v1beta1", "SelfSubjectReview"),
     ("authentication/v1alpha1", "SelfSubjectReview"),
+    ("certificates/v1beta1", "ClusterTrustBundle"),
+    ("certificates/v1alpha1", "ClusterTrustBundle"),
 ]
 AGGREGATOR = ("apiregistration.k8s.io/v1", "kube_aggregator::pkg::apis::apiregistration::v1")
 APIEXTENSIONS = ("apiextensions.k8s.io/v1", "apiextensions_apiserver::pkg::apis::apiextensions::v1")
@@ -253,7 +255,7 @@ class Gen:
         if named_slice:
             if [f["rust"] for f in msg["fields"]] != ["items"]:
                 die(f"{path}: a Go slice type whose message is not {{items}}")
-            self.done[path] = self.slice_impl(path)
+            self.done[path] = self.slice_impl(path) + self.from_slice_impl(path)
             self.order.append(path)
             return
         by_tag = {f["tag"]: f for f in msg["fields"]}
@@ -262,6 +264,7 @@ class Gen:
             if t not in go_tags:
                 die(f"{path}: k8s-pb field {by_tag[t]['rust']} (tag {t}) has no Go field")
         lines = []
+        enc = {}
         for gf in go:
             if gf["tag"] not in by_tag:
                 die(f"{path}: Go field {gf['go']} (tag {gf['tag']}) is not in k8s-pb")
@@ -269,7 +272,8 @@ class Gen:
             if pf["elem"] not in ("String", "bytes", "i32", "i64", "bool", "f64"):
                 self.visit(pf["elem"])
             lines.append(self.field_line(path, gf, pf))
-        self.done[path] = self.struct_impl(path, msg, lines)
+            enc[pf["rust"]] = self.encode_line(gf, pf)
+        self.done[path] = self.struct_impl(path, msg, lines) + self.from_struct_impl(path, msg, enc)
         self.order.append(path)
 
     def field_line(self, path, gf, pf):
@@ -302,6 +306,52 @@ class Gen:
                 die(f"{path}.{gf['go']}: omitzero on {e}")
             return f'f.struct_omitzero("{key}", {r})?;'
         return f'f.struct_value{boxed}("{key}", {r})?;'
+
+    def encode_line(self, gf, pf):
+        """The expression that reads this field back from the JSON object `o` (the inverse of
+        `field_line`, with the same rules; see src/encode.rs)."""
+        key = gf["json"] or gf["go"]
+        pointer = gf["type"].startswith("*")
+        c, e = pf["container"], pf["elem"]
+        scalar = e in ("String", "i32", "i64", "bool", "f64")
+        if c == "vec":
+            return f'o.list("{key}")?'
+        if c == "map":
+            return f'o.map("{key}")?'
+        if e == "bytes":
+            return f'o.bytes("{key}")?'
+        if scalar:
+            return f'o.pointer("{key}")?' if pointer else f'o.value("{key}")?'
+        if gf["inline"]:
+            return "o.inline()?"
+        boxed = "_boxed" if c == "box" else ""
+        if pointer:
+            return f'o.pointer{boxed}("{key}")?'
+        return f'o.struct_value{boxed}("{key}")?'
+
+    def from_struct_impl(self, path, msg, enc):
+        fields = "".join(f"            {f['rust']}: {enc[f['rust']]},\n" for f in msg["fields"])
+        param = "o" if msg["fields"] else "_o"
+        return (
+            f"impl FromFields for {self.rust_path(path)} {{\n"
+            f"    fn from_fields({param}: &Obj<'_>) -> Result<Self, ProtobufError> {{\n"
+            f"        Ok(Self {{\n"
+            f"{fields}"
+            f"        }})\n"
+            f"    }}\n"
+            f"}}\n"
+            f"struct_from_json!({self.rust_path(path)});\n"
+        )
+
+    def from_slice_impl(self, path):
+        return (
+            f"impl FromJson for {self.rust_path(path)} {{\n"
+            f"    /// A Go slice type: its items (null is none).\n"
+            f"    fn from_json(v: &Value) -> Result<Self, ProtobufError> {{\n"
+            f"        Ok(Self {{ items: slice_from_json(v)? }})\n"
+            f"    }}\n"
+            f"}}\n"
+        )
 
     def rust_path(self, path):
         return "pb::" + path
@@ -410,6 +460,18 @@ def main():
     kinds.append((META, "DeleteOptions"))
     for module, kind in kinds:
         gen.visit(f"{module}::{kind}")
+    # Kinds encoded for answers: every decoded kind, its list, and the meta.k8s.io kinds an
+    # answer may be (Status as `v1`, as kube writes it).
+    encoded = []
+    for module, kind in kinds:
+        if module == META:
+            continue
+        encoded.append((api_version(module), module, kind))
+        if f"{module}::{kind}List" in messages and (api_version(module), module, f"{kind}List") not in encoded:
+            encoded.append((api_version(module), module, f"{kind}List"))
+    encoded.append(("v1", META, "Status"))
+    for version, module, kind in encoded:
+        gen.visit(f"{module}::{kind}")
 
     files = {}
     for path in gen.order:
@@ -419,15 +481,15 @@ def main():
     for name, impls in sorted(files.items()):
         with open(os.path.join(args.out, f"{name}.rs"), "w") as out:
             out.write(header)
-            out.write(f"//! JSON of the {name.replace('_', '/')} messages.\n\n")
+            out.write(f"//! JSON of the {name.replace('_', '/')} messages, and the messages of JSON.\n\n")
             out.write("use super::prelude::*;\n\n")
             out.write("\n".join(impls))
 
+    # Decoded: the same kinds (a list or Status in a request body is decoded, as kube decodes
+    # any kind of its scheme, and the handler then refuses the kind).
     arms = []
-    for module, kind in kinds:
-        if module == META:
-            continue
-        arms.append(f'        ("{api_version(module)}", "{kind}") => decode::<pb::{module}::{kind}>(kind, raw),')
+    for version, module, kind in encoded:
+        arms.append(f'        ("{version}", "{kind}") => decode::<pb::{module}::{kind}>(kind, raw),')
     with open(os.path.join(args.out, "mod.rs"), "w") as out:
         out.write(header)
         out.write(MOD_DOC)
@@ -442,23 +504,36 @@ def main():
             + "\n        (_, \"DeleteOptions\") => decode::<pb::" + META + "::DeleteOptions>(kind, raw),"
             + "\n        _ => return None,\n    };\n    Some(decoded)\n}\n"
         )
+        out.write(
+            "\n/// The object's message bytes (no envelope) from its JSON, chosen by apiVersion and kind;\n"
+            "/// `None` for a kind without protobuf.\n"
+            "pub(crate) fn encode_kind(api_version: &str, kind: &str, object: &Value) -> Option<Result<Vec<u8>, ProtobufError>> {\n"
+            "    let encoded = match (api_version, kind) {\n"
+            + "\n".join(f'        ("{v}", "{k}") => encode::<pb::{m}::{k}>(object),' for v, m, k in encoded)
+            + "\n        _ => return None,\n    };\n    Some(encoded)\n}\n"
+        )
+        out.write("\n/// Every (apiVersion, kind) [`encode_kind`] encodes.\n")
+        out.write("pub(crate) const ENCODED_KINDS: &[(&str, &str)] = &[\n")
+        for v, m, k in encoded:
+            out.write(f'    ("{v}", "{k}"),\n')
+        out.write("];\n")
         out.write("\n/// Every (apiVersion, kind) [`decode_kind`] decodes, for tests.\n")
         out.write("#[cfg(test)]\npub(crate) const KINDS: &[(&str, &str)] = &[\n")
-        for module, kind in kinds:
-            if module != META:
-                out.write(f'    ("{api_version(module)}", "{kind}"),\n')
+        for version, module, kind in encoded:
+            out.write(f'    ("{version}", "{kind}"),\n')
         out.write("];\n")
     print(f"{len(gen.order)} messages, {len(kinds)} kinds, {len(files)} files")
 
 
 MOD_DOC = """//! Generated JSON conversions: one `ToFields` (or `ToJson`) impl per k8s-pb message that a
-//! decoded kind holds, written from the Go types' JSON tags (see `codegen/generate.py`), and the
-//! table of decoded kinds.
+//! decoded kind holds, and its inverse `FromFields` (or `FromJson`), written from the Go types'
+//! JSON tags (see `codegen/generate.py`); the tables of decoded and encoded kinds.
 
 """
 
 PRELUDE = """
 mod prelude {
+    pub(crate) use crate::encode::{slice_from_json, struct_from_json, FromFields, FromJson, Obj};
     pub(crate) use crate::json::{slice_json, struct_json, Fields, ToFields, ToJson};
     pub(crate) use crate::ProtobufError;
     pub(crate) use k8s_pb as pb;
@@ -470,6 +545,10 @@ use prelude::*;
 fn decode<T: prost::Message + Default + ToJson>(kind: &str, raw: &[u8]) -> Result<Value, ProtobufError> {
     let message = T::decode(raw).map_err(|source| ProtobufError::Object { kind: kind.to_owned(), source })?;
     message.to_json()
+}
+
+fn encode<T: prost::Message + FromJson>(object: &Value) -> Result<Vec<u8>, ProtobufError> {
+    Ok(T::from_json(object)?.encode_to_vec())
 }
 """
 

@@ -1,5 +1,7 @@
-//! Decoding of the Kubernetes protobuf request body (`application/vnd.kubernetes.protobuf`) into the
-//! JSON object the same request would have carried as JSON, so the server handles both alike.
+//! The Kubernetes protobuf media type (`application/vnd.kubernetes.protobuf`) both ways: a
+//! request body decoded into the JSON object the same request would have carried as JSON, so
+//! the server handles both alike ([`decode_to_json`]), and an answer's JSON object encoded as
+//! kube-apiserver writes it in protobuf ([`encode_from_json`], [`watch_event_frame`]).
 //!
 //! kubectl 1.32+ sends its typed-client writes this way: the magic `k8s\0`, then a
 //! `runtime.Unknown{typeMeta{apiVersion, kind}, raw, contentEncoding, contentType}` whose `raw` is
@@ -15,8 +17,16 @@
 //!
 //! Fields the messages do not know (from a newer Kubernetes) are skipped, as Go's decoder does;
 //! a kind that is not decoded is refused with [`ProtobufError::UnsupportedKind`].
+//!
+//! Encoding is the inverse (`encode`, `encode_values`, and the `FromFields` halves of
+//! `generated/`): the JSON object read as Go's JSON decoder reads it into the Go struct (unknown
+//! members dropped), then the message gogo-protobuf writes for that struct. Answers are the
+//! envelope again; a watch stream is length-prefixed `WatchEvent` messages whose object is a
+//! `RawExtension` holding the enveloped object (kube's raw protobuf stream serializer).
 
 mod apiextensions;
+mod encode;
+mod encode_values;
 mod generated;
 mod json;
 mod values;
@@ -63,6 +73,10 @@ pub enum ProtobufError {
         #[source]
         source: prost::DecodeError,
     },
+    /// The JSON object does not fit its kind's message (a member of the wrong JSON type, a time
+    /// that is not RFC 3339), as Go's JSON decoder would refuse it.
+    #[error("{0}")]
+    Encode(String),
     /// The decoded object has no JSON form: a value Go's decoder or JSON encoder refuses (an
     /// unparsable quantity, a RawExtension that is not JSON, an impossible IntOrString type).
     #[error("{0}")]
@@ -85,6 +99,48 @@ pub fn envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend(unknown.encode_to_vec());
     out
+}
+
+/// Whether answers of this kind can be written in protobuf (the built-in kinds, their lists and
+/// `v1` Status; not custom resources).
+pub fn encodes(api_version: &str, kind: &str) -> bool {
+    generated::ENCODED_KINDS.iter().any(|(v, k)| *v == api_version && *k == kind)
+}
+
+/// Encodes an answer: the magic, then the envelope naming the object's `apiVersion` and `kind`
+/// around the object's own message, as kube-apiserver's protobuf serializer writes it.
+pub fn encode_from_json(object: &Value) -> Result<Vec<u8>, ProtobufError> {
+    let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    if kind.is_empty() {
+        return Err(ProtobufError::MissingKind);
+    }
+    let raw = generated::encode_kind(api_version, kind, object).unwrap_or_else(|| {
+        Err(ProtobufError::UnsupportedKind { api_version: api_version.into(), kind: kind.into() })
+    })?;
+    Ok(envelope(api_version, kind, raw))
+}
+
+/// The media type of a protobuf watch stream.
+pub const WATCH_CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf;stream=watch";
+
+/// One frame of a protobuf watch stream: the length of the message as four big-endian bytes,
+/// then a `WatchEvent{type, object: RawExtension{raw: <enveloped object>}}` (no envelope of its
+/// own: kube's stream serializer is the raw one).
+pub fn watch_event_frame(event_type: &str, object: &Value) -> Result<Vec<u8>, ProtobufError> {
+    use k8s_pb::apimachinery::pkg::apis::meta::v1::WatchEvent;
+    use k8s_pb::apimachinery::pkg::runtime::RawExtension;
+    let event = WatchEvent {
+        r#type: Some(event_type.into()),
+        object: Some(RawExtension { raw: Some(encode_from_json(object)?) }),
+    };
+    let message = event.encode_to_vec();
+    let len = u32::try_from(message.len())
+        .map_err(|_| ProtobufError::Encode("watch event larger than 4 GiB".into()))?;
+    let mut out = Vec::with_capacity(message.len() + 4);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend(message);
+    Ok(out)
 }
 
 /// Decodes a protobuf body into the JSON object kubectl would have sent as JSON:
@@ -116,6 +172,8 @@ pub fn decode_to_json(body: &[u8]) -> Result<Value, ProtobufError> {
 mod tests;
 #[cfg(test)]
 mod tests_client_go;
+#[cfg(test)]
+mod tests_encode;
 #[cfg(test)]
 mod tests_kubectl;
 #[cfg(test)]

@@ -66,12 +66,44 @@ fn deprecation_warning(ctx: &Ctx) -> Option<String> {
     Some(format!("299 - {}", apimachinery::status::quote(&text)))
 }
 
-async fn route(ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, StatusError> {
+/// An endpoint without protobuf (custom resources, kubeward's own APIs) negotiates again
+/// without it when protobuf was chosen: the next acceptable clause, or kube's 406 (errors stay
+/// in the first negotiation's format, as kube writes them).
+fn without_protobuf(ctx: &mut Ctx, req: &Request<Incoming>) -> Result<(), StatusError> {
+    if ctx.output != crate::negotiate::Output::Protobuf {
+        return Ok(());
+    }
+    let accept = req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    ctx.output = crate::negotiate::output_without_protobuf(accept).ok_or_else(|| {
+        StatusError::not_acceptable(format!(
+            "only the following media types are accepted: {}",
+            crate::negotiate::ACCEPTED_MEDIA_TYPES
+        ))
+    })?;
+    Ok(())
+}
+
+/// Whether kube answers this resource's kind in protobuf (the built-in kinds).
+fn has_protobuf(rt: &registry::ResourceType) -> bool {
+    !rt.custom && kube_protobuf::encodes(&rt.api_version(), rt.kind)
+}
+
+async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, StatusError> {
     let state = ctx.state.clone();
-    let info = &ctx.info;
-    if reachable::serves(&info.api_group, &info.api_version, &info.resource) {
+    if reachable::serves(&ctx.info.api_group, &ctx.info.api_version, &ctx.info.resource) {
+        without_protobuf(&mut ctx, &req)?;
         return reachable::read(&ctx).await;
     }
+    let info = &ctx.info;
+    if ctx.output == crate::negotiate::Output::Protobuf
+        && state
+            .catalog
+            .lookup(&info.api_group, &info.api_version, &info.resource)
+            .is_some_and(|rt| !has_protobuf(rt))
+    {
+        without_protobuf(&mut ctx, &req)?;
+    }
+    let info = &ctx.info;
     let Some(rt) = state.catalog.lookup(&info.api_group, &info.api_version, &info.resource) else {
         // An API group no one serves has no handler in kube at all.
         if !info.api_group.is_empty()

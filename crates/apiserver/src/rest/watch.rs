@@ -3,7 +3,9 @@
 //! replays history; a compacted revision gets an ERROR event carrying a 410 Expired Status.
 //! Bookmarks when asked for; the stream ends at timeoutSeconds or when the client leaves.
 //! Each event's object in the negotiated output: as stored, a Table, or its metadata alone
-//! (`PartialObjectMetadata`, cut from the stored bytes).
+//! (`PartialObjectMetadata`, cut from the stored bytes). In protobuf
+//! (`application/vnd.kubernetes.protobuf;stream=watch`) each event is a length-prefixed
+//! `WatchEvent` frame instead of a line (`kube_protobuf::watch_event_frame`).
 //!
 //! A store event is encoded once per wire shape, not once per watcher: the line (and, for
 //! selectors and Tables, the decoded object) is kept in the event's cache
@@ -67,6 +69,21 @@ impl Encoder {
             Output::Metadata(m) => partial::item_value(obj, m),
             _ => obj.clone(),
         };
+        self.line(kind, &object)
+    }
+
+    /// One event in the stream's format: a JSON line, or a protobuf frame. An object without
+    /// protobuf (negotiation offers protobuf only for kinds that have it: a server bug) ends up
+    /// as an ERROR frame carrying a 500 rather than a frame the client cannot read.
+    fn line(&self, kind: &str, object: &Value) -> Bytes {
+        if self.output == Output::Protobuf {
+            let frame = kube_protobuf::watch_event_frame(kind, object).or_else(|error| {
+                tracing::warn!(%error, "watch event has no protobuf form");
+                let status = StatusError::internal(&format!("unable to encode watch object: {error}"));
+                kube_protobuf::watch_event_frame("ERROR", &status.to_value())
+            });
+            return Bytes::from(frame.unwrap_or_default());
+        }
         let mut line = go_json(&json!({"type": kind, "object": object}));
         line.push('\n');
         Bytes::from(line)
@@ -128,6 +145,7 @@ impl Encoder {
                 };
                 (3, version(t.version)?, include)
             }
+            Output::Protobuf => (4, 0, 0),
             Output::Yaml => return None,
         };
         Some(
@@ -157,15 +175,11 @@ impl Encoder {
             }
             _ => json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta}),
         };
-        let mut line = go_json(&json!({"type": "BOOKMARK", "object": obj}));
-        line.push('\n');
-        Bytes::from(line)
+        self.line("BOOKMARK", &obj)
     }
 
     fn error(&self, e: &StatusError) -> Bytes {
-        let mut line = go_json(&json!({"type": "ERROR", "object": e.to_value()}));
-        line.push('\n');
-        Bytes::from(line)
+        self.line("ERROR", &e.to_value())
     }
 }
 
@@ -295,7 +309,12 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
         w.next_line().await.map(|(line, w)| (Ok::<_, std::io::Error>(Frame::data(line)), w))
     });
     let mut resp = Response::new(BodyExt::boxed(SyncBody(std::sync::Mutex::new(Box::pin(lines)))));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // kube names the stream in the media type of every format but JSON.
+    let content_type = match output {
+        Output::Protobuf => kube_protobuf::WATCH_CONTENT_TYPE,
+        _ => "application/json",
+    };
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
 }

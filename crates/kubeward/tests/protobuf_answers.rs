@@ -1,0 +1,322 @@
+//! Protobuf answers (`application/vnd.kubernetes.protobuf`) through the real binary, as
+//! client-go's typed clients (kube-controller-manager, kube-scheduler) ask for them: get,
+//! list with its continue token and remaining count, create, update, patch and delete
+//! answers, Status errors in protobuf, a protobuf watch stream of length-prefixed WatchEvent
+//! frames, and the fallbacks kube makes (JSON after protobuf for a custom resource or a Table,
+//! kube's 406 when only protobuf is accepted for a kind without it). Every answer is read
+//! with the crate's own decoder and compared with the JSON answer to the same request.
+
+mod support;
+
+use kube::client::Body;
+use kube::Client;
+use serde_json::{json, Value};
+use support::{block_on, kube_client as client, Server};
+
+const PB: &str = "application/vnd.kubernetes.protobuf";
+/// client-go's Accept when a typed client is configured for protobuf.
+const PB_ANY: &str = "application/vnd.kubernetes.protobuf, */*";
+const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
+
+struct Reply {
+    code: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    /// The protobuf body decoded to JSON.
+    #[track_caller]
+    fn pb(&self) -> Value {
+        assert_eq!(self.content_type, PB, "{}", String::from_utf8_lossy(&self.body));
+        assert!(self.body.starts_with(b"k8s\0"), "{:?}", &self.body[..self.body.len().min(16)]);
+        kube_protobuf::decode_to_json(&self.body).unwrap_or_else(|e| panic!("not protobuf ({e})"))
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        assert_eq!(self.content_type, "application/json");
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e})"))
+    }
+}
+
+async fn request(c: &Client, method: &str, path: &str, accept: &str, body: Option<(&str, Value)>) -> Reply {
+    let mut req = http::Request::builder().method(method).uri(path).header(http::header::ACCEPT, accept);
+    let mut bytes = Vec::new();
+    if let Some((content_type, body)) = body {
+        req = req.header(http::header::CONTENT_TYPE, content_type);
+        bytes = body.to_string().into_bytes();
+    }
+    let resp = c.send(req.body(Body::from(bytes)).expect("request")).await.expect("answer");
+    let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = resp.into_body().collect_bytes().await.expect("body").to_vec();
+    Reply { code, content_type, body }
+}
+
+async fn get(c: &Client, path: &str, accept: &str) -> Reply {
+    request(c, "GET", path, accept, None).await
+}
+
+fn config_map(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": "pb"}},
+        "data": {"k": "v", "empty": ""}, "binaryData": {"bin": "AAEC/w=="}})
+}
+
+/// The frames of a finished protobuf watch: (type, object as JSON).
+fn frames(mut body: &[u8]) -> Vec<(String, Value)> {
+    use k8s_pb::apimachinery::pkg::apis::meta::v1::WatchEvent;
+    use prost::Message;
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        assert!(body.len() >= 4, "a frame's length is cut short");
+        let len = u32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
+        let event = WatchEvent::decode(&body[4..4 + len]).expect("a WatchEvent");
+        let raw = event.object.and_then(|o| o.raw).expect("an object");
+        let object = kube_protobuf::decode_to_json(&raw).expect("an enveloped object");
+        out.push((event.r#type.unwrap_or_default(), object));
+        body = &body[4 + len..];
+    }
+    out
+}
+
+#[test]
+fn built_in_kinds_answer_in_protobuf() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        // create: the answer in protobuf is the object the JSON answer shows.
+        let created =
+            request(&c, "POST", CONFIGMAPS, PB_ANY, Some(("application/json", config_map("pb-a")))).await;
+        assert_eq!(created.code, 201);
+        let created = created.pb();
+        let as_json = get(&c, &format!("{CONFIGMAPS}/pb-a"), "application/json").await.json();
+        assert_eq!(created, as_json);
+        assert_eq!(created["binaryData"]["bin"], "AAEC/w==");
+
+        // get, in both of client-go's forms of Accept
+        for accept in [PB, PB_ANY, "application/vnd.kubernetes.protobuf,application/json"] {
+            assert_eq!(get(&c, &format!("{CONFIGMAPS}/pb-a"), accept).await.pb(), as_json, "{accept}");
+        }
+
+        // update and patch
+        let mut changed = as_json.clone();
+        changed["data"]["k"] = json!("v2");
+        let put =
+            request(&c, "PUT", &format!("{CONFIGMAPS}/pb-a"), PB, Some(("application/json", changed))).await;
+        assert_eq!((put.code, put.pb()["data"]["k"].clone()), (200, json!("v2")));
+        let patch = json!({"metadata": {"annotations": {"patched": "yes"}}});
+        let patched = request(
+            &c,
+            "PATCH",
+            &format!("{CONFIGMAPS}/pb-a"),
+            PB,
+            Some(("application/merge-patch+json", patch)),
+        )
+        .await;
+        assert_eq!(patched.code, 200);
+        assert_eq!(patched.pb(), get(&c, &format!("{CONFIGMAPS}/pb-a"), "application/json").await.json());
+
+        // list: a typed list with its continue token and remaining count
+        for name in ["pb-b", "pb-c"] {
+            let r = request(
+                &c,
+                "POST",
+                CONFIGMAPS,
+                "application/json",
+                Some(("application/json", config_map(name))),
+            );
+            assert_eq!(r.await.code, 201);
+        }
+        let page = get(&c, &format!("{CONFIGMAPS}?labelSelector=app%3Dpb&limit=2"), PB).await;
+        assert_eq!(page.code, 200);
+        let page = page.pb();
+        assert_eq!((page["kind"].as_str(), page["apiVersion"].as_str()), (Some("ConfigMapList"), Some("v1")));
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+        assert!(page["metadata"]["continue"].as_str().is_some_and(|t| !t.is_empty()), "{page}");
+        let json_page =
+            get(&c, &format!("{CONFIGMAPS}?labelSelector=app%3Dpb&limit=2"), "application/json").await.json();
+        assert_eq!(page["items"], json_page["items"]);
+        let whole = get(&c, &format!("{CONFIGMAPS}?limit=1"), PB).await.pb();
+        assert!(whole["metadata"]["remainingItemCount"].as_i64().is_some_and(|n| n >= 2), "{whole}");
+        let next = format!(
+            "{CONFIGMAPS}?labelSelector=app%3Dpb&limit=2&continue={}",
+            page["metadata"]["continue"].as_str().unwrap()
+        );
+        let rest = get(&c, &next, PB).await.pb();
+        assert_eq!(rest["items"][0]["metadata"]["name"], "pb-c");
+
+        // delete: a ConfigMap goes at once, and kube answers a Success Status
+        let deleted = request(&c, "DELETE", &format!("{CONFIGMAPS}/pb-c"), PB, None).await;
+        let status = deleted.pb();
+        assert_eq!(deleted.code, 200);
+        assert_eq!((status["kind"].as_str(), status["status"].as_str()), (Some("Status"), Some("Success")));
+        assert_eq!(status["details"]["name"], "pb-c");
+
+        // errors are Status in protobuf, with kube's code, reason and message
+        let missing = get(&c, &format!("{CONFIGMAPS}/nope"), PB).await;
+        assert_eq!(missing.code, 404);
+        let status = missing.pb();
+        assert_eq!(
+            (
+                status["kind"].as_str(),
+                status["apiVersion"].as_str(),
+                status["reason"].as_str(),
+                status["code"].as_i64()
+            ),
+            (Some("Status"), Some("v1"), Some("NotFound"), Some(404))
+        );
+        assert_eq!(status["message"], r#"configmaps "nope" not found"#);
+        let conflict =
+            request(&c, "POST", CONFIGMAPS, PB, Some(("application/json", config_map("pb-a")))).await;
+        assert_eq!((conflict.code, conflict.pb()["reason"].clone()), (409, json!("AlreadyExists")));
+    });
+}
+
+#[test]
+fn watch_streams_protobuf_frames() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        for name in ["w-a", "w-b"] {
+            let r = request(
+                &c,
+                "POST",
+                CONFIGMAPS,
+                "application/json",
+                Some(("application/json", config_map(name))),
+            );
+            assert_eq!(r.await.code, 201);
+        }
+        let watch = format!("{CONFIGMAPS}?watch=1&timeoutSeconds=2&labelSelector=app%3Dpb");
+        for accept in [PB, "application/vnd.kubernetes.protobuf;stream=watch"] {
+            let r = get(&c, &watch, accept).await;
+            assert_eq!(
+                (r.code, r.content_type.as_str()),
+                (200, "application/vnd.kubernetes.protobuf;stream=watch")
+            );
+            let events = frames(&r.body);
+            let names: Vec<_> = events
+                .iter()
+                .map(|(t, o)| (t.as_str(), o["metadata"]["name"].as_str().unwrap_or("")))
+                .collect();
+            assert_eq!(names, [("ADDED", "w-a"), ("ADDED", "w-b")], "{accept}");
+            let stored = get(&c, &format!("{CONFIGMAPS}/w-a"), "application/json").await.json();
+            assert_eq!(events[0].1, stored);
+        }
+
+        // a revision no longer known: an ERROR frame carrying 410 Expired
+        let old = get(&c, &format!("{CONFIGMAPS}?watch=1&resourceVersion=1&timeoutSeconds=2"), PB).await;
+        if let Some((kind, status)) = frames(&old.body).into_iter().find(|(t, _)| t == "ERROR") {
+            assert_eq!(
+                (kind.as_str(), status["code"].as_i64(), status["kind"].as_str()),
+                ("ERROR", Some(410), Some("Status"))
+            );
+        }
+    });
+}
+
+#[test]
+fn kinds_without_protobuf_fall_back_as_kube_does() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.pb.example.com"},
+            "spec": {"group": "pb.example.com", "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        // The CRD itself is a built-in kind: its answer is protobuf.
+        let made = request(
+            &c,
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            PB_ANY,
+            Some(("application/json", crd)),
+        )
+        .await;
+        assert_eq!(made.code, 201);
+        assert_eq!(made.pb()["kind"], "CustomResourceDefinition");
+        let gadgets = "/apis/pb.example.com/v1/namespaces/default/gadgets";
+        let gadget =
+            json!({"apiVersion": "pb.example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}, "x": 1});
+        // The new resource is served once the CRD is established.
+        let mut created = None;
+        for _ in 0..100 {
+            let r = request(&c, "POST", gadgets, PB_ANY, Some(("application/json", gadget.clone()))).await;
+            if r.code == 201 {
+                created = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // A custom resource's answer is JSON even when protobuf comes first.
+        assert_eq!(created.expect("the custom resource is served").json()["x"], json!(1));
+
+        // JSON after protobuf: JSON
+        for accept in [PB_ANY, "application/vnd.kubernetes.protobuf,application/json"] {
+            let r = get(&c, &format!("{gadgets}/g"), accept).await;
+            assert_eq!((r.code, r.json()["x"].clone()), (200, json!(1)), "{accept}");
+        }
+        // protobuf alone: kube's 406, its Status written in protobuf as the client asked
+        let r = get(&c, &format!("{gadgets}/g"), PB).await;
+        assert_eq!(r.code, 406);
+        let status = r.pb();
+        assert_eq!(status["reason"], "NotAcceptable");
+        assert_eq!(
+            status["message"],
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        );
+
+        // Tables have no protobuf: the JSON Table clause after it is taken
+        let table = "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+        let r = get(&c, CONFIGMAPS, table).await;
+        assert_eq!((r.code, r.json()["kind"].clone()), (200, json!("Table")));
+    });
+}
+
+#[test]
+fn cluster_trust_bundles_travel_in_protobuf_both_ways() {
+    use prost::Message;
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let pem = pki::Ca::generate("pb-bundle").expect("ca").cert_pem;
+        let bundle = k8s_pb::api::certificates::v1beta1::ClusterTrustBundle {
+            metadata: Some(k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("pb-bundle".into()),
+                ..Default::default()
+            }),
+            spec: Some(k8s_pb::api::certificates::v1beta1::ClusterTrustBundleSpec {
+                signer_name: Some(String::new()),
+                trust_bundle: Some(pem.clone()),
+            }),
+        };
+        let body = kube_protobuf::envelope(
+            "certificates.k8s.io/v1beta1",
+            "ClusterTrustBundle",
+            bundle.encode_to_vec(),
+        );
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("/apis/certificates.k8s.io/v1beta1/clustertrustbundles")
+            .header(http::header::ACCEPT, PB)
+            .header(http::header::CONTENT_TYPE, PB)
+            .body(Body::from(body))
+            .expect("request");
+        let resp = c.send(req).await.expect("answer");
+        assert_eq!(resp.status().as_u16(), 201);
+        let bytes = resp.into_body().collect_bytes().await.expect("body");
+        let created = kube_protobuf::decode_to_json(&bytes).expect("protobuf answer");
+        assert_eq!(created["spec"]["trustBundle"], json!(pem));
+        let listed = get(&c, "/apis/certificates.k8s.io/v1beta1/clustertrustbundles", PB).await.pb();
+        assert_eq!(listed["kind"], "ClusterTrustBundleList");
+        assert_eq!(listed["items"][0]["metadata"]["name"], "pb-bundle");
+    });
+}
