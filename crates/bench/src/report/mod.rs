@@ -9,15 +9,15 @@ mod aims;
 mod custom;
 mod failover;
 mod peer;
+mod policies;
 mod record;
 mod request;
-mod policies;
 mod splice;
 mod writes;
 
+pub use policies::WITH_POLICIES;
 pub use record::Record;
 pub use splice::splice;
-pub use policies::WITH_POLICIES;
 
 use aims::{aims, section_aim};
 use request::{find_request, request, rps_of};
