@@ -54,10 +54,6 @@ OUT_OF_SCOPE: list[tuple[str, str]] = [
 # (regular expression, reason): tests that pass on kube-apiserver and fail on kubeward for a
 # documented reason.
 KNOWN_GAPS: list[tuple[str, str]] = [
-    (r"\[sig-api-machinery\] Garbage collector should (delete|orphan) RS created by deployment",
-     "kube-controller-manager's deployment controller (beside kubeward) panicked on a Deployment whose `strategy` "
-     "named only its type: kubeward defaulted the strategy only when absent, so `rollingUpdate.maxSurge`/"
-     "`maxUnavailable` were missing; fixed in `35b71eb` (defaults field by field, as kube), not re-run yet"),
     (r"\[sig-api-machinery\] health handlers should contain necessary checks",
      "kube's /healthz, /livez and /readyz list its own post-start hooks (kube-aggregator's and others); "
      "kubeward lists its checks (ping, log, etcd, etcd-readiness, informer-sync) and claims none it does not run"),
@@ -65,7 +61,7 @@ KNOWN_GAPS: list[tuple[str, str]] = [
      "waits for the claim to be bound to its PersistentVolume: kube-controller-manager's persistent volume "
      "binder, which kubeward does not run"),
     (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",
-     "resource.k8s.io (dynamic resource allocation) is not served"),
+     "resource.k8s.io is served but has no protobuf codec in kubeward, and the e2e client sends protobuf"),
 ]
 
 
