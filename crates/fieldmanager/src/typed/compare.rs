@@ -3,7 +3,7 @@
 //! as one leaf; granular ones item by item; a path present on one side only is added or
 //! removed as a whole.
 
-use super::{list_item_element, map_entry_node, owned_path, Seg};
+use super::{items_by_key, list_item_element, map_entry_node, owned_path, Seg};
 use crate::path::{values_equal, PathElement};
 use crate::schema::{resolve, ListKind, Node, Schema, Shape};
 use crate::set::Set;
@@ -224,19 +224,7 @@ fn below(schema: &dyn Schema, node: Option<Node>, value: &Value) -> Set {
                 Some(items) if !items.is_empty() && !matches!(list.kind, ListKind::Atomic) => items,
                 _ => return Set::new(),
             };
-            // Items by key in order of first appearance; a repeated key is one member whole.
-            let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
-            let mut index: BTreeMap<PathElement, usize> = BTreeMap::new();
-            for item in items {
-                let Ok(pe) = list_item_element(schema, &list, item) else { continue };
-                match index.get(&pe) {
-                    Some(&i) => order[i].2 += 1,
-                    None => {
-                        index.insert(pe.clone(), order.len());
-                        order.push((pe, item, 1));
-                    }
-                }
-            }
+            let order = items_by_key(schema, &list, items);
             let mut members = Vec::with_capacity(order.len());
             let mut children = Vec::new();
             for (pe, item, count) in order {

@@ -4,12 +4,11 @@
 //! that set, without building the set, its two differences and then the JSON (a create of
 //! an object of many small fields spent most of its field manager time copying those).
 
-use super::{list_item_element, map_entry_node};
+use super::{items_by_key, map_entry_node};
 use crate::path::PathElement;
 use crate::schema::{resolve, ListKind, Node, Schema, Shape};
 use crate::set::Set;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// The fields `value` (an object of the type `node`) sets, as `FieldsV1`, less `reset` and
 /// everything below its members (as [`Set::recursive_difference`] removes) and less `strip`
@@ -65,19 +64,7 @@ fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>)
                 Some(items) if !items.is_empty() && !matches!(list.kind, ListKind::Atomic) => items,
                 _ => return Map::new(),
             };
-            // Items by key in order of first appearance; a repeated key is one member whole.
-            let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
-            let mut index: BTreeMap<PathElement, usize> = BTreeMap::new();
-            for item in items {
-                let Ok(pe) = list_item_element(schema, &list, item) else { continue };
-                match index.get(&pe) {
-                    Some(&i) => order[i].2 += 1,
-                    None => {
-                        index.insert(pe.clone(), order.len());
-                        order.push((pe, item, 1));
-                    }
-                }
-            }
+            let mut order = items_by_key(schema, &list, items);
             order.sort_by(|a, b| a.0.cmp(&b.0));
             let mut out = Map::with_capacity(order.len());
             for (pe, item, count) in &order {

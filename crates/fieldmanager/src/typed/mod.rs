@@ -20,6 +20,28 @@ use crate::path::PathElement;
 use crate::schema::{resolve_map_field, ListKind, ListShape, Node, Schema};
 use serde_json::Value;
 
+/// A list's items by their path element in order of first appearance, with how often each
+/// appears (a repeated key is one member, whole); items without a valid key are left out.
+pub(crate) fn items_by_key<'v>(
+    schema: &dyn Schema,
+    list: &ListShape<'_>,
+    items: &'v [Value],
+) -> Vec<(PathElement, &'v Value, usize)> {
+    let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
+    let mut index: std::collections::BTreeMap<PathElement, usize> = std::collections::BTreeMap::new();
+    for item in items {
+        let Ok(pe) = list_item_element(schema, list, item) else { continue };
+        match index.get(&pe) {
+            Some(&i) => order[i].2 += 1,
+            None => {
+                index.insert(pe.clone(), order.len());
+                order.push((pe, item, 1));
+            }
+        }
+    }
+    order
+}
+
 /// The path element of an item of an associative list: its key fields (with schema
 /// defaults for the ones it leaves out) or, for a set, its value.
 pub(crate) fn list_item_element(
