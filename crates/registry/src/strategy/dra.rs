@@ -126,7 +126,7 @@ fn validate_configs(configs: &[Value], path: &str, errs: &mut Errors) {
             errs.push(required(&at));
             continue;
         };
-        validate_driver(str_at(opaque, "/driver"), &format!("{at}.driver"), true, errs);
+        validate_driver(str_at(opaque, "/driver"), &format!("{at}.driver"), errs);
         if opaque.get("parameters").is_none_or(Value::is_null) {
             errs.push(required(&format!("{at}.parameters")));
         }
@@ -134,8 +134,8 @@ fn validate_configs(configs: &[Value], path: &str, errs: &mut Errors) {
 }
 
 /// A driver name: required, a DNS subdomain of at most 63 characters.
-fn validate_driver(driver: &str, path: &str, required_first: bool, errs: &mut Errors) {
-    if driver.is_empty() && required_first {
+fn validate_driver(driver: &str, path: &str, errs: &mut Errors) {
+    if driver.is_empty() {
         errs.push(required(path));
     }
     if !is_subdomain(driver) {
@@ -194,12 +194,8 @@ fn validate_claim_spec(spec: Option<&Value>, path: &str, errs: &mut Errors) {
     }
     // kube reports the duplicate names after the requests' own errors.
     errs.extend(duplicates);
-    validate_configs_of_claim(array(spec, "/devices/config"), &format!("{path}.devices.config"), errs);
-}
-
-/// A claim's configs name the requests they apply to; their opaque part is the class's.
-fn validate_configs_of_claim(configs: &[Value], path: &str, errs: &mut Errors) {
-    validate_configs(configs, path, errs);
+    // A claim's configs name the requests they apply to; their opaque part is the class's.
+    validate_configs(array(spec, "/devices/config"), &format!("{path}.devices.config"), errs);
 }
 
 /// One exact request or subrequest: its class, selectors, allocation mode and count.
@@ -242,7 +238,7 @@ fn validate_label(name: &str, path: &str, errs: &mut Errors) {
 
 fn validate_slice(obj: &Value, errs: &mut Errors) {
     let driver = str_at(obj, "/spec/driver");
-    validate_driver(driver, "spec.driver", true, errs);
+    validate_driver(driver, "spec.driver", errs);
     let pool = str_at(obj, "/spec/pool/name");
     if pool.is_empty() {
         errs.push(required("spec.pool.name"));
