@@ -380,6 +380,54 @@ fn deleting_a_crd_deletes_its_objects_first() {
     assert_eq!(out.status, 404, "{out}");
 }
 
+/// A CRD with no objects goes at once, as kube's finalizer controller removes its cleanup
+/// finalizer on the CRD's event: the DELETE answers the CRD Terminating (kube's
+/// `InstanceDeletionPending`), and a GET right after finds it gone.
+#[test]
+fn a_deleted_crd_with_no_objects_is_gone_at_once() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
+    // Each of three CRDs must be gone within 400 ms of its DELETE's answer (curl's own time
+    // included); a cleanup left to a once-a-second resync misses that bound most times.
+    for round in 0..3 {
+        let crd = CRD
+            .replace("widgets", &format!("widgets{round}"))
+            .replace("kind: Widget", &format!("kind: Widget{round}"));
+        let crd = crd
+            .replace("shortNames: [wd]", &format!("shortNames: [wd{round}]"))
+            .replace("singular: widget\n", &format!("singular: widget{round}\n"));
+        let name = format!("widgets{round}.example.com");
+        let path = server.file(&format!("crd{round}.yaml"), &crd);
+        k.ok(&["apply", "-f", path.to_str().unwrap_or_default()]);
+        let (ok, out) = retry(Duration::from_secs(10), || {
+            let out = k.run(&["wait", "--for=condition=Established", &format!("crd/{name}"), "--timeout=5s"]);
+            (out.ok(), out.to_string())
+        });
+        assert!(ok, "the CRD was not established: {out}");
+
+        let item = format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}");
+        let deleted = server.admin_curl(&item, &["-X", "DELETE"]);
+        assert_eq!(deleted.status, 200, "{deleted}");
+        let answer = deleted.json();
+        assert_eq!(
+            answer["metadata"]["finalizers"],
+            serde_json::json!(["customresourcecleanup.apiextensions.k8s.io"])
+        );
+        assert_eq!(condition(&answer, "Terminating")["reason"], "InstanceDeletionPending");
+        let started = std::time::Instant::now();
+        let h = loop {
+            let h = server.admin_curl(&item, &[]);
+            if h.status != 200 || started.elapsed() > Duration::from_secs(5) {
+                break h;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        assert_eq!((h.status, &h.json()["reason"]), (404, &serde_json::json!("NotFound")), "{h}");
+        assert!(took < Duration::from_millis(400), "{name} took {took:?} to go");
+    }
+}
+
 #[test]
 fn rbac_works_for_custom_resources() {
     let server = Server::start();
