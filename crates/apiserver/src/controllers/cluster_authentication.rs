@@ -12,8 +12,9 @@
 //! several servers and a CA being rotated add up: certificates until five minutes past their
 //! expiry, names and headers for good (existing ones first). Written at start, when the
 //! ConfigMap is deleted or changed, and every minute, so a CA file changed on disk is
-//! published within a minute. A value that is not a JSON array of strings counts as empty
-//! (and is written over), where kube keeps failing on it.
+//! published within a minute; with nothing to publish (no client CA, no front proxy) no
+//! ConfigMap is created, as kube's. A value that is not a JSON array of strings counts as
+//! empty (and is written over), where kube keeps failing on it.
 
 use super::Controller;
 use crate::informer::{Event, Informer};
@@ -187,7 +188,8 @@ impl TrustController {
             rh.as_ref().map(|(pem, t)| (pem.as_str(), *t)),
         )
         .to_data();
-        if live.is_some() && old_data == wanted {
+        // Also nothing to publish and no ConfigMap: kube creates no empty one either.
+        if old_data == wanted {
             return Ok(());
         }
         if let Some(mut cm) = live {
@@ -253,6 +255,8 @@ mod tests {
     fn data_has_kubes_keys_and_keeps_what_was_there() {
         let ca = pki::Ca::generate("client-ca").unwrap();
         let proxy = pki::Ca::generate("front-proxy-ca").unwrap();
+        // Nothing trusted: nothing to publish (the ConfigMap is not created).
+        assert_eq!(Published::combined(Published::default(), "", None).to_data(), json!({}));
         // Only a client CA: one key.
         let data = Published::combined(Published::default(), &ca.cert_pem, None).to_data();
         assert_eq!(
