@@ -130,7 +130,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
     state.hooks.finish(Hook::RbacBootstrapRoles);
     state.hooks.finish(Hook::SystemPriorityClasses);
-    controllers::system_namespaces::start(&state, controllers::system_namespaces::INTERVAL)
+    controllers::system_namespaces::start(&state, config.system_namespaces_interval)
         .await
         .map_err(StartError::Bootstrap)?;
     state.hooks.finish(Hook::SystemNamespaces);

@@ -142,6 +142,31 @@ fn extension_apiserver_authentication_publishes_the_servers_trust() {
     assert_ne!(recreated["metadata"]["uid"], cm["metadata"]["uid"]);
 }
 
+/// kube's system namespaces controller: a deleted `kube-node-lease` (the one system
+/// namespace that may be deleted) comes back without a restart. The one-minute interval is
+/// shortened to a second through the test-only variable.
+#[test]
+fn a_deleted_system_namespace_comes_back() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let server = support::more::FlagServer::start_env(
+        |_| vec![],
+        &[("KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS", "1")],
+    );
+    let path = "/api/v1/namespaces/kube-node-lease";
+    let before = server.admin_curl(path, &[]);
+    assert_eq!(before.status, 200, "{before}");
+    assert_eq!(server.admin_curl(path, &["-X", "DELETE"]).status, 200);
+    let back = support::eventually(Duration::from_secs(20), || {
+        let h = server.admin_curl(path, &[]);
+        let ns = (h.status == 200).then(|| h.json())?;
+        let fresh = ns["metadata"]["uid"] != before.json()["metadata"]["uid"];
+        (fresh && ns["status"]["phase"] == "Active").then_some(ns)
+    });
+    assert!(back.is_some(), "kube-node-lease did not come back: {}", server.admin_curl(path, &[]));
+}
+
 #[test]
 fn metrics_speak_prometheus_with_kube_names_and_need_rbac() {
     if !support::have_program("curl") {
