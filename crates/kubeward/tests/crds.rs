@@ -387,9 +387,12 @@ fn deleting_a_crd_deletes_its_objects_first() {
 fn a_deleted_crd_with_no_objects_is_gone_at_once() {
     let server = Server::start();
     let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
-    // Each of three CRDs must be gone within 400 ms of its DELETE's answer (curl's own time
-    // included); a cleanup left to a once-a-second resync misses that bound most times.
-    for round in 0..3 {
+    // Five CRDs, each deleted and looked for until gone: the median time from the DELETE's
+    // answer to the 404 (curl's own time included) must stay under 250 ms. A cleanup left
+    // to a once-a-second resync (uniform over the second) passes that about one time in ten;
+    // the median lets one slow round on a loaded machine pass.
+    let mut times = Vec::new();
+    for round in 0..5 {
         let crd = CRD
             .replace("widgets", &format!("widgets{round}"))
             .replace("kind: Widget", &format!("kind: Widget{round}"));
@@ -417,15 +420,18 @@ fn a_deleted_crd_with_no_objects_is_gone_at_once() {
         let started = std::time::Instant::now();
         let h = loop {
             let h = server.admin_curl(&item, &[]);
-            if h.status != 200 || started.elapsed() > Duration::from_secs(5) {
+            if h.status != 200 || started.elapsed() > Duration::from_secs(3) {
                 break h;
             }
             std::thread::sleep(Duration::from_millis(20));
         };
         let took = started.elapsed();
         assert_eq!((h.status, &h.json()["reason"]), (404, &serde_json::json!("NotFound")), "{h}");
-        assert!(took < Duration::from_millis(400), "{name} took {took:?} to go");
+        times.push(took);
     }
+    times.sort();
+    eprintln!("times from DELETE to gone: {times:?}");
+    assert!(times[2] < Duration::from_millis(250), "times from DELETE to gone: {times:?}");
 }
 
 #[test]
