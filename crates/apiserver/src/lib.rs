@@ -153,6 +153,10 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         .await
         .map_err(StartError::Bootstrap)?;
     state.hooks.finish(Hook::ClusterAuthenticationInfo);
+    controllers::apiservices::start(&state).await.map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::AggregatorInformers);
+    state.hooks.finish(Hook::LocalAvailable);
+    state.hooks.finish(Hook::Autoregistration);
     let root_ca = match &config.root_ca_file {
         Some(path) => {
             Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)

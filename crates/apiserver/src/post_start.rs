@@ -2,12 +2,13 @@
 //! `/healthz`, `/livez` and `/readyz` list them under kube's names
 //! (`poststarthook/<name>`). Each hook is marked done by the start-up step that does its
 //! job, when that step has finished; until then its check fails, as kube's check of a hook
-//! that has not returned. A hook kubeward does not run is never listed: kube-aggregator's
-//! (the informers, registration, availability, autoregistration and OpenAPI aggregation of
-//! APIServices: kubeward does not proxy to extension API servers), the legacy service
-//! account token tracking and the API Priority and Fairness filter and config producer
-//! (kubeward keeps neither the tracking ConfigMap nor kube's suggested configuration).
-//! COMPATIBILITY.md names what is missing.
+//! that has not returned. `autoregister-completion` (a check of kube's aggregator, not a
+//! hook) passes once every built-in APIService exists and is available. A hook kubeward does
+//! not run is never listed: kube-aggregator's registration of proxies, remote availability,
+//! discovery and OpenAPI aggregation (kubeward does not proxy to extension API servers),
+//! the legacy service account token tracking and the API Priority and Fairness filter and
+//! config producer (kubeward keeps neither the tracking ConfigMap nor kube's suggested
+//! configuration). COMPATIBILITY.md names what is missing.
 //!
 //! A hook whose controller runs under the controllers' leader election
 //! (`start-service-ip-repair-controllers`, `start-kubernetes-service-cidr-controller`) is
@@ -53,6 +54,14 @@ pub enum Hook {
     BootstrapController,
     /// The default ServiceCIDR kept (controllers/service_cidr.rs, leader-elected).
     ServiceCidr,
+    /// The APIService informer started (controllers/apiservices.rs).
+    AggregatorInformers,
+    /// Local APIServices kept Available (controllers/apiservices.rs).
+    LocalAvailable,
+    /// The CRDs' APIServices kept (controllers/apiservices.rs).
+    Autoregistration,
+    /// Every built-in APIService exists and is available (a check, not a hook).
+    AutoregisterCompletion,
 }
 
 /// Every hook, in the order kube-apiserver lists them.
@@ -73,10 +82,15 @@ pub const HOOKS: &[Hook] = &[
     Hook::SystemPriorityClasses,
     Hook::BootstrapController,
     Hook::ServiceCidr,
+    Hook::AggregatorInformers,
+    Hook::LocalAvailable,
+    Hook::Autoregistration,
+    Hook::AutoregisterCompletion,
 ];
 
 impl Hook {
-    /// The health check's name: `poststarthook/` and kube's hook name.
+    /// The health check's name: `poststarthook/` and kube's hook name (kube's check name for
+    /// `autoregister-completion`).
     pub fn check_name(self) -> &'static str {
         match self {
             Self::AdmissionInitializer => "poststarthook/start-apiserver-admission-initializer",
@@ -95,6 +109,10 @@ impl Hook {
             Self::SystemPriorityClasses => "poststarthook/scheduling/bootstrap-system-priority-classes",
             Self::BootstrapController => "poststarthook/bootstrap-controller",
             Self::ServiceCidr => "poststarthook/start-kubernetes-service-cidr-controller",
+            Self::AggregatorInformers => "poststarthook/start-kube-aggregator-informers",
+            Self::LocalAvailable => "poststarthook/apiservice-status-local-available-controller",
+            Self::Autoregistration => "poststarthook/kube-apiserver-autoregistration",
+            Self::AutoregisterCompletion => "autoregister-completion",
         }
     }
 

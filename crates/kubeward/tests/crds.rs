@@ -434,6 +434,52 @@ fn a_deleted_crd_with_no_objects_is_gone_at_once() {
     assert!(times[2] < Duration::from_millis(250), "times from DELETE to gone: {times:?}");
 }
 
+/// kube's autoregistration: each served version of a CRD gets a local APIService (group
+/// priority 1000, version priority 100, `automanaged: "true"`), put back when deleted and
+/// removed with the CRD; a local APIService made unavailable is Available again (kube's
+/// local availability controller).
+#[test]
+fn served_crd_versions_get_local_apiservices() {
+    let server = Server::start();
+    let Some(k) = support::kubectl_or_missing(&server, "1.33") else { return };
+    establish(&server, &k, CRD);
+    let get = |name: &str| get_json(&k, &["apiservice", name]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["get", "apiservice", "v1.example.com", "v1beta1.example.com"]);
+        (out.ok(), out.to_string())
+    });
+    assert!(ok, "{out}");
+    let v1 = get("v1.example.com");
+    assert_eq!(v1["metadata"]["labels"]["kube-aggregator.kubernetes.io/automanaged"], "true");
+    assert_eq!(
+        v1["spec"],
+        serde_json::json!({"group": "example.com", "version": "v1", "groupPriorityMinimum": 1000, "versionPriority": 100})
+    );
+    assert_eq!(condition(&v1, "Available")["reason"], "Local");
+
+    k.ok(&["delete", "apiservice", "v1beta1.example.com"]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["get", "apiservice", "v1beta1.example.com", "-o", "jsonpath={.metadata.uid}"]);
+        (out.ok() && !out.stdout.is_empty(), out.to_string())
+    });
+    assert!(ok, "not put back: {out}");
+
+    let broken = r#"{"status":{"conditions":[{"type":"Available","status":"False","reason":"Broken","message":"no","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}"#;
+    k.ok(&["patch", "apiservice", "v1.apps", "--subresource=status", "--type=merge", "-p", broken]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let svc = get("v1.apps");
+        (condition(&svc, "Available")["status"] == "True", svc.to_string())
+    });
+    assert!(ok, "v1.apps not Available again: {out}");
+
+    k.ok(&["delete", "crd", "widgets.example.com"]);
+    let (ok, out) = retry(Duration::from_secs(10), || {
+        let out = k.run(&["get", "apiservices", "-o", "name"]);
+        (out.ok() && !out.stdout.contains("example.com"), out.to_string())
+    });
+    assert!(ok, "the CRD's APIServices stayed: {out}");
+}
+
 #[test]
 fn rbac_works_for_custom_resources() {
     let server = Server::start();

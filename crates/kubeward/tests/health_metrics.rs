@@ -13,6 +13,13 @@ use std::time::{Duration, Instant};
 use support::more::{load_ca, write_pair, Cluster};
 use support::Server;
 
+/// The verbose lines of the hooks (and of kube's `autoregister-completion` check after them).
+fn hook_lines() -> String {
+    let mut lines: String = POST_START_HOOKS.iter().map(|h| format!("[+]poststarthook/{h} ok\n")).collect();
+    lines.push_str("[+]autoregister-completion ok\n");
+    lines
+}
+
 /// kube-apiserver's post-start hooks kubeward does the job of, in kube's order.
 const POST_START_HOOKS: &[&str] = &[
     "start-apiserver-admission-initializer",
@@ -31,6 +38,9 @@ const POST_START_HOOKS: &[&str] = &[
     "scheduling/bootstrap-system-priority-classes",
     "bootstrap-controller",
     "start-kubernetes-service-cidr-controller",
+    "start-kube-aggregator-informers",
+    "apiservice-status-local-available-controller",
+    "kube-apiserver-autoregistration",
 ];
 
 #[test]
@@ -41,7 +51,7 @@ fn health_endpoints_run_kube_named_checks() {
     let server = Server::start();
     let h = server.admin_curl("/readyz?verbose", &[]);
     assert_eq!(h.status, 200, "{h}");
-    let hooks: String = POST_START_HOOKS.iter().map(|h| format!("[+]poststarthook/{h} ok\n")).collect();
+    let hooks = hook_lines();
     assert_eq!(
         h.body,
         format!("[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n{hooks}readyz check passed\n")
@@ -301,7 +311,7 @@ fn a_lost_etcd_fails_readiness() {
         (r.0 == 500).then_some(r)
     })
     .expect("readyz fails once etcd is gone");
-    let hooks: String = POST_START_HOOKS.iter().map(|h| format!("[+]poststarthook/{h} ok\n")).collect();
+    let hooks = hook_lines();
     assert_eq!((code, body), (
         500,
         format!("[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[-]etcd-readiness failed: reason withheld\n[+]informer-sync ok\n{hooks}readyz check failed\n")

@@ -5,9 +5,11 @@
 //! the `kubernetes` Service and its endpoints, the admission policies (and their type
 //! checking status), the webhook configurations, ResourceQuota status, API Priority and
 //! Fairness's configuration, the garbage collector, the system namespaces, the
-//! `extension-apiserver-authentication` ConfigMap; and compaction of the store's history.
+//! `extension-apiserver-authentication` ConfigMap, the CRDs' APIServices and local
+//! APIServices' availability; and compaction of the store's history.
 
 pub mod admission_policies;
+pub mod apiservices;
 pub mod cert_revocations;
 pub mod cluster_authentication;
 pub mod compaction;
