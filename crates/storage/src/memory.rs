@@ -7,7 +7,7 @@
 //! revisions can have gaps (writes outside the key space) and one revision can hold several
 //! events (a transaction of several writes), so nothing here assumes one event per revision.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 
 use bytes::Bytes;
@@ -67,6 +67,18 @@ pub(crate) struct State {
     /// Set when a commit failed: the disk state is then uncertain and writes are refused
     /// (the embedded store's writer; the etcd cache never sets it).
     pub failed: Option<String>,
+    /// The revision this state started at, and the last revision with an event in each
+    /// resource ([`wake_bucket`]) since: a watcher woken only for its resource's events
+    /// ([`State::quiet_since`]) knows it missed none while history moved past it.
+    opened_at: Revision,
+    bucket_last: HashMap<String, Revision>,
+}
+
+/// The resource part of a key or watch prefix, `/registry/<group>/<resource>/` (everything
+/// up to its fourth `/`), or `None` for a shorter one.
+pub(crate) fn wake_bucket(key: &str) -> Option<&str> {
+    let end = key.match_indices('/').nth(3)?.0;
+    key.get(..=end)
 }
 
 impl State {
@@ -82,6 +94,8 @@ impl State {
             cached_bytes: 0,
             limits,
             failed: None,
+            opened_at: revision,
+            bucket_last: HashMap::new(),
         }
     }
 
@@ -181,6 +195,14 @@ impl State {
     pub fn push_events(&mut self, events: Vec<WatchEvent>) {
         for event in events {
             self.revision = event.kv.mod_revision;
+            if let Some(bucket) = wake_bucket(&event.kv.key) {
+                match self.bucket_last.get_mut(bucket) {
+                    Some(rev) => *rev = event.kv.mod_revision,
+                    None => {
+                        self.bucket_last.insert(bucket.to_owned(), event.kv.mod_revision);
+                    }
+                }
+            }
             self.history_bytes += event_size(&event);
             self.cached_bytes += event.kv.value.len();
             self.history.push_back(event);
@@ -234,6 +256,15 @@ impl State {
             }
         }
         self.compacted = rev;
+    }
+
+    /// Whether no key under `prefix` changed after `after` (known only for a prefix within one
+    /// resource, and for revisions since this state started): a watcher of `prefix` at
+    /// `after` may then go on from the current revision even when history no longer reaches
+    /// back to `after`.
+    pub fn quiet_since(&self, prefix: &str, after: Revision) -> bool {
+        after >= self.opened_at
+            && wake_bucket(prefix).is_some_and(|b| self.bucket_last.get(b).is_none_or(|&last| last <= after))
     }
 
     /// The events after `after` whose key starts with `prefix`, scanning about `max_scan`
