@@ -67,11 +67,12 @@ pub(crate) struct State {
     /// Set when a commit failed: the disk state is then uncertain and writes are refused
     /// (the embedded store's writer; the etcd cache never sets it).
     pub failed: Option<String>,
-    /// The revision this state started at, and the last revision with an event in each
-    /// resource ([`wake_bucket`]) since: a watcher woken only for its resource's events
-    /// ([`State::quiet_since`]) knows it missed none while history moved past it.
+    /// The revision this state started at, and for each resource ([`wake_bucket`]) the
+    /// newest revision of its events dropped from history since: a watcher woken only for
+    /// its resource's events ([`State::quiet_since`]) knows whether it missed any while
+    /// history moved past its cursor.
     opened_at: Revision,
-    bucket_last: HashMap<String, Revision>,
+    dropped_last: HashMap<String, Revision>,
 }
 
 /// The resource part of a key or watch prefix, `/registry/<group>/<resource>/` (everything
@@ -95,7 +96,7 @@ impl State {
             limits,
             failed: None,
             opened_at: revision,
-            bucket_last: HashMap::new(),
+            dropped_last: HashMap::new(),
         }
     }
 
@@ -195,14 +196,6 @@ impl State {
     pub fn push_events(&mut self, events: Vec<WatchEvent>) {
         for event in events {
             self.revision = event.kv.mod_revision;
-            if let Some(bucket) = wake_bucket(&event.kv.key) {
-                match self.bucket_last.get_mut(bucket) {
-                    Some(rev) => *rev = event.kv.mod_revision,
-                    None => {
-                        self.bucket_last.insert(bucket.to_owned(), event.kv.mod_revision);
-                    }
-                }
-            }
             self.history_bytes += event_size(&event);
             self.cached_bytes += event.kv.value.len();
             self.history.push_back(event);
@@ -248,6 +241,14 @@ impl State {
         let Some(rev) = self.history.front().map(|event| event.kv.mod_revision) else { return };
         while self.history.front().is_some_and(|event| event.kv.mod_revision == rev) {
             if let Some(event) = self.history.pop_front() {
+                if let Some(bucket) = wake_bucket(&event.kv.key) {
+                    match self.dropped_last.get_mut(bucket) {
+                        Some(last) => *last = rev,
+                        None => {
+                            self.dropped_last.insert(bucket.to_owned(), rev);
+                        }
+                    }
+                }
                 self.history_bytes = self.history_bytes.saturating_sub(event_size(&event));
                 match self.cached_from.checked_sub(1) {
                     Some(from) => self.cached_from = from,
@@ -258,13 +259,12 @@ impl State {
         self.compacted = rev;
     }
 
-    /// Whether no key under `prefix` changed after `after` (known only for a prefix within one
-    /// resource, and for revisions since this state started): a watcher of `prefix` at
-    /// `after` may then go on from the current revision even when history no longer reaches
-    /// back to `after`.
+    /// Whether no event under `prefix` after `after` has been dropped from history (known
+    /// only for a prefix within one resource, and for revisions since this state started):
+    /// a watcher of `prefix` at `after` then misses nothing by going on from `compacted`.
     pub fn quiet_since(&self, prefix: &str, after: Revision) -> bool {
         after >= self.opened_at
-            && wake_bucket(prefix).is_some_and(|b| self.bucket_last.get(b).is_none_or(|&last| last <= after))
+            && wake_bucket(prefix).is_some_and(|b| self.dropped_last.get(b).is_none_or(|&last| last <= after))
     }
 
     /// The events after `after` whose key starts with `prefix`, scanning about `max_scan`

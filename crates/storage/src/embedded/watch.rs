@@ -2,18 +2,19 @@
 //!
 //! A watcher is a cursor: the last revision it has scanned. It reads the history in chunks under
 //! the state's read lock and, when it has caught up, sleeps until a commit under its prefix
-//! wakes it (module `wake`). A watcher that slept while history moved past its cursor goes on
-//! from the current revision when none of those events was its own ([`State::quiet_since`]). Replay and live delivery are the same code path, so registration
+//! wakes it (module `wake`). Replay and live delivery are the same code path, so registration
 //! cannot lose or repeat an event, and a watcher holds no queue of its own: memory stays bounded
 //! however slow it is. A watcher whose cursor falls out of the kept history gets
-//! [`StoreError::Compacted`] and the stream ends (the client re-lists).
+//! [`StoreError::Compacted`] and the stream ends (the client re-lists), unless none of the
+//! events dropped since its cursor were under its prefix ([`State::quiet_since`](crate::memory::State::quiet_since): it slept
+//! while other resources' writes moved history on), in which case it goes on.
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use super::wake::Slot;
 use super::Shared;
 use crate::store::{Revision, StoreError, WatchEvent, WatchStream};
+use futures::StreamExt;
 
 /// The most history entries scanned per read-lock hold.
 const SCAN_CHUNK: usize = 1024;
@@ -64,7 +65,7 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
         let scanned = {
             let state = cursor.shared.read();
             if cursor.last < state.compacted && state.quiet_since(&cursor.prefix, cursor.last) {
-                cursor.last = state.revision;
+                cursor.last = state.compacted;
             }
             state.events_after(&cursor.prefix, cursor.last, SCAN_CHUNK)
         };
