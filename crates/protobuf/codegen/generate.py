@@ -32,7 +32,7 @@ SERVED = [
     "core/v1", "apps/v1", "batch/v1", "discovery/v1", "events/v1", "policy/v1",
     "networking/v1", "storage/v1", "scheduling/v1", "node/v1", "rbac/v1", "coordination/v1",
     "admissionregistration/v1", "authentication/v1", "authorization/v1", "certificates/v1",
-    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2",
+    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2", "resource/v1",
 ]
 # Kinds decoded besides the Resource kinds of SERVED: subresource bodies, and the older
 # versions of the review APIs that kubeward serves.

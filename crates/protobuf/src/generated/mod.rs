@@ -27,6 +27,7 @@ mod networking_v1;
 mod node_v1;
 mod policy_v1;
 mod rbac_v1;
+mod resource_v1;
 mod scheduling_v1;
 mod storage_v1;
 
@@ -266,6 +267,24 @@ pub(crate) fn decode_kind(api_version: &str, kind: &str, raw: &[u8]) -> Option<R
         }
         ("autoscaling/v2", "HorizontalPodAutoscalerList") => {
             decode::<pb::api::autoscaling::v2::HorizontalPodAutoscalerList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "DeviceClass") => decode::<pb::api::resource::v1::DeviceClass>(kind, raw),
+        ("resource.k8s.io/v1", "DeviceClassList") => {
+            decode::<pb::api::resource::v1::DeviceClassList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaim") => decode::<pb::api::resource::v1::ResourceClaim>(kind, raw),
+        ("resource.k8s.io/v1", "ResourceClaimList") => {
+            decode::<pb::api::resource::v1::ResourceClaimList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplate") => {
+            decode::<pb::api::resource::v1::ResourceClaimTemplate>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplateList") => {
+            decode::<pb::api::resource::v1::ResourceClaimTemplateList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceSlice") => decode::<pb::api::resource::v1::ResourceSlice>(kind, raw),
+        ("resource.k8s.io/v1", "ResourceSliceList") => {
+            decode::<pb::api::resource::v1::ResourceSliceList>(kind, raw)
         }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             decode::<pb::api::authentication::v1::TokenRequest>(kind, raw)
@@ -511,6 +530,22 @@ pub(crate) fn encode_kind(
         ("autoscaling/v2", "HorizontalPodAutoscalerList") => {
             encode::<pb::api::autoscaling::v2::HorizontalPodAutoscalerList>(object)
         }
+        ("resource.k8s.io/v1", "DeviceClass") => encode::<pb::api::resource::v1::DeviceClass>(object),
+        ("resource.k8s.io/v1", "DeviceClassList") => encode::<pb::api::resource::v1::DeviceClassList>(object),
+        ("resource.k8s.io/v1", "ResourceClaim") => encode::<pb::api::resource::v1::ResourceClaim>(object),
+        ("resource.k8s.io/v1", "ResourceClaimList") => {
+            encode::<pb::api::resource::v1::ResourceClaimList>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplate") => {
+            encode::<pb::api::resource::v1::ResourceClaimTemplate>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplateList") => {
+            encode::<pb::api::resource::v1::ResourceClaimTemplateList>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceSlice") => encode::<pb::api::resource::v1::ResourceSlice>(object),
+        ("resource.k8s.io/v1", "ResourceSliceList") => {
+            encode::<pb::api::resource::v1::ResourceSliceList>(object)
+        }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             encode::<pb::api::authentication::v1::TokenRequest>(object)
         }
@@ -670,6 +705,14 @@ pub(crate) const ENCODED_KINDS: &[(&str, &str)] = &[
     ("autoscaling/v1", "HorizontalPodAutoscalerList"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("autoscaling/v2", "HorizontalPodAutoscalerList"),
+    ("resource.k8s.io/v1", "DeviceClass"),
+    ("resource.k8s.io/v1", "DeviceClassList"),
+    ("resource.k8s.io/v1", "ResourceClaim"),
+    ("resource.k8s.io/v1", "ResourceClaimList"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplate"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplateList"),
+    ("resource.k8s.io/v1", "ResourceSlice"),
+    ("resource.k8s.io/v1", "ResourceSliceList"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("policy/v1", "Eviction"),
     ("autoscaling/v1", "Scale"),
@@ -803,6 +846,14 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("autoscaling/v1", "HorizontalPodAutoscalerList"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("autoscaling/v2", "HorizontalPodAutoscalerList"),
+    ("resource.k8s.io/v1", "DeviceClass"),
+    ("resource.k8s.io/v1", "DeviceClassList"),
+    ("resource.k8s.io/v1", "ResourceClaim"),
+    ("resource.k8s.io/v1", "ResourceClaimList"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplate"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplateList"),
+    ("resource.k8s.io/v1", "ResourceSlice"),
+    ("resource.k8s.io/v1", "ResourceSliceList"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("policy/v1", "Eviction"),
     ("autoscaling/v1", "Scale"),
