@@ -3,8 +3,9 @@
 //! list with its continue token and remaining count, create, update, patch and delete
 //! answers, Status errors in protobuf, a protobuf watch stream of length-prefixed WatchEvent
 //! frames, and the fallbacks kube makes (JSON after protobuf for a custom resource or a Table,
-//! kube's 406 when only protobuf is accepted for a kind without it). Every answer is read
-//! with the crate's own decoder and compared with the JSON answer to the same request.
+//! kube's 406 when only protobuf is accepted for a kind without it), and resource.k8s.io's
+//! kinds written and read in protobuf as Kubernetes' e2e DRA quota test does. Every answer is
+//! read with the crate's own decoder and compared with the JSON answer to the same request.
 
 mod support;
 
@@ -318,5 +319,202 @@ fn cluster_trust_bundles_travel_in_protobuf_both_ways() {
         let listed = get(&c, "/apis/certificates.k8s.io/v1beta1/clustertrustbundles", PB).await.pb();
         assert_eq!(listed["kind"], "ClusterTrustBundleList");
         assert_eq!(listed["items"][0]["metadata"]["name"], "pb-bundle");
+    });
+}
+
+/// A request whose body is protobuf (an envelope around `message`), as client-go sends it.
+async fn send_pb(
+    c: &Client,
+    method: &str,
+    path: &str,
+    api_version: &str,
+    kind: &str,
+    message: Vec<u8>,
+) -> Reply {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::ACCEPT, PB_JSON)
+        .header(http::header::CONTENT_TYPE, PB)
+        .body(Body::from(kube_protobuf::envelope(api_version, kind, message)))
+        .expect("request");
+    let resp = c.send(req).await.expect("answer");
+    let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = resp.into_body().collect_bytes().await.expect("body").to_vec();
+    Reply { code, content_type, body }
+}
+
+/// The Accept of Kubernetes' e2e framework clients (protobuf, then JSON).
+const PB_JSON: &str = "application/vnd.kubernetes.protobuf,application/json";
+
+/// The quota's `status.used`, once it equals `want` (the quota controller and admission
+/// write it), or the last one seen.
+async fn quota_used(c: &Client, path: &str, want: &Value) -> Value {
+    let mut used = Value::Null;
+    for _ in 0..100 {
+        used = get(c, path, PB).await.pb()["status"]["used"].clone();
+        if &used == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    used
+}
+
+/// resource.k8s.io/v1 in protobuf both ways, as Kubernetes' e2e test "ResourceQuota should
+/// create a ResourceQuota and capture the life of a ResourceClaim" drives it: a DeviceClass and
+/// a ResourceClaim created from protobuf bodies, the claim read back, listed and watched in
+/// protobuf, charged to a ResourceQuota by device class (a second claim over the quota is
+/// kube's 403 in protobuf) and released when deleted.
+#[test]
+fn resource_claims_travel_in_protobuf_both_ways() {
+    use k8s_pb::api::resource::v1 as res;
+    use k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use prost::Message;
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let meta = |name: &str| Some(ObjectMeta { name: Some(name.into()), ..Default::default() });
+        let claims = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
+        let quota_path = "/api/v1/namespaces/default/resourcequotas/test-quota";
+        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "test-quota"},
+            "spec": {"hard": {"count/resourceclaims.resource.k8s.io": "1",
+                "gold.deviceclass.resource.k8s.io/devices": "1"}}});
+        let r = request(
+            &c,
+            "POST",
+            "/api/v1/namespaces/default/resourcequotas",
+            PB_JSON,
+            Some(("application/json", quota)),
+        );
+        assert_eq!(r.await.code, 201);
+        let zero = json!({"count/resourceclaims.resource.k8s.io": "0", "gold.deviceclass.resource.k8s.io/devices": "0"});
+        assert_eq!(quota_used(&c, quota_path, &zero).await, zero);
+
+        // A DeviceClass from protobuf, answered in protobuf.
+        let class = res::DeviceClass {
+            metadata: meta("gold"),
+            spec: Some(res::DeviceClassSpec {
+                selectors: vec![res::DeviceSelector {
+                    cel: Some(res::CelDeviceSelector {
+                        expression: Some("device.driver == \"gold.example.com\"".into()),
+                    }),
+                }],
+                ..Default::default()
+            }),
+        };
+        let made = send_pb(
+            &c,
+            "POST",
+            "/apis/resource.k8s.io/v1/deviceclasses",
+            "resource.k8s.io/v1",
+            "DeviceClass",
+            class.encode_to_vec(),
+        )
+        .await;
+        assert_eq!(made.code, 201, "{}", String::from_utf8_lossy(&made.body));
+        let made = made.pb();
+        assert_eq!(
+            made["spec"]["selectors"][0]["cel"]["expression"],
+            "device.driver == \"gold.example.com\""
+        );
+        let before = made["metadata"]["resourceVersion"].as_str().expect("a resourceVersion").to_string();
+
+        // The e2e test's claim: one exact request for the class, defaulted by the server.
+        let claim = |name: &str| res::ResourceClaim {
+            metadata: meta(name),
+            spec: Some(res::ResourceClaimSpec {
+                devices: Some(res::DeviceClaim {
+                    requests: vec![res::DeviceRequest {
+                        name: Some("req-0".into()),
+                        exactly: Some(res::ExactDeviceRequest {
+                            device_class_name: Some("gold".into()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            }),
+            status: Some(Default::default()),
+        };
+        let created = send_pb(
+            &c,
+            "POST",
+            claims,
+            "resource.k8s.io/v1",
+            "ResourceClaim",
+            claim("test-claim").encode_to_vec(),
+        )
+        .await;
+        assert_eq!(created.code, 201, "{}", String::from_utf8_lossy(&created.body));
+        let created = created.pb();
+        assert_eq!(
+            created["spec"]["devices"]["requests"][0]["exactly"],
+            json!({"deviceClassName": "gold", "allocationMode": "ExactCount", "count": 1})
+        );
+        let as_json = get(&c, &format!("{claims}/test-claim"), "application/json").await.json();
+        assert_eq!(created, as_json);
+        for accept in [PB, PB_ANY, PB_JSON] {
+            assert_eq!(get(&c, &format!("{claims}/test-claim"), accept).await.pb(), as_json, "{accept}");
+        }
+        let listed = get(&c, claims, PB).await.pb();
+        assert_eq!(
+            (listed["kind"].as_str(), listed["apiVersion"].as_str()),
+            (Some("ResourceClaimList"), Some("resource.k8s.io/v1"))
+        );
+        assert_eq!(listed["items"], get(&c, claims, "application/json").await.json()["items"]);
+        let one = json!({"count/resourceclaims.resource.k8s.io": "1", "gold.deviceclass.resource.k8s.io/devices": "1"});
+        assert_eq!(quota_used(&c, quota_path, &one).await, one);
+
+        // Over the quota: kube's 403, its Status in protobuf.
+        let over = send_pb(
+            &c,
+            "POST",
+            claims,
+            "resource.k8s.io/v1",
+            "ResourceClaim",
+            claim("second").encode_to_vec(),
+        )
+        .await;
+        assert_eq!(over.code, 403);
+        let status = over.pb();
+        assert_eq!((status["kind"].as_str(), status["reason"].as_str()), (Some("Status"), Some("Forbidden")));
+        let exceeded = "resourceclaims.resource.k8s.io \"second\" is forbidden: exceeded quota: test-quota, \
+            requested: count/resourceclaims.resource.k8s.io=1,gold.deviceclass.resource.k8s.io/devices=1, ";
+        assert!(status["message"].as_str().is_some_and(|m| m.starts_with(exceeded)), "{status}");
+
+        // Deleted: the answer in protobuf, the usage released.
+        let deleted = request(&c, "DELETE", &format!("{claims}/test-claim"), PB_JSON, None).await;
+        assert_eq!(deleted.code, 200);
+        assert_eq!(deleted.pb()["metadata"]["name"], "test-claim");
+        assert_eq!(quota_used(&c, quota_path, &zero).await, zero);
+
+        // The claim's life as a protobuf watch stream.
+        let watch = format!("{claims}?watch=1&resourceVersion={before}&timeoutSeconds=1");
+        let r = get(&c, &watch, PB_JSON).await;
+        assert_eq!(
+            (r.code, r.content_type.as_str()),
+            (200, "application/vnd.kubernetes.protobuf;stream=watch")
+        );
+        let events = frames(&r.body);
+        let seen: Vec<_> = events
+            .iter()
+            .map(|(t, o)| (t.as_str(), o["kind"].as_str(), o["metadata"]["name"].as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("ADDED", Some("ResourceClaim"), Some("test-claim")),
+                ("DELETED", Some("ResourceClaim"), Some("test-claim"))
+            ]
+        );
+        assert_eq!(events[0].1, as_json);
     });
 }
