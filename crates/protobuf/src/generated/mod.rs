@@ -23,6 +23,7 @@ mod discovery_v1;
 mod events_v1;
 mod flowcontrol_v1;
 mod meta_v1;
+mod meta_v1beta1;
 mod networking_v1;
 mod node_v1;
 mod policy_v1;
@@ -325,6 +326,18 @@ pub(crate) fn decode_kind(api_version: &str, kind: &str, raw: &[u8]) -> Option<R
             pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionList,
         >(kind, raw),
         ("v1", "Status") => decode::<pb::apimachinery::pkg::apis::meta::v1::Status>(kind, raw),
+        ("meta.k8s.io/v1", "PartialObjectMetadata") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(kind, raw)
+        }
+        ("meta.k8s.io/v1", "PartialObjectMetadataList") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList>(kind, raw)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadata") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(kind, raw)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadataList") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1beta1::PartialObjectMetadataList>(kind, raw)
+        }
         (_, "DeleteOptions") => decode::<pb::apimachinery::pkg::apis::meta::v1::DeleteOptions>(kind, raw),
         _ => return None,
     };
@@ -585,6 +598,18 @@ pub(crate) fn encode_kind(
             pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionList,
         >(object),
         ("v1", "Status") => encode::<pb::apimachinery::pkg::apis::meta::v1::Status>(object),
+        ("meta.k8s.io/v1", "PartialObjectMetadata") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(object)
+        }
+        ("meta.k8s.io/v1", "PartialObjectMetadataList") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList>(object)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadata") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(object)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadataList") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1beta1::PartialObjectMetadataList>(object)
+        }
         _ => return None,
     };
     Some(encoded)
@@ -728,6 +753,10 @@ pub(crate) const ENCODED_KINDS: &[(&str, &str)] = &[
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinitionList"),
     ("v1", "Status"),
+    ("meta.k8s.io/v1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1", "PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadataList"),
 ];
 
 /// Every (apiVersion, kind) [`decode_kind`] decodes, for tests.
@@ -869,4 +898,8 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinitionList"),
     ("v1", "Status"),
+    ("meta.k8s.io/v1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1", "PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadataList"),
 ];
