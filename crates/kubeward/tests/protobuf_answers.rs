@@ -18,6 +18,11 @@ const PB: &str = "application/vnd.kubernetes.protobuf";
 /// client-go's Accept when a typed client is configured for protobuf.
 const PB_ANY: &str = "application/vnd.kubernetes.protobuf, */*";
 const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
+/// A metadata-only object in protobuf.
+const PB_META: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+/// client-go's metadata client (k8s.io/client-go/metadata) lists and watches with these.
+const CLIENT_GO_META_LIST: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const CLIENT_GO_META: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 struct Reply {
     code: u16,
@@ -275,6 +280,18 @@ fn kinds_without_protobuf_fall_back_as_kube_does() {
             "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
         );
 
+        // A metadata-only answer is meta.k8s.io's kind: protobuf for a custom resource too.
+        let meta = get(&c, &format!("{gadgets}/g"), PB_META).await;
+        assert_eq!(meta.code, 200);
+        let meta = meta.pb();
+        assert_eq!(
+            (meta["kind"].as_str(), meta["metadata"]["name"].as_str()),
+            (Some("PartialObjectMetadata"), Some("g"))
+        );
+        assert_eq!(meta.get("x"), None);
+        let list = get(&c, gadgets, CLIENT_GO_META_LIST).await.pb();
+        assert_eq!(list["items"][0]["metadata"]["name"], "g");
+
         // Tables have no protobuf: the JSON Table clause after it is taken
         let table = "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
         let r = get(&c, CONFIGMAPS, table).await;
@@ -516,5 +533,111 @@ fn resource_claims_travel_in_protobuf_both_ways() {
             ]
         );
         assert_eq!(events[0].1, as_json);
+    });
+}
+
+/// The JSON metadata-only answer as its protobuf decodes: a list's items without the kind and
+/// apiVersion that only JSON carries.
+fn without_item_kinds(mut list: Value) -> Value {
+    for item in list["items"].as_array_mut().into_iter().flatten() {
+        if let Some(item) = item.as_object_mut() {
+            item.shift_remove("kind");
+            item.shift_remove("apiVersion");
+        }
+    }
+    list
+}
+
+/// Metadata-only answers in protobuf, as client-go's metadata client and informers (the
+/// garbage collector's, the namespace controller's) ask for them: get, list (from the stored
+/// bytes and through a selector, paginated, v1 and v1beta1), watch frames, and errors as
+/// protobuf Status; each compared with the JSON answer to the same request.
+#[test]
+fn metadata_answers_in_protobuf() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        for name in ["m-a", "m-b"] {
+            let mut cm = config_map(name);
+            cm["metadata"]["labels"] = json!({"app": "meta-pb"});
+            cm["metadata"]["annotations"] = json!({"note": "n"});
+            let r = request(&c, "POST", CONFIGMAPS, "application/json", Some(("application/json", cm)));
+            assert_eq!(r.await.code, 201);
+        }
+        let json_meta = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        let json_list = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+        // get
+        let want = get(&c, &format!("{CONFIGMAPS}/m-a"), json_meta).await.json();
+        assert_eq!(want["kind"], "PartialObjectMetadata");
+        for accept in [PB_META, CLIENT_GO_META] {
+            let got = get(&c, &format!("{CONFIGMAPS}/m-a"), accept).await;
+            assert_eq!((got.code, got.pb()), (200, want.clone()), "{accept}");
+        }
+        let beta = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1";
+        let got = get(&c, &format!("{CONFIGMAPS}/m-a"), beta).await.pb();
+        assert_eq!(
+            (got["apiVersion"].as_str(), &got["metadata"]),
+            (Some("meta.k8s.io/v1beta1"), &want["metadata"])
+        );
+
+        // list: through a selector, paginated
+        let page_path = format!("{CONFIGMAPS}?labelSelector=app%3Dmeta-pb&limit=1");
+        let page = get(&c, &page_path, CLIENT_GO_META_LIST).await.pb();
+        assert_eq!(
+            (page["kind"].as_str(), page["apiVersion"].as_str()),
+            (Some("PartialObjectMetadataList"), Some("meta.k8s.io/v1"))
+        );
+        assert!(page["metadata"]["continue"].as_str().is_some_and(|t| !t.is_empty()), "{page}");
+        assert_eq!(page["items"], json!([{"metadata": want["metadata"]}]));
+        assert_eq!(page["items"], without_item_kinds(get(&c, &page_path, json_list).await.json())["items"]);
+        // and without one, cut from the stored bytes
+        let all = get(&c, CONFIGMAPS, CLIENT_GO_META_LIST).await.pb();
+        let all_json = get(&c, CONFIGMAPS, json_list).await.json();
+        assert_eq!(all["items"], without_item_kinds(all_json)["items"]);
+        assert!(all["items"].as_array().is_some_and(|i| i.len() >= 3), "{all}");
+        assert!(all["items"].as_array().into_iter().flatten().all(|i| i.get("data").is_none()));
+        let beta_list =
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1";
+        let listed = get(&c, &format!("{CONFIGMAPS}?labelSelector=app%3Dmeta-pb"), beta_list).await.pb();
+        assert_eq!(listed["apiVersion"], "meta.k8s.io/v1beta1");
+        assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+
+        // errors: a protobuf Status
+        let missing = get(&c, &format!("{CONFIGMAPS}/nope"), PB_META).await;
+        assert_eq!((missing.code, missing.pb()["reason"].clone()), (404, json!("NotFound")));
+        let mismatch = get(&c, CONFIGMAPS, PB_META).await;
+        assert_eq!(mismatch.code, 406);
+        assert_eq!(
+            mismatch.pb()["message"],
+            "you requested PartialObjectMetadata, but the requested object is a list (*core.ConfigMapList)"
+        );
+
+        // watch: PartialObjectMetadata frames, from the stored bytes or through a selector
+        for query in ["", "&labelSelector=app%3Dmeta-pb"] {
+            let path = format!("{CONFIGMAPS}?watch=true&resourceVersion=0&timeoutSeconds=1{query}");
+            let r = get(&c, &path, CLIENT_GO_META).await;
+            assert_eq!(
+                (r.code, r.content_type.as_str()),
+                (200, "application/vnd.kubernetes.protobuf;stream=watch")
+            );
+            let events = frames(&r.body);
+            assert!(events.len() >= 2, "{query}: {events:?}");
+            for (kind, object) in &events {
+                assert_eq!(
+                    (kind.as_str(), &object["kind"]),
+                    ("ADDED", &json!("PartialObjectMetadata")),
+                    "{object}"
+                );
+                assert!(object.get("data").is_none(), "{object}");
+            }
+            let a = events.iter().find(|(_, o)| o["metadata"]["name"] == "m-a").expect("m-a");
+            assert_eq!(a.1, want);
+        }
+        // A list conversion does not fit one event's object: kube sends the object as it is.
+        let path =
+            format!("{CONFIGMAPS}?watch=true&resourceVersion=0&timeoutSeconds=1&labelSelector=app%3Dmeta-pb");
+        let events = frames(&get(&c, &path, CLIENT_GO_META_LIST).await.body);
+        assert!(events.len() == 2 && events.iter().all(|(_, o)| o["kind"] == "ConfigMap"), "{events:?}");
     });
 }
