@@ -78,6 +78,10 @@ pub struct Metadata {
     pub version: &'static str,
     /// The media type it is written in.
     pub encoding: Encoding,
+    /// The media type an error's Status is written in: kube negotiates errors again without
+    /// conversions (`DefaultEndpointRestrictions`), so the Accept's first clause without `as`
+    /// that fits, else JSON (client-go's metadata client lists plain JSON last).
+    pub errors: Encoding,
 }
 
 impl Metadata {
@@ -215,8 +219,13 @@ fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
     };
     match kind? {
         "Table" if encoding == Encoding::Json => Some(Output::Table(TableOutput::new(version))),
-        "PartialObjectMetadata" => Some(Output::Metadata(Metadata { list: false, version, encoding })),
-        "PartialObjectMetadataList" => Some(Output::Metadata(Metadata { list: true, version, encoding })),
+        // `errors` is set by `negotiate` from the whole header.
+        "PartialObjectMetadata" => {
+            Some(Output::Metadata(Metadata { list: false, version, encoding, errors: Encoding::Json }))
+        }
+        "PartialObjectMetadataList" => {
+            Some(Output::Metadata(Metadata { list: true, version, encoding, errors: Encoding::Json }))
+        }
         _ => None,
     }
 }
@@ -233,7 +242,27 @@ pub fn output_without_protobuf(accept: Option<&str>) -> Option<Output> {
 
 fn negotiate(accept: Option<&str>, served: &[(Served, &str, &str)]) -> Option<Output> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Output::Json) };
-    parse(accept).iter().find_map(|clause| {
+    let clauses = parse(accept);
+    Some(match first_output(clauses.iter(), served)? {
+        Output::Metadata(m) => {
+            let plain = |c: &&Clause<'_>| ["as", "g", "v"].iter().all(|p| c.param(p).is_none());
+            let errors = match first_output(clauses.iter().filter(plain), served) {
+                Some(Output::Yaml) => Encoding::Yaml,
+                Some(Output::Protobuf) => Encoding::Protobuf,
+                _ => Encoding::Json,
+            };
+            Output::Metadata(Metadata { errors, ..m })
+        }
+        out => out,
+    })
+}
+
+/// The output of the first clause a served media type satisfies.
+fn first_output<'a, 'b: 'a>(
+    mut clauses: impl Iterator<Item = &'a Clause<'b>>,
+    served: &[(Served, &str, &str)],
+) -> Option<Output> {
+    clauses.find_map(|clause| {
         served
             .iter()
             .filter(|(_, typ, subtype)| clause.matches(typ, subtype))
@@ -265,8 +294,9 @@ mod tests {
 
     const TBL: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
     const AGG2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-    const META: Metadata = Metadata { list: false, version: "v1", encoding: Encoding::Json };
-    const META_LIST: Metadata = Metadata { list: true, version: "v1", encoding: Encoding::Json };
+    const META: Metadata =
+        Metadata { list: false, version: "v1", encoding: Encoding::Json, errors: Encoding::Json };
+    const META_LIST: Metadata = Metadata { list: true, ..META };
     const PB_META_LIST: Metadata = Metadata { encoding: Encoding::Protobuf, ..META_LIST };
 
     #[test]
@@ -316,6 +346,17 @@ mod tests {
         // A wildcard is JSON first.
         let any = "*/*;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
         assert_eq!(output(Some(any)), Some(Output::Metadata(META)));
+        // Errors: the first clause without a conversion, else JSON.
+        let errors = |accept: &str| match output(Some(accept)) {
+            Some(Output::Metadata(m)) => m.errors,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(errors(yaml), Encoding::Json);
+        assert_eq!(errors(&format!("{yaml},application/yaml")), Encoding::Yaml);
+        let pb = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(errors(pb), Encoding::Json);
+        assert_eq!(errors(&format!("{pb},application/vnd.kubernetes.protobuf")), Encoding::Protobuf);
+        assert_eq!(errors(&format!("{pb},application/json;q=0.5,application/yaml")), Encoding::Yaml);
     }
 
     #[test]

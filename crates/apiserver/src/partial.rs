@@ -120,7 +120,12 @@ pub fn list_value(items: &[Value], list_meta: Value, m: Metadata) -> Value {
 mod tests {
     use super::*;
 
-    const V1: Metadata = Metadata { list: false, version: "v1", encoding: crate::negotiate::Encoding::Json };
+    const V1: Metadata = Metadata {
+        list: false,
+        version: "v1",
+        encoding: crate::negotiate::Encoding::Json,
+        errors: crate::negotiate::Encoding::Json,
+    };
 
     fn stored(v: &Value, rev: u64) -> KeyValue {
         // The stored layout: metadata first, no resourceVersion.

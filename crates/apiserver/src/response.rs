@@ -104,9 +104,18 @@ impl<G: Unpin> hyper::body::Body for Held<G> {
     }
 }
 
-/// A Status error as kube writes it (in the negotiated format, protobuf included): HTTP code =
-/// Status code, Retry-After when set.
+/// A Status error as kube writes it (in the negotiated format, protobuf included; for a
+/// metadata-only answer, the format its errors negotiated): HTTP code = Status code,
+/// Retry-After when set.
 pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
+    let out = match out {
+        Output::Metadata(m) => match m.errors {
+            Encoding::Json => Output::Json,
+            Encoding::Yaml => Output::Yaml,
+            Encoding::Protobuf => Output::Protobuf,
+        },
+        out => out,
+    };
     let mut resp = if out.is_yaml() || out.is_protobuf() {
         object(err.code, &err.to_value(), out)
     } else {

@@ -550,8 +550,8 @@ fn without_item_kinds(mut list: Value) -> Value {
 
 /// Metadata-only answers in protobuf, as client-go's metadata client and informers (the
 /// garbage collector's, the namespace controller's) ask for them: get, list (from the stored
-/// bytes and through a selector, paginated, v1 and v1beta1), watch frames, and errors as
-/// protobuf Status; each compared with the JSON answer to the same request.
+/// bytes and through a selector, paginated, v1 and v1beta1), watch frames, and errors in the
+/// format kube negotiates for them; each compared with the JSON answer to the same request.
 #[test]
 fn metadata_answers_in_protobuf() {
     let server = Server::start();
@@ -603,13 +603,16 @@ fn metadata_answers_in_protobuf() {
         assert_eq!(listed["apiVersion"], "meta.k8s.io/v1beta1");
         assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
 
-        // errors: a protobuf Status
+        // errors: kube negotiates a Status again without the conversion: the first plain
+        // clause (protobuf here), else JSON
         let missing = get(&c, &format!("{CONFIGMAPS}/nope"), PB_META).await;
+        assert_eq!((missing.code, missing.json()["reason"].clone()), (404, json!("NotFound")));
+        let missing = get(&c, &format!("{CONFIGMAPS}/nope"), &format!("{PB_META},{PB}")).await;
         assert_eq!((missing.code, missing.pb()["reason"].clone()), (404, json!("NotFound")));
-        let mismatch = get(&c, CONFIGMAPS, PB_META).await;
+        let mismatch = get(&c, CONFIGMAPS, CLIENT_GO_META).await;
         assert_eq!(mismatch.code, 406);
         assert_eq!(
-            mismatch.pb()["message"],
+            mismatch.json()["message"],
             "you requested PartialObjectMetadata, but the requested object is a list (*core.ConfigMapList)"
         );
 

@@ -561,7 +561,12 @@ mod tests {
     #[test]
     fn metadata_watches_carry_partial_objects_and_bookmarks() {
         let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
-        let output = Output::Metadata(Metadata { list: false, version: "v1", encoding: Encoding::Json });
+        let output = Output::Metadata(Metadata {
+            list: false,
+            version: "v1",
+            encoding: Encoding::Json,
+            errors: Encoding::Json,
+        });
         let enc = Encoder { rt, output, columns_sent: false.into() };
         let line = |b: Bytes| serde_json::from_slice::<Value>(&b).expect("event JSON");
         let mark = line(enc.bookmark(7));
@@ -601,9 +606,13 @@ mod tests {
     #[test]
     fn protobuf_metadata_watches_send_partial_objects_in_frames() {
         let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
-        let output =
-            Output::Metadata(Metadata { list: false, version: "v1beta1", encoding: Encoding::Protobuf });
-        let enc = Encoder { rt, output, columns_sent: false.into() };
+        let meta = Metadata {
+            list: false,
+            version: "v1beta1",
+            encoding: Encoding::Protobuf,
+            errors: Encoding::Json,
+        };
+        let enc = Encoder { rt, output: Output::Metadata(meta), columns_sent: false.into() };
         let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
             "metadata": {"name": "a", "namespace": "d", "resourceVersion": "4"}, "data": {"k": "v"}});
         let (kind, object) = frame(&enc.event("MODIFIED", &cm, false));
@@ -621,7 +630,7 @@ mod tests {
         // Its lines are cached apart from JSON metadata lines.
         let json_enc = Encoder {
             rt,
-            output: Output::Metadata(Metadata { version: "v1beta1", encoding: Encoding::Json, list: false }),
+            output: Output::Metadata(Metadata { encoding: Encoding::Json, ..meta }),
             columns_sent: false.into(),
         };
         assert_ne!(enc.line_code("ADDED", false, false), json_enc.line_code("ADDED", false, false));
