@@ -60,8 +60,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
     (r"\[sig-api-machinery\] ResourceQuota \[FeatureGate:VolumeAttributesClass\] .* against a pvc with different",
      "waits for the claim to be bound to its PersistentVolume: kube-controller-manager's persistent volume "
      "binder, which kubeward does not run"),
-    (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",
-     "resource.k8s.io is served but has no protobuf codec in kubeward, and the e2e client sends protobuf"),
 ]
 
 
