@@ -247,3 +247,23 @@ fn what_has_no_protobuf_is_refused() {
     }
     assert!(!encodes("meta.k8s.io/v1", "Table"));
 }
+
+#[test]
+fn kubes_answers_truncated_or_flipped_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    for (_, pb, _) in ANSWERS {
+        for cut in 0..=pb.len() {
+            let _ = decode_to_json(&pb[..cut]);
+        }
+        for _ in 0..200 {
+            let mut flipped = pb.to_vec();
+            let at = rng.random_range(4..flipped.len());
+            flipped[at] ^= 1 << rng.random_range(0..8);
+            // What decodes must encode again (or be refused), never panic.
+            if let Ok(json) = decode_to_json(&flipped) {
+                let _ = encode_from_json(&json);
+            }
+        }
+    }
+}
