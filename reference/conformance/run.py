@@ -5,7 +5,8 @@
         [--work DIR] [--only REGEX] [--server kube-apiserver|kubeward] [--sequential]
 
 Starts kubeward (`kubeward up`, a fresh data directory) with the reference kube-controller-manager
-beside it running only the workload controllers (WORKLOAD_CONTROLLERS: kubeward runs the others,
+beside it running only the workload controllers and the persistent volume binder
+(WORKLOAD_CONTROLLERS: kubeward runs the others,
 its garbage collector among them, itself), as a real deployment runs kube's controller manager
 beside its API server, and kube-apiserver (`scripts/reference start`, trusting kubeward's CA, with
 kube-controller-manager's default controllers but node-lifecycle, which would mark the stand-in
@@ -50,9 +51,10 @@ from servers import REPO, Kubeward, Reference, StartError  # noqa: E402
 REFERENCE_CONTROLLERS = "*,-node-lifecycle-controller"
 
 # The controllers of kube-controller-manager that run beside kubeward: the workload
-# controllers, which are kube-controller-manager's and out of kubeward's scope. Everything else
-# (namespace, garbage collector, service accounts, ...) is kubeward's own.
-WORKLOAD_CONTROLLERS = "replicationcontroller,replicaset,deployment,job,cronjob"
+# controllers and the persistent volume binder (it binds claims to volumes and provisions),
+# which are kube-controller-manager's and out of kubeward's scope. Everything else
+# (namespace, garbage collector, service accounts, volume protection, ...) is kubeward's own.
+WORKLOAD_CONTROLLERS = "replicationcontroller,replicaset,deployment,job,cronjob,persistentvolume-binder-controller"
 
 NODE_NAME = "conformance-node"
 

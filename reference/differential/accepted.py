@@ -138,10 +138,6 @@ RULES: list[Rule] = [
         "and first, and records its own writers (kube-controller-manager for PDB status, "
         "api-priority-and-fairness-config-*, clusterrole-aggregation-controller, kube-apiserver for CRD "
         "status); kubeward's field manager differs there."),
-    gap("timing", r"^apiextensions\.k8s\.io/customresourcedefinitions/get-after-delete$", r".",
-        "CRD deletion timing: a GET right after deleting a CRD with no objects finds it still Terminating "
-        "(InstanceDeletionInProgress) on kubeward, gone on kube: kubeward's cleanup of the "
-        "customresourcecleanup finalizer is slower than the next request (since 2026-12-07; to profile)."),
     gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",
         "Garbage collection: kube adds the `orphan` finalizer to kinds whose default propagation is Orphan "
         "(ReplicationController, batch/v1 Job) and its garbage collector removes it; kubeward does the same "

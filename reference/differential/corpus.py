@@ -122,7 +122,7 @@ def kind_requests(k: Kind, ns: str = NS) -> list[Req]:
             body={**apply_body, "metadata": {**apply_body["metadata"], "labels": {"applied": "no"}}},
             ctype=APPLY),
         Req(f"{rid}/delete", area, item, "DELETE", smoke=k.smoke),
-        Req(f"{rid}/get-after-delete", area, item, smoke=k.smoke),
+        Req(f"{rid}/get-after-delete", area, item, wait=k.settle, smoke=k.smoke),
         Req(f"{rid}/watch", area,
             lambda ctx, b=base, r=k.resource: f"{b}?watch=1&timeoutSeconds=1&resourceVersion={ctx.get('rv:' + r)}",
             watch=True, wait=0.3, smoke=k.smoke),

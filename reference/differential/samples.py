@@ -21,6 +21,10 @@ class Kind:
     strategic: bool = True
     # Whether this kind is in the smoke slice.
     smoke: bool = False
+    # Seconds the get after delete waits first: an object whose deletion a controller of the
+    # server finishes (a CRD's cleanup finalizer) races the next request on kube-apiserver as
+    # on kubeward; the settled answer is compared (tests/crds.rs bounds kubeward's time).
+    settle: float = 0.0
 
     @property
     def api_version(self) -> str:
@@ -183,7 +187,7 @@ def kinds(csr_pem_b64: str) -> list[Kind]:
                                      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                                          "spec": {"type": "object", "properties": {
                                              "size": {"type": "integer"}}}}}}}]}},
-             name="gadgets.diffcrd.example.com"),
+             name="gadgets.diffcrd.example.com", settle=0.5),
     ]
 
 

@@ -49,6 +49,26 @@ fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
     StartError::Authentication(format!("{what}: {e}"))
 }
 
+/// The front proxy's settings: `--requestheader-allowed-names` and kubeadm's header names.
+fn request_header_config(config: &Config) -> authn::request_header::RequestHeaderConfig {
+    authn::request_header::RequestHeaderConfig {
+        allowed_names: config.requestheader_allowed_names.clone(),
+        ..Default::default()
+    }
+}
+
+/// What `kube-system/extension-apiserver-authentication` publishes of this server's trust.
+pub fn cluster_trust(config: &Config) -> crate::controllers::cluster_authentication::Trust {
+    use crate::controllers::cluster_authentication::{RequestHeaderTrust, Trust};
+    Trust {
+        client_ca_file: config.client_ca_file.clone(),
+        request_header: config
+            .requestheader_client_ca_file
+            .as_ref()
+            .map(|ca| RequestHeaderTrust { ca_file: ca.clone(), config: request_header_config(config) }),
+    }
+}
+
 pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authentication, StartError> {
     let mut authenticators: Vec<Box<dyn Authenticator>> = Vec::new();
     let mut client_verifier = None;
@@ -58,10 +78,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         let proxy_roots = authn::x509::load_ca_file(ca)?;
         let rh = authn::request_header::RequestHeaderAuthenticator::new(
             proxy_roots,
-            authn::request_header::RequestHeaderConfig {
-                allowed_names: config.requestheader_allowed_names.clone(),
-                ..Default::default()
-            },
+            request_header_config(config),
         )
         .map_err(|e| fail("--requestheader-client-ca-file", e))?;
         authenticators.push(Box::new(rh));

@@ -80,6 +80,8 @@ pub struct Config {
     pub leader_election: crate::controllers::leader_election::LeaderElectionConfig,
     /// The identity Leases' duration and garbage-collection period (kube's 3600 s each).
     pub identity_lease: crate::controllers::identity_lease_gc::IdentityLeaseConfig,
+    /// How often the system namespaces are looked for (kube's one minute).
+    pub system_namespaces_interval: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

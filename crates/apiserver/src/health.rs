@@ -7,8 +7,11 @@
 //!
 //! The checks reflect the server: `etcd` (and `etcd-readiness` for readyz) asks the store for
 //! its revision within 2 s, so a lost etcd fails them; `informer-sync` holds until the
-//! controllers' first lists are done; `ping` and `log` always pass.
+//! controllers' first lists are done; `ping` and `log` always pass; one
+//! `poststarthook/<name>` check per kube post-start hook kubeward does the job of
+//! (post_start.rs), failing until the step that does it has finished.
 
+use crate::post_start::{PostStartHooks, HOOKS};
 use crate::response::{self, Body};
 use crate::state::ApiState;
 use apimachinery::RequestInfo;
@@ -37,11 +40,13 @@ impl Endpoint {
     }
 
     /// Its checks, in kube's order.
-    fn checks(self) -> &'static [&'static str] {
-        match self {
-            Self::Healthz | Self::Livez => &["ping", "log", "etcd"],
-            Self::Readyz => &["ping", "log", "etcd", "etcd-readiness", "informer-sync"],
-        }
+    fn checks(self) -> Vec<&'static str> {
+        let mut checks = match self {
+            Self::Healthz | Self::Livez => vec!["ping", "log", "etcd"],
+            Self::Readyz => vec!["ping", "log", "etcd", "etcd-readiness", "informer-sync"],
+        };
+        checks.extend(HOOKS.iter().map(|h| h.check_name()));
+        checks
     }
 }
 
@@ -79,7 +84,11 @@ async fn check(state: &ApiState, name: &str) -> Result<(), String> {
                 Err("controllers have not finished their first list".into())
             }
         }
-        _ => Err(format!("no such check {name}")),
+        _ => match PostStartHooks::by_check_name(name) {
+            Some(hook) if state.hooks.is_done(hook) => Ok(()),
+            Some(_) => Err("not finished".into()),
+            None => Err(format!("no such check {name}")),
+        },
     }
 }
 
@@ -118,7 +127,7 @@ pub async fn serve(
     let mut lines = String::new();
     let mut failed = Vec::new();
     for name in endpoint.checks() {
-        if let Some(i) = excluded.iter().position(|e| e == name) {
+        if let Some(i) = excluded.iter().position(|e| *e == name) {
             excluded.remove(i);
             lines.push_str(&format!("[+]{name} excluded: ok\n"));
             continue;
@@ -129,7 +138,7 @@ pub async fn serve(
                 // The endpoint is public: the reason is for the log only.
                 lines.push_str(&format!("[-]{name} failed: reason withheld\n"));
                 tracing::info!(check = name, endpoint = endpoint.name(), error = %e, "health check failed");
-                failed.push(*name);
+                failed.push(name);
             }
         }
     }
@@ -163,5 +172,10 @@ mod tests {
         assert_eq!(route("/version"), None);
         assert!(Endpoint::Readyz.checks().contains(&"informer-sync"));
         assert!(!Endpoint::Livez.checks().contains(&"informer-sync"));
+        assert!(Endpoint::Livez.checks().contains(&"poststarthook/crd-informer-synced"));
+        assert_eq!(
+            route("/readyz/poststarthook/rbac/bootstrap-roles"),
+            Some((Endpoint::Readyz, Some("poststarthook/rbac/bootstrap-roles")))
+        );
     }
 }

@@ -61,6 +61,9 @@ pub struct Informer {
     /// Only objects with one of these names (empty: every object), as a `metadata.name`
     /// field selector: the others' watch events are skipped before they are decoded.
     names: &'static [&'static str],
+    /// Objects as [`crate::objects::decode_kv_metadata`] reads them: kind, apiVersion and
+    /// the identity and lifecycle part of metadata only.
+    metadata_only: bool,
 }
 
 impl Informer {
@@ -76,7 +79,18 @@ impl Informer {
             failing: false,
             changes_only: false,
             names: &[],
+            metadata_only: false,
         }
+    }
+
+    /// Only `kind`, `apiVersion` and the metadata that says who an object is and where it is
+    /// in its life (name, namespace, uid, resourceVersion, deletionTimestamp, finalizers,
+    /// ownerReferences), as kube's metadata informers: for consumers that act on those alone
+    /// (the garbage collector follows every write of every type), the rest of each object
+    /// is skipped unparsed.
+    pub fn metadata_only(mut self) -> Self {
+        self.metadata_only = true;
+        self
     }
 
     /// Only objects named one of `names` (kube's `metadata.name` field selector): a consumer
@@ -109,7 +123,14 @@ impl Informer {
                     if let Some(wait) = backoff.take() {
                         tokio::time::sleep(wait).await;
                     }
-                    match list(&self.objects, &self.types, &self.namespace, self.changes_only).await {
+                    let mode = if self.changes_only {
+                        ListMode::ChangesOnly
+                    } else if self.metadata_only {
+                        ListMode::Metadata
+                    } else {
+                        ListMode::Objects
+                    };
+                    match list(&self.objects, &self.types, &self.namespace, mode).await {
                         Ok((items, watches)) => {
                             self.recovered();
                             self.phase = Phase::Initial { items: items.into_iter(), watches };
@@ -133,7 +154,12 @@ impl Informer {
                         if !self.names.is_empty() && !self.names.contains(&named) {
                             continue;
                         }
-                        let Some(obj) = crate::objects::decode_kv(&ev.kv) else { continue };
+                        let decoded = if self.metadata_only {
+                            crate::objects::decode_kv_metadata(&ev.kv)
+                        } else {
+                            crate::objects::decode_kv(&ev.kv)
+                        };
+                        let Some(obj) = decoded else { continue };
                         self.recovered();
                         return match ev.event_type {
                             EventType::Deleted => Event::Delete(obj),
@@ -171,23 +197,39 @@ impl Informer {
     }
 }
 
+/// What a (re-)list reads.
+#[derive(Clone, Copy)]
+enum ListMode {
+    /// Whole objects.
+    Objects,
+    /// Objects as [`Informer::metadata_only`] says.
+    Metadata,
+    /// Nothing: watches start at the current revision ([`Informer::changes_only`]).
+    ChangesOnly,
+}
+
 /// Lists every type, then opens a watch for each from its list's revision (from the
-/// current revision, listing nothing, for `changes_only`).
+/// current revision, listing nothing, for [`ListMode::ChangesOnly`]).
 async fn list(
     objects: &Objects,
     types: &[&'static ResourceType],
     namespace: &str,
-    changes_only: bool,
+    mode: ListMode,
 ) -> Result<(Vec<Value>, SelectAll<WatchStream>), StatusError> {
     let mut items = Vec::new();
     let mut watches = Vec::new();
     for rt in types {
-        let rev = if changes_only {
-            objects.current_revision().await?
-        } else {
-            let (objs, rev) = objects.list_all(rt, namespace).await?;
-            items.extend(objs);
-            rev
+        let listed = match mode {
+            ListMode::ChangesOnly => None,
+            ListMode::Objects => Some(objects.list_all(rt, namespace).await?),
+            ListMode::Metadata => Some(objects.list_all_metadata(rt, namespace).await?),
+        };
+        let rev = match listed {
+            None => objects.current_revision().await?,
+            Some((objs, rev)) => {
+                items.extend(objs);
+                rev
+            }
         };
         watches.push(objects.watch(rt, namespace, rev).await?);
     }

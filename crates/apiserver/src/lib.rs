@@ -23,6 +23,7 @@ pub mod negotiate;
 pub mod nonresource;
 pub mod objects;
 pub mod partial;
+pub mod post_start;
 pub mod response;
 pub mod rest;
 pub mod reviews;
@@ -30,6 +31,7 @@ pub mod server;
 pub mod service_ip;
 pub mod state;
 
+use post_start::Hook;
 use state::ApiState;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,6 +118,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         openapi_rebuilds: Default::default(),
         openapi_base,
         ready: AtomicBool::new(false),
+        hooks: Default::default(),
         limits: limits::Limits::new(config.limits.clone()),
         flowcontrol: Default::default(),
         metrics: Default::default(),
@@ -125,6 +128,12 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     });
 
     bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::RbacBootstrapRoles);
+    state.hooks.finish(Hook::SystemPriorityClasses);
+    controllers::system_namespaces::start(&state, config.system_namespaces_interval)
+        .await
+        .map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::SystemNamespaces);
     if let Some(r) = rbac {
         controllers::rbac::start(&state, r).await.map_err(StartError::Bootstrap)?;
     }
@@ -132,9 +141,22 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         controllers::node_graph::start(&state, n).await;
     }
     controllers::crd::start(&state).await.map_err(StartError::Bootstrap)?;
+    // The CRD informer listed (and watching), the controller running, the stored CRDs served.
+    state.hooks.finish(Hook::ApiextensionsInformers);
+    state.hooks.finish(Hook::ApiextensionsControllers);
+    state.hooks.finish(Hook::CrdInformerSynced);
     controllers::admission_policies::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::mutating_policies::start(&state).await.map_err(StartError::Bootstrap)?;
     controllers::webhook_configurations::start(&state).await.map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::AdmissionInitializer);
+    controllers::cluster_authentication::start(&state, authn_setup::cluster_trust(&config))
+        .await
+        .map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::ClusterAuthenticationInfo);
+    controllers::apiservices::start(&state).await.map_err(StartError::Bootstrap)?;
+    state.hooks.finish(Hook::AggregatorInformers);
+    state.hooks.finish(Hook::LocalAvailable);
+    state.hooks.finish(Hook::Autoregistration);
     let root_ca = match &config.root_ca_file {
         Some(path) => {
             Some(std::fs::read_to_string(path).map_err(|e| StartError::Bootstrap(format!("{path}: {e}")))?)
@@ -143,6 +165,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     };
     controllers::compaction::start(state.clone());
     controllers::flowcontrol::start(&state).await;
+    state.hooks.finish(Hook::PriorityAndFairnessConfigConsumer);
     let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
         a if a.is_unspecified() => {
             tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
@@ -159,6 +182,10 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     )
     .await
     .map_err(StartError::Bootstrap)?;
+    // The Service and endpoints, this server's identity Lease and the collector of expired ones.
+    state.hooks.finish(Hook::BootstrapController);
+    state.hooks.finish(Hook::IdentityLease);
+    state.hooks.finish(Hook::IdentityLeaseGc);
     if let Some(table) = revocations {
         controllers::revocations::start(&state, table).await.map_err(StartError::Bootstrap)?;
     }
@@ -166,8 +193,14 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         controllers::cert_revocations::start(&state, table.clone()).await.map_err(StartError::Bootstrap)?;
     }
     let election = controller_manager(&state, &config, issuer, root_ca, cert_revocations).await?;
+    // Their controllers run under the election this server has joined (post_start.rs).
+    state.hooks.finish(Hook::ServiceIpRepair);
+    state.hooks.finish(Hook::ServiceCidr);
+    // Every informer of the server's own is started by now.
+    state.hooks.finish(Hook::StartInformers);
 
     metrics::start_storage_counter(&state);
+    state.hooks.finish(Hook::StorageObjectCountTracker);
     state.ready.store(true, Ordering::Release);
     tokio::spawn(server::serve(listener, Arc::new(tls), state.clone()));
     tracing::info!(%addr, "kubeward API server listening");

@@ -31,6 +31,8 @@ pub struct ApiState {
     /// The built-in resources' OpenAPI documents, built once at start.
     pub openapi_base: openapi::OpenApiBase,
     pub ready: AtomicBool,
+    /// kube's post-start hooks kubeward does the job of, and which are done (health checks).
+    pub hooks: crate::post_start::PostStartHooks,
     /// Requests in flight, deadlines, watches and connections (limits/).
     pub limits: crate::limits::Limits,
     /// API Priority and Fairness's classification (FlowSchemas and priority levels).

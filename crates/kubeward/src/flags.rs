@@ -295,6 +295,7 @@ impl ApiServerFlags {
             node_name,
             leader_election,
             identity_lease: identity_lease_from_env(),
+            system_namespaces_interval: system_namespaces_interval_from_env(),
             bind_address: self.bind_address,
             advertise_address: self.advertise_address,
             service_cluster_ip_range: self.service_cluster_ip_range.clone(),
@@ -379,6 +380,24 @@ fn identity_lease_from_env() -> apiserver::controllers::identity_lease_gc::Ident
         config.gc_period = std::time::Duration::from_secs(s);
     }
     config
+}
+
+/// Test-only, as [`identity_lease_from_env`]: kube's system namespaces controller looks every
+/// minute (a constant); `KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS` (whole seconds, 1 to
+/// 86400) shortens it for tests and is not an interface.
+fn system_namespaces_interval_from_env() -> std::time::Duration {
+    let name = "KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS";
+    let Ok(value) = std::env::var(name) else { return apiserver::controllers::system_namespaces::INTERVAL };
+    match value.trim().parse::<u64>() {
+        Ok(s) if (1..=86_400).contains(&s) => {
+            tracing::warn!(seconds = s, "test setting: system namespaces interval shortened");
+            std::time::Duration::from_secs(s)
+        }
+        _ => {
+            tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
+            apiserver::controllers::system_namespaces::INTERVAL
+        }
+    }
 }
 
 /// 16 random characters for an identity (the uuid kube appends).

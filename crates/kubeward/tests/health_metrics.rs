@@ -1,5 +1,7 @@
 //! Health and metrics through the real binary: kube's named checks on `/healthz`, `/livez`
-//! and `/readyz` (`?verbose`, `?exclude=`, `/readyz/<check>`), a lost etcd failing readyz;
+//! and `/readyz` (`?verbose`, `?exclude=`, `/readyz/<check>`, the post-start hooks kubeward
+//! does the job of), a lost etcd failing readyz; the `extension-apiserver-authentication`
+//! ConfigMap behind one of those hooks;
 //! `/metrics` in Prometheus' text format with kube's metric names, readable only with RBAC
 //! on the non-resource URL (`system:monitoring`).
 
@@ -11,6 +13,36 @@ use std::time::{Duration, Instant};
 use support::more::{load_ca, write_pair, Cluster};
 use support::Server;
 
+/// The verbose lines of the hooks (and of kube's `autoregister-completion` check after them).
+fn hook_lines() -> String {
+    let mut lines: String = POST_START_HOOKS.iter().map(|h| format!("[+]poststarthook/{h} ok\n")).collect();
+    lines.push_str("[+]autoregister-completion ok\n");
+    lines
+}
+
+/// kube-apiserver's post-start hooks kubeward does the job of, in kube's order.
+const POST_START_HOOKS: &[&str] = &[
+    "start-apiserver-admission-initializer",
+    "generic-apiserver-start-informers",
+    "priority-and-fairness-config-consumer",
+    "storage-object-count-tracker-hook",
+    "start-apiextensions-informers",
+    "start-apiextensions-controllers",
+    "crd-informer-synced",
+    "start-system-namespaces-controller",
+    "start-cluster-authentication-info-controller",
+    "start-kube-apiserver-identity-lease-controller",
+    "start-kube-apiserver-identity-lease-garbage-collector",
+    "start-service-ip-repair-controllers",
+    "rbac/bootstrap-roles",
+    "scheduling/bootstrap-system-priority-classes",
+    "bootstrap-controller",
+    "start-kubernetes-service-cidr-controller",
+    "start-kube-aggregator-informers",
+    "apiservice-status-local-available-controller",
+    "kube-apiserver-autoregistration",
+];
+
 #[test]
 fn health_endpoints_run_kube_named_checks() {
     if !support::have_program("curl") {
@@ -19,16 +51,41 @@ fn health_endpoints_run_kube_named_checks() {
     let server = Server::start();
     let h = server.admin_curl("/readyz?verbose", &[]);
     assert_eq!(h.status, 200, "{h}");
+    let hooks = hook_lines();
     assert_eq!(
         h.body,
-        "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-readiness ok\n[+]informer-sync ok\nreadyz check passed\n"
+        format!("[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-readiness ok\n[+]informer-sync ok\n{hooks}readyz check passed\n")
     );
-    let h = server.admin_curl("/livez?verbose&exclude=etcd&exclude=nope", &[]);
+    for endpoint in ["healthz", "livez"] {
+        let h = server.admin_curl(&format!("/{endpoint}?verbose=1"), &[]);
+        assert_eq!(
+            (h.status, h.body),
+            (200, format!("[+]ping ok\n[+]log ok\n[+]etcd ok\n{hooks}{endpoint} check passed\n"))
+        );
+    }
+    // One hook alone, by its path (names with a slash included), as kubectl get --raw asks.
+    for path in ["/readyz/poststarthook/rbac/bootstrap-roles", "/livez/poststarthook/crd-informer-synced"] {
+        let h = server.admin_curl(path, &[]);
+        assert_eq!((h.status, h.body.as_str()), (200, "ok"), "{path}");
+    }
+    // kube-aggregator's hooks are not kubeward's to claim.
     assert_eq!(
-        (h.status, h.body.as_str()),
+        server.admin_curl("/readyz/poststarthook/apiservice-registration-controller", &[]).status,
+        404
+    );
+    let h = server.admin_curl(
+        "/livez?verbose&exclude=etcd&exclude=nope&exclude=poststarthook/rbac/bootstrap-roles",
+        &[],
+    );
+    let hooks = hooks.replace(
+        "[+]poststarthook/rbac/bootstrap-roles ok",
+        "[+]poststarthook/rbac/bootstrap-roles excluded: ok",
+    );
+    assert_eq!(
+        (h.status, h.body),
         (
             200,
-            "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\nwarn: some health checks cannot be excluded: no matches for \"nope\"\nlivez check passed\n"
+            format!("[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n{hooks}warn: some health checks cannot be excluded: no matches for \"nope\"\nlivez check passed\n")
         )
     );
     for path in ["/readyz/etcd", "/livez/ping", "/healthz/log", "/readyz/informer-sync"] {
@@ -39,6 +96,85 @@ fn health_endpoints_run_kube_named_checks() {
     // Anonymous clients get the answer without details of named checks.
     assert_eq!(server.curl("/readyz", &[]).body, "ok");
     assert_eq!(server.curl("/readyz/etcd", &[]).status, 401);
+}
+
+/// The PEM blocks' base64 text, whatever the line lengths.
+fn pem_text(pem: &str) -> String {
+    pem.lines().filter(|l| !l.starts_with("-----")).collect()
+}
+
+#[test]
+fn extension_apiserver_authentication_publishes_the_servers_trust() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let server = Server::start();
+    let path = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication";
+    let h = server.admin_curl(path, &[]);
+    assert_eq!(h.status, 200, "{h}");
+    let cm = h.json();
+    let data = &cm["data"];
+    let file = |name: &str| std::fs::read_to_string(server.pki().join(name)).expect("pki file");
+    assert_eq!(pem_text(data["client-ca-file"].as_str().unwrap_or_default()), pem_text(&file("ca.crt")));
+    assert_eq!(
+        pem_text(data["requestheader-client-ca-file"].as_str().unwrap_or_default()),
+        pem_text(&file("front-proxy-ca.crt"))
+    );
+    for (key, value) in [
+        ("requestheader-allowed-names", r#"["front-proxy-client"]"#),
+        ("requestheader-username-headers", r#"["X-Remote-User"]"#),
+        ("requestheader-uid-headers", r#"["X-Remote-Uid"]"#),
+        ("requestheader-group-headers", r#"["X-Remote-Group"]"#),
+        ("requestheader-extra-headers-prefix", r#"["X-Remote-Extra-"]"#),
+    ] {
+        assert_eq!(data[key], value, "{key}: {cm}");
+    }
+    assert_eq!(data.as_object().map(|d| d.len()), Some(7), "{cm}");
+
+    // A key taken out is put back; a deleted ConfigMap comes back (on their events).
+    let patch = r#"{"data":{"requestheader-allowed-names":null}}"#;
+    let h = server.admin_curl(
+        path,
+        &["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "--data", patch],
+    );
+    assert_eq!(h.status, 200, "{h}");
+    let restored = support::eventually(Duration::from_secs(10), || {
+        let h = server.admin_curl(path, &[]);
+        (h.status == 200 && h.json()["data"] == *data).then_some(())
+    });
+    assert!(restored.is_some(), "the removed key was not put back: {}", server.admin_curl(path, &[]));
+    assert_eq!(server.admin_curl(path, &["-X", "DELETE"]).status, 200);
+    let recreated = support::eventually(Duration::from_secs(10), || {
+        let h = server.admin_curl(path, &[]);
+        (h.status == 200 && h.json()["data"] == *data).then_some(h.json())
+    })
+    .expect("the deleted ConfigMap was not recreated");
+    assert_ne!(recreated["metadata"]["uid"], cm["metadata"]["uid"]);
+}
+
+/// kube's system namespaces controller: a deleted `kube-node-lease` (the one system
+/// namespace that may be deleted) comes back without a restart. The one-minute interval is
+/// shortened to a second through the test-only variable.
+#[test]
+fn a_deleted_system_namespace_comes_back() {
+    if !support::have_program("curl") {
+        return support::missing("curl");
+    }
+    let server = support::more::FlagServer::start_env(
+        |_| vec![],
+        &[("KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS", "1")],
+    );
+    let path = "/api/v1/namespaces/kube-node-lease";
+    let before = server.admin_curl(path, &[]);
+    assert_eq!(before.status, 200, "{before}");
+    assert_eq!(server.admin_curl(path, &["-X", "DELETE"]).status, 200);
+    let back = support::eventually(Duration::from_secs(20), || {
+        let h = server.admin_curl(path, &[]);
+        let ns = (h.status == 200).then(|| h.json())?;
+        let fresh = ns["metadata"]["uid"] != before.json()["metadata"]["uid"];
+        (fresh && ns["status"]["phase"] == "Active").then_some(ns)
+    });
+    assert!(back.is_some(), "kube-node-lease did not come back: {}", server.admin_curl(path, &[]));
 }
 
 #[test]
@@ -175,9 +311,10 @@ fn a_lost_etcd_fails_readiness() {
         (r.0 == 500).then_some(r)
     })
     .expect("readyz fails once etcd is gone");
-    assert_eq!((code, body.as_str()), (
+    let hooks = hook_lines();
+    assert_eq!((code, body), (
         500,
-        "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[-]etcd-readiness failed: reason withheld\n[+]informer-sync ok\nreadyz check failed\n"
+        format!("[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[-]etcd-readiness failed: reason withheld\n[+]informer-sync ok\n{hooks}readyz check failed\n")
     ));
     let (code, body) = up.get("/readyz/etcd");
     assert_eq!(code, 500);

@@ -85,6 +85,30 @@ pub fn certificate_expiries(pem: &str) -> Vec<(String, time::OffsetDateTime)> {
         .collect()
 }
 
+/// The CA bundles `bundles` joined as kube's cluster-authentication-trust controller joins
+/// them: every certificate in order, those expired more than five minutes before `now` left
+/// out, each certificate once, written again as PEM (Go's `pem.Encode`). Blocks that are not
+/// certificates, or do not parse, are skipped.
+pub fn combine_ca_bundles(bundles: &[&str], now: time::OffsetDateTime) -> String {
+    let cutoff = now - time::Duration::minutes(5);
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut out = String::new();
+    for bundle in bundles {
+        for block in x509_parser::pem::Pem::iter_from_buffer(bundle.as_bytes()).flatten() {
+            if block.label != "CERTIFICATE" {
+                continue;
+            }
+            let Ok(cert) = block.parse_x509() else { continue };
+            if cert.validity().not_after.to_datetime() <= cutoff || seen.contains(&block.contents) {
+                continue;
+            }
+            out.push_str(&sign::pem("CERTIFICATE", &block.contents));
+            seen.push(block.contents.clone());
+        }
+    }
+    out
+}
+
 /// Paths of the cluster's PKI under `<data-dir>/pki`.
 #[derive(Debug, Clone)]
 pub struct ClusterPki {
@@ -200,6 +224,25 @@ mod tests {
         assert_eq!(normalize_serial("000").as_deref(), Some("0"));
         assert_eq!(normalize_serial("jane"), None);
         assert_eq!(normalize_serial(""), None);
+    }
+
+    #[test]
+    fn ca_bundles_combine_without_duplicates_or_expired_certificates() {
+        let a = Ca::generate("a").unwrap();
+        let b = Ca::generate("b").unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        // Each certificate once, in order, re-encoded as Go writes PEM.
+        let both = format!("{}{}", a.cert_pem, b.cert_pem);
+        let combined = combine_ca_bundles(&[&a.cert_pem, &both, "not pem"], now);
+        let names: Vec<String> = certificate_expiries(&combined).into_iter().map(|(cn, _)| cn).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(combine_ca_bundles(&[&combined], now), combined, "already combined");
+        assert!(combined.lines().all(|l| l.len() <= 64), "{combined}");
+        // Ten years on, both expired: nothing left.
+        assert_eq!(combine_ca_bundles(&[&combined], now + time::Duration::days(3651)), "");
+        // Within five minutes of their expiry they are kept.
+        let edge = a.not_after + time::Duration::minutes(4);
+        assert_eq!(certificate_expiries(&combine_ca_bundles(&[&a.cert_pem], edge)).len(), 1);
     }
 
     #[test]

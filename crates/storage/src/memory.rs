@@ -7,7 +7,7 @@
 //! revisions can have gaps (writes outside the key space) and one revision can hold several
 //! events (a transaction of several writes), so nothing here assumes one event per revision.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 
 use bytes::Bytes;
@@ -67,6 +67,19 @@ pub(crate) struct State {
     /// Set when a commit failed: the disk state is then uncertain and writes are refused
     /// (the embedded store's writer; the etcd cache never sets it).
     pub failed: Option<String>,
+    /// The revision this state started at, and for each resource ([`wake_bucket`]) the
+    /// newest revision of its events dropped from history since: a watcher woken only for
+    /// its resource's events ([`State::quiet_since`]) knows whether it missed any while
+    /// history moved past its cursor.
+    opened_at: Revision,
+    dropped_last: HashMap<String, Revision>,
+}
+
+/// The resource part of a key or watch prefix, `/registry/<group>/<resource>/` (everything
+/// up to its fourth `/`), or `None` for a shorter one.
+pub(crate) fn wake_bucket(key: &str) -> Option<&str> {
+    let end = key.match_indices('/').nth(3)?.0;
+    key.get(..=end)
 }
 
 impl State {
@@ -82,6 +95,8 @@ impl State {
             cached_bytes: 0,
             limits,
             failed: None,
+            opened_at: revision,
+            dropped_last: HashMap::new(),
         }
     }
 
@@ -226,6 +241,14 @@ impl State {
         let Some(rev) = self.history.front().map(|event| event.kv.mod_revision) else { return };
         while self.history.front().is_some_and(|event| event.kv.mod_revision == rev) {
             if let Some(event) = self.history.pop_front() {
+                if let Some(bucket) = wake_bucket(&event.kv.key) {
+                    match self.dropped_last.get_mut(bucket) {
+                        Some(last) => *last = rev,
+                        None => {
+                            self.dropped_last.insert(bucket.to_owned(), rev);
+                        }
+                    }
+                }
                 self.history_bytes = self.history_bytes.saturating_sub(event_size(&event));
                 match self.cached_from.checked_sub(1) {
                     Some(from) => self.cached_from = from,
@@ -234,6 +257,14 @@ impl State {
             }
         }
         self.compacted = rev;
+    }
+
+    /// Whether no event under `prefix` after `after` has been dropped from history (known
+    /// only for a prefix within one resource, and for revisions since this state started):
+    /// a watcher of `prefix` at `after` then misses nothing by going on from `compacted`.
+    pub fn quiet_since(&self, prefix: &str, after: Revision) -> bool {
+        after >= self.opened_at
+            && wake_bucket(prefix).is_some_and(|b| self.dropped_last.get(b).is_none_or(|&last| last <= after))
     }
 
     /// The events after `after` whose key starts with `prefix`, scanning about `max_scan`

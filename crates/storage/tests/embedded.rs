@@ -33,6 +33,38 @@ async fn a_watcher_that_falls_out_of_history_gets_compacted_and_ends() {
     assert_eq!(resumed.next().await.unwrap().unwrap().kv.mod_revision, 16);
 }
 
+/// Watchers are woken only by commits under their resource; one that slept while other
+/// resources' writes moved history past it missed nothing and goes on, while one behind on
+/// its own resource's events still gets Compacted.
+#[tokio::test]
+async fn an_idle_watcher_outlives_history_moved_by_other_resources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = EmbeddedOptions { history_events: 10, ..EmbeddedOptions::default() };
+    let store = EmbeddedStore::open_with(tmp.path(), options).unwrap();
+    let mut pods = store.watch("/registry/core/pods/", 0).await.unwrap();
+    let mut pods_in_a = store.watch("/registry/core/pods/a/", 0).await.unwrap();
+    let mut slow_configmaps = store.watch("/registry/core/configmaps/", 0).await.unwrap();
+    for i in 0..25 {
+        store.create(&format!("/registry/core/configmaps/a/{i:02}"), Bytes::from("v")).await.unwrap();
+    }
+    assert_eq!(store.compacted_revision(), 15);
+    store.create("/registry/core/pods/a/web", Bytes::from("v")).await.unwrap();
+    for watch in [&mut pods, &mut pods_in_a] {
+        let event = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap();
+        let event = event.unwrap().unwrap();
+        assert_eq!((event.kv.key.as_str(), event.kv.mod_revision), ("/registry/core/pods/a/web", 26));
+    }
+    match tokio::time::timeout(Duration::from_secs(5), slow_configmaps.next()).await.unwrap() {
+        Some(Err(StoreError::Compacted { compacted: 16, current: 26 })) => {}
+        other => panic!("expected Compacted, got {other:?}"),
+    }
+    // A watch opened at a compacted revision is refused, whatever its resource saw since.
+    assert!(matches!(
+        store.watch("/registry/core/pods/", 3).await,
+        Err(StoreError::Compacted { compacted: 16, .. })
+    ));
+}
+
 #[tokio::test]
 async fn watches_end_when_the_store_is_dropped() {
     let tmp = tempfile::tempdir().unwrap();

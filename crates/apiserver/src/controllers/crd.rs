@@ -48,6 +48,17 @@ impl Controller for Crds {
                 let name = name_of(&o).1.to_string();
                 self.known.insert(name.clone(), o);
                 self.sync_all().await;
+                // A CRD marked for deletion is cleaned up on its event, as kube's finalizer
+                // controller does (one with no objects is gone within milliseconds); the
+                // resync only comes back to CRDs whose objects are still going.
+                let terminating = self
+                    .known
+                    .get(&name)
+                    .filter(|c| c.pointer("/metadata/deletionTimestamp").is_some())
+                    .cloned();
+                if let Some(crd) = terminating {
+                    self.finalize(&crd).await;
+                }
             }
             Event::Delete(o) => {
                 self.known.remove(name_of(&o).1);

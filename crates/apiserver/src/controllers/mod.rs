@@ -4,10 +4,14 @@
 //! legacy token Secrets, OIDC and client-certificate revocations, CSR signing and cleaning,
 //! the `kubernetes` Service and its endpoints, the admission policies (and their type
 //! checking status), the webhook configurations, ResourceQuota status, API Priority and
-//! Fairness's configuration, the garbage collector; and compaction of the store's history.
+//! Fairness's configuration, the garbage collector, the system namespaces, the
+//! `extension-apiserver-authentication` ConfigMap, the CRDs' APIServices and local
+//! APIServices' availability; and compaction of the store's history.
 
 pub mod admission_policies;
+pub mod apiservices;
 pub mod cert_revocations;
+pub mod cluster_authentication;
 pub mod compaction;
 pub mod crd;
 pub mod csr_cleaner;
@@ -27,6 +31,7 @@ pub mod resource_quota;
 pub mod revocations;
 pub mod service_cidr;
 pub mod serviceaccounts;
+pub mod system_namespaces;
 pub mod token_cleaner;
 pub mod tokens;
 pub mod volume_protection;

@@ -16,6 +16,57 @@ pub(crate) fn decode_kv(kv: &KeyValue) -> Option<Value> {
     Some(v)
 }
 
+/// The object's `kind`, `apiVersion` and the part of its `metadata` that says who it is and
+/// where it is in its life (`name`, `namespace`, `uid`, `resourceVersion` from the revision,
+/// `deletionTimestamp`, `finalizers`, `ownerReferences`): what a metadata informer hands out
+/// (kube's garbage collector watches metadata only). The body, labels, annotations and
+/// managedFields are skipped without being built, so a large object costs a scan, not a tree.
+pub(crate) fn decode_kv_metadata(kv: &KeyValue) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        kind: Option<Value>,
+        #[serde(rename = "apiVersion")]
+        api_version: Option<Value>,
+        metadata: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Meta {
+        name: Option<Value>,
+        namespace: Option<Value>,
+        uid: Option<Value>,
+        deletion_timestamp: Option<Value>,
+        finalizers: Option<Value>,
+        owner_references: Option<Value>,
+    }
+    let head: Head = serde_json::from_slice(&kv.value).ok()?;
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+    if let Some(m) = head.metadata {
+        let fields = [
+            ("name", m.name),
+            ("namespace", m.namespace),
+            ("uid", m.uid),
+            ("deletionTimestamp", m.deletion_timestamp),
+            ("finalizers", m.finalizers),
+            ("ownerReferences", m.owner_references),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v.filter(|v| !v.is_null()) {
+                meta.insert(k.into(), v);
+            }
+        }
+    }
+    let mut out = Map::with_capacity(3);
+    for (k, v) in [("kind", head.kind), ("apiVersion", head.api_version)] {
+        if let Some(v) = v {
+            out.insert(k.into(), v);
+        }
+    }
+    out.insert("metadata".into(), Value::Object(meta));
+    Some(Value::Object(out))
+}
+
 /// An object as [`decode_kv`] reads it back from the bytes [`encode_for_store`] wrote for it
 /// at `revision`, built by moving `v`'s members (nothing is copied or parsed): `kind`,
 /// `apiVersion`, `metadata` (present, its resourceVersion first and set to `revision`), then
@@ -440,5 +491,40 @@ mod tests {
         assert!(raw_with_rv(&k).is_none());
         let v: Value = serde_json::from_slice(&json_bytes(&k).unwrap()).unwrap();
         assert_eq!(v["metadata"]["resourceVersion"], "3");
+    }
+
+    #[test]
+    fn metadata_decode_keeps_identity_and_lifecycle_and_skips_the_rest() {
+        let obj = json!({
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {
+                "name": "w", "namespace": "ns", "uid": "u-1", "labels": {"a": "b"},
+                "deletionTimestamp": "2026-12-07T00:00:00Z",
+                "finalizers": ["foregroundDeletion"],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u-0"}],
+                "managedFields": [{"manager": "m", "fieldsV1": {"f:spec": {}}}]
+            },
+            "spec": {"deep": [[{"x": 1}]], "s": "<&>"}
+        });
+        let full = decode_kv(&kv(&obj, 7)).unwrap();
+        let head = decode_kv_metadata(&kv(&obj, 7)).unwrap();
+        assert_eq!(
+            head,
+            json!({
+                "kind": "Widget", "apiVersion": "example.com/v1",
+                "metadata": {
+                    "resourceVersion": "7", "name": "w", "namespace": "ns", "uid": "u-1",
+                    "deletionTimestamp": "2026-12-07T00:00:00Z",
+                    "finalizers": ["foregroundDeletion"],
+                    "ownerReferences": full["metadata"]["ownerReferences"].clone()
+                }
+            })
+        );
+        // An object without metadata still gets its resourceVersion; bytes that are not an
+        // object are skipped, as decode_kv skips them.
+        let bare = decode_kv_metadata(&kv(&json!({"kind": "X"}), 2)).unwrap();
+        assert_eq!(bare, json!({"kind": "X", "metadata": {"resourceVersion": "2"}}));
+        let junk = KeyValue { key: "/k".into(), value: "[1]".into(), create_revision: 1, mod_revision: 1 };
+        assert!(decode_kv_metadata(&junk).is_none());
     }
 }

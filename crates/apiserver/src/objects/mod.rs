@@ -9,7 +9,7 @@ mod codec;
 mod keys;
 
 pub(crate) use codec::{
-    append_raw_with_rv, decode_kv, json_bytes, kube_field_order, metadata_bytes, raw_with_rv,
+    append_raw_with_rv, decode_kv, decode_kv_metadata, json_bytes, kube_field_order, metadata_bytes, raw_with_rv,
 };
 pub use keys::decode_continue;
 pub(crate) use keys::name_in_key;
@@ -185,6 +185,13 @@ impl Objects {
     pub async fn list_all(&self, rt: &ResourceType, ns: &str) -> Result<(Vec<Value>, u64), StatusError> {
         let page = self.list(rt, ns, None, 0).await?;
         Ok((page.items.iter().filter_map(decode_kv).collect(), page.revision))
+    }
+
+    /// Every object in `ns` (every namespace when empty) as [`decode_kv_metadata`] reads it,
+    /// and the list's revision.
+    pub async fn list_all_metadata(&self, rt: &ResourceType, ns: &str) -> Result<(Vec<Value>, u64), StatusError> {
+        let page = self.list(rt, ns, None, 0).await?;
+        Ok((page.items.iter().filter_map(decode_kv_metadata).collect(), page.revision))
     }
 
     /// Stores a new object; 409 AlreadyExists when the name is taken.

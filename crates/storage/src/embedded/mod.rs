@@ -14,6 +14,7 @@
 //!   [`StoreError::Compacted`] (the client re-lists, as after an etcd compaction).
 
 mod disk;
+mod wake;
 mod watch;
 mod writer;
 
@@ -63,6 +64,7 @@ pub struct EmbeddedStats {
 /// What the store's handles share with the writer and the watchers.
 pub(crate) struct Shared {
     state: RwLock<State>,
+    wakers: wake::Wakers,
     commits: AtomicU64,
     writes: AtomicU64,
 }
@@ -85,7 +87,6 @@ pub struct EmbeddedStore {
     dir: PathBuf,
     shared: Arc<Shared>,
     tx: Option<mpsc::Sender<Request>>,
-    notify: tokio::sync::watch::Receiver<Revision>,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -103,17 +104,17 @@ impl EmbeddedStore {
         tracing::info!(dir = %dir.display(), objects = loaded.objects.len(), revision, "storage opened");
         let shared = Arc::new(Shared {
             state: RwLock::new(State::new(loaded.objects, revision, limits)),
+            wakers: wake::Wakers::default(),
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         });
         let (tx, rx) = mpsc::channel(writer::MAX_BATCH);
-        let (notify_tx, notify) = tokio::sync::watch::channel(revision);
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("storage-writer".into())
-            .spawn(move || writer::run(disk, writer_shared, rx, notify_tx))
+            .spawn(move || writer::run(disk, writer_shared, rx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(EmbeddedStore { dir: dir.to_owned(), shared, tx: Some(tx), notify, writer: Some(writer) })
+        Ok(EmbeddedStore { dir: dir.to_owned(), shared, tx: Some(tx), writer: Some(writer) })
     }
 
     /// The data directory.
@@ -205,7 +206,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
-        watch::stream(Arc::clone(&self.shared), self.notify.clone(), prefix, after)
+        watch::stream(Arc::clone(&self.shared), prefix, after)
     }
 
     async fn current_revision(&self) -> Result<Revision, StoreError> {

@@ -1,19 +1,20 @@
 //! Watch streams over the embedded store's in-memory history.
 //!
 //! A watcher is a cursor: the last revision it has scanned. It reads the history in chunks under
-//! the state's read lock and, when it has caught up, sleeps on a `watch` channel the writer
-//! bumps after every commit. Replay and live delivery are the same code path, so registration
+//! the state's read lock and, when it has caught up, sleeps until a commit under its prefix
+//! wakes it (module `wake`). Replay and live delivery are the same code path, so registration
 //! cannot lose or repeat an event, and a watcher holds no queue of its own: memory stays bounded
 //! however slow it is. A watcher whose cursor falls out of the kept history gets
-//! [`StoreError::Compacted`] and the stream ends (the client re-lists).
+//! [`StoreError::Compacted`] and the stream ends (the client re-lists), unless none of the
+//! events dropped since its cursor were under its prefix ([`State::quiet_since`](crate::memory::State::quiet_since): it slept
+//! while other resources' writes moved history on), in which case it goes on.
 
 use std::sync::Arc;
 
-use futures::StreamExt;
-use tokio::sync::watch;
-
+use super::wake::Slot;
 use super::Shared;
 use crate::store::{Revision, StoreError, WatchEvent, WatchStream};
+use futures::StreamExt;
 
 /// The most history entries scanned per read-lock hold.
 const SCAN_CHUNK: usize = 1024;
@@ -25,17 +26,14 @@ struct Cursor {
     /// Events scanned and not yet yielded; its buffer is dropped once it is drained, so an
     /// idle watcher holds none (thousands of watchers on one collection each wait here).
     pending: std::vec::IntoIter<WatchEvent>,
-    notify: watch::Receiver<Revision>,
+    slot: Arc<Slot>,
     done: bool,
 }
 
 /// A stream of the events under `prefix` after `after`. Fails at once if `after` is compacted.
-pub(crate) fn stream(
-    shared: Arc<Shared>,
-    notify: watch::Receiver<Revision>,
-    prefix: &str,
-    after: Revision,
-) -> Result<WatchStream, StoreError> {
+pub(crate) fn stream(shared: Arc<Shared>, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+    // Registered before the first scan: a commit after it wakes this watcher.
+    let slot = shared.wakers.register(prefix);
     {
         let state = shared.read();
         if after < state.compacted {
@@ -47,7 +45,7 @@ pub(crate) fn stream(
         prefix: prefix.to_owned(),
         last: after,
         pending: Vec::new().into_iter(),
-        notify,
+        slot,
         done: false,
     };
     Ok(futures::stream::unfold(cursor, next).boxed())
@@ -64,10 +62,11 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
             }
             return Some((Ok(event), cursor));
         }
-        // Mark the current commit seen before reading, so a commit after the read wakes us.
-        cursor.notify.borrow_and_update();
         let scanned = {
             let state = cursor.shared.read();
+            if cursor.last < state.compacted && state.quiet_since(&cursor.prefix, cursor.last) {
+                cursor.last = state.compacted;
+            }
             state.events_after(&cursor.prefix, cursor.last, SCAN_CHUNK)
         };
         match scanned {
@@ -81,10 +80,11 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
                 cursor.pending = events.into_iter();
             }
             Ok(_) => {
-                if cursor.notify.changed().await.is_err() {
+                if cursor.shared.wakers.is_closed() {
                     cursor.done = true;
                     return Some((Err(StoreError::Unavailable("store closed".into())), cursor));
                 }
+                cursor.slot.notify.notified().await;
             }
         }
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::disk::Disk;
 use super::Shared;
@@ -34,12 +34,15 @@ pub(crate) struct Request {
 }
 
 /// Runs until every sender is dropped and the channel is drained.
-pub(crate) fn run(
-    disk: Disk,
-    shared: Arc<Shared>,
-    mut rx: mpsc::Receiver<Request>,
-    notify: watch::Sender<Revision>,
-) {
+pub(crate) fn run(disk: Disk, shared: Arc<Shared>, mut rx: mpsc::Receiver<Request>) {
+    /// Open watches end with the writer, also when it panics.
+    struct CloseWatches<'a>(&'a Shared);
+    impl Drop for CloseWatches<'_> {
+        fn drop(&mut self) {
+            self.0.wakers.close();
+        }
+    }
+    let _close = CloseWatches(&shared);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -49,7 +52,7 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&disk, &shared, &notify, &mut batch);
+        commit_batch(&disk, &shared, &mut batch);
     }
     tracing::debug!("storage writer stopped");
 }
@@ -145,7 +148,7 @@ fn checked(current: Option<&Entry>, key: &str, expected: Option<Revision>) -> Re
 }
 
 /// Evaluates, commits and publishes one batch, then answers every request in it.
-fn commit_batch(disk: &Disk, shared: &Shared, notify: &watch::Sender<Revision>, batch: &mut Vec<Request>) {
+fn commit_batch(disk: &Disk, shared: &Shared, batch: &mut Vec<Request>) {
     let (plan, outcomes) = {
         let state = shared.read();
         if let Some(reason) = &state.failed {
@@ -177,7 +180,8 @@ fn commit_batch(disk: &Disk, shared: &Shared, notify: &watch::Sender<Revision>, 
         shared.writes.fetch_add(plan.events.len() as u64, Ordering::Relaxed);
     }
 
-    let revision = plan.revision;
+    // The keys to wake watchers for, once the commit is visible.
+    let keys: Vec<String> = plan.events.iter().map(|e| e.kv.key.clone()).collect();
     {
         let mut state = shared.write();
         for (key, entry) in plan.changes {
@@ -195,7 +199,7 @@ fn commit_batch(disk: &Disk, shared: &Shared, notify: &watch::Sender<Revision>, 
             state.compact(rev);
         }
     }
-    notify.send_replace(revision);
+    shared.wakers.wake(keys.iter().map(String::as_str));
     for (req, outcome) in batch.drain(..).zip(outcomes) {
         // A caller that gave up waiting is no reason to fail the others.
         let _ = req.reply.send(outcome);

@@ -4,7 +4,7 @@
 //! goes once no dependent blocks it, an orphaning owner (`orphan`) goes once its
 //! dependents no longer name it.
 //!
-//! One informer per served resource type that can be listed, watched and deleted (custom
+//! One metadata-only informer per served resource type that can be listed, watched and deleted (custom
 //! resources too, picked up when their CRD is served; Events are ignored, as kube ignores
 //! them) feeds the owner graph (`graph.rs`) on one task; the work the graph queues is done
 //! by `collector.rs` on the same task, retried with backoff when it fails. Runs under the
@@ -103,7 +103,7 @@ impl Collector {
             if !followed(rt) || !self.watched.insert(key(rt)) {
                 continue;
             }
-            let informer = Informer::new(self.objects.clone(), "garbage-collector", vec![rt]);
+            let informer = Informer::new(self.objects.clone(), "garbage-collector", vec![rt]).metadata_only();
             tokio::spawn(feed(rt, informer, self.events.clone()));
         }
     }
