@@ -60,8 +60,6 @@ KNOWN_GAPS: list[tuple[str, str]] = [
      "aggregate (no proxy to an APIService's Service, so no remote availability check and no OpenAPI of "
      "aggregated servers) and claims none of them. It lists every other required hook and check, whose job "
      "it does (the local APIServices' availability and the CRDs' autoregistration included)"),
-    (r"\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a ResourceClaim",
-     "resource.k8s.io is served but has no protobuf codec in kubeward, and the e2e client sends protobuf"),
 ]
 
 

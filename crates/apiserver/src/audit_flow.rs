@@ -73,7 +73,8 @@ pub async fn respond(state: State, mut rec: Record, resp: Response<Body>) -> Res
     Response::from_parts(parts, body)
 }
 
-/// Reads a body known whole (it is in memory) and parses it when it is JSON or YAML.
+/// Reads a body known whole (it is in memory) and parses it when it is JSON, YAML or protobuf
+/// (kube audits the object it answered, whatever the wire format).
 async fn read_back(body: Body, content_type: Option<&HeaderValue>) -> (Body, Option<Value>) {
     let bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),
@@ -87,6 +88,8 @@ async fn read_back(body: Body, content_type: Option<&HeaderValue>) -> (Body, Opt
         serde_json::from_slice(&bytes).ok()
     } else if ct.starts_with("application/yaml") {
         apimachinery::yaml::from_slice(&bytes).ok()
+    } else if ct.starts_with(kube_protobuf::CONTENT_TYPE) {
+        kube_protobuf::decode_to_json(&bytes).ok()
     } else {
         None
     };
@@ -133,4 +136,30 @@ pub async fn panicked(auditor: &Auditor, rec: &mut Record, what: String) {
         details: None,
     });
     auditor.process(rec, Stage::Panic).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn answers_are_read_back_in_every_format() {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "configmaps \"x\" not found", "reason": "NotFound", "code": 404});
+        let pb = kube_protobuf::encode_from_json(&status).expect("a Status encodes");
+        for (content_type, bytes) in [
+            (kube_protobuf::CONTENT_TYPE, pb.clone()),
+            ("application/json", serde_json::to_vec(&status).expect("JSON")),
+            ("application/yaml", apimachinery::yaml::to_string(&status).expect("YAML").into_bytes()),
+        ] {
+            let (body, parsed) =
+                read_back(response::full(bytes.clone()), Some(&HeaderValue::from_static(content_type))).await;
+            assert_eq!(parsed.as_ref().map(|v| &v["message"]), Some(&status["message"]), "{content_type}");
+            let sent = body.collect().await.expect("body").to_bytes();
+            assert_eq!(sent.as_ref(), bytes.as_slice(), "{content_type}: the answer goes out unchanged");
+        }
+        let (_, parsed) = read_back(response::full(pb), Some(&HeaderValue::from_static("text/plain"))).await;
+        assert_eq!(parsed, None);
+    }
 }

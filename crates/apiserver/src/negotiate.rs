@@ -12,13 +12,13 @@
 //!
 //! Parameters: `as`, `g` and `v` ask for the object converted to a meta.k8s.io kind:
 //! `Table` (v1 or v1beta1, in JSON), `PartialObjectMetadata` and `PartialObjectMetadataList`
-//! (v1 or v1beta1, in JSON or YAML); any other conversion skips the clause. `stream` must be
-//! `watch` on JSON, `sv` must be `v1`; other parameters are ignored, as kube ignores them.
+//! (v1 or v1beta1, in JSON, YAML or protobuf: client-go's metadata client asks for protobuf
+//! first, and kube writes it for every resource, custom ones included, since the converted
+//! kind is meta.k8s.io's); any other conversion skips the clause. `stream` must be `watch` on
+//! JSON or protobuf, `sv` must be `v1`; other parameters are ignored, as kube ignores them.
 //!
 //! Not written (so such a clause is skipped and the next one tried): a Table in protobuf (kube
-//! skips it too), `PartialObjectMetadata` in protobuf (kube writes it; client-go's metadata
-//! client lists JSON next, which kubeward writes), and Tables in YAML (kube writes them; no
-//! client asks).
+//! skips it too) and Tables in YAML (kube writes them; no client asks).
 
 /// A representation the server can produce for an object or list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +50,22 @@ impl TableOutput {
 impl Output {
     /// Whether errors and objects are written as YAML.
     pub fn is_yaml(self) -> bool {
-        matches!(self, Output::Yaml | Output::Metadata(Metadata { yaml: true, .. }))
+        matches!(self, Output::Yaml | Output::Metadata(Metadata { encoding: Encoding::Yaml, .. }))
     }
+
+    /// Whether errors and objects are written in protobuf.
+    pub fn is_protobuf(self) -> bool {
+        matches!(self, Output::Protobuf | Output::Metadata(Metadata { encoding: Encoding::Protobuf, .. }))
+    }
+}
+
+/// The media type a metadata-only answer is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Yaml,
+    /// kube's protobuf envelope around meta.k8s.io's message.
+    Protobuf,
 }
 
 /// A metadata-only answer (`as=PartialObjectMetadata` or `as=PartialObjectMetadataList`):
@@ -62,8 +76,12 @@ pub struct Metadata {
     pub list: bool,
     /// The meta.k8s.io version, `v1` or `v1beta1`.
     pub version: &'static str,
-    /// Encoded as YAML rather than JSON.
-    pub yaml: bool,
+    /// The media type it is written in.
+    pub encoding: Encoding,
+    /// The media type an error's Status is written in: kube negotiates errors again without
+    /// conversions (`DefaultEndpointRestrictions`), so the Accept's first clause without `as`
+    /// that fits, else JSON (client-go's metadata client lists plain JSON last).
+    pub errors: Encoding,
 }
 
 impl Metadata {
@@ -189,19 +207,25 @@ fn accept_clause(c: &Clause<'_>, served: Served) -> Option<Output> {
             Served::Protobuf => Output::Protobuf,
         });
     }
-    if served == Served::Protobuf {
-        return None;
-    }
     let version = match (group, version) {
         (Some("meta.k8s.io"), Some("v1")) => "v1",
         (Some("meta.k8s.io"), Some("v1beta1")) => "v1beta1",
         _ => return None,
     };
-    let yaml = served == Served::Yaml;
+    let encoding = match served {
+        Served::Json => Encoding::Json,
+        Served::Yaml => Encoding::Yaml,
+        Served::Protobuf => Encoding::Protobuf,
+    };
     match kind? {
-        "Table" if !yaml => Some(Output::Table(TableOutput::new(version))),
-        "PartialObjectMetadata" => Some(Output::Metadata(Metadata { list: false, version, yaml })),
-        "PartialObjectMetadataList" => Some(Output::Metadata(Metadata { list: true, version, yaml })),
+        "Table" if encoding == Encoding::Json => Some(Output::Table(TableOutput::new(version))),
+        // `errors` is set by `negotiate` from the whole header.
+        "PartialObjectMetadata" => {
+            Some(Output::Metadata(Metadata { list: false, version, encoding, errors: Encoding::Json }))
+        }
+        "PartialObjectMetadataList" => {
+            Some(Output::Metadata(Metadata { list: true, version, encoding, errors: Encoding::Json }))
+        }
         _ => None,
     }
 }
@@ -218,7 +242,27 @@ pub fn output_without_protobuf(accept: Option<&str>) -> Option<Output> {
 
 fn negotiate(accept: Option<&str>, served: &[(Served, &str, &str)]) -> Option<Output> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Output::Json) };
-    parse(accept).iter().find_map(|clause| {
+    let clauses = parse(accept);
+    Some(match first_output(clauses.iter(), served)? {
+        Output::Metadata(m) => {
+            let plain = |c: &&Clause<'_>| ["as", "g", "v"].iter().all(|p| c.param(p).is_none());
+            let errors = match first_output(clauses.iter().filter(plain), served) {
+                Some(Output::Yaml) => Encoding::Yaml,
+                Some(Output::Protobuf) => Encoding::Protobuf,
+                _ => Encoding::Json,
+            };
+            Output::Metadata(Metadata { errors, ..m })
+        }
+        out => out,
+    })
+}
+
+/// The output of the first clause a served media type satisfies.
+fn first_output<'a, 'b: 'a>(
+    mut clauses: impl Iterator<Item = &'a Clause<'b>>,
+    served: &[(Served, &str, &str)],
+) -> Option<Output> {
+    clauses.find_map(|clause| {
         served
             .iter()
             .filter(|(_, typ, subtype)| clause.matches(typ, subtype))
@@ -250,8 +294,10 @@ mod tests {
 
     const TBL: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
     const AGG2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-    const META: Metadata = Metadata { list: false, version: "v1", yaml: false };
-    const META_LIST: Metadata = Metadata { list: true, version: "v1", yaml: false };
+    const META: Metadata =
+        Metadata { list: false, version: "v1", encoding: Encoding::Json, errors: Encoding::Json };
+    const META_LIST: Metadata = Metadata { list: true, ..META };
+    const PB_META_LIST: Metadata = Metadata { encoding: Encoding::Protobuf, ..META_LIST };
 
     #[test]
     fn kubectl_accept_headers() {
@@ -281,17 +327,36 @@ mod tests {
         assert_eq!(output(Some(kube_rs)), Some(Output::Metadata(META)));
         let kube_rs_list = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
         assert_eq!(output(Some(kube_rs_list)), Some(Output::Metadata(META_LIST)));
-        // client-go's metadata client: protobuf first (not written), then JSON.
+        // client-go's metadata client: protobuf first, then JSON.
         let client_go = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-        assert_eq!(output(Some(client_go)), Some(Output::Metadata(META_LIST)));
+        assert_eq!(output(Some(client_go)), Some(Output::Metadata(PB_META_LIST)));
+        assert_eq!(output_without_protobuf(Some(client_go)), Some(Output::Metadata(META_LIST)));
+        assert!(Output::Metadata(PB_META_LIST).is_protobuf() && !Output::Metadata(META_LIST).is_protobuf());
+        let pb_watch = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1;stream=watch";
+        assert_eq!(
+            output(Some(pb_watch)),
+            Some(Output::Metadata(Metadata { encoding: Encoding::Protobuf, version: "v1beta1", ..META }))
+        );
         let beta = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1";
         assert_eq!(output(Some(beta)), Some(Output::Metadata(Metadata { version: "v1beta1", ..META })));
         let yaml = "application/yaml;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
-        assert_eq!(output(Some(yaml)), Some(Output::Metadata(Metadata { yaml: true, ..META })));
-        assert!(Output::Metadata(Metadata { yaml: true, ..META }).is_yaml());
+        let yaml_meta = Metadata { encoding: Encoding::Yaml, ..META };
+        assert_eq!(output(Some(yaml)), Some(Output::Metadata(yaml_meta)));
+        assert!(Output::Metadata(yaml_meta).is_yaml());
         // A wildcard is JSON first.
         let any = "*/*;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
         assert_eq!(output(Some(any)), Some(Output::Metadata(META)));
+        // Errors: the first clause without a conversion, else JSON.
+        let errors = |accept: &str| match output(Some(accept)) {
+            Some(Output::Metadata(m)) => m.errors,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(errors(yaml), Encoding::Json);
+        assert_eq!(errors(&format!("{yaml},application/yaml")), Encoding::Yaml);
+        let pb = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(errors(pb), Encoding::Json);
+        assert_eq!(errors(&format!("{pb},application/vnd.kubernetes.protobuf")), Encoding::Protobuf);
+        assert_eq!(errors(&format!("{pb},application/json;q=0.5,application/yaml")), Encoding::Yaml);
     }
 
     #[test]
@@ -302,7 +367,7 @@ mod tests {
             "application/json;as=PartialObjectMetadata;g=apps;v=v1",
             "application/json;as=PartialObjectMetadata",
             "application/json;g=meta.k8s.io;v=v1",
-            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",
             "application/vnd.kubernetes.protobuf;as=Table;g=meta.k8s.io;v=v1",
             "application/vnd.kubernetes.protobuf;stream=other",
             "application/yaml;as=Table;g=meta.k8s.io;v=v1",

@@ -7,6 +7,7 @@
 //!
 //! JSON is written from the stored bytes: each object's metadata is cut out of them
 //! (`objects::metadata_bytes`), the rest of the object is skipped without being parsed.
+//! Protobuf (and YAML) answers are encoded from the same values, the metadata alone parsed.
 
 use crate::negotiate::Metadata;
 use crate::objects::metadata_bytes;
@@ -92,6 +93,19 @@ pub fn list_bytes(items: &[KeyValue], list_meta: &Value, m: Metadata) -> Vec<u8>
     body
 }
 
+/// Stored objects as a `PartialObjectMetadataList`, with the list's metadata: only each
+/// item's metadata is parsed (for the encodings not written from the bytes).
+pub fn stored_list_value(items: &[KeyValue], list_meta: Value, m: Metadata) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .filter_map(metadata_bytes)
+        .filter_map(|meta| serde_json::from_slice::<Value>(&meta).ok())
+        .map(|meta| json!({"kind": Metadata::ITEM_KIND, "apiVersion": m.api_version(), "metadata": meta}))
+        .collect();
+    let items = if items.is_empty() { Value::Null } else { Value::from(items) };
+    json!({"kind": Metadata::LIST_KIND, "apiVersion": m.api_version(), "metadata": list_meta, "items": items})
+}
+
 /// Objects as a `PartialObjectMetadataList`, with the list's metadata.
 pub fn list_value(items: &[Value], list_meta: Value, m: Metadata) -> Value {
     let items: Value = if items.is_empty() {
@@ -106,7 +120,12 @@ pub fn list_value(items: &[Value], list_meta: Value, m: Metadata) -> Value {
 mod tests {
     use super::*;
 
-    const V1: Metadata = Metadata { list: false, version: "v1", yaml: false };
+    const V1: Metadata = Metadata {
+        list: false,
+        version: "v1",
+        encoding: crate::negotiate::Encoding::Json,
+        errors: crate::negotiate::Encoding::Json,
+    };
 
     fn stored(v: &Value, rev: u64) -> KeyValue {
         // The stored layout: metadata first, no resourceVersion.
@@ -168,6 +187,8 @@ mod tests {
         );
         let values: Vec<Value> = kvs.iter().filter_map(crate::objects::decode_kv).collect();
         assert_eq!(list_value(&values, meta.clone(), list), v);
+        assert_eq!(stored_list_value(&kvs, meta.clone(), list), v);
+        assert_eq!(stored_list_value(&[], meta.clone(), list)["items"], Value::Null);
         let empty = String::from_utf8(list_bytes(&[], &json!({"resourceVersion": "9"}), list)).unwrap();
         assert_eq!(
             empty,

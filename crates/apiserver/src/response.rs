@@ -1,6 +1,6 @@
 //! Building responses: objects in the negotiated format, Status errors, streaming bodies.
 
-use crate::negotiate::{Metadata, Output};
+use crate::negotiate::{Encoding, Metadata, Output};
 use crate::partial;
 use apimachinery::status::go_json;
 use apimachinery::StatusError;
@@ -35,11 +35,12 @@ pub fn bytes_response(status: u16, content_type: &str, bytes: impl Into<Bytes>) 
 }
 
 /// Serializes a value in the negotiated format (Tables are built by the caller). Protobuf is
-/// negotiated only for kinds that have it; a value that still cannot be encoded (a server
-/// bug, logged) goes out as JSON, which every Kubernetes client reads by its Content-Type.
+/// negotiated only for kinds that have it (and metadata-only answers); a value that still
+/// cannot be encoded (a server bug, logged) goes out as JSON, which every Kubernetes client
+/// reads by its Content-Type.
 pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
     match out {
-        Output::Protobuf => match kube_protobuf::encode_from_json(v) {
+        out if out.is_protobuf() => match kube_protobuf::encode_from_json(v) {
             Ok(bytes) => (kube_protobuf::CONTENT_TYPE, bytes),
             Err(error) => {
                 tracing::warn!(%error, kind = ?v.get("kind"), "answer has no protobuf form, sent as JSON");
@@ -103,10 +104,19 @@ impl<G: Unpin> hyper::body::Body for Held<G> {
     }
 }
 
-/// A Status error as kube writes it (in the negotiated format, protobuf included): HTTP code =
-/// Status code, Retry-After when set.
+/// A Status error as kube writes it (in the negotiated format, protobuf included; for a
+/// metadata-only answer, the format its errors negotiated): HTTP code = Status code,
+/// Retry-After when set.
 pub fn status_error(err: &StatusError, out: Output) -> Response<Body> {
-    let mut resp = if out.is_yaml() || out == Output::Protobuf {
+    let out = match out {
+        Output::Metadata(m) => match m.errors {
+            Encoding::Json => Output::Json,
+            Encoding::Yaml => Output::Yaml,
+            Encoding::Protobuf => Output::Protobuf,
+        },
+        out => out,
+    };
+    let mut resp = if out.is_yaml() || out.is_protobuf() {
         object(err.code, &err.to_value(), out)
     } else {
         bytes_response(err.code, "application/json", err.to_json())
@@ -238,12 +248,15 @@ fn strip_type_meta(item: &mut Value) {
     }
 }
 
-/// A JSON `PartialObjectMetadataList` assembled from stored bytes: only each item's
-/// metadata is read.
+/// A `PartialObjectMetadataList` from stored bytes: only each item's metadata is read. JSON
+/// is assembled from the bytes as they are; protobuf is encoded from the parsed metadata.
 pub fn raw_metadata_list_response(items: &[KeyValue], rv: u64, next: Next, m: Metadata) -> Response<Body> {
-    let mut body = partial::list_bytes(items, &list_meta(rv, next), m);
-    body.push(b'\n');
-    bytes_response(200, "application/json", body)
+    if m.encoding == Encoding::Json {
+        let mut body = partial::list_bytes(items, &list_meta(rv, next), m);
+        body.push(b'\n');
+        return bytes_response(200, "application/json", body);
+    }
+    object(200, &partial::stored_list_value(items, list_meta(rv, next), m), Output::Metadata(m))
 }
 
 /// A list in the negotiated output (kube's 406 for `PartialObjectMetadata`).

@@ -32,7 +32,7 @@ SERVED = [
     "core/v1", "apps/v1", "batch/v1", "discovery/v1", "events/v1", "policy/v1",
     "networking/v1", "storage/v1", "scheduling/v1", "node/v1", "rbac/v1", "coordination/v1",
     "admissionregistration/v1", "authentication/v1", "authorization/v1", "certificates/v1",
-    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2",
+    "flowcontrol/v1", "autoscaling/v1", "autoscaling/v2", "resource/v1",
 ]
 # Kinds decoded besides the Resource kinds of SERVED: subresource bodies, and the older
 # versions of the review APIs that kubeward serves.
@@ -49,6 +49,16 @@ EXTRA_KINDS = [
 AGGREGATOR = ("apiregistration.k8s.io/v1", "kube_aggregator::pkg::apis::apiregistration::v1")
 APIEXTENSIONS = ("apiextensions.k8s.io/v1", "apiextensions_apiserver::pkg::apis::apiextensions::v1")
 META = "apimachinery::pkg::apis::meta::v1"
+META_BETA = "apimachinery::pkg::apis::meta::v1beta1"
+# meta.k8s.io kinds an answer may be converted to (`as=PartialObjectMetadata(List)`): (apiVersion,
+# message path, kind). v1beta1's PartialObjectMetadata is v1's Go type; its list has a message
+# of its own (other field numbers).
+META_KINDS = [
+    ("meta.k8s.io/v1", META, "PartialObjectMetadata"),
+    ("meta.k8s.io/v1", META, "PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", META, "PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", META_BETA, "PartialObjectMetadataList"),
+]
 
 # Messages whose Go type marshals itself (MarshalJSON); written by hand in src/values.rs.
 SPECIAL = {
@@ -418,6 +428,8 @@ def file_of(path):
         return "apiregistration_v1"
     if parts[0] == "apiextensions_apiserver":
         return "apiextensions_v1"
+    if path.startswith(META_BETA + "::"):
+        return "meta_v1beta1"
     if parts[0] == "apimachinery":
         return "meta_v1"
     die(f"no file for {path}")
@@ -461,7 +473,7 @@ def main():
     for module, kind in kinds:
         gen.visit(f"{module}::{kind}")
     # Kinds encoded for answers: every decoded kind, its list, and the meta.k8s.io kinds an
-    # answer may be (Status as `v1`, as kube writes it).
+    # answer may be (Status as `v1`, as kube writes it, and the metadata-only conversions).
     encoded = []
     for module, kind in kinds:
         if module == META:
@@ -470,6 +482,7 @@ def main():
         if f"{module}::{kind}List" in messages and (api_version(module), module, f"{kind}List") not in encoded:
             encoded.append((api_version(module), module, f"{kind}List"))
     encoded.append(("v1", META, "Status"))
+    encoded += META_KINDS
     for version, module, kind in encoded:
         gen.visit(f"{module}::{kind}")
 

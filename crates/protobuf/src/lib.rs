@@ -101,8 +101,9 @@ pub fn envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// Whether answers of this kind can be written in protobuf (the built-in kinds, their lists and
-/// `v1` Status; not custom resources).
+/// Whether answers of this kind can be written in protobuf (the built-in kinds, their lists,
+/// `v1` Status and meta.k8s.io's PartialObjectMetadata(List) in v1 and v1beta1; not custom
+/// resources).
 pub fn encodes(api_version: &str, kind: &str) -> bool {
     generated::ENCODED_KINDS.iter().any(|(v, k)| *v == api_version && *k == kind)
 }

@@ -1,6 +1,7 @@
 //! What one object charges against a ResourceQuota (kube's quota evaluators): object counts
 //! (`pods`, `count/deployments.apps`, ...), pod compute (`requests.cpu`, `limits.memory`, ...),
-//! service node ports and load balancers, PVC storage; plus pod scope matching.
+//! service node ports and load balancers, PVC storage, ResourceClaim devices by device class;
+//! plus pod scope matching.
 
 use crate::plugins::limit_ranger::pod_total;
 use crate::quantity::{self, Quantity};
@@ -43,6 +44,9 @@ pub fn source_of(key: &str) -> Option<(String, String)> {
     }
     if key.starts_with("services.") {
         return Some((String::new(), "services".into()));
+    }
+    if key.ends_with(DEVICES_PER_CLASS) {
+        return Some((RESOURCE_GROUP.into(), "resourceclaims".into()));
     }
     if key == "requests.storage" || key.contains(".storageclass.storage.k8s.io/") {
         return Some((String::new(), "persistentvolumeclaims".into()));
@@ -104,6 +108,50 @@ fn pvc_usage(pvc: &Value, out: &mut Usage) {
     }
 }
 
+/// The group of the dynamic resource allocation kinds.
+const RESOURCE_GROUP: &str = "resource.k8s.io";
+/// The suffix of a per-device-class quota (kube's `ResourceClaimsPerClass`).
+const DEVICES_PER_CLASS: &str = ".deviceclass.resource.k8s.io/devices";
+/// What an `All` request counts as (kube's `AllocationResultsMaxSize`).
+const ALLOCATION_RESULTS_MAX_SIZE: i64 = 32;
+
+/// The devices one exact request or subrequest asks for: its count for `ExactCount`, the most
+/// an allocation holds for `All`, none for another (unset) mode.
+fn requested_devices(request: &Value) -> i64 {
+    match str_at(request, &["allocationMode"]) {
+        Some("ExactCount") => at(request, &["count"]).and_then(Value::as_i64).unwrap_or(0),
+        Some("All") => ALLOCATION_RESULTS_MAX_SIZE,
+        _ => 0,
+    }
+}
+
+/// kube's ResourceClaim evaluator: `<class>.deviceclass.resource.k8s.io/devices` per device
+/// class of each request; a request with alternatives (`firstAvailable`) charges, per class,
+/// the most any of its subrequests asks for.
+fn claim_usage(claim: &Value, out: &mut Usage) {
+    for request in array_at(claim, &["spec", "devices", "requests"]) {
+        let mut charged: BTreeMap<String, i64> = BTreeMap::new();
+        let alternatives = array_at(request, &["firstAvailable"]);
+        if !alternatives.is_empty() {
+            for sub in alternatives {
+                let class = format!("{}{DEVICES_PER_CLASS}", str_at(sub, &["deviceClassName"]).unwrap_or(""));
+                // As kube's evaluator: a class enters only with a count above zero.
+                let n = requested_devices(sub);
+                if n > charged.get(&class).copied().unwrap_or(0) {
+                    charged.insert(class, n);
+                }
+            }
+        } else if let Some(exactly) = at(request, &["exactly"]).filter(|e| e.is_object()) {
+            let class = format!("{}{DEVICES_PER_CLASS}", str_at(exactly, &["deviceClassName"]).unwrap_or(""));
+            charged.insert(class, requested_devices(exactly));
+        }
+        for (class, n) in charged {
+            let total = out.entry(class).or_insert_with(Quantity::zero);
+            *total = total.add(&Quantity::from_int(n));
+        }
+    }
+}
+
 /// Everything `obj` of `group`/`resource` charges.
 pub fn usage(group: &str, resource: &str, obj: &Value) -> Usage {
     let mut out = Usage::new();
@@ -118,6 +166,8 @@ pub fn usage(group: &str, resource: &str, obj: &Value) -> Usage {
             }
             _ => {}
         }
+    } else if (group, resource) == (RESOURCE_GROUP, "resourceclaims") {
+        claim_usage(obj, &mut out);
     }
     out
 }
@@ -284,6 +334,28 @@ mod tests {
             "count/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/persistentvolumeclaims=1,fast.storageclass.storage.k8s.io/requests.storage=5Gi,persistentvolumeclaims=1,requests.storage=5Gi"
         );
         assert_eq!(source_of("count/deployments.apps"), Some(("apps".into(), "deployments".into())));
+        let claim = json!({"spec": {"devices": {"requests": [
+            {"name": "a", "exactly": {"deviceClassName": "gold", "allocationMode": "ExactCount", "count": 2}},
+            {"name": "b", "exactly": {"deviceClassName": "gold", "allocationMode": "All"}},
+            {"name": "c", "firstAvailable": [
+                {"name": "x", "deviceClassName": "silver", "allocationMode": "ExactCount", "count": 3},
+                {"name": "y", "deviceClassName": "silver", "allocationMode": "ExactCount", "count": 1},
+                {"name": "z", "deviceClassName": "gold", "allocationMode": "ExactCount", "count": 1},
+                {"name": "w", "deviceClassName": "bronze", "allocationMode": "ExactCount", "count": 0}]},
+            {"name": "d", "exactly": {"deviceClassName": "iron"}}]}}});
+        assert_eq!(
+            pretty(&usage("resource.k8s.io", "resourceclaims", &claim)),
+            "count/resourceclaims.resource.k8s.io=1,gold.deviceclass.resource.k8s.io/devices=35,\
+             iron.deviceclass.resource.k8s.io/devices=0,silver.deviceclass.resource.k8s.io/devices=3"
+        );
+        assert_eq!(
+            source_of("gold.deviceclass.resource.k8s.io/devices"),
+            Some(("resource.k8s.io".into(), "resourceclaims".into()))
+        );
+        assert_eq!(
+            source_of("count/resourceclaims.resource.k8s.io"),
+            Some(("resource.k8s.io".into(), "resourceclaims".into()))
+        );
         let cross = json!({"spec": {"scopeSelector": {"matchExpressions": [
             {"scopeName": "CrossNamespacePodAffinity", "operator": "Exists"}]}}});
         let plain = json!({"spec": {"containers": []}});

@@ -3,7 +3,7 @@
 //! `resourceVersionMatch` semantics.
 
 use crate::context::Ctx;
-use crate::negotiate::Output;
+use crate::negotiate::{Encoding, Output};
 use crate::objects::{decode_kv, raw_with_rv, ListFrom};
 use crate::partial;
 use crate::response::{
@@ -21,7 +21,7 @@ pub async fn get(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusE
     let kv = ctx.state.objects.get_raw(rt, &ctx.info.namespace, &ctx.info.name).await?;
     let fast = match ctx.output {
         Output::Json => raw_with_rv(&kv),
-        Output::Metadata(m) if !m.list && !m.yaml => partial::item_bytes(&kv, m),
+        Output::Metadata(m) if !m.list && m.encoding == Encoding::Json => partial::item_bytes(&kv, m),
         _ => None,
     };
     if let Some(mut bytes) = fast {
@@ -257,7 +257,8 @@ pub async fn list(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Status
     let opts = ListOptions::from_query(&ctx.info)?;
     let raw_metadata = match ctx.output {
         Output::Metadata(m) if !m.list => return Err(partial::mismatch(rt, m)),
-        Output::Metadata(m) if !m.yaml => Some(m),
+        // JSON from the stored bytes, protobuf from the metadata alone.
+        Output::Metadata(m) if m.encoding != Encoding::Yaml => Some(m),
         _ => None,
     };
     if (ctx.output == Output::Json || raw_metadata.is_some()) && filter.is_everything() {

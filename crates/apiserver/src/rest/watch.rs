@@ -14,7 +14,7 @@
 
 use super::read::Filter;
 use crate::context::Ctx;
-use crate::negotiate::{Metadata, Output};
+use crate::negotiate::{Encoding, Metadata, Output};
 use crate::objects::{decode_kv, derived_key, json_bytes, watch_status, Derived, ListFrom};
 use crate::partial;
 use crate::response::Body;
@@ -76,7 +76,7 @@ impl Encoder {
     /// protobuf (negotiation offers protobuf only for kinds that have it: a server bug) ends up
     /// as an ERROR frame carrying a 500 rather than a frame the client cannot read.
     fn line(&self, kind: &str, object: &Value) -> Bytes {
-        if self.output == Output::Protobuf {
+        if self.output.is_protobuf() {
             let frame = kube_protobuf::watch_event_frame(kind, object).or_else(|error| {
                 tracing::warn!(%error, "watch event has no protobuf form");
                 let status = StatusError::internal(&format!("unable to encode watch object: {error}"));
@@ -136,6 +136,9 @@ impl Encoder {
         };
         let (output, version, include) = match self.output {
             Output::Json => (1, 0, 0),
+            Output::Metadata(Metadata { encoding: Encoding::Protobuf, version: v, .. }) => {
+                (5, version(v)?, 0)
+            }
             Output::Metadata(m) => (2, version(m.version)?, 0),
             Output::Table(t) => {
                 let include = match t.include {
@@ -246,9 +249,14 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     let output = match ctx.output {
         Output::Yaml => Output::Json,
         // kube's watch converts each event's object; a PartialObjectMetadataList does not
-        // fit one object, and kube then sends the object unconverted (watchEmbeddedEncoder).
+        // fit one object, and kube then sends the object unconverted (watchEmbeddedEncoder),
+        // in protobuf when that was asked (a custom resource's event then has no protobuf
+        // form: an ERROR frame, see `Encoder::line`).
+        Output::Metadata(m) if m.list && m.encoding == Encoding::Protobuf => Output::Protobuf,
         Output::Metadata(m) if m.list => Output::Json,
-        Output::Metadata(m) => Output::Metadata(Metadata { yaml: false, ..m }),
+        Output::Metadata(m) if m.encoding == Encoding::Yaml => {
+            Output::Metadata(Metadata { encoding: Encoding::Json, ..m })
+        }
         o => o,
     };
     let enc = Encoder { rt, output, columns_sent: false.into() };
@@ -261,7 +269,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     validate_watch_options(ctx, send_initial)?;
 
     // Without selectors and with JSON output, events are built from the stored bytes.
-    let fast = filter.is_everything() && matches!(output, Output::Json | Output::Metadata(_));
+    let fast = filter.is_everything()
+        && matches!(output, Output::Json | Output::Metadata(Metadata { encoding: Encoding::Json, .. }));
     let requested = ctx.info.query_param("resourceVersion").unwrap_or_default();
     // kube's initial events: asked for (`sendInitialEvents=true`), or the legacy watch from ""
     // or "0"; `sendInitialEvents=false` from "" starts at the latest revision with none.
@@ -310,10 +319,8 @@ pub async fn watch(ctx: &Ctx, rt: &'static ResourceType) -> Result<Response<Body
     });
     let mut resp = Response::new(BodyExt::boxed(SyncBody(std::sync::Mutex::new(Box::pin(lines)))));
     // kube names the stream in the media type of every format but JSON.
-    let content_type = match output {
-        Output::Protobuf => kube_protobuf::WATCH_CONTENT_TYPE,
-        _ => "application/json",
-    };
+    let content_type =
+        if output.is_protobuf() { kube_protobuf::WATCH_CONTENT_TYPE } else { "application/json" };
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     Ok(resp)
@@ -554,7 +561,12 @@ mod tests {
     #[test]
     fn metadata_watches_carry_partial_objects_and_bookmarks() {
         let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
-        let output = Output::Metadata(Metadata { list: false, version: "v1", yaml: false });
+        let output = Output::Metadata(Metadata {
+            list: false,
+            version: "v1",
+            encoding: Encoding::Json,
+            errors: Encoding::Json,
+        });
         let enc = Encoder { rt, output, columns_sent: false.into() };
         let line = |b: Bytes| serde_json::from_slice::<Value>(&b).expect("event JSON");
         let mark = line(enc.bookmark(7));
@@ -578,5 +590,50 @@ mod tests {
         let full = Encoder { rt, output: Output::Json, columns_sent: false.into() };
         assert_eq!(line(full.event_stored("ADDED", &stored).expect("event"))["object"]["data"]["k"], "v");
         assert_eq!(line(full.bookmark(7))["object"]["kind"], "ConfigMap");
+    }
+
+    /// A protobuf frame's (type, object as JSON).
+    fn frame(b: &[u8]) -> (String, Value) {
+        use prost::Message;
+        let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        assert_eq!(b.len(), 4 + len, "one frame");
+        let event =
+            k8s_pb::apimachinery::pkg::apis::meta::v1::WatchEvent::decode(&b[4..]).expect("WatchEvent");
+        let raw = event.object.and_then(|o| o.raw).expect("object");
+        (event.r#type.unwrap_or_default(), kube_protobuf::decode_to_json(&raw).expect("enveloped object"))
+    }
+
+    #[test]
+    fn protobuf_metadata_watches_send_partial_objects_in_frames() {
+        let rt = registry::Catalog::global().lookup("", "v1", "configmaps").expect("configmaps");
+        let meta = Metadata {
+            list: false,
+            version: "v1beta1",
+            encoding: Encoding::Protobuf,
+            errors: Encoding::Json,
+        };
+        let enc = Encoder { rt, output: Output::Metadata(meta), columns_sent: false.into() };
+        let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
+            "metadata": {"name": "a", "namespace": "d", "resourceVersion": "4"}, "data": {"k": "v"}});
+        let (kind, object) = frame(&enc.event("MODIFIED", &cm, false));
+        assert_eq!(kind, "MODIFIED");
+        assert_eq!(
+            object,
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1beta1",
+                "metadata": {"name": "a", "namespace": "d", "resourceVersion": "4"}})
+        );
+        let (kind, mark) = frame(&enc.bookmark(7));
+        assert_eq!(
+            (kind.as_str(), &mark["kind"], &mark["metadata"]["resourceVersion"]),
+            ("BOOKMARK", &json!("PartialObjectMetadata"), &json!("7"))
+        );
+        // Its lines are cached apart from JSON metadata lines.
+        let json_enc = Encoder {
+            rt,
+            output: Output::Metadata(Metadata { encoding: Encoding::Json, ..meta }),
+            columns_sent: false.into(),
+        };
+        assert_ne!(enc.line_code("ADDED", false, false), json_enc.line_code("ADDED", false, false));
+        assert!(enc.line_code("ADDED", false, false).is_some());
     }
 }

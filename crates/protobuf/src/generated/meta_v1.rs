@@ -345,3 +345,34 @@ impl FromFields for pb::apimachinery::pkg::apis::meta::v1::Status {
     }
 }
 struct_from_json!(pb::apimachinery::pkg::apis::meta::v1::Status);
+
+impl ToFields for pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self { metadata } = self;
+        f.struct_value("metadata", metadata)?;
+        Ok(())
+    }
+}
+struct_json!(pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata);
+impl FromFields for pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata {
+    fn from_fields(o: &Obj<'_>) -> Result<Self, ProtobufError> {
+        Ok(Self { metadata: o.struct_value("metadata")? })
+    }
+}
+struct_from_json!(pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata);
+
+impl ToFields for pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList {
+    fn to_fields(&self, f: &mut Fields) -> Result<(), ProtobufError> {
+        let Self { metadata, items } = self;
+        f.struct_value("metadata", metadata)?;
+        f.list("items", items, false)?;
+        Ok(())
+    }
+}
+struct_json!(pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList);
+impl FromFields for pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList {
+    fn from_fields(o: &Obj<'_>) -> Result<Self, ProtobufError> {
+        Ok(Self { metadata: o.struct_value("metadata")?, items: o.list("items")? })
+    }
+}
+struct_from_json!(pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList);

@@ -23,10 +23,12 @@ mod discovery_v1;
 mod events_v1;
 mod flowcontrol_v1;
 mod meta_v1;
+mod meta_v1beta1;
 mod networking_v1;
 mod node_v1;
 mod policy_v1;
 mod rbac_v1;
+mod resource_v1;
 mod scheduling_v1;
 mod storage_v1;
 
@@ -267,6 +269,24 @@ pub(crate) fn decode_kind(api_version: &str, kind: &str, raw: &[u8]) -> Option<R
         ("autoscaling/v2", "HorizontalPodAutoscalerList") => {
             decode::<pb::api::autoscaling::v2::HorizontalPodAutoscalerList>(kind, raw)
         }
+        ("resource.k8s.io/v1", "DeviceClass") => decode::<pb::api::resource::v1::DeviceClass>(kind, raw),
+        ("resource.k8s.io/v1", "DeviceClassList") => {
+            decode::<pb::api::resource::v1::DeviceClassList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaim") => decode::<pb::api::resource::v1::ResourceClaim>(kind, raw),
+        ("resource.k8s.io/v1", "ResourceClaimList") => {
+            decode::<pb::api::resource::v1::ResourceClaimList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplate") => {
+            decode::<pb::api::resource::v1::ResourceClaimTemplate>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplateList") => {
+            decode::<pb::api::resource::v1::ResourceClaimTemplateList>(kind, raw)
+        }
+        ("resource.k8s.io/v1", "ResourceSlice") => decode::<pb::api::resource::v1::ResourceSlice>(kind, raw),
+        ("resource.k8s.io/v1", "ResourceSliceList") => {
+            decode::<pb::api::resource::v1::ResourceSliceList>(kind, raw)
+        }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             decode::<pb::api::authentication::v1::TokenRequest>(kind, raw)
         }
@@ -306,6 +326,18 @@ pub(crate) fn decode_kind(api_version: &str, kind: &str, raw: &[u8]) -> Option<R
             pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionList,
         >(kind, raw),
         ("v1", "Status") => decode::<pb::apimachinery::pkg::apis::meta::v1::Status>(kind, raw),
+        ("meta.k8s.io/v1", "PartialObjectMetadata") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(kind, raw)
+        }
+        ("meta.k8s.io/v1", "PartialObjectMetadataList") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList>(kind, raw)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadata") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(kind, raw)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadataList") => {
+            decode::<pb::apimachinery::pkg::apis::meta::v1beta1::PartialObjectMetadataList>(kind, raw)
+        }
         (_, "DeleteOptions") => decode::<pb::apimachinery::pkg::apis::meta::v1::DeleteOptions>(kind, raw),
         _ => return None,
     };
@@ -511,6 +543,22 @@ pub(crate) fn encode_kind(
         ("autoscaling/v2", "HorizontalPodAutoscalerList") => {
             encode::<pb::api::autoscaling::v2::HorizontalPodAutoscalerList>(object)
         }
+        ("resource.k8s.io/v1", "DeviceClass") => encode::<pb::api::resource::v1::DeviceClass>(object),
+        ("resource.k8s.io/v1", "DeviceClassList") => encode::<pb::api::resource::v1::DeviceClassList>(object),
+        ("resource.k8s.io/v1", "ResourceClaim") => encode::<pb::api::resource::v1::ResourceClaim>(object),
+        ("resource.k8s.io/v1", "ResourceClaimList") => {
+            encode::<pb::api::resource::v1::ResourceClaimList>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplate") => {
+            encode::<pb::api::resource::v1::ResourceClaimTemplate>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceClaimTemplateList") => {
+            encode::<pb::api::resource::v1::ResourceClaimTemplateList>(object)
+        }
+        ("resource.k8s.io/v1", "ResourceSlice") => encode::<pb::api::resource::v1::ResourceSlice>(object),
+        ("resource.k8s.io/v1", "ResourceSliceList") => {
+            encode::<pb::api::resource::v1::ResourceSliceList>(object)
+        }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             encode::<pb::api::authentication::v1::TokenRequest>(object)
         }
@@ -550,6 +598,18 @@ pub(crate) fn encode_kind(
             pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionList,
         >(object),
         ("v1", "Status") => encode::<pb::apimachinery::pkg::apis::meta::v1::Status>(object),
+        ("meta.k8s.io/v1", "PartialObjectMetadata") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(object)
+        }
+        ("meta.k8s.io/v1", "PartialObjectMetadataList") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList>(object)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadata") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadata>(object)
+        }
+        ("meta.k8s.io/v1beta1", "PartialObjectMetadataList") => {
+            encode::<pb::apimachinery::pkg::apis::meta::v1beta1::PartialObjectMetadataList>(object)
+        }
         _ => return None,
     };
     Some(encoded)
@@ -670,6 +730,14 @@ pub(crate) const ENCODED_KINDS: &[(&str, &str)] = &[
     ("autoscaling/v1", "HorizontalPodAutoscalerList"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("autoscaling/v2", "HorizontalPodAutoscalerList"),
+    ("resource.k8s.io/v1", "DeviceClass"),
+    ("resource.k8s.io/v1", "DeviceClassList"),
+    ("resource.k8s.io/v1", "ResourceClaim"),
+    ("resource.k8s.io/v1", "ResourceClaimList"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplate"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplateList"),
+    ("resource.k8s.io/v1", "ResourceSlice"),
+    ("resource.k8s.io/v1", "ResourceSliceList"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("policy/v1", "Eviction"),
     ("autoscaling/v1", "Scale"),
@@ -685,6 +753,10 @@ pub(crate) const ENCODED_KINDS: &[(&str, &str)] = &[
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinitionList"),
     ("v1", "Status"),
+    ("meta.k8s.io/v1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1", "PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadataList"),
 ];
 
 /// Every (apiVersion, kind) [`decode_kind`] decodes, for tests.
@@ -803,6 +875,14 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("autoscaling/v1", "HorizontalPodAutoscalerList"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
     ("autoscaling/v2", "HorizontalPodAutoscalerList"),
+    ("resource.k8s.io/v1", "DeviceClass"),
+    ("resource.k8s.io/v1", "DeviceClassList"),
+    ("resource.k8s.io/v1", "ResourceClaim"),
+    ("resource.k8s.io/v1", "ResourceClaimList"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplate"),
+    ("resource.k8s.io/v1", "ResourceClaimTemplateList"),
+    ("resource.k8s.io/v1", "ResourceSlice"),
+    ("resource.k8s.io/v1", "ResourceSliceList"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("policy/v1", "Eviction"),
     ("autoscaling/v1", "Scale"),
@@ -818,4 +898,8 @@ pub(crate) const KINDS: &[(&str, &str)] = &[
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinitionList"),
     ("v1", "Status"),
+    ("meta.k8s.io/v1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1", "PartialObjectMetadataList"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadata"),
+    ("meta.k8s.io/v1beta1", "PartialObjectMetadataList"),
 ];
