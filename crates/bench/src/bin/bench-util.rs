@@ -7,7 +7,7 @@ use http::Method;
 use kubeward_bench::cli::{self, TargetArgs};
 use kubeward_bench::client::connect;
 use kubeward_bench::report::Record;
-use kubeward_bench::{procfs, BenchError};
+use kubeward_bench::{callgrind, load, procfs, BenchError};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::process::{Command as Proc, Stdio};
@@ -116,6 +116,57 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         ticks_per_sec: u64,
     },
+    /// A fixed-count GET load at a fixed rate over fresh connections (`load.rs`); prints
+    /// nothing but failures. The warm-up of the instruction cost rows.
+    GetLoad {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        path: String,
+        #[arg(long, default_value_t = 64)]
+        conns: usize,
+        #[arg(long)]
+        requests: u64,
+        /// Requests/s (0: as fast as answered).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+    },
+    /// One side of a round of an instruction cost pair (`overhead.rs`): against a server under
+    /// callgrind (`--pid`, dumps to `--dump-prefix.N`), zeroes its counters, sends `--requests`
+    /// GETs, dumps; then again with twice as many; emits the two instruction counts.
+    InstrRun {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        pid: u32,
+        /// The server's `--callgrind-out-file`.
+        #[arg(long)]
+        dump_prefix: String,
+        /// Keep the dump files (callgrind_annotate reads them); by default they are removed.
+        #[arg(long)]
+        keep_dumps: bool,
+        /// audit, revocation, limits or aa.
+        #[arg(long)]
+        feature: String,
+        #[arg(long, value_parser = ["with", "without"])]
+        side: String,
+        /// The credential's name for the record (cert or token).
+        #[arg(long)]
+        auth: String,
+        #[arg(long)]
+        round: u32,
+        #[arg(long)]
+        first: bool,
+        #[arg(long, default_value_t = 64)]
+        conns: usize,
+        /// Requests of the smaller run; the bigger one sends twice as many.
+        #[arg(long)]
+        requests: u64,
+        #[arg(long)]
+        rate: f64,
+    },
     /// Prints the CPU time a process has used so far, in clock ticks.
     CpuTicks {
         #[arg(long)]
@@ -217,6 +268,62 @@ fn main() -> std::process::ExitCode {
                     p99_ms,
                     errors,
                     server_cpu_us: cpu_s * 1e6 / requests.max(1) as f64,
+                })
+            }
+            Command::GetLoad { target, path, conns, requests, rate } => {
+                let s = load::run_gets(&target.target()?, &path, conns, requests, rate).await?;
+                if s.errors > 0 {
+                    return Err(BenchError::Decode {
+                        what: format!("GET {path}"),
+                        detail: format!("{} of {requests} requests failed", s.errors),
+                    });
+                }
+            }
+            Command::InstrRun {
+                target,
+                path,
+                pid,
+                dump_prefix,
+                keep_dumps,
+                feature,
+                side,
+                auth,
+                round,
+                first,
+                conns,
+                requests,
+                rate,
+            } => {
+                let proto = if target.http1 { "h1" } else { "h2" };
+                let target = target.target()?;
+                let mut runs = Vec::new();
+                for n in [requests, 2 * requests] {
+                    callgrind::zero(pid)?;
+                    let summary = load::run_gets(&target, &path, conns, n, rate).await?;
+                    let (ir, dump) = callgrind::dump(pid, &dump_prefix)?;
+                    if !keep_dumps {
+                        let _ = std::fs::remove_file(&dump);
+                    }
+                    runs.push((ir, summary));
+                }
+                let [(small_ir, small), (big_ir, big)] = <[_; 2]>::try_from(runs).map_err(|_| {
+                    BenchError::Decode { what: "instr-run".into(), detail: "two runs".into() }
+                })?;
+                cli::emit(&Record::InstrRound {
+                    feature,
+                    with: side == "with",
+                    auth,
+                    proto: proto.into(),
+                    conc: u32::try_from(conns).unwrap_or(u32::MAX),
+                    round,
+                    first,
+                    rate,
+                    requests,
+                    small_ir,
+                    big_ir,
+                    errors: small.errors + big.errors,
+                    rps: big.per_sec,
+                    p99_ms: big.p99_ms,
                 })
             }
             Command::CpuTicks { pid } => println!("{}", procfs::cpu_ticks(pid)?),

@@ -130,6 +130,33 @@ pub enum Record {
         /// The server's CPU time (user + system, all threads) per answered request, µs.
         server_cpu_us: f64,
     },
+    /// One side of a round of a feature's instruction-count pair (`overhead.rs`): the server ran
+    /// under valgrind's callgrind; the same GET at a fixed rate over fresh connections, `requests`
+    /// of them and then twice as many, each run's instructions (all the server's threads, from
+    /// a zeroed counter to a dump); `(big_ir - small_ir) / requests` is one request's.
+    InstrRound {
+        /// `audit`, `revocation`, `limits`, or `aa` (the A/A calibration: both sides alike).
+        feature: String,
+        with: bool,
+        auth: String,
+        proto: String,
+        conc: u32,
+        round: u32,
+        /// Whether this side ran first in its round.
+        first: bool,
+        /// The rate asked of the load, requests/s.
+        rate: f64,
+        /// Requests of the smaller run (the bigger one sent twice as many).
+        requests: u64,
+        /// Instructions the server executed during the smaller run and the bigger one.
+        small_ir: u64,
+        big_ir: u64,
+        /// Failed or non-2xx requests over both runs.
+        errors: u64,
+        /// Requests/s and p99 latency of the bigger run.
+        rps: f64,
+        p99_ms: f64,
+    },
     /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
         text: String,

@@ -1,0 +1,100 @@
+//! A fixed-count GET load at a fixed rate over fresh connections: the load of the instruction
+//! cost rows (`overhead.rs`), which count a server's instructions under valgrind, where oha's
+//! rates do not fit (the server runs ~50x slower) and oha may not be installed.
+//!
+//! `conns` connections are opened first (their handshakes are part of the run, as with oha);
+//! request `i` of the run (0-based, over all connections) starts no earlier than `i / rate`
+//! seconds after the first, each connection sending one request at a time. The run ends when
+//! `requests` have been answered or failed.
+
+use crate::client::{connect, Target};
+use crate::stats::{summarize, Summary};
+use crate::BenchError;
+use bytes::Bytes;
+use http::Method;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// When request `seq` of a run at `rate` requests/s may start, after the run's start.
+pub fn start_offset(seq: u64, rate: f64) -> Duration {
+    if rate > 0.0 && rate.is_finite() {
+        Duration::from_secs_f64(seq as f64 / rate)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// Sends `requests` GETs of `path` over `conns` fresh connections at `rate` requests/s (0: as
+/// fast as answered); answered requests with a non-2xx status or a transport failure count as
+/// errors (a failed connection is opened again).
+pub async fn run_gets(
+    target: &Target,
+    path: &str,
+    conns: usize,
+    requests: u64,
+    rate: f64,
+) -> Result<Summary, BenchError> {
+    let mut opened = Vec::with_capacity(conns.max(1));
+    for _ in 0..conns.max(1) {
+        opened.push(connect(target).await?);
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(opened.len());
+    for mut conn in opened {
+        let (target, next, path) = (target.clone(), next.clone(), path.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut errors = 0u64;
+            loop {
+                let seq = next.fetch_add(1, Ordering::Relaxed);
+                if seq >= requests {
+                    break;
+                }
+                tokio::time::sleep_until((start + start_offset(seq, rate)).into()).await;
+                let t = Instant::now();
+                match conn.call(Method::GET, &path, &[], Bytes::new()).await {
+                    Ok((status, _)) if status.is_success() => samples.push(t.elapsed()),
+                    Ok((status, body)) => {
+                        if errors < 3 {
+                            let body = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                            eprintln!("GET {path}: {status}: {body}");
+                        }
+                        errors += 1;
+                    }
+                    Err(e) => {
+                        if errors < 3 {
+                            eprintln!("GET {path}: {e}");
+                        }
+                        errors += 1;
+                        conn = connect(&target).await?;
+                    }
+                }
+            }
+            Ok::<_, BenchError>((samples, errors))
+        }));
+    }
+    let mut samples = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (s, e) =
+            t.await.map_err(|e| BenchError::Decode { what: "load task".into(), detail: e.to_string() })??;
+        samples.extend(s);
+        errors += e;
+    }
+    Ok(summarize(samples, errors, start.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_spaced_by_the_rate() {
+        assert_eq!(start_offset(0, 100.0), Duration::ZERO);
+        assert_eq!(start_offset(250, 100.0), Duration::from_millis(2500));
+        assert_eq!(start_offset(7, 0.0), Duration::ZERO, "rate 0: as fast as answered");
+        assert_eq!(start_offset(7, f64::INFINITY), Duration::ZERO);
+    }
+}
