@@ -7,7 +7,7 @@
 //! seconds after the first, each connection sending one request at a time. The run ends when
 //! `requests` have been answered or failed.
 
-use crate::client::{connect, Target};
+use crate::client::{connect, Conn, Target};
 use crate::stats::{summarize, Summary};
 use crate::BenchError;
 use bytes::Bytes;
@@ -27,14 +27,16 @@ pub fn start_offset(seq: u64, rate: f64) -> Duration {
 
 /// Sends `requests` GETs of `path` over `conns` fresh connections at `rate` requests/s (0: as
 /// fast as answered); answered requests with a non-2xx status or a transport failure count as
-/// errors (a failed connection is opened again).
+/// errors (a failed connection is opened again). The connections are returned open, so that
+/// the caller decides when the server sees them closed (the instruction rows read the server's
+/// counter first).
 pub async fn run_gets(
     target: &Target,
     path: &str,
     conns: usize,
     requests: u64,
     rate: f64,
-) -> Result<Summary, BenchError> {
+) -> Result<(Summary, Vec<Conn>), BenchError> {
     let mut opened = Vec::with_capacity(conns.max(1));
     for _ in 0..conns.max(1) {
         opened.push(connect(target).await?);
@@ -72,18 +74,20 @@ pub async fn run_gets(
                     }
                 }
             }
-            Ok::<_, BenchError>((samples, errors))
+            Ok::<_, BenchError>((samples, errors, conn))
         }));
     }
     let mut samples = Vec::new();
     let mut errors = 0;
+    let mut open = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let (s, e) =
+        let (s, e, conn) =
             t.await.map_err(|e| BenchError::Decode { what: "load task".into(), detail: e.to_string() })??;
         samples.extend(s);
         errors += e;
+        open.push(conn);
     }
-    Ok(summarize(samples, errors, start.elapsed()))
+    Ok((summarize(samples, errors, start.elapsed()), open))
 }
 
 #[cfg(test)]
