@@ -2,10 +2,10 @@
 //! cost rows (`overhead.rs`), which count a server's instructions under valgrind, where oha's
 //! rates do not fit (the server runs ~50x slower) and oha may not be installed.
 //!
-//! `conns` connections are opened first (their handshakes are part of the run, as with oha);
-//! request `i` of the run (0-based, over all connections) starts no earlier than `i / rate`
-//! seconds after the first, each connection sending one request at a time. The run ends when
-//! `requests` have been answered or failed.
+//! `conns` connections are opened at the start (their handshakes are part of the run, as with
+//! oha); request `i` of the run (0-based, over all connections) starts no earlier than
+//! `i / rate` seconds after the start, each connection sending one request at a time once it is
+//! open. The run ends when `requests` have been answered or failed.
 
 use crate::client::{connect, Conn, Target};
 use crate::stats::{summarize, Summary};
@@ -37,16 +37,16 @@ pub async fn run_gets(
     requests: u64,
     rate: f64,
 ) -> Result<(Summary, Vec<Conn>), BenchError> {
-    let mut opened = Vec::with_capacity(conns.max(1));
-    for _ in 0..conns.max(1) {
-        opened.push(connect(target).await?);
-    }
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut tasks = Vec::with_capacity(opened.len());
-    for mut conn in opened {
+    let mut tasks = Vec::with_capacity(conns.max(1));
+    for _ in 0..conns.max(1) {
         let (target, next, path) = (target.clone(), next.clone(), path.to_string());
         tasks.push(tokio::spawn(async move {
+            // Each connection sends its first request as soon as it is open: a server that
+            // handshakes slowly (under valgrind) must not drop connections idle since their
+            // handshake (kubeward's first-request timeout).
+            let mut conn = connect(&target).await?;
             let mut samples = Vec::new();
             let mut errors = 0u64;
             loop {
