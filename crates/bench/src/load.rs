@@ -1,11 +1,10 @@
-//! A fixed-count GET load at a fixed rate over fresh connections: the load of the instruction
-//! cost rows (`overhead.rs`), which count a server's instructions under valgrind, where oha's
-//! rates do not fit (the server runs ~50x slower) and oha may not be installed.
+//! A fixed-count GET load at a fixed rate: the load of the instruction cost rows
+//! (`overhead.rs`), which count a server's instructions under valgrind, where oha's rates do not
+//! fit (the server runs ~50x slower) and oha may not be installed.
 //!
-//! `conns` connections are opened at the start (their handshakes are part of the run, as with
-//! oha); request `i` of the run (0-based, over all connections) starts no earlier than
-//! `i / rate` seconds after the start, each connection sending one request at a time once it is
-//! open. The run ends when `requests` have been answered or failed.
+//! Request `i` of a run (0-based, over all connections) starts no earlier than `i / rate`
+//! seconds after the run's start, each connection sending one request at a time. The run ends
+//! when `requests` have been answered or failed.
 
 use crate::client::{connect, Conn, Target};
 use crate::stats::{summarize, Summary};
@@ -25,28 +24,70 @@ pub fn start_offset(seq: u64, rate: f64) -> Duration {
     }
 }
 
+/// Opens `conns` connections at once.
+pub async fn open(target: &Target, conns: usize) -> Result<Vec<Conn>, BenchError> {
+    let tasks: Vec<_> = (0..conns.max(1))
+        .map(|_| {
+            let target = target.clone();
+            tokio::spawn(async move { connect(&target).await })
+        })
+        .collect();
+    let mut open = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        open.push(
+            t.await
+                .map_err(|e| BenchError::Decode { what: "connect task".into(), detail: e.to_string() })??,
+        );
+    }
+    Ok(open)
+}
+
 /// Sends `requests` GETs of `path` over `conns` fresh connections at `rate` requests/s (0: as
 /// fast as answered); answered requests with a non-2xx status or a transport failure count as
-/// errors (a failed connection is opened again). The connections are returned open, so that
-/// the caller decides when the server sees them closed (the instruction rows read the server's
-/// counter first).
+/// errors (a failed connection is opened again). Each connection sends its first request as
+/// soon as it is open (a server that handshakes slowly, as under valgrind, must not drop
+/// connections idle since their handshake: kubeward's first-request timeout).
 pub async fn run_gets(
     target: &Target,
     path: &str,
     conns: usize,
     requests: u64,
     rate: f64,
+) -> Result<Summary, BenchError> {
+    let slots = (0..conns.max(1)).map(|_| None).collect();
+    Ok(run(target, path, slots, requests, rate).await?.0)
+}
+
+/// [`run_gets`] over connections already open, which are handed back open, so that the
+/// caller decides when the server sees them closed (the instruction rows count a server's
+/// instructions per request with no handshake or teardown in the counted window).
+pub async fn run_gets_on(
+    target: &Target,
+    path: &str,
+    conns: Vec<Conn>,
+    requests: u64,
+    rate: f64,
+) -> Result<(Summary, Vec<Conn>), BenchError> {
+    run(target, path, conns.into_iter().map(Some).collect(), requests, rate).await
+}
+
+async fn run(
+    target: &Target,
+    path: &str,
+    slots: Vec<Option<Conn>>,
+    requests: u64,
+    rate: f64,
 ) -> Result<(Summary, Vec<Conn>), BenchError> {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut tasks = Vec::with_capacity(conns.max(1));
-    for _ in 0..conns.max(1) {
+    let mut tasks = Vec::with_capacity(slots.len());
+    for slot in slots {
         let (target, next, path) = (target.clone(), next.clone(), path.to_string());
         tasks.push(tokio::spawn(async move {
-            // Each connection sends its first request as soon as it is open: a server that
-            // handshakes slowly (under valgrind) must not drop connections idle since their
-            // handshake (kubeward's first-request timeout).
-            let mut conn = connect(&target).await?;
+            let mut conn = match slot {
+                Some(conn) => conn,
+                None => connect(&target).await?,
+            };
             let mut samples = Vec::new();
             let mut errors = 0u64;
             loop {

@@ -13,10 +13,6 @@ use std::collections::HashMap;
 use std::process::{Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a server under valgrind is given to tear down closed connections before its
-/// instruction counter is zeroed.
-const SETTLE: Duration = Duration::from_secs(2);
-
 #[derive(Parser)]
 struct Args {
     #[command(subcommand)]
@@ -136,8 +132,9 @@ enum Command {
         rate: f64,
     },
     /// One side of a round of an instruction cost pair (`overhead.rs`): against a server under
-    /// callgrind (`--pid`, dumps to `--dump-prefix.N`), zeroes its counters, sends `--requests`
-    /// GETs, dumps; then again with twice as many; emits the two instruction counts.
+    /// callgrind (`--pid`, dumps to `--dump-prefix.N`), opens `--conns` connections and warms
+    /// them with `--requests` GETs; then zeroes the server's counters, sends `--requests` GETs
+    /// over them, dumps; then again with twice as many; emits the two instruction counts.
     InstrRun {
         #[command(flatten)]
         target: TargetArgs,
@@ -275,7 +272,7 @@ fn main() -> std::process::ExitCode {
                 })
             }
             Command::GetLoad { target, path, conns, requests, rate } => {
-                let (s, _) = load::run_gets(&target.target()?, &path, conns, requests, rate).await?;
+                let s = load::run_gets(&target.target()?, &path, conns, requests, rate).await?;
                 if s.errors > 0 {
                     return Err(BenchError::Decode {
                         what: format!("GET {path}"),
@@ -301,20 +298,21 @@ fn main() -> std::process::ExitCode {
                 let proto = if target.http1 { "h1" } else { "h2" };
                 let target = target.target()?;
                 let mut runs = Vec::new();
-                // Connections closed by an earlier run (a warm-up's, the smaller run's) are
-                // torn down by the server before its counter is zeroed; a run's own are closed
-                // only after its dump: neither falls into a counted run.
+                // The connections are opened and warmed before the counted runs and closed
+                // after them: no handshake or teardown falls into a counted run.
+                let mut open = load::open(&target, conns).await?;
+                (_, open) = load::run_gets_on(&target, &path, open, requests, rate).await?;
                 for n in [requests, 2 * requests] {
-                    tokio::time::sleep(SETTLE).await;
                     callgrind::zero(pid)?;
-                    let (summary, open) = load::run_gets(&target, &path, conns, n, rate).await?;
+                    let (summary, still_open) = load::run_gets_on(&target, &path, open, n, rate).await?;
                     let (ir, dump) = callgrind::dump(pid, &dump_prefix)?;
-                    drop(open);
+                    open = still_open;
                     if !keep_dumps {
                         let _ = std::fs::remove_file(&dump);
                     }
                     runs.push((ir, summary));
                 }
+                drop(open);
                 let [(small_ir, small), (big_ir, big)] = <[_; 2]>::try_from(runs).map_err(|_| {
                     BenchError::Decode { what: "instr-run".into(), detail: "two runs".into() }
                 })?;
