@@ -133,8 +133,8 @@ enum Command {
     },
     /// One side of a round of an instruction cost pair (`overhead.rs`): against a server under
     /// callgrind (`--pid`, dumps to `--dump-prefix.N`), opens `--conns` connections and warms
-    /// them with `--requests` GETs; then zeroes the server's counters, sends `--requests` GETs
-    /// over them, dumps; then again with twice as many; emits the two instruction counts.
+    /// them with `--requests` GETs; then `--runs` times zeroes the server's counters, sends
+    /// `--requests` GETs over them and dumps; emits each run's instruction count.
     InstrRun {
         #[command(flatten)]
         target: TargetArgs,
@@ -162,9 +162,12 @@ enum Command {
         first: bool,
         #[arg(long, default_value_t = 64)]
         conns: usize,
-        /// Requests of the smaller run; the bigger one sends twice as many.
+        /// Requests of each counted run.
         #[arg(long)]
         requests: u64,
+        /// Counted runs (the median one is the side's figure).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
         #[arg(long)]
         rate: f64,
     },
@@ -293,6 +296,7 @@ fn main() -> std::process::ExitCode {
                 first,
                 conns,
                 requests,
+                runs,
                 rate,
             } => {
                 let proto = if target.http1 { "h1" } else { "h2" };
@@ -302,20 +306,24 @@ fn main() -> std::process::ExitCode {
                 // after them: no handshake or teardown falls into a counted run.
                 let mut open = load::open(&target, conns).await?;
                 (_, open) = load::run_gets_on(&target, &path, open, requests, rate).await?;
-                for n in [requests, 2 * requests] {
+                let mut runs_ir = Vec::with_capacity(runs);
+                let mut errors = 0;
+                let mut last = None;
+                for _ in 0..runs.max(1) {
                     callgrind::zero(pid)?;
-                    let (summary, still_open) = load::run_gets_on(&target, &path, open, n, rate).await?;
+                    let (summary, still_open) =
+                        load::run_gets_on(&target, &path, open, requests, rate).await?;
                     let (ir, dump) = callgrind::dump(pid, &dump_prefix)?;
                     open = still_open;
                     if !keep_dumps {
                         let _ = std::fs::remove_file(&dump);
                     }
-                    runs.push((ir, summary));
+                    runs_ir.push(ir);
+                    errors += summary.errors;
+                    last = Some(summary);
                 }
                 drop(open);
-                let [(small_ir, small), (big_ir, big)] = <[_; 2]>::try_from(runs).map_err(|_| {
-                    BenchError::Decode { what: "instr-run".into(), detail: "two runs".into() }
-                })?;
+                let last = last.unwrap_or_default();
                 cli::emit(&Record::InstrRound {
                     feature,
                     with: side == "with",
@@ -326,11 +334,10 @@ fn main() -> std::process::ExitCode {
                     first,
                     rate,
                     requests,
-                    small_ir,
-                    big_ir,
-                    errors: small.errors + big.errors,
-                    rps: big.per_sec,
-                    p99_ms: big.p99_ms,
+                    runs_ir,
+                    errors,
+                    rps: last.per_sec,
+                    p99_ms: last.p99_ms,
                 })
             }
             Command::CpuTicks { pid } => println!("{}", procfs::cpu_ticks(pid)?),

@@ -131,9 +131,9 @@ pub enum Record {
         server_cpu_us: f64,
     },
     /// One side of a round of a feature's instruction-count pair (`overhead.rs`): the server ran
-    /// under valgrind's callgrind; the same GET at a fixed rate over fresh connections, `requests`
-    /// of them and then twice as many, each run's instructions (all the server's threads, from
-    /// a zeroed counter to a dump); `(big_ir - small_ir) / requests` is one request's.
+    /// under valgrind's callgrind; over connections opened and warmed before, runs of `requests`
+    /// GETs each, the instructions of each run (all the server's threads, from a zeroed counter
+    /// to a dump); the median run over `requests` is one request's.
     InstrRound {
         /// `audit`, `revocation`, `limits`, or `aa` (the A/A calibration: both sides alike).
         feature: String,
@@ -144,16 +144,15 @@ pub enum Record {
         round: u32,
         /// Whether this side ran first in its round.
         first: bool,
-        /// The rate asked of the load, requests/s.
+        /// The rate asked of the load, requests/s (0: as fast as answered).
         rate: f64,
-        /// Requests of the smaller run (the bigger one sent twice as many).
+        /// Requests of each run.
         requests: u64,
-        /// Instructions the server executed during the smaller run and the bigger one.
-        small_ir: u64,
-        big_ir: u64,
-        /// Failed or non-2xx requests over both runs.
+        /// Instructions the server executed during each run.
+        runs_ir: Vec<u64>,
+        /// Failed or non-2xx requests over the runs.
         errors: u64,
-        /// Requests/s and p99 latency of the bigger run.
+        /// Requests/s and p99 latency of the last run.
         rps: f64,
         p99_ms: f64,
     },
