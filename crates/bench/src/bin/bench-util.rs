@@ -301,7 +301,6 @@ fn main() -> std::process::ExitCode {
             } => {
                 let proto = if target.http1 { "h1" } else { "h2" };
                 let target = target.target()?;
-                let mut runs = Vec::new();
                 // The connections are opened and warmed before the counted runs and closed
                 // after them: no handshake or teardown falls into a counted run.
                 let mut open = load::open(&target, conns).await?;
