@@ -178,6 +178,12 @@ impl Row {
             }
             Measure::Instructions => match aa {
                 None => return Verdict::NoVerdict(format!("no A/A calibration for {}", self.proto)),
+                Some(c) if c.rounds < MIN_ROUNDS => {
+                    return Verdict::NoVerdict(format!(
+                        "the A/A pair has {} rounds (fewer than {MIN_ROUNDS})",
+                        c.rounds
+                    ))
+                }
                 Some(c) if !c.holds() => {
                     return Verdict::NoVerdict(format!(
                         "the A/A median ({}, {} rounds) is not within ±{:.1}%",
@@ -764,6 +770,12 @@ mod tests {
         assert_eq!(v, Verdict::Pass, "{text}");
         assert!(text.contains("90% CI -1.0% .. +1.0%, A/A ±1.00%"), "{text}");
         // No A/A, or an A/A whose median is beyond ±0.5%: no verdict from instructions.
+        let mut short = instr_rounds(AA, "h1", &[0.0; 3]);
+        short.extend(instr_rounds("revocation", "h1", &[0.0; 6]));
+        assert_eq!(
+            aim(&short, "revocation", REVOCATION_MAX_COST).1,
+            Verdict::NoVerdict("the A/A pair has 3 rounds (fewer than 5)".into())
+        );
         let alone = instr_rounds("revocation", "h1", &[0.0; 6]);
         assert_eq!(
             aim(&alone, "revocation", REVOCATION_MAX_COST).1,
