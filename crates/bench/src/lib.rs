@@ -4,6 +4,7 @@
 //! turns the collected lines (plus criterion's estimates) into BENCHMARKS.md.
 
 pub mod bare;
+pub mod callgrind;
 pub mod cli;
 pub mod client;
 pub mod criterion;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod etcd;
 pub mod failover;
 pub mod fanout;
+pub mod load;
 pub mod overhead;
 pub mod procfs;
 pub mod report;

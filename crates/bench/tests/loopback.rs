@@ -97,3 +97,29 @@ fn only_loopback_targets() {
     assert!(Target::parse_addr("https://localhost:6443/api").is_ok());
     assert!(Target::parse_addr("https://10.0.0.1:6443").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixed_rate_load_sends_exactly_its_count_and_counts_failures() {
+    let pki = pki();
+    let cfg = server_config(&pki.path("server.crt"), &pki.path("server.key"), None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut routes = Routes::new();
+    routes.insert("/ok".into(), Bytes::from_static(b"{}"));
+    tokio::spawn(bare::serve(listener, Arc::new(cfg), Arc::new(routes)));
+    for proto in [Proto::H1, Proto::H2] {
+        let tls = client_config(&pki.path("ca.crt"), None, proto).unwrap();
+        let target = Target { addr, tls: Some(Arc::new(tls)), proto, bearer: None };
+        // 40 requests at 200/s over 8 connections: the last may start 195 ms after the first.
+        let start = std::time::Instant::now();
+        let s = kubeward_bench::load::run_gets(&target, "/ok", 8, 40, 200.0).await.unwrap();
+        assert_eq!((s.count, s.errors), (40, 0), "{proto:?}");
+        assert!(start.elapsed() >= std::time::Duration::from_millis(190), "{:?}", start.elapsed());
+        let s = kubeward_bench::load::run_gets(&target, "/missing", 4, 10, 0.0).await.unwrap();
+        assert_eq!((s.count, s.errors), (0, 10), "{proto:?}: a 404 is a failed request");
+        // Open connections are reused and handed back.
+        let open = kubeward_bench::load::open(&target, 3).await.unwrap();
+        let (s, open) = kubeward_bench::load::run_gets_on(&target, "/ok", open, 9, 0.0).await.unwrap();
+        assert_eq!((s.count, open.len()), (9, 3), "{proto:?}");
+    }
+}

@@ -7,7 +7,7 @@ use http::Method;
 use kubeward_bench::cli::{self, TargetArgs};
 use kubeward_bench::client::connect;
 use kubeward_bench::report::Record;
-use kubeward_bench::{procfs, BenchError};
+use kubeward_bench::{callgrind, load, procfs, BenchError};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::process::{Command as Proc, Stdio};
@@ -116,6 +116,61 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         ticks_per_sec: u64,
     },
+    /// A fixed-count GET load at a fixed rate over fresh connections (`load.rs`); prints
+    /// nothing but failures. The warm-up of the instruction cost rows.
+    GetLoad {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        path: String,
+        #[arg(long, default_value_t = 64)]
+        conns: usize,
+        #[arg(long)]
+        requests: u64,
+        /// Requests/s (0: as fast as answered).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+    },
+    /// One side of a round of an instruction cost pair (`overhead.rs`): against a server under
+    /// callgrind (`--pid`, dumps to `--dump-prefix.N`), opens `--conns` connections and warms
+    /// them with `--requests` GETs; then `--runs` times zeroes the server's counters, sends
+    /// `--requests` GETs over them and dumps; emits each run's instruction count.
+    InstrRun {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        pid: u32,
+        /// The server's `--callgrind-out-file`.
+        #[arg(long)]
+        dump_prefix: String,
+        /// Keep the dump files (callgrind_annotate reads them); by default they are removed.
+        #[arg(long)]
+        keep_dumps: bool,
+        /// audit, revocation, limits or aa.
+        #[arg(long)]
+        feature: String,
+        #[arg(long, value_parser = ["with", "without"])]
+        side: String,
+        /// The credential's name for the record (cert or token).
+        #[arg(long)]
+        auth: String,
+        #[arg(long)]
+        round: u32,
+        #[arg(long)]
+        first: bool,
+        #[arg(long, default_value_t = 64)]
+        conns: usize,
+        /// Requests of each counted run.
+        #[arg(long)]
+        requests: u64,
+        /// Counted runs (the median one is the side's figure).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        rate: f64,
+    },
     /// Prints the CPU time a process has used so far, in clock ticks.
     CpuTicks {
         #[arg(long)]
@@ -217,6 +272,71 @@ fn main() -> std::process::ExitCode {
                     p99_ms,
                     errors,
                     server_cpu_us: cpu_s * 1e6 / requests.max(1) as f64,
+                })
+            }
+            Command::GetLoad { target, path, conns, requests, rate } => {
+                let s = load::run_gets(&target.target()?, &path, conns, requests, rate).await?;
+                if s.errors > 0 {
+                    return Err(BenchError::Decode {
+                        what: format!("GET {path}"),
+                        detail: format!("{} of {requests} requests failed", s.errors),
+                    });
+                }
+            }
+            Command::InstrRun {
+                target,
+                path,
+                pid,
+                dump_prefix,
+                keep_dumps,
+                feature,
+                side,
+                auth,
+                round,
+                first,
+                conns,
+                requests,
+                runs,
+                rate,
+            } => {
+                let proto = if target.http1 { "h1" } else { "h2" };
+                let target = target.target()?;
+                // The connections are opened and warmed before the counted runs and closed
+                // after them: no handshake or teardown falls into a counted run.
+                let mut open = load::open(&target, conns).await?;
+                (_, open) = load::run_gets_on(&target, &path, open, requests, rate).await?;
+                let mut runs_ir = Vec::with_capacity(runs);
+                let mut errors = 0;
+                let mut last = None;
+                for _ in 0..runs.max(1) {
+                    callgrind::zero(pid)?;
+                    let (summary, still_open) =
+                        load::run_gets_on(&target, &path, open, requests, rate).await?;
+                    let (ir, dump) = callgrind::dump(pid, &dump_prefix)?;
+                    open = still_open;
+                    if !keep_dumps {
+                        let _ = std::fs::remove_file(&dump);
+                    }
+                    runs_ir.push(ir);
+                    errors += summary.errors;
+                    last = Some(summary);
+                }
+                drop(open);
+                let last = last.unwrap_or_default();
+                cli::emit(&Record::InstrRound {
+                    feature,
+                    with: side == "with",
+                    auth,
+                    proto: proto.into(),
+                    conc: u32::try_from(conns).unwrap_or(u32::MAX),
+                    round,
+                    first,
+                    rate,
+                    requests,
+                    runs_ir,
+                    errors,
+                    rps: last.per_sec,
+                    p99_ms: last.p99_ms,
                 })
             }
             Command::CpuTicks { pid } => println!("{}", procfs::cpu_ticks(pid)?),

@@ -130,6 +130,32 @@ pub enum Record {
         /// The server's CPU time (user + system, all threads) per answered request, µs.
         server_cpu_us: f64,
     },
+    /// One side of a round of a feature's instruction-count pair (`overhead.rs`): the server ran
+    /// under valgrind's callgrind; over connections opened and warmed before, runs of `requests`
+    /// GETs each, the instructions of each run (all the server's threads, from a zeroed counter
+    /// to a dump); the median run over `requests` is one request's.
+    InstrRound {
+        /// `audit`, `revocation`, `limits`, or `aa` (the A/A calibration: both sides alike).
+        feature: String,
+        with: bool,
+        auth: String,
+        proto: String,
+        conc: u32,
+        round: u32,
+        /// Whether this side ran first in its round.
+        first: bool,
+        /// The rate asked of the load, requests/s (0: as fast as answered).
+        rate: f64,
+        /// Requests of each run.
+        requests: u64,
+        /// Instructions the server executed during each run.
+        runs_ir: Vec<u64>,
+        /// Failed or non-2xx requests over the runs.
+        errors: u64,
+        /// Requests/s and p99 latency of the last run.
+        rps: f64,
+        p99_ms: f64,
+    },
     /// Free text: under Notes, or in its section's text when `section` is set.
     Note {
         text: String,
