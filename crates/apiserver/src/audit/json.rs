@@ -310,18 +310,8 @@ fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
 }
 
 /// A number in decimal, without the formatting machinery.
-fn push_u32(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn push_u32(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// A JSON value through serde_json, then Go's HTML-safe escaping of its strings.

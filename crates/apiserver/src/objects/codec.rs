@@ -255,28 +255,13 @@ pub(crate) fn append_raw_with_rv(kv: &KeyValue, type_meta: Option<&[u8]>, out: &
     };
     out.extend_from_slice(head);
     out.extend_from_slice(b"\"resourceVersion\":\"");
-    push_decimal(out, kv.mod_revision);
+    out.extend_from_slice(itoa::Buffer::new().format(kv.mod_revision).as_bytes());
     out.push(b'"');
     if !rest.starts_with(b"}") {
         out.push(b',');
     }
     out.extend_from_slice(rest);
     true
-}
-
-/// Appends `n` in decimal without allocating.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// The stored object's `metadata` alone as JSON bytes, with its resourceVersion spliced in:
