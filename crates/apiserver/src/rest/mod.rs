@@ -134,6 +134,10 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
             && (without_tables.is_empty()
                 || crate::negotiate::output(Some(&without_tables.join(","))).is_none())
         {
+            // The body is not looked at, but read (within the body limit) before answering:
+            // an HTTP/2 answer sent while the client still sends makes hyper reset the stream,
+            // which curl sometimes reports as a framing error instead of the 406.
+            let _ = read_body(&ctx, req).await;
             return Err(StatusError::not_acceptable(format!(
                 "only the following media types are accepted: {}",
                 crate::negotiate::ACCEPTED_MEDIA_TYPES
