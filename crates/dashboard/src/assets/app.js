@@ -3,7 +3,7 @@
 // dashboard's own /api/, which acts with the signed-in person's credential.
 'use strict';
 
-const state = { config: null, csrf: '', watch: null, user: null };
+const state = { config: null, csrf: '', watch: null, user: null, out: false };
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 const META = 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json';
 const PAGE = 100;
@@ -95,8 +95,13 @@ function failure(err, attempt) {
 }
 
 // ---- sign-in ---------------------------------------------------------------------------------
-function signedOut(message) {
+// The first 401 of a signed-in page says why the session ended; requests in flight then, or
+// sent once its cookie was cleared, answer 401 too ("Sign in first."): they keep the first
+// reason on the page. Signing out on purpose (`force`) always says so.
+function signedOut(message, force) {
   stopWatch();
+  if (state.out && !force) return;
+  state.out = true;
   state.csrf = ''; state.user = null;
   if (state.config && state.config.mode === 'desktop' && !state.config.proxied) {
     show(h('div', { class: 'error' }, message || 'Not signed in.'));
@@ -411,6 +416,7 @@ async function start(target) {
     return;
   }
   state.csrf = state.config.csrfToken;
+  state.out = false; state.signinMessage = '';
   $('signout').hidden = !!state.config.proxied;
   // Who is signed in, for the header, asked alongside the first page.
   api('GET', '/api/whoami').then((me) => {
@@ -428,7 +434,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('signout').addEventListener('click', async () => {
     try { await api('POST', '/api/signout', {}); } catch (_) { /* signed out either way */ }
     state.csrf = '';
-    signedOut('Signed out.');
+    signedOut('Signed out.', true);
   });
   start(location.hash.startsWith('#launch=') ? '#/' : location.hash);
 });
