@@ -82,6 +82,9 @@ pub struct Config {
     pub identity_lease: crate::controllers::identity_lease_gc::IdentityLeaseConfig,
     /// How often the system namespaces are looked for (kube's one minute).
     pub system_namespaces_interval: std::time::Duration,
+    /// How often the CRD controller looks again at CRDs being deleted whose objects are still
+    /// going ([`crate::controllers::crd::RESYNC`], one second).
+    pub crd_resync: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

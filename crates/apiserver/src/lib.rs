@@ -140,7 +140,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     if let Some(n) = node {
         controllers::node_graph::start(&state, n).await;
     }
-    controllers::crd::start(&state).await.map_err(StartError::Bootstrap)?;
+    controllers::crd::start(&state, config.crd_resync).await.map_err(StartError::Bootstrap)?;
     // The CRD informer listed (and watching), the controller running, the stored CRDs served.
     state.hooks.finish(Hook::ApiextensionsInformers);
     state.hooks.finish(Hook::ApiextensionsControllers);

@@ -296,6 +296,7 @@ impl ApiServerFlags {
             leader_election,
             identity_lease: identity_lease_from_env(),
             system_namespaces_interval: system_namespaces_interval_from_env(),
+            crd_resync: crd_resync_from_env(),
             bind_address: self.bind_address,
             advertise_address: self.advertise_address,
             service_cluster_ip_range: self.service_cluster_ip_range.clone(),
@@ -396,6 +397,25 @@ fn system_namespaces_interval_from_env() -> std::time::Duration {
         _ => {
             tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
             apiserver::controllers::system_namespaces::INTERVAL
+        }
+    }
+}
+
+/// Test-only, as [`identity_lease_from_env`]: `KUBEWARD_TEST_CRD_RESYNC_SECONDS` (whole seconds,
+/// 1 to 86400) lengthens the CRD controller's one-second look at CRDs being deleted, so a test
+/// can show that a CRD with no objects goes on its own event, not on that look. Not an
+/// interface.
+fn crd_resync_from_env() -> std::time::Duration {
+    let name = "KUBEWARD_TEST_CRD_RESYNC_SECONDS";
+    let Ok(value) = std::env::var(name) else { return apiserver::controllers::crd::RESYNC };
+    match value.trim().parse::<u64>() {
+        Ok(s) if (1..=86_400).contains(&s) => {
+            tracing::warn!(seconds = s, "test setting: CRD controller resync changed");
+            std::time::Duration::from_secs(s)
+        }
+        _ => {
+            tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
+            apiserver::controllers::crd::RESYNC
         }
     }
 }

@@ -14,10 +14,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How often terminating CRDs are looked at again while their objects are being deleted.
-const RESYNC: Duration = Duration::from_secs(1);
+pub const RESYNC: Duration = Duration::from_secs(1);
 
 struct Crds {
     state: State,
+    /// [`RESYNC`] but in tests that show what happens on events alone.
+    resync: Duration,
     crds: &'static ResourceType,
     /// The CRDs known, by name.
     known: BTreeMap<String, Value>,
@@ -68,7 +70,7 @@ impl Controller for Crds {
     }
 
     fn resync_period(&self) -> Option<Duration> {
-        Some(RESYNC)
+        Some(self.resync)
     }
 
     async fn resync(&mut self) {
@@ -407,7 +409,7 @@ fn stamp_transitions(status: &mut Value, old: &Value) {
 }
 
 /// Starts the CRD controller; the CRDs stored at start are served before this returns.
-pub async fn start(state: &State) -> Result<(), String> {
+pub async fn start(state: &State, resync: Duration) -> Result<(), String> {
     let crds = state
         .catalog
         .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -415,6 +417,7 @@ pub async fn start(state: &State) -> Result<(), String> {
     let informer = Informer::new(state.objects.clone(), "crds", vec![crds]);
     let controller = Crds {
         state: state.clone(),
+        resync,
         crds,
         known: BTreeMap::new(),
         listing: None,
