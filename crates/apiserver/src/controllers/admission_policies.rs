@@ -94,8 +94,26 @@ async fn write_status(
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .and_then(|r| r.parse::<u64>().ok());
-    let mut updated = policy.clone();
-    updated["status"] = typecheck::status(policy, warnings);
+    let status = typecheck::status(policy, warnings);
+    // kube's type checking controller applies the status as `validatingadmissionpolicy-status`.
+    let applied = serde_json::json!({
+        "apiVersion": policy.get("apiVersion").cloned().unwrap_or_else(|| Value::String(format!("{}/{}", rt.group, rt.version))),
+        "kind": rt.kind,
+        "metadata": {"name": name},
+        "status": status,
+    });
+    let mut updated = crate::rest::field_manager::record_internal_apply(
+        rt,
+        policy,
+        &applied,
+        "validatingadmissionpolicy-status",
+        "status",
+    )
+    .unwrap_or_else(|| {
+        let mut updated = policy.clone();
+        updated["status"] = status;
+        updated
+    });
     if let Some(m) = updated.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }

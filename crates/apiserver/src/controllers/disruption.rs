@@ -165,6 +165,14 @@ impl Disruption {
                 .and_then(|r| r.parse().ok());
             let mut updated = budget.clone();
             updated["status"] = status;
+            // kube's disruption controller writes the status as kube-controller-manager.
+            crate::rest::field_manager::record_internal_update(
+                self.budgets,
+                &budget,
+                &mut updated,
+                "kube-controller-manager",
+                "status",
+            );
             if let Err(e) = self.objects.update(self.budgets, ns, name, &updated, expected).await {
                 tracing::debug!(budget = name, error = %e.message, "budget changed meanwhile; recomputed on its event");
             } else {

@@ -72,7 +72,25 @@ impl Rbac {
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
                 .and_then(|r| r.parse::<u64>().ok());
-            let mut obj = updated.clone();
+            // kube's clusterrole aggregation controller applies the rules it computed, forcing.
+            let applied = serde_json::json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": name},
+                "rules": updated.get("rules").cloned().unwrap_or_else(|| serde_json::json!([])),
+            });
+            let live = roles.iter().find(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+            let mut obj = live
+                .and_then(|live| {
+                    crate::rest::field_manager::record_internal_apply(
+                        self.cluster_roles,
+                        live,
+                        &applied,
+                        "clusterrole-aggregation-controller",
+                        "",
+                    )
+                })
+                .unwrap_or_else(|| updated.clone());
             if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
                 m.remove("resourceVersion");
                 m.entry("creationTimestamp").or_insert_with(|| Value::String(now_rfc3339()));

@@ -104,6 +104,14 @@ impl ResourceQuotas {
             quota.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
         let mut updated = quota.clone();
         updated["status"] = status;
+        // kube's resource quota controller writes through `status` as kube-controller-manager.
+        crate::rest::field_manager::record_internal_update(
+            self.quotas,
+            quota,
+            &mut updated,
+            "kube-controller-manager",
+            "status",
+        );
         if let Err(e) = self.context.objects.update(self.quotas, ns, name, &updated, expected).await {
             // A newer version has an event of its own (or the next full resync comes).
             tracing::debug!(quota = name, namespace = ns, error = %e.message, "quota status not written");

@@ -97,8 +97,13 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
         Some(v) => FieldManager::new(&*v.ssa_schema, v.ssa_schema.root(), rt.group, rt.version, rt.kind, sub),
         None => FieldManager::for_kind(rt.group, rt.version, rt.kind, sub),
     };
+    f(with_reset_fields(fm, rt, sub))
+}
+
+/// The fields an endpoint of `rt` resets (see [`with_endpoint`]).
+fn with_reset_fields<'a>(fm: FieldManager<'a>, rt: &ResourceType, sub: &str) -> FieldManager<'a> {
     let csr = (rt.group, rt.kind) == ("certificates.k8s.io", "CertificateSigningRequest");
-    f(match sub {
+    match sub {
         // kube's CSR strategies: the resource resets spec and status, `status` the spec and
         // the conditions, `approval` the spec and the certificate.
         "" if csr => fm.with_reset_fields(&[&["spec"], &["status"]]),
@@ -107,7 +112,7 @@ fn with_endpoint<R>(ctx: &Ctx, rt: &ResourceType, f: impl FnOnce(FieldManager<'_
         "" | "ephemeralcontainers" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,
-    })
+    }
 }
 
 /// Records in `new`'s `metadata.managedFields` what a create (`live` `None`), update or
@@ -120,6 +125,41 @@ pub(crate) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
 /// kube's do: an Update by `manager` (`kube-apiserver`, `kube-controller-manager`).
 pub(crate) fn record_internal(rt: &ResourceType, obj: &mut Value, manager: &str) {
     FieldManager::for_kind(rt.group, rt.version, rt.kind, "").update(None, obj, manager, &now_rfc3339());
+}
+
+/// Records an update the server's own controllers make to a built-in object through
+/// `subresource` (`status` for a controller's status write), as kube's controllers' writes
+/// are recorded: an Update by `manager` (kube-controller-manager's User-Agent prefix).
+pub(crate) fn record_internal_update(
+    rt: &ResourceType,
+    live: &Value,
+    obj: &mut Value,
+    manager: &str,
+    subresource: &str,
+) {
+    let fm = FieldManager::for_kind(rt.group, rt.version, rt.kind, subresource);
+    with_reset_fields(fm, rt, subresource).update(Some(live), obj, manager, &now_rfc3339());
+}
+
+/// What a server-side apply by the server's own controllers makes of `live` (kube's
+/// clusterrole aggregation and admission policy status controllers apply, forcing): the
+/// object to store, or `None` when the configuration does not apply (then the caller writes
+/// without a record).
+pub(crate) fn record_internal_apply(
+    rt: &ResourceType,
+    live: &Value,
+    applied: &Value,
+    manager: &str,
+    subresource: &str,
+) -> Option<Value> {
+    let fm = FieldManager::for_kind(rt.group, rt.version, rt.kind, subresource);
+    match with_reset_fields(fm, rt, subresource).apply(Some(live.clone()), applied, manager, true, &now_rfc3339()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(manager, kind = rt.kind, error = %e.to_status().message, "an internal apply failed; written without it");
+            None
+        }
+    }
 }
 
 /// Records what a create of a kind with no resource of its own sets (a subresource's request

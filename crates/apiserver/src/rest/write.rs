@@ -209,12 +209,15 @@ pub async fn create_object(
     fields: Fields,
     warnings: &mut Warnings,
 ) -> Result<Value, StatusError> {
+    // As kube: the field manager records the object as decoded and defaulted, before the
+    // strategy sets what it sets on create (a Job's selector, a Namespace's finalizer).
+    if fields == Fields::Record {
+        strategy::default_new(rt, obj);
+        field_manager::record(ctx, rt, None, obj);
+    }
     let sent = field_manager::take_sent(obj);
     strategy::prepare_for_create(rt, obj, &now_rfc3339());
     field_manager::restore_sent(obj, sent);
-    if fields == Fields::Record {
-        field_manager::record(ctx, rt, None, obj);
-    }
     // The object moves into the review and back out (no copy of a tree of many small values).
     let mut review = admit::request(ctx, rt, Operation::Create, Some(std::mem::take(obj)), None);
     let mutated = admit::mutate(ctx, &mut review).await;

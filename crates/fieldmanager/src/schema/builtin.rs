@@ -113,16 +113,46 @@ impl Schema for Builtin {
     }
 
     fn zero(&self, node: Node) -> Option<Value> {
-        Some(zero_value(node, 0))
+        let mut zero = zero_value(node, 0);
+        // Top-level `metav1.Time` / `MicroTime` fields that are not pointers: Go writes their
+        // zero as `null` (the OpenAPI documents do not say which times are pointers).
+        let kind = KINDS.iter().find(|k| k.3 == node.0).map(|k| (k.0, k.1, k.2));
+        let null_times: &[&str] = match kind {
+            Some(("", "v1", "Event")) => &["eventTime", "firstTimestamp", "lastTimestamp"],
+            Some(("events.k8s.io", "v1", "Event")) => {
+                &["deprecatedFirstTimestamp", "deprecatedLastTimestamp", "eventTime"]
+            }
+            _ => &[],
+        };
+        if let Some(o) = zero.as_object_mut() {
+            for f in null_times {
+                o.insert((*f).to_string(), Value::Null);
+            }
+        }
+        // Required in the documents, yet an omitempty pointer in Go: absent, not null.
+        if matches!(kind, Some(("networking.k8s.io", _, "IPAddress"))) {
+            if let Some(spec) = zero.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("parentRef");
+            }
+        }
+        Some(zero)
     }
+}
+
+/// Whether a field's default is also its Go zero value (`""`, `0`, `false`, `{}`), so that
+/// kube-apiserver writes it in an empty object. Other defaults (a ReplicationController's
+/// `replicas: 1`, a toleration's `operator: "Equal"`) come from defaulting, which an empty
+/// object has not been through.
+fn is_go_zero(text: &str) -> bool {
+    matches!(text, "\"\"" | "0" | "false" | "{}" | "[]" | "null")
 }
 
 /// Deepest struct nesting followed for a zero value; built-in types are far shallower,
 /// and a recursive type (none has a non-pointer cycle) stops here.
 const ZERO_DEPTH: usize = 32;
 
-/// The Go zero value of a struct type as kube-apiserver encodes it: fields with a default
-/// (`{}` for non-pointer structs, `""`, `0`, `false`) and required fields without one
+/// The Go zero value of a struct type as kube-apiserver encodes it: fields whose default is a
+/// Go zero (`{}` for non-pointer structs, `""`, `0`, `false`) and required fields without one
 /// (`null`: lists, maps and pointers Go writes even when empty).
 fn zero_value(node: Node, depth: usize) -> Value {
     let mut out = serde_json::Map::new();
@@ -130,7 +160,8 @@ fn zero_value(node: Node, depth: usize) -> Value {
     for f in m.f {
         let v = match f.2 {
             Some("{}") if depth < ZERO_DEPTH => zero_value(Node(f.1), depth + 1),
-            Some(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Some(text) if is_go_zero(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Some(_) => continue,
             None if f.3 => Value::Null,
             None => continue,
         };
@@ -215,6 +246,27 @@ mod tests {
         assert!(matches!(resolve(&s, quantity, Some(&json!("1"))), Shape::Scalar(Scalar::Any)));
         assert!(Builtin::root("apps", "v1", "Nope").is_none());
         assert!(Builtin::root("", "v1", "ConfigMap").is_some());
+    }
+
+    #[test]
+    fn zero_values_hold_go_zeros_only() {
+        let s = Builtin;
+        // A ReplicationController's `replicas: 1` is a default of kube's defaulting, not of
+        // Go's empty object (a pointer there).
+        let rc = Builtin::root("", "v1", "ReplicationController").unwrap();
+        let zero = s.zero(rc).unwrap();
+        assert_eq!(zero["spec"].get("replicas"), None, "{zero}");
+        // An Event's times are structs, not pointers: Go writes them as null.
+        let event = Builtin::root("", "v1", "Event").unwrap();
+        let zero = s.zero(event).unwrap();
+        for f in ["eventTime", "firstTimestamp", "lastTimestamp"] {
+            assert_eq!(zero.get(f), Some(&Value::Null), "{f}: {zero}");
+        }
+        assert_eq!(zero["reportingComponent"], json!(""));
+        let event = Builtin::root("events.k8s.io", "v1", "Event").unwrap();
+        assert_eq!(s.zero(event).unwrap().get("deprecatedLastTimestamp"), Some(&Value::Null));
+        let address = Builtin::root("networking.k8s.io", "v1", "IPAddress").unwrap();
+        assert_eq!(s.zero(address).unwrap()["spec"], json!({}));
     }
 
     #[test]

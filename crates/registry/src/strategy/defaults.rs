@@ -58,9 +58,28 @@ fn initial_status(rt: &ResourceType) -> Option<Value> {
     })
 }
 
-/// What only a create sets: a Job's generated selector and pod labels (kube's
-/// `generateSelector` in `pkg/registry/batch/job/strategy.go`).
+/// What only a create sets, after the field manager has recorded the request's fields: a
+/// Job's generated selector and pod labels (kube's `generateSelector` in
+/// `pkg/registry/batch/job/strategy.go`), a DaemonSet's template generation, a Namespace's
+/// `kubernetes` finalizer.
 pub(super) fn on_create(rt: &ResourceType, o: &mut Map<String, Value>) {
+    if (rt.group, rt.kind) == ("", "Namespace") {
+        // kube's namespace strategy, not its defaults: the `kubernetes` finalizer is added on
+        // create (so a field manager does not record it), and kept from the stored object on
+        // update ([`namespace_finalizers_kept`]).
+        let spec = o.entry("spec").or_insert_with(|| json!({}));
+        if let Some(s) = spec.as_object_mut() {
+            let finalizers = s.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(f) = finalizers.as_array_mut() {
+                if !f.iter().any(|x| x == "kubernetes") {
+                    f.push(json!("kubernetes"));
+                }
+            } else {
+                *finalizers = json!(["kubernetes"]);
+            }
+        }
+        return;
+    }
     if (rt.group, rt.kind) == ("apps", "DaemonSet") {
         // kube's DaemonSet strategy: template generation 1, kept in this annotation.
         if let Some(meta) = obj(o, "metadata") {
@@ -130,10 +149,7 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                     }
                 }
             }
-            let spec = o.entry("spec").or_insert_with(|| json!({}));
-            if let Some(s) = spec.as_object_mut() {
-                set_default(s, "finalizers", json!(["kubernetes"]));
-            }
+            o.entry("spec").or_insert_with(|| json!({}));
             let status = o.entry("status").or_insert_with(|| json!({}));
             if let Some(s) = status.as_object_mut() {
                 set_default(s, "phase", json!("Active"));
@@ -724,5 +740,17 @@ mod tests {
             json!({"spec": {"service": {"name": "m", "namespace": "n"}}}),
         );
         assert_eq!(b["status"]["conditions"][0]["status"], "False");
+    }
+}
+
+/// kube's namespace strategy on update: `spec.finalizers` changes only through
+/// `namespaces/finalize`; the resource itself keeps the stored ones.
+pub(super) fn namespace_finalizers_kept(new: &mut Map<String, Value>, old: &Value) {
+    let spec = new.entry("spec").or_insert_with(|| json!({}));
+    if let Some(s) = spec.as_object_mut() {
+        match old.pointer("/spec/finalizers") {
+            Some(f) => s.insert("finalizers".into(), f.clone()),
+            None => s.remove("finalizers"),
+        };
     }
 }

@@ -142,6 +142,17 @@ pub fn default_hpa_v2(obj: &mut Value) {
     }
 }
 
+/// The defaults kube applies when it decodes a new object of a built-in kind (before its
+/// field manager records the request's fields); [`prepare_for_create`] applies them again
+/// with what the strategy itself sets.
+pub fn default_new(rt: &ResourceType, obj: &mut Value) {
+    if let Some(o) = obj.as_object_mut() {
+        if !rt.custom {
+            defaults::apply(rt, o);
+        }
+    }
+}
+
 pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     let Some(o) = obj.as_object_mut() else { return };
     o.insert("apiVersion".into(), json!(rt.api_version()));
@@ -228,6 +239,9 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
             Some(s) => n.insert("status".into(), s.clone()),
             None => n.remove("status"),
         };
+    }
+    if !status_only && (rt.group, rt.kind) == ("", "Namespace") {
+        defaults::namespace_finalizers_kept(n, old);
     }
     if generation_source(rt).is_some_and(|s| !status_only && changed(s, new, old)) {
         let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
