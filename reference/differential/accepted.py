@@ -133,11 +133,10 @@ RULES: list[Rule] = [
         "Table columns of LimitRange (Created At), ResourceQuota (Request, Limit) and Node (Internal-IP, "
         "External-IP, OS-Image, Kernel-Version, Container-Runtime) differ from kube's printers."),
     gap("managedFields", r"", r"managedFields",
-        "managedFields: kube records fields its defaulting sets and not those its strategies set (a "
-        "namespace's finalizers, a Job's generated selector), keeps a subresource's entry without a time "
-        "and first, and records its own writers (kube-controller-manager for PDB status, "
-        "api-priority-and-fairness-config-*, clusterrole-aggregation-controller, kube-apiserver for CRD "
-        "status); kubeward's field manager differs there."),
+        "managedFields: kube's API Priority and Fairness controllers (api-priority-and-fairness-config-"
+        "producer-v1, -consumer-v1) and its ServiceCIDR controller (kubernetes-service-cidr-controller) "
+        "record entries of their own, which kubeward's do not; objects kubeward's garbage collector deleted "
+        "before kube's (the get after delete) have none to compare."),
     gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",
         "Garbage collection: kube adds the `orphan` finalizer to kinds whose default propagation is Orphan "
         "(ReplicationController, batch/v1 Job) and its garbage collector removes it; kubeward does the same "

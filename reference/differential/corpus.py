@@ -102,7 +102,7 @@ def kind_requests(k: Kind, ns: str = NS) -> list[Req]:
         Req(f"{rid}/create", area, base, "POST", body=k.obj(ns), save=save_json(f"created:{k.resource}"),
             smoke=k.smoke),
         Req(f"{rid}/create-again", area, base, "POST", body=k.obj(ns), smoke=k.smoke),
-        Req(f"{rid}/get", area, item, save=save_json(key), smoke=k.smoke),
+        Req(f"{rid}/get", area, item, save=save_json(key), wait=k.settle_create, smoke=k.smoke),
         Req(f"{rid}/list", area, base + "?labelSelector=diff%3Dyes", smoke=k.smoke),
         Req(f"{rid}/table", area, base + "?labelSelector=diff%3Dyes", accept=TABLE, smoke=k.smoke),
         Req(f"{rid}/partial-get", area, item, accept=PARTIAL),

@@ -25,6 +25,11 @@ class Kind:
     # server finishes (a CRD's cleanup finalizer) races the next request on kube-apiserver as
     # on kubeward; the settled answer is compared (tests/crds.rs bounds kubeward's time).
     settle: float = 0.0
+    # Seconds the get after the create waits first: a kind whose controller writes the status
+    # of a new object (a CRD's names and Established conditions) races the get, and the update
+    # that follows it with the get's resourceVersion, on kube-apiserver as on kubeward (whose
+    # controller takes up to a few hundred milliseconds on a loaded machine).
+    settle_create: float = 0.0
 
     @property
     def api_version(self) -> str:
@@ -187,7 +192,7 @@ def kinds(csr_pem_b64: str) -> list[Kind]:
                                      "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                                          "spec": {"type": "object", "properties": {
                                              "size": {"type": "integer"}}}}}}}]}},
-             name="gadgets.diffcrd.example.com", settle=0.5),
+             name="gadgets.diffcrd.example.com", settle=0.5, settle_create=1.0),
     ]
 
 

@@ -4,9 +4,7 @@
 //! (registry/src/bootstrap.rs), and the admin binding of `kubeward up`. Missing ones are
 //! created at every start; existing ones are left as they are.
 
-use crate::objects::now_rfc3339;
 use crate::state::ApiState;
-use registry::strategy;
 use serde_json::{json, Value};
 
 pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -22,8 +20,7 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
     if state.objects.find(rt, &ns, &name).await.map_err(|e| e.message)?.is_some() {
         return Ok(());
     }
-    strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
-    crate::rest::field_manager::record_internal(rt, &mut obj, "kube-apiserver");
+    crate::rest::field_manager::prepare_internal_create(rt, &mut obj, "kube-apiserver");
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(ns);
     }

@@ -302,7 +302,10 @@ impl<'s> FieldManager<'s> {
                 None => set,
             };
             managed.fields.insert(id.clone(), VersionedSet::new(set, &self.api_version(), false));
-            managed.times.insert(id, Some(now.to_string()));
+            // kube's scale subresource carries its entries over from the Scale object it
+            // converts, where they have no time (so they sort first).
+            let time = (self.subresource != "scale").then(|| now.to_string());
+            managed.times.insert(id, time);
         }
         managed.times.retain(|id, _| managed.fields.contains_key(id));
         cap_update_managers(&mut managed);

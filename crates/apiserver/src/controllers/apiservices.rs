@@ -22,7 +22,7 @@ use crate::informer::{name_of, Event, Informer};
 use crate::objects::now_rfc3339;
 use crate::post_start::Hook;
 use crate::state::State;
-use registry::{strategy, ResourceType};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -195,8 +195,7 @@ impl ApiServices {
     async fn create(&self, name: &str, spec: &Value) {
         let mut svc = json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
             "metadata": {"name": name, "labels": {AUTOMANAGED_LABEL: "true"}}, "spec": spec});
-        strategy::prepare_for_create(self.rt, &mut svc, &now_rfc3339());
-        crate::rest::field_manager::record_internal(self.rt, &mut svc, "kube-apiserver");
+        crate::rest::field_manager::prepare_internal_create(self.rt, &mut svc, "kube-apiserver");
         match self.state.objects.create(self.rt, "", name, &svc).await {
             Ok(_) => tracing::info!(apiservice = name, "APIService of a served CRD created"),
             Err(e) if e.is_already_exists() => {}

@@ -18,9 +18,9 @@
 
 use super::Controller;
 use crate::informer::{Event, Informer};
-use crate::objects::{now_rfc3339, Objects};
+use crate::objects::Objects;
 use crate::state::State;
-use registry::{strategy, ResourceType};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -205,8 +205,7 @@ impl TrustController {
             super::system_namespaces::create_if_missing(&self.objects, self.namespaces, NAMESPACE).await?;
             let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": NAME, "namespace": NAMESPACE}, "data": wanted});
-            strategy::prepare_for_create(self.config_maps, &mut cm, &now_rfc3339());
-            crate::rest::field_manager::record_internal(self.config_maps, &mut cm, "kube-apiserver");
+            crate::rest::field_manager::prepare_internal_create(self.config_maps, &mut cm, "kube-apiserver");
             cm["metadata"]["namespace"] = json!(NAMESPACE);
             match self.objects.create(self.config_maps, NAMESPACE, NAME, &cm).await {
                 Ok(_) => {}

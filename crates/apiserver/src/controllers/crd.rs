@@ -280,7 +280,13 @@ impl Crds {
         let mut updated = crd.clone();
         updated["status"] = status;
         // kube's apiextensions controllers write the status as kube-apiserver.
-        crate::rest::field_manager::record_internal_update(self.crds, crd, &mut updated, "kube-apiserver", "status");
+        crate::rest::field_manager::record_internal_update(
+            self.crds,
+            crd,
+            &mut updated,
+            "kube-apiserver",
+            "status",
+        );
         let expected =
             crd.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
         match self.state.objects.update(self.crds, "", name, &updated, expected).await {

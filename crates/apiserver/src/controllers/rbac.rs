@@ -79,7 +79,8 @@ impl Rbac {
                 "metadata": {"name": name},
                 "rules": updated.get("rules").cloned().unwrap_or_else(|| serde_json::json!([])),
             });
-            let live = roles.iter().find(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+            let live =
+                roles.iter().find(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
             let mut obj = live
                 .and_then(|live| {
                     crate::rest::field_manager::record_internal_apply(

@@ -135,7 +135,12 @@ impl ServiceAddresses {
             Ok(Some(_)) => {}
             Ok(None) => {
                 let mut address = address_object(ip, namespace, name);
-                strategy::prepare_for_create(self.addresses, &mut address, &now_rfc3339());
+                // kube's allocator writes it as kube-apiserver.
+                crate::rest::field_manager::prepare_internal_create(
+                    self.addresses,
+                    &mut address,
+                    "kube-apiserver",
+                );
                 if let Err(e) = self.objects.create(self.addresses, "", ip, &address).await {
                     tracing::debug!(ip, error = %e.message, "IPAddress not created");
                 }

@@ -4,9 +4,9 @@
 
 use super::Controller;
 use crate::informer::{name_of, Event, Informer};
-use crate::objects::{now_rfc3339, Objects};
+use crate::objects::Objects;
 use crate::state::State;
-use registry::{strategy, ResourceType};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -31,8 +31,7 @@ impl Defaults {
         if !matches!(self.objects.find(rt, ns, &name).await, Ok(None)) {
             return;
         }
-        strategy::prepare_for_create(rt, &mut obj, &now_rfc3339());
-        crate::rest::field_manager::record_internal(rt, &mut obj, "kube-controller-manager");
+        crate::rest::field_manager::prepare_internal_create(rt, &mut obj, "kube-controller-manager");
         obj["metadata"]["namespace"] = json!(ns);
         if let Err(e) = self.objects.create(rt, ns, &name, &obj).await {
             tracing::debug!(namespace = ns, name = %name, error = %e.message, "default object not created");

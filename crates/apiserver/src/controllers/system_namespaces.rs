@@ -4,9 +4,9 @@
 //! one comes back without a restart. A namespace that is terminating still exists and is
 //! left alone, as kube's lister finds it.
 
-use crate::objects::{now_rfc3339, Objects};
+use crate::objects::Objects;
 use crate::state::State;
-use registry::{strategy, ResourceType};
+use registry::ResourceType;
 use serde_json::json;
 use std::time::Duration;
 
@@ -24,8 +24,7 @@ pub(crate) async fn create_if_missing(
         return Ok(());
     }
     let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-    strategy::prepare_for_create(namespaces, &mut ns, &now_rfc3339());
-    crate::rest::field_manager::record_internal(namespaces, &mut ns, "kube-apiserver");
+    crate::rest::field_manager::prepare_internal_create(namespaces, &mut ns, "kube-apiserver");
     match objects.create(namespaces, "", name, &ns).await {
         Ok(_) => {
             tracing::info!(namespace = name, "system namespace created");

@@ -124,7 +124,19 @@ pub(crate) fn record(ctx: &Ctx, rt: &ResourceType, live: Option<&Value>, new: &m
 /// Records an object the server writes itself (its bootstrap objects, its controllers') as
 /// kube's do: an Update by `manager` (`kube-apiserver`, `kube-controller-manager`).
 pub(crate) fn record_internal(rt: &ResourceType, obj: &mut Value, manager: &str) {
-    FieldManager::for_kind(rt.group, rt.version, rt.kind, "").update(None, obj, manager, &now_rfc3339());
+    let fm = FieldManager::for_kind(rt.group, rt.version, rt.kind, "");
+    with_reset_fields(fm, rt, "").update(None, obj, manager, &now_rfc3339());
+}
+
+/// A new object the server creates itself, made as kube's own clients' creates are: the
+/// defaults applied, its fields recorded for `manager`, then the create strategy's preparation
+/// (which a field manager does not record).
+pub(crate) fn prepare_internal_create(rt: &ResourceType, obj: &mut Value, manager: &str) {
+    registry::strategy::default_new(rt, obj);
+    record_internal(rt, obj, manager);
+    let sent = take_sent(obj);
+    registry::strategy::prepare_for_create(rt, obj, &now_rfc3339());
+    restore_sent(obj, sent);
 }
 
 /// Records an update the server's own controllers make to a built-in object through
@@ -153,7 +165,13 @@ pub(crate) fn record_internal_apply(
     subresource: &str,
 ) -> Option<Value> {
     let fm = FieldManager::for_kind(rt.group, rt.version, rt.kind, subresource);
-    match with_reset_fields(fm, rt, subresource).apply(Some(live.clone()), applied, manager, true, &now_rfc3339()) {
+    match with_reset_fields(fm, rt, subresource).apply(
+        Some(live.clone()),
+        applied,
+        manager,
+        true,
+        &now_rfc3339(),
+    ) {
         Ok(v) => Some(v),
         Err(e) => {
             tracing::warn!(manager, kind = rt.kind, error = %e.to_status().message, "an internal apply failed; written without it");
@@ -184,12 +202,12 @@ pub(super) fn apply(
 
 /// Takes the `metadata.managedFields` a write sent, to put back after the strategy's
 /// preparation (which drops them) so the field manager sees them as kube's does.
-pub(super) fn take_sent(obj: &mut Value) -> Option<Value> {
+pub(crate) fn take_sent(obj: &mut Value) -> Option<Value> {
     obj.get_mut("metadata").and_then(Value::as_object_mut).and_then(|m| m.remove("managedFields"))
 }
 
 /// Puts back what [`take_sent`] took.
-pub(super) fn restore_sent(obj: &mut Value, sent: Option<Value>) {
+pub(crate) fn restore_sent(obj: &mut Value, sent: Option<Value>) {
     if let (Some(v), Some(m)) = (sent, obj.get_mut("metadata").and_then(Value::as_object_mut)) {
         m.insert("managedFields".into(), v);
     }

@@ -129,13 +129,33 @@ impl Schema for Builtin {
                 o.insert((*f).to_string(), Value::Null);
             }
         }
-        // Required in the documents, yet an omitempty pointer in Go: absent, not null.
-        if matches!(kind, Some(("networking.k8s.io", _, "IPAddress"))) {
-            if let Some(spec) = zero.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.remove("parentRef");
+        match kind {
+            // Required in the documents, yet an omitempty pointer in Go: absent, not null.
+            Some(("networking.k8s.io", _, "IPAddress")) => {
+                if let Some(spec) = zero.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove("parentRef");
+                }
             }
+            // Structs in Go (the documents give no defaults): kube's encoding of the empty spec.
+            Some(("apiextensions.k8s.io", _, "CustomResourceDefinition")) => set_spec(
+                &mut zero,
+                serde_json::json!({"group": "", "names": {"plural": "", "kind": ""}, "scope": "", "versions": null}),
+            ),
+            Some(("apiregistration.k8s.io", _, "APIService")) => {
+                set_spec(&mut zero, serde_json::json!({"groupPriorityMinimum": 0, "versionPriority": 0}))
+            }
+            Some(("storage.k8s.io", _, "CSINode")) => {
+                set_spec(&mut zero, serde_json::json!({"drivers": null}))
+            }
+            _ => {}
         }
         Some(zero)
+    }
+}
+
+fn set_spec(zero: &mut Value, spec: Value) {
+    if let Some(o) = zero.as_object_mut() {
+        o.insert("spec".into(), spec);
     }
 }
 
@@ -267,6 +287,8 @@ mod tests {
         assert_eq!(s.zero(event).unwrap().get("deprecatedLastTimestamp"), Some(&Value::Null));
         let address = Builtin::root("networking.k8s.io", "v1", "IPAddress").unwrap();
         assert_eq!(s.zero(address).unwrap()["spec"], json!({}));
+        let crd = Builtin::root("apiextensions.k8s.io", "v1", "CustomResourceDefinition").unwrap();
+        assert_eq!(s.zero(crd).unwrap()["spec"]["names"], json!({"plural": "", "kind": ""}));
     }
 
     #[test]

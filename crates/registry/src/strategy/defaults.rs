@@ -81,13 +81,7 @@ pub(super) fn on_create(rt: &ResourceType, o: &mut Map<String, Value>) {
         return;
     }
     if (rt.group, rt.kind) == ("apps", "DaemonSet") {
-        // kube's DaemonSet strategy: template generation 1, kept in this annotation.
-        if let Some(meta) = obj(o, "metadata") {
-            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
-            if let Some(a) = annotations.as_object_mut() {
-                a.insert("deprecated.daemonset.template.generation".into(), json!("1"));
-            }
-        }
+        daemonset_generation(o);
         return;
     }
     if (rt.group, rt.kind) != ("batch", "Job") {
@@ -752,5 +746,17 @@ pub(super) fn namespace_finalizers_kept(new: &mut Map<String, Value>, old: &Valu
             Some(f) => s.insert("finalizers".into(), f.clone()),
             None => s.remove("finalizers"),
         };
+    }
+}
+
+/// kube's DaemonSet strategy: template generation 1, kept in this annotation. kube's field
+/// manager sees it already on a create's object (it comes back from the internal type's
+/// conversion), so it is set before recording too ([`super::default_new`]).
+pub(super) fn daemonset_generation(o: &mut Map<String, Value>) {
+    if let Some(meta) = obj(o, "metadata") {
+        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert("deprecated.daemonset.template.generation".into(), json!("1"));
+        }
     }
 }

@@ -44,6 +44,13 @@ pub(super) fn prepare_for_create(rt: &ResourceType, obj: &mut Value) {
     }
 }
 
+/// The defaults kube's decoding gives a new CRD (conversion strategy, list kind, ...).
+pub(super) fn default_new(rt: &ResourceType, obj: &mut Value) {
+    if is_crd(rt) {
+        crd_defaults(obj);
+    }
+}
+
 /// What kube's CRD `PrepareForUpdate` does (defaults, status kept, storedVersions,
 /// generation).
 pub(super) fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, status_only: bool) {

@@ -150,7 +150,11 @@ pub fn default_new(rt: &ResourceType, obj: &mut Value) {
         if !rt.custom {
             defaults::apply(rt, o);
         }
+        if (rt.group, rt.kind) == ("apps", "DaemonSet") {
+            defaults::daemonset_generation(o);
+        }
     }
+    extensions::default_new(rt, obj);
 }
 
 pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
