@@ -646,6 +646,30 @@ pub(crate) fn pod_spec(spec: &mut Map<String, Value>) {
     }
 }
 
+/// kube's namespace strategy on update: `spec.finalizers` changes only through
+/// `namespaces/finalize`; the resource itself keeps the stored ones.
+pub(super) fn namespace_finalizers_kept(new: &mut Map<String, Value>, old: &Value) {
+    let spec = new.entry("spec").or_insert_with(|| json!({}));
+    if let Some(s) = spec.as_object_mut() {
+        match old.pointer("/spec/finalizers") {
+            Some(f) => s.insert("finalizers".into(), f.clone()),
+            None => s.remove("finalizers"),
+        };
+    }
+}
+
+/// kube's DaemonSet strategy: template generation 1, kept in this annotation. kube's field
+/// manager sees it already on a create's object (it comes back from the internal type's
+/// conversion), so it is set before recording too ([`super::default_new`]).
+pub(super) fn daemonset_generation(o: &mut Map<String, Value>) {
+    if let Some(meta) = obj(o, "metadata") {
+        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert("deprecated.daemonset.template.generation".into(), json!("1"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,29 +758,5 @@ mod tests {
             json!({"spec": {"service": {"name": "m", "namespace": "n"}}}),
         );
         assert_eq!(b["status"]["conditions"][0]["status"], "False");
-    }
-}
-
-/// kube's namespace strategy on update: `spec.finalizers` changes only through
-/// `namespaces/finalize`; the resource itself keeps the stored ones.
-pub(super) fn namespace_finalizers_kept(new: &mut Map<String, Value>, old: &Value) {
-    let spec = new.entry("spec").or_insert_with(|| json!({}));
-    if let Some(s) = spec.as_object_mut() {
-        match old.pointer("/spec/finalizers") {
-            Some(f) => s.insert("finalizers".into(), f.clone()),
-            None => s.remove("finalizers"),
-        };
-    }
-}
-
-/// kube's DaemonSet strategy: template generation 1, kept in this annotation. kube's field
-/// manager sees it already on a create's object (it comes back from the internal type's
-/// conversion), so it is set before recording too ([`super::default_new`]).
-pub(super) fn daemonset_generation(o: &mut Map<String, Value>) {
-    if let Some(meta) = obj(o, "metadata") {
-        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
-        if let Some(a) = annotations.as_object_mut() {
-            a.insert("deprecated.daemonset.template.generation".into(), json!("1"));
-        }
     }
 }
