@@ -178,7 +178,9 @@ fn the_bench_policies_give_the_bench_get_the_same_events() {
     let admin = user("kubeward-admin", &["kubeward:admins", "system:authenticated"]);
     let get = req("GET", "/api/v1/namespaces/bench-list/configmaps/cm-0");
     let (a, b) = (realistic.evaluate(Some(&admin), &get), one_rule.evaluate(Some(&admin), &get));
-    assert_eq!(a, b);
+    // At Metadata no body is recorded, so whether a rule names Secrets (`secret_bodies`) and
+    // omitManagedFields change nothing in the event.
+    assert_eq!((a.level, a.omit_stages), (b.level, b.omit_stages));
     assert_eq!(a.level, Level::Metadata);
     assert!(a.omit_stages.contains(Stage::RequestReceived));
     // The realistic one is a real policy: its earlier rules drop, and its later ones record more.
