@@ -54,7 +54,7 @@ fn verdict_cell(row: &Row, max_cost: Option<f64>, aa: Option<Calibration>) -> St
 fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: Option<f64>) {
     let _ = writeln!(
         out,
-        "**Instructions per request** (the verdict): both servers under valgrind's callgrind \
+        "**Instructions per request**{}: both servers under valgrind's callgrind \
          (`--tool=callgrind`), which counts every instruction the server's threads execute; each side of a \
          round opens 64 connections and warms them, then runs of n GETs over them as fast as the server answers \
          (one outstanding per connection), the server's counter zeroed before each run and dumped after it; the \
@@ -67,6 +67,7 @@ fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: Option<f
          list, the default limits, the client certificate); their median must be within ±{:.1}% (the same \
          server costs nothing), and each feature's interval below is widened by its protocol's A/A interval's \
          largest deviation from zero before the verdict (the column shows the widened interval).\n",
+        if max_cost.is_some() { " (the verdict)" } else { "" },
         AA_MAX * 100.0
     );
     let _ = writeln!(
