@@ -15,10 +15,21 @@ use serde_json::Value;
 /// The largest answer read back for its event (larger ones are recorded without it).
 const MAX_AUDITED_BODY: u64 = 32 << 20;
 
-/// kube echoes the request's audit ID in every answer.
-pub fn set_audit_id(resp: &mut Response<Body>, id: &str) {
-    if let Ok(v) = HeaderValue::from_str(id) {
-        resp.headers_mut().insert("audit-id", v);
+/// kube's `Audit-ID` header (a name, not a string: a lookup by `&str` parses the name first).
+pub const AUDIT_ID: http::HeaderName = http::HeaderName::from_static("audit-id");
+
+/// The request's audit ID, as kube's `WithAuditInit` takes it whether or not anything is
+/// audited: the `Audit-ID` the client sent (visible ASCII, not empty), else a new UUID. Every
+/// answer echoes it in its `Audit-ID` header.
+pub fn audit_id(headers: &http::HeaderMap) -> HeaderValue {
+    match headers.get(AUDIT_ID) {
+        Some(v) if !v.is_empty() && v.to_str().is_ok() => v.clone(),
+        _ => {
+            let mut buf = uuid::Uuid::encode_buffer();
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            // A hyphenated UUID is 36 visible ASCII characters: always a valid header value.
+            HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid-uuid"))
+        }
     }
 }
 
@@ -142,6 +153,21 @@ pub async fn panicked(auditor: &Auditor, rec: &mut Record, what: String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn audit_ids_are_kept_or_made() {
+        let mut h = http::HeaderMap::new();
+        let made = audit_id(&h);
+        assert_eq!(made.len(), 36);
+        assert!(uuid::Uuid::parse_str(made.to_str().unwrap()).is_ok(), "{made:?}");
+        assert_ne!(audit_id(&h), made, "a new UUID per request");
+        h.insert("audit-id", HeaderValue::from_static("my-id-1"));
+        assert_eq!(audit_id(&h), "my-id-1");
+        h.insert("audit-id", HeaderValue::from_static(""));
+        assert_eq!(audit_id(&h).len(), 36, "an empty Audit-ID gets a new one");
+        h.insert("audit-id", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        assert_eq!(audit_id(&h).len(), 36, "an Audit-ID that is not visible ASCII gets a new one");
+    }
 
     #[tokio::test]
     async fn answers_are_read_back_in_every_format() {

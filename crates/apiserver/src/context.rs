@@ -73,7 +73,8 @@ impl RequestNotes {
 /// Everything a handler needs about the request being served; see the module docs.
 pub struct RequestContext {
     pub state: State,
-    pub info: RequestInfo,
+    /// Shared with the request's audit record (no copy per request).
+    pub info: Arc<RequestInfo>,
     pub output: Output,
     /// The request's `User-Agent` (the default field manager of writes is its prefix).
     pub user_agent: String,
@@ -89,7 +90,7 @@ pub struct RequestContext {
 pub type Ctx = RequestContext;
 
 impl RequestContext {
-    pub fn new(state: State, info: RequestInfo, output: Output, authorized: authz::Authorized) -> Self {
+    pub fn new(state: State, info: Arc<RequestInfo>, output: Output, authorized: authz::Authorized) -> Self {
         Self {
             state,
             info,

@@ -23,49 +23,77 @@ use std::time::Instant;
 /// Serves one request: the chain under panic recovery, then the audit event and metrics.
 /// Returns the answer and the seat in flight it took, which the caller holds until the
 /// answer has been sent (kube holds it while writing).
+///
+/// The audit record exists only when an audit backend is configured: without one the chain
+/// builds nothing for auditing (no record, no copies of the request's or user's data); what
+/// the answer's bookkeeping needs (metric labels, the Audit-ID) is taken before the chain.
 pub async fn handle(
     state: State,
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
 ) -> (Response<Body>, Option<limits::inflight::Seat>) {
     let started = Instant::now();
-    let info = RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query());
-    let mut rec = Record::start(&info, &req, conn.remote.ip());
-    let method = req.method().clone();
+    let info = Arc::new(RequestInfo::new(req.method().as_str(), req.uri().path(), req.uri().query()));
+    let audit_id = audit_flow::audit_id(req.headers());
     let apply = req
         .headers()
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
-    let mut seat = None;
-    let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut rec, &mut seat)).catch_unwind().await;
+    let labels = crate::metrics::request_labels(&state, &info, req.method(), apply);
+    let long_running = crate::limits::Limits::is_long_running(&info);
+    let mut trail = Trail {
+        seat: None,
+        audit: state
+            .audit
+            .as_ref()
+            .map(|_| Record::start(&info, audit_id.to_str().unwrap_or_default(), &req, conn.remote.ip())),
+        user: None,
+    };
+    // Kept for the log line of a panic (the RequestInfo goes to the handler); shares the bytes.
+    let uri = req.uri().clone();
+    let result = AssertUnwindSafe(chain(&state, &conn, req, info, &mut trail)).catch_unwind().await;
+    let Trail { seat, audit, user } = trail;
     let mut resp = match result {
         Ok(r) => r,
         Err(panic) => {
-            tracing::error!(method = %rec.info.verb, path = %rec.info.path, "handler panicked");
+            tracing::error!(verb = labels.verb, path = uri.path(), "handler panicked");
             let what = audit_flow::panic_text(panic.as_ref());
             drop(panic);
-            if let Some(auditor) = &state.audit {
+            if let (Some(auditor), Some(mut rec)) = (&state.audit, audit) {
                 audit_flow::panicked(auditor, &mut rec, what).await;
             }
             let e = StatusError::internal("the server hit an unexpected error");
             let mut resp = response::status_error(&e, Output::Json);
-            audit_flow::set_audit_id(&mut resp, &rec.id);
-            let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
+            resp.headers_mut().insert(audit_flow::AUDIT_ID, audit_id);
             state.metrics.observe(labels, 500, started.elapsed(), false);
             return (resp, seat);
         }
     };
-    audit_flow::set_audit_id(&mut resp, &rec.id);
+    resp.headers_mut().insert(audit_flow::AUDIT_ID, audit_id);
     let code = resp.status().as_u16();
-    let labels = crate::metrics::request_labels(&state, &rec.info, &method, apply);
-    let long_running = crate::limits::Limits::is_long_running(&rec.info);
     state.metrics.observe(labels, code, started.elapsed(), long_running);
-    let user = rec.user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
-    tracing::debug!(verb = %rec.info.verb, path = %rec.info.path, %user, code, micros = started.elapsed().as_micros() as u64, "request");
-    if state.audit.is_some() {
+    tracing::debug!(
+        verb = labels.verb,
+        path = uri.path(),
+        user = user.as_deref().unwrap_or_default(),
+        code,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    if let Some(rec) = audit {
         return (audit_flow::respond(state, rec, resp).await, seat);
     }
     (resp, seat)
+}
+
+/// What the chain leaves for the answer's bookkeeping.
+struct Trail {
+    /// The seat in flight taken, held until the answer has been sent.
+    seat: Option<limits::inflight::Seat>,
+    /// The audit record; `None` when no audit backend is configured.
+    audit: Option<Record>,
+    /// The authenticated user's name, kept only while the debug log is on.
+    user: Option<String>,
 }
 
 /// The filters in request order; an `Err` from a step is answered at once. The deadline
@@ -75,9 +103,8 @@ async fn chain(
     state: &State,
     conn: &ConnInfo,
     req: Request<Incoming>,
-    info: RequestInfo,
-    rec: &mut Record,
-    seat: &mut Option<limits::inflight::Seat>,
+    info: Arc<RequestInfo>,
+    trail: &mut Trail,
 ) -> Response<Body> {
     let output = match negotiate(&info, &req) {
         Ok(o) => o,
@@ -87,7 +114,7 @@ async fn chain(
         Ok(d) => d,
         Err(e) => return early(req, &e, output).await,
     };
-    let serving = serve(state, conn, req, info, output, rec, seat);
+    let serving = serve(state, conn, req, info, output, trail);
     match deadline {
         None => serving.await,
         Some(d) => match tokio::time::timeout(d, serving).await {
@@ -97,28 +124,32 @@ async fn chain(
     }
 }
 
-/// Authentication, impersonation, a seat in flight (left in `seat_out` with the answer),
+/// Authentication, impersonation, a seat in flight (left in the trail with the answer),
 /// authorization, then the handler.
 async fn serve(
     state: &State,
     conn: &ConnInfo,
     req: Request<Incoming>,
-    info: RequestInfo,
+    info: Arc<RequestInfo>,
     output: Output,
-    rec: &mut Record,
-    seat_out: &mut Option<limits::inflight::Seat>,
+    trail: &mut Trail,
 ) -> Response<Body> {
     let who = match authenticate(state, conn, &req).await {
         Ok(w) => w,
         Err(e) => {
-            let has_cert = conn.peer_certificates.as_ref().is_some_and(|c| !c.is_empty());
-            rec.authentication_failed =
-                Some(crate::audit::attempted_auth_methods(req.headers(), &info.query, has_cert));
+            if let Some(rec) = &mut trail.audit {
+                let has_cert = conn.peer_certificates.as_ref().is_some_and(|c| !c.is_empty());
+                rec.authentication_failed =
+                    Some(crate::audit::attempted_auth_methods(req.headers(), &info.query, has_cert));
+            }
             return early(req, &e, output).await;
         }
     };
-    rec.user = Some(who.user().clone());
-    if let Some(auditor) = &state.audit {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        trail.user = Some(who.user().name.clone());
+    }
+    if let (Some(auditor), Some(rec)) = (&state.audit, &mut trail.audit) {
+        rec.set_user(who.user());
         if !auditor.received(rec).await {
             return early(req, &StatusError::internal("failed to store audit event"), output).await;
         }
@@ -127,7 +158,7 @@ async fn serve(
         Ok(w) => w,
         Err(e) => return early(req, &e, output).await,
     };
-    if who.impersonator().is_some() {
+    if let Some(rec) = trail.audit.as_mut().filter(|_| who.impersonator().is_some()) {
         rec.impersonated = Some(who.user().clone());
     }
     // API Priority and Fairness's classification, named in the answer's headers.
@@ -138,23 +169,23 @@ async fn serve(
         Ok(s) => s,
         Err(e) => return with_classification(early(req, &e, output).await, classified),
     };
-    let authorized = match authorize(state, &who, &info, rec).await {
+    let authorized = match authorize(state, &who, &info, trail.audit.as_mut()).await {
         Ok(a) => a,
         Err(e) => return with_classification(early(req, &e, output).await, classified),
     };
-    rec.capture = rec.config.and_then(|c| crate::audit::Capture::for_request(&c, &info));
     let user_agent =
         req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let ctx = RequestContext::new(state.clone(), info, output, authorized)
-        .with_user_agent(user_agent)
-        .with_audit(rec.capture.clone())
-        .with_notes(Arc::clone(&rec.notes));
+    let mut ctx = RequestContext::new(state.clone(), info, output, authorized).with_user_agent(user_agent);
+    if let Some(rec) = &mut trail.audit {
+        rec.capture = rec.config.and_then(|c| crate::audit::Capture::for_request(&c, &ctx.info));
+        ctx = ctx.with_audit(rec.capture.clone()).with_notes(Arc::clone(&rec.notes));
+    }
     let resp = if ctx.info.is_resource_request {
         rest::dispatch(ctx, req).await
     } else {
         nonresource::dispatch(ctx, req).await
     };
-    *seat_out = seat;
+    trail.seat = seat;
     with_classification(resp, classified)
 }
 
@@ -230,24 +261,28 @@ async fn authorize(
     state: &ApiState,
     who: &authn::Authenticated,
     info: &RequestInfo,
-    rec: &mut Record,
+    rec: Option<&mut Record>,
 ) -> Result<authz::Authorized, StatusError> {
     use crate::audit::event::{DECISION_ANNOTATION, REASON_ANNOTATION};
     let result = state.authorizer.authorize_request(who, info).await;
     state.metrics.authorization(result.is_ok());
     match result {
         Ok(authorized) => {
-            rec.annotations.insert(DECISION_ANNOTATION, "allow".into());
-            rec.annotations.insert(REASON_ANNOTATION, authorized.reason().to_string());
+            if let Some(rec) = rec {
+                rec.annotations.insert(DECISION_ANNOTATION, "allow".into());
+                rec.annotations.insert(REASON_ANNOTATION, authorized.reason().to_string().into());
+            }
             Ok(authorized)
         }
         Err(verdict) => {
-            if verdict.error().is_some() {
-                // kube's authorization filter: no decision, the reason says what happened.
-                rec.annotations.insert(REASON_ANNOTATION, "internal error".into());
-            } else {
-                rec.annotations.insert(DECISION_ANNOTATION, "forbid".into());
-                rec.annotations.insert(REASON_ANNOTATION, verdict.decision.reason().to_string());
+            if let Some(rec) = rec {
+                if verdict.error().is_some() {
+                    // kube's authorization filter: no decision, the reason says what happened.
+                    rec.annotations.insert(REASON_ANNOTATION, "internal error".into());
+                } else {
+                    rec.annotations.insert(DECISION_ANNOTATION, "forbid".into());
+                    rec.annotations.insert(REASON_ANNOTATION, verdict.decision.reason().to_string().into());
+                }
             }
             let attrs = Attributes::from_request(who.user().clone(), info);
             Err(refusal(&attrs, &verdict))

@@ -11,6 +11,7 @@ use apimachinery::quote::{go_quote, push_go_quoted};
 use apimachinery::{RequestInfo, UserInfo};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -39,17 +40,20 @@ pub struct ResponseStatus {
 pub struct Record {
     /// The `Audit-ID` the client sent, else a new UUID.
     pub id: String,
-    pub info: RequestInfo,
+    /// The request's RequestInfo, shared with its handler's context.
+    pub info: Arc<RequestInfo>,
     pub uri: String,
     pub source_ips: Vec<IpAddr>,
     pub user_agent: String,
     pub received: DateTime<Utc>,
-    /// The authenticated user (before impersonation); `None` until authenticated.
-    pub user: Option<UserInfo>,
+    /// The authenticated user (before impersonation); `None` until authenticated. Shared
+    /// between consecutive records of one user ([`Record::set_user`]).
+    pub user: Option<Arc<UserInfo>>,
     /// Whom the request acted as, when impersonating.
     pub impersonated: Option<UserInfo>,
-    /// Annotations (the authorization decision and reason), written sorted by key.
-    pub annotations: BTreeMap<&'static str, String>,
+    /// Annotations (the authorization decision and reason), written sorted by key; the
+    /// decision's fixed words are not copied.
+    pub annotations: BTreeMap<&'static str, Cow<'static, str>>,
     /// What the handlers noted: admission's audit annotations join `annotations` (a key
     /// set there wins) and its warnings go out as `Warning` headers.
     pub notes: Arc<crate::context::RequestNotes>,
@@ -65,15 +69,10 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record of a request as it arrives; who and the decision are filled in later.
-    pub fn start<B>(info: &RequestInfo, req: &http::Request<B>, remote: IpAddr) -> Self {
+    /// The record of a request as it arrives, under its audit ID (`audit_flow::audit_id`);
+    /// who and the decision are filled in later.
+    pub fn start<B>(info: &Arc<RequestInfo>, id: &str, req: &http::Request<B>, remote: IpAddr) -> Self {
         let headers = req.headers();
-        let id = headers
-            .get("audit-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut user_agent = headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -88,8 +87,8 @@ impl Record {
             user_agent.push_str(USER_AGENT_TRUNCATED);
         }
         Record {
-            id,
-            info: info.clone(),
+            id: id.to_string(),
+            info: Arc::clone(info),
             uri: req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default(),
             source_ips: source_ips(headers, remote),
             user_agent,
@@ -104,6 +103,24 @@ impl Record {
             response_object: None,
             authentication_failed: None,
         }
+    }
+
+    /// Sets the authenticated user: the copy the last record started on this thread holds
+    /// when it is the same user (consecutive requests mostly are: one client, one identity),
+    /// else a new one.
+    pub fn set_user(&mut self, user: &UserInfo) {
+        let shared = LAST_USER.with(|last| {
+            let mut last = last.borrow_mut();
+            match &*last {
+                Some(u) if **u == *user => Arc::clone(u),
+                _ => {
+                    let u = Arc::new(user.clone());
+                    *last = Some(Arc::clone(&u));
+                    u
+                }
+            }
+        });
+        self.user = Some(shared);
     }
 
     /// The level the policy gave (None until evaluated).
@@ -169,6 +186,11 @@ impl Record {
     }
 }
 
+thread_local! {
+    /// The user of the last record on this thread ([`Record::set_user`]).
+    static LAST_USER: std::cell::RefCell<Option<Arc<UserInfo>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Go's `%q` of each element, joined by commas (`auditStringSlice`).
 fn quoted_list(items: &[String]) -> String {
     items.iter().map(|g| go_quote(g)).collect::<Vec<_>>().join(",")
@@ -177,12 +199,15 @@ fn quoted_list(items: &[String]) -> String {
 /// kube's `utilnet.SourceIPs`: the `X-Forwarded-For` chain, then `X-Real-Ip` when not in it,
 /// then the connection's address unless it is the chain's last.
 pub fn source_ips(headers: &http::HeaderMap, remote: IpAddr) -> Vec<IpAddr> {
+    // Names, not strings: a lookup by `&str` parses the name first.
+    const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+    const X_REAL_IP: http::HeaderName = http::HeaderName::from_static("x-real-ip");
     let mut ips: Vec<IpAddr> = Vec::new();
     let parse = |s: &str| s.trim().parse::<IpAddr>().ok();
-    if let Some(xff) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    if let Some(xff) = headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         ips.extend(xff.split(',').filter_map(parse).take(MAX_FORWARDED));
     }
-    if let Some(ip) = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(parse) {
+    if let Some(ip) = headers.get(X_REAL_IP).and_then(|v| v.to_str().ok()).and_then(parse) {
         if !ips.contains(&ip) {
             ips.push(ip);
         }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 fn record(method: &str, uri: &str) -> Record {
     let (path, query) = uri.split_once('?').map(|(p, q)| (p, Some(q))).unwrap_or((uri, None));
-    let info = RequestInfo::new(method, path, query);
+    let info = Arc::new(RequestInfo::new(method, path, query));
     let req = http::Request::builder()
         .method(method)
         .uri(uri)
@@ -12,7 +12,8 @@ fn record(method: &str, uri: &str) -> Record {
         .header("audit-id", "8d2a3b8e-0000-4000-8000-000000000001")
         .body(())
         .unwrap();
-    let mut rec = Record::start(&info, &req, "127.0.0.1".parse().unwrap());
+    let id = crate::audit_flow::audit_id(req.headers());
+    let mut rec = Record::start(&info, id.to_str().unwrap(), &req, "127.0.0.1".parse().unwrap());
     rec.received =
         DateTime::parse_from_rfc3339("2026-12-06T18:34:45.123456789Z").unwrap().with_timezone(&Utc);
     rec.config = Some(RequestAuditConfig { level: Level::Metadata, ..RequestAuditConfig::NONE });
@@ -26,7 +27,7 @@ fn at() -> DateTime<Utc> {
 #[test]
 fn metadata_event_in_kube_shape() {
     let mut rec = record("GET", "/api/v1/namespaces/d/pods/web?timeout=32s");
-    rec.user = Some(UserInfo::new("jane", vec!["dev".into(), "system:authenticated".into()]));
+    rec.user = Some(Arc::new(UserInfo::new("jane", vec!["dev".into(), "system:authenticated".into()])));
     rec.annotations.insert(
         REASON_ANNOTATION,
         "RBAC: allowed by RoleBinding \"r/d\" of Role \"v\" to User \"jane\"".into(),
@@ -132,7 +133,7 @@ fn captured_object_completes_the_reference() {
 #[test]
 fn legacy_line_as_kube_event_string() {
     let mut rec = record("GET", "/api/v1/namespaces/d/pods");
-    rec.user = Some(UserInfo::new("jane", vec!["dev".into(), "system:authenticated".into()]));
+    rec.user = Some(Arc::new(UserInfo::new("jane", vec!["dev".into(), "system:authenticated".into()])));
     rec.response_status = Some(ResponseStatus { code: 200, ..Default::default() });
     assert_eq!(
         rec.to_legacy(Stage::ResponseComplete),
@@ -168,11 +169,30 @@ fn source_ips_as_kube() {
 
 #[test]
 fn long_user_agent_is_truncated() {
-    let info = RequestInfo::new("GET", "/version", None);
+    let info = Arc::new(RequestInfo::new("GET", "/version", None));
     let req =
         http::Request::builder().uri("/version").header("user-agent", "x".repeat(2000)).body(()).unwrap();
-    let rec = Record::start(&info, &req, "127.0.0.1".parse().unwrap());
+    let rec = Record::start(&info, "an-id", &req, "127.0.0.1".parse().unwrap());
     assert_eq!(rec.user_agent.len(), 1024 + "...TRUNCATED".len());
     assert!(rec.user_agent.ends_with("...TRUNCATED"));
-    assert_eq!(rec.id.len(), 36, "a fresh UUID when the client sent none");
+    assert_eq!(rec.id, "an-id");
+}
+
+#[test]
+fn consecutive_records_of_one_user_share_its_copy() {
+    let jane = UserInfo::new("jane", vec!["dev".into()]);
+    let joe = UserInfo::new("joe", vec!["dev".into()]);
+    let (mut a, mut b, mut c) =
+        (record("GET", "/api/v1/pods"), record("GET", "/api/v1/pods"), record("GET", "/api/v1/pods"));
+    a.set_user(&jane);
+    b.set_user(&jane);
+    c.set_user(&joe);
+    let (a, b, c) = (a.user.unwrap(), b.user.unwrap(), c.user.unwrap());
+    assert!(Arc::ptr_eq(&a, &b), "the same user: one copy");
+    assert_eq!((*a).clone(), jane);
+    assert_eq!(*c, joe, "another user: its own copy");
+    let mut d = record("GET", "/api/v1/pods");
+    d.set_user(&jane);
+    assert!(!Arc::ptr_eq(&a, d.user.as_ref().unwrap()), "only the last user is shared");
+    assert_eq!(**d.user.as_ref().unwrap(), jane);
 }

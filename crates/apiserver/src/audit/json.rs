@@ -11,6 +11,7 @@ use apimachinery::UserInfo;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::Value;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 impl Record {
     /// The event at `stage` as one JSON line (without the newline), as kube writes it.
@@ -127,7 +128,7 @@ impl Record {
             } else {
                 // Admission's keys (`POLICY/KEY`) come from input: escaped, merged in order.
                 let mut all: Vec<(&str, &str)> =
-                    self.annotations.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    self.annotations.iter().map(|(k, v)| (*k, v.as_ref())).collect();
                 for (k, v) in &noted {
                     if !self.annotations.contains_key(k.as_str()) {
                         all.push((k, v));
@@ -154,22 +155,24 @@ thread_local! {
 
 #[derive(Default)]
 struct Recent {
-    user: Option<(UserInfo, Vec<u8>)>,
+    user: Option<(Arc<UserInfo>, Vec<u8>)>,
     ips: (Vec<IpAddr>, Vec<u8>),
     agent: (String, Vec<u8>),
     reason: (String, Vec<u8>),
 }
 
 impl Recent {
-    fn user(&mut self, out: &mut Vec<u8>, user: Option<&UserInfo>) {
+    /// The user's JSON; the records of one user share its copy (`Record::set_user`), so the
+    /// same copy is recognised without comparing its fields.
+    fn user(&mut self, out: &mut Vec<u8>, user: Option<&Arc<UserInfo>>) {
         let Some(u) = user else { return push_user(out, None) };
         match &self.user {
-            Some((last, json)) if last == u => out.extend_from_slice(json),
+            Some((last, json)) if Arc::ptr_eq(last, u) || **last == **u => out.extend_from_slice(json),
             _ => {
                 let mut json = Vec::with_capacity(128);
                 push_user(&mut json, Some(u));
                 out.extend_from_slice(&json);
-                self.user = Some((u.clone(), json));
+                self.user = Some((Arc::clone(u), json));
             }
         }
     }
@@ -534,10 +537,11 @@ mod tests {
     #[test]
     fn recent_values_are_reused_only_when_equal() {
         let mut r = Recent::default();
-        let jane = UserInfo::new("jane", vec!["dev".into()]);
-        let joe = UserInfo::new("jane", vec!["ops".into()]);
+        let jane = Arc::new(UserInfo::new("jane", vec!["dev".into()]));
+        let joe = Arc::new(UserInfo::new("jane", vec!["ops".into()]));
+        let jane_again = Arc::new(UserInfo::new("jane", vec!["dev".into()]));
         let mut out = Vec::new();
-        for u in [Some(&jane), Some(&joe), Some(&jane), None] {
+        for u in [Some(&jane), Some(&joe), Some(&jane_again), Some(&jane), None] {
             r.user(&mut out, u);
             out.push(b' ');
         }
@@ -552,7 +556,7 @@ mod tests {
         }
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            r#"{"username":"jane","groups":["dev"]} {"username":"jane","groups":["ops"]} {"username":"jane","groups":["dev"]} {} ["10.0.0.1"] ["10.0.0.1","::1"] ["10.0.0.1"] "a \"b\"" "a \"c\"" "a \"c\"" "#
+            r#"{"username":"jane","groups":["dev"]} {"username":"jane","groups":["ops"]} {"username":"jane","groups":["dev"]} {"username":"jane","groups":["dev"]} {} ["10.0.0.1"] ["10.0.0.1","::1"] ["10.0.0.1"] "a \"b\"" "a \"c\"" "a \"c\"" "#
         );
     }
 

@@ -113,7 +113,7 @@ impl Auditor {
     /// Evaluates the policy for the record's request and user (once).
     pub fn evaluate(&self, rec: &mut Record) {
         if rec.config.is_none() {
-            rec.config = Some(self.policy.evaluate(rec.user.as_ref(), &rec.info));
+            rec.config = Some(self.policy.evaluate(rec.user.as_deref(), &rec.info));
         }
     }
 

@@ -168,3 +168,33 @@ fn unknown_fields_are_warned_about() {
             .unwrap();
     assert_eq!(warnings, ["rules[0].verb"]);
 }
+
+#[test]
+fn the_bench_policies_give_the_bench_get_the_same_events() {
+    // bench/run's audit policy row compares these two policies: for its ConfigMap GET they must
+    // decide alike, so that the row measures the evaluation alone.
+    let realistic = policy(include_str!("../../../../bench/audit-policy.yaml"));
+    let one_rule = policy(include_str!("../../../../bench/audit-policy-metadata.yaml"));
+    let admin = user("kubeward-admin", &["kubeward:admins", "system:authenticated"]);
+    let get = req("GET", "/api/v1/namespaces/bench-list/configmaps/cm-0");
+    let (a, b) = (realistic.evaluate(Some(&admin), &get), one_rule.evaluate(Some(&admin), &get));
+    // At Metadata no body is recorded, so whether a rule names Secrets (`secret_bodies`) and
+    // omitManagedFields change nothing in the event.
+    assert_eq!((a.level, a.omit_stages), (b.level, b.omit_stages));
+    assert_eq!(a.level, Level::Metadata);
+    assert!(a.omit_stages.contains(Stage::RequestReceived));
+    // The realistic one is a real policy: its earlier rules drop, and its later ones record more.
+    let node = user("system:node:n1", &["system:nodes"]);
+    assert_eq!(realistic.evaluate(Some(&node), &req("GET", "/api/v1/nodes/n1")).level, Level::None);
+    assert_eq!(realistic.evaluate(Some(&admin), &req("GET", "/healthz")).level, Level::None);
+    assert_eq!(
+        realistic.evaluate(Some(&admin), &req("GET", "/api/v1/namespaces/d/pods/p")).level,
+        Level::Request
+    );
+    let create = req("POST", "/apis/apps/v1/namespaces/d/deployments");
+    assert_eq!(realistic.evaluate(Some(&admin), &create).level, Level::RequestResponse);
+    assert_eq!(
+        realistic.evaluate(Some(&admin), &req("GET", "/apis/example.com/v1/widgets")).level,
+        Level::Metadata
+    );
+}

@@ -148,7 +148,7 @@ enum Command {
         /// Keep the dump files (callgrind_annotate reads them); by default they are removed.
         #[arg(long)]
         keep_dumps: bool,
-        /// audit, revocation, limits or aa.
+        /// audit-policy, audit-log, revocation, limits or aa.
         #[arg(long)]
         feature: String,
         #[arg(long, value_parser = ["with", "without"])]

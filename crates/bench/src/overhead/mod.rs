@@ -41,6 +41,11 @@ pub const AUDIT_MAX_COST: f64 = 0.05;
 pub const REVOCATION_MAX_COST: f64 = 0.03;
 /// The aim of issue 17: the request limits cost at most 3% of a GET at 64 connections.
 pub const LIMITS_MAX_COST: f64 = 0.03;
+/// The feature of the audit row issue 14's aim names: the policy evaluation alone (a
+/// 15-rule policy against a one-rule policy giving the same events, both servers logging).
+pub const AUDIT_POLICY: &str = "audit-policy";
+/// The feature of the informational audit row: the log and policy against no audit.
+pub const AUDIT_LOG: &str = "audit-log";
 /// The A/A pair's interval must be within ± this for the instruction rows to give a verdict.
 pub const AA_MAX: f64 = 0.005;
 /// The feature name of the A/A calibration pair.
@@ -399,6 +404,11 @@ fn calibration_for(r: &[Record], row: &Row) -> Option<Calibration> {
         Measure::Instructions => calibration(r, &row.proto),
         Measure::CpuTime => None,
     }
+}
+
+/// Whether the records hold any cost rows of a feature.
+pub fn has_rows(r: &[Record], feature: &str) -> bool {
+    !rows(r, feature, Measure::Instructions).is_empty() || !rows(r, feature, Measure::CpuTime).is_empty()
 }
 
 /// The Aims-table cell of a feature: its worst GET row at 64 connections (miss, then no

@@ -3,22 +3,36 @@
 
 use super::*;
 
-/// The section of a feature: its instruction rows with the A/A rows they are calibrated by,
-/// then its CPU-time rows.
-pub fn section(out: &mut String, r: &[Record], feature: &str, title: &str, what: &str, max_cost: f64) {
+/// The section of a feature under `heading` (its `## ` or `### ` line): its instruction rows
+/// with the A/A rows they are calibrated by, then its CPU-time rows; judged against
+/// `max_cost`, or shown without a verdict when the feature has no aim (`None`).
+pub fn section(
+    out: &mut String,
+    r: &[Record],
+    feature: &str,
+    heading: &str,
+    what: &str,
+    max_cost: Option<f64>,
+) {
     let instr = rows(r, feature, Measure::Instructions);
     let cpu = rows(r, feature, Measure::CpuTime);
     if instr.is_empty() && cpu.is_empty() {
         return;
     }
+    let judged = match max_cost {
+        Some(m) => format!(
+            "Verdict against the aim of {:.0}%: pass when the whole interval is within it, miss when the whole \
+             interval is above it, else within noise.",
+            m * 100.0
+        ),
+        None => "No aim: the rows say what the feature costs, without a verdict.".into(),
+    };
     let _ = writeln!(
         out,
-        "## {title}\n\n{what} Two fresh servers started alike from one pristine store (same seed objects, same flags \
+        "{heading}\n\n{what} Two fresh servers started alike from one pristine store (same seed objects, same flags \
          but the one under test), both warmed, then rounds in ABBA order; cost = with / without - 1 per round; the \
-         median of the rounds, its 90% confidence interval (order statistics of the rounds) and their range. Verdict \
-         against the aim of {:.0}%: pass when the whole interval is within it, miss when the whole interval is above \
-         it, else within noise.\n",
-        max_cost * 100.0
+         median of the rounds, its 90% confidence interval (order statistics of the rounds) and their range. \
+         {judged}\n"
     );
     if !instr.is_empty() {
         instr_table(out, r, &instr, max_cost);
@@ -29,10 +43,18 @@ pub fn section(out: &mut String, r: &[Record], feature: &str, title: &str, what:
     crate::report::section_notes(out, r, feature);
 }
 
-fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: f64) {
+/// A row's verdict cell: against the aim, or none when there is no aim.
+fn verdict_cell(row: &Row, max_cost: Option<f64>, aa: Option<Calibration>) -> String {
+    match max_cost {
+        Some(m) => row.verdict(m, aa).cell(),
+        None => "no aim".into(),
+    }
+}
+
+fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: Option<f64>) {
     let _ = writeln!(
         out,
-        "**Instructions per request** (the verdict): both servers under valgrind's callgrind \
+        "**Instructions per request**{}: both servers under valgrind's callgrind \
          (`--tool=callgrind`), which counts every instruction the server's threads execute; each side of a \
          round opens 64 connections and warms them, then runs of n GETs over them as fast as the server answers \
          (one outstanding per connection), the server's counter zeroed before each run and dumped after it; the \
@@ -45,6 +67,7 @@ fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: f64) {
          list, the default limits, the client certificate); their median must be within ±{:.1}% (the same \
          server costs nothing), and each feature's interval below is widened by its protocol's A/A interval's \
          largest deviation from zero before the verdict (the column shows the widened interval).\n",
+        if max_cost.is_some() { " (the verdict)" } else { "" },
         AA_MAX * 100.0
     );
     let _ = writeln!(
@@ -77,7 +100,7 @@ fn instr_table(out: &mut String, r: &[Record], instr: &[Row], max_cost: f64) {
     }
     for row in instr {
         let aa = calibration(r, &row.proto);
-        instr_line(out, row, "get", aa, row.verdict(max_cost, aa).cell());
+        instr_line(out, row, "get", aa, verdict_cell(row, max_cost, aa));
     }
     let _ = writeln!(out);
 }
@@ -110,7 +133,7 @@ fn instr_line(out: &mut String, row: &Row, request: &str, aa: Option<Calibration
     );
 }
 
-fn cpu_table(out: &mut String, cpu: &[Row], max_cost: f64, secondary: bool) {
+fn cpu_table(out: &mut String, cpu: &[Row], max_cost: Option<f64>, secondary: bool) {
     let _ = writeln!(
         out,
         "**Server CPU time per request**{}: the servers run natively at a fixed rate (busy, not saturated), a fixed \
@@ -135,7 +158,7 @@ fn cpu_table(out: &mut String, cpu: &[Row], max_cost: f64, secondary: bool) {
         };
         let requests = row.pairs.iter().map(|(w, wo)| w.requests.min(wo.requests)).min().unwrap_or(0);
         let errors = row.errors();
-        let verdict = row.verdict(max_cost, None).cell();
+        let verdict = verdict_cell(row, max_cost, None);
         let _ = writeln!(
             out,
             "| get | {} | {} | {} | {:.0} | {requests}{} | {:.1} | {:.1} | {} | {ci} | {range} | {:.2} | {:.2} | {} | {} |",

@@ -100,7 +100,7 @@ fn the_worst_row_decides_and_the_section_shows_each() {
     assert_eq!(v, Verdict::Miss);
     assert!(text.contains("+25.0%") && text.contains("cert h2"), "{text}");
     let mut out = String::new();
-    section(&mut out, &r, "audit", "Audit cost", "GET with a policy.", AUDIT_MAX_COST);
+    section(&mut out, &r, "audit", "## Audit cost", "GET with a policy.", Some(AUDIT_MAX_COST));
     assert!(out.starts_with("## Audit cost\n\nGET with a policy. Two fresh servers"), "{out}");
     assert!(
         out.contains(
@@ -110,8 +110,21 @@ fn the_worst_row_decides_and_the_section_shows_each() {
     );
     assert!(out.contains("| 50.0 | 40.0 | +25.0% |") && out.ends_with("| 8 | **miss** |\n\n"), "{out}");
     let mut empty = String::new();
-    section(&mut empty, &[], "audit", "Audit cost", "-", AUDIT_MAX_COST);
+    section(&mut empty, &[], "audit", "## Audit cost", "-", Some(AUDIT_MAX_COST));
     assert!(empty.is_empty());
+}
+
+#[test]
+fn a_feature_without_an_aim_is_shown_without_a_verdict() {
+    let mut r = instr_rounds(AA, "h1", &[0.0; 6]);
+    r.extend(instr_rounds("audit-log", "h1", &[0.08; 6]));
+    let mut out = String::new();
+    section(&mut out, &r, "audit-log", "### Audit log", "GET with a log.", None);
+    assert!(out.starts_with("### Audit log\n\nGET with a log. Two fresh servers"), "{out}");
+    assert!(out.contains("No aim: the rows say what the feature costs, without a verdict."), "{out}");
+    assert!(!out.contains("Verdict against the aim") && !out.contains("(the verdict)"), "{out}");
+    assert!(out.contains("| +8.00% | +8.00% .. +8.00% | +8.00% .. +8.00% | 99 | 6 | no aim |"), "{out}");
+    assert!(!out.contains("**miss**"), "{out}");
 }
 
 fn instr(feature: &str, with: bool, proto: &str, round: u32, per_request: f64) -> Record {
@@ -210,7 +223,7 @@ fn instructions_decide_over_cpu_time_and_both_are_shown() {
     let (text, v) = aim(&r, "limits", LIMITS_MAX_COST);
     assert_eq!(v, Verdict::Pass, "{text}");
     let mut out = String::new();
-    section(&mut out, &r, "limits", "Request limits cost", "GET as a user.", LIMITS_MAX_COST);
+    section(&mut out, &r, "limits", "## Request limits cost", "GET as a user.", Some(LIMITS_MAX_COST));
     assert!(out.contains("**Instructions per request** (the verdict)"), "{out}");
     assert!(
         out.contains(

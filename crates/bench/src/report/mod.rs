@@ -40,27 +40,17 @@ type Section = (&'static str, fn(&mut String, &Input));
 /// The sections after the Aims table, in report order.
 const SECTIONS: [Section; 11] = [
     ("request", |o, i| request(o, &i.records)),
-    ("audit", |o, i| {
-        crate::overhead::section(
-            o,
-            &i.records,
-            "audit",
-            "Audit cost",
-            "The GET of the request path against kubeward with `--audit-log-path` and a realistic \
-             `--audit-policy-file` (bench/audit-policy.yaml), and against the same build without audit.",
-            crate::overhead::AUDIT_MAX_COST,
-        )
-    }),
+    ("audit", |o, i| audit(o, &i.records)),
     ("revocation", |o, i| {
         crate::overhead::section(
             o,
             &i.records,
             "revocation",
-            "Revocation check cost",
+            "## Revocation check cost",
             "The GET of the request path with a client certificate against kubeward whose certificate \
              revocation list (kube-system/kubeward-cert-revocations) holds a thousand serials and a hundred \
              subjects, none the client's, and against the same build with an empty list.",
-            crate::overhead::REVOCATION_MAX_COST,
+            Some(crate::overhead::REVOCATION_MAX_COST),
         )
     }),
     ("limits", |o, i| {
@@ -68,11 +58,11 @@ const SECTIONS: [Section; 11] = [
             o,
             &i.records,
             "limits",
-            "Request limits cost",
+            "## Request limits cost",
             "The GET of the request path as the bearer-token user (not exempt from seats) against kubeward with kube's \
              in-flight limits (`--max-requests-inflight 400 --max-mutating-requests-inflight 200`, fair between users), \
              and against the same build with both at 0 (no pools).",
-            crate::overhead::LIMITS_MAX_COST,
+            Some(crate::overhead::LIMITS_MAX_COST),
         )
     }),
     ("writes", |o, i| {
@@ -87,6 +77,48 @@ const SECTIONS: [Section; 11] = [
     ("dashboard", |o, i| dashboard(o, &i.records)),
     ("micro", |o, i| micro(o, &i.criterion)),
 ];
+
+/// The audit section: two cost rows, so that the one issue 14's aim names (the policy
+/// evaluation) is measured alone: both of its servers write the same events and differ only
+/// in the policy that decides them; the other row is what writing the log costs at all.
+fn audit(out: &mut String, r: &[Record]) {
+    use crate::overhead::{has_rows, section, AUDIT_LOG, AUDIT_MAX_COST, AUDIT_POLICY};
+    if !has_rows(r, AUDIT_POLICY) && !has_rows(r, AUDIT_LOG) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Audit cost\n\nTwo rows. **Audit policy evaluation** is the one issue 14's aim names (at most 5% of a GET): \
+         both servers write the audit log, one deciding its events by a realistic policy of 17 rules \
+         (bench/audit-policy.yaml, shaped like the policy kube's GCE and kubeadm setups install: noisy system \
+         users and health checks dropped by users, groups, verbs, resources, namespaces and nonResourceURLs, \
+         Secrets and ConfigMaps at Metadata, reads at Request, writes at RequestResponse, RequestReceived \
+         omitted, a catch-all Metadata rule last; the bench's ConfigMap GET matches its 14th rule), the other by one \
+         rule (bench/audit-policy-metadata.yaml: `level: Metadata`, RequestReceived omitted) that gives the same \
+         events for that GET, so the difference is the evaluation alone (the note under it compares the two logs). \
+         **Audit log** is what auditing costs at all: the realistic policy and the log against the same build \
+         without audit; it has no aim of its own.\n"
+    );
+    section(
+        out,
+        r,
+        AUDIT_POLICY,
+        "### Audit policy evaluation",
+        "The GET of the request path against kubeward with `--audit-log-path` and `--audit-policy-file \
+         bench/audit-policy.yaml` (17 rules), and against the same build with `--audit-log-path` and \
+         `--audit-policy-file bench/audit-policy-metadata.yaml` (one rule, the same events).",
+        Some(AUDIT_MAX_COST),
+    );
+    section(
+        out,
+        r,
+        AUDIT_LOG,
+        "### Audit log",
+        "The GET of the request path against kubeward with `--audit-log-path` and `--audit-policy-file \
+         bench/audit-policy.yaml`, and against the same build without audit.",
+        None,
+    );
+}
 
 /// The names `--only` accepts.
 pub fn section_names() -> Vec<&'static str> {

@@ -110,7 +110,7 @@ pub enum Record {
     /// fixed request count against the server with the feature (`with`) or the one without,
     /// in round `round` (the two sides of a round run back to back, their order alternating).
     CostRound {
-        /// `audit`, `revocation` or `limits`.
+        /// `audit-policy`, `audit-log`, `revocation` or `limits`.
         feature: String,
         with: bool,
         auth: String,
@@ -135,7 +135,7 @@ pub enum Record {
     /// GETs each, the instructions of each run (all the server's threads, from a zeroed counter
     /// to a dump); the median run over `requests` is one request's.
     InstrRound {
-        /// `audit`, `revocation`, `limits`, or `aa` (the A/A calibration: both sides alike).
+        /// `audit-policy`, `audit-log`, `revocation`, `limits`, or `aa` (the A/A calibration: both sides alike).
         feature: String,
         with: bool,
         auth: String,
