@@ -6,6 +6,8 @@
 //! - [`etcd`]: the same contract over an etcd v3 cluster, shared by several servers.
 //! - [`event_cache`]: what watchers derive from one event (its wire encodings), computed once
 //!   and shared by every watcher that receives it.
+//! - `wake` (private): which watchers a change wakes, by resource; both backends' watchers
+//!   sleep on it.
 //! - `conformance` (feature `testing`): the suite every backend must pass, for use from tests;
 //!   with it, `etcd::TestEtcd` runs a throwaway etcd.
 //!
@@ -17,6 +19,7 @@ pub mod etcd;
 pub mod event_cache;
 mod memory;
 pub mod store;
+mod wake;
 
 #[cfg(feature = "testing")]
 pub mod conformance;

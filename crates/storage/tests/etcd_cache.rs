@@ -208,6 +208,7 @@ async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
         let event = conformance::next_event(&mut watch).await;
         assert_eq!((event.event_type, &event.kv), (EventType::Modified, expected));
     }
+    assert_eq!(store.cache_stats().unwrap().handed_over, before.handed_over + 1, "went on with etcd");
     conformance::assert_quiet(&mut watch).await;
     let deleted = writer.delete("/w/0", None).await.unwrap();
     let event = conformance::next_event(&mut watch).await;
@@ -225,6 +226,61 @@ async fn watches_come_from_the_cache_and_go_on_with_etcd_past_its_history() {
         Ok(_) => panic!("a watch from a compacted revision must fail"),
         Err(err) => panic!("expected Compacted, got {err:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_watcher_of_one_resource_stays_on_the_cache_while_others_move_history_on() {
+    let Some(etcd) = TestEtcd::start_or_skip().await else { return };
+    let options = EtcdOptions { watch_cache_history: 5, ..etcd.options("/kw") };
+    let store = EtcdStore::connect(&[etcd.endpoint()], options).await.unwrap();
+    let writer = etcd.connect_uncached("/kw").await.unwrap();
+    let before = ready(&store).await;
+
+    let start = store.current_revision().await.unwrap();
+    let mut configmaps = store.watch("/registry/core/configmaps/", start).await.unwrap();
+    let mut configmaps_a = store.watch("/registry/core/configmaps/a/", start).await.unwrap();
+    let mut everything = store.watch("/registry/", start).await.unwrap();
+    // Twenty pods while the watchers of configmaps (all, and in namespace `a`) sleep:
+    // history (five events) moves past their cursors with none of their events in it. The
+    // watcher of everything reads each as it comes.
+    for i in 0..20 {
+        let pod =
+            writer.create(&format!("/registry/core/pods/b/p{i}"), conformance::value("p")).await.unwrap();
+        let event = conformance::next_event(&mut everything).await;
+        assert_eq!((event.event_type, event.kv), (EventType::Added, pod));
+    }
+    let configmap = writer.create("/registry/core/configmaps/a/c", conformance::value("c")).await.unwrap();
+    let pod = writer.create("/registry/core/pods/a/p", conformance::value("p")).await.unwrap();
+    for watch in [&mut configmaps, &mut configmaps_a] {
+        let event = conformance::next_event(watch).await;
+        assert_eq!((event.event_type, &event.kv), (EventType::Added, &configmap));
+    }
+    for expected in [&configmap, &pod] {
+        assert_eq!(&conformance::next_event(&mut everything).await.kv, expected);
+    }
+    conformance::assert_quiet(&mut configmaps).await;
+    conformance::assert_quiet(&mut configmaps_a).await;
+    let stats = store.cache_stats().unwrap();
+    assert_eq!(stats.watches, before.watches + 3, "served from the cache");
+    assert_eq!(stats.handed_over, before.handed_over, "nobody missed an event: nobody left the cache");
+
+    // A sleeping watcher whose own events fell out of history does leave it, missing nothing.
+    let mut pods_c = store.watch("/registry/core/pods/c/", pod.mod_revision).await.unwrap();
+    let mut written = Vec::new();
+    for i in 0..8 {
+        written.push(
+            writer.create(&format!("/registry/core/pods/c/p{i}"), conformance::value("p")).await.unwrap(),
+        );
+    }
+    for expected in &written {
+        assert_eq!(&conformance::next_event(&mut pods_c).await.kv, expected);
+    }
+    conformance::assert_quiet(&mut pods_c).await;
+    assert_eq!(store.cache_stats().unwrap().handed_over, before.handed_over + 1);
+    drop(store);
+    // A watcher of a dropped store ends with an error instead of sleeping forever.
+    let ended = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut configmaps)).await;
+    assert!(matches!(ended, Ok(Some(Err(StoreError::Unavailable(_))))), "got {ended:?}");
 }
 
 /// etcd's count of Range requests it answered, from its Prometheus metrics.

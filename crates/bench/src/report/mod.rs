@@ -165,14 +165,18 @@ pub fn splice_sections(doc: &str, input: &Input, names: &[&str]) -> String {
     let mut doc = doc.to_string();
     for (i, (name, _)) in SECTIONS.iter().enumerate().filter(|(_, (n, _))| names.contains(n)) {
         let Some(text) = render_section(input, name) else { continue };
-        let (heading, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        // Every `## ` heading of the section says which run it comes from.
+        let text: String = text
+            .lines()
+            .map(|l| if l.starts_with("## ") { format!("{l}\n\n{provenance}\n") } else { format!("{l}\n") })
+            .collect();
         let later: Vec<String> = SECTIONS[i + 1..]
             .iter()
             .filter_map(|(n, _)| render_section(input, n))
             .filter_map(|t| t.lines().next().map(str::to_string))
             .collect();
         let later: Vec<&str> = later.iter().map(String::as_str).collect();
-        doc = splice(&doc, &format!("{heading}\n\n{provenance}\n{rest}"), &later);
+        doc = splice(&doc, &text, &later);
     }
     doc
 }

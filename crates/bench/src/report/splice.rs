@@ -1,18 +1,22 @@
 //! `bench/run --only`: sections of one run put into an existing report in place of the same
 //! sections; every other line of the report is kept as it was.
 
-/// Puts `section` (its first line is its `## ` heading) into `doc`: in place of the lines from
-/// the same heading up to the next `## ` heading, or, when `doc` has no such heading, before the
-/// first of `later` (the headings that follow it in a full report) that `doc` has, else before
-/// `## Notes`, else at the end.
+/// Puts `section` (its first line is its `## ` heading; it may hold more `## ` headings, as the
+/// writes section does) into `doc`: in place of the lines from the same heading up to the next
+/// `## ` heading that is not one of the section's own, or, when `doc` has no such heading,
+/// before the first of `later` (the headings that follow it in a full report) that `doc` has,
+/// else before `## Notes`, else at the end.
 pub fn splice(doc: &str, section: &str, later: &[&str]) -> String {
     let heading = section.lines().next().unwrap_or_default();
+    let own: Vec<&str> = section.lines().filter(|l| l.starts_with("## ")).collect();
     let lines: Vec<&str> = doc.lines().collect();
     let body = section.trim_end_matches('\n');
     let (start, end) = match lines.iter().position(|l| *l == heading) {
         Some(i) => {
-            let end =
-                lines[i + 1..].iter().position(|l| l.starts_with("## ")).map_or(lines.len(), |j| i + 1 + j);
+            let end = lines[i + 1..]
+                .iter()
+                .position(|l| l.starts_with("## ") && !own.contains(l))
+                .map_or(lines.len(), |j| i + 1 + j);
             (i, end)
         }
         None => {
@@ -66,6 +70,13 @@ mod tests {
             out.contains("- n\n\n## Y\n\ny\n\n## Notes") || out.contains("c\n\n## Y\n\ny\n\n## Notes"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_section_of_several_headings_replaces_all_of_them() {
+        let doc = "# B\n\n## A\n\nold a\n\n## A2\n\nold a2\n\n## C\n\nc\n";
+        let out = splice(doc, "## A\n\nnew a\n\n## A2\n\nnew a2\n", &["## C"]);
+        assert_eq!(out, "# B\n\n## A\n\nnew a\n\n## A2\n\nnew a2\n\n## C\n\nc\n");
     }
 
     #[test]

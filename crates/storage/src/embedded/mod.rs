@@ -14,7 +14,6 @@
 //!   [`StoreError::Compacted`] (the client re-lists, as after an etcd compaction).
 
 mod disk;
-mod wake;
 mod watch;
 mod writer;
 
@@ -64,7 +63,7 @@ pub struct EmbeddedStats {
 /// What the store's handles share with the writer and the watchers.
 pub(crate) struct Shared {
     state: RwLock<State>,
-    wakers: wake::Wakers,
+    wakers: crate::wake::Wakers,
     commits: AtomicU64,
     writes: AtomicU64,
 }
@@ -104,7 +103,7 @@ impl EmbeddedStore {
         tracing::info!(dir = %dir.display(), objects = loaded.objects.len(), revision, "storage opened");
         let shared = Arc::new(Shared {
             state: RwLock::new(State::new(loaded.objects, revision, limits)),
-            wakers: wake::Wakers::default(),
+            wakers: crate::wake::Wakers::default(),
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         });

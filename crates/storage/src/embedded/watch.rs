@@ -2,7 +2,7 @@
 //!
 //! A watcher is a cursor: the last revision it has scanned. It reads the history in chunks under
 //! the state's read lock and, when it has caught up, sleeps until a commit under its prefix
-//! wakes it (module `wake`). Replay and live delivery are the same code path, so registration
+//! wakes it (crate module `wake`). Replay and live delivery are the same code path, so registration
 //! cannot lose or repeat an event, and a watcher holds no queue of its own: memory stays bounded
 //! however slow it is. A watcher whose cursor falls out of the kept history gets
 //! [`StoreError::Compacted`] and the stream ends (the client re-lists), unless none of the
@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use super::wake::Slot;
 use super::Shared;
 use crate::store::{Revision, StoreError, WatchEvent, WatchStream};
+use crate::wake::Slot;
 use futures::StreamExt;
 
 /// The most history entries scanned per read-lock hold.

@@ -32,6 +32,7 @@ use std::time::Duration;
 use super::Conn;
 use crate::memory::{HistoryLimits, State};
 use crate::store::{Revision, WatchStream};
+use crate::wake::Wakers;
 
 /// How long a consistent read waits for the cache to reach its revision before etcd answers it.
 /// The events of an acknowledged write are on their way when its answer is: this is only hit
@@ -63,8 +64,12 @@ pub(crate) struct Listed {
 pub(crate) struct Shared {
     /// `None` while (re)listing.
     state: RwLock<Option<Listed>>,
-    /// Every event up to this revision is applied; 0 while the cache is not ready.
+    /// Every event up to this revision is applied; 0 while the cache is not ready. Consistent
+    /// reads wait on it.
     seen: tokio::sync::watch::Sender<Revision>,
+    /// The watchers, woken by the events under their prefix (crate module `wake`), all of them
+    /// when the state is dropped, and closed with the cache.
+    wakers: Wakers,
     /// Reads answered here, and reads handed to etcd.
     hits: AtomicU64,
     misses: AtomicU64,
@@ -72,6 +77,8 @@ pub(crate) struct Shared {
     lists: AtomicU64,
     /// Watches served from the cache.
     watches: AtomicU64,
+    /// Of those, the ones that went on with an etcd watch (module `watch`).
+    handed_over: AtomicU64,
     /// Set once the first list is in.
     ever_ready: AtomicBool,
     /// Set when etcd refused the cache's watch: every read goes to etcd.
@@ -95,6 +102,7 @@ impl Shared {
     fn unready(&self) {
         *self.write() = None;
         self.seen.send_replace(0);
+        self.wakers.wake_all();
     }
 }
 
@@ -108,6 +116,8 @@ pub(crate) struct Cache {
 impl Drop for Cache {
     fn drop(&mut self) {
         self.reflector.abort();
+        // Watchers hold the shared state, not the cache: they end with an error.
+        self.shared.wakers.close();
     }
 }
 
@@ -118,10 +128,12 @@ impl Cache {
         let shared = Arc::new(Shared {
             state: RwLock::new(None),
             seen,
+            wakers: Wakers::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             lists: AtomicU64::new(0),
             watches: AtomicU64::new(0),
+            handed_over: AtomicU64::new(0),
             ever_ready: AtomicBool::new(false),
             off: AtomicBool::new(false),
             history: HistoryLimits { events: history_events, bytes: HISTORY_BYTES },
@@ -200,6 +212,7 @@ impl Cache {
             misses: shared.misses.load(Ordering::Relaxed),
             lists: shared.lists.load(Ordering::Relaxed),
             watches: shared.watches.load(Ordering::Relaxed),
+            handed_over: shared.handed_over.load(Ordering::Relaxed),
         }
     }
 
@@ -237,4 +250,7 @@ pub struct CacheStats {
     pub lists: u64,
     /// Watches served from the cache's history (each may go on with etcd later).
     pub watches: u64,
+    /// Watches served from the cache that went on with an etcd watch: the cache re-listed, or
+    /// history dropped events under the watch's prefix before it read them.
+    pub handed_over: u64,
 }

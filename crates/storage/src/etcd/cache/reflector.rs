@@ -123,8 +123,13 @@ async fn follow(conn: &Conn, shared: &Shared) -> Stop {
             )));
         }
         match apply(conn, shared, response) {
-            Ok(Some(rev)) => {
+            // Published (the write lock is released): readers waiting for the revision, and
+            // the watchers of the keys changed, may look.
+            Ok(Some((rev, keys))) => {
                 shared.seen.send_replace(rev);
+                if !keys.is_empty() {
+                    shared.wakers.wake(keys.iter().map(String::as_str));
+                }
             }
             Ok(None) => {}
             Err(err) => return Stop::Retry(err),
@@ -175,9 +180,14 @@ async fn list(conn: &Conn) -> Result<(BTreeMap<String, Entry>, Revision), StoreE
     }
 }
 
-/// Applies one watch response; returns the revision now reached, if it moved. On a failure
-/// the state is dropped (it may be half updated): the cache re-lists.
-fn apply(conn: &Conn, shared: &Shared, response: WatchResponse) -> Result<Option<Revision>, StoreError> {
+/// Applies one watch response; returns the revision now reached, if it moved, and the keys of
+/// the key space it changed. On a failure the state is dropped (it may be half updated): the
+/// cache re-lists.
+fn apply(
+    conn: &Conn,
+    shared: &Shared,
+    response: WatchResponse,
+) -> Result<Option<(Revision, Vec<String>)>, StoreError> {
     if response.events.is_empty() {
         // A progress notification or an empty answer: nothing is learned from it (see the
         // module docs).
@@ -194,9 +204,14 @@ fn apply(conn: &Conn, shared: &Shared, response: WatchResponse) -> Result<Option
     applied.map(Some)
 }
 
-/// Applies `events` (in revision order) to `state`; returns the revision reached.
-fn apply_events(conn: &Conn, state: &mut State, events: Vec<Event>) -> Result<Revision, StoreError> {
-    let mut changes = Vec::new();
+/// Applies `events` (in revision order) to `state`; returns the revision reached and the keys
+/// of the key space changed.
+fn apply_events(
+    conn: &Conn,
+    state: &mut State,
+    events: Vec<Event>,
+) -> Result<(Revision, Vec<String>), StoreError> {
+    let mut changes: Vec<WatchEvent> = Vec::new();
     let mut last = state.revision;
     for event in events {
         let kind = event.r#type();
@@ -241,7 +256,8 @@ fn apply_events(conn: &Conn, state: &mut State, events: Vec<Event>) -> Result<Re
         };
         changes.push(change);
     }
+    let keys = changes.iter().map(|change| change.kv.key.clone()).collect();
     state.push_events(changes);
     state.advance(last);
-    Ok(state.revision)
+    Ok((state.revision, keys))
 }

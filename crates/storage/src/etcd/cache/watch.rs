@@ -2,9 +2,16 @@
 //! for every watcher of the store, as kube's cacher does).
 //!
 //! A watcher is a cursor: the last revision it has scanned. It reads the history in chunks under
-//! the read lock and, when it has caught up, sleeps on the cache's revision channel, which it
-//! marks seen before each scan, so no event can slip between the scan and the sleep; replay and
-//! live delivery are the same code path, and a watcher holds no queue of its own.
+//! the read lock and, when it has caught up, sleeps until the reflector applies an event under
+//! its prefix (crate module `wake`: its slot is registered before its first scan, and the
+//! reflector wakes after publishing, so no event can slip between a scan and the sleep); replay
+//! and live delivery are the same code path, and a watcher holds no queue of its own. Events of
+//! other resources wake nobody but their own watchers, as in the embedded store.
+//!
+//! A sleeping watcher's cursor stays where it was while other resources' events move history
+//! on; when history has dropped events past it, none of them under its prefix
+//! ([`State::quiet_since`](crate::memory::State::quiet_since)), it goes on from the oldest kept
+//! revision instead of leaving the cache.
 //!
 //! The cursor belongs to one list of the cache. When the cache stops following etcd or has
 //! re-listed since (the events in between are not known here), or the cursor falls out of the
@@ -15,11 +22,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::sync::watch;
 
 use super::Shared;
 use crate::etcd::Conn;
 use crate::store::{Revision, StoreError, WatchEvent, WatchStream};
+use crate::wake::Slot;
 
 /// The most history entries scanned per read-lock hold.
 const SCAN_CHUNK: usize = 1024;
@@ -33,14 +40,15 @@ struct Cursor {
     prefix: String,
     last: Revision,
     pending: VecDeque<WatchEvent>,
-    notify: watch::Receiver<Revision>,
+    slot: Arc<Slot>,
     done: bool,
 }
 
 /// A stream of the events under `prefix` after `after`, or `None` when the cache is not ready
 /// or its history does not reach back to `after`.
 pub(super) fn stream(shared: Arc<Shared>, conn: Conn, prefix: &str, after: Revision) -> Option<WatchStream> {
-    let notify = shared.seen.subscribe();
+    // Registered before the first scan: an event applied after it wakes this watcher.
+    let slot = shared.wakers.register(prefix);
     let generation = {
         let guard = shared.read();
         let listed = guard.as_ref()?;
@@ -57,7 +65,7 @@ pub(super) fn stream(shared: Arc<Shared>, conn: Conn, prefix: &str, after: Revis
         prefix: prefix.to_owned(),
         last: after,
         pending: VecDeque::new(),
-        notify,
+        slot,
         done: false,
     };
     Some(futures::stream::unfold(cursor, next).boxed())
@@ -76,13 +84,15 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
             cursor.done = !matches!(item, Some(Ok(_)));
             return item.map(|item| (item, cursor));
         }
-        // Mark the current revision seen before reading, so a later one wakes us.
-        cursor.notify.borrow_and_update();
         let scanned = {
             let guard = cursor.shared.read();
             match guard.as_ref() {
                 Some(listed) if listed.generation == cursor.generation => {
-                    listed.state.events_after(&cursor.prefix, cursor.last, SCAN_CHUNK).ok()
+                    let state = &listed.state;
+                    if cursor.last < state.compacted && state.quiet_since(&cursor.prefix, cursor.last) {
+                        cursor.last = state.compacted;
+                    }
+                    state.events_after(&cursor.prefix, cursor.last, SCAN_CHUNK).ok()
                 }
                 _ => None,
             }
@@ -90,6 +100,7 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
         match scanned {
             None => {
                 tracing::debug!(prefix = %cursor.prefix, last = cursor.last, "a cache watcher goes on with etcd");
+                cursor.shared.handed_over.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match crate::etcd::watch::open(cursor.conn.clone(), &cursor.prefix, cursor.last).await {
                     Ok(etcd) => cursor.etcd = Some(etcd),
                     Err(err) => {
@@ -103,10 +114,11 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent, StoreError>, Cur
                 cursor.pending.extend(events);
             }
             Some(_) => {
-                if cursor.notify.changed().await.is_err() {
+                if cursor.shared.wakers.is_closed() {
                     cursor.done = true;
                     return Some((Err(StoreError::Unavailable("the etcd store was dropped".into())), cursor));
                 }
+                cursor.slot.notify.notified().await;
             }
         }
     }

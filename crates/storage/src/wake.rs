@@ -1,4 +1,6 @@
-//! Which watchers a commit wakes: only those whose prefix covers one of its keys.
+//! Which watchers a commit wakes: only those whose prefix covers one of its keys. Both
+//! backends use it: the embedded store's writer after each commit, the etcd watch cache's
+//! reflector after each batch of etcd's events it applied.
 //!
 //! A server runs a watcher per informer and per client watch (the garbage collector alone
 //! follows every served resource), and nearly every commit touches one resource. Waking every
@@ -8,8 +10,8 @@
 //! watchers of the resources it touched and wakes those whose prefix matches one of its keys;
 //! the few watchers with a broader prefix are looked at on every commit.
 //!
-//! A watcher registers its [`Slot`] before its first scan and the writer picks the slots to
-//! wake after publishing the commit, so a commit either finds the slot or is seen by that
+//! A watcher registers its [`Slot`] before its first scan and the writer (or reflector) picks
+//! the slots to wake after publishing the commit, so a commit either finds the slot or is seen by that
 //! scan. [`tokio::sync::Notify`] keeps a wake-up that comes while its watcher is busy.
 
 use std::collections::HashMap;
@@ -91,6 +93,12 @@ impl Wakers {
     /// The store is closing: every watcher is woken to find it closed.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Wakes every watcher, whatever its prefix: the state they read changed as a whole (the
+    /// etcd cache dropped it to re-list).
+    pub(crate) fn wake_all(&self) {
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         for w in reg.buckets.values().flatten().chain(reg.broad.iter()) {
             if let Some(slot) = w.upgrade() {
