@@ -84,7 +84,7 @@ pub struct Reinvocation {
     pub should_reinvoke: bool,
     /// This is the second round.
     pub is_reinvoke: bool,
-    /// The object as the webhook plugin left it.
+    /// The object as the webhook plugin left it, while `IfNeeded` webhooks were called.
     pub last_webhook_output: Option<Value>,
     /// Webhooks (configuration/name) with `IfNeeded` called since the last change.
     pub previously_invoked: Vec<String>,

@@ -19,7 +19,7 @@ use apimachinery::quote::go_quote;
 use apimachinery::status::CauseType;
 use kcel::limits::RUNTIME_CEL_COST_BUDGET;
 use kcel::rule::cost_exceeds_budget_message;
-use kcel::{CompiledRule, RuleField, RuleOptions, RuleOutcome, RuleVars, Shape};
+use kcel::{CompiledRule, RuleField, RuleOptions, RuleOutcome, RuleVars, SelfFields, Shape};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -157,6 +157,8 @@ pub struct RuleTree {
     /// The CEL shape the node's rules were compiled with (set where there are rules): its
     /// value is bound once for all of them ([`RuleVars`]).
     shape: Option<Shape>,
+    /// What the node's rules read of `self`/`oldSelf`: only those fields are converted.
+    fields: SelfFields,
     properties: BTreeMap<String, RuleTree>,
     items: Option<Box<RuleTree>>,
     additional: Option<Box<RuleTree>>,
@@ -198,6 +200,7 @@ impl RuleTree {
                 };
                 t.rules.push((r.clone(), compiled, normalized));
             }
+            t.fields = SelfFields::of(t.rules.iter().filter_map(|(_, c, _)| c.as_ref().ok()));
             t.shape = Some(shape);
         }
         for (k, p) in &s.properties {
@@ -294,12 +297,15 @@ impl RuleTree {
         if self.rules.is_empty() {
             return true;
         }
-        let path = path.to_string();
-        let path = path.as_str();
-        let at = if path.is_empty() { "<nil>" } else { path };
-        let type_value = go_quote(&self.type_);
+        // The node's path (`<nil>` at the root) and quoted type, rendered only for an error.
+        let place = || {
+            let path = path.to_string();
+            let at = if path.is_empty() { "<nil>".to_string() } else { path.clone() };
+            (path, at, go_quote(&self.type_))
+        };
         if *budget == 0 {
-            errs.push(invalid_rendered(at, &type_value, "validation failed due to running out of cost budget, no further validation rules will be run"));
+            let (_, at, type_value) = place();
+            errs.push(invalid_rendered(&at, &type_value, "validation failed due to running out of cost budget, no further validation rules will be run"));
             return false;
         }
         let unchanged = old == Some(obj);
@@ -308,15 +314,15 @@ impl RuleTree {
         let compiled_ok = || self.rules.iter().filter_map(|(r, c, _)| c.as_ref().ok().map(|c| (r, c)));
         let transition = compiled_ok().any(|(_, c)| c.is_transition_rule());
         let optional = compiled_ok().any(|(r, _)| r.optional_old_self == Some(true));
-        let vars = self
-            .shape
-            .as_ref()
-            .and_then(|shape| RuleVars::new(obj, old.filter(|_| transition), shape, optional).ok());
+        let vars = self.shape.as_ref().and_then(|shape| {
+            RuleVars::with_fields(obj, old.filter(|_| transition), shape, optional, &self.fields).ok()
+        });
         for (rule, compiled, normalized) in &self.rules {
             let compiled = match compiled {
                 Ok(c) => c,
                 Err(e) => {
-                    errs.push(invalid_rendered(at, &type_value, &format!("rule compile error: {e}")));
+                    let (_, at, type_value) = place();
+                    errs.push(invalid_rendered(&at, &type_value, &format!("rule compile error: {e}")));
                     continue;
                 }
             };
@@ -331,7 +337,8 @@ impl RuleTree {
                     if unchanged && !compiled.is_transition_rule() {
                         continue;
                     }
-                    let field = if normalized.is_empty() { at.to_string() } else { child(path, normalized) };
+                    let (path, at, type_value) = place();
+                    let field = if normalized.is_empty() { at } else { child(&path, normalized) };
                     errs.push(match rule.reason.as_deref() {
                         Some("FieldValueForbidden") => forbidden(&field, &message),
                         Some("FieldValueRequired") => required_because(&field, &message),
@@ -344,10 +351,11 @@ impl RuleTree {
                     });
                 }
                 Err(e) => {
+                    let (_, at, type_value) = place();
                     if e.message.starts_with("runtime cost could not be calculated") {
-                        errs.push(internal_error(at, &e.message));
+                        errs.push(internal_error(&at, &e.message));
                     } else {
-                        errs.push(invalid_rendered(at, &type_value, &e.message));
+                        errs.push(invalid_rendered(&at, &type_value, &e.message));
                     }
                     if e.stop {
                         return false;

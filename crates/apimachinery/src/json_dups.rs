@@ -7,31 +7,41 @@
 //! (serde_json's own nesting limit: a deeper document never parses). Meant for documents
 //! that parsed as JSON; on malformed input it stops and reports what it found.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Nesting beyond serde_json's limit is not scanned.
 pub const MAX_DEPTH: usize = 128;
 
-enum Frame {
-    Object { path: String, keys: HashSet<String>, key: Option<String> },
-    Array { path: String, index: usize },
+/// An open container. Keys are borrowed from the document unless escaped; paths are only
+/// rendered for a repeated key (a scan of a valid document allocates per object, not per
+/// key or value).
+enum Frame<'a> {
+    Object { keys: HashSet<Cow<'a, str>>, key: Option<Cow<'a, str>> },
+    Array { index: usize },
 }
 
-fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+/// The path of a value inside the innermost of `outer`, as kube names it: `a.b`, `a[1].c`.
+fn render(outer: &[Frame<'_>]) -> String {
+    let mut path = String::new();
+    for frame in outer {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Frame::Array { index } => {
+                path.push('[');
+                path.push_str(&index.to_string());
+                path.push(']');
+            }
+            // A value where a key belongs: only in a malformed document.
+            Frame::Object { key: None, .. } => path.clear(),
+        }
     }
-}
-
-/// The path of the value that starts now, in the innermost container.
-fn value_path(stack: &[Frame]) -> String {
-    match stack.last() {
-        Some(Frame::Object { path, key: Some(k), .. }) => child(path, k),
-        Some(Frame::Array { path, index }) => format!("{path}[{index}]"),
-        _ => String::new(),
-    }
+    path
 }
 
 /// The end (exclusive) of the string literal starting at `start` (its opening quote).
@@ -47,10 +57,22 @@ fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
     None
 }
 
+/// The text of a key's literal (quotes included): borrowed when it has no escape, decoded
+/// otherwise, so `"a"` and `"\u0061"` are the same key; empty when it is not a string.
+fn key_text(literal: &[u8]) -> Cow<'_, str> {
+    let inner = literal.get(1..literal.len().saturating_sub(1)).unwrap_or_default();
+    if !inner.iter().any(|&b| b == b'\\' || b < 0x20) {
+        if let Ok(text) = std::str::from_utf8(inner) {
+            return Cow::Borrowed(text);
+        }
+    }
+    Cow::Owned(serde_json::from_slice(literal).unwrap_or_default())
+}
+
 /// The paths of the repeated keys of `bytes`, in document order (each repeat once per repeat).
 pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -58,11 +80,10 @@ pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
                 if stack.len() >= MAX_DEPTH {
                     break;
                 }
-                let path = value_path(&stack);
                 stack.push(if bytes[i] == b'{' {
-                    Frame::Object { path, keys: HashSet::new(), key: None }
+                    Frame::Object { keys: HashSet::new(), key: None }
                 } else {
-                    Frame::Array { path, index: 0 }
+                    Frame::Array { index: 0 }
                 });
                 i += 1;
             }
@@ -72,7 +93,7 @@ pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
             }
             b',' => {
                 match stack.last_mut() {
-                    Some(Frame::Array { index, .. }) => *index += 1,
+                    Some(Frame::Array { index }) => *index += 1,
                     Some(Frame::Object { key, .. }) => *key = None,
                     None => {}
                 }
@@ -80,15 +101,23 @@ pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
             }
             b'"' => {
                 let Some(end) = string_end(bytes, i) else { break };
-                if let Some(Frame::Object { path, keys, key }) = stack.last_mut() {
+                let depth = stack.len();
+                if let Some(Frame::Object { keys, key }) = stack.last_mut() {
                     if key.is_none() {
-                        // A key: decoded, so `"a"` and `"\u0061"` are the same key.
-                        let name: String =
-                            serde_json::from_slice(&bytes[i..end]).unwrap_or_else(|_| String::new());
-                        if !keys.insert(name.clone()) {
-                            found.push(child(path, &name));
-                        }
+                        let name = key_text(bytes.get(i..end).unwrap_or_default());
+                        let repeated = !keys.insert(name.clone());
                         *key = Some(name);
+                        if repeated {
+                            let outer = stack.get(..depth - 1).unwrap_or_default();
+                            let mut path = render(outer);
+                            if let Some(Frame::Object { key: Some(name), .. }) = stack.last() {
+                                if !path.is_empty() {
+                                    path.push('.');
+                                }
+                                path.push_str(name);
+                            }
+                            found.push(path);
+                        }
                     }
                 }
                 i = end;
@@ -114,6 +143,12 @@ mod tests {
         );
         assert!(duplicate_fields(br#"{"a": [1, {"a": 1}], "b": {"a": 2}}"#).is_empty());
         assert!(duplicate_fields(b"[1, 2, 3]").is_empty());
+    }
+
+    #[test]
+    fn paths_through_lists_and_escaped_keys() {
+        let doc = br#"[{"a": 1}, {"a": {"q\"x": 1, "q\u0022x": 2}, "a": [0, {"k": 1, "k": 2}]}]"#;
+        assert_eq!(duplicate_fields(doc), [r#"[1].a.q"x"#, "[1].a", "[1].a[1].k"]);
     }
 
     #[test]

@@ -231,7 +231,10 @@ async fn list(
                 rev
             }
         };
-        watches.push(objects.watch(rt, namespace, rev).await?);
+        watches.push(match mode {
+            ListMode::Metadata => objects.watch_metadata(rt, namespace, rev).await?,
+            ListMode::Objects | ListMode::ChangesOnly => objects.watch(rt, namespace, rev).await?,
+        });
     }
     Ok((items, stream::select_all(watches)))
 }

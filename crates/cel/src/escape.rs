@@ -55,6 +55,16 @@ pub fn escape(name: &str) -> Option<String> {
     Some(out)
 }
 
+/// The CEL identifier of a property name when it differs from the name (None when the
+/// name is its own identifier, or has none); the common plain name costs no allocation.
+pub fn escape_if_changed(name: &str) -> Option<String> {
+    let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !name.contains("__");
+    if plain && !RESERVED.contains(&name) {
+        return None;
+    }
+    escape(name).filter(|ident| ident != name)
+}
+
 /// The property name a CEL identifier escapes, if it is a valid escape.
 pub fn unescape(ident: &str) -> Option<String> {
     let mut out = String::with_capacity(ident.len());
@@ -107,5 +117,14 @@ mod tests {
         assert_eq!(escape(""), None);
         assert_eq!(unescape("a__bogus__b"), None);
         assert_eq!(unescape("a__namespace__b"), None);
+    }
+
+    #[test]
+    fn escape_if_changed_agrees_with_escape() {
+        for name in ["foo", "_x", "foo-bar", "a.b/c", "x__y", "namespace", "in", "1x", "a b", "", "x_", "__"]
+        {
+            let want = escape(name).filter(|i| i != name);
+            assert_eq!(escape_if_changed(name), want, "{name:?}");
+        }
     }
 }

@@ -103,5 +103,7 @@ pub mod value;
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
 pub use program::{Activation, Evaluated, Program};
-pub use rule::{CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars};
+pub use rule::{
+    CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars, SelfFields,
+};
 pub use shape::Shape;

@@ -10,6 +10,7 @@ use cel::common::value::{CowVal, Val};
 use cel::objects::OptionalValue;
 use cel::Value;
 use serde_json::Value as Json;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -233,6 +234,40 @@ impl Program {
         })
     }
 
+    /// Adds to `into` the fields of the variables `vars` the expression reads, and
+    /// answers whether it reads them only by field: `v.f`, `has(v.f)`, `v.?f`. Then an
+    /// evaluation with only those fields bound ([`Activation::bind_fields`]) gives the
+    /// same value and cost as with the whole value (no charge measures the variable
+    /// itself). False when a variable is read whole (`v == x`, `v.all(..)`, `v['f']`,
+    /// `size(v)`, an argument, `cel.bind(x, v, ..)`). A comprehension variable of the
+    /// same name counts as the variable: it can only add fields or answer false.
+    pub fn reads_only_fields(&self, vars: &[&str], into: &mut BTreeSet<String>) -> bool {
+        use cel::common::ast::{operators, Expr, LiteralValue};
+        let is_var = |e: &cel::IdedExpr| matches!(&e.expr, Expr::Ident(n) if vars.contains(&n.as_str()));
+        let mut stack = vec![&self.checked];
+        while let Some(e) = stack.pop() {
+            match &e.expr {
+                Expr::Select(s) if is_var(&s.operand) => {
+                    into.insert(s.field.clone());
+                }
+                Expr::Call(c) if c.func_name == operators::OPT_SELECT && c.target.is_none() => {
+                    match c.args.as_slice() {
+                        [target, field] if is_var(target) => match &field.expr {
+                            Expr::Literal(LiteralValue::String(f)) => {
+                                into.insert(f.inner().to_string());
+                            }
+                            _ => return false,
+                        },
+                        args => stack.extend(args),
+                    }
+                }
+                Expr::Ident(_) if is_var(e) => return false,
+                _ => stack.extend(check::children(e)),
+            }
+        }
+        true
+    }
+
     /// Evaluates with the variables of `activation`, failing with
     /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
     pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
@@ -384,6 +419,24 @@ impl<'a> Activation<'a> {
     /// Binds `name` to `json`, typed by `shape`.
     pub fn bind(&mut self, name: &str, json: &'a Json, shape: &Shape) -> Result<&mut Self, EvalError> {
         let v = value::to_val(json, shape)?;
+        self.put(name, Entry::Value(v));
+        Ok(self)
+    }
+
+    /// Binds `name` to `json` as [`bind`](Self::bind) does, with only the members of an
+    /// object whose CEL names are in `fields` (what the programs evaluated with it read,
+    /// [`Program::reads_only_fields`]); `None` binds it whole.
+    pub fn bind_fields(
+        &mut self,
+        name: &str,
+        json: &'a Json,
+        shape: &Shape,
+        fields: Option<&BTreeSet<String>>,
+    ) -> Result<&mut Self, EvalError> {
+        let v = match fields {
+            Some(fields) => value::to_val_fields(json, shape, fields)?,
+            None => value::to_val(json, shape)?,
+        };
         self.put(name, Entry::Value(v));
         Ok(self)
     }

@@ -22,6 +22,7 @@ use crate::program::{Activation, Program};
 use crate::shape::Shape;
 use crate::ResultType;
 use serde_json::Value as Json;
+use std::collections::BTreeSet;
 
 /// The variable of the value a rule validates.
 pub const SELF: &str = "self";
@@ -124,20 +125,63 @@ impl<'a> RuleVars<'a> {
         shape: &Shape,
         optional_old_self: bool,
     ) -> Result<RuleVars<'a>, EvalError> {
+        RuleVars::with_fields(self_value, old_self, shape, optional_old_self, &SelfFields::whole())
+    }
+
+    /// [`RuleVars::new`] binding of an object only the fields the node's rules read
+    /// ([`SelfFields::of`] those rules): the rules see what they would see of the whole
+    /// value, and the rest of it is never converted.
+    pub fn with_fields(
+        self_value: &'a Json,
+        old_self: Option<&'a Json>,
+        shape: &Shape,
+        optional_old_self: bool,
+        fields: &SelfFields,
+    ) -> Result<RuleVars<'a>, EvalError> {
+        let fields = fields.0.as_ref();
         let mut plain = Activation::new();
-        plain.bind(SELF, self_value, shape)?;
+        plain.bind_fields(SELF, self_value, shape, fields)?;
         if let Some(old) = old_self {
-            plain.bind(OLD_SELF, old, shape)?;
+            plain.bind_fields(OLD_SELF, old, shape, fields)?;
         }
         let optional = if optional_old_self {
             let mut a = Activation::new();
-            a.bind(SELF, self_value, shape)?;
+            a.bind_fields(SELF, self_value, shape, fields)?;
             a.bind_optional(OLD_SELF, old_self, shape)?;
             Some(a)
         } else {
             None
         };
         Ok(RuleVars { plain, optional, has_old_self: old_self.is_some() })
+    }
+}
+
+/// What the rules of one schema node read of `self` and `oldSelf`: the fields, when
+/// every rule and message expression reads them only by field (`self.f`, `has(self.f)`,
+/// `self.?f`), or the whole values (`self == oldSelf`, `self.all(..)`, `size(self)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelfFields(Option<BTreeSet<String>>);
+
+impl SelfFields {
+    /// The whole values.
+    pub fn whole() -> SelfFields {
+        SelfFields(None)
+    }
+
+    /// What `rules` read together.
+    pub fn of<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>) -> SelfFields {
+        let mut fields = BTreeSet::new();
+        for rule in rules {
+            if !rule.reads_only_fields(&mut fields) {
+                return SelfFields::whole();
+            }
+        }
+        SelfFields(Some(fields))
+    }
+
+    /// The fields (by CEL name), or None for the whole values.
+    pub fn fields(&self) -> Option<&BTreeSet<String>> {
+        self.0.as_ref()
     }
 }
 
@@ -218,6 +262,14 @@ impl CompiledRule {
             per_call_limit: options.per_call_limit,
             cardinality,
         })
+    }
+
+    /// Adds the fields of `self` and `oldSelf` the rule and its message expression read to
+    /// `into`; false when either reads one of them whole ([`Program::reads_only_fields`]).
+    pub fn reads_only_fields(&self, into: &mut BTreeSet<String>) -> bool {
+        let vars = [SELF, OLD_SELF];
+        self.rule.reads_only_fields(&vars, into)
+            && self.message_expression.as_ref().is_none_or(|m| m.reads_only_fields(&vars, into))
     }
 
     /// Whether the rule reads `oldSelf`.

@@ -6,7 +6,7 @@
 //! `date-time` string is a timestamp and a `byte` string bytes when it parses as one,
 //! and stays a string otherwise (schema validation reports it).
 
-use crate::escape::escape;
+use crate::escape::escape_if_changed;
 use crate::limits::MAX_VALUE_DEPTH;
 use crate::shape::Shape;
 use base64::Engine;
@@ -15,7 +15,7 @@ use cel::common::value::Val;
 use cel::objects::{Key, Map, OptionalValue};
 use cel::Value;
 use serde_json::Value as Json;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A JSON value could not be converted (too deep), or a CEL result has no JSON form.
@@ -93,7 +93,7 @@ fn convert(json: &Json, shape: &Shape, depth: usize) -> Result<Value, ValueError
                 let field_shape = shape.field(k).unwrap_or(&Shape::Any);
                 let key = declared
                     .filter(|d| d.contains_key(k))
-                    .and_then(|_| escape(k))
+                    .and_then(|_| escape_if_changed(k))
                     .unwrap_or_else(|| k.clone());
                 map.insert(Key::String(Arc::new(key)), convert(v, field_shape, depth + 1)?);
             }
@@ -122,23 +122,7 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
                 items.iter().map(|i| to_val_at(i, item_shape, depth + 1)).collect::<Result<_, _>>()?;
             Box::new(CelList::from(items))
         }
-        Json::Object(fields) => {
-            let declared = match shape {
-                Shape::Object { fields, escaped: true, .. } => Some(fields),
-                _ => None,
-            };
-            let mut map = HashMap::with_capacity(fields.len());
-            for (k, v) in fields {
-                let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-                // A declared property under its CEL identifier, when it differs.
-                let key = match declared.filter(|d| d.contains_key(k)).and_then(|_| escape(k)) {
-                    Some(ident) if ident != *k => CelString::from(ident),
-                    _ => CelString::from(k.as_str()),
-                };
-                map.insert(CelMapKey::String(key), to_val_at(v, field_shape, depth + 1)?);
-            }
-            Box::new(CelMap::from(map))
-        }
+        Json::Object(members) => object_val(members, shape, depth, None)?,
         Json::String(s) if !matches!(shape, Shape::Timestamp | Shape::Bytes { .. } | Shape::Duration) => {
             Box::new(CelString::from(s.as_str()))
         }
@@ -147,6 +131,50 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
             convert(scalar, shape, depth)?.try_into().map_err(|_| ValueError::Unsupported("value".into()))?
         }
     })
+}
+
+/// [`to_val`] of an object with only the members whose CEL names are in `fields` (any
+/// other value whole): what a program that reads only those fields sees the same way.
+pub(crate) fn to_val_fields<'a>(
+    json: &'a Json,
+    shape: &Shape,
+    fields: &BTreeSet<String>,
+) -> Result<Box<dyn Val + 'a>, ValueError> {
+    match json {
+        Json::Object(members) => object_val(members, shape, 0, Some(fields)),
+        other => to_val_at(other, shape, 0),
+    }
+}
+
+/// An object's members as a CEL map (those named in `only`, when given), each under its
+/// CEL name.
+fn object_val<'a>(
+    members: &'a serde_json::Map<String, Json>,
+    shape: &Shape,
+    depth: usize,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Box<dyn Val + 'a>, ValueError> {
+    let declared = match shape {
+        Shape::Object { fields, escaped: true, .. } => Some(fields),
+        _ => None,
+    };
+    let capacity = only.map_or(members.len(), |o| o.len().min(members.len()));
+    let mut map = HashMap::with_capacity(capacity);
+    for (k, v) in members {
+        // A declared property under its CEL identifier, when it differs.
+        let ident = declared.filter(|d| d.contains_key(k)).and_then(|_| escape_if_changed(k));
+        let name = ident.as_deref().unwrap_or(k.as_str());
+        if only.is_some_and(|o| !o.contains(name)) {
+            continue;
+        }
+        let key = match ident {
+            Some(ident) => CelString::from(ident),
+            None => CelString::from(k.as_str()),
+        };
+        let field_shape = shape.field(k).unwrap_or(&Shape::Any);
+        map.insert(CelMapKey::String(key), to_val_at(v, field_shape, depth + 1)?);
+    }
+    Ok(Box::new(CelMap::from(map)))
 }
 
 /// An RFC 3339 date-time, or a `YYYY-MM-DD` date (midnight UTC).

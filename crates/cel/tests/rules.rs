@@ -268,3 +268,106 @@ fn nested_comparisons_over_725_items_exceed_the_per_call_limit() {
     assert!(e.contains("call cost exceeds limit"), "{e}");
     assert!(rule.evaluate(&json!({"largeArray": vec![20; 100]}), None).is_ok());
 }
+
+/// What a node's rules read of `self`/`oldSelf`: fields when every read is by field, the
+/// whole values otherwise (conservatively: a comprehension variable named `self` too).
+#[test]
+fn the_fields_rules_read() {
+    let o = options(json!({"type": "object", "properties": {
+        "minReplicas": {"type": "integer"}, "replicas": {"type": "integer"},
+        "name": {"type": "string", "maxLength": 20}, "foo-bar": {"type": "string", "maxLength": 20},
+        "tags": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 10}}}}));
+    let read = |rule: &str, message_expression: Option<&str>| {
+        let compiled = CompiledRule::compile(rule, None, message_expression, &o).unwrap();
+        kcel::SelfFields::of([&compiled]).fields().map(|f| f.iter().cloned().collect::<Vec<_>>())
+    };
+    let some = |f: &[&str]| Some(f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(read("self.minReplicas <= self.replicas", None), some(&["minReplicas", "replicas"]));
+    assert_eq!(read("!has(self.tags) || self.tags.all(t, t.size() < 5)", None), some(&["tags"]));
+    assert_eq!(read("self.?name.orValue('') != 'x'", None), some(&["name"]));
+    assert_eq!(read("self.name == oldSelf.name", None), some(&["name"]));
+    assert_eq!(read("self.foo__dash__bar != 'x'", None), some(&["foo__dash__bar"]));
+    assert_eq!(
+        read("self.minReplicas > 0", Some("'replicas ' + string(self.replicas)")),
+        some(&["minReplicas", "replicas"])
+    );
+    for whole in [
+        "self == oldSelf",
+        "size(self) > 1",
+        "self['name'] == 'x'",
+        "self.all(k, k != 'x')",
+        "cel.bind(s, self, s.name == 'a')",
+        "'name' in self",
+    ] {
+        assert_eq!(read(whole, None), None, "{whole}");
+    }
+    assert_eq!(read("self.minReplicas > 0", Some("string(self)")), None);
+}
+
+/// Bound with only the fields its rules read, a node's rules give the same verdicts,
+/// messages and costs as with the whole values.
+#[test]
+fn rules_see_the_same_with_only_the_fields_they_read() {
+    let o = options(json!({"type": "object", "properties": {
+        "minReplicas": {"type": "integer"}, "replicas": {"type": "integer"},
+        "name": {"type": "string", "maxLength": 20}, "foo-bar": {"type": "string", "maxLength": 20},
+        "mode": {"type": "string", "maxLength": 10},
+        "ports": {"type": "array", "maxItems": 8, "items": {"type": "object", "properties": {
+            "port": {"type": "integer"}, "name": {"type": "string", "maxLength": 15}}}},
+        "env": {"type": "object", "maxProperties": 8, "additionalProperties": {"type": "string", "maxLength": 20}},
+        "tags": {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 10}}}}));
+    let rules: Vec<CompiledRule> = [
+        ("self.minReplicas <= self.replicas", None),
+        ("!has(self.ports) || self.mode == 'Active' || self.ports.all(p, p.port >= 1024)", None),
+        ("self.foo__dash__bar.startsWith('f')", Some("'bad foo-bar ' + self.foo__dash__bar")),
+        ("self.replicas >= oldSelf.replicas", Some("'was ' + string(oldSelf.replicas)")),
+        ("!has(self.env) || self.env.all(k, self.env[k].size() < 5)", None),
+    ]
+    .iter()
+    .map(|(r, m)| CompiledRule::compile(r, None, *m, &o).unwrap())
+    .collect();
+    let fields = kcel::SelfFields::of(&rules);
+    assert_eq!(fields.fields().map(|f| f.len()), Some(6), "{fields:?}");
+    let objects = [
+        json!({"minReplicas": 1, "replicas": 2, "foo-bar": "fb", "mode": "Passive", "name": "n",
+               "ports": [{"port": 8080, "name": "a"}], "tags": ["a", "b"], "env": {"A": "x"}}),
+        json!({"minReplicas": 3, "replicas": 2, "foo-bar": "xb", "mode": "Passive",
+               "ports": [{"port": 80}], "env": {"A": "toolong"}}),
+        json!({"minReplicas": 0, "replicas": 1, "foo-bar": "f", "mode": "Active", "ports": [{"port": 80}]}),
+        json!({"replicas": 1}),
+    ];
+    let old = json!({"replicas": 2, "tags": ["z"]});
+    for obj in &objects {
+        for old in [None, Some(&old)] {
+            let whole = kcel::RuleVars::new(obj, old, &o.shape, false).unwrap();
+            let only = kcel::RuleVars::with_fields(obj, old, &o.shape, false, &fields).unwrap();
+            let (mut b1, mut b2) = (RUNTIME_CEL_COST_BUDGET, RUNTIME_CEL_COST_BUDGET);
+            for r in &rules {
+                assert_eq!(
+                    r.evaluate_in(&whole, &mut b1),
+                    r.evaluate_in(&only, &mut b2),
+                    "{} on {obj}",
+                    r.rule()
+                );
+                assert_eq!(b1, b2, "cost of {} on {obj}", r.rule());
+            }
+        }
+    }
+    // The failures are really seen through the projection.
+    let only = kcel::RuleVars::with_fields(&objects[1], Some(&old), &o.shape, false, &fields).unwrap();
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    let outcomes: Vec<RuleOutcome> =
+        rules.iter().map(|r| r.evaluate_in(&only, &mut budget).unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            fail("failed rule: self.minReplicas <= self.replicas"),
+            fail(
+                "failed rule: !has(self.ports) || self.mode == 'Active' || self.ports.all(p, p.port >= 1024)"
+            ),
+            fail("bad foo-bar xb"),
+            RuleOutcome::Pass,
+            fail("failed rule: !has(self.env) || self.env.all(k, self.env[k].size() < 5)"),
+        ]
+    );
+}

@@ -424,7 +424,12 @@ impl MutatingPlugin for MutatingWebhook {
         // reinvoked are called (those with `reinvocationPolicy: IfNeeded` that ran before
         // a later change of the object).
         let reinvoking = req.reinvocation.is_reinvoke;
-        if reinvoking && req.reinvocation.last_webhook_output.as_ref() != req.object.as_ref() {
+        // Only `IfNeeded` webhooks called before are concerned by a change since (with none,
+        // the comparison would change nothing, and no copy of the object was kept for it).
+        if reinvoking
+            && !req.reinvocation.previously_invoked.is_empty()
+            && req.reinvocation.last_webhook_output.as_ref() != req.object.as_ref()
+        {
             req.reinvocation.require_reinvoking_previously_invoked();
         }
         for inv in invocations {
@@ -488,7 +493,10 @@ impl MutatingPlugin for MutatingWebhook {
                 req.reinvocation.previously_invoked.push(inv.hook.id.clone());
             }
         }
-        req.reinvocation.last_webhook_output = req.object.clone();
+        // The object as the webhooks left it, for the second round's comparison: kept only
+        // when an `IfNeeded` webhook was called (a copy of every object written otherwise).
+        req.reinvocation.last_webhook_output =
+            if req.reinvocation.previously_invoked.is_empty() { None } else { req.object.clone() };
         Ok(())
     }
 }

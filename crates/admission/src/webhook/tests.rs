@@ -356,6 +356,65 @@ async fn if_needed_webhooks_are_called_again_after_a_later_change() {
     }
 }
 
+/// A plugin after the webhooks that asks for the second round, changing the object or not.
+struct Rerun {
+    change: bool,
+}
+
+#[async_trait::async_trait]
+impl crate::MutatingPlugin for Rerun {
+    fn name(&self) -> &'static str {
+        "Rerun"
+    }
+    fn handles(&self, _op: Operation) -> bool {
+        true
+    }
+    async fn admit(
+        &self,
+        req: &mut AdmissionRequest,
+        _ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
+        if !req.reinvocation.is_reinvoke {
+            req.reinvocation.should_reinvoke = true;
+            if self.change {
+                if let Some(o) = req.object.as_mut() {
+                    o["metadata"]["annotations"] = json!({"rerun": "yes"});
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn if_needed_webhooks_are_called_again_only_when_a_later_plugin_changed_the_object() {
+    for (change, expected_calls) in [(true, 2), (false, 1)] {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::default());
+        let (url, ca) = server(labeller("a", Arc::clone(&calls))).await;
+        let ctx = MemoryContext::new();
+        ctx.put(
+            GROUP,
+            "mutatingwebhookconfigurations",
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                "metadata": {"name": "cfg"},
+                "webhooks": [webhook("a.example.com", &url, &ca, json!({"reinvocationPolicy": "IfNeeded"}))]}),
+        );
+        let chain = crate::Chain::from_plugins(
+            vec![Arc::new(MutatingWebhook::default()), Arc::new(Rerun { change })],
+            Vec::new(),
+        );
+        let mut req = pod_create();
+        chain.admit(&mut req, &ctx).await.unwrap();
+        assert_eq!(req.object.as_ref().unwrap()["metadata"]["labels"], json!({"a": "set"}));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), expected_calls, "change: {change}");
+    }
+    // Without an IfNeeded webhook nothing is kept for the comparison.
+    let ctx = MemoryContext::new();
+    let mut req = pod_create();
+    MutatingWebhook::default().admit(&mut req, &ctx).await.unwrap();
+    assert!(req.reinvocation.last_webhook_output.is_none());
+}
+
 #[tokio::test]
 async fn equivalent_resources_match_and_are_sent_at_the_matched_version() {
     let (url, ca) = server(Arc::new(|r: Value| {

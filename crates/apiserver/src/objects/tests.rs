@@ -103,3 +103,30 @@ async fn a_create_from_the_value_answers_what_a_read_back_would() {
     assert_eq!(e.code, 409);
     assert_eq!(again, sent);
 }
+
+#[tokio::test]
+async fn a_metadata_watch_of_a_custom_resource_reads_what_the_whole_conversion_would() {
+    const CRD_NAME: &str = "widgets.bench.kubeward.io";
+    let crd: Value = serde_json::from_str(include_str!("../../../bench/data/widget-crd.json")).unwrap();
+    let custom = registry::Catalog::global().custom();
+    custom.set(CRD_NAME, registry::custom::versions_from_crd(&crd).unwrap());
+    let rt = registry::Catalog::global().lookup("bench.kubeward.io", "v1", "widgets").unwrap();
+    let (_dir, objects) = fixture().await;
+    let rev = objects.current_revision().await.unwrap();
+    let mut whole = objects.watch(rt, "ns", rev).await.unwrap();
+    let mut metadata = objects.watch_metadata(rt, "ns", rev).await.unwrap();
+    let widget = json!({"apiVersion": "bench.kubeward.io/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "ns", "uid": "u1", "finalizers": ["f"], "labels": {"a": "b"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "a", "uid": "u0"}]},
+        "spec": {"image": "x", "owner": "o", "minReplicas": 1, "maxReplicas": 2}});
+    objects.create(rt, "ns", "w", &widget).await.unwrap();
+    let (a, b) = (whole.next().await.unwrap().unwrap(), metadata.next().await.unwrap().unwrap());
+    custom.remove(CRD_NAME);
+    let read = decode_kv_metadata(&b.kv).unwrap();
+    assert_eq!(decode_kv_metadata(&a.kv).unwrap(), read);
+    assert_eq!(read["metadata"]["ownerReferences"][0]["uid"], "u0");
+    assert_eq!(read["apiVersion"], "bench.kubeward.io/v1");
+    // Only the metadata travelled.
+    assert!(decode_kv(&b.kv).unwrap().get("spec").is_none());
+    assert_eq!(a.kv.key, b.kv.key);
+}
