@@ -362,21 +362,11 @@ impl ApiServerFlags {
 /// `KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS` (whole seconds, at least 1).
 fn identity_lease_from_env() -> apiserver::controllers::identity_lease_gc::IdentityLeaseConfig {
     let mut config = apiserver::controllers::identity_lease_gc::IdentityLeaseConfig::default();
-    let seconds = |name: &str| {
-        let value = std::env::var(name).ok()?;
-        match value.trim().parse::<u64>() {
-            Ok(s) if (1..=86_400).contains(&s) => Some(s),
-            _ => {
-                tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
-                None
-            }
-        }
-    };
-    if let Some(s) = seconds("KUBEWARD_TEST_IDENTITY_LEASE_DURATION_SECONDS") {
+    if let Some(s) = test_seconds("KUBEWARD_TEST_IDENTITY_LEASE_DURATION_SECONDS") {
         tracing::warn!(seconds = s, "test setting: identity lease duration shortened");
         config.duration_seconds = s;
     }
-    if let Some(s) = seconds("KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS") {
+    if let Some(s) = test_seconds("KUBEWARD_TEST_IDENTITY_LEASE_GC_PERIOD_SECONDS") {
         tracing::warn!(seconds = s, "test setting: identity lease garbage collection period shortened");
         config.gc_period = std::time::Duration::from_secs(s);
     }
@@ -387,17 +377,12 @@ fn identity_lease_from_env() -> apiserver::controllers::identity_lease_gc::Ident
 /// minute (a constant); `KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS` (whole seconds, 1 to
 /// 86400) shortens it for tests and is not an interface.
 fn system_namespaces_interval_from_env() -> std::time::Duration {
-    let name = "KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS";
-    let Ok(value) = std::env::var(name) else { return apiserver::controllers::system_namespaces::INTERVAL };
-    match value.trim().parse::<u64>() {
-        Ok(s) if (1..=86_400).contains(&s) => {
+    match test_seconds("KUBEWARD_TEST_SYSTEM_NAMESPACES_INTERVAL_SECONDS") {
+        Some(s) => {
             tracing::warn!(seconds = s, "test setting: system namespaces interval shortened");
             std::time::Duration::from_secs(s)
         }
-        _ => {
-            tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
-            apiserver::controllers::system_namespaces::INTERVAL
-        }
+        None => apiserver::controllers::system_namespaces::INTERVAL,
     }
 }
 
@@ -406,16 +391,24 @@ fn system_namespaces_interval_from_env() -> std::time::Duration {
 /// can show that a CRD with no objects goes on its own event, not on that look. Not an
 /// interface.
 fn crd_resync_from_env() -> std::time::Duration {
-    let name = "KUBEWARD_TEST_CRD_RESYNC_SECONDS";
-    let Ok(value) = std::env::var(name) else { return apiserver::controllers::crd::RESYNC };
-    match value.trim().parse::<u64>() {
-        Ok(s) if (1..=86_400).contains(&s) => {
+    match test_seconds("KUBEWARD_TEST_CRD_RESYNC_SECONDS") {
+        Some(s) => {
             tracing::warn!(seconds = s, "test setting: CRD controller resync changed");
             std::time::Duration::from_secs(s)
         }
+        None => apiserver::controllers::crd::RESYNC,
+    }
+}
+
+/// The whole seconds (1 to 86400) a test-only environment variable gives, if set and valid
+/// (an invalid value is ignored with a warning).
+fn test_seconds(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse::<u64>() {
+        Ok(s) if (1..=86_400).contains(&s) => Some(s),
         _ => {
             tracing::warn!(variable = name, %value, "ignored: not a number of seconds from 1 to 86400");
-            apiserver::controllers::crd::RESYNC
+            None
         }
     }
 }

@@ -12,11 +12,7 @@ use support::more::{retry, Cluster};
 use support::{Kubectl, Server};
 
 fn get(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json", "--show-managed-fields"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+    support::get_json_managed(k, args)
 }
 
 /// The fields of the entry of `manager` with `operation` (and `subresource`), if any.

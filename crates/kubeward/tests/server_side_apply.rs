@@ -17,11 +17,7 @@ fn write(server: &Server, name: &str, text: &str) -> String {
 }
 
 fn get(k: &Kubectl, args: &[&str]) -> Value {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-o", "json", "--show-managed-fields"]);
-    let out = k.ok(&all);
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
+    support::get_json_managed(k, args)
 }
 
 /// The managed fields entry of `manager` (and operation), if any.

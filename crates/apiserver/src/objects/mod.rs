@@ -319,27 +319,28 @@ impl Objects {
 /// A store event with its objects in `rt`'s serialization: converted once per event and
 /// resource type, the result kept in the event's cache for every other watcher of `rt`.
 fn converted(rt: &ResourceType, ev: WatchEvent) -> WatchEvent {
-    let kv = ev.cache.get_or_insert_with(derived_key(rt, Derived::Converted), || outgoing(rt, ev.kv.clone()));
-    let prev = ev.prev.as_ref().map(|prev| {
-        ev.cache.get_or_insert_with(derived_key(rt, Derived::ConvertedPrev), || outgoing(rt, prev.clone()))
-    });
-    WatchEvent {
-        event_type: ev.event_type,
-        kv: KeyValue::clone(&kv),
-        prev: prev.map(|p| KeyValue::clone(&p)),
-        cache: ev.cache,
-    }
+    derived(rt, ev, (Derived::Converted, Derived::ConvertedPrev), outgoing)
 }
 
 /// A store event with its objects reduced to what [`decode_kv_metadata`] reads, in `rt`'s
 /// apiVersion; kept in the event's cache like [`converted`].
 fn metadata_of(rt: &ResourceType, ev: WatchEvent) -> WatchEvent {
-    let kv =
-        ev.cache.get_or_insert_with(derived_key(rt, Derived::Metadata), || metadata_only(rt, ev.kv.clone()));
-    let prev = ev.prev.as_ref().map(|prev| {
-        ev.cache
-            .get_or_insert_with(derived_key(rt, Derived::MetadataPrev), || metadata_only(rt, prev.clone()))
-    });
+    derived(rt, ev, (Derived::Metadata, Derived::MetadataPrev), metadata_only)
+}
+
+/// `ev` with `derive` applied to its object and previous object, each kept in the event's
+/// cache under `keys` (object, previous) for `rt`.
+fn derived(
+    rt: &ResourceType,
+    ev: WatchEvent,
+    keys: (Derived, Derived),
+    derive: fn(&ResourceType, KeyValue) -> KeyValue,
+) -> WatchEvent {
+    let kv = ev.cache.get_or_insert_with(derived_key(rt, keys.0), || derive(rt, ev.kv.clone()));
+    let prev = ev
+        .prev
+        .as_ref()
+        .map(|prev| ev.cache.get_or_insert_with(derived_key(rt, keys.1), || derive(rt, prev.clone())));
     WatchEvent {
         event_type: ev.event_type,
         kv: KeyValue::clone(&kv),

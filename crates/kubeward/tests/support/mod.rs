@@ -504,9 +504,19 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// `kubectl get ARGS -o json`, parsed.
 pub fn get_json(k: &Kubectl, args: &[&str]) -> serde_json::Value {
+    get_json_with(k, args, &[])
+}
+
+/// [`get_json`] with the objects' `managedFields` (kubectl hides them by default).
+pub fn get_json_managed(k: &Kubectl, args: &[&str]) -> serde_json::Value {
+    get_json_with(k, args, &["--show-managed-fields"])
+}
+
+fn get_json_with(k: &Kubectl, args: &[&str], extra: &[&str]) -> serde_json::Value {
     let mut all = vec!["get"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["-o", "json"]);
+    all.extend_from_slice(extra);
     let out = k.ok(&all);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
