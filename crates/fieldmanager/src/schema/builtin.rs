@@ -114,49 +114,80 @@ impl Schema for Builtin {
 
     fn zero(&self, node: Node) -> Option<Value> {
         let mut zero = zero_value(node, 0);
-        // Top-level `metav1.Time` / `MicroTime` fields that are not pointers: Go writes their
-        // zero as `null` (the OpenAPI documents do not say which times are pointers).
-        let kind = KINDS.iter().find(|k| k.3 == node.0).map(|k| (k.0, k.1, k.2));
-        let null_times: &[&str] = match kind {
-            Some(("", "v1", "Event")) => &["eventTime", "firstTimestamp", "lastTimestamp"],
-            Some(("events.k8s.io", "v1", "Event")) => {
-                &["deprecatedFirstTimestamp", "deprecatedLastTimestamp", "eventTime"]
-            }
-            _ => &[],
-        };
-        if let Some(o) = zero.as_object_mut() {
-            for f in null_times {
-                o.insert((*f).to_string(), Value::Null);
-            }
-        }
-        match kind {
-            // Required in the documents, yet an omitempty pointer in Go: absent, not null.
-            Some(("networking.k8s.io", _, "IPAddress")) => {
-                if let Some(spec) = zero.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.remove("parentRef");
-                }
-            }
-            // Structs in Go (the documents give no defaults): kube's encoding of the empty spec.
-            Some(("apiextensions.k8s.io", _, "CustomResourceDefinition")) => set_spec(
-                &mut zero,
-                serde_json::json!({"group": "", "names": {"plural": "", "kind": ""}, "scope": "", "versions": null}),
-            ),
-            Some(("apiregistration.k8s.io", _, "APIService")) => {
-                set_spec(&mut zero, serde_json::json!({"groupPriorityMinimum": 0, "versionPriority": 0}))
-            }
-            Some(("storage.k8s.io", _, "CSINode")) => {
-                set_spec(&mut zero, serde_json::json!({"drivers": null}))
-            }
-            _ => {}
+        if let Some(fix) = zero_fix(node) {
+            fix.apply(&mut zero);
         }
         Some(zero)
     }
 }
 
-fn set_spec(zero: &mut Value, spec: Value) {
-    if let Some(o) = zero.as_object_mut() {
-        o.insert("spec".into(), spec);
+/// Where Go's empty object differs from what the documents say: they tell neither pointers
+/// from structs nor omitempty fields, so a few kinds' empty objects are corrected.
+enum ZeroFix {
+    /// Top-level `metav1.Time` / `MicroTime` fields that are not pointers: Go writes them `null`.
+    NullTimes(&'static [&'static str]),
+    /// A spec field required in the documents, yet an omitempty pointer in Go: absent.
+    NoSpecField(&'static str),
+    /// A spec that is a struct in Go with no defaults in the documents: kube's encoding of it.
+    Spec(&'static str),
+}
+
+impl ZeroFix {
+    fn apply(&self, zero: &mut Value) {
+        let Some(o) = zero.as_object_mut() else { return };
+        match self {
+            ZeroFix::NullTimes(fields) => {
+                for f in *fields {
+                    o.insert((*f).to_string(), Value::Null);
+                }
+            }
+            ZeroFix::NoSpecField(field) => {
+                if let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove(*field);
+                }
+            }
+            ZeroFix::Spec(text) => {
+                o.insert("spec".into(), serde_json::from_str(text).unwrap_or(Value::Null));
+            }
+        }
     }
+}
+
+/// The corrections, by group and kind (every version).
+const ZERO_FIXES: &[(&str, &str, ZeroFix)] = &[
+    ("", "Event", ZeroFix::NullTimes(&["eventTime", "firstTimestamp", "lastTimestamp"])),
+    (
+        "events.k8s.io",
+        "Event",
+        ZeroFix::NullTimes(&["deprecatedFirstTimestamp", "deprecatedLastTimestamp", "eventTime"]),
+    ),
+    ("networking.k8s.io", "IPAddress", ZeroFix::NoSpecField("parentRef")),
+    (
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        ZeroFix::Spec(r#"{"group": "", "names": {"plural": "", "kind": ""}, "scope": "", "versions": null}"#),
+    ),
+    (
+        "apiregistration.k8s.io",
+        "APIService",
+        ZeroFix::Spec(r#"{"groupPriorityMinimum": 0, "versionPriority": 0}"#),
+    ),
+    ("storage.k8s.io", "CSINode", ZeroFix::Spec(r#"{"drivers": null}"#)),
+];
+
+/// The correction of a root node's empty object, if any: the fixes' root nodes are found in
+/// `KINDS` once, not on every create.
+fn zero_fix(node: Node) -> Option<&'static ZeroFix> {
+    static ROOTS: std::sync::OnceLock<Vec<(u32, &'static ZeroFix)>> = std::sync::OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        KINDS
+            .iter()
+            .filter_map(|(g, _, k, n)| {
+                ZERO_FIXES.iter().find(|(fg, fk, _)| (fg, fk) == (g, k)).map(|(_, _, fix)| (*n, fix))
+            })
+            .collect()
+    });
+    roots.iter().find(|(n, _)| *n == node.0).map(|(_, fix)| *fix)
 }
 
 /// Whether a field's default is also its Go zero value (`""`, `0`, `false`, `{}`), so that
