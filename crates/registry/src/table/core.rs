@@ -72,17 +72,21 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 col("Roles", "string", 0),
                 AGE,
                 col("Version", "string", 0),
+                col("Internal-IP", "string", 1),
+                col("External-IP", "string", 1),
+                col("OS-Image", "string", 1),
+                col("Kernel-Version", "string", 1),
+                col("Container-Runtime", "string", 1),
             ],
-            |o, now| {
-                vec![
-                    json!(s(o, "/metadata/name")),
-                    json!(node_status(o)),
-                    json!(node_roles(o)),
-                    json!(created(o, now)),
-                    json!(s(o, "/status/nodeInfo/kubeletVersion")),
-                ]
-            },
+            node_cells,
         ),
+        // kube has no printer for LimitRange: its default table convertor's columns.
+        "LimitRange" => (vec![NAME, col("Created At", "date", 0)], |o, _| {
+            vec![json!(s(o, "/metadata/name")), json!(s(o, "/metadata/creationTimestamp"))]
+        }),
+        "ResourceQuota" => {
+            (vec![NAME, col("Request", "string", 0), col("Limit", "string", 0), AGE], resource_quota_cells)
+        }
         "ReplicationController" => (
             vec![
                 NAME,
@@ -327,6 +331,55 @@ pub(super) fn event_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
+/// `printNode` with the wide cells (the server always fills them).
+fn node_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let address = |kind: &str| {
+        let addresses = obj.pointer("/status/addresses").and_then(Value::as_array);
+        let found = addresses.into_iter().flatten().find(|a| s(a, "/type") == kind);
+        found.map_or_else(|| "<none>".to_string(), |a| s(a, "/address").to_string())
+    };
+    let info = |field: &str| match s(obj, &format!("/status/nodeInfo/{field}")) {
+        "" => "<unknown>".to_string(),
+        v => v.to_string(),
+    };
+    vec![
+        json!(s(obj, "/metadata/name")),
+        json!(node_status(obj)),
+        json!(node_roles(obj)),
+        json!(created(obj, now)),
+        json!(s(obj, "/status/nodeInfo/kubeletVersion")),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(info("osImage")),
+        json!(info("kernelVersion")),
+        json!(info("containerRuntimeVersion")),
+    ]
+}
+
+/// `printResourceQuota`: `resource: used/hard` of each hard limit, sorted by name; the
+/// `limits.*` ones in the Limit column, the others in Request. Quantities print as stored.
+fn resource_quota_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let hard = obj.pointer("/status/hard").and_then(Value::as_object);
+    let mut resources: Vec<(&String, &Value)> = hard.into_iter().flatten().collect();
+    resources.sort_by(|a, b| a.0.cmp(b.0));
+    let (mut request, mut limit) = (Vec::new(), Vec::new());
+    for (name, hard) in resources {
+        let used = obj.pointer("/status/used").and_then(|u| u.get(name)).and_then(Value::as_str);
+        let text = format!("{name}: {}/{}", used.unwrap_or("0"), hard.as_str().unwrap_or_default());
+        if name.starts_with("limits.") {
+            limit.push(text);
+        } else {
+            request.push(text);
+        }
+    }
+    vec![
+        json!(s(obj, "/metadata/name")),
+        json!(request.join(", ")),
+        json!(limit.join(", ")),
+        json!(created(obj, now)),
+    ]
+}
+
 fn node_status(obj: &Value) -> String {
     let ready = obj
         .pointer("/status/conditions")
@@ -491,6 +544,36 @@ mod tests {
                 json!("fast"),
                 json!("<unset>")
             ]
+        );
+    }
+
+    #[test]
+    fn nodes_and_quotas() {
+        let c = Catalog::builtin();
+        let now = Utc::now();
+        let node = json!({"metadata": {"name": "n1"}, "status": {"addresses": [
+            {"type": "Hostname", "address": "n1"}, {"type": "InternalIP", "address": "10.0.0.5"}],
+            "nodeInfo": {"kubeletVersion": "v1.34.0", "osImage": "Debian"}}});
+        let row = crate::table::cells(c.lookup("", "v1", "nodes").unwrap(), &node, now);
+        assert_eq!(
+            row[4..],
+            [
+                json!("v1.34.0"),
+                json!("10.0.0.5"),
+                json!("<none>"),
+                json!("Debian"),
+                json!("<unknown>"),
+                json!("<unknown>")
+            ]
+        );
+
+        let quota = json!({"metadata": {"name": "q"}, "status": {
+            "hard": {"pods": "10", "limits.memory": "1Gi", "limits.cpu": "2", "cpu": "1"},
+            "used": {"pods": "3", "limits.cpu": "500m"}}});
+        let row = crate::table::cells(c.lookup("", "v1", "resourcequotas").unwrap(), &quota, now);
+        assert_eq!(
+            row[1..3],
+            [json!("cpu: 0/1, pods: 3/10"), json!("limits.cpu: 500m/2, limits.memory: 0/1Gi")]
         );
     }
 

@@ -2,16 +2,10 @@
 //! networking, storage, scheduling, node, discovery (kube's printers.go) and APIServices
 //! (kube-aggregator's `pkg/registry/apiservice/etcd/etcd.go`).
 
-use super::{
-    col, created, described, format_label_selector, int, len, or_none, s, Cells, Column, Printer, AGE, NAME,
-};
+use super::{col, created, format_label_selector, int, len, or_none, s, Cells, Column, Printer, AGE, NAME};
 use crate::ResourceType;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-
-/// The description of ClusterTrustBundle's SignerName column (ClusterTrustBundleSpec's
-/// `signerName` doc, kube 1.34's v1beta1).
-const CTB_SIGNER_NAME: &str = "signerName indicates the associated signer, if any.\n\nIn order to create or update a ClusterTrustBundle that sets signerName, you must have the following cluster-scoped permission: group=certificates.k8s.io resource=signers resourceName=<the signer name> verb=attest.\n\nIf signerName is not empty, then the ClusterTrustBundle object must be named with the signer name as a prefix (translating slashes to colons). For example, for the signer name `example.com/foo`, valid ClusterTrustBundle object names include `example.com:foo:abc` and `example.com:foo:v1`.\n\nIf signerName is empty, then the ClusterTrustBundle object's name must not have such a prefix.\n\nList/watch requests for ClusterTrustBundles can filter on this field using a `spec.signerName=NAME` field selector.";
 
 /// kube's `extractCSRStatus`: Denied before Approved before Pending, then Failed and Issued.
 fn csr_condition(o: &Value) -> String {
@@ -145,7 +139,7 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
         ),
         // kube's ClusterTrustBundle printer: no Age column.
         ("certificates.k8s.io", "ClusterTrustBundle") => {
-            (vec![NAME, described("SignerName", "string", CTB_SIGNER_NAME)], |o, _| {
+            (vec![NAME, col("SignerName", "string", 0)], |o, _| {
                 vec![json!(s(o, "/metadata/name")), json!(or_none(s(o, "/spec/signerName").to_string()))]
             })
         }
@@ -156,22 +150,8 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                 json!(created(o, now)),
             ]
         }),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => (
-            vec![
-                NAME,
-                described(
-                    "Validations",
-                    "integer",
-                    "Validations indicates the number of validation rules defined in this configuration",
-                ),
-                described(
-                    "ParamKind",
-                    "string",
-                    "ParamKind specifies the kind of resources used to parameterize this policy",
-                ),
-                AGE,
-            ],
-            |o, now| {
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            (vec![NAME, col("Validations", "integer", 0), col("ParamKind", "string", 0), AGE], |o, now| {
                 let param_kind = match o.pointer("/spec/paramKind").filter(|p| !p.is_null()) {
                     Some(p) => format!("{}/{}", s(p, "/apiVersion"), s(p, "/kind")),
                     None => "<unset>".to_string(),
@@ -182,24 +162,10 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                     json!(param_kind),
                     json!(created(o, now)),
                 ]
-            },
-        ),
-        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => (
-            vec![
-                NAME,
-                described(
-                    "Mutations",
-                    "integer",
-                    "Mutation indicates the number of mutations rules defined in this configuration",
-                ),
-                described(
-                    "ParamKind",
-                    "string",
-                    "ParamKind specifies the kind of resources used to parameterize this policy",
-                ),
-                AGE,
-            ],
-            |o, now| {
+            })
+        }
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => {
+            (vec![NAME, col("Mutations", "integer", 0), col("ParamKind", "string", 0), AGE], |o, now| {
                 let param_kind = match o.pointer("/spec/paramKind").filter(|p| !p.is_null()) {
                     Some(p) => format!("{}/{}", s(p, "/apiVersion"), s(p, "/kind")),
                     None => "<unset>".to_string(),
@@ -210,35 +176,19 @@ pub(super) fn printer(rt: &ResourceType) -> Option<Printer> {
                     json!(param_kind),
                     json!(created(o, now)),
                 ]
-            },
-        ),
+            })
+        }
         (
             "admissionregistration.k8s.io",
             "ValidatingAdmissionPolicyBinding" | "MutatingAdmissionPolicyBinding",
-        ) => (
+        ) => (vec![NAME, col("PolicyName", "string", 0), col("ParamRef", "string", 0), AGE], |o, now| {
             vec![
-                NAME,
-                described(
-                    "PolicyName",
-                    "string",
-                    "PolicyName indicates the policy definition which the policy binding binded to",
-                ),
-                described(
-                    "ParamRef",
-                    "string",
-                    "ParamRef indicates the param resource which sets the configration param",
-                ),
-                AGE,
-            ],
-            |o, now| {
-                vec![
-                    json!(s(o, "/metadata/name")),
-                    json!(s(o, "/spec/policyName")),
-                    json!(param_ref(o)),
-                    json!(created(o, now)),
-                ]
-            },
-        ),
+                json!(s(o, "/metadata/name")),
+                json!(s(o, "/spec/policyName")),
+                json!(param_ref(o)),
+                json!(created(o, now)),
+            ]
+        }),
         ("admissionregistration.k8s.io", _) => (vec![NAME, col("Webhooks", "integer", 0), AGE], |o, now| {
             vec![json!(s(o, "/metadata/name")), json!(len(o, "/webhooks")), json!(created(o, now))]
         }),

@@ -8,6 +8,7 @@
 
 mod core;
 mod custom;
+mod docs;
 mod flowcontrol;
 mod groups;
 mod workloads;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 /// A column: name, type, format, description, priority (0 = always shown, 1 = `-o wide`).
+/// Printers leave the description empty; [`columns`] fills in kube's (see `docs`).
 pub struct Column {
     pub name: &'static str,
     pub kind: &'static str,
@@ -32,40 +34,10 @@ const fn col(name: &'static str, kind: &'static str, priority: u8) -> Column {
     Column { name, kind, format: "", description: "", priority }
 }
 
-/// A column with kube's description.
-const fn described(name: &'static str, kind: &'static str, description: &'static str) -> Column {
-    Column { name, kind, format: "", description, priority: 0 }
-}
-
-const NAME: Column = Column {
-    name: "Name",
-    kind: "string",
-    format: "name",
-    // ObjectMeta's `name` and `creationTimestamp` docs (kube 1.34), as kube's printers take them.
-    description: "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-    priority: 0,
-};
-const AGE: Column = Column {
-    name: "Age",
-    kind: "string",
-    format: "",
-    description: "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
-    priority: 0,
-};
-const CONTAINERS: Column = Column {
-    name: "Containers",
-    kind: "string",
-    format: "",
-    description: "Names of each container in the template.",
-    priority: 1,
-};
-const IMAGES: Column = Column {
-    name: "Images",
-    kind: "string",
-    format: "",
-    description: "Images referenced by each container in the template.",
-    priority: 1,
-};
+const NAME: Column = Column { format: "name", ..col("Name", "string", 0) };
+const AGE: Column = col("Age", "string", 0);
+const CONTAINERS: Column = col("Containers", "string", 1);
+const IMAGES: Column = col("Images", "string", 1);
 
 /// The columns of one kind and the function that prints a row.
 struct Printer {
@@ -85,8 +57,13 @@ fn printer(rt: &ResourceType) -> Printer {
         .unwrap_or(Printer { columns: vec![NAME, AGE], cells: name_and_age })
 }
 
+/// The columns of a built-in kind's Table, with kube's descriptions.
 pub fn columns(rt: &ResourceType) -> Vec<Column> {
-    printer(rt).columns
+    let mut columns = printer(rt).columns;
+    for c in &mut columns {
+        c.description = docs::description(rt.group, rt.kind, c.name);
+    }
+    columns
 }
 
 /// The cells of one row, in the order of [`columns`].
@@ -389,6 +366,24 @@ mod tests {
             ),
             ("", "podtemplates", vec!["Name", "Containers", "Images", "Pod Labels"]),
             ("", "componentstatuses", vec!["Name", "Status", "Message", "Error"]),
+            (
+                "",
+                "nodes",
+                vec![
+                    "Name",
+                    "Status",
+                    "Roles",
+                    "Age",
+                    "Version",
+                    "Internal-IP",
+                    "External-IP",
+                    "OS-Image",
+                    "Kernel-Version",
+                    "Container-Runtime",
+                ],
+            ),
+            ("", "resourcequotas", vec!["Name", "Request", "Limit", "Age"]),
+            ("", "limitranges", vec!["Name", "Created At"]),
             ("discovery.k8s.io", "endpointslices", vec!["Name", "AddressType", "Ports", "Endpoints", "Age"]),
             (
                 "events.k8s.io",
