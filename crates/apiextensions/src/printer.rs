@@ -14,6 +14,10 @@ use serde_json::{json, Value};
 /// kube's `metav1.ObjectMeta` description of `name`, which the Name column carries.
 pub const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 
+/// kube's `metav1.ObjectMeta` description of `creationTimestamp`, which the default `Age`
+/// column carries.
+pub const CREATION_TIMESTAMP_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+
 pub use apimachinery::duration::human_duration;
 
 /// How client-go's JSONPath prints one result: maps and lists as JSON, `null` as
@@ -189,6 +193,7 @@ mod tests {
     fn default_age_column_and_selectable_fields() {
         let s = structural(json!([]), json!([{"jsonPath": ".spec.color"}, {"jsonPath": ".spec.size"}]));
         assert_eq!(s.table_columns()[1]["name"], json!("Age"));
+        assert_eq!(s.table_columns()[1]["description"], json!(CREATION_TIMESTAMP_DESCRIPTION));
         let obj = json!({"spec": {"color": "red", "size": 3}});
         assert_eq!(s.selectable_field_value(&obj, "spec.color").as_deref(), Some("red"));
         assert_eq!(s.selectable_field_value(&obj, ".spec.size").as_deref(), Some("3"));

@@ -57,6 +57,7 @@ fn default_columns() -> Vec<Column> {
         name: "Age".into(),
         type_: "date".into(),
         json_path: ".metadata.creationTimestamp".into(),
+        description: crate::printer::CREATION_TIMESTAMP_DESCRIPTION.into(),
         ..Column::default()
     }]
 }

@@ -311,6 +311,9 @@ mod tests {
         ));
         assert_eq!(description("", "Namespace", "Age"), "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata");
         assert_eq!(description("", "Node", "Version"), "Kubelet Version reported by the node.");
+        // Custom resources' Name and default Age columns carry the same texts.
+        assert_eq!(description("", "", "Name"), apiextensions::printer::NAME_DESCRIPTION);
+        assert_eq!(description("", "", "Age"), apiextensions::printer::CREATION_TIMESTAMP_DESCRIPTION);
         assert_eq!(description("events.k8s.io", "Event", "Subobject"), description("", "Event", "Subobject"));
         assert!(description("", "Event", "Subobject").starts_with("If referring to a piece of an object"));
         assert_eq!(
