@@ -208,3 +208,67 @@ fn metadata_only_requests() {
         assert!(events(&r).iter().all(|(_, o)| o["kind"] == "ConfigMap"), "{}", r.body);
     });
 }
+
+/// Table columns carry kube's descriptions: the API doc of the field each shows (a served
+/// field's, or that of the version kube's printer names), or the printer's own text.
+#[test]
+fn table_columns_describe_their_fields() {
+    let server = Server::start();
+    block_on(async {
+        let c = client(&server).await;
+        let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
+        assert_eq!(request(&c, "POST", "/api/v1/nodes", "application/json", Some(node)).await.code, 201);
+        let columns = |table: &Value| -> Vec<(String, String)> {
+            let defs = table["columnDefinitions"].as_array().cloned().unwrap_or_default();
+            let text = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_string();
+            defs.iter().map(|c| (text(c, "name"), text(c, "description"))).collect()
+        };
+        let described = |columns: &[(String, String)], name: &str| -> String {
+            let found = columns.iter().find(|(n, _)| n == name);
+            found.unwrap_or_else(|| panic!("no column {name}: {columns:?}")).1.clone()
+        };
+
+        for path in [CONFIGMAPS, "/apis/apps/v1/namespaces/default/deployments", "/api/v1/nodes"] {
+            let r = get(&c, path, TABLE).await;
+            assert_eq!(r.code, 200, "{}", r.body);
+            for (name, description) in columns(&r.json()) {
+                assert!(!description.is_empty(), "{path}: {name} has no description");
+            }
+        }
+
+        let cm = columns(&get(&c, CONFIGMAPS, TABLE).await.json());
+        assert!(described(&cm, "Data").starts_with("Data contains the configuration data. Each key must"));
+        assert!(described(&cm, "Name").starts_with("Name must be unique within a namespace."));
+        assert!(described(&cm, "Age").starts_with("CreationTimestamp is a timestamp"));
+
+        // kube's Deployment printer names extensions/v1beta1's selector doc.
+        let deploy = columns(&get(&c, "/apis/apps/v1/namespaces/default/deployments", TABLE).await.json());
+        assert_eq!(
+            described(&deploy, "Selector"),
+            "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."
+        );
+        assert_eq!(described(&deploy, "Ready"), "Number of the pod with ready state");
+
+        let nodes = get(&c, "/api/v1/nodes", TABLE).await.json();
+        let node_columns = columns(&nodes);
+        assert!(
+            described(&node_columns, "Internal-IP").starts_with("List of addresses reachable to the node.")
+        );
+        assert_eq!(described(&node_columns, "Version"), "Kubelet Version reported by the node.");
+        assert_eq!(
+            nodes["rows"][0]["cells"],
+            json!([
+                "n1",
+                "Unknown",
+                "<none>",
+                nodes["rows"][0]["cells"][3],
+                "",
+                "<none>",
+                "<none>",
+                "<unknown>",
+                "<unknown>",
+                "<unknown>"
+            ])
+        );
+    });
+}
