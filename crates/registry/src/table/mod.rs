@@ -66,6 +66,12 @@ pub fn columns(rt: &ResourceType) -> Vec<Column> {
     columns
 }
 
+/// Whether kube answers `rt` with its default table convertor (no printer: Name and Created
+/// At), whose Table of an empty list has `rows: null` where printers give `[]`.
+fn default_convertor(rt: &ResourceType) -> bool {
+    !rt.custom && printer(rt).columns.get(1).is_some_and(|c| c.name == "Created At")
+}
+
 /// The cells of one row, in the order of [`columns`].
 pub fn cells(rt: &ResourceType, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
     if let Some(v) = crate::Catalog::global().custom().version(rt) {
@@ -253,6 +259,7 @@ pub fn table_with(
     }
     let rows: Vec<Value> =
         order.iter().map(|o| json!({"cells": cells(rt, o, now), "object": include.row_object(o)})).collect();
+    let rows = if rows.is_empty() && default_convertor(rt) { Value::Null } else { Value::Array(rows) };
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -485,6 +492,18 @@ mod tests {
         for (group, plural, want) in expected {
             assert_eq!(&names(group, plural), want, "{plural}");
         }
+    }
+
+    #[test]
+    fn empty_tables_have_kubes_rows() {
+        let c = Catalog::builtin();
+        let rows = |plural: &str| {
+            let rt = c.all().into_iter().find(|rt| rt.plural == plural).unwrap();
+            table(rt, &[], json!({}), Utc::now())["rows"].clone()
+        };
+        assert_eq!(rows("roles"), Value::Null);
+        assert_eq!(rows("limitranges"), Value::Null);
+        assert_eq!(rows("configmaps"), json!([]));
     }
 
     #[test]
