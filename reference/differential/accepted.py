@@ -126,12 +126,6 @@ RULES: list[Rule] = [
     gap("discovery", r"^discovery/root$", r".",
         "GET / lists kubeward's paths; kube's list adds the OIDC discovery documents "
         "(/.well-known/openid-configuration, /openid/v1/jwks), which kubeward does not serve."),
-    gap("Tables", r"", r"columnDefinitions(\[\d+\])?\.description$",
-        "Table column descriptions: kube takes each column's text from its field's API doc; kubeward has "
-        "the Name and Age texts and leaves the others empty."),
-    gap("Tables", r"^core/(limitranges|resourcequotas|nodes)/table$", r"(columnDefinitions|cells)",
-        "Table columns of LimitRange (Created At), ResourceQuota (Request, Limit) and Node (Internal-IP, "
-        "External-IP, OS-Image, Kernel-Version, Container-Runtime) differ from kube's printers."),
     gap("managedFields", r"", r"managedFields",
         "managedFields: kube's API Priority and Fairness controllers (api-priority-and-fairness-config-"
         "producer-v1, -consumer-v1) and its ServiceCIDR controller (kubernetes-service-cidr-controller) "
