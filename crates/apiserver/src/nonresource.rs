@@ -141,7 +141,10 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
                 etag_response(&req, || openapi.v2_json(), &etag, "application/json")
             }
         }
-        "/openapi/v3" => response::bytes_response(200, "application/json", state.openapi.load().v3_index()),
+        // kube's aggregator writes the index without a Content-Type, so Go sniffs it as text.
+        "/openapi/v3" => {
+            response::bytes_response(200, "text/plain; charset=utf-8", state.openapi.load().v3_index())
+        }
         _ => {
             if let Some(gv) = path.strip_prefix("/openapi/v3/") {
                 return match state.openapi.load().v3_document(gv) {

@@ -28,8 +28,10 @@ use sha2::{Digest, Sha512};
 
 use crate::schema::SchemaCatalog;
 
-/// The Kubernetes version written into `info.version`.
-pub const KUBERNETES_VERSION: &str = "v1.33.0";
+/// The Kubernetes version written into `info.version`, in kube's form: the binary version's
+/// major.minor (kube's `strings.Split(version.String(), "-")[0]`), here of the version
+/// kubeward's `/version` claims (v1.33.0).
+pub const KUBERNETES_VERSION: &str = "1.33";
 
 /// The Content-Type of the `/openapi/v2` answer. kubectl asks with the `@` form
 /// (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`) but fails to parse it back:

@@ -21,6 +21,70 @@ pub struct Document {
     pub paths: Option<Paths>,
     #[prost(message, optional, tag = "9")]
     pub definitions: Option<crate::v2_schema::Definitions>,
+    #[prost(message, repeated, tag = "12")]
+    pub security: Vec<SecurityRequirement>,
+    #[prost(message, optional, tag = "13")]
+    pub security_definitions: Option<SecurityDefinitions>,
+}
+
+/// `openapi.v2.SecurityRequirement`: scheme names, each with its scopes.
+#[derive(Clone, PartialEq, Message)]
+pub struct SecurityRequirement {
+    #[prost(message, repeated, tag = "1")]
+    pub additional_properties: Vec<NamedStringArray>,
+}
+
+/// `openapi.v2.NamedStringArray`.
+#[derive(Clone, PartialEq, Message)]
+pub struct NamedStringArray {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub value: Option<StringArray>,
+}
+
+/// `openapi.v2.StringArray`.
+#[derive(Clone, PartialEq, Message)]
+pub struct StringArray {
+    #[prost(string, repeated, tag = "1")]
+    pub value: Vec<String>,
+}
+
+/// `openapi.v2.SecurityDefinitions`: the schemes by name.
+#[derive(Clone, PartialEq, Message)]
+pub struct SecurityDefinitions {
+    #[prost(message, repeated, tag = "1")]
+    pub additional_properties: Vec<NamedSecurityDefinitionsItem>,
+}
+
+/// `openapi.v2.NamedSecurityDefinitionsItem`.
+#[derive(Clone, PartialEq, Message)]
+pub struct NamedSecurityDefinitionsItem {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub value: Option<SecurityDefinitionsItem>,
+}
+
+/// `openapi.v2.SecurityDefinitionsItem`, a `oneof` of which only the API-key form (field 2)
+/// is used: an optional field encodes the same.
+#[derive(Clone, PartialEq, Message)]
+pub struct SecurityDefinitionsItem {
+    #[prost(message, optional, tag = "2")]
+    pub api_key_security: Option<ApiKeySecurity>,
+}
+
+/// `openapi.v2.ApiKeySecurity`: `type`, `name`, `in`, `description`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ApiKeySecurity {
+    #[prost(string, tag = "1")]
+    pub kind: String,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(string, tag = "3")]
+    pub location: String,
+    #[prost(string, tag = "4")]
+    pub description: String,
 }
 
 /// `openapi.v2.Info`.
@@ -218,6 +282,26 @@ pub(crate) fn document(
         info: Some(Info { title: "Kubernetes".into(), version: version.into() }),
         paths: Some(Paths { path }),
         definitions,
+        // kube's one scheme, a bearer token, required by every operation.
+        security: vec![SecurityRequirement {
+            additional_properties: vec![NamedStringArray {
+                name: "BearerToken".into(),
+                value: Some(StringArray::default()),
+            }],
+        }],
+        security_definitions: Some(SecurityDefinitions {
+            additional_properties: vec![NamedSecurityDefinitionsItem {
+                name: "BearerToken".into(),
+                value: Some(SecurityDefinitionsItem {
+                    api_key_security: Some(ApiKeySecurity {
+                        kind: "apiKey".into(),
+                        name: "authorization".into(),
+                        location: "header".into(),
+                        description: "Bearer Token authentication".into(),
+                    }),
+                }),
+            }],
+        }),
     }
 }
 
@@ -237,6 +321,21 @@ mod tests {
         want.extend_from_slice(&[0x12, 7]);
         want.extend_from_slice(b"v1.34.0");
         want.extend_from_slice(&[0x42, 0]);
+        // field 12 SecurityRequirement{1 NamedStringArray{1 "BearerToken", 2 empty StringArray}}
+        want.extend_from_slice(&[0x62, 17, 0x0a, 15, 0x0a, 11]);
+        want.extend_from_slice(b"BearerToken");
+        want.extend_from_slice(&[0x12, 0]);
+        // field 13 SecurityDefinitions{1 {1 "BearerToken", 2 {2 ApiKeySecurity{...}}}}
+        want.extend_from_slice(&[0x6a, 79, 0x0a, 77, 0x0a, 11]);
+        want.extend_from_slice(b"BearerToken");
+        want.extend_from_slice(&[0x12, 62, 0x12, 60, 0x0a, 6]);
+        want.extend_from_slice(b"apiKey");
+        want.extend_from_slice(&[0x12, 13]);
+        want.extend_from_slice(b"authorization");
+        want.extend_from_slice(&[0x1a, 6]);
+        want.extend_from_slice(b"header");
+        want.extend_from_slice(&[0x22, 27]);
+        want.extend_from_slice(b"Bearer Token authentication");
         assert_eq!(bytes, want);
     }
 

@@ -61,6 +61,10 @@ pub(crate) fn document(patches: &[PatchPath], version: &str, definitions: &Map<S
         "info": {"title": "Kubernetes", "version": version},
         "paths": paths,
         "definitions": definitions,
+        "securityDefinitions": {"BearerToken": {
+            "description": "Bearer Token authentication", "type": "apiKey", "name": "authorization", "in": "header"
+        }},
+        "security": [{"BearerToken": []}],
     })
 }
 
@@ -166,9 +170,11 @@ mod tests {
         };
         let mut defs = Map::new();
         defs.insert("io.k8s.api.core.v1.ConfigMap".into(), json!({"type": "object"}));
-        let doc = document(&[patch], "v1.33.0", &defs);
+        let doc = document(&[patch], "1.33", &defs);
         assert_eq!(doc["swagger"], "2.0");
-        assert_eq!(doc["info"], json!({"title": "Kubernetes", "version": "v1.33.0"}));
+        assert_eq!(doc["info"], json!({"title": "Kubernetes", "version": "1.33"}));
+        assert_eq!(doc["security"], json!([{"BearerToken": []}]));
+        assert_eq!(doc["securityDefinitions"]["BearerToken"]["name"], "authorization");
         let op = &doc["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
         assert_eq!(
             op["x-kubernetes-group-version-kind"],
