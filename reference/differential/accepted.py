@@ -117,7 +117,7 @@ RULES: list[Rule] = [
         "/openapi/v2 (JSON unless protobuf is asked for, as kube) carries only the PATCH operations (kube: every "
         "operation and its shared parameters) and info.version 1.33 (the version kubeward's /version claims); "
         "its definitions come from kubeward's schemas: no x-kubernetes-list-type / list-map-keys, some older "
-        "descriptions, required fields in another order."),
+        "descriptions, required fields in alphabetical order (kube: the Go fields' order)."),
     gap("OpenAPI", r"^(openapi/v3/|crd/openapi-v3$)", r"(default|allOf|\$ref|x-kubernetes-list-type|description|"
         r"requestBody|parameters|^\.body\[|<content-type>|<order>)",
         "OpenAPI v3: no `default: {}` on struct-typed properties and a bare `$ref` where kube wraps it in "

@@ -104,6 +104,9 @@ impl SchemaCatalog {
         }
         for schema in definitions.values_mut() {
             normalize_schema(schema);
+            if let Value::Object(schema) = schema {
+                drop_required_metadata(schema);
+            }
         }
         kube_scalar_shapes(&mut definitions);
         add_patch_extensions(&mut definitions);
@@ -193,8 +196,9 @@ impl SchemaCatalog {
     }
 }
 
-/// k8s-openapi lists `metadata` as required (its Rust field is not optional); kube never does, and
-/// `kubectl explain` would print `-required-` beside it.
+/// k8s-openapi lists `metadata` as required (its Rust field is not optional) in every kind and
+/// in Status, Scale, Eviction, ...; kube never does, and `kubectl explain` would print
+/// `-required-` beside it.
 fn drop_required_metadata(schema: &mut Map<String, Value>) {
     let now_empty = match schema.get_mut("required") {
         Some(Value::Array(required)) => {

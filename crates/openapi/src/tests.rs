@@ -95,6 +95,19 @@ fn pod_schema_has_gvk_and_real_descriptions() {
     assert_eq!(core["openapi"], "3.0.0");
 }
 
+/// kube never lists `metadata` as required, in kinds or elsewhere (k8s-openapi does).
+#[test]
+fn metadata_is_never_required() {
+    let api = OpenApi::new(&served());
+    let core = doc(&api, "api/v1");
+    let schemas = core["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.contains_key("io.k8s.apimachinery.pkg.apis.meta.v1.Status"));
+    for (name, schema) in schemas {
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        assert!(!required.contains(&Value::from("metadata")), "{name}: {required:?}");
+    }
+}
+
 #[test]
 fn every_reference_resolves_in_its_document() {
     let api = OpenApi::new(&served());
