@@ -102,10 +102,12 @@ impl SchemaCatalog {
                 definitions.insert(name.clone(), schema);
             }
         }
-        for schema in definitions.values_mut() {
+        for (name, schema) in definitions.iter_mut() {
             normalize_schema(schema);
             if let Value::Object(schema) = schema {
-                drop_required_metadata(schema);
+                if name != CORE_EVENT {
+                    drop_required_metadata(schema);
+                }
             }
         }
         kube_scalar_shapes(&mut definitions);
@@ -118,7 +120,9 @@ impl SchemaCatalog {
             group_versions.insert((g.clone(), v.clone()));
             if let Some(Value::Object(schema)) = definitions.get_mut(name) {
                 schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value(g, v, k)]));
-                drop_required_metadata(schema);
+                if name != CORE_EVENT {
+                    drop_required_metadata(schema);
+                }
             }
         }
         for (g, v, k) in &with_list {
@@ -196,9 +200,12 @@ impl SchemaCatalog {
     }
 }
 
+/// The one definition whose `metadata` kube lists as required.
+const CORE_EVENT: &str = "io.k8s.api.core.v1.Event";
+
 /// k8s-openapi lists `metadata` as required (its Rust field is not optional) in every kind and
-/// in Status, Scale, Eviction, ...; kube never does, and `kubectl explain` would print
-/// `-required-` beside it.
+/// in Status, Scale, Eviction, ...; kube does only in core/v1 Event ([`CORE_EVENT`]), and
+/// `kubectl explain` would print `-required-` beside it.
 fn drop_required_metadata(schema: &mut Map<String, Value>) {
     let now_empty = match schema.get_mut("required") {
         Some(Value::Array(required)) => {
