@@ -11,6 +11,9 @@ use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
 
+use fieldmanager::schema::builtin::Builtin;
+use fieldmanager::schema::{ListKind, Node, Schema};
+
 use crate::kinds::{definition_name, register_kind};
 use crate::ResourceSpec;
 
@@ -112,6 +115,7 @@ impl SchemaCatalog {
         }
         kube_scalar_shapes(&mut definitions);
         add_patch_extensions(&mut definitions);
+        add_list_extensions(&mut definitions, &kinds);
         // Custom resources' schemas are published as kube's CRD builder writes them.
         definitions.extend(custom);
 
@@ -351,6 +355,83 @@ fn add_patch_extensions(definitions: &mut Map<String, Value>) {
             prop.insert("x-kubernetes-patch-merge-key".into(), Value::from(*key));
         }
     }
+}
+
+/// kube's `x-kubernetes-list-type` (and `x-kubernetes-list-map-keys`) on every list field of
+/// the built-in kinds, read from the field manager's schema of them (generated from kube's
+/// OpenAPI): each kind's definition is walked from its root node, along `$ref`s, once.
+fn add_list_extensions(definitions: &mut Map<String, Value>, kinds: &BTreeMap<Gvk, String>) {
+    let mut seen = BTreeSet::new();
+    for ((group, version, kind), name) in kinds {
+        if let Some(root) = Builtin::root(group, version, kind) {
+            list_extensions_of(definitions, name, root, &mut seen);
+        }
+    }
+    for (definition, property) in META_ATOMIC_LISTS {
+        if let Some(Value::Object(p)) =
+            definitions.get_mut(*definition).and_then(|d| d.pointer_mut(&format!("/properties/{property}")))
+        {
+            p.insert("x-kubernetes-list-type".into(), json!("atomic"));
+        }
+    }
+}
+
+/// The list types of meta.k8s.io definitions no kind reaches, all atomic in kube (Status's
+/// `details` too, a struct kube marks so).
+const META_ATOMIC_LISTS: &[(&str, &str)] = &[
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.APIResource", "categories"),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.APIResource", "shortNames"),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList", "resources"),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "dryRun"),
+    (STATUS, "details"),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails", "causes"),
+];
+
+fn list_extensions_of(
+    definitions: &mut Map<String, Value>,
+    name: &str,
+    node: Node,
+    seen: &mut BTreeSet<String>,
+) {
+    if !seen.insert(name.to_owned()) {
+        return;
+    }
+    let Some(Value::Object(properties)) = definitions.get_mut(name).and_then(|d| d.get_mut("properties"))
+    else {
+        return;
+    };
+    let mut next: Vec<(String, Node)> = Vec::new();
+    for (field, property) in properties.iter_mut() {
+        let Some(field_node) = Builtin.field(node, field) else { continue };
+        let Value::Object(property) = property else { continue };
+        if property.get("type").and_then(Value::as_str) == Some("array") {
+            let Some(list) = Builtin.list(field_node) else { continue };
+            let kind = match list.kind {
+                ListKind::Atomic => "atomic",
+                ListKind::Set => "set",
+                ListKind::Map(keys) => {
+                    property
+                        .insert("x-kubernetes-list-map-keys".into(), json!(keys.iter().collect::<Vec<_>>()));
+                    "map"
+                }
+            };
+            property.insert("x-kubernetes-list-type".into(), json!(kind));
+            if let Some(item) = property.get("items").and_then(referenced) {
+                next.push((item, list.element));
+            }
+        } else if let Some(target) = referenced(&Value::Object(property.clone())) {
+            next.push((target, field_node));
+        }
+    }
+    for (target, node) in next {
+        list_extensions_of(definitions, &target, node, seen);
+    }
+}
+
+/// The definition a schema names, bare (`$ref`) or wrapped (`allOf: [{$ref}]`).
+fn referenced(schema: &Value) -> Option<String> {
+    let reference = schema.get("$ref").or_else(|| schema.pointer("/allOf/0/$ref"))?;
+    reference.as_str()?.strip_prefix(REF_PREFIX).map(str::to_owned)
 }
 
 /// The `<Kind>List` schema kube generates for a listable kind.

@@ -1,7 +1,7 @@
 //! Whole-document tests over the catalog kubeward serves.
 
 use prost::Message;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::*;
 
@@ -321,4 +321,31 @@ fn v2_carries_every_served_definition_with_its_gvk() {
         spec.and_then(|s| s.value.as_ref()).map(|s| s.r#ref.as_str()),
         Some("#/definitions/io.k8s.api.authorization.v1.SubjectAccessReviewSpec")
     );
+}
+
+/// kube's list types on the built-in kinds' list fields (from the field manager's schema) and
+/// on the meta definitions no kind reaches.
+#[test]
+fn list_fields_carry_kubes_list_types() {
+    let api = OpenApi::new(&served());
+    let v2: Value = serde_json::from_slice(&api.v2_json()).unwrap();
+    let defs = &v2["definitions"];
+    let property = |def: &str, p: &str| defs[def]["properties"][p].clone();
+    let containers = property("io.k8s.api.core.v1.PodSpec", "containers");
+    assert_eq!(
+        (&containers["x-kubernetes-list-type"], &containers["x-kubernetes-list-map-keys"]),
+        (&json!("map"), &json!(["name"]))
+    );
+    let meta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+    assert_eq!(property(meta, "finalizers")["x-kubernetes-list-type"], "set");
+    assert_eq!(property(meta, "ownerReferences")["x-kubernetes-list-map-keys"], json!(["uid"]));
+    assert_eq!(property("io.k8s.api.rbac.v1.ClusterRole", "rules")["x-kubernetes-list-type"], "atomic");
+    assert_eq!(
+        property("io.k8s.apimachinery.pkg.apis.meta.v1.Status", "details")["x-kubernetes-list-type"],
+        "atomic"
+    );
+    // v3 carries the same.
+    let core = doc(&api, "api/v1");
+    let spec = &core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"];
+    assert_eq!(spec["containers"]["x-kubernetes-list-type"], "map");
 }

@@ -95,6 +95,8 @@ pub(crate) fn schema(v: &Value, depth: usize) -> Value {
             out.insert("description".into(), d.clone());
         }
         out.insert("$ref".into(), Value::String(v2_ref(r)));
+        // Extensions stay beside the reference (Status's `details` list type, a patch strategy).
+        out.extend(object.iter().filter(|(k, _)| k.starts_with("x-")).map(|(k, x)| (k.clone(), x.clone())));
         return Value::Object(out);
     }
     let mut out = Map::new();

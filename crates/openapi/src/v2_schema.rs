@@ -127,6 +127,8 @@ pub(crate) fn schema(v: &Value) -> Schema {
     };
     if let Some(r) = v.get("$ref").and_then(Value::as_str).or(single_ref) {
         out.r#ref = v2_ref(r);
+        // Extensions stay beside the reference (Status's `details` list type, a patch strategy).
+        out.vendor_extension = extensions(v);
         return out;
     }
     out.format = text(v, "format");
@@ -170,12 +172,16 @@ pub(crate) fn schema(v: &Value) -> Schema {
             .collect();
         out.properties = Some(Properties { additional_properties });
     }
+    out.vendor_extension = extensions(v);
+    out
+}
+
+/// The schema's `x-` extensions, sorted by name.
+fn extensions(v: &Value) -> Vec<NamedAny> {
     let mut extensions: Vec<(&String, &Value)> =
         v.as_object().into_iter().flatten().filter(|(k, _)| k.starts_with("x-")).collect();
     extensions.sort_by_key(|(k, _)| *k);
-    out.vendor_extension =
-        extensions.into_iter().map(|(k, x)| NamedAny { name: k.clone(), value: Some(yaml(x)) }).collect();
-    out
+    extensions.into_iter().map(|(k, x)| NamedAny { name: k.clone(), value: Some(yaml(x)) }).collect()
 }
 
 #[cfg(test)]
