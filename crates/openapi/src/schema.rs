@@ -292,7 +292,8 @@ fn kube_scalar_shapes(definitions: &mut Map<String, Value>) {
     }
 }
 
-/// `(definition, property, patch strategy, merge key)` as declared by kube's Go struct tags.
+/// `(definition, property, patch strategy, merge key)` as declared by kube's Go struct tags (every
+/// one of kube 1.34's api/openapi-spec/swagger.json but a List's).
 const PATCH_EXTENSIONS: &[(&str, &str, &str, Option<&str>)] = &[
     (OBJECT_META, "finalizers", "merge", None),
     (OBJECT_META, "ownerReferences", "merge", Some("uid")),
@@ -326,13 +327,68 @@ const PATCH_EXTENSIONS: &[(&str, &str, &str, Option<&str>)] = &[
     ("io.k8s.api.apps.v1.DaemonSetStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.apps.v1.StatefulSetStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.apps.v1.ReplicaSetStatus", "conditions", "merge", Some("type")),
-    ("io.k8s.api.apps.v1.DaemonSetSpec", "updateStrategy", "retainKeys", None),
     ("io.k8s.api.core.v1.ReplicationControllerStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.core.v1.PersistentVolumeClaimStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.core.v1.ServiceStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.batch.v1.JobStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.policy.v1.PodDisruptionBudgetStatus", "conditions", "merge", Some("type")),
     ("io.k8s.api.storage.v1.CSINodeSpec", "drivers", "merge", Some("name")),
+    (
+        "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
+        "conditions",
+        "merge",
+        Some("type"),
+    ),
+    ("io.k8s.api.admissionregistration.v1.MutatingWebhook", "matchConditions", "merge", Some("name")),
+    ("io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration", "webhooks", "merge", Some("name")),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicySpec",
+        "matchConditions",
+        "merge",
+        Some("name"),
+    ),
+    ("io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicySpec", "variables", "merge", Some("name")),
+    ("io.k8s.api.admissionregistration.v1.ValidatingWebhook", "matchConditions", "merge", Some("name")),
+    ("io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", "webhooks", "merge", Some("name")),
+    (
+        "io.k8s.api.admissionregistration.v1alpha1.MutatingAdmissionPolicySpec",
+        "matchConditions",
+        "merge",
+        Some("name"),
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1beta1.MutatingAdmissionPolicySpec",
+        "matchConditions",
+        "merge",
+        Some("name"),
+    ),
+    ("io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.certificates.v1alpha1.PodCertificateRequestStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.ComponentStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.core.v1.ContainerStatus", "allocatedResourcesStatus", "merge", Some("name")),
+    ("io.k8s.api.core.v1.ContainerStatus", "volumeMounts", "merge", Some("mountPath")),
+    ("io.k8s.api.core.v1.EphemeralContainer", "ports", "merge", Some("containerPort")),
+    ("io.k8s.api.core.v1.PodStatus", "resourceClaimStatuses", "merge,retainKeys", Some("name")),
+    ("io.k8s.api.flowcontrol.v1.FlowSchemaStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.flowcontrol.v1.PriorityLevelConfigurationStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.networking.v1.ServiceCIDRStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.networking.v1beta1.ServiceCIDRStatus", "conditions", "merge", Some("type")),
+    ("io.k8s.api.policy.v1.PodDisruptionBudgetSpec", "selector", "replace", None),
+    ("io.k8s.api.resource.v1.ResourceClaimStatus", "reservedFor", "merge", Some("uid")),
+    ("io.k8s.api.resource.v1beta1.ResourceClaimStatus", "reservedFor", "merge", Some("uid")),
+    ("io.k8s.api.resource.v1beta2.ResourceClaimStatus", "reservedFor", "merge", Some("uid")),
+    (
+        "io.k8s.api.storagemigration.v1alpha1.StorageVersionMigrationStatus",
+        "conditions",
+        "merge",
+        Some("type"),
+    ),
+    (
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+        "x-kubernetes-validations",
+        "merge",
+        Some("rule"),
+    ),
     (
         "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus",
         "conditions",
@@ -358,13 +414,22 @@ fn add_patch_extensions(definitions: &mut Map<String, Value>) {
 }
 
 /// kube's `x-kubernetes-list-type` (and `x-kubernetes-list-map-keys`) on every list field of
-/// the built-in kinds, read from the field manager's schema of them (generated from kube's
-/// OpenAPI): each kind's definition is walked from its root node, along `$ref`s, once.
+/// the built-in kinds and `x-kubernetes-map-type: atomic` on their atomic structs and maps,
+/// read from the field manager's schema of them (generated from kube's OpenAPI): each kind's
+/// definition is walked from its root node, along `$ref`s, once.
 fn add_list_extensions(definitions: &mut Map<String, Value>, kinds: &BTreeMap<Gvk, String>) {
     let mut seen = BTreeSet::new();
     for ((group, version, kind), name) in kinds {
         if let Some(root) = Builtin::root(group, version, kind) {
             list_extensions_of(definitions, name, root, &mut seen);
+        }
+    }
+    for (definition, discriminator, fields) in UNIONS {
+        if let Some(Value::Object(d)) = definitions.get_mut(*definition) {
+            let fields: Map<String, Value> =
+                fields.iter().map(|(f, v)| ((*f).to_owned(), json!(v))).collect();
+            let union = json!([{"discriminator": discriminator, "fields-to-discriminateBy": fields}]);
+            d.insert("x-kubernetes-unions".into(), union);
         }
     }
     for (definition, property) in META_ATOMIC_LISTS {
@@ -375,6 +440,27 @@ fn add_list_extensions(definitions: &mut Map<String, Value>, kinds: &BTreeMap<Gv
         }
     }
 }
+
+/// The fields of a union, each with the discriminator's value that selects it.
+type Discriminated = &'static [(&'static str, &'static str)];
+
+/// kube's `x-kubernetes-unions`: the definitions whose fields a discriminator chooses between,
+/// `(definition, discriminator, [(field, discriminator value)])`.
+const UNIONS: &[(&str, &str, Discriminated)] = &[
+    ("io.k8s.api.core.v1.AppArmorProfile", "type", &[("localhostProfile", "LocalhostProfile")]),
+    ("io.k8s.api.core.v1.SeccompProfile", "type", &[("localhostProfile", "LocalhostProfile")]),
+    ("io.k8s.api.flowcontrol.v1.LimitResponse", "type", &[("queuing", "Queuing")]),
+    (
+        "io.k8s.api.flowcontrol.v1.PriorityLevelConfigurationSpec",
+        "type",
+        &[("exempt", "Exempt"), ("limited", "Limited")],
+    ),
+    (
+        "io.k8s.api.flowcontrol.v1.Subject",
+        "kind",
+        &[("group", "Group"), ("serviceAccount", "ServiceAccount"), ("user", "User")],
+    ),
+];
 
 /// The list types of meta.k8s.io definitions no kind reaches, all atomic in kube (Status's
 /// `details` too, a struct kube marks so).
@@ -393,6 +479,12 @@ fn list_extensions_of(
     node: Node,
     seen: &mut BTreeSet<String>,
 ) {
+    // A struct kube marks atomic (`x-kubernetes-map-type` on the definition), from any path.
+    if Builtin.map(node).is_some_and(|m| m.atomic) {
+        if let Some(Value::Object(definition)) = definitions.get_mut(name) {
+            definition.insert("x-kubernetes-map-type".into(), json!("atomic"));
+        }
+    }
     if !seen.insert(name.to_owned()) {
         return;
     }
@@ -421,6 +513,10 @@ fn list_extensions_of(
             }
         } else if let Some(target) = referenced(&Value::Object(property.clone())) {
             next.push((target, field_node));
+        } else if property.contains_key("additionalProperties")
+            && Builtin.map(field_node).is_some_and(|m| m.atomic)
+        {
+            property.insert("x-kubernetes-map-type".into(), json!("atomic"));
         }
     }
     for (target, node) in next {

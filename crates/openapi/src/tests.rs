@@ -344,6 +344,9 @@ fn list_fields_carry_kubes_list_types() {
         property("io.k8s.apimachinery.pkg.apis.meta.v1.Status", "details")["x-kubernetes-list-type"],
         "atomic"
     );
+    assert_eq!(defs["io.k8s.api.core.v1.ObjectReference"]["x-kubernetes-map-type"], "atomic");
+    assert_eq!(property("io.k8s.api.core.v1.PodSpec", "nodeSelector")["x-kubernetes-map-type"], "atomic");
+    assert_eq!(defs["io.k8s.api.core.v1.SeccompProfile"]["x-kubernetes-unions"][0]["discriminator"], "type");
     // v3 carries the same.
     let core = doc(&api, "api/v1");
     let spec = &core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"];
