@@ -116,6 +116,7 @@ impl SchemaCatalog {
         kube_scalar_shapes(&mut definitions);
         add_patch_extensions(&mut definitions);
         add_list_extensions(&mut definitions, &kinds);
+        add_element_defaults(&mut definitions);
         // Custom resources' schemas are published as kube's CRD builder writes them.
         definitions.extend(custom);
 
@@ -496,6 +497,11 @@ fn list_extensions_of(
     for (field, property) in properties.iter_mut() {
         let Some(field_node) = Builtin.field(node, field) else { continue };
         let Value::Object(property) = property else { continue };
+        // kube's v3 `default` of a field (the Go zero value of a non-pointer field, or its
+        // declared default); v2 carries none.
+        if let Some(default) = Builtin.field_default(node, field) {
+            with_sibling(property, "default", default);
+        }
         if property.get("type").and_then(Value::as_str) == Some("array") {
             let Some(list) = Builtin.list(field_node) else { continue };
             let kind = match list.kind {
@@ -524,6 +530,44 @@ fn list_extensions_of(
     }
 }
 
+/// Puts `key` beside a schema, wrapping a bare `$ref` in `allOf` as kube does when it has
+/// siblings.
+fn with_sibling(schema: &mut Map<String, Value>, key: &str, value: Value) {
+    if let Some(reference) = schema.remove("$ref") {
+        schema.insert("allOf".into(), json!([{ "$ref": reference }]));
+    }
+    schema.insert(key.into(), value);
+}
+
+/// kube's v3 `default` of list items and map values: the Go zero value of a non-pointer
+/// element: `""` for strings (not bytes), `0` for integers, `{}` for structs.
+fn add_element_defaults(definitions: &mut Map<String, Value>) {
+    let structs: BTreeSet<String> = definitions
+        .iter()
+        .filter(|(_, d)| d.get("type").and_then(Value::as_str) == Some("object"))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for definition in definitions.values_mut() {
+        let Some(Value::Object(properties)) = definition.get_mut("properties") else { continue };
+        for property in properties.values_mut() {
+            for key in ["items", "additionalProperties"] {
+                let Some(Value::Object(element)) = property.get_mut(key) else { continue };
+                let zero = match (element.get("type").and_then(Value::as_str), element.get("format")) {
+                    (Some("string"), None) => Some(json!("")),
+                    (Some("integer"), _) if key == "items" => Some(json!(0)),
+                    (None, _) => referenced(&Value::Object(element.clone()))
+                        .filter(|target| structs.contains(target))
+                        .map(|_| json!({})),
+                    _ => None,
+                };
+                if let Some(zero) = zero {
+                    with_sibling(element, "default", zero);
+                }
+            }
+        }
+    }
+}
+
 /// The definition a schema names, bare (`$ref`) or wrapped (`allOf: [{$ref}]`).
 fn referenced(schema: &Value) -> Option<String> {
     let reference = schema.get("$ref").or_else(|| schema.pointer("/allOf/0/$ref"))?;
@@ -540,7 +584,10 @@ fn list_schema(item: &str, group: &str, version: &str, kind: &str) -> Value {
     if let Value::Object(tm) = type_meta {
         properties.extend(tm);
     }
-    properties.insert("items".into(), json!({"description": format!("List of {kind} objects."), "items": schema_ref(item), "type": "array"}));
+    properties.insert(
+        "items".into(),
+        json!({"description": format!("List of {kind} objects."), "items": {"allOf": [schema_ref(item)], "default": {}}, "type": "array"}),
+    );
     properties.insert(
         "metadata".into(),
         json!({"allOf": [schema_ref(LIST_META)], "default": {}, "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"}),

@@ -352,3 +352,26 @@ fn list_fields_carry_kubes_list_types() {
     let spec = &core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"];
     assert_eq!(spec["containers"]["x-kubernetes-list-type"], "map");
 }
+
+/// kube's v3 defaults: the Go zero value of non-pointer fields, list items and map values;
+/// v2 carries none.
+#[test]
+fn v3_carries_kubes_defaults_and_v2_none() {
+    let api = OpenApi::new(&served());
+    let core = doc(&api, "api/v1");
+    let schemas = &core["components"]["schemas"];
+    let cm = &schemas["io.k8s.api.core.v1.ConfigMap"]["properties"];
+    assert_eq!(cm["metadata"]["default"], json!({}));
+    assert_eq!(cm["data"]["additionalProperties"]["default"], "");
+    assert!(cm["binaryData"]["additionalProperties"].get("default").is_none());
+    let container = &schemas["io.k8s.api.core.v1.Container"]["properties"];
+    assert_eq!(container["name"]["default"], "");
+    assert_eq!(container["args"]["items"]["default"], "");
+    assert_eq!(
+        container["ports"]["items"],
+        json!({"allOf": [{"$ref": "#/components/schemas/io.k8s.api.core.v1.ContainerPort"}], "default": {}})
+    );
+    assert!(container["image"].get("default").is_none());
+    let v2: Value = serde_json::from_slice(&api.v2_json()).unwrap();
+    assert!(!serde_json::to_string(&v2["definitions"]).unwrap().contains("\"default\""));
+}

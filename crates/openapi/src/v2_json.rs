@@ -107,6 +107,8 @@ pub(crate) fn schema(v: &Value, depth: usize) -> Value {
                 out.insert("type".into(), Value::String("string".into()));
                 continue;
             }
+            // kube's v2 carries no defaults (its v3 does).
+            "default" => continue,
             "items" | "additionalProperties" | "not" => schema(value, depth + 1),
             "allOf" | "anyOf" | "oneOf" => match value {
                 Value::Array(all) => Value::Array(all.iter().map(|s| schema(s, depth + 1)).collect()),
