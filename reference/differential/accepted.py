@@ -116,13 +116,13 @@ RULES: list[Rule] = [
     gap("OpenAPI", r"^openapi/v2/", r".",
         "/openapi/v2 (JSON unless protobuf is asked for, as kube) carries only the PATCH operations (kube: every "
         "operation and its shared parameters) and info.version 1.33 (the version kubeward's /version claims); "
-        "its definitions come from kubeward's schemas: no x-kubernetes-list-type / list-map-keys, some older "
-        "descriptions, required fields in alphabetical order (kube: the Go fields' order)."),
+        "its definitions come from kubeward's schemas: no `enum` (nor the enum values kube appends to "
+        "descriptions), required fields in alphabetical order (kube: the Go fields' order)."),
     gap("OpenAPI", r"^(openapi/v3/|crd/openapi-v3$)", r"(default|allOf|\$ref|x-kubernetes-list-type|description|"
         r"requestBody|parameters|^\.body\[|<content-type>|<order>)",
-        "OpenAPI v3: no `default: {}` on struct-typed properties and a bare `$ref` where kube wraps it in "
-        "`allOf`; the index lacks the api, apis, apis/<group>, version and .well-known documents; some "
-        "parameter texts are older."),
+        "OpenAPI v3: the index lacks the api, apis, apis/<group>, version and .well-known documents; some "
+        "parameter texts are older; no `default` on definitions no served kind reaches (Scale, TokenRequest, "
+        "Status, WatchEvent)."),
     gap("discovery", r"^discovery/root$", r".",
         "GET / lists kubeward's paths; kube's list adds the OIDC discovery documents "
         "(/.well-known/openid-configuration, /openid/v1/jwks), which kubeward does not serve."),
