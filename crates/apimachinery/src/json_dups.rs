@@ -128,6 +128,144 @@ pub fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
     found
 }
 
+/// A JSON document parsed as serde_json parses it (the last of a repeated key wins, in the
+/// place of the first), together with [`duplicate_fields`] of the same bytes, found while
+/// parsing: one pass over the body instead of a parse and a scan. Errors are serde_json's.
+pub fn from_slice_with_duplicates(
+    bytes: &[u8],
+) -> Result<(serde_json::Value, Vec<String>), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut found = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Seed { at: None, found: &mut found }.deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, found))
+}
+
+/// Where a value being parsed sits: a key or list index below its parent's place.
+struct Place<'p> {
+    parent: Option<&'p Place<'p>>,
+    key: Option<&'p str>,
+    index: usize,
+}
+
+impl Place<'_> {
+    /// kube's name of `key` below this place: `a.b`, `a[1].c`.
+    fn render(place: Option<&Place<'_>>, key: &str) -> String {
+        let mut parts = Vec::new();
+        let mut at = place;
+        while let Some(p) = at {
+            parts.push(p);
+            at = p.parent;
+        }
+        let mut path = String::new();
+        for p in parts.iter().rev() {
+            match p.key {
+                Some(k) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                }
+                None => {
+                    path.push('[');
+                    path.push_str(&p.index.to_string());
+                    path.push(']');
+                }
+            }
+        }
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        path
+    }
+}
+
+/// Builds a `serde_json::Value` as its own `Deserialize` does, noting repeated keys.
+struct Seed<'p, 'f> {
+    at: Option<&'p Place<'p>>,
+    found: &'f mut Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_, '_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Seed<'_, '_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        loop {
+            let place = Place { parent: self.at, key: None, index: items.len() };
+            match seq.next_element_seed(Seed { at: Some(&place), found: &mut *self.found })? {
+                Some(v) => items.push(v),
+                None => break,
+            }
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            // Named when the key is read, as the scan names it (before its value's own repeats).
+            if m.contains_key(&key) {
+                self.found.push(Place::render(self.at, &key));
+            }
+            let place = Place { parent: self.at, key: Some(&key), index: 0 };
+            let v = map.next_value_seed(Seed { at: Some(&place), found: &mut *self.found })?;
+            m.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(m))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +287,47 @@ mod tests {
     fn paths_through_lists_and_escaped_keys() {
         let doc = br#"[{"a": 1}, {"a": {"q\"x": 1, "q\u0022x": 2}, "a": [0, {"k": 1, "k": 2}]}]"#;
         assert_eq!(duplicate_fields(doc), [r#"[1].a.q"x"#, "[1].a", "[1].a[1].k"]);
+    }
+
+    /// The one-pass parse finds what the scan finds, and parses as serde_json does.
+    #[test]
+    fn parsing_with_duplicates_agrees_with_the_scan_and_serde_json() {
+        let docs: [&[u8]; 8] = [
+            br#"{"spec": {"unknownField": "foo", "replicas": 2, "replicas": 3,
+            "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "name": "c"}]}}},
+            "metadata": {"labels": {"a": "1", "\u0061": "2"}}, "data": "{\"x\":1,\"x\":2}"}"#,
+            br#"[{"a": 1}, {"a": {"q\"x": 1, "q\u0022x": 2}, "a": [0, {"k": 1, "k": 2}]}]"#,
+            br#"{"a": 1, "a": {"k": 1, "k": 2}, "a": 3, "b": [1.5, -2, 18446744073709551615, null, true]}"#,
+            br#"{"a": {"k": 1, "k": 2}, "a": 3}"#,
+            br#"{"": 1, "": 2, "x": {"": {"": 0, "": 1}}}"#,
+            br#"[[[{"z": 1, "z": 1}]], {"y": [{}, {"w": 0, "w": 1}]}]"#,
+            br#""text""#,
+            br#"{"a": 1, "b": 2, "a": 3}"#,
+        ];
+        for doc in docs {
+            let (v, dups) = from_slice_with_duplicates(doc).unwrap();
+            let plain: serde_json::Value = serde_json::from_slice(doc).unwrap();
+            assert_eq!(v, plain, "{}", String::from_utf8_lossy(doc));
+            assert_eq!(v.to_string(), plain.to_string(), "key order of {}", String::from_utf8_lossy(doc));
+            assert_eq!(dups, duplicate_fields(doc), "{}", String::from_utf8_lossy(doc));
+        }
+        for bad in [
+            &br#"{"a": 1,}"#[..],
+            br#"{"a" 1}"#,
+            br#"{"a": 1} x"#,
+            b"",
+            br#"{"a": "\ud800"}"#,
+            br#"  {"n": 1e400 }"#,
+        ] {
+            let ours = from_slice_with_duplicates(bad).unwrap_err().to_string();
+            let theirs = serde_json::from_slice::<serde_json::Value>(bad).unwrap_err().to_string();
+            assert_eq!(ours, theirs);
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(
+            from_slice_with_duplicates(deep.as_bytes()).unwrap_err().to_string(),
+            serde_json::from_slice::<serde_json::Value>(deep.as_bytes()).unwrap_err().to_string()
+        );
     }
 
     #[test]

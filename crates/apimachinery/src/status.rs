@@ -405,24 +405,80 @@ impl StatusError {
 
     /// Compact JSON as Go's encoder writes it (HTML characters escaped, trailing newline).
     pub fn to_json(&self) -> Vec<u8> {
-        let mut s = go_json(&self.to_value());
-        s.push('\n');
-        s.into_bytes()
+        let mut out = Vec::with_capacity(256);
+        go_json_into(&self.to_value(), &mut out);
+        out.push(b'\n');
+        out
     }
 }
 
-/// Compact JSON with `<`, `>`, `&` escaped as Go's `encoding/json` does.
+/// Compact JSON with `<`, `>`, `&`, U+2028 and U+2029 escaped as Go's `encoding/json` does.
 pub fn go_json(v: &Value) -> String {
-    let s = v.to_string();
-    if !s.contains(['<', '>', '&']) {
-        return s;
+    let mut out = Vec::with_capacity(128);
+    go_json_into(v, &mut out);
+    // The serializer writes UTF-8 only (it escapes nothing else into bytes).
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`go_json`] appended to `out`: serialized straight into the buffer, the HTML characters
+/// escaped as the strings are written (no second pass over the text).
+pub fn go_json_into(v: &Value, out: &mut Vec<u8>) {
+    use serde::Serialize;
+    let mut ser = serde_json::Serializer::with_formatter(out, GoFormatter);
+    // Writing a Value to a Vec cannot fail: its keys are strings and the Vec grows.
+    let _ = v.serialize(&mut ser);
+}
+
+/// serde_json's compact form with Go's escapes in strings (and keys): `<`, `>`, `&` and the
+/// line and paragraph separators U+2028 and U+2029.
+struct GoFormatter;
+
+impl serde_json::ser::Formatter for GoFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            let (escaped, len): (&[u8], usize) = match bytes[i] {
+                b'<' => (b"\\u003c", 1),
+                b'>' => (b"\\u003e", 1),
+                b'&' => (b"\\u0026", 1),
+                // U+2028 and U+2029 (E2 80 A8 / A9), which Go escapes too.
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => (b"\\u2028", 3),
+                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => (b"\\u2029", 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            w.write_all(&bytes[start..i])?;
+            w.write_all(escaped)?;
+            i += len;
+            start = i;
+        }
+        w.write_all(&bytes[start..])
     }
-    s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_json_escapes_html_characters_in_keys_and_strings_only() {
+        let v = json!({"a<b": "x>&y", "n": 1.5, "l": ["<", "plain", "\u{2028}"], "e": "", "p": "a\u{2029}é"});
+        assert_eq!(
+            go_json(&v),
+            r#"{"a\u003cb":"x\u003e\u0026y","n":1.5,"l":["\u003c","plain","\u2028"],"e":"","p":"a\u2029é"}"#
+        );
+        let mut out = b"[".to_vec();
+        go_json_into(&json!("&&"), &mut out);
+        assert_eq!(out, br#"["\u0026\u0026""#);
+    }
 
     #[test]
     fn forbidden_list_pods_matches_kube() {

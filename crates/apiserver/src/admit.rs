@@ -5,6 +5,7 @@
 use crate::context::Ctx;
 use crate::objects::Objects;
 use admission::{AdmissionContext, AdmissionRequest, KindResource, Operation};
+use apimachinery::Meta;
 use apimachinery::StatusError;
 use registry::{Catalog, ResourceType};
 use serde_json::Value;
@@ -61,11 +62,9 @@ impl AdmissionContext for StoreContext {
         object: Value,
     ) -> Result<Value, StatusError> {
         let rt = self.rt(group, resource)?;
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let expected = object
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .and_then(|r| r.parse::<u64>().ok());
+        let name = object.meta("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let expected =
+            object.meta("resourceVersion").and_then(Value::as_str).and_then(|r| r.parse::<u64>().ok());
         let current = self.objects.get_raw(rt, namespace, &name).await?;
         if expected.is_some_and(|e| e != current.mod_revision) {
             return Err(StatusError::stale_update(&rt.group_resource(), &name));
@@ -193,7 +192,7 @@ pub fn request(
     let name = obj
         .as_ref()
         .or(old.as_ref())
-        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(|o| o.meta("name"))
         .and_then(Value::as_str)
         .unwrap_or(&ctx.info.name)
         .to_string();

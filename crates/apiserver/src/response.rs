@@ -2,7 +2,7 @@
 
 use crate::negotiate::{Encoding, Metadata, Output};
 use crate::partial;
-use apimachinery::status::go_json;
+use apimachinery::status::go_json_into;
 use apimachinery::StatusError;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -51,9 +51,10 @@ pub fn encode(v: &Value, out: Output) -> (&'static str, Vec<u8>) {
             ("application/yaml", apimachinery::yaml::to_string(v).unwrap_or_default().into_bytes())
         }
         _ => {
-            let mut s = go_json(v);
-            s.push('\n');
-            ("application/json", s.into_bytes())
+            let mut out = Vec::with_capacity(512);
+            go_json_into(v, &mut out);
+            out.push(b'\n');
+            ("application/json", out)
         }
     }
 }

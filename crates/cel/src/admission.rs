@@ -134,8 +134,8 @@ impl Environment {
         let mut out = vec![
             (OBJECT.to_string(), Some(CelType::of_shape(&self.object))),
             (OLD_OBJECT.to_string(), Some(CelType::of_shape(&self.object))),
-            (REQUEST.to_string(), Some(CelType::of_shape(&request_shape()))),
-            (NAMESPACE_OBJECT.to_string(), Some(CelType::of_shape(&namespace_shape()))),
+            (REQUEST.to_string(), Some(CelType::of_shape(request_shape()))),
+            (NAMESPACE_OBJECT.to_string(), Some(CelType::of_shape(namespace_shape()))),
         ];
         out.extend(self.variables.iter().map(|(n, t)| (format!("{VARIABLES}.{n}"), t.clone())));
         if self.has_params {
@@ -192,8 +192,8 @@ impl Environment {
         let mut vars: Vec<(&str, &Shape)> = vec![
             (OBJECT, &self.object),
             (OLD_OBJECT, &self.object),
-            (REQUEST, &request),
-            (NAMESPACE_OBJECT, &namespace),
+            (REQUEST, request),
+            (NAMESPACE_OBJECT, namespace),
             (VARIABLES, &variables),
         ];
         vars.extend(dotted.iter().map(|d| (d.as_str(), &Shape::Any)));
@@ -315,7 +315,13 @@ fn object(fields: Vec<(&'static str, Shape)>) -> Shape {
 }
 
 /// kube's `BuildRequestType`.
-pub fn request_shape() -> Shape {
+/// [`build_request_shape`], built once.
+pub fn request_shape() -> &'static Shape {
+    static SHAPE: std::sync::LazyLock<Shape> = std::sync::LazyLock::new(build_request_shape);
+    &SHAPE
+}
+
+fn build_request_shape() -> Shape {
     let gvk = || object(vec![("group", string()), ("version", string()), ("kind", string())]);
     let gvr = || object(vec![("group", string()), ("version", string()), ("resource", string())]);
     let user = object(vec![
@@ -341,7 +347,13 @@ pub fn request_shape() -> Shape {
 }
 
 /// kube's `BuildNamespaceType`.
-pub fn namespace_shape() -> Shape {
+/// [`build_namespace_shape`], built once.
+pub fn namespace_shape() -> &'static Shape {
+    static SHAPE: std::sync::LazyLock<Shape> = std::sync::LazyLock::new(build_namespace_shape);
+    &SHAPE
+}
+
+fn build_namespace_shape() -> Shape {
     let condition = object(vec![
         ("status", string()),
         ("type", string()),

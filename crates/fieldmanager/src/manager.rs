@@ -24,6 +24,7 @@ use crate::typed::to_set::to_field_set;
 use crate::typed::validate::{join_errors, validate};
 use crate::updater::{Conflict, UpdateError, Updater};
 use apimachinery::status::{CauseType, StatusCause, StatusDetails, StatusReason};
+use apimachinery::Meta;
 use apimachinery::StatusError;
 use serde_json::{Map, Value};
 
@@ -219,7 +220,7 @@ impl<'s> FieldManager<'s> {
         let managed = if !self.subresource.is_empty() {
             live_managed()
         } else {
-            let sent = new.pointer("/metadata/managedFields");
+            let sent = new.meta("managedFields");
             if is_reset(sent) {
                 Managed::default()
             } else {
@@ -255,7 +256,7 @@ impl<'s> FieldManager<'s> {
         if !self.subresource.is_empty() {
             return false;
         }
-        let sent = new.pointer("/metadata/managedFields");
+        let sent = new.meta("managedFields");
         if !(sent.is_none() || sent.is_some_and(Value::is_null) || is_reset(sent)) {
             return false;
         }
@@ -385,7 +386,7 @@ impl<'s> FieldManager<'s> {
             managed = self.record_update(&zero, live, managed, "before-first-apply", now);
         }
         // structuredMergeManager
-        if applied.pointer("/metadata/managedFields").is_some_and(|v| !v.is_null()) {
+        if applied.meta("managedFields").is_some_and(|v| !v.is_null()) {
             return Err(ApplyError::BadRequest("metadata.managedFields must be nil".into()));
         }
         let errors = validate(self.schema, self.root, applied);
@@ -420,16 +421,14 @@ impl<'s> FieldManager<'s> {
 
     /// `namespace/name; group/version, Kind=kind`, kube's `objectGVKNN`.
     fn describe(&self, obj: &Value) -> String {
-        let meta =
-            |k: &str| obj.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).unwrap_or_default();
+        let meta = |k: &str| obj.meta(k).and_then(Value::as_str).unwrap_or_default();
         format!("{}/{}; {}/{}, Kind={}", meta("namespace"), meta("name"), self.group, self.version, self.kind)
     }
 
     /// The fields of the client-side apply annotation the live object still holds as
     /// written (kube's `allowedConflictsFromLastApplied`).
     fn allowed_from_last_applied(&self, live: &Value) -> Option<Set> {
-        let text =
-            live.pointer("/metadata/annotations")?.get(LAST_APPLIED)?.as_str().filter(|s| !s.is_empty())?;
+        let text = live.meta("annotations")?.get(LAST_APPLIED)?.as_str().filter(|s| !s.is_empty())?;
         let last: Value = serde_json::from_str(text).ok()?;
         if last.get("apiVersion").and_then(Value::as_str) != Some(self.api_version().as_str()) {
             return None;
@@ -444,7 +443,7 @@ impl<'s> FieldManager<'s> {
 }
 
 fn decode_of(obj: Option<&Value>) -> Result<Managed, String> {
-    match obj.and_then(|o| o.pointer("/metadata/managedFields")) {
+    match obj.and_then(|o| o.meta("managedFields")) {
         None | Some(Value::Null) => Ok(Managed::default()),
         Some(Value::Array(a)) => Managed::decode(a),
         Some(_) => Err("managedFields is not a list".into()),
@@ -461,7 +460,7 @@ fn is_reset(sent: Option<&Value>) -> bool {
 }
 
 fn has_uid(obj: &Value) -> bool {
-    obj.pointer("/metadata/uid").and_then(Value::as_str).is_some_and(|u| !u.is_empty())
+    obj.meta("uid").and_then(Value::as_str).is_some_and(|u| !u.is_empty())
 }
 
 fn set_managed_fields(obj: &mut Value, entries: Option<Value>) {
@@ -482,7 +481,7 @@ fn set_managed_fields(obj: &mut Value, entries: Option<Value>) {
 }
 
 fn has_last_applied(obj: &Value) -> bool {
-    obj.pointer("/metadata/annotations")
+    obj.meta("annotations")
         .and_then(|a| a.get(LAST_APPLIED))
         .and_then(Value::as_str)
         .is_some_and(|s| !s.is_empty())

@@ -204,8 +204,8 @@ impl Values {
         let e = |e: kcel::EvalError| e.to_string();
         a.bind(OBJECT, object, &Shape::Any).map_err(e)?;
         a.bind(OLD_OBJECT, old, &Shape::Any).map_err(e)?;
-        a.bind(REQUEST, &self.request, &request_shape()).map_err(e)?;
-        a.bind(NAMESPACE_OBJECT, &self.namespace, &namespace_shape()).map_err(e)?;
+        a.bind(REQUEST, &self.request, request_shape()).map_err(e)?;
+        a.bind(NAMESPACE_OBJECT, &self.namespace, namespace_shape()).map_err(e)?;
         a.bind_cel(AUTHORIZER, kcel::authz::authorizer()).map_err(e)?;
         let requested = kcel::authz::request_resource(
             &req.group,

@@ -182,7 +182,10 @@ async fn dispatch(
     if !steps.iter().any(|s| !matches!(s, Step::EndPolicy(_))) {
         return Ok(());
     }
-    // The variables of each matched kind, converted once.
+    // The variables of each matched kind, converted once; the Namespace read only when an
+    // expression to evaluate names it (`namespaceObject` is null otherwise, never seen).
+    let reads_namespace =
+        steps.iter().any(|s| matches!(s, Step::Evaluate { policy, .. } if policy.reads_namespace));
     let mut namespaces = inputs::NamespaceCache::default();
     let mut values = Vec::with_capacity(kinds.len());
     for matched in &kinds {
@@ -193,7 +196,8 @@ async fn dispatch(
             values.push(Err(String::new()));
             continue;
         }
-        match inputs::Values::build(req, matched, Some(&mut namespaces), ctx).await {
+        let namespaces = reads_namespace.then_some(&mut namespaces);
+        match inputs::Values::build(req, matched, namespaces, ctx).await {
             Ok(v) => values.push(Ok(v)),
             Err(inputs::InputError::Status(e)) => return Err(e),
             Err(inputs::InputError::Config(message)) => values.push(Err(message)),

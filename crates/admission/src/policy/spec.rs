@@ -159,6 +159,9 @@ pub struct Policy {
     pub validations: Vec<Validation>,
     /// (key, valueExpression) of each `auditAnnotations[]` entry.
     pub audit_annotations: Vec<(String, Compiled)>,
+    /// Some expression names `namespaceObject` (read from its source text: a mention in a
+    /// string literal counts too). The Namespace is read only for such policies.
+    pub reads_namespace: bool,
 }
 
 fn reason(s: &str) -> StatusReason {
@@ -301,7 +304,7 @@ impl Policy {
             env,
         } = Common::compile(obj);
         let messages_env = env.without_authorizer();
-        let validations = list(spec, "validations")
+        let validations: Vec<Validation> = list(spec, "validations")
             .iter()
             .map(|v| Validation {
                 expression: Compiled::new(&env, str_at(v, "expression"), ExpressionKind::Condition),
@@ -319,6 +322,14 @@ impl Policy {
                 (str_at(a, "key").to_string(), Compiled::new(&env, source, ExpressionKind::AuditAnnotation))
             })
             .collect();
+        let sources =
+            match_conditions.iter().chain(&variables).chain(&audit_annotations).map(|(_, c)| c).chain(
+                validations
+                    .iter()
+                    .flat_map(|v: &Validation| std::iter::once(&v.expression).chain(&v.message_expression)),
+            );
+        let reads_namespace =
+            sources.into_iter().any(|c| c.source.contains(kcel::admission::NAMESPACE_OBJECT));
         Self {
             name,
             uid,
@@ -330,6 +341,7 @@ impl Policy {
             variables,
             validations,
             audit_annotations,
+            reads_namespace,
         }
     }
 }

@@ -261,3 +261,29 @@ async fn variables_cost_only_when_read_and_once() {
     );
     p.validate(&req, &ctx).await.unwrap();
 }
+
+/// The Namespace is read only for policies whose expressions name `namespaceObject`: a
+/// request in a namespace the cluster lacks passes the others, and fails those with kube's 404.
+#[tokio::test]
+async fn the_namespace_is_read_only_when_an_expression_names_it() {
+    let ctx = cluster();
+    let plain = plugin(&[
+        policy(
+            "replicas",
+            json!({"matchConstraints": deployments(), "validations": [{"expression": "object.spec.replicas <= 5"}]}),
+        ),
+        binding("replicas", json!({"policyName": "replicas", "validationActions": ["Deny"]})),
+    ]);
+    plain.validate(&deployment("ghost", 3), &ctx).await.unwrap();
+    let reads = plugin(&[
+        policy(
+            "env",
+            json!({"matchConstraints": deployments(), "validations": [{"expression": "true",
+                "messageExpression": "'in ' + namespaceObject.metadata.name"}]}),
+        ),
+        binding("env", json!({"policyName": "env", "validationActions": ["Deny"]})),
+    ]);
+    reads.validate(&deployment("prod", 3), &ctx).await.unwrap();
+    let e = reads.validate(&deployment("ghost", 3), &ctx).await.unwrap_err();
+    assert_eq!((e.code, e.message.as_str()), (404, "namespaces \"ghost\" not found"));
+}

@@ -130,3 +130,24 @@ async fn a_metadata_watch_of_a_custom_resource_reads_what_the_whole_conversion_w
     assert!(decode_kv(&b.kv).unwrap().get("spec").is_none());
     assert_eq!(a.kv.key, b.kv.key);
 }
+
+/// Admission's Namespace lookups are decoded once per revision: an update, a deletion and a
+/// re-creation under the same name are each seen at once.
+#[tokio::test]
+async fn cached_namespace_lookups_follow_every_revision() {
+    let (_dir, objects) = fixture().await;
+    let rt = registry::Catalog::global().lookup("", "v1", "namespaces").expect("namespaces are served");
+    let ns = |phase: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}, "status": {"phase": phase}});
+    let phase = |v: Option<Value>| v.and_then(|v| v.pointer("/status/phase").cloned());
+    assert_eq!(objects.find_cached(rt, "", "team").await.unwrap(), None);
+    objects.create(rt, "", "team", &ns("Active")).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(phase(objects.find_cached(rt, "", "team").await.unwrap()), Some(json!("Active")));
+    }
+    objects.update(rt, "", "team", &ns("Terminating"), None).await.unwrap();
+    assert_eq!(phase(objects.find_cached(rt, "", "team").await.unwrap()), Some(json!("Terminating")));
+    objects.delete(rt, "", "team", None).await.unwrap();
+    assert_eq!(objects.find_cached(rt, "", "team").await.unwrap(), None);
+    objects.create(rt, "", "team", &ns("Active")).await.unwrap();
+    assert_eq!(phase(objects.find_cached(rt, "", "team").await.unwrap()), Some(json!("Active")));
+}

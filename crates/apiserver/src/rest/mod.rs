@@ -293,11 +293,19 @@ async fn read_object(ctx: &Ctx, req: Request<Incoming>) -> Result<Value, StatusE
     if bytes.is_empty() {
         return Err(StatusError::bad_request("the request body is empty"));
     }
-    let v = decode_object(&bytes, &ct)?;
     let json = matches!(media_type(&ct).as_str(), "application/json" | "");
-    if json && ctx.info.query_param("fieldValidation") != Some("Ignore") {
-        ctx.notes.set_duplicate_fields(apimachinery::json_dups::duplicate_fields(&bytes));
-    }
+    let v = if json && ctx.info.query_param("fieldValidation") != Some("Ignore") {
+        // One pass: the object and its repeated keys (kube's strict decoding names them).
+        let (v, duplicates) = apimachinery::json_dups::from_slice_with_duplicates(&bytes)
+            .map_err(|e| StatusError::bad_request(format!("error decoding JSON body: {e}")))?;
+        if !v.is_object() {
+            return Err(StatusError::bad_request("the request body must be an object"));
+        }
+        ctx.notes.set_duplicate_fields(duplicates);
+        v
+    } else {
+        decode_object(&bytes, &ct)?
+    };
     if let Some(audit) = &ctx.audit {
         audit.object(&v);
     }

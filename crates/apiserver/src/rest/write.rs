@@ -9,6 +9,7 @@ use crate::negotiate::Output;
 use crate::objects::{decode_kv, now_rfc3339};
 use crate::response::{object_response, Body};
 use admission::Operation;
+use apimachinery::Meta;
 use apimachinery::StatusError;
 use http::{HeaderValue, Response};
 use rand::Rng;
@@ -179,7 +180,7 @@ fn invalid(rt: &ResourceType, obj: &Value, old: Option<(&Value, Endpoint)>) -> R
     if causes.is_empty() {
         return Ok(());
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = obj.meta("name").and_then(Value::as_str).unwrap_or_default();
     Err(StatusError::invalid(&rt.group_kind(), name, causes))
 }
 
@@ -226,8 +227,8 @@ pub async fn create_object(
         *obj = o;
     }
     mutated?;
-    let generate = obj.pointer("/metadata/generateName").and_then(Value::as_str).map(str::to_string);
-    let has_name = obj.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let generate = obj.meta("generateName").and_then(Value::as_str).map(str::to_string);
+    let has_name = obj.meta("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     let attempts = if has_name { 1 } else { 8 };
     let hooks = hooks(rt);
     hooks.before_create(ctx, obj).await?;
@@ -250,7 +251,7 @@ pub async fn create_object(
             *obj = o;
         }
         validated?;
-        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = obj.meta("name").and_then(Value::as_str).unwrap_or_default().to_string();
         if dry_run(ctx) {
             return Ok(obj.clone());
         }
@@ -259,7 +260,7 @@ pub async fn create_object(
             result => return result,
         }
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = obj.meta("name").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut e = StatusError::already_exists(&rt.group_resource(), &name);
     e.message.push_str(", the server was not able to generate a unique name for the object");
     if let Some(d) = e.details.as_mut() {
@@ -269,7 +270,7 @@ pub async fn create_object(
 }
 
 fn check_name(ctx: &Ctx, obj: &Value) -> Result<(), StatusError> {
-    let body_name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let body_name = obj.meta("name").and_then(Value::as_str).unwrap_or_default();
     if body_name != ctx.info.name {
         return Err(StatusError::bad_request(format!(
             "the name of the object ({body_name}) does not match the name on the URL ({})",
@@ -292,11 +293,8 @@ pub async fn update(
     let mut warnings = Vec::new();
     let obj = normalize(ctx, rt, body, &mut warnings)?;
     let name = ctx.info.name.clone();
-    let precondition = obj
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(String::from);
+    let precondition =
+        obj.meta("resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
     // Without a resourceVersion the update is unconditional: like kube's GuaranteedUpdate it
     // is tried again on the newer object when another writer (a controller writing status)
     // came between the read and the write.
@@ -348,9 +346,8 @@ pub async fn persist_update(
         return Ok(new);
     }
     let ns = &ctx.info.namespace;
-    let finalizers_empty =
-        new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
-    if old.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty {
+    let finalizers_empty = new.meta("finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
+    if old.meta("deletionTimestamp").is_some() && finalizers_empty {
         let rv = ctx.state.objects.delete(rt, ns, &name, Some(current.mod_revision)).await?;
         let mut gone = new;
         gone["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -459,7 +456,7 @@ pub async fn patch(
             decode_kv(&current).ok_or_else(|| StatusError::internal("stored object is not valid JSON"))?;
         let patched = apply_patch(ctx, rt, kind, original, bytes)?;
         let precondition = patched
-            .pointer("/metadata/resourceVersion")
+            .meta("resourceVersion")
             .and_then(Value::as_str)
             .filter(|rv| *rv != current.mod_revision.to_string());
         if precondition.is_some() {

@@ -22,7 +22,13 @@ fn strings() -> Shape {
 }
 
 /// kube's `kubernetes.SubjectAccessReviewSpec` declaration.
-pub fn request_shape() -> Shape {
+/// [`build_request_shape`], built once.
+pub fn request_shape() -> &'static Shape {
+    static SHAPE: std::sync::LazyLock<Shape> = std::sync::LazyLock::new(build_request_shape);
+    &SHAPE
+}
+
+fn build_request_shape() -> Shape {
     let requirement = Shape::object([("key", string()), ("operator", string()), ("values", strings())]);
     let selector =
         || Shape::object([("rawSelector", string()), ("requirements", Shape::list_of(requirement.clone()))]);
@@ -52,7 +58,7 @@ pub fn request_shape() -> Shape {
 /// `must evaluate to bool but got string`).
 pub fn compile_one(expression: &str) -> Result<Program, String> {
     let shape = request_shape();
-    let program = Program::compile(expression, &[(REQUEST, &shape)]).map_err(|e| e.to_string())?;
+    let program = Program::compile(expression, &[(REQUEST, shape)]).map_err(|e| e.to_string())?;
     match program.declared_result_type() {
         ResultType::Bool | ResultType::Dyn => Ok(program),
         other => Err(format!("must evaluate to bool but got {}", other.name())),
@@ -108,7 +114,7 @@ impl Matcher {
         let request = request_json(attrs);
         let shape = request_shape();
         let mut vars = Activation::new();
-        vars.bind(REQUEST, &request, &shape).map_err(|e| e.to_string())?;
+        vars.bind(REQUEST, &request, shape).map_err(|e| e.to_string())?;
         let mut errors = Vec::new();
         for program in &self.conditions {
             let source = program.source();

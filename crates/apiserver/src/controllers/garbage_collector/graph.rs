@@ -9,6 +9,7 @@
 //! items for `attemptToDelete` and `attemptToOrphan`; the work is idempotent, so a state
 //! seen again (a re-list) queues it again harmlessly.
 
+use apimachinery::Meta;
 use registry::gc_policy::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use registry::ResourceType;
 use serde_json::Value;
@@ -75,7 +76,7 @@ const MAX_OWNERS: usize = 256;
 
 /// The owner references of an object (entries without a uid or name are skipped).
 pub fn owner_refs(obj: &Value) -> Vec<OwnerRef> {
-    let Some(refs) = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array) else {
+    let Some(refs) = obj.meta("ownerReferences").and_then(Value::as_array) else {
         return Vec::new();
     };
     let s = |r: &Value, f: &str| r.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -94,14 +95,14 @@ pub fn owner_refs(obj: &Value) -> Vec<OwnerRef> {
 
 /// The object's `metadata.finalizers`.
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
+    obj.meta("finalizers")
         .and_then(Value::as_array)
         .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default()
 }
 
 pub fn uid_of(obj: &Value) -> Option<&str> {
-    obj.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())
+    obj.meta("uid").and_then(Value::as_str).filter(|u| !u.is_empty())
 }
 
 impl Node {
@@ -109,7 +110,7 @@ impl Node {
     pub fn of(rt: &'static ResourceType, obj: &Value) -> Option<Node> {
         let uid = uid_of(obj)?.to_string();
         let (namespace, name) = crate::informer::name_of(obj);
-        let being_deleted = obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+        let being_deleted = obj.meta("deletionTimestamp").is_some_and(|t| !t.is_null());
         let f = finalizers(obj);
         Some(Node {
             identity: Identity { rt, namespace: namespace.to_string(), name: name.to_string(), uid },
