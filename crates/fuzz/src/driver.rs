@@ -11,7 +11,8 @@ use crate::targets::Target;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// How a run goes.
@@ -91,14 +92,22 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Installs, once, a panic hook that records the panics of fuzzed calls and leaves every
-/// other panic to the hook that was there.
+/// Targets running now, on any thread.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// A panic on a thread of no running target while one ran: a parser's own thread (the YAML
+/// reader's) whose panic became an error when it was joined. libFuzzer's hook aborts on any
+/// panic of any thread; this driver counts them too.
+static OTHER_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Installs, once, a panic hook that records the panics of fuzzed calls (and of any thread
+/// while a target runs) and leaves every other panic to the hook that was there.
 fn install_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if CATCHING.with(Cell::get) {
+            let message = || {
                 let message = info
                     .payload()
                     .downcast_ref::<&str>()
@@ -106,7 +115,15 @@ fn install_hook() {
                     .or_else(|| info.payload().downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
                 let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{message} at {at}")));
+                format!("{message} at {at}")
+            };
+            if CATCHING.with(Cell::get) {
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(message()));
+            } else if RUNNING.load(Ordering::SeqCst) > 0 {
+                let mut other = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner());
+                other.get_or_insert_with(|| {
+                    format!("{} (on thread {:?})", message(), std::thread::current().name())
+                });
             } else {
                 previous(info);
             }
@@ -115,14 +132,26 @@ fn install_hook() {
 }
 
 /// Runs the target once; the panic's message when it panicked.
+/// A panic counts even when the code under test caught it (CEL's evaluation catches its
+/// own; the YAML reader's thread turns one into an error): libFuzzer's hook would abort.
 pub fn execute(target: &Target, input: &[u8]) -> Option<String> {
     install_hook();
+    // One target at a time in the process, so that a panic on another thread is this one's.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    LAST_PANIC.with(|p| p.borrow_mut().take());
+    OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+    RUNNING.fetch_add(1, Ordering::SeqCst);
     CATCHING.with(|c| c.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(|| (target.run)(input)));
     CATCHING.with(|c| c.set(false));
-    match result {
-        Ok(()) => None,
-        Err(_) => Some(LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panic".into())),
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    let own = LAST_PANIC.with(|p| p.borrow_mut().take());
+    let other = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (result, own.or(other)) {
+        (Ok(()), None) => None,
+        (_, Some(message)) => Some(message),
+        (Err(_), None) => Some("panic".into()),
     }
 }
 
@@ -223,6 +252,29 @@ mod tests {
         assert!(crash.input.windows(3).any(|w| w == b"bad"));
         assert_eq!(std::fs::read(crash.file.as_ref().unwrap()).unwrap(), crash.input);
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// Panics the target's own code catches, or that happen on a thread it spawns, count.
+    #[test]
+    fn caught_panics_and_panics_on_other_threads_count() {
+        fn caught(data: &[u8]) {
+            if data == b"bad" {
+                let _ = panic::catch_unwind(|| panic!("caught inside"));
+            }
+        }
+        fn threaded(data: &[u8]) {
+            if data == b"bad" {
+                let _ = std::thread::spawn(|| panic!("on a parser thread")).join();
+            }
+        }
+        for (run, text) in [(caught as fn(&[u8]), "caught inside at "), (threaded, "on a parser thread at ")]
+        {
+            let target = Target { name: "hidden", run, dict: &[], max_len: None };
+            assert_eq!(execute(&target, b"good"), None);
+            let message = execute(&target, b"bad").expect("the panic counts");
+            assert!(message.starts_with(text), "{message}");
+            assert_eq!(execute(&target, b"good"), None);
+        }
     }
 
     #[test]
