@@ -417,13 +417,21 @@ fn certificate_signing_requests_are_created_and_approved() {
             .expect("bind");
         let jane = client_from(&server.user_kubeconfig("jane", &["devs"])).await;
         let jane_csrs = Api::<CertificateSigningRequest>::all(jane);
-        let mine = jane_csrs
-            .create(
-                &PostParams::default(),
-                &csr("janes", &certificate_request("jane", &[]), "example.com/signer"),
-            )
-            .await
-            .expect("jane creates her CSR");
+        // RBAC sees a new binding when its informer does (as kube's): 403 until then.
+        let janes = csr("janes", &certificate_request("jane", &[]), "example.com/signer");
+        let mine = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match jane_csrs.create(&PostParams::default(), &janes).await {
+                    Err(kube::Error::Api(s)) if s.code == 403 => {
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .expect("jane may create CSRs once her binding is seen")
+        .expect("jane creates her CSR");
         assert_eq!(mine.spec.username.as_deref(), Some("jane"));
         let approve = kube::api::Patch::Merge(
             json!({"status": {"conditions": [{"type": "Approved", "status": "True"}]}}),
