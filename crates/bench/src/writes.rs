@@ -136,6 +136,33 @@ pub async fn remove_policies(target: &Target) -> Result<(), BenchError> {
     Ok(())
 }
 
+/// Removes the bench's policies and webhook configuration, and waits until the probe (a
+/// dry run) is accepted again, for at most 20 s: the rows without admission checks run on
+/// the same server between the rows with them.
+pub async fn clear_admission(target: &Target, namespace: &str) -> Result<(), BenchError> {
+    remove_policies(target).await?;
+    crate::webhook::remove(target).await?;
+    let mut conn = connect(target).await?;
+    let path = format!("/api/v1/namespaces/{namespace}/configmaps?dryRun=All");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = conn
+            .call(Method::POST, &path, &[("content-type", "application/json")], configmap_body(PROBE, 8))
+            .await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(BenchError::Status {
+                what: "the probe was still refused 20 s after the admission checks were removed".into(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Creates the probe ConfigMap with a dry run until it is refused with a message holding
 /// `by` (who must refuse it), for at most 20 s.
 pub async fn wait_refused(

@@ -39,6 +39,10 @@ struct Args {
     /// PEM file of the webhook's CA: the configuration's caBundle.
     #[arg(long)]
     webhook_ca: Option<String>,
+    /// Remove the bench's policies and webhook configuration first (rows without them,
+    /// interleaved with rows with them on the same server).
+    #[arg(long, conflicts_with_all = ["policies", "webhook"])]
+    no_admission: bool,
     /// `NAME=PID` of a server process whose CPU time per acknowledged write is recorded
     /// (repeatable: kubeward and the etcd under it).
     #[arg(long = "server-pid", value_parser = parse_named_pid)]
@@ -59,6 +63,9 @@ fn main() -> std::process::ExitCode {
             WriteKind::EtcdPut { namespace: a.namespace.clone(), value_bytes: a.bytes }
         } else {
             writes::ensure_namespace(&target, &a.namespace).await?;
+            if a.no_admission {
+                writes::clear_admission(&target, &a.namespace).await?;
+            }
             writes::install_policies(&target, &a.namespace, a.policies).await?;
             if let (Some(url), Some(ca)) = (&a.webhook, &a.webhook_ca) {
                 let pem = std::fs::read(ca).map_err(|e| kubeward_bench::BenchError::file(ca, e))?;
