@@ -143,24 +143,8 @@ pub async fn clear_admission(target: &Target, namespace: &str) -> Result<(), Ben
     remove_policies(target).await?;
     crate::webhook::remove(target).await?;
     let mut conn = connect(target).await?;
-    let path = format!("/api/v1/namespaces/{namespace}/configmaps?dryRun=All");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, body) = conn
-            .call(Method::POST, &path, &[("content-type", "application/json")], configmap_body(PROBE, 8))
-            .await?;
-        if status.is_success() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(BenchError::Status {
-                what: "the probe was still refused 20 s after the admission checks were removed".into(),
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = "the probe was still refused 20 s after the admission checks were removed";
+    probe_until(&mut conn, namespace, what, |status, _| status.is_success()).await
 }
 
 /// Creates the probe ConfigMap with a dry run until it is refused with a message holding
@@ -170,23 +154,38 @@ pub async fn wait_refused(
     namespace: &str,
     by: &str,
 ) -> Result<(), BenchError> {
+    let what = format!("the probe was not refused by {by} within 20 s");
+    probe_until(conn, namespace, &what, |status, body| {
+        status.is_client_error() && String::from_utf8_lossy(body).contains(by)
+    })
+    .await
+}
+
+/// Creates the probe ConfigMap with a dry run every 50 ms until `done` holds for the
+/// answer; after 20 s, the error `what` with the last answer.
+async fn probe_until(
+    conn: &mut crate::client::Conn,
+    namespace: &str,
+    what: &str,
+    done: impl Fn(http::StatusCode, &[u8]) -> bool,
+) -> Result<(), BenchError> {
     let path = format!("/api/v1/namespaces/{namespace}/configmaps?dryRun=All");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, body) = conn
             .call(Method::POST, &path, &[("content-type", "application/json")], configmap_body(PROBE, 8))
             .await?;
-        if status.is_client_error() && String::from_utf8_lossy(&body).contains(by) {
+        if done(status, &body) {
             return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(BenchError::Status {
-                what: format!("the probe was not refused by {by} within 20 s"),
+                what: what.to_string(),
                 status: status.as_u16(),
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
