@@ -77,11 +77,12 @@ RULES: list[Rule] = [
     intended(r"^reviews/ssar-alice-nonresource$", r"^\.body\.status\.reason$",
              "An RBAC allow reason names the first binding found that allows; kube visits ClusterRoleBindings "
              "in its informer cache's (unordered) order."),
-    intended(r"^(discovery/(apis|apis-aggregated|group/authentication\.k8s\.io)|apiregistration\.k8s\.io/apiservices/list-before)$",
-             r"(authentication\.k8s\.io\]?\.versions\[(1|v1beta1)\]|items\[v1beta1\.authentication\.k8s\.io\]|^\.body\.versions\[1\]$)",
+    intended(r"^(discovery/(root|apis|apis-aggregated|group/authentication\.k8s\.io)|apiregistration\.k8s\.io/apiservices/list-before)$",
+             r"(authentication\.k8s\.io\]?\.versions\[(1|v1beta1)\]|items\[v1beta1\.authentication\.k8s\.io\]|^\.body\.versions\[1\]$|"
+             r"\"/apis/authentication\.k8s\.io/v1beta1\")",
              "kubeward still serves authentication.k8s.io/v1beta1 SelfSubjectReview (kube 1.34 no longer "
              "does) so that kubectl 1.27's `auth whoami` works."),
-    intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
+    intended(r"^(discovery/(root|apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
              r"(admissionregistration\.k8s\.io\]?\.versions\[([12]|v1(alpha|beta)1)\]|v1(alpha|beta)1\.admissionregistration\.k8s\.io|"
              r"admissionregistration\.k8s\.io/v1(alpha|beta)1)",
              "kubeward serves MutatingAdmissionPolicy and its binding (admissionregistration.k8s.io/v1beta1, and "
@@ -89,7 +90,7 @@ RULES: list[Rule] = [
              "MutatingAdmissionPolicy feature gate and those versions in --runtime-config, which kubeward does not have."),
     intended(r"^discovery/group/admissionregistration\.k8s\.io$", r"^\.body\.versions\[[12]\]$",
              "The admissionregistration.k8s.io group lists v1beta1 and v1alpha1 too (MutatingAdmissionPolicy, above)."),
-    intended(r"^(discovery/(apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
+    intended(r"^(discovery/(root|apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
              r"(certificates\.k8s\.io\]?\.versions\[(1|v1beta1)\]|v1beta1\.certificates\.k8s\.io|certificates\.k8s\.io/v1beta1)",
              "kubeward serves ClusterTrustBundles (certificates.k8s.io/v1beta1) by default; kube-apiserver 1.34 "
              "serves them only with the ClusterTrustBundle feature gate and that version in --runtime-config, "
@@ -123,9 +124,6 @@ RULES: list[Rule] = [
         "OpenAPI v3: the index lacks the api, apis, apis/<group>, version and .well-known documents; some "
         "parameter texts are older; no `default` on definitions no served kind reaches (Scale, TokenRequest, "
         "Status, WatchEvent)."),
-    gap("discovery", r"^discovery/root$", r".",
-        "GET / lists kubeward's paths; kube's list adds the OIDC discovery documents "
-        "(/.well-known/openid-configuration, /openid/v1/jwks), which kubeward does not serve."),
     gap("managedFields", r"", r"managedFields",
         "managedFields: kube's API Priority and Fairness controllers (api-priority-and-fairness-config-"
         "producer-v1, -consumer-v1) and its ServiceCIDR controller (kubernetes-service-cidr-controller) "

@@ -176,8 +176,16 @@ def discovery_requests() -> list[Req]:
         Req("discovery/livez-ping", "discovery", "/livez/ping"),
         Req("discovery/healthz-etcd", "discovery", "/healthz/etcd"),
         Req("discovery/version-anonymous", "discovery", "/version", who="anonymous"),
-        Req("discovery/root", "discovery", "/", extract=lambda d: sorted(p for p in (d or {}).get("paths", [])
-                                                                          if not p.startswith(("/healthz/", "/livez/", "/readyz/", "/metrics")))),
+        # Keyed by path, so that a path one server lacks shows as that path, not a shifted list.
+        Req("discovery/root", "discovery", "/", extract=lambda d: {p: True for p in (d or {}).get("paths", [])
+                                                                   if not p.startswith(("/healthz/", "/livez/", "/readyz/", "/metrics"))}),
+        # ServiceAccount issuer discovery: both servers sign with the same key; the jwks_uri names
+        # each server's own address, so only its path is compared.
+        Req("discovery/openid-configuration", "discovery", "/.well-known/openid-configuration",
+            extract=lambda d: dict(d or {}, jwks_uri="/" + (d or {}).get("jwks_uri", "").split("/", 3)[-1])),
+        # go-restful answers 406 unless Accept names the key set's type or */*.
+        Req("discovery/openid-jwks", "discovery", "/openid/v1/jwks"),
+        Req("discovery/openid-jwks-accepted", "discovery", "/openid/v1/jwks/", accept="application/jwk-set+json"),
     ]
     for gv in GROUP_VERSIONS:
         path = "/api/v1" if gv == "v1" else f"/apis/{gv}"

@@ -222,6 +222,16 @@ impl StatusError {
         )
     }
 
+    /// go-restful's 406 for a route whose one media type the Accept header does not name.
+    pub fn route_not_acceptable(available: &str) -> Self {
+        Self::new(
+            406,
+            StatusReason::NotAcceptable,
+            format!("406: Not Acceptable\n\nAvailable representations: {available}"),
+            Some(StatusDetails::default()),
+        )
+    }
+
     pub fn not_acceptable(message: impl Into<String>) -> Self {
         Self::new(406, StatusReason::NotAcceptable, message.into(), None)
     }

@@ -22,6 +22,9 @@ pub struct Authentication {
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
     /// Signs TokenRequest and legacy Secret tokens when a signing key is configured.
     pub issuer: Option<Arc<TokenIssuer>>,
+    /// The first ServiceAccount issuer and the verification keys, when ServiceAccount tokens
+    /// are accepted: what the issuer discovery documents publish.
+    pub service_account_keys: Option<(String, Vec<serviceaccount::PublicKey>)>,
     /// OIDC revocations, fed from the cluster (`kubeward oidc revoke`), when OIDC is on.
     pub revocations: Option<Arc<authn::oidc::RevocationTable>>,
     /// Client-certificate revocations, fed from the cluster (`kubeward revoke cert`), when
@@ -115,6 +118,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
 
     let getter = Arc::new(StoreGetter { objects: objects.clone(), catalog: registry::Catalog::global() });
     let mut issuer = None;
+    let mut service_account_keys = None;
     let mut api_audiences = config.api_audiences.clone();
     let signing_key = match &config.service_account_signing_key_file {
         Some(p) => Some(
@@ -143,6 +147,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         if api_audiences.is_empty() {
             api_audiences = vec![issuers[0].clone()];
         }
+        service_account_keys = Some((issuers[0].clone(), keys.clone()));
         let mut cfg = AuthenticatorConfig::new(issuers.clone(), keys);
         cfg.api_audiences = api_audiences.clone();
         authenticators.push(Box::new(serviceaccount::ServiceAccountAuthenticator::new(cfg, getter.clone())));
@@ -225,6 +230,7 @@ pub fn build(config: &Config, objects: &crate::objects::Objects) -> Result<Authe
         api_audiences,
         client_verifier,
         issuer,
+        service_account_keys,
         revocations,
         cert_revocations,
         config_watch,

@@ -32,6 +32,8 @@ pub struct Config {
     pub service_account_signing_key_file: Option<PathBuf>,
     /// `--service-account-issuer` (the first one signs).
     pub service_account_issuers: Vec<String>,
+    /// `--service-account-jwks-uri`: the discovery document's `jwks_uri`.
+    pub service_account_jwks_uri: Option<String>,
     /// `--api-audiences` (default: the issuer).
     pub api_audiences: Vec<String>,
     /// `--enable-bootstrap-token-auth`.

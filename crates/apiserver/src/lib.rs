@@ -63,6 +63,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         api_audiences,
         client_verifier,
         issuer,
+        service_account_keys,
         revocations,
         cert_revocations,
         config_watch,
@@ -102,6 +103,25 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let catalog = registry::Catalog::global();
     let server_address = addr.to_string();
+    let advertise = advertise_address(&config);
+    let openid_metadata = service_account_keys.and_then(|(issuer, keys)| {
+        let external = SocketAddr::new(advertise, addr.port()).to_string();
+        let jwks_uri = config.service_account_jwks_uri.as_deref();
+        match authn::serviceaccount::discovery::OpenIdMetadata::new(&issuer, jwks_uri, &external, &keys) {
+            Ok(md) => Some(md),
+            Err(error) => {
+                // kube leaves the endpoints off and starts: the issuer may be a plain name.
+                let explicit = !config.service_account_issuers.is_empty();
+                let msg = "ServiceAccount issuer discovery endpoints not served";
+                if explicit {
+                    tracing::error!(%error, "{msg}");
+                } else {
+                    tracing::info!(%error, "{msg}");
+                }
+                None
+            }
+        }
+    });
     let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false));
     let state = Arc::new(ApiState {
         catalog,
@@ -110,6 +130,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         authorizer,
         rbac: rbac.clone(),
         token_issuer: issuer.clone(),
+        openid_metadata,
         authentication_config_watch: config_watch,
         audit: audit::Auditor::start(&config.audit).map_err(StartError::Audit)?,
         admission,
@@ -166,13 +187,6 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     controllers::compaction::start(state.clone());
     controllers::flowcontrol::start(&state).await;
     state.hooks.finish(Hook::PriorityAndFairnessConfigConsumer);
-    let advertise = match config.advertise_address.unwrap_or(config.bind_address) {
-        a if a.is_unspecified() => {
-            tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
-            std::net::IpAddr::from([127, 0, 0, 1])
-        }
-        a => a,
-    };
     controllers::kubernetes_service::start(
         &state,
         &config.node_name,
@@ -293,4 +307,15 @@ fn authorization(
         .watch(authz::config::reload::RELOAD_INTERVAL)
         .map_err(|e| StartError::AuthorizationMode(e.to_string()))?;
     Ok(authorization)
+}
+
+/// `--advertise-address`, else the bind address; 127.0.0.1 when that is unspecified.
+fn advertise_address(config: &Config) -> std::net::IpAddr {
+    match config.advertise_address.unwrap_or(config.bind_address) {
+        a if a.is_unspecified() => {
+            tracing::warn!("no --advertise-address: the kubernetes Service's endpoints name 127.0.0.1");
+            std::net::IpAddr::from([127, 0, 0, 1])
+        }
+        a => a,
+    }
 }

@@ -6,6 +6,7 @@ use crate::discovery::{self, Doc};
 use crate::negotiate::{self, DiscoveryOutput};
 use crate::response::{self, Body};
 use apimachinery::StatusError;
+use authn::serviceaccount::discovery::{CACHE_CONTROL, JWKS_CONTENT_TYPE, JWKS_PATH, OPENID_CONFIG_PATH};
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
@@ -63,8 +64,19 @@ fn etag_response<B: Into<bytes::Bytes>>(
     resp
 }
 
+/// go-restful's `matchesAccept` for a route that produces one media type: `*/*` or that type
+/// among the Accept header's ranges (no `application/*`); no header accepts anything.
+fn restful_accepts(accept: Option<&str>, produces: &str) -> bool {
+    let accept = accept.unwrap_or_default();
+    accept.is_empty()
+        || accept.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or_default().trim();
+            media == "*/*" || media == produces
+        })
+}
+
 /// `GET /`: the paths the server serves, sorted, as kube's index lists them.
-fn root_paths(discovery: &discovery::Discovery) -> Vec<String> {
+fn root_paths(discovery: &discovery::Discovery, issuer_discovery: bool) -> Vec<String> {
     let mut paths: Vec<String> = [
         "/api",
         "/apis",
@@ -90,6 +102,9 @@ fn root_paths(discovery: &discovery::Discovery) -> Vec<String> {
     .map(|p| p.to_string())
     .collect();
     paths.extend(discovery.by_path.keys().map(|k| format!("/{k}")));
+    if issuer_discovery {
+        paths.extend([OPENID_CONFIG_PATH, JWKS_PATH].map(String::from));
+    }
     paths.sort();
     paths
 }
@@ -111,7 +126,22 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             "text/plain; version=0.0.4; charset=utf-8",
             crate::metrics::render(state),
         ),
-        "" => response::json(200, &json!({"paths": root_paths(&discovery)})),
+        "" => response::json(200, &json!({"paths": root_paths(&discovery, state.openid_metadata.is_some())})),
+        OPENID_CONFIG_PATH | JWKS_PATH if state.openid_metadata.is_some() => {
+            let Some(md) = &state.openid_metadata else { return unknown_path(&ctx, path) };
+            let (body, content_type) = if path == JWKS_PATH {
+                (md.keyset_json.clone(), JWKS_CONTENT_TYPE)
+            } else {
+                (md.config_json.clone(), "application/json")
+            };
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+            if !restful_accepts(accept, content_type) {
+                return response::status_error(&StatusError::route_not_acceptable(content_type), ctx.output);
+            }
+            let mut resp = response::bytes_response(200, content_type, body);
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+            resp
+        }
         "/version" => response::json(200, &discovery::version()),
         "/api" | "/apis" => {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());

@@ -18,6 +18,8 @@ pub struct ApiState {
     pub rbac: Option<Arc<authz::RbacAuthorizer>>,
     /// Signs TokenRequest and legacy Secret tokens (when a signing key is configured).
     pub token_issuer: Option<Arc<authn::serviceaccount::TokenIssuer>>,
+    /// ServiceAccount issuer discovery's two documents, when served (nonresource.rs).
+    pub openid_metadata: Option<authn::serviceaccount::discovery::OpenIdMetadata>,
     pub admission: admission::Chain,
     /// Polls `--authentication-config` for changes while the server lives.
     pub authentication_config_watch: Option<authn::oidc::ConfigWatch>,

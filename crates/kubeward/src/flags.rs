@@ -51,6 +51,10 @@ pub struct ApiServerFlags {
     /// Issuer of service-account tokens (repeatable; the first signs).
     #[arg(long)]
     pub service_account_issuer: Vec<String>,
+    /// The `jwks_uri` of the ServiceAccount issuer discovery document (default:
+    /// https://<advertise address>:<secure port>/openid/v1/jwks).
+    #[arg(long)]
+    pub service_account_jwks_uri: Option<String>,
     /// Audiences the API accepts in tokens (default: the issuer).
     #[arg(long, value_delimiter = ',')]
     pub api_audiences: Vec<String>,
@@ -309,6 +313,7 @@ impl ApiServerFlags {
             service_account_key_files: self.service_account_key_file,
             service_account_signing_key_file: self.service_account_signing_key_file,
             service_account_issuers: self.service_account_issuer,
+            service_account_jwks_uri: self.service_account_jwks_uri,
             api_audiences: self.api_audiences,
             enable_bootstrap_token_auth: self.enable_bootstrap_token_auth,
             authentication_token_webhook_config_file: self.authentication_token_webhook_config_file,

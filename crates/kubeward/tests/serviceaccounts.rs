@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::more::{self, retry, whoami, Cluster};
+use support::more::{self, retry, whoami, Cluster, FlagServer};
 use support::Server;
 
 const UNAUTHORIZED: &str = "error: You must be logged in to the server (Unauthorized)";
@@ -526,4 +526,127 @@ fn token_review_honours_spec_audiences() {
     let st = python(&vault, &["consul"]);
     assert_ne!(st["authenticated"], true, "{st}");
     assert_eq!(st["error"], r#"token audiences ["vault"] is invalid for the target audiences ["consul"]"#);
+}
+
+/// Verifies a compact JWS with the JSON Web Key of the same `kid` from `keyset`, as a relying
+/// party that only has the key set would (ring, not kubeward's code).
+fn verify_with_jwks(token: &str, keyset: &Value) -> Result<(), String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use ring::signature;
+    let b64 = |s: &Value| URL_SAFE_NO_PAD.decode(s.as_str().unwrap_or_default()).map_err(|e| e.to_string());
+    let (signing_input, sig) = token.rsplit_once('.').ok_or("not a JWS")?;
+    let header: Value =
+        serde_json::from_slice(&b64(&Value::from(token.split('.').next().unwrap_or_default()))?)
+            .map_err(|e| e.to_string())?;
+    let sig = b64(&Value::from(sig))?;
+    let keys = keyset["keys"].as_array().ok_or("no keys")?;
+    let key = keys.iter().find(|k| k["kid"] == header["kid"]).ok_or(format!("no key {}", header["kid"]))?;
+    assert_eq!((&key["use"], &key["alg"]), (&Value::from("sig"), &header["alg"]), "{key}");
+    let ok =
+        match header["alg"].as_str() {
+            Some("ES256") => {
+                let point = [vec![4u8], b64(&key["x"])?, b64(&key["y"])?].concat();
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(signing_input.as_bytes(), &sig)
+            }
+            Some("RS256") => signature::RsaPublicKeyComponents { n: b64(&key["n"])?, e: b64(&key["e"])? }
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signing_input.as_bytes(), &sig),
+            other => return Err(format!("unexpected alg {other:?}")),
+        };
+    ok.map_err(|_| "signature does not verify".to_string())
+}
+
+#[test]
+fn issuer_discovery_publishes_the_keys_that_verify_tokens() {
+    let server = Server::start();
+    let admin = server.admin();
+    // The discovery document, through kubectl as the admin.
+    let config = json_of(&admin.ok(&["get", "--raw", "/.well-known/openid-configuration"]));
+    assert_eq!(config["issuer"], "https://kubernetes.default.svc.cluster.local", "{config}");
+    assert_eq!(config["jwks_uri"], format!("{}/openid/v1/jwks", server.url()), "{config}");
+    assert_eq!(config["response_types_supported"], serde_json::json!(["id_token"]));
+    assert_eq!(config["subject_types_supported"], serde_json::json!(["public"]));
+    let algs = config["id_token_signing_alg_values_supported"].clone();
+    // Both documents are listed at the root, as kube lists them.
+    let root = json_of(&admin.ok(&["get", "--raw", "/"]));
+    let paths: Vec<&str> = root["paths"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        paths.contains(&"/.well-known/openid-configuration") && paths.contains(&"/openid/v1/jwks"),
+        "{root}"
+    );
+
+    // A ServiceAccount reads the key set with its own token (the default binding of
+    // system:service-account-issuer-discovery to system:serviceaccounts), also at the
+    // slash-ended path RBAC allows.
+    admin.ok(&["create", "sa", "robot"]);
+    let token = create_token(&admin, &["robot"]);
+    let headers = server.scratch_dir("discovery").join("headers");
+    let auth = format!("Authorization: Bearer {token}");
+    let h = server.curl("/openid/v1/jwks", &["-H", &auth, "-D", headers.to_str().unwrap()]);
+    assert_eq!(h.status, 200, "{h}");
+    let head = std::fs::read_to_string(&headers).unwrap().to_ascii_lowercase();
+    assert!(head.contains("content-type: application/jwk-set+json"), "{head}");
+    assert!(head.contains("cache-control: public, max-age=3600"), "{head}");
+    let keyset = h.json();
+    assert_eq!(server.curl("/openid/v1/jwks/", &["-H", &auth]).json(), keyset);
+    // go-restful's negotiation, as kube: a client that accepts only JSON is refused.
+    let h = server.curl("/openid/v1/jwks", &["-H", &auth, "-H", "Accept: application/json"]);
+    assert_eq!(h.status, 406, "{h}");
+    assert_eq!(
+        h.json()["message"],
+        "406: Not Acceptable\n\nAvailable representations: application/jwk-set+json",
+        "{h}"
+    );
+    let key_algs: Vec<&Value> = keyset["keys"].as_array().unwrap().iter().map(|k| &k["alg"]).collect();
+    assert!(algs.as_array().unwrap().iter().all(|a| key_algs.contains(&a)), "{algs} vs {keyset}");
+
+    // What a relying party does with it: a token made for it verifies with the published key,
+    // and the same token with its payload altered does not.
+    let token = create_token(&admin, &["robot", "--audience", "https://vault.example.com"]);
+    verify_with_jwks(&token, &keyset).unwrap_or_else(|e| panic!("{e}: {keyset}"));
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    parts[1] =
+        more::b64_encode(r#"{"sub":"system:serviceaccount:kube-system:admin"}"#).trim_end_matches('=').into();
+    assert!(verify_with_jwks(&parts.join("."), &keyset).is_err(), "an altered token verified");
+
+    // Without credentials: 401, as for every other path but the health checks.
+    let h = server.curl("/.well-known/openid-configuration", &[]);
+    assert_eq!(h.status, 401, "{h}");
+    assert_eq!(h.json()["reason"], "Unauthorized", "{h}");
+    // A user without the role: 403 with kube's non-resource message.
+    let k = server.kubectl_user("jane", &[]);
+    let out = k.run(&["get", "--raw", "/openid/v1/jwks"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("Forbidden"), "{out}");
+}
+
+#[test]
+fn issuer_discovery_follows_the_issuer_flags() {
+    // An https issuer and --service-account-jwks-uri: published as given.
+    let server = FlagServer::start(|_| {
+        [
+            "--service-account-issuer",
+            "https://issuer.example.com",
+            "--service-account-jwks-uri",
+            "https://keys.example.com/jwks",
+        ]
+        .map(String::from)
+        .to_vec()
+    });
+    let config = server.admin_curl("/.well-known/openid-configuration", &[]).json();
+    assert_eq!(
+        (config["issuer"].as_str(), config["jwks_uri"].as_str()),
+        (Some("https://issuer.example.com"), Some("https://keys.example.com/jwks")),
+        "{config}"
+    );
+    drop(server);
+    // An issuer that is no https URL (kube's legacy name): the endpoints are off, as kube's.
+    let server = FlagServer::start(|_| {
+        ["--service-account-issuer", "kubernetes/serviceaccount"].map(String::from).to_vec()
+    });
+    let h = server.admin_curl("/.well-known/openid-configuration", &[]);
+    assert_eq!(h.status, 404, "{h}");
+    let root = server.admin_curl("/", &[]).json();
+    assert!(!root["paths"].as_array().unwrap().iter().any(|p| p == "/openid/v1/jwks"), "{root}");
 }

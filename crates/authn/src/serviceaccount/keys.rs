@@ -58,6 +58,7 @@ impl Algorithm {
 }
 
 /// A verification key with its algorithm and key ID.
+#[derive(Clone)]
 pub struct PublicKey {
     alg: Algorithm,
     kid: String,
@@ -77,6 +78,11 @@ impl PublicKey {
 
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The key's bytes: PKCS#1 `RSAPublicKey` DER, or the uncompressed EC point.
+    pub fn raw(&self) -> &[u8] {
+        self.key.as_ref()
     }
 
     /// Checks a JWS signature over `message`.

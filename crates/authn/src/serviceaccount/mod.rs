@@ -7,6 +7,7 @@
 //! Keys are parsed once at start ([`keys`]); the signature check uses them directly.
 
 pub mod authenticator;
+pub mod discovery;
 pub mod getter;
 pub mod issuer;
 pub mod jwt;
