@@ -41,7 +41,9 @@ def gap(area: str, requests: str, paths: str, reason: str) -> Rule:
 
 # Subresources kube serves that need a kubelet or a proxy, which kubeward has not.
 UNSERVED_SUBRESOURCES = (r"(pods/(attach|exec|log|portforward|proxy|resize)|nodes/proxy|services/proxy|\[bindings\]|"
-                         r"resources\[(pods|nodes|services)\]\.subresources\[(attach|exec|log|portforward|proxy|resize)\])")
+                         r"resources\[(pods|nodes|services)\]\.subresources\[(attach|exec|log|portforward|proxy|resize)\]|"
+                         r"\"/api/v1/namespaces/\{namespace\}/bindings\"|"
+                         r"(pods|nodes|services)/\{name\}/(attach|exec|log|portforward|proxy|resize))")
 
 RULES: list[Rule] = [
     # --- intended: kubeward means to differ ---
@@ -77,9 +79,10 @@ RULES: list[Rule] = [
     intended(r"^reviews/ssar-alice-nonresource$", r"^\.body\.status\.reason$",
              "An RBAC allow reason names the first binding found that allows; kube visits ClusterRoleBindings "
              "in its informer cache's (unordered) order."),
-    intended(r"^(discovery/(root|apis|apis-aggregated|group/authentication\.k8s\.io)|apiregistration\.k8s\.io/apiservices/list-before)$",
+    intended(r"^(discovery/(root|apis|apis-aggregated|group/authentication\.k8s\.io)|apiregistration\.k8s\.io/apiservices/list-before|"
+             r"openapi/v3/index)$",
              r"(authentication\.k8s\.io\]?\.versions\[(1|v1beta1)\]|items\[v1beta1\.authentication\.k8s\.io\]|^\.body\.versions\[1\]$|"
-             r"\"/apis/authentication\.k8s\.io/v1beta1\")",
+             r"\"/?apis/authentication\.k8s\.io/v1beta1\")",
              "kubeward still serves authentication.k8s.io/v1beta1 SelfSubjectReview (kube 1.34 no longer "
              "does) so that kubectl 1.27's `auth whoami` works."),
     intended(r"^(discovery/(root|apis|apis-aggregated)|apiregistration\.k8s\.io/apiservices/list-before|openapi/v3/index)$",
@@ -120,10 +123,11 @@ RULES: list[Rule] = [
         "its definitions come from kubeward's schemas: no `enum` (nor the enum values kube appends to "
         "descriptions), required fields in alphabetical order (kube: the Go fields' order)."),
     gap("OpenAPI", r"^(openapi/v3/|crd/openapi-v3$)", r"(default|allOf|\$ref|x-kubernetes-list-type|description|"
-        r"requestBody|parameters|^\.body\[|<content-type>|<order>)",
-        "OpenAPI v3: the index lacks the api, apis, apis/<group>, version and .well-known documents; some "
-        "parameter texts are older; no `default` on definitions no served kind reaches (Scale, TokenRequest, "
-        "Status, WatchEvent)."),
+        r"requestBody|parameters|<content-type>|<order>)",
+        "OpenAPI v3: some parameter texts are older; no `default` on definitions no served kind reaches (Scale, "
+        "TokenRequest, Status, WatchEvent)."),
+    gap("OpenAPI", r"^openapi/v3/doc/", r"^\.body\.info\.version$",
+        "OpenAPI v3 documents carry info.version 1.33, the version kubeward's /version claims."),
     gap("managedFields", r"", r"managedFields",
         "managedFields: kube's API Priority and Fairness controllers (api-priority-and-fairness-config-"
         "producer-v1, -consumer-v1) and its ServiceCIDR controller (kubernetes-service-cidr-controller) "

@@ -223,8 +223,9 @@ def openapi_requests() -> list[Req]:
                     extract=lambda d: sorted((d or {}).get("definitions", {}))))
     reqs.append(Req("openapi/v2/configmaps-path", "openapi", "/openapi/v2",
                     extract=_path_item("/api/v1/namespaces/{namespace}/configmaps/{name}")))
+    # Keyed by document, so that a document one server lacks shows as that document.
     reqs.append(Req("openapi/v3/index", "openapi", "/openapi/v3",
-                    extract=lambda d: sorted((d or {}).get("paths", {})), smoke=True))
+                    extract=lambda d: {p: True for p in (d or {}).get("paths", {})}, smoke=True))
     for gv, schema in (("api/v1", "io.k8s.api.core.v1.ConfigMap"), ("api/v1", "io.k8s.api.core.v1.Service"),
                        ("apis/apps/v1", "io.k8s.api.apps.v1.Deployment"),
                        ("apis/rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.RoleBinding"),
@@ -232,12 +233,18 @@ def openapi_requests() -> list[Req]:
                        ("apis/batch/v1", "io.k8s.api.batch.v1.Job")):
         reqs.append(Req(f"openapi/v3/{gv}/{schema}", "openapi", f"/openapi/v3/{gv}", extract=_schema(schema)))
     reqs.append(Req("openapi/v3/api/v1/path-names", "openapi", "/openapi/v3/api/v1",
-                    extract=lambda d: sorted((d or {}).get("paths", {}))))
+                    extract=lambda d: {p: True for p in (d or {}).get("paths", {})}))
     reqs.append(Req("openapi/v3/apis/apps/v1/schema-names", "openapi", "/openapi/v3/apis/apps/v1",
                     extract=lambda d: sorted(((d or {}).get("components") or {}).get("schemas", {}))))
+    reqs.append(Req("openapi/v3/api/v1/namespace-finalize-path", "openapi", "/openapi/v3/api/v1",
+                    extract=_path_item("/api/v1/namespaces/{name}/finalize")))
     reqs.append(Req("openapi/v3/apis/apps/v1/deployments-path", "openapi", "/openapi/v3/apis/apps/v1",
                     extract=_path_item("/apis/apps/v1/namespaces/{namespace}/deployments/{name}")))
     reqs.append(Req("openapi/v3/unknown", "openapi", "/openapi/v3/apis/nope.example.com/v1"))
+    # The index's documents of the non-resource paths, whole.
+    for doc in ("version", ".well-known/openid-configuration", "openid/v1/jwks", "api", "apis", "apis/apps",
+                "apis/rbac.authorization.k8s.io"):
+        reqs.append(Req(f"openapi/v3/doc/{doc}", "openapi", f"/openapi/v3/{doc}"))
     return reqs
 
 

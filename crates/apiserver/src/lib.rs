@@ -122,7 +122,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             }
         }
     });
-    let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false));
+    let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false))
+        .with_issuer_discovery(openid_metadata.is_some());
     let state = Arc::new(ApiState {
         catalog,
         objects,

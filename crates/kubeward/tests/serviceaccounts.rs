@@ -576,6 +576,13 @@ fn issuer_discovery_publishes_the_keys_that_verify_tokens() {
         "{root}"
     );
 
+    // The OpenAPI v3 index names both documents, and each describes its operation.
+    let index = json_of(&admin.ok(&["get", "--raw", "/openapi/v3"]));
+    assert!(index["paths"].get("openid/v1/jwks").is_some(), "{index}");
+    let doc = json_of(&admin.ok(&["get", "--raw", "/openapi/v3/.well-known/openid-configuration"]));
+    let op = &doc["paths"]["/.well-known/openid-configuration/"]["get"];
+    assert_eq!(op["operationId"], "getServiceAccountIssuerOpenIDConfiguration", "{doc}");
+
     // A ServiceAccount reads the key set with its own token (the default binding of
     // system:service-account-issuer-discovery to system:serviceaccounts), also at the
     // slash-ended path RBAC allows.

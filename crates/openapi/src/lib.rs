@@ -136,19 +136,90 @@ pub struct OpenApiBase {
     v2_definitions: Vec<v2_schema::NamedSchema>,
     /// The same definitions before their protobuf encoding, for the JSON document.
     v2_json_definitions: Map<String, Value>,
+    /// The index's documents of ServiceAccount issuer discovery, listed only when served.
+    issuer_documents: BTreeMap<String, Document>,
+    issuer_discovery: bool,
 }
 
 impl OpenApiBase {
     /// Builds the documents of `resources` (the built-in ones).
     pub fn new(resources: &[ResourceSpec]) -> Self {
         let catalog = SchemaCatalog::build(resources);
-        let documents = documents(resources, &catalog);
+        let mut documents = documents(resources, &catalog);
+        documents.extend(nonresource_documents(resources, &catalog));
+        let issuer_documents = paths::issuer_discovery_paths()
+            .into_iter()
+            .map(|(name, p)| (name.to_string(), document(p, &catalog)))
+            .collect();
         let v2_patches = v2_patch_paths(resources, &catalog);
         let mut v2_defs = catalog.definitions().clone();
         v2_defs.extend(catalog.v2_overrides().clone());
         let v2_definitions = v2_schema::definitions(&v2_defs).additional_properties;
-        OpenApiBase { catalog, documents, v2_patches, v2_definitions, v2_json_definitions: v2_defs }
+        OpenApiBase {
+            catalog,
+            documents,
+            v2_patches,
+            v2_definitions,
+            v2_json_definitions: v2_defs,
+            issuer_documents,
+            issuer_discovery: false,
+        }
     }
+
+    /// Lists ServiceAccount issuer discovery's two documents (`.well-known/openid-configuration`,
+    /// `openid/v1/jwks`) in the index, as kube does when it serves those paths.
+    pub fn with_issuer_discovery(mut self, served: bool) -> Self {
+        self.issuer_discovery = served;
+        self
+    }
+}
+
+/// kube's documents of the non-resource paths: `version`, `api`, `apis` and `apis/<group>`
+/// of every group with a served version.
+fn nonresource_documents(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> BTreeMap<String, Document> {
+    let mut out = BTreeMap::new();
+    out.insert("version".to_string(), document(paths::version_paths(), catalog));
+    for (name, p) in paths::roots_paths() {
+        out.insert(name.to_string(), document(p, catalog));
+    }
+    let groups: std::collections::BTreeSet<&str> =
+        resources.iter().map(|s| s.group.as_str()).filter(|g| !g.is_empty()).collect();
+    for group in groups {
+        out.insert(format!("apis/{group}"), document(paths::group_path(group), catalog));
+    }
+    out
+}
+
+/// A document of `paths` with the schemas they reach, as kube's non-resource documents are
+/// written (no top-level `security`).
+fn document(paths: Map<String, Value>, catalog: &SchemaCatalog) -> Document {
+    let paths = Value::Object(paths);
+    let schemas = catalog.closure(std::iter::empty(), &paths);
+    let mut components = json!({ "securitySchemes": bearer_token_scheme() });
+    if !schemas.is_empty() {
+        components["schemas"] = Value::Object(schemas);
+    }
+    let mut doc = json!({
+        "components": components,
+        "info": { "title": "Kubernetes", "version": KUBERNETES_VERSION },
+        "openapi": "3.0.0",
+        "paths": paths,
+    });
+    sort_keys(&mut doc);
+    let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+    let hash = hash_hex(&bytes);
+    Document { bytes, hash }
+}
+
+fn bearer_token_scheme() -> Value {
+    json!({
+        "BearerToken": {
+            "description": "Bearer Token authentication",
+            "in": "header",
+            "name": "authorization",
+            "type": "apiKey",
+        }
+    })
 }
 
 /// The v3 document of every group-version of `resources`.
@@ -187,6 +258,9 @@ impl OpenApi {
     /// with [`ResourceSpec::custom`] schemas), building only the custom ones.
     pub fn with_custom(base: &OpenApiBase, custom: &[ResourceSpec]) -> Self {
         let mut documents = base.documents.clone();
+        if base.issuer_discovery {
+            documents.extend(base.issuer_documents.clone());
+        }
         let mut patches = base.v2_patches.clone();
         let mut definitions = base.v2_definitions.clone();
         let mut json_definitions = base.v2_json_definitions.clone();
@@ -279,14 +353,7 @@ fn group_version_document(
     let mut doc = json!({
         "components": {
             "schemas": schemas,
-            "securitySchemes": {
-                "BearerToken": {
-                    "description": "Bearer Token authentication",
-                    "in": "header",
-                    "name": "authorization",
-                    "type": "apiKey",
-                }
-            }
+            "securitySchemes": bearer_token_scheme(),
         },
         "info": { "title": "Kubernetes", "version": KUBERNETES_VERSION },
         "openapi": "3.0.0",

@@ -7,7 +7,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::schema::{
-    gvk_value, schema_ref, SchemaCatalog, API_RESOURCE_LIST, DELETE_OPTIONS, PATCH, STATUS, WATCH_EVENT,
+    gvk_value, schema_ref, SchemaCatalog, API_GROUP, API_GROUP_LIST, API_RESOURCE_LIST, API_VERSIONS,
+    DELETE_OPTIONS, PATCH, STATUS, VERSION_INFO, WATCH_EVENT,
 };
 use crate::ResourceSpec;
 
@@ -398,6 +399,20 @@ pub(crate) fn add_resource_paths(
                     ));
                 }
             }
+            // A Namespace's finalizers, replaced (kube's replaceCoreV1NamespaceFinalize).
+            "finalize" if has("update") => ops.push((
+                path.clone(),
+                "put",
+                Op {
+                    action: "put",
+                    id: format!("replace{ids}{ns}{k}{suffix}"),
+                    description: format!("replace {sub} of the specified {k}"),
+                    gvk: &gvk,
+                    params: write_params(false),
+                    body: Some(body(&kind_schema)),
+                    responses: responses(&[("200", "OK"), ("201", "Created")], &kind_schema, &RESPONSE_TYPES),
+                },
+            )),
             "log" => ops.push((
                 path.clone(),
                 "get",
@@ -467,6 +482,110 @@ pub(crate) fn add_resource_paths(
             item_map.insert(method.into(), op.into_json(&tag));
         }
     }
+}
+
+/// One `GET` operation of a non-resource document (kube's `getCodeVersion`, `getAPIVersions`,
+/// `get<Group>APIGroup`, ...): its path with the trailing slash kube's go-restful routes have.
+pub(crate) fn nonresource_path(
+    path: &str,
+    tag: &str,
+    description: &str,
+    id: &str,
+    schema: &Value,
+    types: &[&str],
+) -> Map<String, Value> {
+    let op = json!({
+        "description": description,
+        "operationId": id,
+        "responses": responses(&[("200", "OK")], schema, types),
+        "tags": [tag],
+    });
+    let mut paths = Map::new();
+    paths.insert(format!("{}/", path.trim_end_matches('/')), json!({ "get": op }));
+    paths
+}
+
+/// The path and operation of the document `apis/<group>`: the group's APIGroup.
+pub(crate) fn group_path(group: &str) -> Map<String, Value> {
+    let camel = group_camel(group);
+    let tag = tag(group, "");
+    nonresource_path(
+        &format!("/apis/{group}"),
+        tag.trim_end_matches('_'),
+        "get information of a group",
+        &format!("get{camel}APIGroup"),
+        &schema_ref(API_GROUP),
+        &RESPONSE_TYPES,
+    )
+}
+
+/// The documents of `api` and `apis`.
+pub(crate) fn roots_paths() -> [(&'static str, Map<String, Value>); 2] {
+    [
+        (
+            "api",
+            nonresource_path(
+                "/api",
+                "core",
+                "get available API versions",
+                "getCoreAPIVersions",
+                &schema_ref(API_VERSIONS),
+                &RESPONSE_TYPES,
+            ),
+        ),
+        (
+            "apis",
+            nonresource_path(
+                "/apis",
+                "apis",
+                "get available API versions",
+                "getAPIVersions",
+                &schema_ref(API_GROUP_LIST),
+                &RESPONSE_TYPES,
+            ),
+        ),
+    ]
+}
+
+/// The document of `version`: JSON only, as kube's.
+pub(crate) fn version_paths() -> Map<String, Value> {
+    nonresource_path(
+        "/version",
+        "version",
+        "get the version information for this server",
+        "getCodeVersion",
+        &schema_ref(VERSION_INFO),
+        &["application/json"],
+    )
+}
+
+/// The documents of ServiceAccount issuer discovery: plain strings, as kube declares them.
+pub(crate) fn issuer_discovery_paths() -> [(&'static str, Map<String, Value>); 2] {
+    let string = json!({"type": "string"});
+    [
+        (
+            ".well-known/openid-configuration",
+            nonresource_path(
+                "/.well-known/openid-configuration",
+                "WellKnown",
+                "get service account issuer OpenID configuration, also known as the 'OIDC discovery doc'",
+                "getServiceAccountIssuerOpenIDConfiguration",
+                &string,
+                &["application/json"],
+            ),
+        ),
+        (
+            "openid/v1/jwks",
+            nonresource_path(
+                "/openid/v1/jwks",
+                "openid",
+                "get service account issuer OpenID JSON Web Key Set (contains public token verification keys)",
+                "getServiceAccountIssuerOpenIDKeyset",
+                &string,
+                &["application/jwk-set+json"],
+            ),
+        ),
+    ]
 }
 
 /// The `GET /api/v1/` (APIResourceList) operation every group-version document carries.

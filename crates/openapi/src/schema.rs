@@ -27,6 +27,10 @@ pub(crate) const DELETE_OPTIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.De
 pub(crate) const PATCH: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
 pub(crate) const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
 pub(crate) const API_RESOURCE_LIST: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList";
+pub(crate) const API_VERSIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions";
+pub(crate) const API_GROUP: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup";
+pub(crate) const API_GROUP_LIST: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroupList";
+pub(crate) const VERSION_INFO: &str = "io.k8s.apimachinery.pkg.version.Info";
 const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
@@ -58,6 +62,10 @@ impl SchemaCatalog {
             SchemaGenerator::subschema_for::<meta::Patch>,
             SchemaGenerator::subschema_for::<meta::WatchEvent<Pod>>,
             SchemaGenerator::subschema_for::<meta::APIResourceList>,
+            // The discovery roots' and /version's documents (nonresource documents, lib.rs).
+            SchemaGenerator::subschema_for::<meta::APIVersions>,
+            SchemaGenerator::subschema_for::<meta::APIGroupList>,
+            SchemaGenerator::subschema_for::<k8s_openapi::apimachinery::pkg::version::Info>,
         ] {
             register(&mut generator);
         }
@@ -114,6 +122,7 @@ impl SchemaCatalog {
             }
         }
         kube_scalar_shapes(&mut definitions);
+        discovery_shapes(&mut definitions);
         add_patch_extensions(&mut definitions);
         add_list_extensions(&mut definitions, &kinds);
         add_element_defaults(&mut definitions);
@@ -599,6 +608,52 @@ fn list_schema(item: &str, group: &str, version: &str, kind: &str) -> Value {
         "type": "object",
         "x-kubernetes-group-version-kind": [gvk_value(group, version, &format!("{kind}List"))],
     })
+}
+
+/// The discovery kinds and version.Info as kube publishes them: the meta/v1 kinds tagged with
+/// the core group's version (they are served at /api and /apis), and required fields in Go's
+/// field order rather than schemars' alphabetical one.
+fn discovery_shapes(definitions: &mut Map<String, Value>) {
+    let shapes: [(&str, Option<&str>, &[&str]); 4] = [
+        (API_VERSIONS, Some("APIVersions"), &["versions", "serverAddressByClientCIDRs"]),
+        (API_GROUP, Some("APIGroup"), &["name", "versions"]),
+        (API_GROUP_LIST, Some("APIGroupList"), &["groups"]),
+        (
+            VERSION_INFO,
+            None,
+            &[
+                "major",
+                "minor",
+                "gitVersion",
+                "gitCommit",
+                "gitTreeState",
+                "buildDate",
+                "goVersion",
+                "compiler",
+                "platform",
+            ],
+        ),
+    ];
+    for (name, kind, required) in shapes {
+        let Some(Value::Object(schema)) = definitions.get_mut(name) else { continue };
+        if let Some(kind) = kind {
+            schema.insert("x-kubernetes-group-version-kind".into(), json!([gvk_value("", "v1", kind)]));
+        }
+        // Only a reorder: the same fields, or the schema is left as generated.
+        let mut have: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        have.sort_unstable();
+        let mut want = required.to_vec();
+        want.sort_unstable();
+        if have == want {
+            schema.insert("required".into(), json!(required));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -375,3 +375,52 @@ fn v3_carries_kubes_defaults_and_v2_none() {
     let v2: Value = serde_json::from_slice(&api.v2_json()).unwrap();
     assert!(!serde_json::to_string(&v2["definitions"]).unwrap().contains("\"default\""));
 }
+
+#[test]
+fn nonresource_documents_as_kube_lists_them() {
+    let base = OpenApiBase::new(&served());
+    let api = OpenApi::with_custom(&base, &[]);
+    let index: Value = serde_json::from_slice(&api.v3_index()).unwrap();
+    for name in ["version", "api", "apis", "apis/apps", "api/v1"] {
+        assert!(index["paths"].get(name).is_some(), "{name} not in the index: {index}");
+    }
+    assert!(index["paths"].get("openid/v1/jwks").is_none(), "issuer discovery listed while not served");
+
+    let version = doc(&api, "version");
+    let op = &version["paths"]["/version/"]["get"];
+    assert_eq!(
+        (op["operationId"].as_str(), op["tags"][0].as_str()),
+        (Some("getCodeVersion"), Some("version"))
+    );
+    let info = &version["components"]["schemas"]["io.k8s.apimachinery.pkg.version.Info"];
+    assert_eq!(
+        info["required"].as_array().unwrap()[0..3],
+        [json!("major"), json!("minor"), json!("gitVersion")]
+    );
+    assert!(version.get("security").is_none(), "kube's non-resource documents have no top-level security");
+
+    let group = doc(&api, "apis/apps");
+    let op = &group["paths"]["/apis/apps/"]["get"];
+    assert_eq!(op["operationId"], "getAppsAPIGroup");
+    let schema = &group["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup"];
+    assert_eq!(
+        schema["x-kubernetes-group-version-kind"],
+        json!([{"group": "", "kind": "APIGroup", "version": "v1"}])
+    );
+    assert_eq!(schema["required"], json!(["name", "versions"]));
+    let apis = doc(&api, "apis");
+    assert_eq!(apis["paths"]["/apis/"]["get"]["operationId"], "getAPIVersions");
+    assert_eq!(doc(&api, "api")["paths"]["/api/"]["get"]["operationId"], "getCoreAPIVersions");
+
+    // Served issuer discovery adds its two documents.
+    let api = OpenApi::with_custom(&OpenApiBase::new(&served()).with_issuer_discovery(true), &[]);
+    let jwks = doc(&api, "openid/v1/jwks");
+    let op = &jwks["paths"]["/openid/v1/jwks/"]["get"];
+    assert_eq!(op["operationId"], "getServiceAccountIssuerOpenIDKeyset");
+    assert!(op["responses"]["200"]["content"].get("application/jwk-set+json").is_some(), "{op}");
+    assert_eq!(
+        doc(&api, ".well-known/openid-configuration")["paths"]["/.well-known/openid-configuration/"]["get"]
+            ["tags"],
+        json!(["WellKnown"])
+    );
+}
