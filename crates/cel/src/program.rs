@@ -268,6 +268,13 @@ impl Program {
         true
     }
 
+    /// Adds to `into` what the expression reads of the variable `var`
+    /// ([`crate::reads`]): binding only that ([`Activation::bind_reads`]) gives the same
+    /// value, errors and cost as binding the whole value.
+    pub fn reads(&self, var: &str, into: &mut crate::reads::Reads) {
+        crate::reads::collect(&self.checked, var, into);
+    }
+
     /// Evaluates with the variables of `activation`, failing with
     /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
     pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
@@ -437,6 +444,20 @@ impl<'a> Activation<'a> {
             Some(fields) => value::to_val_fields(json, shape, fields)?,
             None => value::to_val(json, shape)?,
         };
+        self.put(name, Entry::Value(v));
+        Ok(self)
+    }
+
+    /// Binds `name` to `json` as [`bind`](Self::bind) does, with only what `reads` says
+    /// the programs evaluated with it read of it ([`Program::reads`]).
+    pub fn bind_reads(
+        &mut self,
+        name: &str,
+        json: &'a Json,
+        shape: &Shape,
+        reads: &crate::reads::Reads,
+    ) -> Result<&mut Self, EvalError> {
+        let v = value::to_val_reads(json, shape, reads)?;
         self.put(name, Entry::Value(v));
         Ok(self)
     }

@@ -20,7 +20,7 @@
 //! - `typecheck`: the warnings of `status.typeChecking`.
 
 pub mod evaluate;
-pub(crate) mod inputs;
+pub mod inputs;
 pub mod matching;
 pub mod mutating;
 pub mod params;
@@ -197,14 +197,17 @@ async fn dispatch(
             continue;
         }
         let namespaces = reads_namespace.then_some(&mut namespaces);
-        match inputs::Values::build(req, matched, namespaces, ctx).await {
+        match inputs::Values::build(req, matched, namespaces, ctx, &snapshot.reads.request).await {
             Ok(v) => values.push(Ok(v)),
             Err(inputs::InputError::Status(e)) => return Err(e),
             Err(inputs::InputError::Config(message)) => values.push(Err(message)),
         }
     }
-    let activations: Vec<Result<kcel::Activation, String>> =
-        values.iter().map(|v| v.as_ref().map_err(Clone::clone).and_then(|v| v.activation(req))).collect();
+    // Only what the policies' expressions can read of the variables is converted.
+    let activations: Vec<Result<kcel::Activation, String>> = values
+        .iter()
+        .map(|v| v.as_ref().map_err(Clone::clone).and_then(|v| v.activation_reading(req, &snapshot.reads)))
+        .collect();
 
     let mut authz = Authz { answers: Default::default(), user: req.user.clone(), ctx };
     let mut denied: Vec<Denied> = Vec::new();

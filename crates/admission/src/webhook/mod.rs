@@ -208,7 +208,7 @@ async fn filter_by_conditions(
     }
     let mut values = Vec::with_capacity(kinds.len());
     for m in &kinds {
-        match policy::inputs::Values::build(req, m, None, ctx).await {
+        match policy::inputs::Values::build(req, m, None, ctx, &kcel::Reads::WHOLE).await {
             Ok(v) => values.push(v),
             Err(policy::inputs::InputError::Status(e)) => return Err(e),
             Err(policy::inputs::InputError::Config(message)) => return Err(StatusError::internal(&message)),

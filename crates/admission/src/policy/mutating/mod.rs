@@ -227,7 +227,7 @@ async fn invoke_one<'s>(
         message,
         reason: StatusReason::Invalid,
     };
-    let values = match Values::build(req, &inv.matched, Some(namespaces), ctx).await {
+    let values = match Values::build(req, &inv.matched, Some(namespaces), ctx, &kcel::Reads::WHOLE).await {
         Ok(v) => v,
         Err(super::inputs::InputError::Status(e)) => return Err(e),
         Err(super::inputs::InputError::Config(message)) => {
