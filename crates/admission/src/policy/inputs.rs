@@ -8,7 +8,7 @@
 //! and converted.
 
 use super::matching::Matched;
-use crate::types::{AdmissionContext, AdmissionRequest, KindResource};
+use crate::types::{AdmissionContext, AdmissionRequest};
 use apimachinery::{GroupResource, StatusError};
 use kcel::admission::{
     namespace_shape, request_shape, AUTHORIZER, NAMESPACE_OBJECT, OBJECT, OLD_OBJECT, REQUEST,
@@ -151,8 +151,9 @@ fn request_members(req: &AdmissionRequest, matched: &Matched, put: &mut dyn FnMu
     let gvk = |g: &str, v: &str, k: &str| json!({"group": g, "version": v, "kind": k});
     let gvr = |g: &str, v: &str, res: &str| json!({"group": g, "version": v, "resource": res});
     put("uid", &|| json!(""));
-    put("kind", &|| gvk(&matched.group, &matched.version, &matched.kind));
-    put("resource", &|| gvr(&matched.group, &matched.version, &matched.resource));
+    let (group, version, resource, kind) = matched.gvrk(req);
+    put("kind", &|| gvk(group, version, kind));
+    put("resource", &|| gvr(group, version, resource));
     put("requestKind", &|| gvk(&req.kind_group, &req.kind_version, &req.kind));
     put("requestResource", &|| gvr(&req.group, &req.version, &req.resource));
     for (key, v) in [
@@ -203,16 +204,10 @@ impl Values {
         ctx: &dyn AdmissionContext,
         request_reads: &Reads,
     ) -> Result<Self, InputError> {
-        let converted = if matched.own {
+        let converted = if matched.is_own() {
             None
         } else {
-            let to = KindResource {
-                group: matched.group.clone(),
-                version: matched.version.clone(),
-                resource: matched.resource.clone(),
-                kind: matched.kind.clone(),
-                namespaced: !req.namespace.is_empty(),
-            };
+            let to = matched.kind_resource(req);
             let convert = |o: &Option<Value>| -> Result<Value, InputError> {
                 match o {
                     None => Ok(Value::Null),

@@ -209,7 +209,13 @@ async fn dispatch(
         .map(|v| v.as_ref().map_err(Clone::clone).and_then(|v| v.activation_reading(req, &snapshot.reads)))
         .collect();
 
-    let mut authz = Authz { answers: Default::default(), user: req.user.clone(), ctx };
+    let mut authz = Authz { answers: Default::default(), user: std::borrow::Cow::Borrowed(&req.user), ctx };
+    // `params` is null where a binding selects none; variables are bound per policy.
+    const NULL: &Value = &Value::Null;
+    let mut no_params = kcel::Activation::new();
+    no_params
+        .bind(kcel::admission::PARAMS, NULL, &kcel::Shape::Any)
+        .map_err(|e| StatusError::internal(&e.to_string()))?;
     let mut denied: Vec<Denied> = Vec::new();
     let mut collector: Vec<(String, Vec<String>)> = Vec::new();
     for step in steps {
@@ -229,13 +235,21 @@ async fn dispatch(
                     }
                     None => continue,
                 };
-                let param = param.unwrap_or(Value::Null);
-                let mut layer = kcel::Activation::new();
-                if let Err(e) = layer.bind(kcel::admission::PARAMS, &param, &kcel::Shape::Any) {
-                    config_error(&mut denied, policy, Some(binding), e.to_string());
-                    continue;
-                }
-                let outcome = evaluate::evaluate(policy, base, &mut layer, &mut authz).await;
+                let outcome = match param {
+                    // Nothing of the policy's own to bind: the layer without params.
+                    None if policy.variables.is_empty() => {
+                        evaluate::evaluate(policy, base, &mut no_params, &mut authz).await
+                    }
+                    param => {
+                        let param = param.unwrap_or(Value::Null);
+                        let mut layer = kcel::Activation::new();
+                        if let Err(e) = layer.bind(kcel::admission::PARAMS, &param, &kcel::Shape::Any) {
+                            config_error(&mut denied, policy, Some(binding), e.to_string());
+                            continue;
+                        }
+                        evaluate::evaluate(policy, base, &mut layer, &mut authz).await
+                    }
+                };
                 act(req, policy, binding, &outcome.decisions, &mut denied);
                 for a in outcome.audit {
                     match a {
