@@ -6,6 +6,7 @@ use crate::check::{self, ResultType};
 use crate::error::{CompileError, EvalError};
 use crate::shape::Shape;
 use crate::{cost, env, estimate, rewrite, value};
+use cel::common::types::{CelMap, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::objects::OptionalValue;
 use cel::Value;
@@ -534,12 +535,40 @@ struct Layers<'l, 'a>(&'l [&'l Activation<'a>]);
 
 impl cel::context::VariableResolver for Layers<'_, '_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
-        let (owner, (_, entry)) =
-            self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == variable).map(|e| (*a, e)))?;
+        let found = self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == variable).map(|e| (*a, e)));
+        let Some((owner, (_, entry))) = found else {
+            return self.select(variable);
+        };
         match entry {
             Entry::Value(v) => Some(CowVal::Borrowed(v.as_ref())),
             Entry::Lazy(lazy) => Some(force(lazy, owner, self)),
         }
+    }
+}
+
+impl Layers<'_, '_> {
+    /// A qualified name `v.a.b` no variable is named: the field `b` of the field `a` of
+    /// the variable `v`, when each holder is a map that has it. cel-rust asks for the
+    /// whole name first, then drops a field at a time until a variable answers, and
+    /// selects the fields left the same way (a missing field or another value: `None`,
+    /// and it takes that path, with its errors).
+    fn select<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        let (root, fields) = name.split_once('.')?;
+        let mut value: &dyn Val = self.0.iter().find_map(|a| {
+            a.vars.iter().find(|(n, _)| n == root).and_then(|(_, e)| match e {
+                Entry::Value(v) => Some(v.as_ref()),
+                Entry::Lazy(_) => None,
+            })
+        })?;
+        for field in fields.split('.') {
+            value.downcast_ref::<CelMap>()?;
+            let key = CelString::from(field);
+            value = match value.as_indexer()?.get(&key).ok()? {
+                CowVal::Borrowed(v) => v,
+                CowVal::Owned(_) => return None,
+            };
+        }
+        Some(CowVal::Borrowed(value))
     }
 }
 
