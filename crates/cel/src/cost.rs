@@ -11,7 +11,9 @@
 //!   deep size of `x`;
 //! - `@kcel_cmp_left(a, id)` and `@kcel_cmp_right(b, id)` around the two operands of an
 //!   equality or ordering (`a == b`, `a < b`, ...): the deep size of the smaller operand,
-//!   at least 1, as cel-go prices a comparison (it reads no further than the shorter one). The left
+//!   at least 1, as cel-go prices a comparison (it reads no further than the shorter one);
+//!   `@kcel_cmp_unit(b)` around the right operand instead where an operand measures at
+//!   most one unit (a scalar, a literal of at most ten bytes): then that is 1. The left
 //!   one measures `a` and leaves it on a per-thread stack under the comparison's node id;
 //!   the right one takes it back (dropping what comparisons inside `b` left there when
 //!   their right operand failed and the failure was absorbed) and charges the smaller;
@@ -40,6 +42,9 @@ pub(crate) const ARG: &str = "@kcel_arg";
 /// The functions wrapped around the left and right operand of a comparison.
 pub(crate) const CMP_LEFT: &str = "@kcel_cmp_left";
 pub(crate) const CMP_RIGHT: &str = "@kcel_cmp_right";
+/// The function wrapped around the right operand of a comparison whose charge is one
+/// unit (an operand is a scalar or a short literal).
+pub(crate) const CMP_UNIT: &str = "@kcel_cmp_unit";
 /// The function wrapped around comprehension ranges.
 pub(crate) const RANGE: &str = "@kcel_range";
 
@@ -118,6 +123,16 @@ pub(crate) fn is_cancelled(error: &ExecutionError) -> bool {
 /// and bytes' length (rounded up), nothing for scalars. Counting stops past `cap`, so
 /// measuring never costs more than the budget left.
 pub(crate) fn units(value: &dyn Val, cap: u64) -> u64 {
+    // Strings and scalars, the most measured, without the stack.
+    if let Some(s) = value.downcast_ref::<CelString>() {
+        return (s.inner().len() as u64).div_ceil(10);
+    }
+    let container = value.downcast_ref::<CelList>().is_some()
+        || value.downcast_ref::<CelMap>().is_some()
+        || value.downcast_ref::<CelOptional>().is_some();
+    if !container {
+        return value.downcast_ref::<CelBytes>().map_or(0, |b| (b.inner().len() as u64).div_ceil(10));
+    }
     let mut total: u64 = 0;
     let mut stack: Vec<&dyn Val> = vec![value];
     while let Some(v) = stack.pop() {
@@ -191,6 +206,13 @@ fn operand_and_id<'b, 'v>(
     }
 }
 
+/// `@kcel_cmp_unit(b)`: one unit for a comparison with a scalar or a short literal.
+pub(crate) fn compare_unit<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let value = single(CMP_UNIT, args)?;
+    charge(1)?;
+    Ok(value)
+}
+
 /// `@kcel_cmp_left(a, id)`: measures `a` for the comparison `id`; charges nothing yet.
 pub(crate) fn compare_left<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let (value, id) = operand_and_id(CMP_LEFT, args)?;
@@ -234,6 +256,13 @@ mod tests {
         let list = boxed(Value::List(Arc::new(vec![Value::Int(1), Value::String(Arc::new("abc".into()))])));
         assert_eq!(units(list.as_ref(), u64::MAX), 2 + 1);
         assert_eq!(units(boxed(Value::Int(5)).as_ref(), u64::MAX), 0);
+        assert_eq!(units(boxed(Value::Bytes(Arc::new(vec![0; 11]))).as_ref(), u64::MAX), 2);
+        let map = boxed(Value::Map(cel::objects::Map {
+            map: Arc::new(
+                [(cel::objects::Key::String(Arc::new("k".into())), Value::Int(1))].into_iter().collect(),
+            ),
+        }));
+        assert_eq!(units(map.as_ref(), u64::MAX), 1 + 1);
     }
 
     #[test]

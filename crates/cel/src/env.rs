@@ -23,6 +23,7 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
         (cost::CALL, "kcel_call_dyn", cost::call as cel::common::functions::Function),
         (cost::ARG, "kcel_arg_dyn", cost::size),
         (cost::RANGE, "kcel_range_dyn", cost::size),
+        (cost::CMP_UNIT, "kcel_cmp_unit_dyn", cost::compare_unit),
     ] {
         // A fresh environment has none of these names: declaring cannot fail.
         let declared = env.add_overload(name, id, vec![DYN_TYPE], op);

@@ -93,6 +93,7 @@ pub mod limits;
 pub mod mutation;
 mod overloads;
 mod program;
+pub mod reads;
 mod regex_cache;
 mod rewrite;
 pub mod rule;
@@ -103,6 +104,7 @@ pub mod value;
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
 pub use program::{Activation, Evaluated, Program};
+pub use reads::Reads;
 pub use rule::{
     CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars, SelfFields,
 };

@@ -6,6 +6,7 @@ use crate::check::{self, ResultType};
 use crate::error::{CompileError, EvalError};
 use crate::shape::Shape;
 use crate::{cost, env, estimate, rewrite, value};
+use cel::common::types::{CelMap, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::objects::OptionalValue;
 use cel::Value;
@@ -268,6 +269,13 @@ impl Program {
         true
     }
 
+    /// Adds to `into` what the expression reads of the variable `var`
+    /// ([`crate::reads`]): binding only that ([`Activation::bind_reads`]) gives the same
+    /// value, errors and cost as binding the whole value.
+    pub fn reads(&self, var: &str, into: &mut crate::reads::Reads) {
+        crate::reads::collect(&self.checked, var, into);
+    }
+
     /// Evaluates with the variables of `activation`, failing with
     /// [`EvalError::CostLimitExceeded`] once more than `limit` units are used.
     pub fn evaluate(&self, activation: &Activation, limit: u64) -> Result<Evaluated, EvalError> {
@@ -441,6 +449,20 @@ impl<'a> Activation<'a> {
         Ok(self)
     }
 
+    /// Binds `name` to `json` as [`bind`](Self::bind) does, with only what `reads` says
+    /// the programs evaluated with it read of it ([`Program::reads`]).
+    pub fn bind_reads(
+        &mut self,
+        name: &str,
+        json: &'a Json,
+        shape: &Shape,
+        reads: &crate::reads::Reads,
+    ) -> Result<&mut Self, EvalError> {
+        let v = value::to_val_reads(json, shape, reads)?;
+        self.put(name, Entry::Value(v));
+        Ok(self)
+    }
+
     /// Binds `name` (`variables.<variable>`) to `program`, evaluated lazily as kube
     /// evaluates a policy's variables: only when an expression reads it, at most once
     /// per activation (the value, or its error, is remembered), under a per-call limit
@@ -513,12 +535,40 @@ struct Layers<'l, 'a>(&'l [&'l Activation<'a>]);
 
 impl cel::context::VariableResolver for Layers<'_, '_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
-        let (owner, (_, entry)) =
-            self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == variable).map(|e| (*a, e)))?;
+        let found = self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == variable).map(|e| (*a, e)));
+        let Some((owner, (_, entry))) = found else {
+            return self.select(variable);
+        };
         match entry {
             Entry::Value(v) => Some(CowVal::Borrowed(v.as_ref())),
             Entry::Lazy(lazy) => Some(force(lazy, owner, self)),
         }
+    }
+}
+
+impl Layers<'_, '_> {
+    /// A qualified name `v.a.b` no variable is named: the field `b` of the field `a` of
+    /// the variable `v`, when each holder is a map that has it. cel-rust asks for the
+    /// whole name first, then drops a field at a time until a variable answers, and
+    /// selects the fields left the same way (a missing field or another value: `None`,
+    /// and it takes that path, with its errors).
+    fn select<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        let (root, fields) = name.split_once('.')?;
+        let mut value: &dyn Val = self.0.iter().find_map(|a| {
+            a.vars.iter().find(|(n, _)| n == root).and_then(|(_, e)| match e {
+                Entry::Value(v) => Some(v.as_ref()),
+                Entry::Lazy(_) => None,
+            })
+        })?;
+        for field in fields.split('.') {
+            value.downcast_ref::<CelMap>()?;
+            let key = CelString::from(field);
+            value = match value.as_indexer()?.get(&key).ok()? {
+                CowVal::Borrowed(v) => v,
+                CowVal::Owned(_) => return None,
+            };
+        }
+        Some(CowVal::Borrowed(value))
     }
 }
 

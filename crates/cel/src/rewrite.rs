@@ -4,7 +4,7 @@
 //! `map` and `filter` in linear time (`@result + [e]`) are kept as they are.
 
 use crate::check::qualified_name;
-use crate::cost::{ARG, CALL, CMP_LEFT, CMP_RIGHT, RANGE};
+use crate::cost::{ARG, CALL, CMP_LEFT, CMP_RIGHT, CMP_UNIT, RANGE};
 use crate::env::VAR;
 use crate::regex_cache::MATCHES;
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
@@ -236,9 +236,34 @@ impl Rewriter<'_> {
         }
     }
 
+    /// Whether `e` measures at most one unit whatever it evaluates to: a scalar, or a
+    /// literal of at most ten bytes. A comparison with it costs exactly one unit.
+    fn at_most_one_unit(&self, e: &IdedExpr) -> bool {
+        self.scalars.contains(&e.id)
+            || match &e.expr {
+                Expr::Literal(LiteralValue::String(s)) => s.inner().len() <= 10,
+                Expr::Literal(LiteralValue::Bytes(b)) => b.inner().len() <= 10,
+                Expr::Literal(_) => true,
+                _ => false,
+            }
+    }
+
     /// `a OP b` as `OP(@kcel_cmp_left(a, id), @kcel_cmp_right(b, id))`: charged by the
     /// smaller operand (see [`crate::cost`]); scalars and literals too, as they bound it.
+    /// When either operand measures at most one unit the charge is one unit, once both
+    /// operands are evaluated: `OP(a, @kcel_cmp_unit(b))`, one call instead of two.
     fn comparison(&mut self, id: u64, func_name: String, args: Vec<IdedExpr>) -> IdedExpr {
+        if args.iter().any(|a| self.at_most_one_unit(a)) {
+            let operands = match <[IdedExpr; 2]>::try_from(args) {
+                Ok([a, b]) => {
+                    let a = self.expr(a);
+                    let b = self.expr(b);
+                    vec![a, self.wrap(CMP_UNIT, b)]
+                }
+                Err(args) => args.into_iter().map(|a| self.expr(a)).collect(),
+            };
+            return IdedExpr { id, expr: Expr::Call(CallExpr { func_name, target: None, args: operands }) };
+        }
         let mut operands = Vec::with_capacity(2);
         for (side, a) in [CMP_LEFT, CMP_RIGHT].into_iter().zip(args) {
             let a = self.expr(a);

@@ -8,6 +8,7 @@
 
 use crate::escape::escape_if_changed;
 use crate::limits::MAX_VALUE_DEPTH;
+use crate::reads::Reads;
 use crate::shape::Shape;
 use base64::Engine;
 use cel::common::types::{CelList, CelMap, CelMapKey, CelString};
@@ -122,7 +123,7 @@ fn to_val_at<'a>(json: &'a Json, shape: &Shape, depth: usize) -> Result<Box<dyn 
                 items.iter().map(|i| to_val_at(i, item_shape, depth + 1)).collect::<Result<_, _>>()?;
             Box::new(CelList::from(items))
         }
-        Json::Object(members) => object_val(members, shape, depth, None)?,
+        Json::Object(members) => object_val(members, shape, depth, Only::All)?,
         Json::String(s) if !matches!(shape, Shape::Timestamp | Shape::Bytes { .. } | Shape::Duration) => {
             Box::new(CelString::from(s.as_str()))
         }
@@ -141,38 +142,89 @@ pub(crate) fn to_val_fields<'a>(
     fields: &BTreeSet<String>,
 ) -> Result<Box<dyn Val + 'a>, ValueError> {
     match json {
-        Json::Object(members) => object_val(members, shape, 0, Some(fields)),
+        Json::Object(members) => object_val(members, shape, 0, Only::Fields(fields)),
         other => to_val_at(other, shape, 0),
     }
 }
 
-/// An object's members as a CEL map (those named in `only`, when given), each under its
-/// CEL name.
+/// [`to_val`] of what `reads` says is read: of an object, only the members it names,
+/// each as it says; any other value whole.
+pub(crate) fn to_val_reads<'a>(
+    json: &'a Json,
+    shape: &Shape,
+    reads: &Reads,
+) -> Result<Box<dyn Val + 'a>, ValueError> {
+    reads_at(json, shape, reads, 0)
+}
+
+fn reads_at<'a>(
+    json: &'a Json,
+    shape: &Shape,
+    reads: &Reads,
+    depth: usize,
+) -> Result<Box<dyn Val + 'a>, ValueError> {
+    match json {
+        Json::Object(members) if !reads.is_whole() => {
+            if depth > MAX_VALUE_DEPTH {
+                return Err(ValueError::TooDeep);
+            }
+            object_val(members, shape, depth, Only::Reads(reads))
+        }
+        other => to_val_at(other, shape, depth),
+    }
+}
+
+/// The members of an object to convert.
+#[derive(Clone, Copy)]
+enum Only<'r> {
+    All,
+    /// Those named, whole.
+    Fields(&'r BTreeSet<String>),
+    /// Those read, as they are read.
+    Reads(&'r Reads),
+}
+
+/// An object's members as a CEL map (those `only` names), each under its CEL name.
 fn object_val<'a>(
     members: &'a serde_json::Map<String, Json>,
     shape: &Shape,
     depth: usize,
-    only: Option<&BTreeSet<String>>,
+    only: Only<'_>,
 ) -> Result<Box<dyn Val + 'a>, ValueError> {
     let declared = match shape {
         Shape::Object { fields, escaped: true, .. } => Some(fields),
         _ => None,
     };
-    let capacity = only.map_or(members.len(), |o| o.len().min(members.len()));
+    let capacity = match only {
+        Only::All => members.len(),
+        Only::Fields(o) => o.len().min(members.len()),
+        Only::Reads(r) => r.field_count().min(members.len()),
+    };
     let mut map = HashMap::with_capacity(capacity);
     for (k, v) in members {
         // A declared property under its CEL identifier, when it differs.
         let ident = declared.filter(|d| d.contains_key(k)).and_then(|_| escape_if_changed(k));
         let name = ident.as_deref().unwrap_or(k.as_str());
-        if only.is_some_and(|o| !o.contains(name)) {
-            continue;
-        }
+        let reads = match only {
+            Only::All => None,
+            Only::Fields(o) if o.contains(name) => None,
+            Only::Fields(_) => continue,
+            Only::Reads(r) => match r.field(name) {
+                Some(r) if r.is_whole() => None,
+                Some(r) => Some(r),
+                None => continue,
+            },
+        };
         let key = match ident {
             Some(ident) => CelString::from(ident),
             None => CelString::from(k.as_str()),
         };
         let field_shape = shape.field(k).unwrap_or(&Shape::Any);
-        map.insert(CelMapKey::String(key), to_val_at(v, field_shape, depth + 1)?);
+        let value = match reads {
+            None => to_val_at(v, field_shape, depth + 1)?,
+            Some(r) => reads_at(v, field_shape, r, depth + 1)?,
+        };
+        map.insert(CelMapKey::String(key), value);
     }
     Ok(Box::new(CelMap::from(map)))
 }

@@ -182,3 +182,63 @@ fn comparing_with_a_literal_is_estimated_by_the_literal() {
     let p = Program::compile("self == self", &[("self", &unbounded)]).unwrap();
     assert!(p.estimated_cost() > 100_000, "{}", p.estimated_cost());
 }
+
+/// Exact costs of comparisons, failing ones and ones inside loops and absorbed errors
+/// included: the charges of a comparison with a small literal or a scalar (one unit)
+/// are the same whichever way the compiler places them.
+#[test]
+fn comparison_costs_are_exact() {
+    let v = json!({"s": "x".repeat(95), "t": "y".repeat(42), "n": 3, "l": [1, 2, 3], "m": {"a": "bbbbbbbbbbbbbbbbbbbbbb"}});
+    let cases = [
+        "self.s == 'abc'",
+        "'abc' != self.s",
+        "self.s.size() <= 63",
+        "63 >= self.s.size()",
+        "self.n < 10",
+        "self.s == 'aaaaaaaaaaaaaaaaaaaaaaaaa'",
+        "self.s == self.t",
+        "self.l.all(x, x < 5)",
+        "self.l.exists(x, x == 'a' || x > 2)",
+        "self.m.all(k, self.m[k] != 'zz')",
+        "self.missing == 1 || true",
+        "(self.s < 1) || true",
+        "self.s.size() == self.t.size()",
+        "self.l == [1, 2, 3]",
+        "self.m == {'a': 'b'}",
+        "self.n == null",
+        "self.s > 'abc' && self.t < 'zzz' && self.n != 4",
+    ];
+    let got: Vec<(String, Result<u64, String>)> = cases
+        .iter()
+        .map(|src| {
+            (src.to_string(), run(src, v.clone(), PER_CALL_LIMIT).map(|(_, c)| c).map_err(|e| e.to_string()))
+        })
+        .collect();
+    let want: Vec<(String, Result<u64, String>)> = WANT_COMPARISON_COSTS
+        .iter()
+        .zip(cases)
+        .map(|(c, src)| (src.to_string(), c.map_err(str::to_string)))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// Measured with the two-sided charges of every comparison.
+const WANT_COMPARISON_COSTS: [Result<u64, &str>; 17] = [
+    Ok(1),
+    Ok(1),
+    Ok(1),
+    Ok(1),
+    Ok(1),
+    Ok(3),
+    Ok(5),
+    Ok(6),
+    Ok(9),
+    Ok(7),
+    Ok(0),
+    Ok(1),
+    Ok(1),
+    Ok(3),
+    Ok(3),
+    Ok(1),
+    Ok(3),
+];

@@ -394,3 +394,30 @@ fn declared_properties_are_read_by_their_escaped_names() {
     }
     assert_eq!(eval_with("type(self.foo__dash__bar) == int", v, &shape), Ok(json!(true)));
 }
+
+/// Qualified names (`object.metadata.name`) read the same through the resolver's
+/// shortcut: fields of maps, a comprehension variable shadowing the variable, missing
+/// fields and non-map values along the way failing as cel-rust's selection does.
+#[test]
+fn qualified_names_select_the_same_fields() {
+    let object = json!({"metadata": {"name": "n", "labels": {"app": "a"}}, "items": [1], "s": "x"});
+    let shape = Shape::Any;
+    let eval = |src: &str| {
+        let p = Program::compile(src, &[("object", &shape)]).unwrap();
+        let mut vars = Activation::new();
+        vars.bind("object", &object, &shape).unwrap();
+        p.evaluate(&vars, PER_CALL_LIMIT).map(|e| e.to_json().unwrap()).map_err(|e| e.to_string())
+    };
+    assert_eq!(eval("object.metadata.name"), Ok(json!("n")));
+    assert_eq!(eval("object.metadata.labels.app == 'a'"), Ok(json!(true)));
+    assert_eq!(eval("has(object.metadata.labels.app) && !has(object.metadata.labels.x)"), Ok(json!(true)));
+    assert_eq!(
+        eval("[{'metadata': {'name': 'inner'}}].all(object, object.metadata.name == 'inner')"),
+        Ok(json!(true))
+    );
+    assert_eq!(eval("object.metadata.?labels.app.orValue('') == 'a'"), Ok(json!(true)));
+    let missing = eval("object.metadata.missing.x");
+    assert!(missing.as_ref().is_err_and(|e| e.contains("missing")), "{missing:?}");
+    assert!(eval("object.items.x").is_err());
+    assert!(eval("object.s.x").is_err());
+}

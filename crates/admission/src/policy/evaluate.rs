@@ -25,7 +25,8 @@ pub const OUT_OF_BUDGET: &str =
 /// (kube's caching authorizer around a dispatch).
 pub struct Authz<'c> {
     pub answers: Authorizations,
-    pub user: UserInfo,
+    /// The request's user (owned where the request is changed meanwhile).
+    pub user: std::borrow::Cow<'c, UserInfo>,
     pub ctx: &'c dyn AdmissionContext,
 }
 

@@ -3,17 +3,58 @@
 //! without objects, empty fields left out as its JSON form leaves them), `namespaceObject`
 //! (the request's Namespace cut to kube's fields, `null` for cluster-scoped requests),
 //! `authorizer` and `authorizer.requestResource`. Built once per request and matched
-//! kind, converted to CEL once, shared by every policy.
+//! kind, converted to CEL once, shared by every policy; with [`InputReads`], only what
+//! the policies' expressions can read of `object`, `oldObject` and `request` is built
+//! and converted.
 
 use super::matching::Matched;
-use crate::types::{AdmissionContext, AdmissionRequest, KindResource};
+use crate::types::{AdmissionContext, AdmissionRequest};
 use apimachinery::{GroupResource, StatusError};
 use kcel::admission::{
     namespace_shape, request_shape, AUTHORIZER, NAMESPACE_OBJECT, OBJECT, OLD_OBJECT, REQUEST,
     REQUEST_RESOURCE,
 };
-use kcel::{Activation, Shape};
+use kcel::{Activation, Program, Reads, Shape};
 use serde_json::{json, Map, Value};
+
+/// What a set of expressions reads of `object`, `oldObject` and `request`
+/// ([`kcel::reads`]): compiled with each policy, united over a snapshot's policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputReads {
+    pub object: Reads,
+    pub old_object: Reads,
+    pub request: Reads,
+}
+
+impl InputReads {
+    /// Everything read.
+    pub fn whole() -> Self {
+        Self { object: Reads::WHOLE, old_object: Reads::WHOLE, request: Reads::WHOLE }
+    }
+
+    /// Nothing read.
+    pub fn nothing() -> Self {
+        Self { object: Reads::nothing(), old_object: Reads::nothing(), request: Reads::nothing() }
+    }
+
+    /// What `programs` read.
+    pub fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Self {
+        let mut out = Self::nothing();
+        for p in programs {
+            p.reads(OBJECT, &mut out.object);
+            p.reads(OLD_OBJECT, &mut out.old_object);
+            p.reads(REQUEST, &mut out.request);
+        }
+        out
+    }
+
+    /// Adds what `other` reads.
+    pub fn merge(&mut self, other: &InputReads) {
+        self.object.merge(&other.object);
+        self.old_object.merge(&other.old_object);
+        self.request.merge(&other.request);
+    }
+}
 
 /// The JSON behind one matched kind's variables.
 pub struct Values {
@@ -93,45 +134,59 @@ fn namespace_object(ns: &Value) -> Value {
     Value::Object(out)
 }
 
-/// kube's `CreateAdmissionRequest` as JSON, at the matched resource and kind.
-fn request_json(req: &AdmissionRequest, matched: &Matched) -> Value {
+/// kube's `CreateAdmissionRequest` as JSON, at the matched resource and kind: the
+/// members `reads` names.
+fn request_json(req: &AdmissionRequest, matched: &Matched, reads: &Reads) -> Value {
     let mut r = Map::new();
+    request_members(req, matched, &mut |key, value| {
+        if reads.reads_field(key) {
+            r.insert(key.into(), value());
+        }
+    });
+    Value::Object(r)
+}
+
+/// Each member of the request's JSON, built only when `put` calls for it.
+fn request_members(req: &AdmissionRequest, matched: &Matched, put: &mut dyn FnMut(&str, &dyn Fn() -> Value)) {
     let gvk = |g: &str, v: &str, k: &str| json!({"group": g, "version": v, "kind": k});
     let gvr = |g: &str, v: &str, res: &str| json!({"group": g, "version": v, "resource": res});
-    r.insert("uid".into(), json!(""));
-    r.insert("kind".into(), gvk(&matched.group, &matched.version, &matched.kind));
-    r.insert("resource".into(), gvr(&matched.group, &matched.version, &matched.resource));
-    r.insert("requestKind".into(), gvk(&req.kind_group, &req.kind_version, &req.kind));
-    r.insert("requestResource".into(), gvr(&req.group, &req.version, &req.resource));
-    let mut optional = |key: &str, v: &str| {
+    put("uid", &|| json!(""));
+    let (group, version, resource, kind) = matched.gvrk(req);
+    put("kind", &|| gvk(group, version, kind));
+    put("resource", &|| gvr(group, version, resource));
+    put("requestKind", &|| gvk(&req.kind_group, &req.kind_version, &req.kind));
+    put("requestResource", &|| gvr(&req.group, &req.version, &req.resource));
+    for (key, v) in [
+        ("subResource", &req.subresource),
+        ("requestSubResource", &req.subresource),
+        ("name", &req.name),
+        ("namespace", &req.namespace),
+    ] {
         if !v.is_empty() {
-            r.insert(key.into(), json!(v));
+            put(key, &|| json!(v));
         }
-    };
-    optional("subResource", &req.subresource);
-    optional("requestSubResource", &req.subresource);
-    optional("name", &req.name);
-    optional("namespace", &req.namespace);
-    r.insert("operation".into(), json!(req.operation.as_str()));
-    let mut user = Map::new();
-    if !req.user.name.is_empty() {
-        user.insert("username".into(), json!(req.user.name));
     }
-    if !req.user.uid.is_empty() {
-        user.insert("uid".into(), json!(req.user.uid));
-    }
-    if !req.user.groups.is_empty() {
-        user.insert("groups".into(), json!(req.user.groups));
-    }
-    if !req.user.extra.is_empty() {
-        user.insert("extra".into(), json!(req.user.extra));
-    }
-    r.insert("userInfo".into(), Value::Object(user));
-    r.insert("dryRun".into(), json!(req.dry_run));
+    put("operation", &|| json!(req.operation.as_str()));
+    put("userInfo", &|| {
+        let mut user = Map::new();
+        if !req.user.name.is_empty() {
+            user.insert("username".into(), json!(req.user.name));
+        }
+        if !req.user.uid.is_empty() {
+            user.insert("uid".into(), json!(req.user.uid));
+        }
+        if !req.user.groups.is_empty() {
+            user.insert("groups".into(), json!(req.user.groups));
+        }
+        if !req.user.extra.is_empty() {
+            user.insert("extra".into(), json!(req.user.extra));
+        }
+        Value::Object(user)
+    });
+    put("dryRun", &|| json!(req.dry_run));
     if !req.options.is_null() {
-        r.insert("options".into(), req.options.clone());
+        put("options", &|| req.options.clone());
     }
-    Value::Object(r)
 }
 
 impl Values {
@@ -140,23 +195,19 @@ impl Values {
         self.converted.as_ref().map(|(o, _)| o)
     }
 
-    /// The variables' JSON for `matched`.
+    /// The variables' JSON for `matched` (of `request`, the members `request_reads`
+    /// names).
     pub async fn build(
         req: &AdmissionRequest,
         matched: &Matched,
         namespaces: Option<&mut NamespaceCache>,
         ctx: &dyn AdmissionContext,
+        request_reads: &Reads,
     ) -> Result<Self, InputError> {
-        let converted = if matched.own {
+        let converted = if matched.is_own() {
             None
         } else {
-            let to = KindResource {
-                group: matched.group.clone(),
-                version: matched.version.clone(),
-                resource: matched.resource.clone(),
-                kind: matched.kind.clone(),
-                namespaced: !req.namespace.is_empty(),
-            };
+            let to = matched.kind_resource(req);
             let convert = |o: &Option<Value>| -> Result<Value, InputError> {
                 match o {
                     None => Ok(Value::Null),
@@ -175,17 +226,27 @@ impl Values {
             Some(n) => n.get(req, ctx).await.map_err(InputError::Status)?,
             None => Value::Null,
         };
-        Ok(Self { converted, request: request_json(req, matched), namespace })
+        Ok(Self { converted, request: request_json(req, matched, request_reads), namespace })
     }
 
     /// The variables as CEL values, borrowing the JSON.
     pub fn activation<'a>(&'a self, req: &'a AdmissionRequest) -> Result<Activation<'a>, String> {
+        self.activation_reading(req, &InputReads::whole())
+    }
+
+    /// The variables as CEL values with only what `reads` says is read of them (what
+    /// the expressions evaluated with them read, [`InputReads::of`]).
+    pub fn activation_reading<'a>(
+        &'a self,
+        req: &'a AdmissionRequest,
+        reads: &InputReads,
+    ) -> Result<Activation<'a>, String> {
         const NULL: &Value = &Value::Null;
         let object = match &self.converted {
             Some((o, _)) => o,
             None => req.object.as_ref().unwrap_or(NULL),
         };
-        self.activation_for(req, object)
+        self.activation_with(req, object, reads)
     }
 
     /// The variables with `object` bound in place of the request's (the object as the
@@ -195,6 +256,15 @@ impl Values {
         req: &'a AdmissionRequest,
         object: &'a Value,
     ) -> Result<Activation<'a>, String> {
+        self.activation_with(req, object, &InputReads::whole())
+    }
+
+    fn activation_with<'a>(
+        &'a self,
+        req: &'a AdmissionRequest,
+        object: &'a Value,
+        reads: &InputReads,
+    ) -> Result<Activation<'a>, String> {
         const NULL: &Value = &Value::Null;
         let old = match &self.converted {
             Some((_, old)) => old,
@@ -202,9 +272,9 @@ impl Values {
         };
         let mut a = Activation::new();
         let e = |e: kcel::EvalError| e.to_string();
-        a.bind(OBJECT, object, &Shape::Any).map_err(e)?;
-        a.bind(OLD_OBJECT, old, &Shape::Any).map_err(e)?;
-        a.bind(REQUEST, &self.request, request_shape()).map_err(e)?;
+        a.bind_reads(OBJECT, object, &Shape::Any, &reads.object).map_err(e)?;
+        a.bind_reads(OLD_OBJECT, old, &Shape::Any, &reads.old_object).map_err(e)?;
+        a.bind_reads(REQUEST, &self.request, request_shape(), &reads.request).map_err(e)?;
         a.bind(NAMESPACE_OBJECT, &self.namespace, namespace_shape()).map_err(e)?;
         a.bind_cel(AUTHORIZER, kcel::authz::authorizer()).map_err(e)?;
         let requested = kcel::authz::request_resource(

@@ -12,33 +12,55 @@ use serde_json::Value;
 
 /// The resource a request was matched as: its own, or an equivalent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Matched {
+pub enum Matched {
+    /// The request's own resource and kind.
+    Own,
+    /// Another resource serving the same objects (`matchPolicy: Equivalent`), answered
+    /// at its kind.
+    Equivalent(Box<Equivalent>),
+}
+
+/// The resource and kind of [`Matched::Equivalent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivalent {
     pub group: String,
     pub version: String,
     pub resource: String,
     pub kind: String,
-    /// Whether this is the request's own resource and kind.
-    pub own: bool,
 }
 
 impl Matched {
-    fn own(req: &AdmissionRequest) -> Self {
-        Self {
-            group: req.group.clone(),
-            version: req.version.clone(),
-            resource: req.resource.clone(),
-            kind: req.kind.clone(),
-            own: true,
-        }
-    }
-
     fn equivalent(k: &KindResource) -> Self {
-        Self {
+        Self::Equivalent(Box::new(Equivalent {
             group: k.group.clone(),
             version: k.version.clone(),
             resource: k.resource.clone(),
             kind: k.kind.clone(),
-            own: false,
+        }))
+    }
+
+    /// Whether this is the request's own resource and kind.
+    pub fn is_own(&self) -> bool {
+        matches!(self, Self::Own)
+    }
+
+    /// Group, version, resource and kind of what `req` was matched as.
+    pub fn gvrk<'a>(&'a self, req: &'a AdmissionRequest) -> (&'a str, &'a str, &'a str, &'a str) {
+        match self {
+            Self::Own => (&req.group, &req.version, &req.resource, &req.kind),
+            Self::Equivalent(e) => (&e.group, &e.version, &e.resource, &e.kind),
+        }
+    }
+
+    /// What `req` was matched as, as a served resource (its objects converted to it).
+    pub fn kind_resource(&self, req: &AdmissionRequest) -> KindResource {
+        let (group, version, resource, kind) = self.gvrk(req);
+        KindResource {
+            group: group.to_string(),
+            version: version.to_string(),
+            resource: resource.to_string(),
+            kind: kind.to_string(),
+            namespaced: !req.namespace.is_empty(),
         }
     }
 }
@@ -85,24 +107,27 @@ fn has(list: &[String], want: &str) -> bool {
     list.iter().any(|s| s == "*" || s == want)
 }
 
-/// kube's rule matcher (`predicates/rules`) against `target`'s group, version and
-/// resource.
-fn rule_matches(rule: &NamedRule, req: &AdmissionRequest, target: &Matched) -> bool {
+/// kube's rule matcher (`predicates/rules`) against a group, version and resource.
+fn rule_matches(
+    rule: &NamedRule,
+    req: &AdmissionRequest,
+    (group, version, resource): (&str, &str, &str),
+) -> bool {
     let scope = match rule.scope.as_str() {
         "" | "*" => true,
         "Namespaced" => !is_namespace(req) && !req.namespace.is_empty(),
         "Cluster" => is_namespace(req) || req.namespace.is_empty(),
         _ => false,
     };
-    let resource = rule.resources.iter().any(|r| {
+    let resource_matches = rule.resources.iter().any(|r| {
         let (res, sub) = r.split_once('/').unwrap_or((r, ""));
-        (res == "*" || res == target.resource) && (sub == "*" || sub == req.subresource)
+        (res == "*" || res == resource) && (sub == "*" || sub == req.subresource)
     });
     scope
         && has(&rule.operations, req.operation.as_str())
-        && has(&rule.api_groups, &target.group)
-        && has(&rule.api_versions, &target.version)
-        && resource
+        && has(&rule.api_groups, group)
+        && has(&rule.api_versions, version)
+        && resource_matches
 }
 
 fn named(rule: &NamedRule, req: &AdmissionRequest) -> bool {
@@ -119,9 +144,9 @@ fn matches_rules(
     if rules.is_empty() {
         return None;
     }
-    let own = Matched::own(req);
-    if rules.iter().any(|r| rule_matches(r, req, &own) && named(r, req)) {
-        return Some(own);
+    let own = (req.group.as_str(), req.version.as_str(), req.resource.as_str());
+    if rules.iter().any(|r| rule_matches(r, req, own) && named(r, req)) {
+        return Some(Matched::Own);
     }
     if !equivalent {
         return None;
@@ -132,9 +157,9 @@ fn matches_rules(
             if other.group == req.group && other.version == req.version && other.resource == req.resource {
                 continue;
             }
-            let target = Matched::equivalent(other);
-            if rule_matches(rule, req, &target) && named(rule, req) {
-                return Some(target);
+            let target = (other.group.as_str(), other.version.as_str(), other.resource.as_str());
+            if rule_matches(rule, req, target) && named(rule, req) {
+                return Some(Matched::equivalent(other));
             }
         }
     }
@@ -166,7 +191,7 @@ pub async fn matches(
         return Ok(None);
     }
     if mr.resource_rules.is_empty() {
-        return Ok(Some(Matched::own(req)));
+        return Ok(Some(Matched::Own));
     }
     Ok(matches_rules(&mr.resource_rules, mr.equivalent, req, ctx))
 }
@@ -198,7 +223,7 @@ mod tests {
         let m = mr(rules);
         let mut l = NamespaceLabels::default();
         let hit = matches(&m, &req(Operation::Create, "", "pods", "dev", "a"), &mut l, &ctx).await.unwrap();
-        assert_eq!(hit.map(|h| h.kind), Some("Kind".to_string()));
+        assert_eq!(hit, Some(Matched::Own));
         let mut l = NamespaceLabels::default();
         assert!(matches(&m, &req(Operation::Create, "", "pods", "dev", "b"), &mut l, &ctx)
             .await

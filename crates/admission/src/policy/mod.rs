@@ -20,7 +20,7 @@
 //! - `typecheck`: the warnings of `status.typeChecking`.
 
 pub mod evaluate;
-pub(crate) mod inputs;
+pub mod inputs;
 pub mod matching;
 pub mod mutating;
 pub mod params;
@@ -197,16 +197,25 @@ async fn dispatch(
             continue;
         }
         let namespaces = reads_namespace.then_some(&mut namespaces);
-        match inputs::Values::build(req, matched, namespaces, ctx).await {
+        match inputs::Values::build(req, matched, namespaces, ctx, &snapshot.reads.request).await {
             Ok(v) => values.push(Ok(v)),
             Err(inputs::InputError::Status(e)) => return Err(e),
             Err(inputs::InputError::Config(message)) => values.push(Err(message)),
         }
     }
-    let activations: Vec<Result<kcel::Activation, String>> =
-        values.iter().map(|v| v.as_ref().map_err(Clone::clone).and_then(|v| v.activation(req))).collect();
+    // Only what the policies' expressions can read of the variables is converted.
+    let activations: Vec<Result<kcel::Activation, String>> = values
+        .iter()
+        .map(|v| v.as_ref().map_err(Clone::clone).and_then(|v| v.activation_reading(req, &snapshot.reads)))
+        .collect();
 
-    let mut authz = Authz { answers: Default::default(), user: req.user.clone(), ctx };
+    let mut authz = Authz { answers: Default::default(), user: std::borrow::Cow::Borrowed(&req.user), ctx };
+    // `params` is null where a binding selects none; variables are bound per policy.
+    const NULL: &Value = &Value::Null;
+    let mut no_params = kcel::Activation::new();
+    no_params
+        .bind(kcel::admission::PARAMS, NULL, &kcel::Shape::Any)
+        .map_err(|e| StatusError::internal(&e.to_string()))?;
     let mut denied: Vec<Denied> = Vec::new();
     let mut collector: Vec<(String, Vec<String>)> = Vec::new();
     for step in steps {
@@ -226,13 +235,21 @@ async fn dispatch(
                     }
                     None => continue,
                 };
-                let param = param.unwrap_or(Value::Null);
-                let mut layer = kcel::Activation::new();
-                if let Err(e) = layer.bind(kcel::admission::PARAMS, &param, &kcel::Shape::Any) {
-                    config_error(&mut denied, policy, Some(binding), e.to_string());
-                    continue;
-                }
-                let outcome = evaluate::evaluate(policy, base, &mut layer, &mut authz).await;
+                let outcome = match param {
+                    // Nothing of the policy's own to bind: the layer without params.
+                    None if policy.variables.is_empty() => {
+                        evaluate::evaluate(policy, base, &mut no_params, &mut authz).await
+                    }
+                    param => {
+                        let param = param.unwrap_or(Value::Null);
+                        let mut layer = kcel::Activation::new();
+                        if let Err(e) = layer.bind(kcel::admission::PARAMS, &param, &kcel::Shape::Any) {
+                            config_error(&mut denied, policy, Some(binding), e.to_string());
+                            continue;
+                        }
+                        evaluate::evaluate(policy, base, &mut layer, &mut authz).await
+                    }
+                };
                 act(req, policy, binding, &outcome.decisions, &mut denied);
                 for a in outcome.audit {
                     match a {

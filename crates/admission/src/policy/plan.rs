@@ -51,7 +51,8 @@ pub async fn plan<'s, P: PlannedPolicy, B: PlannedBinding>(
     ctx: &dyn AdmissionContext,
 ) -> Vec<Step<'s, P, B>> {
     let mut labels = NamespaceLabels::default();
-    let mut steps = Vec::new();
+    // Most policies add an invocation and their end.
+    let mut steps = Vec::with_capacity(snapshot.policies.len() * 2);
     for policy in snapshot.policies.values() {
         let policy: &P = policy;
         let Some(constraints) = policy.match_constraints() else { continue };

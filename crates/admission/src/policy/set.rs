@@ -4,6 +4,7 @@
 //! One [`PolicySet`] type serves both plugins, told apart by their kinds
 //! ([`PolicyKinds`]).
 
+use super::inputs::InputReads;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -16,6 +17,10 @@ pub trait CompiledPolicy: Send + Sync + 'static {
     fn name(&self) -> &str;
     fn uid(&self) -> &str;
     fn generation(&self) -> i64;
+    /// What the policy's expressions read of the request's variables; `None`: anything.
+    fn reads(&self) -> Option<&InputReads> {
+        None
+    }
 }
 
 /// A binding as a plugin holds it.
@@ -39,11 +44,19 @@ pub struct Snapshot<P, B> {
     /// The bindings of each policy (by the policy's name), in binding name order: built
     /// once per change, so a request does not scan every binding for every policy.
     by_policy: HashMap<String, Vec<Arc<B>>>,
+    /// What the policies' expressions read of the request's variables, all of them
+    /// together (built once per change): what a request converts for them.
+    pub reads: InputReads,
 }
 
 impl<P, B> Default for Snapshot<P, B> {
     fn default() -> Self {
-        Self { policies: BTreeMap::new(), bindings: BTreeMap::new(), by_policy: HashMap::new() }
+        Self {
+            policies: BTreeMap::new(),
+            bindings: BTreeMap::new(),
+            by_policy: HashMap::new(),
+            reads: InputReads::whole(),
+        }
     }
 }
 
@@ -53,6 +66,7 @@ impl<P, B> Clone for Snapshot<P, B> {
             policies: self.policies.clone(),
             bindings: self.bindings.clone(),
             by_policy: self.by_policy.clone(),
+            reads: self.reads.clone(),
         }
     }
 }
@@ -64,18 +78,30 @@ impl<P, B> Snapshot<P, B> {
     }
 }
 
-impl<P, B: ParsedBinding> Snapshot<P, B> {
+impl<P: CompiledPolicy, B: ParsedBinding> Snapshot<P, B> {
     /// The bindings of the policy named `policy`, in name order.
     pub fn bindings_of(&self, policy: &str) -> &[Arc<B>] {
         self.by_policy.get(policy).map_or(&[], Vec::as_slice)
     }
 
-    /// Builds the index of [`bindings_of`](Self::bindings_of) after a change.
+    /// Builds the index of [`bindings_of`](Self::bindings_of) and the union of the
+    /// policies' [`reads`](Self::reads) after a change.
     fn index(&mut self) {
         self.by_policy.clear();
         for b in self.bindings.values() {
             self.by_policy.entry(b.policy_name().to_string()).or_default().push(Arc::clone(b));
         }
+        let mut reads = InputReads::nothing();
+        for p in self.policies.values() {
+            match p.reads() {
+                Some(r) => reads.merge(r),
+                None => {
+                    reads = InputReads::whole();
+                    break;
+                }
+            }
+        }
+        self.reads = reads;
     }
 }
 

@@ -162,6 +162,8 @@ pub struct Policy {
     /// Some expression names `namespaceObject` (read from its source text: a mention in a
     /// string literal counts too). The Namespace is read only for such policies.
     pub reads_namespace: bool,
+    /// What the expressions read of `object`, `oldObject` and `request`.
+    pub reads: super::inputs::InputReads,
 }
 
 fn reason(s: &str) -> StatusReason {
@@ -190,6 +192,10 @@ impl super::set::CompiledPolicy for Policy {
 
     fn generation(&self) -> i64 {
         self.generation
+    }
+
+    fn reads(&self) -> Option<&super::inputs::InputReads> {
+        Some(&self.reads)
     }
 }
 
@@ -328,8 +334,9 @@ impl Policy {
                     .iter()
                     .flat_map(|v: &Validation| std::iter::once(&v.expression).chain(&v.message_expression)),
             );
-        let reads_namespace =
-            sources.into_iter().any(|c| c.source.contains(kcel::admission::NAMESPACE_OBJECT));
+        let sources: Vec<&Compiled> = sources.collect();
+        let reads_namespace = sources.iter().any(|c| c.source.contains(kcel::admission::NAMESPACE_OBJECT));
+        let reads = super::inputs::InputReads::of(sources.iter().filter_map(|c| c.program.as_ref().ok()));
         Self {
             name,
             uid,
@@ -342,6 +349,7 @@ impl Policy {
             validations,
             audit_annotations,
             reads_namespace,
+            reads,
         }
     }
 }

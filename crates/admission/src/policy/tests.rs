@@ -287,3 +287,50 @@ async fn the_namespace_is_read_only_when_an_expression_names_it() {
     let e = reads.validate(&deployment("ghost", 3), &ctx).await.unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (404, "namespaces \"ghost\" not found"));
 }
+
+/// The variables hold only what the snapshot's expressions read (variables, match
+/// conditions, messages and audit annotations too), and the decisions are those over
+/// the whole objects.
+#[tokio::test]
+async fn only_what_the_policies_read_is_converted() {
+    let p = plugin(&[
+        policy(
+            "replicas",
+            json!({"matchConstraints": deployments(),
+            "matchConditions": [{"name": "team", "expression": "object.metadata.labels.team != 'red'"}],
+            "variables": [{"name": "spec", "expression": "object.spec"}],
+            "validations": [{"expression": "variables.spec.replicas <= 5",
+                "messageExpression": "'user ' + request.userInfo.username + ' asked for ' + string(object.spec.replicas)"}],
+            "auditAnnotations": [{"key": "kind", "valueExpression": "request.kind.kind"}]}),
+        ),
+        binding("replicas", json!({"policyName": "replicas", "validationActions": ["Deny"]})),
+        policy(
+            "name",
+            json!({"matchConstraints": deployments(), "validations": [{"expression": "has(object.metadata.name)"}]}),
+        ),
+        binding("name", json!({"policyName": "name", "validationActions": ["Deny"]})),
+    ]);
+    let snapshot = p.policies().current();
+    let reads = &snapshot.reads;
+    let meta = reads.object.field("metadata").unwrap();
+    assert!(!meta.is_whole() && meta.field("labels").is_some() && meta.field("name").is_some());
+    assert!(meta.field("uid").is_none() && reads.object.field("kind").is_none());
+    assert!(reads.object.field("spec").unwrap().is_whole());
+    assert!(reads.request.field("userInfo").is_some() && reads.request.field("kind").is_some());
+    assert!(reads.request.field("operation").is_none());
+    assert_eq!(reads.old_object, kcel::Reads::nothing());
+    let ctx = cluster();
+    p.validate(&deployment("prod", 3), &ctx).await.unwrap();
+    let e = p.validate(&deployment("prod", 7), &ctx).await.unwrap_err();
+    assert!(e.message.ends_with("denied request: user alice asked for 7"), "{}", e.message);
+    // A policy that reads an object whole makes every request convert it whole.
+    let whole = plugin(&[
+        policy(
+            "all",
+            json!({"matchConstraints": deployments(), "validations": [{"expression": "size(object) > 0"}]}),
+        ),
+        binding("all", json!({"policyName": "all", "validationActions": ["Deny"]})),
+    ]);
+    assert!(whole.policies().current().reads.object.is_whole());
+    whole.validate(&deployment("prod", 7), &ctx).await.unwrap();
+}

@@ -208,7 +208,7 @@ async fn filter_by_conditions(
     }
     let mut values = Vec::with_capacity(kinds.len());
     for m in &kinds {
-        match policy::inputs::Values::build(req, m, None, ctx).await {
+        match policy::inputs::Values::build(req, m, None, ctx, &kcel::Reads::WHOLE).await {
             Ok(v) => values.push(v),
             Err(policy::inputs::InputError::Status(e)) => return Err(e),
             Err(policy::inputs::InputError::Config(message)) => return Err(StatusError::internal(&message)),
@@ -219,7 +219,11 @@ async fn filter_by_conditions(
         .map(|v| v.activation(req))
         .collect::<Result<Vec<_>, String>>()
         .map_err(|e| StatusError::internal(&e))?;
-    let mut authz = policy::evaluate::Authz { answers: Default::default(), user: req.user.clone(), ctx };
+    let mut authz = policy::evaluate::Authz {
+        answers: Default::default(),
+        user: std::borrow::Cow::Borrowed(&req.user),
+        ctx,
+    };
     let empty = kcel::Activation::new();
     let mut out = Vec::with_capacity(invocations.len());
     for inv in invocations {
@@ -265,16 +269,10 @@ fn objects_for(
     req: &AdmissionRequest,
     ctx: &dyn AdmissionContext,
 ) -> Result<Option<Converted>, StatusError> {
-    if inv.matched.own {
+    if inv.matched.is_own() {
         return Ok(None);
     }
-    let to = KindResource {
-        group: inv.matched.group.clone(),
-        version: inv.matched.version.clone(),
-        resource: inv.matched.resource.clone(),
-        kind: inv.matched.kind.clone(),
-        namespaced: !req.namespace.is_empty(),
-    };
+    let to = inv.matched.kind_resource(req);
     let convert = |o: &Option<Value>| -> Result<Option<Value>, StatusError> {
         match o {
             None => Ok(None),
@@ -449,12 +447,12 @@ impl MutatingPlugin for MutatingWebhook {
                     }
                 }
                 Some((object, old)) => {
-                    let m = &inv.matched;
+                    let (group, version, resource, kind) = inv.matched.gvrk(req);
                     let eq = review::Equivalent {
-                        group: &m.group,
-                        version: &m.version,
-                        resource: &m.resource,
-                        kind: &m.kind,
+                        group,
+                        version,
+                        resource,
+                        kind,
                         object: object.as_ref(),
                         old_object: old.as_ref(),
                     };
@@ -519,12 +517,12 @@ impl ValidatingPlugin for ValidatingWebhook {
                     dispatch(&inv.hook.value, req, None, &self.clients, ctx).await?;
                 }
                 Some((object, old)) => {
-                    let m = &inv.matched;
+                    let (group, version, resource, kind) = inv.matched.gvrk(req);
                     let eq = review::Equivalent {
-                        group: &m.group,
-                        version: &m.version,
-                        resource: &m.resource,
-                        kind: &m.kind,
+                        group,
+                        version,
+                        resource,
+                        kind,
                         object: object.as_ref(),
                         old_object: old.as_ref(),
                     };

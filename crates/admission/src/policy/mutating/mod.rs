@@ -165,13 +165,7 @@ fn own_kind(req: &AdmissionRequest) -> KindResource {
 }
 
 fn matched_kind(m: &Matched, req: &AdmissionRequest) -> KindResource {
-    KindResource {
-        group: m.group.clone(),
-        version: m.version.clone(),
-        resource: m.resource.clone(),
-        kind: m.kind.clone(),
-        namespaced: !req.namespace.is_empty(),
-    }
+    m.kind_resource(req)
 }
 
 async fn dispatch(
@@ -199,7 +193,8 @@ async fn invoke<'s>(
         req.reinvocation.policies.require_reinvoking_previously_invoked();
     }
     let mut namespaces = NamespaceCache::default();
-    let mut authz = Authz { answers: Default::default(), user: req.user.clone(), ctx };
+    let mut authz =
+        Authz { answers: Default::default(), user: std::borrow::Cow::Owned(req.user.clone()), ctx };
     let result = async {
         for inv in invocations {
             invoke_one(inv, req, ctx, &mut namespaces, &mut authz, errors).await?;
@@ -227,7 +222,7 @@ async fn invoke_one<'s>(
         message,
         reason: StatusReason::Invalid,
     };
-    let values = match Values::build(req, &inv.matched, Some(namespaces), ctx).await {
+    let values = match Values::build(req, &inv.matched, Some(namespaces), ctx, &kcel::Reads::WHOLE).await {
         Ok(v) => v,
         Err(super::inputs::InputError::Status(e)) => return Err(e),
         Err(super::inputs::InputError::Config(message)) => {
@@ -281,7 +276,7 @@ async fn invoke_one<'s>(
         }
     }
     if current != before {
-        req.object = Some(if inv.matched.own {
+        req.object = Some(if inv.matched.is_own() {
             current
         } else {
             ctx.convert(&current, &own_kind(req)).ok_or_else(|| {
