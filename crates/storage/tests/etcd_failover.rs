@@ -76,14 +76,24 @@ fn start_cluster(binary: &Path, dir: &Path) -> Vec<Member> {
         .collect()
 }
 
-/// The leader's id and each member's own id, once every member follows one leader.
-async fn leader(members: &[Member]) -> (u64, Vec<u64>) {
+/// The leader's id and each member's own id, once every member follows one leader; `None`
+/// when a member's process has exited (it could not bind a port picked for it: another
+/// process may take a free port between the pick and etcd's bind).
+async fn leader(members: &mut [Member]) -> Option<(u64, Vec<u64>)> {
     let options = EtcdOptions { request_timeout: Duration::from_secs(2), ..EtcdOptions::default() };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        for m in members.iter_mut() {
+            if let Some(child) = m.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    eprintln!("{} exited at start ({status}); starting the cluster again", m.name);
+                    return None;
+                }
+            }
+        }
         let mut ids = Vec::new();
         let mut leaders = Vec::new();
-        for m in members {
+        for m in members.iter() {
             let admin = EtcdAdmin::new(std::slice::from_ref(&m.client), &options).expect("admin client");
             if let Ok(status) = admin.status().await {
                 ids.push(status.member_id);
@@ -91,11 +101,23 @@ async fn leader(members: &[Member]) -> (u64, Vec<u64>) {
             }
         }
         if ids.len() == members.len() && leaders[0] != 0 && leaders.iter().all(|l| *l == leaders[0]) {
-            return (leaders[0], ids);
+            return Some((leaders[0], ids));
         }
         assert!(Instant::now() < deadline, "the three members did not agree on a leader");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The last lines of each member's log in `dir`.
+fn member_logs(dir: &Path) -> String {
+    (0..3)
+        .map(|i| {
+            let log = std::fs::read_to_string(dir.join(format!("m{i}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            format!("m{i}:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The longest time without an acknowledgement from `from` until `until`.
@@ -122,8 +144,17 @@ async fn writes_go_on_after_the_leader_dies_without_loss_or_duplicates() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut members = start_cluster(&binary, dir.path());
-    let (leader_id, ids) = leader(&members).await;
+    let mut attempt = 0;
+    let (mut members, leader_id, ids, sub) = loop {
+        attempt += 1;
+        let sub = dir.path().join(format!("attempt-{attempt}"));
+        std::fs::create_dir_all(&sub).expect("attempt dir");
+        let mut members = start_cluster(&binary, &sub);
+        if let Some((leader_id, ids)) = leader(&mut members).await {
+            break (members, leader_id, ids, sub);
+        }
+        assert!(attempt < 3, "the cluster did not start in 3 attempts:\n{}", member_logs(&sub));
+    };
     let leader_at = ids.iter().position(|id| *id == leader_id).expect("the leader is a member");
     let follower = (leader_at + 1) % members.len();
     let store = Arc::new(
@@ -170,18 +201,7 @@ async fn writes_go_on_after_the_leader_dies_without_loss_or_duplicates() {
         w.await.expect("writer");
     }
     let gap = longest_gap(&acks.lock().expect("acks"), killed, until);
-    let logs = || {
-        members
-            .iter()
-            .map(|m| {
-                let log =
-                    std::fs::read_to_string(dir.path().join(format!("{}.log", m.name))).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                format!("{}:\n{}", m.name, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let logs = || member_logs(&sub);
     eprintln!("writes stalled {gap:?} after the leader died");
     // etcd alone answers a lost proposal after 7 s; an election takes 1-2 s (plus a loaded
     // machine's delays).
