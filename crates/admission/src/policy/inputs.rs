@@ -167,22 +167,7 @@ fn request_members(req: &AdmissionRequest, matched: &Matched, put: &mut dyn FnMu
         }
     }
     put("operation", &|| json!(req.operation.as_str()));
-    put("userInfo", &|| {
-        let mut user = Map::new();
-        if !req.user.name.is_empty() {
-            user.insert("username".into(), json!(req.user.name));
-        }
-        if !req.user.uid.is_empty() {
-            user.insert("uid".into(), json!(req.user.uid));
-        }
-        if !req.user.groups.is_empty() {
-            user.insert("groups".into(), json!(req.user.groups));
-        }
-        if !req.user.extra.is_empty() {
-            user.insert("extra".into(), json!(req.user.extra));
-        }
-        Value::Object(user)
-    });
+    put("userInfo", &|| crate::webhook::review::user_info(&req.user, false));
     put("dryRun", &|| json!(req.dry_run));
     if !req.options.is_null() {
         put("options", &|| req.options.clone());

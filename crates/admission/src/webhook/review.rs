@@ -62,18 +62,7 @@ pub fn review_as(
         r.insert("namespace".into(), json!(req.namespace));
     }
     r.insert("operation".into(), json!(req.operation.as_str()));
-    let mut user = Map::new();
-    user.insert("username".into(), json!(req.user.name));
-    if !req.user.uid.is_empty() {
-        user.insert("uid".into(), json!(req.user.uid));
-    }
-    if !req.user.groups.is_empty() {
-        user.insert("groups".into(), json!(req.user.groups));
-    }
-    if !req.user.extra.is_empty() {
-        user.insert("extra".into(), json!(req.user.extra));
-    }
-    r.insert("userInfo".into(), Value::Object(user));
+    r.insert("userInfo".into(), user_info(&req.user, true));
     let (object, old) = match equivalent {
         Some(e) => (e.object, e.old_object),
         None => (req.object.as_ref(), req.old_object.as_ref()),
@@ -83,6 +72,25 @@ pub fn review_as(
     r.insert("dryRun".into(), json!(req.dry_run));
     r.insert("options".into(), req.options.clone());
     json!({"kind": "AdmissionReview", "apiVersion": api_version, "request": Value::Object(r)})
+}
+
+/// An authentication/v1 UserInfo as JSON: empty fields left out, the username too unless
+/// `username_always` (an AdmissionReview always carries it; CEL's `request.userInfo` not).
+pub(crate) fn user_info(user: &apimachinery::UserInfo, username_always: bool) -> Value {
+    let mut out = Map::new();
+    if username_always || !user.name.is_empty() {
+        out.insert("username".into(), json!(user.name));
+    }
+    if !user.uid.is_empty() {
+        out.insert("uid".into(), json!(user.uid));
+    }
+    if !user.groups.is_empty() {
+        out.insert("groups".into(), json!(user.groups));
+    }
+    if !user.extra.is_empty() {
+        out.insert("extra".into(), json!(user.extra));
+    }
+    Value::Object(out)
 }
 
 /// The `response` of an answer after kube's sanity checks.

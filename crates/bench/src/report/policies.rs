@@ -315,21 +315,6 @@ mod tests {
             "{md}"
         );
     }
-}
-
-#[cfg(test)]
-mod round_tests {
-    use super::*;
-
-    fn row(target: &str, clients: u32, p50_ms: f64, p99_ms: f64) -> Record {
-        Record::Writes {
-            target: target.into(),
-            clients,
-            value_bytes: 10,
-            summary: Summary { count: 1, per_sec: 100.0, p50_ms, p99_ms, ..Summary::default() },
-            server_cpu_ms: Vec::new(),
-        }
-    }
 
     #[test]
     fn rounds_pair_in_order_and_the_median_ratio_decides() {
