@@ -127,7 +127,8 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             crate::metrics::render(state),
         ),
         "" => response::json(200, &json!({"paths": root_paths(&discovery, state.openid_metadata.is_some())})),
-        OPENID_CONFIG_PATH | JWKS_PATH if state.openid_metadata.is_some() => {
+        OPENID_CONFIG_PATH | JWKS_PATH => {
+            // Off (kube's check of the issuer failed): an unknown path, as in kube.
             let Some(md) = &state.openid_metadata else { return unknown_path(&ctx, path) };
             let (body, content_type) = if path == JWKS_PATH {
                 (md.keyset_json.clone(), JWKS_CONTENT_TYPE)

@@ -385,8 +385,8 @@ fn build_namespace_shape() -> Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Activation;
     use crate::authz::{Authorizations, AuthzAnswer, CheckTarget};
-    use crate::program::Activation;
     use crate::EvalError;
     use serde_json::json;
 

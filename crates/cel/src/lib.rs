@@ -79,6 +79,7 @@
 //! bounds time and allocation, [`Program::estimated_cost`] the static estimate over the
 //! same charges.
 
+mod activation;
 pub mod admission;
 pub mod authz;
 mod check;
@@ -101,9 +102,10 @@ pub mod shape;
 pub mod types;
 pub mod value;
 
+pub use activation::Activation;
 pub use check::ResultType;
 pub use error::{CompileError, EvalError};
-pub use program::{Activation, Evaluated, Program};
+pub use program::{Evaluated, Program};
 pub use reads::Reads;
 pub use rule::{
     CompiledRule, RuleCompileError, RuleError, RuleField, RuleOptions, RuleOutcome, RuleVars, SelfFields,

@@ -13,12 +13,13 @@
 //!   evaluates to a usable string, else `message`, else `failed rule: <rule>`. Runtime
 //!   errors and cost exhaustion give kube's field-error details ([`RuleError`]).
 
+use crate::activation::Activation;
 use crate::error::{CompileError, EvalError};
 use crate::limits::{
     MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES, PER_CALL_LIMIT, RUNTIME_CEL_COST_BUDGET,
     STATIC_ESTIMATED_COST_LIMIT,
 };
-use crate::program::{Activation, Program};
+use crate::program::Program;
 use crate::shape::Shape;
 use crate::ResultType;
 use serde_json::Value as Json;

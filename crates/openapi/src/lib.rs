@@ -149,7 +149,7 @@ impl OpenApiBase {
         documents.extend(nonresource_documents(resources, &catalog));
         let issuer_documents = paths::issuer_discovery_paths()
             .into_iter()
-            .map(|(name, p)| (name.to_string(), document(p, &catalog)))
+            .map(|(name, p)| (name.to_string(), document(p, &catalog, false)))
             .collect();
         let v2_patches = v2_patch_paths(resources, &catalog);
         let mut v2_defs = catalog.definitions().clone();
@@ -178,24 +178,33 @@ impl OpenApiBase {
 /// of every group with a served version.
 fn nonresource_documents(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> BTreeMap<String, Document> {
     let mut out = BTreeMap::new();
-    out.insert("version".to_string(), document(paths::version_paths(), catalog));
+    out.insert("version".to_string(), document(paths::version_paths(), catalog, false));
     for (name, p) in paths::roots_paths() {
-        out.insert(name.to_string(), document(p, catalog));
+        out.insert(name.to_string(), document(p, catalog, false));
     }
     let groups: std::collections::BTreeSet<&str> =
         resources.iter().map(|s| s.group.as_str()).filter(|g| !g.is_empty()).collect();
     for group in groups {
-        out.insert(format!("apis/{group}"), document(paths::group_path(group), catalog));
+        out.insert(format!("apis/{group}"), document(paths::group_path(group), catalog, false));
     }
     out
 }
 
-/// A document of `paths` with the schemas they reach, as kube's non-resource documents are
-/// written (no top-level `security`).
-fn document(paths: Map<String, Value>, catalog: &SchemaCatalog) -> Document {
+/// A document of `paths` with the schemas they reach (no `schemas` when none), keys sorted.
+/// kube's group-version documents carry a top-level `security`; its non-resource ones do not.
+fn document(paths: Map<String, Value>, catalog: &SchemaCatalog, security: bool) -> Document {
     let paths = Value::Object(paths);
     let schemas = catalog.closure(std::iter::empty(), &paths);
-    let mut components = json!({ "securitySchemes": bearer_token_scheme() });
+    let mut components = json!({
+        "securitySchemes": {
+            "BearerToken": {
+                "description": "Bearer Token authentication",
+                "in": "header",
+                "name": "authorization",
+                "type": "apiKey",
+            }
+        }
+    });
     if !schemas.is_empty() {
         components["schemas"] = Value::Object(schemas);
     }
@@ -205,21 +214,13 @@ fn document(paths: Map<String, Value>, catalog: &SchemaCatalog) -> Document {
         "openapi": "3.0.0",
         "paths": paths,
     });
+    if security {
+        doc["security"] = json!([{ "BearerToken": [] }]);
+    }
     sort_keys(&mut doc);
     let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     let hash = hash_hex(&bytes);
     Document { bytes, hash }
-}
-
-fn bearer_token_scheme() -> Value {
-    json!({
-        "BearerToken": {
-            "description": "Bearer Token authentication",
-            "in": "header",
-            "name": "authorization",
-            "type": "apiKey",
-        }
-    })
 }
 
 /// The v3 document of every group-version of `resources`.
@@ -231,10 +232,7 @@ fn documents(resources: &[ResourceSpec], catalog: &SchemaCatalog) -> BTreeMap<St
     let mut documents = BTreeMap::new();
     for (gv, specs) in &by_gv {
         let Some(first) = specs.first() else { continue };
-        let doc = group_version_document(&first.group, &first.version, specs, catalog);
-        let bytes = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
-        let hash = hash_hex(&bytes);
-        documents.insert(gv.clone(), Document { bytes, hash });
+        documents.insert(gv.clone(), group_version_document(&first.group, &first.version, specs, catalog));
     }
     documents
 }
@@ -337,31 +335,19 @@ pub fn hash_hex(bytes: &[u8]) -> String {
     hex::encode_upper(Sha512::digest(bytes))
 }
 
+/// The document of one group-version: its APIResourceList operation and its resources'.
 fn group_version_document(
     group: &str,
     version: &str,
     specs: &[&ResourceSpec],
     catalog: &SchemaCatalog,
-) -> Value {
+) -> Document {
     let mut paths = Map::new();
     paths::add_resource_list_path(&mut paths, group, version);
     for spec in specs {
         paths::add_resource_paths(&mut paths, spec, catalog);
     }
-    let paths = Value::Object(paths);
-    let schemas = catalog.closure(std::iter::empty(), &paths);
-    let mut doc = json!({
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": bearer_token_scheme(),
-        },
-        "info": { "title": "Kubernetes", "version": KUBERNETES_VERSION },
-        "openapi": "3.0.0",
-        "paths": paths,
-        "security": [{ "BearerToken": [] }],
-    });
-    sort_keys(&mut doc);
-    doc
+    document(paths, catalog, true)
 }
 
 /// Sorts object keys recursively, as Go's encoder writes maps, so documents are stable.

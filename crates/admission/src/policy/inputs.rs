@@ -135,19 +135,14 @@ fn namespace_object(ns: &Value) -> Value {
 }
 
 /// kube's `CreateAdmissionRequest` as JSON, at the matched resource and kind: the
-/// members `reads` names.
+/// members `reads` names, each built only then.
 fn request_json(req: &AdmissionRequest, matched: &Matched, reads: &Reads) -> Value {
     let mut r = Map::new();
-    request_members(req, matched, &mut |key, value| {
+    let mut put = |key: &str, value: &dyn Fn() -> Value| {
         if reads.reads_field(key) {
             r.insert(key.into(), value());
         }
-    });
-    Value::Object(r)
-}
-
-/// Each member of the request's JSON, built only when `put` calls for it.
-fn request_members(req: &AdmissionRequest, matched: &Matched, put: &mut dyn FnMut(&str, &dyn Fn() -> Value)) {
+    };
     let gvk = |g: &str, v: &str, k: &str| json!({"group": g, "version": v, "kind": k});
     let gvr = |g: &str, v: &str, res: &str| json!({"group": g, "version": v, "resource": res});
     put("uid", &|| json!(""));
@@ -172,6 +167,7 @@ fn request_members(req: &AdmissionRequest, matched: &Matched, put: &mut dyn FnMu
     if !req.options.is_null() {
         put("options", &|| req.options.clone());
     }
+    Value::Object(r)
 }
 
 impl Values {

@@ -164,10 +164,6 @@ fn own_kind(req: &AdmissionRequest) -> KindResource {
     }
 }
 
-fn matched_kind(m: &Matched, req: &AdmissionRequest) -> KindResource {
-    m.kind_resource(req)
-}
-
 async fn dispatch(
     snapshot: &Snapshot,
     req: &mut AdmissionRequest,
@@ -262,7 +258,7 @@ async fn invoke_one<'s>(
     if req.reinvocation.is_reinvoke && !req.reinvocation.policies.reinvoke.contains(&key) {
         return Ok(());
     }
-    let kind = matched_kind(&inv.matched, req);
+    let kind = inv.matched.kind_resource(req);
     let mut current = before.clone();
     for mutation in &policy.mutations {
         let outcome = {
