@@ -5,9 +5,34 @@
 //! rejection.
 
 use crate::plugins;
-use crate::types::{AdmissionContext, AdmissionRequest, MutatingPlugin, ValidatingPlugin};
+use crate::types::{AdmissionContext, AdmissionRequest, MutatingPlugin, Operation, ValidatingPlugin};
 use apimachinery::StatusError;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The phase a plugin ran in: kube's `type` label (`admit` for mutating, `validate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    Admit,
+    Validate,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admit => "admit",
+            Self::Validate => "validate",
+        }
+    }
+}
+
+/// What the chain reports of its own running (k8s.io/apiserver `admission/metrics`): each
+/// plugin's time (`WithControllerMetrics`, only when the plugin handles the operation) and
+/// each whole phase's (`WithStepMetrics`), with whether it refused the request.
+pub trait Observer: Send + Sync {
+    fn controller(&self, name: &'static str, step: Step, op: Operation, elapsed: Duration, rejected: bool);
+    fn step(&self, step: Step, op: Operation, elapsed: Duration, rejected: bool);
+}
 
 /// `AllOrderedPlugins` of the Kubernetes 1.33/1.34 line: the execution order.
 pub const ALL_ORDERED: &[&str] = &[
@@ -158,9 +183,16 @@ pub struct Chain {
     policies: Option<Arc<crate::policy::PolicySet>>,
     mutating_policies: Option<Arc<crate::policy::mutating::MutatingPolicySet>>,
     webhooks: Vec<Arc<crate::webhook::WebhookSource>>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl Chain {
+    /// Reports each plugin's and each phase's time to `observer` (the server's metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Builds the chain kube-apiserver would run for these flag values.
     ///
     /// A name on `--enable-admission-plugins` that kubeward does not implement is refused.
@@ -264,12 +296,16 @@ impl Chain {
         req: &mut AdmissionRequest,
         ctx: &dyn AdmissionContext,
     ) -> Result<(), StatusError> {
-        self.admit_once(req, ctx).await?;
-        if req.reinvocation.should_reinvoke && !req.reinvocation.is_reinvoke {
+        let start = Instant::now();
+        let mut result = self.admit_once(req, ctx).await;
+        if result.is_ok() && req.reinvocation.should_reinvoke && !req.reinvocation.is_reinvoke {
             req.reinvocation.is_reinvoke = true;
-            self.admit_once(req, ctx).await?;
+            result = self.admit_once(req, ctx).await;
         }
-        Ok(())
+        if let Some(o) = &self.observer {
+            o.step(Step::Admit, req.operation, start.elapsed(), result.is_err());
+        }
+        result
     }
 
     async fn admit_once(
@@ -279,7 +315,12 @@ impl Chain {
     ) -> Result<(), StatusError> {
         for p in &self.mutating {
             if p.handles(req.operation) {
-                p.admit(req, ctx).await?;
+                let start = Instant::now();
+                let result = p.admit(req, ctx).await;
+                if let Some(o) = &self.observer {
+                    o.controller(p.name(), Step::Admit, req.operation, start.elapsed(), result.is_err());
+                }
+                result?;
             }
         }
         Ok(())
@@ -291,9 +332,27 @@ impl Chain {
         req: &AdmissionRequest,
         ctx: &dyn AdmissionContext,
     ) -> Result<(), StatusError> {
+        let start = Instant::now();
+        let result = self.validate_each(req, ctx).await;
+        if let Some(o) = &self.observer {
+            o.step(Step::Validate, req.operation, start.elapsed(), result.is_err());
+        }
+        result
+    }
+
+    async fn validate_each(
+        &self,
+        req: &AdmissionRequest,
+        ctx: &dyn AdmissionContext,
+    ) -> Result<(), StatusError> {
         for p in &self.validating {
             if p.handles(req.operation) {
-                p.validate(req, ctx).await?;
+                let start = Instant::now();
+                let result = p.validate(req, ctx).await;
+                if let Some(o) = &self.observer {
+                    o.controller(p.name(), Step::Validate, req.operation, start.elapsed(), result.is_err());
+                }
+                result?;
             }
         }
         Ok(())
@@ -313,6 +372,100 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::MemoryContext;
+    use std::sync::Mutex;
+
+    /// Records what the chain reports.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<String>>);
+
+    impl Observer for Seen {
+        fn controller(&self, name: &'static str, step: Step, op: Operation, _: Duration, rejected: bool) {
+            self.0.lock().unwrap().push(format!("{name} {} {} {rejected}", step.as_str(), op.as_str()));
+        }
+        fn step(&self, step: Step, op: Operation, _: Duration, rejected: bool) {
+            self.0.lock().unwrap().push(format!("step {} {} {rejected}", step.as_str(), op.as_str()));
+        }
+    }
+
+    struct Plugin {
+        name: &'static str,
+        refuse: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl MutatingPlugin for Plugin {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn handles(&self, op: Operation) -> bool {
+            op == Operation::Create
+        }
+        async fn admit(&self, _: &mut AdmissionRequest, _: &dyn AdmissionContext) -> Result<(), StatusError> {
+            if self.refuse {
+                Err(StatusError::bad_request("no"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ValidatingPlugin for Plugin {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn handles(&self, op: Operation) -> bool {
+            op == Operation::Create
+        }
+        async fn validate(&self, _: &AdmissionRequest, _: &dyn AdmissionContext) -> Result<(), StatusError> {
+            if self.refuse {
+                Err(StatusError::bad_request("no"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_observer_sees_each_plugin_that_ran_and_each_phase() {
+        let seen = Arc::new(Seen::default());
+        let p = |name, refuse| Arc::new(Plugin { name, refuse });
+        let chain = Chain::from_plugins(
+            vec![p("M1", false), p("M2", false)],
+            vec![p("V1", false), p("V2", true), p("V3", false)],
+        )
+        .with_observer(seen.clone());
+        let ctx = MemoryContext::new();
+        let user = apimachinery::UserInfo::default();
+        let mut req =
+            AdmissionRequest::new(Operation::Create, ("", "v1", "ConfigMap"), "configmaps", "d", "x", user);
+        let e = chain.run(&mut req, &ctx).await.expect_err("V2 refuses");
+        assert_eq!(e.code, 400);
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            [
+                "M1 admit CREATE false",
+                "M2 admit CREATE false",
+                "step admit CREATE false",
+                "V1 validate CREATE false",
+                "V2 validate CREATE true",
+                "step validate CREATE true",
+            ]
+        );
+        // An operation no plugin handles: only the phases are timed, as kube's step decorator.
+        seen.0.lock().unwrap().clear();
+        let mut del = AdmissionRequest::new(
+            Operation::Delete,
+            ("", "v1", "ConfigMap"),
+            "configmaps",
+            "d",
+            "x",
+            apimachinery::UserInfo::default(),
+        );
+        chain.run(&mut del, &ctx).await.expect("nothing handles DELETE");
+        assert_eq!(*seen.0.lock().unwrap(), ["step admit DELETE false", "step validate DELETE false"]);
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()

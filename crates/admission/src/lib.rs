@@ -25,7 +25,8 @@ pub mod types;
 pub mod webhook;
 
 pub use chain::{
-    enabled_plugin_names, Chain, ChainError, ALL_ORDERED, DEFAULT_ON, NOT_IMPLEMENTED_BY_DEFAULT, RECOMMENDED,
+    enabled_plugin_names, Chain, ChainError, Observer, Step, ALL_ORDERED, DEFAULT_ON,
+    NOT_IMPLEMENTED_BY_DEFAULT, RECOMMENDED,
 };
 pub use quantity::Quantity;
 pub use types::{

@@ -124,6 +124,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
     });
     let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false))
         .with_issuer_discovery(openid_metadata.is_some());
+    let metrics = metrics::Metrics::default();
+    let admission = admission.with_observer(metrics.admission_observer());
     let state = Arc::new(ApiState {
         catalog,
         objects,
@@ -143,7 +145,7 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         hooks: Default::default(),
         limits: limits::Limits::new(config.limits.clone()),
         flowcontrol: Default::default(),
-        metrics: Default::default(),
+        metrics,
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
         server_address,

@@ -3,6 +3,7 @@
 //! Every binary prints its figures as one JSON object per line on stdout; `bench-report`
 //! turns the collected lines (plus criterion's estimates) into BENCHMARKS.md.
 
+pub mod admission_time;
 pub mod bare;
 pub mod callgrind;
 pub mod cli;

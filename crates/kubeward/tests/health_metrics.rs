@@ -201,6 +201,18 @@ fn metrics_speak_prometheus_with_kube_names_and_need_rbac() {
         assert_eq!(server.admin_curl("/api/v1/namespaces", &[]).status, 200);
     }
     assert_eq!(server.admin_curl("/api/v1/namespaces/default/configmaps/none", &[]).status, 404);
+    // One create admitted, one refused by NamespaceLifecycle (its namespace does not exist).
+    let cm = |ns: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"m","namespace":"{ns}"}}}}"#
+        );
+        let path = format!("/api/v1/namespaces/{ns}/configmaps");
+        server.admin_curl(&path, &["-X", "POST", "-H", "Content-Type: application/json", "-d", &body])
+    };
+    assert_eq!(cm("default").status, 201);
+    let refused = cm("nowhere");
+    assert_eq!(refused.status, 404, "{refused}");
+    assert!(refused.body.contains(r#"namespaces \"nowhere\" not found"#), "{refused}");
     let (mc, mk) = creds("prometheus", &["system:monitoring"]);
     let text = support::eventually(Duration::from_secs(20), || {
         let h = server.curl("/metrics", &["--cert", &mc, "--key", &mk]);
@@ -232,6 +244,35 @@ fn metrics_speak_prometheus_with_kube_names_and_need_rbac() {
     assert!(count("authentication_attempts{result=\"success\"}") >= 5);
     assert!(count("authentication_attempts{result=\"failure\"}") >= 1, "the anonymous /metrics request");
     assert!(count("apiserver_authorization_decisions_total{decision=\"denied\"}") >= 1, "jane's /metrics");
+
+    // Admission: each plugin's and each phase's time, with kube's names and labels.
+    for line in [
+        "# TYPE apiserver_admission_controller_admission_duration_seconds histogram",
+        "# TYPE apiserver_admission_step_admission_duration_seconds histogram",
+        "apiserver_admission_controller_admission_duration_seconds_bucket{name=\"NamespaceLifecycle\",operation=\"CREATE\",rejected=\"true\",type=\"validate\",le=\"0.005\"}",
+        "apiserver_admission_controller_admission_duration_seconds_bucket{name=\"NamespaceLifecycle\",operation=\"CREATE\",rejected=\"true\",type=\"validate\",le=\"0.00001\"}",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let ctl = |name: &str, rejected: bool, step: &str| {
+        count(&format!(
+            "apiserver_admission_controller_admission_duration_seconds_count{{name=\"{name}\",operation=\"CREATE\",rejected=\"{rejected}\",type=\"{step}\"}}"
+        ))
+    };
+    assert!(ctl("NamespaceLifecycle", false, "validate") >= 1);
+    assert_eq!(ctl("NamespaceLifecycle", true, "validate"), 1, "the create in a missing namespace");
+    // Later plugins did not run for the refused create; mutating ones ran for both.
+    assert!(ctl("ValidatingAdmissionPolicy", false, "validate") >= 1);
+    assert!(!text.contains("name=\"ValidatingAdmissionPolicy\",operation=\"CREATE\",rejected=\"true\""));
+    assert!(ctl("MutatingAdmissionWebhook", false, "admit") >= 2);
+    let step = |rejected: bool, step: &str| {
+        count(&format!(
+            "apiserver_admission_step_admission_duration_seconds_count{{operation=\"CREATE\",rejected=\"{rejected}\",type=\"{step}\"}}"
+        ))
+    };
+    assert_eq!(step(true, "validate"), 1);
+    assert!(step(false, "admit") >= 2);
+    assert!(step(false, "validate") >= 1);
 }
 
 struct Up {

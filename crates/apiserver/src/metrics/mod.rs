@@ -7,7 +7,11 @@
 //!   share of the server's seats; one series per PriorityLevelConfiguration),
 //!   `apiserver_longrunning_requests{verb="WATCH"}`;
 //! - `authentication_attempts{result}` and `apiserver_authorization_decisions_total{decision}`;
-//! - `apiserver_storage_objects{resource}`, counted every minute as kube counts it.
+//! - `apiserver_storage_objects{resource}`, counted every minute as kube counts it;
+//! - `apiserver_admission_step_admission_duration_seconds{operation,rejected,type}` and
+//!   `apiserver_admission_controller_admission_duration_seconds{name,operation,rejected,type}`
+//!   (k8s.io/apiserver `admission/metrics`): each admission phase's and each plugin's time,
+//!   over kube's buckets and finer ones below them ([`family::ADMISSION_BUCKETS`]).
 //!
 //! Label values come from the catalog (static names), so requests for unknown resources
 //! share one blank series and no request can add series without bound. The reading side is
@@ -16,8 +20,9 @@
 pub mod family;
 
 use crate::state::State;
+use admission::{Operation, Step};
 use apimachinery::RequestInfo;
-use family::{Counter, Family, Histogram};
+use family::{AdmissionBuckets, Counter, Family, Histogram};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +91,44 @@ pub struct Metrics {
     authentication: [Counter; 3],
     authorization: [Counter; 2],
     storage_objects: arc_swap::ArcSwap<Vec<(String, i64)>>,
+    admission: Arc<AdmissionMetrics>,
+}
+
+/// An admission plugin's labels (`name` empty for a whole phase).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct AdmissionLabels {
+    name: &'static str,
+    step: Step,
+    operation: Operation,
+    rejected: bool,
+}
+
+/// The admission chain's times, fed by the chain itself ([`admission::Observer`]).
+#[derive(Default)]
+pub struct AdmissionMetrics {
+    steps: Family<AdmissionLabels, Histogram<AdmissionBuckets>>,
+    controllers: Family<AdmissionLabels, Histogram<AdmissionBuckets>>,
+}
+
+impl admission::Observer for AdmissionMetrics {
+    fn controller(
+        &self,
+        name: &'static str,
+        step: Step,
+        operation: Operation,
+        elapsed: Duration,
+        rejected: bool,
+    ) {
+        if let Some(h) = self.controllers.get(&AdmissionLabels { name, step, operation, rejected }) {
+            h.observe(elapsed);
+        }
+    }
+
+    fn step(&self, step: Step, operation: Operation, elapsed: Duration, rejected: bool) {
+        if let Some(h) = self.steps.get(&AdmissionLabels { name: "", step, operation, rejected }) {
+            h.observe(elapsed);
+        }
+    }
 }
 
 /// `authentication_attempts`' results.
@@ -114,6 +157,11 @@ impl Metrics {
 
     pub fn authorization(&self, allowed: bool) {
         self.authorization[usize::from(!allowed)].inc();
+    }
+
+    /// What the admission chain reports its times to.
+    pub fn admission_observer(&self) -> Arc<dyn admission::Observer> {
+        self.admission.clone()
     }
 
     /// Replaces the stored-object counts.
@@ -300,7 +348,41 @@ pub fn render(state: &State) -> String {
     for (resource, n) in m.storage_objects.load().iter() {
         family::sample(&mut out, "apiserver_storage_objects", &[("resource", resource)], n);
     }
+    render_admission(&mut out, &m.admission);
     out
+}
+
+fn render_admission(out: &mut String, m: &AdmissionMetrics) {
+    for (name, help, family, named) in [
+        (
+            "apiserver_admission_controller_admission_duration_seconds",
+            "Admission controller latency histogram in seconds, identified by name and broken out for each operation and API resource and type (validate or admit).",
+            &m.controllers,
+            true,
+        ),
+        (
+            "apiserver_admission_step_admission_duration_seconds",
+            "Admission sub-step latency histogram in seconds, broken out for each operation and API resource and step type (validate or admit).",
+            &m.steps,
+            false,
+        ),
+    ] {
+        family::header(out, name, "histogram", help);
+        let mut series = family.snapshot();
+        series.sort_by_key(|(l, _)| (l.name, l.step.as_str(), l.operation.as_str(), l.rejected));
+        for (l, h) in &series {
+            let mut labels = Vec::with_capacity(4);
+            if named {
+                labels.push(("name", l.name));
+            }
+            labels.extend([
+                ("operation", l.operation.as_str()),
+                ("rejected", if l.rejected { "true" } else { "false" }),
+                ("type", l.step.as_str()),
+            ]);
+            family::histogram(out, name, &labels, h);
+        }
+    }
 }
 
 fn with_component<'a>(l: &'a RequestLabels, code: Option<&'a str>) -> Vec<(&'static str, &'a str)> {

@@ -3,6 +3,7 @@
 //! checks through a validating admission webhook (`--webhook`).
 
 use clap::Parser;
+use kubeward_bench::admission_time::PluginTime;
 use kubeward_bench::cli::{self, TargetArgs};
 use kubeward_bench::procfs;
 use kubeward_bench::report::Record;
@@ -47,6 +48,10 @@ struct Args {
     /// (repeatable: kubeward and the etcd under it).
     #[arg(long = "server-pid", value_parser = parse_named_pid)]
     server_pids: Vec<(String, u32)>,
+    /// An admission plugin (`ValidatingAdmissionPolicy`) whose own time over the run is
+    /// recorded, from the server's `apiserver_admission_controller_admission_duration_seconds`.
+    #[arg(long)]
+    admission_plugin: Option<String>,
 }
 
 fn parse_named_pid(s: &str) -> Result<(String, u32), String> {
@@ -75,6 +80,10 @@ fn main() -> std::process::ExitCode {
         };
         let prefix = format!("w{}-{}-{}", std::process::id(), a.label, a.clients);
         let limit = Limit::Duration(Duration::from_millis(a.duration_ms));
+        let plugin_before = match &a.admission_plugin {
+            Some(p) => Some(PluginTime::scrape(&target, p).await?),
+            None => None,
+        };
         let before =
             a.server_pids.iter().map(|(_, pid)| procfs::cpu_time(*pid)).collect::<Result<Vec<_>, _>>()?;
         let summary = writes::run(&target, &kind, a.clients, limit, &prefix).await?;
@@ -83,12 +92,17 @@ fn main() -> std::process::ExitCode {
             let used = procfs::cpu_time(*pid)?.saturating_sub(before);
             server_cpu_ms.push((name.clone(), used.as_secs_f64() * 1e3 / summary.count.max(1) as f64));
         }
+        let admission = match (&a.admission_plugin, plugin_before) {
+            (Some(p), Some(before)) => Some(PluginTime::scrape(&target, p).await?.since(&before)),
+            _ => None,
+        };
         cli::emit(&Record::Writes {
             target: a.label,
             clients: a.clients as u32,
             value_bytes: a.bytes,
             summary,
             server_cpu_ms,
+            admission,
         });
         Ok(())
     })

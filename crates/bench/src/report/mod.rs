@@ -442,6 +442,7 @@ mod tests {
             value_bytes: 10,
             summary: summary(per_sec, p99_ms),
             server_cpu_ms: Vec::new(),
+            admission: None,
         };
         let records = vec![
             req("kubeward", 64, 60.0),
@@ -487,6 +488,7 @@ mod tests {
             value_bytes: 10,
             summary: Summary { count: 1, per_sec, p99_ms, ..Summary::default() },
             server_cpu_ms: Vec::new(),
+            admission: None,
         };
         let mut records = Vec::new();
         for c in [1, 16, 64] {
@@ -515,6 +517,7 @@ mod tests {
             value_bytes: 10,
             summary: Summary { count: 1, per_sec, ..Summary::default() },
             server_cpu_ms: cpu.iter().map(|(n, ms)| ((*n).to_owned(), *ms)).collect(),
+            admission: None,
         };
         let records = vec![
             writes("etcd", 16, 1000.0, &[("etcd", 0.1)]),

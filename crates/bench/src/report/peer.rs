@@ -179,6 +179,7 @@ mod tests {
             value_bytes: 10,
             summary: Summary { count: 1, per_sec, ..Summary::default() },
             server_cpu_ms: Vec::new(),
+            admission: None,
         }
     }
 

@@ -52,6 +52,10 @@ pub enum Record {
         /// `writes --server-pid NAME=PID`, in ms, when measured.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         server_cpu_ms: Vec<(String, f64)>,
+        /// One admission plugin's own time over the run, from the server's metrics
+        /// (`writes --admission-plugin NAME`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admission: Option<crate::admission_time::PluginTime>,
     },
     Fanout {
         result: FanoutResult,
