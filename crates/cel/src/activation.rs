@@ -176,6 +176,16 @@ impl cel::context::VariableResolver for Layers<'_, '_> {
 }
 
 impl Layers<'_, '_> {
+    /// The value bound to `name` in the first layer that binds it, unless that is a
+    /// lazily evaluated variable ([`crate::fast`] reads values only).
+    pub(crate) fn value(&self, name: &str) -> Option<&dyn Val> {
+        let (_, entry) = self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == name))?;
+        match entry {
+            Entry::Value(v) => Some(v.as_ref()),
+            Entry::Lazy(_) => None,
+        }
+    }
+
     /// A qualified name `v.a.b` no variable is named: the field `b` of the field `a` of
     /// the variable `v`, when each holder is a map that has it. cel-rust asks for the
     /// whole name first, then drops a field at a time until a variable answers, and

@@ -89,6 +89,7 @@ mod env;
 pub mod error;
 pub mod escape;
 mod estimate;
+mod fast;
 mod homogeneous;
 pub mod limits;
 pub mod mutation;

@@ -23,6 +23,8 @@ pub struct Program {
     estimated_cost: u64,
     /// Stack the evaluation may need (cel-rust's interpreter recurses along the tree).
     pub(crate) stack_bytes: usize,
+    /// The direct evaluator, when the expression is simple enough ([`crate::fast`]).
+    pub(crate) fast: Option<crate::fast::Fast>,
 }
 
 /// Stack for compiling: the parser's recursion at the nesting limits, with room.
@@ -95,6 +97,7 @@ impl Program {
         let runnable = rewrite::rewrite(parsed.expr.clone(), &names, &findings.scalars);
         // The rewrite nests each call in a charging call, and each charged argument.
         let stack_bytes = (parsed.depth * 3 + 8).saturating_mul(STACK_BYTES_PER_LEVEL);
+        let fast = crate::fast::Fast::compile(&runnable, &names);
         Ok(Program {
             source: source.to_string(),
             checked: parsed.expr,
@@ -103,6 +106,7 @@ impl Program {
             result_shape,
             estimated_cost,
             stack_bytes,
+            fast,
         })
     }
 
@@ -289,11 +293,30 @@ impl Program {
         authz: Option<&mut Authorizations>,
     ) -> Result<Evaluated, EvalError> {
         let resolver = Layers(layers);
+        if let Some(fast) = &self.fast {
+            let answered =
+                stacker::maybe_grow(self.stack_bytes, self.stack_bytes.saturating_add(1 << 20), || {
+                    fast.run(&resolver, limit)
+                });
+            if let Some((b, cost)) = answered {
+                return Ok(Evaluated { value: Value::Bool(b), cost });
+            }
+        }
+        self.interpret(&resolver, limit, authz)
+    }
+
+    /// Evaluates with cel-rust's interpreter (see [`evaluate_layered`](Self::evaluate_layered)).
+    pub(crate) fn interpret(
+        &self,
+        resolver: &Layers<'_, '_>,
+        limit: u64,
+        authz: Option<&mut Authorizations>,
+    ) -> Result<Evaluated, EvalError> {
         // On a stack of its own when the current one has less room than the program may
         // need (a deep expression on a small worker stack).
         let run = || {
             stacker::maybe_grow(self.stack_bytes, self.stack_bytes.saturating_add(1 << 20), || {
-                env::evaluate(&self.runnable, &resolver)
+                env::evaluate(&self.runnable, resolver)
             })
         };
         let metered = || cost::metered(limit, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)));

@@ -1,0 +1,477 @@
+//! A direct evaluator for the simplest expressions, beside cel-rust's interpreter.
+//!
+//! Most admission rules are a few field reads, `has()`, comparisons, `size()`, `in` and
+//! string tests joined by `&&`, `||` and `!`. cel-rust evaluates each node through
+//! argument vectors, overload lookup and boxed values; here such an expression is compiled
+//! once, from the cost-charging form ([`crate::rewrite`]), into a small tree that reads the
+//! activation's values in place and charges the meter's units itself.
+//!
+//! It answers only what it can answer exactly: an evaluation that would fail anywhere
+//! (a missing field, an unexpected type, the cost limit), or that meets a value it does
+//! not handle (uint, double, null, lists where a string is compared), gives up, and the
+//! program is evaluated again by the interpreter from the start, which reports the error
+//! kube reports. So a successful answer has the interpreter's value and cost (the charges
+//! mirror the rewrite's wrappers one for one), and every other case is the interpreter's.
+//! `tests` checks both against the interpreter over a corpus of expressions and objects.
+
+use crate::activation::Layers;
+use crate::cost::{units, ARG, CMP_LEFT, CMP_RIGHT, CMP_UNIT};
+use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
+use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelString};
+use cel::common::value::{CowVal, Val};
+
+/// A compiled expression (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Fast {
+    root: Node,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrTest {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+#[derive(Debug)]
+enum Node {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    /// A variable bound to a value (not a lazily evaluated one).
+    Var(String),
+    /// `operand.field` on a map.
+    Select(Box<Node>, String),
+    /// `has(operand.field)` on a map.
+    Has(Box<Node>, String),
+    Not(Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    /// A comparison; `unit`: charged one unit (`@kcel_cmp_unit`), else the smaller
+    /// operand's size (`@kcel_cmp_left` / `@kcel_cmp_right`).
+    Compare {
+        op: Cmp,
+        left: Box<Node>,
+        right: Box<Node>,
+        unit: bool,
+    },
+    /// `size(x)` / `x.size()` of a string, list or map.
+    Size(Box<Node>),
+    /// `s.startsWith(t)`, `s.endsWith(t)`, `s.contains(t)` on strings.
+    Test(StrTest, Box<Node>, Box<Node>),
+    /// `key in map` with a string key.
+    In(Box<Node>, Box<Node>),
+    /// `@kcel_arg(x)`: charged the deep size of `x`.
+    Arg(Box<Node>),
+}
+
+/// A value met while evaluating.
+#[derive(Clone, Copy)]
+enum V<'a> {
+    Val(&'a dyn Val),
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+}
+
+impl<'a> V<'a> {
+    fn as_str(self) -> Option<&'a str> {
+        match self {
+            V::Str(s) => Some(s),
+            V::Val(v) => v.downcast_ref::<CelString>().map(|s| s.inner()),
+            _ => None,
+        }
+    }
+
+    fn as_bool(self) -> Option<bool> {
+        match self {
+            V::Bool(b) => Some(b),
+            V::Val(v) => v.downcast_ref::<CelBool>().map(|b| *b.inner()),
+            _ => None,
+        }
+    }
+
+    fn as_int(self) -> Option<i64> {
+        match self {
+            V::Int(i) => Some(i),
+            V::Val(v) => v.downcast_ref::<CelInt>().map(|i| *i.inner()),
+            _ => None,
+        }
+    }
+
+    fn as_map(self) -> Option<&'a CelMap<'a>> {
+        match self {
+            V::Val(v) => v.downcast_ref::<CelMap>(),
+            _ => None,
+        }
+    }
+
+    /// The deep size the meter charges for it ([`units`]).
+    fn units(self, cap: u64) -> u64 {
+        match self {
+            V::Val(v) => units(v, cap),
+            V::Str(s) => (s.len() as u64).div_ceil(10),
+            V::Bool(_) | V::Int(_) => 0,
+        }
+    }
+}
+
+/// The meter of one fast evaluation: passing the limit gives up (the interpreter then
+/// reports it).
+struct Meter {
+    used: u64,
+    limit: u64,
+}
+
+impl Meter {
+    fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+
+    fn charge(&mut self, units: u64) -> Option<()> {
+        self.used = self.used.saturating_add(units);
+        (self.used <= self.limit).then_some(())
+    }
+}
+
+impl Fast {
+    /// Compiles the cost-charging form `runnable`, whose plain identifiers are the
+    /// variables `vars`; `None` when any node is outside what this evaluator handles.
+    pub(crate) fn compile(runnable: &IdedExpr, vars: &[&str]) -> Option<Fast> {
+        let root = node(runnable, vars)?;
+        // The result must be a bool or a value read from the activation: a literal or an
+        // arithmetic result at the root is left to the interpreter (never a rule).
+        matches!(
+            root,
+            Node::Var(_)
+                | Node::Select(..)
+                | Node::Has(..)
+                | Node::Not(_)
+                | Node::And(..)
+                | Node::Or(..)
+                | Node::Compare { .. }
+                | Node::Test(..)
+                | Node::In(..)
+        )
+        .then_some(Fast { root })
+    }
+
+    /// Evaluates under `limit`: the boolean result and its cost, or `None` to leave the
+    /// evaluation to the interpreter.
+    pub(crate) fn run(&self, layers: &Layers<'_, '_>, limit: u64) -> Option<(bool, u64)> {
+        let mut meter = Meter { used: 0, limit };
+        let b = eval(&self.root, layers, &mut meter)?.as_bool()?;
+        Some((b, meter.used))
+    }
+}
+
+fn boxed(e: &IdedExpr, vars: &[&str]) -> Option<Box<Node>> {
+    node(e, vars).map(Box::new)
+}
+
+fn node(e: &IdedExpr, vars: &[&str]) -> Option<Node> {
+    Some(match &e.expr {
+        Expr::Literal(LiteralValue::Boolean(b)) => Node::Bool(*b.inner()),
+        Expr::Literal(LiteralValue::Int(i)) => Node::Int(*i.inner()),
+        Expr::Literal(LiteralValue::String(s)) => Node::Str(s.inner().to_string()),
+        Expr::Ident(name) if vars.contains(&name.as_str()) => Node::Var(name.clone()),
+        Expr::Select(s) if s.test => Node::Has(boxed(&s.operand, vars)?, s.field.clone()),
+        Expr::Select(s) => Node::Select(boxed(&s.operand, vars)?, s.field.clone()),
+        Expr::Call(c) => {
+            let name = c.func_name.as_str();
+            match (c.target.as_deref(), c.args.as_slice()) {
+                (None, [x]) if name == operators::LOGICAL_NOT => Node::Not(boxed(x, vars)?),
+                (None, [a, b]) if name == operators::LOGICAL_AND => {
+                    Node::And(boxed(a, vars)?, boxed(b, vars)?)
+                }
+                (None, [a, b]) if name == operators::LOGICAL_OR => Node::Or(boxed(a, vars)?, boxed(b, vars)?),
+                (None, [x]) if name == ARG => Node::Arg(boxed(x, vars)?),
+                (None, [a, b]) if name == operators::IN => Node::In(boxed(a, vars)?, boxed(b, vars)?),
+                (None, [x]) | (Some(x), []) if name == "size" => Node::Size(boxed(x, vars)?),
+                (Some(t), [x]) if matches!(name, "startsWith" | "endsWith" | "contains") => {
+                    let test = match name {
+                        "startsWith" => StrTest::StartsWith,
+                        "endsWith" => StrTest::EndsWith,
+                        _ => StrTest::Contains,
+                    };
+                    Node::Test(test, boxed(t, vars)?, boxed(x, vars)?)
+                }
+                (None, [a, b]) => compare(name, a, b, vars)?,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// A comparison as the rewrite left it: `OP(a, @kcel_cmp_unit(b))` or
+/// `OP(@kcel_cmp_left(a, id), @kcel_cmp_right(b, id))`.
+fn compare(name: &str, a: &IdedExpr, b: &IdedExpr, vars: &[&str]) -> Option<Node> {
+    let op = match name {
+        operators::EQUALS => Cmp::Eq,
+        operators::NOT_EQUALS => Cmp::Ne,
+        operators::LESS => Cmp::Lt,
+        operators::LESS_EQUALS => Cmp::Le,
+        operators::GREATER => Cmp::Gt,
+        operators::GREATER_EQUALS => Cmp::Ge,
+        _ => return None,
+    };
+    let wrapped = |e: &IdedExpr, f: &str, n: usize| -> Option<IdedExpr> {
+        match &e.expr {
+            Expr::Call(c) if c.func_name == f && c.target.is_none() && c.args.len() == n => {
+                c.args.first().cloned()
+            }
+            _ => None,
+        }
+    };
+    if let Some(right) = wrapped(b, CMP_UNIT, 1) {
+        return Some(Node::Compare { op, left: boxed(a, vars)?, right: boxed(&right, vars)?, unit: true });
+    }
+    let (left, right) = (wrapped(a, CMP_LEFT, 2)?, wrapped(b, CMP_RIGHT, 2)?);
+    Some(Node::Compare { op, left: boxed(&left, vars)?, right: boxed(&right, vars)?, unit: false })
+}
+
+fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<'a>> {
+    Some(match n {
+        Node::Bool(b) => V::Bool(*b),
+        Node::Int(i) => V::Int(*i),
+        Node::Str(s) => V::Str(s),
+        Node::Var(name) => V::Val(layers.value(name)?),
+        Node::Select(operand, field) => {
+            let map = eval(operand, layers, m)?.as_map()?;
+            match map.as_indexer()?.get(&CelString::from(field.as_str())).ok()? {
+                CowVal::Borrowed(v) => V::Val(v),
+                CowVal::Owned(_) => return None,
+            }
+        }
+        Node::Has(operand, field) => {
+            let map = eval(operand, layers, m)?.as_map()?;
+            V::Bool(map.as_indexer()?.get(&CelString::from(field.as_str())).is_ok())
+        }
+        Node::Not(x) => V::Bool(!eval(x, layers, m)?.as_bool()?),
+        // As cel-rust: the right operand only when the left one does not decide.
+        Node::And(a, b) => V::Bool(eval(a, layers, m)?.as_bool()? && eval(b, layers, m)?.as_bool()?),
+        Node::Or(a, b) => V::Bool(eval(a, layers, m)?.as_bool()? || eval(b, layers, m)?.as_bool()?),
+        Node::Compare { op, left, right, unit } => {
+            let l = eval(left, layers, m)?;
+            let measured = if *unit { 0 } else { l.units(m.remaining()) };
+            let r = eval(right, layers, m)?;
+            let charge = if *unit { 1 } else { measured.min(r.units(m.remaining())).max(1) };
+            m.charge(charge)?;
+            V::Bool(compare_values(*op, l, r)?)
+        }
+        Node::Size(x) => {
+            let v = eval(x, layers, m)?;
+            let size = match v {
+                V::Str(s) => s.chars().count(),
+                V::Val(v) => {
+                    if let Some(s) = v.downcast_ref::<CelString>() {
+                        s.inner().chars().count()
+                    } else if let Some(map) = v.downcast_ref::<CelMap>() {
+                        map.inner().len()
+                    } else {
+                        v.downcast_ref::<CelList>()?.inner().len()
+                    }
+                }
+                V::Bool(_) | V::Int(_) => return None,
+            };
+            V::Int(i64::try_from(size).ok()?)
+        }
+        Node::Test(test, target, arg) => {
+            let s = eval(target, layers, m)?.as_str()?;
+            let t = eval(arg, layers, m)?.as_str()?;
+            V::Bool(match test {
+                StrTest::StartsWith => s.starts_with(t),
+                StrTest::EndsWith => s.ends_with(t),
+                StrTest::Contains => s.contains(t),
+            })
+        }
+        Node::In(key, container) => {
+            let key = eval(key, layers, m)?.as_str()?;
+            let map = eval(container, layers, m)?.as_map()?;
+            V::Bool(map.as_indexer()?.get(&CelString::from(key)).is_ok())
+        }
+        Node::Arg(x) => {
+            let v = eval(x, layers, m)?;
+            m.charge(v.units(m.remaining()))?;
+            v
+        }
+    })
+}
+
+/// A comparison of two strings, two ints or two bools (equality only); anything else
+/// (mixed types, whose cross-type rules the interpreter knows) gives up.
+fn compare_values(op: Cmp, l: V<'_>, r: V<'_>) -> Option<bool> {
+    use std::cmp::Ordering;
+    let order = if let (Some(a), Some(b)) = (l.as_str(), r.as_str()) {
+        a.cmp(b)
+    } else if let (Some(a), Some(b)) = (l.as_int(), r.as_int()) {
+        a.cmp(&b)
+    } else if let (Some(a), Some(b), Cmp::Eq | Cmp::Ne) = (l.as_bool(), r.as_bool(), op) {
+        a.cmp(&b)
+    } else {
+        return None;
+    };
+    Some(match op {
+        Cmp::Eq => order == Ordering::Equal,
+        Cmp::Ne => order != Ordering::Equal,
+        Cmp::Lt => order == Ordering::Less,
+        Cmp::Le => order != Ordering::Greater,
+        Cmp::Gt => order == Ordering::Greater,
+        Cmp::Ge => order != Ordering::Less,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::activation::Layers;
+    use crate::limits::PER_CALL_LIMIT;
+    use crate::shape::Shape;
+    use crate::{Activation, Program};
+    use serde_json::json;
+
+    /// Expressions the direct evaluator compiles.
+    const FAST: &[&str] = &[
+        "object.metadata.name.size() <= 63",
+        "size(object.metadata.name) > 1",
+        "has(object.metadata.labels) && 'app' in object.metadata.labels",
+        "!has(object.data) || size(object.data) <= 16",
+        "!has(object.binaryData)",
+        "request.userInfo.username != 'nobody'",
+        "!object.metadata.name.startsWith('forbidden')",
+        "object.metadata.name.endsWith('-x') || object.metadata.name.contains('mid')",
+        "object.metadata.name != 'vap-probe'",
+        "object.metadata.name == object.metadata.labels.app",
+        "object.metadata.labels.app < object.metadata.name",
+        "object.metadata.labels.app >= 'b' && object.metadata.labels.app <= 'zzzzzzzzzzzzzzzzzz'",
+        "object.spec.replicas > 2 && object.spec.replicas <= 100",
+        "object.spec.replicas == object.spec.min",
+        "object.spec.paused == false",
+        "object.spec.paused",
+        "!object.spec.paused || object.spec.replicas == 0",
+        "size(object.spec.items) < 3",
+        "object.spec.items.size() == 2",
+        "'ab' in object.metadata.labels || 'app' in object.metadata.labels",
+        "object.metadata.name == 'a-long-name-of-more-than-ten-bytes'",
+        "object.data.v.startsWith(object.metadata.name)",
+        "object.metadata.missing == 1",
+        "object.metadata.name.nope == 1",
+        "has(object.metadata.name.x)",
+        "object.metadata.name",
+    ];
+
+    /// Expressions left to the interpreter.
+    const SLOW: &[&str] = &[
+        "!has(object.data) || object.data.all(k, k.size() < 64)",
+        "object.metadata.labels.app.matches('^[a-z-]+$')",
+        "object.metadata.?annotations.orValue({}).size() < 10",
+        "object.metadata.labels == {'app': 'a'}",
+        "object.data.v + 'x' == object.metadata.name",
+        "object.spec.replicas + 1 > 2",
+        "object.spec.ratio > 0.5",
+        "'a' in ['a', 'b']",
+    ];
+
+    fn objects() -> Vec<serde_json::Value> {
+        vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "n", "labels": {"app": "a"}},
+                "data": {"v": "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"}}),
+            json!({"metadata": {"name": "forbidden-x-mid", "labels": {"app": "forbidden-x-mid", "ab": "c"}},
+                "spec": {"replicas": 3, "min": 3, "paused": false, "items": [1, 2], "ratio": 0.7},
+                "binaryData": {}}),
+            json!({"metadata": {"name": "vap-probe", "labels": {"app": 7}},
+                "spec": {"replicas": "3", "min": 3.0, "paused": "no", "items": "xy"},
+                "data": {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8",
+                         "i": "9", "j": "10", "k": "11", "l": "12", "m": "13", "n": "14", "o": "15", "p": "16", "q": "17"}}),
+            json!({"metadata": {"name": "a-long-name-of-more-than-ten-bytes", "labels": null},
+                "spec": {"replicas": 200, "min": -1, "paused": true, "items": {"a": 1}}}),
+            json!({"metadata": "not an object", "spec": null}),
+            json!({"metadata": {"name": ""}, "spec": {"replicas": 0, "paused": true}}),
+            json!(null),
+            json!([1, 2]),
+        ]
+    }
+
+    fn request(user: &str) -> serde_json::Value {
+        json!({"userInfo": {"username": user, "groups": ["g"]}})
+    }
+
+    fn compile(source: &str) -> Program {
+        Program::compile(source, &[("object", &Shape::Any), ("request", &Shape::Any)]).unwrap()
+    }
+
+    /// The direct evaluator gives the interpreter's value and cost wherever it answers, and
+    /// leaves the rest (errors, other types, the limit) to it.
+    #[test]
+    fn answers_as_the_interpreter_does() {
+        let mut answered = 0;
+        let mut gave_up = 0;
+        let programs: Vec<(&str, Program)> = FAST.iter().chain(SLOW).map(|s| (*s, compile(s))).collect();
+        for (s, p) in &programs {
+            assert_eq!(p.fast.is_some(), FAST.contains(s), "{s}: compiled directly or not");
+        }
+        // Warm the regex cache (a pattern's compilation is charged to its first use only).
+        let (first, req) = (objects().remove(0), request("jane"));
+        let mut warm = Activation::new();
+        warm.bind("object", &first, &Shape::Any).unwrap();
+        warm.bind("request", &req, &Shape::Any).unwrap();
+        for (_, p) in &programs {
+            let _ = p.evaluate(&warm, PER_CALL_LIMIT);
+        }
+        for object in &objects() {
+            for user in ["nobody", "jane"] {
+                let req = request(user);
+                let mut a = Activation::new();
+                a.bind("object", object, &Shape::Any).unwrap();
+                a.bind("request", &req, &Shape::Any).unwrap();
+                for (s, p) in &programs {
+                    for limit in [PER_CALL_LIMIT, 3, 1, 0] {
+                        let layers = Layers(&[&a]);
+                        let interpreted = p.interpret(&layers, limit, None).map_err(|e| e.to_string());
+                        let evaluated = p.evaluate(&a, limit).map_err(|e| e.to_string());
+                        assert_eq!(evaluated, interpreted, "{s} over {object} (limit {limit})");
+                        match p.fast.as_ref().map(|f| f.run(&layers, limit)) {
+                            Some(Some((b, cost))) => {
+                                answered += 1;
+                                let Ok(i) = &interpreted else {
+                                    panic!("{s}: answered where the interpreter fails")
+                                };
+                                assert_eq!((Some(b), cost), (i.as_bool(), i.cost), "{s} over {object}");
+                            }
+                            Some(None) => gave_up += 1,
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+        // Both kinds of case are exercised.
+        assert!(answered > 300, "answered {answered}");
+        assert!(gave_up > 100, "gave up {gave_up}");
+    }
+
+    #[test]
+    fn a_lazy_variable_is_left_to_the_interpreter() {
+        let object = json!({"metadata": {"name": "n"}});
+        let named = compile("object.metadata.name == 'n'");
+        let mut a = Activation::new();
+        a.bind("object", &object, &Shape::Any).unwrap();
+        let layers = Layers(&[&a]);
+        assert_eq!(named.fast.as_ref().unwrap().run(&layers, PER_CALL_LIMIT), Some((true, 1)));
+        let inner = compile("true");
+        let mut lazy = Activation::new();
+        lazy.bind_lazy("object", "object", Ok(&inner));
+        assert_eq!(named.fast.as_ref().unwrap().run(&Layers(&[&lazy]), PER_CALL_LIMIT), None);
+    }
+}
