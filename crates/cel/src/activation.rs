@@ -6,7 +6,7 @@ use crate::error::EvalError;
 use crate::program::{Evaluated, Program};
 use crate::shape::Shape;
 use crate::{cost, env, value};
-use cel::common::types::{CelMap, CelString};
+use cel::common::types::CelMap;
 use cel::common::value::{CowVal, Val};
 use cel::objects::OptionalValue;
 use cel::Value;
@@ -200,12 +200,7 @@ impl Layers<'_, '_> {
             })
         })?;
         for field in fields.split('.') {
-            value.downcast_ref::<CelMap>()?;
-            let key = CelString::from(field);
-            value = match value.as_indexer()?.get(&key).ok()? {
-                CowVal::Borrowed(v) => v,
-                CowVal::Owned(_) => return None,
-            };
+            value = crate::fast::entry(value.downcast_ref::<CelMap>()?, field)??;
         }
         Some(CowVal::Borrowed(value))
     }

@@ -17,7 +17,7 @@
 use crate::activation::Layers;
 use crate::cost::{units, ARG, CMP_LEFT, CMP_RIGHT, CMP_UNIT};
 use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
-use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelString};
+use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
 use cel::common::value::{CowVal, Val};
 
 /// A compiled expression (see the module docs).
@@ -247,17 +247,8 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
         Node::Int(i) => V::Int(*i),
         Node::Str(s) => V::Str(s),
         Node::Var(name) => V::Val(layers.value(name)?),
-        Node::Select(operand, field) => {
-            let map = eval(operand, layers, m)?.as_map()?;
-            match map.as_indexer()?.get(&CelString::from(field.as_str())).ok()? {
-                CowVal::Borrowed(v) => V::Val(v),
-                CowVal::Owned(_) => return None,
-            }
-        }
-        Node::Has(operand, field) => {
-            let map = eval(operand, layers, m)?.as_map()?;
-            V::Bool(map.as_indexer()?.get(&CelString::from(field.as_str())).is_ok())
-        }
+        Node::Select(operand, field) => V::Val(entry(eval(operand, layers, m)?.as_map()?, field)??),
+        Node::Has(operand, field) => V::Bool(entry(eval(operand, layers, m)?.as_map()?, field)?.is_some()),
         Node::Not(x) => V::Bool(!eval(x, layers, m)?.as_bool()?),
         // As cel-rust: the right operand only when the left one does not decide.
         Node::And(a, b) => V::Bool(eval(a, layers, m)?.as_bool()? && eval(b, layers, m)?.as_bool()?),
@@ -298,8 +289,7 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
         }
         Node::In(key, container) => {
             let key = eval(key, layers, m)?.as_str()?;
-            let map = eval(container, layers, m)?.as_map()?;
-            V::Bool(map.as_indexer()?.get(&CelString::from(key)).is_ok())
+            V::Bool(entry(eval(container, layers, m)?.as_map()?, key)?.is_some())
         }
         Node::Arg(x) => {
             let v = eval(x, layers, m)?;
@@ -307,6 +297,26 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
             v
         }
     })
+}
+
+/// Most entries of a map searched one by one: an object's maps are mostly this small, and
+/// comparing a few keys costs less than hashing one (cel-rust's maps use SipHash).
+const SCAN: usize = 8;
+
+/// The value of the string key `key` in `map`: `Some(None)` when absent; `None` to give up.
+pub(crate) fn entry<'a>(map: &'a CelMap<'a>, key: &str) -> Option<Option<&'a dyn Val>> {
+    let entries = map.inner();
+    if entries.len() <= SCAN {
+        return Some(entries.iter().find_map(|(k, v)| match k {
+            CelMapKey::String(s) if s.inner() == key => Some(v.as_ref()),
+            _ => None,
+        }));
+    }
+    match map.as_indexer()?.get(&CelString::from(key)) {
+        Ok(CowVal::Borrowed(v)) => Some(Some(v)),
+        Ok(CowVal::Owned(_)) => None,
+        Err(_) => Some(None),
+    }
 }
 
 /// A comparison of two strings, two ints or two bools (equality only); anything else
@@ -368,6 +378,7 @@ mod tests {
         "object.metadata.name.nope == 1",
         "has(object.metadata.name.x)",
         "object.metadata.name",
+        "object.data.q == '17' && !has(object.data.zz) && 'p' in object.data",
     ];
 
     /// Expressions left to the interpreter.
