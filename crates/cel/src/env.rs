@@ -54,6 +54,13 @@ static BASE: LazyLock<Base> = LazyLock::new(|| {
         crate::regex_cache::matches,
     );
     debug_assert!(declared.is_ok(), "{declared:?}");
+    let declared = env.add_overload(
+        crate::regex_cache::MATCHES_CONST,
+        "kcel_matches_const_dyn_dyn",
+        vec![DYN_TYPE, DYN_TYPE],
+        crate::regex_cache::matches_const,
+    );
+    debug_assert!(declared.is_ok(), "{declared:?}");
     let env = Arc::new(env);
     let mut context = Context::with_env(Arc::clone(&env));
     context.register_all();

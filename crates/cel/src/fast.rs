@@ -16,6 +16,7 @@
 
 use crate::activation::Layers;
 use crate::cost::{units, ARG, CMP_LEFT, CMP_RIGHT, CMP_UNIT};
+use crate::regex_cache::MATCHES_CONST;
 use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
 use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
 use cel::common::value::{CowVal, Val};
@@ -73,6 +74,8 @@ enum Node {
     In(Box<Node>, Box<Node>),
     /// `@kcel_arg(x)`: charged the deep size of `x`.
     Arg(Box<Node>),
+    /// `s.matches('literal')`, the pattern compiled with the program.
+    Matches(Box<Node>, std::sync::Arc<regex::Regex>),
 }
 
 /// A value met while evaluating.
@@ -162,6 +165,7 @@ impl Fast {
                 | Node::Compare { .. }
                 | Node::Test(..)
                 | Node::In(..)
+                | Node::Matches(..)
         )
         .then_some(Fast { root })
     }
@@ -197,6 +201,13 @@ fn node(e: &IdedExpr, vars: &[&str]) -> Option<Node> {
                 (None, [a, b]) if name == operators::LOGICAL_OR => Node::Or(boxed(a, vars)?, boxed(b, vars)?),
                 (None, [x]) if name == ARG => Node::Arg(boxed(x, vars)?),
                 (None, [a, b]) if name == operators::IN => Node::In(boxed(a, vars)?, boxed(b, vars)?),
+                (None, [s, IdedExpr { expr: Expr::Literal(LiteralValue::String(p)), .. }])
+                    if name == MATCHES_CONST =>
+                {
+                    // An invalid pattern is the interpreter's runtime error.
+                    let re = crate::regex_cache::compile(p.inner()).ok()?;
+                    Node::Matches(boxed(s, vars)?, std::sync::Arc::new(re))
+                }
                 (None, [x]) | (Some(x), []) if name == "size" => Node::Size(boxed(x, vars)?),
                 (Some(t), [x]) if matches!(name, "startsWith" | "endsWith" | "contains") => {
                     let test = match name {
@@ -291,6 +302,7 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
             let key = eval(key, layers, m)?.as_str()?;
             V::Bool(entry(eval(container, layers, m)?.as_map()?, key)?.is_some())
         }
+        Node::Matches(x, re) => V::Bool(re.is_match(eval(x, layers, m)?.as_str()?)),
         Node::Arg(x) => {
             let v = eval(x, layers, m)?;
             m.charge(v.units(m.remaining()))?;
@@ -379,12 +391,14 @@ mod tests {
         "has(object.metadata.name.x)",
         "object.metadata.name",
         "object.data.q == '17' && !has(object.data.zz) && 'p' in object.data",
+        "object.metadata.labels.app.matches('^[a-z-]+$')",
+        "object.metadata.name.matches('mid') || matches(object.metadata.name, '^n$')",
     ];
 
     /// Expressions left to the interpreter.
     const SLOW: &[&str] = &[
         "!has(object.data) || object.data.all(k, k.size() < 64)",
-        "object.metadata.labels.app.matches('^[a-z-]+$')",
+        "object.metadata.name.matches('(')",
         "object.metadata.?annotations.orValue({}).size() < 10",
         "object.metadata.labels == {'app': 'a'}",
         "object.data.v + 'x' == object.metadata.name",
@@ -470,6 +484,27 @@ mod tests {
         // Both kinds of case are exercised.
         assert!(answered > 300, "answered {answered}");
         assert!(gave_up > 100, "gave up {gave_up}");
+    }
+
+    /// A literal pattern's compilation is the program's: an evaluation costs the same
+    /// whether the process has compiled the pattern before or not.
+    #[test]
+    fn a_literal_patterns_cost_does_not_depend_on_the_cache() {
+        let object = json!({"metadata": {"name": "abcdefghijklmnopqrstuvwxyz"}});
+        let mut a = Activation::new();
+        a.bind("object", &object, &Shape::Any).unwrap();
+        let p = compile("object.metadata.name.matches('^[a-z]+q?z$')");
+        let layers = Layers(&[&a]);
+        let first = p.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
+        let again = p.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
+        assert_eq!((first.as_bool(), first.cost), (Some(true), 3), "the name's 26 bytes");
+        assert_eq!(first, again);
+        assert_eq!(p.fast.as_ref().unwrap().run(&layers, PER_CALL_LIMIT), Some((true, 3)));
+        // A pattern read from the object is charged its compilation the first time.
+        let q = compile("'x'.matches(object.metadata.name)");
+        let first = q.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
+        let again = q.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
+        assert_eq!((first.cost, again.cost), (3 + 26, 3));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::check::qualified_name;
 use crate::cost::{ARG, CALL, CMP_LEFT, CMP_RIGHT, CMP_UNIT, RANGE};
 use crate::env::VAR;
-use crate::regex_cache::MATCHES;
+use crate::regex_cache::{MATCHES, MATCHES_CONST};
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
 use std::collections::HashSet;
 
@@ -76,6 +76,7 @@ const SCALAR_RESULT: &[&str] = &[
     operators::MODULO,
     operators::NEGATE,
     MATCHES,
+    MATCHES_CONST,
     "size",
     "contains",
     "startsWith",
@@ -209,6 +210,11 @@ impl Rewriter<'_> {
                 }
                 (None, 2) => func_name = MATCHES.to_string(),
                 (t, _) => target = t,
+            }
+            if func_name == MATCHES
+                && matches!(args.get(1), Some(IdedExpr { expr: Expr::Literal(LiteralValue::String(_)), .. }))
+            {
+                func_name = MATCHES_CONST.to_string();
             }
         }
         if COMPARISONS.contains(&func_name.as_str()) && target.is_none() && args.len() == 2 {
