@@ -15,7 +15,7 @@
 //! `tests` checks both against the interpreter over a corpus of expressions and objects.
 
 use crate::activation::Layers;
-use crate::cost::{units, ARG, CMP_LEFT, CMP_RIGHT, CMP_UNIT};
+use crate::cost::{units, ARG, CMP_LEFT, CMP_RIGHT, CMP_UNIT, RANGE};
 use crate::regex_cache::MATCHES_CONST;
 use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
 use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
@@ -76,7 +76,20 @@ enum Node {
     Arg(Box<Node>),
     /// `s.matches('literal')`, the pattern compiled with the program.
     Matches(Box<Node>, std::sync::Arc<regex::Regex>),
+    /// A comprehension's variable.
+    Local(String),
+    /// `range.all(var, body)`, or `exists` (the macros' comprehensions); the range is
+    /// charged its deep size (`@kcel_range`).
+    All {
+        range: Box<Node>,
+        var: String,
+        body: Box<Node>,
+        exists: bool,
+    },
 }
+
+/// The comprehension variables in scope while evaluating, innermost last.
+type Locals<'a> = Vec<(&'a str, &'a dyn Val)>;
 
 /// A value met while evaluating.
 #[derive(Clone, Copy)]
@@ -151,7 +164,7 @@ impl Fast {
     /// Compiles the cost-charging form `runnable`, whose plain identifiers are the
     /// variables `vars`; `None` when any node is outside what this evaluator handles.
     pub(crate) fn compile(runnable: &IdedExpr, vars: &[&str]) -> Option<Fast> {
-        let root = node(runnable, vars)?;
+        let root = node(runnable, &mut Names { vars, locals: Vec::new() })?;
         // The result must be a bool or a value read from the activation: a literal or an
         // arithmetic result at the root is left to the interpreter (never a rule).
         matches!(
@@ -166,6 +179,7 @@ impl Fast {
                 | Node::Test(..)
                 | Node::In(..)
                 | Node::Matches(..)
+                | Node::All { .. }
         )
         .then_some(Fast { root })
     }
@@ -174,21 +188,30 @@ impl Fast {
     /// evaluation to the interpreter.
     pub(crate) fn run(&self, layers: &Layers<'_, '_>, limit: u64) -> Option<(bool, u64)> {
         let mut meter = Meter { used: 0, limit };
-        let b = eval(&self.root, layers, &mut meter)?.as_bool()?;
+        let b = eval(&self.root, layers, &mut meter, &mut Vec::new())?.as_bool()?;
         Some((b, meter.used))
     }
 }
 
-fn boxed(e: &IdedExpr, vars: &[&str]) -> Option<Box<Node>> {
+/// What names mean while compiling: the declared variables, and the comprehension
+/// variables in scope (innermost last), which shadow them.
+struct Names<'n> {
+    vars: &'n [&'n str],
+    locals: Vec<String>,
+}
+
+fn boxed(e: &IdedExpr, vars: &mut Names<'_>) -> Option<Box<Node>> {
     node(e, vars).map(Box::new)
 }
 
-fn node(e: &IdedExpr, vars: &[&str]) -> Option<Node> {
+fn node(e: &IdedExpr, vars: &mut Names<'_>) -> Option<Node> {
     Some(match &e.expr {
         Expr::Literal(LiteralValue::Boolean(b)) => Node::Bool(*b.inner()),
         Expr::Literal(LiteralValue::Int(i)) => Node::Int(*i.inner()),
         Expr::Literal(LiteralValue::String(s)) => Node::Str(s.inner().to_string()),
-        Expr::Ident(name) if vars.contains(&name.as_str()) => Node::Var(name.clone()),
+        Expr::Ident(name) if vars.locals.contains(name) => Node::Local(name.clone()),
+        Expr::Ident(name) if vars.vars.contains(&name.as_str()) => Node::Var(name.clone()),
+        Expr::Comprehension(c) => comprehension(c, vars)?,
         Expr::Select(s) if s.test => Node::Has(boxed(&s.operand, vars)?, s.field.clone()),
         Expr::Select(s) => Node::Select(boxed(&s.operand, vars)?, s.field.clone()),
         Expr::Call(c) => {
@@ -225,9 +248,50 @@ fn node(e: &IdedExpr, vars: &[&str]) -> Option<Node> {
     })
 }
 
+/// The comprehensions of `all()` and `exists()` as cel-rust's macros expand them and the
+/// rewrite charges them: `@kcel_range(range)`, accumulator `@result` starting at true
+/// (false), looping while it is not false (not true), each step `@result && body`
+/// (`@result || body`), the accumulator the result.
+fn comprehension(c: &cel::common::ast::ComprehensionExpr, vars: &mut Names<'_>) -> Option<Node> {
+    const ACCU: &str = "@result";
+    let is_accu = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(n) if n == ACCU);
+    let call = |e: &IdedExpr, f: &str| match &e.expr {
+        Expr::Call(c) if c.func_name == f && c.target.is_none() => Some(c.args.clone()),
+        _ => None,
+    };
+    if c.iter_var2.is_some() || c.accu_var != ACCU || !is_accu(&c.result) {
+        return None;
+    }
+    let exists = match &c.accu_init.expr {
+        Expr::Literal(LiteralValue::Boolean(b)) => !*b.inner(),
+        _ => return None,
+    };
+    let cond = call(&c.loop_cond, operators::NOT_STRICTLY_FALSE)?;
+    let accu_tested = match (exists, cond.as_slice()) {
+        (false, [a]) => is_accu(a),
+        (true, [not]) => {
+            call(not, operators::LOGICAL_NOT).is_some_and(|a| matches!(a.as_slice(), [a] if is_accu(a)))
+        }
+        _ => false,
+    };
+    let step = call(&c.loop_step, if exists { operators::LOGICAL_OR } else { operators::LOGICAL_AND })?;
+    let (true, [first, body]) = (accu_tested, step.as_slice()) else { return None };
+    if !is_accu(first) {
+        return None;
+    }
+    let range = match call(&c.iter_range, RANGE)?.as_slice() {
+        [range] => boxed(range, vars)?,
+        _ => return None,
+    };
+    vars.locals.push(c.iter_var.clone());
+    let body = boxed(body, vars);
+    vars.locals.pop();
+    Some(Node::All { range, var: c.iter_var.clone(), body: body?, exists })
+}
+
 /// A comparison as the rewrite left it: `OP(a, @kcel_cmp_unit(b))` or
 /// `OP(@kcel_cmp_left(a, id), @kcel_cmp_right(b, id))`.
-fn compare(name: &str, a: &IdedExpr, b: &IdedExpr, vars: &[&str]) -> Option<Node> {
+fn compare(name: &str, a: &IdedExpr, b: &IdedExpr, vars: &mut Names<'_>) -> Option<Node> {
     let op = match name {
         operators::EQUALS => Cmp::Eq,
         operators::NOT_EQUALS => Cmp::Ne,
@@ -252,28 +316,28 @@ fn compare(name: &str, a: &IdedExpr, b: &IdedExpr, vars: &[&str]) -> Option<Node
     Some(Node::Compare { op, left: boxed(&left, vars)?, right: boxed(&right, vars)?, unit: false })
 }
 
-fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<'a>> {
+fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Locals<'a>) -> Option<V<'a>> {
     Some(match n {
         Node::Bool(b) => V::Bool(*b),
         Node::Int(i) => V::Int(*i),
         Node::Str(s) => V::Str(s),
         Node::Var(name) => V::Val(layers.value(name)?),
-        Node::Select(operand, field) => V::Val(entry(eval(operand, layers, m)?.as_map()?, field)??),
-        Node::Has(operand, field) => V::Bool(entry(eval(operand, layers, m)?.as_map()?, field)?.is_some()),
-        Node::Not(x) => V::Bool(!eval(x, layers, m)?.as_bool()?),
+        Node::Select(operand, field) => V::Val(entry(eval(operand, layers, m, l)?.as_map()?, field)??),
+        Node::Has(operand, field) => V::Bool(entry(eval(operand, layers, m, l)?.as_map()?, field)?.is_some()),
+        Node::Not(x) => V::Bool(!eval(x, layers, m, l)?.as_bool()?),
         // As cel-rust: the right operand only when the left one does not decide.
-        Node::And(a, b) => V::Bool(eval(a, layers, m)?.as_bool()? && eval(b, layers, m)?.as_bool()?),
-        Node::Or(a, b) => V::Bool(eval(a, layers, m)?.as_bool()? || eval(b, layers, m)?.as_bool()?),
+        Node::And(a, b) => V::Bool(eval(a, layers, m, l)?.as_bool()? && eval(b, layers, m, l)?.as_bool()?),
+        Node::Or(a, b) => V::Bool(eval(a, layers, m, l)?.as_bool()? || eval(b, layers, m, l)?.as_bool()?),
         Node::Compare { op, left, right, unit } => {
-            let l = eval(left, layers, m)?;
-            let measured = if *unit { 0 } else { l.units(m.remaining()) };
-            let r = eval(right, layers, m)?;
-            let charge = if *unit { 1 } else { measured.min(r.units(m.remaining())).max(1) };
+            let a = eval(left, layers, m, l)?;
+            let measured = if *unit { 0 } else { a.units(m.remaining()) };
+            let b = eval(right, layers, m, l)?;
+            let charge = if *unit { 1 } else { measured.min(b.units(m.remaining())).max(1) };
             m.charge(charge)?;
-            V::Bool(compare_values(*op, l, r)?)
+            V::Bool(compare_values(*op, a, b)?)
         }
         Node::Size(x) => {
-            let v = eval(x, layers, m)?;
+            let v = eval(x, layers, m, l)?;
             let size = match v {
                 V::Str(s) => s.chars().count(),
                 V::Val(v) => {
@@ -290,8 +354,8 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
             V::Int(i64::try_from(size).ok()?)
         }
         Node::Test(test, target, arg) => {
-            let s = eval(target, layers, m)?.as_str()?;
-            let t = eval(arg, layers, m)?.as_str()?;
+            let s = eval(target, layers, m, l)?.as_str()?;
+            let t = eval(arg, layers, m, l)?.as_str()?;
             V::Bool(match test {
                 StrTest::StartsWith => s.starts_with(t),
                 StrTest::EndsWith => s.ends_with(t),
@@ -299,12 +363,33 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter) -> Option<V<
             })
         }
         Node::In(key, container) => {
-            let key = eval(key, layers, m)?.as_str()?;
-            V::Bool(entry(eval(container, layers, m)?.as_map()?, key)?.is_some())
+            let key = eval(key, layers, m, l)?.as_str()?;
+            V::Bool(entry(eval(container, layers, m, l)?.as_map()?, key)?.is_some())
         }
-        Node::Matches(x, re) => V::Bool(re.is_match(eval(x, layers, m)?.as_str()?)),
+        Node::Local(name) => V::Val(l.iter().rev().find(|(n, _)| n == name)?.1),
+        Node::All { range, var, body, exists } => {
+            let V::Val(range) = eval(range, layers, m, l)? else { return None };
+            if range.downcast_ref::<CelMap>().is_none() && range.downcast_ref::<CelList>().is_none() {
+                return None;
+            }
+            m.charge(units(range, m.remaining()))?;
+            // The interpreter's order: the map's (or list's) own iterator.
+            let mut items = range.as_iterable()?.iter();
+            let mut accu = !*exists;
+            while let Some(item) = items.next() {
+                if accu == *exists {
+                    break;
+                }
+                l.push((var.as_str(), item));
+                let step = eval(body, layers, m, l);
+                l.pop();
+                accu = step?.as_bool()?;
+            }
+            V::Bool(accu)
+        }
+        Node::Matches(x, re) => V::Bool(re.is_match(eval(x, layers, m, l)?.as_str()?)),
         Node::Arg(x) => {
-            let v = eval(x, layers, m)?;
+            let v = eval(x, layers, m, l)?;
             m.charge(v.units(m.remaining()))?;
             v
         }
@@ -393,6 +478,13 @@ mod tests {
         "object.data.q == '17' && !has(object.data.zz) && 'p' in object.data",
         "object.metadata.labels.app.matches('^[a-z-]+$')",
         "object.metadata.name.matches('mid') || matches(object.metadata.name, '^n$')",
+        "!has(object.data) || object.data.all(k, k.size() < 64)",
+        "object.data.all(k, k.size() < 1) || object.data.exists(k, k == 'q')",
+        "object.spec.items.all(i, i > 0) && object.spec.items.exists(i, i == 2)",
+        "object.metadata.labels.exists(k, k == 'ab')",
+        "object.metadata.labels.all(k, object.data.exists(j, j == k))",
+        "object.metadata.labels.all(object, object.size() > 1)",
+        "object.spec.items.exists(i, i.startsWith('x'))",
     ];
 
     /// Expressions left to the interpreter.
@@ -405,6 +497,9 @@ mod tests {
         "object.spec.replicas + 1 > 2",
         "object.spec.ratio > 0.5",
         "'a' in ['a', 'b']",
+        "object.spec.items.map(x, x).size() == 2",
+        "object.data.exists(k, object.data[k] == '3')",
+        "object.spec.items.exists_one(i, i == 2)",
     ];
 
     fn objects() -> Vec<serde_json::Value> {
