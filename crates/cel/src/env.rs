@@ -19,47 +19,33 @@ struct Base {
 
 static BASE: LazyLock<Base> = LazyLock::new(|| {
     let mut env = kube_cel::env();
-    for (name, id, op) in [
-        (cost::CALL, "kcel_call_dyn", cost::call as cel::common::functions::Function),
-        (cost::ARG, "kcel_arg_dyn", cost::size),
-        (cost::RANGE, "kcel_range_dyn", cost::size),
-        (cost::CMP_UNIT, "kcel_cmp_unit_dyn", cost::compare_unit),
-    ] {
+    use cel::common::functions::Function;
+    let one = || vec![DYN_TYPE];
+    let two = || vec![DYN_TYPE, DYN_TYPE];
+    let with_id = || vec![DYN_TYPE, UINT_TYPE];
+    let internal: [(&str, &str, Vec<_>, Function); 10] = [
+        (cost::CALL, "kcel_call_dyn", one(), cost::call),
+        (cost::ARG, "kcel_arg_dyn", one(), cost::size),
+        (cost::RANGE, "kcel_range_dyn", one(), cost::size),
+        (cost::CMP_UNIT, "kcel_cmp_unit_dyn", one(), cost::compare_unit),
+        (cost::CMP_LEFT, "kcel_cmp_left_dyn_uint", with_id(), cost::compare_left),
+        (cost::CMP_RIGHT, "kcel_cmp_right_dyn_uint", with_id(), cost::compare_right),
+        (VAR, "kcel_var_dyn", one(), read_variable),
+        (crate::mutation::STRUCT, "kcel_struct_dyn_dyn", two(), crate::mutation::construct),
+        (crate::regex_cache::MATCHES, "kcel_matches_dyn_dyn", two(), crate::regex_cache::matches),
+        (
+            crate::regex_cache::MATCHES_CONST,
+            "kcel_matches_const_dyn_dyn",
+            two(),
+            crate::regex_cache::matches_const,
+        ),
+    ];
+    for (name, id, args, op) in internal {
         // A fresh environment has none of these names: declaring cannot fail.
-        let declared = env.add_overload(name, id, vec![DYN_TYPE], op);
+        let declared = env.add_overload(name, id, args, op);
         debug_assert!(declared.is_ok(), "{declared:?}");
     }
-    for (name, id, op) in [
-        (cost::CMP_LEFT, "kcel_cmp_left_dyn_uint", cost::compare_left as cel::common::functions::Function),
-        (cost::CMP_RIGHT, "kcel_cmp_right_dyn_uint", cost::compare_right),
-    ] {
-        let declared = env.add_overload(name, id, vec![DYN_TYPE, UINT_TYPE], op);
-        debug_assert!(declared.is_ok(), "{declared:?}");
-    }
-    let declared = env.add_overload(VAR, "kcel_var_dyn", vec![DYN_TYPE], read_variable);
-    debug_assert!(declared.is_ok(), "{declared:?}");
-    let declared = env.add_overload(
-        crate::mutation::STRUCT,
-        "kcel_struct_dyn_dyn",
-        vec![DYN_TYPE, DYN_TYPE],
-        crate::mutation::construct,
-    );
-    debug_assert!(declared.is_ok(), "{declared:?}");
     let declared = env.add_macro(bind_macro());
-    debug_assert!(declared.is_ok(), "{declared:?}");
-    let declared = env.add_overload(
-        crate::regex_cache::MATCHES,
-        "kcel_matches_dyn_dyn",
-        vec![DYN_TYPE, DYN_TYPE],
-        crate::regex_cache::matches,
-    );
-    debug_assert!(declared.is_ok(), "{declared:?}");
-    let declared = env.add_overload(
-        crate::regex_cache::MATCHES_CONST,
-        "kcel_matches_const_dyn_dyn",
-        vec![DYN_TYPE, DYN_TYPE],
-        crate::regex_cache::matches_const,
-    );
     debug_assert!(declared.is_ok(), "{declared:?}");
     let env = Arc::new(env);
     let mut context = Context::with_env(Arc::clone(&env));
