@@ -16,6 +16,19 @@ pub(crate) fn decode_kv(kv: &KeyValue) -> Option<Value> {
     Some(v)
 }
 
+/// Whether stored bytes begin as [`encode_for_store`] writes an object of `api_version`:
+/// `{"kind":<string>,"apiVersion":"<api_version>"` then `,` or `}`. A `false` says nothing.
+pub(crate) fn starts_with_api_version(bytes: &[u8], api_version: &str) -> bool {
+    let Some(rest) = bytes.strip_prefix(br#"{"kind":""#.as_slice()) else { return false };
+    // The kind's literal: up to its closing quote (none is escaped in a kind, so the first
+    // unescaped quote ends it; a backslash makes the check give up).
+    let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') else { return false };
+    let Some((b'"', rest)) = rest.get(end..).and_then(<[u8]>::split_first) else { return false };
+    let Some(rest) = rest.strip_prefix(br#","apiVersion":""#.as_slice()) else { return false };
+    let Some(rest) = rest.strip_prefix(api_version.as_bytes()) else { return false };
+    matches!(rest, [b'"', b',' | b'}', ..])
+}
+
 /// The object's `kind`, `apiVersion` and the part of its `metadata` that says who it is and
 /// where it is in its life (`name`, `namespace`, `uid`, `resourceVersion` from the revision,
 /// `deletionTimestamp`, `finalizers`, `ownerReferences`): what a metadata informer hands out
@@ -320,6 +333,31 @@ mod tests {
             m.remove("resourceVersion");
         }
         go_json(&Value::Object(ordered(obj, Some(meta)))).into_bytes()
+    }
+
+    #[test]
+    fn the_api_version_prefix_of_stored_bytes() {
+        let stored = |v: Value| encode_for_store(&v);
+        let w =
+            stored(json!({"apiVersion": "g.io/v1", "kind": "Widget", "metadata": {"name": "a"}, "spec": {}}));
+        assert!(starts_with_api_version(&w, "g.io/v1"));
+        for other in ["g.io/v1beta1", "g.io/v", "g.io", "x/v1", ""] {
+            assert!(!starts_with_api_version(&w, other), "{other}");
+        }
+        // Only kind and apiVersion: the object ends after it.
+        assert!(starts_with_api_version(&stored(json!({"kind": "W", "apiVersion": "a/v1"})), "a/v1"));
+        assert!(starts_with_api_version(br#"{"kind":"W","apiVersion":"a/v1"}"#, "a/v1"));
+        // Anything else says nothing.
+        for bytes in [
+            br#"{"apiVersion":"a/v1","kind":"W"}"#.as_slice(),
+            br#"{"kind":"W\"","apiVersion":"a/v1"}"#,
+            br#"{"kind":"W","apiVersion":"a/v1\u0000"}"#,
+            br#"{"kind":"W","apiVersion":"a/v1"#,
+            br#"{"kind":"W""#,
+            b"",
+        ] {
+            assert!(!starts_with_api_version(bytes, "a/v1"), "{}", String::from_utf8_lossy(bytes));
+        }
     }
 
     #[test]
