@@ -276,6 +276,7 @@ mod tests {
                     "items": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 1},
                         "inner": {"type": "array", "items": {"type": "string"}}}}},
                 "nums": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "integer"}},
+                "long": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
                 "atomic": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}}}},
                 "selector": {"type": "object", "x-kubernetes-map-type": "atomic", "additionalProperties": {"type": "string"}},
                 "struct": {"type": "object", "x-kubernetes-map-type": "atomic", "properties": {"x": {"type": "string"}}},
@@ -294,9 +295,11 @@ mod tests {
                 "resources": {"cpu": "250m", "memory": "512Mi"}, "schedule": {"start": "2026-01-01T00:00:00Z"},
                 "env": {"A": "1", "B": ""}, "empty": {}, "nothing": null},
             "status": {"phase": "Ready", "observedGeneration": 2}});
+        // Longer than the lists whose repeats are found by a scan.
+        let long: Vec<String> = (0..40).map(|i| format!("s{}", (i * 7) % 23)).collect();
         let other = json!({"apiVersion": "example.com/v1", "kind": "Other", "metadata": {"name": "o"},
             "spec": {"pairs": [{"a": "x"}, {"a": "x", "b": 2, "inner": ["p", "q"]}, {"a": "x", "b": 1}, {"b": 3}, "bad"],
-                "nums": [3, 1, 2, 1.5], "atomic": [{"x": "1"}], "selector": {"k": "v"}, "struct": {"x": "y"},
+                "nums": [3, 1, 2, 1.5], "long": long, "atomic": [{"x": "1"}], "selector": {"k": "v"}, "struct": {"x": "y"},
                 "free": {"a": {"b": [1, {"c": 2}]}, "d": []}, "ios": 3,
                 "deep": {"one": {"two": ["z", "y"], "three": []}, "empty": {}}},
             "status": {"phase": "P"}});
