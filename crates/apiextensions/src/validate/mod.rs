@@ -450,13 +450,15 @@ impl Validator<'_> {
                 }
             }
         }
-        for (name, prop, v) in declared_fields(s, m) {
-            let o = if path.is_empty() && (name == "kind" || name == "apiVersion") {
-                Old::none()
-            } else {
-                old.key(name)
-            };
-            res.merge(self.validate(prop, v, &path.child(name), o, depth + 1));
+        for (name, prop) in &s.properties {
+            if let Some(v) = m.get(name) {
+                let o = if path.is_empty() && (name == "kind" || name == "apiVersion") {
+                    Old::none()
+                } else {
+                    old.key(name)
+                };
+                res.merge(self.validate(prop, v, &path.child(name), o, depth + 1));
+            }
         }
         for k in &s.required {
             if !m.contains_key(k) {
@@ -569,22 +571,6 @@ impl Validator<'_> {
         main.match_count += 1;
         main
     }
-}
-
-/// The fields of `m` that `s` declares, with their schemas, in the order of the declared
-/// properties (the order kube-openapi validates them in): found by looking each field of
-/// the object up among the properties, or each property up in the object when that is
-/// the shorter way round.
-fn declared_fields<'a, 'v>(s: &'a Props, m: &'v Map<String, Value>) -> Vec<(&'a str, &'a Props, &'v Value)> {
-    if s.properties.len() <= m.len() {
-        return s.properties.iter().filter_map(|(k, p)| Some((k.as_str(), p, m.get(k)?))).collect();
-    }
-    let mut out: Vec<(&str, &Props, &Value)> = m
-        .iter()
-        .filter_map(|(k, v)| s.properties.get_key_value(k).map(|(k, p)| (k.as_str(), p, v)))
-        .collect();
-    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out
 }
 
 /// Validates `data` against `s` and returns kube's field errors under `prefix`; with
