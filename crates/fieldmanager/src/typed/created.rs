@@ -90,10 +90,16 @@ fn below(
             fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             let mut out = with_dot(fields.len(), dot);
             for (name, child) in fields {
-                let (child_node, _) = map_entry_node(schema, Some(node), name);
                 let mut key = String::with_capacity(name.len() + 2);
                 key.push_str("f:");
                 key.push_str(name);
+                // A leaf (nothing below a value that is neither an object nor a list, whatever
+                // its type): a member with no entries, its type not even looked up.
+                if less.none() && !matches!(child, Value::Object(_) | Value::Array(_)) {
+                    out.insert(key, Value::Object(Map::new()));
+                    continue;
+                }
+                let (child_node, _) = map_entry_node(schema, Some(node), name);
                 if less.none() {
                     entry_kept(schema, &mut out, key, true, Some((child_node, child)), None);
                 } else {
