@@ -38,6 +38,10 @@ fn default_at(x: &mut Value, s: &Props, depth: usize) {
             }
             let ap = s.additional_schema();
             for (k, v) in m.iter_mut() {
+                // A string, number or boolean has nothing to default.
+                if !is_container_or_null(v) {
+                    continue;
+                }
                 if let Some(prop) = s.properties.get(k) {
                     default_at(v, prop, depth + 1);
                 } else if let Some(ap) = ap {
@@ -53,6 +57,9 @@ fn default_at(x: &mut Value, s: &Props, depth: usize) {
         Value::Array(items) => {
             let Some(is) = s.items_schema() else { return };
             for v in items.iter_mut() {
+                if !is_container_or_null(v) {
+                    continue;
+                }
                 if is_non_nullable_null(v, Some(is)) {
                     if let Some(d) = &is.default {
                         *v = d.clone();
@@ -63,6 +70,10 @@ fn default_at(x: &mut Value, s: &Props, depth: usize) {
         }
         _ => {}
     }
+}
+
+fn is_container_or_null(v: &Value) -> bool {
+    matches!(v, Value::Object(_) | Value::Array(_) | Value::Null)
 }
 
 /// Drops `null` values of non-nullable fields that have no default (kube's
@@ -82,24 +93,29 @@ fn prune_nulls_at(x: &mut Value, s: Option<&Props>, depth: usize) {
     }
     match x {
         Value::Object(m) => {
-            let drop: Vec<String> = m
-                .iter()
-                .filter(|(k, v)| {
-                    let fs = field_schema(k, s);
-                    v.is_null() && fs.is_some_and(|fs| !fs.nullable && fs.default.is_none())
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in drop {
-                m.remove(&k);
+            if m.values().any(Value::is_null) {
+                let drop: Vec<String> = m
+                    .iter()
+                    .filter(|(k, v)| {
+                        let fs = field_schema(k, s);
+                        v.is_null() && fs.is_some_and(|fs| !fs.nullable && fs.default.is_none())
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in drop {
+                    m.remove(&k);
+                }
             }
+            // Only objects and lists hold nulls below them.
             for (k, v) in m.iter_mut() {
-                prune_nulls_at(v, field_schema(k, s), depth + 1);
+                if v.is_object() || v.is_array() {
+                    prune_nulls_at(v, field_schema(k, s), depth + 1);
+                }
             }
         }
         Value::Array(items) => {
             let is = s.and_then(Props::items_schema);
-            for v in items.iter_mut() {
+            for v in items.iter_mut().filter(|v| v.is_object() || v.is_array()) {
                 prune_nulls_at(v, is, depth + 1);
             }
         }

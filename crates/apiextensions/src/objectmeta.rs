@@ -104,12 +104,24 @@ pub fn check_object_meta(meta: &Value) -> Result<(), String> {
             json_kind(meta)
         ));
     };
-    for (k, shape, ty) in FIELDS {
-        if let Some(e) = m.get(k).and_then(|v| field_error(k, v, shape, ty)) {
-            return Err(e);
+    // The first malformed field in `FIELDS` order, found by walking the (few) fields the
+    // metadata has rather than looking each known field up.
+    let mut first: Option<(usize, String)> = None;
+    for (k, v) in m {
+        let Some(i) = FIELDS.iter().position(|(f, _, _)| f == k) else { continue };
+        if first.as_ref().is_some_and(|(j, _)| *j < i) {
+            continue;
+        }
+        if let Some((f, shape, ty)) = FIELDS.get(i) {
+            if let Some(e) = field_error(f, v, *shape, ty) {
+                first = Some((i, e));
+            }
         }
     }
-    Ok(())
+    match first {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Keeps the `ObjectMeta` fields of `m`, dropping unknown ones (their paths pushed to
@@ -452,6 +464,33 @@ fn path_segment(name: &str, prefix: bool) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Of several malformed fields, the one `ObjectMeta` declares first is reported, in
+    /// whatever order the metadata has them.
+    #[test]
+    fn the_first_malformed_field_in_object_meta_order_is_reported() {
+        let by_lookup = |meta: &Value| -> Result<(), String> {
+            let m = meta.as_object().unwrap();
+            for (k, shape, ty) in FIELDS {
+                if let Some(e) = m.get(k).and_then(|v| field_error(k, v, shape, ty)) {
+                    return Err(e);
+                }
+            }
+            Ok(())
+        };
+        let metas = [
+            json!({"labels": 1, "name": 2, "uid": "u"}),
+            json!({"finalizers": "x", "generation": "1", "annotations": {"a": 1}, "other": 5}),
+            json!({"creationTimestamp": 3, "namespace": "n", "labels": {"a": "b"}}),
+            json!({"name": "n", "managedFields": {}, "ownerReferences": [1]}),
+            json!({"name": "n", "namespace": "x"}),
+            json!({}),
+        ];
+        for meta in metas {
+            assert_eq!(check_object_meta(&meta), by_lookup(&meta), "{meta}");
+        }
+        assert!(check_object_meta(&json!({"labels": 1, "name": 2})).unwrap_err().contains("ObjectMeta.name"));
+    }
 
     #[test]
     fn embedded_resources_are_checked() {

@@ -35,6 +35,9 @@ pub struct Structural {
     pub(crate) patterns: Patterns,
     pub(crate) status_patterns: Patterns,
     rules: Option<crate::cel::RuleTree>,
+    /// Whether any node of the schema is an `x-kubernetes-embedded-resource`: without one,
+    /// the walks that look for embedded objects have nothing to find below the root.
+    embedded_below: bool,
 }
 
 impl std::fmt::Debug for Structural {
@@ -133,6 +136,7 @@ impl Structural {
         let status_patterns =
             schema.as_ref().and_then(|s| s.properties.get("status")).map(Patterns::of).unwrap_or_default();
         let rules = schema.as_ref().and_then(crate::cel::RuleTree::build);
+        let embedded_below = schema.as_ref().is_some_and(|s| s.has(&|p| p.x_embedded_resource));
         Structural {
             group: group.into(),
             version: version.into(),
@@ -149,6 +153,7 @@ impl Structural {
             patterns,
             status_patterns,
             rules,
+            embedded_below,
         }
     }
 
@@ -217,7 +222,9 @@ impl Structural {
         errs.extend(self.scale_errors(obj, true));
         errs.extend(self.scale_errors(obj, false));
         if let Some(s) = &self.schema {
-            errs.extend(objectmeta::validate_embedded(obj, Some(s), false, ""));
+            if self.embedded_below {
+                errs.extend(objectmeta::validate_embedded(obj, Some(s), false, ""));
+            }
             let list_ok = old.is_none_or(|o| listtype::validate("", s, o).is_empty());
             if list_ok {
                 errs.extend(listtype::validate("", s, obj));
@@ -320,8 +327,11 @@ impl Structural {
             pruned = pruning::prune(obj, self.schema.as_ref(), true);
             defaulting::prune_nulls(obj, self.schema.as_ref());
         }
-        let empty = Props::default();
-        let coerced = objectmeta::coerce(obj, Some(self.schema.as_ref().unwrap_or(&empty)), true, true);
+        let coerced = match &self.schema {
+            Some(s) if self.embedded_below => objectmeta::coerce(obj, Some(s), true, true),
+            // Only the root is an embedded object: its metadata is all there is to coerce.
+            _ => objectmeta::coerce(obj, Some(&Props::default()), true, true),
+        };
         // kube reports the root's metadata first, then pruned fields, then embedded metadata.
         let (root_meta, embedded_meta): (Vec<String>, Vec<String>) =
             coerced.into_iter().partition(|p| p.starts_with("metadata."));

@@ -254,13 +254,21 @@ impl<'de> serde::de::Visitor<'de> for Seed<'_, '_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut m = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            // Named when the key is read, as the scan names it (before its value's own repeats).
-            if m.contains_key(&key) {
-                self.found.push(Place::render(self.at, &key));
-            }
+            let before = self.found.len();
             let place = Place { parent: self.at, key: Some(&key), index: 0 };
             let v = map.next_value_seed(Seed { at: Some(&place), found: &mut *self.found })?;
-            m.insert(key, v);
+            // One lookup per key: a repeat is named where the scan names it, when its key is
+            // read (before its value's own repeats), and its value replaces the first's in
+            // the first's place, as serde_json's map does.
+            match m.entry(key) {
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                serde_json::map::Entry::Occupied(mut e) => {
+                    self.found.insert(before, Place::render(self.at, e.key()));
+                    e.insert(v);
+                }
+            }
         }
         Ok(serde_json::Value::Object(m))
     }

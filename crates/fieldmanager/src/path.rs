@@ -27,6 +27,30 @@ pub enum PathElement {
 /// A path from the object's root.
 pub type Path = Vec<PathElement>;
 
+/// Appends `v` as Go's encoder writes it: strings Go writes as they are, integers and
+/// booleans directly; anything else through [`apimachinery::status::go_json`].
+fn push_json(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => push_json_str(out, s),
+        Value::Number(n) if n.is_i64() || n.is_u64() => out.push_str(&n.to_string()),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        _ => out.push_str(&apimachinery::status::go_json(v)),
+    }
+}
+
+/// Appends a JSON string literal as Go writes it (escaping `<`, `>`, `&` and the rest).
+fn push_json_str(out: &mut String, s: &str) {
+    let plain =
+        s.bytes().all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'));
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&apimachinery::status::go_json(&Value::String(s.to_string())));
+    }
+}
+
 impl PathElement {
     pub fn field(name: &str) -> Self {
         Self::Field(name.to_string())
@@ -42,14 +66,18 @@ impl PathElement {
                     if i > 0 {
                         s.push(',');
                     }
-                    s.push_str(&apimachinery::status::go_json(&Value::String(name.clone())));
+                    push_json_str(&mut s, name);
                     s.push(':');
-                    s.push_str(&apimachinery::status::go_json(value));
+                    push_json(&mut s, value);
                 }
                 s.push('}');
                 s
             }
-            Self::Value(v) => format!("v:{}", apimachinery::status::go_json(v)),
+            Self::Value(v) => {
+                let mut s = String::from("v:");
+                push_json(&mut s, v);
+                s
+            }
             Self::Index(i) => format!("i:{i}"),
         }
     }
@@ -271,6 +299,36 @@ fn go_float(f: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Keys written without going through the encoder are the encoder's text.
+    #[test]
+    fn keys_are_written_as_go_encodes_their_values() {
+        let go = apimachinery::status::go_json;
+        let values = [
+            json!("plain-text_1.2/x:y"),
+            json!("<&>"),
+            json!("q\"b\\"),
+            json!("tab\t"),
+            json!("é\u{2028}"),
+            json!(""),
+            json!(-12),
+            json!(18446744073709551615_u64),
+            json!(1.5),
+            json!(1e21),
+            json!(true),
+            json!(false),
+            json!(null),
+            json!({"b": 1, "a": [1, "x"]}),
+        ];
+        for v in &values {
+            assert_eq!(PathElement::Value(v.clone()).to_key(), format!("v:{}", go(v)), "{v}");
+            for name in ["name", "<n>", "a\"b"] {
+                let k = PathElement::Key(vec![(name.into(), v.clone()), ("z".into(), json!("<z>"))]);
+                let want = format!("k:{{{}:{},\"z\":{}}}", go(&json!(name)), go(v), go(&json!("<z>")));
+                assert_eq!(k.to_key(), want, "{v}");
+            }
+        }
+    }
 
     #[test]
     fn keys_round_trip_as_kube_writes_them() {

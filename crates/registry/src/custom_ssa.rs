@@ -261,4 +261,75 @@ mod tests {
         assert!(s.field(meta, "unknownMeta").is_none());
         assert!(s.map(meta).is_some_and(|m| m.element.is_none()));
     }
+
+    /// The `managedFields` of a create (the field manager's one walk) are those of an update
+    /// from an empty object (the general path's comparison), for custom resources of schemas
+    /// with map, set and atomic lists, atomic maps, free-form and int-or-string fields, with
+    /// the main resource's reset `status` and without.
+    #[test]
+    fn a_create_records_what_an_update_from_nothing_does() {
+        let bench: Value = serde_json::from_str(include_str!("../../bench/data/widget-crd.json")).unwrap();
+        let widget_schema = bench.pointer("/spec/versions/0/schema/openAPIV3Schema").unwrap().clone();
+        let other_schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "pairs": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["a", "b"],
+                    "items": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 1},
+                        "inner": {"type": "array", "items": {"type": "string"}}}}},
+                "nums": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "integer"}},
+                "long": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                "atomic": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}}}},
+                "selector": {"type": "object", "x-kubernetes-map-type": "atomic", "additionalProperties": {"type": "string"}},
+                "struct": {"type": "object", "x-kubernetes-map-type": "atomic", "properties": {"x": {"type": "string"}}},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "ios": {"x-kubernetes-int-or-string": true},
+                "deep": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "array",
+                    "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}}},
+            "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}});
+        let widget = json!({"apiVersion": "bench.kubeward.io/v1", "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "n", "labels": {"app": "x", "tier": "y"}, "finalizers": ["a", "b"],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "uid": "u"}]},
+            "spec": {"image": "i", "owner": "o", "description": "<&>\"quoted\"", "mode": "Passive", "paused": false,
+                "replicas": 3, "minReplicas": 1, "maxReplicas": 5, "ratio": 0.25, "tags": ["alpha", "beta", "alpha"],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}, {"name": "metrics", "port": 9090},
+                    {"name": "http", "port": 1}, {"port": 2}],
+                "resources": {"cpu": "250m", "memory": "512Mi"}, "schedule": {"start": "2026-01-01T00:00:00Z"},
+                "env": {"A": "1", "B": ""}, "empty": {}, "nothing": null},
+            "status": {"phase": "Ready", "observedGeneration": 2}});
+        // Longer than the lists whose repeats are found by a scan.
+        let long: Vec<String> = (0..40).map(|i| format!("s{}", (i * 7) % 23)).collect();
+        let other = json!({"apiVersion": "example.com/v1", "kind": "Other", "metadata": {"name": "o"},
+            "spec": {"pairs": [{"a": "x"}, {"a": "x", "b": 2, "inner": ["p", "q"]}, {"a": "x", "b": 1}, {"b": 3}, "bad"],
+                "nums": [3, 1, 2, 1.5], "long": long, "atomic": [{"x": "1"}], "selector": {"k": "v"}, "struct": {"x": "y"},
+                "free": {"a": {"b": [1, {"c": 2}]}, "d": []}, "ios": 3,
+                "deep": {"one": {"two": ["z", "y"], "three": []}, "empty": {}}},
+            "status": {"phase": "P"}});
+        let cases = [(widget_schema, widget), (other_schema, other)];
+        for (schema, obj) in cases {
+            let mut errs = Vec::new();
+            let props = Props::parse(&schema, "", &mut errs);
+            assert!(errs.is_empty(), "{errs:?}");
+            let s = CrdSchema::new(Some(&props));
+            let (group, version) = ("example.com", "v1");
+            let plain = || fieldmanager::FieldManager::new(&s, s.root(), group, version, "K", "");
+            // The one walk is what a create takes here (else both sides below are the same path).
+            let created = fieldmanager::typed::created::created_fields_v1(
+                &s,
+                s.root(),
+                &obj,
+                None,
+                &fieldmanager::Set::new(),
+            );
+            assert!(created.is_some(), "{obj}");
+            for fm in [plain(), plain().with_reset_fields(&[&["status"]])] {
+                let mut fast = obj.clone();
+                fm.update(None, &mut fast, "creator", "2026-01-01T00:00:00Z");
+                let mut general = obj.clone();
+                fm.update(Some(&json!({})), &mut general, "creator", "2026-01-01T00:00:00Z");
+                let entries = fast.pointer("/metadata/managedFields").cloned();
+                assert!(entries.as_ref().and_then(Value::as_array).is_some_and(|e| e.len() == 1), "{fast}");
+                assert_eq!(entries, general.pointer("/metadata/managedFields").cloned(), "{obj}");
+                assert_eq!(fast, general);
+            }
+        }
+    }
 }

@@ -135,3 +135,30 @@ fn cel_rules_run_after_schema_validation() {
     let ok = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"min": 1, "max": 5}});
     assert!(errs(&s, &ok).is_empty());
 }
+
+/// The bench's Widget (no embedded resource) and a schema with one: the walks for embedded
+/// objects are skipped only where there is none, with the same results as the full walks.
+#[test]
+fn walks_for_embedded_objects_are_skipped_only_without_them() {
+    let bench: Value = serde_json::from_str(include_str!("../../../bench/data/widget-crd.json")).unwrap();
+    let plain = || Structural::from_crd(&bench, "v1").unwrap();
+    assert!(!plain().embedded_below);
+    assert!(widget().embedded_below);
+    let objects = [
+        json!({"apiVersion": "bench.kubeward.io/v1", "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "n", "bogus": 1, "labels": {"a": "b"}, "generateName": 7},
+            "spec": {"image": "x", "owner": "o", "minReplicas": 1, "maxReplicas": 2, "extra": {"metadata": 1},
+                "env": {"metadata": "x"}, "ports": [{"name": "a", "port": 1, "metadata": {}}]}}),
+        json!({"apiVersion": 5, "kind": ["Widget"], "metadata": "no", "spec": {"metadata": {"name": 1}}}),
+        json!({"apiVersion": "bench.kubeward.io/v1", "kind": "Widget", "metadata": {"name": "Bad_Name", "uid": 3}}),
+    ];
+    for obj in objects {
+        let (skipping, mut walking) = (plain(), plain());
+        walking.embedded_below = true;
+        let (mut a, mut b) = (obj.clone(), obj.clone());
+        assert_eq!(skipping.prune(&mut a), walking.prune(&mut b), "{obj}");
+        assert_eq!(a, b);
+        assert_eq!(errs(&skipping, &obj), errs(&walking, &obj), "{obj}");
+        assert_eq!(errs(&skipping, &a), errs(&walking, &a), "{a}");
+    }
+}

@@ -68,6 +68,10 @@ impl Res {
         }
     }
     fn merge(&mut self, other: Res) {
+        if other.errors.is_empty() {
+            self.match_count += other.match_count;
+            return;
+        }
         for e in other.errors {
             self.add(e);
         }

@@ -232,3 +232,30 @@ fn ratcheting_does_not_correlate_set_or_atomic_items() {
     assert!(got[0].starts_with("atomicArray[0]: Unsupported value: \"foo\""), "{got:?}");
     assert!(got[1].starts_with("setArray[0]: Unsupported value: \"foo\""), "{got:?}");
 }
+
+/// Errors come in the order of the declared properties whatever the object's field order,
+/// whether the object has fewer fields than the schema declares or more.
+#[test]
+fn errors_follow_the_declared_property_order() {
+    let mut e = Vec::new();
+    let schema = json!({"type": "object", "properties": {
+        "a": {"type": "integer"}, "b": {"type": "string", "maxLength": 1}, "c": {"type": "integer", "minimum": 5},
+        "d": {"type": "boolean"}, "e": {"type": "string"}}});
+    let s = Props::parse(&schema, "", &mut e);
+    let p = Patterns::of(&s);
+    let in_order = |obj: Value| -> Vec<String> {
+        validate_value(&s, &p, &obj, None, "").iter().map(error_string).collect()
+    };
+    let want = vec![
+        r#"a: Invalid value: "string": a in body must be of type integer: "string""#.to_string(),
+        "b: Too long: may not be more than 1 byte".to_string(),
+        "c: Invalid value: 1: c in body should be greater than or equal to 5".to_string(),
+    ];
+    // Fewer fields than properties.
+    assert_eq!(in_order(json!({"c": 1, "b": "xyz", "a": "x"})), want);
+    // More fields than properties (undeclared ones are not validated here).
+    assert_eq!(
+        in_order(json!({"z": 1, "y": 2, "x": 3, "w": 4, "c": 1, "v": 5, "b": "xyz", "a": "x", "u": 0})),
+        want
+    );
+}

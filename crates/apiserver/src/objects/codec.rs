@@ -16,30 +16,26 @@ pub(crate) fn decode_kv(kv: &KeyValue) -> Option<Value> {
     Some(v)
 }
 
+/// Whether stored bytes begin as [`encode_for_store`] writes an object of `api_version`:
+/// `{"kind":<string>,"apiVersion":"<api_version>"` then `,` or `}`. A `false` says nothing.
+pub(crate) fn starts_with_api_version(bytes: &[u8], api_version: &str) -> bool {
+    let Some(rest) = bytes.strip_prefix(br#"{"kind":""#.as_slice()) else { return false };
+    // The kind's literal: up to its closing quote (none is escaped in a kind, so the first
+    // unescaped quote ends it; a backslash makes the check give up).
+    let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') else { return false };
+    let Some((b'"', rest)) = rest.get(end..).and_then(<[u8]>::split_first) else { return false };
+    let Some(rest) = rest.strip_prefix(br#","apiVersion":""#.as_slice()) else { return false };
+    let Some(rest) = rest.strip_prefix(api_version.as_bytes()) else { return false };
+    matches!(rest, [b'"', b',' | b'}', ..])
+}
+
 /// The object's `kind`, `apiVersion` and the part of its `metadata` that says who it is and
 /// where it is in its life (`name`, `namespace`, `uid`, `resourceVersion` from the revision,
 /// `deletionTimestamp`, `finalizers`, `ownerReferences`): what a metadata informer hands out
 /// (kube's garbage collector watches metadata only). The body, labels, annotations and
 /// managedFields are skipped without being built, so a large object costs a scan, not a tree.
 pub(crate) fn decode_kv_metadata(kv: &KeyValue) -> Option<Value> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        kind: Option<Value>,
-        #[serde(rename = "apiVersion")]
-        api_version: Option<Value>,
-        metadata: Option<Meta>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Meta {
-        name: Option<Value>,
-        namespace: Option<Value>,
-        uid: Option<Value>,
-        deletion_timestamp: Option<Value>,
-        finalizers: Option<Value>,
-        owner_references: Option<Value>,
-    }
-    let head: Head = serde_json::from_slice(&kv.value).ok()?;
+    let head = read_head(&kv.value)?;
     let mut meta = Map::new();
     meta.insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
     if let Some(m) = head.metadata {
@@ -65,6 +61,99 @@ pub(crate) fn decode_kv_metadata(kv: &KeyValue) -> Option<Value> {
     }
     out.insert("metadata".into(), Value::Object(meta));
     Some(Value::Object(out))
+}
+
+#[derive(Default)]
+struct Head {
+    kind: Option<Value>,
+    api_version: Option<Value>,
+    metadata: Option<Meta>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    name: Option<Value>,
+    namespace: Option<Value>,
+    uid: Option<Value>,
+    deletion_timestamp: Option<Value>,
+    finalizers: Option<Value>,
+    owner_references: Option<Value>,
+}
+
+/// `kind`, `apiVersion` and `metadata` of a stored object (`None`: not a JSON object). The
+/// read stops once it has the three: [`encode_for_store`] writes them first, so the rest of
+/// the object (its spec, data, status) is not even scanned; bytes in another order are read
+/// to their end.
+fn read_head(bytes: &[u8]) -> Option<Head> {
+    use serde::Deserializer as _;
+    let mut head = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let read = de.deserialize_map(HeadVisitor(&mut head));
+    // Stopping early leaves the rest of the object unread, which the reader reports as an
+    // error; what was read is the answer. Otherwise the whole document must be one object.
+    match head {
+        Some(Stop::Early(h)) => Some(h),
+        Some(Stop::AtEnd(h)) => (read.is_ok() && de.end().is_ok()).then_some(h),
+        None => None,
+    }
+}
+
+enum Stop {
+    /// All three read before the object's end.
+    Early(Head),
+    /// The object read whole.
+    AtEnd(Head),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum HeadKey {
+    Kind,
+    ApiVersion,
+    Metadata,
+    #[serde(other)]
+    Other,
+}
+
+struct HeadVisitor<'a>(&'a mut Option<Stop>);
+
+impl<'de> serde::de::Visitor<'de> for HeadVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut head = Head::default();
+        let mut seen = (false, false, false);
+        while let Some(key) = map.next_key::<HeadKey>()? {
+            match key {
+                HeadKey::Kind => {
+                    head.kind = map.next_value()?;
+                    seen.0 = true;
+                }
+                HeadKey::ApiVersion => {
+                    head.api_version = map.next_value()?;
+                    seen.1 = true;
+                }
+                HeadKey::Metadata => {
+                    head.metadata = map.next_value()?;
+                    seen.2 = true;
+                }
+                HeadKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            if seen == (true, true, true) {
+                *self.0 = Some(Stop::Early(head));
+                return Ok(());
+            }
+        }
+        *self.0 = Some(Stop::AtEnd(head));
+        Ok(())
+    }
 }
 
 /// An object as [`decode_kv`] reads it back from the bytes [`encode_for_store`] wrote for it
@@ -323,6 +412,31 @@ mod tests {
     }
 
     #[test]
+    fn the_api_version_prefix_of_stored_bytes() {
+        let stored = |v: Value| encode_for_store(&v);
+        let w =
+            stored(json!({"apiVersion": "g.io/v1", "kind": "Widget", "metadata": {"name": "a"}, "spec": {}}));
+        assert!(starts_with_api_version(&w, "g.io/v1"));
+        for other in ["g.io/v1beta1", "g.io/v", "g.io", "x/v1", ""] {
+            assert!(!starts_with_api_version(&w, other), "{other}");
+        }
+        // Only kind and apiVersion: the object ends after it.
+        assert!(starts_with_api_version(&stored(json!({"kind": "W", "apiVersion": "a/v1"})), "a/v1"));
+        assert!(starts_with_api_version(br#"{"kind":"W","apiVersion":"a/v1"}"#, "a/v1"));
+        // Anything else says nothing.
+        for bytes in [
+            br#"{"apiVersion":"a/v1","kind":"W"}"#.as_slice(),
+            br#"{"kind":"W\"","apiVersion":"a/v1"}"#,
+            br#"{"kind":"W","apiVersion":"a/v1\u0000"}"#,
+            br#"{"kind":"W","apiVersion":"a/v1"#,
+            br#"{"kind":"W""#,
+            b"",
+        ] {
+            assert!(!starts_with_api_version(bytes, "a/v1"), "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
     fn appended_items_match_the_spliced_copy() {
         let v = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"y"}},"data":{"x":"<&>"}});
         for rev in [0u64, 7, 10, 1234567890123, u64::MAX] {
@@ -511,5 +625,40 @@ mod tests {
         assert_eq!(bare, json!({"kind": "X", "metadata": {"resourceVersion": "2"}}));
         let junk = KeyValue { key: "/k".into(), value: "[1]".into(), create_revision: 1, mod_revision: 1 };
         assert!(decode_kv_metadata(&junk).is_none());
+    }
+
+    /// The metadata read stops after `kind`, `apiVersion` and `metadata` (the stored order):
+    /// what follows them is not read; in another order the whole object is read, and must be
+    /// one JSON object.
+    #[test]
+    fn metadata_decode_stops_after_the_head() {
+        let raw = |s: &str| KeyValue {
+            key: "/k".into(),
+            value: s.as_bytes().to_vec().into(),
+            create_revision: 1,
+            mod_revision: 3,
+        };
+        let want =
+            json!({"kind": "W", "apiVersion": "a/v1", "metadata": {"resourceVersion": "3", "name": "n"}});
+        let head = r#"{"kind":"W","apiVersion":"a/v1","metadata":{"name":"n","labels":{"x":"y"}}"#;
+        assert_eq!(
+            decode_kv_metadata(&raw(&format!("{head},\"spec\":{{\"a\":[1,2]}}}}"))),
+            Some(want.clone())
+        );
+        // Not read at all: a tail the parser would refuse.
+        assert_eq!(decode_kv_metadata(&raw(&format!("{head},\"spec\":{{\"a\" 1"))), Some(want.clone()));
+        // Another order: read until the three are read.
+        let reordered = r#"{"spec":{"a":1},"metadata":{"name":"n"},"apiVersion":"a/v1","kind":"W"}"#;
+        assert_eq!(decode_kv_metadata(&raw(reordered)), Some(want.clone()));
+        // One of them missing: read to the end, which must end the one JSON object.
+        let no_api_version = r#"{"spec":{"a":1},"metadata":{"name":"n"},"kind":"W"}"#;
+        assert_eq!(decode_kv_metadata(&raw(no_api_version)).unwrap()["metadata"], want["metadata"]);
+        assert!(decode_kv_metadata(&raw(&format!("{no_api_version} x"))).is_none());
+        assert!(decode_kv_metadata(&raw(r#"{"spec":{"a" 1},"kind":"W"}"#)).is_none());
+        assert!(decode_kv_metadata(&raw(r#"{"kind":"W","apiVersion":"a/v1","metadata":{"name":3"#)).is_none());
+        // A null metadata reads as none; the head is still read.
+        let no_meta =
+            decode_kv_metadata(&raw(r#"{"kind":"W","apiVersion":"a/v1","metadata":null,"x":1}"#)).unwrap();
+        assert_eq!(no_meta["metadata"], json!({"resourceVersion": "3"}));
     }
 }

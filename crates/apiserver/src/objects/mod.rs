@@ -255,7 +255,9 @@ impl Objects {
     /// `obj` left as it was) and returns it as [`Objects::create`] would, without parsing
     /// the stored bytes back: the value itself in kube's field order with its resourceVersion
     /// (the stored bytes are that value's encoding). Objects converted for storage are parsed
-    /// back as `create` does.
+    /// back as `create` does. A custom resource comes defaulted by its schema (a write's
+    /// decoding defaults it, and admission defaults again what it mutates) and is not defaulted
+    /// a second time, as kube's storage decodes it with the schema the request started with.
     pub async fn create_from(
         &self,
         rt: &ResourceType,
@@ -272,11 +274,9 @@ impl Objects {
         if !as_is || !obj.is_object() {
             return decode_outgoing(rt, kv);
         }
-        let stored = codec::into_stored_form(std::mem::take(obj), kv.mod_revision);
-        if rt.custom {
-            return Ok(registry::convert::from_storage(rt, stored));
-        }
-        Ok(stored)
+        // Stored as is: a custom resource is in the version it is served as, so its
+        // conversion would only default it again.
+        Ok(codec::into_stored_form(std::mem::take(obj), kv.mod_revision))
     }
 
     /// Replaces an object, at revision `expected` when given (409 Conflict otherwise).
@@ -385,8 +385,14 @@ fn derived(
     }
 }
 
-/// A stored object as the bytes of its metadata-only form with `rt`'s apiVersion.
+/// A stored object as the bytes of its metadata-only form with `rt`'s apiVersion; the stored
+/// bytes as they are when they begin with that apiVersion (an object written in the version
+/// `rt` serves: what [`decode_kv_metadata`] reads of them is the same, and neither parsing
+/// nor encoding is paid per event).
 fn metadata_only(rt: &ResourceType, kv: KeyValue) -> KeyValue {
+    if codec::starts_with_api_version(&kv.value, &rt.api_version()) {
+        return kv;
+    }
     let Some(mut head) = decode_kv_metadata(&kv) else { return kv };
     if let Some(m) = head.as_object_mut() {
         m.insert("apiVersion".into(), Value::String(rt.api_version()));

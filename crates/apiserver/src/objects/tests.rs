@@ -105,6 +105,32 @@ async fn a_create_from_the_value_answers_what_a_read_back_would() {
 }
 
 #[tokio::test]
+async fn a_custom_resource_created_from_its_defaulted_value_answers_what_a_read_back_would() {
+    // The bench's Widget under names of its own (the catalog is shared by parallel tests).
+    const CRD_NAME: &str = "dwidgets.bench.kubeward.io";
+    let mut crd: Value = serde_json::from_str(include_str!("../../../bench/data/widget-crd.json")).unwrap();
+    crd["metadata"]["name"] = json!(CRD_NAME);
+    crd["spec"]["names"] =
+        json!({"plural": "dwidgets", "singular": "dwidget", "kind": "DWidget", "listKind": "DWidgetList"});
+    let custom = registry::Catalog::global().custom();
+    custom.set(CRD_NAME, registry::custom::versions_from_crd(&crd).unwrap());
+    let rt = registry::Catalog::global().lookup("bench.kubeward.io", "v1", "dwidgets").unwrap();
+    let (_dir, objects) = fixture().await;
+    let mut obj = json!({"apiVersion": "bench.kubeward.io/v1", "kind": "DWidget",
+        "metadata": {"name": "d", "namespace": "ns", "uid": "u1"},
+        "spec": {"image": "x", "owner": "o", "minReplicas": 1, "maxReplicas": 2,
+            "ports": [{"name": "http", "port": 8080}], "schedule": {}}});
+    // As a write's decoding leaves it.
+    assert!(registry::strategy::prune_and_default(rt, &mut obj).is_empty());
+    let created = objects.create_from(rt, "ns", "d", &mut obj).await.unwrap();
+    let read = objects.get(rt, "ns", "d").await.unwrap();
+    custom.remove(CRD_NAME);
+    assert_eq!(created["spec"]["ports"][0]["protocol"], "TCP");
+    assert_eq!(created["spec"]["schedule"]["windowMinutes"], 60);
+    assert_eq!(apimachinery::status::go_json(&created), apimachinery::status::go_json(&read));
+}
+
+#[tokio::test]
 async fn a_metadata_watch_of_a_custom_resource_reads_what_the_whole_conversion_would() {
     const CRD_NAME: &str = "widgets.bench.kubeward.io";
     let crd: Value = serde_json::from_str(include_str!("../../../bench/data/widget-crd.json")).unwrap();
@@ -126,9 +152,42 @@ async fn a_metadata_watch_of_a_custom_resource_reads_what_the_whole_conversion_w
     assert_eq!(decode_kv_metadata(&a.kv).unwrap(), read);
     assert_eq!(read["metadata"]["ownerReferences"][0]["uid"], "u0");
     assert_eq!(read["apiVersion"], "bench.kubeward.io/v1");
+    // Written in the version served: the stored bytes travel as they are (nothing parsed or
+    // encoded per event), the spec as stored (the whole conversion defaults it).
+    assert_eq!(decode_kv(&b.kv).unwrap()["spec"], widget["spec"]);
+    assert_ne!(decode_kv(&a.kv).unwrap()["spec"], widget["spec"]);
+    assert_eq!(a.kv.key, b.kv.key);
+}
+
+#[tokio::test]
+async fn a_metadata_watch_of_another_version_carries_the_metadata_alone() {
+    const CRD_NAME: &str = "gadgets.bench.kubeward.io";
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": CRD_NAME},
+        "spec": {"group": "bench.kubeward.io", "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+            "versions": [
+                {"name": "v1", "served": true, "storage": true,
+                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+                {"name": "v2", "served": true, "storage": false,
+                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    let custom = registry::Catalog::global().custom();
+    custom.set(CRD_NAME, registry::custom::versions_from_crd(&crd).unwrap());
+    let v1 = registry::Catalog::global().lookup("bench.kubeward.io", "v1", "gadgets").unwrap();
+    let v2 = registry::Catalog::global().lookup("bench.kubeward.io", "v2", "gadgets").unwrap();
+    let (_dir, objects) = fixture().await;
+    let rev = objects.current_revision().await.unwrap();
+    let mut metadata = objects.watch_metadata(v2, "ns", rev).await.unwrap();
+    let gadget = json!({"apiVersion": "bench.kubeward.io/v1", "kind": "Gadget",
+        "metadata": {"name": "g", "namespace": "ns", "uid": "u1"}, "spec": {"size": 3}});
+    objects.create(v1, "ns", "g", &gadget).await.unwrap();
+    let b = metadata.next().await.unwrap().unwrap();
+    custom.remove(CRD_NAME);
+    let read = decode_kv_metadata(&b.kv).unwrap();
+    assert_eq!(read["apiVersion"], "bench.kubeward.io/v2");
+    assert_eq!(read["metadata"]["uid"], "u1");
     // Only the metadata travelled.
     assert!(decode_kv(&b.kv).unwrap().get("spec").is_none());
-    assert_eq!(a.kv.key, b.kv.key);
 }
 
 /// Admission's Namespace lookups are decoded once per revision: an update, a deletion and a

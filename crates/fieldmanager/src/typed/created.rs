@@ -23,7 +23,7 @@ pub fn created_fields_v1(
     let empty = Value::Object(Map::new());
     match (resolve(schema, node, Some(&empty)), resolve(schema, node, Some(value))) {
         (Shape::Map(l), Shape::Map(r)) if !l.atomic && !r.atomic && value.is_object() => {
-            Some(below(schema, Some(node), value, Less { reset, strip: Some(strip) }))
+            Some(below(schema, Some(node), value, Less { reset, strip: Some(strip) }, false))
         }
         _ => None,
     }
@@ -54,8 +54,16 @@ impl<'a> Less<'a> {
 }
 
 /// The `FieldsV1` entries strictly below a value (`compare`'s paths added with nothing on
-/// their left), keys in the set's order.
-fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>) -> Map<String, Value> {
+/// their left), keys in the set's order; with `dot` (the value is a member itself) they
+/// come after the `.` entry, which is there only when some entry follows: the entries of a
+/// member are written in their place (no shift of an entry in front of them).
+fn below(
+    schema: &dyn Schema,
+    node: Option<Node>,
+    value: &Value,
+    less: Less<'_>,
+    dot: bool,
+) -> Map<String, Value> {
     let Some(node) = node else { return Map::new() };
     match resolve(schema, node, Some(value)) {
         Shape::Scalar(_) | Shape::Invalid => Map::new(),
@@ -66,12 +74,12 @@ fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>)
             };
             let mut order = items_by_key(schema, &list, items);
             order.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out = Map::with_capacity(order.len());
+            let mut out = with_dot(order.len(), dot);
             for (pe, item, count) in &order {
                 let child = (*count == 1).then_some((Some(list.element), *item));
                 entry(schema, &mut out, pe.to_key(), pe, child, less);
             }
-            out
+            without_lone_dot(out, dot)
         }
         Shape::Map(map) => {
             let obj = match value.as_object() {
@@ -80,12 +88,18 @@ fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>)
             };
             let mut fields: Vec<(&String, &Value)> = obj.iter().collect();
             fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            let mut out = Map::with_capacity(fields.len());
+            let mut out = with_dot(fields.len(), dot);
             for (name, child) in fields {
-                let (child_node, _) = map_entry_node(schema, Some(node), name);
                 let mut key = String::with_capacity(name.len() + 2);
                 key.push_str("f:");
                 key.push_str(name);
+                // A leaf (nothing below a value that is neither an object nor a list, whatever
+                // its type): a member with no entries, its type not even looked up.
+                if less.none() && !matches!(child, Value::Object(_) | Value::Array(_)) {
+                    out.insert(key, Value::Object(Map::new()));
+                    continue;
+                }
+                let (child_node, _) = map_entry_node(schema, Some(node), name);
                 if less.none() {
                     entry_kept(schema, &mut out, key, true, Some((child_node, child)), None);
                 } else {
@@ -93,9 +107,26 @@ fn below(schema: &dyn Schema, node: Option<Node>, value: &Value, less: Less<'_>)
                     entry(schema, &mut out, key, &pe, Some((child_node, child)), less);
                 }
             }
-            out
+            without_lone_dot(out, dot)
         }
     }
+}
+
+/// An entry map for `n` entries, starting with `.` when `dot`.
+fn with_dot(n: usize, dot: bool) -> Map<String, Value> {
+    let mut out = Map::with_capacity(n + usize::from(dot));
+    if dot {
+        out.insert(".".into(), Value::Object(Map::new()));
+    }
+    out
+}
+
+/// Empty when the map holds nothing but the `.` that [`with_dot`] put first.
+fn without_lone_dot(out: Map<String, Value>, dot: bool) -> Map<String, Value> {
+    if dot && out.len() == 1 {
+        return Map::new();
+    }
+    out
 }
 
 /// Writes the entry of element `pe` (a member, with `child` below it when it has one).
@@ -124,21 +155,12 @@ fn entry_kept(
     less: Option<Less<'_>>,
 ) {
     let less = less.unwrap_or(Less { reset: None, strip: None });
-    let mut sub = match child {
-        Some((node, v)) => below(schema, node, v, less),
+    // A member's entries come with their `.` in front already (none when it has none).
+    let sub = match child {
+        Some((node, v)) => below(schema, node, v, less, member),
         None => Map::new(),
     };
-    match (member, sub.is_empty()) {
-        (true, true) => {
-            out.insert(key, Value::Object(Map::new()));
-        }
-        (true, false) => {
-            sub.shift_insert(0, ".".into(), Value::Object(Map::new()));
-            out.insert(key, Value::Object(sub));
-        }
-        (false, false) => {
-            out.insert(key, Value::Object(sub));
-        }
-        (false, true) => {}
+    if member || !sub.is_empty() {
+        out.insert(key, Value::Object(sub));
     }
 }

@@ -27,7 +27,18 @@ pub(crate) fn items_by_key<'v>(
     list: &ListShape<'_>,
     items: &'v [Value],
 ) -> Vec<(PathElement, &'v Value, usize)> {
-    let mut order: Vec<(PathElement, &Value, usize)> = Vec::new();
+    let mut order: Vec<(PathElement, &Value, usize)> = Vec::with_capacity(items.len());
+    // Short lists (the usual ones) find a repeated key by a scan, long ones by an index.
+    if items.len() <= 16 {
+        for item in items {
+            let Ok(pe) = list_item_element(schema, list, item) else { continue };
+            match order.iter_mut().find(|(seen, _, _)| *seen == pe) {
+                Some(seen) => seen.2 += 1,
+                None => order.push((pe, item, 1)),
+            }
+        }
+        return order;
+    }
     let mut index: std::collections::BTreeMap<PathElement, usize> = std::collections::BTreeMap::new();
     for item in items {
         let Ok(pe) = list_item_element(schema, list, item) else { continue };
