@@ -49,6 +49,8 @@ enum Node {
     Bool(bool),
     Int(i64),
     Str(String),
+    /// `{}` or `[]`: an empty literal.
+    Empty,
     /// A variable bound to a value (not a lazily evaluated one).
     Var(String),
     /// `operand.field` on a map.
@@ -75,15 +77,16 @@ enum Node {
     /// `@kcel_arg(x)`: charged the deep size of `x`.
     Arg(Box<Node>),
     /// `s.matches('literal')`, the pattern compiled with the program.
-    Matches(Box<Node>, std::sync::Arc<regex::Regex>),
+    Matches(Box<Node>, regex::Regex),
     /// A comprehension's variable.
     Local(String),
     /// `operand.?field.orValue(default)` on a map, both calls charged as `@kcel_call`
-    /// charges them (1, plus the deep size of the value each builds).
+    /// charges them (1, plus the deep size of the value each builds); the default is a
+    /// literal node.
     OrValue {
         operand: Box<Node>,
         field: String,
-        default: Default,
+        default: Box<Node>,
     },
     /// `range.all(var, body)`, or `exists` (the macros' comprehensions); the range is
     /// charged its deep size (`@kcel_range`).
@@ -93,16 +96,6 @@ enum Node {
         body: Box<Node>,
         exists: bool,
     },
-}
-
-/// The literal an `orValue()` falls back to.
-#[derive(Debug)]
-enum Default {
-    Bool(bool),
-    Int(i64),
-    Str(String),
-    /// `{}` or `[]`.
-    Empty,
 }
 
 /// The comprehension variables in scope while evaluating, innermost last.
@@ -250,7 +243,7 @@ fn node(e: &IdedExpr, vars: &mut Names<'_>) -> Option<Node> {
                 {
                     // An invalid pattern is the interpreter's runtime error.
                     let re = crate::regex_cache::compile(p.inner()).ok()?;
-                    Node::Matches(boxed(s, vars)?, std::sync::Arc::new(re))
+                    Node::Matches(boxed(s, vars)?, re)
                 }
                 (None, [x]) | (Some(x), []) if name == "size" => Node::Size(boxed(x, vars)?),
                 (Some(t), [x]) if matches!(name, "startsWith" | "endsWith" | "contains") => {
@@ -278,22 +271,15 @@ fn or_value(args: &[IdedExpr], vars: &mut Names<'_>) -> Option<Node> {
     else {
         return None;
     };
-    let default = match &default.expr {
-        Expr::Literal(LiteralValue::Boolean(b)) => Default::Bool(*b.inner()),
-        Expr::Literal(LiteralValue::Int(i)) => Default::Int(*i.inner()),
-        Expr::Literal(LiteralValue::String(s)) => Default::Str(s.inner().to_string()),
-        Expr::Map(m) if m.entries.is_empty() => Default::Empty,
-        Expr::List(l) if l.elements.is_empty() => Default::Empty,
+    let default = Box::new(match &default.expr {
+        Expr::Map(m) if m.entries.is_empty() => Node::Empty,
+        Expr::List(l) if l.elements.is_empty() => Node::Empty,
+        Expr::Literal(_) => node(default, vars)?,
         _ => return None,
-    };
-    let Expr::Call(charged) = &target.expr else { return None };
-    let (true, None, [IdedExpr { expr: Expr::Call(select), .. }]) =
-        (charged.func_name == CALL, charged.target.as_ref(), charged.args.as_slice())
-    else {
-        return None;
-    };
-    match (select.func_name == operators::OPT_SELECT, select.target.as_ref(), select.args.as_slice()) {
-        (true, None, [operand, IdedExpr { expr: Expr::Literal(LiteralValue::String(field)), .. }]) => {
+    });
+    let [select] = args_of(target, CALL)? else { return None };
+    match args_of(select, operators::OPT_SELECT)? {
+        [operand, IdedExpr { expr: Expr::Literal(LiteralValue::String(field)), .. }] => {
             Some(Node::OrValue { operand: boxed(operand, vars)?, field: field.inner().to_string(), default })
         }
         _ => None,
@@ -307,10 +293,6 @@ fn or_value(args: &[IdedExpr], vars: &mut Names<'_>) -> Option<Node> {
 fn comprehension(c: &cel::common::ast::ComprehensionExpr, vars: &mut Names<'_>) -> Option<Node> {
     const ACCU: &str = "@result";
     let is_accu = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(n) if n == ACCU);
-    let call = |e: &IdedExpr, f: &str| match &e.expr {
-        Expr::Call(c) if c.func_name == f && c.target.is_none() => Some(c.args.clone()),
-        _ => None,
-    };
     if c.iter_var2.is_some() || c.accu_var != ACCU || !is_accu(&c.result) {
         return None;
     }
@@ -318,20 +300,17 @@ fn comprehension(c: &cel::common::ast::ComprehensionExpr, vars: &mut Names<'_>) 
         Expr::Literal(LiteralValue::Boolean(b)) => !*b.inner(),
         _ => return None,
     };
-    let cond = call(&c.loop_cond, operators::NOT_STRICTLY_FALSE)?;
-    let accu_tested = match (exists, cond.as_slice()) {
+    let accu_tested = match (exists, args_of(&c.loop_cond, operators::NOT_STRICTLY_FALSE)?) {
         (false, [a]) => is_accu(a),
-        (true, [not]) => {
-            call(not, operators::LOGICAL_NOT).is_some_and(|a| matches!(a.as_slice(), [a] if is_accu(a)))
-        }
+        (true, [not]) => matches!(args_of(not, operators::LOGICAL_NOT), Some([a]) if is_accu(a)),
         _ => false,
     };
-    let step = call(&c.loop_step, if exists { operators::LOGICAL_OR } else { operators::LOGICAL_AND })?;
-    let (true, [first, body]) = (accu_tested, step.as_slice()) else { return None };
+    let step = args_of(&c.loop_step, if exists { operators::LOGICAL_OR } else { operators::LOGICAL_AND })?;
+    let (true, [first, body]) = (accu_tested, step) else { return None };
     if !is_accu(first) {
         return None;
     }
-    let range = match call(&c.iter_range, RANGE)?.as_slice() {
+    let range = match args_of(&c.iter_range, RANGE)? {
         [range] => boxed(range, vars)?,
         _ => return None,
     };
@@ -353,19 +332,21 @@ fn compare(name: &str, a: &IdedExpr, b: &IdedExpr, vars: &mut Names<'_>) -> Opti
         operators::GREATER_EQUALS => Cmp::Ge,
         _ => return None,
     };
-    let wrapped = |e: &IdedExpr, f: &str, n: usize| -> Option<IdedExpr> {
-        match &e.expr {
-            Expr::Call(c) if c.func_name == f && c.target.is_none() && c.args.len() == n => {
-                c.args.first().cloned()
-            }
-            _ => None,
-        }
-    };
-    if let Some(right) = wrapped(b, CMP_UNIT, 1) {
-        return Some(Node::Compare { op, left: boxed(a, vars)?, right: boxed(&right, vars)?, unit: true });
+    if let Some([right]) = args_of(b, CMP_UNIT) {
+        return Some(Node::Compare { op, left: boxed(a, vars)?, right: boxed(right, vars)?, unit: true });
     }
-    let (left, right) = (wrapped(a, CMP_LEFT, 2)?, wrapped(b, CMP_RIGHT, 2)?);
-    Some(Node::Compare { op, left: boxed(&left, vars)?, right: boxed(&right, vars)?, unit: false })
+    let (Some([left, _]), Some([right, _])) = (args_of(a, CMP_LEFT), args_of(b, CMP_RIGHT)) else {
+        return None;
+    };
+    Some(Node::Compare { op, left: boxed(left, vars)?, right: boxed(right, vars)?, unit: false })
+}
+
+/// The arguments of `e` when it is a call of the global function `f`.
+fn args_of<'e>(e: &'e IdedExpr, f: &str) -> Option<&'e [IdedExpr]> {
+    match &e.expr {
+        Expr::Call(c) if c.func_name == f && c.target.is_none() => Some(&c.args),
+        _ => None,
+    }
 }
 
 fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Locals<'a>) -> Option<V<'a>> {
@@ -373,6 +354,7 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Loca
         Node::Bool(b) => V::Bool(*b),
         Node::Int(i) => V::Int(*i),
         Node::Str(s) => V::Str(s),
+        Node::Empty => V::Empty,
         Node::Var(name) => V::Val(layers.value(name)?),
         Node::Select(operand, field) => V::Val(entry(eval(operand, layers, m, l)?.as_map()?, field)??),
         Node::Has(operand, field) => V::Bool(entry(eval(operand, layers, m, l)?.as_map()?, field)?.is_some()),
@@ -450,16 +432,10 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Loca
                 }
                 None => {
                     m.charge(1)?;
-                    let d = match default {
-                        Default::Bool(b) => V::Bool(*b),
-                        Default::Int(i) => V::Int(*i),
-                        Default::Str(s) => V::Str(s),
-                        Default::Empty => V::Empty,
-                    };
                     // A literal default is borrowed from the expression, an empty one
                     // measures nothing: one unit.
                     m.charge(1)?;
-                    d
+                    eval(default, layers, m, l)?
                 }
             }
         }
@@ -516,341 +492,6 @@ fn compare_values(op: Cmp, l: V<'_>, r: V<'_>) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::activation::Layers;
-    use crate::limits::PER_CALL_LIMIT;
-    use crate::shape::Shape;
-    use crate::{Activation, Program};
-    use serde_json::json;
-
-    /// Expressions the direct evaluator compiles.
-    const FAST: &[&str] = &[
-        "object.metadata.name.size() <= 63",
-        "size(object.metadata.name) > 1",
-        "has(object.metadata.labels) && 'app' in object.metadata.labels",
-        "!has(object.data) || size(object.data) <= 16",
-        "!has(object.binaryData)",
-        "request.userInfo.username != 'nobody'",
-        "!object.metadata.name.startsWith('forbidden')",
-        "object.metadata.name.endsWith('-x') || object.metadata.name.contains('mid')",
-        "object.metadata.name != 'vap-probe'",
-        "object.metadata.name == object.metadata.labels.app",
-        "object.metadata.labels.app < object.metadata.name",
-        "object.metadata.labels.app >= 'b' && object.metadata.labels.app <= 'zzzzzzzzzzzzzzzzzz'",
-        "object.spec.replicas > 2 && object.spec.replicas <= 100",
-        "object.spec.replicas == object.spec.min",
-        "object.spec.paused == false",
-        "object.spec.paused",
-        "!object.spec.paused || object.spec.replicas == 0",
-        "size(object.spec.items) < 3",
-        "object.spec.items.size() == 2",
-        "'ab' in object.metadata.labels || 'app' in object.metadata.labels",
-        "object.metadata.name == 'a-long-name-of-more-than-ten-bytes'",
-        "object.data.v.startsWith(object.metadata.name)",
-        "object.metadata.missing == 1",
-        "object.metadata.name.nope == 1",
-        "has(object.metadata.name.x)",
-        "object.metadata.name",
-        "object.data.q == '17' && !has(object.data.zz) && 'p' in object.data",
-        "object.metadata.labels.app.matches('^[a-z-]+$')",
-        "object.metadata.name.matches('mid') || matches(object.metadata.name, '^n$')",
-        "!has(object.data) || object.data.all(k, k.size() < 64)",
-        "object.data.all(k, k.size() < 1) || object.data.exists(k, k == 'q')",
-        "object.spec.items.all(i, i > 0) && object.spec.items.exists(i, i == 2)",
-        "object.metadata.labels.exists(k, k == 'ab')",
-        "object.metadata.labels.all(k, object.data.exists(j, j == k))",
-        "object.metadata.labels.all(object, object.size() > 1)",
-        "object.spec.items.exists(i, i.startsWith('x'))",
-        "object.metadata.?annotations.orValue({}).size() < 10",
-        "object.metadata.?labels.orValue({}).size() < 2",
-        "object.spec.?items.orValue([]).size() == 2",
-        "object.metadata.?name.orValue('none') == 'n' || object.metadata.?nick.orValue('none') == 'none'",
-        "object.spec.?replicas.orValue(0) > 2",
-        "object.spec.?paused.orValue(false)",
-        "object.metadata.?nick.orValue('a-default-longer-than-ten').size() > 3",
-    ];
-
-    /// Expressions left to the interpreter.
-    const SLOW: &[&str] = &[
-        "!has(object.data) || object.data.all(k, k.size() < 64)",
-        "object.metadata.name.matches('(')",
-        "object.metadata.labels == {'app': 'a'}",
-        "object.data.v + 'x' == object.metadata.name",
-        "object.spec.replicas + 1 > 2",
-        "object.spec.ratio > 0.5",
-        "'a' in ['a', 'b']",
-        "object.spec.items.map(x, x).size() == 2",
-        "object.data.exists(k, object.data[k] == '3')",
-        "object.spec.items.exists_one(i, i == 2)",
-    ];
-
-    fn objects() -> Vec<serde_json::Value> {
-        vec![
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "n", "labels": {"app": "a"}},
-                "data": {"v": "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"}}),
-            json!({"metadata": {"name": "forbidden-x-mid", "labels": {"app": "forbidden-x-mid", "ab": "c"}},
-                "spec": {"replicas": 3, "min": 3, "paused": false, "items": [1, 2], "ratio": 0.7},
-                "binaryData": {}}),
-            json!({"metadata": {"name": "vap-probe", "labels": {"app": 7}},
-                "spec": {"replicas": "3", "min": 3.0, "paused": "no", "items": "xy"},
-                "data": {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8",
-                         "i": "9", "j": "10", "k": "11", "l": "12", "m": "13", "n": "14", "o": "15", "p": "16", "q": "17"}}),
-            json!({"metadata": {"name": "a-long-name-of-more-than-ten-bytes", "labels": null},
-                "spec": {"replicas": 200, "min": -1, "paused": true, "items": {"a": 1}}}),
-            json!({"metadata": "not an object", "spec": null}),
-            json!({"metadata": {"name": ""}, "spec": {"replicas": 0, "paused": true}}),
-            json!(null),
-            json!([1, 2]),
-        ]
-    }
-
-    fn request(user: &str) -> serde_json::Value {
-        json!({"userInfo": {"username": user, "groups": ["g"]}})
-    }
-
-    fn compile(source: &str) -> Program {
-        Program::compile(source, &[("object", &Shape::Any), ("request", &Shape::Any)]).unwrap()
-    }
-
-    /// The direct evaluator gives the interpreter's value and cost wherever it answers, and
-    /// leaves the rest (errors, other types, the limit) to it.
-    #[test]
-    fn answers_as_the_interpreter_does() {
-        let mut answered = 0;
-        let mut gave_up = 0;
-        let programs: Vec<(&str, Program)> = FAST.iter().chain(SLOW).map(|s| (*s, compile(s))).collect();
-        for (s, p) in &programs {
-            assert_eq!(p.fast.is_some(), FAST.contains(s), "{s}: compiled directly or not");
-        }
-        // Warm the regex cache (a pattern's compilation is charged to its first use only).
-        let (first, req) = (objects().remove(0), request("jane"));
-        let mut warm = Activation::new();
-        warm.bind("object", &first, &Shape::Any).unwrap();
-        warm.bind("request", &req, &Shape::Any).unwrap();
-        for (_, p) in &programs {
-            let _ = p.evaluate(&warm, PER_CALL_LIMIT);
-        }
-        for object in &objects() {
-            for user in ["nobody", "jane"] {
-                let req = request(user);
-                let mut a = Activation::new();
-                a.bind("object", object, &Shape::Any).unwrap();
-                a.bind("request", &req, &Shape::Any).unwrap();
-                for (s, p) in &programs {
-                    for limit in [PER_CALL_LIMIT, 3, 1, 0] {
-                        let layers = Layers(&[&a]);
-                        let interpreted = p.interpret(&layers, limit, None).map_err(|e| e.to_string());
-                        let evaluated = p.evaluate(&a, limit).map_err(|e| e.to_string());
-                        assert_eq!(evaluated, interpreted, "{s} over {object} (limit {limit})");
-                        match p.fast.as_ref().map(|f| f.run(&layers, limit)) {
-                            Some(Some((b, cost))) => {
-                                answered += 1;
-                                let Ok(i) = &interpreted else {
-                                    panic!("{s}: answered where the interpreter fails")
-                                };
-                                assert_eq!((Some(b), cost), (i.as_bool(), i.cost), "{s} over {object}");
-                            }
-                            Some(None) => gave_up += 1,
-                            None => {}
-                        }
-                    }
-                }
-            }
-        }
-        // Both kinds of case are exercised.
-        assert!(answered > 300, "answered {answered}");
-        assert!(gave_up > 100, "gave up {gave_up}");
-    }
-
-    /// A literal pattern's compilation is the program's: an evaluation costs the same
-    /// whether the process has compiled the pattern before or not.
-    #[test]
-    fn a_literal_patterns_cost_does_not_depend_on_the_cache() {
-        let object = json!({"metadata": {"name": "abcdefghijklmnopqrstuvwxyz"}});
-        let mut a = Activation::new();
-        a.bind("object", &object, &Shape::Any).unwrap();
-        let p = compile("object.metadata.name.matches('^[a-z]+q?z$')");
-        let layers = Layers(&[&a]);
-        let first = p.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
-        let again = p.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
-        assert_eq!((first.as_bool(), first.cost), (Some(true), 3), "the name's 26 bytes");
-        assert_eq!(first, again);
-        assert_eq!(p.fast.as_ref().unwrap().run(&layers, PER_CALL_LIMIT), Some((true, 3)));
-        // A pattern read from the object is charged its compilation the first time.
-        let q = compile("'x'.matches(object.metadata.name)");
-        let first = q.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
-        let again = q.interpret(&layers, PER_CALL_LIMIT, None).unwrap();
-        assert_eq!((first.cost, again.cost), (3 + 26, 3));
-    }
-
-    #[test]
-    fn a_lazy_variable_is_left_to_the_interpreter() {
-        let object = json!({"metadata": {"name": "n"}});
-        let named = compile("object.metadata.name == 'n'");
-        let mut a = Activation::new();
-        a.bind("object", &object, &Shape::Any).unwrap();
-        let layers = Layers(&[&a]);
-        assert_eq!(named.fast.as_ref().unwrap().run(&layers, PER_CALL_LIMIT), Some((true, 1)));
-        let inner = compile("true");
-        let mut lazy = Activation::new();
-        lazy.bind_lazy("object", "object", Ok(&inner));
-        assert_eq!(named.fast.as_ref().unwrap().run(&Layers(&[&lazy]), PER_CALL_LIMIT), None);
-    }
-}
-
-/// Random expressions over random objects: the direct evaluator and the interpreter agree.
+mod random;
 #[cfg(test)]
-mod random {
-    use crate::activation::Layers;
-    use crate::shape::Shape;
-    use crate::{Activation, Program};
-    use serde_json::{json, Value};
-
-    /// xorshift64*: deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.below(items.len())]
-        }
-    }
-
-    const FIELDS: &[&str] =
-        &["object.s", "object.t", "object.n", "object.b", "object.m.k", "object.m.s", "request.u"];
-    const COLLECTIONS: &[&str] = &["object.l", "object.m", "object.ls"];
-    const STRINGS: &[&str] = &["''", "'a'", "'ab'", "'a-long-literal-string'", "'k'"];
-
-    fn scalar(r: &mut Rng) -> String {
-        match r.below(5) {
-            0 => r.pick(FIELDS).to_string(),
-            1 => r.pick(STRINGS).to_string(),
-            2 => format!("{}", r.below(5) as i64 - 1),
-            3 => format!("size({})", r.pick(&["object.s", "object.l", "object.m", "object.ls", "object.n"])),
-            _ => format!(
-                "{}.?{}.orValue({})",
-                r.pick(&["object", "object.m"]),
-                r.pick(&["s", "k", "z"]),
-                r.pick(&["'d'", "0", "{}"])
-            ),
-        }
-    }
-
-    fn boolean(r: &mut Rng, depth: usize) -> String {
-        let leaf = depth == 0 || r.below(3) == 0;
-        match if leaf { r.below(6) } else { 6 + r.below(5) } {
-            0 => {
-                let op = r.pick(&["==", "!=", "<", "<=", ">", ">="]);
-                format!("{} {op} {}", scalar(r), scalar(r))
-            }
-            1 => format!(
-                "has({})",
-                r.pick(&["object.s", "object.m.k", "object.z", "object.m.z", "object.n.x"])
-            ),
-            2 => format!("{} in {}", r.pick(STRINGS), r.pick(&["object.m", "object.l", "object.s"])),
-            3 => format!(
-                "{}.{}({})",
-                r.pick(&["object.s", "object.m.s", "object.n"]),
-                r.pick(&["startsWith", "endsWith", "contains"]),
-                r.pick(STRINGS)
-            ),
-            4 => format!(
-                "{}.matches('{}')",
-                r.pick(&["object.s", "object.m.k", "object.n"]),
-                r.pick(&["^a", "b$", "[0-9]"])
-            ),
-            5 => r.pick(&["object.b", "true", "object.m.b"]).to_string(),
-            6 => format!("{} && {}", boolean(r, depth - 1), boolean(r, depth - 1)),
-            7 => format!("{} || {}", boolean(r, depth - 1), boolean(r, depth - 1)),
-            8 => format!("!({})", boolean(r, depth - 1)),
-            _ => {
-                let body = match r.below(3) {
-                    0 => "x.size() < 3".to_string(),
-                    1 => format!("x == {}", r.pick(STRINGS)),
-                    _ => "x.startsWith('k') || x > 'a'".to_string(),
-                };
-                format!("{}.{}(x, {body})", r.pick(COLLECTIONS), r.pick(&["all", "exists"]))
-            }
-        }
-    }
-
-    fn value(r: &mut Rng, depth: usize) -> Value {
-        match r.below(if depth == 0 { 5 } else { 7 }) {
-            0 => json!(["", "a", "ab", "abc", "k-long-value-here", "a1"][r.below(6)]),
-            1 => json!(r.below(5) as i64 - 1),
-            2 => json!(r.below(2) == 0),
-            3 => Value::Null,
-            4 => json!(0.5),
-            5 => Value::Array((0..r.below(4)).map(|_| value(r, depth - 1)).collect()),
-            _ => {
-                let mut m = serde_json::Map::new();
-                for k in ["k", "s", "b", "a", "ab", "k2", "z1", "z2", "z3", "z4"].iter().take(r.below(11)) {
-                    m.insert(k.to_string(), value(r, depth - 1));
-                }
-                Value::Object(m)
-            }
-        }
-    }
-
-    fn object(r: &mut Rng) -> Value {
-        let mut o = serde_json::Map::new();
-        for k in ["s", "t", "n", "b", "m", "l", "ls"] {
-            if r.below(6) != 0 {
-                let v = match k {
-                    "ls" => Value::Array(
-                        (0..r.below(5)).map(|_| json!(["ka", "a", "kb", "zz"][r.below(4)])).collect(),
-                    ),
-                    _ => value(r, 2),
-                };
-                o.insert(k.into(), v);
-            }
-        }
-        Value::Object(o)
-    }
-
-    #[test]
-    fn random_expressions_agree() {
-        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
-        let vars: [(&str, &Shape); 2] = [("object", &Shape::Any), ("request", &Shape::Any)];
-        let objects: Vec<Value> = (0..24).map(|_| object(&mut r)).collect();
-        let requests = [json!({"u": "a"}), json!({"u": 3}), json!({})];
-        let (mut fast, mut answered) = (0, 0);
-        for _ in 0..600 {
-            let source = boolean(&mut r, 3);
-            let Ok(p) = Program::compile(&source, &vars) else { continue };
-            let Some(f) = p.fast.as_ref() else { continue };
-            fast += 1;
-            // Warm the pattern cache (a pattern read from data is charged on its first use).
-            for (i, o) in objects.iter().enumerate() {
-                let req = &requests[i % requests.len()];
-                let mut a = Activation::new();
-                a.bind("object", o, &Shape::Any).unwrap();
-                a.bind("request", req, &Shape::Any).unwrap();
-                let layers = Layers(&[&a]);
-                for limit in [1_000_000, 4] {
-                    let interpreted = p.interpret(&layers, limit, None);
-                    if let Some((b, cost)) = f.run(&layers, limit) {
-                        answered += 1;
-                        let i = interpreted.as_ref().unwrap_or_else(|e| panic!("{source} over {o}: interpreter failed ({e}) where the direct evaluator answered {b}"));
-                        assert_eq!(
-                            (Some(b), cost),
-                            (i.as_bool(), i.cost),
-                            "{source} over {o} (limit {limit})"
-                        );
-                    }
-                }
-            }
-        }
-        assert!(fast > 400, "{fast} of 600 compiled directly");
-        assert!(answered > 3000, "{answered} answers");
-    }
-}
+mod tests;
