@@ -424,19 +424,59 @@ impl StatusError {
 
 /// Compact JSON with `<`, `>`, `&`, U+2028 and U+2029 escaped as Go's `encoding/json` does.
 pub fn go_json(v: &Value) -> String {
-    let mut out = Vec::with_capacity(128);
-    go_json_into(v, &mut out);
+    if let Value::Object(_) | Value::Array(_) = v {
+        let mut out = Vec::with_capacity(128);
+        go_json_into(v, &mut out);
+        // The serializer writes UTF-8 only (it escapes nothing else into bytes).
+        return String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    }
+    let mut out = String::new();
+    go_json_push(&mut out, v);
+    out
+}
+
+/// [`go_json`] appended to `out`: strings with nothing to escape, integers and booleans
+/// written directly (the keys of field paths and most of their values are such scalars),
+/// anything else through the serializer.
+pub fn go_json_push(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => go_json_push_str(out, s),
+        Value::Number(n) if n.is_i64() || n.is_u64() => out.push_str(&n.to_string()),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        _ => push_serialized(out, v),
+    }
+}
+
+/// A string as [`go_json_push`] writes it.
+pub fn go_json_push_str(out: &mut String, s: &str) {
+    let plain =
+        s.bytes().all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'));
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        push_serialized(out, s);
+    }
+}
+
+fn push_serialized(out: &mut String, x: &(impl serde::Serialize + ?Sized)) {
+    let mut bytes = Vec::with_capacity(128);
+    serialize_go(x, &mut bytes);
     // The serializer writes UTF-8 only (it escapes nothing else into bytes).
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    out.push_str(&String::from_utf8_lossy(&bytes));
 }
 
 /// [`go_json`] appended to `out`: serialized straight into the buffer, the HTML characters
 /// escaped as the strings are written (no second pass over the text).
 pub fn go_json_into(v: &Value, out: &mut Vec<u8>) {
-    use serde::Serialize;
+    serialize_go(v, out);
+}
+
+fn serialize_go(x: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
     let mut ser = serde_json::Serializer::with_formatter(out, GoFormatter);
-    // Writing a Value to a Vec cannot fail: its keys are strings and the Vec grows.
-    let _ = v.serialize(&mut ser);
+    // Writing a Value or a string to a Vec cannot fail: keys are strings and the Vec grows.
+    let _ = x.serialize(&mut ser);
 }
 
 /// serde_json's compact form with Go's escapes in strings (and keys): `<`, `>`, `&` and the
@@ -488,6 +528,39 @@ mod tests {
         let mut out = b"[".to_vec();
         go_json_into(&json!("&&"), &mut out);
         assert_eq!(out, br#"["\u0026\u0026""#);
+    }
+
+    /// The scalars written without the serializer are the serializer's text.
+    #[test]
+    fn scalars_pushed_directly_are_what_the_serializer_writes() {
+        for v in [
+            json!("plain-text_1.2/x:y"),
+            json!("<&>"),
+            json!("q\"b\\"),
+            json!("tab\t"),
+            json!("é\u{2028}"),
+            json!(""),
+            json!(-12),
+            json!(18446744073709551615_u64),
+            json!(1.5),
+            json!(true),
+            json!(false),
+            json!(null),
+            json!({"b": 1, "a": [1, "<x>"]}),
+        ] {
+            let mut serialized = Vec::new();
+            go_json_into(&v, &mut serialized);
+            let serialized = String::from_utf8(serialized).unwrap();
+            let mut pushed = String::from("[");
+            go_json_push(&mut pushed, &v);
+            assert_eq!(pushed, format!("[{serialized}"), "{v}");
+            assert_eq!(go_json(&v), serialized, "{v}");
+            if let Value::String(s) = &v {
+                let mut pushed = String::new();
+                go_json_push_str(&mut pushed, s);
+                assert_eq!(pushed, serialized);
+            }
+        }
     }
 
     #[test]

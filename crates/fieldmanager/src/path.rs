@@ -27,30 +27,6 @@ pub enum PathElement {
 /// A path from the object's root.
 pub type Path = Vec<PathElement>;
 
-/// Appends `v` as Go's encoder writes it: strings Go writes as they are, integers and
-/// booleans directly; anything else through [`apimachinery::status::go_json`].
-fn push_json(out: &mut String, v: &Value) {
-    match v {
-        Value::String(s) => push_json_str(out, s),
-        Value::Number(n) if n.is_i64() || n.is_u64() => out.push_str(&n.to_string()),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        _ => out.push_str(&apimachinery::status::go_json(v)),
-    }
-}
-
-/// Appends a JSON string literal as Go writes it (escaping `<`, `>`, `&` and the rest).
-fn push_json_str(out: &mut String, s: &str) {
-    let plain =
-        s.bytes().all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'));
-    if plain {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        out.push_str(&apimachinery::status::go_json(&Value::String(s.to_string())));
-    }
-}
-
 impl PathElement {
     pub fn field(name: &str) -> Self {
         Self::Field(name.to_string())
@@ -66,16 +42,16 @@ impl PathElement {
                     if i > 0 {
                         s.push(',');
                     }
-                    push_json_str(&mut s, name);
+                    apimachinery::status::go_json_push_str(&mut s, name);
                     s.push(':');
-                    push_json(&mut s, value);
+                    apimachinery::status::go_json_push(&mut s, value);
                 }
                 s.push('}');
                 s
             }
             Self::Value(v) => {
                 let mut s = String::from("v:");
-                push_json(&mut s, v);
+                apimachinery::status::go_json_push(&mut s, v);
                 s
             }
             Self::Index(i) => format!("i:{i}"),
