@@ -76,9 +76,22 @@ fn read(a: AuditArgs) -> Result<(), CliError> {
     let filter = Filter::new(&a)?;
     let mut view = View::new(&a.output, filter);
     let cutoff = a.since.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() - d);
+    // The current file is opened before the backups are listed: when the server rotates it
+    // meanwhile, its events are still read through this handle, and the backup it became
+    // (named after the moment of rotation, later than this one) is left out. Listing first
+    // lost the events of a file rotated between the listing and the opening.
+    let opened = Utc::now();
+    let mut current = match std::fs::File::open(&path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CliError(format!("{}: {e}", path.display()))),
+    };
     let mut old = backups(&path);
     old.reverse();
     for (file, rotated) in old {
+        if current.is_some() && rotated > opened {
+            continue;
+        }
         // Every event of a rotated file was written before the file was rotated.
         if cutoff.is_some_and(|c| rotated < c) {
             continue;
@@ -86,11 +99,6 @@ fn read(a: AuditArgs) -> Result<(), CliError> {
         let reader = open(&file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
         view.lines(reader);
     }
-    let mut current = match std::fs::File::open(&path) {
-        Ok(f) => Some(f),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CliError(format!("{}: {e}", path.display()))),
-    };
     let mut offset = 0;
     if let Some(f) = current.as_mut() {
         offset = view.lines_from(f, 0);
