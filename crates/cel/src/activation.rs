@@ -4,6 +4,7 @@
 
 use crate::error::EvalError;
 use crate::program::{Evaluated, Program};
+use crate::reads::Reads;
 use crate::shape::Shape;
 use crate::{cost, env, value};
 use cel::common::types::CelMap;
@@ -24,10 +25,21 @@ pub struct Activation<'a> {
     lazy_cost: AtomicU64,
 }
 
-/// A bound variable: a value, or a program evaluated when first read.
+/// A bound variable: a value, JSON converted only when the interpreter needs it, or a
+/// program evaluated when first read.
 enum Entry<'a> {
     Value(Box<dyn Val + 'a>),
+    /// JSON as [`Shape::Any`] converts it, with only what the `Reads` name (see
+    /// [`Activation::bind_json`]).
+    Json(&'a Json, &'a Reads),
     Lazy(Box<Lazy<'a>>),
+}
+
+/// A variable's value as the direct evaluator ([`crate::fast`]) reads it.
+#[derive(Clone, Copy)]
+pub(crate) enum Bound<'b> {
+    Val(&'b dyn Val),
+    Json(&'b Json),
 }
 
 /// A composited variable (kube's `variables.<name>`), evaluated the first time an
@@ -90,6 +102,35 @@ impl<'a> Activation<'a> {
         let v = value::to_val_reads(json, shape, reads)?;
         self.put(name, Entry::Value(v));
         Ok(self)
+    }
+
+    /// Binds `name` to `json` as [`bind_reads`](Self::bind_reads) binds it with
+    /// [`Shape::Any`] (or with a shape whose conversion is `Any`'s: no timestamps, bytes,
+    /// durations, escaped names or number coercions), converting nothing now: the direct
+    /// evaluator reads the JSON in place, and an evaluation left to the interpreter
+    /// converts it then (once per evaluation). For objects that every program reads
+    /// directly, which is the common case of admission rules.
+    pub fn bind_json(&mut self, name: &str, json: &'a Json, reads: &'a Reads) -> &mut Self {
+        self.put(name, Entry::Json(json, reads));
+        self
+    }
+
+    /// The JSON variables of `layers` (each name's first binding) converted for the
+    /// interpreter, as a layer to look up before them; `None` when there are none.
+    pub(crate) fn converting(layers: &[&Activation<'a>]) -> Result<Option<Activation<'a>>, EvalError> {
+        let mut out: Option<Activation<'a>> = None;
+        for (i, layer) in layers.iter().enumerate() {
+            for (name, entry) in &layer.vars {
+                let Entry::Json(json, reads) = entry else { continue };
+                let shadowed = layers[..i].iter().any(|l| l.vars.iter().any(|(n, _)| n == name));
+                if shadowed {
+                    continue;
+                }
+                let v = value::to_val_reads(json, &Shape::Any, reads)?;
+                out.get_or_insert_with(Activation::new).put(name, Entry::Value(v));
+            }
+        }
+        Ok(out)
     }
 
     /// Binds `name` (`variables.<variable>`) to `program`, evaluated lazily as kube
@@ -170,18 +211,29 @@ impl cel::context::VariableResolver for Layers<'_, '_> {
         };
         match entry {
             Entry::Value(v) => Some(CowVal::Borrowed(v.as_ref())),
+            Entry::Json(json, reads) => convert(json, reads),
             Entry::Lazy(lazy) => Some(force(lazy, owner, self)),
         }
+    }
+}
+
+/// A JSON variable converted for one read (the interpreter converts them once per
+/// evaluation, [`Activation::converting`]; this serves other resolvers).
+fn convert<'b>(json: &'b Json, reads: &Reads) -> Option<CowVal<'b, 'b>> {
+    match value::to_val_reads(json, &Shape::Any, reads) {
+        Ok(v) => Some(CowVal::Owned(v)),
+        Err(e) => Some(CowVal::Owned(failed(e.to_string()))),
     }
 }
 
 impl Layers<'_, '_> {
     /// The value bound to `name` in the first layer that binds it, unless that is a
     /// lazily evaluated variable ([`crate::fast`] reads values only).
-    pub(crate) fn value(&self, name: &str) -> Option<&dyn Val> {
+    pub(crate) fn value(&self, name: &str) -> Option<Bound<'_>> {
         let (_, entry) = self.0.iter().find_map(|a| a.vars.iter().find(|(n, _)| n == name))?;
         match entry {
-            Entry::Value(v) => Some(v.as_ref()),
+            Entry::Value(v) => Some(Bound::Val(v.as_ref())),
+            Entry::Json(json, _) => Some(Bound::Json(json)),
             Entry::Lazy(_) => None,
         }
     }
@@ -196,7 +248,7 @@ impl Layers<'_, '_> {
         let mut value: &dyn Val = self.0.iter().find_map(|a| {
             a.vars.iter().find(|(n, _)| n == root).and_then(|(_, e)| match e {
                 Entry::Value(v) => Some(v.as_ref()),
-                Entry::Lazy(_) => None,
+                Entry::Json(..) | Entry::Lazy(_) => None,
             })
         })?;
         for field in fields.split('.') {
@@ -211,6 +263,7 @@ impl cel::context::VariableResolver for Activation<'_> {
         let layers = [self];
         match self.vars.iter().find(|(n, _)| n == variable)? {
             (_, Entry::Value(v)) => Some(CowVal::Borrowed(v.as_ref())),
+            (_, Entry::Json(json, reads)) => convert(json, reads),
             (_, Entry::Lazy(lazy)) => Some(force(lazy, self, &Layers(&layers))),
         }
     }

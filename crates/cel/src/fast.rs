@@ -14,12 +14,13 @@
 //! mirror the rewrite's wrappers one for one), and every other case is the interpreter's.
 //! `tests` checks both against the interpreter over a corpus of expressions and objects.
 
-use crate::activation::Layers;
+use crate::activation::{Bound, Layers};
 use crate::cost::{units, ARG, CALL, CMP_LEFT, CMP_RIGHT, CMP_UNIT, RANGE};
 use crate::regex_cache::MATCHES_CONST;
 use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
 use cel::common::types::{CelBool, CelInt, CelList, CelMap, CelMapKey, CelString};
 use cel::common::value::{CowVal, Val};
+use serde_json::Value as Json;
 
 /// A compiled expression (see the module docs).
 #[derive(Debug)]
@@ -99,12 +100,16 @@ enum Node {
 }
 
 /// The comprehension variables in scope while evaluating, innermost last.
-type Locals<'a> = Vec<(&'a str, &'a dyn Val)>;
+type Locals<'a> = Vec<(&'a str, V<'a>)>;
 
 /// A value met while evaluating.
 #[derive(Clone, Copy)]
 enum V<'a> {
     Val(&'a dyn Val),
+    /// Read in place from a JSON variable ([`crate::Activation::bind_json`]): an object,
+    /// an array, null or a number that is no `int` (the rest is read as the variants
+    /// below, as [`Shape::Any`](crate::Shape::Any) converts it).
+    Json(&'a Json),
     Bool(bool),
     Int(i64),
     Str(&'a str),
@@ -137,10 +142,24 @@ impl<'a> V<'a> {
         }
     }
 
-    fn as_map(self) -> Option<&'a CelMap<'a>> {
+    fn as_map(self) -> Option<MapRef<'a>> {
         match self {
-            V::Val(v) => v.downcast_ref::<CelMap>(),
+            V::Val(v) => v.downcast_ref::<CelMap>().map(MapRef::Cel),
+            V::Json(Json::Object(m)) => Some(MapRef::Json(m)),
             _ => None,
+        }
+    }
+
+    /// A JSON value as the interpreter sees it converted with `Shape::Any`.
+    fn json(j: &'a Json) -> V<'a> {
+        match j {
+            Json::String(s) => V::Str(s),
+            Json::Bool(b) => V::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => V::Int(i),
+                None => V::Json(j),
+            },
+            other => V::Json(other),
         }
     }
 
@@ -148,6 +167,7 @@ impl<'a> V<'a> {
     fn units(self, cap: u64) -> u64 {
         match self {
             V::Val(v) => units(v, cap),
+            V::Json(j) => json_units(j, cap),
             V::Str(s) => (s.len() as u64).div_ceil(10),
             V::Bool(_) | V::Int(_) | V::Empty => 0,
         }
@@ -159,6 +179,23 @@ impl<'a> V<'a> {
 struct Meter {
     used: u64,
     limit: u64,
+}
+
+/// A map read while evaluating: converted, or a JSON object read in place.
+#[derive(Clone, Copy)]
+enum MapRef<'a> {
+    Cel(&'a CelMap<'a>),
+    Json(&'a serde_json::Map<String, Json>),
+}
+
+impl<'a> MapRef<'a> {
+    /// The value of the string key `key`: `Some(None)` when absent; `None` to give up.
+    fn get(self, key: &str) -> Option<Option<V<'a>>> {
+        match self {
+            MapRef::Cel(m) => Some(entry(m, key)?.map(V::Val)),
+            MapRef::Json(m) => Some(json_entry(m, key).map(V::json)),
+        }
+    }
 }
 
 impl Meter {
@@ -355,9 +392,12 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Loca
         Node::Int(i) => V::Int(*i),
         Node::Str(s) => V::Str(s),
         Node::Empty => V::Empty,
-        Node::Var(name) => V::Val(layers.value(name)?),
-        Node::Select(operand, field) => V::Val(entry(eval(operand, layers, m, l)?.as_map()?, field)??),
-        Node::Has(operand, field) => V::Bool(entry(eval(operand, layers, m, l)?.as_map()?, field)?.is_some()),
+        Node::Var(name) => match layers.value(name)? {
+            Bound::Val(v) => V::Val(v),
+            Bound::Json(j) => V::json(j),
+        },
+        Node::Select(operand, field) => eval(operand, layers, m, l)?.as_map()?.get(field)??,
+        Node::Has(operand, field) => V::Bool(eval(operand, layers, m, l)?.as_map()?.get(field)?.is_some()),
         Node::Not(x) => V::Bool(!eval(x, layers, m, l)?.as_bool()?),
         // As cel-rust: the right operand only when the left one does not decide.
         Node::And(a, b) => V::Bool(eval(a, layers, m, l)?.as_bool()? && eval(b, layers, m, l)?.as_bool()?),
@@ -383,8 +423,10 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Loca
                         v.downcast_ref::<CelList>()?.inner().len()
                     }
                 }
+                V::Json(Json::Array(items)) => items.len(),
+                V::Json(Json::Object(members)) => members.len(),
                 V::Empty => 0,
-                V::Bool(_) | V::Int(_) => return None,
+                V::Json(_) | V::Bool(_) | V::Int(_) => return None,
             };
             V::Int(i64::try_from(size).ok()?)
         }
@@ -399,36 +441,47 @@ fn eval<'a>(n: &'a Node, layers: &'a Layers<'_, '_>, m: &mut Meter, l: &mut Loca
         }
         Node::In(key, container) => {
             let key = eval(key, layers, m, l)?.as_str()?;
-            V::Bool(entry(eval(container, layers, m, l)?.as_map()?, key)?.is_some())
+            V::Bool(eval(container, layers, m, l)?.as_map()?.get(key)?.is_some())
         }
-        Node::Local(name) => V::Val(l.iter().rev().find(|(n, _)| n == name)?.1),
+        Node::Local(name) => l.iter().rev().find(|(n, _)| n == name)?.1,
         Node::All { range, var, body, exists } => {
-            let V::Val(range) = eval(range, layers, m, l)? else { return None };
-            if range.downcast_ref::<CelMap>().is_none() && range.downcast_ref::<CelList>().is_none() {
-                return None;
-            }
-            m.charge(units(range, m.remaining()))?;
-            // The interpreter's order: the map's (or list's) own iterator.
-            let mut items = range.as_iterable()?.iter();
-            let mut accu = !*exists;
-            while let Some(item) = items.next() {
-                if accu == *exists {
-                    break;
+            let range = eval(range, layers, m, l)?;
+            let all = |items: &mut dyn Iterator<Item = V<'a>>, m: &mut Meter, l: &mut Locals<'a>| {
+                m.charge(range.units(m.remaining()))?;
+                let mut accu = !*exists;
+                for item in items {
+                    if accu == *exists {
+                        break;
+                    }
+                    l.push((var.as_str(), item));
+                    let step = eval(body, layers, m, l);
+                    l.pop();
+                    accu = step?.as_bool()?;
                 }
-                l.push((var.as_str(), item));
-                let step = eval(body, layers, m, l);
-                l.pop();
-                accu = step?.as_bool()?;
+                Some(V::Bool(accu))
+            };
+            match range {
+                V::Val(r)
+                    if r.downcast_ref::<CelMap>().is_some() || r.downcast_ref::<CelList>().is_some() =>
+                {
+                    // The interpreter's order: the map's (or list's) own iterator.
+                    let mut items = r.as_iterable()?.iter();
+                    all(&mut std::iter::from_fn(|| items.next().map(V::Val)), m, l)?
+                }
+                // A JSON object's keys in the JSON's order: one of the orders a map can
+                // have (cel-rust's and Go's maps iterate in a random one).
+                V::Json(Json::Object(members)) => all(&mut members.keys().map(|k| V::Str(k)), m, l)?,
+                V::Json(Json::Array(items)) => all(&mut items.iter().map(V::json), m, l)?,
+                _ => return None,
             }
-            V::Bool(accu)
         }
         Node::OrValue { operand, field, default } => {
-            match entry(eval(operand, layers, m, l)?.as_map()?, field)? {
+            match eval(operand, layers, m, l)?.as_map()?.get(field)? {
                 Some(v) => {
                     // The optional holds a copy of the value, and orValue() returns it.
-                    m.charge(units(v, m.remaining()).saturating_add(1))?;
-                    m.charge(units(v, m.remaining()).saturating_add(1))?;
-                    V::Val(v)
+                    m.charge(v.units(m.remaining()).saturating_add(1))?;
+                    m.charge(v.units(m.remaining()).saturating_add(1))?;
+                    v
                 }
                 None => {
                     m.charge(1)?;
@@ -466,6 +519,42 @@ pub(crate) fn entry<'a>(map: &'a CelMap<'a>, key: &str) -> Option<Option<&'a dyn
         Ok(CowVal::Owned(_)) => None,
         Err(_) => Some(None),
     }
+}
+
+/// The value of `key` in a JSON object (searched one by one when small, as [`entry`]).
+fn json_entry<'a>(map: &'a serde_json::Map<String, Json>, key: &str) -> Option<&'a Json> {
+    if map.len() <= SCAN {
+        return map.iter().find_map(|(k, v)| (k == key).then_some(v));
+    }
+    map.get(key)
+}
+
+/// [`units`] of the value `Shape::Any` converts `value` into.
+fn json_units(value: &Json, cap: u64) -> u64 {
+    let size = |s: &str| (s.len() as u64).div_ceil(10);
+    let mut total: u64 = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        if total > cap {
+            break;
+        }
+        match v {
+            Json::String(s) => total = total.saturating_add(size(s)),
+            Json::Array(items) => {
+                total = total.saturating_add(items.len() as u64);
+                stack.extend(items);
+            }
+            Json::Object(members) => {
+                total = total.saturating_add(members.len() as u64);
+                for (k, item) in members {
+                    total = total.saturating_add(size(k));
+                    stack.push(item);
+                }
+            }
+            Json::Null | Json::Bool(_) | Json::Number(_) => {}
+        }
+    }
+    total
 }
 
 /// A comparison of two strings, two ints or two bools (equality only); anything else

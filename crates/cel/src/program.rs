@@ -193,6 +193,12 @@ impl Program {
         self.estimated_cost
     }
 
+    /// Whether the expression is evaluated directly ([`crate::fast`]) wherever it can
+    /// be (values it does not handle, and errors, are the interpreter's).
+    pub fn is_direct(&self) -> bool {
+        self.fast.is_some()
+    }
+
     /// Whether the expression reads the variable `name` (kube: a rule reading `oldSelf`
     /// is a transition rule).
     pub fn references(&self, name: &str) -> bool {
@@ -312,6 +318,16 @@ impl Program {
         limit: u64,
         authz: Option<&mut Authorizations>,
     ) -> Result<Evaluated, EvalError> {
+        // JSON variables the direct evaluator would have read in place, converted now.
+        let converted = Activation::converting(resolver.0)?;
+        let extended: Vec<&Activation>;
+        let resolver = match &converted {
+            Some(c) => {
+                extended = std::iter::once(c).chain(resolver.0.iter().copied()).collect();
+                &Layers(&extended)
+            }
+            None => resolver,
+        };
         // On a stack of its own when the current one has less room than the program may
         // need (a deep expression on a small worker stack).
         let run = || {

@@ -18,33 +18,66 @@ use kcel::{Activation, Program, Reads, Shape};
 use serde_json::{json, Map, Value};
 
 /// What a set of expressions reads of `object`, `oldObject` and `request`
-/// ([`kcel::reads`]): compiled with each policy, united over a snapshot's policies.
+/// ([`kcel::reads`]), and how: compiled with each policy, united over a snapshot's
+/// policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputReads {
     pub object: Reads,
     pub old_object: Reads,
     pub request: Reads,
+    /// Whether some expression reads `authorizer` (or `authorizer.requestResource`).
+    pub authorizer: bool,
+    /// Whether every expression that reads `object`, `oldObject` or `request` on the
+    /// way to a decision is evaluated directly (a message expression, evaluated only
+    /// when a validation fails, does not count): then the three are bound as JSON read
+    /// in place ([`kcel::Activation::bind_json`]), converted only for an evaluation
+    /// the interpreter takes over.
+    pub in_place: bool,
 }
+
+/// Everything read, nothing in place.
+static WHOLE: InputReads = InputReads {
+    object: Reads::WHOLE,
+    old_object: Reads::WHOLE,
+    request: Reads::WHOLE,
+    authorizer: true,
+    in_place: false,
+};
 
 impl InputReads {
     /// Everything read.
     pub fn whole() -> Self {
-        Self { object: Reads::WHOLE, old_object: Reads::WHOLE, request: Reads::WHOLE }
+        WHOLE.clone()
     }
 
     /// Nothing read.
     pub fn nothing() -> Self {
-        Self { object: Reads::nothing(), old_object: Reads::nothing(), request: Reads::nothing() }
+        Self {
+            object: Reads::nothing(),
+            old_object: Reads::nothing(),
+            request: Reads::nothing(),
+            authorizer: false,
+            in_place: true,
+        }
     }
 
-    /// What `programs` read.
-    pub fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Self {
+    /// What `programs` read; `decisive`: the programs evaluated on the way to a
+    /// decision (all but message expressions), whose being evaluated directly decides
+    /// [`in_place`](Self::in_place).
+    pub fn of<'p>(
+        programs: impl IntoIterator<Item = &'p Program>,
+        decisive: impl IntoIterator<Item = &'p Program>,
+    ) -> Self {
         let mut out = Self::nothing();
         for p in programs {
             p.reads(OBJECT, &mut out.object);
             p.reads(OLD_OBJECT, &mut out.old_object);
             p.reads(REQUEST, &mut out.request);
+            out.authorizer |= p.references(AUTHORIZER);
         }
+        out.in_place = decisive
+            .into_iter()
+            .all(|p| p.is_direct() || ![OBJECT, OLD_OBJECT, REQUEST].iter().any(|v| p.references(v)));
         out
     }
 
@@ -53,6 +86,8 @@ impl InputReads {
         self.object.merge(&other.object);
         self.old_object.merge(&other.old_object);
         self.request.merge(&other.request);
+        self.authorizer |= other.authorizer;
+        self.in_place &= other.in_place;
     }
 }
 
@@ -212,7 +247,7 @@ impl Values {
 
     /// The variables as CEL values, borrowing the JSON.
     pub fn activation<'a>(&'a self, req: &'a AdmissionRequest) -> Result<Activation<'a>, String> {
-        self.activation_reading(req, &InputReads::whole())
+        self.activation_reading(req, &WHOLE)
     }
 
     /// The variables as CEL values with only what `reads` says is read of them (what
@@ -220,7 +255,7 @@ impl Values {
     pub fn activation_reading<'a>(
         &'a self,
         req: &'a AdmissionRequest,
-        reads: &InputReads,
+        reads: &'a InputReads,
     ) -> Result<Activation<'a>, String> {
         const NULL: &Value = &Value::Null;
         let object = match &self.converted {
@@ -237,14 +272,14 @@ impl Values {
         req: &'a AdmissionRequest,
         object: &'a Value,
     ) -> Result<Activation<'a>, String> {
-        self.activation_with(req, object, &InputReads::whole())
+        self.activation_with(req, object, &WHOLE)
     }
 
     fn activation_with<'a>(
         &'a self,
         req: &'a AdmissionRequest,
         object: &'a Value,
-        reads: &InputReads,
+        reads: &'a InputReads,
     ) -> Result<Activation<'a>, String> {
         const NULL: &Value = &Value::Null;
         let old = match &self.converted {
@@ -253,10 +288,20 @@ impl Values {
         };
         let mut a = Activation::new();
         let e = |e: kcel::EvalError| e.to_string();
-        a.bind_reads(OBJECT, object, &Shape::Any, &reads.object).map_err(e)?;
-        a.bind_reads(OLD_OBJECT, old, &Shape::Any, &reads.old_object).map_err(e)?;
-        a.bind_reads(REQUEST, &self.request, request_shape(), &reads.request).map_err(e)?;
+        if reads.in_place {
+            // request_shape() converts as Shape::Any does (strings, lists, maps, a bool).
+            a.bind_json(OBJECT, object, &reads.object);
+            a.bind_json(OLD_OBJECT, old, &reads.old_object);
+            a.bind_json(REQUEST, &self.request, &reads.request);
+        } else {
+            a.bind_reads(OBJECT, object, &Shape::Any, &reads.object).map_err(e)?;
+            a.bind_reads(OLD_OBJECT, old, &Shape::Any, &reads.old_object).map_err(e)?;
+            a.bind_reads(REQUEST, &self.request, request_shape(), &reads.request).map_err(e)?;
+        }
         a.bind(NAMESPACE_OBJECT, &self.namespace, namespace_shape()).map_err(e)?;
+        if !reads.authorizer {
+            return Ok(a);
+        }
         a.bind_cel(AUTHORIZER, kcel::authz::authorizer()).map_err(e)?;
         let requested = kcel::authz::request_resource(
             &req.group,

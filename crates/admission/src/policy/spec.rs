@@ -336,7 +336,16 @@ impl Policy {
             );
         let sources: Vec<&Compiled> = sources.collect();
         let reads_namespace = sources.iter().any(|c| c.source.contains(kcel::admission::NAMESPACE_OBJECT));
-        let reads = super::inputs::InputReads::of(sources.iter().filter_map(|c| c.program.as_ref().ok()));
+        let decisive = match_conditions
+            .iter()
+            .chain(&variables)
+            .chain(&audit_annotations)
+            .map(|(_, c)| c)
+            .chain(validations.iter().map(|v| &v.expression));
+        let reads = super::inputs::InputReads::of(
+            sources.iter().filter_map(|c| c.program.as_ref().ok()),
+            decisive.filter_map(|c| c.program.as_ref().ok()),
+        );
         Self {
             name,
             uid,

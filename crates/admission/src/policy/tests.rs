@@ -334,3 +334,50 @@ async fn only_what_the_policies_read_is_converted() {
     assert!(whole.policies().current().reads.object.is_whole());
     whole.validate(&deployment("prod", 7), &ctx).await.unwrap();
 }
+
+/// Policies whose decisive expressions are all evaluated directly read the objects in
+/// place (a message expression, run only on a failure, does not count), with the
+/// decisions, messages and errors of converted objects; one interpreted expression
+/// converts them for every policy; `authorizer` is bound only when read.
+#[tokio::test]
+async fn direct_policies_read_the_objects_in_place() {
+    let direct = plugin(&[
+        policy(
+            "replicas",
+            json!({"matchConstraints": deployments(),
+            "validations": [
+                {"expression": "object.spec.replicas <= 5 && request.userInfo.username != 'nobody'",
+                 "messageExpression": "'user ' + request.userInfo.username + ' asked for ' + string(object.spec.replicas)"},
+                {"expression": "object.spec.nope == 1"}]}),
+        ),
+        binding("replicas", json!({"policyName": "replicas", "validationActions": ["Deny"]})),
+    ]);
+    let reads = &direct.policies().current().reads;
+    assert!(reads.in_place && !reads.authorizer);
+    let ctx = cluster();
+    // The direct evaluator gives up on the missing field: the interpreter's error.
+    let e = direct.validate(&deployment("prod", 3), &ctx).await.unwrap_err();
+    assert!(e.message.contains("no such key: nope"), "{}", e.message);
+    let e = direct.validate(&deployment("prod", 7), &ctx).await.unwrap_err();
+    assert!(e.message.contains("denied request: user alice asked for 7"), "{}", e.message);
+
+    let interpreted = plugin(&[
+        policy(
+            "sum",
+            json!({"matchConstraints": deployments(),
+            "validations": [{"expression": "object.spec.replicas + 1 <= 6"}]}),
+        ),
+        binding("sum", json!({"policyName": "sum", "validationActions": ["Deny"]})),
+        policy(
+            "authz",
+            json!({"matchConstraints": deployments(),
+            "validations": [{"expression": "authorizer.requestResource.check('create').allowed() || true"}]}),
+        ),
+        binding("authz", json!({"policyName": "authz", "validationActions": ["Deny"]})),
+    ]);
+    let reads = &interpreted.policies().current().reads;
+    assert!(!reads.in_place && reads.authorizer);
+    interpreted.validate(&deployment("prod", 5), &ctx).await.unwrap();
+    let e = interpreted.validate(&deployment("prod", 6), &ctx).await.unwrap_err();
+    assert!(e.message.contains("failed expression: object.spec.replicas + 1 <= 6"), "{}", e.message);
+}

@@ -1,9 +1,11 @@
 //! The direct evaluator against the interpreter, over a corpus of expressions and objects.
 
-use crate::activation::Layers;
+use crate::activation::{Bound, Layers};
 use crate::limits::PER_CALL_LIMIT;
 use crate::shape::Shape;
 use crate::{Activation, Program};
+use cel::common::types::{CelList, CelMap, CelString};
+use cel::common::value::Val;
 use serde_json::json;
 
 /// Expressions the direct evaluator compiles.
@@ -179,4 +181,102 @@ fn a_lazy_variable_is_left_to_the_interpreter() {
     let mut lazy = Activation::new();
     lazy.bind_lazy("object", "object", Ok(&inner));
     assert_eq!(named.fast.as_ref().unwrap().run(&Layers(&[&lazy]), PER_CALL_LIMIT), None);
+}
+
+/// What one program gives over JSON read in place ([`Activation::bind_json`]), checked
+/// against the interpreter over the same JSON converted: the direct evaluator's answer
+/// exactly, over the JSON with each object's members in the order the conversion
+/// iterates them (cel-rust's maps iterate in a random order of their own, and a map's
+/// order can change what an `all` costs); a whole evaluation, whose interpreter converts
+/// again (another order), the same value or an error too. Returns whether the direct
+/// evaluator answered.
+pub(super) fn agrees_over_json(
+    p: &Program,
+    object: &serde_json::Value,
+    req: &serde_json::Value,
+    limit: u64,
+) -> bool {
+    let source = p.source();
+    let outcome = |r: Result<crate::Evaluated, crate::EvalError>| match r {
+        Ok(e) => Ok((e.value().clone(), e.cost)),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut a = Activation::new();
+    a.bind("object", object, &Shape::Any).unwrap();
+    a.bind("request", req, &Shape::Any).unwrap();
+    let layers = Layers(&[&a]);
+    let interpreted = outcome(p.interpret(&layers, limit, None));
+    let in_order = |name: &str| match layers.value(name) {
+        Some(Bound::Val(v)) => json_in_order(v),
+        _ => panic!("{name} is bound to a value"),
+    };
+    let (object, req) = (in_order("object"), in_order("request"));
+    let whole = crate::reads::Reads::WHOLE;
+    let mut j = Activation::new();
+    j.bind_json("object", &object, &whole).bind_json("request", &req, &whole);
+    let evaluated = outcome(p.evaluate(&j, limit));
+    let alike = match (&evaluated, &interpreted) {
+        (Ok((v, _)), Ok((w, _))) => v == w,
+        (e, i) => e.is_err() && i.is_err(),
+    };
+    assert!(alike, "{source} over {object} (limit {limit}): {evaluated:?}, interpreted {interpreted:?}");
+    match p.fast.as_ref().and_then(|f| f.run(&Layers(&[&j]), limit)) {
+        Some((b, cost)) => {
+            let direct = Ok((cel::Value::Bool(b), cost));
+            assert_eq!(direct, interpreted, "{source} over {object} (limit {limit})");
+            true
+        }
+        None => false,
+    }
+}
+
+/// A converted value as JSON, each map's members in its iteration order.
+fn json_in_order(v: &dyn Val) -> serde_json::Value {
+    if let Some(map) = v.downcast_ref::<CelMap>() {
+        let mut out = serde_json::Map::new();
+        let mut keys = map.as_iterable().unwrap().iter();
+        while let Some(k) = keys.next() {
+            let k = k.downcast_ref::<CelString>().unwrap().inner();
+            out.insert(k.to_string(), json_in_order(super::entry(map, k).unwrap().unwrap()));
+        }
+        return serde_json::Value::Object(out);
+    }
+    if let Some(list) = v.downcast_ref::<CelList>() {
+        return serde_json::Value::Array(list.inner().iter().map(|i| json_in_order(i.as_ref())).collect());
+    }
+    crate::value::to_json(&cel::Value::try_from(v).unwrap()).unwrap()
+}
+
+/// The corpus over JSON read in place: what the direct evaluator answers agrees with
+/// the interpreter ([`agrees_over_json`]), and it answers as often as over converted
+/// values.
+#[test]
+fn answers_over_json_as_the_interpreter_does() {
+    let mut answered = 0;
+    let programs: Vec<Program> = FAST.iter().chain(SLOW).map(|s| compile(s)).collect();
+    for object in &objects() {
+        for user in ["nobody", "jane"] {
+            for p in &programs {
+                for limit in [PER_CALL_LIMIT, 3, 1, 0] {
+                    answered += usize::from(agrees_over_json(p, object, &request(user), limit));
+                }
+            }
+        }
+    }
+    assert!(answered > 300, "answered {answered}");
+}
+
+/// A JSON variable too deep to convert fails the interpreter's evaluation (reads
+/// through another resolver fail the same way), never the process.
+#[test]
+fn a_json_variable_too_deep_to_convert_is_an_evaluation_error() {
+    let mut deep = json!("leaf");
+    for _ in 0..300 {
+        deep = json!({ "a": deep });
+    }
+    let whole = crate::reads::Reads::WHOLE;
+    let mut a = Activation::new();
+    a.bind_json("object", &deep, &whole);
+    let err = compile("object.a.a.a == 'x'").evaluate(&a, PER_CALL_LIMIT).unwrap_err();
+    assert!(err.to_string().contains("nesting"), "{err}");
 }
