@@ -197,12 +197,33 @@ fn request_json(req: &AdmissionRequest, matched: &Matched, reads: &Reads) -> Val
         }
     }
     put("operation", &|| json!(req.operation.as_str()));
-    put("userInfo", &|| crate::webhook::review::user_info(&req.user, false));
+    put("userInfo", &|| user_info(&req.user, reads.field("userInfo").unwrap_or(&Reads::WHOLE)));
     put("dryRun", &|| json!(req.dry_run));
     if !req.options.is_null() {
         put("options", &|| req.options.clone());
     }
     Value::Object(r)
+}
+
+/// The AdmissionRequest's `userInfo` (as an admission review carries it, empty members
+/// left out) with the members `reads` names.
+fn user_info(user: &apimachinery::UserInfo, reads: &Reads) -> Value {
+    let strings = |items: &[String]| Value::Array(items.iter().cloned().map(Value::String).collect());
+    let mut out = Map::new();
+    if !user.name.is_empty() && reads.reads_field("username") {
+        out.insert("username".into(), Value::String(user.name.clone()));
+    }
+    if !user.uid.is_empty() && reads.reads_field("uid") {
+        out.insert("uid".into(), Value::String(user.uid.clone()));
+    }
+    if !user.groups.is_empty() && reads.reads_field("groups") {
+        out.insert("groups".into(), strings(&user.groups));
+    }
+    if !user.extra.is_empty() && reads.reads_field("extra") {
+        let extra = user.extra.iter().map(|(k, v)| (k.clone(), strings(v))).collect();
+        out.insert("extra".into(), Value::Object(extra));
+    }
+    Value::Object(out)
 }
 
 impl Values {
@@ -312,5 +333,26 @@ impl Values {
         );
         a.bind_cel(REQUEST_RESOURCE, requested).map_err(e)?;
         Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `request.userInfo` is the admission review's, cut to what is read.
+    #[test]
+    fn user_info_is_the_reviews_with_what_is_read() {
+        let mut user = apimachinery::UserInfo::new("jane", vec!["dev".to_string(), "ops".to_string()]);
+        user.uid = "u-1".into();
+        user.extra.insert("scopes".into(), vec!["a".into(), "b".into()]);
+        let review = crate::webhook::review::user_info(&user, false);
+        assert_eq!(user_info(&user, &Reads::WHOLE), review);
+        let mut reads = Reads::nothing();
+        reads.insert_path(&["username"]);
+        assert_eq!(user_info(&user, &reads), json!({"username": "jane"}));
+        let anonymous = apimachinery::UserInfo::new("", Vec::<String>::new());
+        let review = crate::webhook::review::user_info(&anonymous, false);
+        assert_eq!(user_info(&anonymous, &Reads::WHOLE), review);
     }
 }
