@@ -521,9 +521,14 @@ pub(crate) fn entry<'a>(map: &'a CelMap<'a>, key: &str) -> Option<Option<&'a dyn
     }
 }
 
+/// A JSON object's members searched one by one up to this many: serde_json's map hashes
+/// a key with SipHash (a few hundred instructions), while comparing a key with one of
+/// another length is a few (an object's metadata has a dozen members or more).
+const JSON_SCAN: usize = 32;
+
 /// The value of `key` in a JSON object (searched one by one when small, as [`entry`]).
 fn json_entry<'a>(map: &'a serde_json::Map<String, Json>, key: &str) -> Option<&'a Json> {
-    if map.len() <= SCAN {
+    if map.len() <= JSON_SCAN {
         return map.iter().find_map(|(k, v)| (k == key).then_some(v));
     }
     map.get(key)

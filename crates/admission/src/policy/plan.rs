@@ -53,14 +53,8 @@ pub async fn plan<'s, P: PlannedPolicy, B: PlannedBinding>(
     let mut labels = NamespaceLabels::default();
     // Most policies add an invocation and their end.
     let mut steps = Vec::with_capacity(snapshot.policies.len() * 2);
-    for policy in snapshot.policies.values() {
-        let policy: &P = policy;
+    for (policy, bindings) in snapshot.bound() {
         let Some(constraints) = policy.match_constraints() else { continue };
-        let bindings = snapshot.bindings_of(policy.name());
-        // A policy acts only through its bindings.
-        if bindings.is_empty() {
-            continue;
-        }
         let matched = match matching::matches(constraints, req, &mut labels, ctx).await {
             Ok(Some(m)) => m,
             Ok(None) => continue,

@@ -41,9 +41,10 @@ pub struct PolicySet<P, B> {
 pub struct Snapshot<P, B> {
     pub policies: BTreeMap<String, Arc<P>>,
     pub bindings: BTreeMap<String, Arc<B>>,
-    /// The bindings of each policy (by the policy's name), in binding name order: built
-    /// once per change, so a request does not scan every binding for every policy.
-    by_policy: HashMap<String, Vec<Arc<B>>>,
+    /// The policies that have bindings, in name order, each with its bindings in name
+    /// order: built once per change, so a request neither scans every binding for every
+    /// policy nor looks a policy's bindings up.
+    bound: Vec<(Arc<P>, Vec<Arc<B>>)>,
     /// What the policies' expressions read of the request's variables, all of them
     /// together (built once per change): what a request converts for them.
     pub reads: InputReads,
@@ -54,7 +55,7 @@ impl<P, B> Default for Snapshot<P, B> {
         Self {
             policies: BTreeMap::new(),
             bindings: BTreeMap::new(),
-            by_policy: HashMap::new(),
+            bound: Vec::new(),
             reads: InputReads::whole(),
         }
     }
@@ -65,7 +66,7 @@ impl<P, B> Clone for Snapshot<P, B> {
         Self {
             policies: self.policies.clone(),
             bindings: self.bindings.clone(),
-            by_policy: self.by_policy.clone(),
+            bound: self.bound.clone(),
             reads: self.reads.clone(),
         }
     }
@@ -79,18 +80,24 @@ impl<P, B> Snapshot<P, B> {
 }
 
 impl<P: CompiledPolicy, B: ParsedBinding> Snapshot<P, B> {
-    /// The bindings of the policy named `policy`, in name order.
-    pub fn bindings_of(&self, policy: &str) -> &[Arc<B>] {
-        self.by_policy.get(policy).map_or(&[], Vec::as_slice)
+    /// The policies that have bindings, in name order, each with its bindings in name
+    /// order (a policy acts only through its bindings).
+    pub fn bound(&self) -> impl Iterator<Item = (&P, &[Arc<B>])> {
+        self.bound.iter().map(|(p, b)| (&**p, b.as_slice()))
     }
 
-    /// Builds the index of [`bindings_of`](Self::bindings_of) and the union of the
-    /// policies' [`reads`](Self::reads) after a change.
+    /// Builds [`bound`](Self::bound) and the union of the policies'
+    /// [`reads`](Self::reads) after a change.
     fn index(&mut self) {
-        self.by_policy.clear();
+        let mut by_policy: HashMap<&str, Vec<Arc<B>>> = HashMap::new();
         for b in self.bindings.values() {
-            self.by_policy.entry(b.policy_name().to_string()).or_default().push(Arc::clone(b));
+            by_policy.entry(b.policy_name()).or_default().push(Arc::clone(b));
         }
+        self.bound = self
+            .policies
+            .values()
+            .filter_map(|p| Some((Arc::clone(p), by_policy.remove(p.name())?)))
+            .collect();
         let mut reads = InputReads::nothing();
         for p in self.policies.values() {
             match p.reads() {
