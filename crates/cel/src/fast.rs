@@ -537,6 +537,28 @@ fn json_entry<'a>(map: &'a serde_json::Map<String, Json>, key: &str) -> Option<&
 /// [`units`] of the value `Shape::Any` converts `value` into.
 fn json_units(value: &Json, cap: u64) -> u64 {
     let size = |s: &str| (s.len() as u64).div_ceil(10);
+    let scalar = |v: &Json| match v {
+        Json::String(s) => Some(size(s)),
+        Json::Null | Json::Bool(_) | Json::Number(_) => Some(0),
+        Json::Array(_) | Json::Object(_) => None,
+    };
+    // A scalar, or a flat object or array (most maps a rule measures: labels, data),
+    // without the stack.
+    if let Some(units) = scalar(value) {
+        return units;
+    }
+    let flat = match value {
+        Json::Object(members) => members.iter().try_fold(members.len() as u64, |t, (k, v)| {
+            Some(t.saturating_add(size(k)).saturating_add(scalar(v)?))
+        }),
+        Json::Array(items) => {
+            items.iter().try_fold(items.len() as u64, |t, v| Some(t.saturating_add(scalar(v)?)))
+        }
+        _ => None,
+    };
+    if let Some(units) = flat {
+        return units;
+    }
     let mut total: u64 = 0;
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
