@@ -1,6 +1,7 @@
 //! Objects every cluster starts with: the system namespaces, kube's default RBAC roles
-//! and bindings, the system PriorityClasses, the mandatory FlowSchemas and
-//! PriorityLevelConfigurations, a local APIService per served group-version
+//! and bindings, the system PriorityClasses, the suggested and mandatory FlowSchemas and
+//! PriorityLevelConfigurations (created as kube's APF configuration producer creates them,
+//! under its field manager), a local APIService per served group-version
 //! (registry/src/bootstrap.rs), and the admin binding of `kubeward up`. Missing ones are
 //! created at every start; existing ones are left as they are.
 
@@ -10,7 +11,14 @@ use serde_json::{json, Value};
 pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 pub const ADMIN_BINDING: &str = "kubeward-admin";
 
-async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
+/// kube's APF bootstrap ensurer's field manager.
+const APF_PRODUCER: &str = "api-priority-and-fairness-config-producer-v1";
+
+async fn ensure_object(state: &ApiState, obj: Value) -> Result<(), String> {
+    ensure_object_as(state, obj, "kube-apiserver").await
+}
+
+async fn ensure_object_as(state: &ApiState, mut obj: Value, manager: &str) -> Result<(), String> {
     let group = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     let group = group.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -20,7 +28,7 @@ async fn ensure_object(state: &ApiState, mut obj: Value) -> Result<(), String> {
     if state.objects.find(rt, &ns, &name).await.map_err(|e| e.message)?.is_some() {
         return Ok(());
     }
-    crate::rest::field_manager::prepare_internal_create(rt, &mut obj, "kube-apiserver");
+    crate::rest::field_manager::prepare_internal_create(rt, &mut obj, manager);
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(ns);
     }
@@ -42,8 +50,11 @@ pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), St
     for obj in registry::bootstrap::system_priority_classes() {
         ensure_object(state, obj).await?;
     }
-    for obj in registry::bootstrap::mandatory_flow_control() {
-        ensure_object(state, obj).await?;
+    let flow_control = registry::bootstrap::suggested_flow_control()
+        .into_iter()
+        .chain(registry::bootstrap::mandatory_flow_control());
+    for obj in flow_control {
+        ensure_object_as(state, obj, APF_PRODUCER).await?;
     }
     for obj in registry::bootstrap::local_api_services(state.catalog) {
         ensure_object(state, obj).await?;

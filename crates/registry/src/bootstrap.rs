@@ -60,45 +60,162 @@ pub fn system_priority_classes() -> Vec<Value> {
         .collect()
 }
 
+fn flow_control_meta(name: &str) -> Value {
+    json!({"name": name, "annotations": {"apf.kubernetes.io/autoupdate-spec": "true"}})
+}
+
+fn priority_level(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
+        "metadata": flow_control_meta(name), "spec": spec})
+}
+
+/// A Limited level that queues (kube's suggested levels).
+fn queuing_level(name: &str, shares: i64, lendable: i64, queues: i64, hand_size: i64) -> Value {
+    priority_level(
+        name,
+        json!({"type": "Limited", "limited": {"nominalConcurrencyShares": shares, "lendablePercent": lendable,
+            "limitResponse": {"type": "Queue", "queuing": {"queues": queues, "handSize": hand_size, "queueLengthLimit": 50}}}}),
+    )
+}
+
+fn flow_schema(name: &str, level: &str, precedence: i64, distinguisher: Option<&str>, rules: Value) -> Value {
+    let mut spec = json!({"priorityLevelConfiguration": {"name": level}, "matchingPrecedence": precedence, "rules": [rules]});
+    if let Some(d) = distinguisher {
+        spec["distinguisherMethod"] = json!({"type": d});
+    }
+    json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": flow_control_meta(name), "spec": spec})
+}
+
+fn groups(names: &[&str]) -> Value {
+    names.iter().map(|g| json!({"kind": "Group", "group": {"name": g}})).collect()
+}
+
+fn users(names: &[&str]) -> Value {
+    names.iter().map(|u| json!({"kind": "User", "user": {"name": u}})).collect()
+}
+
+/// Every kube-system service account.
+fn kube_system_service_accounts() -> Value {
+    json!([{"kind": "ServiceAccount", "serviceAccount": {"namespace": "kube-system", "name": "*"}}])
+}
+
+/// A rule over every verb, group, resource and namespace, and every non-resource URL.
+fn everything(subjects: Value) -> Value {
+    json!({"subjects": subjects,
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": true, "namespaces": ["*"]}],
+        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]})
+}
+
 /// kube's mandatory API Priority and Fairness configuration (k8s.io/apiserver
 /// `pkg/apis/flowcontrol/bootstrap/default.go`), priority levels first as kube's ensurer
 /// creates them: the `exempt` and `catch-all` PriorityLevelConfigurations and the FlowSchemas
 /// of the same names, with kube's specs and its `apf.kubernetes.io/autoupdate-spec`
-/// annotation. kube's suggested objects (`global-default`, `system-nodes`, ...) are not
-/// created. kubeward stores them and does not enforce them (see `resources/flowcontrol.rs`).
+/// annotation. Requests are classified by them (`apiserver/src/limits/flowcontrol.rs`).
 pub fn mandatory_flow_control() -> Vec<Value> {
-    let meta =
-        |name: &str| json!({"name": name, "annotations": {"apf.kubernetes.io/autoupdate-spec": "true"}});
-    let level = |name: &str, spec: Value| {
-        json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
-            "metadata": meta(name), "spec": spec})
-    };
-    let everything = json!([{
-        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": true, "namespaces": ["*"]}],
-        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-    }]);
-    let schema = |name: &str, precedence: i64, distinguisher: Option<&str>, groups: &[&str]| {
-        let mut rules = everything.clone();
-        rules[0]["subjects"] =
-            groups.iter().map(|g| json!({"kind": "Group", "group": {"name": g}})).collect::<Vec<_>>().into();
-        let mut spec = json!({"priorityLevelConfiguration": {"name": name}, "matchingPrecedence": precedence, "rules": rules});
-        if let Some(d) = distinguisher {
-            spec["distinguisherMethod"] = json!({"type": d});
-        }
-        json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": meta(name), "spec": spec})
-    };
     vec![
-        level(
+        priority_level(
             "exempt",
             json!({"type": "Exempt", "exempt": {"nominalConcurrencyShares": 0, "lendablePercent": 0}}),
         ),
-        level(
+        priority_level(
             "catch-all",
             json!({"type": "Limited", "limited": {"nominalConcurrencyShares": 5, "lendablePercent": 0,
                 "limitResponse": {"type": "Reject"}}}),
         ),
-        schema("exempt", 1, None, &["system:masters"]),
-        schema("catch-all", 10000, Some("ByUser"), &["system:unauthenticated", "system:authenticated"]),
+        flow_schema("exempt", "exempt", 1, None, everything(groups(&["system:masters"]))),
+        flow_schema(
+            "catch-all",
+            "catch-all",
+            10000,
+            Some("ByUser"),
+            everything(groups(&["system:unauthenticated", "system:authenticated"])),
+        ),
+    ]
+}
+
+/// kube's suggested API Priority and Fairness configuration (the same file's `Suggested*`),
+/// in the order kube's ensurer creates it (before the mandatory objects): the levels
+/// `system`, `node-high`, `leader-election`, `workload-high`, `workload-low` and
+/// `global-default`, and the FlowSchemas that send nodes, probes, leader election,
+/// kube-controller-manager, kube-scheduler, service accounts and everyone else to them.
+pub fn suggested_flow_control() -> Vec<Value> {
+    let nodes = || groups(&["system:nodes"]);
+    let controller_manager = "system:kube-controller-manager";
+    let scheduler = "system:kube-scheduler";
+    let mut election_subjects = users(&[controller_manager, scheduler]);
+    if let (Some(subjects), Value::Array(accounts)) =
+        (election_subjects.as_array_mut(), kube_system_service_accounts())
+    {
+        subjects.extend(accounts);
+    }
+    vec![
+        queuing_level("system", 30, 33, 64, 6),
+        queuing_level("node-high", 40, 25, 64, 6),
+        queuing_level("leader-election", 10, 0, 16, 4),
+        queuing_level("workload-high", 40, 50, 128, 6),
+        queuing_level("workload-low", 100, 90, 128, 6),
+        queuing_level("global-default", 20, 50, 128, 6),
+        flow_schema("system-nodes", "system", 500, Some("ByUser"), everything(nodes())),
+        flow_schema(
+            "system-node-high",
+            "node-high",
+            400,
+            Some("ByUser"),
+            json!({"subjects": nodes(), "resourceRules": [
+                {"verbs": ["*"], "apiGroups": [""], "resources": ["nodes", "nodes/status"], "clusterScope": true, "namespaces": ["*"]},
+                {"verbs": ["*"], "apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "namespaces": ["*"]}]}),
+        ),
+        flow_schema(
+            "probes",
+            "exempt",
+            2,
+            None,
+            json!({"subjects": groups(&["system:unauthenticated", "system:authenticated"]),
+                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz", "/readyz", "/livez"]}]}),
+        ),
+        flow_schema(
+            "system-leader-election",
+            "leader-election",
+            100,
+            Some("ByUser"),
+            json!({"subjects": election_subjects, "resourceRules": [
+                {"verbs": ["get", "create", "update"], "apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "namespaces": ["*"]}]}),
+        ),
+        flow_schema(
+            "kube-controller-manager",
+            "workload-high",
+            800,
+            Some("ByNamespace"),
+            everything(users(&[controller_manager])),
+        ),
+        flow_schema(
+            "kube-scheduler",
+            "workload-high",
+            800,
+            Some("ByNamespace"),
+            everything(users(&[scheduler])),
+        ),
+        flow_schema(
+            "kube-system-service-accounts",
+            "workload-high",
+            900,
+            Some("ByNamespace"),
+            everything(kube_system_service_accounts()),
+        ),
+        flow_schema(
+            "service-accounts",
+            "workload-low",
+            9000,
+            Some("ByUser"),
+            everything(groups(&["system:serviceaccounts"])),
+        ),
+        flow_schema(
+            "global-default",
+            "global-default",
+            9900,
+            Some("ByUser"),
+            everything(groups(&["system:unauthenticated", "system:authenticated"])),
+        ),
     ]
 }
 
@@ -144,7 +261,7 @@ mod tests {
         for p in system_priority_classes() {
             assert!(strategy::validate(pc, &p).is_empty(), "{p}");
         }
-        for mut o in mandatory_flow_control() {
+        for mut o in suggested_flow_control().into_iter().chain(mandatory_flow_control()) {
             let kind = o["kind"].as_str().unwrap_or_default().to_string();
             let rt = c.by_kind("flowcontrol.apiserver.k8s.io", &kind).unwrap();
             let (typed, dropped) = rt.normalize(&o).unwrap();

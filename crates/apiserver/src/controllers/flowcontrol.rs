@@ -12,6 +12,9 @@ use registry::ResourceType;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+/// kube's APF config consumer's field manager (`ConfigConsumerAsFieldManager`).
+const CONSUMER: &str = "api-priority-and-fairness-config-consumer-v1";
+
 struct FlowControlConfig {
     state: State,
     objects: Objects,
@@ -71,17 +74,29 @@ impl FlowControlConfig {
             {
                 continue;
             }
-            let mut updated = fs.clone();
-            let mut conditions: Vec<Value> = fs
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .map(|c| c.iter().filter(|c| c["type"] != "Dangling").cloned().collect())
-                .unwrap_or_default();
-            conditions
-                .push(json!({"type": "Dangling", "status": status, "lastTransitionTime": now_rfc3339(),
-                "reason": reason, "message": message}));
-            updated["status"] = json!({ "conditions": conditions });
+            let condition = json!({"type": "Dangling", "status": status, "lastTransitionTime": now_rfc3339(),
+                "reason": reason, "message": message});
             let (_, name) = name_of(fs);
+            // kube's config consumer applies the condition to the status, forcing.
+            let applied = json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema",
+                "metadata": {"name": name}, "status": {"conditions": [condition.clone()]}});
+            let rt = self.flow_schemas;
+            let mut updated =
+                crate::rest::field_manager::record_internal_apply(rt, fs, &applied, CONSUMER, "status")
+                    .unwrap_or_else(|| {
+                        let mut updated = fs.clone();
+                        let mut conditions: Vec<Value> = fs
+                            .pointer("/status/conditions")
+                            .and_then(Value::as_array)
+                            .map(|c| c.iter().filter(|c| c["type"] != "Dangling").cloned().collect())
+                            .unwrap_or_default();
+                        conditions.push(condition);
+                        updated["status"] = json!({ "conditions": conditions });
+                        updated
+                    });
+            if let Some(m) = updated.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("resourceVersion");
+            }
             let expected =
                 fs.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
             if let Err(e) = self.objects.update(self.flow_schemas, "", name, &updated, expected).await {
