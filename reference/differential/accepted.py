@@ -129,23 +129,15 @@ RULES: list[Rule] = [
     gap("OpenAPI", r"^openapi/v3/doc/", r"^\.body\.info\.version$",
         "OpenAPI v3 documents carry info.version 1.33, the version kubeward's /version claims."),
     gap("managedFields", r"", r"managedFields",
-        "managedFields: kube's API Priority and Fairness controllers (api-priority-and-fairness-config-"
-        "producer-v1, -consumer-v1) and its ServiceCIDR controller (kubernetes-service-cidr-controller) "
-        "record entries of their own, which kubeward's do not; objects kubeward's garbage collector deleted "
-        "before kube's (the get after delete) have none to compare."),
+        "managedFields: kube's ServiceCIDR controller (kubernetes-service-cidr-controller) records entries "
+        "of its own, which kubeward's does not; objects kubeward's garbage collector deleted before kube's "
+        "(the get after delete) have none to compare."),
     gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",
         "Garbage collection: kube adds the `orphan` finalizer to kinds whose default propagation is Orphan "
         "(ReplicationController, batch/v1 Job) and its garbage collector removes it; kubeward does the same "
         "since its collector (controllers/garbage_collector), but sends no Warning on a Job deleted without "
         "a policy (kube's `child pods are preserved by default`), and the timing of the finalizer's removal "
         "differs in the watch stream. Kept until a differential run confirms what remains."),
-    gap("flow control", r"^flowcontrol\.apiserver\.k8s\.io/flowschemas/watch$", r".",
-        "API Priority and Fairness: kube's config controller writes each FlowSchema's status after every "
-        "change, so its watch stream interleaves those writes; kubeward has no such controller."),
-    gap("flow control", r"^flowcontrol\.apiserver\.k8s\.io/", r"(items\[(system-node-high|system-nodes|global-default|leader-election|node-high|system|workload-high|workload-low|probes|system-leader-election|endpoint-controller|workload-leader-election|kube-controller-manager|kube-scheduler|kube-system-service-accounts|service-accounts|global-default)\]|status\.conditions|\.body\[\d+\]$|rows\[\d+\]\.cells)",
-        "API Priority and Fairness: kubeward creates the mandatory FlowSchemas and PriorityLevelConfigurations "
-        "but not kube's suggested ones, and keeps no FlowSchema status (kube's config controller writes "
-        "the Dangling condition)."),
     gap("metadata", r"^apps/daemonsets/(partial-get|table)$", r"annotations",
         "kube converts DaemonSets to PartialObjectMetadata from its internal type, which keeps the "
         "template generation in a field: the deprecated.daemonset.template.generation annotation is not "
