@@ -112,10 +112,24 @@ fn new_kinds_are_served_validated_and_printed_as_kube() {
 fn services_hold_ip_addresses_and_the_default_cidr_is_ready() {
     let server = Server::start();
     let Some(k) = support::kubectl_or_missing(&server, VERSION) else { return };
-    let cidr = get_json(&k, &["servicecidr", "kubernetes"]);
+    // Created by kube-apiserver, its Ready condition applied by kube's ServiceCIDR controller.
+    let cidr = eventually(Duration::from_secs(10), || {
+        let cidr = get_json(&k, &["servicecidr", "kubernetes", "--show-managed-fields"]);
+        cidr.pointer("/status/conditions/0").is_some().then_some(cidr)
+    })
+    .expect("the default ServiceCIDR's status");
     assert_eq!(cidr.pointer("/spec/cidrs/0").and_then(Value::as_str), Some("10.96.0.0/12"));
     assert_eq!(cidr.pointer("/status/conditions/0/type").and_then(Value::as_str), Some("Ready"));
     assert_eq!(cidr.pointer("/status/conditions/0/status").and_then(Value::as_str), Some("True"));
+    let mut managers: Vec<(&str, &str)> = cidr
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| (e["manager"].as_str().unwrap_or_default(), e["operation"].as_str().unwrap_or_default()))
+        .collect();
+    managers.sort();
+    assert_eq!(managers, [("kube-apiserver", "Update"), ("kubernetes-service-cidr-controller", "Apply")]);
 
     let kubernetes = eventually(Duration::from_secs(10), || {
         let out = k.run(&["get", "ipaddress", "10.96.0.1", "-o", "json"]);

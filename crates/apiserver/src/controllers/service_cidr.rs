@@ -15,7 +15,7 @@ use super::Controller;
 use crate::informer::{name_of, Event, Informer};
 use crate::objects::{now_rfc3339, Objects};
 use crate::state::State;
-use registry::{strategy, ResourceType};
+use registry::ResourceType;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -110,23 +110,53 @@ impl ServiceAddresses {
         match self.objects.find(rt, "", DEFAULT_NAME).await {
             Ok(Some(_)) => {}
             Ok(None) => {
+                // kube-apiserver creates it, then its kubernetes-service-cidr-controller applies
+                // the Ready condition to the status.
                 let mut cidr = json!({
                     "apiVersion": "networking.k8s.io/v1",
                     "kind": "ServiceCIDR",
                     "metadata": {"name": DEFAULT_NAME},
                     "spec": {"cidrs": [self.range]},
                 });
-                strategy::prepare_for_create(rt, &mut cidr, &now_rfc3339());
-                cidr["status"] = json!({"conditions": [{
-                    "type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339(),
-                    "reason": "", "message": "Kubernetes default Service CIDR is ready",
-                }]});
+                crate::rest::field_manager::prepare_internal_create(rt, &mut cidr, "kube-apiserver");
                 match self.objects.create(rt, "", DEFAULT_NAME, &cidr).await {
-                    Ok(_) => tracing::info!(range = %self.range, "created the default ServiceCIDR"),
+                    Ok(created) => {
+                        tracing::info!(range = %self.range, "created the default ServiceCIDR");
+                        self.set_ready(&created).await;
+                    }
                     Err(e) => tracing::debug!(error = %e.message, "default ServiceCIDR not created"),
                 }
             }
             Err(e) => tracing::debug!(error = %e.message, "default ServiceCIDR not readable"),
+        }
+    }
+
+    /// The default ServiceCIDR's Ready condition, applied as kube's controller applies it.
+    async fn set_ready(&self, cidr: &Value) {
+        let rt = self.cidrs;
+        let condition = json!({"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339(),
+            "message": "Kubernetes default Service CIDR is ready"});
+        let applied = json!({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR",
+            "metadata": {"name": DEFAULT_NAME}, "status": {"conditions": [condition]}});
+        let manager = "kubernetes-service-cidr-controller";
+        let Some(mut updated) =
+            crate::rest::field_manager::record_internal_apply(rt, cidr, &applied, manager, "status")
+        else {
+            return;
+        };
+        // The condition's reason, which kube's controller leaves unset, is stored as Go
+        // writes a string it did not set: empty (and owned by no manager).
+        let conditions = updated.pointer_mut("/status/conditions").and_then(Value::as_array_mut);
+        for c in conditions.into_iter().flatten().filter_map(Value::as_object_mut) {
+            c.entry("reason").or_insert_with(|| json!(""));
+        }
+        let expected =
+            cidr.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|r| r.parse().ok());
+        if let Some(m) = updated.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        if let Err(e) = self.objects.update(rt, "", DEFAULT_NAME, &updated, expected).await {
+            tracing::debug!(error = %e.message, "default ServiceCIDR status not written");
         }
     }
 
