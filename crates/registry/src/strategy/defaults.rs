@@ -120,6 +120,22 @@ pub(super) fn on_create(rt: &ResourceType, o: &mut Map<String, Value>) {
 }
 
 /// Defaults of the kind, on create and update (fields already set are kept).
+/// What kube's storage (protobuf) makes of a value it stores, which its field manager,
+/// running before, does not see. Applied when an object is prepared for storage, after the
+/// field manager has recorded the request.
+pub(super) fn storage_form(rt: &ResourceType, o: &mut Map<String, Value>) {
+    // A CSINode's `drivers` has no omitempty: kube's field manager sees (and records) an
+    // empty list, which its storage then turns into null. (An empty list in an omitempty
+    // field is gone before the field manager: `apply` drops it.)
+    if (rt.group, rt.kind) == ("storage.k8s.io", "CSINode") {
+        if let Some(spec) = obj(o, "spec") {
+            if spec.get("drivers").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                spec.insert("drivers".into(), Value::Null);
+            }
+        }
+    }
+}
+
 pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     if let Some(status) = initial_status(rt) {
         set_default(o, "status", status);
@@ -362,20 +378,12 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
             }
         }
         ("apiregistration.k8s.io", "APIService") => api_service(o),
-        // An empty list does not survive kube's storage (protobuf), and the field is omitempty.
+        // An empty list in an omitempty field: gone when kube's typed decoder writes it out.
         (
             "admissionregistration.k8s.io",
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
         ) if o.get("webhooks").and_then(Value::as_array).is_some_and(Vec::is_empty) => {
             o.shift_remove("webhooks");
-        }
-        ("storage.k8s.io", "CSINode") => {
-            // `drivers` has no omitempty; an empty list comes back from kube's storage as null.
-            if let Some(spec) = obj(o, "spec") {
-                if spec.get("drivers").and_then(Value::as_array).is_some_and(Vec::is_empty) {
-                    spec.insert("drivers".into(), Value::Null);
-                }
-            }
         }
         ("flowcontrol.apiserver.k8s.io", kind) => super::flowcontrol::defaults(kind, o),
         ("admissionregistration.k8s.io", kind) => super::admission::defaults(kind, o),

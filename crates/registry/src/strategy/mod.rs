@@ -190,6 +190,7 @@ pub fn prepare_for_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     }
     defaults::on_create(rt, o);
     defaults::apply(rt, o);
+    defaults::storage_form(rt, o);
     extensions::prepare_for_create(rt, obj);
 }
 
@@ -262,6 +263,7 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
     }
     if let Some(n) = new.as_object_mut() {
         defaults::apply(rt, n);
+        defaults::storage_form(rt, n);
     }
     extensions::prepare_for_update(rt, new, old, status_only);
     if is_csr(rt) {
@@ -280,6 +282,7 @@ pub fn default_mutated(rt: &ResourceType, obj: &mut Value) -> Result<Vec<String>
     let (_, unknown) = rt.normalize(obj)?;
     if let Some(o) = obj.as_object_mut() {
         defaults::apply(rt, o);
+        defaults::storage_form(rt, o);
     }
     Ok(unknown)
 }
@@ -396,6 +399,27 @@ mod tests {
         let errs = validate(rt, &bad);
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[1].field, "spec.containers[0].image");
+    }
+
+    /// An empty list kube's storage turns into null is there for the field manager
+    /// (decoded and defaulted) and null once prepared for storage.
+    #[test]
+    fn empty_lists_kube_stores_as_none_stay_until_storage() {
+        let c = Catalog::builtin();
+        let rt = c.lookup("storage.k8s.io", "v1", "csinodes").unwrap();
+        let mut node = json!({"metadata": {"name": "n"}, "spec": {"drivers": []}});
+        default_new(rt, &mut node);
+        assert_eq!(node["spec"]["drivers"], json!([]));
+        prepare_for_create(rt, &mut node, "2026-01-01T00:00:00Z");
+        assert_eq!(node["spec"]["drivers"], Value::Null);
+        let mut new = json!({"metadata": {"name": "n"}, "spec": {"drivers": []}});
+        prepare_for_update(rt, &mut new, &node, Endpoint::Main);
+        assert_eq!(new["spec"]["drivers"], Value::Null);
+        let rt = c.lookup("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations").unwrap();
+        // An omitempty field's empty list is gone before (kube's field manager never sees it).
+        let mut cfg = json!({"metadata": {"name": "w"}, "webhooks": []});
+        default_new(rt, &mut cfg);
+        assert!(cfg.get("webhooks").is_none(), "{cfg}");
     }
 
     #[test]
