@@ -129,11 +129,9 @@ RULES: list[Rule] = [
     gap("OpenAPI", r"^openapi/v3/doc/", r"^\.body\.info\.version$",
         "OpenAPI v3 documents carry info.version 1.33, the version kubeward's /version claims."),
     gap("managedFields", r"", r"managedFields",
-        "managedFields: kube's field manager records an empty list the request sent (a CSINode's "
-        "`spec.drivers: []`, which its storage then turns into null), kubeward's defaulting turns it into "
-        "null before its field manager sees it; the `kubeward up` admin binding is kubeward's own (the "
-        "harness creates its peer on kube); objects kubeward's garbage collector deleted before kube's (the "
-        "get after delete) have none to compare."),
+        "managedFields: the `kubeward up` admin binding is kubeward's own (the harness creates its peer on "
+        "kube); objects kubeward's garbage collector deleted before kube's (the get after delete) have none "
+        "to compare."),
     gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",
         "Garbage collection: kube adds the `orphan` finalizer to kinds whose default propagation is Orphan "
         "(ReplicationController, batch/v1 Job) and its garbage collector removes it; kubeward does the same "
