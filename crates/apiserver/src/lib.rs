@@ -122,8 +122,6 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             }
         }
     });
-    let openapi_base = openapi::OpenApiBase::new(&state::openapi_specs(catalog, false))
-        .with_issuer_discovery(openid_metadata.is_some());
     let metrics = metrics::Metrics::default();
     let admission = admission.with_observer(metrics.admission_observer());
     let state = Arc::new(ApiState {
@@ -138,9 +136,9 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         audit: audit::Auditor::start(&config.audit).map_err(StartError::Audit)?,
         admission,
         discovery: arc_swap::ArcSwap::from_pointee(discovery::Discovery::new(catalog, &server_address)),
-        openapi: arc_swap::ArcSwap::from_pointee(state::openapi_documents(&openapi_base, catalog)),
+        openapi: arc_swap::ArcSwapOption::empty(),
         openapi_rebuilds: Default::default(),
-        openapi_base,
+        openapi_base: Default::default(),
         ready: AtomicBool::new(false),
         hooks: Default::default(),
         limits: limits::Limits::new(config.limits.clone()),

@@ -109,6 +109,12 @@ fn root_paths(discovery: &discovery::Discovery, issuer_discovery: bool) -> Vec<S
     paths
 }
 
+/// The answer when the OpenAPI documents could not be built (logged where it failed).
+fn openapi_unavailable() -> Response<Body> {
+    let e = StatusError::internal("the OpenAPI documents could not be built");
+    response::status_error(&e, crate::negotiate::Output::Json)
+}
+
 pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
     if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
         let e = StatusError::method_not_supported(&Default::default(), req.method().as_str());
@@ -163,7 +169,9 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
         "/openapi/v2" => {
             // kube-openapi's negotiation: protobuf when asked for (kubectl), else JSON.
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let openapi = state.openapi.load();
+            let Some(openapi) = crate::state::openapi(state).await else {
+                return openapi_unavailable();
+            };
             if accept.contains("com.github.proto-openapi.spec.v2") {
                 let etag = format!("\"{}\"", openapi.v2_hash());
                 etag_response(&req, || openapi.v2_protobuf(), &etag, OPENAPI_V2_PROTO)
@@ -173,12 +181,16 @@ pub async fn dispatch(ctx: Ctx, req: Request<Incoming>) -> Response<Body> {
             }
         }
         // kube's aggregator writes the index without a Content-Type, so Go sniffs it as text.
-        "/openapi/v3" => {
-            response::bytes_response(200, "text/plain; charset=utf-8", state.openapi.load().v3_index())
-        }
+        "/openapi/v3" => match crate::state::openapi(state).await {
+            Some(openapi) => response::bytes_response(200, "text/plain; charset=utf-8", openapi.v3_index()),
+            None => openapi_unavailable(),
+        },
         _ => {
             if let Some(gv) = path.strip_prefix("/openapi/v3/") {
-                return match state.openapi.load().v3_document(gv) {
+                let Some(openapi) = crate::state::openapi(state).await else {
+                    return openapi_unavailable();
+                };
+                return match openapi.v3_document(gv) {
                     Some((bytes, etag)) => {
                         let doc = Doc { bytes: bytes.to_vec(), etag: format!("\"{etag}\"") };
                         doc_response(&req, &doc, "application/json")

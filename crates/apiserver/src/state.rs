@@ -2,7 +2,7 @@
 //! discovery and OpenAPI documents, and limits.
 
 use crate::discovery::Discovery;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use registry::Catalog;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,12 +26,14 @@ pub struct ApiState {
     /// The audit policy and backends (`None`: nothing is audited).
     pub audit: Option<crate::audit::Auditor>,
     /// Discovery and OpenAPI documents, built again whenever the served resources change
-    /// (a CustomResourceDefinition established or removed).
+    /// (a CustomResourceDefinition established or removed). The OpenAPI documents are built
+    /// when first asked for ([`openapi`]), as kube builds its v3 documents: most servers
+    /// are never asked, and they take megabytes.
     pub discovery: ArcSwap<Discovery>,
-    pub openapi: ArcSwap<openapi::OpenApi>,
+    pub openapi: ArcSwapOption<openapi::OpenApi>,
     pub openapi_rebuilds: OpenApiRebuilds,
-    /// The built-in resources' OpenAPI documents, built once at start.
-    pub openapi_base: openapi::OpenApiBase,
+    /// The built-in resources' OpenAPI documents, built once, with the first documents.
+    pub openapi_base: std::sync::OnceLock<openapi::OpenApiBase>,
     pub ready: AtomicBool,
     /// kube's post-start hooks kubeward does the job of, and which are done (health checks).
     pub hooks: crate::post_start::PostStartHooks,
@@ -57,6 +59,57 @@ pub struct OpenApiRebuilds {
     requested: AtomicU64,
     /// The change the served documents reflect.
     stored: std::sync::Mutex<u64>,
+    /// Held while the first documents are built (the requests that need them wait).
+    first: tokio::sync::Mutex<()>,
+}
+
+impl ApiState {
+    /// The built-in resources' documents, built on first use.
+    fn openapi_base(&self) -> &openapi::OpenApiBase {
+        self.openapi_base.get_or_init(|| {
+            openapi::OpenApiBase::new(&openapi_specs(self.catalog, false))
+                .with_issuer_discovery(self.openid_metadata.is_some())
+        })
+    }
+}
+
+/// The OpenAPI documents of what the server serves now, built on first use (on a blocking
+/// thread; concurrent first requests wait for the one build); `None` only if building them
+/// failed (a panic, logged).
+pub async fn openapi(state: &State) -> Option<Arc<openapi::OpenApi>> {
+    if let Some(documents) = state.openapi.load_full() {
+        return Some(documents);
+    }
+    let _first = state.openapi_rebuilds.first.lock().await;
+    if let Some(documents) = state.openapi.load_full() {
+        return Some(documents);
+    }
+    let generation = state.openapi_rebuilds.requested.load(Ordering::SeqCst);
+    let s = state.clone();
+    let built =
+        tokio::task::spawn_blocking(move || Arc::new(openapi_documents(s.openapi_base(), s.catalog))).await;
+    let documents = match built {
+        Ok(documents) => documents,
+        Err(e) => {
+            tracing::error!(error = %e, "building the OpenAPI documents failed");
+            return None;
+        }
+    };
+    store_documents(state, generation, Arc::clone(&documents));
+    // The served resources changed while they were built: build again, in the background.
+    if state.openapi_rebuilds.requested.load(Ordering::SeqCst) != generation {
+        rebuild_openapi(state, state.openapi_rebuilds.requested.load(Ordering::SeqCst));
+    }
+    Some(documents)
+}
+
+/// Serves `documents`, built for catalog change `generation`, unless newer ones are served.
+fn store_documents(state: &State, generation: u64, documents: Arc<openapi::OpenApi>) {
+    let mut stored = state.openapi_rebuilds.stored.lock().unwrap_or_else(|e| e.into_inner());
+    if *stored < generation || state.openapi.load().is_none() {
+        *stored = generation.max(*stored);
+        state.openapi.store(Some(documents));
+    }
 }
 
 /// Builds the discovery documents again from the catalog at once (cheap: clients find a
@@ -65,18 +118,23 @@ pub struct OpenApiRebuilds {
 pub fn refresh_documents(state: &State) {
     state.discovery.store(Arc::new(Discovery::new(state.catalog, &state.server_address)));
     let generation = state.openapi_rebuilds.requested.fetch_add(1, Ordering::SeqCst) + 1;
+    // Not built yet: the first use builds them from the catalog as it is then.
+    if state.openapi.load().is_none() {
+        return;
+    }
+    rebuild_openapi(state, generation);
+}
+
+/// Builds the OpenAPI documents again on a blocking thread, for catalog change `generation`.
+fn rebuild_openapi(state: &State, generation: u64) {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         // A newer change already asked for another build: leave it to that one.
         if state.openapi_rebuilds.requested.load(Ordering::SeqCst) != generation {
             return;
         }
-        let documents = Arc::new(openapi_documents(&state.openapi_base, state.catalog));
-        let mut stored = state.openapi_rebuilds.stored.lock().unwrap_or_else(|e| e.into_inner());
-        if *stored < generation {
-            *stored = generation;
-            state.openapi.store(documents);
-        }
+        let documents = Arc::new(openapi_documents(state.openapi_base(), state.catalog));
+        store_documents(&state, generation, documents);
     });
 }
 

@@ -224,7 +224,8 @@ fn every_cluster_starts_with_system_objects() {
     assert_eq!(apps["spec"]["versionPriority"], 15, "{apps}");
     assert_eq!(apps["spec"]["service"], Value::Null, "{apps}");
 
-    // kube's mandatory API Priority and Fairness objects, FlowSchemas by precedence.
+    // kube's mandatory and suggested API Priority and Fairness objects, FlowSchemas by
+    // precedence.
     let lines = words(&k.ok(&["get", "flowschemas"]).stdout);
     assert_eq!(
         lines[0], "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL",
@@ -233,11 +234,30 @@ fn every_cluster_starts_with_system_objects() {
     // MISSINGPL is the Dangling condition, written by the APF configuration controller as
     // kube's is (False: the priority level exists).
     assert!(lines[1].starts_with("exempt exempt 1 <none> ") && lines[1].ends_with(" False"), "{lines:?}");
-    assert!(lines[2].starts_with("catch-all catch-all 10000 ByUser "), "{lines:?}");
+    let names: Vec<&str> = lines[1..].iter().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(
+        names,
+        [
+            "exempt",
+            "probes",
+            "system-leader-election",
+            "system-node-high",
+            "system-nodes",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kube-system-service-accounts",
+            "service-accounts",
+            "global-default",
+            "catch-all"
+        ]
+    );
+    assert!(lines[11].starts_with("catch-all catch-all 10000 ByUser "), "{lines:?}");
+    assert!(lines[10].starts_with("global-default global-default 9900 ByUser "), "{lines:?}");
     let lines = words(&k.ok(&["get", "prioritylevelconfigurations"]).stdout);
     assert_eq!(lines[0], "NAME TYPE NOMINALCONCURRENCYSHARES QUEUES HANDSIZE QUEUELENGTHLIMIT AGE");
     assert!(lines[1].starts_with("catch-all Limited 5 <none> <none> <none> "), "{lines:?}");
     assert!(lines[2].starts_with("exempt Exempt <none> <none> <none> <none> "), "{lines:?}");
+    assert!(lines[3].starts_with("global-default Limited 20 128 6 50 "), "{lines:?}");
     let fs = get_json(&k, &["flowschema", "exempt"]);
     assert_eq!(fs["metadata"]["annotations"]["apf.kubernetes.io/autoupdate-spec"], "true", "{fs}");
     assert_eq!(fs["spec"]["rules"][0]["subjects"][0]["group"]["name"], "system:masters", "{fs}");

@@ -71,8 +71,9 @@ impl AdmissionPolicies {
         if generation <= observed {
             return;
         }
+        let openapi = crate::state::openapi(&self.state).await;
         let warnings = {
-            let resolver = ServedSchemas::new(&self.state);
+            let resolver = ServedSchemas::new(&self.state, openapi);
             typecheck::check(policy, &resolver)
         };
         let (_, name) = name_of(policy);
@@ -124,14 +125,15 @@ async fn write_status(
 /// kinds and established custom resources alike).
 struct ServedSchemas {
     catalog: &'static Catalog,
-    openapi: Arc<openapi::OpenApi>,
+    /// `None`: the documents could not be built (no schema is found).
+    openapi: Option<Arc<openapi::OpenApi>>,
     /// `components.schemas` of the documents read so far, by group-version path.
     documents: RefCell<HashMap<String, Option<Map<String, Value>>>>,
 }
 
 impl ServedSchemas {
-    fn new(state: &State) -> Self {
-        Self { catalog: state.catalog, openapi: state.openapi.load_full(), documents: RefCell::default() }
+    fn new(state: &State, openapi: Option<Arc<openapi::OpenApi>>) -> Self {
+        Self { catalog: state.catalog, openapi, documents: RefCell::default() }
     }
 
     fn schemas(&self, group: &str, version: &str) -> Option<Map<String, Value>> {
@@ -140,7 +142,7 @@ impl ServedSchemas {
         let mut docs = self.documents.borrow_mut();
         docs.entry(path.clone())
             .or_insert_with(|| {
-                let (bytes, _) = self.openapi.v3_document(&path)?;
+                let (bytes, _) = self.openapi.as_ref()?.v3_document(&path)?;
                 let doc: Value = serde_json::from_slice(&bytes).ok()?;
                 doc.pointer("/components/schemas").and_then(Value::as_object).cloned()
             })
