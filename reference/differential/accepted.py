@@ -39,11 +39,8 @@ def gap(area: str, requests: str, paths: str, reason: str) -> Rule:
     return Rule(requests, paths, reason, "gap", area)
 
 
-# Subresources kube serves that need a kubelet or a proxy, which kubeward has not.
-UNSERVED_SUBRESOURCES = (r"(pods/(attach|exec|log|portforward|proxy|resize)|nodes/proxy|services/proxy|\[bindings\]|"
-                         r"resources\[(pods|nodes|services)\]\.subresources\[(attach|exec|log|portforward|proxy|resize)\]|"
-                         r"\"/api/v1/namespaces/\{namespace\}/bindings\"|"
-                         r"(pods|nodes|services)/\{name\}/(attach|exec|log|portforward|proxy|resize))")
+# Subresources kube serves that kubeward does not.
+UNSERVED_SUBRESOURCES = (r"(pods/resize|resources\[pods\]\.subresources\[resize\]|pods/\{name\}/resize)")
 
 RULES: list[Rule] = [
     # --- intended: kubeward means to differ ---
@@ -113,10 +110,7 @@ RULES: list[Rule] = [
              "Terminating."),
     # --- gaps: kubeward should close these ---
     gap("subresources not served", r"^(discovery|openapi)/", UNSERVED_SUBRESOURCES,
-        "Not served: pods/attach, exec, log, portforward, proxy and resize, nodes/proxy, services/proxy "
-        "(they need a kubelet or a proxy) and the namespaced `bindings` resource (pods/binding is)."),
-    gap("subresources not served", r"^sub/pod-log$", r".",
-        "pods/log is not served, so a log request for a missing Pod is the generic 404."),
+        "Not served: pods/resize (in-place resize, kube's InPlacePodVerticalScaling, beta and on in 1.34)."),
     gap("OpenAPI", r"^openapi/v2/", r".",
         "/openapi/v2 (JSON unless protobuf is asked for, as kube) carries only the PATCH operations (kube: every "
         "operation and its shared parameters) and info.version 1.33 (the version kubeward's /version claims); "
@@ -129,7 +123,7 @@ RULES: list[Rule] = [
     gap("OpenAPI", r"^openapi/v3/doc/", r"^\.body\.info\.version$",
         "OpenAPI v3 documents carry info.version 1.33, the version kubeward's /version claims."),
     gap("managedFields", r"", r"managedFields",
-        "managedFields: the `kubeward up` admin binding is kubeward's own (the harness creates its peer on "
+        "managedFields: the `kubeward up` bindings (its admin, its kubelet client) are kubeward's own (the harness creates their peers on "
         "kube); objects kubeward's garbage collector deleted before kube's (the get after delete) have none "
         "to compare."),
     gap("garbage collection", r"^(core/replicationcontrollers|batch/jobs)/(delete|get-after-delete|watch)$", r".",

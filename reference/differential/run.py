@@ -137,19 +137,23 @@ def csr_pem_b64(work: pathlib.Path) -> str:
 
 
 def mirror_admin_binding(ref: Reference, ids) -> None:
-    """kubeward's `kubeward-admin` ClusterRoleBinding, created on the reference as system:masters."""
+    """kubeward up's own ClusterRoleBindings, created on the reference as system:masters: `kubeward-admin`
+    (its admin, cluster-admin) and `kubeward:kubelet-api-admin` (its client certificate to kubelets)."""
     masters = Identity("masters", cert=(str(ref.pki / "admin.crt"), str(ref.pki / "admin.key")))
     server = Server("reference", ref.url, str(ref.pki / "ca.crt"))
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": "kubeward-admin", "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "kubeward-admin"}],
-    }
-    resp = server.request(masters, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-                          json.dumps(binding).encode(), {"Content-Type": "application/json"})
-    if resp.status not in (201, 409):
-        raise StartError(f"creating the kubeward-admin binding on the reference: {resp.status} {resp.body[:300]}")
+    for name, role, user in (("kubeward-admin", "cluster-admin", "kubeward-admin"),
+                             ("kubeward:kubelet-api-admin", "system:kubelet-api-admin",
+                              "kube-apiserver-kubelet-client")):
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }
+        resp = server.request(masters, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                              json.dumps(binding).encode(), {"Content-Type": "application/json"})
+        if resp.status not in (201, 409):
+            raise StartError(f"creating the {name} binding on the reference: {resp.status} {resp.body[:300]}")
     # RBAC reads bindings from an informer: wait until the admin is allowed.
     for _ in range(100):
         if server.request(ids["admin"], "GET", "/api/v1/namespaces/default").status == 200:

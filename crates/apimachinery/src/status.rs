@@ -257,6 +257,72 @@ impl StatusError {
         Self::new(503, StatusReason::ServiceUnavailable, message.into(), None)
     }
 
+    /// An error that is not a Status, as kube's `ErrorToAPIStatus` reports one: its code
+    /// (500 unless a storage conflict), no reason, the error's own text.
+    pub fn unknown(code: u16, message: impl Into<String>) -> Self {
+        Self::new(code, StatusReason::Unknown, message.into(), None)
+    }
+
+    /// kube's `NewGenericServerResponse`: an answer of another server (a kubelet) with
+    /// `code`, described by kube's text for that code and naming the resource asked for.
+    pub fn generic_server_response(
+        code: u16,
+        verb: &str,
+        gr: &GroupResource,
+        name: &str,
+        server_message: &str,
+    ) -> Self {
+        let (reason, message) = match code {
+            409 if verb == "POST" => (StatusReason::AlreadyExists, "the server reported a conflict".to_string()),
+            409 => (StatusReason::Conflict, "the server reported a conflict".into()),
+            404 => (StatusReason::NotFound, "the server could not find the requested resource".into()),
+            400 => (StatusReason::BadRequest, "the server rejected our request for an unknown reason".into()),
+            401 => (StatusReason::Unauthorized, "the server has asked for the client to provide credentials".into()),
+            403 => (StatusReason::Forbidden, server_message.to_string()),
+            406 => (
+                StatusReason::NotAcceptable,
+                "the server was unable to respond with a content type that the client supports".into(),
+            ),
+            415 => (
+                StatusReason::UnsupportedMediaType,
+                "the server was unable to respond with a content type that the client supports".into(),
+            ),
+            405 => (
+                StatusReason::MethodNotAllowed,
+                "the server does not allow this method on the requested resource".into(),
+            ),
+            422 => (
+                StatusReason::Invalid,
+                "the server rejected our request due to an error in our request".into(),
+            ),
+            503 => (StatusReason::ServiceUnavailable, "the server is currently unable to handle the request".into()),
+            504 => (
+                StatusReason::Timeout,
+                "the server was unable to return a response in the time allotted, but may still be processing the request"
+                    .into(),
+            ),
+            429 => (
+                StatusReason::TooManyRequests,
+                "the server has received too many requests and has asked us to try again later".into(),
+            ),
+            c if c >= 500 => (
+                StatusReason::InternalError,
+                format!("an error on the server ({}) has prevented the request from succeeding", go_quote(server_message)),
+            ),
+            c => (StatusReason::Unknown, format!("the server responded with the status code {c} but did not return more information")),
+        };
+        let resource =
+            if gr.group.is_empty() { gr.resource.clone() } else { format!("{}.{}", gr.resource, gr.group) };
+        let message = if resource.is_empty() {
+            message
+        } else if name.is_empty() {
+            format!("{message} ({} {resource})", verb.to_lowercase())
+        } else {
+            format!("{message} ({} {resource} {name})", verb.to_lowercase())
+        };
+        Self::new(code, reason, message, details_for(gr, name))
+    }
+
     pub fn not_found_path() -> Self {
         Self::new(
             404,

@@ -39,7 +39,14 @@ async fn ensure_object_as(state: &ApiState, mut obj: Value, manager: &str) -> Re
     }
 }
 
-pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), String> {
+/// `kubelet_user`: the user of kubeward's client certificate to kubelets, bound to
+/// `system:kubelet-api-admin` (what a kubelet authorizing by SubjectAccessReview asks about
+/// a log, exec or proxy request), when `kubeward up` made that certificate.
+pub async fn ensure(
+    state: &ApiState,
+    admin_user: Option<&str>,
+    kubelet_user: Option<&str>,
+) -> Result<(), String> {
     for ns in SYSTEM_NAMESPACES {
         ensure_object(state, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
             .await?;
@@ -69,5 +76,18 @@ pub async fn ensure(state: &ApiState, admin_user: Option<&str>) -> Result<(), St
         });
         ensure_object(state, binding).await?;
     }
+    if let Some(user) = kubelet_user {
+        let binding = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": KUBELET_CLIENT_BINDING, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:kubelet-api-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        });
+        ensure_object(state, binding).await?;
+    }
     Ok(())
 }
+
+/// The ClusterRoleBinding of kubeward's kubelet client user (`kubeward up`).
+pub const KUBELET_CLIENT_BINDING: &str = "kubeward:kubelet-api-admin";

@@ -44,6 +44,9 @@ pub struct Config {
     /// `--requestheader-client-ca-file` and `--requestheader-allowed-names` (front proxy).
     pub requestheader_client_ca_file: Option<String>,
     pub requestheader_allowed_names: Vec<String>,
+    /// How kubeward reaches kubelets: `--kubelet-client-certificate`, `--kubelet-client-key`,
+    /// `--kubelet-certificate-authority`, `--kubelet-preferred-address-types`.
+    pub kubelet: crate::rest::connect::KubeletConfig,
     /// `--oidc-*` flags (an OpenID issuer whose id_tokens are accepted).
     pub oidc: authn::oidc::OidcFlags,
     /// `--authentication-config`: kube's AuthenticationConfiguration (JWT issuers), reloaded.
@@ -73,6 +76,9 @@ pub struct Config {
     pub root_ca_file: Option<String>,
     /// A user bound to cluster-admin at start (the admin of `kubeward up`).
     pub bootstrap_admin_user: Option<String>,
+    /// The user of kubeward's own client certificate to kubelets, bound to
+    /// `system:kubelet-api-admin` at start (`kubeward up`).
+    pub bootstrap_kubelet_client_user: Option<String>,
     /// kube-controller-manager's `--cluster-signing-cert-file`, `--cluster-signing-key-file`
     /// and `--cluster-signing-duration`: CertificateSigningRequests are signed when set.
     pub cluster_signing: Option<crate::controllers::csr_signing::SigningConfig>,
@@ -110,4 +116,7 @@ pub enum StartError {
     /// The audit policy or a backend cannot be used (the text names the file and line).
     #[error("{0}")]
     Audit(String),
+    /// The kubelet client's certificate, key or CA cannot be used.
+    #[error("{0}")]
+    Kubelet(String),
 }

@@ -39,6 +39,7 @@ use std::sync::Arc;
 use storage::Store;
 
 pub use config::{Config, StartError, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_SERVICE_ACCOUNT_ISSUER};
+pub use rest::connect::KubeletConfig;
 
 /// The admission plugins a pair of `--enable-admission-plugins` /
 /// `--disable-admission-plugins` values run, in kube's order (for `kubeward check cis`).
@@ -122,6 +123,8 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
             }
         }
     });
+    let kubelet = rest::connect::KubeletClient::new(&config.kubelet, config.client_ca_file.as_deref())
+        .map_err(StartError::Kubelet)?;
     let metrics = metrics::Metrics::default();
     let admission = admission.with_observer(metrics.admission_observer());
     let state = Arc::new(ApiState {
@@ -147,9 +150,16 @@ pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Running, Sta
         max_request_body_bytes: config.max_request_body_bytes,
         service_ips,
         server_address,
+        kubelet: Some(Arc::new(kubelet)),
     });
 
-    bootstrap::ensure(&state, config.bootstrap_admin_user.as_deref()).await.map_err(StartError::Bootstrap)?;
+    bootstrap::ensure(
+        &state,
+        config.bootstrap_admin_user.as_deref(),
+        config.bootstrap_kubelet_client_user.as_deref(),
+    )
+    .await
+    .map_err(StartError::Bootstrap)?;
     state.hooks.finish(Hook::RbacBootstrapRoles);
     state.hooks.finish(Hook::SystemPriorityClasses);
     controllers::system_namespaces::start(&state, config.system_namespaces_interval)

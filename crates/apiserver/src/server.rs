@@ -141,7 +141,8 @@ async fn serve_connection(
         .max_concurrent_streams(250)
         .keep_alive_interval(Some(limits.keepalive_interval))
         .keep_alive_timeout(limits.keepalive_timeout);
-    let connection = builder.serve_connection(TokioIo::new(tls), service);
+    // With upgrades: a Pod's exec, attach and port-forward streams switch protocols (rest/connect.rs).
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     tokio::pin!(connection);
     // The timer lives on a task of its own, so serving a request polls no timer.
     let idle = Arc::new(tokio::sync::Notify::new());

@@ -47,6 +47,8 @@ pub struct ApiState {
     /// `--service-cluster-ip-range`.
     pub service_ips: crate::service_ip::ServiceIpRange,
     pub server_address: String,
+    /// How kubelets are reached (a Pod's log; rest/connect.rs).
+    pub kubelet: Option<Arc<crate::rest::connect::KubeletClient>>,
 }
 
 pub type State = Arc<ApiState>;

@@ -4,8 +4,8 @@
 //! the defaults `up` adds. Each control gets a state and the flag or file it comes from:
 //! - `PASS` / `FAIL` for what can be decided from the configuration;
 //! - `WARN` for a manual control that does not hold (the benchmark leaves it to judgement);
-//! - `N/A` for what does not apply to kubeward (it runs no kubelets to call, and the etcd
-//!   controls only apply with `--etcd-servers`).
+//! - `N/A` for what does not apply to kubeward (the etcd controls only apply with
+//!   `--etcd-servers`).
 //!
 //! Flags kubeward does not have (audit log rotation, encryption at rest) are read from the
 //! raw arguments, so a server that gains them is judged by them; until then their controls
@@ -162,12 +162,34 @@ pub fn evaluate(e: &Effective) -> Vec<Control> {
         warn_unless(has("DenyServiceExternalIPs")),
         enable_flag.clone(),
     );
-    for (id, text) in [
-        ("1.2.4", "Ensure that the --kubelet-client-certificate and --kubelet-client-key arguments are set as appropriate"),
-        ("1.2.5", "Ensure that the --kubelet-certificate-authority argument is set as appropriate"),
-    ] {
-        add(id, text, true, State::NotApplicable, "kubeward makes no connections to kubelets (no logs, exec or proxy)".into());
-    }
+    let (cert, key) = (&f.kubelet_client_certificate, &f.kubelet_client_key);
+    add(
+        "1.2.4",
+        "Ensure that the --kubelet-client-certificate and --kubelet-client-key arguments are set as appropriate",
+        true,
+        pass_if(cert.is_some() && key.is_some()),
+        match (cert, key) {
+            (Some(c), Some(k)) => {
+                format!("--kubelet-client-certificate={} --kubelet-client-key={}", c.display(), k.display())
+            }
+            _ => "--kubelet-client-certificate or --kubelet-client-key unset: kubelets see no client certificate"
+                .into(),
+        },
+    );
+    // kubeward verifies kubelets' serving certificates with the cluster CA when no
+    // --kubelet-certificate-authority is given (kube-apiserver would not verify them at all).
+    let (state, source) = match (&f.kubelet_certificate_authority, &f.client_ca_file) {
+        (Some(ca), _) => (State::Pass, format!("--kubelet-certificate-authority={}", ca.display())),
+        (None, Some(ca)) => (State::Pass, format!("kubelets verified with --client-ca-file={ca}")),
+        (None, None) => (State::Fail, "--kubelet-certificate-authority unset, no cluster CA".to_string()),
+    };
+    add(
+        "1.2.5",
+        "Ensure that the --kubelet-certificate-authority argument is set as appropriate",
+        true,
+        state,
+        source,
+    );
     add(
         "1.2.6",
         "Ensure that the --authorization-mode argument is not set to AlwaysAllow",

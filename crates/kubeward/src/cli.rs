@@ -452,6 +452,9 @@ pub async fn up_serving(a: UpArgs, guard: Option<&crate::cluster::join::JoinGuar
     config.leader_election = leader_election;
     config.root_ca_file = Some(cluster.ca_cert.display().to_string());
     config.bootstrap_admin_user = Some(pki::ADMIN_USER.into());
+    if config.kubelet.client_certificate.as_deref() == Some(cluster.kubelet_client_cert.as_path()) {
+        config.bootstrap_kubelet_client_user = Some(pki::KUBELET_CLIENT.into());
+    }
     let running = match apiserver::start(config, store).await {
         Ok(r) => r,
         Err(e) => {
@@ -553,7 +556,8 @@ fn stable_id(data_dir: &Path) -> Result<String, CliError> {
 }
 
 /// Safe defaults `up` gives what the user left unset: the cluster PKI for client
-/// certificates, service-account tokens and the front proxy, kube's default admission
+/// certificates, service-account tokens, the front proxy and kubeward's client certificate to
+/// kubelets, kube's default admission
 /// plugins with NodeRestriction and DenyServiceExternalIPs (kubeward proxies no Service
 /// traffic, and a Service's externalIPs are CVE-2020-8554), bootstrap tokens, an audit log.
 fn up_defaults(flags: &mut ApiServerFlags, cluster: &pki::ClusterPki, data_dir: &Path) {
@@ -564,6 +568,10 @@ fn up_defaults(flags: &mut ApiServerFlags, cluster: &pki::ClusterPki, data_dir: 
         .get_or_insert_with(|| cluster.front_proxy_ca_cert.display().to_string());
     if flags.requestheader_allowed_names.is_empty() {
         flags.requestheader_allowed_names = vec!["front-proxy-client".into()];
+    }
+    if flags.kubelet_client_certificate.is_none() && flags.kubelet_client_key.is_none() {
+        flags.kubelet_client_certificate = Some(cluster.kubelet_client_cert.clone());
+        flags.kubelet_client_key = Some(cluster.kubelet_client_key.clone());
     }
     if flags.enable_admission_plugins.is_empty() {
         flags.enable_admission_plugins = vec!["NodeRestriction".into(), "DenyServiceExternalIPs".into()];

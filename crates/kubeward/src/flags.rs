@@ -73,6 +73,22 @@ pub struct ApiServerFlags {
     /// Common names the front proxy's certificate may have (empty: any).
     #[arg(long, value_delimiter = ',')]
     pub requestheader_allowed_names: Vec<String>,
+    /// Client certificate kubeward presents to kubelets (a Pod's log), with its key.
+    #[arg(long)]
+    pub kubelet_client_certificate: Option<PathBuf>,
+    /// Key of --kubelet-client-certificate.
+    #[arg(long)]
+    pub kubelet_client_key: Option<PathBuf>,
+    /// CA that signs the kubelets' serving certificates (default: --client-ca-file's CA).
+    #[arg(long)]
+    pub kubelet_certificate_authority: Option<PathBuf>,
+    /// Which of a Node's addresses reaches its kubelet, in order of preference.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP"
+    )]
+    pub kubelet_preferred_address_types: Vec<String>,
     /// OpenID issuer whose id_tokens are accepted (https).
     #[arg(long)]
     pub oidc_issuer_url: Option<String>,
@@ -322,6 +338,12 @@ impl ApiServerFlags {
             ),
             requestheader_client_ca_file: self.requestheader_client_ca_file,
             requestheader_allowed_names: self.requestheader_allowed_names,
+            kubelet: apiserver::KubeletConfig {
+                client_certificate: self.kubelet_client_certificate,
+                client_key: self.kubelet_client_key,
+                certificate_authority: self.kubelet_certificate_authority,
+                preferred_address_types: self.kubelet_preferred_address_types,
+            },
             enable_admission_plugins: self.enable_admission_plugins,
             disable_admission_plugins: self.disable_admission_plugins,
             audit: self.audit.options(self.audit_log_path),
@@ -346,6 +368,7 @@ impl ApiServerFlags {
             max_request_body_bytes: self.max_request_body_bytes,
             root_ca_file: self.client_ca_file,
             bootstrap_admin_user: None,
+            bootstrap_kubelet_client_user: None,
             cluster_signing: match (self.cluster_signing_cert_file, self.cluster_signing_key_file) {
                 (Some(ca_cert_file), Some(ca_key_file)) => {
                     Some(apiserver::controllers::csr_signing::SigningConfig {

@@ -59,7 +59,7 @@ pub async fn certs(a: CertsArgs) -> Result<(), CliError> {
 }
 
 /// The names `renew` knows, in kubeadm's order.
-const RENEWABLE: [&str; 3] = ["admin.conf", "apiserver", "front-proxy-client"];
+const RENEWABLE: [&str; 4] = ["admin.conf", "apiserver", "apiserver-kubelet-client", "front-proxy-client"];
 
 /// The first certificate's expiry in a PEM file.
 fn not_after(pem: &str) -> Option<OffsetDateTime> {
@@ -133,6 +133,7 @@ pub fn check_expiration(pki: &ClusterPki, data_dir: &Path, now: OffsetDateTime) 
     let leaves = [
         ("admin.conf", expiry(admin), "ca"),
         ("apiserver", expiry(file(&pki.serving_cert)), "ca"),
+        ("apiserver-kubelet-client", expiry(file(&pki.kubelet_client_cert)), "ca"),
         ("front-proxy-client", expiry(file(&pki.front_proxy_client_cert)), "front-proxy-ca"),
     ];
     let mut rows = vec![vec![
@@ -238,6 +239,13 @@ async fn renew(data_dir: &Path, name: &str) -> Result<(), CliError> {
                 pki::write_public(&pki.serving_cert, &issued.cert_pem).map_err(err)?;
                 println!("certificate for serving the Kubernetes API renewed");
             }
+            "apiserver-kubelet-client" => {
+                let ca = pki::Ca::load(&read(&pki.ca_cert)?, &read(&pki.ca_key)?).map_err(err)?;
+                let issued = ca.issue_client(pki::KUBELET_CLIENT, &[]).map_err(err)?;
+                pki::write_private(&pki.kubelet_client_key, &issued.key_pem).map_err(err)?;
+                pki::write_public(&pki.kubelet_client_cert, &issued.cert_pem).map_err(err)?;
+                println!("certificate for the API server to connect to kubelet renewed");
+            }
             "front-proxy-client" => {
                 let fp = pki::Ca::load(&read(&pki.front_proxy_ca_cert)?, &read(&pki.front_proxy_ca_key)?)
                     .map_err(err)?;
@@ -321,27 +329,28 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "CERTIFICATE          EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED"
+            "CERTIFICATE                EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED"
         );
-        assert!(lines[1].starts_with("admin.conf           "), "{table}");
+        assert!(lines[1].starts_with("admin.conf                 "), "{table}");
         assert!(lines[1].ends_with(" UTC   364d            ca                      no      "), "{table}");
-        assert!(lines[2].starts_with("apiserver            "), "{table}");
-        assert!(lines[3].starts_with("front-proxy-client   "), "{table}");
-        assert!(lines[3].contains("   front-proxy-ca          no"), "{table}");
-        assert_eq!(lines[4], "");
+        assert!(lines[2].starts_with("apiserver                  "), "{table}");
+        assert!(lines[3].starts_with("apiserver-kubelet-client   "), "{table}");
+        assert!(lines[4].starts_with("front-proxy-client         "), "{table}");
+        assert!(lines[4].contains("   front-proxy-ca          no"), "{table}");
+        assert_eq!(lines[5], "");
         assert_eq!(
-            lines[5],
+            lines[6],
             "CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED"
         );
-        assert!(lines[6].starts_with("ca                      "), "{table}");
-        assert!(lines[6].contains("   9y              no      "), "{table}");
-        assert!(lines[7].starts_with("front-proxy-ca          "), "{table}");
+        assert!(lines[7].starts_with("ca                      "), "{table}");
+        assert!(lines[7].contains("   9y              no      "), "{table}");
+        assert!(lines[8].starts_with("front-proxy-ca          "), "{table}");
 
         // A missing file is kubeadm's `!MISSING!` row (its name widens the column).
         std::fs::remove_file(&pki.front_proxy_client_cert).unwrap();
         let table = check_expiration(&pki, dir.path(), now);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[3].trim_end(), "!MISSING! front-proxy-client");
+        assert_eq!(lines[4].trim_end(), "!MISSING! front-proxy-client");
         assert!(lines[0].starts_with("CERTIFICATE                    EXPIRES"), "{table}");
     }
 

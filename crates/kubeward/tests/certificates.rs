@@ -324,12 +324,17 @@ fn the_servers_certificates_are_checked_renewed_and_reloaded_without_a_restart()
     assert!(rows[1].starts_with("admin.conf ") && rows[1].ends_with(" UTC 364d ca no"), "{}", table.stdout);
     assert!(rows[2].starts_with("apiserver ") && rows[2].ends_with(" UTC 9d ca no"), "{}", table.stdout);
     assert!(
-        rows[3].starts_with("front-proxy-client ") && rows[3].ends_with(" front-proxy-ca no"),
+        rows[3].starts_with("apiserver-kubelet-client ") && rows[3].ends_with(" UTC 364d ca no"),
         "{}",
         table.stdout
     );
-    assert_eq!(rows[5], "CERTIFICATE AUTHORITY EXPIRES RESIDUAL TIME EXTERNALLY MANAGED");
-    assert!(rows[6].starts_with("ca ") && rows[6].ends_with(" 9y no"), "{}", table.stdout);
+    assert!(
+        rows[4].starts_with("front-proxy-client ") && rows[4].ends_with(" front-proxy-ca no"),
+        "{}",
+        table.stdout
+    );
+    assert_eq!(rows[6], "CERTIFICATE AUTHORITY EXPIRES RESIDUAL TIME EXTERNALLY MANAGED");
+    assert!(rows[7].starts_with("ca ") && rows[7].ends_with(" 9y no"), "{}", table.stdout);
 
     // Renewed on disk: the running server serves the new certificate.
     let pki = pki::ClusterPki::at(&data);
@@ -368,6 +373,7 @@ fn the_servers_certificates_are_checked_renewed_and_reloaded_without_a_restart()
     // Renewing everything keeps the admin working (the admin kubeconfig is rewritten).
     let out = kubeward_cmd(&["certs", "renew", "all"], &data);
     out.assert_ok().assert_stdout_contains("certificate for the front proxy client renewed");
+    out.assert_stdout_contains("certificate for the API server to connect to kubelet renewed");
     out.assert_stdout_contains("certificate embedded in the kubeconfig file for the admin to use");
     admin.ok(&["get", "namespaces"]);
     let bad = kubeward_cmd(&["certs", "renew", "etcd-server"], &data);

@@ -46,9 +46,14 @@ fn a_default_up_holds_the_scored_controls_that_apply() {
     for id in ["1.2.1", "1.2.3", "1.2.20", "1.2.29"] {
         assert_eq!(state(&rows, id), "PASS", "{id}: {:?}", rows.get(id));
     }
-    for id in ["1.2.4", "1.2.5", "1.2.23", "1.2.26"] {
+    for id in ["1.2.23", "1.2.26"] {
         assert_eq!(state(&rows, id), "N/A", "{id}");
     }
+    // `up` makes kubeward's client certificate to kubelets and verifies them with its CA.
+    for id in ["1.2.4", "1.2.5"] {
+        assert_eq!(state(&rows, id), "PASS", "{id}: {:?}", rows.get(id));
+    }
+    assert!(rows["1.2.4"].1.contains("apiserver-kubelet-client.crt"), "{:?}", rows["1.2.4"]);
     assert!(rows["1.2.16"].1.starts_with("--audit-log-path="), "{:?}", rows["1.2.16"]);
     assert_eq!(rows["1.2.6"].1, "--authorization-mode=Node,RBAC");
 }

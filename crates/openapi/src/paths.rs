@@ -49,6 +49,59 @@ fn subresource_kind(sub: &str) -> Option<(&'static str, &'static str, &'static s
     }
 }
 
+/// The PodLogOptions query parameters after `container`, in kube's order around the name,
+/// namespace and pretty parameters (the first three come before them).
+const LOG_PARAMS: [(&str, &str, &str); 8] = [
+    ("follow", "boolean", "Follow the log stream of the pod. Defaults to false."),
+    ("insecureSkipTLSVerifyBackend", "boolean", "insecureSkipTLSVerifyBackend indicates that the apiserver should not confirm the validity of the serving certificate of the backend it is connecting to.  This will make the HTTPS connection between the apiserver and the backend insecure. This means the apiserver cannot verify the log data it is receiving came from the real kubelet.  If the kubelet is configured to verify the apiserver's TLS credentials, it does not mean the connection to the real kubelet is vulnerable to a man in the middle attack (e.g. an attacker could not intercept the actual log data coming from the real kubelet)."),
+    ("limitBytes", "integer", "If set, the number of bytes to read from the server before terminating the log output. This may not display a complete final line of logging, and may return slightly more or slightly less than the specified limit."),
+    ("previous", "boolean", "Return previous terminated container logs. Defaults to false."),
+    ("sinceSeconds", "integer", "A relative time in seconds before the current time from which to show logs. If this value precedes the time a pod was started, only logs since the pod start will be returned. If this value is in the future, no logs will be returned. Only one of sinceSeconds or sinceTime may be specified."),
+    ("stream", "string", "Specify which container log stream to return to the client. Acceptable values are \"All\", \"Stdout\" and \"Stderr\". If not specified, \"All\" is used, and both stdout and stderr are returned interleaved. Note that when \"TailLines\" is specified, \"Stream\" can only be set to nil or \"All\"."),
+    ("tailLines", "integer", "If set, the number of lines from the end of the logs to show. If not specified, logs are shown from the creation of the container or sinceSeconds or sinceTime. Note that when \"TailLines\" is specified, \"Stream\" can only be set to nil or \"All\"."),
+    ("timestamps", "boolean", "If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log output. Defaults to false."),
+];
+
+/// The options kind of a connect subresource of `kind` (`PodExecOptions`, `NodeProxyOptions`).
+fn connect_options_kind(sub: &str, kind: &str) -> String {
+    match sub {
+        "attach" => "PodAttachOptions".into(),
+        "exec" => "PodExecOptions".into(),
+        "portforward" => "PodPortForwardOptions".into(),
+        _ => format!("{kind}ProxyOptions"),
+    }
+}
+
+/// The query parameters of a connect subresource's options kind (kube's descriptions).
+fn connect_query_params(sub: &str, kind: &str) -> Vec<Value> {
+    let list: Vec<(&str, &str, String)> = match sub {
+        "attach" => vec![
+            ("container", "string", "The container in which to execute the command. Defaults to only container if there is only one container in the pod.".into()),
+            ("stderr", "boolean", "Stderr if true indicates that stderr is to be redirected for the attach call. Defaults to true.".into()),
+            ("stdin", "boolean", "Stdin if true, redirects the standard input stream of the pod for this call. Defaults to false.".into()),
+            ("stdout", "boolean", "Stdout if true indicates that stdout is to be redirected for the attach call. Defaults to true.".into()),
+            ("tty", "boolean", "TTY if true indicates that a tty will be allocated for the attach call. This is passed through the container runtime so the tty is allocated on the worker node by the container runtime. Defaults to false.".into()),
+        ],
+        "exec" => vec![
+            ("command", "string", "Command is the remote command to execute. argv array. Not executed within a shell.".into()),
+            ("container", "string", "Container in which to execute the command. Defaults to only container if there is only one container in the pod.".into()),
+            ("stderr", "boolean", "Redirect the standard error stream of the pod for this call.".into()),
+            ("stdin", "boolean", "Redirect the standard input stream of the pod for this call. Defaults to false.".into()),
+            ("stdout", "boolean", "Redirect the standard output stream of the pod for this call.".into()),
+            ("tty", "boolean", "TTY if true indicates that a tty will be allocated for the exec call. Defaults to false.".into()),
+        ],
+        "portforward" => vec![("ports", "integer", "List of ports to forward Required when using WebSockets".into())],
+        _ => {
+            let text = match kind {
+                "Service" => "Path is the part of URLs that include service endpoints, suffixes, and parameters to use for the current proxy request to service. For example, the whole request URL is http://localhost/api/v1/namespaces/kube-system/services/elasticsearch-logging/_search?q=user:kimchy. Path is _search?q=user:kimchy.".to_string(),
+                other => format!("Path is the URL path to use for the current proxy request to {}.", other.to_lowercase()),
+            };
+            vec![("path", "string", text)]
+        }
+    };
+    list.iter().map(|(n, t, d)| query_param(n, t, d)).collect()
+}
+
 /// `/api/v1` or `/apis/<group>/<version>`.
 pub(crate) fn gv_prefix(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -218,6 +271,13 @@ pub(crate) fn add_resource_paths(
     }
     let pretty = query_param("pretty", "string", "If 'true', then the output is pretty printed.");
 
+    // The options kinds of the connect subresources, which their operations name.
+    let connect_gvks: Vec<(String, Value)> = spec
+        .subresources
+        .iter()
+        .filter(|s| matches!(s.as_str(), "attach" | "exec" | "portforward" | "proxy"))
+        .map(|s| (s.clone(), gvk_value(g, v, &connect_options_kind(s, k))))
+        .collect();
     let mut ops: Vec<(String, &str, Op)> = Vec::new();
     if has("list") {
         if let Some(list_name) = catalog.kind_name(g, v, &format!("{k}List")) {
@@ -413,23 +473,86 @@ pub(crate) fn add_resource_paths(
                     responses: responses(&[("200", "OK"), ("201", "Created")], &kind_schema, &RESPONSE_TYPES),
                 },
             )),
-            "log" => ops.push((
-                path.clone(),
-                "get",
-                Op {
-                    action: "get",
-                    id: format!("read{ids}{ns}{k}Log"),
-                    description: format!("read log of the specified {k}"),
-                    gvk: &gvk,
-                    params: vec![query_param(
-                        "container",
-                        "string",
-                        "The container for which to stream logs.",
-                    )],
-                    body: None,
-                    responses: responses(&[("200", "OK")], &json!({"type": "string"}), &["text/plain"]),
-                },
-            )),
+            "log" => {
+                let mut params = vec![query_param(
+                    "container",
+                    "string",
+                    "The container for which to stream logs. Defaults to only container if there is one container in the pod.",
+                )];
+                params.extend(LOG_PARAMS[..3].iter().map(|(n, t, d)| query_param(n, t, d)));
+                params.push(path_param("name", &format!("name of the {k}")));
+                params.extend(scope_params.iter().cloned());
+                params.push(pretty.clone());
+                params.extend(LOG_PARAMS[3..].iter().map(|(n, t, d)| query_param(n, t, d)));
+                paths.insert(path.clone(), json!({ "parameters": params }));
+                let types = [RESPONSE_TYPES.as_slice(), &["text/plain"]].concat();
+                ops.push((
+                    path.clone(),
+                    "get",
+                    Op {
+                        action: "get",
+                        id: format!("read{ids}{ns}{k}Log"),
+                        description: format!("read log of the specified {k}"),
+                        gvk: &gvk,
+                        params: Vec::new(),
+                        body: None,
+                        responses: responses(&[("200", "OK")], &json!({"type": "string"}), &types),
+                    },
+                ));
+            }
+            // kube's connect subresources: the methods its Connecter takes, each an operation
+            // whose kind is the subresource's options kind; the options are the path's
+            // parameters, with the name and namespace, in alphabetical order.
+            "attach" | "exec" | "portforward" | "proxy" => {
+                let options_kind = connect_options_kind(sub, k);
+                let Some((_, options_gvk)) = connect_gvks.iter().find(|(s, _)| s == sub) else { continue };
+                let methods: &[&str] = if sub.as_str() == "proxy" {
+                    &["delete", "get", "head", "options", "patch", "post", "put"]
+                } else {
+                    &["get", "post"]
+                };
+                let variants: &[bool] = if sub.as_str() == "proxy" { &[false, true] } else { &[false] };
+                for with_path in variants {
+                    // The `{path}` path parameter comes before the query one of the same name.
+                    let mut params: Vec<(String, Value)> = Vec::new();
+                    if *with_path {
+                        params.push(("path".into(), path_param("path", "path to the resource")));
+                    }
+                    params.extend(
+                        connect_query_params(sub, k)
+                            .into_iter()
+                            .map(|p| (p["name"].as_str().unwrap_or_default().to_string(), p)),
+                    );
+                    params.push(("name".into(), path_param("name", &format!("name of the {options_kind}"))));
+                    if spec.namespaced {
+                        params.extend(scope_params.iter().map(|p| ("namespace".to_string(), p.clone())));
+                    }
+                    let at = if *with_path { format!("{path}/{{path}}") } else { path.clone() };
+                    params.sort_by(|a, b| a.0.cmp(&b.0));
+                    let params: Vec<Value> = params.into_iter().map(|(_, p)| p).collect();
+                    paths.insert(at.clone(), json!({ "parameters": params }));
+                    for method in methods {
+                        let go_method = capitalize(method);
+                        let with = if *with_path { "WithPath" } else { "" };
+                        ops.push((
+                            at.clone(),
+                            method,
+                            Op {
+                                action: "connect",
+                                id: format!("connect{ids}{go_method}{ns}{k}{suffix}{with}"),
+                                description: format!(
+                                    "connect {} requests to {sub} of {k}",
+                                    method.to_uppercase()
+                                ),
+                                gvk: options_gvk,
+                                params: Vec::new(),
+                                body: None,
+                                responses: responses(&[("200", "OK")], &json!({"type": "string"}), &["*/*"]),
+                            },
+                        ));
+                    }
+                }
+            }
             other => {
                 if let Some((sg, sv, sk)) = subresource_kind(other) {
                     if let Some(sub_name) = catalog.kind_name(sg, sv, sk) {

@@ -122,6 +122,9 @@ pub struct ClusterPki {
     /// The front proxy's client certificate (kubeadm's `front-proxy-client`).
     pub front_proxy_client_cert: PathBuf,
     pub front_proxy_client_key: PathBuf,
+    /// The certificate kubeward presents to kubelets (kubeadm's `apiserver-kubelet-client`).
+    pub kubelet_client_cert: PathBuf,
+    pub kubelet_client_key: PathBuf,
     pub sa_key: PathBuf,
     pub admin_cert: PathBuf,
     pub admin_key: PathBuf,
@@ -133,6 +136,9 @@ pub const ADMIN_USER: &str = "kubeward-admin";
 pub const ADMIN_GROUP: &str = "kubeward:admins";
 /// The common name of the front proxy's client certificate (`--requestheader-allowed-names`).
 pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
+/// The user kubeward is to kubelets (kubeadm's `apiserver-kubelet-client` common name),
+/// bound to `system:kubelet-api-admin` by `kubeward up`.
+pub const KUBELET_CLIENT: &str = "kube-apiserver-kubelet-client";
 
 impl ClusterPki {
     pub fn at(data_dir: &Path) -> Self {
@@ -146,6 +152,8 @@ impl ClusterPki {
             front_proxy_ca_key: dir.join("front-proxy-ca.key"),
             front_proxy_client_cert: dir.join("front-proxy-client.crt"),
             front_proxy_client_key: dir.join("front-proxy-client.key"),
+            kubelet_client_cert: dir.join("apiserver-kubelet-client.crt"),
+            kubelet_client_key: dir.join("apiserver-kubelet-client.key"),
             sa_key: dir.join("sa.key"),
             admin_cert: dir.join("admin.crt"),
             admin_key: dir.join("admin.key"),
@@ -193,6 +201,12 @@ impl ClusterPki {
             let issued = fp.issue_client(FRONT_PROXY_CLIENT, &[])?;
             write_public(&self.front_proxy_client_cert, &issued.cert_pem)?;
             write_private(&self.front_proxy_client_key, &issued.key_pem)?;
+            created = true;
+        }
+        if !self.kubelet_client_cert.exists() || !self.kubelet_client_key.exists() {
+            let issued = ca.issue_client(KUBELET_CLIENT, &[])?;
+            write_public(&self.kubelet_client_cert, &issued.cert_pem)?;
+            write_private(&self.kubelet_client_key, &issued.key_pem)?;
             created = true;
         }
         if !self.sa_key.exists() {

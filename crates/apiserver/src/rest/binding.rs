@@ -12,9 +12,15 @@ use http::Response;
 use registry::ResourceType;
 use serde_json::{json, Map, Value};
 
-pub async fn create(ctx: &Ctx, pods: &ResourceType, body: Value) -> Result<Response<Body>, StatusError> {
+/// Binds the Pod `name` (from the URL, or for the legacy `bindings` resource the Binding's own
+/// name) as `body` says.
+pub async fn create(
+    ctx: &Ctx,
+    pods: &ResourceType,
+    name: &str,
+    body: Value,
+) -> Result<Response<Body>, StatusError> {
     let ns = ctx.info.namespace.as_str();
-    let name = ctx.info.name.as_str();
     let given = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
     if given != name {
         return Err(StatusError::bad_request("name in URL does not match name in Binding object"));

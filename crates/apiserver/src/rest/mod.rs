@@ -3,6 +3,7 @@
 mod binding;
 mod component_probe;
 mod component_status;
+pub mod connect;
 pub(crate) mod delete;
 mod eviction;
 pub(crate) mod field_manager;
@@ -113,8 +114,23 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
         }
         return Err(StatusError::not_found_path());
     };
-    if !info.parts.is_empty() {
+    // Only a proxy takes a path after its subresource (`pods/x/proxy/a/b`).
+    let proxied = info.subresource == "proxy" && rt.subresource("proxy").is_some();
+    if !info.parts.is_empty() && !proxied {
         return Err(StatusError::not_found_path());
+    }
+    if !rt.stored && rt.group.is_empty() && rt.plural == "bindings" {
+        // The legacy Binding (kube's LegacyBindingREST): the Pod is the one it names.
+        if info.verb != "create" || !info.name.is_empty() || !info.subresource.is_empty() {
+            return Err(StatusError::method_not_allowed());
+        }
+        if info.namespace.is_empty() {
+            return Err(StatusError::not_found_path());
+        }
+        let pods = state.catalog.lookup("", "v1", "pods").ok_or_else(StatusError::not_found_path)?;
+        let body = read_object(&ctx, req).await?;
+        let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        return binding::create(&ctx, pods, &name, body).await;
     }
     if !rt.stored {
         let read = matches!(info.verb.as_str(), "get" | "list");
@@ -153,6 +169,12 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
         if !sub.verbs.contains(&info.verb.as_str()) {
             return Err(StatusError::method_not_allowed());
         }
+        match (sub.name, info.verb.as_str()) {
+            ("log", "get") => return connect::log(&ctx, rt).await,
+            ("exec" | "attach" | "portforward", _) => return connect::stream(&ctx, rt, req).await,
+            ("proxy", _) => return connect::proxy(&ctx, rt).await,
+            _ => {}
+        }
         let endpoint = Endpoint::of(sub.name);
         return match (sub.name, info.verb.as_str(), endpoint) {
             ("status" | "ephemeralcontainers" | "approval", "get", _) => read::get(&ctx, rt).await,
@@ -166,7 +188,7 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
             }
             ("binding", "create", _) => {
                 let body = read_object(&ctx, req).await?;
-                binding::create(&ctx, rt, body).await
+                binding::create(&ctx, rt, &ctx.info.name, body).await
             }
             ("eviction", "create", _) => {
                 let body = read_object(&ctx, req).await?;

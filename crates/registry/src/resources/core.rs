@@ -5,6 +5,11 @@ use crate::catalog::{ResourceType, Subresource, STATUS_VERBS};
 use crate::typed::via;
 use k8s_openapi::api::core::v1 as core;
 
+/// The methods kube's upgrading connect subresources take (GET and POST).
+const UPGRADE_VERBS: &[&str] = &["create", "get"];
+/// The methods kube's proxy subresources take (GET, POST, PUT, PATCH, DELETE; HEAD is a get).
+const PROXY_VERBS: &[&str] = &["create", "delete", "get", "patch", "update"];
+
 pub(super) fn resources() -> Vec<ResourceType> {
     vec![
         ResourceType {
@@ -83,18 +88,99 @@ pub(super) fn resources() -> Vec<ResourceType> {
                     kind: "Pod",
                     verbs: crate::catalog::STATUS_VERBS,
                 },
+                // The kubelet's streams (kube's LogREST, ExecREST, AttachREST,
+                // PortForwardREST) and the proxy to the Pod's IP (ProxyREST): connect
+                // subresources, answered by the apiserver's `rest::kubelet`.
+                crate::catalog::Subresource {
+                    name: "attach",
+                    group: "",
+                    version: "v1",
+                    kind: "PodAttachOptions",
+                    verbs: UPGRADE_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "exec",
+                    group: "",
+                    version: "v1",
+                    kind: "PodExecOptions",
+                    verbs: UPGRADE_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "log",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: &["get"],
+                },
+                crate::catalog::Subresource {
+                    name: "portforward",
+                    group: "",
+                    version: "v1",
+                    kind: "PodPortForwardOptions",
+                    verbs: UPGRADE_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "proxy",
+                    group: "",
+                    version: "v1",
+                    kind: "PodProxyOptions",
+                    verbs: PROXY_VERBS,
+                },
             ],
             ..r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
                 .with_status(status!("", "v1", "Pod"))
                 .in_all()
         },
-        r("", "v1", "Service", "services", "service", true, &["svc"], via::<core::Service>)
-            .with_status(status!("", "v1", "Service"))
-            .in_all(),
+        ResourceType {
+            subresources: &[
+                crate::catalog::Subresource {
+                    name: "proxy",
+                    group: "",
+                    version: "v1",
+                    kind: "ServiceProxyOptions",
+                    verbs: PROXY_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "status",
+                    group: "",
+                    version: "v1",
+                    kind: "Service",
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
+            ],
+            ..r("", "v1", "Service", "services", "service", true, &["svc"], via::<core::Service>)
+                .with_status(status!("", "v1", "Service"))
+                .in_all()
+        },
         r("", "v1", "Endpoints", "endpoints", "endpoints", true, &["ep"], via::<core::Endpoints>),
         r("", "v1", "Event", "events", "event", true, &["ev"], via::<core::Event>),
-        r("", "v1", "Node", "nodes", "node", false, &["no"], via::<core::Node>)
-            .with_status(status!("", "v1", "Node")),
+        ResourceType {
+            subresources: &[
+                crate::catalog::Subresource {
+                    name: "proxy",
+                    group: "",
+                    version: "v1",
+                    kind: "NodeProxyOptions",
+                    verbs: PROXY_VERBS,
+                },
+                crate::catalog::Subresource {
+                    name: "status",
+                    group: "",
+                    version: "v1",
+                    kind: "Node",
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
+            ],
+            ..r("", "v1", "Node", "nodes", "node", false, &["no"], via::<core::Node>)
+                .with_status(status!("", "v1", "Node"))
+        },
+        // The legacy way to bind a Pod, `POST namespaces/<ns>/bindings` (kube's
+        // LegacyBindingREST): the Binding names the Pod. Never stored.
+        ResourceType {
+            verbs: &["create"],
+            stored: false,
+            ..r("", "v1", "Binding", "bindings", "binding", true, &[], via::<core::Binding>)
+        },
         r("", "v1", "LimitRange", "limitranges", "limitrange", true, &["limits"], via::<core::LimitRange>),
         r(
             "",
