@@ -192,6 +192,55 @@ fn upgrade_and_echo(server: &FlagServer, path: &str, payload: &[u8]) -> (u16, St
     (status, head, back)
 }
 
+/// A plain HTTP server on 127.0.0.1 answering each request with its method, target and body.
+fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match tcp.read(&mut chunk) {
+                        Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                        _ => return,
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let length = head
+                    .to_ascii_lowercase()
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    match tcp.read(&mut chunk) {
+                        Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                        _ => return,
+                    }
+                }
+                let line = head.lines().next().unwrap_or_default();
+                let body = String::from_utf8_lossy(&buf[head_end..head_end + length]);
+                let credentials = head.to_ascii_lowercase().contains("\r\nauthorization:");
+                let text =
+                    format!("{} body={body} credentials={credentials}\n", line.trim_end_matches(" HTTP/1.1"));
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Echo: yes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+                let _ = tcp.write_all(answer.as_bytes());
+            });
+        }
+    });
+    port
+}
+
 fn apply(server: &FlagServer, k: &Kubectl, name: &str, yaml: &str) {
     let file = server.file(name, yaml);
     k.ok(&["apply", "-f", &file.display().to_string()]);
@@ -405,6 +454,44 @@ fn logs_come_from_the_kubelet_and_the_other_connect_subresources_answer_as_kube(
     let out = k.run(&["exec", "web", "-c", "app", "--", "sh", "-c", "id"]);
     assert!(out.stderr.contains(denied), "{out}");
     assert_eq!(seen.lock().expect("seen").len(), before, "a refused exec reached the kubelet");
+
+    // services/proxy: the request goes to an endpoint backed by a Pod with that IP.
+    let echo = echo_server();
+    apply(
+        &server,
+        &k,
+        "echo.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: echo\nspec:\n  ports:\n  - name: http\n    port: 80\n\
+             \x20   targetPort: {echo}\n---\napiVersion: v1\nkind: Endpoints\nmetadata:\n  name: echo\nsubsets:\n\
+             - addresses:\n  - ip: 127.0.0.1\n    targetRef: {{kind: Pod, namespace: default, name: backend}}\n\
+             \x20 ports:\n  - name: http\n    port: {echo}\n"
+        ),
+    );
+    pod(&server, &k, "backend", "", &["app"]);
+    k.ok(&[
+        "patch",
+        "pod",
+        "backend",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"podIP":"127.0.0.1","podIPs":[{"ip":"127.0.0.1"}]}}"#,
+    ]);
+    let out = k.ok(&["get", "--raw", "/api/v1/namespaces/default/services/echo:80/proxy/hello/?x=1"]);
+    assert_eq!(out.stdout.trim(), "GET /hello/?x=1 body= credentials=false", "{out}");
+    let http = server.admin_curl(
+        "/api/v1/namespaces/default/services/http:echo:http/proxy/submit",
+        &["-X", "POST", "--data", "abc", "-i"],
+    );
+    assert!(http.body.contains("POST /submit body=abc credentials=false"), "{http}");
+    assert!(http.body.to_ascii_lowercase().contains("x-echo: yes"), "{http}");
+    let http = server.admin_curl("/api/v1/namespaces/default/services/echo:81/proxy/", &[]);
+    assert_eq!(
+        (http.status, http.json()["message"].as_str()),
+        (503, Some("no service port 81 found for service \"echo\"")),
+        "{http}"
+    );
 
     // RBAC: reading Pods is not reading their logs.
     k.ok(&["create", "role", "pod-reader", "--verb=get,list", "--resource=pods"]);

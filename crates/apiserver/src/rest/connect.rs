@@ -13,8 +13,8 @@
 //! as kube's upgrade-aware proxy relays them: the kubelet's answer to the upgrade, then the
 //! bytes both ways (SPDY as it is; kube also translates WebSocket v5 to SPDY, kubeward does
 //! not, so a kubelet must accept the WebSocket protocol the client offers, v4 for kubelets
-//! of 1.30 and later). The proxies to Pods, Services and Nodes are not relayed: where kube
-//! would open the connection, kubeward answers 503 ServiceUnavailable and says so.
+//! of 1.30 and later). The proxies to Pods, Services and Nodes relay plain requests (not
+//! upgrades, and without kube's rewriting of links in HTML answers).
 
 use crate::context::Ctx;
 use crate::objects::decode_kv;
@@ -382,13 +382,18 @@ async fn relay_upgrade(
     Ok(resp)
 }
 
-/// Any method on `pods|services|nodes/<id>/proxy[/<path>]`: the target is looked up as kube
-/// does (`[scheme:]name[:port]`), with its errors; the request is not relayed.
-pub async fn proxy(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, StatusError> {
+/// Any method on `pods|services|nodes/<id>/proxy[/<path>]`: the target looked up as kube
+/// does (`[scheme:]name[:port]`, with its errors), then the request relayed to it and the
+/// answer streamed back (kube's proxy, without its rewriting of links in HTML answers).
+pub async fn proxy(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, StatusError> {
     let id = ctx.info.name.as_str();
     let kind = format!("{}ProxyOptions", rt.kind);
     admit_connect(ctx, rt, &kind, connect_options(&ctx.info, "proxy", &[])).await?;
-    let Some((_scheme, name, port)) = split_scheme_name_port(id) else {
+    let Some((scheme, name, port)) = split_scheme_name_port(id) else {
         let what = match rt.plural {
             "pods" => "pod",
             "services" => "service",
@@ -399,26 +404,114 @@ pub async fn proxy(ctx: &Ctx, rt: &ResourceType) -> Result<Response<Body>, Statu
             apimachinery::status::quote(id)
         )));
     };
-    let target = match rt.plural {
+    let scheme = if scheme.is_empty() { "http" } else { scheme };
+    // (scheme, host:port, whether kubeward's verified kubelet client carries it)
+    let (scheme, authority, kubelet_client) = match rt.plural {
         "pods" => {
             let pod = get_object(ctx, rt, name).await?;
-            pod_target(&pod, port)?
+            (scheme, pod_target(&pod, port)?, false)
         }
-        "services" => service_target(ctx, rt, id, name, port).await?,
+        "services" => (scheme, service_target(ctx, rt, id, name, port).await?, false),
         _ => {
             let kubelet = kubelet_of(ctx, name).await?;
             proxyable_hostname(&kubelet.host).await?;
-            format!(
-                "{}:{}",
-                kubelet.host,
-                if port.is_empty() { kubelet.port.to_string() } else { port.to_string() }
-            )
+            let host =
+                if kubelet.host.contains(':') { format!("[{}]", kubelet.host) } else { kubelet.host.clone() };
+            // The kubelet's own port goes through the kubelet client; another port is any
+            // server on the node.
+            if port.is_empty() || port == kubelet.port.to_string() {
+                ("https", format!("{host}:{}", kubelet.port), true)
+            } else {
+                (scheme, format!("{host}:{port}"), false)
+            }
         }
     };
-    Err(StatusError::service_unavailable(format!(
-        "kubeward does not proxy to {} yet: {id} ({target}) cannot be reached through it",
-        rt.plural
-    )))
+    if is_upgrade_request(req.headers()) {
+        return Err(StatusError::service_unavailable(format!(
+            "kubeward does not relay upgraded connections through {}/proxy yet",
+            rt.plural
+        )));
+    }
+    let client = ctx.state.kubelet.as_ref().ok_or_else(|| {
+        StatusError::service_unavailable("kubeward was started without a kubelet client".to_string())
+    })?;
+    // kube's proxy transport does not verify the certificates of Pods and Services (it has
+    // no CA for them); a kubelet's is verified.
+    let client = if kubelet_client {
+        client.verified.as_ref().map_err(|e| StatusError::unknown(500, e.clone()))?
+    } else {
+        &client.unverified
+    };
+    let path = proxied_path(req.uri().path(), id, ctx.info.query_param("path"));
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let url = format!("{scheme}://{authority}{path}{query}");
+    relay_http(ctx, client, &url, req).await
+}
+
+/// The path a proxy request goes on with: what follows `<id>/proxy` in the request's own path
+/// (its trailing slash kept), else the `path` parameter (kube's `JoinPreservingTrailingSlash`).
+fn proxied_path(request_path: &str, id: &str, path_param: Option<&str>) -> String {
+    let marker = format!("/{id}/proxy");
+    let rest = request_path.find(&marker).map(|i| &request_path[i + marker.len()..]).unwrap_or_default();
+    let rest = if rest.is_empty() || rest == "/" { path_param.unwrap_or(rest) } else { rest };
+    if rest.is_empty() {
+        "/".into()
+    } else if rest.starts_with('/') {
+        rest.to_string()
+    } else {
+        format!("/{rest}")
+    }
+}
+
+/// Headers that belong to one hop (RFC 9110) or to the caller's credentials: never relayed.
+fn hop_or_credential(name: &http::HeaderName) -> bool {
+    let n = name.as_str();
+    matches!(
+        n,
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "authorization"
+            | "content-length"
+    ) || n.starts_with("impersonate-")
+}
+
+/// Sends the request (its body read within the body limit) to `url` and streams the answer.
+async fn relay_http(
+    ctx: &Ctx,
+    client: &outbound::Client,
+    url: &str,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, StatusError> {
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    let (body, _) = super::read_body(ctx, req).await?;
+    let mut out = http::Request::builder().method(method).uri(url);
+    for (name, value) in &headers {
+        if !hop_or_credential(name) {
+            out = out.header(name, value);
+        }
+    }
+    let out = out
+        .body(body)
+        .map_err(|e| StatusError::unknown(500, format!("failed to construct request for {url}, got {e}")))?;
+    let answer = client.send_streaming(out).await.map_err(|e| StatusError::unknown(503, e.to_string()))?;
+    let (parts, body) = answer.into_parts();
+    let mut resp = Response::new(body.map_err(std::io::Error::other).boxed());
+    *resp.status_mut() = parts.status;
+    for (name, value) in &parts.headers {
+        if !hop_or_credential(name) || name == http::header::CONTENT_LENGTH {
+            resp.headers_mut().append(name, value.clone());
+        }
+    }
+    Ok(resp)
 }
 
 /// The address kube's pod ResourceLocation picks: the Pod's first IP (which must be a global
@@ -956,6 +1049,23 @@ mod tests {
         assert_eq!(pod_target(&pod, "9000").unwrap(), "10.0.0.9:9000");
         let local = json!({"status": {"podIPs": [{"ip": "127.0.0.1"}]}});
         assert_eq!(pod_target(&local, "").unwrap_err().message, "address not allowed");
+    }
+
+    #[test]
+    fn proxied_paths_and_headers_follow_kube() {
+        let p = |path: &str, param: Option<&str>| proxied_path(path, "web:80", param);
+        assert_eq!(p("/api/v1/namespaces/d/services/web:80/proxy/a/b/", None), "/a/b/");
+        assert_eq!(p("/api/v1/namespaces/d/services/web:80/proxy", None), "/");
+        assert_eq!(p("/api/v1/namespaces/d/services/web:80/proxy/", Some("metrics")), "/metrics");
+        assert_eq!(p("/api/v1/namespaces/d/services/web:80/proxy/x", Some("metrics")), "/x");
+        for h in
+            ["authorization", "impersonate-user", "impersonate-extra-scopes", "connection", "upgrade", "host"]
+        {
+            assert!(hop_or_credential(&http::HeaderName::from_static(h)), "{h}");
+        }
+        for h in ["accept", "content-type", "x-request-id"] {
+            assert!(!hop_or_credential(&http::HeaderName::from_static(h)), "{h}");
+        }
     }
 
     #[test]

@@ -172,7 +172,7 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
         match (sub.name, info.verb.as_str()) {
             ("log", "get") => return connect::log(&ctx, rt).await,
             ("exec" | "attach" | "portforward", _) => return connect::stream(&ctx, rt, req).await,
-            ("proxy", _) => return connect::proxy(&ctx, rt).await,
+            ("proxy", _) => return connect::proxy(&ctx, rt, req).await,
             _ => {}
         }
         let endpoint = Endpoint::of(sub.name);
