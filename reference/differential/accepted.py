@@ -122,6 +122,11 @@ RULES: list[Rule] = [
         "TokenRequest, Status, WatchEvent)."),
     gap("OpenAPI", r"^openapi/v3/doc/", r"^\.body\.info\.version$",
         "OpenAPI v3 documents carry info.version 1.33, the version kubeward's /version claims."),
+    intended(r".", r"\.metadata\.managedFields<order>$",
+             "managedFields entries are sorted by operation, then by the second they were written in, then by "
+             "manager (kube's sortEncodedManagedFields); kubeward's controllers write within the same second as "
+             "the request before them, kube's often a second later, so the same entries can come in the managers' "
+             "order on kubeward and in time order on kube."),
     gap("managedFields", r"", r"managedFields",
         "managedFields: the `kubeward up` bindings (its admin, its kubelet client) are kubeward's own (the harness creates their peers on "
         "kube); objects kubeward's garbage collector deleted before kube's (the get after delete) have none "
