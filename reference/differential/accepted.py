@@ -39,9 +39,6 @@ def gap(area: str, requests: str, paths: str, reason: str) -> Rule:
     return Rule(requests, paths, reason, "gap", area)
 
 
-# Subresources kube serves that kubeward does not.
-UNSERVED_SUBRESOURCES = (r"(pods/resize|resources\[pods\]\.subresources\[resize\]|pods/\{name\}/resize)")
-
 RULES: list[Rule] = [
     # --- intended: kubeward means to differ ---
     intended(r"^errors/403-anonymous", r".",
@@ -109,8 +106,6 @@ RULES: list[Rule] = [
              "within milliseconds; kube-controller-manager's takes seconds, so kube still shows it "
              "Terminating."),
     # --- gaps: kubeward should close these ---
-    gap("subresources not served", r"^(discovery|openapi)/", UNSERVED_SUBRESOURCES,
-        "Not served: pods/resize (in-place resize, kube's InPlacePodVerticalScaling, beta and on in 1.34)."),
     gap("OpenAPI", r"^openapi/v2/", r".",
         "/openapi/v2 (JSON unless protobuf is asked for, as kube) carries only the PATCH operations (kube: every "
         "operation and its shared parameters) and info.version 1.33 (the version kubeward's /version claims); "

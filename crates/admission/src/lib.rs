@@ -8,7 +8,7 @@
 //!   `pod_security` and `webhook` are larger.
 //! - `policy`: ValidatingAdmissionPolicy and MutatingAdmissionPolicy, over policies the
 //!   server's informer feeds.
-//! - `quantity`: Kubernetes resource quantities.
+//! - `quantity`: Kubernetes resource quantities (apimachinery's, re-exported).
 //! - `testing`: an in-memory context.
 
 // Every plugin returns kube's `StatusError` as is; boxing it would only move the allocation.
@@ -19,7 +19,7 @@ pub mod chain;
 pub mod plugins;
 pub mod pod_security;
 pub mod policy;
-pub mod quantity;
+pub use apimachinery::quantity;
 pub mod testing;
 pub mod types;
 pub mod webhook;

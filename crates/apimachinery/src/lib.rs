@@ -11,6 +11,7 @@ pub mod gofmt;
 pub mod gvr;
 pub mod json_dups;
 pub mod patch;
+pub mod quantity;
 pub mod quote;
 pub mod reason;
 pub mod request_info;

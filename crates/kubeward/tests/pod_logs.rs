@@ -519,3 +519,46 @@ fn logs_come_from_the_kubelet_and_the_other_connect_subresources_answer_as_kube(
     let resources = k.ok(&["api-resources", "--api-group=", "-o", "name"]).stdout;
     assert!(resources.lines().any(|l| l == "bindings"), "{resources}");
 }
+
+/// pods/resize through `kubectl patch --subresource=resize`: only the containers' resources
+/// change (the generation goes up), and kube's refusals come back as kube words them.
+#[test]
+fn resize_changes_only_resources_in_place() {
+    let server = FlagServer::start(|_| vec![]);
+    let k = server.admin();
+    apply(
+        &server,
+        &k,
+        "sized.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sized\nspec:\n  containers:\n  - name: app\n    image: busybox:1.36\n\
+         \x20   resources:\n      requests: {cpu: 100m, memory: 64Mi}\n      limits: {cpu: 200m, memory: 64Mi}\n",
+    );
+    let get = |path: &str| k.ok(&["get", "pod", "sized", "-o", &format!("jsonpath={{{path}}}")]).stdout;
+    assert_eq!(get(".status.qosClass"), "Burstable");
+    let resize = |patch: &str| k.run(&["patch", "pod", "sized", "--subresource=resize", "-p", patch]);
+    let out = resize(
+        r#"{"spec":{"containers":[{"name":"app","image":"nginx","resources":{"requests":{"cpu":"150m"},"limits":{"cpu":"300m"}}}]}}"#,
+    );
+    assert!(out.ok(), "{out}");
+    assert_eq!(get(".spec.containers[0].resources.requests.cpu"), "150m");
+    assert_eq!(get(".spec.containers[0].resources.limits.cpu"), "300m");
+    assert_eq!(get(".spec.containers[0].image"), "busybox:1.36", "a resize changed the image");
+    assert_eq!(get(".metadata.generation"), "2");
+    let out = resize(r#"{"spec":{"containers":[{"name":"app","resources":{"limits":{"memory":null}}}]}}"#);
+    assert!(
+        out.stderr.contains(
+            r#"The Pod "sized" is invalid: spec.containers[0].resources.limits: Forbidden: resource limits cannot be removed"#
+        ),
+        "{out}"
+    );
+    let out = resize(
+        r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"250m","memory":"64Mi"}}}]}}"#,
+    );
+    assert!(out.ok(), "{out}");
+    assert_eq!(get(".metadata.generation"), "3");
+    let out = resize(
+        r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"300m","memory":"64Mi"},"limits":{"cpu":"300m","memory":"64Mi"}}}]}}"#,
+    );
+    // Requests equal to limits would make the Pod Guaranteed: refused.
+    assert!(out.stderr.contains("Pod QOS Class may not change as a result of resizing"), "{out}");
+}

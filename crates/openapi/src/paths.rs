@@ -425,7 +425,7 @@ pub(crate) fn add_resource_paths(
         let suffix = capitalize(sub);
         match sub.as_str() {
             // The object itself, read and written through a part of it.
-            "status" | "ephemeralcontainers" | "approval" => {
+            "status" | "ephemeralcontainers" | "resize" | "approval" => {
                 for (verb, method, action, id) in [
                     ("get", "get", "get", "read"),
                     ("update", "put", "put", "replace"),

@@ -85,7 +85,8 @@ fn manager(ctx: &Ctx) -> String {
 
 /// The field manager of the request's endpoint. The main resource of a kind with a status
 /// subresource resets `status`, the `status` subresource resets `spec` (kube's reset
-/// fields for its built-in strategies). `pods/ephemeralcontainers` resets `status` too:
+/// fields for its built-in strategies). `pods/ephemeralcontainers` (and `pods/resize`, alike
+/// for the containers' resources) resets `status` too:
 /// kube resets everything but `spec.ephemeralContainers` there, and the strategy has put
 /// back the rest of the pod before an update is recorded, so only an apply's configuration
 /// can bring other fields (kubeward records them; kube would not).
@@ -109,7 +110,7 @@ fn with_reset_fields<'a>(fm: FieldManager<'a>, rt: &ResourceType, sub: &str) -> 
         "" if csr => fm.with_reset_fields(&[&["spec"], &["status"]]),
         "status" if csr => fm.with_reset_fields(&[&["spec"], &["status", "conditions"]]),
         "approval" => fm.with_reset_fields(&[&["spec"], &["status", "certificate"]]),
-        "" | "ephemeralcontainers" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
+        "" | "ephemeralcontainers" | "resize" if rt.has_status => fm.with_reset_fields(&[&["status"]]),
         "status" => fm.with_reset_fields(&[&["spec"]]),
         _ => fm,
     }

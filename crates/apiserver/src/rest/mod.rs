@@ -177,12 +177,16 @@ async fn route(mut ctx: Ctx, req: Request<Incoming>) -> Result<Response<Body>, S
         }
         let endpoint = Endpoint::of(sub.name);
         return match (sub.name, info.verb.as_str(), endpoint) {
-            ("status" | "ephemeralcontainers" | "approval", "get", _) => read::get(&ctx, rt).await,
-            ("status" | "finalize" | "ephemeralcontainers" | "approval", "update", Some(endpoint)) => {
+            ("status" | "ephemeralcontainers" | "resize" | "approval", "get", _) => read::get(&ctx, rt).await,
+            (
+                "status" | "finalize" | "ephemeralcontainers" | "resize" | "approval",
+                "update",
+                Some(endpoint),
+            ) => {
                 let body = read_object(&ctx, req).await?;
                 write::update(&ctx, rt, body, endpoint).await
             }
-            ("status" | "ephemeralcontainers" | "approval", "patch", Some(endpoint)) => {
+            ("status" | "ephemeralcontainers" | "resize" | "approval", "patch", Some(endpoint)) => {
                 let (bytes, ct) = read_patch(&ctx, req).await?;
                 write::patch(&ctx, rt, &bytes, &ct, endpoint).await
             }

@@ -126,6 +126,14 @@ pub(super) fn resources() -> Vec<ResourceType> {
                     kind: "PodProxyOptions",
                     verbs: PROXY_VERBS,
                 },
+                // In-place resize: the containers' resources (kube's ResizeREST).
+                crate::catalog::Subresource {
+                    name: "resize",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: crate::catalog::STATUS_VERBS,
+                },
             ],
             ..r("", "v1", "Pod", "pods", "pod", true, &["po"], via::<core::Pod>)
                 .with_status(status!("", "v1", "Pod"))

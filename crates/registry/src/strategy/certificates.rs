@@ -70,7 +70,7 @@ pub(super) fn prepare_for_update(new: &mut Value, old: &Value, endpoint: Endpoin
     let old_status = old.get("status").cloned().unwrap_or_else(|| json!({}));
     match endpoint {
         // The spec never changes; the status only through its subresources.
-        Endpoint::Main | Endpoint::EphemeralContainers => {
+        Endpoint::Main | Endpoint::EphemeralContainers | Endpoint::Resize => {
             new["spec"] = old_spec;
             new["status"] = old_status;
         }

@@ -195,10 +195,15 @@ pub(super) fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
                 set_default(spec, "enableServiceLinks", json!(true));
                 service_account_alias(spec);
             }
+            // kube's PrepareForCreate computes the class from the containers' resources.
+            let unclassified = o.get("status").and_then(|s| s.get("qosClass")).is_none();
+            let class = if unclassified { super::pods::qos_class(&Value::Object(o.clone())) } else { "" };
             let status = o.entry("status").or_insert_with(|| json!({}));
             if let Some(s) = status.as_object_mut() {
                 set_default(s, "phase", json!("Pending"));
-                set_default(s, "qosClass", json!("BestEffort"));
+                if unclassified {
+                    s.insert("qosClass".into(), json!(class));
+                }
                 // PodCondition's times are structs: written as null when unset.
                 for c in objects(s, "conditions") {
                     set_default(c, "lastProbeTime", Value::Null);

@@ -46,6 +46,8 @@ pub enum Endpoint {
     EphemeralContainers,
     /// `certificatesigningrequests/approval`: only the conditions change.
     Approval,
+    /// `pods/resize`: only the containers' resources and resize policies change.
+    Resize,
 }
 
 impl Endpoint {
@@ -57,6 +59,7 @@ impl Endpoint {
             "status" | "finalize" => Some(Self::Status),
             "ephemeralcontainers" => Some(Self::EphemeralContainers),
             "approval" => Some(Self::Approval),
+            "resize" => Some(Self::Resize),
             _ => None,
         }
     }
@@ -201,6 +204,20 @@ pub fn prepare_for_update(rt: &ResourceType, new: &mut Value, old: &Value, endpo
         pods::prepare_ephemeral_containers_update(new, old);
         if let Some(n) = new.as_object_mut() {
             defaults::apply(rt, n);
+        }
+        return;
+    }
+    if endpoint == Endpoint::Resize {
+        pods::prepare_resize_update(new, old);
+        if let Some(n) = new.as_object_mut() {
+            defaults::apply(rt, n);
+        }
+        // kube's updatePodGeneration.
+        if changed("spec", new, old) {
+            let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+            if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert("generation".into(), json!(g + 1));
+            }
         }
         return;
     }
@@ -359,6 +376,11 @@ pub fn validate_update_via(
         Endpoint::EphemeralContainers => {
             let mut errs = validate_object(rt, new);
             pods::validate_ephemeral_containers_update(new, old, &mut errs);
+            errs
+        }
+        Endpoint::Resize => {
+            let mut errs = validate_object(rt, new);
+            pods::validate_resize(new, old, &mut errs);
             errs
         }
     }

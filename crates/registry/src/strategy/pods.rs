@@ -3,9 +3,13 @@
 //! without any; the `pods/ephemeralcontainers` subresource changes `spec.ephemeralContainers`
 //! only, adding containers and never changing or removing one; each is checked as kube's
 //! `validateEphemeralContainers` checks it (no ports, resources, probes or lifecycle).
+//! And in-place resize, as kube's `podResizeStrategy` and `ValidatePodResize`: the
+//! `pods/resize` subresource changes the containers' `resources` and `resizePolicy` only,
+//! never removing a request or limit, never changing the Pod's QoS class.
 
 use super::common::{is_label, str_at, DNS1123_LABEL_MSG};
 use apimachinery::field::{cause, duplicate, forbidden, invalid, required, Errors};
+use apimachinery::quantity::{self, Quantity};
 use apimachinery::quote::go_quote;
 use apimachinery::CauseType;
 use serde_json::{json, Value};
@@ -135,6 +139,251 @@ fn is_set(field: &str, v: &Value) -> bool {
     }
 }
 
+/// `dropNonResizeUpdates`: the stored pod with each container's new `resources` and
+/// `resizePolicy` (regular and init containers); metadata as stored but for the
+/// resourceVersion and managed fields the write brings. Containers added, removed,
+/// renamed or reordered leave the new pod as it is, for the validation to refuse.
+pub(super) fn prepare_resize_update(new: &mut Value, old: &Value) {
+    let names = |v: &Value, field: &str| -> Vec<String> {
+        v.pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| str_at(c, "/name").to_string())
+            .collect()
+    };
+    for field in ["containers", "initContainers"] {
+        if names(new, field) != names(old, field) {
+            return;
+        }
+    }
+    let rv = new.pointer("/metadata/resourceVersion").cloned();
+    let managed = new.pointer("/metadata/managedFields").cloned();
+    let mut out = old.clone();
+    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for (k, v) in [("resourceVersion", rv), ("managedFields", managed)] {
+            match v {
+                Some(v) => m.insert(k.into(), v),
+                None => m.remove(k),
+            };
+        }
+    }
+    for field in ["containers", "initContainers"] {
+        let given: Vec<Value> =
+            new.pointer(&format!("/spec/{field}")).and_then(Value::as_array).cloned().unwrap_or_default();
+        let Some(list) = out.pointer_mut(&format!("/spec/{field}")).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for (stored, asked) in list.iter_mut().zip(given) {
+            let Some(c) = stored.as_object_mut() else { continue };
+            for key in ["resources", "resizePolicy"] {
+                match asked.get(key).filter(|v| !v.is_null()) {
+                    Some(v) => c.insert(key.into(), v.clone()),
+                    None => c.remove(key),
+                };
+            }
+        }
+    }
+    *new = out;
+}
+
+/// `ValidatePodResize` beyond the pod's own validation.
+pub(super) fn validate_resize(new: &Value, old: &Value, errs: &mut Errors) {
+    let pod_level = |v: &Value| {
+        let r = v.pointer("/spec/resources");
+        let count = |k: &str| r.and_then(|r| r.get(k)).and_then(Value::as_object).map_or(0, |m| m.len());
+        count("requests") + count("limits") > 0
+    };
+    if pod_level(old) || pod_level(new) {
+        *errs = vec![forbidden("", "pods with pod-level resources cannot be resized")];
+        return;
+    }
+    if old.pointer("/metadata/annotations").and_then(|a| a.get(MIRROR_POD_ANNOTATION)).is_some() {
+        *errs = vec![forbidden("", "static pods cannot be resized")];
+        return;
+    }
+    if str_at(old, "/spec/os/name") == "windows" {
+        *errs = vec![forbidden("", "windows pods cannot be resized")];
+        return;
+    }
+    let old_class = match str_at(old, "/status/qosClass") {
+        "" => qos_class(old),
+        c => c,
+    };
+    if old_class != qos_class(new) {
+        errs.push(invalid(
+            "spec",
+            str_at(new, "/status/qosClass"),
+            "Pod QOS Class may not change as a result of resizing",
+        ));
+    }
+    if !resize_supported(old) {
+        errs.push(forbidden("spec", "Pod running on node without support for resize"));
+    }
+    let list = |v: &Value, field: &str| -> Vec<Value> {
+        v.pointer(&format!("/spec/{field}")).and_then(Value::as_array).cloned().unwrap_or_default()
+    };
+    let mut order = Vec::new();
+    for (field, what) in [("containers", "containers"), ("initContainers", "initContainers")] {
+        let (n, o) = (list(new, field), list(old, field));
+        if n.len() != o.len() {
+            order.push(forbidden(
+                &format!("spec.{field}"),
+                &format!("{what} may not be added or removed on resize"),
+            ));
+            continue;
+        }
+        for (i, (a, b)) in n.iter().zip(&o).enumerate() {
+            if str_at(a, "/name") != str_at(b, "/name") {
+                order.push(forbidden(
+                    &format!("spec.{field}[{i}].name"),
+                    &format!("{what} may not be renamed or reordered on resize"),
+                ));
+            }
+        }
+    }
+    if !order.is_empty() {
+        errs.extend(order);
+        return;
+    }
+    let (new_init, old_init) = (list(new, "initContainers"), list(old, "initContainers"));
+    for (i, (n, o)) in new_init.iter().zip(&old_init).enumerate() {
+        if str_at(o, "/restartPolicy") == "Always" {
+            removed_resources(n, o, &format!("spec.initContainers[{i}].resources"), errs);
+        }
+    }
+    let (new_c, old_c) = (list(new, "containers"), list(old, "containers"));
+    for (i, (n, o)) in new_c.iter().zip(&old_c).enumerate() {
+        removed_resources(n, o, &format!("spec.containers[{i}].resources"), errs);
+    }
+    for (n, o) in new_c.iter().zip(&old_c) {
+        if without_cpu_memory(n, o) != *o {
+            errs.push(forbidden("spec", "only cpu and memory resources are mutable"));
+        }
+    }
+    for (n, o) in new_init.iter().zip(&old_init) {
+        if str_at(o, "/restartPolicy") == "Always" {
+            if without_cpu_memory(n, o) != *o {
+                errs.push(forbidden(
+                    "spec",
+                    "only cpu and memory resources for sidecar containers are mutable",
+                ));
+            }
+        } else if n != o {
+            errs.push(forbidden("spec", "resources for non-sidecar init containers are immutable"));
+        }
+    }
+}
+
+/// `validateContainerResize`: requests and limits may change, not go.
+fn removed_resources(new: &Value, old: &Value, path: &str, errs: &mut Errors) {
+    for (key, what) in [("requests", "requests"), ("limits", "limits")] {
+        let get = |v: &Value| v.pointer(&format!("/resources/{key}")).and_then(Value::as_object).cloned();
+        let (n, o) = (get(new).unwrap_or_default(), get(old).unwrap_or_default());
+        if o.len() > n.len() || o.keys().any(|k| !n.contains_key(k)) {
+            errs.push(forbidden(&format!("{path}.{key}"), &format!("resource {what} cannot be removed")));
+        }
+    }
+}
+
+/// `dropCPUMemoryResourcesFromContainer`: the new container with the old cpu and memory
+/// requests and limits, so that what remains different is another change.
+fn without_cpu_memory(new: &Value, old: &Value) -> Value {
+    let mut c = new.clone();
+    for key in ["requests", "limits"] {
+        let Some(old_list) = old.pointer(&format!("/resources/{key}")).and_then(Value::as_object) else {
+            if let Some(r) = c.get_mut("resources").and_then(Value::as_object_mut) {
+                r.remove(key);
+            }
+            continue;
+        };
+        let mut list =
+            c.pointer(&format!("/resources/{key}")).and_then(Value::as_object).cloned().unwrap_or_default();
+        for r in ["cpu", "memory"] {
+            match old_list.get(r) {
+                Some(v) => list.insert(r.into(), v.clone()),
+                None => list.remove(r),
+            };
+        }
+        if !c.get("resources").is_some_and(Value::is_object) {
+            c["resources"] = json!({});
+        }
+        c["resources"][key] = Value::Object(list);
+    }
+    // The resize policy may change.
+    if let Some(o) = c.as_object_mut() {
+        match old.get("resizePolicy") {
+            Some(p) => o.insert("resizePolicy".into(), p.clone()),
+            None => o.remove("resizePolicy"),
+        };
+    }
+    c
+}
+
+/// `isPodResizeRequestSupported`: a running container must report its resources (a kubelet
+/// that resizes); with none running, kube assumes the node can.
+fn resize_supported(pod: &Value) -> bool {
+    let statuses = pod.pointer("/status/containerStatuses").and_then(Value::as_array);
+    for c in statuses.into_iter().flatten() {
+        if c.pointer("/state/running").is_some_and(|r| !r.is_null()) {
+            return c.get("resources").is_some_and(|r| !r.is_null());
+        }
+    }
+    true
+}
+
+/// kube's `ComputePodQOS` over the containers (regular and init): BestEffort without any
+/// cpu or memory request or limit; Guaranteed when every container limits both and the
+/// requests equal the limits; Burstable otherwise.
+pub(super) fn qos_class(pod: &Value) -> &'static str {
+    let mut requests: Vec<(String, Quantity)> = Vec::new();
+    let mut limits: Vec<(String, Quantity)> = Vec::new();
+    let add = |list: &mut Vec<(String, Quantity)>, name: &str, q: Quantity| match list
+        .iter_mut()
+        .find(|(n, _)| n == name)
+    {
+        Some((_, sum)) => *sum = sum.add(&q),
+        None => list.push((name.to_string(), q)),
+    };
+    let mut guaranteed = true;
+    for field in ["containers", "initContainers"] {
+        let containers = pod.pointer(&format!("/spec/{field}")).and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            let positive = |key: &str| -> Vec<(String, Quantity)> {
+                c.pointer(&format!("/resources/{key}"))
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(name, _)| matches!(name.as_str(), "cpu" | "memory"))
+                    .filter_map(|(name, v)| Some((name.clone(), quantity::from_json(v)?)))
+                    .filter(|(_, q)| *q > Quantity::zero())
+                    .collect()
+            };
+            for (name, q) in positive("requests") {
+                add(&mut requests, &name, q);
+            }
+            let found = positive("limits");
+            if !(found.iter().any(|(n, _)| n == "cpu") && found.iter().any(|(n, _)| n == "memory")) {
+                guaranteed = false;
+            }
+            for (name, q) in found {
+                add(&mut limits, &name, q);
+            }
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed {
+        guaranteed = requests.iter().all(|(n, q)| limits.iter().any(|(m, l)| m == n && l == q));
+    }
+    if guaranteed && requests.len() == limits.len() {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
 /// `ValidatePodEphemeralContainersUpdate` beyond the pod's own validation: no static pod, and
 /// the ephemeral containers already there are kept as they are.
 pub(super) fn validate_ephemeral_containers_update(new: &Value, old: &Value, errs: &mut Errors) {
@@ -255,5 +504,84 @@ mod tests {
             (errs[0].field.as_str(), errs[0].message.as_str()),
             ("", "Forbidden: static pods do not support ephemeral containers")
         );
+    }
+
+    /// A stored pod (defaulted, its QoS class computed) with these cpu request and limit.
+    fn sized(cpu_req: &str, cpu_lim: &str) -> Value {
+        let rt = Catalog::global().lookup("", "v1", "pods").expect("pods");
+        let mut p = pod();
+        p["spec"]["containers"][0]["resources"] = json!({
+            "requests": {"cpu": cpu_req, "memory": "64Mi"}, "limits": {"cpu": cpu_lim, "memory": "64Mi"}});
+        p["metadata"]["generation"] = json!(1);
+        if let Some(o) = p.as_object_mut() {
+            crate::strategy::defaults::apply(rt, o);
+        }
+        p
+    }
+
+    #[test]
+    fn a_resize_changes_only_resources_and_bumps_the_generation() {
+        let rt = Catalog::global().lookup("", "v1", "pods").expect("pods");
+        let old = sized("100m", "200m");
+        let mut new = sized("150m", "300m");
+        new["metadata"]["labels"] = json!({"sneaky": "yes"});
+        new["spec"]["containers"][0]["image"] = json!("nginx");
+        new["status"] = json!({"phase": "Running"});
+        prepare_for_update(rt, &mut new, &old, Endpoint::Resize);
+        assert_eq!(new["spec"]["containers"][0]["resources"]["requests"]["cpu"], "150m");
+        assert_eq!(new["spec"]["containers"][0]["image"], "busybox");
+        assert_eq!(new["metadata"]["labels"], json!({"a": "b"}));
+        assert_eq!(new["status"], old["status"]);
+        assert_eq!(new["metadata"]["generation"], 2);
+        assert!(validate_update_via(rt, &new, &old, Endpoint::Resize).is_empty());
+    }
+
+    #[test]
+    fn kubes_errors_for_resizes_it_refuses() {
+        let rt = Catalog::global().lookup("", "v1", "pods").expect("pods");
+        let msgs = |new: &Value, old: &Value| -> Vec<String> {
+            validate_update_via(rt, new, old, Endpoint::Resize)
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect()
+        };
+        // Guaranteed (requests = limits) to Burstable.
+        let old = sized("100m", "100m");
+        let mut new = sized("100m", "200m");
+        prepare_for_update(rt, &mut new, &old, Endpoint::Resize);
+        assert_eq!(qos_class(&old), "Guaranteed");
+        assert_eq!(
+            msgs(&new, &old),
+            ["spec: Invalid value: \"Guaranteed\": Pod QOS Class may not change as a result of resizing"]
+        );
+        // A limit removed.
+        let old = sized("100m", "200m");
+        let mut new = old.clone();
+        new["spec"]["containers"][0]["resources"]["limits"] = json!({"memory": "64Mi"});
+        prepare_for_update(rt, &mut new, &old, Endpoint::Resize);
+        assert_eq!(
+            msgs(&new, &old),
+            ["spec.containers[0].resources.limits: Forbidden: resource limits cannot be removed"]
+        );
+        // Another resource than cpu and memory.
+        let mut new = old.clone();
+        new["spec"]["containers"][0]["resources"]["limits"]["ephemeral-storage"] = json!("1Gi");
+        prepare_for_update(rt, &mut new, &old, Endpoint::Resize);
+        assert_eq!(msgs(&new, &old), ["spec: Forbidden: only cpu and memory resources are mutable"]);
+        // Containers renamed: the new pod is kept for the validation to refuse.
+        let mut new = old.clone();
+        new["spec"]["containers"][0]["name"] = json!("other");
+        prepare_for_update(rt, &mut new, &old, Endpoint::Resize);
+        assert!(msgs(&new, &old).contains(
+            &"spec.containers[0].name: Forbidden: containers may not be renamed or reordered on resize"
+                .to_string()
+        ));
+        // Static pods.
+        let mut mirror = old.clone();
+        mirror["metadata"]["annotations"] = json!({MIRROR_POD_ANNOTATION: "x"});
+        assert_eq!(msgs(&mirror, &mirror), [": Forbidden: static pods cannot be resized"]);
+        // BestEffort and Burstable as kube computes them.
+        assert_eq!(qos_class(&pod()), "BestEffort");
+        assert_eq!(qos_class(&sized("100m", "200m")), "Burstable");
     }
 }
