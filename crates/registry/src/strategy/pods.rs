@@ -39,17 +39,7 @@ const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 /// (`ResetObjectMetaForStatus`).
 pub(super) fn prepare_ephemeral_containers_update(new: &mut Value, old: &Value) {
     let containers = new.pointer("/spec/ephemeralContainers").cloned();
-    let rv = new.pointer("/metadata/resourceVersion").cloned();
-    let managed = new.pointer("/metadata/managedFields").cloned();
-    let mut out = old.clone();
-    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
-        for (k, v) in [("resourceVersion", rv), ("managedFields", managed)] {
-            match v {
-                Some(v) => m.insert(k.into(), v),
-                None => m.remove(k),
-            };
-        }
-    }
+    let mut out = stored_with_write_meta(new, old);
     if !out["spec"].is_object() {
         out["spec"] = json!({});
     }
@@ -139,6 +129,23 @@ fn is_set(field: &str, v: &Value) -> bool {
     }
 }
 
+/// The stored pod with the resourceVersion and managed fields the write brings (kube's
+/// `ResetObjectMetaForStatus`): what a subresource that changes one part starts from.
+fn stored_with_write_meta(new: &Value, old: &Value) -> Value {
+    let rv = new.pointer("/metadata/resourceVersion").cloned();
+    let managed = new.pointer("/metadata/managedFields").cloned();
+    let mut out = old.clone();
+    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        for (k, v) in [("resourceVersion", rv), ("managedFields", managed)] {
+            match v {
+                Some(v) => m.insert(k.into(), v),
+                None => m.remove(k),
+            };
+        }
+    }
+    out
+}
+
 /// `dropNonResizeUpdates`: the stored pod with each container's new `resources` and
 /// `resizePolicy` (regular and init containers); metadata as stored but for the
 /// resourceVersion and managed fields the write brings. Containers added, removed,
@@ -157,17 +164,7 @@ pub(super) fn prepare_resize_update(new: &mut Value, old: &Value) {
             return;
         }
     }
-    let rv = new.pointer("/metadata/resourceVersion").cloned();
-    let managed = new.pointer("/metadata/managedFields").cloned();
-    let mut out = old.clone();
-    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
-        for (k, v) in [("resourceVersion", rv), ("managedFields", managed)] {
-            match v {
-                Some(v) => m.insert(k.into(), v),
-                None => m.remove(k),
-            };
-        }
-    }
+    let mut out = stored_with_write_meta(new, old);
     for field in ["containers", "initContainers"] {
         let given: Vec<Value> =
             new.pointer(&format!("/spec/{field}")).and_then(Value::as_array).cloned().unwrap_or_default();
