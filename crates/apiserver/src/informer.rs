@@ -12,7 +12,7 @@ use futures::stream::{self, SelectAll, StreamExt};
 use registry::ResourceType;
 use serde_json::Value;
 use std::time::Duration;
-use storage::{EventType, WatchStream};
+use storage::{EventType, KeyValue, WatchStream};
 
 /// What an informer tells its consumer.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +38,10 @@ enum Phase {
     List {
         backoff: Option<Duration>,
     },
-    /// Listed objects still to hand out, then the watches to follow.
+    /// Listed objects still to hand out (decoded one at a time as they are handed out, so a
+    /// list of 100,000 objects never holds 100,000 decoded ones), then the watches to follow.
     Initial {
-        items: std::vec::IntoIter<Value>,
+        items: std::vec::IntoIter<KeyValue>,
         watches: SelectAll<WatchStream>,
     },
     Watching(SelectAll<WatchStream>),
@@ -140,8 +141,21 @@ impl Informer {
                     }
                 }
                 Phase::Initial { items, watches } => match items.next() {
-                    Some(obj) if !self.names.is_empty() && !self.names.contains(&name_of(&obj).1) => {}
-                    Some(obj) => return Event::InitApply(obj),
+                    Some(kv) => {
+                        if !self.names.is_empty()
+                            && !self.names.contains(&crate::objects::name_in_key(&kv.key))
+                        {
+                            continue;
+                        }
+                        let decoded = if self.metadata_only {
+                            crate::objects::decode_kv_metadata(&kv)
+                        } else {
+                            crate::objects::decode_kv(&kv)
+                        };
+                        if let Some(obj) = decoded {
+                            return Event::InitApply(obj);
+                        }
+                    }
                     None => {
                         let watches = std::mem::take(watches);
                         self.phase = Phase::Watching(watches);
@@ -215,14 +229,13 @@ async fn list(
     types: &[&'static ResourceType],
     namespace: &str,
     mode: ListMode,
-) -> Result<(Vec<Value>, SelectAll<WatchStream>), StatusError> {
+) -> Result<(Vec<KeyValue>, SelectAll<WatchStream>), StatusError> {
     let mut items = Vec::new();
     let mut watches = Vec::new();
     for rt in types {
         let listed = match mode {
             ListMode::ChangesOnly => None,
-            ListMode::Objects => Some(objects.list_all(rt, namespace).await?),
-            ListMode::Metadata => Some(objects.list_all_metadata(rt, namespace).await?),
+            ListMode::Objects | ListMode::Metadata => Some(objects.list_all_raw(rt, namespace).await?),
         };
         let rev = match listed {
             None => objects.current_revision().await?,

@@ -224,6 +224,18 @@ impl Objects {
         Ok((page.items.iter().filter_map(decode_kv).collect(), page.revision))
     }
 
+    /// Every object in `ns` (every namespace when empty) as stored (the values shared with
+    /// the store, not copied), and the list's revision: for a reader that decodes one object
+    /// at a time.
+    pub async fn list_all_raw(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+    ) -> Result<(Vec<KeyValue>, u64), StatusError> {
+        let page = self.list(rt, ns, None, 0).await?;
+        Ok((page.items, page.revision))
+    }
+
     /// Every object in `ns` (every namespace when empty) as [`decode_kv_metadata`] reads it,
     /// and the list's revision.
     pub async fn list_all_metadata(
