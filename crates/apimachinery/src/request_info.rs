@@ -119,20 +119,7 @@ impl RequestInfo {
     /// `strconv.ParseInt`, 64 bits): `Ok(None)` when absent, kube's 400 when not an integer
     /// or out of range.
     pub fn query_int64(&self, key: &str) -> Result<Option<i64>, crate::StatusError> {
-        let Some(v) = self.query_param(key) else { return Ok(None) };
-        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-        let why = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            "invalid syntax"
-        } else {
-            match v.parse::<i64>() {
-                Ok(n) => return Ok(Some(n)),
-                Err(_) => "value out of range",
-            }
-        };
-        Err(crate::StatusError::bad_request(format!(
-            "strconv.ParseInt: parsing {}: {why}",
-            crate::quote::go_quote(v)
-        )))
+        self.query_param(key).map(parse_int64).transpose()
     }
 
     /// Every value of a repeated query parameter (`dryRun=All&dryRun=All`), in order.
@@ -146,6 +133,24 @@ impl RequestInfo {
     pub fn query_bool(&self, key: &str) -> bool {
         self.query_param(key).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
     }
+}
+
+/// Go's `strconv.ParseInt` (base 10, 64 bits) of a query value, with kube's 400 when it is not
+/// an integer or out of range.
+pub fn parse_int64(v: &str) -> Result<i64, crate::StatusError> {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let why = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        "invalid syntax"
+    } else {
+        match v.parse::<i64>() {
+            Ok(n) => return Ok(n),
+            Err(_) => "value out of range",
+        }
+    };
+    Err(crate::StatusError::bad_request(format!(
+        "strconv.ParseInt: parsing {}: {why}",
+        crate::quote::go_quote(v)
+    )))
 }
 
 #[cfg(test)]

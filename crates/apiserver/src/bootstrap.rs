@@ -67,26 +67,23 @@ pub async fn ensure(
         ensure_object(state, obj).await?;
     }
     if let Some(user) = admin_user {
-        let binding = json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": ADMIN_BINDING, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        });
-        ensure_object(state, binding).await?;
+        ensure_object(state, user_binding(ADMIN_BINDING, "cluster-admin", user)).await?;
     }
     if let Some(user) = kubelet_user {
-        let binding = json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": KUBELET_CLIENT_BINDING, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:kubelet-api-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        });
-        ensure_object(state, binding).await?;
+        ensure_object(state, user_binding(KUBELET_CLIENT_BINDING, "system:kubelet-api-admin", user)).await?;
     }
     Ok(())
+}
+
+/// A ClusterRoleBinding of kubeward's own, giving `user` the ClusterRole `role`.
+fn user_binding(name: &str, role: &str, user: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kubeward"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    })
 }
 
 /// The ClusterRoleBinding of kubeward's kubelet client user (`kubeward up`).

@@ -236,17 +236,6 @@ impl Objects {
         Ok((page.items, page.revision))
     }
 
-    /// Every object in `ns` (every namespace when empty) as [`decode_kv_metadata`] reads it,
-    /// and the list's revision.
-    pub async fn list_all_metadata(
-        &self,
-        rt: &ResourceType,
-        ns: &str,
-    ) -> Result<(Vec<Value>, u64), StatusError> {
-        let page = self.list(rt, ns, None, 0).await?;
-        Ok((page.items.iter().filter_map(decode_kv_metadata).collect(), page.revision))
-    }
-
     /// Stores a new object; 409 AlreadyExists when the name is taken.
     pub async fn create(
         &self,
